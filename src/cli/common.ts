@@ -1,0 +1,76 @@
+import type { Argv } from 'yargs';
+import { BadInputError, exitCodeFor } from '../core/errors.js';
+
+/**
+ * What every CLI command shares (issue #2): `--db <file>` (default ./poreloop.db) and `--json`
+ * (exactly one JSON document on stdout, no decoration). Human output and logs go to stderr
+ * when --json is set, so stdout stays machine-readable.
+ */
+export interface GlobalArgs {
+  db: string;
+  json: boolean;
+}
+
+export function withGlobals<T>(y: Argv<T>): Argv<T & GlobalArgs> {
+  return y
+    .option('db', { type: 'string', default: './poreloop.db', describe: 'SQLite ledger file', global: true })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON document on stdout, no decoration', global: true }) as Argv<
+    T & GlobalArgs
+  >;
+}
+
+/** Where a command writes: human text, log lines, the final JSON document. */
+export interface Output {
+  readonly json: boolean;
+  /** Human-readable line: stdout normally, stderr under --json. */
+  info(line: string): void;
+  /** Log line (progress, warnings): always stderr. */
+  log(line: string): void;
+  /** The one JSON document of a --json run (ignored otherwise). */
+  result(doc: unknown): void;
+}
+
+export function createOutput(json: boolean, streams: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Output {
+  return {
+    json,
+    info: (line) => (json ? streams.err : streams.out).write(line + '\n'),
+    log: (line) => streams.err.write(line + '\n'),
+    result: (doc) => {
+      if (json) streams.out.write(JSON.stringify(doc, null, 2) + '\n');
+    },
+  };
+}
+
+/**
+ * Runs a command body and turns its outcome into an exit code: 0 success, 2 bad input,
+ * 1 runtime failure. The message says what was wrong; stack traces only with PORELOOP_DEBUG.
+ */
+export async function runCommand(out: Output, body: () => Promise<number | void>): Promise<number> {
+  try {
+    const code = await body();
+    return code ?? 0;
+  } catch (e) {
+    const code = exitCodeFor(e);
+    const msg = e instanceof Error ? e.message : String(e);
+    if (out.json) {
+      process.stdout.write(JSON.stringify({ error: msg, kind: code === 2 ? 'bad-input' : 'runtime' }) + '\n');
+    }
+    process.stderr.write(`poreloop: ${code === 2 ? 'error' : 'failed'}: ${msg}\n`);
+    if (process.env.PORELOOP_DEBUG && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');
+    return code;
+  }
+}
+
+/** Parses `name=value` pairs from repeated --set flags; numbers become numbers. */
+export function parseSetFlags(sets: readonly string[] | undefined, flag = '--set'): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const s of sets ?? []) {
+    const i = s.indexOf('=');
+    if (i <= 0) throw new BadInputError(`expected name=value, got "${s}"`, flag);
+    const name = s.slice(0, i).trim();
+    const raw = s.slice(i + 1).trim();
+    const n = Number(raw);
+    out[name] = raw !== '' && Number.isFinite(n) ? n : raw;
+  }
+  return out;
+}

@@ -1,0 +1,340 @@
+/**
+ * The interfaces of poreloop (DESIGN.md, "Core interfaces"). This file imports nothing of
+ * ours except the Result/Rng vocabulary beside it; every plugin (agents/, twins/, robots/)
+ * and every part of src/ builds against these types and nothing else of each other.
+ */
+import type { Result } from './result.js';
+import type { Rng } from './rng.js';
+import type { SimulationError } from './errors.js';
+
+// ─── Parameters ──────────────────────────────────────────────────────────────────────────
+
+/** A value a manufacturing parameter may take. */
+export type ParamValue = number | string;
+/** One candidate: parameter name → value, in manufacturing units. */
+export type Parameters = Record<string, ParamValue>;
+
+interface ParameterBase {
+  name: string;
+  /** Unit in which the value is expressed (e.g. `µm`, `wt%`, `MPa`); '' for dimensionless. */
+  unit?: string;
+  /** What a plant operator sets with this knob. */
+  description?: string;
+}
+export interface ContinuousParameter extends ParameterBase {
+  kind: 'continuous';
+  min: number;
+  max: number;
+  /** Search on a logarithmic scale (min > 0). */
+  log?: boolean;
+  default?: number;
+}
+export interface IntegerParameter extends ParameterBase {
+  kind: 'integer';
+  min: number;
+  max: number;
+  default?: number;
+}
+export interface CategoricalParameter extends ParameterBase {
+  kind: 'categorical';
+  values: ParamValue[];
+  default?: ParamValue;
+}
+export type ParameterSpec = ContinuousParameter | IntegerParameter | CategoricalParameter;
+
+/** Σ coefficient·value  (op)  rhs — linear and sum (composition) constraints. */
+export interface LinearConstraint {
+  coefficients: Record<string, number>;
+  op: '<=' | '>=' | '==';
+  rhs: number;
+  /** Absolute tolerance for `==` (default 1e-9 × max(1, |rhs|)). */
+  tolerance?: number;
+}
+
+/**
+ * What an agent may choose from. With `pool`, the space is the finite table of allowed points
+ * (e.g. a CSV of ingredients); each pool point may be proposed at most once.
+ */
+export interface ParameterSpace {
+  parameters: ParameterSpec[];
+  constraints?: LinearConstraint[];
+  pool?: Parameters[];
+}
+
+// ─── Voxels ──────────────────────────────────────────────────────────────────────────────
+
+export type Shape3 = [nx: number, ny: number, nz: number];
+
+/**
+ * A labelled 3D grid. Storage is C order with x slowest and z fastest, the layout of a numpy
+ * array of shape (nx, ny, nz): index(x, y, z) = (x·ny + y)·nz + z. z is the through-plane
+ * (thickness) direction of layered materials such as GDLs and electrodes.
+ * poreloop's own volumes use label 0 for pore; `phases` names every label.
+ */
+export interface Voxels {
+  data: Uint8Array;
+  shape: Shape3;
+  /** Edge length of one voxel in µm. */
+  voxelSize: number;
+  /** Label → phase name, e.g. { 0: 'pore', 1: 'fibre', 2: 'binder', 3: 'ptfe' }. */
+  phases: Record<number, string>;
+}
+
+// ─── Twin (G-model) ──────────────────────────────────────────────────────────────────────
+
+/** One manufacturing process stage (e.g. lay fibres → bind → PTFE treat → compress). */
+export interface TwinStage {
+  name: string;
+  description: string;
+  /** The parameters that this stage consumes; an agent acting stage by stage sets these. */
+  parameters: string[];
+}
+
+export interface TwinGenerateOptions {
+  seed: number;
+  /** Domain size in voxels. */
+  size: Shape3;
+  /** Voxel edge in µm. */
+  voxelSize: number;
+  /** Stop after this stage and return the intermediate structure (for stage-wise agents). */
+  untilStage?: string;
+  /** Progress callback, fraction in [0, 1]. */
+  onProgress?: (fraction: number, stage: string) => void;
+}
+
+export interface TwinOutput {
+  voxels: Voxels;
+  /** What was asked (the parameters after defaults were filled in). */
+  requested: Parameters;
+  /** What was achieved: porosity, phase fractions, fibre/particle statistics, thickness… */
+  achieved: Record<string, number>;
+  /** Stages that were run, in order. */
+  stages: string[];
+}
+
+/** A generative manufacturing digital twin: manufacturing parameters → microstructure. */
+export interface Twin {
+  readonly name: string;
+  readonly description: string;
+  /** The parameters a plant can set, with units, bounds and defaults. */
+  readonly parameters: ParameterSpec[];
+  readonly stages: TwinStage[];
+  /** Label → phase name of the volumes it produces. */
+  readonly phases: Record<number, string>;
+  /**
+   * Deterministic for a seed. Throws BadInputError for unknown parameters, values out of
+   * bounds or impossible combinations.
+   */
+  generate(params: Parameters, options: TwinGenerateOptions): TwinOutput;
+}
+
+// ─── Simulator and properties (P-model physics) ──────────────────────────────────────────
+
+/** Property name → value, in the unit its simulator documents (see docs/physics.md). */
+export type Properties = Record<string, number>;
+
+export interface PropertyInfo {
+  unit: string;
+  definition: string;
+}
+
+export interface SimulationReport {
+  properties: Properties;
+  units: Record<string, string>;
+  /** Solver diagnostics: iterations, residual, wall time per property… */
+  diagnostics?: Record<string, unknown>;
+}
+
+export interface SimulateOptions {
+  /** Label of the transporting phase (default 0, poreloop's pore label). */
+  phase?: number;
+  axes?: Array<'x' | 'y' | 'z'>;
+  /** Restrict to these property names (default: all the simulator provides). */
+  properties?: string[];
+  /** Context a device model needs (e.g. operating conditions); simulator-specific. */
+  context?: Record<string, number>;
+}
+
+export interface Simulator {
+  readonly name: string;
+  /** Property names it can produce, with units and definitions. */
+  readonly provides: Record<string, PropertyInfo>;
+  evaluate(voxels: Voxels, options?: SimulateOptions): Promise<Result<SimulationReport, SimulationError>>;
+}
+
+// ─── Surrogate and Predictor ─────────────────────────────────────────────────────────────
+
+export interface Dataset {
+  /** Input feature names and rows. */
+  inputs: string[];
+  x: number[][];
+  /** Output (property) names and rows; NaN marks a missing value. */
+  outputs: string[];
+  y: number[][];
+}
+
+export interface Prediction {
+  mean: number[][];
+  std: number[][];
+}
+
+export interface Surrogate {
+  readonly name: string;
+  fit(data: Dataset, options?: { seed?: number; onProgress?: (f: number) => void }): Promise<{ loss: number; epochs: number }>;
+  predict(x: number[][]): Promise<Prediction>;
+  save(dir: string): Promise<void>;
+  load(dir: string): Promise<void>;
+}
+
+/** Fidelity of a score, lowest first. */
+export type Fidelity = 'surrogate' | 'simulation' | 'rig';
+export const FIDELITY_ORDER: readonly Fidelity[] = ['surrogate', 'simulation', 'rig'];
+
+export interface PropertyEstimate {
+  mean: number;
+  std: number;
+}
+
+export interface Score {
+  properties: Record<string, PropertyEstimate>;
+  fidelity: Fidelity;
+  /** What the twin achieved, when a twin was run. */
+  achieved?: Record<string, number>;
+}
+
+export interface ScoreOptions {
+  seed: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Composes simulators and surrogates into scores with uncertainty and a fidelity tag. */
+export interface Predictor {
+  score(candidates: Parameters[], options: ScoreOptions): Promise<Score[]>;
+}
+
+// ─── Agent ───────────────────────────────────────────────────────────────────────────────
+
+/** One evaluated candidate, as an agent sees it. */
+export interface Observation {
+  params: Parameters;
+  /** Scalar reward (higher is better); NaN for a failed/infeasible evaluation. */
+  reward: number;
+  fidelity: Fidelity;
+  /** Objective values for multi-objective campaigns. */
+  objectives?: number[];
+  feasible?: boolean;
+}
+
+/** A cheap model of reward the agent may query (model-based agents roll out against it). */
+export type RewardModel = (candidates: Parameters[]) => Promise<PropertyEstimate[]>;
+
+export interface AgentContext {
+  space: ParameterSpace;
+  /** Everything observed so far, all fidelities. */
+  history: readonly Observation[];
+  /** Points of a pool already proposed (never propose them again). */
+  proposed?: readonly Parameters[];
+  model?: RewardModel;
+  rng: Rng;
+}
+
+export interface Agent {
+  readonly name: string;
+  propose(ctx: AgentContext, k: number): Promise<Parameters[]>;
+  learn(experience: readonly Observation[]): Promise<void>;
+  /** Serialisable state for resume (optional). */
+  snapshot?(): unknown;
+  restore?(state: unknown): void;
+}
+
+// ─── Rigs and transport ──────────────────────────────────────────────────────────────────
+
+/** A job sent to a rig (payload of `rigs/<rigId>/jobs`; see docs/rig-protocol.md). */
+export interface RigJob {
+  /** Globally unique; rigs echo it in every event and use it for duplicate suppression. */
+  jobId: string;
+  campaignId: string;
+  trialId: string;
+  attempt: number;
+  capability: string;
+  params: Parameters;
+  /** ISO-8601 instant after which the orchestrator treats the job as timed out. */
+  deadline: string;
+  protocol: string;
+  /** Measurements from earlier pipeline stages, when the job is a later stage. */
+  inputs?: Record<string, number>;
+}
+
+export type RigEventType = 'accepted' | 'progress' | 'result' | 'failed' | 'rejected' | 'cancelled';
+
+export interface RigEvent {
+  jobId: string;
+  rigId: string;
+  /** Per-job sequence number starting at 1: duplicates are recognised by (jobId, seq). */
+  seq: number;
+  type: RigEventType;
+  at: string;
+  protocol: string;
+  progress?: number;
+  measurements?: Record<string, number>;
+  /** For `failed` of a fabricate stage: false marks an infeasible recipe (a result, not an error). */
+  feasible?: boolean;
+  reason?: string;
+}
+
+export interface RigInfo {
+  rigId: string;
+  capabilities: string[];
+  status: 'online' | 'offline' | 'busy' | 'paused' | 'safety-stop';
+  concurrency?: number;
+}
+
+/** Publish/subscribe over MQTT (or in-memory for unit tests). */
+export interface Transport {
+  publish(topic: string, payload: string | Buffer, options?: { qos?: 0 | 1 | 2; retain?: boolean }): Promise<void>;
+  /** Subscribe with an MQTT topic filter; returns an unsubscribe function. */
+  subscribe(filter: string, handler: (topic: string, payload: Buffer) => void, options?: { qos?: 0 | 1 | 2 }): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+/** The orchestrator's view of the lab: send jobs, hear events. */
+export interface Rig {
+  dispatch(job: RigJob): Promise<void>;
+  cancel(jobId: string): Promise<void>;
+  onEvent(handler: (event: RigEvent) => void): () => void;
+  rigs(): RigInfo[];
+}
+
+// ─── Trials, campaigns, ledger ───────────────────────────────────────────────────────────
+
+export type TrialStatus = 'proposed' | 'scored' | 'selected' | 'dispatched' | 'running' | 'completed' | 'failed' | 'abandoned';
+
+/** Allowed lifecycle transitions (failed may be retried: failed → dispatched). */
+export const TRIAL_TRANSITIONS: Readonly<Record<TrialStatus, readonly TrialStatus[]>> = {
+  proposed: ['scored', 'abandoned'],
+  scored: ['selected', 'abandoned'],
+  selected: ['dispatched', 'abandoned'],
+  dispatched: ['running', 'completed', 'failed', 'abandoned'],
+  running: ['completed', 'failed', 'abandoned'],
+  failed: ['dispatched', 'abandoned'],
+  completed: [],
+  abandoned: [],
+};
+
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const t = setTimeout(resolve, ms);
+      signal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      }, { once: true });
+    }),
+};

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { decodeNpy, encodeNpy } from './npy.js';
+
+describe('npy', () => {
+  it('round-trips a uint8 volume with a 64-byte aligned header', () => {
+    const data = Uint8Array.from({ length: 2 * 3 * 4 }, (_, i) => i % 5);
+    const buf = encodeNpy(data, [2, 3, 4]);
+    expect((buf.readUInt16LE(8) + 10) % 64).toBe(0);
+    const back = decodeNpy(buf);
+    expect(back.shape).toEqual([2, 3, 4]);
+    expect(Array.from(back.data)).toEqual(Array.from(data));
+  });
+
+  it('reads the shared reference volumes written by numpy', () => {
+    const buf = readFileSync(new URL('../../../shared/reference/channels_x_N64.npy', import.meta.url));
+    const v = decodeNpy(buf);
+    expect(v.shape).toEqual([64, 64, 64]);
+  });
+
+  it('rejects non-npy bytes and wrong dtypes with a clear message', () => {
+    expect(() => decodeNpy(Buffer.from('hello world'))).toThrow(/not a NumPy/);
+    const bad = encodeNpy(new Uint8Array(8), [2, 2, 2]).toString('latin1').replace("'|u1'", "'<f8'");
+    expect(() => decodeNpy(Buffer.from(bad, 'latin1'))).toThrow(/dtype <f8 is not supported/);
+  });
+});

@@ -1,0 +1,61 @@
+import type { Shape3, Voxels } from '../core/protocols.js';
+import { BadInputError } from '../core/errors.js';
+
+/**
+ * Small helpers around the Voxels type of src/core/protocols.ts. Layout: C order, x slowest,
+ * z fastest — index(x, y, z) = (x·ny + y)·nz + z — the layout of a numpy (nx, ny, nz) array.
+ */
+
+/** Largest volume poreloop accepts in one piece (voxels): 1024³ = 1 GiB of labels. */
+export const MAX_VOXELS = 1024 ** 3;
+
+export function voxelCount(shape: Shape3): number {
+  return shape[0] * shape[1] * shape[2];
+}
+
+export function checkShape(shape: readonly number[], where = 'shape'): Shape3 {
+  if (shape.length !== 3 || shape.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new BadInputError(`expected three positive integers [nx, ny, nz], got ${JSON.stringify(shape)}`, where);
+  }
+  const n = shape[0] * shape[1] * shape[2];
+  if (n > MAX_VOXELS) {
+    throw new BadInputError(`volume of ${n} voxels exceeds the limit of ${MAX_VOXELS} (1024³); crop or downsample it`, where);
+  }
+  return [shape[0], shape[1], shape[2]];
+}
+
+export function createVoxels(shape: Shape3, voxelSize: number, phases: Record<number, string>, data?: Uint8Array): Voxels {
+  const s = checkShape(shape);
+  const n = voxelCount(s);
+  if (data && data.length !== n) {
+    throw new BadInputError(`data has ${data.length} voxels but shape ${s.join('×')} needs ${n}`, 'voxels');
+  }
+  if (!(voxelSize > 0)) throw new BadInputError(`voxel size must be > 0 µm, got ${voxelSize}`, 'voxelSize');
+  return { data: data ?? new Uint8Array(n), shape: s, voxelSize, phases: { ...phases } };
+}
+
+export function index3(shape: Shape3, x: number, y: number, z: number): number {
+  return (x * shape[1] + y) * shape[2] + z;
+}
+
+/** Volume fraction of every label present or named. */
+export function phaseFractions(v: Voxels): Record<number, number> {
+  const counts = new Float64Array(256);
+  const d = v.data;
+  for (let i = 0; i < d.length; i++) counts[d[i]]++;
+  const out: Record<number, number> = {};
+  for (let l = 0; l < 256; l++) {
+    if (counts[l] > 0 || v.phases[l] !== undefined) out[l] = counts[l] / d.length;
+  }
+  return out;
+}
+
+/** Labels that occur in the volume, ascending. */
+export function labelsPresent(v: Voxels): number[] {
+  const seen = new Uint8Array(256);
+  const d = v.data;
+  for (let i = 0; i < d.length; i++) seen[d[i]] = 1;
+  const out: number[] = [];
+  for (let l = 0; l < 256; l++) if (seen[l]) out.push(l);
+  return out;
+}
