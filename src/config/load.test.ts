@@ -1,0 +1,101 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BadInputError } from '../core/errors.js';
+import { loadCampaignFile, parseDuration, parseLinearConstraint, resolveCampaign } from './load.js';
+import { schemaText, SCHEMA_PATH } from './write-schema.js';
+
+const registries = {
+  twins: { 'fibre-gdl': { parameters: [{ kind: 'continuous' as const, name: 'ptfeLoading', min: 0, max: 40 }, { kind: 'continuous' as const, name: 'fibreDiameter', min: 4, max: 12 }] } },
+  agents: ['random', 'sobol'],
+};
+const base = () => ({
+  name: 'unit',
+  twin: { name: 'fibre-gdl', size: [16, 16, 8], voxelSize: 2, fixed: { fibreDiameter: 7 } },
+  space: { ptfeLoading: { min: 0, max: 30, unit: 'wt%' } },
+  predict: { properties: ['porosity', 'tau_z'] },
+  reward: 'porosity / tau_z - ptfeLoading / 100',
+  agent: { name: 'random' },
+  rigs: { pipeline: ['characterise'], measure: ['tau_z'] },
+  budget: { rigRuns: 4 },
+});
+
+describe('campaign config', () => {
+  it('fills defaults, builds the space and compiles the reward', () => {
+    const r = resolveCampaign(base(), registries, {}, {});
+    expect(r.config.seed).toBe(1);
+    expect(r.config.agent.batchSize).toBe(4);
+    expect(r.space.parameters).toEqual([{ kind: 'continuous', name: 'ptfeLoading', min: 0, max: 30, unit: 'wt%', log: false, default: undefined, description: undefined }]);
+    expect(r.reward!.evaluate({ porosity: 0.8, tau_z: 2, ptfeLoading: 10 })).toBeCloseTo(0.3);
+    expect(r.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(r.timeoutMs).toBe(600_000);
+    expect(Object.isFrozen(r.config)).toBe(true);
+  });
+
+  it('applies precedence defaults < file < environment < CLI flags', () => {
+    const file = { ...base(), seed: 5, budget: { rigRuns: 4 } };
+    expect(resolveCampaign(file, registries, {}, {}).config.seed).toBe(5);
+    const env = { PORELOOP_SEED: '7', PORELOOP_SET: 'budget.rigRuns=9;agent.batchSize=2' };
+    const e = resolveCampaign(file, registries, {}, env);
+    expect([e.config.seed, e.config.budget.rigRuns, e.config.agent.batchSize]).toEqual([7, 9, 2]);
+    const c = resolveCampaign(file, registries, { seed: 11, set: ['budget.rigRuns=3'] }, env);
+    expect([c.config.seed, c.config.budget.rigRuns, c.config.agent.batchSize]).toEqual([11, 3, 2]);
+    expect(resolveCampaign(file, registries, {}, {}).hash).not.toBe(c.hash);
+  });
+
+  it.each([
+    [{ agent: { name: 'random', batchSize: 'four' } }, /agent\.batchSize: expected integer in \[1, 1000\], got "four"/],
+    [{ agent: { name: 'simulated-annealing' } }, /agent\.name: unknown agent "simulated-annealing"; known agents: random, sobol/],
+    [{ twin: { name: 'woven-cloth', size: [8, 8, 8], voxelSize: 1 } }, /twin\.name: unknown twin "woven-cloth"; known twins: fibre-gdl/],
+    [{ space: { binder: { min: 0, max: 1 } } }, /space\.binder: "binder" is not a parameter of twin fibre-gdl/],
+    [{ space: { ptfeLoading: { min: 0, max: 90 } } }, /space\.ptfeLoading: bounds \[0, 90\] exceed what twin fibre-gdl allows, \[0, 40\]/],
+    [{ space: { ptfeLoading: { min: 5, max: 1 } } }, /space\.ptfeLoading: expected max > min/],
+    [{ reward: 'porosity = 1' }, /reward: assignment is not allowed/],
+    [{ reward: 'import("fs")' }, /reward: .*not allowed/],
+    [{ reward: 'secretSauce * 2' }, /unknown name "secretSauce"/],
+    [{ budget: { rigRuns: 0 } }, /budget\.rigRuns: expected integer ≥ 1, got 0/],
+    [{ colour: 'blue' }, /unknown key "colour"/],
+    [{ rigs: { pipeline: [], measure: [] } }, /rigs\.pipeline: expected at least one capability/],
+    [{ twin: { name: 'fibre-gdl', size: [8, 8], voxelSize: 2 } }, /twin\.size: expected \[nx, ny, nz\]/],
+    [{ rigs: { pipeline: ['x'], timeout: 'soon' } }, /rigs\.timeout: expected a duration/],
+  ])('rejects %j with a message naming the path', (patch, msg) => {
+    const bad = { ...base(), ...patch };
+    expect(() => resolveCampaign(bad, registries, {}, {})).toThrow(BadInputError);
+    expect(() => resolveCampaign(bad, registries, {}, {})).toThrow(msg);
+  });
+
+  it('reads YAML files and reports missing files and syntax errors with a location', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poreloop-cfg-'));
+    expect(() => loadCampaignFile(join(dir, 'nope.yaml'), registries)).toThrow(/config file not found/);
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, 'name: x\nspace:\n  a: { min: 0, max: 1\nagent: {name: random}\n');
+    expect(() => loadCampaignFile(broken, registries)).toThrow(/YAML syntax error at line \d+, column \d+/);
+  });
+
+  it('parses linear and sum constraints and refuses non-linear ones', () => {
+    expect(parseLinearConstraint('a + b + c == 1', ['a', 'b', 'c'], 'c')).toEqual({ coefficients: { a: 1, b: 1, c: 1 }, op: '==', rhs: 1 });
+    expect(parseLinearConstraint('2*x - y <= 3 + y', ['x', 'y'], 'c')).toEqual({ coefficients: { x: 2, y: -2 }, op: '<=', rhs: 3 });
+    expect(() => parseLinearConstraint('x * y <= 1', ['x', 'y'], 'space.constraints.0')).toThrow(/not linear/);
+    expect(() => parseLinearConstraint('x + 1', ['x'], 'space.constraints.0')).toThrow(/expected a linear constraint/);
+  });
+
+  it('loads a candidate pool CSV relative to the config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poreloop-pool-'));
+    writeFileSync(join(dir, 'pool.csv'), 'a,b,c\n0.2,0.3,0.5\n0.1,0.1,0.8\n0.2,0.3,0.5\n');
+    const cfg = { ...base(), twin: undefined, predict: undefined, reward: 'y', space: { pool: 'pool.csv', constraints: ['a + b + c == 1'] }, rigs: { pipeline: ['measure'], measure: ['y'] } };
+    const r = resolveCampaign(cfg, registries, {}, {}, join(dir, 'campaign.yaml'));
+    expect(r.space.pool).toHaveLength(2);
+    expect(r.space.parameters.map((p) => p.name)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('90s', 'x')).toBe(90_000);
+    expect(parseDuration('2h', 'x')).toBe(7_200_000);
+    expect(parseDuration(5, 'x')).toBe(5000);
+  });
+
+  it('the committed JSON Schema matches the zod schema (run `npm run schema` after changing it)', () => {
+    expect(readFileSync(SCHEMA_PATH, 'utf8')).toBe(schemaText());
+  });
+});

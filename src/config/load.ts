@@ -1,0 +1,267 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import YAML from 'yaml';
+import type { z } from 'zod';
+import { BadInputError } from '../core/errors.js';
+import type { LinearConstraint, ParameterSpace, ParameterSpec, Parameters } from '../core/protocols.js';
+import { paramKey, parsePoolCsv } from '../core/space.js';
+import { compileReward, type RewardExpression } from '../reward/expression.js';
+import { campaignSchema, durationPattern, type CampaignConfig } from './schema.js';
+
+/**
+ * Loads a campaign file (issue #2): YAML → overrides → schema → cross-field checks → a frozen
+ * ResolvedCampaign. Precedence, merged once (DESIGN.md style rule 8):
+ *   schema defaults < file < environment (PORELOOP_SEED, PORELOOP_BROKER, PORELOOP_SET) < CLI flags.
+ * `PORELOOP_SET` and `--set` take `path=value` pairs (`budget.rigRuns=10`); values are YAML
+ * scalars or flow collections, so `--set twin.size=[32,32,16]` works.
+ */
+
+export interface Registries {
+  twins: Record<string, { parameters: ParameterSpec[] }>;
+  agents: readonly string[];
+}
+
+export interface Overrides {
+  /** `path=value` pairs, applied in order. */
+  set?: readonly string[];
+  seed?: number;
+  broker?: string;
+}
+
+export interface ResolvedCampaign {
+  readonly config: CampaignConfig;
+  /** What the agent searches (twin parameters held in twin.fixed are not in it). */
+  readonly space: ParameterSpace;
+  readonly reward?: RewardExpression;
+  /** sha256 of the canonical JSON of `config`: provenance for every trial. */
+  readonly hash: string;
+  /** Where the config came from (file path or "<inline>"). */
+  readonly source: string;
+  readonly timeoutMs: number;
+  readonly wallTimeMs?: number;
+}
+
+export function parseDuration(v: number | string, where: string): number {
+  if (typeof v === 'number') return v * 1000;
+  const m = durationPattern.exec(v);
+  if (!m) throw new BadInputError(`expected a duration such as "90s", "10m", "2h", got ${JSON.stringify(v)}`, where);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+/** Reads and parses a YAML file, with exit-2 errors for a missing file or a syntax error. */
+export function readYamlFile(path: string): unknown {
+  if (!existsSync(path)) throw new BadInputError(`config file not found: ${path}`, 'config');
+  if (!statSync(path).isFile()) throw new BadInputError(`not a file: ${path}`, 'config');
+  const text = readFileSync(path, 'utf8');
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = e.linePos?.[0];
+    throw new BadInputError(`YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}`, path);
+  }
+  return doc.toJS({ maxAliasCount: 100 });
+}
+
+export function loadCampaignFile(path: string, registries: Registries, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): ResolvedCampaign {
+  const raw = readYamlFile(path);
+  return resolveCampaign(raw, registries, overrides, env, resolve(path));
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Sets `a.b.c` in a plain object, creating objects on the way. Refuses prototype keys. */
+function setPath(obj: Record<string, unknown>, path: string, value: unknown, where: string): void {
+  const keys = path.split('.');
+  if (keys.some((k) => k === '' || k === '__proto__' || k === 'constructor' || k === 'prototype')) {
+    throw new BadInputError(`invalid config path "${path}"`, where);
+  }
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    const next = cur[k];
+    if (!isPlainObject(next)) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]] = value;
+}
+
+function applyPairs(obj: Record<string, unknown>, pairs: readonly string[], where: string): void {
+  for (const pair of pairs) {
+    const i = pair.indexOf('=');
+    if (i <= 0) throw new BadInputError(`expected path=value, got "${pair}"`, where);
+    let value: unknown;
+    try {
+      value = YAML.parse(pair.slice(i + 1));
+    } catch {
+      value = pair.slice(i + 1);
+    }
+    setPath(obj, pair.slice(0, i).trim(), value, where);
+  }
+}
+
+/** Formats a zod failure as one line per problem: `path: expected …, got <value>`. */
+export function formatIssues(error: z.ZodError, input: unknown): string {
+  return error.issues
+    .slice(0, 8)
+    .map((iss) => {
+      const path = iss.path.map(String).join('.') || '(top level)';
+      if (iss.code === 'unrecognized_keys') {
+        return `${path}: unknown key${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}`;
+      }
+      let got: unknown = input;
+      for (const k of iss.path) got = isPlainObject(got) || Array.isArray(got) ? (got as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
+      const gotTxt = got === undefined ? 'nothing' : JSON.stringify(got)?.slice(0, 80);
+      const msg = iss.message.startsWith('Invalid input') ? `expected ${'expected' in iss ? String(iss.expected) : 'a valid value'}` : iss.message;
+      return `${path}: ${msg}, got ${gotTxt}`;
+    })
+    .join('\n');
+}
+
+export function resolveCampaign(raw: unknown, registries: Registries, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env, source = '<inline>'): ResolvedCampaign {
+  if (!isPlainObject(raw)) throw new BadInputError('expected a YAML mapping at the top level (name:, space:, agent:, …)', source);
+  const merged = structuredClone(raw);
+  if (env.PORELOOP_SEED !== undefined) setPath(merged, 'seed', Number(env.PORELOOP_SEED), 'PORELOOP_SEED');
+  if (env.PORELOOP_BROKER) setPath(merged, 'broker', env.PORELOOP_BROKER, 'PORELOOP_BROKER');
+  if (env.PORELOOP_SET) applyPairs(merged, env.PORELOOP_SET.split(';').filter((s) => s.trim()), 'PORELOOP_SET');
+  if (overrides.seed !== undefined) setPath(merged, 'seed', overrides.seed, '--seed');
+  if (overrides.broker !== undefined) setPath(merged, 'broker', overrides.broker, '--broker');
+  applyPairs(merged, overrides.set ?? [], '--set');
+
+  const parsed = campaignSchema.safeParse(merged);
+  if (!parsed.success) throw new BadInputError(`invalid campaign config:\n${formatIssues(parsed.error, merged)}`, source);
+  const config = parsed.data;
+
+  // Cross-field checks that a schema cannot express.
+  const twinParams = new Map<string, ParameterSpec>();
+  if (config.twin) {
+    const twin = registries.twins[config.twin.name];
+    if (!twin) {
+      throw new BadInputError(`unknown twin "${config.twin.name}"; known twins: ${Object.keys(registries.twins).sort().join(', ')}`, 'twin.name');
+    }
+    for (const p of twin.parameters) twinParams.set(p.name, p);
+    for (const k of Object.keys(config.twin.fixed)) {
+      if (!twinParams.has(k)) throw new BadInputError(`"${k}" is not a parameter of twin ${config.twin.name}; it has ${[...twinParams.keys()].join(', ')}`, `twin.fixed.${k}`);
+    }
+  }
+  const agentName = config.agent.name;
+  if (!registries.agents.includes(agentName)) {
+    throw new BadInputError(`unknown agent "${agentName}"; known agents: ${[...registries.agents].sort().join(', ')}`, 'agent.name');
+  }
+
+  const space = buildSpace(config, twinParams, dirname(source));
+  const paramNames = space.parameters.map((p) => p.name);
+  const propertyNames = [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
+  const declared = [...new Set([...propertyNames, ...paramNames, ...Object.keys(config.twin?.fixed ?? {})])];
+  const reward = config.reward !== undefined ? compileReward(config.reward, declared, 'reward') : undefined;
+  for (const [i, o] of (config.objectives ?? []).entries()) {
+    if (!declared.includes(o.name)) throw new BadInputError(`objective "${o.name}" is neither a property nor a parameter; declared: ${declared.join(', ')}`, `objectives.${i}.name`);
+  }
+  if (!config.predict && !config.twin && config.rigs.measure.length === 0) {
+    throw new BadInputError('a campaign without a twin needs rigs.measure (the properties the rigs report)', 'rigs.measure');
+  }
+
+  const hash = createHash('sha256').update(canonicalJson(config)).digest('hex');
+  return deepFreeze({
+    config,
+    space,
+    reward,
+    hash,
+    source,
+    timeoutMs: parseDuration(config.rigs.timeout, 'rigs.timeout'),
+    wallTimeMs: config.budget.wallTime !== undefined ? parseDuration(config.budget.wallTime, 'budget.wallTime') : undefined,
+  });
+}
+
+function buildSpace(config: CampaignConfig, twinParams: Map<string, ParameterSpec>, baseDir: string): ParameterSpace {
+  const parameters: ParameterSpec[] = [];
+  for (const [name, spec] of Object.entries(config.space)) {
+    if (name === 'pool' || name === 'constraints') continue;
+    const where = `space.${name}`;
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new BadInputError('parameter names must be identifiers (letters, digits, _)', where);
+    if (config.twin && !twinParams.has(name)) {
+      throw new BadInputError(`"${name}" is not a parameter of twin ${config.twin.name}; it has ${[...twinParams.keys()].join(', ')}`, where);
+    }
+    if (config.twin?.fixed[name] !== undefined) throw new BadInputError('a parameter cannot be both searched and fixed (twin.fixed)', where);
+    const s = spec as Record<string, unknown>;
+    if ('values' in s) {
+      parameters.push({ kind: 'categorical', name, values: s.values as Array<string | number>, default: s.default as string | number | undefined, unit: s.unit as string | undefined, description: s.description as string | undefined });
+    } else {
+      const base = { name, min: s.min as number, max: s.max as number, unit: s.unit as string | undefined, description: s.description as string | undefined, default: s.default as number | undefined };
+      const tw = twinParams.get(name);
+      if (tw && tw.kind !== 'categorical' && (base.min < tw.min || base.max > tw.max)) {
+        throw new BadInputError(`bounds [${base.min}, ${base.max}] exceed what twin ${config.twin!.name} allows, [${tw.min}, ${tw.max}]${tw.unit ? ' ' + tw.unit : ''}`, where);
+      }
+      parameters.push(s.integer ? { kind: 'integer', ...base } : { kind: 'continuous', ...base, log: (s.log as boolean | undefined) ?? false });
+    }
+  }
+  const space: ParameterSpace = { parameters };
+  const names = parameters.map((p) => p.name);
+  if (config.space.pool !== undefined) {
+    space.pool = readPool(resolve(baseDir, config.space.pool), 'space.pool');
+    if (parameters.length === 0) {
+      // A pool alone defines the space: every column is a parameter, with its observed range.
+      for (const col of Object.keys(space.pool[0])) {
+        const vals = space.pool.map((r) => r[col]);
+        if (vals.every((v) => typeof v === 'number')) {
+          const nums = vals as number[];
+          parameters.push({ kind: 'continuous', name: col, min: Math.min(...nums), max: Math.max(...nums) });
+        } else {
+          parameters.push({ kind: 'categorical', name: col, values: [...new Set(vals)] });
+        }
+      }
+    }
+  }
+  if (parameters.length === 0) throw new BadInputError('the search space is empty: declare parameters ({ min, max } or { values }) or a pool', 'space');
+  space.constraints = (config.space.constraints ?? []).map((c, i) => parseLinearConstraint(c, parameters.map((p) => p.name).concat(names), `space.constraints.${i}`));
+  return space;
+}
+
+/** A candidate pool (CSV, header row = parameter names); repeated rows count once. */
+export function readPool(path: string, where: string): Parameters[] {
+  if (!existsSync(path)) throw new BadInputError(`pool file not found: ${path}`, where);
+  const rows = parsePoolCsv(readFileSync(path, 'utf8'), where);
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const k = paramKey(r);
+    return !seen.has(k) && !!seen.add(k);
+  });
+}
+
+/**
+ * Parses "a + b + c == 1" or "2*x - y <= 3" into a LinearConstraint. The two sides are
+ * compiled with the reward sandbox and the coefficients read off by evaluating at unit
+ * vectors; a second random point checks that the expression really is linear.
+ */
+export function parseLinearConstraint(src: string, names: readonly string[], where: string): LinearConstraint {
+  const m = /^(.*?)(==|<=|>=)(.*)$/.exec(src);
+  if (!m) throw new BadInputError(`expected a linear constraint like "a + b + c == 1" or "x - 2*y <= 0", got "${src}"`, where);
+  const op = m[2] as LinearConstraint['op'];
+  const f = compileReward(`(${m[1]}) - (${m[3]})`, names, where);
+  const zero = Object.fromEntries(names.map((n) => [n, 0]));
+  const c0 = f.evaluate(zero);
+  const coefficients: Record<string, number> = {};
+  for (const n of f.names) coefficients[n] = f.evaluate({ ...zero, [n]: 1 }) - c0;
+  const probe = Object.fromEntries(names.map((n, i) => [n, 0.37 + 0.11 * i]));
+  const linear = c0 + f.names.reduce((s, n) => s + coefficients[n] * probe[n], 0);
+  if (!Number.isFinite(c0) || Math.abs(linear - f.evaluate(probe)) > 1e-9 * (1 + Math.abs(linear))) {
+    throw new BadInputError(`constraint "${src}" is not linear in the parameters`, where);
+  }
+  return { coefficients, op, rhs: -c0 };
+}
+
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (isPlainObject(v)) return `{${Object.keys(v).sort().filter((k) => v[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`).join(',')}}`;
+  return JSON.stringify(v);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

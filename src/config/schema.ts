@@ -1,0 +1,164 @@
+import { z } from 'zod';
+
+/**
+ * The campaign file schema (issue #2). One zod schema is the single source: it validates
+ * configs at load time and is exported as a JSON Schema (configs/schema/campaign.schema.json)
+ * for editors. Every field carries its own "expected …" message so that errors read like
+ * `agent.batchSize: expected integer ≥ 1, got "four"`.
+ */
+
+const int = (min: number, max?: number) => {
+  const what = max === undefined ? `integer ≥ ${min}` : `integer in [${min}, ${max}]`;
+  let s = z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).min(min, { error: `expected ${what}` });
+  if (max !== undefined) s = s.max(max, { error: `expected ${what}` });
+  return s;
+};
+const num = (what = 'a finite number') => z.number({ error: `expected ${what}` }).finite({ error: `expected ${what}` });
+const positive = (what = 'a number > 0') => num(what).positive({ error: `expected ${what}` });
+const ident = z
+  .string({ error: 'expected a name (letters, digits, _; starting with a letter)' })
+  .regex(/^[A-Za-z][A-Za-z0-9_]*$/, { error: 'expected a name (letters, digits, _; starting with a letter)' });
+/** Durations like `90s`, `10m`, `2h`, `1d`, or a number of seconds. */
+export const durationPattern = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/;
+const duration = z.union([positive('a duration (seconds or "90s", "10m", "2h")'), z.string().regex(durationPattern, { error: 'expected a duration such as "90s", "10m", "2h"' })], {
+  error: 'expected a duration such as "90s", "10m", "2h"',
+});
+
+export const continuousParamSchema = z
+  .object({
+    min: num(),
+    max: num(),
+    log: z.boolean().optional().describe('search on a log scale (min > 0)'),
+    integer: z.boolean().optional().describe('only whole numbers'),
+    unit: z.string().optional(),
+    default: num().optional(),
+    description: z.string().optional(),
+  })
+  .strict()
+  .refine((p) => p.max > p.min, { error: 'expected max > min' })
+  .refine((p) => !p.log || p.min > 0, { error: 'a log-scaled parameter needs min > 0' });
+
+export const categoricalParamSchema = z
+  .object({
+    values: z.array(z.union([z.string(), num()]), { error: 'expected a list of allowed values' }).min(1, { error: 'expected at least one value' }),
+    default: z.union([z.string(), num()]).optional(),
+    unit: z.string().optional(),
+    description: z.string().optional(),
+  })
+  .strict();
+
+export const spaceSchema = z
+  .object({
+    /** A CSV table of allowed points (header row = parameter names), relative to the config file. */
+    pool: z.string().optional().describe('CSV file of allowed points, relative to the config file'),
+    /** Linear/sum constraints such as "a + b + c == 1" or "2*x - y <= 3". */
+    constraints: z.array(z.string()).optional().describe('linear constraints, e.g. "a + b + c == 1"'),
+  })
+  .catchall(z.union([continuousParamSchema, categoricalParamSchema], { error: 'expected { min, max } or { values: [...] }' }));
+
+export const objectiveSchema = z
+  .object({
+    name: ident,
+    goal: z.enum(['max', 'min'], { error: 'expected "max" or "min"' }),
+    /** Reference point for hypervolume (worst acceptable value). */
+    reference: num().optional(),
+  })
+  .strict();
+
+const simRigSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'expected a rig id of letters, digits, _ and -' }),
+    capabilities: z.array(z.string()).min(1),
+    latencyMs: positive().default(200).describe('mean latency of one job (ms)'),
+    concurrency: int(1).default(1),
+  })
+  .strict();
+
+export const campaignSchema = z
+  .object({
+    name: z.string({ error: 'expected a campaign name' }).min(1, { error: 'expected a non-empty name' }),
+    description: z.string().optional(),
+    seed: int(0, 2 ** 32 - 1).default(1),
+    lab: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'expected a lab name of letters, digits, _ and -' }).default('default'),
+    twin: z
+      .object({
+        name: z.string({ error: 'expected a twin name' }),
+        size: z.tuple([int(4, 1024), int(4, 1024), int(4, 1024)], { error: 'expected [nx, ny, nz], integers in [4, 1024]' }),
+        voxelSize: positive('a voxel size > 0 (µm)'),
+        fixed: z.record(z.string(), z.union([num(), z.string()])).default({}).describe('twin parameters held constant'),
+      })
+      .strict()
+      .optional(),
+    space: spaceSchema,
+    predict: z
+      .object({
+        properties: z.array(ident).min(1, { error: 'expected at least one property' }),
+        physicsPerRound: int(0).default(16),
+        /** Optional surrogate settings; without them every candidate is simulated. */
+        surrogate: z.record(z.string(), z.unknown()).optional(),
+        context: z.record(z.string(), num()).optional().describe('operating conditions for device models'),
+      })
+      .strict()
+      .optional(),
+    reward: z.string().optional().describe('mathjs expression over property and parameter names'),
+    objectives: z.array(objectiveSchema).min(1).optional(),
+    agent: z
+      .object({
+        name: z.string({ error: 'expected an agent name' }),
+        /** Proposals per round in the digital space. */
+        candidates: int(1, 100_000).default(16),
+        /** Candidates sent to rigs per round. */
+        batchSize: int(1, 1000).default(4),
+        options: z.record(z.string(), z.unknown()).default({}),
+      })
+      .strict(),
+    rigs: z
+      .object({
+        /** Capabilities each selected trial passes through, in order. */
+        pipeline: z.array(z.string().min(1)).min(1, { error: 'expected at least one capability' }),
+        /** Properties the rigs measure (the last stage's measurements must include them). */
+        measure: z.array(ident).default([]),
+        approval: z.boolean().default(false),
+        timeout: duration.default('10m'),
+        maxAttempts: int(1, 20).default(3),
+        /** Simulated rigs started in-process (the demo); omit for real rigs. */
+        simulate: z
+          .object({
+            rigs: z.array(simRigSchema).min(1),
+            /** How the hidden truth differs from the P-model (relative bias per property, noise). */
+            bias: z.record(z.string(), num()).default({}),
+            noise: z.number().min(0).default(0.02),
+            infeasibleAbove: z.record(z.string(), num()).default({}).describe('parameter → value above which manufacture fails'),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    budget: z
+      .object({
+        rigRuns: int(1).describe('trials sent to rigs, in total'),
+        wallTime: duration.optional(),
+        rounds: int(1).optional(),
+        failures: int(0).default(10).describe('failed rig jobs tolerated before the campaign fails'),
+      })
+      .strict(),
+    stop: z
+      .object({
+        noImprovementRounds: int(1).optional(),
+        targetReward: num().optional(),
+      })
+      .strict()
+      .default({}),
+    broker: z.string().default('embedded').describe('"embedded" or mqtt://host:port (credentials from the environment)'),
+    artifacts: z.string().optional().describe('folder for models and volumes (default: next to the ledger)'),
+  })
+  .strict()
+  .refine((c) => c.reward !== undefined || c.objectives !== undefined, { error: 'give either "reward" (an expression) or "objectives"', path: ['reward'] });
+
+export type CampaignConfig = z.infer<typeof campaignSchema>;
+export type CampaignInput = z.input<typeof campaignSchema>;
+
+export function campaignJsonSchema(): Record<string, unknown> {
+  const js = z.toJSONSchema(campaignSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...js, $id: 'https://poreloop.dev/schema/campaign.schema.json', title: 'poreloop campaign' };
+}

@@ -1,0 +1,66 @@
+import type { Fidelity, Parameters, PropertyEstimate, RigEvent } from '../core/protocols.js';
+
+/**
+ * The ledger's document types (DESIGN.md "Ledger"): append-only, the source of truth for
+ * resume, replay and export. Every document is JSON; `key` (when given) makes an append
+ * idempotent — a second document of the same type and key for the same campaign is ignored,
+ * which is how re-delivered rig events and re-run effects after a resume stay harmless.
+ */
+export interface DocumentBodies {
+  CampaignStarted: { name: string; config: unknown; configHash: string; seed: number; source: string; versions: Record<string, string> };
+  CampaignResumed: { pid: number; fromState: string };
+  RoundStarted: { round: number };
+  TrialProposed: { trialId: string; round: number; index: number; params: Parameters; agent: string };
+  TrialScored: {
+    trialId: string;
+    properties: Record<string, PropertyEstimate>;
+    fidelity: Fidelity;
+    reward: number;
+    achieved?: Record<string, number>;
+    error?: string;
+  };
+  AgentLearned: { round: number; observations: number; fidelity: Fidelity; snapshot?: unknown };
+  TrialSelected: { trialId: string; round: number; rank: number; predictedReward: number };
+  ApprovalRequested: { round: number; trialIds: string[] };
+  ApprovalGiven: { round: number; decision: 'approve' | 'reject' | 'edit'; trialIds: string[]; edits?: Record<string, Parameters>; by: string };
+  JobDispatched: {
+    jobId: string;
+    trialId: string;
+    stage: number;
+    capability: string;
+    attempt: number;
+    params: Parameters;
+    deadline: string;
+    inputs?: Record<string, number>;
+  };
+  RigEventReceived: RigEvent;
+  MeasurementRecorded: {
+    jobId: string;
+    trialId: string;
+    stage: number;
+    capability: string;
+    rigId: string;
+    measurements: Record<string, number>;
+    feasible: boolean;
+  };
+  JobFailed: { jobId: string; trialId: string; stage: number; attempt: number; reason: string; willRetry: boolean };
+  TrialCompleted: { trialId: string; measured: Record<string, number>; reward: number; feasible: boolean };
+  TrialAbandoned: { trialId: string; reason: string };
+  ModelTrained: { kind: string; version: number; path?: string; dataHash: string; samples: number; metrics?: Record<string, number> };
+  MessageRejected: { topic: string; reason: string; payload: string };
+  CommandIssued: { command: 'stop' | 'pause' | 'resume' | 'approve' | 'reject'; args?: Record<string, unknown>; by: string };
+  CampaignStopped: { status: CampaignStatus; reason: string };
+}
+
+export type DocumentType = keyof DocumentBodies;
+
+export type CampaignStatus = 'running' | 'paused' | 'stopped' | 'completed' | 'failed';
+
+export interface LedgerDocument<T extends DocumentType = DocumentType> {
+  seq: number;
+  campaignId: string;
+  type: T;
+  key: string | null;
+  at: string;
+  body: DocumentBodies[T];
+}

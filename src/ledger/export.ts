@@ -1,0 +1,84 @@
+import type { Ledger } from './ledger.js';
+
+/**
+ * `poreloop export` (issue #2): every trial with its parameters, predictions, measurements and
+ * provenance (config hash, seed, versions), one row per trial.
+ */
+export interface ExportDocument {
+  campaign: { id: string; name: string; status: string; configHash: string; seed: number; source: string; versions: Record<string, string>; createdAt: string };
+  trials: Array<{
+    trialId: string;
+    round: number;
+    index: number;
+    status: string;
+    agent: string;
+    params: Record<string, number | string>;
+    fidelity: string | null;
+    predicted: Record<string, { mean: number; std: number }>;
+    predictedReward: number | null;
+    selectedRank: number | null;
+    jobs: Array<{ jobId: string; capability: string; attempt: number; status: string; rigId: string | null }>;
+    measured: Record<string, number>;
+    measuredReward: number | null;
+    feasible: boolean | null;
+  }>;
+}
+
+export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocument {
+  const c = ledger.campaign(campaignId)!;
+  const jobs = ledger.jobs(campaignId);
+  return {
+    campaign: { id: c.id, name: c.name, status: c.status, configHash: c.configHash, seed: c.seed, source: c.source, versions: c.versions, createdAt: c.createdAt },
+    trials: ledger.trials(campaignId).map((t) => ({
+      trialId: t.id,
+      round: t.round,
+      index: t.index,
+      status: t.status,
+      agent: t.agent,
+      params: t.params,
+      fidelity: t.fidelity,
+      predicted: t.prediction ?? {},
+      predictedReward: t.predictedReward,
+      selectedRank: t.selectedRank,
+      jobs: jobs.filter((j) => j.trialId === t.id).map((j) => ({ jobId: j.jobId, capability: j.capability, attempt: j.attempt, status: j.status, rigId: j.rigId })),
+      measured: t.measured ?? {},
+      measuredReward: t.measuredReward,
+      feasible: t.feasible,
+    })),
+  };
+}
+
+const cell = (v: unknown): string => {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** RFC 4180 CSV: fixed provenance columns, then params, predictions (mean, std) and measurements. */
+export function toCsv(doc: ExportDocument): string {
+  const params = [...new Set(doc.trials.flatMap((t) => Object.keys(t.params)))];
+  const preds = [...new Set(doc.trials.flatMap((t) => Object.keys(t.predicted)))];
+  const meas = [...new Set(doc.trials.flatMap((t) => Object.keys(t.measured)))];
+  const header = [
+    'campaign_id', 'config_hash', 'seed', 'poreloop_version', 'trial_id', 'round', 'index', 'status', 'agent', 'fidelity',
+    ...params.map((p) => `param_${p}`),
+    ...preds.flatMap((p) => [`pred_${p}`, `pred_${p}_std`]),
+    'predicted_reward', 'selected_rank', 'rig_jobs', 'attempts',
+    ...meas.map((m) => `meas_${m}`),
+    'measured_reward', 'feasible',
+  ];
+  const lines = [header.join(',')];
+  for (const t of doc.trials) {
+    lines.push(
+      [
+        doc.campaign.id, doc.campaign.configHash, doc.campaign.seed, doc.campaign.versions.poreloop, t.trialId, t.round, t.index, t.status, t.agent, t.fidelity,
+        ...params.map((p) => t.params[p]),
+        ...preds.flatMap((p) => [t.predicted[p]?.mean, t.predicted[p]?.std]),
+        t.predictedReward, t.selectedRank, t.jobs.length, t.jobs.reduce((s, j) => s + j.attempt, 0),
+        ...meas.map((m) => t.measured[m]),
+        t.measuredReward, t.feasible === null ? '' : String(t.feasible),
+      ].map(cell).join(','),
+    );
+  }
+  return lines.join('\n') + '\n';
+}

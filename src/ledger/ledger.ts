@@ -1,0 +1,510 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { LedgerError } from '../core/errors.js';
+import type { CampaignStatus, DocumentBodies, DocumentType, LedgerDocument } from './documents.js';
+
+/**
+ * The campaign ledger: one SQLite file (better-sqlite3, WAL), append-only documents plus the
+ * derived tables the CLI reads (campaigns, trials, jobs, measurements, models). Every append
+ * and its projection run in one transaction, so the derived tables never disagree with the
+ * documents, and a crash leaves either both or neither. Triggers make `documents` append-only.
+ */
+
+const SCHEMA_VERSION = 1;
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  campaign_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  key TEXT,
+  at TEXT NOT NULL,
+  body TEXT NOT NULL CHECK (json_valid(body)),
+  UNIQUE (campaign_id, type, key)
+);
+CREATE INDEX IF NOT EXISTS documents_by_campaign ON documents (campaign_id, type);
+CREATE TRIGGER IF NOT EXISTS documents_append_only_u BEFORE UPDATE ON documents
+  BEGIN SELECT RAISE(ABORT, 'ledger documents are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS documents_append_only_d BEFORE DELETE ON documents
+  BEGIN SELECT RAISE(ABORT, 'ledger documents are append-only'); END;
+
+CREATE TABLE IF NOT EXISTS campaigns (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,
+  config TEXT NOT NULL,
+  config_hash TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  versions TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  rounds INTEGER NOT NULL DEFAULT 0,
+  rig_runs INTEGER NOT NULL DEFAULT 0,
+  stop_reason TEXT,
+  snapshot TEXT
+);
+CREATE TABLE IF NOT EXISTS trials (
+  id TEXT PRIMARY KEY,
+  campaign_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  params TEXT NOT NULL,
+  status TEXT NOT NULL,
+  agent TEXT NOT NULL,
+  prediction TEXT,
+  achieved TEXT,
+  fidelity TEXT,
+  predicted_reward REAL,
+  measured TEXT,
+  measured_reward REAL,
+  feasible INTEGER,
+  selected_rank INTEGER,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trials_by_campaign ON trials (campaign_id, round, idx);
+CREATE TABLE IF NOT EXISTS jobs (
+  job_id TEXT PRIMARY KEY,
+  campaign_id TEXT NOT NULL,
+  trial_id TEXT NOT NULL,
+  stage INTEGER NOT NULL,
+  capability TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  rig_id TEXT,
+  deadline TEXT NOT NULL,
+  dispatched_at TEXT NOT NULL,
+  finished_at TEXT,
+  reason TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_trial ON jobs (campaign_id, trial_id, stage);
+CREATE TABLE IF NOT EXISTS measurements (
+  job_id TEXT PRIMARY KEY,
+  campaign_id TEXT NOT NULL,
+  trial_id TEXT NOT NULL,
+  stage INTEGER NOT NULL,
+  capability TEXT NOT NULL,
+  rig_id TEXT NOT NULL,
+  measurements TEXT NOT NULL,
+  feasible INTEGER NOT NULL,
+  at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS models (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  campaign_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  path TEXT,
+  data_hash TEXT NOT NULL,
+  samples INTEGER NOT NULL,
+  metrics TEXT,
+  at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS commands (
+  seq INTEGER PRIMARY KEY,
+  campaign_id TEXT NOT NULL,
+  command TEXT NOT NULL,
+  args TEXT,
+  at TEXT NOT NULL,
+  consumed INTEGER NOT NULL DEFAULT 0
+);
+`;
+
+export interface CampaignRow {
+  id: string;
+  name: string;
+  status: CampaignStatus;
+  config: unknown;
+  configHash: string;
+  seed: number;
+  source: string;
+  versions: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  rounds: number;
+  rigRuns: number;
+  stopReason: string | null;
+  snapshot: unknown;
+}
+
+export interface TrialRow {
+  id: string;
+  campaignId: string;
+  round: number;
+  index: number;
+  params: Record<string, number | string>;
+  status: string;
+  agent: string;
+  prediction: Record<string, { mean: number; std: number }> | null;
+  achieved: Record<string, number> | null;
+  fidelity: string | null;
+  predictedReward: number | null;
+  measured: Record<string, number> | null;
+  measuredReward: number | null;
+  feasible: boolean | null;
+  selectedRank: number | null;
+}
+
+export interface JobRow {
+  jobId: string;
+  campaignId: string;
+  trialId: string;
+  stage: number;
+  capability: string;
+  attempt: number;
+  status: 'dispatched' | 'accepted' | 'running' | 'completed' | 'failed' | 'cancelled';
+  rigId: string | null;
+  deadline: string;
+  dispatchedAt: string;
+  finishedAt: string | null;
+  reason: string | null;
+}
+
+export interface LedgerOptions {
+  readonly?: boolean;
+  /** Injected clock for document timestamps (tests). */
+  now?: () => Date;
+}
+
+export class Ledger {
+  readonly db: Database.Database;
+  private readonly now: () => Date;
+  private readonly insertDoc: Database.Statement;
+
+  private constructor(readonly path: string, db: Database.Database, options: LedgerOptions) {
+    this.db = db;
+    this.now = options.now ?? (() => new Date());
+    this.insertDoc = db.prepare('INSERT OR IGNORE INTO documents (campaign_id, type, key, at, body) VALUES (?, ?, ?, ?, ?)');
+  }
+
+  /**
+   * Opens (or creates) a ledger. Runs `PRAGMA quick_check` on an existing file and refuses a
+   * corrupt one with a message saying what to do (issue #8): the engine never writes into a
+   * damaged record.
+   */
+  static open(path: string, options: LedgerOptions = {}): Ledger {
+    const existed = path !== ':memory:' && existsSync(path);
+    if (options.readonly && !existed) throw new LedgerError(`no ledger at ${path}; run a campaign first or pass --db <file>`);
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+      if (existed) {
+        const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
+        if (rows.length !== 1 || rows[0].quick_check !== 'ok') {
+          db.close();
+          throw new LedgerError(`ledger ${path} failed its integrity check (${rows.map((r) => r.quick_check).slice(0, 3).join('; ')}); restore it from a backup or start a new --db file`);
+        }
+      }
+    } catch (e) {
+      if (e instanceof LedgerError) throw e;
+      throw new LedgerError(`cannot open ledger ${path}: ${(e as Error).message} (is it a poreloop SQLite file?)`, { cause: e });
+    }
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      // FULL: a committed transaction survives power loss, not just a process crash (issue #8).
+      db.pragma('synchronous = FULL');
+      db.pragma('busy_timeout = 5000');
+      db.exec(DDL);
+      const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+      if (!v) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+      else if (Number(v.value) > SCHEMA_VERSION) {
+        db.close();
+        throw new LedgerError(`ledger ${path} has schema version ${v.value}, newer than this poreloop understands (${SCHEMA_VERSION}); upgrade poreloop`);
+      }
+    } else {
+      db.pragma('busy_timeout = 5000');
+      const hasDocs = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'").get();
+      if (!hasDocs) {
+        db.close();
+        throw new LedgerError(`${path} is not a poreloop ledger (no documents table)`);
+      }
+    }
+    return new Ledger(path, db, options);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /**
+   * Appends a document and applies its projection, atomically. Returns the document, or null
+   * when a document of the same (campaign, type, key) already exists (idempotent re-delivery).
+   */
+  append<T extends DocumentType>(campaignId: string, type: T, body: DocumentBodies[T], key?: string): LedgerDocument<T> | null {
+    return this.transaction(() => {
+      const at = this.now().toISOString();
+      const info = this.insertDoc.run(campaignId, type, key ?? null, at, JSON.stringify(body));
+      if (info.changes === 0) return null;
+      const doc: LedgerDocument<T> = { seq: Number(info.lastInsertRowid), campaignId, type, key: key ?? null, at, body };
+      project(this.db, doc);
+      return doc;
+    });
+  }
+
+  documents<T extends DocumentType>(campaignId: string, type?: T): LedgerDocument<T>[] {
+    const rows = (
+      type
+        ? this.db.prepare('SELECT * FROM documents WHERE campaign_id = ? AND type = ? ORDER BY seq').all(campaignId, type)
+        : this.db.prepare('SELECT * FROM documents WHERE campaign_id = ? ORDER BY seq').all(campaignId)
+    ) as Array<{ seq: number; campaign_id: string; type: T; key: string | null; at: string; body: string }>;
+    return rows.map((r) => ({ seq: r.seq, campaignId: r.campaign_id, type: r.type, key: r.key, at: r.at, body: JSON.parse(r.body) }));
+  }
+
+  hasDocument(campaignId: string, type: DocumentType, key: string): boolean {
+    return !!this.db.prepare('SELECT 1 FROM documents WHERE campaign_id = ? AND type = ? AND key = ?').get(campaignId, type, key);
+  }
+
+  campaign(id: string): CampaignRow | undefined {
+    const r = this.db.prepare('SELECT * FROM campaigns WHERE id = ?').get(id) as Record<string, any> | undefined;
+    return r ? campaignRow(r) : undefined;
+  }
+
+  /** Finds a campaign by full id or unique prefix (as `git` does for commits). */
+  findCampaign(idOrPrefix: string): CampaignRow | undefined {
+    const exact = this.campaign(idOrPrefix);
+    if (exact) return exact;
+    const rows = this.db.prepare("SELECT * FROM campaigns WHERE id LIKE ? || '%'").all(idOrPrefix) as Record<string, any>[];
+    return rows.length === 1 ? campaignRow(rows[0]) : undefined;
+  }
+
+  campaigns(): CampaignRow[] {
+    return (this.db.prepare('SELECT * FROM campaigns ORDER BY created_at').all() as Record<string, any>[]).map(campaignRow);
+  }
+
+  trials(campaignId: string): TrialRow[] {
+    return (this.db.prepare('SELECT * FROM trials WHERE campaign_id = ? ORDER BY round, idx').all(campaignId) as Record<string, any>[]).map(trialRow);
+  }
+
+  jobs(campaignId: string): JobRow[] {
+    return (this.db.prepare('SELECT * FROM jobs WHERE campaign_id = ? ORDER BY dispatched_at, job_id').all(campaignId) as Record<string, any>[]).map(jobRow);
+  }
+
+  measurements(campaignId: string): Array<{ jobId: string; trialId: string; stage: number; capability: string; rigId: string; measurements: Record<string, number>; feasible: boolean; at: string }> {
+    return (this.db.prepare('SELECT * FROM measurements WHERE campaign_id = ? ORDER BY at, job_id').all(campaignId) as Record<string, any>[]).map((r) => ({
+      jobId: r.job_id,
+      trialId: r.trial_id,
+      stage: r.stage,
+      capability: r.capability,
+      rigId: r.rig_id,
+      measurements: JSON.parse(r.measurements),
+      feasible: !!r.feasible,
+      at: r.at,
+    }));
+  }
+
+  models(campaignId: string): Array<{ kind: string; version: number; path: string | null; dataHash: string; samples: number; metrics: unknown; at: string }> {
+    return (this.db.prepare('SELECT * FROM models WHERE campaign_id = ? ORDER BY id').all(campaignId) as Record<string, any>[]).map((r) => ({
+      kind: r.kind,
+      version: r.version,
+      path: r.path,
+      dataHash: r.data_hash,
+      samples: r.samples,
+      metrics: r.metrics ? JSON.parse(r.metrics) : null,
+      at: r.at,
+    }));
+  }
+
+  /** The machine snapshot is derived state (resume point), kept beside the documents. */
+  saveSnapshot(campaignId: string, snapshot: unknown): void {
+    this.db.prepare('UPDATE campaigns SET snapshot = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(snapshot), this.now().toISOString(), campaignId);
+  }
+
+  /** Operator commands (stop, pause, approve…) written by another process; consumed once. */
+  pendingCommands(campaignId: string): Array<{ seq: number; command: string; args: Record<string, unknown> | null }> {
+    return (this.db.prepare('SELECT seq, command, args FROM commands WHERE campaign_id = ? AND consumed = 0 ORDER BY seq').all(campaignId) as Array<{ seq: number; command: string; args: string | null }>).map((r) => ({
+      seq: r.seq,
+      command: r.command,
+      args: r.args ? JSON.parse(r.args) : null,
+    }));
+  }
+
+  consumeCommand(seq: number): void {
+    this.db.prepare('UPDATE commands SET consumed = 1 WHERE seq = ?').run(seq);
+  }
+
+  /** Integrity summary used by `doctor` and at start: SQLite check + document/derived counts. */
+  integrity(): { ok: boolean; sqlite: string; documents: number; campaigns: number; problems: string[] } {
+    const check = (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check);
+    const problems: string[] = check[0] === 'ok' ? [] : check.slice(0, 5);
+    const documents = (this.db.prepare('SELECT count(*) AS n FROM documents').get() as { n: number }).n;
+    const campaigns = (this.db.prepare('SELECT count(*) AS n FROM campaigns').get() as { n: number }).n;
+    const started = (this.db.prepare("SELECT count(*) AS n FROM documents WHERE type = 'CampaignStarted'").get() as { n: number }).n;
+    if (started !== campaigns) problems.push(`${started} CampaignStarted documents but ${campaigns} campaign rows`);
+    const proposed = (this.db.prepare("SELECT count(*) AS n FROM documents WHERE type = 'TrialProposed'").get() as { n: number }).n;
+    const trials = (this.db.prepare('SELECT count(*) AS n FROM trials').get() as { n: number }).n;
+    if (proposed !== trials) problems.push(`${proposed} TrialProposed documents but ${trials} trial rows`);
+    const recorded = (this.db.prepare("SELECT count(*) AS n FROM documents WHERE type = 'MeasurementRecorded'").get() as { n: number }).n;
+    const meas = (this.db.prepare('SELECT count(*) AS n FROM measurements').get() as { n: number }).n;
+    if (recorded !== meas) problems.push(`${recorded} MeasurementRecorded documents but ${meas} measurement rows`);
+    return { ok: problems.length === 0, sqlite: check[0], documents, campaigns, problems };
+  }
+}
+
+/** Writes an operator command for a running campaign (from another process: `poreloop stop`). */
+export function issueCommand(ledger: Ledger, campaignId: string, command: string, args?: Record<string, unknown>): void {
+  ledger.transaction(() => {
+    ledger.db.prepare('INSERT INTO commands (campaign_id, command, args, at) VALUES (?, ?, ?, ?)').run(campaignId, command, args ? JSON.stringify(args) : null, new Date().toISOString());
+    ledger.append(campaignId, 'CommandIssued', { command: command as DocumentBodies['CommandIssued']['command'], args, by: `pid ${process.pid}` });
+  });
+}
+
+function campaignRow(r: Record<string, any>): CampaignRow {
+  return {
+    id: r.id,
+    name: r.name,
+    status: r.status,
+    config: JSON.parse(r.config),
+    configHash: r.config_hash,
+    seed: r.seed,
+    source: r.source,
+    versions: JSON.parse(r.versions),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    rounds: r.rounds,
+    rigRuns: r.rig_runs,
+    stopReason: r.stop_reason,
+    snapshot: r.snapshot ? JSON.parse(r.snapshot) : null,
+  };
+}
+
+function trialRow(r: Record<string, any>): TrialRow {
+  const j = (s: string | null) => (s ? JSON.parse(s) : null);
+  return {
+    id: r.id,
+    campaignId: r.campaign_id,
+    round: r.round,
+    index: r.idx,
+    params: JSON.parse(r.params),
+    status: r.status,
+    agent: r.agent,
+    prediction: j(r.prediction),
+    achieved: j(r.achieved),
+    fidelity: r.fidelity,
+    predictedReward: r.predicted_reward,
+    measured: j(r.measured),
+    measuredReward: r.measured_reward,
+    feasible: r.feasible === null ? null : !!r.feasible,
+    selectedRank: r.selected_rank,
+  };
+}
+
+function jobRow(r: Record<string, any>): JobRow {
+  return {
+    jobId: r.job_id,
+    campaignId: r.campaign_id,
+    trialId: r.trial_id,
+    stage: r.stage,
+    capability: r.capability,
+    attempt: r.attempt,
+    status: r.status,
+    rigId: r.rig_id,
+    deadline: r.deadline,
+    dispatchedAt: r.dispatched_at,
+    finishedAt: r.finished_at,
+    reason: r.reason,
+  };
+}
+
+/** Finite numbers only: JSON has no Infinity/NaN, and a reward of ±∞ must not sort first. */
+const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
+/** Applies one document to the derived tables. Must stay a pure function of the documents. */
+function project(db: Database.Database, doc: LedgerDocument): void {
+  const { campaignId: c, at } = doc;
+  switch (doc.type) {
+    case 'CampaignStarted': {
+      const b = doc.body as DocumentBodies['CampaignStarted'];
+      db.prepare('INSERT INTO campaigns (id, name, status, config, config_hash, seed, source, versions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+        c, b.name, 'running', JSON.stringify(b.config), b.configHash, b.seed, b.source, JSON.stringify(b.versions), at, at,
+      );
+      break;
+    }
+    case 'CampaignResumed':
+      db.prepare("UPDATE campaigns SET status = 'running', stop_reason = NULL, updated_at = ? WHERE id = ?").run(at, c);
+      break;
+    case 'RoundStarted':
+      db.prepare('UPDATE campaigns SET rounds = max(rounds, ?), updated_at = ? WHERE id = ?').run((doc.body as DocumentBodies['RoundStarted']).round, at, c);
+      break;
+    case 'TrialProposed': {
+      const b = doc.body as DocumentBodies['TrialProposed'];
+      db.prepare('INSERT INTO trials (id, campaign_id, round, idx, params, status, agent, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(b.trialId, c, b.round, b.index, JSON.stringify(b.params), 'proposed', b.agent, at);
+      break;
+    }
+    case 'TrialScored': {
+      const b = doc.body as DocumentBodies['TrialScored'];
+      db.prepare("UPDATE trials SET status = 'scored', prediction = ?, achieved = ?, fidelity = ?, predicted_reward = ?, updated_at = ? WHERE id = ?").run(
+        JSON.stringify(b.properties), b.achieved ? JSON.stringify(b.achieved) : null, b.fidelity, num(b.reward), at, b.trialId,
+      );
+      break;
+    }
+    case 'TrialSelected': {
+      const b = doc.body as DocumentBodies['TrialSelected'];
+      db.prepare("UPDATE trials SET status = 'selected', selected_rank = ?, updated_at = ? WHERE id = ?").run(b.rank, at, b.trialId);
+      db.prepare('UPDATE campaigns SET rig_runs = rig_runs + 1, updated_at = ? WHERE id = ?').run(at, c);
+      break;
+    }
+    case 'JobDispatched': {
+      const b = doc.body as DocumentBodies['JobDispatched'];
+      db.prepare("INSERT INTO jobs (job_id, campaign_id, trial_id, stage, capability, attempt, status, deadline, dispatched_at) VALUES (?, ?, ?, ?, ?, ?, 'dispatched', ?, ?)").run(
+        b.jobId, c, b.trialId, b.stage, b.capability, b.attempt, b.deadline, at,
+      );
+      db.prepare("UPDATE trials SET status = 'dispatched', updated_at = ? WHERE id = ? AND status IN ('selected', 'failed', 'dispatched', 'running')").run(at, b.trialId);
+      break;
+    }
+    case 'RigEventReceived': {
+      const b = doc.body as DocumentBodies['RigEventReceived'];
+      if ((b.type === 'failed' || b.type === 'rejected' || b.type === 'cancelled') && b.final === false) {
+        // One attempt ended and the dispatcher retries: the job carries the next attempt number.
+        db.prepare("UPDATE jobs SET attempt = max(attempt, ?), status = 'dispatched' WHERE job_id = ?").run((b.attempt ?? 1) + 1, b.jobId);
+      } else if (b.type === 'accepted' || b.type === 'progress') {
+        db.prepare("UPDATE jobs SET status = CASE WHEN status IN ('dispatched', 'accepted') THEN ? ELSE status END, rig_id = ? WHERE job_id = ?").run(b.type === 'accepted' ? 'accepted' : 'running', b.rigId, b.jobId);
+        db.prepare("UPDATE trials SET status = 'running', updated_at = ? WHERE id = (SELECT trial_id FROM jobs WHERE job_id = ?) AND status = 'dispatched'").run(at, b.jobId);
+      }
+      break;
+    }
+    case 'MeasurementRecorded': {
+      const b = doc.body as DocumentBodies['MeasurementRecorded'];
+      db.prepare('INSERT OR IGNORE INTO measurements (job_id, campaign_id, trial_id, stage, capability, rig_id, measurements, feasible, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+        b.jobId, c, b.trialId, b.stage, b.capability, b.rigId, JSON.stringify(b.measurements), b.feasible ? 1 : 0, at,
+      );
+      db.prepare("UPDATE jobs SET status = 'completed', rig_id = ?, finished_at = ? WHERE job_id = ?").run(b.rigId, at, b.jobId);
+      break;
+    }
+    case 'JobFailed': {
+      const b = doc.body as DocumentBodies['JobFailed'];
+      db.prepare("UPDATE jobs SET status = 'failed', finished_at = ?, reason = ? WHERE job_id = ?").run(at, b.reason, b.jobId);
+      db.prepare("UPDATE trials SET status = 'failed', updated_at = ? WHERE id = ?").run(at, b.trialId);
+      break;
+    }
+    case 'TrialCompleted': {
+      const b = doc.body as DocumentBodies['TrialCompleted'];
+      db.prepare("UPDATE trials SET status = 'completed', measured = ?, measured_reward = ?, feasible = ?, updated_at = ? WHERE id = ?").run(
+        JSON.stringify(b.measured), num(b.reward), b.feasible ? 1 : 0, at, b.trialId,
+      );
+      break;
+    }
+    case 'TrialAbandoned':
+      db.prepare("UPDATE trials SET status = 'abandoned', updated_at = ? WHERE id = ?").run(at, (doc.body as DocumentBodies['TrialAbandoned']).trialId);
+      break;
+    case 'ModelTrained': {
+      const b = doc.body as DocumentBodies['ModelTrained'];
+      db.prepare('INSERT INTO models (campaign_id, kind, version, path, data_hash, samples, metrics, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+        c, b.kind, b.version, b.path ?? null, b.dataHash, b.samples, b.metrics ? JSON.stringify(b.metrics) : null, at,
+      );
+      break;
+    }
+    case 'CampaignStopped': {
+      const b = doc.body as DocumentBodies['CampaignStopped'];
+      db.prepare('UPDATE campaigns SET status = ?, stop_reason = ?, updated_at = ? WHERE id = ?').run(b.status, b.reason, at, c);
+      break;
+    }
+    default:
+      break;
+  }
+}

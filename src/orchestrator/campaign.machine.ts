@@ -1,0 +1,266 @@
+import { assign, fromPromise, setup } from 'xstate';
+
+/**
+ * The campaign state machine (xstate v5), after the autonomous optimisation route of Niu et
+ * al., EES 14 (2021) 2549, Fig. 13. It *declares* the loop; every effect is an actor referenced
+ * by name and supplied at the edge with `machine.provide({ actors })` (src/compose) — this
+ * file imports no implementation and does no I/O (DESIGN.md style rule 3).
+ *
+ *   proposing → scoring → selecting → [awaitingApproval] → dispatching → awaitingRigs
+ *       ▲                                                                     │
+ *       └──────────── deciding ◀──────────── assimilating ◀───────────────────┘
+ *                        │ budget / target / no improvement / failures / stop
+ *                        ▼
+ *                     stopping → done            paused ⇄ (campaign.pause / campaign.resume)
+ *
+ * Every actor is idempotent for its round (it first looks in the ledger for what it already
+ * did), because restoring a persisted snapshot restarts the invoked actor of the current
+ * state (STACK.md): that is what makes `resume` after a SIGKILL exact.
+ */
+
+export interface CampaignLimits {
+  rigRuns: number;
+  rounds?: number;
+  wallTimeMs?: number;
+  noImprovementRounds?: number;
+  targetReward?: number;
+  failures: number;
+  approval: boolean;
+}
+
+export interface CampaignInput {
+  campaignId: string;
+  limits: CampaignLimits;
+  /** Epoch ms the campaign started (wall-time budget). */
+  startedAt: number;
+}
+
+export interface CampaignContext extends CampaignInput {
+  round: number;
+  rigRuns: number;
+  bestReward: number | null;
+  roundsWithoutImprovement: number;
+  failures: number;
+  /** Latest time reported by an actor (from the injected clock). */
+  lastSeenAt: number;
+  pauseRequested: boolean;
+  stopReason: string | null;
+  finalStatus: 'completed' | 'stopped' | 'failed' | null;
+  error: string | null;
+}
+
+export interface RoundInput {
+  campaignId: string;
+  round: number;
+}
+export interface SelectOutput {
+  selected: number;
+}
+export interface ApprovalOutput {
+  approved: number;
+}
+export interface AssimilateOutput {
+  completed: number;
+  failed: number;
+  bestReward: number | null;
+  /** The injected clock's time when assimilation finished (wall-time budget; no Date.now() here). */
+  now: number;
+}
+export interface FinishInput {
+  campaignId: string;
+  status: 'completed' | 'stopped' | 'failed';
+  reason: string;
+}
+export interface DecideInput {
+  context: CampaignContext;
+}
+
+export type CampaignEvent =
+  | { type: 'campaign.stop'; reason?: string }
+  | { type: 'campaign.pause' }
+  | { type: 'campaign.resume' };
+
+function notProvided<O, I>(name: string) {
+  return fromPromise<O, I>(async () => {
+    throw new Error(`actor "${name}" was not provided (compose the machine with machine.provide)`);
+  });
+}
+
+
+export const campaignMachine = setup({
+  types: {
+    context: {} as CampaignContext,
+    input: {} as CampaignInput,
+    events: {} as CampaignEvent,
+  },
+  actors: {
+    propose: notProvided<{ proposed: number }, RoundInput>('propose'),
+    score: notProvided<{ scored: number }, RoundInput>('score'),
+    select: notProvided<SelectOutput, RoundInput & { remaining: number }>('select'),
+    awaitApproval: notProvided<ApprovalOutput, RoundInput>('awaitApproval'),
+    dispatch: notProvided<{ dispatched: number }, RoundInput>('dispatch'),
+    awaitRigs: notProvided<{ done: number }, RoundInput>('awaitRigs'),
+    assimilate: notProvided<AssimilateOutput, RoundInput>('assimilate'),
+    finish: notProvided<void, FinishInput>('finish'),
+  },
+  actions: {
+    recordFailure: assign(({ event }) => {
+      const e = (event as { error?: unknown }).error;
+      const msg = e instanceof Error ? e.message : String(e);
+      return { finalStatus: 'failed' as const, error: msg, stopReason: `error: ${msg}` };
+    }),
+  },
+  guards: {
+    approvalRequired: ({ context }) => context.limits.approval,
+    nothingSelected: (_, params: { selected: number }) => params.selected === 0,
+    stopRequested: ({ context }) => context.stopReason !== null,
+    failureBudgetSpent: ({ context }) => context.failures > context.limits.failures,
+    rigBudgetSpent: ({ context }) => context.rigRuns >= context.limits.rigRuns,
+    roundBudgetSpent: ({ context }) => context.limits.rounds !== undefined && context.round >= context.limits.rounds,
+    wallTimeSpent: ({ context }) => context.limits.wallTimeMs !== undefined && context.lastSeenAt - context.startedAt >= context.limits.wallTimeMs,
+    targetReached: ({ context }) =>
+      context.limits.targetReward !== undefined && context.bestReward !== null && context.bestReward >= context.limits.targetReward,
+    noImprovement: ({ context }) =>
+      context.limits.noImprovementRounds !== undefined && context.roundsWithoutImprovement >= context.limits.noImprovementRounds,
+    pauseRequested: ({ context }) => context.pauseRequested,
+  },
+}).createMachine({
+  id: 'campaign',
+  context: ({ input }) => ({
+    ...input,
+    round: 1,
+    rigRuns: 0,
+    bestReward: null,
+    roundsWithoutImprovement: 0,
+    failures: 0,
+    lastSeenAt: input.startedAt,
+    pauseRequested: false,
+    stopReason: null,
+    finalStatus: null,
+    error: null,
+  }),
+  initial: 'proposing',
+  on: {
+    // An operator stop ends the campaign from any working state; what is in flight stays in
+    // the ledger (dispatched jobs keep their records) so a later `resume` can pick it up.
+    'campaign.stop': {
+      target: '.stopping',
+      actions: assign({ stopReason: ({ event }) => event.reason ?? 'operator stop', finalStatus: () => 'stopped' as const }),
+    },
+    'campaign.pause': { actions: assign({ pauseRequested: () => true }) },
+  },
+  states: {
+    proposing: {
+      invoke: {
+        src: 'propose',
+        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round }),
+        onDone: 'scoring',
+        onError: { target: 'failed', actions: 'recordFailure' },
+      },
+    },
+    scoring: {
+      invoke: {
+        src: 'score',
+        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round }),
+        onDone: 'selecting',
+        onError: { target: 'failed', actions: 'recordFailure' },
+      },
+    },
+    selecting: {
+      invoke: {
+        src: 'select',
+        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round, remaining: context.limits.rigRuns - context.rigRuns }),
+        onDone: [
+          { guard: { type: 'nothingSelected', params: ({ event }) => event.output }, target: 'deciding' },
+          {
+            guard: 'approvalRequired',
+            target: 'awaitingApproval',
+            actions: assign({ rigRuns: ({ context, event }) => context.rigRuns + event.output.selected }),
+          },
+          { target: 'dispatching', actions: assign({ rigRuns: ({ context, event }) => context.rigRuns + event.output.selected }) },
+        ],
+        onError: { target: 'failed', actions: 'recordFailure' },
+      },
+    },
+    awaitingApproval: {
+      invoke: {
+        src: 'awaitApproval',
+        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round }),
+        onDone: 'dispatching',
+        onError: { target: 'failed', actions: 'recordFailure' },
+      },
+    },
+    dispatching: {
+      invoke: {
+        src: 'dispatch',
+        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round }),
+        onDone: 'awaitingRigs',
+        onError: { target: 'failed', actions: 'recordFailure' },
+      },
+    },
+    awaitingRigs: {
+      invoke: {
+        src: 'awaitRigs',
+        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round }),
+        onDone: 'assimilating',
+        onError: { target: 'failed', actions: 'recordFailure' },
+      },
+    },
+    assimilating: {
+      invoke: {
+        src: 'assimilate',
+        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round }),
+        onDone: {
+          target: 'deciding',
+          actions: assign(({ context, event }) => {
+            const { bestReward, failed, now } = event.output;
+            const improved = bestReward !== null && (context.bestReward === null || bestReward > context.bestReward);
+            return {
+              bestReward: improved ? bestReward : context.bestReward,
+              roundsWithoutImprovement: improved ? 0 : context.roundsWithoutImprovement + 1,
+              failures: context.failures + failed,
+              lastSeenAt: now,
+            };
+          }),
+        },
+        onError: { target: 'failed', actions: 'recordFailure' },
+      },
+    },
+    deciding: {
+      always: [
+        { guard: 'failureBudgetSpent', target: 'failed', actions: assign({ stopReason: () => 'failure budget spent', finalStatus: () => 'failed' as const }) },
+        { guard: 'targetReached', target: 'stopping', actions: assign({ stopReason: () => 'target reward reached', finalStatus: () => 'completed' as const }) },
+        { guard: 'rigBudgetSpent', target: 'stopping', actions: assign({ stopReason: () => 'rig-run budget spent', finalStatus: () => 'completed' as const }) },
+        { guard: 'roundBudgetSpent', target: 'stopping', actions: assign({ stopReason: () => 'round budget spent', finalStatus: () => 'completed' as const }) },
+        { guard: 'wallTimeSpent', target: 'stopping', actions: assign({ stopReason: () => 'wall-time budget spent', finalStatus: () => 'completed' as const }) },
+        { guard: 'noImprovement', target: 'stopping', actions: assign({ stopReason: () => 'no improvement', finalStatus: () => 'completed' as const }) },
+        { guard: 'pauseRequested', target: 'paused', actions: assign({ round: ({ context }) => context.round + 1, pauseRequested: () => false }) },
+        { target: 'proposing', actions: assign({ round: ({ context }) => context.round + 1 }) },
+      ],
+    },
+    paused: {
+      on: { 'campaign.resume': 'proposing' },
+    },
+    stopping: {
+      on: { 'campaign.stop': {}, 'campaign.pause': {} },
+      invoke: {
+        src: 'finish',
+        input: ({ context }) => ({ campaignId: context.campaignId, status: context.finalStatus ?? 'stopped', reason: context.stopReason ?? 'stopped' }),
+        onDone: 'done',
+        onError: 'done',
+      },
+    },
+    failed: {
+      on: { 'campaign.stop': {}, 'campaign.pause': {} },
+      invoke: {
+        src: 'finish',
+        input: ({ context }) => ({ campaignId: context.campaignId, status: 'failed' as const, reason: context.stopReason ?? context.error ?? 'failed' }),
+        onDone: 'done',
+        onError: 'done',
+      },
+    },
+    done: { type: 'final' },
+  },
+});
+
+export type CampaignMachine = typeof campaignMachine;

@@ -1,0 +1,412 @@
+import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
+import type { Agent, Clock, Observation, ParameterSpace, Parameters, Predictor, Rig, RigEvent, RigJob } from '../core/protocols.js';
+import { hash32, type Rng } from '../core/rng.js';
+import { encode } from '../core/space.js';
+import type { Ledger, TrialRow } from '../ledger/ledger.js';
+import type { ApprovalOutput, AssimilateOutput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
+
+/**
+ * The effects of the campaign loop, written against the interfaces of src/core only (an
+ * Agent, a Predictor, a Rig) and the ledger. src/compose builds one of these per campaign and
+ * hands its methods to the machine as named actors.
+ *
+ * Two rules make a crash at any point harmless (DESIGN.md, issues #2 and #8):
+ * 1. write-ahead: a document is committed before its effect leaves the process (a job is
+ *    recorded as dispatched before it is published);
+ * 2. every step first looks in the ledger for what it already did (documents carry
+ *    idempotency keys), so a step re-run after `resume` continues instead of repeating.
+ */
+
+export interface ProgressEvent {
+  phase: 'propose' | 'score' | 'select' | 'approval' | 'dispatch' | 'rigs' | 'assimilate' | 'finish';
+  round: number;
+  done: number;
+  total: number;
+  message?: string;
+}
+
+export interface CampaignRuntimeDeps {
+  ledger: Ledger;
+  campaignId: string;
+  agent: Agent;
+  space: ParameterSpace;
+  predictor: Predictor;
+  /** Scalar reward of a set of properties (and the parameters that produced them). */
+  rewardOf: (properties: Record<string, number>, params: Parameters) => number;
+  rig: Rig;
+  /** Capabilities each selected trial passes through, in order. */
+  pipeline: readonly string[];
+  candidatesPerRound: number;
+  batchSize: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  seed: number;
+  clock: Clock;
+  rng: Rng;
+  /** Parameters held fixed by the config (sent to rigs with every job). */
+  fixed: Parameters;
+  /** Rig protocol version stamped on every job. */
+  protocol: string;
+  onProgress?: (e: ProgressEvent) => void;
+  log?: (line: string) => void;
+}
+
+export class CampaignRuntime {
+  private readonly changes = new Subject<void>();
+  private queue: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | null = null;
+  private closed = false;
+  /** Jobs this process has sent (a resumed process re-sends the others once). */
+  private readonly sent = new Set<string>();
+
+  constructor(private readonly d: CampaignRuntimeDeps) {}
+
+  /**
+   * Starts listening to rig events. Call once before running the machine. Timeouts, retries
+   * with attempt numbers and re-assignment of a lost rig's jobs belong to the Rig (the MQTT
+   * dispatcher): it reports each ended attempt (`final: false`) and exactly one final event.
+   */
+  start(): void {
+    this.restoreAgent();
+    this.unsubscribe = this.d.rig.onEvent((e) => this.enqueue(() => this.onRigEvent(e)));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unsubscribe?.();
+    await this.queue;
+    this.changes.complete();
+  }
+
+  /** Named actors for `campaignMachine.provide({ actors })` (see src/compose). */
+  actors() {
+    return {
+      propose: (i: RoundInput) => this.propose(i),
+      score: (i: RoundInput) => this.score(i),
+      select: (i: RoundInput & { remaining: number }) => this.select(i),
+      awaitApproval: (i: RoundInput) => this.awaitApproval(i),
+      dispatch: (i: RoundInput) => this.dispatch(i),
+      awaitRigs: (i: RoundInput) => this.awaitRigs(i),
+      assimilate: (i: RoundInput) => this.assimilate(i),
+      finish: (i: FinishInput) => this.finish(i),
+    };
+  }
+
+  // ── helpers ────────────────────────────────────────────────────────────────────────────
+
+  private get ledger(): Ledger {
+    return this.d.ledger;
+  }
+
+  private progress(e: ProgressEvent): void {
+    this.d.onProgress?.(e);
+  }
+
+  private enqueue(task: () => Promise<void> | void): void {
+    this.queue = this.queue.then(task).catch((e) => this.d.log?.(`rig event handling failed: ${(e as Error).message}`));
+  }
+
+  private roundTrials(round: number): TrialRow[] {
+    return this.ledger.trials(this.d.campaignId).filter((t) => t.round === round);
+  }
+
+  /** Everything observed so far, as the agent sees it. */
+  private history(): Observation[] {
+    const out: Observation[] = [];
+    for (const t of this.ledger.trials(this.d.campaignId)) {
+      if (t.predictedReward !== null || t.fidelity) {
+        out.push({ params: t.params, reward: t.predictedReward ?? Number.NaN, fidelity: (t.fidelity as Observation['fidelity']) ?? 'simulation' });
+      }
+      if (t.status === 'completed') {
+        out.push({ params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true });
+      }
+    }
+    return out;
+  }
+
+  /** On resume, the agent continues from its last recorded state rather than from scratch. */
+  private restoreAgent(): void {
+    const learned = this.ledger.documents(this.d.campaignId, 'AgentLearned');
+    const last = [...learned].reverse().find((doc) => doc.body.snapshot !== undefined);
+    if (last && this.d.agent.restore) this.d.agent.restore(last.body.snapshot);
+    else if (learned.length > 0) void this.d.agent.learn(this.history());
+  }
+
+  private recordLearning(round: number, fidelity: Observation['fidelity'], observations: number, key: string): void {
+    this.ledger.append(this.d.campaignId, 'AgentLearned', { round, observations, fidelity, snapshot: this.d.agent.snapshot?.() }, key);
+  }
+
+  // ── actors ─────────────────────────────────────────────────────────────────────────────
+
+  async propose({ campaignId, round }: RoundInput): Promise<{ proposed: number }> {
+    const existing = this.roundTrials(round);
+    if (existing.length > 0) return { proposed: existing.length };
+    this.ledger.append(campaignId, 'RoundStarted', { round }, `round:${round}`);
+    this.progress({ phase: 'propose', round, done: 0, total: this.d.candidatesPerRound });
+    const proposedBefore = this.ledger.trials(campaignId).map((t) => t.params);
+    const params = await this.d.agent.propose(
+      { space: this.d.space, history: this.history(), proposed: proposedBefore, rng: this.d.rng.fork(`propose:${round}`) },
+      this.d.candidatesPerRound,
+    );
+    this.ledger.transaction(() => {
+      params.forEach((p, index) => {
+        const trialId = `${campaignId}-r${round}-${index}`;
+        this.ledger.append(campaignId, 'TrialProposed', { trialId, round, index, params: p, agent: this.d.agent.name }, trialId);
+      });
+    });
+    this.progress({ phase: 'propose', round, done: params.length, total: params.length });
+    return { proposed: params.length };
+  }
+
+  async score({ campaignId, round }: RoundInput): Promise<{ scored: number }> {
+    const todo = this.roundTrials(round).filter((t) => t.status === 'proposed');
+    if (todo.length > 0) {
+      const scores = await this.d.predictor.score(
+        todo.map((t) => ({ ...this.d.fixed, ...t.params })),
+        {
+          seed: this.d.seed,
+          seeds: todo.map((t) => hash32(`${this.d.seed}:${t.id}`)),
+          onProgress: (done, total) => this.progress({ phase: 'score', round, done, total }),
+        },
+      );
+      this.ledger.transaction(() => {
+        todo.forEach((t, i) => {
+          const s = scores[i];
+          const means = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, v.mean]));
+          const allFinite = Object.values(means).every((v) => Number.isFinite(v) || v === Infinity);
+          const reward = allFinite ? this.d.rewardOf(means, { ...this.d.fixed, ...t.params }) : Number.NaN;
+          this.ledger.append(campaignId, 'TrialScored', { trialId: t.id, properties: s.properties, fidelity: s.fidelity, reward, achieved: s.achieved }, t.id);
+        });
+      });
+    }
+    if (!this.ledger.hasDocument(campaignId, 'AgentLearned', `digital:${round}`)) {
+      const obs = this.roundTrials(round).map((t) => ({ params: t.params, reward: t.predictedReward ?? Number.NaN, fidelity: (t.fidelity ?? 'simulation') as Observation['fidelity'] }));
+      await this.d.agent.learn(obs);
+      this.recordLearning(round, 'simulation', obs.length, `digital:${round}`);
+    }
+    return { scored: todo.length };
+  }
+
+  async select({ campaignId, round, remaining }: RoundInput & { remaining: number }): Promise<SelectOutput> {
+    const trials = this.roundTrials(round);
+    const already = trials.filter((t) => t.selectedRank !== null).length;
+    if (already > 0) return { selected: already };
+    const k = Math.max(0, Math.min(this.d.batchSize, remaining));
+    const ranked = trials.filter((t) => t.predictedReward !== null && Number.isFinite(t.predictedReward)).sort((a, b) => b.predictedReward! - a.predictedReward!);
+    const chosen = selectDiverse(ranked, k, this.d.space);
+    this.ledger.transaction(() => {
+      chosen.forEach((t, rank) => this.ledger.append(campaignId, 'TrialSelected', { trialId: t.id, round, rank, predictedReward: t.predictedReward! }, t.id));
+    });
+    this.progress({ phase: 'select', round, done: chosen.length, total: k, message: `${chosen.length} of ${ranked.length} scored candidates go to the rigs` });
+    return { selected: chosen.length };
+  }
+
+  /**
+   * The approval gate (issue #7): the batch waits until a person approves or rejects it with
+   * `poreloop approve <campaignId> [--reject]`, which writes a command into the ledger.
+   */
+  async awaitApproval({ campaignId, round }: RoundInput): Promise<ApprovalOutput> {
+    const selected = () => this.roundTrials(round).filter((t) => t.status === 'selected');
+    const given = this.ledger.documents(campaignId, 'ApprovalGiven').find((d) => d.body.round === round);
+    if (given) return { approved: given.body.decision === 'reject' ? 0 : given.body.trialIds.length };
+    this.ledger.append(campaignId, 'ApprovalRequested', { round, trialIds: selected().map((t) => t.id) }, `round:${round}`);
+    this.progress({ phase: 'approval', round, done: 0, total: 1, message: `waiting for approval: poreloop approve ${campaignId}` });
+    for (;;) {
+      for (const c of this.ledger.pendingCommands(campaignId)) {
+        if (c.command !== 'approve' && c.command !== 'reject') continue;
+        const ids = selected().map((t) => t.id);
+        this.ledger.transaction(() => {
+          this.ledger.consumeCommand(c.seq);
+          this.ledger.append(campaignId, 'ApprovalGiven', { round, decision: c.command as 'approve' | 'reject', trialIds: ids, by: String(c.args?.by ?? 'operator') }, `round:${round}`);
+          if (c.command === 'reject') for (const id of ids) this.ledger.append(campaignId, 'TrialAbandoned', { trialId: id, reason: 'rejected at the approval gate' }, id);
+        });
+        return { approved: c.command === 'reject' ? 0 : ids.length };
+      }
+      await this.d.clock.sleep(200);
+    }
+  }
+
+  async dispatch({ campaignId, round }: RoundInput): Promise<{ dispatched: number }> {
+    const jobs = this.ledger.jobs(campaignId);
+    let sent = 0;
+    for (const t of this.roundTrials(round)) {
+      if (t.selectedRank === null || t.status === 'abandoned' || t.status === 'completed') continue;
+      const mine = jobs.filter((j) => j.trialId === t.id);
+      if (mine.length === 0) {
+        await this.sendJob(t, 0, 1, {});
+        sent++;
+      }
+    }
+    // After a resume: jobs recorded as dispatched but without an outcome are sent again with
+    // the same jobId; rigs recognise the id and answer with what they have (rig protocol §5).
+    for (const j of this.ledger.jobs(campaignId)) {
+      if (['dispatched', 'accepted', 'running'].includes(j.status)) {
+        const trial = this.ledger.trials(campaignId).find((t) => t.id === j.trialId);
+        if (trial && trial.round === round && !this.sent.has(j.jobId)) await this.resend(j.jobId, j.rigId);
+      }
+    }
+    this.progress({ phase: 'dispatch', round, done: sent, total: sent });
+    return { dispatched: sent };
+  }
+
+  private buildJob(trial: TrialRow, stage: number, attempt: number, inputs: Record<string, number>): RigJob {
+    const jobId = `${trial.id}-s${stage}`;
+    return {
+      jobId,
+      campaignId: this.d.campaignId,
+      trialId: trial.id,
+      attempt,
+      capability: this.d.pipeline[stage],
+      params: { ...this.d.fixed, ...trial.params },
+      deadline: new Date(this.d.clock.now() + this.d.timeoutMs).toISOString(),
+      protocol: this.d.protocol,
+      inputs: Object.keys(inputs).length ? inputs : undefined,
+    };
+  }
+
+  private async sendJob(trial: TrialRow, stage: number, attempt: number, inputs: Record<string, number>): Promise<void> {
+    const job = this.buildJob(trial, stage, attempt, inputs);
+    // Write-ahead: the ledger knows about the job before any rig can.
+    const doc = this.ledger.append(this.d.campaignId, 'JobDispatched', {
+      jobId: job.jobId, trialId: trial.id, stage, capability: job.capability, attempt, params: job.params, deadline: job.deadline, inputs: job.inputs,
+    }, job.jobId);
+    if (!doc) return; // already dispatched by an earlier run of this step
+    this.sent.add(job.jobId);
+    await this.d.rig.dispatch(job);
+  }
+
+  /**
+   * Re-sends a job recorded before a crash, with the same jobId and to the rig that had it:
+   * a rig that already ran it answers from its record of finished jobs instead of running it
+   * again (rig protocol: duplicate-job suppression), so no experiment is repeated.
+   */
+  private async resend(jobId: string, rigId: string | null): Promise<void> {
+    const doc = this.ledger.documents(this.d.campaignId, 'JobDispatched').find((d) => d.body.jobId === jobId);
+    if (!doc) return;
+    const b = doc.body;
+    this.sent.add(jobId);
+    await this.d.rig.dispatch({
+      jobId, campaignId: this.d.campaignId, trialId: b.trialId, attempt: b.attempt, capability: b.capability, params: b.params,
+      // A fresh deadline: the timer of the crashed process no longer runs.
+      deadline: new Date(this.d.clock.now() + this.d.timeoutMs).toISOString(), protocol: this.d.protocol, inputs: b.inputs,
+      rigId: rigId ?? undefined,
+    });
+  }
+
+  async awaitRigs({ round }: RoundInput): Promise<{ done: number }> {
+    const isDone = () => {
+      const sel = this.roundTrials(round).filter((t) => t.selectedRank !== null);
+      const finished = sel.filter((t) => t.status === 'completed' || t.status === 'abandoned').length;
+      this.progress({ phase: 'rigs', round, done: finished, total: sel.length });
+      return finished === sel.length ? finished : -1;
+    };
+    return firstValueFrom(
+      merge(this.changes).pipe(
+        startWith(undefined),
+        map(isDone),
+        filter((n) => n >= 0),
+        map((done) => ({ done })),
+      ),
+    );
+  }
+
+  async assimilate({ campaignId, round }: RoundInput): Promise<AssimilateOutput> {
+    const trials = this.roundTrials(round).filter((t) => t.selectedRank !== null);
+    const completed = trials.filter((t) => t.status === 'completed');
+    if (!this.ledger.hasDocument(campaignId, 'AgentLearned', `rig:${round}`)) {
+      const obs: Observation[] = completed.map((t) => ({ params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true }));
+      if (obs.length > 0) await this.d.agent.learn(obs);
+      this.recordLearning(round, 'rig', obs.length, `rig:${round}`);
+    }
+    const trialIds = new Set(trials.map((t) => t.id));
+    const failed = this.ledger.documents(campaignId, 'JobFailed').filter((d) => trialIds.has(d.body.trialId)).length;
+    const best = this.ledger
+      .trials(campaignId)
+      .filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null)
+      .reduce<number | null>((m, t) => (m === null || t.measuredReward! > m ? t.measuredReward! : m), null);
+    this.progress({ phase: 'assimilate', round, done: completed.length, total: trials.length });
+    return { completed: completed.length, failed, bestReward: best, now: this.d.clock.now() };
+  }
+
+  async finish({ campaignId, status, reason }: FinishInput): Promise<void> {
+    this.ledger.append(campaignId, 'CampaignStopped', { status, reason });
+    this.progress({ phase: 'finish', round: 0, done: 1, total: 1, message: `${status}: ${reason}` });
+  }
+
+  // ── rig events ─────────────────────────────────────────────────────────────────────────
+
+  private async onRigEvent(e: RigEvent): Promise<void> {
+    if (this.closed) return;
+    const job = this.ledger.jobs(this.d.campaignId).find((j) => j.jobId === e.jobId);
+    if (!job) {
+      // Not one of ours (another campaign on the same lab, or a stray id): recorded, ignored.
+      this.ledger.append(this.d.campaignId, 'MessageRejected', { topic: `rigs/${e.rigId}/events`, reason: `unknown jobId ${e.jobId}`, payload: JSON.stringify(e).slice(0, 2000) });
+      return;
+    }
+    const key = `${e.jobId}:${e.attempt ?? 1}:${e.origin ?? 'rig'}:${e.seq}:${e.type}`;
+    if (!this.ledger.append(this.d.campaignId, 'RigEventReceived', e, key)) return; // a duplicate delivery
+    const trial = this.ledger.trials(this.d.campaignId).find((t) => t.id === job.trialId)!;
+    const terminal = e.type === 'result' || e.type === 'failed' || e.type === 'rejected' || e.type === 'cancelled';
+    if (!terminal || e.final === false) {
+      // accepted/progress, or an attempt that ended with another to follow: the RigEvent
+      // document (with its attempt number) is the record of the retry.
+      this.changes.next();
+      return;
+    }
+    if (e.type === 'result' || (e.type === 'failed' && e.feasible === false)) {
+      // A failed manufacture (feasible: false) is a result — the recipe is infeasible — not an error.
+      const feasible = e.type === 'result' && e.feasible !== false;
+      const m = this.ledger.append(this.d.campaignId, 'MeasurementRecorded', {
+        jobId: e.jobId, trialId: job.trialId, stage: job.stage, capability: job.capability, rigId: e.rigId, measurements: e.measurements ?? {}, feasible,
+      }, `${job.trialId}:${job.stage}`);
+      if (m) {
+        if (feasible && job.stage < this.d.pipeline.length - 1) await this.sendJob(trial, job.stage + 1, 1, this.stageMeasurements(job.trialId));
+        else this.completeTrial(trial, feasible);
+      }
+    } else {
+      this.ledger.transaction(() => {
+        this.ledger.append(this.d.campaignId, 'JobFailed', { jobId: e.jobId, trialId: job.trialId, stage: job.stage, attempt: e.attempt ?? job.attempt, reason: e.reason ?? e.type, willRetry: false }, e.jobId);
+        this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: job.trialId, reason: `stage ${job.capability}: ${e.reason ?? e.type}` }, job.trialId);
+      });
+    }
+    this.changes.next();
+  }
+
+  private stageMeasurements(trialId: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const m of this.ledger.measurements(this.d.campaignId).filter((x) => x.trialId === trialId).sort((a, b) => a.stage - b.stage)) Object.assign(out, m.measurements);
+    return out;
+  }
+
+  private completeTrial(trial: TrialRow, feasible: boolean): void {
+    const measured = this.stageMeasurements(trial.id);
+    const predicted = Object.fromEntries(Object.entries(trial.prediction ?? {}).map(([k, v]) => [k, v.mean]));
+    // Properties the rigs did not measure keep their predicted values in the reward.
+    const reward = feasible ? this.d.rewardOf({ ...predicted, ...measured }, { ...this.d.fixed, ...trial.params }) : Number.NaN;
+    this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward, feasible }, trial.id);
+  }
+}
+
+/**
+ * Greedy down-selection: best predicted reward first, skipping candidates closer than a
+ * minimum distance (in bounds-normalised parameter space) to one already chosen, so the
+ * robots do not spend runs on near-duplicates. Falls back to plain rank order to fill k.
+ */
+export function selectDiverse(ranked: TrialRow[], k: number, space: ParameterSpace, minDistance = 0.05): TrialRow[] {
+  const norm = (p: Parameters) => encode(space, p);
+  const chosen: TrialRow[] = [];
+  const vecs: number[][] = [];
+  for (const t of ranked) {
+    if (chosen.length >= k) break;
+    const v = norm(t.params);
+    if (vecs.every((u) => Math.hypot(...u.map((x, i) => x - v[i])) / Math.sqrt(Math.max(1, u.length)) >= minDistance)) {
+      chosen.push(t);
+      vecs.push(v);
+    }
+  }
+  for (const t of ranked) {
+    if (chosen.length >= k) break;
+    if (!chosen.includes(t)) chosen.push(t);
+  }
+  return chosen;
+}
