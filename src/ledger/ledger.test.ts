@@ -1,0 +1,114 @@
+import { mkdtempSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LedgerError } from '../core/errors.js';
+import { exportCampaign, toCsv } from './export.js';
+import { Ledger, issueCommand } from './ledger.js';
+
+const tmp = () => join(mkdtempSync(join(tmpdir(), 'poreloop-ledger-')), 'l.db');
+
+function seed(l: Ledger, c = 'c1') {
+  l.append(c, 'CampaignStarted', { name: 'n', config: { a: 1 }, configHash: 'h', seed: 3, source: 's.yaml', versions: { poreloop: '0.1.0' } }, 'start');
+  l.append(c, 'TrialProposed', { trialId: 't1', round: 1, index: 0, params: { x: 0.5 }, agent: 'random' }, 't1');
+  l.append(c, 'TrialScored', { trialId: 't1', properties: { y: { mean: 2, std: 0.1 } }, fidelity: 'simulation', reward: 2 }, 't1');
+  l.append(c, 'TrialSelected', { trialId: 't1', round: 1, rank: 0, predictedReward: 2 }, 't1');
+  l.append(c, 'JobDispatched', { jobId: 'j1', trialId: 't1', stage: 0, capability: 'measure', attempt: 1, params: { x: 0.5 }, deadline: new Date().toISOString() }, 'j1');
+}
+
+describe('ledger', () => {
+  it('projects documents into the derived tables in the same transaction', () => {
+    const l = Ledger.open(tmp());
+    seed(l);
+    l.append('c1', 'RigEventReceived', { jobId: 'j1', rigId: 'r1', seq: 1, type: 'accepted', at: '', protocol: '1.0' }, 'j1:1');
+    l.append('c1', 'MeasurementRecorded', { jobId: 'j1', trialId: 't1', stage: 0, capability: 'measure', rigId: 'r1', measurements: { y: 1.5 }, feasible: true }, 't1:0');
+    l.append('c1', 'TrialCompleted', { trialId: 't1', measured: { y: 1.5 }, reward: 1.5, feasible: true }, 't1');
+    const [t] = l.trials('c1');
+    expect(t.status).toBe('completed');
+    expect(t.measuredReward).toBe(1.5);
+    expect(t.prediction).toEqual({ y: { mean: 2, std: 0.1 } });
+    expect(l.jobs('c1')[0]).toMatchObject({ status: 'completed', rigId: 'r1', attempt: 1 });
+    expect(l.campaign('c1')).toMatchObject({ status: 'running', rigRuns: 1 });
+    expect(l.integrity()).toMatchObject({ ok: true, sqlite: 'ok' });
+    l.close();
+  });
+
+  it('ignores a second document with the same key (idempotent re-delivery)', () => {
+    const l = Ledger.open(tmp());
+    seed(l);
+    const m = { jobId: 'j1', trialId: 't1', stage: 0, capability: 'measure', rigId: 'r1', measurements: { y: 1 }, feasible: true };
+    expect(l.append('c1', 'MeasurementRecorded', m, 't1:0')).not.toBeNull();
+    expect(l.append('c1', 'MeasurementRecorded', { ...m, measurements: { y: 99 } }, 't1:0')).toBeNull();
+    expect(l.measurements('c1')).toHaveLength(1);
+    expect(l.measurements('c1')[0].measurements).toEqual({ y: 1 });
+    l.close();
+  });
+
+  it('records a retried attempt on the job', () => {
+    const l = Ledger.open(tmp());
+    seed(l);
+    l.append('c1', 'RigEventReceived', { jobId: 'j1', rigId: 'r1', seq: 2, type: 'failed', at: '', protocol: '1.0', attempt: 1, final: false, reason: 'timeout' }, 'k');
+    expect(l.jobs('c1')[0]).toMatchObject({ attempt: 2, status: 'dispatched' });
+    l.close();
+  });
+
+  it('refuses to update or delete documents', () => {
+    const l = Ledger.open(tmp());
+    seed(l);
+    expect(() => l.db.prepare("UPDATE documents SET body = '{}'").run()).toThrow(/append-only/);
+    expect(() => l.db.prepare('DELETE FROM documents').run()).toThrow(/append-only/);
+    l.close();
+  });
+
+  it('refuses a corrupt file with a message that says what to do', () => {
+    const p = tmp();
+    const l = Ledger.open(p);
+    seed(l);
+    for (let i = 0; i < 200; i++) l.append('c1', 'RoundStarted', { round: i }, `r${i}`);
+    l.db.pragma('wal_checkpoint(TRUNCATE)');
+    l.close();
+    const size = statSync(p).size;
+    const fd = openSync(p, 'r+');
+    writeSync(fd, Buffer.alloc(4096, 0xab), 0, 4096, Math.floor(size / 2 / 4096) * 4096);
+    closeSync(fd);
+    expect(() => Ledger.open(p)).toThrow(LedgerError);
+    expect(() => Ledger.open(p)).toThrow(/integrity|cannot open|malformed/);
+  });
+
+  it('rejects a file that is not a ledger, and a missing file in read-only mode', () => {
+    const p = tmp();
+    expect(() => Ledger.open(p, { readonly: true })).toThrow(/no ledger at/);
+    const fd = openSync(p, 'w');
+    writeSync(fd, 'this is not sqlite at all, just some text '.repeat(200));
+    closeSync(fd);
+    expect(() => Ledger.open(p)).toThrow(LedgerError);
+  });
+
+  it('carries operator commands from another process', () => {
+    const p = tmp();
+    const a = Ledger.open(p);
+    seed(a);
+    const b = Ledger.open(p);
+    issueCommand(b, 'c1', 'stop');
+    const [cmd] = a.pendingCommands('c1');
+    expect(cmd.command).toBe('stop');
+    a.consumeCommand(cmd.seq);
+    expect(b.pendingCommands('c1')).toHaveLength(0);
+    a.close();
+    b.close();
+  });
+
+  it('exports every trial with provenance as JSON and CSV', () => {
+    const l = Ledger.open(tmp());
+    seed(l);
+    const doc = exportCampaign(l, 'c1');
+    expect(doc.campaign).toMatchObject({ configHash: 'h', seed: 3 });
+    expect(doc.trials[0]).toMatchObject({ trialId: 't1', params: { x: 0.5 }, predictedReward: 2 });
+    const csv = toCsv(doc).trim().split('\n');
+    expect(csv[0]).toContain('config_hash');
+    expect(csv[0]).toContain('param_x');
+    expect(csv[0]).toContain('pred_y_std');
+    expect(csv).toHaveLength(2);
+    l.close();
+  });
+});
