@@ -69,6 +69,19 @@ export class CampaignRuntime {
   start(): void {
     this.restoreAgent();
     this.unsubscribe = this.d.rig.onEvent((e) => this.enqueue(() => this.onRigEvent(e)));
+    this.enqueue(() => this.reconcile());
+  }
+
+  /**
+   * After a resume: jobs the ledger records as dispatched but without an outcome are sent again
+   * with the same jobId, preferring the rig that had them. Results that arrived while we were
+   * down come through the persistent MQTT session; a rig that already finished a job answers
+   * from its record of finished jobs instead of running it again (docs/rig-protocol.md).
+   */
+  private async reconcile(): Promise<void> {
+    for (const j of this.ledger.jobs(this.d.campaignId)) {
+      if (['dispatched', 'accepted', 'running'].includes(j.status) && !this.sent.has(j.jobId)) await this.resend(j.jobId, j.rigId);
+    }
   }
 
   async close(): Promise<void> {
@@ -235,14 +248,6 @@ export class CampaignRuntime {
       if (mine.length === 0) {
         await this.sendJob(t, 0, 1, {});
         sent++;
-      }
-    }
-    // After a resume: jobs recorded as dispatched but without an outcome are sent again with
-    // the same jobId; rigs recognise the id and answer with what they have (rig protocol §5).
-    for (const j of this.ledger.jobs(campaignId)) {
-      if (['dispatched', 'accepted', 'running'].includes(j.status)) {
-        const trial = this.ledger.trials(campaignId).find((t) => t.id === j.trialId);
-        if (trial && trial.round === round && !this.sent.has(j.jobId)) await this.resend(j.jobId, j.rigId);
       }
     }
     this.progress({ phase: 'dispatch', round, done: sent, total: sent });

@@ -1,0 +1,141 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, toPromise } from 'xstate';
+import { fakeAgent, fakePredictor, fakeRig, type Behaviour } from '../../tests/fakes/index.js';
+import { systemClock } from '../core/protocols.js';
+import { createRng } from '../core/rng.js';
+import { Ledger } from '../ledger/ledger.js';
+import { campaignMachine } from './campaign.machine.js';
+import { CampaignRuntime } from './runtime.js';
+
+function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent> } = {}) {
+  const db = opts.db ?? join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'l.db');
+  const ledger = Ledger.open(db);
+  if (!ledger.campaign('c')) {
+    ledger.append('c', 'CampaignStarted', { name: 'c', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+  }
+  const rig = opts.rig ?? fakeRig();
+  const agent = opts.agent ?? fakeAgent();
+  const runtime = new CampaignRuntime({
+    ledger, campaignId: 'c', agent, space: { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] },
+    predictor: fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, batchSize: 2,
+    timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0',
+  });
+  const machine = campaignMachine.provide({
+    actors: Object.fromEntries(Object.entries(runtime.actors()).map(([k, f]) => [k, fromPromise(({ input }: { input: any }) => (f as any)(input))])) as never,
+  });
+  const input = { campaignId: 'c', startedAt: 0, limits: { rigRuns: opts.rigRuns ?? 6, failures: 10, approval: false } };
+  return { ledger, rig, agent, runtime, machine, input, db };
+}
+
+async function runToEnd(s: ReturnType<typeof setup>, snapshot?: unknown) {
+  s.runtime.start();
+  const actor = createActor(s.machine, snapshot ? { snapshot: snapshot as never, input: s.input } : { input: s.input });
+  actor.subscribe(() => s.ledger.saveSnapshot('c', actor.getPersistedSnapshot()));
+  actor.start();
+  await toPromise(actor);
+  await s.runtime.close();
+  return actor.getSnapshot();
+}
+
+describe('campaign runtime (fakes + real ledger)', () => {
+  it('runs a campaign: every selected trial measured once, rewards recorded, agent learns', async () => {
+    const s = setup();
+    const snap = await runToEnd(s);
+    expect(snap.context.finalStatus).toBe('completed');
+    const trials = s.ledger.trials('c');
+    expect(trials).toHaveLength(18);
+    const selected = trials.filter((t) => t.selectedRank !== null);
+    expect(selected).toHaveLength(6);
+    expect(selected.every((t) => t.status === 'completed' && t.measuredReward !== null)).toBe(true);
+    expect(s.ledger.measurements('c')).toHaveLength(6);
+    expect(s.agent.learned).toBe(18 + 6);
+    expect(s.ledger.campaign('c')).toMatchObject({ status: 'completed', rigRuns: 6 });
+    // The diverse down-selection took the best predicted of each round.
+    for (const r of [1, 2, 3]) {
+      const round = trials.filter((t) => t.round === r);
+      const best = Math.max(...round.map((t) => t.predictedReward!));
+      expect(round.find((t) => t.selectedRank === 0)!.predictedReward).toBe(best);
+    }
+  });
+
+  it('chains a multi-stage pipeline, passing measurements on as inputs', async () => {
+    const s = setup({ pipeline: ['make', 'measure'], rigRuns: 2 });
+    await runToEnd(s);
+    const stages = s.rig.jobs.map((j) => j.capability);
+    expect(stages.filter((c) => c === 'make')).toHaveLength(2);
+    expect(stages.filter((c) => c === 'measure')).toHaveLength(2);
+    expect(s.rig.jobs.find((j) => j.capability === 'measure')!.inputs).toBeDefined();
+  });
+
+  it('records duplicate events once and a failed manufacture as an infeasible result', async () => {
+    let n = 0;
+    const b: Behaviour = (job, emit) => {
+      emit({ type: 'accepted' });
+      if (n++ % 2 === 0) {
+        emit({ type: 'result', measurements: { y: 0.5 }, final: true });
+        emit({ type: 'result', measurements: { y: 0.5 }, final: true, seq: 2 }); // re-delivery of seq 2
+      } else emit({ type: 'failed', feasible: false, reason: 'coating cracked', final: true });
+    };
+    const s = setup({ rig: fakeRig(b), rigRuns: 4 });
+    await runToEnd(s);
+    const sel = s.ledger.trials('c').filter((t) => t.selectedRank !== null);
+    expect(sel.filter((t) => t.feasible === false)).toHaveLength(2);
+    expect(sel.every((t) => t.status === 'completed')).toBe(true);
+    expect(s.ledger.measurements('c')).toHaveLength(4);
+  });
+
+  it('records retried attempts and abandons a trial whose job finally fails', async () => {
+    let n = 0;
+    const b: Behaviour = (job, emit) => {
+      if (n++ === 0) {
+        emit({ type: 'failed', reason: 'timed out', attempt: 1, final: false, origin: 'dispatcher', seq: 0 });
+        emit({ type: 'result', measurements: { y: 0.4 }, attempt: 2, final: true, seq: 1 });
+      } else emit({ type: 'failed', reason: 'gripper jam', final: true });
+    };
+    const s = setup({ rig: fakeRig(b), rigRuns: 2 });
+    await runToEnd(s);
+    const jobs = s.ledger.jobs('c');
+    expect(jobs.find((j) => j.status === 'completed')!.attempt).toBe(2);
+    expect(jobs.find((j) => j.status === 'failed')!.reason).toBe('gripper jam');
+    expect(s.ledger.trials('c').filter((t) => t.status === 'abandoned')).toHaveLength(1);
+  });
+
+  it('records events for unknown jobs as rejected messages and ignores them', async () => {
+    const s = setup({ rigRuns: 2 });
+    // A stray result for a job of another campaign, on the same lab.
+    await (s.runtime as unknown as { onRigEvent(e: unknown): Promise<void> }).onRigEvent({ jobId: 'other-campaign-job', rigId: 'r', seq: 1, type: 'result', at: '', protocol: '1.0', measurements: { y: 1 } });
+    expect(s.ledger.documents('c', 'MessageRejected')).toHaveLength(1);
+    expect(s.ledger.measurements('c')).toHaveLength(0);
+  });
+
+  it('resumes after a crash while rigs are working: same trials, jobs re-sent with the same id, nothing repeated', async () => {
+    const silent = fakeRig(() => {}); // accepts nothing: the process "dies" while waiting
+    const s1 = setup({ rig: silent, rigRuns: 4 });
+    s1.runtime.start();
+    const a1 = createActor(s1.machine, { input: s1.input });
+    a1.subscribe(() => s1.ledger.saveSnapshot('c', a1.getPersistedSnapshot()));
+    a1.start();
+    await new Promise<void>((resolve) => a1.subscribe((snap) => snap.value === 'awaitingRigs' && resolve()));
+    a1.stop(); // crash: no CampaignStopped, no cleanup
+    await s1.runtime.close();
+    const jobsBefore = s1.ledger.jobs('c').map((j) => j.jobId);
+    const trialsBefore = s1.ledger.trials('c').map((t) => t.id);
+    const snapshot = s1.ledger.campaign('c')!.snapshot;
+    s1.ledger.close();
+
+    const s2 = setup({ db: s1.db, rigRuns: 4 });
+    const snap = await runToEnd(s2, snapshot);
+    expect(snap.context.finalStatus).toBe('completed');
+    // The re-sent jobs kept their ids; round 1's trials were not proposed again.
+    expect(s2.rig.jobs.slice(0, 2).map((j) => j.jobId).sort()).toEqual([...jobsBefore].sort());
+    const trials = s2.ledger.trials('c');
+    expect(trials.filter((t) => t.round === 1).map((t) => t.id)).toEqual(trialsBefore);
+    expect(new Set(trials.map((t) => t.id)).size).toBe(trials.length);
+    expect(s2.ledger.measurements('c')).toHaveLength(4);
+    expect([...s2.rig.executions.values()].every((n) => n === 1)).toBe(true);
+    expect(s2.ledger.integrity().ok).toBe(true);
+  });
+});

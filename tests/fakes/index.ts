@@ -1,0 +1,79 @@
+import type { Agent, Parameters, Predictor, Rig, RigEvent, RigJob, Score } from '../../src/core/protocols.js';
+
+/**
+ * In-process fakes of the core interfaces (DESIGN.md style rule 11), for unit tests of the
+ * orchestrator. Real components (MQTT, rigs, twins, physics) are exercised by the
+ * integration tests in tests/.
+ */
+
+/** Proposes a deterministic grid walk over x ∈ [0, 1]; records what it learned. */
+export function fakeAgent(): Agent & { learned: number } {
+  let n = 0;
+  const agent = {
+    name: 'fake',
+    learned: 0,
+    async propose(ctx: { rng: { next(): number } }, k: number): Promise<Parameters[]> {
+      return Array.from({ length: k }, () => ({ x: Math.round(ctx.rng.next() * 1000) / 1000, i: n++ }));
+    },
+    async learn(obs: readonly unknown[]) {
+      agent.learned += obs.length;
+    },
+    snapshot: () => ({ n, learned: agent.learned }),
+    restore: (s: unknown) => {
+      n = (s as { n: number }).n;
+      agent.learned = (s as { learned: number }).learned;
+    },
+  };
+  return agent as Agent & { learned: number };
+}
+
+/** y = 1 − (x − 0.7)², with σ = 0.01. */
+export function fakePredictor(): Predictor & { calls: number } {
+  const p = {
+    calls: 0,
+    async score(candidates: Parameters[]): Promise<Score[]> {
+      p.calls += candidates.length;
+      return candidates.map((c) => ({ properties: { y: { mean: 1 - (Number(c.x) - 0.7) ** 2, std: 0.01 } }, fidelity: 'simulation' as const }));
+    },
+  };
+  return p;
+}
+
+export type Behaviour = (job: RigJob, emit: (e: Partial<RigEvent> & { type: RigEvent['type'] }) => void) => void;
+
+/** A rig that answers every job through `behaviour` (default: accepted then result y = truth). */
+export function fakeRig(behaviour?: Behaviour): Rig & { jobs: RigJob[]; executions: Map<string, number>; setBehaviour(b: Behaviour): void } {
+  const handlers = new Set<(e: RigEvent) => void>();
+  const jobs: RigJob[] = [];
+  const executions = new Map<string, number>();
+  let b: Behaviour =
+    behaviour ??
+    ((job, emit) => {
+      emit({ type: 'accepted' });
+      emit({ type: 'result', measurements: { y: 0.9 * (1 - (Number(job.params.x) - 0.7) ** 2) }, final: true });
+    });
+  const rig = {
+    jobs,
+    executions,
+    setBehaviour: (nb: Behaviour) => {
+      b = nb;
+    },
+    async dispatch(job: RigJob) {
+      jobs.push(job);
+      executions.set(job.jobId, (executions.get(job.jobId) ?? 0) + 1);
+      let seq = 0;
+      const emit = (e: Partial<RigEvent> & { type: RigEvent['type'] }) => {
+        const ev: RigEvent = { jobId: job.jobId, rigId: 'rig-1', seq: ++seq, at: new Date().toISOString(), protocol: '1.0', ...e };
+        queueMicrotask(() => handlers.forEach((h) => h(ev)));
+      };
+      setTimeout(() => b(job, emit), 1);
+    },
+    async cancel() {},
+    onEvent(h: (e: RigEvent) => void) {
+      handlers.add(h);
+      return () => handlers.delete(h);
+    },
+    rigs: () => [{ rigId: 'rig-1', capabilities: ['make', 'measure'], status: 'online' as const }],
+  };
+  return rig;
+}
