@@ -1,5 +1,30 @@
 import type { CommandModule } from 'yargs';
 import type { CommandContext } from '../main.js';
+import {
+  approveCommandModule,
+  exportCommandModule,
+  rejectCommandModule,
+  resumeCommandModule,
+  runCommandModule,
+  statusCommandModule,
+  stopCommandModule,
+} from './campaign.js';
+import { twinCommandModule } from './twin.js';
+import { analyseCommandModule } from './analyse.js';
+import { brokerCommandModule } from './broker.js';
+import { rigCommandModule } from './rig.js';
 
 /** Every CLI command, in --help order. Each factory returns a yargs CommandModule. */
-export const commands: Array<(ctx: CommandContext) => CommandModule<any, any>> = [];
+export const commands: Array<(ctx: CommandContext) => CommandModule<any, any>> = [
+  runCommandModule,
+  resumeCommandModule,
+  statusCommandModule,
+  exportCommandModule,
+  stopCommandModule,
+  approveCommandModule,
+  rejectCommandModule,
+  twinCommandModule,
+  analyseCommandModule,
+  brokerCommandModule,
+  rigCommandModule,
+];

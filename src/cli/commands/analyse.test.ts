@@ -1,0 +1,93 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { encodeNpy } from '../../voxel/npy.js';
+import { main } from '../main.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'poreloop-analyse-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let stdout = '';
+let stderr = '';
+beforeEach(() => {
+  stdout = '';
+  stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+});
+afterEach(() => vi.restoreAllMocks());
+
+/** 12³ volume: pore (0) layers normal to z, 4 voxels pore then 2 solid (1). */
+function layers(): string {
+  const data = new Uint8Array(12 ** 3);
+  for (let i = 0; i < data.length; i++) data[i] = i % 12 % 6 < 4 ? 0 : 1;
+  const path = join(dir, 'layers.npy');
+  writeFileSync(path, encodeNpy(data, [12, 12, 12]));
+  return path;
+}
+
+interface Doc {
+  shape: number[];
+  voxelSize: number;
+  properties: Record<string, { value: number | null; unit: string; infinite?: boolean; iterations?: number; residual?: number; wallMs?: number }>;
+}
+
+describe('poreloop analyse', () => {
+  it('prints every property with unit, iterations, residual and wall time as one JSON document', async () => {
+    const code = await main(['analyse', layers(), '--props', 'porosity,ssa,tortuosity', '--voxel', '2', '--json']);
+    expect(code).toBe(0);
+    const doc = JSON.parse(stdout) as Doc;
+    expect(doc.voxelSize).toBe(2);
+    expect(doc.properties.porosity).toMatchObject({ value: 8 / 12, unit: '1' });
+    expect(doc.properties.tau_x.value).toBeCloseTo(1, 6);
+    expect(doc.properties.tau_x.iterations).toBeGreaterThan(0);
+    expect(doc.properties.tau_x.residual).toBeLessThan(1e-5);
+    expect(doc.properties.tau_x.wallMs).toBeGreaterThanOrEqual(0);
+    // Blocked through-plane: JSON has no Infinity, so null + infinite.
+    expect(doc.properties.tau_z).toMatchObject({ value: null, infinite: true, unit: '1' });
+    expect(doc.properties.deff_z.value).toBe(0);
+    // 3 pore–solid faces in each of the 144 z-columns, × 2/3, per 12³ voxels of 2 µm.
+    expect(doc.properties.ssa.unit).toBe('m^-1');
+    expect(doc.properties.ssa.value).toBeCloseTo(((2 / 3) * 432) / (1728 * 2e-6), 3);
+  });
+
+  it('restricts per-axis groups to --axis and takes the transporting label from --phase', async () => {
+    expect(await main(['analyse', layers(), '--props', 'tortuosity', '--axis', 'z', '--phase', '1', '--json'])).toBe(0);
+    const doc = JSON.parse(stdout) as Doc;
+    expect(Object.keys(doc.properties)).toEqual(['tau_z', 'deff_z']);
+    expect(doc.properties.tau_z.infinite).toBe(true);
+  });
+
+  it('runs multi-axis solves on the worker pool with the same answers', async () => {
+    expect(await main(['analyse', layers(), '--props', 'tortuosity', '--workers', '2', '--json'])).toBe(0);
+    const doc = JSON.parse(stdout) as Doc;
+    expect(doc.properties.tau_y.value).toBeCloseTo(1, 6);
+    expect(doc.properties.tau_z.infinite).toBe(true);
+  });
+
+  it('exits 2 with a clear message on bad input', async () => {
+    const good = layers();
+    const allSolid = join(dir, 'solid.npy');
+    writeFileSync(allSolid, encodeNpy(new Uint8Array(64).fill(1), [4, 4, 4]));
+    const allPore = join(dir, 'pore.npy');
+    writeFileSync(allPore, encodeNpy(new Uint8Array(64), [4, 4, 4]));
+    const bogus = join(dir, 'v.hdf5');
+    writeFileSync(bogus, 'x');
+    const cases: Array<[string[], RegExp]> = [
+      [['analyse', bogus], /unknown volume extension ".hdf5"/],
+      [['analyse', good, '--phase', '7'], /label 7 \(--phase\) is not in the volume; labels present: 0, 1/],
+      [['analyse', allSolid], /label 0 \(--phase\) is not in the volume/],
+      [['analyse', allPore], /only label 0.*empty volume/],
+      [['analyse', good, '--props', 'porosity,tortuousity'], /unknown property or group "tortuousity"/],
+      [['analyse', good, '--props', 'tpb'], /exactly three labels/],
+      [['analyse', good, '--props', 'conductivity'], /sigma_<label>/],
+      [['analyse', good, '--voxel', '-1'], /voxel size must be > 0/],
+    ];
+    for (const [argv, re] of cases) {
+      stderr = '';
+      expect(await main(argv), argv.join(' ')).toBe(2);
+      expect(stderr, argv.join(' ')).toMatch(re);
+    }
+  });
+});

@@ -1,0 +1,193 @@
+import { availableParallelism, totalmem } from 'node:os';
+import type { CommandModule } from 'yargs';
+import { BadInputError, SimulationError } from '../../core/errors.js';
+import type { SimulationReport, Voxels } from '../../core/protocols.js';
+import { PROPERTIES, simulate } from '../../physics/index.js';
+import { createPhysicsPool, simulateInPool } from '../../physics/pool.js';
+import { readVolume } from '../../voxel/io.js';
+import { labelsPresent } from '../../voxel/voxels.js';
+import type { CommandContext } from '../main.js';
+import { createOutput, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
+
+/**
+ * `poreloop analyse <volume>` (issue 4): the P-model physics on any segmented volume — a
+ * twin's output or a user's X-ray CT / FIB-SEM image. `--props` takes property names
+ * (docs/physics.md) or groups; per-axis groups expand over `--axis`. With several axes the
+ * solves run in parallel on the physics worker pool.
+ *
+ * JSON: one document; each property has value, unit, and — when a solver produced it — the
+ * solver's iterations, residual and wall time. A non-finite value (τ of a phase that does not
+ * percolate, MacMullin number …) is written as `"value": null, "infinite": true`, because
+ * JSON has no Infinity.
+ */
+
+const AXIS_GROUPS: Record<string, (axis: string) => string[]> = {
+  tortuosity: (a) => [`tau_${a}`, `deff_${a}`],
+  conductivity: (a) => [`sigma_eff_${a}`],
+  permeability: (a) => [`permeability_${a}`],
+  connectivity: (a) => [`percolating_${a}`, `deadEnd_${a}`, `isolated_${a}`],
+  chords: (a) => [`chordMean_${a}`],
+};
+const GROUPS: Record<string, string[]> = {
+  psd: ['poreDiameterMean', 'poreDiameterD50'],
+  s2: ['correlationLength'],
+  tpb: ['tpbDensity', 'tpbActiveDensity'],
+  pemfc: ['limitingCurrent', 'oxygenDiffusivityEff'],
+  liion: ['sigma_ionic', 'sigma_electronic', 'macMullin', 'ionicTimeConstant', 'rateIndicator'],
+};
+const DEFAULT_PROPS = 'porosity,ssa,tortuosity';
+
+/** Bytes per voxel of the largest solver a property needs (transport ≈ 90, LBM ≈ 400 per fluid node). */
+const BYTES_PER_VOXEL = { 1: 40, 2: 90, 3: 400 } as const;
+
+export function expandProps(list: string, axes: string[]): string[] {
+  const out: string[] = [];
+  for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (AXIS_GROUPS[raw]) for (const a of axes) out.push(...AXIS_GROUPS[raw](a));
+    else if (GROUPS[raw]) out.push(...GROUPS[raw]);
+    else if (raw in PROPERTIES) out.push(raw);
+    else {
+      throw new BadInputError(
+        `unknown property or group "${raw}"; groups: ${[...Object.keys(AXIS_GROUPS), ...Object.keys(GROUPS)].join(', ')}; properties: ${Object.keys(PROPERTIES).join(', ')}`,
+        '--props',
+      );
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** Refuses volumes the analysis cannot use, with a message that says why. */
+export function checkVolume(v: Voxels, phase: number, props: string[], path: string): void {
+  const labels = labelsPresent(v);
+  if (!labels.includes(phase)) {
+    throw new BadInputError(`label ${phase} (--phase) is not in the volume; labels present: ${labels.join(', ')} — the volume is all solid for this phase`, path);
+  }
+  if (labels.length === 1) {
+    throw new BadInputError(`the volume holds only label ${phase}: there is no microstructure to analyse (empty volume)`, path);
+  }
+  const cost = Math.max(...props.map((p) => PROPERTIES[p].cost)) as 1 | 2 | 3;
+  const need = v.data.length * BYTES_PER_VOXEL[cost];
+  if (need > 0.8 * totalmem()) {
+    throw new BadInputError(
+      `a ${v.shape.join('×')} volume needs about ${(need / 2 ** 30).toFixed(1)} GiB for ${props.filter((p) => PROPERTIES[p].cost === cost).join(', ')}, more than 80% of this machine's ${(totalmem() / 2 ** 30).toFixed(1)} GiB; crop or downsample it`,
+      path,
+    );
+  }
+}
+
+/** Simulation errors the user can fix (bad input, too large) exit with 2, others with 1. */
+function raise(e: SimulationError): never {
+  if (e.reason === 'bad-input' || e.reason === 'too-large') throw new BadInputError(e.message);
+  throw e;
+}
+
+interface AnalyseArgs extends GlobalArgs {
+  volume: string;
+  phase: number;
+  axis: string;
+  props: string;
+  voxel?: number;
+  set?: string[];
+  workers?: number;
+}
+
+function merge(reports: SimulationReport[]): SimulationReport {
+  const out: SimulationReport = { properties: {}, units: {}, diagnostics: {} };
+  for (const r of reports) {
+    Object.assign(out.properties, r.properties);
+    Object.assign(out.units, r.units);
+    const { propertyMs, ...rest } = (r.diagnostics ?? {}) as Record<string, unknown>;
+    Object.assign(out.diagnostics!, rest);
+    out.diagnostics!.propertyMs = { ...((out.diagnostics!.propertyMs as object) ?? {}), ...((propertyMs as object) ?? {}) };
+  }
+  return out;
+}
+
+export const analyseCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, AnalyseArgs> => ({
+  command: 'analyse <volume>',
+  aliases: ['analyze'],
+  describe: 'compute P-model properties of a segmented volume (.npy, .tif, .raw, .vti)',
+  builder: (y) =>
+    y
+      .positional('volume', { type: 'string', demandOption: true, describe: 'volume file: .npy, .tif/.tiff, .raw (+ .json sidecar), .vti' })
+      .option('phase', { type: 'number', default: 0, describe: 'label of the transporting (pore) phase' })
+      .option('axis', { type: 'string', default: 'all', choices: ['x', 'y', 'z', 'all'], describe: 'axis of per-axis properties' })
+      .option('props', { type: 'string', default: DEFAULT_PROPS, describe: 'comma-separated property names or groups (tortuosity, conductivity, permeability, psd, connectivity, chords, s2, tpb, pemfc, liion)' })
+      .option('voxel', { type: 'number', describe: 'voxel edge in µm (overrides the file)' })
+      .option('set', { type: 'string', array: true, describe: 'model context name=value, e.g. temperature=353 or sigma_1=100 (S/m of label 1)' })
+      .option('workers', { type: 'number', describe: 'worker threads for multi-axis runs (default: one per axis up to the core count for volumes ≥ 96³, else 0 = in-process)' }) as never,
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        const t0 = performance.now();
+        if (!Number.isInteger(args.phase) || args.phase < 0 || args.phase > 255) throw new BadInputError(`expected a label 0..255, got ${args.phase}`, '--phase');
+        if (args.voxel !== undefined && !(args.voxel > 0)) throw new BadInputError(`voxel size must be > 0 µm, got ${args.voxel}`, '--voxel');
+        const axes = args.axis === 'all' ? ['x', 'y', 'z'] : [args.axis];
+        const props = expandProps(args.props, axes);
+        if (props.length === 0) throw new BadInputError('no properties requested', '--props');
+        const context: Record<string, number> = {};
+        for (const [k, v] of Object.entries(parseSetFlags(args.set))) {
+          if (typeof v !== 'number') throw new BadInputError(`context value of ${k} must be a number, got "${v}"`, '--set');
+          context[k] = v;
+        }
+        const voxels = readVolume(args.volume, { voxelSize: args.voxel });
+        checkVolume(voxels, args.phase, props, args.volume);
+
+        // One group per axis (solves of different axes are independent) plus the rest.
+        const groups = new Map<string, string[]>();
+        for (const p of props) {
+          const key = /_([xyz])$/.exec(p)?.[1] ?? '-';
+          groups.set(key, [...(groups.get(key) ?? []), p]);
+        }
+        const solveGroups = [...groups.values()].filter((g) => g.some((p) => PROPERTIES[p].cost >= 2));
+        // Starting workers costs ~0.1–1 s (more under tsx), so the pool only pays off for
+        // volumes whose solves take longer than that.
+        const workers = args.workers ?? (voxels.data.length >= 96 ** 3 ? Math.min(solveGroups.length, availableParallelism()) : 0);
+        let report: SimulationReport;
+        const request = { phase: args.phase, context };
+        if (workers > 0 && solveGroups.length > 1) {
+          const pool = createPhysicsPool({ size: workers });
+          try {
+            const results = await Promise.all([...groups.values()].map((g) => simulateInPool(pool, voxels, { ...request, properties: g })));
+            const failed = results.find((r) => !r.ok);
+            if (failed && !failed.ok) raise(failed.error);
+            report = merge(results.map((r) => (r.ok ? r.value : (undefined as never))));
+          } finally {
+            await pool.close();
+          }
+        } else {
+          const r = await simulate(voxels, { ...request, properties: props });
+          if (!r.ok) raise(r.error);
+          report = r.value;
+        }
+        const diag = (report.diagnostics ?? {}) as Record<string, Record<string, unknown>>;
+        const timings = (diag.propertyMs ?? {}) as unknown as Record<string, number>;
+        const properties: Record<string, Record<string, unknown>> = {};
+        out.info(`${args.volume}: ${voxels.shape.join('×')} voxels of ${voxels.voxelSize} µm, transporting phase ${args.phase} (${voxels.phases[args.phase] ?? '?'})`);
+        for (const name of props) {
+          const value = report.properties[name];
+          const def = PROPERTIES[name];
+          const solve = def.solve ? diag[def.solve] : undefined;
+          const entry: Record<string, unknown> = Number.isFinite(value) ? { value, unit: def.unit } : { value: null, infinite: true, unit: def.unit };
+          if (solve) Object.assign(entry, { solver: solve.solver, iterations: solve.iterations, residual: solve.residual, wallMs: solve.wallMs });
+          else entry.wallMs = timings[name];
+          properties[name] = entry;
+          const shown = Number.isFinite(value) ? value.toPrecision(5) : 'Infinity';
+          const extra = solve?.iterations !== undefined ? `  (${solve.iterations} it, residual ${Number(solve.residual).toExponential(1)}, ${solve.wallMs} ms)` : '';
+          out.info(`  ${name.padEnd(22)} ${shown.padStart(12)} ${def.unit.padEnd(6)}${extra}`);
+        }
+        out.result({
+          file: args.volume,
+          shape: voxels.shape,
+          voxelSize: voxels.voxelSize,
+          phase: args.phase,
+          phases: voxels.phases,
+          context,
+          properties,
+          wallMs: Math.round(performance.now() - t0),
+        });
+      }),
+    );
+  },
+});

@@ -1,0 +1,64 @@
+import type { CommandModule } from 'yargs';
+import { BadInputError } from '../../core/errors.js';
+import { startEmbeddedBroker } from '../../../robots/broker.js';
+import type { CommandContext } from '../main.js';
+import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+
+/**
+ * `poreloop broker` (issue 7): the embedded MQTT 3.1.1 broker (aedes) as a process of its own,
+ * for labs without Mosquitto. Runs until SIGINT/SIGTERM. With --persist, retained rig status and
+ * queued QoS 1 messages of persistent sessions survive a restart.
+ */
+
+interface BrokerArgs extends GlobalArgs {
+  port: number;
+  host: string;
+  persist?: string;
+}
+
+/** Resolves with the name of the first SIGINT/SIGTERM (in-process tests may emit them). */
+export function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(sig);
+    };
+    const onInt = () => on('SIGINT');
+    const onTerm = () => on('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+}
+
+export const brokerCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, BrokerArgs> => ({
+  command: 'broker',
+  describe: 'run the embedded MQTT broker (MQTT 3.1.1) until Ctrl-C',
+  builder: (y) =>
+    y
+      .option('port', { type: 'number', default: 1883, describe: 'TCP port (0 = any free port)' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'interface to listen on (0.0.0.0 for all)' })
+      .option('persist', { type: 'string', describe: 'directory for retained messages and persistent sessions' }) as never,
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new BadInputError(`port must be an integer in 0…65535, got ${args.port}`, '--port');
+        const stop = untilSignal();
+        let broker;
+        try {
+          broker = await startEmbeddedBroker({ port: args.port, host: args.host, persistenceDir: args.persist });
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'EADDRINUSE' || code === 'EACCES') throw new BadInputError(`cannot listen on ${args.host}:${args.port} (${code}); choose another --port`, '--port');
+          throw e;
+        }
+        out.info(`poreloop broker listening at ${broker.url}${args.persist ? ` (persisting to ${args.persist})` : ''}; Ctrl-C to stop`);
+        const signal = await stop;
+        await broker.close();
+        out.info(`stopped on ${signal}`);
+        out.result({ url: broker.url, port: broker.port, persist: args.persist ?? null, stoppedBy: signal });
+      }),
+    );
+  },
+});

@@ -1,0 +1,224 @@
+import { writeFileSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { BadInputError } from '../../core/errors.js';
+import { loadCampaign, resumeCampaign, runCampaign, summarise, type CampaignSummary, type RunOptions } from '../../compose/campaign.js';
+import { exportCampaign, toCsv } from '../../ledger/export.js';
+import { Ledger, issueCommand } from '../../ledger/ledger.js';
+import type { CommandContext } from '../main.js';
+import { createOutput, runCommand, type GlobalArgs, type Output } from '../common.js';
+import { createProgress } from '../progress.js';
+
+/** Campaign commands of issue #2: run, resume, status, export, stop, approve. */
+
+const fmt = (v: number | null | undefined, digits = 4) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v).toPrecision(digits));
+
+/** The closing table of a campaign: best candidates, predicted vs measured, rig runs used. */
+export function printSummary(out: Output, s: CampaignSummary): void {
+  out.info('');
+  out.info(`campaign ${s.campaignId} (${s.name}): ${s.status} — ${s.stopReason ?? ''}`);
+  out.info(`rounds ${s.rounds}, rig runs ${s.rigRuns}, trials ${s.trials}, wall time ${s.wallTimeS.toFixed(1)} s`);
+  if (s.top.length > 0) {
+    const props = [...new Set(s.top.flatMap((t) => Object.keys(t.measured)))];
+    const params = Object.keys(s.top[0].params);
+    const header = ['#', 'trial', ...params, 'reward pred', 'reward meas', ...props.map((p) => `${p} pred/meas`)];
+    const rows = s.top.map((t, i) => [
+      String(i + 1),
+      t.trialId.split('-').slice(-2).join('-'),
+      ...params.map((p) => (typeof t.params[p] === 'number' ? fmt(t.params[p] as number, 3) : String(t.params[p]))),
+      fmt(t.predictedReward),
+      fmt(t.measuredReward),
+      ...props.map((p) => `${fmt(t.predicted[p], 3)} / ${fmt(t.measured[p], 3)}`),
+    ]);
+    const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
+    const line = (cells: string[]) => cells.map((c, j) => c.padStart(widths[j])).join('  ');
+    out.info('');
+    out.info('best candidates (by measured reward):');
+    out.info(line(header));
+    for (const r of rows) out.info(line(r));
+  } else {
+    out.info('no trial has a measured result yet');
+  }
+  out.info('');
+  out.info(`ledger: ${s.ledger}`);
+}
+
+function runOptions(args: GlobalArgs, out: Output, controller: AbortController): RunOptions {
+  const progress = createProgress(out);
+  return {
+    db: args.db,
+    onProgress: (e) => progress.update(e),
+    log: (line) => out.log(line),
+    signal: controller.signal,
+    onStart: (id) => out.log(`campaign ${id} (ledger ${args.db})`),
+  };
+}
+
+/** SIGINT/SIGTERM stop the campaign cleanly after recording its state (issue #2). */
+function withSignals<T>(fn: (c: AbortController) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    process.stderr.write(`\n${sig}: stopping after recording state (send again to force)\n`);
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return fn(controller).finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });
+}
+
+function report(out: Output, s: CampaignSummary): number {
+  printSummary(out, s);
+  out.result({ campaignId: s.campaignId, status: s.status, stopReason: s.stopReason, rounds: s.rounds, rigRuns: s.rigRuns, trials: s.trials, best: s.best, top: s.top, ledger: s.ledger, wallTimeS: s.wallTimeS });
+  return s.status === 'failed' ? 1 : 0;
+}
+
+interface RunArgs extends GlobalArgs {
+  config: string;
+  seed?: number;
+  broker?: string;
+  set?: string[];
+}
+
+export const runCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, RunArgs> => ({
+  command: 'run <config>',
+  describe: 'run a campaign from a YAML config file',
+  builder: (y) =>
+    y
+      .positional('config', { type: 'string', demandOption: true, describe: 'campaign YAML file' })
+      .option('seed', { type: 'number', describe: 'override the seed' })
+      .option('broker', { type: 'string', describe: '"embedded" or mqtt://host:port' })
+      .option('set', { type: 'string', array: true, describe: 'override a config value: path=value (repeatable)' }) as never,
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0)) throw new BadInputError(`expected a non-negative integer, got ${args.seed}`, '--seed');
+        const resolved = loadCampaign(args.config, { seed: args.seed, broker: args.broker, set: args.set });
+        return report(out, await withSignals((c) => runCampaign(resolved, runOptions(args, out, c))));
+      }),
+    );
+  },
+});
+
+export const resumeCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId: string }> => ({
+  command: 'resume <campaignId>',
+  describe: 'continue a stopped or killed campaign from its ledger',
+  builder: (y) => y.positional('campaignId', { type: 'string', demandOption: true, describe: 'campaign id (or a unique prefix)' }) as never,
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(await runCommand(out, async () => report(out, await withSignals((c) => resumeCampaign(args.campaignId, runOptions(args, out, c))))));
+  },
+});
+
+function openExisting(db: string): Ledger {
+  try {
+    return Ledger.open(db, { readonly: true });
+  } catch (e) {
+    throw new BadInputError((e as Error).message, '--db');
+  }
+}
+
+export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId?: string }> => ({
+  command: 'status [campaignId]',
+  describe: 'list campaigns, or show one campaign',
+  builder: (y) => y.positional('campaignId', { type: 'string', describe: 'campaign id (or a unique prefix)' }) as never,
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        const ledger = openExisting(args.db);
+        try {
+          if (!args.campaignId) {
+            const rows = ledger.campaigns().map((c) => ({ campaignId: c.id, name: c.name, status: c.status, rounds: c.rounds, rigRuns: c.rigRuns, createdAt: c.createdAt, stopReason: c.stopReason }));
+            for (const r of rows) out.info(`${r.campaignId}  ${r.status.padEnd(9)} rounds ${String(r.rounds).padStart(3)}  rig runs ${String(r.rigRuns).padStart(4)}  ${r.createdAt}  ${r.stopReason ?? ''}`);
+            if (rows.length === 0) out.info(`no campaigns in ${args.db}`);
+            out.result({ campaigns: rows });
+            return;
+          }
+          const c = ledger.findCampaign(args.campaignId);
+          if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
+          const s = summarise(ledger, c.id, 0);
+          const jobs = ledger.jobs(c.id);
+          const counts = jobs.reduce<Record<string, number>>((m, j) => ((m[j.status] = (m[j.status] ?? 0) + 1), m), {});
+          out.info(`campaign ${c.id} (${c.name}) ${c.status}; config ${c.source} sha256:${c.configHash.slice(0, 12)} seed ${c.seed}`);
+          out.info(`jobs: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+          printSummary(out, s);
+          out.result({ ...s, jobs: counts, configHash: c.configHash, seed: c.seed });
+        } finally {
+          ledger.close();
+        }
+      }),
+    );
+  },
+});
+
+export const exportCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId: string; format: string; out?: string }> => ({
+  command: 'export <campaignId>',
+  describe: 'export every trial with parameters, predictions, measurements and provenance',
+  builder: (y) =>
+    y
+      .positional('campaignId', { type: 'string', demandOption: true })
+      .option('format', { choices: ['csv', 'json'], default: 'csv', describe: 'output format' })
+      .option('out', { type: 'string', describe: 'write to this file instead of stdout' }) as never,
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        const ledger = openExisting(args.db);
+        try {
+          const c = ledger.findCampaign(args.campaignId);
+          if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
+          const doc = exportCampaign(ledger, c.id);
+          const text = args.format === 'json' || args.json ? JSON.stringify(doc, null, 2) + '\n' : toCsv(doc);
+          if (args.out) {
+            writeFileSync(args.out, text);
+            out.info(`wrote ${doc.trials.length} trials to ${args.out}`);
+            out.result({ campaignId: c.id, trials: doc.trials.length, out: args.out, format: args.format });
+          } else process.stdout.write(text);
+        } finally {
+          ledger.close();
+        }
+      }),
+    );
+  },
+});
+
+/** Operator commands go through the ledger: the running campaign polls it (no extra channel). */
+function operatorCommand(name: 'stop' | 'approve' | 'reject', describe: string) {
+  return (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId: string }> => ({
+    command: `${name} <campaignId>`,
+    describe,
+    builder: (y) => y.positional('campaignId', { type: 'string', demandOption: true }) as never,
+    handler: async (args) => {
+      const out = createOutput(args.json);
+      ctx.exit(
+        await runCommand(out, async () => {
+          const ledger = (() => {
+            try {
+              return Ledger.open(args.db);
+            } catch (e) {
+              throw new BadInputError((e as Error).message, '--db');
+            }
+          })();
+          try {
+            const c = ledger.findCampaign(args.campaignId);
+            if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
+            if (c.status !== 'running' && c.status !== 'paused') throw new BadInputError(`campaign ${c.id} is ${c.status}; nothing to ${name}`, 'campaignId');
+            issueCommand(ledger, c.id, name, { by: process.env.USER ?? 'operator' });
+            out.info(`${name} sent to campaign ${c.id}`);
+            out.result({ campaignId: c.id, command: name });
+          } finally {
+            ledger.close();
+          }
+        }),
+      );
+    },
+  });
+}
+
+export const stopCommandModule = operatorCommand('stop', 'stop a running campaign cleanly (it records its state first)');
+export const approveCommandModule = operatorCommand('approve', 'approve the batch waiting at the approval gate');
+export const rejectCommandModule = operatorCommand('reject', 'reject the batch waiting at the approval gate');

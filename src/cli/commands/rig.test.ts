@@ -1,0 +1,91 @@
+/**
+ * `poreloop broker` and `poreloop rig …` through yargs (only these commands are registered, so
+ * the test does not depend on the rest of the CLI).
+ */
+import yargs from 'yargs';
+import type { CommandModule } from 'yargs';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../../robots/broker.js';
+import { withGlobals } from '../common.js';
+import { brokerCommandModule } from './broker.js';
+import { parseFaults, rigCommandModule } from './rig.js';
+
+// One spy for the whole file: a long-running command (rig simulate) and short ones (rig list)
+// run at the same time; each run returns what was written while it ran.
+const chunks: string[] = [];
+beforeAll(() => {
+  vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+});
+afterAll(() => vi.restoreAllMocks());
+
+async function run(argv: string[]): Promise<{ code: number; stdout: string; last: string }> {
+  let code = 0;
+  const ctx = { exit: (c: number) => (code = c) };
+  const from = chunks.length;
+  await withGlobals(yargs(argv))
+    .command(brokerCommandModule(ctx) as CommandModule<object, never>)
+    .command(rigCommandModule(ctx) as CommandModule<object, never>)
+    .strict()
+    .fail((msg, e) => {
+      if (e) throw e;
+      code = 2;
+    })
+    .exitProcess(false)
+    .parseAsync();
+  // out.result() writes its document in one call: the last chunk is this run's JSON document
+  // even when other commands wrote meanwhile.
+  return { code, stdout: chunks.slice(from).join(''), last: chunks[chunks.length - 1] ?? '' };
+}
+
+describe('poreloop broker / rig', () => {
+  let broker: EmbeddedBroker | undefined;
+  afterEach(async () => {
+    await broker?.close();
+    broker = undefined;
+  });
+
+  it('simulates rigs that `rig list` sees and `rig admin` pauses; stops on SIGINT', async () => {
+    broker = await startEmbeddedBroker();
+    const sim = run(['rig', 'simulate', '--broker', broker.url, '--lab', 'cli', '--count', '2', '--capabilities', 'fabricate', '--json']);
+    const listed = async () => JSON.parse((await run(['rig', 'list', '--broker', broker!.url, '--lab', 'cli', '--wait', '100', '--json'])).stdout).rigs as Array<{ rigId: string; status: string }>;
+    let rigs: Array<{ rigId: string; status: string }> = [];
+    const until = Date.now() + 10_000;
+    while (rigs.length < 2 && Date.now() < until) rigs = await listed();
+    expect(rigs.map((r) => [r.rigId, r.status])).toEqual([['sim-1', 'online'], ['sim-2', 'online']]);
+    expect((await run(['rig', 'admin', 'pause', '--broker', broker.url, '--lab', 'cli', '--rig', 'sim-2'])).code).toBe(0);
+    let paused = false;
+    while (!paused && Date.now() < until) paused = (await listed()).some((r) => r.rigId === 'sim-2' && r.status === 'paused');
+    expect(paused).toBe(true);
+    process.emit('SIGINT');
+    const done = await sim;
+    expect(done.code).toBe(0);
+    expect(JSON.parse(done.last)).toMatchObject({ rigs: ['sim-1', 'sim-2'], stoppedBy: 'SIGINT' });
+  });
+
+  it('runs the embedded broker until SIGTERM', async () => {
+    const p = run(['broker', '--port', '0', '--json']);
+    await new Promise((r) => setTimeout(r, 200));
+    process.emit('SIGTERM');
+    const r = await p;
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('exits 2 with a message for bad input', async () => {
+    expect((await run(['broker', '--port', '70000'])).code).toBe(2);
+    expect((await run(['rig', 'simulate', '--count', '0'])).code).toBe(2);
+    expect((await run(['rig', 'simulate', '--lab', 'a/b'])).code).toBe(2);
+    expect((await run(['rig', 'admin', 'cancel', '--rig', 'r1'])).code).toBe(2);
+    expect((await run(['rig', 'admin', 'explode', '--rig', 'r1'])).code).toBe(2);
+    expect((await run(['rig', 'list', '--broker', 'http://x'])).code).toBe(2);
+    expect(() => parseFaults('drop=2')).toThrow(/must be in \[0, 1\]/);
+    expect(() => parseFaults('gremlins=0.1')).toThrow(/unknown fault "gremlins"/);
+    expect(parseFaults('drop=0.1, hang=0')).toEqual({ drop: 0.1, hang: 0 });
+  });
+
+  it('prints the protocol schemas', async () => {
+    const r = await run(['rig', 'schema', 'job', '--json']);
+    expect(JSON.parse(r.stdout).required).toContain('jobId');
+  });
+});

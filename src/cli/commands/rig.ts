@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import type { Argv, CommandModule } from 'yargs';
+import { BadInputError } from '../../core/errors.js';
+import { createRng } from '../../core/rng.js';
+import { assertName, PROTOCOL_VERSION, topicsFor } from '../../../robots/protocol/topics.js';
+import { checkOutbound, parseMessage, schemas, type AdminCommand, type AdminCommandName, type StatusMessage } from '../../../robots/protocol/validate.js';
+import { createSimulatedLab, type FaultSpec } from '../../../robots/sim/index.js';
+import { connectMqtt, redact } from '../../../robots/transport/mqtt.js';
+import type { CommandContext } from '../main.js';
+import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+import { untilSignal } from './broker.js';
+
+/**
+ * `poreloop rig …` (issue 7): simulated rigs, the lab's rig list, admin commands and the
+ * protocol's JSON Schemas. Broker credentials come from the environment
+ * (PORELOOP_MQTT_USERNAME / _PASSWORD / _PASSWORD_FILE / _CA / _CERT / _KEY; docs/security.md).
+ *
+ * `rig simulate` rigs measure the analytic stand-in truth of robots/sim/truth.ts: the CLI has
+ * no campaign (and may not import twins), so the twin + physics truth of a campaign is wired
+ * by the composition root when a campaign config asks for simulated rigs.
+ */
+
+interface LabArgs extends GlobalArgs {
+  broker: string;
+  lab: string;
+}
+
+const withLab = <T>(y: Argv<T>) =>
+  y
+    .option('broker', { type: 'string', default: process.env.PORELOOP_MQTT_URL ?? 'mqtt://127.0.0.1:1883', describe: 'MQTT broker URL (default $PORELOOP_MQTT_URL)' })
+    .option('lab', { type: 'string', default: 'default', describe: 'lab name (topic root poreloop/v1/<lab>/)' });
+
+function checkLab(args: LabArgs): void {
+  if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(args.broker)) throw new BadInputError(`expected an mqtt://, mqtts://, ws:// or wss:// URL, got "${args.broker}"`, '--broker');
+  try {
+    assertName('lab', args.lab);
+  } catch (e) {
+    throw new BadInputError((e as Error).message, '--lab');
+  }
+}
+
+const FAULTS: ReadonlyArray<keyof FaultSpec> = ['drop', 'hang', 'crashMidJob', 'duplicateEvents', 'lateAfterTimeout', 'malformed'];
+
+export function parseFaults(s: string | undefined): FaultSpec {
+  const out: FaultSpec = {};
+  for (const part of (s ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [k, v] = part.split('=');
+    const p = Number(v);
+    if (!FAULTS.includes(k as keyof FaultSpec)) throw new BadInputError(`unknown fault "${k}"; allowed: ${FAULTS.join(', ')}`, '--faults');
+    if (!(p >= 0 && p <= 1)) throw new BadInputError(`probability of ${k} must be in [0, 1], got "${v}"`, '--faults');
+    out[k as keyof FaultSpec] = p;
+  }
+  return out;
+}
+
+interface SimulateArgs extends LabArgs {
+  count: number;
+  capabilities: string;
+  seed: number;
+  prefix: string;
+  latency: number;
+  concurrency: number;
+  noise: number;
+  faults?: string;
+  'state-dir'?: string;
+}
+
+const simulateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SimulateArgs> => ({
+  command: 'simulate',
+  describe: 'run N simulated rigs against a broker until Ctrl-C',
+  builder: (y) =>
+    withLab(y)
+      .option('count', { type: 'number', default: 1, describe: 'number of rigs' })
+      .option('capabilities', { type: 'string', default: 'fabricate,characterise', describe: 'comma-separated capabilities of every rig' })
+      .option('seed', { type: 'number', default: 1 })
+      .option('prefix', { type: 'string', default: 'sim', describe: 'rig ids are <prefix>-1 … <prefix>-N' })
+      .option('latency', { type: 'number', default: 500, describe: 'mean job duration in ms (lognormal, sd 30 %)' })
+      .option('concurrency', { type: 'number', default: 1, describe: 'jobs per rig at a time' })
+      .option('noise', { type: 'number', default: 0, describe: 'relative measurement noise (sd)' })
+      .option('faults', { type: 'string', describe: 'fault probabilities, e.g. drop=0.05,hang=0.02 (drop, hang, crashMidJob, duplicateEvents, lateAfterTimeout, malformed)' })
+      .option('state-dir', { type: 'string', describe: 'keep each rig’s record of finished jobs here' }) as never,
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        checkLab(args);
+        if (!Number.isInteger(args.count) || args.count < 1 || args.count > 10_000) throw new BadInputError(`must be an integer in 1…10000, got ${args.count}`, '--count');
+        if (!(args.latency >= 0)) throw new BadInputError(`must be ≥ 0 ms, got ${args.latency}`, '--latency');
+        if (!Number.isInteger(args.concurrency) || args.concurrency < 1) throw new BadInputError(`must be a positive integer, got ${args.concurrency}`, '--concurrency');
+        const capabilities = args.capabilities.split(',').map((c) => c.trim()).filter(Boolean);
+        for (const c of [...capabilities, `${args.prefix}-1`]) {
+          try {
+            assertName('name', c);
+          } catch (e) {
+            throw new BadInputError((e as Error).message, c.startsWith(args.prefix) ? '--prefix' : '--capabilities');
+          }
+        }
+        const faults = parseFaults(args.faults);
+        const stop = untilSignal();
+        const lab = await createSimulatedLab({
+          brokerUrl: args.broker,
+          lab: args.lab,
+          seed: createRng(args.seed).seed,
+          stateDir: args['state-dir'],
+          rigs: Array.from({ length: args.count }, (_, i) => ({
+            id: `${args.prefix}-${i + 1}`,
+            capabilities,
+            concurrency: args.concurrency,
+            latencyMs: { dist: 'lognormal' as const, mean: args.latency, sd: 0.3 * args.latency },
+            noise: args.noise,
+            faults,
+          })),
+          onProblem: (rig, m) => out.log(`${rig}: ${m}`),
+        });
+        out.info(`${args.count} simulated rig(s) ${lab.rigs.map((r) => r.id).join(', ')} with [${capabilities.join(', ')}] online at ${redact(args.broker)} lab ${args.lab}; Ctrl-C to stop`);
+        const signal = await stop;
+        await lab.stop();
+        const log = lab.log();
+        out.info(`stopped on ${signal} after ${log.length} job(s)`);
+        out.result({ rigs: lab.rigs.map((r) => r.id), capabilities, lab: args.lab, jobs: log.length, outcomes: countBy(log.map((e) => e.outcome ?? 'running')), stoppedBy: signal });
+      }),
+    );
+  },
+});
+
+function countBy(xs: string[]): Record<string, number> {
+  const o: Record<string, number> = {};
+  for (const x of xs) o[x] = (o[x] ?? 0) + 1;
+  return o;
+}
+
+interface ListArgs extends LabArgs {
+  wait: number;
+}
+
+const listCommand = (ctx: CommandContext): CommandModule<GlobalArgs, ListArgs> => ({
+  command: 'list',
+  describe: 'list the rigs of a lab from their retained status',
+  builder: (y) => withLab(y).option('wait', { type: 'number', default: 500, describe: 'ms to collect retained status messages' }) as never,
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        checkLab(args);
+        const topics = topicsFor(args.lab);
+        const t = await connectMqtt({ url: args.broker, clientId: `poreloop-cli-${randomUUID().slice(0, 8)}`, clean: true });
+        const rigs = new Map<string, StatusMessage>();
+        try {
+          await t.subscribe(topics.allStatus, (_topic, payload) => {
+            const r = parseMessage('status', payload);
+            if (r.ok) rigs.set(r.value.rigId, r.value);
+          });
+          await new Promise((r) => setTimeout(r, args.wait));
+        } finally {
+          await t.close();
+        }
+        const list = [...rigs.values()].sort((a, b) => a.rigId.localeCompare(b.rigId));
+        for (const r of list) out.info(`${r.rigId.padEnd(24)} ${r.status.padEnd(12)} ${(r.capabilities ?? []).join(',').padEnd(32)} running ${r.running ?? 0}/${r.concurrency ?? 1}  ${r.at ?? ''}`);
+        if (list.length === 0) out.info(`no rigs in lab ${args.lab} at ${redact(args.broker)}`);
+        out.result({ lab: args.lab, rigs: list });
+      }),
+    );
+  },
+});
+
+interface AdminArgs extends LabArgs {
+  command: string;
+  rig: string;
+  job?: string;
+  reason?: string;
+}
+
+const ADMIN: readonly AdminCommandName[] = ['pause', 'resume', 'cancel', 'safety-stop'];
+
+const adminCommand = (ctx: CommandContext): CommandModule<GlobalArgs, AdminArgs> => ({
+  command: 'admin <command>',
+  describe: 'send an admin command to a rig: pause, resume, cancel (--job), safety-stop',
+  builder: (y) =>
+    withLab(y)
+      .positional('command', { type: 'string', demandOption: true, describe: ADMIN.join(' | ') })
+      .option('rig', { type: 'string', demandOption: true, describe: 'rig id' })
+      .option('job', { type: 'string', describe: 'jobId (cancel)' })
+      .option('reason', { type: 'string', describe: 'recorded by the rig' }) as never,
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        checkLab(args);
+        if (!ADMIN.includes(args.command as AdminCommandName)) throw new BadInputError(`unknown admin command "${args.command}"; allowed: ${ADMIN.join(', ')}`, 'command');
+        const topics = topicsFor(args.lab);
+        let topic: string;
+        try {
+          topic = topics.admin(args.rig);
+        } catch (e) {
+          throw new BadInputError((e as Error).message, '--rig');
+        }
+        if (args.command === 'cancel' && !args.job) throw new BadInputError('cancel needs the jobId to cancel', '--job');
+        const cmd: AdminCommand = {
+          command: args.command as AdminCommandName,
+          commandId: randomUUID(),
+          ...(args.job ? { jobId: args.job } : {}),
+          ...(args.reason ? { reason: args.reason } : {}),
+          at: new Date().toISOString(),
+          protocol: PROTOCOL_VERSION,
+        };
+        checkOutbound('admin', cmd);
+        const t = await connectMqtt({ url: args.broker, clientId: `poreloop-cli-${randomUUID().slice(0, 8)}`, clean: true });
+        try {
+          await t.publish(topic, JSON.stringify(cmd), { qos: 1 });
+        } finally {
+          await t.close();
+        }
+        out.info(`sent ${cmd.command} to ${args.rig}${args.job ? ` for job ${args.job}` : ''} (commandId ${cmd.commandId})`);
+        out.result({ topic, command: cmd });
+      }),
+    );
+  },
+});
+
+interface SchemaArgs extends GlobalArgs {
+  kind?: string;
+}
+
+const schemaCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SchemaArgs> => ({
+  command: 'schema [kind]',
+  describe: 'print the JSON Schema of a protocol message (job, event, status, admin, error)',
+  builder: (y) => y.positional('kind', { type: 'string', choices: Object.keys(schemas) }) as never,
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        const doc = args.kind ? schemas[args.kind as keyof typeof schemas] : schemas;
+        if (args.json) out.result(doc);
+        else out.info(JSON.stringify(doc, null, 2));
+      }),
+    );
+  },
+});
+
+export const rigCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({
+  command: 'rig <command>',
+  describe: 'robot rigs: simulate, list, admin, schema',
+  builder: (y) =>
+    y
+      .command(simulateCommand(ctx) as CommandModule<GlobalArgs, never>)
+      .command(listCommand(ctx) as CommandModule<GlobalArgs, never>)
+      .command(adminCommand(ctx) as CommandModule<GlobalArgs, never>)
+      .command(schemaCommand(ctx) as CommandModule<GlobalArgs, never>)
+      .demandCommand(1, 'name a rig command: simulate, list, admin, schema') as never,
+  handler: () => undefined,
+});

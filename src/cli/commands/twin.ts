@@ -1,0 +1,203 @@
+import { existsSync, readFileSync } from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { parse as parseYaml } from 'yaml';
+import { generateTwin, twins as twinRegistry } from '../../compose/twins.js';
+import { BadInputError } from '../../core/errors.js';
+import type { Parameters, ParameterSpec, Shape3, Twin } from '../../core/protocols.js';
+import { VOLUME_FORMATS, writeSlicePng, writeVolume } from '../../voxel/io.js';
+import type { CommandContext } from '../main.js';
+import { createOutput, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
+
+/**
+ * `poreloop twin list` and `poreloop twin generate` (issue 3): the generative twins from the
+ * command line. A twin config file (configs/twins/*.yaml: twin, params, size, voxelSize,
+ * seed) may supply everything; flags override it.
+ */
+
+function twinNamed(name: string): Twin {
+  const make = twinRegistry[name];
+  if (!make) throw new BadInputError(`unknown twin "${name}"; available: ${Object.keys(twinRegistry).join(', ')}`, 'twin');
+  return make();
+}
+
+function describeSpec(p: ParameterSpec) {
+  return p.kind === 'categorical'
+    ? { name: p.name, kind: p.kind, unit: p.unit ?? '', values: p.values, default: p.default, description: p.description ?? '' }
+    : { name: p.name, kind: p.kind, unit: p.unit ?? '', min: p.min, max: p.max, default: p.default, description: p.description ?? '' };
+}
+
+export const twinListCommand = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({
+  command: 'list',
+  describe: 'list the twins with their parameters and stages',
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        const twins = Object.keys(twinRegistry).map((name) => {
+          const t = twinNamed(name);
+          return { name, description: t.description, phases: t.phases, stages: t.stages, parameters: t.parameters.map(describeSpec) };
+        });
+        for (const t of twins) {
+          out.info(`${t.name} — ${t.description}`);
+          out.info(`  phases: ${Object.entries(t.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+          out.info(`  stages: ${t.stages.map((s) => s.name).join(' → ')}`);
+          for (const p of t.parameters) {
+            const range = 'min' in p ? `${p.min} … ${p.max}` : (p.values ?? []).join('|');
+            out.info(`    ${p.name.padEnd(20)} ${String(p.default ?? '').padStart(6)} ${(p.unit || '-').padEnd(6)} [${range}]  ${p.description}`);
+          }
+          out.info('');
+        }
+        out.result({ twins });
+      }),
+    );
+  },
+});
+
+interface GenerateArgs extends GlobalArgs {
+  twin?: string;
+  config?: string;
+  set?: string[];
+  size?: string;
+  voxel?: number;
+  seed?: number;
+  until?: string;
+  out: string;
+  preview?: string;
+  previewAxis?: string;
+}
+
+interface TwinFile {
+  twin?: string;
+  params?: Parameters;
+  size?: number | number[];
+  voxelSize?: number;
+  seed?: number;
+}
+
+/** Reads a twin config (YAML): { twin, params, size, voxelSize, seed }; anything else is an error. */
+export function loadTwinFile(path: string): TwinFile {
+  if (!existsSync(path)) throw new BadInputError('file not found', path);
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new BadInputError(`not valid YAML (${(e as Error).message})`, path);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new BadInputError('expected a mapping with twin, params, size, voxelSize, seed', path);
+  const allowed = ['twin', 'params', 'size', 'voxelSize', 'seed'];
+  for (const k of Object.keys(doc)) if (!allowed.includes(k)) throw new BadInputError(`unknown key "${k}"; allowed: ${allowed.join(', ')}`, path);
+  const f = doc as TwinFile;
+  if (f.params !== undefined && (typeof f.params !== 'object' || f.params === null || Array.isArray(f.params))) throw new BadInputError('params must be a mapping name: value', path);
+  return f;
+}
+
+/** `N` (a cube) or `nx,ny,nz`. */
+export function parseSize(s: string | number | number[]): Shape3 {
+  const parts = Array.isArray(s) ? s : typeof s === 'number' ? [s] : s.split(/[,x×]/).map((t) => Number(t.trim()));
+  const dims = parts.length === 1 ? [parts[0], parts[0], parts[0]] : parts;
+  if (dims.length !== 3 || dims.some((n) => !Number.isInteger(n) || n < 4 || n > 1024)) {
+    throw new BadInputError(`expected N or nx,ny,nz with integers in 4 … 1024, got "${String(s)}"`, '--size');
+  }
+  return [dims[0], dims[1], dims[2]];
+}
+
+/** Default voxel: five voxels across the twin's smallest default diameter (µm). */
+function defaultVoxel(t: Twin): number {
+  const ds = t.parameters.filter((p) => p.kind === 'continuous' && p.unit === 'µm' && /diameter/i.test(p.name)).map((p) => Number(p.default));
+  const d = ds.length > 0 ? Math.min(...ds) : 5;
+  return Number((d / 5).toPrecision(2));
+}
+
+export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, GenerateArgs> => ({
+  command: 'generate [twin]',
+  describe: 'generate a microstructure and write it to a volume file',
+  builder: (y) =>
+    y
+      .positional('twin', { type: 'string', describe: `twin name (${Object.keys(twinRegistry).join(', ')}); or give --config` })
+      .option('config', { type: 'string', describe: 'twin config YAML (twin, params, size, voxelSize, seed), e.g. configs/twins/toray-tgp-h.yaml' })
+      .option('set', { type: 'string', array: true, describe: 'parameter value: name=value (repeatable)' })
+      .option('size', { type: 'string', describe: 'domain in voxels: N or nx,ny,nz (default 64)' })
+      .option('voxel', { type: 'number', describe: 'voxel edge in µm (default: 1/5 of the smallest mean diameter)' })
+      .option('seed', { type: 'number', describe: 'random seed (default 1)' })
+      .option('until', { type: 'string', describe: 'stop after this stage (intermediate structure)' })
+      .option('out', { type: 'string', demandOption: true, describe: `output volume: ${VOLUME_FORMATS.join(', ')}` })
+      .option('preview', { type: 'string', describe: 'write a PNG of the middle slice' })
+      .option('preview-axis', { type: 'string', choices: ['x', 'y', 'z'], default: 'z', describe: 'axis normal to the preview slice' }) as never,
+  handler: async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        const file = args.config ? loadTwinFile(args.config) : {};
+        const name = args.twin ?? file.twin;
+        if (!name) throw new BadInputError(`name a twin (${Object.keys(twinRegistry).join(', ')}) or give --config`, 'twin');
+        if (args.twin && file.twin && args.twin !== file.twin) throw new BadInputError(`twin "${args.twin}" differs from the config's "${file.twin}"`, 'twin');
+        const twin = twinNamed(name);
+        const params: Parameters = { ...(file.params ?? {}), ...parseSetFlags(args.set) };
+        const size = parseSize(args.size ?? file.size ?? 64);
+        const voxelSize = args.voxel ?? file.voxelSize ?? defaultVoxel(twin);
+        const seed = args.seed ?? file.seed ?? 1;
+        const ext = args.out.slice(args.out.lastIndexOf('.')).toLowerCase();
+        if (!(VOLUME_FORMATS as readonly string[]).includes(ext)) throw new BadInputError(`unknown volume extension "${ext}"; allowed: ${VOLUME_FORMATS.join(', ')}`, '--out');
+        const t0 = performance.now();
+        // Progress lines only for volumes that take long enough to watch (≥ 128³).
+        const chatty = !out.json && size[0] * size[1] * size[2] >= 128 ** 3;
+        let last = -1;
+        const result = await generateTwin(name, params, {
+          seed,
+          size,
+          voxelSize,
+          untilStage: args.until,
+          onProgress: (f, stage) => {
+            const pct = Math.floor(f * 10);
+            if (chatty && pct > last) {
+              last = pct;
+              out.log(`  ${stage} ${(100 * f).toFixed(0)}%`);
+            }
+          },
+        });
+        const ms = performance.now() - t0;
+        writeVolume(args.out, result.voxels);
+        if (args.preview) writeSlicePng(args.preview, result.voxels, { axis: (args.previewAxis ?? 'z') as 'x' | 'y' | 'z' });
+        const shape = result.voxels.shape;
+        out.info(`${name}: ${shape.join('×')} voxels of ${voxelSize} µm (${shape.map((n) => +(n * voxelSize).toPrecision(4)).join(' × ')} µm), seed ${seed}, ${(ms / 1000).toFixed(2)} s`);
+        out.info(`stages: ${result.stages.join(' → ')}`);
+        out.info('');
+        out.info(`${'parameter'.padEnd(22)}${'requested'.padStart(12)}${'achieved'.padStart(20)}`);
+        // An achieved statistic measures a parameter when it has its name;
+        // "<name>Paper" is the value at the stage the parameter refers to (fibre-gdl porosity).
+        const shown = new Set<string>();
+        for (const [k, v] of Object.entries(result.requested)) {
+          const key = [`${k}Paper`, k].find((c) => result.achieved[c] !== undefined);
+          if (key) shown.add(key);
+          const a = key === undefined ? '' : `${result.achieved[key]}${key === `${k}Paper` ? ' (paper)' : ''}`;
+          out.info(`${k.padEnd(22)}${String(v).padStart(12)}${a.padStart(20)}`);
+        }
+        out.info('');
+        out.info('achieved:');
+        for (const [k, v] of Object.entries(result.achieved)) if (!shown.has(k)) out.info(`  ${k.padEnd(24)}${v}`);
+        out.info('');
+        out.info(`wrote ${args.out}${args.preview ? ` and ${args.preview}` : ''}`);
+        out.result({
+          twin: name,
+          seed,
+          size: shape,
+          voxelSize,
+          phases: result.voxels.phases,
+          stages: result.stages,
+          requested: result.requested,
+          achieved: result.achieved,
+          out: args.out,
+          preview: args.preview ?? null,
+          elapsedMs: Math.round(ms),
+        });
+      }),
+    );
+  },
+});
+
+export const twinCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({
+  command: 'twin <command>',
+  describe: 'generative manufacturing twins: list them, generate microstructures',
+  builder: (y) => y.command(twinListCommand(ctx) as never).command(twinGenerateCommand(ctx) as never).demandCommand(1, 'name a twin command: list or generate') as never,
+  handler: () => {},
+});

@@ -1,0 +1,385 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { createActor, fromPromise, toPromise, type Snapshot } from 'xstate';
+import { agentRegistry } from '../../agents/index.js';
+import { startEmbeddedBroker } from '../../robots/broker.js';
+import { createDispatcher } from '../../robots/dispatcher.js';
+import { PROTOCOL_VERSION } from '../../robots/protocol/topics.js';
+import { createSimulatedLab } from '../../robots/sim/index.js';
+import { connectMqtt } from '../../robots/transport/mqtt.js';
+import { twinRegistry } from '../../twins/index.js';
+import { BadInputError, PoreloopError } from '../core/errors.js';
+import { systemClock, type Clock, type Parameters, type Shape3, type Twin, type Voxels } from '../core/protocols.js';
+import { createRng, hash32 } from '../core/rng.js';
+import { loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
+import { Ledger } from '../ledger/ledger.js';
+import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.machine.js';
+import { CampaignRuntime, type ProgressEvent } from '../orchestrator/runtime.js';
+import { simulate } from '../physics/index.js';
+import { createPredictor } from '../predict/predictor.js';
+
+/**
+ * The composition root (DESIGN.md): config + registries → a running campaign. The only place
+ * in src/ that imports agents/, twins/ and robots/. Everything the machine does is supplied
+ * here as named actors (`campaignMachine.provide({ actors })`).
+ */
+
+export const registries = {
+  twins: twinRegistry as Record<string, () => Twin>,
+  agents: agentRegistry,
+};
+
+/** Names and parameter specs, as the config loader needs them (it may not import plugins). */
+export function configRegistries() {
+  return {
+    twins: Object.fromEntries(Object.entries(registries.twins).map(([k, f]) => [k, { parameters: f().parameters }])),
+    agents: Object.keys(registries.agents),
+  };
+}
+
+/** Loads and fully validates a campaign file: the agent is built once so bad options exit 2 before anything starts. */
+export function loadCampaign(path: string, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): ResolvedCampaign {
+  const resolved = loadCampaignFile(path, configRegistries(), overrides, env);
+  createAgent(resolved);
+  return resolved;
+}
+
+function createAgent(resolved: ResolvedCampaign) {
+  const { agent } = resolved.config;
+  return registries.agents[agent.name]({ ...agent.options });
+}
+
+export interface RunOptions {
+  db: string;
+  onProgress?: (e: ProgressEvent) => void;
+  log?: (line: string) => void;
+  clock?: Clock;
+  /** Aborting stops the campaign cleanly (SIGINT/SIGTERM in the CLI). */
+  signal?: AbortSignal;
+  /** Called once the campaign id is known (before any work). */
+  onStart?: (campaignId: string) => void;
+}
+
+export interface TrialSummary {
+  trialId: string;
+  round: number;
+  params: Parameters;
+  predicted: Record<string, number>;
+  measured: Record<string, number>;
+  predictedReward: number | null;
+  measuredReward: number | null;
+  feasible: boolean | null;
+}
+
+export interface CampaignSummary {
+  campaignId: string;
+  name: string;
+  status: string;
+  stopReason: string | null;
+  rounds: number;
+  rigRuns: number;
+  trials: number;
+  best: TrialSummary | null;
+  top: TrialSummary[];
+  ledger: string;
+  wallTimeS: number;
+}
+
+/** A rig silent for this long is offline (three missed 5-s heartbeats of the rig SDK). */
+const HEARTBEAT_TIMEOUT_MS = 15_000;
+
+/** poreloop's package.json, found from this file in the sources (src/compose) or the build (dist/src/compose). */
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    const p = new URL(rel, import.meta.url);
+    if (existsSync(p)) {
+      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'poreloop') return pkg.version;
+    }
+  }
+  return 'unknown';
+}
+
+function versions(): Record<string, string> {
+  return { poreloop: packageVersion(), node: process.versions.node, protocol: PROTOCOL_VERSION };
+}
+
+function newCampaignId(name: string): string {
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 32) || 'campaign';
+  const day = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+  return `${slug}-${day}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Starts a new campaign from a resolved config and runs it to its end. */
+export async function runCampaign(resolved: ResolvedCampaign, options: RunOptions): Promise<CampaignSummary> {
+  const ledger = Ledger.open(options.db);
+  try {
+    const campaignId = newCampaignId(resolved.config.name);
+    ledger.append(campaignId, 'CampaignStarted', {
+      name: resolved.config.name,
+      config: resolved.config,
+      configHash: resolved.hash,
+      seed: resolved.config.seed,
+      source: resolved.source,
+      versions: versions(),
+    }, 'start');
+    options.onStart?.(campaignId);
+    return await drive(ledger, campaignId, resolved, undefined, options);
+  } finally {
+    ledger.close();
+  }
+}
+
+/** Continues a campaign from its ledger: the persisted machine snapshot and the documents. */
+export async function resumeCampaign(idOrPrefix: string, options: RunOptions): Promise<CampaignSummary> {
+  const ledger = Ledger.open(options.db);
+  try {
+    const row = ledger.findCampaign(idOrPrefix);
+    if (!row) throw new BadInputError(`no campaign "${idOrPrefix}" in ${options.db}; see "poreloop status --db ${options.db}"`, 'campaignId');
+    if (row.status === 'completed' || row.status === 'failed') {
+      return summarise(ledger, row.id, 0);
+    }
+    // The stored config is the resolved one: re-resolving it reproduces space, reward and hash.
+    const resolved = resolveCampaign(row.config, configRegistries(), {}, {}, row.source);
+    if (resolved.hash !== row.configHash) throw new PoreloopError(`stored config of ${row.id} does not reproduce its hash; the ledger was edited by hand?`);
+    const snap = row.snapshot as Snapshot<unknown> | null;
+    const fromState = snap && typeof snap === 'object' && 'value' in snap ? String((snap as { value: unknown }).value) : 'start';
+    ledger.append(row.id, 'CampaignResumed', { pid: process.pid, fromState });
+    options.onStart?.(row.id);
+    return await drive(ledger, row.id, resolved, snap ?? undefined, options);
+  } finally {
+    ledger.close();
+  }
+}
+
+async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampaign, snapshot: Snapshot<unknown> | undefined, options: RunOptions): Promise<CampaignSummary> {
+  const { config } = resolved;
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? (() => {});
+  const started = clock.now();
+  const artifacts = resolve(config.artifacts ?? join(dirname(resolve(options.db)), 'artifacts'), campaignId);
+  mkdirSync(artifacts, { recursive: true });
+  const closers: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await Promise.resolve(c()).catch((e) => log(`shutdown: ${(e as Error).message}`));
+  };
+
+  try {
+    // ── P-model: twin + physics (+ optional surrogates) ───────────────────────────────────
+    const twinCfg = config.twin;
+    const twin = twinCfg ? registries.twins[twinCfg.name]() : undefined;
+    const properties = [...(config.predict?.properties ?? [])];
+    const context = config.predict?.context;
+    const fixed: Parameters = { ...(twinCfg?.fixed ?? {}) };
+    const generate = twin && twinCfg
+      ? async (params: Parameters, seed: number) => {
+          const out = twin.generate(params, { seed, size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
+          return { voxels: out.voxels, achieved: out.achieved };
+        }
+      : undefined;
+    const simulateProps = (voxels: Voxels, props: string[]) => simulate(voxels, { properties: props, context });
+    const rewardOf = makeRewardOf(resolved);
+    const predictor = createPredictor({
+      properties,
+      space: resolved.space,
+      generate,
+      simulate: simulateProps,
+      surrogate: config.predict?.surrogate as never,
+      physicsPerRound: config.predict?.physicsPerRound,
+      rewardOf: (p) => rewardOf(p, {}),
+      artifactsDir: join(artifacts, 'models'),
+      onModelTrained: (info) => {
+        ledger.append(campaignId, 'ModelTrained', { kind: info.surrogate, version: info.version, path: info.dir, dataHash: info.dataHash, samples: info.trainingRows, metrics: { loss: info.loss, epochs: info.epochs } });
+      },
+    });
+    if (config.predict?.surrogate) await predictor.resume();
+
+    // ── the lab: broker, simulated rigs, dispatcher ───────────────────────────────────────
+    let brokerUrl = config.broker;
+    if (brokerUrl === 'embedded') {
+      const broker = await startEmbeddedBroker({ port: 0, persistenceDir: join(artifacts, 'broker') });
+      closers.push(() => broker.close());
+      brokerUrl = broker.url;
+      log(`embedded MQTT broker at ${broker.url}`);
+    }
+    const sim = config.rigs.simulate;
+    if (sim) {
+      const truthRng = createRng(hash32(`truth:${config.seed}`));
+      const lab = await createSimulatedLab({
+        brokerUrl,
+        lab: config.lab,
+        seed: config.seed,
+        stateDir: join(artifacts, 'rigs'),
+        rigs: sim.rigs.map((r) => ({ id: r.id, capabilities: r.capabilities, concurrency: r.concurrency, latencyMs: { dist: 'lognormal', mean: r.latencyMs, sd: r.latencyMs * 0.3 } })),
+        truth: makeTruth(resolved, generate, context, truthRng.seed),
+      });
+      closers.push(() => lab.stop());
+    }
+    const transport = await connectMqtt({ url: brokerUrl, clientId: `poreloop-${campaignId}`.slice(0, 64), clean: false });
+    closers.push(() => transport.close());
+    const dispatcher = createDispatcher({
+      transport,
+      lab: config.lab,
+      campaignId,
+      clock,
+      rng: createRng(hash32(`dispatch:${config.seed}`)),
+      options: { timeoutMs: resolved.timeoutMs, maxAttempts: config.rigs.maxAttempts, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS },
+    });
+    // Every rejected inbound message is recorded with its reason (issue #7: nothing silently dropped).
+    const invalid = dispatcher.invalid$.subscribe((r) => ledger.append(campaignId, 'MessageRejected', { topic: r.topic, reason: r.reason, payload: r.excerpt }));
+    closers.push(() => invalid.unsubscribe());
+    await dispatcher.start();
+    closers.push(() => dispatcher.stop());
+
+    // ── the agent and the loop ────────────────────────────────────────────────────────────
+    const agent = createAgent(resolved);
+    const runtime = new CampaignRuntime({
+      ledger,
+      campaignId,
+      agent,
+      space: resolved.space,
+      predictor,
+      rewardOf,
+      rig: dispatcher,
+      pipeline: config.rigs.pipeline,
+      candidatesPerRound: config.agent.candidates,
+      batchSize: config.agent.batchSize,
+      timeoutMs: resolved.timeoutMs,
+      maxAttempts: config.rigs.maxAttempts,
+      seed: config.seed,
+      clock,
+      rng: createRng(config.seed),
+      fixed,
+      protocol: PROTOCOL_VERSION,
+      onProgress: options.onProgress,
+      log,
+    });
+    runtime.start();
+    closers.push(() => runtime.close());
+
+    const machine = campaignMachine.provide({
+      actors: Object.fromEntries(Object.entries(runtime.actors()).map(([k, f]) => [k, fromPromise(({ input }: { input: any }) => (f as (i: unknown) => Promise<unknown>)(input))])) as never,
+    });
+    const input: CampaignInput = {
+      campaignId,
+      startedAt: started,
+      limits: {
+        rigRuns: config.budget.rigRuns,
+        rounds: config.budget.rounds,
+        wallTimeMs: resolved.wallTimeMs,
+        noImprovementRounds: config.stop.noImprovementRounds,
+        targetReward: config.stop.targetReward,
+        failures: config.budget.failures,
+        approval: config.rigs.approval,
+      },
+    };
+    const actor = createActor(machine, snapshot ? { snapshot: snapshot as never, input } : { input });
+    actor.subscribe({
+      next: () => ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot()),
+      error: (e) => log(`machine error: ${(e as Error).message}`),
+    });
+    const onAbort = () => actor.send({ type: 'campaign.stop', reason: 'operator signal' });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    // Operator commands written by other processes (`poreloop stop|pause|resume <id>`).
+    const poll = setInterval(() => {
+      for (const c of ledger.pendingCommands(campaignId)) {
+        if (c.command === 'stop' || c.command === 'pause' || c.command === 'resume') {
+          ledger.consumeCommand(c.seq);
+          actor.send(c.command === 'stop' ? { type: 'campaign.stop', reason: 'operator command' } : { type: `campaign.${c.command}` as 'campaign.pause' });
+        }
+      }
+    }, 250);
+    closers.push(() => clearInterval(poll));
+    actor.start();
+    if (options.signal?.aborted) onAbort();
+    await toPromise(actor);
+    options.signal?.removeEventListener('abort', onAbort);
+    ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot());
+  } finally {
+    await close();
+  }
+  return summarise(ledger, campaignId, (clock.now() - started) / 1000);
+}
+
+/** The campaign's scalar reward: the expression, or for objectives a documented scalarisation. */
+function makeRewardOf(resolved: ResolvedCampaign): (props: Record<string, number>, params: Parameters) => number {
+  const { reward, config } = resolved;
+  const fixed = config.twin?.fixed ?? {};
+  const numeric = (params: Parameters) => {
+    const entries = Object.entries({ ...fixed, ...params }).filter(([, v]) => typeof v === 'number') as Array<[string, number]>;
+    return Object.fromEntries([...entries, ...entries.map(([k, v]) => [`param_${k}`, v] as [string, number])]);
+  };
+  if (reward) return (props, params) => reward.evaluate({ ...numeric(params), ...props });
+  // Objectives without an expression: sum of goal-signed objectives (documented in
+  // docs/configuration.md); the Pareto front is reported separately.
+  const objectives = config.objectives ?? [];
+  return (props, params) => {
+    const scope = { ...numeric(params), ...props };
+    return objectives.reduce((s, o) => s + (o.goal === 'max' ? 1 : -1) * scope[o.name], 0);
+  };
+}
+
+/**
+ * The simulated lab's hidden truth: a *different sample* of the same recipe (the twin with
+ * another seed), simulated by the same physics, then distorted by the configured relative
+ * bias per property and multiplicative noise; manufacture fails above the configured
+ * parameter limits. So the rigs disagree with the P-model the way real rigs do (issue #7).
+ */
+function makeTruth(
+  resolved: ResolvedCampaign,
+  generate: ((p: Parameters, seed: number) => Promise<{ voxels: Voxels; achieved: Record<string, number> }>) | undefined,
+  context: Record<string, number> | undefined,
+  seed: number,
+) {
+  const sim = resolved.config.rigs.simulate!;
+  const measure = resolved.config.rigs.measure;
+  let n = 0;
+  return async (params: Parameters, capability: string): Promise<{ measurements: Record<string, number>; feasible: boolean }> => {
+    const rng = createRng(hash32(`${seed}:${JSON.stringify(params)}:${capability}:${n++}`));
+    for (const [name, limit] of Object.entries(sim.infeasibleAbove)) {
+      if (typeof params[name] === 'number' && (params[name] as number) > limit) return { measurements: {}, feasible: false };
+    }
+    if (capability !== resolved.config.rigs.pipeline[resolved.config.rigs.pipeline.length - 1] || !generate) {
+      return { measurements: {}, feasible: true };
+    }
+    const { voxels } = await generate(params, hash32(`sample:${JSON.stringify(params)}`));
+    const r = await simulate(voxels, { properties: measure, context });
+    if (!r.ok) throw new Error(`rig could not measure: ${r.error.message}`);
+    const measurements: Record<string, number> = {};
+    for (const name of measure) {
+      const v = r.value.properties[name];
+      measurements[name] = v * (1 + (sim.bias[name] ?? 0)) * (1 + sim.noise * rng.normal());
+    }
+    return { measurements, feasible: true };
+  };
+}
+
+export function summarise(ledger: Ledger, campaignId: string, wallTimeS: number): CampaignSummary {
+  const row = ledger.campaign(campaignId)!;
+  const trials = ledger.trials(campaignId);
+  const toSummary = (t: (typeof trials)[number]): TrialSummary => ({
+    trialId: t.id,
+    round: t.round,
+    params: t.params,
+    predicted: Object.fromEntries(Object.entries(t.prediction ?? {}).map(([k, v]) => [k, v.mean])),
+    measured: t.measured ?? {},
+    predictedReward: t.predictedReward,
+    measuredReward: t.measuredReward,
+    feasible: t.feasible,
+  });
+  const measured = trials.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null).sort((a, b) => b.measuredReward! - a.measuredReward!);
+  return {
+    campaignId,
+    name: row.name,
+    status: row.status,
+    stopReason: row.stopReason,
+    rounds: row.rounds,
+    rigRuns: row.rigRuns,
+    trials: trials.length,
+    best: measured[0] ? toSummary(measured[0]) : null,
+    top: measured.slice(0, 5).map(toSummary),
+    ledger: resolve(ledger.path),
+    wallTimeS,
+  };
+}
