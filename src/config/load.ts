@@ -154,7 +154,10 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
   const space = buildSpace(config, twinParams, dirname(source));
   const paramNames = space.parameters.map((p) => p.name);
   const propertyNames = [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
-  const declared = [...new Set([...propertyNames, ...paramNames, ...Object.keys(config.twin?.fixed ?? {})])];
+  // Parameters are also visible as param_<name>: a twin parameter may share a name with a
+  // property (fibre-gdl's `porosity` target vs the simulated `porosity`); the property wins.
+  const allParams = [...paramNames, ...Object.keys(config.twin?.fixed ?? {})];
+  const declared = [...new Set([...propertyNames, ...allParams, ...allParams.map((n) => `param_${n}`)])];
   const reward = config.reward !== undefined ? compileReward(config.reward, declared, 'reward') : undefined;
   for (const [i, o] of (config.objectives ?? []).entries()) {
     if (!declared.includes(o.name)) throw new BadInputError(`objective "${o.name}" is neither a property nor a parameter; declared: ${declared.join(', ')}`, `objectives.${i}.name`);

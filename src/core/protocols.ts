@@ -204,6 +204,12 @@ export interface Score {
 
 export interface ScoreOptions {
   seed: number;
+  /**
+   * Per-candidate seeds for twin generation (same length as the candidates). The orchestrator
+   * derives them from trial ids so that re-scoring a trial after a resume reproduces it
+   * exactly, whatever else is in the batch. Default: seed + index.
+   */
+  seeds?: number[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -263,6 +269,12 @@ export interface RigJob {
   protocol: string;
   /** Measurements from earlier pipeline stages, when the job is a later stage. */
   inputs?: Record<string, number>;
+  /**
+   * Preferred rig: the dispatcher sends the job there while that rig is online (e.g. the rig of
+   * an earlier dispatch of the same jobId on resume, so it replays its result instead of another
+   * rig measuring again).
+   */
+  rigId?: string;
 }
 
 export type RigEventType = 'accepted' | 'progress' | 'result' | 'failed' | 'rejected' | 'cancelled';
@@ -280,6 +292,17 @@ export interface RigEvent {
   /** For `failed` of a fabricate stage: false marks an infeasible recipe (a result, not an error). */
   feasible?: boolean;
   reason?: string;
+  /** Attempt of the job this event belongs to (omitted = 1); seq restarts at 1 per attempt. */
+  attempt?: number;
+  /**
+   * Set by the dispatcher on terminal events (result, failed, rejected, cancelled): true when the
+   * job is finished and no further attempt follows; false when the dispatcher retries it.
+   */
+  final?: boolean;
+  /** 'dispatcher' for events the dispatcher synthesises (timeout, rig offline, no rig); else the rig. */
+  origin?: 'rig' | 'dispatcher';
+  /** Set by the dispatcher on a rig's result that arrived after the job had already ended. */
+  late?: boolean;
 }
 
 export interface RigInfo {
@@ -291,7 +314,16 @@ export interface RigInfo {
 
 /** Publish/subscribe over MQTT (or in-memory for unit tests). */
 export interface Transport {
-  publish(topic: string, payload: string | Buffer, options?: { qos?: 0 | 1 | 2; retain?: boolean }): Promise<void>;
+  publish(
+    topic: string,
+    payload: string | Buffer,
+    options?: {
+      qos?: 0 | 1 | 2;
+      retain?: boolean;
+      /** MQTT 5 publish properties; ignored over MQTT 3.1.1 and in memory. */
+      properties?: { messageExpiryInterval?: number; correlationData?: string; userProperties?: Record<string, string> };
+    },
+  ): Promise<void>;
   /** Subscribe with an MQTT topic filter; returns an unsubscribe function. */
   subscribe(filter: string, handler: (topic: string, payload: Buffer) => void, options?: { qos?: 0 | 1 | 2 }): Promise<() => Promise<void>>;
   close(): Promise<void>;

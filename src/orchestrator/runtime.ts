@@ -206,7 +206,8 @@ export class CampaignRuntime {
     if (already > 0) return { selected: already };
     const k = Math.max(0, Math.min(this.d.batchSize, remaining));
     const ranked = trials.filter((t) => t.predictedReward !== null && Number.isFinite(t.predictedReward)).sort((a, b) => b.predictedReward! - a.predictedReward!);
-    const chosen = selectDiverse(ranked, k, this.d.space);
+    const earlier = this.ledger.trials(campaignId).filter((t) => t.round < round && t.selectedRank !== null).map((t) => t.params);
+    const chosen = selectDiverse(ranked, k, this.d.space, earlier);
     this.ledger.transaction(() => {
       chosen.forEach((t, rank) => this.ledger.append(campaignId, 'TrialSelected', { trialId: t.id, round, rank, predictedReward: t.predictedReward! }, t.id));
     });
@@ -394,13 +395,14 @@ export class CampaignRuntime {
 
 /**
  * Greedy down-selection: best predicted reward first, skipping candidates closer than a
- * minimum distance (in bounds-normalised parameter space) to one already chosen, so the
- * robots do not spend runs on near-duplicates. Falls back to plain rank order to fill k.
+ * minimum distance (RMS over bounds-normalised coordinates) to one already chosen in this
+ * batch or sent to the rigs in an earlier round, so the robots do not spend runs on
+ * near-duplicates. Falls back to plain rank order to fill k.
  */
-export function selectDiverse(ranked: TrialRow[], k: number, space: ParameterSpace, minDistance = 0.05): TrialRow[] {
+export function selectDiverse(ranked: TrialRow[], k: number, space: ParameterSpace, earlier: readonly Parameters[] = [], minDistance = 0.05): TrialRow[] {
   const norm = (p: Parameters) => encode(space, p);
   const chosen: TrialRow[] = [];
-  const vecs: number[][] = [];
+  const vecs: number[][] = earlier.map(norm);
   for (const t of ranked) {
     if (chosen.length >= k) break;
     const v = norm(t.params);
