@@ -145,6 +145,89 @@ describe('crash safety', () => {
   });
 });
 
+describe('operator control', () => {
+  const bin = new URL('../bin/poreloop.js', import.meta.url).pathname;
+
+  it('SIGINT stops cleanly after recording state; resume then completes the campaign', async () => {
+    const { path, db, dir } = writeConfig(small({ budget: { rigRuns: 6 } }));
+    const child = spawn(process.execPath, [bin, 'run', path, '--db', db], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await waitFor(() => /round 2: /.test(stderr), 45_000);
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    const l = Ledger.open(db, { readonly: true });
+    const c = l.campaigns()[0];
+    expect(c).toMatchObject({ status: 'stopped', stopReason: 'operator signal' });
+    l.close();
+    const r = await cli(['resume', c.id, '--db', db, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', rigRuns: 6 });
+  });
+
+  it('`poreloop stop` and the approval gate work from another process', async () => {
+    const { path, db, dir } = writeConfig(small({ budget: { rigRuns: 20 }, rigs: { ...small().rigs, approval: true } }));
+    const child = spawn(process.execPath, [bin, 'run', path, '--db', db, '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const id = await waitForCampaign(db, (l, cid) => l.documents(cid, 'ApprovalRequested').length > 0);
+    // Nothing is dispatched before a person approves.
+    expect(readJobs(db, id)).toHaveLength(0);
+    const a = await cli(['approve', id, '--db', db]);
+    expect(a.code).toBe(0);
+    await waitForCampaign(db, (l, cid) => l.documents(cid, 'ApprovalRequested').length > 1);
+    expect(readJobs(db, id).length).toBeGreaterThan(0);
+    expect((await cli(['reject', id, '--db', db])).code).toBe(0);
+    await waitForCampaign(db, (l, cid) => l.documents(cid, 'ApprovalRequested').length > 2);
+    expect((await cli(['stop', id, '--db', db])).code).toBe(0);
+    expect(await exited).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'stopped', stopReason: 'operator command' });
+    const l = Ledger.open(db, { readonly: true });
+    expect(l.documents(id, 'ApprovalGiven').map((d) => d.body.decision)).toEqual(['approve', 'reject']);
+    expect(l.trials(id).filter((t) => t.status === 'abandoned')).toHaveLength(2);
+    l.close();
+    expect((await cli(['stop', id, '--db', db])).code).toBe(2); // already stopped
+  });
+});
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function waitForCampaign(db: string, cond: (l: Ledger, id: string) => boolean): Promise<string> {
+  let id = '';
+  await waitFor(() => {
+    if (!existsSync(db)) return false;
+    let l: Ledger;
+    try {
+      l = Ledger.open(db, { readonly: true });
+    } catch {
+      return false; // the other process is still creating the file
+    }
+    try {
+      const c = l.campaigns()[0];
+      id = c?.id ?? '';
+      return !!c && cond(l, c.id);
+    } finally {
+      l.close();
+    }
+  }, 60_000);
+  return id;
+}
+
+function readJobs(db: string, id: string) {
+  const l = Ledger.open(db, { readonly: true });
+  const j = l.jobs(id);
+  l.close();
+  return j;
+}
+
 function checkLedgerPartial(db: string, id: string) {
   const l = Ledger.open(db, { readonly: true });
   const m = l.measurements(id);

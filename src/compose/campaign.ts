@@ -275,8 +275,12 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       },
     };
     const actor = createActor(machine, snapshot ? { snapshot: snapshot as never, input } : { input });
+    // The resume point: every working state. Not the ending states — a stopped campaign is
+    // resumed from where it was working when the stop came, re-running that step.
     actor.subscribe({
-      next: () => ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot()),
+      next: (snap) => {
+        if (!['stopping', 'failed', 'done'].includes(String(snap.value))) ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot());
+      },
       error: (e) => log(`machine error: ${(e as Error).message}`),
     });
     const onAbort = () => actor.send({ type: 'campaign.stop', reason: 'operator signal' });
@@ -295,7 +299,6 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     if (options.signal?.aborted) onAbort();
     await toPromise(actor);
     options.signal?.removeEventListener('abort', onAbort);
-    ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot());
   } finally {
     await close();
   }
