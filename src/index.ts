@@ -1,0 +1,34 @@
+/**
+ * poreloop as a library (`import { … } from 'poreloop'`), for lab software that embeds it:
+ * the interfaces of src/core/protocols.ts, the campaign runner, and the building blocks.
+ */
+export * from './core/protocols.js';
+export { BadInputError, LedgerError, PoreloopError, SimulationError, exitCodeFor } from './core/errors.js';
+export { ok, err, unwrap, type Result } from './core/result.js';
+export { createRng, hash32, type Rng } from './core/rng.js';
+export * as space from './core/space.js';
+
+export { campaignSchema, campaignJsonSchema, type CampaignConfig } from './config/schema.js';
+export { resolveCampaign, type ResolvedCampaign, type Overrides } from './config/load.js';
+export { compileReward, REWARD_FUNCTIONS, type RewardExpression } from './reward/expression.js';
+
+export { loadCampaign, runCampaign, resumeCampaign, summarise, registries, type CampaignSummary, type RunOptions } from './compose/campaign.js';
+export { campaignMachine, type CampaignContext, type CampaignLimits } from './orchestrator/campaign.machine.js';
+export { CampaignRuntime, type ProgressEvent } from './orchestrator/runtime.js';
+export { Ledger, issueCommand, type CampaignRow, type TrialRow, type JobRow } from './ledger/ledger.js';
+export type { DocumentBodies, DocumentType, LedgerDocument } from './ledger/documents.js';
+export { exportCampaign, toCsv } from './ledger/export.js';
+
+export { createVoxels, phaseFractions } from './voxel/voxels.js';
+export { readVolume, writeVolume } from './voxel/io.js';
+export { simulate, simulatorRegistry, PROPERTIES } from './physics/index.js';
+export { createPredictor, type PredictorOptions, type SurrogatePredictor } from './predict/predictor.js';
+export { DeepEnsemble } from './surrogate/ensemble.js';
+
+export { twinRegistry } from '../twins/index.js';
+export { agentRegistry } from '../agents/index.js';
+export { createRig, type CreateRigOptions, type RigHandle } from '../robots/sdk/index.js';
+export { createSimulatedLab } from '../robots/sim/index.js';
+export { createDispatcher } from '../robots/dispatcher.js';
+export { startEmbeddedBroker } from '../robots/broker.js';
+export { connectMqtt } from '../robots/transport/mqtt.js';
