@@ -1,0 +1,19 @@
+import type { Twin } from '../src/core/protocols.js';
+import { createFibreGdl } from './fibre-gdl.js';
+import { createGrainElectrode } from './grain-electrode.js';
+import { createSofcAnode } from './sofc-anode.js';
+
+/**
+ * The generative manufacturing digital twins (G-model, issue 3), by the names configs and the
+ * CLI use. Each factory returns a fresh, stateless Twin; generation is synchronous and
+ * deterministic for a seed. Model descriptions: docs/twins.md.
+ */
+export const twinRegistry: Record<string, () => Twin> = {
+  'fibre-gdl': createFibreGdl,
+  'grain-electrode': createGrainElectrode,
+  'sofc-anode': createSofcAnode,
+};
+
+export { FIBRE_GDL_PHASES } from './fibre-gdl.js';
+export { GRAIN_ELECTRODE_PHASES } from './grain-electrode.js';
+export { SOFC_ANODE_PHASES } from './sofc-anode.js';
