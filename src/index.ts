@@ -12,12 +12,12 @@ export { campaignSchema, campaignJsonSchema, type CampaignConfig } from './confi
 export { resolveCampaign, type ResolvedCampaign, type Overrides } from './config/load.js';
 export { compileReward, REWARD_FUNCTIONS, type RewardExpression } from './reward/expression.js';
 
-export { loadCampaign, runCampaign, resumeCampaign, summarise, registries, type CampaignSummary, type RunOptions } from './compose/campaign.js';
+export { loadCampaign, runCampaign, resumeCampaign, registries, type CampaignSummary, type RunOptions } from './compose/campaign.js';
 export { campaignMachine, type CampaignContext, type CampaignLimits } from './orchestrator/campaign.machine.js';
 export { CampaignRuntime, type ProgressEvent } from './orchestrator/runtime.js';
 export { Ledger, issueCommand, type CampaignRow, type TrialRow, type JobRow } from './ledger/ledger.js';
 export type { DocumentBodies, DocumentType, LedgerDocument } from './ledger/documents.js';
-export { exportCampaign, toCsv } from './ledger/export.js';
+export { exportCampaign, summariseCampaign, toCsv } from './ledger/export.js';
 
 export { createVoxels, phaseFractions } from './voxel/voxels.js';
 export { readVolume, writeVolume } from './voxel/io.js';

@@ -1,19 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createActor, fromPromise, toPromise, type Snapshot } from 'xstate';
 import { agentRegistry } from '../../agents/index.js';
 import { startEmbeddedBroker } from '../../robots/broker.js';
 import { createDispatcher } from '../../robots/dispatcher.js';
 import { PROTOCOL_VERSION } from '../../robots/protocol/topics.js';
-import { createSimulatedLab } from '../../robots/sim/index.js';
+import { createSimulatedLab, type SimulatedLab } from '../../robots/sim/index.js';
 import { connectMqtt } from '../../robots/transport/mqtt.js';
 import { twinRegistry } from '../../twins/index.js';
 import { BadInputError, PoreloopError } from '../core/errors.js';
 import { systemClock, type Clock, type Parameters, type Shape3, type Twin, type Voxels } from '../core/protocols.js';
 import { createRng, hash32 } from '../core/rng.js';
+import { paramKey } from '../core/space.js';
 import { loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
+import { summariseCampaign, type CampaignSummary } from '../ledger/export.js';
 import { Ledger } from '../ledger/ledger.js';
+
+export type { CampaignSummary, TrialSummary } from '../ledger/export.js';
 import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.machine.js';
 import { CampaignRuntime, type ProgressEvent } from '../orchestrator/runtime.js';
 import { simulate } from '../physics/index.js';
@@ -42,7 +47,31 @@ export function configRegistries() {
 export function loadCampaign(path: string, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): ResolvedCampaign {
   const resolved = loadCampaignFile(path, configRegistries(), overrides, env);
   createAgent(resolved);
+  checkMemory(resolved);
   return resolved;
+}
+
+/**
+ * Refuses a campaign whose volumes this machine cannot hold (issue #8: a clear error instead
+ * of dying mid-campaign). Working memory per voxel, from the solvers' arrays: ~60 B for
+ * morphology + multigrid-PCG (float64 vectors and the level hierarchy), ~350 B when LBM
+ * permeability is asked for (two D3Q19 float64 distribution sets); two candidates are
+ * simulated at a time.
+ */
+export function checkMemory(resolved: ResolvedCampaign, totalBytes = totalmem()): void {
+  const twin = resolved.config.twin;
+  if (!twin) return;
+  const voxels = twin.size[0] * twin.size[1] * twin.size[2];
+  const props = [...(resolved.config.predict?.properties ?? []), ...resolved.config.rigs.measure];
+  const perVoxel = props.some((p) => p.startsWith('permeability') || p === 'pressureDrop') ? 350 : 60;
+  const need = 2 * voxels * perVoxel;
+  if (need > 0.6 * totalBytes) {
+    const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+    throw new BadInputError(
+      `a ${twin.size.join('×')} volume needs about ${gib(need)} GiB to simulate (2 at a time), more than 60 % of this machine's ${gib(totalBytes)} GiB; use a smaller size or a coarser voxelSize`,
+      'twin.size',
+    );
+  }
 }
 
 function createAgent(resolved: ResolvedCampaign) {
@@ -61,30 +90,6 @@ export interface RunOptions {
   onStart?: (campaignId: string) => void;
 }
 
-export interface TrialSummary {
-  trialId: string;
-  round: number;
-  params: Parameters;
-  predicted: Record<string, number>;
-  measured: Record<string, number>;
-  predictedReward: number | null;
-  measuredReward: number | null;
-  feasible: boolean | null;
-}
-
-export interface CampaignSummary {
-  campaignId: string;
-  name: string;
-  status: string;
-  stopReason: string | null;
-  rounds: number;
-  rigRuns: number;
-  trials: number;
-  best: TrialSummary | null;
-  top: TrialSummary[];
-  ledger: string;
-  wallTimeS: number;
-}
 
 /** A rig silent for this long is offline (three missed 5-s heartbeats of the rig SDK). */
 const HEARTBEAT_TIMEOUT_MS = 15_000;
@@ -138,7 +143,7 @@ export async function resumeCampaign(idOrPrefix: string, options: RunOptions): P
     const row = ledger.findCampaign(idOrPrefix);
     if (!row) throw new BadInputError(`no campaign "${idOrPrefix}" in ${options.db}; see "poreloop status --db ${options.db}"`, 'campaignId');
     if (row.status === 'completed' || row.status === 'failed') {
-      return summarise(ledger, row.id, 0);
+      return summariseCampaign(ledger, row.id, 0);
     }
     // The stored config is the resolved one: re-resolving it reproduces space, reward and hash.
     const resolved = resolveCampaign(row.config, configRegistries(), {}, {}, row.source);
@@ -203,17 +208,8 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       brokerUrl = broker.url;
       log(`embedded MQTT broker at ${broker.url}`);
     }
-    const sim = config.rigs.simulate;
-    if (sim) {
-      const truthRng = createRng(hash32(`truth:${config.seed}`));
-      const lab = await createSimulatedLab({
-        brokerUrl,
-        lab: config.lab,
-        seed: config.seed,
-        stateDir: join(artifacts, 'rigs'),
-        rigs: sim.rigs.map((r) => ({ id: r.id, capabilities: r.capabilities, concurrency: r.concurrency, latencyMs: { dist: 'lognormal', mean: r.latencyMs, sd: r.latencyMs * 0.3 } })),
-        truth: makeTruth(resolved, generate, context, truthRng.seed),
-      });
+    if (config.rigs.simulate && !config.rigs.simulate.external) {
+      const lab = await startCampaignLab(resolved, brokerUrl, join(artifacts, 'rigs'));
       closers.push(() => lab.stop());
     }
     const transport = await connectMqtt({ url: brokerUrl, clientId: `poreloop-${campaignId}`.slice(0, 64), clean: false });
@@ -302,7 +298,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
   } finally {
     await close();
   }
-  return summarise(ledger, campaignId, (clock.now() - started) / 1000);
+  return summariseCampaign(ledger, campaignId, (clock.now() - started) / 1000);
 }
 
 /** The campaign's scalar reward: the expression, or for objectives a documented scalarisation. */
@@ -324,65 +320,47 @@ function makeRewardOf(resolved: ResolvedCampaign): (props: Record<string, number
 }
 
 /**
- * The simulated lab's hidden truth: a *different sample* of the same recipe (the twin with
- * another seed), simulated by the same physics, then distorted by the configured relative
- * bias per property and multiplicative noise; manufacture fails above the configured
+ * The simulated lab of a campaign config (`rigs.simulate`), started in-process by the campaign
+ * or on its own by `poreloop lab <config>`. Its hidden truth: a *different sample* of the same
+ * recipe (the twin with a seed hashed from the recipe, not the trial), simulated by the same
+ * physics, distorted by the configured relative bias per property; the lab adds measurement
+ * noise per job (seeded by job id and attempt); manufacture fails above the configured
  * parameter limits. So the rigs disagree with the P-model the way real rigs do (issue #7).
  */
-function makeTruth(
-  resolved: ResolvedCampaign,
-  generate: ((p: Parameters, seed: number) => Promise<{ voxels: Voxels; achieved: Record<string, number> }>) | undefined,
-  context: Record<string, number> | undefined,
-  seed: number,
-) {
-  const sim = resolved.config.rigs.simulate!;
-  const measure = resolved.config.rigs.measure;
-  let n = 0;
-  return async (params: Parameters, capability: string): Promise<{ measurements: Record<string, number>; feasible: boolean }> => {
-    const rng = createRng(hash32(`${seed}:${JSON.stringify(params)}:${capability}:${n++}`));
+export async function startCampaignLab(resolved: ResolvedCampaign, brokerUrl: string, stateDir: string, onProblem?: (rigId: string, message: string) => void): Promise<SimulatedLab> {
+  const { config } = resolved;
+  const sim = config.rigs.simulate;
+  if (!sim) throw new BadInputError('this config has no simulated rigs (rigs.simulate)', 'rigs.simulate');
+  const twinCfg = config.twin;
+  const twin = twinCfg ? registries.twins[twinCfg.name]() : undefined;
+  const last = config.rigs.pipeline[config.rigs.pipeline.length - 1];
+  const truth = async (params: Parameters, capability: string): Promise<{ measurements: Record<string, number>; feasible: boolean }> => {
     for (const [name, limit] of Object.entries(sim.infeasibleAbove)) {
       if (typeof params[name] === 'number' && (params[name] as number) > limit) return { measurements: {}, feasible: false };
     }
-    if (capability !== resolved.config.rigs.pipeline[resolved.config.rigs.pipeline.length - 1] || !generate) {
-      return { measurements: {}, feasible: true };
-    }
-    const { voxels } = await generate(params, hash32(`sample:${JSON.stringify(params)}`));
-    const r = await simulate(voxels, { properties: measure, context });
+    if (capability !== last || !twin || !twinCfg) return { measurements: {}, feasible: true };
+    const sample = twin.generate(params, { seed: hash32(`sample:${config.seed}:${paramKey(params)}`), size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
+    const r = await simulate(sample.voxels, { properties: config.rigs.measure, context: config.predict?.context });
     if (!r.ok) throw new Error(`rig could not measure: ${r.error.message}`);
     const measurements: Record<string, number> = {};
-    for (const name of measure) {
-      const v = r.value.properties[name];
-      measurements[name] = v * (1 + (sim.bias[name] ?? 0)) * (1 + sim.noise * rng.normal());
-    }
+    for (const name of config.rigs.measure) measurements[name] = r.value.properties[name] * (1 + (sim.bias[name] ?? 0));
     return { measurements, feasible: true };
   };
+  return createSimulatedLab({
+    brokerUrl,
+    lab: config.lab,
+    seed: config.seed,
+    stateDir,
+    onProblem,
+    rigs: sim.rigs.map((r) => ({
+      id: r.id,
+      capabilities: r.capabilities,
+      concurrency: r.concurrency,
+      latencyMs: { dist: 'lognormal' as const, mean: r.latencyMs, sd: r.latencyMs * 0.3 },
+      noise: sim.noise,
+      faults: r.faults,
+    })),
+    truth,
+  });
 }
 
-export function summarise(ledger: Ledger, campaignId: string, wallTimeS: number): CampaignSummary {
-  const row = ledger.campaign(campaignId)!;
-  const trials = ledger.trials(campaignId);
-  const toSummary = (t: (typeof trials)[number]): TrialSummary => ({
-    trialId: t.id,
-    round: t.round,
-    params: t.params,
-    predicted: Object.fromEntries(Object.entries(t.prediction ?? {}).map(([k, v]) => [k, v.mean])),
-    measured: t.measured ?? {},
-    predictedReward: t.predictedReward,
-    measuredReward: t.measuredReward,
-    feasible: t.feasible,
-  });
-  const measured = trials.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null).sort((a, b) => b.measuredReward! - a.measuredReward!);
-  return {
-    campaignId,
-    name: row.name,
-    status: row.status,
-    stopReason: row.stopReason,
-    rounds: row.rounds,
-    rigRuns: row.rigRuns,
-    trials: trials.length,
-    best: measured[0] ? toSummary(measured[0]) : null,
-    top: measured.slice(0, 5).map(toSummary),
-    ledger: resolve(ledger.path),
-    wallTimeS,
-  };
-}

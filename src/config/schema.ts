@@ -71,6 +71,18 @@ const simRigSchema = z
     capabilities: z.array(z.string()).min(1),
     latencyMs: positive().default(200).describe('mean latency of one job (ms)'),
     concurrency: int(1).default(1),
+    /** Fault injection (robots/sim): probabilities per job attempt. */
+    faults: z
+      .object({
+        drop: z.number().min(0).max(1).optional(),
+        hang: z.number().min(0).max(1).optional(),
+        crashMidJob: z.number().min(0).max(1).optional(),
+        duplicateEvents: z.number().min(0).max(1).optional(),
+        lateAfterTimeout: z.number().min(0).max(1).optional(),
+        malformed: z.number().min(0).max(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -129,6 +141,8 @@ export const campaignSchema = z
             bias: z.record(z.string(), num()).default({}),
             noise: z.number().min(0).default(0.02),
             infeasibleAbove: z.record(z.string(), num()).default({}).describe('parameter → value above which manufacture fails'),
+            /** true: the rigs run in another process (`poreloop lab <config>`), not inside the campaign. */
+            external: z.boolean().default(false),
           })
           .strict()
           .optional(),

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import type { Parameters } from '../core/protocols.js';
 import type { Ledger } from './ledger.js';
 
 /**
@@ -81,4 +83,60 @@ export function toCsv(doc: ExportDocument): string {
     );
   }
   return lines.join('\n') + '\n';
+}
+
+export interface TrialSummary {
+  trialId: string;
+  round: number;
+  params: Parameters;
+  predicted: Record<string, number>;
+  measured: Record<string, number>;
+  predictedReward: number | null;
+  measuredReward: number | null;
+  feasible: boolean | null;
+}
+
+export interface CampaignSummary {
+  campaignId: string;
+  name: string;
+  status: string;
+  stopReason: string | null;
+  rounds: number;
+  rigRuns: number;
+  trials: number;
+  best: TrialSummary | null;
+  /** The five best trials by measured reward (feasible, completed). */
+  top: TrialSummary[];
+  ledger: string;
+  wallTimeS: number;
+}
+
+/** The closing summary of a campaign (CLI table, `--json` document, library result). */
+export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS: number): CampaignSummary {
+  const row = ledger.campaign(campaignId)!;
+  const trials = ledger.trials(campaignId);
+  const toSummary = (t: (typeof trials)[number]): TrialSummary => ({
+    trialId: t.id,
+    round: t.round,
+    params: t.params,
+    predicted: Object.fromEntries(Object.entries(t.prediction ?? {}).map(([k, v]) => [k, v.mean])),
+    measured: t.measured ?? {},
+    predictedReward: t.predictedReward,
+    measuredReward: t.measuredReward,
+    feasible: t.feasible,
+  });
+  const measured = trials.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null).sort((a, b) => b.measuredReward! - a.measuredReward!);
+  return {
+    campaignId,
+    name: row.name,
+    status: row.status,
+    stopReason: row.stopReason,
+    rounds: row.rounds,
+    rigRuns: row.rigRuns,
+    trials: trials.length,
+    best: measured[0] ? toSummary(measured[0]) : null,
+    top: measured.slice(0, 5).map(toSummary),
+    ledger: resolve(ledger.path),
+    wallTimeS,
+  };
 }

@@ -2,7 +2,7 @@ import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
 import type { Agent, Clock, Observation, ParameterSpace, Parameters, Predictor, Rig, RigEvent, RigJob } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode } from '../core/space.js';
-import type { Ledger, TrialRow } from '../ledger/ledger.js';
+import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import type { ApprovalOutput, AssimilateOutput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
 
 /**
@@ -80,7 +80,7 @@ export class CampaignRuntime {
    */
   private async reconcile(): Promise<void> {
     for (const j of this.ledger.jobs(this.d.campaignId)) {
-      if (['dispatched', 'accepted', 'running'].includes(j.status) && !this.sent.has(j.jobId)) await this.resend(j.jobId, j.rigId);
+      if (['dispatched', 'accepted', 'running'].includes(j.status) && !this.sent.has(j.jobId)) await this.resend(j);
     }
   }
 
@@ -286,13 +286,15 @@ export class CampaignRuntime {
    * a rig that already ran it answers from its record of finished jobs instead of running it
    * again (rig protocol: duplicate-job suppression), so no experiment is repeated.
    */
-  private async resend(jobId: string, rigId: string | null): Promise<void> {
-    const doc = this.ledger.documents(this.d.campaignId, 'JobDispatched').find((d) => d.body.jobId === jobId);
+  private async resend(job: JobRow): Promise<void> {
+    const doc = this.ledger.documents(this.d.campaignId, 'JobDispatched').find((d) => d.body.jobId === job.jobId);
     if (!doc) return;
     const b = doc.body;
+    const { jobId, rigId } = job;
     this.sent.add(jobId);
     await this.d.rig.dispatch({
-      jobId, campaignId: this.d.campaignId, trialId: b.trialId, attempt: b.attempt, capability: b.capability, params: b.params,
+      // The attempt the ledger last recorded: the rig answers a (jobId, attempt) it knows from its record.
+      jobId, campaignId: this.d.campaignId, trialId: b.trialId, attempt: job.attempt, capability: b.capability, params: b.params,
       // A fresh deadline: the timer of the crashed process no longer runs.
       deadline: new Date(this.d.clock.now() + this.d.timeoutMs).toISOString(), protocol: this.d.protocol, inputs: b.inputs,
       rigId: rigId ?? undefined,

@@ -1,14 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
-import { loadCampaign, resumeCampaign, runCampaign, summarise, type CampaignSummary, type RunOptions } from '../../compose/campaign.js';
-import { exportCampaign, toCsv } from '../../ledger/export.js';
+import type { CampaignSummary, RunOptions } from '../../compose/campaign.js';
+import { exportCampaign, summariseCampaign, toCsv } from '../../ledger/export.js';
 import { Ledger, issueCommand } from '../../ledger/ledger.js';
 import type { CommandContext } from '../main.js';
 import { createOutput, runCommand, type GlobalArgs, type Output } from '../common.js';
 import { createProgress } from '../progress.js';
 
 /** Campaign commands of issue #2: run, resume, status, export, stop, approve. */
+
+/** The composition root loads TF.js, the twins and the physics: only for the commands that run campaigns. */
+const compose = () => import('../../compose/campaign.js');
 
 const fmt = (v: number | null | undefined, digits = 4) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v).toPrecision(digits));
 
@@ -96,6 +99,7 @@ export const runCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs,
     ctx.exit(
       await runCommand(out, async () => {
         if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0)) throw new BadInputError(`expected a non-negative integer, got ${args.seed}`, '--seed');
+        const { loadCampaign, runCampaign } = await compose();
         const resolved = loadCampaign(args.config, { seed: args.seed, broker: args.broker, set: args.set });
         return report(out, await withSignals((c) => runCampaign(resolved, runOptions(args, out, c))));
       }),
@@ -109,7 +113,12 @@ export const resumeCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
   builder: (y) => y.positional('campaignId', { type: 'string', demandOption: true, describe: 'campaign id (or a unique prefix)' }) as never,
   handler: async (args) => {
     const out = createOutput(args.json);
-    ctx.exit(await runCommand(out, async () => report(out, await withSignals((c) => resumeCampaign(args.campaignId, runOptions(args, out, c))))));
+    ctx.exit(
+      await runCommand(out, async () => {
+        const { resumeCampaign } = await compose();
+        return report(out, await withSignals((c) => resumeCampaign(args.campaignId, runOptions(args, out, c))));
+      }),
+    );
   },
 });
 
@@ -140,7 +149,7 @@ export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
           }
           const c = ledger.findCampaign(args.campaignId);
           if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
-          const s = summarise(ledger, c.id, 0);
+          const s = summariseCampaign(ledger, c.id, 0);
           const jobs = ledger.jobs(c.id);
           const counts = jobs.reduce<Record<string, number>>((m, j) => ((m[j.status] = (m[j.status] ?? 0) + 1), m), {});
           out.info(`campaign ${c.id} (${c.name}) ${c.status}; config ${c.source} sha256:${c.configHash.slice(0, 12)} seed ${c.seed}`);

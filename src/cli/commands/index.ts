@@ -13,6 +13,8 @@ import { twinCommandModule } from './twin.js';
 import { analyseCommandModule } from './analyse.js';
 import { brokerCommandModule } from './broker.js';
 import { rigCommandModule } from './rig.js';
+import { doctorCommandModule } from './doctor.js';
+import { labCommandModule } from './lab.js';
 
 /** Every CLI command, in --help order. Each factory returns a yargs CommandModule. */
 export const commands: Array<(ctx: CommandContext) => CommandModule<any, any>> = [
@@ -27,4 +29,6 @@ export const commands: Array<(ctx: CommandContext) => CommandModule<any, any>> =
   analyseCommandModule,
   brokerCommandModule,
   rigCommandModule,
+  labCommandModule,
+  doctorCommandModule,
 ];

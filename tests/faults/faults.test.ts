@@ -1,0 +1,117 @@
+import { writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tmp } from '../helpers.js';
+import { FULL, Mosquitto, faultConfig, orchestrator, outcomes, readLedger, readRigLog, startScenario, stopScenario, verify, waitUntil } from './harness.js';
+
+/**
+ * Issue #8 fault injection. `npm test` runs a bounded form (a few kills, a few broker
+ * restarts); `npm run test:faults` (PORELOOP_FAULTS_FULL=1) runs the full one — ≥ 20 SIGKILLs,
+ * ≥ 10 broker restarts — and writes experiments/results/reliability.md.
+ */
+const KILLS = FULL ? 20 : 3;
+const RESTARTS = FULL ? 10 : 2;
+const lab = (name: string) => `${name}${process.pid}${Date.now() % 100000}`;
+
+describe.sequential('fault injection (Mosquitto, external simulated rigs)', () => {
+  it(`SIGKILL of the orchestrator at ${KILLS} points, each followed by resume: nothing lost, nothing run twice`, async () => {
+    const broker = await Mosquitto.start(tmp('poreloop-mq-'));
+    const s = await startScenario(broker, faultConfig(broker.url, lab('kill'), { rigRuns: FULL ? 12 : 4 }));
+    try {
+      const step = FULL ? 7 : 12;
+      let threshold = 8;
+      const kills: string[] = [];
+      let proc = orchestrator(['run', s.config, '--db', s.db], s.dir);
+      let campaignId = '';
+      for (;;) {
+        await waitUntil(() => proc.child.exitCode !== null || (readLedger(s.db, (l) => l.db.prepare('SELECT max(seq) AS n FROM documents').get() as { n: number })?.n ?? 0) >= threshold, 120_000, `document ${threshold}`);
+        if (proc.child.exitCode !== null) break;
+        const last = readLedger(s.db, (l) => {
+          campaignId = l.campaigns()[0].id;
+          return (l.db.prepare('SELECT type FROM documents ORDER BY seq DESC LIMIT 1').get() as { type: string }).type;
+        });
+        proc.child.kill('SIGKILL');
+        await proc.exited;
+        kills.push(last ?? '?');
+        threshold += step;
+        proc = orchestrator(['resume', campaignId, '--db', s.db], s.dir);
+        if (kills.length >= KILLS) break;
+      }
+      expect(await proc.exited, proc.output()).toBe(0);
+      await stopScenario(s);
+      const v = verify(s.db, readRigLog(s.rigLog));
+      outcomes.push({ fault: `SIGKILL orchestrator × ${kills.length}`, where: [...new Set(kills)].join(', '), trials: v.trials, jobs: v.jobs, retries: v.retries, lost: v.lost, duplicated: v.duplicated, outcome: v.problems.join('; ') || 'completed, ledger = rig log' });
+      expect(kills.length).toBeGreaterThanOrEqual(KILLS);
+      expect(v.problems).toEqual([]);
+    } finally {
+      await stopScenario(s);
+      await broker.stop();
+    }
+  });
+
+  it(`${RESTARTS} broker restarts during a campaign: reconnects, nothing lost`, async () => {
+    const broker = await Mosquitto.start(tmp('poreloop-mq-'));
+    const s = await startScenario(broker, faultConfig(broker.url, lab('restart'), { rigRuns: FULL ? 16 : 6, latencyMs: 400, timeout: '30s' }));
+    try {
+      const proc = orchestrator(['run', s.config, '--db', s.db], s.dir);
+      await waitUntil(() => (readLedger(s.db, (l) => l.jobs(l.campaigns()[0].id).length) ?? 0) > 0, 60_000, 'the first rig job');
+      while (broker.restarts < RESTARTS && proc.child.exitCode === null) {
+        await broker.restart(200 + 100 * (broker.restarts % 3));
+        await new Promise((r) => setTimeout(r, 700));
+      }
+      expect(await proc.exited, proc.output()).toBe(0);
+      await stopScenario(s);
+      const v = verify(s.db, readRigLog(s.rigLog));
+      outcomes.push({ fault: `broker restart × ${broker.restarts}`, where: 'while rig jobs were in flight', trials: v.trials, jobs: v.jobs, retries: v.retries, lost: v.lost, duplicated: v.duplicated, outcome: v.problems.join('; ') || 'completed, ledger = rig log' });
+      expect(broker.restarts).toBeGreaterThanOrEqual(RESTARTS);
+      expect(v.problems).toEqual([]);
+    } finally {
+      await stopScenario(s);
+      await broker.stop();
+    }
+  });
+
+  it('rig crashes, hangs, drops, duplicate, late and malformed events: retried and recorded, nothing lost', async () => {
+    const broker = await Mosquitto.start(tmp('poreloop-mq-'));
+    const faults = { crashMidJob: 0.1, hang: 0.1, drop: 0.1, duplicateEvents: 0.2, lateAfterTimeout: 0.1, malformed: 0.15 };
+    const s = await startScenario(broker, faultConfig(broker.url, lab('rigfault'), { rigRuns: FULL ? 12 : 6, faults, timeout: '3s', latencyMs: 120 }));
+    try {
+      const proc = orchestrator(['run', s.config, '--db', s.db], s.dir);
+      expect(await proc.exited, proc.output()).toBe(0);
+      await stopScenario(s);
+      const log = readRigLog(s.rigLog);
+      const v = verify(s.db, log);
+      const rejected = readLedger(s.db, (l) => l.documents(l.campaigns()[0].id, 'MessageRejected').length) ?? 0;
+      const injected = log.flatMap((e) => e.faults);
+      const count = (f: string) => injected.filter((x) => x.startsWith(f)).length;
+      outcomes.push({
+        fault: `rig faults (${Object.entries(faults).map(([k, p]) => `${k} ${p}`).join(', ')})`,
+        where: `injected: ${['crash', 'hang', 'drop', 'duplicate', 'late', 'malformed'].map((f) => `${f} ${count(f)}`).join(', ')}; ${rejected} messages rejected`,
+        trials: v.trials, jobs: v.jobs, retries: v.retries, lost: v.lost, duplicated: v.duplicated, outcome: v.problems.join('; ') || 'completed, ledger = rig log',
+      });
+      expect(injected.length).toBeGreaterThan(0);
+      expect(v.problems).toEqual([]);
+    } finally {
+      await stopScenario(s);
+      await broker.stop();
+    }
+  });
+
+  afterAll(() => {
+    if (!FULL || outcomes.length === 0) return;
+    const cols = ['fault', 'where', 'trials', 'jobs', 'retries', 'lost', 'duplicated', 'outcome'];
+    const lines = [
+      '# Reliability under faults (issue #8)',
+      '',
+      `Run by \`npm run test:faults\` on ${new Date().toISOString().slice(0, 10)}: Mosquitto ${'2.0.x'} of the suite's own (persistence on), the campaign's simulated rigs in a`,
+      'separate process (`poreloop lab`), the orchestrator as a child process. "lost" counts rig results',
+      'missing from the ledger; "duplicated" counts (jobId, attempt) pairs a rig executed twice; both are',
+      "checked against the rigs' own job log. Retries are jobs whose ledger records more than one attempt.",
+      '',
+      `| ${cols.join(' | ')} |`,
+      `| ${cols.map(() => '---').join(' | ')} |`,
+      ...outcomes.map((o) => `| ${cols.map((c) => String(o[c] ?? '')).join(' | ')} |`),
+      '',
+    ];
+    writeFileSync(new URL('../../experiments/results/reliability.md', import.meta.url), lines.join('\n'));
+  });
+});
