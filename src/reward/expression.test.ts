@@ -30,6 +30,8 @@ describe('reward expression sandbox', () => {
     ['createUnit("x")', /function "createUnit"/],
     ['3 mm', /unknown name "mm"/],
     ['toString(1)', /function "toString"/],
+    ['toString', /unknown name "toString"/],
+    ['constructor * 2', /unknown name "constructor"/],
     ['"text"', /only numbers/],
     ['1 +', /cannot parse/],
   ])('rejects %s at load time', (src, msg) => {

@@ -119,7 +119,8 @@ export function compileReward(source: string, declared: readonly string[], where
             return v;
           };
         }
-        if (name in CONSTANTS) {
+        // Own properties only: `toString`, `constructor`… live on every object's prototype.
+        if (Object.hasOwn(CONSTANTS, name)) {
           const c = CONSTANTS[name];
           return () => c;
         }
@@ -130,13 +131,13 @@ export function compileReward(source: string, declared: readonly string[], where
       case 'OperatorNode': {
         const args: Compiled[] = node.args.map(build);
         if (args.length === 1) {
-          const f = UNARY[node.fn as string];
+          const f = Object.hasOwn(UNARY, node.fn) ? UNARY[node.fn as string] : undefined;
           if (!f) fail(`the operator "${node.op}"`);
           const [a] = args;
           return (s) => f(a(s));
         }
         if (args.length === 2) {
-          const f = BINARY[node.fn as string];
+          const f = Object.hasOwn(BINARY, node.fn) ? BINARY[node.fn as string] : undefined;
           if (!f) fail(`the operator "${node.op}"`);
           const [a, b] = args;
           return (s) => f(a(s), b(s));
@@ -152,8 +153,8 @@ export function compileReward(source: string, declared: readonly string[], where
       case 'FunctionNode': {
         const fnNode = node.fn as MathNode & Record<string, any>;
         if (fnNode.type !== 'SymbolNode') return fail('calling a computed function');
+        if (!Object.hasOwn(REWARD_FUNCTIONS, fnNode.name)) return fail(`the function "${fnNode.name}"`);
         const spec = REWARD_FUNCTIONS[fnNode.name as string];
-        if (!spec || !Object.prototype.hasOwnProperty.call(REWARD_FUNCTIONS, fnNode.name)) return fail(`the function "${fnNode.name}"`);
         const args: Compiled[] = node.args.map(build);
         if (args.length < spec.arity[0] || args.length > spec.arity[1]) {
           fail(`calling ${fnNode.name} with ${args.length} argument(s)`);

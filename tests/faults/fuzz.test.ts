@@ -1,0 +1,159 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import YAML from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseMessage } from '../../robots/protocol/validate.js';
+import { connectMqtt } from '../../robots/transport/mqtt.js';
+import { configRegistries, loadCampaign, runCampaign } from '../../src/compose/campaign.js';
+import { resolveCampaign } from '../../src/config/load.js';
+import { BadInputError } from '../../src/core/errors.js';
+import { Ledger } from '../../src/ledger/ledger.js';
+import { compileReward } from '../../src/reward/expression.js';
+import { MOSQUITTO_URL, tmp } from '../helpers.js';
+import { FULL } from './harness.js';
+
+/**
+ * Issue #8 bad input: property-based fuzzing (fast-check) of inbound MQTT payloads, campaign
+ * configs and reward expressions. Every case must be rejected with a reason (or accepted),
+ * never crash. `npm run test:faults` runs the full counts (≥ 10 000 payloads, ≥ 1 000
+ * configs and expressions); `npm test` a bounded sample.
+ */
+const PAYLOADS = FULL ? 10_000 : 1_000;
+const CONFIGS = FULL ? 1_000 : 200;
+const LIVE = FULL ? 10_000 : 500;
+
+const validEvent = { jobId: 'j-1', rigId: 'rig-1', seq: 1, type: 'result', at: '2026-01-01T00:00:00Z', protocol: '1.0', measurements: { y: 1 } };
+
+/** Hostile payloads: random bytes, truncated JSON, wrong types, huge/NaN numbers, deep nesting, prototype keys, oversized. */
+const hostilePayload: fc.Arbitrary<Buffer> = fc.oneof(
+  fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+  fc.nat(JSON.stringify(validEvent).length).map((n) => Buffer.from(JSON.stringify(validEvent).slice(0, n))),
+  fc.record({ key: fc.constantFrom(...Object.keys(validEvent)), value: fc.anything() }).map(({ key, value }) => Buffer.from(JSON.stringify({ ...validEvent, [key]: value }) ?? 'null')),
+  fc.constantFrom('NaN', 'Infinity', '-Infinity', '1e999', '-1e999', '9'.repeat(400)).map((v) => Buffer.from(JSON.stringify(validEvent).replace('"seq":1', `"seq":${v}`).replace('"y":1', `"y":${v}`))),
+  fc.integer({ min: 1, max: 20_000 }).map((d) => Buffer.from('['.repeat(d) + ']'.repeat(d))),
+  fc.integer({ min: 1, max: 5_000 }).map((d) => Buffer.from('{"a":'.repeat(d) + '1' + '}'.repeat(d))),
+  fc.constantFrom('__proto__', 'constructor', 'prototype').map((k) => Buffer.from(`{"${k}":{"polluted":true},${JSON.stringify(validEvent).slice(1)}`)),
+  fc.integer({ min: 64 * 1024, max: 256 * 1024 }).map((n) => Buffer.alloc(n, 0x7b)),
+  fc.json().map((j) => Buffer.from(j)),
+);
+
+describe('fuzz: inbound MQTT payloads', () => {
+  it(`${PAYLOADS} hostile payloads are each accepted or rejected with a reason, never a crash`, () => {
+    let rejected = 0;
+    fc.assert(
+      fc.property(hostilePayload, fc.constantFrom('event', 'status', 'job', 'admin') as fc.Arbitrary<'event'>, (buf, kind) => {
+        const r = parseMessage(kind, buf);
+        if (!r.ok) {
+          rejected++;
+          expect(r.error.reason.length).toBeGreaterThan(10);
+          expect(r.error.bytes).toBe(buf.length);
+        }
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      }),
+      { numRuns: PAYLOADS, seed: 8 },
+    );
+    expect(rejected).toBeGreaterThan(PAYLOADS * 0.8);
+  });
+
+  it(`a campaign under a stream of ${LIVE} garbage messages on its rigs' topics completes and records every rejection`, async () => {
+    const dir = tmp('poreloop-fuzz-');
+    const demo = YAML.parse(readFileSync(new URL('../../configs/demo-gdl.yaml', import.meta.url), 'utf8'));
+    const lab = `fuzz${process.pid}${Date.now() % 100000}`;
+    const cfg = {
+      ...demo,
+      name: 'fuzz',
+      lab,
+      broker: MOSQUITTO_URL,
+      twin: { ...demo.twin, size: [24, 24, 16] },
+      space: { ...demo.space, porosity: { min: 0.6, max: 0.8 }, binderFraction: { min: 0.1, max: 0.3 } },
+      agent: { name: 'sobol', candidates: 3, batchSize: 2 },
+      rigs: { ...demo.rigs, timeout: '20s', simulate: { ...demo.rigs.simulate, rigs: demo.rigs.simulate.rigs.map((r: object) => ({ ...r, latencyMs: 100 })) } },
+      budget: { rigRuns: 4 },
+      stop: {},
+    };
+    const path = join(dir, 'c.yaml');
+    writeFileSync(path, YAML.stringify(cfg));
+    const db = join(dir, 'l.db');
+    const fuzzer = await connectMqtt({ url: MOSQUITTO_URL, clientId: `fuzzer-${lab}`, clean: true });
+    const samples = fc.sample(hostilePayload, { numRuns: LIVE, seed: 9 });
+    const invalid = samples.filter((b) => !parseMessage('event', b).ok).length;
+    let published = 0;
+    let campaignDone = false;
+    const stream = (async () => {
+      // Spread over the campaign; keep going until all are sent.
+      for (const [i, buf] of samples.entries()) {
+        await fuzzer.publish(`poreloop/v1/${lab}/rigs/${i % 2 ? 'fab-1' : 'char-1'}/events`, buf, { qos: 1 });
+        published++;
+        if (i % 50 === 0) await new Promise((r) => setTimeout(r, campaignDone ? 0 : 5));
+      }
+    })();
+    const summary = await runCampaign(loadCampaign(path), { db });
+    campaignDone = true;
+    await stream;
+    await fuzzer.close();
+    expect(summary.status).toBe('completed');
+    expect(published).toBe(LIVE);
+    const l = Ledger.open(db, { readonly: true });
+    const rejected = l.documents(summary.campaignId, 'MessageRejected');
+    expect(l.integrity().ok).toBe(true);
+    expect(l.measurements(summary.campaignId).length).toBeGreaterThanOrEqual(4);
+    l.close();
+    // Messages published after the campaign ended are nobody's; while it ran, every invalid one was recorded.
+    expect(rejected.length).toBeGreaterThan(0);
+    expect(rejected.length).toBeLessThanOrEqual(invalid + LIVE);
+    expect(rejected.every((d) => d.body.reason.length > 0)).toBe(true);
+  });
+});
+
+describe('fuzz: campaign configs and reward expressions', () => {
+  const demo = YAML.parse(readFileSync(new URL('../../configs/demo-gdl.yaml', import.meta.url), 'utf8'));
+  const registries = configRegistries();
+  const paths = ['name', 'seed', 'twin', 'twin.size', 'twin.voxelSize', 'twin.fixed', 'space', 'space.porosity', 'space.porosity.min', 'space.ptfeLoading.max', 'predict', 'predict.properties', 'reward', 'agent', 'agent.name', 'agent.batchSize', 'agent.options', 'rigs.pipeline', 'rigs.timeout', 'rigs.simulate', 'budget', 'budget.rigRuns', 'stop', 'broker', '__proto__', 'constructor.prototype'];
+
+  it(`${CONFIGS} mutated configs are accepted or rejected with BadInputError, never another error`, () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ path: fc.constantFrom(...paths), value: fc.oneof(fc.anything(), fc.string(), fc.double(), fc.constant(null)) }), { minLength: 1, maxLength: 4 }), (muts) => {
+        const cfg = structuredClone(demo);
+        for (const { path, value } of muts) {
+          const keys = path.split('.');
+          let cur = cfg;
+          for (const k of keys.slice(0, -1)) cur = typeof cur[k] === 'object' && cur[k] !== null ? cur[k] : (cur[k] = {});
+          cur[keys[keys.length - 1]] = value;
+        }
+        try {
+          resolveCampaign(cfg, registries, {}, {});
+        } catch (e) {
+          expect(e, String(e)).toBeInstanceOf(BadInputError);
+          expect((e as Error).message.length).toBeGreaterThan(5);
+        }
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      }),
+      { numRuns: CONFIGS, seed: 10 },
+    );
+  });
+
+  const names = ['limitingCurrent', 'tau_z', 'porosity', 'ptfeLoading'];
+  const token = fc.constantFrom(...names, 'import', 'evaluate', 'constructor', '__proto__', 'x', '1', '2.5e3', '1e999', 'NaN', '+', '-', '*', '/', '^', '%', '(', ')', '[', ']', '{', '}', ',', ';', ':', '?', '=', '==', '<', '>=', 'and', 'not', '.', '"s"', "'t'", 'max', 'min', 'log', 'f(x)=x', 'a.b', ' ');
+  const expression = fc.oneof(fc.string({ maxLength: 80 }), fc.array(token, { maxLength: 30 }).map((t) => t.join(' ')));
+
+  it(`${CONFIGS * 5} random reward expressions compile or are rejected with BadInputError; evaluation never throws`, () => {
+    let compiled = 0;
+    fc.assert(
+      fc.property(expression, fc.array(fc.double(), { minLength: 4, maxLength: 4 }), (src, values) => {
+        let r;
+        try {
+          r = compileReward(src, names);
+        } catch (e) {
+          expect(e, `${src}: ${String(e)}`).toBeInstanceOf(BadInputError);
+          return;
+        }
+        compiled++;
+        const scope = Object.fromEntries(names.map((n, i) => [n, values[i]]));
+        expect(typeof r.evaluate(scope)).toBe('number');
+      }),
+      { numRuns: CONFIGS * 5, seed: 11 },
+    );
+    expect(compiled).toBeGreaterThan(0);
+  });
+});
