@@ -367,7 +367,8 @@ export class CampaignRuntime {
       const m = this.ledger.append(this.d.campaignId, 'MeasurementRecorded', {
         jobId: e.jobId, trialId: job.trialId, stage: job.stage, capability: job.capability, rigId: e.rigId, measurements: e.measurements ?? {}, feasible,
       }, `${job.trialId}:${job.stage}`);
-      if (m) {
+      // A late result for an abandoned trial is real and is kept, but the trial stays abandoned.
+      if (m && trial.status !== 'abandoned') {
         if (feasible && job.stage < this.d.pipeline.length - 1) await this.sendJob(trial, job.stage + 1, 1, this.stageMeasurements(job.trialId));
         else this.completeTrial(trial, feasible);
       }
