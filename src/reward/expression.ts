@@ -131,14 +131,14 @@ export function compileReward(source: string, declared: readonly string[], where
       case 'OperatorNode': {
         const args: Compiled[] = node.args.map(build);
         if (args.length === 1) {
-          const f = Object.hasOwn(UNARY, node.fn) ? UNARY[node.fn as string] : undefined;
-          if (!f) fail(`the operator "${node.op}"`);
+          if (!Object.hasOwn(UNARY, node.fn)) return fail(`the operator "${node.op}"`);
+          const f = UNARY[node.fn as string];
           const [a] = args;
           return (s) => f(a(s));
         }
         if (args.length === 2) {
-          const f = Object.hasOwn(BINARY, node.fn) ? BINARY[node.fn as string] : undefined;
-          if (!f) fail(`the operator "${node.op}"`);
+          if (!Object.hasOwn(BINARY, node.fn)) return fail(`the operator "${node.op}"`);
+          const f = BINARY[node.fn as string];
           const [a, b] = args;
           return (s) => f(a(s), b(s));
         }
