@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
-import { startEmbeddedBroker } from '../../../robots/broker.js';
+import { startEmbeddedBroker } from '../../compose/rigs.js';
 import type { CommandContext } from '../main.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 

@@ -2,10 +2,21 @@ import { randomUUID } from 'node:crypto';
 import type { Argv, CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
-import { assertName, PROTOCOL_VERSION, topicsFor } from '../../../robots/protocol/topics.js';
-import { checkOutbound, parseMessage, schemas, type AdminCommand, type AdminCommandName, type StatusMessage } from '../../../robots/protocol/validate.js';
-import { createSimulatedLab, type FaultSpec } from '../../../robots/sim/index.js';
-import { connectMqtt, redact } from '../../../robots/transport/mqtt.js';
+import {
+  assertName,
+  checkOutbound,
+  connectMqtt,
+  createSimulatedLab,
+  parseMessage,
+  PROTOCOL_VERSION,
+  redact,
+  schemas,
+  topicsFor,
+  type AdminCommand,
+  type AdminCommandName,
+  type FaultSpec,
+  type StatusMessage,
+} from '../../compose/rigs.js';
 import type { CommandContext } from '../main.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 import { untilSignal } from './broker.js';

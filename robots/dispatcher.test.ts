@@ -1,0 +1,125 @@
+/**
+ * Dispatcher behaviour over the in-memory broker (fast, deterministic): capability matching,
+ * per-rig concurrency, heartbeat loss, version negotiation, cancel, idempotent dispatch,
+ * results that arrive before dispatch (resume), retries with attempt numbers.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RigEvent, RigJob } from '../src/core/protocols.js';
+import { createDispatcher, type DispatcherOptions } from './dispatcher.js';
+import { PROTOCOL_VERSION, topicsFor } from './protocol/topics.js';
+import { createSimulatedLab, type SimRigConfig } from './sim/index.js';
+import { waitFor } from './testing/brokers.js';
+import { createMemoryBroker, type MemoryBroker } from './transport/memory.js';
+
+const lab = 'unit';
+const topics = topicsFor(lab);
+
+describe('dispatcher', () => {
+  const stops: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const s of stops.splice(0).reverse()) await s();
+  });
+
+  async function setup(rigs: SimRigConfig[], options: Partial<DispatcherOptions> = {}, broker: MemoryBroker = createMemoryBroker()) {
+    const sim = await createSimulatedLab({ transport: (o) => broker.connect(o), lab, seed: 1, rigs });
+    stops.push(() => sim.stop());
+    const t = await broker.connect({ clientId: 'orch' });
+    const d = createDispatcher({ transport: t, lab, campaignId: 'c', options: { timeoutMs: 2000, heartbeatTimeoutMs: 5000, tickMs: 10, ...options } });
+    const events: RigEvent[] = [];
+    d.onEvent((e) => events.push(e));
+    await d.start();
+    stops.push(() => d.stop());
+    await waitFor(() => d.rigs().length === rigs.length, 'rigs seen');
+    return { sim, d, t, events, broker, finals: () => events.filter((e) => e.final) };
+  }
+  const job = (jobId: string, o: Partial<RigJob> = {}): RigJob => ({
+    jobId, campaignId: 'c', trialId: 't', attempt: 1, capability: 'characterise', params: { a: 0.5 }, deadline: new Date(Date.now() + 60_000).toISOString(), protocol: PROTOCOL_VERSION, ...o,
+  });
+
+  it('sends each job to a rig with the capability and respects per-rig concurrency', async () => {
+    const s = await setup([
+      { id: 'fab', capabilities: ['fabricate'], latencyMs: { dist: 'fixed', mean: 20 } },
+      { id: 'ch1', capabilities: ['characterise'], concurrency: 1, latencyMs: { dist: 'fixed', mean: 20 } },
+      { id: 'ch2', capabilities: ['characterise'], concurrency: 2, latencyMs: { dist: 'fixed', mean: 20 } },
+    ]);
+    for (let i = 0; i < 9; i++) await s.d.dispatch(job(`c${i}`));
+    await s.d.dispatch(job('f0', { capability: 'fabricate' }));
+    await waitFor(() => s.finals().length === 10, 'all done');
+    const log = s.sim.log();
+    expect(log.find((e) => e.jobId === 'f0')!.rigId).toBe('fab');
+    expect(log.filter((e) => e.jobId.startsWith('c')).every((e) => e.rigId !== 'fab')).toBe(true);
+    const maxOverlap = (rig: string) => {
+      const xs = log.filter((e) => e.rigId === rig);
+      return Math.max(...xs.map((a) => xs.filter((b) => b.startedAt <= a.startedAt && b.finishedAt! > a.startedAt).length));
+    };
+    expect(maxOverlap('ch1')).toBe(1);
+    expect(maxOverlap('ch2')).toBeLessThanOrEqual(2);
+  });
+
+  it('a job nobody can do waits and fails at its deadline; a rig of another major version gets nothing', async () => {
+    const broker = createMemoryBroker();
+    const s = await setup([{ id: 'ch', capabilities: ['characterise'] }], {}, broker);
+    const alien = await broker.connect({ clientId: 'alien' });
+    await alien.publish(topics.status('v2rig'), JSON.stringify({ rigId: 'v2rig', status: 'online', protocol: '2.0', protocols: ['2.0'], capabilities: ['durability'] }), { retain: true });
+    await waitFor(() => s.d.rigs().length === 2, 'v2 rig seen');
+    await s.d.dispatch(job('dur', { capability: 'durability', deadline: new Date(Date.now() + 150).toISOString() }));
+    await waitFor(() => s.finals().length === 1, 'deadline');
+    expect(s.finals()[0]).toMatchObject({ type: 'failed', origin: 'dispatcher', reason: expect.stringMatching(/no rig for capability durability/) });
+    expect(s.broker.history.filter((m) => m.topic === topics.jobs('v2rig'))).toHaveLength(0);
+  });
+
+  it('a rig that stops heartbeating is declared offline and its job retried elsewhere with attempt 2', async () => {
+    const broker = createMemoryBroker();
+    const s = await setup([{ id: 'good', capabilities: ['characterise'], latencyMs: { dist: 'fixed', mean: 10 }, heartbeatMs: 50 }], { heartbeatTimeoutMs: 200, maxAttempts: 2 }, broker);
+    // A zombie: connected, announced once, then silent (no heartbeats, no events).
+    const zombie = await broker.connect({ clientId: 'zombie' });
+    await zombie.publish(topics.status('zombie'), JSON.stringify({ rigId: 'zombie', status: 'online', protocol: '1.0', capabilities: ['characterise'], concurrency: 1 }), { retain: true });
+    await waitFor(() => s.d.rigs().some((r) => r.rigId === 'zombie'), 'zombie seen');
+    await s.d.dispatch(job('z', { rigId: 'zombie' }));
+    await waitFor(() => s.finals().length === 1, 'finished');
+    expect(s.finals()[0]).toMatchObject({ type: 'result', rigId: 'good', attempt: 2 });
+    const lost = s.events.find((e) => e.origin === 'dispatcher')!;
+    expect(lost).toMatchObject({ rigId: 'zombie', attempt: 1, final: false, reason: expect.stringMatching(/missed heartbeats/) });
+    expect(s.d.rigs().find((r) => r.rigId === 'zombie')!.status).toBe('offline');
+  });
+
+  it('retries failed attempts up to maxAttempts on other rigs, then ends the job failed', async () => {
+    const s = await setup(
+      [
+        { id: 'h1', capabilities: ['characterise'], faults: { hang: 1 } },
+        { id: 'h2', capabilities: ['characterise'], faults: { hang: 1 } },
+      ],
+      { timeoutMs: 80, maxAttempts: 3 },
+    );
+    await s.d.dispatch(job('h'));
+    await waitFor(() => s.finals().length === 1, 'gave up');
+    const tries = s.events.filter((e) => e.type === 'failed');
+    expect(tries.map((e) => [e.attempt, e.final])).toEqual([[1, false], [2, false], [3, true]]);
+    expect(new Set(tries.slice(0, 2).map((e) => e.rigId)).size).toBe(2); // the retry went to the other rig
+    await waitFor(() => s.sim.log().filter((e) => e.outcome === 'hung').length === 3, 'three hung executions');
+  });
+
+  it('dispatch is idempotent per jobId; cancel ends a running job as cancelled', async () => {
+    const s = await setup([{ id: 'r', capabilities: ['characterise'], faults: { hang: 1 } }]);
+    await s.d.dispatch(job('x'));
+    await s.d.dispatch(job('x'));
+    await waitFor(() => s.events.some((e) => e.type === 'accepted'), 'accepted');
+    await s.d.cancel('x');
+    await waitFor(() => s.finals().length === 1, 'cancelled');
+    expect(s.finals()[0]).toMatchObject({ type: 'cancelled', rigId: 'r' });
+    expect(s.broker.history.filter((m) => m.topic === topics.jobs('r'))).toHaveLength(1);
+    expect(s.d.stats()).toMatchObject({ sent: 1, done: 1 });
+  });
+
+  it('a result that arrives before dispatch (resume after a crash) completes the job without sending it', async () => {
+    const broker = createMemoryBroker();
+    const s = await setup([{ id: 'r', capabilities: ['characterise'] }], {}, broker);
+    const rig = await broker.connect({ clientId: 'fake-r' });
+    await rig.publish(topics.events('r'), JSON.stringify({ jobId: 'old', rigId: 'r', attempt: 1, seq: 2, type: 'result', measurements: { v: 3 }, at: new Date().toISOString(), protocol: '1.0' }));
+    await new Promise((r) => setTimeout(r, 10));
+    await s.d.dispatch(job('old'));
+    expect(s.finals()).toHaveLength(1);
+    expect(s.finals()[0]).toMatchObject({ type: 'result', measurements: { v: 3 } });
+    expect(s.broker.history.filter((m) => m.topic === topics.jobs('r'))).toHaveLength(0);
+  });
+});

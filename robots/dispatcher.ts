@@ -1,0 +1,501 @@
+/**
+ * The orchestrator's side of the rig protocol (docs/rig-protocol.md): turns `dispatch(job)`
+ * into MQTT jobs for rigs with the needed capability and turns the rigs' events back into one
+ * clean stream of RigEvents.
+ *
+ * - Rig registry from the retained `status` topics; offline on Last Will, graceful `offline`, or
+ *   a heartbeat older than `heartbeatTimeoutMs`.
+ * - Capability matching, protocol-version negotiation, per-rig concurrency (+ `prefetch`), one
+ *   FIFO queue per capability for jobs that wait for a free rig.
+ * - Per-attempt timeouts, retries with increasing attempt numbers on another rig when one is
+ *   free, re-assignment of a lost rig's jobs, the job's overall deadline.
+ * - Every inbound payload validated (size, JSON, schema, topic ↔ rigId); rejects go to the
+ *   error topic and to `invalid$`. Duplicate events are suppressed by (jobId, attempt, rigId, seq).
+ *
+ * Contract with the orchestrator (what `onEvent`/`events$` deliver, per dispatched jobId):
+ * `accepted`/`progress` of any live attempt; terminal events carry `final`; exactly one event
+ * with `final: true` ends the job (result, failed, rejected or cancelled). `failed`/`rejected`
+ * with `final: false` say that an attempt ended and another follows. Events the dispatcher
+ * synthesises (timeout, rig offline, deadline) have `origin: 'dispatcher'` and `seq: 0`.
+ * A rig's `result` that arrives after the job ended (e.g. after its timeout) is still delivered,
+ * flagged `late: true` (the measurement is real; the orchestrator decides), and also on `late$`.
+ */
+import { randomUUID } from 'node:crypto';
+import { Subject, type Observable } from 'rxjs';
+import type { Clock, Rig, RigEvent, RigInfo, RigJob, Transport } from '../src/core/protocols.js';
+import { systemClock } from '../src/core/protocols.js';
+import { createRng, hash32, type Rng } from '../src/core/rng.js';
+import { compatibleProtocol, DEFAULT_MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, topicsFor } from './protocol/topics.js';
+import { checkOutbound, parseMessage, type AdminCommand, type AdminCommandName, type StatusMessage } from './protocol/validate.js';
+
+export interface DispatcherOptions {
+  /** Per attempt, from sending the job until its terminal event (rig queue time included). */
+  timeoutMs: number;
+  /**
+   * Sends per dispatch, first included (failed/rejected/timed-out/lost attempts count).
+   * Default 1: the orchestrator retries with a new jobId (attempt + 1) and records each.
+   */
+  maxAttempts?: number;
+  /** A rig whose status (heartbeat) is older than this is treated as offline (default 15 000 ms, 3 rig heartbeats). */
+  heartbeatTimeoutMs?: number;
+  /** Jobs sent to a rig beyond its concurrency, to hide network latency (default 0). */
+  prefetch?: number;
+  /** Timer resolution for timeouts and heartbeats (default: a quarter of the smaller one, ≥ 10 ms). */
+  tickMs?: number;
+  maxPayloadBytes?: number;
+}
+
+export interface InvalidMessage {
+  topic: string;
+  reason: string;
+  bytes: number;
+  excerpt: string;
+  /** Same as excerpt (the start of the rejected payload), under the name the ledger uses. */
+  payload: string;
+  rigId?: string;
+  jobId?: string;
+  at: string;
+}
+
+export interface SentJob {
+  jobId: string;
+  attempt: number;
+  rigId: string;
+  /** Clock time of the publish (ms). */
+  at: number;
+}
+
+export interface DispatcherStats {
+  queued: number;
+  active: number;
+  done: number;
+  sent: number;
+  retries: number;
+  duplicatesSuppressed: number;
+  invalid: number;
+  late: number;
+}
+
+export interface Dispatcher extends Rig {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly events$: Observable<RigEvent>;
+  readonly invalid$: Observable<InvalidMessage>;
+  /** Results that arrived for a job that had already ended (also delivered to onEvent, `late: true`). */
+  readonly late$: Observable<RigEvent>;
+  /** Every job message sent to a rig (which rig got which attempt, and when). */
+  readonly sent$: Observable<SentJob>;
+  /** Called with every rejected inbound message; returns an unsubscribe function. */
+  onInvalid(handler: (m: InvalidMessage) => void): () => void;
+  /** Sends an admin command to a rig (cancel needs jobId). */
+  admin(rigId: string, command: AdminCommandName, options?: { jobId?: string; attempt?: number; reason?: string }): Promise<void>;
+  stats(): DispatcherStats;
+}
+
+export interface CreateDispatcherOptions {
+  transport: Transport;
+  lab: string;
+  campaignId: string;
+  clock?: Clock;
+  rng?: Rng;
+  options: DispatcherOptions;
+}
+
+interface RigState {
+  info: RigInfo;
+  protocols: string[];
+  lastSeen: number;
+  inflight: Set<string>;
+}
+
+interface Execution {
+  attempt: number;
+  rigId: string;
+  sentAt: number;
+  deadlineAt: number;
+  state: 'live' | 'ended';
+}
+
+interface JobState {
+  job: RigJob;
+  execs: Map<string, Execution>;
+  sends: number;
+  nextAttempt: number;
+  exclude: Set<string>;
+  seen: Set<string>;
+  cancelRequested: boolean;
+  final?: RigEvent;
+  queued: boolean;
+}
+
+const execKey = (attempt: number, rigId: string) => `${attempt}@${rigId}`;
+const MAX_ORPHANS = 10_000;
+
+export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
+  const { transport, lab, campaignId } = init;
+  const opts = { ...init.options, maxAttempts: init.options.maxAttempts ?? 1, heartbeatTimeoutMs: init.options.heartbeatTimeoutMs ?? 15_000 };
+  const clock = init.clock ?? systemClock;
+  const rng = init.rng ?? createRng(hash32(`dispatcher:${campaignId}`));
+  const topics = topicsFor(lab);
+  const maxBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const prefetch = Math.max(0, opts.prefetch ?? 0);
+  const tickMs = opts.tickMs ?? Math.max(10, Math.floor(Math.min(opts.timeoutMs, opts.heartbeatTimeoutMs) / 4));
+  const iso = () => new Date(clock.now()).toISOString();
+
+  const rigs = new Map<string, RigState>();
+  const jobs = new Map<string, JobState>();
+  // FIFO per capability; entries whose job left the queue otherwise (finished, cancelled) are
+  // dropped lazily when met, so that removal is O(1).
+  const queues = new Map<string, JobState[]>();
+  let queuedCount = 0;
+  const orphans = new Map<string, RigEvent[]>();
+  const events$ = new Subject<RigEvent>();
+  const invalid$ = new Subject<InvalidMessage>();
+  const late$ = new Subject<RigEvent>();
+  const sent$ = new Subject<SentJob>();
+  const stats = { sent: 0, retries: 0, duplicatesSuppressed: 0, invalid: 0, late: 0 };
+  const unsubs: Array<() => Promise<void>> = [];
+  let timer: NodeJS.Timeout | undefined;
+
+  const available = (r: RigState) => r.info.status === 'online' || r.info.status === 'busy';
+
+  const reject = (topic: string, reason: string, bytes: number, excerpt: string, extra: { rigId?: string; jobId?: string } = {}) => {
+    stats.invalid++;
+    const notice: InvalidMessage = { topic, reason, bytes, excerpt, payload: excerpt, ...extra, at: iso() };
+    invalid$.next(notice);
+    const { payload: _p, ...rest } = notice;
+    const doc = { source: 'orchestrator', protocol: PROTOCOL_VERSION, ...rest, excerpt: excerpt.slice(0, 200), reason: reason.slice(0, 2000) };
+    void transport.publish(topics.errors('orchestrator'), JSON.stringify(doc), { qos: 1 }).catch(() => undefined);
+  };
+
+  const emit = (ev: RigEvent) => events$.next(ev);
+
+  const release = (js: JobState, ex: Execution) => {
+    if (ex.state === 'ended') return;
+    ex.state = 'ended';
+    rigs.get(ex.rigId)?.inflight.delete(`${js.job.jobId}|${execKey(ex.attempt, ex.rigId)}`);
+  };
+
+  const liveExecs = (js: JobState) => [...js.execs.values()].filter((e) => e.state === 'live');
+
+  const sendAdmin = async (rigId: string, command: AdminCommandName, o: { jobId?: string; attempt?: number; reason?: string } = {}) => {
+    const cmd: AdminCommand = { command, commandId: randomUUID(), ...o, at: iso(), protocol: PROTOCOL_VERSION };
+    checkOutbound('admin', cmd);
+    await transport.publish(topics.admin(rigId), JSON.stringify(cmd), { qos: 1 });
+  };
+
+  /** Ends the job with `ev` (final: true) and cancels its other live attempts. */
+  const finishJob = (js: JobState, ev: RigEvent) => {
+    const final: RigEvent = { ...ev, final: true };
+    js.final = final;
+    if (js.queued) {
+      js.queued = false;
+      queuedCount--;
+    }
+    for (const ex of liveExecs(js)) {
+      if (ex.rigId === ev.rigId && ex.attempt === (ev.attempt ?? 1)) continue;
+      void sendAdmin(ex.rigId, 'cancel', { jobId: js.job.jobId, attempt: ex.attempt, reason: 'another attempt finished the job' }).catch(() => undefined);
+    }
+    for (const ex of js.execs.values()) release(js, ex);
+    emit(final);
+    pump();
+  };
+
+  const synth = (js: JobState, type: 'failed' | 'cancelled', reason: string, ex?: Execution): RigEvent => ({
+    jobId: js.job.jobId,
+    rigId: ex?.rigId ?? '',
+    attempt: ex?.attempt ?? js.nextAttempt - 1,
+    seq: 0,
+    type,
+    at: iso(),
+    protocol: PROTOCOL_VERSION,
+    reason,
+    origin: 'dispatcher',
+  });
+
+  /** An attempt ended without a result: retry if allowed, else end the job with `ev`. */
+  const attemptEnded = (js: JobState, ev: RigEvent) => {
+    if (js.final) return;
+    if (js.cancelRequested && liveExecs(js).length === 0) return finishJob(js, { ...ev, type: 'cancelled' });
+    const canRetry = js.sends < opts.maxAttempts && Date.parse(js.job.deadline) > clock.now();
+    if (liveExecs(js).length > 0) return emit({ ...ev, final: false });
+    if (!canRetry) return finishJob(js, ev);
+    emit({ ...ev, final: false });
+    stats.retries++;
+    enqueue(js);
+  };
+
+  const enqueue = (js: JobState) => {
+    if (js.queued || js.final) return;
+    js.queued = true;
+    queuedCount++;
+    const q = queues.get(js.job.capability) ?? [];
+    q.push(js);
+    queues.set(js.job.capability, q);
+    pump();
+  };
+
+  const hasRoom = (r: RigState) => available(r) && r.inflight.size < (r.info.concurrency ?? 1) + prefetch && r.protocols.some((p) => compatibleProtocol(p));
+
+  /** A rig from `free` (rigs with room) for the job, least loaded first, ties broken by rng. */
+  const pick = (js: JobState, free: RigState[]): RigState | undefined => {
+    const fits = (r: RigState) => r.info.capabilities.includes(js.job.capability);
+    const preferred = js.job.rigId ? rigs.get(js.job.rigId) : undefined;
+    // The preferred rig (first send only) is waited for while it is up and able to do the job.
+    if (preferred && available(preferred) && fits(preferred) && js.sends === 0) return free.includes(preferred) ? preferred : undefined;
+    const all = free.filter(fits);
+    const fresh = all.filter((r) => !js.exclude.has(r.info.rigId));
+    const pool = fresh.length > 0 ? fresh : all;
+    if (pool.length === 0) return undefined;
+    const load = (r: RigState) => r.inflight.size / (r.info.concurrency ?? 1);
+    const best = Math.min(...pool.map(load));
+    const ties = pool.filter((r) => load(r) === best);
+    return ties[rng.int(ties.length)];
+  };
+
+  const send = (js: JobState, rig: RigState) => {
+    const now = clock.now();
+    const attempt = js.nextAttempt++;
+    js.sends++;
+    const deadlineAt = Math.min(Date.parse(js.job.deadline), now + opts.timeoutMs);
+    const ex: Execution = { attempt, rigId: rig.info.rigId, sentAt: now, deadlineAt, state: 'live' };
+    js.execs.set(execKey(attempt, rig.info.rigId), ex);
+    rig.inflight.add(`${js.job.jobId}|${execKey(attempt, rig.info.rigId)}`);
+    const { rigId: _preferred, ...rest } = js.job;
+    const version = rig.protocols.find((p) => compatibleProtocol(p)) ?? PROTOCOL_VERSION;
+    const wire: RigJob = { ...rest, attempt, deadline: new Date(deadlineAt).toISOString(), protocol: version.split('.')[0] === PROTOCOL_VERSION.split('.')[0] ? PROTOCOL_VERSION : version };
+    stats.sent++;
+    sent$.next({ jobId: js.job.jobId, attempt, rigId: rig.info.rigId, at: now });
+    void transport
+      .publish(topics.jobs(rig.info.rigId), JSON.stringify(wire), {
+        qos: 1,
+        properties: { messageExpiryInterval: (deadlineAt - now) / 1000, correlationData: js.job.jobId, userProperties: { protocol: wire.protocol, campaign: campaignId } },
+      })
+      .catch((e) => {
+        // The broker connection is down; MQTT.js queues QoS 1 while reconnecting, so this is
+        // a hard failure (closed transport): the attempt times out and is retried.
+        reject(topics.jobs(rig.info.rigId), `publish failed: ${(e as Error).message}`, 0, '', { rigId: rig.info.rigId, jobId: js.job.jobId });
+      });
+  };
+
+  const pump = () => {
+    if (queuedCount === 0) return;
+    const free = [...rigs.values()].filter(hasRoom);
+    for (const [capability, q] of queues) {
+      if (!free.some((r) => r.info.capabilities.includes(capability))) continue;
+      // Look a bounded way down the queue past jobs waiting for their preferred rig.
+      for (let i = 0, scanned = 0; i < q.length && scanned < 256; ) {
+        const js = q[i];
+        if (!js.queued) {
+          q.splice(i, 1);
+          continue;
+        }
+        scanned++;
+        const rig = pick(js, free);
+        if (!rig) {
+          i++;
+          continue;
+        }
+        q.splice(i, 1);
+        js.queued = false;
+        queuedCount--;
+        send(js, rig);
+        if (!hasRoom(rig)) free.splice(free.indexOf(rig), 1);
+        if (free.length === 0) return;
+      }
+    }
+  };
+
+  const rigOffline = (r: RigState, why: string) => {
+    if (r.info.status === 'offline') return;
+    r.info = { ...r.info, status: 'offline' };
+    for (const js of jobs.values()) {
+      if (js.final) continue;
+      for (const ex of liveExecs(js)) {
+        if (ex.rigId !== r.info.rigId) continue;
+        release(js, ex);
+        js.exclude.add(ex.rigId);
+        // Queued in its session, the cancel reaches the rig when it returns, so it does not run
+        // a job that was re-assigned meanwhile.
+        void sendAdmin(ex.rigId, 'cancel', { jobId: js.job.jobId, attempt: ex.attempt, reason: `re-assigned: ${why}` }).catch(() => undefined);
+        attemptEnded(js, synth(js, 'failed', `rig ${ex.rigId} ${why}; attempt ${ex.attempt} lost`, ex));
+      }
+    }
+  };
+
+  const onStatus = (topic: string, payload: Buffer) => {
+    const where = topics.parse(topic);
+    if (!where) return;
+    if (payload.length === 0) {
+      // Retained status cleared (rig decommissioned).
+      const r = rigs.get(where.rigId);
+      if (r) rigOffline(r, 'was removed');
+      rigs.delete(where.rigId);
+      return;
+    }
+    const parsed = parseMessage('status', payload, maxBytes);
+    if (!parsed.ok) return reject(topic, parsed.error.reason, parsed.error.bytes, parsed.error.excerpt, { rigId: where.rigId });
+    const s: StatusMessage = parsed.value;
+    if (s.rigId !== where.rigId) return reject(topic, `status for rig ${s.rigId} published on the topic of rig ${where.rigId}`, payload.length, '', { rigId: where.rigId });
+    const prev = rigs.get(s.rigId);
+    const info: RigInfo = {
+      rigId: s.rigId,
+      status: s.status,
+      capabilities: s.capabilities ?? prev?.info.capabilities ?? [],
+      concurrency: s.concurrency ?? prev?.info.concurrency ?? 1,
+    };
+    const r: RigState = prev ?? { info, protocols: [], lastSeen: 0, inflight: new Set() };
+    r.protocols = s.protocols ?? [s.protocol];
+    r.lastSeen = clock.now();
+    rigs.set(s.rigId, r);
+    if (s.status === 'offline') {
+      // Last Will or graceful shutdown: re-assign whatever it was doing.
+      r.info = { ...info, status: prev ? prev.info.status : 'offline' };
+      rigOffline(r, 'went offline');
+      return;
+    }
+    r.info = info;
+    pump();
+  };
+
+  const onEventMsg = (topic: string, payload: Buffer) => {
+    const where = topics.parse(topic);
+    if (!where) return;
+    const parsed = parseMessage('event', payload, maxBytes);
+    if (!parsed.ok) return reject(topic, parsed.error.reason, parsed.error.bytes, parsed.error.excerpt, { rigId: where.rigId });
+    const raw = parsed.value;
+    if (raw.rigId !== where.rigId) return reject(topic, `event of rig ${raw.rigId} published on the topic of rig ${where.rigId}`, payload.length, '', { rigId: where.rigId, jobId: raw.jobId });
+    const ev: RigEvent = { ...raw, attempt: raw.attempt ?? 1, origin: 'rig' };
+    const r = rigs.get(ev.rigId);
+    if (r) r.lastSeen = clock.now();
+    const js = jobs.get(ev.jobId);
+    if (!js) {
+      // Not (yet) dispatched by this process: after a restart, a persistent session delivers
+      // events of jobs the orchestrator will re-dispatch; keep them for dispatch() to find.
+      const list = orphans.get(ev.jobId) ?? [];
+      if (list.length < 64) list.push(ev);
+      orphans.set(ev.jobId, list);
+      if (orphans.size > MAX_ORPHANS) orphans.delete(orphans.keys().next().value as string);
+      return;
+    }
+    handleEvent(js, ev);
+  };
+
+  const handleEvent = (js: JobState, ev: RigEvent) => {
+    const dupKey = `${ev.attempt}|${ev.rigId}|${ev.seq}`;
+    if (js.seen.has(dupKey)) {
+      stats.duplicatesSuppressed++;
+      return;
+    }
+    js.seen.add(dupKey);
+    if (js.final) {
+      if (ev.type === 'result' && !(js.final.type === 'result' && js.final.rigId === ev.rigId && js.final.attempt === ev.attempt)) {
+        stats.late++;
+        const late = { ...ev, late: true };
+        late$.next(late);
+        emit(late);
+      }
+      return;
+    }
+    const ex = js.execs.get(execKey(ev.attempt ?? 1, ev.rigId));
+    switch (ev.type) {
+      case 'accepted':
+      case 'progress':
+        if (ex?.state === 'live') emit(ev);
+        return;
+      case 'result':
+        // Any attempt's result ends the job, also one that arrives after its attempt timed
+        // out while a retry is still running: the measurement is real (rig-protocol.md).
+        return finishJob(js, ev);
+      case 'failed':
+      case 'rejected':
+      case 'cancelled':
+        if (!ex || ex.state === 'ended') return;
+        release(js, ex);
+        if (ev.feasible === false) return finishJob(js, ev); // infeasible recipe: a result
+        if (ev.type === 'cancelled' && js.cancelRequested) return attemptEnded(js, ev);
+        js.exclude.add(ev.rigId);
+        return attemptEnded(js, ev.type === 'cancelled' ? { ...ev, type: 'failed', reason: `rig cancelled the job: ${ev.reason ?? ''}` } : ev);
+    }
+  };
+
+  const tick = () => {
+    const now = clock.now();
+    for (const r of rigs.values()) {
+      if (r.info.status !== 'offline') {
+        if (now - r.lastSeen > opts.heartbeatTimeoutMs) rigOffline(r, `missed heartbeats for ${now - r.lastSeen} ms`);
+      }
+    }
+    for (const js of jobs.values()) {
+      if (js.final) continue;
+      for (const ex of liveExecs(js)) {
+        if (now < ex.deadlineAt) continue;
+        release(js, ex);
+        js.exclude.add(ex.rigId);
+        void sendAdmin(ex.rigId, 'cancel', { jobId: js.job.jobId, attempt: ex.attempt, reason: 'timed out' }).catch(() => undefined);
+        attemptEnded(js, synth(js, 'failed', `timed out: no terminal event from rig ${ex.rigId} within ${Math.round(ex.deadlineAt - ex.sentAt)} ms (attempt ${ex.attempt})`, ex));
+      }
+      if (!js.final && js.queued && now >= Date.parse(js.job.deadline)) {
+        finishJob(js, synth(js, 'failed', `deadline ${js.job.deadline} passed with no rig for capability ${js.job.capability}`));
+      }
+    }
+    pump();
+  };
+
+  return {
+    events$: events$.asObservable(),
+    invalid$: invalid$.asObservable(),
+    late$: late$.asObservable(),
+    sent$: sent$.asObservable(),
+    async start() {
+      unsubs.push(await transport.subscribe(topics.allStatus, onStatus, { qos: 1 }));
+      unsubs.push(await transport.subscribe(topics.allEvents, onEventMsg, { qos: 1 }));
+      timer = setInterval(tick, tickMs);
+    },
+    async stop() {
+      clearInterval(timer);
+      for (const u of unsubs.splice(0)) await u().catch(() => undefined);
+    },
+    async dispatch(job) {
+      const known = jobs.get(job.jobId);
+      if (known) {
+        if (known.final) emit(known.final);
+        return;
+      }
+      checkOutbound('job', { ...job, rigId: undefined } as RigJob);
+      const js: JobState = { job, execs: new Map(), sends: 0, nextAttempt: job.attempt, exclude: new Set(), seen: new Set(), cancelRequested: false, queued: false };
+      jobs.set(job.jobId, js);
+      const early = orphans.get(job.jobId);
+      orphans.delete(job.jobId);
+      const done = early?.find((e) => e.type === 'result');
+      if (done) {
+        js.seen.add(`${done.attempt}|${done.rigId}|${done.seq}`);
+        return finishJob(js, done);
+      }
+      enqueue(js);
+    },
+    async cancel(jobId) {
+      const js = jobs.get(jobId);
+      if (!js || js.final) return;
+      js.cancelRequested = true;
+      const lives = liveExecs(js);
+      if (lives.length === 0) return finishJob(js, synth(js, 'cancelled', 'cancelled before it was sent to a rig'));
+      for (const ex of lives) await sendAdmin(ex.rigId, 'cancel', { jobId, attempt: ex.attempt, reason: 'cancelled by the orchestrator' });
+    },
+    onInvalid(handler) {
+      const sub = invalid$.subscribe(handler);
+      return () => sub.unsubscribe();
+    },
+    onEvent(handler) {
+      const sub = events$.subscribe(handler);
+      return () => sub.unsubscribe();
+    },
+    rigs: () => [...rigs.values()].map((r) => ({ ...r.info })),
+    admin: (rigId, command, o) => sendAdmin(rigId, command, o),
+    stats() {
+      let done = 0;
+      for (const js of jobs.values()) if (js.final) done++;
+      return { queued: queuedCount, active: jobs.size - done - queuedCount, done, ...stats };
+    },
+  };
+}

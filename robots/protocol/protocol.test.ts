@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { compatibleProtocol, PROTOCOL_VERSION, topicMatches, topicsFor } from './topics.js';
+import { parseMessage, schemas } from './validate.js';
+
+const at = new Date(0).toISOString();
+const job = { jobId: 'j1', campaignId: 'c', trialId: 't', attempt: 1, capability: 'fabricate', params: { a: 1, b: 'x' }, deadline: at, protocol: '1.0' };
+
+describe('topics', () => {
+  it('builds and parses the per-rig topics of one lab', () => {
+    const t = topicsFor('lab1');
+    expect(t.jobs('r1')).toBe('poreloop/v1/lab1/rigs/r1/jobs');
+    expect(t.parse('poreloop/v1/lab1/rigs/r1/events')).toEqual({ rigId: 'r1', kind: 'events' });
+    expect(t.parse('poreloop/v1/lab2/rigs/r1/events')).toBeNull();
+    expect(t.parse('poreloop/v1/lab1/rigs/r1/events/x')).toBeNull();
+    expect(t.errors('orchestrator')).toBe('poreloop/v1/lab1/errors/orchestrator');
+  });
+  it('refuses names that would break topic matching', () => {
+    for (const bad of ['a/b', 'a+', '#', '', 'has space', 'x'.repeat(65)]) expect(() => topicsFor('lab').jobs(bad)).toThrow(/not allowed/);
+  });
+  it('matches MQTT filters as MQTT 3.1.1 §4.7 defines them', () => {
+    expect(topicMatches('a/+/c', 'a/b/c')).toBe(true);
+    expect(topicMatches('a/+/c', 'a/b/d')).toBe(false);
+    expect(topicMatches('a/#', 'a')).toBe(true);
+    expect(topicMatches('a/#', 'a/b/c')).toBe(true);
+    expect(topicMatches('a/+', 'a/b/c')).toBe(false);
+    expect(topicMatches('#', '$SYS/x')).toBe(false);
+    expect(topicMatches('$share/g/a/+', 'a/b')).toBe(true);
+  });
+  it('negotiates by major version', () => {
+    expect(compatibleProtocol('1.7')).toBe(true);
+    expect(compatibleProtocol('2.0')).toBe(false);
+    expect(PROTOCOL_VERSION).toMatch(/^1\./);
+  });
+});
+
+describe('payload validation', () => {
+  it('accepts a valid job and keeps unknown fields (minor versions add optional ones)', () => {
+    const r = parseMessage('job', Buffer.from(JSON.stringify({ ...job, future: 1 })));
+    expect(r.ok).toBe(true);
+  });
+  it('rejects oversized, non-JSON and schema-violating payloads with a reason', () => {
+    const big = parseMessage('job', Buffer.alloc(100, 32), 50);
+    expect(!big.ok && big.error.reason).toMatch(/100 bytes exceeds the limit of 50/);
+    const nj = parseMessage('job', Buffer.from('{nope'));
+    expect(!nj.ok && nj.error.reason).toMatch(/not JSON/);
+    const miss = parseMessage('job', Buffer.from(JSON.stringify({ ...job, attempt: 0 })));
+    expect(!miss.ok && miss.error.reason).toMatch(/\/attempt must be >= 1/);
+    const date = parseMessage('job', Buffer.from(JSON.stringify({ ...job, deadline: 'tomorrow' })));
+    expect(!date.ok && date.error.reason).toMatch(/deadline must match format "date-time"/);
+  });
+  it('requires measurements on a result and a reason on a failure', () => {
+    const ev = { jobId: 'j', rigId: 'r', seq: 1, at, protocol: '1.0' };
+    expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'result' }))).ok).toBe(false);
+    expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'result', measurements: { x: 1 } }))).ok).toBe(true);
+    expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'failed' }))).ok).toBe(false);
+    expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'result', measurements: { x: 'NaN' } }))).ok).toBe(false);
+  });
+  it('requires a jobId on cancel', () => {
+    const cmd = { command: 'cancel', commandId: 'c1', at, protocol: '1.0' };
+    expect(parseMessage('admin', Buffer.from(JSON.stringify(cmd))).ok).toBe(false);
+    expect(parseMessage('admin', Buffer.from(JSON.stringify({ ...cmd, jobId: 'j' }))).ok).toBe(true);
+  });
+  it('publishes one schema per message kind', () => {
+    expect(Object.keys(schemas).sort()).toEqual(['admin', 'error', 'event', 'job', 'status']);
+  });
+});

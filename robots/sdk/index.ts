@@ -1,0 +1,311 @@
+/**
+ * Rig SDK (issue 7): a lab integrates a rig by writing one function,
+ *
+ *   createRig({ id, capabilities, broker, handle: async (job, report) => measurements })
+ *
+ * and the SDK speaks the protocol of docs/rig-protocol.md: persistent session (clean start
+ * false) so jobs sent while the rig is away are delivered when it returns; retained status with
+ * a Last Will that marks the rig offline when it drops; heartbeats; duplicate-job suppression by
+ * (jobId, attempt) with a persistent record of finished jobs; numbered events; admin commands
+ * (pause, resume, cancel, safety-stop); graceful shutdown.
+ */
+import type { Clock, RigEvent, RigEventType, RigInfo, RigJob, Transport } from '../../src/core/protocols.js';
+import { systemClock } from '../../src/core/protocols.js';
+import { parseMessage, checkOutbound, type AdminCommand, type StatusMessage } from '../protocol/validate.js';
+import { assertName, compatibleProtocol, DEFAULT_MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, SUPPORTED_PROTOCOLS, topicsFor } from '../protocol/topics.js';
+import { connectMqtt, type MqttConnectOptions, type WillOptions } from '../transport/mqtt.js';
+import { createFinishedStore, stateFileFor, type FinishedStore } from './store.js';
+
+export type Measurements = Record<string, number>;
+/** What a handler returns: measurements, or measurements with a feasibility verdict. */
+export type HandlerResult = Measurements | { measurements: Measurements; feasible?: boolean };
+/** Reports progress in [0, 1] (published as a `progress` event). */
+export type Report = (fraction: number, note?: string) => Promise<void>;
+export interface HandlerContext {
+  /** Aborted on cancel, safety-stop or forced shutdown: stop the hardware and throw. */
+  signal: AbortSignal;
+  rigId: string;
+}
+export type RigHandler = (job: RigJob, report: Report, ctx: HandlerContext) => Promise<HandlerResult>;
+
+/** Opens the rig's connection; given the client id, session mode and Last Will it must use. */
+export type TransportFactory = (o: { clientId: string; clean: boolean; will: WillOptions }) => Promise<Transport & { kill?(): Promise<void> }>;
+
+export interface CreateRigOptions {
+  id: string;
+  capabilities: string[];
+  /** Broker URL, MQTT options (credentials default to the environment), or a transport factory. */
+  broker: string | Omit<MqttConnectOptions, 'clientId' | 'will' | 'clean'> | TransportFactory;
+  handle: RigHandler;
+  lab?: string;
+  /** Jobs run at the same time (default 1); further jobs wait in the rig's queue. */
+  concurrency?: number;
+  /** Directory for the record of finished jobs (survives restarts); omit to keep it in memory. */
+  stateDir?: string;
+  /** Status is republished this often as a heartbeat (default 5000 ms). */
+  heartbeatMs?: number;
+  maxPayloadBytes?: number;
+  clock?: Clock;
+  /** Called with anything the rig refused or could not do (also published on the error topic). */
+  onProblem?: (message: string) => void;
+}
+
+export interface RigHandle {
+  readonly id: string;
+  start(): Promise<void>;
+  /** Graceful: refuse new jobs, hand back queued ones (rejected), let running ones finish within graceMs. */
+  stop(options?: { graceMs?: number }): Promise<void>;
+  /** Drops the connection without DISCONNECT (broker fires the Last Will) and forgets running work. */
+  crash(): Promise<void>;
+  status(): RigInfo['status'];
+  running(): number;
+}
+
+interface Execution {
+  job: RigJob;
+  key: string;
+  seq: number;
+  events: RigEvent[];
+  state: 'queued' | 'running';
+  abort: AbortController;
+  cancelled: boolean;
+}
+
+const SDK = 'poreloop-rig-sdk/1.0';
+
+export function createRig(options: CreateRigOptions): RigHandle {
+  const id = assertName('rig id', options.id);
+  const lab = options.lab ?? 'default';
+  const topics = topicsFor(lab);
+  const capabilities = options.capabilities.map((c) => assertName('capability', c));
+  if (capabilities.length === 0) throw new Error(`rig ${id}: declare at least one capability`);
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+  const heartbeatMs = Math.max(100, options.heartbeatMs ?? 5000);
+  const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  const clock = options.clock ?? systemClock;
+  const store: FinishedStore = createFinishedStore(options.stateDir ? stateFileFor(options.stateDir, lab, id) : undefined);
+  const clientId = `poreloop-rig-${lab}-${id}`;
+  const iso = () => new Date(clock.now()).toISOString();
+
+  let transport: (Transport & { kill?(): Promise<void> }) | null = null;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let mode: 'online' | 'paused' | 'safety-stop' = 'online';
+  let stopping = false;
+  const live = new Map<string, Execution>();
+  const queue: Execution[] = [];
+  const cancelledEarly = new Set<string>();
+  const seenCommands = new Set<string>();
+  const settled = new Set<Promise<void>>();
+
+  const problem = (message: string) => options.onProblem?.(message);
+  const running = () => [...live.values()].filter((e) => e.state === 'running').length;
+
+  const statusDoc = (status: RigInfo['status']): StatusMessage => ({
+    rigId: id,
+    status,
+    protocol: PROTOCOL_VERSION,
+    protocols: [...SUPPORTED_PROTOCOLS],
+    capabilities,
+    concurrency,
+    running: running(),
+    heartbeatMs,
+    at: iso(),
+    sdk: SDK,
+  });
+  const currentStatus = (): RigInfo['status'] => (mode !== 'online' ? mode : running() >= concurrency ? 'busy' : 'online');
+
+  const publishStatus = async (status: RigInfo['status'] = currentStatus()) => {
+    const t = transport;
+    if (!t) return;
+    await t.publish(topics.status(id), JSON.stringify(statusDoc(status)), { qos: 1, retain: true }).catch((e) => problem(`status publish failed: ${e.message}`));
+  };
+
+  const publishError = async (topic: string, reason: string, extra: { jobId?: string; bytes?: number; excerpt?: string } = {}) => {
+    problem(reason);
+    const t = transport;
+    if (!t) return;
+    const doc = { source: id, topic, reason: reason.slice(0, 2000), rigId: id, ...extra, at: iso(), protocol: PROTOCOL_VERSION };
+    await t.publish(topics.errors(id), JSON.stringify(doc), { qos: 1 }).catch(() => undefined);
+  };
+
+  const send = async (t: Transport | null, ev: RigEvent) => {
+    if (!t) return;
+    await t.publish(topics.events(id), JSON.stringify(ev), { qos: 1, properties: { correlationData: ev.jobId, userProperties: { protocol: PROTOCOL_VERSION } } }).catch((e) =>
+      problem(`event publish failed for ${ev.jobId}: ${e.message}`),
+    );
+  };
+
+  const emit = async (x: Execution, type: RigEventType, extra: Partial<RigEvent> = {}) => {
+    const ev: RigEvent = { jobId: x.job.jobId, rigId: id, attempt: x.job.attempt, seq: ++x.seq, type, at: iso(), protocol: PROTOCOL_VERSION, ...extra };
+    checkOutbound('event', ev);
+    x.events.push(ev);
+    await send(transport, ev);
+  };
+
+  /** Terminal event: remember the execution as finished so a redelivery is answered, not rerun. */
+  const finish = async (x: Execution, type: 'result' | 'failed' | 'rejected' | 'cancelled', extra: Partial<RigEvent>) => {
+    const t = transport;
+    live.delete(x.key);
+    const ev: RigEvent = { jobId: x.job.jobId, rigId: id, attempt: x.job.attempt, seq: ++x.seq, type, at: iso(), protocol: PROTOCOL_VERSION, ...extra };
+    checkOutbound('event', ev);
+    x.events.push(ev);
+    store.put(x.key, [ev]);
+    await send(t, ev);
+    void publishStatus();
+    pump();
+  };
+
+  const pump = () => {
+    if (mode !== 'online' || stopping) return;
+    while (running() < concurrency && queue.length > 0) {
+      const x = queue.shift()!;
+      if (!live.has(x.key)) continue;
+      x.state = 'running';
+      const p = execute(x).finally(() => settled.delete(p));
+      settled.add(p);
+    }
+    void publishStatus();
+  };
+
+  const execute = async (x: Execution) => {
+    const report: Report = async (fraction, note) => {
+      if (x.abort.signal.aborted || !live.has(x.key)) return;
+      await emit(x, 'progress', { progress: Math.min(1, Math.max(0, fraction)), ...(note ? { reason: note.slice(0, 2000) } : {}) });
+    };
+    let out: HandlerResult;
+    try {
+      out = await options.handle(x.job, report, { signal: x.abort.signal, rigId: id });
+    } catch (e) {
+      if (!live.has(x.key)) return; // crashed meanwhile: nothing to report
+      if (x.cancelled) return finish(x, 'cancelled', { reason: 'cancelled by admin command' });
+      const reason = x.abort.signal.aborted ? String(x.abort.signal.reason ?? 'aborted') : `handler failed: ${(e as Error)?.message ?? String(e)}`;
+      return finish(x, 'failed', { reason: reason.slice(0, 2000) });
+    }
+    if (!live.has(x.key)) return;
+    // A handler that returns despite a cancel has measured something real: report it as a
+    // result and let the orchestrator decide (docs/rig-protocol.md, "Late results").
+    const structured = typeof (out as { measurements?: unknown }).measurements === 'object';
+    const measurements = (structured ? (out as { measurements: Measurements }).measurements : out) as Measurements;
+    const feasible = structured ? (out as { feasible?: boolean }).feasible : undefined;
+    const bad = Object.entries(measurements).find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
+    if (bad) return finish(x, 'failed', { reason: `handler returned a non-finite measurement ${bad[0]}=${String(bad[1])}` });
+    return finish(x, 'result', { measurements, ...(feasible !== undefined ? { feasible } : {}) });
+  };
+
+  const onJob = async (topic: string, payload: Buffer) => {
+    const parsed = parseMessage('job', payload, maxBytes);
+    if (!parsed.ok) return publishError(topic, parsed.error.reason, { bytes: parsed.error.bytes, excerpt: parsed.error.excerpt });
+    const job = parsed.value;
+    const key = `${job.jobId}#${job.attempt}`;
+    // Idempotency (docs/rig-protocol.md §Idempotency): a finished (jobId, attempt) is answered
+    // with its stored terminal event; one in progress is answered with its accepted event.
+    const done = store.get(key);
+    if (done) {
+      for (const ev of done) await send(transport, ev);
+      return;
+    }
+    const current = live.get(key);
+    if (current) {
+      if (current.events[0]) await send(transport, current.events[0]);
+      return;
+    }
+    const x: Execution = { job, key, seq: 0, events: [], state: 'queued', abort: new AbortController(), cancelled: false };
+    live.set(key, x);
+    const reject = (reason: string) => finish(x, 'rejected', { reason });
+    if (!compatibleProtocol(job.protocol)) return reject(`unsupported protocol ${job.protocol}; this rig speaks ${SUPPORTED_PROTOCOLS.join(', ')}`);
+    if (!capabilities.includes(job.capability)) return reject(`capability ${job.capability} not offered; this rig offers ${capabilities.join(', ')}`);
+    if (cancelledEarly.has(job.jobId) || cancelledEarly.has(key)) return finish(x, 'cancelled', { reason: 'cancelled before it arrived' });
+    if (Date.parse(job.deadline) <= clock.now()) return reject(`deadline ${job.deadline} has passed`);
+    if (mode === 'safety-stop') return reject('rig is in safety stop');
+    if (stopping) return reject('rig is shutting down');
+    // Queue first: an admin command handled while `accepted` is being published must find it.
+    queue.push(x);
+    await emit(x, 'accepted');
+    pump();
+  };
+
+  const onAdmin = async (topic: string, payload: Buffer) => {
+    const parsed = parseMessage('admin', payload, maxBytes);
+    if (!parsed.ok) return publishError(topic, parsed.error.reason, { bytes: parsed.error.bytes, excerpt: parsed.error.excerpt });
+    const cmd: AdminCommand = parsed.value;
+    if (seenCommands.has(cmd.commandId)) return;
+    seenCommands.add(cmd.commandId);
+    switch (cmd.command) {
+      case 'pause':
+        mode = mode === 'safety-stop' ? mode : 'paused';
+        break;
+      case 'resume':
+        mode = 'online';
+        pump();
+        break;
+      case 'safety-stop':
+        mode = 'safety-stop';
+        for (const x of queue.splice(0)) await finish(x, 'failed', { reason: `safety stop: ${cmd.reason ?? 'operator command'}` });
+        for (const x of live.values()) if (x.state === 'running') x.abort.abort(`safety stop: ${cmd.reason ?? 'operator command'}`);
+        break;
+      case 'cancel': {
+        const matches = [...live.values()].filter((x) => x.job.jobId === cmd.jobId && (cmd.attempt === undefined || x.job.attempt === cmd.attempt));
+        if (matches.length === 0) cancelledEarly.add(cmd.attempt === undefined ? cmd.jobId! : `${cmd.jobId}#${cmd.attempt}`);
+        for (const x of matches) {
+          x.cancelled = true;
+          if (x.state === 'queued') {
+            const i = queue.indexOf(x);
+            if (i >= 0) queue.splice(i, 1);
+            await finish(x, 'cancelled', { reason: cmd.reason ?? 'cancelled by admin command' });
+          } else x.abort.abort('cancelled');
+        }
+        break;
+      }
+    }
+    await publishStatus();
+  };
+
+  const connect = async (): Promise<Transport & { kill?(): Promise<void> }> => {
+    const will: WillOptions = { topic: topics.status(id), payload: JSON.stringify({ rigId: id, status: 'offline', protocol: PROTOCOL_VERSION, capabilities, sdk: SDK }), qos: 1, retain: true };
+    const b = options.broker;
+    if (typeof b === 'function') return b({ clientId, clean: false, will });
+    const o = typeof b === 'string' ? { url: b } : b;
+    return connectMqtt({ ...o, clientId, clean: false, will });
+  };
+
+  return {
+    id,
+    async start() {
+      if (transport) return;
+      stopping = false;
+      transport = await connect();
+      await transport.subscribe(topics.jobs(id), (t, p) => void onJob(t, p).catch((e) => problem(`job handling failed: ${e.message}`)), { qos: 1 });
+      await transport.subscribe(topics.admin(id), (t, p) => void onAdmin(t, p).catch((e) => problem(`admin handling failed: ${e.message}`)), { qos: 1 });
+      await publishStatus();
+      heartbeat = setInterval(() => void publishStatus(), heartbeatMs);
+    },
+    async stop({ graceMs = 30_000 } = {}) {
+      if (!transport || stopping) return;
+      stopping = true;
+      for (const x of queue.splice(0)) await finish(x, 'rejected', { reason: 'rig is shutting down' });
+      const deadline = clock.now() + graceMs;
+      while (settled.size > 0 && clock.now() < deadline) await Promise.race([Promise.all(settled), clock.sleep(Math.min(100, graceMs))]);
+      for (const x of live.values()) x.abort.abort('rig is shutting down');
+      await Promise.all(settled);
+      clearInterval(heartbeat);
+      // Not forever: with the broker gone the Last Will (or the heartbeat timeout) says it.
+      if ((transport as { connected?: boolean }).connected !== false) await Promise.race([publishStatus('offline'), clock.sleep(2000)]);
+      const t = transport;
+      transport = null;
+      await t.close();
+    },
+    async crash() {
+      const t = transport;
+      if (!t) return;
+      transport = null;
+      clearInterval(heartbeat);
+      for (const x of live.values()) x.abort.abort('crash');
+      live.clear();
+      queue.length = 0;
+      if (t.kill) await t.kill();
+      else await t.close();
+    },
+    status: () => (transport ? currentStatus() : 'offline'),
+    running,
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * Rig SDK behaviour over the in-memory broker: lifecycle, idempotency, admin commands,
+ * graceful shutdown. (The same code over real brokers: ../rig-protocol.integration.test.ts.)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RigEvent, RigJob } from '../../src/core/protocols.js';
+import { PROTOCOL_VERSION, topicsFor } from '../protocol/topics.js';
+import { waitFor } from '../testing/brokers.js';
+import { createMemoryBroker, type MemoryBroker } from '../transport/memory.js';
+import type { MqttTransport } from '../transport/mqtt.js';
+import { createRig, type RigHandle, type RigHandler } from './index.js';
+
+const lab = 'sdk';
+const topics = topicsFor(lab);
+
+describe('rig SDK', () => {
+  let broker: MemoryBroker;
+  let ctl: MqttTransport;
+  let events: RigEvent[];
+  const rigs: RigHandle[] = [];
+  const dirs: string[] = [];
+
+  afterEach(async () => {
+    for (const r of rigs.splice(0)) await r.stop({ graceMs: 0 });
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function start(handle: RigHandler, o: { concurrency?: number; stateDir?: string; capabilities?: string[] } = {}) {
+    broker ??= createMemoryBroker();
+    if (!ctl) {
+      ctl = await broker.connect({ clientId: 'ctl' });
+      events = [];
+      await ctl.subscribe(topics.allEvents, (_t, p) => events.push(JSON.parse(p.toString())));
+    }
+    const rig = createRig({ id: 'r1', lab, capabilities: o.capabilities ?? ['fabricate'], concurrency: o.concurrency, stateDir: o.stateDir, broker: (c) => broker.connect(c), handle });
+    rigs.push(rig);
+    await rig.start();
+    return rig;
+  }
+  const job = (jobId: string, o: Partial<RigJob> = {}): RigJob => ({
+    jobId, campaignId: 'c', trialId: 't', attempt: 1, capability: 'fabricate', params: { x: 1 }, deadline: new Date(Date.now() + 60_000).toISOString(), protocol: PROTOCOL_VERSION, ...o,
+  });
+  const send = (j: RigJob) => ctl.publish(topics.jobs('r1'), JSON.stringify(j), { qos: 1 });
+  const admin = (command: string, o: object = {}) => ctl.publish(topics.admin('r1'), JSON.stringify({ command, commandId: `${command}-${Math.random()}`, at: new Date().toISOString(), protocol: PROTOCOL_VERSION, ...o }));
+  const of = (jobId: string) => events.filter((e) => e.jobId === jobId);
+  const terminal = (jobId: string) => of(jobId).find((e) => ['result', 'failed', 'rejected', 'cancelled'].includes(e.type));
+
+  it('publishes retained status with a Last Will that marks it offline when it drops', async () => {
+    broker = createMemoryBroker();
+    ctl = undefined as never;
+    const rig = await start(async () => ({ v: 1 }));
+    const status = JSON.parse(broker.retained(topics.status('r1'))!.toString());
+    expect(status).toMatchObject({ rigId: 'r1', status: 'online', capabilities: ['fabricate'], protocols: ['1.0'] });
+    await rig.crash();
+    expect(JSON.parse(broker.retained(topics.status('r1'))!.toString()).status).toBe('offline');
+  });
+
+  it('runs a job once even when it is delivered twice, and answers the repeat with the stored result', async () => {
+    let runs = 0;
+    await start(async (_j, report) => {
+      runs++;
+      await report(0.5);
+      return { measurements: { y: 2 }, feasible: true };
+    });
+    await send(job('a'));
+    await waitFor(() => !!terminal('a'), 'result');
+    await send(job('a'));
+    await waitFor(() => of('a').filter((e) => e.type === 'result').length === 2, 'replayed result');
+    expect(runs).toBe(1);
+    const results = of('a').filter((e) => e.type === 'result');
+    expect(results[1]).toEqual(results[0]);
+    expect(of('a').map((e) => e.seq)).toEqual([1, 2, 3, 3]);
+    // a new attempt is a new execution
+    await send(job('a', { attempt: 2 }));
+    await waitFor(() => of('a').some((e) => e.attempt === 2 && e.type === 'result'), 'attempt 2');
+    expect(runs).toBe(2);
+  });
+
+  it('with a state dir, a restarted rig replays finished jobs instead of re-running them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rigstate-'));
+    dirs.push(dir);
+    let runs = 0;
+    const h: RigHandler = async () => ({ v: ++runs });
+    const r1 = await start(h, { stateDir: dir });
+    await send(job('p'));
+    await waitFor(() => !!terminal('p'), 'result');
+    await r1.stop();
+    rigs.splice(rigs.indexOf(r1), 1);
+    await start(h, { stateDir: dir });
+    await send(job('p'));
+    await waitFor(() => of('p').filter((e) => e.type === 'result').length === 2, 'replay after restart');
+    expect(runs).toBe(1);
+  });
+
+  it('rejects unknown capabilities, other major protocol versions and passed deadlines; reports handler failures', async () => {
+    await start(async (j) => {
+      if (j.params.x === 0) throw new Error('furnace over temperature');
+      if (j.params.x === 2) return { y: Number.NaN };
+      return { y: 1 };
+    });
+    await send(job('cap', { capability: 'durability' }));
+    await send(job('ver', { protocol: '2.0' }));
+    await send(job('late', { deadline: new Date(Date.now() - 1000).toISOString() }));
+    await send(job('boom', { params: { x: 0 } }));
+    await send(job('nan', { params: { x: 2 } }));
+    await waitFor(() => ['cap', 'ver', 'late', 'boom', 'nan'].every((id) => !!terminal(id)), 'five terminal events');
+    expect(terminal('cap')).toMatchObject({ type: 'rejected', reason: expect.stringMatching(/capability durability not offered/) });
+    expect(terminal('ver')).toMatchObject({ type: 'rejected', reason: expect.stringMatching(/unsupported protocol 2.0/) });
+    expect(terminal('late')).toMatchObject({ type: 'rejected', reason: expect.stringMatching(/deadline .* has passed/) });
+    expect(terminal('boom')).toMatchObject({ type: 'failed', reason: 'handler failed: furnace over temperature' });
+    expect(terminal('nan')).toMatchObject({ type: 'failed', reason: expect.stringMatching(/non-finite measurement y=NaN/) });
+  });
+
+  it('pause holds queued jobs, resume runs them; cancel ends queued and running jobs', async () => {
+    const started: string[] = [];
+    await start(async (j, _r, { signal }) => {
+      started.push(j.jobId);
+      if (j.jobId === 'slow') await new Promise((_, rej) => signal.addEventListener('abort', () => rej(new Error('stopped'))));
+      return { v: 1 };
+    });
+    await admin('pause');
+    await send(job('q1'));
+    await waitFor(() => of('q1').some((e) => e.type === 'accepted'), 'accepted while paused');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(started).toEqual([]);
+    await admin('cancel', { jobId: 'q1' });
+    await waitFor(() => terminal('q1')?.type === 'cancelled', 'queued job cancelled');
+    await admin('resume');
+    await send(job('slow'));
+    await waitFor(() => started.includes('slow'), 'slow started');
+    await admin('cancel', { jobId: 'slow' });
+    await waitFor(() => terminal('slow')?.type === 'cancelled', 'running job cancelled');
+    // a cancel that arrives before its job: the job is answered as cancelled, not run
+    await admin('cancel', { jobId: 'early' });
+    await send(job('early'));
+    await waitFor(() => terminal('early')?.type === 'cancelled', 'early cancel');
+    expect(started).toEqual(['slow']);
+  });
+
+  it('safety stop aborts running work and refuses new jobs until resumed', async () => {
+    await start(async (_j, _r, { signal }) => new Promise((_, rej) => signal.addEventListener('abort', () => rej(new Error(String(signal.reason))))));
+    await send(job('run'));
+    await waitFor(() => of('run').some((e) => e.type === 'accepted'), 'accepted');
+    await admin('safety-stop', { reason: 'smoke detected' });
+    await waitFor(() => !!terminal('run'), 'aborted');
+    expect(terminal('run')).toMatchObject({ type: 'failed', reason: 'safety stop: smoke detected' });
+    expect(JSON.parse(broker.retained(topics.status('r1'))!.toString()).status).toBe('safety-stop');
+    await send(job('next'));
+    await waitFor(() => !!terminal('next'), 'refused');
+    expect(terminal('next')).toMatchObject({ type: 'rejected', reason: 'rig is in safety stop' });
+  });
+
+  it('graceful stop hands back queued jobs, finishes running ones and publishes offline', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const rig = await start(async () => {
+      await gate;
+      return { v: 1 };
+    });
+    await send(job('g1'));
+    await send(job('g2'));
+    await waitFor(() => of('g2').some((e) => e.type === 'accepted'), 'both accepted');
+    const stopping = rig.stop({ graceMs: 5000 });
+    await waitFor(() => !!terminal('g2'), 'queued job handed back');
+    expect(terminal('g2')).toMatchObject({ type: 'rejected', reason: 'rig is shutting down' });
+    release();
+    await stopping;
+    expect(terminal('g1')?.type).toBe('result');
+    expect(JSON.parse(broker.retained(topics.status('r1'))!.toString()).status).toBe('offline');
+  });
+});

@@ -1,0 +1,274 @@
+/**
+ * Simulated lab (issue 7): rigs built on the SDK, with capabilities, latency distributions,
+ * measurement noise, a hidden truth injected by the caller (the composition root passes a
+ * twin + physics truth with bias; see ./truth.ts for the standalone stand-in) and fault
+ * injection: drop, hang, crash mid-job, duplicate events, late results after timeout, malformed
+ * payloads. The lab keeps its own log of every job a rig saw, so reliability tests can compare
+ * the orchestrator's ledger with what the rigs actually did.
+ *
+ * Randomness: one stream per (rig, jobId, attempt) forked from `seed`, so a job's latency,
+ * noise and faults do not depend on the order in which jobs arrive.
+ */
+import type { Clock, RigJob } from '../../src/core/protocols.js';
+import { systemClock } from '../../src/core/protocols.js';
+import { createRng, type Rng } from '../../src/core/rng.js';
+import { createRig, type RigHandle, type TransportFactory } from '../sdk/index.js';
+import { connectMqtt, type MqttConnectOptions } from '../transport/mqtt.js';
+import { topicsFor } from '../protocol/topics.js';
+import { analyticTruth, type Truth } from './truth.js';
+
+export type { Truth, TruthOutput } from './truth.js';
+export { analyticTruth } from './truth.js';
+
+export interface LatencySpec {
+  dist: 'fixed' | 'uniform' | 'normal' | 'lognormal' | 'exponential';
+  /** Mean in ms. */
+  mean: number;
+  /** Standard deviation in ms (normal, lognormal); half-width for uniform. */
+  sd?: number;
+}
+
+/** Probabilities in [0, 1], drawn independently per (jobId, attempt). */
+export interface FaultSpec {
+  /** The job message is lost on the way in: no event at all (the dispatcher times out). */
+  drop?: number;
+  /** Accepted, then never finishes until cancelled. */
+  hang?: number;
+  /** The rig process dies half-way (Last Will fires) and restarts after `restartAfterMs`. */
+  crashMidJob?: number;
+  /** Every event of the job is published twice. */
+  duplicateEvents?: number;
+  /** The result arrives `lateByMs` after the job's deadline. */
+  lateAfterTimeout?: number;
+  /** A malformed event (bad JSON, schema violation or oversized) precedes the real result. */
+  malformed?: number;
+}
+
+export interface SimRigConfig {
+  id: string;
+  capabilities: string[];
+  concurrency?: number;
+  latencyMs?: LatencySpec;
+  /** Relative measurement noise: value · (1 + noise · N(0,1)). */
+  noise?: number;
+  faults?: FaultSpec;
+  restartAfterMs?: number;
+  lateByMs?: number;
+  heartbeatMs?: number;
+}
+
+export interface SimulatedLabOptions {
+  /** Broker URL; credentials for it come from `mqtt` or the environment. */
+  brokerUrl?: string;
+  mqtt?: Omit<MqttConnectOptions, 'url' | 'clientId' | 'will' | 'clean'>;
+  /** Instead of a URL: how each rig opens its connection (e.g. the in-memory broker). */
+  transport?: TransportFactory;
+  lab?: string;
+  rigs: SimRigConfig[];
+  /** The hidden truth (default: analyticTruth). */
+  truth?: Truth;
+  seed: number;
+  /** Each rig keeps its record of finished jobs here (survives restarts of the lab). */
+  stateDir?: string;
+  clock?: Clock;
+  onProblem?: (rigId: string, message: string) => void;
+}
+
+export type SimOutcome = 'result' | 'infeasible' | 'failed' | 'hung' | 'crashed' | 'late' | 'dropped' | 'cancelled';
+
+export interface SimLogEntry {
+  rigId: string;
+  jobId: string;
+  attempt: number;
+  trialId: string;
+  capability: string;
+  /** ms since epoch (lab clock) */
+  startedAt: number;
+  finishedAt?: number;
+  outcome?: SimOutcome;
+  /** The rig physically ran the job (false for a dropped message). */
+  executed: boolean;
+  faults: string[];
+}
+
+export interface SimulatedLab {
+  readonly rigs: readonly RigHandle[];
+  rig(id: string): RigHandle;
+  /** Every job the rigs saw, in arrival order (a copy). */
+  log(): SimLogEntry[];
+  stop(): Promise<void>;
+}
+
+export function sampleLatency(spec: LatencySpec, rng: Rng): number {
+  const sd = spec.sd ?? 0;
+  switch (spec.dist) {
+    case 'fixed':
+      return spec.mean;
+    case 'uniform':
+      return Math.max(0, spec.mean + (2 * rng.next() - 1) * sd);
+    case 'normal':
+      return Math.max(0, spec.mean + sd * rng.normal());
+    case 'exponential':
+      return -spec.mean * Math.log(1 - rng.next());
+    case 'lognormal': {
+      // Parameters of ln X from the mean and sd of X (moment matching).
+      if (spec.mean <= 0) return 0;
+      const s2 = Math.log(1 + (sd * sd) / (spec.mean * spec.mean));
+      return Math.exp(Math.log(spec.mean) - s2 / 2 + Math.sqrt(s2) * rng.normal());
+    }
+  }
+}
+
+const never = (signal: AbortSignal) =>
+  new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(new Error(String(signal.reason)));
+    signal.addEventListener('abort', () => reject(new Error(String(signal.reason))), { once: true });
+  });
+
+/** Starts every rig (connected, status published) before resolving. */
+export async function createSimulatedLab(options: SimulatedLabOptions): Promise<SimulatedLab> {
+  const lab = options.lab ?? 'default';
+  const topics = topicsFor(lab);
+  const clock = options.clock ?? systemClock;
+  const truth = options.truth ?? analyticTruth;
+  const root = createRng(options.seed);
+  const entries: SimLogEntry[] = [];
+  const handles: RigHandle[] = [];
+  // Stops what the faults keep alive (late instruments, pending restarts) when the lab stops.
+  const halt = new AbortController();
+  if (!options.transport && !options.brokerUrl) throw new Error('createSimulatedLab: give brokerUrl or transport');
+
+  for (const cfg of options.rigs) {
+    const faults = cfg.faults ?? {};
+    const latency = cfg.latencyMs ?? { dist: 'fixed', mean: 50 };
+    const rngFor = (kind: string, jobId: string, attempt: number) => root.fork(`${cfg.id}:${jobId}:${attempt}:${kind}`);
+    const hit = (p: number | undefined, kind: string, jobId: string, attempt: number) => (p ?? 0) > 0 && rngFor(kind, jobId, attempt).next() < p!;
+    const jobsTopic = topics.jobs(cfg.id);
+    const eventsTopic = topics.events(cfg.id);
+
+    const open: TransportFactory = async (o) => {
+      const t = options.transport ? await options.transport(o) : await connectMqtt({ ...options.mqtt, url: options.brokerUrl!, ...o, reconnectMs: 100, maxReconnectMs: 2000 });
+      const peek = (payload: Buffer): RigJob | undefined => {
+        try {
+          return JSON.parse(payload.toString()) as RigJob;
+        } catch {
+          return undefined;
+        }
+      };
+      return {
+        ...t,
+        kill: (t as { kill?: () => Promise<void> }).kill,
+        close: () => t.close(),
+        subscribe: (filter, handler, so) =>
+          t.subscribe(
+            filter,
+            (topic, payload) => {
+              const job = topic === jobsTopic ? peek(payload) : undefined;
+              if (job?.jobId && hit(faults.drop, 'drop', job.jobId, job.attempt)) {
+                const now = clock.now();
+                entries.push({ rigId: cfg.id, jobId: job.jobId, attempt: job.attempt, trialId: job.trialId, capability: job.capability, startedAt: now, finishedAt: now, outcome: 'dropped', executed: false, faults: ['drop'] });
+                return;
+              }
+              handler(topic, payload);
+            },
+            so,
+          ),
+        publish: async (topic, payload, po) => {
+          if (topic === eventsTopic) {
+            const ev = JSON.parse(payload.toString()) as { jobId: string; attempt?: number; type: string };
+            const attempt = ev.attempt ?? 1;
+            if (ev.type === 'result' && hit(faults.malformed, 'malformed', ev.jobId, attempt)) {
+              const variant = rngFor('malformed-kind', ev.jobId, attempt).int(3);
+              const bad = variant === 0 ? '{"jobId": "' + ev.jobId + '", "type": "res' : variant === 1 ? JSON.stringify({ ...ev, seq: -1, type: 'finished' }) : JSON.stringify({ ...ev, reason: 'x'.repeat(70_000) });
+              await t.publish(topic, bad, po);
+            }
+            await t.publish(topic, payload, po);
+            if (hit(faults.duplicateEvents, 'dup', ev.jobId, attempt)) await t.publish(topic, payload, po);
+            return;
+          }
+          return t.publish(topic, payload, po);
+        },
+      };
+    };
+
+    let handle: RigHandle;
+    handle = createRig({
+      id: cfg.id,
+      capabilities: cfg.capabilities,
+      concurrency: cfg.concurrency,
+      lab,
+      broker: open,
+      stateDir: options.stateDir,
+      heartbeatMs: cfg.heartbeatMs,
+      clock,
+      onProblem: (m) => options.onProblem?.(cfg.id, m),
+      handle: async (job, report, { signal }) => {
+        const a = job.attempt;
+        const entry: SimLogEntry = { rigId: cfg.id, jobId: job.jobId, attempt: a, trialId: job.trialId, capability: job.capability, startedAt: clock.now(), executed: true, faults: [] };
+        entries.push(entry);
+        const end = (outcome: SimOutcome) => {
+          entry.outcome = outcome;
+          entry.finishedAt = clock.now();
+        };
+        if (hit(faults.duplicateEvents, 'dup', job.jobId, a)) entry.faults.push('duplicateEvents');
+        const rng = rngFor('work', job.jobId, a);
+        const ms = sampleLatency(latency, rng);
+        try {
+          if (hit(faults.hang, 'hang', job.jobId, a)) {
+            entry.faults.push('hang');
+            end('hung');
+            return await never(signal);
+          }
+          if (hit(faults.crashMidJob, 'crash', job.jobId, a)) {
+            entry.faults.push('crashMidJob');
+            await clock.sleep(ms / 2, signal);
+            end('crashed');
+            // Die as a process would (no DISCONNECT ⇒ Last Will), come back with the same
+            // persistent session a little later.
+            void (async () => {
+              await handle.crash();
+              await clock.sleep(cfg.restartAfterMs ?? 200, halt.signal).catch(() => undefined);
+              if (halt.signal.aborted) return;
+              await handle.start().catch((e) => options.onProblem?.(cfg.id, `restart failed: ${(e as Error).message}`));
+            })();
+            return await never(signal);
+          }
+          const late = hit(faults.lateAfterTimeout, 'late', job.jobId, a);
+          if (late) {
+            entry.faults.push('lateAfterTimeout');
+            // Ignores cancellation on purpose: a slow instrument that finishes anyway.
+            await clock.sleep(Math.max(ms, Date.parse(job.deadline) - clock.now() + (cfg.lateByMs ?? 100)), halt.signal);
+          } else {
+            if (ms > 0) await clock.sleep(ms / 2, signal);
+            await report(0.5, 'half-way');
+            if (ms > 0) await clock.sleep(ms / 2, signal);
+          }
+          const out = await truth(job.params, job.capability, job.inputs ?? {});
+          const noise = cfg.noise ?? 0;
+          const measurements = Object.fromEntries(Object.entries(out.measurements).map(([k, v]) => [k, noise > 0 ? v * (1 + noise * rng.normal()) : v]));
+          end(late ? 'late' : out.feasible ? 'result' : 'infeasible');
+          return { measurements, feasible: out.feasible };
+        } catch (e) {
+          if (!entry.outcome) end(signal.aborted && String(signal.reason) === 'cancelled' ? 'cancelled' : 'failed');
+          throw e;
+        }
+      },
+    });
+    handles.push(handle);
+  }
+  await Promise.all(handles.map((h) => h.start()));
+
+  return {
+    rigs: handles,
+    rig(id) {
+      const h = handles.find((x) => x.id === id);
+      if (!h) throw new Error(`no simulated rig ${id}; rigs: ${handles.map((x) => x.id).join(', ')}`);
+      return h;
+    },
+    log: () => entries.map((e) => ({ ...e, faults: [...e.faults] })),
+    async stop() {
+      halt.abort('lab stopped');
+      await Promise.all(handles.map((h) => h.stop({ graceMs: 0 })));
+    },
+  };
+}

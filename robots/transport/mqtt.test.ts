@@ -1,0 +1,28 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BadInputError } from '../../src/core/errors.js';
+import { credentialsFromEnv, redact } from './mqtt.js';
+
+describe('MQTT credentials from the environment', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'creds-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads the password from a secrets file unless PORELOOP_MQTT_PASSWORD is set', () => {
+    const file = join(dir, 'pw');
+    writeFileSync(file, 's3cret\n');
+    expect(credentialsFromEnv({ PORELOOP_MQTT_USERNAME: 'rig-1', PORELOOP_MQTT_PASSWORD_FILE: file })).toEqual({ username: 'rig-1', password: 's3cret' });
+    expect(credentialsFromEnv({ PORELOOP_MQTT_PASSWORD: 'direct', PORELOOP_MQTT_PASSWORD_FILE: file }).password).toBe('direct');
+    expect(credentialsFromEnv({ PORELOOP_MQTT_CA: '/etc/ca.crt' })).toEqual({ ca: '/etc/ca.crt' });
+    expect(credentialsFromEnv({})).toEqual({});
+  });
+  it('names the variable when the secrets file is missing', () => {
+    expect(() => credentialsFromEnv({ PORELOOP_MQTT_PASSWORD_FILE: join(dir, 'nope') })).toThrow(BadInputError);
+    expect(() => credentialsFromEnv({ PORELOOP_MQTT_PASSWORD_FILE: join(dir, 'nope') })).toThrow(/PORELOOP_MQTT_PASSWORD_FILE/);
+  });
+  it('redacts a password embedded in a URL', () => {
+    expect(redact('mqtts://rig:hunter2@broker:8883')).toBe('mqtts://rig:***@broker:8883');
+    expect(redact('mqtt://broker:1883')).toBe('mqtt://broker:1883');
+  });
+});
