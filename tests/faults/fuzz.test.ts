@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import YAML from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseMessage } from '../../robots/protocol/validate.js';
 import { connectMqtt } from '../../robots/transport/mqtt.js';
 import { configRegistries, loadCampaign, runCampaign } from '../../src/compose/campaign.js';
@@ -11,7 +11,7 @@ import { BadInputError } from '../../src/core/errors.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { compileReward } from '../../src/reward/expression.js';
 import { MOSQUITTO_URL, tmp } from '../helpers.js';
-import { FULL } from './harness.js';
+import { FULL, outcomes, writeReliabilityTable } from './harness.js';
 
 /**
  * Issue #8 bad input: property-based fuzzing (fast-check) of inbound MQTT payloads, campaign
@@ -54,6 +54,7 @@ describe('fuzz: inbound MQTT payloads', () => {
       { numRuns: PAYLOADS, seed: 8 },
     );
     expect(rejected).toBeGreaterThan(PAYLOADS * 0.8);
+    outcomes.push({ fault: `fuzz: ${PAYLOADS} hostile MQTT payloads (event/status/job/admin validators)`, where: 'random bytes, truncated JSON, wrong types, huge/NaN/Infinity numbers, deep nesting, __proto__/constructor keys, oversized', outcome: `${rejected} rejected with a reason, ${PAYLOADS - rejected} valid; 0 crashes, no prototype pollution` });
   });
 
   it(`a campaign under a stream of ${LIVE} garbage messages on its rigs' topics completes and records every rejection`, async () => {
@@ -103,6 +104,7 @@ describe('fuzz: inbound MQTT payloads', () => {
     expect(rejected.length).toBeGreaterThan(0);
     expect(rejected.length).toBeLessThanOrEqual(invalid + LIVE);
     expect(rejected.every((d) => d.body.reason.length > 0)).toBe(true);
+    outcomes.push({ fault: `fuzz: ${LIVE} garbage messages on a running campaign's rig event topics`, where: 'Mosquitto, in-process simulated rigs', trials: summary.trials, lost: 0, outcome: `campaign completed; ${rejected.length} MessageRejected documents with reasons (${invalid} of the payloads were invalid)` });
   });
 });
 
@@ -131,6 +133,7 @@ describe('fuzz: campaign configs and reward expressions', () => {
       }),
       { numRuns: CONFIGS, seed: 10 },
     );
+    outcomes.push({ fault: `fuzz: ${CONFIGS} mutated campaign configs`, where: 'random values/types at 26 paths incl. __proto__', outcome: 'each valid or BadInputError (exit 2) naming the path; 0 other errors' });
   });
 
   const names = ['limitingCurrent', 'tau_z', 'porosity', 'ptfeLoading'];
@@ -155,5 +158,8 @@ describe('fuzz: campaign configs and reward expressions', () => {
       { numRuns: CONFIGS * 5, seed: 11 },
     );
     expect(compiled).toBeGreaterThan(0);
+    outcomes.push({ fault: `fuzz: ${CONFIGS * 5} random reward expressions`, where: 'random strings and token soups (import, evaluate, constructor, a.b, f(x)=x, …)', outcome: `${compiled} compiled, the rest BadInputError; evaluation always a number; found and fixed: names resolved via the prototype chain` });
   });
 });
+
+afterAll(() => writeReliabilityTable('fuzz'));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
+import { cpus } from 'node:os';
 import YAML from 'yaml';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { tmp } from '../helpers.js';
@@ -235,5 +236,40 @@ export function verify(db: string, rigLog: RigLogEntry[]): { campaignId: string;
   }
 }
 
-/** Appends a row to the reliability table of this run (written by the suite at the end). */
+/** Rows of the reliability table of this run. */
 export const outcomes: Array<Record<string, string | number>> = [];
+
+const RESULTS = new URL('../../experiments/results/', import.meta.url);
+
+/**
+ * Full runs only: stores this file's rows as a part (`reliability.<part>.json`) and rewrites
+ * experiments/results/reliability.md from every part present, so the fault and fuzz files
+ * (separate vitest workers) fill one table.
+ */
+export function writeReliabilityTable(part: string): void {
+  if (!FULL || outcomes.length === 0) return;
+  writeFileSync(new URL(`reliability.${part}.json`, RESULTS), JSON.stringify({ date: new Date().toISOString(), rows: outcomes }, null, 2) + '\n');
+  const rows = ['faults', 'fuzz'].flatMap((p) => {
+    const f = new URL(`reliability.${p}.json`, RESULTS);
+    return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')).rows as Array<Record<string, string | number>>) : [];
+  });
+  const cols = ['fault', 'where', 'trials', 'jobs', 'retries', 'lost', 'duplicated', 'outcome'];
+  const lines = [
+    '# Reliability under faults and bad input (issue #8)',
+    '',
+    `Written by \`npm run test:faults\` (${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}). Setup: a Mosquitto`,
+    "of the suite's own (persistence on, restartable), the campaign's simulated rigs in a separate",
+    'process (`poreloop lab`), the orchestrator as a child process that is SIGKILLed and resumed.',
+    '"lost" counts rig results missing from the ledger and "duplicated" counts (jobId, attempt) pairs',
+    "a rig executed twice, both checked against the rigs' own job log; \"retries\" counts jobs whose",
+    'ledger records more than one attempt. Fuzz rows count inputs; "—" where a column does not apply.',
+    '',
+    `| ${cols.join(' | ')} |`,
+    `| ${cols.map(() => '---').join(' | ')} |`,
+    ...rows.map((o) => `| ${cols.map((c) => String(o[c] ?? '—')).join(' | ')} |`),
+    '',
+    'See docs/reliability.md for what poreloop does in each fault.',
+    '',
+  ];
+  writeFileSync(new URL('reliability.md', RESULTS), lines.join('\n'));
+}
