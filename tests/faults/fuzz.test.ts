@@ -8,7 +8,7 @@ import { connectMqtt } from '../../robots/transport/mqtt.js';
 import { configRegistries, loadCampaign, runCampaign } from '../../src/compose/campaign.js';
 import { resolveCampaign } from '../../src/config/load.js';
 import { BadInputError } from '../../src/core/errors.js';
-import { Ledger } from '../../src/ledger/ledger.js';
+import { Ledger, issueCommand } from '../../src/ledger/ledger.js';
 import { compileReward } from '../../src/reward/expression.js';
 import { MOSQUITTO_URL, tmp } from '../helpers.js';
 import { FULL, outcomes, readLedger, waitUntil, writeReliabilityTable } from './harness.js';
@@ -69,7 +69,8 @@ describe('fuzz: inbound MQTT payloads', () => {
       twin: { ...demo.twin, size: [24, 24, 16] },
       space: { ...demo.space, porosity: { min: 0.6, max: 0.8 }, binderFraction: { min: 0.1, max: 0.3 } },
       agent: { name: 'sobol', candidates: 3, batchSize: 2 },
-      rigs: { ...demo.rigs, timeout: '60s', simulate: { ...demo.rigs.simulate, rigs: demo.rigs.simulate.rigs.map((r: object) => ({ ...r, latencyMs: FULL ? 5000 : 1500 })) } },
+      // The approval gate holds the campaign open (listening) while the whole stream is sent.
+      rigs: { ...demo.rigs, approval: true, timeout: '60s', simulate: { ...demo.rigs.simulate, rigs: demo.rigs.simulate.rigs.map((r: object) => ({ ...r, latencyMs: 100 })) } },
       budget: { rigRuns: 4 },
       stop: {},
     };
@@ -81,11 +82,31 @@ describe('fuzz: inbound MQTT payloads', () => {
     const invalid = samples.filter((b) => !parseMessage('event', b).ok).length;
     let campaignDone = false;
     const campaign = runCampaign(loadCampaign(path), { db }).finally(() => (campaignDone = true));
-    // Once the campaign's dispatcher listens (its first job is out), send every payload while it runs.
-    await waitUntil(() => existsSync(db) && (readLedger(db, (l) => l.jobs(l.campaigns()[0].id).length) ?? 0) > 0, 60_000, 'the first job');
+    const campaignId = async () => {
+      await waitUntil(() => existsSync(db) && (readLedger(db, (l) => l.documents(l.campaigns()[0].id, 'ApprovalRequested').length) ?? 0) > 0, 60_000, 'the approval gate');
+      return readLedger(db, (l) => l.campaigns()[0].id)!;
+    };
+    const id = await campaignId();
+    // The campaign is listening and held at its approval gate: send the whole stream now.
     for (const [i, buf] of samples.entries()) await fuzzer.publish(`poreloop/v1/${lab}/rigs/${i % 2 ? 'fab-1' : 'char-1'}/events`, buf, { qos: 1 });
     const sentWhileRunning = !campaignDone;
+    // Then approve every batch until the campaign ends.
+    const approver = (async () => {
+      const approved = new Set<number>();
+      while (!campaignDone) {
+        const writer = Ledger.open(db);
+        for (const d of writer.documents(id, 'ApprovalRequested')) {
+          if (!approved.has(d.body.round)) {
+            approved.add(d.body.round);
+            issueCommand(writer, id, 'approve');
+          }
+        }
+        writer.close();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
     const summary = await campaign;
+    await approver;
     await fuzzer.close();
     expect(sentWhileRunning).toBe(true);
     expect(summary.status).toBe('completed');
