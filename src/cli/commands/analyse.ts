@@ -37,8 +37,8 @@ const GROUPS: Record<string, string[]> = {
 };
 const DEFAULT_PROPS = 'porosity,ssa,tortuosity';
 
-/** Bytes per voxel of the largest solver a property needs (transport ≈ 90, LBM ≈ 400 per fluid node). */
-const BYTES_PER_VOXEL = { 1: 40, 2: 90, 3: 400 } as const;
+/** Bytes per voxel of the largest solver a property needs (transport ≈ 60–90, LBM ≈ 230 per fluid node + setup). */
+const BYTES_PER_VOXEL = { 1: 40, 2: 90, 3: 300 } as const;
 
 export function expandProps(list: string, axes: string[]): string[] {
   const out: string[] = [];
@@ -57,7 +57,7 @@ export function expandProps(list: string, axes: string[]): string[] {
 }
 
 /** Refuses volumes the analysis cannot use, with a message that says why. */
-export function checkVolume(v: Voxels, phase: number, props: string[], path: string): void {
+export function checkVolume(v: Voxels, phase: number, props: string[], path: string, memoryBytes = totalmem()): void {
   const labels = labelsPresent(v);
   if (!labels.includes(phase)) {
     throw new BadInputError(`label ${phase} (--phase) is not in the volume; labels present: ${labels.join(', ')} — the volume is all solid for this phase`, path);
@@ -67,9 +67,9 @@ export function checkVolume(v: Voxels, phase: number, props: string[], path: str
   }
   const cost = Math.max(...props.map((p) => PROPERTIES[p].cost)) as 1 | 2 | 3;
   const need = v.data.length * BYTES_PER_VOXEL[cost];
-  if (need > 0.8 * totalmem()) {
+  if (need > 0.8 * memoryBytes) {
     throw new BadInputError(
-      `a ${v.shape.join('×')} volume needs about ${(need / 2 ** 30).toFixed(1)} GiB for ${props.filter((p) => PROPERTIES[p].cost === cost).join(', ')}, more than 80% of this machine's ${(totalmem() / 2 ** 30).toFixed(1)} GiB; crop or downsample it`,
+      `a ${v.shape.join('×')} volume needs about ${(need / 2 ** 30).toFixed(1)} GiB for ${props.filter((p) => PROPERTIES[p].cost === cost).join(', ')}, more than 80% of this machine's ${(memoryBytes / 2 ** 30).toFixed(1)} GiB; crop or downsample it`,
       path,
     );
   }
@@ -134,10 +134,11 @@ export const analyseCommandModule = (ctx: CommandContext): CommandModule<GlobalA
         const voxels = readVolume(args.volume, { voxelSize: args.voxel });
         checkVolume(voxels, args.phase, props, args.volume);
 
-        // One group per axis (solves of different axes are independent) plus the rest.
+        // One group per axis (solves of different axes are independent) plus the rest; a
+        // property joins the group of the solve it derives from (limitingCurrent → z).
         const groups = new Map<string, string[]>();
         for (const p of props) {
-          const key = /_([xyz])$/.exec(p)?.[1] ?? '-';
+          const key = /_([xyz])$/.exec(p)?.[1] ?? /_([xyz])$/.exec(PROPERTIES[p].solve ?? '')?.[1] ?? '-';
           groups.set(key, [...(groups.get(key) ?? []), p]);
         }
         const solveGroups = [...groups.values()].filter((g) => g.some((p) => PROPERTIES[p].cost >= 2));

@@ -1,0 +1,116 @@
+import type { Voxels } from '../core/protocols.js';
+import { AXIS_INDEX, labelComponents, type Axis, type Components } from './labelling.js';
+import { permeability, type PermeabilityResult } from './lbm.js';
+import { countLabel, localThickness, phaseMask, twoPointCorrelation, type LocalThickness } from './morphology.js';
+import { solveTransport, type TransportResult } from './transport.js';
+
+/**
+ * One volume under analysis: memoises the expensive intermediate results (components,
+ * transport solves, local thickness, LBM runs) so that properties sharing them (tau_z,
+ * deff_z, limitingCurrent, macMullin…) compute them once, and records solver diagnostics.
+ */
+export class Analysis {
+  private readonly memo = new Map<string, unknown>();
+  /** Per-solve diagnostics (iterations, residual, wall time), keyed like `diffusion_z`. */
+  readonly diagnostics: Record<string, Record<string, number | boolean | string>> = {};
+
+  constructor(
+    readonly voxels: Voxels,
+    /** Label of the transporting (pore) phase. */
+    readonly phase: number,
+    readonly context: Readonly<Record<string, number>> = {},
+  ) {}
+
+  private cached<T>(key: string, make: () => T): T {
+    if (!this.memo.has(key)) this.memo.set(key, make());
+    return this.memo.get(key) as T;
+  }
+
+  /** Voxel edge in metres. */
+  get voxelM(): number {
+    return this.voxels.voxelSize * 1e-6;
+  }
+
+  /** Sample length along an axis, m. */
+  length(axis: Axis): number {
+    return this.voxels.shape[AXIS_INDEX[axis]] * this.voxelM;
+  }
+
+  /** Context value or default. */
+  ctx(name: string, fallback: number): number {
+    const v = this.context[name];
+    return v === undefined ? fallback : v;
+  }
+
+  fraction(label = this.phase): number {
+    return this.cached(`frac:${label}`, () => countLabel(this.voxels.data, label) / this.voxels.data.length);
+  }
+
+  mask(label = this.phase): Uint8Array {
+    return this.cached(`mask:${label}`, () => phaseMask(this.voxels.data, label));
+  }
+
+  components(label = this.phase): Components {
+    return this.cached(`comp:${label}`, () => labelComponents(this.mask(label), this.voxels.shape));
+  }
+
+  /** D_eff/D0 of the transporting phase along an axis (TauFactor convention). */
+  diffusion(axis: Axis): TransportResult {
+    return this.cached(`diff:${axis}`, () => {
+      const conductivity = new Float64Array(256);
+      conductivity[this.phase] = 1;
+      const r = solveTransport(this.voxels.data, this.voxels.shape, { axis, conductivity, components: this.components() });
+      this.record(`diffusion_${axis}`, r);
+      return r;
+    });
+  }
+
+  /** Effective conductivity (S/m) along an axis with a conductivity per label (S/m). */
+  conduction(axis: Axis, conductivity: Float64Array, key: string): TransportResult {
+    return this.cached(`cond:${key}:${axis}`, () => {
+      const r = solveTransport(this.voxels.data, this.voxels.shape, { axis, conductivity });
+      this.record(`${key}_${axis}`, r);
+      return r;
+    });
+  }
+
+  private record(key: string, r: TransportResult): void {
+    this.diagnostics[key] = {
+      solver: 'pcg-multigrid',
+      iterations: r.iterations,
+      residual: r.relResidual,
+      fluxImbalance: r.fluxImbalance,
+      converged: r.converged,
+      wallMs: Math.round(r.wallMs * 10) / 10,
+    };
+  }
+
+  localThickness(): LocalThickness {
+    return this.cached('lt', () => {
+      const t = performance.now();
+      const lt = localThickness(this.mask(), this.voxels.shape);
+      this.diagnostics.localThickness = { wallMs: Math.round(performance.now() - t), bins: lt.diameters.length };
+      return lt;
+    });
+  }
+
+  s2(): Float64Array {
+    return this.cached('s2', () => twoPointCorrelation(this.mask(), this.voxels.shape));
+  }
+
+  /** LBM permeability (m²) of the transporting phase along an axis. */
+  permeability(axis: Axis): PermeabilityResult {
+    return this.cached(`perm:${axis}`, () => {
+      const r = permeability(this.mask(), this.voxels.shape, { axis, buffer: this.ctx('lbmBuffer', 4) });
+      this.diagnostics[`permeability_${axis}`] = {
+        solver: 'lbm-d3q19-trt',
+        iterations: r.steps,
+        residual: r.change,
+        converged: r.converged,
+        maxMach: r.maxMach,
+        wallMs: Math.round(r.wallMs),
+      };
+      return r;
+    });
+  }
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { Voxels } from '../core/protocols.js';
+import { CONTEXT_DEFAULTS, PROPERTIES, simulate, simulatorRegistry } from './index.js';
+import { fibreVolume } from './test-volumes.js';
+import { limitingCurrentDensity } from './device.js';
+
+function layered(): Voxels {
+  // Pore layers normal to z: open along x and y, blocked through-plane.
+  const shape: [number, number, number] = [8, 8, 8];
+  const data = new Uint8Array(512);
+  for (let i = 0; i < 512; i++) data[i] = i % 8 < 4 ? 0 : 1;
+  return { data, shape, voxelSize: 2, phases: { 0: 'pore', 1: 'solid' } };
+}
+
+describe('simulate()', () => {
+  it('scores a GDL-like fibre volume with porosity, tau_z and limitingCurrent', async () => {
+    const v = fibreVolume([48, 48, 24], 30, 4, 1);
+    const r = await simulate(v, { properties: ['porosity', 'tau_z', 'limitingCurrent'] });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const { porosity, tau_z, limitingCurrent } = r.value.properties;
+    expect(porosity).toBeGreaterThan(0.5);
+    expect(porosity).toBeLessThan(1);
+    expect(tau_z).toBeGreaterThan(1);
+    expect(r.value.units).toEqual({ porosity: '1', tau_z: '1', limitingCurrent: 'A/m^2' });
+    // limitingCurrent is the closed-form model of the same solve.
+    const expected = limitingCurrentDensity({
+      dRel: porosity / tau_z,
+      thickness: 24 * 2e-6,
+      temperatureK: CONTEXT_DEFAULTS.temperature,
+      pressurePa: CONTEXT_DEFAULTS.pressure,
+      oxygenFraction: CONTEXT_DEFAULTS.oxygenFraction,
+    });
+    expect(limitingCurrent).toBeCloseTo(expected, 6);
+    const diag = r.value.diagnostics as Record<string, { iterations: number; converged: boolean }>;
+    expect(diag.diffusion_z.converged).toBe(true);
+    expect(diag.diffusion_z.iterations).toBeGreaterThan(0);
+  });
+
+  it('reports a blocked direction as τ = Infinity, D_eff = 0 and zero limiting current, not an error', async () => {
+    const r = await simulate(layered(), { properties: ['tau_z', 'deff_z', 'tau_x', 'limitingCurrent', 'macMullin'] });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.properties.tau_z).toBe(Infinity);
+    expect(r.value.properties.deff_z).toBe(0);
+    expect(r.value.properties.limitingCurrent).toBe(0);
+    expect(r.value.properties.macMullin).toBe(Infinity);
+    expect(r.value.properties.tau_x).toBeCloseTo(1, 5);
+  });
+
+  it('uses the transporting phase given by `phase`', async () => {
+    const r = await simulate(layered(), { properties: ['porosity', 'tau_x'], phase: 1 });
+    expect(r.ok && r.value.properties.porosity).toBe(0.5);
+  });
+
+  it('rejects unknown property names with a bad-input SimulationError', async () => {
+    const r = await simulate(layered(), { properties: ['porosity', 'tau_w'] });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.reason).toBe('bad-input');
+      expect(r.error.message).toContain('tau_w');
+    }
+  });
+
+  it('computes multi-phase conductivity from per-label context conductivities', async () => {
+    const r = await simulate(layered(), { properties: ['sigma_eff_x', 'sigma_eff_z'], context: { sigma_0: 2, sigma_1: 6 } });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.value.properties.sigma_eff_x).toBeCloseTo(4, 4);
+    expect(r.value.properties.sigma_eff_z).toBeCloseTo(3, 4);
+  });
+});
+
+describe('simulator registry', () => {
+  it('declares a unit and a definition for every property, each provided by exactly one simulator', () => {
+    const seen = new Map<string, string>();
+    for (const [name, make] of Object.entries(simulatorRegistry)) {
+      const sim = make();
+      expect(sim.name).toBe(name);
+      for (const [prop, info] of Object.entries(sim.provides)) {
+        expect(/^[A-Za-z_][A-Za-z0-9_]*$/.test(prop), prop).toBe(true);
+        expect(info.unit.length).toBeGreaterThan(0);
+        expect(info.definition.length).toBeGreaterThan(20);
+        expect(seen.has(prop), prop).toBe(false);
+        seen.set(prop, name);
+      }
+    }
+    expect([...seen.keys()].sort()).toEqual(Object.keys(PROPERTIES).sort());
+  });
+
+  it('evaluates only its own properties, restricted to the requested axes', async () => {
+    const sim = simulatorRegistry.diffusion();
+    const r = await sim.evaluate(layered(), { axes: ['x'] });
+    expect(r.ok && Object.keys(r.value.properties).sort()).toEqual(['deff_x', 'tau_x']);
+    const bad = await sim.evaluate(layered(), { properties: ['porosity'] });
+    expect(bad.ok).toBe(false);
+  });
+
+  it('gives SOFC TPB densities on a three-phase volume and a bad-input error otherwise', async () => {
+    const shape: [number, number, number] = [8, 8, 6];
+    const data = new Uint8Array(384);
+    for (let x = 0; x < 8; x++) for (let y = 0; y < 8; y++) for (let z = 0; z < 6; z++) data[(x * 8 + y) * 6 + z] = x < 4 ? 0 : y < 4 ? 1 : 2;
+    const v: Voxels = { data, shape, voxelSize: 1, phases: { 0: 'pore', 1: 'ni', 2: 'ysz' } };
+    const r = await simulate(v, { properties: ['tpbDensity', 'tpbActiveDensity'] });
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      // 6 edges of 1 µm × 2/3 in 384 µm³.
+      expect(r.value.properties.tpbDensity).toBeCloseTo(((2 / 3) * 6e-6) / 384e-18, -6);
+      expect(r.value.properties.tpbActiveDensity).toBe(r.value.properties.tpbDensity);
+    }
+    const two = await simulate(layered(), { properties: ['tpbDensity'] });
+    expect(two.ok).toBe(false);
+  });
+});

@@ -1,0 +1,137 @@
+import { SimulationError } from '../core/errors.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { PropertyInfo, SimulateOptions, SimulationReport, Simulator, Voxels } from '../core/protocols.js';
+import { Analysis } from './analysis.js';
+import { PROPERTIES, propertyAxis } from './properties.js';
+
+/**
+ * The P-model physics (issue 4): simulators behind the Simulator interface of
+ * src/core/protocols.ts, a registry by name, and `simulate()`, which computes any set of
+ * property names in one pass over a volume, sharing intermediate solves between properties.
+ * Every property is in SI units (./properties.ts, docs/physics.md). A phase that does not
+ * percolate gives τ = Infinity, D_eff = 0, permeability = 0 — values, not errors.
+ */
+
+export { PROPERTIES, CONTEXT_DEFAULTS } from './properties.js';
+export type { PropertyDef } from './properties.js';
+
+/** Simulator names, each providing the properties of ./properties.ts tagged with it. */
+export const SIMULATOR_NAMES = ['morphology', 'diffusion', 'conduction', 'permeability', 'pemfc', 'liion', 'sofc'] as const;
+export type SimulatorName = (typeof SIMULATOR_NAMES)[number];
+
+const DESCRIPTIONS: Record<SimulatorName, string> = {
+  morphology: 'phase fractions, surface area, local-thickness PSD, S2, chords, connectivity, TPB',
+  diffusion: 'tortuosity factor and D_eff/D0 per axis (finite volumes, multigrid-preconditioned CG)',
+  conduction: 'multi-phase effective conductivity per axis',
+  permeability: 'absolute permeability per axis (lattice Boltzmann D3Q19 TRT)',
+  pemfc: 'PEMFC GDL O2 limiting current and Darcy pressure drop',
+  liion: 'Li-ion electrode effective conductivities, MacMullin number, ionic time constant',
+  sofc: 'SOFC active triple-phase-boundary density',
+};
+
+/** Checks the property names and the transporting phase; returns the names in order. */
+function plan(voxels: Voxels, names: readonly string[], phase: number): Result<string[], SimulationError> {
+  const unknown = names.filter((n) => !(n in PROPERTIES));
+  if (unknown.length > 0) {
+    return err(
+      new SimulationError(`unknown propert${unknown.length > 1 ? 'ies' : 'y'} ${unknown.join(', ')}; known: ${Object.keys(PROPERTIES).join(', ')}`, 'bad-input'),
+    );
+  }
+  if (!Number.isInteger(phase) || phase < 0 || phase > 255) {
+    return err(new SimulationError(`phase must be a label 0..255, got ${phase}`, 'bad-input'));
+  }
+  if (voxels.data.length !== voxels.shape[0] * voxels.shape[1] * voxels.shape[2]) {
+    return err(new SimulationError(`voxel data length ${voxels.data.length} does not match shape ${voxels.shape.join('×')}`, 'bad-input'));
+  }
+  return ok([...new Set(names)]);
+}
+
+async function run(voxels: Voxels, names: readonly string[], options: SimulateOptions): Promise<Result<SimulationReport, SimulationError>> {
+  const phase = options.phase ?? 0;
+  const p = plan(voxels, names, phase);
+  if (!p.ok) return p;
+  const analysis = new Analysis(voxels, phase, options.context ?? {});
+  const properties: Record<string, number> = {};
+  const units: Record<string, string> = {};
+  const timings: Record<string, number> = {};
+  for (const name of p.value) {
+    const def = PROPERTIES[name];
+    const t = performance.now();
+    try {
+      properties[name] = def.compute(analysis);
+    } catch (e) {
+      if (e instanceof SimulationError) return err(e);
+      if (e instanceof RangeError) return err(new SimulationError(`${name}: ${e.message}`, 'too-large'));
+      return err(new SimulationError(`${name}: ${e instanceof Error ? e.message : String(e)}`, 'internal'));
+    }
+    units[name] = def.unit;
+    timings[name] = Math.round((performance.now() - t) * 10) / 10;
+    // Yield between properties so that a caller on the main thread keeps its event loop.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  const notConverged = Object.entries(analysis.diagnostics).filter(([, d]) => d.converged === false);
+  if (notConverged.length > 0) {
+    return err(new SimulationError(`solver did not converge: ${notConverged.map(([k]) => k).join(', ')}`, 'not-converged'));
+  }
+  return ok({ properties, units, diagnostics: { ...analysis.diagnostics, propertyMs: timings, phase } });
+}
+
+class PhysicsSimulator implements Simulator {
+  readonly provides: Record<string, PropertyInfo>;
+
+  constructor(
+    readonly name: SimulatorName,
+    readonly description: string,
+  ) {
+    this.provides = Object.fromEntries(
+      Object.entries(PROPERTIES)
+        .filter(([, d]) => d.simulator === name)
+        .map(([k, d]) => [k, { unit: d.unit, definition: d.definition }]),
+    );
+  }
+
+  evaluate(voxels: Voxels, options: SimulateOptions = {}): Promise<Result<SimulationReport, SimulationError>> {
+    let names = options.properties ?? Object.keys(this.provides);
+    const foreign = names.filter((n) => !(n in this.provides));
+    if (foreign.length > 0) {
+      return Promise.resolve(err(new SimulationError(`simulator ${this.name} does not provide ${foreign.join(', ')}`, 'bad-input')));
+    }
+    if (!options.properties && options.axes) {
+      const axes = options.axes;
+      names = names.filter((n) => {
+        const ax = propertyAxis(n);
+        return ax === undefined || axes.includes(ax);
+      });
+    }
+    return run(voxels, names, options);
+  }
+}
+
+/** Simulators by name (configs refer to them by these names). */
+export const simulatorRegistry: Record<string, () => Simulator> = Object.fromEntries(
+  SIMULATOR_NAMES.map((n) => [n, () => new PhysicsSimulator(n, DESCRIPTIONS[n])]),
+);
+
+export interface SimulateRequest extends SimulateOptions {
+  properties: string[];
+}
+
+/**
+ * Computes the named properties of a volume (any mix of simulators), e.g.
+ * `simulate(v, { properties: ['porosity', 'tau_z', 'limitingCurrent'] })`. Properties with an
+ * axis suffix are computed for that axis only; `axes` is not needed when names are given.
+ */
+export function simulate(voxels: Voxels, request: SimulateRequest): Promise<Result<SimulationReport, SimulationError>> {
+  if (request.properties.length === 0) {
+    return Promise.resolve(err(new SimulationError('no properties requested', 'bad-input')));
+  }
+  return run(voxels, request.properties, request);
+}
+
+/** Property names, units and definitions of every simulator. */
+export function describeProperties(): Record<string, PropertyInfo & { simulator: string }> {
+  return Object.fromEntries(Object.entries(PROPERTIES).map(([k, d]) => [k, { unit: d.unit, definition: d.definition, simulator: d.simulator }]));
+}
+
+export type { Axis } from './labelling.js';
+export { tortuosity, solveTransport } from './transport.js';

@@ -1,0 +1,117 @@
+import type { Shape3 } from '../core/protocols.js';
+
+/**
+ * Connected-component labelling with 6-connectivity (face neighbours), the connectivity that
+ * transport on a voxel grid uses: two voxels that only share an edge or a corner exchange no
+ * flux in a finite-volume scheme, so they must not count as connected.
+ *
+ * Algorithm: one raster pass with union–find (path halving, union by smaller index) over the
+ * three backward neighbours, then a flattening pass that numbers roots 1..count in raster order
+ * (Wu, Otoo & Suzuki, Pattern Anal. Appl. 12, 2009 — the classic two-pass scheme).
+ * Storage: C order, x slowest, z fastest (src/core/protocols.ts).
+ */
+
+/** Bit of `touch` for each face of the box: x=0, x=nx-1, y=0, y=ny-1, z=0, z=nz-1. */
+export const FACE_BITS = { x0: 1, x1: 2, y0: 4, y1: 8, z0: 16, z1: 32 } as const;
+export const AXIS_INDEX = { x: 0, y: 1, z: 2 } as const;
+export type Axis = keyof typeof AXIS_INDEX;
+export const AXES: readonly Axis[] = ['x', 'y', 'z'];
+
+export interface Components {
+  /** 0 for voxels outside the mask, else the component number 1..count. */
+  labels: Int32Array;
+  count: number;
+  /** Voxel count of each component (index 0 unused). */
+  sizes: Float64Array;
+  /** Faces of the box that each component touches (FACE_BITS), index 0 unused. */
+  touch: Uint8Array;
+}
+
+export function labelComponents(mask: Uint8Array, shape: Shape3): Components {
+  const [nx, ny, nz] = shape;
+  const n = nx * ny * nz;
+  const sx = ny * nz;
+  const sy = nz;
+  // parent[i] = i + 1 of the parent voxel (0 = not in the mask), so one Int32Array serves both.
+  const parent = new Int32Array(n);
+  const find = (i: number): number => {
+    while (parent[i] - 1 !== i) {
+      const p = parent[i] - 1;
+      parent[i] = parent[p];
+      i = p;
+    }
+    return i;
+  };
+  const union = (a: number, b: number): void => {
+    let ra = find(a);
+    let rb = find(b);
+    if (ra === rb) return;
+    if (ra < rb) [ra, rb] = [rb, ra];
+    parent[ra] = rb + 1;
+  };
+  for (let x = 0; x < nx; x++) {
+    for (let y = 0; y < ny; y++) {
+      const base = x * sx + y * sy;
+      for (let z = 0; z < nz; z++) {
+        const i = base + z;
+        if (!mask[i]) continue;
+        parent[i] = i + 1;
+        if (z > 0 && mask[i - 1]) union(i, i - 1);
+        if (y > 0 && mask[i - sy]) union(i, i - sy);
+        if (x > 0 && mask[i - sx]) union(i, i - sx);
+      }
+    }
+  }
+  const labels = new Int32Array(n);
+  let count = 0;
+  const sizesList: number[] = [0];
+  const touchList: number[] = [0];
+  for (let x = 0; x < nx; x++) {
+    const fx = (x === 0 ? FACE_BITS.x0 : 0) | (x === nx - 1 ? FACE_BITS.x1 : 0);
+    for (let y = 0; y < ny; y++) {
+      const fy = fx | (y === 0 ? FACE_BITS.y0 : 0) | (y === ny - 1 ? FACE_BITS.y1 : 0);
+      const base = x * sx + y * sy;
+      for (let z = 0; z < nz; z++) {
+        const i = base + z;
+        if (!parent[i]) continue;
+        const r = find(i);
+        // Roots come first in raster order (union keeps the smaller index as root).
+        let l = r === i ? 0 : labels[r];
+        if (l === 0) {
+          l = ++count;
+          sizesList.push(0);
+          touchList.push(0);
+        }
+        labels[i] = l;
+        sizesList[l]++;
+        touchList[l] |= fy | (z === 0 ? FACE_BITS.z0 : 0) | (z === nz - 1 ? FACE_BITS.z1 : 0);
+      }
+    }
+  }
+  return { labels, count, sizes: Float64Array.from(sizesList), touch: Uint8Array.from(touchList) };
+}
+
+/** Face bits of the inlet and outlet of an axis. */
+export function axisFaces(axis: Axis): [number, number] {
+  return axis === 'x' ? [FACE_BITS.x0, FACE_BITS.x1] : axis === 'y' ? [FACE_BITS.y0, FACE_BITS.y1] : [FACE_BITS.z0, FACE_BITS.z1];
+}
+
+/**
+ * Mask of the voxels of `mask` in components that touch both the inlet and the outlet face of
+ * `axis` (the percolating, or spanning, clusters). Returns the count of such voxels.
+ */
+export function percolatingMask(comp: Components, axis: Axis): { mask: Uint8Array; count: number } {
+  const [fa, fb] = axisFaces(axis);
+  const keep = new Uint8Array(comp.count + 1);
+  for (let l = 1; l <= comp.count; l++) keep[l] = comp.touch[l] & fa && comp.touch[l] & fb ? 1 : 0;
+  const lab = comp.labels;
+  const mask = new Uint8Array(lab.length);
+  let count = 0;
+  for (let i = 0; i < lab.length; i++) {
+    if (keep[lab[i]]) {
+      mask[i] = 1;
+      count++;
+    }
+  }
+  return { mask, count };
+}

@@ -1,0 +1,21 @@
+import { SimulationError } from '../core/errors.js';
+import type { SimulationReport, Voxels } from '../core/protocols.js';
+import { err, ok, type Result } from '../core/result.js';
+import { WorkerPool, type WorkerPoolOptions } from '../exec/worker-pool.js';
+import type { SimulateRequest } from './index.js';
+import type { SimulateTask, SimulateTaskResult } from './worker.js';
+
+/** URL of the physics worker module (./worker.ts, or worker.js once compiled). */
+export const physicsWorkerUrl = new URL('./worker.js', import.meta.url);
+
+/** A worker pool serving the physics tasks of ./worker.ts. */
+export function createPhysicsPool(options: Omit<WorkerPoolOptions, 'workerUrl'> = {}): WorkerPool {
+  return new WorkerPool({ ...options, workerUrl: physicsWorkerUrl });
+}
+
+/** `simulate()` on a pool worker: same Result as the in-thread call. */
+export async function simulateInPool(pool: WorkerPool, voxels: Voxels, request: SimulateRequest): Promise<Result<SimulationReport, SimulationError>> {
+  const task: SimulateTask = { voxels, request };
+  const r = await pool.run<SimulateTaskResult>('simulate', task);
+  return r.ok ? ok(r.value) : err(new SimulationError(r.error.message, r.error.reason));
+}

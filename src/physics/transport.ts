@@ -1,0 +1,355 @@
+import type { Shape3 } from '../core/protocols.js';
+import { AXIS_INDEX, labelComponents, percolatingMask, type Axis, type Components } from './labelling.js';
+import {
+  applyOperator,
+  BND_IN,
+  BND_OUT,
+  createLevel,
+  createMaskLevel,
+  FACE_M0,
+  FACE_M1,
+  FACE_M2,
+  FACE_P0,
+  FACE_P1,
+  FACE_P2,
+  finishDiagonal,
+  inverseDiagonal,
+  Multigrid,
+  type Level,
+} from './multigrid.js';
+
+/**
+ * Steady diffusion / conduction through a voxel volume: ∇·(σ∇φ) = 0 with φ = 1 on the inlet
+ * face and φ = 0 on the outlet face of one axis and no flux through the four other faces.
+ *
+ * Discretisation (TauFactor's, Cooper et al. SoftwareX 5, 2016; Kench et al. JOSS 2023, and
+ * shared/reference/README.md): one finite-volume cell per voxel; the conductance between
+ * face-neighbours is the harmonic mean 2σᵢσⱼ/(σᵢ+σⱼ) (series resistance of two half-cells,
+ * in units of σ × voxel length), zero if either is non-conducting; the Dirichlet values sit
+ * on the outer faces of the box, half a voxel beyond the first and last cell centres, so an
+ * end cell connects to its boundary with conductance 2σᵢ.
+ *
+ * Effective conductivity: σ_eff = (F / A) · N / Δφ, with F the total current through a cross
+ * section, A the cross-section in voxels and N the number of voxels along the axis. With
+ * σ = 1 in the transporting phase this is D_eff/D0 and the tortuosity factor is
+ * τ = ε / (D_eff/D0) with ε the total volume fraction of the phase (TauFactor's convention).
+ *
+ * Conducting clusters that do not touch both the inlet and the outlet carry no current and
+ * would make the matrix singular (a floating cluster has no Dirichlet anchor), so they are
+ * removed before the solve; if nothing spans the box, σ_eff = 0 (τ = ∞) without a solve.
+ *
+ * Solver: conjugate gradients preconditioned by the multigrid of ./multigrid.ts (or by the
+ * diagonal, the in-run baseline of the benchmark). Converged when the relative residual
+ * ‖b − Ax‖/‖b‖ ≤ tol AND the inlet and outlet currents agree within fluxTol — the second
+ * test is the physical one: the current must be conserved through the sample.
+ */
+
+export interface TransportOptions {
+  axis: Axis;
+  /** Conductivity of each label (index = label, length ≥ the largest label + 1); 0 = insulating. */
+  conductivity: ArrayLike<number>;
+  /** Relative residual target (default 1e-5; the flux test is the physical criterion). */
+  tol?: number;
+  /** Allowed relative mismatch of inlet and outlet current (default 1e-4). */
+  fluxTol?: number;
+  maxIterations?: number;
+  preconditioner?: 'multigrid' | 'jacobi';
+  /** Components of the conducting mask, when the caller already has them (shared across axes). */
+  components?: Components;
+}
+
+export interface TransportResult {
+  axis: Axis;
+  /** σ_eff in the unit of `conductivity`; D_eff/D0 when the phase has conductivity 1. */
+  effective: number;
+  percolating: boolean;
+  /** Fraction of all voxels that conduct (σ > 0). */
+  conductingFraction: number;
+  /** Fraction of all voxels in clusters spanning inlet to outlet. */
+  spanningFraction: number;
+  iterations: number;
+  relResidual: number;
+  fluxIn: number;
+  fluxOut: number;
+  /** |F_in − F_out| / mean(F_in, F_out). */
+  fluxImbalance: number;
+  converged: boolean;
+  wallMs: number;
+  /** Bytes of the arrays the solve allocated (fine level, Krylov vectors, coarse levels). */
+  bytes: number;
+  /** Multigrid levels (1 for the Jacobi baseline). */
+  levels: number;
+}
+
+export function conductingMask(data: Uint8Array, conductivity: ArrayLike<number>): Uint8Array {
+  const lut = new Uint8Array(256);
+  for (let l = 0; l < Math.min(256, conductivity.length); l++) lut[l] = conductivity[l] > 0 ? 1 : 0;
+  const m = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) m[i] = lut[data[i]];
+  return m;
+}
+
+/** Fine level, right-hand side and the inlet/outlet boundary cells of one axis. */
+interface Assembly {
+  L: Level;
+  b: Float64Array;
+  inlet: { idx: Int32Array; g: Float64Array };
+  outlet: { idx: Int32Array; g: Float64Array };
+}
+
+/**
+ * Binary assembly for a single conducting phase of conductivity σ: the system is divided by σ
+ * (unit face conductance, 2 to the outer faces), so the potential is the same and only the
+ * currents scale with σ.
+ */
+function assembleBinary(shape: Shape3, keep: Uint8Array, sigma: number, axis: Axis): Assembly {
+  const [nx, ny, nz] = shape;
+  const L = createMaskLevel([nx, ny, nz]);
+  const mask = L.mask!;
+  const { s0, s1 } = L;
+  const on = new Uint8Array(L.size);
+  for (let x = 0; x < nx; x++)
+    for (let y = 0; y < ny; y++) {
+      const j0 = (x * ny + y) * nz;
+      const i0 = (x + 1) * s0 + (y + 1) * s1 + 1;
+      for (let z = 0; z < nz; z++) on[i0 + z] = keep[j0 + z];
+    }
+  for (let i = s0; i < L.size - s0; i++) {
+    if (!on[i]) continue;
+    mask[i] =
+      (on[i - s0] ? FACE_M0 : 0) |
+      (on[i + s0] ? FACE_P0 : 0) |
+      (on[i - s1] ? FACE_M1 : 0) |
+      (on[i + s1] ? FACE_P1 : 0) |
+      (on[i - 1] ? FACE_M2 : 0) |
+      (on[i + 1] ? FACE_P2 : 0);
+  }
+  const b = new Float64Array(L.size);
+  const inlet = boundaryLayer(L, shape, axis, 1, (i) => on[i] > 0, () => 2 * sigma);
+  const outlet = boundaryLayer(L, shape, axis, shape[AXIS_INDEX[axis]], (i) => on[i] > 0, () => 2 * sigma);
+  for (const i of inlet.idx) {
+    mask[i] |= BND_IN;
+    b[i] = 2;
+  }
+  for (const i of outlet.idx) mask[i] |= BND_OUT;
+  return { L, b, inlet, outlet };
+}
+
+/** Cells of one layer normal to `axis` (padded position `pos`) that conduct, with their 2σ. */
+function boundaryLayer(
+  L: Level,
+  shape: Shape3,
+  axis: Axis,
+  pos: number,
+  conducts: (i: number) => boolean,
+  conductance: (i: number) => number,
+): { idx: Int32Array; g: Float64Array } {
+  const ax = AXIS_INDEX[axis];
+  const strides = [L.s0, L.s1, 1];
+  const [a, c] = [0, 1, 2].filter((k) => k !== ax);
+  const idx: number[] = [];
+  const g: number[] = [];
+  for (let ia = 1; ia <= shape[a]; ia++)
+    for (let ic = 1; ic <= shape[c]; ic++) {
+      const i = ia * strides[a] + ic * strides[c] + pos * strides[ax];
+      if (conducts(i)) {
+        idx.push(i);
+        g.push(conductance(i));
+      }
+    }
+  return { idx: Int32Array.from(idx), g: Float64Array.from(g) };
+}
+
+function assemble(data: Uint8Array, shape: Shape3, keep: Uint8Array, conductivity: ArrayLike<number>, axis: Axis): Assembly {
+  const [nx, ny, nz] = shape;
+  const L = createLevel([nx, ny, nz]);
+  const { g0, g1, g2, d, s0, s1 } = L;
+  const sig = new Float64Array(256);
+  for (let l = 0; l < Math.min(256, conductivity.length); l++) sig[l] = conductivity[l];
+  // Cell conductivity on the padded grid (0 in ghosts and removed clusters).
+  const cell = new Float64Array(L.size);
+  for (let x = 0; x < nx; x++)
+    for (let y = 0; y < ny; y++) {
+      const j0 = (x * ny + y) * nz;
+      const i0 = (x + 1) * s0 + (y + 1) * s1 + 1;
+      for (let z = 0; z < nz; z++) cell[i0 + z] = keep[j0 + z] ? sig[data[j0 + z]] : 0;
+    }
+  const size = L.size;
+  for (let i = s0; i < size - s0; i++) {
+    const s = cell[i];
+    if (s === 0) continue;
+    let t = cell[i + s0];
+    if (t > 0) g0[i] = (2 * s * t) / (s + t);
+    t = cell[i + s1];
+    if (t > 0) g1[i] = (2 * s * t) / (s + t);
+    t = cell[i + 1];
+    if (t > 0) g2[i] = (2 * s * t) / (s + t);
+  }
+  // Half-cell to the outer face: conductance σ / (1/2) = 2σ (TauFactor's end cells).
+  const half = (i: number): number => Math.fround(2 * cell[i]);
+  const inlet = boundaryLayer(L, shape, axis, 1, (i) => cell[i] > 0, half);
+  const outlet = boundaryLayer(L, shape, axis, shape[AXIS_INDEX[axis]], (i) => cell[i] > 0, half);
+  const b = new Float64Array(size);
+  // Diagonal from the (float32-rounded) face conductances so that A stays exactly symmetric
+  // and its rows sum to the boundary conductance.
+  for (let i = s0; i < size - s0; i++) d[i] = g0[i] + g0[i - s0] + g1[i] + g1[i - s1] + g2[i] + g2[i - 1];
+  for (let k = 0; k < inlet.idx.length; k++) {
+    d[inlet.idx[k]] += inlet.g[k];
+    b[inlet.idx[k]] = inlet.g[k];
+  }
+  for (let k = 0; k < outlet.idx.length; k++) d[outlet.idx[k]] += outlet.g[k];
+  finishDiagonal(L);
+  return { L, b, inlet, outlet };
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+export function solveTransport(data: Uint8Array, shape: Shape3, options: TransportOptions): TransportResult {
+  const t0 = performance.now();
+  const { axis, conductivity } = options;
+  const tol = options.tol ?? 1e-5;
+  const fluxTol = options.fluxTol ?? 1e-4;
+  const n = data.length;
+  const comp = options.components ?? labelComponents(conductingMask(data, conductivity), shape);
+  let conducting = 0;
+  for (let l = 1; l <= comp.count; l++) conducting += comp.sizes[l];
+  const { mask: keep, count: spanning } = percolatingMask(comp, axis);
+  const base = {
+    axis,
+    conductingFraction: conducting / n,
+    spanningFraction: spanning / n,
+  };
+  if (spanning === 0) {
+    return {
+      ...base,
+      effective: 0,
+      percolating: false,
+      iterations: 0,
+      relResidual: 0,
+      fluxIn: 0,
+      fluxOut: 0,
+      fluxImbalance: 0,
+      converged: true,
+      wallMs: performance.now() - t0,
+      bytes: 0,
+      levels: 0,
+    };
+  }
+  // One conducting label (the tortuosity problem) → the one-byte-per-cell binary level.
+  const labels: number[] = [];
+  for (let l = 0; l < Math.min(256, conductivity.length); l++) if (conductivity[l] > 0) labels.push(l);
+  const { L, b, inlet, outlet } =
+    labels.length === 1 ? assembleBinary(shape, keep, conductivity[labels[0]], axis) : assemble(data, shape, keep, conductivity, axis);
+  const useMg = (options.preconditioner ?? 'multigrid') === 'multigrid';
+  const mg = useMg ? new Multigrid(L) : null;
+  const size = L.size;
+  const x = new Float64Array(size);
+  const r = Float64Array.from(b);
+  const z = new Float64Array(size);
+  const p = new Float64Array(size);
+  const q = new Float64Array(size);
+  const invD = new Float64Array(mg ? 0 : size);
+  if (!mg) inverseDiagonal(L, invD);
+  /** z = M⁻¹ r; returns r·z. */
+  const precondition = (): number => {
+    if (mg) return mg.apply(r, z);
+    let rz = 0;
+    for (let i = 0; i < size; i++) {
+      z[i] = r[i] * invD[i];
+      rz += r[i] * z[i];
+    }
+    return rz;
+  };
+  const bnorm = Math.sqrt(dot(b, b));
+  const maxIt = options.maxIterations ?? (useMg ? 500 : 20000);
+  const fluxes = (): [number, number] => {
+    let fin = 0;
+    let fout = 0;
+    for (let k = 0; k < inlet.idx.length; k++) fin += inlet.g[k] * (1 - x[inlet.idx[k]]);
+    for (let k = 0; k < outlet.idx.length; k++) fout += outlet.g[k] * x[outlet.idx[k]];
+    return [fin, fout];
+  };
+  let rz = precondition();
+  p.set(z);
+  let it = 0;
+  let rel = 1;
+  let fin = 0;
+  let fout = 0;
+  let converged = false;
+  while (it < maxIt) {
+    const alpha = rz / applyOperator(L, p, q);
+    let rr = 0;
+    for (let i = 0; i < size; i++) {
+      x[i] += alpha * p[i];
+      const ri = r[i] - alpha * q[i];
+      r[i] = ri;
+      rr += ri * ri;
+    }
+    it++;
+    rel = Math.sqrt(rr) / bnorm;
+    if (rel <= tol) {
+      [fin, fout] = fluxes();
+      if (Math.abs(fin - fout) <= fluxTol * 0.5 * (fin + fout)) {
+        converged = true;
+        break;
+      }
+    }
+    const rzNew = precondition();
+    const beta = rzNew / rz;
+    rz = rzNew;
+    for (let i = 0; i < size; i++) p[i] = z[i] + beta * p[i];
+  }
+  if (!converged) [fin, fout] = fluxes();
+  const area = n / shape[AXIS_INDEX[axis]];
+  const F = 0.5 * (fin + fout);
+  const coefficientBytes = L.mask ? size : size * (3 * 4 + 2 * 8);
+  const bytes = coefficientBytes + 6 * size * 8 + (mg ? mg.coarseBytes() : size * 8) + n * 4;
+  return {
+    ...base,
+    effective: (F / area) * shape[AXIS_INDEX[axis]],
+    percolating: true,
+    iterations: it,
+    relResidual: rel,
+    fluxIn: fin,
+    fluxOut: fout,
+    fluxImbalance: Math.abs(fin - fout) / F,
+    converged,
+    wallMs: performance.now() - t0,
+    bytes,
+    levels: mg ? mg.levels.length : 1,
+  };
+}
+
+export interface TortuosityResult extends TransportResult {
+  /** D_eff/D0 of the phase. */
+  dRel: number;
+  /** τ = ε / (D_eff/D0), Infinity when the phase does not span the axis. */
+  tau: number;
+  /** Total volume fraction ε of the phase (isolated pores included). */
+  porosity: number;
+}
+
+/**
+ * Tortuosity factor of the voxels labelled `phase` along `axis`, TauFactor's convention:
+ * unit diffusivity in the phase, zero elsewhere; τ = ε/(D_eff/D0) with ε the total phase
+ * fraction.
+ */
+export function tortuosity(
+  data: Uint8Array,
+  shape: Shape3,
+  phase: number,
+  axis: Axis,
+  options: Omit<TransportOptions, 'axis' | 'conductivity'> = {},
+): TortuosityResult {
+  const conductivity = new Float64Array(256);
+  conductivity[phase] = 1;
+  const res = solveTransport(data, shape, { ...options, axis, conductivity });
+  let count = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === phase) count++;
+  const porosity = count / data.length;
+  return { ...res, dRel: res.effective, porosity, tau: res.effective > 0 ? porosity / res.effective : Infinity };
+}
