@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createActor, fromPromise, toPromise, type Snapshot } from 'xstate';
 import { agentRegistry } from '../../agents/index.js';
@@ -11,7 +11,7 @@ import { createSimulatedLab, type SimulatedLab } from '../../robots/sim/index.js
 import { connectMqtt } from '../../robots/transport/mqtt.js';
 import { twinRegistry } from '../../twins/index.js';
 import { BadInputError, PoreloopError } from '../core/errors.js';
-import { systemClock, type Clock, type Parameters, type Shape3, type Twin, type Voxels } from '../core/protocols.js';
+import { systemClock, type Clock, type Parameters, type Shape3, type SimulationReport, type Twin, type Voxels } from '../core/protocols.js';
 import { createRng, hash32 } from '../core/rng.js';
 import { paramKey } from '../core/space.js';
 import { loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
@@ -22,6 +22,10 @@ export type { CampaignSummary, TrialSummary } from '../ledger/export.js';
 import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.machine.js';
 import { CampaignRuntime, type ProgressEvent } from '../orchestrator/runtime.js';
 import { simulate } from '../physics/index.js';
+import { createPhysicsPool, simulateInPool } from '../physics/pool.js';
+import type { SimulationError } from '../core/errors.js';
+import type { Result } from '../core/result.js';
+import { generateTwinAsync } from '../../twins/async.js';
 import { createPredictor } from '../predict/predictor.js';
 
 /**
@@ -177,13 +181,18 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     const properties = [...(config.predict?.properties ?? [])];
     const context = config.predict?.context;
     const fixed: Parameters = { ...(twinCfg?.fixed ?? {}) };
+    // Twins of 128³ and more are generated in a worker thread (twins/async.ts), and physics
+    // always runs on the worker pool: the orchestrator's event loop (MQTT keep-alives, rig
+    // events, operator commands) never blocks on a solve (issue #4).
     const generate = twin && twinCfg
       ? async (params: Parameters, seed: number) => {
-          const out = twin.generate(params, { seed, size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
+          const out = await generateTwinAsync(twinCfg.name, params, { seed, size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
           return { voxels: out.voxels, achieved: out.achieved };
         }
       : undefined;
-    const simulateProps = (voxels: Voxels, props: string[]) => simulate(voxels, { properties: props, context });
+    const pool = createPhysicsPool({ size: Math.max(1, Math.min(2, availableParallelism())) });
+    closers.push(() => pool.close());
+    const simulateProps = (voxels: Voxels, props: string[]) => simulateInPool(pool, voxels, { properties: props, context });
     const rewardOf = makeRewardOf(resolved);
     const predictor = createPredictor({
       properties,
@@ -209,7 +218,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       log(`embedded MQTT broker at ${broker.url}`);
     }
     if (config.rigs.simulate && !config.rigs.simulate.external) {
-      const lab = await startCampaignLab(resolved, brokerUrl, join(artifacts, 'rigs'));
+      const lab = await startCampaignLab(resolved, brokerUrl, join(artifacts, 'rigs'), undefined, simulateProps);
       closers.push(() => lab.stop());
     }
     const transport = await connectMqtt({ url: brokerUrl, clientId: `poreloop-${campaignId}`.slice(0, 64), clean: false });
@@ -327,7 +336,13 @@ function makeRewardOf(resolved: ResolvedCampaign): (props: Record<string, number
  * noise per job (seeded by job id and attempt); manufacture fails above the configured
  * parameter limits. So the rigs disagree with the P-model the way real rigs do (issue #7).
  */
-export async function startCampaignLab(resolved: ResolvedCampaign, brokerUrl: string, stateDir: string, onProblem?: (rigId: string, message: string) => void): Promise<SimulatedLab> {
+export async function startCampaignLab(
+  resolved: ResolvedCampaign,
+  brokerUrl: string,
+  stateDir: string,
+  onProblem?: (rigId: string, message: string) => void,
+  physics: (voxels: Voxels, properties: string[]) => Promise<Result<SimulationReport, SimulationError>> = (v, properties) => simulate(v, { properties, context: resolved.config.predict?.context }),
+): Promise<SimulatedLab> {
   const { config } = resolved;
   const sim = config.rigs.simulate;
   if (!sim) throw new BadInputError('this config has no simulated rigs (rigs.simulate)', 'rigs.simulate');
@@ -339,8 +354,8 @@ export async function startCampaignLab(resolved: ResolvedCampaign, brokerUrl: st
       if (typeof params[name] === 'number' && (params[name] as number) > limit) return { measurements: {}, feasible: false };
     }
     if (capability !== last || !twin || !twinCfg) return { measurements: {}, feasible: true };
-    const sample = twin.generate(params, { seed: hash32(`sample:${config.seed}:${paramKey(params)}`), size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
-    const r = await simulate(sample.voxels, { properties: config.rigs.measure, context: config.predict?.context });
+    const sample = await generateTwinAsync(twinCfg.name, params, { seed: hash32(`sample:${config.seed}:${paramKey(params)}`), size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
+    const r = await physics(sample.voxels, config.rigs.measure);
     if (!r.ok) throw new Error(`rig could not measure: ${r.error.message}`);
     const measurements: Record<string, number> = {};
     for (const name of config.rigs.measure) measurements[name] = r.value.properties[name] * (1 + (sim.bias[name] ?? 0));
