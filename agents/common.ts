@@ -1,0 +1,191 @@
+/**
+ * What every agent shares: option parsing, the unit-cube ↔ feasible-parameters step
+ * (decode → repair → isFeasible, so no agent ever proposes an infeasible point) and pool
+ * bookkeeping (a pool point already proposed or observed is never proposed again).
+ */
+import { BadInputError } from '../src/core/errors.js';
+import type { AgentContext, Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
+import type { Rng } from '../src/core/rng.js';
+import { decode, encode, isFeasible, paramKey, repair } from '../src/core/space.js';
+import { GaussianProcess, type GpHyper } from '../src/surrogate/gp.js';
+
+/** Keys the campaign config may pass to any agent (handled by the orchestrator, not us). */
+const PASS_THROUGH = new Set(['name', 'batchSize']);
+
+/**
+ * Merges `options` over `defaults`, checking that every key is known and has the default's
+ * type (numbers must be finite). Throws BadInputError naming the key and what is allowed.
+ */
+export function readOptions<T extends Record<string, unknown>>(agent: string, defaults: T, options: Record<string, unknown>): T {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const [key, value] of Object.entries(options)) {
+    if (PASS_THROUGH.has(key)) continue;
+    if (!(key in defaults)) {
+      throw new BadInputError(`unknown option '${key}'; allowed: ${Object.keys(defaults).join(', ')}`, `agent.${agent}`);
+    }
+    const want = defaults[key];
+    if (want !== undefined && want !== null && typeof want !== typeof value) {
+      throw new BadInputError(`must be a ${typeof want} (got ${JSON.stringify(value)})`, `agent.${agent}.${key}`);
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new BadInputError('must be a finite number', `agent.${agent}.${key}`);
+    out[key] = value;
+  }
+  return Object.freeze(out) as T;
+}
+
+/** A point of the cube made feasible (decode, repair), or null when repair cannot. */
+export function feasibleFromCube(space: ParameterSpace, u: readonly number[]): Parameters | null {
+  const p = space.constraints?.length ? repair(space, decode(space, u)) : decode(space, u);
+  return isFeasible({ ...space, pool: undefined }, p).ok ? p : null;
+}
+
+/**
+ * Training data for a reward model: encoded inputs and rewards, with failed evaluations
+ * (NaN reward) imputed as the worst finite reward so that the model steers away from where
+ * manufacture failed. `finite` counts the real (non-imputed) rewards.
+ */
+export function trainingData(space: ParameterSpace, history: readonly Observation[]): { x: number[][]; y: number[]; finite: number } {
+  const x: number[][] = [];
+  const y: number[] = [];
+  const failed: number[][] = [];
+  for (const o of history) {
+    if (Number.isFinite(o.reward)) {
+      x.push(encode(space, o.params));
+      y.push(o.reward);
+    } else failed.push(encode(space, o.params));
+  }
+  const finite = y.length;
+  if (finite > 0) {
+    const worst = Math.min(...y);
+    for (const u of failed) {
+      x.push(u);
+      y.push(worst);
+    }
+  }
+  return { x, y, finite };
+}
+
+/** Hyper-parameters of the last fit and the data size then (part of an agent's snapshot). */
+export interface GpFitState {
+  hyper: GpHyper | null;
+  lastFitN: number;
+}
+
+/**
+ * A GP on (x, y): hyper-parameters refitted (warm-started) once the data grew by
+ * `refitFraction` since the last fit, else reused — the fit is O(n³) per iteration.
+ */
+export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: Rng, o: { refitFraction: number; restarts: number; maxFitPoints: number }): { gp: GaussianProcess; state: GpFitState } {
+  const n = y.length;
+  if (state.hyper && n < state.lastFitN + Math.max(1, Math.ceil(o.refitFraction * state.lastFitN))) {
+    return { gp: new GaussianProcess(x, y, state.hyper), state };
+  }
+  const gp = GaussianProcess.fit(x, y, { rng, init: state.hyper ?? undefined, restarts: state.hyper ? 0 : o.restarts, maxFitPoints: o.maxFitPoints });
+  return { gp, state: { hyper: gp.hyper, lastFitN: n } };
+}
+
+/** The pool points still allowed (not in ctx.proposed nor in ctx.history), with encodings. */
+export interface PoolView {
+  points: Parameters[];
+  encoded: number[][];
+}
+
+/** Keys and encodings of a pool's distinct points, computed once per (pool, parameters). */
+const poolCache = new WeakMap<readonly Parameters[], { parameters: ParameterSpace['parameters']; points: Parameters[]; keys: string[]; encoded: number[][] }>();
+
+function poolIndex(space: ParameterSpace & { pool: Parameters[] }) {
+  let c = poolCache.get(space.pool);
+  if (!c || c.parameters !== space.parameters) {
+    // A pool listing the same point twice must still yield it once; a pool row outside the
+    // bounds or constraints is never proposed.
+    const seen = new Set<string>();
+    const points: Parameters[] = [];
+    const keys: string[] = [];
+    const unpooled = { ...space, pool: undefined };
+    for (const p of space.pool) {
+      const k = paramKey(p);
+      if (seen.has(k) || !isFeasible(unpooled, p).ok) continue;
+      seen.add(k);
+      points.push(p);
+      keys.push(k);
+    }
+    c = { parameters: space.parameters, points, keys, encoded: points.map((p) => encode(space, p)) };
+    poolCache.set(space.pool, c);
+  }
+  return c;
+}
+
+/** paramKey memoised per object: proposals and observations are never mutated once made. */
+const keyCache = new WeakMap<Parameters, string>();
+function keyOf(p: Parameters): string {
+  let k = keyCache.get(p);
+  if (k === undefined) {
+    k = paramKey(p);
+    keyCache.set(p, k);
+  }
+  return k;
+}
+
+export function unusedPool(ctx: AgentContext): PoolView | null {
+  if (!ctx.space.pool) return null;
+  const c = poolIndex(ctx.space as ParameterSpace & { pool: Parameters[] });
+  const used = new Set<string>();
+  for (const p of ctx.proposed ?? []) used.add(keyOf(p));
+  for (const o of ctx.history) used.add(keyOf(o.params));
+  const points: Parameters[] = [];
+  const encoded: number[][] = [];
+  c.keys.forEach((k, i) => {
+    if (used.has(k)) return;
+    points.push(c.points[i]);
+    encoded.push(c.encoded[i]);
+  });
+  return { points, encoded };
+}
+
+export function squaredDistance(a: readonly number[], b: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return s;
+}
+
+/** Index of the pool point nearest to u (encoded space) that is not in `taken`, or -1. */
+export function nearestInPool(view: PoolView, u: readonly number[], taken: ReadonlySet<number>): number {
+  let best = -1;
+  let bestD = Infinity;
+  for (let i = 0; i < view.encoded.length; i++) {
+    if (taken.has(i)) continue;
+    const d = squaredDistance(view.encoded[i], u);
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/**
+ * Turns a stream of cube points into k proposals: snapped to distinct unused pool points for
+ * pool spaces, else made feasible (infeasible ones skipped). `next` may be called many times;
+ * gives up after `maxTries` draws (a space whose constraints repair cannot meet).
+ */
+export function proposeFromStream(ctx: AgentContext, k: number, next: () => number[], maxTries = 1000 * Math.max(1, k)): Parameters[] {
+  const view = unusedPool(ctx);
+  const out: Parameters[] = [];
+  if (view) {
+    const taken = new Set<number>();
+    while (out.length < k && taken.size < view.points.length) {
+      const i = nearestInPool(view, next(), taken);
+      taken.add(i);
+      out.push(view.points[i]);
+    }
+    return out;
+  }
+  for (let t = 0; out.length < k && t < maxTries; t++) {
+    const p = feasibleFromCube(ctx.space, next());
+    if (p) out.push(p);
+  }
+  if (out.length < k) {
+    throw new BadInputError(`could not find ${k} feasible points in ${maxTries} draws; check that the constraints can be met within the bounds`, 'space.constraints');
+  }
+  return out;
+}

@@ -1,0 +1,380 @@
+/**
+ * Exact Gaussian-process regression (Rasmussen & Williams, "Gaussian Processes for Machine
+ * Learning", MIT Press 2006, Alg. 2.1 and §5.4) with a Matérn-5/2 ARD kernel:
+ *
+ *   k(x, x') = s² (1 + √5 r + 5r²/3) exp(−√5 r),   r² = Σ_k (x_k − x'_k)² / ℓ_k²,
+ *
+ * plus Gaussian noise σ². Inputs are expected in the unit cube (the encoded parameter space);
+ * targets are standardised internally (zero mean, unit variance) so the hyper-parameter bounds
+ * below mean the same thing for every data set. Hyper-parameters (ln ℓ_k, ln s², ln σ²) are
+ * fitted by maximising the log marginal likelihood with iRprop− (Igel & Hüsken 2003; shown to
+ * suit GP marginal likelihoods by Blum & Riedmiller, ESANN 2013) from several starts: the
+ * warm start given, a default, and random draws. Used by the gp-bo agent, by PPO when no
+ * reward model is given, and by the discrepancy model.
+ */
+import type { Rng } from '../core/rng.js';
+
+/** Hyper-parameters on the log scale (standardised targets). */
+export interface GpHyper {
+  logLengthscales: number[];
+  logSignalVar: number;
+  logNoiseVar: number;
+}
+
+export interface GpFitOptions {
+  rng: Rng;
+  /** Random restarts on top of the warm start and the default (default 2). */
+  restarts?: number;
+  /** iRprop− iterations per start (default 60). */
+  iterations?: number;
+  /** Warm start, e.g. the previous fit. */
+  init?: GpHyper;
+  /**
+   * Fit hyper-parameters on a random subset of at most this many points (default 200): the
+   * O(n³) per iteration of the likelihood gradient dominates otherwise. The returned model
+   * conditions on all points.
+   */
+  maxFitPoints?: number;
+  /** Lower bound on the noise variance (standardised units; default 1e-6). */
+  minNoiseVar?: number;
+}
+
+export interface GpJSON {
+  x: number[][];
+  y: number[];
+  hyper: GpHyper;
+}
+
+/** Box for the log hyper-parameters (inputs in [0,1], targets standardised). */
+const BOUNDS = {
+  logLengthscale: [Math.log(0.01), Math.log(20)],
+  logSignalVar: [Math.log(0.01), Math.log(100)],
+  logNoiseVar: [Math.log(1e-6), Math.log(1)],
+} as const;
+
+const SQRT5 = Math.sqrt(5);
+
+export function defaultHyper(d: number): GpHyper {
+  return { logLengthscales: new Array(d).fill(Math.log(0.3)), logSignalVar: 0, logNoiseVar: Math.log(1e-3) };
+}
+
+/** Lower Cholesky factor of a symmetric positive-definite n×n matrix (row-major), or null. */
+export function cholesky(a: Float64Array, n: number): Float64Array | null {
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * n + j];
+      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
+      if (i === j) {
+        if (!(s > 0)) return null;
+        l[i * n + i] = Math.sqrt(s);
+      } else l[i * n + j] = s / l[j * n + j];
+    }
+  }
+  return l;
+}
+
+/** Solves L x = b in place (L lower triangular, row-major n×n). */
+export function forwardSolve(l: Float64Array, n: number, b: Float64Array): Float64Array {
+  for (let i = 0; i < n; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= l[i * n + k] * b[k];
+    b[i] = s / l[i * n + i];
+  }
+  return b;
+}
+
+/** Solves Lᵀ x = b in place. */
+export function backSolve(l: Float64Array, n: number, b: Float64Array): Float64Array {
+  for (let i = n - 1; i >= 0; i--) {
+    let s = b[i];
+    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * b[k];
+    b[i] = s / l[i * n + i];
+  }
+  return b;
+}
+
+/** Matérn-5/2 correlation (s² = 1) between two points for inverse squared length-scales. */
+function matern52(a: readonly number[], b: readonly number[], invL2: Float64Array): number {
+  let r2 = 0;
+  for (let k = 0; k < invL2.length; k++) {
+    const t = a[k] - b[k];
+    r2 += t * t * invL2[k];
+  }
+  const r = Math.sqrt(r2);
+  return (1 + SQRT5 * r + (5 / 3) * r2) * Math.exp(-SQRT5 * r);
+}
+
+/** Factorises K + σ²I, adding jitter if rounding makes it indefinite. */
+function factorise(x: readonly number[][], hyper: GpHyper): Float64Array {
+  const n = x.length;
+  const invL2 = Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v));
+  const s2 = Math.exp(hyper.logSignalVar);
+  const k = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < i; j++) k[i * n + j] = k[j * n + i] = s2 * matern52(x[i], x[j], invL2);
+  }
+  for (let jitter = 0; ; jitter = jitter === 0 ? 1e-8 * s2 : jitter * 10) {
+    for (let i = 0; i < n; i++) k[i * n + i] = s2 + Math.exp(hyper.logNoiseVar) + jitter;
+    const l = cholesky(k, n);
+    if (l) return l;
+    if (jitter > s2) throw new Error('GP kernel matrix is not positive definite even with jitter');
+  }
+}
+
+/**
+ * Log marginal likelihood of standardised targets and its gradient with respect to
+ * [ln ℓ_1..ln ℓ_d, ln s², ln σ²] (R&W eq. 5.9: ½ tr((ααᵀ − K⁻¹) ∂K/∂θ)).
+ * ∂k/∂ln ℓ_k = s² (5/3)(1 + √5 r) e^{−√5 r} (x_k − x'_k)²/ℓ_k²  — finite at r = 0.
+ */
+export function logMarginalLikelihood(x: readonly number[][], y: readonly number[], hyper: GpHyper): { value: number; gradient: number[] } {
+  const n = x.length;
+  const d = hyper.logLengthscales.length;
+  const l = factorise(x, hyper);
+  const alpha = backSolve(l, n, forwardSolve(l, n, Float64Array.from(y)));
+  let value = -0.5 * n * Math.log(2 * Math.PI);
+  for (let i = 0; i < n; i++) value -= 0.5 * y[i] * alpha[i] + Math.log(l[i * n + i]);
+  // K⁻¹ column by column.
+  const kinv = new Float64Array(n * n);
+  const e = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    e.fill(0);
+    e[j] = 1;
+    backSolve(l, n, forwardSolve(l, n, e));
+    for (let i = 0; i < n; i++) kinv[i * n + j] = e[i];
+  }
+  const invL2 = Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v));
+  const s2 = Math.exp(hyper.logSignalVar);
+  const gradient = new Array<number>(d + 2).fill(0);
+  for (let i = 0; i < n; i++) {
+    const wii = alpha[i] * alpha[i] - kinv[i * n + i];
+    gradient[d] += 0.5 * wii * s2;
+    gradient[d + 1] += 0.5 * wii * Math.exp(hyper.logNoiseVar);
+    for (let j = 0; j < i; j++) {
+      const w = alpha[i] * alpha[j] - kinv[i * n + j]; // symmetric: counted twice below
+      let r2 = 0;
+      for (let k = 0; k < d; k++) {
+        const t = x[i][k] - x[j][k];
+        r2 += t * t * invL2[k];
+      }
+      const r = Math.sqrt(r2);
+      const ex = Math.exp(-SQRT5 * r);
+      gradient[d] += w * s2 * (1 + SQRT5 * r + (5 / 3) * r2) * ex;
+      const common = w * s2 * (5 / 3) * (1 + SQRT5 * r) * ex;
+      for (let k = 0; k < d; k++) {
+        const t = x[i][k] - x[j][k];
+        gradient[k] += common * t * t * invL2[k];
+      }
+    }
+  }
+  return { value, gradient };
+}
+
+function clipHyper(v: number[], d: number, minNoise: number): number[] {
+  return v.map((t, i) => {
+    const [lo, hi] = i < d ? BOUNDS.logLengthscale : i === d ? BOUNDS.logSignalVar : [Math.max(BOUNDS.logNoiseVar[0], Math.log(minNoise)), BOUNDS.logNoiseVar[1]];
+    return Math.min(hi, Math.max(lo, t));
+  });
+}
+
+const toVec = (h: GpHyper): number[] => [...h.logLengthscales, h.logSignalVar, h.logNoiseVar];
+const fromVec = (v: number[], d: number): GpHyper => ({ logLengthscales: v.slice(0, d), logSignalVar: v[d], logNoiseVar: v[d + 1] });
+
+/** iRprop− ascent of the log marginal likelihood inside the box; returns the best point seen. */
+function rprop(x: readonly number[][], y: readonly number[], start: GpHyper, iterations: number, minNoise: number): { hyper: GpHyper; value: number } {
+  const d = start.logLengthscales.length;
+  let theta = clipHyper(toVec(start), d, minNoise);
+  const step = new Array<number>(d + 2).fill(0.1);
+  let prevGrad = new Array<number>(d + 2).fill(0);
+  let best = { hyper: fromVec(theta, d), value: -Infinity };
+  for (let it = 0; it < iterations; it++) {
+    let f: { value: number; gradient: number[] };
+    try {
+      f = logMarginalLikelihood(x, y, fromVec(theta, d));
+    } catch {
+      break;
+    }
+    if (f.value > best.value) best = { hyper: fromVec(theta, d), value: f.value };
+    const g = f.gradient;
+    theta = theta.map((t, i) => {
+      const sgn = g[i] * prevGrad[i];
+      if (sgn > 0) step[i] = Math.min(step[i] * 1.2, 1);
+      else if (sgn < 0) {
+        step[i] = Math.max(step[i] * 0.5, 1e-6);
+        g[i] = 0;
+      }
+      return t + Math.sign(g[i]) * step[i];
+    });
+    theta = clipHyper(theta, d, minNoise);
+    prevGrad = g;
+  }
+  return best;
+}
+
+export interface GpPrediction {
+  mean: number[];
+  /** Variance of the latent function (noise excluded), in squared target units. */
+  variance: number[];
+}
+
+export class GaussianProcess {
+  readonly x: number[][];
+  readonly y: number[];
+  readonly hyper: GpHyper;
+  private readonly yMean: number;
+  private readonly yStd: number;
+  private readonly chol: Float64Array;
+  private readonly alpha: Float64Array;
+  private readonly invL2: Float64Array;
+
+  /** Conditions on (x, y) with the given hyper-parameters. Needs at least one point. */
+  constructor(x: readonly number[][], y: readonly number[], hyper: GpHyper, standardisation?: { mean: number; std: number }) {
+    if (x.length === 0 || x.length !== y.length) throw new Error(`GP needs matching non-empty x and y (got ${x.length}, ${y.length})`);
+    this.x = x.map((r) => [...r]);
+    this.y = [...y];
+    this.hyper = { logLengthscales: [...hyper.logLengthscales], logSignalVar: hyper.logSignalVar, logNoiseVar: hyper.logNoiseVar };
+    const st = standardisation ?? standardise(y);
+    this.yMean = st.mean;
+    this.yStd = st.std;
+    this.invL2 = Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v));
+    const n = x.length;
+    this.chol = factorise(this.x, this.hyper);
+    this.alpha = backSolve(this.chol, n, forwardSolve(this.chol, n, Float64Array.from(y, (v) => (v - this.yMean) / this.yStd)));
+  }
+
+  /** Fits hyper-parameters (see GpFitOptions) and conditions on all points. */
+  static fit(x: readonly number[][], y: readonly number[], options: GpFitOptions): GaussianProcess {
+    const st = standardise(y);
+    const ys = y.map((v) => (v - st.mean) / st.std);
+    const d = x[0]?.length ?? 0;
+    const maxFit = options.maxFitPoints ?? 200;
+    let xs: readonly number[][] = x;
+    let yf: readonly number[] = ys;
+    if (x.length > maxFit) {
+      const idx = x.map((_, i) => i);
+      for (let i = idx.length - 1; i > 0; i--) {
+        const j = options.rng.int(i + 1);
+        [idx[i], idx[j]] = [idx[j], idx[i]];
+      }
+      xs = idx.slice(0, maxFit).map((i) => x[i]);
+      yf = idx.slice(0, maxFit).map((i) => ys[i]);
+    }
+    const minNoise = options.minNoiseVar ?? 1e-6;
+    const starts: GpHyper[] = [];
+    if (options.init && options.init.logLengthscales.length === d) starts.push(options.init);
+    starts.push(defaultHyper(d));
+    for (let r = 0; r < (options.restarts ?? 2); r++) {
+      starts.push({
+        logLengthscales: Array.from({ length: d }, () => options.rng.uniform(Math.log(0.05), Math.log(2))),
+        logSignalVar: options.rng.uniform(Math.log(0.3), Math.log(3)),
+        logNoiseVar: options.rng.uniform(Math.log(1e-5), Math.log(0.1)),
+      });
+    }
+    let best: { hyper: GpHyper; value: number } = { hyper: defaultHyper(d), value: -Infinity };
+    for (const s of starts) {
+      const r = rprop(xs, yf, s, options.iterations ?? 60, minNoise);
+      if (r.value > best.value) best = r;
+    }
+    return new GaussianProcess(x, y, best.hyper, st);
+  }
+
+  static fromJSON(j: GpJSON): GaussianProcess {
+    return new GaussianProcess(j.x, j.y, j.hyper);
+  }
+
+  toJSON(): GpJSON {
+    return { x: this.x, y: this.y, hyper: this.hyper };
+  }
+
+  /** The same hyper-parameters and target scaling, one more point (Kriging-believer fantasies). */
+  withPoint(x: readonly number[], y: number): GaussianProcess {
+    return new GaussianProcess([...this.x, [...x]], [...this.y, y], this.hyper, { mean: this.yMean, std: this.yStd });
+  }
+
+  /** Posterior mean and latent variance at each row of xs (R&W Alg. 2.1). */
+  predict(xs: readonly (readonly number[])[]): GpPrediction {
+    const n = this.x.length;
+    const s2 = Math.exp(this.hyper.logSignalVar);
+    const mean: number[] = [];
+    const variance: number[] = [];
+    const kstar = new Float64Array(n);
+    for (const q of xs) {
+      let m = 0;
+      for (let i = 0; i < n; i++) {
+        kstar[i] = s2 * matern52(q, this.x[i], this.invL2);
+        m += kstar[i] * this.alpha[i];
+      }
+      forwardSolve(this.chol, n, kstar);
+      let v = s2;
+      for (let i = 0; i < n; i++) v -= kstar[i] * kstar[i];
+      mean.push(this.yMean + this.yStd * m);
+      variance.push(Math.max(v, 1e-12 * s2) * this.yStd * this.yStd);
+    }
+    return { mean, variance };
+  }
+
+  /** Posterior mean only: O(n) per point (same arithmetic as `predict`, so identical values). */
+  predictMean(xs: readonly (readonly number[])[]): number[] {
+    const n = this.x.length;
+    const s2 = Math.exp(this.hyper.logSignalVar);
+    return xs.map((q) => {
+      let m = 0;
+      for (let i = 0; i < n; i++) m += s2 * matern52(q, this.x[i], this.invL2) * this.alpha[i];
+      return this.yMean + this.yStd * m;
+    });
+  }
+
+  /** Prior variance of the latent function (an upper bound on every posterior variance). */
+  get priorVariance(): number {
+    return Math.exp(this.hyper.logSignalVar) * this.yStd * this.yStd;
+  }
+
+  /** Log marginal likelihood of the (standardised) data under the current hyper-parameters. */
+  logMarginalLikelihood(): number {
+    return logMarginalLikelihood(this.x, this.y.map((v) => (v - this.yMean) / this.yStd), this.hyper).value;
+  }
+
+  /** Standard deviation of the targets used to standardise them (noise-scale reference). */
+  get targetScale(): { mean: number; std: number } {
+    return { mean: this.yMean, std: this.yStd };
+  }
+}
+
+function standardise(y: readonly number[]): { mean: number; std: number } {
+  const mean = y.reduce((s, v) => s + v, 0) / y.length;
+  const v = y.reduce((s, t) => s + (t - mean) ** 2, 0) / y.length;
+  return { mean, std: v > 1e-24 ? Math.sqrt(v) : 1 };
+}
+
+/** Standard normal pdf and cdf (the cdf through erfc below, accurate in the tails EI reaches). */
+export function normPdf(z: number): number {
+  return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
+}
+
+export function normCdf(z: number): number {
+  return 0.5 * erfc(-z / Math.SQRT2);
+}
+
+/** erfc by the Chebyshev fit of Numerical Recipes (3rd ed., §6.2.2), relative error < 1.2e-7. */
+function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? r : 2 - r;
+}
+
+/**
+ * Expected improvement over `best` for maximisation (Jones, Schonlau & Welch 1998):
+ * EI = (μ − best − ξ) Φ(z) + σ φ(z), z = (μ − best − ξ)/σ.
+ */
+export function expectedImprovement(mean: number, variance: number, best: number, xi = 0): number {
+  const s = Math.sqrt(Math.max(variance, 0));
+  const imp = mean - best - xi;
+  if (s < 1e-12) return Math.max(imp, 0);
+  const z = imp / s;
+  return imp * normCdf(z) + s * normPdf(z);
+}
