@@ -65,6 +65,15 @@ describe('a full campaign', () => {
     expect(selected.every((t) => t.feasible)).toBe(true);
     expect(measurements).toHaveLength(8); // fabricate + characterise per trial
 
+    // The reward update from the physical world is fitted after each round and recorded.
+    const lr = Ledger.open(db, { readonly: true });
+    const models = lr.documents(doc.campaignId, 'ModelTrained').map((d) => d.body);
+    expect(models.filter((m) => m.kind === 'discrepancy').length).toBeGreaterThanOrEqual(1);
+    expect(models.filter((m) => m.kind === 'feasibility').length).toBeGreaterThanOrEqual(1);
+    const laterScores = lr.documents(doc.campaignId, 'TrialScored').filter((d) => d.body.raw !== undefined);
+    expect(laterScores.length).toBeGreaterThan(0); // round 2 was scored with corrected estimates
+    lr.close();
+
     const exp = await cli(['export', doc.campaignId, '--db', db, '--format', 'json']);
     expect(exp.code).toBe(0);
     const e = JSON.parse(exp.stdout);
@@ -74,6 +83,30 @@ describe('a full campaign', () => {
     expect(csv.stdout.split('\n')[0]).toContain('meas_limitingCurrent');
     const st = await cli(['status', '--db', db, '--json']);
     expect(JSON.parse(st.stdout).campaigns[0]).toMatchObject({ campaignId: doc.campaignId, status: 'completed' });
+  });
+
+  it('runs a twin-less formulation campaign: the P-model is a surrogate learnt from rig data', async () => {
+    const cfg = {
+      name: 'formulation',
+      seed: 3,
+      space: { a: { min: 0, max: 1 }, b: { min: 0, max: 1 } },
+      reward: 'score',
+      agent: { name: 'gp-bo', candidates: 2, batchSize: 2 },
+      rigs: { pipeline: ['characterise'], measure: ['score'], timeout: '20s', simulate: { rigs: [{ id: 'char-1', capabilities: ['characterise'], latencyMs: 30 }] } },
+      budget: { rigRuns: 10 },
+    };
+    const { path, db } = writeConfig(cfg);
+    const r = await cli(['run', path, '--db', db, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ status: 'completed', rigRuns: 10 });
+    const l = Ledger.open(db, { readonly: true });
+    const trials = l.trials(doc.campaignId);
+    expect(trials.filter((t) => t.status === 'completed')).toHaveLength(10);
+    // After 8 rig measurements the surrogate trained on them and scored later rounds.
+    expect(l.documents(doc.campaignId, 'ModelTrained').length).toBeGreaterThanOrEqual(1);
+    expect(trials.filter((t) => t.round === 5).every((t) => Number.isFinite(t.predictedReward ?? NaN))).toBe(true);
+    l.close();
   });
 
   it('runs against a real Mosquitto broker', async () => {
@@ -214,6 +247,8 @@ async function waitForCampaign(db: string, cond: (l: Ledger, id: string) => bool
       const c = l.campaigns()[0];
       id = c?.id ?? '';
       return !!c && cond(l, c.id);
+    } catch {
+      return false;
     } finally {
       l.close();
     }

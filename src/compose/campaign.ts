@@ -7,7 +7,7 @@ import { agentRegistry } from '../../agents/index.js';
 import { startEmbeddedBroker } from '../../robots/broker.js';
 import { createDispatcher } from '../../robots/dispatcher.js';
 import { PROTOCOL_VERSION } from '../../robots/protocol/topics.js';
-import { createSimulatedLab, type SimulatedLab } from '../../robots/sim/index.js';
+import { analyticTruth, createSimulatedLab, type SimulatedLab } from '../../robots/sim/index.js';
 import { connectMqtt } from '../../robots/transport/mqtt.js';
 import { twinRegistry } from '../../twins/index.js';
 import { BadInputError, PoreloopError } from '../core/errors.js';
@@ -20,13 +20,14 @@ import { Ledger } from '../ledger/ledger.js';
 
 export type { CampaignSummary, TrialSummary } from '../ledger/export.js';
 import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.machine.js';
-import { CampaignRuntime, type ProgressEvent } from '../orchestrator/runtime.js';
+import { CampaignRuntime, type ProgressEvent, type RealityCorrection } from '../orchestrator/runtime.js';
 import { simulate } from '../physics/index.js';
 import { createPhysicsPool, simulateInPool } from '../physics/pool.js';
 import type { SimulationError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import { generateTwinAsync } from '../../twins/async.js';
 import { createPredictor } from '../predict/predictor.js';
+import { DiscrepancyModel, FeasibilityModel, penalise } from '../predict/discrepancy.js';
 
 /**
  * The composition root (DESIGN.md): config + registries → a running campaign. The only place
@@ -178,7 +179,8 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     // ── P-model: twin + physics (+ optional surrogates) ───────────────────────────────────
     const twinCfg = config.twin;
     const twin = twinCfg ? registries.twins[twinCfg.name]() : undefined;
-    const properties = [...(config.predict?.properties ?? [])];
+    // Without a twin the P-model is a surrogate learnt from the rigs' measurements (issue #2).
+    const properties = [...(config.predict?.properties ?? config.rigs.measure)];
     const context = config.predict?.context;
     const fixed: Parameters = { ...(twinCfg?.fixed ?? {}) };
     // Twins of 128³ and more are generated in a worker thread (twins/async.ts), and physics
@@ -199,7 +201,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       space: resolved.space,
       generate,
       simulate: simulateProps,
-      surrogate: config.predict?.surrogate as never,
+      surrogate: (config.predict?.surrogate ?? (twin ? undefined : {})) as never,
       physicsPerRound: config.predict?.physicsPerRound,
       rewardOf: (p) => rewardOf(p, {}),
       artifactsDir: join(artifacts, 'models'),
@@ -207,7 +209,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
         ledger.append(campaignId, 'ModelTrained', { kind: info.surrogate, version: info.version, path: info.dir, dataHash: info.dataHash, samples: info.trainingRows, metrics: { loss: info.loss, epochs: info.epochs } });
       },
     });
-    if (config.predict?.surrogate) await predictor.resume();
+    if (config.predict?.surrogate || !twin) await predictor.resume();
 
     // ── the lab: broker, simulated rigs, dispatcher ───────────────────────────────────────
     let brokerUrl = config.broker;
@@ -257,6 +259,8 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       rng: createRng(config.seed),
       fixed,
       protocol: PROTOCOL_VERSION,
+      correction: twin ? createCorrection(resolved, properties) : undefined,
+      observe: twin ? undefined : (rows) => predictor.observe(rows.map((r) => ({ params: r.params, properties: r.measured, fidelity: 'rig' as const }))),
       onProgress: options.onProgress,
       log,
     });
@@ -310,6 +314,44 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
   return summariseCampaign(ledger, campaignId, (clock.now() - started) / 1000);
 }
 
+/**
+ * The reward update from the physical world (issue #6): a GP discrepancy model on
+ * measured − predicted for every property the rigs measure and the P-model predicts
+ * (Kennedy & O'Hagan 2001), and a logistic feasibility model from failed manufactures whose
+ * P(feasible) mixes the reward toward the worst measured one (src/predict/discrepancy.ts).
+ */
+function createCorrection(resolved: ResolvedCampaign, predicted: readonly string[]): RealityCorrection {
+  const { config } = resolved;
+  const props = config.rigs.measure.filter((m) => predicted.includes(m));
+  let discrepancy = new DiscrepancyModel(resolved.space, props, config.seed);
+  let feasibility = new FeasibilityModel(resolved.space);
+  return {
+    update(evidence) {
+      discrepancy = new DiscrepancyModel(resolved.space, props, config.seed);
+      feasibility = new FeasibilityModel(resolved.space);
+      for (const e of evidence) {
+        if (e.feasible) discrepancy.observe(e.params, e.predicted, e.measured);
+        feasibility.observe(e.params, e.feasible);
+      }
+      discrepancy.fit();
+      feasibility.fit();
+      return [
+        { kind: 'discrepancy', samples: evidence.filter((e) => e.feasible).length, state: discrepancy.toJSON() },
+        { kind: 'feasibility', samples: evidence.length, state: feasibility.toJSON() },
+      ];
+    },
+    apply(candidates, predicted, rewardOf, worst) {
+      // Both models encode the searched parameters only (fixed ones carry no information).
+      const corrected = discrepancy.correct(candidates, predicted);
+      const p = feasibility.probability(candidates);
+      return corrected.map((props, i) => {
+        const r = rewardOf(Object.fromEntries(Object.entries(props).map(([k, v]) => [k, v.mean])), candidates[i]);
+        return { properties: props, reward: Number.isFinite(worst) && Number.isFinite(r) ? penalise(r, p[i], worst) : r };
+      });
+    },
+  };
+}
+
 /** The campaign's scalar reward: the expression, or for objectives a documented scalarisation. */
 function makeRewardOf(resolved: ResolvedCampaign): (props: Record<string, number>, params: Parameters) => number {
   const { reward, config } = resolved;
@@ -353,7 +395,12 @@ export async function startCampaignLab(
     for (const [name, limit] of Object.entries(sim.infeasibleAbove)) {
       if (typeof params[name] === 'number' && (params[name] as number) > limit) return { measurements: {}, feasible: false };
     }
-    if (capability !== last || !twin || !twinCfg) return { measurements: {}, feasible: true };
+    if (!twin || !twinCfg) {
+      // Twin-less campaigns (formulation studies): the lab's documented analytic stand-in truth.
+      const out = await analyticTruth(params, capability, {});
+      return { feasible: out.feasible, measurements: Object.fromEntries(Object.entries(out.measurements).map(([k, v]) => [k, v * (1 + (sim.bias[k] ?? 0))])) };
+    }
+    if (capability !== last) return { measurements: {}, feasible: true };
     const sample = await generateTwinAsync(twinCfg.name, params, { seed: hash32(`sample:${config.seed}:${paramKey(params)}`), size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
     const r = await physics(sample.voxels, config.rigs.measure);
     if (!r.ok) throw new Error(`rig could not measure: ${r.error.message}`);

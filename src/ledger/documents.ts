@@ -13,7 +13,10 @@ export interface DocumentBodies {
   TrialProposed: { trialId: string; round: number; index: number; params: Parameters; agent: string };
   TrialScored: {
     trialId: string;
+    /** The estimates the reward used (corrected toward reality when a correction exists). */
     properties: Record<string, PropertyEstimate>;
+    /** The P-model's own estimates, when a correction changed them. */
+    raw?: Record<string, PropertyEstimate>;
     fidelity: Fidelity;
     reward: number;
     achieved?: Record<string, number>;
@@ -46,7 +49,7 @@ export interface DocumentBodies {
   JobFailed: { jobId: string; trialId: string; stage: number; attempt: number; reason: string; willRetry: boolean };
   TrialCompleted: { trialId: string; measured: Record<string, number>; reward: number; feasible: boolean };
   TrialAbandoned: { trialId: string; reason: string };
-  ModelTrained: { kind: string; version: number; path?: string; dataHash: string; samples: number; metrics?: Record<string, number> };
+  ModelTrained: { kind: string; version: number; path?: string; dataHash: string; samples: number; metrics?: Record<string, number>; state?: unknown };
   MessageRejected: { topic: string; reason: string; payload: string };
   CommandIssued: { command: 'stop' | 'pause' | 'resume' | 'approve' | 'reject'; args?: Record<string, unknown>; by: string };
   CampaignStopped: { status: CampaignStatus; reason: string };

@@ -205,7 +205,8 @@ export class Ledger {
       // FULL: a committed transaction survives power loss, not just a process crash (issue #8).
       db.pragma('synchronous = FULL');
       db.pragma('busy_timeout = 5000');
-      db.exec(DDL);
+      // One transaction: a reader never sees half a schema.
+      db.transaction(() => db.exec(DDL))();
       const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
       if (!v) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
       else if (Number(v.value) > SCHEMA_VERSION) {

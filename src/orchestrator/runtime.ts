@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
-import type { Agent, Clock, Observation, ParameterSpace, Parameters, Predictor, Rig, RigEvent, RigJob } from '../core/protocols.js';
+import type { Agent, Clock, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, Rig, RigEvent, RigJob } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode } from '../core/space.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
@@ -47,8 +48,37 @@ export interface CampaignRuntimeDeps {
   fixed: Parameters;
   /** Rig protocol version stamped on every job. */
   protocol: string;
+  /** The reward update from the physical world (issue #6); omit to trust the P-model as is. */
+  correction?: RealityCorrection;
+  /** Rig measurements as training data (twin-less campaigns learn their P-model from them). */
+  observe?: (rows: Array<{ params: Parameters; measured: Record<string, number> }>) => Promise<void>;
   onProgress?: (e: ProgressEvent) => void;
   log?: (line: string) => void;
+}
+
+/** One trial's evidence about reality: what the P-model predicted, what the rigs measured. */
+export interface Evidence {
+  params: Parameters;
+  predicted: Record<string, number>;
+  measured: Record<string, number>;
+  feasible: boolean;
+}
+
+/**
+ * Moves the reward the agent optimises toward reality as rig results arrive (Niu et al. 2021,
+ * Fig. 13 "reward correction"): a discrepancy model on measured − predicted and a feasibility
+ * model from failed manufactures. Implemented in src/predict, composed in src/compose.
+ */
+export interface RealityCorrection {
+  /** Refits from all evidence so far (deterministic); returns the models to record. */
+  update(evidence: readonly Evidence[]): Array<{ kind: string; samples: number; state: unknown }>;
+  /** Corrected estimates and the reward to optimise (penalised by P(infeasible)). */
+  apply(
+    candidates: readonly Parameters[],
+    predicted: ReadonlyArray<Record<string, PropertyEstimate>>,
+    rewardOf: (means: Record<string, number>, params: Parameters) => number,
+    worstReward: number,
+  ): Array<{ properties: Record<string, PropertyEstimate>; reward: number }>;
 }
 
 export class CampaignRuntime {
@@ -68,6 +98,8 @@ export class CampaignRuntime {
    */
   start(): void {
     this.restoreAgent();
+    // The correction is a deterministic function of the ledger's evidence: refit, don't store-and-load.
+    this.d.correction?.update(this.evidence());
     this.unsubscribe = this.d.rig.onEvent((e) => this.enqueue(() => this.onRigEvent(e)));
     this.enqueue(() => this.reconcile());
   }
@@ -137,6 +169,26 @@ export class CampaignRuntime {
     return out;
   }
 
+  /** Every completed trial's P-model prediction (uncorrected) next to what the rigs measured. */
+  private evidence(): Evidence[] {
+    const raw = new Map(this.ledger.documents(this.d.campaignId, 'TrialScored').map((d) => [d.body.trialId, d.body.raw ?? d.body.properties]));
+    return this.ledger
+      .trials(this.d.campaignId)
+      .filter((t) => t.status === 'completed')
+      .map((t) => ({
+        params: { ...this.d.fixed, ...t.params },
+        predicted: Object.fromEntries(Object.entries(raw.get(t.id) ?? {}).map(([k, v]) => [k, v.mean])),
+        measured: t.measured ?? {},
+        feasible: t.feasible ?? true,
+      }));
+  }
+
+  /** The worst finite measured reward so far: what a failed manufacture is worth. */
+  private worstReward(): number {
+    const r = this.ledger.trials(this.d.campaignId).map((t) => t.measuredReward).filter((x): x is number => x !== null && Number.isFinite(x));
+    return r.length ? Math.min(...r) : Number.NaN;
+  }
+
   /** On resume, the agent continues from its last recorded state rather than from scratch. */
   private restoreAgent(): void {
     const learned = this.ledger.documents(this.d.campaignId, 'AgentLearned');
@@ -182,13 +234,23 @@ export class CampaignRuntime {
           onProgress: (done, total) => this.progress({ phase: 'score', round, done, total }),
         },
       );
+      const full = todo.map((t) => ({ ...this.d.fixed, ...t.params }));
+      const rewardOf = (means: Record<string, number>, params: Parameters) =>
+        Object.values(means).every((v) => Number.isFinite(v) || v === Infinity) ? this.d.rewardOf(means, params) : Number.NaN;
+      const corrected = this.d.correction?.apply(full, scores.map((s) => s.properties), rewardOf, this.worstReward());
       this.ledger.transaction(() => {
         todo.forEach((t, i) => {
           const s = scores[i];
           const means = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, v.mean]));
-          const allFinite = Object.values(means).every((v) => Number.isFinite(v) || v === Infinity);
-          const reward = allFinite ? this.d.rewardOf(means, { ...this.d.fixed, ...t.params }) : Number.NaN;
-          this.ledger.append(campaignId, 'TrialScored', { trialId: t.id, properties: s.properties, fidelity: s.fidelity, reward, achieved: s.achieved }, t.id);
+          const c = corrected?.[i];
+          this.ledger.append(campaignId, 'TrialScored', {
+            trialId: t.id,
+            properties: c?.properties ?? s.properties,
+            raw: c ? s.properties : undefined,
+            fidelity: s.fidelity,
+            reward: c?.reward ?? rewardOf(means, full[i]),
+            achieved: s.achieved,
+          }, t.id);
         });
       });
     }
@@ -205,13 +267,16 @@ export class CampaignRuntime {
     const already = trials.filter((t) => t.selectedRank !== null).length;
     if (already > 0) return { selected: already };
     const k = Math.max(0, Math.min(this.d.batchSize, remaining));
-    const ranked = trials.filter((t) => t.predictedReward !== null && Number.isFinite(t.predictedReward)).sort((a, b) => b.predictedReward! - a.predictedReward!);
+    // Best predicted first; candidates without a finite prediction (a twin-less campaign before
+    // its surrogate has data) follow in the agent's order, so the agent's choice decides.
+    const finite = (t: TrialRow) => t.predictedReward !== null && Number.isFinite(t.predictedReward);
+    const ranked = [...trials.filter(finite).sort((a, b) => b.predictedReward! - a.predictedReward!), ...trials.filter((t) => !finite(t))];
     const earlier = this.ledger.trials(campaignId).filter((t) => t.round < round && t.selectedRank !== null).map((t) => t.params);
     const chosen = selectDiverse(ranked, k, this.d.space, earlier);
     this.ledger.transaction(() => {
-      chosen.forEach((t, rank) => this.ledger.append(campaignId, 'TrialSelected', { trialId: t.id, round, rank, predictedReward: t.predictedReward! }, t.id));
+      chosen.forEach((t, rank) => this.ledger.append(campaignId, 'TrialSelected', { trialId: t.id, round, rank, predictedReward: t.predictedReward ?? Number.NaN }, t.id));
     });
-    this.progress({ phase: 'select', round, done: chosen.length, total: k, message: `${chosen.length} of ${ranked.length} scored candidates go to the rigs` });
+    this.progress({ phase: 'select', round, done: chosen.length, total: k, message: `${chosen.length} of ${ranked.length} candidates go to the rigs` });
     return { selected: chosen.length };
   }
 
@@ -324,7 +389,18 @@ export class CampaignRuntime {
     if (!this.ledger.hasDocument(campaignId, 'AgentLearned', `rig:${round}`)) {
       const obs: Observation[] = completed.map((t) => ({ params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true }));
       if (obs.length > 0) await this.d.agent.learn(obs);
+      await this.d.observe?.(completed.filter((t) => t.feasible && t.measured).map((t) => ({ params: { ...this.d.fixed, ...t.params }, measured: t.measured! })));
       this.recordLearning(round, 'rig', obs.length, `rig:${round}`);
+    }
+    if (this.d.correction && completed.length > 0 && !this.ledger.hasDocument(campaignId, 'ModelTrained', `correction:${round}`)) {
+      const evidence = this.evidence();
+      const models = this.d.correction.update(evidence);
+      const dataHash = createHash('sha256').update(JSON.stringify(evidence)).digest('hex');
+      this.ledger.transaction(() => {
+        models.forEach((m, i) =>
+          this.ledger.append(campaignId, 'ModelTrained', { kind: m.kind, version: round, dataHash, samples: m.samples, state: m.state }, i === 0 ? `correction:${round}` : `correction:${round}:${m.kind}`),
+        );
+      });
     }
     const trialIds = new Set(trials.map((t) => t.id));
     const failed = this.ledger.documents(campaignId, 'JobFailed').filter((d) => trialIds.has(d.body.trialId)).length;
