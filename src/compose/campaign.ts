@@ -378,24 +378,23 @@ function makeRewardOf(resolved: ResolvedCampaign): (props: Record<string, number
  * noise per job (seeded by job id and attempt); manufacture fails above the configured
  * parameter limits. So the rigs disagree with the P-model the way real rigs do (issue #7).
  */
-export async function startCampaignLab(
+/** What a simulated rig of this campaign measures: the hidden truth (see startCampaignLab). */
+export type CampaignTruth = (params: Parameters, capability: string) => Promise<{ measurements: Record<string, number>; feasible: boolean }>;
+
+export function campaignTruth(
   resolved: ResolvedCampaign,
-  brokerUrl: string,
-  stateDir: string,
-  onProblem?: (rigId: string, message: string) => void,
   physics: (voxels: Voxels, properties: string[]) => Promise<Result<SimulationReport, SimulationError>> = (v, properties) => simulate(v, { properties, context: resolved.config.predict?.context }),
-): Promise<SimulatedLab> {
+): CampaignTruth {
   const { config } = resolved;
   const sim = config.rigs.simulate;
   if (!sim) throw new BadInputError('this config has no simulated rigs (rigs.simulate)', 'rigs.simulate');
   const twinCfg = config.twin;
-  const twin = twinCfg ? registries.twins[twinCfg.name]() : undefined;
   const last = config.rigs.pipeline[config.rigs.pipeline.length - 1];
-  const truth = async (params: Parameters, capability: string): Promise<{ measurements: Record<string, number>; feasible: boolean }> => {
+  return async (params, capability) => {
     for (const [name, limit] of Object.entries(sim.infeasibleAbove)) {
       if (typeof params[name] === 'number' && (params[name] as number) > limit) return { measurements: {}, feasible: false };
     }
-    if (!twin || !twinCfg) {
+    if (!twinCfg) {
       // Twin-less campaigns (formulation studies): the lab's documented analytic stand-in truth.
       const out = await analyticTruth(params, capability, {});
       return { feasible: out.feasible, measurements: Object.fromEntries(Object.entries(out.measurements).map(([k, v]) => [k, v * (1 + (sim.bias[k] ?? 0))])) };
@@ -408,6 +407,18 @@ export async function startCampaignLab(
     for (const name of config.rigs.measure) measurements[name] = r.value.properties[name] * (1 + (sim.bias[name] ?? 0));
     return { measurements, feasible: true };
   };
+}
+
+export async function startCampaignLab(
+  resolved: ResolvedCampaign,
+  brokerUrl: string,
+  stateDir: string,
+  onProblem?: (rigId: string, message: string) => void,
+  physics?: (voxels: Voxels, properties: string[]) => Promise<Result<SimulationReport, SimulationError>>,
+): Promise<SimulatedLab> {
+  const { config } = resolved;
+  const truth = campaignTruth(resolved, physics);
+  const sim = config.rigs.simulate!;
   return createSimulatedLab({
     brokerUrl,
     lab: config.lab,
