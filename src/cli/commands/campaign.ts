@@ -122,11 +122,18 @@ export const resumeCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
   },
 });
 
-function openExisting(db: string): Ledger {
+/** Runs `fn` on an existing ledger, read-only; a missing or foreign file is bad input (exit 2). */
+function withLedger<T>(db: string, fn: (ledger: Ledger) => T): T {
+  let ledger: Ledger;
   try {
-    return Ledger.open(db, { readonly: true });
+    ledger = Ledger.open(db, { readonly: true });
   } catch (e) {
     throw new BadInputError((e as Error).message, '--db');
+  }
+  try {
+    return fn(ledger);
+  } finally {
+    ledger.close();
   }
 }
 
@@ -138,8 +145,7 @@ export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
-        const ledger = openExisting(args.db);
-        try {
+        withLedger(args.db, (ledger) => {
           if (!args.campaignId) {
             const rows = ledger.campaigns().map((c) => ({ campaignId: c.id, name: c.name, status: c.status, rounds: c.rounds, rigRuns: c.rigRuns, createdAt: c.createdAt, stopReason: c.stopReason }));
             for (const r of rows) out.info(`${r.campaignId}  ${r.status.padEnd(9)} rounds ${String(r.rounds).padStart(3)}  rig runs ${String(r.rigRuns).padStart(4)}  ${r.createdAt}  ${r.stopReason ?? ''}`);
@@ -156,9 +162,7 @@ export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
           out.info(`jobs: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
           printSummary(out, s);
           out.result({ ...s, jobs: counts, configHash: c.configHash, seed: c.seed });
-        } finally {
-          ledger.close();
-        }
+        });
       }),
     );
   },
@@ -176,8 +180,7 @@ export const exportCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
-        const ledger = openExisting(args.db);
-        try {
+        withLedger(args.db, (ledger) => {
           const c = ledger.findCampaign(args.campaignId);
           if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
           const doc = exportCampaign(ledger, c.id);
@@ -187,9 +190,7 @@ export const exportCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
             out.info(`wrote ${doc.trials.length} trials to ${args.out}`);
             out.result({ campaignId: c.id, trials: doc.trials.length, out: args.out, format: args.format });
           } else process.stdout.write(text);
-        } finally {
-          ledger.close();
-        }
+        });
       }),
     );
   },
