@@ -193,7 +193,8 @@ export class Ledger {
         const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
         if (rows.length !== 1 || rows[0].quick_check !== 'ok') {
           db.close();
-          throw new LedgerError(`ledger ${path} failed its integrity check (${rows.map((r) => r.quick_check).slice(0, 3).join('; ')}); restore it from a backup or start a new --db file`);
+          const what = rows.map((r) => r.quick_check.replace(/\s*\n\s*/g, ' ')).slice(0, 3).join('; ');
+          throw new LedgerError(`ledger ${path} failed its integrity check (${what}); restore it from a backup or start a new --db file`);
         }
       }
     } catch (e) {
