@@ -24,6 +24,7 @@ describe('poreloop run with bad input', () => {
     ['malicious reward (import)', { ...demo, reward: 'import({x: 1})' }, undefined, /reward: .*not allowed/],
     ['malicious reward (assignment)', { ...demo, reward: 'limitingCurrent = 1e9' }, undefined, /reward: assignment is not allowed/],
     ['malicious reward (property access)', { ...demo, reward: 'tau_z.constructor' }, undefined, /reward: property or index access is not allowed/],
+    ['volume too large for this machine', { ...demo, twin: { ...demo.twin, size: [1024, 1024, 1024] } }, undefined, /twin\.size: a 1024×1024×1024 volume needs about \d+\.\d GiB/],
     ['bad agent option', { ...demo, agent: { name: 'gp-bo', options: { bogus: 1 } } }, undefined, /agent\.gp-bo: unknown option 'bogus'/],
   ])('%s → exit 2 with a clear message', async (_name, doc, text, msg) => {
     const { path, db } = write(doc, text ?? undefined);
