@@ -24,9 +24,12 @@ export function createProgress(out: Output, stream: NodeJS.WriteStream = process
       cliProgress.Presets.shades_classic,
     );
     let started = false;
+    let round = 0;
     return {
       update(e) {
-        const payload = { round: e.round, phase: labels[e.phase].padEnd(20), message: e.message ?? '' };
+        // `finish` carries no round: keep showing the last one.
+        if (e.phase !== 'finish') round = e.round;
+        const payload = { round, phase: labels[e.phase].padEnd(20), message: e.message ?? '' };
         if (!started) {
           bar.start(Math.max(1, e.total), e.done, payload);
           started = true;
