@@ -1,0 +1,206 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BadInputError, SimulationError } from '../core/errors.js';
+import type { Dataset, Parameters, Prediction, Surrogate, Voxels } from '../core/protocols.js';
+import { err, ok } from '../core/result.js';
+import { createPredictor, type ModelTrainedInfo } from './predictor.js';
+
+// A fake twin: the "volume" carries the parameters; achieved porosity is a known function.
+const voxelsOf = (p: Parameters): Voxels => ({ data: new Uint8Array([Number(p.a) * 100]), shape: [1, 1, 1], voxelSize: 1, phases: { 0: 'pore' } });
+const generate = async (p: Parameters) => {
+  if (Number(p.a) < 0) throw new BadInputError('a must be >= 0', 'params.a');
+  return { voxels: voxelsOf(p), achieved: { porosity: 0.5 + 0.1 * Number(p.a) } };
+};
+// A fake simulator: y = 2a + 1, failing for a = 0.5.
+let simulations = 0;
+const simulate = async (v: Voxels, props: string[]) => {
+  simulations++;
+  const a = v.data[0] / 100;
+  if (Math.abs(a - 0.5) < 1e-9) return err(new SimulationError('does not percolate', 'bad-input'));
+  return ok({ properties: Object.fromEntries(props.map((p) => [p, 2 * a + 1])), units: {} });
+};
+
+/** A surrogate whose σ grows with a: lets the tests check the selection logic exactly. */
+class FakeSurrogate implements Surrogate {
+  readonly name = 'fake';
+  fits: Dataset[] = [];
+  async fit(data: Dataset) {
+    this.fits.push(data);
+    return { loss: 0, epochs: 1 };
+  }
+  async predict(x: number[][]): Promise<Prediction> {
+    return { mean: x.map((r) => [2 * r[0] + 1]), std: x.map((r) => [r[0]]) };
+  }
+  async save() {}
+  async load() {}
+}
+
+const cands = (as: number[]): Parameters[] => as.map((a) => ({ a }));
+
+describe('createPredictor, physics only', () => {
+  it('simulates every candidate, NaN for failed simulations and infeasible twins', async () => {
+    simulations = 0;
+    const pred = createPredictor({ properties: ['y'], generate, simulate });
+    const progress: number[] = [];
+    const s = await pred.score(cands([0, 0.25, 0.5, -1]), { seed: 1, onProgress: (d) => progress.push(d) });
+    expect(simulations).toBe(3);
+    expect(s.map((x) => x.fidelity)).toEqual(['simulation', 'simulation', 'simulation', 'simulation']);
+    expect(s[0].properties.y).toEqual({ mean: 1, std: 0 });
+    expect(s[1].properties.y).toEqual({ mean: 1.5, std: 0 });
+    expect(s[1].achieved).toEqual({ porosity: 0.525 });
+    expect(Number.isNaN(s[2].properties.y.mean)).toBe(true);
+    expect(Number.isNaN(s[3].properties.y.mean)).toBe(true);
+    expect(s[3].achieved).toBeUndefined();
+    expect(progress).toEqual([1, 2, 3, 4]);
+    expect(pred.modelVersion).toBe(0);
+  });
+
+  it('rejects inconsistent options with BadInputError', () => {
+    expect(() => createPredictor({ properties: [], generate, simulate })).toThrow(BadInputError);
+    expect(() => createPredictor({ properties: ['y'], surrogate: () => new FakeSurrogate(), acquisition: 'ei', generate, simulate })).toThrow(/rewardOf/);
+    expect(() => createPredictor({ properties: ['y'], features: 'parameters+achieved', surrogate: () => new FakeSurrogate() })).toThrow(/need a twin/);
+  });
+
+  it('without a twin and without a surrogate, every score is the prior', async () => {
+    simulations = 0;
+    const pred = createPredictor({ properties: ['y'], simulate });
+    const s = await pred.score(cands([0.1, 0.2]), { seed: 1 });
+    expect(simulations).toBe(0);
+    expect(s[1].fidelity).toBe('surrogate');
+    expect(Number.isNaN(s[1].properties.y.mean)).toBe(true);
+    expect(s[1].properties.y.std).toBe(Infinity);
+  });
+});
+
+describe('createPredictor, active learning', () => {
+  it('cold start: physics on physicsPerRound spread-out candidates, prior for the rest', async () => {
+    simulations = 0;
+    const fake = new FakeSurrogate();
+    const pred = createPredictor({ properties: ['y'], generate, simulate, surrogate: () => fake, physicsPerRound: 3, retrainEvery: 100, features: 'parameters' });
+    const as = [0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0, 0.05];
+    const s = await pred.score(cands(as), { seed: 1 });
+    expect(simulations).toBe(3);
+    const sim = as.filter((_, i) => s[i].fidelity === 'simulation').sort();
+    // Farthest-point selection: the two ends, then the middle.
+    expect(sim).toEqual([0.05, 0.6, 1.0]);
+    const rest = s.filter((x) => x.fidelity === 'surrogate');
+    expect(rest).toHaveLength(7);
+    expect(Number.isNaN(rest[0].properties.y.mean)).toBe(true);
+    expect(rest[0].properties.y.std).toBe(Infinity);
+    expect(pred.trainingRows).toBe(3);
+    // The second round's prior is the data so far; new picks avoid the simulated points.
+    const s2 = await pred.score(cands([0.05, 1.0, 0.3]), { seed: 2 });
+    expect(s2[0].fidelity).toBe('surrogate');
+    expect(s2[0].properties.y.mean).toBeCloseTo((1.1 + 2.2 + 3) / 3, 10);
+    expect(s2[2].fidelity).toBe('simulation');
+  });
+
+  it('after training: surrogate scores for all, physics on the most uncertain worth simulating', async () => {
+    const fake = new FakeSurrogate();
+    const trained: ModelTrainedInfo[] = [];
+    const pred = createPredictor({
+      properties: ['y'],
+      generate,
+      simulate,
+      surrogate: () => fake,
+      physicsPerRound: 2,
+      retrainEvery: 2,
+      minTrainingRows: 2,
+      features: 'parameters',
+      onModelTrained: (i) => void trained.push(i),
+    });
+    await pred.score(cands([0, 1]), { seed: 1 });
+    expect(trained).toHaveLength(1);
+    expect(trained[0]).toMatchObject({ version: 1, trainingRows: 2, surrogate: 'fake', inputs: ['a'], properties: ['y'] });
+    expect(trained[0].dataHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(fake.fits[0].x).toEqual([[0], [1]]);
+    expect(fake.fits[0].y).toEqual([[1], [3]]);
+    // Data spread of y is 1; σ = a, so relative σ = a: a = 0.01 is below minRelativeStd (0.05).
+    simulations = 0;
+    const s = await pred.score(cands([0.01, 0.3, 0.9, 0.7]), { seed: 2 });
+    expect(s.map((x) => x.fidelity)).toEqual(['surrogate', 'surrogate', 'simulation', 'simulation']);
+    expect(s[1].properties.y).toEqual({ mean: 1.6, std: 0.3 });
+    expect(s[2].properties.y).toEqual({ mean: 2.8, std: 0 });
+    expect(simulations).toBe(2);
+    // Two new rows → retrained (version 2).
+    expect(trained.map((t) => t.version)).toEqual([1, 2]);
+    simulations = 0;
+    await pred.score(cands([0.01, 0.02]), { seed: 3 });
+    expect(simulations).toBe(0);
+  });
+
+  it('ei prefers the surest improvement; ucb simulates only candidates that could beat the best', async () => {
+    const make = (acquisition: 'ei' | 'ucb') =>
+      createPredictor({ properties: ['y'], generate, simulate, surrogate: () => new FakeSurrogate(), physicsPerRound: 1, retrainEvery: 1000, minTrainingRows: 1, acquisition, rewardOf: (p) => -p.y, features: 'parameters' });
+    // Reward −y, best seen −1.4. Predicted y = 2a + 1 ± a: a = 0.001 is a near-sure improvement
+    // (EI ≈ 0.4); a = 1 (−3 ± 1) and a = 0.9 (−2.8 ± 0.9) almost surely are not.
+    const ei = make('ei');
+    await ei.observe([{ params: { a: 0.2 }, properties: { y: 1.4 }, fidelity: 'rig' }]);
+    simulations = 0;
+    const s = await ei.score(cands([1, 0.9, 0.001]), { seed: 4 });
+    expect(simulations).toBe(1);
+    expect(s.map((x) => x.fidelity)).toEqual(['surrogate', 'surrogate', 'simulation']);
+    // μ + 2σ of the reward is −(2a + 1) + 2a = −1 for every a: below a best of −0.2, no
+    // candidate could win, so none is worth a simulation.
+    const ucb = make('ucb');
+    await ucb.observe([{ params: { a: 0.2 }, properties: { y: 0.2 }, fidelity: 'rig' }]);
+    simulations = 0;
+    await ucb.score(cands([1, 0.9, 0.001]), { seed: 4 });
+    expect(simulations).toBe(0);
+  });
+
+  it('rig-data only: observe() trains on encoded parameters and estimate() scores', async () => {
+    const fake = new FakeSurrogate();
+    const pred = createPredictor({ properties: ['y'], surrogate: () => fake, retrainEvery: 2, minTrainingRows: 2 });
+    expect((await pred.estimate([{ a: 0.5, b: 1 }], { seed: 1 }))[0].properties.y.std).toBe(Infinity);
+    await pred.observe([
+      { params: { a: 0.1, b: 2 }, properties: { y: 1.2 }, fidelity: 'rig' },
+      { params: { a: 0.4, b: 3 }, properties: { y: 1.8 }, fidelity: 'rig' },
+    ]);
+    expect(pred.modelVersion).toBe(1);
+    expect(fake.fits[0].inputs).toEqual(['a', 'b']);
+    const s = await pred.score([{ a: 0.25, b: 1 }], { seed: 1 });
+    expect(s[0]).toEqual({ properties: { y: { mean: 1.5, std: 0.25 } }, fidelity: 'surrogate' });
+    const model = pred.rewardModel(1);
+    expect(model).toBeUndefined();
+  });
+});
+
+describe('createPredictor, persistence', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('a resumed predictor reloads the latest model and data instead of retraining', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'poreloop-pred-'));
+    dirs.push(dir);
+    const opts = {
+      properties: ['y'],
+      generate,
+      simulate,
+      surrogate: { members: 2, epochs: 20, architecture: { kind: 'mlp' as const, trunk: [8], head: [], activation: 'tanh' as const } },
+      physicsPerRound: 4,
+      retrainEvery: 4,
+      minTrainingRows: 4,
+      artifactsDir: dir,
+    };
+    const trained: ModelTrainedInfo[] = [];
+    const a = createPredictor({ ...opts, onModelTrained: (i) => void trained.push(i) });
+    await a.score(cands([0, 0.3, 0.7, 1]), { seed: 5 });
+    expect(trained).toHaveLength(1);
+    expect(trained[0].dir).toBe(join(dir, 'surrogate', 'v1'));
+    const probe = cands([0.1, 0.9]);
+    const before = await a.estimate(probe, { seed: 6 });
+
+    const again: ModelTrainedInfo[] = [];
+    const b = createPredictor({ ...opts, onModelTrained: (i) => void again.push(i) });
+    expect(await b.resume()).toBe(true);
+    expect(b.modelVersion).toBe(1);
+    expect(b.trainingRows).toBe(4);
+    expect(await b.estimate(probe, { seed: 6 })).toEqual(before);
+    expect(again).toHaveLength(0);
+  });
+});

@@ -1,0 +1,124 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Dataset } from '../core/protocols.js';
+import { createRng } from '../core/rng.js';
+import { datasetHash } from './dataset.js';
+import { DeepEnsemble, coverage, type EnsembleOptions } from './ensemble.js';
+
+const small: EnsembleOptions = { members: 5, epochs: 150, patience: 150, architecture: { kind: 'mlp', trunk: [16, 16], head: [8], activation: 'tanh' }, log: () => {} };
+
+/** y0 = sin(2a) + b², y1 = exp(a + b) (learnt as a log-transformed property). */
+function data(n: number, seed: number, lo = -1, hi = 1): Dataset {
+  const rng = createRng(seed);
+  const x: number[][] = [];
+  const y: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const a = rng.uniform(lo, hi);
+    const b = rng.uniform(lo, hi);
+    x.push([a, b]);
+    y.push([Math.sin(2 * a) + b * b, Math.exp(a + b)]);
+  }
+  return { inputs: ['a', 'b'], x, outputs: ['f', 'permeability'], y };
+}
+
+function r2(y: number[], p: number[]): number {
+  const m = y.reduce((s, v) => s + v, 0) / y.length;
+  const ssTot = y.reduce((s, v) => s + (v - m) ** 2, 0);
+  const ssRes = y.reduce((s, v, i) => s + (v - p[i]) ** 2, 0);
+  return 1 - ssRes / ssTot;
+}
+
+describe('DeepEnsemble', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  const train = data(80, 1);
+  const test = data(40, 2);
+  const ens = new DeepEnsemble(small);
+  let fitted: { loss: number; epochs: number };
+
+  it('training reduces the loss and learns a known function', async () => {
+    const short = new DeepEnsemble({ ...small, epochs: 1 });
+    const first = await short.fit(train, { seed: 3 });
+    fitted = await ens.fit(train, { seed: 3 });
+    // Loss is a masked MSE on standardised targets: ≈ 1 for a constant predictor.
+    expect(first.loss).toBeGreaterThan(0.3);
+    expect(fitted.loss).toBeLessThan(0.05);
+    expect(fitted.loss).toBeLessThan(first.loss / 10);
+    const p = await ens.predict(test.x);
+    expect(r2(test.y.map((r) => r[0]), p.mean.map((r) => r[0]))).toBeGreaterThan(0.9);
+    expect(r2(test.y.map((r) => Math.log(r[1])), p.mean.map((r) => Math.log(r[1])))).toBeGreaterThan(0.9);
+    short.dispose();
+  });
+
+  it('ensemble σ grows away from the training data', async () => {
+    const inside = await ens.predict(test.x);
+    const far = await ens.predict(data(40, 4, 3, 4).x);
+    const meanStd = (s: number[][]) => s.reduce((a, r) => a + r[0], 0) / s.length;
+    expect(meanStd(far.std)).toBeGreaterThan(3 * meanStd(inside.std));
+    // …while the mean stays within the training range widened by one σ (moments' clip; the
+    // clip uses the σ of the 80% training split, so allow that to differ from this one).
+    const y0 = train.y.map((r) => r[0]);
+    const m = y0.reduce((a, b) => a + b, 0) / y0.length;
+    const sd = Math.sqrt(y0.reduce((a, b) => a + (b - m) ** 2, 0) / y0.length);
+    for (const r of far.mean) expect(r[0]).toBeLessThanOrEqual(Math.max(...y0) + 1.25 * sd);
+  });
+
+  it('is calibrated on its validation rows: μ ± a·σ covers about 68%', () => {
+    const c = ens.calibration!;
+    expect(c.validationRows).toBe(16);
+    for (let j = 0; j < 2; j++) {
+      expect(c.scale[j]).toBeGreaterThan(0);
+      expect(Math.abs(c.coverage68After[j] - 0.68)).toBeLessThanOrEqual(1 / 16 + 1e-9);
+      expect(c.coverage90After[j]).toBeGreaterThanOrEqual(c.coverage68After[j]);
+    }
+  });
+
+  it('save → load gives identical predictions and records version, transforms and data hash', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'poreloop-ens-'));
+    dirs.push(dir);
+    await ens.save(dir);
+    const meta = JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8'));
+    expect(meta).toMatchObject({ format: 'poreloop-surrogate', version: 1, members: 5, transforms: ['identity', 'log'], dataHash: datasetHash(train) });
+    const model = JSON.parse(await readFile(join(dir, 'member-0', 'model.json'), 'utf8'));
+    expect(model.format).toBe('layers-model');
+    expect(model.weightsManifest[0].paths).toEqual(['weights.bin']);
+    const loaded = new DeepEnsemble({ log: () => {} });
+    await loaded.load(dir);
+    expect(await loaded.predict(test.x)).toEqual(await ens.predict(test.x));
+    loaded.dispose();
+  });
+
+  it('NaN targets are missing values: the other property still learns from those rows', async () => {
+    const masked: Dataset = { ...train, y: train.y.map((r, i) => (i % 2 === 0 ? [r[0], NaN] : r)) };
+    const m = new DeepEnsemble({ ...small, members: 2 });
+    const { loss } = await m.fit(masked, { seed: 5 });
+    expect(Number.isFinite(loss)).toBe(true);
+    const p = await m.predict(test.x);
+    expect(r2(test.y.map((r) => r[0]), p.mean.map((r) => r[0]))).toBeGreaterThan(0.85);
+    expect(r2(test.y.map((r) => Math.log(r[1])), p.mean.map((r) => Math.log(r[1])))).toBeGreaterThan(0.85);
+    m.dispose();
+  });
+
+  it('warm start continues from the current weights', async () => {
+    const m = new DeepEnsemble({ ...small, members: 2, epochs: 40, patience: 40 });
+    const a = await m.fit(train, { seed: 6 });
+    const b = await m.fit(train, { seed: 6, warmStart: true });
+    expect(b.loss).toBeLessThan(a.loss);
+    m.dispose();
+  });
+
+  it('rejects unknown or invalid options (they often come from a campaign file)', () => {
+    expect(() => new DeepEnsemble({ memebers: 5 } as EnsembleOptions)).toThrow(/unknown option 'memebers'/);
+    expect(() => new DeepEnsemble({ epochs: 0 })).toThrow(/surrogate.epochs/);
+    expect(() => new DeepEnsemble({ validationFraction: 0.9 })).toThrow(/validationFraction/);
+  });
+
+  it('coverage counts rows inside μ ± zσ', () => {
+    expect(coverage([0, 1, 2, NaN], [0, 0, 0, 0], [1, 1, 1, 1], 1)).toBeCloseTo(2 / 3, 12);
+  });
+});
