@@ -203,7 +203,9 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       simulate: simulateProps,
       surrogate: (config.predict?.surrogate ?? (twin ? undefined : {})) as never,
       physicsPerRound: config.predict?.physicsPerRound,
-      rewardOf: (p) => rewardOf(p, {}),
+      acquisition: config.predict?.acquisition,
+      retrainEvery: config.predict?.retrainEvery,
+      rewardOf: (props, params) => rewardOf(props, params),
       artifactsDir: join(artifacts, 'models'),
       onModelTrained: (info) => {
         ledger.append(campaignId, 'ModelTrained', { kind: info.surrogate, version: info.version, path: info.dir, dataHash: info.dataHash, samples: info.trainingRows, metrics: { loss: info.loss, epochs: info.epochs } });

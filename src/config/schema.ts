@@ -108,6 +108,10 @@ export const campaignSchema = z
         physicsPerRound: int(0).default(16),
         /** Optional surrogate settings; without them every candidate is simulated. */
         surrogate: z.record(z.string(), z.unknown()).optional(),
+        /** Which candidates get physics when a surrogate is on (docs/surrogates.md). */
+        acquisition: z.enum(['uncertainty', 'ei', 'ucb'], { error: 'expected "uncertainty", "ei" or "ucb"' }).default('uncertainty'),
+        /** Retrain the surrogate after this many new physics results. */
+        retrainEvery: int(1).default(8),
         context: z.record(z.string(), num()).optional().describe('operating conditions for device models'),
       })
       .strict()

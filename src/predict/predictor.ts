@@ -76,7 +76,7 @@ export interface PredictorOptions {
   physicsPerRound?: number;
   acquisition?: AcquisitionName;
   /** Scalar reward of properties (needed by 'ei' and 'ucb'). */
-  rewardOf?: (props: Record<string, number>) => number;
+  rewardOf?: (props: Record<string, number>, params: Parameters) => number;
   /** Retrain after this many new training rows (default 8). */
   retrainEvery?: number;
   /** Rows needed before the first training (default max(retrainEvery, 8)). */
@@ -293,17 +293,18 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
   };
 
   const bestReward = (): { best: number; spread: number } => {
-    const r = rows.map((o) => (options.rewardOf ? options.rewardOf(o.properties) : NaN)).filter(Number.isFinite);
+    const r = rows.map((o) => (options.rewardOf ? options.rewardOf(o.properties, o.params) : NaN)).filter(Number.isFinite);
     if (r.length === 0) return { best: -Infinity, spread: 0 };
     const m = r.reduce((a, b) => a + b, 0) / r.length;
     return { best: Math.max(...r), spread: Math.sqrt(r.reduce((a, b) => a + (b - m) ** 2, 0) / r.length) };
   };
 
-  const generateAll = async (candidates: Parameters[], seed: number): Promise<Array<GeneratedCandidate | null>> => {
+  const generateAll = async (candidates: Parameters[], opts: ScoreOptions): Promise<Array<GeneratedCandidate | null>> => {
     const gen = options.generate;
     if (gen === undefined) return candidates.map(() => null);
-    const rng = createRng(seed);
-    const seeds = candidates.map((_, i) => rng.fork(`generate:${i}`).seed);
+    const rng = createRng(opts.seed);
+    // The caller's per-candidate seeds (from trial ids) make a candidate's volume independent of its batch.
+    const seeds = candidates.map((_, i) => opts.seeds?.[i] ?? rng.fork(`generate:${i}`).seed);
     return mapLimit(candidates, concurrency, async (p, i) => {
       try {
         return await gen(p, seeds[i]);
@@ -324,7 +325,7 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
 
   const estimate = async (candidates: Parameters[], opts: ScoreOptions): Promise<Score[]> => {
     await ensureResumed();
-    const gens = useAchieved ? await generateAll(candidates, opts.seed) : candidates.map(() => null);
+    const gens = useAchieved ? await generateAll(candidates, opts) : candidates.map(() => null);
     const est = await surrogateEstimates(candidates.map((p, i) => features(p, gens[i]?.achieved)));
     return est.map((e, i) => ({ properties: e, fidelity: 'surrogate' as const, ...(gens[i] ? { achieved: gens[i]!.achieved } : {}) }));
   };
@@ -334,7 +335,7 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
     const total = candidates.length;
     let done = 0;
     const tick = () => opts.onProgress?.(++done, total);
-    const gens = await generateAll(candidates, opts.seed);
+    const gens = await generateAll(candidates, opts);
     const scores: Score[] = new Array(total);
     const failed = (i: number): Score => ({ properties: Object.fromEntries(properties.map((p) => [p, nanEstimate()])), fidelity: 'simulation', ...(gens[i] ? { achieved: gens[i]!.achieved } : {}) });
 
@@ -359,7 +360,8 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
         const ctx = { spread: spread(), best, rewardSpread, minRelativeStd, kappa: 2 };
         const ranked = feasible
           .map((i) => {
-            const reward = options.rewardOf && acquisition !== 'uncertainty' ? rewardEstimate(est![i], options.rewardOf, rng) : undefined;
+            const rewardOf = options.rewardOf;
+            const reward = rewardOf && acquisition !== 'uncertainty' ? rewardEstimate(est![i], (p) => rewardOf(p, candidates[i]), rng) : undefined;
             return { i, ...acquire(acquisition, est![i], reward, ctx) };
           })
           .filter((a) => a.worth)
@@ -411,7 +413,7 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
     const rewardOf = options.rewardOf;
     if (rewardOf === undefined || surrogate === null) return undefined;
     const rng = createRng(seed).fork('reward-model');
-    return async (candidates) => (await estimate(candidates, { seed })).map((s) => rewardEstimate(s.properties, rewardOf, rng));
+    return async (candidates) => (await estimate(candidates, { seed })).map((s, i) => rewardEstimate(s.properties, (p) => rewardOf(p, candidates[i]), rng));
   };
 
   return {
