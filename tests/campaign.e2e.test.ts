@@ -109,6 +109,28 @@ describe('a full campaign', () => {
     l.close();
   });
 
+  it('with surrogates on: physics for some candidates, a trained ensemble scores the rest, its model is saved and recorded', async () => {
+    const { path, db } = writeConfig(
+      small({
+        predict: { ...demo.predict, physicsPerRound: 4, surrogate: { members: 2, epochs: 40 } },
+        agent: { name: 'sobol', candidates: 8, batchSize: 2 },
+        budget: { rigRuns: 6 },
+      }),
+    );
+    const r = await cli(['run', path, '--db', db, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    const l = Ledger.open(db, { readonly: true });
+    const trials = l.trials(doc.campaignId);
+    const models = l.models(doc.campaignId).filter((m) => m.kind === 'mlp-ensemble');
+    l.close();
+    expect(models.length).toBeGreaterThanOrEqual(1);
+    expect(models[0].dataHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(existsSync(models[0].path!)).toBe(true);
+    expect(trials.filter((t) => t.fidelity === 'simulation')).toHaveLength(12); // 4 per round
+    expect(trials.filter((t) => t.fidelity === 'surrogate' && Number.isFinite(t.predictedReward ?? NaN)).length).toBeGreaterThan(0);
+  });
+
   it('runs against a real Mosquitto broker', async () => {
     const { path, db } = writeConfig(small({ broker: MOSQUITTO_URL, lab: `e2e${process.pid}${Date.now() % 100000}` }));
     const r = await cli(['run', path, '--db', db, '--json']);
