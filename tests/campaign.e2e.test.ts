@@ -72,6 +72,8 @@ describe('a full campaign', () => {
     expect(models.filter((m) => m.kind === 'feasibility').length).toBeGreaterThanOrEqual(1);
     const laterScores = lr.documents(doc.campaignId, 'TrialScored').filter((d) => d.body.raw !== undefined);
     expect(laterScores.length).toBeGreaterThan(0); // round 2 was scored with corrected estimates
+    // The correction is relative (log space): positive properties stay positive.
+    for (const d of laterScores) for (const [k, e] of Object.entries(d.body.properties)) if (d.body.raw![k].mean > 0) expect(e.mean, k).toBeGreaterThan(0);
     lr.close();
 
     const exp = await cli(['export', doc.campaignId, '--db', db, '--format', 'json']);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
-import type { Agent, Clock, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, Rig, RigEvent, RigJob } from '../core/protocols.js';
+import type { Agent, Clock, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RewardModel, Rig, RigEvent, RigJob } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode } from '../core/space.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
@@ -48,6 +48,8 @@ export interface CampaignRuntimeDeps {
   fixed: Parameters;
   /** Rig protocol version stamped on every job. */
   protocol: string;
+  /** A cheap reward model for model-based agents (the surrogate), passed as ctx.model. */
+  model?: RewardModel;
   /** The reward update from the physical world (issue #6); omit to trust the P-model as is. */
   correction?: RealityCorrection;
   /** Rig measurements as training data (twin-less campaigns learn their P-model from them). */
@@ -210,7 +212,7 @@ export class CampaignRuntime {
     this.progress({ phase: 'propose', round, done: 0, total: this.d.candidatesPerRound });
     const proposedBefore = this.ledger.trials(campaignId).map((t) => t.params);
     const params = await this.d.agent.propose(
-      { space: this.d.space, history: this.history(), proposed: proposedBefore, rng: this.d.rng.fork(`propose:${round}`) },
+      { space: this.d.space, history: this.history(), proposed: proposedBefore, model: this.d.model, rng: this.d.rng.fork(`propose:${round}`) },
       this.d.candidatesPerRound,
     );
     this.ledger.transaction(() => {
@@ -230,7 +232,9 @@ export class CampaignRuntime {
         todo.map((t) => ({ ...this.d.fixed, ...t.params })),
         {
           seed: this.d.seed,
-          seeds: todo.map((t) => hash32(`${this.d.seed}:${t.id}`)),
+          // From the trial's place in the campaign, not its id (which carries the campaign id's
+          // random suffix): the same config and seed reproduce the same volumes.
+          seeds: todo.map((t) => hash32(`${this.d.seed}:${t.round}:${t.index}`)),
           onProgress: (done, total) => this.progress({ phase: 'score', round, done, total }),
         },
       );
