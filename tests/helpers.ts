@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 
 export const tmp = (prefix = 'poreloop-') => mkdtempSync(join(tmpdir(), prefix));
@@ -23,3 +23,19 @@ export async function cli(argv: string[]): Promise<{ code: number; stdout: strin
 
 /** MQTT broker for tests that need a real one (CI starts Mosquitto and sets this). */
 export const MOSQUITTO_URL = process.env.PORELOOP_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+
+/**
+ * For CLI unit tests that call main() directly: captures stdout/stderr around every test of
+ * the file (install at the top level of a test file; read `io.stdout` / `io.stderr`).
+ */
+export function captureOutput(): { stdout: string; stderr: string } {
+  const io = { stdout: '', stderr: '' };
+  beforeEach(() => {
+    io.stdout = '';
+    io.stderr = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((io.stdout += String(s)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((io.stderr += String(s)), true));
+  });
+  afterEach(() => vi.restoreAllMocks());
+  return io;
+}

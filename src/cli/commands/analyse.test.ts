@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureOutput } from '../../../tests/helpers.js';
 import { encodeNpy } from '../../voxel/npy.js';
 import { main } from '../main.js';
 import { checkVolume } from './analyse.js';
@@ -9,15 +10,7 @@ import { checkVolume } from './analyse.js';
 const dir = mkdtempSync(join(tmpdir(), 'poreloop-analyse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let stdout = '';
-let stderr = '';
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+const io = captureOutput();
 
 /** 12³ volume: pore (0) layers normal to z, 4 voxels pore then 2 solid (1). */
 function layers(): string {
@@ -38,7 +31,7 @@ describe('poreloop analyse', () => {
   it('prints every property with unit, iterations, residual and wall time as one JSON document', async () => {
     const code = await main(['analyse', layers(), '--props', 'porosity,ssa,tortuosity', '--voxel', '2', '--json']);
     expect(code).toBe(0);
-    const doc = JSON.parse(stdout) as Doc;
+    const doc = JSON.parse(io.stdout) as Doc;
     expect(doc.voxelSize).toBe(2);
     expect(doc.properties.porosity).toMatchObject({ value: 8 / 12, unit: '1' });
     expect(doc.properties.tau_x.value).toBeCloseTo(1, 4);
@@ -55,14 +48,14 @@ describe('poreloop analyse', () => {
 
   it('restricts per-axis groups to --axis and takes the transporting label from --phase', async () => {
     expect(await main(['analyse', layers(), '--props', 'tortuosity', '--axis', 'z', '--phase', '1', '--json'])).toBe(0);
-    const doc = JSON.parse(stdout) as Doc;
+    const doc = JSON.parse(io.stdout) as Doc;
     expect(Object.keys(doc.properties)).toEqual(['tau_z', 'deff_z']);
     expect(doc.properties.tau_z.infinite).toBe(true);
   });
 
   it('runs multi-axis solves on the worker pool with the same answers', async () => {
     expect(await main(['analyse', layers(), '--props', 'tortuosity', '--workers', '2', '--json'])).toBe(0);
-    const doc = JSON.parse(stdout) as Doc;
+    const doc = JSON.parse(io.stdout) as Doc;
     expect(doc.properties.tau_y.value).toBeCloseTo(1, 4);
     expect(doc.properties.tau_z.infinite).toBe(true);
   });
@@ -86,9 +79,9 @@ describe('poreloop analyse', () => {
       [['analyse', good, '--voxel', '-1'], /voxel size must be > 0/],
     ];
     for (const [argv, re] of cases) {
-      stderr = '';
+      io.stderr = '';
       expect(await main(argv), argv.join(' ')).toBe(2);
-      expect(stderr, argv.join(' ')).toMatch(re);
+      expect(io.stderr, argv.join(' ')).toMatch(re);
     }
   });
 

@@ -1,27 +1,20 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureOutput } from '../../../tests/helpers.js';
 import { readVolume } from '../../voxel/io.js';
 import { main } from '../main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'poreloop-twin-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-let stdout = '';
-let stderr = '';
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
-});
-afterEach(() => vi.restoreAllMocks());
+const io = captureOutput();
 
 describe('poreloop twin', () => {
   it('lists the twins with parameters (units, bounds, defaults) and stages as one JSON document', async () => {
     expect(await main(['twin', 'list', '--json'])).toBe(0);
-    const doc = JSON.parse(stdout) as { twins: Array<{ name: string; stages: unknown[]; parameters: Array<Record<string, unknown>> }> };
+    const doc = JSON.parse(io.stdout) as { twins: Array<{ name: string; stages: unknown[]; parameters: Array<Record<string, unknown>> }> };
     expect(doc.twins.map((t) => t.name)).toEqual(['fibre-gdl', 'grain-electrode', 'sofc-anode']);
     const p = doc.twins[0].parameters.find((q) => q.name === 'fibreDiameter')!;
     expect(p).toMatchObject({ unit: 'µm', min: 3, max: 20, default: 7 });
@@ -33,7 +26,7 @@ describe('poreloop twin', () => {
     const png = join(dir, 'g.png');
     const code = await main(['twin', 'generate', 'fibre-gdl', '--size', '32,32,16', '--voxel', '2', '--seed', '3', '--set', 'porosity=0.7', '--set', 'ptfeLoading=10', '--out', out, '--preview', png, '--json']);
     expect(code).toBe(0);
-    const doc = JSON.parse(stdout) as { requested: Record<string, number>; achieved: Record<string, number>; size: number[] };
+    const doc = JSON.parse(io.stdout) as { requested: Record<string, number>; achieved: Record<string, number>; size: number[] };
     expect(doc.requested.porosity).toBe(0.7);
     expect(Math.abs(doc.achieved.porosityPaper - 0.7)).toBeLessThanOrEqual(0.01);
     expect(readVolume(out).shape).toEqual([32, 32, 16]);
@@ -44,8 +37,8 @@ describe('poreloop twin', () => {
     const out = join(dir, 't.raw');
     const cfg = new URL('../../../configs/twins/toray-tgp-h.yaml', import.meta.url).pathname;
     expect(await main(['twin', 'generate', '--config', cfg, '--size', '48,48,95', '--out', out])).toBe(0);
-    expect(stdout).toMatch(/fibre-gdl: 48×48×95 voxels of 2 µm/);
-    expect(stdout).toMatch(/porosity\s+0.78\s+0.7\d+ \(paper\)/);
+    expect(io.stdout).toMatch(/fibre-gdl: 48×48×95 voxels of 2 µm/);
+    expect(io.stdout).toMatch(/porosity\s+0.78\s+0.7\d+ \(paper\)/);
     expect(readVolume(out).voxelSize).toBe(2);
   });
 
@@ -60,9 +53,9 @@ describe('poreloop twin', () => {
       [['twin', 'generate', 'grain-electrode', '--set', 'castPorosity=0.3', '--set', 'porosity=0.5', '--out', out], /castPorosity 0.3 is below porosity 0.5/],
     ];
     for (const [argv, msg] of cases) {
-      stderr = '';
+      io.stderr = '';
       expect(await main(argv)).toBe(2);
-      expect(stderr).toMatch(msg);
+      expect(io.stderr).toMatch(msg);
     }
   });
 });
