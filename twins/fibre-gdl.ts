@@ -5,7 +5,7 @@ import { collapseColumns } from '../src/voxel/compress.js';
 import { fillBridges, fillCoating } from '../src/voxel/fill.js';
 import { createGapField, GAP_MAX_VOXELS, rasteriseCylinder, type Cylinder } from '../src/voxel/raster.js';
 import { createVoxels } from '../src/voxel/voxels.js';
-import { checkOptions, countLabels, lognormal, resolveParams, round6 } from './params.js';
+import { checkOptions, countLabels, lognormal, resolveParams, round6, continuous } from './params.js';
 
 /**
  * fibre-gdl: a non-woven carbon-paper gas diffusion layer by stochastic fibre stacking
@@ -20,7 +20,7 @@ const FIBRE = 1;
 const BINDER = 2;
 const PTFE = 3;
 
-const P = (p: Omit<ContinuousParameter, 'kind'>): ContinuousParameter => ({ kind: 'continuous', ...p });
+const P = continuous;
 
 export const FIBRE_GDL_PARAMETERS: ContinuousParameter[] = [
   P({ name: 'fibreDiameter', unit: 'µm', min: 3, max: 20, default: 7, description: 'mean carbon-fibre diameter (Toray TGP-H: ~7 µm)' }),

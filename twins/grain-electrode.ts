@@ -5,7 +5,7 @@ import { fillBridges, fillCoating } from '../src/voxel/fill.js';
 import { createGapField, GAP_MAX_VOXELS } from '../src/voxel/raster.js';
 import { createVoxels } from '../src/voxel/voxels.js';
 import { contactStats, coveredVoxels, packGrains, rasteriseGrains, type Grain } from './packing.js';
-import { checkOptions, countLabels, resolveParams, round6 } from './params.js';
+import { checkOptions, countLabels, resolveParams, round6, continuous } from './params.js';
 
 /**
  * grain-electrode: a Li-ion cathode by stochastic grain packing (issue 3). Active-material
@@ -20,7 +20,7 @@ export const GRAIN_ELECTRODE_PHASES = { 0: 'pore', 1: 'active', 2: 'cbd' } as co
 const AM = 1;
 const CBD = 2;
 
-const P = (p: Omit<ContinuousParameter, 'kind'>): ContinuousParameter => ({ kind: 'continuous', ...p });
+const P = continuous;
 
 export const GRAIN_ELECTRODE_PARAMETERS: ContinuousParameter[] = [
   P({ name: 'particleDiameter', unit: 'µm', min: 1, max: 30, default: 10, description: 'mean active-material particle diameter (NMC secondary particles: 5–15 µm)' }),

@@ -1,11 +1,14 @@
 import { BadInputError } from '../src/core/errors.js';
-import type { Parameters, ParameterSpec, Shape3, TwinGenerateOptions, TwinStage } from '../src/core/protocols.js';
+import type { ContinuousParameter, Parameters, ParameterSpec, Shape3, TwinGenerateOptions, TwinStage } from '../src/core/protocols.js';
 
 /**
  * What every twin does with its input before generating (issue 3): unknown names, values of
  * the wrong type and out-of-bounds values throw BadInputError naming the parameter and the
  * allowed range; missing parameters take their defaults.
  */
+/** A continuous parameter spec, for the twins' parameter tables. */
+export const continuous = (p: Omit<ContinuousParameter, 'kind'>): ContinuousParameter => ({ kind: 'continuous', ...p });
+
 export function resolveParams(twin: string, specs: readonly ParameterSpec[], given: Parameters): Record<string, number> {
   const byName = new Map(specs.map((s) => [s.name, s]));
   for (const name of Object.keys(given)) {

@@ -5,7 +5,7 @@ import { tpbDensity } from '../src/voxel/tpb.js';
 import { createVoxels } from '../src/voxel/voxels.js';
 import { particleStats } from './grain-electrode.js';
 import { contactStats, packGrains, rasteriseGrains } from './packing.js';
-import { checkOptions, countLabels, resolveParams, round6 } from './params.js';
+import { checkOptions, countLabels, resolveParams, round6, continuous } from './params.js';
 
 /**
  * sofc-anode: Ni–YSZ–pore cermet by grain packing with sintering (issue 3), for
@@ -22,7 +22,7 @@ export const SOFC_ANODE_PHASES = { 0: 'pore', 1: 'ni', 2: 'ysz' } as const;
 const NI = 1;
 const YSZ = 2;
 
-const P = (p: Omit<ContinuousParameter, 'kind'>): ContinuousParameter => ({ kind: 'continuous', ...p });
+const P = continuous;
 
 export const SOFC_ANODE_PARAMETERS: ContinuousParameter[] = [
   P({ name: 'porosity', unit: '', min: 0.2, max: 0.6, default: 0.35, description: 'porosity after sintering (and NiO reduction)' }),
