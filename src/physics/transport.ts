@@ -12,11 +12,16 @@ import {
   FACE_P0,
   FACE_P1,
   FACE_P2,
+  ACT_LUT,
+  coarseShapes,
+  D_LUT,
   finishDiagonal,
+  INV_LUT,
   inverseDiagonal,
   Multigrid,
   type Level,
 } from './multigrid.js';
+import { WasmArena } from './kernels.js';
 
 /**
  * Steady diffusion / conduction through a voxel volume: ∇·(σ∇φ) = 0 with φ = 1 on the inlet
@@ -56,6 +61,12 @@ export interface TransportOptions {
   preconditioner?: 'multigrid' | 'jacobi';
   /** Components of the conducting mask, when the caller already has them (shared across axes). */
   components?: Components;
+  /**
+   * Kernels of a single-phase solve: 'auto' (default) runs the fine level in WebAssembly
+   * (kernels.wat) when it fits in a wasm memory and JavaScript otherwise; 'js' forces the
+   * JavaScript kernels (the benchmark's comparison, and the fallback the tests check).
+   */
+  kernels?: 'auto' | 'js';
 }
 
 export interface TransportResult {
@@ -79,6 +90,8 @@ export interface TransportResult {
   bytes: number;
   /** Multigrid levels (1 for the Jacobi baseline). */
   levels: number;
+  /** Which kernels ran the fine level. */
+  kernels: 'wasm' | 'js';
 }
 
 export function conductingMask(data: Uint8Array, conductivity: ArrayLike<number>): Uint8Array {
@@ -102,9 +115,9 @@ interface Assembly {
  * (unit face conductance, 2 to the outer faces), so the potential is the same and only the
  * currents scale with σ.
  */
-function assembleBinary(shape: Shape3, keep: Uint8Array, sigma: number, axis: Axis): Assembly {
+function assembleBinary(shape: Shape3, keep: Uint8Array, sigma: number, axis: Axis, arena: WasmArena | null): Assembly {
   const [nx, ny, nz] = shape;
-  const L = createMaskLevel([nx, ny, nz]);
+  const L = createMaskLevel([nx, ny, nz], arena?.u8(paddedSize(shape)));
   const mask = L.mask!;
   const { s0, s1 } = L;
   const on = new Uint8Array(L.size);
@@ -124,7 +137,7 @@ function assembleBinary(shape: Shape3, keep: Uint8Array, sigma: number, axis: Ax
       (on[i - 1] ? FACE_M2 : 0) |
       (on[i + 1] ? FACE_P2 : 0);
   }
-  const b = new Float64Array(L.size);
+  const b = arena ? arena.f64(L.size) : new Float64Array(L.size);
   const inlet = boundaryLayer(L, shape, axis, 1, (i) => on[i] > 0, () => 2 * sigma);
   const outlet = boundaryLayer(L, shape, axis, shape[AXIS_INDEX[axis]], (i) => on[i] > 0, () => 2 * sigma);
   for (const i of inlet.idx) {
@@ -133,6 +146,50 @@ function assembleBinary(shape: Shape3, keep: Uint8Array, sigma: number, axis: Ax
   }
   for (const i of outlet.idx) mask[i] |= BND_OUT;
   return { L, b, inlet, outlet };
+}
+
+function paddedSize(shape: Shape3): number {
+  return (shape[0] + 2) * (shape[1] + 2) * (shape[2] + 2);
+}
+
+/**
+ * A WebAssembly arena for a single-phase solve of this shape (kernels.ts): the cell bytes, b
+ * and the five CG vectors of the fine level, and every coarse level (three f32 conductances,
+ * diagonal, inverse, right-hand side and correction); null when it cannot be had (then the
+ * JavaScript kernels run).
+ */
+function binaryArena(shape: Shape3): WasmArena | null {
+  const size = paddedSize(shape);
+  const f64 = [size, size, size, size, size, size];
+  const f32: number[] = [];
+  for (const c of coarseShapes(shape)) {
+    const n = paddedSize(c);
+    f64.push(n, n, n, n);
+    f32.push(n, n, n);
+  }
+  return WasmArena.create(WasmArena.bytesFor(f64, f32, [size]), { d: D_LUT, inv: INV_LUT, act: ACT_LUT });
+}
+
+/**
+ * Initial guess: the potential of a homogeneous medium, falling linearly from 1 at the inlet
+ * face to 0 at the outlet face (cell centres at (k − ½)/N), on the active cells only (so a
+ * binary level's zero-at-inactive invariant holds). It is the exact solution for straight
+ * channels and removes most of the smooth error elsewhere, which saves CG iterations.
+ */
+function linearGuess(L: Level, shape: Shape3, axis: Axis, x: Float64Array): void {
+  const ax = AXIS_INDEX[axis];
+  const N = shape[ax];
+  const [n0, n1, n2] = L.n;
+  for (let a = 1; a <= n0; a++)
+    for (let c = 1; c <= n1; c++) {
+      const base = a * L.s0 + c * L.s1;
+      for (let e = 1; e <= n2; e++) {
+        const i = base + e;
+        const active = L.mask ? L.mask[i] !== 0 : L.d[i] > 0;
+        const k = ax === 0 ? a : ax === 1 ? c : e;
+        x[i] = active ? 1 - (k - 0.5) / N : 0;
+      }
+    }
 }
 
 /** Cells of one layer normal to `axis` (padded position `pos`) that conduct, with their 2σ. */
@@ -237,21 +294,30 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
       wallMs: performance.now() - t0,
       bytes: 0,
       levels: 0,
+      kernels: 'js',
     };
   }
   // One conducting label (the tortuosity problem) → the one-byte-per-cell binary level.
   const labels: number[] = [];
   for (let l = 0; l < Math.min(256, conductivity.length); l++) if (conductivity[l] > 0) labels.push(l);
-  const { L, b, inlet, outlet } =
-    labels.length === 1 ? assembleBinary(shape, keep, conductivity[labels[0]], axis) : assemble(data, shape, keep, conductivity, axis);
   const useMg = (options.preconditioner ?? 'multigrid') === 'multigrid';
-  const mg = useMg ? new Multigrid(L) : null;
+  const arena = labels.length === 1 && useMg && (options.kernels ?? 'auto') === 'auto' ? binaryArena(shape) : null;
+  const { L, b, inlet, outlet } =
+    labels.length === 1
+      ? assembleBinary(shape, keep, conductivity[labels[0]], axis, arena)
+      : assemble(data, shape, keep, conductivity, axis);
+  const mg = useMg ? new Multigrid(L, { arena }) : null;
   const size = L.size;
-  const x = new Float64Array(size);
-  const r = Float64Array.from(b);
-  const z = new Float64Array(size);
-  const p = new Float64Array(size);
-  const q = new Float64Array(size);
+  const vector = (): Float64Array => (arena ? arena.f64(size) : new Float64Array(size));
+  const x = vector();
+  const r = vector();
+  const z = vector();
+  const p = vector();
+  const q = vector();
+  const matvec = (u: Float64Array, v: Float64Array): number => (arena ? arena.matvec(L, L.mask!, u, v) : applyOperator(L, u, v));
+  linearGuess(L, shape, axis, x);
+  matvec(x, q);
+  for (let i = 0; i < size; i++) r[i] = b[i] - q[i];
   const invD = new Float64Array(mg ? 0 : size);
   if (!mg) inverseDiagonal(L, invD);
   /** z = M⁻¹ r; returns r·z. */
@@ -273,35 +339,42 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
     for (let k = 0; k < outlet.idx.length; k++) fout += outlet.g[k] * x[outlet.idx[k]];
     return [fin, fout];
   };
-  let rz = precondition();
-  p.set(z);
   let it = 0;
-  let rel = 1;
   let fin = 0;
   let fout = 0;
   let converged = false;
-  while (it < maxIt) {
-    const alpha = rz / applyOperator(L, p, q);
-    let rr = 0;
-    for (let i = 0; i < size; i++) {
-      x[i] += alpha * p[i];
-      const ri = r[i] - alpha * q[i];
-      r[i] = ri;
-      rr += ri * ri;
-    }
-    it++;
-    rel = Math.sqrt(rr) / bnorm;
+  /** Both criteria: relative residual and conservation of the current through the sample. */
+  const check = (rr: number): number => {
+    const rel = Math.sqrt(rr) / bnorm;
     if (rel <= tol) {
       [fin, fout] = fluxes();
-      if (Math.abs(fin - fout) <= fluxTol * 0.5 * (fin + fout)) {
-        converged = true;
-        break;
-      }
+      converged = Math.abs(fin - fout) <= fluxTol * 0.5 * (fin + fout);
     }
+    return rel;
+  };
+  // The initial guess may already be the solution (straight channels): then no iteration.
+  let rel = check(dot(r, r));
+  let rz = converged ? 0 : precondition();
+  p.set(z);
+  while (!converged && it < maxIt) {
+    const alpha = rz / matvec(p, q);
+    let rr = 0;
+    if (arena) rr = arena.cgUpdate(x, r, p, q, alpha);
+    else
+      for (let i = 0; i < size; i++) {
+        x[i] += alpha * p[i];
+        const ri = r[i] - alpha * q[i];
+        r[i] = ri;
+        rr += ri * ri;
+      }
+    it++;
+    rel = check(rr);
+    if (converged) break;
     const rzNew = precondition();
     const beta = rzNew / rz;
     rz = rzNew;
-    for (let i = 0; i < size; i++) p[i] = z[i] + beta * p[i];
+    if (arena) arena.xpby(p, z, beta);
+    else for (let i = 0; i < size; i++) p[i] = z[i] + beta * p[i];
   }
   if (!converged) [fin, fout] = fluxes();
   const area = n / shape[AXIS_INDEX[axis]];
@@ -321,6 +394,7 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
     wallMs: performance.now() - t0,
     bytes,
     levels: mg ? mg.levels.length : 1,
+    kernels: arena ? 'wasm' : 'js',
   };
 }
 

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import type { Shape3 } from '../core/protocols.js';
+import { createRng } from '../core/rng.js';
+import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+import { WasmArena } from './kernels.js';
+import { ACT_LUT, applyOperator, createMaskLevel, D_LUT, FACE_M0, FACE_M1, FACE_M2, FACE_P0, FACE_P1, FACE_P2, BND_IN, BND_OUT, INV_LUT, Multigrid, type Level } from './multigrid.js';
+import { tortuosity } from './transport.js';
+import { compileKernels, expandMacros } from './write-kernels.js';
+
+/** A binary level over a random active set (porosity ε), inlet/outlet on axis 0, in `mask`. */
+function randomMaskLevel(n: Shape3, eps: number, seed: number, mask?: Uint8Array): Level {
+  const L = createMaskLevel(n, mask);
+  const rng = createRng(seed);
+  const on = new Uint8Array(L.size);
+  for (let a = 1; a <= n[0]; a++)
+    for (let c = 1; c <= n[1]; c++) for (let e = 1; e <= n[2]; e++) on[a * L.s0 + c * L.s1 + e] = rng.next() < eps ? 1 : 0;
+  for (let a = 1; a <= n[0]; a++)
+    for (let c = 1; c <= n[1]; c++)
+      for (let e = 1; e <= n[2]; e++) {
+        const i = a * L.s0 + c * L.s1 + e;
+        if (!on[i]) continue;
+        L.mask![i] =
+          (on[i - L.s0] ? FACE_M0 : 0) |
+          (on[i + L.s0] ? FACE_P0 : 0) |
+          (on[i - L.s1] ? FACE_M1 : 0) |
+          (on[i + L.s1] ? FACE_P1 : 0) |
+          (on[i - 1] ? FACE_M2 : 0) |
+          (on[i + 1] ? FACE_P2 : 0) |
+          (a === 1 ? BND_IN : 0) |
+          (a === n[0] ? BND_OUT : 0);
+      }
+  return L;
+}
+
+/** Random values at the active cells, 0 elsewhere (the binary level's invariant). */
+function activeVector(L: Level, out: Float64Array, seed: number): Float64Array {
+  const rng = createRng(seed);
+  for (let i = 0; i < L.size; i++) out[i] = L.mask![i] ? rng.next() - 0.5 : 0;
+  return out;
+}
+
+const LUTS = { d: D_LUT, inv: INV_LUT, act: ACT_LUT };
+
+function maxRelDiff(a: Float64Array, b: Float64Array): number {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / scale;
+}
+
+describe('WebAssembly kernels (kernels.wat)', () => {
+  it('the committed binary is the compilation of the current kernels.wat', async () => {
+    const fresh = Buffer.from(await compileKernels()).toString('base64');
+    expect(fresh === KERNELS_WASM_BASE64, 'run `npm run kernels` after editing kernels.wat').toBe(true);
+  });
+
+  it('expands nested macros and rejects bad uses', () => {
+    const src = ';; #define TWICE(X) (i32.add X X)\n;; #define QUAD(Y) #TWICE(#TWICE(Y))\n(#QUAD((local.get $a)))';
+    expect(expandMacros(src).split('\n')[2]).toBe('((i32.add (i32.add (local.get $a) (local.get $a)) (i32.add (local.get $a) (local.get $a))))');
+    expect(() => expandMacros(';; #define ONE(X) X\n#ONE(a, b)')).toThrow(/takes 1 arguments, got 2/);
+    expect(() => expandMacros('#NOPE(x)')).toThrow(/unknown macro #NOPE/);
+  });
+
+  // Odd sizes exercise the two-lane loops running into the ghost cell; an axis of length 1
+  // exercises aggregates of one.
+  const shapes: Shape3[] = [
+    [9, 6, 5],
+    [17, 16, 15],
+    [6, 1, 11],
+    [12, 10, 1],
+  ];
+
+  it('matvec equals the JavaScript operator', () => {
+    for (const n of shapes) {
+      const size = (n[0] + 2) * (n[1] + 2) * (n[2] + 2);
+      const arena = WasmArena.create(WasmArena.bytesFor([size, size], [], [size]), LUTS);
+      expect(arena).not.toBeNull();
+      const Lw = randomMaskLevel(n, 0.6, 3, arena!.u8(size));
+      const Lj = randomMaskLevel(n, 0.6, 3);
+      const xw = activeVector(Lw, arena!.f64(size), 5);
+      const yw = arena!.f64(size);
+      const xj = activeVector(Lj, new Float64Array(size), 5);
+      const yj = new Float64Array(size);
+      const dw = arena!.matvec(Lw, Lw.mask!, xw, yw);
+      const dj = applyOperator(Lj, xj, yj);
+      expect(maxRelDiff(yw, yj), n.join('×')).toBeLessThan(1e-14);
+      expect(Math.abs(dw - dj) / Math.abs(dj)).toBeLessThan(1e-12);
+    }
+  });
+
+  it('one multigrid cycle (all levels: sweeps, restriction, prolongation) equals the JavaScript one', () => {
+    for (const n of shapes) {
+      const size = (n[0] + 2) * (n[1] + 2) * (n[2] + 2);
+      const arena = WasmArena.create(WasmArena.bytesFor([size, size], [], [size]) * 4, LUTS)!;
+      const Lw = randomMaskLevel(n, 0.7, 11, arena.u8(size));
+      const Lj = randomMaskLevel(n, 0.7, 11);
+      const mgw = new Multigrid(Lw, { arena });
+      const mgj = new Multigrid(Lj);
+      expect(mgw.levels.length).toBe(mgj.levels.length);
+      const rw = activeVector(Lw, arena.f64(size), 13);
+      const zw = arena.f64(size);
+      const rj = activeVector(Lj, new Float64Array(size), 13);
+      const zj = new Float64Array(size);
+      const a = mgw.apply(rw, zw);
+      const b = mgj.apply(rj, zj);
+      expect(maxRelDiff(zw, zj), n.join('×')).toBeLessThan(1e-10);
+      expect(Math.abs(a - b) / Math.abs(b)).toBeLessThan(1e-10);
+    }
+  });
+
+  it('CG vector updates equal the scalar formulas', () => {
+    const arena = WasmArena.create(WasmArena.bytesFor([101, 101, 101, 101], [], []), LUTS)!;
+    const [x, r, p, q] = [0, 1, 2, 3].map(() => arena.f64(101));
+    const rng = createRng(2);
+    for (const v of [x, r, p, q]) for (let i = 0; i < 101; i++) v[i] = rng.next();
+    const [x0, r0, p0, q0] = [x, r, p, q].map((v) => Float64Array.from(v));
+    const rr = arena.cgUpdate(x, r, p, q, 0.3);
+    let want = 0;
+    for (let i = 0; i < 101; i++) {
+      expect(x[i]).toBeCloseTo(x0[i] + 0.3 * p0[i], 14);
+      expect(r[i]).toBeCloseTo(r0[i] - 0.3 * q0[i], 14);
+      want += r[i] * r[i];
+    }
+    expect(rr).toBeCloseTo(want, 12);
+    arena.xpby(p, r, 0.7);
+    for (let i = 0; i < 101; i++) expect(p[i]).toBeCloseTo(r[i] + 0.7 * p0[i], 14);
+  });
+
+  it('a whole tortuosity solve gives the same answer and iterations with either kernels', () => {
+    const rng = createRng(7);
+    for (const shape of [[13, 7, 35], [20, 21, 19], [1, 9, 8]] as Shape3[]) {
+      const data = new Uint8Array(shape[0] * shape[1] * shape[2]);
+      for (let i = 0; i < data.length; i++) data[i] = rng.next() < 0.7 ? 0 : 1;
+      for (const axis of ['x', 'y', 'z'] as const) {
+        const w = tortuosity(data, shape, 0, axis);
+        const j = tortuosity(data, shape, 0, axis, { kernels: 'js' });
+        expect(w.kernels).toBe('wasm');
+        expect(j.kernels).toBe('js');
+        if (!Number.isFinite(j.tau)) {
+          expect(w.tau).toBe(Infinity);
+          continue;
+        }
+        expect(Math.abs(w.tau - j.tau) / j.tau, `${shape.join('×')} ${axis}`).toBeLessThan(1e-6);
+        expect(Math.abs(w.iterations - j.iterations)).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('refuses an arena larger than wasm32 can address', () => {
+    expect(WasmArena.create(2 ** 32, LUTS)).toBeNull();
+  });
+});

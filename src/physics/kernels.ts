@@ -1,0 +1,220 @@
+import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+
+/**
+ * The WebAssembly kernels of kernels.wat and the memory they work in.
+ *
+ * Why an arena: wasm code can only address its own linear memory, so every array a kernel
+ * touches (the fine level's cell bytes, the CG vectors, the first coarse level's right-hand
+ * side and correction) is allocated as a typed-array view of one WebAssembly.Memory sized for
+ * the whole solve up front. The JavaScript code reads and writes the same views, so the
+ * kernels can replace the hot loops one by one. The memory is never grown (growing would
+ * detach every view), and a problem that does not fit in wasm32's 4 GiB runs the JavaScript
+ * kernels instead (multigrid.ts; e.g. 500³).
+ */
+
+/** Byte offsets of the lookup tables, fixed in kernels.wat. */
+const LUT_D = 0;
+const LUT_INV = 2048;
+const LUT_ACT = 4096;
+const HEAP_START = 6144;
+const PAGE = 65536;
+/** wasm32 addresses at most 2³² bytes; stay a page below so offsets never wrap. */
+const MAX_BYTES = 2 ** 32 - PAGE;
+
+type Geometry = [n0: number, n1: number, n2: number, s0: number, s1: number];
+
+interface Exports {
+  matvec(x: number, y: number, m: number, ...g: Geometry): number;
+  gsForward(x: number, b: number, m: number, ...g: Geometry): number;
+  gsBackward(x: number, b: number, m: number, ...g: Geometry): number;
+  restrict(b: number, x: number, m: number, bc: number, ...gc: [...Geometry, number, number]): void;
+  prolong(xc: number, x: number, m: number, ...gc: [...Geometry, number, number]): void;
+  gsExplicit(x: number, b: number, g0: number, g1: number, g2: number, inv: number, ...g: [...Geometry, number]): number;
+  restrictExplicit(b: number, x: number, g0: number, g1: number, g2: number, d: number, bc: number, ...gc: [...Geometry, number, number]): void;
+  prolongExplicit(xc: number, x: number, ...gc: [...Geometry, number, number]): void;
+  cgUpdate(x: number, r: number, p: number, q: number, alpha: number, len: number): number;
+  xpby(p: number, z: number, beta: number, len: number): void;
+}
+
+/**
+ * The part of the WebAssembly JS API used here. The project's TypeScript libs (ES2022 + Node
+ * types) do not declare it, and the DOM lib would bring in much that does not exist in Node.
+ */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+let compiled: object | null | undefined;
+
+/** The compiled module, or null where WebAssembly SIMD is unavailable. */
+function kernelModule(): object | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WA.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** A view's byte offset, after checking it lives in this arena's memory. */
+function at(view: Float64Array | Float32Array | Uint8Array, buffer: ArrayBuffer): number {
+  if (view.buffer !== buffer) throw new Error('internal: array is not in the kernel arena');
+  return view.byteOffset;
+}
+
+export interface StencilGeometry {
+  n: [number, number, number];
+  s0: number;
+  s1: number;
+}
+
+/** An explicit (Galerkin coarse) level: face conductances, diagonal and its inverse. */
+export interface ExplicitLevel extends StencilGeometry {
+  g0: Float32Array;
+  g1: Float32Array;
+  g2: Float32Array;
+  d: Float64Array;
+  invD: Float64Array;
+}
+
+export class WasmArena {
+  private next = HEAP_START;
+  private readonly buffer: ArrayBuffer;
+
+  private constructor(
+    private readonly memory: WasmMemory,
+    private readonly k: Exports,
+    readonly bytes: number,
+  ) {
+    this.buffer = memory.buffer;
+  }
+
+  /** Bytes an arena needs for arrays of these lengths (f64, f32 and u8 counts). */
+  static bytesFor(f64Lengths: number[], f32Lengths: number[], u8Lengths: number[]): number {
+    let b = HEAP_START;
+    for (const n of f64Lengths) b += (n + 2) * 8 + 16;
+    for (const n of f32Lengths) b += n * 4 + 16;
+    for (const n of u8Lengths) b += n + 16;
+    return b;
+  }
+
+  /**
+   * An arena of `bytes`, with the lookup tables in place; null when WebAssembly SIMD is
+   * unavailable or the memory cannot be had (over wasm32's limit, or refused by the engine).
+   */
+  static create(bytes: number, luts: { d: Float64Array; inv: Float64Array; act: Float64Array }): WasmArena | null {
+    const mod = kernelModule();
+    if (!mod || bytes > MAX_BYTES) return null;
+    let memory: WasmMemory;
+    try {
+      memory = new WA.Memory({ initial: Math.ceil(bytes / PAGE) });
+    } catch {
+      return null;
+    }
+    const instance = new WA.Instance(mod, { env: { memory } });
+    const f64 = new Float64Array(memory.buffer);
+    f64.set(luts.d, LUT_D / 8);
+    f64.set(luts.inv, LUT_INV / 8);
+    f64.set(luts.act, LUT_ACT / 8);
+    return new WasmArena(memory, instance.exports as unknown as Exports, memory.buffer.byteLength);
+  }
+
+  /**
+   * A zeroed f64 array of length n rounded up to even (the two-lane kernels step by pairs;
+   * the extra entry stays 0), 16-byte aligned.
+   */
+  f64(n: number): Float64Array {
+    const len = n + (n & 1);
+    this.next = (this.next + 15) & ~15;
+    const v = new Float64Array(this.memory.buffer, this.next, len);
+    this.next += len * 8;
+    if (this.next > this.bytes) throw new Error('internal: kernel arena too small');
+    return v;
+  }
+
+  /** A zeroed f32 array of length n, 16-byte aligned. */
+  f32(n: number): Float32Array {
+    this.next = (this.next + 15) & ~15;
+    const v = new Float32Array(this.memory.buffer, this.next, n);
+    this.next += n * 4;
+    if (this.next > this.bytes) throw new Error('internal: kernel arena too small');
+    return v;
+  }
+
+  u8(n: number): Uint8Array {
+    this.next = (this.next + 15) & ~15;
+    const v = new Uint8Array(this.memory.buffer, this.next, n);
+    this.next += n;
+    if (this.next > this.bytes) throw new Error('internal: kernel arena too small');
+    return v;
+  }
+
+  private geometry(L: StencilGeometry): Geometry {
+    return [L.n[0], L.n[1], L.n[2], L.s0, L.s1];
+  }
+
+  /** y = A x on a binary level; returns x·y. */
+  matvec(L: StencilGeometry, mask: Uint8Array, x: Float64Array, y: Float64Array): number {
+    const B = this.buffer;
+    return this.k.matvec(at(x, B), at(y, B), at(mask, B), ...this.geometry(L));
+  }
+
+  /** One Gauss–Seidel sweep on a binary level; returns b·x. */
+  gaussSeidel(L: StencilGeometry, mask: Uint8Array, x: Float64Array, b: Float64Array, forward: boolean): number {
+    const B = this.buffer;
+    const f = forward ? this.k.gsForward : this.k.gsBackward;
+    return f(at(x, B), at(b, B), at(mask, B), ...this.geometry(L));
+  }
+
+  /** bc = Pᵀ (b − A x) into a coarse level of strides cs0, cs1. */
+  restrict(L: StencilGeometry, mask: Uint8Array, b: Float64Array, x: Float64Array, bc: Float64Array, C: StencilGeometry): void {
+    const B = this.buffer;
+    bc.fill(0);
+    this.k.restrict(at(b, B), at(x, B), at(mask, B), at(bc, B), ...this.geometry(L), C.s0, C.s1);
+  }
+
+  /** x += P xc at the active cells of a binary level. */
+  prolong(L: StencilGeometry, mask: Uint8Array, xc: Float64Array, x: Float64Array, C: StencilGeometry): void {
+    const B = this.buffer;
+    this.k.prolong(at(xc, B), at(x, B), at(mask, B), ...this.geometry(L), C.s0, C.s1);
+  }
+
+  /** One Gauss–Seidel sweep on an explicit level; returns b·x. */
+  gaussSeidelExplicit(L: ExplicitLevel, x: Float64Array, b: Float64Array, forward: boolean): number {
+    const B = this.buffer;
+    return this.k.gsExplicit(at(x, B), at(b, B), at(L.g0, B), at(L.g1, B), at(L.g2, B), at(L.invD, B), ...this.geometry(L), forward ? 1 : 0);
+  }
+
+  /** bc = Pᵀ (b − A x) from an explicit level. */
+  restrictExplicit(L: ExplicitLevel, b: Float64Array, x: Float64Array, bc: Float64Array, C: StencilGeometry): void {
+    const B = this.buffer;
+    bc.fill(0);
+    this.k.restrictExplicit(at(b, B), at(x, B), at(L.g0, B), at(L.g1, B), at(L.g2, B), at(L.d, B), at(bc, B), ...this.geometry(L), C.s0, C.s1);
+  }
+
+  /** x += P xc on an explicit level. */
+  prolongExplicit(L: StencilGeometry, xc: Float64Array, x: Float64Array, C: StencilGeometry): void {
+    const B = this.buffer;
+    this.k.prolongExplicit(at(xc, B), at(x, B), ...this.geometry(L), C.s0, C.s1);
+  }
+
+  /** x += αp, r −= αq over whole arrays (arena arrays have even lengths); returns r·r. */
+  cgUpdate(x: Float64Array, r: Float64Array, p: Float64Array, q: Float64Array, alpha: number): number {
+    const B = this.buffer;
+    return this.k.cgUpdate(at(x, B), at(r, B), at(p, B), at(q, B), alpha, x.length);
+  }
+
+  /** p = z + βp over whole arrays. */
+  xpby(p: Float64Array, z: Float64Array, beta: number): void {
+    const B = this.buffer;
+    this.k.xpby(at(p, B), at(z, B), beta, p.length);
+  }
+}
