@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BadInputError, SimulationError } from '../core/errors.js';
 import type { Dataset, Parameters, Prediction, Surrogate, Voxels } from '../core/protocols.js';
 import { err, ok } from '../core/result.js';
+import { TRANSPORT_DESCRIPTORS, transportDescriptors } from '../surrogate/descriptors.js';
 import { createPredictor, type ModelTrainedInfo } from './predictor.js';
 
 // A fake twin: the "volume" carries the parameters; achieved porosity is a known function.
@@ -75,6 +76,28 @@ describe('createPredictor, physics only', () => {
 });
 
 describe('createPredictor, active learning', () => {
+  it("features 'parameters+volume': the generated volume's transport descriptors join the features", async () => {
+    // A 2×2×3 volume, all pore but for a solid voxel in the middle slice when a > 0.5.
+    const vol = (p: Parameters): Voxels => {
+      const data = new Uint8Array(12);
+      if (Number(p.a) > 0.5) data[1] = 1;
+      return { data, shape: [2, 2, 3], voxelSize: 1, phases: { 0: 'pore', 1: 'solid' } };
+    };
+    const gen = async (p: Parameters) => ({ voxels: vol(p), achieved: { porosity: 0.5 } });
+    const sim = async (v: Voxels) => ok({ properties: { y: v.data.filter((x) => x === 0).length }, units: {} });
+    const fake = new FakeSurrogate();
+    const pred = createPredictor({ properties: ['y'], generate: gen, simulate: sim, surrogate: () => fake, physicsPerRound: 2, retrainEvery: 2, minTrainingRows: 2, features: 'parameters+volume' });
+    const s = await pred.score(cands([0.2, 0.9]), { seed: 1 });
+    const volume = (p: Parameters) => Object.fromEntries(Object.entries(transportDescriptors(vol(p))).map(([k, v]) => [`volume.${k}`, v]));
+    expect(s[1].achieved).toEqual({ porosity: 0.5, ...volume({ a: 0.9 }) });
+    expect(s[1].achieved!['volume.sliceMin_z']).toBe(0.75);
+    expect(fake.fits).toHaveLength(1);
+    const names = ['porosity', ...TRANSPORT_DESCRIPTORS.map((n) => `volume.${n}`)].sort();
+    expect(fake.fits[0].inputs).toEqual(['a', ...names.map((n) => `achieved.${n}`)]);
+    expect(fake.fits[0].x.find((r) => r[0] === 0.9)).toEqual([0.9, ...names.map((n) => ({ porosity: 0.5, ...volume({ a: 0.9 }) })[n])]);
+    expect(() => createPredictor({ properties: ['y'], surrogate: () => fake, features: 'parameters+volume' })).toThrow(/need a twin/);
+  });
+
   it('cold start: physics on physicsPerRound spread-out candidates, prior for the rest', async () => {
     simulations = 0;
     const fake = new FakeSurrogate();

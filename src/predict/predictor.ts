@@ -24,7 +24,8 @@
  * Features: the encoded parameters (core/space.ts `encode` when a space is given, else the
  * numeric parameters by name), plus the twin's `achieved` descriptors (porosity, phase
  * fractions, …) when a twin generates the candidates — the "manufacturing parameters + cheap
- * morphology descriptors" of the issue.
+ * morphology descriptors" of the issue — and, with features 'parameters+volume', the
+ * transport descriptors of the generated volume (src/surrogate/descriptors.ts).
  *
  * The predictor never imports twins/ or a simulator: the composition root injects
  * `generate` and `simulate`.
@@ -37,6 +38,7 @@ import type { Result } from '../core/result.js';
 import { createRng } from '../core/rng.js';
 import { encode } from '../core/space.js';
 import { datasetHash } from '../surrogate/dataset.js';
+import { transportDescriptors } from '../surrogate/descriptors.js';
 import { DeepEnsemble, type EnsembleOptions } from '../surrogate/ensemble.js';
 import { acquire, farthestPoints, rewardEstimate, type AcquisitionName } from './acquisition.js';
 
@@ -85,8 +87,13 @@ export interface PredictorOptions {
   minRelativeStd?: number;
   /** Concurrent generate/simulate calls (default 2). */
   concurrency?: number;
-  /** Feature set; default 'parameters+achieved' when `generate` is given, else 'parameters'. */
-  features?: 'parameters' | 'parameters+achieved';
+  /**
+   * Feature set; default 'parameters+achieved' when `generate` is given, else 'parameters'.
+   * 'parameters+volume' adds the transport descriptors of the generated volume
+   * (src/surrogate/descriptors.ts, as `achieved` entries named `volume.<name>`): milliseconds
+   * per candidate, and they explain the realisation's own τ and k (docs/surrogates.md).
+   */
+  features?: 'parameters' | 'parameters+achieved' | 'parameters+volume';
   artifactsDir?: string;
   onModelTrained?: (info: ModelTrainedInfo) => void | Promise<void>;
 }
@@ -154,8 +161,9 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
   const minTrainingRows = options.minTrainingRows ?? Math.max(retrainEvery, 8);
   const concurrency = options.concurrency ?? 2;
   const minRelativeStd = options.minRelativeStd ?? 0.05;
-  const useAchieved = (options.features ?? (options.generate ? 'parameters+achieved' : 'parameters')) === 'parameters+achieved';
-  if (useAchieved && !options.generate) throw new BadInputError("features 'parameters+achieved' need a twin (generate)", 'predict.features');
+  const featureSet = options.features ?? (options.generate ? 'parameters+achieved' : 'parameters');
+  const useAchieved = featureSet !== 'parameters';
+  if (useAchieved && !options.generate) throw new BadInputError(`features '${featureSet}' need a twin (generate)`, 'predict.features');
 
   const makeSurrogate = (): Surrogate | null => {
     const s = options.surrogate;
@@ -307,7 +315,10 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
     const seeds = candidates.map((_, i) => opts.seeds?.[i] ?? rng.fork(`generate:${i}`).seed);
     return mapLimit(candidates, concurrency, async (p, i) => {
       try {
-        return await gen(p, seeds[i]);
+        const g = await gen(p, seeds[i]);
+        if (featureSet !== 'parameters+volume') return g;
+        const volume = Object.entries(transportDescriptors(g.voxels)).map(([k, v]) => [`volume.${k}`, v]);
+        return { ...g, achieved: { ...g.achieved, ...Object.fromEntries(volume) } };
       } catch (e) {
         // The twin refuses impossible combinations with BadInputError: an infeasible
         // candidate, scored NaN like a failed simulation. Anything else is a bug.
