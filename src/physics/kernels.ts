@@ -20,6 +20,17 @@ const HEAP_START = 6144;
 const PAGE = 65536;
 /** wasm32 addresses at most 2³² bytes; stay a page below so offsets never wrap. */
 const MAX_BYTES = 2 ** 32 - PAGE;
+/**
+ * Largest arena kept for the next solve (a 128³ solve needs ≈ 110 MiB). A fresh memory is
+ * zeroed page by page by the kernel on first touch — about 30 000 page faults and 50–80 ms
+ * of system time at 128³, 10–15 % of the solve — while clearing a kept one is one memset.
+ * Workers of the physics pool and the three axes of one volume solve the same size again and
+ * again; anything larger than this is returned to the system after its solve.
+ */
+const KEEP_BYTES = 256 * 2 ** 20;
+
+/** The one arena kept between solves (JavaScript is single-threaded per isolate). */
+let spare: WasmArena | null = null;
 
 type Geometry = [n0: number, n1: number, n2: number, s0: number, s1: number];
 
@@ -125,6 +136,26 @@ export class WasmArena {
     f64.set(luts.inv, LUT_INV / 8);
     f64.set(luts.act, LUT_ACT / 8);
     return new WasmArena(memory, instance.exports as unknown as Exports, memory.buffer.byteLength);
+  }
+
+  /**
+   * An arena for `bytes`: the kept one when it is big enough (and not more than twice too
+   * big), cleared, else a new one (WasmArena.create). Give it back with release().
+   */
+  static acquire(bytes: number, luts: { d: Float64Array; inv: Float64Array; act: Float64Array }): WasmArena | null {
+    if (spare && spare.bytes >= bytes && spare.bytes <= 2 * bytes) {
+      const a = spare;
+      spare = null;
+      new Uint8Array(a.buffer, HEAP_START, a.next - HEAP_START).fill(0);
+      a.next = HEAP_START;
+      return a;
+    }
+    return WasmArena.create(bytes, luts);
+  }
+
+  /** Keeps this arena for the next acquire() if it is small enough; its views must not be used after. */
+  release(): void {
+    if (this.bytes <= KEEP_BYTES && (!spare || spare.bytes < this.bytes)) spare = this;
   }
 
   /**

@@ -6,7 +6,7 @@ import type { Shape3 } from '../core/protocols.js';
  * flux in a finite-volume scheme, so they must not count as connected.
  *
  * Algorithm: one raster pass with union–find (path halving, union by smaller index) over the
- * three backward neighbours, then a flattening pass that numbers roots 1..count in raster order
+ * three backward neighbours (skipping unions the scan already implies), then a flattening pass that numbers roots 1..count in raster order
  * (Wu, Otoo & Suzuki, Pattern Anal. Appl. 12, 2009 — the classic two-pass scheme).
  * Storage: C order, x slowest, z fastest (src/core/protocols.ts).
  */
@@ -55,10 +55,22 @@ export function labelComponents(mask: Uint8Array, shape: Shape3): Components {
       for (let z = 0; z < nz; z++) {
         const i = base + z;
         if (!mask[i]) continue;
-        parent[i] = i + 1;
-        if (z > 0 && mask[i - 1]) union(i, i - 1);
-        if (y > 0 && mask[i - sy]) union(i, i - sy);
-        if (x > 0 && mask[i - sx]) union(i, i - sx);
+        // A new voxel joins the set of its first backward neighbour directly (no find), and
+        // a union with a further neighbour is skipped when the two neighbours are already
+        // joined through their common neighbour (the decision-tree scan of Wu et al. 2009):
+        // this halves the union–find work on porous volumes.
+        const l = z > 0 && mask[i - 1] !== 0;
+        const u = y > 0 && mask[i - sy] !== 0;
+        const b = x > 0 && mask[i - sx] !== 0;
+        if (l) {
+          parent[i] = parent[i - 1];
+          if (u && !mask[i - 1 - sy]) union(i, i - sy);
+          if (b && !mask[i - 1 - sx]) union(i, i - sx);
+        } else if (u) {
+          parent[i] = parent[i - sy];
+          if (b && !mask[i - sy - sx]) union(i, i - sx);
+        } else if (b) parent[i] = parent[i - sx];
+        else parent[i] = i + 1;
       }
     }
   }

@@ -105,7 +105,8 @@ export function conductingMask(data: Uint8Array, conductivity: ArrayLike<number>
 /** Fine level, right-hand side and the inlet/outlet boundary cells of one axis. */
 interface Assembly {
   L: Level;
-  b: Float64Array;
+  /** Right-hand side, non-zero only at the inlet cells: b[inlet.idx[k]] = rhs[k]. */
+  rhs: Float64Array;
   inlet: { idx: Int32Array; g: Float64Array };
   outlet: { idx: Int32Array; g: Float64Array };
 }
@@ -137,15 +138,11 @@ function assembleBinary(shape: Shape3, keep: Uint8Array, sigma: number, axis: Ax
       (on[i - 1] ? FACE_M2 : 0) |
       (on[i + 1] ? FACE_P2 : 0);
   }
-  const b = arena ? arena.f64(L.size) : new Float64Array(L.size);
   const inlet = boundaryLayer(L, shape, axis, 1, (i) => on[i] > 0, () => 2 * sigma);
   const outlet = boundaryLayer(L, shape, axis, shape[AXIS_INDEX[axis]], (i) => on[i] > 0, () => 2 * sigma);
-  for (const i of inlet.idx) {
-    mask[i] |= BND_IN;
-    b[i] = 2;
-  }
+  for (const i of inlet.idx) mask[i] |= BND_IN;
   for (const i of outlet.idx) mask[i] |= BND_OUT;
-  return { L, b, inlet, outlet };
+  return { L, rhs: new Float64Array(inlet.idx.length).fill(2), inlet, outlet };
 }
 
 function paddedSize(shape: Shape3): number {
@@ -153,21 +150,21 @@ function paddedSize(shape: Shape3): number {
 }
 
 /**
- * A WebAssembly arena for a single-phase solve of this shape (kernels.ts): the cell bytes, b
- * and the five CG vectors of the fine level, and every coarse level (three f32 conductances,
+ * A WebAssembly arena for a single-phase solve of this shape (kernels.ts): the cell bytes and
+ * the five CG vectors of the fine level, and every coarse level (three f32 conductances,
  * diagonal, inverse, right-hand side and correction); null when it cannot be had (then the
  * JavaScript kernels run).
  */
 function binaryArena(shape: Shape3): WasmArena | null {
   const size = paddedSize(shape);
-  const f64 = [size, size, size, size, size, size];
+  const f64 = [size, size, size, size, size];
   const f32: number[] = [];
   for (const c of coarseShapes(shape)) {
     const n = paddedSize(c);
     f64.push(n, n, n, n);
     f32.push(n, n, n);
   }
-  return WasmArena.create(WasmArena.bytesFor(f64, f32, [size]), { d: D_LUT, inv: INV_LUT, act: ACT_LUT });
+  return WasmArena.acquire(WasmArena.bytesFor(f64, f32, [size]), { d: D_LUT, inv: INV_LUT, act: ACT_LUT });
 }
 
 /**
@@ -246,17 +243,13 @@ function assemble(data: Uint8Array, shape: Shape3, keep: Uint8Array, conductivit
   const half = (i: number): number => Math.fround(2 * cell[i]);
   const inlet = boundaryLayer(L, shape, axis, 1, (i) => cell[i] > 0, half);
   const outlet = boundaryLayer(L, shape, axis, shape[AXIS_INDEX[axis]], (i) => cell[i] > 0, half);
-  const b = new Float64Array(size);
   // Diagonal from the (float32-rounded) face conductances so that A stays exactly symmetric
   // and its rows sum to the boundary conductance.
   for (let i = s0; i < size - s0; i++) d[i] = g0[i] + g0[i - s0] + g1[i] + g1[i - s1] + g2[i] + g2[i - 1];
-  for (let k = 0; k < inlet.idx.length; k++) {
-    d[inlet.idx[k]] += inlet.g[k];
-    b[inlet.idx[k]] = inlet.g[k];
-  }
+  for (let k = 0; k < inlet.idx.length; k++) d[inlet.idx[k]] += inlet.g[k];
   for (let k = 0; k < outlet.idx.length; k++) d[outlet.idx[k]] += outlet.g[k];
   finishDiagonal(L);
-  return { L, b, inlet, outlet };
+  return { L, rhs: Float64Array.from(inlet.g), inlet, outlet };
 }
 
 function dot(a: Float64Array, b: Float64Array): number {
@@ -302,7 +295,7 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   for (let l = 0; l < Math.min(256, conductivity.length); l++) if (conductivity[l] > 0) labels.push(l);
   const useMg = (options.preconditioner ?? 'multigrid') === 'multigrid';
   const arena = labels.length === 1 && useMg && (options.kernels ?? 'auto') === 'auto' ? binaryArena(shape) : null;
-  const { L, b, inlet, outlet } =
+  const { L, rhs, inlet, outlet } =
     labels.length === 1
       ? assembleBinary(shape, keep, conductivity[labels[0]], axis, arena)
       : assemble(data, shape, keep, conductivity, axis);
@@ -317,7 +310,8 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   const matvec = (u: Float64Array, v: Float64Array): number => (arena ? arena.matvec(L, L.mask!, u, v) : applyOperator(L, u, v));
   linearGuess(L, shape, axis, x);
   matvec(x, q);
-  for (let i = 0; i < size; i++) r[i] = b[i] - q[i];
+  for (let i = 0; i < size; i++) r[i] = -q[i];
+  for (let k = 0; k < rhs.length; k++) r[inlet.idx[k]] += rhs[k];
   const invD = new Float64Array(mg ? 0 : size);
   if (!mg) inverseDiagonal(L, invD);
   /** z = M⁻¹ r; returns r·z. */
@@ -330,7 +324,7 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
     }
     return rz;
   };
-  const bnorm = Math.sqrt(dot(b, b));
+  const bnorm = Math.sqrt(dot(rhs, rhs));
   const maxIt = options.maxIterations ?? (useMg ? 500 : 20000);
   const fluxes = (): [number, number] => {
     let fin = 0;
@@ -377,10 +371,11 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
     else for (let i = 0; i < size; i++) p[i] = z[i] + beta * p[i];
   }
   if (!converged) [fin, fout] = fluxes();
+  arena?.release();
   const area = n / shape[AXIS_INDEX[axis]];
   const F = 0.5 * (fin + fout);
   const coefficientBytes = L.mask ? size : size * (3 * 4 + 2 * 8);
-  const bytes = coefficientBytes + 6 * size * 8 + (mg ? mg.coarseBytes() : size * 8) + n * 4;
+  const bytes = coefficientBytes + 5 * size * 8 + (mg ? mg.coarseBytes() : size * 8) + n * 4;
   return {
     ...base,
     effective: (F / area) * shape[AXIS_INDEX[axis]],
