@@ -477,26 +477,32 @@ export class CampaignRuntime {
 }
 
 /**
- * Greedy down-selection: best predicted reward first, skipping candidates closer than a
- * minimum distance (RMS over bounds-normalised coordinates) to one already chosen in this
- * batch or sent to the rigs in an earlier round, so the robots do not spend runs on
- * near-duplicates. Falls back to plain rank order to fill k.
+ * Down-selection of a round's candidates to the batch sent to the rigs (issue #6: the agent
+ * "sends only its best, *diverse* candidates"). Greedy in order of predicted reward: a
+ * candidate joins the batch only if it lies at least `minDistance` (RMS over bounds-normalised
+ * coordinates) from every candidate already in the batch and from every point sent to the rigs
+ * in an earlier round.
+ *
+ * Guarantee: the members of a batch are pairwise ≥ minDistance apart, so the robots never run
+ * near-duplicates side by side. When fewer than k candidates qualify the batch is smaller —
+ * a rig run is worth more than filling the batch. Only when none qualifies (every candidate
+ * lies near an earlier selection) is the best-ranked candidate sent, alone: an empty batch ends
+ * the campaign (campaign.machine, `nothingSelected`), and near an earlier measurement it is a
+ * replicate, which the discrepancy model can use.
  */
 export function selectDiverse(ranked: TrialRow[], k: number, space: ParameterSpace, earlier: readonly Parameters[] = [], minDistance = 0.05): TrialRow[] {
   const norm = (p: Parameters) => encode(space, p);
+  const rms = (u: readonly number[], v: readonly number[]) => Math.hypot(...u.map((x, i) => x - v[i])) / Math.sqrt(Math.max(1, u.length));
   const chosen: TrialRow[] = [];
   const vecs: number[][] = earlier.map(norm);
   for (const t of ranked) {
     if (chosen.length >= k) break;
     const v = norm(t.params);
-    if (vecs.every((u) => Math.hypot(...u.map((x, i) => x - v[i])) / Math.sqrt(Math.max(1, u.length)) >= minDistance)) {
+    if (vecs.every((u) => rms(u, v) >= minDistance)) {
       chosen.push(t);
       vecs.push(v);
     }
   }
-  for (const t of ranked) {
-    if (chosen.length >= k) break;
-    if (!chosen.includes(t)) chosen.push(t);
-  }
+  if (chosen.length === 0 && k > 0 && ranked.length > 0) chosen.push(ranked[0]);
   return chosen;
 }
