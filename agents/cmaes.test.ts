@@ -35,14 +35,17 @@ describe('CMA-ES', () => {
     expect(resumed.map((o) => o.params)).toEqual(full.map((o) => o.params));
   });
 
-  // CMA-ES needs generations: on 2-D Branin it is still behind random at 30 and 60
-  // evaluations (docs/agents.md) and ahead at 100.
+  // CMA-ES needs generations. With Hansen's default λ (6 in 2-D) it beats random on Branin
+  // from about 60 evaluations; at 40 it does only with the small population λ = 4. Both held
+  // on four blocks of 40 seeds (1–40 … 121–160, docs/agents.md); the test uses the first.
+  const seeds40 = Array.from({ length: 40 }, (_, i) => i + 1);
   it.each([
-    [branin.name, branin, 100],
-    [hartmann6.name, hartmann6, 60],
-    ['levy10', levy(10), 60],
-  ] as const)('beats random search on %s', async (_name, p, budget) => {
-    const r = await versusRandom(() => createCmaesAgent(), p, budget, [1, 2, 3, 4, 5]);
+    [branin.name, 60, branin, {}, seeds40],
+    [`${branin.name} (λ = 4)`, 40, branin, { populationSize: 4 }, seeds40],
+    [hartmann6.name, 60, hartmann6, {}, [1, 2, 3, 4, 5]],
+    ['levy10', 60, levy(10), {}, [1, 2, 3, 4, 5]],
+  ] as const)('beats random search on %s at %i evaluations', async (_name, budget, p, options, seeds) => {
+    const r = await versusRandom(() => createCmaesAgent(options), p, budget, seeds);
     expect(r.agent).toBeLessThan(r.random);
   });
 });
