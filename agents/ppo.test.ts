@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '../src/core/rng.js';
+import { paramKey } from '../src/core/space.js';
 import { ensureBackend } from '../src/surrogate/backend.js';
 import { clippedSurrogate, createPpoAgent, diverseSelect, gae, gaussianLogProb, ppoLoss, sigmoid, squashedGaussianLogProb, updateTrustRegion } from './ppo.js';
 import { branin } from './testing/functions.js';
@@ -85,6 +86,27 @@ describe('PPO agent', () => {
     const out = await agent.propose({ space: branin.space, history: [], rng: createRng(1), model }, 3);
     expect(out).toHaveLength(3);
     expect(branin.optimum - branin.reward(out[0])).toBeLessThan(0.5);
+  });
+
+  it('scores each pool point at most once per proposal, and proposes unused pool points', async () => {
+    const rng = createRng(4);
+    const pool = Array.from({ length: 60 }, () => ({ x1: rng.uniform(-5, 10), x2: rng.uniform(0, 15) }));
+    const space = { ...branin.space, pool };
+    const scored: string[] = [];
+    const model = async (ps: Record<string, number | string>[]) => {
+      scored.push(...ps.map(paramKey));
+      return ps.map((p) => ({ mean: branin.reward(p), std: 0.1 }));
+    };
+    const agent = createPpoAgent(FAST);
+    const history = pool.slice(0, 3).map((p) => ({ params: p, reward: branin.reward(p), fidelity: 'rig' as const }));
+    const out = await agent.propose({ space, history, rng: createRng(5), model }, 2);
+    // 15 iterations × 32 episodes + 256 final samples land on a 57-point pool: without the
+    // per-proposal cache the model would score hundreds of repeats.
+    expect(scored.length).toBe(new Set(scored).size);
+    expect(scored.length).toBeLessThanOrEqual(57);
+    const used = new Set(history.map((o) => paramKey(o.params)));
+    expect(out).toHaveLength(2);
+    for (const p of out) expect(used.has(paramKey(p))).toBe(false);
   });
 
   it('leaks no tensors across proposals', async () => {

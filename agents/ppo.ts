@@ -218,6 +218,8 @@ interface Episode {
   /** Final encoded point (cube), its feasible parameters and encoding, or null when infeasible. */
   params: Parameters | null;
   x: number[] | null;
+  /** Index of the snapped point in the unused pool (pool spaces), else -1. */
+  poolIndex: number;
 }
 
 export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
@@ -305,7 +307,7 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
     const d = stageOf.length;
     const S = Math.max(1, stages.length);
     const logStd = Array.from(vars![6].dataSync());
-    const eps: Episode[] = Array.from({ length: n }, () => ({ obs: [], actions: [], masks: [], logp: [], values: [], params: null, x: null }));
+    const eps: Episode[] = Array.from({ length: n }, () => ({ obs: [], actions: [], masks: [], logp: [], values: [], params: null, x: null, poolIndex: -1 }));
     const u = Array.from({ length: n }, () => new Array<number>(d).fill(0));
     const set = Array.from({ length: n }, () => new Array<number>(d).fill(0));
     for (let s = 0; s < S; s++) {
@@ -337,6 +339,7 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
         if (j >= 0) {
           e.params = view.points[j];
           e.x = view.encoded[j];
+          e.poolIndex = j;
         }
       } else {
         const p = feasibleFromCube(ctx.space, u[i]);
@@ -394,12 +397,24 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
     }
   }
 
-  async function scoreWith(model: (ps: Parameters[]) => Promise<PropertyEstimate[]>, eps: Episode[]): Promise<number[]> {
-    const idx = eps.map((e, i) => (e.params ? i : -1)).filter((i) => i >= 0);
-    const est = idx.length ? await model(idx.map((i) => eps[i].params!)) : [];
-    const out = new Array<number>(eps.length).fill(NaN);
-    idx.forEach((i, j) => (out[i] = est[j].mean + opts.kappa * est[j].std));
-    return out;
+  /**
+   * Model scores (mean + κ·std) of the episodes' final points. `cache` holds the scores of pool
+   * points already scored during this proposal: the model does not change within a proposal,
+   * and once the policy concentrates most rollouts snap to the same few pool points, so each
+   * pool point is scored at most once per proposal (same scores, far fewer model calls).
+   */
+  async function scoreWith(model: (ps: Parameters[]) => Promise<PropertyEstimate[]>, eps: Episode[], cache: Map<number, number>): Promise<number[]> {
+    const todo = new Map<number | Episode, Parameters>();
+    for (const e of eps) if (e.params && !(e.poolIndex >= 0 && cache.has(e.poolIndex))) todo.set(e.poolIndex >= 0 ? e.poolIndex : e, e.params);
+    const keys = [...todo.keys()];
+    const est = keys.length ? await model([...todo.values()]) : [];
+    const fresh = new Map<number | Episode, number>();
+    keys.forEach((key, j) => {
+      const score = est[j].mean + opts.kappa * est[j].std;
+      fresh.set(key, score);
+      if (typeof key === 'number') cache.set(key, score);
+    });
+    return eps.map((e) => (!e.params ? NaN : e.poolIndex >= 0 ? cache.get(e.poolIndex)! : fresh.get(e)!));
   }
 
   /** The reward model without ctx.model: a GP on the history (null until enough data). */
@@ -447,6 +462,7 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
         }
       }
       const optimizer = tf.train.adam(opts.learningRate);
+      const scored = new Map<number, number>();
       const archive = new Map<string, { params: Parameters; x: number[]; score: number }>();
       const remember = (eps: Episode[], scores: number[]): void =>
         eps.forEach((e, i) => {
@@ -456,12 +472,12 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
         const iterations = calls === 0 ? opts.iterations : opts.iterationsWarm;
         for (let it = 0; it < iterations; it++) {
           const eps = rollout(ctx, rng, opts.episodes, stageOf, view, box);
-          const scores = await scoreWith(model, eps);
+          const scores = await scoreWith(model, eps, scored);
           remember(eps, scores);
           update(eps, scores, optimizer);
         }
         const final = rollout(ctx, rng, opts.finalSamples, stageOf, view, box);
-        remember(final, await scoreWith(model, final));
+        remember(final, await scoreWith(model, final, scored));
       } finally {
         optimizer.dispose();
       }
