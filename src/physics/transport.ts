@@ -86,6 +86,8 @@ export interface TransportResult {
   fluxImbalance: number;
   converged: boolean;
   wallMs: number;
+  /** Part of wallMs before the first iteration: labelling, assembly, multigrid hierarchy, initial residual. */
+  setupMs: number;
   /** Bytes of the arrays the solve allocated (fine level, Krylov vectors, coarse levels). */
   bytes: number;
   /** Multigrid levels (1 for the Jacobi baseline). */
@@ -285,6 +287,7 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
       fluxImbalance: 0,
       converged: true,
       wallMs: performance.now() - t0,
+      setupMs: performance.now() - t0,
       bytes: 0,
       levels: 0,
       kernels: 'js',
@@ -348,6 +351,7 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   };
   // The initial guess may already be the solution (straight channels): then no iteration.
   let rel = check(dot(r, r));
+  const setupMs = performance.now() - t0;
   let rz = converged ? 0 : precondition();
   p.set(z);
   while (!converged && it < maxIt) {
@@ -387,6 +391,7 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
     fluxImbalance: Math.abs(fin - fout) / F,
     converged,
     wallMs: performance.now() - t0,
+    setupMs,
     bytes,
     levels: mg ? mg.levels.length : 1,
     kernels: arena ? 'wasm' : 'js',
