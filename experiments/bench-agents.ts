@@ -14,7 +14,8 @@
  * Writes experiments/results/<out>.md, .json, <out>-ef.csv (median/quartile curves) and
  * <out>-raw.json (every run). `--merge a,b` rebuilds <out>.* from the raw files of earlier
  * runs (e.g. baselines and PPO run as separate processes, or seeds split with --seed-from),
- * without running anything; runs of the same agent and dataset are pooled by seed.
+ * without running anything; runs of the same agent and dataset are pooled by seed (and cut to
+ * the smallest cap among the parts).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -30,6 +31,8 @@ interface Dataset {
   file: string;
   goal: 'max' | 'min';
 }
+
+const ALL_AGENTS = ['random', 'sobol', 'cmaes', 'gp-bo', 'ppo'];
 
 const DATASETS: Dataset[] = [
   { name: 'fullerenes', file: 'fullerenes.csv', goal: 'max' },
@@ -119,6 +122,9 @@ async function replay(p: Problem, agent: string, seed: number, cap: number): Pro
   return { seed, top, cycles: hit >= 0 ? hit + 1 : null, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** A run as if it had been stopped at `cap` measurements. */
+const truncate = (r: RunResult, cap: number): RunResult => ({ ...r, top: r.top.slice(0, cap), cycles: r.cycles !== null && r.cycles <= cap ? r.cycles : null });
+
 const quantile = (v: readonly number[], q: number): number => {
   const s = [...v].sort((a, b) => a - b);
   const pos = (s.length - 1) * q;
@@ -143,7 +149,7 @@ export async function run(args: string[]): Promise<void> {
   const ppoSeeds = Number(arg(args, 'ppo-seeds', '20'));
   const ppoCap = Number(arg(args, 'ppo-cap', '250'));
   const seedFrom = Number(arg(args, 'seed-from', '1'));
-  const agents = arg(args, 'agents', 'random,sobol,cmaes,gp-bo,ppo').split(',');
+  const agents = arg(args, 'agents', ALL_AGENTS.join(',')).split(',');
   const names = arg(args, 'datasets', DATASETS.map((d) => d.name).join(',')).split(',');
   const out = arg(args, 'out', 'agents');
   const dir = arg(args, 'data', new URL('../../shared/benchmarks/olympus/', import.meta.url).pathname);
@@ -162,14 +168,20 @@ export async function run(args: string[]): Promise<void> {
         results[ds] ??= {};
         for (const [agent, r] of Object.entries(byAgent)) {
           const prev = results[ds][agent];
-          if (prev && prev.cap !== r.cap) throw new Error(`${ds} ${agent}: parts ran with different caps (${prev.cap}, ${r.cap})`);
-          const bySeed = new Map([...(prev?.runs ?? []), ...r.runs].map((x) => [x.seed, x]));
-          results[ds][agent] = { ...r, runs: [...bySeed.values()].sort((a, b) => a.seed - b.seed) };
+          // Parts run with different caps are cut to the smaller one: exact, because an agent
+          // never sees the cap (its first `cap` proposals are the same whatever the cap).
+          const cap = Math.min(prev?.cap ?? Infinity, r.cap);
+          const bySeed = new Map([...(prev?.runs ?? []), ...r.runs].map((x) => [x.seed, truncate(x, cap)]));
+          results[ds][agent] = { ...r, cap, runs: [...bySeed.values()].sort((a, b) => a.seed - b.seed) };
         }
       }
     }
-    // Keep the random baseline first in every table.
-    for (const ds of Object.keys(results)) results[ds] = Object.fromEntries(Object.entries(results[ds]).sort(([a], [b]) => (a === 'random' ? -1 : b === 'random' ? 1 : 0)));
+    // What the pooled PPO rows ran with (parts may differ): the fewest seeds and the largest cap.
+    const ppo = Object.values(results).flatMap((b) => (b.ppo ? [b.ppo] : []));
+    if (ppo.length) Object.assign(meta, { ppoSeeds: Math.min(...ppo.map((r) => r.runs.length)), ppoCap: Math.max(...ppo.map((r) => r.cap)) });
+    // The same agent order in every table, the random baseline first.
+    const order = (a: string) => (ALL_AGENTS.includes(a) ? ALL_AGENTS.indexOf(a) : ALL_AGENTS.length);
+    for (const ds of Object.keys(results)) results[ds] = Object.fromEntries(Object.entries(results[ds]).sort(([a], [b]) => order(a) - order(b)));
     writeOutputs(resultsDir, out, results, meta);
     return;
   }
@@ -275,11 +287,11 @@ function markdown(results: Results, meta: Meta): string {
     '',
     `Protocol (../shared/benchmarks/README.md): unique input rows as a pool, 2 random initial points, batch 1, target = best 5% of unique points, ` +
       `threshold Top% ≥ 0.8. ${meta.seeds} seeds per agent and runs stop at 0.8 or at ${meta.cap} measurements (random: no cap); ` +
-      `PPO ran with ${meta.ppoSeeds} seeds, cap ${meta.ppoCap} and a reduced compute budget per proposal (${JSON.stringify(meta.ppoOptions ?? {})}; docs/agents.md, "PPO cost"); the seeds and cap columns say what each row ran. ` +
+      `PPO ran with a reduced compute budget per proposal (${JSON.stringify(meta.ppoOptions ?? {})}; docs/agents.md, "Cost") and, where the seeds and cap columns say so, with a lower cap. ` +
       '"> cap" = the median run did not reach 0.8 within the cap (censored); final Top% is where runs stopped (≥ 0.8, or at the cap). ' +
       'AF(0.8) = 0.8·N / median cycles; random search needs 0.8·N on average (AF ≈ 1). Spread: quartiles of cycles over seeds.',
     '',
-    '| dataset | N | agent | seeds | reached 0.8 | cycles to 0.8: median [q25, q75] | AF(0.8) | cap | final Top% (median) | Top% at 50 / 100 (median) | EF at 50 | s / run |',
+    '| dataset | N | agent | seeds | reached 0.8 | cycles to 0.8: median [q25, q75] | AF(0.8) | cap | final Top% (median) | Top% at 50 / 100 / 200 (median) | EF at 50 | s / run |',
     '| --- | --: | --- | --: | --: | --- | --: | --: | --: | --: | --: | --: |',
   ];
   for (const [ds, byAgent] of Object.entries(results)) {
@@ -287,8 +299,9 @@ function markdown(results: Results, meta: Meta): string {
       const s = stats(r);
       const ef50 = s.ef.find((e) => e.i === 50);
       const ef100 = s.ef.find((e) => e.i === 100);
+      const ef200 = s.ef.find((e) => e.i === 200);
       out.push(
-        `| ${ds} | ${r.n} | ${agent} | ${s.seeds} | ${s.reached}/${s.seeds} | ${fmt(s.cyclesMedian, r.cap)} [${fmt(s.cyclesQ25, r.cap)}, ${fmt(s.cyclesQ75, r.cap)}] | ${s.af ? s.af.toFixed(2) : '–'} | ${r.cap} | ${s.topAtCapMedian.toFixed(2)} | ${ef50 ? ef50.top.toFixed(2) : '–'} / ${ef100 ? ef100.top.toFixed(2) : '–'} | ${ef50 ? ef50.ef.toFixed(2) : '–'} | ${s.secondsPerRun.toFixed(1)} |`,
+        `| ${ds} | ${r.n} | ${agent} | ${s.seeds} | ${s.reached}/${s.seeds} | ${fmt(s.cyclesMedian, r.cap)} [${fmt(s.cyclesQ25, r.cap)}, ${fmt(s.cyclesQ75, r.cap)}] | ${s.af ? s.af.toFixed(2) : '–'} | ${r.cap} | ${s.topAtCapMedian.toFixed(2)} | ${[ef50, ef100, ef200].map((e) => (e ? e.top.toFixed(2) : '–')).join(' / ')} | ${ef50 ? ef50.ef.toFixed(2) : '–'} | ${s.secondsPerRun.toFixed(1)} |`,
       );
     }
   }
