@@ -35,7 +35,8 @@ describe('poreloop analyse', () => {
     expect(doc.voxelSize).toBe(2);
     expect(doc.properties.porosity).toMatchObject({ value: 8 / 12, unit: '1' });
     expect(doc.properties.tau_x.value).toBeCloseTo(1, 4);
-    expect(doc.properties.tau_x.iterations).toBeGreaterThan(0);
+    // The solver's linear initial guess is exact for these straight channels: 0 iterations.
+    expect(doc.properties.tau_x.iterations).toBe(0);
     expect(doc.properties.tau_x.residual).toBeLessThan(1e-5);
     expect(doc.properties.tau_x.wallMs).toBeGreaterThanOrEqual(0);
     // Blocked through-plane: JSON has no Infinity, so null + infinite.
