@@ -158,34 +158,31 @@ export class WasmArena {
     if (this.bytes <= KEEP_BYTES && (!spare || spare.bytes < this.bytes)) spare = this;
   }
 
+  /** Byte offset of the next 16-byte-aligned block of `bytes`, claimed from the arena. */
+  private claim(bytes: number): number {
+    const at = (this.next + 15) & ~15;
+    this.next = at + bytes;
+    if (this.next > this.bytes) throw new Error('internal: kernel arena too small');
+    return at;
+  }
+
   /**
    * A zeroed f64 array of length n rounded up to even (the two-lane kernels step by pairs;
    * the extra entry stays 0), 16-byte aligned.
    */
   f64(n: number): Float64Array {
     const len = n + (n & 1);
-    this.next = (this.next + 15) & ~15;
-    const v = new Float64Array(this.memory.buffer, this.next, len);
-    this.next += len * 8;
-    if (this.next > this.bytes) throw new Error('internal: kernel arena too small');
-    return v;
+    return new Float64Array(this.memory.buffer, this.claim(len * 8), len);
   }
 
   /** A zeroed f32 array of length n, 16-byte aligned. */
   f32(n: number): Float32Array {
-    this.next = (this.next + 15) & ~15;
-    const v = new Float32Array(this.memory.buffer, this.next, n);
-    this.next += n * 4;
-    if (this.next > this.bytes) throw new Error('internal: kernel arena too small');
-    return v;
+    return new Float32Array(this.memory.buffer, this.claim(n * 4), n);
   }
 
+  /** A zeroed byte array of length n, 16-byte aligned. */
   u8(n: number): Uint8Array {
-    this.next = (this.next + 15) & ~15;
-    const v = new Uint8Array(this.memory.buffer, this.next, n);
-    this.next += n;
-    if (this.next > this.bytes) throw new Error('internal: kernel arena too small');
-    return v;
+    return new Uint8Array(this.memory.buffer, this.claim(n), n);
   }
 
   private geometry(L: StencilGeometry): Geometry {
