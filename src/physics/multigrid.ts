@@ -289,7 +289,7 @@ function coarseMap(n: number, stride: number): Int32Array {
 }
 
 /** Galerkin coarse operator Pᵀ A P for piecewise-constant P over 2×2×2 aggregates. */
-function coarsen(F: Level, arena: WasmArena | null): { C: Level; m0: Int32Array; m1: Int32Array; m2: Int32Array } {
+function coarsen(F: Level, arena: WasmArena | null): { C: Level; m0: Int32Array; m1: Int32Array } {
   const C = createLevel(coarseShape(F.n), arena);
   const m0 = coarseMap(F.n[0], C.s0);
   const m1 = coarseMap(F.n[1], C.s1);
@@ -334,7 +334,7 @@ function coarsen(F: Level, arena: WasmArena | null): { C: Level; m0: Int32Array;
   // Roundoff can leave a tiny non-zero diagonal for an aggregate with no active cell.
   for (let I = 0; I < C.size; I++) if (C.d[I] < 1e-12) C.d[I] = 0;
   finishDiagonal(C);
-  return { C, m0, m1, m2 };
+  return { C, m0, m1 };
 }
 
 /** Dense Cholesky of the active cells of the coarsest level. */
