@@ -28,8 +28,3 @@ export async function main(argv: string[]): Promise<number> {
   await parser.parseAsync();
   return exitCode;
 }
-
-/** Passed to every command factory: commands report their exit code here. */
-export interface CommandContext {
-  exit(code: number): void;
-}

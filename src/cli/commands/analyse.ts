@@ -6,7 +6,7 @@ import { PROPERTIES, simulate } from '../../physics/index.js';
 import { createPhysicsPool, simulateInPool } from '../../physics/pool.js';
 import { readVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { createOutput, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import { startEmbeddedBroker } from '../../compose/rigs.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 
 /**

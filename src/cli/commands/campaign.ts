@@ -4,7 +4,7 @@ import { BadInputError } from '../../core/errors.js';
 import type { CampaignSummary, RunOptions } from '../../compose/campaign.js';
 import { exportCampaign, summariseCampaign, toCsv } from '../../ledger/export.js';
 import { Ledger, issueCommand } from '../../ledger/ledger.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs, type Output } from '../common.js';
 import { createProgress } from '../progress.js';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { Ledger } from '../../ledger/ledger.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 
 /**

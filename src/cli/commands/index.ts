@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import {
   approveCommandModule,
   exportCommandModule,

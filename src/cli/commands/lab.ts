@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 
 /**

@@ -17,7 +17,7 @@ import {
   type FaultSpec,
   type StatusMessage,
 } from '../../compose/rigs.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 import { untilSignal } from './broker.js';
 

@@ -5,7 +5,7 @@ import { generateTwin, twins as twinRegistry } from '../../compose/twins.js';
 import { BadInputError } from '../../core/errors.js';
 import type { Parameters, ParameterSpec, Shape3, Twin } from '../../core/protocols.js';
 import { VOLUME_FORMATS, writeSlicePng, writeVolume } from '../../voxel/io.js';
-import type { CommandContext } from '../main.js';
+import type { CommandContext } from '../context.js';
 import { createOutput, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
 
 /**
