@@ -77,3 +77,6 @@ export function fakeRig(behaviour?: Behaviour): Rig & { jobs: RigJob[]; executio
   };
   return rig;
 }
+
+/** The fake clock lives in src/core so that unit tests beside any room can use it. */
+export { createFakeClock, FAKE_EPOCH, type FakeClock } from '../../src/core/fake-clock.js';
