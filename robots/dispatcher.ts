@@ -155,7 +155,19 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
   const sent$ = new Subject<SentJob>();
   const stats = { sent: 0, retries: 0, duplicatesSuppressed: 0, invalid: 0, late: 0 };
   const unsubs: Array<() => Promise<void>> = [];
-  let timer: NodeJS.Timeout | undefined;
+  // The tick runs on the injected clock (not setInterval) so that a test's fake clock drives
+  // timeouts, heartbeat loss and retries deterministically (issue #15).
+  let ticking: AbortController | undefined;
+  const tickLoop = async (signal: AbortSignal) => {
+    while (!signal.aborted) {
+      try {
+        await clock.sleep(tickMs, signal);
+      } catch {
+        return; // stop() aborted the sleep
+      }
+      tick(); // a throw here surfaces as an unhandled rejection, as it did from setInterval
+    }
+  };
 
   const available = (r: RigState) => r.info.status === 'online' || r.info.status === 'busy';
 
@@ -450,10 +462,12 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     async start() {
       unsubs.push(await transport.subscribe(topics.allStatus, onStatus, { qos: 1 }));
       unsubs.push(await transport.subscribe(topics.allEvents, onEventMsg, { qos: 1 }));
-      timer = setInterval(tick, tickMs);
+      ticking?.abort();
+      ticking = new AbortController();
+      void tickLoop(ticking.signal);
     },
     async stop() {
-      clearInterval(timer);
+      ticking?.abort('dispatcher stopped');
       for (const u of unsubs.splice(0)) await u().catch(() => undefined);
     },
     async dispatch(job) {

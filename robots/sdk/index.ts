@@ -88,7 +88,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
   const iso = () => new Date(clock.now()).toISOString();
 
   let transport: (Transport & { kill?(): Promise<void> }) | null = null;
-  let heartbeat: NodeJS.Timeout | undefined;
+  let beating: AbortController | undefined;
   let mode: 'online' | 'paused' | 'safety-stop' = 'online';
   let stopping = false;
   const live = new Map<string, Execution>();
@@ -98,6 +98,18 @@ export function createRig(options: CreateRigOptions): RigHandle {
   const settled = new Set<Promise<void>>();
 
   const problem = (message: string) => options.onProblem?.(message);
+  // Heartbeats wait on the injected clock (not setInterval) so that a test's fake clock
+  // decides when a rig beats, in step with the dispatcher's heartbeat timeout (issue #15).
+  const heartbeatLoop = async (signal: AbortSignal) => {
+    while (!signal.aborted) {
+      try {
+        await clock.sleep(heartbeatMs, signal);
+      } catch {
+        return; // stop() or crash() aborted the sleep
+      }
+      await publishStatus();
+    }
+  };
   const running = () => [...live.values()].filter((e) => e.state === 'running').length;
 
   const statusDoc = (status: RigInfo['status']): StatusMessage => ({
@@ -277,7 +289,9 @@ export function createRig(options: CreateRigOptions): RigHandle {
       await transport.subscribe(topics.jobs(id), (t, p) => void onJob(t, p).catch((e) => problem(`job handling failed: ${e.message}`)), { qos: 1 });
       await transport.subscribe(topics.admin(id), (t, p) => void onAdmin(t, p).catch((e) => problem(`admin handling failed: ${e.message}`)), { qos: 1 });
       await publishStatus();
-      heartbeat = setInterval(() => void publishStatus(), heartbeatMs);
+      beating?.abort();
+      beating = new AbortController();
+      void heartbeatLoop(beating.signal);
     },
     async stop({ graceMs = 30_000 } = {}) {
       if (!transport || stopping) return;
@@ -287,7 +301,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
       while (settled.size > 0 && clock.now() < deadline) await Promise.race([Promise.all(settled), clock.sleep(Math.min(100, graceMs))]);
       for (const x of live.values()) x.abort.abort('rig is shutting down');
       await Promise.all(settled);
-      clearInterval(heartbeat);
+      beating?.abort('rig stopped');
       // Not forever: with the broker gone the Last Will (or the heartbeat timeout) says it.
       if ((transport as { connected?: boolean }).connected !== false) await Promise.race([publishStatus('offline'), clock.sleep(2000)]);
       const t = transport;
@@ -298,7 +312,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
       const t = transport;
       if (!t) return;
       transport = null;
-      clearInterval(heartbeat);
+      beating?.abort('rig stopped');
       for (const x of live.values()) x.abort.abort('crash');
       live.clear();
       queue.length = 0;
