@@ -46,6 +46,8 @@ describe('campaign config', () => {
 
   it.each([
     [{ agent: { name: 'random', batchSize: 'four' } }, /agent\.batchSize: expected integer in \[1, 1000\], got "four"/],
+    [{ agent: { name: 'random', candidates: 1, batchSize: 2 } }, /agent\.batchSize: 2 is more than agent\.candidates \(1, .*\); use batchSize ≤ candidates/],
+    [{ agent: { name: 'random', batchSize: 20 } }, /agent\.batchSize: 20 is more than agent\.candidates \(16,/],
     [{ agent: { name: 'simulated-annealing' } }, /agent\.name: unknown agent "simulated-annealing"; known agents: random, sobol/],
     [{ twin: { name: 'woven-cloth', size: [8, 8, 8], voxelSize: 1 } }, /twin\.name: unknown twin "woven-cloth"; known twins: fibre-gdl/],
     [{ space: { binder: { min: 0, max: 1 } } }, /space\.binder: "binder" is not a parameter of twin fibre-gdl/],

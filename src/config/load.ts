@@ -151,6 +151,14 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
     throw new BadInputError(`unknown agent "${agentName}"; known agents: ${[...registries.agents].sort().join(', ')}`, 'agent.name');
   }
 
+  // A round sends at most `candidates` trials to the rigs; a larger batch was once cut silently
+  // (issue #12: a config asking for batch 2 with 1 candidate ran at batch 1).
+  if (config.agent.batchSize > config.agent.candidates) {
+    throw new BadInputError(
+      `${config.agent.batchSize} is more than agent.candidates (${config.agent.candidates}, the proposals per round the batch is chosen from); use batchSize ≤ candidates`,
+      'agent.batchSize',
+    );
+  }
   const space = buildSpace(config, twinParams, dirname(source));
   const paramNames = space.parameters.map((p) => p.name);
   const propertyNames = [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
