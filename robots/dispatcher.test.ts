@@ -1,14 +1,18 @@
 /**
- * Dispatcher behaviour over the in-memory broker (fast, deterministic): capability matching,
- * per-rig concurrency, heartbeat loss, version negotiation, cancel, idempotent dispatch,
- * results that arrive before dispatch (resume), retries with attempt numbers.
+ * Dispatcher behaviour over the in-memory broker: capability matching, per-rig concurrency,
+ * heartbeat loss, version negotiation, cancel, idempotent dispatch, results that arrive
+ * before dispatch (resume), retries with attempt numbers.
+ *
+ * Time is a fake clock shared by the dispatcher and the simulated rigs (issue #15): timeouts,
+ * heartbeats and retries happen at exact simulated instants, so the tests assert *when* they
+ * happen, take milliseconds of wall time and do not depend on the machine's load.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createFakeClock, type FakeClock } from '../src/core/fake-clock.js';
 import type { RigEvent, RigJob } from '../src/core/protocols.js';
 import { createDispatcher, type DispatcherOptions } from './dispatcher.js';
 import { PROTOCOL_VERSION, topicsFor } from './protocol/topics.js';
 import { createSimulatedLab, type SimRigConfig } from './sim/index.js';
-import { waitFor } from './testing/brokers.js';
 import { createMemoryBroker, type MemoryBroker } from './transport/memory.js';
 
 const lab = 'unit';
@@ -20,21 +24,33 @@ describe('dispatcher', () => {
     for (const s of stops.splice(0).reverse()) await s();
   });
 
+  // Stopping may wait on the clock (a rig's goodbye races a sleep): keep time moving meanwhile.
+  const stopOn = (clock: FakeClock, stop: () => Promise<void>) => async () => {
+    let done = false;
+    const p = stop().finally(() => (done = true));
+    await clock.advanceUntil(() => done, 'stop', { stepMs: 100 });
+    await p;
+  };
+
+  const TICK = 10;
   async function setup(rigs: SimRigConfig[], options: Partial<DispatcherOptions> = {}, broker: MemoryBroker = createMemoryBroker()) {
-    const sim = await createSimulatedLab({ transport: (o) => broker.connect(o), lab, seed: 1, rigs });
-    stops.push(() => sim.stop());
+    const clock = createFakeClock();
+    const sim = await createSimulatedLab({ transport: (o) => broker.connect(o), lab, seed: 1, rigs, clock });
+    stops.push(stopOn(clock, () => sim.stop()));
     const t = await broker.connect({ clientId: 'orch' });
-    const d = createDispatcher({ transport: t, lab, campaignId: 'c', options: { timeoutMs: 2000, heartbeatTimeoutMs: 5000, tickMs: 10, ...options } });
+    const d = createDispatcher({ transport: t, lab, campaignId: 'c', clock, options: { timeoutMs: 2000, heartbeatTimeoutMs: 5000, tickMs: TICK, ...options } });
     const events: RigEvent[] = [];
     d.onEvent((e) => events.push(e));
     await d.start();
-    stops.push(() => d.stop());
-    await waitFor(() => d.rigs().length === rigs.length, 'rigs seen');
-    return { sim, d, t, events, broker, finals: () => events.filter((e) => e.final) };
+    stops.push(stopOn(clock, () => d.stop()));
+    const until = (cond: () => boolean, what: string) => clock.advanceUntil(cond, what, { stepMs: TICK });
+    await until(() => d.rigs().length === rigs.length, 'rigs seen');
+    return { sim, d, t, events, broker, clock, until, finals: () => events.filter((e) => e.final) };
   }
-  const job = (jobId: string, o: Partial<RigJob> = {}): RigJob => ({
-    jobId, campaignId: 'c', trialId: 't', attempt: 1, capability: 'characterise', params: { a: 0.5 }, deadline: new Date(Date.now() + 60_000).toISOString(), protocol: PROTOCOL_VERSION, ...o,
+  const job = (clock: FakeClock, jobId: string, o: Partial<RigJob> = {}): RigJob => ({
+    jobId, campaignId: 'c', trialId: 't', attempt: 1, capability: 'characterise', params: { a: 0.5 }, deadline: new Date(clock.now() + 60_000).toISOString(), protocol: PROTOCOL_VERSION, ...o,
   });
+  const at = (e: RigEvent) => Date.parse(e.at);
 
   it('sends each job to a rig with the capability and respects per-rig concurrency', async () => {
     const s = await setup([
@@ -42,9 +58,9 @@ describe('dispatcher', () => {
       { id: 'ch1', capabilities: ['characterise'], concurrency: 1, latencyMs: { dist: 'fixed', mean: 20 } },
       { id: 'ch2', capabilities: ['characterise'], concurrency: 2, latencyMs: { dist: 'fixed', mean: 20 } },
     ]);
-    for (let i = 0; i < 9; i++) await s.d.dispatch(job(`c${i}`));
-    await s.d.dispatch(job('f0', { capability: 'fabricate' }));
-    await waitFor(() => s.finals().length === 10, 'all done');
+    for (let i = 0; i < 9; i++) await s.d.dispatch(job(s.clock, `c${i}`));
+    await s.d.dispatch(job(s.clock, 'f0', { capability: 'fabricate' }));
+    await s.until(() => s.finals().length === 10, 'all done');
     const log = s.sim.log();
     expect(log.find((e) => e.jobId === 'f0')!.rigId).toBe('fab');
     expect(log.filter((e) => e.jobId.startsWith('c')).every((e) => e.rigId !== 'fab')).toBe(true);
@@ -53,7 +69,7 @@ describe('dispatcher', () => {
       return Math.max(...xs.map((a) => xs.filter((b) => b.startedAt <= a.startedAt && b.finishedAt! > a.startedAt).length));
     };
     expect(maxOverlap('ch1')).toBe(1);
-    expect(maxOverlap('ch2')).toBeLessThanOrEqual(2);
+    expect(maxOverlap('ch2')).toBe(2); // uses its second slot, never a third
   });
 
   it('a job nobody can do waits and fails at its deadline; a rig of another major version gets nothing', async () => {
@@ -61,10 +77,14 @@ describe('dispatcher', () => {
     const s = await setup([{ id: 'ch', capabilities: ['characterise'] }], {}, broker);
     const alien = await broker.connect({ clientId: 'alien' });
     await alien.publish(topics.status('v2rig'), JSON.stringify({ rigId: 'v2rig', status: 'online', protocol: '2.0', protocols: ['2.0'], capabilities: ['durability'] }), { retain: true });
-    await waitFor(() => s.d.rigs().length === 2, 'v2 rig seen');
-    await s.d.dispatch(job('dur', { capability: 'durability', deadline: new Date(Date.now() + 150).toISOString() }));
-    await waitFor(() => s.finals().length === 1, 'deadline');
+    await s.until(() => s.d.rigs().length === 2, 'v2 rig seen');
+    const deadline = s.clock.now() + 150;
+    await s.d.dispatch(job(s.clock, 'dur', { capability: 'durability', deadline: new Date(deadline).toISOString() }));
+    await s.until(() => s.finals().length === 1, 'deadline');
     expect(s.finals()[0]).toMatchObject({ type: 'failed', origin: 'dispatcher', reason: expect.stringMatching(/no rig for capability durability/) });
+    // Not before its deadline, and at the first tick after it.
+    expect(at(s.finals()[0])).toBeGreaterThanOrEqual(deadline);
+    expect(at(s.finals()[0])).toBeLessThanOrEqual(deadline + TICK);
     expect(s.broker.history.filter((m) => m.topic === topics.jobs('v2rig'))).toHaveLength(0);
   });
 
@@ -74,12 +94,18 @@ describe('dispatcher', () => {
     // A zombie: connected, announced once, then silent (no heartbeats, no events).
     const zombie = await broker.connect({ clientId: 'zombie' });
     await zombie.publish(topics.status('zombie'), JSON.stringify({ rigId: 'zombie', status: 'online', protocol: '1.0', capabilities: ['characterise'], concurrency: 1 }), { retain: true });
-    await waitFor(() => s.d.rigs().some((r) => r.rigId === 'zombie'), 'zombie seen');
-    await s.d.dispatch(job('z', { rigId: 'zombie' }));
-    await waitFor(() => s.finals().length === 1, 'finished');
+    await s.until(() => s.d.rigs().some((r) => r.rigId === 'zombie'), 'zombie seen');
+    const announced = s.clock.now();
+    await s.d.dispatch(job(s.clock, 'z', { rigId: 'zombie' }));
+    await s.until(() => s.finals().length === 1, 'finished');
     expect(s.finals()[0]).toMatchObject({ type: 'result', rigId: 'good', attempt: 2 });
     const lost = s.events.find((e) => e.origin === 'dispatcher')!;
     expect(lost).toMatchObject({ rigId: 'zombie', attempt: 1, final: false, reason: expect.stringMatching(/missed heartbeats/) });
+    // Declared lost once 200 ms passed without a word from it, at the first tick after that.
+    expect(at(lost) - announced).toBeGreaterThan(200);
+    expect(at(lost) - announced).toBeLessThanOrEqual(200 + 2 * TICK);
+    // The good rig (heartbeat every 100 ms, the SDK's minimum) was never declared lost.
+    expect(s.d.rigs().find((r) => r.rigId === 'good')!.status).not.toBe('offline');
     expect(s.d.rigs().find((r) => r.rigId === 'zombie')!.status).toBe('offline');
   });
 
@@ -91,21 +117,29 @@ describe('dispatcher', () => {
       ],
       { timeoutMs: 80, maxAttempts: 3 },
     );
-    await s.d.dispatch(job('h'));
-    await waitFor(() => s.finals().length === 1, 'gave up');
+    const sent = s.clock.now();
+    await s.d.dispatch(job(s.clock, 'h'));
+    await s.until(() => s.finals().length === 1, 'gave up');
     const tries = s.events.filter((e) => e.type === 'failed');
     expect(tries.map((e) => [e.attempt, e.final])).toEqual([[1, false], [2, false], [3, true]]);
     expect(new Set(tries.slice(0, 2).map((e) => e.rigId)).size).toBe(2); // the retry went to the other rig
-    await waitFor(() => s.sim.log().filter((e) => e.outcome === 'hung').length === 3, 'three hung executions');
+    // Each attempt had its full 80 ms before it was declared timed out, and no more than a tick after.
+    const starts = [sent, ...tries.slice(0, 2).map(at)];
+    tries.forEach((e, i) => {
+      expect(e.reason).toMatch(/timed out/);
+      expect(at(e) - starts[i]).toBeGreaterThanOrEqual(80);
+      expect(at(e) - starts[i]).toBeLessThanOrEqual(80 + 2 * TICK);
+    });
+    await s.until(() => s.sim.log().filter((e) => e.outcome === 'hung').length === 3, 'three hung executions');
   });
 
   it('dispatch is idempotent per jobId; cancel ends a running job as cancelled', async () => {
     const s = await setup([{ id: 'r', capabilities: ['characterise'], faults: { hang: 1 } }]);
-    await s.d.dispatch(job('x'));
-    await s.d.dispatch(job('x'));
-    await waitFor(() => s.events.some((e) => e.type === 'accepted'), 'accepted');
+    await s.d.dispatch(job(s.clock, 'x'));
+    await s.d.dispatch(job(s.clock, 'x'));
+    await s.until(() => s.events.some((e) => e.type === 'accepted'), 'accepted');
     await s.d.cancel('x');
-    await waitFor(() => s.finals().length === 1, 'cancelled');
+    await s.until(() => s.finals().length === 1, 'cancelled');
     expect(s.finals()[0]).toMatchObject({ type: 'cancelled', rigId: 'r' });
     expect(s.broker.history.filter((m) => m.topic === topics.jobs('r'))).toHaveLength(1);
     expect(s.d.stats()).toMatchObject({ sent: 1, done: 1 });
@@ -115,9 +149,9 @@ describe('dispatcher', () => {
     const broker = createMemoryBroker();
     const s = await setup([{ id: 'r', capabilities: ['characterise'] }], {}, broker);
     const rig = await broker.connect({ clientId: 'fake-r' });
-    await rig.publish(topics.events('r'), JSON.stringify({ jobId: 'old', rigId: 'r', attempt: 1, seq: 2, type: 'result', measurements: { v: 3 }, at: new Date().toISOString(), protocol: '1.0' }));
-    await new Promise((r) => setTimeout(r, 10));
-    await s.d.dispatch(job('old'));
+    await rig.publish(topics.events('r'), JSON.stringify({ jobId: 'old', rigId: 'r', attempt: 1, seq: 2, type: 'result', measurements: { v: 3 }, at: new Date(s.clock.now()).toISOString(), protocol: '1.0' }));
+    await s.clock.advance(TICK);
+    await s.d.dispatch(job(s.clock, 'old'));
     expect(s.finals()).toHaveLength(1);
     expect(s.finals()[0]).toMatchObject({ type: 'result', measurements: { v: 3 } });
     expect(s.broker.history.filter((m) => m.topic === topics.jobs('r'))).toHaveLength(0);
