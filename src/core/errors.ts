@@ -34,6 +34,27 @@ export class SimulationError extends PoreloopError {
 /** The ledger file failed an integrity check or holds documents we cannot read. */
 export class LedgerError extends PoreloopError {}
 
+/**
+ * A document would move a trial along an edge the lifecycle (TRIAL_TRANSITIONS in
+ * core/protocols.ts) does not have, e.g. `completed → dispatched`. The ledger refuses it and
+ * writes nothing: the append's transaction rolls back (issue #15).
+ */
+export class TrialLifecycleError extends LedgerError {
+  constructor(
+    readonly trialId: string,
+    readonly from: string | null,
+    readonly to: string,
+    readonly documentType: string,
+    allowed: readonly string[] = [],
+  ) {
+    super(
+      from === null
+        ? `${documentType}: trial ${trialId} does not exist (a TrialProposed document creates it)`
+        : `${documentType}: trial ${trialId} cannot go from ${from} to ${to} (allowed from ${from}: ${allowed.join(', ') || 'none, it is final'})`,
+    );
+  }
+}
+
 /** Exit code for an error, by the CLI contract of issue #2: 2 bad input, 1 runtime failure. */
 export function exitCodeFor(e: unknown): 1 | 2 {
   return e instanceof BadInputError ? 2 : 1;

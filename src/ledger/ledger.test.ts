@@ -2,7 +2,7 @@ import { mkdtempSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LedgerError } from '../core/errors.js';
+import { LedgerError, TrialLifecycleError } from '../core/errors.js';
 import { exportCampaign, toCsv } from './export.js';
 import { Ledger, issueCommand } from './ledger.js';
 
@@ -49,6 +49,28 @@ describe('ledger', () => {
     seed(l);
     l.append('c1', 'RigEventReceived', { jobId: 'j1', rigId: 'r1', seq: 2, type: 'failed', at: '', protocol: '1.0', attempt: 1, final: false, reason: 'timeout' }, 'k');
     expect(l.jobs('c1')[0]).toMatchObject({ attempt: 2, status: 'dispatched' });
+    l.close();
+  });
+
+  it('enforces the trial lifecycle: an illegal transition throws and writes nothing', () => {
+    const l = Ledger.open(tmp());
+    seed(l);
+    l.append('c1', 'TrialCompleted', { trialId: 't1', measured: { y: 1 }, reward: 1, feasible: true }, 't1');
+    const before = l.documents('c1').length;
+    // completed is final: no re-dispatch, no abandonment, no second selection.
+    const dispatch = () => l.append('c1', 'JobDispatched', { jobId: 'j2', trialId: 't1', stage: 0, capability: 'measure', attempt: 1, params: { x: 0.5 }, deadline: new Date().toISOString() }, 'j2');
+    expect(dispatch).toThrow(TrialLifecycleError);
+    expect(dispatch).toThrow(/t1 cannot go from completed to dispatched/);
+    expect(() => l.append('c1', 'TrialAbandoned', { trialId: 't1', reason: 'x' }, 't1')).toThrow(TrialLifecycleError);
+    // A proposed trial cannot skip scoring, and an unknown trial cannot move at all.
+    l.append('c1', 'TrialProposed', { trialId: 't2', round: 1, index: 1, params: { x: 0.1 }, agent: 'random' }, 't2');
+    expect(() => l.append('c1', 'TrialSelected', { trialId: 't2', round: 1, rank: 1, predictedReward: 0 }, 't2')).toThrow(/proposed to selected/);
+    expect(() => l.append('c1', 'TrialScored', { trialId: 'nope', properties: {}, fidelity: 'simulation', reward: 0 }, 'nope')).toThrow(/does not exist/);
+    // Nothing of the refused appends was written: documents, trials and jobs are as before.
+    expect(l.documents('c1')).toHaveLength(before + 1);
+    expect(l.trials('c1').map((t) => t.status)).toEqual(['completed', 'proposed']);
+    expect(l.jobs('c1').map((j) => j.jobId)).toEqual(['j1']);
+    expect(l.campaign('c1')!.rigRuns).toBe(1);
     l.close();
   });
 

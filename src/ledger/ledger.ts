@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { LedgerError } from '../core/errors.js';
+import { LedgerError, TrialLifecycleError } from '../core/errors.js';
+import { TRIAL_TRANSITIONS, type TrialStatus } from '../core/protocols.js';
 import type { CampaignStatus, DocumentBodies, DocumentType, LedgerDocument } from './documents.js';
 
 /**
@@ -64,6 +65,7 @@ CREATE TABLE IF NOT EXISTS trials (
   updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trials_by_campaign ON trials (campaign_id, round, idx);
+CREATE INDEX IF NOT EXISTS trials_by_status ON trials (campaign_id, status);
 CREATE TABLE IF NOT EXISTS jobs (
   job_id TEXT PRIMARY KEY,
   campaign_id TEXT NOT NULL,
@@ -79,6 +81,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   reason TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_trial ON jobs (campaign_id, trial_id, stage);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (campaign_id, status);
 CREATE TABLE IF NOT EXISTS measurements (
   job_id TEXT PRIMARY KEY,
   campaign_id TEXT NOT NULL,
@@ -90,6 +93,7 @@ CREATE TABLE IF NOT EXISTS measurements (
   feasible INTEGER NOT NULL,
   at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS measurements_by_trial ON measurements (campaign_id, trial_id, stage);
 CREATE TABLE IF NOT EXISTS models (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   campaign_id TEXT NOT NULL,
@@ -416,94 +420,123 @@ function jobRow(r: Record<string, any>): JobRow {
 /** Finite numbers only: JSON has no Infinity/NaN, and a reward of ±∞ must not sort first. */
 const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
+/** Prepared statements, one per SQL text and connection: preparing costs more than most runs. */
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+function sql(db: Database.Database, text: string): Database.Statement {
+  let m = statements.get(db);
+  if (!m) statements.set(db, (m = new Map()));
+  let st = m.get(text);
+  if (!st) m.set(text, (st = db.prepare(text)));
+  return st;
+}
+
+/**
+ * Moves a trial to `to`, enforcing the lifecycle of core/protocols.ts (TRIAL_TRANSITIONS):
+ * the one place that writes a trial's status. An edge the table lacks throws
+ * TrialLifecycleError, which rolls back the append that caused it (issue #15).
+ */
+function moveTrial(db: Database.Database, doc: LedgerDocument, trialId: string, to: TrialStatus, at: string): void {
+  const row = sql(db, 'SELECT status FROM trials WHERE id = ?').get(trialId) as { status: TrialStatus } | undefined;
+  if (!row) throw new TrialLifecycleError(trialId, null, to, doc.type);
+  const allowed = TRIAL_TRANSITIONS[row.status];
+  if (!allowed.includes(to)) throw new TrialLifecycleError(trialId, row.status, to, doc.type, allowed);
+  sql(db, 'UPDATE trials SET status = ?, updated_at = ? WHERE id = ?').run(to, at, trialId);
+}
+
 /** Applies one document to the derived tables. Must stay a pure function of the documents. */
 function project(db: Database.Database, doc: LedgerDocument): void {
   const { campaignId: c, at } = doc;
   switch (doc.type) {
     case 'CampaignStarted': {
       const b = doc.body as DocumentBodies['CampaignStarted'];
-      db.prepare('INSERT INTO campaigns (id, name, status, config, config_hash, seed, source, versions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      sql(db, 'INSERT INTO campaigns (id, name, status, config, config_hash, seed, source, versions, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
         c, b.name, 'running', JSON.stringify(b.config), b.configHash, b.seed, b.source, JSON.stringify(b.versions), at, at,
       );
       break;
     }
     case 'CampaignResumed':
-      db.prepare("UPDATE campaigns SET status = 'running', stop_reason = NULL, updated_at = ? WHERE id = ?").run(at, c);
+      sql(db, "UPDATE campaigns SET status = 'running', stop_reason = NULL, updated_at = ? WHERE id = ?").run(at, c);
       break;
     case 'RoundStarted':
-      db.prepare('UPDATE campaigns SET rounds = max(rounds, ?), updated_at = ? WHERE id = ?').run((doc.body as DocumentBodies['RoundStarted']).round, at, c);
+      sql(db, 'UPDATE campaigns SET rounds = max(rounds, ?), updated_at = ? WHERE id = ?').run((doc.body as DocumentBodies['RoundStarted']).round, at, c);
       break;
     case 'TrialProposed': {
       const b = doc.body as DocumentBodies['TrialProposed'];
-      db.prepare('INSERT INTO trials (id, campaign_id, round, idx, params, status, agent, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(b.trialId, c, b.round, b.index, JSON.stringify(b.params), 'proposed', b.agent, at);
+      sql(db, 'INSERT INTO trials (id, campaign_id, round, idx, params, status, agent, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(b.trialId, c, b.round, b.index, JSON.stringify(b.params), 'proposed', b.agent, at);
       break;
     }
     case 'TrialScored': {
       const b = doc.body as DocumentBodies['TrialScored'];
-      db.prepare("UPDATE trials SET status = 'scored', prediction = ?, achieved = ?, fidelity = ?, predicted_reward = ?, updated_at = ? WHERE id = ?").run(
-        JSON.stringify(b.properties), b.achieved ? JSON.stringify(b.achieved) : null, b.fidelity, num(b.reward), at, b.trialId,
+      moveTrial(db, doc, b.trialId, 'scored', at);
+      sql(db, 'UPDATE trials SET prediction = ?, achieved = ?, fidelity = ?, predicted_reward = ? WHERE id = ?').run(
+        JSON.stringify(b.properties), b.achieved ? JSON.stringify(b.achieved) : null, b.fidelity, num(b.reward), b.trialId,
       );
       break;
     }
     case 'TrialSelected': {
       const b = doc.body as DocumentBodies['TrialSelected'];
-      db.prepare("UPDATE trials SET status = 'selected', selected_rank = ?, updated_at = ? WHERE id = ?").run(b.rank, at, b.trialId);
-      db.prepare('UPDATE campaigns SET rig_runs = rig_runs + 1, updated_at = ? WHERE id = ?').run(at, c);
+      moveTrial(db, doc, b.trialId, 'selected', at);
+      sql(db, 'UPDATE trials SET selected_rank = ? WHERE id = ?').run(b.rank, b.trialId);
       break;
     }
     case 'JobDispatched': {
       const b = doc.body as DocumentBodies['JobDispatched'];
-      db.prepare("INSERT INTO jobs (job_id, campaign_id, trial_id, stage, capability, attempt, status, deadline, dispatched_at) VALUES (?, ?, ?, ?, ?, ?, 'dispatched', ?, ?)").run(
+      sql(db, "INSERT INTO jobs (job_id, campaign_id, trial_id, stage, capability, attempt, status, deadline, dispatched_at) VALUES (?, ?, ?, ?, ?, ?, 'dispatched', ?, ?)").run(
         b.jobId, c, b.trialId, b.stage, b.capability, b.attempt, b.deadline, at,
       );
-      db.prepare("UPDATE trials SET status = 'dispatched', updated_at = ? WHERE id = ? AND status IN ('selected', 'failed', 'dispatched', 'running')").run(at, b.trialId);
+      // A later pipeline stage is dispatched while the trial is still with the rigs
+      // (dispatched/running): its status stays. The first stage is the trial's rig run — what
+      // the rig-run budget counts (issue #14: a batch rejected at the approval gate spends none).
+      const t = sql(db, 'SELECT status FROM trials WHERE id = ?').get(b.trialId) as { status: TrialStatus } | undefined;
+      if (t?.status !== 'dispatched' && t?.status !== 'running') moveTrial(db, doc, b.trialId, 'dispatched', at);
+      if (b.stage === 0) sql(db, 'UPDATE campaigns SET rig_runs = rig_runs + 1, updated_at = ? WHERE id = ?').run(at, c);
       break;
     }
     case 'RigEventReceived': {
       const b = doc.body as DocumentBodies['RigEventReceived'];
       if ((b.type === 'failed' || b.type === 'rejected' || b.type === 'cancelled') && b.final === false) {
         // One attempt ended and the dispatcher retries: the job carries the next attempt number.
-        db.prepare("UPDATE jobs SET attempt = max(attempt, ?), status = 'dispatched' WHERE job_id = ?").run((b.attempt ?? 1) + 1, b.jobId);
+        sql(db, "UPDATE jobs SET attempt = max(attempt, ?), status = 'dispatched' WHERE job_id = ?").run((b.attempt ?? 1) + 1, b.jobId);
       } else if (b.type === 'accepted' || b.type === 'progress') {
-        db.prepare("UPDATE jobs SET status = CASE WHEN status IN ('dispatched', 'accepted') THEN ? ELSE status END, rig_id = ? WHERE job_id = ?").run(b.type === 'accepted' ? 'accepted' : 'running', b.rigId, b.jobId);
-        db.prepare("UPDATE trials SET status = 'running', updated_at = ? WHERE id = (SELECT trial_id FROM jobs WHERE job_id = ?) AND status = 'dispatched'").run(at, b.jobId);
+        sql(db, "UPDATE jobs SET status = CASE WHEN status IN ('dispatched', 'accepted') THEN ? ELSE status END, rig_id = ? WHERE job_id = ?").run(b.type === 'accepted' ? 'accepted' : 'running', b.rigId, b.jobId);
+        const t = sql(db, 'SELECT t.id, t.status FROM trials t JOIN jobs j ON j.trial_id = t.id WHERE j.job_id = ?').get(b.jobId) as { id: string; status: TrialStatus } | undefined;
+        if (t?.status === 'dispatched') moveTrial(db, doc, t.id, 'running', at);
       }
       break;
     }
     case 'MeasurementRecorded': {
       const b = doc.body as DocumentBodies['MeasurementRecorded'];
-      db.prepare('INSERT OR IGNORE INTO measurements (job_id, campaign_id, trial_id, stage, capability, rig_id, measurements, feasible, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      sql(db, 'INSERT OR IGNORE INTO measurements (job_id, campaign_id, trial_id, stage, capability, rig_id, measurements, feasible, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
         b.jobId, c, b.trialId, b.stage, b.capability, b.rigId, JSON.stringify(b.measurements), b.feasible ? 1 : 0, at,
       );
-      db.prepare("UPDATE jobs SET status = 'completed', rig_id = ?, finished_at = ? WHERE job_id = ?").run(b.rigId, at, b.jobId);
+      sql(db, "UPDATE jobs SET status = 'completed', rig_id = ?, finished_at = ? WHERE job_id = ?").run(b.rigId, at, b.jobId);
       break;
     }
     case 'JobFailed': {
       const b = doc.body as DocumentBodies['JobFailed'];
-      db.prepare("UPDATE jobs SET status = 'failed', finished_at = ?, reason = ? WHERE job_id = ?").run(at, b.reason, b.jobId);
-      db.prepare("UPDATE trials SET status = 'failed', updated_at = ? WHERE id = ?").run(at, b.trialId);
+      sql(db, "UPDATE jobs SET status = 'failed', finished_at = ?, reason = ? WHERE job_id = ?").run(at, b.reason, b.jobId);
+      moveTrial(db, doc, b.trialId, 'failed', at);
       break;
     }
     case 'TrialCompleted': {
       const b = doc.body as DocumentBodies['TrialCompleted'];
-      db.prepare("UPDATE trials SET status = 'completed', measured = ?, measured_reward = ?, feasible = ?, updated_at = ? WHERE id = ?").run(
-        JSON.stringify(b.measured), num(b.reward), b.feasible ? 1 : 0, at, b.trialId,
-      );
+      moveTrial(db, doc, b.trialId, 'completed', at);
+      sql(db, 'UPDATE trials SET measured = ?, measured_reward = ?, feasible = ? WHERE id = ?').run(JSON.stringify(b.measured), num(b.reward), b.feasible ? 1 : 0, b.trialId);
       break;
     }
     case 'TrialAbandoned':
-      db.prepare("UPDATE trials SET status = 'abandoned', updated_at = ? WHERE id = ?").run(at, (doc.body as DocumentBodies['TrialAbandoned']).trialId);
+      moveTrial(db, doc, (doc.body as DocumentBodies['TrialAbandoned']).trialId, 'abandoned', at);
       break;
     case 'ModelTrained': {
       const b = doc.body as DocumentBodies['ModelTrained'];
-      db.prepare('INSERT INTO models (campaign_id, kind, version, path, data_hash, samples, metrics, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+      sql(db, 'INSERT INTO models (campaign_id, kind, version, path, data_hash, samples, metrics, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
         c, b.kind, b.version, b.path ?? null, b.dataHash, b.samples, b.metrics ? JSON.stringify(b.metrics) : null, at,
       );
       break;
     }
     case 'CampaignStopped': {
       const b = doc.body as DocumentBodies['CampaignStopped'];
-      db.prepare('UPDATE campaigns SET status = ?, stop_reason = ?, updated_at = ? WHERE id = ?').run(b.status, b.reason, at, c);
+      sql(db, 'UPDATE campaigns SET status = ?, stop_reason = ?, updated_at = ? WHERE id = ?').run(b.status, b.reason, at, c);
       break;
     }
     default:
