@@ -1,40 +1,24 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { decodeNpy } from '../voxel/npy.js';
-import { labelComponents, type Axis } from './labelling.js';
+import { referenceVolume, taufactorEntries } from '../../tests/fixtures/reference/index.js';
+import { labelComponents } from './labelling.js';
 import { phaseMask } from './morphology.js';
 import { tortuosity } from './transport.js';
 
 /**
- * Issue 4, validation: τ must agree within 1% with TauFactor 2 on every reference volume of
- * shared/reference/ (label 1 = pore there), including the blocked directions (τ = ∞).
- * The folder sits beside the clone (../shared) or where PORELOOP_SHARED points.
+ * Issue 4, validation: τ must agree within 1% with TauFactor 2 on every reference volume
+ * (label 1 = pore there), including the blocked directions (τ = ∞). The volumes and values
+ * are copied into tests/fixtures/reference/ (provenance in its README; issue #15).
  */
-const dir = process.env.PORELOOP_SHARED
-  ? `${process.env.PORELOOP_SHARED.replace(/\/$/, '')}/reference/`
-  : fileURLToPath(new URL('../../../shared/reference/', import.meta.url));
-
-interface Entry {
-  file: string;
-  axis: Axis;
-  porosity: number;
-  tau: number | null;
-  tau_is_inf: boolean;
-  D_eff: number;
-}
-
-describe('tortuosity factor against TauFactor 2 (shared/reference)', () => {
-  it('finds the reference data', () => {
-    expect(existsSync(dir + 'taufactor.jsonl'), `reference data not found at ${dir}; set PORELOOP_SHARED`).toBe(true);
-  });
-  const entries: Entry[] = existsSync(dir + 'taufactor.jsonl')
-    ? readFileSync(dir + 'taufactor.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Entry)
-    : [];
+describe('tortuosity factor against TauFactor 2 (tests/fixtures/reference)', () => {
+  const entries = taufactorEntries();
   const files = [...new Set(entries.map((e) => e.file))];
+  it('has all ten volumes, three axes each', () => {
+    expect(files).toHaveLength(10);
+    expect(entries).toHaveLength(30);
+  });
   for (const file of files) {
     it(`${file}: every axis within 1%`, () => {
-      const { data, shape } = decodeNpy(readFileSync(dir + file), file);
+      const { data, shape } = referenceVolume(file);
       const components = labelComponents(phaseMask(data, 1), shape);
       for (const e of entries.filter((x) => x.file === file)) {
         const r = tortuosity(data, shape, 1, e.axis, { components });

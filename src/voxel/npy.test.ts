@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { referenceNpy } from '../../tests/fixtures/reference/index.js';
 import { decodeNpy, encodeNpy } from './npy.js';
 
 describe('npy', () => {
@@ -12,10 +12,11 @@ describe('npy', () => {
     expect(Array.from(back.data)).toEqual(Array.from(data));
   });
 
-  it('reads the shared reference volumes written by numpy', () => {
-    const buf = readFileSync(new URL('../../../shared/reference/channels_x_N64.npy', import.meta.url));
-    const v = decodeNpy(buf);
+  it('reads a reference volume written by numpy (tests/fixtures/reference)', () => {
+    const v = decodeNpy(referenceNpy('channels_x_N64.npy'));
     expect(v.shape).toEqual([64, 64, 64]);
+    // Straight channels along x, 16 of every 32 voxels wide in y and z: porosity 1/4 (manifest.json).
+    expect(v.data.reduce((n, x) => n + x, 0) / v.data.length).toBeCloseTo(0.25, 6);
   });
 
   it('rejects non-npy bytes and wrong dtypes with a clear message', () => {
