@@ -1,7 +1,7 @@
 /**
  * Dispatcher behaviour over the in-memory broker: capability matching, per-rig concurrency,
  * heartbeat loss, version negotiation, cancel, idempotent dispatch, results that arrive
- * before dispatch (resume), retries with attempt numbers.
+ * before dispatch (rejected, issue #14), retries with attempt numbers.
  *
  * Time is a fake clock shared by the dispatcher and the simulated rigs (issue #15): timeouts,
  * heartbeats and retries happen at exact simulated instants, so the tests assert *when* they
@@ -145,15 +145,19 @@ describe('dispatcher', () => {
     expect(s.d.stats()).toMatchObject({ sent: 1, done: 1 });
   });
 
-  it('a result that arrives before dispatch (resume after a crash) completes the job without sending it', async () => {
+  it('a result that arrives before dispatch is rejected, not kept: the job is sent and the real rig measures it (#14)', async () => {
     const broker = createMemoryBroker();
-    const s = await setup([{ id: 'r', capabilities: ['characterise'] }], {}, broker);
-    const rig = await broker.connect({ clientId: 'fake-r' });
-    await rig.publish(topics.events('r'), JSON.stringify({ jobId: 'old', rigId: 'r', attempt: 1, seq: 2, type: 'result', measurements: { v: 3 }, at: new Date(s.clock.now()).toISOString(), protocol: '1.0' }));
+    const s = await setup([{ id: 'r', capabilities: ['characterise'], latencyMs: { dist: 'fixed', mean: 20 } }], {}, broker);
+    const invalid: string[] = [];
+    s.d.onInvalid((m) => invalid.push(m.reason));
+    const forger = await broker.connect({ clientId: 'fake-r' });
+    await forger.publish(topics.events('r'), JSON.stringify({ jobId: 'old', rigId: 'r', attempt: 1, seq: 2, type: 'result', measurements: { v: 3 }, at: new Date(s.clock.now()).toISOString(), protocol: '1.0' }));
     await s.clock.advance(TICK);
     await s.d.dispatch(job(s.clock, 'old'));
-    expect(s.finals()).toHaveLength(1);
-    expect(s.finals()[0]).toMatchObject({ type: 'result', measurements: { v: 3 } });
-    expect(s.broker.history.filter((m) => m.topic === topics.jobs('r'))).toHaveLength(0);
+    await s.until(() => s.finals().length === 1, 'the job finished');
+    expect(invalid).toEqual([expect.stringMatching(/job old, which this orchestrator has not dispatched/)]);
+    expect(s.finals()[0]).toMatchObject({ type: 'result', rigId: 'r' });
+    expect(s.finals()[0].measurements).not.toEqual({ v: 3 });
+    expect(s.broker.history.filter((m) => m.topic === topics.jobs('r'))).toHaveLength(1);
   });
 });

@@ -10,23 +10,34 @@
  * - Per-attempt timeouts, retries with increasing attempt numbers on another rig when one is
  *   free, re-assignment of a lost rig's jobs, the job's overall deadline.
  * - Every inbound payload validated (size, JSON, schema, topic ↔ rigId); rejects go to the
- *   error topic and to `invalid$`. Duplicate events are suppressed by (jobId, attempt, rigId, seq).
+ *   error topic, to the sending rig's `rigs/<rigId>/errors` topic and to `invalid$`. Duplicate
+ *   events are suppressed by (jobId, attempt, rigId, seq).
+ * - An event counts only when it is *bound* to an execution: the job was dispatched by this
+ *   dispatcher and that attempt was sent to that rig (which had declared the job's capability).
+ *   Anything else — a made-up rig, a rig guessing other jobs' ids, events that arrive before
+ *   their job is dispatched — is rejected with a reason and never kept for later (issue #14:
+ *   forged measurements). A flood of such events is recorded as a rate-limited sample
+ *   (`unboundSample`); the rest are counted and dropped, so memory stays bounded.
+ * - Liveness is judged only on ticks that follow an undisturbed interval: a tick that comes late
+ *   because the event loop was blocked (the orchestrator's own stall) first lets the messages
+ *   that arrived meanwhile be read, then judges on the next tick (issue #14).
  *
  * Contract with the orchestrator (what `onEvent`/`events$` deliver, per dispatched jobId):
  * `accepted`/`progress` of any live attempt; terminal events carry `final`; exactly one event
  * with `final: true` ends the job (result, failed, rejected or cancelled). `failed`/`rejected`
  * with `final: false` say that an attempt ended and another follows. Events the dispatcher
  * synthesises (timeout, rig offline, deadline) have `origin: 'dispatcher'` and `seq: 0`.
- * A rig's `result` that arrives after the job ended (e.g. after its timeout) is still delivered,
- * flagged `late: true` (the measurement is real; the orchestrator decides), and also on `late$`.
+ * A `result` of the rig and attempt a job was sent to that arrives after the job ended (e.g. after
+ * its timeout) is still delivered, flagged `late: true` (the measurement is real; the
+ * orchestrator decides), and also on `late$`.
  */
 import { randomUUID } from 'node:crypto';
 import { Subject, type Observable } from 'rxjs';
 import type { Clock, Rig, RigEvent, RigInfo, RigJob, Transport } from '../src/core/protocols.js';
 import { systemClock } from '../src/core/protocols.js';
 import { createRng, hash32, type Rng } from '../src/core/rng.js';
-import { compatibleProtocol, DEFAULT_MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, topicsFor } from './protocol/topics.js';
-import { checkOutbound, parseMessage, type AdminCommand, type AdminCommandName, type StatusMessage } from './protocol/validate.js';
+import { compatibleProtocol, DEFAULT_MAX_PAYLOAD_BYTES, isName, PROTOCOL_VERSION, topicsFor } from './protocol/topics.js';
+import { checkOutbound, excerptOf, parseMessage, type AdminCommand, type AdminCommandName, type StatusMessage } from './protocol/validate.js';
 
 export interface DispatcherOptions {
   /** Per attempt, from sending the job until its terminal event (rig queue time included). */
@@ -43,6 +54,13 @@ export interface DispatcherOptions {
   /** Timer resolution for timeouts and heartbeats (default: a quarter of the smaller one, ≥ 10 ms). */
   tickMs?: number;
   maxPayloadBytes?: number;
+  /**
+   * How many *unbound* events (unknown job id, or a rig/attempt the job was not sent to) are
+   * recorded (invalid$, error notices): `burst` at once, then `perSecond` (token bucket on the
+   * injected clock). The rest are counted in `stats().unboundDropped` and dropped; the next
+   * recorded one says how many were dropped. Default { burst: 100, perSecond: 5 }.
+   */
+  unboundSample?: { burst?: number; perSecond?: number };
 }
 
 export interface InvalidMessage {
@@ -74,6 +92,12 @@ export interface DispatcherStats {
   duplicatesSuppressed: number;
   invalid: number;
   late: number;
+  /** Events rejected because they were not bound to an execution this dispatcher sent. */
+  unbound: number;
+  /** Unbound events dropped without a record (beyond the rate-limited sample). */
+  unboundDropped: number;
+  /** Ticks that came late (event loop blocked) and therefore judged nothing. */
+  stalledTicks: number;
 }
 
 export interface Dispatcher extends Rig {
@@ -129,7 +153,8 @@ interface JobState {
 }
 
 const execKey = (attempt: number, rigId: string) => `${attempt}@${rigId}`;
-const MAX_ORPHANS = 10_000;
+/** A tick later than its interval by more than this (and by more than one interval) follows a stall. */
+const STALL_MS = 100;
 
 export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
   const { transport, lab, campaignId } = init;
@@ -148,12 +173,20 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
   // dropped lazily when met, so that removal is O(1).
   const queues = new Map<string, JobState[]>();
   let queuedCount = 0;
-  const orphans = new Map<string, RigEvent[]>();
   const events$ = new Subject<RigEvent>();
   const invalid$ = new Subject<InvalidMessage>();
   const late$ = new Subject<RigEvent>();
   const sent$ = new Subject<SentJob>();
-  const stats = { sent: 0, retries: 0, duplicatesSuppressed: 0, invalid: 0, late: 0 };
+  const stats = { sent: 0, retries: 0, duplicatesSuppressed: 0, invalid: 0, late: 0, unbound: 0, unboundDropped: 0, stalledTicks: 0 };
+  // Token bucket for the record of unbound events (issue #14: 10 000 × 60 kB of events for
+  // unknown job ids took the orchestrator to 2 GB; now nothing of them is held, and only a sample
+  // reaches the ledger).
+  const sample = { burst: opts.unboundSample?.burst ?? 100, perSecond: opts.unboundSample?.perSecond ?? 5 };
+  let tokens = sample.burst;
+  let tokensAt = clock.now();
+  let droppedSinceRecord = 0;
+  let lastTick = clock.now();
+  let skippedLast = false;
   const unsubs: Array<() => Promise<void>> = [];
   // The tick runs on the injected clock (not setInterval) so that a test's fake clock drives
   // timeouts, heartbeat loss and retries deterministically (issue #15).
@@ -176,8 +209,28 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     const notice: InvalidMessage = { topic, reason, bytes, excerpt, payload: excerpt, ...extra, at: iso() };
     invalid$.next(notice);
     const { payload: _p, ...rest } = notice;
-    const doc = { source: 'orchestrator', protocol: PROTOCOL_VERSION, ...rest, excerpt: excerpt.slice(0, 200), reason: reason.slice(0, 2000) };
-    void transport.publish(topics.errors('orchestrator'), JSON.stringify(doc), { qos: 1 }).catch(() => undefined);
+    const doc = JSON.stringify({ source: 'orchestrator', protocol: PROTOCOL_VERSION, ...rest, excerpt: excerpt.slice(0, 200), reason: reason.slice(0, 2000) });
+    void transport.publish(topics.errors('orchestrator'), doc, { qos: 1 }).catch(() => undefined);
+    // The sender learns of it too, on a topic its ACL lets it read (rig-protocol.md §3).
+    const rigTopic = extra.rigId && isName(extra.rigId) ? topics.rigErrors(extra.rigId) : undefined;
+    if (rigTopic) void transport.publish(rigTopic, doc, { qos: 1 }).catch(() => undefined);
+  };
+
+  /** Rejects an event that is not bound to an execution: recorded while the bucket has tokens. */
+  const rejectUnbound = (topic: string, payload: Buffer, ev: RigEvent, reason: string) => {
+    stats.unbound++;
+    const now = clock.now();
+    tokens = Math.min(sample.burst, tokens + ((now - tokensAt) * sample.perSecond) / 1000);
+    tokensAt = now;
+    if (tokens < 1) {
+      stats.unboundDropped++;
+      droppedSinceRecord++;
+      return;
+    }
+    tokens--;
+    const dropped = droppedSinceRecord > 0 ? ` (${droppedSinceRecord} more such events were dropped unrecorded before this one: rate limit)` : '';
+    droppedSinceRecord = 0;
+    reject(topic, reason + dropped, payload.length, excerptOf(payload), { rigId: ev.rigId, jobId: ev.jobId });
   };
 
   const emit = (ev: RigEvent) => events$.next(ev);
@@ -381,19 +434,19 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     const r = rigs.get(ev.rigId);
     if (r) r.lastSeen = clock.now();
     const js = jobs.get(ev.jobId);
-    if (!js) {
-      // Not (yet) dispatched by this process: after a restart, a persistent session delivers
-      // events of jobs the orchestrator will re-dispatch; keep them for dispatch() to find.
-      const list = orphans.get(ev.jobId) ?? [];
-      if (list.length < 64) list.push(ev);
-      orphans.set(ev.jobId, list);
-      if (orphans.size > MAX_ORPHANS) orphans.delete(orphans.keys().next().value as string);
-      return;
-    }
-    handleEvent(js, ev);
+    // Not dispatched by this process: such events are never kept. After a restart the
+    // orchestrator re-dispatches the job to the rig that had it, which answers from its record
+    // of finished jobs (rig-protocol.md §6); holding them instead let anyone pre-load results
+    // that completed later jobs at once (issue #14).
+    if (!js) return rejectUnbound(topic, payload, ev, `${ev.type} event for job ${ev.jobId}, which this orchestrator has not dispatched: events are accepted only after their job was sent, and only from the rig it was sent to`);
+    // Bound to an execution: this attempt was sent to this rig, which was chosen because it had
+    // declared the job's capability (pick()); so a rig can report only on its own work.
+    const ex = js.execs.get(execKey(ev.attempt!, ev.rigId));
+    if (!ex) return rejectUnbound(topic, payload, ev, `${ev.type} event for job ${ev.jobId} attempt ${ev.attempt} from rig ${ev.rigId}, which was not sent that attempt: only the rig and attempt a job was dispatched to may report on it`);
+    handleEvent(js, ex, ev);
   };
 
-  const handleEvent = (js: JobState, ev: RigEvent) => {
+  const handleEvent = (js: JobState, ex: Execution, ev: RigEvent) => {
     const dupKey = `${ev.attempt}|${ev.rigId}|${ev.seq}`;
     if (js.seen.has(dupKey)) {
       stats.duplicatesSuppressed++;
@@ -409,20 +462,19 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
       }
       return;
     }
-    const ex = js.execs.get(execKey(ev.attempt ?? 1, ev.rigId));
     switch (ev.type) {
       case 'accepted':
       case 'progress':
-        if (ex?.state === 'live') emit(ev);
+        if (ex.state === 'live') emit(ev);
         return;
       case 'result':
-        // Any attempt's result ends the job, also one that arrives after its attempt timed
+        // Any sent attempt's result ends the job, also one that arrives after its attempt timed
         // out while a retry is still running: the measurement is real (rig-protocol.md).
         return finishJob(js, ev);
       case 'failed':
       case 'rejected':
       case 'cancelled':
-        if (!ex || ex.state === 'ended') return;
+        if (ex.state === 'ended') return;
         release(js, ex);
         if (ev.feasible === false) return finishJob(js, ev); // infeasible recipe: a result
         if (ev.type === 'cancelled' && js.cancelRequested) return attemptEnded(js, ev);
@@ -433,6 +485,19 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
 
   const tick = () => {
     const now = clock.now();
+    const late = now - lastTick - tickMs;
+    const afterStall = late > Math.max(tickMs, STALL_MS) && !skippedLast;
+    lastTick = now;
+    skippedLast = afterStall;
+    if (afterStall) {
+      // The event loop was blocked (e.g. a long proposal): messages that arrived meanwhile wait
+      // unread in the socket, and timers run before I/O. Judging now would count our own stall
+      // against the rigs (issue #14: a heartbeating rig declared offline and its result, 40 ms
+      // later, thrown away). Read first, judge on the next tick. Never two skips in a row, so a
+      // loop that is always late still times jobs out.
+      stats.stalledTicks++;
+      return pump();
+    }
     for (const r of rigs.values()) {
       if (r.info.status !== 'offline') {
         if (now - r.lastSeen > opts.heartbeatTimeoutMs) rigOffline(r, `missed heartbeats for ${now - r.lastSeen} ms`);
@@ -462,6 +527,7 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     async start() {
       unsubs.push(await transport.subscribe(topics.allStatus, onStatus, { qos: 1 }));
       unsubs.push(await transport.subscribe(topics.allEvents, onEventMsg, { qos: 1 }));
+      lastTick = clock.now();
       ticking?.abort();
       ticking = new AbortController();
       void tickLoop(ticking.signal);
@@ -479,13 +545,6 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
       checkOutbound('job', { ...job, rigId: undefined } as RigJob);
       const js: JobState = { job, execs: new Map(), sends: 0, nextAttempt: job.attempt, exclude: new Set(), seen: new Set(), cancelRequested: false, queued: false };
       jobs.set(job.jobId, js);
-      const early = orphans.get(job.jobId);
-      orphans.delete(job.jobId);
-      const done = early?.find((e) => e.type === 'result');
-      if (done) {
-        js.seen.add(`${done.attempt}|${done.rigId}|${done.seq}`);
-        return finishJob(js, done);
-      }
       enqueue(js);
     },
     async cancel(jobId) {

@@ -15,12 +15,19 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
 /** Names may not contain MQTT wildcards or the level separator (MQTT 3.1.1 §4.7). */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+export function isName(s: string): boolean {
+  return NAME.test(s);
+}
+
 export function assertName(kind: string, s: string): string {
   if (!NAME.test(s)) {
     throw new Error(`${kind} "${s}" is not allowed: use 1–64 characters A–Z a–z 0–9 _ . - (no MQTT wildcards, spaces or '/')`);
   }
   return s;
 }
+
+export type RigTopicKind = 'status' | 'jobs' | 'events' | 'admin' | 'errors';
+const RIG_TOPIC_KINDS: readonly string[] = ['status', 'jobs', 'events', 'admin', 'errors'];
 
 /** Topic builders for one lab: `poreloop/v1/<lab>/…`. */
 export interface Topics {
@@ -29,6 +36,11 @@ export interface Topics {
   jobs(rigId: string): string;
   events(rigId: string): string;
   admin(rigId: string): string;
+  /**
+   * Orchestrator → rig: error notices about *this rig's* messages (rejected events and status),
+   * on a topic the rig may read under the ACL (issue #14; `errors/<source>` is write-only for rigs).
+   */
+  rigErrors(rigId: string): string;
   /** Error notices published by `source` (a rig id or `orchestrator`). */
   errors(source: string): string;
   /** Filters the dispatcher subscribes to. */
@@ -36,7 +48,7 @@ export interface Topics {
   readonly allEvents: string;
   readonly allErrors: string;
   /** Parses `…/rigs/<rigId>/<kind>`; null for any other topic. */
-  parse(topic: string): { rigId: string; kind: 'status' | 'jobs' | 'events' | 'admin' } | null;
+  parse(topic: string): { rigId: string; kind: RigTopicKind } | null;
 }
 
 export function topicsFor(lab: string, major = PROTOCOL_VERSION.split('.')[0]): Topics {
@@ -49,6 +61,7 @@ export function topicsFor(lab: string, major = PROTOCOL_VERSION.split('.')[0]): 
     jobs: (id) => rig(id, 'jobs'),
     events: (id) => rig(id, 'events'),
     admin: (id) => rig(id, 'admin'),
+    rigErrors: (id) => rig(id, 'errors'),
     errors: (source) => `${root}/errors/${assertName('error source', source)}`,
     allStatus: `${root}/rigs/+/status`,
     allEvents: `${root}/rigs/+/events`,
@@ -58,8 +71,8 @@ export function topicsFor(lab: string, major = PROTOCOL_VERSION.split('.')[0]): 
       const rest = topic.slice(root.length + 6).split('/');
       if (rest.length !== 2) return null;
       const [rigId, kind] = rest;
-      if (kind !== 'status' && kind !== 'jobs' && kind !== 'events' && kind !== 'admin') return null;
-      return { rigId, kind };
+      if (!RIG_TOPIC_KINDS.includes(kind)) return null;
+      return { rigId, kind: kind as RigTopicKind };
     },
   };
 }

@@ -86,7 +86,8 @@ const validators: { [K in MessageKind]: ValidateFunction } = {
 /** The schema documents, for publication (docs, `poreloop rig schemas`). */
 export const schemas = { job: jobSchema, event: eventSchema, status: statusSchema, admin: adminSchema, error: errorSchema } as const;
 
-function excerptOf(payload: Buffer): string {
+/** The start of a payload, printable: what a rejection record shows of it. */
+export function excerptOf(payload: Buffer): string {
   return payload.subarray(0, 120).toString('utf8').replace(/[^\x20-\x7e]/g, '?');
 }
 
