@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS trials (
 );
 CREATE INDEX IF NOT EXISTS trials_by_campaign ON trials (campaign_id, round, idx);
 CREATE INDEX IF NOT EXISTS trials_by_status ON trials (campaign_id, status);
+CREATE INDEX IF NOT EXISTS trials_selected ON trials (campaign_id, round) WHERE selected_rank IS NOT NULL;
 CREATE TABLE IF NOT EXISTS jobs (
   job_id TEXT PRIMARY KEY,
   campaign_id TEXT NOT NULL,
@@ -379,7 +380,7 @@ function campaignRow(r: Record<string, any>): CampaignRow {
   };
 }
 
-function trialRow(r: Record<string, any>): TrialRow {
+export function trialRow(r: Record<string, any>): TrialRow {
   const j = (s: string | null) => (s ? JSON.parse(s) : null);
   return {
     id: r.id,
@@ -400,7 +401,7 @@ function trialRow(r: Record<string, any>): TrialRow {
   };
 }
 
-function jobRow(r: Record<string, any>): JobRow {
+export function jobRow(r: Record<string, any>): JobRow {
   return {
     jobId: r.job_id,
     campaignId: r.campaign_id,
@@ -422,7 +423,7 @@ const num = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
 /** Prepared statements, one per SQL text and connection: preparing costs more than most runs. */
 const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-function sql(db: Database.Database, text: string): Database.Statement {
+export function sql(db: Database.Database, text: string): Database.Statement {
   let m = statements.get(db);
   if (!m) statements.set(db, (m = new Map()));
   let st = m.get(text);

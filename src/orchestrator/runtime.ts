@@ -4,6 +4,7 @@ import type { Agent, Clock, Observation, ParameterSpace, Parameters, Predictor, 
 import { hash32, type Rng } from '../core/rng.js';
 import { encode } from '../core/space.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
+import { CampaignView } from '../ledger/view.js';
 import type { ApprovalOutput, AssimilateOutput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
 
 /**
@@ -90,8 +91,12 @@ export class CampaignRuntime {
   private closed = false;
   /** Jobs this process has sent (a resumed process re-sends the others once). */
   private readonly sent = new Set<string>();
+  /** Indexed reads of this campaign's ledger (issue #15: no whole-table reads to find one row). */
+  private readonly view: CampaignView;
 
-  constructor(private readonly d: CampaignRuntimeDeps) {}
+  constructor(private readonly d: CampaignRuntimeDeps) {
+    this.view = new CampaignView(d.ledger, d.campaignId, d.fixed);
+  }
 
   /**
    * Starts listening to rig events. Call once before running the machine. Timeouts, retries
@@ -113,8 +118,8 @@ export class CampaignRuntime {
    * from its record of finished jobs instead of running it again (docs/rig-protocol.md).
    */
   private async reconcile(): Promise<void> {
-    for (const j of this.ledger.jobs(this.d.campaignId)) {
-      if (['dispatched', 'accepted', 'running'].includes(j.status) && !this.sent.has(j.jobId)) await this.resend(j);
+    for (const j of this.view.openJobs()) {
+      if (!this.sent.has(j.jobId)) await this.resend(j);
     }
   }
 
@@ -153,14 +158,10 @@ export class CampaignRuntime {
     this.queue = this.queue.then(task).catch((e) => this.d.log?.(`rig event handling failed: ${(e as Error).message}`));
   }
 
-  private roundTrials(round: number): TrialRow[] {
-    return this.ledger.trials(this.d.campaignId).filter((t) => t.round === round);
-  }
-
   /** Everything observed so far, as the agent sees it. */
   private history(): Observation[] {
     const out: Observation[] = [];
-    for (const t of this.ledger.trials(this.d.campaignId)) {
+    for (const t of this.view.trials()) {
       if (t.predictedReward !== null || t.fidelity) {
         out.push({ params: t.params, reward: t.predictedReward ?? Number.NaN, fidelity: (t.fidelity as Observation['fidelity']) ?? 'simulation' });
       }
@@ -173,22 +174,20 @@ export class CampaignRuntime {
 
   /** Every completed trial's P-model prediction (uncorrected) next to what the rigs measured. */
   private evidence(): Evidence[] {
-    const raw = new Map(this.ledger.documents(this.d.campaignId, 'TrialScored').map((d) => [d.body.trialId, d.body.raw ?? d.body.properties]));
-    return this.ledger
-      .trials(this.d.campaignId)
-      .filter((t) => t.status === 'completed')
-      .map((t) => ({
-        params: { ...this.d.fixed, ...t.params },
-        predicted: Object.fromEntries(Object.entries(raw.get(t.id) ?? {}).map(([k, v]) => [k, v.mean])),
+    return this.view.withStatus('completed').map((t) => {
+      const scored = this.view.document('TrialScored', t.id)?.body;
+      return {
+        params: this.view.paramsOf(t),
+        predicted: Object.fromEntries(Object.entries(scored?.raw ?? scored?.properties ?? {}).map(([k, v]) => [k, v.mean])),
         measured: t.measured ?? {},
         feasible: t.feasible ?? true,
-      }));
+      };
+    });
   }
 
   /** The worst finite measured reward so far: what a failed manufacture is worth. */
   private worstReward(): number {
-    const r = this.ledger.trials(this.d.campaignId).map((t) => t.measuredReward).filter((x): x is number => x !== null && Number.isFinite(x));
-    return r.length ? Math.min(...r) : Number.NaN;
+    return this.view.measuredReward('worst', false) ?? Number.NaN;
   }
 
   /** On resume, the agent continues from its last recorded state rather than from scratch. */
@@ -206,11 +205,11 @@ export class CampaignRuntime {
   // ── actors ─────────────────────────────────────────────────────────────────────────────
 
   async propose({ campaignId, round }: RoundInput): Promise<{ proposed: number }> {
-    const existing = this.roundTrials(round);
+    const existing = this.view.round(round);
     if (existing.length > 0) return { proposed: existing.length };
     this.ledger.append(campaignId, 'RoundStarted', { round }, `round:${round}`);
     this.progress({ phase: 'propose', round, done: 0, total: this.d.candidatesPerRound });
-    const proposedBefore = this.ledger.trials(campaignId).map((t) => t.params);
+    const proposedBefore = this.view.trials().map((t) => t.params);
     const params = await this.d.agent.propose(
       { space: this.d.space, history: this.history(), proposed: proposedBefore, model: this.d.model, rng: this.d.rng.fork(`propose:${round}`) },
       this.d.candidatesPerRound,
@@ -226,10 +225,11 @@ export class CampaignRuntime {
   }
 
   async score({ campaignId, round }: RoundInput): Promise<{ scored: number }> {
-    const todo = this.roundTrials(round).filter((t) => t.status === 'proposed');
+    const todo = this.view.round(round).filter((t) => t.status === 'proposed');
     if (todo.length > 0) {
+      const full = todo.map((t) => this.view.paramsOf(t));
       const scores = await this.d.predictor.score(
-        todo.map((t) => ({ ...this.d.fixed, ...t.params })),
+        full,
         {
           seed: this.d.seed,
           // From the trial's place in the campaign, not its id (which carries the campaign id's
@@ -238,7 +238,6 @@ export class CampaignRuntime {
           onProgress: (done, total) => this.progress({ phase: 'score', round, done, total }),
         },
       );
-      const full = todo.map((t) => ({ ...this.d.fixed, ...t.params }));
       const rewardOf = (means: Record<string, number>, params: Parameters) =>
         Object.values(means).every((v) => Number.isFinite(v) || v === Infinity) ? this.d.rewardOf(means, params) : Number.NaN;
       const corrected = this.d.correction?.apply(full, scores.map((s) => s.properties), rewardOf, this.worstReward());
@@ -258,8 +257,8 @@ export class CampaignRuntime {
         });
       });
     }
-    if (!this.ledger.hasDocument(campaignId, 'AgentLearned', `digital:${round}`)) {
-      const obs = this.roundTrials(round).map((t) => ({ params: t.params, reward: t.predictedReward ?? Number.NaN, fidelity: (t.fidelity ?? 'simulation') as Observation['fidelity'] }));
+    if (!this.view.has('AgentLearned', `digital:${round}`)) {
+      const obs = this.view.round(round).map((t) => ({ params: t.params, reward: t.predictedReward ?? Number.NaN, fidelity: (t.fidelity ?? 'simulation') as Observation['fidelity'] }));
       await this.d.agent.learn(obs);
       this.recordLearning(round, 'simulation', obs.length, `digital:${round}`);
     }
@@ -267,7 +266,7 @@ export class CampaignRuntime {
   }
 
   async select({ campaignId, round, remaining }: RoundInput & { remaining: number }): Promise<SelectOutput> {
-    const trials = this.roundTrials(round);
+    const trials = this.view.round(round);
     const already = trials.filter((t) => t.selectedRank !== null).length;
     if (already > 0) return { selected: already };
     const k = Math.max(0, Math.min(this.d.batchSize, remaining));
@@ -275,7 +274,7 @@ export class CampaignRuntime {
     // its surrogate has data) follow in the agent's order, so the agent's choice decides.
     const finite = (t: TrialRow) => t.predictedReward !== null && Number.isFinite(t.predictedReward);
     const ranked = [...trials.filter(finite).sort((a, b) => b.predictedReward! - a.predictedReward!), ...trials.filter((t) => !finite(t))];
-    const earlier = this.ledger.trials(campaignId).filter((t) => t.round < round && t.selectedRank !== null).map((t) => t.params);
+    const earlier = this.view.selectedBefore(round);
     const chosen = selectDiverse(ranked, k, this.d.space, earlier);
     this.ledger.transaction(() => {
       chosen.forEach((t, rank) => this.ledger.append(campaignId, 'TrialSelected', { trialId: t.id, round, rank, predictedReward: t.predictedReward ?? Number.NaN }, t.id));
@@ -289,8 +288,8 @@ export class CampaignRuntime {
    * `poreloop approve <campaignId> [--reject]`, which writes a command into the ledger.
    */
   async awaitApproval({ campaignId, round }: RoundInput): Promise<ApprovalOutput> {
-    const selected = () => this.roundTrials(round).filter((t) => t.status === 'selected');
-    const given = this.ledger.documents(campaignId, 'ApprovalGiven').find((d) => d.body.round === round);
+    const selected = () => this.view.round(round).filter((t) => t.status === 'selected');
+    const given = this.view.document('ApprovalGiven', `round:${round}`);
     if (given) return { approved: given.body.decision === 'reject' ? 0 : given.body.trialIds.length };
     this.ledger.append(campaignId, 'ApprovalRequested', { round, trialIds: selected().map((t) => t.id) }, `round:${round}`);
     this.progress({ phase: 'approval', round, done: 0, total: 1, message: `waiting for approval: poreloop approve ${campaignId}` });
@@ -309,13 +308,11 @@ export class CampaignRuntime {
     }
   }
 
-  async dispatch({ campaignId, round }: RoundInput): Promise<{ dispatched: number }> {
-    const jobs = this.ledger.jobs(campaignId);
+  async dispatch({ round }: RoundInput): Promise<{ dispatched: number }> {
     let sent = 0;
-    for (const t of this.roundTrials(round)) {
+    for (const t of this.view.round(round)) {
       if (t.selectedRank === null || t.status === 'abandoned' || t.status === 'completed') continue;
-      const mine = jobs.filter((j) => j.trialId === t.id);
-      if (mine.length === 0) {
+      if (this.view.jobsOf(t.id).length === 0) {
         await this.sendJob(t, 0, 1, {});
         sent++;
       }
@@ -332,7 +329,7 @@ export class CampaignRuntime {
       trialId: trial.id,
       attempt,
       capability: this.d.pipeline[stage],
-      params: { ...this.d.fixed, ...trial.params },
+      params: this.view.paramsOf(trial),
       deadline: new Date(this.d.clock.now() + this.d.timeoutMs).toISOString(),
       protocol: this.d.protocol,
       inputs: Object.keys(inputs).length ? inputs : undefined,
@@ -356,7 +353,7 @@ export class CampaignRuntime {
    * again (rig protocol: duplicate-job suppression), so no experiment is repeated.
    */
   private async resend(job: JobRow): Promise<void> {
-    const doc = this.ledger.documents(this.d.campaignId, 'JobDispatched').find((d) => d.body.jobId === job.jobId);
+    const doc = this.view.document('JobDispatched', job.jobId);
     if (!doc) return;
     const b = doc.body;
     const { jobId, rigId } = job;
@@ -372,7 +369,7 @@ export class CampaignRuntime {
 
   async awaitRigs({ round }: RoundInput): Promise<{ done: number }> {
     const isDone = () => {
-      const sel = this.roundTrials(round).filter((t) => t.selectedRank !== null);
+      const sel = this.view.round(round).filter((t) => t.selectedRank !== null);
       const finished = sel.filter((t) => t.status === 'completed' || t.status === 'abandoned').length;
       this.progress({ phase: 'rigs', round, done: finished, total: sel.length });
       return finished === sel.length ? finished : -1;
@@ -388,15 +385,15 @@ export class CampaignRuntime {
   }
 
   async assimilate({ campaignId, round }: RoundInput): Promise<AssimilateOutput> {
-    const trials = this.roundTrials(round).filter((t) => t.selectedRank !== null);
+    const trials = this.view.round(round).filter((t) => t.selectedRank !== null);
     const completed = trials.filter((t) => t.status === 'completed');
-    if (!this.ledger.hasDocument(campaignId, 'AgentLearned', `rig:${round}`)) {
+    if (!this.view.has('AgentLearned', `rig:${round}`)) {
       const obs: Observation[] = completed.map((t) => ({ params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true }));
       if (obs.length > 0) await this.d.agent.learn(obs);
-      await this.d.observe?.(completed.filter((t) => t.feasible && t.measured).map((t) => ({ params: { ...this.d.fixed, ...t.params }, measured: t.measured! })));
+      await this.d.observe?.(completed.filter((t) => t.feasible && t.measured).map((t) => ({ params: this.view.paramsOf(t), measured: t.measured! })));
       this.recordLearning(round, 'rig', obs.length, `rig:${round}`);
     }
-    if (this.d.correction && completed.length > 0 && !this.ledger.hasDocument(campaignId, 'ModelTrained', `correction:${round}`)) {
+    if (this.d.correction && completed.length > 0 && !this.view.has('ModelTrained', `correction:${round}`)) {
       const evidence = this.evidence();
       const models = this.d.correction.update(evidence);
       const dataHash = createHash('sha256').update(JSON.stringify(evidence)).digest('hex');
@@ -406,12 +403,8 @@ export class CampaignRuntime {
         );
       });
     }
-    const trialIds = new Set(trials.map((t) => t.id));
-    const failed = this.ledger.documents(campaignId, 'JobFailed').filter((d) => trialIds.has(d.body.trialId)).length;
-    const best = this.ledger
-      .trials(campaignId)
-      .filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null)
-      .reduce<number | null>((m, t) => (m === null || t.measuredReward! > m ? t.measuredReward! : m), null);
+    const failed = trials.flatMap((t) => this.view.jobsOf(t.id)).filter((j) => this.view.has('JobFailed', j.jobId)).length;
+    const best = this.view.measuredReward('best', true);
     this.progress({ phase: 'assimilate', round, done: completed.length, total: trials.length });
     return { completed: completed.length, failed, bestReward: best, now: this.d.clock.now() };
   }
@@ -425,7 +418,7 @@ export class CampaignRuntime {
 
   private async onRigEvent(e: RigEvent): Promise<void> {
     if (this.closed) return;
-    const job = this.ledger.jobs(this.d.campaignId).find((j) => j.jobId === e.jobId);
+    const job = this.view.job(e.jobId);
     if (!job) {
       // Not one of ours (another campaign on the same lab, or a stray id): recorded, ignored.
       this.ledger.append(this.d.campaignId, 'MessageRejected', { topic: `rigs/${e.rigId}/events`, reason: `unknown jobId ${e.jobId}`, payload: JSON.stringify(e).slice(0, 2000) });
@@ -433,7 +426,7 @@ export class CampaignRuntime {
     }
     const key = `${e.jobId}:${e.attempt ?? 1}:${e.origin ?? 'rig'}:${e.seq}:${e.type}`;
     if (!this.ledger.append(this.d.campaignId, 'RigEventReceived', e, key)) return; // a duplicate delivery
-    const trial = this.ledger.trials(this.d.campaignId).find((t) => t.id === job.trialId)!;
+    const trial = this.view.trial(job.trialId)!;
     const terminal = e.type === 'result' || e.type === 'failed' || e.type === 'rejected' || e.type === 'cancelled';
     if (!terminal || e.final === false) {
       // accepted/progress, or an attempt that ended with another to follow: the RigEvent
@@ -449,7 +442,7 @@ export class CampaignRuntime {
       }, `${job.trialId}:${job.stage}`);
       // A late result for an abandoned trial is real and is kept, but the trial stays abandoned.
       if (m && trial.status !== 'abandoned') {
-        if (feasible && job.stage < this.d.pipeline.length - 1) await this.sendJob(trial, job.stage + 1, 1, this.stageMeasurements(job.trialId));
+        if (feasible && job.stage < this.d.pipeline.length - 1) await this.sendJob(trial, job.stage + 1, 1, this.view.measuredOf(job.trialId));
         else this.completeTrial(trial, feasible);
       }
     } else {
@@ -461,17 +454,11 @@ export class CampaignRuntime {
     this.changes.next();
   }
 
-  private stageMeasurements(trialId: string): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const m of this.ledger.measurements(this.d.campaignId).filter((x) => x.trialId === trialId).sort((a, b) => a.stage - b.stage)) Object.assign(out, m.measurements);
-    return out;
-  }
-
   private completeTrial(trial: TrialRow, feasible: boolean): void {
-    const measured = this.stageMeasurements(trial.id);
+    const measured = this.view.measuredOf(trial.id);
     const predicted = Object.fromEntries(Object.entries(trial.prediction ?? {}).map(([k, v]) => [k, v.mean]));
     // Properties the rigs did not measure keep their predicted values in the reward.
-    const reward = feasible ? this.d.rewardOf({ ...predicted, ...measured }, { ...this.d.fixed, ...trial.params }) : Number.NaN;
+    const reward = feasible ? this.d.rewardOf({ ...predicted, ...measured }, this.view.paramsOf(trial)) : Number.NaN;
     this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward, feasible }, trial.id);
   }
 }

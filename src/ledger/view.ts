@@ -1,0 +1,140 @@
+import type { Parameters, TrialStatus } from '../core/protocols.js';
+import type { DocumentBodies, DocumentType, LedgerDocument } from './documents.js';
+import { jobRow, sql, trialRow, type JobRow, type Ledger, type TrialRow } from './ledger.js';
+
+/**
+ * One campaign as the runtime reads it (issue #15): every question the loop asks about one
+ * trial, job, round or document is an indexed query (primary keys, `trials_by_campaign`,
+ * `trials_by_status`, `trials_selected`, `jobs_by_trial`, `jobs_by_status`,
+ * `measurements_by_trial`, the documents' unique (campaign, type, key)), so its cost does not
+ * grow with the number of trials in the ledger. The questions about *all* trials (the agent's
+ * history, the points proposed so far) are answered from an in-memory copy that is brought up
+ * to date by reading only the documents appended since the last call (by `seq`, including
+ * documents written by other processes).
+ *
+ * It is also the one place where a campaign's fixed twin parameters (`twin.fixed`) are merged
+ * into a trial's parameters: `paramsOf`.
+ */
+export class CampaignView {
+  private readonly cache = new Map<string, TrialRow>();
+  /** Last document seq reflected in `cache` (0: not loaded yet). */
+  private cursor = 0;
+
+  constructor(
+    private readonly ledger: Ledger,
+    readonly campaignId: string,
+    private readonly fixed: Parameters = {},
+  ) {}
+
+  private get db() {
+    return this.ledger.db;
+  }
+
+  /** The parameters a trial is made with: the agent's choice plus the config's fixed ones. */
+  paramsOf(trial: Pick<TrialRow, 'params'>): Parameters {
+    return { ...this.fixed, ...trial.params };
+  }
+
+  trial(id: string): TrialRow | undefined {
+    const r = sql(this.db, 'SELECT * FROM trials WHERE id = ? AND campaign_id = ?').get(id, this.campaignId) as Record<string, unknown> | undefined;
+    return r ? trialRow(r) : undefined;
+  }
+
+  /** A round's trials in proposal order. */
+  round(n: number): TrialRow[] {
+    return (sql(this.db, 'SELECT * FROM trials WHERE campaign_id = ? AND round = ? ORDER BY idx').all(this.campaignId, n) as Record<string, unknown>[]).map(trialRow);
+  }
+
+  /** Trials in one lifecycle state, in proposal order. */
+  withStatus(status: TrialStatus): TrialRow[] {
+    return (sql(this.db, 'SELECT * FROM trials WHERE campaign_id = ? AND status = ? ORDER BY round, idx').all(this.campaignId, status) as Record<string, unknown>[]).map(trialRow);
+  }
+
+  /** Parameters of the trials sent to the rigs in rounds before `round` (bounded by the rig budget). */
+  selectedBefore(round: number): Parameters[] {
+    return (sql(this.db, 'SELECT params FROM trials WHERE campaign_id = ? AND round < ? AND selected_rank IS NOT NULL ORDER BY round, idx').all(this.campaignId, round) as Array<{ params: string }>).map((r) => JSON.parse(r.params));
+  }
+
+  /** Highest (or lowest) finite measured reward of a completed trial; null when there is none. */
+  measuredReward(which: 'best' | 'worst', feasibleOnly: boolean): number | null {
+    const agg = which === 'best' ? 'max' : 'min';
+    const r = sql(this.db, `SELECT ${agg}(measured_reward) AS v FROM trials WHERE campaign_id = ? AND status = 'completed' AND measured_reward IS NOT NULL${feasibleOnly ? ' AND feasible = 1' : ''}`).get(this.campaignId) as { v: number | null };
+    return r.v;
+  }
+
+  job(jobId: string): JobRow | undefined {
+    const r = sql(this.db, 'SELECT * FROM jobs WHERE job_id = ? AND campaign_id = ?').get(jobId, this.campaignId) as Record<string, unknown> | undefined;
+    return r ? jobRow(r) : undefined;
+  }
+
+  jobsOf(trialId: string): JobRow[] {
+    return (sql(this.db, 'SELECT * FROM jobs WHERE campaign_id = ? AND trial_id = ? ORDER BY stage').all(this.campaignId, trialId) as Record<string, unknown>[]).map(jobRow);
+  }
+
+  /** Jobs recorded as sent but without an outcome (what a resumed process sends again). */
+  openJobs(): JobRow[] {
+    return (sql(this.db, "SELECT * FROM jobs WHERE campaign_id = ? AND status IN ('dispatched', 'accepted', 'running') ORDER BY dispatched_at, job_id").all(this.campaignId) as Record<string, unknown>[]).map(jobRow);
+  }
+
+  /** Everything a trial's stages measured, later stages overriding earlier ones. */
+  measuredOf(trialId: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of sql(this.db, 'SELECT measurements FROM measurements WHERE campaign_id = ? AND trial_id = ? ORDER BY stage').all(this.campaignId, trialId) as Array<{ measurements: string }>) {
+      Object.assign(out, JSON.parse(r.measurements));
+    }
+    return out;
+  }
+
+  /** The document of a type with an idempotency key, if written. */
+  document<T extends DocumentType>(type: T, key: string): LedgerDocument<T> | undefined {
+    const r = sql(this.db, 'SELECT * FROM documents WHERE campaign_id = ? AND type = ? AND key = ?').get(this.campaignId, type, key) as
+      | { seq: number; type: T; key: string; at: string; body: string }
+      | undefined;
+    return r ? { seq: r.seq, campaignId: this.campaignId, type: r.type, key: r.key, at: r.at, body: JSON.parse(r.body) as DocumentBodies[T] } : undefined;
+  }
+
+  has(type: DocumentType, key: string): boolean {
+    return !!sql(this.db, 'SELECT 1 FROM documents WHERE campaign_id = ? AND type = ? AND key = ?').get(this.campaignId, type, key);
+  }
+
+  /** Every trial of the campaign in proposal order (the agent's history). */
+  trials(): TrialRow[] {
+    this.refresh();
+    return [...this.cache.values()];
+  }
+
+  /**
+   * Brings the in-memory copy up to date: the trials named by documents appended after
+   * `cursor` are read again by primary key. `NOT INDEXED` makes SQLite walk the documents by
+   * `seq` (the rowid) from the cursor instead of through the (campaign, type) index, which
+   * would visit every document of the campaign.
+   */
+  private refresh(): void {
+    this.ledger.transaction(() => {
+      if (this.cursor === 0) {
+        this.cursor = (sql(this.db, 'SELECT max(seq) AS s FROM documents').get() as { s: number | null }).s ?? 0;
+        for (const r of sql(this.db, 'SELECT * FROM trials WHERE campaign_id = ? ORDER BY round, idx').all(this.campaignId) as Record<string, unknown>[]) {
+          const t = trialRow(r);
+          this.cache.set(t.id, t);
+        }
+        return;
+      }
+      const touched = sql(
+        this.db,
+        `SELECT d.seq AS seq, coalesce(json_extract(d.body, '$.trialId'), j.trial_id) AS trial
+           FROM documents AS d NOT INDEXED LEFT JOIN jobs AS j ON d.type = 'RigEventReceived' AND j.job_id = json_extract(d.body, '$.jobId')
+          WHERE d.seq > ? AND d.campaign_id = ? AND d.type IN (${TRIAL_DOCUMENTS.map((t) => `'${t}'`).join(', ')})
+          ORDER BY d.seq`,
+      ).all(this.cursor, this.campaignId) as Array<{ seq: number; trial: string | null }>;
+      const ids = new Set(touched.map((r) => r.trial).filter((x): x is string => x !== null));
+      for (const id of ids) {
+        const t = this.trial(id);
+        if (t) this.cache.set(id, t);
+      }
+      this.cursor = Math.max(this.cursor, (sql(this.db, 'SELECT max(seq) AS s FROM documents').get() as { s: number | null }).s ?? 0);
+    });
+  }
+}
+
+/** The document types whose projection changes a trial row (see `project` in ledger.ts). */
+const TRIAL_DOCUMENTS: readonly DocumentType[] = ['TrialProposed', 'TrialScored', 'TrialSelected', 'JobDispatched', 'RigEventReceived', 'JobFailed', 'TrialCompleted', 'TrialAbandoned'];
