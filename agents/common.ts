@@ -6,7 +6,7 @@
 import { BadInputError } from '../src/core/errors.js';
 import type { AgentContext, Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
 import type { Rng } from '../src/core/rng.js';
-import { decode, encode, isFeasible, paramKey, repair } from '../src/core/space.js';
+import { decode, dimension, encode, isFeasible, paramKey, repair } from '../src/core/space.js';
 import { GaussianProcess, type GpHyper } from '../src/surrogate/gp.js';
 
 /** Keys the campaign config may pass to any agent (handled by the orchestrator, not us). */
@@ -40,15 +40,49 @@ export function feasibleFromCube(space: ParameterSpace, u: readonly number[]): P
 }
 
 /**
- * Training data for a reward model: encoded inputs and rewards, with failed evaluations
- * (NaN reward) imputed as the worst finite reward so that the model steers away from where
- * manufacture failed. `finite` counts the real (non-imputed) rewards.
+ * The observations an agent learns from: evaluations of one fidelity, never a model's estimate
+ * (issue #12: "a prediction is not an observation"; issue #13: simulations and measurements
+ * are different quantities and must not enter one model as the same kind of number).
+ * - `surrogate` scores are a surrogate's predictions: never data.
+ * - A campaign whose P-model simulates (twin + physics) searches the digital space: its agents
+ *   learn from the simulations (with the reward update from the rigs already applied by the
+ *   orchestrator, src/predict/discrepancy.ts); its rig measurements correct the P-model, they
+ *   do not enter the agent's model beside the simulations.
+ * - Otherwise (a rig-only campaign, the pool-replay harness) the rig measurements alone.
+ * Until a joint multi-fidelity model exists (issue #13), one fidelity is the honest choice.
+ */
+export function learningSet(history: readonly Observation[]): Observation[] {
+  const simulations = history.filter((o) => o.fidelity === 'simulation');
+  return simulations.length > 0 ? simulations : history.filter((o) => o.fidelity === 'rig');
+}
+
+/**
+ * How many observations to learn from (finite rewards of `learningSet`) a model-based agent
+ * waits for before its model proposes: `initialPoints`, or min(d + 1, 10) when it is 0, and
+ * never fewer than 2. Until then it proposes uniformly at random (the random agent's
+ * proposals, same Rng), whether or not a reward model (ctx.model) is at hand: one initial
+ * design for every agent (issue #12).
+ */
+export function initialDesignSize(space: ParameterSpace, initialPoints: number): number {
+  return Math.max(2, initialPoints > 0 ? initialPoints : Math.min(dimension(space) + 1, 10));
+}
+
+/** Whether the initial design is still running (see initialDesignSize). */
+export function inInitialDesign(ctx: AgentContext, initialPoints: number): boolean {
+  const finite = learningSet(ctx.history).filter((o) => Number.isFinite(o.reward)).length;
+  return finite < initialDesignSize(ctx.space, initialPoints);
+}
+
+/**
+ * Training data for a reward model: encoded inputs and rewards of `learningSet(history)`, with
+ * failed evaluations (NaN reward) imputed as the worst finite reward so that the model steers
+ * away from where manufacture failed. `finite` counts the real (non-imputed) rewards.
  */
 export function trainingData(space: ParameterSpace, history: readonly Observation[]): { x: number[][]; y: number[]; finite: number } {
   const x: number[][] = [];
   const y: number[] = [];
   const failed: number[][] = [];
-  for (const o of history) {
+  for (const o of learningSet(history)) {
     if (Number.isFinite(o.reward)) {
       x.push(encode(space, o.params));
       y.push(o.reward);

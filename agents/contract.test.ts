@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Parameters, ParameterSpace, ParameterSpec } from '../src/core/protocols.js';
+import type { Observation, Parameters, ParameterSpace, ParameterSpec, RewardModel } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { paramKey, sampleUniform } from '../src/core/space.js';
 import { agentRegistry } from './index.js';
@@ -17,7 +17,7 @@ const OPTIONS: Record<string, Record<string, unknown>> = {
   sequence: { steps: [{ agent: 'sobol', trials: 4 }, { agent: 'cmaes' }] },
   ppo: FAST,
 };
-const make = (name: string) => agentRegistry[name](OPTIONS[name] ?? {});
+const make = (name: string, extra: Record<string, unknown> = {}) => agentRegistry[name]({ ...(OPTIONS[name] ?? {}), ...extra });
 
 /** A random space: k fractions summing to `total`, a log parameter, an integer, a category, and a linear cap. */
 const spaceArb = fc.record({
@@ -101,7 +101,60 @@ describe.each(NAMES)('agent %s', (name) => {
   });
 });
 
+/** A 2-D box and points in it, for the learning contracts below. */
+const box: ParameterSpace = { parameters: [{ name: 'x', kind: 'continuous', min: 0, max: 1 }, { name: 'y', kind: 'continuous', min: 0, max: 1 }] };
+const bowl = (p: Parameters): number => -((Number(p.x) - 0.7) ** 2) - (Number(p.y) - 0.2) ** 2;
+const measured = (n: number, seed: number): Observation[] => {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, () => {
+    const params = sampleUniform(box, rng);
+    return { params, reward: bowl(params), fidelity: 'rig' as const };
+  });
+};
+/** What a twin-less campaign's history also holds: the surrogate's estimate of each measured point, here contradicting it, and no estimate at all before the model exists. */
+const estimatesOf = (obs: Observation[]): Observation[] => obs.flatMap((o, i) => [{ ...o, reward: 10 - o.reward, fidelity: 'surrogate' as const }, ...(i < 2 ? [{ ...o, reward: NaN, fidelity: 'surrogate' as const }] : [])]);
+const optimistic: RewardModel = async (ps) => ps.map((p) => ({ mean: -bowl(p), std: 0.1 }));
+
+describe.each(NAMES)('agent %s learns from evaluations, not estimates (issue #12)', (name) => {
+  it("a surrogate's estimates next to the measurements change no proposal", async () => {
+    const rig = measured(6, 11);
+    const mixed = [...estimatesOf(rig), ...rig];
+    const propose = async (history: Observation[]) => {
+      const agent = make(name);
+      await agent.learn(history);
+      return agent.propose({ space: box, history, proposed: history.map((o) => o.params), rng: createRng(5) }, 2);
+    };
+    expect(await propose(mixed)).toEqual(await propose(rig));
+  });
+});
+
+/** Agents that learn a model (or a search distribution) from observations, with the shared initial design. */
+const LEARNING = ['gp-bo', 'ppo', 'cmaes'];
+
+describe.each(LEARNING)('agent %s: the initial design (issue #12)', (name) => {
+  const propose = async (history: Observation[], model?: RewardModel) =>
+    make(name, { initialPoints: 4 }).propose({ space: box, history, proposed: history.map((o) => o.params), model, rng: createRng(9) }, 2);
+  const randomly = async (history: Observation[]) => agentRegistry.random({}).propose({ space: box, history, proposed: history.map((o) => o.params), rng: createRng(9) }, 2);
+
+  it('proposes at random until initialPoints measurements exist, with or without a reward model; estimates do not count', async () => {
+    const three = measured(3, 21);
+    const history = [...estimatesOf(measured(5, 22)), ...estimatesOf(three), ...three];
+    expect(await propose(history)).toEqual(await randomly(history));
+    expect(await propose(history, optimistic)).toEqual(await randomly(history));
+    // With the fourth measurement the design is done: what it proposes now comes from what it learnt.
+    const four = [...history, ...measured(1, 23)];
+    expect(await propose(four, optimistic)).not.toEqual(await randomly(four));
+  });
+});
+
 describe('registry', () => {
+  it('initialPoints means the same for every agent that takes it, and the others refuse it', () => {
+    for (const name of NAMES) {
+      if (LEARNING.includes(name)) expect(() => make(name, { initialPoints: 3 })).not.toThrow();
+      else expect(() => make(name, { initialPoints: 3 }), name).toThrow(/initialPoints|unknown option/);
+    }
+  });
+
   it('rejects unknown options and bad sequences with BadInputError', () => {
     expect(() => agentRegistry['gp-bo']({ nope: 1 })).toThrow(/agent.gp-bo: unknown option 'nope'; allowed:/);
     expect(() => agentRegistry.cmaes({ sigma0: 'big' })).toThrow(/agent.cmaes.sigma0: must be a number/);

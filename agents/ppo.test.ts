@@ -83,7 +83,9 @@ describe('PPO agent', () => {
   it('acts stage by stage and finds the optimum of a known model', async () => {
     const model = async (ps: Record<string, number | string>[]) => ps.map((p) => ({ mean: branin.reward(p), std: 0 }));
     const agent = createPpoAgent({ ...FAST, stages: [{ name: 'lay', parameters: ['x1'] }, { name: 'press', parameters: ['x2'] }] });
-    const out = await agent.propose({ space: branin.space, history: [], rng: createRng(1), model }, 3);
+    // Past the initial design (d + 1 = 3 measurements): from here on the model is used.
+    const history = [{ x1: 0, x2: 0 }, { x1: 5, x2: 5 }, { x1: 10, x2: 15 }].map((p) => ({ params: p, reward: branin.reward(p), fidelity: 'rig' as const }));
+    const out = await agent.propose({ space: branin.space, history, rng: createRng(1), model }, 3);
     expect(out).toHaveLength(3);
     expect(branin.optimum - branin.reward(out[0])).toBeLessThan(0.5);
   });

@@ -19,8 +19,11 @@
  * Model-based: the policy never touches rigs while it learns. Each rollout batch is scored by
  * `ctx.model` (the Predictor's surrogate ensemble: params → {mean, std}), optimistically as
  * mean + κ·std (κ = `kappa`, default 1: UCB-style optimism, Srinivas et al. 2010; κ < 0 makes
- * it cautious). Without ctx.model, a GP fitted to ctx.history (src/surrogate/gp.ts, Matérn-5/2
- * ARD) is the model, and the first `initialPoints` proposals are uniform random.
+ * it cautious). Without ctx.model, a GP fitted to the observations (src/surrogate/gp.ts,
+ * Matérn-5/2 ARD) is the model. Either way the policy learns only once `initialPoints`
+ * observations to learn from exist (agents/common.ts `learningSet`: measurements in a rig-only
+ * campaign, never a surrogate's estimates); until then proposals are uniform random, the same
+ * initial design as every model-based agent (issue #12: PPO used to skip it with ctx.model).
  * After training, the agent sends only its best *diverse* candidates: the top `shortlist`
  * (≥ 4k) distinct candidates by model score, then greedy max–min distance selection in the
  * encoded space starting from the best (also kept away from pending proposals).
@@ -45,9 +48,9 @@ import * as tf from '@tensorflow/tfjs';
 import { BadInputError } from '../src/core/errors.js';
 import type { Agent, AgentContext, Observation, Parameters, PropertyEstimate } from '../src/core/protocols.js';
 import type { Rng } from '../src/core/rng.js';
-import { decode, dimension, encode, paramKey } from '../src/core/space.js';
+import { decode, encode, paramKey } from '../src/core/space.js';
 import { ensureBackend } from '../src/surrogate/backend.js';
-import { feasibleFromCube, fitOrReuse, nearestInPool, readOptions, squaredDistance, trainingData, unusedPool, type GpFitState, type PoolView } from './common.js';
+import { feasibleFromCube, fitOrReuse, inInitialDesign, learningSet, nearestInPool, readOptions, squaredDistance, trainingData, unusedPool, type GpFitState, type PoolView } from './common.js';
 import { createRandomAgent } from './random.js';
 
 // ─── Pure kernels (tested against hand-computed cases) ─────────────────────────────────────
@@ -144,7 +147,7 @@ const DEFAULTS = {
   finalSamples: 256,
   /** Shortlist size for the diverse selection: max(shortlist, 4k). */
   shortlist: 16,
-  /** Without ctx.model: uniform random proposals until this many finite observations (0 = min(d + 1, 10)). */
+  /** Uniform random proposals until this many finite observations to learn from (0 = min(d + 1, 10)). */
   initialPoints: 0,
   /** Process stages: [{ name, parameters: [...] }]; empty = one-step episodes. */
   stages: [] as unknown,
@@ -417,10 +420,9 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
     return eps.map((e) => (!e.params ? NaN : e.poolIndex >= 0 ? cache.get(e.poolIndex)! : fresh.get(e)!));
   }
 
-  /** The reward model without ctx.model: a GP on the history (null until enough data). */
-  function historyModel(ctx: AgentContext): ((ps: Parameters[]) => Promise<PropertyEstimate[]>) | null {
-    const { x, y, finite } = trainingData(ctx.space, ctx.history);
-    if (finite < Math.max(2, opts.initialPoints > 0 ? opts.initialPoints : Math.min(dimension(ctx.space) + 1, 10))) return null;
+  /** The reward model without ctx.model: a GP on the observations (after the initial design). */
+  function historyModel(ctx: AgentContext): (ps: Parameters[]) => Promise<PropertyEstimate[]> {
+    const { x, y } = trainingData(ctx.space, ctx.history);
     const r = fitOrReuse(gpState, x, y, ctx.rng, { refitFraction: 0.1, restarts: 2, maxFitPoints: 200 });
     gpState = r.state;
     const gp = r.gp;
@@ -433,8 +435,9 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
   return {
     name: 'ppo',
     async propose(ctx: AgentContext, k: number): Promise<Parameters[]> {
+      if (inInitialDesign(ctx, opts.initialPoints)) return random.propose(ctx, k);
       const model = ctx.model ?? historyModel(ctx);
-      if (!model) return random.propose(ctx, k);
+      const data = learningSet(ctx.history);
       await ensureBackend('dense');
       const stageOf = coordinateStages(ctx);
       const d = stageOf.length;
@@ -450,10 +453,10 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
         vars?.forEach((v) => v.dispose());
         build(rng, probeObs.length, d);
       }
-      trust = updateTrustRegion(trust, ctx.history, d, k);
+      trust = updateTrustRegion(trust, data, d, k);
       const box = { lo: new Array<number>(d).fill(0), hi: new Array<number>(d).fill(1) };
       let bestObs: Observation | null = null;
-      for (const o of ctx.history) if (Number.isFinite(o.reward) && (!bestObs || o.reward > bestObs.reward)) bestObs = o;
+      for (const o of data) if (Number.isFinite(o.reward) && (!bestObs || o.reward > bestObs.reward)) bestObs = o;
       if (opts.trustRegion && bestObs) {
         const c = encode(ctx.space, bestObs.params);
         for (let j = 0; j < d; j++) {
