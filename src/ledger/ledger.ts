@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS trials (
   updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trials_by_campaign ON trials (campaign_id, round, idx);
-CREATE INDEX IF NOT EXISTS trials_by_status ON trials (campaign_id, status);
+CREATE INDEX IF NOT EXISTS trials_by_reward ON trials (campaign_id, status, measured_reward);
 CREATE INDEX IF NOT EXISTS trials_selected ON trials (campaign_id, round) WHERE selected_rank IS NOT NULL;
 CREATE TABLE IF NOT EXISTS jobs (
   job_id TEXT PRIMARY KEY,

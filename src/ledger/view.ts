@@ -5,7 +5,7 @@ import { jobRow, sql, trialRow, type JobRow, type Ledger, type TrialRow } from '
 /**
  * One campaign as the runtime reads it (issue #15): every question the loop asks about one
  * trial, job, round or document is an indexed query (primary keys, `trials_by_campaign`,
- * `trials_by_status`, `trials_selected`, `jobs_by_trial`, `jobs_by_status`,
+ * `trials_by_reward` (campaign, status, reward), `trials_selected`, `jobs_by_trial`, `jobs_by_status`,
  * `measurements_by_trial`, the documents' unique (campaign, type, key)), so its cost does not
  * grow with the number of trials in the ledger. The questions about *all* trials (the agent's
  * history, the points proposed so far) are answered from an in-memory copy that is brought up
@@ -16,7 +16,9 @@ import { jobRow, sql, trialRow, type JobRow, type Ledger, type TrialRow } from '
  * into a trial's parameters: `paramsOf`.
  */
 export class CampaignView {
-  private readonly cache = new Map<string, TrialRow>();
+  /** Every trial in proposal order, and where each sits in it. */
+  private readonly list: TrialRow[] = [];
+  private readonly at = new Map<string, number>();
   /** Last document seq reflected in `cache` (0: not loaded yet). */
   private cursor = 0;
 
@@ -57,9 +59,12 @@ export class CampaignView {
 
   /** Highest (or lowest) finite measured reward of a completed trial; null when there is none. */
   measuredReward(which: 'best' | 'worst', feasibleOnly: boolean): number | null {
-    const agg = which === 'best' ? 'max' : 'min';
-    const r = sql(this.db, `SELECT ${agg}(measured_reward) AS v FROM trials WHERE campaign_id = ? AND status = 'completed' AND measured_reward IS NOT NULL${feasibleOnly ? ' AND feasible = 1' : ''}`).get(this.campaignId) as { v: number | null };
-    return r.v;
+    // Walks `trials_by_reward` from the end that answers; stops at the first (feasible) row.
+    const r = sql(
+      this.db,
+      `SELECT measured_reward AS v FROM trials WHERE campaign_id = ? AND status = 'completed' AND measured_reward IS NOT NULL${feasibleOnly ? ' AND feasible = 1' : ''} ORDER BY measured_reward ${which === 'best' ? 'DESC' : 'ASC'} LIMIT 1`,
+    ).get(this.campaignId) as { v: number } | undefined;
+    return r?.v ?? null;
   }
 
   job(jobId: string): JobRow | undefined {
@@ -97,10 +102,18 @@ export class CampaignView {
     return !!sql(this.db, 'SELECT 1 FROM documents WHERE campaign_id = ? AND type = ? AND key = ?').get(this.campaignId, type, key);
   }
 
-  /** Every trial of the campaign in proposal order (the agent's history). */
-  trials(): TrialRow[] {
+  /** Every trial of the campaign in proposal order (the agent's history); do not modify. */
+  trials(): readonly TrialRow[] {
     this.refresh();
-    return [...this.cache.values()];
+    return this.list;
+  }
+
+  private remember(t: TrialRow): void {
+    const i = this.at.get(t.id);
+    if (i === undefined) {
+      this.at.set(t.id, this.list.length);
+      this.list.push(t);
+    } else this.list[i] = t;
   }
 
   /**
@@ -113,10 +126,7 @@ export class CampaignView {
     this.ledger.transaction(() => {
       if (this.cursor === 0) {
         this.cursor = (sql(this.db, 'SELECT max(seq) AS s FROM documents').get() as { s: number | null }).s ?? 0;
-        for (const r of sql(this.db, 'SELECT * FROM trials WHERE campaign_id = ? ORDER BY round, idx').all(this.campaignId) as Record<string, unknown>[]) {
-          const t = trialRow(r);
-          this.cache.set(t.id, t);
-        }
+        for (const r of sql(this.db, 'SELECT * FROM trials WHERE campaign_id = ? ORDER BY round, idx').all(this.campaignId) as Record<string, unknown>[]) this.remember(trialRow(r));
         return;
       }
       const touched = sql(
@@ -129,7 +139,7 @@ export class CampaignView {
       const ids = new Set(touched.map((r) => r.trial).filter((x): x is string => x !== null));
       for (const id of ids) {
         const t = this.trial(id);
-        if (t) this.cache.set(id, t);
+        if (t) this.remember(t);
       }
       this.cursor = Math.max(this.cursor, (sql(this.db, 'SELECT max(seq) AS s FROM documents').get() as { s: number | null }).s ?? 0);
     });
