@@ -6,8 +6,12 @@
  * payloads. The lab keeps its own log of every job a rig saw, so reliability tests can compare
  * the orchestrator's ledger with what the rigs actually did.
  *
- * Randomness: one stream per (rig, jobId, attempt) forked from `seed`, so a job's latency,
- * noise and faults do not depend on the order in which jobs arrive.
+ * Randomness: one stream per (rig, job, attempt) forked from `seed`, so a job's latency and
+ * faults do not depend on the order in which jobs arrive, and one per (job, attempt) for the
+ * measurement noise, so it does not depend on which of several equal rigs took the job. A job
+ * is named by its place in its campaign (`jobKey`), not by its globally unique jobId, which
+ * carries the campaign id's random suffix: the same campaign config and seed, run again under
+ * a fresh campaign id, meet the same rigs (issue #13, "Not reproducible").
  */
 import type { Clock, RigJob } from '../../src/core/protocols.js';
 import { systemClock } from '../../src/core/protocols.js';
@@ -125,6 +129,15 @@ const never = (signal: AbortSignal) =>
     signal.addEventListener('abort', () => reject(new Error(String(signal.reason))), { once: true });
   });
 
+/**
+ * A job's name within its campaign: the jobId without the `<campaignId>-` prefix the
+ * orchestrator puts on every job (`<campaignId>-r<round>-<index>-s<stage>` → `r<round>-<index>-s<stage>`);
+ * other ids are taken whole.
+ */
+export function jobKey(job: Pick<RigJob, 'jobId' | 'campaignId'>): string {
+  return job.campaignId && job.jobId.startsWith(`${job.campaignId}-`) ? job.jobId.slice(job.campaignId.length + 1) : job.jobId;
+}
+
 /** Starts every rig (connected, status published) before resolving. */
 export async function createSimulatedLab(options: SimulatedLabOptions): Promise<SimulatedLab> {
   const lab = options.lab ?? 'default';
@@ -133,6 +146,13 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
   const truth = options.truth ?? analyticTruth;
   const root = createRng(options.seed);
   const entries: SimLogEntry[] = [];
+  // jobId → jobKey, for the rig's outbound events (they carry the jobId only).
+  const keys = new Map<string, string>();
+  const keyOf = (job: Pick<RigJob, 'jobId' | 'campaignId'>): string => {
+    const k = jobKey(job);
+    keys.set(job.jobId, k);
+    return k;
+  };
   const handles: RigHandle[] = [];
   // Stops what the faults keep alive (late instruments, pending restarts) when the lab stops.
   const halt = new AbortController();
@@ -141,7 +161,7 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
   for (const cfg of options.rigs) {
     const faults = cfg.faults ?? {};
     const latency = cfg.latencyMs ?? { dist: 'fixed', mean: 50 };
-    const rngFor = (kind: string, jobId: string, attempt: number) => root.fork(`${cfg.id}:${jobId}:${attempt}:${kind}`);
+    const rngFor = (kind: string, jobId: string, attempt: number) => root.fork(`${cfg.id}:${keys.get(jobId) ?? jobId}:${attempt}:${kind}`);
     const hit = (p: number | undefined, kind: string, jobId: string, attempt: number) => (p ?? 0) > 0 && rngFor(kind, jobId, attempt).next() < p!;
     const jobsTopic = topics.jobs(cfg.id);
     const eventsTopic = topics.events(cfg.id);
@@ -164,6 +184,7 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
             filter,
             (topic, payload) => {
               const job = topic === jobsTopic ? peek(payload) : undefined;
+              if (job?.jobId) keyOf(job);
               if (job?.jobId && hit(faults.drop, 'drop', job.jobId, job.attempt)) {
                 const now = clock.now();
                 entries.push({ rigId: cfg.id, jobId: job.jobId, attempt: job.attempt, trialId: job.trialId, capability: job.capability, startedAt: now, finishedAt: now, outcome: 'dropped', executed: false, faults: ['drop'] });
@@ -204,6 +225,7 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
       onProblem: (m) => options.onProblem?.(cfg.id, m),
       handle: async (job, report, { signal }) => {
         const a = job.attempt;
+        const key = keyOf(job);
         const entry: SimLogEntry = { rigId: cfg.id, jobId: job.jobId, attempt: a, trialId: job.trialId, capability: job.capability, startedAt: clock.now(), executed: true, faults: [] };
         entries.push(entry);
         const end = (outcome: SimOutcome) => {
@@ -245,7 +267,8 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
           }
           const out = await truth(job.params, job.capability, job.inputs ?? {});
           const noise = cfg.noise ?? 0;
-          const measurements = Object.fromEntries(Object.entries(out.measurements).map(([k, v]) => [k, noise > 0 ? v * (1 + noise * rng.normal()) : v]));
+          const noiseRng = root.fork(`noise:${key}:${a}`);
+          const measurements = Object.fromEntries(Object.entries(out.measurements).map(([k, v]) => [k, noise > 0 ? v * (1 + noise * noiseRng.normal()) : v]));
           end(late ? 'late' : out.feasible ? 'result' : 'infeasible');
           return { measurements, feasible: out.feasible };
         } catch (e) {
