@@ -3,7 +3,14 @@
  * (DESIGN.md "Rig protocol"). With `persistenceDir`, retained messages, persistent sessions and
  * offline QoS 1 queues live in a LevelDB directory and survive a restart of the broker.
  * aedes speaks MQTT 3.1.1 only (STACK.md): MQTT 5 clients are refused, `$share` delivers nothing.
+ *
+ * With `users`, it is as safe as the production Mosquitto recipe (issue #14; docs/security.md):
+ * every client must log in with one of those username/password pairs, and the rig protocol's
+ * topic ACL (./protocol/acl.ts, the same rules as configs/mosquitto/acl) decides what each may
+ * publish, subscribe to and receive. A campaign's embedded broker always runs so, with
+ * credentials generated for that run (`generateCredentials`).
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { Aedes } from 'aedes';
@@ -11,6 +18,7 @@ import { Aedes } from 'aedes';
 // callback wrapper (aedes-persistence-level/persistence.js).
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js';
 import { Level } from 'level';
+import { parseAcl, PORELOOP_ACL, type AclClient } from './protocol/acl.js';
 
 export interface EmbeddedBrokerOptions {
   /** TCP port; 0 (default) picks a free one. */
@@ -18,12 +26,80 @@ export interface EmbeddedBrokerOptions {
   host?: '127.0.0.1' | string;
   /** LevelDB directory for retained messages, sessions and queues (omit: in memory). */
   persistenceDir?: string;
+  /**
+   * username → password. Given: anonymous clients and wrong passwords are refused and `acl`
+   * applies. Omitted: an open broker (any local client may do anything; docs/security.md).
+   */
+  users?: Record<string, string>;
+  /** ACL in Mosquitto acl_file syntax (default: the rig protocol's, PORELOOP_ACL). Only with `users`. */
+  acl?: string;
+}
+
+/** Credentials for one campaign's embedded broker: the orchestrator and each simulated rig. */
+export interface BrokerCredentials {
+  users: Record<string, string>;
+  /** { username, password } of one user (a rig's username is its rig id). */
+  of(username: string): { username: string; password: string };
+}
+
+/** Random passwords (144 bits each) for `orchestrator` and the given rig ids. */
+export function generateCredentials(rigIds: readonly string[]): BrokerCredentials {
+  const users: Record<string, string> = {};
+  for (const u of ['orchestrator', ...rigIds]) users[u] = randomBytes(18).toString('base64url');
+  return {
+    users,
+    of(username) {
+      const password = users[username];
+      if (password === undefined) throw new Error(`no broker credentials for ${username}`);
+      return { username, password };
+    },
+  };
 }
 
 export interface EmbeddedBroker {
   url: string;
   port: number;
   close(): Promise<void>;
+}
+
+/** Login and per-topic authorisation with the aedes hooks (aedes docs/Aedes.md, "Handler: …"). */
+function secure(broker: Aedes, users: Record<string, string>, aclText: string): void {
+  const acl = parseAcl(aclText);
+  const who = new WeakMap<object, AclClient>();
+  const same = (a: string, b: string) => {
+    const x = Buffer.from(a);
+    const y = Buffer.from(b);
+    return x.length === y.length && timingSafeEqual(x, y);
+  };
+  broker.authenticate = (client, username, password, done) => {
+    const known = username !== undefined && Object.hasOwn(users, username);
+    if (!known || !password || !same(users[username!], password.toString())) {
+      // CONNACK 4 (bad user name or password), as Mosquitto answers.
+      const e = Object.assign(new Error('bad user name or password'), { returnCode: 4 });
+      return done(e as never, false);
+    }
+    who.set(client, { username, clientId: client.id });
+    done(null, true);
+  };
+  // A forbidden publish closes the connection (aedes has no silent drop, unlike Mosquitto, which
+  // acknowledges and discards it): either way nothing reaches a subscriber. The Last Will is
+  // checked here too, when it fires.
+  broker.authorizePublish = (client, packet, done) => {
+    const c = client ? who.get(client) : undefined;
+    if (!c || !acl.canPublish(c, packet.topic)) return done(new Error(`not authorised to publish on ${packet.topic}`));
+    done(null);
+  };
+  broker.authorizeSubscribe = (client, sub, done) => {
+    const c = who.get(client);
+    // null: SUBACK 0x80 (failure) for this filter; the connection stays up.
+    done(null, c && acl.canSubscribe(c, sub.topic) ? sub : null);
+  };
+  // Per message as well (Mosquitto checks read access on delivery too): retained messages and
+  // anything a subscription check could have missed.
+  broker.authorizeForward = (client, packet) => {
+    const c = who.get(client);
+    return c && acl.canRead(c, packet.topic) ? packet : null;
+  };
 }
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
@@ -36,6 +112,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     persistence = new AsyncLevelPersistence(db);
   }
   const broker = await Aedes.createBroker(persistence ? { persistence } : {});
+  if (options.users) secure(broker, options.users, options.acl ?? PORELOOP_ACL);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);

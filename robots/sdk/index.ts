@@ -72,6 +72,21 @@ interface Execution {
 }
 
 const SDK = 'poreloop-rig-sdk/1.0';
+/**
+ * Cancels for jobs not (yet) here, and admin command ids seen, are remembered up to this many
+ * each, oldest forgotten first (rig-protocol.md §3: remembered cancels are bounded, so a stream
+ * of cancels for made-up job ids cannot grow a rig's memory without end).
+ */
+export const MAX_REMEMBERED = 10_000;
+
+/** Adds to an insertion-ordered set, forgetting the oldest entries beyond MAX_REMEMBERED. */
+function remember(set: Set<string>, key: string): void {
+  set.add(key);
+  for (const old of set) {
+    if (set.size <= MAX_REMEMBERED) break;
+    set.delete(old);
+  }
+}
 
 export function createRig(options: CreateRigOptions): RigHandle {
   const id = assertName('rig id', options.id);
@@ -241,7 +256,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
     if (!parsed.ok) return publishError(topic, parsed.error.reason, { bytes: parsed.error.bytes, excerpt: parsed.error.excerpt });
     const cmd: AdminCommand = parsed.value;
     if (seenCommands.has(cmd.commandId)) return;
-    seenCommands.add(cmd.commandId);
+    remember(seenCommands, cmd.commandId);
     switch (cmd.command) {
       case 'pause':
         mode = mode === 'safety-stop' ? mode : 'paused';
@@ -257,7 +272,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
         break;
       case 'cancel': {
         const matches = [...live.values()].filter((x) => x.job.jobId === cmd.jobId && (cmd.attempt === undefined || x.job.attempt === cmd.attempt));
-        if (matches.length === 0) cancelledEarly.add(cmd.attempt === undefined ? cmd.jobId! : `${cmd.jobId}#${cmd.attempt}`);
+        if (matches.length === 0) remember(cancelledEarly, cmd.attempt === undefined ? cmd.jobId! : `${cmd.jobId}#${cmd.attempt}`);
         for (const x of matches) {
           x.cancelled = true;
           if (x.state === 'queued') {
@@ -288,6 +303,15 @@ export function createRig(options: CreateRigOptions): RigHandle {
       transport = await connect();
       await transport.subscribe(topics.jobs(id), (t, p) => void onJob(t, p).catch((e) => problem(`job handling failed: ${e.message}`)), { qos: 1 });
       await transport.subscribe(topics.admin(id), (t, p) => void onAdmin(t, p).catch((e) => problem(`admin handling failed: ${e.message}`)), { qos: 1 });
+      // The orchestrator's notices about this rig's messages (rejected events or status, e.g. a
+      // result for a job it was not sent). Not fatal when refused: a broker with an older ACL
+      // (no read on rigs/<id>/errors) still runs the rig, which then only misses the notices.
+      await transport
+        .subscribe(topics.rigErrors(id), (_t, p) => {
+          const n = parseMessage('error', p, maxBytes);
+          problem(n.ok ? `the orchestrator rejected a message on ${n.value.topic}: ${n.value.reason}` : `unreadable error notice: ${n.error.reason}`);
+        }, { qos: 1 })
+        .catch((e) => problem(`cannot subscribe to ${topics.rigErrors(id)}: ${(e as Error).message}`));
       await publishStatus();
       beating?.abort();
       beating = new AbortController();
