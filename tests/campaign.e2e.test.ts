@@ -61,8 +61,10 @@ describe('a full campaign', () => {
     expect(doc.campaignId).toMatch(/^e2e-\d{8}-[0-9a-f]{6}$/);
     expect(doc.best.measured.limitingCurrent).toBeGreaterThan(0);
     const { selected, measurements } = checkLedger(db, doc.campaignId);
-    expect(selected).toHaveLength(4);
-    expect(selected.every((t) => t.feasible)).toBe(true);
+    // The space lies inside the feasible region (binderFraction ≤ 0.3 < the lab's 0.35 limit),
+    // so every selected trial must complete as feasible; the campaign is deterministic (same
+    // config and seed, same campaign: see below), so this holds for every run, not by luck.
+    expect(selected.map((t) => [t.status, t.feasible])).toEqual(Array.from({ length: 4 }, () => ['completed', true]));
     expect(measurements).toHaveLength(8); // fabricate + characterise per trial
 
     // The reward update from the physical world is fitted after each round and recorded.
@@ -140,17 +142,30 @@ describe('a full campaign', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', rigRuns: 4 });
   });
 
-  it('same config and seed reproduce the same campaign', async () => {
-    const a = writeConfig(small({ budget: { rigRuns: 2 } }));
-    const b = writeConfig(small({ budget: { rigRuns: 2 } }));
-    const ra = JSON.parse((await cli(['run', a.path, '--db', a.db, '--json'])).stdout);
-    const rb = JSON.parse((await cli(['run', b.path, '--db', b.db, '--json'])).stdout);
-    const la = Ledger.open(a.db, { readonly: true });
-    const lb = Ledger.open(b.db, { readonly: true });
-    const strip = (l: Ledger, id: string) => l.trials(id).map((t) => [t.params, t.predictedReward, t.selectedRank]);
-    expect(strip(la, ra.campaignId)).toEqual(strip(lb, rb.campaignId));
-    la.close();
-    lb.close();
+  it('same config and seed reproduce the same campaign: byte-identical exports apart from ids, paths and times (issue #13)', async () => {
+    // Two rounds, so the second round's proposals and corrected predictions depend on the
+    // first round's noisy measurements.
+    const runs = [writeConfig(small()), writeConfig(small())];
+    const exports: string[] = [];
+    for (const c of runs) {
+      const r = await cli(['run', c.path, '--db', c.db, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const exp = await cli(['export', JSON.parse(r.stdout).campaignId, '--db', c.db, '--format', 'json']);
+      expect(exp.code, exp.stderr).toBe(0);
+      exports.push(exp.stdout);
+    }
+    // What may differ: the campaign id (random suffix) and every id built on it, the config's
+    // path and the creation time.
+    const strip = (json: string, c: { path: string }) => {
+      const e = JSON.parse(json);
+      const id = e.campaign.id as string;
+      expect(e.campaign.source).toBe(c.path);
+      return JSON.stringify({ ...e, campaign: { ...e.campaign, id: '<id>', source: '<path>', createdAt: '<time>' } }).split(id).join('<id>');
+    };
+    const [a, b] = exports.map((e, i) => strip(e, runs[i]));
+    expect(b).toBe(a);
+    const trials = JSON.parse(a).trials as Array<{ measured: Record<string, number> }>;
+    expect(trials.filter((t) => Object.keys(t.measured).length > 0)).toHaveLength(4);
   });
 });
 
