@@ -65,6 +65,8 @@ export interface SimulatedLabOptions {
   /** Broker URL; credentials for it come from `mqtt` or the environment. */
   brokerUrl?: string;
   mqtt?: Omit<MqttConnectOptions, 'url' | 'clientId' | 'will' | 'clean'>;
+  /** Per-rig login (e.g. a campaign's generated credentials for its embedded broker); wins over `mqtt`. */
+  credentials?: (rigId: string) => { username: string; password: string };
   /** Instead of a URL: how each rig opens its connection (e.g. the in-memory broker). */
   transport?: TransportFactory;
   lab?: string;
@@ -167,7 +169,7 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
     const eventsTopic = topics.events(cfg.id);
 
     const open: TransportFactory = async (o) => {
-      const t = options.transport ? await options.transport(o) : await connectMqtt({ ...options.mqtt, url: options.brokerUrl!, ...o, reconnectMs: 100, maxReconnectMs: 2000 });
+      const t = options.transport ? await options.transport(o) : await connectMqtt({ ...options.mqtt, ...options.credentials?.(cfg.id), url: options.brokerUrl!, ...o, reconnectMs: 100, maxReconnectMs: 2000 });
       const peek = (payload: Buffer): RigJob | undefined => {
         try {
           return JSON.parse(payload.toString()) as RigJob;

@@ -18,13 +18,23 @@ export async function main(argv: string[]): Promise<number> {
     .demandCommand(1, 'name a command (see --help)')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns ?? 100))
+    // Throwing (not just recording exit 2) is what keeps the command's handler from running
+    // after a usage error: with exitProcess(false) yargs otherwise goes on, so
+    // `export --format xml` wrote CSV and `status --no-such-flag` exited 0 (issue #14).
     .fail((msg, e) => {
-      if (e) throw e;
-      process.stderr.write(`poreloop: error: ${msg}\nRun "poreloop --help" for the commands and their options.\n`);
-      exitCode = 2;
+      throw e ?? new UsageError(msg);
     })
     .exitProcess(false);
   for (const make of commands) parser = parser.command(make(ctx) as CommandModule<object, never>);
-  await parser.parseAsync();
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`poreloop: error: ${e.message}\nRun "poreloop --help" for the commands and their options.\n`);
+    return 2;
+  }
   return exitCode;
 }
+
+/** A command line yargs refused (unknown flag, bad choice, missing argument): exit 2. */
+class UsageError extends Error {}

@@ -4,7 +4,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createActor, fromPromise, toPromise, type Snapshot } from 'xstate';
 import { agentRegistry } from '../../agents/index.js';
-import { startEmbeddedBroker } from '../../robots/broker.js';
+import { generateCredentials, startEmbeddedBroker, type BrokerCredentials } from '../../robots/broker.js';
 import { createDispatcher } from '../../robots/dispatcher.js';
 import { PROTOCOL_VERSION } from '../../robots/protocol/topics.js';
 import { analyticTruth, createSimulatedLab, type SimulatedLab } from '../../robots/sim/index.js';
@@ -215,17 +215,21 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
 
     // ── the lab: broker, simulated rigs, dispatcher ───────────────────────────────────────
     let brokerUrl = config.broker;
+    // The embedded broker is never open (issue #14): it listens on loopback, and only this run's
+    // orchestrator and simulated rigs get in, with passwords made for this run, under the rig ACL.
+    let credentials: BrokerCredentials | undefined;
     if (brokerUrl === 'embedded') {
-      const broker = await startEmbeddedBroker({ port: 0, persistenceDir: join(artifacts, 'broker') });
+      credentials = generateCredentials(config.rigs.simulate?.rigs.map((r) => r.id) ?? []);
+      const broker = await startEmbeddedBroker({ port: 0, persistenceDir: join(artifacts, 'broker'), users: credentials.users });
       closers.push(() => broker.close());
       brokerUrl = broker.url;
       log(`embedded MQTT broker at ${broker.url}`);
     }
     if (config.rigs.simulate && !config.rigs.simulate.external) {
-      const lab = await startCampaignLab(resolved, brokerUrl, join(artifacts, 'rigs'), undefined, simulateProps);
+      const lab = await startCampaignLab(resolved, brokerUrl, join(artifacts, 'rigs'), undefined, simulateProps, credentials?.of);
       closers.push(() => lab.stop());
     }
-    const transport = await connectMqtt({ url: brokerUrl, clientId: `poreloop-${campaignId}`.slice(0, 64), clean: false });
+    const transport = await connectMqtt({ url: brokerUrl, clientId: `poreloop-${campaignId}`.slice(0, 64), clean: false, ...credentials?.of('orchestrator') });
     closers.push(() => transport.close());
     const dispatcher = createDispatcher({
       transport,
@@ -426,6 +430,7 @@ export async function startCampaignLab(
   stateDir: string,
   onProblem?: (rigId: string, message: string) => void,
   physics?: (voxels: Voxels, properties: string[]) => Promise<Result<SimulationReport, SimulationError>>,
+  credentials?: (rigId: string) => { username: string; password: string },
 ): Promise<SimulatedLab> {
   const { config } = resolved;
   const truth = campaignTruth(resolved, physics);
@@ -436,6 +441,7 @@ export async function startCampaignLab(
     seed: config.seed,
     stateDir,
     onProblem,
+    credentials,
     rigs: sim.rigs.map((r) => ({
       id: r.id,
       capabilities: r.capabilities,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { BadInputError } from '../core/errors.js';
@@ -27,6 +27,11 @@ export interface Overrides {
   set?: readonly string[];
   seed?: number;
   broker?: string;
+  /**
+   * The config is one poreloop stored itself (`resume`): its paths were confined when it was
+   * first loaded, and a path the user gave on the command line then is absolute in it.
+   */
+  storedConfig?: boolean;
 }
 
 export interface ResolvedCampaign {
@@ -40,6 +45,8 @@ export interface ResolvedCampaign {
   readonly source: string;
   readonly timeoutMs: number;
   readonly wallTimeMs?: number;
+  /** `artifacts`, resolved (see configPath); absent: the campaign puts them next to its ledger. */
+  readonly artifactsDir?: string;
 }
 
 export function parseDuration(v: number | string, where: string): number {
@@ -61,7 +68,12 @@ export function readYamlFile(path: string): unknown {
     const pos = e.linePos?.[0];
     throw new BadInputError(`YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}`, path);
   }
-  return doc.toJS({ maxAliasCount: 100 });
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // An alias bomb ("billion laughs"): yaml refuses it before expanding (issue #14: exit 2, not 1).
+    throw new BadInputError(`YAML aliases expand too far (at most 100 alias uses are allowed): ${(e as Error).message}`, path);
+  }
 }
 
 export function loadCampaignFile(path: string, registries: Registries, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): ResolvedCampaign {
@@ -129,6 +141,19 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
   if (overrides.seed !== undefined) setPath(merged, 'seed', overrides.seed, '--seed');
   if (overrides.broker !== undefined) setPath(merged, 'broker', overrides.broker, '--broker');
   applyPairs(merged, overrides.set ?? [], '--set');
+  // Paths the user typed (--set, PORELOOP_SET) are theirs: relative to the working directory,
+  // not confined, and stored absolute so that `resume` from elsewhere finds the same file.
+  const explicit = new Set<string>();
+  for (const pair of [...(env.PORELOOP_SET?.split(';') ?? []), ...(overrides.set ?? [])]) {
+    const key = pair.slice(0, Math.max(0, pair.indexOf('='))).trim();
+    for (const path of PATH_KEYS) if (key === path || path.startsWith(`${key}.`)) explicit.add(path);
+  }
+  for (const path of explicit) {
+    const [head, tail] = path.split('.');
+    const holder = tail ? merged[head] : merged;
+    const value = isPlainObject(holder) ? holder[tail ?? head] : undefined;
+    if (typeof value === 'string') setPath(merged, path, resolve(value), '--set');
+  }
 
   const parsed = campaignSchema.safeParse(merged);
   if (!parsed.success) throw new BadInputError(`invalid campaign config:\n${formatIssues(parsed.error, merged)}`, source);
@@ -159,7 +184,9 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
       'agent.batchSize',
     );
   }
-  const space = buildSpace(config, twinParams, dirname(source));
+  const paths = (key: (typeof PATH_KEYS)[number], value: string) =>
+    overrides.storedConfig || explicit.has(key) ? resolve(dirname(source), value) : configPath(value, dirname(source), key);
+  const space = buildSpace(config, twinParams, (v) => paths('space.pool', v));
   const paramNames = space.parameters.map((p) => p.name);
   const propertyNames = [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
   // Parameters are also visible as param_<name>: a twin parameter may share a name with a
@@ -183,10 +210,48 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
     source,
     timeoutMs: parseDuration(config.rigs.timeout, 'rigs.timeout'),
     wallTimeMs: config.budget.wallTime !== undefined ? parseDuration(config.budget.wallTime, 'budget.wallTime') : undefined,
+    artifactsDir: config.artifacts !== undefined ? checkWritableDir(paths('artifacts', config.artifacts), 'artifacts') : undefined,
   });
 }
 
-function buildSpace(config: CampaignConfig, twinParams: Map<string, ParameterSpec>, baseDir: string): ParameterSpace {
+/** The config keys that name files or folders. */
+const PATH_KEYS = ['space.pool', 'artifacts'] as const;
+
+/**
+ * A path written in a config file resolves inside the config's folder and may not leave it
+ * (issue #14: `space.pool: ../secret.txt` read a file outside it and published its lines over
+ * MQTT). Symbolic links are followed before the check. Paths given on the command line are
+ * not confined (see resolveCampaign).
+ */
+export function configPath(value: string, configDir: string, where: string): string {
+  const base = realOrSelf(resolve(configDir));
+  const target = realOrSelf(resolve(configDir, value));
+  const rel = relative(base, target);
+  if (rel.split(sep)[0] === '..' || isAbsolute(rel)) {
+    throw new BadInputError(`"${value}" lies outside the config's folder ${base}; a config may only name files inside its own folder (give other paths on the command line: --set ${where}=<path>)`, where);
+  }
+  return target;
+}
+
+/** The real path of `p`, or of its nearest existing ancestor with the rest appended. */
+function realOrSelf(p: string): string {
+  if (existsSync(p)) return realpathSync(p);
+  const parent = dirname(p);
+  return parent === p ? p : resolve(realOrSelf(parent), relative(parent, p));
+}
+
+/**
+ * Refuses folders on the kernel's pseudo-filesystems: nothing poreloop writes belongs there,
+ * and Node's recursive mkdir spins forever inside /proc (issue #14: `artifacts: /proc/self`
+ * hung the campaign where no signal could stop it).
+ */
+export function checkWritableDir(dir: string, where: string): string {
+  const real = realOrSelf(resolve(dir));
+  if (/^\/(proc|sys|dev)(\/|$)/.test(real)) throw new BadInputError(`${real} is on a kernel pseudo-filesystem (/proc, /sys, /dev); name an ordinary folder`, where);
+  return real;
+}
+
+function buildSpace(config: CampaignConfig, twinParams: Map<string, ParameterSpec>, poolPath: (value: string) => string): ParameterSpace {
   const parameters: ParameterSpec[] = [];
   for (const [name, spec] of Object.entries(config.space)) {
     if (name === 'pool' || name === 'constraints') continue;
@@ -211,7 +276,7 @@ function buildSpace(config: CampaignConfig, twinParams: Map<string, ParameterSpe
   const space: ParameterSpace = { parameters };
   const names = parameters.map((p) => p.name);
   if (config.space.pool !== undefined) {
-    space.pool = readPool(resolve(baseDir, config.space.pool), 'space.pool');
+    space.pool = readPool(poolPath(config.space.pool), 'space.pool');
     if (parameters.length === 0) {
       // A pool alone defines the space: every column is a parameter, with its observed range.
       for (const col of Object.keys(space.pool[0])) {
@@ -227,12 +292,20 @@ function buildSpace(config: CampaignConfig, twinParams: Map<string, ParameterSpe
   }
   if (parameters.length === 0) throw new BadInputError('the search space is empty: declare parameters ({ min, max } or { values }) or a pool', 'space');
   space.constraints = (config.space.constraints ?? []).map((c, i) => parseLinearConstraint(c, parameters.map((p) => p.name).concat(names), `space.constraints.${i}`));
+  space.constraints.forEach((c, i) => checkSatisfiable(c, parameters, config.space.constraints![i], `space.constraints.${i}`));
   return space;
 }
+
+/** The largest pool file read: ~1 M rows of a few columns, far beyond what a lab can make. */
+export const MAX_POOL_BYTES = 64 * 2 ** 20;
 
 /** A candidate pool (CSV, header row = parameter names); repeated rows count once. */
 export function readPool(path: string, where: string): Parameters[] {
   if (!existsSync(path)) throw new BadInputError(`pool file not found: ${path}`, where);
+  // Checked before reading (issue #14: `pool: /dev/zero` aborted the process with 134).
+  const st = statSync(path);
+  if (!st.isFile()) throw new BadInputError(`${path} is not a regular file (a CSV table is expected)`, where);
+  if (st.size > MAX_POOL_BYTES) throw new BadInputError(`${path} has ${st.size} bytes; a pool may have at most ${MAX_POOL_BYTES} (${MAX_POOL_BYTES / 2 ** 20} MiB)`, where);
   const rows = parsePoolCsv(readFileSync(path, 'utf8'), where);
   const seen = new Set<string>();
   return rows.filter((r) => {
@@ -261,6 +334,26 @@ export function parseLinearConstraint(src: string, names: readonly string[], whe
     throw new BadInputError(`constraint "${src}" is not linear in the parameters`, where);
   }
   return { coefficients, op, rhs: -c0 };
+}
+
+/**
+ * Refuses a constraint that no point within the bounds can meet (issue #14: such a campaign
+ * started and failed in its first round with exit 1). Exact for each constraint on its own:
+ * the left side ranges over [Σ min(a·lo, a·hi), Σ max(a·lo, a·hi)] on the box. Constraints
+ * that can each hold but not together are found by the agents when they sample.
+ */
+function checkSatisfiable(c: LinearConstraint, parameters: readonly ParameterSpec[], src: string, where: string): void {
+  let lo = 0;
+  let hi = 0;
+  for (const [name, a] of Object.entries(c.coefficients)) {
+    const p = parameters.find((q) => q.name === name);
+    if (!p || p.kind === 'categorical') return;
+    lo += Math.min(a * p.min, a * p.max);
+    hi += Math.max(a * p.min, a * p.max);
+  }
+  const tol = c.tolerance ?? 1e-9 * Math.max(1, Math.abs(c.rhs));
+  const ok = c.op === '<=' ? lo <= c.rhs + tol : c.op === '>=' ? hi >= c.rhs - tol : lo <= c.rhs + tol && hi >= c.rhs - tol;
+  if (!ok) throw new BadInputError(`constraint "${src}" cannot hold within the parameter bounds: its left side ranges over [${lo}, ${hi}]`, where);
 }
 
 export function canonicalJson(v: unknown): string {
