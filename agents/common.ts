@@ -106,15 +106,17 @@ export interface GpFitState {
 }
 
 /**
- * A GP on (x, y): hyper-parameters refitted (warm-started) once the data grew by
- * `refitFraction` since the last fit, else reused — the fit is O(n³) per iteration.
+ * A GP on (x, y): hyper-parameters refitted once the data grew by `refitFraction` since the
+ * last fit (0: at every new point), else reused — the fit is O(n³) per iteration. Every refit
+ * starts from the previous fit, the prior median and `restarts` fresh draws from the prior
+ * (issue #12: restarts only at the first fit left later fits stuck in an early basin).
  */
 export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: Rng, o: { refitFraction: number; restarts: number; maxFitPoints: number }): { gp: GaussianProcess; state: GpFitState } {
   const n = y.length;
   if (state.hyper && n < state.lastFitN + Math.max(1, Math.ceil(o.refitFraction * state.lastFitN))) {
     return { gp: new GaussianProcess(x, y, state.hyper), state };
   }
-  const gp = GaussianProcess.fit(x, y, { rng, init: state.hyper ?? undefined, restarts: state.hyper ? 0 : o.restarts, maxFitPoints: o.maxFitPoints });
+  const gp = GaussianProcess.fit(x, y, { rng, init: state.hyper ?? undefined, restarts: o.restarts, maxFitPoints: o.maxFitPoints });
   return { gp, state: { hyper: gp.hyper, lastFitN: n } };
 }
 

@@ -1,134 +1,254 @@
 /**
- * Gaussian-process Bayesian optimisation (Jones, Schonlau & Welch 1998; Snoek, Larochelle &
- * Adams 2012): an exact GP with a Matérn-5/2 ARD kernel on the encoded unit cube
- * (src/surrogate/gp.ts), hyper-parameters fitted by maximising the log marginal likelihood
- * from several starts, and expected improvement (EI) as the acquisition.
+ * Bayesian optimisation (Jones, Schonlau & Welch 1998; Snoek, Larochelle & Adams 2012), the
+ * default agent. Per proposal:
  *
- * - Start: until `initialPoints` finite observations exist, proposals are uniform random
- *   (a sequence config can put Sobol' first instead).
- * - Failed evaluations (NaN reward) are imputed with the worst observed reward, so the model
- *   steers away from where manufacture failed instead of proposing it again.
- * - Hyper-parameters are refitted when the data grew by `refitFraction` since the last fit
- *   (warm-started from it), else reused: the fit is O(n³) per iteration.
- * - Batches and in-flight points: Kriging believer (Ginsbourger, Le Riche & Carraro 2010):
- *   each chosen point (and every pending point in ctx.proposed not yet observed) is added to
- *   the GP with its posterior mean as a fantasy observation, then EI is recomputed. Simple,
- *   deterministic and good for the small batches a rig pool takes.
- * - Maximising EI: pools are scored exhaustively (every unused point); continuous spaces by
- *   scoring `candidates` uniform points plus Gaussian perturbations of the best observed
- *   points, then refining the best few by a shrinking random local search. Every candidate
- *   is decoded, repaired and checked first, so EI is maximised over feasible points only.
+ * 1. Data: encoded inputs in the unit cube; failed evaluations (NaN reward) imputed with the
+ *    worst observed reward, so the model steers away from where manufacture failed; rewards
+ *    passed through an output transform chosen by the data (`outputTransform`, default
+ *    Yeo–Johnson with λ by maximum likelihood; src/surrogate/output-transform.ts).
+ * 2. Model (`model`): an exact GP (Matérn-5/2 ARD, MAP hyper-parameters under BoTorch's
+ *    priors, src/surrogate/gp.ts), a random forest (src/surrogate/forest.ts), or `auto`: both,
+ *    and the one whose held-out predictions rank the data so far best (Spearman correlation
+ *    of the GP's closed-form leave-one-out means and of the forest's out-of-bag means with the
+ *    observed rewards; ties to the GP) — on some real pools a forest beats any GP (Liang et
+ *    al., npj Comput. Mater. 2021), on others the reverse.
+ * 3. Acquisition (`acquisition`): log-EI (Ament et al., NeurIPS 2023: EI that does not
+ *    underflow to a tie of zeros far from the incumbent) or UCB, mean + κ·std.
+ *    - pools: the exact argmax over every unused point (branch and bound for the GP);
+ *    - continuous spaces: `candidates` uniform points plus perturbations of the best observed
+ *      ones (reflected at the bounds, not clamped onto them), then a shrinking local search
+ *      from the best few. A candidate equal to an observed or pending point is never chosen:
+ *      repeating a measurement is a replicate the campaign asks for, not something a
+ *      collapsed model should do by accident (issue #12, GDL rig-only runs).
+ * 4. Batches and in-flight points: Kriging believer (Ginsbourger, Le Riche & Carraro 2010):
+ *    each chosen point (and every pending point of ctx.proposed) is added to the model with
+ *    its predicted mean as a fantasy observation before the next point is chosen.
+ *
+ * Until `initialPoints` finite observations exist, proposals are uniform random (a sequence
+ * config can put Sobol' first instead). Every random choice comes from ctx.rng, so the same
+ * history and seed give the same proposals bit for bit.
  */
+import { BadInputError } from '../src/core/errors.js';
 import type { Agent, AgentContext, Observation, Parameters } from '../src/core/protocols.js';
-import type { Rng } from '../src/core/rng.js';
+import { createRng, type Rng } from '../src/core/rng.js';
 import { dimension, encode, paramKey } from '../src/core/space.js';
-import { GaussianProcess, expectedImprovement } from '../src/surrogate/gp.js';
-import { feasibleFromCube, fitOrReuse, readOptions, trainingData, unusedPool, type GpFitState } from './common.js';
+import { RandomForest } from '../src/surrogate/forest.js';
+import { GaussianProcess, logExpectedImprovement } from '../src/surrogate/gp.js';
+import { OUTPUT_TRANSFORMS, transformOutputs, type OutputTransformName } from '../src/surrogate/output-transform.js';
+import { feasibleFromCube, fitOrReuse, initialDesignSize, readOptions, trainingData, unusedPool, type GpFitState } from './common.js';
 import { createRandomAgent } from './random.js';
+
+const MODELS = ['auto', 'gp', 'forest'] as const;
+const ACQUISITIONS = ['logei', 'ucb'] as const;
 
 const DEFAULTS = {
   /** Random proposals until this many finite observations exist; 0 = min(d + 1, 10). */
   initialPoints: 0,
-  /** EI margin, in units of the standard deviation of the observed rewards. */
+  /** Surrogate: 'gp', 'forest', or 'auto' (chosen per proposal by held-out rank correlation). */
+  model: 'auto' as string,
+  /** 'logei' (log expected improvement) or 'ucb' (mean + kappa·std). */
+  acquisition: 'logei' as string,
+  /** EI margin, in units of the standard deviation of the (transformed) rewards. */
   xi: 0.01,
+  /** UCB exploration weight. */
+  kappa: 1,
+  /** Transform of the rewards before modelling: 'yeo-johnson', 'copula' or 'none'. */
+  outputTransform: 'yeo-johnson' as string,
   /** Uniform candidates scored per proposal in continuous spaces. */
   candidates: 2000,
-  /** Refit hyper-parameters once the data grew by this fraction (≥ 1 point). */
-  refitFraction: 0.1,
-  /** Random restarts of the likelihood maximisation (besides warm start and default). */
+  /** Refit GP hyper-parameters once the data grew by this fraction (0 = at every new point). */
+  refitFraction: 0,
+  /** Fresh random starts of every GP hyper-parameter fit (besides warm start and prior median). */
   restarts: 2,
-  /** Hyper-parameter fit on at most this many points (a random subset beyond). */
+  /** GP hyper-parameter fit on at most this many points (a random subset beyond). */
   maxFitPoints: 150,
+  /** Trees of the forest. */
+  trees: 100,
+  /** With model 'auto', the forest is considered from this many observations on. */
+  autoMinPoints: 8,
 };
 
-type GpBoState = GpFitState;
+type GpBoState = GpFitState & { lastModel?: 'gp' | 'forest' };
 
-/** A point of the cube made feasible, as its encoding and parameters. */
-function feasibleCandidate(ctx: AgentContext, u: number[]): { x: number[]; params: Parameters } | null {
-  const p = feasibleFromCube(ctx.space, u);
-  return p ? { x: encode(ctx.space, p), params: p } : null;
+function oneOf<T extends string>(key: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new BadInputError(`must be one of ${allowed.join(', ')} (got '${value}')`, `agent.gp-bo.${key}`);
+  return value as T;
 }
 
+/** What the acquisition needs from a surrogate, in transformed reward units. */
+interface Surrogate {
+  kind: 'gp' | 'forest';
+  predict(xs: readonly (readonly number[])[]): { mean: number[]; variance: number[] };
+  /** The same model with one more (fantasy) observation. */
+  withPoint(x: readonly number[], y: number): Surrogate;
+  /** Largest training target (fantasies included): the incumbent of EI. */
+  best(): number;
+  /** Scale of the targets (for ξ). */
+  scale(): number;
+  /** The underlying model, for what only it offers (the GP's branch and bound, the forest's out-of-bag means). */
+  gp?: GaussianProcess;
+  forest?: RandomForest;
+}
+
+function gpSurrogate(gp: GaussianProcess): Surrogate {
+  return {
+    kind: 'gp',
+    predict: (xs) => gp.predict(xs),
+    withPoint: (x, y) => gpSurrogate(gp.withPoint(x, y)),
+    best: () => Math.max(...gp.y),
+    scale: () => gp.targetScale.std,
+    gp,
+  };
+}
+
+function forestSurrogate(x: number[][], y: number[], seed: number, trees: number): Surrogate {
+  // Each (re)build draws from a stream fixed by the seed, so fantasies do not shift later draws.
+  const forest = new RandomForest(x, y, { rng: createRng(seed), trees });
+  const sd = Math.sqrt(y.reduce((a, v) => a + v * v, 0) / y.length - (y.reduce((a, v) => a + v, 0) / y.length) ** 2) || 1;
+  return {
+    kind: 'forest',
+    predict: (xs) => forest.predict(xs),
+    withPoint: (u, v) => forestSurrogate([...x, [...u]], [...y, v], seed, trees),
+    best: () => Math.max(...y),
+    scale: () => sd,
+    forest,
+  };
+}
+
+/** Spearman rank correlation of a and b over the indices where both are finite. */
+export function spearman(a: readonly number[], b: readonly number[]): number {
+  const idx = a.map((_, i) => i).filter((i) => Number.isFinite(a[i]) && Number.isFinite(b[i]));
+  if (idx.length < 3) return NaN;
+  const ranks = (v: number[]): number[] => {
+    const order = v.map((_, i) => i).sort((i, j) => v[i] - v[j] || i - j);
+    const r = new Array<number>(v.length);
+    for (let s = 0; s < v.length; ) {
+      let e = s;
+      while (e + 1 < v.length && v[order[e + 1]] === v[order[s]]) e++;
+      for (let k = s; k <= e; k++) r[order[k]] = 0.5 * (s + e);
+      s = e + 1;
+    }
+    return r;
+  };
+  const ra = ranks(idx.map((i) => a[i]));
+  const rb = ranks(idx.map((i) => b[i]));
+  const m = (ra.length - 1) / 2;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < ra.length; i++) {
+    sab += (ra[i] - m) * (rb[i] - m);
+    saa += (ra[i] - m) ** 2;
+    sbb += (rb[i] - m) ** 2;
+  }
+  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
+}
+
+/** Acquisition of one prediction (larger is better). */
+type Score = (mean: number, variance: number) => number;
+
 /**
- * Index of the first point of maximal EI, computed exactly but without the O(n²) variance of
- * every point: EI grows with σ (∂EI/∂σ = φ(z) > 0) and σ² never exceeds the prior variance,
- * so EI(μ, σ_prior) bounds each point's EI. Points are visited in decreasing bound and the scan
- * stops once the bound falls below the best exact EI (branch and bound; same answer as a full
- * scan, ties to the lowest index, at a fraction of the cost on large pools).
+ * Index of the first point of maximal score over xs, computed exactly. For a GP with log-EI,
+ * without the O(n²) variance of every point: EI grows with σ (∂EI/∂σ = φ(z) > 0) and σ² never
+ * exceeds the prior variance, so EI(μ, σ_prior) bounds each point's EI. Points are visited in
+ * decreasing bound and the scan stops once the bound falls below the best exact value (branch
+ * and bound; same answer as a full scan, ties to the lowest index). UCB is monotone in σ too.
  */
-export function argmaxEiPool(gp: GaussianProcess, xs: number[][], best: number, xi: number): number {
+export function argmaxPool(model: Surrogate, xs: readonly (readonly number[])[], score: Score): number {
+  const gp = model.gp;
+  if (!gp) {
+    const p = model.predict(xs);
+    let bestIdx = -1;
+    let bestV = -Infinity;
+    p.mean.forEach((m, i) => {
+      const v = score(m, p.variance[i]);
+      if (v > bestV || bestIdx < 0) [bestV, bestIdx] = [v, i];
+    });
+    return bestIdx;
+  }
   const means = gp.predictMean(xs);
   const prior = gp.priorVariance;
-  const bound = means.map((m) => expectedImprovement(m, prior, best, xi));
+  const bound = means.map((m) => score(m, prior));
   const order = bound.map((_, i) => i).sort((a, b) => bound[b] - bound[a] || a - b);
-  let bestEi = -Infinity;
+  let bestV = -Infinity;
   let bestIdx = -1;
   for (const i of order) {
-    if (bound[i] < bestEi) break;
+    if (bound[i] < bestV) break;
     const p = gp.predict([xs[i]]);
-    const ei = expectedImprovement(p.mean[0], p.variance[0], best, xi);
-    if (ei > bestEi || (ei === bestEi && i < bestIdx)) {
-      bestEi = ei;
-      bestIdx = i;
-    }
+    const v = score(p.mean[0], p.variance[0]);
+    if (bestIdx < 0 || v > bestV || (v === bestV && i < bestIdx)) [bestV, bestIdx] = [v, i];
   }
   return bestIdx;
 }
 
+/** Reflects a coordinate into [0, 1] (a perturbation past a bound comes back inside). */
+const reflect = (v: number): number => {
+  const t = ((v % 2) + 2) % 2;
+  return t > 1 ? 2 - t : t;
+};
+
 export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
   const opts = readOptions('gp-bo', DEFAULTS, options);
+  const modelChoice = oneOf('model', opts.model, MODELS);
+  const acquisition = oneOf('acquisition', opts.acquisition, ACQUISITIONS);
+  const transform = oneOf<OutputTransformName>('outputTransform', opts.outputTransform, OUTPUT_TRANSFORMS);
+  for (const key of ['initialPoints', 'candidates', 'restarts', 'maxFitPoints', 'trees', 'autoMinPoints'] as const) {
+    if (!Number.isInteger(opts[key]) || opts[key] < 0) throw new BadInputError(`must be a non-negative integer (got ${opts[key]})`, `agent.gp-bo.${key}`);
+  }
+  if (opts.trees < 1) throw new BadInputError('must be at least 1', 'agent.gp-bo.trees');
+  if (opts.maxFitPoints < 2) throw new BadInputError('must be at least 2', 'agent.gp-bo.maxFitPoints');
   let state: GpBoState = { hyper: null, lastFitN: 0 };
   const random = createRandomAgent();
 
-  function model(ctx: AgentContext): GaussianProcess | null {
-    const { x, y, finite } = trainingData(ctx.space, ctx.history);
-    const init = opts.initialPoints > 0 ? opts.initialPoints : Math.min(dimension(ctx.space) + 1, 10);
-    if (finite < Math.max(2, init)) return null;
+  function model(ctx: AgentContext): Surrogate | null {
+    const { x, y: raw, finite } = trainingData(ctx.space, ctx.history);
+    if (finite < initialDesignSize(ctx.space, opts.initialPoints)) return null;
+    const y = transformOutputs(raw, transform);
+    const forestSeed = ctx.rng.fork('forest').seed;
+    if (modelChoice === 'forest') return forestSurrogate(x, y, forestSeed, opts.trees);
     const r = fitOrReuse(state, x, y, ctx.rng, opts);
-    state = r.state;
-    return r.gp;
+    state = { ...r.state, lastModel: 'gp' };
+    const gp = gpSurrogate(r.gp);
+    if (modelChoice === 'gp' || finite < opts.autoMinPoints) return gp;
+    const forest = forestSurrogate(x, y, forestSeed, opts.trees);
+    const rhoGp = spearman(r.gp.leaveOneOut().mean, y);
+    const rhoForest = spearman(forest.forest!.outOfBag(), y);
+    const pick = rhoForest > rhoGp ? forest : gp;
+    state.lastModel = pick.kind;
+    return pick;
   }
 
-  function eiOf(gp: GaussianProcess, xs: number[][], best: number, xi: number): number[] {
-    const p = gp.predict(xs);
-    return p.mean.map((m, i) => expectedImprovement(m, p.variance[i], best, xi));
-  }
-
-  /** Continuous spaces: the feasible point of highest EI found by sampling + local search. */
-  function maximiseEi(ctx: AgentContext, gp: GaussianProcess, best: number, xi: number, rng: Rng): { x: number[]; params: Parameters } | null {
+  /** Continuous spaces: the feasible point of highest score found by sampling + local search. */
+  function maximise(ctx: AgentContext, m: Surrogate, score: Score, exclude: Set<string>, rng: Rng): { x: number[]; params: Parameters } | null {
     const d = dimension(ctx.space);
     const cands: { x: number[]; params: Parameters }[] = [];
-    for (let i = 0; i < opts.candidates; i++) {
-      const c = feasibleCandidate(ctx, Array.from({ length: d }, () => rng.next()));
-      if (c) cands.push(c);
-    }
-    const order = gp.y.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 5);
-    for (const [, i] of order) {
-      for (const scale of [0.1, 0.02]) {
-        for (let j = 0; j < 50; j++) {
-          const c = feasibleCandidate(ctx, gp.x[i].map((v) => v + scale * rng.normal()));
-          if (c) cands.push(c);
-        }
-      }
+    const add = (u: number[], to = cands): void => {
+      const p = feasibleFromCube(ctx.space, u);
+      if (p && !exclude.has(paramKey(p))) to.push({ x: encode(ctx.space, p), params: p });
+    };
+    for (let i = 0; i < opts.candidates; i++) add(Array.from({ length: d }, () => rng.next()));
+    const xs = ctx.history.filter((o) => Number.isFinite(o.reward)).sort((a, b) => b.reward - a.reward).slice(0, 5).map((o) => encode(ctx.space, o.params));
+    for (const x0 of xs) {
+      for (const step of [0.1, 0.02]) for (let j = 0; j < 50; j++) add(x0.map((v) => reflect(v + step * rng.normal())));
     }
     if (cands.length === 0) return null;
-    const ei = eiOf(gp, cands.map((c) => c.x), best, xi);
-    const top = ei.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 3);
-    let winner = { ...cands[top[0][1]], ei: top[0][0] };
-    for (const [v0, i0] of top) {
-      let cur = { ...cands[i0], ei: v0 };
+    const p = m.predict(cands.map((c) => c.x));
+    const scores = p.mean.map((v, i) => score(v, p.variance[i]));
+    const top = scores.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 3);
+    let winner = { ...cands[top[0][1]], s: top[0][0] };
+    for (const [s0, i0] of top) {
+      let cur = { ...cands[i0], s: s0 };
       for (let step = 0.05; step > 1e-3; step *= 0.7) {
         const local: { x: number[]; params: Parameters }[] = [];
-        for (let j = 0; j < 8; j++) {
-          const c = feasibleCandidate(ctx, cur.x.map((v) => v + step * rng.normal()));
-          if (c) local.push(c);
-        }
+        for (let j = 0; j < 8; j++) add(cur.x.map((v) => reflect(v + step * rng.normal())), local);
         if (local.length === 0) continue;
-        const e = eiOf(gp, local.map((c) => c.x), best, xi);
-        const j = e.indexOf(Math.max(...e));
-        if (e[j] > cur.ei) cur = { ...local[j], ei: e[j] };
+        const q = m.predict(local.map((c) => c.x));
+        q.mean.forEach((v, j) => {
+          const s = score(v, q.variance[j]);
+          if (s > cur.s) cur = { ...local[j], s };
+        });
       }
-      if (cur.ei > winner.ei) winner = cur;
+      if (cur.s > winner.s) winner = cur;
     }
     return winner;
   }
@@ -136,33 +256,37 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
   return {
     name: 'gp-bo',
     async propose(ctx: AgentContext, k: number): Promise<Parameters[]> {
-      let gp = model(ctx);
-      if (!gp) return random.propose(ctx, k);
-      const observed = new Set(ctx.history.map((o) => paramKey(o.params)));
+      let m = model(ctx);
+      if (!m) return random.propose(ctx, k);
+      const exclude = new Set(ctx.history.map((o) => paramKey(o.params)));
       for (const p of ctx.proposed ?? []) {
-        if (observed.has(paramKey(p))) continue;
+        const key = paramKey(p);
+        if (exclude.has(key)) continue;
+        exclude.add(key);
         const u = encode(ctx.space, p);
-        gp = gp.withPoint(u, gp.predict([u]).mean[0]);
+        m = m.withPoint(u, m.predict([u]).mean[0]);
       }
-      const xi = opts.xi * gp.targetScale.std;
       const view = unusedPool(ctx);
       const out: Parameters[] = [];
       const taken = new Set<number>();
       for (let b = 0; b < k; b++) {
-        const best = Math.max(...gp.y);
+        const best = m.best();
+        const xi = opts.xi * m.scale();
+        const score: Score = acquisition === 'ucb' ? (mu, v) => mu + opts.kappa * Math.sqrt(v) : (mu, v) => logExpectedImprovement(mu, v, best, xi);
         let chosen: { x: number[]; params: Parameters } | null = null;
         if (view) {
           const idx = view.encoded.map((_, i) => i).filter((i) => !taken.has(i));
           if (idx.length === 0) break;
-          const j = argmaxEiPool(gp, idx.map((i) => view.encoded[i]), best, xi);
+          const j = argmaxPool(m, idx.map((i) => view.encoded[i]), score);
           taken.add(idx[j]);
           chosen = { x: view.encoded[idx[j]], params: view.points[idx[j]] };
         } else {
-          chosen = maximiseEi(ctx, gp, best, xi, ctx.rng);
+          chosen = maximise(ctx, m, score, exclude, ctx.rng);
           if (!chosen) return [...out, ...(await random.propose(ctx, k - out.length))];
+          exclude.add(paramKey(chosen.params));
         }
         out.push(chosen.params);
-        if (b + 1 < k) gp = gp.withPoint(chosen.x, gp.predict([chosen.x]).mean[0]);
+        if (b + 1 < k) m = m.withPoint(chosen.x, m.predict([chosen.x]).mean[0]);
       }
       return out;
     },

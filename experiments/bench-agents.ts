@@ -109,14 +109,14 @@ interface RunResult {
   seconds: number;
 }
 
-async function replay(p: Problem, agent: string, seed: number, cap: number): Promise<RunResult> {
+async function replay(p: Problem, agent: string, seed: number, cap: number, extra: Record<string, unknown> = {}): Promise<RunResult> {
   const rng = createRng(seed).fork(`init-${p.name}`);
   const idx = new Set<number>();
   while (idx.size < 2) idx.add(rng.int(p.space.pool!.length));
   const initial = [...idx].map((i) => ({ params: p.space.pool![i], reward: p.reward(p.space.pool![i]), fidelity: 'rig' as const }));
   const t0 = performance.now();
   const reached = (h: readonly Observation[]) => h.filter((o) => p.targets.has(paramKey(o.params))).length >= 0.8 * p.targets.size;
-  const h = await runLoop(agentRegistry[agent](AGENT_OPTIONS[agent] ?? {}), p.space, p.reward, { budget: cap, seed, initial, stop: reached });
+  const h = await runLoop(agentRegistry[agent]({ ...AGENT_OPTIONS[agent], ...extra }), p.space, p.reward, { budget: cap, seed, initial, stop: reached });
   const top = topCurve(p, h);
   const hit = top.findIndex((t) => t >= 0.8);
   return { seed, top, cycles: hit >= 0 ? hit + 1 : null, seconds: (performance.now() - t0) / 1000 };
@@ -149,6 +149,8 @@ export async function run(args: string[]): Promise<void> {
   const ppoSeeds = Number(arg(args, 'ppo-seeds', '20'));
   const ppoCap = Number(arg(args, 'ppo-cap', '250'));
   const seedFrom = Number(arg(args, 'seed-from', '1'));
+  // Options merged over the protocol's per agent, e.g. '{"gp-bo":{"model":"gp"}}' (variants; use another --out).
+  const extraOptions = JSON.parse(arg(args, 'agent-options', '{}')) as Record<string, Record<string, unknown>>;
   const agents = arg(args, 'agents', ALL_AGENTS.join(',')).split(',');
   const names = arg(args, 'datasets', DATASETS.map((d) => d.name).join(',')).split(',');
   const out = arg(args, 'out', 'agents');
@@ -156,7 +158,7 @@ export async function run(args: string[]): Promise<void> {
   const resultsDir = new URL('results/', import.meta.url).pathname;
   mkdirSync(resultsDir, { recursive: true });
 
-  const meta = { seeds, cap, ppoSeeds, ppoCap, ppoOptions: AGENT_OPTIONS.ppo, started: Date.now() };
+  const meta = { seeds, cap, ppoSeeds, ppoCap, ppoOptions: AGENT_OPTIONS.ppo, agentOptions: extraOptions, started: Date.now() };
   const merge = arg(args, 'merge', '');
   if (merge) {
     const results: Results = {};
@@ -197,7 +199,7 @@ export async function run(args: string[]): Promise<void> {
       const runs: RunResult[] = [];
       results[p.name][agent] = { n: p.n, targets: p.targets.size, cap: agentCap, runs };
       for (let s = seedFrom; s < seedFrom + n; s++) {
-        runs.push(await replay(p, agent, s, agentCap));
+        runs.push(await replay(p, agent, s, agentCap, extraOptions[agent]));
         // After every seed, so that a run stopped early (a deadline) keeps the seeds it finished.
         writeFileSync(join(resultsDir, `${out}-raw.json`), JSON.stringify({ meta: { ...meta, started }, results }));
       }
@@ -220,6 +222,7 @@ interface Meta {
   ppoSeeds: number;
   ppoCap: number;
   ppoOptions?: Record<string, unknown>;
+  agentOptions?: Record<string, Record<string, unknown>>;
   started: number;
 }
 

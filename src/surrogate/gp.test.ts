@@ -74,3 +74,66 @@ describe('expected improvement', () => {
     expect(expectedImprovement(1, 0, 3)).toBe(0);
   });
 });
+
+describe('MAP fit, leave-one-out and log-EI (issue #12)', () => {
+  it('has the analytic gradient of the log posterior (finite differences)', async () => {
+    const { logPosterior } = await import('./gp.js');
+    const rng = createRng(4);
+    const x = Array.from({ length: 10 }, () => [rng.next(), rng.next()]);
+    const y = x.map((r) => Math.cos(3 * r[0]) * r[1]);
+    const vec = [-0.7, 0.4, 0.2, -3];
+    const at = (v: number[]) => logPosterior(x, y, { logLengthscales: v.slice(0, 2), logSignalVar: v[2], logNoiseVar: v[3] });
+    const { gradient } = at(vec);
+    for (let i = 0; i < vec.length; i++) {
+      const up = [...vec];
+      const dn = [...vec];
+      up[i] += 1e-5;
+      dn[i] -= 1e-5;
+      expect(gradient[i]).toBeCloseTo((at(up).value - at(dn).value) / 2e-5, 4);
+    }
+  });
+
+  it('keeps the fitted noise at or above its floor on noise-free data', () => {
+    const rng = createRng(11);
+    const x = Array.from({ length: 30 }, () => [rng.next(), rng.next()]);
+    const y = x.map((r) => r[0] + 2 * r[1] * r[1]);
+    const gp = GaussianProcess.fit(x, y, { rng });
+    expect(Math.exp(gp.hyper.logNoiseVar)).toBeGreaterThanOrEqual(1e-4 * (1 - 1e-12));
+  });
+
+  it('gives the same leave-one-out predictions as conditioning on the other points', () => {
+    const rng = createRng(5);
+    const x = Array.from({ length: 9 }, () => [rng.next(), rng.next()]);
+    const y = x.map((r) => Math.sin(4 * r[0]) + r[1]);
+    const hyper: GpHyper = { logLengthscales: [-1, -0.3], logSignalVar: 0.2, logNoiseVar: -3 };
+    const gp = new GaussianProcess(x, y, hyper);
+    const loo = gp.leaveOneOut();
+    const st = gp.targetScale;
+    for (let i = 0; i < x.length; i++) {
+      const rest = new GaussianProcess(x.filter((_, j) => j !== i), y.filter((_, j) => j !== i), hyper, st);
+      const p = rest.predict([x[i]]);
+      expect(loo.mean[i]).toBeCloseTo(p.mean[0], 8);
+      // LOO variance includes the noise.
+      expect(loo.variance[i]).toBeCloseTo(p.variance[0] + Math.exp(hyper.logNoiseVar) * st.std ** 2, 8);
+    }
+  });
+
+  it('log-EI equals ln EI where EI is representable and keeps ranking where EI underflows to 0', async () => {
+    const { logExpectedImprovement } = await import('./gp.js');
+    for (const [m, v, b] of [[0, 1, 0], [3, 4, 2], [0, 1, 5], [0, 0.25, 3.9]]) {
+      expect(logExpectedImprovement(m, v, b)).toBeCloseTo(Math.log(expectedImprovement(m, v, b)), 5);
+    }
+    // Continuous where the computation switches to the asymptotic series (z = −8).
+    const below = logExpectedImprovement(-8 - 1e-9, 1, 0);
+    const above = logExpectedImprovement(-8 + 1e-9, 1, 0);
+    expect(Math.abs(above - below)).toBeLessThan(1e-5);
+    // z = −40: EI is 0 in double precision, log-EI is finite and still increasing in μ.
+    expect(expectedImprovement(-40, 1, 0)).toBe(0);
+    const lo = logExpectedImprovement(-40, 1, 0);
+    const hi = logExpectedImprovement(-39, 1, 0);
+    expect(Number.isFinite(lo)).toBe(true);
+    expect(hi).toBeGreaterThan(lo);
+    // Reference: ln h(−40) = −800 − ln √(2π) − 2 ln 40 + ln(1 − 3/1600 + …).
+    expect(lo).toBeCloseTo(-800 - 0.5 * Math.log(2 * Math.PI) - 2 * Math.log(40) + Math.log(1 - 3 / 1600 + 15 / 1600 ** 2), 6);
+  });
+});

@@ -6,11 +6,18 @@
  *
  * plus Gaussian noise σ². Inputs are expected in the unit cube (the encoded parameter space);
  * targets are standardised internally (zero mean, unit variance) so the hyper-parameter bounds
- * below mean the same thing for every data set. Hyper-parameters (ln ℓ_k, ln s², ln σ²) are
- * fitted by maximising the log marginal likelihood with iRprop− (Igel & Hüsken 2003; shown to
- * suit GP marginal likelihoods by Blum & Riedmiller, ESANN 2013) from several starts: the
- * warm start given, a default, and random draws. Used by the gp-bo agent, by PPO when no
- * reward model is given, and by the discrepancy model.
+ * and priors below mean the same thing for every data set. Hyper-parameters (ln ℓ_k, ln s²,
+ * ln σ²) are fitted by maximising the log posterior (MAP: log marginal likelihood + log prior)
+ * with iRprop− (Igel & Hüsken 2003; shown to suit GP marginal likelihoods by Blum & Riedmiller,
+ * ESANN 2013) from several starts: the warm start given, the prior median, and draws from the
+ * prior — all of them at every fit. Priors, as BoTorch's defaults since 2024:
+ * - ln ℓ_k ~ N(√2 + ½ ln d, 3): the dimension-scaled length-scale prior of Hvarfner, Hellsten
+ *   & Nardi, "Vanilla Bayesian optimization performs great in high dimensions", ICML 2024;
+ * - ln σ² ~ N(−4, 1) with σ² ≥ 1e-4 (BoTorch's log-normal noise prior and its minimum
+ *   inferred noise), so the noise cannot collapse and the posterior cannot become a spiky
+ *   interpolant that sends every proposal to a corner (issue #12, GDL rig-only runs);
+ * - ln s² ~ N(0, 1): targets are standardised, so the signal variance is near 1.
+ * Used by the gp-bo agent, by PPO when no reward model is given, and by the discrepancy model.
  */
 import type { Rng } from '../core/rng.js';
 
@@ -35,7 +42,7 @@ export interface GpFitOptions {
    * conditions on all points.
    */
   maxFitPoints?: number;
-  /** Lower bound on the noise variance (standardised units; default 1e-6). */
+  /** Lower bound on the noise variance (standardised units; default 1e-4, BoTorch's). */
   minNoiseVar?: number;
 }
 
@@ -47,15 +54,23 @@ export interface GpJSON {
 
 /** Box for the log hyper-parameters (inputs in [0,1], targets standardised). */
 const BOUNDS = {
-  logLengthscale: [Math.log(0.01), Math.log(20)],
+  logLengthscale: [Math.log(0.01), Math.log(100)],
   logSignalVar: [Math.log(0.01), Math.log(100)],
   logNoiseVar: [Math.log(1e-6), Math.log(1)],
 } as const;
 
 const SQRT5 = Math.sqrt(5);
 
+/** Means and standard deviations of the Gaussian priors on [ln ℓ_1..ln ℓ_d, ln s², ln σ²] (see the header). */
+export function hyperPrior(d: number): { mean: number[]; sd: number[] } {
+  const lengthMean = Math.SQRT2 + 0.5 * Math.log(Math.max(1, d));
+  return { mean: [...new Array<number>(d).fill(lengthMean), 0, -4], sd: [...new Array<number>(d).fill(Math.sqrt(3)), 1, 1] };
+}
+
+/** The prior median: the default starting point of every fit. */
 export function defaultHyper(d: number): GpHyper {
-  return { logLengthscales: new Array(d).fill(Math.log(0.3)), logSignalVar: 0, logNoiseVar: Math.log(1e-3) };
+  const p = hyperPrior(d);
+  return fromVec(p.mean, d);
 }
 
 /** Lower Cholesky factor of a symmetric positive-definite n×n matrix (row-major), or null. */
@@ -134,15 +149,7 @@ export function logMarginalLikelihood(x: readonly number[][], y: readonly number
   const alpha = backSolve(l, n, forwardSolve(l, n, Float64Array.from(y)));
   let value = -0.5 * n * Math.log(2 * Math.PI);
   for (let i = 0; i < n; i++) value -= 0.5 * y[i] * alpha[i] + Math.log(l[i * n + i]);
-  // K⁻¹ column by column.
-  const kinv = new Float64Array(n * n);
-  const e = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    e.fill(0);
-    e[j] = 1;
-    backSolve(l, n, forwardSolve(l, n, e));
-    for (let i = 0; i < n; i++) kinv[i * n + j] = e[i];
-  }
+  const kinv = inverseFromCholesky(l, n);
   const invL2 = Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v));
   const s2 = Math.exp(hyper.logSignalVar);
   const gradient = new Array<number>(d + 2).fill(0);
@@ -170,6 +177,46 @@ export function logMarginalLikelihood(x: readonly number[][], y: readonly number
   return { value, gradient };
 }
 
+/**
+ * (L Lᵀ)⁻¹ from the Cholesky factor: L⁻¹ by forward substitution, then K⁻¹ = L⁻ᵀ L⁻¹ (lower
+ * triangle computed, mirrored). n³/3 multiply-adds against n³ for n solves with unit vectors.
+ */
+export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
+  const li = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    li[j * n + j] = 1 / l[j * n + j];
+    for (let i = j + 1; i < n; i++) {
+      let s = 0;
+      for (let k = j; k < i; k++) s -= l[i * n + k] * li[k * n + j];
+      li[i * n + j] = s / l[i * n + i];
+    }
+  }
+  const kinv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let k = i; k < n; k++) s += li[k * n + i] * li[k * n + j];
+      kinv[i * n + j] = kinv[j * n + i] = s;
+    }
+  }
+  return kinv;
+}
+
+/** Log marginal likelihood plus the log prior density of the hyper-parameters, with gradient. */
+export function logPosterior(x: readonly number[][], y: readonly number[], hyper: GpHyper): { value: number; gradient: number[] } {
+  const d = hyper.logLengthscales.length;
+  const f = logMarginalLikelihood(x, y, hyper);
+  const prior = hyperPrior(d);
+  const theta = toVec(hyper);
+  let value = f.value;
+  const gradient = f.gradient.map((g, i) => {
+    const z = (theta[i] - prior.mean[i]) / prior.sd[i];
+    value -= 0.5 * z * z + Math.log(prior.sd[i] * Math.sqrt(2 * Math.PI));
+    return g - z / prior.sd[i];
+  });
+  return { value, gradient };
+}
+
 function clipHyper(v: number[], d: number, minNoise: number): number[] {
   return v.map((t, i) => {
     const [lo, hi] = i < d ? BOUNDS.logLengthscale : i === d ? BOUNDS.logSignalVar : [Math.max(BOUNDS.logNoiseVar[0], Math.log(minNoise)), BOUNDS.logNoiseVar[1]];
@@ -180,7 +227,7 @@ function clipHyper(v: number[], d: number, minNoise: number): number[] {
 const toVec = (h: GpHyper): number[] => [...h.logLengthscales, h.logSignalVar, h.logNoiseVar];
 const fromVec = (v: number[], d: number): GpHyper => ({ logLengthscales: v.slice(0, d), logSignalVar: v[d], logNoiseVar: v[d + 1] });
 
-/** iRprop− ascent of the log marginal likelihood inside the box; returns the best point seen. */
+/** iRprop− ascent of the log posterior inside the box; returns the best point seen. */
 function rprop(x: readonly number[][], y: readonly number[], start: GpHyper, iterations: number, minNoise: number): { hyper: GpHyper; value: number } {
   const d = start.logLengthscales.length;
   let theta = clipHyper(toVec(start), d, minNoise);
@@ -190,7 +237,7 @@ function rprop(x: readonly number[][], y: readonly number[], start: GpHyper, ite
   for (let it = 0; it < iterations; it++) {
     let f: { value: number; gradient: number[] };
     try {
-      f = logMarginalLikelihood(x, y, fromVec(theta, d));
+      f = logPosterior(x, y, fromVec(theta, d));
     } catch {
       break;
     }
@@ -259,16 +306,15 @@ export class GaussianProcess {
       xs = idx.slice(0, maxFit).map((i) => x[i]);
       yf = idx.slice(0, maxFit).map((i) => ys[i]);
     }
-    const minNoise = options.minNoiseVar ?? 1e-6;
+    const minNoise = options.minNoiseVar ?? 1e-4;
     const starts: GpHyper[] = [];
     if (options.init && options.init.logLengthscales.length === d) starts.push(options.init);
     starts.push(defaultHyper(d));
+    // Fresh starts drawn from the prior at every fit, not only the first: a warm start alone
+    // stays in the basin of an early, small-data fit (issue #12: 97 → 80 cycles on one pool).
+    const prior = hyperPrior(d);
     for (let r = 0; r < (options.restarts ?? 2); r++) {
-      starts.push({
-        logLengthscales: Array.from({ length: d }, () => options.rng.uniform(Math.log(0.05), Math.log(2))),
-        logSignalVar: options.rng.uniform(Math.log(0.3), Math.log(3)),
-        logNoiseVar: options.rng.uniform(Math.log(1e-5), Math.log(0.1)),
-      });
+      starts.push(fromVec(prior.mean.map((m, i) => m + prior.sd[i] * options.rng.normal()), d));
     }
     let best: { hyper: GpHyper; value: number } = { hyper: defaultHyper(d), value: -Infinity };
     for (const s of starts) {
@@ -334,6 +380,24 @@ export class GaussianProcess {
     return logMarginalLikelihood(this.x, this.y.map((v) => (v - this.yMean) / this.yStd), this.hyper).value;
   }
 
+  /**
+   * Leave-one-out predictive means and variances (noise included) of every training point,
+   * in target units, in closed form (R&W eq. 5.12): μ₋ᵢ = yᵢ − αᵢ/[K⁻¹]ᵢᵢ, σ²₋ᵢ = 1/[K⁻¹]ᵢᵢ.
+   * Used to choose between surrogate models on the data so far.
+   */
+  leaveOneOut(): { mean: number[]; variance: number[] } {
+    const n = this.x.length;
+    const kinv = inverseFromCholesky(this.chol, n);
+    const mean: number[] = [];
+    const variance: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const kii = kinv[i * n + i];
+      mean.push(this.y[i] - (this.alpha[i] / kii) * this.yStd);
+      variance.push(this.yStd * this.yStd / kii);
+    }
+    return { mean, variance };
+  }
+
   /** Standard deviation of the targets used to standardise them (noise-scale reference). */
   get targetScale(): { mean: number; std: number } {
     return { mean: this.yMean, std: this.yStd };
@@ -377,4 +441,30 @@ export function expectedImprovement(mean: number, variance: number, best: number
   if (s < 1e-12) return Math.max(imp, 0);
   const z = imp / s;
   return imp * normCdf(z) + s * normPdf(z);
+}
+
+const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/**
+ * ln h(z), h(z) = φ(z) + zΦ(z), so that EI = σ·h((μ − best − ξ)/σ). Computed directly where
+ * that is accurate (z ≥ −8: h > 1e-16 and Φ's relative error of 1.2e-7 costs < 1e-5 of h), and
+ * by the asymptotic series h(z) = φ(z)/z²·(1 − 3/z² + 15/z⁴ − 105/z⁶ + 945/z⁸) below, where
+ * the direct form cancels to 0 (relative error < 1e-7 at z = −8, smaller beyond). This is the
+ * point of log-EI (Ament et al., "Unexpected improvements to expected improvement", NeurIPS
+ * 2023): far from the incumbent EI underflows to exactly 0 for every candidate and its argmax
+ * degenerates to the first index, while ln EI keeps ranking them.
+ */
+export function logH(z: number): number {
+  if (z >= -8) return Math.log(normPdf(z) + z * normCdf(z));
+  const w = 1 / (z * z);
+  const series = 1 - w * (3 - w * (15 - w * (105 - 945 * w)));
+  return -0.5 * z * z - LOG_SQRT_2PI + Math.log(w) + Math.log(series);
+}
+
+/** ln EI for maximisation (−∞ only when σ = 0 and μ ≤ best + ξ). */
+export function logExpectedImprovement(mean: number, variance: number, best: number, xi = 0): number {
+  const s = Math.sqrt(Math.max(variance, 0));
+  const imp = mean - best - xi;
+  if (s < 1e-12) return imp > 0 ? Math.log(imp) : -Infinity;
+  return Math.log(s) + logH(imp / s);
 }

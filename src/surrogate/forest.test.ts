@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { createRng } from '../core/rng.js';
+import { RandomForest } from './forest.js';
+
+describe('RandomForest', () => {
+  const rng = createRng(21);
+  const x = Array.from({ length: 80 }, () => [rng.next(), rng.next()]);
+  // A step in x0 that a smooth model blurs and trees split exactly; x1 is irrelevant.
+  const f = (r: readonly number[]): number => (r[0] > 0.5 ? 3 : 1);
+  const y = x.map(f);
+
+  it('recovers a step function, and is reproducible bit for bit for a seed', () => {
+    const a = new RandomForest(x, y, { rng: createRng(1), trees: 50 });
+    const b = new RandomForest(x, y, { rng: createRng(1), trees: 50 });
+    const q = [[0.2, 0.5], [0.8, 0.1], [0.05, 0.95], [0.95, 0.9]];
+    const p = a.predict(q);
+    q.forEach((r, i) => expect(Math.abs(p.mean[i] - f(r))).toBeLessThan(0.2));
+    expect(JSON.stringify(b.predict(q))).toBe(JSON.stringify(p));
+    expect(JSON.stringify(b.outOfBag())).toBe(JSON.stringify(a.outOfBag()));
+    // Another seed draws other bootstrap samples.
+    expect(JSON.stringify(new RandomForest(x, y, { rng: createRng(2), trees: 50 }).outOfBag())).not.toBe(JSON.stringify(a.outOfBag()));
+  });
+
+  it('is more uncertain near the step than far from it, and its out-of-bag means rank the data', () => {
+    const forest = new RandomForest(x, y, { rng: createRng(3) });
+    const p = forest.predict([[0.5, 0.5], [0.1, 0.5], [0.9, 0.5]]);
+    expect(p.variance[0]).toBeGreaterThan(p.variance[1]);
+    expect(p.variance[0]).toBeGreaterThan(p.variance[2]);
+    const oob = forest.outOfBag();
+    // With 100 bootstrap trees a point is out of bag in ≈ 37 of them.
+    expect(oob.every((v) => Number.isFinite(v))).toBe(true);
+    const wrongSide = oob.filter((v, i) => Math.abs(v - y[i]) > 1).length;
+    expect(wrongSide).toBeLessThan(5);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * Random-forest regression (Breiman, Machine Learning 45, 2001) with the spread over trees as
+ * its uncertainty, the second surrogate of gp-bo (issue #12). On several real materials pools a
+ * forest is as good as or better than any GP (Liang et al., npj Comput. Mater. 7, 2021, 188),
+ * because it makes no smoothness or stationarity assumption.
+ *
+ * As scikit-learn's RandomForestRegressor defaults, which the reference numbers of
+ * ../shared/benchmarks used: bootstrap samples, every feature considered at every split
+ * (max_features = 1.0 for regression), CART splits by the largest decrease of the sum of
+ * squared errors at midpoints between distinct values, leaves of one point. Prediction:
+ * mean and standard deviation of the tree predictions. Out-of-bag predictions (each point
+ * predicted by the trees that did not see it) measure how well the forest ranks unseen points.
+ * Every random choice comes from the Rng passed in, so a fit is reproducible bit for bit.
+ */
+import type { Rng } from '../core/rng.js';
+
+export interface ForestOptions {
+  rng: Rng;
+  /** Number of trees (default 100). */
+  trees?: number;
+  /** Features tried at each split (default all). */
+  maxFeatures?: number;
+  /** Smallest number of points in a leaf (default 1). */
+  minLeaf?: number;
+}
+
+/** A tree as flat arrays: leaves have feature −1 and their mean in `value`. */
+interface Tree {
+  feature: number[];
+  threshold: number[];
+  left: number[];
+  right: number[];
+  value: number[];
+}
+
+function buildTree(x: readonly number[][], y: readonly number[], rows: number[], rng: Rng, maxFeatures: number, minLeaf: number): Tree {
+  const t: Tree = { feature: [], threshold: [], left: [], right: [], value: [] };
+  const d = x[0].length;
+  const node = (idx: number[]): number => {
+    const id = t.feature.length;
+    let sum = 0;
+    for (const i of idx) sum += y[i];
+    t.feature.push(-1);
+    t.threshold.push(0);
+    t.left.push(-1);
+    t.right.push(-1);
+    t.value.push(sum / idx.length);
+    if (idx.length < 2 * minLeaf) return id;
+    // Features to try: all, or a random subset (partial Fisher–Yates).
+    const feats = Array.from({ length: d }, (_, k) => k);
+    for (let k = 0; k < Math.min(maxFeatures, d); k++) {
+      const j = k + rng.int(d - k);
+      [feats[k], feats[j]] = [feats[j], feats[k]];
+    }
+    let bestGain = 1e-12 * idx.length;
+    let bestF = -1;
+    let bestT = 0;
+    const n = idx.length;
+    const total = sum;
+    for (const f of feats.slice(0, Math.min(maxFeatures, d))) {
+      const sorted = [...idx].sort((a, b) => x[a][f] - x[b][f] || a - b);
+      let leftSum = 0;
+      for (let k = 0; k < n - 1; k++) {
+        leftSum += y[sorted[k]];
+        const nl = k + 1;
+        if (nl < minLeaf || n - nl < minLeaf) continue;
+        const a = x[sorted[k]][f];
+        const b = x[sorted[k + 1]][f];
+        if (a === b) continue;
+        // SSE decrease = nl·ml² + nr·mr² − n·m², the part of Σ(y − mean)² a split removes.
+        const rightSum = total - leftSum;
+        const gain = (leftSum * leftSum) / nl + (rightSum * rightSum) / (n - nl) - (total * total) / n;
+        if (gain > bestGain) {
+          bestGain = gain;
+          bestF = f;
+          bestT = 0.5 * (a + b);
+        }
+      }
+    }
+    if (bestF < 0) return id;
+    const l: number[] = [];
+    const r: number[] = [];
+    for (const i of idx) (x[i][bestF] <= bestT ? l : r).push(i);
+    t.feature[id] = bestF;
+    t.threshold[id] = bestT;
+    t.left[id] = node(l);
+    t.right[id] = node(r);
+    return id;
+  };
+  node(rows);
+  return t;
+}
+
+function predictTree(t: Tree, q: readonly number[]): number {
+  let i = 0;
+  while (t.feature[i] >= 0) i = q[t.feature[i]] <= t.threshold[i] ? t.left[i] : t.right[i];
+  return t.value[i];
+}
+
+export class RandomForest {
+  private readonly trees: Tree[] = [];
+  private readonly inBag: Uint8Array[] = [];
+  readonly x: number[][];
+  readonly y: number[];
+
+  constructor(x: readonly number[][], y: readonly number[], o: ForestOptions) {
+    if (x.length === 0 || x.length !== y.length) throw new Error(`forest needs matching non-empty x and y (got ${x.length}, ${y.length})`);
+    this.x = x.map((r) => [...r]);
+    this.y = [...y];
+    const n = x.length;
+    const d = x[0].length;
+    for (let b = 0; b < (o.trees ?? 100); b++) {
+      const rows = Array.from({ length: n }, () => o.rng.int(n));
+      const bag = new Uint8Array(n);
+      for (const i of rows) bag[i] = 1;
+      this.inBag.push(bag);
+      this.trees.push(buildTree(this.x, this.y, rows, o.rng, o.maxFeatures ?? d, o.minLeaf ?? 1));
+    }
+  }
+
+  /** Mean and variance over the trees at each row of xs. */
+  predict(xs: readonly (readonly number[])[]): { mean: number[]; variance: number[] } {
+    const mean: number[] = [];
+    const variance: number[] = [];
+    for (const q of xs) {
+      let s = 0;
+      let s2 = 0;
+      for (const t of this.trees) {
+        const v = predictTree(t, q);
+        s += v;
+        s2 += v * v;
+      }
+      const m = s / this.trees.length;
+      mean.push(m);
+      variance.push(Math.max(0, s2 / this.trees.length - m * m));
+    }
+    return { mean, variance };
+  }
+
+  /** Out-of-bag mean of every training point (NaN for a point that every tree saw). */
+  outOfBag(): number[] {
+    return this.x.map((q, i) => {
+      let s = 0;
+      let c = 0;
+      this.trees.forEach((t, b) => {
+        if (this.inBag[b][i]) return;
+        s += predictTree(t, q);
+        c++;
+      });
+      return c ? s / c : NaN;
+    });
+  }
+}
