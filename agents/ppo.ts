@@ -434,6 +434,7 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
 
   return {
     name: 'ppo',
+    usesModel: true,
     async propose(ctx: AgentContext, k: number): Promise<Parameters[]> {
       if (inInitialDesign(ctx, opts.initialPoints)) return random.propose(ctx, k);
       const model = ctx.model ?? historyModel(ctx);

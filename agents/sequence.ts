@@ -49,6 +49,7 @@ export function createSequenceAgent(options: Record<string, unknown>, lookup: (n
 
   return {
     name: 'sequence',
+    usesModel: agents.some((a) => a.usesModel),
     async propose(ctx: AgentContext, k: number): Promise<Parameters[]> {
       const out: Parameters[] = [];
       while (out.length < k) {

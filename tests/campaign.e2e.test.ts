@@ -89,28 +89,40 @@ describe('a full campaign', () => {
     expect(JSON.parse(st.stdout).campaigns[0]).toMatchObject({ campaignId: doc.campaignId, status: 'completed' });
   });
 
-  it('runs a twin-less formulation campaign: the P-model is a surrogate learnt from rig data', async () => {
-    const cfg = {
+  it('runs twin-less formulation campaigns: the surrogate of the rig data is trained only when something reads it (issue #12)', async () => {
+    const cfg = (agent: Record<string, unknown>) => ({
       name: 'formulation',
       seed: 3,
       space: { a: { min: 0, max: 1 }, b: { min: 0, max: 1 } },
       reward: 'score',
-      agent: { name: 'gp-bo', candidates: 2, batchSize: 2 },
+      agent: { candidates: 2, batchSize: 2, ...agent },
       rigs: { pipeline: ['characterise'], measure: ['score'], timeout: '20s', simulate: { rigs: [{ id: 'char-1', capabilities: ['characterise'], latencyMs: 30 }] } },
       budget: { rigRuns: 10 },
+    });
+    const run = async (agent: Record<string, unknown>) => {
+      const { path, db } = writeConfig(cfg(agent));
+      const r = await cli(['run', path, '--db', db, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      expect(doc).toMatchObject({ status: 'completed', rigRuns: 10 });
+      const l = Ledger.open(db, { readonly: true });
+      try {
+        const trials = l.trials(doc.campaignId);
+        expect(trials.filter((t) => t.status === 'completed')).toHaveLength(10);
+        return { models: l.documents(doc.campaignId, 'ModelTrained').length, lastRound: trials.filter((t) => t.round === 5) };
+      } finally {
+        l.close();
+      }
     };
-    const { path, db } = writeConfig(cfg);
-    const r = await cli(['run', path, '--db', db, '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ status: 'completed', rigRuns: 10 });
-    const l = Ledger.open(db, { readonly: true });
-    const trials = l.trials(doc.campaignId);
-    expect(trials.filter((t) => t.status === 'completed')).toHaveLength(10);
-    // After 8 rig measurements the surrogate trained on them and scored later rounds.
-    expect(l.documents(doc.campaignId, 'ModelTrained').length).toBeGreaterThanOrEqual(1);
-    expect(trials.filter((t) => t.round === 5).every((t) => Number.isFinite(t.predictedReward ?? NaN))).toBe(true);
-    l.close();
+    // gp-bo models the measurements itself: nothing reads a P-model surrogate, none is trained.
+    const gp = await run({ name: 'gp-bo' });
+    expect(gp.models).toBe(0);
+    expect(gp.lastRound.every((t) => t.predictedReward === null || !Number.isFinite(t.predictedReward))).toBe(true);
+    // PPO rolls out against the reward model: after 8 rig measurements the surrogate is trained
+    // on them and scores the later rounds.
+    const ppo = await run({ name: 'ppo', options: { episodes: 16, iterations: 3, iterationsWarm: 2, finalSamples: 32 } });
+    expect(ppo.models).toBeGreaterThanOrEqual(1);
+    expect(ppo.lastRound.every((t) => Number.isFinite(t.predictedReward ?? NaN))).toBe(true);
   });
 
   it('with surrogates on: physics for some candidates, a trained ensemble scores the rest, its model is saved and recorded', async () => {

@@ -196,12 +196,18 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     closers.push(() => pool.close());
     const simulateProps = (voxels: Voxels, props: string[]) => simulateInPool(pool, voxels, { properties: props, context });
     const rewardOf = makeRewardOf(resolved);
+    const agent = createAgent(resolved);
+    // Without a twin, the surrogate of the rig data is trained only when something reads it:
+    // the config asks for it (it then ranks candidates and its predictions are recorded), or
+    // the agent rolls out against it (ctx.model). Trained for nothing it was half of a
+    // twin-less campaign's wall time per cycle (issue #12).
+    const surrogate = config.predict?.surrogate ?? (!twin && agent.usesModel ? {} : undefined);
     const predictor = createPredictor({
       properties,
       space: resolved.space,
       generate,
       simulate: simulateProps,
-      surrogate: (config.predict?.surrogate ?? (twin ? undefined : {})) as never,
+      surrogate: surrogate as never,
       physicsPerRound: config.predict?.physicsPerRound,
       acquisition: config.predict?.acquisition,
       retrainEvery: config.predict?.retrainEvery,
@@ -211,7 +217,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
         ledger.append(campaignId, 'ModelTrained', { kind: info.surrogate, version: info.version, path: info.dir, dataHash: info.dataHash, samples: info.trainingRows, metrics: { loss: info.loss, epochs: info.epochs } });
       },
     });
-    if (config.predict?.surrogate || !twin) await predictor.resume();
+    if (surrogate) await predictor.resume();
 
     // ── the lab: broker, simulated rigs, dispatcher ───────────────────────────────────────
     let brokerUrl = config.broker;
@@ -245,8 +251,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     await dispatcher.start();
     closers.push(() => dispatcher.stop());
 
-    // ── the agent and the loop ────────────────────────────────────────────────────────────
-    const agent = createAgent(resolved);
+    // ── the loop ──────────────────────────────────────────────────────────────────────────
     const runtime = new CampaignRuntime({
       ledger,
       campaignId,
@@ -266,7 +271,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       fixed,
       protocol: PROTOCOL_VERSION,
       correction: twin ? createCorrection(resolved, properties) : undefined,
-      model: config.predict?.surrogate || !twin ? predictor.rewardModel(config.seed) : undefined,
+      model: surrogate ? predictor.rewardModel(config.seed) : undefined,
       observe: twin ? undefined : (rows) => predictor.observe(rows.map((r) => ({ params: r.params, properties: r.measured, fidelity: 'rig' as const }))),
       onProgress: options.onProgress,
       log,
@@ -390,7 +395,8 @@ function makeRewardOf(resolved: ResolvedCampaign): (props: Record<string, number
  * or on its own by `poreloop lab <config>`. Its hidden truth: a *different sample* of the same
  * recipe (the twin with a seed hashed from the recipe, not the trial), simulated by the same
  * physics, distorted by the configured relative bias per property; the lab adds measurement
- * noise per job (seeded by job id and attempt); manufacture fails above the configured
+ * noise per job (seeded by the job's place in its campaign and its attempt, robots/sim, so
+ * the same config and seed measure the same values under a fresh campaign id, issue #13); manufacture fails above the configured
  * parameter limits. So the rigs disagree with the P-model the way real rigs do (issue #7).
  */
 /** What a simulated rig of this campaign measures: the hidden truth (see startCampaignLab). */

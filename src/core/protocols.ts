@@ -251,6 +251,12 @@ export interface Agent {
   /** Serialisable state for resume (optional). */
   snapshot?(): unknown;
   restore?(state: unknown): void;
+  /**
+   * True when propose() rolls out against ctx.model (the Predictor's reward model). A twin-less
+   * campaign trains its surrogate of the rig data only when something reads it: such an agent,
+   * or a surrogate the config asks for (issue #12).
+   */
+  readonly usesModel?: boolean;
 }
 
 // ─── Rigs and transport ──────────────────────────────────────────────────────────────────
