@@ -314,6 +314,10 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
           actor.send(c.command === 'stop' ? { type: 'campaign.stop', reason: 'operator command' } : { type: `campaign.${c.command}` as 'campaign.pause' });
         }
       }
+      // The approval gate is a waiting state: the decision (from any process) arrives as an event.
+      const snap = actor.getSnapshot();
+      const decided = snap.matches('awaitingApproval') ? runtime.decideApproval(snap.context.round) : null;
+      if (decided) actor.send({ type: 'approval.decided', ...decided });
     }, 250);
     closers.push(() => clearInterval(poll));
     actor.start();

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Parameters } from '../core/protocols.js';
 import type { Ledger } from './ledger.js';
+import type { DocumentBodies } from './documents.js';
 
 /**
  * `poreloop export` (issue #2): every trial with its parameters, predictions, measurements and
@@ -109,6 +110,16 @@ export interface CampaignSummary {
   top: TrialSummary[];
   ledger: string;
   wallTimeS: number;
+  /** The batch that waits at the approval gate for `poreloop approve|reject`, if any (issue #14). */
+  awaitingApproval: { round: number; trialIds: string[] } | null;
+}
+
+/** The latest batch put before the approval gate that has no decision yet, or null. */
+export function pendingApproval(ledger: Ledger, campaignId: string): { round: number; trialIds: string[] } | null {
+  const r = ledger.db.prepare("SELECT body FROM documents WHERE campaign_id = ? AND type = 'ApprovalRequested' ORDER BY seq DESC LIMIT 1").get(campaignId) as { body: string } | undefined;
+  if (!r) return null;
+  const req = JSON.parse(r.body) as DocumentBodies['ApprovalRequested'];
+  return ledger.hasDocument(campaignId, 'ApprovalGiven', `round:${req.round}`) ? null : { round: req.round, trialIds: req.trialIds };
 }
 
 /** The closing summary of a campaign (CLI table, `--json` document, library result). */
@@ -138,5 +149,6 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS:
     top: measured.slice(0, 5).map(toSummary),
     ledger: resolve(ledger.path),
     wallTimeS,
+    awaitingApproval: row.status === 'running' || row.status === 'paused' ? pendingApproval(ledger, campaignId) : null,
   };
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
-import { campaignMachine, type CampaignLimits } from './campaign.machine.js';
+import { campaignMachine, type ApprovalDecision, type CampaignLimits } from './campaign.machine.js';
 
 /** Fake actors (DESIGN.md style rule 11): the machine's transitions alone, no I/O. */
-function fakes(opts: { rewards?: number[]; failed?: number[]; selected?: (remaining: number) => number; throwIn?: string; now?: () => number } = {}) {
+function fakes(opts: { rewards?: number[]; failed?: number[]; selected?: (remaining: number) => number; throwIn?: string; now?: () => number; decided?: (round: number) => ApprovalDecision | null } = {}) {
   const calls: string[] = [];
   let roundIdx = 0;
   const p = <O, I>(name: string, out: (i: I) => O) =>
@@ -16,7 +16,7 @@ function fakes(opts: { rewards?: number[]; failed?: number[]; selected?: (remain
     propose: p('propose', () => ({ proposed: 8 })),
     score: p('score', () => ({ scored: 8 })),
     select: p('select', (i: { remaining: number }) => ({ selected: opts.selected ? opts.selected(i.remaining) : Math.min(4, i.remaining) })),
-    awaitApproval: p('awaitApproval', () => ({ approved: 4 })),
+    requestApproval: p('requestApproval', (i: { round: number }) => ({ decided: opts.decided?.(i.round) ?? null })),
     dispatch: p('dispatch', () => ({ dispatched: 4 })),
     awaitRigs: p('awaitRigs', () => ({ done: 4 })),
     assimilate: p('assimilate', () => {
@@ -53,10 +53,54 @@ describe('campaign machine', () => {
     expect(f.calls.at(-1)).toBe('finish');
   });
 
-  it('passes through the approval gate when the config asks for it', async () => {
+  /** Answers the approval gate of each round with `decide(round)` once the machine waits there. */
+  const approver = (decide: (round: number) => 'approve' | 'reject', seen: string[] = []) => (actor: any) =>
+    actor.subscribe((snap: any) => {
+      const round = snap.context.round;
+      if (!snap.matches({ awaitingApproval: 'waiting' }) || seen.includes(`waiting ${round}`)) return;
+      seen.push(`waiting ${round}`);
+      const decision = decide(round);
+      // Sent from outside, after the transition, as the composition root does.
+      setTimeout(() => actor.send({ type: 'approval.decided', round, decision, approved: decision === 'reject' ? 0 : 4 }), 0);
+    });
+
+  it('waits in a state at the approval gate until approval.decided arrives', async () => {
     const f = fakes({ rewards: [1] });
-    await run({ rigRuns: 4, approval: true }, f);
-    expect(f.calls.slice(0, 5)).toEqual(['propose', 'score', 'select', 'awaitApproval', 'dispatch']);
+    const seen: string[] = [];
+    const s = await run({ rigRuns: 4, approval: true }, f, approver(() => 'approve', seen));
+    expect(f.calls.slice(0, 5)).toEqual(['propose', 'score', 'select', 'requestApproval', 'dispatch']);
+    expect(seen).toEqual(['waiting 1']);
+    expect(s.context.rigRuns).toBe(4);
+  });
+
+  it('a batch rejected at the gate spends no rig runs and goes to no rig (issue #14)', async () => {
+    const f = fakes({ rewards: [1, 2, 3] });
+    // Budget 8, batches of 4: the first batch is rejected, the next two are approved.
+    const s = await run({ rigRuns: 8, approval: true }, f, approver((r) => (r === 1 ? 'reject' : 'approve')));
+    expect(s.context.stopReason).toBe('rig-run budget spent');
+    expect(s.context.rigRuns).toBe(8);
+    expect(s.context.round).toBe(3);
+    expect(f.calls.filter((c) => c === 'dispatch')).toHaveLength(2);
+    expect(f.calls.slice(0, 6)).toEqual(['propose', 'score', 'select', 'requestApproval', 'propose', 'score']);
+  });
+
+  it('ignores a decision about another round, and takes one already recorded (resume)', async () => {
+    const f = fakes({ rewards: [1], decided: (round) => (round === 2 ? { round, decision: 'approve', approved: 4 } : null) });
+    let sent = false;
+    const s = await run({ rigRuns: 8, approval: true }, f, (actor) =>
+      actor.subscribe((snap: any) => {
+        if (snap.matches({ awaitingApproval: 'waiting' }) && snap.context.round === 1 && !sent) {
+          sent = true;
+          setTimeout(() => {
+            actor.send({ type: 'approval.decided', round: 7, decision: 'approve', approved: 4 });
+            expect(actor.getSnapshot().matches({ awaitingApproval: 'waiting' })).toBe(true);
+            actor.send({ type: 'approval.decided', round: 1, decision: 'approve', approved: 4 });
+          }, 0);
+        }
+      }),
+    );
+    expect(s.context.rigRuns).toBe(8);
+    expect(f.calls.filter((c) => c === 'dispatch')).toHaveLength(2);
   });
 
   it('stops when the target reward is reached', async () => {

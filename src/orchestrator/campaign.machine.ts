@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup } from 'xstate';
+import { and, assign, fromPromise, raise, setup } from 'xstate';
 
 /**
  * The campaign state machine (xstate v5), after the autonomous optimisation route of Niu et
@@ -7,8 +7,8 @@ import { assign, fromPromise, setup } from 'xstate';
  * file imports no implementation and does no I/O (DESIGN.md style rule 3).
  *
  *   proposing → scoring → selecting → [awaitingApproval] → dispatching → awaitingRigs
- *       ▲                                                                     │
- *       └──────────── deciding ◀──────────── assimilating ◀───────────────────┘
+ *       ▲                     │ (rejected) │                                  │
+ *       └──────────── deciding ◀───────────┴──── assimilating ◀───────────────┘
  *                        │ budget / target / no improvement / failures / stop
  *                        ▼
  *                     stopping → done            paused ⇄ (campaign.pause / campaign.resume)
@@ -55,9 +55,19 @@ export interface RoundInput {
 }
 export interface SelectOutput {
   selected: number;
+  /** Set when nothing is left to try (a finite pool fully proposed): why; the campaign ends with it. */
+  exhausted?: string;
 }
-export interface ApprovalOutput {
+/** A person's decision on a round's batch at the approval gate (issue #7, #15). */
+export interface ApprovalDecision {
+  round: number;
+  decision: 'approve' | 'reject';
+  /** Trials that go to the rigs: the batch when approved, 0 when rejected. */
   approved: number;
+}
+export interface ApprovalRequestOutput {
+  /** The decision already in the ledger (a resumed campaign), else null: the machine waits. */
+  decided: ApprovalDecision | null;
 }
 export interface AssimilateOutput {
   completed: number;
@@ -78,7 +88,8 @@ export interface DecideInput {
 export type CampaignEvent =
   | { type: 'campaign.stop'; reason?: string }
   | { type: 'campaign.pause' }
-  | { type: 'campaign.resume' };
+  | { type: 'campaign.resume' }
+  | ({ type: 'approval.decided' } & ApprovalDecision);
 
 function notProvided<O, I>(name: string) {
   return fromPromise<O, I>(async () => {
@@ -97,7 +108,7 @@ export const campaignMachine = setup({
     propose: notProvided<{ proposed: number }, RoundInput>('propose'),
     score: notProvided<{ scored: number }, RoundInput>('score'),
     select: notProvided<SelectOutput, RoundInput & { remaining: number }>('select'),
-    awaitApproval: notProvided<ApprovalOutput, RoundInput>('awaitApproval'),
+    requestApproval: notProvided<ApprovalRequestOutput, RoundInput>('requestApproval'),
     dispatch: notProvided<{ dispatched: number }, RoundInput>('dispatch'),
     awaitRigs: notProvided<{ done: number }, RoundInput>('awaitRigs'),
     assimilate: notProvided<AssimilateOutput, RoundInput>('assimilate'),
@@ -113,6 +124,10 @@ export const campaignMachine = setup({
   guards: {
     approvalRequired: ({ context }) => context.limits.approval,
     nothingSelected: (_, params: { selected: number }) => params.selected === 0,
+    alreadyDecided: (_, params: ApprovalRequestOutput) => params.decided !== null,
+    decisionForThisRound: ({ context, event }) => event.type === 'approval.decided' && event.round === context.round,
+    batchRejected: ({ event }) => event.type === 'approval.decided' && event.decision === 'reject',
+    exhausted: (_, params: SelectOutput) => params.selected === 0 && params.exhausted !== undefined,
     stopRequested: ({ context }) => context.stopReason !== null,
     failureBudgetSpent: ({ context }) => context.failures > context.limits.failures,
     rigBudgetSpent: ({ context }) => context.rigRuns >= context.limits.rigRuns,
@@ -171,23 +186,53 @@ export const campaignMachine = setup({
         src: 'select',
         input: ({ context }) => ({ campaignId: context.campaignId, round: context.round, remaining: context.limits.rigRuns - context.rigRuns }),
         onDone: [
-          { guard: { type: 'nothingSelected', params: ({ event }) => event.output }, target: 'deciding' },
+          // Without this a 3-row pool with rigRuns: 10 ran 26 149 empty rounds in 10 min (issue #14).
           {
-            guard: 'approvalRequired',
-            target: 'awaitingApproval',
-            actions: assign({ rigRuns: ({ context, event }) => context.rigRuns + event.output.selected }),
+            guard: { type: 'exhausted', params: ({ event }) => event.output },
+            target: 'stopping',
+            actions: assign({ stopReason: ({ event }) => event.output.exhausted ?? 'nothing left to try', finalStatus: () => 'completed' as const }),
           },
+          { guard: { type: 'nothingSelected', params: ({ event }) => event.output }, target: 'deciding' },
+          // A batch that waits for a person spends no rig runs until it is approved (issue #14).
+          { guard: 'approvalRequired', target: 'awaitingApproval' },
           { target: 'dispatching', actions: assign({ rigRuns: ({ context, event }) => context.rigRuns + event.output.selected }) },
         ],
         onError: { target: 'failed', actions: 'recordFailure' },
       },
     },
+    // The approval gate waits in a state, not in an actor: `approval.decided` (sent by the
+    // composition root when the ledger holds the decision of `poreloop approve|reject`, from
+    // any process) moves it on. A rejected batch goes to no rig; the loop decides afresh.
     awaitingApproval: {
-      invoke: {
-        src: 'awaitApproval',
-        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round }),
-        onDone: 'dispatching',
-        onError: { target: 'failed', actions: 'recordFailure' },
+      initial: 'requesting',
+      states: {
+        requesting: {
+          invoke: {
+            src: 'requestApproval',
+            input: ({ context }) => ({ campaignId: context.campaignId, round: context.round }),
+            onDone: [
+              {
+                guard: { type: 'alreadyDecided', params: ({ event }) => event.output },
+                target: 'waiting',
+                actions: raise(({ event }) => ({ type: 'approval.decided' as const, ...event.output.decided! })),
+              },
+              { target: 'waiting' },
+            ],
+            onError: { target: '#campaign.failed', actions: 'recordFailure' },
+          },
+        },
+        waiting: {},
+      },
+      on: {
+        // A decision about another round (a stale event) changes nothing.
+        'approval.decided': [
+          { guard: and(['decisionForThisRound', 'batchRejected']), target: 'deciding' },
+          {
+            guard: 'decisionForThisRound',
+            target: 'dispatching',
+            actions: assign({ rigRuns: ({ context, event }) => context.rigRuns + (event as ApprovalDecision).approved }),
+          },
+        ],
       },
     },
     dispatching: {

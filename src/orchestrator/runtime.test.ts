@@ -6,11 +6,12 @@ import { createActor, fromPromise, toPromise } from 'xstate';
 import { fakeAgent, fakePredictor, fakeRig, type Behaviour } from '../../tests/fakes/index.js';
 import { systemClock } from '../core/protocols.js';
 import { createRng } from '../core/rng.js';
-import { Ledger } from '../ledger/ledger.js';
+import { summariseCampaign } from '../ledger/export.js';
+import { Ledger, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime } from './runtime.js';
 
-function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent> } = {}) {
+function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean } = {}) {
   const db = opts.db ?? join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'l.db');
   const ledger = Ledger.open(db);
   if (!ledger.campaign('c')) {
@@ -26,7 +27,7 @@ function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: 
   const machine = campaignMachine.provide({
     actors: Object.fromEntries(Object.entries(runtime.actors()).map(([k, f]) => [k, fromPromise(({ input }: { input: any }) => (f as any)(input))])) as never,
   });
-  const input = { campaignId: 'c', startedAt: 0, limits: { rigRuns: opts.rigRuns ?? 6, failures: 10, approval: false } };
+  const input = { campaignId: 'c', startedAt: 0, limits: { rigRuns: opts.rigRuns ?? 6, failures: 10, approval: opts.approval ?? false } };
   return { ledger, rig, agent, runtime, machine, input, db };
 }
 
@@ -101,6 +102,42 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(jobs.find((j) => j.status === 'completed')!.attempt).toBe(2);
     expect(jobs.find((j) => j.status === 'failed')!.reason).toBe('gripper jam');
     expect(s.ledger.trials('c').filter((t) => t.status === 'abandoned')).toHaveLength(1);
+  });
+
+  it('approval gate: decisions come from the ledger (another process); a rejected batch spends no rig run (issue #14)', async () => {
+    const s = setup({ approval: true, rigRuns: 8 });
+    const operator = Ledger.open(s.db); // `poreloop approve|reject` runs in another process
+    const waiting: Array<ReturnType<typeof summariseCampaign>['awaitingApproval']> = [];
+    s.runtime.start();
+    const actor = createActor(s.machine, { input: s.input });
+    // What the composition root wires: while the machine waits at the gate, the decision found
+    // in the ledger is sent to it as an event.
+    const poll = setInterval(() => {
+      const snap = actor.getSnapshot();
+      if (!snap.matches({ awaitingApproval: 'waiting' })) return;
+      const round = snap.context.round;
+      if (waiting.length < round) {
+        // `status` shows the batch that waits; the operator rejects round 1, approves the rest.
+        waiting.push(summariseCampaign(operator, 'c', 0).awaitingApproval);
+        issueCommand(operator, 'c', round === 1 ? 'reject' : 'approve', { by: 'test' });
+      }
+      const decided = s.runtime.decideApproval(round);
+      if (decided) actor.send({ type: 'approval.decided', ...decided });
+    }, 5);
+    actor.start();
+    await toPromise(actor);
+    clearInterval(poll);
+    await s.runtime.close();
+    operator.close();
+    // Budget 8 in batches of 2: round 1 rejected, then four approved rounds with 8 real rig runs.
+    expect(s.rig.jobs).toHaveLength(8);
+    expect(s.ledger.campaign('c')).toMatchObject({ status: 'completed', rigRuns: 8, stopReason: 'rig-run budget spent' });
+    expect(waiting).toHaveLength(5);
+    expect(waiting[0]).toEqual({ round: 1, trialIds: s.ledger.trials('c').filter((t) => t.round === 1 && t.selectedRank !== null).map((t) => t.id) });
+    const round1 = s.ledger.trials('c').filter((t) => t.round === 1 && t.selectedRank !== null);
+    expect(round1.map((t) => t.status)).toEqual(['abandoned', 'abandoned']);
+    expect(s.ledger.documents('c', 'ApprovalGiven').map((d) => d.body.decision)).toEqual(['reject', 'approve', 'approve', 'approve', 'approve']);
+    expect(summariseCampaign(s.ledger, 'c', 0).awaitingApproval).toBeNull();
   });
 
   it('records events for unknown jobs as rejected messages and ignores them', async () => {

@@ -321,6 +321,15 @@ export class CampaignRuntime {
     return { dispatched: sent };
   }
 
+  /**
+   * A job's own deadline leaves room for every attempt the dispatcher may make, each with its
+   * own `timeoutMs` (issue #14: set to the first attempt's deadline, it made `rigs.maxAttempts`
+   * useless for timeouts — a hung rig's job was abandoned at attempt 1 beside an idle rig).
+   */
+  private jobDeadline(): string {
+    return new Date(this.d.clock.now() + this.d.timeoutMs * this.d.maxAttempts).toISOString();
+  }
+
   private buildJob(trial: TrialRow, stage: number, attempt: number, inputs: Record<string, number>): RigJob {
     const jobId = `${trial.id}-s${stage}`;
     return {
@@ -330,7 +339,7 @@ export class CampaignRuntime {
       attempt,
       capability: this.d.pipeline[stage],
       params: this.view.paramsOf(trial),
-      deadline: new Date(this.d.clock.now() + this.d.timeoutMs).toISOString(),
+      deadline: this.jobDeadline(),
       protocol: this.d.protocol,
       inputs: Object.keys(inputs).length ? inputs : undefined,
     };
@@ -362,7 +371,7 @@ export class CampaignRuntime {
       // The attempt the ledger last recorded: the rig answers a (jobId, attempt) it knows from its record.
       jobId, campaignId: this.d.campaignId, trialId: b.trialId, attempt: job.attempt, capability: b.capability, params: b.params,
       // A fresh deadline: the timer of the crashed process no longer runs.
-      deadline: new Date(this.d.clock.now() + this.d.timeoutMs).toISOString(), protocol: this.d.protocol, inputs: b.inputs,
+      deadline: this.jobDeadline(), protocol: this.d.protocol, inputs: b.inputs,
       rigId: rigId ?? undefined,
     });
   }

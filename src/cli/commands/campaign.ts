@@ -160,6 +160,10 @@ export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
           const counts = jobs.reduce<Record<string, number>>((m, j) => ((m[j.status] = (m[j.status] ?? 0) + 1), m), {});
           out.info(`campaign ${c.id} (${c.name}) ${c.status}; config ${c.source} sha256:${c.configHash.slice(0, 12)} seed ${c.seed}`);
           out.info(`jobs: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+          if (s.awaitingApproval) {
+            const { round, trialIds } = s.awaitingApproval;
+            out.info(`waiting for approval: round ${round}, ${trialIds.length} trials (${trialIds.join(', ')}); decide with "poreloop approve|reject ${c.id}"`);
+          }
           printSummary(out, s);
           out.result({ ...s, jobs: counts, configHash: c.configHash, seed: c.seed });
         });
