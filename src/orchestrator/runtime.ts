@@ -5,7 +5,7 @@ import { hash32, type Rng } from '../core/rng.js';
 import { encode } from '../core/space.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { CampaignView } from '../ledger/view.js';
-import type { ApprovalOutput, AssimilateOutput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
+import type { ApprovalDecision, ApprovalRequestOutput, AssimilateOutput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
 
 /**
  * The effects of the campaign loop, written against the interfaces of src/core only (an
@@ -55,6 +55,11 @@ export interface CampaignRuntimeDeps {
   correction?: RealityCorrection;
   /** Rig measurements as training data (twin-less campaigns learn their P-model from them). */
   observe?: (rows: Array<{ params: Parameters; measured: Record<string, number> }>) => Promise<void>;
+  /**
+   * The names the rigs must report (`rigs.measure`): a trial whose measurements lack one is
+   * abandoned with a reason naming it, instead of waiting forever (issue #14).
+   */
+  measure?: readonly string[];
   onProgress?: (e: ProgressEvent) => void;
   log?: (line: string) => void;
 }
@@ -136,7 +141,7 @@ export class CampaignRuntime {
       propose: (i: RoundInput) => this.propose(i),
       score: (i: RoundInput) => this.score(i),
       select: (i: RoundInput & { remaining: number }) => this.select(i),
-      awaitApproval: (i: RoundInput) => this.awaitApproval(i),
+      requestApproval: (i: RoundInput) => this.requestApproval(i),
       dispatch: (i: RoundInput) => this.dispatch(i),
       awaitRigs: (i: RoundInput) => this.awaitRigs(i),
       assimilate: (i: RoundInput) => this.assimilate(i),
@@ -205,6 +210,10 @@ export class CampaignRuntime {
   // ── actors ─────────────────────────────────────────────────────────────────────────────
 
   async propose({ campaignId, round }: RoundInput): Promise<{ proposed: number }> {
+    // Every round gives timers, signals and MQTT I/O a turn: a run of rounds that never leaves
+    // the microtask queue (proposals that return at once) starved SIGTERM and `poreloop stop`
+    // (issue #14).
+    await new Promise<void>((r) => setImmediate(r));
     const existing = this.view.round(round);
     if (existing.length > 0) return { proposed: existing.length };
     this.ledger.append(campaignId, 'RoundStarted', { round }, `round:${round}`);
@@ -269,6 +278,10 @@ export class CampaignRuntime {
     const trials = this.view.round(round);
     const already = trials.filter((t) => t.selectedRank !== null).length;
     if (already > 0) return { selected: already };
+    if (trials.length === 0) {
+      const pool = this.d.space.pool;
+      return { selected: 0, exhausted: pool ? `pool exhausted: all ${pool.length} rows of space.pool have been proposed` : `the agent (${this.d.agent.name}) proposed no candidates` };
+    }
     const k = Math.max(0, Math.min(this.d.batchSize, remaining));
     // Best predicted first; candidates without a finite prediction (a twin-less campaign before
     // its surrogate has data) follow in the agent's order, so the agent's choice decides.
@@ -284,28 +297,44 @@ export class CampaignRuntime {
   }
 
   /**
-   * The approval gate (issue #7): the batch waits until a person approves or rejects it with
-   * `poreloop approve <campaignId> [--reject]`, which writes a command into the ledger.
+   * The approval gate (issue #7): records that the round's batch waits for a person, and
+   * returns the decision when the ledger already holds one (a resumed campaign). The machine
+   * then waits in `awaitingApproval` for `approval.decided` (see `decideApproval`).
    */
-  async awaitApproval({ campaignId, round }: RoundInput): Promise<ApprovalOutput> {
-    const selected = () => this.view.round(round).filter((t) => t.status === 'selected');
-    const given = this.view.document('ApprovalGiven', `round:${round}`);
-    if (given) return { approved: given.body.decision === 'reject' ? 0 : given.body.trialIds.length };
-    this.ledger.append(campaignId, 'ApprovalRequested', { round, trialIds: selected().map((t) => t.id) }, `round:${round}`);
-    this.progress({ phase: 'approval', round, done: 0, total: 1, message: `waiting for approval: poreloop approve ${campaignId}` });
-    for (;;) {
-      for (const c of this.ledger.pendingCommands(campaignId)) {
-        if (c.command !== 'approve' && c.command !== 'reject') continue;
-        const ids = selected().map((t) => t.id);
-        this.ledger.transaction(() => {
-          this.ledger.consumeCommand(c.seq);
-          this.ledger.append(campaignId, 'ApprovalGiven', { round, decision: c.command as 'approve' | 'reject', trialIds: ids, by: String(c.args?.by ?? 'operator') }, `round:${round}`);
-          if (c.command === 'reject') for (const id of ids) this.ledger.append(campaignId, 'TrialAbandoned', { trialId: id, reason: 'rejected at the approval gate' }, id);
-        });
-        return { approved: c.command === 'reject' ? 0 : ids.length };
-      }
-      await this.d.clock.sleep(200);
-    }
+  async requestApproval({ campaignId, round }: RoundInput): Promise<ApprovalRequestOutput> {
+    const decided = this.approvalOf(round);
+    if (decided) return { decided };
+    this.ledger.append(campaignId, 'ApprovalRequested', { round, trialIds: this.view.round(round).filter((t) => t.status === 'selected').map((t) => t.id) }, `round:${round}`);
+    this.progress({ phase: 'approval', round, done: 0, total: 1, message: `waiting for approval: poreloop approve|reject ${campaignId}` });
+    return { decided: null };
+  }
+
+  /**
+   * The decision on `round`'s batch, if there is one: a pending `poreloop approve|reject`
+   * command (written by any process) is turned into the ApprovalGiven document — and, for a
+   * rejection, the batch's trials are abandoned — in one transaction, so a crash leaves either
+   * the command or the decision. The composition root calls this while the machine waits at
+   * the gate and sends what it returns as `approval.decided`.
+   */
+  decideApproval(round: number): ApprovalDecision | null {
+    const known = this.approvalOf(round);
+    if (known) return known;
+    const c = this.ledger.pendingCommands(this.d.campaignId).find((x) => x.command === 'approve' || x.command === 'reject');
+    if (!c) return null;
+    const ids = this.view.round(round).filter((t) => t.status === 'selected').map((t) => t.id);
+    this.ledger.transaction(() => {
+      this.ledger.consumeCommand(c.seq);
+      this.ledger.append(this.d.campaignId, 'ApprovalGiven', { round, decision: c.command as 'approve' | 'reject', trialIds: ids, by: String(c.args?.by ?? 'operator') }, `round:${round}`);
+      if (c.command === 'reject') for (const id of ids) this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: id, reason: 'rejected at the approval gate' }, id);
+    });
+    return this.approvalOf(round);
+  }
+
+  private approvalOf(round: number): ApprovalDecision | null {
+    const given = this.view.document('ApprovalGiven', `round:${round}`)?.body;
+    if (!given) return null;
+    const decision = given.decision === 'reject' ? 'reject' : 'approve';
+    return { round, decision, approved: decision === 'reject' ? 0 : given.trialIds.length };
   }
 
   async dispatch({ round }: RoundInput): Promise<{ dispatched: number }> {
@@ -465,9 +494,22 @@ export class CampaignRuntime {
 
   private completeTrial(trial: TrialRow, feasible: boolean): void {
     const measured = this.view.measuredOf(trial.id);
+    const abandon = (reason: string) => this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: trial.id, reason }, trial.id);
+    // A result without a measured name used to throw inside the reward, the error was
+    // swallowed by the event queue and the trial never ended (issue #14). Say which name is
+    // missing and which are expected, so that the rig's author can fix the keys.
+    const missing = feasible ? (this.d.measure ?? []).filter((n) => !Object.hasOwn(measured, n)) : [];
+    if (missing.length > 0) {
+      return void abandon(`the rigs' measurements lack ${missing.map((n) => `"${n}"`).join(', ')}: measurement keys must be the names in rigs.measure [${this.d.measure!.join(', ')}]; the rigs sent [${Object.keys(measured).join(', ')}]`);
+    }
     const predicted = Object.fromEntries(Object.entries(trial.prediction ?? {}).map(([k, v]) => [k, v.mean]));
-    // Properties the rigs did not measure keep their predicted values in the reward.
-    const reward = feasible ? this.d.rewardOf({ ...predicted, ...measured }, this.view.paramsOf(trial)) : Number.NaN;
+    let reward = Number.NaN;
+    try {
+      // Properties the rigs did not measure keep their predicted values in the reward.
+      if (feasible) reward = this.d.rewardOf({ ...predicted, ...measured }, this.view.paramsOf(trial));
+    } catch (e) {
+      return void abandon(`the reward could not be computed from the measurements [${Object.keys(measured).join(', ')}]: ${(e as Error).message}`);
+    }
     this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward, feasible }, trial.id);
   }
 }
