@@ -112,6 +112,27 @@ describe('DeepEnsemble', () => {
     m.dispose();
   });
 
+  it('predicts strictly positive data as positive, extrapolating too (issue #12: negative conductivities)', async () => {
+    // A conductivity-like property falling 400-fold across the box, from 16 rig results: a
+    // linear-output network dips below zero where the data are small (30 of 75 grid points
+    // with the transform forced to identity); learnt in log space it cannot.
+    const rng = createRng(1);
+    const x: number[][] = [];
+    const y: number[][] = [];
+    for (let i = 0; i < 16; i++) {
+      const [a, b] = [rng.next(), rng.next()];
+      x.push([a, b]);
+      y.push([40 * Math.exp(-6 * a) * (0.5 + b)]);
+    }
+    const m = new DeepEnsemble({ members: 5, epochs: 200, log: () => {} });
+    await m.fit({ inputs: ['a', 'b'], x, outputs: ['sigma'], y }, { seed: 2 });
+    const grid: number[][] = [];
+    for (let a = 0; a <= 1.5; a += 0.1) for (let b = 0; b <= 1; b += 0.25) grid.push([a, b]);
+    const p = await m.predict(grid);
+    expect(p.mean.filter((r) => !(r[0] > 0))).toEqual([]);
+    m.dispose();
+  });
+
   it('rejects unknown or invalid options (they often come from a campaign file)', () => {
     expect(() => new DeepEnsemble({ memebers: 5 } as EnsembleOptions)).toThrow(/unknown option 'memebers'/);
     expect(() => new DeepEnsemble({ epochs: 0 })).toThrow(/surrogate.epochs/);

@@ -40,7 +40,7 @@ export interface EnsembleOptions {
   /** Number of members (default 5). */
   members?: number;
   architecture?: Architecture;
-  /** Property → transform; default by name (transforms.ts). */
+  /** Property → transform; default by name, or log for strictly positive training data (transforms.ts). */
   transforms?: Record<string, TransformName>;
   /** Maximum epochs (default 300). */
   epochs?: number;
@@ -204,7 +204,7 @@ export class DeepEnsemble implements Surrogate {
   async fit(data: Dataset, options: FitOptions = {}): Promise<{ loss: number; epochs: number }> {
     checkDataset(data);
     await ensureBackend(this.opts.backend, { log: this.opts.log });
-    const transforms = checkTransforms(data.outputs, this.opts.transforms);
+    const transforms = checkTransforms(data.outputs, this.opts.transforms, data.y);
     const t = data.y.map((r) => r.map((v, j) => forward(transforms[j], v)));
     const rng = createRng(options.seed ?? 0);
     const n = data.x.length;
@@ -219,7 +219,9 @@ export class DeepEnsemble implements Surrogate {
       prev !== null &&
       prev.models.length === this.opts.members &&
       prev.inputs.join('\n') === data.inputs.join('\n') &&
-      prev.outputs.join('\n') === data.outputs.join('\n');
+      prev.outputs.join('\n') === data.outputs.join('\n') &&
+      // A property that was > 0 so far and now is not changes its transform: start afresh.
+      prev.transforms.join('\n') === transforms.join('\n');
     const inputNorm = warm ? prev.inputNorm : fitStandardiser(train.map((i) => data.x[i]), data.inputs.length);
     const outputNorm = warm ? prev.outputNorm : fitStandardiser(train.map((i) => t[i]), data.outputs.length);
     const P = data.outputs.length;

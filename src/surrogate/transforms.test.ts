@@ -30,6 +30,16 @@ describe('transforms', () => {
     expect(checkTransforms(['k', 'tau_x'], { k: 'log' })).toEqual(['log', 'reciprocal']);
   });
 
+  it('learns strictly positive data in log space unless a value is ≤ 0 or a transform is given (issue #12)', () => {
+    const y = [
+      [120, -0.5, 3, 2, NaN],
+      [0.4, 0.2, 0, 5, NaN],
+      [NaN, 0.1, 7, 1, NaN],
+    ];
+    expect(checkTransforms(['sigma', 'v', 'current', 'porosity', 'unmeasured'], { porosity: 'identity' }, y)).toEqual(['log', 'identity', 'identity', 'identity', 'identity']);
+    expect(checkTransforms(['sigma'], undefined)).toEqual(['identity']);
+  });
+
   it('standardises with NaN-aware statistics; constant columns keep σ = 1', () => {
     const st = fitStandardiser([[1, 5, NaN], [3, 5, 2]], 3);
     expect(st).toEqual({ mean: [2, 5, 2], std: [1, 1, 1] });

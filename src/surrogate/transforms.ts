@@ -4,7 +4,9 @@
  * - `log`: permeability spans decades (Carman–Kozeny: k ∝ ε³/S²), so it is learnt as ln k.
  * - `reciprocal`: tortuosity factor τ ≥ 1 is unbounded and τ = ∞ for a phase that does not
  *   percolate; 1/τ (the "formation factor" ratio D_eff/(ε D)) lies in [0, 1] and maps τ = ∞ to 0.
- * - `identity`: everything else (porosity, conductivities of mixed sign range, performance).
+ * - `identity`: everything else (porosity, conductivities of mixed sign range, performance) —
+ *   except that, given the training targets, a property left at identity whose every value is
+ *   > 0 is learnt as `log` too (`checkTransforms`), so its predictions stay positive.
  * The inverse of `reciprocal` maps predictions ≤ 0 to τ = ∞ (predicted non-percolating).
  */
 import { BadInputError } from '../core/errors.js';
@@ -57,12 +59,27 @@ export function inverseSlope(t: TransformName, u: number): number {
   }
 }
 
-export function checkTransforms(outputs: readonly string[], given: Record<string, string> | undefined): TransformName[] {
+/**
+ * The transform of each output: as given, else by name (`defaultTransform`). With the training
+ * targets `y`, an output that would be `identity` and whose finite values are all > 0 is learnt
+ * as `log` instead: strictly positive quantities stay positive (issue #12: the twin-less
+ * Predictor predicted conductivities of −11 to −40 S/m, which left the reward empty). One
+ * value ≤ 0 in the data (a sample that does not conduct) keeps it linear; a transform given
+ * explicitly is never changed.
+ */
+export function checkTransforms(outputs: readonly string[], given: Record<string, string> | undefined, y?: readonly (readonly number[])[]): TransformName[] {
   for (const [k, v] of Object.entries(given ?? {})) {
     if (!outputs.includes(k)) throw new BadInputError(`transform given for unknown property '${k}' (outputs: ${outputs.join(', ')})`, 'transforms');
     if (!TRANSFORMS.includes(v as TransformName)) throw new BadInputError(`unknown transform '${v}' for '${k}' (allowed: ${TRANSFORMS.join(', ')})`, 'transforms');
   }
-  return outputs.map((o) => (given?.[o] as TransformName | undefined) ?? defaultTransform(o));
+  return outputs.map((o, j) => {
+    const explicit = given?.[o] as TransformName | undefined;
+    if (explicit) return explicit;
+    const byName = defaultTransform(o);
+    if (byName !== 'identity' || !y) return byName;
+    const values = y.map((r) => r[j]).filter(Number.isFinite);
+    return values.length > 0 && values.every((v) => v > 0) ? 'log' : 'identity';
+  });
 }
 
 /** Per-column mean and standard deviation over finite values (σ = 1 for constant columns). */
