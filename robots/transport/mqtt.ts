@@ -8,6 +8,7 @@ import mqtt from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { Subject, type Observable } from 'rxjs';
 import type { Transport } from '../../src/core/protocols.js';
+import { brokerUrlProblem } from '../../src/core/broker-url.js';
 import { BadInputError } from '../../src/core/errors.js';
 import { topicMatches } from '../protocol/topics.js';
 
@@ -95,6 +96,9 @@ function pem(v: string | Buffer | undefined, what: string): Buffer | undefined {
 
 /** Connects (resolving after the first CONNACK) and keeps reconnecting with back-off afterwards. */
 export async function connectMqtt(options: MqttConnectOptions, env: Env = process.env): Promise<MqttTransport> {
+  // Before anything else: MQTT.js connects an unknown scheme (file://…) to localhost (issue #14).
+  const problem = brokerUrlProblem(options.url);
+  if (problem) throw new BadInputError(problem, 'broker');
   const o = { ...credentialsFromEnv(env), ...stripUndefined(options) } as MqttConnectOptions;
   const protocolVersion = o.protocolVersion ?? 4;
   const clean = o.clean ?? false;

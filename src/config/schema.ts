@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { brokerUrlProblem } from '../core/broker-url.js';
 
 /**
  * The campaign file schema (issue #2). One zod schema is the single source: it validates
@@ -167,7 +168,14 @@ export const campaignSchema = z
       })
       .strict()
       .default({}),
-    broker: z.string().default('embedded').describe('"embedded" or mqtt://host:port (credentials from the environment)'),
+    broker: z
+      .string()
+      .superRefine((s, ctx) => {
+        const problem = s === 'embedded' ? undefined : brokerUrlProblem(s);
+        if (problem) ctx.addIssue({ code: 'custom', message: `expected "embedded" or a broker URL: ${problem}` });
+      })
+      .default('embedded')
+      .describe('"embedded" or mqtt://, mqtts://, ws://, wss://host:port (credentials from the environment)'),
     artifacts: z.string().optional().describe('folder for models and volumes (default: next to the ledger)'),
   })
   .strict()

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Argv, CommandModule } from 'yargs';
+import { brokerUrlProblem } from '../../core/broker-url.js';
 import { BadInputError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
 import {
@@ -42,7 +43,8 @@ const withLab = <T>(y: Argv<T>) =>
     .option('lab', { type: 'string', default: 'default', describe: 'lab name (topic root poreloop/v1/<lab>/)' });
 
 function checkLab(args: LabArgs): void {
-  if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(args.broker)) throw new BadInputError(`expected an mqtt://, mqtts://, ws:// or wss:// URL, got "${args.broker}"`, '--broker');
+  const problem = brokerUrlProblem(args.broker);
+  if (problem) throw new BadInputError(problem, '--broker');
   try {
     assertName('lab', args.lab);
   } catch (e) {
