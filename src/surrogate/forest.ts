@@ -33,9 +33,22 @@ interface Tree {
   value: number[];
 }
 
-function buildTree(x: readonly number[][], y: readonly number[], rows: number[], rng: Rng, maxFeatures: number, minLeaf: number): Tree {
+/** Rank of every row's value per feature (ties share a rank), so nodes sort integer keys. */
+function featureRanks(x: readonly number[][]): Int32Array[] {
+  const n = x.length;
+  return x[0].map((_, f) => {
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a][f] - x[b][f] || a - b);
+    const rank = new Int32Array(n);
+    for (let k = 1; k < n; k++) rank[order[k]] = x[order[k]][f] === x[order[k - 1]][f] ? rank[order[k - 1]] : k;
+    return rank;
+  });
+}
+
+function buildTree(x: readonly number[][], y: readonly number[], ranks: readonly Int32Array[], rows: number[], rng: Rng, maxFeatures: number, minLeaf: number): Tree {
   const t: Tree = { feature: [], threshold: [], left: [], right: [], value: [] };
   const d = x[0].length;
+  const N = x.length;
+  const keys = new Float64Array(rows.length);
   const node = (idx: number[]): number => {
     const id = t.feature.length;
     let sum = 0;
@@ -58,7 +71,12 @@ function buildTree(x: readonly number[][], y: readonly number[], rows: number[],
     const n = idx.length;
     const total = sum;
     for (const f of feats.slice(0, Math.min(maxFeatures, d))) {
-      const sorted = [...idx].sort((a, b) => x[a][f] - x[b][f] || a - b);
+      // Sort by (rank, row) as one number with the native typed-array sort: same order as
+      // sorting by value then row, several times faster than a comparator.
+      const kf = keys.subarray(0, n);
+      for (let k = 0; k < n; k++) kf[k] = ranks[f][idx[k]] * N + idx[k];
+      kf.sort();
+      const sorted = Array.from(kf, (v) => v % N);
       let leftSum = 0;
       for (let k = 0; k < n - 1; k++) {
         leftSum += y[sorted[k]];
@@ -109,12 +127,13 @@ export class RandomForest {
     this.y = [...y];
     const n = x.length;
     const d = x[0].length;
+    const ranks = featureRanks(this.x);
     for (let b = 0; b < (o.trees ?? 100); b++) {
       const rows = Array.from({ length: n }, () => o.rng.int(n));
       const bag = new Uint8Array(n);
       for (const i of rows) bag[i] = 1;
       this.inBag.push(bag);
-      this.trees.push(buildTree(this.x, this.y, rows, o.rng, o.maxFeatures ?? d, o.minLeaf ?? 1));
+      this.trees.push(buildTree(this.x, this.y, ranks, rows, o.rng, o.maxFeatures ?? d, o.minLeaf ?? 1));
     }
   }
 

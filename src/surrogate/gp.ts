@@ -254,6 +254,8 @@ function rprop(x: readonly number[][], y: readonly number[], start: GpHyper, ite
     });
     theta = clipHyper(theta, d, minNoise);
     prevGrad = g;
+    // Converged: every step has shrunk below 1e-3 in log units (0.1 % of a length-scale).
+    if (step.every((s) => s < 1e-3)) break;
   }
   return best;
 }
