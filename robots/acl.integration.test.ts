@@ -11,12 +11,15 @@ import { createDispatcher, type Dispatcher } from './dispatcher.js';
 import { PROTOCOL_VERSION, topicsFor } from './protocol/topics.js';
 import { createRig, type RigHandle } from './sdk/index.js';
 import { startMosquitto, uniq, waitFor, type MosquittoProcess } from './testing/brokers.js';
+import { mosquittoMissing, skipWithout } from './testing/services.js';
 import { connectMqtt, type MqttTransport } from './transport/mqtt.js';
 
 const acl = readFileSync(fileURLToPath(new URL('../configs/mosquitto/acl', import.meta.url)), 'utf8');
 const pw = { orchestrator: 'orch-secret', r1: 'r1-secret', r2: 'r2-secret' };
 
-describe('Mosquitto ACL + password file', () => {
+const skip = skipWithout(await mosquittoMissing('binary'), 'Mosquitto ACL + password file');
+
+describe.skipIf(skip)('Mosquitto ACL + password file', () => {
   let m: MosquittoProcess;
   let orch: MqttTransport;
   let d: Dispatcher;

@@ -12,9 +12,11 @@ import { PROTOCOL_VERSION, topicsFor } from './protocol/topics.js';
 import { createSimulatedLab, type SimRigConfig, type SimulatedLab } from './sim/index.js';
 import { analyticTruth } from './sim/truth.js';
 import { cleanupLab, startTestBroker, uniq, waitFor, type BrokerKind, type TestBroker } from './testing/brokers.js';
+import { mosquittoMissing, skipWithout } from './testing/services.js';
 import { connectMqtt, type MqttTransport } from './transport/mqtt.js';
 
-const kinds: BrokerKind[] = ['aedes', 'mosquitto'];
+const noMosquitto = skipWithout(await mosquittoMissing('broker'), 'rig protocol over Mosquitto');
+const kinds: BrokerKind[] = noMosquitto ? ['aedes'] : ['aedes', 'mosquitto'];
 
 describe.each(kinds)('rig protocol over %s', (kind) => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -203,7 +205,7 @@ describe.each(kinds)('rig protocol over %s', (kind) => {
   });
 });
 
-describe('MQTT 5 extras over Mosquitto', () => {
+describe.skipIf(noMosquitto)('MQTT 5 extras over Mosquitto', () => {
   it('jobs carry message expiry, correlation data and user properties; rigs and dispatcher still interoperate', async () => {
     const broker = await startTestBroker('mosquitto');
     const lab = uniq('v5');

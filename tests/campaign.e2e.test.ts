@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../src/ledger/ledger.js';
-import { cli, MOSQUITTO_URL, tmp } from './helpers.js';
+import { startTestBroker } from '../robots/testing/brokers.js';
+import { mosquittoMissing, skipWithout } from '../robots/testing/services.js';
+import { cli, tmp } from './helpers.js';
 
 /**
  * Issue #2 end to end: a small full campaign — twin, physics, agent, simulated rigs over MQTT,
  * ledger — on the embedded broker and on the real Mosquitto; SIGKILL mid-campaign and resume.
  */
+const noMosquitto = skipWithout(await mosquittoMissing('broker'), 'campaign e2e on Mosquitto');
 const demo = YAML.parse(readFileSync(new URL('../configs/demo-gdl.yaml', import.meta.url), 'utf8'));
 const small = (patch: Record<string, unknown> = {}) => ({
   ...demo,
@@ -147,11 +150,16 @@ describe('a full campaign', () => {
     expect(trials.filter((t) => t.fidelity === 'surrogate' && Number.isFinite(t.predictedReward ?? NaN)).length).toBeGreaterThan(0);
   });
 
-  it('runs against a real Mosquitto broker', async () => {
-    const { path, db } = writeConfig(small({ broker: MOSQUITTO_URL, lab: `e2e${process.pid}${Date.now() % 100000}` }));
-    const r = await cli(['run', path, '--db', db, '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', rigRuns: 4 });
+  it.skipIf(noMosquitto)('runs against a real Mosquitto broker', async () => {
+    const broker = await startTestBroker('mosquitto');
+    try {
+      const { path, db } = writeConfig(small({ broker: broker.url, lab: `e2e${process.pid}${Date.now() % 100000}` }));
+      const r = await cli(['run', path, '--db', db, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', rigRuns: 4 });
+    } finally {
+      await broker.close();
+    }
   });
 
   it('same config and seed reproduce the same campaign: byte-identical exports apart from ids, paths and times (issue #13)', async () => {

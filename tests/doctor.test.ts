@@ -2,21 +2,30 @@ import { closeSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../src/ledger/ledger.js';
-import { cli, MOSQUITTO_URL, tmp } from './helpers.js';
+import { startTestBroker } from '../robots/testing/brokers.js';
+import { mosquittoMissing, skipWithout } from '../robots/testing/services.js';
+import { cli, tmp } from './helpers.js';
+
+const noMosquitto = skipWithout(await mosquittoMissing('broker'), 'doctor with a reachable broker');
 
 /** Issue #8: `poreloop doctor` checks the ledger, broker, rigs and a config, and says what to fix. */
 describe('poreloop doctor', () => {
-  it('passes on a healthy ledger and a reachable broker', async () => {
-    const db = join(tmp(), 'l.db');
-    const l = Ledger.open(db);
-    l.append('c', 'CampaignStarted', { name: 'n', config: {}, configHash: 'h', seed: 1, source: 's', versions: {} }, 'start');
-    l.close();
-    const r = await cli(['doctor', '--db', db, '--broker', MOSQUITTO_URL, '--lab', `doc${process.pid}`, '--wait', '200', '--json']);
-    const doc = JSON.parse(r.stdout);
-    expect(doc.checks.find((c: { name: string }) => c.name === 'ledger')).toMatchObject({ ok: true });
-    expect(doc.checks.find((c: { name: string }) => c.name === 'broker')).toMatchObject({ ok: true });
-    expect(doc.checks.find((c: { name: string }) => c.name.startsWith('campaign c'))?.detail).toMatch(/poreloop resume c/);
-    expect(r.code).toBe(0);
+  it.skipIf(noMosquitto)('passes on a healthy ledger and a reachable broker', async () => {
+    const broker = await startTestBroker('mosquitto');
+    try {
+      const db = join(tmp(), 'l.db');
+      const l = Ledger.open(db);
+      l.append('c', 'CampaignStarted', { name: 'n', config: {}, configHash: 'h', seed: 1, source: 's', versions: {} }, 'start');
+      l.close();
+      const r = await cli(['doctor', '--db', db, '--broker', broker.url, '--lab', `doc${process.pid}`, '--wait', '200', '--json']);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.checks.find((c: { name: string }) => c.name === 'ledger')).toMatchObject({ ok: true });
+      expect(doc.checks.find((c: { name: string }) => c.name === 'broker')).toMatchObject({ ok: true });
+      expect(doc.checks.find((c: { name: string }) => c.name.startsWith('campaign c'))?.detail).toMatch(/poreloop resume c/);
+      expect(r.code).toBe(0);
+    } finally {
+      await broker.close();
+    }
   });
 
   it('fails with a fix for a corrupt ledger, an unreachable broker and a bad config', async () => {

@@ -21,8 +21,12 @@ export async function cli(argv: string[]): Promise<{ code: number; stdout: strin
   }
 }
 
-/** MQTT broker for tests that need a real one (CI starts Mosquitto and sets this). */
-export const MOSQUITTO_URL = process.env.PORELOOP_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+/**
+ * A real Mosquitto for tests: the shared one at PORELOOP_TEST_MQTT_URL or a private one; suites
+ * that need it skip without it unless PORELOOP_REQUIRE_SERVICES=1 (robots/testing/services.ts).
+ */
+export { startTestBroker } from '../robots/testing/brokers.js';
+export { mosquittoMissing, skipWithout } from '../robots/testing/services.js';
 
 /**
  * For CLI unit tests that call main() directly: captures stdout/stderr around every test of

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startEmbeddedBroker } from '../broker.js';
+import { brokerReachable, mosquittoBinary, MOSQUITTO_URL } from './services.js';
 
 export type BrokerKind = 'aedes' | 'mosquitto';
 
@@ -37,24 +38,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function reachable(url: string): Promise<boolean> {
-  try {
-    const c = await mqtt.connectAsync(url, { clientId: uniq('probe'), connectTimeout: 2000, reconnectPeriod: 0 }, false);
-    await c.endAsync();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function startTestBroker(kind: BrokerKind): Promise<TestBroker> {
   if (kind === 'aedes') {
     const b = await startEmbeddedBroker({ port: 0 });
     return { kind, url: b.url, close: () => b.close() };
   }
-  const url = process.env.PORELOOP_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
-  if (await reachable(url)) return { kind, url, close: async () => undefined };
-  // No shared broker here: run a private one (the binary must exist: tests never skip).
+  const url = MOSQUITTO_URL;
+  if (await brokerReachable(url)) return { kind, url, close: async () => undefined };
+  // No shared broker here: run a private one (suites that need one check mosquittoMissing('broker') first).
   const m = await startMosquitto({});
   return { kind, url: m.url, close: () => m.close() };
 }
@@ -77,8 +68,7 @@ export interface MosquittoProcess {
 
 /** Starts `mosquitto -c <generated config>` on a free port and waits until it accepts connections. */
 export async function startMosquitto(options: MosquittoOptions): Promise<MosquittoProcess> {
-  const which = spawnSync('sh', ['-c', 'command -v mosquitto || ls /usr/sbin/mosquitto'], { encoding: 'utf8' });
-  const bin = which.stdout.trim().split('\n')[0];
+  const bin = mosquittoBinary();
   if (!bin) throw new Error('the mosquitto binary is not installed (apt-get install -y mosquitto); the rig-protocol tests need it');
   const dir = mkdtempSync(join(tmpdir(), 'poreloop-mosquitto-'));
   const port = await freePort();

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, uniq, waitFor, type TestBroker } from '../testing/brokers.js';
+import { mosquittoMissing, skipWithout } from '../testing/services.js';
 import { createMemoryBroker } from './memory.js';
 import { connectMqtt, type MqttTransport, type WillOptions } from './mqtt.js';
 
@@ -15,7 +16,7 @@ const impls: Array<[string, () => Promise<{ connect: Connect; close(): Promise<v
     const b = createMemoryBroker();
     return { connect: (o) => b.connect(o), close: async () => undefined };
   }],
-  ...(['aedes', 'mosquitto'] as const).map((kind): [string, () => Promise<{ connect: Connect; close(): Promise<void> }>] => [
+  ...(skipWithout(await mosquittoMissing('broker'), 'Transport contract: mosquitto') ? (['aedes'] as const) : (['aedes', 'mosquitto'] as const)).map((kind): [string, () => Promise<{ connect: Connect; close(): Promise<void> }>] => [
     kind,
     async () => {
       const b: TestBroker = await startTestBroker(kind);

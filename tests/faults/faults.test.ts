@@ -1,19 +1,29 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { tmp } from '../helpers.js';
-import { FULL, Mosquitto, faultConfig, orchestrator, outcomes, readLedger, readRigLog, startScenario, stopScenario, verify, waitUntil, writeReliabilityTable } from './harness.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { mosquittoMissing, skipWithout, tmp } from '../helpers.js';
+import { FULL, Mosquitto, faultConfig, killSpawned, lastDocument, orchestrator, outcomes, readLedger, readRigLog, startScenario, stopScenario, verify, waitWhileProgressing, writeReliabilityTable } from './harness.js';
 
 /**
- * Issue #8 fault injection. `npm test` runs a bounded form (a few kills, a few broker
- * restarts); `npm run test:faults` (PORELOOP_FAULTS_FULL=1) runs the full one — ≥ 20 SIGKILLs,
- * ≥ 10 broker restarts — and writes experiments/results/reliability.md.
+ * Issue #8 fault injection, the faults tier (`npm run test:faults`, PORELOOP_FAULTS_FULL=1):
+ * ≥ 20 SIGKILLs, ≥ 10 broker restarts, and writes a reliability table (to a temporary folder
+ * unless PORELOOP_RECORD_RESULTS=1). Without FULL (running this file by hand) a bounded form.
+ *
+ * Waiting never uses a short fixed timeout (issue #15): each wait fails only when the ledger
+ * has stopped growing for STALL_MS, so a slow, loaded machine passes and a stuck campaign
+ * fails with what its orchestrator printed. Every process started is killed after each test.
  */
 const KILLS = FULL ? 20 : 3;
 const RESTARTS = FULL ? 10 : 2;
-/** Per-scenario time limit: the full suite restarts processes dozens of times. */
-const LIMIT = FULL ? 900_000 : 180_000;
+/** A backstop only: the stall detector decides; a full run on a loaded 2-core machine is slow. */
+const LIMIT = FULL ? 3_600_000 : 900_000;
 const lab = (name: string) => `${name}${process.pid}${Date.now() % 100000}`;
 
-describe.sequential('fault injection (Mosquitto, external simulated rigs)', () => {
+const noMosquitto = skipWithout(await mosquittoMissing('binary'), 'fault injection');
+
+describe.skipIf(noMosquitto).sequential('fault injection (Mosquitto, external simulated rigs)', () => {
+  afterEach(() => {
+    killSpawned();
+  });
+
   it(`SIGKILL of the orchestrator at ${KILLS} points, each followed by resume: nothing lost, nothing run twice`, async () => {
     const broker = await Mosquitto.start(tmp('poreloop-mq-'));
     const s = await startScenario(broker, faultConfig(broker.url, lab('kill'), { rigRuns: FULL ? 12 : 4 }));
@@ -24,7 +34,7 @@ describe.sequential('fault injection (Mosquitto, external simulated rigs)', () =
       let proc = orchestrator(['run', s.config, '--db', s.db], s.dir);
       let campaignId = '';
       for (;;) {
-        await waitUntil(() => proc.child.exitCode !== null || (readLedger(s.db, (l) => l.db.prepare('SELECT max(seq) AS n FROM documents').get() as { n: number })?.n ?? 0) >= threshold, 120_000, `document ${threshold}`);
+        await waitWhileProgressing(() => proc.child.exitCode !== null || lastDocument(s.db) >= threshold, () => lastDocument(s.db), `document ${threshold}`, undefined, proc.output);
         if (proc.child.exitCode !== null) break;
         const last = readLedger(s.db, (l) => {
           campaignId = l.campaigns()[0].id;
@@ -37,6 +47,7 @@ describe.sequential('fault injection (Mosquitto, external simulated rigs)', () =
         proc = orchestrator(['resume', campaignId, '--db', s.db], s.dir);
         if (kills.length >= KILLS) break;
       }
+      await waitWhileProgressing(() => proc.child.exitCode !== null, () => lastDocument(s.db), 'the campaign to finish', undefined, proc.output);
       expect(await proc.exited, proc.output()).toBe(0);
       await stopScenario(s);
       const v = verify(s.db, readRigLog(s.rigLog));
@@ -54,11 +65,12 @@ describe.sequential('fault injection (Mosquitto, external simulated rigs)', () =
     const s = await startScenario(broker, faultConfig(broker.url, lab('restart'), { rigRuns: FULL ? 16 : 6, latencyMs: 400, timeout: '30s' }));
     try {
       const proc = orchestrator(['run', s.config, '--db', s.db], s.dir);
-      await waitUntil(() => (readLedger(s.db, (l) => l.jobs(l.campaigns()[0].id).length) ?? 0) > 0, 60_000, 'the first rig job');
+      await waitWhileProgressing(() => proc.child.exitCode !== null || (readLedger(s.db, (l) => l.jobs(l.campaigns()[0].id).length) ?? 0) > 0, () => lastDocument(s.db), 'the first rig job', undefined, proc.output);
       while (broker.restarts < RESTARTS && proc.child.exitCode === null) {
         await broker.restart(200 + 100 * (broker.restarts % 3));
         await new Promise((r) => setTimeout(r, 700));
       }
+      await waitWhileProgressing(() => proc.child.exitCode !== null, () => lastDocument(s.db), 'the campaign to finish', undefined, proc.output);
       expect(await proc.exited, proc.output()).toBe(0);
       await stopScenario(s);
       const v = verify(s.db, readRigLog(s.rigLog));
@@ -77,6 +89,7 @@ describe.sequential('fault injection (Mosquitto, external simulated rigs)', () =
     const s = await startScenario(broker, faultConfig(broker.url, lab('rigfault'), { rigRuns: FULL ? 16 : 6, faults, timeout: '3s', latencyMs: 120 }));
     try {
       const proc = orchestrator(['run', s.config, '--db', s.db], s.dir);
+      await waitWhileProgressing(() => proc.child.exitCode !== null, () => lastDocument(s.db), 'the campaign to finish', undefined, proc.output);
       expect(await proc.exited, proc.output()).toBe(0);
       await stopScenario(s);
       const log = readRigLog(s.rigLog);

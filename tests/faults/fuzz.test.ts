@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import YAML from 'yaml';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { parseMessage } from '../../robots/protocol/validate.js';
 import { connectMqtt } from '../../robots/transport/mqtt.js';
 import { configRegistries, loadCampaign, runCampaign } from '../../src/compose/campaign.js';
@@ -10,8 +10,8 @@ import { resolveCampaign } from '../../src/config/load.js';
 import { BadInputError } from '../../src/core/errors.js';
 import { Ledger, issueCommand } from '../../src/ledger/ledger.js';
 import { compileReward } from '../../src/reward/expression.js';
-import { MOSQUITTO_URL, tmp } from '../helpers.js';
-import { FULL, outcomes, readLedger, waitUntil, writeReliabilityTable } from './harness.js';
+import { mosquittoMissing, skipWithout, startTestBroker, tmp } from '../helpers.js';
+import { FULL, lastDocument, outcomes, readLedger, waitWhileProgressing, writeReliabilityTable } from './harness.js';
 
 /**
  * Issue #8 bad input: property-based fuzzing (fast-check) of inbound MQTT payloads, campaign
@@ -19,6 +19,7 @@ import { FULL, outcomes, readLedger, waitUntil, writeReliabilityTable } from './
  * never crash. `npm run test:faults` runs the full counts (≥ 10 000 payloads, ≥ 1 000
  * configs and expressions); `npm test` a bounded sample.
  */
+const noMosquitto = skipWithout(await mosquittoMissing('broker'), 'fuzz of a live campaign on Mosquitto');
 const PAYLOADS = FULL ? 10_000 : 1_000;
 const CONFIGS = FULL ? 1_000 : 200;
 const LIVE = FULL ? 10_000 : 500;
@@ -57,7 +58,9 @@ describe('fuzz: inbound MQTT payloads', () => {
     outcomes.push({ fault: `fuzz: ${PAYLOADS} hostile MQTT payloads (event/status/job/admin validators)`, where: 'random bytes, truncated JSON, wrong types, huge/NaN/Infinity numbers, deep nesting, __proto__/constructor keys, oversized', outcome: `${rejected} rejected with a reason, ${PAYLOADS - rejected} valid; 0 crashes, no prototype pollution` });
   });
 
-  it(`a campaign under a stream of ${LIVE} garbage messages on its rigs' topics completes and records every rejection`, async () => {
+  it.skipIf(noMosquitto)(`a campaign under a stream of ${LIVE} garbage messages on its rigs' topics completes and records every rejection`, async () => {
+    const broker = await startTestBroker('mosquitto');
+    onTestFinished(() => broker.close());
     const dir = tmp('poreloop-fuzz-');
     const demo = YAML.parse(readFileSync(new URL('../../configs/demo-gdl.yaml', import.meta.url), 'utf8'));
     const lab = `fuzz${process.pid}${Date.now() % 100000}`;
@@ -65,7 +68,7 @@ describe('fuzz: inbound MQTT payloads', () => {
       ...demo,
       name: 'fuzz',
       lab,
-      broker: MOSQUITTO_URL,
+      broker: broker.url,
       twin: { ...demo.twin, size: [24, 24, 16] },
       space: { ...demo.space, porosity: { min: 0.6, max: 0.8 }, binderFraction: { min: 0.1, max: 0.3 } },
       agent: { name: 'sobol', candidates: 3, batchSize: 2 },
@@ -77,13 +80,13 @@ describe('fuzz: inbound MQTT payloads', () => {
     const path = join(dir, 'c.yaml');
     writeFileSync(path, YAML.stringify(cfg));
     const db = join(dir, 'l.db');
-    const fuzzer = await connectMqtt({ url: MOSQUITTO_URL, clientId: `fuzzer-${lab}`, clean: true });
+    const fuzzer = await connectMqtt({ url: broker.url, clientId: `fuzzer-${lab}`, clean: true });
     const samples = fc.sample(hostilePayload, { numRuns: LIVE, seed: 9 });
     const invalid = samples.filter((b) => !parseMessage('event', b).ok).length;
     let campaignDone = false;
     const campaign = runCampaign(loadCampaign(path), { db }).finally(() => (campaignDone = true));
     const campaignId = async () => {
-      await waitUntil(() => existsSync(db) && (readLedger(db, (l) => l.documents(l.campaigns()[0].id, 'ApprovalRequested').length) ?? 0) > 0, 60_000, 'the approval gate');
+      await waitWhileProgressing(() => campaignDone || (existsSync(db) && (readLedger(db, (l) => l.documents(l.campaigns()[0].id, 'ApprovalRequested').length) ?? 0) > 0), () => lastDocument(db), 'the approval gate');
       return readLedger(db, (l) => l.campaigns()[0].id)!;
     };
     const id = await campaignId();

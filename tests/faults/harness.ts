@@ -1,9 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import YAML from 'yaml';
+import { mosquittoBinary } from '../../robots/testing/services.js';
 import { Ledger } from '../../src/ledger/ledger.js';
 import { tmp } from '../helpers.js';
 
@@ -17,6 +19,39 @@ import { tmp } from '../helpers.js';
 
 export const FULL = process.env.PORELOOP_FAULTS_FULL === '1';
 const BIN = new URL('../../bin/poreloop.js', import.meta.url).pathname;
+
+/**
+ * Every process the harness starts, so that a test cleans up after itself, pass, fail or time
+ * out (issue #15: `poreloop resume` children were found alive an hour after a failed run).
+ * Each runs in a process group of its own and `killSpawned` SIGKILLs the whole group, so that
+ * whatever a child started goes too; call it from afterEach. A test that times out keeps
+ * running in the background, so its `finally` blocks cannot be relied on for this.
+ */
+const spawned = new Set<ChildProcess>();
+
+function track(cmd: string, args: string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(cmd, args, { ...options, detached: true });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
+  return child;
+}
+
+export function killSpawned(): number {
+  let n = 0;
+  for (const child of spawned) {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) continue;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+      n++;
+    } catch {
+      // already gone
+    }
+  }
+  spawned.clear();
+  return n;
+}
+// Also when the test worker itself exits (a crash, or vitest tearing it down).
+process.once('exit', killSpawned);
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -45,6 +80,32 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, ms: numb
   }
 }
 
+/** No progress for this long means stuck: generous, because a loaded 2-core machine is slow. */
+export const STALL_MS = 300_000;
+
+/**
+ * Waits until `done()` holds, failing only when `progress()` (e.g. the ledger's last document
+ * number) has not moved for `stallMs`: a slow machine still makes progress, a stuck campaign
+ * does not, so the wait does not depend on the machine's speed (issue #15).
+ */
+export async function waitWhileProgressing(done: () => boolean, progress: () => number, what: string, stallMs = STALL_MS, describe: () => string = () => ''): Promise<void> {
+  let last = progress();
+  let since = Date.now();
+  while (!done()) {
+    const now = progress();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since > stallMs) {
+      throw new Error(`no progress for ${stallMs / 1000} s (still at ${now}) while waiting for ${what}${describe() ? `\n${describe()}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Number of the ledger's last document (0 before the file exists). */
+export const lastDocument = (db: string): number => readLedger(db, (l) => (l.db.prepare('SELECT max(seq) AS n FROM documents').get() as { n: number | null }).n ?? 0) ?? 0;
+
 /** A Mosquitto with persistence on, so QoS 1 messages and sessions survive its restarts. */
 export class Mosquitto {
   private proc: ChildProcess | null = null;
@@ -66,8 +127,10 @@ export class Mosquitto {
   }
 
   private async up(): Promise<void> {
-    this.proc = spawn('mosquitto', ['-c', this.conf], { stdio: 'ignore' });
-    await waitUntil(() => portOpen(this.port), 10_000, 'mosquitto to listen');
+    const bin = mosquittoBinary();
+    if (!bin) throw new Error('the mosquitto binary is not installed (apt-get install -y mosquitto)');
+    this.proc = track(bin, ['-c', this.conf], { stdio: 'ignore' });
+    await waitUntil(() => portOpen(this.port), 60_000, 'mosquitto to listen');
   }
 
   async stop(): Promise<void> {
@@ -132,11 +195,11 @@ export async function startScenario(broker: Mosquitto, doc: unknown): Promise<Sc
   const config = join(dir, 'campaign.yaml');
   writeFileSync(config, YAML.stringify(doc));
   const rigLog = join(dir, 'rig-log.jsonl');
-  const lab = spawn(process.execPath, [BIN, 'lab', config, '--broker', broker.url, '--state', join(dir, 'rig-state'), '--log', rigLog], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lab = track(process.execPath, [BIN, 'lab', config, '--broker', broker.url, '--state', join(dir, 'rig-state'), '--log', rigLog], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   lab.stdout!.on('data', (d) => (err += d));
   lab.stderr!.on('data', (d) => (err += d));
-  await waitUntil(() => /lab .*: fab-1/.test(err) || lab.exitCode !== null, 30_000, 'the lab process');
+  await waitUntil(() => /lab .*: fab-1/.test(err) || lab.exitCode !== null, 180_000, 'the lab process');
   if (lab.exitCode !== null) throw new Error(`lab process died: ${err}`);
   return { dir, config, db: join(dir, 'ledger.db'), rigLog, lab };
 }
@@ -150,7 +213,7 @@ export async function stopScenario(s: Scenario): Promise<void> {
 
 /** Spawns `poreloop run|resume`; resolves with the child. */
 export function orchestrator(args: string[], cwd: string): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = track(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
@@ -239,15 +302,26 @@ export function verify(db: string, rigLog: RigLogEntry[]): { campaignId: string;
 /** Rows of the reliability table of this run. */
 export const outcomes: Array<Record<string, string | number>> = [];
 
-const RESULTS = new URL('../../experiments/results/', import.meta.url);
+/**
+ * Where the table goes. Tests never write tracked files (issue #15): by default a temporary
+ * folder shared by this run's workers (forked by the same vitest process, hence `ppid`);
+ * experiments/results/ only when asked with PORELOOP_RECORD_RESULTS=1.
+ */
+export function resultsDir(): URL {
+  if (process.env.PORELOOP_RECORD_RESULTS === '1') return new URL('../../experiments/results/', import.meta.url);
+  const dir = join(tmpdir(), `poreloop-reliability-${process.ppid}`);
+  mkdirSync(dir, { recursive: true });
+  return pathToFileURL(dir + '/');
+}
 
 /**
  * Full runs only: stores this file's rows as a part (`reliability.<part>.json`) and rewrites
- * experiments/results/reliability.md from every part present, so the fault and fuzz files
+ * reliability.md in resultsDir() from every part present, so the fault and fuzz files
  * (separate vitest workers) fill one table.
  */
 export function writeReliabilityTable(part: string): void {
   if (!FULL || outcomes.length === 0) return;
+  const RESULTS = resultsDir();
   writeFileSync(new URL(`reliability.${part}.json`, RESULTS), JSON.stringify({ date: new Date().toISOString(), rows: outcomes }, null, 2) + '\n');
   const rows = ['faults', 'fuzz'].flatMap((p) => {
     const f = new URL(`reliability.${p}.json`, RESULTS);
@@ -272,4 +346,5 @@ export function writeReliabilityTable(part: string): void {
     '',
   ];
   writeFileSync(new URL('reliability.md', RESULTS), lines.join('\n'));
+  process.stderr.write(`reliability table written to ${new URL('reliability.md', RESULTS).pathname}${process.env.PORELOOP_RECORD_RESULTS === '1' ? '' : ' (PORELOOP_RECORD_RESULTS=1 writes it to experiments/results/)'}\n`);
 }
