@@ -4,6 +4,7 @@ import { BadInputError } from '../../core/errors.js';
 import type { CampaignSummary, RunOptions } from '../../compose/campaign.js';
 import { exportCampaign, summariseCampaign, toCsv } from '../../ledger/export.js';
 import { Ledger, issueCommand } from '../../ledger/ledger.js';
+import { CampaignLease } from '../../ledger/lease.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs, type Output } from '../common.js';
 import { createProgress } from '../progress.js';
@@ -164,8 +165,15 @@ export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
             const { round, trialIds } = s.awaitingApproval;
             out.info(`waiting for approval: round ${round}, ${trialIds.length} trials (${trialIds.join(', ')}); decide with "poreloop approve|reject ${c.id}"`);
           }
+          // Why trials ended without a result (issue #14: a rig whose measurement keys do not match
+          // rigs.measure learns it here), and which process runs the campaign now.
+          const abandoned = ledger.documents(c.id, 'TrialAbandoned').map((d) => ({ trialId: d.body.trialId, reason: d.body.reason }));
+          for (const a of abandoned.slice(-5)) out.info(`abandoned ${a.trialId}: ${a.reason}`);
+          if (abandoned.length > 5) out.info(`(${abandoned.length - 5} more abandoned trials: --json lists them all)`);
+          const holder = CampaignLease.holder(ledger, c.id);
+          if (holder) out.info(`run by process ${holder.pid} on ${holder.host} since ${holder.startedAt}`);
           printSummary(out, s);
-          out.result({ ...s, jobs: counts, configHash: c.configHash, seed: c.seed });
+          out.result({ ...s, jobs: counts, configHash: c.configHash, seed: c.seed, abandoned, runBy: holder });
         });
       }),
     );
