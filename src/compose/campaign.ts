@@ -11,7 +11,7 @@ import { analyticTruth, createSimulatedLab, type SimulatedLab } from '../../robo
 import { connectMqtt } from '../../robots/transport/mqtt.js';
 import { twinRegistry } from '../../twins/index.js';
 import { BadInputError, PoreloopError } from '../core/errors.js';
-import { systemClock, type Clock, type Parameters, type PropertyEstimate, type Shape3, type SimulationReport, type Twin, type Voxels } from '../core/protocols.js';
+import { systemClock, type Clock, type Parameters, type Shape3, type SimulationReport, type Twin, type Voxels } from '../core/protocols.js';
 import { createRng, hash32 } from '../core/rng.js';
 import { paramKey } from '../core/space.js';
 import { loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
@@ -20,14 +20,14 @@ import { Ledger } from '../ledger/ledger.js';
 
 export type { CampaignSummary, TrialSummary } from '../ledger/export.js';
 import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.machine.js';
-import { CampaignRuntime, type ProgressEvent, type RealityCorrection } from '../orchestrator/runtime.js';
+import { CampaignRuntime, type ProgressEvent } from '../orchestrator/runtime.js';
 import { simulate } from '../physics/index.js';
 import { createPhysicsPool, simulateInPool } from '../physics/pool.js';
 import type { SimulationError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import { generateTwinAsync } from '../../twins/async.js';
 import { createPredictor } from '../predict/predictor.js';
-import { DiscrepancyModel, FeasibilityModel, penalise } from '../predict/discrepancy.js';
+import { createRealityCorrection } from '../predict/correction.js';
 
 /**
  * The composition root (DESIGN.md): config + registries → a running campaign. The only place
@@ -270,7 +270,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       rng: createRng(config.seed),
       fixed,
       protocol: PROTOCOL_VERSION,
-      correction: twin ? createCorrection(resolved, properties) : undefined,
+      correction: twin ? createRealityCorrection(resolved.space, config.rigs.measure.filter((m) => properties.includes(m)), config.seed) : undefined,
       model: surrogate ? predictor.rewardModel(config.seed) : undefined,
       observe: twin ? undefined : (rows) => predictor.observe(rows.map((r) => ({ params: r.params, properties: r.measured, fidelity: 'rig' as const }))),
       onProgress: options.onProgress,
@@ -328,52 +328,6 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     await close();
   }
   return summariseCampaign(ledger, campaignId, (clock.now() - started) / 1000);
-}
-
-/**
- * The reward update from the physical world (issue #6): a GP discrepancy model on
- * ln(measured) − ln(predicted) for every property the rigs measure and the P-model predicts
- * (Kennedy & O'Hagan 2001, in log space: rigs and models disagree by factors — a conductivity
- * 30 % low across a tenfold range — and a correction in absolute units would drive positive
- * properties negative), and a logistic feasibility model from failed manufactures whose
- * P(feasible) mixes the reward toward the worst measured one (src/predict/discrepancy.ts).
- * Pairs where either value is ≤ 0 (a sample that does not conduct) carry no ratio and are
- * skipped for that property; such predictions are left uncorrected.
- */
-function createCorrection(resolved: ResolvedCampaign, predicted: readonly string[]): RealityCorrection {
-  const { config } = resolved;
-  const props = config.rigs.measure.filter((m) => predicted.includes(m));
-  const logs = (v: Record<string, number>) => Object.fromEntries(Object.entries(v).filter(([k, x]) => props.includes(k) && x > 0 && Number.isFinite(x)).map(([k, x]) => [k, Math.log(x)]));
-  let discrepancy = new DiscrepancyModel(resolved.space, props, config.seed);
-  let feasibility = new FeasibilityModel(resolved.space);
-  return {
-    update(evidence) {
-      discrepancy = new DiscrepancyModel(resolved.space, props, config.seed);
-      feasibility = new FeasibilityModel(resolved.space);
-      for (const e of evidence) {
-        if (e.feasible) discrepancy.observe(e.params, logs(e.predicted), logs(e.measured));
-        feasibility.observe(e.params, e.feasible);
-      }
-      discrepancy.fit();
-      feasibility.fit();
-      return [
-        { kind: 'discrepancy', samples: evidence.filter((e) => e.feasible).length, state: discrepancy.toJSON() },
-        { kind: 'feasibility', samples: evidence.length, state: feasibility.toJSON() },
-      ];
-    },
-    apply(candidates, predicted, rewardOf, worst) {
-      // To log space (delta method: σ_ln ≈ σ/m), correct, and back (m·e^δ, σ scaled alike).
-      const inLog = predicted.map((p) => Object.fromEntries(Object.entries(p).filter(([k, e]) => props.includes(k) && e.mean > 0 && Number.isFinite(e.mean)).map(([k, e]) => [k, { mean: Math.log(e.mean), std: e.std / e.mean }])));
-      const corrected = discrepancy.correct(candidates, inLog);
-      const p = feasibility.probability(candidates);
-      return predicted.map((raw, i) => {
-        const props: Record<string, PropertyEstimate> = { ...raw };
-        for (const [k, e] of Object.entries(corrected[i])) props[k] = { mean: Math.exp(e.mean), std: Math.exp(e.mean) * e.std };
-        const r = rewardOf(Object.fromEntries(Object.entries(props).map(([k, v]) => [k, v.mean])), candidates[i]);
-        return { properties: props, reward: Number.isFinite(worst) && Number.isFinite(r) ? penalise(r, p[i], worst) : r };
-      });
-    },
-  };
 }
 
 /** The campaign's scalar reward: the expression, or for objectives a documented scalarisation. */

@@ -218,6 +218,37 @@ export interface Predictor {
   score(candidates: Parameters[], options: ScoreOptions): Promise<Score[]>;
 }
 
+/** One trial's evidence about reality: what the P-model predicted, what the rigs measured. */
+export interface Evidence {
+  params: Parameters;
+  predicted: Record<string, number>;
+  measured: Record<string, number>;
+  feasible: boolean;
+}
+
+/**
+ * Moves the reward the agent optimises toward reality as rig results arrive (Niu et al. 2021,
+ * Fig. 13 "reward correction"): a discrepancy model on measured − predicted and a feasibility
+ * model from failed manufactures. Implemented in src/predict (correction.ts), composed in src/compose.
+ */
+export interface RealityCorrection {
+  /**
+   * Refits from all evidence so far, deterministically (a resumed campaign refits from the
+   * ledger's evidence and gets the same models). Returns per model what to record: its fitted
+   * parameters only, of a size that does not grow with the evidence — the data is the evidence
+   * already in the ledger, referenced by its hash (issue #15: storing it in every round made
+   * the ledger grow quadratically).
+   */
+  update(evidence: readonly Evidence[]): Array<{ kind: string; samples: number; state: unknown }>;
+  /** Corrected estimates and the reward to optimise (penalised by P(infeasible)). */
+  apply(
+    candidates: readonly Parameters[],
+    predicted: ReadonlyArray<Record<string, PropertyEstimate>>,
+    rewardOf: (means: Record<string, number>, params: Parameters) => number,
+    worstReward: number,
+  ): Array<{ properties: Record<string, PropertyEstimate>; reward: number }>;
+}
+
 // ─── Agent ───────────────────────────────────────────────────────────────────────────────
 
 /** One evaluated candidate, as an agent sees it. */
@@ -276,9 +307,14 @@ export interface RigJob {
   /** Measurements from earlier pipeline stages, when the job is a later stage. */
   inputs?: Record<string, number>;
   /**
-   * Preferred rig: the dispatcher sends the job there while that rig is online (e.g. the rig of
-   * an earlier dispatch of the same jobId on resume, so it replays its result instead of another
-   * rig measuring again).
+   * The measurement names the campaign needs from its rigs (`rigs.measure`): a rig reports these
+   * keys, spelt exactly so, in `measurements` (issue #14: nothing told rig authors the names).
+   */
+  measure?: string[];
+  /**
+   * To the dispatcher: the preferred rig (it sends the job there while that rig is online, e.g.
+   * the rig of an earlier dispatch of the same jobId on resume, so it replays its result instead
+   * of another rig measuring again). On the wire: the rig this attempt was sent to.
    */
   rigId?: string;
 }

@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { fakeAgent, fakePredictor, fakeRig, type Behaviour } from '../../tests/fakes/index.js';
-import { systemClock } from '../core/protocols.js';
+import { systemClock, type RealityCorrection } from '../core/protocols.js';
+import { createRealityCorrection } from '../predict/correction.js';
 import { createRng } from '../core/rng.js';
 import { summariseCampaign } from '../ledger/export.js';
 import { Ledger, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime } from './runtime.js';
 
-function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean } = {}) {
+function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection } = {}) {
   const db = opts.db ?? join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'l.db');
   const ledger = Ledger.open(db);
   if (!ledger.campaign('c')) {
@@ -22,7 +23,7 @@ function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: 
   const runtime = new CampaignRuntime({
     ledger, campaignId: 'c', agent, space: { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] },
     predictor: fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, batchSize: 2,
-    timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0',
+    timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction,
   });
   const machine = campaignMachine.provide({
     actors: Object.fromEntries(Object.entries(runtime.actors()).map(([k, f]) => [k, fromPromise(({ input }: { input: any }) => (f as any)(input))])) as never,
@@ -138,6 +139,27 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(round1.map((t) => t.status)).toEqual(['abandoned', 'abandoned']);
     expect(s.ledger.documents('c', 'ApprovalGiven').map((d) => d.body.decision)).toEqual(['reject', 'approve', 'approve', 'approve', 'approve']);
     expect(summariseCampaign(s.ledger, 'c', 0).awaitingApproval).toBeNull();
+  });
+
+  it('the ledger grows by a bounded amount per round: the reality correction records fitted parameters, not its data (issue #15)', async () => {
+    const space = { parameters: [{ kind: 'continuous' as const, name: 'x', min: 0, max: 1 }] };
+    const s = setup({ rigRuns: 20, correction: createRealityCorrection(space, ['y'], 1) });
+    await runToEnd(s);
+    const bytes = (type: string, round: number) =>
+      s.ledger.documents('c', type as 'ModelTrained').filter((d) => d.body.version === round).reduce((n, d) => n + JSON.stringify(d.body).length, 0);
+    const versions = [...new Set(s.ledger.documents('c', 'ModelTrained').map((d) => d.body.version))];
+    const rounds = versions.at(-1)!;
+    expect(versions.length).toBeGreaterThanOrEqual(8);
+    // From the second correction on (≥ 3 measured pairs: the GP is fitted) a round's
+    // ModelTrained documents keep their size while the evidence grows to 20 trials.
+    const sizes = versions.slice(1).map((v) => bytes('ModelTrained', v));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(Math.min(...sizes) * 1.2);
+    const last = s.ledger.documents('c', 'ModelTrained').filter((d) => d.body.version === rounds);
+    expect(last.map((d) => d.body.samples)).toEqual([20, 20]);
+    expect(JSON.stringify(last.map((d) => d.body.state))).not.toContain('"params"');
+    // All of a round's documents together: the last round adds no more than the second did, within 20 %.
+    const perRound = (r: number) => s.ledger.documents('c').filter((d) => JSON.stringify(d.body).includes(`-r${r}-`) || (d.body as { version?: number; round?: number }).version === r || (d.body as { round?: number }).round === r).reduce((n, d) => n + JSON.stringify(d.body).length, 0);
+    expect(perRound(rounds)).toBeLessThanOrEqual(perRound(versions[1]) * 1.2);
   });
 
   it('records events for unknown jobs as rejected messages and ignores them', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
-import type { Agent, Clock, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RewardModel, Rig, RigEvent, RigJob } from '../core/protocols.js';
+import type { Agent, Clock, Evidence, Observation, ParameterSpace, Parameters, Predictor, RealityCorrection, RewardModel, Rig, RigEvent, RigJob } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode } from '../core/space.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
@@ -62,31 +62,6 @@ export interface CampaignRuntimeDeps {
   measure?: readonly string[];
   onProgress?: (e: ProgressEvent) => void;
   log?: (line: string) => void;
-}
-
-/** One trial's evidence about reality: what the P-model predicted, what the rigs measured. */
-export interface Evidence {
-  params: Parameters;
-  predicted: Record<string, number>;
-  measured: Record<string, number>;
-  feasible: boolean;
-}
-
-/**
- * Moves the reward the agent optimises toward reality as rig results arrive (Niu et al. 2021,
- * Fig. 13 "reward correction"): a discrepancy model on measured − predicted and a feasibility
- * model from failed manufactures. Implemented in src/predict, composed in src/compose.
- */
-export interface RealityCorrection {
-  /** Refits from all evidence so far (deterministic); returns the models to record. */
-  update(evidence: readonly Evidence[]): Array<{ kind: string; samples: number; state: unknown }>;
-  /** Corrected estimates and the reward to optimise (penalised by P(infeasible)). */
-  apply(
-    candidates: readonly Parameters[],
-    predicted: ReadonlyArray<Record<string, PropertyEstimate>>,
-    rewardOf: (means: Record<string, number>, params: Parameters) => number,
-    worstReward: number,
-  ): Array<{ properties: Record<string, PropertyEstimate>; reward: number }>;
 }
 
 export class CampaignRuntime {
@@ -355,6 +330,11 @@ export class CampaignRuntime {
    * own `timeoutMs` (issue #14: set to the first attempt's deadline, it made `rigs.maxAttempts`
    * useless for timeouts — a hung rig's job was abandoned at attempt 1 beside an idle rig).
    */
+  /** The names rigs must report, carried in every job (rig-protocol.md §3, issue #14). */
+  private expected(): string[] | undefined {
+    return this.d.measure?.length ? [...this.d.measure] : undefined;
+  }
+
   private jobDeadline(): string {
     return new Date(this.d.clock.now() + this.d.timeoutMs * this.d.maxAttempts).toISOString();
   }
@@ -371,6 +351,7 @@ export class CampaignRuntime {
       deadline: this.jobDeadline(),
       protocol: this.d.protocol,
       inputs: Object.keys(inputs).length ? inputs : undefined,
+      measure: this.expected(),
     };
   }
 
@@ -400,7 +381,7 @@ export class CampaignRuntime {
       // The attempt the ledger last recorded: the rig answers a (jobId, attempt) it knows from its record.
       jobId, campaignId: this.d.campaignId, trialId: b.trialId, attempt: job.attempt, capability: b.capability, params: b.params,
       // A fresh deadline: the timer of the crashed process no longer runs.
-      deadline: this.jobDeadline(), protocol: this.d.protocol, inputs: b.inputs,
+      deadline: this.jobDeadline(), protocol: this.d.protocol, inputs: b.inputs, measure: this.expected(),
       rigId: rigId ?? undefined,
     });
   }

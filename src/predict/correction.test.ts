@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { Evidence, ParameterSpace } from '../core/protocols.js';
+import { createRng } from '../core/rng.js';
+import { createRealityCorrection } from './correction.js';
+
+const space: ParameterSpace = { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] };
+
+/** Rigs measure k 30 % low everywhere and nothing above x = 0.9 can be made. */
+function evidence(n: number, seed: number): Evidence[] {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, () => {
+    const x = rng.next();
+    const k = 1 + 10 * x;
+    return { params: { x }, predicted: { k }, measured: x > 0.9 ? {} : { k: 0.7 * k }, feasible: x <= 0.9 };
+  });
+}
+
+describe('reality correction', () => {
+  it('is a function of the evidence: a fresh instance (a resumed campaign) refits the same models', () => {
+    const ev = evidence(12, 5);
+    const a = createRealityCorrection(space, ['k'], 3);
+    a.update(ev.slice(0, 6)); // a history of earlier rounds must not matter
+    const ra = a.update(ev);
+    const b = createRealityCorrection(space, ['k'], 3);
+    const rb = b.update(ev);
+    expect(rb).toEqual(ra);
+    const cands = [{ x: 0.2 }, { x: 0.5 }, { x: 0.95 }];
+    const pred = cands.map((c) => ({ k: { mean: 1 + 10 * (c.x as number), std: 0.1 } }));
+    const rewardOf = (m: Record<string, number>) => m.k;
+    expect(b.apply(cands, pred, rewardOf, 0)).toEqual(a.apply(cands, pred, rewardOf, 0));
+    // And it corrects toward the rigs: k is measured 30 % low.
+    const [c] = b.apply([{ x: 0.5 }], [{ k: { mean: 6, std: 0.1 } }], rewardOf, Number.NaN);
+    expect(c.properties.k.mean).toBeCloseTo(4.2, 0);
+  });
+
+  it('records fitted parameters whose size does not grow with the evidence', () => {
+    const size = (n: number) => JSON.stringify(createRealityCorrection(space, ['k'], 3).update(evidence(n, 7)).map((m) => m.state)).length;
+    expect(size(60)).toBeLessThanOrEqual(size(6) * 1.2);
+  });
+});
