@@ -11,7 +11,7 @@ function evidence(n: number, seed: number): Evidence[] {
   return Array.from({ length: n }, () => {
     const x = rng.next();
     const k = 1 + 10 * x;
-    return { params: { x }, predicted: { k }, measured: x > 0.9 ? {} : { k: 0.7 * k }, feasible: x <= 0.9 };
+    return { params: { x }, predicted: { k }, measured: x > 0.9 ? ({} as Record<string, number>) : { k: 0.7 * k }, feasible: x <= 0.9 };
   });
 }
 
