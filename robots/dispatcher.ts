@@ -326,9 +326,9 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     const ex: Execution = { attempt, rigId: rig.info.rigId, sentAt: now, deadlineAt, state: 'live' };
     js.execs.set(execKey(attempt, rig.info.rigId), ex);
     rig.inflight.add(`${js.job.jobId}|${execKey(attempt, rig.info.rigId)}`);
-    const { rigId: _preferred, ...rest } = js.job;
     const version = rig.protocols.find((p) => compatibleProtocol(p)) ?? PROTOCOL_VERSION;
-    const wire: RigJob = { ...rest, attempt, deadline: new Date(deadlineAt).toISOString(), protocol: version.split('.')[0] === PROTOCOL_VERSION.split('.')[0] ? PROTOCOL_VERSION : version };
+    // On the wire `rigId` names the addressee (the preference it carried here is ours alone).
+    const wire: RigJob = { ...js.job, rigId: rig.info.rigId, attempt, deadline: new Date(deadlineAt).toISOString(), protocol: version.split('.')[0] === PROTOCOL_VERSION.split('.')[0] ? PROTOCOL_VERSION : version };
     stats.sent++;
     sent$.next({ jobId: js.job.jobId, attempt, rigId: rig.info.rigId, at: now });
     void transport
@@ -542,7 +542,7 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
         if (known.final) emit(known.final);
         return;
       }
-      checkOutbound('job', { ...job, rigId: undefined } as RigJob);
+      checkOutbound('job', job);
       const js: JobState = { job, execs: new Map(), sends: 0, nextAttempt: job.attempt, exclude: new Set(), seen: new Set(), cancelRequested: false, queued: false };
       jobs.set(job.jobId, js);
       enqueue(js);

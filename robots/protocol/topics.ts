@@ -4,6 +4,8 @@
  * the protocol document, the SDK, the dispatcher and the Mosquitto ACL recipe
  * (configs/mosquitto/acl) cannot drift apart.
  */
+import { createHash } from 'node:crypto';
+import { NAME_PATTERN, NAME_RULE } from '../../src/core/names.js';
 
 /** Protocol version carried in every payload (`protocol` field): MAJOR.MINOR. */
 export const PROTOCOL_VERSION = '1.0';
@@ -12,8 +14,8 @@ export const SUPPORTED_PROTOCOLS: readonly string[] = ['1.0'];
 /** Default cap on an inbound payload; larger messages are rejected unread (docs/security.md). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
 
-/** Names may not contain MQTT wildcards or the level separator (MQTT 3.1.1 §4.7). */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** Names may not contain MQTT wildcards or the level separator (MQTT 3.1.1 §4.7); the config uses the same rule. */
+const NAME = NAME_PATTERN;
 
 export function isName(s: string): boolean {
   return NAME.test(s);
@@ -21,13 +23,28 @@ export function isName(s: string): boolean {
 
 export function assertName(kind: string, s: string): string {
   if (!NAME.test(s)) {
-    throw new Error(`${kind} "${s}" is not allowed: use 1–64 characters A–Z a–z 0–9 _ . - (no MQTT wildcards, spaces or '/')`);
+    throw new Error(`${kind} "${s}" is not allowed: use ${NAME_RULE}`);
   }
   return s;
 }
 
 export type RigTopicKind = 'status' | 'jobs' | 'events' | 'admin' | 'errors';
 const RIG_TOPIC_KINDS: readonly string[] = ['status', 'jobs', 'events', 'admin', 'errors'];
+
+/** The client id a rig uses by default: `poreloop-rig-<lab>-<rigId>` (rig-protocol.md §1). */
+export function rigClientId(lab: string, rigId: string): string {
+  return `poreloop-rig-${lab}-${rigId}`;
+}
+
+/**
+ * The short form, for brokers that hold MQTT 3.1.1 to the client ids it guarantees: 1–23
+ * characters of 0-9 a-z A-Z (MQTT-3.1.3-5). `pr` + 21 base-36 digits of SHA-256(lab/rigId):
+ * stable across restarts (the broker keeps the rig's session under it) and distinct per rig.
+ */
+export function shortClientId(lab: string, rigId: string): string {
+  const h = BigInt('0x' + createHash('sha256').update(`${lab}/${rigId}`).digest('hex').slice(0, 32));
+  return 'pr' + h.toString(36).padStart(25, '0').slice(0, 21);
+}
 
 /** Topic builders for one lab: `poreloop/v1/<lab>/…`. */
 export interface Topics {

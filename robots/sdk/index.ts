@@ -12,7 +12,7 @@
 import type { Clock, RigEvent, RigEventType, RigInfo, RigJob, Transport } from '../../src/core/protocols.js';
 import { systemClock } from '../../src/core/protocols.js';
 import { parseMessage, checkOutbound, type AdminCommand, type StatusMessage } from '../protocol/validate.js';
-import { assertName, compatibleProtocol, DEFAULT_MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, SUPPORTED_PROTOCOLS, topicsFor } from '../protocol/topics.js';
+import { assertName, compatibleProtocol, DEFAULT_MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, rigClientId, SUPPORTED_PROTOCOLS, topicsFor } from '../protocol/topics.js';
 import { connectMqtt, type MqttConnectOptions, type WillOptions } from '../transport/mqtt.js';
 import { createFinishedStore, stateFileFor, type FinishedStore } from './store.js';
 
@@ -46,6 +46,11 @@ export interface CreateRigOptions {
   heartbeatMs?: number;
   maxPayloadBytes?: number;
   clock?: Clock;
+  /**
+   * MQTT client id, stable across restarts (default `poreloop-rig-<lab>-<id>`). For a broker
+   * that allows only the 23 characters MQTT 3.1.1 guarantees, pass `shortClientId(lab, id)`.
+   */
+  clientId?: string;
   /** Called with anything the rig refused or could not do (also published on the error topic). */
   onProblem?: (message: string) => void;
 }
@@ -99,7 +104,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   const clock = options.clock ?? systemClock;
   const store: FinishedStore = createFinishedStore(options.stateDir ? stateFileFor(options.stateDir, lab, id) : undefined);
-  const clientId = `poreloop-rig-${lab}-${id}`;
+  const clientId = options.clientId ?? rigClientId(lab, id);
   const iso = () => new Date(clock.now()).toISOString();
 
   let transport: (Transport & { kill?(): Promise<void> }) | null = null;
@@ -240,6 +245,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
     live.set(key, x);
     const reject = (reason: string) => finish(x, 'rejected', { reason });
     if (!compatibleProtocol(job.protocol)) return reject(`unsupported protocol ${job.protocol}; this rig speaks ${SUPPORTED_PROTOCOLS.join(', ')}`);
+    if (job.rigId !== undefined && job.rigId !== id) return reject(`job addressed to rig ${job.rigId}, not to this rig (${id})`);
     if (!capabilities.includes(job.capability)) return reject(`capability ${job.capability} not offered; this rig offers ${capabilities.join(', ')}`);
     if (cancelledEarly.has(job.jobId) || cancelledEarly.has(key)) return finish(x, 'cancelled', { reason: 'cancelled before it arrived' });
     if (Date.parse(job.deadline) <= clock.now()) return reject(`deadline ${job.deadline} has passed`);

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RigEvent, RigJob } from '../../src/core/protocols.js';
-import { PROTOCOL_VERSION, topicsFor } from '../protocol/topics.js';
+import { PROTOCOL_VERSION, shortClientId, topicsFor } from '../protocol/topics.js';
 import { waitFor } from '../testing/brokers.js';
 import { createMemoryBroker, type MemoryBroker } from '../transport/memory.js';
 import type { MqttTransport } from '../transport/mqtt.js';
-import { createRig, type RigHandle, type RigHandler } from './index.js';
+import { createRig, MAX_REMEMBERED, type RigHandle, type RigHandler } from './index.js';
 
 const lab = 'sdk';
 const topics = topicsFor(lab);
@@ -28,14 +28,14 @@ describe('rig SDK', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  async function start(handle: RigHandler, o: { concurrency?: number; stateDir?: string; capabilities?: string[] } = {}) {
+  async function start(handle: RigHandler, o: { concurrency?: number; stateDir?: string; capabilities?: string[]; onProblem?: (m: string) => void } = {}) {
     broker ??= createMemoryBroker();
     if (!ctl) {
       ctl = await broker.connect({ clientId: 'ctl' });
       events = [];
       await ctl.subscribe(topics.allEvents, (_t, p) => events.push(JSON.parse(p.toString())));
     }
-    const rig = createRig({ id: 'r1', lab, capabilities: o.capabilities ?? ['fabricate'], concurrency: o.concurrency, stateDir: o.stateDir, broker: (c) => broker.connect(c), handle });
+    const rig = createRig({ id: 'r1', lab, capabilities: o.capabilities ?? ['fabricate'], concurrency: o.concurrency, stateDir: o.stateDir, onProblem: o.onProblem, broker: (c) => broker.connect(c), handle });
     rigs.push(rig);
     await rig.start();
     return rig;
@@ -170,5 +170,38 @@ describe('rig SDK', () => {
     await stopping;
     expect(terminal('g1')?.type).toBe('result');
     expect(JSON.parse(broker.retained(topics.status('r1'))!.toString()).status).toBe('offline');
+  });
+  it('rejects a job addressed to another rig; tells its author what the orchestrator rejected (#14)', async () => {
+    const problems: string[] = [];
+    await start(async () => ({ v: 1 }), { onProblem: (m) => problems.push(m) });
+    await send(job('elsewhere', { rigId: 'r2' }));
+    await send(job('mine', { rigId: 'r1' }));
+    await waitFor(() => !!terminal('elsewhere') && !!terminal('mine'), 'both answered');
+    expect(terminal('elsewhere')).toMatchObject({ type: 'rejected', reason: 'job addressed to rig r2, not to this rig (r1)' });
+    expect(terminal('mine')).toMatchObject({ type: 'result' });
+    const notice = { source: 'orchestrator', topic: topics.events('r1'), reason: 'result event for job x, which this orchestrator has not dispatched', at: new Date().toISOString(), protocol: PROTOCOL_VERSION };
+    await ctl.publish(topics.rigErrors('r1'), JSON.stringify(notice));
+    await waitFor(() => problems.some((m) => m.includes('which this orchestrator has not dispatched')), 'the notice reported');
+    expect(problems.at(-1)).toBe(`the orchestrator rejected a message on ${topics.events('r1')}: ${notice.reason}`);
+  });
+
+  it('remembers at most MAX_REMEMBERED early cancels, forgetting the oldest first (#14)', async () => {
+    await start(async () => ({ v: 1 }));
+    // MAX_REMEMBERED + 1 cancels for jobs that never came: the first one is forgotten.
+    for (let i = 0; i <= MAX_REMEMBERED; i++) await admin('cancel', { jobId: `ghost-${i}` });
+    await send(job('ghost-0'));
+    await send(job(`ghost-${MAX_REMEMBERED}`));
+    await waitFor(() => !!terminal('ghost-0') && !!terminal(`ghost-${MAX_REMEMBERED}`), 'both answered');
+    expect(terminal('ghost-0')!.type).toBe('result');
+    expect(terminal(`ghost-${MAX_REMEMBERED}`)).toMatchObject({ type: 'cancelled', reason: 'cancelled before it arrived' });
+  });
+
+  it('offers a stable short client id within MQTT 3.1.1’s guaranteed 23 characters of 0-9a-zA-Z', () => {
+    const a = shortClientId('lab-a', 'furnace-1');
+    expect(a).toMatch(/^[0-9a-zA-Z]{1,23}$/);
+    expect(a).toHaveLength(23);
+    expect(shortClientId('lab-a', 'furnace-1')).toBe(a);
+    expect(shortClientId('lab-a', 'furnace-2')).not.toBe(a);
+    expect(shortClientId('lab-b', 'furnace-1')).not.toBe(a);
   });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { brokerUrlProblem } from '../core/broker-url.js';
+import { NAME_PATTERN, NAME_RULE } from '../core/names.js';
 
 /**
  * The campaign file schema (issue #2). One zod schema is the single source: it validates
@@ -68,7 +69,7 @@ export const objectiveSchema = z
 
 const simRigSchema = z
   .object({
-    id: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'expected a rig id of letters, digits, _ and -' }),
+    id: z.string().regex(NAME_PATTERN, { error: `expected a rig id of ${NAME_RULE}` }),
     capabilities: z.array(z.string()).min(1),
     latencyMs: positive().default(200).describe('mean latency of one job (ms)'),
     concurrency: int(1).default(1),
@@ -92,7 +93,7 @@ export const campaignSchema = z
     name: z.string({ error: 'expected a campaign name' }).min(1, { error: 'expected a non-empty name' }),
     description: z.string().optional(),
     seed: int(0, 2 ** 32 - 1).default(1),
-    lab: z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'expected a lab name of letters, digits, _ and -' }).default('default'),
+    lab: z.string().regex(NAME_PATTERN, { error: `expected a lab name of ${NAME_RULE}` }).default('default'),
     twin: z
       .object({
         name: z.string({ error: 'expected a twin name' }),

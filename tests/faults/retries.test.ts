@@ -44,8 +44,8 @@ describe('timed-out jobs are retried (#14)', () => {
     const t = await broker.connect({ clientId: 'orch' });
     const TIMEOUT = 1000;
     const d = createDispatcher({ transport: t, lab, campaignId: 'c', clock, options: { timeoutMs: TIMEOUT, maxAttempts: 2, heartbeatTimeoutMs: 5000, tickMs: 10 } });
-    const sent: RigJob[] = [];
-    t.subscribe(`poreloop/v1/${lab}/rigs/+/jobs`, (_topic, p) => sent.push(JSON.parse(p.toString())));
+    const sent: Array<RigJob & { topic: string }> = [];
+    await t.subscribe(`poreloop/v1/${lab}/rigs/+/jobs`, (topic, p) => sent.push({ ...JSON.parse(p.toString()), topic }));
     await d.start();
     await clock.advanceUntil(() => d.rigs().length === 2, 'rigs seen');
 
@@ -54,7 +54,7 @@ describe('timed-out jobs are retried (#14)', () => {
     const runtime = new CampaignRuntime({
       ledger, campaignId: 'c', agent: fakeAgent(), space: { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] },
       predictor: fakePredictor(), rewardOf: (p) => p.y, rig: d, pipeline: ['characterise'], candidatesPerRound: 4, batchSize: 2,
-      timeoutMs: TIMEOUT, maxAttempts: 2, seed: 1, clock, rng: createRng(1), fixed: {}, protocol: '1.0',
+      timeoutMs: TIMEOUT, maxAttempts: 2, seed: 1, clock, rng: createRng(1), fixed: {}, protocol: '1.0', measure: ['score'],
     });
     const machine = campaignMachine.provide({
       actors: Object.fromEntries(Object.entries(runtime.actors()).map(([k, f]) => [k, fromPromise(({ input }: { input: any }) => (f as (i: unknown) => Promise<unknown>)(input))])) as never,
@@ -78,6 +78,8 @@ describe('timed-out jobs are retried (#14)', () => {
     const selected = ledger.trials('c').filter((tr) => tr.selectedRank !== null);
     expect(selected).toHaveLength(4);
     expect(selected.map((tr) => tr.status)).toEqual(['completed', 'completed', 'completed', 'completed']);
+    // Every job names the measurements the campaign needs and the rig it was sent to (rig-protocol.md §3).
+    expect(sent.every((j) => j.measure?.join() === 'score' && j.topic === `poreloop/v1/${lab}/rigs/${j.rigId}/jobs`)).toBe(true);
     const toHung = sent.filter((j) => sim.log().some((e) => e.rigId === 'hung' && e.jobId === j.jobId && e.attempt === j.attempt));
     expect(toHung.length).toBeGreaterThan(0);
     for (const j of toHung) {
