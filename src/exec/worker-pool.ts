@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { PoreloopError } from '../core/errors.js';
+import { BadInputError, PoreloopError } from '../core/errors.js';
 
 /**
  * A fixed-size pool of worker_threads (DESIGN.md, "Scale": twin generation and physics run
@@ -98,6 +98,9 @@ function startWorker(module: { file: string; typescript: boolean }, workerData: 
   return new Worker(code, { eval: true, workerData });
 }
 
+/** The most workers one pool starts (several times the cores of any machine poreloop targets). */
+export const MAX_POOL_SIZE = 256;
+
 export class WorkerPool {
   readonly size: number;
   private readonly maxQueue: number;
@@ -111,6 +114,11 @@ export class WorkerPool {
 
   constructor(private readonly options: WorkerPoolOptions) {
     this.size = Math.max(1, options.size ?? Math.max(1, availableParallelism() - 1));
+    // Each worker is a V8 isolate with its own heap: an unbounded size (issue #14: 1 639
+    // threads from `analyse --workers 1e9`) exhausts memory long before it adds speed.
+    if (!Number.isInteger(this.size) || this.size > MAX_POOL_SIZE) {
+      throw new BadInputError(`worker pool size must be an integer from 1 to ${MAX_POOL_SIZE}, got ${options.size}`, 'size');
+    }
     this.maxQueue = options.maxQueue ?? 1024;
     this.module = resolveWorkerModule(options.workerUrl);
     if (!existsSync(this.module.file)) throw new PoreloopError(`worker module not found: ${this.module.file}`);

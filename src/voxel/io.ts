@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { PNG } from 'pngjs';
 import { BadInputError } from '../core/errors.js';
@@ -52,6 +52,7 @@ export function readVolume(path: string, options: ReadVolumeOptions = {}): Voxel
     throw new BadInputError(`unknown volume extension "${ext || '(none)'}"; ${ALLOWED}`, path);
   }
   if (!existsSync(path)) throw new BadInputError('file not found', path);
+  if (!statSync(path).isFile()) throw new BadInputError('not a regular file', path);
   const buf = readFileSync(path);
   let d: Decoded;
   try {
@@ -229,7 +230,7 @@ function decodeTiff(buf: Buffer, path: string): Decoded {
     }
     return out;
   };
-  const pages: Uint8Array[] = [];
+  const pages: Array<{ offsets: number[]; counts: number[] }> = [];
   let width = 0;
   let height = 0;
   let description = '';
@@ -271,7 +272,22 @@ function decodeTiff(buf: Buffer, path: string): Decoded {
     const offsets = tags.get(273);
     const counts = tags.get(279);
     if (!offsets || !counts || offsets.length !== counts.length) throw new BadInputError('corrupt TIFF: missing strip offsets/byte counts', path);
-    const img = new Uint8Array(w * h);
+    pages.push({ offsets, counts });
+  }
+  if (pages.length === 0) throw new BadInputError('TIFF has no image pages', path);
+  // Declared sizes are checked before anything is allocated (issue #14: an 81 kB file whose
+  // pages all pointed at the same strip expanded to 4.3 GB before the size limit was checked).
+  const shape = checkShape([width, height, pages.length], `${path}: TIFF pages`);
+  const [nx, ny, nz] = shape;
+  // Uncompressed 8-bit pixels take one byte each in the file, so a page set larger than the
+  // file can only come from strips that overlap or are reused: refused, not expanded.
+  if (nx * ny * nz > buf.length) {
+    throw new BadInputError(`corrupt TIFF: ${nz} pages of ${nx}×${ny} declare ${nx * ny * nz} pixel bytes, more than the file's ${buf.length} bytes (strips reused or overlapping)`, path);
+  }
+  const data = new Uint8Array(nx * ny * nz);
+  const img = new Uint8Array(nx * ny);
+  for (let z = 0; z < nz; z++) {
+    const { offsets, counts } = pages[z];
     let k = 0;
     for (let s = 0; s < offsets.length && k < img.length; s++) {
       const len = Math.min(counts[s], img.length - k);
@@ -279,15 +295,7 @@ function decodeTiff(buf: Buffer, path: string): Decoded {
       img.set(buf.subarray(offsets[s], offsets[s] + len), k);
       k += len;
     }
-    if (k !== img.length) throw new BadInputError(`corrupt TIFF: page has ${k} of ${img.length} pixel bytes`, path);
-    pages.push(img);
-  }
-  if (pages.length === 0) throw new BadInputError('TIFF has no image pages', path);
-  const shape: Shape3 = [width, height, pages.length];
-  const [nx, ny, nz] = shape;
-  const data = new Uint8Array(nx * ny * nz);
-  for (let z = 0; z < nz; z++) {
-    const img = pages[z];
+    if (k !== img.length) throw new BadInputError(`corrupt TIFF: page ${z} has ${k} of ${img.length} pixel bytes`, path);
     for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) data[(x * ny + y) * nz + z] = img[y * nx + x];
   }
   const meta = parsePoreloopMeta(description);
@@ -361,8 +369,17 @@ function decodeVti(buf: Buffer, path: string): Decoded {
   const readHeader = (b: Buffer, o: number) => (hdr64 ? Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : le ? b.readUInt32LE(o) : b.readUInt32BE(o));
   let flat: Uint8Array;
   if (format === 'ascii') {
-    const nums = (m[4] ?? '').trim().split(/\s+/).filter((t) => t.length > 0).map(Number);
-    flat = Uint8Array.from(nums);
+    const tokens = (m[4] ?? '').trim().split(/\s+/).filter((t) => t.length > 0);
+    if (tokens.length !== n) throw new BadInputError(`data array has ${tokens.length} values but the extent needs ${n}`, path);
+    flat = new Uint8Array(n);
+    // Labels are integers 0–255 (Int8: 0–127). Uint8Array.from turned NaN into 0 and 300 into
+    // 44, so a corrupt file read as another microstructure with exit 0 (issue #14).
+    const max = type === 'UInt8' ? 255 : 127;
+    for (let i = 0; i < n; i++) {
+      const v = Number(tokens[i]);
+      if (!Number.isInteger(v) || v < 0 || v > max) throw new BadInputError(`ascii DataArray value ${i} is ${JSON.stringify(tokens[i].slice(0, 20))}; phase labels are integers 0–${max}`, path);
+      flat[i] = v;
+    }
   } else if (format === 'binary') {
     flat = decodeBase64Block(Buffer.from((m[4] ?? '').replace(/\s+/g, ''), 'latin1').toString('latin1'), hsize, readHeader, n);
   } else if (format === 'appended') {

@@ -131,6 +131,11 @@ export const analyseCommandModule = (ctx: CommandContext): CommandModule<GlobalA
           if (typeof v !== 'number') throw new BadInputError(`context value of ${k} must be a number, got "${v}"`, '--set');
           context[k] = v;
         }
+        // Checked before the volume is read (issue #14: --workers 1e9 started 1 639 threads):
+        // more threads than cores never makes a solve faster.
+        if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers >= 0 && args.workers <= availableParallelism())) {
+          throw new BadInputError(`expected an integer from 0 (in-process) to ${availableParallelism()} (this machine's cores), got ${args.workers}`, '--workers');
+        }
         const voxels = readVolume(args.volume, { voxelSize: args.voxel });
         checkVolume(voxels, args.phase, props, args.volume);
 
