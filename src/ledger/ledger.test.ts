@@ -74,6 +74,31 @@ describe('ledger', () => {
     l.close();
   });
 
+  it('validates every document against its schema on append: a malformed one is refused and nothing is written', () => {
+    const l = Ledger.open(tmp());
+    seed(l);
+    const docs = l.documents('c1').length;
+    const before = JSON.stringify([l.trials('c1'), l.jobs('c1'), l.campaign('c1')]);
+    const bad: Array<[string, unknown, RegExp]> = [
+      ['TrialScored', { trialId: 't1', properties: { y: { mean: 2 } }, fidelity: 'simulation', reward: 2 }, /properties\.y\.std: expected a number/],
+      ['TrialScored', { trialId: 't1', properties: {}, fidelity: 'quantum', reward: 2 }, /fidelity/],
+      ['MeasurementRecorded', { jobId: 'j1', trialId: 't1', stage: 0, capability: 'measure', rigId: 'r1', measurements: { y: '1.5' }, feasible: true }, /measurements\.y: expected a number/],
+      ['JobDispatched', { jobId: 'j9', trialId: 't1', stage: -1, capability: 'measure', attempt: 1, params: {}, deadline: 'd' }, /stage/],
+      ['TrialProposed', { trialId: 't9', round: 1, index: 0, params: { x: [1] }, agent: 'a' }, /params\.x/],
+      ['TrialCompleted', { trialId: 't1', reward: 1, feasible: true }, /measured/],
+      ['NoSuchDocument', {}, /unknown document type "NoSuchDocument"/],
+    ];
+    for (const [type, body, msg] of bad) {
+      expect(() => l.append('c1', type as 'TrialScored', body as never, 'k-bad')).toThrow(LedgerError);
+      expect(() => l.append('c1', type as 'TrialScored', body as never, 'k-bad')).toThrow(msg);
+    }
+    expect(l.documents('c1')).toHaveLength(docs);
+    expect(JSON.stringify([l.trials('c1'), l.jobs('c1'), l.campaign('c1')])).toBe(before);
+    // NaN rewards are legitimate (a candidate the P-model could not score) and are accepted.
+    expect(l.append('c1', 'TrialCompleted', { trialId: 't1', measured: {}, reward: Number.NaN, feasible: false }, 't1')).not.toBeNull();
+    l.close();
+  });
+
   it('refuses to update or delete documents', () => {
     const l = Ledger.open(tmp());
     seed(l);

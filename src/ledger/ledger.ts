@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { LedgerError, TrialLifecycleError } from '../core/errors.js';
 import { TRIAL_TRANSITIONS, type TrialStatus } from '../core/protocols.js';
 import type { CampaignStatus, DocumentBodies, DocumentType, LedgerDocument } from './documents.js';
+import { documentProblem } from './schema.js';
 
 /**
  * The campaign ledger: one SQLite file (better-sqlite3, WAL), append-only documents plus the
@@ -244,6 +245,9 @@ export class Ledger {
    * when a document of the same (campaign, type, key) already exists (idempotent re-delivery).
    */
   append<T extends DocumentType>(campaignId: string, type: T, body: DocumentBodies[T], key?: string): LedgerDocument<T> | null {
+    // Validated before anything is written (schema.ts): a malformed document never enters.
+    const problem = documentProblem(type, body);
+    if (problem !== null) throw new LedgerError(`refused ${type} document for campaign ${campaignId}: ${problem}`);
     return this.transaction(() => {
       const at = this.now().toISOString();
       const info = this.insertDoc.run(campaignId, type, key ?? null, at, JSON.stringify(body));
