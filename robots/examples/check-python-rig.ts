@@ -1,12 +1,13 @@
 /**
  * Runs the Python rig of docs/rig-protocol.md (./rig.py) against the reference dispatcher on the
- * embedded broker: a job round trip, a duplicate delivery answered from the rig's record, a
- * rejected capability, and the Last Will when the process is killed.
+ * embedded broker with credentials and the rig ACL: a job round trip reporting the names the job
+ * asks for, a duplicate delivery answered from the rig's record, a rejected capability, and the
+ * Last Will when the process is killed.
  *
  *   PYTHON=/path/to/python-with-paho npx tsx robots/examples/check-python-rig.ts
  *
- * Not part of the test suite: it needs Python with paho-mqtt ≥ 2.0, which poreloop does not
- * install. Exit code 0 = compatible.
+ * Not part of the test suite: it needs Python with paho-mqtt (1.6, e.g. Debian 12's
+ * python3-paho-mqtt, or 2.x), which poreloop does not install. Exit code 0 = compatible.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RigEvent } from '../../src/core/protocols.js';
-import { startEmbeddedBroker } from '../broker.js';
+import { generateCredentials, startEmbeddedBroker } from '../broker.js';
 import { createDispatcher } from '../dispatcher.js';
 import { PROTOCOL_VERSION, topicsFor } from '../protocol/topics.js';
 import { waitFor } from '../testing/brokers.js';
@@ -22,11 +23,13 @@ import { connectMqtt } from '../transport/mqtt.js';
 
 const python = process.env.PYTHON ?? 'python3';
 const script = fileURLToPath(new URL('./rig.py', import.meta.url));
-const broker = await startEmbeddedBroker();
+const creds = generateCredentials(['py1']);
+const broker = await startEmbeddedBroker({ users: creds.users });
 const cwd = mkdtempSync(join(tmpdir(), 'pyrig-'));
 const lab = 'pycheck';
-const child = spawn(python, [script, lab, 'py1', '127.0.0.1', String(broker.port)], { cwd, stdio: ['ignore', 'inherit', 'inherit'] });
-const t = await connectMqtt({ url: broker.url, clientId: 'pycheck-orch' });
+const env = { ...process.env, PORELOOP_MQTT_USERNAME: 'py1', PORELOOP_MQTT_PASSWORD: creds.users.py1 };
+const child = spawn(python, [script, lab, 'py1', '127.0.0.1', String(broker.port)], { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
+const t = await connectMqtt({ url: broker.url, clientId: 'pycheck-orch', ...creds.of('orchestrator') }, {});
 const d = createDispatcher({ transport: t, lab, campaignId: 'c', options: { timeoutMs: 5000 } });
 const events: RigEvent[] = [];
 d.onEvent((e) => events.push(e));
@@ -38,11 +41,11 @@ const check = (ok: boolean, what: string) => {
 try {
   await waitFor(() => d.rigs().some((r) => r.rigId === 'py1' && r.status === 'online'), 'python rig online', 15_000);
   check(true, 'python rig announced itself with a retained status');
-  const job = { jobId: 'py-j1', campaignId: 'c', trialId: 't', attempt: 1, capability: 'characterise', params: { a: 1, b: 2 }, deadline: new Date(Date.now() + 60_000).toISOString(), protocol: PROTOCOL_VERSION };
+  const job = { jobId: 'py-j1', campaignId: 'c', trialId: 't', attempt: 1, capability: 'characterise', params: { a: 1, b: 2 }, measure: ['tau_z'], deadline: new Date(Date.now() + 60_000).toISOString(), protocol: PROTOCOL_VERSION };
   await d.dispatch(job);
   await waitFor(() => events.some((e) => e.final), 'result');
   const r = events.find((e) => e.final)!;
-  check(r.type === 'result' && r.measurements?.score === 3 && r.seq === 2, `round trip: ${r.type} score=${r.measurements?.score} seq=${r.seq}`);
+  check(r.type === 'result' && r.measurements?.tau_z === 3 && r.seq === 2, `round trip: ${r.type} tau_z=${r.measurements?.tau_z} seq=${r.seq}`);
   // duplicate delivery of the same (jobId, attempt): answered from the record, same seq
   const raw: RigEvent[] = [];
   await t.subscribe(topicsFor(lab).events('py1'), (_t, p) => raw.push(JSON.parse(p.toString())));
