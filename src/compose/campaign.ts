@@ -28,6 +28,7 @@ import type { Result } from '../core/result.js';
 import { generateTwinAsync } from '../../twins/async.js';
 import { createPredictor } from '../predict/predictor.js';
 import { createRealityCorrection } from '../predict/correction.js';
+import { campaignReward } from '../reward/scope.js';
 
 /**
  * The composition root (DESIGN.md): config + registries → a running campaign. The only place
@@ -195,7 +196,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     const pool = createPhysicsPool({ size: Math.max(1, Math.min(2, availableParallelism())) });
     closers.push(() => pool.close());
     const simulateProps = (voxels: Voxels, props: string[]) => simulateInPool(pool, voxels, { properties: props, context });
-    const rewardOf = makeRewardOf(resolved);
+    const rewardOf = campaignReward({ expression: resolved.reward, objectives: config.objectives, fixed: config.twin?.fixed });
     const agent = createAgent(resolved);
     // Without a twin, the surrogate of the rig data is trained only when something reads it:
     // the config asks for it (it then ranks candidates and its predictions are recorded), or
@@ -328,24 +329,6 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     await close();
   }
   return summariseCampaign(ledger, campaignId, (clock.now() - started) / 1000);
-}
-
-/** The campaign's scalar reward: the expression, or for objectives a documented scalarisation. */
-function makeRewardOf(resolved: ResolvedCampaign): (props: Record<string, number>, params: Parameters) => number {
-  const { reward, config } = resolved;
-  const fixed = config.twin?.fixed ?? {};
-  const numeric = (params: Parameters) => {
-    const entries = Object.entries({ ...fixed, ...params }).filter(([, v]) => typeof v === 'number') as Array<[string, number]>;
-    return Object.fromEntries([...entries, ...entries.map(([k, v]) => [`param_${k}`, v] as [string, number])]);
-  };
-  if (reward) return (props, params) => reward.evaluate({ ...numeric(params), ...props });
-  // Objectives without an expression: sum of goal-signed objectives (documented in
-  // docs/configuration.md); the Pareto front is reported separately.
-  const objectives = config.objectives ?? [];
-  return (props, params) => {
-    const scope = { ...numeric(params), ...props };
-    return objectives.reduce((s, o) => s + (o.goal === 'max' ? 1 : -1) * scope[o.name], 0);
-  };
 }
 
 /**

@@ -7,6 +7,7 @@ import { BadInputError } from '../core/errors.js';
 import type { LinearConstraint, ParameterSpace, ParameterSpec, Parameters } from '../core/protocols.js';
 import { paramKey, parsePoolCsv } from '../core/space.js';
 import { compileReward, type RewardExpression } from '../reward/expression.js';
+import { rewardNames } from '../reward/scope.js';
 import { campaignSchema, durationPattern, type CampaignConfig } from './schema.js';
 
 /**
@@ -189,10 +190,8 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
   const space = buildSpace(config, twinParams, (v) => paths('space.pool', v));
   const paramNames = space.parameters.map((p) => p.name);
   const propertyNames = [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
-  // Parameters are also visible as param_<name>: a twin parameter may share a name with a
-  // property (fibre-gdl's `porosity` target vs the simulated `porosity`); the property wins.
-  const allParams = [...paramNames, ...Object.keys(config.twin?.fixed ?? {})];
-  const declared = [...new Set([...propertyNames, ...allParams, ...allParams.map((n) => `param_${n}`)])];
+  // The reward's names (src/reward/scope.ts): properties, parameters and param_<name>.
+  const declared = rewardNames(propertyNames, [...paramNames, ...Object.keys(config.twin?.fixed ?? {})]);
   const reward = config.reward !== undefined ? compileReward(config.reward, declared, 'reward') : undefined;
   for (const [i, o] of (config.objectives ?? []).entries()) {
     if (!declared.includes(o.name)) throw new BadInputError(`objective "${o.name}" is neither a property nor a parameter; declared: ${declared.join(', ')}`, `objectives.${i}.name`);

@@ -1,0 +1,45 @@
+import type { Parameters } from '../core/protocols.js';
+import type { RewardExpression } from './expression.js';
+
+/**
+ * A campaign's reward: the names it may read and how a set of properties and parameters
+ * becomes one number. The config loader checks expressions and objectives against
+ * `rewardNames`; the composition root builds the function with `campaignReward`. Both live
+ * here so that the scope the loader accepts is the scope the reward is evaluated in (issue #15:
+ * it was decided in config/load.ts and rebuilt by hand in compose).
+ *
+ * Scope: every property, every numeric parameter (searched or fixed by `twin.fixed`) under its
+ * own name and as `param_<name>`. A twin parameter may share a name with a property
+ * (fibre-gdl's `porosity` target vs the simulated `porosity`): the property wins the plain
+ * name, the parameter stays reachable as `param_porosity`.
+ */
+export function rewardNames(properties: readonly string[], parameters: readonly string[]): string[] {
+  return [...new Set([...properties, ...parameters, ...parameters.map((n) => `param_${n}`)])];
+}
+
+export interface Objective {
+  name: string;
+  goal: 'max' | 'min';
+}
+
+/** The values of `rewardNames` for one candidate. */
+export function rewardScope(properties: Record<string, number>, params: Parameters, fixed: Parameters = {}): Record<string, number> {
+  const entries = Object.entries({ ...fixed, ...params }).filter((e): e is [string, number] => typeof e[1] === 'number');
+  return { ...Object.fromEntries(entries), ...Object.fromEntries(entries.map(([k, v]) => [`param_${k}`, v])), ...properties };
+}
+
+/**
+ * The scalar reward of a campaign: the expression when there is one; for objectives alone the
+ * sum of goal-signed objectives (documented in docs/configuration.md; the Pareto front is
+ * reported separately, src/reward/pareto.ts). `fixed` joins the parameters because the reward
+ * is also evaluated on the agent's own proposals (a model-based agent's reward model), which
+ * carry only the searched ones.
+ */
+export function campaignReward(spec: { expression?: RewardExpression; objectives?: readonly Objective[]; fixed?: Parameters }): (properties: Record<string, number>, params: Parameters) => number {
+  const { expression, objectives = [], fixed = {} } = spec;
+  if (expression) return (props, params) => expression.evaluate(rewardScope(props, params, fixed));
+  return (props, params) => {
+    const scope = rewardScope(props, params, fixed);
+    return objectives.reduce((s, o) => s + (o.goal === 'max' ? 1 : -1) * scope[o.name], 0);
+  };
+}
