@@ -41,11 +41,21 @@ export function fakePredictor(): Predictor & { calls: number } {
 
 export type Behaviour = (job: RigJob, emit: (e: Partial<RigEvent> & { type: RigEvent['type'] }) => void) => void;
 
-/** A rig that answers every job through `behaviour` (default: accepted then result y = truth). */
+export const FAKE_RIG_CAPABILITIES = ['make', 'measure'];
+
+/**
+ * A rig that answers every job through `behaviour` (default: accepted then result y = truth).
+ * It keeps the promises of the real dispatcher that tests/contracts/rig.contract.test.ts checks
+ * on both: one execution per jobId (a re-dispatch of a finished job re-delivers its final
+ * event), cancel ends a live job with a final `cancelled` and nothing after it, and a job for
+ * a capability it lacks ends `failed`. `executions` counts dispatch() calls per jobId, so a test still sees a runtime
+ * that sends a job twice.
+ */
 export function fakeRig(behaviour?: Behaviour): Rig & { jobs: RigJob[]; executions: Map<string, number>; setBehaviour(b: Behaviour): void } {
   const handlers = new Set<(e: RigEvent) => void>();
   const jobs: RigJob[] = [];
   const executions = new Map<string, number>();
+  const live = new Map<string, { final?: RigEvent; cancelled?: boolean; emit: (e: Partial<RigEvent> & { type: RigEvent['type'] }) => void }>();
   let b: Behaviour =
     behaviour ??
     ((job, emit) => {
@@ -61,19 +71,40 @@ export function fakeRig(behaviour?: Behaviour): Rig & { jobs: RigJob[]; executio
     async dispatch(job: RigJob) {
       jobs.push(job);
       executions.set(job.jobId, (executions.get(job.jobId) ?? 0) + 1);
+      const known = live.get(job.jobId);
+      if (known) {
+        if (known.final) known.emit(known.final);
+        return;
+      }
       let seq = 0;
-      const emit = (e: Partial<RigEvent> & { type: RigEvent['type'] }) => {
-        const ev: RigEvent = { jobId: job.jobId, rigId: 'rig-1', seq: ++seq, at: new Date().toISOString(), protocol: '1.0', ...e };
-        queueMicrotask(() => handlers.forEach((h) => h(ev)));
+      const state: { final?: RigEvent; cancelled?: boolean; emit: (e: Partial<RigEvent> & { type: RigEvent['type'] }) => void } = {
+        emit: (e) => {
+          // After a cancel the job is over; otherwise a behaviour may misbehave on purpose
+          // (duplicates, events after the end) to test the runtime.
+          if (state.cancelled && e.type !== 'cancelled') return;
+          const ev: RigEvent = { jobId: job.jobId, rigId: 'rig-1', seq: ++seq, at: new Date().toISOString(), protocol: '1.0', ...e };
+          if (ev.final) state.final = ev;
+          queueMicrotask(() => handlers.forEach((h) => h(ev)));
+        },
       };
-      setTimeout(() => b(job, emit), 1);
+      live.set(job.jobId, state);
+      if (!FAKE_RIG_CAPABILITIES.includes(job.capability)) {
+        setTimeout(() => state.emit({ type: 'failed', origin: 'dispatcher', final: true, reason: `no rig for capability ${job.capability}` }), 1);
+        return;
+      }
+      setTimeout(() => b(job, state.emit), 1);
     },
-    async cancel() {},
+    async cancel(jobId: string) {
+      const state = live.get(jobId);
+      if (!state || state.final) return;
+      state.cancelled = true;
+      state.emit({ type: 'cancelled', final: true, reason: 'cancelled by the orchestrator' });
+    },
     onEvent(h: (e: RigEvent) => void) {
       handlers.add(h);
       return () => handlers.delete(h);
     },
-    rigs: () => [{ rigId: 'rig-1', capabilities: ['make', 'measure'], status: 'online' as const }],
+    rigs: () => [{ rigId: 'rig-1', capabilities: [...FAKE_RIG_CAPABILITIES], status: 'online' as const }],
   };
   return rig;
 }
