@@ -34,3 +34,33 @@ export const analyticTruth: Truth = (params, capability): TruthOutput => {
       return { feasible: true, measurements: { value: xs.reduce((s, x) => s + x, 0) } };
   }
 };
+
+/**
+ * The hidden truth of a campaign's simulated lab (`rigs.simulate`, issue #7): manufacture fails
+ * when a parameter exceeds its `infeasibleAbove` limit; otherwise the measuring stage (the
+ * pipeline's last capability) reports `sample(params)` — another sample of the same recipe,
+ * measured by the physics, both supplied by the composition root since robots/ may not import
+ * twins or physics — each property distorted by its relative `bias`. Earlier stages measure
+ * nothing. Without `sample` (a twin-less formulation study) the analytic stand-in above is the
+ * truth, biased alike. So the rigs disagree with the P-model the way real rigs do; the lab adds
+ * measurement noise per job on top (index.ts).
+ */
+export function simulatedTruth(spec: {
+  infeasibleAbove: Readonly<Record<string, number>>;
+  bias: Readonly<Record<string, number>>;
+  measuringStage: string;
+  sample?: (params: Parameters) => Promise<Record<string, number>>;
+}): (params: Parameters, capability: string) => Promise<TruthOutput> {
+  const biased = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v * (1 + (spec.bias[k] ?? 0))]));
+  return async (params, capability) => {
+    for (const [name, limit] of Object.entries(spec.infeasibleAbove)) {
+      if (typeof params[name] === 'number' && params[name] > limit) return { measurements: {}, feasible: false };
+    }
+    if (!spec.sample) {
+      const out = await analyticTruth(params, capability, {});
+      return { feasible: out.feasible, measurements: biased(out.measurements) };
+    }
+    if (capability !== spec.measuringStage) return { measurements: {}, feasible: true };
+    return { measurements: biased(await spec.sample(params)), feasible: true };
+  };
+}

@@ -7,7 +7,8 @@ import { agentRegistry } from '../../agents/index.js';
 import { generateCredentials, startEmbeddedBroker, type BrokerCredentials } from '../../robots/broker.js';
 import { createDispatcher } from '../../robots/dispatcher.js';
 import { PROTOCOL_VERSION } from '../../robots/protocol/topics.js';
-import { analyticTruth, createSimulatedLab, type SimulatedLab } from '../../robots/sim/index.js';
+import { createSimulatedLab, type SimulatedLab } from '../../robots/sim/index.js';
+import { simulatedTruth } from '../../robots/sim/truth.js';
 import { connectMqtt } from '../../robots/transport/mqtt.js';
 import { twinRegistry } from '../../twins/index.js';
 import { BadInputError, PoreloopError } from '../core/errors.js';
@@ -333,12 +334,11 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
 
 /**
  * The simulated lab of a campaign config (`rigs.simulate`), started in-process by the campaign
- * or on its own by `poreloop lab <config>`. Its hidden truth: a *different sample* of the same
- * recipe (the twin with a seed hashed from the recipe, not the trial), simulated by the same
- * physics, distorted by the configured relative bias per property; the lab adds measurement
- * noise per job (seeded by the job's place in its campaign and its attempt, robots/sim, so
- * the same config and seed measure the same values under a fresh campaign id, issue #13); manufacture fails above the configured
- * parameter limits. So the rigs disagree with the P-model the way real rigs do (issue #7).
+ * or on its own by `poreloop lab <config>`. Its hidden truth is robots/sim/truth.ts
+ * `simulatedTruth`; this wires in the twin and physics that make its other sample of a recipe.
+ * The lab adds measurement noise per job (seeded by the job's place in its campaign and its
+ * attempt, robots/sim, so the same config and seed measure the same values under a fresh
+ * campaign id, issue #13).
  */
 /** What a simulated rig of this campaign measures: the hidden truth (see startCampaignLab). */
 export type CampaignTruth = (params: Parameters, capability: string) => Promise<{ measurements: Record<string, number>; feasible: boolean }>;
@@ -351,24 +351,20 @@ export function campaignTruth(
   const sim = config.rigs.simulate;
   if (!sim) throw new BadInputError('this config has no simulated rigs (rigs.simulate)', 'rigs.simulate');
   const twinCfg = config.twin;
-  const last = config.rigs.pipeline[config.rigs.pipeline.length - 1];
-  return async (params, capability) => {
-    for (const [name, limit] of Object.entries(sim.infeasibleAbove)) {
-      if (typeof params[name] === 'number' && (params[name] as number) > limit) return { measurements: {}, feasible: false };
-    }
-    if (!twinCfg) {
-      // Twin-less campaigns (formulation studies): the lab's documented analytic stand-in truth.
-      const out = await analyticTruth(params, capability, {});
-      return { feasible: out.feasible, measurements: Object.fromEntries(Object.entries(out.measurements).map(([k, v]) => [k, v * (1 + (sim.bias[k] ?? 0))])) };
-    }
-    if (capability !== last) return { measurements: {}, feasible: true };
-    const sample = await generateTwinAsync(twinCfg.name, params, { seed: hash32(`sample:${config.seed}:${paramKey(params)}`), size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
-    const r = await physics(sample.voxels, config.rigs.measure);
-    if (!r.ok) throw new Error(`rig could not measure: ${r.error.message}`);
-    const measurements: Record<string, number> = {};
-    for (const name of config.rigs.measure) measurements[name] = r.value.properties[name] * (1 + (sim.bias[name] ?? 0));
-    return { measurements, feasible: true };
-  };
+  return simulatedTruth({
+    infeasibleAbove: sim.infeasibleAbove,
+    bias: sim.bias,
+    measuringStage: config.rigs.pipeline[config.rigs.pipeline.length - 1],
+    // Another sample of the recipe: the twin with a seed hashed from the recipe, not the trial.
+    sample: twinCfg
+      ? async (params) => {
+          const sample = await generateTwinAsync(twinCfg.name, params, { seed: hash32(`sample:${config.seed}:${paramKey(params)}`), size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
+          const r = await physics(sample.voxels, config.rigs.measure);
+          if (!r.ok) throw new Error(`rig could not measure: ${r.error.message}`);
+          return Object.fromEntries(config.rigs.measure.map((name) => [name, r.value.properties[name]]));
+        }
+      : undefined,
+  });
 }
 
 export async function startCampaignLab(
