@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
-import { startEmbeddedBroker } from '../../compose/rigs.js';
+import { readBrokerUsers, startEmbeddedBroker } from '../../compose/rigs.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 
@@ -14,6 +14,7 @@ interface BrokerArgs extends GlobalArgs {
   port: number;
   host: string;
   persist?: string;
+  users?: string;
 }
 
 /** Resolves with the name of the first SIGINT/SIGTERM (in-process tests may emit them). */
@@ -38,22 +39,25 @@ export const brokerCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
     y
       .option('port', { type: 'number', default: 1883, describe: 'TCP port (0 = any free port)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'interface to listen on (0.0.0.0 for all)' })
-      .option('persist', { type: 'string', describe: 'directory for retained messages and persistent sessions' }) as never,
+      .option('persist', { type: 'string', describe: 'directory for retained messages and persistent sessions' })
+      .option('users', { type: 'string', describe: 'file of username:password lines: require login and apply the rig ACL (docs/security.md)' }) as never,
   handler: async (args) => {
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
         if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new BadInputError(`port must be an integer in 0…65535, got ${args.port}`, '--port');
+        // Without --users the broker is open to whoever reaches it (docs/security.md).
+        const users = args.users === undefined ? undefined : readBrokerUsers(args.users);
         const stop = untilSignal();
         let broker;
         try {
-          broker = await startEmbeddedBroker({ port: args.port, host: args.host, persistenceDir: args.persist });
+          broker = await startEmbeddedBroker({ port: args.port, host: args.host, persistenceDir: args.persist, users });
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if (code === 'EADDRINUSE' || code === 'EACCES') throw new BadInputError(`cannot listen on ${args.host}:${args.port} (${code}); choose another --port`, '--port');
           throw e;
         }
-        out.info(`poreloop broker listening at ${broker.url}${args.persist ? ` (persisting to ${args.persist})` : ''}; Ctrl-C to stop`);
+        out.info(`poreloop broker listening at ${broker.url}${args.persist ? ` (persisting to ${args.persist})` : ''}${users ? `; login required (${Object.keys(users).length} users) and the rig ACL applies` : '; open: no login'}; Ctrl-C to stop`);
         const signal = await stop;
         await broker.close();
         out.info(`stopped on ${signal}`);
