@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { fakeAgent, fakePredictor, fakeRig, type Behaviour } from '../../tests/fakes/index.js';
-import { systemClock, type RealityCorrection } from '../core/protocols.js';
+import { systemClock, type Predictor, type RealityCorrection } from '../core/protocols.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRng } from '../core/rng.js';
 import { summariseCampaign } from '../ledger/export.js';
@@ -12,7 +12,7 @@ import { Ledger, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime } from './runtime.js';
 
-function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection } = {}) {
+function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor } = {}) {
   const db = opts.db ?? join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'l.db');
   const ledger = Ledger.open(db);
   if (!ledger.campaign('c')) {
@@ -22,7 +22,7 @@ function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: 
   const agent = opts.agent ?? fakeAgent();
   const runtime = new CampaignRuntime({
     ledger, campaignId: 'c', agent, space: { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] },
-    predictor: fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, batchSize: 2,
+    predictor: opts.predictor ?? fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, batchSize: 2,
     timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction,
   });
   const machine = campaignMachine.provide({
@@ -61,6 +61,14 @@ describe('campaign runtime (fakes + real ledger)', () => {
       const best = Math.max(...round.map((t) => t.predictedReward!));
       expect(round.find((t) => t.selectedRank === 0)!.predictedReward).toBe(best);
     }
+  });
+
+  it('records what the agent learnt from with its fidelity: surrogate estimates are not simulations (issue #12)', async () => {
+    const estimates: Predictor = { score: async (cs) => cs.map(() => ({ properties: { y: { mean: 0.5, std: 0.2 } }, fidelity: 'surrogate' as const })) };
+    const s = setup({ predictor: estimates, rigRuns: 2 });
+    await runToEnd(s);
+    const learnt = s.ledger.documents('c', 'AgentLearned').map((d) => [d.body.round, d.body.fidelity]);
+    expect(learnt).toEqual([[1, 'surrogate'], [1, 'rig']]);
   });
 
   it('chains a multi-stage pipeline, passing measurements on as inputs', async () => {

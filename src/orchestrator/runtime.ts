@@ -244,7 +244,9 @@ export class CampaignRuntime {
     if (!this.view.has('AgentLearned', `digital:${round}`)) {
       const obs = this.view.round(round).map((t) => ({ params: t.params, reward: t.predictedReward ?? Number.NaN, fidelity: (t.fidelity ?? 'simulation') as Observation['fidelity'] }));
       await this.d.agent.learn(obs);
-      this.recordLearning(round, 'simulation', obs.length, `digital:${round}`);
+      // Recorded with the best fidelity the round has: a round of surrogate estimates (a
+      // twin-less campaign) is not a round of simulations (issue #12).
+      this.recordLearning(round, obs.some((o) => o.fidelity === 'simulation') ? 'simulation' : 'surrogate', obs.length, `digital:${round}`);
     }
     return { scored: todo.length };
   }
@@ -466,7 +468,7 @@ export class CampaignRuntime {
       }
     } else {
       this.ledger.transaction(() => {
-        this.ledger.append(this.d.campaignId, 'JobFailed', { jobId: e.jobId, trialId: job.trialId, stage: job.stage, attempt: e.attempt ?? job.attempt, reason: e.reason ?? e.type, willRetry: false }, e.jobId);
+        this.ledger.append(this.d.campaignId, 'JobFailed', { jobId: e.jobId, trialId: job.trialId, stage: job.stage, attempt: e.attempt ?? job.attempt, reason: e.reason ?? e.type }, e.jobId);
         this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: job.trialId, reason: `stage ${job.capability}: ${e.reason ?? e.type}` }, job.trialId);
       });
     }
