@@ -383,7 +383,11 @@ export interface Rig {
 
 export type TrialStatus = 'proposed' | 'scored' | 'selected' | 'dispatched' | 'running' | 'completed' | 'failed' | 'abandoned';
 
-/** Allowed lifecycle transitions (failed may be retried: failed → dispatched). */
+/**
+ * Allowed lifecycle transitions (failed may be retried: failed → dispatched). The ledger
+ * enforces them: every status change goes through one function of src/ledger/ledger.ts, which
+ * refuses an edge not listed here with TrialLifecycleError (issue #15).
+ */
 export const TRIAL_TRANSITIONS: Readonly<Record<TrialStatus, readonly TrialStatus[]>> = {
   proposed: ['scored', 'abandoned'],
   scored: ['selected', 'abandoned'],

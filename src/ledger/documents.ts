@@ -20,7 +20,6 @@ export interface DocumentBodies {
     fidelity: Fidelity;
     reward: number;
     achieved?: Record<string, number>;
-    error?: string;
   };
   AgentLearned: { round: number; observations: number; fidelity: Fidelity; snapshot?: unknown };
   TrialSelected: { trialId: string; round: number; rank: number; predictedReward: number };
@@ -46,7 +45,8 @@ export interface DocumentBodies {
     measurements: Record<string, number>;
     feasible: boolean;
   };
-  JobFailed: { jobId: string; trialId: string; stage: number; attempt: number; reason: string; willRetry: boolean };
+  /** A job's final failure (attempts that the dispatcher retries are RigEventReceived with `final: false`). */
+  JobFailed: { jobId: string; trialId: string; stage: number; attempt: number; reason: string };
   TrialCompleted: { trialId: string; measured: Record<string, number>; reward: number; feasible: boolean };
   TrialAbandoned: { trialId: string; reason: string };
   ModelTrained: { kind: string; version: number; path?: string; dataHash: string; samples: number; metrics?: Record<string, number>; state?: unknown };

@@ -81,9 +81,6 @@ export interface FinishInput {
   status: 'completed' | 'stopped' | 'failed';
   reason: string;
 }
-export interface DecideInput {
-  context: CampaignContext;
-}
 
 export type CampaignEvent =
   | { type: 'campaign.stop'; reason?: string }
@@ -128,7 +125,6 @@ export const campaignMachine = setup({
     decisionForThisRound: ({ context, event }) => event.type === 'approval.decided' && event.round === context.round,
     batchRejected: ({ event }) => event.type === 'approval.decided' && event.decision === 'reject',
     exhausted: (_, params: SelectOutput) => params.selected === 0 && params.exhausted !== undefined,
-    stopRequested: ({ context }) => context.stopReason !== null,
     failureBudgetSpent: ({ context }) => context.failures > context.limits.failures,
     rigBudgetSpent: ({ context }) => context.rigRuns >= context.limits.rigRuns,
     roundBudgetSpent: ({ context }) => context.limits.rounds !== undefined && context.round >= context.limits.rounds,
