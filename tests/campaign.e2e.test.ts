@@ -128,7 +128,7 @@ describe('a full campaign', () => {
     expect(ppo.lastRound.every((t) => Number.isFinite(t.predictedReward ?? NaN))).toBe(true);
   });
 
-  it('with surrogates on: physics for some candidates, a trained ensemble scores the rest, its model is saved and recorded', async () => {
+  it('with surrogates on: physics for some candidates, a trained ensemble scores the rest, its model is saved and recorded', { tags: ['slow'] }, async () => {
     const { path, db } = writeConfig(
       small({
         predict: { ...demo.predict, physicsPerRound: 4, surrogate: { members: 2, epochs: 40 } },
@@ -162,7 +162,7 @@ describe('a full campaign', () => {
     }
   });
 
-  it('same config and seed reproduce the same campaign: byte-identical exports apart from ids, paths and times (issue #13)', async () => {
+  it('same config and seed reproduce the same campaign: byte-identical exports apart from ids, paths and times (issue #13)', { tags: ['slow'] }, async () => {
     // Two rounds, so the second round's proposals and corrected predictions depend on the
     // first round's noisy measurements.
     const runs = [writeConfig(small()), writeConfig(small())];

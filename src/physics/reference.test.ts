@@ -17,7 +17,8 @@ describe('tortuosity factor against TauFactor 2 (tests/fixtures/reference)', () 
     expect(entries).toHaveLength(30);
   });
   for (const file of files) {
-    it(`${file}: every axis within 1%`, () => {
+    // 128³ volumes take seconds each: the slow tier (issue #15); 64³ ones run in the fast tier.
+    it(`${file}: every axis within 1%`, { tags: file.includes('_N128') ? ['slow'] : [] }, () => {
       const { data, shape } = referenceVolume(file);
       const components = labelComponents(phaseMask(data, 1), shape);
       for (const e of entries.filter((x) => x.file === file)) {

@@ -40,7 +40,7 @@ describe('CnnSurrogate (worker thread, cpu backend)', () => {
     return c;
   };
 
-  it('trains in a worker: more epochs, lower loss; save → load gives identical predictions', async () => {
+  it('trains in a worker: more epochs, lower loss; save → load gives identical predictions', { tags: ['slow'] }, async () => {
     const train = volumes(40, 1);
     const short = make(1);
     const long = make(25);

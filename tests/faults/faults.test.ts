@@ -1,3 +1,4 @@
+// @module-tag faults
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { mosquittoMissing, skipWithout, tmp } from '../helpers.js';
 import { FULL, Mosquitto, faultConfig, killSpawned, lastDocument, orchestrator, outcomes, readLedger, readRigLog, startScenario, stopScenario, verify, waitWhileProgressing, writeReliabilityTable } from './harness.js';
