@@ -468,7 +468,7 @@ export class CampaignRuntime {
       }
     } else {
       this.ledger.transaction(() => {
-        this.ledger.append(this.d.campaignId, 'JobFailed', { jobId: e.jobId, trialId: job.trialId, stage: job.stage, attempt: e.attempt ?? job.attempt, reason: e.reason ?? e.type, willRetry: false }, e.jobId);
+        this.ledger.append(this.d.campaignId, 'JobFailed', { jobId: e.jobId, trialId: job.trialId, stage: job.stage, attempt: e.attempt ?? job.attempt, reason: e.reason ?? e.type }, e.jobId);
         this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: job.trialId, reason: `stage ${job.capability}: ${e.reason ?? e.type}` }, job.trialId);
       });
     }
