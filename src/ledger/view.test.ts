@@ -33,6 +33,13 @@ describe('campaign view', () => {
     expect(v.selectedBefore(1)).toEqual([]);
     expect(v.document('TrialScored', 'a-r1-1')!.body.reward).toBe(2);
     expect(v.has('TrialScored', 'a-r1-0')).toBe(false);
+    // The latest document of a type, or the latest that carries a field (null counts, omitted does not).
+    l.append('a', 'AgentLearned', { round: 1, observations: 3, fidelity: 'simulation', snapshot: { n: 1 } }, 'digital:1');
+    l.append('a', 'AgentLearned', { round: 1, observations: 1, fidelity: 'rig', snapshot: null }, 'rig:1');
+    l.append('a', 'AgentLearned', { round: 2, observations: 2, fidelity: 'simulation' }, 'digital:2');
+    expect(v.latest('AgentLearned')!.key).toBe('digital:2');
+    expect(v.latest('AgentLearned', 'snapshot')!.key).toBe('rig:1');
+    expect(v.latest('ApprovalGiven')).toBeUndefined();
     // The one place where fixed parameters join a trial's own; the trial's own value wins.
     expect(v.paramsOf({ params: { x: 0.5 } })).toEqual({ fibre: 7, x: 0.5 });
     expect(v.paramsOf({ params: { fibre: 9 } })).toEqual({ fibre: 9 });

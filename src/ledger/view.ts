@@ -98,6 +98,19 @@ export class CampaignView {
     return r ? { seq: r.seq, campaignId: this.campaignId, type: r.type, key: r.key, at: r.at, body: JSON.parse(r.body) as DocumentBodies[T] } : undefined;
   }
 
+  /**
+   * The latest document of a type, or the latest that has `field` at its top level (a JSON
+   * null counts; an omitted field does not). Walks the (campaign, type) index from its end.
+   */
+  latest<T extends DocumentType>(type: T, field?: string): LedgerDocument<T> | undefined {
+    const r = sql(this.db, 'SELECT * FROM documents WHERE campaign_id = @c AND type = @t AND (@path IS NULL OR json_type(body, @path) IS NOT NULL) ORDER BY seq DESC LIMIT 1').get({
+      c: this.campaignId,
+      t: type,
+      path: field === undefined ? null : `$.${field}`,
+    }) as { seq: number; type: T; key: string | null; at: string; body: string } | undefined;
+    return r ? { seq: r.seq, campaignId: this.campaignId, type: r.type, key: r.key, at: r.at, body: JSON.parse(r.body) as DocumentBodies[T] } : undefined;
+  }
+
   has(type: DocumentType, key: string): boolean {
     return !!sql(this.db, 'SELECT 1 FROM documents WHERE campaign_id = ? AND type = ? AND key = ?').get(this.campaignId, type, key);
   }

@@ -149,6 +149,42 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(summariseCampaign(s.ledger, 'c', 0).awaitingApproval).toBeNull();
   });
 
+  it('resumes a campaign killed while it waited at the approval gate; a decision taken meanwhile applies', async () => {
+    const s1 = setup({ approval: true, rigRuns: 4 });
+    s1.runtime.start();
+    const a1 = createActor(s1.machine, { input: s1.input });
+    a1.subscribe(() => s1.ledger.saveSnapshot('c', a1.getPersistedSnapshot()));
+    a1.start();
+    await new Promise<void>((resolve) => a1.subscribe((snap) => snap.matches({ awaitingApproval: 'waiting' }) && resolve()));
+    a1.stop(); // killed at the gate
+    await s1.runtime.close();
+    const snapshot = s1.ledger.campaign('c')!.snapshot;
+    issueCommand(s1.ledger, 'c', 'approve', { by: 'test' }); // the operator approves while it is down
+    s1.ledger.close();
+
+    const s2 = setup({ db: s1.db, approval: true, rigRuns: 4 });
+    s2.runtime.start();
+    const a2 = createActor(s2.machine, { snapshot: snapshot as never, input: s2.input });
+    a2.subscribe(() => s2.ledger.saveSnapshot('c', a2.getPersistedSnapshot()));
+    const poll = setInterval(() => {
+      const snap = a2.getSnapshot();
+      if (!snap.matches({ awaitingApproval: 'waiting' })) return;
+      if (snap.context.round > 1 && s2.ledger.pendingCommands('c').length === 0) issueCommand(s2.ledger, 'c', 'approve', { by: 'test' });
+      const decided = s2.runtime.decideApproval(snap.context.round);
+      if (decided) a2.send({ type: 'approval.decided', ...decided });
+    }, 5);
+    a2.start();
+    expect(a2.getSnapshot().matches({ awaitingApproval: 'waiting' })).toBe(true);
+    await toPromise(a2);
+    clearInterval(poll);
+    await s2.runtime.close();
+    expect(a2.getSnapshot().context.finalStatus).toBe('completed');
+    expect(s2.ledger.documents('c', 'ApprovalRequested').filter((d) => d.body.round === 1)).toHaveLength(1);
+    expect(s2.ledger.documents('c', 'ApprovalGiven')[0].body).toMatchObject({ round: 1, decision: 'approve' });
+    expect(s2.rig.jobs).toHaveLength(4);
+    expect(s2.ledger.campaign('c')!.rigRuns).toBe(4);
+  });
+
   it('the ledger grows by a bounded amount per round: the reality correction records fitted parameters, not its data (issue #15)', async () => {
     const space = { parameters: [{ kind: 'continuous' as const, name: 'x', min: 0, max: 1 }] };
     const s = setup({ rigRuns: 20, correction: createRealityCorrection(space, ['y'], 1) });

@@ -172,10 +172,9 @@ export class CampaignRuntime {
 
   /** On resume, the agent continues from its last recorded state rather than from scratch. */
   private restoreAgent(): void {
-    const learned = this.ledger.documents(this.d.campaignId, 'AgentLearned');
-    const last = [...learned].reverse().find((doc) => doc.body.snapshot !== undefined);
+    const last = this.view.latest('AgentLearned', 'snapshot');
     if (last && this.d.agent.restore) this.d.agent.restore(last.body.snapshot);
-    else if (learned.length > 0) void this.d.agent.learn(this.history());
+    else if (this.view.latest('AgentLearned')) void this.d.agent.learn(this.history());
   }
 
   private recordLearning(round: number, fidelity: Observation['fidelity'], observations: number, key: string): void {
