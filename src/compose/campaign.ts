@@ -156,7 +156,9 @@ export async function resumeCampaign(idOrPrefix: string, options: RunOptions): P
     const resolved = resolveCampaign(row.config, configRegistries(), {}, {}, row.source);
     if (resolved.hash !== row.configHash) throw new PoreloopError(`stored config of ${row.id} does not reproduce its hash; the ledger was edited by hand?`);
     const snap = row.snapshot as Snapshot<unknown> | null;
-    const fromState = snap && typeof snap === 'object' && 'value' in snap ? String((snap as { value: unknown }).value) : 'start';
+    // A nested state (awaitingApproval.waiting) is an object: record it as JSON, not "[object Object]".
+    const value = snap && typeof snap === 'object' && 'value' in snap ? (snap as { value: unknown }).value : 'start';
+    const fromState = typeof value === 'string' ? value : JSON.stringify(value);
     ledger.append(row.id, 'CampaignResumed', { pid: process.pid, fromState });
     options.onStart?.(row.id);
     return await drive(ledger, row.id, resolved, snap ?? undefined, options);
