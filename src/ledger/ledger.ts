@@ -10,6 +10,9 @@ import { documentProblem } from './schema.js';
  * derived tables the CLI reads (campaigns, trials, jobs, measurements, models). Every append
  * and its projection run in one transaction, so the derived tables never disagree with the
  * documents, and a crash leaves either both or neither. Triggers make `documents` append-only.
+ * A body is validated against its type's schema (schema.ts) before anything is written, and a
+ * trial's status changes only along TRIAL_TRANSITIONS (`moveTrial`, issue #15). The runtime
+ * reads through the indexed queries of view.ts.
  */
 
 const SCHEMA_VERSION = 1;
