@@ -124,10 +124,17 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   // A client that sends garbage must not bring the broker down; aedes reports it as an event.
   broker.on('clientError', () => undefined);
   broker.on('connectionError', () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => resolve());
+    });
+  } catch (e) {
+    // A busy port: release what was opened, or its timers keep the process alive (issue #14).
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    if (db && db.status === 'open') await db.close();
+    throw e;
+  }
   const port = (server.address() as net.AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {

@@ -15,9 +15,10 @@ import { BadInputError, PoreloopError } from '../core/errors.js';
 import { systemClock, type Clock, type Parameters, type Shape3, type SimulationReport, type Twin, type Voxels } from '../core/protocols.js';
 import { createRng, hash32 } from '../core/rng.js';
 import { paramKey } from '../core/space.js';
-import { loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
+import { checkWritableDir, loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
 import { summariseCampaign, type CampaignSummary } from '../ledger/export.js';
 import { Ledger } from '../ledger/ledger.js';
+import { CampaignLease, LEASE_RENEW_MS } from '../ledger/lease.js';
 
 export type { CampaignSummary, TrialSummary } from '../ledger/export.js';
 import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.machine.js';
@@ -126,6 +127,7 @@ function newCampaignId(name: string): string {
 /** Starts a new campaign from a resolved config and runs it to its end. */
 export async function runCampaign(resolved: ResolvedCampaign, options: RunOptions): Promise<CampaignSummary> {
   const ledger = Ledger.open(options.db);
+  let lease: CampaignLease | undefined;
   try {
     const campaignId = newCampaignId(resolved.config.name);
     ledger.append(campaignId, 'CampaignStarted', {
@@ -136,9 +138,11 @@ export async function runCampaign(resolved: ResolvedCampaign, options: RunOption
       source: resolved.source,
       versions: versions(),
     }, 'start');
+    lease = CampaignLease.acquire(ledger, campaignId);
     options.onStart?.(campaignId);
-    return await drive(ledger, campaignId, resolved, undefined, options);
+    return await drive(ledger, campaignId, resolved, undefined, options, lease);
   } finally {
+    lease?.release();
     ledger.close();
   }
 }
@@ -146,6 +150,7 @@ export async function runCampaign(resolved: ResolvedCampaign, options: RunOption
 /** Continues a campaign from its ledger: the persisted machine snapshot and the documents. */
 export async function resumeCampaign(idOrPrefix: string, options: RunOptions): Promise<CampaignSummary> {
   const ledger = Ledger.open(options.db);
+  let lease: CampaignLease | undefined;
   try {
     const row = ledger.findCampaign(idOrPrefix);
     if (!row) throw new BadInputError(`no campaign "${idOrPrefix}" in ${options.db}; see "poreloop status --db ${options.db}"`, 'campaignId');
@@ -153,33 +158,36 @@ export async function resumeCampaign(idOrPrefix: string, options: RunOptions): P
       return summariseCampaign(ledger, row.id, 0);
     }
     // The stored config is the resolved one: re-resolving it reproduces space, reward and hash.
-    const resolved = resolveCampaign(row.config, configRegistries(), {}, {}, row.source);
+    const resolved = resolveCampaign(row.config, configRegistries(), { storedConfig: true }, {}, row.source);
     if (resolved.hash !== row.configHash) throw new PoreloopError(`stored config of ${row.id} does not reproduce its hash; the ledger was edited by hand?`);
     const snap = row.snapshot as Snapshot<unknown> | null;
     // A nested state (awaitingApproval.waiting) is an object: record it as JSON, not "[object Object]".
     const value = snap && typeof snap === 'object' && 'value' in snap ? (snap as { value: unknown }).value : 'start';
     const fromState = typeof value === 'string' ? value : JSON.stringify(value);
+    // Refused (exit 2) while another live process runs it (issue #14).
+    lease = CampaignLease.acquire(ledger, row.id);
     ledger.append(row.id, 'CampaignResumed', { pid: process.pid, fromState });
     options.onStart?.(row.id);
-    return await drive(ledger, row.id, resolved, snap ?? undefined, options);
+    return await drive(ledger, row.id, resolved, snap ?? undefined, options, lease);
   } finally {
+    lease?.release();
     ledger.close();
   }
 }
 
-async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampaign, snapshot: Snapshot<unknown> | undefined, options: RunOptions): Promise<CampaignSummary> {
+async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampaign, snapshot: Snapshot<unknown> | undefined, options: RunOptions, lease: CampaignLease): Promise<CampaignSummary> {
   const { config } = resolved;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => {});
   const started = clock.now();
-  const artifacts = resolve(config.artifacts ?? join(dirname(resolve(options.db)), 'artifacts'), campaignId);
-  mkdirSync(artifacts, { recursive: true });
+  const artifacts = join(resolved.artifactsDir ?? checkWritableDir(join(dirname(resolve(options.db)), 'artifacts'), '--db'), campaignId);
   const closers: Array<() => Promise<void> | void> = [];
   const close = async () => {
     for (const c of closers.reverse()) await Promise.resolve(c()).catch((e) => log(`shutdown: ${(e as Error).message}`));
   };
 
   try {
+    mkdirSync(artifacts, { recursive: true });
     // ── P-model: twin + physics (+ optional surrogates) ───────────────────────────────────
     const twinCfg = config.twin;
     const twin = twinCfg ? registries.twins[twinCfg.name]() : undefined;
@@ -277,6 +285,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       correction: twin ? createRealityCorrection(resolved.space, config.rigs.measure.filter((m) => properties.includes(m)), config.seed) : undefined,
       model: surrogate ? predictor.rewardModel(config.seed) : undefined,
       observe: twin ? undefined : (rows) => predictor.observe(rows.map((r) => ({ params: r.params, properties: r.measured, fidelity: 'rig' as const }))),
+      measure: config.rigs.measure,
       onProgress: options.onProgress,
       log,
     });
@@ -310,8 +319,21 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     });
     const onAbort = () => actor.send({ type: 'campaign.stop', reason: 'operator signal' });
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    // Operator commands written by other processes (`poreloop stop|pause|resume <id>`).
+    // Operator commands written by other processes (`poreloop stop|pause|resume <id>`), and
+    // the wall-time budget: the machine checks it between rounds, but a round that cannot
+    // finish (a rig that never answers) must end at budget.wallTime too (issue #14).
+    let wallTimeSent = false;
+    let renewedAt = Date.now();
     const poll = setInterval(() => {
+      // The lease is wall-clock state shared with other processes: real time, not the injected clock.
+      if (Date.now() - renewedAt >= LEASE_RENEW_MS) {
+        renewedAt = Date.now();
+        if (!lease.renew()) actor.send({ type: 'campaign.stop', reason: 'lease lost: another process took this campaign over' });
+      }
+      if (resolved.wallTimeMs !== undefined && !wallTimeSent && clock.now() - actor.getSnapshot().context.startedAt >= resolved.wallTimeMs) {
+        wallTimeSent = true;
+        actor.send({ type: 'campaign.stop', reason: `wall-time budget spent (in state ${String(actor.getSnapshot().value)})` });
+      }
       for (const c of ledger.pendingCommands(campaignId)) {
         if (c.command === 'stop' || c.command === 'pause' || c.command === 'resume') {
           ledger.consumeCommand(c.seq);
@@ -328,6 +350,13 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     if (options.signal?.aborted) onAbort();
     await toPromise(actor);
     options.signal?.removeEventListener('abort', onAbort);
+  } catch (e) {
+    // A campaign that cannot run (broker, artifacts folder, …) ends recorded with its cause,
+    // instead of showing as running forever (issue #14).
+    if (['running', 'paused'].includes(ledger.campaign(campaignId)?.status ?? '')) {
+      ledger.append(campaignId, 'CampaignStopped', { status: 'failed', reason: `could not run: ${(e as Error).message}` });
+    }
+    throw e;
   } finally {
     await close();
   }

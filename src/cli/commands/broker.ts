@@ -48,15 +48,17 @@ export const brokerCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
         if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new BadInputError(`port must be an integer in 0…65535, got ${args.port}`, '--port');
         // Without --users the broker is open to whoever reaches it (docs/security.md).
         const users = args.users === undefined ? undefined : readBrokerUsers(args.users);
-        const stop = untilSignal();
         let broker;
         try {
           broker = await startEmbeddedBroker({ port: args.port, host: args.host, persistenceDir: args.persist, users });
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
-          if (code === 'EADDRINUSE' || code === 'EACCES') throw new BadInputError(`cannot listen on ${args.host}:${args.port} (${code}); choose another --port`, '--port');
+          if (code === 'EADDRINUSE') throw new BadInputError(`port ${args.port} in use on ${args.host}; choose another --port`, '--port');
+          if (code === 'EACCES') throw new BadInputError(`not allowed to listen on ${args.host}:${args.port} (EACCES: ports below 1024 need privileges); choose another --port`, '--port');
           throw e;
         }
+        // Only now: signal handlers installed before a failed start kept SIGTERM from ending it (issue #14).
+        const stop = untilSignal();
         out.info(`poreloop broker listening at ${broker.url}${args.persist ? ` (persisting to ${args.persist})` : ''}${users ? `; login required (${Object.keys(users).length} users) and the rig ACL applies` : '; open: no login'}; Ctrl-C to stop`);
         const signal = await stop;
         await broker.close();

@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, toPromise } from 'xstate';
+import { agentRegistry } from '../../agents/index.js';
+import { loadCampaign, runCampaign } from '../../src/compose/campaign.js';
+import { systemClock, type Agent, type ParameterSpace } from '../../src/core/protocols.js';
+import { createRng } from '../../src/core/rng.js';
+import { Ledger, issueCommand } from '../../src/ledger/ledger.js';
+import { campaignMachine } from '../../src/orchestrator/campaign.machine.js';
+import { CampaignRuntime } from '../../src/orchestrator/runtime.js';
+import { fakeAgent, fakePredictor, fakeRig } from '../fakes/index.js';
+import { cli, tmp } from '../helpers.js';
+
+/**
+ * Issue #14, liveness: campaigns that never ended. Each case below ran forever (or until
+ * SIGKILL) before its fix; now each ends with its cause recorded in the ledger and shown by
+ * `status`. No assertion depends on machine speed: the time limits only bound a hang.
+ */
+
+/** The runtime and machine on fakes, as src/compose wires them. */
+async function runOnFakes(o: { space: ParameterSpace; agent: Agent; rig: ReturnType<typeof fakeRig>; measure?: string[]; rigRuns: number }) {
+  const ledger = Ledger.open(join(tmp('poreloop-live-'), 'l.db'));
+  ledger.append('c', 'CampaignStarted', { name: 'c', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+  const runtime = new CampaignRuntime({
+    ledger, campaignId: 'c', agent: o.agent, space: o.space, predictor: fakePredictor(), rewardOf: (p) => p.y, rig: o.rig, pipeline: ['measure'],
+    candidatesPerRound: 4, batchSize: 2, timeoutMs: 5000, maxAttempts: 1, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', measure: o.measure,
+  });
+  const machine = campaignMachine.provide({
+    actors: Object.fromEntries(Object.entries(runtime.actors()).map(([k, f]) => [k, fromPromise(({ input }: { input: any }) => (f as any)(input))])) as never,
+  });
+  runtime.start();
+  const actor = createActor(machine, { input: { campaignId: 'c', startedAt: 0, limits: { rigRuns: o.rigRuns, failures: 10, approval: false } } });
+  actor.start();
+  await toPromise(actor);
+  await runtime.close();
+  return { ledger, snap: actor.getSnapshot() };
+}
+
+describe('campaigns that never ended (issue #14)', () => {
+  it('a pool that runs out before the rig budget stops with "pool exhausted"', async () => {
+    const pool = [{ x: 0.1 }, { x: 0.5 }, { x: 0.9 }];
+    const space: ParameterSpace = { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }], pool };
+    const { ledger, snap } = await runOnFakes({ space, agent: agentRegistry.random({}), rig: fakeRig(), rigRuns: 10 });
+    // Before: 26 149 empty rounds in 10 min, never ending. Now: one empty round ends it.
+    expect(snap.context.stopReason).toBe('pool exhausted: all 3 rows of space.pool have been proposed');
+    expect(ledger.campaign('c')).toMatchObject({ status: 'completed', stopReason: 'pool exhausted: all 3 rows of space.pool have been proposed' });
+    expect(ledger.documents('c', 'RoundStarted').length).toBeLessThanOrEqual(pool.length + 1);
+    expect(ledger.trials('c')).toHaveLength(3);
+  }, 30_000);
+
+  it('a result without a measured name abandons the trial, naming the missing and the expected keys', async () => {
+    // The rig reports "Y" where the campaign measures "y": the reward threw, the error was
+    // swallowed and the trial never completed.
+    const rig = fakeRig((_job, emit) => emit({ type: 'result', measurements: { Y: 0.5 }, final: true }));
+    const space: ParameterSpace = { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] };
+    const { ledger, snap } = await runOnFakes({ space, agent: fakeAgent(), rig, measure: ['y'], rigRuns: 2 });
+    expect(snap.context.stopReason).toBe('rig-run budget spent');
+    const selected = ledger.trials('c').filter((t) => t.selectedRank !== null);
+    expect(selected.length).toBe(2);
+    expect(selected.every((t) => t.status === 'abandoned')).toBe(true);
+    const reasons = ledger.documents('c', 'TrialAbandoned').map((d) => d.body.reason);
+    expect(reasons).toHaveLength(2);
+    for (const r of reasons) expect(r).toBe('the rigs\' measurements lack "y": measurement keys must be the names in rigs.measure [y]; the rigs sent [Y]');
+  }, 30_000);
+});
+
+/** A twin-less campaign whose only rig accepts every job and never finishes it. */
+function hangingCampaign(patch: Record<string, unknown> = {}) {
+  const dir = tmp('poreloop-hang-');
+  const path = join(dir, 'hang.yaml');
+  writeFileSync(path, YAML.stringify({
+    name: 'hang',
+    seed: 3,
+    lab: `hang${process.pid}${Math.floor(Math.random() * 1e6)}`,
+    space: { a: { min: 0, max: 1 }, b: { min: 0, max: 1 } },
+    reward: 'score',
+    agent: { name: 'random', candidates: 2, batchSize: 1 },
+    rigs: {
+      pipeline: ['characterise'], measure: ['score'], timeout: '10m', maxAttempts: 1,
+      simulate: { rigs: [{ id: 'char-1', capabilities: ['characterise'], latencyMs: 10, faults: { hang: 1 } }] },
+    },
+    budget: { rigRuns: 2 },
+    broker: 'embedded',
+    ...patch,
+  }));
+  return { dir, path, db: join(dir, 'ledger.db') };
+}
+
+const ENTRY = new URL('./cli-entry.ts', import.meta.url).pathname;
+
+function child(args: string[]) {
+  const p = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  p.stdout.on('data', (d) => (output += d));
+  p.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((r) => p.once('exit', (code, signal) => r(code ?? (signal ? 128 : null))));
+  return { p, exited, output: () => output };
+}
+
+async function until<T>(f: () => T | undefined, ms: number, what: string): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The campaign id once its first job is dispatched (the rig then hangs on it). */
+function whenStuck(db: string): () => string | undefined {
+  return () => {
+    try {
+      const l = Ledger.open(db, { readonly: true });
+      try {
+        const c = l.campaigns()[0];
+        return c && l.jobs(c.id).length > 0 ? c.id : undefined;
+      } finally {
+        l.close();
+      }
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+function stopReason(db: string, id: string): { status: string; stopReason: string | null } {
+  const l = Ledger.open(db, { readonly: true });
+  try {
+    return l.campaign(id)!;
+  } finally {
+    l.close();
+  }
+}
+
+describe('a campaign stuck on a hung rig still ends (issue #14)', () => {
+  it('at budget.wallTime, with the cause recorded and shown by status', async () => {
+    const c = hangingCampaign({ budget: { rigRuns: 2, wallTime: '3s' } });
+    const s = await runCampaign(loadCampaign(c.path), { db: c.db });
+    expect(s.status).toBe('stopped');
+    expect(s.stopReason).toMatch(/^wall-time budget spent \(in state awaitingRigs\)$/);
+    const st = await cli(['status', s.campaignId, '--db', c.db]);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/stopped — wall-time budget spent/);
+  }, 120_000);
+
+  // A guard rather than a probe: stop already worked on a hung rig; it did not in the empty-round
+  // loop (rounds that never left the microtask queue), which the first test above ends.
+  it('on `poreloop stop`', async () => {
+    const c = hangingCampaign();
+    const running = runCampaign(loadCampaign(c.path), { db: c.db });
+    const id = await until(whenStuck(c.db), 60_000, 'the first job');
+    const l = Ledger.open(c.db);
+    issueCommand(l, id, 'stop', { by: 'test' });
+    l.close();
+    const s = await running;
+    expect(s).toMatchObject({ status: 'stopped', stopReason: 'operator command' });
+  }, 120_000);
+
+  it('on SIGTERM (a real process), and one writer per campaign: a second `resume` is refused with exit 2, a dead owner\'s lease is taken over', async () => {
+    const c = hangingCampaign();
+    const first = child(['run', c.path, '--db', c.db]);
+    const id = await until(whenStuck(c.db), 90_000, `the first job\n${first.output()}`);
+
+    // While it runs, a second process may not run the same campaign.
+    const second = child(['resume', id, '--db', c.db]);
+    expect(await second.exited, second.output()).toBe(2);
+    expect(second.output()).toMatch(new RegExp(`campaignId: campaign ${id} is being run by process ${first.p.pid} on `));
+    const st = await cli(['status', id, '--db', c.db]);
+    expect(st.stdout).toMatch(new RegExp(`run by process ${first.p.pid} on `));
+
+    first.p.kill('SIGTERM');
+    expect(await first.exited, first.output()).toBe(0);
+    expect(stopReason(c.db, id)).toMatchObject({ status: 'stopped', stopReason: 'operator signal' });
+
+    // A SIGKILLed owner cannot release its lease: on this host it is taken over at once.
+    const third = child(['resume', id, '--db', c.db]);
+    await until(() => (third.output().includes(`campaign ${id} (ledger`) ? true : undefined), 60_000, `the resume to start\n${third.output()}`);
+    third.p.kill('SIGKILL');
+    await third.exited;
+    const fourth = child(['resume', id, '--db', c.db]);
+    await until(() => (fourth.output().includes(`campaign ${id} (ledger`) ? true : undefined), 60_000, `the takeover\n${fourth.output()}`);
+    fourth.p.kill('SIGTERM');
+    expect(await fourth.exited, fourth.output()).toBe(0);
+    expect(stopReason(c.db, id)).toMatchObject({ status: 'stopped', stopReason: 'operator signal' });
+  }, 240_000);
+});
+
+describe('poreloop broker on a busy port (issue #14: it hung and ignored SIGTERM)', () => {
+  it('exits 2 with "port N in use"', async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const b = child(['broker', '--port', String(port)]);
+      // Before the fix the process printed its error and then never exited.
+      const killer = setTimeout(() => b.p.kill('SIGKILL'), 60_000);
+      const code = await b.exited;
+      clearTimeout(killer);
+      expect(code, b.output()).toBe(2);
+      expect(b.output()).toContain(`--port: port ${port} in use on 127.0.0.1`);
+    } finally {
+      server.close();
+    }
+  }, 90_000);
+});
