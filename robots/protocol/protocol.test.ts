@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compatibleProtocol, PROTOCOL_VERSION, topicMatches, topicsFor } from './topics.js';
 import { parseMessage, schemas } from './validate.js';
@@ -13,6 +15,14 @@ describe('topics', () => {
     expect(t.parse('poreloop/v1/lab2/rigs/r1/events')).toBeNull();
     expect(t.parse('poreloop/v1/lab1/rigs/r1/events/x')).toBeNull();
     expect(t.errors('orchestrator')).toBe('poreloop/v1/lab1/errors/orchestrator');
+    expect(t.rigErrors('r1')).toBe('poreloop/v1/lab1/rigs/r1/errors');
+    expect(t.parse('poreloop/v1/lab1/rigs/r1/errors')).toEqual({ rigId: 'r1', kind: 'errors' });
+  });
+  it('docs/rig-protocol.md shows robots/examples/rig.py as it is (below its three header comment lines)', () => {
+    const read = (p: string) => readFileSync(fileURLToPath(new URL(p, import.meta.url)), 'utf8');
+    const doc = read('../../docs/rig-protocol.md');
+    const block = doc.slice(doc.indexOf('```python\n') + 10, doc.indexOf('```', doc.indexOf('```python\n') + 10));
+    expect(block).toBe(read('../examples/rig.py').split('\n').slice(3).join('\n'));
   });
   it('refuses names that would break topic matching', () => {
     for (const bad of ['a/b', 'a+', '#', '', 'has space', 'x'.repeat(65)]) expect(() => topicsFor('lab').jobs(bad)).toThrow(/not allowed/);
