@@ -7,6 +7,7 @@ import { agentRegistry } from '../../agents/index.js';
 import { generateCredentials, startEmbeddedBroker, type BrokerCredentials } from '../../robots/broker.js';
 import { createDispatcher } from '../../robots/dispatcher.js';
 import { PROTOCOL_VERSION } from '../../robots/protocol/topics.js';
+import { rigKeysFromEnv } from './rigs.js';
 import { createSimulatedLab, type SimulatedLab } from '../../robots/sim/index.js';
 import { simulatedTruth } from '../../robots/sim/truth.js';
 import { connectMqtt } from '../../robots/transport/mqtt.js';
@@ -19,6 +20,7 @@ import { checkWritableDir, loadCampaignFile, resolveCampaign, type Overrides, ty
 import { summariseCampaign, type CampaignSummary } from '../ledger/export.js';
 import { Ledger } from '../ledger/ledger.js';
 import { CampaignLease, LEASE_RENEW_MS } from '../ledger/lease.js';
+import { offThread } from './off-thread-agent.js';
 
 export type { CampaignSummary, TrialSummary } from '../ledger/export.js';
 import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.machine.js';
@@ -209,6 +211,10 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     const simulateProps = (voxels: Voxels, props: string[]) => simulateInPool(pool, voxels, { properties: props, context });
     const rewardOf = campaignReward({ expression: resolved.reward, objectives: config.objectives, fixed: config.twin?.fixed });
     const agent = createAgent(resolved);
+    // Proposals run on a worker thread where the agent allows it (issue #14: a long proposal
+    // on this thread made heartbeating rigs look offline); see off-thread-agent.ts.
+    const proposer = offThread(agent, { name: config.agent.name, options: { ...config.agent.options } });
+    closers.push(() => proposer.close());
     // Without a twin, the surrogate of the rig data is trained only when something reads it:
     // the config asks for it (it then ranks candidates and its predictions are recorded), or
     // the agent rolls out against it (ctx.model). Trained for nothing it was half of a
@@ -233,6 +239,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
 
     // ── the lab: broker, simulated rigs, dispatcher ───────────────────────────────────────
     let brokerUrl = config.broker;
+    const signingKeys = rigKeysFromEnv();
     // The embedded broker is never open (issue #14): it listens on loopback, and only this run's
     // orchestrator and simulated rigs get in, with passwords made for this run, under the rig ACL.
     let credentials: BrokerCredentials | undefined;
@@ -244,7 +251,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       log(`embedded MQTT broker at ${broker.url}`);
     }
     if (config.rigs.simulate && !config.rigs.simulate.external) {
-      const lab = await startCampaignLab(resolved, brokerUrl, join(artifacts, 'rigs'), undefined, simulateProps, credentials?.of);
+      const lab = await startCampaignLab(resolved, brokerUrl, join(artifacts, 'rigs'), undefined, simulateProps, { credentials: credentials?.of, signingKeys });
       closers.push(() => lab.stop());
     }
     const transport = await connectMqtt({ url: brokerUrl, clientId: `poreloop-${campaignId}`.slice(0, 64), clean: false, ...credentials?.of('orchestrator') });
@@ -255,6 +262,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       campaignId,
       clock,
       rng: createRng(hash32(`dispatch:${config.seed}`)),
+      keys: signingKeys,
       options: { timeoutMs: resolved.timeoutMs, maxAttempts: config.rigs.maxAttempts, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS },
     });
     // Every rejected inbound message is recorded with its reason (issue #7: nothing silently dropped).
@@ -267,7 +275,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     const runtime = new CampaignRuntime({
       ledger,
       campaignId,
-      agent,
+      agent: proposer.agent,
       space: resolved.space,
       predictor,
       rewardOf,
@@ -404,7 +412,12 @@ export async function startCampaignLab(
   stateDir: string,
   onProblem?: (rigId: string, message: string) => void,
   physics?: (voxels: Voxels, properties: string[]) => Promise<Result<SimulationReport, SimulationError>>,
-  credentials?: (rigId: string) => { username: string; password: string },
+  access: {
+    /** Per-rig broker login (the campaign's embedded broker). */
+    credentials?: (rigId: string) => { username: string; password: string };
+    /** Per-rig signing keys (default: $PORELOOP_RIG_KEYS_FILE, so `poreloop lab` signs too). */
+    signingKeys?: ReadonlyMap<string, Uint8Array>;
+  } = {},
 ): Promise<SimulatedLab> {
   const { config } = resolved;
   const truth = campaignTruth(resolved, physics);
@@ -415,7 +428,8 @@ export async function startCampaignLab(
     seed: config.seed,
     stateDir,
     onProblem,
-    credentials,
+    credentials: access.credentials,
+    signingKeys: access.signingKeys ?? rigKeysFromEnv(),
     rigs: sim.rigs.map((r) => ({
       id: r.id,
       capabilities: r.capabilities,

@@ -1,0 +1,70 @@
+import { threadId } from 'node:worker_threads';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { agentRegistry } from '../../agents/index.js';
+import { offThread } from '../../src/compose/off-thread-agent.js';
+import type { ProposeTaskResult } from '../../src/compose/propose-worker.js';
+import type { Observation, ParameterSpace } from '../../src/core/protocols.js';
+import { createRng } from '../../src/core/rng.js';
+import { WorkerPool } from '../../src/exec/worker-pool.js';
+
+/**
+ * Issue #14: a 14.9 s proposal on the orchestrator's event loop made a heartbeating rig look
+ * offline. Proposals of agents that do not roll out against the in-thread reward model now run
+ * on a worker thread; these tests check that they do, and that they are the very proposals
+ * the agent makes inline (so moving them changed no campaign's results).
+ */
+const space: ParameterSpace = {
+  parameters: [
+    { kind: 'continuous', name: 'a', min: 0, max: 1 },
+    { kind: 'continuous', name: 'b', min: 0, max: 10, log: false },
+    { kind: 'integer', name: 'n', min: 1, max: 5 },
+  ],
+};
+const reward = (p: Record<string, number | string>) => -((Number(p.a) - 0.3) ** 2) - ((Number(p.b) - 7) / 10) ** 2 + 0.01 * Number(p.n);
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('proposals off the event loop (issue #14)', () => {
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['random', {}],
+    ['sobol', {}],
+    ['cmaes', {}],
+    ['gp-bo', {}],
+    ['sequence', { steps: [{ agent: 'sobol', trials: 6 }, { agent: 'gp-bo' }] }],
+  ];
+  it.each(cases)('%s: runs on a worker thread and proposes exactly what it proposes inline', async (name, options) => {
+    const threads: number[] = [];
+    const run = WorkerPool.prototype.run;
+    vi.spyOn(WorkerPool.prototype, 'run').mockImplementation(async function (this: WorkerPool, ...args: Parameters<typeof run>) {
+      const r = (await run.apply(this, args)) as ProposeTaskResult;
+      threads.push(r.threadId);
+      return r as never;
+    });
+    const inline = agentRegistry[name]({ ...options });
+    const moved = offThread(agentRegistry[name]({ ...options }), { name, options });
+    try {
+      expect(moved.agent).not.toBe(inline);
+      const history: Observation[] = [];
+      for (let round = 1; round <= 3; round++) {
+        const ctx = () => ({ space, history: [...history], rng: createRng(1000 + round) });
+        const a = await inline.propose(ctx(), 4);
+        const b = await moved.agent.propose(ctx(), 4);
+        expect(b, `round ${round}`).toEqual(a);
+        const obs = a.map((params) => ({ params, reward: reward(params), fidelity: 'simulation' as const }));
+        history.push(...obs);
+        await inline.learn(obs);
+        await moved.agent.learn(obs);
+      }
+      expect(threads).toHaveLength(3);
+      for (const t of threads) expect(t).not.toBe(threadId);
+    } finally {
+      await moved.close();
+    }
+  }, 120_000);
+
+  it('an agent that rolls out against the in-thread reward model (ppo) stays inline', () => {
+    const ppo = agentRegistry.ppo({});
+    expect(ppo.usesModel).toBe(true);
+    expect(offThread(ppo, { name: 'ppo', options: {} }).agent).toBe(ppo);
+  });
+});
