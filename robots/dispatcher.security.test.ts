@@ -29,7 +29,7 @@ describe('dispatcher security and liveness (#14)', () => {
     return { ...base, now: () => base.now() + offset, stall: (ms: number) => void (offset += ms) };
   }
 
-  async function setup(rigs: SimRigConfig[], options: Partial<DispatcherOptions> = {}) {
+  async function setup(rigs: SimRigConfig[], options: Partial<DispatcherOptions> = {}, keys?: ReadonlyMap<string, Uint8Array>) {
     const broker: MemoryBroker = createMemoryBroker();
     const clock = stallableClock();
     const keepTime = (stop: () => Promise<void>) => async () => {
@@ -39,11 +39,11 @@ describe('dispatcher security and liveness (#14)', () => {
       await p;
     };
     if (rigs.length > 0) {
-      const sim = await createSimulatedLab({ transport: (o) => broker.connect(o), lab, seed: 3, rigs, clock });
+      const sim = await createSimulatedLab({ transport: (o) => broker.connect(o), lab, seed: 3, rigs, clock, signingKeys: keys });
       stops.push(keepTime(() => sim.stop()));
     }
     const t = await broker.connect({ clientId: 'orch' });
-    const d = createDispatcher({ transport: t, lab, campaignId: 'c', clock, options: { timeoutMs: 60_000, heartbeatTimeoutMs: 5000, tickMs: TICK, ...options } });
+    const d = createDispatcher({ transport: t, lab, campaignId: 'c', clock, keys, options: { timeoutMs: 60_000, heartbeatTimeoutMs: 5000, tickMs: TICK, ...options } });
     const events: RigEvent[] = [];
     const invalid: InvalidMessage[] = [];
     d.onEvent((e) => events.push(e));
@@ -51,7 +51,7 @@ describe('dispatcher security and liveness (#14)', () => {
     await d.start();
     stops.push(keepTime(() => d.stop()));
     const until = (cond: () => boolean, what: string) => clock.advanceUntil(cond, what, { stepMs: TICK });
-    await until(() => d.rigs().length === rigs.length, 'rigs seen');
+    await until(() => d.rigs().length === rigs.filter((r) => !keys || keys.has(r.id)).length, 'rigs seen');
     const job = (jobId: string, o: Partial<RigJob> = {}): RigJob => ({
       jobId, campaignId: 'c', trialId: jobId, attempt: 1, capability: 'characterise', params: { a: 0.5 }, deadline: new Date(clock.now() + 600_000).toISOString(), protocol: PROTOCOL_VERSION, ...o,
     });
@@ -153,5 +153,30 @@ describe('dispatcher security and liveness (#14)', () => {
     s.clock.stall(1500);
     await s.clock.advance(TICK);
     expect(s.d.rigs()[0].status).toBe('offline');
+  });
+  it('with signing on, a forger who knows the job id and attempt cannot report as the rig it was sent to', async () => {
+    // The one attack the broker's ACL must stop and an open broker cannot: publishing on the
+    // assigned rig's own topic. Signed rig messages (opt-in) stop it there too.
+    const keys = new Map([['ch', Buffer.from('ch-key-0123456789abcdef')]]);
+    const s = await setup(
+      [
+        { id: 'ch', capabilities: ['characterise'], latencyMs: { dist: 'fixed', mean: 500 } },
+        { id: 'nokey', capabilities: ['characterise'] },
+      ],
+      {},
+      keys,
+    );
+    expect(s.d.rigs().map((r) => r.rigId)).toEqual(['ch']); // a rig without a key is not heard
+    await s.d.dispatch(s.job('t0-s1'));
+    await s.until(() => s.events.some((e) => e.type === 'accepted'), 'accepted');
+    const forger = await s.broker.connect({ clientId: 'forger' });
+    await forger.publish(topics.events('ch'), s.result('t0-s1', 'ch', 1));
+    await forger.publish(topics.events('ch'), s.result('t0-s1', 'ch', 1, 3).replace(/}$/, ',"sig":"' + '0'.repeat(64) + '"}'));
+    await s.clock.advance(TICK);
+    expect(s.finals()).toEqual([]);
+    expect(s.invalid.filter((m) => m.rigId === 'ch').map((m) => m.reason.split(':')[0])).toEqual(['unsigned', 'bad signature']);
+    await s.until(() => s.finals().length === 1, 'the real result');
+    expect(s.finals()[0]).toMatchObject({ type: 'result', rigId: 'ch' });
+    expect(s.finals()[0].measurements!.v).toBeUndefined();
   });
 });

@@ -37,6 +37,7 @@ import type { Clock, Rig, RigEvent, RigInfo, RigJob, Transport } from '../src/co
 import { systemClock } from '../src/core/protocols.js';
 import { createRng, hash32, type Rng } from '../src/core/rng.js';
 import { compatibleProtocol, DEFAULT_MAX_PAYLOAD_BYTES, isName, PROTOCOL_VERSION, topicsFor } from './protocol/topics.js';
+import { signatureProblem } from './protocol/signing.js';
 import { checkOutbound, excerptOf, parseMessage, type AdminCommand, type AdminCommandName, type StatusMessage } from './protocol/validate.js';
 
 export interface DispatcherOptions {
@@ -123,6 +124,12 @@ export interface CreateDispatcherOptions {
   clock?: Clock;
   rng?: Rng;
   options: DispatcherOptions;
+  /**
+   * Rig id → HMAC key (opt-in; ./protocol/signing.ts). Given, every status and event on a rig's
+   * topics must be signed with that rig's key, and a rig without a key is not heard at all:
+   * for brokers you do not control, where anyone may publish as any rig.
+   */
+  keys?: ReadonlyMap<string, Uint8Array>;
 }
 
 interface RigState {
@@ -217,7 +224,7 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
   };
 
   /** Rejects an event that is not bound to an execution: recorded while the bucket has tokens. */
-  const rejectUnbound = (topic: string, payload: Buffer, ev: RigEvent, reason: string) => {
+  const rejectUnbound = (topic: string, payload: Buffer, ev: { rigId: string; jobId?: string }, reason: string) => {
     stats.unbound++;
     const now = clock.now();
     tokens = Math.min(sample.burst, tokens + ((now - tokensAt) * sample.perSecond) / 1000);
@@ -388,6 +395,13 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     }
   };
 
+  /** With signing on: why this rig message is not to be believed, else undefined. */
+  const unsigned = (rigId: string, payload: Buffer): string | undefined => {
+    if (!init.keys) return undefined;
+    const key = init.keys.get(rigId);
+    return key ? signatureProblem(payload, key) : `rig ${rigId} has no signing key here: with signing on, only rigs with a key are heard`;
+  };
+
   const onStatus = (topic: string, payload: Buffer) => {
     const where = topics.parse(topic);
     if (!where) return;
@@ -398,6 +412,8 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
       rigs.delete(where.rigId);
       return;
     }
+    const forged = unsigned(where.rigId, payload);
+    if (forged) return reject(topic, forged, payload.length, excerptOf(payload), { rigId: where.rigId });
     const parsed = parseMessage('status', payload, maxBytes);
     if (!parsed.ok) return reject(topic, parsed.error.reason, parsed.error.bytes, parsed.error.excerpt, { rigId: where.rigId });
     const s: StatusMessage = parsed.value;
@@ -426,6 +442,8 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
   const onEventMsg = (topic: string, payload: Buffer) => {
     const where = topics.parse(topic);
     if (!where) return;
+    const forged = unsigned(where.rigId, payload);
+    if (forged) return rejectUnbound(topic, payload, { rigId: where.rigId }, forged);
     const parsed = parseMessage('event', payload, maxBytes);
     if (!parsed.ok) return reject(topic, parsed.error.reason, parsed.error.bytes, parsed.error.excerpt, { rigId: where.rigId });
     const raw = parsed.value;

@@ -14,6 +14,7 @@ import { systemClock } from '../../src/core/protocols.js';
 import { parseMessage, checkOutbound, type AdminCommand, type StatusMessage } from '../protocol/validate.js';
 import { assertName, compatibleProtocol, DEFAULT_MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, rigClientId, SUPPORTED_PROTOCOLS, topicsFor } from '../protocol/topics.js';
 import { connectMqtt, type MqttConnectOptions, type WillOptions } from '../transport/mqtt.js';
+import { MIN_KEY_BYTES, signPayload } from '../protocol/signing.js';
 import { createFinishedStore, stateFileFor, type FinishedStore } from './store.js';
 
 export type Measurements = Record<string, number>;
@@ -51,6 +52,11 @@ export interface CreateRigOptions {
    * that allows only the 23 characters MQTT 3.1.1 guarantees, pass `shortClientId(lab, id)`.
    */
   clientId?: string;
+  /**
+   * HMAC key shared with the orchestrator (opt-in, for brokers you do not control): the rig then
+   * signs its status, events and Last Will (../protocol/signing.ts, docs/security.md).
+   */
+  signingKey?: string | Uint8Array;
   /** Called with anything the rig refused or could not do (also published on the error topic). */
   onProblem?: (message: string) => void;
 }
@@ -106,6 +112,10 @@ export function createRig(options: CreateRigOptions): RigHandle {
   const store: FinishedStore = createFinishedStore(options.stateDir ? stateFileFor(options.stateDir, lab, id) : undefined);
   const clientId = options.clientId ?? rigClientId(lab, id);
   const iso = () => new Date(clock.now()).toISOString();
+  const key = options.signingKey === undefined ? undefined : typeof options.signingKey === 'string' ? Buffer.from(options.signingKey, 'utf8') : options.signingKey;
+  if (key && key.length < MIN_KEY_BYTES) throw new Error(`rig ${id}: signingKey must have at least ${MIN_KEY_BYTES} bytes`);
+  /** What goes on the wire: the JSON, signed when the rig has a key. */
+  const wire = (doc: object) => (key ? signPayload(JSON.stringify(doc), key) : JSON.stringify(doc));
 
   let transport: (Transport & { kill?(): Promise<void> }) | null = null;
   let beating: AbortController | undefined;
@@ -149,7 +159,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
   const publishStatus = async (status: RigInfo['status'] = currentStatus()) => {
     const t = transport;
     if (!t) return;
-    await t.publish(topics.status(id), JSON.stringify(statusDoc(status)), { qos: 1, retain: true }).catch((e) => problem(`status publish failed: ${e.message}`));
+    await t.publish(topics.status(id), wire(statusDoc(status)), { qos: 1, retain: true }).catch((e) => problem(`status publish failed: ${e.message}`));
   };
 
   const publishError = async (topic: string, reason: string, extra: { jobId?: string; bytes?: number; excerpt?: string } = {}) => {
@@ -162,7 +172,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
 
   const send = async (t: Transport | null, ev: RigEvent) => {
     if (!t) return;
-    await t.publish(topics.events(id), JSON.stringify(ev), { qos: 1, properties: { correlationData: ev.jobId, userProperties: { protocol: PROTOCOL_VERSION } } }).catch((e) =>
+    await t.publish(topics.events(id), wire(ev), { qos: 1, properties: { correlationData: ev.jobId, userProperties: { protocol: PROTOCOL_VERSION } } }).catch((e) =>
       problem(`event publish failed for ${ev.jobId}: ${e.message}`),
     );
   };
@@ -294,7 +304,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
   };
 
   const connect = async (): Promise<Transport & { kill?(): Promise<void> }> => {
-    const will: WillOptions = { topic: topics.status(id), payload: JSON.stringify({ rigId: id, status: 'offline', protocol: PROTOCOL_VERSION, capabilities, sdk: SDK }), qos: 1, retain: true };
+    const will: WillOptions = { topic: topics.status(id), payload: wire({ rigId: id, status: 'offline', protocol: PROTOCOL_VERSION, capabilities, sdk: SDK }), qos: 1, retain: true };
     const b = options.broker;
     if (typeof b === 'function') return b({ clientId, clean: false, will });
     const o = typeof b === 'string' ? { url: b } : b;

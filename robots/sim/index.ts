@@ -65,6 +65,8 @@ export interface SimulatedLabOptions {
   /** Broker URL; credentials for it come from `mqtt` or the environment. */
   brokerUrl?: string;
   mqtt?: Omit<MqttConnectOptions, 'url' | 'clientId' | 'will' | 'clean'>;
+  /** Per-rig HMAC signing keys (opt-in; docs/security.md): a rig with a key signs what it publishes. */
+  signingKeys?: ReadonlyMap<string, Uint8Array>;
   /** Per-rig login (e.g. a campaign's generated credentials for its embedded broker); wins over `mqtt`. */
   credentials?: (rigId: string) => { username: string; password: string };
   /** Instead of a URL: how each rig opens its connection (e.g. the in-memory broker). */
@@ -223,6 +225,7 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
       broker: open,
       stateDir: options.stateDir,
       heartbeatMs: cfg.heartbeatMs,
+      signingKey: options.signingKeys?.get(cfg.id),
       clock,
       onProblem: (m) => options.onProblem?.(cfg.id, m),
       handle: async (job, report, { signal }) => {

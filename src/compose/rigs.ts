@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { BadInputError } from '../core/errors.js';
+import { parseRigKeys } from '../../robots/protocol/signing.js';
 export { startEmbeddedBroker } from '../../robots/broker.js';
 export { PROTOCOL_VERSION, assertName, topicsFor } from '../../robots/protocol/topics.js';
 export { checkOutbound, parseMessage, schemas, type AdminCommand, type AdminCommandName, type StatusMessage } from '../../robots/protocol/validate.js';
@@ -37,4 +38,25 @@ export function readBrokerUsers(path: string, flag = '--users'): Record<string, 
   });
   if (Object.keys(users).length === 0) throw new BadInputError(`${path} names no users; expected lines of username:password`, flag);
   return users;
+}
+
+/**
+ * Rig signing keys (opt-in, docs/security.md "Signed rig messages"): the file named by
+ * $PORELOOP_RIG_KEYS_FILE, one `rigId:key` per line. Set, the campaign's dispatcher hears only
+ * rigs that sign their messages with their key, and simulated rigs sign with theirs.
+ */
+export function rigKeysFromEnv(env: NodeJS.ProcessEnv = process.env): Map<string, Buffer> | undefined {
+  const path = env.PORELOOP_RIG_KEYS_FILE;
+  if (!path) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new BadInputError(`cannot read ${path}: ${(e as Error).message}`, 'PORELOOP_RIG_KEYS_FILE');
+  }
+  try {
+    return parseRigKeys(text, path);
+  } catch (e) {
+    throw new BadInputError((e as Error).message, 'PORELOOP_RIG_KEYS_FILE');
+  }
 }
