@@ -4,20 +4,11 @@ import type { ParameterSpace } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
 import { createGpBoAgent } from './gp-bo.js';
-import { branin, hartmann6, levy } from './testing/functions.js';
-import { versusRandom } from './testing/compare.js';
+import { branin, hartmann6 } from './testing/functions.js';
 import { runLoop } from './testing/harness.js';
 
 describe('GP-BO', () => {
-  it.each([
-    [branin.name, branin, 30],
-    [hartmann6.name, hartmann6, 40],
-    ['levy10', levy(10), 60],
-  ] as const)('beats random search on %s', async (_name, p, budget) => {
-    const r = await versusRandom(() => createGpBoAgent(), p, budget, [1, 2, 3]);
-    expect(r.agent).toBeLessThan(r.random);
-  });
-
+  // Comparisons with random search: the slow tier, agents/compare.slow.test.ts (issue #15).
   it('proposes distinct batch points by Kriging believer, and fantasises pending points', async () => {
     const agent = createGpBoAgent();
     const history = await runLoop(createGpBoAgent(), branin.space, branin.reward, { budget: 8, seed: 2 });
