@@ -5,7 +5,8 @@
  *   PORELOOP_MQTT_URL=mqtt://127.0.0.1:1883 npx tsx robots/examples/furnace-rig.ts furnace-1 [lab]
  *
  * Credentials and TLS come from PORELOOP_MQTT_USERNAME / PORELOOP_MQTT_PASSWORD(_FILE) /
- * PORELOOP_MQTT_CA / _CERT / _KEY (docs/security.md). Replace `Furnace` with the real driver.
+ * PORELOOP_MQTT_CA / _CERT / _KEY (docs/security.md); PORELOOP_RIG_KEY, if the lab signs rig
+ * messages, is this rig's signing key. Replace `Furnace` with the real driver.
  */
 import type { RigJob } from '../../src/core/protocols.js';
 import { createRig, type HandlerResult } from '../sdk/index.js';
@@ -34,12 +35,15 @@ const rig = createRig({
   capabilities: ['fabricate'],
   broker: process.env.PORELOOP_MQTT_URL ?? 'mqtt://127.0.0.1:1883',
   stateDir: process.env.RIG_STATE_DIR ?? `./.rig-state`,
+  signingKey: process.env.PORELOOP_RIG_KEY,
+  // Also shows the orchestrator's notices about messages of this rig it rejected.
   onProblem: (m) => process.stderr.write(`${id}: ${m}\n`),
   async handle(job: RigJob, report, { signal }): Promise<HandlerResult> {
     const ptfe = Number(job.params.ptfeLoading ?? 0);
     // A recipe the furnace cannot make is an infeasible *result*, not a failure.
     if (ptfe > 40) return { measurements: {}, feasible: false };
     await furnace.ramp(350, signal, (f) => report(f, 'sintering'));
+    // Report under the names the campaign measures (job.measure, e.g. rigs.measure: [mass_g]).
     return { measurements: { mass_g: await furnace.weigh() }, feasible: true };
   },
 });
