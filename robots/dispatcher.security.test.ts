@@ -179,4 +179,19 @@ describe('dispatcher security and liveness (#14)', () => {
     expect(s.finals()[0]).toMatchObject({ type: 'result', rigId: 'ch' });
     expect(s.finals()[0].measurements!.v).toBeUndefined();
   });
+  it('a flood of made-up rigs cannot grow the registry beyond maxRigs; offline idle rigs make room', async () => {
+    const s = await setup([], { maxRigs: 5, heartbeatTimeoutMs: 1000 });
+    const fake = await s.broker.connect({ clientId: 'fake' });
+    const announce = (id: string) => fake.publish(topics.status(id), JSON.stringify({ rigId: id, status: 'online', protocol: PROTOCOL_VERSION, capabilities: ['characterise'] }));
+    for (let i = 0; i < 50; i++) await announce(`ghost${i}`);
+    await s.clock.advance(TICK);
+    expect(s.d.rigs()).toHaveLength(5);
+    expect(s.invalid.filter((m) => /registry is full/.test(m.reason))).toHaveLength(45);
+    // The ghosts fall silent, go offline, and a real rig then finds room.
+    await s.clock.advance(1500);
+    await announce('real');
+    await s.clock.advance(TICK);
+    expect(s.d.rigs().map((r) => r.rigId)).toContain('real');
+    expect(s.d.rigs()).toHaveLength(5);
+  });
 });

@@ -62,6 +62,11 @@ export interface DispatcherOptions {
    * recorded one says how many were dropped. Default { burst: 100, perSecond: 5 }.
    */
   unboundSample?: { burst?: number; perSecond?: number };
+  /**
+   * Rigs kept in the registry (default 1000). When full, the oldest offline rig with nothing in
+   * flight is forgotten to make room; if there is none, the new rig's status is rejected.
+   */
+  maxRigs?: number;
 }
 
 export interface InvalidMessage {
@@ -171,6 +176,7 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
   const topics = topicsFor(lab);
   const maxBytes = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   const prefetch = Math.max(0, opts.prefetch ?? 0);
+  const maxRigs = opts.maxRigs ?? 1000;
   const tickMs = opts.tickMs ?? Math.max(10, Math.floor(Math.min(opts.timeoutMs, opts.heartbeatTimeoutMs) / 4));
   const iso = () => new Date(clock.now()).toISOString();
 
@@ -207,6 +213,18 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
       }
       tick(); // a throw here surfaces as an unhandled rejection, as it did from setInterval
     }
+  };
+
+  /**
+   * Makes room in a full registry by forgetting the oldest rig that is offline and has no
+   * attempt in flight (issue #14, bounded resources: on an open broker anyone can announce rigs
+   * under any number of made-up ids).
+   */
+  const forgetIdleOfflineRig = (): boolean => {
+    for (const [id, r] of rigs) {
+      if (r.info.status === 'offline' && r.inflight.size === 0) return rigs.delete(id);
+    }
+    return false;
   };
 
   const available = (r: RigState) => r.info.status === 'online' || r.info.status === 'busy';
@@ -419,6 +437,9 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     const s: StatusMessage = parsed.value;
     if (s.rigId !== where.rigId) return reject(topic, `status for rig ${s.rigId} published on the topic of rig ${where.rigId}`, payload.length, '', { rigId: where.rigId });
     const prev = rigs.get(s.rigId);
+    if (!prev && rigs.size >= maxRigs && !forgetIdleOfflineRig()) {
+      return rejectUnbound(topic, payload, { rigId: s.rigId }, `the rig registry is full (${maxRigs} rigs, none offline and idle): rig ${s.rigId} is not registered`);
+    }
     const info: RigInfo = {
       rigId: s.rigId,
       status: s.status,
