@@ -2,15 +2,15 @@
  * Issue #14 probes against the dispatcher alone (in-memory broker, fake clock): forged
  * measurements, a flood of events for unknown job ids, and the orchestrator's own event-loop
  * stalls counted against rigs. Each test failed before the fix it names. The same attacks over
- * real brokers (aedes with credentials and ACL, Mosquitto) are in tests/faults/attacks.test.ts.
+ * real brokers (aedes with credentials and ACL, Mosquitto) are in ./attacks.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFakeClock, type FakeClock } from '../src/core/fake-clock.js';
-import type { RigEvent, RigJob } from '../src/core/protocols.js';
-import { createDispatcher, type DispatcherOptions, type InvalidMessage } from './dispatcher.js';
-import { PROTOCOL_VERSION, topicsFor } from './protocol/topics.js';
-import { createSimulatedLab, type SimRigConfig } from './sim/index.js';
-import { createMemoryBroker, type MemoryBroker } from './transport/memory.js';
+import { createFakeClock, type FakeClock } from '../../src/core/fake-clock.js';
+import type { RigEvent, RigJob } from '../../src/core/protocols.js';
+import { createDispatcher, type DispatcherOptions, type InvalidMessage } from '../../robots/dispatcher.js';
+import { PROTOCOL_VERSION, topicsFor } from '../../robots/protocol/topics.js';
+import { createSimulatedLab, type SimRigConfig } from '../../robots/sim/index.js';
+import { createMemoryBroker, type MemoryBroker } from '../../robots/transport/memory.js';
 
 const lab = 'sec';
 const topics = topicsFor(lab);
