@@ -17,6 +17,11 @@ export const shared = {
   hookTimeout: 300_000,
   pool: 'forks' as const,
   maxWorkers: 2,
+  // Test files share their worker's modules: the campaign machinery (TensorFlow.js, the WASM
+  // kernels, the CLI) is imported once per worker instead of once per file, a third less CPU
+  // on the fast tier (issue #15). So a test must not depend on being the first in its process
+  // to load a module; none mocks modules or changes process.env.
+  isolate: false,
   tags: [
     { name: 'slow', description: 'learning benchmarks, accuracy, agent comparisons, long campaigns: npm run test:slow', timeout: 1_800_000 },
     { name: 'faults', description: 'long fault-injection runs: npm run test:faults only' },

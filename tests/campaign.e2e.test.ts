@@ -11,6 +11,9 @@ import { cli, tmp } from './helpers.js';
 /**
  * Issue #2 end to end: a small full campaign — twin, physics, agent, simulated rigs over MQTT,
  * ledger — on the embedded broker and on the real Mosquitto; SIGKILL mid-campaign and resume.
+ * The fast tier keeps a few campaigns (embedded, twin-less, Mosquitto, SIGKILL + resume); those
+ * tagged 'slow' (surrogates on, reproducibility, SIGINT, stop/approval from another process)
+ * run in `npm run test:slow` (issue #15).
  */
 const noMosquitto = skipWithout(await mosquittoMissing('broker'), 'campaign e2e on Mosquitto');
 const demo = YAML.parse(readFileSync(new URL('../configs/demo-gdl.yaml', import.meta.url), 'utf8'));
@@ -240,7 +243,7 @@ describe('crash safety', () => {
 describe('operator control', () => {
   const bin = new URL('../bin/poreloop.js', import.meta.url).pathname;
 
-  it('SIGINT stops cleanly after recording state; resume then completes the campaign', async () => {
+  it('SIGINT stops cleanly after recording state; resume then completes the campaign', { tags: ['slow'] }, async () => {
     const { path, db, dir } = writeConfig(small({ budget: { rigRuns: 6 } }));
     const child = spawn(process.execPath, [bin, 'run', path, '--db', db], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
@@ -258,7 +261,7 @@ describe('operator control', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'completed', rigRuns: 6 });
   });
 
-  it('`poreloop stop` and the approval gate work from another process', async () => {
+  it('`poreloop stop` and the approval gate work from another process', { tags: ['slow'] }, async () => {
     const { path, db, dir } = writeConfig(small({ budget: { rigRuns: 20 }, rigs: { ...small().rigs, approval: true } }));
     const child = spawn(process.execPath, [bin, 'run', path, '--db', db, '--json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
