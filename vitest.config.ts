@@ -37,5 +37,5 @@ export const tiers = classify(root);
 export const tagsFilter = (expression: string): object => ({ tagsFilter: [expression] });
 
 export default defineConfig({
-  test: { ...shared, include: tiers.fast, ...tagsFilter('!slow') },
+  test: { ...shared, include: tiers.fast, ...tagsFilter('!slow && !faults') },
 });

@@ -6,7 +6,8 @@
  *   first lines, or single tests given `{ tags: ['slow'] }`;
  * - faults (`npm run test:faults`): every file in tests/faults/, at full counts
  *   (PORELOOP_FAULTS_FULL=1); a file there marked `// @module-tag faults` (a long fault run,
- *   like faults.test.ts) runs in this tier only, the others also in the fast tier.
+ *   like faults.test.ts), or a test given `{ tags: ['faults'] }`, runs in this tier only; the
+ *   rest of tests/faults/ also runs in the fast tier.
  * The configs list files by reading them here, so the fast tier never imports a slow file.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';

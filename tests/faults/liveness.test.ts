@@ -161,7 +161,8 @@ describe('a campaign stuck on a hung rig still ends (issue #14)', () => {
     expect(s).toMatchObject({ status: 'stopped', stopReason: 'operator command' });
   }, 120_000);
 
-  it('on SIGTERM (a real process), and one writer per campaign: a second `resume` is refused with exit 2, a dead owner\'s lease is taken over', async () => {
+  // Real processes and leases, ~50 s under load: the faults tier only (issue #15).
+  it('on SIGTERM (a real process), and one writer per campaign: a second `resume` is refused with exit 2, a dead owner\'s lease is taken over', { tags: ['faults'], timeout: 240_000 }, async () => {
     const c = hangingCampaign();
     const first = child(['run', c.path, '--db', c.db]);
     const id = await until(whenStuck(c.db), 90_000, `the first job\n${first.output()}`);
@@ -187,7 +188,7 @@ describe('a campaign stuck on a hung rig still ends (issue #14)', () => {
     fourth.p.kill('SIGTERM');
     expect(await fourth.exited, fourth.output()).toBe(0);
     expect(stopReason(c.db, id)).toMatchObject({ status: 'stopped', stopReason: 'operator signal' });
-  }, 240_000);
+  });
 });
 
 describe('poreloop broker on a busy port (issue #14: it hung and ignored SIGTERM)', () => {
