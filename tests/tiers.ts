@@ -11,7 +11,7 @@
  * The configs list files by reading them here, so the fast tier never imports a slow file.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 
 export const ROOTS = ['src', 'agents', 'twins', 'robots', 'tests'];
 export const FAULTS_DIR = 'tests/faults';
@@ -30,7 +30,7 @@ export function testFiles(root: string): string[] {
       if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
       const rel = join(dir, name);
       if (statSync(join(root, rel)).isDirectory()) walk(rel);
-      else if (name.endsWith('.test.ts')) out.push(relative('.', rel));
+      else if (name.endsWith('.test.ts')) out.push(rel);
     }
   };
   for (const r of ROOTS) walk(r);
