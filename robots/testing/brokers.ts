@@ -129,8 +129,12 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
   };
 }
 
-/** Polls until `cond()` holds (tests wait for asynchronous MQTT effects, never sleep blindly). */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+/**
+ * Polls until `cond()` holds (tests wait for asynchronous MQTT effects, never sleep blindly).
+ * The limit is a backstop against a hang, generous so that a loaded machine does not fail a
+ * test that would pass (issue #15); a passing test never waits for it.
+ */
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
