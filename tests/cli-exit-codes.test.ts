@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { loadCampaign } from '../src/compose/campaign.js';
+import { Ledger } from '../src/ledger/ledger.js';
 import { cli, tmp } from './helpers.js';
 
 /**
@@ -41,7 +42,12 @@ describe('usage errors stop the command and exit 2', () => {
   });
 
   it('export --format xml: exit 2 and no CSV written', async () => {
-    const r = await cli(['export', 'x', '--format', 'xml', '--db', join(tmp(), 'none.db')]);
+    // A ledger with a campaign, so that a handler that ran anyway would have written its CSV.
+    const db = join(tmp(), 'l.db');
+    const l = Ledger.open(db);
+    l.append('c1', 'CampaignStarted', { name: 'c1', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+    l.close();
+    const r = await cli(['export', 'c1', '--format', 'xml', '--db', db]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/format.*xml/s);
     expect(r.stdout).toBe('');

@@ -7,11 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { agentRegistry } from '../../agents/index.js';
 import { loadCampaign, runCampaign } from '../../src/compose/campaign.js';
-import { systemClock, type Agent, type ParameterSpace } from '../../src/core/protocols.js';
+import { systemClock, type Agent, type ParameterSpace, type Predictor } from '../../src/core/protocols.js';
 import { createRng } from '../../src/core/rng.js';
 import { Ledger, issueCommand } from '../../src/ledger/ledger.js';
 import { campaignMachine } from '../../src/orchestrator/campaign.machine.js';
 import { CampaignRuntime } from '../../src/orchestrator/runtime.js';
+import { compileReward } from '../../src/reward/expression.js';
 import { fakeAgent, fakePredictor, fakeRig } from '../fakes/index.js';
 import { cli, tmp } from '../helpers.js';
 
@@ -21,12 +22,15 @@ import { cli, tmp } from '../helpers.js';
  * `status`. No assertion depends on machine speed: the time limits only bound a hang.
  */
 
+const reward = compileReward('y', ['y']);
+
 /** The runtime and machine on fakes, as src/compose wires them. */
-async function runOnFakes(o: { space: ParameterSpace; agent: Agent; rig: ReturnType<typeof fakeRig>; measure?: string[]; rigRuns: number }) {
+async function runOnFakes(o: { space: ParameterSpace; agent: Agent; rig: ReturnType<typeof fakeRig>; measure?: string[]; rigRuns: number; predictor?: Predictor }) {
   const ledger = Ledger.open(join(tmp('poreloop-live-'), 'l.db'));
   ledger.append('c', 'CampaignStarted', { name: 'c', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
   const runtime = new CampaignRuntime({
-    ledger, campaignId: 'c', agent: o.agent, space: o.space, predictor: fakePredictor(), rewardOf: (p) => p.y, rig: o.rig, pipeline: ['measure'],
+    // The campaign's sandboxed reward, which throws on a name missing from its scope.
+    ledger, campaignId: 'c', agent: o.agent, space: o.space, predictor: o.predictor ?? fakePredictor(), rewardOf: (p) => reward.evaluate(p), rig: o.rig, pipeline: ['measure'],
     candidatesPerRound: 4, batchSize: 2, timeoutMs: 5000, maxAttempts: 1, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', measure: o.measure,
   });
   const machine = campaignMachine.provide({
@@ -57,7 +61,9 @@ describe('campaigns that never ended (issue #14)', () => {
     // swallowed and the trial never completed.
     const rig = fakeRig((_job, emit) => emit({ type: 'result', measurements: { Y: 0.5 }, final: true }));
     const space: ParameterSpace = { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] };
-    const { ledger, snap } = await runOnFakes({ space, agent: fakeAgent(), rig, measure: ['y'], rigRuns: 2 });
+    // As in a twin-less campaign before its surrogate has data: the prediction is NaN.
+    const predictor: Predictor = { score: async (c) => c.map(() => ({ properties: { y: { mean: Number.NaN, std: Number.NaN } }, fidelity: 'simulation' as const })) };
+    const { ledger, snap } = await runOnFakes({ space, agent: fakeAgent(), rig, measure: ['y'], rigRuns: 2, predictor });
     expect(snap.context.stopReason).toBe('rig-run budget spent');
     const selected = ledger.trials('c').filter((t) => t.selectedRank !== null);
     expect(selected.length).toBe(2);
