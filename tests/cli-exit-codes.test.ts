@@ -82,6 +82,16 @@ describe('bad campaign files exit 2 before anything starts', () => {
     expect(r.stderr).toMatch(/space\.constraints\.0: constraint "a \+ b >= 3" cannot hold .*\[0, 2\]/);
   });
 
+  it('constraints that can each hold but not together', async () => {
+    const c = campaignDir({ space: { a: { min: 0, max: 1 }, b: { min: 0, max: 1 }, constraints: ['a + b >= 1.5', 'a + b <= 1'] } });
+    const r = await cli(['run', c.path, '--db', c.db]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/space\.constraints: no point within the parameter bounds meets all the constraints together/);
+    // Jointly satisfiable ones load (a mixture on the simplex with a cap).
+    const ok = campaignDir({ space: { a: { min: 0, max: 1 }, b: { min: 0, max: 1 }, c: { min: 0, max: 1 }, constraints: ['a + b + c == 1', 'a <= 0.2'] } });
+    expect(loadCampaign(ok.path).space.constraints).toHaveLength(2);
+  });
+
   it('space.pool outside the config folder is refused; on the command line it is the user\'s choice', async () => {
     const c = campaignDir({ space: { pool: '../secret.csv' } }, { 'secret.csv': 'a,b\n0.1,0.2\n0.3,0.4\n' });
     const r = await cli(['run', c.path, '--db', c.db]);

@@ -5,7 +5,8 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { BadInputError } from '../core/errors.js';
 import type { LinearConstraint, ParameterSpace, ParameterSpec, Parameters } from '../core/protocols.js';
-import { paramKey, parsePoolCsv } from '../core/space.js';
+import { decode, isFeasible, paramKey, parsePoolCsv, repair } from '../core/space.js';
+import { createRng, hash32 } from '../core/rng.js';
 import { compileReward, type RewardExpression } from '../reward/expression.js';
 import { rewardNames } from '../reward/scope.js';
 import { campaignSchema, durationPattern, type CampaignConfig } from './schema.js';
@@ -292,6 +293,7 @@ function buildSpace(config: CampaignConfig, twinParams: Map<string, ParameterSpe
   if (parameters.length === 0) throw new BadInputError('the search space is empty: declare parameters ({ min, max } or { values }) or a pool', 'space');
   space.constraints = (config.space.constraints ?? []).map((c, i) => parseLinearConstraint(c, parameters.map((p) => p.name).concat(names), `space.constraints.${i}`));
   space.constraints.forEach((c, i) => checkSatisfiable(c, parameters, config.space.constraints![i], `space.constraints.${i}`));
+  if (space.constraints.length > 1 && !space.pool) checkJointlySatisfiable(space, config.seed);
   return space;
 }
 
@@ -353,6 +355,23 @@ function checkSatisfiable(c: LinearConstraint, parameters: readonly ParameterSpe
   const tol = c.tolerance ?? 1e-9 * Math.max(1, Math.abs(c.rhs));
   const ok = c.op === '<=' ? lo <= c.rhs + tol : c.op === '>=' ? hi >= c.rhs - tol : lo <= c.rhs + tol && hi >= c.rhs - tol;
   if (!ok) throw new BadInputError(`constraint "${src}" cannot hold within the parameter bounds: its left side ranges over [${lo}, ${hi}]`, where);
+}
+
+/**
+ * Constraints that can each hold but not together: looked for the way the agents look for
+ * feasible points (agents/common.ts: a cube point, repaired by projection onto the
+ * constraints, then checked), with 1000 draws seeded by the campaign seed. A space refused
+ * here would have failed its first proposal at run time (exit 1); one accepted here has at
+ * least one feasible point.
+ */
+function checkJointlySatisfiable(space: ParameterSpace, seed: number): void {
+  const rng = createRng(hash32(`constraints:${seed}`));
+  const probe = { ...space, pool: undefined };
+  for (let t = 0; t < 1000; t++) {
+    const p = repair(space, decode(space, space.parameters.map(() => rng.next())));
+    if (isFeasible(probe, p).ok) return;
+  }
+  throw new BadInputError('no point within the parameter bounds meets all the constraints together (1000 seeded draws, each projected onto the constraints); check that they can hold at once', 'space.constraints');
 }
 
 export function canonicalJson(v: unknown): string {
