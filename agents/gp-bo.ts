@@ -213,7 +213,10 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
     if (finite < initialDesignSize(ctx.space, opts.initialPoints)) return null;
     const y = transformOutputs(raw, transform);
     const forestSeed = ctx.rng.fork('forest').seed;
-    if (modelChoice === 'forest') return forestSurrogate(x, y, forestSeed, opts.trees);
+    if (modelChoice === 'forest') {
+      state = { ...state, lastModel: 'forest' };
+      return forestSurrogate(x, y, forestSeed, opts.trees);
+    }
     const r = fitOrReuse(state, x, y, ctx.rng, opts);
     state = { ...r.state, lastModel: 'gp' };
     const gp = gpSurrogate(r.gp);
