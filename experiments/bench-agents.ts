@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- agents [--seeds 20] [--cap 250] [--ppo-seeds 20] [--ppo-cap 250]
- *   [--agents random,sobol,cmaes,gp-bo,ppo] [--datasets fullerenes,suzuki,…] [--seed-from 1] [--out agents]`
+ *   [--agents random,sobol,cmaes,gp-bo,ppo] [--datasets fullerenes,suzuki,…] [--seed-from 1] [--out agents]
+ *   [--agent-options '{"gp-bo":{"model":"forest"}}'] [--no-cost]`
  *
  * Pool replay on the five Olympus datasets of ../shared/benchmarks (README there): the space is
  * the set of unique input rows (objective = mean over repeated rows); 2 random initial points,
@@ -15,7 +16,9 @@
  * <out>-raw.json (every run). `--merge a,b` rebuilds <out>.* from the raw files of earlier
  * runs (e.g. baselines and PPO run as separate processes, or seeds split with --seed-from),
  * without running anything; runs of the same agent and dataset are pooled by seed (and cut to
- * the smallest cap among the parts).
+ * the smallest cap among the parts). Every invocation also measures the cost of one gp-bo
+ * proposal (2 000-point pool, 6-D, 300 observations; issue #12) unless `--no-cost`, and the
+ * tables put gp-bo beside the reference GP-ARD / random-forest numbers of the README.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
