@@ -396,7 +396,9 @@ export const TRIAL_TRANSITIONS: Readonly<Record<TrialStatus, readonly TrialStatu
   running: ['completed', 'failed', 'abandoned'],
   failed: ['dispatched', 'abandoned'],
   completed: [],
-  abandoned: [],
+  // Only a late result of the rig that had the job, after the dispatcher gave up on it: a real
+  // measurement is never thrown away (issue #14). Abandoned trials are never re-dispatched.
+  abandoned: ['completed'],
 };
 
 export interface Clock {

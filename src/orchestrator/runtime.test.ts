@@ -113,6 +113,35 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(s.ledger.trials('c').filter((t) => t.status === 'abandoned')).toHaveLength(1);
   });
 
+  it('a late result of the rig that had the job completes the abandoned trial and reaches the agent (issue #14)', async () => {
+    let n = 0;
+    let lateResult = () => {};
+    const b: Behaviour = (job, emit) => {
+      if (n++ === 0) {
+        // The dispatcher gives up on the first job (all attempts timed out) …
+        emit({ type: 'failed', reason: 'timed out', origin: 'dispatcher', final: true, seq: 1 });
+        lateResult = () => emit({ type: 'result', measurements: { y: 0.8 }, final: true, late: true, seq: 2 });
+        return;
+      }
+      // … and the rig's real result arrives while round 2 is with the rigs.
+      if (n === 3) lateResult();
+      emit({ type: 'result', measurements: { y: 0.5 }, final: true });
+    };
+    const seen: number[] = [];
+    const agent = fakeAgent();
+    const propose = agent.propose.bind(agent);
+    agent.propose = async (ctx, k) => {
+      seen.push(ctx.history.filter((o) => o.fidelity === 'rig' && o.reward === 0.8).length);
+      return propose(ctx as never, k);
+    };
+    const s = setup({ rig: fakeRig(b), rigRuns: 6, agent });
+    await runToEnd(s);
+    const first = s.ledger.trials('c').find((t) => t.id === s.rig.jobs[0].trialId)!;
+    expect(first).toMatchObject({ status: 'completed', measuredReward: 0.8 });
+    expect(s.ledger.documents('c', 'TrialAbandoned')).toHaveLength(1); // the record of the timeout stays
+    expect(seen).toEqual([0, 0, 1]); // round 3's proposal learns from the late measurement
+  });
+
   it('approval gate: decisions come from the ledger (another process); a rejected batch spends no rig run (issue #14)', async () => {
     const s = setup({ approval: true, rigRuns: 8 });
     const operator = Ledger.open(s.db); // `poreloop approve|reject` runs in another process

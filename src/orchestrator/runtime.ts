@@ -460,10 +460,17 @@ export class CampaignRuntime {
       const m = this.ledger.append(this.d.campaignId, 'MeasurementRecorded', {
         jobId: e.jobId, trialId: job.trialId, stage: job.stage, capability: job.capability, rigId: e.rigId, measurements: e.measurements ?? {}, feasible,
       }, `${job.trialId}:${job.stage}`);
-      // A late result for an abandoned trial is real and is kept, but the trial stays abandoned.
+      const last = !feasible || job.stage === this.d.pipeline.length - 1;
       if (m && trial.status !== 'abandoned') {
-        if (feasible && job.stage < this.d.pipeline.length - 1) await this.sendJob(trial, job.stage + 1, 1, this.view.measuredOf(job.trialId));
+        if (!last) await this.sendJob(trial, job.stage + 1, 1, this.view.measuredOf(job.trialId));
         else this.completeTrial(trial, feasible);
+      } else if (m && last && e.late) {
+        // The rig that had the job answered after the dispatcher gave up on it (timeout, rig
+        // judged offline). The measurement is real — the protocol promises it is never thrown
+        // away (issue #14) — so the trial completes with it and the agent learns from it at its
+        // next proposal. An earlier stage's late result is kept but starts no later stage: the
+        // sample's round is over.
+        this.completeTrial(trial, feasible);
       }
     } else {
       this.ledger.transaction(() => {
