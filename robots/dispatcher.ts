@@ -602,6 +602,10 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
       const sub = events$.subscribe(handler);
       return () => sub.unsubscribe();
     },
+    onSent(handler) {
+      const sub = sent$.subscribe(handler);
+      return () => sub.unsubscribe();
+    },
     rigs: () => [...rigs.values()].map((r) => ({ ...r.info })),
     admin: (rigId, command, o) => sendAdmin(rigId, command, o),
     stats() {

@@ -376,6 +376,14 @@ export interface Rig {
   dispatch(job: RigJob): Promise<void>;
   cancel(jobId: string): Promise<void>;
   onEvent(handler: (event: RigEvent) => void): () => void;
+  /**
+   * Called synchronously each time an attempt is handed to a rig, *before* it goes on the wire,
+   * so the orchestrator can record which rig has the job ahead of any of its events. After a
+   * crash the job is then re-sent to that rig, which answers from its record of finished jobs
+   * instead of another rig running the experiment again (issue #14/#15: events that arrive
+   * before a job is dispatched are refused, so they cannot be what tells a resumed process).
+   */
+  onSent?(handler: (sent: { jobId: string; attempt: number; rigId: string }) => void): () => void;
   rigs(): RigInfo[];
 }
 

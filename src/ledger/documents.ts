@@ -35,6 +35,8 @@ export interface DocumentBodies {
     deadline: string;
     inputs?: Record<string, number>;
   };
+  /** Which rig an attempt of a job went to, written before the job is on the wire (Rig.onSent). */
+  JobSent: { jobId: string; attempt: number; rigId: string };
   RigEventReceived: RigEvent;
   MeasurementRecorded: {
     jobId: string;

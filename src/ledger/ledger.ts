@@ -500,6 +500,12 @@ function project(db: Database.Database, doc: LedgerDocument): void {
       if (b.stage === 0) sql(db, 'UPDATE campaigns SET rig_runs = rig_runs + 1, updated_at = ? WHERE id = ?').run(at, c);
       break;
     }
+    case 'JobSent': {
+      // The rig and attempt a resumed process re-sends the job to (runtime.resend).
+      const b = doc.body as DocumentBodies['JobSent'];
+      sql(db, 'UPDATE jobs SET rig_id = ?, attempt = max(attempt, ?) WHERE job_id = ?').run(b.rigId, b.attempt, b.jobId);
+      break;
+    }
     case 'RigEventReceived': {
       const b = doc.body as DocumentBodies['RigEventReceived'];
       if ((b.type === 'failed' || b.type === 'rejected' || b.type === 'cancelled') && b.final === false) {

@@ -55,6 +55,7 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
   ApprovalRequested: z.object({ round: count, trialIds: z.array(id) }),
   ApprovalGiven: z.object({ round: count, decision: z.enum(['approve', 'reject', 'edit']), trialIds: z.array(id), edits: z.record(z.string(), params).optional(), by: z.string() }),
   JobDispatched: z.object({ jobId: id, trialId: id, stage: count, capability: z.string(), attempt: count, params, deadline: z.string(), inputs: numbers.optional() }),
+  JobSent: z.object({ jobId: id, attempt: count, rigId: z.string() }),
   RigEventReceived: rigEvent,
   MeasurementRecorded: z.object({ jobId: id, trialId: id, stage: count, capability: z.string(), rigId: z.string(), measurements: numbers, feasible: z.boolean() }),
   JobFailed: z.object({ jobId: id, trialId: id, stage: count, attempt: count, reason: z.string() }),

@@ -263,6 +263,9 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(snap.context.finalStatus).toBe('completed');
     // The re-sent jobs kept their ids; round 1's trials were not proposed again.
     expect(s2.rig.jobs.slice(0, 2).map((j) => j.jobId).sort()).toEqual([...jobsBefore].sort());
+    // … to the rig that had them, known from JobSent although it never said a word (a rig
+    // that finished the job answers from its record instead of another rig repeating it).
+    expect(s2.rig.jobs.slice(0, 2).map((j) => j.rigId)).toEqual(['rig-1', 'rig-1']);
     const trials = s2.ledger.trials('c');
     expect(trials.filter((t) => t.round === 1).map((t) => t.id)).toEqual(trialsBefore);
     expect(new Set(trials.map((t) => t.id)).size).toBe(trials.length);

@@ -87,7 +87,15 @@ export class CampaignRuntime {
     this.restoreAgent();
     // The correction is a deterministic function of the ledger's evidence: refit, don't store-and-load.
     this.d.correction?.update(this.evidence());
-    this.unsubscribe = this.d.rig.onEvent((e) => this.enqueue(() => this.onRigEvent(e)));
+    const events = this.d.rig.onEvent((e) => this.enqueue(() => this.onRigEvent(e)));
+    // Not queued: the record must be in the ledger before the job is on the wire (write-ahead).
+    const sent = this.d.rig.onSent?.((s) => {
+      if (!this.closed) this.ledger.append(this.d.campaignId, 'JobSent', { jobId: s.jobId, attempt: s.attempt, rigId: s.rigId }, `${s.jobId}:${s.attempt}:${s.rigId}`);
+    });
+    this.unsubscribe = () => {
+      events();
+      sent?.();
+    };
     this.enqueue(() => this.reconcile());
   }
 

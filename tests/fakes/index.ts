@@ -53,6 +53,7 @@ export const FAKE_RIG_CAPABILITIES = ['make', 'measure'];
  */
 export function fakeRig(behaviour?: Behaviour): Rig & { jobs: RigJob[]; executions: Map<string, number>; setBehaviour(b: Behaviour): void } {
   const handlers = new Set<(e: RigEvent) => void>();
+  const sentHandlers = new Set<(s: { jobId: string; attempt: number; rigId: string }) => void>();
   const jobs: RigJob[] = [];
   const executions = new Map<string, number>();
   const live = new Map<string, { final?: RigEvent; cancelled?: boolean; emit: (e: Partial<RigEvent> & { type: RigEvent['type'] }) => void }>();
@@ -71,6 +72,7 @@ export function fakeRig(behaviour?: Behaviour): Rig & { jobs: RigJob[]; executio
     async dispatch(job: RigJob) {
       jobs.push(job);
       executions.set(job.jobId, (executions.get(job.jobId) ?? 0) + 1);
+      sentHandlers.forEach((h) => h({ jobId: job.jobId, attempt: job.attempt, rigId: 'rig-1' }));
       const known = live.get(job.jobId);
       if (known) {
         if (known.final) known.emit(known.final);
@@ -103,6 +105,10 @@ export function fakeRig(behaviour?: Behaviour): Rig & { jobs: RigJob[]; executio
     onEvent(h: (e: RigEvent) => void) {
       handlers.add(h);
       return () => handlers.delete(h);
+    },
+    onSent(h: (s: { jobId: string; attempt: number; rigId: string }) => void) {
+      sentHandlers.add(h);
+      return () => sentHandlers.delete(h);
     },
     rigs: () => [{ rigId: 'rig-1', capabilities: [...FAKE_RIG_CAPABILITIES], status: 'online' as const }],
   };
