@@ -479,6 +479,11 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
           const scores = await scoreWith(model, eps, scored);
           remember(eps, scores);
           update(eps, scores, optimizer);
+          // ppo trains against the reward model that lives on the orchestrator's thread, so it
+          // cannot move to a worker like the other agents; it gives the event loop a turn after
+          // every iteration instead (issue #14: a long proposal made a heartbeating rig look
+          // offline). Awaiting the model alone yields to microtasks only, not to I/O or timers.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
         const final = rollout(ctx, rng, opts.finalSamples, stageOf, view, box);
         remember(final, await scoreWith(model, final, scored));

@@ -67,4 +67,25 @@ describe('proposals off the event loop (issue #14)', () => {
     expect(ppo.usesModel).toBe(true);
     expect(offThread(ppo, { name: 'ppo', options: {} }).agent).toBe(ppo);
   });
+
+  it('ppo, which stays inline, gives the event loop a turn after every training iteration', async () => {
+    const iterations = 5;
+    const ppo = agentRegistry.ppo({ iterations, iterationsWarm: iterations, episodes: 8, finalSamples: 8, initialPoints: 2 });
+    // A model that answers at once: awaiting it yields to microtasks only, never to timers or I/O.
+    const model = async (ps: readonly unknown[]) => ps.map(() => ({ mean: 0, std: 1 }));
+    const history: Observation[] = [0.1, 0.3, 0.5, 0.7, 0.9].map((a) => ({ params: { a, b: 5, n: 2 }, reward: a, fidelity: 'rig' as const }));
+    // The first proposal loads the TensorFlow.js backend (real I/O, which yields); count the second.
+    await ppo.propose({ space, history, rng: createRng(7), model }, 2);
+    let turns = 0;
+    let running = true;
+    const spin = () => {
+      turns++;
+      if (running) setImmediate(spin);
+    };
+    setImmediate(spin);
+    await ppo.propose({ space, history, rng: createRng(8), model }, 2);
+    running = false;
+    // Counted in event-loop turns, not milliseconds, so the machine's speed does not matter.
+    expect(turns).toBeGreaterThanOrEqual(iterations);
+  }, 120_000);
 });
