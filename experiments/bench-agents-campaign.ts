@@ -21,6 +21,7 @@
  *
  * Writes experiments/results/<out>.md and <out>-raw.json.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,6 +153,13 @@ export async function run(args: string[]): Promise<void> {
   const broker = await startEmbeddedBroker({ port: 0, persistenceDir: join(work, 'broker') });
   const results: Record<string, { n: number; targets: number; runs: SeedResult[] }> = {};
   const started = Date.now();
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
   try {
     for (const name of names) {
       const d = DATASETS.find((x) => x.name === name);
@@ -165,7 +173,7 @@ export async function run(args: string[]): Promise<void> {
         results[name].runs.push({ seed, initial, campaign: c.result, harness: h });
         process.stderr.write(`${name} seed ${seed}: campaign ${c.result.cycles ?? `> ${cap}`} (${c.result.seconds.toFixed(1)} s), harness ${h.cycles ?? `> ${cap}`} (${h.seconds.toFixed(1)} s)\n`);
         // After every seed, so that a run stopped early keeps the seeds it finished.
-        writeOutputs(resultsDir, out, results, { agent, options, seeds, seedFrom, cap, started });
+        writeOutputs(resultsDir, out, results, { agent, options, seeds, seedFrom, cap, started, commit });
       }
     }
   } finally {
@@ -181,6 +189,7 @@ interface Meta {
   seedFrom: number;
   cap: number;
   started: number;
+  commit: string;
 }
 
 function writeOutputs(dir: string, out: string, results: Record<string, { n: number; targets: number; runs: SeedResult[] }>, meta: Meta): void {
@@ -194,7 +203,7 @@ function writeOutputs(dir: string, out: string, results: Record<string, { n: num
       'Campaign = `runCampaign` of a config with `space.pool`, one candidate per round, a simulated rig on the embedded MQTT broker answering each row with its recorded objective; ' +
       "harness = agents/testing/harness.ts `runLoop` on the campaign's resolved space from the campaign's two initial points. Same seeds, paired.",
     '',
-    '| pool (N) | seeds | reached 0.8: campaign / harness | rig runs to 0.8, campaign: median [q25, q75] | harness: median [q25, q75] | paired campaign − harness: median [min, max] | equal runs | s / run: campaign / harness |',
+    '| pool (N) | seeds | reached 0.8: campaign / harness | rig runs to 0.8, campaign: median [q25, q75] | harness: median [q25, q75] | paired campaign − harness: median [min, max] | campaign fewer / equal / more | s / run: campaign / harness |',
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const [name, r] of Object.entries(results)) {
@@ -207,12 +216,12 @@ function writeOutputs(dir: string, out: string, results: Record<string, { n: num
     const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / Math.max(1, v.length);
     lines.push(
       `| ${name} (${r.n}) | ${r.runs.length} | ${c.filter((x) => x !== null).length} / ${h.filter((x) => x !== null).length} | ${q(c, 0.5)} [${q(c, 0.25)}, ${q(c, 0.75)}] | ${q(h, 0.5)} [${q(h, 0.25)}, ${q(h, 0.75)}] | ` +
-        `${med === null ? '–' : `${fmt(med)} [${sorted[0]}, ${sorted[sorted.length - 1]}]`} | ${r.runs.filter((x) => x.campaign.cycles === x.harness.cycles).length}/${r.runs.length} | ` +
+        `${med === null ? '–' : `${fmt(med)} [${sorted[0]}, ${sorted[sorted.length - 1]}]`} | ${diffs.filter((x) => x < 0).length} / ${diffs.filter((x) => x === 0).length} / ${diffs.filter((x) => x > 0).length} | ` +
         `${mean(r.runs.map((x) => x.campaign.seconds)).toFixed(1)} / ${mean(r.runs.map((x) => x.harness.seconds)).toFixed(1)} |`,
     );
   }
   lines.push('', 'Per seed (rig runs to Top% 0.8, campaign / harness):', '');
   for (const [name, r] of Object.entries(results)) lines.push(`- ${name}: ${r.runs.map((x) => `${x.seed}: ${fmt(x.campaign.cycles)}/${fmt(x.harness.cycles)}`).join(', ')}`);
-  lines.push('', `Raw runs: \`${out}-raw.json\`. Run on ${new Date(meta.started).toISOString().slice(0, 10)}, ${meta.seeds} seeds from ${meta.seedFrom}.`);
+  lines.push('', `Raw runs: \`${out}-raw.json\`. Run on ${new Date(meta.started).toISOString().slice(0, 10)} at commit ${meta.commit}, ${meta.seeds} seeds from ${meta.seedFrom}.`);
   writeFileSync(join(dir, `${out}.md`), lines.join('\n') + '\n');
 }
