@@ -81,6 +81,12 @@ export class CampaignView {
     return (sql(this.db, "SELECT * FROM jobs WHERE campaign_id = ? AND status IN ('dispatched', 'accepted', 'running') ORDER BY dispatched_at, job_id").all(this.campaignId) as Record<string, unknown>[]).map(jobRow);
   }
 
+  /** The last pipeline stage a trial has a measurement of, and whether it was feasible. */
+  lastMeasured(trialId: string): { stage: number; feasible: boolean } | undefined {
+    const r = sql(this.db, 'SELECT stage, feasible FROM measurements WHERE campaign_id = ? AND trial_id = ? ORDER BY stage DESC LIMIT 1').get(this.campaignId, trialId) as { stage: number; feasible: number } | undefined;
+    return r ? { stage: r.stage, feasible: r.feasible === 1 } : undefined;
+  }
+
   /** Everything a trial's stages measured, later stages overriding earlier ones. */
   measuredOf(trialId: string): Record<string, number> {
     const out: Record<string, number> = {};

@@ -243,6 +243,36 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(s.ledger.measurements('c')).toHaveLength(0);
   });
 
+  it('resumes a trial killed between a stage\'s measurement and the next step: the next stage is sent, the last completes it (issue #15)', async () => {
+    const silent = fakeRig(() => {});
+    const s1 = setup({ rig: silent, rigRuns: 2, pipeline: ['make', 'measure'] });
+    s1.runtime.start();
+    const a1 = createActor(s1.machine, { input: s1.input });
+    a1.subscribe(() => s1.ledger.saveSnapshot('c', a1.getPersistedSnapshot()));
+    a1.start();
+    await new Promise<void>((resolve) => a1.subscribe((snap) => snap.value === 'awaitingRigs' && resolve()));
+    a1.stop();
+    await s1.runtime.close();
+    // The first trial's fabricate result was recorded, then the process died before the
+    // characterise job was written; the second trial's last stage was measured but the trial
+    // never completed.
+    const [j1, j2] = s1.ledger.jobs('c');
+    s1.ledger.append('c', 'MeasurementRecorded', { jobId: j1.jobId, trialId: j1.trialId, stage: 0, capability: 'make', rigId: 'rig-1', measurements: { q: 1 }, feasible: true }, `${j1.trialId}:0`);
+    s1.ledger.append('c', 'MeasurementRecorded', { jobId: j2.jobId, trialId: j2.trialId, stage: 0, capability: 'make', rigId: 'rig-1', measurements: { q: 2 }, feasible: true }, `${j2.trialId}:0`);
+    s1.ledger.append('c', 'JobDispatched', { jobId: `${j2.trialId}-s1`, trialId: j2.trialId, stage: 1, capability: 'measure', attempt: 1, params: {}, deadline: new Date(Date.now() + 60_000).toISOString() }, `${j2.trialId}-s1`);
+    s1.ledger.append('c', 'MeasurementRecorded', { jobId: `${j2.trialId}-s1`, trialId: j2.trialId, stage: 1, capability: 'measure', rigId: 'rig-1', measurements: { y: 0.3 }, feasible: true }, `${j2.trialId}:1`);
+    const snapshot = s1.ledger.campaign('c')!.snapshot;
+    s1.ledger.close();
+
+    const s2 = setup({ db: s1.db, rigRuns: 2, pipeline: ['make', 'measure'] });
+    const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the resumed round never finished')), 20_000));
+    const snap = await Promise.race([runToEnd(s2, snapshot), stuck]);
+    expect(snap.context.finalStatus).toBe('completed');
+    expect(s2.rig.jobs.map((j) => j.jobId)).toEqual([`${j1.trialId}-s1`]); // nothing measured twice
+    const done = s2.ledger.trials('c').filter((t) => t.selectedRank !== null);
+    expect(done.map((t) => [t.status, t.measuredReward])).toEqual([['completed', expect.any(Number)], ['completed', 0.3]]);
+  });
+
   it('resumes after a crash while rigs are working: same trials, jobs re-sent with the same id, nothing repeated', async () => {
     const silent = fakeRig(() => {}); // accepts nothing: the process "dies" while waiting
     const s1 = setup({ rig: silent, rigRuns: 4 });

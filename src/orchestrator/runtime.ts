@@ -106,8 +106,21 @@ export class CampaignRuntime {
    * from its record of finished jobs instead of running it again (docs/rig-protocol.md).
    */
   private async reconcile(): Promise<void> {
-    for (const j of this.view.openJobs()) {
+    const open = this.view.openJobs();
+    for (const j of open) {
       if (!this.sent.has(j.jobId)) await this.resend(j);
+    }
+    // A process killed after a stage's measurement was recorded but before the next step was
+    // written left a trial with the rigs and no job open: its next stage was never dispatched,
+    // or its last stage never completed it, and the round waited forever (found by the
+    // SIGKILL fault suite, issue #15). Take the step the measurement called for.
+    const busy = new Set(open.map((j) => j.trialId));
+    for (const t of [...this.view.withStatus('dispatched'), ...this.view.withStatus('running')]) {
+      if (busy.has(t.id)) continue;
+      const m = this.view.lastMeasured(t.id);
+      if (!m) continue;
+      if (m.feasible && m.stage < this.d.pipeline.length - 1) await this.sendJob(t, m.stage + 1, 1, this.view.measuredOf(t.id));
+      else this.completeTrial(t, m.feasible);
     }
   }
 
