@@ -145,7 +145,9 @@ function stopReason(db: string, id: string): { status: string; stopReason: strin
 
 describe('a campaign stuck on a hung rig still ends (issue #14)', () => {
   it('at budget.wallTime, with the cause recorded and shown by status', async () => {
-    const c = hangingCampaign({ budget: { rigRuns: 2, wallTime: '3s' } });
+    // 10 s, not less: the budget counts from the campaign's start, and on a loaded machine the
+    // set-up (broker, rigs, the proposal worker) must not eat it before the job hangs.
+    const c = hangingCampaign({ budget: { rigRuns: 2, wallTime: '10s' } });
     const s = await runCampaign(loadCampaign(c.path), { db: c.db });
     expect(s.status).toBe('stopped');
     expect(s.stopReason).toMatch(/^wall-time budget spent \(in state awaitingRigs\)$/);
