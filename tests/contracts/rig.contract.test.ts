@@ -128,6 +128,29 @@ describe.each(impls)('Rig contract: %s', (_name, make) => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b)); // in order, per attempt (one here)
   });
 
+  it('onSent names the rig and attempt of each send before any event of that attempt (what a resumed process re-sends to)', async () => {
+    await setup();
+    const order: string[] = [];
+    const sent: Array<{ jobId: string; attempt: number; rigId: string }> = [];
+    expect(env.rig.onSent).toBeTypeOf('function');
+    env.rig.onSent!((s) => {
+      sent.push(s);
+      order.push(`sent:${s.jobId}`);
+    });
+    env.rig.onEvent((e) => {
+      events.push(e);
+      order.push(`event:${e.jobId}`);
+    });
+    const j = job(env.works);
+    await env.rig.dispatch(j);
+    await env.until(() => finals(j.jobId).length > 0, 'the final event');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ jobId: j.jobId, attempt: 1 });
+    expect(env.rig.rigs().map((r) => r.rigId)).toContain(sent[0].rigId);
+    expect(finals(j.jobId)[0].rigId).toBe(sent[0].rigId);
+    expect(order.filter((o) => o.endsWith(j.jobId))[0]).toBe(`sent:${j.jobId}`);
+  });
+
   it('dispatching a jobId again runs nothing new; once the job ended, its final event is delivered again', async () => {
     await setup();
     env.rig.onEvent((e) => events.push(e));

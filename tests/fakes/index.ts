@@ -6,14 +6,16 @@ import type { Agent, Parameters, Predictor, Rig, RigEvent, RigJob, Score } from 
  * integration tests in tests/.
  */
 
-/** Proposes a deterministic grid walk over x ∈ [0, 1]; records what it learned. */
+/** Proposes seeded points of x ∈ [0, 1]; counts its proposals and what it learned. */
 export function fakeAgent(): Agent & { learned: number } {
   let n = 0;
   const agent = {
     name: 'fake',
     learned: 0,
     async propose(ctx: { rng: { next(): number } }, k: number): Promise<Parameters[]> {
-      return Array.from({ length: k }, () => ({ x: Math.round(ctx.rng.next() * 1000) / 1000, i: n++ }));
+      // Points of the runtime tests' space only (x in [0, 1]): tests/contracts/fakes.contract.test.ts.
+      n += k;
+      return Array.from({ length: k }, () => ({ x: Math.round(ctx.rng.next() * 1000) / 1000 }));
     },
     async learn(obs: readonly unknown[]) {
       agent.learned += obs.length;
