@@ -39,7 +39,7 @@ describe('Predictor contract: fakePredictor (tests/fakes)', () => {
   it('one score per candidate, in order: finite means, non-negative spreads, a fidelity tag', async () => {
     const p = fakePredictor();
     const cands = [{ x: 0 }, { x: 0.7 }, { x: 1 }];
-    const scores = await p.score(cands);
+    const scores = await p.score(cands, { seed: 1 });
     expect(scores).toHaveLength(3);
     for (const s of scores) {
       expect(['surrogate', 'simulation', 'rig']).toContain(s.fidelity);
@@ -49,6 +49,6 @@ describe('Predictor contract: fakePredictor (tests/fakes)', () => {
       }
     }
     expect(scores[1].properties.y.mean).toBeGreaterThan(scores[0].properties.y.mean);
-    expect(await p.score(cands)).toEqual(scores); // deterministic
+    expect(await p.score(cands, { seed: 1 })).toEqual(scores); // deterministic
   });
 });
