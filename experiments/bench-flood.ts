@@ -33,7 +33,7 @@ export async function run(args: string[]): Promise<void> {
   const t = await connectMqtt({ url: broker.url, clientId: uniq('orch'), clean: true });
   const d = createDispatcher({ transport: t, lab, campaignId: 'flood', options: { timeoutMs: 60_000 } });
   const invalid: InvalidMessage[] = [];
-  d.onInvalid((m) => invalid.push(m));
+  d.invalid$.subscribe((m) => invalid.push(m));
   await d.start();
   gc();
   const before = mem();

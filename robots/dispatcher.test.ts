@@ -149,7 +149,7 @@ describe('dispatcher', () => {
     const broker = createMemoryBroker();
     const s = await setup([{ id: 'r', capabilities: ['characterise'], latencyMs: { dist: 'fixed', mean: 20 } }], {}, broker);
     const invalid: string[] = [];
-    s.d.onInvalid((m) => invalid.push(m.reason));
+    s.d.invalid$.subscribe((m) => invalid.push(m.reason));
     const forger = await broker.connect({ clientId: 'fake-r' });
     await forger.publish(topics.events('r'), JSON.stringify({ jobId: 'old', rigId: 'r', attempt: 1, seq: 2, type: 'result', measurements: { v: 3 }, at: new Date(s.clock.now()).toISOString(), protocol: '1.0' }));
     await s.clock.advance(TICK);

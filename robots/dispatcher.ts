@@ -22,7 +22,7 @@
  *   because the event loop was blocked (the orchestrator's own stall) first lets the messages
  *   that arrived meanwhile be read, then judges on the next tick (issue #14).
  *
- * Contract with the orchestrator (what `onEvent`/`events$` deliver, per dispatched jobId):
+ * Contract with the orchestrator (what `onEvent` delivers, per dispatched jobId):
  * `accepted`/`progress` of any live attempt; terminal events carry `final`; exactly one event
  * with `final: true` ends the job (result, failed, rejected or cancelled). `failed`/`rejected`
  * with `final: false` say that an attempt ended and another follows. Events the dispatcher
@@ -109,14 +109,12 @@ export interface DispatcherStats {
 export interface Dispatcher extends Rig {
   start(): Promise<void>;
   stop(): Promise<void>;
-  readonly events$: Observable<RigEvent>;
+  /** Every rejected inbound message (what compose records as MessageRejected). */
   readonly invalid$: Observable<InvalidMessage>;
   /** Results that arrived for a job that had already ended (also delivered to onEvent, `late: true`). */
   readonly late$: Observable<RigEvent>;
   /** Every job message sent to a rig (which rig got which attempt, and when). */
   readonly sent$: Observable<SentJob>;
-  /** Called with every rejected inbound message; returns an unsubscribe function. */
-  onInvalid(handler: (m: InvalidMessage) => void): () => void;
   /** Sends an admin command to a rig (cancel needs jobId). */
   admin(rigId: string, command: AdminCommandName, options?: { jobId?: string; attempt?: number; reason?: string }): Promise<void>;
   stats(): DispatcherStats;
@@ -559,7 +557,6 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
   };
 
   return {
-    events$: events$.asObservable(),
     invalid$: invalid$.asObservable(),
     late$: late$.asObservable(),
     sent$: sent$.asObservable(),
@@ -593,10 +590,6 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
       const lives = liveExecs(js);
       if (lives.length === 0) return finishJob(js, synth(js, 'cancelled', 'cancelled before it was sent to a rig'));
       for (const ex of lives) await sendAdmin(ex.rigId, 'cancel', { jobId, attempt: ex.attempt, reason: 'cancelled by the orchestrator' });
-    },
-    onInvalid(handler) {
-      const sub = invalid$.subscribe(handler);
-      return () => sub.unsubscribe();
     },
     onEvent(handler) {
       const sub = events$.subscribe(handler);

@@ -52,7 +52,7 @@ describe.each(kinds)('rig protocol over %s', (kind) => {
     const events: RigEvent[] = [];
     const invalid: InvalidMessage[] = [];
     d.onEvent((e) => events.push(e));
-    d.onInvalid((m) => invalid.push(m));
+    d.invalid$.subscribe((m) => invalid.push(m));
     await d.start();
     cleanups.push(() => d.stop());
     await waitFor(() => d.rigs().filter((r) => r.status === 'online').length === rigs.length, 'rigs online');

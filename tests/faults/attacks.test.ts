@@ -82,7 +82,7 @@ describe.each(([
     orch = await connectMqtt({ url: broker.url, clientId: uniq('orch'), clean: true, ...login('orchestrator') }, {});
     d = createDispatcher({ transport: orch, lab, campaignId: 'c', options: { timeoutMs: 120_000, heartbeatTimeoutMs: 60_000 } });
     d.onEvent((e) => events.push(e));
-    d.onInvalid((m) => invalid.push(m));
+    d.invalid$.subscribe((m) => invalid.push(m));
     await d.start();
     // Real rigs whose jobs wait for the test to release them, so that forgeries race real work.
     const hold = (signal: AbortSignal) =>

@@ -47,7 +47,7 @@ describe('dispatcher security and liveness (#14)', () => {
     const events: RigEvent[] = [];
     const invalid: InvalidMessage[] = [];
     d.onEvent((e) => events.push(e));
-    d.onInvalid((m) => invalid.push(m));
+    d.invalid$.subscribe((m) => invalid.push(m));
     await d.start();
     stops.push(keepTime(() => d.stop()));
     const until = (cond: () => boolean, what: string) => clock.advanceUntil(cond, what, { stepMs: TICK });
