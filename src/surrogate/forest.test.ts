@@ -21,6 +21,17 @@ describe('RandomForest', () => {
     expect(JSON.stringify(new RandomForest(x, y, { rng: createRng(2), trees: 50 }).outOfBag())).not.toBe(JSON.stringify(a.outOfBag()));
   });
 
+  it('splits between adjacent floats (their midpoint rounds to the upper one) without endless recursion', () => {
+    const a = 0.5000000000000006;
+    const b = a + Number.EPSILON / 2; // the next double above a
+    expect(b).toBeGreaterThan(a);
+    expect(0.5 * (a + b)).toBe(b);
+    const xs = [[a], [b], [a], [b], [a], [b]];
+    const forest = new RandomForest(xs, [0, 1, 0, 1, 0, 1], { rng: createRng(4), trees: 5, minLeaf: 1 });
+    const p = forest.predict([[a], [b]]);
+    expect(p.mean[0]).toBeLessThan(p.mean[1]);
+  });
+
   it('is more uncertain near the step than far from it, and its out-of-bag means rank the data', () => {
     const forest = new RandomForest(x, y, { rng: createRng(3) });
     const p = forest.predict([[0.5, 0.5], [0.1, 0.5], [0.9, 0.5]]);

@@ -91,7 +91,11 @@ function buildTree(x: readonly number[][], y: readonly number[], ranks: readonly
         if (gain > bestGain) {
           bestGain = gain;
           bestF = f;
-          bestT = 0.5 * (a + b);
+          // The midpoint of two adjacent floats can round to b, which would send both sides
+          // left and split nothing (endless recursion, found by the agent contract's property
+          // test); scikit-learn takes a then, and so do we.
+          const mid = 0.5 * (a + b);
+          bestT = mid < b ? mid : a;
         }
       }
     }
