@@ -126,6 +126,11 @@ function newCampaignId(name: string): string {
   return `${slug}-${day}-${randomBytes(3).toString('hex')}`;
 }
 
+/** A machine state as text: a nested one (awaitingApproval.waiting) is an object, shown as JSON, not "[object Object]". */
+function stateName(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /** Starts a new campaign from a resolved config and runs it to its end. */
 export async function runCampaign(resolved: ResolvedCampaign, options: RunOptions): Promise<CampaignSummary> {
   const ledger = Ledger.open(options.db);
@@ -163,9 +168,7 @@ export async function resumeCampaign(idOrPrefix: string, options: RunOptions): P
     const resolved = resolveCampaign(row.config, configRegistries(), { storedConfig: true }, {}, row.source);
     if (resolved.hash !== row.configHash) throw new PoreloopError(`stored config of ${row.id} does not reproduce its hash; the ledger was edited by hand?`);
     const snap = row.snapshot as Snapshot<unknown> | null;
-    // A nested state (awaitingApproval.waiting) is an object: record it as JSON, not "[object Object]".
-    const value = snap && typeof snap === 'object' && 'value' in snap ? (snap as { value: unknown }).value : 'start';
-    const fromState = typeof value === 'string' ? value : JSON.stringify(value);
+    const fromState = stateName(snap && typeof snap === 'object' && 'value' in snap ? (snap as { value: unknown }).value : 'start');
     // Refused (exit 2) while another live process runs it (issue #14).
     lease = CampaignLease.acquire(ledger, row.id);
     ledger.append(row.id, 'CampaignResumed', { pid: process.pid, fromState });
@@ -340,7 +343,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       }
       if (resolved.wallTimeMs !== undefined && !wallTimeSent && clock.now() - actor.getSnapshot().context.startedAt >= resolved.wallTimeMs) {
         wallTimeSent = true;
-        actor.send({ type: 'campaign.stop', reason: `wall-time budget spent (in state ${String(actor.getSnapshot().value)})` });
+        actor.send({ type: 'campaign.stop', reason: `wall-time budget spent (in state ${stateName(actor.getSnapshot().value)})` });
       }
       for (const c of ledger.pendingCommands(campaignId)) {
         if (c.command === 'stop' || c.command === 'pause' || c.command === 'resume') {
