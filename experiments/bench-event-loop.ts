@@ -2,7 +2,8 @@
  * Issue #14: how long a proposal holds the orchestrator's event loop, inline and off-thread
  * (src/compose/off-thread-agent.ts). For each agent and history size: the proposal's wall
  * time and the longest event-loop stall seen meanwhile (a 5 ms timer's worst lateness).
- * Run: nice -n 10 npx tsx experiments/bench-event-loop.ts [agent…]
+ * Run: nice -n 10 npm run bench -- event-loop [agent…] (prints the table; results in
+ * experiments/results/event-loop.md).
  */
 import { agentRegistry } from '../agents/index.js';
 import { offThread } from '../src/compose/off-thread-agent.js';
@@ -38,21 +39,23 @@ async function measure(f: () => Promise<unknown>): Promise<{ wallMs: number; sta
   return { wallMs, stallMs: Math.max(worst, 0) };
 }
 
-const agents = process.argv.slice(2).length ? process.argv.slice(2) : ['gp-bo', 'cmaes'];
-const rows: string[] = ['| agent | history | mode | proposal wall ms | longest event-loop stall ms |', '| --- | ---: | --- | ---: | ---: |'];
-for (const name of agents) {
-  for (const n of [30, 120, 400]) {
-    const h = history(n);
-    for (const mode of ['inline', 'worker'] as const) {
-      const base = agentRegistry[name]({});
-      const moved = mode === 'worker' ? offThread(base, { name, options: {} }) : { agent: base as Agent, close: async () => {} };
-      // Warm-up (worker start, JIT) outside the measurement.
-      await moved.agent.propose({ space, history: h.slice(0, 5), rng: createRng(1) }, 4);
-      const m = await measure(() => moved.agent.propose({ space, history: h, rng: createRng(2) }, 4));
-      await moved.close();
-      rows.push(`| ${name} | ${n} | ${mode} | ${m.wallMs.toFixed(0)} | ${m.stallMs.toFixed(0)} |`);
-      console.error(rows[rows.length - 1]);
+export async function run(args: string[]): Promise<void> {
+  const agents = args.length ? args : ['gp-bo', 'cmaes'];
+  const rows: string[] = ['| agent | history | mode | proposal wall ms | longest event-loop stall ms |', '| --- | ---: | --- | ---: | ---: |'];
+  for (const name of agents) {
+    for (const n of [30, 120, 400]) {
+      const h = history(n);
+      for (const mode of ['inline', 'worker'] as const) {
+        const base = agentRegistry[name]({});
+        const moved = mode === 'worker' ? offThread(base, { name, options: {} }) : { agent: base as Agent, close: async () => {} };
+        // Warm-up (worker start, JIT) outside the measurement.
+        await moved.agent.propose({ space, history: h.slice(0, 5), rng: createRng(1) }, 4);
+        const m = await measure(() => moved.agent.propose({ space, history: h, rng: createRng(2) }, 4));
+        await moved.close();
+        rows.push(`| ${name} | ${n} | ${mode} | ${m.wallMs.toFixed(0)} | ${m.stallMs.toFixed(0)} |`);
+        console.error(rows[rows.length - 1]);
+      }
     }
   }
+  console.log(rows.join('\n'));
 }
-console.log(rows.join('\n'));
