@@ -11,6 +11,7 @@ import { paramKey, sampleUniform } from '../src/core/space.js';
 import { agentRegistry } from './index.js';
 import { runLoop } from './testing/harness.js';
 import { FAST } from './testing/ppo-fast.js';
+import { propertyRuns } from '../tests/property.js';
 
 const NAMES = Object.keys(agentRegistry);
 const OPTIONS: Record<string, Record<string, unknown>> = {
@@ -55,7 +56,7 @@ describe.each(NAMES)('agent %s', (name) => {
         const h = await runLoop(make(name), space, reward, { budget: 12, batch: 3, seed });
         expect(h).toHaveLength(12);
       }),
-      { numRuns: 6 },
+      propertyRuns(6),
     );
   });
 

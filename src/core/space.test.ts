@@ -4,6 +4,7 @@ import { BadInputError } from './errors.js';
 import type { ParameterSpace } from './protocols.js';
 import { createRng } from './rng.js';
 import { decode, dimension, encode, isFeasible, paramKey, parsePoolCsv, repair, sampleUniform, validateSpace } from './space.js';
+import { propertyRuns } from '../../tests/property.js';
 
 const mixed: ParameterSpace = {
   parameters: [
@@ -52,6 +53,7 @@ describe('encode/decode', () => {
         expect(back.a as number).toBeCloseTo(p.a as number, 9);
         expect(back.k as number).toBeCloseTo(p.k as number, 9);
       }),
+      propertyRuns(),
     );
   });
 
@@ -84,6 +86,7 @@ describe('feasibility and repair', () => {
         const r = isFeasible(composition, p);
         expect(r.violations).toEqual([]);
       }),
+      propertyRuns(),
     );
   });
 
