@@ -44,6 +44,8 @@ export interface BrokerCredentials {
 
 /** Random passwords (144 bits each) for `orchestrator` and the given rig ids. */
 export function generateCredentials(rigIds: readonly string[]): BrokerCredentials {
+  // A rig named like the orchestrator would share its login and its access to every topic.
+  if (rigIds.includes('orchestrator')) throw new Error("rig id 'orchestrator' is reserved for the orchestrator's broker login");
   const users: Record<string, string> = {};
   for (const u of ['orchestrator', ...rigIds]) users[u] = randomBytes(18).toString('base64url');
   return {

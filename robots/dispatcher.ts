@@ -422,6 +422,9 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     const where = topics.parse(topic);
     if (!where) return;
     if (payload.length === 0) {
+      // An empty payload carries no signature: with signing on, it cannot remove a rig (anyone
+      // on a broker we do not control could knock rigs out); the rig then ages out by heartbeat.
+      if (init.keys) return rejectUnbound(topic, payload, { rigId: where.rigId }, `empty status for rig ${where.rigId} is unsigned: with signing on, a rig leaves by a signed offline status or by missing heartbeats`);
       // Retained status cleared (rig decommissioned).
       const r = rigs.get(where.rigId);
       if (r) rigOffline(r, 'was removed');
@@ -429,7 +432,8 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
       return;
     }
     const forged = unsigned(where.rigId, payload);
-    if (forged) return reject(topic, forged, payload.length, excerptOf(payload), { rigId: where.rigId });
+    // Rate-limited like forged events: anyone on the broker could otherwise grow the ledger.
+    if (forged) return rejectUnbound(topic, payload, { rigId: where.rigId }, forged);
     const parsed = parseMessage('status', payload, maxBytes);
     if (!parsed.ok) return reject(topic, parsed.error.reason, parsed.error.bytes, parsed.error.excerpt, { rigId: where.rigId });
     const s: StatusMessage = parsed.value;

@@ -61,6 +61,7 @@ describe('campaign config', () => {
     [{ rigs: { pipeline: [], measure: [] } }, /rigs\.pipeline: expected at least one capability/],
     [{ twin: { name: 'fibre-gdl', size: [8, 8], voxelSize: 2 } }, /twin\.size: expected \[nx, ny, nz\]/],
     [{ rigs: { pipeline: ['x'], timeout: 'soon' } }, /rigs\.timeout: expected a duration/],
+    [{ rigs: { pipeline: ['characterise'], measure: ['tau_z'], simulate: { rigs: [{ id: 'orchestrator', capabilities: ['characterise'] }] } } }, /rigs\.simulate\.rigs\.0\.id: 'orchestrator' is reserved/],
   ])('rejects %j with a message naming the path', (patch, msg) => {
     const bad = { ...base(), ...patch };
     expect(() => resolveCampaign(bad, registries, {}, {})).toThrow(BadInputError);

@@ -69,7 +69,8 @@ export const objectiveSchema = z
 
 const simRigSchema = z
   .object({
-    id: z.string().regex(NAME_PATTERN, { error: `expected a rig id of ${NAME_RULE}` }),
+    // 'orchestrator' is the engine's own broker login, with access to every rig's topics (#14).
+    id: z.string().regex(NAME_PATTERN, { error: `expected a rig id of ${NAME_RULE}` }).refine((id) => id !== 'orchestrator', { error: "'orchestrator' is reserved for the engine's own broker login; choose another rig id" }),
     capabilities: z.array(z.string()).min(1),
     latencyMs: positive().default(200).describe('mean latency of one job (ms)'),
     concurrency: int(1).default(1),

@@ -178,6 +178,11 @@ describe('dispatcher security and liveness (#14)', () => {
     await s.until(() => s.finals().length === 1, 'the real result');
     expect(s.finals()[0]).toMatchObject({ type: 'result', rigId: 'ch' });
     expect(s.finals()[0].measurements!.v).toBeUndefined();
+    // An empty status (a cleared retained one) carries no signature: it cannot remove the rig.
+    await forger.publish(topics.status('ch'), '');
+    await s.clock.advance(TICK);
+    expect(s.d.rigs().map((r) => r.rigId)).toEqual(['ch']);
+    expect(s.invalid.at(-1)?.reason).toMatch(/empty status for rig ch is unsigned/);
   });
   it('a flood of made-up rigs cannot grow the registry beyond maxRigs; offline idle rigs make room', async () => {
     const s = await setup([], { maxRigs: 5, heartbeatTimeoutMs: 1000 });
