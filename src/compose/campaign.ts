@@ -187,6 +187,8 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
   const started = clock.now();
   const artifacts = join(resolved.artifactsDir ?? checkWritableDir(join(dirname(resolve(options.db)), 'artifacts'), '--db'), campaignId);
   const closers: Array<() => Promise<void> | void> = [];
+  // Set when another process has taken the campaign over: from then on this one writes nothing.
+  let leaseLost: PoreloopError | undefined;
   const close = async () => {
     for (const c of closers.reverse()) await Promise.resolve(c()).catch((e) => log(`shutdown: ${(e as Error).message}`));
   };
@@ -320,11 +322,13 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       },
     };
     const actor = createActor(machine, snapshot ? { snapshot: snapshot as never, input } : { input });
+    let onLeaseLost: (e: PoreloopError) => void = () => {};
+    const lost = new Promise<never>((_, reject) => (onLeaseLost = reject));
     // The resume point: every working state. Not the ending states — a stopped campaign is
     // resumed from where it was working when the stop came, re-running that step.
     actor.subscribe({
       next: (snap) => {
-        if (!['stopping', 'failed', 'done'].includes(String(snap.value))) ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot());
+        if (!leaseLost && !['stopping', 'failed', 'done'].includes(String(snap.value))) ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot());
       },
       error: (e) => log(`machine error: ${(e as Error).message}`),
     });
@@ -339,7 +343,16 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       // The lease is wall-clock state shared with other processes: real time, not the injected clock.
       if (Date.now() - renewedAt >= LEASE_RENEW_MS) {
         renewedAt = Date.now();
-        if (!lease.renew()) actor.send({ type: 'campaign.stop', reason: 'lease lost: another process took this campaign over' });
+        if (!lease.renew()) {
+          // One writer per campaign (issue #14): the new owner's ledger must not get this
+          // process's snapshot, rig events or a CampaignStopped. Stop at once, writing nothing.
+          leaseLost = new PoreloopError(`lease lost: another process took campaign ${campaignId} over; this process stopped without writing more`);
+          clearInterval(poll);
+          onLeaseLost(leaseLost);
+          void runtime.close();
+          actor.stop();
+          return;
+        }
       }
       if (resolved.wallTimeMs !== undefined && !wallTimeSent && clock.now() - actor.getSnapshot().context.startedAt >= resolved.wallTimeMs) {
         wallTimeSent = true;
@@ -359,12 +372,14 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     closers.push(() => clearInterval(poll));
     actor.start();
     if (options.signal?.aborted) onAbort();
-    await toPromise(actor);
+    await Promise.race([toPromise(actor), lost]);
+    // Stopping the actor also settles toPromise: the lease loss is the outcome, whichever came first.
+    if (leaseLost) throw leaseLost;
     options.signal?.removeEventListener('abort', onAbort);
   } catch (e) {
     // A campaign that cannot run (broker, artifacts folder, …) ends recorded with its cause,
     // instead of showing as running forever (issue #14).
-    if (['running', 'paused'].includes(ledger.campaign(campaignId)?.status ?? '')) {
+    if (!leaseLost && ['running', 'paused'].includes(ledger.campaign(campaignId)?.status ?? '')) {
       ledger.append(campaignId, 'CampaignStopped', { status: 'failed', reason: `could not run: ${(e as Error).message}` });
     }
     throw e;

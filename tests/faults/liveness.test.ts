@@ -169,6 +169,23 @@ describe('a campaign stuck on a hung rig still ends (issue #14)', () => {
     expect(s).toMatchObject({ status: 'stopped', stopReason: 'operator command' });
   }, 120_000);
 
+  it('when another process takes its lease, it stops at once and writes nothing more (no snapshot, no CampaignStopped)', async () => {
+    const c = hangingCampaign();
+    const running = runCampaign(loadCampaign(c.path), { db: c.db });
+    const id = await until(whenStuck(c.db), 60_000, 'the first job');
+    const l = Ledger.open(c.db);
+    // The takeover a `resume` on another host does once the lease expired.
+    l.db.prepare("UPDATE leases SET pid = 999999, host = 'other-host', started_at = 'later' WHERE campaign_id = ?").run(id);
+    const snapshot = JSON.stringify(l.campaign(id)!.snapshot);
+    const documents = l.db.prepare('SELECT count(*) AS n FROM documents WHERE campaign_id = ?').get(id) as { n: number };
+    await expect(running).rejects.toThrow(/lease lost: another process took campaign .* over/);
+    expect(l.documents(id, 'CampaignStopped')).toEqual([]);
+    expect(JSON.stringify(l.campaign(id)!.snapshot)).toBe(snapshot);
+    expect((l.db.prepare('SELECT count(*) AS n FROM documents WHERE campaign_id = ?').get(id) as { n: number }).n).toBe(documents.n);
+    expect(l.campaign(id)!.status).toBe('running'); // the new owner's to decide
+    l.close();
+  }, 120_000);
+
   // Real processes and leases, ~50 s under load: the faults tier only (issue #15).
   it('on SIGTERM (a real process), and one writer per campaign: a second `resume` is refused with exit 2, a dead owner\'s lease is taken over', { tags: ['faults'], timeout: 240_000 }, async () => {
     const c = hangingCampaign();
