@@ -176,6 +176,21 @@ export interface LedgerOptions {
   now?: () => Date;
 }
 
+/** A `documents` table row as stored. */
+export interface DocumentRecord {
+  seq: number;
+  campaign_id: string;
+  type: string;
+  key: string | null;
+  at: string;
+  body: string;
+}
+
+/** A `documents` row as a LedgerDocument (the one place the row is parsed). */
+export function documentRow<T extends DocumentType>(r: DocumentRecord): LedgerDocument<T> {
+  return { seq: r.seq, campaignId: r.campaign_id, type: r.type as T, key: r.key, at: r.at, body: JSON.parse(r.body) as DocumentBodies[T] };
+}
+
 export class Ledger {
   readonly db: Database.Database;
   private readonly now: () => Date;
@@ -266,8 +281,8 @@ export class Ledger {
       type
         ? this.db.prepare('SELECT * FROM documents WHERE campaign_id = ? AND type = ? ORDER BY seq').all(campaignId, type)
         : this.db.prepare('SELECT * FROM documents WHERE campaign_id = ? ORDER BY seq').all(campaignId)
-    ) as Array<{ seq: number; campaign_id: string; type: T; key: string | null; at: string; body: string }>;
-    return rows.map((r) => ({ seq: r.seq, campaignId: r.campaign_id, type: r.type, key: r.key, at: r.at, body: JSON.parse(r.body) }));
+    ) as DocumentRecord[];
+    return rows.map((r) => documentRow<T>(r));
   }
 
   hasDocument(campaignId: string, type: DocumentType, key: string): boolean {

@@ -1,6 +1,6 @@
 import type { Parameters, TrialStatus } from '../core/protocols.js';
-import type { DocumentBodies, DocumentType, LedgerDocument } from './documents.js';
-import { jobRow, sql, trialRow, type JobRow, type Ledger, type TrialRow } from './ledger.js';
+import type { DocumentType, LedgerDocument } from './documents.js';
+import { documentRow, jobRow, sql, trialRow, type DocumentRecord, type JobRow, type Ledger, type TrialRow } from './ledger.js';
 
 /**
  * One campaign as the runtime reads it (issue #15): every question the loop asks about one
@@ -19,7 +19,7 @@ export class CampaignView {
   /** Every trial in proposal order, and where each sits in it. */
   private readonly list: TrialRow[] = [];
   private readonly at = new Map<string, number>();
-  /** Last document seq reflected in `cache` (0: not loaded yet). */
+  /** Last document seq reflected in `list` (0: not loaded yet). */
   private cursor = 0;
 
   constructor(
@@ -98,10 +98,8 @@ export class CampaignView {
 
   /** The document of a type with an idempotency key, if written. */
   document<T extends DocumentType>(type: T, key: string): LedgerDocument<T> | undefined {
-    const r = sql(this.db, 'SELECT * FROM documents WHERE campaign_id = ? AND type = ? AND key = ?').get(this.campaignId, type, key) as
-      | { seq: number; type: T; key: string; at: string; body: string }
-      | undefined;
-    return r ? { seq: r.seq, campaignId: this.campaignId, type: r.type, key: r.key, at: r.at, body: JSON.parse(r.body) as DocumentBodies[T] } : undefined;
+    const r = sql(this.db, 'SELECT * FROM documents WHERE campaign_id = ? AND type = ? AND key = ?').get(this.campaignId, type, key) as DocumentRecord | undefined;
+    return r ? documentRow<T>(r) : undefined;
   }
 
   /**
@@ -113,12 +111,12 @@ export class CampaignView {
       c: this.campaignId,
       t: type,
       path: field === undefined ? null : `$.${field}`,
-    }) as { seq: number; type: T; key: string | null; at: string; body: string } | undefined;
-    return r ? { seq: r.seq, campaignId: this.campaignId, type: r.type, key: r.key, at: r.at, body: JSON.parse(r.body) as DocumentBodies[T] } : undefined;
+    }) as DocumentRecord | undefined;
+    return r ? documentRow<T>(r) : undefined;
   }
 
   has(type: DocumentType, key: string): boolean {
-    return !!sql(this.db, 'SELECT 1 FROM documents WHERE campaign_id = ? AND type = ? AND key = ?').get(this.campaignId, type, key);
+    return this.ledger.hasDocument(this.campaignId, type, key);
   }
 
   /** Every trial of the campaign in proposal order (the agent's history); do not modify. */

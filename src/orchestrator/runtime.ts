@@ -347,16 +347,16 @@ export class CampaignRuntime {
     return { dispatched: sent };
   }
 
-  /**
-   * A job's own deadline leaves room for every attempt the dispatcher may make, each with its
-   * own `timeoutMs` (issue #14: set to the first attempt's deadline, it made `rigs.maxAttempts`
-   * useless for timeouts — a hung rig's job was abandoned at attempt 1 beside an idle rig).
-   */
   /** The names rigs must report, carried in every job (rig-protocol.md §3, issue #14). */
   private expected(): string[] | undefined {
     return this.d.measure?.length ? [...this.d.measure] : undefined;
   }
 
+  /**
+   * A job's own deadline leaves room for every attempt the dispatcher may make, each with its
+   * own `timeoutMs` (issue #14: set to the first attempt's deadline, it made `rigs.maxAttempts`
+   * useless for timeouts — a hung rig's job was abandoned at attempt 1 beside an idle rig).
+   */
   private jobDeadline(): string {
     return new Date(this.d.clock.now() + this.d.timeoutMs * this.d.maxAttempts).toISOString();
   }
