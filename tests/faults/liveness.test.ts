@@ -134,6 +134,14 @@ function whenStuck(db: string): () => string | undefined {
   };
 }
 
+/** A hanging campaign running in this process, once its first job is out, and its ledger. */
+async function stuckCampaign() {
+  const c = hangingCampaign();
+  const running = runCampaign(loadCampaign(c.path), { db: c.db });
+  const id = await until(whenStuck(c.db), 60_000, 'the first job');
+  return { running, id, l: Ledger.open(c.db) };
+}
+
 function stopReason(db: string, id: string): { status: string; stopReason: string | null } {
   const l = Ledger.open(db, { readonly: true });
   try {
@@ -159,10 +167,7 @@ describe('a campaign stuck on a hung rig still ends (issue #14)', () => {
   // A guard rather than a probe: stop already worked on a hung rig; it did not in the empty-round
   // loop (rounds that never left the microtask queue), which the first test above ends.
   it('on `poreloop stop`', async () => {
-    const c = hangingCampaign();
-    const running = runCampaign(loadCampaign(c.path), { db: c.db });
-    const id = await until(whenStuck(c.db), 60_000, 'the first job');
-    const l = Ledger.open(c.db);
+    const { running, id, l } = await stuckCampaign();
     issueCommand(l, id, 'stop', { by: 'test' });
     l.close();
     const s = await running;
@@ -170,10 +175,7 @@ describe('a campaign stuck on a hung rig still ends (issue #14)', () => {
   }, 120_000);
 
   it('when another process takes its lease, it stops at once and writes nothing more (no snapshot, no CampaignStopped)', async () => {
-    const c = hangingCampaign();
-    const running = runCampaign(loadCampaign(c.path), { db: c.db });
-    const id = await until(whenStuck(c.db), 60_000, 'the first job');
-    const l = Ledger.open(c.db);
+    const { running, id, l } = await stuckCampaign();
     // The takeover a `resume` on another host does once the lease expired.
     l.db.prepare("UPDATE leases SET pid = 999999, host = 'other-host', started_at = 'later' WHERE campaign_id = ?").run(id);
     const snapshot = JSON.stringify(l.campaign(id)!.snapshot);
