@@ -190,16 +190,35 @@ export interface Surrogate {
 export type Fidelity = 'surrogate' | 'simulation' | 'rig';
 export const FIDELITY_ORDER: readonly Fidelity[] = ['surrogate', 'simulation', 'rig'];
 
+/**
+ * An estimate of one property (issue #13; docs/uncertainty.md). `std` is the uncertainty of
+ * `mean` as an estimate of the recipe's property — what rankings, rewards and corrections use:
+ * for a simulation over `n` twin realisations it is the standard error of their mean
+ * (spread/√n), for a surrogate the ensemble's standard deviation.
+ */
 export interface PropertyEstimate {
   mean: number;
   std: number;
+  /**
+   * Realisation-to-realisation standard deviation (sample std, n − 1) of a simulated property
+   * over `n` twin seeds: how much one sample of the recipe differs from the next, whatever
+   * `std` says about the mean. Absent for surrogate estimates.
+   */
+  spread?: number;
+  /** Number of twin realisations the simulated mean averages. */
+  n?: number;
 }
 
 export interface Score {
   properties: Record<string, PropertyEstimate>;
   fidelity: Fidelity;
-  /** What the twin achieved, when a twin was run. */
+  /** What the twin achieved, when a twin was run (its first realisation). */
   achieved?: Record<string, number>;
+  /**
+   * Properties whose realisation-to-realisation coefficient of variation (spread / |mean|)
+   * exceeds the representative-volume threshold: the domain is too small for them (issue #13).
+   */
+  rveWarnings?: string[];
 }
 
 export interface ScoreOptions {
