@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BadInputError, SimulationError } from '../core/errors.js';
 import type { Dataset, Parameters, Prediction, Surrogate, Voxels } from '../core/protocols.js';
 import { err, ok } from '../core/result.js';
+import { hash32 } from '../core/rng.js';
 import { TRANSPORT_DESCRIPTORS, transportDescriptors } from '../surrogate/descriptors.js';
 import { createPredictor, type ModelTrainedInfo } from './predictor.js';
 
@@ -39,17 +40,20 @@ class FakeSurrogate implements Surrogate {
 }
 
 const cands = (as: number[]): Parameters[] => as.map((a) => ({ a }));
+/** For the tests that count simulations per candidate: one twin realisation each (realisations are tested below). */
+const oneRealisation = { realisations: { min: 1, max: 1 } };
 
 describe('createPredictor, physics only', () => {
-  it('simulates every candidate, NaN for failed simulations and infeasible twins', async () => {
+  it('simulates every candidate (two realisations by default), NaN for failed simulations and infeasible twins', async () => {
     simulations = 0;
     const pred = createPredictor({ properties: ['y'], generate, simulate });
     const progress: number[] = [];
     const s = await pred.score(cands([0, 0.25, 0.5, -1]), { seed: 1, onProgress: (d) => progress.push(d) });
-    expect(simulations).toBe(3);
+    expect(simulations).toBe(6);
     expect(s.map((x) => x.fidelity)).toEqual(['simulation', 'simulation', 'simulation', 'simulation']);
-    expect(s[0].properties.y).toEqual({ mean: 1, std: 0 });
-    expect(s[1].properties.y).toEqual({ mean: 1.5, std: 0 });
+    // The fake twin ignores its seed: both realisations agree, so the spread is truly 0.
+    expect(s[0].properties.y).toEqual({ mean: 1, std: 0, spread: 0, n: 2 });
+    expect(s[1].properties.y).toEqual({ mean: 1.5, std: 0, spread: 0, n: 2 });
     expect(s[1].achieved).toEqual({ porosity: 0.525 });
     expect(Number.isNaN(s[2].properties.y.mean)).toBe(true);
     expect(Number.isNaN(s[3].properties.y.mean)).toBe(true);
@@ -72,6 +76,78 @@ describe('createPredictor, physics only', () => {
     expect(s[1].fidelity).toBe('surrogate');
     expect(Number.isNaN(s[1].properties.y.mean)).toBe(true);
     expect(s[1].properties.y.std).toBe(Infinity);
+  });
+});
+
+/**
+ * A fake twin whose realisations differ: y = 2a + 1 + noise·u(seed), u uniform in [−½, ½]
+ * from the seed's hash — a stand-in for a domain whose property varies between twin seeds.
+ */
+function noisyTwin(noise: number) {
+  const value = new WeakMap<Voxels, number>();
+  const seeds: number[] = [];
+  let simulations = 0;
+  return {
+    seeds,
+    simulations: () => simulations,
+    generate: async (p: Parameters, seed: number) => {
+      seeds.push(seed);
+      const voxels: Voxels = { data: new Uint8Array(1), shape: [1, 1, 1], voxelSize: 1, phases: { 0: 'pore' } };
+      value.set(voxels, 2 * Number(p.a) + 1 + noise * (hash32(`u:${seed}`) / 2 ** 32 - 0.5));
+      return { voxels, achieved: {} };
+    },
+    simulate: async (v: Voxels, props: string[]) => {
+      simulations++;
+      return ok({ properties: Object.fromEntries(props.map((p) => [p, value.get(v)!])), units: {} });
+    },
+  };
+}
+
+describe('createPredictor, twin realisations (issue #13)', () => {
+  it('a simulated score is the mean over realisations with σ = its standard error and the spread recorded; realisation 0 is the trial seed', async () => {
+    const twin = noisyTwin(0.5);
+    const pred = createPredictor({ properties: ['y'], generate: twin.generate, simulate: twin.simulate });
+    const s = await pred.score(cands([0, 1]), { seed: 1, seeds: [11, 22] });
+    expect(twin.seeds.slice(0, 2)).toEqual([11, 22]);
+    for (const x of s) {
+      const y = x.properties.y;
+      expect(y.n).toBe(2);
+      expect(y.spread).toBeGreaterThan(0);
+      expect(y.std).toBeCloseTo(y.spread! / Math.sqrt(2), 12);
+    }
+    // Same seeds, same realisations: a resumed campaign rescoring the trials gets the same scores.
+    const again = createPredictor({ properties: ['y'], generate: twin.generate, simulate: twin.simulate });
+    expect(await again.score(cands([0, 1]), { seed: 1, seeds: [11, 22] })).toEqual(s);
+  });
+
+  it('adds realisations where the top of the ranking is uncertain, not where it is clear', async () => {
+    const run = async (as: number[]) => {
+      const twin = noisyTwin(0.5);
+      const pred = createPredictor({ properties: ['y'], generate: twin.generate, simulate: twin.simulate, rewardOf: (p) => p.y, realisations: { min: 2, max: 4 }, top: 1 });
+      const s = await pred.score(cands(as), { seed: 3, seeds: as.map((_, i) => 100 + i) });
+      return { n: s.map((x) => x.properties.y.n), simulations: twin.simulations() };
+    };
+    // Well separated (Δy ≥ 4 against a spread of ~0.15): every candidate keeps the minimum.
+    expect(await run([5, 2, 0])).toEqual({ n: [2, 2, 2], simulations: 6 });
+    // Two candidates 0.04 apart at the top: they get realisations up to the maximum; the far one does not.
+    expect(await run([5, 5.02, 0])).toEqual({ n: [4, 4, 2], simulations: 10 });
+  });
+
+  it('the representative-volume check warns, and records, when the property varies too much between realisations', async () => {
+    const run = async (noise: number) => {
+      const twin = noisyTwin(noise);
+      const warnings: string[] = [];
+      const pred = createPredictor({ properties: ['y'], generate: twin.generate, simulate: twin.simulate, rveMaxCv: 0.2, onWarning: (m) => void warnings.push(m) });
+      const s = await pred.score(cands([0, 0.1, 0.2, 0.3]), { seed: 5, seeds: [1, 2, 3, 4] });
+      return { flagged: s.filter((x) => x.rveWarnings?.includes('y')).length, warnings };
+    };
+    // y ≈ 1.3 ± a uniform noise of width 4 (CV ~ 0.9): too small a domain.
+    const small = await run(4);
+    expect(small.flagged).toBeGreaterThan(0);
+    expect(small.warnings).toHaveLength(1);
+    expect(small.warnings[0]).toMatch(/representative volume: y .* too small for y/);
+    // Width 0.02 (CV ~ 0.005): representative.
+    expect(await run(0.02)).toEqual({ flagged: 0, warnings: [] });
   });
 });
 
@@ -101,7 +177,7 @@ describe('createPredictor, active learning', () => {
   it('cold start: physics on physicsPerRound spread-out candidates, prior for the rest', async () => {
     simulations = 0;
     const fake = new FakeSurrogate();
-    const pred = createPredictor({ properties: ['y'], generate, simulate, surrogate: () => fake, physicsPerRound: 3, retrainEvery: 100, features: 'parameters' });
+    const pred = createPredictor({ properties: ['y'], generate, simulate, surrogate: () => fake, physicsPerRound: 3, retrainEvery: 100, features: 'parameters', ...oneRealisation });
     const as = [0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0, 0.05];
     const s = await pred.score(cands(as), { seed: 1 });
     expect(simulations).toBe(3);
@@ -133,6 +209,7 @@ describe('createPredictor, active learning', () => {
       minTrainingRows: 2,
       features: 'parameters',
       onModelTrained: (i) => void trained.push(i),
+      ...oneRealisation,
     });
     await pred.score(cands([0, 1]), { seed: 1 });
     expect(trained).toHaveLength(1);
@@ -145,7 +222,8 @@ describe('createPredictor, active learning', () => {
     const s = await pred.score(cands([0.01, 0.3, 0.9, 0.7]), { seed: 2 });
     expect(s.map((x) => x.fidelity)).toEqual(['surrogate', 'surrogate', 'simulation', 'simulation']);
     expect(s[1].properties.y).toEqual({ mean: 1.6, std: 0.3 });
-    expect(s[2].properties.y).toEqual({ mean: 2.8, std: 0 });
+    // One realisation: its spread, and so the error of the mean, is unknown.
+    expect(s[2].properties.y).toEqual({ mean: 2.8, std: NaN, spread: NaN, n: 1 });
     expect(simulations).toBe(2);
     // Two new rows → retrained (version 2).
     expect(trained.map((t) => t.version)).toEqual([1, 2]);
@@ -156,7 +234,7 @@ describe('createPredictor, active learning', () => {
 
   it('ei prefers the surest improvement; ucb simulates only candidates that could beat the best', async () => {
     const make = (acquisition: 'ei' | 'ucb') =>
-      createPredictor({ properties: ['y'], generate, simulate, surrogate: () => new FakeSurrogate(), physicsPerRound: 1, retrainEvery: 1000, minTrainingRows: 1, acquisition, rewardOf: (p) => -p.y, features: 'parameters' });
+      createPredictor({ properties: ['y'], generate, simulate, surrogate: () => new FakeSurrogate(), physicsPerRound: 1, retrainEvery: 1000, minTrainingRows: 1, acquisition, rewardOf: (p) => -p.y, features: 'parameters', ...oneRealisation });
     // Reward −y, best seen −1.4. Predicted y = 2a + 1 ± a: a = 0.001 is a near-sure improvement
     // (EI ≈ 0.4); a = 1 (−3 ± 1) and a = 0.9 (−2.8 ± 0.9) almost surely are not.
     const ei = make('ei');
@@ -209,6 +287,7 @@ describe('createPredictor, persistence', () => {
       retrainEvery: 4,
       minTrainingRows: 4,
       artifactsDir: dir,
+      ...oneRealisation,
     };
     const trained: ModelTrainedInfo[] = [];
     const a = createPredictor({ ...opts, onModelTrained: (i) => void trained.push(i) });
