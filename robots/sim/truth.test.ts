@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyticTruth, simulatedTruth } from './truth.js';
+import { analyticTruth, biasFactor, simulatedTruth } from './truth.js';
 
 describe('simulated truth of a campaign lab', () => {
   const sample = async (p: Record<string, number | string>) => ({ k: 10 * Number(p.x), tau: 2 });
@@ -21,5 +21,18 @@ describe('simulated truth of a campaign lab', () => {
     const out = await t(p, 'characterise');
     expect(out.measurements.score).toBeCloseTo(1.5 * plain.measurements.score, 12);
     expect(out.measurements.porosity).toBe(plain.measurements.porosity);
+  });
+
+  it('a parameter-dependent bias can reverse a trend (issue #13, the misleading twin)', async () => {
+    // The sample falls with x; the rigs see base + slope·x on top: rising with x.
+    const sample = async (p: Record<string, number | string>) => ({ k: 10 - 5 * Number(p.x) });
+    const t = simulatedTruth({ infeasibleAbove: {}, bias: { k: { base: -0.9, slope: { x: 2 } } }, measuringStage: 'c', sample });
+    const lo = (await t({ x: 0 }, 'c')).measurements.k;
+    const hi = (await t({ x: 1 }, 'c')).measurements.k;
+    expect(lo).toBeCloseTo(10 * 0.1, 12);
+    expect(hi).toBeCloseTo(5 * 2.1, 12);
+    expect(hi).toBeGreaterThan(lo);
+    expect(biasFactor(undefined, { x: 1 })).toBe(1);
+    expect(biasFactor(-0.3, { x: 1 })).toBeCloseTo(0.7, 12);
   });
 });

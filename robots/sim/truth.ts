@@ -40,19 +40,20 @@ export const analyticTruth: Truth = (params, capability): TruthOutput => {
  * when a parameter exceeds its `infeasibleAbove` limit; otherwise the measuring stage (the
  * pipeline's last capability) reports `sample(params)` — another sample of the same recipe,
  * measured by the physics, both supplied by the composition root since robots/ may not import
- * twins or physics — each property distorted by its relative `bias`. Earlier stages measure
+ * twins or physics — each property distorted by its relative `bias` (a constant, or a
+ * parameter-dependent `LinearBias`, see biasFactor). Earlier stages measure
  * nothing. Without `sample` (a twin-less formulation study) the analytic stand-in above is the
  * truth, biased alike. So the rigs disagree with the P-model the way real rigs do; the lab adds
  * measurement noise per job on top (index.ts).
  */
 export function simulatedTruth(spec: {
   infeasibleAbove: Readonly<Record<string, number>>;
-  bias: Readonly<Record<string, number>>;
+  bias: Readonly<Record<string, Bias>>;
   measuringStage: string;
   sample?: (params: Parameters) => Promise<Record<string, number>>;
 }): (params: Parameters, capability: string) => Promise<TruthOutput> {
-  const biased = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v * (1 + (spec.bias[k] ?? 0))]));
   return async (params, capability) => {
+    const biased = (m: Record<string, number>) => applyBias(spec.bias, m, params);
     for (const [name, limit] of Object.entries(spec.infeasibleAbove)) {
       if (typeof params[name] === 'number' && params[name] > limit) return { measurements: {}, feasible: false };
     }
@@ -63,4 +64,31 @@ export function simulatedTruth(spec: {
     if (capability !== spec.measuringStage) return { measurements: {}, feasible: true };
     return { measurements: biased(await spec.sample(params)), feasible: true };
   };
+}
+
+/**
+ * A systematic error of the P-model that depends on the recipe (issue #13: "a
+ * parameter-dependent systematic bias"): the relative bias is `base + Σ slope[p]·params[p]`,
+ * so a measured value is the sample's value × (1 + base + Σ slope[p]·params[p]). A constant
+ * relative bias is the number `base` alone. Slopes may reverse a trend of the P-model — the
+ * "misleading twin" of the hidden-truth benchmark (experiments/bench-campaigns.ts).
+ */
+export interface LinearBias {
+  base: number;
+  slope?: Readonly<Record<string, number>>;
+}
+export type Bias = number | LinearBias;
+
+/** The factor 1 + relative bias at `params` (parameters the bias names but the recipe lacks count as 0). */
+export function biasFactor(bias: Bias | undefined, params: Parameters): number {
+  if (bias === undefined) return 1;
+  if (typeof bias === 'number') return 1 + bias;
+  let b = bias.base;
+  for (const [name, s] of Object.entries(bias.slope ?? {})) b += s * (typeof params[name] === 'number' ? (params[name] as number) : 0);
+  return 1 + b;
+}
+
+/** Each measured property times its bias factor at `params`; properties without a bias unchanged. */
+export function applyBias(bias: Readonly<Record<string, Bias>>, measured: Record<string, number>, params: Parameters): Record<string, number> {
+  return Object.fromEntries(Object.entries(measured).map(([k, v]) => [k, v * biasFactor(bias[k], params)]));
 }

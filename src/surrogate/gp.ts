@@ -109,8 +109,8 @@ export function backSolve(l: Float64Array, n: number, b: Float64Array): Float64A
   return b;
 }
 
-/** Matérn-5/2 correlation (s² = 1) between two points for inverse squared length-scales. */
-function matern52(a: readonly number[], b: readonly number[], invL2: Float64Array): number {
+/** Matérn-5/2 correlation (s² = 1) between two points for inverse squared length-scales (also the kernel of src/predict/multifidelity.ts). */
+export function matern52(a: readonly number[], b: readonly number[], invL2: Float64Array): number {
   let r2 = 0;
   for (let k = 0; k < invL2.length; k++) {
     const t = a[k] - b[k];

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { Parameters, ParameterSpace } from '../core/protocols.js';
+import { createRng } from '../core/rng.js';
+import { MultiFidelityModel, selectByExpectedImprovement, type FidelityPoint } from './multifidelity.js';
+
+const space: ParameterSpace = {
+  parameters: [
+    { name: 'a', kind: 'continuous', min: 0, max: 1 },
+    { name: 'b', kind: 'continuous', min: 0, max: 1 },
+  ],
+};
+/** The simulator: a smooth 2-D function with an interior optimum. */
+const sim = (p: Parameters) => Math.sin(5 * (p.a as number)) + 0.5 * Math.cos(4 * (p.b as number));
+const points = (n: number, seed: number): Parameters[] => {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, () => ({ a: rng.next(), b: rng.next() }));
+};
+const simulations = (f = sim): FidelityPoint[] => points(60, 1).map((p) => ({ params: p, reward: f(p) }));
+const corr = (x: number[], y: number[]) => {
+  const mx = x.reduce((a, b) => a + b, 0) / x.length;
+  const my = y.reduce((a, b) => a + b, 0) / y.length;
+  const sxy = x.reduce((s, v, i) => s + (v - mx) * (y[i] - my), 0);
+  return sxy / Math.sqrt(x.reduce((s, v) => s + (v - mx) ** 2, 0) * y.reduce((s, v) => s + (v - my) ** 2, 0));
+};
+
+describe('MultiFidelityModel (autoregressive co-kriging, issue #13)', () => {
+  it('recovers a known ρ and discrepancy on synthetic data', () => {
+    const truth = (p: Parameters) => 1.8 * sim(p) + 0.5 + 0.6 * (p.a as number);
+    const rigs = points(16, 2).map((p) => ({ params: p, reward: truth(p) }));
+    const m = MultiFidelityModel.fit(space, simulations(), rigs, { seed: 7 });
+    const s = m.state();
+    expect(s.rho!.mean).toBeGreaterThan(1.5);
+    expect(s.rho!.mean).toBeLessThan(2.1);
+    const test = points(40, 3);
+    const p = m.predict(test);
+    const err = test.map((q, i) => Math.abs(p.mean[i] - truth(q)));
+    // Held-out error small against the truth's range (≈ 4.5).
+    expect(Math.max(...err)).toBeLessThan(0.35);
+    // And far better than the simulator itself.
+    const raw = test.map((q) => Math.abs(sim(q) - truth(q)));
+    expect(err.reduce((a, b) => a + b, 0)).toBeLessThan(0.2 * raw.reduce((a, b) => a + b, 0));
+  });
+
+  it('one rig result moves the estimate of nearby candidates, far ones much less', () => {
+    // Rig results with 5 % noise (of the reward's spread ≈ 1.2): the model cannot be sure that δ is flat.
+    const noise = createRng(40);
+    const rigs = points(6, 4).map((p) => ({ params: p, reward: sim(p) - 0.3 + 0.06 * noise.normal() }));
+    const before = MultiFidelityModel.fit(space, simulations(), rigs, { seed: 7 });
+    const at = { a: 0.5, b: 0.5 };
+    const near = { a: 0.55, b: 0.52 };
+    const far = { a: 0.05, b: 0.95 };
+    const S = 0.5;
+    const surprise = before.predict([at]).mean[0] + S;
+    // Conditioning (hyper-parameters and ρ̄ kept, as in batch selection): local.
+    const believed = before.believe(at, surprise);
+    const shift = (m: MultiFidelityModel, q: Parameters) => m.predict([q]).mean[0] - before.predict([q]).mean[0];
+    // The pull is the Bayesian weight of one noisy result against what 6 results already said
+    // (a fifth to a quarter here), not the whole surprise.
+    expect(shift(believed, near)).toBeGreaterThan(0.15 * S);
+    expect(Math.abs(shift(believed, far))).toBeLessThan(0.5 * shift(believed, near));
+    // A full refit may also revise ρ (a global change), but moves the neighbourhood up too.
+    const refit = MultiFidelityModel.fit(space, simulations(), [...rigs, { params: at, reward: surprise }], { seed: 7 });
+    expect(shift(refit, near)).toBeGreaterThan(0.15 * S);
+  });
+
+  it('with a reversed (misleading) low fidelity, discounts it (ρ < 0) and follows the rig data', () => {
+    const truth = (p: Parameters) => -sim(p) + 0.2;
+    const rigs = points(16, 5).map((p) => ({ params: p, reward: truth(p) }));
+    const m = MultiFidelityModel.fit(space, simulations(), rigs, { seed: 7 });
+    expect(m.state().rho!.mean).toBeLessThan(0);
+    const test = points(40, 6);
+    const p = m.predict(test);
+    expect(corr(p.mean, test.map(truth))).toBeGreaterThan(0.95);
+    // Its choice for the rigs is where the truth is high, not where the twin points.
+    const cands = points(200, 8);
+    const [pick] = selectByExpectedImprovement(m, cands, 1, Math.max(...rigs.map((r) => r.reward)));
+    const trueRank = [...cands].sort((x, y) => truth(y) - truth(x)).indexOf(cands[pick.index]);
+    expect(trueRank).toBeLessThan(20);
+  });
+
+  it('without rig data follows the simulations under the prior ρ = 1, with wide uncertainty', () => {
+    const m = MultiFidelityModel.fit(space, simulations(), [], { seed: 7 });
+    const test = points(20, 9);
+    const p = m.predict(test);
+    expect(corr(p.mean, test.map(sim))).toBeGreaterThan(0.99);
+    // β₀ ~ N(0, 2²) in units of the simulations' spread: the estimate is not trusted as a measurement.
+    expect(Math.min(...p.std)).toBeGreaterThan(1);
+  });
+
+  it('heteroscedastic simulation σ widens the estimate where the simulations are unsure', () => {
+    const sims = simulations().map((s) => ({ ...s, std: (s.params.a as number) > 0.5 ? 0.8 : 0 }));
+    const rigs = points(8, 10).map((p) => ({ params: p, reward: sim(p) }));
+    const sure = MultiFidelityModel.fit(space, simulations(), rigs, { seed: 7 });
+    const unsure = MultiFidelityModel.fit(space, sims, rigs, { seed: 7 });
+    const q = [{ a: 0.8, b: 0.3 }];
+    expect(unsure.predict(q).std[0]).toBeGreaterThan(sure.predict(q).std[0]);
+  });
+
+  it('is deterministic: the same data and seed give the same model', () => {
+    const rigs = points(10, 11).map((p) => ({ params: p, reward: 1.2 * sim(p) }));
+    const a = MultiFidelityModel.fit(space, simulations(), rigs, { seed: 3 });
+    const b = MultiFidelityModel.fit(space, simulations(), rigs, { seed: 3 });
+    const test = points(15, 12);
+    expect(b.predict(test)).toEqual(a.predict(test));
+    expect(b.state()).toEqual(a.state());
+  });
+
+  it('batch selection (Kriging believer): distinct candidates, the first of highest EI', () => {
+    const rigs = points(8, 13).map((p) => ({ params: p, reward: sim(p) }));
+    const m = MultiFidelityModel.fit(space, simulations(), rigs, { seed: 7 });
+    const best = Math.max(...rigs.map((r) => r.reward));
+    const cands = points(30, 14);
+    const picks = selectByExpectedImprovement(m, cands, 5, best);
+    expect(new Set(picks.map((p) => p.index)).size).toBe(5);
+    expect(picks[0].ei).toBe(Math.max(...cands.map((_, i) => selectByExpectedImprovement(m, [cands[i]], 1, best)[0].ei)));
+  });
+});

@@ -1,0 +1,419 @@
+/**
+ * A multi-fidelity model of the REAL reward (issue #13; docs/multifidelity.md): simulations and
+ * rig measurements are two fidelities of one quantity, modelled jointly by autoregressive
+ * co-kriging (Kennedy & O'Hagan, "Predicting the output from a complex computer code when fast
+ * approximations are available", Biometrika 87 (2000) 1; in its recursive form, Le Gratiet &
+ * Garnier, Int. J. Uncertainty Quantification 4 (2014) 365):
+ *
+ *   f_sim(x)  ~ GP(β_L, k_L)                          level 1, fitted to the simulations
+ *   y_rig(x)  = β₀ + ρ · μ_sim(x) + δ(x) + ε,         level 2, fitted to the rig results
+ *   δ ~ GP(0, k_δ),  ε ~ N(0, σ²)
+ *
+ * with μ_sim the level-1 posterior mean. Both levels are Matérn-5/2 ARD GPs on the encoded
+ * parameters (the kernel and hyper-parameter priors of src/surrogate/gp.ts; hyper-parameters by
+ * maximum a posteriori, Nelder–Mead from the prior median and seeded draws from the prior). The
+ * coefficients (β₀, ρ) are not point estimates: they have a Gaussian prior — ρ ~ N(1, 1) ("the
+ * twin is right" is the prior guess, with room for ρ ≤ 0), β₀ ~ N(0, 2²) in units of the
+ * simulations' spread — and are integrated out (universal kriging with a Gaussian prior on the
+ * basis coefficients, Rasmussen & Williams 2006, §2.7), so their uncertainty is in every
+ * prediction and the marginal likelihood that picks k_δ. Each rig result therefore corrects the
+ * estimate of every nearby candidate (through δ) and of all candidates (through β₀ and ρ); when the
+ * twin's trend is wrong the posterior ρ goes to 0 or below and δ carries the rig data: the model
+ * falls back to a GP on the rig results.
+ *
+ * Simulations may carry their own standard deviation (the P-model's realisation spread, issue
+ * #13 part A): it enters level 1 as heteroscedastic noise. The level-1 uncertainty at the rig
+ * points enters level 2 as extra noise ρ̄²·Var_sim(x), and at a candidate as ρ̄²·Var_sim(x*).
+ *
+ * Deterministic: the same data and seed give the same model (no warm starts; the hyper-parameter
+ * draws come from the seed and the data sizes), so a resumed campaign refits it from the
+ * ledger's evidence and gets the same numbers (like RealityCorrection.update).
+ */
+import type { Parameters, ParameterSpace } from '../core/protocols.js';
+import { createRng, type Rng } from '../core/rng.js';
+import { encode } from '../core/space.js';
+import { backSolve, cholesky, forwardSolve, hyperPrior, logExpectedImprovement, matern52, type GpHyper } from '../surrogate/gp.js';
+
+/** One evaluation at a fidelity: a simulation (with its σ when known) or a rig result. */
+export interface FidelityPoint {
+  params: Parameters;
+  reward: number;
+  /** Standard deviation of a simulated reward (0 or absent: only the fitted noise). */
+  std?: number;
+}
+
+export interface MultiFidelityOptions {
+  seed: number;
+  /** Prior of ρ (default N(1, 1)). */
+  rho?: { mean: number; sd: number };
+  /** Prior sd of the offset β₀ in units of the simulations' standard deviation (default 2). */
+  offsetSd?: number;
+  /** Hyper-parameter draws from the prior besides the prior median (default 2). */
+  restarts?: number;
+}
+
+export interface MultiFidelityState {
+  simulations: number;
+  measurements: number;
+  rho: { mean: number; sd: number } | null;
+  offset: { mean: number; sd: number } | null;
+  hyper: { simulation: GpHyper | null; discrepancy: GpHyper | null };
+}
+
+const LOG_BOUNDS = { length: [Math.log(0.01), Math.log(100)], signal: [Math.log(0.01), Math.log(100)], noise: [Math.log(1e-4), Math.log(1)] } as const;
+
+/**
+ * A GP with an explicit mean basis h(x) whose coefficients have a Gaussian prior N(b, diag(B))
+ * and are integrated out (R&W §2.7, eqs. 2.41–2.42), and per-point extra noise. Targets in the
+ * units the caller chose (the model standardises by the simulations).
+ */
+class BasisGp {
+  private readonly chol: Float64Array;
+  /** C⁻¹(y − H β̄). */
+  private readonly alpha: Float64Array;
+  /** L⁻¹ H, column by column (n × q, column-major). */
+  private readonly lh: Float64Array[];
+  /** (B⁻¹ + Hᵀ C⁻¹ H)⁻¹ (q × q). */
+  readonly betaCov: number[][];
+  readonly beta: number[];
+  private readonly invL2: Float64Array;
+
+  constructor(
+    readonly x: number[][],
+    readonly y: number[],
+    readonly h: number[][],
+    readonly prior: { mean: number[]; variance: number[] },
+    readonly extraNoise: number[],
+    readonly hyper: GpHyper,
+  ) {
+    const n = x.length;
+    const q = prior.mean.length;
+    this.invL2 = Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v));
+    const c = covariance(x, hyper, this.invL2, extraNoise);
+    const l = cholesky(c, n);
+    if (!l) throw new Error('multi-fidelity GP: covariance not positive definite');
+    this.chol = l;
+    this.lh = Array.from({ length: q }, (_, j) => forwardSolve(l, n, Float64Array.from(h, (r) => r[j])));
+    const ly = forwardSolve(l, n, Float64Array.from(y));
+    // A = B⁻¹ + (L⁻¹H)ᵀ(L⁻¹H), rhs = (L⁻¹H)ᵀ(L⁻¹y) + B⁻¹b.
+    const a = Array.from({ length: q }, (_, i) => Array.from({ length: q }, (_, j) => (i === j ? 1 / prior.variance[i] : 0) + dot(this.lh[i], this.lh[j])));
+    const rhs = Array.from({ length: q }, (_, i) => dot(this.lh[i], ly) + prior.mean[i] / prior.variance[i]);
+    this.betaCov = invertSmall(a);
+    this.beta = this.betaCov.map((row) => row.reduce((s, v, j) => s + v * rhs[j], 0));
+    const r = Float64Array.from(y, (v, i) => v - h[i].reduce((s, hv, j) => s + hv * this.beta[j], 0));
+    this.alpha = backSolve(l, n, forwardSolve(l, n, r));
+  }
+
+  /** Posterior mean and latent variance (coefficient uncertainty included, noise excluded). */
+  predict(xs: readonly number[][], hs: readonly number[][]): { mean: number[]; variance: number[] } {
+    const n = this.x.length;
+    const s2 = Math.exp(this.hyper.logSignalVar);
+    const mean: number[] = [];
+    const variance: number[] = [];
+    xs.forEach((q, t) => {
+      const k = new Float64Array(n);
+      for (let i = 0; i < n; i++) k[i] = s2 * matern52(q, this.x[i], this.invL2);
+      let m = hs[t].reduce((s, hv, j) => s + hv * this.beta[j], 0);
+      for (let i = 0; i < n; i++) m += k[i] * this.alpha[i];
+      const v = forwardSolve(this.chol, n, k);
+      let var0 = s2 - dot(v, v);
+      // R = h − Hᵀ C⁻¹ k = h − (L⁻¹H)ᵀ (L⁻¹k): the coefficients' share of the variance.
+      const r = hs[t].map((hv, j) => hv - dot(this.lh[j], v));
+      for (let i = 0; i < r.length; i++) for (let j = 0; j < r.length; j++) var0 += r[i] * this.betaCov[i][j] * r[j];
+      mean.push(m);
+      variance.push(Math.max(var0, 1e-12 * s2));
+    });
+    return { mean, variance };
+  }
+
+  /** Same hyper-parameters, one more observation (Kriging believer, Ginsbourger et al. 2010). */
+  withPoint(x: number[], y: number, h: number[], extraNoise: number): BasisGp {
+    return new BasisGp([...this.x, x], [...this.y, y], [...this.h, h], this.prior, [...this.extraNoise, extraNoise], this.hyper);
+  }
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+function covariance(x: readonly number[][], hyper: GpHyper, invL2: Float64Array, extraNoise: readonly number[]): Float64Array {
+  const n = x.length;
+  const s2 = Math.exp(hyper.logSignalVar);
+  const noise = Math.exp(hyper.logNoiseVar);
+  const c = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      const v = s2 * matern52(x[i], x[j], invL2);
+      c[i * n + j] = v;
+      c[j * n + i] = v;
+    }
+    c[i * n + i] += noise + extraNoise[i] + 1e-10 * s2;
+  }
+  return c;
+}
+
+/** Inverse of a small symmetric positive-definite matrix (Gauss–Jordan). */
+function invertSmall(a: number[][]): number[][] {
+  const n = a.length;
+  const m = a.map((r, i) => [...r, ...Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r][c]) > Math.abs(m[p][c])) p = r;
+    [m[c], m[p]] = [m[p], m[c]];
+    const d = m[c][c];
+    for (let k = 0; k < 2 * n; k++) m[c][k] /= d;
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r][c];
+      for (let k = 0; k < 2 * n; k++) m[r][k] -= f * m[c][k];
+    }
+  }
+  return m.map((r) => r.slice(n));
+}
+
+/**
+ * Log marginal likelihood of y ~ N(H b, C + H diag(B) Hᵀ) plus the log prior of the
+ * hyper-parameters (gp.ts hyperPrior); −∞ where the covariance is not positive definite.
+ */
+function logPosterior(x: number[][], y: number[], h: number[][], prior: { mean: number[]; variance: number[] }, extraNoise: number[], hyper: GpHyper): number {
+  const n = x.length;
+  const d = hyper.logLengthscales.length;
+  const c = covariance(x, hyper, Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v)), extraNoise);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) c[i * n + j] += h[i].reduce((s, hv, k) => s + hv * prior.variance[k] * h[j][k], 0);
+  const l = cholesky(c, n);
+  if (!l) return -Infinity;
+  const r = Float64Array.from(y, (v, i) => v - h[i].reduce((s, hv, k) => s + hv * prior.mean[k], 0));
+  const z = forwardSolve(l, n, r);
+  let logDet = 0;
+  for (let i = 0; i < n; i++) logDet += Math.log(l[i * n + i]);
+  let value = -0.5 * dot(z, z) - logDet - 0.5 * n * Math.log(2 * Math.PI);
+  const p = hyperPrior(d);
+  const theta = [...hyper.logLengthscales, hyper.logSignalVar, hyper.logNoiseVar];
+  theta.forEach((t, i) => (value -= 0.5 * ((t - p.mean[i]) / p.sd[i]) ** 2));
+  return value;
+}
+
+const toHyper = (v: readonly number[], d: number): GpHyper => ({ logLengthscales: v.slice(0, d), logSignalVar: v[d], logNoiseVar: v[d + 1] });
+
+function clip(v: number[], d: number): number[] {
+  return v.map((t, i) => {
+    const [lo, hi] = i < d ? LOG_BOUNDS.length : i === d ? LOG_BOUNDS.signal : LOG_BOUNDS.noise;
+    return Math.min(hi, Math.max(lo, t));
+  });
+}
+
+/** Nelder–Mead maximisation inside the box (Lagarias et al. 1998 coefficients), fixed budget. */
+function nelderMead(f: (v: number[]) => number, start: number[], d: number, maxEvals: number): { x: number[]; value: number } {
+  const m = start.length;
+  const simplex = [clip(start, d), ...start.map((_, i) => clip(start.map((v, j) => (j === i ? v + 0.5 : v)), d))].map((x) => ({ x, value: f(x) }));
+  let evals = simplex.length;
+  while (evals < maxEvals) {
+    simplex.sort((a, b) => b.value - a.value);
+    if (Math.abs(simplex[0].value - simplex[m].value) < 1e-6) break;
+    const centroid = start.map((_, j) => simplex.slice(0, m).reduce((s, p) => s + p.x[j], 0) / m);
+    const worst = simplex[m];
+    const at = (t: number) => clip(centroid.map((c, j) => c + t * (worst.x[j] - c)), d);
+    const xr = at(-1);
+    const fr = f(xr);
+    evals++;
+    if (fr > simplex[0].value) {
+      const xe = at(-2);
+      const fe = f(xe);
+      evals++;
+      simplex[m] = fe > fr ? { x: xe, value: fe } : { x: xr, value: fr };
+    } else if (fr > simplex[m - 1].value) {
+      simplex[m] = { x: xr, value: fr };
+    } else {
+      const xc = fr > worst.value ? at(-0.5) : at(0.5);
+      const fc = f(xc);
+      evals++;
+      if (fc > Math.max(fr, worst.value)) simplex[m] = { x: xc, value: fc };
+      else {
+        for (let i = 1; i <= m; i++) {
+          const x = clip(simplex[i].x.map((v, j) => simplex[0].x[j] + 0.5 * (v - simplex[0].x[j])), d);
+          simplex[i] = { x, value: f(x) };
+          evals++;
+        }
+      }
+    }
+  }
+  simplex.sort((a, b) => b.value - a.value);
+  return simplex[0];
+}
+
+/** MAP hyper-parameters: Nelder–Mead from the prior median and `restarts` draws from the prior. */
+function fitHyper(x: number[][], y: number[], h: number[][], prior: { mean: number[]; variance: number[] }, extraNoise: number[], rng: Rng, restarts: number): GpHyper {
+  const d = x[0].length;
+  const p = hyperPrior(d);
+  // Fewer than 3 points cannot inform length-scales: the prior median.
+  if (x.length < 3) return toHyper(p.mean, d);
+  const starts = [p.mean, ...Array.from({ length: restarts }, () => p.mean.map((m, i) => m + p.sd[i] * rng.normal()))];
+  let best = { x: p.mean, value: -Infinity };
+  for (const s of starts) {
+    const r = nelderMead((v) => logPosterior(x, y, h, prior, extraNoise, toHyper(v, d)), s, d, 60 * (d + 2));
+    if (r.value > best.value) best = r;
+  }
+  return toHyper(best.x, d);
+}
+
+/** The model (see the file comment). Build with `MultiFidelityModel.fit`. */
+export class MultiFidelityModel {
+  private constructor(
+    private readonly space: ParameterSpace,
+    /** Standardisation of rewards (by the simulations; by the rig results when there are none). */
+    private readonly scale: { mean: number; std: number },
+    private readonly low: BasisGp | null,
+    private readonly high: BasisGp | null,
+    private readonly rhoMean: number,
+    private readonly options: Required<MultiFidelityOptions>,
+  ) {}
+
+  /**
+   * Fits both levels. `simulations`: P-model rewards (finite ones are used); `measurements`:
+   * rig rewards (finite ones). Either may be empty: no simulations → a GP on the rig results
+   * alone; no measurements → the simulations' GP under the prior ρ ~ N(1, 1), β₀ ~ N(0, 2²).
+   */
+  static fit(space: ParameterSpace, simulations: readonly FidelityPoint[], measurements: readonly FidelityPoint[], options: MultiFidelityOptions): MultiFidelityModel {
+    const o: Required<MultiFidelityOptions> = { rho: { mean: 1, sd: 1 }, offsetSd: 2, restarts: 2, ...options };
+    const sims = simulations.filter((s) => Number.isFinite(s.reward));
+    const rigs = measurements.filter((s) => Number.isFinite(s.reward));
+    const ref = sims.length >= 2 ? sims : rigs;
+    const m = ref.length ? ref.reduce((s, p) => s + p.reward, 0) / ref.length : 0;
+    const sd = ref.length >= 2 ? Math.sqrt(ref.reduce((s, p) => s + (p.reward - m) ** 2, 0) / ref.length) : 0;
+    const scale = { mean: m, std: sd > 1e-12 ? sd : 1 };
+    const z = (v: number) => (v - scale.mean) / scale.std;
+    const rng = createRng(o.seed).fork(`multifidelity:${sims.length}:${rigs.length}`);
+    let low: BasisGp | null = null;
+    if (sims.length > 0) {
+      const x = sims.map((s) => encode(space, s.params));
+      const y = sims.map((s) => z(s.reward));
+      const h = sims.map(() => [1]);
+      // A vague prior on the simulations' mean level (they are standardised: N(0, 10²)).
+      const prior = { mean: [0], variance: [100] };
+      const extra = sims.map((s) => ((s.std ?? 0) / scale.std) ** 2);
+      low = new BasisGp(x, y, h, prior, extra, fitHyper(x, y, h, prior, extra, rng.fork('simulation'), o.restarts));
+    }
+    let rhoMean = low ? o.rho.mean : 0;
+    let high: BasisGp | null = null;
+    if (rigs.length > 0) {
+      const x = rigs.map((s) => encode(space, s.params));
+      const y = rigs.map((s) => z(s.reward));
+      const lowAt = low ? low.predict(x, x.map(() => [1])) : null;
+      const h = rigs.map((_, i) => (lowAt ? [1, lowAt.mean[i]] : [1]));
+      const prior = lowAt ? { mean: [0, o.rho.mean], variance: [o.offsetSd ** 2, o.rho.sd ** 2] } : { mean: [0], variance: [o.offsetSd ** 2] };
+      // Two passes: the simulation model's uncertainty at the rig points counts as noise
+      // scaled by ρ², first with the prior's E[ρ²], then with the fitted ρ̄².
+      let rho2 = lowAt ? o.rho.mean ** 2 + o.rho.sd ** 2 : 0;
+      for (let pass = 0; pass < (lowAt ? 2 : 1); pass++) {
+        const extra = rigs.map((_, i) => (lowAt ? rho2 * lowAt.variance[i] : 0));
+        high = new BasisGp(x, y, h, prior, extra, fitHyper(x, y, h, prior, extra, rng.fork(`discrepancy:${pass}`), o.restarts));
+        if (lowAt) {
+          rhoMean = high.beta[1];
+          rho2 = high.beta[1] ** 2 + high.betaCov[1][1];
+        }
+      }
+    }
+    return new MultiFidelityModel(space, scale, low, high, rhoMean, o);
+  }
+
+  /** Estimate of the real reward at each candidate: posterior mean and sd (latent, rig noise excluded). */
+  predict(candidates: readonly Parameters[]): { mean: number[]; std: number[] } {
+    return this.predictEncoded(candidates.map((c) => encode(this.space, c)));
+  }
+
+  private predictEncoded(xs: number[][]): { mean: number[]; std: number[] } {
+    const o = this.options;
+    const lowAt = this.low ? this.low.predict(xs, xs.map(() => [1])) : null;
+    let mean: number[];
+    let variance: number[];
+    if (this.high) {
+      const p = this.high.predict(xs, xs.map((_, i) => (lowAt ? [1, lowAt.mean[i]] : [1])));
+      mean = p.mean;
+      variance = p.variance.map((v, i) => v + (lowAt ? this.rhoMean ** 2 * lowAt.variance[i] : 0));
+    } else if (lowAt) {
+      // No rig result yet: the prior of level 2 around the simulations' GP.
+      mean = lowAt.mean.map((m) => o.rho.mean * m);
+      variance = lowAt.mean.map((m, i) => o.offsetSd ** 2 + o.rho.sd ** 2 * m * m + (o.rho.mean ** 2 + o.rho.sd ** 2) * lowAt.variance[i]);
+    } else {
+      mean = xs.map(() => 0);
+      variance = xs.map(() => o.offsetSd ** 2);
+    }
+    return { mean: mean.map((m) => this.scale.mean + this.scale.std * m), std: variance.map((v) => Math.sqrt(v) * this.scale.std) };
+  }
+
+  /**
+   * The model with one more (believed) rig result at `params`: hyper-parameters and ρ̄ kept,
+   * conditioned on the extra point (the Kriging believer of batch selection).
+   */
+  believe(params: Parameters, reward: number): MultiFidelityModel {
+    const x = encode(this.space, params);
+    const lowAt = this.low ? this.low.predict([x], [[1]]) : null;
+    const h = lowAt ? [1, lowAt.mean[0]] : [1];
+    const extra = lowAt ? this.rhoMean ** 2 * lowAt.variance[0] : 0;
+    const y = (reward - this.scale.mean) / this.scale.std;
+    const high = this.high
+      ? this.high.withPoint(x, y, h, extra)
+      : new BasisGp([x], [y], [h], lowAt ? { mean: [0, this.options.rho.mean], variance: [this.options.offsetSd ** 2, this.options.rho.sd ** 2] } : { mean: [0], variance: [this.options.offsetSd ** 2] }, [extra], toHyper(hyperPrior(x.length).mean, x.length));
+    return new MultiFidelityModel(this.space, this.scale, this.low, high, this.rhoMean, this.options);
+  }
+
+  /** What the model learnt (recorded in the ledger; the data is the evidence already there). */
+  state(): MultiFidelityState {
+    const hasRho = this.high !== null && this.low !== null;
+    return {
+      simulations: this.low?.x.length ?? 0,
+      measurements: this.high?.x.length ?? 0,
+      rho: hasRho ? { mean: this.high!.beta[1], sd: Math.sqrt(this.high!.betaCov[1][1]) } : null,
+      offset: this.high ? { mean: this.high.beta[0] * this.scale.std, sd: Math.sqrt(this.high.betaCov[0][0]) * this.scale.std } : null,
+      hyper: { simulation: this.low?.hyper ?? null, discrepancy: this.high?.hyper ?? null },
+    };
+  }
+}
+
+/**
+ * ln EI of the real reward over `best` (the best rig result so far), for maximisation (Jones,
+ * Schonlau & Welch 1998; in log form, Ament et al. NeurIPS 2023, so that candidates far below
+ * the incumbent still rank instead of all underflowing to EI = 0). Before any rig result
+ * (best = −∞) every candidate improves without bound: the ranking is then by the mean.
+ */
+export function realExpectedImprovement(mean: number, std: number, best: number): number {
+  return Number.isFinite(best) ? logExpectedImprovement(mean, std * std, best) : mean;
+}
+
+/**
+ * Batch selection by the expected improvement of the real reward (Kriging believer, Ginsbourger,
+ * Le Riche & Carraro 2010): take the candidate of highest EI, believe its estimate as if
+ * measured, recompute EI, repeat k times. Returns indices into `candidates` with each choice's
+ * acquisition value (ln EI, or the mean before any rig result), mean and sd at the time it was chosen. Ties go to the lower index.
+ */
+export function selectByExpectedImprovement(
+  model: MultiFidelityModel,
+  candidates: readonly Parameters[],
+  k: number,
+  best: number,
+): Array<{ index: number; ei: number; mean: number; std: number }> {
+  const out: Array<{ index: number; ei: number; mean: number; std: number }> = [];
+  let m = model;
+  let incumbent = best;
+  const taken = new Set<number>();
+  while (out.length < Math.min(k, candidates.length)) {
+    const p = m.predict(candidates);
+    let pick = -1;
+    let pickEi = -Infinity;
+    for (let i = 0; i < candidates.length; i++) {
+      if (taken.has(i)) continue;
+      const ei = realExpectedImprovement(p.mean[i], p.std[i], incumbent);
+      if (ei > pickEi) {
+        pick = i;
+        pickEi = ei;
+      }
+    }
+    taken.add(pick);
+    out.push({ index: pick, ei: pickEi, mean: p.mean[pick], std: p.std[pick] });
+    m = m.believe(candidates[pick], p.mean[pick]);
+    incumbent = Math.max(incumbent, p.mean[pick]);
+  }
+  return out;
+}
