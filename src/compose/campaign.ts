@@ -32,6 +32,7 @@ import type { Result } from '../core/result.js';
 import { generateTwinAsync } from '../../twins/async.js';
 import { createPredictor } from '../predict/predictor.js';
 import { createRealityCorrection } from '../predict/correction.js';
+import { rewardStd } from '../predict/uncertainty.js';
 import { campaignReward } from '../reward/scope.js';
 
 /**
@@ -236,6 +237,11 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       retrainEvery: config.predict?.retrainEvery,
       rewardOf: (props, params) => rewardOf(props, params),
       artifactsDir: join(artifacts, 'models'),
+      // Issue #13: realisations per simulated candidate, adaptive for the top of the ranking (the rig batch).
+      realisations: config.predict?.realisations,
+      rveMaxCv: config.predict?.rveMaxCv,
+      top: config.agent.batchSize,
+      onWarning: log,
       onModelTrained: (info) => {
         ledger.append(campaignId, 'ModelTrained', { kind: info.surrogate, version: info.version, path: info.dir, dataHash: info.dataHash, samples: info.trainingRows, metrics: { loss: info.loss, epochs: info.epochs } });
       },
@@ -286,6 +292,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       rewardOf,
       rig: dispatcher,
       pipeline: config.rigs.pipeline,
+      rewardStd,
       candidatesPerRound: config.agent.candidates,
       batchSize: config.agent.batchSize,
       timeoutMs: resolved.timeoutMs,

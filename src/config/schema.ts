@@ -115,6 +115,18 @@ export const campaignSchema = z
         acquisition: z.enum(['uncertainty', 'ei', 'ucb'], { error: 'expected "uncertainty", "ei" or "ucb"' }).default('uncertainty'),
         /** Retrain the surrogate after this many new physics results. */
         retrainEvery: int(1).default(8),
+        /**
+         * Twin realisations per simulated candidate (issue #13, docs/uncertainty.md): `min` each,
+         * up to `max` where the top of the ranking is uncertain. No zod default, so configs stored
+         * before it keep their hash; the predictor's default is { min: 2, max: 4 }.
+         */
+        realisations: z
+          .object({ min: int(1, 64), max: int(1, 64) })
+          .strict()
+          .refine((r) => r.max >= r.min, { error: 'max must be >= min' })
+          .optional(),
+        /** Representative-volume check: warn when a property's CV over realisations exceeds this (default 0.2). */
+        rveMaxCv: num().positive().optional(),
         context: z.record(z.string(), num()).optional().describe('operating conditions for device models'),
       })
       .strict()

@@ -19,7 +19,14 @@ export interface DocumentBodies {
     raw?: Record<string, PropertyEstimate>;
     fidelity: Fidelity;
     reward: number;
+    /**
+     * σ of `reward` from the properties' σ (first-order delta method, src/predict/uncertainty.ts
+     * `rewardStd`; issue #13). Absent in ledgers written before it.
+     */
+    rewardStd?: number;
     achieved?: Record<string, number>;
+    /** Properties the domain is too small for: CV over twin realisations above predict.rveMaxCv (issue #13). */
+    rveWarnings?: string[];
   };
   AgentLearned: { round: number; observations: number; fidelity: Fidelity; snapshot?: unknown };
   TrialSelected: { trialId: string; round: number; rank: number; predictedReward: number };

@@ -17,8 +17,13 @@ export interface ExportDocument {
     agent: string;
     params: Record<string, number | string>;
     fidelity: string | null;
-    predicted: Record<string, { mean: number; std: number }>;
+    /** std: error of the mean; spread, n: over twin realisations (issue #13; absent in older ledgers). */
+    predicted: Record<string, { mean: number; std: number; spread?: number; n?: number }>;
     predictedReward: number | null;
+    /** σ of the predicted reward (issue #13); null when not recorded. */
+    predictedRewardStd: number | null;
+    /** Properties the domain was too small for (representative-volume check, issue #13). */
+    rveWarnings: string[];
     selectedRank: number | null;
     jobs: Array<{ jobId: string; capability: string; attempt: number; status: string; rigId: string | null }>;
     measured: Record<string, number>;
@@ -30,6 +35,9 @@ export interface ExportDocument {
 export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocument {
   const c = ledger.campaign(campaignId)!;
   const jobs = ledger.jobs(campaignId);
+  // The reward's σ and the RVE warnings live in the TrialScored documents only (the trials
+  // table predates them): read them from there, so ledgers of any age export alike.
+  const scored = new Map(ledger.documents(campaignId, 'TrialScored').map((d) => [d.body.trialId, d.body]));
   return {
     campaign: { id: c.id, name: c.name, status: c.status, configHash: c.configHash, seed: c.seed, source: c.source, versions: c.versions, createdAt: c.createdAt },
     trials: ledger.trials(campaignId).map((t) => ({
@@ -42,6 +50,8 @@ export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocume
       fidelity: t.fidelity,
       predicted: t.prediction ?? {},
       predictedReward: t.predictedReward,
+      predictedRewardStd: num(scored.get(t.id)?.rewardStd),
+      rveWarnings: scored.get(t.id)?.rveWarnings ?? [],
       selectedRank: t.selectedRank,
       jobs: jobs.filter((j) => j.trialId === t.id).map((j) => ({ jobId: j.jobId, capability: j.capability, attempt: j.attempt, status: j.status, rigId: j.rigId })),
       measured: t.measured ?? {},
@@ -51,13 +61,22 @@ export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocume
   };
 }
 
+/** A stored number (JSON keeps NaN and ±∞ as null), or null. */
+const num = (v: number | null | undefined): number | null => (typeof v === 'number' ? v : null);
+
 const cell = (v: unknown): string => {
   if (v === null || v === undefined) return '';
   const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-/** RFC 4180 CSV: fixed provenance columns, then params, predictions (mean, std) and measurements. */
+/**
+ * RFC 4180 CSV: fixed provenance columns, then params, predictions and measurements. Per
+ * predicted property: mean, std (its error, what the reward used), spread and n over twin
+ * realisations (issue #13; empty for surrogate estimates and older ledgers); the reward's std
+ * follows the predicted reward, and `rve_warnings` lists the properties the domain was too
+ * small for, separated by ';'.
+ */
 export function toCsv(doc: ExportDocument): string {
   const params = [...new Set(doc.trials.flatMap((t) => Object.keys(t.params)))];
   const preds = [...new Set(doc.trials.flatMap((t) => Object.keys(t.predicted)))];
@@ -65,8 +84,8 @@ export function toCsv(doc: ExportDocument): string {
   const header = [
     'campaign_id', 'config_hash', 'seed', 'poreloop_version', 'trial_id', 'round', 'index', 'status', 'agent', 'fidelity',
     ...params.map((p) => `param_${p}`),
-    ...preds.flatMap((p) => [`pred_${p}`, `pred_${p}_std`]),
-    'predicted_reward', 'selected_rank', 'rig_jobs', 'attempts',
+    ...preds.flatMap((p) => [`pred_${p}`, `pred_${p}_std`, `pred_${p}_spread`, `pred_${p}_n`]),
+    'predicted_reward', 'predicted_reward_std', 'rve_warnings', 'selected_rank', 'rig_jobs', 'attempts',
     ...meas.map((m) => `meas_${m}`),
     'measured_reward', 'feasible',
   ];
@@ -76,8 +95,8 @@ export function toCsv(doc: ExportDocument): string {
       [
         doc.campaign.id, doc.campaign.configHash, doc.campaign.seed, doc.campaign.versions.poreloop, t.trialId, t.round, t.index, t.status, t.agent, t.fidelity,
         ...params.map((p) => t.params[p]),
-        ...preds.flatMap((p) => [t.predicted[p]?.mean, t.predicted[p]?.std]),
-        t.predictedReward, t.selectedRank, t.jobs.length, t.jobs.reduce((s, j) => s + j.attempt, 0),
+        ...preds.flatMap((p) => [t.predicted[p]?.mean, t.predicted[p]?.std, t.predicted[p]?.spread, t.predicted[p]?.n]),
+        t.predictedReward, t.predictedRewardStd, t.rveWarnings.join(';'), t.selectedRank, t.jobs.length, t.jobs.reduce((s, j) => s + j.attempt, 0),
         ...meas.map((m) => t.measured[m]),
         t.measuredReward, t.feasible === null ? '' : String(t.feasible),
       ].map(cell).join(','),
@@ -93,8 +112,54 @@ export interface TrialSummary {
   predicted: Record<string, number>;
   measured: Record<string, number>;
   predictedReward: number | null;
+  /** σ of the predicted reward (issue #13); null when not recorded. */
+  predictedRewardStd: number | null;
   measuredReward: number | null;
   feasible: boolean | null;
+}
+
+/**
+ * How sure the P-model's simulated scores were (issue #13), over a campaign's TrialScored
+ * documents at simulation fidelity: realisations per trial, the reward's σ, and per property
+ * the realisation CV (spread / |mean|) and how many trials the representative-volume check
+ * flagged. Null when no trial was simulated.
+ */
+export interface UncertaintySummary {
+  simulated: number;
+  realisations: { median: number; min: number; max: number } | null;
+  rewardStd: { median: number; p25: number; p75: number } | null;
+  properties: Record<string, { medianCv: number | null; rveFlagged: number }>;
+}
+
+/** Quartiles by the lower-middle rule of the benchmarks (no interpolation), or null for none. */
+function quartiles(values: number[]): { p25: number; median: number; p75: number } | null {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const at = (q: number) => v[Math.floor(q * (v.length - 1))];
+  return { p25: at(0.25), median: at(0.5), p75: at(0.75) };
+}
+
+export function summariseUncertainty(ledger: Ledger, campaignId: string): UncertaintySummary | null {
+  const docs = ledger.documents(campaignId, 'TrialScored').filter((d) => d.body.fidelity === 'simulation');
+  if (docs.length === 0) return null;
+  // The P-model's own estimates (raw, when a correction replaced them) carry the realisations.
+  const own = docs.map((d) => d.body.raw ?? d.body.properties);
+  const ns = own.map((p) => Math.max(0, ...Object.values(p).map((e) => e.n ?? 0))).filter((n) => n > 0);
+  const r = quartiles(ns);
+  const names = [...new Set(own.flatMap((p) => Object.keys(p)))];
+  const properties = Object.fromEntries(
+    names.map((name) => {
+      const cvs = own.map((p) => p[name]).filter((e) => e && typeof e.spread === 'number' && typeof e.mean === 'number').map((e) => (e.spread === 0 ? 0 : e.spread! / Math.abs(e.mean)));
+      return [name, { medianCv: quartiles(cvs)?.median ?? null, rveFlagged: docs.filter((d) => d.body.rveWarnings?.includes(name)).length }];
+    }),
+  );
+  const s = quartiles(docs.map((d) => d.body.rewardStd ?? NaN));
+  return {
+    simulated: docs.length,
+    realisations: r && { median: r.median, min: Math.min(...ns), max: Math.max(...ns) },
+    rewardStd: s,
+    properties,
+  };
 }
 
 export interface CampaignSummary {
@@ -112,6 +177,8 @@ export interface CampaignSummary {
   wallTimeS: number;
   /** The batch that waits at the approval gate for `poreloop approve|reject`, if any (issue #14). */
   awaitingApproval: { round: number; trialIds: string[] } | null;
+  /** How sure the simulated scores were (issue #13); null when nothing was simulated. */
+  uncertainty: UncertaintySummary | null;
 }
 
 /** The latest batch put before the approval gate that has no decision yet, or null. */
@@ -126,6 +193,7 @@ export function pendingApproval(ledger: Ledger, campaignId: string): { round: nu
 export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS: number): CampaignSummary {
   const row = ledger.campaign(campaignId)!;
   const trials = ledger.trials(campaignId);
+  const rewardStd = new Map(ledger.documents(campaignId, 'TrialScored').map((d) => [d.body.trialId, num(d.body.rewardStd)]));
   const toSummary = (t: (typeof trials)[number]): TrialSummary => ({
     trialId: t.id,
     round: t.round,
@@ -133,6 +201,7 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS:
     predicted: Object.fromEntries(Object.entries(t.prediction ?? {}).map(([k, v]) => [k, v.mean])),
     measured: t.measured ?? {},
     predictedReward: t.predictedReward,
+    predictedRewardStd: rewardStd.get(t.id) ?? null,
     measuredReward: t.measuredReward,
     feasible: t.feasible,
   });
@@ -150,5 +219,6 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS:
     ledger: resolve(ledger.path),
     wallTimeS,
     awaitingApproval: row.status === 'running' || row.status === 'paused' ? pendingApproval(ledger, campaignId) : null,
+    uncertainty: summariseUncertainty(ledger, campaignId),
   };
 }

@@ -16,7 +16,8 @@ const count = z.number().int().nonnegative();
 const id = z.string().min(1);
 const params = z.record(z.string(), z.union([z.number(), z.string()]));
 const numbers = z.record(z.string(), anyNumber);
-const estimates = z.record(z.string(), z.object({ mean: anyNumber, std: anyNumber }));
+// spread and n (issue #13) are absent from older ledgers' estimates, which stay valid.
+const estimates = z.record(z.string(), z.object({ mean: anyNumber, std: anyNumber, spread: anyNumber.optional(), n: count.optional() }));
 const fidelity = z.enum(['surrogate', 'simulation', 'rig']);
 const campaignStatus = z.enum(['running', 'paused', 'stopped', 'completed', 'failed']);
 
@@ -48,7 +49,9 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
     raw: estimates.optional(),
     fidelity,
     reward: anyNumber,
+    rewardStd: anyNumber.optional(),
     achieved: numbers.optional(),
+    rveWarnings: z.array(z.string()).optional(),
   }),
   AgentLearned: z.object({ round: count, observations: count, fidelity, snapshot: z.unknown().optional() }),
   TrialSelected: z.object({ trialId: id, round: count, rank: count, predictedReward: anyNumber }),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
-import type { Agent, Clock, Evidence, Observation, ParameterSpace, Parameters, Predictor, RealityCorrection, RewardModel, Rig, RigEvent, RigJob } from '../core/protocols.js';
+import type { Agent, Clock, Evidence, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RewardModel, Rig, RigEvent, RigJob } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode } from '../core/space.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
@@ -35,6 +35,11 @@ export interface CampaignRuntimeDeps {
   predictor: Predictor;
   /** Scalar reward of a set of properties (and the parameters that produced them). */
   rewardOf: (properties: Record<string, number>, params: Parameters) => number;
+  /**
+   * σ of the reward given the properties' estimates (issue #13: src/predict/uncertainty.ts
+   * `rewardStd`, the delta method), recorded in TrialScored; omit to record none.
+   */
+  rewardStd?: (properties: Record<string, PropertyEstimate>, rewardOf: (means: Record<string, number>) => number) => number;
   rig: Rig;
   /** Capabilities each selected trial passes through, in order. */
   pipeline: readonly string[];
@@ -250,13 +255,17 @@ export class CampaignRuntime {
           const s = scores[i];
           const means = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, v.mean]));
           const c = corrected?.[i];
+          const properties = c?.properties ?? s.properties;
+          const rewardStd = this.d.rewardStd?.(properties, (m) => rewardOf(m, full[i]));
           this.ledger.append(campaignId, 'TrialScored', {
             trialId: t.id,
-            properties: c?.properties ?? s.properties,
+            properties,
             raw: c ? s.properties : undefined,
             fidelity: s.fidelity,
             reward: c?.reward ?? rewardOf(means, full[i]),
+            ...(rewardStd === undefined ? {} : { rewardStd }),
             achieved: s.achieved,
+            ...(s.rveWarnings ? { rveWarnings: s.rveWarnings } : {}),
           }, t.id);
         });
       });

@@ -29,7 +29,7 @@ export function printSummary(out: Output, s: CampaignSummary): void {
       String(i + 1),
       t.trialId.split('-').slice(-2).join('-'),
       ...params.map((p) => (typeof t.params[p] === 'number' ? fmt(t.params[p] as number, 3) : String(t.params[p]))),
-      fmt(t.predictedReward),
+      t.predictedRewardStd === null ? fmt(t.predictedReward) : `${fmt(t.predictedReward)} ± ${fmt(t.predictedRewardStd, 2)}`,
       fmt(t.measuredReward),
       ...props.map((p) => `${fmt(t.predicted[p], 3)} / ${fmt(t.measured[p], 3)}`),
     ]);
@@ -42,8 +42,26 @@ export function printSummary(out: Output, s: CampaignSummary): void {
   } else {
     out.info('no trial has a measured result yet');
   }
+  printUncertainty(out, s.uncertainty);
   out.info('');
   out.info(`ledger: ${s.ledger}`);
+}
+
+/** How sure the simulated scores were, and which properties the domain was too small for (issue #13). */
+function printUncertainty(out: Output, u: CampaignSummary['uncertainty']): void {
+  if (!u) return;
+  const r = u.realisations;
+  const s = u.rewardStd;
+  out.info('');
+  out.info(
+    `P-model uncertainty over ${u.simulated} simulated trials: twin realisations per trial ${r ? `median ${r.median} (${r.min}–${r.max})` : '—'}; ` +
+      `reward σ ${s ? `median ${fmt(s.median, 2)} (quartiles ${fmt(s.p25, 2)}–${fmt(s.p75, 2)})` : '—'}`,
+  );
+  for (const [p, v] of Object.entries(u.properties)) {
+    if (v.medianCv === null) continue;
+    const flag = v.rveFlagged > 0 ? `; domain too small (CV > predict.rveMaxCv) in ${v.rveFlagged} of ${u.simulated} trials` : '';
+    out.info(`  ${p}: CV over realisations median ${fmt(v.medianCv, 2)}${flag}`);
+  }
 }
 
 function runOptions(args: GlobalArgs, out: Output, controller: AbortController): RunOptions {

@@ -43,4 +43,34 @@ describe('poreloop status', () => {
     expect(await main(['status', 'c1', '--db', db, '--json'])).toBe(0);
     expect((JSON.parse(io.stdout) as { awaitingApproval: unknown }).awaitingApproval).toBeNull();
   });
+
+  it('shows how sure the simulated scores were: realisations, the reward σ, and the properties the domain is too small for (issue #13)', async () => {
+    const db = join(dir, 'uncertain.db');
+    const l = Ledger.open(db);
+    l.append('c2', 'CampaignStarted', { name: 'rve', config: {}, configHash: 'h', seed: 1, source: 'x.yaml', versions: {} }, 'start');
+    for (const i of [0, 1]) {
+      const trialId = `c2-r1-${i}`;
+      l.append('c2', 'TrialProposed', { trialId, round: 1, index: i, params: { x: i }, agent: 'random' }, trialId);
+      l.append('c2', 'TrialScored', {
+        trialId,
+        properties: { sigma_eff_z: { mean: 200, std: 90, spread: 130 + 10 * i, n: 2 + i }, porosity: { mean: 0.8, std: 0.001, spread: 0.002, n: 2 + i } },
+        fidelity: 'simulation',
+        reward: i,
+        rewardStd: 0.5,
+        rveWarnings: ['sigma_eff_z'],
+      }, trialId);
+    }
+    l.close();
+    io.stdout = '';
+    io.stderr = '';
+    expect(await main(['status', 'c2', '--db', db])).toBe(0);
+    const text = io.stderr + io.stdout;
+    expect(text).toMatch(/P-model uncertainty over 2 simulated trials: twin realisations per trial median 2 \(2–3\); reward σ median 0\.50/);
+    expect(text).toMatch(/sigma_eff_z: CV over realisations median 0\.65; domain too small \(CV > predict\.rveMaxCv\) in 2 of 2 trials/);
+    expect(text).toMatch(/porosity: CV over realisations median 0\.0025\n/);
+    io.stdout = '';
+    expect(await main(['status', 'c2', '--db', db, '--json'])).toBe(0);
+    const doc = JSON.parse(io.stdout) as { uncertainty: { properties: Record<string, { rveFlagged: number }> } };
+    expect(doc.uncertainty.properties.sigma_eff_z.rveFlagged).toBe(2);
+  });
 });
