@@ -49,7 +49,7 @@ import { datasetHash } from '../surrogate/dataset.js';
 import { transportDescriptors } from '../surrogate/descriptors.js';
 import { DeepEnsemble, type EnsembleOptions } from '../surrogate/ensemble.js';
 import { acquire, farthestPoints, rewardEstimate, type AcquisitionName } from './acquisition.js';
-import { ambiguousForTop, combine, DEFAULT_REALISATIONS, DEFAULT_RVE_MAX_CV, realisationCv, realisationProblem, realisationSeed, rewardStd, rveWarnings, type RealisationOptions } from './uncertainty.js';
+import { combine, lucbPicks, DEFAULT_REALISATIONS, DEFAULT_RVE_MAX_CV, realisationCv, realisationProblem, realisationSeed, rewardStd, rveWarnings, type RealisationOptions } from './uncertainty.js';
 
 export interface GeneratedCandidate {
   voxels: Voxels;
@@ -362,8 +362,8 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
 
   /**
    * Physics for the `chosen` candidates over several twin realisations (uncertainty.ts):
-   * `realisations.min` each, then one more at a time for those whose reward interval overlaps
-   * the boundary of the top `top` among all candidates (simulated or estimated), up to
+   * `realisations.min` each, then, while the top `top` among all candidates (simulated or
+   * estimated) is not settled, one more for the LUCB pair at its boundary, each up to
    * `realisations.max`. Returns each chosen candidate's successful realisations, in order.
    */
   const simulateRealisations = async (
@@ -402,25 +402,30 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
         const means = Object.fromEntries(Object.entries(e).map(([k, v]) => [k, v.mean]));
         return { mean: rewardOfMeans(means, p), std: rewardStd(e, (m) => rewardOfMeans(m, p)) };
       });
-      const ambiguous = ambiguousForTop(rewards, top);
-      const more = chosen.filter((i) => ambiguous[i] && tried.get(i)! < realisations.max && samples.get(i)!.length > 0);
+      const more = lucbPicks(rewards, top, (i) => samples.has(i) && tried.get(i)! < realisations.max && samples.get(i)!.length > 0);
       if (more.length === 0) break;
       await run(more.map((i) => ({ i, k: tried.get(i)! })));
     }
     return samples;
   };
 
-  /** One warning per property the domain is too small for, over this call's simulated candidates. */
+  /**
+   * One warning per property the domain is too small for: when the median CV over this call's
+   * simulated candidates exceeds `rveMaxCv`. Each candidate's own flag (recorded in its score)
+   * rests on a few realisations and scatters; the median over the round is the verdict. A
+   * recipe near a percolation threshold can be flagged alone without the domain being too
+   * small for the rest of the space.
+   */
   const warnRve = (scores: Score[]): void => {
     if (!options.onWarning) return;
     for (const p of properties) {
       const cvs = scores.map((s) => (s.fidelity === 'simulation' ? realisationCv(s.properties[p] ?? { mean: NaN, std: NaN }) : NaN)).filter((v) => !Number.isNaN(v));
+      if (cvs.length === 0) continue;
+      const median = [...cvs].sort((a, b) => a - b)[Math.floor((cvs.length - 1) / 2)];
+      if (!(median > rveMaxCv)) continue;
       const flagged = scores.filter((s) => s.rveWarnings?.includes(p)).length;
-      if (flagged === 0) continue;
-      const sorted = [...cvs].sort((a, b) => a - b);
-      const median = sorted[Math.floor((sorted.length - 1) / 2)];
       options.onWarning(
-        `representative volume: ${p} varies between twin realisations by more than CV ${rveMaxCv} in ${flagged} of ${cvs.length} candidates (median CV ${median.toFixed(2)}); the domain is too small for ${p}: use a larger twin.size, or more predict.realisations to average it`,
+        `representative volume: ${p} varies between twin realisations by a median CV of ${median.toFixed(2)} over ${cvs.length} candidates (${flagged} above ${rveMaxCv}); the domain is too small for ${p}: use a larger twin.size, or more predict.realisations to average it`,
       );
     }
   };

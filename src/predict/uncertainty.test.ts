@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ambiguousForTop, realisationCv, realisationProblem, realisationSeed, rewardStd, rveWarnings, summarise } from './uncertainty.js';
+import { lucbPicks, realisationCv, realisationProblem, realisationSeed, rewardStd, rveWarnings, summarise } from './uncertainty.js';
 
 describe('summarise (issue #13)', () => {
   it('mean, standard error and sample spread over realisations', () => {
@@ -63,21 +63,25 @@ describe('rewardStd: the delta method through the reward', () => {
   });
 });
 
-describe('ambiguousForTop: which candidates’ place in the top k is uncertain', () => {
+describe('lucbPicks: which candidates get the next realisation', () => {
+  const all = () => true;
   it('a clear ranking needs nothing more', () => {
     const r = [{ mean: 10, std: 0.1 }, { mean: 5, std: 0.1 }, { mean: 1, std: 0.1 }];
-    expect(ambiguousForTop(r, 1)).toEqual([false, false, false]);
+    expect(lucbPicks(r, 1, all)).toEqual([]);
   });
 
-  it('candidates whose intervals overlap the boundary of the top are ambiguous, the far ones are not', () => {
-    const r = [{ mean: 10, std: 1 }, { mean: 9.5, std: 1 }, { mean: 1, std: 1 }, { mean: NaN, std: 1 }];
-    expect(ambiguousForTop(r, 1)).toEqual([true, true, false, false]);
-    // With a batch of 2, the boundary lies between 9.5 and 1: nobody is in doubt.
-    expect(ambiguousForTop(r, 2)).toEqual([false, false, false, false]);
+  it('refines the pair at the boundary of the top: the weakest inside and the strongest outside', () => {
+    const r = [{ mean: 10, std: 1 }, { mean: 9.5, std: 1 }, { mean: 9, std: 2 }, { mean: 1, std: 1 }, { mean: NaN, std: 1 }];
+    expect(lucbPicks(r, 1, all)).toEqual([0, 2]);
+    // Top 2: inside 10 and 9.5 (lower bounds 8.04, 7.54), outside the widest upper bound is 9 + 3.92.
+    expect(lucbPicks(r, 2, all)).toEqual([1, 2]);
+    // Only what can be refined (simulated, below the maximum); nothing when neither can.
+    expect(lucbPicks(r, 1, (i) => i !== 2)).toEqual([0]);
+    expect(lucbPicks(r, 1, () => false)).toEqual([]);
     // An unknown σ (one realisation) counts as unbounded.
-    expect(ambiguousForTop([{ mean: 10, std: NaN }, { mean: 1, std: 0 }], 1)).toEqual([true, true]);
+    expect(lucbPicks([{ mean: 10, std: NaN }, { mean: 1, std: 0 }], 1, all)).toEqual([0, 1]);
     // Fewer ranked candidates than the top holds: all are selected anyway.
-    expect(ambiguousForTop([{ mean: 1, std: 5 }], 1)).toEqual([false]);
+    expect(lucbPicks([{ mean: 1, std: 5 }], 1, all)).toEqual([]);
   });
 });
 

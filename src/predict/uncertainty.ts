@@ -128,25 +128,27 @@ export function rewardStd(estimates: Record<string, PropertyEstimate>, rewardOf:
 }
 
 /**
- * Which candidates' places in the top `top` of a ranking are uncertain (the LUCB rule of
- * Kalyanakrishnan et al., ICML 2012): with intervals mean ± z·std, a candidate in the top
- * `top` by mean is settled when its lower bound is above every upper bound outside the top;
- * one outside is settled when its upper bound is below every lower bound inside. The others
- * overlap the top's boundary: more realisations there can change which candidates go to the
- * rigs. NaN means are unranked (never ambiguous); a NaN std counts as unbounded.
+ * The next candidates to give one more realisation, by LUCB (Kalyanakrishnan et al., ICML
+ * 2012, "PAC subset selection in stochastic multi-armed bandits"): with intervals
+ * mean ± z·std, take the candidate inside the top `top` (by mean) with the lowest lower bound
+ * and the one outside with the highest upper bound — the pair whose order decides which
+ * candidates go to the rigs. When that lower bound is above that upper bound the top is
+ * settled: nothing more ([]). Otherwise those of the two that `canRefine` (simulated, below
+ * the maximum of realisations) are returned; when neither can be refined the uncertainty that
+ * matters cannot be reduced within the budget, and nothing is returned either. NaN means are
+ * unranked; a NaN std counts as unbounded. At most two realisations per step, so a round
+ * whose top is clear costs nothing more and one whose top is not costs little more.
  */
-export function ambiguousForTop(rewards: ReadonlyArray<{ mean: number; std: number }>, top: number, z = INTERVAL_Z): boolean[] {
+export function lucbPicks(rewards: ReadonlyArray<{ mean: number; std: number }>, top: number, canRefine: (i: number) => boolean, z = INTERVAL_Z): number[] {
   const ranked = rewards
     .map((r, i) => ({ i, mean: r.mean, half: Number.isNaN(r.std) ? Infinity : z * r.std }))
     .filter((r) => !Number.isNaN(r.mean))
     .sort((a, b) => b.mean - a.mean || a.i - b.i);
-  const out = rewards.map(() => false);
-  if (ranked.length <= top) return out;
-  const inside = ranked.slice(0, top);
-  const outside = ranked.slice(top);
-  const maxUpperOutside = Math.max(...outside.map((r) => r.mean + r.half));
-  const minLowerInside = Math.min(...inside.map((r) => r.mean - r.half));
-  for (const r of inside) out[r.i] = !(r.mean - r.half > maxUpperOutside);
-  for (const r of outside) out[r.i] = !(r.mean + r.half < minLowerInside);
-  return out;
+  if (ranked.length <= top) return [];
+  const lower = (r: (typeof ranked)[number]) => r.mean - r.half;
+  const upper = (r: (typeof ranked)[number]) => r.mean + r.half;
+  const weakestInside = ranked.slice(0, top).reduce((a, b) => (lower(b) < lower(a) ? b : a));
+  const strongestOutside = ranked.slice(top).reduce((a, b) => (upper(b) > upper(a) ? b : a));
+  if (lower(weakestInside) > upper(strongestOutside)) return [];
+  return [weakestInside.i, strongestOutside.i].filter(canRefine);
 }
