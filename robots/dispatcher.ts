@@ -603,7 +603,7 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
       const sub = sent$.subscribe(handler);
       return () => sub.unsubscribe();
     },
-    rigs: () => [...rigs.values()].map((r) => ({ ...r.info })),
+    rigs: () => [...rigs.values()].map((r) => ({ ...r.info, lastSeenAt: r.lastSeen, inflight: r.inflight.size })),
     admin: (rigId, command, o) => sendAdmin(rigId, command, o),
     stats() {
       let done = 0;

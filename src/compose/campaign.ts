@@ -104,6 +104,8 @@ export interface RunOptions {
 
 /** A rig silent for this long is offline (three missed 5-s heartbeats of the rig SDK). */
 const HEARTBEAT_TIMEOUT_MS = 15_000;
+/** The fleet is recorded at least this often while a campaign runs (its heartbeat timeout). */
+const FLEET_RECORD_MS = HEARTBEAT_TIMEOUT_MS;
 
 /** poreloop's package.json, found from this file in the sources (src/compose) or the build (dist/src/compose). */
 function packageVersion(): string {
@@ -163,7 +165,7 @@ export async function resumeCampaign(idOrPrefix: string, options: RunOptions): P
     const row = ledger.findCampaign(idOrPrefix);
     if (!row) throw new BadInputError(`no campaign "${idOrPrefix}" in ${options.db}; see "poreloop status --db ${options.db}"`, 'campaignId');
     if (row.status === 'completed' || row.status === 'failed') {
-      return summariseCampaign(ledger, row.id, 0);
+      return summariseCampaign(ledger, row.id);
     }
     // The stored config is the resolved one: re-resolving it reproduces space, reward and hash.
     const resolved = resolveCampaign(row.config, configRegistries(), { storedConfig: true }, {}, row.source);
@@ -346,6 +348,8 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     // finish (a rig that never answers) must end at budget.wallTime too (issue #14).
     let wallTimeSent = false;
     let renewedAt = Date.now();
+    let fleetKey = '';
+    let fleetAt = 0;
     const poll = setInterval(() => {
       // The lease is wall-clock state shared with other processes: real time, not the injected clock.
       if (Date.now() - renewedAt >= LEASE_RENEW_MS) {
@@ -370,6 +374,17 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
           ledger.consumeCommand(c.seq);
           actor.send(c.command === 'stop' ? { type: 'campaign.stop', reason: 'operator command' } : { type: `campaign.${c.command}` as 'campaign.pause' });
         }
+      }
+      // The rig fleet for the dashboard (issue #18): on every change of a rig's status or load,
+      // and every FLEET_RECORD_MS so its last heartbeat stays current without a row per heartbeat.
+      const rigs = dispatcher.rigs();
+      const key = JSON.stringify(rigs.map((r) => [r.rigId, r.status, r.inflight]));
+      if (key !== fleetKey || Date.now() - fleetAt >= FLEET_RECORD_MS) {
+        fleetKey = key;
+        fleetAt = Date.now();
+        ledger.append(campaignId, 'RigFleetObserved', {
+          rigs: rigs.map((r) => ({ rigId: r.rigId, status: r.status, capabilities: r.capabilities, inflight: r.inflight ?? 0, lastSeenAt: r.lastSeenAt ? new Date(r.lastSeenAt).toISOString() : undefined })),
+        });
       }
       // The approval gate is a waiting state: the decision (from any process) arrives as an event.
       const snap = actor.getSnapshot();

@@ -371,6 +371,10 @@ export interface RigInfo {
   capabilities: string[];
   status: 'online' | 'offline' | 'busy' | 'paused' | 'safety-stop';
   concurrency?: number;
+  /** When the dispatcher last heard from the rig (epoch ms of its clock; the dashboard's fleet panel, issue #18). */
+  lastSeenAt?: number;
+  /** Attempts the dispatcher has with this rig now. */
+  inflight?: number;
 }
 
 /** Publish/subscribe over MQTT (or in-memory for unit tests). */

@@ -61,6 +61,11 @@ export interface DocumentBodies {
   ModelTrained: { kind: string; version: number; path?: string; dataHash: string; samples: number; metrics?: Record<string, number>; state?: unknown };
   MessageRejected: { topic: string; reason: string; payload: string };
   CommandIssued: { command: 'stop' | 'pause' | 'resume' | 'approve' | 'reject'; args?: Record<string, unknown>; by: string };
+  /**
+   * The rig fleet as the campaign process sees it (issue #18, the dashboard's fleet panel):
+   * written when a rig's status changes and at least every FLEET_RECORD_MS while it runs.
+   */
+  RigFleetObserved: { rigs: Array<{ rigId: string; status: string; capabilities: string[]; inflight: number; lastSeenAt?: string }> };
   CampaignStopped: { status: CampaignStatus; reason: string };
 }
 

@@ -179,6 +179,37 @@ export interface CampaignSummary {
   awaitingApproval: { round: number; trialIds: string[] } | null;
   /** How sure the simulated scores were (issue #13); null when nothing was simulated. */
   uncertainty: UncertaintySummary | null;
+  /** What became of the trials sent to the rigs (issue #18: the summary counts infeasible runs). */
+  outcomes: { measured: number; feasible: number; infeasible: number; noReward: number; failed: number; abandoned: number };
+  /** The reward expression, or null when the campaign has objectives only. */
+  reward: string | null;
+  objectives: Array<{ name: string; goal: 'max' | 'min' }>;
+  /** Units of the parameters, from the config's space (`unit:`). */
+  units: Record<string, string>;
+}
+
+/**
+ * Wall time from the ledger's own timestamps: each process's run (from CampaignStarted or
+ * CampaignResumed to the last document before the next one), summed — a campaign killed and
+ * resumed an hour later is not charged the hour (issue #18: a finished campaign showed 0.0 s).
+ */
+export function ledgerWallTimeS(ledger: Ledger, campaignId: string): number {
+  const rows = ledger.db
+    .prepare("SELECT at, type IN ('CampaignStarted', 'CampaignResumed') AS start FROM documents WHERE campaign_id = ? ORDER BY seq")
+    .all(campaignId) as Array<{ at: string; start: number }>;
+  let total = 0;
+  let from: number | null = null;
+  let last: number | null = null;
+  for (const r of rows) {
+    const t = Date.parse(r.at);
+    if (r.start) {
+      if (from !== null && last !== null) total += last - from;
+      from = t;
+    }
+    last = t;
+  }
+  if (from !== null && last !== null) total += last - from;
+  return total / 1000;
 }
 
 /** The latest batch put before the approval gate that has no decision yet, or null. */
@@ -190,7 +221,7 @@ export function pendingApproval(ledger: Ledger, campaignId: string): { round: nu
 }
 
 /** The closing summary of a campaign (CLI table, `--json` document, library result). */
-export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS: number): CampaignSummary {
+export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS: number = ledgerWallTimeS(ledger, campaignId)): CampaignSummary {
   const row = ledger.campaign(campaignId)!;
   const trials = ledger.trials(campaignId);
   const rewardStd = new Map(ledger.documents(campaignId, 'TrialScored').map((d) => [d.body.trialId, num(d.body.rewardStd)]));
@@ -206,6 +237,7 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS:
     feasible: t.feasible,
   });
   const measured = trials.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null).sort((a, b) => b.measuredReward! - a.measuredReward!);
+  const cfg = (row.config ?? {}) as { reward?: unknown; objectives?: Array<{ name: string; goal: 'max' | 'min' }>; space?: Record<string, unknown> };
   return {
     campaignId,
     name: row.name,
@@ -220,5 +252,16 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS:
     wallTimeS,
     awaitingApproval: row.status === 'running' || row.status === 'paused' ? pendingApproval(ledger, campaignId) : null,
     uncertainty: summariseUncertainty(ledger, campaignId),
+    outcomes: {
+      measured: trials.filter((t) => t.status === 'completed').length,
+      feasible: measured.length,
+      infeasible: trials.filter((t) => t.status === 'completed' && t.feasible === false).length,
+      noReward: trials.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward === null).length,
+      failed: trials.filter((t) => t.status === 'failed').length,
+      abandoned: trials.filter((t) => t.status === 'abandoned').length,
+    },
+    reward: typeof cfg.reward === 'string' ? cfg.reward : null,
+    objectives: cfg.objectives ?? [],
+    units: Object.fromEntries(Object.entries(cfg.space ?? {}).flatMap(([k, v]) => (v && typeof v === 'object' && typeof (v as { unit?: unknown }).unit === 'string' ? [[k, (v as { unit: string }).unit]] : []))),
   };
 }

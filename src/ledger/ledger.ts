@@ -553,6 +553,14 @@ function project(db: Database.Database, doc: LedgerDocument): void {
       sql(db, 'UPDATE trials SET measured = ?, measured_reward = ?, feasible = ? WHERE id = ?').run(JSON.stringify(b.measured), num(b.reward), b.feasible ? 1 : 0, b.trialId);
       break;
     }
+    case 'ApprovalGiven': {
+      // Parameters an operator edited at the approval gate replace the agent's (issue #18): the
+      // rigs make, the agent learns and the export shows the recipe that was made. The agent's
+      // proposal stays in its TrialProposed document.
+      const b = doc.body as DocumentBodies['ApprovalGiven'];
+      for (const [trialId, params] of Object.entries(b.edits ?? {})) sql(db, 'UPDATE trials SET params = ?, updated_at = ? WHERE id = ? AND campaign_id = ?').run(JSON.stringify(params), at, trialId, c);
+      break;
+    }
     case 'TrialAbandoned':
       moveTrial(db, doc, (doc.body as DocumentBodies['TrialAbandoned']).trialId, 'abandoned', at);
       break;

@@ -68,6 +68,9 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
   MessageRejected: z.object({ topic: z.string(), reason: z.string(), payload: z.string() }),
   CommandIssued: z.object({ command: z.enum(['stop', 'pause', 'resume', 'approve', 'reject']), args: z.record(z.string(), z.unknown()).optional(), by: z.string() }),
   CampaignStopped: z.object({ status: campaignStatus, reason: z.string() }),
+  RigFleetObserved: z.object({
+    rigs: z.array(z.object({ rigId: z.string(), status: z.string(), capabilities: z.array(z.string()), inflight: count, lastSeenAt: z.string().optional() })),
+  }),
 };
 
 /** Why `body` is not a valid `type` document, or null when it is. */

@@ -154,6 +154,13 @@ export class CampaignView {
           ORDER BY d.seq`,
       ).all(this.cursor, this.campaignId) as Array<{ seq: number; trial: string | null }>;
       const ids = new Set(touched.map((r) => r.trial).filter((x): x is string => x !== null));
+      // An approval that edited parameters changes those trials' rows too (ledger.ts, issue #18).
+      const edited = sql(
+        this.db,
+        `SELECT e.key AS trial FROM documents AS d NOT INDEXED, json_each(d.body, '$.edits') AS e
+          WHERE d.seq > ? AND d.campaign_id = ? AND d.type = 'ApprovalGiven'`,
+      ).all(this.cursor, this.campaignId) as Array<{ trial: string }>;
+      for (const r of edited) ids.add(r.trial);
       for (const id of ids) {
         const t = this.trial(id);
         if (t) this.remember(t);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
 import type { Agent, Clock, Evidence, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RewardModel, Rig, RigEvent, RigJob } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
-import { encode } from '../core/space.js';
+import { encode, isFeasible } from '../core/space.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { CampaignView } from '../ledger/view.js';
 import type { ApprovalDecision, ApprovalRequestOutput, AssimilateOutput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
@@ -243,7 +243,7 @@ export class CampaignRuntime {
           seed: this.d.seed,
           // From the trial's place in the campaign, not its id (which carries the campaign id's
           // random suffix): the same config and seed reproduce the same volumes.
-          seeds: todo.map((t) => hash32(`${this.d.seed}:${t.round}:${t.index}`)),
+          seeds: todo.map((t) => trialVolumeSeed(this.d.seed, t.round, t.index)),
           onProgress: (done, total) => this.progress({ phase: 'score', round, done, total }),
         },
       );
@@ -328,10 +328,11 @@ export class CampaignRuntime {
     const c = this.ledger.pendingCommands(this.d.campaignId).find((x) => x.command === 'approve' || x.command === 'reject');
     if (!c) return null;
     const ids = this.view.round(round).filter((t) => t.status === 'selected').map((t) => t.id);
+    const d = perTrialDecision(c.command as 'approve' | 'reject', c.args, ids, this.d.space);
     this.ledger.transaction(() => {
       this.ledger.consumeCommand(c.seq);
-      this.ledger.append(this.d.campaignId, 'ApprovalGiven', { round, decision: c.command as 'approve' | 'reject', trialIds: ids, by: String(c.args?.by ?? 'operator') }, `round:${round}`);
-      if (c.command === 'reject') for (const id of ids) this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: id, reason: 'rejected at the approval gate' }, id);
+      this.ledger.append(this.d.campaignId, 'ApprovalGiven', { round, decision: d.decision, trialIds: d.decision === 'reject' ? ids : d.approved, ...(d.edits ? { edits: d.edits } : {}), by: String(c.args?.by ?? 'operator') }, `round:${round}`);
+      for (const [id, reason] of d.rejected) this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: id, reason }, id);
     });
     return this.approvalOf(round);
   }
@@ -342,6 +343,7 @@ export class CampaignRuntime {
     const decision = given.decision === 'reject' ? 'reject' : 'approve';
     return { round, decision, approved: decision === 'reject' ? 0 : given.trialIds.length };
   }
+
 
   async dispatch({ round }: RoundInput): Promise<{ dispatched: number }> {
     let sent = 0;
@@ -562,4 +564,40 @@ export function selectDiverse(ranked: TrialRow[], k: number, space: ParameterSpa
   }
   if (chosen.length === 0 && k > 0 && ranked.length > 0) chosen.push(ranked[0]);
   return chosen;
+}
+
+/**
+ * A decision on a batch at the approval gate, per trial (issue #18, the dashboard's approval
+ * panel): `approve` may carry `reject` (trial ids that do not go) and `edits` (trial id → the
+ * parameters an operator changed). An edit outside the space (bounds, categories, constraints)
+ * rejects that trial with the reason, rather than sending a recipe the space forbids. A
+ * batch with nothing approved is a rejection.
+ */
+export function perTrialDecision(
+  command: 'approve' | 'reject',
+  args: Record<string, unknown> | null,
+  batch: readonly string[],
+  space: ParameterSpace,
+): { decision: 'approve' | 'reject' | 'edit'; approved: string[]; rejected: Array<[string, string]>; edits?: Record<string, Parameters> } {
+  if (command === 'reject') return { decision: 'reject', approved: [], rejected: batch.map((id) => [id, 'rejected at the approval gate']) };
+  const no = new Set(Array.isArray(args?.reject) ? (args.reject as unknown[]).map(String) : []);
+  const rejected: Array<[string, string]> = [];
+  const edits: Record<string, Parameters> = {};
+  for (const [id, p] of Object.entries((args?.edits ?? {}) as Record<string, Parameters>)) {
+    if (!batch.includes(id) || no.has(id)) continue;
+    const problems = isFeasible(space, p).violations;
+    if (problems.length > 0) {
+      no.add(id);
+      rejected.push([id, `edited parameters refused at the approval gate: ${problems.join('; ')}`]);
+    } else edits[id] = p;
+  }
+  for (const id of batch) if (no.has(id) && !rejected.some(([r]) => r === id)) rejected.push([id, 'rejected at the approval gate']);
+  const approved = batch.filter((id) => !no.has(id));
+  const edited = Object.keys(edits).length > 0;
+  return { decision: approved.length === 0 ? 'reject' : edited ? 'edit' : 'approve', approved, rejected, ...(edited ? { edits } : {}) };
+}
+
+/** The seed of the volume the P-model generates for a trial (also what the dashboard's slice viewer regenerates, issue #18). */
+export function trialVolumeSeed(campaignSeed: number, round: number, index: number): number {
+  return hash32(`${campaignSeed}:${round}:${index}`);
 }

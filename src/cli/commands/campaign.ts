@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import type { CampaignSummary, RunOptions } from '../../compose/campaign.js';
@@ -8,6 +8,8 @@ import { CampaignLease } from '../../ledger/lease.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs, type Output } from '../common.js';
 import { createProgress } from '../progress.js';
+import { overview } from '../../report/model.js';
+import { PROPERTIES } from '../../physics/properties.js';
 
 /** Campaign commands of issue #2: run, resume, status, export, stop, approve. */
 
@@ -16,35 +18,72 @@ const compose = () => import('../../compose/campaign.js');
 
 const fmt = (v: number | null | undefined, digits = 4) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v).toPrecision(digits));
 
-/** The closing table of a campaign: best candidates, predicted vs measured, rig runs used. */
+/** The summary's width: it fits a 100-column terminal (issue #18: it was 173 wide). */
+export const SUMMARY_WIDTH = 100;
+
+/** Units of the P-model's properties (src/physics/properties.ts), as printed. */
+const unitOf = (name: string, units: Record<string, string>): string => {
+  const u = units[name] ?? PROPERTIES[name]?.unit;
+  return u && u !== '1' ? ` ${u.replace('^2', '²').replace('^-1', '⁻¹').replace('^-2', '⁻²')}` : '';
+};
+
+/** Packs `items` into lines of at most `width` columns, each after `lead` (continuations indented). */
+export function wrap(lead: string, items: string[], width = SUMMARY_WIDTH, sep = ', '): string[] {
+  const lines: string[] = [];
+  const indent = ' '.repeat(Math.min(Math.max(lead.length, 4), 8));
+  let cur = lead;
+  let empty = true;
+  for (const it of items) {
+    if (!empty && cur.length + sep.length + it.length > width) {
+      lines.push(cur + sep.trimEnd());
+      cur = indent + it;
+    } else cur += (empty ? '' : sep) + it;
+    empty = false;
+  }
+  lines.push(cur);
+  return lines;
+}
+
+/**
+ * The closing summary of a campaign (issue #18): what ended it, what the rig runs came to
+ * (infeasible ones counted), what the reward is, and the best candidates — one short line per
+ * candidate plus its parameters and predicted/measured properties with units — in 100 columns,
+ * then where to look further (`report`, `serve`).
+ */
 export function printSummary(out: Output, s: CampaignSummary): void {
+  const o = s.outcomes;
   out.info('');
-  out.info(`campaign ${s.campaignId} (${s.name}): ${s.status} — ${s.stopReason ?? ''}`);
-  out.info(`rounds ${s.rounds}, rig runs ${s.rigRuns}, trials ${s.trials}, wall time ${s.wallTimeS.toFixed(1)} s`);
+  out.info(`campaign ${s.campaignId} (${s.name}): ${s.status}${s.stopReason ? ` — ${s.stopReason}` : ''}`);
+  out.info(`rounds ${s.rounds} · rig runs ${s.rigRuns} · trials proposed ${s.trials} · wall time ${s.wallTimeS.toFixed(1)} s`);
+  for (const l of wrap('rig runs: ', [
+    `${o.measured} measured (${o.feasible} with a reward, ${o.infeasible} infeasible${o.noReward ? `, ${o.noReward} with a reward of ±∞/NaN` : ''})`,
+    `${o.failed} failed`,
+    `${o.abandoned} abandoned`,
+  ])) out.info(l);
+  const reward = s.reward
+    ? `reward (dimensionless, higher is better) = ${s.reward}`
+    : `reward (higher is better) = sum of the objectives, each signed by its goal: ${s.objectives.map((x) => `${x.goal === 'max' ? '+' : '−'}${x.name}`).join(' ')}`;
+  for (const l of wrap('', reward.split(' '), SUMMARY_WIDTH, ' ')) out.info(l);
   if (s.top.length > 0) {
-    const props = [...new Set(s.top.flatMap((t) => Object.keys(t.measured)))];
-    const params = Object.keys(s.top[0].params);
-    const header = ['#', 'trial', ...params, 'reward pred', 'reward meas', ...props.map((p) => `${p} pred/meas`)];
-    const rows = s.top.map((t, i) => [
-      String(i + 1),
-      t.trialId.split('-').slice(-2).join('-'),
-      ...params.map((p) => (typeof t.params[p] === 'number' ? fmt(t.params[p] as number, 3) : String(t.params[p]))),
-      t.predictedRewardStd === null ? fmt(t.predictedReward) : `${fmt(t.predictedReward)} ± ${fmt(t.predictedRewardStd, 2)}`,
-      fmt(t.measuredReward),
-      ...props.map((p) => `${fmt(t.predicted[p], 3)} / ${fmt(t.measured[p], 3)}`),
-    ]);
-    const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
-    const line = (cells: string[]) => cells.map((c, j) => c.padStart(widths[j])).join('  ');
     out.info('');
-    out.info('best candidates (by measured reward):');
-    out.info(line(header));
-    for (const r of rows) out.info(line(r));
+    out.info('best candidates by measured reward (pred: P-model, corrected toward the rigs; meas: rigs):');
+    s.top.forEach((t, i) => {
+      const pred = t.predictedRewardStd === null || t.predictedRewardStd === undefined ? fmt(t.predictedReward) : `${fmt(t.predictedReward)} ± ${fmt(t.predictedRewardStd, 2)}`;
+      out.info(`${String(i + 1).padStart(2)}. ${t.trialId.split('-').slice(-2).join('-').padEnd(8)} reward meas ${fmt(t.measuredReward).padStart(9)}   pred ${pred}`);
+      const params = Object.entries(t.params).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v, 3) : String(v)}${unitOf(k, s.units)}`);
+      for (const l of wrap('    ', params)) out.info(l);
+      const props = Object.keys(t.measured).map((p) => `${p} ${fmt(t.predicted[p], 3)}/${fmt(t.measured[p], 3)}${unitOf(p, {})}`);
+      for (const l of wrap('    pred/meas: ', props)) out.info(l);
+    });
   } else {
     out.info('no trial has a measured result yet');
   }
   printUncertainty(out, s.uncertainty);
   out.info('');
   out.info(`ledger: ${s.ledger}`);
+  const db = `--db ${s.ledger}`.length <= 40 ? `--db ${s.ledger}` : '--db <ledger>';
+  out.info(`plots and report: poreloop report ${s.campaignId} --out report/ ${db}`);
+  out.info(`live dashboard:   poreloop serve ${db}`);
 }
 
 /** How sure the simulated scores were, and which properties the domain was too small for (issue #13). */
@@ -128,18 +167,38 @@ export const runCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs,
 
 export const resumeCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId: string }> => ({
   command: 'resume <campaignId>',
-  describe: 'continue a stopped or killed campaign from its ledger',
+  describe: 'continue a stopped or killed campaign from its ledger, or a paused one (poreloop pause)',
   builder: (y) => y.positional('campaignId', { type: 'string', demandOption: true, describe: 'campaign id (or a unique prefix)' }) as never,
   handler: async (args) => {
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
+        // A campaign paused by `poreloop pause` still has its process: tell it to go on
+        // (issue #18). Otherwise this process continues the campaign from its ledger.
+        if (resumeRunning(args.db, args.campaignId, out)) return 0;
         const { resumeCampaign } = await compose();
         return report(out, await withSignals((c) => resumeCampaign(args.campaignId, runOptions(args, out, c))));
       }),
     );
   },
 });
+
+/** Sends `resume` to a campaign that a live process runs (a paused one); false when no process runs it. */
+function resumeRunning(db: string, idOrPrefix: string, out: Output): boolean {
+  if (!existsSync(db)) return false;
+  const ledger = Ledger.open(db);
+  try {
+    const c = ledger.findCampaign(idOrPrefix);
+    const holder = c ? CampaignLease.holder(ledger, c.id) : null;
+    if (!c || !holder || holder.expiresAt < Date.now() || (c.status !== 'running' && c.status !== 'paused')) return false;
+    issueCommand(ledger, c.id, 'resume', { by: process.env.USER ?? 'operator' });
+    out.info(`resume sent to campaign ${c.id} (run by process ${holder.pid} on ${holder.host})`);
+    out.result({ campaignId: c.id, command: 'resume' });
+    return true;
+  } finally {
+    ledger.close();
+  }
+}
 
 /** Runs `fn` on an existing ledger, read-only; a missing or foreign file is bad input (exit 2). */
 function withLedger<T>(db: string, fn: (ledger: Ledger) => T): T {
@@ -166,18 +225,24 @@ export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
       await runCommand(out, async () => {
         withLedger(args.db, (ledger) => {
           if (!args.campaignId) {
-            const rows = ledger.campaigns().map((c) => ({ campaignId: c.id, name: c.name, status: c.status, rounds: c.rounds, rigRuns: c.rigRuns, createdAt: c.createdAt, stopReason: c.stopReason }));
-            for (const r of rows) out.info(`${r.campaignId}  ${r.status.padEnd(9)} rounds ${String(r.rounds).padStart(3)}  rig runs ${String(r.rigRuns).padStart(4)}  ${r.createdAt}  ${r.stopReason ?? ''}`);
+            const rows = ledger.campaigns().map((c) => {
+              const o = overview(ledger, c);
+              return { campaignId: c.id, name: c.name, status: c.status, state: o.state, rounds: c.rounds, rigRuns: c.rigRuns, createdAt: c.createdAt, wallTimeS: o.wallTimeS, stopReason: c.stopReason };
+            });
+            for (const r of rows) out.info(`${r.campaignId}  ${r.status.padEnd(9)} ${(r.state ?? '').padEnd(16)} rounds ${String(r.rounds).padStart(3)}  rig runs ${String(r.rigRuns).padStart(4)}  ${r.wallTimeS.toFixed(0).padStart(5)} s  ${r.stopReason ?? ''}`);
             if (rows.length === 0) out.info(`no campaigns in ${args.db}`);
             out.result({ campaigns: rows });
             return;
           }
           const c = ledger.findCampaign(args.campaignId);
           if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
-          const s = summariseCampaign(ledger, c.id, 0);
+          const s = summariseCampaign(ledger, c.id);
           const jobs = ledger.jobs(c.id);
           const counts = jobs.reduce<Record<string, number>>((m, j) => ((m[j.status] = (m[j.status] ?? 0) + 1), m), {});
           out.info(`campaign ${c.id} (${c.name}) ${c.status}; config ${c.source} sha256:${c.configHash.slice(0, 12)} seed ${c.seed}`);
+          // The machine's state, from the persisted snapshot (issue #18: it was only JSON in the ledger).
+          const o = overview(ledger, c);
+          out.info(`state ${o.state ?? '—'} · round ${o.round}${o.budgetLeft !== null ? ` · rig runs left ${o.budgetLeft} of ${o.rigBudget}` : ''}${o.pauseRequested ? ' · pause requested (takes effect at the end of the round)' : ''}`);
           out.info(`jobs: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
           if (s.awaitingApproval) {
             const { round, trialIds } = s.awaitingApproval;
@@ -191,7 +256,7 @@ export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
           const holder = CampaignLease.holder(ledger, c.id);
           if (holder) out.info(`run by process ${holder.pid} on ${holder.host} since ${holder.startedAt}`);
           printSummary(out, s);
-          out.result({ ...s, jobs: counts, configHash: c.configHash, seed: c.seed, abandoned, runBy: holder });
+          out.result({ ...s, state: o.state, round: o.round, budgetLeft: o.budgetLeft, pauseRequested: o.pauseRequested, jobs: counts, configHash: c.configHash, seed: c.seed, abandoned, runBy: holder });
         });
       }),
     );
@@ -227,7 +292,7 @@ export const exportCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
 });
 
 /** Operator commands go through the ledger: the running campaign polls it (no extra channel). */
-function operatorCommand(name: 'stop' | 'approve' | 'reject', describe: string) {
+function operatorCommand(name: 'stop' | 'pause' | 'approve' | 'reject', describe: string) {
   return (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId: string }> => ({
     command: `${name} <campaignId>`,
     describe,
@@ -260,5 +325,6 @@ function operatorCommand(name: 'stop' | 'approve' | 'reject', describe: string) 
 }
 
 export const stopCommandModule = operatorCommand('stop', 'stop a running campaign cleanly (it records its state first)');
+export const pauseCommandModule = operatorCommand('pause', 'pause a running campaign at the end of its round ("poreloop resume" continues it)');
 export const approveCommandModule = operatorCommand('approve', 'approve the batch waiting at the approval gate');
 export const rejectCommandModule = operatorCommand('reject', 'reject the batch waiting at the approval gate');

@@ -3,6 +3,7 @@ import type { CommandContext } from '../context.js';
 import {
   approveCommandModule,
   exportCommandModule,
+  pauseCommandModule,
   rejectCommandModule,
   resumeCommandModule,
   runCommandModule,
@@ -15,6 +16,8 @@ import { brokerCommandModule } from './broker.js';
 import { rigCommandModule } from './rig.js';
 import { doctorCommandModule } from './doctor.js';
 import { labCommandModule } from './lab.js';
+import { reportCommandModule } from './report.js';
+import { serveCommandModule } from './serve.js';
 
 /** Every CLI command, in --help order. Each factory returns a yargs CommandModule. */
 export const commands: Array<(ctx: CommandContext) => CommandModule<any, any>> = [
@@ -23,8 +26,11 @@ export const commands: Array<(ctx: CommandContext) => CommandModule<any, any>> =
   statusCommandModule,
   exportCommandModule,
   stopCommandModule,
+  pauseCommandModule,
   approveCommandModule,
   rejectCommandModule,
+  reportCommandModule,
+  serveCommandModule,
   twinCommandModule,
   analyseCommandModule,
   brokerCommandModule,

@@ -1,0 +1,197 @@
+import type { CampaignModel } from './model.js';
+
+/**
+ * The campaign's plots as Vega-Lite specifications (issue #18): the same JSON is rendered to
+ * SVG/PNG headless for `poreloop report` (render.ts) and drawn live by the vega bundles in the
+ * dashboard (web/dashboard/app.js asks /api for these specs), so the two never differ. No plot
+ * is drawn by hand.
+ */
+
+export type ChartId = 'convergence' | 'predictions' | 'pareto';
+
+export interface Chart {
+  id: ChartId;
+  title: string;
+  /** One sentence under the plot: what it shows and how to read it. */
+  caption: string;
+  spec: Record<string, unknown>;
+}
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+const WIDTH = 520;
+const HEIGHT = 300;
+
+/** Best-so-far measured reward against rig runs, each run's reward, and the baseline. */
+export function convergenceChart(m: CampaignModel): Chart {
+  // A run without a finite measured reward: infeasible, failed, or a reward of ±∞/NaN (a
+  // log of a zero conductivity, say) — shown as ticks so no rig run is silently missing.
+  const runs = m.runs.map((r) => ({
+    run: r.run,
+    reward: r.reward,
+    best: r.best,
+    trial: r.trialId,
+    status: r.feasible === false ? 'infeasible' : r.status === 'completed' && r.reward === null ? 'no finite reward' : r.status,
+  }));
+  const baseName = m.baseline[0]?.series ?? 'baseline';
+  const layers: Array<Record<string, unknown>> = [];
+  if (m.baseline.some((b) => b.q1 !== undefined)) {
+    layers.push({
+      data: { values: m.baseline },
+      mark: { type: 'area', opacity: 0.2, color: '#999999', interpolate: 'step-after' },
+      encoding: { x: { field: 'run', type: 'quantitative' }, y: { field: 'q1', type: 'quantitative' }, y2: { field: 'q3' } },
+    });
+  }
+  if (m.baseline.length > 0) {
+    layers.push({
+      data: { values: m.baseline },
+      mark: { type: 'line', strokeDash: [6, 4], interpolate: 'step-after' },
+      encoding: {
+        x: { field: 'run', type: 'quantitative' },
+        y: { field: 'best', type: 'quantitative' },
+        detail: { field: 'series' },
+        color: { datum: baseName.startsWith('random search') ? 'random search' : baseName },
+      },
+    });
+  }
+  layers.push(
+    {
+      data: { values: runs.filter((r) => r.best !== null) },
+      mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2.5 },
+      encoding: { x: { field: 'run', type: 'quantitative' }, y: { field: 'best', type: 'quantitative' }, color: { datum: 'best so far' } },
+    },
+    {
+      data: { values: runs.filter((r) => r.reward !== null) },
+      mark: { type: 'point', filled: true, size: 45, opacity: 0.8 },
+      encoding: {
+        x: { field: 'run', type: 'quantitative' },
+        y: { field: 'reward', type: 'quantitative' },
+        color: { datum: 'rig run' },
+        tooltip: [{ field: 'trial' }, { field: 'reward', format: '.4g' }],
+      },
+    },
+  );
+  const infeasible = runs.filter((r) => r.status === 'infeasible' || r.status === 'failed' || r.status === 'no finite reward');
+  if (infeasible.length > 0) {
+    layers.push({
+      data: { values: infeasible },
+      mark: { type: 'tick', thickness: 2, color: '#d55e00' },
+      encoding: { x: { field: 'run', type: 'quantitative' }, color: { datum: 'no reward' }, tooltip: [{ field: 'trial' }, { field: 'status' }] },
+    });
+  }
+  return {
+    id: 'convergence',
+    title: 'Best measured reward vs rig runs',
+    caption:
+      `Step line: best feasible measured reward after each rig run; dots: each run's reward; orange ticks: runs without a finite reward (infeasible, failed, or a reward of ±∞). ` +
+      (m.baseline.length === 0
+        ? 'No baseline yet (no feasible measurement).'
+        : baseName.startsWith('random search')
+          ? 'Dashed: campaigns of the random agent on the same problem in this ledger.'
+          : 'Dashed: the same runs in random order (median of 200 seeded shuffles, band: quartiles) — what choices carrying no information would give; run the random agent on the same config for a random-search baseline.'),
+    spec: {
+      $schema: SCHEMA,
+      width: WIDTH,
+      height: HEIGHT,
+      layer: layers,
+      encoding: {
+        x: { type: 'quantitative', title: 'rig runs', scale: { domainMin: 0 } },
+        y: { type: 'quantitative', title: 'measured reward (dimensionless)', scale: { zero: false } },
+        color: {
+          type: 'nominal',
+          title: null,
+          legend: { labelLimit: 320 },
+          scale: {
+            domain: ['best so far', 'rig run', ...(m.baseline.length ? [baseName.startsWith('random search') ? 'random search' : baseName] : []), ...(infeasible.length ? ['no reward'] : [])],
+            range: ['#0072b2', '#56b4e9', ...(m.baseline.length ? ['#666666'] : []), '#d55e00'],
+          },
+        },
+      },
+    },
+  };
+}
+
+/** Predicted (±1 σ) against measured per property, with the P-model's raw estimate where the reality correction moved it. */
+export function predictionsChart(m: CampaignModel): Chart {
+  const rows: Array<Record<string, unknown>> = [];
+  for (const p of m.predictions) {
+    rows.push({ property: p.property, measured: p.measured, predicted: p.predicted, lo: p.predicted - p.std, hi: p.predicted + p.std, kind: p.raw === null ? 'P-model' : 'corrected', trial: p.trialId });
+    if (p.raw !== null) rows.push({ property: p.property, measured: p.measured, predicted: p.raw, lo: p.raw - (p.rawStd ?? 0), hi: p.raw + (p.rawStd ?? 0), kind: 'P-model (raw)', trial: p.trialId });
+  }
+  // y = x per property, from its smallest to its largest value.
+  const diag: Array<Record<string, unknown>> = [];
+  for (const prop of [...new Set(rows.map((r) => r.property as string))]) {
+    const vals = rows.filter((r) => r.property === prop).flatMap((r) => [r.measured as number, r.lo as number, r.hi as number]);
+    diag.push({ property: prop, measured: Math.min(...vals), predicted: Math.min(...vals) }, { property: prop, measured: Math.max(...vals), predicted: Math.max(...vals) });
+  }
+  const enc = { x: { field: 'measured', type: 'quantitative', title: 'measured', scale: { zero: false } }, y: { field: 'predicted', type: 'quantitative', title: 'predicted', scale: { zero: false } } };
+  return {
+    id: 'predictions',
+    title: 'Predicted vs measured',
+    caption:
+      'One panel per property, in its own units (docs/physics.md). Blue: the prediction the reward used after the reality correction; orange: the P-model before correction (green where no correction was trained yet); bars: ±1 σ; grey line: perfect prediction.',
+    spec: {
+      $schema: SCHEMA,
+      data: { values: [...rows, ...diag.map((d) => ({ ...d, kind: 'diag' }))] },
+      facet: { field: 'property', type: 'nominal', title: null },
+      columns: 2,
+      resolve: { scale: { x: 'independent', y: 'independent' } },
+      spec: {
+        width: 240,
+        height: 200,
+        layer: [
+          { transform: [{ filter: "datum.kind === 'diag'" }], mark: { type: 'line', color: '#aaaaaa' }, encoding: enc },
+          { transform: [{ filter: "datum.kind !== 'diag'" }], mark: { type: 'rule' }, encoding: { x: enc.x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'kind', type: 'nominal', title: null } } },
+          {
+            transform: [{ filter: "datum.kind !== 'diag'" }],
+            mark: { type: 'point', size: 40, filled: true, opacity: 0.85 },
+            encoding: {
+              ...enc,
+              color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['corrected', 'P-model', 'P-model (raw)'], range: ['#0072b2', '#009e73', '#e69f00'] } },
+              shape: { field: 'kind', type: 'nominal', title: null },
+              tooltip: [{ field: 'trial' }, { field: 'measured', format: '.4g' }, { field: 'predicted', format: '.4g' }],
+            },
+          },
+        ],
+      },
+    },
+  };
+}
+
+/** Measured objective values of feasible trials, the Pareto front joined and highlighted. */
+export function paretoChart(m: CampaignModel): Chart | null {
+  if (!m.pareto) return null;
+  const [a, b] = m.pareto.objectives;
+  const pts = m.pareto.points.map((p) => ({ trial: p.trialId, a: p.values[0], b: p.values[1], set: p.front ? 'Pareto front' : 'dominated' }));
+  const front = pts.filter((p) => p.set === 'Pareto front').sort((x, y) => x.a - y.a);
+  const axis = (o: { name: string; goal: string }) => `${o.name} (${o.goal === 'max' ? 'higher' : 'lower'} is better)`;
+  return {
+    id: 'pareto',
+    title: 'Pareto front of measured objectives',
+    caption:
+      `Every feasible measured trial in ${a.name} and ${b.name}; the non-dominated ones are joined.` +
+      (m.pareto.objectives.length > 2 ? ` The front is computed over all ${m.pareto.objectives.length} objectives (${m.pareto.objectives.map((o) => o.name).join(', ')}); the plot shows the first two.` : ''),
+    spec: {
+      $schema: SCHEMA,
+      width: WIDTH,
+      height: HEIGHT,
+      layer: [
+        { data: { values: front }, mark: { type: 'line', color: '#0072b2', strokeDash: [4, 3] }, encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' }, order: { field: 'a' } } },
+        {
+          data: { values: pts },
+          mark: { type: 'point', filled: true, size: 60 },
+          encoding: {
+            x: { field: 'a', type: 'quantitative', title: axis(a), scale: { zero: false } },
+            y: { field: 'b', type: 'quantitative', title: axis(b), scale: { zero: false } },
+            color: { field: 'set', type: 'nominal', title: null, scale: { domain: ['Pareto front', 'dominated'], range: ['#0072b2', '#bbbbbb'] } },
+            tooltip: [{ field: 'trial' }, { field: 'a', title: a.name, format: '.4g' }, { field: 'b', title: b.name, format: '.4g' }],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Every plot the campaign has data for, in the order the report shows them. */
+export function campaignCharts(m: CampaignModel): Chart[] {
+  return [convergenceChart(m), predictionsChart(m), paretoChart(m)].filter((c): c is Chart => c !== null);
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { ledgerWallTimeS, summariseCampaign } from '../ledger/export.js';
+import { Ledger } from '../ledger/ledger.js';
+import { baselines, campaignModel, stateLabel } from './model.js';
+import { finishedCampaign } from '../../tests/ledgers.js';
+
+describe('the campaign read model of the dashboard and the report (issue #18)', () => {
+  it('names the machine state of a snapshot', () => {
+    expect(stateLabel('deciding')).toBe('deciding');
+    expect(stateLabel({ awaitingApproval: 'waiting' })).toBe('awaitingApproval.waiting');
+    expect(stateLabel(null)).toBeNull();
+  });
+
+  it('measures wall time from the ledger, not counting the time between a kill and the resume', () => {
+    const l = finishedCampaign([1, 2]);
+    // 1 CampaignStarted + 7 documents per run + CampaignStopped, 1 s apart: 15 s from first to last.
+    expect(ledgerWallTimeS(l, 'c1')).toBe(15);
+    expect(summariseCampaign(l, 'c1').wallTimeS).toBe(15);
+    l.close();
+    let t = Date.parse('2026-01-01T00:00:00Z');
+    const k = Ledger.open(':memory:', { now: () => new Date(t) });
+    k.append('k', 'CampaignStarted', { name: 'k', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+    t += 5000;
+    k.append('k', 'RoundStarted', { round: 1 }, 'round:1');
+    t += 3_600_000; // killed; resumed an hour later
+    k.append('k', 'CampaignResumed', { pid: 1, fromState: 'proposing' });
+    t += 2000;
+    k.append('k', 'CampaignStopped', { status: 'completed', reason: 'done' });
+    expect(ledgerWallTimeS(k, 'k')).toBe(7);
+    k.close();
+  });
+
+  it('draws best-so-far over rig runs, counts infeasible runs and pairs predictions with measurements', () => {
+    const l = finishedCampaign([1, null, 3, 2]);
+    const m = campaignModel(l, 'c1');
+    expect(m.runs.map((r) => [r.reward, r.best, r.feasible])).toEqual([[1, 1, true], [null, 1, false], [3, 3, true], [2, 3, true]]);
+    expect(m.overview).toMatchObject({ status: 'completed', state: 'done', rigRuns: 4, rigBudget: 10, budgetLeft: 6, infeasible: 1, completed: 4 });
+    // Infeasible trials have no prediction-measurement pair; the raw estimate is kept beside the corrected one.
+    expect(m.predictions.filter((p) => p.property === 'a').map((p) => [p.measured, p.predicted, p.raw])).toEqual([[1, 1.5, 2], [3, 3.5, 4], [2, 2.5, 3]]);
+    expect(m.pareto).toBeNull();
+    l.close();
+  });
+
+  it('without a random-agent campaign, the baseline is the same runs in random order, seeded', () => {
+    const l = finishedCampaign([1, 5, 2, 4, 3]);
+    const c = l.campaign('c1')!;
+    const m = campaignModel(l, 'c1');
+    const b = baselines(l, c, m.runs);
+    expect(b).toEqual(baselines(l, c, m.runs)); // same ledger, same curve
+    expect(b.every((p) => p.series === 'same runs, random order')).toBe(true);
+    // After every run has been seen the shuffles all end at the best; before, the median lies below it.
+    expect(b[b.length - 1]).toMatchObject({ run: 5, best: 5, q1: 5, q3: 5 });
+    expect(b[0].best).toBeLessThan(5);
+    l.close();
+  });
+
+  it('a random-agent campaign on the same problem in the ledger is the baseline', () => {
+    const l = finishedCampaign([1, 2, 3]);
+    // The same config but the agent: appended to the same ledger under another id.
+    const r = finishedCampaign([2, 1, 1], { agent: { name: 'random' } }, 'r1');
+    for (const d of r.documents('r1')) l.append('r1', d.type, d.body as never, d.key ?? undefined);
+    r.close();
+    const b = baselines(l, l.campaign('c1')!, campaignModel(l, 'c1').runs);
+    expect(b.map((p) => [p.run, p.best, p.series])).toEqual([[1, 2, 'random search (r1)'], [2, 2, 'random search (r1)'], [3, 2, 'random search (r1)']]);
+    l.close();
+  });
+
+  it('marks the Pareto front of measured objectives', () => {
+    const l = finishedCampaign([1, 3, 2, null], { reward: undefined, objectives: [{ name: 'a', goal: 'max' }, { name: 'b', goal: 'min' }] });
+    const p = campaignModel(l, 'c1').pareto!;
+    expect(p.objectives.map((o) => o.name)).toEqual(['a', 'b']);
+    // b = 10 - a: the largest a also has the smallest b, and dominates the rest.
+    expect(p.points.map((x) => [x.values[0], x.front])).toEqual([[1, false], [3, true], [2, false]]);
+    l.close();
+  });
+});

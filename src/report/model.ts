@@ -1,0 +1,368 @@
+import type { DocumentBodies } from '../ledger/documents.js';
+import { ledgerWallTimeS, pendingApproval } from '../ledger/export.js';
+import type { CampaignRow, Ledger, TrialRow } from '../ledger/ledger.js';
+import { createRng } from '../core/rng.js';
+import { paretoFront, type Goal } from '../reward/pareto.js';
+
+/**
+ * What an operator looks at (issue #18): one read model of a campaign, computed from the
+ * ledger alone, shared by the live dashboard (`poreloop serve`) and the static report
+ * (`poreloop report`), so the two always show the same numbers. Nothing here writes.
+ */
+
+export interface CampaignOverview {
+  id: string;
+  name: string;
+  status: string;
+  /** The xstate state of the persisted snapshot ('awaitingApproval.waiting', 'paused', …); null before the first step. */
+  state: string | null;
+  round: number;
+  rounds: number;
+  rigRuns: number;
+  rigBudget: number | null;
+  budgetLeft: number | null;
+  stopReason: string | null;
+  /** A `poreloop pause` waiting for the next step boundary (the end of the round). */
+  pauseRequested: boolean;
+  createdAt: string;
+  updatedAt: string;
+  /** From CampaignStarted to CampaignStopped (or the latest document while it runs), summed over resumes. */
+  wallTimeS: number;
+  agent: string;
+  seed: number;
+  configHash: string;
+  source: string;
+  versions: Record<string, string>;
+  reward: string | null;
+  objectives: Array<{ name: string; goal: Goal }>;
+  trials: number;
+  completed: number;
+  infeasible: number;
+  failed: number;
+  abandoned: number;
+}
+
+/** One rig run (a trial sent to the rigs), in dispatch order. */
+export interface RunPoint {
+  run: number;
+  trialId: string;
+  round: number;
+  status: string;
+  /** Measured reward (null while running, for a failed job, or an infeasible result). */
+  reward: number | null;
+  feasible: boolean | null;
+  /** Best feasible measured reward after this run. */
+  best: number | null;
+  params: Record<string, number | string>;
+}
+
+export interface BaselinePoint {
+  run: number;
+  best: number;
+  /** Interquartile range across the shuffles (the permutation baseline only). */
+  q1?: number;
+  q3?: number;
+  series: string;
+}
+
+export interface PredictionPoint {
+  trialId: string;
+  property: string;
+  measured: number;
+  /** What the reward used: corrected toward reality when a correction exists. */
+  predicted: number;
+  std: number;
+  /** The P-model's own estimate, when the reality correction changed it. */
+  raw: number | null;
+  rawStd: number | null;
+  fidelity: string | null;
+}
+
+export interface ParetoPoint {
+  trialId: string;
+  values: number[];
+  front: boolean;
+}
+
+export interface FleetRig {
+  rigId: string;
+  status: string;
+  capabilities: string[];
+  /** Jobs the rig has accepted and not finished (ledger). */
+  busyJobs: number;
+  lastHeartbeat: string | null;
+  failures: number;
+  completed: number;
+}
+
+export interface ApprovalTrial {
+  trialId: string;
+  params: Record<string, number | string>;
+  predictedReward: number | null;
+  predicted: Record<string, { mean: number; std: number }>;
+}
+
+export interface SpaceParam {
+  name: string;
+  min?: number;
+  max?: number;
+  values?: Array<number | string>;
+  unit?: string;
+}
+
+export interface CampaignModel {
+  overview: CampaignOverview;
+  runs: RunPoint[];
+  baseline: BaselinePoint[];
+  predictions: PredictionPoint[];
+  pareto: { objectives: Array<{ name: string; goal: Goal }>; points: ParetoPoint[] } | null;
+  fleet: { rigs: FleetRig[]; queued: number; observedAt: string | null };
+  approval: { round: number; trials: ApprovalTrial[] } | null;
+  space: SpaceParam[];
+  /** Whether trials have microstructures a twin can regenerate (the slice viewer). */
+  twin: { name: string; size: number[]; voxelSize: number } | null;
+  /** The last document seq this model reflects. */
+  seq: number;
+}
+
+interface StoredConfig {
+  reward?: string;
+  objectives?: Array<{ name: string; goal: Goal }>;
+  agent?: { name?: string };
+  budget?: { rigRuns?: number };
+  space?: Record<string, unknown>;
+  twin?: { name: string; size: number[]; voxelSize: number };
+  rigs?: { simulate?: unknown };
+}
+
+const configOf = (c: CampaignRow) => (c.config ?? {}) as StoredConfig;
+
+/** 'awaitingApproval.waiting' for xstate's `{ awaitingApproval: 'waiting' }`. */
+export function stateLabel(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object') {
+    const [k, v] = Object.entries(value as Record<string, unknown>)[0] ?? [];
+    return k === undefined ? null : [k, stateLabel(v)].filter(Boolean).join('.');
+  }
+  return String(value);
+}
+
+export function overview(ledger: Ledger, c: CampaignRow): CampaignOverview {
+  const cfg = configOf(c);
+  const snap = c.snapshot as { value?: unknown; context?: { round?: number; pauseRequested?: boolean } } | null;
+  const counts = ledger.db
+    .prepare(
+      `SELECT count(*) AS trials,
+              sum(status = 'completed') AS completed,
+              sum(status = 'completed' AND feasible = 0) AS infeasible,
+              sum(status = 'failed') AS failed,
+              sum(status = 'abandoned') AS abandoned
+         FROM trials WHERE campaign_id = ?`,
+    )
+    .get(c.id) as Record<string, number | null>;
+  const budget = cfg.budget?.rigRuns ?? null;
+  const ended = c.status !== 'running' && c.status !== 'paused';
+  return {
+    id: c.id,
+    name: c.name,
+    status: c.status,
+    state: ended ? 'done' : stateLabel(snap?.value),
+    round: snap?.context?.round ?? c.rounds,
+    rounds: c.rounds,
+    rigRuns: c.rigRuns,
+    rigBudget: budget,
+    budgetLeft: budget === null ? null : Math.max(0, budget - c.rigRuns),
+    stopReason: c.stopReason,
+    pauseRequested: !ended && snap?.context?.pauseRequested === true,
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+    wallTimeS: ledgerWallTimeS(ledger, c.id),
+    agent: cfg.agent?.name ?? '?',
+    seed: c.seed,
+    configHash: c.configHash,
+    source: c.source,
+    versions: c.versions,
+    reward: cfg.reward ?? null,
+    objectives: cfg.objectives ?? [],
+    trials: counts.trials ?? 0,
+    completed: counts.completed ?? 0,
+    infeasible: counts.infeasible ?? 0,
+    failed: counts.failed ?? 0,
+    abandoned: counts.abandoned ?? 0,
+  };
+}
+
+/** The trials that went to the rigs, in dispatch order, with the best-so-far curve. */
+export function rigRuns(ledger: Ledger, campaignId: string): RunPoint[] {
+  const trials = ledger.db
+    .prepare(
+      `SELECT t.*, min(j.rowid) AS first FROM trials t JOIN jobs j ON j.trial_id = t.id AND j.stage = 0
+        WHERE t.campaign_id = ? GROUP BY t.id ORDER BY first`,
+    )
+    .all(campaignId) as Array<Record<string, unknown>>;
+  let best: number | null = null;
+  return trials.map((r, i) => {
+    const done = r.status === 'completed';
+    const reward = done && r.feasible === 1 && typeof r.measured_reward === 'number' ? r.measured_reward : null;
+    if (reward !== null && (best === null || reward > best)) best = reward;
+    return { run: i + 1, trialId: String(r.id), round: Number(r.round), status: String(r.status), reward, feasible: done ? r.feasible === 1 : null, best, params: JSON.parse(String(r.params)) };
+  });
+}
+
+/**
+ * What the campaign is measured against. Campaigns in the same ledger run by the `random`
+ * agent on the same problem (the config without agent, seed and name) are the random-search
+ * baseline. Without one, the honest stand-in is the same rig runs in random order (median and
+ * quartiles over 200 seeded shuffles): the curve a campaign would draw if its choices carried
+ * no information about which recipe is better.
+ */
+export function baselines(ledger: Ledger, c: CampaignRow, runs: RunPoint[]): BaselinePoint[] {
+  const key = problemKey(c);
+  const out: BaselinePoint[] = [];
+  for (const other of ledger.campaigns()) {
+    if (other.id === c.id || configOf(other).agent?.name !== 'random' || problemKey(other) !== key) continue;
+    for (const p of rigRuns(ledger, other.id)) if (p.best !== null) out.push({ run: p.run, best: p.best, series: `random search (${other.id})` });
+  }
+  if (out.length > 0) return out;
+  const rewards = runs.map((r) => r.reward);
+  if (rewards.every((r) => r === null)) return [];
+  const rng = createRng(20260418);
+  const SHUFFLES = 200;
+  const curves: Array<Array<number | null>> = [];
+  for (let s = 0; s < SHUFFLES; s++) {
+    const order = [...rewards];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    let best: number | null = null;
+    curves.push(order.map((r) => (best = r !== null && (best === null || r > best) ? r : best)));
+  }
+  for (let i = 0; i < rewards.length; i++) {
+    const at = curves.map((cv) => cv[i]).filter((v): v is number => v !== null).sort((a, b) => a - b);
+    // Only where most shuffles have found a feasible run, so the median is one.
+    if (at.length * 2 <= SHUFFLES) continue;
+    const q = (p: number) => at[Math.min(at.length - 1, Math.floor(p * (at.length - 1) + 0.5))];
+    out.push({ run: i + 1, best: q(0.5), q1: q(0.25), q3: q(0.75), series: 'same runs, random order' });
+  }
+  return out;
+}
+
+function problemKey(c: CampaignRow): string {
+  const { agent: _a, seed: _s, name: _n, ...rest } = (c.config ?? {}) as Record<string, unknown>;
+  return JSON.stringify(rest);
+}
+
+/** Predicted (corrected and raw) against measured, per property, for every feasible completed trial. */
+export function predictions(ledger: Ledger, campaignId: string): PredictionPoint[] {
+  const out: PredictionPoint[] = [];
+  const scored = new Map(ledger.documents(campaignId, 'TrialScored').map((d) => [d.body.trialId, d.body as DocumentBodies['TrialScored']]));
+  for (const t of ledger.trials(campaignId)) {
+    // An infeasible run made no sample: what it reports is no measurement of the recipe.
+    if (t.status !== 'completed' || !t.feasible || !t.measured) continue;
+    const s = scored.get(t.id);
+    if (!s) continue;
+    for (const [property, est] of Object.entries(s.properties)) {
+      const m = t.measured[property];
+      if (typeof m !== 'number' || !Number.isFinite(m) || !Number.isFinite(est.mean)) continue;
+      const raw = s.raw?.[property];
+      out.push({ trialId: t.id, property, measured: m, predicted: est.mean, std: Number.isFinite(est.std) ? est.std : 0, raw: raw && Number.isFinite(raw.mean) ? raw.mean : null, rawStd: raw && Number.isFinite(raw.std) ? raw.std : null, fidelity: s.fidelity });
+    }
+  }
+  return out;
+}
+
+/** Measured objective values of feasible completed trials and which are on the Pareto front. */
+export function pareto(ledger: Ledger, c: CampaignRow): CampaignModel['pareto'] {
+  const objectives = configOf(c).objectives ?? [];
+  if (objectives.length < 2) return null;
+  const pts: Array<{ trialId: string; values: number[] }> = [];
+  for (const t of ledger.trials(c.id)) {
+    if (t.status !== 'completed' || !t.feasible || !t.measured) continue;
+    const scope: Record<string, unknown> = { ...t.params, ...t.measured };
+    const values = objectives.map((o) => scope[o.name]);
+    if (values.every((v): v is number => typeof v === 'number' && Number.isFinite(v))) pts.push({ trialId: t.id, values });
+  }
+  const front = new Set(paretoFront(pts.map((p) => p.values), objectives.map((o) => o.goal)));
+  return { objectives: objectives.map((o) => ({ name: o.name, goal: o.goal })), points: pts.map((p, i) => ({ ...p, front: front.has(i) })) };
+}
+
+/**
+ * The rig fleet as the campaign process last saw it (RigFleetObserved documents: status and
+ * last heartbeat per rig), with what the ledger says each rig did (busy jobs, failures).
+ */
+export function fleet(ledger: Ledger, campaignId: string): CampaignModel['fleet'] {
+  const seen = ledger.db
+    .prepare("SELECT at, body FROM documents WHERE campaign_id = ? AND type = 'RigFleetObserved' ORDER BY seq DESC LIMIT 1")
+    .get(campaignId) as { at: string; body: string } | undefined;
+  const observed = seen ? (JSON.parse(seen.body) as DocumentBodies['RigFleetObserved']) : null;
+  const perRig = ledger.db
+    .prepare(
+      `SELECT rig_id AS rigId, sum(status IN ('accepted', 'running')) AS busy, sum(status = 'completed') AS completed
+         FROM jobs WHERE campaign_id = ? AND rig_id IS NOT NULL GROUP BY rig_id`,
+    )
+    .all(campaignId) as Array<{ rigId: string; busy: number; completed: number }>;
+  const failures = ledger.db
+    .prepare(
+      `SELECT json_extract(body, '$.rigId') AS rigId, count(*) AS n FROM documents
+        WHERE campaign_id = ? AND type = 'RigEventReceived' AND json_extract(body, '$.type') IN ('failed', 'rejected') GROUP BY rigId`,
+    )
+    .all(campaignId) as Array<{ rigId: string; n: number }>;
+  const queued = (ledger.db.prepare("SELECT count(*) AS n FROM jobs WHERE campaign_id = ? AND status = 'dispatched'").get(campaignId) as { n: number }).n;
+  const rigs = new Map<string, FleetRig>();
+  const rig = (id: string): FleetRig => {
+    let r = rigs.get(id);
+    if (!r) rigs.set(id, (r = { rigId: id, status: 'unknown', capabilities: [], busyJobs: 0, lastHeartbeat: null, failures: 0, completed: 0 }));
+    return r;
+  };
+  for (const r of observed?.rigs ?? []) Object.assign(rig(r.rigId), { status: r.status, capabilities: r.capabilities, lastHeartbeat: r.lastSeenAt ?? null });
+  for (const r of perRig) Object.assign(rig(r.rigId), { busyJobs: r.busy ?? 0, completed: r.completed ?? 0 });
+  for (const r of failures) if (r.rigId) rig(r.rigId).failures = r.n;
+  return { rigs: [...rigs.values()].sort((a, b) => a.rigId.localeCompare(b.rigId)), queued, observedAt: seen?.at ?? null };
+}
+
+export function approval(ledger: Ledger, campaignId: string, trials: TrialRow[]): CampaignModel['approval'] {
+  const pending = pendingApproval(ledger, campaignId);
+  if (!pending) return null;
+  const byId = new Map(trials.map((t) => [t.id, t]));
+  return {
+    round: pending.round,
+    trials: pending.trialIds.map((id) => {
+      const t = byId.get(id);
+      return { trialId: id, params: t?.params ?? {}, predictedReward: t?.predictedReward ?? null, predicted: t?.prediction ?? {} };
+    }),
+  };
+}
+
+export function spaceOf(c: CampaignRow): SpaceParam[] {
+  const out: SpaceParam[] = [];
+  for (const [name, spec] of Object.entries(configOf(c).space ?? {})) {
+    if (name === 'pool' || name === 'constraints' || typeof spec !== 'object' || spec === null) continue;
+    const s = spec as { min?: number; max?: number; values?: Array<number | string>; unit?: string };
+    out.push({ name, min: s.min, max: s.max, values: s.values, unit: s.unit });
+  }
+  return out;
+}
+
+/** The whole read model of one campaign (`poreloop serve` /api, `poreloop report`). */
+export function campaignModel(ledger: Ledger, campaignId: string): CampaignModel {
+  return ledger.transaction(() => {
+    const c = ledger.campaign(campaignId);
+    if (!c) throw new Error(`no campaign ${campaignId}`);
+    const runs = rigRuns(ledger, c.id);
+    const twin = configOf(c).twin;
+    return {
+      overview: overview(ledger, c),
+      runs,
+      baseline: baselines(ledger, c, runs),
+      predictions: predictions(ledger, c.id),
+      pareto: pareto(ledger, c),
+      fleet: fleet(ledger, c.id),
+      approval: c.status === 'running' || c.status === 'paused' ? approval(ledger, c.id, ledger.trials(c.id)) : null,
+      space: spaceOf(c),
+      twin: twin ? { name: twin.name, size: twin.size, voxelSize: twin.voxelSize } : null,
+      seq: (ledger.db.prepare('SELECT max(seq) AS s FROM documents').get() as { s: number | null }).s ?? 0,
+    };
+  });
+}

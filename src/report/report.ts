@@ -1,0 +1,97 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import type { Ledger } from '../ledger/ledger.js';
+import { campaignCharts, type Chart } from './charts.js';
+import { campaignModel, type CampaignModel } from './model.js';
+import { renderSvg, svgToPng } from './render.js';
+
+/**
+ * `poreloop report <campaign> --out dir` (issue #18): a static HTML page a scientist can attach
+ * to a lab notebook — every plot inline as SVG (the page needs no other file, no script and no
+ * network), each also written as <id>.svg and <id>.png beside it, the summary table, the
+ * config and the provenance (config hash, seed, versions, ledger, when it was made).
+ */
+
+export interface ReportResult {
+  dir: string;
+  html: string;
+  charts: Array<{ id: string; svg: string; png: string }>;
+}
+
+const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const num = (v: number | null | undefined, digits = 4): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v).toPrecision(digits));
+
+export async function writeReport(ledger: Ledger, campaignId: string, outDir: string, now: () => Date = () => new Date()): Promise<ReportResult> {
+  const model = campaignModel(ledger, campaignId);
+  const charts = campaignCharts(model);
+  mkdirSync(outDir, { recursive: true });
+  const rendered: Array<{ chart: Chart; svg: string }> = [];
+  const files: ReportResult['charts'] = [];
+  for (const chart of charts) {
+    const svg = await renderSvg(chart.spec);
+    writeFileSync(join(outDir, `${chart.id}.svg`), svg);
+    writeFileSync(join(outDir, `${chart.id}.png`), svgToPng(svg));
+    writeFileSync(join(outDir, `${chart.id}.vl.json`), JSON.stringify(chart.spec, null, 2) + '\n');
+    rendered.push({ chart, svg });
+    files.push({ id: chart.id, svg: join(outDir, `${chart.id}.svg`), png: join(outDir, `${chart.id}.png`) });
+  }
+  const config = ledger.campaign(campaignId)!.config;
+  const html = reportHtml(model, rendered, config, { ledger: resolve(ledger.path), generatedAt: now().toISOString() });
+  const htmlPath = join(outDir, 'index.html');
+  writeFileSync(htmlPath, html);
+  return { dir: outDir, html: htmlPath, charts: files };
+}
+
+function reportHtml(m: CampaignModel, charts: Array<{ chart: Chart; svg: string }>, config: unknown, meta: { ledger: string; generatedAt: string }): string {
+  const o = m.overview;
+  const measured = m.runs.filter((r) => r.reward !== null).sort((a, b) => b.reward! - a.reward!);
+  const facts: Array<[string, string]> = [
+    ['status', `${o.status}${o.stopReason ? ` — ${o.stopReason}` : ''}`],
+    ['rounds', String(o.rounds)],
+    ['rig runs', `${o.rigRuns}${o.rigBudget !== null ? ` of ${o.rigBudget}` : ''}`],
+    ['trials proposed', String(o.trials)],
+    ['measured', `${o.completed} (${o.infeasible} infeasible), ${o.failed} failed, ${o.abandoned} abandoned`],
+    ['best measured reward', num(measured[0]?.reward)],
+    ['wall time', `${o.wallTimeS.toFixed(1)} s`],
+    ['agent', o.agent],
+    ['reward', o.reward ?? (o.objectives.length ? `objectives: ${o.objectives.map((x) => `${x.goal} ${x.name}`).join(', ')}` : '—')],
+  ];
+  const provenance: Array<[string, string]> = [
+    ['campaign', o.id],
+    ['config file', o.source],
+    ['config sha256', o.configHash],
+    ['seed', String(o.seed)],
+    ...Object.entries(o.versions).map(([k, v]) => [`${k} version`, v] as [string, string]),
+    ['ledger', meta.ledger],
+    ['ledger documents up to seq', String(m.seq)],
+    ['report generated', meta.generatedAt],
+  ];
+  const top = measured.slice(0, 10);
+  const params = m.space.map((p) => p.name);
+  const table = top.length
+    ? `<table class="summary"><thead><tr><th>#</th><th>trial</th><th>round</th>${params.map((p) => `<th>${esc(p)}</th>`).join('')}<th>measured reward</th></tr></thead><tbody>` +
+      top.map((r, i) => `<tr><td>${i + 1}</td><td>${esc(r.trialId)}</td><td>${r.round}</td>${params.map((p) => `<td>${esc(typeof r.params[p] === 'number' ? num(r.params[p] as number, 3) : (r.params[p] ?? ''))}</td>`).join('')}<td>${num(r.reward)}</td></tr>`).join('') +
+      '</tbody></table>'
+    : '<p>No trial has a feasible measured result yet.</p>';
+  const kv = (rows: Array<[string, string]>) => `<table class="kv">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>poreloop report — ${esc(o.name)} (${esc(o.id)})</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.5em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse}td,th{padding:.2em .6em;text-align:left;border-bottom:1px solid #eee}
+table.summary td{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:1em 0}figcaption{color:#555;max-width:60em}pre{background:#f6f6f6;padding:1em;overflow:auto}
+.sub{color:#666}
+</style></head><body>
+<h1>${esc(o.name)}</h1><div class="sub">campaign ${esc(o.id)} · poreloop report</div>
+<h2>Summary</h2>${kv(facts)}
+<h2>Best trials (by measured reward)</h2>${table}
+<h2>Plots</h2>
+${charts.map(({ chart, svg }) => `<figure id="plot-${chart.id}" data-chart="${chart.id}"><h3>${esc(chart.title)}</h3>${svg}<figcaption>${esc(chart.caption)} Files: <a href="${chart.id}.svg">${chart.id}.svg</a>, <a href="${chart.id}.png">${chart.id}.png</a>, <a href="${chart.id}.vl.json">Vega-Lite spec</a>.</figcaption></figure>`).join('\n')}
+<h2>Provenance</h2>${kv(provenance)}
+<h2>Config (as resolved and stored in the ledger)</h2><pre>${esc(stringify(config))}</pre>
+</body></html>
+`;
+}

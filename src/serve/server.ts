@@ -1,0 +1,333 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Parameters, Voxels } from '../core/protocols.js';
+import { Ledger, issueCommand, type CampaignRow, type TrialRow } from '../ledger/ledger.js';
+import { CampaignLease } from '../ledger/lease.js';
+import { campaignCharts } from '../report/charts.js';
+import { campaignModel, overview } from '../report/model.js';
+import { encodeSlicePng, PHASE_COLOURS } from '../voxel/io.js';
+
+/**
+ * `poreloop serve` (issue #18): the operator's dashboard, a small HTTP server over one ledger.
+ *
+ * - Reads through a read-only connection; live updates are server-sent events fed by reading
+ *   only the documents appended since the last look (`seq > cursor`, the rowid: no table is
+ *   scanned again), twice a second — a campaign in another process appears as it writes.
+ * - Writes (approve / reject / edit a waiting batch, pause, resume, stop) go into the ledger
+ *   as operator commands, exactly as `poreloop approve|pause|…` write them; the running
+ *   campaign acts on them at its next step boundary. They need the token printed at start-up
+ *   (`Authorization: Bearer <token>`), and `readOnly` refuses them all.
+ * - Binds to 127.0.0.1 unless told otherwise; the front-end (web/dashboard) and the vega
+ *   bundles are served from the package itself — no CDN, it works offline.
+ */
+
+export interface ServeOptions {
+  db: string;
+  port?: number;
+  host?: string;
+  /** Refuse every write action (no token is accepted). */
+  readOnly?: boolean;
+  /** The write token (default: 24 random bytes, hex). */
+  token?: string;
+  /** Microstructure of a trial for the slice viewer (the composition root regenerates it with the campaign's twin). */
+  volumeOf?: (campaign: CampaignRow, trial: TrialRow) => Promise<Voxels | null>;
+  /** Why edited parameters are not allowed in the campaign's space ([] when they are). */
+  checkParams?: (campaign: CampaignRow, params: Parameters) => string[];
+  /** How often the ledger is read for new documents (ms). */
+  pollMs?: number;
+}
+
+export interface DashboardServer {
+  url: string;
+  token: string | null;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** web/dashboard, found from this file in the sources (src/serve) or the build (dist/src/serve). */
+function webDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const rel of ['../../web/dashboard', '../../../web/dashboard']) {
+    const d = join(here, rel);
+    if (existsSync(join(d, 'index.html'))) return d;
+  }
+  throw new Error('the dashboard files (web/dashboard) are missing from this installation');
+}
+
+const require = createRequire(import.meta.url);
+/** The vega bundles from node_modules (UMD builds, served as they ship). */
+const ASSETS: Record<string, () => string> = {
+  'vega.min.js': () => join(dirname(require.resolve('vega')), 'vega.min.js'),
+  'vega-lite.min.js': () => join(dirname(require.resolve('vega-lite')), 'vega-lite.min.js'),
+};
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+/** A one-line account of a document for the event stream (bodies can be large: configs, agent state). */
+export function describeDocument(type: string, body: Record<string, unknown>): string {
+  const f = (v: unknown) => (typeof v === 'number' ? (Number.isFinite(v) ? Number(v).toPrecision(4) : String(v)) : String(v));
+  switch (type) {
+    case 'RoundStarted':
+      return `round ${body.round}`;
+    case 'TrialProposed':
+      return `${body.trialId} by ${body.agent}`;
+    case 'TrialScored':
+      return `${body.trialId}: predicted reward ${f(body.reward)} (${body.fidelity})`;
+    case 'TrialSelected':
+      return `${body.trialId} rank ${body.rank}`;
+    case 'ApprovalRequested':
+      return `round ${body.round}: ${(body.trialIds as string[]).length} trials wait for approval`;
+    case 'ApprovalGiven':
+      return `round ${body.round}: ${body.decision} (${(body.trialIds as string[]).length} go) by ${body.by}`;
+    case 'JobDispatched':
+      return `${body.jobId} → ${body.capability}`;
+    case 'JobSent':
+      return `${body.jobId} attempt ${body.attempt} to ${body.rigId}`;
+    case 'RigEventReceived':
+      return `${body.rigId}: ${body.type} ${body.jobId}${body.reason ? ` (${body.reason})` : ''}`;
+    case 'MeasurementRecorded':
+      return `${body.trialId} ${body.capability} on ${body.rigId}${body.feasible ? '' : ' (infeasible)'}`;
+    case 'JobFailed':
+      return `${body.jobId}: ${body.reason}`;
+    case 'TrialCompleted':
+      return `${body.trialId}: measured reward ${f(body.reward)}${body.feasible ? '' : ' (infeasible)'}`;
+    case 'TrialAbandoned':
+      return `${body.trialId}: ${body.reason}`;
+    case 'ModelTrained':
+      return `${body.kind} v${body.version} on ${body.samples} samples`;
+    case 'CommandIssued':
+      return `${body.command} by ${body.by}`;
+    case 'CampaignStopped':
+      return `${body.status}: ${body.reason}`;
+    case 'RigFleetObserved':
+      return (body.rigs as Array<{ rigId: string; status: string }>).map((r) => `${r.rigId} ${r.status}`).join(', ') || 'no rigs';
+    case 'MessageRejected':
+      return `${body.topic}: ${body.reason}`;
+    case 'CampaignStarted':
+      return `${body.name} seed ${body.seed}`;
+    default:
+      return '';
+  }
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export async function startDashboard(options: ServeOptions): Promise<DashboardServer> {
+  const ledger = Ledger.open(options.db, { readonly: true });
+  const token = options.readOnly ? null : (options.token ?? randomBytes(24).toString('hex'));
+  const web = webDir();
+  const clients = new Set<ServerResponse>();
+  let cursor = (ledger.db.prepare('SELECT max(seq) AS s FROM documents').get() as { s: number | null }).s ?? 0;
+  const newDocs = ledger.db.prepare('SELECT seq, campaign_id, type, at, body FROM documents WHERE seq > ? ORDER BY seq LIMIT 500');
+  const volumes = new Map<string, Promise<Voxels | null>>();
+
+  const send = (res: ServerResponse, event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const poll = setInterval(() => {
+    try {
+      for (;;) {
+        const rows = newDocs.all(cursor) as Array<{ seq: number; campaign_id: string; type: string; at: string; body: string }>;
+        if (rows.length === 0) break;
+        cursor = rows[rows.length - 1].seq;
+        const docs = rows.map((r) => ({ seq: r.seq, campaignId: r.campaign_id, type: r.type, at: r.at, text: describeDocument(r.type, JSON.parse(r.body)) }));
+        for (const c of clients) send(c, 'documents', docs);
+        if (rows.length < 500) break;
+      }
+    } catch {
+      // A busy ledger (a writer's checkpoint) is read again on the next tick.
+    }
+  }, options.pollMs ?? 500);
+  const keepAlive = setInterval(() => {
+    for (const c of clients) c.write(': keep-alive\n\n');
+  }, 15_000);
+
+  const campaign = (id: string): CampaignRow => {
+    const c = ledger.findCampaign(decodeURIComponent(id));
+    if (!c) throw new HttpError(404, `no campaign "${id}" in ${options.db}`);
+    return c;
+  };
+
+  const authorise = (req: IncomingMessage) => {
+    if (token === null) throw new HttpError(403, 'this dashboard is read-only (started with --read-only)');
+    const given = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    const a = Buffer.from(given);
+    const b = Buffer.from(token);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new HttpError(401, 'write actions need the token printed when `poreloop serve` started (Authorization: Bearer <token>)');
+  };
+
+  const readJson = async (req: IncomingMessage): Promise<Record<string, unknown>> => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > 64 * 1024) throw new HttpError(413, 'request body over 64 kB');
+      chunks.push(c as Buffer);
+    }
+    if (size === 0) return {};
+    try {
+      const v = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+      return v as Record<string, unknown>;
+    } catch {
+      throw new HttpError(400, 'request body: expected a JSON object');
+    }
+  };
+
+  /** Commands go through a short-lived writable connection: the dashboard holds no write lock. */
+  const command = (c: CampaignRow, name: 'approve' | 'reject' | 'pause' | 'resume' | 'stop', args: Record<string, unknown>) => {
+    if (c.status !== 'running' && c.status !== 'paused') throw new HttpError(409, `campaign ${c.id} is ${c.status}; nothing to ${name}`);
+    const holder = CampaignLease.holder(ledger, c.id);
+    if (!holder || holder.expiresAt < Date.now()) throw new HttpError(409, `no process runs campaign ${c.id} now; continue it with "poreloop resume ${c.id}"`);
+    const w = Ledger.open(options.db);
+    try {
+      issueCommand(w, c.id, name, { ...args, by: 'dashboard' });
+    } finally {
+      w.close();
+    }
+  };
+
+  const approvalArgs = (c: CampaignRow, body: Record<string, unknown>) => {
+    const pending = campaignModel(ledger, c.id).approval;
+    if (!pending) throw new HttpError(409, `no batch of campaign ${c.id} waits for approval`);
+    if (body.round !== undefined && body.round !== pending.round) throw new HttpError(409, `round ${String(body.round)} is not the one waiting (round ${pending.round})`);
+    const ids = pending.trials.map((t) => t.trialId);
+    const reject = body.reject ?? [];
+    if (!Array.isArray(reject) || !reject.every((r) => typeof r === 'string' && ids.includes(r))) throw new HttpError(400, `reject: expected a list of trial ids of the waiting batch (${ids.join(', ')})`);
+    const edits = (body.edits ?? {}) as Record<string, Parameters>;
+    if (typeof edits !== 'object' || Array.isArray(edits)) throw new HttpError(400, 'edits: expected { trialId: { parameter: value } }');
+    for (const [id, p] of Object.entries(edits)) {
+      if (!ids.includes(id)) throw new HttpError(400, `edits: ${id} is not in the waiting batch (${ids.join(', ')})`);
+      if (typeof p !== 'object' || p === null || Array.isArray(p)) throw new HttpError(400, `edits.${id}: expected { parameter: value }`);
+      const problems = options.checkParams?.(c, p) ?? [];
+      if (problems.length > 0) throw new HttpError(400, `edits.${id}: ${problems.join('; ')}`);
+    }
+    return { round: pending.round, reject, edits, all: ids };
+  };
+
+  const slice = async (c: CampaignRow, trialId: string, url: URL, res: ServerResponse) => {
+    if (!options.volumeOf) throw new HttpError(404, 'this server cannot rebuild microstructures');
+    const trial = ledger.trials(c.id).find((t) => t.id === trialId);
+    if (!trial) throw new HttpError(404, `no trial ${trialId} in campaign ${c.id}`);
+    const key = `${c.id}/${trial.id}/${JSON.stringify(trial.params)}`;
+    if (!volumes.has(key)) {
+      if (volumes.size >= 4) volumes.delete(volumes.keys().next().value!);
+      volumes.set(key, options.volumeOf(c, trial));
+    }
+    const v = await volumes.get(key)!;
+    if (!v) throw new HttpError(404, `campaign ${c.id} has no twin: its trials have no microstructure`);
+    const axis = url.searchParams.get('axis');
+    if (axis === null) {
+      return json(res, 200, { shape: v.shape, voxelSize: v.voxelSize, phases: Object.entries(v.phases).map(([label, name]) => ({ label: Number(label), name, colour: PHASE_COLOURS[Number(label) % PHASE_COLOURS.length] })) });
+    }
+    if (axis !== 'x' && axis !== 'y' && axis !== 'z') throw new HttpError(400, `axis: expected x, y or z, got "${axis}"`);
+    const raw = url.searchParams.get('index');
+    const index = raw === null ? undefined : Number(raw);
+    try {
+      const png = encodeSlicePng(v, { axis, index });
+      res.writeHead(200, { 'content-type': 'image/png', 'cache-control': 'no-store' });
+      res.end(png);
+    } catch (e) {
+      throw new HttpError(400, (e as Error).message);
+    }
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://dashboard');
+    const parts = url.pathname.split('/').filter(Boolean);
+    if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) return file(res, join(web, 'index.html'));
+    if (req.method === 'GET' && parts[0] === 'assets' && parts.length === 2) {
+      const name = parts[1];
+      if (ASSETS[name]) return file(res, ASSETS[name]());
+      if (/^[\w.-]+\.(js|css)$/.test(name) && existsSync(join(web, name))) return file(res, join(web, name));
+      throw new HttpError(404, `no asset ${name}`);
+    }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204);
+      return void res.end();
+    }
+    if (parts[0] !== 'api') throw new HttpError(404, `nothing at ${url.pathname}`);
+    if (req.method === 'GET' && url.pathname === '/api/stream') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      send(res, 'hello', { seq: cursor, writable: token !== null });
+      clients.add(res);
+      req.on('close', () => clients.delete(res));
+      return;
+    }
+    if (req.method === 'GET' && url.pathname === '/api/campaigns') {
+      return json(res, 200, { writable: token !== null, db: options.db, campaigns: ledger.campaigns().map((c) => overview(ledger, c)).reverse() });
+    }
+    if (parts[1] === 'campaigns' && parts[2]) {
+      const c = campaign(parts[2]);
+      if (req.method === 'GET' && parts.length === 3) {
+        const model = campaignModel(ledger, c.id);
+        return json(res, 200, { ...model, charts: campaignCharts(model) });
+      }
+      if (req.method === 'GET' && parts[3] === 'events' && parts.length === 4) {
+        const limit = Math.min(500, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));
+        const rows = ledger.db.prepare('SELECT seq, type, at, body FROM documents WHERE campaign_id = ? ORDER BY seq DESC LIMIT ?').all(c.id, limit) as Array<{ seq: number; type: string; at: string; body: string }>;
+        return json(res, 200, { events: rows.reverse().map((r) => ({ seq: r.seq, campaignId: c.id, type: r.type, at: r.at, text: describeDocument(r.type, JSON.parse(r.body)) })) });
+      }
+      if (req.method === 'GET' && parts[3] === 'trials' && parts[4] && parts[5] === 'slice' && parts.length === 6) return slice(c, decodeURIComponent(parts[4]), url, res);
+      if (req.method === 'POST' && parts.length === 4) {
+        authorise(req);
+        const body = await readJson(req);
+        const action = parts[3];
+        if (action === 'approval') {
+          const a = approvalArgs(c, body);
+          const rejected = a.reject.length === a.all.length;
+          command(c, rejected ? 'reject' : 'approve', rejected ? {} : { reject: a.reject, edits: a.edits });
+          return json(res, 202, { campaignId: c.id, round: a.round, decision: rejected ? 'reject' : Object.keys(a.edits).length ? 'edit' : 'approve', rejected: a.reject, edited: Object.keys(a.edits) });
+        }
+        if (action === 'pause' || action === 'resume' || action === 'stop') {
+          command(c, action, {});
+          return json(res, 202, { campaignId: c.id, command: action });
+        }
+      }
+    }
+    throw new HttpError(404, `no ${req.method} ${url.pathname}`);
+  };
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((e: unknown) => {
+      const status = e instanceof HttpError ? e.status : 500;
+      if (!res.headersSent) json(res, status, { error: (e as Error).message });
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolveListen());
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${host}:${addr.port}/`,
+    token,
+    server,
+    close: async () => {
+      clearInterval(poll);
+      clearInterval(keepAlive);
+      for (const c of clients) c.end();
+      await new Promise<void>((r) => server.close(() => r()));
+      ledger.close();
+    },
+  };
+}
+
+function json(res: ServerResponse, status: number, doc: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(doc));
+}
+
+function file(res: ServerResponse, path: string): void {
+  const ext = path.slice(path.lastIndexOf('.'));
+  res.writeHead(200, { 'content-type': TYPES[ext] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+  res.end(readFileSync(path));
+}
