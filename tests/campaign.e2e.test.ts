@@ -82,6 +82,18 @@ describe('a full campaign', () => {
     expect(laterScores.length).toBeGreaterThan(0); // round 2 was scored with corrected estimates
     // The correction is relative (log space): positive properties stay positive.
     for (const d of laterScores) for (const [k, e] of Object.entries(d.body.properties)) if (d.body.raw![k].mean > 0) expect(e.mean, k).toBeGreaterThan(0);
+    // Issue #13: twin + physics scores are means over twin realisations with a σ > 0 (the real
+    // fibre-gdl twin varies between seeds), and the reward carries its σ.
+    const simulated = lr.documents(doc.campaignId, 'TrialScored').map((d) => d.body).filter((b) => b.fidelity === 'simulation');
+    expect(simulated.length).toBeGreaterThan(0);
+    for (const b of simulated) {
+      const own = b.raw ?? b.properties;
+      expect(own.sigma_eff_z.n).toBeGreaterThanOrEqual(2);
+      expect(own.sigma_eff_z.std).toBeGreaterThan(0);
+      expect(own.sigma_eff_z.spread).toBeGreaterThan(0);
+      expect(b.rewardStd).toBeGreaterThan(0);
+    }
+    expect(doc.uncertainty.simulated).toBe(simulated.length);
     lr.close();
 
     const exp = await cli(['export', doc.campaignId, '--db', db, '--format', 'json']);

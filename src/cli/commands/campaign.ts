@@ -92,13 +92,11 @@ function printUncertainty(out: Output, u: CampaignSummary['uncertainty']): void 
   const r = u.realisations;
   const s = u.rewardStd;
   out.info('');
-  out.info(
-    `P-model uncertainty over ${u.simulated} simulated trials: twin realisations per trial ${r ? `median ${r.median} (${r.min}–${r.max})` : '—'}; ` +
-      `reward σ ${s ? `median ${fmt(s.median, 2)} (quartiles ${fmt(s.p25, 2)}–${fmt(s.p75, 2)})` : '—'}`,
-  );
+  out.info(`P-model uncertainty over ${u.simulated} simulated trials:`);
+  out.info(`  twin realisations per trial median ${r ? `${r.median} (${r.min}–${r.max})` : '—'}; reward σ median ${s ? `${fmt(s.median, 2)} (quartiles ${fmt(s.p25, 2)}–${fmt(s.p75, 2)})` : '—'}`);
   for (const [p, v] of Object.entries(u.properties)) {
     if (v.medianCv === null) continue;
-    const flag = v.rveFlagged > 0 ? `; domain too small (CV > predict.rveMaxCv) in ${v.rveFlagged} of ${u.simulated} trials` : '';
+    const flag = v.rveFlagged > 0 ? `; domain too small for it in ${v.rveFlagged} (CV > predict.rveMaxCv)` : '';
     out.info(`  ${p}: CV over realisations median ${fmt(v.medianCv, 2)}${flag}`);
   }
 }
@@ -132,7 +130,7 @@ function withSignals<T>(fn: (c: AbortController) => Promise<T>): Promise<T> {
 
 function report(out: Output, s: CampaignSummary): number {
   printSummary(out, s);
-  out.result({ campaignId: s.campaignId, status: s.status, stopReason: s.stopReason, rounds: s.rounds, rigRuns: s.rigRuns, trials: s.trials, best: s.best, top: s.top, ledger: s.ledger, wallTimeS: s.wallTimeS });
+  out.result({ campaignId: s.campaignId, status: s.status, stopReason: s.stopReason, rounds: s.rounds, rigRuns: s.rigRuns, trials: s.trials, best: s.best, top: s.top, ledger: s.ledger, wallTimeS: s.wallTimeS, uncertainty: s.uncertainty });
   return s.status === 'failed' ? 1 : 0;
 }
 

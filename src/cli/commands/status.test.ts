@@ -65,8 +65,8 @@ describe('poreloop status', () => {
     io.stderr = '';
     expect(await main(['status', 'c2', '--db', db])).toBe(0);
     const text = io.stderr + io.stdout;
-    expect(text).toMatch(/P-model uncertainty over 2 simulated trials: twin realisations per trial median 2 \(2–3\); reward σ median 0\.50/);
-    expect(text).toMatch(/sigma_eff_z: CV over realisations median 0\.65; domain too small \(CV > predict\.rveMaxCv\) in 2 of 2 trials/);
+    expect(text).toMatch(/P-model uncertainty over 2 simulated trials:\n {2}twin realisations per trial median 2 \(2–3\); reward σ median 0\.50/);
+    expect(text).toMatch(/sigma_eff_z: CV over realisations median 0\.65; domain too small for it in 2 \(CV > predict\.rveMaxCv\)/);
     expect(text).toMatch(/porosity: CV over realisations median 0\.0025\n/);
     io.stdout = '';
     expect(await main(['status', 'c2', '--db', db, '--json'])).toBe(0);
