@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { finishedCampaign } from '../../tests/ledgers.js';
+import { CampaignLease } from '../ledger/lease.js';
+import { Ledger } from '../ledger/ledger.js';
+import { startDashboard } from './server.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'poreloop-serve-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A ledger file with one finished campaign and one whose round-1 batch waits at the gate, run by this process. */
+function ledgerFile(): { db: string; lease: CampaignLease; ledger: Ledger } {
+  const db = join(dir, `l${Math.random().toString(36).slice(2)}.db`);
+  const mem = finishedCampaign([1, 2]);
+  const l = Ledger.open(db);
+  for (const d of mem.documents('c1')) l.append('c1', d.type, d.body as never, d.key ?? undefined);
+  mem.close();
+  l.append('w', 'CampaignStarted', { name: 'gate', config: { space: { x: { min: 0, max: 1 } } }, configHash: 'h', seed: 1, source: 'x.yaml', versions: {} }, 'start');
+  for (const i of [0, 1]) {
+    const trialId = `w-r1-${i}`;
+    l.append('w', 'TrialProposed', { trialId, round: 1, index: i, params: { x: i / 2 }, agent: 'a' }, trialId);
+    l.append('w', 'TrialScored', { trialId, properties: {}, fidelity: 'simulation', reward: i }, trialId);
+    l.append('w', 'TrialSelected', { trialId, round: 1, rank: i, predictedReward: i }, trialId);
+  }
+  l.append('w', 'ApprovalRequested', { round: 1, trialIds: ['w-r1-0', 'w-r1-1'] }, 'round:1');
+  return { db, lease: CampaignLease.acquire(l, 'w'), ledger: l };
+}
+
+const get = async (url: string) => {
+  const r = await fetch(url);
+  return { status: r.status, body: (await r.json()) as Record<string, any> };
+};
+const post = async (url: string, body: unknown, token?: string) => {
+  const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  return { status: r.status, body: (await r.json()) as Record<string, any> };
+};
+
+describe('poreloop serve (issue #18)', () => {
+  it('lists campaigns with their state, serves the model, charts and events, on loopback', async () => {
+    const { db, ledger, lease } = ledgerFile();
+    const d = await startDashboard({ db, port: 0 });
+    try {
+      expect(d.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+      const list = await get(`${d.url}api/campaigns`);
+      expect(list.body.campaigns.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([['w', 'running'], ['c1', 'completed']]);
+      const m = await get(`${d.url}api/campaigns/c1`);
+      expect(m.body.runs).toHaveLength(2);
+      expect(m.body.charts.map((c: { id: string }) => c.id)).toEqual(['convergence', 'predictions']);
+      const w = await get(`${d.url}api/campaigns/w`);
+      expect(w.body.approval).toMatchObject({ round: 1, trials: [{ trialId: 'w-r1-0', params: { x: 0 } }, { trialId: 'w-r1-1', params: { x: 0.5 } }] });
+      const ev = await get(`${d.url}api/campaigns/w/events?limit=2`);
+      expect(ev.body.events.map((e: { type: string }) => e.type)).toEqual(['TrialSelected', 'ApprovalRequested']);
+      expect((await get(`${d.url}api/campaigns/nope`)).status).toBe(404);
+      // The page and the vega bundles come from the package, not a CDN.
+      const page = await fetch(d.url).then((r) => r.text());
+      expect(page).not.toMatch(/https?:\/\/(?!vega\.github\.io)/);
+      for (const a of ['vega.min.js', 'vega-lite.min.js', 'app.js', 'style.css']) expect((await fetch(`${d.url}assets/${a}`)).status).toBe(200);
+    } finally {
+      await d.close();
+      lease.release();
+      ledger.close();
+    }
+  });
+
+  it('refuses writes without the token and in read-only mode; with it, records the per-trial decision as a command', async () => {
+    const { db, ledger, lease } = ledgerFile();
+    const d = await startDashboard({ db, port: 0, checkParams: (_c, p) => (typeof p.x === 'number' && p.x >= 0 && p.x <= 1 ? [] : ['x: outside 0…1']) });
+    const ro = await startDashboard({ db, port: 0, readOnly: true });
+    try {
+      expect(ro.token).toBeNull();
+      expect((await post(`${ro.url}api/campaigns/w/approval`, {}, 'x')).status).toBe(403);
+      const url = `${d.url}api/campaigns/w/approval`;
+      expect((await post(url, {})).status).toBe(401);
+      expect((await post(url, {}, 'wrong')).status).toBe(401);
+      const bad = await post(url, { edits: { 'w-r1-0': { x: 3 } } }, d.token!);
+      expect(bad).toMatchObject({ status: 400, body: { error: 'edits.w-r1-0: x: outside 0…1' } });
+      expect((await post(url, { round: 2 }, d.token!)).status).toBe(409);
+      const ok = await post(url, { round: 1, reject: ['w-r1-1'], edits: { 'w-r1-0': { x: 0.75 } } }, d.token!);
+      expect(ok).toMatchObject({ status: 202, body: { decision: 'edit', rejected: ['w-r1-1'], edited: ['w-r1-0'] } });
+      const cmd = ledger.pendingCommands('w');
+      expect(cmd).toEqual([{ seq: expect.any(Number), command: 'approve', args: { reject: ['w-r1-1'], edits: { 'w-r1-0': { x: 0.75 } }, by: 'dashboard' } }]);
+      expect((await post(`${d.url}api/campaigns/w/pause`, {}, d.token!)).status).toBe(202);
+      expect(ledger.pendingCommands('w').map((c) => c.command)).toEqual(['approve', 'pause']);
+      // A finished campaign takes no commands.
+      expect((await post(`${d.url}api/campaigns/c1/stop`, {}, d.token!)).status).toBe(409);
+    } finally {
+      await d.close();
+      await ro.close();
+      lease.release();
+      ledger.close();
+    }
+  });
+
+  it('streams the documents appended after it started, read by seq', async () => {
+    const { db, ledger, lease } = ledgerFile();
+    const d = await startDashboard({ db, port: 0, pollMs: 50 });
+    const controller = new AbortController();
+    try {
+      const res = await fetch(`${d.url}api/stream`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      let text = '';
+      const read = async (until: RegExp) => {
+        while (!until.test(text)) text += new TextDecoder().decode((await reader.read()).value);
+      };
+      await read(/event: hello/);
+      ledger.append('w', 'ApprovalGiven', { round: 1, decision: 'approve', trialIds: ['w-r1-0', 'w-r1-1'], by: 'test' }, 'round:1');
+      await read(/event: documents\ndata: .*ApprovalGiven/);
+      expect(text).toMatch(/"campaignId":"w","type":"ApprovalGiven".*"text":"round 1: approve \(2 go\) by test"/);
+      // Only the new document: nothing from before the server started.
+      expect(text).not.toMatch(/ApprovalRequested/);
+    } finally {
+      controller.abort();
+      await d.close();
+      lease.release();
+      ledger.close();
+    }
+  });
+});
