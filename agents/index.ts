@@ -5,6 +5,7 @@
 import type { Agent } from '../src/core/protocols.js';
 import { createCmaesAgent } from './cmaes.js';
 import { createGpBoAgent } from './gp-bo.js';
+import { createMoboAgent } from './mobo.js';
 import { createPpoAgent } from './ppo.js';
 import { createRandomAgent } from './random.js';
 import { createSequenceAgent } from './sequence.js';
@@ -17,6 +18,7 @@ export const agentRegistry: Record<string, AgentFactory> = {
   sobol: createSobolAgent,
   cmaes: createCmaesAgent,
   'gp-bo': createGpBoAgent,
+  mobo: createMoboAgent,
   ppo: createPpoAgent,
   sequence: (options) => createSequenceAgent(options, (name) => agentRegistry[name]),
 };

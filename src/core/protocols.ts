@@ -268,6 +268,36 @@ export interface RealityCorrection {
   ): Array<{ properties: Record<string, PropertyEstimate>; reward: number }>;
 }
 
+/** One evaluation of the reward at a fidelity, as a multi-fidelity model takes it (issue #13). */
+export interface FidelityObservation {
+  params: Parameters;
+  reward: number;
+  /** Standard deviation of a simulated reward (the P-model's spread); 0 or absent when unknown. */
+  std?: number;
+}
+
+/**
+ * A model of the REAL reward — what the rigs would measure — learnt jointly from simulations
+ * (cheap, biased) and rig results (expensive, the quantity itself) (issue #13; implemented in
+ * src/predict/multifidelity.ts, composed in src/compose). In twin campaigns the agents optimise
+ * its estimates and the rigs get the candidates of highest expected improvement under it.
+ */
+export interface RealityModel {
+  /**
+   * Refits from all simulations and rig results so far, deterministically (a resumed campaign
+   * refits from the ledger and gets the same model). Returns what to record: fitted parameters.
+   */
+  update(simulations: readonly FidelityObservation[], measurements: readonly FidelityObservation[]): { kind: string; samples: number; state: unknown };
+  /** The estimate of the real reward at each candidate (mean and σ, rig noise excluded). */
+  estimate(candidates: readonly Parameters[]): PropertyEstimate[];
+  /**
+   * The order in which candidates should go to the rigs: by expected improvement of the real
+   * reward over `best` (the best rig result; −∞ before any), a batch chosen greedily (Kriging
+   * believer). Returns indices into `candidates`, best first, with the acquisition value.
+   */
+  rank(candidates: readonly Parameters[], best: number): Array<{ index: number; value: number; mean: number; std: number }>;
+}
+
 // ─── Agent ───────────────────────────────────────────────────────────────────────────────
 
 /** One evaluated candidate, as an agent sees it. */
@@ -276,8 +306,13 @@ export interface Observation {
   /** Scalar reward (higher is better); NaN for a failed/infeasible evaluation. */
   reward: number;
   fidelity: Fidelity;
-  /** Objective values for multi-objective campaigns. */
+  /**
+   * Objective values of a multi-objective campaign, goal-signed: larger is better in every
+   * objective (the campaign negates `min` objectives; src/reward/objectives.ts, issue #16).
+   */
   objectives?: number[];
+  /** Outcome-constraint slacks (thresholds, property ranges): feasible when every value ≥ 0 (issue #16). */
+  constraints?: number[];
   feasible?: boolean;
 }
 

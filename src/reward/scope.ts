@@ -1,5 +1,6 @@
 import type { Parameters } from '../core/protocols.js';
 import type { RewardExpression } from './expression.js';
+import { objectivesReward, type ObjectiveSpec } from './objectives.js';
 
 /**
  * A campaign's reward: the names it may read and how a set of properties and parameters
@@ -17,10 +18,6 @@ export function rewardNames(properties: readonly string[], parameters: readonly 
   return [...new Set([...properties, ...parameters, ...parameters.map((n) => `param_${n}`)])];
 }
 
-export interface Objective {
-  name: string;
-  goal: 'max' | 'min';
-}
 
 /** The values of `rewardNames` for one candidate. */
 export function rewardScope(properties: Record<string, number>, params: Parameters, fixed: Parameters = {}): Record<string, number> {
@@ -29,17 +26,15 @@ export function rewardScope(properties: Record<string, number>, params: Paramete
 }
 
 /**
- * The scalar reward of a campaign: the expression when there is one; for objectives alone the
- * sum of goal-signed objectives (documented in docs/configuration.md; the Pareto front is
- * reported separately, src/reward/pareto.ts). `fixed` joins the parameters because the reward
- * is also evaluated on the agent's own proposals (a model-based agent's reward model), which
- * carry only the searched ones.
+ * The scalar reward of a campaign: the expression when there is one; for objectives alone
+ * Σ goal·ln(value) (or goal·value/scale), never the raw sum (issue #16: the raw sum let one
+ * objective's unit decide; src/reward/objectives.ts explains the choice, and the Pareto front,
+ * not this number, is a multi-objective campaign's result). `fixed` joins the parameters
+ * because the reward is also evaluated on the agent's own proposals (a model-based agent's
+ * reward model), which carry only the searched ones.
  */
-export function campaignReward(spec: { expression?: RewardExpression; objectives?: readonly Objective[]; fixed?: Parameters }): (properties: Record<string, number>, params: Parameters) => number {
+export function campaignReward(spec: { expression?: RewardExpression; objectives?: readonly ObjectiveSpec[]; fixed?: Parameters }): (properties: Record<string, number>, params: Parameters) => number {
   const { expression, objectives = [], fixed = {} } = spec;
   if (expression) return (props, params) => expression.evaluate(rewardScope(props, params, fixed));
-  return (props, params) => {
-    const scope = rewardScope(props, params, fixed);
-    return objectives.reduce((s, o) => s + (o.goal === 'max' ? 1 : -1) * scope[o.name], 0);
-  };
+  return (props, params) => objectivesReward(rewardScope(props, params, fixed), objectives);
 }

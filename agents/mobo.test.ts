@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { BadInputError } from '../src/core/errors.js';
+import type { Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
+import { createRng } from '../src/core/rng.js';
+import { paramKey } from '../src/core/space.js';
+import { createMoboAgent } from './mobo.js';
+
+const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
+/** Two conflicting objectives (goal-signed), and a constraint a ≤ 0.5 as a slack. */
+const observe = (p: Parameters): Observation => {
+  const a = p.a as number;
+  const b = p.b as number;
+  return { params: p, reward: 0, fidelity: 'rig', objectives: [a - 0.3 * b * b, 1 - a - 0.3 * (1 - b) ** 2], constraints: [0.5 - a] };
+};
+
+async function loop(options: Record<string, unknown>, budget: number, seed: number, history: Observation[] = []): Promise<Observation[]> {
+  const agent = createMoboAgent(options);
+  const h = [...history];
+  for (let r = 0; h.length < budget; r++) {
+    const ps = await agent.propose({ space, history: h, rng: createRng(seed * 1000 + r) }, 2);
+    h.push(...ps.map(observe));
+  }
+  return h;
+}
+
+describe('mobo agent (issue #16)', () => {
+  it('gives the same proposals bit for bit for the same seed (qnehvi and parego)', async () => {
+    for (const acquisition of ['qnehvi', 'parego']) {
+      const [a, b] = [await loop({ acquisition, samples: 8, candidates: 64 }, 10, 3), await loop({ acquisition, samples: 8, candidates: 64 }, 10, 3)];
+      expect(JSON.stringify(b.map((o) => o.params))).toBe(JSON.stringify(a.map((o) => o.params)));
+    }
+  });
+
+  it('proposes distinct batch points and never a pending one', async () => {
+    const history = await loop({ samples: 8, candidates: 64 }, 8, 5);
+    const agent = createMoboAgent({ samples: 8, candidates: 64 });
+    const batch = await agent.propose({ space, history, rng: createRng(1) }, 3);
+    expect(new Set(batch.map(paramKey)).size).toBe(3);
+    const next = await agent.propose({ space, history, proposed: batch, rng: createRng(1) }, 1);
+    expect(batch.map(paramKey)).not.toContain(paramKey(next[0]));
+  });
+
+  it('weighs candidates by the probability of feasibility: after the initial design most proposals meet a ≤ 0.5', async () => {
+    // Random proposals meet it half the time; the constraint model learns where it holds.
+    for (const acquisition of ['qnehvi', 'parego']) {
+      const h = await loop({ acquisition, samples: 8, candidates: 64 }, 16, 7);
+      const later = h.slice(6);
+      expect(later.filter((o) => o.constraints![0] >= 0).length).toBeGreaterThanOrEqual(0.75 * later.length);
+    }
+  });
+
+  it('picks only unused pool points', async () => {
+    const pool = Array.from({ length: 30 }, (_, i) => ({ a: (i % 6) / 5, b: Math.floor(i / 6) / 4 }));
+    const pooled = { ...space, pool };
+    const agent = createMoboAgent({ samples: 8 });
+    const history = pool.slice(0, 6).map(observe);
+    const ps = await agent.propose({ space: pooled, history, rng: createRng(2) }, 3);
+    const keys = new Set(pool.map(paramKey));
+    for (const p of ps) expect(keys.has(paramKey(p))).toBe(true);
+    expect(ps.map(paramKey).filter((k) => history.some((o) => paramKey(o.params) === k))).toEqual([]);
+  });
+
+  it('rejects bad options naming the field', () => {
+    expect(() => createMoboAgent({ acquisition: 'ehvi2' })).toThrow(BadInputError);
+    expect(() => createMoboAgent({ acquisition: 'ehvi2' })).toThrow(/agent\.mobo\.acquisition.*qnehvi, parego/);
+    expect(() => createMoboAgent({ samples: 0 })).toThrow(/agent\.mobo\.samples/);
+    expect(() => createMoboAgent({ reference: [1, 'x'] })).toThrow(/agent\.mobo\.reference/);
+  });
+});

@@ -1,0 +1,224 @@
+/**
+ * `npm run bench -- multiobjective [--seeds 20] [--budget 40] [--batch 4] [--problems zdt1,…]
+ *   [--agents qnehvi,parego,sobol,random] [--samples 32] [--out multiobjective]`
+ *
+ * Multi-objective agents on test problems with known Pareto fronts (issue #16): dominated
+ * hypervolume against evaluations, the same seeds for every agent, all in one run.
+ * - ZDT1, ZDT2, ZDT3 (Zitzler, Deb & Thiele, Evol. Comput. 8 (2000) 173), d = 4, 2 objectives;
+ * - DTLZ2 (Deb, Thiele, Laumanns & Zitzler 2002), 2 objectives d = 4 and 3 objectives d = 5;
+ * - C2-DTLZ2 (Jain & Deb, IEEE TEC 18 (2014) 602), 2 objectives d = 4, r = 0.1: only the part
+ *   of the front near the axes' ends and near the middle of the arc is feasible;
+ * all minimised, reference points as BoTorch's test problems (ZDT: 11 per objective; DTLZ2,
+ * C2-DTLZ2: 1.1). The true hypervolume is exact (DTLZ2: r^m − the sphere's orthant) or from
+ * 20 000 points of the analytic front (ZDT, C2-DTLZ2).
+ *
+ * Every agent starts from the same uniform random design of min(d + 1, 10) points (the random
+ * agent's draws from the same seed), then proposes batches of `batch` points; the metric after
+ * n evaluations is the gap HV(true front) − HV(feasible evaluations so far), reported as the
+ * median and quartiles over seeds, at n = 10, 20, …, budget. The summary column compares at
+ * the final budget: qNEHVI's median gap / ParEGO's (target ≤ 0.5) and whether qNEHVI's median
+ * gap is below random's at every reported budget after the initial design.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createMoboAgent } from '../agents/mobo.js';
+import { createRandomAgent } from '../agents/random.js';
+import { createSobolAgent } from '../agents/sobol.js';
+import type { Agent, Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
+import { createRng, hash32 } from '../src/core/rng.js';
+import { hypervolume } from '../src/reward/pareto.js';
+
+export interface MoProblem {
+  name: string;
+  d: number;
+  m: number;
+  /** Minimised objectives of a point of [0, 1]^d. */
+  f(x: number[]): number[];
+  /** Constraint slacks, feasible when all ≥ 0 (absent: unconstrained). */
+  c?(fx: number[]): number[];
+  ref: number[];
+  trueHv: number;
+}
+
+const zdtG = (x: number[]) => 1 + (9 * x.slice(1).reduce((a, b) => a + b, 0)) / (x.length - 1);
+const zdt1 = (x: number[]) => {
+  const g = zdtG(x);
+  return [x[0], g * (1 - Math.sqrt(x[0] / g))];
+};
+const zdt2 = (x: number[]) => {
+  const g = zdtG(x);
+  return [x[0], g * (1 - (x[0] / g) ** 2)];
+};
+const zdt3 = (x: number[]) => {
+  const g = zdtG(x);
+  const r = x[0] / g;
+  return [x[0], g * (1 - Math.sqrt(r) - r * Math.sin(10 * Math.PI * x[0]))];
+};
+/** DTLZ2 with m objectives: position variables x_1..x_{m−1}, distance g = Σ (x_i − ½)² over the rest. */
+const dtlz2 = (m: number) => (x: number[]) => {
+  const g = x.slice(m - 1).reduce((a, v) => a + (v - 0.5) ** 2, 0);
+  return Array.from({ length: m }, (_, i) => {
+    let v = 1 + g;
+    for (let j = 0; j < m - 1 - i; j++) v *= Math.cos((x[j] * Math.PI) / 2);
+    if (i > 0) v *= Math.sin((x[m - 1 - i] * Math.PI) / 2);
+    return v;
+  });
+};
+/** C2-DTLZ2 (Jain & Deb 2014, eq. 10): feasible near one axis end or near the arc's centre. */
+const c2 = (r: number) => (f: number[]): number[] => {
+  const m = f.length;
+  const s2 = f.reduce((a, v) => a + v * v, 0);
+  const nearAxis = Math.min(...f.map((fi) => (fi - 1) ** 2 + s2 - fi * fi - r * r));
+  const nearCentre = f.reduce((a, v) => a + (v - 1 / Math.sqrt(m)) ** 2, 0) - r * r;
+  return [-Math.min(nearAxis, nearCentre)];
+};
+
+/** HV of a dense sample of a 2-objective analytic front f2 = h(f1), f1 ∈ [0, 1]. */
+function frontHv(h: (f1: number) => number, ref: number[], keep: (f: number[]) => boolean = () => true): number {
+  const pts: number[][] = [];
+  for (let i = 0; i <= 20_000; i++) {
+    const t = i / 20_000;
+    const f = [t, h(t)];
+    if (keep(f)) pts.push(f);
+  }
+  return hypervolume(pts, ['min', 'min'], ref);
+}
+
+const circle = (t: number) => Math.sqrt(Math.max(0, 1 - t * t));
+export const PROBLEMS: MoProblem[] = [
+  { name: 'zdt1', d: 4, m: 2, f: zdt1, ref: [11, 11], trueHv: frontHv((t) => 1 - Math.sqrt(t), [11, 11]) },
+  { name: 'zdt2', d: 4, m: 2, f: zdt2, ref: [11, 11], trueHv: frontHv((t) => 1 - t * t, [11, 11]) },
+  { name: 'zdt3', d: 4, m: 2, f: zdt3, ref: [11, 11], trueHv: frontHv((t) => 1 - Math.sqrt(t) - t * Math.sin(10 * Math.PI * t), [11, 11]) },
+  { name: 'dtlz2-2', d: 4, m: 2, f: dtlz2(2), ref: [1.1, 1.1], trueHv: 1.1 ** 2 - Math.PI / 4 },
+  { name: 'dtlz2-3', d: 5, m: 3, f: dtlz2(3), ref: [1.1, 1.1, 1.1], trueHv: 1.1 ** 3 - Math.PI / 6 },
+  {
+    name: 'c2-dtlz2',
+    d: 4,
+    m: 2,
+    f: dtlz2(2),
+    c: c2(0.1),
+    ref: [1.1, 1.1],
+    trueHv: frontHv(circle, [1.1, 1.1], (f) => c2(0.1)(f)[0] >= 0),
+  },
+];
+
+const AGENTS: Record<string, (samples: number, reference: number[]) => Agent> = {
+  // The problem's reference point, goal-signed, as BoTorch's qNEHVI is given it.
+  qnehvi: (samples, reference) => createMoboAgent({ acquisition: 'qnehvi', samples, reference }),
+  parego: () => createMoboAgent({ acquisition: 'parego' }),
+  sobol: () => createSobolAgent(),
+  random: () => createRandomAgent(),
+};
+
+function cubeSpace(d: number): ParameterSpace {
+  return { parameters: Array.from({ length: d }, (_, i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };
+}
+
+/** One run: HV of the feasible evaluations after each evaluation (index n − 1 = after n). */
+export async function runOne(problem: MoProblem, agentName: string, seed: number, budget: number, batch: number, samples: number): Promise<{ hv: number[]; proposeMs: number[] }> {
+  const space = cubeSpace(problem.d);
+  const agent = AGENTS[agentName](samples, problem.ref.map((r) => -r));
+  const init = Math.min(problem.d + 1, 10);
+  const rng = createRng(hash32(`mo:${problem.name}:${seed}`));
+  const history: Observation[] = [];
+  const evaluate = (p: Parameters): Observation => {
+    const x = space.parameters.map((s) => p[s.name] as number);
+    const f = problem.f(x);
+    const c = problem.c?.(f);
+    // Goal-signed (minimised objectives negated), as the campaign hands them to agents.
+    return { params: p, reward: 0, fidelity: 'rig', objectives: f.map((v) => -v), constraints: c };
+  };
+  // The common initial design: the random agent's first `init` draws (same for every agent).
+  const first = await createRandomAgent().propose({ space, history, rng: rng.fork('init') }, init);
+  history.push(...first.map(evaluate));
+  const proposeMs: number[] = [];
+  for (let round = 0; history.length < budget; round++) {
+    const k = Math.min(batch, budget - history.length);
+    const t0 = performance.now();
+    const ps = await agent.propose({ space, history, rng: rng.fork(`round:${round}`) }, k);
+    proposeMs.push(performance.now() - t0);
+    history.push(...ps.slice(0, k).map(evaluate));
+    await agent.learn(history.slice(-k));
+  }
+  const hv: number[] = [];
+  const pts: number[][] = [];
+  for (const o of history) {
+    if (!o.constraints || o.constraints.every((s) => s >= 0)) pts.push(o.objectives!.map((v) => -v));
+    hv.push(hypervolume(pts, new Array(problem.m).fill('min'), problem.ref));
+  }
+  return { hv, proposeMs };
+}
+
+const quantile = (v: number[], q: number): number => {
+  const s = [...v].sort((a, b) => a - b);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
+};
+const fmt = (v: number) => (v === 0 ? '0' : Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(3));
+
+function arg(args: string[], name: string, dflt: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : dflt;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const seeds = Number(arg(args, 'seeds', '20'));
+  const budget = Number(arg(args, 'budget', '40'));
+  const batch = Number(arg(args, 'batch', '4'));
+  const samples = Number(arg(args, 'samples', '32'));
+  const out = arg(args, 'out', 'multiobjective');
+  const problems = arg(args, 'problems', PROBLEMS.map((p) => p.name).join(',')).split(',').map((n) => {
+    const p = PROBLEMS.find((q) => q.name === n);
+    if (!p) throw new Error(`--problems: unknown problem "${n}"; known: ${PROBLEMS.map((q) => q.name).join(', ')}`);
+    return p;
+  });
+  const agents = arg(args, 'agents', Object.keys(AGENTS).join(',')).split(',');
+  for (const a of agents) if (!AGENTS[a]) throw new Error(`--agents: unknown agent "${a}"; known: ${Object.keys(AGENTS).join(', ')}`);
+  const started = Date.now();
+  const raw: Record<string, Record<string, { hv: number[]; proposeMs: number[] }[]>> = {};
+  for (const p of problems) {
+    raw[p.name] = {};
+    for (const a of agents) {
+      raw[p.name][a] = [];
+      for (let s = 1; s <= seeds; s++) raw[p.name][a].push(await runOne(p, a, s, budget, batch, samples));
+      const ms = raw[p.name][a].flatMap((r) => r.proposeMs);
+      process.stderr.write(`${p.name} ${a}: ${seeds} seeds, median proposal ${ms.length ? quantile(ms, 0.5).toFixed(0) : 0} ms (${((Date.now() - started) / 1000).toFixed(0)} s so far)\n`);
+    }
+  }
+  const checkpoints = Array.from({ length: Math.floor(budget / 10) }, (_, i) => (i + 1) * 10).filter((n) => n <= budget);
+  const lines: string[] = [];
+  lines.push('# Multi-objective agents on test problems (issue #16)', '');
+  lines.push(`\`npm run bench -- multiobjective ${args.join(' ')}\` · ${seeds} seeds · budget ${budget} evaluations · batches of ${batch} (sequential greedy for qNEHVI, one weight vector per point for ParEGO) · ${samples} MC samples · common random initial design of min(d + 1, 10) points · ${os.cpus()[0]?.model ?? 'cpu'} · ${new Date().toISOString()} · wall ${((Date.now() - started) / 1000).toFixed(0)} s`, '');
+  lines.push('Hypervolume gap to the true front, HV(true) − HV(feasible evaluations so far): median [lower quartile, upper quartile] over seeds (smaller is better).', '');
+  const summary: string[] = ['| problem | qNEHVI gap / ParEGO gap at ' + budget + ' (target ≤ 0.5) | qNEHVI median gap < random at every budget ≥ 10 after the initial design |', '| --- | --- | --- |'];
+  const json: Record<string, unknown> = { seeds, budget, batch, samples, problems: {} };
+  for (const p of problems) {
+    lines.push(`## ${p.name} (d = ${p.d}, m = ${p.m}${p.c ? ', constrained' : ''}; reference ${JSON.stringify(p.ref)}; true HV ${p.trueHv.toPrecision(6)})`, '');
+    lines.push(`| agent | ${checkpoints.map((n) => `n = ${n}`).join(' | ')} | median proposal (ms) |`);
+    lines.push(`| --- | ${checkpoints.map(() => '---').join(' | ')} | --- |`);
+    const med: Record<string, number[]> = {};
+    (json.problems as Record<string, unknown>)[p.name] = {};
+    for (const a of agents) {
+      const gaps = checkpoints.map((n) => raw[p.name][a].map((r) => p.trueHv - r.hv[n - 1]));
+      med[a] = gaps.map((g) => quantile(g, 0.5));
+      const ms = raw[p.name][a].flatMap((r) => r.proposeMs);
+      lines.push(`| ${a} | ${gaps.map((g) => `${fmt(quantile(g, 0.5))} [${fmt(quantile(g, 0.25))}, ${fmt(quantile(g, 0.75))}]`).join(' | ')} | ${ms.length ? quantile(ms, 0.5).toFixed(0) : '—'} |`);
+      ((json.problems as Record<string, Record<string, unknown>>)[p.name])[a] = { checkpoints, median: med[a], q1: gaps.map((g) => quantile(g, 0.25)), q3: gaps.map((g) => quantile(g, 0.75)), hv: raw[p.name][a].map((r) => r.hv) };
+    }
+    lines.push('');
+    if (med.qnehvi && med.parego && med.random) {
+      const ratio = med.qnehvi[med.qnehvi.length - 1] / med.parego[med.parego.length - 1];
+      const init = Math.min(p.d + 1, 10);
+      const below = checkpoints.every((n, i) => n <= init || med.qnehvi[i] < med.random[i]);
+      summary.push(`| ${p.name} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : String(ratio)} ${ratio <= 0.5 ? '✓' : '✗'} | ${below ? '✓' : '✗'} |`);
+    }
+  }
+  lines.splice(5, 0, '## Summary', '', ...summary, '');
+  const dir = join(new URL('.', import.meta.url).pathname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${out}.md`), lines.join('\n') + '\n');
+  writeFileSync(join(dir, `${out}.json`), JSON.stringify(json) + '\n');
+  process.stdout.write(lines.join('\n') + '\n');
+}
