@@ -157,7 +157,11 @@ describe('a full campaign', () => {
     const l = Ledger.open(db, { readonly: true });
     const trials = l.trials(doc.campaignId);
     const models = l.models(doc.campaignId).filter((m) => m.kind === 'mlp-ensemble');
+    // Issue #13: the ensemble's σ reaches the recorded reward σ of surrogate-scored trials.
+    const surrogateScored = l.documents(doc.campaignId, 'TrialScored').map((d) => d.body).filter((b) => b.fidelity === 'surrogate' && Number.isFinite(b.reward));
     l.close();
+    expect(surrogateScored.length).toBeGreaterThan(0);
+    for (const b of surrogateScored) expect(b.rewardStd).toBeGreaterThan(0);
     expect(models.length).toBeGreaterThanOrEqual(1);
     expect(models[0].dataHash).toMatch(/^[0-9a-f]{64}$/);
     expect(existsSync(models[0].path!)).toBe(true);
