@@ -94,7 +94,7 @@ export function convergenceChart(m: CampaignModel): Chart {
       height: HEIGHT,
       layer: layers,
       encoding: {
-        x: { type: 'quantitative', title: 'rig runs', scale: { domainMin: 0 } },
+        x: { type: 'quantitative', title: 'rig runs', scale: { domainMin: 0 }, axis: { tickMinStep: 1, format: 'd' } },
         y: { type: 'quantitative', title: 'measured reward (dimensionless)', scale: { zero: false } },
         color: {
           type: 'nominal',
