@@ -120,9 +120,9 @@ describe.skipIf(noBrowser)('the dashboard and the report in headless Chromium (i
     expect(await page.textContent('#c-runs')).toBe('0 (12 left)');
     // Approve the whole batch by clicking.
     await page.click('#a-submit');
-    await page.waitForFunction(() => document.querySelector('#a-msg')?.textContent?.startsWith('sent: approve'));
+    await page.waitForFunction("document.querySelector('#a-msg')?.textContent?.startsWith('sent: approve')");
     // The rigs run it and the loop comes back to the gate with round 2 — pushed by the server, no reload.
-    await page.waitForFunction(() => document.querySelector('#a-round')?.textContent === '2', undefined, { timeout: 180_000 });
+    await page.waitForFunction("document.querySelector('#a-round')?.textContent === '2'", undefined, { timeout: 180_000 });
     expect(await page.textContent('#c-round')).toBe('2');
     const round1 = readLedger(db, (l) => l.trials(campaignId).filter((t) => t.round === 1 && t.selectedRank !== null))!;
     expect(round1.length).toBeGreaterThan(0);
@@ -131,9 +131,9 @@ describe.skipIf(noBrowser)('the dashboard and the report in headless Chromium (i
     await page.waitForSelector('#events li');
     expect(await page.locator('#events li', { hasText: 'ApprovalGiven' }).count()).toBeGreaterThan(0);
     // The fleet panel lists both rigs, the slice viewer draws the three planes of a trial.
-    await page.waitForFunction(() => document.querySelectorAll('#f-table tr').length >= 3);
+    await page.waitForFunction("document.querySelectorAll('#f-table tr').length >= 3");
     expect(await page.textContent('#f-table')).toMatch(/fab-1[\s\S]*char-1|char-1[\s\S]*fab-1/);
-    await page.waitForFunction(() => ['s-x', 's-y', 's-z'].every((id) => (document.getElementById(id) as HTMLImageElement).naturalWidth > 0));
+    await page.waitForFunction("['s-x', 's-y', 's-z'].every((id) => document.getElementById(id).naturalWidth > 0)");
     expect(await page.textContent('#s-legend')).toMatch(/pore/);
     expect(await page.textContent('#s-bar-label')).toMatch(/µm/);
     if (RECORD) {
@@ -170,13 +170,9 @@ describe.skipIf(noBrowser)('the dashboard and the report in headless Chromium (i
     }
     // And the PNGs beside it decode as images in the browser.
     for (const id of ['convergence', 'predictions']) {
-      const size = await page.evaluate(async (src) => {
-        const img = new Image();
-        img.src = src;
-        await img.decode();
-        return img.naturalWidth;
-      }, `${id}.png`);
-      expect(size).toBeGreaterThan(200);
+      // A string: it runs in the page, where the DOM's Image exists (this file compiles without the DOM types).
+      const size = await page.evaluate(`(async () => { const img = new Image(); img.src = '${id}.png'; await img.decode(); return img.naturalWidth; })()`);
+      expect(size as number).toBeGreaterThan(200);
     }
     if (RECORD) await page.screenshot({ path: join(IMAGES, 'report.png'), fullPage: true });
   });

@@ -11,6 +11,7 @@ import { CampaignLease } from '../ledger/lease.js';
 import { campaignCharts } from '../report/charts.js';
 import { campaignModel, overview } from '../report/model.js';
 import { encodeSlicePng, PHASE_COLOURS } from '../voxel/io.js';
+import { scaleBarLength } from '../voxel/preview.js';
 
 /**
  * `poreloop serve` (issue #18): the operator's dashboard, a small HTTP server over one ledger.
@@ -224,7 +225,7 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
     if (!v) throw new HttpError(404, `campaign ${c.id} has no twin: its trials have no microstructure`);
     const axis = url.searchParams.get('axis');
     if (axis === null) {
-      return json(res, 200, { shape: v.shape, voxelSize: v.voxelSize, phases: Object.entries(v.phases).map(([label, name]) => ({ label: Number(label), name, colour: PHASE_COLOURS[Number(label) % PHASE_COLOURS.length] })) });
+      return json(res, 200, { shape: v.shape, voxelSize: v.voxelSize, scaleBarUm: scaleBarLength(v.shape[0] * v.voxelSize), phases: Object.entries(v.phases).map(([label, name]) => ({ label: Number(label), name, colour: PHASE_COLOURS[Number(label) % PHASE_COLOURS.length] })) });
     }
     if (axis !== 'x' && axis !== 'y' && axis !== 'z') throw new HttpError(400, `axis: expected x, y or z, got "${axis}"`);
     const raw = url.searchParams.get('index');

@@ -202,12 +202,9 @@ async function loadSlices(trialId) {
     r.oninput = () => showPlane(base, axis, r.value, n);
     showPlane(base, axis, r.value, n);
   }
-  // Scale bar for the 256-px-wide xy image: a round length near a quarter of its width.
-  const widthUm = nx * info.voxelSize;
-  const target = widthUm / 4;
-  const p = 10 ** Math.floor(Math.log10(target));
-  const len = [1, 2, 5, 10].map((k) => k * p).filter((l) => l <= target).pop() ?? p;
-  $('s-bar').style.width = `${(256 * len) / widthUm}px`;
+  // Scale bar under the 256-px-wide xy image: the server picks a round length (src/voxel/preview.ts).
+  const len = info.scaleBarUm;
+  $('s-bar').style.width = `${(256 * len) / (nx * info.voxelSize)}px`;
   $('s-bar-label').textContent = `${len} µm (voxel ${info.voxelSize} µm, ${info.shape.join('×')} voxels)`;
   $('s-legend').innerHTML = info.phases.map((ph) => `<li><span style="background:rgb(${ph.colour.join(',')})"></span>${esc(ph.name)}</li>`).join('');
 }

@@ -4,7 +4,8 @@ import { parse as parseYaml } from 'yaml';
 import { generateTwin, twins as twinRegistry } from '../../compose/twins.js';
 import { BadInputError } from '../../core/errors.js';
 import type { Parameters, ParameterSpec, Shape3, Twin } from '../../core/protocols.js';
-import { VOLUME_FORMATS, writeSlicePng, writeVolume } from '../../voxel/io.js';
+import { VOLUME_FORMATS, writeVolume } from '../../voxel/io.js';
+import { writeSlicePreview } from '../../voxel/preview.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
 
@@ -121,7 +122,7 @@ export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalAr
       .option('seed', { type: 'number', describe: 'random seed (default 1)' })
       .option('until', { type: 'string', describe: 'stop after this stage (intermediate structure)' })
       .option('out', { type: 'string', demandOption: true, describe: `output volume: ${VOLUME_FORMATS.join(', ')}` })
-      .option('preview', { type: 'string', describe: 'write a PNG of the middle slice' })
+      .option('preview', { type: 'string', describe: 'write a PNG of the middle slice (upscaled, with scale bar and phase legend)' })
       .option('preview-axis', { type: 'string', choices: ['x', 'y', 'z'], default: 'z', describe: 'axis normal to the preview slice' }) as never,
   handler: async (args) => {
     const out = createOutput(args.json);
@@ -157,7 +158,7 @@ export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalAr
         });
         const ms = performance.now() - t0;
         writeVolume(args.out, result.voxels);
-        if (args.preview) writeSlicePng(args.preview, result.voxels, { axis: (args.previewAxis ?? 'z') as 'x' | 'y' | 'z' });
+        if (args.preview) writeSlicePreview(args.preview, result.voxels, { axis: (args.previewAxis ?? 'z') as 'x' | 'y' | 'z' });
         const shape = result.voxels.shape;
         out.info(`${name}: ${shape.join('×')} voxels of ${voxelSize} µm (${shape.map((n) => +(n * voxelSize).toPrecision(4)).join(' × ')} µm), seed ${seed}, ${(ms / 1000).toFixed(2)} s`);
         out.info(`stages: ${result.stages.join(' → ')}`);
