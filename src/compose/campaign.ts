@@ -33,7 +33,7 @@ import { generateTwinAsync } from '../../twins/async.js';
 import { createPredictor } from '../predict/predictor.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { rewardStd } from '../predict/uncertainty.js';
-import { campaignReward } from '../reward/scope.js';
+import { campaignAgentOptions, campaignObjectives, campaignReward } from '../reward/scope.js';
 
 /**
  * The composition root (DESIGN.md): config + registries → a running campaign. The only place
@@ -87,7 +87,7 @@ export function checkMemory(resolved: ResolvedCampaign, totalBytes = totalmem())
 
 function createAgent(resolved: ResolvedCampaign) {
   const { agent } = resolved.config;
-  return registries.agents[agent.name]({ ...agent.options });
+  return registries.agents[agent.name](campaignAgentOptions(agent, resolved.config.objectives));
 }
 
 export interface RunOptions {
@@ -221,7 +221,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     const agent = createAgent(resolved);
     // Proposals run on a worker thread where the agent allows it (issue #14: a long proposal
     // on this thread made heartbeating rigs look offline); see off-thread-agent.ts.
-    const proposer = offThread(agent, { name: config.agent.name, options: { ...config.agent.options } });
+    const proposer = offThread(agent, { name: config.agent.name, options: campaignAgentOptions(config.agent, config.objectives) });
     closers.push(() => proposer.close());
     // Without a twin, the surrogate of the rig data is trained only when something reads it:
     // the config asks for it (it then ranks candidates and its predictions are recorded), or
@@ -306,6 +306,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       protocol: PROTOCOL_VERSION,
       correction: twin ? createRealityCorrection(resolved.space, config.rigs.measure.filter((m) => properties.includes(m)), config.seed) : undefined,
       model: surrogate ? predictor.rewardModel(config.seed) : undefined,
+      objectivesOf: campaignObjectives(config.objectives && { objectives: config.objectives, constraints: config.outcomeConstraints }, fixed),
       observe: twin ? undefined : (rows) => predictor.observe(rows.map((r) => ({ params: r.params, properties: r.measured, fidelity: 'rig' as const }))),
       measure: config.rigs.measure,
       onProgress: options.onProgress,

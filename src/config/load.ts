@@ -197,6 +197,12 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
   for (const [i, o] of (config.objectives ?? []).entries()) {
     if (!declared.includes(o.name)) throw new BadInputError(`objective "${o.name}" is neither a property nor a parameter; declared: ${declared.join(', ')}`, `objectives.${i}.name`);
   }
+  for (const [i, c] of (config.outcomeConstraints ?? []).entries()) {
+    if (!declared.includes(c.name)) throw new BadInputError(`outcome constraint "${c.name}" is neither a property nor a parameter; declared: ${declared.join(', ')}`, `outcomeConstraints.${i}.name`);
+  }
+  if (config.outcomeConstraints?.length && !config.objectives) {
+    throw new BadInputError('outcome constraints belong to a multi-objective campaign: give "objectives" too (or write the constraint into the reward expression)', 'outcomeConstraints');
+  }
   if (!config.predict && !config.twin && config.rigs.measure.length === 0) {
     throw new BadInputError('a campaign without a twin needs rigs.measure (the properties the rigs report)', 'rigs.measure');
   }

@@ -64,8 +64,25 @@ export const objectiveSchema = z
     goal: z.enum(['max', 'min'], { error: 'expected "max" or "min"' }),
     /** Reference point for hypervolume (worst acceptable value). */
     reference: num().optional(),
+    /** Outcome constraint (issue #16): at least (max) / at most (min) this value, e.g. 100 S/m. */
+    threshold: num().optional().describe('at least (goal max) / at most (goal min) this value'),
+    /** Linear instead of logarithmic in the scalar reward (needed for values that can be ≤ 0). */
+    scale: positive().optional().describe('scale of the objective in the scalar reward (default: logarithmic)'),
+    unit: z.string().optional(),
   })
   .strict();
+
+/** A property (or parameter) that must stay within a range, handled as a probability of feasibility (issue #16). */
+export const outcomeConstraintSchema = z
+  .object({
+    name: ident,
+    min: num().optional(),
+    max: num().optional(),
+    unit: z.string().optional(),
+  })
+  .strict()
+  .refine((c) => c.min !== undefined || c.max !== undefined, { error: 'expected min, max or both' })
+  .refine((c) => c.min === undefined || c.max === undefined || c.max > c.min, { error: 'expected max > min' });
 
 const simRigSchema = z
   .object({
@@ -133,6 +150,7 @@ export const campaignSchema = z
       .optional(),
     reward: z.string().optional().describe('mathjs expression over property and parameter names'),
     objectives: z.array(objectiveSchema).min(1).optional(),
+    outcomeConstraints: z.array(outcomeConstraintSchema).optional().describe('properties that must stay in a range (multi-objective campaigns)'),
     agent: z
       .object({
         name: z.string({ error: 'expected an agent name' }),

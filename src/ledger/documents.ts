@@ -67,6 +67,11 @@ export interface DocumentBodies {
    */
   RigFleetObserved: { rigs: Array<{ rigId: string; status: string; capabilities: string[]; inflight: number; lastSeenAt?: string }> };
   CampaignStopped: { status: CampaignStatus; reason: string };
+  /**
+   * A trade-off chosen from a multi-objective campaign's results (`poreloop pick`, issue #16):
+   * the trial, its objective values then, whether it was on the measured Pareto front, who chose.
+   */
+  TradeOffPicked: { trialId: string; values: Record<string, number>; onFront: boolean; by: string; note?: string };
 }
 
 export type DocumentType = keyof DocumentBodies;

@@ -29,7 +29,12 @@ export interface ExportDocument {
     measured: Record<string, number>;
     measuredReward: number | null;
     feasible: boolean | null;
+    /** Multi-objective campaigns (issue #16): on the measured Pareto front; HV of the front after this trial's round. */
+    pareto?: boolean;
+    roundHypervolume?: number | null;
   }>;
+  /** Multi-objective campaigns (issue #16): the fronts and the hypervolume history (src/compose/pareto.ts). */
+  pareto?: unknown;
 }
 
 export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocument {
@@ -88,6 +93,8 @@ export function toCsv(doc: ExportDocument): string {
     'predicted_reward', 'predicted_reward_std', 'rve_warnings', 'selected_rank', 'rig_jobs', 'attempts',
     ...meas.map((m) => `meas_${m}`),
     'measured_reward', 'feasible',
+    // Issue #16: multi-objective campaigns only.
+    ...(doc.trials.some((t) => t.pareto !== undefined) ? ['pareto', 'round_hypervolume'] : []),
   ];
   const lines = [header.join(',')];
   for (const t of doc.trials) {
@@ -99,6 +106,7 @@ export function toCsv(doc: ExportDocument): string {
         t.predictedReward, t.predictedRewardStd, t.rveWarnings.join(';'), t.selectedRank, t.jobs.length, t.jobs.reduce((s, j) => s + j.attempt, 0),
         ...meas.map((m) => t.measured[m]),
         t.measuredReward, t.feasible === null ? '' : String(t.feasible),
+        ...(t.pareto !== undefined ? [String(t.pareto), t.roundHypervolume] : []),
       ].map(cell).join(','),
     );
   }

@@ -68,6 +68,7 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
   MessageRejected: z.object({ topic: z.string(), reason: z.string(), payload: z.string() }),
   CommandIssued: z.object({ command: z.enum(['stop', 'pause', 'resume', 'approve', 'reject']), args: z.record(z.string(), z.unknown()).optional(), by: z.string() }),
   CampaignStopped: z.object({ status: campaignStatus, reason: z.string() }),
+  TradeOffPicked: z.object({ trialId: id, values: numbers, onFront: z.boolean(), by: z.string(), note: z.string().optional() }),
   RigFleetObserved: z.object({
     rigs: z.array(z.object({ rigId: z.string(), status: z.string(), capabilities: z.array(z.string()), inflight: count, lastSeenAt: z.string().optional() })),
   }),

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
 import type { Agent, Clock, Evidence, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RewardModel, Rig, RigEvent, RigJob } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
-import { encode, isFeasible } from '../core/space.js';
+import { encode, isFeasible, paramKey } from '../core/space.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { CampaignView } from '../ledger/view.js';
 import type { ApprovalDecision, ApprovalRequestOutput, AssimilateOutput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
@@ -58,6 +58,12 @@ export interface CampaignRuntimeDeps {
   model?: RewardModel;
   /** The reward update from the physical world (issue #6); omit to trust the P-model as is. */
   correction?: RealityCorrection;
+  /**
+   * Multi-objective campaigns (issue #16): the goal-signed objective vector and the outcome-
+   * constraint slacks of a set of values (properties, with parameters); the agents see them as
+   * Observation.objectives / .constraints. Omit for single-objective campaigns.
+   */
+  objectivesOf?: (values: Record<string, number>, params: Parameters) => { objectives: number[]; constraints: number[] };
   /** Rig measurements as training data (twin-less campaigns learn their P-model from them). */
   observe?: (rows: Array<{ params: Parameters; measured: Record<string, number> }>) => Promise<void>;
   /**
@@ -175,7 +181,29 @@ export class CampaignRuntime {
         out.push({ params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true });
       }
     }
-    return out;
+    return this.withObjectives(out);
+  }
+
+  /**
+   * Issue #16: each observation with its objectives and constraint slacks — from the P-model's
+   * (corrected) estimates for a digital-space observation, from the measurements (predictions
+   * for what the rigs did not measure, as the reward does) for a rig observation; a failed
+   * manufacture has none.
+   */
+  private withObjectives(out: Observation[]): Observation[] {
+    const of = this.d.objectivesOf;
+    if (!of) return out;
+    const values = new Map<string, { values: Record<string, number>; params: Parameters } | null>();
+    for (const t of this.view.trials()) {
+      const predicted = Object.fromEntries(Object.entries(t.prediction ?? {}).map(([k, v]) => [k, v.mean]));
+      const key = paramKey(t.params);
+      if (t.prediction) values.set(`digital:${key}`, { values: predicted, params: this.view.paramsOf(t) });
+      if (t.status === 'completed') values.set(`rig:${key}`, t.feasible === false ? null : { values: { ...predicted, ...(t.measured ?? {}) }, params: this.view.paramsOf(t) });
+    }
+    return out.map((o) => {
+      const v = values.get(`${o.fidelity === 'rig' ? 'rig' : 'digital'}:${paramKey(o.params)}`);
+      return v ? { ...o, ...of(v.values, v.params) } : o;
+    });
   }
 
   /** Every completed trial's P-model prediction (uncorrected) next to what the rigs measured. */

@@ -1,6 +1,6 @@
 import type { Parameters } from '../core/protocols.js';
 import type { RewardExpression } from './expression.js';
-import { objectivesReward, type ObjectiveSpec } from './objectives.js';
+import { configuredReference, constraintSlacks, objectiveVector, objectivesReward, type ObjectiveSet, type ObjectiveSpec } from './objectives.js';
 
 /**
  * A campaign's reward: the names it may read and how a set of properties and parameters
@@ -37,4 +37,29 @@ export function campaignReward(spec: { expression?: RewardExpression; objectives
   const { expression, objectives = [], fixed = {} } = spec;
   if (expression) return (props, params) => expression.evaluate(rewardScope(props, params, fixed));
   return (props, params) => objectivesReward(rewardScope(props, params, fixed), objectives);
+}
+
+/**
+ * A multi-objective campaign's objective vector (goal-signed) and constraint slacks of a set
+ * of properties and parameters, over the reward's scope (issue #16); undefined for fewer than
+ * two objectives (one objective is a single-objective campaign with a log reward).
+ */
+export function campaignObjectives(set: ObjectiveSet | undefined, fixed: Parameters = {}): ((properties: Record<string, number>, params: Parameters) => { objectives: number[]; constraints: number[] }) | undefined {
+  if (!set || set.objectives.length < 2) return undefined;
+  return (props, params) => {
+    const scope = rewardScope(props, params, fixed);
+    return { objectives: objectiveVector(scope, set.objectives), constraints: constraintSlacks(scope, set) };
+  };
+}
+
+/**
+ * Options for the agent of a campaign: the config's, and for the mobo agent the objectives'
+ * reference points (goal-signed; `reference`, else `threshold`) unless the options set one.
+ */
+export function campaignAgentOptions(agent: { name: string; options: Record<string, unknown> }, objectives: readonly ObjectiveSpec[] | undefined): Record<string, unknown> {
+  const options = { ...agent.options };
+  if (agent.name === 'mobo' && objectives && options.reference === undefined && objectives.some((o) => o.reference !== undefined || o.threshold !== undefined)) {
+    options.reference = configuredReference(objectives).map((v) => v ?? null);
+  }
+  return options;
 }

@@ -8,6 +8,8 @@ import { CampaignLease } from '../../ledger/lease.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs, type Output } from '../common.js';
 import { createProgress } from '../progress.js';
+import { paretoOf, withParetoExport, type ParetoReport } from '../../compose/pareto.js';
+import { printPareto } from './pick.js';
 import { overview } from '../../report/model.js';
 import { PROPERTIES } from '../../physics/properties.js';
 
@@ -50,7 +52,7 @@ export function wrap(lead: string, items: string[], width = SUMMARY_WIDTH, sep =
  * candidate plus its parameters and predicted/measured properties with units — in 100 columns,
  * then where to look further (`report`, `serve`).
  */
-export function printSummary(out: Output, s: CampaignSummary): void {
+export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoReport | null = null): void {
   const o = s.outcomes;
   out.info('');
   out.info(`campaign ${s.campaignId} (${s.name}): ${s.status}${s.stopReason ? ` — ${s.stopReason}` : ''}`);
@@ -62,7 +64,7 @@ export function printSummary(out: Output, s: CampaignSummary): void {
   ])) out.info(l);
   const reward = s.reward
     ? `reward (dimensionless, higher is better) = ${s.reward}`
-    : `reward (higher is better) = sum of the objectives, each signed by its goal: ${s.objectives.map((x) => `${x.goal === 'max' ? '+' : '−'}${x.name}`).join(' ')}`;
+    : `reward (higher is better) = Σ goal·ln(objective), so that a relative change counts alike in every objective (issue #16): ${s.objectives.map((x) => `${x.goal === 'max' ? '+' : '−'}ln ${x.name}`).join(' ')}`;
   for (const l of wrap('', reward.split(' '), SUMMARY_WIDTH, ' ')) out.info(l);
   if (s.top.length > 0) {
     out.info('');
@@ -79,6 +81,7 @@ export function printSummary(out: Output, s: CampaignSummary): void {
     out.info('no trial has a measured result yet');
   }
   printUncertainty(out, s.uncertainty);
+  printPareto(out, pareto);
   out.info('');
   out.info(`ledger: ${s.ledger}`);
   const db = `--db ${s.ledger}`.length <= 40 ? `--db ${s.ledger}` : '--db <ledger>';
@@ -129,8 +132,10 @@ function withSignals<T>(fn: (c: AbortController) => Promise<T>): Promise<T> {
 }
 
 function report(out: Output, s: CampaignSummary): number {
-  printSummary(out, s);
-  out.result({ campaignId: s.campaignId, status: s.status, stopReason: s.stopReason, rounds: s.rounds, rigRuns: s.rigRuns, trials: s.trials, best: s.best, top: s.top, ledger: s.ledger, wallTimeS: s.wallTimeS, uncertainty: s.uncertainty });
+  // Issue #16: a multi-objective campaign's result is its Pareto front (read back from the ledger).
+  const pareto = withLedger(s.ledger, (l) => paretoOf(l, s.campaignId));
+  printSummary(out, s, pareto);
+  out.result({ pareto, campaignId: s.campaignId, status: s.status, stopReason: s.stopReason, rounds: s.rounds, rigRuns: s.rigRuns, trials: s.trials, best: s.best, top: s.top, ledger: s.ledger, wallTimeS: s.wallTimeS, uncertainty: s.uncertainty });
   return s.status === 'failed' ? 1 : 0;
 }
 
@@ -253,8 +258,9 @@ export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
           if (abandoned.length > 5) out.info(`(${abandoned.length - 5} more abandoned trials: --json lists them all)`);
           const holder = CampaignLease.holder(ledger, c.id);
           if (holder) out.info(`run by process ${holder.pid} on ${holder.host} since ${holder.startedAt}`);
-          printSummary(out, s);
-          out.result({ ...s, state: o.state, round: o.round, budgetLeft: o.budgetLeft, pauseRequested: o.pauseRequested, jobs: counts, configHash: c.configHash, seed: c.seed, abandoned, runBy: holder });
+          const pareto = paretoOf(ledger, c.id);
+          printSummary(out, s, pareto);
+          out.result({ ...s, pareto, state: o.state, round: o.round, budgetLeft: o.budgetLeft, pauseRequested: o.pauseRequested, jobs: counts, configHash: c.configHash, seed: c.seed, abandoned, runBy: holder });
         });
       }),
     );
@@ -276,7 +282,7 @@ export const exportCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
         withLedger(args.db, (ledger) => {
           const c = ledger.findCampaign(args.campaignId);
           if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
-          const doc = exportCampaign(ledger, c.id);
+          const doc = withParetoExport(exportCampaign(ledger, c.id), paretoOf(ledger, c.id));
           const text = args.format === 'json' || args.json ? JSON.stringify(doc, null, 2) + '\n' : toCsv(doc);
           if (args.out) {
             writeFileSync(args.out, text);

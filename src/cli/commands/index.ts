@@ -16,6 +16,7 @@ import { brokerCommandModule } from './broker.js';
 import { rigCommandModule } from './rig.js';
 import { doctorCommandModule } from './doctor.js';
 import { labCommandModule } from './lab.js';
+import { pickCommandModule } from './pick.js';
 import { reportCommandModule } from './report.js';
 import { serveCommandModule } from './serve.js';
 
@@ -25,6 +26,7 @@ export const commands: Array<(ctx: CommandContext) => CommandModule<any, any>> =
   resumeCommandModule,
   statusCommandModule,
   exportCommandModule,
+  pickCommandModule,
   stopCommandModule,
   pauseCommandModule,
   approveCommandModule,

@@ -1,0 +1,82 @@
+/**
+ * The Pareto front of a campaign's trials (issue #16): what `status`, `--json`, the export and
+ * the run summary show for a multi-objective campaign.
+ *
+ * - measured front: completed, feasible trials that meet every threshold and outcome
+ *   constraint, by their objective values (measured where the rigs measured them, predicted
+ *   otherwise — the values the reward used);
+ * - predicted front: every scored trial by its P-model estimates (the twin's predictions);
+ * - hypervolume history: after each round, the dominated hypervolume of the measured front so
+ *   far. So that rounds are comparable, all rounds share one normalisation — the range of the
+ *   measured feasible values of the whole campaign, goal-signed, mapped to [0, 1] — and one
+ *   reference point: the configured one (objective `reference`, else `threshold`), else the
+ *   nadir of the final measured front minus 10 % of its range. A history is therefore
+ *   recomputed (and may shift) when later rounds widen the range; it reads "share of the box
+ *   [reference, best seen] that the front dominated after round r".
+ */
+import { configuredReference, constraintSlacks, inferReference, meetsConstraints, normaliser, objectiveVector, type ObjectiveSet } from './objectives.js';
+import { hypervolume, paretoFront } from './pareto.js';
+
+/** What the front needs of a trial (a structural subset of the ledger's trial rows). */
+export interface FrontTrial {
+  trialId: string;
+  round: number;
+  status: string;
+  feasible: boolean | null;
+  /** Numeric parameters (an objective may be a parameter, e.g. ptfeLoading min). */
+  params: Record<string, number>;
+  predicted: Record<string, number>;
+  measured: Record<string, number>;
+}
+
+export interface FrontReport {
+  objectives: { name: string; goal: 'max' | 'min'; unit?: string; reference?: number; threshold?: number }[];
+  /** Trial ids on the measured front, with their objective values (in the objectives' own units and goals). */
+  measured: { trialId: string; values: number[] }[];
+  /** Trial ids on the front of the P-model's predictions (every scored trial). */
+  predicted: { trialId: string; values: number[] }[];
+  /** Dominated hypervolume (normalised, see the header) after each round with measured trials. */
+  hypervolume: { round: number; hypervolume: number; measuredTrials: number }[];
+  /** Reference point in the objectives' units. */
+  reference: number[];
+}
+
+export function campaignFront(trials: readonly FrontTrial[], set: ObjectiveSet): FrontReport {
+  const objs = set.objectives;
+  const m = objs.length;
+  const goals = new Array(m).fill('max' as const);
+  const unsign = (y: readonly number[]) => y.map((v, i) => (objs[i].goal === 'max' ? v : -v));
+  const measuredRows = trials
+    .filter((t) => t.status === 'completed' && t.feasible === true)
+    .map((t) => {
+      const values = { ...t.params, ...t.predicted, ...t.measured };
+      return { t, y: objectiveVector(values, objs), ok: meetsConstraints(constraintSlacks(values, set)) };
+    })
+    .filter((r) => r.ok && r.y.every(Number.isFinite));
+  const predictedRows = trials
+    .filter((t) => Object.keys(t.predicted).length > 0)
+    .map((t) => {
+      const values = { ...t.params, ...t.predicted };
+      return { t, y: objectiveVector(values, objs), ok: meetsConstraints(constraintSlacks(values, set)) };
+    })
+    .filter((r) => r.ok && r.y.every(Number.isFinite));
+  const front = (rows: typeof measuredRows) => paretoFront(rows.map((r) => r.y), goals).map((i) => ({ trialId: rows[i].t.trialId, values: unsign(rows[i].y) }));
+
+  const ys = measuredRows.map((r) => r.y);
+  const norm = normaliser(ys, m);
+  const configured = configuredReference(objs);
+  const refSigned = inferReference(ys, configured);
+  const refNorm = norm.apply(refSigned);
+  const rounds = [...new Set(measuredRows.map((r) => r.t.round))].sort((a, b) => a - b);
+  const history = rounds.map((round) => {
+    const upTo = measuredRows.filter((r) => r.t.round <= round);
+    return { round, hypervolume: hypervolume(upTo.map((r) => norm.apply(r.y)), goals, refNorm), measuredTrials: upTo.length };
+  });
+  return {
+    objectives: objs.map((o) => ({ name: o.name, goal: o.goal, unit: o.unit, reference: o.reference, threshold: o.threshold })),
+    measured: front(measuredRows),
+    predicted: front(predictedRows),
+    hypervolume: history,
+    reference: ys.length || configured.every((v) => v !== undefined) ? unsign(refSigned) : [],
+  };
+}
