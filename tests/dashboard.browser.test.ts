@@ -14,8 +14,8 @@ import { cli, tmp } from './helpers.js';
 /**
  * Issue #18 in a real browser: Debian's headless Chromium driven by playwright-core opens the
  * dashboard while a campaign runs in another process (embedded broker, simulated rigs, a small
- * twin), sees the round advance live, approves a batch and rejects a trial by clicking, and
- * opens a report to find each plot drawn. With PORELOOP_RECORD_RESULTS=1 it saves the
+ * twin), sees the round advance live, approves a batch and rejects a trial by clicking, pauses
+ * and resumes it, and opens a report to find each plot drawn. With PORELOOP_RECORD_RESULTS=1 it saves the
  * screenshots of docs/images/ (never otherwise: tests do not rewrite tracked files).
  * Without Chromium it skips with the reason, except under PORELOOP_REQUIRE_SERVICES=1 (CI).
  */
@@ -140,7 +140,9 @@ describe.skipIf(noBrowser)('the dashboard and the report in headless Chromium (i
       mkdirSync(IMAGES, { recursive: true });
       await page.screenshot({ path: join(IMAGES, 'dashboard.png'), fullPage: true });
     }
-    // Round 2: reject the first trial, approve the rest.
+    // Round 2: ask for a pause at the end of the round, then reject the first trial and approve the rest.
+    await page.click('#btn-pause');
+    await page.waitForFunction("document.querySelector('#c-status')?.textContent?.includes('pause requested')");
     const first = await page.getAttribute('#a-table tr[data-trial]', 'data-trial');
     await page.selectOption('#a-table tr[data-trial] select.decision', 'reject');
     await page.click('#a-submit');
@@ -148,6 +150,11 @@ describe.skipIf(noBrowser)('the dashboard and the report in headless Chromium (i
     const given = readLedger(db, (l) => l.documents(campaignId, 'ApprovalGiven'))!;
     expect(given[1].body.trialIds).not.toContain(first);
     expect(readLedger(db, (l) => l.trials(campaignId).find((t) => t.id === first)?.status)).toBe('abandoned');
+    // The runtime honours the pause at the end of round 2: no round 3 is proposed until Resume.
+    await page.waitForFunction("document.querySelector('#c-state')?.textContent === 'paused'", undefined, { timeout: 180_000 });
+    expect(readLedger(db, (l) => l.documents(campaignId, 'RoundStarted').length)).toBe(2);
+    await page.click('#btn-resume');
+    await page.waitForFunction("document.querySelector('#a-round')?.textContent === '3'", undefined, { timeout: 180_000 });
     // Stop from the dashboard; the campaign process ends cleanly.
     await page.click('#btn-stop');
     expect(await exited, output).toBe(0);
