@@ -3,9 +3,9 @@ import { Ledger } from '../src/ledger/ledger.js';
 /** Ledgers written through the real Ledger for the tests of what reads them (the dashboard, the report; issue #18). */
 
 /** A finished campaign of `rewards.length` rig runs (null: infeasible) written through the real ledger, on a clock that ticks 1 s per document. */
-export function finishedCampaign(rewards: Array<number | null>, config: Record<string, unknown> = {}, id = 'c1'): Ledger {
+export function finishedCampaign(rewards: Array<number | null>, config: Record<string, unknown> = {}, id = 'c1', path = ':memory:'): Ledger {
   let t = Date.parse('2026-01-01T00:00:00Z');
-  const l = Ledger.open(':memory:', { now: () => new Date((t += 1000)) });
+  const l = Ledger.open(path, { now: () => new Date((t += 1000)) });
   l.append(id, 'CampaignStarted', { name: 'model', config: { reward: 'a', budget: { rigRuns: 10 }, agent: { name: 'gp-bo' }, space: { x: { min: 0, max: 1 } }, ...config }, configHash: 'h', seed: 1, source: 'x.yaml', versions: { poreloop: '0' } }, 'start');
   rewards.forEach((r, i) => {
     const trialId = `${id}-r${i + 1}-0`;

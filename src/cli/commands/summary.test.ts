@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { captureOutput } from '../../../tests/helpers.js';
+import { finishedCampaign } from '../../../tests/ledgers.js';
+import { main } from '../main.js';
+import { SUMMARY_WIDTH, wrap } from './campaign.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'poreloop-summary-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const io = captureOutput();
+
+describe('the campaign summary and status (issue #18)', () => {
+  it('wraps lists at the width, continuing indented', () => {
+    expect(wrap('p: ', ['aaaa', 'bbbb', 'cccc'], 12)).toEqual(['p: aaaa,', '    bbbb,', '    cccc']);
+    expect(wrap('', ['x'], 12)).toEqual(['x']);
+  });
+
+  it('fits 100 columns, counts infeasible runs, explains the reward, names units and points to report and serve', async () => {
+    const db = join(dir, 'a.db');
+    const reward = 'limitingCurrent / 1e5 + 2 * log10(sigma_eff_z) - 0.3 * max(0, 10 - ptfeLoading) + porosity * tortuosityPenalty_of_a_long_name';
+    finishedCampaign([1.5, null, 3, 2], { reward, space: { x: { min: 0, max: 1, unit: 'wt%' } } }, 'c1', db).close();
+    expect(await main(['status', 'c1', '--db', db])).toBe(0);
+    const lines = io.stdout.split('\n');
+    const summary = lines.slice(lines.findIndex((x) => x.startsWith('campaign c1 (model): completed')));
+    expect(summary.filter((x) => x.length > SUMMARY_WIDTH)).toEqual([]);
+    const text = summary.join('\n');
+    expect(text).toMatch(/rig runs: 4 measured \(3 with a reward, 1 infeasible\), 0 failed, 0 abandoned/);
+    expect(text).toMatch(/reward \(dimensionless, higher is better\) = limitingCurrent \/ 1e5/);
+    expect(text).toMatch(/wall time 29\.0 s/);
+    expect(text).toMatch(/x 0\.\d+ wt%/);
+    expect(text).toMatch(/poreloop report c1 --out report\//);
+    expect(text).toMatch(/poreloop serve --db/);
+    expect(io.stdout).toMatch(/state done · round 4 · rig runs left 6 of 10/);
+    io.stdout = '';
+    expect(await main(['status', 'c1', '--db', db, '--json'])).toBe(0);
+    expect(JSON.parse(io.stdout)).toMatchObject({ state: 'done', wallTimeS: 29, outcomes: { measured: 4, infeasible: 1 } });
+  });
+});
