@@ -59,6 +59,9 @@ const ALLOWED: Record<string, (to: string) => boolean> = {
   'src/ledger': (to) => ['src/core', 'src/ledger'].includes(to),
   'src/orchestrator': (to) => ['src/core', 'src/ledger', 'src/orchestrator'].includes(to),
   'src/exec': (to) => ['src/core', 'src/exec'].includes(to),
+  // What operators look at (issue #18): reads the ledger, never composes or runs anything.
+  'src/report': (to) => ['src/core', 'src/ledger', 'src/reward', 'src/report'].includes(to),
+  'src/serve': (to) => ['src/core', 'src/ledger', 'src/report', 'src/voxel', 'src/serve'].includes(to),
   'src/config': (to) => ['src/core', 'src/config', 'src/reward'].includes(to),
   'src/compose': (to) => !to.startsWith('experiments') && !to.startsWith('tests') && to !== 'src/cli',
   'src/cli': (to) => !to.startsWith('experiments') && !to.startsWith('tests') && !['agents', 'twins', 'robots'].includes(to),

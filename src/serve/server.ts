@@ -9,7 +9,7 @@ import type { Parameters, Voxels } from '../core/protocols.js';
 import { Ledger, issueCommand, type CampaignRow, type TrialRow } from '../ledger/ledger.js';
 import { CampaignLease } from '../ledger/lease.js';
 import { campaignCharts } from '../report/charts.js';
-import { campaignModel, overview } from '../report/model.js';
+import { approval, campaignModel, overview } from '../report/model.js';
 import { encodeSlicePng, PHASE_COLOURS } from '../voxel/io.js';
 import { scaleBarLength } from '../voxel/preview.js';
 
@@ -195,7 +195,7 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
   };
 
   const approvalArgs = (c: CampaignRow, body: Record<string, unknown>) => {
-    const pending = campaignModel(ledger, c.id).approval;
+    const pending = approval(ledger, c.id, ledger.trials(c.id));
     if (!pending) throw new HttpError(409, `no batch of campaign ${c.id} waits for approval`);
     if (body.round !== undefined && body.round !== pending.round) throw new HttpError(409, `round ${String(body.round)} is not the one waiting (round ${pending.round})`);
     const ids = pending.trials.map((t) => t.trialId);
