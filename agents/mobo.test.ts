@@ -67,3 +67,17 @@ describe('mobo agent (issue #16)', () => {
     expect(() => createMoboAgent({ reference: [1, 'x'] })).toThrow(/agent\.mobo\.reference/);
   });
 });
+
+describe('mobo learns from evaluations, not estimates (issue #12 rule, agents/common.ts learningSet)', () => {
+  it('proposes as the random agent until initialPoints observations with objectives exist; surrogate estimates do not count', async () => {
+    const { createRandomAgent } = await import('./random.js');
+    const measured = [{ a: 0.1, b: 0.2 }, { a: 0.7, b: 0.4 }].map(observe);
+    const estimates = [{ a: 0.3, b: 0.9 }, { a: 0.5, b: 0.5 }, { a: 0.9, b: 0.1 }].map((p) => ({ ...observe(p), fidelity: 'surrogate' as const }));
+    const history = [...estimates, ...measured];
+    const agent = createMoboAgent({ initialPoints: 3, samples: 8, candidates: 64 });
+    const random = createRandomAgent();
+    expect(await agent.propose({ space, history, rng: createRng(11) }, 2)).toEqual(await random.propose({ space, history, rng: createRng(11) }, 2));
+    const more = [...history, observe({ a: 0.4, b: 0.8 })];
+    expect(await agent.propose({ space, history: more, rng: createRng(11) }, 2)).not.toEqual(await random.propose({ space, history: more, rng: createRng(11) }, 2));
+  });
+});
