@@ -11,6 +11,8 @@ export * as space from './core/space.js';
 export { campaignSchema, campaignJsonSchema, type CampaignConfig } from './config/schema.js';
 export { resolveCampaign, type ResolvedCampaign, type Overrides } from './config/load.js';
 export { compileReward, REWARD_FUNCTIONS, type RewardExpression } from './reward/expression.js';
+export { dominates, hypervolume, paretoFront } from './reward/pareto.js';
+export { paretoOf, withParetoExport, type ParetoReport } from './compose/pareto.js';
 
 export { loadCampaign, runCampaign, resumeCampaign, registries, type CampaignSummary, type RunOptions } from './compose/campaign.js';
 export { campaignMachine, type CampaignContext, type CampaignLimits } from './orchestrator/campaign.machine.js';
