@@ -147,7 +147,6 @@ export function predictionsChart(m: CampaignModel): Chart {
             encoding: {
               ...enc,
               color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['corrected', 'P-model', 'P-model (raw)'], range: ['#0072b2', '#009e73', '#e69f00'] } },
-              shape: { field: 'kind', type: 'nominal', title: null },
               tooltip: [{ field: 'trial' }, { field: 'measured', format: '.4g' }, { field: 'predicted', format: '.4g' }],
             },
           },
