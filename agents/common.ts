@@ -40,16 +40,19 @@ export function feasibleFromCube(space: ParameterSpace, u: readonly number[]): P
 }
 
 /**
- * The observations an agent learns from: evaluations of one fidelity, never a model's estimate
- * (issue #12: "a prediction is not an observation"; issue #13: simulations and measurements
- * are different quantities and must not enter one model as the same kind of number).
+ * The observations an agent learns from — one kind of number, never two fidelities mixed as
+ * if they were the same quantity (issue #12: "a prediction is not an observation"; issue #13).
  * - `surrogate` scores are a surrogate's predictions: never data.
- * - A campaign whose P-model simulates (twin + physics) searches the digital space: its agents
- *   learn from the simulations (with the reward update from the rigs already applied by the
- *   orchestrator, src/predict/discrepancy.ts); its rig measurements correct the P-model, they
- *   do not enter the agent's model beside the simulations.
- * - Otherwise (a rig-only campaign, the pool-replay harness) the rig measurements alone.
- * Until a joint multi-fidelity model exists (issue #13), one fidelity is the honest choice.
+ * - A twin campaign (the P-model simulates): the `simulation` observations. Their rewards are
+ *   NOT the raw simulations: the orchestrator (src/orchestrator/runtime.ts `history`) replaces
+ *   each with the multi-fidelity model's current estimate of the REAL reward at that recipe
+ *   (src/predict/multifidelity.ts: co-kriging of simulations → rig results, refitted after
+ *   every round), so every agent optimises the corrected model. They are estimates, and an
+ *   agent treats them as its model's targets, not as measurements: the rig results they
+ *   already contain are not added beside them (ctx.model, the same model's estimate, is there
+ *   for agents that query a reward model).
+ * - Otherwise (a rig-only campaign, the pool-replay harness) the rig measurements alone: a
+ *   rig-only agent learns from measurements only.
  */
 export function learningSet(history: readonly Observation[]): Observation[] {
   const simulations = history.filter((o) => o.fidelity === 'simulation');

@@ -43,7 +43,7 @@ import { loadCampaign, runCampaign } from '../src/compose/campaign.js';
 import type { Observation, Parameters } from '../src/core/protocols.js';
 import { createRng, hash32, type Rng } from '../src/core/rng.js';
 import { Ledger } from '../src/ledger/ledger.js';
-import { MultiFidelityModel, SimulationLevel, selectByExpectedImprovement, type FidelityPoint } from '../src/predict/multifidelity.js';
+import { MultiFidelityModel, SimulationLevel, selectByExpectedImprovement, type FidelityPoint, type MultiFidelityOptions } from '../src/predict/multifidelity.js';
 import { buildTruth, TASKS, taskModel, type Task, type TaskModel } from './campaign-tasks.js';
 
 const RESULTS = new URL('results/', import.meta.url).pathname;
@@ -64,10 +64,12 @@ interface Settings {
   campaignTask: string;
   out: string;
   buildTruth: boolean;
+  /** Options of the multi-fidelity model (an ablation flag: `--mf '{"discrepancyVar":1}'`). */
+  mf: Partial<MultiFidelityOptions>;
 }
 
 function parseArgs(args: string[]): Settings {
-  const s: Settings = { seeds: 20, budget: 30, tasks: TASKS.map((t) => t.name), strategies: [...STRATEGIES], campaignSeeds: 0, campaignTask: 'gdl', out: 'campaigns', buildTruth: false };
+  const s: Settings = { seeds: 20, budget: 30, tasks: TASKS.map((t) => t.name), strategies: [...STRATEGIES], campaignSeeds: 0, campaignTask: 'gdl', out: 'campaigns', buildTruth: false, mf: {} };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const next = () => {
@@ -83,6 +85,7 @@ function parseArgs(args: string[]): Settings {
     else if (a === '--campaign-task') s.campaignTask = next();
     else if (a === '--out') s.out = next();
     else if (a === '--build-truth') s.buildTruth = true;
+    else if (a === '--mf') s.mf = JSON.parse(next()) as Partial<MultiFidelityOptions>;
     else if (a === '--strategies') {
       s.strategies = next().split(',') as Strategy[];
       for (const x of s.strategies) if (!STRATEGIES.includes(x)) throw new Error(`unknown strategy ${x}; allowed: ${STRATEGIES.join(', ')}`);
@@ -154,7 +157,7 @@ interface Run {
   wallS: number;
 }
 
-async function runStrategy(prep: Prepared, strategy: Strategy, seed: number, budget: number): Promise<Run> {
+async function runStrategy(prep: Prepared, strategy: Strategy, seed: number, budget: number, mf: Partial<MultiFidelityOptions>): Promise<Run> {
   const { task, m } = prep;
   const rng = createRng(hash32(`${task.name}:${strategy}:${seed}`));
   const noise = rng.fork('noise');
@@ -169,7 +172,7 @@ async function runStrategy(prep: Prepared, strategy: Strategy, seed: number, bud
     const k = Math.min(BATCH, budget - runs.length);
     let batch: Parameters[];
     if (strategy === 'twin-mf') {
-      const model = MultiFidelityModel.fit(m.space, prep.level, measured, { seed: hash32(`mf:${seed}`) });
+      const model = MultiFidelityModel.fit(m.space, prep.level, measured, { ...mf, seed: hash32(`mf:${seed}`) });
       const open = prep.candidates.map((_, i) => i).filter((i) => !used.has(i));
       const best = measured.length ? Math.max(...measured.map((x) => x.reward)) : -Infinity;
       const picks = selectByExpectedImprovement(model, open.map((i) => prep.candidates[i]), k, best).map((p) => open[p.index]);
@@ -410,7 +413,7 @@ async function main(args: string[]): Promise<void> {
     preps.set(name, prep);
     tasks.push({ name, description: task.description, misleading: task.misleading, reward: task.reward, bias: task.bias, fStar: prep.fStar, argmax: prep.argmax, truth: prep.m.file.provenance });
     for (const strategy of s.strategies) {
-      for (const seed of seeds) runs.push(await runStrategy(prep, strategy, seed, s.budget));
+      for (const seed of seeds) runs.push(await runStrategy(prep, strategy, seed, s.budget, s.mf));
       const r = summarise(runs, name, strategy);
       log(`${name} ${strategy}: runs to 2 % median ${fmt(r.runsTo2.median)} (${r.reached}/${r.seeds} reached), best true ${r.bestTrue.median.toFixed(3)}`);
     }

@@ -32,6 +32,7 @@ import type { Result } from '../core/result.js';
 import { generateTwinAsync } from '../../twins/async.js';
 import { createPredictor } from '../predict/predictor.js';
 import { createRealityCorrection } from '../predict/correction.js';
+import { createRealityModel } from '../predict/multifidelity.js';
 import { rewardStd } from '../predict/uncertainty.js';
 import { campaignAgentOptions, campaignObjectives, campaignReward } from '../reward/scope.js';
 
@@ -237,13 +238,13 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       physicsPerRound: config.predict?.physicsPerRound,
       acquisition: config.predict?.acquisition,
       retrainEvery: config.predict?.retrainEvery,
-      rewardOf: (props, params) => rewardOf(props, params),
-      artifactsDir: join(artifacts, 'models'),
       // Issue #13: realisations per simulated candidate, adaptive for the top of the ranking (the rig batch).
       realisations: config.predict?.realisations,
       rveMaxCv: config.predict?.rveMaxCv,
       top: config.agent.batchSize,
       onWarning: log,
+      rewardOf: (props, params) => rewardOf(props, params),
+      artifactsDir: join(artifacts, 'models'),
       onModelTrained: (info) => {
         ledger.append(campaignId, 'ModelTrained', { kind: info.surrogate, version: info.version, path: info.dir, dataHash: info.dataHash, samples: info.trainingRows, metrics: { loss: info.loss, epochs: info.epochs } });
       },
@@ -285,6 +286,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     closers.push(() => dispatcher.stop());
 
     // ── the loop ──────────────────────────────────────────────────────────────────────────
+    const reality = twin ? createRealityModel(resolved.space, config.seed) : undefined;
     const runtime = new CampaignRuntime({
       ledger,
       campaignId,
@@ -292,9 +294,9 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       space: resolved.space,
       predictor,
       rewardOf,
+      rewardStd,
       rig: dispatcher,
       pipeline: config.rigs.pipeline,
-      rewardStd,
       candidatesPerRound: config.agent.candidates,
       batchSize: config.agent.batchSize,
       timeoutMs: resolved.timeoutMs,
@@ -305,7 +307,12 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       fixed,
       protocol: PROTOCOL_VERSION,
       correction: twin ? createRealityCorrection(resolved.space, config.rigs.measure.filter((m) => properties.includes(m)), config.seed) : undefined,
-      model: surrogate ? predictor.rewardModel(config.seed) : undefined,
+      // Twin campaigns (issue #13): a multi-fidelity model of the real reward (simulations →
+      // rig results) chooses what goes to the rigs, and is what the agents optimise: their
+      // ctx.model and the rewards of their simulated observations are its estimates, never the
+      // raw P-model or its surrogate.
+      reality,
+      model: reality ? async (c: Parameters[]) => reality.estimate(c) : surrogate ? predictor.rewardModel(config.seed) : undefined,
       objectivesOf: campaignObjectives(config.objectives && { objectives: config.objectives, constraints: config.outcomeConstraints }, fixed),
       observe: twin ? undefined : (rows) => predictor.observe(rows.map((r) => ({ params: r.params, properties: r.measured, fidelity: 'rig' as const }))),
       measure: config.rigs.measure,

@@ -29,7 +29,18 @@ export interface DocumentBodies {
     rveWarnings?: string[];
   };
   AgentLearned: { round: number; observations: number; fidelity: Fidelity; snapshot?: unknown };
-  TrialSelected: { trialId: string; round: number; rank: number; predictedReward: number };
+  TrialSelected: {
+    trialId: string;
+    round: number;
+    rank: number;
+    predictedReward: number;
+    /**
+     * Why it was chosen, when a reality model chose (issue #13): the acquisition (`log-ei-real`:
+     * ln of the expected improvement of the real reward; `mean-real` before any rig result),
+     * its value, and the estimate of the real reward (mean, σ) at the time.
+     */
+    acquisition?: { name: string; value: number; mean: number; std: number };
+  };
   ApprovalRequested: { round: number; trialIds: string[] };
   ApprovalGiven: { round: number; decision: 'approve' | 'reject' | 'edit'; trialIds: string[]; edits?: Record<string, Parameters>; by: string };
   JobDispatched: {

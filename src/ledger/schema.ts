@@ -54,7 +54,7 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
     rveWarnings: z.array(z.string()).optional(),
   }),
   AgentLearned: z.object({ round: count, observations: count, fidelity, snapshot: z.unknown().optional() }),
-  TrialSelected: z.object({ trialId: id, round: count, rank: count, predictedReward: anyNumber }),
+  TrialSelected: z.object({ trialId: id, round: count, rank: count, predictedReward: anyNumber, acquisition: z.object({ name: z.string(), value: anyNumber, mean: anyNumber, std: anyNumber }).optional() }),
   ApprovalRequested: z.object({ round: count, trialIds: z.array(id) }),
   ApprovalGiven: z.object({ round: count, decision: z.enum(['approve', 'reject', 'edit']), trialIds: z.array(id), edits: z.record(z.string(), params).optional(), by: z.string() }),
   JobDispatched: z.object({ jobId: id, trialId: id, stage: count, capability: z.string(), attempt: count, params, deadline: z.string(), inputs: numbers.optional() }),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
-import type { Agent, Clock, Evidence, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RewardModel, Rig, RigEvent, RigJob } from '../core/protocols.js';
+import type { Agent, Clock, Evidence, FidelityObservation, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RealityModel, RewardModel, Rig, RigEvent, RigJob } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode, isFeasible, paramKey } from '../core/space.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
@@ -59,6 +59,13 @@ export interface CampaignRuntimeDeps {
   /** The reward update from the physical world (issue #6); omit to trust the P-model as is. */
   correction?: RealityCorrection;
   /**
+   * The multi-fidelity model of the real reward (issue #13; twin campaigns): refitted from the
+   * simulations and rig results after every scoring and every assimilation; the agents learn
+   * from its estimates (history) and the rigs get the candidates of highest expected
+   * improvement of the real reward under it (select). Omit: rank by the (corrected) P-model.
+   */
+  reality?: RealityModel;
+  /**
    * Multi-objective campaigns (issue #16): the goal-signed objective vector and the outcome-
    * constraint slacks of a set of values (properties, with parameters); the agents see them as
    * Observation.objectives / .constraints. Omit for single-objective campaigns.
@@ -98,6 +105,7 @@ export class CampaignRuntime {
     this.restoreAgent();
     // The correction is a deterministic function of the ledger's evidence: refit, don't store-and-load.
     this.d.correction?.update(this.evidence());
+    this.refitReality();
     const events = this.d.rig.onEvent((e) => this.enqueue(() => this.onRigEvent(e)));
     // Not queued: the record must be in the ledger before the job is on the wire (write-ahead).
     const sent = this.d.rig.onSent?.((s) => {
@@ -170,12 +178,21 @@ export class CampaignRuntime {
     this.queue = this.queue.then(task).catch((e) => this.d.log?.(`rig event handling failed: ${(e as Error).message}`));
   }
 
-  /** Everything observed so far, as the agent sees it. */
+  /**
+   * Everything observed so far, as the agent sees it. With a reality model (issue #13) a
+   * simulated trial's reward is the model's current estimate of the REAL reward there, so the
+   * agents optimise the corrected model, never the raw simulation (agents/common.ts learningSet).
+   */
   private history(): Observation[] {
     const out: Observation[] = [];
-    for (const t of this.view.trials()) {
+    const trials = this.view.trials();
+    const simulated = this.d.reality ? trials.filter((t) => t.fidelity === 'simulation') : [];
+    const estimate = new Map(simulated.map((t, i) => [t.id, i]));
+    const estimates = simulated.length ? this.d.reality!.estimate(simulated.map((t) => t.params)) : [];
+    for (const t of trials) {
       if (t.predictedReward !== null || t.fidelity) {
-        out.push({ params: t.params, reward: t.predictedReward ?? Number.NaN, fidelity: (t.fidelity as Observation['fidelity']) ?? 'simulation' });
+        const e = estimate.get(t.id);
+        out.push({ params: t.params, reward: e !== undefined ? estimates[e].mean : (t.predictedReward ?? Number.NaN), fidelity: (t.fidelity as Observation['fidelity']) ?? 'simulation' });
       }
       if (t.status === 'completed') {
         out.push({ params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true });
@@ -217,6 +234,42 @@ export class CampaignRuntime {
         feasible: t.feasible ?? true,
       };
     });
+  }
+
+  /**
+   * The two fidelities of the reward for the reality model: every simulated trial's UNCORRECTED
+   * P-model reward (from its raw properties, with its σ when the P-model reports one — issue
+   * #13 part A's realisation spread), and every completed trial's measured reward. Surrogate
+   * predictions are not data; failed manufactures have no reward (the feasibility model of the
+   * correction handles them).
+   */
+  private fidelityData(): { simulations: FidelityObservation[]; measurements: FidelityObservation[] } {
+    const simulations: FidelityObservation[] = [];
+    const measurements: FidelityObservation[] = [];
+    for (const t of this.view.trials()) {
+      if (t.fidelity === 'simulation') {
+        const body = this.view.document('TrialScored', t.id)?.body;
+        const raw = body?.raw ?? body?.properties;
+        if (raw) {
+          const params = this.view.paramsOf(t);
+          const reward = (means: Record<string, number>) => (Object.values(means).every((v) => Number.isFinite(v) || v === Infinity) ? this.d.rewardOf(means, params) : Number.NaN);
+          const r = reward(Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.mean])));
+          const std = this.d.rewardStd?.(raw, reward) ?? 0;
+          if (Number.isFinite(r)) simulations.push({ params: t.params, reward: r, std: Number.isFinite(std) ? std : 0 });
+        }
+      }
+      if (t.status === 'completed' && t.feasible !== false && t.measuredReward !== null && Number.isFinite(t.measuredReward)) {
+        measurements.push({ params: t.params, reward: t.measuredReward });
+      }
+    }
+    return { simulations, measurements };
+  }
+
+  /** Refits the reality model from the ledger (deterministic: resume refits the same model). */
+  private refitReality(): { update: ReturnType<RealityModel['update']>; data: ReturnType<CampaignRuntime['fidelityData']> } | null {
+    if (!this.d.reality) return null;
+    const data = this.fidelityData();
+    return { update: this.d.reality.update(data.simulations, data.measurements), data };
   }
 
   /** The worst finite measured reward so far: what a failed manufacture is worth. */
@@ -298,8 +351,13 @@ export class CampaignRuntime {
         });
       });
     }
+    // The round's simulations join the reality model before selection and the next proposal.
+    if (todo.length > 0) this.refitReality();
     if (!this.view.has('AgentLearned', `digital:${round}`)) {
-      const obs = this.view.round(round).map((t) => ({ params: t.params, reward: t.predictedReward ?? Number.NaN, fidelity: (t.fidelity ?? 'simulation') as Observation['fidelity'] }));
+      const trials = this.view.round(round);
+      const estimates = this.d.reality?.estimate(trials.map((t) => t.params));
+      // With a reality model the agent learns its estimates of the real reward, as in history().
+      const obs = trials.map((t, i) => ({ params: t.params, reward: estimates && t.fidelity === 'simulation' ? estimates[i].mean : (t.predictedReward ?? Number.NaN), fidelity: (t.fidelity ?? 'simulation') as Observation['fidelity'] }));
       await this.d.agent.learn(obs);
       // Recorded with the best fidelity the round has: a round of surrogate estimates (a
       // twin-less campaign) is not a round of simulations (issue #12).
@@ -317,14 +375,28 @@ export class CampaignRuntime {
       return { selected: 0, exhausted: pool ? `pool exhausted: all ${pool.length} rows of space.pool have been proposed` : `the agent (${this.d.agent.name}) proposed no candidates` };
     }
     const k = Math.max(0, Math.min(this.d.batchSize, remaining));
-    // Best predicted first; candidates without a finite prediction (a twin-less campaign before
-    // its surrogate has data) follow in the agent's order, so the agent's choice decides.
-    const finite = (t: TrialRow) => t.predictedReward !== null && Number.isFinite(t.predictedReward);
-    const ranked = [...trials.filter(finite).sort((a, b) => b.predictedReward! - a.predictedReward!), ...trials.filter((t) => !finite(t))];
     const earlier = this.view.selectedBefore(round);
+    let ranked: TrialRow[];
+    const acquisition = new Map<string, { name: string; value: number; mean: number; std: number }>();
+    if (this.d.reality) {
+      // Issue #13: by the expected improvement of the REAL reward over the best rig result,
+      // under the multi-fidelity model, the batch chosen greedily (Kriging believer).
+      const best = this.view.measuredReward('best', true) ?? -Infinity;
+      const order = this.d.reality.rank(trials.map((t) => t.params), best);
+      ranked = order.map((o) => trials[o.index]);
+      order.forEach((o) => acquisition.set(trials[o.index].id, { name: Number.isFinite(best) ? 'log-ei-real' : 'mean-real', value: o.value, mean: o.mean, std: o.std }));
+    } else {
+      // Best predicted first; candidates without a finite prediction (a twin-less campaign before
+      // its surrogate has data) follow in the agent's order, so the agent's choice decides.
+      const finite = (t: TrialRow) => t.predictedReward !== null && Number.isFinite(t.predictedReward);
+      ranked = [...trials.filter(finite).sort((a, b) => b.predictedReward! - a.predictedReward!), ...trials.filter((t) => !finite(t))];
+    }
     const chosen = selectDiverse(ranked, k, this.d.space, earlier);
     this.ledger.transaction(() => {
-      chosen.forEach((t, rank) => this.ledger.append(campaignId, 'TrialSelected', { trialId: t.id, round, rank, predictedReward: t.predictedReward ?? Number.NaN }, t.id));
+      chosen.forEach((t, rank) => {
+        const a = acquisition.get(t.id);
+        this.ledger.append(campaignId, 'TrialSelected', { trialId: t.id, round, rank, predictedReward: a?.mean ?? t.predictedReward ?? Number.NaN, ...(a ? { acquisition: a } : {}) }, t.id);
+      });
     });
     this.progress({ phase: 'select', round, done: chosen.length, total: k, message: `${chosen.length} of ${ranked.length} candidates go to the rigs` });
     return { selected: chosen.length };
@@ -482,6 +554,14 @@ export class CampaignRuntime {
           this.ledger.append(campaignId, 'ModelTrained', { kind: m.kind, version: round, dataHash, samples: m.samples, state: m.state }, i === 0 ? `correction:${round}` : `correction:${round}:${m.kind}`),
         );
       });
+    }
+    if (this.d.reality && completed.length > 0) {
+      // Refitted in memory every time (a resumed process must have it), recorded once.
+      const r = this.refitReality()!;
+      if (!this.view.has('ModelTrained', `reality:${round}`)) {
+        const dataHash = createHash('sha256').update(JSON.stringify(r.data)).digest('hex');
+        this.ledger.append(campaignId, 'ModelTrained', { kind: r.update.kind, version: round, dataHash, samples: r.update.samples, state: r.update.state }, `reality:${round}`);
+      }
     }
     const failed = trials.flatMap((t) => this.view.jobsOf(t.id)).filter((j) => this.view.has('JobFailed', j.jobId)).length;
     const best = this.view.measuredReward('best', true);

@@ -29,7 +29,7 @@
  * draws come from the seed and the data sizes), so a resumed campaign refits it from the
  * ledger's evidence and gets the same numbers (like RealityCorrection.update).
  */
-import type { Parameters, ParameterSpace } from '../core/protocols.js';
+import type { Parameters, ParameterSpace, RealityModel } from '../core/protocols.js';
 import { createRng, type Rng } from '../core/rng.js';
 import { encode } from '../core/space.js';
 import { backSolve, cholesky, forwardSolve, hyperPrior, logExpectedImprovement, matern52, type GpHyper } from '../surrogate/gp.js';
@@ -50,12 +50,22 @@ export interface MultiFidelityOptions {
   offsetSd?: number;
   /** Hyper-parameter draws from the prior besides the prior median (default 2). */
   restarts?: number;
+  /** Prior median of the discrepancy's variance, relative to the simulations' (default 0.1). */
+  discrepancyVar?: number;
+  /**
+   * Prior sd of ρ's slope per encoded parameter (default 1): ρ(x) = ρ₀ + Σ ρ_k (u_k − ½), the
+   * input-dependent scale factor of Qian & Wu (Technometrics 50 (2008) 192), for a twin that is
+   * right in one direction and wrong in another. 0: a constant ρ.
+   */
+  rhoSlopeSd?: number;
 }
 
 export interface MultiFidelityState {
   simulations: number;
   measurements: number;
+  /** ρ at the centre of the space (ρ₀), and its slopes per encoded parameter. */
   rho: { mean: number; sd: number } | null;
+  rhoSlopes: number[] | null;
   offset: { mean: number; sd: number } | null;
   hyper: { simulation: GpHyper | null; discrepancy: GpHyper | null };
 }
@@ -177,7 +187,7 @@ function invertSmall(a: number[][]): number[][] {
  * Log marginal likelihood of y ~ N(H b, C + H diag(B) Hᵀ) plus the log prior of the
  * hyper-parameters (gp.ts hyperPrior); −∞ where the covariance is not positive definite.
  */
-function logPosterior(x: number[][], y: number[], h: number[][], prior: { mean: number[]; variance: number[] }, extraNoise: number[], hyper: GpHyper): number {
+function logPosterior(x: number[][], y: number[], h: number[][], prior: { mean: number[]; variance: number[] }, extraNoise: number[], hyper: GpHyper, p: HyperPrior): number {
   const n = x.length;
   const d = hyper.logLengthscales.length;
   const c = covariance(x, hyper, Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v)), extraNoise);
@@ -189,10 +199,23 @@ function logPosterior(x: number[][], y: number[], h: number[][], prior: { mean: 
   let logDet = 0;
   for (let i = 0; i < n; i++) logDet += Math.log(l[i * n + i]);
   let value = -0.5 * dot(z, z) - logDet - 0.5 * n * Math.log(2 * Math.PI);
-  const p = hyperPrior(d);
   const theta = [...hyper.logLengthscales, hyper.logSignalVar, hyper.logNoiseVar];
   theta.forEach((t, i) => (value -= 0.5 * ((t - p.mean[i]) / p.sd[i]) ** 2));
   return value;
+}
+
+type HyperPrior = { mean: number[]; sd: number[] };
+
+/**
+ * The discrepancy's hyper-parameter prior: gp.ts's, except the signal variance, whose prior
+ * median is `variance` (in units of the simulations' variance) instead of 1 — a twin is built
+ * to be roughly right, so δ is a priori smaller than the signal; the data can still make it as
+ * large as it needs (sd 1 in ln s², and β₀, ρ absorb global errors).
+ */
+function discrepancyPrior(d: number, variance: number): HyperPrior {
+  const p = hyperPrior(d);
+  p.mean[d] = Math.log(variance);
+  return p;
 }
 
 const toHyper = (v: readonly number[], d: number): GpHyper => ({ logLengthscales: v.slice(0, d), logSignalVar: v[d], logNoiseVar: v[d + 1] });
@@ -244,18 +267,44 @@ function nelderMead(f: (v: number[]) => number, start: number[], d: number, maxE
 }
 
 /** MAP hyper-parameters: Nelder–Mead from the prior median and `restarts` draws from the prior. */
-function fitHyper(x: number[][], y: number[], h: number[][], prior: { mean: number[]; variance: number[] }, extraNoise: number[], rng: Rng, restarts: number): GpHyper {
+function fitHyper(x: number[][], y: number[], h: number[][], prior: { mean: number[]; variance: number[] }, extraNoise: number[], rng: Rng, restarts: number, p: HyperPrior): GpHyper {
   const d = x[0].length;
-  const p = hyperPrior(d);
   // Fewer than 3 points cannot inform length-scales: the prior median.
   if (x.length < 3) return toHyper(p.mean, d);
   const starts = [p.mean, ...Array.from({ length: restarts }, () => p.mean.map((m, i) => m + p.sd[i] * rng.normal()))];
   let best = { x: p.mean, value: -Infinity };
   for (const s of starts) {
-    const r = nelderMead((v) => logPosterior(x, y, h, prior, extraNoise, toHyper(v, d)), s, d, 60 * (d + 2));
+    const r = nelderMead((v) => logPosterior(x, y, h, prior, extraNoise, toHyper(v, d), p), s, d, 60 * (d + 2));
     if (r.value > best.value) best = r;
   }
   return toHyper(best.x, d);
+}
+
+/**
+ * Level 1 alone: the GP on the simulations. Fitted once and reused while the simulations do not
+ * change (a round's new rig results refit level 2 only; the benchmark's fixed pool fits it once).
+ */
+export class SimulationLevel {
+  private constructor(
+    readonly gp: BasisGp | null,
+    readonly scale: { mean: number; std: number },
+  ) {}
+
+  static fit(space: ParameterSpace, simulations: readonly FidelityPoint[], options: MultiFidelityOptions): SimulationLevel {
+    const sims = simulations.filter((s) => Number.isFinite(s.reward));
+    if (sims.length < 2) return new SimulationLevel(null, { mean: 0, std: 1 });
+    const m = sims.reduce((s, p) => s + p.reward, 0) / sims.length;
+    const sd = Math.sqrt(sims.reduce((s, p) => s + (p.reward - m) ** 2, 0) / sims.length);
+    const scale = { mean: m, std: sd > 1e-12 ? sd : 1 };
+    const x = sims.map((s) => encode(space, s.params));
+    const y = sims.map((s) => (s.reward - scale.mean) / scale.std);
+    const h = sims.map(() => [1]);
+    // A vague prior on the simulations' mean level (they are standardised: N(0, 10²)).
+    const prior = { mean: [0], variance: [100] };
+    const extra = sims.map((s) => ((s.std ?? 0) / scale.std) ** 2);
+    const rng = createRng(options.seed).fork(`simulation:${sims.length}`);
+    return new SimulationLevel(new BasisGp(x, y, h, prior, extra, fitHyper(x, y, h, prior, extra, rng, options.restarts ?? 2, hyperPrior(x[0].length))), scale);
+  }
 }
 
 /** The model (see the file comment). Build with `MultiFidelityModel.fit`. */
@@ -266,56 +315,69 @@ export class MultiFidelityModel {
     private readonly scale: { mean: number; std: number },
     private readonly low: BasisGp | null,
     private readonly high: BasisGp | null,
-    private readonly rhoMean: number,
+    /** Posterior means of [ρ₀, slopes…] (the prior's when there is no rig result). */
+    private readonly rhoCoef: number[],
     private readonly options: Required<MultiFidelityOptions>,
   ) {}
+
+  /** Level-2 basis at encoded u with simulation-level mean m: [1, m, m·(u_k − ½)…], or [1] without simulations. */
+  private static basis(o: Required<MultiFidelityOptions>, hasLow: boolean, m: number, u: readonly number[]): number[] {
+    if (!hasLow) return [1];
+    return o.rhoSlopeSd > 0 ? [1, m, ...u.map((v) => m * (v - 0.5))] : [1, m];
+  }
+
+  private static levelPrior(o: Required<MultiFidelityOptions>, hasLow: boolean, d: number): { mean: number[]; variance: number[] } {
+    if (!hasLow) return { mean: [0], variance: [o.offsetSd ** 2] };
+    const slopes = o.rhoSlopeSd > 0 ? d : 0;
+    return { mean: [0, o.rho.mean, ...new Array<number>(slopes).fill(0)], variance: [o.offsetSd ** 2, o.rho.sd ** 2, ...new Array<number>(slopes).fill(o.rhoSlopeSd ** 2)] };
+  }
+
+  private static rhoAt(coef: readonly number[], u: readonly number[]): number {
+    return coef.length === 0 ? 0 : coef[0] + u.reduce((s, v, k) => s + (coef[k + 1] ?? 0) * (v - 0.5), 0);
+  }
 
   /**
    * Fits both levels. `simulations`: P-model rewards (finite ones are used); `measurements`:
    * rig rewards (finite ones). Either may be empty: no simulations → a GP on the rig results
    * alone; no measurements → the simulations' GP under the prior ρ ~ N(1, 1), β₀ ~ N(0, 2²).
    */
-  static fit(space: ParameterSpace, simulations: readonly FidelityPoint[], measurements: readonly FidelityPoint[], options: MultiFidelityOptions): MultiFidelityModel {
-    const o: Required<MultiFidelityOptions> = { rho: { mean: 1, sd: 1 }, offsetSd: 2, restarts: 2, ...options };
-    const sims = simulations.filter((s) => Number.isFinite(s.reward));
+  static fit(space: ParameterSpace, simulations: readonly FidelityPoint[] | SimulationLevel, measurements: readonly FidelityPoint[], options: MultiFidelityOptions): MultiFidelityModel {
+    const o: Required<MultiFidelityOptions> = { rho: { mean: 1, sd: 0.5 }, offsetSd: 1, restarts: 2, discrepancyVar: 0.3, rhoSlopeSd: 0, ...options };
+    const level = simulations instanceof SimulationLevel ? simulations : SimulationLevel.fit(space, simulations, options);
     const rigs = measurements.filter((s) => Number.isFinite(s.reward));
-    const ref = sims.length >= 2 ? sims : rigs;
-    const m = ref.length ? ref.reduce((s, p) => s + p.reward, 0) / ref.length : 0;
-    const sd = ref.length >= 2 ? Math.sqrt(ref.reduce((s, p) => s + (p.reward - m) ** 2, 0) / ref.length) : 0;
-    const scale = { mean: m, std: sd > 1e-12 ? sd : 1 };
-    const z = (v: number) => (v - scale.mean) / scale.std;
-    const rng = createRng(o.seed).fork(`multifidelity:${sims.length}:${rigs.length}`);
-    let low: BasisGp | null = null;
-    if (sims.length > 0) {
-      const x = sims.map((s) => encode(space, s.params));
-      const y = sims.map((s) => z(s.reward));
-      const h = sims.map(() => [1]);
-      // A vague prior on the simulations' mean level (they are standardised: N(0, 10²)).
-      const prior = { mean: [0], variance: [100] };
-      const extra = sims.map((s) => ((s.std ?? 0) / scale.std) ** 2);
-      low = new BasisGp(x, y, h, prior, extra, fitHyper(x, y, h, prior, extra, rng.fork('simulation'), o.restarts));
+    const low = level.gp;
+    // Standardised by the simulations (so ρ = 1 means "the twin is right"); by the rig results
+    // when there are fewer than 2 simulations.
+    let scale = level.scale;
+    if (!low) {
+      const m = rigs.length ? rigs.reduce((s, p) => s + p.reward, 0) / rigs.length : 0;
+      const sd = rigs.length >= 2 ? Math.sqrt(rigs.reduce((s, p) => s + (p.reward - m) ** 2, 0) / rigs.length) : 0;
+      scale = { mean: m, std: sd > 1e-12 ? sd : 1 };
     }
-    let rhoMean = low ? o.rho.mean : 0;
+    const z = (v: number) => (v - scale.mean) / scale.std;
+    const rng = createRng(o.seed).fork(`multifidelity:${low?.x.length ?? 0}:${rigs.length}`);
+    const d = space.parameters.length;
+    let rhoCoef = low ? MultiFidelityModel.levelPrior(o, true, d).mean.slice(1) : [];
     let high: BasisGp | null = null;
     if (rigs.length > 0) {
       const x = rigs.map((s) => encode(space, s.params));
       const y = rigs.map((s) => z(s.reward));
       const lowAt = low ? low.predict(x, x.map(() => [1])) : null;
-      const h = rigs.map((_, i) => (lowAt ? [1, lowAt.mean[i]] : [1]));
-      const prior = lowAt ? { mean: [0, o.rho.mean], variance: [o.offsetSd ** 2, o.rho.sd ** 2] } : { mean: [0], variance: [o.offsetSd ** 2] };
+      const h = x.map((u, i) => MultiFidelityModel.basis(o, !!lowAt, lowAt?.mean[i] ?? 0, u));
+      const prior = MultiFidelityModel.levelPrior(o, !!lowAt, d);
       // Two passes: the simulation model's uncertainty at the rig points counts as noise
-      // scaled by ρ², first with the prior's E[ρ²], then with the fitted ρ̄².
-      let rho2 = lowAt ? o.rho.mean ** 2 + o.rho.sd ** 2 : 0;
+      // scaled by ρ(x)², first with the prior's E[ρ₀²], then with the fitted ρ̄(x)².
+      let rho2 = x.map(() => o.rho.mean ** 2 + o.rho.sd ** 2);
       for (let pass = 0; pass < (lowAt ? 2 : 1); pass++) {
-        const extra = rigs.map((_, i) => (lowAt ? rho2 * lowAt.variance[i] : 0));
-        high = new BasisGp(x, y, h, prior, extra, fitHyper(x, y, h, prior, extra, rng.fork(`discrepancy:${pass}`), o.restarts));
+        const extra = x.map((_, i) => (lowAt ? rho2[i] * lowAt.variance[i] : 0));
+        high = new BasisGp(x, y, h, prior, extra, fitHyper(x, y, h, prior, extra, rng.fork(`discrepancy:${pass}`), o.restarts, discrepancyPrior(x[0].length, o.discrepancyVar)));
         if (lowAt) {
-          rhoMean = high.beta[1];
-          rho2 = high.beta[1] ** 2 + high.betaCov[1][1];
+          rhoCoef = high.beta.slice(1);
+          rho2 = x.map((u) => MultiFidelityModel.rhoAt(rhoCoef, u) ** 2 + high!.betaCov[1][1]);
         }
       }
     }
-    return new MultiFidelityModel(space, scale, low, high, rhoMean, o);
+    return new MultiFidelityModel(space, scale, low, high, rhoCoef, o);
   }
 
   /** Estimate of the real reward at each candidate: posterior mean and sd (latent, rig noise excluded). */
@@ -329,13 +391,17 @@ export class MultiFidelityModel {
     let mean: number[];
     let variance: number[];
     if (this.high) {
-      const p = this.high.predict(xs, xs.map((_, i) => (lowAt ? [1, lowAt.mean[i]] : [1])));
+      const p = this.high.predict(xs, xs.map((u, i) => MultiFidelityModel.basis(o, !!lowAt, lowAt?.mean[i] ?? 0, u)));
       mean = p.mean;
-      variance = p.variance.map((v, i) => v + (lowAt ? this.rhoMean ** 2 * lowAt.variance[i] : 0));
+      variance = p.variance.map((v, i) => v + (lowAt ? MultiFidelityModel.rhoAt(this.rhoCoef, xs[i]) ** 2 * lowAt.variance[i] : 0));
     } else if (lowAt) {
       // No rig result yet: the prior of level 2 around the simulations' GP.
+      const prior = MultiFidelityModel.levelPrior(o, true, xs[0]?.length ?? 0);
       mean = lowAt.mean.map((m) => o.rho.mean * m);
-      variance = lowAt.mean.map((m, i) => o.offsetSd ** 2 + o.rho.sd ** 2 * m * m + (o.rho.mean ** 2 + o.rho.sd ** 2) * lowAt.variance[i]);
+      variance = lowAt.mean.map((m, i) => {
+        const h = MultiFidelityModel.basis(o, true, m, xs[i]);
+        return h.reduce((s, hv, k) => s + prior.variance[k] * hv * hv, 0) + (o.rho.mean ** 2 + o.rho.sd ** 2) * lowAt.variance[i];
+      });
     } else {
       mean = xs.map(() => 0);
       variance = xs.map(() => o.offsetSd ** 2);
@@ -349,14 +415,15 @@ export class MultiFidelityModel {
    */
   believe(params: Parameters, reward: number): MultiFidelityModel {
     const x = encode(this.space, params);
+    const o = this.options;
     const lowAt = this.low ? this.low.predict([x], [[1]]) : null;
-    const h = lowAt ? [1, lowAt.mean[0]] : [1];
-    const extra = lowAt ? this.rhoMean ** 2 * lowAt.variance[0] : 0;
+    const h = MultiFidelityModel.basis(o, !!lowAt, lowAt?.mean[0] ?? 0, x);
+    const extra = lowAt ? MultiFidelityModel.rhoAt(this.rhoCoef, x) ** 2 * lowAt.variance[0] : 0;
     const y = (reward - this.scale.mean) / this.scale.std;
     const high = this.high
       ? this.high.withPoint(x, y, h, extra)
-      : new BasisGp([x], [y], [h], lowAt ? { mean: [0, this.options.rho.mean], variance: [this.options.offsetSd ** 2, this.options.rho.sd ** 2] } : { mean: [0], variance: [this.options.offsetSd ** 2] }, [extra], toHyper(hyperPrior(x.length).mean, x.length));
-    return new MultiFidelityModel(this.space, this.scale, this.low, high, this.rhoMean, this.options);
+      : new BasisGp([x], [y], [h], MultiFidelityModel.levelPrior(o, !!lowAt, x.length), [extra], toHyper(discrepancyPrior(x.length, o.discrepancyVar).mean, x.length));
+    return new MultiFidelityModel(this.space, this.scale, this.low, high, this.rhoCoef, o);
   }
 
   /** What the model learnt (recorded in the ledger; the data is the evidence already there). */
@@ -366,6 +433,7 @@ export class MultiFidelityModel {
       simulations: this.low?.x.length ?? 0,
       measurements: this.high?.x.length ?? 0,
       rho: hasRho ? { mean: this.high!.beta[1], sd: Math.sqrt(this.high!.betaCov[1][1]) } : null,
+      rhoSlopes: hasRho && this.high!.beta.length > 2 ? this.high!.beta.slice(2) : null,
       offset: this.high ? { mean: this.high.beta[0] * this.scale.std, sd: Math.sqrt(this.high.betaCov[0][0]) * this.scale.std } : null,
       hyper: { simulation: this.low?.hyper ?? null, discrepancy: this.high?.hyper ?? null },
     };
@@ -416,4 +484,29 @@ export function selectByExpectedImprovement(
     incumbent = Math.max(incumbent, p.mean[pick]);
   }
   return out;
+}
+
+/**
+ * The RealityModel of a twin campaign (src/core/protocols.ts): a MultiFidelityModel refitted
+ * from the ledger's simulations and rig results at every update. The simulation level is
+ * refitted only when the simulations changed (a new round), not for every new rig result.
+ */
+export function createRealityModel(space: ParameterSpace, seed: number): RealityModel {
+  let level: { key: string; level: SimulationLevel } | null = null;
+  let model = MultiFidelityModel.fit(space, [], [], { seed });
+  return {
+    update(simulations, measurements) {
+      const key = JSON.stringify(simulations.map((s) => [s.params, s.reward, s.std ?? 0]));
+      if (!level || level.key !== key) level = { key, level: SimulationLevel.fit(space, simulations, { seed }) };
+      model = MultiFidelityModel.fit(space, level.level, measurements, { seed });
+      return { kind: 'multi-fidelity', samples: measurements.length, state: model.state() };
+    },
+    estimate(candidates) {
+      const p = model.predict(candidates);
+      return p.mean.map((mean, i) => ({ mean, std: p.std[i] }));
+    },
+    rank(candidates, best) {
+      return selectByExpectedImprovement(model, candidates, candidates.length, best).map((r) => ({ index: r.index, value: r.ei, mean: r.mean, std: r.std }));
+    },
+  };
 }
