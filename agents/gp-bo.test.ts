@@ -32,7 +32,7 @@ describe('GP-BO', () => {
 describe('argmaxPool', () => {
   it('returns the same point as a full scan of EI', async () => {
     const { GaussianProcess, expectedImprovement, logExpectedImprovement } = await import('../src/surrogate/gp.js');
-    const { argmaxPool } = await import('./gp-bo.js');
+    const { argmaxPool, ensembleSurrogate, forestSurrogate, gpSurrogate } = await import('./gp-bo.js');
     const rng = createRng(12);
     for (let trial = 0; trial < 5; trial++) {
       const x = Array.from({ length: 25 }, () => [rng.next(), rng.next(), rng.next()]);
@@ -42,15 +42,20 @@ describe('argmaxPool', () => {
       const best = Math.max(...y);
       const p = gp.predict(pool);
       const ei = p.mean.map((m, i) => expectedImprovement(m, p.variance[i], best, 0.01));
-      const surrogate = { kind: 'gp' as const, gp, predict: (q: number[][]) => gp.predict(q), withPoint: () => { throw new Error('unused'); }, best: () => best, scale: () => 1 };
-      expect(argmaxPool(surrogate, pool, (m, v) => logExpectedImprovement(m, v, best, 0.01))).toBe(ei.indexOf(Math.max(...ei)));
+      expect(argmaxPool(gpSurrogate(gp), pool, (m, v) => logExpectedImprovement(m, v, best, 0.01))).toBe(ei.indexOf(Math.max(...ei)));
+      // The GP + forest mixture bounds its variance through the GP's prior variance: same
+      // answer as scoring every point with the full prediction.
+      const ens = ensembleSurrogate(gpSurrogate(gp), forestSurrogate(x, y, 5, 30));
+      const q = ens.predict(pool);
+      const ucb = q.mean.map((m, i) => m + Math.sqrt(q.variance[i]));
+      expect(argmaxPool(ens, pool, (m, v) => m + Math.sqrt(v))).toBe(ucb.indexOf(Math.max(...ucb)));
     }
   });
 });
 
 describe('gp-bo (issue #12)', () => {
   it('gives the same proposals bit for bit for the same seed, with every model', async () => {
-    for (const model of ['auto', 'gp', 'forest']) {
+    for (const model of ['ensemble', 'auto', 'gp', 'forest']) {
       const run = () => runLoop(createGpBoAgent({ model }), hartmann6.space, hartmann6.reward, { budget: 18, seed: 4 });
       const [a, b] = [await run(), await run()];
       // JSON prints the shortest round-trip form of a double: equal strings ⇔ equal bits.
@@ -86,13 +91,43 @@ describe('gp-bo (issue #12)', () => {
     const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }, { name: 'c', kind: 'continuous', min: 0, max: 1 }] };
     const rng = createRng(31);
     const xs = Array.from({ length: 40 }, () => ({ a: rng.next(), b: rng.next(), c: rng.next() }));
-    const agent = createGpBoAgent();
+    const agent = createGpBoAgent({ model: 'auto' });
     const history = xs.map((params) => ({ params, reward: Math.sin(3 * params.a) + Math.cos(2 * params.b) - (params.c - 0.4) ** 2, fidelity: 'rig' as const }));
     await agent.propose({ space, history, rng: createRng(1) }, 1);
     expect((agent.snapshot!() as { lastModel?: string }).lastModel).toBe('gp');
     const forced = createGpBoAgent({ model: 'forest' });
     await forced.propose({ space, history, rng: createRng(1) }, 1);
     expect((forced.snapshot!() as { lastModel?: string }).lastModel).toBe('forest');
+  });
+
+  it('with a trust region, picks from the box around the best observation that the history implies', async () => {
+    const { pointsInRegion, trustRegionState, turboSettings } = await import('./trust-region.js');
+    const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
+    const rng = createRng(7);
+    space.pool = Array.from({ length: 300 }, () => ({ a: rng.next(), b: rng.next() }));
+    // Two bumps; the history's best is on the lower one and was measured first, so the
+    // measurements after the 2 initial ones are all failures (17, failTolerance 4 in 2-D: 4
+    // halvings, side 0.05).
+    const f = (p: Record<string, unknown>) => Math.exp(-20 * (((p.a as number) - 0.2) ** 2 + ((p.b as number) - 0.2) ** 2)) + 2 * Math.exp(-20 * (((p.a as number) - 0.8) ** 2 + ((p.b as number) - 0.8) ** 2));
+    const near = space.pool.filter((p) => (p.a as number) < 0.5 && (p.b as number) < 0.5);
+    const best = near.reduce((m, p) => (f(p) > f(m) ? p : m));
+    const rest = space.pool.filter((p) => p !== best && (p.a as number) < 0.6 && (p.b as number) < 0.6).slice(0, 18);
+    const history = [best, ...rest].map((params) => ({ params, reward: f(params), fidelity: 'rig' as const }));
+    const st = trustRegionState(history.map((o) => o.reward), 2, turboSettings(2));
+    expect(st.length).toBeCloseTo(0.05, 12);
+    const used = new Set(history.map((o) => paramKey(o.params)));
+    const unused = space.pool.filter((p) => !used.has(paramKey(p)));
+    const allowed = pointsInRegion(unused.map((p) => [p.a as number, p.b as number]), [best.a as number, best.b as number], [0.025, 0.025], 5).map((i) => paramKey(unused[i]));
+    const propose = async (trustRegion: boolean) => {
+      const agent = createGpBoAgent({ model: 'forest', kappa: 5, initialPoints: 2, trustRegion, trustRegionMinPoints: 5 });
+      const [p] = await agent.propose({ space, history, rng: createRng(3) }, 1);
+      return { key: paramKey(p), state: agent.snapshot!() as { trustRegion?: unknown } };
+    };
+    const local = await propose(true);
+    expect(allowed).toContain(local.key);
+    expect(local.state.trustRegion).toEqual(st);
+    // Without the region this exploratory UCB (κ = 5) looks elsewhere.
+    expect(allowed).not.toContain((await propose(false)).key);
   });
 
   it('validates its options by name', () => {
