@@ -14,8 +14,8 @@ import { cli, tmp } from './helpers.js';
 /**
  * Issue #18 in a real browser: Debian's headless Chromium driven by playwright-core opens the
  * dashboard while a campaign runs in another process (embedded broker, simulated rigs, a small
- * twin), sees the round advance live, approves a batch and rejects a trial by clicking, pauses
- * and resumes it, and opens a report to find each plot drawn. With PORELOOP_RECORD_RESULTS=1 it saves the
+ * twin), sees the round advance live, approves a batch, rejects a trial and edits one by
+ * clicking, pauses and resumes it, and opens a report to find each plot drawn. With PORELOOP_RECORD_RESULTS=1 it saves the
  * screenshots of docs/images/ (never otherwise: tests do not rewrite tracked files).
  * Without Chromium it skips with the reason, except under PORELOOP_REQUIRE_SERVICES=1 (CI).
  */
@@ -155,6 +155,20 @@ describe.skipIf(noBrowser)('the dashboard and the report in headless Chromium (i
     expect(readLedger(db, (l) => l.documents(campaignId, 'RoundStarted').length)).toBe(2);
     await page.click('#btn-resume');
     await page.waitForFunction("document.querySelector('#a-round')?.textContent === '3'", undefined, { timeout: 180_000 });
+    // Round 3: edit a trial's porosity. Outside the space it is refused with the reason; inside, the rigs make the edited recipe.
+    const edited = (await page.getAttribute('#a-table tr[data-trial]', 'data-trial'))!;
+    await page.selectOption('#a-table tr[data-trial] select.decision', 'edit');
+    const porosity = page.locator('#a-table tr[data-trial] input[data-param="porosity"]').first();
+    await porosity.fill('1.5');
+    await page.click('#a-submit');
+    await page.waitForFunction("document.querySelector('#a-msg')?.textContent?.startsWith('refused')");
+    expect(await page.textContent('#a-msg')).toMatch(/porosity/);
+    await porosity.fill('0.7');
+    await page.click('#a-submit');
+    await until('the edited trial to be sent to the rigs', () =>
+      readLedger(db, (l) => l.documents(campaignId, 'JobDispatched').find((d) => d.body.trialId === edited)),
+    ).then((job) => expect(job.body.params.porosity).toBe(0.7));
+    expect(readLedger(db, (l) => l.documents(campaignId, 'ApprovalGiven')[2].body)).toMatchObject({ decision: 'edit', edits: { [edited]: { porosity: 0.7 } } });
     // Stop from the dashboard; the campaign process ends cleanly.
     await page.click('#btn-stop');
     expect(await exited, output).toBe(0);
