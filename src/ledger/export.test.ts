@@ -50,6 +50,13 @@ describe('uncertainty in the ledger and its export (issue #13)', () => {
     expect(u.properties.sigma).toEqual({ medianCv: 0.8, rveFlagged: 1 });
     expect(u.properties.porosity.rveFlagged).toBe(0);
     l.close();
+    // A ledger written before issue #13 has nothing to summarise.
+    const old = Ledger.open(join(dir, 'old.db'));
+    old.append('c1', 'CampaignStarted', { name: 'n', config: {}, configHash: 'h', seed: 3, source: 's.yaml', versions: {} }, 'start');
+    old.append('c1', 'TrialProposed', { trialId: 't0', round: 1, index: 0, params: { x: 0 }, agent: 'random' }, 't0');
+    old.append('c1', 'TrialScored', { trialId: 't0', properties: { y: { mean: 1, std: 0 } }, fidelity: 'simulation', reward: 1 }, 't0');
+    expect(summariseCampaign(old, 'c1', 0).uncertainty).toBeNull();
+    old.close();
   });
 
   it('a malformed uncertainty field is refused naming it', () => {

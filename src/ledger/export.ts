@@ -130,7 +130,8 @@ export interface TrialSummary {
  * How sure the P-model's simulated scores were (issue #13), over a campaign's TrialScored
  * documents at simulation fidelity: realisations per trial, the reward's σ, and per property
  * the realisation CV (spread / |mean|) and how many trials the representative-volume check
- * flagged. Null when no trial was simulated.
+ * flagged. Null when no trial was simulated, or none recorded any of it (a ledger written
+ * before issue #13).
  */
 export interface UncertaintySummary {
   simulated: number;
@@ -153,6 +154,7 @@ export function summariseUncertainty(ledger: Ledger, campaignId: string): Uncert
   // The P-model's own estimates (raw, when a correction replaced them) carry the realisations.
   const own = docs.map((d) => d.body.raw ?? d.body.properties);
   const ns = own.map((p) => Math.max(0, ...Object.values(p).map((e) => e.n ?? 0))).filter((n) => n > 0);
+  if (ns.length === 0 && docs.every((d) => d.body.rewardStd === undefined)) return null;
   const r = quartiles(ns);
   const names = [...new Set(own.flatMap((p) => Object.keys(p)))];
   const properties = Object.fromEntries(
