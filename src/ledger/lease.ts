@@ -122,6 +122,18 @@ export class CampaignLease {
       .run(this.campaignId, this.owner.pid, this.owner.host, this.owner.startedAt);
   }
 
+  /**
+   * The holder when a live process runs the campaign: an unexpired lease whose process, when it
+   * is on this host, still exists (the test `acquire` makes). `poreloop resume` of a paused
+   * campaign and the dashboard's commands need a process to act on them (issue #18).
+   */
+  static liveHolder(ledger: Ledger, campaignId: string, options: Pick<LeaseOptions, 'now' | 'host' | 'isAlive'> = {}): (LeaseOwner & { expiresAt: number }) | null {
+    const h = CampaignLease.holder(ledger, campaignId);
+    if (!h || h.expiresAt <= (options.now ?? Date.now)()) return null;
+    if (h.host === (options.host ?? hostname()) && !(options.isAlive ?? processAlive)(h.pid)) return null;
+    return h;
+  }
+
   /** Who holds the campaign's lease now, if anyone (for `status` and `doctor`). */
   static holder(ledger: Ledger, campaignId: string): (LeaseOwner & { expiresAt: number }) | null {
     const exists = ledger.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'leases'").get();

@@ -184,8 +184,7 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
   /** Commands go through a short-lived writable connection: the dashboard holds no write lock. */
   const command = (c: CampaignRow, name: 'approve' | 'reject' | 'pause' | 'resume' | 'stop', args: Record<string, unknown>) => {
     if (c.status !== 'running' && c.status !== 'paused') throw new HttpError(409, `campaign ${c.id} is ${c.status}; nothing to ${name}`);
-    const holder = CampaignLease.holder(ledger, c.id);
-    if (!holder || holder.expiresAt < Date.now()) throw new HttpError(409, `no process runs campaign ${c.id} now; continue it with "poreloop resume ${c.id}"`);
+    if (!CampaignLease.liveHolder(ledger, c.id)) throw new HttpError(409, `no process runs campaign ${c.id} now; continue it with "poreloop resume ${c.id}"`);
     const w = Ledger.open(options.db);
     try {
       issueCommand(w, c.id, name, { ...args, by: 'dashboard' });

@@ -186,14 +186,20 @@ export const resumeCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
   },
 });
 
-/** Sends `resume` to a campaign that a live process runs (a paused one); false when no process runs it. */
+/**
+ * Sends `resume` to a paused campaign (or one with a pause pending) that a live process runs;
+ * false otherwise, and `resume` continues the campaign from its ledger as before (a killed
+ * process's lease does not count: CampaignLease.liveHolder).
+ */
 function resumeRunning(db: string, idOrPrefix: string, out: Output): boolean {
   if (!existsSync(db)) return false;
   const ledger = Ledger.open(db);
   try {
     const c = ledger.findCampaign(idOrPrefix);
-    const holder = c ? CampaignLease.holder(ledger, c.id) : null;
-    if (!c || !holder || holder.expiresAt < Date.now() || (c.status !== 'running' && c.status !== 'paused')) return false;
+    const holder = c ? CampaignLease.liveHolder(ledger, c.id) : null;
+    if (!c || !holder || (c.status !== 'running' && c.status !== 'paused')) return false;
+    const o = overview(ledger, c);
+    if (o.state !== 'paused' && !o.pauseRequested) return false;
     issueCommand(ledger, c.id, 'resume', { by: process.env.USER ?? 'operator' });
     out.info(`resume sent to campaign ${c.id} (run by process ${holder.pid} on ${holder.host})`);
     out.result({ campaignId: c.id, command: 'resume' });
