@@ -6,6 +6,8 @@ import { captureOutput } from '../../../tests/helpers.js';
 import { finishedCampaign } from '../../../tests/ledgers.js';
 import { main } from '../main.js';
 import { SUMMARY_WIDTH, wrap } from './campaign.js';
+import { CampaignLease } from '../../ledger/lease.js';
+import { Ledger } from '../../ledger/ledger.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'poreloop-summary-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,5 +38,28 @@ describe('the campaign summary and status (issue #18)', () => {
     io.stdout = '';
     expect(await main(['status', 'c1', '--db', db, '--json'])).toBe(0);
     expect(JSON.parse(io.stdout)).toMatchObject({ state: 'done', wallTimeS: 29, outcomes: { measured: 4, infeasible: 1 } });
+  });
+
+  it('pause asks a running campaign to stop at the end of its round; resume tells its live process to go on', async () => {
+    const db = join(dir, 'p.db');
+    const l = Ledger.open(db);
+    l.append('p', 'CampaignStarted', { name: 'p', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+    const lease = CampaignLease.acquire(l, 'p'); // this process runs it
+    try {
+      expect(await main(['pause', 'p', '--db', db])).toBe(0);
+      expect(l.pendingCommands('p').map((c) => c.command)).toEqual(['pause']);
+      l.consumeCommand(l.pendingCommands('p')[0].seq);
+      // The machine reached `paused` (its persisted snapshot says so): resume sends a command, it does not take the campaign over.
+      l.saveSnapshot('p', { value: 'paused', context: { round: 3, pauseRequested: false } });
+      io.stdout = '';
+      expect(await main(['status', 'p', '--db', db])).toBe(0);
+      expect(io.stdout).toMatch(/state paused · round 3/);
+      expect(await main(['resume', 'p', '--db', db])).toBe(0);
+      expect(io.stdout).toMatch(/resume sent to campaign p \(run by process \d+/);
+      expect(l.pendingCommands('p').map((c) => c.command)).toEqual(['resume']);
+    } finally {
+      lease.release();
+      l.close();
+    }
   });
 });
