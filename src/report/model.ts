@@ -227,6 +227,7 @@ export function baselines(ledger: Ledger, c: CampaignRow, runs: RunPoint[]): Bas
   if (out.length > 0) return out;
   const rewards = runs.map((r) => r.reward);
   if (rewards.every((r) => r === null)) return [];
+  // A fixed seed: the same ledger always draws the same band.
   const rng = createRng(20260418);
   const SHUFFLES = 200;
   const curves: Array<Array<number | null>> = [];
