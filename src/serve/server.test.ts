@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,6 +54,17 @@ describe('poreloop serve (issue #18)', () => {
       const ev = await get(`${d.url}api/campaigns/w/events?limit=2`);
       expect(ev.body.events.map((e: { type: string }) => e.type)).toEqual(['TrialSelected', 'ApprovalRequested']);
       expect((await get(`${d.url}api/campaigns/nope`)).status).toBe(404);
+      // A request addressed to another name (a DNS-rebinding page) is refused.
+      const port = new URL(d.url).port;
+      const asHost = (host: string) =>
+        new Promise<number>((resolve, reject) =>
+          request({ host: '127.0.0.1', port, path: '/api/campaigns', headers: { host } }, (r) => {
+            r.resume();
+            resolve(r.statusCode!);
+          }).on('error', reject).end(),
+        );
+      expect(await asHost(`evil.example:${port}`)).toBe(421);
+      expect(await asHost(`localhost:${port}`)).toBe(200);
       // The page and the vega bundles come from the package, not a CDN.
       const page = await fetch(d.url).then((r) => r.text());
       expect(page).not.toMatch(/https?:\/\/(?!vega\.github\.io)/);

@@ -294,7 +294,13 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
     throw new HttpError(404, `no ${req.method} ${url.pathname}`);
   };
 
+  // On loopback, only requests addressed to loopback are served: a web page whose DNS name is
+  // rebound to 127.0.0.1 sends its own name as Host and gets nothing (DNS-rebinding defence).
+  let allowedHosts: Set<string> | null = null;
   const server = createServer((req, res) => {
+    if (allowedHosts && !allowedHosts.has((req.headers.host ?? '').toLowerCase())) {
+      return json(res, 421, { error: `this dashboard answers only to ${[...allowedHosts].join(', ')}` });
+    }
     route(req, res).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : 500;
       if (!res.headersSent) json(res, status, { error: (e as Error).message });
@@ -307,6 +313,7 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  if (['127.0.0.1', '::1', 'localhost'].includes(options.host ?? '127.0.0.1')) allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${addr.port}`));
   return {
     url: `http://${host}:${addr.port}/`,
     token,
