@@ -8,8 +8,8 @@
  * - Realisations (issue #13, uncertainty.ts, docs/uncertainty.md): a simulated candidate is
  *   the mean over `realisations.min` twin seeds (realisation 0 is the candidate's own seed),
  *   with σ = the standard error of that mean and `spread` = the realisation-to-realisation
- *   standard deviation; candidates whose reward interval overlaps the boundary of the top
- *   `top` (the rig batch) get one more realisation at a time, up to `realisations.max`. A
+ *   standard deviation; while the top `top` (the rig batch) is not settled, the LUCB pair at
+ *   its boundary gets one more realisation each, up to `realisations.max`. A
  *   property whose CV over realisations exceeds `rveMaxCv` is flagged in `rveWarnings` (the
  *   domain is too small for it) and reported through `onWarning`. Every realisation is a
  *   training row of the surrogate.
