@@ -121,8 +121,8 @@ export const TASKS: Task[] = [
     name: 'gdl',
     truth: GDL,
     reward: GDL_REWARD,
-    // Rigs see 10–25 % less limiting current the more porous the paper (water retention the
-    // twin lacks) and 30 % less conductivity (contact resistance).
+    // Rigs see from 2 % more (porosity 0.6) to 18 % less (0.85) limiting current — water
+    // retention in porous papers the twin lacks — and 30 % less conductivity (contact resistance).
     bias: { limitingCurrent: { base: 0.5, slope: { porosity: -0.8 } }, sigma_eff_z: -0.3 },
     noise: 0.02,
     misleading: false,
@@ -149,7 +149,7 @@ export const TASKS: Task[] = [
     // ionic, 0.3 S/m electronic). Positive, with an interior optimum: porosity and binder cost
     // active material but buy transport.
     reward: '100 * (1 - porosity - cbdFraction) * sigma_ionic / (sigma_ionic + 0.03) * sigma_electronic / (sigma_electronic + 0.3)',
-    // Electronic conductivity measured 40–60 % below the twin's (particle contact resistance,
+    // Electronic conductivity measured 45–63 % below the twin's (particle contact resistance,
     // less at higher binder content); ionic 15 % below.
     bias: { sigma_electronic: { base: -0.65, slope: { cbdFraction: 1.0 } }, sigma_ionic: -0.15 },
     noise: 0.02,
