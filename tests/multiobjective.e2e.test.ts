@@ -34,8 +34,11 @@ describe('a two-objective campaign', () => {
     // The second round was proposed by qNEHVI from the first round's simulated objectives.
     const l = Ledger.open(db, { readonly: true });
     const trials = l.trials(doc.campaignId);
+    const snapshots = l.documents(doc.campaignId, 'AgentLearned').map((d) => d.body.snapshot as { objectives?: { hyper: unknown }[] } | undefined);
     l.close();
     expect(trials.filter((t) => t.round === 2).length).toBeGreaterThan(0);
+    // The objectives reached the agent: its snapshot holds one fitted GP per objective.
+    expect(snapshots.some((s) => s?.objectives?.length === 2 && s.objectives.every((o) => o.hyper !== null))).toBe(true);
 
     const status = await cli(['status', doc.campaignId, '--db', db]);
     expect(status.code).toBe(0);
