@@ -359,8 +359,14 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     let fleetKey = '';
     let fleetAt = 0;
     const poll = setInterval(() => {
+      // The rig fleet for the dashboard (issue #18): on every change of a rig's status or load,
+      // and every FLEET_RECORD_MS so its last heartbeat stays current without a row per heartbeat.
+      // Written only after the lease is renewed in the same tick: no write after a takeover.
+      const rigs = dispatcher.rigs();
+      const fleet = JSON.stringify(rigs.map((r) => [r.rigId, r.status, r.inflight]));
+      const recordFleet = fleet !== fleetKey || Date.now() - fleetAt >= FLEET_RECORD_MS;
       // The lease is wall-clock state shared with other processes: real time, not the injected clock.
-      if (Date.now() - renewedAt >= LEASE_RENEW_MS) {
+      if (recordFleet || Date.now() - renewedAt >= LEASE_RENEW_MS) {
         renewedAt = Date.now();
         if (!lease.renew()) {
           // One writer per campaign (issue #14): the new owner's ledger must not get this
@@ -383,12 +389,8 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
           actor.send(c.command === 'stop' ? { type: 'campaign.stop', reason: 'operator command' } : { type: `campaign.${c.command}` as 'campaign.pause' });
         }
       }
-      // The rig fleet for the dashboard (issue #18): on every change of a rig's status or load,
-      // and every FLEET_RECORD_MS so its last heartbeat stays current without a row per heartbeat.
-      const rigs = dispatcher.rigs();
-      const key = JSON.stringify(rigs.map((r) => [r.rigId, r.status, r.inflight]));
-      if (key !== fleetKey || Date.now() - fleetAt >= FLEET_RECORD_MS) {
-        fleetKey = key;
+      if (recordFleet) {
+        fleetKey = fleet;
         fleetAt = Date.now();
         ledger.append(campaignId, 'RigFleetObserved', {
           rigs: rigs.map((r) => ({ rigId: r.rigId, status: r.status, capabilities: r.capabilities, inflight: r.inflight ?? 0, lastSeenAt: r.lastSeenAt ? new Date(r.lastSeenAt).toISOString() : undefined })),
