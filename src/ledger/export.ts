@@ -204,21 +204,19 @@ export interface CampaignSummary {
  * resumed an hour later is not charged the hour (issue #18: a finished campaign showed 0.0 s).
  */
 export function ledgerWallTimeS(ledger: Ledger, campaignId: string): number {
-  const rows = ledger.db
-    .prepare("SELECT at, type IN ('CampaignStarted', 'CampaignResumed') AS start FROM documents WHERE campaign_id = ? ORDER BY seq")
-    .all(campaignId) as Array<{ at: string; start: number }>;
+  // The run starts through the (campaign, type) index; each run's last document through the
+  // same index alone (its entries carry the rowid): no document body is read, so the dashboard
+  // can ask for every campaign of a large ledger on each update.
+  const starts = ledger.db
+    .prepare("SELECT seq, at FROM documents WHERE campaign_id = ? AND type IN ('CampaignStarted', 'CampaignResumed') ORDER BY seq")
+    .all(campaignId) as Array<{ seq: number; at: string }>;
+  const lastBefore = ledger.db.prepare('SELECT at FROM documents WHERE seq = (SELECT max(seq) FROM documents WHERE campaign_id = ? AND seq < ?)');
   let total = 0;
-  let from: number | null = null;
-  let last: number | null = null;
-  for (const r of rows) {
-    const t = Date.parse(r.at);
-    if (r.start) {
-      if (from !== null && last !== null) total += last - from;
-      from = t;
-    }
-    last = t;
-  }
-  if (from !== null && last !== null) total += last - from;
+  starts.forEach((s, i) => {
+    const end = i + 1 < starts.length ? starts[i + 1].seq : Number.MAX_SAFE_INTEGER;
+    const last = lastBefore.get(campaignId, end) as { at: string } | undefined;
+    if (last) total += Date.parse(last.at) - Date.parse(s.at);
+  });
   return total / 1000;
 }
 
