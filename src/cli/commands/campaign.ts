@@ -2,11 +2,11 @@ import { existsSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import type { CampaignSummary, RunOptions } from '../../compose/campaign.js';
-import { exportCampaign, summariseCampaign, toCsv } from '../../ledger/export.js';
+import { exportCampaign, pendingApproval, summariseCampaign, toCsv } from '../../ledger/export.js';
 import { Ledger, issueCommand } from '../../ledger/ledger.js';
 import { CampaignLease } from '../../ledger/lease.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs, type Output } from '../common.js';
+import { createOutput, parseSetFlags, runCommand, type GlobalArgs, type Output } from '../common.js';
 import { createProgress } from '../progress.js';
 import { paretoOf, withParetoExport, type ParetoReport } from '../../compose/pareto.js';
 import { printPareto } from './pick.js';
@@ -303,10 +303,18 @@ export const exportCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
 
 /** Operator commands go through the ledger: the running campaign polls it (no extra channel). */
 function operatorCommand(name: 'stop' | 'pause' | 'approve' | 'reject', describe: string) {
-  return (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId: string }> => ({
+  return (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId: string; reject?: string[]; edit?: string[] }> => ({
     command: `${name} <campaignId>`,
     describe,
-    builder: (y) => y.positional('campaignId', { type: 'string', demandOption: true }) as never,
+    builder: (y) => {
+      const b = y.positional('campaignId', { type: 'string', demandOption: true });
+      // Per-trial decisions from the terminal, as the dashboard makes them (issue #18).
+      return (name === 'approve'
+        ? b
+            .option('reject', { type: 'string', array: true, describe: 'a trial of the batch that does not go to the rigs (repeatable)' })
+            .option('edit', { type: 'string', array: true, describe: 'change a trial\'s parameter before it goes: trialId:name=value (repeatable)' })
+        : b) as never;
+    },
     handler: async (args) => {
       const out = createOutput(args.json);
       ctx.exit(
@@ -322,7 +330,8 @@ function operatorCommand(name: 'stop' | 'pause' | 'approve' | 'reject', describe
             const c = ledger.findCampaign(args.campaignId);
             if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
             if (c.status !== 'running' && c.status !== 'paused') throw new BadInputError(`campaign ${c.id} is ${c.status}; nothing to ${name}`, 'campaignId');
-            issueCommand(ledger, c.id, name, { by: process.env.USER ?? 'operator' });
+            const perTrial = name === 'approve' ? perTrialArgs(ledger, c.id, args.reject, args.edit) : {};
+            issueCommand(ledger, c.id, name, { ...perTrial, by: process.env.USER ?? 'operator' });
             out.info(`${name} sent to campaign ${c.id}`);
             out.result({ campaignId: c.id, command: name });
           } finally {
@@ -334,7 +343,32 @@ function operatorCommand(name: 'stop' | 'pause' | 'approve' | 'reject', describe
   });
 }
 
+/**
+ * `approve --reject <trial> --edit <trial>:<name>=<value>`: the trials must be in the batch that
+ * waits; an edit changes the named parameters and keeps the others (the campaign checks the
+ * result against its space and rejects the trial, with the reason, when it is outside).
+ */
+function perTrialArgs(ledger: Ledger, campaignId: string, reject: string[] = [], edit: string[] = []): { reject?: string[]; edits?: Record<string, Record<string, number | string>> } {
+  if (reject.length === 0 && edit.length === 0) return {};
+  const pending = pendingApproval(ledger, campaignId);
+  if (!pending) throw new BadInputError(`no batch of campaign ${campaignId} waits for approval`, reject.length ? '--reject' : '--edit');
+  const inBatch = (id: string, flag: string) => {
+    const full = pending.trialIds.find((t) => t === id || t.endsWith(`-${id}`));
+    if (!full) throw new BadInputError(`trial "${id}" is not in the waiting batch (${pending.trialIds.join(', ')})`, flag);
+    return full;
+  };
+  const edits: Record<string, Record<string, number | string>> = {};
+  for (const e of edit) {
+    const colon = e.indexOf(':');
+    if (colon <= 0) throw new BadInputError(`expected trialId:name=value, got "${e}"`, '--edit');
+    const id = inBatch(e.slice(0, colon), '--edit');
+    const trial = ledger.trials(campaignId).find((t) => t.id === id)!;
+    edits[id] = { ...(edits[id] ?? trial.params), ...parseSetFlags([e.slice(colon + 1)], '--edit') };
+  }
+  return { reject: reject.map((r) => inBatch(r, '--reject')), ...(Object.keys(edits).length ? { edits } : {}) };
+}
+
 export const stopCommandModule = operatorCommand('stop', 'stop a running campaign cleanly (it records its state first)');
 export const pauseCommandModule = operatorCommand('pause', 'pause a running campaign at the end of its round ("poreloop resume" continues it)');
-export const approveCommandModule = operatorCommand('approve', 'approve the batch waiting at the approval gate');
+export const approveCommandModule = operatorCommand('approve', 'approve the batch waiting at the approval gate (--reject/--edit single trials)');
 export const rejectCommandModule = operatorCommand('reject', 'reject the batch waiting at the approval gate');

@@ -62,4 +62,26 @@ describe('the campaign summary and status (issue #18)', () => {
       l.close();
     }
   });
+
+  it('approve decides per trial from the terminal: --reject and --edit name trials of the waiting batch', async () => {
+    const db = join(dir, 'g.db');
+    const l = Ledger.open(db);
+    l.append('g', 'CampaignStarted', { name: 'g', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+    for (const i of [0, 1]) {
+      const trialId = `g-r1-${i}`;
+      l.append('g', 'TrialProposed', { trialId, round: 1, index: i, params: { x: i / 2, y: 1 }, agent: 'a' }, trialId);
+    }
+    l.append('g', 'ApprovalRequested', { round: 1, trialIds: ['g-r1-0', 'g-r1-1'] }, 'round:1');
+    try {
+      expect(await main(['approve', 'g', '--db', db, '--edit', 'nope:x=1'])).toBe(2);
+      expect(io.stderr).toMatch(/--edit: trial "nope" is not in the waiting batch \(g-r1-0, g-r1-1\)/);
+      expect(await main(['approve', 'g', '--db', db, '--edit', 'r1-0x=1'])).toBe(2);
+      expect(l.pendingCommands('g')).toEqual([]);
+      expect(await main(['approve', 'g', '--db', db, '--reject', 'r1-1', '--edit', 'g-r1-0:x=0.25'])).toBe(0);
+      // The edit keeps the trial's other parameters.
+      expect(l.pendingCommands('g')[0].args).toMatchObject({ reject: ['g-r1-1'], edits: { 'g-r1-0': { x: 0.25, y: 1 } } });
+    } finally {
+      l.close();
+    }
+  });
 });
