@@ -96,11 +96,13 @@ function printUncertainty(out: Output, u: CampaignSummary['uncertainty']): void 
   const s = u.rewardStd;
   out.info('');
   out.info(`P-model uncertainty over ${u.simulated} simulated trials:`);
-  out.info(`  twin realisations per trial median ${r ? `${r.median} (${r.min}–${r.max})` : '—'}; reward σ median ${s ? `${fmt(s.median, 2)} (quartiles ${fmt(s.p25, 2)}–${fmt(s.p75, 2)})` : '—'}`);
+  // One fact per line: the end-of-run summary fits 100 columns (issue #18).
+  out.info(`  twin realisations per trial: median ${r ? `${r.median} (${r.min}–${r.max})` : '—'}`);
+  out.info(`  reward σ: median ${s ? `${fmt(s.median, 2)} (quartiles ${fmt(s.p25, 2)}–${fmt(s.p75, 2)})` : '—'}`);
   for (const [p, v] of Object.entries(u.properties)) {
     if (v.medianCv === null) continue;
-    const flag = v.rveFlagged > 0 ? `; domain too small for it in ${v.rveFlagged} (CV > predict.rveMaxCv)` : '';
-    out.info(`  ${p}: CV over realisations median ${fmt(v.medianCv, 2)}${flag}`);
+    const flag = v.rveFlagged > 0 ? `; ${v.rveFlagged} trials over predict.rveMaxCv (domain too small)` : '';
+    out.info(`  ${p.slice(0, 24)}: median CV ${fmt(v.medianCv, 2)}${flag}`);
   }
 }
 

@@ -65,9 +65,11 @@ describe('poreloop status', () => {
     io.stderr = '';
     expect(await main(['status', 'c2', '--db', db])).toBe(0);
     const text = io.stderr + io.stdout;
-    expect(text).toMatch(/P-model uncertainty over 2 simulated trials:\n {2}twin realisations per trial median 2 \(2–3\); reward σ median 0\.50/);
-    expect(text).toMatch(/sigma_eff_z: CV over realisations median 0\.65; domain too small for it in 2 \(CV > predict\.rveMaxCv\)/);
-    expect(text).toMatch(/porosity: CV over realisations median 0\.0025\n/);
+    expect(text).toMatch(/P-model uncertainty over 2 simulated trials:\n {2}twin realisations per trial: median 2 \(2–3\)\n {2}reward σ: median 0\.50/);
+    expect(text).toMatch(/sigma_eff_z: median CV 0\.65; 2 trials over predict\.rveMaxCv \(domain too small\)/);
+    expect(text).toMatch(/porosity: median CV 0\.0025\n/);
+    // The summary fits 100 columns (issue #18), the uncertainty block included.
+    for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
     io.stdout = '';
     expect(await main(['status', 'c2', '--db', db, '--json'])).toBe(0);
     const doc = JSON.parse(io.stdout) as { uncertainty: { properties: Record<string, { rveFlagged: number }> } };
