@@ -44,7 +44,7 @@ import type { Observation, Parameters } from '../src/core/protocols.js';
 import { createRng, hash32, type Rng } from '../src/core/rng.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { MultiFidelityModel, SimulationLevel, selectByExpectedImprovement, type FidelityPoint, type MultiFidelityOptions } from '../src/predict/multifidelity.js';
-import { buildTruth, TASKS, taskModel, type Task, type TaskModel } from './campaign-tasks.js';
+import { buildTruth, pModelPool, TASKS, taskModel, type Task, type TaskModel } from './campaign-tasks.js';
 
 const RESULTS = new URL('results/', import.meta.url).pathname;
 const CAMPAIGN_CONFIG = new URL('configs/campaigns-gdl.yaml', import.meta.url).pathname;
@@ -66,10 +66,12 @@ interface Settings {
   buildTruth: boolean;
   /** Options of the multi-fidelity model (an ablation flag: `--mf '{"discrepancyVar":1}'`). */
   mf: Partial<MultiFidelityOptions>;
+  /** Independent draws of the P-model pool; seed i uses draw i mod poolDraws (draw 0 is cached). */
+  poolDraws: number;
 }
 
 function parseArgs(args: string[]): Settings {
-  const s: Settings = { seeds: 20, budget: 30, tasks: TASKS.map((t) => t.name), strategies: [...STRATEGIES], campaignSeeds: 0, campaignTask: 'gdl', out: 'campaigns', buildTruth: false, mf: {} };
+  const s: Settings = { seeds: 20, budget: 30, tasks: TASKS.map((t) => t.name), strategies: [...STRATEGIES], campaignSeeds: 0, campaignTask: 'gdl', out: 'campaigns', buildTruth: false, mf: {}, poolDraws: 5 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const next = () => {
@@ -85,6 +87,7 @@ function parseArgs(args: string[]): Settings {
     else if (a === '--campaign-task') s.campaignTask = next();
     else if (a === '--out') s.out = next();
     else if (a === '--build-truth') s.buildTruth = true;
+    else if (a === '--pool-draws') s.poolDraws = Number(next());
     else if (a === '--mf') s.mf = JSON.parse(next()) as Partial<MultiFidelityOptions>;
     else if (a === '--strategies') {
       s.strategies = next().split(',') as Strategy[];
@@ -106,8 +109,8 @@ const quantile = (xs: number[], q: number) => {
   return lo === hi ? s[lo] : s[hi] === Infinity ? Infinity : s[lo] + (s[hi] - s[lo]) * (pos - lo);
 };
 
-/** What the benchmark needs of a task: the truth, f*, the pool's simulations and the candidates. */
-function prepare(task: Task) {
+/** What the benchmark needs of a task: the truth, f*, the pool's simulations (per draw) and the candidates. */
+async function prepare(task: Task, poolDraws: number) {
   const m = taskModel(task);
   const [a, b] = m.spec.space;
   let fStar = -Infinity;
@@ -123,19 +126,24 @@ function prepare(task: Task) {
       }
     }
   }
-  const simulations: FidelityPoint[] = m.file.pool.map((q) => ({ params: q.params, reward: m.rewardOf(q.properties, q.params) }));
   const dirs = sobolDirections(2);
   const candidates: Parameters[] = Array.from({ length: CANDIDATES }, (_, n) => {
     const u = sobolPoint(dirs, n + 1);
     return { [a.name]: a.min + (a.max - a.min) * u[0], [b.name]: b.min + (b.max - b.min) * u[1] };
   });
-  const t0 = performance.now();
-  const level = SimulationLevel.fit(m.space, simulations, { seed: hash32(`level:${task.name}`) });
-  const rawEstimate = MultiFidelityModel.fit(m.space, level, [], { seed: 0 }).predict(candidates).mean;
-  log(`${task.name}: f* = ${fStar.toFixed(3)} at ${JSON.stringify(argmax)}; simulation level fitted in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return { task, m, fStar, argmax, simulations, candidates, level, rawEstimate };
+  const draws: Array<{ level: SimulationLevel; rawEstimate: number[] }> = [];
+  for (let d = 0; d < poolDraws; d++) {
+    const t0 = performance.now();
+    const pool = d === 0 ? m.file.pool : await pModelPool(m.spec, d);
+    const simulations: FidelityPoint[] = pool.map((q) => ({ params: q.params, reward: m.rewardOf(q.properties, q.params) }));
+    const level = SimulationLevel.fit(m.space, simulations, { seed: hash32(`level:${task.name}:${d}`) });
+    draws.push({ level, rawEstimate: MultiFidelityModel.fit(m.space, level, [], { seed: 0 }).predict(candidates).mean });
+    log(`${task.name}: P-model draw ${d} ${d === 0 ? 'cached' : 'simulated'} and fitted in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  log(`${task.name}: f* = ${fStar.toFixed(3)} at ${JSON.stringify(argmax)}`);
+  return { task, m, fStar, argmax, candidates, draws };
 }
-type Prepared = ReturnType<typeof prepare>;
+type Prepared = Awaited<ReturnType<typeof prepare>>;
 
 /** One rig run: the truth with the task's bias and 2 % relative noise per property. */
 function measure(m: TaskModel, task: Task, p: Parameters, noise: Rng): number {
@@ -147,6 +155,8 @@ interface Run {
   strategy: Strategy;
   task: string;
   seed: number;
+  /** Which draw of the P-model pool (twin strategies). */
+  draw: number;
   runs: Parameters[];
   trueRewards: number[];
   runsTo2: number | null;
@@ -157,8 +167,9 @@ interface Run {
   wallS: number;
 }
 
-async function runStrategy(prep: Prepared, strategy: Strategy, seed: number, budget: number, mf: Partial<MultiFidelityOptions>): Promise<Run> {
+async function runStrategy(prep: Prepared, strategy: Strategy, seed: number, draw: number, budget: number, mf: Partial<MultiFidelityOptions>): Promise<Run> {
   const { task, m } = prep;
+  const { level, rawEstimate } = prep.draws[draw];
   const rng = createRng(hash32(`${task.name}:${strategy}:${seed}`));
   const noise = rng.fork('noise');
   const t0 = performance.now();
@@ -172,7 +183,7 @@ async function runStrategy(prep: Prepared, strategy: Strategy, seed: number, bud
     const k = Math.min(BATCH, budget - runs.length);
     let batch: Parameters[];
     if (strategy === 'twin-mf') {
-      const model = MultiFidelityModel.fit(m.space, prep.level, measured, { ...mf, seed: hash32(`mf:${seed}`) });
+      const model = MultiFidelityModel.fit(m.space, level, measured, { ...mf, seed: hash32(`mf:${seed}`) });
       const open = prep.candidates.map((_, i) => i).filter((i) => !used.has(i));
       const best = measured.length ? Math.max(...measured.map((x) => x.reward)) : -Infinity;
       const picks = selectByExpectedImprovement(model, open.map((i) => prep.candidates[i]), k, best).map((p) => open[p.index]);
@@ -180,7 +191,7 @@ async function runStrategy(prep: Prepared, strategy: Strategy, seed: number, bud
       batch = picks.map((i) => prep.candidates[i]);
       rho = model.state().rho;
     } else if (strategy === 'twin-raw') {
-      const order = prep.candidates.map((_, i) => i).filter((i) => !used.has(i)).sort((x, y) => prep.rawEstimate[y] - prep.rawEstimate[x] || x - y);
+      const order = prep.candidates.map((_, i) => i).filter((i) => !used.has(i)).sort((x, y) => rawEstimate[y] - rawEstimate[x] || x - y);
       batch = order.slice(0, k).map((i) => {
         used.add(i);
         return prep.candidates[i];
@@ -212,6 +223,7 @@ async function runStrategy(prep: Prepared, strategy: Strategy, seed: number, bud
     strategy,
     task: task.name,
     seed,
+    draw,
     runs,
     trueRewards,
     runsTo2,
@@ -334,6 +346,7 @@ function render(doc: Doc): string {
   md.push(
     `${settings.seeds} seeds per strategy and task (${settings.seedList[0]}…${settings.seedList[settings.seedList.length - 1]}), budget ${B} rig runs, ${BATCH} per round. ` +
       'Truth: realisation mean at a larger volume (cached lattice, experiments/truth/, bicubic interpolant) × a parameter-dependent bias, + 2 % rig noise per property. ' +
+      `The twin strategies' P-model (one realisation per recipe at campaign size, 256 Sobol recipes) comes in ${settings.poolDraws} independent draws (other realisation seeds); seed i uses draw i mod ${settings.poolDraws}. ` +
       'f* by a dense 201 × 201 search of the noise-free truth. "Rig runs to 2 %": the first run after which the best TRUE reward so far is within 2 % of f* (median, quartiles; "> budget" = not within the budget). See docs/multifidelity.md for the model and the strategies.',
     '',
   );
@@ -343,6 +356,12 @@ function render(doc: Doc): string {
     for (const r of doc.summary.filter((x) => x.task === t.name)) {
       md.push(`| ${t.name}${t.misleading ? ' (misleading)' : ''} | ${t.fStar.toFixed(3)} (${Object.entries(t.argmax).map(([k, v]) => `${k} ${(v as number).toFixed(3)}`).join(', ')}) | ${r.strategy} | ${runsTxt(r.runsTo2)} | ${r.reached}/${r.seeds} | ${qTxt(r.bestTrue)} | ${qTxt(r.bestTrueAt10)} | ${r.rho ? qTxt(r.rho, 2) : '—'} |`);
     }
+  }
+  md.push('', '### twin-mf by draw of the P-model', '', 'Rig runs to 2 % of f* per seed, grouped by the draw of the P-model pool the seed used ("–" = not within the budget):', '');
+  for (const t of doc.tasks) {
+    const rs = doc.runs.filter((r) => r.task === t.name && r.strategy === 'twin-mf');
+    const byDraw = [...new Set(rs.map((r) => r.draw))].sort((a, b) => a - b).map((d) => `draw ${d}: ${rs.filter((r) => r.draw === d).map((r) => r.runsTo2 ?? '–').join(', ')}`);
+    md.push(`- ${t.name}: ${byDraw.join('; ')}`);
   }
   md.push('', '## Targets', '');
   for (const v of doc.verdict) md.push(`- ${v}`);
@@ -409,18 +428,18 @@ async function main(args: string[]): Promise<void> {
   const preps = new Map<string, Prepared>();
   for (const name of s.tasks) {
     const task = TASKS.find((t) => t.name === name)!;
-    const prep = prepare(task);
+    const prep = await prepare(task, s.poolDraws);
     preps.set(name, prep);
     tasks.push({ name, description: task.description, misleading: task.misleading, reward: task.reward, bias: task.bias, fStar: prep.fStar, argmax: prep.argmax, truth: prep.m.file.provenance });
     for (const strategy of s.strategies) {
-      for (const seed of seeds) runs.push(await runStrategy(prep, strategy, seed, s.budget, s.mf));
+      for (const [i, seed] of seeds.entries()) runs.push(await runStrategy(prep, strategy, seed, i % s.poolDraws, s.budget, s.mf));
       const r = summarise(runs, name, strategy);
       log(`${name} ${strategy}: runs to 2 % median ${fmt(r.runsTo2.median)} (${r.reached}/${r.seeds} reached), best true ${r.bestTrue.median.toFixed(3)}`);
     }
   }
   const campaign: CampaignRun[] = [];
   if (s.campaignSeeds > 0) {
-    const prep = preps.get(s.campaignTask) ?? prepare(TASKS.find((t) => t.name === s.campaignTask)!);
+    const prep = preps.get(s.campaignTask) ?? (await prepare(TASKS.find((t) => t.name === s.campaignTask)!, 1));
     for (const seed of seeds.slice(0, s.campaignSeeds)) {
       campaign.push(await campaignPath(prep, seed, s.budget));
       log(`campaign path seed ${seed}: runs to 2 % ${campaign[campaign.length - 1].runsTo2 ?? '> budget'}`);
@@ -448,7 +467,8 @@ async function main(args: string[]): Promise<void> {
   };
   doc.verdict = verdict(doc);
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, `${s.out}.json`), `${JSON.stringify(doc, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1)}\n`);
+  // Compact (every seed's recipes make it large); ±∞ as strings, which JSON cannot hold.
+  writeFileSync(join(RESULTS, `${s.out}.json`), `${JSON.stringify(doc, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}\n`);
   writeFileSync(join(RESULTS, `${s.out}.md`), render(doc));
   log(`wrote experiments/results/${s.out}.{md,json}`);
 }

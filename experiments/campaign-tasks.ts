@@ -224,14 +224,7 @@ export async function buildTruth(spec: TruthSpec, log: (l: string) => void): Pro
     }
     log(`${spec.key}: truth row ${i + 1}/${spec.grid} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
-  const dirs = sobolDirections(2);
-  const pool: TruthFile['pool'] = [];
-  for (let n = 1; n <= spec.poolSize; n++) {
-    const u = sobolPoint(dirs, n);
-    const params = Object.fromEntries(spec.space.map((p, k) => [p.name, p.min + (p.max - p.min) * u[k]]));
-    const seed = hash32(`pmodel:${spec.key}:${n}`);
-    pool.push({ params, seed, properties: await properties(spec, params, seed, spec.size) });
-  }
+  const pool = await pModelPool(spec, 0);
   let commit = 'unknown';
   try {
     commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
@@ -244,7 +237,7 @@ export async function buildTruth(spec: TruthSpec, log: (l: string) => void): Pro
       commit,
       date: new Date().toISOString(),
       wallSeconds: Math.round((performance.now() - t0) / 1000),
-      seeds: 'truth: hash32(`truth:<key>:<i>:<j>:<r>`) at truthSize; P-model pool: hash32(`pmodel:<key>:<n>`) at size, Sobol points n = 1..poolSize',
+      seeds: 'truth: hash32(`truth:<key>:<i>:<j>:<r>`) at truthSize; P-model pool: hash32(`pmodel:<key>:<n>`) at size, Sobol points n = 1..poolSize (other draws: `pmodel:<key>:d<draw>:<n>`, computed by the bench)',
       command: 'npm run bench -- campaigns --build-truth',
     },
     axes,
@@ -255,6 +248,24 @@ export async function buildTruth(spec: TruthSpec, log: (l: string) => void): Pro
   mkdirSync(TRUTH_DIR, { recursive: true });
   writeFileSync(`${TRUTH_DIR}${spec.key}.json`, `${JSON.stringify(file)}\n`);
   return file;
+}
+
+/**
+ * The P-model on the pool: one twin realisation per Sobol recipe at campaign size. Draw 0 is
+ * the one cached with the truth; draw d ≥ 1 is another set of realisations (other seeds) of the
+ * same recipes, computed on demand — so a benchmark seed's twin is one of several independent
+ * draws of the P-model, not always the same one.
+ */
+export async function pModelPool(spec: TruthSpec, draw: number): Promise<TruthFile['pool']> {
+  const dirs = sobolDirections(2);
+  const pool: TruthFile['pool'] = [];
+  for (let n = 1; n <= spec.poolSize; n++) {
+    const u = sobolPoint(dirs, n);
+    const params = Object.fromEntries(spec.space.map((p, k) => [p.name, p.min + (p.max - p.min) * u[k]]));
+    const seed = hash32(draw === 0 ? `pmodel:${spec.key}:${n}` : `pmodel:${spec.key}:d${draw}:${n}`);
+    pool.push({ params, seed, properties: await properties(spec, params, seed, spec.size) });
+  }
+  return pool;
 }
 
 export function loadTruth(spec: TruthSpec): TruthFile {
