@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { campaignFront, type FrontTrial } from './front.js';
+
+const trial = (id: string, round: number, measured: Record<string, number>, predicted: Record<string, number>, extra: Partial<FrontTrial> = {}): FrontTrial => ({
+  trialId: id, round, status: 'completed', feasible: true, params: { ptfe: 10 }, predicted, measured, ...extra,
+});
+
+describe('campaign Pareto front (issue #16)', () => {
+  it('measured front: feasible, constraint-meeting trials by measured values; predicted front by estimates', () => {
+    const set = { objectives: [{ name: 'a', goal: 'max' as const }, { name: 'ptfe', goal: 'min' as const }], constraints: [{ name: 'p', max: 0.8 }] };
+    const trials = [
+      trial('t1', 1, { a: 5, p: 0.7 }, { a: 1 }, { params: { ptfe: 10 } }),
+      trial('t2', 1, { a: 3, p: 0.7 }, { a: 9 }, { params: { ptfe: 5 } }),
+      trial('t3', 2, { a: 9, p: 0.9 }, { a: 2 }, { params: { ptfe: 1 } }), // violates p ≤ 0.8
+      trial('t4', 2, { a: 4, p: 0.7 }, { a: 3 }, { params: { ptfe: 10 } }), // dominated by t1
+      trial('t5', 2, {}, { a: 8 }, { params: { ptfe: 1 }, status: 'abandoned', feasible: null }),
+      trial('t6', 2, { a: 7, p: 0.5 }, { a: 2 }, { params: { ptfe: 20 }, feasible: false }),
+    ];
+    const r = campaignFront(trials, set);
+    expect(r.measured.map((p) => p.trialId)).toEqual(['t1', 't2']);
+    expect(r.measured[1].values).toEqual([3, 5]); // own units and goals, not goal-signed
+    // Predicted: estimates of a plus the parameter; the constraint's property has no estimate → off.
+    expect(r.predicted).toEqual([]);
+    const noConstraint = campaignFront(trials, { objectives: set.objectives });
+    expect(noConstraint.predicted.map((p) => p.trialId).sort()).toEqual(['t2', 't5']);
+    // History: one entry per round with measured trials, never decreasing here.
+    expect(r.hypervolume.map((h) => h.round)).toEqual([1, 2]);
+    expect(r.hypervolume[1].hypervolume).toBeGreaterThanOrEqual(r.hypervolume[0].hypervolume);
+  });
+
+  it('uses the configured reference (or threshold) and infers the rest', () => {
+    const set = { objectives: [{ name: 'a', goal: 'max' as const, threshold: 1 }, { name: 'b', goal: 'min' as const }] };
+    const r = campaignFront([trial('t1', 1, { a: 2, b: 3 }, {}), trial('t2', 1, { a: 4, b: 5 }, {})], set);
+    expect(r.reference[0]).toBe(1);
+    expect(r.reference[1]).toBeCloseTo(5.2, 12); // nadir 5 + 10 % of the range 2 (min goal: larger is worse)
+  });
+});
