@@ -206,6 +206,9 @@ function logPosterior(x: number[][], y: number[], h: number[][], prior: { mean: 
 
 type HyperPrior = { mean: number[]; sd: number[] };
 
+/** Simulations the level-1 hyper-parameters are fitted on, at most (a long campaign has hundreds). */
+const MAX_FIT_POINTS = 300;
+
 /**
  * The discrepancy's hyper-parameter prior: gp.ts's, except the signal variance, whose prior
  * median is `variance` (in units of the simulations' variance) instead of 1 — a twin is built
@@ -303,7 +306,19 @@ export class SimulationLevel {
     const prior = { mean: [0], variance: [100] };
     const extra = sims.map((s) => ((s.std ?? 0) / scale.std) ** 2);
     const rng = createRng(options.seed).fork(`simulation:${sims.length}`);
-    return new SimulationLevel(new BasisGp(x, y, h, prior, extra, fitHyper(x, y, h, prior, extra, rng, options.restarts ?? 2, hyperPrior(x[0].length))), scale);
+    // Hyper-parameters from a seeded subset of at most MAX_FIT_POINTS (each likelihood is
+    // O(n³)); the model then conditions on every simulation (as gp.ts maxFitPoints).
+    let fit = x.map((_, i) => i);
+    if (fit.length > MAX_FIT_POINTS) {
+      for (let i = fit.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        [fit[i], fit[j]] = [fit[j], fit[i]];
+      }
+      fit = fit.slice(0, MAX_FIT_POINTS).sort((a, b) => a - b);
+    }
+    const pick = <T>(a: T[]) => fit.map((i) => a[i]);
+    const hyper = fitHyper(pick(x), pick(y), pick(h), prior, pick(extra), rng, options.restarts ?? 2, hyperPrior(x[0].length));
+    return new SimulationLevel(new BasisGp(x, y, h, prior, extra, hyper), scale);
   }
 }
 
