@@ -168,6 +168,41 @@ describe('campaign machine', () => {
     expect(actor.getSnapshot().context.rigRuns).toBe(8);
   });
 
+  it('a resume before the round ends withdraws the pending pause: the campaign never pauses (issue #18)', async () => {
+    const f = fakes();
+    const actor = createActor(campaignMachine.provide({ actors: f.actors as any }), { input: { campaignId: 'c1', limits: limits({ rigRuns: 8 }), startedAt: 0 } });
+    const states: string[] = [];
+    actor.subscribe((s) => states.push(String(s.value)));
+    actor.start();
+    actor.send({ type: 'campaign.pause' });
+    expect(actor.getSnapshot().context.pauseRequested).toBe(true);
+    actor.send({ type: 'campaign.resume' });
+    expect(actor.getSnapshot().context.pauseRequested).toBe(false);
+    await toPromise(actor);
+    expect(states).not.toContain('paused');
+    expect(actor.getSnapshot().context.rigRuns).toBe(8);
+  });
+
+  it('a second pause while paused is a no-op: after resume the campaign runs to its end without pausing again (issue #18)', async () => {
+    const f = fakes();
+    const actor = createActor(campaignMachine.provide({ actors: f.actors as any }), { input: { campaignId: 'c1', limits: limits({ rigRuns: 12 }), startedAt: 0 } });
+    let pauses = 0;
+    let last = '';
+    actor.subscribe((s) => {
+      if (s.value === 'paused' && last !== 'paused') pauses++;
+      last = String(s.value);
+    });
+    actor.start();
+    actor.send({ type: 'campaign.pause' });
+    await new Promise<void>((resolve) => actor.subscribe((s) => s.value === 'paused' && resolve()));
+    actor.send({ type: 'campaign.pause' });
+    expect(actor.getSnapshot().context.pauseRequested).toBe(false);
+    actor.send({ type: 'campaign.resume' });
+    await toPromise(actor);
+    expect(pauses).toBe(1);
+    expect(actor.getSnapshot().context.rigRuns).toBe(12);
+  });
+
   it('restores from a persisted snapshot and re-runs the current step', async () => {
     const f = fakes();
     const a1 = createActor(campaignMachine.provide({ actors: f.actors as any }), { input: { campaignId: 'c1', limits: limits({ rigRuns: 8 }), startedAt: 0 } });

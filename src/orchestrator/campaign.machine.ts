@@ -73,6 +73,12 @@ export interface AssimilateOutput {
   completed: number;
   failed: number;
   bestReward: number | null;
+  /**
+   * Whether the round improved the campaign's result, when the runtime decides it (issue #16:
+   * an objectives campaign counts a gain in dominated hypervolume of the measured front);
+   * absent: a better best reward is the improvement.
+   */
+  improved?: boolean;
   /** The injected clock's time when assimilation finished (wall-time budget; no Date.now() here). */
   now: number;
 }
@@ -159,6 +165,10 @@ export const campaignMachine = setup({
       actions: assign({ stopReason: ({ event }) => event.reason ?? 'operator stop', finalStatus: () => 'stopped' as const }),
     },
     'campaign.pause': { actions: assign({ pauseRequested: () => true }) },
+    // A resume that arrives before the round ends withdraws the pending pause (in `paused` the
+    // state's own handler wins and the loop goes on). Without it xstate dropped the event, the
+    // poll loop had consumed the command, and the campaign paused anyway (issue #18 review).
+    'campaign.resume': { actions: assign({ pauseRequested: () => false }) },
   },
   states: {
     proposing: {
@@ -255,9 +265,10 @@ export const campaignMachine = setup({
           target: 'deciding',
           actions: assign(({ context, event }) => {
             const { bestReward, failed, now } = event.output;
-            const improved = bestReward !== null && (context.bestReward === null || bestReward > context.bestReward);
+            const better = bestReward !== null && (context.bestReward === null || bestReward > context.bestReward);
+            const improved = event.output.improved ?? better;
             return {
-              bestReward: improved ? bestReward : context.bestReward,
+              bestReward: better ? bestReward : context.bestReward,
               roundsWithoutImprovement: improved ? 0 : context.roundsWithoutImprovement + 1,
               failures: context.failures + failed,
               lastSeenAt: now,
@@ -280,7 +291,8 @@ export const campaignMachine = setup({
       ],
     },
     paused: {
-      on: { 'campaign.resume': 'proposing' },
+      // A second pause while paused changes nothing: it must not pause again after the next round.
+      on: { 'campaign.resume': 'proposing', 'campaign.pause': {} },
     },
     stopping: {
       on: { 'campaign.stop': {}, 'campaign.pause': {} },
