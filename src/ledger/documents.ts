@@ -73,6 +73,11 @@ export interface DocumentBodies {
   MessageRejected: { topic: string; reason: string; payload: string };
   CommandIssued: { command: 'stop' | 'pause' | 'resume' | 'approve' | 'reject'; args?: Record<string, unknown>; by: string };
   /**
+   * An operator command the campaign consumed without acting on it, and why (issue #18 review):
+   * an approve/reject written for another round than the one waiting, or naming none.
+   */
+  CommandIgnored: { command: string; commandSeq: number; reason: string };
+  /**
    * The rig fleet as the campaign process sees it (issue #18, the dashboard's fleet panel):
    * written when a rig's status changes and at least every FLEET_RECORD_MS while it runs.
    */

@@ -16,8 +16,8 @@ const count = z.number().int().nonnegative();
 const id = z.string().min(1);
 const params = z.record(z.string(), z.union([z.number(), z.string()]));
 const numbers = z.record(z.string(), anyNumber);
-// spread and n (issue #13) are absent from older ledgers' estimates, which stay valid.
-const estimates = z.record(z.string(), z.object({ mean: anyNumber, std: anyNumber, spread: anyNumber.optional(), n: count.optional() }));
+// spread, n and samples (issue #13) are absent from older ledgers' estimates, which stay valid.
+const estimates = z.record(z.string(), z.object({ mean: anyNumber, std: anyNumber, spread: anyNumber.optional(), n: count.optional(), samples: z.array(anyNumber).optional() }));
 const fidelity = z.enum(['surrogate', 'simulation', 'rig']);
 const campaignStatus = z.enum(['running', 'paused', 'stopped', 'completed', 'failed']);
 
@@ -67,6 +67,7 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
   ModelTrained: z.object({ kind: z.string(), version: count, path: z.string().optional(), dataHash: z.string(), samples: count, metrics: numbers.optional(), state: z.unknown().optional() }),
   MessageRejected: z.object({ topic: z.string(), reason: z.string(), payload: z.string() }),
   CommandIssued: z.object({ command: z.enum(['stop', 'pause', 'resume', 'approve', 'reject']), args: z.record(z.string(), z.unknown()).optional(), by: z.string() }),
+  CommandIgnored: z.object({ command: z.string(), commandSeq: count, reason: z.string() }),
   CampaignStopped: z.object({ status: campaignStatus, reason: z.string() }),
   TradeOffPicked: z.object({ trialId: id, values: numbers, onFront: z.boolean(), by: z.string(), note: z.string().optional() }),
   RigFleetObserved: z.object({

@@ -157,7 +157,7 @@ describe('campaign runtime (fakes + real ledger)', () => {
       if (waiting.length < round) {
         // `status` shows the batch that waits; the operator rejects round 1, approves the rest.
         waiting.push(summariseCampaign(operator, 'c', 0).awaitingApproval);
-        issueCommand(operator, 'c', round === 1 ? 'reject' : 'approve', { by: 'test' });
+        issueCommand(operator, 'c', round === 1 ? 'reject' : 'approve', { round, by: 'test' });
       }
       const decided = s.runtime.decideApproval(round);
       if (decided) actor.send({ type: 'approval.decided', ...decided });
@@ -178,6 +178,43 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(summariseCampaign(s.ledger, 'c', 0).awaitingApproval).toBeNull();
   });
 
+  it('a decision counts for its round only: two approvals of round 1 leave round 2 waiting; a stale or round-less one is ignored, with why (issue #18)', async () => {
+    const s = setup({ approval: true, rigRuns: 4 });
+    s.runtime.start();
+    const actor = createActor(s.machine, { input: s.input });
+    const waitAt = (round: number) => new Promise<void>((resolve) => {
+      const check = (snap: any) => snap.matches({ awaitingApproval: 'waiting' }) && snap.context.round === round && resolve();
+      check(actor.getSnapshot());
+      actor.subscribe(check);
+    });
+    const decide = () => {
+      const snap = actor.getSnapshot();
+      const decided = snap.matches({ awaitingApproval: 'waiting' }) ? s.runtime.decideApproval(snap.context.round) : null;
+      if (decided) actor.send({ type: 'approval.decided', ...decided });
+    };
+    actor.start();
+    await waitAt(1);
+    // A double click: two approvals of round 1, and one from a script that names no round.
+    issueCommand(s.ledger, 'c', 'approve', { round: 1, by: 'a' });
+    issueCommand(s.ledger, 'c', 'approve', { round: 1, by: 'b' });
+    decide();
+    await waitAt(2);
+    issueCommand(s.ledger, 'c', 'approve', { by: 'script' });
+    decide();
+    decide();
+    // Round 2 still waits for a person: both leftovers were consumed and recorded as ignored.
+    expect(actor.getSnapshot().matches({ awaitingApproval: 'waiting' })).toBe(true);
+    expect(s.ledger.documents('c', 'ApprovalGiven').map((d) => d.body.round)).toEqual([1]);
+    expect(s.ledger.pendingCommands('c')).toEqual([]);
+    expect(s.ledger.documents('c', 'CommandIgnored').map((d) => d.body.reason)).toEqual(['written for round 1; round 2 waits', 'names no round (round 2 waits); decide again']);
+    issueCommand(s.ledger, 'c', 'approve', { round: 2, by: 'a' });
+    decide();
+    await toPromise(actor);
+    await s.runtime.close();
+    expect(s.ledger.documents('c', 'ApprovalGiven').map((d) => [d.body.round, d.body.by])).toEqual([[1, 'a'], [2, 'a']]);
+    expect(s.rig.jobs).toHaveLength(4);
+  });
+
   it('resumes a campaign killed while it waited at the approval gate; a decision taken meanwhile applies', async () => {
     const s1 = setup({ approval: true, rigRuns: 4 });
     s1.runtime.start();
@@ -188,7 +225,7 @@ describe('campaign runtime (fakes + real ledger)', () => {
     a1.stop(); // killed at the gate
     await s1.runtime.close();
     const snapshot = s1.ledger.campaign('c')!.snapshot;
-    issueCommand(s1.ledger, 'c', 'approve', { by: 'test' }); // the operator approves while it is down
+    issueCommand(s1.ledger, 'c', 'approve', { round: 1, by: 'test' }); // the operator approves while it is down
     s1.ledger.close();
 
     const s2 = setup({ db: s1.db, approval: true, rigRuns: 4 });
@@ -198,7 +235,7 @@ describe('campaign runtime (fakes + real ledger)', () => {
     const poll = setInterval(() => {
       const snap = a2.getSnapshot();
       if (!snap.matches({ awaitingApproval: 'waiting' })) return;
-      if (snap.context.round > 1 && s2.ledger.pendingCommands('c').length === 0) issueCommand(s2.ledger, 'c', 'approve', { by: 'test' });
+      if (snap.context.round > 1 && s2.ledger.pendingCommands('c').length === 0) issueCommand(s2.ledger, 'c', 'approve', { round: snap.context.round, by: 'test' });
       const decided = s2.runtime.decideApproval(snap.context.round);
       if (decided) a2.send({ type: 'approval.decided', ...decided });
     }, 5);

@@ -425,7 +425,22 @@ export class CampaignRuntime {
   decideApproval(round: number): ApprovalDecision | null {
     const known = this.approvalOf(round);
     if (known) return known;
-    const c = this.ledger.pendingCommands(this.d.campaignId).find((x) => x.command === 'approve' || x.command === 'reject');
+    // A decision counts only for the round it names (issue #18 review): a double click, a second
+    // operator or an approve typed when nothing waited left a command that would have approved
+    // the NEXT batch unseen. Such a command is consumed and its being ignored recorded, with why.
+    const decisions = this.ledger.pendingCommands(this.d.campaignId).filter((x) => x.command === 'approve' || x.command === 'reject');
+    let c: (typeof decisions)[number] | undefined;
+    for (const x of decisions) {
+      if (x.args?.round === round) {
+        c = x;
+        break;
+      }
+      const reason = typeof x.args?.round === 'number' ? `written for round ${x.args.round}; round ${round} waits` : `names no round (round ${round} waits); decide again`;
+      this.ledger.transaction(() => {
+        this.ledger.consumeCommand(x.seq);
+        this.ledger.append(this.d.campaignId, 'CommandIgnored', { command: x.command, commandSeq: x.seq, reason });
+      });
+    }
     if (!c) return null;
     const ids = this.view.round(round).filter((t) => t.status === 'selected').map((t) => t.id);
     const d = perTrialDecision(c.command as 'approve' | 'reject', c.args, ids, this.d.space);

@@ -92,7 +92,7 @@ describe('poreloop serve (issue #18)', () => {
       const ok = await post(url, { round: 1, reject: ['w-r1-1'], edits: { 'w-r1-0': { x: 0.75 } } }, d.token!);
       expect(ok).toMatchObject({ status: 202, body: { decision: 'edit', rejected: ['w-r1-1'], edited: ['w-r1-0'] } });
       const cmd = ledger.pendingCommands('w');
-      expect(cmd).toEqual([{ seq: expect.any(Number), command: 'approve', args: { reject: ['w-r1-1'], edits: { 'w-r1-0': { x: 0.75 } }, by: 'dashboard' } }]);
+      expect(cmd).toEqual([{ seq: expect.any(Number), command: 'approve', args: { round: 1, reject: ['w-r1-1'], edits: { 'w-r1-0': { x: 0.75 } }, by: 'dashboard' } }]);
       expect((await post(`${d.url}api/campaigns/w/pause`, {}, d.token!)).status).toBe(202);
       expect(ledger.pendingCommands('w').map((c) => c.command)).toEqual(['approve', 'pause']);
       // A finished campaign takes no commands.

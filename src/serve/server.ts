@@ -102,6 +102,8 @@ export function describeDocument(type: string, body: Record<string, unknown>): s
       return `${body.kind} v${body.version} on ${body.samples} samples`;
     case 'CommandIssued':
       return `${body.command} by ${body.by}`;
+    case 'CommandIgnored':
+      return `${body.command} ignored: ${body.reason}`;
     case 'CampaignStopped':
       return `${body.status}: ${body.reason}`;
     case 'RigFleetObserved':
@@ -282,7 +284,8 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
         if (action === 'approval') {
           const a = approvalArgs(c, body);
           const rejected = a.reject.length === a.all.length;
-          command(c, rejected ? 'reject' : 'approve', rejected ? {} : { reject: a.reject, edits: a.edits });
+          // The round goes into the command: a second click decides nothing about the next batch.
+          command(c, rejected ? 'reject' : 'approve', rejected ? { round: a.round } : { round: a.round, reject: a.reject, edits: a.edits });
           return json(res, 202, { campaignId: c.id, round: a.round, decision: rejected ? 'reject' : Object.keys(a.edits).length ? 'edit' : 'approve', rejected: a.reject, edited: Object.keys(a.edits) });
         }
         if (action === 'pause' || action === 'resume' || action === 'stop') {

@@ -1,8 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
-import type { CampaignSummary, RunOptions } from '../../compose/campaign.js';
-import { exportCampaign, pendingApproval, summariseCampaign, toCsv } from '../../ledger/export.js';
+import type { RunOptions } from '../../compose/campaign.js';
+import { exportCampaign, pendingApproval, summariseCampaign, toCsv, type CampaignSummary } from '../../ledger/export.js';
 import { Ledger, issueCommand } from '../../ledger/ledger.js';
 import { CampaignLease } from '../../ledger/lease.js';
 import type { CommandContext } from '../context.js';
@@ -332,10 +332,15 @@ function operatorCommand(name: 'stop' | 'pause' | 'approve' | 'reject', describe
             const c = ledger.findCampaign(args.campaignId);
             if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
             if (c.status !== 'running' && c.status !== 'paused') throw new BadInputError(`campaign ${c.id} is ${c.status}; nothing to ${name}`, 'campaignId');
+            // A decision names the round it is about; with nothing waiting there is nothing to
+            // decide (a command left behind would decide the next batch unseen, issue #18 review).
+            const decision = name === 'approve' || name === 'reject';
+            const pending = decision ? pendingApproval(ledger, c.id) : null;
+            if (decision && !pending) throw new BadInputError(`no batch of campaign ${c.id} waits for approval; nothing to ${name} (see "poreloop status ${c.id}")`, 'campaignId');
             const perTrial = name === 'approve' ? perTrialArgs(ledger, c.id, args.reject, args.edit) : {};
-            issueCommand(ledger, c.id, name, { ...perTrial, by: process.env.USER ?? 'operator' });
-            out.info(`${name} sent to campaign ${c.id}`);
-            out.result({ campaignId: c.id, command: name });
+            issueCommand(ledger, c.id, name, { ...(pending ? { round: pending.round } : {}), ...perTrial, by: process.env.USER ?? 'operator' });
+            out.info(`${name} sent to campaign ${c.id}${pending ? ` for round ${pending.round}` : ''}`);
+            out.result({ campaignId: c.id, command: name, ...(pending ? { round: pending.round } : {}) });
           } finally {
             ledger.close();
           }

@@ -78,8 +78,16 @@ describe('the campaign summary and status (issue #18)', () => {
       expect(await main(['approve', 'g', '--db', db, '--edit', 'r1-0x=1'])).toBe(2);
       expect(l.pendingCommands('g')).toEqual([]);
       expect(await main(['approve', 'g', '--db', db, '--reject', 'r1-1', '--edit', 'g-r1-0:x=0.25'])).toBe(0);
-      // The edit keeps the trial's other parameters.
-      expect(l.pendingCommands('g')[0].args).toMatchObject({ reject: ['g-r1-1'], edits: { 'g-r1-0': { x: 0.25, y: 1 } } });
+      // The edit keeps the trial's other parameters; the command names the round it decides.
+      expect(l.pendingCommands('g')[0].args).toMatchObject({ round: 1, reject: ['g-r1-1'], edits: { 'g-r1-0': { x: 0.25, y: 1 } } });
+      l.consumeCommand(l.pendingCommands('g')[0].seq);
+      // Once round 1 is decided nothing waits: approve and reject are refused, and write nothing.
+      l.append('g', 'ApprovalGiven', { round: 1, decision: 'approve', trialIds: ['g-r1-0'], by: 'test' }, 'round:1');
+      io.stderr = '';
+      expect(await main(['approve', 'g', '--db', db])).toBe(2);
+      expect(io.stderr).toMatch(/no batch of campaign g waits for approval; nothing to approve/);
+      expect(await main(['reject', 'g', '--db', db])).toBe(2);
+      expect(l.pendingCommands('g')).toEqual([]);
     } finally {
       l.close();
     }
