@@ -6,7 +6,7 @@ import { loadCampaign, runCampaign } from '../src/compose/campaign.js';
 import type { FidelityObservation, Parameters } from '../src/core/protocols.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { createRealityModel } from '../src/predict/multifidelity.js';
-import { rewardStd } from '../src/predict/uncertainty.js';
+import { simulationEvidence } from '../src/predict/uncertainty.js';
 import { campaignReward } from '../src/reward/scope.js';
 import { tmp } from './helpers.js';
 
@@ -59,15 +59,11 @@ describe('twin campaign: selection by the expected improvement of the real rewar
       const full = (p: Parameters) => ({ ...resolved.config.twin!.fixed, ...p });
       for (const r of rounds) {
         // The model as it stood at round r's selection: simulations up to r, rig results before r.
-        const sims: FidelityObservation[] = trials
-          .filter((t) => t.round <= r && t.fidelity === 'simulation')
-          .map((t) => {
-            const raw = scored.get(t.id)!.raw ?? scored.get(t.id)!.properties;
-            const reward = (m: Record<string, number>) => rewardOf(m, full(t.params));
-            const std = rewardStd(raw, reward);
-            return { params: t.params, reward: reward(Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.mean]))), std: Number.isFinite(std) ? std : 0 };
-          })
-          .filter((s) => Number.isFinite(s.reward));
+        const sims: FidelityObservation[] = simulationEvidence(
+          trials
+            .filter((t) => t.round <= r && t.fidelity === 'simulation')
+            .map((t) => ({ params: t.params, properties: scored.get(t.id)!.raw ?? scored.get(t.id)!.properties, rewardOf: (m: Record<string, number>) => rewardOf(m, full(t.params)) })),
+        );
         const rigs = trials.filter((t) => t.round < r && t.status === 'completed' && Number.isFinite(t.measuredReward)).map((t) => ({ params: t.params, reward: t.measuredReward! }));
         const model = createRealityModel(resolved.space, resolved.config.seed);
         model.update(sims, rigs);

@@ -33,7 +33,7 @@ import { generateTwinAsync } from '../../twins/async.js';
 import { createPredictor } from '../predict/predictor.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRealityModel } from '../predict/multifidelity.js';
-import { rewardStd } from '../predict/uncertainty.js';
+import { rewardStd, simulationEvidence } from '../predict/uncertainty.js';
 import { campaignAgentOptions, campaignObjectives, campaignReward } from '../reward/scope.js';
 
 /**
@@ -295,6 +295,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       predictor,
       rewardOf,
       rewardStd,
+      simulationEvidence,
       rig: dispatcher,
       pipeline: config.rigs.pipeline,
       candidatesPerRound: config.agent.candidates,

@@ -207,6 +207,13 @@ export interface PropertyEstimate {
   spread?: number;
   /** Number of twin realisations the simulated mean averages. */
   n?: number;
+  /**
+   * The property's value in each twin realisation, in realisation order (NaN where one did not
+   * produce it; null once read back from the ledger). Sample k of every property of a score
+   * comes from the same volume: the reward's σ is taken from them (issue #13,
+   * src/predict/uncertainty.ts rewardStd). Absent for surrogate estimates.
+   */
+  samples?: number[];
 }
 
 export interface Score {

@@ -27,6 +27,13 @@ export interface ProgressEvent {
   message?: string;
 }
 
+/** A simulated trial as the reality model's data is built from it (CampaignRuntimeDeps.simulationEvidence). */
+export interface SimulatedTrial {
+  params: Parameters;
+  properties: Record<string, PropertyEstimate>;
+  rewardOf: (means: Record<string, number>) => number;
+}
+
 export interface CampaignRuntimeDeps {
   ledger: Ledger;
   campaignId: string;
@@ -40,6 +47,12 @@ export interface CampaignRuntimeDeps {
    * `rewardStd`, the delta method), recorded in TrialScored; omit to record none.
    */
   rewardStd?: (properties: Record<string, PropertyEstimate>, rewardOf: (means: Record<string, number>) => number) => number;
+  /**
+   * The simulated trials (raw P-model estimates, reward of their means) as the reality model's
+   * data, each with the σ to weigh it by (src/predict/uncertainty.ts `simulationEvidence`: an
+   * unknown or infinite σ is never taken as 0 — issue #13 review). Omit: no simulation gets a σ.
+   */
+  simulationEvidence?: (simulated: readonly SimulatedTrial[]) => FidelityObservation[];
   rig: Rig;
   /** Capabilities each selected trial passes through, in order. */
   pipeline: readonly string[];
@@ -244,7 +257,7 @@ export class CampaignRuntime {
    * correction handles them).
    */
   private fidelityData(): { simulations: FidelityObservation[]; measurements: FidelityObservation[] } {
-    const simulations: FidelityObservation[] = [];
+    const simulated: SimulatedTrial[] = [];
     const measurements: FidelityObservation[] = [];
     for (const t of this.view.trials()) {
       if (t.fidelity === 'simulation') {
@@ -253,15 +266,17 @@ export class CampaignRuntime {
         if (raw) {
           const params = this.view.paramsOf(t);
           const reward = (means: Record<string, number>) => (Object.values(means).every((v) => Number.isFinite(v) || v === Infinity) ? this.d.rewardOf(means, params) : Number.NaN);
-          const r = reward(Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v.mean])));
-          const std = this.d.rewardStd?.(raw, reward) ?? 0;
-          if (Number.isFinite(r)) simulations.push({ params: t.params, reward: r, std: Number.isFinite(std) ? std : 0 });
+          simulated.push({ params: t.params, properties: raw, rewardOf: reward });
         }
       }
       if (t.status === 'completed' && t.feasible !== false && t.measuredReward !== null && Number.isFinite(t.measuredReward)) {
         measurements.push({ params: t.params, reward: t.measuredReward });
       }
     }
+    // Without the P-model's rule no simulation gets a σ: all alike, their scatter left to the fitted noise.
+    const simulations =
+      this.d.simulationEvidence?.(simulated) ??
+      simulated.map((s) => ({ params: s.params, reward: s.rewardOf(Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, v.mean]))) })).filter((s) => Number.isFinite(s.reward));
     return { simulations, measurements };
   }
 

@@ -52,8 +52,8 @@ describe('createPredictor, physics only', () => {
     expect(simulations).toBe(6);
     expect(s.map((x) => x.fidelity)).toEqual(['simulation', 'simulation', 'simulation', 'simulation']);
     // The fake twin ignores its seed: both realisations agree, so the spread is truly 0.
-    expect(s[0].properties.y).toEqual({ mean: 1, std: 0, spread: 0, n: 2 });
-    expect(s[1].properties.y).toEqual({ mean: 1.5, std: 0, spread: 0, n: 2 });
+    expect(s[0].properties.y).toEqual({ mean: 1, std: 0, spread: 0, n: 2, samples: [1, 1] });
+    expect(s[1].properties.y).toEqual({ mean: 1.5, std: 0, spread: 0, n: 2, samples: [1.5, 1.5] });
     expect(s[1].achieved).toEqual({ porosity: 0.525 });
     expect(Number.isNaN(s[2].properties.y.mean)).toBe(true);
     expect(Number.isNaN(s[3].properties.y.mean)).toBe(true);
@@ -229,7 +229,7 @@ describe('createPredictor, active learning', () => {
     expect(s.map((x) => x.fidelity)).toEqual(['surrogate', 'surrogate', 'simulation', 'simulation']);
     expect(s[1].properties.y).toEqual({ mean: 1.6, std: 0.3 });
     // One realisation: its spread, and so the error of the mean, is unknown.
-    expect(s[2].properties.y).toEqual({ mean: 2.8, std: NaN, spread: NaN, n: 1 });
+    expect(s[2].properties.y).toEqual({ mean: 2.8, std: NaN, spread: NaN, n: 1, samples: [2.8] });
     expect(simulations).toBe(2);
     // Two new rows → retrained (version 2).
     expect(trained.map((t) => t.version)).toEqual([1, 2]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lucbPicks, realisationCv, realisationProblem, realisationSeed, rewardStd, rveWarnings, summarise } from './uncertainty.js';
+import { combine, lucbPicks, realisationCv, realisationProblem, realisationSeed, rewardStd, rveWarnings, simulationEvidence, summarise } from './uncertainty.js';
 
 describe('summarise (issue #13)', () => {
   it('mean, standard error and sample spread over realisations', () => {
@@ -60,6 +60,91 @@ describe('rewardStd: the delta method through the reward', () => {
   it('uses the one-sided difference where m − σ leaves the reward’s domain', () => {
     const r = rewardStd({ s: { mean: 1, std: 2 } }, (m) => Math.log(m.s));
     expect(r).toBeCloseTo(Math.log(3), 12);
+  });
+});
+
+describe('rewardStd over realisations: the properties of one volume move together', () => {
+  // Four realisations in which b = 10·a exactly (one volume sets both).
+  const a = [10, 20, 30, 40];
+  const est = combine(a.map((v) => ({ a: v, b: 10 * v })), ['a', 'b']);
+  const sd = (v: number[]) => {
+    const m = v.reduce((x, y) => x + y, 0) / v.length;
+    return Math.sqrt(v.reduce((x, y) => x + (y - m) ** 2, 0) / (v.length - 1));
+  };
+
+  it('carries the realisations with the estimates', () => {
+    expect(est.a.samples).toEqual(a);
+    expect(est.b.samples).toEqual([100, 200, 300, 400]);
+  });
+
+  it('R = b/a is 10 in every realisation: σ 0 (independence would give > 3)', () => {
+    expect(rewardStd(est, (m) => m.b / m.a)).toBeCloseTo(0, 12);
+  });
+
+  it('R = a + b: the standard error of R over realisations, sd(a_k + b_k)/√n', () => {
+    expect(rewardStd(est, (m) => m.a + m.b)).toBeCloseTo(sd(a.map((v) => 11 * v)) / 2, 10);
+  });
+
+  it('a realisation that does not conduct: finite σ under a log reward (the step is one standard error, not the sample)', () => {
+    const s = combine([0, 200, 180, 220].map((v) => ({ s: v })), ['s']);
+    const r = rewardStd(s, (m) => Math.log10(m.s));
+    expect(Number.isFinite(r) && r > 0).toBe(true);
+  });
+
+  it('one realisation: unknown (NaN); properties the reward does not read do not matter', () => {
+    expect(rewardStd(combine([{ a: 1, b: 2 }], ['a', 'b']), (m) => m.a + m.b)).toBeNaN();
+    const partial = combine([{ a: 1, b: 5 }, { a: 2, b: NaN }, { a: 3, b: 7 }], ['a', 'b']);
+    expect(rewardStd(partial, (m) => m.a)).toBeCloseTo(sd([1, 2, 3]) / Math.sqrt(3), 12);
+  });
+
+  it('read back from the ledger (NaN and ±∞ stored as null): null counts as unknown, the same σ as before storing', () => {
+    const partial = combine([{ a: 1, b: 5 }, { a: 2, b: NaN }, { a: 3, b: 8 }, { a: 5, b: 9 }], ['a', 'b']);
+    const stored = JSON.parse(JSON.stringify(partial)) as typeof partial;
+    expect(stored.b.samples).toEqual([5, null, 8, 9]);
+    expect(rewardStd(stored, (m) => m.a * m.b)).toBe(rewardStd(partial, (m) => m.a * m.b));
+    const one = JSON.parse(JSON.stringify(combine([{ a: 1 }], ['a']))) as Record<string, { mean: number; std: number }>;
+    expect(rewardStd(one, (m) => m.a)).toBeNaN();
+  });
+
+  it('surrogate estimates (no realisations) keep the delta method; mixed with realisations, the two parts add', () => {
+    const sur = { a: { mean: 20, std: 1 }, b: { mean: 200, std: 2 } };
+    expect(rewardStd(sur, (m) => m.a + m.b)).toBeCloseTo(Math.sqrt(5), 12);
+    const mixed = { ...est, c: { mean: 1, std: 3 } };
+    expect(rewardStd(mixed, (m) => m.a + m.b + m.c)).toBeCloseTo(Math.sqrt((sd(a.map((v) => 11 * v)) / 2) ** 2 + 9), 10);
+  });
+});
+
+describe('simulationEvidence: the reality model never takes an unknown σ for an exact simulation', () => {
+  const x = (m: Record<string, number>) => m.x;
+  it('known σ as is; one realisation (NaN) gets the typical σ·√n of the others over √1; unbounded gets the spread of the rewards', () => {
+    const sims = [
+      { params: { a: 0 }, properties: combine([{ x: 1 }, { x: 3 }], ['x']), rewardOf: x }, // σ 1, n 2 → σ√n √2
+      { params: { a: 1 }, properties: combine([{ x: 4 }, { x: 8 }], ['x']), rewardOf: x }, // σ 2, n 2 → 2√2
+      { params: { a: 2 }, properties: combine([{ x: 9 }, { x: 9 }, { x: 15 }, { x: 15 }], ['x']), rewardOf: x }, // σ √3, n 4 → 2√3
+      { params: { a: 3 }, properties: combine([{ x: 5 }], ['x']), rewardOf: x }, // unknown
+      { params: { a: 4 }, properties: { x: { mean: 7, std: Infinity } }, rewardOf: x }, // unbounded
+      { params: { a: 5 }, properties: combine([{ x: NaN }], ['x']), rewardOf: x }, // no reward: left out
+    ];
+    const out = simulationEvidence(sims);
+    expect(out.map((o) => o.params.a)).toEqual([0, 1, 2, 3, 4]);
+    expect(out.slice(0, 3).map((o) => o.std)).toEqual([1, 2, Math.sqrt(3)].map((v, i) => expect.closeTo(v, 12) as unknown as number));
+    expect(out[3].std).toBeCloseTo(2 * Math.SQRT2, 12); // the median of √2, 2√2, 2√3
+    const r = [2, 6, 12, 5, 7];
+    const m = r.reduce((a, b) => a + b, 0) / 5;
+    expect(out[4].std).toBeCloseTo(Math.sqrt(r.reduce((a, b) => a + (b - m) ** 2, 0) / 4), 12);
+    expect(out.every((o) => o.std! > 0)).toBe(true);
+  });
+
+  it('the same after a trip through the ledger (NaN stored as null)', () => {
+    const sims = [combine([{ x: 1 }, { x: 3 }], ['x']), combine([{ x: 5 }], ['x'])].map((properties, a) => ({ params: { a }, properties, rewardOf: x }));
+    const stored = sims.map((s) => ({ ...s, properties: JSON.parse(JSON.stringify(s.properties)) as typeof s.properties }));
+    expect(simulationEvidence(stored)).toEqual(simulationEvidence(sims));
+    expect(simulationEvidence(stored)[1].std).toBeCloseTo(Math.SQRT2, 12);
+  });
+
+  it('no simulation with a known σ (min 1 realisation): all 0, their scatter left to the fitted noise', () => {
+    const sims = [1, 2, 3].map((v, a) => ({ params: { a }, properties: combine([{ x: v }], ['x']), rewardOf: x }));
+    expect(simulationEvidence(sims).map((o) => o.std)).toEqual([0, 0, 0]);
   });
 });
 

@@ -12,7 +12,7 @@
  * 3647: n realisations of a volume estimate the effective property to a relative error
  * ε = z·CV/√n, where CV = D/Z is the coefficient of variation over realisations.
  */
-import type { PropertyEstimate } from '../core/protocols.js';
+import type { FidelityObservation, Parameters, PropertyEstimate } from '../core/protocols.js';
 import { hash32 } from '../core/rng.js';
 
 export interface RealisationOptions {
@@ -68,9 +68,19 @@ export function summarise(values: readonly number[]): PropertyEstimate {
   return { mean, std: spread / Math.sqrt(n), spread, n };
 }
 
-/** Per-property estimates from the realisations' simulated properties. */
+/**
+ * Per-property estimates from the realisations' simulated properties, each with its values per
+ * realisation (`samples`, in realisation order, NaN where a realisation did not produce the
+ * property): sample k of every property comes from the same volume, which is what lets
+ * `rewardStd` see how the properties vary together.
+ */
 export function combine(samples: ReadonlyArray<Record<string, number>>, properties: readonly string[]): Record<string, PropertyEstimate> {
-  return Object.fromEntries(properties.map((p) => [p, summarise(samples.map((s) => s[p] ?? NaN))]));
+  return Object.fromEntries(
+    properties.map((p) => {
+      const values = samples.map((s) => s[p] ?? NaN);
+      return [p, { ...summarise(values), samples: values }];
+    }),
+  );
 }
 
 /** Coefficient of variation over realisations (spread / |mean|); NaN when unknown (n < 2). */
@@ -91,40 +101,124 @@ export function rveWarnings(estimates: Record<string, PropertyEstimate>, maxCv: 
     .map(([p]) => p);
 }
 
+/** A number read back from the ledger: JSON has no NaN or ±∞ and stores them as null (unknown). */
+const num = (v: unknown): number => (typeof v === 'number' ? v : NaN);
+
 /**
- * Standard deviation of reward(properties) when each property is uncertain by its `std`, by
- * the first-order delta method, σ_R² = Σ_p (∂R/∂p · σ_p)² (properties taken as independent),
- * with each derivative·σ_p a central difference over ±1σ_p: (R(m+σ) − R(m−σ)) / 2. A step of
- * one σ rather than an infinitesimal one keeps the estimate meaningful at the kinks of
- * max()/min() penalties in reward expressions. Where one side leaves the reward's domain
- * (log of a negative conductivity), the one-sided difference |R(m±σ) − R(m)| is used.
- * Returns 0 when every σ is 0, NaN when a σ the reward depends on is unknown (NaN), and ∞
- * when one is infinite (the prior before any data).
+ * The realisations' deviations from the mean, scaled to the mean's standard error: for each
+ * realisation k in which every property of `names` has a finite value, (x_pk − x̄_p)/√n_p per
+ * property (x̄_p over those realisations, n_p = the realisations the property's mean averages).
+ * Summed over k, their outer products /(m − 1) are the sample covariance of the means, Σ/n.
+ * Null when the properties' samples are not aligned (different counts) or fewer than 2
+ * realisations are complete.
+ */
+function realisationDeviations(estimates: Record<string, PropertyEstimate>, names: readonly string[]): Array<Record<string, number>> | null {
+  const samples = names.map((p) => (estimates[p].samples ?? []).map(num));
+  if (samples.some((s) => s.length !== samples[0].length)) return null;
+  const complete = samples[0].map((_, k) => k).filter((k) => samples.every((s) => Number.isFinite(s[k])));
+  if (complete.length < 2) return null;
+  const centre = samples.map((s) => complete.reduce((a, k) => a + s[k], 0) / complete.length);
+  const counts = samples.map((s) => s.filter((v) => !Number.isNaN(v)).length);
+  return complete.map((k) => Object.fromEntries(names.map((p, j) => [p, (samples[j][k] - centre[j]) / Math.sqrt(counts[j])])));
+}
+
+/**
+ * Standard deviation of reward(properties) when the properties are estimated with errors `std`.
+ *
+ * All properties of one twin realisation come from the same volume and move together (a
+ * realisation with more solid conducts better AND diffuses worse), so where the estimates carry
+ * their realisations (`samples`, from `combine`) the error of the reward is taken from them:
+ * σ_R² = gᵀ(Σ/n)g with Σ the sample covariance of the properties over realisations and g the
+ * reward's gradient — evaluated without derivatives, as the mean square over realisations k of
+ * the central difference (R(m + d_k) − R(m − d_k)) / 2 along the realisation's own deviation
+ * d_k = (x_k − x̄)/√n (divided by m − 1). It is exact for a reward linear in the properties (the
+ * standard error of R over realisations) and 0 for one the co-variation leaves unchanged
+ * (R = b/a with b = 10a in every realisation). The step is one standard error, so a realisation
+ * that does not conduct at all moves the reward's argument by its share of the mean's error and
+ * never to log(0): its reward alone would be −∞, but the mean it contributes to is not.
+ *
+ * Properties without aligned realisations (surrogate and prior estimates; estimates the
+ * reality correction replaced; one realisation) keep the first-order delta method with
+ * properties taken as independent, σ_R² += Σ_p ((R(m + σ_p) − R(m − σ_p)) / 2)². A step of one
+ * σ rather than an infinitesimal one keeps both meaningful at the kinks of max()/min()
+ * penalties. Where one side leaves the reward's domain (log of a negative conductivity), the
+ * one-sided difference |R(m ± step) − R(m)| is used.
+ *
+ * Returns 0 when every σ is 0, NaN when a σ the reward depends on is unknown (one realisation),
+ * and ∞ when one is infinite (the prior before any data) or both sides of a step leave the
+ * domain. Properties with an infinite mean (τ of a pore space that never percolates) are held
+ * at it. Values read back from the ledger as null count as unknown (NaN).
  */
 export function rewardStd(estimates: Record<string, PropertyEstimate>, rewardOf: (means: Record<string, number>) => number): number {
-  const means = Object.fromEntries(Object.entries(estimates).map(([k, e]) => [k, e.mean]));
+  const means = Object.fromEntries(Object.entries(estimates).map(([k, e]) => [k, num(e.mean)]));
   const r0 = rewardOf(means);
   if (!Number.isFinite(r0)) return NaN;
-  const at = (p: string, v: number) => rewardOf({ ...means, [p]: v });
+  const at = (step: Record<string, number>, sign: 1 | -1) => rewardOf({ ...means, ...Object.fromEntries(Object.entries(step).map(([p, d]) => [p, means[p] + sign * d])) });
+  /** The central difference along `step` (one-sided at the domain's edge); ∞ when both sides leave it. */
+  const difference = (step: Record<string, number>): number => {
+    const up = at(step, 1);
+    const down = at(step, -1);
+    if (Number.isFinite(up) && Number.isFinite(down)) return (up - down) / 2;
+    if (Number.isFinite(up)) return up - r0;
+    if (Number.isFinite(down)) return r0 - down;
+    return Infinity;
+  };
+  // An unknown or unbounded σ matters only for a property the reward reads.
+  const reads = (p: string) => [means[p] * 0.5, means[p] * 1.5, means[p] - 1, means[p] + 1].some((v) => rewardOf({ ...means, [p]: v }) !== r0);
+  const varying = Object.keys(estimates).filter((p) => Number.isFinite(means[p]) && num(estimates[p].std) !== 0 && reads(p));
+  const aligned = varying.filter((p) => estimates[p].samples !== undefined);
+  const deviations = aligned.length > 0 ? realisationDeviations(estimates, aligned) : null;
   let variance = 0;
-  for (const [p, e] of Object.entries(estimates)) {
-    if (e.std === 0 || !Number.isFinite(e.mean)) continue;
-    if (!Number.isFinite(e.std)) {
-      // An unknown or unbounded σ matters only for a property the reward reads.
-      const probes = [e.mean * 0.5, e.mean * 1.5, e.mean - 1, e.mean + 1];
-      if (probes.every((v) => at(p, v) === r0)) continue;
-      return Number.isNaN(e.std) ? NaN : Infinity;
-    }
-    const up = at(p, e.mean + e.std);
-    const down = at(p, e.mean - e.std);
-    let d: number;
-    if (Number.isFinite(up) && Number.isFinite(down)) d = (up - down) / 2;
-    else if (Number.isFinite(up)) d = up - r0;
-    else if (Number.isFinite(down)) d = r0 - down;
-    else return Infinity;
-    variance += d * d;
+  if (deviations) {
+    let sum = 0;
+    for (const d of deviations) sum += difference(d) ** 2;
+    variance += sum / (deviations.length - 1);
+  }
+  for (const p of deviations ? varying.filter((q) => !aligned.includes(q)) : varying) {
+    const std = num(estimates[p].std);
+    if (!Number.isFinite(std)) return Number.isNaN(std) ? NaN : Infinity;
+    variance += difference({ [p]: std }) ** 2;
   }
   return Math.sqrt(variance);
+}
+
+/**
+ * The simulated trials as data for the reality model (src/predict/multifidelity.ts), whose
+ * level 1 takes each simulation's σ as heteroscedastic noise: the reward of the raw property
+ * means and its `rewardStd`. A σ of 0 there means "exact but for the fitted nugget", so a σ
+ * that is not known must not become 0 (issue #13 review):
+ * - unknown (NaN: one successful realisation, so no spread) → the typical σ of the others: the
+ *   median over the simulations with a known σ of σ_i·√n_i (the reward's realisation-to-
+ *   realisation spread), divided by √n of this one. One realisation is as informative as any
+ *   other realisation of this twin — neither exact nor worthless. When no simulation has a
+ *   known σ (`predict.realisations.min: 1`), all are alike and 0 leaves their scatter to the
+ *   fitted homoscedastic noise, as before issue #13;
+ * - unbounded (±∞: no finite error bar, e.g. both sides of a step leave the reward's domain) →
+ *   the spread (sample standard deviation) of all the simulation rewards: the point then says
+ *   little more than that a simulation there gave a finite reward, and pulls the model toward it
+ *   weakly (standardised noise ≈ 1) instead of not at all.
+ * Simulations whose reward is not finite are left out, as before. Deterministic.
+ */
+export function simulationEvidence(
+  sims: ReadonlyArray<{ params: Parameters; properties: Record<string, PropertyEstimate>; rewardOf: (means: Record<string, number>) => number }>,
+): FidelityObservation[] {
+  const scored = sims
+    .map((s) => {
+      const reward = s.rewardOf(Object.fromEntries(Object.entries(s.properties).map(([k, e]) => [k, num(e.mean)])));
+      const counts = Object.values(s.properties).map((e) => num(e.n)).filter((n) => n >= 1);
+      return { params: s.params, reward, std: rewardStd(s.properties, s.rewardOf), n: counts.length ? Math.min(...counts) : 1 };
+    })
+    .filter((s) => Number.isFinite(s.reward));
+  const known = scored.filter((s) => Number.isFinite(s.std)).map((s) => s.std * Math.sqrt(s.n)).sort((a, b) => a - b);
+  const typical = known.length ? known[Math.floor((known.length - 1) / 2)] : 0;
+  const rewards = scored.map((s) => s.reward);
+  const mean = rewards.reduce((a, b) => a + b, 0) / Math.max(1, rewards.length);
+  const spread = rewards.length > 1 ? Math.sqrt(rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / (rewards.length - 1)) : 0;
+  return scored.map((s) => ({
+    params: s.params,
+    reward: s.reward,
+    std: Number.isFinite(s.std) ? s.std : Number.isNaN(s.std) ? typical / Math.sqrt(s.n) : spread,
+  }));
 }
 
 /**
