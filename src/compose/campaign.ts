@@ -17,12 +17,12 @@ import { systemClock, type Clock, type Parameters, type Shape3, type SimulationR
 import { createRng, hash32 } from '../core/rng.js';
 import { paramKey } from '../core/space.js';
 import { checkWritableDir, loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
-import { summariseCampaign, type CampaignSummary } from '../ledger/export.js';
+import { summariseCampaign as summariseLedger, type CampaignSummary as LedgerSummary } from '../ledger/export.js';
 import { Ledger } from '../ledger/ledger.js';
 import { CampaignLease, LEASE_RENEW_MS } from '../ledger/lease.js';
 import { offThread } from './off-thread-agent.js';
 
-export type { CampaignSummary, TrialSummary } from '../ledger/export.js';
+export type { TrialSummary } from '../ledger/export.js';
 import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.machine.js';
 import { CampaignRuntime, type ProgressEvent } from '../orchestrator/runtime.js';
 import { simulate } from '../physics/index.js';
@@ -35,6 +35,21 @@ import { createRealityCorrection } from '../predict/correction.js';
 import { createRealityModel } from '../predict/multifidelity.js';
 import { rewardStd, simulationEvidence } from '../predict/uncertainty.js';
 import { campaignAgentOptions, campaignObjectives, campaignReward } from '../reward/scope.js';
+import { frontSelection } from './front-selection.js';
+import { paretoOf, type ParetoReport } from './pareto.js';
+
+/**
+ * What runCampaign and resumeCampaign return: the ledger's summary and, for a campaign with two
+ * or more objectives, its Pareto report (issue #16: fronts, reference, hypervolume by round,
+ * picks — the result of such a campaign, for library users as for `status --json`); else null.
+ */
+export interface CampaignSummary extends LedgerSummary {
+  pareto: ParetoReport | null;
+}
+
+function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?: number): CampaignSummary {
+  return { ...summariseLedger(ledger, campaignId, wallTimeS), pareto: paretoOf(ledger, campaignId) };
+}
 
 /**
  * The composition root (DESIGN.md): config + registries → a running campaign. The only place
@@ -315,6 +330,8 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       reality,
       model: reality ? async (c: Parameters[]) => reality.estimate(c) : surrogate ? predictor.rewardModel(config.seed) : undefined,
       objectivesOf: campaignObjectives(config.objectives && { objectives: config.objectives, constraints: config.outcomeConstraints }, fixed),
+      // Issue #16: with two or more objectives the front chooses the rigs' batch and judges progress.
+      front: config.objectives && config.objectives.length >= 2 ? frontSelection({ objectives: config.objectives, constraints: config.outcomeConstraints }, fixed, config.seed) : undefined,
       observe: twin ? undefined : (rows) => predictor.observe(rows.map((r) => ({ params: r.params, properties: r.measured, fidelity: 'rig' as const }))),
       measure: config.rigs.measure,
       onProgress: options.onProgress,

@@ -7,31 +7,13 @@
  */
 import type { ExportDocument } from '../ledger/export.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { campaignFront, type FrontReport, type FrontTrial } from '../reward/front.js';
-import type { ObjectiveSpec, OutcomeConstraintSpec } from '../reward/objectives.js';
+import { campaignFront, frontTrials, objectiveSetOf, type FrontReport } from '../reward/front.js';
+
+export { objectiveSetOf };
 
 export interface ParetoReport extends FrontReport {
   /** Trade-offs chosen with `poreloop pick`, oldest first. */
   picked: { trialId: string; values: Record<string, number>; onFront: boolean; by: string; note?: string; at: string }[];
-}
-
-/** The objectives and outcome constraints of a stored config, or null for a single-objective campaign. */
-export function objectiveSetOf(config: unknown): { objectives: ObjectiveSpec[]; constraints: OutcomeConstraintSpec[] } | null {
-  const c = config as { objectives?: ObjectiveSpec[]; outcomeConstraints?: OutcomeConstraintSpec[] } | null;
-  if (!c?.objectives || c.objectives.length < 2) return null;
-  return { objectives: c.objectives, constraints: c.outcomeConstraints ?? [] };
-}
-
-export function frontTrials(ledger: Ledger, campaignId: string): FrontTrial[] {
-  return ledger.trials(campaignId).map((t) => ({
-    trialId: t.id,
-    round: t.round,
-    status: t.status,
-    feasible: t.feasible,
-    params: Object.fromEntries(Object.entries(t.params).filter((e): e is [string, number] => typeof e[1] === 'number')),
-    predicted: Object.fromEntries(Object.entries(t.prediction ?? {}).map(([k, v]) => [k, v.mean])),
-    measured: t.measured ?? {},
-  }));
 }
 
 /** The campaign's Pareto report, or null when it has fewer than two objectives. */
@@ -39,7 +21,7 @@ export function paretoOf(ledger: Ledger, campaignId: string): ParetoReport | nul
   const row = ledger.campaign(campaignId);
   const set = row ? objectiveSetOf(row.config) : null;
   if (!set) return null;
-  const report = campaignFront(frontTrials(ledger, campaignId), set);
+  const report = campaignFront(frontTrials(ledger.trials(campaignId)), set);
   const picked = ledger.documents(campaignId, 'TradeOffPicked').map((d) => ({ ...d.body, at: d.at }));
   return { ...report, picked };
 }

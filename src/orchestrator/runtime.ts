@@ -84,6 +84,18 @@ export interface CampaignRuntimeDeps {
    * Observation.objectives / .constraints. Omit for single-objective campaigns.
    */
   objectivesOf?: (values: Record<string, number>, params: Parameters) => { objectives: number[]; constraints: number[] };
+  /**
+   * Multi-objective campaigns (issue #16; built in src/compose/front-selection.ts): the front
+   * decides instead of the scalar reward. `rank` orders a round's candidates (given best scalar
+   * first, which breaks ties) for the rigs by greedy expected hypervolume improvement of their
+   * predicted objectives over the measured front; `gained` says whether a round's measurements
+   * added dominated hypervolume to the measured front (stop.noImprovementRounds counts rounds
+   * without). Takes precedence over `reality` in select.
+   */
+  front?: {
+    rank: (candidates: readonly TrialRow[], trials: readonly TrialRow[], round: number) => { index: number; value: number }[];
+    gained: (trials: readonly TrialRow[], round: number) => boolean;
+  };
   /** Rig measurements as training data (twin-less campaigns learn their P-model from them). */
   observe?: (rows: Array<{ params: Parameters; measured: Record<string, number> }>) => Promise<void>;
   /**
@@ -392,8 +404,16 @@ export class CampaignRuntime {
     const k = Math.max(0, Math.min(this.d.batchSize, remaining));
     const earlier = this.view.selectedBefore(round);
     let ranked: TrialRow[];
+    // Best predicted first; candidates without a finite prediction (a twin-less campaign before
+    // its surrogate has data) follow in the agent's order, so the agent's choice decides.
+    const finite = (t: TrialRow) => t.predictedReward !== null && Number.isFinite(t.predictedReward);
+    const byScalar = [...trials.filter(finite).sort((a, b) => b.predictedReward! - a.predictedReward!), ...trials.filter((t) => !finite(t))];
     const acquisition = new Map<string, { name: string; value: number; mean: number; std: number }>();
-    if (this.d.reality) {
+    if (this.d.front) {
+      const order = this.d.front.rank(byScalar, this.view.trials(), round);
+      ranked = order.map((o) => byScalar[o.index]);
+      order.forEach((o) => acquisition.set(byScalar[o.index].id, { name: 'qehvi-measured-front', value: o.value, mean: byScalar[o.index].predictedReward ?? Number.NaN, std: Number.NaN }));
+    } else if (this.d.reality) {
       // Issue #13: by the expected improvement of the REAL reward over the best rig result,
       // under the multi-fidelity model, the batch chosen greedily (Kriging believer).
       const best = this.view.measuredReward('best', true) ?? -Infinity;
@@ -401,10 +421,7 @@ export class CampaignRuntime {
       ranked = order.map((o) => trials[o.index]);
       order.forEach((o) => acquisition.set(trials[o.index].id, { name: Number.isFinite(best) ? 'log-ei-real' : 'mean-real', value: o.value, mean: o.mean, std: o.std }));
     } else {
-      // Best predicted first; candidates without a finite prediction (a twin-less campaign before
-      // its surrogate has data) follow in the agent's order, so the agent's choice decides.
-      const finite = (t: TrialRow) => t.predictedReward !== null && Number.isFinite(t.predictedReward);
-      ranked = [...trials.filter(finite).sort((a, b) => b.predictedReward! - a.predictedReward!), ...trials.filter((t) => !finite(t))];
+      ranked = byScalar;
     }
     const chosen = selectDiverse(ranked, k, this.d.space, earlier);
     this.ledger.transaction(() => {
@@ -596,7 +613,8 @@ export class CampaignRuntime {
     const failed = trials.flatMap((t) => this.view.jobsOf(t.id)).filter((j) => this.view.has('JobFailed', j.jobId)).length;
     const best = this.view.measuredReward('best', true);
     this.progress({ phase: 'assimilate', round, done: completed.length, total: trials.length });
-    return { completed: completed.length, failed, bestReward: best, now: this.d.clock.now() };
+    const improved = this.d.front ? this.d.front.gained(this.view.trials(), round) : undefined;
+    return { completed: completed.length, failed, bestReward: best, now: this.d.clock.now(), ...(improved !== undefined ? { improved } : {}) };
   }
 
   async finish({ campaignId, status, reason }: FinishInput): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { campaignFront, type FrontTrial } from './front.js';
+import { campaignFront, frontTrials, roundGainedHypervolume, type FrontTrial } from './front.js';
 
 const trial = (id: string, round: number, measured: Record<string, number>, predicted: Record<string, number>, extra: Partial<FrontTrial> = {}): FrontTrial => ({
   trialId: id, round, status: 'completed', feasible: true, params: { ptfe: 10 }, predicted, measured, ...extra,
@@ -33,5 +33,26 @@ describe('campaign Pareto front (issue #16)', () => {
     const r = campaignFront([trial('t1', 1, { a: 2, b: 3 }, {}), trial('t2', 1, { a: 4, b: 5 }, {})], set);
     expect(r.reference[0]).toBe(1);
     expect(r.reference[1]).toBeCloseTo(5.2, 12); // nadir 5 + 10 % of the range 2 (min goal: larger is worse)
+  });
+
+  it('a round gains hypervolume only with a measured, feasible trial no earlier one weakly dominates (stop.noImprovementRounds)', () => {
+    const set = { objectives: [{ name: 'a', goal: 'max' as const }, { name: 'b', goal: 'min' as const }], constraints: [{ name: 'p', max: 0.8 }] };
+    const trials = [
+      trial('t1', 1, { a: 5, b: 5, p: 0.5 }, {}),
+      trial('t2', 2, { a: 4, b: 6, p: 0.5 }, {}), // dominated by t1
+      trial('t3', 2, { a: 5, b: 5, p: 0.5 }, {}), // a copy of t1: weakly dominated
+      trial('t4', 3, { a: 9, b: 1, p: 0.9 }, {}), // would dominate, but violates p ≤ 0.8
+      trial('t5', 3, { a: 9, b: 1, p: 0.5 }, {}, { status: 'abandoned', feasible: null }),
+      trial('t6', 4, { a: 3, b: 2, p: 0.5 }, {}), // a new trade-off: better b
+      trial('t7', 5, { a: 6, b: 9, p: 0.5 }, {}), // a new extreme: better a, worse b
+    ];
+    expect([1, 2, 3, 4, 5].map((r) => roundGainedHypervolume(trials, set, r))).toEqual([true, false, false, true, true]);
+    // A round with no measured trial gains nothing.
+    expect(roundGainedHypervolume(trials, set, 6)).toBe(false);
+  });
+
+  it('reads ledger rows: numeric parameters, predicted means, measurements', () => {
+    const rows = [{ id: 't1', round: 1, status: 'completed', feasible: true, params: { x: 2, kind: 'a' }, prediction: { a: { mean: 3, std: 1 } }, measured: { a: 4 } }];
+    expect(frontTrials(rows)).toEqual([{ trialId: 't1', round: 1, status: 'completed', feasible: true, params: { x: 2 }, predicted: { a: 3 }, measured: { a: 4 } }]);
   });
 });

@@ -14,7 +14,7 @@
  *   recomputed (and may shift) when later rounds widen the range; it reads "share of the box
  *   [reference, best seen] that the front dominated after round r".
  */
-import { configuredReference, constraintSlacks, inferReference, meetsConstraints, normaliser, objectiveVector, type ObjectiveSet } from './objectives.js';
+import { configuredReference, constraintSlacks, inferReference, meetsConstraints, normaliser, objectiveVector, type ObjectiveSet, type ObjectiveSpec, type OutcomeConstraintSpec } from './objectives.js';
 import { hypervolume, paretoFront } from './pareto.js';
 
 /** What the front needs of a trial (a structural subset of the ledger's trial rows). */
@@ -41,18 +41,77 @@ export interface FrontReport {
   reference: number[];
 }
 
+/** The objectives and outcome constraints of a stored (resolved) config, or null for a single-objective campaign. */
+export function objectiveSetOf(config: unknown): { objectives: ObjectiveSpec[]; constraints: OutcomeConstraintSpec[] } | null {
+  const c = config as { objectives?: ObjectiveSpec[]; outcomeConstraints?: OutcomeConstraintSpec[] } | null;
+  if (!c?.objectives || c.objectives.length < 2) return null;
+  return { objectives: c.objectives, constraints: c.outcomeConstraints ?? [] };
+}
+
+/** A ledger trial row as far as the front needs it (structural: src/ledger's TrialRow fits). */
+export interface FrontTrialRow {
+  id: string;
+  round: number;
+  status: string;
+  feasible: boolean | null;
+  params: Record<string, unknown>;
+  prediction: Record<string, { mean: number }> | null;
+  measured: Record<string, number> | null;
+}
+
+/** Ledger rows as FrontTrials: numeric parameters, predicted means, measurements. */
+export function frontTrials(rows: readonly FrontTrialRow[]): FrontTrial[] {
+  return rows.map((t) => ({
+    trialId: t.id,
+    round: t.round,
+    status: t.status,
+    feasible: t.feasible,
+    params: Object.fromEntries(Object.entries(t.params).filter((e): e is [string, number] => typeof e[1] === 'number')),
+    predicted: Object.fromEntries(Object.entries(t.prediction ?? {}).map(([k, v]) => [k, v.mean])),
+    measured: t.measured ?? {},
+  }));
+}
+
+/**
+ * The trials that count for the measured front — completed, feasible, meeting every threshold
+ * and outcome constraint, with finite objectives — and their goal-signed objective vectors
+ * (measured values where the rigs measured them, predicted otherwise: what the reward used).
+ */
+export function measuredRows(trials: readonly FrontTrial[], set: ObjectiveSet): { t: FrontTrial; y: number[] }[] {
+  return trials
+    .filter((t) => t.status === 'completed' && t.feasible === true)
+    .map((t) => {
+      const values = { ...t.params, ...t.predicted, ...t.measured };
+      return { t, y: objectiveVector(values, set.objectives), ok: meetsConstraints(constraintSlacks(values, set)) };
+    })
+    .filter((r) => r.ok && r.y.every(Number.isFinite))
+    .map(({ t, y }) => ({ t, y }));
+}
+
+/**
+ * Whether round `round`'s measurements added dominated hypervolume to the measured front of the
+ * rounds before it (issue #16: `stop.noImprovementRounds` of an objectives campaign counts
+ * rounds without such a gain). Both fronts share the normalisation and reference point of the
+ * rows up to `round` (as `campaignFront`'s history); since the inferred reference lies below
+ * the front's nadir, any measured trial that no earlier one weakly dominates is a gain.
+ */
+export function roundGainedHypervolume(trials: readonly FrontTrial[], set: ObjectiveSet, round: number): boolean {
+  const rows = measuredRows(trials, set).filter((r) => r.t.round <= round);
+  if (!rows.some((r) => r.t.round === round)) return false;
+  const m = set.objectives.length;
+  const goals = new Array(m).fill('max' as const);
+  const norm = normaliser(rows.map((r) => r.y), m);
+  const ref = norm.apply(inferReference(rows.map((r) => r.y), configuredReference(set.objectives)));
+  const hv = (rs: typeof rows) => hypervolume(rs.map((r) => norm.apply(r.y)), goals, ref);
+  return hv(rows) > hv(rows.filter((r) => r.t.round < round)) + 1e-12;
+}
+
 export function campaignFront(trials: readonly FrontTrial[], set: ObjectiveSet): FrontReport {
   const objs = set.objectives;
   const m = objs.length;
   const goals = new Array(m).fill('max' as const);
   const unsign = (y: readonly number[]) => y.map((v, i) => (objs[i].goal === 'max' ? v : -v));
-  const measuredRows = trials
-    .filter((t) => t.status === 'completed' && t.feasible === true)
-    .map((t) => {
-      const values = { ...t.params, ...t.predicted, ...t.measured };
-      return { t, y: objectiveVector(values, objs), ok: meetsConstraints(constraintSlacks(values, set)) };
-    })
-    .filter((r) => r.ok && r.y.every(Number.isFinite));
+  const measured = measuredRows(trials, set);
   const predictedRows = trials
     .filter((t) => Object.keys(t.predicted).length > 0)
     .map((t) => {
@@ -60,21 +119,21 @@ export function campaignFront(trials: readonly FrontTrial[], set: ObjectiveSet):
       return { t, y: objectiveVector(values, objs), ok: meetsConstraints(constraintSlacks(values, set)) };
     })
     .filter((r) => r.ok && r.y.every(Number.isFinite));
-  const front = (rows: typeof measuredRows) => paretoFront(rows.map((r) => r.y), goals).map((i) => ({ trialId: rows[i].t.trialId, values: unsign(rows[i].y) }));
+  const front = (rows: readonly { t: FrontTrial; y: number[] }[]) => paretoFront(rows.map((r) => r.y), goals).map((i) => ({ trialId: rows[i].t.trialId, values: unsign(rows[i].y) }));
 
-  const ys = measuredRows.map((r) => r.y);
+  const ys = measured.map((r) => r.y);
   const norm = normaliser(ys, m);
   const configured = configuredReference(objs);
   const refSigned = inferReference(ys, configured);
   const refNorm = norm.apply(refSigned);
-  const rounds = [...new Set(measuredRows.map((r) => r.t.round))].sort((a, b) => a - b);
+  const rounds = [...new Set(measured.map((r) => r.t.round))].sort((a, b) => a - b);
   const history = rounds.map((round) => {
-    const upTo = measuredRows.filter((r) => r.t.round <= round);
+    const upTo = measured.filter((r) => r.t.round <= round);
     return { round, hypervolume: hypervolume(upTo.map((r) => norm.apply(r.y)), goals, refNorm), measuredTrials: upTo.length };
   });
   return {
     objectives: objs.map((o) => ({ name: o.name, goal: o.goal, unit: o.unit, reference: o.reference, threshold: o.threshold })),
-    measured: front(measuredRows),
+    measured: front(measured),
     predicted: front(predictedRows),
     hypervolume: history,
     reference: ys.length || configured.every((v) => v !== undefined) ? unsign(refSigned) : [],
