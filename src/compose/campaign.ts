@@ -192,14 +192,17 @@ export async function resumeCampaign(idOrPrefix: string, options: RunOptions): P
     lease = CampaignLease.acquire(ledger, row.id);
     ledger.append(row.id, 'CampaignResumed', { pid: process.pid, fromState });
     options.onStart?.(row.id);
-    return await drive(ledger, row.id, resolved, snap ?? undefined, options, lease);
+    // A campaign whose process died while paused (its snapshot says `paused`) would sit idle in
+    // the new process: `resume` means go on, so it is told to (issue #18 review).
+    if (fromState === 'paused') options.log?.(`campaign ${row.id} was paused (at the end of a round); resuming it`);
+    return await drive(ledger, row.id, resolved, snap ?? undefined, options, lease, fromState === 'paused');
   } finally {
     lease?.release();
     ledger.close();
   }
 }
 
-async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampaign, snapshot: Snapshot<unknown> | undefined, options: RunOptions, lease: CampaignLease): Promise<CampaignSummary> {
+async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampaign, snapshot: Snapshot<unknown> | undefined, options: RunOptions, lease: CampaignLease, resumePaused = false): Promise<CampaignSummary> {
   const { config } = resolved;
   const clock = options.clock ?? systemClock;
   const log = options.log ?? (() => {});
@@ -361,8 +364,18 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     const lost = new Promise<never>((_, reject) => (onLeaseLost = reject));
     // The resume point: every working state. Not the ending states — a stopped campaign is
     // resumed from where it was working when the stop came, re-running that step.
+    // The campaign status follows the machine's `paused` state (issue #18 review): CampaignPaused
+    // on entering it, CampaignUnpaused when it goes on in the same process — so `status`, the
+    // dashboard and the export show "paused", and a killed paused campaign is recognisable.
+    let lastState = snapshot ? stateName((snapshot as { value?: unknown }).value) : '';
     actor.subscribe({
       next: (snap) => {
+        const state = stateName(snap.value);
+        if (!leaseLost && state !== lastState) {
+          if (state === 'paused') ledger.append(campaignId, 'CampaignPaused', { round: snap.context.round }, `round:${snap.context.round}`);
+          else if (lastState === 'paused' && ledger.campaign(campaignId)?.status === 'paused') ledger.append(campaignId, 'CampaignUnpaused', { round: snap.context.round });
+        }
+        lastState = state;
         if (!leaseLost && !['stopping', 'failed', 'done'].includes(String(snap.value))) ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot());
       },
       error: (e) => log(`machine error: ${(e as Error).message}`),
@@ -421,6 +434,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     }, 250);
     closers.push(() => clearInterval(poll));
     actor.start();
+    if (resumePaused) actor.send({ type: 'campaign.resume' });
     if (options.signal?.aborted) onAbort();
     await Promise.race([toPromise(actor), lost]);
     // Stopping the actor also settles toPromise: the lease loss is the outcome, whichever came first.

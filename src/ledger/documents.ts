@@ -84,6 +84,12 @@ export interface DocumentBodies {
   RigFleetObserved: { rigs: Array<{ rigId: string; status: string; capabilities: string[]; inflight: number; lastSeenAt?: string }> };
   CampaignStopped: { status: CampaignStatus; reason: string };
   /**
+   * The machine reached `paused` at the end of `round - 1` (issue #18): the status is "paused"
+   * until CampaignUnpaused (the same process goes on), CampaignResumed (a new process) or a stop.
+   */
+  CampaignPaused: { round: number };
+  CampaignUnpaused: { round: number };
+  /**
    * A trade-off chosen from a multi-objective campaign's results (`poreloop pick`, issue #16):
    * the trial, its objective values then, whether it was on the measured Pareto front, who chose.
    */

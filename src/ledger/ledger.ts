@@ -571,6 +571,12 @@ function project(db: Database.Database, doc: LedgerDocument): void {
       );
       break;
     }
+    case 'CampaignPaused':
+      sql(db, "UPDATE campaigns SET status = 'paused', updated_at = ? WHERE id = ? AND status = 'running'").run(at, c);
+      break;
+    case 'CampaignUnpaused':
+      sql(db, "UPDATE campaigns SET status = 'running', updated_at = ? WHERE id = ? AND status = 'paused'").run(at, c);
+      break;
     case 'CampaignStopped': {
       const b = doc.body as DocumentBodies['CampaignStopped'];
       sql(db, 'UPDATE campaigns SET status = ?, stop_reason = ?, updated_at = ? WHERE id = ?').run(b.status, b.reason, at, c);

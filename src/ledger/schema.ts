@@ -69,6 +69,8 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
   CommandIssued: z.object({ command: z.enum(['stop', 'pause', 'resume', 'approve', 'reject']), args: z.record(z.string(), z.unknown()).optional(), by: z.string() }),
   CommandIgnored: z.object({ command: z.string(), commandSeq: count, reason: z.string() }),
   CampaignStopped: z.object({ status: campaignStatus, reason: z.string() }),
+  CampaignPaused: z.object({ round: count }),
+  CampaignUnpaused: z.object({ round: count }),
   TradeOffPicked: z.object({ trialId: id, values: numbers, onFront: z.boolean(), by: z.string(), note: z.string().optional() }),
   RigFleetObserved: z.object({
     rigs: z.array(z.object({ rigId: z.string(), status: z.string(), capabilities: z.array(z.string()), inflight: count, lastSeenAt: z.string().optional() })),

@@ -106,6 +106,10 @@ export function describeDocument(type: string, body: Record<string, unknown>): s
       return `${body.command} ignored: ${body.reason}`;
     case 'CampaignStopped':
       return `${body.status}: ${body.reason}`;
+    case 'CampaignPaused':
+      return `paused before round ${body.round}`;
+    case 'CampaignUnpaused':
+      return `going on with round ${body.round}`;
     case 'RigFleetObserved':
       return (body.rigs as Array<{ rigId: string; status: string }>).map((r) => `${r.rigId} ${r.status}`).join(', ') || 'no rigs';
     case 'MessageRejected':

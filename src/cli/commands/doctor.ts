@@ -46,7 +46,7 @@ export const doctorCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
             const l = Ledger.open(args.db, { readonly: true });
             try {
               const i = l.integrity();
-              const running = l.campaigns().filter((c) => c.status === 'running');
+              const running = l.campaigns().filter((c) => c.status === 'running' || c.status === 'paused');
               checks.push({
                 name: 'ledger',
                 ok: i.ok,
@@ -54,7 +54,7 @@ export const doctorCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
                 fix: i.ok ? undefined : 'restore the file from a backup, or start a new --db file; do not edit it by hand',
               });
               for (const c of running) {
-                checks.push({ name: `campaign ${c.id}`, ok: true, detail: `status running (last change ${c.updatedAt}); if its process is gone, continue it with: poreloop resume ${c.id} --db ${args.db}` });
+                checks.push({ name: `campaign ${c.id}`, ok: true, detail: `status ${c.status} (last change ${c.updatedAt}); if its process is gone, continue it with: poreloop resume ${c.id} --db ${args.db}` });
               }
             } finally {
               l.close();
