@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Parameters } from '../core/protocols.js';
 import type { Ledger } from './ledger.js';
-import type { DocumentBodies } from './documents.js';
+import type { DocumentBodies, DocumentType } from './documents.js';
 
 /**
  * `poreloop export` (issue #2): every trial with its parameters, predictions, measurements and
@@ -198,6 +198,9 @@ export interface CampaignSummary {
   units: Record<string, string>;
 }
 
+/** Documents written by other processes than the campaign's own (`poreloop approve|stop|…`, serve, pick). */
+const NOT_BY_THE_CAMPAIGN: readonly DocumentType[] = ['CommandIssued', 'TradeOffPicked'];
+
 /**
  * Wall time from the ledger's own timestamps: each process's run (from CampaignStarted or
  * CampaignResumed to the last document before the next one), summed — a campaign killed and
@@ -210,7 +213,12 @@ export function ledgerWallTimeS(ledger: Ledger, campaignId: string): number {
   const starts = ledger.db
     .prepare("SELECT seq, at FROM documents WHERE campaign_id = ? AND type IN ('CampaignStarted', 'CampaignResumed') ORDER BY seq")
     .all(campaignId) as Array<{ seq: number; at: string }>;
-  const lastBefore = ledger.db.prepare('SELECT at FROM documents WHERE seq = (SELECT max(seq) FROM documents WHERE campaign_id = ? AND seq < ?)');
+  // A run ends at the last document its own process wrote: commands from the CLI or the
+  // dashboard (a late `poreloop approve`, a stop of a killed campaign) and trade-offs picked
+  // afterwards do not stretch it (issue #18 review).
+  const lastBefore = ledger.db.prepare(
+    `SELECT at FROM documents WHERE seq = (SELECT max(seq) FROM documents WHERE campaign_id = ? AND seq < ? AND type NOT IN (${NOT_BY_THE_CAMPAIGN.map((t) => `'${t}'`).join(', ')}))`,
+  );
   let total = 0;
   starts.forEach((s, i) => {
     const end = i + 1 < starts.length ? starts[i + 1].seq : Number.MAX_SAFE_INTEGER;

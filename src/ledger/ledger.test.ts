@@ -145,6 +145,26 @@ describe('ledger', () => {
     b.close();
   });
 
+  it('records a pause as the campaign status: paused until it goes on, resumes or stops (issue #18)', () => {
+    const l = Ledger.open(tmp());
+    seed(l);
+    l.append('c1', 'CampaignPaused', { round: 2 }, 'round:2');
+    expect(l.campaign('c1')!.status).toBe('paused');
+    l.append('c1', 'CampaignUnpaused', { round: 2 });
+    expect(l.campaign('c1')!.status).toBe('running');
+    l.append('c1', 'CampaignPaused', { round: 3 }, 'round:3');
+    l.append('c1', 'CampaignResumed', { pid: 1, fromState: 'paused' }); // a new process after a kill
+    expect(l.campaign('c1')!.status).toBe('running');
+    l.append('c1', 'CampaignPaused', { round: 4 }, 'round:4');
+    l.append('c1', 'CampaignStopped', { status: 'stopped', reason: 'operator command' });
+    // A pause or its end that comes late changes no ended campaign.
+    l.append('c1', 'CampaignUnpaused', { round: 4 });
+    expect(l.campaign('c1')!.status).toBe('stopped');
+    l.append('c1', 'CampaignPaused', { round: 5 }, 'round:5');
+    expect(l.campaign('c1')!.status).toBe('stopped');
+    l.close();
+  });
+
   it('exports every trial with provenance as JSON and CSV', () => {
     const l = Ledger.open(tmp());
     seed(l);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ledgerWallTimeS, summariseCampaign } from '../ledger/export.js';
-import { Ledger } from '../ledger/ledger.js';
+import { Ledger, issueCommand } from '../ledger/ledger.js';
 import { baselines, campaignModel, stateLabel } from './model.js';
 import { finishedCampaign } from '../../tests/ledgers.js';
 
@@ -26,6 +26,11 @@ describe('the campaign read model of the dashboard and the report (issue #18)', 
     k.append('k', 'CampaignResumed', { pid: 1, fromState: 'proposing' });
     t += 2000;
     k.append('k', 'CampaignStopped', { status: 'completed', reason: 'done' });
+    expect(ledgerWallTimeS(k, 'k')).toBe(7);
+    // Documents other processes write later (a command, a trade-off picked) do not stretch the run.
+    t += 3_600_000;
+    issueCommand(k, 'k', 'stop', { by: 'late operator' });
+    k.append('k', 'TradeOffPicked', { trialId: 'k-r1-0', values: { a: 1 }, onFront: true, by: 'me' });
     expect(ledgerWallTimeS(k, 'k')).toBe(7);
     k.close();
   });
