@@ -3,6 +3,7 @@ import { ledgerWallTimeS, summariseCampaign } from '../ledger/export.js';
 import { Ledger, issueCommand } from '../ledger/ledger.js';
 import { baselines, campaignModel, stateLabel } from './model.js';
 import { finishedCampaign } from '../../tests/ledgers.js';
+import { paretoOf } from '../compose/pareto.js';
 
 describe('the campaign read model of the dashboard and the report (issue #18)', () => {
   it('names the machine state of a snapshot', () => {
@@ -76,6 +77,17 @@ describe('the campaign read model of the dashboard and the report (issue #18)', 
     expect(p.objectives.map((o) => o.name)).toEqual(['a', 'b']);
     // b = 10 - a: the largest a also has the smallest b, and dominates the rest.
     expect(p.points.map((x) => [x.values[0], x.front])).toEqual([[1, false], [3, true], [2, false]]);
+    l.close();
+  });
+
+  it('shows the same front as status and the export: thresholds and outcome constraints count (issue #16)', () => {
+    // a ≥ 2 (threshold) leaves out the run with a = 1; b ≤ 8.5 (outcome constraint) the one with a = 1.5.
+    const objectives = [{ name: 'a', goal: 'max', threshold: 2 }, { name: 'x', goal: 'min' }];
+    const l = finishedCampaign([1, 1.5, 2, 3], { reward: undefined, objectives, outcomeConstraints: [{ name: 'b', max: 8.5 }] });
+    const p = campaignModel(l, 'c1').pareto!;
+    // x is the parameter (i / 10): a = 2 at x = 0.2 and a = 3 at x = 0.3 trade off.
+    expect(p.points.map((q) => [q.trialId, q.values, q.front])).toEqual([['c1-r3-0', [2, 0.2], true], ['c1-r4-0', [3, 0.3], true]]);
+    expect(p.points.filter((q) => q.front).map((q) => q.trialId)).toEqual(paretoOf(l, 'c1')!.measured.map((q) => q.trialId));
     l.close();
   });
 });

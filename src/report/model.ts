@@ -2,7 +2,8 @@ import type { DocumentBodies } from '../ledger/documents.js';
 import { ledgerWallTimeS, pendingApproval } from '../ledger/export.js';
 import type { CampaignRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { createRng } from '../core/rng.js';
-import { paretoFront, type Goal } from '../reward/pareto.js';
+import { campaignFront, frontTrials, measuredRows, objectiveSetOf } from '../reward/front.js';
+import type { Goal } from '../reward/pareto.js';
 
 /**
  * What an operator looks at (issue #18): one read model of a campaign, computed from the
@@ -274,19 +275,19 @@ export function predictions(ledger: Ledger, campaignId: string): PredictionPoint
   return out;
 }
 
-/** Measured objective values of feasible completed trials and which are on the Pareto front. */
+/**
+ * The trials that count for the measured Pareto front and which are on it (issue #16): the one
+ * front of src/reward/front.ts that `status`, the export and the run summary show — completed,
+ * feasible trials meeting every threshold and outcome constraint, by the values the reward used
+ * (measured, predicted where the rigs did not measure) — in the objectives' own units.
+ */
 export function pareto(ledger: Ledger, c: CampaignRow): CampaignModel['pareto'] {
-  const objectives = configOf(c).objectives ?? [];
-  if (objectives.length < 2) return null;
-  const pts: Array<{ trialId: string; values: number[] }> = [];
-  for (const t of ledger.trials(c.id)) {
-    if (t.status !== 'completed' || !t.feasible || !t.measured) continue;
-    const scope: Record<string, unknown> = { ...t.params, ...t.measured };
-    const values = objectives.map((o) => scope[o.name]);
-    if (values.every((v): v is number => typeof v === 'number' && Number.isFinite(v))) pts.push({ trialId: t.id, values });
-  }
-  const front = new Set(paretoFront(pts.map((p) => p.values), objectives.map((o) => o.goal)));
-  return { objectives: objectives.map((o) => ({ name: o.name, goal: o.goal })), points: pts.map((p, i) => ({ ...p, front: front.has(i) })) };
+  const set = objectiveSetOf(c.config);
+  if (!set) return null;
+  const trials = frontTrials(ledger.trials(c.id));
+  const onFront = new Set(campaignFront(trials, set).measured.map((p) => p.trialId));
+  const points = measuredRows(trials, set).map(({ t, y }) => ({ trialId: t.trialId, values: y.map((v, i) => (set.objectives[i].goal === 'max' ? v : -v)), front: onFront.has(t.trialId) }));
+  return { objectives: set.objectives.map((o) => ({ name: o.name, goal: o.goal })), points };
 }
 
 /**
