@@ -105,6 +105,48 @@ describe('poreloop serve (issue #18)', () => {
     }
   });
 
+  it('slice viewer: a failed rebuild is not cached, and at most two rebuilds run at once (issue #18 review)', async () => {
+    const db = join(dir, 'slices.db');
+    finishedCampaign([1, 2, 3, 4], {}, 'c1', db).close();
+    const volume = { data: new Uint8Array(8), shape: [2, 2, 2] as [number, number, number], voxelSize: 1, phases: { 0: 'pore', 1: 'solid' } };
+    const calls: string[] = [];
+    const held: Array<() => void> = [];
+    const d = await startDashboard({
+      db,
+      port: 0,
+      readOnly: true,
+      volumeOf: async (_c, t) => {
+        calls.push(t.id);
+        if (t.id === 'c1-r1-0' && calls.length === 1) throw new Error('twin broke');
+        if (t.id === 'c1-r2-0' || t.id === 'c1-r3-0') await new Promise<void>((r) => held.push(r));
+        return volume;
+      },
+    });
+    const slice = (trial: string) => fetch(`${d.url}api/campaigns/c1/trials/${trial}/slice`);
+    try {
+      const failed = await slice('c1-r1-0');
+      expect(failed.status).toBe(500);
+      expect(await failed.json()).toEqual({ error: 'twin broke' });
+      // Tried again, not the cached failure; then cached.
+      expect((await slice('c1-r1-0')).status).toBe(200);
+      expect((await slice('c1-r1-0')).status).toBe(200);
+      expect(calls).toEqual(['c1-r1-0', 'c1-r1-0']);
+      // Two rebuilds in flight: a third trial is refused with Retry-After, not queued.
+      const two = [slice('c1-r2-0'), slice('c1-r3-0')];
+      while (held.length < 2) await new Promise((r) => setTimeout(r, 5));
+      const busy = await slice('c1-r4-0');
+      expect(busy.status).toBe(503);
+      expect(busy.headers.get('retry-after')).toBe('2');
+      expect(((await busy.json()) as { error: string }).error).toMatch(/2 microstructures are being rebuilt/);
+      for (const release of held) release();
+      expect((await Promise.all(two)).map((r) => r.status)).toEqual([200, 200]);
+      expect((await slice('c1-r4-0')).status).toBe(200);
+      expect(calls).toEqual(['c1-r1-0', 'c1-r1-0', 'c1-r2-0', 'c1-r3-0', 'c1-r4-0']);
+    } finally {
+      await d.close();
+    }
+  });
+
   it('streams the documents appended after it started, read by seq', async () => {
     const { db, ledger, lease } = ledgerFile();
     const d = await startDashboard({ db, port: 0, pollMs: 50 });

@@ -127,6 +127,10 @@ class HttpError extends Error {
   }
 }
 
+/** Microstructures the slice viewer keeps (a 128³ volume is 2 MB) and builds at once (each a twin run). */
+const SLICE_CACHE = 4;
+const SLICE_BUILDS = 2;
+
 export async function startDashboard(options: ServeOptions): Promise<DashboardServer> {
   const ledger = Ledger.open(options.db, { readonly: true });
   const token = options.readOnly ? null : (options.token ?? randomBytes(24).toString('hex'));
@@ -134,7 +138,9 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
   const clients = new Set<ServerResponse>();
   let cursor = (ledger.db.prepare('SELECT max(seq) AS s FROM documents').get() as { s: number | null }).s ?? 0;
   const newDocs = ledger.db.prepare('SELECT seq, campaign_id, type, at, body FROM documents WHERE seq > ? ORDER BY seq LIMIT 500');
+  // Rebuilt microstructures of the slice viewer, least recently used first, and how many are being built.
   const volumes = new Map<string, Promise<Voxels | null>>();
+  let building = 0;
 
   const send = (res: ServerResponse, event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   const poll = setInterval(() => {
@@ -222,11 +228,29 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
     const trial = ledger.trials(c.id).find((t) => t.id === trialId);
     if (!trial) throw new HttpError(404, `no trial ${trialId} in campaign ${c.id}`);
     const key = `${c.id}/${trial.id}/${JSON.stringify(trial.params)}`;
-    if (!volumes.has(key)) {
-      if (volumes.size >= 4) volumes.delete(volumes.keys().next().value!);
-      volumes.set(key, options.volumeOf(c, trial));
+    let pending = volumes.get(key);
+    if (pending) {
+      // Most recently used last: the one dropped when the cache is full is the least recently used.
+      volumes.delete(key);
+      volumes.set(key, pending);
+    } else {
+      // A GET needs no token (the dashboard is read-only without one), yet each new trial costs a
+      // twin generation: at most SLICE_BUILDS at a time; more is refused, not queued (issue #18 review).
+      if (building >= SLICE_BUILDS) {
+        res.setHeader('retry-after', '2');
+        throw new HttpError(503, `${building} microstructures are being rebuilt; try again shortly`);
+      }
+      building++;
+      pending = options.volumeOf(c, trial).finally(() => building--);
+      // A failed build is not kept: the next request tries again instead of getting the same 500.
+      const built = pending;
+      built.catch(() => {
+        if (volumes.get(key) === built) volumes.delete(key);
+      });
+      if (volumes.size >= SLICE_CACHE) volumes.delete(volumes.keys().next().value!);
+      volumes.set(key, built);
     }
-    const v = await volumes.get(key)!;
+    const v = await pending;
     if (!v) throw new HttpError(404, `campaign ${c.id} has no twin: its trials have no microstructure`);
     const axis = url.searchParams.get('axis');
     if (axis === null) {
