@@ -25,8 +25,9 @@
  *
  * Candidates: every unused point of a pool; in continuous spaces `candidates` uniform points
  * plus Gaussian perturbations of the observed front, then a shrinking local search from the
- * best three (as gp-bo). Until the initial design is done (agents/common.ts), proposals are
- * uniform random. Every random choice comes from ctx.rng.
+ * best three (as gp-bo). Until the initial design is done (2(d + 1) observations with
+ * objectives by default, see `initialPoints`), proposals are uniform random. Every random
+ * choice comes from ctx.rng.
  */
 import { BadInputError } from '../src/core/errors.js';
 import type { Agent, AgentContext, Observation, Parameters } from '../src/core/protocols.js';
@@ -44,7 +45,12 @@ const ACQUISITIONS = ['qnehvi', 'parego'] as const;
 const DEFAULTS = {
   /** 'qnehvi' (expected hypervolume improvement) or 'parego' (random Chebyshev scalarisations). */
   acquisition: 'qnehvi' as string,
-  /** Random proposals until this many observations with objectives exist; 0 = min(d + 1, 10). */
+  /**
+   * Random proposals until this many observations with objectives exist; 0 = min(2(d + 1), 20),
+   * the initial design of Daulton, Balandat & Bakshy's qNEHVI/qEHVI experiments (NeurIPS 2020,
+   * 2021). Not the d + 1 of gp-bo: one GP per objective fitted to d + 1 points sent the first
+   * batches away from the front (issue #16 diagnosis, docs/multiobjective.md).
+   */
   initialPoints: 0,
   /** Monte-Carlo samples of qNEHVI (BoTorch uses 128; 32 keeps a proposal well under a second). */
   samples: 32,
@@ -176,7 +182,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
     name: 'mobo',
     async propose(ctx: AgentContext, k: number): Promise<Parameters[]> {
       const data = dataOf(ctx.history, ctx.space);
-      if (!data || data.finite < initialDesignSize(ctx.space, opts.initialPoints)) return random.propose(ctx, k);
+      if (!data || data.finite < initialDesignSize(ctx.space, opts.initialPoints || Math.min(2 * (dimension(ctx.space) + 1), 20))) return random.propose(ctx, k);
       const { x, y, c, m, q } = data;
       const objStates = [...state.objectives];
       const conStates = [...state.constraints];
