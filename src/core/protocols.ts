@@ -237,6 +237,15 @@ export interface ScoreOptions {
    */
   seeds?: number[];
   onProgress?: (done: number, total: number) => void;
+  /**
+   * How the caller ranks the candidates for the rigs, given the P-model's reward of each (mean
+   * and σ; mean NaN where there is none; `simulated`: a simulation, not a surrogate estimate):
+   * per candidate the value it ranks by, and that value's interval while the reward lies in
+   * mean ± z·σ. The adaptive realisations (issue #13, src/predict/uncertainty.ts lucbPicks)
+   * refine the boundary of the top under this ranking. Omit, or return null: the reward itself
+   * ranks. A twin campaign passes its reality model's (RealityModel.rankingGiven).
+   */
+  ranking?: (candidates: Parameters[], rewards: ReadonlyArray<{ mean: number; std: number; simulated: boolean }>, z: number) => Array<{ value: number; lower: number; upper: number }> | null;
 }
 
 /** Composes simulators and surrogates into scores with uncertainty and a fidelity tag. */
@@ -303,6 +312,19 @@ export interface RealityModel {
    * believer). Returns indices into `candidates`, best first, with the acquisition value.
    */
   rank(candidates: readonly Parameters[], best: number): Array<{ index: number; value: number; mean: number; std: number }>;
+  /**
+   * What `rank` would rank a candidate by (its first pick's acquisition) if the simulated
+   * candidates' rewards were `rewards` (those with `simulated` join the simulations, the others
+   * are estimates the model does not learn from), with the interval it spans while each
+   * simulated reward lies in mean ± z·σ — for ScoreOptions.ranking (issue #13). Null when the
+   * model cannot yet tell (no simulations): rank by the rewards themselves.
+   */
+  rankingGiven?(
+    candidates: readonly Parameters[],
+    rewards: ReadonlyArray<{ mean: number; std: number; simulated: boolean }>,
+    best: number,
+    z: number,
+  ): Array<{ value: number; lower: number; upper: number }> | null;
 }
 
 // ─── Agent ───────────────────────────────────────────────────────────────────────────────

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
-import type { Agent, Clock, Evidence, FidelityObservation, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RealityModel, RewardModel, Rig, RigEvent, RigJob } from '../core/protocols.js';
+import type { Agent, Clock, Evidence, FidelityObservation, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RealityModel, RewardModel, Rig, RigEvent, RigJob, ScoreOptions } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode, isFeasible, paramKey } from '../core/space.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
@@ -44,7 +44,8 @@ export interface CampaignRuntimeDeps {
   rewardOf: (properties: Record<string, number>, params: Parameters) => number;
   /**
    * σ of the reward given the properties' estimates (issue #13: src/predict/uncertainty.ts
-   * `rewardStd`, the delta method), recorded in TrialScored; omit to record none.
+   * `rewardStd`, from the realisations where the estimates carry them), recorded in
+   * TrialScored; omit to record none.
    */
   rewardStd?: (properties: Record<string, PropertyEstimate>, rewardOf: (means: Record<string, number>) => number) => number;
   /**
@@ -292,6 +293,19 @@ export class CampaignRuntime {
     return { simulations, measurements };
   }
 
+  /**
+   * Issue #13 review: the P-model's adaptive realisations refine the boundary of the batch that
+   * `select` will choose — by the reality model's acquisition given the simulated rewards, over
+   * the same best rig result — not the raw reward's. The model is the one fitted from the ledger
+   * before this round's scoring, so a resumed campaign ranks alike. Undefined without one.
+   */
+  private realityRanking(): ScoreOptions['ranking'] {
+    const reality = this.d.reality;
+    if (!reality?.rankingGiven) return undefined;
+    const best = this.view.measuredReward('best', true) ?? -Infinity;
+    return (candidates, rewards, z) => reality.rankingGiven!(candidates, rewards, best, z);
+  }
+
   /** Refits the reality model from the ledger (deterministic: resume refits the same model). */
   private refitReality(): { update: ReturnType<RealityModel['update']>; data: ReturnType<CampaignRuntime['fidelityData']> } | null {
     if (!this.d.reality) return null;
@@ -353,6 +367,7 @@ export class CampaignRuntime {
           // random suffix): the same config and seed reproduce the same volumes.
           seeds: todo.map((t) => trialVolumeSeed(this.d.seed, t.round, t.index)),
           onProgress: (done, total) => this.progress({ phase: 'score', round, done, total }),
+          ranking: this.realityRanking(),
         },
       );
       const rewardOf = (means: Record<string, number>, params: Parameters) =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Parameters, ParameterSpace } from '../core/protocols.js';
 import { createRng } from '../core/rng.js';
-import { MultiFidelityModel, selectByExpectedImprovement, type FidelityPoint } from './multifidelity.js';
+import { MultiFidelityModel, rankingGiven, selectByExpectedImprovement, type FidelityPoint } from './multifidelity.js';
 
 const space: ParameterSpace = {
   parameters: [
@@ -116,5 +116,62 @@ describe('MultiFidelityModel (autoregressive co-kriging, issue #13)', () => {
     const picks = selectByExpectedImprovement(m, cands, 5, best);
     expect(new Set(picks.map((p) => p.index)).size).toBe(5);
     expect(picks[0].ei).toBe(Math.max(...cands.map((_, i) => selectByExpectedImprovement(m, [cands[i]], 1, best)[0].ei)));
+  });
+});
+
+describe('rankingGiven: what the selection would rank by, given a round’s simulated rewards (issue #13 review)', () => {
+  const truth = (p: Parameters) => -sim(p) + 0.2;
+  const rigs = points(16, 5).map((p) => ({ params: p, reward: truth(p) }));
+  const m = MultiFidelityModel.fit(space, simulations(), rigs, { seed: 7 });
+  const cands = points(12, 20);
+  const rewards = cands.map((p) => ({ mean: sim(p), std: 0.05, simulated: true }));
+
+  it('with a misleading twin (ρ < 0) ranks opposite to the simulated rewards, as the rigs will', () => {
+    const r = rankingGiven(m, cands, rewards, -Infinity, 1.96)!;
+    expect(corr(r.map((x) => x.value), cands.map(truth))).toBeGreaterThan(0.9);
+    expect(corr(r.map((x) => x.value), rewards.map((x) => x.mean))).toBeLessThan(-0.9);
+    // A higher simulated reward lowers the candidate's estimate of the real one, by its sensitivity.
+    const [sensitivity] = m.simulationSensitivity(cands.slice(0, 1), [0.05]);
+    const higher = rewards.map((x, i) => (i === 0 ? { ...x, mean: x.mean + 0.1 } : x));
+    const moved = r[0].value - rankingGiven(m, cands, higher, -Infinity, 1.96)![0].value;
+    expect(moved).toBeGreaterThan(0);
+    expect(Math.abs(moved - 0.1 * sensitivity)).toBeLessThan(0.2 * 0.1 * sensitivity);
+  });
+
+  it('intervals: sensitivity·z·σ (small where simulations pin the level down), unbounded for an unknown σ, none for a surrogate estimate', () => {
+    const r = rankingGiven(m, cands, rewards, -Infinity, 1.96)!;
+    const sensitivity = m.simulationSensitivity(cands, rewards.map((x) => x.std));
+    r.forEach((x, i) => {
+      expect(sensitivity[i]).toBeGreaterThan(0);
+      expect(sensitivity[i]).toBeLessThanOrEqual(Math.abs(m.state().rho!.mean));
+      expect(x.upper - x.value).toBeCloseTo(sensitivity[i] * 1.96 * 0.05, 9);
+      expect(x.value - x.lower).toBeCloseTo(sensitivity[i] * 1.96 * 0.05, 9);
+    });
+    // Far from every simulation (a level fitted on a corner of the space) the weight is near 1.
+    const corner = MultiFidelityModel.fit(space, simulations().filter((s) => (s.params.a as number) < 0.3), rigs, { seed: 7 });
+    const [far] = corner.simulationSensitivity([{ a: 0.95, b: 0.5 }], [0.05]);
+    expect(far).toBeGreaterThan(0.5 * Math.abs(corner.state().rho!.mean));
+    const mixed = rankingGiven(m, cands.slice(0, 3), [{ mean: 0.3, std: NaN, simulated: true }, { mean: 0.3, std: 0.05, simulated: false }, { mean: NaN, std: 1, simulated: true }], -Infinity, 1.96)!;
+    expect([mixed[0].lower, mixed[0].upper]).toEqual([-Infinity, Infinity]);
+    expect(mixed[1].lower).toBe(mixed[1].value);
+    expect(mixed[1].upper).toBe(mixed[1].value);
+    expect(mixed[2].value).toBeNaN();
+    // Before any rig result, the prior mean of ρ (1): the sensitivity is the level's weight alone.
+    const prior = MultiFidelityModel.fit(space, simulations(), [], { seed: 7 });
+    expect(prior.simulationSensitivity(cands.slice(0, 1), [NaN])[0]).toBeLessThanOrEqual(1);
+  });
+
+  it('after rig results ranks by ln EI over the best: its top is the first pick of the batch selection of the model given the simulations', () => {
+    const best = Math.max(...rigs.map((x) => x.reward));
+    const r = rankingGiven(m, cands, rewards, best, 1.96)!;
+    const given = m.withSimulations(cands.map((params, i) => ({ params, reward: rewards[i].mean, std: 0.05 })))!;
+    const top = r.reduce((a, x, i) => (x.value > r[a].value ? i : a), 0);
+    expect(selectByExpectedImprovement(given, cands, 1, best)[0].index).toBe(top);
+    r.forEach((x) => expect(x.lower <= x.value && x.value <= x.upper).toBe(true));
+  });
+
+  it('cannot tell without a simulation level (null: the caller ranks by the rewards)', () => {
+    const rigOnly = MultiFidelityModel.fit(space, [], rigs, { seed: 7 });
+    expect(rankingGiven(rigOnly, cands, rewards, 0, 1.96)).toBeNull();
   });
 });

@@ -441,6 +441,44 @@ export class MultiFidelityModel {
     return new MultiFidelityModel(this.space, this.scale, this.low, high, this.rhoCoef, o);
   }
 
+  /**
+   * The model with `points` among the simulations: level 1 conditioned on them with their σ as
+   * noise, hyper-parameters, standardisation, level 2 and ρ̄ kept (as `believe` keeps them at
+   * level 2) — what a round's simulations would make of the real estimates before they join the
+   * data and the model is refitted (the adaptive realisations, issue #13). Null without a
+   * simulation level (fewer than 2 simulations so far): there are no hyper-parameters to keep.
+   */
+  withSimulations(points: readonly FidelityPoint[]): MultiFidelityModel | null {
+    const low = this.low;
+    if (!low) return null;
+    const pts = points.filter((p) => Number.isFinite(p.reward));
+    const xs = pts.map((p) => encode(this.space, p.params));
+    const y = pts.map((p) => (p.reward - this.scale.mean) / this.scale.std);
+    const extra = pts.map((p) => (Number.isFinite(p.std) ? (p.std! / this.scale.std) ** 2 : 0));
+    const conditioned = new BasisGp([...low.x, ...xs], [...low.y, ...y], [...low.h, ...xs.map(() => [1])], low.prior, [...low.extraNoise, ...extra], low.hyper);
+    return new MultiFidelityModel(this.space, this.scale, conditioned, this.high, this.rhoCoef, this.options);
+  }
+
+  /**
+   * How far the real estimate at each candidate moves per unit of a new simulated reward there
+   * with standard deviation `stds[i]`: |ρ(x)| (the prior mean of ρ before any rig result) times
+   * the simulation level's weight on that observation, v/(v + σ²_noise + σ²) with v the level's
+   * variance at x (the one-point GP update: exact for one new simulation, an upper bound when
+   * others land near it). 0 without a simulation level.
+   */
+  simulationSensitivity(candidates: readonly Parameters[], stds: readonly number[]): number[] {
+    const low = this.low;
+    if (!low) return candidates.map(() => 0);
+    const xs = candidates.map((c) => encode(this.space, c));
+    const v = low.predict(xs, xs.map(() => [1])).variance;
+    const nugget = Math.exp(low.hyper.logNoiseVar);
+    return xs.map((u, i) => {
+      const rho = this.high ? MultiFidelityModel.rhoAt(this.rhoCoef, u) : this.options.rho.mean;
+      const s2 = Number.isFinite(stds[i]) ? (stds[i] / this.scale.std) ** 2 : 0;
+      return (Math.abs(rho) * v[i]) / (v[i] + nugget + s2);
+    });
+  }
+
   /** What the model learnt (recorded in the ledger; the data is the evidence already there). */
   state(): MultiFidelityState {
     const hasRho = this.high !== null && this.low !== null;
@@ -523,5 +561,41 @@ export function createRealityModel(space: ParameterSpace, seed: number): Reality
     rank(candidates, best) {
       return selectByExpectedImprovement(model, candidates, candidates.length, best).map((r) => ({ index: r.index, value: r.ei, mean: r.mean, std: r.std }));
     },
+    rankingGiven(candidates, rewards, best, z) {
+      return rankingGiven(model, candidates, rewards, best, z);
+    },
   };
+}
+
+/**
+ * RealityModel.rankingGiven (issue #13): the acquisition `rank` picks its first candidate by
+ * (ln EI of the real reward over `best`; the real estimate before any rig result) with the
+ * simulated candidates' P-model rewards among the simulations, and its interval while each
+ * simulated reward lies in mean ± z·σ: the real estimate moves by its sensitivity to the
+ * simulated value times z·σ (MultiFidelityModel.simulationSensitivity: |ρ(x)| times the
+ * simulation level's weight on the new value — small where simulations already pin the level
+ * down, near 1 where there are none) and the acquisition increases with it. An unknown or
+ * infinite σ is unbounded; a candidate that was not simulated (a surrogate estimate the model does
+ * not learn from) has no interval. Linear and one-step: the greedy batch (Kriging believer)
+ * and the diversity rule of the selection can still reorder the candidates after the first.
+ */
+export function rankingGiven(
+  model: MultiFidelityModel,
+  candidates: readonly Parameters[],
+  rewards: ReadonlyArray<{ mean: number; std: number; simulated: boolean }>,
+  best: number,
+  z: number,
+): Array<{ value: number; lower: number; upper: number }> | null {
+  const sims = candidates.map((params, i) => ({ params, reward: rewards[i].mean, std: rewards[i].std, simulated: rewards[i].simulated })).filter((s) => s.simulated && Number.isFinite(s.reward));
+  const given = model.withSimulations(sims);
+  if (!given) return null;
+  const p = given.predict(candidates);
+  const sensitivity = model.simulationSensitivity(candidates, rewards.map((r) => r.std));
+  const acquisition = (mean: number, i: number) => (Number.isFinite(mean) ? realExpectedImprovement(mean, p.std[i], best) : mean);
+  return candidates.map((_, i) => {
+    const r = rewards[i];
+    if (Number.isNaN(r.mean)) return { value: NaN, lower: NaN, upper: NaN };
+    const half = !r.simulated ? 0 : Number.isFinite(r.std) ? sensitivity[i] * z * r.std : Infinity;
+    return { value: acquisition(p.mean[i], i), lower: acquisition(p.mean[i] - half, i), upper: acquisition(p.mean[i] + half, i) };
+  });
 }

@@ -134,6 +134,28 @@ describe('createPredictor, twin realisations (issue #13)', () => {
     expect(await run([5, 5.02, 0])).toEqual({ n: [4, 4, 2], simulations: 10 });
   });
 
+  it('refines the boundary of the ranking the caller selects by (ScoreOptions.ranking), not the raw reward’s', async () => {
+    const calls: Array<{ simulated: boolean[]; z: number }> = [];
+    // What selects the batch ranks opposite to the P-model (a twin whose trend the rigs reversed).
+    const reversed = (_c: Parameters[], r: ReadonlyArray<{ mean: number; std: number; simulated: boolean }>, z: number) => {
+      calls.push({ simulated: r.map((x) => x.simulated), z });
+      return r.map((x) => ({ value: -x.mean, lower: -(x.mean + z * x.std), upper: -(x.mean - z * x.std) }));
+    };
+    const run = async (as: number[], ranking?: typeof reversed | (() => null)) => {
+      const twin = noisyTwin(0.5);
+      const pred = createPredictor({ properties: ['y'], generate: twin.generate, simulate: twin.simulate, rewardOf: (p) => p.y, realisations: { min: 2, max: 4 }, top: 1 });
+      const s = await pred.score(cands(as), { seed: 3, seeds: as.map((_, i) => 100 + i), ranking });
+      return s.map((x) => x.properties.y.n);
+    };
+    // The raw reward's top (a = 5) is clear; the reversed ranking's (a = 0 against a = 0.02) is not.
+    expect(await run([5, 0, 0.02])).toEqual([2, 2, 2]);
+    expect(await run([5, 0, 0.02], reversed)).toEqual([2, 4, 4]);
+    expect(calls[0]).toEqual({ simulated: [true, true, true], z: 1.96 });
+    // And the other way round; a ranking that cannot tell (null) leaves the reward's.
+    expect(await run([5, 5.02, 0], reversed)).toEqual([2, 2, 2]);
+    expect(await run([5, 5.02, 0], () => null)).toEqual([4, 4, 2]);
+  });
+
   it('the representative-volume check warns, and records, when the property varies too much between realisations', async () => {
     const run = async (noise: number | ((a: number) => number)) => {
       const twin = noisyTwin(noise);

@@ -9,7 +9,9 @@
  *   the mean over `realisations.min` twin seeds (realisation 0 is the candidate's own seed),
  *   with σ = the standard error of that mean and `spread` = the realisation-to-realisation
  *   standard deviation; while the top `top` (the rig batch) is not settled, the LUCB pair at
- *   its boundary gets one more realisation each, up to `realisations.max`. A
+ *   its boundary gets one more realisation each, up to `realisations.max` — the top under
+ *   the caller's ranking (ScoreOptions.ranking: a twin campaign's reality model, which
+ *   selects its batch), else under the P-model reward. A
  *   property whose CV over realisations exceeds `rveMaxCv` is flagged in `rveWarnings` (the
  *   domain is too small for it) and reported through `onWarning`. Every realisation is a
  *   training row of the surrogate.
@@ -49,7 +51,7 @@ import { datasetHash } from '../surrogate/dataset.js';
 import { transportDescriptors } from '../surrogate/descriptors.js';
 import { DeepEnsemble, type EnsembleOptions } from '../surrogate/ensemble.js';
 import { acquire, farthestPoints, rewardEstimate, type AcquisitionName } from './acquisition.js';
-import { combine, lucbPicks, DEFAULT_REALISATIONS, DEFAULT_RVE_MAX_CV, realisationCv, realisationProblem, realisationSeed, rewardStd, rveWarnings, type RealisationOptions } from './uncertainty.js';
+import { combine, lucbPicks, DEFAULT_REALISATIONS, DEFAULT_RVE_MAX_CV, INTERVAL_Z, realisationCv, realisationProblem, realisationSeed, rewardInterval, rewardStd, rveWarnings, type RealisationOptions } from './uncertainty.js';
 
 export interface GeneratedCandidate {
   voxels: Voxels;
@@ -363,8 +365,9 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
   /**
    * Physics for the `chosen` candidates over several twin realisations (uncertainty.ts):
    * `realisations.min` each, then, while the top `top` among all candidates (simulated or
-   * estimated) is not settled, one more for the LUCB pair at its boundary, each up to
-   * `realisations.max`. Returns each chosen candidate's successful realisations, in order.
+   * estimated) is not settled — under `ranking` when the caller gives one, else by the P-model
+   * reward — one more for the LUCB pair at its boundary, each up to `realisations.max`.
+   * Returns each chosen candidate's successful realisations, in order.
    */
   const simulateRealisations = async (
     candidates: Parameters[],
@@ -373,6 +376,7 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
     seeds: number[],
     est: Array<Record<string, PropertyEstimate>> | null,
     tick: () => void,
+    ranking: ScoreOptions['ranking'],
   ): Promise<Map<number, Array<Record<string, number>>>> => {
     const samples = new Map(chosen.map((i) => [i, [] as Array<Record<string, number>>]));
     const tried = new Map(chosen.map((i) => [i, 0]));
@@ -397,12 +401,16 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
     await run(chosen.flatMap((i) => Array.from({ length: realisations.min }, (_, k) => ({ i, k }))));
     while (options.rewardOf && realisations.max > realisations.min) {
       const rewards = candidates.map((p, i) => {
-        const e = samples.has(i) ? combine(samples.get(i)!, properties) : est?.[i];
-        if (e === undefined) return { mean: NaN, std: NaN };
+        const simulated = (samples.get(i)?.length ?? 0) > 0;
+        const e = simulated ? combine(samples.get(i)!, properties) : samples.has(i) ? undefined : est?.[i];
+        if (e === undefined) return { mean: NaN, std: NaN, simulated };
         const means = Object.fromEntries(Object.entries(e).map(([k, v]) => [k, v.mean]));
-        return { mean: rewardOfMeans(means, p), std: rewardStd(e, (m) => rewardOfMeans(m, p)) };
+        return { mean: rewardOfMeans(means, p), std: rewardStd(e, (m) => rewardOfMeans(m, p)), simulated };
       });
-      const more = lucbPicks(rewards, top, (i) => samples.has(i) && tried.get(i)! < realisations.max && samples.get(i)!.length > 0);
+      // The boundary that decides the batch: under the caller's ranking where it gives one (a
+      // twin campaign's reality model), else the P-model reward's.
+      const intervals = ranking?.(candidates, rewards, INTERVAL_Z) ?? rewards.map((r) => rewardInterval(r));
+      const more = lucbPicks(intervals, top, (i) => samples.has(i) && tried.get(i)! < realisations.max && samples.get(i)!.length > 0);
       if (more.length === 0) break;
       await run(more.map((i) => ({ i, k: tried.get(i)! })));
     }
@@ -485,7 +493,7 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
       else scores[i] = { properties: est![i], fidelity: 'surrogate', ...(gens[i] ? { achieved: gens[i]!.achieved } : {}) };
       tick();
     }
-    const samples = chosen.length > 0 ? await simulateRealisations(candidates, chosen, gens, seeds, est, tick) : new Map<number, Array<Record<string, number>>>();
+    const samples = chosen.length > 0 ? await simulateRealisations(candidates, chosen, gens, seeds, est, tick, opts.ranking) : new Map<number, Array<Record<string, number>>>();
     for (const i of chosen) {
       const s = samples.get(i)!;
       if (s.length === 0) {

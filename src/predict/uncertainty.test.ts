@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combine, lucbPicks, realisationCv, realisationProblem, realisationSeed, rewardStd, rveWarnings, simulationEvidence, summarise } from './uncertainty.js';
+import { combine, lucbPicks as picks, realisationCv, realisationProblem, realisationSeed, rewardInterval, rewardStd, rveWarnings, simulationEvidence, summarise, type RankInterval } from './uncertainty.js';
 
 describe('summarise (issue #13)', () => {
   it('mean, standard error and sample spread over realisations', () => {
@@ -150,6 +150,7 @@ describe('simulationEvidence: the reality model never takes an unknown σ for an
 
 describe('lucbPicks: which candidates get the next realisation', () => {
   const all = () => true;
+  const lucbPicks = (r: Array<{ mean: number; std: number }>, top: number, can: (i: number) => boolean) => picks(r.map((x) => rewardInterval(x)), top, can);
   it('a clear ranking needs nothing more', () => {
     const r = [{ mean: 10, std: 0.1 }, { mean: 5, std: 0.1 }, { mean: 1, std: 0.1 }];
     expect(lucbPicks(r, 1, all)).toEqual([]);
@@ -167,6 +168,16 @@ describe('lucbPicks: which candidates get the next realisation', () => {
     expect(lucbPicks([{ mean: 10, std: NaN }, { mean: 1, std: 0 }], 1, all)).toEqual([0, 1]);
     // Fewer ranked candidates than the top holds: all are selected anyway.
     expect(lucbPicks([{ mean: 1, std: 5 }], 1, all)).toEqual([]);
+  });
+
+  it('compares the intervals it is given, in the units of whatever ranks the batch (asymmetric ones too)', () => {
+    const r: RankInterval[] = [
+      { value: 5, lower: 4.9, upper: 9 },
+      { value: 4, lower: 3, upper: 4.95 },
+      { value: 1, lower: 0.5, upper: 1.2 },
+    ];
+    expect(picks(r, 1, all)).toEqual([0, 1]);
+    expect(picks([r[0], r[2]], 1, all)).toEqual([]);
   });
 });
 

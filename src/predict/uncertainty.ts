@@ -221,28 +221,43 @@ export function simulationEvidence(
   }));
 }
 
+/** A value and the interval its uncertainty allows: what the adaptive rule compares. */
+export interface RankInterval {
+  /** NaN: unranked. */
+  value: number;
+  lower: number;
+  upper: number;
+}
+
+/** The interval mean ± z·std of a P-model reward; an unknown σ (NaN: one realisation) is unbounded. */
+export function rewardInterval(r: { mean: number; std: number }, z = INTERVAL_Z): RankInterval {
+  const half = Number.isNaN(r.std) ? Infinity : z * r.std;
+  return { value: r.mean, lower: r.mean - half, upper: r.mean + half };
+}
+
 /**
  * The next candidates to give one more realisation, by LUCB (Kalyanakrishnan et al., ICML
- * 2012, "PAC subset selection in stochastic multi-armed bandits"): with intervals
- * mean ± z·std, take the candidate inside the top `top` (by mean) with the lowest lower bound
- * and the one outside with the highest upper bound — the pair whose order decides which
- * candidates go to the rigs. When that lower bound is above that upper bound the top is
- * settled: nothing more ([]). Otherwise those of the two that `canRefine` (simulated, below
- * the maximum of realisations) are returned; when neither can be refined the uncertainty that
- * matters cannot be reduced within the budget, and nothing is returned either. NaN means are
- * unranked; a NaN std counts as unbounded. At most two realisations per step, so a round
- * whose top is clear costs nothing more and one whose top is not costs little more.
+ * 2012, "PAC subset selection in stochastic multi-armed bandits"): take the candidate inside
+ * the top `top` (by value) with the lowest lower bound and the one outside with the highest
+ * upper bound — the pair at the boundary of the top. When that lower bound is above that upper
+ * bound the top is settled: nothing more ([]). Otherwise those of the two that `canRefine`
+ * (simulated, below the maximum of realisations) are returned; when neither can be refined the
+ * uncertainty that matters cannot be reduced within the budget, and nothing is returned
+ * either. NaN values are unranked. At most two realisations per step, so a round whose top is
+ * clear costs nothing more and one whose top is not costs little more.
+ *
+ * The intervals are in the units of whatever ranks the candidates for the rigs: the P-model
+ * reward ± z·σ (`rewardInterval`), or — in a twin campaign, whose batch the reality model
+ * chooses — that reward carried through the reality model (ScoreOptions.ranking).
  */
-export function lucbPicks(rewards: ReadonlyArray<{ mean: number; std: number }>, top: number, canRefine: (i: number) => boolean, z = INTERVAL_Z): number[] {
-  const ranked = rewards
-    .map((r, i) => ({ i, mean: r.mean, half: Number.isNaN(r.std) ? Infinity : z * r.std }))
-    .filter((r) => !Number.isNaN(r.mean))
-    .sort((a, b) => b.mean - a.mean || a.i - b.i);
+export function lucbPicks(intervals: readonly RankInterval[], top: number, canRefine: (i: number) => boolean): number[] {
+  const ranked = intervals
+    .map((r, i) => ({ i, ...r }))
+    .filter((r) => !Number.isNaN(r.value))
+    .sort((a, b) => b.value - a.value || a.i - b.i);
   if (ranked.length <= top) return [];
-  const lower = (r: (typeof ranked)[number]) => r.mean - r.half;
-  const upper = (r: (typeof ranked)[number]) => r.mean + r.half;
-  const weakestInside = ranked.slice(0, top).reduce((a, b) => (lower(b) < lower(a) ? b : a));
-  const strongestOutside = ranked.slice(top).reduce((a, b) => (upper(b) > upper(a) ? b : a));
-  if (lower(weakestInside) > upper(strongestOutside)) return [];
+  const weakestInside = ranked.slice(0, top).reduce((a, b) => (b.lower < a.lower ? b : a));
+  const strongestOutside = ranked.slice(top).reduce((a, b) => (b.upper > a.upper ? b : a));
+  if (weakestInside.lower > strongestOutside.upper) return [];
   return [weakestInside.i, strongestOutside.i].filter(canRefine);
 }
