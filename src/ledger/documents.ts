@@ -28,6 +28,11 @@ export interface DocumentBodies {
     /** Properties the domain is too small for: CV over twin realisations above predict.rveMaxCv (issue #13). */
     rveWarnings?: string[];
   };
+  /**
+   * A trial scored again after an operator edited its parameters at the approval gate (issue #18
+   * review): the edited recipe's own prediction, as TrialScored (which keeps the proposal's).
+   */
+  TrialRescored: DocumentBodies['TrialScored'];
   AgentLearned: { round: number; observations: number; fidelity: Fidelity; snapshot?: unknown };
   TrialSelected: {
     trialId: string;

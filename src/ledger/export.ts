@@ -37,12 +37,22 @@ export interface ExportDocument {
   pareto?: unknown;
 }
 
+/**
+ * Each trial's P-model score as it stands: the TrialRescored of a trial edited at the approval
+ * gate (issue #18 review) replaces the proposal's TrialScored.
+ */
+export function currentScores(ledger: Ledger, campaignId: string): Map<string, DocumentBodies['TrialScored']> {
+  const out = new Map(ledger.documents(campaignId, 'TrialScored').map((d) => [d.body.trialId, d.body]));
+  for (const d of ledger.documents(campaignId, 'TrialRescored')) out.set(d.body.trialId, d.body);
+  return out;
+}
+
 export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocument {
   const c = ledger.campaign(campaignId)!;
   const jobs = ledger.jobs(campaignId);
   // The reward's σ and the RVE warnings live in the TrialScored documents only (the trials
   // table predates them): read them from there, so ledgers of any age export alike.
-  const scored = new Map(ledger.documents(campaignId, 'TrialScored').map((d) => [d.body.trialId, d.body]));
+  const scored = currentScores(ledger, campaignId);
   return {
     campaign: { id: c.id, name: c.name, status: c.status, configHash: c.configHash, seed: c.seed, source: c.source, versions: c.versions, createdAt: c.createdAt },
     trials: ledger.trials(campaignId).map((t) => ({
@@ -149,21 +159,21 @@ function quartiles(values: number[]): { p25: number; median: number; p75: number
 }
 
 export function summariseUncertainty(ledger: Ledger, campaignId: string): UncertaintySummary | null {
-  const docs = ledger.documents(campaignId, 'TrialScored').filter((d) => d.body.fidelity === 'simulation');
+  const docs = [...currentScores(ledger, campaignId).values()].filter((b) => b.fidelity === 'simulation');
   if (docs.length === 0) return null;
   // The P-model's own estimates (raw, when a correction replaced them) carry the realisations.
-  const own = docs.map((d) => d.body.raw ?? d.body.properties);
+  const own = docs.map((b) => b.raw ?? b.properties);
   const ns = own.map((p) => Math.max(0, ...Object.values(p).map((e) => e.n ?? 0))).filter((n) => n > 0);
-  if (ns.length === 0 && docs.every((d) => d.body.rewardStd === undefined)) return null;
+  if (ns.length === 0 && docs.every((b) => b.rewardStd === undefined)) return null;
   const r = quartiles(ns);
   const names = [...new Set(own.flatMap((p) => Object.keys(p)))];
   const properties = Object.fromEntries(
     names.map((name) => {
       const cvs = own.map((p) => p[name]).filter((e) => e && typeof e.spread === 'number' && typeof e.mean === 'number').map((e) => (e.spread === 0 ? 0 : e.spread! / Math.abs(e.mean)));
-      return [name, { medianCv: quartiles(cvs)?.median ?? null, rveFlagged: docs.filter((d) => d.body.rveWarnings?.includes(name)).length }];
+      return [name, { medianCv: quartiles(cvs)?.median ?? null, rveFlagged: docs.filter((b) => b.rveWarnings?.includes(name)).length }];
     }),
   );
-  const s = quartiles(docs.map((d) => d.body.rewardStd ?? NaN));
+  const s = quartiles(docs.map((b) => b.rewardStd ?? NaN));
   return {
     simulated: docs.length,
     realisations: r && { median: r.median, min: Math.min(...ns), max: Math.max(...ns) },
@@ -240,7 +250,7 @@ export function pendingApproval(ledger: Ledger, campaignId: string): { round: nu
 export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS: number = ledgerWallTimeS(ledger, campaignId)): CampaignSummary {
   const row = ledger.campaign(campaignId)!;
   const trials = ledger.trials(campaignId);
-  const rewardStd = new Map(ledger.documents(campaignId, 'TrialScored').map((d) => [d.body.trialId, num(d.body.rewardStd)]));
+  const rewardStd = new Map([...currentScores(ledger, campaignId)].map(([id, b]) => [id, num(b.rewardStd)]));
   const toSummary = (t: (typeof trials)[number]): TrialSummary => ({
     trialId: t.id,
     round: t.round,

@@ -488,11 +488,13 @@ function project(db: Database.Database, doc: LedgerDocument): void {
       sql(db, 'INSERT INTO trials (id, campaign_id, round, idx, params, status, agent, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(b.trialId, c, b.round, b.index, JSON.stringify(b.params), 'proposed', b.agent, at);
       break;
     }
-    case 'TrialScored': {
+    case 'TrialScored':
+    case 'TrialRescored': {
       const b = doc.body as DocumentBodies['TrialScored'];
-      moveTrial(db, doc, b.trialId, 'scored', at);
-      sql(db, 'UPDATE trials SET prediction = ?, achieved = ?, fidelity = ?, predicted_reward = ? WHERE id = ?').run(
-        JSON.stringify(b.properties), b.achieved ? JSON.stringify(b.achieved) : null, b.fidelity, num(b.reward), b.trialId,
+      // A re-score (an edit at the approval gate, issue #18 review) replaces the prediction; the status stays.
+      if (doc.type === 'TrialScored') moveTrial(db, doc, b.trialId, 'scored', at);
+      sql(db, 'UPDATE trials SET prediction = ?, achieved = ?, fidelity = ?, predicted_reward = ? WHERE id = ? AND campaign_id = ?').run(
+        JSON.stringify(b.properties), b.achieved ? JSON.stringify(b.achieved) : null, b.fidelity, num(b.reward), b.trialId, c,
       );
       break;
     }

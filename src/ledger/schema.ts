@@ -38,21 +38,24 @@ const rigEvent = z.object({
   late: z.boolean().optional(),
 });
 
+const trialScored = z.object({
+  trialId: id,
+  properties: estimates,
+  raw: estimates.optional(),
+  fidelity,
+  reward: anyNumber,
+  rewardStd: anyNumber.optional(),
+  achieved: numbers.optional(),
+  rveWarnings: z.array(z.string()).optional(),
+});
+
 export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T]> } = {
   CampaignStarted: z.object({ name: z.string(), config: z.unknown(), configHash: z.string(), seed: count, source: z.string(), versions: z.record(z.string(), z.string()) }),
   CampaignResumed: z.object({ pid: count, fromState: z.string() }),
   RoundStarted: z.object({ round: count }),
   TrialProposed: z.object({ trialId: id, round: count, index: count, params, agent: z.string() }),
-  TrialScored: z.object({
-    trialId: id,
-    properties: estimates,
-    raw: estimates.optional(),
-    fidelity,
-    reward: anyNumber,
-    rewardStd: anyNumber.optional(),
-    achieved: numbers.optional(),
-    rveWarnings: z.array(z.string()).optional(),
-  }),
+  TrialScored: trialScored,
+  TrialRescored: trialScored,
   AgentLearned: z.object({ round: count, observations: count, fidelity, snapshot: z.unknown().optional() }),
   TrialSelected: z.object({ trialId: id, round: count, rank: count, predictedReward: anyNumber, acquisition: z.object({ name: z.string(), value: anyNumber, mean: anyNumber, std: anyNumber }).optional() }),
   ApprovalRequested: z.object({ round: count, trialIds: z.array(id) }),

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { fakeAgent, fakePredictor, fakeRig, type Behaviour } from '../../tests/fakes/index.js';
-import { systemClock, type Predictor, type RealityCorrection } from '../core/protocols.js';
+import { systemClock, type Evidence, type Predictor, type RealityCorrection } from '../core/protocols.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRng } from '../core/rng.js';
-import { summariseCampaign } from '../ledger/export.js';
+import { exportCampaign, summariseCampaign } from '../ledger/export.js';
 import { Ledger, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime } from './runtime.js';
@@ -213,6 +213,43 @@ describe('campaign runtime (fakes + real ledger)', () => {
     await s.runtime.close();
     expect(s.ledger.documents('c', 'ApprovalGiven').map((d) => [d.body.round, d.body.by])).toEqual([[1, 'a'], [2, 'a']]);
     expect(s.rig.jobs).toHaveLength(4);
+  });
+
+  it('an edited trial is re-scored before dispatch: the evidence of the discrepancy correction pairs the edited recipe with its own prediction (issue #18)', async () => {
+    const updates: Array<readonly Evidence[]> = [];
+    const correction: RealityCorrection = {
+      update: (evidence) => (updates.push(evidence), []),
+      apply: (candidates, predicted, rewardOf) => predicted.map((p, i) => ({ properties: p, reward: rewardOf(Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v.mean])), candidates[i]) })),
+    };
+    const predictor = fakePredictor();
+    const s = setup({ approval: true, rigRuns: 2, correction, predictor });
+    s.runtime.start();
+    const actor = createActor(s.machine, { input: s.input });
+    let edited = '';
+    const poll = setInterval(() => {
+      const snap = actor.getSnapshot();
+      if (!snap.matches({ awaitingApproval: 'waiting' })) return;
+      if (!edited) {
+        edited = s.ledger.trials('c').find((t) => t.status === 'selected')!.id;
+        issueCommand(s.ledger, 'c', 'approve', { round: 1, edits: { [edited]: { x: 0.1 } }, by: 'test' });
+      }
+      const decided = s.runtime.decideApproval(snap.context.round);
+      if (decided) actor.send({ type: 'approval.decided', ...decided });
+    }, 5);
+    actor.start();
+    await toPromise(actor);
+    clearInterval(poll);
+    await s.runtime.close();
+    // The fake P-model predicts y = 1 - (x - 0.7)²: at the edited x = 0.1 that is 0.64.
+    const own = 1 - (0.1 - 0.7) ** 2;
+    expect(s.ledger.documents('c', 'TrialRescored').map((d) => [d.body.trialId, d.body.properties.y.mean])).toEqual([[edited, own]]);
+    const trial = s.ledger.trials('c').find((t) => t.id === edited)!;
+    expect(trial).toMatchObject({ params: { x: 0.1 }, status: 'completed', predictedReward: own });
+    // The proposal's score stays in its document.
+    expect(s.ledger.documents('c', 'TrialScored').find((d) => d.body.trialId === edited)!.body.properties.y.mean).not.toBe(own);
+    const evidence = updates.at(-1)!.find((e) => e.params.x === 0.1)!;
+    expect(evidence.predicted).toEqual({ y: own });
+    expect(exportCampaign(s.ledger, 'c').trials.find((t) => t.trialId === edited)!.predicted.y.mean).toBe(own);
   });
 
   it('resumes a campaign killed while it waited at the approval gate; a decision taken meanwhile applies', async () => {

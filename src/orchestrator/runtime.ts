@@ -3,6 +3,7 @@ import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
 import type { Agent, Clock, Evidence, FidelityObservation, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RealityModel, RewardModel, Rig, RigEvent, RigJob, ScoreOptions } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode, isFeasible, paramKey } from '../core/space.js';
+import type { DocumentBodies } from '../ledger/documents.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { CampaignView } from '../ledger/view.js';
 import type { ApprovalDecision, ApprovalRequestOutput, AssimilateOutput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
@@ -249,10 +250,64 @@ export class CampaignRuntime {
     });
   }
 
+  /** A trial's P-model score as it stands: re-scored after an edit at the approval gate, else as proposed. */
+  private scoredOf(trialId: string): DocumentBodies['TrialScored'] | undefined {
+    return (this.view.document('TrialRescored', trialId) ?? this.view.document('TrialScored', trialId))?.body;
+  }
+
+  /**
+   * The documents of P-model scores: corrected toward reality when a correction exists (the raw
+   * estimates kept beside), with the reward's σ and the RVE warnings (issue #13).
+   */
+  private scoredBodies(todo: readonly TrialRow[], full: Parameters[], scores: Awaited<ReturnType<Predictor['score']>>): Array<DocumentBodies['TrialScored']> {
+    const rewardOf = (means: Record<string, number>, params: Parameters) =>
+      Object.values(means).every((v) => Number.isFinite(v) || v === Infinity) ? this.d.rewardOf(means, params) : Number.NaN;
+    const corrected = this.d.correction?.apply(full, scores.map((s) => s.properties), rewardOf, this.worstReward());
+    return todo.map((t, i) => {
+      const s = scores[i];
+      const means = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, v.mean]));
+      const c = corrected?.[i];
+      const properties = c?.properties ?? s.properties;
+      const rewardStd = this.d.rewardStd?.(properties, (m) => rewardOf(m, full[i]));
+      return {
+        trialId: t.id,
+        properties,
+        raw: c ? s.properties : undefined,
+        fidelity: s.fidelity,
+        reward: c?.reward ?? rewardOf(means, full[i]),
+        ...(rewardStd === undefined ? {} : { rewardStd }),
+        achieved: s.achieved,
+        ...(s.rveWarnings ? { rveWarnings: s.rveWarnings } : {}),
+      };
+    });
+  }
+
+  /**
+   * Issue #18 review: a trial whose parameters an operator edited at the approval gate is scored
+   * again by the P-model before it goes to the rigs — the same volume seed (its place in the
+   * campaign), recorded as TrialRescored, its TrialScored left as the proposal's. So history(),
+   * the objectives, the discrepancy correction's evidence, the reality model's simulation level,
+   * the reward of unmeasured properties and the slice viewer pair the edited recipe with its own
+   * prediction. Idempotent: a resumed dispatch re-scores only what has no TrialRescored yet.
+   */
+  private async rescoreEdited(round: number): Promise<void> {
+    const edits = this.view.document('ApprovalGiven', `round:${round}`)?.body.edits ?? {};
+    const todo = this.view.round(round).filter((t) => t.id in edits && t.status === 'selected' && !this.view.has('TrialRescored', t.id));
+    if (todo.length === 0) return;
+    const full = todo.map((t) => this.view.paramsOf(t));
+    const scores = await this.d.predictor.score(full, {
+      seed: this.d.seed,
+      seeds: todo.map((t) => trialVolumeSeed(this.d.seed, t.round, t.index)),
+      onProgress: (done, total) => this.progress({ phase: 'score', round, done, total, message: 'edited trials re-scored' }),
+    });
+    const bodies = this.scoredBodies(todo, full, scores);
+    this.ledger.transaction(() => todo.forEach((t, i) => this.ledger.append(this.d.campaignId, 'TrialRescored', bodies[i], t.id)));
+  }
+
   /** Every completed trial's P-model prediction (uncorrected) next to what the rigs measured. */
   private evidence(): Evidence[] {
     return this.view.withStatus('completed').map((t) => {
-      const scored = this.view.document('TrialScored', t.id)?.body;
+      const scored = this.scoredOf(t.id);
       return {
         params: this.view.paramsOf(t),
         predicted: Object.fromEntries(Object.entries(scored?.raw ?? scored?.properties ?? {}).map(([k, v]) => [k, v.mean])),
@@ -274,7 +329,7 @@ export class CampaignRuntime {
     const measurements: FidelityObservation[] = [];
     for (const t of this.view.trials()) {
       if (t.fidelity === 'simulation') {
-        const body = this.view.document('TrialScored', t.id)?.body;
+        const body = this.scoredOf(t.id);
         const raw = body?.raw ?? body?.properties;
         if (raw) {
           const params = this.view.paramsOf(t);
@@ -370,28 +425,8 @@ export class CampaignRuntime {
           ranking: this.realityRanking(),
         },
       );
-      const rewardOf = (means: Record<string, number>, params: Parameters) =>
-        Object.values(means).every((v) => Number.isFinite(v) || v === Infinity) ? this.d.rewardOf(means, params) : Number.NaN;
-      const corrected = this.d.correction?.apply(full, scores.map((s) => s.properties), rewardOf, this.worstReward());
-      this.ledger.transaction(() => {
-        todo.forEach((t, i) => {
-          const s = scores[i];
-          const means = Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, v.mean]));
-          const c = corrected?.[i];
-          const properties = c?.properties ?? s.properties;
-          const rewardStd = this.d.rewardStd?.(properties, (m) => rewardOf(m, full[i]));
-          this.ledger.append(campaignId, 'TrialScored', {
-            trialId: t.id,
-            properties,
-            raw: c ? s.properties : undefined,
-            fidelity: s.fidelity,
-            reward: c?.reward ?? rewardOf(means, full[i]),
-            ...(rewardStd === undefined ? {} : { rewardStd }),
-            achieved: s.achieved,
-            ...(s.rveWarnings ? { rveWarnings: s.rveWarnings } : {}),
-          }, t.id);
-        });
-      });
+      const bodies = this.scoredBodies(todo, full, scores);
+      this.ledger.transaction(() => todo.forEach((t, i) => this.ledger.append(campaignId, 'TrialScored', bodies[i], t.id)));
     }
     // The round's simulations join the reality model before selection and the next proposal.
     if (todo.length > 0) this.refitReality();
@@ -508,6 +543,7 @@ export class CampaignRuntime {
 
 
   async dispatch({ round }: RoundInput): Promise<{ dispatched: number }> {
+    await this.rescoreEdited(round);
     let sent = 0;
     for (const t of this.view.round(round)) {
       if (t.selectedRank === null || t.status === 'abandoned' || t.status === 'completed') continue;

@@ -1,5 +1,5 @@
 import type { DocumentBodies } from '../ledger/documents.js';
-import { ledgerWallTimeS, pendingApproval } from '../ledger/export.js';
+import { currentScores, ledgerWallTimeS, pendingApproval } from '../ledger/export.js';
 import type { CampaignRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { createRng } from '../core/rng.js';
 import { campaignFront, frontTrials, measuredRows, objectiveSetOf } from '../reward/front.js';
@@ -259,7 +259,7 @@ function problemKey(c: CampaignRow): string {
 /** Predicted (corrected and raw) against measured, per property, for every feasible completed trial. */
 export function predictions(ledger: Ledger, campaignId: string): PredictionPoint[] {
   const out: PredictionPoint[] = [];
-  const scored = new Map(ledger.documents(campaignId, 'TrialScored').map((d) => [d.body.trialId, d.body as DocumentBodies['TrialScored']]));
+  const scored = currentScores(ledger, campaignId);
   for (const t of ledger.trials(campaignId)) {
     // An infeasible run made no sample: what it reports is no measurement of the recipe.
     if (t.status !== 'completed' || !t.feasible || !t.measured) continue;

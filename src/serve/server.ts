@@ -78,6 +78,8 @@ export function describeDocument(type: string, body: Record<string, unknown>): s
       return `${body.trialId} by ${body.agent}`;
     case 'TrialScored':
       return `${body.trialId}: predicted reward ${f(body.reward)} (${body.fidelity})`;
+    case 'TrialRescored':
+      return `${body.trialId} (edited): predicted reward ${f(body.reward)} (${body.fidelity})`;
     case 'TrialSelected':
       return `${body.trialId} rank ${body.rank}`;
     case 'ApprovalRequested':
