@@ -33,6 +33,16 @@ describe('reality correction', () => {
     expect(c.properties.k.mean).toBeCloseTo(4.2, 0);
   });
 
+  it('carries the realisations through the correction, scaled like the mean (issue #13: the reward σ needs them)', () => {
+    const c = createRealityCorrection(space, ['k'], 3);
+    c.update(evidence(12, 5));
+    const [out] = c.apply([{ x: 0.5 }], [{ k: { mean: 6, std: 0.5, samples: [5.5, 6.5] }, u: { mean: 1, std: 0, samples: [1, 1] } }], (m) => m.k, Number.NaN);
+    const f = out.properties.k.mean / 6;
+    expect(out.properties.k.samples).toEqual([5.5 * f, 6.5 * f]);
+    expect(out.properties.k.std).toBeGreaterThan(0.5 * f);
+    expect(out.properties.u.samples).toEqual([1, 1]);
+  });
+
   it('records fitted parameters whose size does not grow with the evidence', () => {
     const size = (n: number) => JSON.stringify(createRealityCorrection(space, ['k'], 3).update(evidence(n, 7)).map((m) => m.state)).length;
     expect(size(60)).toBeLessThanOrEqual(size(6) * 1.2);

@@ -43,7 +43,12 @@ export function createRealityCorrection(space: ParameterSpace, properties: reado
       const p = feasibility.probability(candidates);
       return predicted.map((raw, i) => {
         const out: Record<string, PropertyEstimate> = { ...raw };
-        for (const [k, e] of Object.entries(corrected[i])) out[k] = { mean: Math.exp(e.mean), std: Math.exp(e.mean) * e.std };
+        // The realisations (issue #13) are scaled by the same factor, so the reward's σ keeps
+        // their co-variation; the discrepancy's own σ is the rest of `std` (uncertainty.ts rewardStd).
+        for (const [k, e] of Object.entries(corrected[i])) {
+          const factor = Math.exp(e.mean) / raw[k].mean;
+          out[k] = { mean: Math.exp(e.mean), std: Math.exp(e.mean) * e.std, ...(raw[k].samples ? { samples: raw[k].samples!.map((v) => v * factor) } : {}) };
+        }
         const r = rewardOf(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.mean])), candidates[i]);
         return { properties: out, reward: Number.isFinite(worst) && Number.isFinite(r) ? penalise(r, p[i], worst) : r };
       });

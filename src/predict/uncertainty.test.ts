@@ -106,6 +106,14 @@ describe('rewardStd over realisations: the properties of one volume move togethe
     expect(rewardStd(one, (m) => m.a)).toBeNaN();
   });
 
+  it('an estimate the reality correction moved: its scaled realisations co-vary, the discrepancy σ beyond them is independent', () => {
+    // The correction multiplies a by 0.7 (realisations too) and adds a discrepancy σ of 3.
+    const se = (0.7 * sd(a)) / 2;
+    const corrected = { a: { mean: 0.7 * 25, std: Math.sqrt(se ** 2 + 9), samples: a.map((v) => 0.7 * v) }, b: est.b };
+    const r = rewardStd(corrected, (m) => m.a + m.b);
+    expect(r).toBeCloseTo(Math.sqrt((sd(a.map((v) => 10.7 * v)) / 2) ** 2 + 9), 9);
+  });
+
   it('surrogate estimates (no realisations) keep the delta method; mixed with realisations, the two parts add', () => {
     const sur = { a: { mean: 20, std: 1 }, b: { mean: 200, std: 2 } };
     expect(rewardStd(sur, (m) => m.a + m.b)).toBeCloseTo(Math.sqrt(5), 12);

@@ -137,9 +137,11 @@ function realisationDeviations(estimates: Record<string, PropertyEstimate>, name
  * that does not conduct at all moves the reward's argument by its share of the mean's error and
  * never to log(0): its reward alone would be −∞, but the mean it contributes to is not.
  *
- * Properties without aligned realisations (surrogate and prior estimates; estimates the
- * reality correction replaced; one realisation) keep the first-order delta method with
- * properties taken as independent, σ_R² += Σ_p ((R(m + σ_p) − R(m − σ_p)) / 2)². A step of one
+ * Properties without aligned realisations (surrogate and prior estimates; one realisation)
+ * keep the first-order delta method with properties taken as independent,
+ * σ_R² += Σ_p ((R(m + σ_p) − R(m − σ_p)) / 2)²; so does the part of a property's σ that its
+ * realisations do not explain (the reality correction's discrepancy σ, added to the realisations
+ * it scales: `unexplainedStd`). A step of one
  * σ rather than an infinitesimal one keeps both meaningful at the kinks of max()/min()
  * penalties. Where one side leaves the reward's domain (log of a negative conductivity), the
  * one-sided difference |R(m ± step) − R(m)| is used.
@@ -174,12 +176,30 @@ export function rewardStd(estimates: Record<string, PropertyEstimate>, rewardOf:
     for (const d of deviations) sum += difference(d) ** 2;
     variance += sum / (deviations.length - 1);
   }
-  for (const p of deviations ? varying.filter((q) => !aligned.includes(q)) : varying) {
-    const std = num(estimates[p].std);
+  // Independent terms: the properties without realisations, and the part of a realisation-
+  // carrying property's σ that its realisations do not explain.
+  for (const p of varying) {
+    const std = deviations && aligned.includes(p) ? unexplainedStd(estimates[p]) : num(estimates[p].std);
+    if (std === 0) continue;
     if (!Number.isFinite(std)) return Number.isNaN(std) ? NaN : Infinity;
     variance += difference({ [p]: std }) ** 2;
   }
   return Math.sqrt(variance);
+}
+
+/**
+ * The part of an estimate's σ beyond the standard error of its realisations (sd/√n of the
+ * finite samples), √(σ² − se²): 0 for a simulated estimate (σ is that standard error), the
+ * discrepancy model's σ for one the reality correction moved (src/predict/correction.ts keeps
+ * the realisations, scaled, and adds its own uncertainty). Independent of the realisations.
+ */
+function unexplainedStd(e: PropertyEstimate): number {
+  const v = (e.samples ?? []).map(num).filter(Number.isFinite);
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const se = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) / Math.sqrt(v.length);
+  const std = num(e.std);
+  // Rounding aside (σ was computed from these samples), nothing is left.
+  return std > se * (1 + 1e-9) ? Math.sqrt(std * std - se * se) : Number.isNaN(std) ? NaN : 0;
 }
 
 /**
