@@ -87,7 +87,7 @@ export function convergenceChart(m: CampaignModel): Chart {
         ? 'No baseline yet (no feasible measurement).'
         : baseName.startsWith('random search')
           ? 'Dashed: campaigns of the random agent on the same problem in this ledger.'
-          : 'Dashed: the same runs in random order (median of 200 seeded shuffles, band: quartiles) — what choices carrying no information would give; run the random agent on the same config for a random-search baseline.'),
+          : "Dashed: this campaign's own runs shuffled (median of 200 seeded shuffles, band: quartiles) — it shows whether the order of the runs helped, NOT whether the agent beats random search; for that, run the random agent on the same config into this ledger (docs/dashboard.md)."),
     spec: {
       $schema: SCHEMA,
       width: WIDTH,

@@ -53,7 +53,7 @@ describe('the campaign read model of the dashboard and the report (issue #18)', 
     const m = campaignModel(l, 'c1');
     const b = baselines(l, c, m.runs);
     expect(b).toEqual(baselines(l, c, m.runs)); // same ledger, same curve
-    expect(b.every((p) => p.series === 'same runs, random order')).toBe(true);
+    expect(b.every((p) => p.series === 'own runs shuffled (not random search)')).toBe(true);
     // After every run has been seen the shuffles all end at the best; before, the median lies below it.
     expect(b[b.length - 1]).toMatchObject({ run: 5, best: 5, q1: 5, q3: 5 });
     expect(b[0].best).toBeLessThan(5);

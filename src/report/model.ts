@@ -214,9 +214,10 @@ export function rigRuns(ledger: Ledger, campaignId: string): RunPoint[] {
 /**
  * What the campaign is measured against. Campaigns in the same ledger run by the `random`
  * agent on the same problem (the config without agent, seed and name) are the random-search
- * baseline. Without one, the honest stand-in is the same rig runs in random order (median and
- * quartiles over 200 seeded shuffles): the curve a campaign would draw if its choices carried
- * no information about which recipe is better.
+ * baseline. Without one, the stand-in is the same rig runs in random order (median and
+ * quartiles over 200 seeded shuffles): the curve the campaign would draw had the ORDER of its
+ * runs carried no information. It draws from the recipes the agent chose, so it cannot show
+ * whether the agent beats random search (issue #18 review; docs/dashboard.md says so).
  */
 export function baselines(ledger: Ledger, c: CampaignRow, runs: RunPoint[]): BaselinePoint[] {
   const key = problemKey(c);
@@ -246,7 +247,7 @@ export function baselines(ledger: Ledger, c: CampaignRow, runs: RunPoint[]): Bas
     // Only where most shuffles have found a feasible run, so the median is one.
     if (at.length * 2 <= SHUFFLES) continue;
     const q = (p: number) => at[Math.min(at.length - 1, Math.floor(p * (at.length - 1) + 0.5))];
-    out.push({ run: i + 1, best: q(0.5), q1: q(0.25), q3: q(0.75), series: 'same runs, random order' });
+    out.push({ run: i + 1, best: q(0.5), q1: q(0.25), q3: q(0.75), series: 'own runs shuffled (not random search)' });
   }
   return out;
 }

@@ -86,8 +86,10 @@ describe('poreloop serve (issue #18)', () => {
       const url = `${d.url}api/campaigns/w/approval`;
       expect((await post(url, {})).status).toBe(401);
       expect((await post(url, {}, 'wrong')).status).toBe(401);
-      const bad = await post(url, { edits: { 'w-r1-0': { x: 3 } } }, d.token!);
+      const bad = await post(url, { round: 1, edits: { 'w-r1-0': { x: 3 } } }, d.token!);
       expect(bad).toMatchObject({ status: 400, body: { error: 'edits.w-r1-0: x: outside 0…1' } });
+      // A decision must name the round it decides.
+      expect(await post(url, {}, d.token!)).toMatchObject({ status: 400, body: { error: 'round: required, the round of the batch you decide (round 1 waits)' } });
       expect((await post(url, { round: 2 }, d.token!)).status).toBe(409);
       const ok = await post(url, { round: 1, reject: ['w-r1-1'], edits: { 'w-r1-0': { x: 0.75 } } }, d.token!);
       expect(ok).toMatchObject({ status: 202, body: { decision: 'edit', rejected: ['w-r1-1'], edited: ['w-r1-0'] } });

@@ -210,7 +210,9 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
   const approvalArgs = (c: CampaignRow, body: Record<string, unknown>) => {
     const pending = approval(ledger, c.id, ledger.trials(c.id));
     if (!pending) throw new HttpError(409, `no batch of campaign ${c.id} waits for approval`);
-    if (body.round !== undefined && body.round !== pending.round) throw new HttpError(409, `round ${String(body.round)} is not the one waiting (round ${pending.round})`);
+    // The round is required: a decision sent without it could land on a batch nobody saw (issue #18 review).
+    if (body.round === undefined) throw new HttpError(400, `round: required, the round of the batch you decide (round ${pending.round} waits)`);
+    if (body.round !== pending.round) throw new HttpError(409, `round ${String(body.round)} is not the one waiting (round ${pending.round})`);
     const ids = pending.trials.map((t) => t.trialId);
     const reject = body.reject ?? [];
     if (!Array.isArray(reject) || !reject.every((r) => typeof r === 'string' && ids.includes(r))) throw new HttpError(400, `reject: expected a list of trial ids of the waiting batch (${ids.join(', ')})`);

@@ -19,7 +19,7 @@ const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '
 async function api(path, init) {
   const r = await fetch(path, init);
   const body = r.headers.get('content-type')?.includes('json') ? await r.json() : null;
-  if (!r.ok) throw new Error(body?.error || `${r.status} ${r.statusText}`);
+  if (!r.ok) throw Object.assign(new Error(body?.error || `${r.status} ${r.statusText}`), { status: r.status });
   return body;
 }
 
@@ -191,7 +191,17 @@ $('s-trial').addEventListener('change', (e) => loadSlices(e.target.value));
 async function loadSlices(trialId) {
   state.slices.trial = trialId;
   const base = `/api/campaigns/${encodeURIComponent(state.selected)}/trials/${encodeURIComponent(trialId)}/slice`;
-  const info = await api(base);
+  let info;
+  try {
+    info = await api(base);
+  } catch (e) {
+    // The server rebuilds at most two microstructures at once and answers 503 beyond that:
+    // try again shortly. Any other failure is shown as it is.
+    const busy = e.status === 503;
+    $('s-bar-label').textContent = busy ? `${e.message}; trying again in 2 s` : `no microstructure: ${e.message}`;
+    if (busy) setTimeout(() => state.slices.trial === trialId && loadSlices(trialId), 2000);
+    return;
+  }
   state.slices.info = info;
   const [nx, ny, nz] = info.shape;
   for (const [axis, n] of [['x', nx], ['y', ny], ['z', nz]]) {
