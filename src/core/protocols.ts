@@ -288,7 +288,11 @@ export interface RealityCorrection {
 export interface FidelityObservation {
   params: Parameters;
   reward: number;
-  /** Standard deviation of a simulated reward (the P-model's spread); 0 or absent when unknown. */
+  /**
+   * Standard deviation of a simulated reward (the P-model's realisation error). 0 or absent: only
+   * the model's fitted noise — so an unknown σ must not be passed as 0 (a twin campaign imputes
+   * it: src/predict/uncertainty.ts simulationEvidence; issue #13 review).
+   */
   std?: number;
 }
 
