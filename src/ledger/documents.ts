@@ -20,8 +20,8 @@ export interface DocumentBodies {
     fidelity: Fidelity;
     reward: number;
     /**
-     * σ of `reward` from the properties' σ (first-order delta method, src/predict/uncertainty.ts
-     * `rewardStd`; issue #13). Absent in ledgers written before it.
+     * σ of `reward` from the properties' σ (src/predict/uncertainty.ts `rewardStd`: from the
+     * realisations where the estimates carry them; issue #13). Absent in ledgers written before it.
      */
     rewardStd?: number;
     achieved?: Record<string, number>;
