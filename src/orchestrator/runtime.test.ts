@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { fakeAgent, fakePredictor, fakeRig, type Behaviour } from '../../tests/fakes/index.js';
-import { systemClock, type Evidence, type Predictor, type RealityCorrection } from '../core/protocols.js';
+import { systemClock, type Evidence, type FidelityObservation, type Predictor, type RealityCorrection, type RealityModel } from '../core/protocols.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRng } from '../core/rng.js';
 import { exportCampaign, summariseCampaign } from '../ledger/export.js';
@@ -12,7 +12,7 @@ import { Ledger, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime } from './runtime.js';
 
-function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor } = {}) {
+function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel } = {}) {
   const db = opts.db ?? join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'l.db');
   const ledger = Ledger.open(db);
   if (!ledger.campaign('c')) {
@@ -23,7 +23,7 @@ function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: 
   const runtime = new CampaignRuntime({
     ledger, campaignId: 'c', agent, space: { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] },
     predictor: opts.predictor ?? fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, batchSize: 2,
-    timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction,
+    timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction, reality: opts.reality,
   });
   const machine = campaignMachine.provide({
     actors: Object.fromEntries(Object.entries(runtime.actors()).map(([k, f]) => [k, fromPromise(({ input }: { input: any }) => (f as any)(input))])) as never,
@@ -215,14 +215,21 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(s.rig.jobs).toHaveLength(4);
   });
 
-  it('an edited trial is re-scored before dispatch: the evidence of the discrepancy correction pairs the edited recipe with its own prediction (issue #18)', async () => {
+  it('an edited trial is re-scored before dispatch: the correction\'s evidence and the reality model\'s simulations pair the edited recipe with its own prediction (issue #18)', async () => {
     const updates: Array<readonly Evidence[]> = [];
     const correction: RealityCorrection = {
       update: (evidence) => (updates.push(evidence), []),
       apply: (candidates, predicted, rewardOf) => predicted.map((p, i) => ({ properties: p, reward: rewardOf(Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v.mean])), candidates[i]) })),
     };
+    // A reality model that records its simulation level (issue #13) and ranks in the agent's order.
+    const simulations: Array<readonly FidelityObservation[]> = [];
+    const reality: RealityModel = {
+      update: (sims) => (simulations.push(sims), { kind: 'test', samples: sims.length, state: null }),
+      estimate: (cs) => cs.map(() => ({ mean: 0, std: 1 })),
+      rank: (cs) => cs.map((_, index) => ({ index, value: -index, mean: 0, std: 1 })),
+    };
     const predictor = fakePredictor();
-    const s = setup({ approval: true, rigRuns: 2, correction, predictor });
+    const s = setup({ approval: true, rigRuns: 2, correction, predictor, reality });
     s.runtime.start();
     const actor = createActor(s.machine, { input: s.input });
     let edited = '';
@@ -249,6 +256,8 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(s.ledger.documents('c', 'TrialScored').find((d) => d.body.trialId === edited)!.body.properties.y.mean).not.toBe(own);
     const evidence = updates.at(-1)!.find((e) => e.params.x === 0.1)!;
     expect(evidence.predicted).toEqual({ y: own });
+    // The reward is y, so the simulated reward of the edited recipe is its own prediction.
+    expect(simulations.at(-1)!.filter((o) => o.params.x === 0.1).map((o) => o.reward)).toEqual([own]);
     expect(exportCampaign(s.ledger, 'c').trials.find((t) => t.trialId === edited)!.predicted.y.mean).toBe(own);
   });
 

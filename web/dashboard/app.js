@@ -83,8 +83,10 @@ async function refresh() {
     `${o.stopReason ? `stopped: ${o.stopReason}. ` : ''}${o.completed} measured (${o.infeasible} infeasible), ${o.failed} failed, ${o.abandoned} abandoned of ${o.trials} trials. ` +
     `Reward: ${o.reward ?? o.objectives.map((x) => `${x.goal} ${x.name}`).join(', ')}.`;
   const live = o.status === 'running' || o.status === 'paused';
-  $('btn-pause').hidden = !live || o.state === 'paused';
-  $('btn-resume').hidden = !live || o.state !== 'paused';
+  // Resume also withdraws a pause that waits for the end of the round (the machine's root-level campaign.resume).
+  const pausing = o.state === 'paused' || o.pauseRequested;
+  $('btn-pause').hidden = !live || pausing;
+  $('btn-resume').hidden = !live || !pausing;
   $('btn-stop').hidden = !live;
   for (const c of m.charts) drawChart(c);
   $('pareto-panel').hidden = !m.charts.some((c) => c.id === 'pareto');
