@@ -101,7 +101,7 @@ describe('fuzz: inbound MQTT payloads', () => {
         for (const d of writer.documents(id, 'ApprovalRequested')) {
           if (!approved.has(d.body.round)) {
             approved.add(d.body.round);
-            issueCommand(writer, id, 'approve');
+            issueCommand(writer, id, 'approve', { round: d.body.round }); // a decision names its round (issue #18)
           }
         }
         writer.close();
