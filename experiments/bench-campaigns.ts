@@ -68,10 +68,12 @@ interface Settings {
   mf: Partial<MultiFidelityOptions>;
   /** Independent draws of the P-model pool; seed i uses draw i mod poolDraws (draw 0 is cached). */
   poolDraws: number;
+  /** Extra `--set` overrides of the campaign path's config (e.g. agent.candidates=32). */
+  campaignSet: string[];
 }
 
 function parseArgs(args: string[]): Settings {
-  const s: Settings = { seeds: 20, budget: 30, tasks: TASKS.map((t) => t.name), strategies: [...STRATEGIES], campaignSeeds: 0, campaignTask: 'gdl', out: 'campaigns', buildTruth: false, mf: {}, poolDraws: 5 };
+  const s: Settings = { seeds: 20, budget: 30, tasks: TASKS.map((t) => t.name), strategies: [...STRATEGIES], campaignSeeds: 0, campaignTask: 'gdl', out: 'campaigns', buildTruth: false, mf: {}, poolDraws: 5, campaignSet: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const next = () => {
@@ -88,6 +90,7 @@ function parseArgs(args: string[]): Settings {
     else if (a === '--out') s.out = next();
     else if (a === '--build-truth') s.buildTruth = true;
     else if (a === '--pool-draws') s.poolDraws = Number(next());
+    else if (a === '--campaign-set') s.campaignSet.push(next());
     else if (a === '--mf') s.mf = JSON.parse(next()) as Partial<MultiFidelityOptions>;
     else if (a === '--strategies') {
       s.strategies = next().split(',') as Strategy[];
@@ -279,7 +282,7 @@ interface CampaignRun {
 }
 
 /** A whole twin campaign (runCampaign) against simulated rigs whose truth is the task's cached truth. */
-async function campaignPath(prep: Prepared, seed: number, budget: number): Promise<CampaignRun> {
+async function campaignPath(prep: Prepared, seed: number, budget: number, set: string[]): Promise<CampaignRun> {
   const { task, m } = prep;
   const dir = mkdtempSync(join(os.tmpdir(), 'poreloop-bench-campaigns-'));
   const broker = await startEmbeddedBroker({ port: 0 });
@@ -301,7 +304,7 @@ async function campaignPath(prep: Prepared, seed: number, budget: number): Promi
   const db = join(dir, 'ledger.db');
   const t0 = performance.now();
   try {
-    const resolved = loadCampaign(CAMPAIGN_CONFIG, { seed, broker: broker.url, set: [`budget.rigRuns=${budget}`] });
+    const resolved = loadCampaign(CAMPAIGN_CONFIG, { seed, broker: broker.url, set: [`budget.rigRuns=${budget}`, ...set] });
     let campaignId = '';
     const summary = await runCampaign(resolved, { db, onStart: (id) => (campaignId = id), log: () => {} });
     const ledger = Ledger.open(db, { readonly: true });
@@ -441,7 +444,7 @@ async function main(args: string[]): Promise<void> {
   if (s.campaignSeeds > 0) {
     const prep = preps.get(s.campaignTask) ?? (await prepare(TASKS.find((t) => t.name === s.campaignTask)!, 1));
     for (const seed of seeds.slice(0, s.campaignSeeds)) {
-      campaign.push(await campaignPath(prep, seed, s.budget));
+      campaign.push(await campaignPath(prep, seed, s.budget, s.campaignSet));
       log(`campaign path seed ${seed}: runs to 2 % ${campaign[campaign.length - 1].runsTo2 ?? '> budget'}`);
     }
   }
