@@ -375,7 +375,11 @@ export class Ledger {
   }
 }
 
-/** Writes an operator command for a running campaign (from another process: `poreloop stop`). */
+/**
+ * Writes an operator command for a running campaign (from another process: `poreloop stop`).
+ * `approve` and `reject` must carry `args.round`, the round of the batch waiting at the gate:
+ * the campaign ignores (and records as CommandIgnored) a decision for any other round or none.
+ */
 export function issueCommand(ledger: Ledger, campaignId: string, command: string, args?: Record<string, unknown>): void {
   ledger.transaction(() => {
     ledger.db.prepare('INSERT INTO commands (campaign_id, command, args, at) VALUES (?, ?, ?, ?)').run(campaignId, command, args ? JSON.stringify(args) : null, new Date().toISOString());
