@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- campaigns [--seeds 20] [--budget 30] [--tasks gdl,...] [--campaign-seeds 3]
- *   [--campaign-task gdl] [--out campaigns] [--build-truth] [--quick]`
+ * `npm run bench -- campaigns [--seeds 20] [--budget 30] [--tasks gdl,...] [--strategies ...]
+ *   [--pool-draws 5] [--campaign-seeds 3] [--campaign-task gdl] [--campaign-set key=value]…
+ *   [--mf '{"discrepancyVar":1}'] [--out campaigns] [--build-truth] [--quick]`
  *
  * Issue #13 — does the twin save rig runs? Hidden-truth tasks (experiments/campaign-tasks.ts):
  * one per twin (fibre GDL, grain electrode, SOFC anode) and a MISLEADING one (a GDL whose rigs
@@ -13,7 +14,8 @@
  * the strategies' own random choices):
  *   - twin-mf: the pool-based twin loop of issue #13. The P-model (twin + physics at campaign
  *     size, one realisation per recipe, as a campaign scores one today) is simulated on a pool of
- *     256 Sobol recipes — cheap, computed once and cached with the truth. A multi-fidelity model
+ *     256 Sobol recipes — cheap; draw 0 is cached with the truth, `--pool-draws` − 1 more draws
+ *     (other realisation seeds) are simulated here, and seed i uses draw i mod n. A multi-fidelity model
  *     (src/predict/multifidelity.ts: co-kriging of simulations → rig results) estimates the real
  *     reward; each round the 2 candidates of highest expected improvement of the REAL reward
  *     (Kriging believer) among 1024 Sobol recipes (the pool and the points between, whose
