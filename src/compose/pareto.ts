@@ -9,8 +9,6 @@ import type { ExportDocument } from '../ledger/export.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { campaignFront, frontTrials, objectiveSetOf, type FrontReport } from '../reward/front.js';
 
-export { objectiveSetOf };
-
 export interface ParetoReport extends FrontReport {
   /** Trade-offs chosen with `poreloop pick`, oldest first. */
   picked: { trialId: string; values: Record<string, number>; onFront: boolean; by: string; note?: string; at: string }[];
