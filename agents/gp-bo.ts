@@ -7,14 +7,19 @@
  *    passed through an output transform chosen by the data (`outputTransform`, default
  *    Yeo–Johnson with λ by maximum likelihood; src/surrogate/output-transform.ts).
  * 2. Model (`model`): an exact GP (Matérn-5/2 ARD, MAP hyper-parameters under BoTorch's
- *    priors, src/surrogate/gp.ts), a random forest (src/surrogate/forest.ts), or `auto`: both,
- *    and the one whose held-out predictions rank the data so far best (Spearman correlation
- *    of the GP's closed-form leave-one-out means and of the forest's out-of-bag means with the
- *    observed rewards; ties to the GP) — on some real pools a forest beats any GP (Liang et
- *    al., npj Comput. Mater. 2021), on others the reverse.
+ *    priors, src/surrogate/gp.ts), a random forest (src/surrogate/forest.ts), `ensemble`
+ *    (default): the equal mixture of both — on some real pools a forest beats any GP (Liang et
+ *    al., npj Comput. Mater. 2021), on others the reverse, and the mixture needed fewer cycles
+ *    than either choice on the development seeds of issue #12 — or `auto`: the one of the two
+ *    whose held-out predictions rank the data so far best (Spearman correlation of the GP's
+ *    closed-form leave-one-out means and of the forest's out-of-bag means with the observed
+ *    rewards; ties to the GP).
+ *    With `trustRegion`, candidates are restricted to a TuRBO-1 box around the best
+ *    observation (agents/trust-region.ts; off by default: it trapped a development run).
  * 3. Acquisition (`acquisition`): log-EI (Ament et al., NeurIPS 2023: EI that does not
  *    underflow to a tie of zeros far from the incumbent) or UCB, mean + κ·std.
- *    - pools: the exact argmax over every unused point (branch and bound for the GP);
+ *    - pools: the exact argmax over every unused point (branch and bound for the GP and the
+ *      ensemble);
  *    - continuous spaces: `candidates` uniform points plus perturbations of the best observed
  *      ones (reflected at the bounds, not clamped onto them), then a shrinking local search
  *      from the best few. A candidate equal to an observed or pending point is never chosen:
