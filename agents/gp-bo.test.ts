@@ -130,6 +130,22 @@ describe('gp-bo (issue #12)', () => {
     expect(allowed).not.toContain((await propose(false)).key);
   });
 
+  it('with a trust region in a continuous space, proposes inside the box (local search included)', async () => {
+    const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
+    const rng = createRng(8);
+    const f = (p: Record<string, unknown>) => -(((p.a as number) - 0.3) ** 2) - ((p.b as number) - 0.6) ** 2;
+    // The best point first, then 17 worse ones: 4 halvings in 2-D, side 0.05 around (0.3, 0.6).
+    const pts = [{ a: 0.3, b: 0.6 }, ...Array.from({ length: 17 }, () => ({ a: rng.next(), b: rng.next() }))];
+    const history = pts.map((params) => ({ params, reward: f(params), fidelity: 'rig' as const }));
+    for (const seed of [1, 2, 3]) {
+      const batch = await createGpBoAgent({ model: 'forest', initialPoints: 2, trustRegion: true }).propose({ space, history, rng: createRng(seed) }, 2);
+      for (const p of batch) {
+        expect(Math.abs((p.a as number) - 0.3)).toBeLessThanOrEqual(0.025 + 1e-12);
+        expect(Math.abs((p.b as number) - 0.6)).toBeLessThanOrEqual(0.025 + 1e-12);
+      }
+    }
+  });
+
   it('validates its options by name', () => {
     expect(() => createGpBoAgent({ model: 'svm' })).toThrow(BadInputError);
     expect(() => createGpBoAgent({ model: 'svm' })).toThrow(/agent\.gp-bo\.model.*auto, gp, forest|auto, gp, forest/);

@@ -303,10 +303,12 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
     };
     const lo = tr ? tr.center.map((c, k) => Math.max(0, c - tr.half[k])) : new Array<number>(d).fill(0);
     const hi = tr ? tr.center.map((c, k) => Math.min(1, c + tr.half[k])) : new Array<number>(d).fill(1);
+    // Perturbations are reflected back into [lo, hi]: the unit cube, or the trust region's box.
+    const into = (v: number, k: number): number => (hi[k] > lo[k] ? lo[k] + (hi[k] - lo[k]) * reflect((v - lo[k]) / (hi[k] - lo[k])) : lo[k]);
     for (let i = 0; i < opts.candidates; i++) add(Array.from({ length: d }, (_, k) => lo[k] + (hi[k] - lo[k]) * rng.next()));
     const xs = ctx.history.filter((o) => Number.isFinite(o.reward)).sort((a, b) => b.reward - a.reward).slice(0, 5).map((o) => encode(ctx.space, o.params));
     for (const x0 of xs) {
-      for (const step of [0.1, 0.02]) for (let j = 0; j < 50; j++) add(x0.map((v) => reflect(v + step * rng.normal())));
+      for (const step of [0.1, 0.02]) for (let j = 0; j < 50; j++) add(x0.map((v, k) => into(v + step * rng.normal(), k)));
     }
     if (cands.length === 0) return null;
     const p = m.predict(cands.map((c) => c.x));
@@ -317,7 +319,7 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
       let cur = { ...cands[i0], s: s0 };
       for (let step = 0.05; step > 1e-3; step *= 0.7) {
         const local: { x: number[]; params: Parameters }[] = [];
-        for (let j = 0; j < 8; j++) add(cur.x.map((v) => reflect(v + step * rng.normal())), local);
+        for (let j = 0; j < 8; j++) add(cur.x.map((v, k) => into(v + step * rng.normal(), k)), local);
         if (local.length === 0) continue;
         const q = m.predict(local.map((c) => c.x));
         q.mean.forEach((v, j) => {
