@@ -6,10 +6,10 @@ import { pathToFileURL } from 'node:url';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkTrialParams, trialVolume } from '../src/compose/dashboard.js';
-import { Ledger } from '../src/ledger/ledger.js';
 import { startDashboard, type DashboardServer } from '../src/serve/server.js';
 import { skipWithout } from '../robots/testing/services.js';
 import { cli, tmp } from './helpers.js';
+import { readLedger } from './faults/harness.js';
 
 /**
  * Issue #18 in a real browser: Debian's headless Chromium driven by playwright-core opens the
@@ -46,22 +46,6 @@ async function until<T>(what: string, cond: () => T | undefined | null | false |
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-
-/** Reads the ledger another process writes; undefined until it exists with its schema. */
-const readLedger = <T>(db: string, fn: (l: Ledger) => T): T | undefined => {
-  if (!existsSync(db)) return undefined;
-  let l: Ledger;
-  try {
-    l = Ledger.open(db, { readonly: true });
-  } catch {
-    return undefined;
-  }
-  try {
-    return fn(l);
-  } finally {
-    l.close();
-  }
-};
 
 describe.skipIf(noBrowser)('the dashboard and the report in headless Chromium (issue #18)', () => {
   const dir = tmp('poreloop-dash-');

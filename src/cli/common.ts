@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { BadInputError, exitCodeFor } from '../core/errors.js';
+import { Ledger } from '../ledger/ledger.js';
 
 /**
  * What every CLI command shares (issue #2): `--db <file>` (default ./poreloop.db) and `--json`
@@ -73,4 +74,28 @@ export function parseSetFlags(sets: readonly string[] | undefined, flag = '--set
     out[name] = raw !== '' && Number.isFinite(n) ? n : raw;
   }
   return out;
+}
+
+/**
+ * Runs `fn` on an existing ledger and closes it when `fn` (or the promise it returns) settles;
+ * a missing or foreign file is bad input naming `--db` (exit 2). Read-only unless the command
+ * writes (pick, approve, …).
+ */
+export function withLedger<T>(db: string, fn: (ledger: Ledger) => T, options: { readonly: boolean } = { readonly: true }): T {
+  let ledger: Ledger;
+  try {
+    ledger = Ledger.open(db, { readonly: options.readonly });
+  } catch (e) {
+    throw new BadInputError((e as Error).message, '--db');
+  }
+  let result: T;
+  try {
+    result = fn(ledger);
+  } catch (e) {
+    ledger.close();
+    throw e;
+  }
+  if (result instanceof Promise) return result.finally(() => ledger.close()) as T;
+  ledger.close();
+  return result;
 }

@@ -6,7 +6,7 @@ import { exportCampaign, pendingApproval, summariseCampaign, toCsv, type Campaig
 import { Ledger, issueCommand } from '../../ledger/ledger.js';
 import { CampaignLease } from '../../ledger/lease.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, parseSetFlags, runCommand, type GlobalArgs, type Output } from '../common.js';
+import { createOutput, parseSetFlags, runCommand, withLedger, type GlobalArgs, type Output } from '../common.js';
 import { createProgress } from '../progress.js';
 import { paretoOf, withParetoExport, type ParetoReport } from '../../compose/pareto.js';
 import { printPareto } from './pick.js';
@@ -211,21 +211,6 @@ function resumeRunning(db: string, idOrPrefix: string, out: Output): boolean {
   }
 }
 
-/** Runs `fn` on an existing ledger, read-only; a missing or foreign file is bad input (exit 2). */
-function withLedger<T>(db: string, fn: (ledger: Ledger) => T): T {
-  let ledger: Ledger;
-  try {
-    ledger = Ledger.open(db, { readonly: true });
-  } catch (e) {
-    throw new BadInputError((e as Error).message, '--db');
-  }
-  try {
-    return fn(ledger);
-  } finally {
-    ledger.close();
-  }
-}
-
 export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId?: string }> => ({
   command: 'status [campaignId]',
   describe: 'list campaigns, or show one campaign',
@@ -321,14 +306,7 @@ function operatorCommand(name: 'stop' | 'pause' | 'approve' | 'reject', describe
       const out = createOutput(args.json);
       ctx.exit(
         await runCommand(out, async () => {
-          const ledger = (() => {
-            try {
-              return Ledger.open(args.db);
-            } catch (e) {
-              throw new BadInputError((e as Error).message, '--db');
-            }
-          })();
-          try {
+          return withLedger(args.db, async (ledger) => {
             const c = ledger.findCampaign(args.campaignId);
             if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
             if (c.status !== 'running' && c.status !== 'paused') throw new BadInputError(`campaign ${c.id} is ${c.status}; nothing to ${name}`, 'campaignId');
@@ -341,9 +319,7 @@ function operatorCommand(name: 'stop' | 'pause' | 'approve' | 'reject', describe
             issueCommand(ledger, c.id, name, { ...(pending ? { round: pending.round } : {}), ...perTrial, by: process.env.USER ?? 'operator' });
             out.info(`${name} sent to campaign ${c.id}${pending ? ` for round ${pending.round}` : ''}`);
             out.result({ campaignId: c.id, command: name, ...(pending ? { round: pending.round } : {}) });
-          } finally {
-            ledger.close();
-          }
+          }, { readonly: false });
         }),
       );
     },

@@ -1,9 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import { paretoOf, type ParetoReport } from '../../compose/pareto.js';
-import { Ledger } from '../../ledger/ledger.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs, type Output } from '../common.js';
+import { createOutput, runCommand, withLedger, type GlobalArgs, type Output } from '../common.js';
 
 /**
  * Multi-objective campaigns in the CLI (issue #16): the Pareto front in the summary and
@@ -49,13 +48,7 @@ export const pickCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
-        let ledger: Ledger;
-        try {
-          ledger = Ledger.open(args.db);
-        } catch (e) {
-          throw new BadInputError((e as Error).message, '--db');
-        }
-        try {
+        return withLedger(args.db, async (ledger) => {
           const c = ledger.findCampaign(args.campaignId);
           if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
           const report = paretoOf(ledger, c.id);
@@ -77,9 +70,7 @@ export const pickCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs
           ledger.append(c.id, 'TradeOffPicked', { trialId: t.id, values, onFront, by, ...(args.note ? { note: args.note } : {}) });
           out.info(`picked ${t.id} for campaign ${c.id}: ${Object.entries(values).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}${onFront ? '' : ' — note: not on the measured Pareto front'}`);
           out.result({ campaignId: c.id, trialId: t.id, values, onFront, by });
-        } finally {
-          ledger.close();
-        }
+        }, { readonly: false });
       }),
     );
   },
