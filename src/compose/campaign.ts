@@ -317,6 +317,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       rig: dispatcher,
       pipeline: config.rigs.pipeline,
       candidatesPerRound: config.agent.candidates,
+      screenCandidates: config.predict?.screen,
       batchSize: config.agent.batchSize,
       timeoutMs: resolved.timeoutMs,
       maxAttempts: config.rigs.maxAttempts,

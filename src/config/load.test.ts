@@ -62,6 +62,8 @@ describe('campaign config', () => {
     [{ twin: { name: 'fibre-gdl', size: [8, 8], voxelSize: 2 } }, /twin\.size: expected \[nx, ny, nz\]/],
     [{ rigs: { pipeline: ['x'], timeout: 'soon' } }, /rigs\.timeout: expected a duration/],
     [{ rigs: { pipeline: ['characterise'], measure: ['tau_z'], simulate: { rigs: [{ id: 'orchestrator', capabilities: ['characterise'] }] } } }, /rigs\.simulate\.rigs\.0\.id: 'orchestrator' is reserved/],
+    [{ twin: undefined, predict: { properties: ['tau_z'], screen: 64 } }, /predict\.screen: screening needs a twin/],
+    [{ predict: { properties: ['tau_z'], screen: 0 } }, /predict\.screen: expected integer in \[1, 100000\], got 0/],
   ])('rejects %j with a message naming the path', (patch, msg) => {
     const bad = { ...base(), ...patch };
     expect(() => resolveCampaign(bad, registries, {}, {})).toThrow(BadInputError);

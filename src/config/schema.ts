@@ -144,6 +144,13 @@ export const campaignSchema = z
           .optional(),
         /** Representative-volume check: warn when a property's CV over realisations exceeds this (default 0.2). */
         rveMaxCv: num().positive().optional(),
+        /**
+         * Twin campaigns: how many candidates the P-model scores in the first round, before any
+         * rig run — a digital screening of the space, so that the first rig runs already go where
+         * the (corrected) twin expects the real optimum (issue #13, docs/multifidelity.md). Later
+         * rounds score `agent.candidates`. Omit: the first round is like the others.
+         */
+        screen: int(1, 100_000).optional(),
         context: z.record(z.string(), num()).optional().describe('operating conditions for device models'),
       })
       .strict()
@@ -211,7 +218,8 @@ export const campaignSchema = z
     artifacts: z.string().optional().describe('folder for models and volumes (default: next to the ledger)'),
   })
   .strict()
-  .refine((c) => c.reward !== undefined || c.objectives !== undefined, { error: 'give either "reward" (an expression) or "objectives"', path: ['reward'] });
+  .refine((c) => c.reward !== undefined || c.objectives !== undefined, { error: 'give either "reward" (an expression) or "objectives"', path: ['reward'] })
+  .refine((c) => c.predict?.screen === undefined || c.twin !== undefined, { error: 'screening needs a twin to simulate the candidates: add a "twin" or remove predict.screen', path: ['predict', 'screen'] });
 
 export type CampaignConfig = z.infer<typeof campaignSchema>;
 export type CampaignInput = z.input<typeof campaignSchema>;

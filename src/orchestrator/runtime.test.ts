@@ -12,7 +12,7 @@ import { Ledger, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime } from './runtime.js';
 
-function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel } = {}) {
+function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel; screen?: number } = {}) {
   const db = opts.db ?? join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'l.db');
   const ledger = Ledger.open(db);
   if (!ledger.campaign('c')) {
@@ -22,7 +22,7 @@ function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: 
   const agent = opts.agent ?? fakeAgent();
   const runtime = new CampaignRuntime({
     ledger, campaignId: 'c', agent, space: { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] },
-    predictor: opts.predictor ?? fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, batchSize: 2,
+    predictor: opts.predictor ?? fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, screenCandidates: opts.screen, batchSize: 2,
     timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction, reality: opts.reality,
   });
   const machine = campaignMachine.provide({
@@ -61,6 +61,16 @@ describe('campaign runtime (fakes + real ledger)', () => {
       const best = Math.max(...round.map((t) => t.predictedReward!));
       expect(round.find((t) => t.selectedRank === 0)!.predictedReward).toBe(best);
     }
+  });
+
+  it('predict.screen: the first round scores more candidates before any rig run, later rounds the usual number (issue #13)', async () => {
+    const s = setup({ screen: 20 });
+    await runToEnd(s);
+    const perRound = [1, 2, 3].map((r) => s.ledger.trials('c').filter((t) => t.round === r));
+    expect(perRound.map((t) => t.length)).toEqual([20, 6, 6]);
+    // Every screened candidate was scored by the P-model; the rigs still got a batch of 2.
+    expect(perRound[0].every((t) => t.predictedReward !== null)).toBe(true);
+    expect(perRound[0].filter((t) => t.selectedRank !== null)).toHaveLength(2);
   });
 
   it('records what the agent learnt from with its fidelity: surrogate estimates are not simulations (issue #12)', async () => {

@@ -59,6 +59,8 @@ export interface CampaignRuntimeDeps {
   /** Capabilities each selected trial passes through, in order. */
   pipeline: readonly string[];
   candidatesPerRound: number;
+  /** Candidates of the first round when more than candidatesPerRound (config predict.screen, issue #13). */
+  screenCandidates?: number;
   batchSize: number;
   timeoutMs: number;
   maxAttempts: number;
@@ -394,11 +396,13 @@ export class CampaignRuntime {
     const existing = this.view.round(round);
     if (existing.length > 0) return { proposed: existing.length };
     this.ledger.append(campaignId, 'RoundStarted', { round }, `round:${round}`);
-    this.progress({ phase: 'propose', round, done: 0, total: this.d.candidatesPerRound });
+    // The first round may screen more of the space with the P-model before any rig run (issue #13).
+    const k = round === 1 ? Math.max(this.d.candidatesPerRound, this.d.screenCandidates ?? 0) : this.d.candidatesPerRound;
+    this.progress({ phase: 'propose', round, done: 0, total: k });
     const proposedBefore = this.view.trials().map((t) => t.params);
     const params = await this.d.agent.propose(
       { space: this.d.space, history: this.history(), proposed: proposedBefore, model: this.d.model, rng: this.d.rng.fork(`propose:${round}`) },
-      this.d.candidatesPerRound,
+      k,
     );
     this.ledger.transaction(() => {
       params.forEach((p, index) => {
