@@ -217,13 +217,7 @@ async function runStrategy(prep: Prepared, strategy: Strategy, seed: number, dra
     await agent?.learn(obs);
   }
   const trueRewards = runs.map((p) => m.trueReward(p));
-  const tol = prep.fStar - 0.02 * Math.abs(prep.fStar);
-  let best = -Infinity;
-  let runsTo2: number | null = null;
-  trueRewards.forEach((r, i) => {
-    best = Math.max(best, r);
-    if (runsTo2 === null && best >= tol) runsTo2 = i + 1;
-  });
+  const runsTo2 = runsWithin(trueRewards, prep.fStar, 0.02);
   return {
     strategy,
     task: task.name,
@@ -283,6 +277,17 @@ interface CampaignRun {
   rho: unknown;
 }
 
+/** Rig runs until the best true reward so far is within `tolerance`·|f*| of f* (null: never). */
+function runsWithin(trueRewards: readonly number[], fStar: number, tolerance: number): number | null {
+  const target = fStar - tolerance * Math.abs(fStar);
+  let best = -Infinity;
+  for (const [i, r] of trueRewards.entries()) {
+    best = Math.max(best, r);
+    if (best >= target) return i + 1;
+  }
+  return null;
+}
+
 /** A whole twin campaign (runCampaign) against simulated rigs whose truth is the task's cached truth. */
 async function campaignPath(prep: Prepared, seed: number, budget: number, set: string[]): Promise<CampaignRun> {
   const { task, m } = prep;
@@ -317,13 +322,7 @@ async function campaignPath(prep: Prepared, seed: number, budget: number, set: s
         .sort((a, b) => a.round - b.round || a.selectedRank! - b.selectedRank!);
       const runs = sel.map((t) => Object.fromEntries(searched.map((n) => [n, t.params[n]])));
       const trueRewards = runs.map((p) => m.trueReward(p));
-      const tol = prep.fStar - 0.02 * Math.abs(prep.fStar);
-      let best = -Infinity;
-      let runsTo2: number | null = null;
-      trueRewards.forEach((r, i) => {
-        best = Math.max(best, r);
-        if (runsTo2 === null && best >= tol) runsTo2 = i + 1;
-      });
+      const runsTo2 = runsWithin(trueRewards, prep.fStar, 0.02);
       const mf = ledger.documents(campaignId, 'ModelTrained').filter((d) => d.body.kind === 'multi-fidelity').pop();
       return { seed, runs, trueRewards, runsTo2, bestTrue: Math.max(...trueRewards), status: summary.status, stopReason: summary.stopReason, wallS: (performance.now() - t0) / 1000, rho: (mf?.body as { state?: { rho?: unknown } } | undefined)?.state?.rho ?? null };
     } finally {
