@@ -372,12 +372,18 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     actor.subscribe({
       next: (snap) => {
         const state = stateName(snap.value);
-        if (!leaseLost && state !== lastState) {
-          if (state === 'paused') ledger.append(campaignId, 'CampaignPaused', { round: snap.context.round }, `round:${snap.context.round}`);
-          else if (lastState === 'paused' && ledger.campaign(campaignId)?.status === 'paused') ledger.append(campaignId, 'CampaignUnpaused', { round: snap.context.round });
+        try {
+          if (!leaseLost && state !== lastState) {
+            if (state === 'paused') ledger.append(campaignId, 'CampaignPaused', { round: snap.context.round }, `round:${snap.context.round}`);
+            else if (lastState === 'paused' && ledger.campaign(campaignId)?.status === 'paused') ledger.append(campaignId, 'CampaignUnpaused', { round: snap.context.round });
+          }
+          lastState = state;
+          if (!leaseLost && !['stopping', 'failed', 'done'].includes(String(snap.value))) ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot());
+        } catch (e) {
+          // A write refused because the lease was lost is the expected end (the guard below
+          // stops the process); anything else is a real failure.
+          if (e !== leaseLost) throw e;
         }
-        lastState = state;
-        if (!leaseLost && !['stopping', 'failed', 'done'].includes(String(snap.value))) ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot());
       },
       error: (e) => log(`machine error: ${(e as Error).message}`),
     });
@@ -401,13 +407,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       if (recordFleet || Date.now() - renewedAt >= LEASE_RENEW_MS) {
         renewedAt = Date.now();
         if (!lease.renew()) {
-          // One writer per campaign (issue #14): the new owner's ledger must not get this
-          // process's snapshot, rig events or a CampaignStopped. Stop at once, writing nothing.
-          leaseLost = new PoreloopError(`lease lost: another process took campaign ${campaignId} over; this process stopped without writing more`);
-          clearInterval(poll);
-          onLeaseLost(leaseLost);
-          void runtime.close();
-          actor.stop();
+          loseLease();
           return;
         }
       }
@@ -434,6 +434,31 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       if (decided) actor.send({ type: 'approval.decided', ...decided });
     }, 250);
     closers.push(() => clearInterval(poll));
+    // One writer per campaign (issue #14): once another process has taken the campaign over, the
+    // new owner's ledger must not get this process's snapshot, rig events or a CampaignStopped.
+    // The renewal above notices within LEASE_RENEW_MS; every write checks the lease in its own
+    // transaction meanwhile, so a rig event that arrives first is refused, not recorded.
+    let stopped = false;
+    const markLost = (): PoreloopError =>
+      (leaseLost ??= new PoreloopError(`lease lost: another process took campaign ${campaignId} over; this process stopped without writing more`));
+    function loseLease(): void {
+      const e = markLost();
+      if (stopped) return;
+      stopped = true;
+      clearInterval(poll);
+      onLeaseLost(e);
+      void runtime.close();
+      actor.stop();
+    }
+    closers.push(
+      ledger.guardWrites(campaignId, () => {
+        if (!leaseLost && lease.holds()) return;
+        const e = markLost();
+        // Stopping from inside a write (an actor's or a rig event's callback) would re-enter them.
+        setImmediate(loseLease);
+        throw e;
+      }),
+    );
     actor.start();
     if (resumePaused) actor.send({ type: 'campaign.resume' });
     if (options.signal?.aborted) onAbort();

@@ -48,4 +48,30 @@ describe('campaign lease', () => {
     a.close();
     b.close();
   });
+
+  it('a write guarded by the lease is refused, with nothing written, once another process took it over — before any renewal notices', () => {
+    const path = db();
+    const a = Ledger.open(path);
+    const b = Ledger.open(path);
+    let t = 1_000_000;
+    const now = () => t;
+    a.append('c1', 'CampaignStarted', { name: 'c1', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+    const mine = CampaignLease.acquire(a, 'c1', { pid: 101, host: 'lab-pc', now, ttlMs: 30_000 });
+    const unguard = a.guardWrites('c1', () => {
+      if (!mine.holds()) throw new Error('lease lost');
+    });
+    a.append('c1', 'RoundStarted', { round: 1 }, 'round:1');
+    t += 31_000;
+    CampaignLease.acquire(b, 'c1', { pid: 202, host: 'other-pc', now, ttlMs: 30_000 });
+    const count = () => b.documents('c1').length;
+    const before = count();
+    expect(() => a.append('c1', 'RoundStarted', { round: 2 }, 'round:2')).toThrow('lease lost');
+    expect(() => a.saveSnapshot('c1', { value: 'x' })).toThrow('lease lost');
+    expect(count()).toBe(before);
+    // Other campaigns in the file are not guarded; an unguarded ledger writes again.
+    unguard();
+    expect(a.append('c1', 'RoundStarted', { round: 2 }, 'round:2')).not.toBeNull();
+    a.close();
+    b.close();
+  });
 });

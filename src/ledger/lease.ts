@@ -113,6 +113,14 @@ export class CampaignLease {
     return r.changes === 1;
   }
 
+  /** Whether this process still holds the lease (read in the caller's transaction: no race with a takeover). */
+  holds(): boolean {
+    if (this.released) return false;
+    return !!this.ledger.db
+      .prepare('SELECT 1 FROM leases WHERE campaign_id = ? AND pid = ? AND host = ? AND started_at = ?')
+      .get(this.campaignId, this.owner.pid, this.owner.host, this.owner.startedAt);
+  }
+
   /** Gives the lease up (only if still ours). */
   release(): void {
     if (this.released || !this.ledger.db.open) return;

@@ -195,6 +195,7 @@ export class Ledger {
   readonly db: Database.Database;
   private readonly now: () => Date;
   private readonly insertDoc: Database.Statement;
+  private readonly writeGuards = new Map<string, () => void>();
 
   private constructor(readonly path: string, db: Database.Database, options: LedgerOptions) {
     this.db = db;
@@ -253,6 +254,20 @@ export class Ledger {
     if (this.db.open) this.db.close();
   }
 
+  /**
+   * A check run inside every write of this campaign's documents and snapshot, in the write's own
+   * transaction; it throws to refuse the write. The process that runs a campaign guards with its
+   * lease, so that once another process has taken the campaign over nothing more is written by
+   * this one — not even a rig event that arrives before the next renewal notices (issue #14).
+   * Returns the function that removes the guard.
+   */
+  guardWrites(campaignId: string, check: () => void): () => void {
+    this.writeGuards.set(campaignId, check);
+    return () => {
+      if (this.writeGuards.get(campaignId) === check) this.writeGuards.delete(campaignId);
+    };
+  }
+
   /** Runs `fn` in one transaction (nested calls join the outer one). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
@@ -267,6 +282,7 @@ export class Ledger {
     const problem = documentProblem(type, body);
     if (problem !== null) throw new LedgerError(`refused ${type} document for campaign ${campaignId}: ${problem}`);
     return this.transaction(() => {
+      this.writeGuards.get(campaignId)?.();
       const at = this.now().toISOString();
       const info = this.insertDoc.run(campaignId, type, key ?? null, at, JSON.stringify(body));
       if (info.changes === 0) return null;
@@ -341,6 +357,7 @@ export class Ledger {
 
   /** The machine snapshot is derived state (resume point), kept beside the documents. */
   saveSnapshot(campaignId: string, snapshot: unknown): void {
+    this.writeGuards.get(campaignId)?.();
     this.db.prepare('UPDATE campaigns SET snapshot = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(snapshot), this.now().toISOString(), campaignId);
   }
 
