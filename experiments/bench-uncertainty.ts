@@ -35,25 +35,22 @@ interface Case {
   context: Record<string, number>;
 }
 
+/** The GDL recipe at two porosities: near percolation (0.85) and below it (0.75). */
+function gdlCase(porosity: number): Case {
+  return {
+    twin: 'fibre-gdl',
+    recipe: `porosity ${porosity}, binder 0.2, PTFE 10 wt%, compression 0.1`,
+    params: { fibreDiameter: 7, fibreDiameterCv: 0.1, porosity, binderFraction: 0.2, ptfeLoading: 10, compression: 0.1 },
+    voxelSize: 2,
+    sizes: [[32, 32, 24], [64, 64, 40], [128, 128, 40]],
+    properties: ['porosity', 'tau_z', 'limitingCurrent', 'sigma_eff_z'],
+    context: { sigma_1: 20000, sigma_2: 5000, sigma_3: 0 },
+  };
+}
+
 const CASES: Case[] = [
-  {
-    twin: 'fibre-gdl',
-    recipe: 'porosity 0.85, binder 0.2, PTFE 10 wt%, compression 0.1',
-    params: { fibreDiameter: 7, fibreDiameterCv: 0.1, porosity: 0.85, binderFraction: 0.2, ptfeLoading: 10, compression: 0.1 },
-    voxelSize: 2,
-    sizes: [[32, 32, 24], [64, 64, 40], [128, 128, 40]],
-    properties: ['porosity', 'tau_z', 'limitingCurrent', 'sigma_eff_z'],
-    context: { sigma_1: 20000, sigma_2: 5000, sigma_3: 0 },
-  },
-  {
-    twin: 'fibre-gdl',
-    recipe: 'porosity 0.75, binder 0.2, PTFE 10 wt%, compression 0.1',
-    params: { fibreDiameter: 7, fibreDiameterCv: 0.1, porosity: 0.75, binderFraction: 0.2, ptfeLoading: 10, compression: 0.1 },
-    voxelSize: 2,
-    sizes: [[32, 32, 24], [64, 64, 40], [128, 128, 40]],
-    properties: ['porosity', 'tau_z', 'limitingCurrent', 'sigma_eff_z'],
-    context: { sigma_1: 20000, sigma_2: 5000, sigma_3: 0 },
-  },
+  gdlCase(0.85),
+  gdlCase(0.75),
   {
     twin: 'grain-electrode',
     recipe: 'porosity 0.35, CBD 0.1 (8 µm particles)',
