@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- campaigns [--seeds 20] [--budget 30] [--tasks gdl,...] [--strategies ...]
- *   [--pool-draws 5] [--campaign-seeds 3] [--campaign-task gdl] [--campaign-set key=value]…
+ *   [--pool-draws 5] [--campaign-seeds 3] [--campaign-task gdl] [--campaign-set key=value]… [--campaign-rig-only] [--seed-base 1000]
  *   [--mf '{"discrepancyVar":1}'] [--out campaigns] [--build-truth] [--quick]`
  *
  * Issue #13 — does the twin save rig runs? Hidden-truth tasks (experiments/campaign-tasks.ts):
@@ -32,7 +32,9 @@
  * broker, simulated rigs whose truth is the same cached truth + bias + noise, the P-model
  * simulated per candidate, gp-bo agent on the multi-fidelity estimate, selection by real EI) on
  * `--campaign-task`, to show the harness behaves like a campaign (as bench-agents-campaign.ts
- * does for #12).
+ * does for #12). `--campaign-rig-only` runs every such seed a second time without the twin
+ * (experiments/configs/campaigns-gdl-rig-only.yaml: gp-bo on the rig measurements alone), so the
+ * campaign path's saving is measured side by side in one run.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -50,6 +52,7 @@ import { buildTruth, pModelPool, TASKS, taskModel, type Task, type TaskModel } f
 
 const RESULTS = new URL('results/', import.meta.url).pathname;
 const CAMPAIGN_CONFIG = new URL('configs/campaigns-gdl.yaml', import.meta.url).pathname;
+const CAMPAIGN_CONFIG_RIG_ONLY = new URL('configs/campaigns-gdl-rig-only.yaml', import.meta.url).pathname;
 const STRATEGIES = ['twin-mf', 'twin-raw', 'rig-gp-bo', 'random'] as const;
 type Strategy = (typeof STRATEGIES)[number];
 const BATCH = 2;
@@ -72,10 +75,14 @@ interface Settings {
   poolDraws: number;
   /** Extra `--set` overrides of the campaign path's config (e.g. agent.candidates=32). */
   campaignSet: string[];
+  /** Also run each campaign seed without the twin (campaigns-gdl-rig-only.yaml): the side-by-side baseline. */
+  campaignRigOnly: boolean;
+  /** First seed (seeds are seedBase, seedBase+1, …): a confirmation run uses seeds no development run saw. */
+  seedBase: number;
 }
 
 function parseArgs(args: string[]): Settings {
-  const s: Settings = { seeds: 20, budget: 30, tasks: TASKS.map((t) => t.name), strategies: [...STRATEGIES], campaignSeeds: 0, campaignTask: 'gdl', out: 'campaigns', buildTruth: false, mf: {}, poolDraws: 5, campaignSet: [] };
+  const s: Settings = { seeds: 20, budget: 30, tasks: TASKS.map((t) => t.name), strategies: [...STRATEGIES], campaignSeeds: 0, campaignTask: 'gdl', out: 'campaigns', buildTruth: false, mf: {}, poolDraws: 5, campaignSet: [], campaignRigOnly: false, seedBase: 1000 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const next = () => {
@@ -93,6 +100,8 @@ function parseArgs(args: string[]): Settings {
     else if (a === '--build-truth') s.buildTruth = true;
     else if (a === '--pool-draws') s.poolDraws = Number(next());
     else if (a === '--campaign-set') s.campaignSet.push(next());
+    else if (a === '--campaign-rig-only') s.campaignRigOnly = true;
+    else if (a === '--seed-base') s.seedBase = Number(next());
     else if (a === '--mf') s.mf = JSON.parse(next()) as Partial<MultiFidelityOptions>;
     else if (a === '--strategies') {
       s.strategies = next().split(',') as Strategy[];
@@ -266,6 +275,8 @@ function summarise(runs: Run[], task: string, strategy: Strategy): Row {
 // ── the real campaign path ─────────────────────────────────────────────────────────────────
 
 interface CampaignRun {
+  /** twin: campaigns-gdl.yaml (+ --campaign-set); rig-only: campaigns-gdl-rig-only.yaml as it is. */
+  mode: 'twin' | 'rig-only';
   seed: number;
   runs: Parameters[];
   trueRewards: number[];
@@ -289,7 +300,7 @@ function runsWithin(trueRewards: readonly number[], fStar: number, tolerance: nu
 }
 
 /** A whole twin campaign (runCampaign) against simulated rigs whose truth is the task's cached truth. */
-async function campaignPath(prep: Prepared, seed: number, budget: number, set: string[]): Promise<CampaignRun> {
+async function campaignPath(prep: Prepared, mode: CampaignRun['mode'], seed: number, budget: number, set: string[]): Promise<CampaignRun> {
   const { task, m } = prep;
   const dir = mkdtempSync(join(os.tmpdir(), 'poreloop-bench-campaigns-'));
   const broker = await startEmbeddedBroker({ port: 0 });
@@ -311,7 +322,7 @@ async function campaignPath(prep: Prepared, seed: number, budget: number, set: s
   const db = join(dir, 'ledger.db');
   const t0 = performance.now();
   try {
-    const resolved = loadCampaign(CAMPAIGN_CONFIG, { seed, broker: broker.url, set: [`budget.rigRuns=${budget}`, ...set] });
+    const resolved = loadCampaign(mode === 'twin' ? CAMPAIGN_CONFIG : CAMPAIGN_CONFIG_RIG_ONLY, { seed, broker: broker.url, set: [`budget.rigRuns=${budget}`, ...set] });
     let campaignId = '';
     const summary = await runCampaign(resolved, { db, onStart: (id) => (campaignId = id), log: () => {} });
     const ledger = Ledger.open(db, { readonly: true });
@@ -324,7 +335,7 @@ async function campaignPath(prep: Prepared, seed: number, budget: number, set: s
       const trueRewards = runs.map((p) => m.trueReward(p));
       const runsTo2 = runsWithin(trueRewards, prep.fStar, 0.02);
       const mf = ledger.documents(campaignId, 'ModelTrained').filter((d) => d.body.kind === 'multi-fidelity').pop();
-      return { seed, runs, trueRewards, runsTo2, bestTrue: Math.max(...trueRewards), status: summary.status, stopReason: summary.stopReason, wallS: (performance.now() - t0) / 1000, rho: (mf?.body as { state?: { rho?: unknown } } | undefined)?.state?.rho ?? null };
+      return { mode, seed, runs, trueRewards, runsTo2, bestTrue: Math.max(...trueRewards), status: summary.status, stopReason: summary.stopReason, wallS: (performance.now() - t0) / 1000, rho: (mf?.body as { state?: { rho?: unknown } } | undefined)?.state?.rho ?? null };
     } finally {
       ledger.close();
     }
@@ -372,16 +383,29 @@ function render(doc: Doc): string {
   if (doc.campaign.length) {
     const c = doc.campaign;
     const h = doc.summary.find((r) => r.task === settings.campaignTask && r.strategy === 'twin-mf');
-    md.push('', `## The real campaign path on ${settings.campaignTask} (${c.length} seeds)`, '');
+    md.push('', `## The real campaign path on ${settings.campaignTask} (${new Set(c.map((r) => r.seed)).size} seeds)`, '');
     md.push(
       'runCampaign with an embedded MQTT broker and simulated rigs (fabricate → characterise) whose truth is the same cached truth + bias + 2 % noise; the P-model (twin + physics at campaign size) simulates each proposed candidate; ' +
-        'the gp-bo agent learns from the multi-fidelity estimates; the rigs get the candidates of highest real-quantity EI (experiments/configs/campaigns-gdl.yaml).',
+        'the gp-bo agent learns from the multi-fidelity estimates; the rigs get the candidates of highest real-quantity EI (experiments/configs/campaigns-gdl.yaml). rig-only: the same campaign without twin or P-model (experiments/configs/campaigns-gdl-rig-only.yaml). The same seed gives both the same rig noise stream.',
       '',
     );
-    md.push('| seed | rig runs to 2 % | best true reward | ρ at the end | status | wall s |', '|---|---|---|---|---|---|');
-    for (const r of c) md.push(`| ${r.seed} | ${r.runsTo2 ?? `> ${B}`} | ${r.bestTrue.toFixed(3)} | ${JSON.stringify(r.rho)} | ${r.status}: ${r.stopReason} | ${r.wallS.toFixed(0)} |`);
-    const med = quantile(c.map((r) => r.runsTo2 ?? Infinity), 0.5);
-    md.push('', `Median rig runs to 2 %: campaign path ${fmt(med)} over ${c.length} seeds vs harness twin-mf ${h ? fmt(h.runsTo2.median) : '—'} over ${h?.seeds ?? 0}; reached ${c.filter((r) => r.runsTo2 !== null).length}/${c.length} vs ${h?.reached ?? 0}/${h?.seeds ?? 0}.`);
+    md.push('| seed | mode | rig runs to 2 % | best true reward | ρ at the end | status | wall s |', '|---|---|---|---|---|---|---|');
+    for (const r of c) md.push(`| ${r.seed} | ${r.mode} | ${r.runsTo2 ?? `> ${B}`} | ${r.bestTrue.toFixed(3)} | ${r.rho === null ? '—' : JSON.stringify(r.rho)} | ${r.status}: ${r.stopReason} | ${r.wallS.toFixed(0)} |`);
+    md.push('');
+    const medians: Partial<Record<CampaignRun['mode'], number>> = {};
+    for (const mode of ['twin', 'rig-only'] as const) {
+      const rs = c.filter((r) => r.mode === mode);
+      if (!rs.length) continue;
+      const runs = rs.map((r) => r.runsTo2 ?? Infinity);
+      medians[mode] = quantile(runs, 0.5);
+      md.push(`- ${mode}: median rig runs to 2 % ${fmt(quantile(runs, 0.5))} (${fmt(quantile(runs, 0.25))}–${fmt(quantile(runs, 0.75))}) over ${rs.length} seeds; reached ${rs.filter((r) => r.runsTo2 !== null).length}/${rs.length}; median wall ${quantile(rs.map((r) => r.wallS), 0.5).toFixed(0)} s.`);
+    }
+    if (h) md.push(`- harness twin-mf on ${settings.campaignTask}: median ${fmt(h.runsTo2.median)} over ${h.seeds} seeds; reached ${h.reached}/${h.seeds}.`);
+    if (medians.twin !== undefined && medians['rig-only'] !== undefined) {
+      const ratio = medians['rig-only'] / medians.twin;
+      const ratioTxt = Number.isNaN(ratio) ? 'neither reaches 2 % in the median' : `${fmt(medians['rig-only'])} / ${fmt(medians.twin)} = ${ratio === Infinity ? '∞' : ratio.toFixed(2)}×`;
+      md.push(`- Campaign path: rig-only / twin = ${ratioTxt} (target ≥ 3× on a non-misleading task): **${ratio >= 3 ? 'met' : 'NOT met'}**.`);
+    }
   }
   return `${md.join('\n')}\n`;
 }
@@ -426,7 +450,7 @@ async function main(args: string[]): Promise<void> {
     return;
   }
   const t0 = performance.now();
-  const seeds = Array.from({ length: s.seeds }, (_, i) => 1000 + i);
+  const seeds = Array.from({ length: s.seeds }, (_, i) => s.seedBase + i);
   const runs: Run[] = [];
   const tasks: Doc['tasks'] = [];
   const preps = new Map<string, Prepared>();
@@ -445,8 +469,10 @@ async function main(args: string[]): Promise<void> {
   if (s.campaignSeeds > 0) {
     const prep = preps.get(s.campaignTask) ?? (await prepare(TASKS.find((t) => t.name === s.campaignTask)!, 1));
     for (const seed of seeds.slice(0, s.campaignSeeds)) {
-      campaign.push(await campaignPath(prep, seed, s.budget, s.campaignSet));
-      log(`campaign path seed ${seed}: runs to 2 % ${campaign[campaign.length - 1].runsTo2 ?? '> budget'}`);
+      for (const mode of s.campaignRigOnly ? (['twin', 'rig-only'] as const) : (['twin'] as const)) {
+        campaign.push(await campaignPath(prep, mode, seed, s.budget, mode === 'twin' ? s.campaignSet : []));
+        log(`campaign path (${mode}) seed ${seed}: runs to 2 % ${campaign[campaign.length - 1].runsTo2 ?? '> budget'}`);
+      }
     }
   }
   let commit = 'unknown';
