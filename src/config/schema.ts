@@ -200,6 +200,16 @@ export const campaignSchema = z
         failures: int(0).default(10).describe('failed rig jobs tolerated before the campaign fails'),
       })
       .strict(),
+    /**
+     * How rounds meet the rigs (issue #21, docs/async.md): `sync` (the default) waits for the
+     * whole batch before proposing again; `async` keeps up to agent.batchSize trials in flight
+     * and gives a freed rig the next candidate at once, the agent proposing with the pending
+     * trials taken into account. No zod default, so configs stored before it keep their hash.
+     */
+    loop: z
+      .object({ mode: z.enum(['sync', 'async'], { error: 'expected "sync" or "async"' }).optional() })
+      .strict()
+      .optional(),
     stop: z
       .object({
         noImprovementRounds: int(1).optional(),
