@@ -26,8 +26,11 @@
  *      repeating a measurement is a replicate the campaign asks for, not something a
  *      collapsed model should do by accident (issue #12, GDL rig-only runs).
  * 4. Batches and in-flight points: Kriging believer (Ginsbourger, Le Riche & Carraro 2010):
- *    each chosen point (and every pending point of ctx.proposed) is added to the model with
- *    its predicted mean as a fantasy observation before the next point is chosen.
+ *    each chosen point (and every pending point of ctx.proposed, and every trial still at the
+ *    rigs, ctx.pending — asynchronous campaigns, issue #21) is added to the model with its
+ *    predicted mean as a fantasy observation before the next point is chosen. A fantasy leaves
+ *    the mean where it was and collapses the variance there, so neither UCB nor EI picks a
+ *    near-duplicate of a running trial. Pending points are never proposed again.
  *
  * Until `initialPoints` finite observations exist, proposals are uniform random (a sequence
  * config can put Sobol' first instead). Every random choice comes from ctx.rng, so the same
@@ -334,16 +337,30 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
 
   return {
     name: 'gp-bo',
+    pendingAware: true,
     async propose(ctx: AgentContext, k: number): Promise<Parameters[]> {
       let m = model(ctx);
       if (!m) return random.propose(ctx, k);
       const exclude = new Set(ctx.history.map((o) => paramKey(o.params)));
+      // The model's own data: a pending trial can be in the history as a surrogate estimate
+      // (not data) and must still be fantasised.
+      const data = new Set(learningSet(ctx.history).filter((o) => Number.isFinite(o.reward)).map((o) => paramKey(o.params)));
+      const fantasise = (p: Parameters) => {
+        const u = encode(ctx.space, p);
+        m = m!.withPoint(u, m!.predict([u]).mean[0]);
+      };
+      for (const p of ctx.pending ?? []) {
+        const key = paramKey(p);
+        if (data.has(key)) continue;
+        data.add(key);
+        exclude.add(key);
+        fantasise(p);
+      }
       for (const p of ctx.proposed ?? []) {
         const key = paramKey(p);
         if (exclude.has(key)) continue;
         exclude.add(key);
-        const u = encode(ctx.space, p);
-        m = m.withPoint(u, m.predict([u]).mean[0]);
+        fantasise(p);
       }
       const view = unusedPool(ctx);
       const tr = region(ctx, m);

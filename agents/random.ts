@@ -12,6 +12,8 @@ export function createRandomAgent(options: Record<string, unknown> = {}): Agent 
   readOptions('random', {}, options);
   return {
     name: 'random',
+    // Proposals do not depend on observations: a constant lie about pending trials would change nothing (issue #21).
+    pendingAware: true,
     async propose(ctx: AgentContext, k: number): Promise<Parameters[]> {
       const view = unusedPool(ctx);
       if (view) {

@@ -50,6 +50,8 @@ export function createSequenceAgent(options: Record<string, unknown>, lookup: (n
   return {
     name: 'sequence',
     usesModel: agents.some((a) => a.usesModel),
+    // ctx.pending reaches every member: the sequence handles it when each member does.
+    pendingAware: agents.every((a) => a.pendingAware),
     async propose(ctx: AgentContext, k: number): Promise<Parameters[]> {
       const out: Parameters[] = [];
       while (out.length < k) {

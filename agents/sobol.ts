@@ -89,6 +89,8 @@ export function createSobolAgent(options: Record<string, unknown> = {}): Agent {
   let dirs: Uint32Array[] | null = null;
   return {
     name: 'sobol',
+    // Proposals do not depend on observations: a constant lie about pending trials would change nothing (issue #21).
+    pendingAware: true,
     async propose(ctx: AgentContext, k: number): Promise<Parameters[]> {
       const d = dimension(ctx.space);
       if (!dirs || dirs.length !== d) dirs = sobolDirections(d);

@@ -319,6 +319,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       candidatesPerRound: config.agent.candidates,
       screenCandidates: config.predict?.screen,
       batchSize: config.agent.batchSize,
+      mode: config.loop?.mode ?? 'sync',
       timeoutMs: resolved.timeoutMs,
       maxAttempts: config.rigs.maxAttempts,
       seed: config.seed,
@@ -350,6 +351,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     const input: CampaignInput = {
       campaignId,
       startedAt: started,
+      mode: config.loop?.mode ?? 'sync',
       limits: {
         rigRuns: config.budget.rigRuns,
         rounds: config.budget.rounds,

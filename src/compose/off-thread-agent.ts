@@ -28,12 +28,13 @@ export function offThread(agent: Agent, spec: { name: string; options: Record<st
     agent: {
       name: agent.name,
       usesModel: agent.usesModel,
+      pendingAware: agent.pendingAware,
       learn: (experience) => agent.learn(experience),
       snapshot,
       restore,
       async propose(ctx, k) {
         pool ??= new WorkerPool({ size: 1, workerUrl: new URL('./propose-worker.js', import.meta.url) });
-        const task: ProposeTask = { agent: spec.name, options: spec.options, snapshot: snapshot() ?? null, space: ctx.space, history: ctx.history, proposed: ctx.proposed, seed: ctx.rng.seed, k };
+        const task: ProposeTask = { agent: spec.name, options: spec.options, snapshot: snapshot() ?? null, space: ctx.space, history: ctx.history, proposed: ctx.proposed, pending: ctx.pending, seed: ctx.rng.seed, k };
         const r = await pool.run<ProposeTaskResult>('propose', task);
         restore(r.snapshot);
         return r.params;

@@ -16,6 +16,8 @@ export interface ProposeTask {
   space: ParameterSpace;
   history: readonly Observation[];
   proposed?: readonly Parameters[];
+  /** Trials in flight (asynchronous campaigns, issue #21). */
+  pending?: readonly Parameters[];
   /** Seed of the (unused) Rng the caller passed in ctx.rng. */
   seed: number;
   k: number;
@@ -33,7 +35,7 @@ serveTasks({
   propose: async (t: ProposeTask): Promise<ProposeTaskResult> => {
     const agent = agentRegistry[t.agent]({ ...t.options });
     if (t.snapshot !== null && t.snapshot !== undefined) agent.restore!(t.snapshot);
-    const params = await agent.propose({ space: t.space, history: t.history, proposed: t.proposed, rng: createRng(t.seed) }, t.k);
+    const params = await agent.propose({ space: t.space, history: t.history, proposed: t.proposed, pending: t.pending, rng: createRng(t.seed) }, t.k);
     return { params, snapshot: agent.snapshot!(), threadId };
   },
 });

@@ -358,6 +358,13 @@ export interface AgentContext {
   history: readonly Observation[];
   /** Points of a pool already proposed (never propose them again). */
   proposed?: readonly Parameters[];
+  /**
+   * Trials at the rigs without a result yet (asynchronous campaigns, issue #21): an agent with
+   * `pendingAware` conditions on them (e.g. Kriging-believer fantasies) so it does not propose
+   * near-duplicates of what is running; for the others the orchestrator adds them to `history`
+   * as constant-liar observations (docs/async.md).
+   */
+  pending?: readonly Parameters[];
   model?: RewardModel;
   rng: Rng;
 }
@@ -375,6 +382,8 @@ export interface Agent {
    * or a surrogate the config asks for (issue #12).
    */
   readonly usesModel?: boolean;
+  /** True when propose() takes ctx.pending into account itself (no constant liar from the orchestrator). */
+  readonly pendingAware?: boolean;
 }
 
 // ─── Rigs and transport ──────────────────────────────────────────────────────────────────

@@ -33,7 +33,8 @@ export interface DocumentBodies {
    * review): the edited recipe's own prediction, as TrialScored (which keeps the proposal's).
    */
   TrialRescored: DocumentBodies['TrialScored'];
-  AgentLearned: { round: number; observations: number; fidelity: Fidelity; snapshot?: unknown };
+  /** trialIds: async mode (issue #21), the ended trials this assimilation took. */
+  AgentLearned: { round: number; observations: number; fidelity: Fidelity; snapshot?: unknown; trialIds?: string[] };
   TrialSelected: {
     trialId: string;
     round: number;

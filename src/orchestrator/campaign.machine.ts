@@ -1,4 +1,4 @@
-import { and, assign, fromPromise, raise, setup } from 'xstate';
+import { and, assign, fromPromise, not, or, raise, setup } from 'xstate';
 
 /**
  * The campaign state machine (xstate v5), after the autonomous optimisation route of Niu et
@@ -16,6 +16,16 @@ import { and, assign, fromPromise, raise, setup } from 'xstate';
  * Every actor is idempotent for its round (it first looks in the ledger for what it already
  * did), because restoring a persisted snapshot restarts the invoked actor of the current
  * state (STACK.md): that is what makes `resume` after a SIGKILL exact.
+ *
+ * Asynchronous mode (issue #21, docs/async.md; `mode: 'async'`): the same states, but a round is
+ * as small as the rigs that are free. `awaitRigs` returns as soon as a trial slot is free
+ * (the runtime keeps at most its batch size of trials in flight) and `select` fills only the
+ * free slots, so a rig that finishes gets the next candidate after one assimilate → propose →
+ * score → select → dispatch pass instead of waiting for the slowest rig of its batch. The
+ * trials still in flight are the pending work (in the ledger: selected, not yet completed or
+ * abandoned); the agent proposes with them taken into account. A stop for budget, target, round
+ * budget or no improvement first drains the in-flight trials (no new proposal; `awaitingRigs`
+ * and `assimilating` until none is left), so a completed campaign leaves no rig run behind.
  */
 
 export interface CampaignLimits {
@@ -31,6 +41,8 @@ export interface CampaignLimits {
 export interface CampaignInput {
   campaignId: string;
   limits: CampaignLimits;
+  /** Synchronous rounds (absent: the default) or asynchronous ones (issue #21). */
+  mode?: 'sync' | 'async';
   /** Epoch ms the campaign started (wall-time budget). */
   startedAt: number;
 }
@@ -38,6 +50,13 @@ export interface CampaignInput {
 export interface CampaignContext extends CampaignInput {
   round: number;
   rigRuns: number;
+  /**
+   * Trials selected for the rigs and not yet completed or abandoned, as the runtime last
+   * reported (async mode decides with it; absent in snapshots written before issue #21: 0).
+   */
+  inFlight?: number;
+  /** Async mode: a reason to stop came while trials were in flight; no new proposals. */
+  draining?: boolean;
   bestReward: number | null;
   roundsWithoutImprovement: number;
   failures: number;
@@ -55,6 +74,8 @@ export interface RoundInput {
 }
 export interface SelectOutput {
   selected: number;
+  /** Trials in flight after this selection (async mode). */
+  inFlight?: number;
   /** Set when nothing is left to try (a finite pool fully proposed): why; the campaign ends with it. */
   exhausted?: string;
 }
@@ -81,6 +102,15 @@ export interface AssimilateOutput {
   improved?: boolean;
   /** The injected clock's time when assimilation finished (wall-time budget; no Date.now() here). */
   now: number;
+  /** Trials still in flight (async mode). */
+  inFlight?: number;
+}
+/** awaitRigs' input: the rig runs left, so that async mode knows whether to wait for a free slot or for all. */
+export interface AwaitInput extends RoundInput {
+  /** Rig runs left in the budget (absent: unbounded). */
+  remaining?: number;
+  /** Async mode, stopping: wait until no trial is in flight. */
+  drain?: boolean;
 }
 export interface FinishInput {
   campaignId: string;
@@ -113,7 +143,7 @@ export const campaignMachine = setup({
     select: notProvided<SelectOutput, RoundInput & { remaining: number }>('select'),
     requestApproval: notProvided<ApprovalRequestOutput, RoundInput>('requestApproval'),
     dispatch: notProvided<{ dispatched: number }, RoundInput>('dispatch'),
-    awaitRigs: notProvided<{ done: number }, RoundInput>('awaitRigs'),
+    awaitRigs: notProvided<{ done: number }, AwaitInput>('awaitRigs'),
     assimilate: notProvided<AssimilateOutput, RoundInput>('assimilate'),
     finish: notProvided<void, FinishInput>('finish'),
   },
@@ -140,6 +170,9 @@ export const campaignMachine = setup({
     noImprovement: ({ context }) =>
       context.limits.noImprovementRounds !== undefined && context.roundsWithoutImprovement >= context.limits.noImprovementRounds,
     pauseRequested: ({ context }) => context.pauseRequested,
+    /** Async mode with trials at the rigs: a stop drains them first; an empty selection waits for a free rig. */
+    asyncInFlight: ({ context }) => context.mode === 'async' && (context.inFlight ?? 0) > 0,
+    asyncWaiting: ({ context }, params: SelectOutput) => context.mode === 'async' && params.selected === 0 && (params.inFlight ?? 0) > 0,
   },
 }).createMachine({
   id: 'campaign',
@@ -151,6 +184,7 @@ export const campaignMachine = setup({
     roundsWithoutImprovement: 0,
     failures: 0,
     lastSeenAt: input.startedAt,
+    inFlight: 0,
     pauseRequested: false,
     stopReason: null,
     finalStatus: null,
@@ -198,10 +232,19 @@ export const campaignMachine = setup({
             target: 'stopping',
             actions: assign({ stopReason: ({ event }) => event.output.exhausted ?? 'nothing left to try', finalStatus: () => 'completed' as const }),
           },
+          // Async: every slot is taken (or nothing new qualified) while trials run — wait for a rig.
+          {
+            guard: { type: 'asyncWaiting', params: ({ event }) => event.output },
+            target: 'awaitingRigs',
+            actions: assign({ inFlight: ({ event }) => event.output.inFlight ?? 0 }),
+          },
           { guard: { type: 'nothingSelected', params: ({ event }) => event.output }, target: 'deciding' },
           // A batch that waits for a person spends no rig runs until it is approved (issue #14).
           { guard: 'approvalRequired', target: 'awaitingApproval' },
-          { target: 'dispatching', actions: assign({ rigRuns: ({ context, event }) => context.rigRuns + event.output.selected }) },
+          {
+            target: 'dispatching',
+            actions: assign({ rigRuns: ({ context, event }) => context.rigRuns + event.output.selected, inFlight: ({ context, event }) => event.output.inFlight ?? context.inFlight }),
+          },
         ],
         onError: { target: 'failed', actions: 'recordFailure' },
       },
@@ -252,7 +295,7 @@ export const campaignMachine = setup({
     awaitingRigs: {
       invoke: {
         src: 'awaitRigs',
-        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round }),
+        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round, remaining: context.limits.rigRuns - context.rigRuns, drain: context.draining === true }),
         onDone: 'assimilating',
         onError: { target: 'failed', actions: 'recordFailure' },
       },
@@ -272,6 +315,7 @@ export const campaignMachine = setup({
               roundsWithoutImprovement: improved ? 0 : context.roundsWithoutImprovement + 1,
               failures: context.failures + failed,
               lastSeenAt: now,
+              inFlight: event.output.inFlight ?? 0,
             };
           }),
         },
@@ -281,13 +325,20 @@ export const campaignMachine = setup({
     deciding: {
       always: [
         { guard: 'failureBudgetSpent', target: 'failed', actions: assign({ stopReason: () => 'failure budget spent', finalStatus: () => 'failed' as const }) },
+        // Async: a reason to stop with trials at the rigs waits for them (no new proposal).
+        {
+          guard: and(['asyncInFlight', not('wallTimeSpent'), or(['targetReached', 'rigBudgetSpent', 'roundBudgetSpent', 'noImprovement'])]),
+          target: 'awaitingRigs',
+          actions: assign({ round: ({ context }) => context.round + 1, draining: () => true }),
+        },
         { guard: 'targetReached', target: 'stopping', actions: assign({ stopReason: () => 'target reward reached', finalStatus: () => 'completed' as const }) },
         { guard: 'rigBudgetSpent', target: 'stopping', actions: assign({ stopReason: () => 'rig-run budget spent', finalStatus: () => 'completed' as const }) },
         { guard: 'roundBudgetSpent', target: 'stopping', actions: assign({ stopReason: () => 'round budget spent', finalStatus: () => 'completed' as const }) },
         { guard: 'wallTimeSpent', target: 'stopping', actions: assign({ stopReason: () => 'wall-time budget spent', finalStatus: () => 'completed' as const }) },
         { guard: 'noImprovement', target: 'stopping', actions: assign({ stopReason: () => 'no improvement', finalStatus: () => 'completed' as const }) },
-        { guard: 'pauseRequested', target: 'paused', actions: assign({ round: ({ context }) => context.round + 1, pauseRequested: () => false }) },
-        { target: 'proposing', actions: assign({ round: ({ context }) => context.round + 1 }) },
+        // A drain whose last results took the reason to stop away (an improvement) goes on proposing.
+        { guard: 'pauseRequested', target: 'paused', actions: assign({ round: ({ context }) => context.round + 1, pauseRequested: () => false, draining: () => false }) },
+        { target: 'proposing', actions: assign({ round: ({ context }) => context.round + 1, draining: () => false }) },
       ],
     },
     paused: {

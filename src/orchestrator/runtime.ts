@@ -6,7 +6,7 @@ import { encode, isFeasible, paramKey } from '../core/space.js';
 import type { DocumentBodies } from '../ledger/documents.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { CampaignView } from '../ledger/view.js';
-import type { ApprovalDecision, ApprovalRequestOutput, AssimilateOutput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
+import type { ApprovalDecision, ApprovalRequestOutput, AssimilateOutput, AwaitInput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
 
 /**
  * The effects of the campaign loop, written against the interfaces of src/core only (an
@@ -61,7 +61,13 @@ export interface CampaignRuntimeDeps {
   candidatesPerRound: number;
   /** Candidates of the first round when more than candidatesPerRound (config predict.screen, issue #13). */
   screenCandidates?: number;
+  /** Trials per round (sync); the most trials in flight at once (async). */
   batchSize: number;
+  /**
+   * Issue #21 (docs/async.md): `async` gives a free rig slot the next candidate at once and
+   * proposes with the pending trials taken into account; absent or `sync`: whole batches.
+   */
+  mode?: 'sync' | 'async';
   timeoutMs: number;
   maxAttempts: number;
   seed: number;
@@ -187,7 +193,7 @@ export class CampaignRuntime {
       select: (i: RoundInput & { remaining: number }) => this.select(i),
       requestApproval: (i: RoundInput) => this.requestApproval(i),
       dispatch: (i: RoundInput) => this.dispatch(i),
-      awaitRigs: (i: RoundInput) => this.awaitRigs(i),
+      awaitRigs: (i: AwaitInput) => this.awaitRigs(i),
       assimilate: (i: RoundInput) => this.assimilate(i),
       finish: (i: FinishInput) => this.finish(i),
     };
@@ -382,8 +388,23 @@ export class CampaignRuntime {
     else if (this.view.latest('AgentLearned')) void this.d.agent.learn(this.history());
   }
 
-  private recordLearning(round: number, fidelity: Observation['fidelity'], observations: number, key: string): void {
-    this.ledger.append(this.d.campaignId, 'AgentLearned', { round, observations, fidelity, snapshot: this.d.agent.snapshot?.() }, key);
+  private recordLearning(round: number, fidelity: Observation['fidelity'], observations: number, key: string, trialIds?: string[]): void {
+    this.ledger.append(this.d.campaignId, 'AgentLearned', { round, observations, fidelity, snapshot: this.d.agent.snapshot?.(), ...(trialIds ? { trialIds } : {}) }, key);
+  }
+
+  /**
+   * The pending work (issue #21): trials selected for the rigs that have not ended (not
+   * completed, not abandoned), whatever their round — the ledger is its only record, so a
+   * resumed process sees the same.
+   */
+  private inFlight(): TrialRow[] {
+    return this.view.trials().filter((t) => t.selectedRank !== null && t.status !== 'completed' && t.status !== 'abandoned');
+  }
+
+  /** Async mode: trials that ended (completed or abandoned) and no assimilation has taken yet. */
+  private unassimilated(): TrialRow[] {
+    const taken = new Set(this.ledger.documents(this.d.campaignId, 'AgentLearned').flatMap((d) => d.body.trialIds ?? []));
+    return this.view.trials().filter((t) => t.selectedRank !== null && (t.status === 'completed' || t.status === 'abandoned') && !taken.has(t.id));
   }
 
   // ── actors ─────────────────────────────────────────────────────────────────────────────
@@ -400,8 +421,16 @@ export class CampaignRuntime {
     const k = round === 1 ? Math.max(this.d.candidatesPerRound, this.d.screenCandidates ?? 0) : this.d.candidatesPerRound;
     this.progress({ phase: 'propose', round, done: 0, total: k });
     const proposedBefore = this.view.trials().map((t) => t.params);
+    const pending = this.inFlight().map((t) => t.params);
     const params = await this.d.agent.propose(
-      { space: this.d.space, history: this.history(), proposed: proposedBefore, model: this.d.model, rng: this.d.rng.fork(`propose:${round}`) },
+      {
+        space: this.d.space,
+        history: this.d.agent.pendingAware ? this.history() : withConstantLiar(this.history(), pending),
+        proposed: proposedBefore,
+        ...(pending.length ? { pending } : {}),
+        model: this.d.model,
+        rng: this.d.rng.fork(`propose:${round}`),
+      },
       k,
     );
     this.ledger.transaction(() => {
@@ -450,12 +479,15 @@ export class CampaignRuntime {
   async select({ campaignId, round, remaining }: RoundInput & { remaining: number }): Promise<SelectOutput> {
     const trials = this.view.round(round);
     const already = trials.filter((t) => t.selectedRank !== null).length;
-    if (already > 0) return { selected: already };
+    if (already > 0) return { selected: already, ...(this.d.mode === 'async' ? { inFlight: this.inFlight().length } : {}) };
     if (trials.length === 0) {
       const pool = this.d.space.pool;
       return { selected: 0, exhausted: pool ? `pool exhausted: all ${pool.length} rows of space.pool have been proposed` : `the agent (${this.d.agent.name}) proposed no candidates` };
     }
-    const k = Math.max(0, Math.min(this.d.batchSize, remaining));
+    // Async: only the free slots are filled (the trials in flight hold the others).
+    const free = this.d.mode === 'async' ? this.d.batchSize - this.inFlight().length : this.d.batchSize;
+    const k = Math.max(0, Math.min(free, remaining));
+    if (k === 0 && this.d.mode === 'async') return { selected: 0, inFlight: this.inFlight().length };
     const earlier = this.view.selectedBefore(round);
     let ranked: TrialRow[];
     // Best predicted first; candidates without a finite prediction (a twin-less campaign before
@@ -485,7 +517,7 @@ export class CampaignRuntime {
       });
     });
     this.progress({ phase: 'select', round, done: chosen.length, total: k, message: `${chosen.length} of ${ranked.length} candidates go to the rigs` });
-    return { selected: chosen.length };
+    return { selected: chosen.length, ...(this.d.mode === 'async' ? { inFlight: this.inFlight().length } : {}) };
   }
 
   /**
@@ -621,8 +653,15 @@ export class CampaignRuntime {
     });
   }
 
-  async awaitRigs({ round }: RoundInput): Promise<{ done: number }> {
-    const isDone = () => {
+  async awaitRigs({ round, remaining = Infinity, drain }: AwaitInput): Promise<{ done: number }> {
+    // Async: on as soon as a slot is free for the rig runs left, or — draining, or with none
+    // left — once nothing is in flight.
+    const slotFree = () => {
+      const n = this.inFlight().length;
+      this.progress({ phase: 'rigs', round, done: this.d.batchSize - n, total: this.d.batchSize, message: `${n} trials in flight` });
+      return n === 0 || (!drain && remaining > 0 && n < this.d.batchSize) ? this.d.batchSize - n : -1;
+    };
+    const isDone = this.d.mode === 'async' ? slotFree : () => {
       const sel = this.view.round(round).filter((t) => t.selectedRank !== null);
       const finished = sel.filter((t) => t.status === 'completed' || t.status === 'abandoned').length;
       this.progress({ phase: 'rigs', round, done: finished, total: sel.length });
@@ -639,13 +678,16 @@ export class CampaignRuntime {
   }
 
   async assimilate({ campaignId, round }: RoundInput): Promise<AssimilateOutput> {
-    const trials = this.view.round(round).filter((t) => t.selectedRank !== null);
+    const async = this.d.mode === 'async';
+    // Async: the trials that ended since the last assimilation, whatever their round (each
+    // assimilation records which it took in its AgentLearned document); sync: the round's batch.
+    const trials = async ? this.unassimilated() : this.view.round(round).filter((t) => t.selectedRank !== null);
     const completed = trials.filter((t) => t.status === 'completed');
     if (!this.view.has('AgentLearned', `rig:${round}`)) {
       const obs: Observation[] = completed.map((t) => ({ params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true }));
       if (obs.length > 0) await this.d.agent.learn(obs);
       await this.d.observe?.(completed.filter((t) => t.feasible && t.measured).map((t) => ({ params: this.view.paramsOf(t), measured: t.measured! })));
-      this.recordLearning(round, 'rig', obs.length, `rig:${round}`);
+      this.recordLearning(round, 'rig', obs.length, `rig:${round}`, async ? trials.map((t) => t.id) : undefined);
     }
     if (this.d.correction && completed.length > 0 && !this.view.has('ModelTrained', `correction:${round}`)) {
       const evidence = this.evidence();
@@ -669,7 +711,11 @@ export class CampaignRuntime {
     const best = this.view.measuredReward('best', true);
     this.progress({ phase: 'assimilate', round, done: completed.length, total: trials.length });
     const improved = this.d.front ? this.d.front.gained(this.view.trials(), round) : undefined;
-    return { completed: completed.length, failed, bestReward: best, now: this.d.clock.now(), ...(improved !== undefined ? { improved } : {}) };
+    return {
+      completed: completed.length, failed, bestReward: best, now: this.d.clock.now(),
+      ...(improved !== undefined ? { improved } : {}),
+      ...(async ? { inFlight: this.inFlight().length } : {}),
+    };
   }
 
   async finish({ campaignId, status, reason }: FinishInput): Promise<void> {
@@ -811,4 +857,22 @@ export function perTrialDecision(
 /** The seed of the volume the P-model generates for a trial (also what the dashboard's slice viewer regenerates, issue #18). */
 export function trialVolumeSeed(campaignSeed: number, round: number, index: number): number {
   return hash32(`${campaignSeed}:${round}:${index}`);
+}
+
+/**
+ * The generic way an agent takes pending trials into account (issue #21, docs/async.md): the
+ * "constant liar" of Ginsbourger, Le Riche & Carraro (2010) — each pending trial joins the
+ * history as a rig observation whose reward is the worst finite rig reward so far (CL-min), so
+ * an agent that learns from the history steers away from what is already running rather than
+ * proposing it again. Agents that handle `ctx.pending` themselves (Agent.pendingAware, e.g.
+ * gp-bo's Kriging believer) get the history as it is. Before any finite rig reward there is no
+ * lie to tell: the history is unchanged (the diverse down-selection still keeps new proposals
+ * away from pending ones).
+ */
+export function withConstantLiar(history: Observation[], pending: readonly Parameters[]): Observation[] {
+  if (pending.length === 0) return history;
+  const rig = history.filter((o) => o.fidelity === 'rig' && Number.isFinite(o.reward)).map((o) => o.reward);
+  if (rig.length === 0) return history;
+  const lie = Math.min(...rig);
+  return [...history, ...pending.map((params) => ({ params, reward: lie, fidelity: 'rig' as const, feasible: true }))];
 }
