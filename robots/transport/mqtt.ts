@@ -32,8 +32,12 @@ export interface MqttConnectOptions {
   ca?: string | Buffer;
   cert?: string | Buffer;
   key?: string | Buffer;
-  /** 4 = MQTT 3.1.1 (default, works with every broker incl. the embedded one), 5 = MQTT 5. */
-  protocolVersion?: 4 | 5;
+  /**
+   * 4 = MQTT 3.1.1 (default, works with every broker incl. the embedded one), 5 = MQTT 5,
+   * 'auto' = try 5 and fall back to 4 when the broker refuses it (issue #21: aedes answers a v5
+   * CONNECT with "unacceptable protocol version"). The transport's protocolVersion says which.
+   */
+  protocolVersion?: 4 | 5 | 'auto';
   /** false (default) = persistent session: QoS 1 messages sent while we are away are kept. */
   clean?: boolean;
   will?: WillOptions;
@@ -96,11 +100,20 @@ function pem(v: string | Buffer | undefined, what: string): Buffer | undefined {
 
 /** Connects (resolving after the first CONNACK) and keeps reconnecting with back-off afterwards. */
 export async function connectMqtt(options: MqttConnectOptions, env: Env = process.env): Promise<MqttTransport> {
+  if (options.protocolVersion === 'auto') {
+    try {
+      return await connectMqtt({ ...options, protocolVersion: 5 }, env);
+    } catch (e) {
+      if (e instanceof BadInputError || /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|Not authorized|Bad User Name or Password/i.test((e as Error).message)) throw e;
+      // Any refusal of the v5 CONNECT (a 3.1.1-only broker, a proxy that drops it): try 3.1.1.
+      return connectMqtt({ ...options, protocolVersion: 4 }, env);
+    }
+  }
   // Before anything else: MQTT.js connects an unknown scheme (file://…) to localhost (issue #14).
   const problem = brokerUrlProblem(options.url);
   if (problem) throw new BadInputError(problem, 'broker');
   const o = { ...credentialsFromEnv(env), ...stripUndefined(options) } as MqttConnectOptions;
-  const protocolVersion = o.protocolVersion ?? 4;
+  const protocolVersion: 4 | 5 = o.protocolVersion === 5 ? 5 : 4;
   const clean = o.clean ?? false;
   const baseReconnect = o.reconnectMs ?? 250;
   const maxReconnect = o.maxReconnectMs ?? 10_000;

@@ -1,6 +1,7 @@
 import { SimulationError } from '../core/errors.js';
 import type { SimulationReport, Voxels } from '../core/protocols.js';
 import { err, ok, type Result } from '../core/result.js';
+import type { TaskExecutor } from '../exec/executor.js';
 import { WorkerPool, type WorkerPoolOptions } from '../exec/worker-pool.js';
 import type { SimulateRequest } from './index.js';
 import type { SimulateTask, SimulateTaskResult } from './worker.js';
@@ -13,8 +14,8 @@ export function createPhysicsPool(options: Omit<WorkerPoolOptions, 'workerUrl'> 
   return new WorkerPool({ ...options, workerUrl: physicsWorkerUrl });
 }
 
-/** `simulate()` on a pool worker: same Result as the in-thread call. */
-export async function simulateInPool(pool: WorkerPool, voxels: Voxels, request: SimulateRequest): Promise<Result<SimulationReport, SimulationError>> {
+/** `simulate()` on a pool worker (local thread or MQTT compute worker): same Result as the in-thread call. */
+export async function simulateInPool(pool: TaskExecutor, voxels: Voxels, request: SimulateRequest): Promise<Result<SimulationReport, SimulationError>> {
   const task: SimulateTask = { voxels, request };
   const r = await pool.run<SimulateTaskResult>('simulate', task);
   return r.ok ? ok(r.value) : err(new SimulationError(r.error.message, r.error.reason));

@@ -1,0 +1,382 @@
+import { randomUUID } from 'node:crypto';
+import type { MqttClient } from 'mqtt';
+import { BadInputError, PoreloopError } from '../core/errors.js';
+import type { TaskExecutor } from './executor.js';
+import {
+  BlobFetcher,
+  clearBlob,
+  COMPUTE_PROTOCOL,
+  computeTopics,
+  connectV5,
+  decodeValue,
+  encodeValue,
+  publishBlob,
+  TASK_KINDS,
+  type BlobRef,
+  type ComputeConnectOptions,
+  type ComputeKind,
+  type ReplyMessage,
+  type TaskMessage,
+  type WorkerStatus,
+} from './mqtt-wire.js';
+import { PoolClosedError, QueueFullError, TaskError } from './worker-pool.js';
+
+/**
+ * The producer side of the compute workers (issue #21): the same `run(task, payload)` as the
+ * local WorkerPool, but the task goes to whichever `poreloop worker` the broker's shared
+ * subscription picks. What it guarantees:
+ *
+ * - **Nothing lost.** A task is outstanding until its result arrives. No `accepted` within
+ *   `ackTimeoutMs`, no heartbeat within `leaseMs`, or its worker's Last Will → the task is sent
+ *   again (attempt + 1), up to `maxAttempts`; then `run` rejects with a WorkerLostError.
+ * - **Nothing twice.** The first result for an id settles the task; later ones (a worker that
+ *   was only slow) are counted in `stats.duplicates` and dropped. A caller that passes its own
+ *   `id` gets the same promise for the same id.
+ * - **Flow control from advertised capacity.** Tasks of a kind are on the wire only while the
+ *   online workers of that kind (retained status) have free slots; the rest wait here, in a
+ *   bounded queue, like the local pool's.
+ * - **Large values as blobs** (./mqtt-wire.ts): retained, content-addressed gzip chunks with
+ *   an MQTT 5 message expiry, cleared once the task settles.
+ */
+
+export class WorkerLostError extends PoreloopError {}
+
+export interface MqttExecutorOptions extends ComputeConnectOptions {
+  lab: string;
+  /** Unique per producer (default: a random id); names the response topic. */
+  producerId?: string;
+  /** Task name → worker kind; default TASK_KINDS. */
+  kinds?: Record<string, ComputeKind>;
+  /** No `accepted` within this long after a send → send again (default 5 s). */
+  ackTimeoutMs?: number;
+  /** No heartbeat from the worker within this long → send again (default 10 s; workers beat every 1 s). */
+  leaseMs?: number;
+  /** Sends of one task before giving up (default 5). */
+  maxAttempts?: number;
+  /** Tasks waiting for capacity (default 1024). */
+  maxQueue?: number;
+  /** Retained blob lifetime, a backstop if this process dies (default 1 h). */
+  blobExpiryS?: number;
+  blobTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunOptions {
+  /** Idempotency key: the same id while pending returns the same promise. */
+  id?: string;
+  /** The result is of no use after this long: message expiry on the broker, and the worker refuses it late. */
+  deadlineMs?: number;
+}
+
+interface Job {
+  id: string;
+  task: string;
+  kind: ComputeKind;
+  payload: string;
+  blobs: BlobRef[];
+  deadline?: number;
+  attempt: number;
+  state: 'uploading' | 'queued' | 'sent' | 'accepted';
+  workerId?: string;
+  heardAt: number;
+  notBefore: number;
+  bounces: number;
+  promise: Promise<unknown>;
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+}
+
+export interface ExecutorStats {
+  sent: number;
+  redelivered: number;
+  bounced: number;
+  duplicates: number;
+  completed: number;
+  failed: number;
+  bytesOut: number;
+  bytesIn: number;
+}
+
+export class MqttExecutor implements TaskExecutor {
+  readonly stats: ExecutorStats = { sent: 0, redelivered: 0, bounced: 0, duplicates: 0, completed: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
+  private readonly jobs = new Map<string, Job>();
+  private readonly settled = new Set<string>();
+  private readonly blobUse = new Map<string, { ref: Promise<BlobRef>; users: number }>();
+  private readonly workerMap = new Map<string, WorkerStatus>();
+  private readonly topics;
+  private readonly fetcher;
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+  private seq = 0;
+  private warnedNoWorker = new Set<string>();
+
+  private constructor(
+    private readonly client: MqttClient,
+    private readonly o: MqttExecutorOptions & { producerId: string },
+  ) {
+    this.topics = computeTopics(o.lab);
+    this.fetcher = new BlobFetcher(client, this.topics);
+    this.timer = setInterval(() => this.tick(), 100);
+  }
+
+  static async connect(options: MqttExecutorOptions): Promise<MqttExecutor> {
+    const producerId = options.producerId ?? `p-${randomUUID().slice(0, 12)}`;
+    const client = await connectV5(options, `poreloop-producer-${producerId}`.slice(0, 64));
+    const ex = new MqttExecutor(client, { ...options, producerId });
+    client.on('message', (topic, payload, packet) => ex.onMessage(topic, payload, packet as never));
+    await client.subscribeAsync([ex.topics.replies(producerId), ex.topics.allStatus], { qos: 1 });
+    return ex;
+  }
+
+  /** Free slots are not known here; `size` is the advertised capacity of the online workers. */
+  get size(): number {
+    return this.workers().reduce((n, w) => n + w.concurrency, 0);
+  }
+
+  /** Workers whose retained status says online. */
+  workers(): WorkerStatus[] {
+    return [...this.workerMap.values()].filter((w) => w.status === 'online');
+  }
+
+  get pending(): number {
+    return this.jobs.size;
+  }
+
+  /** Waits until workers serving `kind` advertise at least `capacity` slots. */
+  async waitForCapacity(kind: ComputeKind, capacity: number, timeoutMs = 30_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.capacity(kind) < capacity) {
+      if (Date.now() > until) throw new WorkerLostError(`only ${this.capacity(kind)} of ${capacity} ${kind} worker slots online after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  run<T>(task: string, payload: unknown, options: RunOptions = {}): Promise<T> {
+    if (this.closed) return Promise.reject(new PoolClosedError('MQTT executor is closed'));
+    const kind = (this.o.kinds ?? TASK_KINDS)[task];
+    if (!kind) return Promise.reject(new BadInputError(`unknown task "${task}"; known: ${Object.keys(this.o.kinds ?? TASK_KINDS).join(', ')}`, 'task'));
+    const id = options.id ?? `${this.o.producerId}-${++this.seq}`;
+    const existing = this.jobs.get(id);
+    if (existing) return existing.promise as Promise<T>;
+    if (this.jobs.size >= (this.o.maxQueue ?? 1024)) return Promise.reject(new QueueFullError(`MQTT executor queue is full (${this.jobs.size} tasks); retry later or raise maxQueue`));
+    let resolve!: (v: unknown) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const enc = encodeValue(payload);
+    const job: Job = {
+      id, task, kind, payload: enc.json, blobs: [], attempt: 0, state: 'uploading', heardAt: 0, notBefore: 0, bounces: 0, promise, resolve, reject,
+      deadline: options.deadlineMs !== undefined ? Date.now() + options.deadlineMs : undefined,
+    };
+    this.jobs.set(id, job);
+    void this.uploadBlobs(job, enc.blobs).then(
+      () => this.pump(),
+      (e) => this.settle(job, e as Error),
+    );
+    return promise as Promise<T>;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const job of [...this.jobs.values()]) await this.settle(job, new PoolClosedError('MQTT executor closed before the task finished'));
+    await this.client.endAsync(false).catch(() => undefined);
+  }
+
+  /** Remembers settled ids (bounded), to tell a late duplicate result from a stray message. */
+  private markSettled(id: string): void {
+    this.settled.add(id);
+    if (this.settled.size > 100_000) this.settled.delete(this.settled.values().next().value as string);
+  }
+
+  private async uploadBlobs(job: Job, blobs: Map<string, Buffer>): Promise<void> {
+    for (const [sha, gz] of blobs) {
+      let entry = this.blobUse.get(sha);
+      if (entry) entry.users++;
+      else {
+        // Tasks on the same volume (property groups, realisations scored twice) share one upload.
+        entry = { ref: publishBlob(this.client, this.topics, sha, gz, this.o.blobExpiryS ?? 3600), users: 1 };
+        this.blobUse.set(sha, entry);
+        this.stats.bytesOut += gz.length;
+      }
+      job.blobs.push(await entry.ref);
+    }
+    job.state = 'queued';
+  }
+
+  private capacity(kind: ComputeKind): number {
+    return this.workers().filter((w) => w.kinds.includes(kind)).reduce((n, w) => n + w.concurrency, 0);
+  }
+
+  private pump(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const inFlight = new Map<ComputeKind, number>();
+    for (const j of this.jobs.values()) if (j.state === 'sent' || j.state === 'accepted') inFlight.set(j.kind, (inFlight.get(j.kind) ?? 0) + 1);
+    for (const j of this.jobs.values()) {
+      if (j.state !== 'queued' || j.notBefore > now) continue;
+      const cap = this.capacity(j.kind);
+      if (cap === 0 && !this.warnedNoWorker.has(j.kind)) {
+        this.warnedNoWorker.add(j.kind);
+        this.o.log?.(`no ${j.kind} worker online on lab ${this.o.lab}: tasks wait (start one with: poreloop worker --broker … --kinds ${j.kind})`);
+      }
+      if ((inFlight.get(j.kind) ?? 0) >= cap) continue;
+      inFlight.set(j.kind, (inFlight.get(j.kind) ?? 0) + 1);
+      this.send(j);
+    }
+  }
+
+  private send(job: Job): void {
+    job.attempt++;
+    job.state = 'sent';
+    job.heardAt = Date.now();
+    job.workerId = undefined;
+    const msg: TaskMessage = {
+      v: COMPUTE_PROTOCOL, id: job.id, task: job.task, attempt: job.attempt, payload: job.payload, blobs: job.blobs,
+      deadline: job.deadline !== undefined ? new Date(job.deadline).toISOString() : undefined,
+    };
+    const body = JSON.stringify(msg);
+    this.stats.sent++;
+    this.stats.bytesOut += body.length;
+    const expiry = job.deadline !== undefined ? Math.max(1, Math.ceil((job.deadline - Date.now()) / 1000)) : undefined;
+    void this.client
+      .publishAsync(this.topics.tasks(job.kind), body, {
+        qos: 1,
+        properties: {
+          responseTopic: this.topics.replies(this.o.producerId),
+          correlationData: Buffer.from(job.id),
+          userProperties: { task: job.task, attempt: String(job.attempt) },
+          ...(expiry !== undefined ? { messageExpiryInterval: expiry } : {}),
+        },
+      })
+      .catch((e) => this.o.log?.(`publishing task ${job.id} failed: ${(e as Error).message}; the ack timeout sends it again`));
+  }
+
+  /** Sends a task again (its worker died, or never answered), or gives up after maxAttempts. */
+  private redeliver(job: Job, why: string): void {
+    if (job.attempt >= (this.o.maxAttempts ?? 5)) {
+      void this.settle(job, new WorkerLostError(`task ${job.id} (${job.task}): ${why}, ${job.attempt} attempts made`));
+      return;
+    }
+    this.stats.redelivered++;
+    this.o.log?.(`task ${job.id}: ${why}; sending it again`);
+    job.state = 'queued';
+    job.notBefore = 0;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const j of this.jobs.values()) {
+      if (j.deadline !== undefined && now > j.deadline) void this.settle(j, new WorkerLostError(`task ${j.id} (${j.task}) passed its deadline`));
+      else if (j.state === 'sent' && now - j.heardAt > (this.o.ackTimeoutMs ?? 5000)) this.redeliver(j, `no worker accepted it within ${this.o.ackTimeoutMs ?? 5000} ms`);
+      else if (j.state === 'accepted' && now - j.heardAt > (this.o.leaseMs ?? 10_000)) this.redeliver(j, `worker ${j.workerId} went silent for ${this.o.leaseMs ?? 10_000} ms`);
+    }
+    this.pump();
+  }
+
+  private onMessage(topic: string, payload: Buffer, packet: { properties?: { correlationData?: Buffer } }): void {
+    if (this.fetcher.offer(topic, payload)) return;
+    if (topic.endsWith('/status')) return this.onStatus(topic, payload);
+    let m: ReplyMessage;
+    try {
+      m = JSON.parse(payload.toString('utf8')) as ReplyMessage;
+    } catch {
+      return;
+    }
+    this.stats.bytesIn += payload.length;
+    const id = m.id ?? packet.properties?.correlationData?.toString();
+    const job = id ? this.jobs.get(id) : undefined;
+    if (!job) {
+      if (m.type === 'result' && id && this.settled.has(id)) {
+        this.stats.duplicates++;
+        void Promise.all(m.blobs.map((b) => clearBlob(this.client, this.topics, b))).catch(() => undefined);
+      }
+      return;
+    }
+    job.heardAt = Date.now();
+    switch (m.type) {
+      case 'accepted':
+      case 'progress':
+        if (job.state !== 'sent' && job.state !== 'accepted') return; // from an earlier attempt's worker, already given up on
+        job.state = 'accepted';
+        job.workerId = m.workerId;
+        return;
+      case 'busy':
+        if (job.state !== 'sent') return;
+        this.stats.bounced++;
+        job.bounces++;
+        job.state = 'queued';
+        job.attempt--; // a bounce is not a failed attempt
+        // Round-robin will try the next member; back off a little if every one is busy.
+        job.notBefore = Date.now() + Math.min(500, 5 * job.bounces);
+        return;
+      case 'result':
+        void this.collect(job, m);
+        return;
+      case 'error':
+        void this.settle(job, new TaskError(m.error.message, m.error.name, m.error.data));
+        return;
+    }
+  }
+
+  private async collect(job: Job, m: Extract<ReplyMessage, { type: 'result' }>): Promise<void> {
+    // Settle once: mark first, so a second result arriving while blobs load is a duplicate.
+    if (!this.jobs.has(job.id)) return;
+    this.jobs.delete(job.id);
+    this.markSettled(job.id);
+    try {
+      const blobs = await this.fetcher.fetch(m.blobs, this.o.blobTimeoutMs ?? 60_000);
+      for (const b of blobs.values()) this.stats.bytesIn += b.length;
+      await Promise.all(m.blobs.map((b) => clearBlob(this.client, this.topics, b))).catch(() => undefined);
+      this.stats.completed++;
+      job.resolve(decodeValue(m.value, blobs));
+    } catch (e) {
+      this.stats.failed++;
+      job.reject(e as Error);
+    }
+    await this.releaseBlobs(job);
+    this.pump();
+  }
+
+  private async settle(job: Job, error: Error): Promise<void> {
+    if (!this.jobs.has(job.id)) return;
+    this.jobs.delete(job.id);
+    this.markSettled(job.id);
+    this.stats.failed++;
+    job.reject(error);
+    await this.releaseBlobs(job);
+    this.pump();
+  }
+
+  private async releaseBlobs(job: Job): Promise<void> {
+    for (const ref of job.blobs) {
+      const u = this.blobUse.get(ref.sha);
+      if (!u || --u.users > 0) continue;
+      this.blobUse.delete(ref.sha);
+      if (!this.closed || this.client.connected) await clearBlob(this.client, this.topics, ref).catch(() => undefined);
+    }
+  }
+
+  private onStatus(topic: string, payload: Buffer): void {
+    const workerId = topic.split('/').at(-2)!;
+    let s: WorkerStatus | undefined;
+    try {
+      s = payload.length ? (JSON.parse(payload.toString('utf8')) as WorkerStatus) : undefined;
+    } catch {
+      s = undefined;
+    }
+    if (s && s.status === 'online' && Array.isArray(s.kinds) && Number.isInteger(s.concurrency)) {
+      this.workerMap.set(workerId, s);
+      this.warnedNoWorker.clear();
+      this.pump();
+      return;
+    }
+    // Offline (Last Will) or cleared: its tasks go to someone else now, not after the lease.
+    this.workerMap.delete(workerId);
+    for (const j of this.jobs.values()) if ((j.state === 'sent' || j.state === 'accepted') && j.workerId === workerId) this.redeliver(j, `worker ${workerId} went offline`);
+    this.pump();
+  }
+}

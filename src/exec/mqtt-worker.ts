@@ -1,0 +1,213 @@
+import { hostname } from 'node:os';
+import type { MqttClient } from 'mqtt';
+import { BadInputError } from '../core/errors.js';
+import {
+  BlobFetcher,
+  COMPUTE_PROTOCOL,
+  computeTopics,
+  connectV5,
+  decodeValue,
+  encodeValue,
+  errorData,
+  publishBlob,
+  TASK_KINDS,
+  type ComputeConnectOptions,
+  type ComputeKind,
+  type ReplyMessage,
+  type TaskMessage,
+  type WorkerStatus,
+} from './mqtt-wire.js';
+
+/**
+ * A compute worker (`poreloop worker`, issue #21): takes tasks of its kinds from the MQTT 5
+ * shared subscription `$share/poreloop-workers/poreloop/v1/<lab>/compute/tasks/<kind>`, runs
+ * them with the handlers it was given, and answers on the task's response topic with its
+ * correlation data (MQTT 5 §4.10, request/response). The protocol, in brief:
+ *
+ * - `accepted` as soon as it takes a task, then `progress` every `heartbeatMs` while it runs
+ *   (the handlers run on worker threads, so this loop stays free): the producer's lease. A
+ *   worker that dies stops heartbeating, its Last Will marks it offline, and the producer
+ *   sends the task again — to another worker, since the dead one's session is gone.
+ * - `busy` when all `concurrency` slots are taken: Mosquitto picks group members round-robin
+ *   without looking at their load, so the producer re-publishes the task and it lands on the
+ *   next member.
+ * - `error` for a payload it cannot read or a handler that throws: one bad task never takes
+ *   the worker down.
+ * - Tasks are idempotent by id: a task delivered again after it finished here is answered from
+ *   a small record of recent results, not computed twice.
+ */
+export type ComputeHandler = (payload: any) => unknown;
+
+export interface MqttWorkerOptions extends ComputeConnectOptions {
+  lab: string;
+  workerId: string;
+  kinds: ComputeKind[];
+  /** Tasks run at once (default 1). */
+  concurrency?: number;
+  /** Task name → handler; only tasks of the served kinds are subscribed. */
+  handlers: Record<string, ComputeHandler>;
+  /** Task name → kind; default TASK_KINDS (the producer must use the same map). */
+  taskKinds?: Record<string, ComputeKind>;
+  heartbeatMs?: number;
+  /** Retained status refresh (running / completed counts), default 10 s. */
+  statusEveryMs?: number;
+  /** How long result blobs stay retained if the producer never collects them (default 1 h). */
+  blobExpiryS?: number;
+  blobTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface MqttWorker {
+  readonly workerId: string;
+  readonly running: number;
+  readonly completed: number;
+  /** Tasks answered with an error (bad payload, failing handler). */
+  readonly failed: number;
+  /** Stops taking tasks, lets running ones finish, clears the retained status, disconnects. */
+  stop(): Promise<void>;
+  /** Drops the connection without DISCONNECT, as a crash would: the broker publishes the Last Will. */
+  kill(): Promise<void>;
+}
+
+const RECENT_RESULTS = 1000;
+
+export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker> {
+  const concurrency = o.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new BadInputError(`expected an integer from 1 to 256, got ${concurrency}`, 'concurrency');
+  if (o.kinds.length === 0) throw new BadInputError('expected at least one kind (physics, twin, surrogate)', 'kinds');
+  const tasks = Object.keys(o.handlers).filter((t) => o.kinds.includes((o.taskKinds ?? TASK_KINDS)[t]));
+  const topics = computeTopics(o.lab);
+  const log = o.log ?? (() => {});
+  const heartbeatMs = o.heartbeatMs ?? 1000;
+  const blobExpiryS = o.blobExpiryS ?? 3600;
+  const status = (s: 'online' | 'offline'): WorkerStatus => ({
+    v: COMPUTE_PROTOCOL, workerId: o.workerId, status: s, kinds: o.kinds, tasks, concurrency, running, completed, host: hostname(), pid: process.pid, at: new Date().toISOString(),
+  });
+  let running = 0;
+  let completed = 0;
+  let failed = 0;
+  let stopping = false;
+  const active = new Set<string>();
+  const recent = new Map<string, ReplyMessage>();
+  const client: MqttClient = await connectV5(o, `poreloop-worker-${o.workerId}`.slice(0, 64), { topic: topics.status(o.workerId), payload: Buffer.from(JSON.stringify(status('offline'))) });
+  const blobs = new BlobFetcher(client, topics);
+
+  const reply = (responseTopic: string, correlation: Buffer | undefined, msg: ReplyMessage) =>
+    client.publishAsync(responseTopic, JSON.stringify(msg), { qos: 1, properties: { correlationData: correlation, userProperties: { worker: o.workerId } } }).catch((e) => log(`reply to ${responseTopic} failed: ${(e as Error).message}`));
+  const publishStatus = () => client.publishAsync(topics.status(o.workerId), JSON.stringify(status('online')), { qos: 1, retain: true }).catch(() => undefined);
+
+  async function onTask(payload: Buffer, packet: { properties?: { responseTopic?: string; correlationData?: Buffer } }): Promise<void> {
+    const responseTopic = packet.properties?.responseTopic;
+    const correlation = packet.properties?.correlationData;
+    if (!responseTopic) {
+      failed++;
+      log('task without a response topic (MQTT 5 property) dropped: nobody to answer');
+      return;
+    }
+    let t: TaskMessage;
+    try {
+      t = parseTask(payload);
+    } catch (e) {
+      failed++;
+      log(`bad task: ${(e as Error).message}`);
+      await reply(responseTopic, correlation, { v: COMPUTE_PROTOCOL, id: correlation?.toString() ?? null, type: 'error', workerId: o.workerId, error: { name: 'BadTaskError', message: (e as Error).message } });
+      return;
+    }
+    const base = { v: COMPUTE_PROTOCOL, id: t.id, workerId: o.workerId };
+    const done = recent.get(t.id);
+    if (done) return void (await reply(responseTopic, correlation, done));
+    if (active.has(t.id)) return void (await reply(responseTopic, correlation, { ...base, type: 'accepted' }));
+    if (stopping || running >= concurrency) return void (await reply(responseTopic, correlation, { ...base, type: 'busy' }));
+    const handler = o.handlers[t.task];
+    if (!handler || !tasks.includes(t.task)) {
+      failed++;
+      return void (await reply(responseTopic, correlation, { ...base, type: 'error', error: { name: 'BadTaskError', message: `task "${t.task}": this worker serves ${tasks.join(', ') || 'nothing'}` } }));
+    }
+    if (t.deadline && Date.parse(t.deadline) < Date.now()) {
+      failed++;
+      return void (await reply(responseTopic, correlation, { ...base, type: 'error', error: { name: 'DeadlineError', message: `task ${t.id} arrived after its deadline ${t.deadline}` } }));
+    }
+    running++;
+    active.add(t.id);
+    await reply(responseTopic, correlation, { ...base, type: 'accepted' });
+    const beat = setInterval(() => void reply(responseTopic, correlation, { ...base, type: 'progress' }), heartbeatMs);
+    const started = Date.now();
+    let answer: ReplyMessage;
+    try {
+      const input = decodeValue(t.payload, await blobs.fetch(t.blobs, o.blobTimeoutMs ?? 60_000));
+      const value = await handler(input);
+      const enc = encodeValue(value);
+      const refs = await Promise.all([...enc.blobs].map(([sha, gz]) => publishBlob(client, topics, sha, gz, blobExpiryS)));
+      answer = { ...base, type: 'result', value: enc.json, blobs: refs, ms: Date.now() - started };
+      completed++;
+    } catch (e) {
+      failed++;
+      answer = { ...base, type: 'error', error: errorData(e) };
+    } finally {
+      clearInterval(beat);
+      running--;
+      active.delete(t.id);
+    }
+    recent.set(t.id, answer);
+    if (recent.size > RECENT_RESULTS) recent.delete(recent.keys().next().value as string);
+    await reply(responseTopic, correlation, answer);
+  }
+
+  client.on('message', (topic, payload, packet) => {
+    if (blobs.offer(topic, payload)) return;
+    void onTask(payload, packet as never).catch((e) => log(`task handling failed: ${(e as Error).message}`));
+  });
+  await client.subscribeAsync(
+    o.kinds.map((k) => topics.sharedTasks(k)),
+    { qos: 1 },
+  );
+  await publishStatus();
+  const refresh = setInterval(() => void publishStatus(), o.statusEveryMs ?? 10_000);
+  log(`worker ${o.workerId}: ${o.kinds.join(', ')} × ${concurrency} on ${o.url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')} lab ${o.lab}`);
+
+  return {
+    workerId: o.workerId,
+    get running() {
+      return running;
+    },
+    get completed() {
+      return completed;
+    },
+    get failed() {
+      return failed;
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(refresh);
+      await client.unsubscribeAsync(o.kinds.map((k) => topics.sharedTasks(k))).catch(() => undefined);
+      while (running > 0) await new Promise((r) => setTimeout(r, 20));
+      // A clean stop leaves no retained status behind (a crash leaves "offline", from the will).
+      await client.publishAsync(topics.status(o.workerId), Buffer.alloc(0), { qos: 1, retain: true }).catch(() => undefined);
+      await client.endAsync(false);
+    },
+    async kill() {
+      stopping = true;
+      clearInterval(refresh);
+      await client.endAsync(true);
+    },
+  };
+}
+
+/** Validates a task message; the error names the field. */
+export function parseTask(payload: Buffer): TaskMessage {
+  let t: Partial<TaskMessage>;
+  try {
+    t = JSON.parse(payload.toString('utf8')) as Partial<TaskMessage>;
+  } catch (e) {
+    throw new BadInputError(`not JSON (${(e as Error).message})`, 'task');
+  }
+  if (!t || typeof t !== 'object') throw new BadInputError('expected a JSON object', 'task');
+  if (t.v !== COMPUTE_PROTOCOL) throw new BadInputError(`expected protocol ${COMPUTE_PROTOCOL}, got ${JSON.stringify(t.v)}`, 'task.v');
+  if (typeof t.id !== 'string' || t.id.length === 0 || t.id.length > 200) throw new BadInputError('expected a string of 1–200 characters', 'task.id');
+  if (typeof t.task !== 'string') throw new BadInputError('expected a task name', 'task.task');
+  if (typeof t.payload !== 'string') throw new BadInputError('expected the encoded payload as a string', 'task.payload');
+  if (!Array.isArray(t.blobs)) throw new BadInputError('expected a list of blob references', 'task.blobs');
+  if (t.deadline !== undefined && Number.isNaN(Date.parse(t.deadline))) throw new BadInputError('expected an ISO time', 'task.deadline');
+  return { attempt: 1, ...t } as TaskMessage;
+}
