@@ -29,7 +29,7 @@ export interface StatusMessage {
   sdk?: string;
 }
 
-export type AdminCommandName = 'pause' | 'resume' | 'cancel' | 'safety-stop';
+export type AdminCommandName = 'pause' | 'resume' | 'cancel' | 'stop' | 'safety-stop';
 
 export interface AdminCommand {
   command: AdminCommandName;

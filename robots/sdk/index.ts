@@ -20,11 +20,20 @@ import { createFinishedStore, stateFileFor, type FinishedStore } from './store.j
 export type Measurements = Record<string, number>;
 /** What a handler returns: measurements, or measurements with a feasibility verdict. */
 export type HandlerResult = Measurements | { measurements: Measurements; feasible?: boolean };
-/** Reports progress in [0, 1] (published as a `progress` event). */
-export type Report = (fraction: number, note?: string) => Promise<void>;
+/**
+ * Reports progress in [0, 1] (published as a `progress` event), optionally with intermediate
+ * measurements — e.g. a durability test's capacity at the current cycle (issue #20,
+ * docs/rig-protocol.md "Intermediate measurements and early stop").
+ */
+export type Report = (fraction: number, note?: string, measurements?: Measurements) => Promise<void>;
 export interface HandlerContext {
   /** Aborted on cancel, safety-stop or forced shutdown: stop the hardware and throw. */
   signal: AbortSignal;
+  /**
+   * Aborted by a `stop` admin command (issue #20): end the test now and *return* what has been
+   * measured (a result, not a failure). A handler that cannot stop early may ignore it.
+   */
+  stop: AbortSignal;
   rigId: string;
 }
 export type RigHandler = (job: RigJob, report: Report, ctx: HandlerContext) => Promise<HandlerResult>;
@@ -79,6 +88,8 @@ interface Execution {
   events: RigEvent[];
   state: 'queued' | 'running';
   abort: AbortController;
+  /** Aborted by a `stop` admin command: the handler ends early and returns its measurements. */
+  stop: AbortController;
   cancelled: boolean;
 }
 
@@ -210,13 +221,15 @@ export function createRig(options: CreateRigOptions): RigHandle {
   };
 
   const execute = async (x: Execution) => {
-    const report: Report = async (fraction, note) => {
+    const report: Report = async (fraction, note, measurements) => {
       if (x.abort.signal.aborted || !live.has(x.key)) return;
-      await emit(x, 'progress', { progress: Math.min(1, Math.max(0, fraction)), ...(note ? { reason: note.slice(0, 2000) } : {}) });
+      const bad = measurements && Object.entries(measurements).find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
+      if (bad) throw new Error(`report: intermediate measurement ${bad[0]}=${String(bad[1])} is not a finite number`);
+      await emit(x, 'progress', { progress: Math.min(1, Math.max(0, fraction)), ...(note ? { reason: note.slice(0, 2000) } : {}), ...(measurements ? { measurements } : {}) });
     };
     let out: HandlerResult;
     try {
-      out = await options.handle(x.job, report, { signal: x.abort.signal, rigId: id });
+      out = await options.handle(x.job, report, { signal: x.abort.signal, stop: x.stop.signal, rigId: id });
     } catch (e) {
       if (!live.has(x.key)) return; // crashed meanwhile: nothing to report
       if (x.cancelled) return finish(x, 'cancelled', { reason: 'cancelled by admin command' });
@@ -251,7 +264,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
       if (current.events[0]) await send(transport, current.events[0]);
       return;
     }
-    const x: Execution = { job, key, seq: 0, events: [], state: 'queued', abort: new AbortController(), cancelled: false };
+    const x: Execution = { job, key, seq: 0, events: [], state: 'queued', abort: new AbortController(), stop: new AbortController(), cancelled: false };
     live.set(key, x);
     const reject = (reason: string) => finish(x, 'rejected', { reason });
     if (!compatibleProtocol(job.protocol)) return reject(`unsupported protocol ${job.protocol}; this rig speaks ${SUPPORTED_PROTOCOLS.join(', ')}`);
@@ -286,10 +299,17 @@ export function createRig(options: CreateRigOptions): RigHandle {
         for (const x of queue.splice(0)) await finish(x, 'failed', { reason: `safety stop: ${cmd.reason ?? 'operator command'}` });
         for (const x of live.values()) if (x.state === 'running') x.abort.abort(`safety stop: ${cmd.reason ?? 'operator command'}`);
         break;
+      case 'stop':
       case 'cancel': {
         const matches = [...live.values()].filter((x) => x.job.jobId === cmd.jobId && (cmd.attempt === undefined || x.job.attempt === cmd.attempt));
         if (matches.length === 0) remember(cancelledEarly, cmd.attempt === undefined ? cmd.jobId! : `${cmd.jobId}#${cmd.attempt}`);
         for (const x of matches) {
+          // Stop (issue #20): a running test ends early and reports what it measured; a queued
+          // one has measured nothing, so a stop cancels it like a cancel.
+          if (cmd.command === 'stop' && x.state === 'running') {
+            x.stop.abort(cmd.reason ?? 'stopped by admin command');
+            continue;
+          }
           x.cancelled = true;
           if (x.state === 'queued') {
             const i = queue.indexOf(x);

@@ -20,9 +20,11 @@ import { createRig, type RigHandle, type TransportFactory } from '../sdk/index.j
 import { connectMqtt, type MqttConnectOptions } from '../transport/mqtt.js';
 import { topicsFor } from '../protocol/topics.js';
 import { analyticTruth, type Truth } from './truth.js';
+import { drawCell, runDurabilityTest, type DurabilitySpec } from './durability.js';
 
 export type { Truth, TruthOutput } from './truth.js';
 export { analyticTruth } from './truth.js';
+export { DEFAULT_DURABILITY, drawCell, earlyWindow, measureSeries, seriesKey, type DurabilityCell, type DurabilityPoint, type DurabilitySpec } from './durability.js';
 
 export interface LatencySpec {
   dist: 'fixed' | 'uniform' | 'normal' | 'lognormal' | 'exponential';
@@ -75,6 +77,13 @@ export interface SimulatedLabOptions {
   rigs: SimRigConfig[];
   /** The hidden truth (default: analyticTruth). */
   truth?: Truth;
+  /**
+   * Turns `durability` jobs into cycling tests with a degradation time series (issue #20,
+   * ./durability.ts): intermediate measurements every `reportEvery` cycles, early stop on a
+   * `stop` admin command or the job's `stopAtCycle` input. The rig's latency is the duration of
+   * a full planned test. Without it, `durability` jobs ask `truth` like any other stage.
+   */
+  durability?: Partial<DurabilitySpec>;
   seed: number;
   /** Each rig keeps its record of finished jobs here (survives restarts of the lab). */
   stateDir?: string;
@@ -228,7 +237,8 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
       signingKey: options.signingKeys?.get(cfg.id),
       clock,
       onProblem: (m) => options.onProblem?.(cfg.id, m),
-      handle: async (job, report, { signal }) => {
+      handle: async (job, report, ctx) => {
+        const { signal } = ctx;
         const a = job.attempt;
         const key = keyOf(job);
         const entry: SimLogEntry = { rigId: cfg.id, jobId: job.jobId, attempt: a, trialId: job.trialId, capability: job.capability, startedAt: clock.now(), executed: true, faults: [] };
@@ -259,6 +269,21 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
               await handle.start().catch((e) => options.onProblem?.(cfg.id, `restart failed: ${(e as Error).message}`));
             })();
             return await never(signal);
+          }
+          if (options.durability && job.capability === 'durability') {
+            // The cell is the trial's sample (same cell whichever attempt or rig tests it); the
+            // measurement noise is the attempt's.
+            const cell = drawCell(job.params, root.fork(`cell:${key}`).int(2 ** 31), options.durability);
+            const stopAt = job.inputs?.stopAtCycle;
+            const measurements = await runDurabilityTest(cell, root.fork(`noise:${key}:${a}`).int(2 ** 31), options.durability, {
+              sleep: (t) => clock.sleep(t, signal),
+              report: (f, note, m) => report(f, note, m),
+              stop: ctx.stop,
+              durationMs: ms,
+              ...(typeof stopAt === 'number' ? { stopAtCycle: stopAt } : {}),
+            });
+            end('result');
+            return { measurements, feasible: true };
           }
           const late = hit(faults.lateAfterTimeout, 'late', job.jobId, a);
           if (late) {

@@ -183,16 +183,16 @@ interface AdminArgs extends LabArgs {
   reason?: string;
 }
 
-const ADMIN: readonly AdminCommandName[] = ['pause', 'resume', 'cancel', 'safety-stop'];
+const ADMIN: readonly AdminCommandName[] = ['pause', 'resume', 'cancel', 'stop', 'safety-stop'];
 
 const adminCommand = (ctx: CommandContext): CommandModule<GlobalArgs, AdminArgs> => ({
   command: 'admin <command>',
-  describe: 'send an admin command to a rig: pause, resume, cancel (--job), safety-stop',
+  describe: 'send an admin command to a rig: pause, resume, cancel (--job), stop (--job: end a test early, keep its result), safety-stop',
   builder: (y) =>
     withLab(y)
       .positional('command', { type: 'string', demandOption: true, describe: ADMIN.join(' | ') })
       .option('rig', { type: 'string', demandOption: true, describe: 'rig id' })
-      .option('job', { type: 'string', describe: 'jobId (cancel)' })
+      .option('job', { type: 'string', describe: 'jobId (cancel, stop)' })
       .option('reason', { type: 'string', describe: 'recorded by the rig' }) as never,
   handler: async (args) => {
     const out = createOutput(args.json);
@@ -207,7 +207,7 @@ const adminCommand = (ctx: CommandContext): CommandModule<GlobalArgs, AdminArgs>
         } catch (e) {
           throw new BadInputError((e as Error).message, '--rig');
         }
-        if (args.command === 'cancel' && !args.job) throw new BadInputError('cancel needs the jobId to cancel', '--job');
+        if ((args.command === 'cancel' || args.command === 'stop') && !args.job) throw new BadInputError(`${args.command} needs the jobId to ${args.command}`, '--job');
         const cmd: AdminCommand = {
           command: args.command as AdminCommandName,
           commandId: randomUUID(),
