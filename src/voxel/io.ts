@@ -1,52 +1,61 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { BadInputError } from '../core/errors.js';
 import type { Shape3, Voxels } from '../core/protocols.js';
-import { decodeNpy, encodeNpy } from './npy.js';
+import { decodeNpySamples, encodeNpy } from './npy.js';
+import { fromXFastest, toLabels, toXFastest, type SampleVolume, type Samples } from './samples.js';
+import { decodeTiffStack, parsePoreloopMeta } from './tiff.js';
 import { checkShape, createVoxels, labelsPresent } from './voxels.js';
 
 /**
- * Volume files (issue 3, "I/O and CLI"). One entry point each way, dispatching on the file
- * extension:
+ * Volume files (issue 3, "I/O and CLI"; issue #19, "a way in for real data"). One entry point
+ * each way, dispatching on the file extension:
  *
- * - `.npy`  uint8 NumPy array of shape (nx, ny, nz), C order — `np.load(f)` gives our array
- *           exactly (PoreSpy reads it as is). No voxel size or phase names inside.
- * - `.tif`  uncompressed baseline TIFF (TIFF 6.0, 8-bit grey), **one page per z-slice**; each
- *           page is an x–y image (width nx, height ny, row = y). Fiji/ImageJ opens it as a
- *           z-stack with the voxel size in µm (ImageJ description `unit=micron`,
- *           `spacing=`, plus X/YResolution); `tifffile.imread(f).transpose(2, 1, 0)` gives the
- *           (nx, ny, nz) array. Pixel data of all pages are contiguous, as ImageJ expects.
+ * - `.npy`  NumPy array of shape (nx, ny, nz), C order — `np.load(f)` gives our array exactly
+ *           (PoreSpy reads it as is). Written as uint8; read in any integer, boolean or float
+ *           dtype. Voxel size and phase names go in a JSON sidecar `<file>.json`.
+ * - `.tif`  one page per z-slice; each page is an x–y image (width nx, height ny, row = y).
+ *           Written uncompressed, 8-bit, ImageJ-style (`unit=micron`, `spacing=`, X/YResolution
+ *           in pixels per µm, ResolutionUnit none) so Fiji opens it as a z-stack with its
+ *           voxel size; `tifffile.imread(f).transpose(2, 1, 0)` gives the (nx, ny, nz) array.
+ *           Read by utif2 in every common compression and bit depth (src/voxel/tiff.ts).
  * - `.vti`  VTK XML ImageData (ParaView), one UInt8 cell array `phase`, written as raw
- *           appended data with a UInt64 header; reading also takes base64 appended, inline
- *           binary and ascii arrays, point or cell data.
- * - `.raw`  bare uint8 bytes + JSON sidecar `<file>.json` (e.g. `vol.raw.json`; `vol.json`
+ *           appended data with a UInt64 header; reading also takes zlib-compressed data
+ *           (ParaView's default), base64 and inline arrays, any numeric type, point or cell data.
+ * - `.raw`  bare bytes + JSON sidecar `<file>.json` (e.g. `vol.raw.json`; `vol.json`
  *           is accepted when reading) holding { shape, voxelSize, phases, order, dtype }.
  *           order 'C' = x slowest, z fastest (ours); 'F' = x fastest (ImageJ/VTK raw import).
  *
- * Voxel size and phase names travel in .tif, .vti and .raw; `options` override what the file
- * says, and fill in what it lacks (.npy): voxel size defaults to 1 µm, phases to
- * { 0: 'pore', l: 'phase<l>' } for the labels present.
+ * `options` override what the file says, and fill in what it lacks: voxel size defaults to
+ * 1 µm with a warning (`onWarning`), phases to { 0: 'pore', l: 'phase<l>' } for the labels
+ * present.
  */
 
 export const VOLUME_FORMATS = ['.npy', '.tif', '.tiff', '.vti', '.raw'] as const;
-const ALLOWED = 'allowed formats: .npy (uint8), .tif/.tiff (8-bit multi-page), .vti (VTK ImageData), .raw (+ .json sidecar)';
+const ALLOWED =
+  'allowed formats: .npy (integer/bool dtypes, + optional .json sidecar), .tif/.tiff (multi-page, any common compression, 1–32-bit), .vti (VTK ImageData, raw or zlib), .raw (+ .json sidecar)';
 
 export interface ReadVolumeOptions {
   /** Voxel edge in µm; overrides the file's. */
   voxelSize?: number;
   /** Label → phase name; overrides the file's. */
   phases?: Record<number, string>;
+  /** Told what the reader noticed (no voxel size in the file, non-cubic voxels …). */
+  onWarning?: (message: string) => void;
 }
 
-interface Decoded {
-  data: Uint8Array;
+/** A volume's samples before they become labels: grey values or labels of any integer type. */
+export interface GreyVolume {
+  values: Samples;
   shape: Shape3;
-  voxelSize?: number;
+  voxelSize: number;
   phases?: Record<number, string>;
 }
 
-export function readVolume(path: string, options: ReadVolumeOptions = {}): Voxels {
+/** Reads any supported file into samples (no label check); voxel size and warnings resolved. */
+export function readSamples(path: string, options: ReadVolumeOptions = {}): GreyVolume {
   const ext = extname(path).toLowerCase();
   if (!(VOLUME_FORMATS as readonly string[]).includes(ext)) {
     throw new BadInputError(`unknown volume extension "${ext || '(none)'}"; ${ALLOWED}`, path);
@@ -54,29 +63,47 @@ export function readVolume(path: string, options: ReadVolumeOptions = {}): Voxel
   if (!existsSync(path)) throw new BadInputError('file not found', path);
   if (!statSync(path).isFile()) throw new BadInputError('not a regular file', path);
   const buf = readFileSync(path);
-  let d: Decoded;
+  let d: SampleVolume;
   try {
-    d = ext === '.npy' ? decodeNpy(buf, path) : ext === '.vti' ? decodeVti(buf, path) : ext === '.raw' ? decodeRaw(buf, path) : decodeTiff(buf, path);
+    d = ext === '.npy' ? decodeNpyWithSidecar(buf, path) : ext === '.vti' ? decodeVti(buf, path) : ext === '.raw' ? decodeRaw(buf, path) : decodeTiffStack(buf, path);
   } catch (e) {
     if (e instanceof BadInputError) throw e;
     throw new BadInputError(`corrupt or unreadable ${ext} file (${(e as Error).message}); ${ALLOWED}`, path, { cause: e });
   }
-  const voxelSize = options.voxelSize ?? d.voxelSize ?? 1;
-  const phases = options.phases ?? d.phases ?? defaultPhases(d.data);
-  return createVoxels(d.shape, voxelSize, phases, d.data);
+  const warn = options.onWarning ?? (() => undefined);
+  if (options.voxelSize === undefined) {
+    for (const w of d.warnings) warn(`${path}: ${w}`);
+    if (d.voxelSize === undefined) {
+      if (d.warnings.length === 0) warn(`${path}: the file states no voxel size; assuming 1 µm (pass --voxel <µm>)`);
+      else warn(`${path}: assuming 1 µm`);
+    }
+  }
+  return { values: d.values, shape: d.shape, voxelSize: options.voxelSize ?? d.voxelSize ?? 1, phases: options.phases ?? d.phases };
+}
+
+/** Reads a segmented volume: every sample must be a label 0–255. */
+export function readVolume(path: string, options: ReadVolumeOptions = {}): Voxels {
+  const g = readSamples(path, options);
+  const data = toLabels(g.values, path);
+  return createVoxels(g.shape, g.voxelSize, g.phases ?? defaultPhases(data), data);
 }
 
 export function writeVolume(path: string, v: Voxels): void {
   const ext = extname(path).toLowerCase();
   checkShape(v.shape);
-  if (ext === '.npy') writeFileSync(path, encodeNpy(v.data, v.shape));
-  else if (ext === '.tif' || ext === '.tiff') writeFileSync(path, encodeTiff(v));
+  if (ext === '.npy') {
+    writeFileSync(path, encodeNpy(v.data, v.shape));
+    writeSidecar(`${path}.json`, { shape: v.shape, voxelSize: v.voxelSize, phases: v.phases });
+  } else if (ext === '.tif' || ext === '.tiff') writeFileSync(path, encodeTiff(v));
   else if (ext === '.vti') writeFileSync(path, encodeVti(v));
   else if (ext === '.raw') {
     writeFileSync(path, v.data);
-    const side: RawSidecar = { shape: v.shape, voxelSize: v.voxelSize, phases: v.phases, order: 'C', dtype: 'uint8' };
-    writeFileSync(`${path}.json`, JSON.stringify(side, null, 2) + '\n');
+    writeSidecar(`${path}.json`, { shape: v.shape, voxelSize: v.voxelSize, phases: v.phases, order: 'C', dtype: 'uint8' });
   } else throw new BadInputError(`unknown volume extension "${ext || '(none)'}"; ${ALLOWED}`, path);
+}
+
+function writeSidecar(path: string, side: Partial<RawSidecar>): void {
+  writeFileSync(path, JSON.stringify(side, null, 2) + '\n');
 }
 
 /** Phase names when a file carries none: 0 is pore (poreloop's convention), others numbered. */
@@ -86,52 +113,68 @@ export function defaultPhases(data: Uint8Array): Record<number, string> {
   return out;
 }
 
-// ─── .raw + JSON sidecar ─────────────────────────────────────────────────────────────────
+// ─── JSON sidecars (.raw, .npy) ──────────────────────────────────────────────────────────
+
+const RAW_DTYPES = { uint8: Uint8Array, int8: Int8Array, uint16: Uint16Array, int16: Int16Array, uint32: Uint32Array, int32: Int32Array, float32: Float32Array, float64: Float64Array } as const;
 
 interface RawSidecar {
   shape: number[];
   voxelSize: number;
   phases: Record<number, string>;
   order: 'C' | 'F';
-  dtype: 'uint8';
+  /** Little-endian sample type; default uint8. */
+  dtype: keyof typeof RAW_DTYPES;
 }
 
-function decodeRaw(buf: Buffer, path: string): Decoded {
-  const candidates = [`${path}.json`, path.replace(/\.raw$/i, '.json')];
-  const sidecar = candidates.find((p) => existsSync(p));
-  if (!sidecar) throw new BadInputError(`missing JSON sidecar (looked for ${candidates.join(' and ')}) with { shape, voxelSize, phases, order }`, path);
+function findSidecar(path: string, ext: RegExp): string | undefined {
+  return [`${path}.json`, path.replace(ext, '.json')].find((p) => p !== path && existsSync(p));
+}
+
+function readSidecar(sidecar: string): Partial<RawSidecar> {
   let meta: Partial<RawSidecar>;
   try {
     meta = JSON.parse(readFileSync(sidecar, 'utf8')) as Partial<RawSidecar>;
   } catch (e) {
     throw new BadInputError(`sidecar is not valid JSON (${(e as Error).message})`, sidecar);
   }
+  if (meta.voxelSize !== undefined && !(typeof meta.voxelSize === 'number' && meta.voxelSize > 0)) {
+    throw new BadInputError(`voxelSize must be a number > 0 (µm), got ${JSON.stringify(meta.voxelSize)}`, `${sidecar}: voxelSize`);
+  }
+  if (meta.phases !== undefined && (typeof meta.phases !== 'object' || meta.phases === null || Object.values(meta.phases).some((n) => typeof n !== 'string'))) {
+    throw new BadInputError('phases must be an object of label → name strings', `${sidecar}: phases`);
+  }
+  return meta;
+}
+
+function decodeNpyWithSidecar(buf: Buffer, path: string): SampleVolume {
+  const { values, shape } = decodeNpySamples(buf, path);
+  const sidecar = findSidecar(path, /\.npy$/i);
+  if (!sidecar) return { values, shape, warnings: [] };
+  const meta = readSidecar(sidecar);
+  if (Array.isArray(meta.shape) && meta.shape.join() !== shape.join()) {
+    throw new BadInputError(`sidecar shape ${JSON.stringify(meta.shape)} differs from the array's (${shape.join(', ')})`, sidecar);
+  }
+  return { values, shape, voxelSize: meta.voxelSize, phases: meta.phases, warnings: [] };
+}
+
+function decodeRaw(buf: Buffer, path: string): SampleVolume {
+  const sidecar = findSidecar(path, /\.raw$/i);
+  if (!sidecar) throw new BadInputError(`missing JSON sidecar (looked for ${path}.json and ${path.replace(/\.raw$/i, '.json')}) with { shape, voxelSize, phases, order, dtype }`, path);
+  const meta = readSidecar(sidecar);
   const shape = checkShape(Array.isArray(meta.shape) ? meta.shape : [], `${sidecar}: shape`);
-  if (meta.dtype !== undefined && meta.dtype !== 'uint8') throw new BadInputError(`dtype ${String(meta.dtype)} not supported; only uint8`, sidecar);
+  const dtype = meta.dtype ?? 'uint8';
+  const Type = RAW_DTYPES[dtype];
+  if (!Type) throw new BadInputError(`dtype ${String(meta.dtype)} not supported; allowed: ${Object.keys(RAW_DTYPES).join(', ')} (little-endian)`, sidecar);
   const order = meta.order ?? 'C';
   if (order !== 'C' && order !== 'F') throw new BadInputError(`order must be "C" (x slowest) or "F" (x fastest), got ${JSON.stringify(order)}`, sidecar);
   const n = shape[0] * shape[1] * shape[2];
-  if (buf.length !== n) throw new BadInputError(`file has ${buf.length} bytes but shape ${shape.join('×')} needs ${n}`, path);
-  const data = order === 'C' ? new Uint8Array(buf) : fromXFastest(buf, shape);
-  return { data, shape, voxelSize: typeof meta.voxelSize === 'number' ? meta.voxelSize : undefined, phases: meta.phases };
+  const need = n * Type.BYTES_PER_ELEMENT;
+  if (buf.length !== need) throw new BadInputError(`file has ${buf.length} bytes but shape ${shape.join('×')} needs ${need} (${dtype})`, path);
+  const values = new Type(buf.buffer.slice(buf.byteOffset, buf.byteOffset + need) as ArrayBuffer) as Samples;
+  return { values: order === 'C' ? values : fromXFastest(values, shape), shape, voxelSize: meta.voxelSize, phases: meta.phases, warnings: [] };
 }
 
-/** Transposes x-fastest (Fortran/VTK) order into our C order. */
-function fromXFastest(src: Uint8Array, [nx, ny, nz]: Shape3): Uint8Array {
-  const out = new Uint8Array(nx * ny * nz);
-  let i = 0;
-  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) out[(x * ny + y) * nz + z] = src[i++];
-  return out;
-}
-
-function toXFastest(src: Uint8Array, [nx, ny, nz]: Shape3): Uint8Array {
-  const out = new Uint8Array(nx * ny * nz);
-  let i = 0;
-  for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) out[i++] = src[(x * ny + y) * nz + z];
-  return out;
-}
-
-// ─── TIFF (TIFF 6.0 baseline, uncompressed, 8-bit grey) ──────────────────────────────────
+// ─── TIFF out (TIFF 6.0 baseline, uncompressed, 8-bit grey) ──────────────────────────────────
 
 const T_SHORT = 3;
 const T_LONG = 4;
@@ -153,8 +196,8 @@ function encodeTiff(v: Voxels): Buffer {
   const descAt = pixelEnd + (pixelEnd & 1);
   const ratAt = descAt + descBytes.length + (descBytes.length & 1);
   const ifdStart = ratAt + 8;
-  const entriesFirst = 13;
-  const entriesRest = 12;
+  const entriesFirst = 14;
+  const entriesRest = 13;
   const ifdSize = (n: number) => 2 + n * 12 + 4;
   const total = ifdStart + ifdSize(entriesFirst) + (nz - 1) * ifdSize(entriesRest);
   if (total > 0xffffffff) throw new BadInputError('volume too large for a classic TIFF (4 GiB); use .npy or .raw', 'tif');
@@ -172,7 +215,7 @@ function encodeTiff(v: Voxels): Buffer {
     }
   }
   descBytes.copy(out, descAt);
-  // XResolution = YResolution = pixels per µm (ResolutionUnit none, as ImageJ writes).
+  // XResolution = YResolution = pixels per µm with ResolutionUnit none, as ImageJ writes.
   out.writeUInt32LE(1_000_000, ratAt);
   out.writeUInt32LE(Math.max(1, Math.round(v.voxelSize * 1_000_000)), ratAt + 4);
   let at = ifdStart;
@@ -191,6 +234,7 @@ function encodeTiff(v: Voxels): Buffer {
       [279, T_LONG, 1, page],
       [282, T_RATIONAL, 1, ratAt],
       [283, T_RATIONAL, 1, ratAt],
+      [296, T_SHORT, 1, 1],
     ];
     out.writeUInt16LE(entries.length, at);
     let e = at + 2;
@@ -207,111 +251,6 @@ function encodeTiff(v: Voxels): Buffer {
     at = next;
   }
   return out;
-}
-
-function decodeTiff(buf: Buffer, path: string): Decoded {
-  if (buf.length < 8) throw new BadInputError('not a TIFF file (too short)', path);
-  const bom = buf.toString('latin1', 0, 2);
-  if (bom !== 'II' && bom !== 'MM') throw new BadInputError('not a TIFF file (missing II/MM byte-order mark)', path);
-  const le = bom === 'II';
-  const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  if (u16(2) !== 42) throw new BadInputError(u16(2) === 43 ? 'BigTIFF is not supported; save as classic TIFF' : 'not a classic TIFF (magic ≠ 42)', path);
-  const typeSize: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8 };
-  const values = (type: number, count: number, field: number): number[] => {
-    const size = (typeSize[type] ?? 1) * count;
-    const at = size <= 4 ? field : u32(field);
-    const out: number[] = [];
-    for (let i = 0; i < count; i++) {
-      if (type === 3) out.push(u16(at + 2 * i));
-      else if (type === 4) out.push(u32(at + 4 * i));
-      else if (type === 5) out.push(u32(at + 8 * i) / u32(at + 8 * i + 4));
-      else out.push(buf[at + i]);
-    }
-    return out;
-  };
-  const pages: Array<{ offsets: number[]; counts: number[] }> = [];
-  let width = 0;
-  let height = 0;
-  let description = '';
-  let xres: number | undefined;
-  const seen = new Set<number>();
-  for (let ifd = u32(4); ifd !== 0; ) {
-    if (seen.has(ifd) || ifd + 2 > buf.length) throw new BadInputError('corrupt TIFF: bad or looping IFD offset', path);
-    seen.add(ifd);
-    const n = u16(ifd);
-    const tags = new Map<number, number[]>();
-    for (let i = 0; i < n; i++) {
-      const e = ifd + 2 + i * 12;
-      const tag = u16(e);
-      const type = u16(e + 2);
-      const count = u32(e + 4);
-      if (tag === 270 && pages.length === 0) {
-        const at = count <= 4 ? e + 8 : u32(e + 8);
-        description = buf.toString('latin1', at, at + count).replace(/\0+$/, '');
-      } else if (tag !== 270) tags.set(tag, values(type, count, e + 8));
-    }
-    ifd = u32(ifd + 2 + n * 12);
-    const sub = tags.get(254)?.[0] ?? 0;
-    if (sub & 1) continue; // reduced-resolution thumbnail, not a slice
-    const w = tags.get(256)?.[0];
-    const h = tags.get(257)?.[0];
-    if (!w || !h) throw new BadInputError('corrupt TIFF: page without ImageWidth/ImageLength', path);
-    const bps = tags.get(258) ?? [1];
-    const spp = tags.get(277)?.[0] ?? 1;
-    const comp = tags.get(259)?.[0] ?? 1;
-    if (bps.some((b) => b !== 8) || spp !== 1) throw new BadInputError(`only 8-bit single-channel TIFF is supported (found ${bps.join('/')}-bit, ${spp} samples per pixel)`, path);
-    if (comp !== 1) throw new BadInputError(`compressed TIFF (compression ${comp}) is not supported; save uncompressed`, path);
-    if (pages.length === 0) {
-      width = w;
-      height = h;
-      xres = tags.get(282)?.[0];
-    } else if (w !== width || h !== height) {
-      throw new BadInputError(`pages differ in size (${width}×${height} vs ${w}×${h})`, path);
-    }
-    const offsets = tags.get(273);
-    const counts = tags.get(279);
-    if (!offsets || !counts || offsets.length !== counts.length) throw new BadInputError('corrupt TIFF: missing strip offsets/byte counts', path);
-    pages.push({ offsets, counts });
-  }
-  if (pages.length === 0) throw new BadInputError('TIFF has no image pages', path);
-  // Declared sizes are checked before anything is allocated (issue #14: an 81 kB file whose
-  // pages all pointed at the same strip expanded to 4.3 GB before the size limit was checked).
-  const shape = checkShape([width, height, pages.length], `${path}: TIFF pages`);
-  const [nx, ny, nz] = shape;
-  // Uncompressed 8-bit pixels take one byte each in the file, so a page set larger than the
-  // file can only come from strips that overlap or are reused: refused, not expanded.
-  if (nx * ny * nz > buf.length) {
-    throw new BadInputError(`corrupt TIFF: ${nz} pages of ${nx}×${ny} declare ${nx * ny * nz} pixel bytes, more than the file's ${buf.length} bytes (strips reused or overlapping)`, path);
-  }
-  const data = new Uint8Array(nx * ny * nz);
-  const img = new Uint8Array(nx * ny);
-  for (let z = 0; z < nz; z++) {
-    const { offsets, counts } = pages[z];
-    let k = 0;
-    for (let s = 0; s < offsets.length && k < img.length; s++) {
-      const len = Math.min(counts[s], img.length - k);
-      if (offsets[s] + len > buf.length) throw new BadInputError('corrupt TIFF: strip runs past the end of the file', path);
-      img.set(buf.subarray(offsets[s], offsets[s] + len), k);
-      k += len;
-    }
-    if (k !== img.length) throw new BadInputError(`corrupt TIFF: page ${z} has ${k} of ${img.length} pixel bytes`, path);
-    for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) data[(x * ny + y) * nz + z] = img[y * nx + x];
-  }
-  const meta = parsePoreloopMeta(description);
-  const spacing = /(?:^|\n)spacing=([0-9.eE+-]+)/.exec(description)?.[1];
-  const voxelSize = meta?.voxelSize ?? (spacing ? Number(spacing) : xres && xres > 0 ? 1 / xres : undefined);
-  return { data, shape, voxelSize, phases: meta?.phases };
-}
-
-function parsePoreloopMeta(text: string): { voxelSize?: number; phases?: Record<number, string> } | undefined {
-  const m = /poreloop=(\{.*\})/.exec(text);
-  if (!m) return undefined;
-  try {
-    return JSON.parse(m[1]) as { voxelSize?: number; phases?: Record<number, string> };
-  } catch {
-    return undefined;
-  }
 }
 
 // ─── VTK XML ImageData (.vti) ────────────────────────────────────────────────────────────
@@ -342,13 +281,29 @@ function attr(tag: string, name: string): string | undefined {
   return new RegExp(`\\b${name}="([^"]*)"`).exec(tag)?.[1];
 }
 
-function decodeVti(buf: Buffer, path: string): Decoded {
+const VTK_TYPES: Record<string, { bytes: number; make: (n: number) => Samples; get: (dv: DataView, o: number, le: boolean) => number }> = {
+  UInt8: { bytes: 1, make: (n) => new Uint8Array(n), get: (dv, o) => dv.getUint8(o) },
+  Int8: { bytes: 1, make: (n) => new Int8Array(n), get: (dv, o) => dv.getInt8(o) },
+  UInt16: { bytes: 2, make: (n) => new Uint16Array(n), get: (dv, o, le) => dv.getUint16(o, le) },
+  Int16: { bytes: 2, make: (n) => new Int16Array(n), get: (dv, o, le) => dv.getInt16(o, le) },
+  UInt32: { bytes: 4, make: (n) => new Uint32Array(n), get: (dv, o, le) => dv.getUint32(o, le) },
+  Int32: { bytes: 4, make: (n) => new Int32Array(n), get: (dv, o, le) => dv.getInt32(o, le) },
+  UInt64: { bytes: 8, make: (n) => new Float64Array(n), get: (dv, o, le) => Number(dv.getBigUint64(o, le)) },
+  Int64: { bytes: 8, make: (n) => new Float64Array(n), get: (dv, o, le) => Number(dv.getBigInt64(o, le)) },
+  Float32: { bytes: 4, make: (n) => new Float32Array(n), get: (dv, o, le) => dv.getFloat32(o, le) },
+  Float64: { bytes: 8, make: (n) => new Float64Array(n), get: (dv, o, le) => dv.getFloat64(o, le) },
+};
+
+function decodeVti(buf: Buffer, path: string): SampleVolume {
   // The XML part ends where raw appended data begin; search the head only as text.
   const appendedAt = buf.indexOf('<AppendedData');
   const xml = buf.toString('latin1', 0, appendedAt >= 0 ? appendedAt : buf.length);
   if (!/<VTKFile[^>]*type="ImageData"/.test(xml)) throw new BadInputError('not a VTK XML ImageData file (<VTKFile type="ImageData"> missing)', path);
   const vtk = /<VTKFile[^>]*>/.exec(xml)![0];
-  if (attr(vtk, 'compressor')) throw new BadInputError(`compressed .vti (${attr(vtk, 'compressor')}) is not supported; save uncompressed`, path);
+  const compressor = attr(vtk, 'compressor');
+  if (compressor && compressor !== 'vtkZLibDataCompressor') {
+    throw new BadInputError(`compressor ${compressor} is not supported; allowed: none or vtkZLibDataCompressor (ParaView's default)`, path);
+  }
   const le = (attr(vtk, 'byte_order') ?? 'LittleEndian') === 'LittleEndian';
   const hdr64 = attr(vtk, 'header_type') === 'UInt64';
   const hsize = hdr64 ? 8 : 4;
@@ -362,26 +317,38 @@ function decodeVti(buf: Buffer, path: string): Decoded {
   const shape = checkShape([0, 1, 2].map((a) => ext[2 * a + 1] - ext[2 * a] + (cells ? 0 : 1)), `${path}: WholeExtent`);
   const n = shape[0] * shape[1] * shape[2];
   const da = /<DataArray[^>]*>/.exec(m[2])![0];
-  const type = attr(da, 'type');
-  if (type !== 'UInt8' && type !== 'Int8') throw new BadInputError(`DataArray type ${type} not supported; use UInt8`, path);
+  const type = attr(da, 'type') ?? '';
+  const vt = VTK_TYPES[type];
+  if (!vt) throw new BadInputError(`DataArray type ${type} not supported; allowed: ${Object.keys(VTK_TYPES).join(', ')}`, path);
   if ((attr(da, 'NumberOfComponents') ?? '1') !== '1') throw new BadInputError('DataArray must have one component', path);
   const format = attr(da, 'format') ?? 'ascii';
-  const readHeader = (b: Buffer, o: number) => (hdr64 ? Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  let flat: Uint8Array;
+  const header = (b: Uint8Array, i: number) => {
+    const dv = new DataView(b.buffer, b.byteOffset + i * hsize, hsize);
+    return hdr64 ? Number(dv.getBigUint64(0, le)) : dv.getUint32(0, le);
+  };
+  const nbytes = n * vt.bytes;
+  let bytes: Uint8Array;
   if (format === 'ascii') {
     const tokens = (m[4] ?? '').trim().split(/\s+/).filter((t) => t.length > 0);
     if (tokens.length !== n) throw new BadInputError(`data array has ${tokens.length} values but the extent needs ${n}`, path);
-    flat = new Uint8Array(n);
-    // Labels are integers 0–255 (Int8: 0–127). Uint8Array.from turned NaN into 0 and 300 into
+    const values = vt.make(n);
+    // Integer arrays hold integers in range: Uint8Array.from turned NaN into 0 and 300 into
     // 44, so a corrupt file read as another microstructure with exit 0 (issue #14).
-    const max = type === 'UInt8' ? 255 : 127;
+    const float = type.startsWith('Float');
+    const max = type === 'UInt8' ? 255 : type === 'Int8' ? 127 : Infinity;
     for (let i = 0; i < n; i++) {
       const v = Number(tokens[i]);
-      if (!Number.isInteger(v) || v < 0 || v > max) throw new BadInputError(`ascii DataArray value ${i} is ${JSON.stringify(tokens[i].slice(0, 20))}; phase labels are integers 0–${max}`, path);
-      flat[i] = v;
+      const bad = float ? !Number.isFinite(v) : !Number.isInteger(v) || v < (type.startsWith('U') ? 0 : -Infinity) || v > max;
+      if (bad) {
+        const allowed = float ? 'finite numbers' : max <= 255 ? `phase labels are integers 0–${max}` : `${type} integers`;
+        throw new BadInputError(`ascii DataArray value ${i} is ${JSON.stringify(tokens[i].slice(0, 20))}; ${allowed}`, path);
+      }
+      values[i] = v;
     }
+    return finishVti(values, shape, xml, spacing);
   } else if (format === 'binary') {
-    flat = decodeBase64Block(Buffer.from((m[4] ?? '').replace(/\s+/g, ''), 'latin1').toString('latin1'), hsize, readHeader, n);
+    const text = (m[4] ?? '').replace(/\s+/g, '');
+    bytes = compressor ? inflateBase64Blocks(text, hsize, header) : decodeBase64Block(text, hsize, header, nbytes);
   } else if (format === 'appended') {
     if (appendedAt < 0) throw new BadInputError('format="appended" but no <AppendedData> section', path);
     const tagEnd = buf.indexOf('>', appendedAt);
@@ -391,32 +358,85 @@ function decodeVti(buf: Buffer, path: string): Decoded {
     const start = underscore + 1 + offset;
     if ((attr(appTag, 'encoding') ?? 'raw') === 'raw') {
       if (start + hsize > buf.length) throw new BadInputError('appended data truncated', path);
-      const bytes = readHeader(buf, start);
-      flat = new Uint8Array(buf.subarray(start + hsize, start + hsize + bytes));
+      bytes = compressor ? inflateRawBlocks(buf, start, hsize, header, path) : buf.subarray(start + hsize, start + hsize + header(buf.subarray(start), 0));
     } else {
       const end = buf.indexOf('<', underscore);
       const text = buf.toString('latin1', underscore + 1, end < 0 ? buf.length : end).replace(/\s+/g, '');
-      flat = decodeBase64Block(text.slice(offset), hsize, readHeader, n);
+      bytes = compressor ? inflateBase64Blocks(text.slice(offset), hsize, header) : decodeBase64Block(text.slice(offset), hsize, header, nbytes);
     }
   } else throw new BadInputError(`DataArray format "${format}" not supported`, path);
-  if (flat.length !== n) throw new BadInputError(`data array has ${flat.length} values but the extent needs ${n}`, path);
+  if (bytes.length < nbytes) throw new BadInputError(`data array has ${Math.floor(bytes.length / vt.bytes)} values but the extent needs ${n}`, path);
+  const values = vt.make(n);
+  if (type === 'UInt8') values.set(bytes.subarray(0, n));
+  else {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, nbytes);
+    for (let i = 0; i < n; i++) values[i] = vt.get(dv, i * vt.bytes, le);
+  }
+  return finishVti(values, shape, xml, spacing);
+}
+
+function finishVti(xFastest: Samples, shape: Shape3, xml: string, spacing: number[] | undefined): SampleVolume {
   const meta = parsePoreloopMeta(xml.slice(0, 4096));
-  const vs = meta?.voxelSize ?? (spacing && spacing[0] > 0 ? spacing[0] : undefined);
-  return { data: fromXFastest(flat, shape), shape, voxelSize: vs, phases: meta?.phases };
+  const warnings: string[] = [];
+  if (spacing && spacing.length === 3 && spacing.some((s) => Math.abs(s - spacing[0]) > 0.01 * spacing[0])) {
+    warnings.push(`voxels are not cubic (Spacing ${spacing.join(' ')}); poreloop uses cubic voxels of ${spacing[0]}`);
+  }
+  // VTK spacing has no unit: poreloop's own files say µm; others are taken as µm too.
+  const voxelSize = meta?.voxelSize ?? (spacing && spacing[0] > 0 ? spacing[0] : undefined);
+  return { values: fromXFastest(xFastest, shape), shape, voxelSize, phases: meta?.phases, warnings };
+}
+
+/**
+ * vtkZLibDataCompressor blocks (VTK file formats, "compressed data"): a header of
+ * [blocks, block size, last block size, compressed size of each block], then the zlib
+ * streams one after another.
+ */
+function inflateRawBlocks(buf: Buffer, start: number, hsize: number, header: (b: Uint8Array, i: number) => number, path: string): Uint8Array {
+  const head = buf.subarray(start);
+  const blocks = header(head, 0);
+  const hbytes = (3 + blocks) * hsize;
+  if (start + hbytes > buf.length) throw new BadInputError('compressed appended data truncated (header)', path);
+  const sizes = Array.from({ length: blocks }, (_, i) => header(head, 3 + i));
+  return inflateBlocks(head.subarray(hbytes), sizes, header(head, 1), header(head, 2));
+}
+
+function inflateBase64Blocks(text: string, hsize: number, header: (b: Uint8Array, i: number) => number): Uint8Array {
+  // VTK encodes the header and the blocks as two base64 streams.
+  const blocks = header(Buffer.from(text.slice(0, 12), 'base64'), 0);
+  const hchars = Math.ceil(((3 + blocks) * hsize) / 3) * 4;
+  const head = Buffer.from(text.slice(0, hchars), 'base64');
+  const sizes = Array.from({ length: blocks }, (_, i) => header(head, 3 + i));
+  return inflateBlocks(Buffer.from(text.slice(hchars), 'base64'), sizes, header(head, 1), header(head, 2));
+}
+
+function inflateBlocks(data: Uint8Array, sizes: number[], blockSize: number, lastSize: number): Uint8Array {
+  const total = sizes.length === 0 ? 0 : (sizes.length - 1) * blockSize + (lastSize || blockSize);
+  if (total > 8 * 1024 ** 3) throw new BadInputError(`compressed array declares ${total} bytes`, 'vti');
+  const out = new Uint8Array(total);
+  let at = 0;
+  let from = 0;
+  for (let b = 0; b < sizes.length; b++) {
+    const want = b === sizes.length - 1 ? lastSize || blockSize : blockSize;
+    const block = inflateSync(data.subarray(from, from + sizes[b]), { maxOutputLength: Math.max(1, want) });
+    out.set(block.subarray(0, want), at);
+    at += want;
+    from += sizes[b];
+  }
+  return out;
 }
 
 /**
  * Base64 VTK block: VTK writers encode the byte-count header and the data as two separate
  * base64 streams (meshio and pyevtk too); a single stream is tried if that does not fit.
  */
-function decodeBase64Block(text: string, hsize: number, readHeader: (b: Buffer, o: number) => number, n: number): Uint8Array {
+function decodeBase64Block(text: string, hsize: number, header: (b: Uint8Array, i: number) => number, nbytes: number): Uint8Array {
   const hchars = Math.ceil(hsize / 3) * 4;
   const head = Buffer.from(text.slice(0, hchars), 'base64');
   const separate = Buffer.from(text.slice(hchars), 'base64');
-  if (head.length >= hsize && readHeader(head, 0) === n && separate.length >= n) return new Uint8Array(separate.subarray(0, n));
+  if (head.length >= hsize && header(head, 0) === nbytes && separate.length >= nbytes) return separate.subarray(0, nbytes);
   const joint = Buffer.from(text, 'base64');
-  const bytes = readHeader(joint, 0);
-  return new Uint8Array(joint.subarray(hsize, hsize + bytes));
+  const bytes = header(joint, 0);
+  return joint.subarray(hsize, hsize + bytes);
 }
 
 // ─── PNG slice previews ──────────────────────────────────────────────────────────────────

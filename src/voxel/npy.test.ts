@@ -21,7 +21,9 @@ describe('npy', () => {
 
   it('rejects non-npy bytes and wrong dtypes with a clear message', () => {
     expect(() => decodeNpy(Buffer.from('hello world'))).toThrow(/not a NumPy/);
-    const bad = encodeNpy(new Uint8Array(8), [2, 2, 2]).toString('latin1').replace("'|u1'", "'<f8'");
-    expect(() => decodeNpy(Buffer.from(bad, 'latin1'))).toThrow(/dtype <f8 is not supported/);
+    const bad = encodeNpy(new Uint8Array(64), [2, 2, 2]).toString('latin1').replace("'|u1'", "'<f8'").replace("(2, 2, 2)", "(2, 2, 1)");
+    expect(() => decodeNpy(Buffer.from(bad, 'latin1'))).toThrow(/dtype <f8 is not supported for phase labels/);
+    const complex = encodeNpy(new Uint8Array(8), [2, 2, 2]).toString('latin1').replace("'|u1'", "'<c8'");
+    expect(() => decodeNpy(Buffer.from(complex, 'latin1'))).toThrow(/dtype <c8 is not supported; allowed: bool, int8/);
   });
 });

@@ -1,12 +1,14 @@
 import { BadInputError } from '../core/errors.js';
 import type { Shape3 } from '../core/protocols.js';
+import { fromXFastest, toLabels, type Samples } from './samples.js';
+import { checkShape } from './voxels.js';
 
 /**
  * NumPy .npy format, version 1.0/2.0/3.0 (numpy.lib.format, NEP 1): magic "\x93NUMPY",
  * version, little-endian header length, a Python-literal dict header
  * {'descr': '|u1', 'fortran_order': False, 'shape': (nx, ny, nz), }, padded with spaces and a
- * newline so the data starts on a 64-byte boundary. poreloop volumes are uint8, C order.
- * Reading also accepts bool ('|b1') and Fortran order (transposed into C order).
+ * newline so the data starts on a 64-byte boundary. poreloop writes uint8, C order; it reads
+ * every numeric dtype in either order (issue #19).
  */
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
@@ -25,7 +27,38 @@ export function encodeNpy(data: Uint8Array, shape: readonly number[]): Buffer {
   return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
 }
 
+/**
+ * Phase labels from a .npy: any integer or boolean dtype (np.save(a.astype(int)) gives int64;
+ * 16-bit label stacks are common) whose values are 0–255. Float arrays are images, not labels.
+ */
 export function decodeNpy(buf: Buffer, where = 'npy'): { data: Uint8Array; shape: Shape3 } {
+  const { values, shape, descr } = decodeNpySamples(buf, where);
+  if (values instanceof Float32Array || values instanceof Float64Array) {
+    throw new BadInputError(`dtype ${descr} is not supported for phase labels (integer or boolean dtypes only); a grey-scale image can be segmented with poreloop volume segment`, where);
+  }
+  return { data: toLabels(values, where), shape };
+}
+
+const DTYPES: Record<string, { bytes: number; read: (dv: DataView, o: number, le: boolean) => number | bigint; make: (n: number) => Samples }> = {
+  b1: { bytes: 1, read: (dv, o) => (dv.getUint8(o) ? 1 : 0), make: (n) => new Uint8Array(n) },
+  u1: { bytes: 1, read: (dv, o) => dv.getUint8(o), make: (n) => new Uint8Array(n) },
+  i1: { bytes: 1, read: (dv, o) => dv.getInt8(o), make: (n) => new Int8Array(n) },
+  u2: { bytes: 2, read: (dv, o, le) => dv.getUint16(o, le), make: (n) => new Uint16Array(n) },
+  i2: { bytes: 2, read: (dv, o, le) => dv.getInt16(o, le), make: (n) => new Int16Array(n) },
+  u4: { bytes: 4, read: (dv, o, le) => dv.getUint32(o, le), make: (n) => new Uint32Array(n) },
+  i4: { bytes: 4, read: (dv, o, le) => dv.getInt32(o, le), make: (n) => new Int32Array(n) },
+  // 64-bit integers become Float64 (exact up to 2^53, far beyond any label or grey value).
+  u8: { bytes: 8, read: (dv, o, le) => dv.getBigUint64(o, le), make: (n) => new Float64Array(n) },
+  i8: { bytes: 8, read: (dv, o, le) => dv.getBigInt64(o, le), make: (n) => new Float64Array(n) },
+  f4: { bytes: 4, read: (dv, o, le) => dv.getFloat32(o, le), make: (n) => new Float32Array(n) },
+  f8: { bytes: 8, read: (dv, o, le) => dv.getFloat64(o, le), make: (n) => new Float64Array(n) },
+};
+
+/**
+ * Any numeric .npy (bool, int8–int64, uint8–uint64, float32/64, either byte order, C or
+ * Fortran order), 3D — or 2D, read as one z-slice (nx, ny, 1) — into C-order samples.
+ */
+export function decodeNpySamples(buf: Buffer, where = 'npy'): { values: Samples; shape: Shape3; descr: string } {
   if (buf.length < 10 || !buf.subarray(0, 6).equals(MAGIC)) {
     throw new BadInputError('not a NumPy .npy file (missing \\x93NUMPY magic)', where);
   }
@@ -46,26 +79,27 @@ export function decodeNpy(buf: Buffer, where = 'npy'): { data: Uint8Array; shape
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1] === 'True';
   const shapeTxt = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || shapeTxt === undefined) throw new BadInputError('malformed .npy header', where);
-  if (!['|u1', '<u1', 'u1', '|b1', '|i1'].includes(descr)) {
-    throw new BadInputError(`dtype ${descr} is not supported; save the volume as uint8 (numpy: arr.astype(np.uint8))`, where);
+  const m = /^([<>|=]?)([biuf][1248])$/.exec(descr);
+  const dt = m ? DTYPES[m[2]] : undefined;
+  if (!m || !dt) {
+    throw new BadInputError(`dtype ${descr} is not supported; allowed: bool, int8–int64, uint8–uint64, float32, float64`, where);
   }
+  const le = m[1] !== '>';
   const dims = shapeTxt.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  if (dims.length === 2) dims.push(1);
   if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw new BadInputError(`expected a 3D volume, got shape (${dims.join(', ')})`, where);
+    throw new BadInputError(`expected a 3D volume or a 2D image, got shape (${dims.join(', ')})`, where);
   }
-  const shape: Shape3 = [dims[0], dims[1], dims[2]];
+  const shape = checkShape(dims, `${where}: shape`);
   const n = shape[0] * shape[1] * shape[2];
   const start = offset + headerLen;
-  if (buf.length - start < n) {
-    throw new BadInputError(`file is truncated: header says ${n} voxels, found ${buf.length - start} bytes`, where);
+  if (buf.length - start < n * dt.bytes) {
+    throw new BadInputError(`file is truncated: header says ${n} values of ${dt.bytes} bytes, found ${buf.length - start} bytes`, where);
   }
-  const raw = new Uint8Array(buf.buffer, buf.byteOffset + start, n);
-  if (!fortran) return { data: new Uint8Array(raw), shape };
-  // Fortran order: x fastest. Transpose into C order.
-  const [nx, ny, nz] = shape;
-  const out = new Uint8Array(n);
-  for (let x = 0; x < nx; x++)
-    for (let y = 0; y < ny; y++)
-      for (let z = 0; z < nz; z++) out[(x * ny + y) * nz + z] = raw[x + nx * (y + ny * z)];
-  return { data: out, shape };
+  const dv = new DataView(buf.buffer, buf.byteOffset + start, n * dt.bytes);
+  const raw = dt.make(n);
+  if (dt.bytes === 1 && m[2] === 'u1') raw.set(new Uint8Array(buf.buffer, buf.byteOffset + start, n));
+  else for (let i = 0; i < n; i++) raw[i] = Number(dt.read(dv, i * dt.bytes, le));
+  // Fortran order: x fastest. Transposed into C order.
+  return { values: fortran ? fromXFastest(raw, shape) : raw, shape, descr };
 }

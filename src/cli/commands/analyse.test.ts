@@ -94,4 +94,17 @@ describe('poreloop analyse', () => {
     expect(() => checkVolume(v, 0, ['permeability_z'], 'v.npy', 256_000)).toThrow(/needs about .* GiB for permeability_z, more than 80%/);
     expect(() => checkVolume(v, 0, ['tau_z'], 'v.npy', 256_000)).not.toThrow();
   });
+
+  it('takes repeated --props and --axis (issue #19: they crashed with exit 1) and warns when the file has no voxel size', async () => {
+    io.stdout = '';
+    io.stderr = '';
+    const code = await main(['analyse', layers(), '--props', 'porosity', '--props', 'tortuosity', '--axis', 'x', '--axis', 'y', '--json']);
+    expect(code).toBe(0);
+    const doc = JSON.parse(io.stdout) as Doc;
+    expect(Object.keys(doc.properties).sort()).toEqual(['deff_x', 'deff_y', 'porosity', 'tau_x', 'tau_y']);
+    expect(io.stderr).toMatch(/warning: .*states no voxel size; assuming 1 µm/);
+    io.stderr = '';
+    expect(await main(['analyse', layers(), '--axis', 'x', '--axis', 'w'])).toBe(2);
+    expect(io.stderr).toMatch(/--axis: expected x, y, z or all, got "w"/);
+  });
 });

@@ -56,6 +56,25 @@ export function expandProps(list: string, axes: string[]): string[] {
   return [...new Set(out)];
 }
 
+/**
+ * A flag given once, comma-separated, or repeated (`--props a --props b`, issue #19: yargs
+ * hands a repeated string flag over as an array, which crashed with exit 1).
+ */
+export function listFlag(value: string | string[] | undefined): string[] {
+  return [value ?? []].flat().flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+export function parseAxes(value: string | string[] | undefined): Array<'x' | 'y' | 'z'> {
+  const out: Array<'x' | 'y' | 'z'> = [];
+  for (const a of listFlag(value)) {
+    if (a === 'all') out.push('x', 'y', 'z');
+    else if (a === 'x' || a === 'y' || a === 'z') out.push(a);
+    else throw new BadInputError(`expected x, y, z or all, got "${a}"`, '--axis');
+  }
+  if (out.length === 0) throw new BadInputError('no axis given; expected x, y, z or all', '--axis');
+  return [...new Set(out)];
+}
+
 /** Refuses volumes the analysis cannot use, with a message that says why. */
 export function checkVolume(v: Voxels, phase: number, props: string[], path: string, memoryBytes = totalmem()): void {
   const labels = labelsPresent(v);
@@ -84,8 +103,8 @@ function raise(e: SimulationError): never {
 interface AnalyseArgs extends GlobalArgs {
   volume: string;
   phase: number;
-  axis: string;
-  props: string;
+  axis: string | string[];
+  props: string | string[];
   voxel?: number;
   set?: string[];
   workers?: number;
@@ -111,8 +130,8 @@ export const analyseCommandModule = (ctx: CommandContext): CommandModule<GlobalA
     y
       .positional('volume', { type: 'string', demandOption: true, describe: 'volume file: .npy, .tif/.tiff, .raw (+ .json sidecar), .vti' })
       .option('phase', { type: 'number', default: 0, describe: 'label of the transporting (pore) phase' })
-      .option('axis', { type: 'string', default: 'all', choices: ['x', 'y', 'z', 'all'], describe: 'axis of per-axis properties' })
-      .option('props', { type: 'string', default: DEFAULT_PROPS, describe: 'comma-separated property names or groups (tortuosity, conductivity, permeability, psd, connectivity, chords, s2, tpb, pemfc, liion)' })
+      .option('axis', { type: 'string', default: 'all', describe: 'axis of per-axis properties: x, y, z or all; repeat or comma-separate for several (--axis x --axis y)' })
+      .option('props', { type: 'string', default: DEFAULT_PROPS, describe: 'comma-separated property names or groups (tortuosity, conductivity, permeability, psd, connectivity, chords, s2, tpb, pemfc, liion); may be repeated' })
       .option('voxel', { type: 'number', describe: 'voxel edge in µm (overrides the file)' })
       .option('set', { type: 'string', array: true, describe: 'model context name=value, e.g. temperature=353 or sigma_1=100 (S/m of label 1)' })
       .option('workers', { type: 'number', describe: 'worker threads for multi-axis runs (default: one per axis up to the core count for volumes ≥ 96³, else 0 = in-process)' }) as never,
@@ -123,8 +142,8 @@ export const analyseCommandModule = (ctx: CommandContext): CommandModule<GlobalA
         const t0 = performance.now();
         if (!Number.isInteger(args.phase) || args.phase < 0 || args.phase > 255) throw new BadInputError(`expected a label 0..255, got ${args.phase}`, '--phase');
         if (args.voxel !== undefined && !(args.voxel > 0)) throw new BadInputError(`voxel size must be > 0 µm, got ${args.voxel}`, '--voxel');
-        const axes = args.axis === 'all' ? ['x', 'y', 'z'] : [args.axis];
-        const props = expandProps(args.props, axes);
+        const axes = parseAxes(args.axis);
+        const props = expandProps(listFlag(args.props).join(','), axes);
         if (props.length === 0) throw new BadInputError('no properties requested', '--props');
         const context: Record<string, number> = {};
         for (const [k, v] of Object.entries(parseSetFlags(args.set))) {
@@ -136,7 +155,7 @@ export const analyseCommandModule = (ctx: CommandContext): CommandModule<GlobalA
         if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers >= 0 && args.workers <= availableParallelism())) {
           throw new BadInputError(`expected an integer from 0 (in-process) to ${availableParallelism()} (this machine's cores), got ${args.workers}`, '--workers');
         }
-        const voxels = readVolume(args.volume, { voxelSize: args.voxel });
+        const voxels = readVolume(args.volume, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
         checkVolume(voxels, args.phase, props, args.volume);
 
         // One group per axis (solves of different axes are independent) plus the rest; a
