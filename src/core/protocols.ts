@@ -186,9 +186,13 @@ export interface Surrogate {
   load(dir: string): Promise<void>;
 }
 
-/** Fidelity of a score, lowest first. */
-export type Fidelity = 'surrogate' | 'simulation' | 'rig';
-export const FIDELITY_ORDER: readonly Fidelity[] = ['surrogate', 'simulation', 'rig'];
+/**
+ * Fidelity of a score, lowest first. `early-life` (issue #20): a property of a rig test that was
+ * stopped early, *predicted* from its first part (src/predict/early-life.ts) — it carries σ and
+ * is never counted as a measurement: only `rig` is measured.
+ */
+export type Fidelity = 'surrogate' | 'simulation' | 'early-life' | 'rig';
+export const FIDELITY_ORDER: readonly Fidelity[] = ['surrogate', 'simulation', 'early-life', 'rig'];
 
 /**
  * An estimate of one property (issue #13; docs/uncertainty.md). `std` is the uncertainty of

@@ -18,7 +18,7 @@ const params = z.record(z.string(), z.union([z.number(), z.string()]));
 const numbers = z.record(z.string(), anyNumber);
 // spread, n and samples (issue #13) are absent from older ledgers' estimates, which stay valid.
 const estimates = z.record(z.string(), z.object({ mean: anyNumber, std: anyNumber, spread: anyNumber.optional(), n: count.optional(), samples: z.array(anyNumber).optional() }));
-const fidelity = z.enum(['surrogate', 'simulation', 'rig']);
+const fidelity = z.enum(['surrogate', 'simulation', 'early-life', 'rig']);
 const campaignStatus = z.enum(['running', 'paused', 'stopped', 'completed', 'failed']);
 
 const rigEvent = z.object({

@@ -7,6 +7,7 @@ export { ensureBackend, type BackendKind, type BackendOptions } from './backend.
 export { CnnSurrogate, type CnnOptions } from './cnn.js';
 export { checkDataset, datasetHash } from './dataset.js';
 export { TRANSPORT_DESCRIPTORS, transportDescriptors } from './descriptors.js';
+export { EolSurrogate, seriesColumns, type EolMetadata, type EolOptions } from './eol.js';
 export { coverage, DeepEnsemble, type Calibration, type EnsembleMetadata, type EnsembleOptions, type FitOptions } from './ensemble.js';
 export { fileIO } from './io.js';
 export { buildNetwork, DEFAULT_MLP, type Architecture, type Cnn3dArchitecture, type MlpArchitecture } from './network.js';
