@@ -42,6 +42,11 @@ describe('EolSurrogate (issue #20)', () => {
     expect(baseline).toBeGreaterThan(0.3);
     expect(mdape(pred.mean, test.y)).toBeLessThan(0.12);
     expect(pred.std.every((s) => s[0] > 0 && Number.isFinite(s[0]))).toBe(true);
+    // Seeded: the same data and seed give the same model.
+    const twin = new EolSurrogate({ epochs: 80, patience: 15, log: () => undefined });
+    await twin.fit(train, { seed: 3 });
+    expect((await twin.predict(test.x.slice(0, 3))).mean).toEqual(pred.mean.slice(0, 3));
+    twin.dispose();
     // Named measurements (a stopped test's result) give the same prediction as rows.
     const named = Object.fromEntries(test.inputs.map((k, j) => [k, test.x[0][j]]));
     expect((await model.predictFrom([{ ...named, cycles: 80 }])).mean[0][0]).toBeCloseTo(pred.mean[0][0], 6);

@@ -145,7 +145,7 @@ export class EolSurrogate implements Surrogate {
     let s = seed >>> 0;
     const init = () => tf.initializers.glorotUniform({ seed: s++ });
     const input = tf.input({ shape: [T, 2], name: 'series' });
-    let h = tf.layers.lstm({ units: this.opts.units, kernelInitializer: init(), name: 'lstm' }).apply(input) as tf.SymbolicTensor;
+    let h = tf.layers.lstm({ units: this.opts.units, kernelInitializer: init(), recurrentInitializer: init(), name: 'lstm' }).apply(input) as tf.SymbolicTensor;
     h = tf.layers.dense({ units: this.opts.dense, activation: 'tanh', kernelInitializer: init(), name: 'dense' }).apply(h) as tf.SymbolicTensor;
     const out = tf.layers.dense({ units: 2, kernelInitializer: init(), name: 'mu_logsigma' }).apply(h) as tf.SymbolicTensor;
     return tf.model({ inputs: input, outputs: out });

@@ -1,0 +1,201 @@
+/**
+ * `npm run bench -- durability [--seeds N] [--train N] [--test N] [--epochs N] [--window CYCLES]` (issue #20):
+ * end of life predicted from the first 10 % of a durability test, on held-out simulated cells.
+ *
+ * Per seed s (default 20 seeds): a population of cells from the simulated lab's durability
+ * truth (robots/sim/durability.ts) — recipes drawn uniformly in [0, 1]², each cell its own
+ * hidden SEI rate, porosity, resistance and plating time scale — split into `train` cells that
+ * fit the model and `test` cells it never sees. Each cell's early window is the series the
+ * durability stage measures in the first 10 % of the planned 2000-cycle test (cycles 10 … 200,
+ * capacity and resistance with measurement noise); its end of life is the first *measured*
+ * cycle with capacity ≤ 80 %, from the same cell tested to the end (not the hidden
+ * noise-free value). Models, fitted on the same cells in the same run:
+ *
+ * - `eol-lstm`: src/surrogate/eol.ts (LSTM, Gaussian NLL, σ calibrated on a validation split).
+ * - `linear (Severson-style)`: least squares of ln EOL on four hand-made features of the
+ *   window (ln capacity fade at 100 and 200 cycles, ln R at 10 cycles, ln R rise 10→200),
+ *   the kind of elastic-net feature model of Severson et al. (2019) without the voltage curves.
+ * - `median`: the training cells' median EOL for every cell (what one knows without a test).
+ *
+ * Metric: median absolute percentage error (MdAPE) of EOL on the test cells, per seed; the
+ * table gives the median and quartiles over seeds, the share of seeds meeting ≤ 10 %, and the
+ * coverage of the LSTM's μ ± σ and μ ± 2σ. Writes experiments/results/durability.md (+ .json);
+ * with `--window N` other than 200 (a sensitivity run) durability-windowN.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Dataset } from '../src/core/protocols.js';
+import { createRng } from '../src/core/rng.js';
+import { EolSurrogate } from '../src/surrogate/eol.js';
+import { drawCell, earlyWindow, measureSeries, seriesKey, DEFAULT_DURABILITY } from '../robots/sim/durability.js';
+
+interface Cell {
+  x: number[];
+  eol: number;
+  /** Hidden (noise-free) EOL, for the record. */
+  trueEol: number;
+}
+
+const STEP = DEFAULT_DURABILITY.reportEvery;
+/** The early window (cycles; default the first 10 % of the planned test; `--window N` for a sensitivity run). */
+let WINDOW = earlyWindow();
+let CYCLES: number[] = [];
+let INPUTS: string[] = [];
+function setWindow(w: number): void {
+  WINDOW = w;
+  CYCLES = Array.from({ length: WINDOW / STEP }, (_, i) => STEP * (i + 1));
+  INPUTS = [...CYCLES.map((c) => seriesKey('capacity', c)), ...CYCLES.map((c) => seriesKey('resistance', c))];
+}
+
+/** One population of cells: cell k of population `seed` is the same whoever asks. */
+function population(seed: number, n: number, offset: number): Cell[] {
+  const rng = createRng(seed).fork('bench-durability');
+  const out: Cell[] = [];
+  for (let k = 0; k < offset + n; k++) {
+    const params = { a: rng.next(), b: rng.next() };
+    const cellSeed = rng.int(2 ** 31);
+    const noiseSeed = rng.int(2 ** 31);
+    if (k < offset) continue;
+    const cell = drawCell(params, cellSeed);
+    // The same cell tested to the end (far beyond the planned test) gives the measured EOL.
+    const full = measureSeries(cell, noiseSeed, { cycles: 100_000 });
+    const early = full.slice(0, CYCLES.length);
+    const eolPoint = full.find((p) => p.capacity <= DEFAULT_DURABILITY.eolCapacity) ?? full.at(-1)!;
+    out.push({ x: [...early.map((p) => p.capacity), ...early.map((p) => p.resistance)], eol: eolPoint.cycle, trueEol: cell.eol });
+  }
+  return out;
+}
+
+/** Hand-made features of the window for the linear baseline. */
+function features(x: readonly number[]): number[] {
+  const T = CYCLES.length;
+  const q = (c: number) => x[CYCLES.indexOf(c)];
+  const r = (c: number) => x[T + CYCLES.indexOf(c)];
+  // Mean of the last three points against noise.
+  const qAt = (c: number) => (q(c) + q(c - STEP) + q(c - 2 * STEP)) / 3;
+  return [1, Math.log(Math.max(1 - qAt(WINDOW / 2), 1e-4)), Math.log(Math.max(1 - qAt(WINDOW), 1e-4)), Math.log(r(STEP)), Math.log(r(WINDOW) / r(STEP))];
+}
+
+/** Ordinary least squares by the normal equations (Gaussian elimination with pivoting). */
+function leastSquares(X: number[][], y: number[]): number[] {
+  const p = X[0].length;
+  const A = Array.from({ length: p }, (_, i) => Array.from({ length: p + 1 }, (_, j) => (j < p ? X.reduce((s, r) => s + r[i] * r[j], 0) : X.reduce((s, r, k) => s + r[i] * y[k], 0))));
+  for (let c = 0; c < p; c++) {
+    let piv = c;
+    for (let r = c + 1; r < p; r++) if (Math.abs(A[r][c]) > Math.abs(A[piv][c])) piv = r;
+    [A[c], A[piv]] = [A[piv], A[c]];
+    for (let r = 0; r < p; r++) {
+      if (r === c) continue;
+      const f = A[r][c] / A[c][c];
+      for (let j = c; j <= p; j++) A[r][j] -= f * A[c][j];
+    }
+  }
+  return A.map((row, i) => row[p] / row[i]);
+}
+
+const quantile = (v: readonly number[], q: number) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.floor(q * (s.length - 1))];
+};
+const mdape = (pred: readonly number[], truth: readonly number[]) => quantile(pred.map((p, i) => Math.abs(p - truth[i]) / truth[i]), 0.5);
+
+export async function run(args: string[]): Promise<void> {
+  const opt = (name: string, dflt: number) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? Number(args[i + 1]) : dflt;
+  };
+  const seeds = opt('seeds', 20);
+  const nTrain = opt('train', 800);
+  const nTest = opt('test', 200);
+  const epochs = opt('epochs', 200);
+  const window = opt('window', earlyWindow());
+  if (!(window >= 3 * STEP && window % STEP === 0)) throw new Error(`--window must be a multiple of ${STEP} cycles, at least ${3 * STEP}; got ${window}`);
+  setWindow(window);
+  const name = window === earlyWindow() ? 'durability' : `durability-window${window}`;
+  const rows: Array<{ seed: number; lstm: number; linear: number; median: number; cover1: number; cover2: number; epochs: number; seconds: number; windowShare: number; censored: number }> = [];
+  const started = Date.now();
+  for (let seed = 1; seed <= seeds; seed++) {
+    const train = population(seed, nTrain, 0);
+    const test = population(seed, nTest, nTrain);
+    const data: Dataset = { inputs: INPUTS, x: train.map((c) => c.x), outputs: ['eol'], y: train.map((c) => [c.eol]) };
+    const t0 = Date.now();
+    const model = new EolSurrogate({ epochs, log: () => undefined });
+    const fit = await model.fit(data, { seed });
+    const pred = await model.predict(test.map((c) => c.x));
+    const seconds = (Date.now() - t0) / 1000;
+    model.dispose();
+    const truth = test.map((c) => c.eol);
+    const mu = pred.mean.map((r) => r[0]);
+    const sd = pred.std.map((r) => r[0]);
+    const within = (k: number) => truth.filter((t, i) => Math.abs(t - mu[i]) <= k * sd[i]).length / truth.length;
+    const beta = leastSquares(train.map((c) => features(c.x)), train.map((c) => Math.log(c.eol)));
+    const lin = test.map((c) => Math.exp(features(c.x).reduce((s, f, j) => s + f * beta[j], 0)));
+    const med = quantile(train.map((c) => c.eol), 0.5);
+    rows.push({
+      seed,
+      lstm: mdape(mu, truth),
+      linear: mdape(lin, truth),
+      median: mdape(test.map(() => med), truth),
+      cover1: within(1),
+      cover2: within(2),
+      epochs: fit.epochs,
+      seconds,
+      windowShare: quantile(truth.map((t) => WINDOW / t), 0.5),
+      censored: truth.filter((t) => t > DEFAULT_DURABILITY.cycles).length / truth.length,
+    });
+    const r = rows.at(-1)!;
+    process.stderr.write(`seed ${seed}: MdAPE lstm ${(100 * r.lstm).toFixed(1)} % · linear ${(100 * r.linear).toFixed(1)} % · median ${(100 * r.median).toFixed(1)} % · ±σ ${(100 * r.cover1).toFixed(0)} % · ${r.epochs} epochs · ${seconds.toFixed(1)} s\n`);
+  }
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  const machine = `${cpus()[0]?.model ?? 'unknown'} · ${availableParallelism()} cores · Node ${process.version} · load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`;
+  const outDir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(outDir, { recursive: true });
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  const stat = (k: 'lstm' | 'linear' | 'median' | 'cover1' | 'cover2' | 'seconds' | 'windowShare' | 'censored') => {
+    const v = rows.map((r) => r[k]);
+    return { median: quantile(v, 0.5), p25: quantile(v, 0.25), p75: quantile(v, 0.75) };
+  };
+  const line = (name: string, k: 'lstm' | 'linear' | 'median') => {
+    const s = stat(k);
+    return `| ${name} | ${pct(s.median)} | ${pct(s.p25)} – ${pct(s.p75)} | ${rows.filter((r) => r[k] <= 0.1).length} / ${rows.length} |`;
+  };
+  const total = (Date.now() - started) / 1000;
+  writeFileSync(outDir + `${name}.json`, JSON.stringify({ date: new Date().toISOString(), commit, machine, seeds, nTrain, nTest, epochs, window: WINDOW, plannedCycles: DEFAULT_DURABILITY.cycles, rows }, null, 2) + '\n');
+  const c1 = stat('cover1');
+  const c2 = stat('cover2');
+  const md = [
+    `# Durability: end of life from the first ${((100 * WINDOW) / DEFAULT_DURABILITY.cycles).toFixed(0)} % of the test (issue #20)`,
+    '',
+    `${new Date().toISOString()} · commit ${commit} · ${machine} · \`npm run bench -- durability${args.length ? ' ' + args.join(' ') : ''}\` · ${total.toFixed(0)} s`,
+    '',
+    `${seeds} seeds; per seed a fresh population of simulated cells (robots/sim/durability.ts: SEI √n fade, pore clogging, plating knee; cell-to-cell`,
+    `variability; measurement noise), ${nTrain} cells to train, ${nTest} held-out cells to test. Input: capacity and resistance at cycles ${STEP}, ${2 * STEP}, …, ${WINDOW}`,
+    `— the first ${((100 * WINDOW) / DEFAULT_DURABILITY.cycles).toFixed(0)} % of the planned ${DEFAULT_DURABILITY.cycles}-cycle test. Truth: the first measured cycle with capacity ≤ 80 % of the same cell tested to the end.`,
+    `The window is a median ${pct(stat('windowShare').median)} of a test cell's life; a median ${pct(stat('censored').median)} of the test cells outlive the planned test`,
+    '(their EOL is only known because the simulation can run on). MdAPE = median over test cells of |predicted − true| / true.',
+    '',
+    '| model | MdAPE, median over seeds | quartiles over seeds | seeds with MdAPE ≤ 10 % |',
+    '| --- | ---: | --- | ---: |',
+    line('eol-lstm (src/surrogate/eol.ts)', 'lstm'),
+    line('linear on 4 window features (Severson-style)', 'linear'),
+    line('training median (no test)', 'median'),
+    '',
+    `LSTM σ: μ ± σ covers ${pct(c1.median)} of test cells (quartiles ${pct(c1.p25)} – ${pct(c1.p75)}; nominal 68 %), μ ± 2σ covers ${pct(c2.median)} (${pct(c2.p25)} – ${pct(c2.p75)}; nominal 95 %).`,
+    `Fit + predict time per seed: median ${stat('seconds').median.toFixed(1)} s (one core, tfjs wasm backend).`,
+    '',
+    '| seed | LSTM | linear | median | ±σ cover | epochs | s |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.seed} | ${pct(r.lstm)} | ${pct(r.linear)} | ${pct(r.median)} | ${pct(r.cover1)} | ${r.epochs} | ${r.seconds.toFixed(1)} |`),
+    '',
+  ];
+  writeFileSync(outDir + `${name}.md`, md.join('\n'));
+  process.stdout.write(md.join('\n'));
+}
