@@ -98,6 +98,12 @@ function pem(v: string | Buffer | undefined, what: string): Buffer | undefined {
   return v.includes('-----BEGIN') ? Buffer.from(v) : Buffer.from(readSecret(v, what));
 }
 
+/** Credentials with the TLS files read, for MQTT clients other than connectMqtt (the compute workers, issue #21). */
+export function connectionFromEnv(env: Env = process.env): { username?: string; password?: string; ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const c = credentialsFromEnv(env);
+  return { username: c.username, password: c.password, ca: pem(c.ca, 'PORELOOP_MQTT_CA'), cert: pem(c.cert, 'PORELOOP_MQTT_CERT'), key: pem(c.key, 'PORELOOP_MQTT_KEY') };
+}
+
 /** Connects (resolving after the first CONNACK) and keeps reconnecting with back-off afterwards. */
 export async function connectMqtt(options: MqttConnectOptions, env: Env = process.env): Promise<MqttTransport> {
   if (options.protocolVersion === 'auto') {

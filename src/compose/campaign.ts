@@ -10,7 +10,7 @@ import { PROTOCOL_VERSION } from '../../robots/protocol/topics.js';
 import { rigKeysFromEnv } from './rigs.js';
 import { createSimulatedLab, type SimulatedLab } from '../../robots/sim/index.js';
 import { simulatedTruth } from '../../robots/sim/truth.js';
-import { connectMqtt } from '../../robots/transport/mqtt.js';
+import { connectMqtt, redact } from '../../robots/transport/mqtt.js';
 import { twinRegistry } from '../../twins/index.js';
 import { BadInputError, PoreloopError } from '../core/errors.js';
 import { systemClock, type Clock, type Parameters, type Shape3, type SimulationReport, type Twin, type Voxels } from '../core/protocols.js';
@@ -27,6 +27,9 @@ import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.ma
 import { CampaignRuntime, type ProgressEvent } from '../orchestrator/runtime.js';
 import { simulate } from '../physics/index.js';
 import { createPhysicsPool, simulateInPool } from '../physics/pool.js';
+import type { TaskExecutor } from '../exec/executor.js';
+import { brokerSetting } from '../config/schema.js';
+import { connectComputeExecutor } from './compute-worker.js';
 import type { SimulationError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import { generateTwinAsync } from '../../twins/async.js';
@@ -233,7 +236,13 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
           return { voxels: out.voxels, achieved: out.achieved };
         }
       : undefined;
-    const pool = createPhysicsPool({ size: Math.max(1, Math.min(2, availableParallelism())) });
+    // exec: mqtt (issue #21) sends physics to `poreloop worker` processes on the broker (MQTT 5
+    // shared subscription); local keeps it on this machine's worker threads.
+    const broker = brokerSetting(config);
+    const pool: TaskExecutor =
+      config.exec === 'mqtt'
+        ? await connectComputeExecutor(broker.url, config.lab, { producerId: `${campaignId}-${randomBytes(3).toString('hex')}`, log })
+        : createPhysicsPool({ size: Math.max(1, Math.min(2, availableParallelism())) });
     closers.push(() => pool.close());
     const simulateProps = (voxels: Voxels, props: string[]) => simulateInPool(pool, voxels, { properties: props, context });
     const rewardOf = campaignReward({ expression: resolved.reward, objectives: config.objectives, fixed: config.twin?.fixed });
@@ -270,7 +279,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     if (surrogate) await predictor.resume();
 
     // ── the lab: broker, simulated rigs, dispatcher ───────────────────────────────────────
-    let brokerUrl = config.broker;
+    let brokerUrl = broker.url;
     const signingKeys = rigKeysFromEnv();
     // The embedded broker is never open (issue #14): it listens on loopback, and only this run's
     // orchestrator and simulated rigs get in, with passwords made for this run, under the rig ACL.
@@ -286,7 +295,10 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       const lab = await startCampaignLab(resolved, brokerUrl, join(artifacts, 'rigs'), undefined, simulateProps, { credentials: credentials?.of, signingKeys });
       closers.push(() => lab.stop());
     }
-    const transport = await connectMqtt({ url: brokerUrl, clientId: `poreloop-${campaignId}`.slice(0, 64), clean: false, ...credentials?.of('orchestrator') });
+    // MQTT 5 where the broker speaks it (broker.protocol auto): session expiry, message expiry of
+    // jobs with deadlines and user properties then travel too (docs/rig-protocol.md §11).
+    const transport = await connectMqtt({ url: brokerUrl, clientId: `poreloop-${campaignId}`.slice(0, 64), clean: false, protocolVersion: broker.protocol, ...credentials?.of('orchestrator') });
+    log(`orchestrator on ${redact(brokerUrl)} over MQTT ${transport.protocolVersion === 5 ? '5' : '3.1.1'}`);
     closers.push(() => transport.close());
     const dispatcher = createDispatcher({
       transport,

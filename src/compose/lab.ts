@@ -1,16 +1,20 @@
 import { topicsFor } from '../../robots/protocol/topics.js';
 import { parseMessage, type StatusMessage } from '../../robots/protocol/validate.js';
 import { connectMqtt, redact } from '../../robots/transport/mqtt.js';
+import { computeTopics, type WorkerStatus } from '../exec/mqtt-wire.js';
 
 /**
  * What `poreloop doctor` asks a broker: can we connect, and which rigs of a lab have a
- * retained status (online, offline by Last Will, paused, safety-stop)?
+ * retained status (online, offline by Last Will, paused, safety-stop)? And which compute
+ * workers (`poreloop worker`) serve it?
  */
 export interface BrokerProbe {
   url: string;
   connected: boolean;
   error?: string;
   rigs: StatusMessage[];
+  /** Compute workers of the lab (issue #21): retained status, `offline` from a Last Will. */
+  workers: WorkerStatus[];
   invalid: number;
 }
 
@@ -20,11 +24,21 @@ export async function probeBroker(url: string, lab: string, waitMs = 1000): Prom
   try {
     transport = await connectMqtt({ url, clientId: `poreloop-doctor-${process.pid}-${Date.now() % 1e6}`, clean: true, connectTimeoutMs: Math.max(1000, waitMs * 3) });
   } catch (e) {
-    return { url: redact(url), connected: false, error: (e as Error).message, rigs: [], invalid: 0 };
+    return { url: redact(url), connected: false, error: (e as Error).message, rigs: [], workers: [], invalid: 0 };
   }
   const rigs = new Map<string, StatusMessage>();
+  const workers = new Map<string, WorkerStatus>();
   let invalid = 0;
   try {
+    await transport.subscribe(computeTopics(lab).allStatus, (_topic, payload) => {
+      try {
+        const w = JSON.parse(payload.toString('utf8')) as WorkerStatus;
+        if (typeof w.workerId === 'string' && (w.status === 'online' || w.status === 'offline')) workers.set(w.workerId, w);
+        else invalid++;
+      } catch {
+        if (payload.length) invalid++;
+      }
+    });
     await transport.subscribe(topics.allStatus, (_topic, payload) => {
       const r = parseMessage('status', payload);
       if (r.ok) rigs.set(r.value.rigId, r.value);
@@ -35,5 +49,5 @@ export async function probeBroker(url: string, lab: string, waitMs = 1000): Prom
   } finally {
     await transport.close();
   }
-  return { url: redact(url), connected: true, rigs: [...rigs.values()].sort((a, b) => a.rigId.localeCompare(b.rigId)), invalid };
+  return { url: redact(url), connected: true, rigs: [...rigs.values()].sort((a, b) => a.rigId.localeCompare(b.rigId)), workers: [...workers.values()].sort((a, b) => a.workerId.localeCompare(b.workerId)), invalid };
 }

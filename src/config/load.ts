@@ -134,14 +134,19 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
     .join('\n');
 }
 
+/** Where an overriding broker URL goes: `broker`, or `broker.url` when the file gives { url, protocol } (issue #21). */
+function brokerKey(merged: Record<string, unknown>): string {
+  return isPlainObject(merged.broker) ? 'broker.url' : 'broker';
+}
+
 export function resolveCampaign(raw: unknown, registries: Registries, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env, source = '<inline>'): ResolvedCampaign {
   if (!isPlainObject(raw)) throw new BadInputError('expected a YAML mapping at the top level (name:, space:, agent:, …)', source);
   const merged = structuredClone(raw);
   if (env.PORELOOP_SEED !== undefined) setPath(merged, 'seed', Number(env.PORELOOP_SEED), 'PORELOOP_SEED');
-  if (env.PORELOOP_BROKER) setPath(merged, 'broker', env.PORELOOP_BROKER, 'PORELOOP_BROKER');
+  if (env.PORELOOP_BROKER) setPath(merged, brokerKey(merged), env.PORELOOP_BROKER, 'PORELOOP_BROKER');
   if (env.PORELOOP_SET) applyPairs(merged, env.PORELOOP_SET.split(';').filter((s) => s.trim()), 'PORELOOP_SET');
   if (overrides.seed !== undefined) setPath(merged, 'seed', overrides.seed, '--seed');
-  if (overrides.broker !== undefined) setPath(merged, 'broker', overrides.broker, '--broker');
+  if (overrides.broker !== undefined) setPath(merged, brokerKey(merged), overrides.broker, '--broker');
   applyPairs(merged, overrides.set ?? [], '--set');
   // Paths the user typed (--set, PORELOOP_SET) are theirs: relative to the working directory,
   // not confined, and stored absolute so that `resume` from elsewhere finds the same file.

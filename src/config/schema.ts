@@ -106,6 +106,13 @@ const simRigSchema = z
   })
   .strict();
 
+const brokerUrl = z.string({ error: 'expected "embedded" or a broker URL' }).superRefine((s, ctx) => {
+  const problem = s === 'embedded' ? undefined : brokerUrlProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: `expected "embedded" or a broker URL: ${problem}` });
+});
+/** MQTT version (issue #21): 4 = 3.1.1, 5, or auto = 5 where the broker speaks it, else 3.1.1. */
+const brokerProtocol = z.union([z.literal('auto'), z.literal(4), z.literal(5)], { error: 'expected auto, 4 (MQTT 3.1.1) or 5' });
+
 export const campaignSchema = z
   .object({
     name: z.string({ error: 'expected a campaign name' }).min(1, { error: 'expected a non-empty name' }),
@@ -218,18 +225,33 @@ export const campaignSchema = z
       .strict()
       .default({}),
     broker: z
-      .string()
-      .superRefine((s, ctx) => {
-        const problem = s === 'embedded' ? undefined : brokerUrlProblem(s);
-        if (problem) ctx.addIssue({ code: 'custom', message: `expected "embedded" or a broker URL: ${problem}` });
-      })
+      .union([brokerUrl, z.object({ url: brokerUrl, protocol: brokerProtocol.optional() }).strict()], { error: 'expected "embedded", a broker URL, or { url, protocol: auto | 4 | 5 }' })
       .default('embedded')
-      .describe('"embedded" or mqtt://, mqtts://, ws://, wss://host:port (credentials from the environment)'),
+      .describe('"embedded" or mqtt://, mqtts://, ws://, wss://host:port (credentials from the environment), or { url, protocol }'),
+    /**
+     * Where physics runs (issue #21): `local` worker threads (the default), or `mqtt`: the
+     * compute workers (`poreloop worker`) on the campaign's broker, which must speak MQTT 5.
+     */
+    exec: z.enum(['local', 'mqtt'], { error: 'expected "local" or "mqtt"' }).optional().describe('local worker threads, or mqtt: `poreloop worker` processes on the broker'),
     artifacts: z.string().optional().describe('folder for models and volumes (default: next to the ledger)'),
   })
   .strict()
   .refine((c) => c.reward !== undefined || c.objectives !== undefined, { error: 'give either "reward" (an expression) or "objectives"', path: ['reward'] })
-  .refine((c) => c.predict?.screen === undefined || c.twin !== undefined, { error: 'screening needs a twin to simulate the candidates: add a "twin" or remove predict.screen', path: ['predict', 'screen'] });
+  .refine((c) => c.predict?.screen === undefined || c.twin !== undefined, { error: 'screening needs a twin to simulate the candidates: add a "twin" or remove predict.screen', path: ['predict', 'screen'] })
+  .refine((c) => c.exec !== 'mqtt' || brokerSetting(c).url !== 'embedded', {
+    error: 'compute workers need an MQTT 5 broker with shared subscriptions (Mosquitto 2, EMQX, HiveMQ): set broker to its URL; the embedded broker (aedes) speaks only MQTT 3.1.1',
+    path: ['exec'],
+  })
+  .refine((c) => c.exec !== 'mqtt' || brokerSetting(c).url === 'embedded' || brokerSetting(c).protocol !== 4, { error: 'compute workers need MQTT 5: broker.protocol 4 cannot carry them', path: ['exec'] });
+
+/**
+ * The broker a campaign connects to and the MQTT version it asks for: the embedded broker
+ * speaks only 3.1.1 (4); a URL without a protocol means auto (5 where the broker speaks it).
+ */
+export function brokerSetting(c: { broker: string | { url: string; protocol?: 'auto' | 4 | 5 } }): { url: string; protocol: 'auto' | 4 | 5 } {
+  const b = typeof c.broker === 'string' ? { url: c.broker } : c.broker;
+  return { url: b.url, protocol: b.protocol ?? (b.url === 'embedded' ? 4 : 'auto') };
+}
 
 export type CampaignConfig = z.infer<typeof campaignSchema>;
 export type CampaignInput = z.input<typeof campaignSchema>;

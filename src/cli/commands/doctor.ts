@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
+import { brokerSetting } from '../../config/schema.js';
 import { Ledger } from '../../ledger/ledger.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
@@ -70,7 +71,8 @@ export const doctorCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
           try {
             const r = loadCampaign(args.config);
             checks.push({ name: 'config', ok: true, detail: `${args.config}: valid (sha256 ${r.hash.slice(0, 12)})` });
-            if (!brokerUrl && r.config.broker !== 'embedded') brokerUrl = r.config.broker;
+            const configured = brokerSetting(r.config).url;
+            if (!brokerUrl && configured !== 'embedded') brokerUrl = configured;
             lab ??= r.config.lab;
           } catch (e) {
             checks.push({ name: 'config', ok: false, detail: (e as Error).message, fix: 'correct the named key; see docs/configuration.md' });
@@ -98,6 +100,15 @@ export const doctorCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
               : online.length === 0
                 ? 'start the rigs (or poreloop rig simulate / poreloop lab) on this lab'
                 : undefined,
+          });
+        }
+        if (probe.connected && probe.workers.length) {
+          // Compute workers (issue #21): informational; a crashed one shows offline (its Last Will).
+          const on = probe.workers.filter((w) => w.status === 'online');
+          checks.push({
+            name: 'workers',
+            ok: true,
+            detail: probe.workers.map((w) => `${w.workerId} ${w.status}${w.status === 'online' ? ` [${w.kinds.join(', ')}] × ${w.concurrency}${w.host ? ` on ${w.host}` : ''}` : ''}`).join('; ') + `; ${on.reduce((n, w) => n + w.concurrency, 0)} slots online`,
           });
         }
         for (const c of checks) {

@@ -19,6 +19,7 @@ import { labCommandModule } from './lab.js';
 import { pickCommandModule } from './pick.js';
 import { reportCommandModule } from './report.js';
 import { serveCommandModule } from './serve.js';
+import { workerCommandModule } from './worker.js';
 
 /** Every CLI command, in --help order. Each factory returns a yargs CommandModule. */
 export const commands: Array<(ctx: CommandContext) => CommandModule<any, any>> = [
@@ -38,5 +39,6 @@ export const commands: Array<(ctx: CommandContext) => CommandModule<any, any>> =
   brokerCommandModule,
   rigCommandModule,
   labCommandModule,
+  workerCommandModule,
   doctorCommandModule,
 ];

@@ -33,7 +33,8 @@ export const labCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs,
       await runCommand(out, async () => {
         const { loadCampaign, startCampaignLab } = await import('../../compose/campaign.js');
         const resolved = loadCampaign(args.config, { broker: args.broker });
-        const broker = resolved.config.broker;
+        const { brokerSetting } = await import('../../config/schema.js');
+        const broker = brokerSetting(resolved.config).url;
         if (broker === 'embedded') throw new Error('a lab process needs a broker URL (--broker mqtt://host:port); "embedded" lives inside a campaign');
         const stateDir = resolve(args.state ?? join(dirname(resolve(args.config)), 'rig-state'));
         const lab = await startCampaignLab(resolved, broker, stateDir, (rig, msg) => out.log(`${rig}: ${msg}`));
