@@ -53,6 +53,8 @@ const ALLOWED: Record<string, (to: string) => boolean> = {
   'src/core': (to) => to === 'src/core',
   'src/voxel': (to) => ['src/core', 'src/voxel'].includes(to),
   'src/physics': (to) => ['src/core', 'src/voxel', 'src/physics', 'src/exec'].includes(to),
+  // Statistical reconstruction (issue #19): the generative half of the twin, from images; scores with physics.
+  'src/reconstruct': (to) => ['src/core', 'src/voxel', 'src/physics', 'src/reconstruct'].includes(to),
   'src/surrogate': (to) => ['src/core', 'src/surrogate', 'src/exec'].includes(to),
   'src/predict': (to) => ['src/core', 'src/physics', 'src/surrogate', 'src/predict', 'src/exec', 'src/voxel'].includes(to),
   'src/reward': (to) => ['src/core', 'src/reward'].includes(to),

@@ -12,6 +12,8 @@ import {
 } from './campaign.js';
 import { twinCommandModule } from './twin.js';
 import { analyseCommandModule } from './analyse.js';
+import { volumeCommandModule } from './volume.js';
+import { reconstructCommandModule } from './reconstruct.js';
 import { brokerCommandModule } from './broker.js';
 import { rigCommandModule } from './rig.js';
 import { doctorCommandModule } from './doctor.js';
@@ -36,6 +38,8 @@ export const commands: Array<(ctx: CommandContext) => CommandModule<any, any>> =
   serveCommandModule,
   twinCommandModule,
   analyseCommandModule,
+  volumeCommandModule,
+  reconstructCommandModule,
   brokerCommandModule,
   rigCommandModule,
   labCommandModule,
