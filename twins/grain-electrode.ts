@@ -5,6 +5,8 @@ import { fillBridges, fillCoating } from '../src/voxel/fill.js';
 import { createGapField, GAP_MAX_VOXELS } from '../src/voxel/raster.js';
 import { createVoxels } from '../src/voxel/voxels.js';
 import { contactStats, coveredVoxels, packGrains, rasteriseGrains, type Grain } from './packing.js';
+import { withProcess } from './process.js';
+import { grainElectrodeProcess } from './grain-electrode-process.js';
 import { checkOptions, countLabels, resolveParams, round6, continuous } from './params.js';
 
 /**
@@ -43,7 +45,7 @@ export function createGrainElectrode(): Twin {
     name: 'grain-electrode',
     description: 'Li-ion cathode: log-normal particle packing + carbon-binder domain at necks + calendering',
     parameters: GRAIN_ELECTRODE_PARAMETERS,
-    stages: GRAIN_ELECTRODE_STAGES,
+    ...withProcess(GRAIN_ELECTRODE_STAGES, grainElectrodeProcess()),
     phases: { ...GRAIN_ELECTRODE_PHASES },
     generate: generateGrainElectrode,
   };

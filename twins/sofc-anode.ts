@@ -5,6 +5,8 @@ import { tpbDensity } from '../src/voxel/tpb.js';
 import { createVoxels } from '../src/voxel/voxels.js';
 import { particleStats } from './grain-electrode.js';
 import { contactStats, packGrains, rasteriseGrains } from './packing.js';
+import { withProcess } from './process.js';
+import { sofcAnodeProcess } from './sofc-anode-process.js';
 import { checkOptions, countLabels, resolveParams, round6, continuous } from './params.js';
 
 /**
@@ -44,7 +46,7 @@ export function createSofcAnode(): Twin {
     name: 'sofc-anode',
     description: 'Ni–YSZ–pore SOFC anode: two-population grain packing + sintering neck growth; reports TPB density',
     parameters: SOFC_ANODE_PARAMETERS,
-    stages: SOFC_ANODE_STAGES,
+    ...withProcess(SOFC_ANODE_STAGES, sofcAnodeProcess()),
     phases: { ...SOFC_ANODE_PHASES },
     generate: generateSofcAnode,
   };

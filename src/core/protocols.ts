@@ -88,6 +88,73 @@ export interface TwinStage {
   description: string;
   /** The parameters that this stage consumes; an agent acting stage by stage sets these. */
   parameters: string[];
+  /** Descriptors of the intermediate structure after this stage (issue #17; Twin.process computes them). */
+  descriptors?: StageDescriptor[];
+  /** Run-to-run variability of this stage's outcome (issue #17): what comes out is not exactly what was asked. */
+  variability?: StageVariability[];
+}
+
+/** A cheap number describing the structure between stages: porosity, thickness, solid fraction, a transport estimate (issue #17). */
+export interface StageDescriptor {
+  name: string;
+  unit: string;
+  /** Typical range, for normalising observations (values may fall outside). */
+  min: number;
+  max: number;
+  description: string;
+}
+
+/**
+ * A stage's outcome as a random variable around what was asked (issue #17): `absolute`:
+ * realised = nominal + std·N(0, 1); `relative`: realised = nominal·exp(std·N(0, 1)). `std` is the
+ * default spread; a config (twin.variability.<quantity>) overrides it and rig results reveal it.
+ */
+export interface StageVariability {
+  quantity: string;
+  kind: 'absolute' | 'relative';
+  std: number;
+  description: string;
+}
+
+/** The structure between stages: what the stages so far realised, and its descriptors (issue #17). */
+export interface StageState {
+  /** Stages done so far (0 before the first). */
+  stage: number;
+  /** Realised process quantities (what came out, not what was asked). */
+  realised: Record<string, number>;
+  /** Descriptors of the structure so far, by StageDescriptor name. */
+  descriptors: Record<string, number>;
+  /** False once a stage could not be done (e.g. calendering past the densest packing); `reason` says why. */
+  feasible: boolean;
+  reason?: string;
+}
+
+/**
+ * A twin's cheap stage-by-stage process model (issue #17; docs/stages.md): the settings each
+ * stage takes (its action space, which may be a plant knob the voxel twin expresses
+ * differently, e.g. calender strain instead of target porosity), the descriptors after each
+ * stage, and the variability of each stage's outcome. Closed-form, microseconds per step, so a
+ * policy can be trained on many thousands of episodes; `recipe` gives the voxel twin's
+ * parameters for the realised structure.
+ */
+export interface StagedProcess {
+  /** One entry per Twin.stages entry, same names and order. */
+  readonly stages: ReadonlyArray<{ name: string; parameters: ContinuousParameter[]; descriptors: StageDescriptor[]; variability: StageVariability[] }>;
+  /** Cheap final properties of a finished structure (name → value), e.g. Bruggeman transport estimates. */
+  readonly properties: Record<string, PropertyInfo>;
+  /** The state before the first stage. */
+  initial(): StageState;
+  /**
+   * Runs stage `state.stage` with the asked settings. The outcome draws from `rng` with the
+   * spreads of `spread` (quantity → std; missing: the declared default). Pure: returns a new state.
+   */
+  step(state: StageState, action: Parameters, rng: Rng, spread?: Readonly<Record<string, number>>): StageState;
+  /** The state after `stage` stages as measured on rigs: descriptors measured → realised quantities. */
+  fromMeasurements(stage: number, previous: StageState, action: Parameters, measured: Readonly<Record<string, number>>): StageState;
+  /** Cheap P-model properties of a finished state (every stage done). */
+  estimate(state: StageState): Record<string, number>;
+  /** Parameters of Twin.generate that build the realised structure (for the voxel P-model). */
+  recipe(state: StageState): Parameters;
 }
 
 export interface TwinGenerateOptions {
@@ -126,6 +193,8 @@ export interface Twin {
    * bounds or impossible combinations.
    */
   generate(params: Parameters, options: TwinGenerateOptions): TwinOutput;
+  /** The stage-by-stage process model, for agents that act stage by stage (issue #17). */
+  readonly process?: StagedProcess;
 }
 
 // ─── Simulator and properties (P-model physics) ──────────────────────────────────────────
@@ -388,6 +457,60 @@ export interface Agent {
   readonly usesModel?: boolean;
   /** True when propose() takes ctx.pending into account itself (no constant liar from the orchestrator). */
   readonly pendingAware?: boolean;
+}
+
+// ─── Stage-wise agents (issue #17) ───────────────────────────────────────────────────────
+
+/**
+ * What a stage-wise agent acts in, built in src/compose from a twin's StagedProcess and the
+ * campaign's reward (agents never import twins). State = descriptors of the structure so far
+ * plus the target specification; action = the next stage's settings; reward = the corrected
+ * P-model reward of the final structure (a penalty when a stage was infeasible).
+ */
+export interface StageEnvironment {
+  readonly stages: ReadonlyArray<{ name: string; space: ParameterSpace; descriptors: string[] }>;
+  /** The target specification the policy is conditioned on (e.g. a target porosity): its ranges. */
+  readonly targets: ParameterSpace;
+  initial(): StageState;
+  /** One simulated stage (in the twin, with its variability). */
+  step(state: StageState, action: Parameters, rng: Rng): StageState;
+  /** The observation vector of a state for a target, every entry roughly in [0, 1]. */
+  observe(state: StageState, target: Parameters): number[];
+  /** Reward of a finished state for a target, after the reality correction so far. */
+  reward(state: StageState, target: Parameters): number;
+  /**
+   * Learns from real episodes (rig measurements): refits the reality correction of the reward
+   * and the stage spreads the rigs revealed. Returns what to record in the ledger.
+   */
+  assimilate?(episodes: readonly StageEpisode[]): { kind: string; samples: number; state: unknown };
+}
+
+/** One real (rig) episode: the measured state after each stage and the measured final reward. */
+export interface StageEpisode {
+  target: Parameters;
+  /** Settings sent for each stage. */
+  actions: Parameters[];
+  /** Measured state after each stage (states[k] after stage k). */
+  states: StageState[];
+  /** The measured final properties (for the reality correction). */
+  measured: Record<string, number>;
+  /** Reward of the measured final properties. */
+  reward: number;
+}
+
+/** A policy that picks each stage's settings after seeing what the earlier stages produced (issue #17). */
+export interface StagePolicy {
+  readonly name: string;
+  /** Policy version: 0 untrained, +1 per train or learn call. */
+  readonly version: number;
+  /** Pre-trains in the environment (many simulated episodes over targets drawn from env.targets). */
+  train(env: StageEnvironment, options?: { iterations?: number; target?: Parameters }): Promise<{ iterations: number; meanReward: number }>;
+  /** The next stage's settings for a state (deterministic: the policy's mean). */
+  act(env: StageEnvironment, state: StageState, target: Parameters): Parameters;
+  /** Updates from real episodes: env.assimilate, then fine-tuning in the corrected environment. */
+  learn(env: StageEnvironment, episodes: readonly StageEpisode[]): Promise<void>;
+  snapshot(): unknown;
+  restore(state: unknown): void;
 }
 
 // ─── Rigs and transport ──────────────────────────────────────────────────────────────────

@@ -1,0 +1,175 @@
+/**
+ * The stage-wise RL environment built from a twin's process declaration (issue #17,
+ * docs/stages.md), and what joins it to rigs and the ledger. The composition root is the one
+ * place that sees both the twin (its StagedProcess) and the agent (a StagePolicy); each sees
+ * only the StageEnvironment interface of src/core.
+ *
+ * Reward: the campaign's reward of the final structure's properties — the twin's cheap
+ * P-model estimate, corrected by a discrepancy model fitted to rig measurements (Niu et al.
+ * 2021, Fig. 13 "reward correction"): per property, ridge regression of measured − estimated on
+ * the final state's normalised descriptors. An infeasible structure gets `infeasibleReward`.
+ * Variability: each stage's spread is the config's (or the twin's default) until rig episodes
+ * reveal it (revealedSpread below).
+ */
+import { createHash } from 'node:crypto';
+import { BadInputError } from '../core/errors.js';
+import type { ParameterSpace, Parameters, StagedProcess, StageEnvironment, StageEpisode, StageState, Twin } from '../core/protocols.js';
+import type { Rng } from '../core/rng.js';
+import { encode } from '../core/space.js';
+import type { Ledger } from '../ledger/ledger.js';
+
+export type StageReward = (properties: Readonly<Record<string, number>>, target: Parameters, state: StageState) => number;
+
+export interface StageEnvironmentOptions {
+  /** The reward of a finished structure's properties for a target (higher is better). */
+  reward: StageReward;
+  /** The target specifications the policy is conditioned on (their ranges). */
+  targets: ParameterSpace;
+  /** Reward of a structure a stage could not make. */
+  infeasibleReward: number;
+  /** Spread per varying quantity (twin.variability), overriding the twin's defaults. */
+  spread?: Record<string, number>;
+  /** Ridge penalty of the discrepancy model (on standardised features; default 1). */
+  ridge?: number;
+}
+
+/** The environment an agent acts in, plus what it has learnt from rigs (for the ledger and reports). */
+export interface TwinStageEnvironment extends StageEnvironment {
+  readonly process: StagedProcess;
+  /** The spreads in force: config/default, then revealed by rig episodes. */
+  spreads(): Record<string, number>;
+  /** The P-model estimate of a finished state's properties, corrected. */
+  properties(state: StageState): Record<string, number>;
+}
+
+export function createStageEnvironment(twin: Twin, o: StageEnvironmentOptions): TwinStageEnvironment {
+  const process = twin.process;
+  if (!process) throw new BadInputError(`twin ${twin.name} declares no stage-by-stage process model; stage-wise agents need one (twins with one: grain-electrode, sofc-anode)`, 'twin.name');
+  if (!Number.isFinite(o.infeasibleReward)) throw new BadInputError('must be a finite number', 'stages.infeasibleReward');
+  const declared = new Map(process.stages.flatMap((s) => s.variability.map((v) => [v.quantity, v] as const)));
+  for (const [q, v] of Object.entries(o.spread ?? {})) {
+    if (!declared.has(q)) throw new BadInputError(`twin ${twin.name} has no varying quantity "${q}"; allowed: ${[...declared.keys()].join(', ') || '(none)'}`, `twin.variability.${q}`);
+    if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new BadInputError(`must be a number ≥ 0, got ${String(v)}`, `twin.variability.${q}`);
+  }
+  const prior: Record<string, number> = Object.fromEntries([...declared].map(([q, v]) => [q, o.spread?.[q] ?? v.std]));
+  let spread = { ...prior };
+  const ridge = o.ridge ?? 1;
+
+  // Observation layout: stage one-hot, target (cube), every descriptor (normalised) and its mask.
+  const descriptors = [...new Map(process.stages.flatMap((s) => s.descriptors.map((d) => [d.name, d] as const))).values()];
+  const S = process.stages.length;
+  const normalised = (s: StageState) => descriptors.map((d) => (d.name in s.descriptors ? (s.descriptors[d.name] - d.min) / (d.max - d.min) : 0));
+  /** Discrepancy model per property: weights on [1, normalised descriptors]. */
+  let correction: Record<string, number[]> = {};
+
+  const estimate = (s: StageState): Record<string, number> => {
+    const est = process.estimate(s);
+    const f = [1, ...normalised(s)];
+    for (const [p, w] of Object.entries(correction)) if (p in est) est[p] += w.reduce((a, wi, i) => a + wi * f[i], 0);
+    return est;
+  };
+
+  return {
+    process,
+    stages: process.stages.map((s) => ({ name: s.name, space: { parameters: s.parameters }, descriptors: s.descriptors.map((d) => d.name) })),
+    targets: o.targets,
+    initial: () => process.initial(),
+    step: (s: StageState, action: Parameters, rng: Rng) => process.step(s, action, rng, spread),
+    observe: (s: StageState, target: Parameters) => [
+      ...Array.from({ length: S }, (_, i) => (i === s.stage ? 1 : 0)),
+      ...encode(o.targets, target),
+      ...normalised(s),
+      ...descriptors.map((d) => (d.name in s.descriptors ? 1 : 0)),
+    ],
+    reward: (s: StageState, target: Parameters) => {
+      if (!s.feasible) return o.infeasibleReward;
+      const r = o.reward(estimate(s), target, s);
+      return Number.isFinite(r) ? r : o.infeasibleReward;
+    },
+    properties: estimate,
+    spreads: () => ({ ...spread }),
+    assimilate(episodes: readonly StageEpisode[]) {
+      // Spreads the rigs revealed: the deviation of each varying quantity from what was asked.
+      const next: Record<string, number> = {};
+      for (const [q, v] of declared) {
+        const dev: number[] = [];
+        for (const e of episodes) {
+          for (let k = 0; k < e.states.length; k++) {
+            const asked = e.actions[k]?.[q];
+            const got = e.states[k].realised[q];
+            if (typeof asked !== 'number' || typeof got !== 'number' || !(k === 0 || e.states[k - 1].realised[q] === undefined)) continue;
+            dev.push(v.kind === 'absolute' ? got - asked : Math.log(got / asked));
+          }
+        }
+        next[q] = revealedSpread(prior[q], dev);
+      }
+      spread = next;
+      // Discrepancy of each measured property from the estimate at the measured final state.
+      const done = episodes.filter((e) => e.states.length === S && e.states[S - 1].feasible);
+      const fitted: Record<string, number[]> = {};
+      const props = new Set(done.flatMap((e) => Object.keys(e.measured)));
+      for (const p of props) {
+        const rows = done.filter((e) => Number.isFinite(e.measured[p]) && p in process.estimate(e.states[S - 1]));
+        if (rows.length === 0) continue;
+        const x = rows.map((e) => [1, ...normalised(e.states[S - 1])]);
+        const y = rows.map((e) => e.measured[p] - process.estimate(e.states[S - 1])[p]);
+        fitted[p] = ridgeFit(x, y, ridge);
+      }
+      correction = fitted;
+      return { kind: `stage-correction:${twin.name}`, samples: done.length, state: { spread: { ...spread }, correction: fitted, features: ['1', ...descriptors.map((d) => d.name)] } };
+    },
+  };
+}
+
+/**
+ * The spread a set of measured deviations reveals (issue #17: "a spread the config sets and the
+ * rigs can reveal"): the posterior mean of σ² under a scaled-inverse-χ² prior centred on the
+ * configured σ with ν₀ = 4 pseudo-observations (Gelman et al., BDA §3.2), so two rig runs do not
+ * overrule the config and twenty do.
+ */
+export function revealedSpread(prior: number, deviations: readonly number[], nu0 = 4): number {
+  const ss = deviations.reduce((a, d) => a + d * d, 0);
+  return Math.sqrt((nu0 * prior * prior + ss) / (nu0 + deviations.length));
+}
+
+/**
+ * Ridge regression with an unpenalised intercept (column 0): solves (XᵀX + λ·I')w = Xᵀy by
+ * Gaussian elimination with partial pivoting. Few features (the descriptors), few rows.
+ */
+export function ridgeFit(x: readonly number[][], y: readonly number[], lambda: number): number[] {
+  const d = x[0].length;
+  const a = Array.from({ length: d }, (_, i) => Array.from({ length: d + 1 }, (_, j) => (j < d ? (i === j && i > 0 ? lambda : 0) : 0)));
+  x.forEach((row, r) => {
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < d; j++) a[i][j] += row[i] * row[j];
+      a[i][d] += row[i] * y[r];
+    }
+  });
+  for (let c = 0; c < d; c++) {
+    let p = c;
+    for (let r = c + 1; r < d; r++) if (Math.abs(a[r][c]) > Math.abs(a[p][c])) p = r;
+    [a[c], a[p]] = [a[p], a[c]];
+    if (Math.abs(a[c][c]) < 1e-12) continue;
+    for (let r = 0; r < d; r++) {
+      if (r === c) continue;
+      const f = a[r][c] / a[c][c];
+      for (let j = c; j <= d; j++) a[r][j] -= f * a[c][j];
+    }
+  }
+  return a.map((row, i) => (Math.abs(row[i]) < 1e-12 ? 0 : row[d] / row[i]));
+}
+
+/**
+ * Records a policy version as a model in the ledger (issue #17): kind `stage-policy:<name>`,
+ * its weights as the state, the hash of the real episodes it learnt from as the data hash.
+ */
+export function recordPolicyVersion(
+  ledger: Ledger,
+  campaignId: string,
+  policy: { name: string; version: number; snapshot(): unknown },
+  episodes: readonly StageEpisode[],
+  metrics: Record<string, number> = {},
+): void {
+  const dataHash = createHash('sha256').update(JSON.stringify(episodes)).digest('hex');
+  ledger.append(campaignId, 'ModelTrained', { kind: `stage-policy:${policy.name}`, version: policy.version, dataHash, samples: episodes.length, metrics, state: policy.snapshot() });
+}
