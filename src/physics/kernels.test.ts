@@ -149,6 +149,72 @@ describe('WebAssembly kernels (kernels.wat)', () => {
     }
   });
 
+  // Float32 storage of the fine level (issue #20): the same kernels on f32 vectors agree with
+  // the f64 ones to f32 rounding, and a whole solve gives τ within 1e-5 relative.
+  it('f32 kernels (matvec, multigrid cycle, CG updates) equal the f64 ones to f32 rounding', () => {
+    for (const n of shapes) {
+      const size = (n[0] + 2) * (n[1] + 2) * (n[2] + 2);
+      const arena = WasmArena.create(WasmArena.bytesFor([size, size, size, size], [size + 1, size + 1, size + 1, size + 1], [size]) * 4, LUTS)!;
+      const L = randomMaskLevel(n, 0.7, 11, arena.u8(size));
+      const x64 = activeVector(L, arena.f64(size), 5);
+      const y64 = arena.f64(size);
+      const x32 = arena.f32v(size);
+      x32.set(x64.subarray(0, size));
+      const y32 = arena.f32v(size);
+      // Compare on the f32-rounded input, so only output rounding differs.
+      for (let i = 0; i < size; i++) x64[i] = x32[i];
+      const d64 = arena.matvec(L, L.mask!, x64, y64);
+      const d32 = arena.matvec(L, L.mask!, x32, y32);
+      expect(maxRelDiff(Float64Array.from(y32), y64), n.join('×')).toBeLessThan(1e-6);
+      expect(Math.abs(d32 - d64) / Math.abs(d64)).toBeLessThan(1e-6);
+      // The cycle on a fully conducting level (a random one may hold floating clusters, whose
+      // singular coarsest system makes the comparison meaningless).
+      const Lfull = randomMaskLevel(n, 1, 11, arena.u8(size));
+      const mg = new Multigrid(Lfull, { arena });
+      const z64 = arena.f64(size);
+      const z32 = arena.f32v(size);
+      const a64 = mg.apply(x64, z64);
+      const a32 = mg.apply(x32, z32);
+      expect(maxRelDiff(Float64Array.from(z32), z64), n.join('×')).toBeLessThan(1e-4);
+      expect(Math.abs(a32 - a64) / Math.abs(a64)).toBeLessThan(1e-4);
+    }
+    const arena = WasmArena.create(WasmArena.bytesFor([], [102, 102, 102, 102], []), LUTS)!;
+    const [x, r, p, q] = [0, 1, 2, 3].map(() => arena.f32v(101));
+    expect(x.length).toBe(102);
+    const rng = createRng(2);
+    for (const v of [x, r, p, q]) for (let i = 0; i < 101; i++) v[i] = rng.next();
+    const [x0, r0, p0, q0] = [x, r, p, q].map((v) => Float64Array.from(v));
+    const rr = arena.cgUpdate(x, r, p, q, 0.3);
+    let want = 0;
+    for (let i = 0; i < 101; i++) {
+      expect(x[i]).toBeCloseTo(x0[i] + 0.3 * p0[i], 6);
+      expect(r[i]).toBeCloseTo(r0[i] - 0.3 * q0[i], 6);
+      want += r[i] * r[i];
+    }
+    expect(rr).toBeCloseTo(want, 10);
+    arena.xpby(p, r, 0.7);
+    for (let i = 0; i < 101; i++) expect(p[i]).toBeCloseTo(r[i] + 0.7 * p0[i], 6);
+  });
+
+  it('a float32 solve gives τ within 1e-5 of the float64 solve; auto keeps float64 where it fits', () => {
+    const rng = createRng(17);
+    for (const shape of [[24, 20, 22], [31, 16, 40]] as Shape3[]) {
+      const data = new Uint8Array(shape[0] * shape[1] * shape[2]);
+      for (let i = 0; i < data.length; i++) data[i] = rng.next() < 0.65 ? 0 : 1;
+      for (const axis of ['x', 'z'] as const) {
+        const d = tortuosity(data, shape, 0, axis);
+        const f = tortuosity(data, shape, 0, axis, { precision: 'float32' });
+        expect(d.precision).toBe('float64');
+        expect(f.precision).toBe('float32');
+        expect(f.converged).toBe(true);
+        expect(Math.abs(f.tau - d.tau) / d.tau, `${shape.join('×')} ${axis}`).toBeLessThan(1e-5);
+        expect(Math.abs(f.iterations - d.iterations)).toBeLessThanOrEqual(2);
+      }
+    }
+    // JavaScript kernels have no f32 storage.
+    expect(tortuosity(new Uint8Array(8 * 8 * 8), [8, 8, 8], 0, 'x', { precision: 'float32', kernels: 'js' }).precision).toBe('float64');
+  });
+
   it('refuses an arena larger than wasm32 can address', () => {
     expect(WasmArena.create(2 ** 32, LUTS)).toBeNull();
   });

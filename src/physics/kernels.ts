@@ -45,7 +45,21 @@ interface Exports {
   prolongExplicit(xc: number, x: number, ...gc: [...Geometry, number, number]): void;
   cgUpdate(x: number, r: number, p: number, q: number, alpha: number, len: number): number;
   xpby(p: number, z: number, beta: number, len: number): void;
+  matvec32(x: number, y: number, m: number, ...g: Geometry): number;
+  gsForward32(x: number, b: number, m: number, ...g: Geometry): number;
+  gsBackward32(x: number, b: number, m: number, ...g: Geometry): number;
+  restrict32(b: number, x: number, m: number, bc: number, ...gc: [...Geometry, number, number]): void;
+  prolong32(xc: number, x: number, m: number, ...gc: [...Geometry, number, number]): void;
+  cgUpdate32(x: number, r: number, p: number, q: number, alpha: number, len: number): number;
+  xpby32(p: number, z: number, beta: number, len: number): void;
 }
+
+/**
+ * A vector of the binary fine level: f64, or f32 storage (issue #20: half the bytes per sweep,
+ * and 500³ fits in a wasm32 memory; arithmetic and dot products stay f64 in the kernels).
+ * All vectors of one solve have the same type.
+ */
+export type FineVector = Float64Array | Float32Array;
 
 /**
  * The part of the WebAssembly JS API used here. The project's TypeScript libs (ES2022 + Node
@@ -175,6 +189,11 @@ export class WasmArena {
     return new Float64Array(this.memory.buffer, this.claim(len * 8), len);
   }
 
+  /** A zeroed f32 vector of length n rounded up to even (for the two-lane f32 kernels), 16-byte aligned. */
+  f32v(n: number): Float32Array {
+    return this.f32(n + (n & 1));
+  }
+
   /** A zeroed f32 array of length n, 16-byte aligned. */
   f32(n: number): Float32Array {
     return new Float32Array(this.memory.buffer, this.claim(n * 4), n);
@@ -189,30 +208,33 @@ export class WasmArena {
     return [L.n[0], L.n[1], L.n[2], L.s0, L.s1];
   }
 
-  /** y = A x on a binary level; returns x·y. */
-  matvec(L: StencilGeometry, mask: Uint8Array, x: Float64Array, y: Float64Array): number {
+  /** y = A x on a binary level; returns x·y. x and y are both f64 or both f32. */
+  matvec(L: StencilGeometry, mask: Uint8Array, x: FineVector, y: FineVector): number {
     const B = this.buffer;
-    return this.k.matvec(at(x, B), at(y, B), at(mask, B), ...this.geometry(L));
+    const f = x instanceof Float32Array ? this.k.matvec32 : this.k.matvec;
+    return f(at(x, B), at(y, B), at(mask, B), ...this.geometry(L));
   }
 
   /** One Gauss–Seidel sweep on a binary level; returns b·x. */
-  gaussSeidel(L: StencilGeometry, mask: Uint8Array, x: Float64Array, b: Float64Array, forward: boolean): number {
+  gaussSeidel(L: StencilGeometry, mask: Uint8Array, x: FineVector, b: FineVector, forward: boolean): number {
     const B = this.buffer;
-    const f = forward ? this.k.gsForward : this.k.gsBackward;
+    const f = x instanceof Float32Array ? (forward ? this.k.gsForward32 : this.k.gsBackward32) : forward ? this.k.gsForward : this.k.gsBackward;
     return f(at(x, B), at(b, B), at(mask, B), ...this.geometry(L));
   }
 
-  /** bc = Pᵀ (b − A x) into a coarse level of strides cs0, cs1. */
-  restrict(L: StencilGeometry, mask: Uint8Array, b: Float64Array, x: Float64Array, bc: Float64Array, C: StencilGeometry): void {
+  /** bc = Pᵀ (b − A x) into a coarse level of strides cs0, cs1 (bc is f64 either way). */
+  restrict(L: StencilGeometry, mask: Uint8Array, b: FineVector, x: FineVector, bc: Float64Array, C: StencilGeometry): void {
     const B = this.buffer;
     bc.fill(0);
-    this.k.restrict(at(b, B), at(x, B), at(mask, B), at(bc, B), ...this.geometry(L), C.s0, C.s1);
+    const f = x instanceof Float32Array ? this.k.restrict32 : this.k.restrict;
+    f(at(b, B), at(x, B), at(mask, B), at(bc, B), ...this.geometry(L), C.s0, C.s1);
   }
 
   /** x += P xc at the active cells of a binary level. */
-  prolong(L: StencilGeometry, mask: Uint8Array, xc: Float64Array, x: Float64Array, C: StencilGeometry): void {
+  prolong(L: StencilGeometry, mask: Uint8Array, xc: Float64Array, x: FineVector, C: StencilGeometry): void {
     const B = this.buffer;
-    this.k.prolong(at(xc, B), at(x, B), at(mask, B), ...this.geometry(L), C.s0, C.s1);
+    const f = x instanceof Float32Array ? this.k.prolong32 : this.k.prolong;
+    f(at(xc, B), at(x, B), at(mask, B), ...this.geometry(L), C.s0, C.s1);
   }
 
   /** One Gauss–Seidel sweep on an explicit level; returns b·x. */
@@ -235,14 +257,16 @@ export class WasmArena {
   }
 
   /** x += αp, r −= αq over whole arrays (arena arrays have even lengths); returns r·r. */
-  cgUpdate(x: Float64Array, r: Float64Array, p: Float64Array, q: Float64Array, alpha: number): number {
+  cgUpdate(x: FineVector, r: FineVector, p: FineVector, q: FineVector, alpha: number): number {
     const B = this.buffer;
-    return this.k.cgUpdate(at(x, B), at(r, B), at(p, B), at(q, B), alpha, x.length);
+    const f = x instanceof Float32Array ? this.k.cgUpdate32 : this.k.cgUpdate;
+    return f(at(x, B), at(r, B), at(p, B), at(q, B), alpha, x.length);
   }
 
   /** p = z + βp over whole arrays. */
-  xpby(p: Float64Array, z: Float64Array, beta: number): void {
+  xpby(p: FineVector, z: FineVector, beta: number): void {
     const B = this.buffer;
-    this.k.xpby(at(p, B), at(z, B), beta, p.length);
+    const f = p instanceof Float32Array ? this.k.xpby32 : this.k.xpby;
+    f(at(p, B), at(z, B), beta, p.length);
   }
 }

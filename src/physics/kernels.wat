@@ -45,6 +45,14 @@
 ;;   Byte pointer (array at BASE) of the coarse cell of fine cell (a, c, 1).
 ;; #define ROW(BODY) (local.set $i (i32.add (i32.add (i32.mul (local.get $a) (local.get $s0)) (i32.mul (local.get $c) (local.get $s1))) (i32.const 1))) (local.set $end (i32.add (local.get $i) (local.get $n2))) BODY
 ;;   Start of row (a, c): $i at its first cell, $end one past its last.
+;; #define LD2(P) (f64x2.promote_low_f32x4 (v128.load64_zero P))
+;;   Two f32 values at byte pointer P, widened to f64x2 (the float32 fine level, issue #20).
+;; #define LD1(P) (f64.promote_f32 (f32.load P))
+;;   One f32 value, widened.
+;; #define ST2(P, V) (v128.store64_lane 0 P (f32x4.demote_f64x2_zero V))
+;;   Stores the f64x2 V as two f32 values at byte pointer P.
+;; #define NB6F(P) (f64x2.add (f64x2.add (f64x2.add #LD2((i32.sub P (local.get $s0b))) #LD2((i32.add P (local.get $s0b)))) (f64x2.add #LD2((i32.sub P (local.get $s1b))) #LD2((i32.add P (local.get $s1b))))) (f64x2.add #LD2((i32.sub P (i32.const 4))) #LD2((i32.add P (i32.const 4)))))
+;;   Sum of the six f32 neighbours of the two cells at byte pointer P, as f64x2.
 
   ;; y = A x on the interior; returns x·y.
   (func (export "matvec") (param $x i32) (param $y i32) (param $m i32)
@@ -266,6 +274,210 @@
             (f64x2.mul (local.get $be) (v128.load (i32.add (local.get $p) (local.get $k))))))
         (local.set $k (i32.add (local.get $k) (i32.const 16)))
         (br_if $l (i32.lt_u (local.get $k) (local.get $end))))))
+;; ─── Float32 storage of the binary fine level (issue #20: τ at 500³ in a wasm32 memory). The
+;; CG vectors of the fine level are f32 — half the bytes of every sweep, and 20 instead of 40
+;; bytes per cell, so 500³ fits in 4 GiB — while all arithmetic and every dot product is done
+;; in f64 (values are widened on load and rounded on store). Same loops as the f64 kernels
+;; above; pointers step by 4 bytes per cell. The coarse levels stay f64.
+
+  ;; y = A x on the interior (f32 x, y); returns x·y.
+  (func (export "matvec32") (param $x i32) (param $y i32) (param $m i32)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (result f64)
+    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $p i32) (local $pm i32)
+    (local $s0b i32) (local $s1b i32) (local $xv v128) (local $v v128) (local $acc v128)
+    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
+    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
+    (local.set $a (i32.const 1))
+    (loop $la
+      (local.set $c (i32.const 1))
+      (loop $lc
+        #ROW((loop $li
+          (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+          (local.set $pm (i32.add (local.get $m) (local.get $i)))
+          (local.set $xv #LD2((local.get $p)))
+          (local.set $v
+            (f64x2.mul
+              #LUT2((local.get $pm), 4096)
+              (f64x2.sub
+                (f64x2.mul #LUT2((local.get $pm), 0) (local.get $xv))
+                #NB6F((local.get $p)))))
+          #ST2((i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))), (local.get $v))
+          (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $xv) (local.get $v))))
+          (local.set $i (i32.add (local.get $i) (i32.const 2)))
+          (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br_if $la (i32.le_u (local.get $a) (local.get $n0))))
+    #HSUM((local.get $acc)))
+
+  ;; Gauss–Seidel sweep on f32 x, b, forward; returns b·x. Each new value is rounded to f32
+  ;; before it is used by the next cell, so the sweep is the f32 sweep, computed in f64.
+  (func (export "gsForward32") (param $x i32) (param $b i32) (param $m i32)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (result f64)
+    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $p i32)
+    (local $s0b i32) (local $s1b i32) (local $prev f64) (local $bi f64) (local $acc f64) (local $f f32)
+    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
+    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
+    (local.set $a (i32.const 1))
+    (loop $la
+      (local.set $c (i32.const 1))
+      (loop $lc
+        #ROW((local.set $prev #LD1((i32.add (local.get $x) (i32.shl (i32.sub (local.get $i) (i32.const 1)) (i32.const 2)))))
+        (loop $li
+          (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+          (local.set $bi #LD1((i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))))
+          (local.set $f
+            (f32.demote_f64
+              (f64.mul
+                (f64.add
+                  (f64.add
+                    (f64.add
+                      (f64.add (local.get $bi) #LD1((i32.add (local.get $p) (i32.const 4))))
+                      (f64.add #LD1((i32.sub (local.get $p) (local.get $s0b))) #LD1((i32.add (local.get $p) (local.get $s0b)))))
+                    (f64.add #LD1((i32.sub (local.get $p) (local.get $s1b))) #LD1((i32.add (local.get $p) (local.get $s1b)))))
+                  (local.get $prev))
+                (f64.load offset=2048 (i32.shl (i32.load8_u (i32.add (local.get $m) (local.get $i))) (i32.const 3))))))
+          (f32.store (local.get $p) (local.get $f))
+          (local.set $prev (f64.promote_f32 (local.get $f)))
+          (local.set $acc (f64.add (local.get $acc) (f64.mul (local.get $bi) (local.get $prev))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br_if $la (i32.le_u (local.get $a) (local.get $n0))))
+    (local.get $acc))
+
+  ;; The same sweep in reverse order; returns b·x.
+  (func (export "gsBackward32") (param $x i32) (param $b i32) (param $m i32)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (result f64)
+    (local $a i32) (local $c i32) (local $i i32) (local $start i32) (local $p i32)
+    (local $s0b i32) (local $s1b i32) (local $prev f64) (local $bi f64) (local $acc f64) (local $f f32)
+    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
+    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
+    (local.set $a (local.get $n0))
+    (loop $la
+      (local.set $c (local.get $n1))
+      (loop $lc
+        (local.set $start (i32.add (i32.mul (local.get $a) (local.get $s0)) (i32.mul (local.get $c) (local.get $s1))))
+        (local.set $i (i32.add (local.get $start) (local.get $n2)))
+        (local.set $prev #LD1((i32.add (local.get $x) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 2)))))
+        (loop $li
+          (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+          (local.set $bi #LD1((i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))))
+          (local.set $f
+            (f32.demote_f64
+              (f64.mul
+                (f64.add
+                  (f64.add
+                    (f64.add
+                      (f64.add (local.get $bi) #LD1((i32.sub (local.get $p) (i32.const 4))))
+                      (f64.add #LD1((i32.sub (local.get $p) (local.get $s0b))) #LD1((i32.add (local.get $p) (local.get $s0b)))))
+                    (f64.add #LD1((i32.sub (local.get $p) (local.get $s1b))) #LD1((i32.add (local.get $p) (local.get $s1b)))))
+                  (local.get $prev))
+                (f64.load offset=2048 (i32.shl (i32.load8_u (i32.add (local.get $m) (local.get $i))) (i32.const 3))))))
+          (f32.store (local.get $p) (local.get $f))
+          (local.set $prev (f64.promote_f32 (local.get $f)))
+          (local.set $acc (f64.add (local.get $acc) (f64.mul (local.get $bi) (local.get $prev))))
+          (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+          (br_if $li (i32.gt_u (local.get $i) (local.get $start))))
+        (local.set $c (i32.sub (local.get $c) (i32.const 1)))
+        (br_if $lc (i32.ge_s (local.get $c) (i32.const 1))))
+      (local.set $a (i32.sub (local.get $a) (i32.const 1)))
+      (br_if $la (i32.ge_s (local.get $a) (i32.const 1))))
+    (local.get $acc))
+
+  ;; bc (f64) = Pᵀ (b − A x) with f32 b, x; bc must be zero on entry.
+  (func (export "restrict32") (param $b i32) (param $x i32) (param $m i32) (param $bc i32)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32)
+    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $p i32) (local $pm i32) (local $pc i32)
+    (local $s0b i32) (local $s1b i32) (local $v v128)
+    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
+    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
+    (local.set $a (i32.const 1))
+    (loop $la
+      (local.set $c (i32.const 1))
+      (loop $lc
+        #ROW((local.set $pc #COARSE((local.get $bc)))
+        (loop $li
+          (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+          (local.set $pm (i32.add (local.get $m) (local.get $i)))
+          (local.set $v
+            (f64x2.mul
+              #LUT2((local.get $pm), 4096)
+              (f64x2.add
+                (f64x2.sub
+                  #LD2((i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2))))
+                  (f64x2.mul #LUT2((local.get $pm), 0) #LD2((local.get $p))))
+                #NB6F((local.get $p)))))
+          (f64.store (local.get $pc) (f64.add (f64.load (local.get $pc)) #HSUM((local.get $v))))
+          (local.set $pc (i32.add (local.get $pc) (i32.const 8)))
+          (local.set $i (i32.add (local.get $i) (i32.const 2)))
+          (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br_if $la (i32.le_u (local.get $a) (local.get $n0)))))
+
+  ;; x (f32) += P xc (f64) at the active cells.
+  (func (export "prolong32") (param $xc i32) (param $x i32) (param $m i32)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32)
+    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $p i32) (local $pc i32)
+    (local.set $a (i32.const 1))
+    (loop $la
+      (local.set $c (i32.const 1))
+      (loop $lc
+        #ROW((local.set $pc #COARSE((local.get $xc)))
+        (loop $li
+          (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
+          #ST2((local.get $p), (f64x2.add #LD2((local.get $p))
+              (f64x2.mul
+                #LUT2((i32.add (local.get $m) (local.get $i)), 4096)
+                (v128.load64_splat (local.get $pc)))))
+          (local.set $pc (i32.add (local.get $pc) (i32.const 8)))
+          (local.set $i (i32.add (local.get $i) (i32.const 2)))
+          (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br_if $la (i32.le_u (local.get $a) (local.get $n0)))))
+
+  ;; x += αp, r −= αq over len (even) f32 entries; returns r·r (of the rounded r).
+  (func (export "cgUpdate32") (param $x i32) (param $r i32) (param $p i32) (param $q i32) (param $alpha f64) (param $len i32) (result f64)
+    (local $k i32) (local $end i32) (local $al v128) (local $rv v128) (local $acc v128)
+    (local.set $al (f64x2.splat (local.get $alpha)))
+    (local.set $end (i32.shl (local.get $len) (i32.const 2)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $len)))
+      (loop $l
+        #ST2((i32.add (local.get $x) (local.get $k)),
+          (f64x2.add #LD2((i32.add (local.get $x) (local.get $k)))
+            (f64x2.mul (local.get $al) #LD2((i32.add (local.get $p) (local.get $k))))))
+        (local.set $rv
+          (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero
+            (f64x2.sub #LD2((i32.add (local.get $r) (local.get $k)))
+              (f64x2.mul (local.get $al) #LD2((i32.add (local.get $q) (local.get $k))))))))
+        #ST2((i32.add (local.get $r) (local.get $k)), (local.get $rv))
+        (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $rv) (local.get $rv))))
+        (local.set $k (i32.add (local.get $k) (i32.const 8)))
+        (br_if $l (i32.lt_u (local.get $k) (local.get $end)))))
+    #HSUM((local.get $acc)))
+
+  ;; p = z + βp over len (even) f32 entries.
+  (func (export "xpby32") (param $p i32) (param $z i32) (param $beta f64) (param $len i32)
+    (local $k i32) (local $end i32) (local $be v128)
+    (local.set $be (f64x2.splat (local.get $beta)))
+    (local.set $end (i32.shl (local.get $len) (i32.const 2)))
+    (block $done
+      (br_if $done (i32.eqz (local.get $len)))
+      (loop $l
+        #ST2((i32.add (local.get $p) (local.get $k)),
+          (f64x2.add #LD2((i32.add (local.get $z) (local.get $k)))
+            (f64x2.mul (local.get $be) #LD2((i32.add (local.get $p) (local.get $k))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 8)))
+        (br_if $l (i32.lt_u (local.get $k) (local.get $end))))))
+
 ;; ─── Explicit levels (the Galerkin coarse levels): f32 conductances g0, g1, g2 to the +s0,
 ;; +s1, +1 neighbour, f64 diagonal d and its inverse. Inactive cells have d = invD = 0 and zero
 ;; conductances; values in ghost cells are always multiplied by a zero conductance.

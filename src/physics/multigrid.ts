@@ -28,7 +28,7 @@
  * cell and sweep — the fine-level sweeps are memory-bound — and makes 500³ fit in memory.
  */
 
-import type { WasmArena } from './kernels.js';
+import type { FineVector, WasmArena } from './kernels.js';
 
 export interface Level {
   /** Interior dimensions. */
@@ -474,16 +474,21 @@ export class Multigrid {
     return s;
   }
 
-  /** z = M⁻¹ r; returns r·z (fused into the last sweep, saving CG a pass over memory). */
-  apply(r: Float64Array, z: Float64Array): number {
+  /**
+   * z = M⁻¹ r; returns r·z (fused into the last sweep, saving CG a pass over memory). r and z
+   * may be f32 (issue #20) only when the hierarchy lives in an arena and has a coarse level:
+   * the WebAssembly kernels read and write f32 fine vectors, the coarse levels stay f64.
+   */
+  apply(r: FineVector, z: FineVector): number {
+    if (r instanceof Float32Array && (!this.arena || this.levels.length < 2)) throw new Error('internal: f32 vectors need the WebAssembly kernels and a coarse level');
     z.fill(0);
     return this.cycle(0, r, z);
   }
 
-  /** One cycle from level k down; returns b·x. */
-  private cycle(k: number, b: Float64Array, x: Float64Array): number {
+  /** One cycle from level k down; returns b·x. Only the fine level (k = 0) may have f32 vectors. */
+  private cycle(k: number, b: FineVector, x: FineVector): number {
     if (k === this.levels.length - 1) {
-      this.direct.solve(b, x);
+      this.direct.solve(b as Float64Array, x as Float64Array);
       let bx = 0;
       for (let i = 0; i < b.length; i++) bx += b[i] * x[i];
       return bx;
@@ -505,25 +510,28 @@ export class Multigrid {
   }
 
   /** One Gauss–Seidel sweep, in WebAssembly when the hierarchy lives in an arena; returns b·x. */
-  private smooth(L: Level, x: Float64Array, b: Float64Array, forward: boolean): number {
+  private smooth(L: Level, x: FineVector, b: FineVector, forward: boolean): number {
     const wasm = this.arena;
-    if (wasm) return L.mask ? wasm.gaussSeidel(L, L.mask, x, b, forward) : wasm.gaussSeidelExplicit(L, x, b, forward);
+    if (wasm) return L.mask ? wasm.gaussSeidel(L, L.mask, x, b, forward) : wasm.gaussSeidelExplicit(L, x as Float64Array, b as Float64Array, forward);
+    // Without an arena every vector is f64 (apply checks).
     if (forward) {
-      gsForward(L, x, b);
+      gsForward(L, x as Float64Array, b as Float64Array);
       return 0;
     }
-    return gsBackward(L, x, b);
+    return gsBackward(L, x as Float64Array, b as Float64Array);
   }
 
   /** bc = Pᵀ (b − A x). */
-  private restrictResidual(k: number, b: Float64Array, x: Float64Array, bc: Float64Array): void {
+  private restrictResidual(k: number, fb: FineVector, fx: FineVector, bc: Float64Array): void {
     const L = this.levels[k];
     const wasm = this.arena;
     if (wasm) {
-      if (L.mask) wasm.restrict(L, L.mask, b, x, bc, this.levels[k + 1]);
-      else wasm.restrictExplicit(L, b, x, bc, this.levels[k + 1]);
+      if (L.mask) wasm.restrict(L, L.mask, fb, fx, bc, this.levels[k + 1]);
+      else wasm.restrictExplicit(L, fb as Float64Array, fx as Float64Array, bc, this.levels[k + 1]);
       return;
     }
+    const b = fb as Float64Array;
+    const x = fx as Float64Array;
     const { m0, m1 } = this.maps[k];
     const { s0, s1 } = L;
     const [n0, n1, n2] = L.n;
@@ -545,14 +553,15 @@ export class Multigrid {
     }
   }
 
-  private prolongAdd(k: number, xc: Float64Array, x: Float64Array): void {
+  private prolongAdd(k: number, xc: Float64Array, fx: FineVector): void {
     const L = this.levels[k];
     const wasm = this.arena;
     if (wasm) {
-      if (L.mask) wasm.prolong(L, L.mask, xc, x, this.levels[k + 1]);
-      else wasm.prolongExplicit(L, xc, x, this.levels[k + 1]);
+      if (L.mask) wasm.prolong(L, L.mask, xc, fx, this.levels[k + 1]);
+      else wasm.prolongExplicit(L, xc, fx as Float64Array, this.levels[k + 1]);
       return;
     }
+    const x = fx as Float64Array;
     const { m0, m1 } = this.maps[k];
     const { s0, s1 } = L;
     const [n0, n1, n2] = L.n;

@@ -21,7 +21,7 @@ import {
   Multigrid,
   type Level,
 } from './multigrid.js';
-import { WasmArena } from './kernels.js';
+import { WasmArena, type FineVector } from './kernels.js';
 
 /**
  * Steady diffusion / conduction through a voxel volume: ∇·(σ∇φ) = 0 with φ = 1 on the inlet
@@ -67,6 +67,15 @@ export interface TransportOptions {
    * JavaScript kernels (the benchmark's comparison, and the fallback the tests check).
    */
   kernels?: 'auto' | 'js';
+  /**
+   * Storage of the fine level's CG vectors in a single-phase WebAssembly solve (issue #20):
+   * 'auto' (default) keeps f64 when its arena fits in wasm32's 4 GiB and takes f32 storage
+   * when only that fits (beyond ≈ 440³: 20 instead of 40 bytes per cell — 500³ then runs in
+   * WebAssembly instead of the JavaScript kernels); 'float32' always takes f32 storage when the
+   * WebAssembly kernels run; 'float64' never. Arithmetic and dot products stay f64 in the
+   * kernels; the τ difference is measured in experiments/results/solver500.md.
+   */
+  precision?: 'auto' | 'float64' | 'float32';
 }
 
 export interface TransportResult {
@@ -94,6 +103,8 @@ export interface TransportResult {
   levels: number;
   /** Which kernels ran the fine level. */
   kernels: 'wasm' | 'js';
+  /** Storage of the fine level's CG vectors. */
+  precision: 'float64' | 'float32';
 }
 
 export function conductingMask(data: Uint8Array, conductivity: ArrayLike<number>): Uint8Array {
@@ -157,10 +168,11 @@ function paddedSize(shape: Shape3): number {
  * diagonal, inverse, right-hand side and correction); null when it cannot be had (then the
  * JavaScript kernels run).
  */
-function binaryArena(shape: Shape3): WasmArena | null {
+function binaryArena(shape: Shape3, precision: 'float64' | 'float32'): WasmArena | null {
   const size = paddedSize(shape);
-  const f64 = [size, size, size, size, size];
-  const f32: number[] = [];
+  const fine = [size, size, size, size, size];
+  const f64 = precision === 'float64' ? fine : [];
+  const f32: number[] = precision === 'float32' ? fine.map((n) => n + 1) : [];
   for (const c of coarseShapes(shape)) {
     const n = paddedSize(c);
     f64.push(n, n, n, n);
@@ -175,7 +187,7 @@ function binaryArena(shape: Shape3): WasmArena | null {
  * binary level's zero-at-inactive invariant holds). It is the exact solution for straight
  * channels and removes most of the smooth error elsewhere, which saves CG iterations.
  */
-function linearGuess(L: Level, shape: Shape3, axis: Axis, x: Float64Array): void {
+function linearGuess(L: Level, shape: Shape3, axis: Axis, x: FineVector): void {
   const ax = AXIS_INDEX[axis];
   const N = shape[ax];
   const [n0, n1, n2] = L.n;
@@ -254,7 +266,7 @@ function assemble(data: Uint8Array, shape: Shape3, keep: Uint8Array, conductivit
   return { L, rhs: Float64Array.from(inlet.g), inlet, outlet };
 }
 
-function dot(a: Float64Array, b: Float64Array): number {
+function dot(a: FineVector, b: FineVector): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
@@ -291,26 +303,38 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
       bytes: 0,
       levels: 0,
       kernels: 'js',
+      precision: 'float64',
     };
   }
   // One conducting label (the tortuosity problem) → the one-byte-per-cell binary level.
   const labels: number[] = [];
   for (let l = 0; l < Math.min(256, conductivity.length); l++) if (conductivity[l] > 0) labels.push(l);
   const useMg = (options.preconditioner ?? 'multigrid') === 'multigrid';
-  const arena = labels.length === 1 && useMg && (options.kernels ?? 'auto') === 'auto' ? binaryArena(shape) : null;
+  // f32 storage (issue #20) where asked, or where only it fits; it needs a coarse level (multigrid.ts apply).
+  let arena: WasmArena | null = null;
+  let precision: 'float64' | 'float32' = 'float64';
+  if (labels.length === 1 && useMg && (options.kernels ?? 'auto') === 'auto') {
+    const want = options.precision ?? 'auto';
+    const f32ok = coarseShapes(shape).length > 0;
+    if (want !== 'float32' || !f32ok) arena = binaryArena(shape, 'float64');
+    if (!arena && want !== 'float64' && f32ok) {
+      arena = binaryArena(shape, 'float32');
+      if (arena) precision = 'float32';
+    }
+  }
   const { L, rhs, inlet, outlet } =
     labels.length === 1
       ? assembleBinary(shape, keep, conductivity[labels[0]], axis, arena)
       : assemble(data, shape, keep, conductivity, axis);
   const mg = useMg ? new Multigrid(L, { arena }) : null;
   const size = L.size;
-  const vector = (): Float64Array => (arena ? arena.f64(size) : new Float64Array(size));
+  const vector = (): FineVector => (arena ? (precision === 'float32' ? arena.f32v(size) : arena.f64(size)) : new Float64Array(size));
   const x = vector();
   const r = vector();
   const z = vector();
   const p = vector();
   const q = vector();
-  const matvec = (u: Float64Array, v: Float64Array): number => (arena ? arena.matvec(L, L.mask!, u, v) : applyOperator(L, u, v));
+  const matvec = (u: FineVector, v: FineVector): number => (arena ? arena.matvec(L, L.mask!, u, v) : applyOperator(L, u as Float64Array, v as Float64Array));
   linearGuess(L, shape, axis, x);
   matvec(x, q);
   for (let i = 0; i < size; i++) r[i] = -q[i];
@@ -379,7 +403,7 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   const area = n / shape[AXIS_INDEX[axis]];
   const F = 0.5 * (fin + fout);
   const coefficientBytes = L.mask ? size : size * (3 * 4 + 2 * 8);
-  const bytes = coefficientBytes + 5 * size * 8 + (mg ? mg.coarseBytes() : size * 8) + n * 4;
+  const bytes = coefficientBytes + 5 * size * (precision === 'float32' ? 4 : 8) + (mg ? mg.coarseBytes() : size * 8) + n * 4;
   return {
     ...base,
     effective: (F / area) * shape[AXIS_INDEX[axis]],
@@ -395,6 +419,7 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
     bytes,
     levels: mg ? mg.levels.length : 1,
     kernels: arena ? 'wasm' : 'js',
+    precision,
   };
 }
 

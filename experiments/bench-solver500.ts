@@ -1,0 +1,174 @@
+/**
+ * `npm run bench -- solver500 [--axes x,y,z] [--crop N] [--precision auto|float32|float64]` (issue #20): τ of TauFactor 2's 500³
+ * speed-benchmark volume (/work/shared/reference/real/taufactor-TF-500x500x500-1x2x6-v3.tiff.zip,
+ * percolating phase = label 255, ε = 0.30) on one core, the new solver side by side with the
+ * previous one in the same run:
+ *
+ * - new: `tortuosity(…)` with its defaults — at 500³ the f64 arena does not fit in wasm32's
+ *   4 GiB, so precision 'auto' takes f32 storage of the fine level's CG vectors and the whole
+ *   solve runs in the WebAssembly kernels (src/physics/kernels.wat, *32 functions).
+ * - previous: `kernels: 'js'` — what 500³ ran before (f64 vectors do not fit in a wasm32
+ *   memory, so the JavaScript kernels ran); it is also the float64 reference for |Δτ|.
+ *
+ * The new solver runs first on every axis, then the previous one, so that the process's peak
+ * RSS after the new solves is the new solver's (the previous one needs more). Times: wall
+ * clock and CPU time of the process (the machine is shared: CPU time is the better estimate
+ * of what a free core does). Writes experiments/results/solver500.md (+ .json).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { inflateRawSync } from 'node:zlib';
+import UTIF from 'utif2';
+import type { Shape3 } from '../src/core/protocols.js';
+import { tortuosity } from '../src/physics/transport.js';
+
+const ZIP = '/work/shared/reference/real/taufactor-TF-500x500x500-1x2x6-v3.tiff.zip';
+/** Published over-converged τ (Kench et al., JOSS 2023, TauFactor 2), per our axis (see readTf500). */
+const PUBLISHED: Record<'x' | 'y' | 'z', number> = { x: 4.2431, y: 1.1513, z: 1.3905 };
+const PHASE = 255;
+
+/** The first entry of a zip archive whose name ends with `suffix` (stored or deflated), via the central directory. */
+function unzipEntry(zip: Buffer, suffix: string): Buffer {
+  let eocd = -1;
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 65_557); i--) if (zip.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+  if (eocd < 0) throw new Error('not a zip archive (no end of central directory)');
+  let at = zip.readUInt32LE(eocd + 16);
+  const entries = zip.readUInt16LE(eocd + 10);
+  for (let k = 0; k < entries; k++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error('corrupt zip central directory');
+    const method = zip.readUInt16LE(at + 10);
+    const size = zip.readUInt32LE(at + 20);
+    const nameLen = zip.readUInt16LE(at + 28);
+    const extraLen = zip.readUInt16LE(at + 30);
+    const commentLen = zip.readUInt16LE(at + 32);
+    const local = zip.readUInt32LE(at + 42);
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLen);
+    at += 46 + nameLen + extraLen + commentLen;
+    if (!name.endsWith(suffix) || name.startsWith('__MACOSX')) continue;
+    const data = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const raw = zip.subarray(data, data + size);
+    return method === 0 ? raw : inflateRawSync(raw);
+  }
+  throw new Error(`no *${suffix} entry in the zip`);
+}
+
+/**
+ * The volume as labels in [page, row, column] order: our axis x = TIFF page, y = row (height),
+ * z = column (width). TauFactor's published 4.2431 is along the page axis and 1.3905 along the
+ * width axis (reference README), so 1.1513 along the height.
+ */
+function readTf500(crop?: number): { data: Uint8Array; shape: Shape3 } {
+  const tif = unzipEntry(readFileSync(ZIP), '.tiff');
+  const buf = tif.buffer.slice(tif.byteOffset, tif.byteOffset + tif.byteLength) as ArrayBuffer;
+  const ifds = UTIF.decode(buf);
+  const pages = ifds.length;
+  // ImageWidth (tag 256) and ImageLength (tag 257) of the first page.
+  const w = Number((ifds[0] as unknown as { t256: number[] }).t256[0]);
+  const h = Number((ifds[0] as unknown as { t257: number[] }).t257[0]);
+  const n = crop ? [Math.min(crop, pages), Math.min(crop, h), Math.min(crop, w)] : [pages, h, w];
+  const data = new Uint8Array(n[0] * n[1] * n[2]);
+  for (let p = 0; p < n[0]; p++) {
+    UTIF.decodeImage(buf, ifds[p]);
+    const img = ifds[p].data as Uint8Array;
+    if (img.length !== w * h) throw new Error(`page ${p}: expected ${w}×${h} 8-bit pixels, got ${img.length} bytes`);
+    for (let r = 0; r < n[1]; r++) data.set(img.subarray(r * w, r * w + n[2]), (p * n[1] + r) * n[2]);
+    (ifds[p] as { data?: unknown }).data = undefined;
+  }
+  return { data, shape: n as Shape3 };
+}
+
+interface Solve {
+  axis: 'x' | 'y' | 'z';
+  solver: 'new' | 'previous';
+  tau: number;
+  iterations: number;
+  wallS: number;
+  cpuS: number;
+  setupS: number;
+  kernels: string;
+  precision: string;
+  bytesGiB: number;
+  converged: boolean;
+  fluxImbalance: number;
+}
+
+function solve(data: Uint8Array, shape: Shape3, axis: 'x' | 'y' | 'z', solver: 'new' | 'previous', precision: 'auto' | 'float32' | 'float64' = 'auto'): Solve {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = tortuosity(data, shape, PHASE, axis, solver === 'previous' ? { kernels: 'js' } : { precision });
+  const wallS = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { axis, solver, tau: r.tau, iterations: r.iterations, wallS, cpuS: (c.user + c.system) / 1e6, setupS: r.setupMs / 1000, kernels: r.kernels, precision: r.precision, bytesGiB: r.bytes / 2 ** 30, converged: r.converged, fluxImbalance: r.fluxImbalance };
+}
+
+export async function run(args: string[]): Promise<void> {
+  if (!existsSync(ZIP)) throw new Error(`reference volume not found: ${ZIP}`);
+  const at = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const axes = (at('axes') ?? 'x,y,z').split(',') as Array<'x' | 'y' | 'z'>;
+  const crop = at('crop') ? Number(at('crop')) : undefined;
+  /** The new solver's precision (default auto; `--precision float32` forces f32 storage on a crop that would fit in f64). */
+  const precision = (at('precision') ?? 'auto') as 'auto' | 'float32' | 'float64';
+  const log = (s: string) => process.stderr.write(s + '\n');
+  const t0 = performance.now();
+  const { data, shape } = readTf500(crop);
+  let count = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === PHASE) count++;
+  log(`TF-500 ${shape.join('×')} read in ${((performance.now() - t0) / 1000).toFixed(1)} s; ε(255) = ${(count / data.length).toFixed(4)}`);
+  const load0 = loadavg()[0];
+  const rows: Solve[] = [];
+  for (const axis of axes) {
+    rows.push(solve(data, shape, axis, 'new', precision));
+    const r = rows.at(-1)!;
+    log(`new ${axis}: τ ${r.tau.toFixed(6)} · ${r.iterations} it · ${r.wallS.toFixed(1)} s wall · ${r.cpuS.toFixed(1)} s CPU · ${r.kernels}/${r.precision} · ${r.bytesGiB.toFixed(2)} GiB`);
+  }
+  const rssNewGiB = process.resourceUsage().maxRSS / 2 ** 20;
+  for (const axis of axes) {
+    rows.push(solve(data, shape, axis, 'previous'));
+    const r = rows.at(-1)!;
+    log(`previous ${axis}: τ ${r.tau.toFixed(6)} · ${r.iterations} it · ${r.wallS.toFixed(1)} s wall · ${r.cpuS.toFixed(1)} s CPU · ${r.kernels}/${r.precision}`);
+  }
+  const rssAllGiB = process.resourceUsage().maxRSS / 2 ** 20;
+  const load1 = loadavg()[0];
+
+  const commit = (() => {
+    try {
+      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })();
+  const machine = `${cpus()[0]?.model ?? 'unknown'} · ${availableParallelism()} cores · ${(totalmem() / 2 ** 30).toFixed(1)} GiB · Node ${process.version}`;
+  const outDir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(outDir, { recursive: true });
+  const name = crop ? `solver500-crop${crop}${precision === 'auto' ? '' : '-' + precision}` : 'solver500';
+  writeFileSync(outDir + `${name}.json`, JSON.stringify({ date: new Date().toISOString(), commit, machine, shape, load: [load0, load1], rssNewGiB, rssAllGiB, rows }, null, 2) + '\n');
+  const pair = (axis: string) => [rows.find((r) => r.axis === axis && r.solver === 'new')!, rows.find((r) => r.axis === axis && r.solver === 'previous')!] as const;
+  const md = [
+    `# τ of TauFactor's ${shape.join('×')} benchmark volume: new solver vs previous, one core (issue #20)`,
+    '',
+    `${new Date().toISOString()} · commit ${commit} · ${machine} · \`npm run bench -- solver500${args.length ? ' ' + args.join(' ') : ''}\` (niced) · load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end`,
+    '',
+    'new = defaults (f32 storage of the fine level\'s CG vectors, all kernels in WebAssembly: the f64 arena does not fit in wasm32);',
+    'previous = `kernels: \'js\'` (f64, JavaScript kernels: what 500³ ran before; also the float64 reference for Δτ). Times include',
+    'labelling, cluster removal, assembly, the multigrid hierarchy and the solve. CPU = user + system time of the process during the',
+    'solve (the machine is shared by other jobs, so wall time is an upper bound; CPU time is closer to what a free core takes).',
+    '',
+    '| axis | τ new | τ previous (f64) | |Δτ|/τ | τ published (TauFactor 2) | it new / prev | wall new (s) | wall prev (s) | CPU new (s) | CPU prev (s) | CPU ratio prev/new | arrays new (GiB) |',
+    '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...axes.map((a) => {
+      const [n, p] = pair(a);
+      return `| ${a} | ${n.tau.toFixed(5)} | ${p.tau.toFixed(5)} | ${(Math.abs(n.tau - p.tau) / p.tau).toExponential(1)} | ${crop ? '—' : PUBLISHED[a].toFixed(4)} | ${n.iterations} / ${p.iterations} | ${n.wallS.toFixed(1)} | ${p.wallS.toFixed(1)} | ${n.cpuS.toFixed(1)} | ${p.cpuS.toFixed(1)} | ×${(p.cpuS / n.cpuS).toFixed(2)} | ${n.bytesGiB.toFixed(2)} |`;
+    }),
+    '',
+    `Mean over the axes: new ${(axes.reduce((s, a) => s + pair(a)[0].wallS, 0) / axes.length).toFixed(1)} s wall / ${(axes.reduce((s, a) => s + pair(a)[0].cpuS, 0) / axes.length).toFixed(1)} s CPU; previous ${(axes.reduce((s, a) => s + pair(a)[1].wallS, 0) / axes.length).toFixed(1)} s wall / ${(axes.reduce((s, a) => s + pair(a)[1].cpuS, 0) / axes.length).toFixed(1)} s CPU.`,
+    `Peak RSS of the process after the new solves: ${rssNewGiB.toFixed(2)} GiB (volume and labels included); after the previous ones too: ${rssAllGiB.toFixed(2)} GiB.`,
+    '',
+  ];
+  writeFileSync(outDir + `${name}.md`, md.join('\n'));
+  process.stdout.write(md.join('\n'));
+}
