@@ -215,6 +215,16 @@ describe('WebAssembly kernels (kernels.wat)', () => {
     expect(tortuosity(new Uint8Array(8 * 8 * 8), [8, 8, 8], 0, 'x', { precision: 'float32', kernels: 'js' }).precision).toBe('float64');
   });
 
+  it('places arrays beyond 2 GiB (offsets past 2³¹; the f32 arena of a 500³ solve is ≈ 3.5 GiB)', () => {
+    const arena = WasmArena.create(2 ** 31 + 2 ** 22, LUTS);
+    expect(arena).not.toBeNull();
+    const a = arena!.f32v(2 ** 29 - 1);
+    const b = arena!.f32v(1000);
+    expect(a.length).toBe(2 ** 29);
+    expect(b.byteOffset).toBeGreaterThanOrEqual(2 ** 31);
+    expect(b.byteOffset % 16).toBe(0);
+  });
+
   it('refuses an arena larger than wasm32 can address', () => {
     expect(WasmArena.create(2 ** 32, LUTS)).toBeNull();
   });

@@ -174,7 +174,9 @@ export class WasmArena {
 
   /** Byte offset of the next 16-byte-aligned block of `bytes`, claimed from the arena. */
   private claim(bytes: number): number {
-    const at = (this.next + 15) & ~15;
+    // Not `& ~15`: JavaScript's bitwise operators are 32-bit signed, and offsets pass 2³¹ in
+    // arenas over 2 GiB (f32 storage at 500³, issue #20).
+    const at = Math.ceil(this.next / 16) * 16;
     this.next = at + bytes;
     if (this.next > this.bytes) throw new Error('internal: kernel arena too small');
     return at;
