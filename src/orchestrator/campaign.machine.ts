@@ -57,6 +57,8 @@ export interface CampaignContext extends CampaignInput {
   inFlight?: number;
   /** Async mode: a reason to stop came while trials were in flight; no new proposals. */
   draining?: boolean;
+  /** Async mode: the last selection was empty; awaitRigs waits for a result (AwaitInput.below). */
+  waitResult?: boolean;
   bestReward: number | null;
   roundsWithoutImprovement: number;
   failures: number;
@@ -111,6 +113,11 @@ export interface AwaitInput extends RoundInput {
   remaining?: number;
   /** Async mode, stopping: wait until no trial is in flight. */
   drain?: boolean;
+  /**
+   * Async mode after an empty selection (every candidate a near-duplicate of a running trial):
+   * wait until fewer than this many trials are in flight — a new result — not just for a free slot.
+   */
+  below?: number;
 }
 export interface FinishInput {
   campaignId: string;
@@ -236,7 +243,7 @@ export const campaignMachine = setup({
           {
             guard: { type: 'asyncWaiting', params: ({ event }) => event.output },
             target: 'awaitingRigs',
-            actions: assign({ inFlight: ({ event }) => event.output.inFlight ?? 0 }),
+            actions: assign({ inFlight: ({ event }) => event.output.inFlight ?? 0, waitResult: () => true }),
           },
           { guard: { type: 'nothingSelected', params: ({ event }) => event.output }, target: 'deciding' },
           // A batch that waits for a person spends no rig runs until it is approved (issue #14).
@@ -295,7 +302,7 @@ export const campaignMachine = setup({
     awaitingRigs: {
       invoke: {
         src: 'awaitRigs',
-        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round, remaining: context.limits.rigRuns - context.rigRuns, drain: context.draining === true }),
+        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round, remaining: context.limits.rigRuns - context.rigRuns, drain: context.draining === true, ...(context.waitResult ? { below: context.inFlight } : {}) }),
         onDone: 'assimilating',
         onError: { target: 'failed', actions: 'recordFailure' },
       },
@@ -329,7 +336,7 @@ export const campaignMachine = setup({
         {
           guard: and(['asyncInFlight', not('wallTimeSpent'), or(['targetReached', 'rigBudgetSpent', 'roundBudgetSpent', 'noImprovement'])]),
           target: 'awaitingRigs',
-          actions: assign({ round: ({ context }) => context.round + 1, draining: () => true }),
+          actions: assign({ round: ({ context }) => context.round + 1, draining: () => true, waitResult: () => false }),
         },
         { guard: 'targetReached', target: 'stopping', actions: assign({ stopReason: () => 'target reward reached', finalStatus: () => 'completed' as const }) },
         { guard: 'rigBudgetSpent', target: 'stopping', actions: assign({ stopReason: () => 'rig-run budget spent', finalStatus: () => 'completed' as const }) },
@@ -337,8 +344,8 @@ export const campaignMachine = setup({
         { guard: 'wallTimeSpent', target: 'stopping', actions: assign({ stopReason: () => 'wall-time budget spent', finalStatus: () => 'completed' as const }) },
         { guard: 'noImprovement', target: 'stopping', actions: assign({ stopReason: () => 'no improvement', finalStatus: () => 'completed' as const }) },
         // A drain whose last results took the reason to stop away (an improvement) goes on proposing.
-        { guard: 'pauseRequested', target: 'paused', actions: assign({ round: ({ context }) => context.round + 1, pauseRequested: () => false, draining: () => false }) },
-        { target: 'proposing', actions: assign({ round: ({ context }) => context.round + 1, draining: () => false }) },
+        { guard: 'pauseRequested', target: 'paused', actions: assign({ round: ({ context }) => context.round + 1, pauseRequested: () => false, draining: () => false, waitResult: () => false }) },
+        { target: 'proposing', actions: assign({ round: ({ context }) => context.round + 1, draining: () => false, waitResult: () => false }) },
       ],
     },
     paused: {

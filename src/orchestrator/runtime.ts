@@ -418,10 +418,13 @@ export class CampaignRuntime {
     if (existing.length > 0) return { proposed: existing.length };
     this.ledger.append(campaignId, 'RoundStarted', { round }, `round:${round}`);
     // The first round may screen more of the space with the P-model before any rig run (issue #13).
-    const k = round === 1 ? Math.max(this.d.candidatesPerRound, this.d.screenCandidates ?? 0) : this.d.candidatesPerRound;
+    const perBatch = round === 1 ? Math.max(this.d.candidatesPerRound, this.d.screenCandidates ?? 0) : this.d.candidatesPerRound;
+    const pending = this.inFlight().map((t) => t.params);
+    // Async: as many candidates per free slot as a synchronous round has per batch member.
+    const free = Math.max(1, this.d.batchSize - pending.length);
+    const k = this.d.mode === 'async' ? Math.max(1, Math.ceil((perBatch * free) / this.d.batchSize)) : perBatch;
     this.progress({ phase: 'propose', round, done: 0, total: k });
     const proposedBefore = this.view.trials().map((t) => t.params);
-    const pending = this.inFlight().map((t) => t.params);
     const params = await this.d.agent.propose(
       {
         space: this.d.space,
@@ -509,7 +512,8 @@ export class CampaignRuntime {
     } else {
       ranked = byScalar;
     }
-    const chosen = selectDiverse(ranked, k, this.d.space, earlier);
+    const pending = this.d.mode === 'async' ? this.inFlight().map((t) => t.params) : [];
+    const chosen = selectDiverse(pending.length ? awayFromPending(ranked, pending, this.d.space) : ranked, k, this.d.space, earlier);
     this.ledger.transaction(() => {
       chosen.forEach((t, rank) => {
         const a = acquisition.get(t.id);
@@ -653,13 +657,14 @@ export class CampaignRuntime {
     });
   }
 
-  async awaitRigs({ round, remaining = Infinity, drain }: AwaitInput): Promise<{ done: number }> {
-    // Async: on as soon as a slot is free for the rig runs left, or — draining, or with none
-    // left — once nothing is in flight.
+  async awaitRigs({ round, remaining = Infinity, drain, below }: AwaitInput): Promise<{ done: number }> {
+    // Async: on as soon as a slot is free for the rig runs left (after an empty selection: as
+    // soon as a trial ends), or — draining, or with none left — once nothing is in flight.
     const slotFree = () => {
       const n = this.inFlight().length;
       this.progress({ phase: 'rigs', round, done: this.d.batchSize - n, total: this.d.batchSize, message: `${n} trials in flight` });
-      return n === 0 || (!drain && remaining > 0 && n < this.d.batchSize) ? this.d.batchSize - n : -1;
+      const go = n === 0 || (!drain && remaining > 0 && n < Math.min(this.d.batchSize, below ?? Infinity));
+      return go ? this.d.batchSize - n : -1;
     };
     const isDone = this.d.mode === 'async' ? slotFree : () => {
       const sel = this.view.round(round).filter((t) => t.selectedRank !== null);
@@ -808,7 +813,6 @@ export class CampaignRuntime {
  */
 export function selectDiverse(ranked: TrialRow[], k: number, space: ParameterSpace, earlier: readonly Parameters[] = [], minDistance = 0.05): TrialRow[] {
   const norm = (p: Parameters) => encode(space, p);
-  const rms = (u: readonly number[], v: readonly number[]) => Math.hypot(...u.map((x, i) => x - v[i])) / Math.sqrt(Math.max(1, u.length));
   const chosen: TrialRow[] = [];
   const vecs: number[][] = earlier.map(norm);
   for (const t of ranked) {
@@ -821,6 +825,25 @@ export function selectDiverse(ranked: TrialRow[], k: number, space: ParameterSpa
   }
   if (chosen.length === 0 && k > 0 && ranked.length > 0) chosen.push(ranked[0]);
   return chosen;
+}
+
+/** RMS distance of two points of the bounds-normalised cube (the diverse selection's metric). */
+function rms(u: readonly number[], v: readonly number[]): number {
+  return Math.hypot(...u.map((x, i) => x - v[i])) / Math.sqrt(Math.max(1, u.length));
+}
+
+/**
+ * Async mode (issue #21): the candidates at least `minDistance` from every trial still at the
+ * rigs. selectDiverse may fall back to a candidate near an earlier selection — a replicate of
+ * a measurement, which the discrepancy model can use — but never, here, to a near-duplicate
+ * of a running trial: when every candidate is one, the slot waits for the next result.
+ */
+export function awayFromPending(ranked: TrialRow[], pending: readonly Parameters[], space: ParameterSpace, minDistance = 0.05): TrialRow[] {
+  const running = pending.map((p) => encode(space, p));
+  return ranked.filter((t) => {
+    const v = encode(space, t.params);
+    return running.every((u) => rms(u, v) >= minDistance);
+  });
 }
 
 /**

@@ -1,0 +1,207 @@
+/**
+ * Issue #21, asynchronous campaigns: a freed rig gets the next candidate at once, the agent
+ * proposes with the pending trials taken into account, and the pending work lives in the ledger
+ * so that a kill + resume loses and repeats nothing.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { createGpBoAgent } from '../agents/gp-bo.js';
+import { createSobolAgent } from '../agents/sobol.js';
+import { variedFleet } from '../robots/sim/fleet.js';
+import { analyticTruth } from '../robots/sim/truth.js';
+import type { Agent, AgentContext, Observation, ParameterSpace, Parameters } from '../src/core/protocols.js';
+import { createRng } from '../src/core/rng.js';
+import { encode } from '../src/core/space.js';
+import { Ledger } from '../src/ledger/ledger.js';
+import { withConstantLiar } from '../src/orchestrator/runtime.js';
+import { runSimCampaign, type SimCampaignOptions } from './async-lab.js';
+import { cli, tmp } from './helpers.js';
+
+const space: ParameterSpace = { parameters: [{ kind: 'continuous', name: 'a', min: 0, max: 1 }, { kind: 'continuous', name: 'b', min: 0, max: 1 }] };
+const rms = (p: Parameters, q: Parameters) => {
+  const u = encode(space, p);
+  const v = encode(space, q);
+  return Math.hypot(...u.map((x, i) => x - v[i])) / Math.sqrt(u.length);
+};
+
+/** gp-bo, recording the pending trials each proposal was given. */
+function recording(): Agent & { pendingSeen: number[] } {
+  const inner = createGpBoAgent({ candidates: 300 });
+  const pendingSeen: number[] = [];
+  return {
+    name: inner.name,
+    pendingAware: inner.pendingAware,
+    pendingSeen,
+    learn: (e) => inner.learn(e),
+    snapshot: () => inner.snapshot?.(),
+    restore: (s) => inner.restore?.(s),
+    propose: (ctx, k) => {
+      pendingSeen.push(ctx.pending?.length ?? 0);
+      return inner.propose(ctx, k);
+    },
+  };
+}
+
+const base = (mode: 'sync' | 'async', patch: Partial<SimCampaignOptions> = {}): SimCampaignOptions => ({
+  mode,
+  seed: 7,
+  // Six rigs of different speeds, ~10 lab minutes a run (1 simulated s per minute).
+  rigs: variedFleet({ rigs: 6, capabilities: ['characterise'], meanMinutes: 10, rigSpread: 0.4, runCv: 0.4, seed: 7, noise: 0.01, heartbeatMs: 5000 }),
+  capability: 'characterise',
+  truth: analyticTruth,
+  agent: recording(),
+  space,
+  rewardOf: (p) => p.score,
+  measure: ['score'],
+  batchSize: 6,
+  candidates: 6,
+  rigRuns: 24,
+  timeoutMs: 600_000,
+  ...patch,
+});
+
+describe('asynchronous campaigns (#21)', () => {
+  it('keeps every rig busy: at most batchSize trials in flight, each freed slot refilled, every trial measured once; sync waits for its slowest rig', async () => {
+    // Sobol' fills every batch (no clustering for the diverse selection to refuse), so the
+    // comparison isolates the loop: whole batches against refilled slots.
+    const sync = await runSimCampaign(base('sync', { agent: createSobolAgent(), rigRuns: 48 }));
+    const async = await runSimCampaign(base('async', { agent: createSobolAgent(), rigRuns: 48 }));
+    const agent = recording();
+    const bo = await runSimCampaign(base('async', { agent }));
+    for (const r of [sync, async, bo]) {
+      const budget = r === bo ? 24 : 48;
+      expect(r.status).toBe('completed');
+      expect(r.measured).toHaveLength(budget);
+      expect(r.maxInFlight).toBeLessThanOrEqual(6);
+      const l = Ledger.open(r.db, { readonly: true });
+      try {
+        const keys = l.measurements('c').map((m) => m.trialId);
+        expect(new Set(keys).size).toBe(budget);
+        expect(l.trials('c').filter((t) => t.selectedRank !== null).every((t) => t.status === 'completed')).toBe(true);
+      } finally {
+        l.close();
+      }
+    }
+    // Sync: rounds of up to 6 (8 when every batch is full); async: many small rounds, and
+    // gp-bo proposing while trials ran.
+    expect(sync.context.round).toBeLessThanOrEqual(10);
+    expect(async.context.round).toBeGreaterThan(20);
+    expect(agent.pendingSeen.filter((n) => n > 0).length).toBeGreaterThan(5);
+    // The rigs wait for the slowest of a synchronous batch; asynchronously they do not.
+    expect(async.utilisation).toBeGreaterThan(0.8);
+    expect(async.utilisation).toBeGreaterThan(sync.utilisation + 0.1);
+    expect(async.endedAt - async.startedAt).toBeLessThan(sync.endedAt - sync.startedAt);
+    // No selected trial is a near-duplicate of one still running (the diverse selection's bound).
+    for (const s of bo.pendingAtSelection) for (const p of s.pending) expect(rms(s.params, p)).toBeGreaterThanOrEqual(0.05);
+  }, 120_000);
+
+  it('a campaign killed with trials in flight resumes from the ledger: the pending jobs are re-sent with their ids, nothing lost or measured twice', async () => {
+    const o = base('async', { rigRuns: 16 });
+    let pendingAtKill: string[] = [];
+    const first = await runSimCampaign({
+      ...o,
+      killWhen: (ctx, state, ledger) => {
+        if (ctx.rigRuns < 8 || !state.includes('awaitingRigs')) return false;
+        pendingAtKill = ledger.jobs('c').filter((j) => j.status !== 'completed' && j.status !== 'failed').map((j) => j.jobId);
+        return pendingAtKill.length > 0;
+      },
+    });
+    expect(first.status).toBe('killed');
+    expect(pendingAtKill.length).toBeGreaterThan(0);
+    const second = await runSimCampaign({ ...o, agent: recording(), db: first.db, labStateDir: first.labStateDir });
+    expect(second.status).toBe('completed');
+    // The resumed process re-sent the pending jobs under their own ids.
+    const resent = new Set(second.log.map((e) => e.jobId));
+    for (const id of pendingAtKill) expect(resent.has(id)).toBe(true);
+    const l = Ledger.open(first.db, { readonly: true });
+    try {
+      const selected = l.trials('c').filter((t) => t.selectedRank !== null);
+      expect(selected).toHaveLength(16);
+      expect(selected.every((t) => t.status === 'completed')).toBe(true);
+      const measured = l.measurements('c').map((m) => m.trialId);
+      expect(new Set(measured).size).toBe(measured.length);
+      expect(measured).toHaveLength(16);
+      // Every ended trial was assimilated exactly once.
+      const taken = l.documents('c', 'AgentLearned').flatMap((d) => d.body.trialIds ?? []);
+      expect(new Set(taken).size).toBe(taken.length);
+      expect(new Set(taken)).toEqual(new Set(selected.map((t) => t.id)));
+      expect(l.integrity().ok).toBe(true);
+    } finally {
+      l.close();
+    }
+  }, 120_000);
+
+  it('runs asynchronously end to end on the embedded MQTT broker (aedes) with rigs of different speeds', async () => {
+    const dir = tmp('poreloop-async-e2e-');
+    const path = join(dir, 'campaign.yaml');
+    const db = join(dir, 'ledger.db');
+    writeFileSync(
+      path,
+      YAML.stringify({
+        name: 'async-e2e',
+        seed: 5,
+        space: { a: { min: 0, max: 1 }, b: { min: 0, max: 1 } },
+        reward: 'score',
+        agent: { name: 'gp-bo', candidates: 3, batchSize: 3, options: { candidates: 300 } },
+        loop: { mode: 'async' },
+        rigs: {
+          pipeline: ['characterise'], measure: ['score'], timeout: '20s',
+          simulate: { rigs: [10, 100, 1000].map((ms, i) => ({ id: `char-${i + 1}`, capabilities: ['characterise'], latencyMs: ms })) },
+        },
+        budget: { rigRuns: 9 },
+      }),
+    );
+    const r = await cli(['run', path, '--db', db, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ status: 'completed', rigRuns: 9 });
+    const l = Ledger.open(db, { readonly: true });
+    try {
+      const selected = l.trials(doc.campaignId).filter((t) => t.selectedRank !== null);
+      expect(selected).toHaveLength(9);
+      expect(selected.every((t) => t.status === 'completed')).toBe(true);
+      // Smaller rounds than three batches of three: freed rigs were refilled one by one.
+      expect(Math.max(...selected.map((t) => t.round))).toBeGreaterThan(3);
+      // The fast rig ran more than the slow one.
+      const byRig = new Map<string, number>();
+      for (const m of l.measurements(doc.campaignId)) byRig.set(m.rigId, (byRig.get(m.rigId) ?? 0) + 1);
+      expect(byRig.get('char-1') ?? 0).toBeGreaterThan(byRig.get('char-3') ?? 0);
+    } finally {
+      l.close();
+    }
+  }, 120_000);
+});
+
+describe('pending-aware proposals (#21)', () => {
+  // A smooth bump at (0.7, 0.3), observed at 8 points.
+  const f = (p: Parameters) => Math.exp(-8 * (((p.a as number) - 0.7) ** 2 + ((p.b as number) - 0.3) ** 2));
+  const rng = createRng(11);
+  const history: Observation[] = Array.from({ length: 8 }, () => {
+    const p = { a: rng.next(), b: rng.next() };
+    return { params: p, reward: f(p), fidelity: 'rig' as const };
+  });
+  const ctx = (pending?: Parameters[]): AgentContext => ({ space, history, rng: createRng(3), ...(pending ? { pending } : {}) });
+
+  it('gp-bo (Kriging believer) does not propose a near-duplicate of a running trial', async () => {
+    const agent = () => createGpBoAgent({ candidates: 500 });
+    expect(agent().pendingAware).toBe(true);
+    const [alone] = await agent().propose(ctx(), 1);
+    const [beside] = await agent().propose(ctx([alone]), 1);
+    // Same model, same random stream: without the pending trial gp-bo proposes it again.
+    const [again] = await agent().propose(ctx(), 1);
+    expect(rms(again, alone)).toBeLessThan(1e-9);
+    expect(rms(beside, alone)).toBeGreaterThan(0.05);
+  });
+
+  it('the constant liar gives other agents the pending trials as the worst rig reward so far', () => {
+    const pending = [{ a: 0.7, b: 0.3 }];
+    const lied = withConstantLiar(history, pending);
+    expect(lied).toHaveLength(history.length + 1);
+    expect(lied.at(-1)).toEqual({ params: pending[0], reward: Math.min(...history.map((o) => o.reward)), fidelity: 'rig', feasible: true });
+    expect(withConstantLiar(history, [])).toBe(history);
+    // Before any rig reward there is nothing to lie with.
+    expect(withConstantLiar([], pending)).toEqual([]);
+  });
+});
