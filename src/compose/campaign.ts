@@ -28,6 +28,7 @@ import { CampaignRuntime, type ProgressEvent } from '../orchestrator/runtime.js'
 import { simulate } from '../physics/index.js';
 import { createPhysicsPool, simulateInPool } from '../physics/pool.js';
 import type { TaskExecutor } from '../exec/executor.js';
+import { MqttExecutor } from '../exec/mqtt-executor.js';
 import { brokerSetting } from '../config/schema.js';
 import { connectComputeExecutor } from './compute-worker.js';
 import type { SimulationError } from '../core/errors.js';
@@ -415,7 +416,9 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       // and every FLEET_RECORD_MS so its last heartbeat stays current without a row per heartbeat.
       // Written only after the lease is renewed in the same tick: no write after a takeover.
       const rigs = dispatcher.rigs();
-      const fleet = JSON.stringify(rigs.map((r) => [r.rigId, r.status, r.inflight]));
+      // exec: mqtt (issue #21): the compute workers online, from their retained status.
+      const workers = pool instanceof MqttExecutor ? pool.workers().map((w) => ({ workerId: w.workerId, kinds: [...w.kinds], concurrency: w.concurrency, host: w.host })) : undefined;
+      const fleet = JSON.stringify([rigs.map((r) => [r.rigId, r.status, r.inflight]), workers?.map((w) => w.workerId)]);
       const recordFleet = fleet !== fleetKey || Date.now() - fleetAt >= FLEET_RECORD_MS;
       // The lease is wall-clock state shared with other processes: real time, not the injected clock.
       if (recordFleet || Date.now() - renewedAt >= LEASE_RENEW_MS) {
@@ -440,6 +443,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
         fleetAt = Date.now();
         ledger.append(campaignId, 'RigFleetObserved', {
           rigs: rigs.map((r) => ({ rigId: r.rigId, status: r.status, capabilities: r.capabilities, inflight: r.inflight ?? 0, lastSeenAt: r.lastSeenAt ? new Date(r.lastSeenAt).toISOString() : undefined })),
+          ...(workers ? { workers } : {}),
         });
       }
       // The approval gate is a waiting state: the decision (from any process) arrives as an event.

@@ -87,7 +87,11 @@ export interface DocumentBodies {
    * The rig fleet as the campaign process sees it (issue #18, the dashboard's fleet panel):
    * written when a rig's status changes and at least every FLEET_RECORD_MS while it runs.
    */
-  RigFleetObserved: { rigs: Array<{ rigId: string; status: string; capabilities: string[]; inflight: number; lastSeenAt?: string }> };
+  RigFleetObserved: {
+    rigs: Array<{ rigId: string; status: string; capabilities: string[]; inflight: number; lastSeenAt?: string }>;
+    /** `exec: mqtt` (issue #21): the compute workers online for the campaign's lab, from their retained status. */
+    workers?: Array<{ workerId: string; kinds: string[]; concurrency: number; host?: string }>;
+  };
   CampaignStopped: { status: CampaignStatus; reason: string };
   /**
    * The machine reached `paused` at the end of `round - 1` (issue #18): the status is "paused"

@@ -77,6 +77,7 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
   TradeOffPicked: z.object({ trialId: id, values: numbers, onFront: z.boolean(), by: z.string(), note: z.string().optional() }),
   RigFleetObserved: z.object({
     rigs: z.array(z.object({ rigId: z.string(), status: z.string(), capabilities: z.array(z.string()), inflight: count, lastSeenAt: z.string().optional() })),
+    workers: z.array(z.object({ workerId: z.string(), kinds: z.array(z.string()), concurrency: count, host: z.string().optional() })).optional(),
   }),
 };
 

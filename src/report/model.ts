@@ -117,7 +117,13 @@ export interface CampaignModel {
   baseline: BaselinePoint[];
   predictions: PredictionPoint[];
   pareto: { objectives: Array<{ name: string; goal: Goal }>; points: ParetoPoint[] } | null;
-  fleet: { rigs: FleetRig[]; queued: number; observedAt: string | null };
+  fleet: {
+    rigs: FleetRig[];
+    queued: number;
+    observedAt: string | null;
+    /** Compute workers online when the fleet was last recorded (`exec: mqtt`, issue #21); empty otherwise. */
+    workers: Array<{ workerId: string; kinds: string[]; concurrency: number; host?: string }>;
+  };
   approval: { round: number; trials: ApprovalTrial[] } | null;
   space: SpaceParam[];
   /** Whether trials have microstructures a twin can regenerate (the slice viewer). */
@@ -322,7 +328,7 @@ export function fleet(ledger: Ledger, campaignId: string): CampaignModel['fleet'
   for (const r of observed?.rigs ?? []) Object.assign(rig(r.rigId), { status: r.status, capabilities: r.capabilities, lastHeartbeat: r.lastSeenAt ?? null });
   for (const r of perRig) Object.assign(rig(r.rigId), { busyJobs: r.busy ?? 0, completed: r.completed ?? 0 });
   for (const r of failures) if (r.rigId) rig(r.rigId).failures = r.n;
-  return { rigs: [...rigs.values()].sort((a, b) => a.rigId.localeCompare(b.rigId)), queued, observedAt: seen?.at ?? null };
+  return { rigs: [...rigs.values()].sort((a, b) => a.rigId.localeCompare(b.rigId)), queued, observedAt: seen?.at ?? null, workers: observed?.workers ?? [] };
 }
 
 export function approval(ledger: Ledger, campaignId: string, trials: TrialRow[]): CampaignModel['approval'] {

@@ -174,6 +174,11 @@ function drawFleet(f) {
     html += `<tr><td>${esc(r.rigId)}</td><td class="status-${esc(r.status)}">${esc(r.status)}</td><td>${esc(r.capabilities.join(', '))}</td><td class="num">${r.busyJobs}</td><td class="num">${r.completed}</td><td class="num">${r.failures}</td><td>${r.lastHeartbeat ? new Date(r.lastHeartbeat).toLocaleTimeString() : '—'}</td></tr>`;
   }
   $('f-table').innerHTML = html;
+  // Compute workers (exec: mqtt, docs/scale-out.md): shown only when the campaign has recorded some.
+  const w = f.workers ?? [];
+  $('w-summary').hidden = $('w-table').hidden = w.length === 0;
+  $('w-summary').textContent = `${w.length} compute worker(s), ${w.reduce((n, x) => n + x.concurrency, 0)} slots online`;
+  $('w-table').innerHTML = '<tr><th>worker</th><th>kinds</th><th>slots</th><th>host</th></tr>' + w.map((x) => `<tr><td>${esc(x.workerId)}</td><td>${esc(x.kinds.join(', '))}</td><td class="num">${x.concurrency}</td><td>${esc(x.host ?? '—')}</td></tr>`).join('');
 }
 
 function drawSlicesPanel(m) {
