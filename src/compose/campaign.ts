@@ -40,6 +40,7 @@ import { createRealityModel } from '../predict/multifidelity.js';
 import { rewardStd, simulationEvidence } from '../predict/uncertainty.js';
 import { campaignAgentOptions, campaignObjectives, campaignReward } from '../reward/scope.js';
 import { frontSelection } from './front-selection.js';
+import { importWarmStart } from './warm-start.js';
 import { paretoOf, type ParetoReport } from './pareto.js';
 
 /**
@@ -169,6 +170,11 @@ export async function runCampaign(resolved: ResolvedCampaign, options: RunOption
       versions: versions(),
     }, 'start');
     lease = CampaignLease.acquire(ledger, campaignId);
+    if (resolved.warmStartCsv) {
+      // Earlier measurements as real observations before the first round (issue #19).
+      const rewardOf = campaignReward({ expression: resolved.reward, objectives: resolved.config.objectives, fixed: resolved.config.twin?.fixed });
+      importWarmStart(ledger, campaignId, resolved.warmStartCsv, resolved.space, rewardOf);
+    }
     options.onStart?.(campaignId);
     return await drive(ledger, campaignId, resolved, undefined, options, lease);
   } finally {

@@ -49,6 +49,8 @@ export interface ResolvedCampaign {
   readonly wallTimeMs?: number;
   /** `artifacts`, resolved (see configPath); absent: the campaign puts them next to its ledger. */
   readonly artifactsDir?: string;
+  /** `warmStart.csv`, resolved (see configPath). */
+  readonly warmStartCsv?: string;
 }
 
 export function parseDuration(v: number | string, where: string): number {
@@ -222,11 +224,12 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
     timeoutMs: parseDuration(config.rigs.timeout, 'rigs.timeout'),
     wallTimeMs: config.budget.wallTime !== undefined ? parseDuration(config.budget.wallTime, 'budget.wallTime') : undefined,
     artifactsDir: config.artifacts !== undefined ? checkWritableDir(paths('artifacts', config.artifacts), 'artifacts') : undefined,
+    warmStartCsv: config.warmStart ? paths('warmStart.csv', config.warmStart.csv) : undefined,
   });
 }
 
 /** The config keys that name files or folders. */
-const PATH_KEYS = ['space.pool', 'artifacts'] as const;
+const PATH_KEYS = ['space.pool', 'artifacts', 'warmStart.csv'] as const;
 
 /**
  * A path written in a config file resolves inside the config's folder and may not leave it

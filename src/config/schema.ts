@@ -234,6 +234,13 @@ export const campaignSchema = z
      */
     exec: z.enum(['local', 'mqtt'], { error: 'expected "local" or "mqtt"' }).optional().describe('local worker threads, or mqtt: `poreloop worker` processes on the broker'),
     artifacts: z.string().optional().describe('folder for models and volumes (default: next to the ledger)'),
+    /**
+     * Earlier measurements that enter the campaign as real observations before its first round
+     * (issue #19, docs/import.md): a CSV with a header of parameter names, measured property
+     * names and optionally `feasible`; each row is recorded as ObservationImported with its file,
+     * sha256 and row number.
+     */
+    warmStart: z.object({ csv: z.string().min(1) }).strict().optional().describe('CSV of earlier measurements (parameters + measured properties) imported as rig-fidelity observations'),
   })
   .strict()
   .refine((c) => c.reward !== undefined || c.objectives !== undefined, { error: 'give either "reward" (an expression) or "objectives"', path: ['reward'] })

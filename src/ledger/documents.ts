@@ -75,6 +75,12 @@ export interface DocumentBodies {
   JobFailed: { jobId: string; trialId: string; stage: number; attempt: number; reason: string };
   TrialCompleted: { trialId: string; measured: Record<string, number>; reward: number; feasible: boolean };
   TrialAbandoned: { trialId: string; reason: string };
+  /**
+   * Warm start (issue #19): an earlier measurement imported as a real (rig-fidelity)
+   * observation — a completed trial of round 0 with agent "import", never proposed, scored or
+   * dispatched — with where it came from: the file, its sha256 and the 1-based data row.
+   */
+  ObservationImported: { trialId: string; index: number; params: Parameters; measured: Record<string, number>; reward: number; feasible: boolean; source: { file: string; sha256: string; row: number } };
   ModelTrained: { kind: string; version: number; path?: string; dataHash: string; samples: number; metrics?: Record<string, number>; state?: unknown };
   MessageRejected: { topic: string; reason: string; payload: string };
   CommandIssued: { command: 'stop' | 'pause' | 'resume' | 'approve' | 'reject'; args?: Record<string, unknown>; by: string };

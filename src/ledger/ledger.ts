@@ -382,9 +382,10 @@ export class Ledger {
     const campaigns = (this.db.prepare('SELECT count(*) AS n FROM campaigns').get() as { n: number }).n;
     const started = (this.db.prepare("SELECT count(*) AS n FROM documents WHERE type = 'CampaignStarted'").get() as { n: number }).n;
     if (started !== campaigns) problems.push(`${started} CampaignStarted documents but ${campaigns} campaign rows`);
-    const proposed = (this.db.prepare("SELECT count(*) AS n FROM documents WHERE type = 'TrialProposed'").get() as { n: number }).n;
+    // A trial row comes from a TrialProposed document or, for a warm-start import, an ObservationImported one (issue #19).
+    const proposed = (this.db.prepare("SELECT count(*) AS n FROM documents WHERE type IN ('TrialProposed', 'ObservationImported')").get() as { n: number }).n;
     const trials = (this.db.prepare('SELECT count(*) AS n FROM trials').get() as { n: number }).n;
-    if (proposed !== trials) problems.push(`${proposed} TrialProposed documents but ${trials} trial rows`);
+    if (proposed !== trials) problems.push(`${proposed} TrialProposed and ObservationImported documents but ${trials} trial rows`);
     const recorded = (this.db.prepare("SELECT count(*) AS n FROM documents WHERE type = 'MeasurementRecorded'").get() as { n: number }).n;
     const meas = (this.db.prepare('SELECT count(*) AS n FROM measurements').get() as { n: number }).n;
     if (recorded !== meas) problems.push(`${recorded} MeasurementRecorded documents but ${meas} measurement rows`);
@@ -582,6 +583,14 @@ function project(db: Database.Database, doc: LedgerDocument): void {
       // proposal stays in its TrialProposed document.
       const b = doc.body as DocumentBodies['ApprovalGiven'];
       for (const [trialId, params] of Object.entries(b.edits ?? {})) sql(db, 'UPDATE trials SET params = ?, updated_at = ? WHERE id = ? AND campaign_id = ?').run(JSON.stringify(params), at, trialId, c);
+      break;
+    }
+    case 'ObservationImported': {
+      // A warm-start measurement enters as a trial that is already completed (issue #19).
+      const b = doc.body as DocumentBodies['ObservationImported'];
+      sql(db, 'INSERT INTO trials (id, campaign_id, round, idx, params, status, agent, measured, measured_reward, feasible, updated_at) VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+        b.trialId, c, b.index, JSON.stringify(b.params), 'completed', 'import', JSON.stringify(b.measured), num(b.reward), b.feasible ? 1 : 0, at,
+      );
       break;
     }
     case 'TrialAbandoned':

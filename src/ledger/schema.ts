@@ -67,6 +67,7 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
   JobFailed: z.object({ jobId: id, trialId: id, stage: count, attempt: count, reason: z.string() }),
   TrialCompleted: z.object({ trialId: id, measured: numbers, reward: anyNumber, feasible: z.boolean() }),
   TrialAbandoned: z.object({ trialId: id, reason: z.string() }),
+  ObservationImported: z.object({ trialId: id, index: count, params, measured: numbers, reward: anyNumber, feasible: z.boolean(), source: z.object({ file: z.string(), sha256: z.string(), row: count }) }),
   ModelTrained: z.object({ kind: z.string(), version: count, path: z.string().optional(), dataHash: z.string(), samples: count, metrics: numbers.optional(), state: z.unknown().optional() }),
   MessageRejected: z.object({ topic: z.string(), reason: z.string(), payload: z.string() }),
   CommandIssued: z.object({ command: z.enum(['stop', 'pause', 'resume', 'approve', 'reject']), args: z.record(z.string(), z.unknown()).optional(), by: z.string() }),

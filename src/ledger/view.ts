@@ -171,4 +171,4 @@ export class CampaignView {
 }
 
 /** The document types whose projection changes a trial row (see `project` in ledger.ts). */
-const TRIAL_DOCUMENTS: readonly DocumentType[] = ['TrialProposed', 'TrialScored', 'TrialRescored', 'TrialSelected', 'JobDispatched', 'RigEventReceived', 'JobFailed', 'TrialCompleted', 'TrialAbandoned'];
+const TRIAL_DOCUMENTS: readonly DocumentType[] = ['TrialProposed', 'TrialScored', 'TrialRescored', 'TrialSelected', 'JobDispatched', 'RigEventReceived', 'JobFailed', 'TrialCompleted', 'TrialAbandoned', 'ObservationImported'];
