@@ -62,6 +62,8 @@ export interface MosquittoOptions {
 export interface MosquittoProcess {
   url: string;
   port: number;
+  /** The broker's process id (benchmarks read its CPU time). */
+  pid: number | undefined;
   dir: string;
   close(): Promise<void>;
 }
@@ -117,6 +119,7 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
   return {
     url,
     port,
+    pid: child.pid,
     dir,
     async close() {
       if (child.exitCode === null) {

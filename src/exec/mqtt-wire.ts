@@ -255,6 +255,11 @@ export function errorData(e: unknown): { name: string; message: string; data?: u
   return { name: error.name, message: error.message, data: (error as { data?: unknown }).data };
 }
 
+/** Hides a password embedded in a broker URL (as robots/transport/mqtt.ts `redact`, which src/exec may not import). */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}
+
 /** How a compute peer reaches the broker; credentials come from the composing code (compose reads the environment). */
 export interface ComputeConnectOptions {
   url: string;
@@ -295,7 +300,7 @@ export async function connectV5(o: ComputeConnectOptions, clientId: string, will
   await new Promise<void>((resolve, reject) => {
     const fail = (e: Error) => {
       client.end(true);
-      reject(new PoreloopError(`cannot connect to MQTT 5 broker ${o.url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')} as ${clientId}: ${e.message} (compute workers need MQTT 5 with shared subscriptions: Mosquitto 2, EMQX, HiveMQ; the embedded aedes broker speaks only 3.1.1)`));
+      reject(new PoreloopError(`cannot connect to MQTT 5 broker ${redactUrl(o.url)} as ${clientId}: ${e.message} (compute workers need MQTT 5 with shared subscriptions: Mosquitto 2, EMQX, HiveMQ; the embedded aedes broker speaks only 3.1.1)`));
     };
     const timer = setTimeout(() => fail(new Error(`no CONNACK within ${o.connectTimeoutMs ?? 10_000} ms`)), o.connectTimeoutMs ?? 10_000);
     client.once('connect', () => {

@@ -10,6 +10,7 @@ import {
   encodeValue,
   errorData,
   publishBlob,
+  redactUrl,
   TASK_KINDS,
   type ComputeConnectOptions,
   type ComputeKind,
@@ -162,8 +163,10 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
     { qos: 1 },
   );
   await publishStatus();
+  // After a dropped connection the broker has published the Last Will (offline): say online again.
+  client.on('connect', () => void publishStatus());
   const refresh = setInterval(() => void publishStatus(), o.statusEveryMs ?? 10_000);
-  log(`worker ${o.workerId}: ${o.kinds.join(', ')} × ${concurrency} on ${o.url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@')} lab ${o.lab}`);
+  log(`worker ${o.workerId}: ${o.kinds.join(', ')} × ${concurrency} on ${redactUrl(o.url)} lab ${o.lab}`);
 
   return {
     workerId: o.workerId,
