@@ -22,13 +22,13 @@
  * coverage of the LSTM's μ ± σ and μ ± 2σ. Writes experiments/results/durability.md (+ .json);
  * with `--window N` other than 200 (a sensitivity run) durability-windowN.md.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Dataset } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { EolSurrogate } from '../src/surrogate/eol.js';
+import { commitHash, machineLine } from './provenance.js';
 import { drawCell, earlyWindow, measureSeries, seriesKey, DEFAULT_DURABILITY } from '../robots/sim/durability.js';
 
 interface Cell {
@@ -148,14 +148,8 @@ export async function run(args: string[]): Promise<void> {
     const r = rows.at(-1)!;
     process.stderr.write(`seed ${seed}: MdAPE lstm ${(100 * r.lstm).toFixed(1)} % · linear ${(100 * r.linear).toFixed(1)} % · median ${(100 * r.median).toFixed(1)} % · ±σ ${(100 * r.cover1).toFixed(0)} % · ${r.epochs} epochs · ${seconds.toFixed(1)} s\n`);
   }
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
-  const machine = `${cpus()[0]?.model ?? 'unknown'} · ${availableParallelism()} cores · Node ${process.version} · load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`;
+  const commit = commitHash();
+  const machine = `${machineLine()} · load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`;
   const outDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(outDir, { recursive: true });
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;

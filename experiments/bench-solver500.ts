@@ -15,14 +15,14 @@
  * clock and CPU time of the process (the machine is shared: CPU time is the better estimate
  * of what a free core does). Writes experiments/results/solver500.md (+ .json).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import UTIF from 'utif2';
 import type { Shape3 } from '../src/core/protocols.js';
 import { tortuosity } from '../src/physics/transport.js';
+import { commitHash, machineLine } from './provenance.js';
 
 const ZIP = '/work/shared/reference/real/taufactor-TF-500x500x500-1x2x6-v3.tiff.zip';
 /** Published over-converged τ (Kench et al., JOSS 2023, TauFactor 2), per our axis (see readTf500). */
@@ -59,7 +59,7 @@ function unzipEntry(zip: Buffer, suffix: string): Buffer {
  * z = column (width). TauFactor's published 4.2431 is along the page axis and 1.3905 along the
  * width axis (reference README), so 1.1513 along the height.
  */
-function readTf500(crop?: number): { data: Uint8Array; shape: Shape3 } {
+export function readTf500(crop?: number): { data: Uint8Array; shape: Shape3 } {
   const tif = unzipEntry(readFileSync(ZIP), '.tiff');
   const buf = tif.buffer.slice(tif.byteOffset, tif.byteOffset + tif.byteLength) as ArrayBuffer;
   const ifds = UTIF.decode(buf);
@@ -135,14 +135,8 @@ export async function run(args: string[]): Promise<void> {
   const rssAllGiB = process.resourceUsage().maxRSS / 2 ** 20;
   const load1 = loadavg()[0];
 
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
-  const machine = `${cpus()[0]?.model ?? 'unknown'} · ${availableParallelism()} cores · ${(totalmem() / 2 ** 30).toFixed(1)} GiB · Node ${process.version}`;
+  const commit = commitHash();
+  const machine = machineLine();
   const outDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(outDir, { recursive: true });
   const name = crop ? `solver500-crop${crop}${precision === 'auto' ? '' : '-' + precision}` : 'solver500';

@@ -51,6 +51,24 @@ function maxRelDiff(a: Float64Array, b: Float64Array): number {
   return diff / scale;
 }
 
+/** cgUpdate and xpby on 101 random entries against the scalar formulas, to `digits` decimals. */
+function checkCgUpdates(arena: WasmArena, vector: () => Float64Array | Float32Array, digits: number): void {
+  const [x, r, p, q] = [0, 1, 2, 3].map(vector);
+  const rng = createRng(2);
+  for (const v of [x, r, p, q]) for (let i = 0; i < 101; i++) v[i] = rng.next();
+  const [x0, r0, p0, q0] = [x, r, p, q].map((v) => Float64Array.from(v));
+  const rr = arena.cgUpdate(x, r, p, q, 0.3);
+  let want = 0;
+  for (let i = 0; i < 101; i++) {
+    expect(x[i]).toBeCloseTo(x0[i] + 0.3 * p0[i], digits);
+    expect(r[i]).toBeCloseTo(r0[i] - 0.3 * q0[i], digits);
+    want += r[i] * r[i];
+  }
+  expect(rr).toBeCloseTo(want, Math.min(12, digits + 4));
+  arena.xpby(p, r, 0.7);
+  for (let i = 0; i < 101; i++) expect(p[i]).toBeCloseTo(r[i] + 0.7 * p0[i], digits);
+}
+
 describe('WebAssembly kernels (kernels.wat)', () => {
   it('the committed binary is the compilation of the current kernels.wat', async () => {
     const fresh = Buffer.from(await compileKernels()).toString('base64');
@@ -113,20 +131,7 @@ describe('WebAssembly kernels (kernels.wat)', () => {
 
   it('CG vector updates equal the scalar formulas', () => {
     const arena = WasmArena.create(WasmArena.bytesFor([101, 101, 101, 101], [], []), LUTS)!;
-    const [x, r, p, q] = [0, 1, 2, 3].map(() => arena.f64(101));
-    const rng = createRng(2);
-    for (const v of [x, r, p, q]) for (let i = 0; i < 101; i++) v[i] = rng.next();
-    const [x0, r0, p0, q0] = [x, r, p, q].map((v) => Float64Array.from(v));
-    const rr = arena.cgUpdate(x, r, p, q, 0.3);
-    let want = 0;
-    for (let i = 0; i < 101; i++) {
-      expect(x[i]).toBeCloseTo(x0[i] + 0.3 * p0[i], 14);
-      expect(r[i]).toBeCloseTo(r0[i] - 0.3 * q0[i], 14);
-      want += r[i] * r[i];
-    }
-    expect(rr).toBeCloseTo(want, 12);
-    arena.xpby(p, r, 0.7);
-    for (let i = 0; i < 101; i++) expect(p[i]).toBeCloseTo(r[i] + 0.7 * p0[i], 14);
+    checkCgUpdates(arena, () => arena.f64(101), 14);
   });
 
   it('a whole tortuosity solve gives the same answer and iterations with either kernels', () => {
@@ -179,21 +184,8 @@ describe('WebAssembly kernels (kernels.wat)', () => {
       expect(Math.abs(a32 - a64) / Math.abs(a64)).toBeLessThan(1e-4);
     }
     const arena = WasmArena.create(WasmArena.bytesFor([], [102, 102, 102, 102], []), LUTS)!;
-    const [x, r, p, q] = [0, 1, 2, 3].map(() => arena.f32v(101));
-    expect(x.length).toBe(102);
-    const rng = createRng(2);
-    for (const v of [x, r, p, q]) for (let i = 0; i < 101; i++) v[i] = rng.next();
-    const [x0, r0, p0, q0] = [x, r, p, q].map((v) => Float64Array.from(v));
-    const rr = arena.cgUpdate(x, r, p, q, 0.3);
-    let want = 0;
-    for (let i = 0; i < 101; i++) {
-      expect(x[i]).toBeCloseTo(x0[i] + 0.3 * p0[i], 6);
-      expect(r[i]).toBeCloseTo(r0[i] - 0.3 * q0[i], 6);
-      want += r[i] * r[i];
-    }
-    expect(rr).toBeCloseTo(want, 10);
-    arena.xpby(p, r, 0.7);
-    for (let i = 0; i < 101; i++) expect(p[i]).toBeCloseTo(r[i] + 0.7 * p0[i], 6);
+    expect(arena.f32v(101).length).toBe(102);
+    checkCgUpdates(arena, () => arena.f32v(101), 6);
   });
 
   it('a float32 solve gives τ within 1e-5 of the float64 solve; auto keeps float64 where it fits', () => {
