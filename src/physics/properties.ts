@@ -9,6 +9,7 @@ import {
   oxygenDiffusivityInAir,
   transportLimitedCRate,
 } from './device.js';
+import { deviceProperties } from './device-properties.js';
 import { AXES, type Axis } from './labelling.js';
 import { chordLengths, connectivity, correlationLength, specificSurface, thicknessStats, triplePhaseBoundary } from './morphology.js';
 
@@ -309,6 +310,9 @@ for (let a = 0; a < 4; a++)
       compute: (an) => specificSurface(an.voxels.data, an.voxels.shape, a, b) / an.voxelM,
     };
   }
+
+// Issue 20: the 1D/P2D device models fed by the solves above (./device-properties.ts).
+Object.assign(defs, deviceProperties((a) => tpbDensity(a, true)));
 
 export const PROPERTIES: Readonly<Record<string, PropertyDef>> = defs;
 
