@@ -228,6 +228,26 @@ export function reconstructSam(o: SamOptions): SamResult {
     }
   };
 
+  // The last swap, for undo (no allocation per swap: this is the inner loop).
+  let su = 0;
+  let sv = 0;
+  let spu = 0;
+  let spv = 0;
+  /** Swaps two boundary voxels of different phases; returns the energy after. */
+  const swap = (): number => {
+    su = pick(-1);
+    sv = pick(data[su]);
+    spu = data[su];
+    spv = data[sv];
+    setVoxel(su, spv);
+    setVoxel(sv, spu);
+    return energy();
+  };
+  const undo = (): void => {
+    setVoxel(sv, spv);
+    setVoxel(su, spu);
+  };
+
   let e = energy();
   const e0 = e;
   // Start temperature: uphill moves of the mean size accepted with probability 1/2 (the
@@ -235,15 +255,8 @@ export function reconstructSam(o: SamOptions): SamResult {
   let up = 0;
   let nUp = 0;
   for (let t = 0; t < 200; t++) {
-    const u = pick(-1);
-    const v = pick(data[u]);
-    const pu = data[u];
-    const pv = data[v];
-    setVoxel(u, pv);
-    setVoxel(v, pu);
-    const d = energy() - e;
-    setVoxel(v, pv);
-    setVoxel(u, pu);
+    const d = swap() - e;
+    undo();
     if (d > 0) {
       up += d;
       nUp++;
@@ -257,21 +270,12 @@ export function reconstructSam(o: SamOptions): SamResult {
   for (let stage = 0; stage < STAGES; stage++) {
     let acc = 0;
     for (let t = 0; t < perStage; t++) {
-      const u = pick(-1);
-      const v = pick(data[u]);
-      const pu = data[u];
-      const pv = data[v];
-      setVoxel(u, pv);
-      setVoxel(v, pu);
-      const en = energy();
+      const en = swap();
       const d = en - e;
       if (d <= 0 || rng.next() < Math.exp(-d / T)) {
         e = en;
         acc++;
-      } else {
-        setVoxel(v, pv);
-        setVoxel(u, pu);
-      }
+      } else undo();
     }
     swaps += perStage;
     accepted += acc;

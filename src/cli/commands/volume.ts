@@ -41,6 +41,22 @@ function printFractions(out: Output, v: Voxels): void {
   for (const [l, f] of Object.entries(phaseFractions(v))) out.info(`  label ${l.padStart(3)} ${(v.phases[Number(l)] ?? '').padEnd(14)} ${(100 * f).toFixed(2).padStart(6)} %`);
 }
 
+/** Read a label volume, change it, write it, report it: the body of crop, downsample and convert. */
+function rewrite<A extends VolArgs & { output: string }>(ctx: CommandContext, change: (v: Voxels, args: A) => { volume: Voxels; note: string; extra?: Record<string, unknown> }) {
+  return async (args: A): Promise<void> => {
+    const out = createOutput(args.json);
+    ctx.exit(
+      await runCommand(out, async () => {
+        const { volume: v, note, extra } = change(readVolume(args.input, readOptions(args, out)), args);
+        writeVolume(args.output, v);
+        out.info(`${args.output}: ${v.shape.join('×')} voxels of ${v.voxelSize} µm${note}`);
+        printFractions(out, v);
+        out.result({ file: args.output, ...extra, ...summary(v) });
+      }),
+    );
+  };
+}
+
 const withVoxel = <T>(y: T): T =>
   (y as never as { option: (n: string, o: object) => T }).option('voxel', { type: 'number', describe: 'voxel edge in µm (overrides the file)' });
 
@@ -92,20 +108,10 @@ const cropCommand = (ctx: CommandContext): CommandModule<GlobalArgs, CropArgs> =
         .option('origin', { type: 'string', default: '0,0,0', describe: 'first voxel x,y,z' })
         .option('size', { type: 'string', demandOption: true, describe: 'voxels per axis nx,ny,nz' }),
     ) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const origin = triple(args.origin, '--origin');
-        const size = triple(args.size, '--size');
-        const v = cropVolume(readVolume(args.input, readOptions(args, out)), origin, size);
-        writeVolume(args.output, v);
-        out.info(`${args.output}: ${v.shape.join('×')} voxels from ${origin.join(',')}`);
-        printFractions(out, v);
-        out.result({ file: args.output, origin, ...summary(v) });
-      }),
-    );
-  },
+  handler: rewrite<CropArgs>(ctx, (v, args) => {
+    const origin = triple(args.origin, '--origin');
+    return { volume: cropVolume(v, origin, triple(args.size, '--size')), note: ` from ${origin.join(',')}`, extra: { origin } };
+  }),
 });
 
 interface DownArgs extends VolArgs {
@@ -122,18 +128,7 @@ const downsampleCommand = (ctx: CommandContext): CommandModule<GlobalArgs, DownA
         .positional('output', { type: 'string', demandOption: true })
         .option('factor', { type: 'number', default: 2, describe: 'integer factor ≥ 1' }),
     ) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const v = downsampleVolume(readVolume(args.input, readOptions(args, out)), args.factor);
-        writeVolume(args.output, v);
-        out.info(`${args.output}: ${v.shape.join('×')} voxels of ${v.voxelSize} µm`);
-        printFractions(out, v);
-        out.result({ file: args.output, factor: args.factor, ...summary(v) });
-      }),
-    );
-  },
+  handler: rewrite<DownArgs>(ctx, (v, args) => ({ volume: downsampleVolume(v, args.factor), note: '', extra: { factor: args.factor } })),
 });
 
 interface ConvertArgs extends VolArgs {
@@ -143,17 +138,7 @@ const convertCommand = (ctx: CommandContext): CommandModule<GlobalArgs, ConvertA
   command: 'convert <input> <output>',
   describe: 'change format (.tif/.vti/.npy/.raw), keeping voxel size and phase names',
   builder: (y) => withVoxel(y.positional('input', { type: 'string', demandOption: true }).positional('output', { type: 'string', demandOption: true })) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const v = readVolume(args.input, readOptions(args, out));
-        writeVolume(args.output, v);
-        out.info(`${args.output}: ${v.shape.join('×')} voxels of ${v.voxelSize} µm`);
-        out.result({ file: args.output, ...summary(v) });
-      }),
-    );
-  },
+  handler: rewrite<ConvertArgs>(ctx, (v) => ({ volume: v, note: '' })),
 });
 
 interface SegmentArgs extends VolArgs {
