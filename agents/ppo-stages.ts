@@ -41,7 +41,10 @@ const DEFAULTS = {
   episodes: 64,
   /** Gradient epochs over each iteration's batch (full batch). */
   epochs: 4,
+  /** Adam step size at the start of `train`, annealed linearly to a tenth over its iterations. */
   learningRate: 3e-3,
+  /** Step size at the start of each `learn` (fine-tuning moves less than pre-training), annealed alike. */
+  learnRate: 1e-3,
   clip: 0.2,
   lambda: 0.95,
   entropyCoef: 1e-3,
@@ -198,14 +201,17 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
     }
   }
 
-  async function runPpo(env: StageEnvironment, iterations: number, target?: Parameters): Promise<{ iterations: number; meanReward: number }> {
+  async function runPpo(env: StageEnvironment, iterations: number, rate: number, target?: Parameters): Promise<{ iterations: number; meanReward: number }> {
     await ensureBackend('dense');
     const { total } = layout(env);
     ensureNet(env.observe(env.initial(), target ?? sampleUniform(env.targets, rng)).length, total);
-    const optimizer = tf.train.adam(opts.learningRate);
+    const optimizer = tf.train.adam(rate);
     let meanReward = NaN;
     try {
       for (let it = 0; it < iterations; it++) {
+        // Linear annealing of the step size (as in Schulman et al. 2017's Atari runs): the
+        // policy the campaign uses is the last iterate, so it must not be a noisy one.
+        (optimizer as unknown as { learningRate: number }).learningRate = rate * (1 - (0.9 * it) / Math.max(1, iterations));
         const b = rollout(env, opts.episodes, target);
         meanReward = b.returns.reduce((a, x) => a + x, 0) / b.returns.length;
         update(b, optimizer);
@@ -225,7 +231,7 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
     get version() {
       return version;
     },
-    train: (env, o = {}) => runPpo(env, o.iterations ?? opts.iterations, o.target),
+    train: (env, o = {}) => runPpo(env, o.iterations ?? opts.iterations, opts.learningRate, o.target),
     act(env: StageEnvironment, state: StageState, target: Parameters): Parameters {
       const k = state.stage;
       if (!Number.isInteger(k) || k < 0 || k >= env.stages.length) throw new BadInputError(`no stage ${k} to act on (the environment has ${env.stages.length})`, 'state.stage');
@@ -238,7 +244,7 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
     async learn(env: StageEnvironment, episodes: readonly StageEpisode[]): Promise<void> {
       if (episodes.length === 0) return;
       env.assimilate?.(episodes);
-      await runPpo(env, opts.learnIterations);
+      await runPpo(env, opts.learnIterations, opts.learnRate);
     },
     snapshot: (): Snapshot => ({ version, shapes, weights: vars ? vars.map((v) => Array.from(v.dataSync())) : [] }),
     restore(s: unknown): void {

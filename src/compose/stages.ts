@@ -6,8 +6,9 @@
  *
  * Reward: the campaign's reward of the final structure's properties — the twin's cheap
  * P-model estimate, corrected by a discrepancy model fitted to rig measurements (Niu et al.
- * 2021, Fig. 13 "reward correction"): per property, ridge regression of measured − estimated on
- * the final state's normalised descriptors. An infeasible structure gets `infeasibleReward`.
+ * 2021, Fig. 13 "reward correction"): per property, ridge regression of ln(measured/estimated)
+ * (positive properties) or measured − estimated (others) on the final state's normalised
+ * descriptors (`linear`) or a constant (`offset`). An infeasible structure gets `infeasibleReward`.
  * Variability: each stage's spread is the config's (or the twin's default) until rig episodes
  * reveal it (revealedSpread below).
  */
@@ -29,8 +30,13 @@ export interface StageEnvironmentOptions {
   infeasibleReward: number;
   /** Spread per varying quantity (twin.variability), overriding the twin's defaults. */
   spread?: Record<string, number>;
-  /** Ridge penalty of the discrepancy model (on standardised features; default 1). */
+  /** Ridge penalty of the discrepancy model's slopes (features in [0, 1]; default 1). */
   ridge?: number;
+  /**
+   * The discrepancy model: `linear` (intercept + slopes on the final descriptors, default),
+   * `offset` (a constant per property) or `none` (learn only the spreads).
+   */
+  correction?: 'linear' | 'offset' | 'none';
 }
 
 /** The environment an agent acts in, plus what it has learnt from rigs (for the ledger and reports). */
@@ -54,18 +60,24 @@ export function createStageEnvironment(twin: Twin, o: StageEnvironmentOptions): 
   const prior: Record<string, number> = Object.fromEntries([...declared].map(([q, v]) => [q, o.spread?.[q] ?? v.std]));
   let spread = { ...prior };
   const ridge = o.ridge ?? 1;
+  const mode = o.correction ?? 'linear';
+  if (!['linear', 'offset', 'none'].includes(mode)) throw new BadInputError(`must be linear, offset or none, got ${String(mode)}`, 'stages.correction');
 
   // Observation layout: stage one-hot, target (cube), every descriptor (normalised) and its mask.
   const descriptors = [...new Map(process.stages.flatMap((s) => s.descriptors.map((d) => [d.name, d] as const))).values()];
   const S = process.stages.length;
   const normalised = (s: StageState) => descriptors.map((d) => (d.name in s.descriptors ? (s.descriptors[d.name] - d.min) / (d.max - d.min) : 0));
-  /** Discrepancy model per property: weights on [1, normalised descriptors]. */
-  let correction: Record<string, number[]> = {};
+  /** Discrepancy model per property: weights on [1, normalised descriptors], additive or on the log scale. */
+  let correction: Record<string, { relative: boolean; weights: number[] }> = {};
 
   const estimate = (s: StageState): Record<string, number> => {
     const est = process.estimate(s);
     const f = [1, ...normalised(s)];
-    for (const [p, w] of Object.entries(correction)) if (p in est) est[p] += w.reduce((a, wi, i) => a + wi * f[i], 0);
+    for (const [p, c] of Object.entries(correction)) {
+      if (!(p in est)) continue;
+      const delta = c.weights.reduce((a, wi, i) => a + wi * f[i], 0);
+      est[p] = c.relative ? est[p] * Math.exp(delta) : est[p] + delta;
+    }
     return est;
   };
 
@@ -106,14 +118,19 @@ export function createStageEnvironment(twin: Twin, o: StageEnvironmentOptions): 
       spread = next;
       // Discrepancy of each measured property from the estimate at the measured final state.
       const done = episodes.filter((e) => e.states.length === S && e.states[S - 1].feasible);
-      const fitted: Record<string, number[]> = {};
+      const fitted: Record<string, { relative: boolean; weights: number[] }> = {};
       const props = new Set(done.flatMap((e) => Object.keys(e.measured)));
-      for (const p of props) {
+      for (const p of mode === 'none' ? [] : props) {
         const rows = done.filter((e) => Number.isFinite(e.measured[p]) && p in process.estimate(e.states[S - 1]));
         if (rows.length === 0) continue;
-        const x = rows.map((e) => [1, ...normalised(e.states[S - 1])]);
-        const y = rows.map((e) => e.measured[p] - process.estimate(e.states[S - 1])[p]);
-        fitted[p] = ridgeFit(x, y, ridge);
+        const x = rows.map((e) => (mode === 'offset' ? [1, ...normalised(e.states[S - 1]).map(() => 0)] : [1, ...normalised(e.states[S - 1])]));
+        const pairs = rows.map((e) => [e.measured[p], process.estimate(e.states[S - 1])[p]]);
+        // A property positive in every estimate and measurement is corrected by a factor (ln of
+        // measured/estimated): relative model errors such as a wrong prefactor or exponent stay
+        // relative, and the corrected value stays positive. Others by an additive term.
+        const relative = pairs.every(([m, est]) => m > 0 && est > 0);
+        const y = pairs.map(([m, est]) => (relative ? Math.log(m / est) : m - est));
+        fitted[p] = { relative, weights: ridgeFit(x, y, ridge) };
       }
       correction = fitted;
       return { kind: `stage-correction:${twin.name}`, samples: done.length, state: { spread: { ...spread }, correction: fitted, features: ['1', ...descriptors.map((d) => d.name)] } };

@@ -1,0 +1,387 @@
+/**
+ * `npm run bench -- stages [--seeds N] [--budget B] [--twins a,b] [--iterations I] [--mc M]`:
+ * stage-adaptive PPO against the best one-shot optimiser on hidden-truth stage tasks
+ * (issue #17; tasks and truth: experiments/stage-tasks.ts; method: docs/stages.md).
+ *
+ * Per twin and seed (1…N, default 20): a target porosity ε* drawn uniformly from [0.27, 0.38];
+ * a rig budget of B runs (default 16), each a full manufacture of the hidden truth (its
+ * variability drawn from the same stream for every method: common random numbers).
+ *
+ * - adaptive: ppo-stages pre-trained in the twin (I iterations, default 300, over targets drawn
+ *   from [0.25, 0.40]; no rig run), then B real episodes in which it picks each stage's settings
+ *   after seeing the measured intermediate structure; `learn` after every 4 (reality correction
+ *   of the reward + revealed spreads, then 20 PPO iterations in the corrected twin).
+ * - gp-bo: the project's default optimiser over all settings at once (a fixed recipe per run),
+ *   B runs on the truth; its recommendation is the best observed recipe.
+ * - one-shot optimum: the best fixed recipe for the truth, found by grid + golden-section search
+ *   with the truth known (no budget): the floor of every one-shot optimiser's regret.
+ * - oracle: the best stage-adaptive decision rule with the truth known (same search, the later
+ *   stages re-optimised for each realised intermediate state): J*.
+ *
+ * Regret = J* − J, J the expected TRUE final reward of the method's final recommendation (the
+ * policy, or the fixed recipe) over M (default 400) episodes of the truth's variability, the
+ * same episodes for every method. Amortisation: on seeds 1–5, the target-conditioned policy at
+ * a held-out target ε* = 0.33 against a policy pre-trained for that target alone (same
+ * iterations), both without rig data, evaluated in the twin. Cost: wall time of one `act` (a
+ * proposal for one stage) and of one `learn`, one core.
+ * Writes experiments/results/stages.md and stages.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { agentRegistry } from '../agents/index.js';
+import { createStagePpo } from '../agents/ppo-stages.js';
+import type { Observation, Parameters, StagedProcess, StageEpisode, StagePolicy, StageState } from '../src/core/protocols.js';
+import { createRng, type Rng } from '../src/core/rng.js';
+import { createStageEnvironment, type TwinStageEnvironment } from '../src/compose/stages.js';
+import { twinRegistry } from '../twins/index.js';
+import { STAGE_TASKS, trueReward, type StageTask } from './stage-tasks.js';
+
+type Act = (s: StageState) => Parameters;
+
+interface Args {
+  seeds: number;
+  budget: number;
+  twins: string[];
+  iterations: number;
+  mc: number;
+  learnEvery: number;
+  learnIterations: number;
+  correction: 'linear' | 'offset' | 'none';
+  firstSeed: number;
+  amortise: number;
+  out: string;
+}
+
+function parse(args: string[]): Args {
+  const a: Args = { seeds: 20, budget: 16, twins: Object.keys(STAGE_TASKS), iterations: 300, mc: 400, learnEvery: 4, learnIterations: 20, correction: 'linear', firstSeed: 1, amortise: 5, out: 'stages' };
+  for (let i = 0; i < args.length; i += 2) {
+    const [k, v] = [args[i], args[i + 1]];
+    if (k === '--twins') a.twins = v.split(',');
+    else if (k === '--correction') a.correction = v as Args['correction'];
+    else if (k === '--out') a.out = v;
+    else if (k === '--amortise') a.amortise = Number(v);
+    else if (k === '--learn-iterations' || k === '--first-seed') a[k === '--first-seed' ? 'firstSeed' : 'learnIterations'] = Number(v);
+    else if (k === '--seeds' || k === '--budget' || k === '--iterations' || k === '--mc' || k === '--learn-every') {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${k} must be a positive integer, got ${v}`);
+      a[k === '--learn-every' ? 'learnEvery' : (k.slice(2) as 'seeds')] = n;
+    } else throw new Error(`unknown flag ${k}; allowed --seeds --budget --twins --iterations --mc --learn-every --learn-iterations --correction --first-seed --amortise --out`);
+  }
+  for (const t of a.twins) if (!STAGE_TASKS[t]) throw new Error(`no stage task for twin ${t}; allowed: ${Object.keys(STAGE_TASKS).join(', ')}`);
+  return a;
+}
+
+/** One episode of the truth: the actor picks each stage after seeing the realised state so far. */
+function episode(process: StagedProcess, task: StageTask, act: Act, rng: Rng): { states: StageState[]; actions: Parameters[] } {
+  let s = process.initial();
+  const states: StageState[] = [];
+  const actions: Parameters[] = [];
+  while (s.stage < process.stages.length && s.feasible) {
+    const a = act(s);
+    // The rig makes the stage (truth's spread) and reports the descriptors; the state the
+    // policy sees next is rebuilt from those measurements, as on real rigs.
+    const made = process.step(s, a, rng, task.truthSpread);
+    s = made.feasible ? process.fromMeasurements(s.stage + 1, s, a, made.descriptors) : made;
+    states.push(s);
+    actions.push(a);
+  }
+  return { states, actions };
+}
+
+const finalOf = (process: StagedProcess, e: { states: StageState[] }) => e.states[e.states.length - 1] ?? process.initial();
+
+/** Expected true reward of an actor over `n` episodes (fixed streams `mc-i`: common random numbers). */
+function expected(process: StagedProcess, task: StageTask, act: Act, target: Parameters, n: number, seed: number): number {
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += trueReward(task, finalOf(process, episode(process, task, act, createRng(seed).fork(`mc-${i}`))), target);
+  return sum / n;
+}
+
+/** A fixed recipe as an actor (the settings of each stage taken from it). */
+const recipeActor = (process: StagedProcess, recipe: Parameters): Act => (s) => Object.fromEntries(process.stages[s.stage].parameters.map((p) => [p.name, recipe[p.name]]));
+
+// ─── Oracle and one-shot optimum (truth known) ───────────────────────────────────────────
+
+function gridActions(process: StagedProcess, stage: number, counts: number[]): Parameters[] {
+  const specs = process.stages[stage].parameters;
+  let out: Parameters[] = [{}];
+  specs.forEach((p, j) => {
+    const n = counts[j];
+    const values = Array.from({ length: n }, (_, i) => (n === 1 ? p.default ?? (p.min + p.max) / 2 : p.min + ((p.max - p.min) * i) / (n - 1)));
+    out = out.flatMap((a) => values.map((v) => ({ ...a, [p.name]: v })));
+  });
+  return out;
+}
+
+/** Maximises f over the last stage's single parameter: a 15-point grid, then 12 golden-section steps around the best. */
+function maxLast(process: StagedProcess, f: (a: Parameters) => number): { value: number; action: Parameters } {
+  const specs = process.stages[process.stages.length - 1].parameters;
+  if (specs.length !== 1) throw new Error('the oracle handles a last stage of one parameter');
+  const p = specs[0];
+  const at = (v: number) => ({ [p.name]: v });
+  const n = 15;
+  const h = (p.max - p.min) / (n - 1);
+  let best = { v: p.min, f: -Infinity };
+  for (let i = 0; i < n; i++) {
+    const v = p.min + h * i;
+    const y = f(at(v));
+    if (y > best.f) best = { v, f: y };
+  }
+  let lo = Math.max(p.min, best.v - h);
+  let hi = Math.min(p.max, best.v + h);
+  const g = (Math.sqrt(5) - 1) / 2;
+  let x1 = hi - g * (hi - lo);
+  let x2 = lo + g * (hi - lo);
+  let f1 = f(at(x1));
+  let f2 = f(at(x2));
+  for (let it = 0; it < 12; it++) {
+    if (f1 > f2) {
+      hi = x2;
+      x2 = x1;
+      f2 = f1;
+      x1 = hi - g * (hi - lo);
+      f1 = f(at(x1));
+    } else {
+      lo = x1;
+      x1 = x2;
+      f1 = f2;
+      x2 = lo + g * (hi - lo);
+      f2 = f(at(x2));
+    }
+  }
+  for (const [v, y] of [[x1, f1], [x2, f2]]) if (y > best.f) best = { v, f: y };
+  return { value: best.f, action: at(best.v) };
+}
+
+/** Truth's reward after running `rest` (actions of stages s.stage…) deterministically from s (no variability after stage 0). */
+function finish(process: StagedProcess, task: StageTask, s: StageState, rest: Parameters[], target: Parameters): number {
+  const rng = createRng(0);
+  let t = s;
+  for (const a of rest) {
+    if (!t.feasible) break;
+    t = process.step(t, a, rng, task.truthSpread);
+  }
+  return trueReward(task, t, target);
+}
+
+/** The best later-stage actions for a realised state after stage 0 (grid over middle stages, golden section over the last). */
+function bestRest(process: StagedProcess, task: StageTask, s: StageState, target: Parameters): { value: number; rest: Parameters[] } {
+  const S = process.stages.length;
+  const middles = task.grid.slice(s.stage, S - 1).map((c, i) => gridActions(process, s.stage + i, c));
+  let combos: Parameters[][] = [[]];
+  for (const m of middles) combos = combos.flatMap((c) => m.map((a) => [...c, a]));
+  let best = { value: -Infinity, rest: [] as Parameters[] };
+  for (const c of combos) {
+    const r = maxLast(process, (a) => finish(process, task, s, [...c, a], target));
+    if (r.value > best.value) best = { value: r.value, rest: [...c, r.action] };
+  }
+  return best;
+}
+
+/** The oracle's decision rule and the best fixed recipe, both chosen with M = 16 draws of stage 0's variability. */
+function optimise(process: StagedProcess, task: StageTask, target: Parameters): { oracle: Act; recipe: Parameters } {
+  const M = 16;
+  const rngs = Array.from({ length: M }, (_, m) => createRng(99).fork(`oracle-${m}`));
+  const first = gridActions(process, 0, task.grid[0]);
+  let bestAdaptive = { value: -Infinity, a0: first[0] };
+  let bestFixed = { value: -Infinity, recipe: {} as Parameters };
+  const middles = task.grid.slice(1, -1).map((c, i) => gridActions(process, i + 1, c));
+  let combos: Parameters[][] = [[]];
+  for (const m of middles) combos = combos.flatMap((c) => m.map((a) => [...c, a]));
+  for (const a0 of first) {
+    const s1 = rngs.map((r) => process.step(process.initial(), a0, createRng(r.seed), task.truthSpread));
+    const adaptive = s1.reduce((acc, s) => acc + (s.feasible ? bestRest(process, task, s, target).value : task.infeasibleReward), 0) / M;
+    if (adaptive > bestAdaptive.value) bestAdaptive = { value: adaptive, a0 };
+    for (const c of combos) {
+      const r = maxLast(process, (a) => s1.reduce((acc, s) => acc + (s.feasible ? finish(process, task, s, [...c, a], target) : task.infeasibleReward), 0) / M);
+      if (r.value > bestFixed.value) bestFixed = { value: r.value, recipe: Object.assign({}, a0, ...c, r.action) as Parameters };
+    }
+  }
+  const oracle: Act = (s) => (s.stage === 0 ? bestAdaptive.a0 : bestRest(process, task, s, target).rest[0]);
+  process_log(`oracle ${bestAdaptive.value.toFixed(3)} one-shot ${bestFixed.value.toFixed(3)}`);
+  return { oracle, recipe: bestFixed.recipe };
+}
+
+const process_log = (m: string) => (globalThis as { process?: NodeJS.Process }).process?.stderr.write(`${m}\n`);
+
+// ─── Methods ─────────────────────────────────────────────────────────────────────────────
+
+async function gpBo(process: StagedProcess, task: StageTask, target: Parameters, seed: number, budget: number): Promise<Parameters> {
+  const agent = agentRegistry['gp-bo']({});
+  const space = { parameters: process.stages.flatMap((s) => s.parameters) };
+  const history: Observation[] = [];
+  const rng = createRng(seed).fork('gp-bo');
+  for (let j = 0; j < budget; j++) {
+    const [recipe] = await agent.propose({ space, history, proposed: history.map((o) => o.params), rng }, 1);
+    const e = episode(process, task, recipeActor(process, recipe), createRng(seed).fork(`rig-${j}`));
+    const r = trueReward(task, finalOf(process, e), target);
+    history.push({ params: recipe, reward: r, fidelity: 'rig' });
+    await agent.learn(history);
+  }
+  return history.reduce((a, b) => (b.reward > a.reward ? b : a)).params;
+}
+
+const policyActor = (p: StagePolicy, env: TwinStageEnvironment, target: Parameters): Act => (s) => p.act(env, s, target);
+
+function makeEnv(task: StageTask, correction: Args['correction'] = 'linear'): TwinStageEnvironment {
+  return createStageEnvironment(twinRegistry[task.twin](), { reward: task.reward, targets: task.targets, infeasibleReward: task.infeasibleReward, correction });
+}
+
+async function adaptive(task: StageTask, target: Parameters, seed: number, a: Args) {
+  const env = makeEnv(task, a.correction);
+  const process = env.process;
+  const policy = createStagePpo({ seed, learnIterations: a.learnIterations });
+  const t0 = performance.now();
+  await policy.train(env, { iterations: a.iterations });
+  const trainS = (performance.now() - t0) / 1000;
+  const pretrained = policy.snapshot();
+  const episodes: StageEpisode[] = [];
+  const learnMs: number[] = [];
+  const actMs: number[] = [];
+  for (let j = 0; j < a.budget; j++) {
+    const act: Act = (s) => {
+      const t = performance.now();
+      const out = policy.act(env, s, target);
+      actMs.push(performance.now() - t);
+      return out;
+    };
+    const e = episode(process, task, act, createRng(seed).fork(`rig-${j}`));
+    const last = finalOf(process, e);
+    episodes.push({ target, actions: e.actions, states: e.states, measured: last.feasible ? task.truth(last) : {}, reward: trueReward(task, last, target) });
+    if ((j + 1) % a.learnEvery === 0 || j === a.budget - 1) {
+      const t = performance.now();
+      await policy.learn(env, episodes);
+      learnMs.push(performance.now() - t);
+    }
+  }
+  return { env, policy, pretrained, trainS, learnMs, actMs, spreads: env.spreads(), rigMean: episodes.reduce((s, e) => s + e.reward, 0) / episodes.length };
+}
+
+// ─── Statistics and report ───────────────────────────────────────────────────────────────
+
+function quantile(xs: readonly number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (i - lo);
+}
+const f3 = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(3));
+const mq = (xs: number[]) => `${f3(quantile(xs, 0.5))} [${f3(quantile(xs, 0.25))}, ${f3(quantile(xs, 0.75))}]`;
+
+export async function run(argv: string[]): Promise<void> {
+  const a = parse(argv);
+  const started = Date.now();
+  const rows: Array<Record<string, number | string>> = [];
+  const amort: Array<Record<string, number | string>> = [];
+  const cost: Record<string, { act: number[]; learn: number[]; train: number[] }> = {};
+  for (const twin of a.twins) {
+    const task = STAGE_TASKS[twin];
+    cost[twin] = { act: [], learn: [], train: [] };
+    for (let seed = a.firstSeed; seed < a.firstSeed + a.seeds; seed++) {
+      const target: Parameters = { porosity: +(0.27 + 0.11 * createRng(seed).fork('target').next()).toFixed(4) };
+      const proc = twinRegistry[twin]().process!;
+      const J = (act: Act) => expected(proc, task, act, target, a.mc, seed);
+      const times: number[] = [performance.now()];
+      const opt = optimise(proc, task, target);
+      const jStar = J(opt.oracle);
+      const jOneShot = J(recipeActor(proc, opt.recipe));
+      times.push(performance.now());
+      const gpRecipe = await gpBo(proc, task, target, seed, a.budget);
+      const jGp = J(recipeActor(proc, gpRecipe));
+      times.push(performance.now());
+      const ad = await adaptive(task, target, seed, a);
+      const jPolicy = J(policyActor(ad.policy, ad.env, target));
+      const pre = createStagePpo({ seed });
+      pre.restore(ad.pretrained);
+      const jPre = J(policyActor(pre, makeEnv(task), target));
+      cost[twin].act.push(...ad.actMs);
+      cost[twin].learn.push(...ad.learnMs);
+      cost[twin].train.push(ad.trainS);
+      const row = { twin, seed, target: target.porosity as number, jStar, jOneShot, jGp, jPolicy, jPretrained: jPre, regretGp: jStar - jGp, regretOneShot: jStar - jOneShot, regretPolicy: jStar - jPolicy, regretPretrained: jStar - jPre, rigMeanPolicy: ad.rigMean, ...Object.fromEntries(Object.entries(ad.spreads).map(([k, v]) => [`spread.${k}`, v])) };
+      rows.push(row);
+      process.stderr.write(`${twin} seed ${seed} ε*=${target.porosity}: regret gp-bo ${f3(row.regretGp)}, one-shot optimum ${f3(row.regretOneShot)}, policy ${f3(row.regretPolicy)} (pre-trained only ${f3(row.regretPretrained)}) [oracle ${((times[1] - times[0]) / 1000).toFixed(0)} s, gp-bo ${((times[2] - times[1]) / 1000).toFixed(0)} s, ppo-stages ${((performance.now() - times[2]) / 1000).toFixed(0)} s; ${((Date.now() - started) / 1000).toFixed(0)} s]\n`);
+      if (seed < a.firstSeed + a.amortise) {
+        // Amortisation: the conditioned policy (pre-trained, no rig data) at a held-out target vs one trained for it.
+        const held: Parameters = { porosity: 0.33 };
+        const env = makeEnv(task);
+        const conditioned = createStagePpo({ seed });
+        conditioned.restore(ad.pretrained);
+        const specific = createStagePpo({ seed });
+        await specific.train(env, { iterations: a.iterations, target: held });
+        const twinJ = (act: Act) => {
+          let sum = 0;
+          for (let i = 0; i < a.mc; i++) {
+            const r = createRng(seed).fork(`mc-${i}`);
+            let s = env.initial();
+            while (s.stage < env.stages.length && s.feasible) s = env.step(s, act(s), r);
+            sum += env.reward(s, held);
+          }
+          return sum / a.mc;
+        };
+        const defaults = Object.fromEntries(proc.stages.flatMap((st) => st.parameters.map((p) => [p.name, p.default!])));
+        const jc = twinJ(policyActor(conditioned, env, held));
+        const js = twinJ(policyActor(specific, env, held));
+        const jd = twinJ(recipeActor(proc, defaults));
+        amort.push({ twin, seed, conditioned: jc, specific: js, defaults: jd, shortfall: (js - jc) / Math.abs(js - jd) });
+      }
+      // Written after every seed, so a run cut short still leaves its table.
+      writeReport(a, rows, amort, cost, (Date.now() - started) / 1000);
+    }
+  }
+  writeReport(a, rows, amort, cost, (Date.now() - started) / 1000);
+}
+
+function writeReport(a: Args, rows: Array<Record<string, number | string>>, amort: Array<Record<string, number | string>>, cost: Record<string, { act: number[]; learn: number[]; train: number[] }>, seconds: number): void {
+  const out = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(out, { recursive: true });
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    /* not a checkout */
+  }
+  const col = (twin: string, k: string) => rows.filter((r) => r.twin === twin).map((r) => r[k] as number);
+  const lines = [
+    '# Stage-adaptive RL vs one-shot optimisation (issue #17)',
+    '',
+    `Command: \`npm run bench -- stages --seeds ${a.seeds} --budget ${a.budget} --iterations ${a.iterations} --mc ${a.mc}\` · commit ${commit} · ${cpus().length} × ${cpus()[0]?.model ?? '?'} (load ${loadavg()[0].toFixed(1)}) · ${seconds.toFixed(0)} s.`,
+    '',
+    'Tasks and hidden truth: experiments/stage-tasks.ts (and docs/stages.md). Regret = J* − J: J the expected true final reward over',
+    `${a.mc} episodes of the truth's variability (same episodes for every method), J* the truth-known stage-adaptive oracle. Budget: ${a.budget} rig runs per method.`,
+    '',
+    '| twin | seeds | regret gp-bo | regret one-shot optimum (any budget) | regret ppo-stages | ppo-stages pre-trained only | median regret: policy / gp-bo | policy / one-shot optimum |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const twin of a.twins) {
+    const g = col(twin, 'regretGp');
+    const o = col(twin, 'regretOneShot');
+    const p = col(twin, 'regretPolicy');
+    const pre = col(twin, 'regretPretrained');
+    lines.push(`| ${twin} | ${g.length} | ${mq(g)} | ${mq(o)} | ${mq(p)} | ${mq(pre)} | ${f3(quantile(p, 0.5) / quantile(g, 0.5))} | ${f3(quantile(p, 0.5) / quantile(o, 0.5))} |`);
+  }
+  lines.push('', 'Median [quartiles] over seeds. Target: the policy\'s median regret ≤ 0.70 × the best one-shot optimiser\'s.', '');
+  lines.push('## Revealed spreads (after the rig runs; config = twin default, truth in stage-tasks.ts)', '', '| twin | quantity | median revealed σ |', '|---|---|---|');
+  for (const twin of a.twins) {
+    const keys = Object.keys(rows.find((r) => r.twin === twin) ?? {}).filter((k) => k.startsWith('spread.'));
+    for (const k of keys) lines.push(`| ${twin} | ${k.slice(7)} | ${f3(quantile(col(twin, k), 0.5))} |`);
+  }
+  lines.push('', '## Amortisation (held-out target ε* = 0.33, in the twin, seeds 1–5)', '');
+  lines.push('Shortfall = (J_specific − J_conditioned) / |J_specific − J_defaults|: how much of what a policy trained for the target gains over the twin\'s default recipe the target-conditioned policy loses. Target ≤ 0.10.', '');
+  lines.push('| twin | J conditioned | J trained for ε* | J defaults | shortfall (median [quartiles]) |', '|---|---|---|---|---|');
+  for (const twin of a.twins) {
+    const r = amort.filter((x) => x.twin === twin);
+    const c = (k: string) => r.map((x) => x[k] as number);
+    lines.push(`| ${twin} | ${mq(c('conditioned'))} | ${mq(c('specific'))} | ${mq(c('defaults'))} | ${mq(c('shortfall'))} |`);
+  }
+  lines.push('', '## Cost (one core, this machine)', '', '| twin | one act (a stage\'s proposal), ms | one learn, s | pre-training, s |', '|---|---|---|---|');
+  for (const twin of a.twins) {
+    const c = cost[twin];
+    lines.push(`| ${twin} | ${mq(c.act)} | ${mq(c.learn.map((x) => x / 1000))} | ${mq(c.train)} |`);
+  }
+  lines.push('', '## Per seed', '', '| twin | seed | ε* | J* | gp-bo | one-shot optimum | ppo-stages | pre-trained |', '|---|---|---|---|---|---|---|---|');
+  for (const r of rows) lines.push(`| ${r.twin} | ${r.seed} | ${r.target} | ${f3(r.jStar as number)} | ${f3(r.jGp as number)} | ${f3(r.jOneShot as number)} | ${f3(r.jPolicy as number)} | ${f3(r.jPretrained as number)} |`);
+  writeFileSync(`${out}${a.out}.md`, `${lines.join('\n')}\n`);
+  writeFileSync(`${out}${a.out}.json`, `${JSON.stringify({ args: a, commit, seconds, rows, amortisation: amort, cost }, null, 1)}\n`);
+}
