@@ -466,6 +466,37 @@ async function main(args: string[]): Promise<void> {
     }
   }
   const campaign: CampaignRun[] = [];
+  let commit = 'unknown';
+  try {
+    commit = (await import('node:child_process')).execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+  } catch {
+    /* not a checkout */
+  }
+  // Written after the harness and again after every campaign-path seed: a long run stopped
+  // early still leaves the seeds it finished (the table says how many).
+  const emit = () => {
+    const doc: Doc = {
+      suite: 'campaigns',
+      date: new Date().toISOString(),
+      commit,
+      command: `npm run bench -- campaigns ${args.join(' ')}`.trim(),
+      machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.versions.node },
+      settings: { ...s, seedList: seeds, batch: BATCH, candidates: CANDIDATES },
+      tasks,
+      summary: s.tasks.flatMap((t) => s.strategies.map((st) => summarise(runs, t, st))),
+      verdict: [],
+      runs,
+      campaign,
+      wallSeconds: (performance.now() - t0) / 1000,
+    };
+    doc.verdict = verdict(doc);
+    mkdirSync(RESULTS, { recursive: true });
+    // Compact (every seed's recipes make it large); ±∞ as strings, which JSON cannot hold.
+    writeFileSync(join(RESULTS, `${s.out}.json`), `${JSON.stringify(doc, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}\n`);
+    writeFileSync(join(RESULTS, `${s.out}.md`), render(doc));
+    log(`wrote experiments/results/${s.out}.{md,json}`);
+  };
+  emit();
   if (s.campaignSeeds > 0) {
     const prep = preps.get(s.campaignTask) ?? (await prepare(TASKS.find((t) => t.name === s.campaignTask)!, 1));
     for (const seed of seeds.slice(0, s.campaignSeeds)) {
@@ -473,34 +504,9 @@ async function main(args: string[]): Promise<void> {
         campaign.push(await campaignPath(prep, mode, seed, s.budget, mode === 'twin' ? s.campaignSet : []));
         log(`campaign path (${mode}) seed ${seed}: runs to 2 % ${campaign[campaign.length - 1].runsTo2 ?? '> budget'}`);
       }
+      emit();
     }
   }
-  let commit = 'unknown';
-  try {
-    commit = (await import('node:child_process')).execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-  } catch {
-    /* not a checkout */
-  }
-  const doc: Doc = {
-    suite: 'campaigns',
-    date: new Date().toISOString(),
-    commit,
-    command: `npm run bench -- campaigns ${args.join(' ')}`.trim(),
-    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.versions.node },
-    settings: { ...s, seedList: seeds, batch: BATCH, candidates: CANDIDATES },
-    tasks,
-    summary: s.tasks.flatMap((t) => s.strategies.map((st) => summarise(runs, t, st))),
-    verdict: [],
-    runs,
-    campaign,
-    wallSeconds: (performance.now() - t0) / 1000,
-  };
-  doc.verdict = verdict(doc);
-  mkdirSync(RESULTS, { recursive: true });
-  // Compact (every seed's recipes make it large); ±∞ as strings, which JSON cannot hold.
-  writeFileSync(join(RESULTS, `${s.out}.json`), `${JSON.stringify(doc, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}\n`);
-  writeFileSync(join(RESULTS, `${s.out}.md`), render(doc));
-  log(`wrote experiments/results/${s.out}.{md,json}`);
 }
 
 export const run = main;
