@@ -25,11 +25,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { BadInputError } from '../src/core/errors.js';
 import type { Parameters, StageEnvironment, StageEpisode, StagePolicy, StageState } from '../src/core/protocols.js';
-import { createRng, type Rng } from '../src/core/rng.js';
+import { createRng } from '../src/core/rng.js';
 import { decode, dimension, sampleUniform } from '../src/core/space.js';
 import { ensureBackend } from '../src/surrogate/backend.js';
 import { readOptions } from './common.js';
-import { gae, gaussianLogProb, ppoLoss, sigmoid } from './ppo.js';
+import { actorCriticVariables, actorMean, criticValue, gae, gaussianLogProb, ppoLoss, sigmoid } from './ppo.js';
 
 const DEFAULTS = {
   seed: 0,
@@ -92,34 +92,15 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
     return { offsets, dims, total: dims.reduce((a, b) => a + b, 0) };
   }
 
-  function glorot(fanIn: number, fanOut: number, scale = 1): tf.Variable {
-    const lim = scale * Math.sqrt(6 / (fanIn + fanOut));
-    return tf.variable(tf.tensor2d(Array.from({ length: fanIn * fanOut }, () => rng.uniform(-lim, lim)), [fanIn, fanOut]));
-  }
-
   function ensureNet(obsDim: number, d: number): void {
     if (vars && shapes[0][0] === obsDim && shapes[4][1] === d) return;
     if (vars) throw new BadInputError(`the policy was built for observations of ${shapes[0][0]} and actions of ${shapes[4][1]}; this environment has ${obsDim} and ${d}`, 'env');
-    const h = opts.hidden;
-    vars = tf.tidy(() => [
-      glorot(obsDim, h), tf.variable(tf.zeros([h])), glorot(h, h), tf.variable(tf.zeros([h])), glorot(h, d, 0.01), tf.variable(tf.zeros([d])),
-      tf.variable(tf.fill([d], Math.log(opts.initialStd))),
-      glorot(obsDim, h), tf.variable(tf.zeros([h])), glorot(h, 1), tf.variable(tf.zeros([1])),
-    ]);
+    vars = actorCriticVariables(rng, obsDim, d, opts.hidden, opts.initialStd);
     shapes = vars.map((v) => v.shape as number[]);
   }
 
-  const policyMean = (obs: tf.Tensor2D): tf.Tensor2D => {
-    const [w1, b1, w2, b2, w3, b3] = vars!;
-    const h1 = tf.tanh(tf.add(tf.matMul(obs, w1 as tf.Tensor2D), b1));
-    const h2 = tf.tanh(tf.add(tf.matMul(h1, w2 as tf.Tensor2D), b2));
-    return tf.add(tf.matMul(h2, w3 as tf.Tensor2D), b3) as tf.Tensor2D;
-  };
-  const valueOf = (obs: tf.Tensor2D): tf.Tensor1D => {
-    const [, , , , , , , v1, c1, v2, c2] = vars!;
-    const h = tf.tanh(tf.add(tf.matMul(obs, v1 as tf.Tensor2D), c1));
-    return tf.reshape(tf.add(tf.matMul(h, v2 as tf.Tensor2D), c2), [-1]) as tf.Tensor1D;
-  };
+  const policyMean = (obs: tf.Tensor2D): tf.Tensor2D => actorMean(vars!, obs);
+  const valueOf = (obs: tf.Tensor2D): tf.Tensor1D => criticValue(vars!, obs);
 
   function forward(obs: number[][]): { mu: number[][]; v: number[] } {
     const [tMu, tV] = tf.tidy(() => {

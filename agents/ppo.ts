@@ -122,6 +122,42 @@ export function diverseSelect(points: readonly number[][], k: number, avoid: rea
   return chosen;
 }
 
+// ─── Actor-critic network (shared with agents/ppo-stages.ts) ───────────────────────────────
+
+function glorot(rng: Rng, fanIn: number, fanOut: number, scale = 1): tf.Variable {
+  const lim = scale * Math.sqrt(6 / (fanIn + fanOut));
+  return tf.variable(tf.tensor2d(Array.from({ length: fanIn * fanOut }, () => rng.uniform(-lim, lim)), [fanIn, fanOut]));
+}
+
+/**
+ * The variables of the actor-critic, Glorot-uniform from `rng`: policy obs → h → h → μ (small
+ * last layer: start near μ = 0, i.e. the cube's centre) and a state-independent log-std
+ * (index 6); value obs → h → 1.
+ */
+export function actorCriticVariables(rng: Rng, obsDim: number, d: number, h: number, initialStd: number): tf.Variable[] {
+  // tidy frees the initial-value tensors; the variables themselves survive it.
+  return tf.tidy(() => [
+    glorot(rng, obsDim, h), tf.variable(tf.zeros([h])), glorot(rng, h, h), tf.variable(tf.zeros([h])), glorot(rng, h, d, 0.01), tf.variable(tf.zeros([d])),
+    tf.variable(tf.fill([d], Math.log(initialStd))),
+    glorot(rng, obsDim, h), tf.variable(tf.zeros([h])), glorot(rng, h, 1), tf.variable(tf.zeros([1])),
+  ]);
+}
+
+/** The policy's mean μ(obs) of the actor-critic's variables. */
+export function actorMean(vars: readonly tf.Variable[], obs: tf.Tensor2D): tf.Tensor2D {
+  const [w1, b1, w2, b2, w3, b3] = vars;
+  const h1 = tf.tanh(tf.add(tf.matMul(obs, w1 as tf.Tensor2D), b1));
+  const h2 = tf.tanh(tf.add(tf.matMul(h1, w2 as tf.Tensor2D), b2));
+  return tf.add(tf.matMul(h2, w3 as tf.Tensor2D), b3) as tf.Tensor2D;
+}
+
+/** The value V(obs) of the actor-critic's variables. */
+export function criticValue(vars: readonly tf.Variable[], obs: tf.Tensor2D): tf.Tensor1D {
+  const [, , , , , , , v1, c1, v2, c2] = vars;
+  const h = tf.tanh(tf.add(tf.matMul(obs, v1 as tf.Tensor2D), c1));
+  return tf.reshape(tf.add(tf.matMul(h, v2 as tf.Tensor2D), c2), [-1]) as tf.Tensor1D;
+}
+
 // ─── Options ─────────────────────────────────────────────────────────────────────────────
 
 const DEFAULTS = {
@@ -251,21 +287,8 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
     return out;
   }
 
-  function glorot(rng: Rng, fanIn: number, fanOut: number, scale = 1): tf.Variable {
-    const lim = scale * Math.sqrt(6 / (fanIn + fanOut));
-    return tf.variable(tf.tensor2d(Array.from({ length: fanIn * fanOut }, () => rng.uniform(-lim, lim)), [fanIn, fanOut]));
-  }
-
   function build(rng: Rng, obsDim: number, d: number): void {
-    const h = opts.hidden;
-    // tidy frees the initial-value tensors; the variables themselves survive it.
-    vars = tf.tidy(() => [
-      // policy: obs → h → h → μ (small last layer: start near μ = 0, i.e. the cube's centre)
-      glorot(rng, obsDim, h), tf.variable(tf.zeros([h])), glorot(rng, h, h), tf.variable(tf.zeros([h])), glorot(rng, h, d, 0.01), tf.variable(tf.zeros([d])),
-      tf.variable(tf.fill([d], Math.log(opts.initialStd))),
-      // value: obs → h → 1
-      glorot(rng, obsDim, h), tf.variable(tf.zeros([h])), glorot(rng, h, 1), tf.variable(tf.zeros([1])),
-    ]);
+    vars = actorCriticVariables(rng, obsDim, d, opts.hidden, opts.initialStd);
     shapes = vars.map((v) => v.shape as number[]);
   }
 
@@ -275,17 +298,8 @@ export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
     shapes = s.shapes;
   }
 
-  const policyMean = (obs: tf.Tensor2D): tf.Tensor2D => {
-    const [w1, b1, w2, b2, w3, b3] = vars!;
-    const h1 = tf.tanh(tf.add(tf.matMul(obs, w1 as tf.Tensor2D), b1));
-    const h2 = tf.tanh(tf.add(tf.matMul(h1, w2 as tf.Tensor2D), b2));
-    return tf.add(tf.matMul(h2, w3 as tf.Tensor2D), b3) as tf.Tensor2D;
-  };
-  const value = (obs: tf.Tensor2D): tf.Tensor1D => {
-    const [, , , , , , , v1, c1, v2, c2] = vars!;
-    const h = tf.tanh(tf.add(tf.matMul(obs, v1 as tf.Tensor2D), c1));
-    return tf.reshape(tf.add(tf.matMul(h, v2 as tf.Tensor2D), c2), [-1]) as tf.Tensor1D;
-  };
+  const policyMean = (obs: tf.Tensor2D): tf.Tensor2D => actorMean(vars!, obs);
+  const value = (obs: tf.Tensor2D): tf.Tensor1D => criticValue(vars!, obs);
 
   /** Observation of stage s given the coordinates set so far. */
   function observe(ctx: AgentContext, s: number, u: number[], set: number[]): number[] {
