@@ -29,6 +29,9 @@ export { DeepEnsemble } from './surrogate/ensemble.js';
 
 export { twinRegistry } from '../twins/index.js';
 export { agentRegistry } from '../agents/index.js';
+export { createStagePpo } from '../agents/ppo-stages.js';
+export { createStageEnvironment, recordPolicyVersion, type StageEnvironmentOptions, type TwinStageEnvironment } from './compose/stages.js';
+export { runStagedEpisode, type StagedEpisodeOptions } from './compose/stage-rigs.js';
 export { createRig, type CreateRigOptions, type RigHandle } from '../robots/sdk/index.js';
 export { createSimulatedLab } from '../robots/sim/index.js';
 export { createDispatcher } from '../robots/dispatcher.js';
