@@ -33,6 +33,7 @@ import { startMqttWorker } from '../src/exec/mqtt-worker.js';
 import { createPhysicsPool, simulateInPool } from '../src/physics/pool.js';
 import type { SimulateRequest } from '../src/physics/index.js';
 import { twinRegistry } from '../twins/index.js';
+import { Ledger } from '../src/ledger/ledger.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(root, 'experiments', 'results');
@@ -72,11 +73,41 @@ const props = (r: unknown) => (r && typeof r === 'object' && 'properties' in r ?
 /** 48×48×32 voxels (96 × 96 × 64 µm): the campaign part's size; about a second of physics per task on one idle core. */
 const SIZE: [number, number, number] = [48, 48, 32];
 
+/** Generation time per volume (ms), measured while making them: what the producer spends per task when it generates locally. */
+const generationMs: number[] = [];
+
 function volumes(n: number): Voxels[] {
   const twin = twinRegistry['fibre-gdl']();
-  return Array.from({ length: n }, (_, i) =>
-    twin.generate({ porosity: 0.6 + (0.3 * i) / Math.max(1, n - 1), binderFraction: 0.2, ptfeLoading: 10, compression: 0.1, fibreDiameter: 7, fibreDiameterCv: 0.1 }, { seed: 1000 + i, size: SIZE, voxelSize: 2 }).voxels,
-  );
+  return Array.from({ length: n }, (_, i) => {
+    const t0 = performance.now();
+    const v = twin.generate({ porosity: 0.6 + (0.3 * i) / Math.max(1, n - 1), binderFraction: 0.2, ptfeLoading: 10, compression: 0.1, fibreDiameter: 7, fibreDiameterCv: 0.1 }, { seed: 1000 + i, size: SIZE, voxelSize: 2 }).voxels;
+    generationMs.push(performance.now() - t0);
+    return v;
+  });
+}
+
+/**
+ * The ledger's single writer: documents appended one transaction each, as a campaign does
+ * (TrialProposed + TrialScored per candidate, on a file ledger in WAL mode).
+ */
+function ledgerWriter(n: number): { docsPerS: number; candidatesPerS: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'poreloop-ledger-w-'));
+  try {
+    const l = Ledger.open(join(dir, 'l.db'));
+    l.append('c', 'CampaignStarted', { name: 'c', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+    const props = { porosity: { mean: 0.7, std: 0.01 }, tau_z: { mean: 1.6, std: 0.05 }, limitingCurrent: { mean: 2.1e4, std: 500 }, sigma_eff_z: { mean: 300, std: 10 } };
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const trialId = `c-r1-${i}`;
+      l.append('c', 'TrialProposed', { trialId, round: 1, index: i, params: { porosity: 0.7, binderFraction: 0.2 }, agent: 'bench' }, trialId);
+      l.append('c', 'TrialScored', { trialId, properties: props, fidelity: 'simulation', reward: 1 }, trialId);
+    }
+    const s = (performance.now() - t0) / 1000;
+    l.close();
+    return { docsPerS: (2 * n) / s, candidatesPerS: n / s };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** CPU seconds (user + system, all threads) of a process so far, from /proc (Linux). */
@@ -239,19 +270,26 @@ export async function runWorkerBench(opts: WorkerBenchOptions = {}): Promise<str
       `| task message (JSON, blob by reference; ~200 B of MQTT 5 properties) | ≈ ${sizes.taskJsonBytes} |`,
       `| result message (4 properties with σ) | ≈ ${sizes.resultJsonBytes} |`,
       '',
+      `Generating one such volume (fibre-GDL twin, in the producer's process): ${fmtQ(quantiles(generationMs))} ms, median (quartiles) over ${generationMs.length}.`,
+      '',
       'Typed arrays up to 64 KiB travel inline (base64); larger ones as blobs. No single message is larger than 256 KiB + headers.',
       '',
     );
-    json.sizes = sizes;
+    json.sizes = { ...sizes, generationMs };
+
+    // ── ledger: the single writer ─────────────────────────────────────────────────────────
+    const lw = ledgerWriter(2000);
+    lines.push('### The ledger\'s single writer', '', `2000 candidates, TrialProposed + TrialScored each (one transaction per document, file ledger, WAL): ${Math.round(lw.docsPerS)} documents/s = ${Math.round(lw.candidatesPerS)} scored candidates/s from one process.`, '');
+    json.ledger = lw;
 
     // ── 3. protocol ceiling ──────────────────────────────────────────────────────────────
     {
       const lab = uniq('noop');
       const kinds = { noop: 'physics' as const };
       const workers = await Promise.all(Array.from({ length: 4 }, (_, i) => startMqttWorker({ url: m.url, lab, workerId: `noop-${i}`, kinds: ['physics'], concurrency: 16, handlers: { noop: (p: number) => p }, taskKinds: kinds })));
-      const ex = await MqttExecutor.connect({ url: m.url, lab, kinds });
-      await ex.waitForCapacity('physics', 64);
       const n = opts.noopTasks ?? 2000;
+      const ex = await MqttExecutor.connect({ url: m.url, lab, kinds, maxQueue: n });
+      await ex.waitForCapacity('physics', 64);
       const seq: number[] = [];
       for (let i = 0; i < 200; i++) seq.push((await timed(() => ex.run('noop', i))).s * 1000);
       const burst = await timed(() => Promise.all(Array.from({ length: n }, (_, i) => ex.run('noop', i))));
@@ -402,6 +440,8 @@ export async function run(args: string[]): Promise<void> {
     const i = args.indexOf(flag);
     return i >= 0 ? Number(args[i + 1]) : undefined;
   };
+  // Ctrl-C / SIGTERM: exit through process.exit so the worker processes are killed too.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   const md = await runWorkerBench({ tasks: num('--tasks'), reps: num('--reps'), noopTasks: num('--noop'), skipCampaign: args.includes('--no-campaign') });
   process.stdout.write(md + '\n');
 }
