@@ -1,0 +1,93 @@
+/**
+ * A campaign with `exec: mqtt` (issue #21) on a real Mosquitto: its physics (the P-model and
+ * the simulated rigs' truth) runs on a `poreloop worker` started here, the ledger has one
+ * TrialScored per proposed trial, the orchestrator speaks MQTT 5 (broker.protocol auto), and
+ * the fleet records the worker for the dashboard.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startMosquitto, uniq } from '../robots/testing/brokers.js';
+import { connectComputeExecutor, startComputeWorker } from '../src/compose/compute-worker.js';
+import { loadCampaign, runCampaign } from '../src/compose/campaign.js';
+import { Ledger } from '../src/ledger/ledger.js';
+import { fleet } from '../src/report/model.js';
+import { mosquittoMissing, skipWithout, tmp } from './helpers.js';
+
+const skip = skipWithout(await mosquittoMissing('binary'), 'campaign with exec: mqtt');
+
+describe.skipIf(skip)('campaign with exec: mqtt', () => {
+  it('runs its physics on a compute worker and records each trial once', async () => {
+    const m = await startMosquitto({ extra: ['set_tcp_nodelay true'] });
+    const lab = uniq('exec');
+    const worker = await startComputeWorker({ broker: m.url, lab, kinds: ['physics'], concurrency: 1, workerId: 'e2e-w', env: {} });
+    try {
+      const dir = tmp();
+      const cfg = join(dir, 'c.yaml');
+      writeFileSync(
+        cfg,
+        [
+          'name: exec-mqtt',
+          'seed: 3',
+          `lab: ${lab}`,
+          'twin: { name: fibre-gdl, size: [24, 24, 16], voxelSize: 2.0, fixed: { fibreDiameter: 7.0 } }',
+          'space: { porosity: { min: 0.6, max: 0.85 }, binderFraction: { min: 0.05, max: 0.3 } }',
+          'predict: { properties: [porosity, tau_z], physicsPerRound: 4, realisations: { min: 1, max: 1 } }',
+          'reward: "porosity / tau_z"',
+          'agent: { name: sobol, candidates: 4, batchSize: 2 }',
+          'rigs: { pipeline: [characterise], measure: [porosity, tau_z], timeout: 120s, simulate: { rigs: [{ id: r1, capabilities: [characterise], latencyMs: 50 }] } }',
+          'budget: { rigRuns: 4 }',
+          `broker: ${m.url}`,
+          'exec: mqtt',
+        ].join('\n') + '\n',
+      );
+      const logs: string[] = [];
+      let id = '';
+      const summary = await runCampaign(loadCampaign(cfg, {}, {}), { db: join(dir, 'l.db'), log: (l) => logs.push(l), onStart: (c) => (id = c) });
+      expect(summary.status).toBe('completed');
+      expect(logs.some((l) => /orchestrator on .* over MQTT 5/.test(l))).toBe(true);
+      // Every simulation of the campaign ran on the worker (none locally).
+      expect(worker.completed).toBeGreaterThan(0);
+      const l = Ledger.open(join(dir, 'l.db'), { readonly: true });
+      try {
+        const per = l.db.prepare("SELECT json_extract(body, '$.trialId') AS t, count(*) AS n FROM documents WHERE campaign_id = ? AND type = 'TrialScored' GROUP BY t").all(id) as Array<{ n: number }>;
+        const proposed = (l.db.prepare("SELECT count(*) AS n FROM documents WHERE campaign_id = ? AND type = 'TrialProposed'").get(id) as { n: number }).n;
+        expect(per).toHaveLength(proposed);
+        expect(per.every((r) => r.n === 1)).toBe(true);
+        expect(fleet(l, id).workers.map((w) => w.workerId)).toEqual(['e2e-w']);
+      } finally {
+        l.close();
+      }
+    } finally {
+      await worker.stop();
+      await m.close();
+    }
+  });
+
+  it('refuses exec: mqtt on the embedded broker when the config loads', () => {
+    const dir = tmp();
+    const cfg = join(dir, 'c.yaml');
+    writeFileSync(cfg, 'name: x\nspace: { a: { min: 0, max: 1 } }\nreward: a\nagent: { name: random }\nrigs: { pipeline: [c], measure: [a] }\nbudget: { rigRuns: 1 }\nexec: mqtt\n');
+    expect(() => loadCampaign(cfg, {}, {})).toThrow(/exec: compute workers need an MQTT 5 broker/);
+  });
+
+  it('the executor alone: no worker online means tasks wait (and say so once), then run when one comes', async () => {
+    const m = await startMosquitto({});
+    const lab = uniq('wait');
+    const logs: string[] = [];
+    const ex = await connectComputeExecutor(m.url, lab, { env: {}, log: (l) => logs.push(l) });
+    try {
+      const data = new Uint8Array(8 ** 3);
+      const pending = ex.run<{ ok: boolean; value: { properties: { porosity: number } } }>('simulate', { voxels: { data, shape: [8, 8, 8], voxelSize: 1, phases: { 0: 'pore', 1: 'solid' } }, request: { properties: ['porosity'] } });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(logs.filter((l) => /no physics worker online/.test(l))).toHaveLength(1);
+      const worker = await startComputeWorker({ broker: m.url, lab, kinds: ['physics'], concurrency: 1, env: {} });
+      const r = await pending;
+      expect(r.ok && r.value.properties.porosity).toBe(1);
+      await worker.stop();
+    } finally {
+      await ex.close();
+      await m.close();
+    }
+  });
+});
