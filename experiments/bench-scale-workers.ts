@@ -136,8 +136,8 @@ interface WorkerProc {
   stop(): Promise<void>;
 }
 
-function startWorkerProcess(url: string, lab: string, id: string): WorkerProc {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'experiments', 'scale-worker-process.ts'), 'worker', '--broker', url, '--lab', lab, '--kinds', 'physics', '--concurrency', '1', '--id', id], {
+function startWorkerProcess(url: string, lab: string, id: string, kinds = 'physics'): WorkerProc {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'experiments', 'scale-worker-process.ts'), 'worker', '--broker', url, '--lab', lab, '--kinds', kinds, '--concurrency', '1', '--id', id], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -352,7 +352,7 @@ export async function runWorkerBench(opts: WorkerBenchOptions = {}): Promise<str
     if (!opts.skipCampaign) {
       const lab = uniq('camp');
       const dir = mkdtempSync(join(tmpdir(), 'poreloop-scale-workers-'));
-      const procs = [startWorkerProcess(m.url, lab, 'c-0'), startWorkerProcess(m.url, lab, 'c-1')];
+      const procs = [startWorkerProcess(m.url, lab, 'c-0', 'physics,twin'), startWorkerProcess(m.url, lab, 'c-1', 'physics,twin')];
       try {
         const cfg = join(dir, 'campaign.yaml');
         writeFileSync(
@@ -397,7 +397,7 @@ export async function runWorkerBench(opts: WorkerBenchOptions = {}): Promise<str
         lines.push(
           '### A campaign with `exec: mqtt` whose worker is killed',
           '',
-          `Twin campaign (fibre-GDL 48×48×32, sobol, 6 rig runs, 2 simulated rigs whose truth is also computed by the workers) on the same Mosquitto with \`exec: mqtt\` and 2 worker processes; the first worker to accept a task is killed (SIGKILL).`,
+          `Twin campaign (fibre-GDL 48×48×32, sobol, 6 rig runs, 2 simulated rigs whose truth is also computed by the workers) on the same Mosquitto with \`exec: mqtt\` and 2 worker processes serving physics and twin (so the volumes are generated on the workers too); the first worker to accept a task is killed (SIGKILL).`,
           '',
           '| campaign status | s | orchestrator over MQTT 5 | trials proposed | TrialScored documents | trials scored twice | measurements recorded | tasks sent again | most workers in a fleet record (dashboard) |',
           '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -1,6 +1,7 @@
 /**
  * A campaign with `exec: mqtt` (issue #21) on a real Mosquitto: its physics (the P-model and
- * the simulated rigs' truth) runs on a `poreloop worker` started here, the ledger has one
+ * the simulated rigs' truth) runs on a `poreloop worker` started here, its twin volumes on a
+ * `twin` worker, the ledger has one
  * TrialScored per proposed trial, the orchestrator speaks MQTT 5 (broker.protocol auto), and
  * the fleet records the worker for the dashboard.
  */
@@ -21,6 +22,8 @@ describe.skipIf(skip)('campaign with exec: mqtt', () => {
     const m = await startMosquitto({ extra: ['set_tcp_nodelay true'] });
     const lab = uniq('exec');
     const worker = await startComputeWorker({ broker: m.url, lab, kinds: ['physics'], concurrency: 1, workerId: 'e2e-w', env: {} });
+    // A twin worker too: the campaign then generates its volumes there.
+    const twinWorker = await startComputeWorker({ broker: m.url, lab, kinds: ['twin'], concurrency: 1, workerId: 'e2e-t', env: {} });
     try {
       const dir = tmp();
       const cfg = join(dir, 'c.yaml');
@@ -48,18 +51,21 @@ describe.skipIf(skip)('campaign with exec: mqtt', () => {
       expect(logs.some((l) => /orchestrator on .* over MQTT 5/.test(l))).toBe(true);
       // Every simulation of the campaign ran on the worker (none locally).
       expect(worker.completed).toBeGreaterThan(0);
+      expect(twinWorker.completed).toBeGreaterThan(0);
+      expect(worker.failed + twinWorker.failed).toBe(0);
       const l = Ledger.open(join(dir, 'l.db'), { readonly: true });
       try {
         const per = l.db.prepare("SELECT json_extract(body, '$.trialId') AS t, count(*) AS n FROM documents WHERE campaign_id = ? AND type = 'TrialScored' GROUP BY t").all(id) as Array<{ n: number }>;
         const proposed = (l.db.prepare("SELECT count(*) AS n FROM documents WHERE campaign_id = ? AND type = 'TrialProposed'").get(id) as { n: number }).n;
         expect(per).toHaveLength(proposed);
         expect(per.every((r) => r.n === 1)).toBe(true);
-        expect(fleet(l, id).workers.map((w) => w.workerId)).toEqual(['e2e-w']);
+        expect(fleet(l, id).workers.map((w) => w.workerId).sort()).toEqual(['e2e-t', 'e2e-w']);
       } finally {
         l.close();
       }
     } finally {
       await worker.stop();
+      await twinWorker.stop();
       await m.close();
     }
   });

@@ -30,7 +30,7 @@ import { createPhysicsPool, simulateInPool } from '../physics/pool.js';
 import type { TaskExecutor } from '../exec/executor.js';
 import { MqttExecutor } from '../exec/mqtt-executor.js';
 import { brokerSetting } from '../config/schema.js';
-import { connectComputeExecutor } from './compute-worker.js';
+import { connectComputeExecutor, type GenerateTask } from './compute-worker.js';
 import type { SimulationError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import { generateTwinAsync } from '../../twins/async.js';
@@ -239,6 +239,13 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     // events, operator commands) never blocks on a solve (issue #4).
     const generate = twin && twinCfg
       ? async (params: Parameters, seed: number) => {
+          // exec: mqtt with a `twin` worker online (issue #21): generation leaves this process too —
+          // at many workers it is the producer's largest cost (docs/scale-out.md). Same twin, same
+          // seed, same bytes as generating here.
+          if (pool instanceof MqttExecutor && pool.capacity('twin') > 0) {
+            const task: GenerateTask = { twin: twinCfg.name, params, seed, size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize };
+            return pool.run<{ voxels: Voxels; achieved: Record<string, number> }>('generate', task);
+          }
           const out = await generateTwinAsync(twinCfg.name, params, { seed, size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
           return { voxels: out.voxels, achieved: out.achieved };
         }

@@ -207,7 +207,8 @@ export class MqttExecutor implements TaskExecutor {
     job.state = 'queued';
   }
 
-  private capacity(kind: ComputeKind): number {
+  /** Slots advertised by the online workers of `kind`. */
+  capacity(kind: ComputeKind): number {
     return this.workers().filter((w) => w.kinds.includes(kind)).reduce((n, w) => n + w.concurrency, 0);
   }
 
