@@ -91,6 +91,15 @@ const DEFAULTS = {
   trustRegion: false,
   /** With a trust region in a pool: at least this many candidates per proposal (the nearest, if the box holds fewer). */
   trustRegionMinPoints: 20,
+  /**
+   * Asynchronous campaigns (ctx.pending given, issue #21): no candidate within this RMS distance
+   * (bounds-normalised cube) of a trial at the rigs, nor of a point chosen earlier in the same
+   * proposal — the hard form of local penalisation (González et al., AISTATS 2016). Kriging
+   * believer alone still put the next point right beside a fantasy near a converged optimum,
+   * which the orchestrator then refuses (its diverse selection keeps 0.05 from running trials)
+   * and the rig waited. 0.05 is the orchestrator's radius. Synchronous proposals: unused.
+   */
+  pendingRadius: 0.05,
 };
 
 type GpBoState = GpFitState & { lastModel?: Surrogate['kind']; trustRegion?: TrustRegionState };
@@ -213,6 +222,16 @@ type Score = (mean: number, variance: number) => number;
  * falls below the best exact value (branch and bound; same answer as a full scan, ties to the
  * lowest index).
  */
+/** Whether x is at least `radius` (RMS over coordinates of the unit cube) from every point of `points`. */
+function awayFrom(x: readonly number[], points: readonly (readonly number[])[], radius: number): boolean {
+  const r2 = radius * radius * x.length;
+  return points.every((p) => {
+    let s = 0;
+    for (let i = 0; i < x.length; i++) s += (x[i] - p[i]) ** 2;
+    return s >= r2;
+  });
+}
+
 export function argmaxPool(model: Surrogate, xs: readonly (readonly number[])[], score: Score): number {
   if (!model.upper) {
     const p = model.predict(xs);
@@ -297,12 +316,14 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
   }
 
   /** Continuous spaces: the feasible point of highest score found by sampling (inside the trust region, if any) + local search. */
-  function maximise(ctx: AgentContext, m: Surrogate, score: Score, exclude: Set<string>, rng: Rng, tr: { center: number[]; half: number[] } | null): { x: number[]; params: Parameters } | null {
+  function maximise(ctx: AgentContext, m: Surrogate, score: Score, exclude: Set<string>, rng: Rng, tr: { center: number[]; half: number[] } | null, avoid: readonly number[][]): { x: number[]; params: Parameters } | null {
     const d = dimension(ctx.space);
     const cands: { x: number[]; params: Parameters }[] = [];
     const add = (u: number[], to = cands): void => {
       const p = feasibleFromCube(ctx.space, u);
-      if (p && !exclude.has(paramKey(p))) to.push({ x: encode(ctx.space, p), params: p });
+      if (!p || exclude.has(paramKey(p))) return;
+      const x = encode(ctx.space, p);
+      if (avoid.length === 0 || awayFrom(x, avoid, opts.pendingRadius)) to.push({ x, params: p });
     };
     const lo = tr ? tr.center.map((c, k) => Math.max(0, c - tr.half[k])) : new Array<number>(d).fill(0);
     const hi = tr ? tr.center.map((c, k) => Math.min(1, c + tr.half[k])) : new Array<number>(d).fill(1);
@@ -366,6 +387,8 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
       const tr = region(ctx, m);
       const out: Parameters[] = [];
       const taken = new Set<number>();
+      // Async (ctx.pending given): keep pendingRadius from running trials and from this proposal's earlier points.
+      const avoid: number[][] = ctx.pending ? ctx.pending.map((p) => encode(ctx.space, p)) : [];
       for (let b = 0; b < k; b++) {
         const best = m.best();
         const xi = opts.xi * m.scale();
@@ -375,15 +398,20 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
           let idx = view.encoded.map((_, i) => i).filter((i) => !taken.has(i));
           if (idx.length === 0) break;
           if (tr) idx = pointsInRegion(idx.map((i) => view.encoded[i]), tr.center, tr.half, opts.trustRegionMinPoints).map((j) => idx[j]);
+          if (avoid.length) {
+            const away = idx.filter((i) => awayFrom(view.encoded[i], avoid, opts.pendingRadius));
+            if (away.length) idx = away;
+          }
           const j = argmaxPool(m, idx.map((i) => view.encoded[i]), score);
           taken.add(idx[j]);
           chosen = { x: view.encoded[idx[j]], params: view.points[idx[j]] };
         } else {
-          chosen = maximise(ctx, m, score, exclude, ctx.rng, tr);
+          chosen = maximise(ctx, m, score, exclude, ctx.rng, tr, avoid);
           if (!chosen) return [...out, ...(await random.propose(ctx, k - out.length))];
           exclude.add(paramKey(chosen.params));
         }
         out.push(chosen.params);
+        if (ctx.pending) avoid.push(chosen.x);
         if (b + 1 < k) m = m.withPoint(chosen.x, m.predict([chosen.x]).mean[0]);
       }
       return out;

@@ -66,12 +66,17 @@ export interface SimCampaignResult {
   endedAt: number;
   /** Rig utilisation: busy rig time / (rigs × (last finish − start)). */
   utilisation: number;
-  /** Trials measured, in the order their results were recorded. */
-  measured: Array<{ params: Parameters; reward: number }>;
+  /**
+   * The same until the last rig run started (the budget spent): without the end of the
+   * campaign, where every loop leaves rigs idle while the last runs finish.
+   */
+  utilisationUntilLastStart: number;
+  /** Trials measured, in the order their results were recorded, with when (lab clock) the rig finished. */
+  measured: Array<{ params: Parameters; reward: number; at: number }>;
   /** The maximum number of selected, unfinished trials seen at any selection. */
   maxInFlight: number;
-  /** For each selected trial: the trials in flight when it was selected (params). */
-  pendingAtSelection: Array<{ params: Parameters; pending: Parameters[] }>;
+  /** For each selected trial (in order): its round and the trials in flight when it was selected. */
+  pendingAtSelection: Array<{ round: number; params: Parameters; pending: Parameters[] }>;
 }
 
 const settle = () => new Promise<void>((r) => setImmediate(r));
@@ -167,7 +172,12 @@ function summarise(ledger: Ledger, log: SimLogEntry[], rigs: number, startedAt: 
   const endedAt = Math.max(startedAt, ...ran.map((e) => e.finishedAt!));
   const busyMs = ran.reduce((s, e) => s + (e.finishedAt! - e.startedAt), 0);
   const utilisation = endedAt > startedAt ? busyMs / (rigs * (endedAt - startedAt)) : 0;
+  const lastStart = Math.max(startedAt, ...ran.map((e) => e.startedAt));
+  const busyBefore = ran.reduce((s, e) => s + Math.max(0, Math.min(e.finishedAt!, lastStart) - e.startedAt), 0);
+  const utilisationUntilLastStart = lastStart > startedAt ? busyBefore / (rigs * (lastStart - startedAt)) : 0;
   const trials = new Map(ledger.trials('c').map((tr) => [tr.id, tr]));
+  const finished = new Map<string, number>();
+  for (const e of ran) finished.set(e.trialId, Math.max(finished.get(e.trialId) ?? -Infinity, e.finishedAt!));
   const measured: SimCampaignResult['measured'] = [];
   const inFlight = new Map<string, Parameters>();
   const pendingAtSelection: SimCampaignResult['pendingAtSelection'] = [];
@@ -177,12 +187,12 @@ function summarise(ledger: Ledger, log: SimLogEntry[], rigs: number, startedAt: 
     const body = d.body as { trialId?: string; reward?: number };
     if (d.type === 'TrialSelected') {
       const tr = trials.get(body.trialId!)!;
-      pendingAtSelection.push({ params: tr.params, pending: [...inFlight.values()] });
+      pendingAtSelection.push({ round: tr.round, params: tr.params, pending: [...inFlight.values()] });
       inFlight.set(tr.id, tr.params);
       maxInFlight = Math.max(maxInFlight, inFlight.size);
     } else if (d.type === 'TrialCompleted' || d.type === 'TrialAbandoned') {
-      if (inFlight.delete(body.trialId!) && d.type === 'TrialCompleted') measured.push({ params: trials.get(body.trialId!)!.params, reward: body.reward ?? Number.NaN });
+      if (inFlight.delete(body.trialId!) && d.type === 'TrialCompleted') measured.push({ params: trials.get(body.trialId!)!.params, reward: body.reward ?? Number.NaN, at: finished.get(body.trialId!) ?? Number.NaN });
     }
   }
-  return { endedAt, utilisation, measured, maxInFlight, pendingAtSelection };
+  return { endedAt, utilisation, utilisationUntilLastStart, measured, maxInFlight, pendingAtSelection };
 }

@@ -1,0 +1,257 @@
+/**
+ * `npm run bench -- scale [--seeds N] [--budget N] [--skip-workers] [--quick]` (issue #21):
+ * synchronous against asynchronous campaigns on a simulated lab of 20 rigs, then (unless
+ * --skip-workers) the compute-worker benchmark of experiments/bench-scale-workers.ts.
+ *
+ * The lab: 20 characterisation rigs with varied durations (robots/sim/fleet.ts: each rig's mean
+ * drawn log-normal around 30 lab minutes, σ_ln = 0.3 between rigs; each run log-normal with
+ * CV 0.3), one lab minute = 1 s of a fake clock. The loop, the dispatcher, the rigs (over the
+ * in-memory broker) and the ledger are the real ones (tests/async-lab.ts); the clock moves
+ * only while no actor but awaitRigs runs, plus a modelled 5 lab-seconds per propose → score
+ * pass (issue #21 measured 2–8 s with a GP). Utilisation and rig runs per hour are therefore in
+ * simulated lab time and do not depend on the speed of the machine running the benchmark.
+ *
+ * Part A (scheduling): the Sobol' agent, which fills every batch, so the two loops differ only
+ *   in how they meet the rigs; budget 200 rig runs (10 per rig).
+ * Part B (sample efficiency): gp-bo (GP model, see GP_BO) on the hidden-truth GDL task of
+ *   `npm run bench -- campaigns` (experiments/campaign-tasks.ts: interpolated large-volume twin
+ *   truth, rig bias, 2 % noise) as a rig-only campaign; rig runs until the best TRUE reward of
+ *   the measured recipes is within 2 % of f* (the campaigns bench's target), budget 60.
+ * Same seeds for both modes: seed s gives the same fleet, the same rig noise streams and the
+ * same agent seed.
+ */
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { createGpBoAgent } from '../agents/gp-bo.js';
+import { createSobolAgent } from '../agents/sobol.js';
+import { variedFleet } from '../robots/sim/fleet.js';
+import { analyticTruth } from '../robots/sim/truth.js';
+import type { Parameters, ParameterSpace } from '../src/core/protocols.js';
+import { runSimCampaign, type SimCampaignResult } from '../tests/async-lab.js';
+import { TASKS, taskModel } from './campaign-tasks.js';
+
+const RESULTS = new URL('results/', import.meta.url).pathname;
+const RIGS = 20;
+const MEAN_MINUTES = 30;
+const MS_PER_MINUTE = 1000;
+/** Modelled digital-space time per propose → score pass: 5 lab seconds. */
+const DIGITAL_MS = (5 / 60) * MS_PER_MINUTE;
+const log = (l: string) => process.stderr.write(l + '\n');
+/**
+ * gp-bo with a GP (not the default GP + forest ensemble, whose forest is rebuilt for every
+ * fantasy) and 500 random candidates per pick (default 2000): ~100 proposal rounds × 40 runs
+ * would otherwise take hours on the 2-core machine. The same agent for both loops.
+ */
+const GP_BO = { model: 'gp', candidates: 500 };
+
+interface Run {
+  part: 'A' | 'B';
+  mode: 'sync' | 'async';
+  seed: number;
+  status: string;
+  rigRuns: number;
+  rounds: number;
+  utilisation: number;
+  utilisationUntilLastStart: number;
+  makespanHours: number;
+  runsPerHour: number;
+  meanBatch: number;
+  runsTo2?: number | null;
+  /** Lab hours from the start until the result that reached the target. */
+  hoursTo2?: number | null;
+  bestTrueGap?: number;
+  wallS: number;
+}
+
+function quartiles(xs: number[]): { q1: number; median: number; q3: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => {
+    const pos = (s.length - 1) * p;
+    const lo = Math.floor(pos);
+    const hi = Math.ceil(pos);
+    return lo === hi ? s[lo] : s[hi] === Infinity ? Infinity : s[lo] + (s[hi] - s[lo]) * (pos - lo);
+  };
+  return { q1: q(0.25), median: q(0.5), q3: q(0.75) };
+}
+
+function summary(part: Run['part'], mode: Run['mode'], seed: number, r: SimCampaignResult, wallS: number): Run {
+  const makespanHours = (r.endedAt - r.startedAt) / (60 * MS_PER_MINUTE);
+  const selectedRounds = new Set<number>();
+  for (const s of r.pendingAtSelection) selectedRounds.add(s.round);
+  return {
+    part, mode, seed, status: r.status, rigRuns: r.measured.length, rounds: r.context.round,
+    utilisation: r.utilisation, utilisationUntilLastStart: r.utilisationUntilLastStart, makespanHours, runsPerHour: r.measured.length / makespanHours,
+    meanBatch: r.pendingAtSelection.length / Math.max(1, selectedRounds.size), wallS,
+  };
+}
+
+/** Rig runs until the best true reward so far is within `tolerance`·|f*| of f* (null: never). */
+function runsWithin(trueRewards: readonly number[], fStar: number, tolerance: number): number | null {
+  const target = fStar - tolerance * Math.abs(fStar);
+  let best = -Infinity;
+  for (const [i, r] of trueRewards.entries()) {
+    best = Math.max(best, r);
+    if (best >= target) return i + 1;
+  }
+  return null;
+}
+
+const fleet = (seed: number, noise?: number) =>
+  variedFleet({ rigs: RIGS, capabilities: ['characterise'], meanMinutes: MEAN_MINUTES, rigSpread: 0.3, runCv: 0.3, msPerMinute: MS_PER_MINUTE, seed, noise, heartbeatMs: 5000 });
+
+/** Part A's space: six parameters, so that 200 Sobol' points never come within the diverse selection's 0.05 of one another. */
+const SPACE_A: ParameterSpace = { parameters: Array.from({ length: 6 }, (_, i) => ({ kind: 'continuous' as const, name: `x${i + 1}`, min: 0, max: 1 })) };
+
+async function partA(mode: Run['mode'], seed: number, budget: number): Promise<Run> {
+  const t0 = performance.now();
+  const r = await runSimCampaign({
+    mode, seed, rigs: fleet(seed, 0.02), capability: 'characterise',
+    truth: analyticTruth,
+    agent: createSobolAgent(), space: SPACE_A, rewardOf: (p) => p.score, measure: ['score'],
+    batchSize: RIGS, candidates: RIGS, rigRuns: budget, digitalMs: DIGITAL_MS, timeoutMs: 20 * MEAN_MINUTES * MS_PER_MINUTE, stepMs: 200,
+  });
+  return summary('A', mode, seed, r, (performance.now() - t0) / 1000);
+}
+
+async function partB(mode: Run['mode'], seed: number, budget: number, fStar: number): Promise<Run> {
+  const t = TASKS[0];
+  const task = taskModel(t);
+  const t0 = performance.now();
+  const r = await runSimCampaign({
+    mode, seed, rigs: fleet(seed, t.noise), capability: 'characterise',
+    truth: (p) => ({ feasible: true, measurements: task.trueProperties(p) }),
+    agent: createGpBoAgent(GP_BO), space: task.space, rewardOf: task.rewardOf, measure: task.spec.properties,
+    // As many candidates as the batch: without a P-model the agent's order decides (twin-less).
+    batchSize: RIGS, candidates: RIGS, rigRuns: budget, digitalMs: DIGITAL_MS, timeoutMs: 20 * MEAN_MINUTES * MS_PER_MINUTE, stepMs: 200,
+  });
+  const trueRewards = r.measured.map((m) => task.trueReward(m.params as Parameters));
+  const runsTo2 = runsWithin(trueRewards, fStar, 0.02);
+  return {
+    ...summary('B', mode, seed, r, (performance.now() - t0) / 1000),
+    runsTo2,
+    hoursTo2: runsTo2 === null ? null : (r.measured[runsTo2 - 1].at - r.startedAt) / (60 * MS_PER_MINUTE),
+    bestTrueGap: (fStar - Math.max(...trueRewards)) / Math.abs(fStar),
+  };
+}
+
+function fStarOf(): number {
+  const m = taskModel(TASKS[0]);
+  const [a, b] = m.spec.space;
+  let best = -Infinity;
+  const N = 201;
+  for (let i = 0; i < N; i++) {
+    for (let j = 0; j < N; j++) {
+      best = Math.max(best, m.trueReward({ [a.name]: a.min + ((a.max - a.min) * i) / (N - 1), [b.name]: b.min + ((b.max - b.min) * j) / (N - 1) }));
+    }
+  }
+  return best;
+}
+
+const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : x === Infinity ? '> budget' : String(x));
+const iqr = (xs: number[], d = 1, scale = 1) => {
+  const q = quartiles(xs.map((x) => x * scale));
+  return `${f(q.median, d)} [${f(q.q1, d)}, ${f(q.q3, d)}]`;
+};
+
+export async function run(args: string[]): Promise<void> {
+  const flag = (name: string) => args.includes(name);
+  const value = (name: string, dflt: number) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : dflt;
+  };
+  const quick = flag('--quick');
+  const seeds = value('--seeds', quick ? 3 : 20);
+  const budgetA = value('--budget-a', 200);
+  const budgetB = value('--budget', 60);
+  const started = Date.now();
+  const runs: Run[] = [];
+  for (let s = 1; s <= seeds; s++) {
+    for (const mode of ['sync', 'async'] as const) {
+      const r = await partA(mode, s, budgetA);
+      runs.push(r);
+      log(`A ${mode} seed ${s}: utilisation ${(100 * r.utilisation).toFixed(1)} %, ${r.runsPerHour.toFixed(1)} runs/h, ${r.rounds} rounds, ${r.wallS.toFixed(1)} s`);
+    }
+  }
+  const fStar = fStarOf();
+  for (let s = 1; s <= seeds; s++) {
+    for (const mode of ['sync', 'async'] as const) {
+      const r = await partB(mode, s, budgetB, fStar);
+      runs.push(r);
+      log(`B ${mode} seed ${s}: utilisation ${(100 * r.utilisation).toFixed(1)} %, runs to 2 % ${r.runsTo2 ?? '-'}, ${r.rounds} rounds, ${r.wallS.toFixed(1)} s`);
+    }
+  }
+
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+  } catch {
+    // not a checkout
+  }
+  const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.versions.node };
+  const command = `npm run bench -- scale ${args.join(' ')}`.trim();
+  const rows = (part: Run['part'], mode: Run['mode']) => runs.filter((r) => r.part === part && r.mode === mode);
+  const md: string[] = [
+    '# Scale: asynchronous campaigns (issue #21)',
+    '',
+    `${new Date(started).toISOString().slice(0, 10)} · commit ${commit} · ${machine.cpu} · ${machine.cores} cores · node ${machine.node} · \`${command}\` (${((Date.now() - started) / 1000).toFixed(0)} s).`,
+    '',
+    `Simulated lab: ${RIGS} rigs of varied durations (robots/sim/fleet.ts: rig means log-normal around ${MEAN_MINUTES} lab minutes, σ_ln 0.3; runs log-normal, CV 0.3), ` +
+      `one lab minute = ${MS_PER_MINUTE} ms of a fake clock. The real loop, dispatcher, simulated rigs (in-memory broker) and ledger (tests/async-lab.ts). ` +
+      `The clock stands still while the digital space computes, plus a modelled ${f((DIGITAL_MS / MS_PER_MINUTE) * 60, 0)} lab seconds per propose → score pass, ` +
+      '**so utilisation and runs per hour are in simulated lab time, independent of this machine\'s speed.** ' +
+      `Sync: rounds of up to ${RIGS} (agent.batchSize ${RIGS}); async (loop.mode async): at most ${RIGS} trials in flight, a freed slot refilled at once. ` +
+      `Same seeds 1–${seeds} for both (seed s: the same fleet, rig noise streams and agent seed). Medians [quartiles] over seeds.`,
+    '',
+    `## A. Rig utilisation (Sobol' agent, every batch full; budget ${budgetA} rig runs)`,
+    '',
+    'utilisation = busy rig time / (rigs × time from the first dispatch to the last result); "until last start": the same up to the start of the last rig run, ' +
+      'i.e. without the end of the campaign, where any loop leaves rigs idle while the last runs finish.',
+    '',
+    '| loop | utilisation % | until last start % | rig runs per lab hour | lab hours | rounds | trials per round |',
+    '|---|---|---|---|---|---|---|',
+    ...(['sync', 'async'] as const).map((m) => {
+      const r = rows('A', m);
+      return `| ${m} | ${iqr(r.map((x) => x.utilisation), 1, 100)} | ${iqr(r.map((x) => x.utilisationUntilLastStart), 1, 100)} | ${iqr(r.map((x) => x.runsPerHour))} | ${iqr(r.map((x) => x.makespanHours), 2)} | ${iqr(r.map((x) => x.rounds), 0)} | ${iqr(r.map((x) => x.meanBatch))} |`;
+    }),
+    '',
+    `## B. Sample efficiency (gp-bo, hidden-truth GDL task, budget ${budgetB} rig runs)`,
+    '',
+    `Rig runs until the best true reward of the measured recipes is within 2 % of f* = ${f(fStar, 3)} (in the order results were recorded); "> budget" when not reached.`,
+    '',
+    '| loop | rig runs to 2 % | lab hours to 2 % | reached | gap of best at budget % | utilisation % | until last start % | rig runs per lab hour | rounds | trials per round |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...(['sync', 'async'] as const).map((m) => {
+      const r = rows('B', m);
+      const to2 = r.map((x) => x.runsTo2 ?? Infinity);
+      return `| ${m} | ${iqr(to2, 0)} | ${iqr(r.map((x) => x.hoursTo2 ?? Infinity), 2)} | ${to2.filter(Number.isFinite).length}/${r.length} | ${iqr(r.map((x) => x.bestTrueGap ?? NaN), 2, 100)} | ${iqr(r.map((x) => x.utilisation), 1, 100)} | ${iqr(r.map((x) => x.utilisationUntilLastStart), 1, 100)} | ${iqr(r.map((x) => x.runsPerHour))} | ${iqr(r.map((x) => x.rounds), 0)} | ${iqr(r.map((x) => x.meanBatch))} |`;
+    }),
+    '',
+  ];
+  const med = (part: Run['part'], mode: Run['mode'], k: (r: Run) => number) => quartiles(rows(part, mode).map(k)).median;
+  const uA = med('A', 'async', (r) => r.utilisation);
+  const uB = med('B', 'async', (r) => r.utilisation);
+  const toS = med('B', 'sync', (r) => r.runsTo2 ?? Infinity);
+  const toA = med('B', 'async', (r) => r.runsTo2 ?? Infinity);
+  md.push(
+    '## Against the targets',
+    '',
+    `- Utilisation ≥ 90 % (A, the scheduling comparison): async ${f(100 * uA)} % over the whole campaign (${uA >= 0.9 ? 'met' : 'NOT met'}), ` +
+      `${f(100 * med('A', 'async', (r) => r.utilisationUntilLastStart))} % until the last run started, from sync ${f(100 * med('A', 'sync', (r) => r.utilisation))} %. ` +
+      `B (budget ${budgetB}, 3 runs per rig, so the end of the campaign weighs more): async ${f(100 * uB)} %, sync ${f(100 * med('B', 'sync', (r) => r.utilisation))} %.`,
+    `- ≤ 10 % more rig runs to the target than sync: median ${f(toA, 0)} async vs ${f(toS, 0)} sync (${Number.isFinite(toA) && Number.isFinite(toS) ? `${f((100 * (toA - toS)) / toS)} %` : 'n/a'}) — ${toA <= 1.1 * toS ? 'met' : 'NOT met'}.`,
+    '',
+  );
+  let workers = '';
+  const workersFile = new URL('bench-scale-workers.ts', import.meta.url);
+  if (flag('--skip-workers')) {
+    md.push('Worker benchmark skipped (--skip-workers); see experiments/results/scale-workers.md (`npm run bench -- scale-workers`).', '');
+  } else if (existsSync(workersFile)) {
+    const mod = (await import(workersFile.href)) as { runWorkerBench?: (o?: { log?: (l: string) => void }) => Promise<string> };
+    if (mod.runWorkerBench) workers = await mod.runWorkerBench({ log });
+  }
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(`${RESULTS}scale.md`, md.join('\n') + (workers ? `\n${workers}\n` : ''));
+  writeFileSync(`${RESULTS}scale.json`, JSON.stringify({ date: new Date(started).toISOString(), commit, machine, command, rigs: RIGS, meanMinutes: MEAN_MINUTES, msPerMinute: MS_PER_MINUTE, digitalMs: DIGITAL_MS, fStar, runs }, null, 1) + '\n');
+  log(`wrote ${RESULTS}scale.md`);
+}
