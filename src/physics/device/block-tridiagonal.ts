@@ -60,49 +60,70 @@ function luSolve(lu: Float64Array, piv: Int32Array, m: number, b: Float64Array, 
   }
 }
 
+/** A factorised block-tridiagonal matrix: LU of each B'_i, X_i = B'_i⁻¹ C_i, and the A_i. */
+export interface BlockTridiagonalFactor {
+  m: number;
+  lower: Float64Array[];
+  lu: Float64Array[];
+  pivots: Int32Array[];
+  xs: Float64Array[];
+}
+
 /**
- * Solves the system with sub-diagonal blocks lower[i] (row i, column i−1), diagonal blocks
- * diag[i] and super-diagonal blocks upper[i] (row i, column i+1), all m×m row-major, for the
- * right-hand side rhs (length N·m). The blocks are overwritten; the solution replaces rhs.
+ * Factorises the system with sub-diagonal blocks lower[i] (row i, column i−1), diagonal blocks
+ * diag[i] and super-diagonal blocks upper[i] (row i, column i+1), all m×m row-major (block
+ * Thomas: B'_i = B_i − A_i·B'_{i−1}⁻¹·C_{i−1}). diag is overwritten; the factor can solve many
+ * right-hand sides (a modified Newton iteration reuses it).
  */
-export function solveBlockTridiagonal(lower: Float64Array[], diag: Float64Array[], upper: Float64Array[], rhs: Float64Array, m: number): void {
+export function factorBlockTridiagonal(lower: Float64Array[], diag: Float64Array[], upper: Float64Array[], m: number): BlockTridiagonalFactor {
   const n = diag.length;
   const pivots: Int32Array[] = [];
-  // X_i = B'_i⁻¹ C_i, stored column-major (m columns of m rows).
   const xs: Float64Array[] = [];
-  const tmp = new Float64Array(m);
   for (let i = 0; i < n; i++) {
     const b = diag[i];
-    const r = rhs.subarray(i * m, (i + 1) * m);
     if (i > 0) {
       const a = lower[i];
       const x = xs[i - 1];
-      // B'_i = B_i − A_i X_{i−1};  r'_i = r_i − A_i y_{i−1}
-      for (let row = 0; row < m; row++) {
+      for (let row = 0; row < m; row++)
         for (let col = 0; col < m; col++) {
           let s = 0;
           for (let k = 0; k < m; k++) s += a[row * m + k] * x[col * m + k];
           b[row * m + col] -= s;
         }
-        let s = 0;
-        const yPrev = rhs.subarray((i - 1) * m, i * m);
-        for (let k = 0; k < m; k++) s += a[row * m + k] * yPrev[k];
-        tmp[row] = s;
-      }
-      for (let row = 0; row < m; row++) r[row] -= tmp[row];
     }
     const piv = luFactor(b, m);
     pivots.push(piv);
-    luSolve(b, piv, m, r, 1);
     if (i < n - 1) {
       const c = upper[i];
+      // X_i stored column-major (m columns of m rows).
       const x = new Float64Array(m * m);
       for (let col = 0; col < m; col++) for (let row = 0; row < m; row++) x[col * m + row] = c[row * m + col];
       luSolve(b, piv, m, x, m);
       xs.push(x);
     }
   }
-  // Back substitution: x_i = y_i − X_i x_{i+1}.
+  return { m, lower: lower.map((l) => Float64Array.from(l)), lu: diag, pivots, xs };
+}
+
+/** Solves with a factor; the solution replaces rhs (length N·m). */
+export function solveFactored(f: BlockTridiagonalFactor, rhs: Float64Array): void {
+  const { m, lower, lu, pivots, xs } = f;
+  const n = lu.length;
+  const tmp = new Float64Array(m);
+  for (let i = 0; i < n; i++) {
+    const r = rhs.subarray(i * m, (i + 1) * m);
+    if (i > 0) {
+      const a = lower[i];
+      const yPrev = rhs.subarray((i - 1) * m, i * m);
+      for (let row = 0; row < m; row++) {
+        let s = 0;
+        for (let k = 0; k < m; k++) s += a[row * m + k] * yPrev[k];
+        tmp[row] = s;
+      }
+      for (let row = 0; row < m; row++) r[row] -= tmp[row];
+    }
+    luSolve(lu[i], pivots[i], m, r, 1);
+  }
   for (let i = n - 2; i >= 0; i--) {
     const x = xs[i];
     const next = rhs.subarray((i + 1) * m, (i + 2) * m);
@@ -112,4 +133,9 @@ export function solveBlockTridiagonal(lower: Float64Array[], diag: Float64Array[
       rhs[i * m + row] -= s;
     }
   }
+}
+
+/** Factorises and solves once (blocks overwritten; the solution replaces rhs). */
+export function solveBlockTridiagonal(lower: Float64Array[], diag: Float64Array[], upper: Float64Array[], rhs: Float64Array, m: number): void {
+  solveFactored(factorBlockTridiagonal(lower, diag, upper, m), rhs);
 }

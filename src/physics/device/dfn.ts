@@ -1,5 +1,5 @@
 import { FARADAY, GAS_CONSTANT } from '../device.js';
-import { solveBlockTridiagonal } from './block-tridiagonal.js';
+import { factorBlockTridiagonal, solveFactored, type BlockTridiagonalFactor } from './block-tridiagonal.js';
 
 /**
  * Li-ion pseudo-two-dimensional (Doyle–Fuller–Newman) cell model (Doyle, Fuller & Newman,
@@ -243,15 +243,20 @@ export function dfnDischarge(p: DfnParams, current: number, maxTime: number, opt
   const diag = Array.from({ length: N }, () => new Float64Array(m * m));
   const upper = Array.from({ length: N }, () => new Float64Array(m * m));
 
-  /** One backward-Euler step by Newton; null when Newton fails. */
+  /**
+   * One backward-Euler step by Newton; null when Newton fails. Modified Newton: the factorised
+   * Jacobian is kept while each update shrinks at least 5-fold, and rebuilt otherwise.
+   */
   const step = (yOld: Float64Array, dt: number, I: number): Float64Array | null => {
     const yy = Float64Array.from(yOld);
-    for (let it = 0; it < 25; it++) {
+    let factor: BlockTridiagonalFactor | null = null;
+    let lastWorst = Infinity;
+    for (let it = 0; it < 30; it++) {
       residual(yy, yOld, dt, r0, I);
       evals++;
       iterations++;
       // Finite-difference Jacobian, coloured: cells i ≡ g (mod 3) perturbed together.
-      for (let g = 0; g < 3; g++)
+      if (!factor) for (let g = 0; g < 3; g++)
         for (let k = 0; k < m; k++) {
           const hs: number[] = [];
           for (let i = g; i < N; i += 3) {
@@ -273,7 +278,8 @@ export function dfnDischarge(p: DfnParams, current: number, maxTime: number, opt
         }
       const dy = Float64Array.from(r0, (v) => -v);
       try {
-        solveBlockTridiagonal(lower, diag, upper, dy, m);
+        factor ??= factorBlockTridiagonal(lower, diag, upper, m);
+        solveFactored(factor, dy);
       } catch {
         return null;
       }
@@ -289,6 +295,8 @@ export function dfnDischarge(p: DfnParams, current: number, maxTime: number, opt
         if (e) for (let k = 3; k < m; k++) yy[i * m + k] = Math.min(Math.max(yy[i * m + k], 1e-6 * e.cMax), (1 - 1e-6) * e.cMax);
       }
       if (worst < 1e-7) return yy;
+      if (worst > 0.2 * lastWorst) factor = null;
+      lastWorst = worst;
     }
     return null;
   };
