@@ -24,10 +24,12 @@
  * a held-out target ε* = 0.33 against a policy pre-trained for that target alone (same
  * iterations), both without rig data, evaluated in the twin. Cost: wall time of one `act` (a
  * proposal for one stage) and of one `learn`, one core.
- * Writes experiments/results/stages.md and stages.json.
+ * Writes experiments/results/stages.md and stages.json. `--merge a,b` joins the .json of runs made
+ * side by side (`--twins grain-electrode --out stages-grain-electrode`, …) into one table (the
+ * time reported is the longest part's).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { agentRegistry } from '../agents/index.js';
@@ -39,6 +41,14 @@ import { twinRegistry } from '../twins/index.js';
 import { STAGE_TASKS, trueReward, type StageTask } from './stage-tasks.js';
 
 type Act = (s: StageState) => Parameters;
+
+interface Report {
+  args: Args;
+  rows: Array<Record<string, number | string>>;
+  amortisation: Array<Record<string, number | string>>;
+  cost: Record<string, { act: number[]; learn: number[]; train: number[] }>;
+  seconds: number;
+}
 
 interface Args {
   seeds: number;
@@ -271,6 +281,15 @@ const f3 = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(3));
 const mq = (xs: number[]) => `${f3(quantile(xs, 0.5))} [${f3(quantile(xs, 0.25))}, ${f3(quantile(xs, 0.75))}]`;
 
 export async function run(argv: string[]): Promise<void> {
+  const merge = argv.indexOf('--merge');
+  if (merge >= 0) {
+    // Parts run side by side (e.g. one process per twin: --twins X --out stages-X) into one table.
+    const parts = argv[merge + 1].split(',').map((name) => JSON.parse(readFileSync(fileURLToPath(new URL(`./results/${name}.json`, import.meta.url)), 'utf8')) as Report);
+    const a = parse(argv.filter((_, i) => i !== merge && i !== merge + 1));
+    a.twins = parts.flatMap((p) => p.args.twins);
+    writeReport(a, parts.flatMap((p) => p.rows), parts.flatMap((p) => p.amortisation), Object.assign({}, ...parts.map((p) => p.cost)), Math.max(...parts.map((p) => p.seconds)));
+    return;
+  }
   const a = parse(argv);
   const started = Date.now();
   const rows: Array<Record<string, number | string>> = [];
@@ -333,7 +352,8 @@ export async function run(argv: string[]): Promise<void> {
   writeReport(a, rows, amort, cost, (Date.now() - started) / 1000);
 }
 
-function writeReport(a: Args, rows: Array<Record<string, number | string>>, amort: Array<Record<string, number | string>>, cost: Record<string, { act: number[]; learn: number[]; train: number[] }>, seconds: number): void {
+function writeReport(args: Args, rows: Array<Record<string, number | string>>, amort: Array<Record<string, number | string>>, cost: Record<string, { act: number[]; learn: number[]; train: number[] }>, seconds: number): void {
+  let a = args;
   const out = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(out, { recursive: true });
   let commit = 'unknown';
@@ -343,6 +363,8 @@ function writeReport(a: Args, rows: Array<Record<string, number | string>>, amor
     /* not a checkout */
   }
   const col = (twin: string, k: string) => rows.filter((r) => r.twin === twin).map((r) => r[k] as number);
+  // Only the twins with rows so far (the report is written after every seed).
+  a = { ...a, twins: a.twins.filter((t) => rows.some((r) => r.twin === t)) };
   const lines = [
     '# Stage-adaptive RL vs one-shot optimisation (issue #17)',
     '',
