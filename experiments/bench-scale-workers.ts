@@ -39,7 +39,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(root, 'experiments', 'results');
 
 export interface WorkerBenchOptions {
-  /** Physics tasks per repetition (default 16). */
+  /** Physics tasks per repetition (default 12). */
   tasks?: number;
   /** Repetitions per configuration (default 5). */
   reps?: number;
@@ -182,7 +182,7 @@ async function firstAcceptance(url: string, lab: string, among: string[]): Promi
 
 export async function runWorkerBench(opts: WorkerBenchOptions = {}): Promise<string> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
-  const nTasks = opts.tasks ?? 16;
+  const nTasks = opts.tasks ?? 12;
   const reps = opts.reps ?? 5;
   const counts = opts.workers ?? [1, 2, 4];
   const started = Date.now();

@@ -7,7 +7,7 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, uniq, waitFor, type MosquittoProcess } from '../../robots/testing/brokers.js';
 import { mosquittoMissing, skipWithout } from '../../robots/testing/services.js';
-import { MqttExecutor } from './mqtt-executor.js';
+import { MqttExecutor, WorkerLostError } from './mqtt-executor.js';
 import { computeTopics, decodeValue, encodeValue, type ComputeKind } from './mqtt-wire.js';
 import { startMqttWorker, type MqttWorker } from './mqtt-worker.js';
 import { TaskError } from './worker-pool.js';
@@ -109,6 +109,14 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     expect(ex.pending).toBe(0);
   });
 
+  it('a task with a deadline and no worker to take it fails at the deadline, not never', async () => {
+    const ex = await producer(uniq('deadline'));
+    const err = (await ex.run('sum', { data: new Uint8Array(1) }, { deadlineMs: 300 }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(WorkerLostError);
+    expect(err.message).toMatch(/passed its deadline/);
+    expect(ex.pending).toBe(0);
+  });
+
   it('a bad payload gets an error answer naming the field; the worker goes on serving', async () => {
     const lab = uniq('bad');
     const calls: string[] = [];
@@ -122,9 +130,12 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     const props = (c: string) => ({ qos: 1 as const, properties: { responseTopic: t.replies('raw'), correlationData: Buffer.from(c) } });
     await raw.publishAsync(t.tasks('physics'), 'this is not json', props('c1'));
     await raw.publishAsync(t.tasks('physics'), JSON.stringify({ v: 1, id: 'x', task: 'sum', payload: '{}' }), props('c2'));
-    await waitFor(() => replies.length === 2, 'two error replies');
+    // A task whose deadline has passed (the broker's message expiry did not drop it: it was sent late).
+    await raw.publishAsync(t.tasks('physics'), JSON.stringify({ v: 1, id: 'late', task: 'sum', payload: '{}', blobs: [], deadline: new Date(Date.now() - 1000).toISOString() }), props('c3'));
+    await waitFor(() => replies.length === 3, 'three error replies');
     expect(replies.find((r) => r.corr === 'c1')!.body.error!.message).toMatch(/task: not JSON/);
     expect(replies.find((r) => r.corr === 'c2')!.body.error!.message).toMatch(/task\.blobs: expected a list/);
+    expect(replies.find((r) => r.corr === 'c3')!.body.error!.message).toMatch(/arrived after its deadline/);
     const ex = await producer(lab);
     await ex.waitForCapacity('physics', 1);
     // A handler that throws: the caller gets a TaskError with the handler's name and message.
@@ -134,6 +145,6 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     expect(err.message).toBe('porosity out of range');
     // And the worker is still there.
     expect(await ex.run('sum', { data: new Uint8Array([1, 2, 3]) })).toBe(3);
-    expect(w.failed).toBe(3);
+    expect(w.failed).toBe(4);
   });
 });
