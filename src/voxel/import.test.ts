@@ -27,6 +27,7 @@ describe('import of real volumes (issue #19)', () => {
     ['nmc-lzw-u16-cm.tif', 0.5], // ResolutionUnit cm
     ['nmc-deflate-pred-u8-inch.tif', 0.5], // ResolutionUnit inch, horizontal predictor
     ['nmc-deflate-pred-u32-be.tif', 0.5], // big-endian 32-bit with predictor
+    ['nmc-tiled-deflate-i16.tif', 0.5], // tiled 16×16, signed 16-bit
     ['nmc-none-u8-72dpi.tif', undefined], // a writer's default 72 dpi: no voxel size
     ['nmc-int64.npy', undefined], // np.save(a.astype(int))
     ['nmc-u16.npy', 0.5], // with a .json sidecar
@@ -57,6 +58,10 @@ describe('import of real volumes (issue #19)', () => {
     const quiet: string[] = [];
     expect(readVolume(join(dir, 'nmc-none-u8-72dpi.tif'), { voxelSize: 0.4, onWarning: (w) => quiet.push(w) }).voxelSize).toBe(0.4);
     expect(quiet).toEqual([]);
+  });
+
+  it('refuses a compression utif2 cannot decode by name (it would fill the pages with zeros) and keeps stdout clean', () => {
+    expect(() => readVolume(join(dir, 'nmc-zstd-u8.tif'))).toThrow(/TIFF compression 50000 \(Zstandard\) is not supported; allowed: none, LZW, Deflate/);
   });
 
   it('reads a 1-bit PackBits stack as 0/1', () => {

@@ -8,7 +8,8 @@ import { checkShape } from './voxels.js';
  * TIFF stacks in (issue #19), decoded by utif2 (photopea's UTIF.js) rather than by hand:
  * every page that is not a reduced-resolution thumbnail is one z-slice, an x–y image (width
  * nx, height ny). Compression none, PackBits, LZW, Deflate (Adobe and old-style), with or
- * without the horizontal predictor; 1, 8, 16 or 32 bits per sample, unsigned, signed or
+ * without the horizontal predictor, stripped or tiled; other compressions (JPEG, Zstandard,
+ * LERC …) are refused by name; 1, 8, 16 or 32 bits per sample, unsigned, signed or
  * floating point; one sample per pixel (grey or labels). Byte order either.
  *
  * Voxel size, in order of trust:
@@ -39,6 +40,9 @@ const IMAGEJ_UNITS: Record<string, number> = {
   inch: 25_400,
 };
 const WRITER_DEFAULT_DPI = [72, 96];
+/** Lossless compressions utif2 decodes (TIFF 6.0 and the Adobe Deflate note). */
+const COMPRESSIONS: Record<number, string> = { 1: 'none', 5: 'LZW', 8: 'Deflate', 32946: 'Deflate (old)', 32773: 'PackBits' };
+const OTHER_COMPRESSIONS: Record<number, string> = { 2: 'CCITT RLE', 3: 'CCITT G3', 4: 'CCITT G4', 6: 'old JPEG', 7: 'JPEG (lossy)', 34712: 'JPEG 2000', 34887: 'LERC', 34925: 'LZMA', 50000: 'Zstandard', 50001: 'WebP' };
 
 function tag(ifd: IFD, t: number): unknown[] | undefined {
   const v = ifd[`t${t}`];
@@ -83,12 +87,16 @@ export function decodeTiffStack(buf: Buffer, path: string): SampleVolume {
   if (![1, 8, 16, 32, 64].includes(bps) || (bps === 64 && format !== 3) || (bps === 1 && format !== 1)) {
     throw new BadInputError(`${bps}-bit samples (format ${format}) are not supported; allowed: 1-bit, 8/16/32-bit integer, 32/64-bit float`, path);
   }
+  // utif2 fills an unknown compression with zeros after a log line: refused here instead.
+  if (!(compression in COMPRESSIONS)) {
+    throw new BadInputError(`TIFF compression ${compression}${OTHER_COMPRESSIONS[compression] ? ` (${OTHER_COMPRESSIONS[compression]})` : ''} is not supported; allowed: ${Object.values(COMPRESSIONS).join(', ')}`, path);
+  }
   if (![1, 2].includes(predictor)) throw new BadInputError(`TIFF predictor ${predictor} (floating point) is not supported; save without predictor or with horizontal differencing`, path);
   for (const [i, p] of pages.entries()) {
     const w = num(p, 256);
     const h = num(p, 257);
     if (w !== width || h !== height) throw new BadInputError(`pages differ in size (${width}×${height} vs ${w}×${h} on page ${i})`, path);
-    if (num(p, 258, 1) !== bps || num(p, 339, 1) !== format) throw new BadInputError(`page ${i} has another sample type than page 0`, path);
+    if (num(p, 258, 1) !== bps || num(p, 339, 1) !== format || num(p, 259, 1) !== compression) throw new BadInputError(`page ${i} has another sample type or compression than page 0`, path);
   }
   // Declared sizes are checked before anything is decoded (issue #14).
   const shape = checkShape([width, height, pages.length], `${path}: TIFF pages`);
@@ -106,10 +114,15 @@ export function decodeTiffStack(buf: Buffer, path: string): SampleVolume {
     // The predictor is undone here, per sample: utif2 undoes it byte-wise, right for 8 and
     // 16 bits only.
     delete ifd.t317;
+    // utif2 prints progress of tiled pages with console.log: silenced, so --json stdout stays one document.
+    const print = console.log;
+    console.log = () => undefined;
     try {
       (UTIF.decodeImage as (b: ArrayBuffer, i: IFD, all: IFD[]) => void)(ab, ifd, ifds);
     } catch (e) {
       throw new BadInputError(`corrupt TIFF: page ${z} does not decode (${(e as Error).message})`, path, { cause: e });
+    } finally {
+      console.log = print;
     }
     const bytes = ifd.data as Uint8Array | undefined;
     const rowBytes = Math.ceil((nx * bps) / 8);
