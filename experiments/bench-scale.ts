@@ -98,7 +98,7 @@ function runsWithin(trueRewards: readonly number[], fStar: number, tolerance: nu
 }
 
 const fleet = (seed: number, noise?: number) =>
-  variedFleet({ rigs: RIGS, capabilities: ['characterise'], meanMinutes: MEAN_MINUTES, rigSpread: 0.3, runCv: 0.3, msPerMinute: MS_PER_MINUTE, seed, noise, heartbeatMs: 5000 });
+  variedFleet({ rigs: RIGS, capabilities: ['characterise'], meanMinutes: MEAN_MINUTES, rigSpread: 0.3, runCv: 0.3, msPerMinute: MS_PER_MINUTE, seed, noise, heartbeatMs: 30_000 });
 
 /** Part A's space: six parameters, so that 200 Sobol' points never come within the diverse selection's 0.05 of one another. */
 const SPACE_A: ParameterSpace = { parameters: Array.from({ length: 6 }, (_, i) => ({ kind: 'continuous' as const, name: `x${i + 1}`, min: 0, max: 1 })) };

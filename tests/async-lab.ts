@@ -9,7 +9,8 @@
  * time however slow the machine — except `digitalMs`, a modelled cost of each propose → score
  * pass (issue #21: "2–8 s with a GP"), charged as simulated time after the real work. Rig
  * utilisation is therefore a property of the loop and the fleet, not of the computer running
- * it. Step granularity (stepMs) bounds the timing error per event.
+ * it. The clock stops at every timer (FakeClock.nextAt), so no event is skipped over while an
+ * actor computes.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -97,7 +98,7 @@ export async function runSimCampaign(o: SimCampaignOptions): Promise<SimCampaign
   const t = await broker.connect({ clientId: 'orchestrator' });
   const dispatcher = createDispatcher({
     transport: t, lab, campaignId: 'c', clock, rng: createRng(hash32(`dispatch:${o.seed}`)),
-    options: { timeoutMs: o.timeoutMs, maxAttempts: 2, heartbeatTimeoutMs: 60_000, tickMs: 500 },
+    options: { timeoutMs: o.timeoutMs, maxAttempts: 2, heartbeatTimeoutMs: 120_000, tickMs: 1000 },
   });
   await dispatcher.start();
   await clock.advanceUntil(() => dispatcher.rigs().length === o.rigs.length, 'every rig seen', { stepMs: 10, limitMs: 60_000 });
@@ -150,7 +151,10 @@ export async function runSimCampaign(o: SimCampaignOptions): Promise<SimCampaign
       break;
     }
     if (clock.now() >= limit) throw new Error(`simulated campaign did not end within ${o.limitMs ?? 36_000_000} ms of simulated time`);
-    await clock.advance(o.stepMs ?? 50);
+    // To the next timer (or one step when none is sooner): after each event the loop above
+    // sees whether an actor started computing before time moves on.
+    const next = clock.nextAt();
+    await clock.advance(Math.max(0, Math.min(o.stepMs ?? 50, next === undefined ? Infinity : next - clock.now())));
   }
   if (!killed) await finished;
   const context = actor.getSnapshot().context;

@@ -24,6 +24,8 @@ export interface FakeClock extends Clock {
   advanceUntil(done: () => boolean, what: string, opts?: { stepMs?: number; limitMs?: number }): Promise<void>;
   /** Timers waiting to fire. */
   pending(): number;
+  /** When the next timer falls due (undefined: none waits) — a driver can stop time at every event (issue #21). */
+  nextAt(): number | undefined;
 }
 
 /** Wall-clock start of every fake clock: a fixed instant, so ISO timestamps repeat run to run. */
@@ -90,6 +92,7 @@ export function createFakeClock(start = FAKE_EPOCH): FakeClock {
       }
     },
     pending: () => timers.size,
+    nextAt: () => due(Infinity)?.[1].at,
   };
   return clock;
 }
