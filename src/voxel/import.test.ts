@@ -92,3 +92,22 @@ describe('import of real volumes (issue #19)', () => {
     expect(n.map((c) => Math.round((1000 * c) / v.data.length) / 10)).toEqual([40.1, 49.9, 10]);
   });
 });
+
+describe('compressed .vti bounds (issue #14 rule, issue #19 reader)', () => {
+  it('refuses a zlib header that promises more bytes than the extent holds, before inflating', async () => {
+    const { writeFileSync, readFileSync: read, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const src = read(join(dir, 'nmc-zlib-u64hdr.vti'));
+    // Header after "_": blocks, block size, last block size (UInt64 LE). Claim 2^31-byte blocks.
+    const at = src.indexOf('_', src.indexOf('<AppendedData')) + 1;
+    const bad = Buffer.from(src);
+    bad.writeBigUInt64LE(2n ** 31n, at + 8);
+    const f = join(tmpdir(), `bomb-${process.pid}.vti`);
+    writeFileSync(f, bad);
+    try {
+      expect(() => readVolume(f)).toThrow(/compressed array declares \d+ bytes but the extent needs 12288/);
+    } finally {
+      rmSync(f, { force: true });
+    }
+  });
+});

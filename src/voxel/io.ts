@@ -348,7 +348,7 @@ function decodeVti(buf: Buffer, path: string): SampleVolume {
     return finishVti(values, shape, xml, spacing);
   } else if (format === 'binary') {
     const text = (m[4] ?? '').replace(/\s+/g, '');
-    bytes = compressor ? inflateBase64Blocks(text, hsize, header) : decodeBase64Block(text, hsize, header, nbytes);
+    bytes = compressor ? inflateBase64Blocks(text, hsize, header, nbytes, path) : decodeBase64Block(text, hsize, header, nbytes);
   } else if (format === 'appended') {
     if (appendedAt < 0) throw new BadInputError('format="appended" but no <AppendedData> section', path);
     const tagEnd = buf.indexOf('>', appendedAt);
@@ -358,11 +358,11 @@ function decodeVti(buf: Buffer, path: string): SampleVolume {
     const start = underscore + 1 + offset;
     if ((attr(appTag, 'encoding') ?? 'raw') === 'raw') {
       if (start + hsize > buf.length) throw new BadInputError('appended data truncated', path);
-      bytes = compressor ? inflateRawBlocks(buf, start, hsize, header, path) : buf.subarray(start + hsize, start + hsize + header(buf.subarray(start), 0));
+      bytes = compressor ? inflateRawBlocks(buf, start, hsize, header, nbytes, path) : buf.subarray(start + hsize, start + hsize + header(buf.subarray(start), 0));
     } else {
       const end = buf.indexOf('<', underscore);
       const text = buf.toString('latin1', underscore + 1, end < 0 ? buf.length : end).replace(/\s+/g, '');
-      bytes = compressor ? inflateBase64Blocks(text.slice(offset), hsize, header) : decodeBase64Block(text.slice(offset), hsize, header, nbytes);
+      bytes = compressor ? inflateBase64Blocks(text.slice(offset), hsize, header, nbytes, path) : decodeBase64Block(text.slice(offset), hsize, header, nbytes);
     }
   } else throw new BadInputError(`DataArray format "${format}" not supported`, path);
   if (bytes.length < nbytes) throw new BadInputError(`data array has ${Math.floor(bytes.length / vt.bytes)} values but the extent needs ${n}`, path);
@@ -391,27 +391,28 @@ function finishVti(xFastest: Samples, shape: Shape3, xml: string, spacing: numbe
  * [blocks, block size, last block size, compressed size of each block], then the zlib
  * streams one after another.
  */
-function inflateRawBlocks(buf: Buffer, start: number, hsize: number, header: (b: Uint8Array, i: number) => number, path: string): Uint8Array {
+function inflateRawBlocks(buf: Buffer, start: number, hsize: number, header: (b: Uint8Array, i: number) => number, expect: number, path: string): Uint8Array {
   const head = buf.subarray(start);
   const blocks = header(head, 0);
   const hbytes = (3 + blocks) * hsize;
   if (start + hbytes > buf.length) throw new BadInputError('compressed appended data truncated (header)', path);
   const sizes = Array.from({ length: blocks }, (_, i) => header(head, 3 + i));
-  return inflateBlocks(head.subarray(hbytes), sizes, header(head, 1), header(head, 2));
+  return inflateBlocks(head.subarray(hbytes), sizes, header(head, 1), header(head, 2), expect, path);
 }
 
-function inflateBase64Blocks(text: string, hsize: number, header: (b: Uint8Array, i: number) => number): Uint8Array {
+function inflateBase64Blocks(text: string, hsize: number, header: (b: Uint8Array, i: number) => number, expect: number, path: string): Uint8Array {
   // VTK encodes the header and the blocks as two base64 streams.
   const blocks = header(Buffer.from(text.slice(0, 12), 'base64'), 0);
   const hchars = Math.ceil(((3 + blocks) * hsize) / 3) * 4;
   const head = Buffer.from(text.slice(0, hchars), 'base64');
   const sizes = Array.from({ length: blocks }, (_, i) => header(head, 3 + i));
-  return inflateBlocks(Buffer.from(text.slice(hchars), 'base64'), sizes, header(head, 1), header(head, 2));
+  return inflateBlocks(Buffer.from(text.slice(hchars), 'base64'), sizes, header(head, 1), header(head, 2), expect, path);
 }
 
-function inflateBlocks(data: Uint8Array, sizes: number[], blockSize: number, lastSize: number): Uint8Array {
+function inflateBlocks(data: Uint8Array, sizes: number[], blockSize: number, lastSize: number, expect: number, path: string): Uint8Array {
   const total = sizes.length === 0 ? 0 : (sizes.length - 1) * blockSize + (lastSize || blockSize);
-  if (total > 8 * 1024 ** 3) throw new BadInputError(`compressed array declares ${total} bytes`, 'vti');
+  // Checked before anything is inflated (issue #14's rule): the header may not promise more than the extent holds.
+  if (total !== expect) throw new BadInputError(`compressed array declares ${total} bytes but the extent needs ${expect}`, path);
   const out = new Uint8Array(total);
   let at = 0;
   let from = 0;
