@@ -24,9 +24,9 @@ const DESCRIPTIONS: Record<SimulatorName, string> = {
   diffusion: 'tortuosity factor and D_eff/D0 per axis (finite volumes, multigrid-preconditioned CG)',
   conduction: 'multi-phase effective conductivity per axis',
   permeability: 'absolute permeability per axis (lattice Boltzmann D3Q19 TRT)',
-  pemfc: 'PEMFC GDL O2 limiting current and Darcy pressure drop',
-  liion: 'Li-ion electrode effective conductivities, MacMullin number, ionic time constant',
-  sofc: 'SOFC active triple-phase-boundary density',
+  pemfc: 'PEMFC GDL O2 limiting current, Darcy pressure drop; 1D cell voltage with liquid water (issue 20)',
+  liion: 'Li-ion electrode effective conductivities, MacMullin number, ionic time constant; DFN cell capacity (issue 20)',
+  sofc: 'SOFC active triple-phase-boundary density; anode loss with Ni coarsening (issue 20)',
 };
 
 /** Checks the property names and the transporting phase; returns the names in order. */
