@@ -80,6 +80,13 @@ describe('warm start from a CSV of earlier measurements', () => {
     } finally {
       l.close();
     }
+    // The read side takes them: export lists them with their agent, status and report renders.
+    const exported = await cli(['export', doc.campaignId, '--db', db, '--format', 'csv']);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout.split('\n').filter((l) => l.includes('import')).length).toBeGreaterThanOrEqual(6);
+    expect((await cli(['status', doc.campaignId, '--db', db])).code).toBe(0);
+    const rep = await cli(['report', doc.campaignId, '--db', db, '--out', join(dir, 'report')]);
+    expect(rep.code, rep.stderr).toBe(0);
     // A CSV outside the space stops the campaign before it starts, exit 2, naming the row.
     writeFileSync(join(dir, 'earlier.csv'), 'a,b,score\n0.1,2,1\n');
     const bad = await cli(['run', join(dir, 'campaign.yaml'), '--db', join(dir, 'ledger2.db')]);
