@@ -29,7 +29,7 @@ import { variedFleet } from '../robots/sim/fleet.js';
 import { analyticTruth } from '../robots/sim/truth.js';
 import type { Parameters, ParameterSpace } from '../src/core/protocols.js';
 import { runSimCampaign, type SimCampaignResult } from '../tests/async-lab.js';
-import { TASKS, taskModel } from './campaign-tasks.js';
+import { runsWithin, TASKS, taskModel } from './campaign-tasks.js';
 
 const RESULTS = new URL('results/', import.meta.url).pathname;
 const RIGS = 20;
@@ -84,17 +84,6 @@ function summary(part: Run['part'], mode: Run['mode'], seed: number, r: SimCampa
     utilisation: r.utilisation, utilisationUntilLastStart: r.utilisationUntilLastStart, makespanHours, runsPerHour: r.measured.length / makespanHours,
     meanBatch: r.pendingAtSelection.length / Math.max(1, selectedRounds.size), wallS,
   };
-}
-
-/** Rig runs until the best true reward so far is within `tolerance`·|f*| of f* (null: never). */
-function runsWithin(trueRewards: readonly number[], fStar: number, tolerance: number): number | null {
-  const target = fStar - tolerance * Math.abs(fStar);
-  let best = -Infinity;
-  for (const [i, r] of trueRewards.entries()) {
-    best = Math.max(best, r);
-    if (best >= target) return i + 1;
-  }
-  return null;
 }
 
 const fleet = (seed: number, noise?: number) =>

@@ -311,3 +311,14 @@ export function taskModel(task: Task) {
   return { file, spec, space, names, rewardOf, trueProperties, trueReward };
 }
 export type TaskModel = ReturnType<typeof taskModel>;
+
+/** Rig runs until the best true reward so far is within `tolerance`·|f*| of f* (null: never). */
+export function runsWithin(trueRewards: readonly number[], fStar: number, tolerance: number): number | null {
+  const target = fStar - tolerance * Math.abs(fStar);
+  let best = -Infinity;
+  for (const [i, r] of trueRewards.entries()) {
+    best = Math.max(best, r);
+    if (best >= target) return i + 1;
+  }
+  return null;
+}
