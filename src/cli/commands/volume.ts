@@ -60,6 +60,10 @@ function rewrite<A extends VolArgs & { output: string }>(ctx: CommandContext, ch
 const withVoxel = <T>(y: T): T =>
   (y as never as { option: (n: string, o: object) => T }).option('voxel', { type: 'number', describe: 'voxel edge in µm (overrides the file)' });
 
+/** `<input> <output>` positionals and --voxel: what every volume-to-volume command takes. */
+const inOut = <T extends { positional: (n: string, o: object) => T }>(y: T): T =>
+  withVoxel(y.positional('input', { type: 'string', demandOption: true }).positional('output', { type: 'string', demandOption: true }));
+
 const infoCommand = (ctx: CommandContext): CommandModule<GlobalArgs, VolArgs> => ({
   command: 'info <input>',
   describe: 'shape, sample type, voxel size and phase fractions of a volume file',
@@ -101,13 +105,9 @@ const cropCommand = (ctx: CommandContext): CommandModule<GlobalArgs, CropArgs> =
   command: 'crop <input> <output>',
   describe: 'cut a region of interest: --origin x,y,z --size nx,ny,nz',
   builder: (y) =>
-    withVoxel(
-      y
-        .positional('input', { type: 'string', demandOption: true })
-        .positional('output', { type: 'string', demandOption: true })
-        .option('origin', { type: 'string', default: '0,0,0', describe: 'first voxel x,y,z' })
-        .option('size', { type: 'string', demandOption: true, describe: 'voxels per axis nx,ny,nz' }),
-    ) as never,
+    inOut(y)
+      .option('origin', { type: 'string', default: '0,0,0', describe: 'first voxel x,y,z' })
+      .option('size', { type: 'string', demandOption: true, describe: 'voxels per axis nx,ny,nz' }) as never,
   handler: rewrite<CropArgs>(ctx, (v, args) => {
     const origin = triple(args.origin, '--origin');
     return { volume: cropVolume(v, origin, triple(args.size, '--size')), note: ` from ${origin.join(',')}`, extra: { origin } };
@@ -122,12 +122,7 @@ const downsampleCommand = (ctx: CommandContext): CommandModule<GlobalArgs, DownA
   command: 'downsample <input> <output>',
   describe: 'coarsen by an integer factor (majority label of each block; voxel size × factor)',
   builder: (y) =>
-    withVoxel(
-      y
-        .positional('input', { type: 'string', demandOption: true })
-        .positional('output', { type: 'string', demandOption: true })
-        .option('factor', { type: 'number', default: 2, describe: 'integer factor ≥ 1' }),
-    ) as never,
+    inOut(y).option('factor', { type: 'number', default: 2, describe: 'integer factor ≥ 1' }) as never,
   handler: rewrite<DownArgs>(ctx, (v, args) => ({ volume: downsampleVolume(v, args.factor), note: '', extra: { factor: args.factor } })),
 });
 
@@ -137,7 +132,7 @@ interface ConvertArgs extends VolArgs {
 const convertCommand = (ctx: CommandContext): CommandModule<GlobalArgs, ConvertArgs> => ({
   command: 'convert <input> <output>',
   describe: 'change format (.tif/.vti/.npy/.raw), keeping voxel size and phase names',
-  builder: (y) => withVoxel(y.positional('input', { type: 'string', demandOption: true }).positional('output', { type: 'string', demandOption: true })) as never,
+  builder: (y) => inOut(y) as never,
   handler: rewrite<ConvertArgs>(ctx, (v) => ({ volume: v, note: '' })),
 });
 
@@ -151,14 +146,10 @@ const segmentCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SegmentA
   command: 'segment <input> <output>',
   describe: 'grey-scale → phase labels: Otsu / multi-level Otsu, optional median or non-local-means denoising',
   builder: (y) =>
-    withVoxel(
-      y
-        .positional('input', { type: 'string', demandOption: true })
-        .positional('output', { type: 'string', demandOption: true })
-        .option('classes', { type: 'number', default: 2, describe: 'phases (2 = Otsu, ≥ 3 = multi-level Otsu); labels by intensity, darkest = 0' })
-        .option('denoise', { type: 'string', default: 'none', describe: 'none, median (3×3×3) or nlm (non-local means)' })
-        .option('names', { type: 'string', describe: 'phase names by label, comma-separated (default pore,phase1,…)' }),
-    ) as never,
+    inOut(y)
+      .option('classes', { type: 'number', default: 2, describe: 'phases (2 = Otsu, ≥ 3 = multi-level Otsu); labels by intensity, darkest = 0' })
+      .option('denoise', { type: 'string', default: 'none', describe: 'none, median (3×3×3) or nlm (non-local means)' })
+      .option('names', { type: 'string', describe: 'phase names by label, comma-separated (default pore,phase1,…)' }) as never,
   handler: async (args) => {
     const out = createOutput(args.json);
     ctx.exit(
