@@ -8,8 +8,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startMosquitto, uniq } from '../robots/testing/brokers.js';
-import { connectComputeExecutor, startComputeWorker } from '../src/compose/compute-worker.js';
+import { uniq, waitFor } from '../robots/testing/brokers.js';
+import { useMosquitto } from '../robots/testing/mosquitto-suite.js';
+import { connectComputeExecutor, startComputeWorker, twinVolumes } from '../src/compose/compute-worker.js';
+import { startMqttWorker } from '../src/exec/mqtt-worker.js';
+import { generateTwinAsync } from '../twins/async.js';
 import { loadCampaign, runCampaign } from '../src/compose/campaign.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { fleet } from '../src/report/model.js';
@@ -18,8 +21,9 @@ import { mosquittoMissing, skipWithout, tmp } from './helpers.js';
 const skip = skipWithout(await mosquittoMissing('binary'), 'campaign with exec: mqtt');
 
 describe.skipIf(skip)('campaign with exec: mqtt', () => {
+  const m = useMosquitto({ extra: ['set_tcp_nodelay true'] });
+
   it('runs its physics on a compute worker and records each trial once', async () => {
-    const m = await startMosquitto({ extra: ['set_tcp_nodelay true'] });
     const lab = uniq('exec');
     const worker = await startComputeWorker({ broker: m.url, lab, kinds: ['physics'], concurrency: 1, workerId: 'e2e-w', env: {} });
     // A twin worker too: the campaign then generates its volumes there.
@@ -49,9 +53,12 @@ describe.skipIf(skip)('campaign with exec: mqtt', () => {
       const summary = await runCampaign(loadCampaign(cfg, {}, {}), { db: join(dir, 'l.db'), log: (l) => logs.push(l), onStart: (c) => (id = c) });
       expect(summary.status).toBe('completed');
       expect(logs.some((l) => /orchestrator on .* over MQTT 5/.test(l))).toBe(true);
-      // Every simulation of the campaign ran on the worker (none locally).
+      // Every simulation of the campaign ran on the physics worker (exec: mqtt has no local
+      // pool), and every twin volume on the twin worker: none generated here.
       expect(worker.completed).toBeGreaterThan(0);
       expect(twinWorker.completed).toBeGreaterThan(0);
+      expect(logs).toContain(`twin volumes: ${twinWorker.completed} on workers, 0 here`);
+      expect(logs.filter((l) => /generating it here/.test(l))).toEqual([]);
       expect(worker.failed + twinWorker.failed).toBe(0);
       const l = Ledger.open(join(dir, 'l.db'), { readonly: true });
       try {
@@ -66,7 +73,30 @@ describe.skipIf(skip)('campaign with exec: mqtt', () => {
     } finally {
       await worker.stop();
       await twinWorker.stop();
-      await m.close();
+    }
+  });
+
+  it('a volume sent to a twin worker that then leaves is generated here: same bytes, no hang', async () => {
+    const lab = uniq('twinlost');
+    const logs: string[] = [];
+    // A twin worker that takes the volume and never finishes it, then dies.
+    let took = 0;
+    const hung = await startMqttWorker({ url: m.url, lab, workerId: 'hangs', kinds: ['twin'], handlers: { generate: () => (took++, new Promise(() => {})) }, heartbeatMs: 200 });
+    const ex = await connectComputeExecutor(m.url, lab, { env: {}, log: (l) => logs.push(l) });
+    try {
+      await ex.waitForCapacity('twin', 1);
+      const volumes = twinVolumes(ex, (l) => logs.push(l));
+      const task = { twin: 'fibre-gdl', params: { porosity: 0.7, binderFraction: 0.1, fibreDiameter: 7 }, seed: 5, size: [16, 16, 12] as [number, number, number], voxelSize: 2 };
+      const out = volumes.generate(task);
+      await waitFor(() => took === 1, 'the twin worker took the volume');
+      await hung.kill(); // Last Will: offline, the task goes back to the queue with no twin worker online
+      const got = await out;
+      const here = await generateTwinAsync(task.twin, task.params, { seed: task.seed, size: task.size, voxelSize: task.voxelSize });
+      expect(Buffer.compare(Buffer.from(got.voxels.data), Buffer.from(here.voxels.data))).toBe(0);
+      expect(volumes.counts).toEqual({ workers: 0, here: 1 });
+      expect(logs.some((l) => /twin volume on the workers failed \(.*no twin worker online for 5000 ms\); generating it here/.test(l))).toBe(true);
+    } finally {
+      await ex.close();
     }
   });
 
@@ -78,22 +108,25 @@ describe.skipIf(skip)('campaign with exec: mqtt', () => {
   });
 
   it('the executor alone: no worker online means tasks wait (and say so once), then run when one comes', async () => {
-    const m = await startMosquitto({});
     const lab = uniq('wait');
     const logs: string[] = [];
     const ex = await connectComputeExecutor(m.url, lab, { env: {}, log: (l) => logs.push(l) });
     try {
       const data = new Uint8Array(8 ** 3);
       const pending = ex.run<{ ok: boolean; value: { properties: { porosity: number } } }>('simulate', { voxels: { data, shape: [8, 8, 8], voxelSize: 1, phases: { 0: 'pore', 1: 'solid' } }, request: { properties: ['porosity'] } });
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => logs.some((l) => /no physics worker online/.test(l)), 'the no-worker notice', 10_000);
+      // A second task pumps the queue again while still no worker is online: no second notice.
+      const second = ex.run('simulate', { voxels: { data, shape: [8, 8, 8], voxelSize: 1, phases: { 0: 'pore', 1: 'solid' } }, request: { properties: ['porosity'] } });
+      await new Promise((r) => setImmediate(r));
       expect(logs.filter((l) => /no physics worker online/.test(l))).toHaveLength(1);
       const worker = await startComputeWorker({ broker: m.url, lab, kinds: ['physics'], concurrency: 1, env: {} });
       const r = await pending;
       expect(r.ok && r.value.properties.porosity).toBe(1);
+      await second;
+      expect(logs.filter((l) => /no physics worker online/.test(l))).toHaveLength(1);
       await worker.stop();
     } finally {
       await ex.close();
-      await m.close();
     }
   });
 });

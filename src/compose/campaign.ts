@@ -30,7 +30,7 @@ import { createPhysicsPool, simulateInPool } from '../physics/pool.js';
 import type { TaskExecutor } from '../exec/executor.js';
 import { MqttExecutor } from '../exec/mqtt-executor.js';
 import { brokerSetting } from '../config/schema.js';
-import { connectComputeExecutor, type GenerateTask } from './compute-worker.js';
+import { connectComputeExecutor, twinVolumes } from './compute-worker.js';
 import type { SimulationError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import { generateTwinAsync } from '../../twins/async.js';
@@ -238,17 +238,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     // always runs on the worker pool: the orchestrator's event loop (MQTT keep-alives, rig
     // events, operator commands) never blocks on a solve (issue #4).
     const generate = twin && twinCfg
-      ? async (params: Parameters, seed: number) => {
-          // exec: mqtt with a `twin` worker online (issue #21): generation leaves this process too —
-          // at many workers it is the producer's largest cost (docs/scale-out.md). Same twin, same
-          // seed, same bytes as generating here.
-          if (pool instanceof MqttExecutor && pool.capacity('twin') > 0) {
-            const task: GenerateTask = { twin: twinCfg.name, params, seed, size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize };
-            return pool.run<{ voxels: Voxels; achieved: Record<string, number> }>('generate', task);
-          }
-          const out = await generateTwinAsync(twinCfg.name, params, { seed, size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
-          return { voxels: out.voxels, achieved: out.achieved };
-        }
+      ? (params: Parameters, seed: number) => volumes.generate({ twin: twinCfg.name, params, seed, size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize })
       : undefined;
     // exec: mqtt (issue #21) sends physics to `poreloop worker` processes on the broker (MQTT 5
     // shared subscription); local keeps it on this machine's worker threads.
@@ -258,6 +248,11 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
         ? await connectComputeExecutor(broker.url, config.lab, { producerId: `${campaignId}-${randomBytes(3).toString('hex')}`, log })
         : createPhysicsPool({ size: Math.max(1, Math.min(2, availableParallelism())) });
     closers.push(() => pool.close());
+    // exec: mqtt with a `twin` worker online (issue #21): generation leaves this process too —
+    // at many workers it is the producer's largest cost (docs/scale-out.md); with none, or when
+    // the one it was sent to leaves, it is generated here. Same twin, same seed, same bytes.
+    const volumes = twinVolumes(pool, log);
+    if (twin && pool instanceof MqttExecutor) closers.push(() => log(`twin volumes: ${volumes.counts.workers} on workers, ${volumes.counts.here} here`));
     const simulateProps = (voxels: Voxels, props: string[]) => simulateInPool(pool, voxels, { properties: props, context });
     const rewardOf = campaignReward({ expression: resolved.reward, objectives: config.objectives, fixed: config.twin?.fixed });
     const agent = createAgent(resolved);

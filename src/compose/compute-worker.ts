@@ -2,9 +2,10 @@ import { hostname } from 'node:os';
 import { connectionFromEnv } from '../../robots/transport/mqtt.js';
 import { generateTwinAsync } from '../../twins/async.js';
 import { BadInputError } from '../core/errors.js';
-import type { Parameters, Shape3 } from '../core/protocols.js';
-import { MqttExecutor, type MqttExecutorOptions } from '../exec/mqtt-executor.js';
-import { COMPUTE_KINDS, type ComputeKind } from '../exec/mqtt-wire.js';
+import type { Parameters, Shape3, Voxels } from '../core/protocols.js';
+import type { TaskExecutor } from '../exec/executor.js';
+import { MqttExecutor, WorkerLostError, type MqttExecutorOptions } from '../exec/mqtt-executor.js';
+import { COMPUTE_KINDS, WireError, type ComputeKind } from '../exec/mqtt-wire.js';
 import { startMqttWorker, type ComputeHandler, type MqttWorker } from '../exec/mqtt-worker.js';
 import { createPhysicsPool } from '../physics/pool.js';
 
@@ -34,6 +35,51 @@ export interface GenerateTask {
   voxelSize: number;
 }
 
+/** A twin volume generated in this process (a worker thread for large ones). */
+async function generateHere(t: GenerateTask): Promise<{ voxels: Voxels; achieved: Record<string, number> }> {
+  const out = await generateTwinAsync(t.twin, t.params, { seed: t.seed, size: t.size, voxelSize: t.voxelSize });
+  return { voxels: out.voxels, achieved: out.achieved };
+}
+
+/**
+ * How long a twin worker gets for one volume: 60 s plus 1 ms per 1 000 voxels — about 3× the
+ * rate measured here (25 ms for 48×48×32, 0.34 ms per 1 000 voxels; docs/scale-out.md), with
+ * slack for a loaded worker. Past it the campaign generates the volume itself.
+ */
+export const twinDeadlineMs = (size: Shape3) => 60_000 + (size[0] * size[1] * size[2]) / 1000;
+/** With no twin worker online for this long, a queued volume is generated here instead. */
+export const TWIN_NO_WORKER_MS = 5000;
+
+/**
+ * The campaign's twin volumes (`exec: mqtt`, issue #21): on a `twin` worker while one is online,
+ * else here (counted, so the campaign can say where they were made). A volume sent to a worker that then leaves, or that misses its deadline, is
+ * generated here after all (WorkerLostError), as is one whose result blob could not be fetched
+ * (WireError); the twin is deterministic, so the bytes are the same either way. A generation
+ * error (bad parameters) is the twin's, and would be the same here: it is passed on.
+ */
+export function twinVolumes(pool: TaskExecutor, log?: (line: string) => void) {
+  const counts = { workers: 0, here: 0 };
+  return {
+    /** Volumes generated on twin workers and in this process so far. */
+    counts,
+    async generate(t: GenerateTask): Promise<{ voxels: Voxels; achieved: Record<string, number> }> {
+      if (pool instanceof MqttExecutor && pool.capacity('twin') > 0) {
+        try {
+          const out = await pool.run<{ voxels: Voxels; achieved: Record<string, number> }>('generate', t, { deadlineMs: twinDeadlineMs(t.size), noWorkerMs: TWIN_NO_WORKER_MS });
+          counts.workers++;
+          return out;
+        } catch (e) {
+          if (!(e instanceof WorkerLostError) && !(e instanceof WireError)) throw e;
+          log?.(`twin volume on the workers failed (${(e as Error).message}); generating it here`);
+        }
+      }
+      const out = await generateHere(t);
+      counts.here++;
+      return out;
+    },
+  };
+}
+
 export function parseKinds(list: string): ComputeKind[] {
   const kinds = list.split(',').map((k) => k.trim()).filter(Boolean);
   if (kinds.length === 0) throw new BadInputError(`expected a comma-separated list of ${COMPUTE_KINDS.join(', ')}`, '--kinds');
@@ -54,10 +100,7 @@ export async function startComputeWorker(o: ComputeWorkerOptions): Promise<MqttW
     handlers.tortuosity = (p) => pool.run('tortuosity', p);
   }
   if (o.kinds.includes('twin')) {
-    handlers.generate = async (p: GenerateTask) => {
-      const out = await generateTwinAsync(p.twin, p.params, { seed: p.seed, size: p.size, voxelSize: p.voxelSize });
-      return { voxels: out.voxels, achieved: out.achieved };
-    };
+    handlers.generate = (p: GenerateTask) => generateHere(p);
   }
   const worker = await startMqttWorker({
     ...connectionFromEnv(o.env),

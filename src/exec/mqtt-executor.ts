@@ -10,6 +10,8 @@ import {
   connectV5,
   decodeValue,
   encodeValue,
+  parseReply,
+  parseWorkerStatus,
   publishBlob,
   TASK_KINDS,
   type BlobRef,
@@ -66,6 +68,12 @@ export interface RunOptions {
   id?: string;
   /** The result is of no use after this long: message expiry on the broker, and the worker refuses it late. */
   deadlineMs?: number;
+  /**
+   * Fail with a WorkerLostError once the task has waited this long with no worker of its kind
+   * online (default: wait for one as long as the deadline allows) — for callers that can do the
+   * work themselves instead (the campaign's twin generation).
+   */
+  noWorkerMs?: number;
 }
 
 interface Job {
@@ -75,6 +83,9 @@ interface Job {
   payload: string;
   blobs: BlobRef[];
   deadline?: number;
+  noWorkerMs?: number;
+  /** Since when the task has waited with no worker of its kind online. */
+  orphanSince?: number;
   attempt: number;
   state: 'uploading' | 'queued' | 'sent' | 'accepted';
   workerId?: string;
@@ -95,10 +106,12 @@ export interface ExecutorStats {
   failed: number;
   bytesOut: number;
   bytesIn: number;
+  /** Replies and statuses refused by their schema (logged, otherwise ignored). */
+  invalid: number;
 }
 
 export class MqttExecutor implements TaskExecutor {
-  readonly stats: ExecutorStats = { sent: 0, redelivered: 0, bounced: 0, duplicates: 0, completed: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
+  readonly stats: ExecutorStats = { sent: 0, redelivered: 0, bounced: 0, duplicates: 0, completed: 0, failed: 0, bytesOut: 0, bytesIn: 0, invalid: 0 };
   private readonly jobs = new Map<string, Job>();
   private readonly settled = new Set<string>();
   private readonly blobUse = new Map<string, { ref: Promise<BlobRef>; users: number }>();
@@ -169,6 +182,7 @@ export class MqttExecutor implements TaskExecutor {
     const job: Job = {
       id, task, kind, payload: enc.json, blobs: [], attempt: 0, state: 'uploading', heardAt: 0, notBefore: 0, bounces: 0, promise, resolve, reject,
       deadline: options.deadlineMs !== undefined ? Date.now() + options.deadlineMs : undefined,
+      noWorkerMs: options.noWorkerMs,
     };
     this.jobs.set(id, job);
     void this.uploadBlobs(job, enc.blobs).then(
@@ -272,22 +286,38 @@ export class MqttExecutor implements TaskExecutor {
     const now = Date.now();
     for (const j of this.jobs.values()) {
       if (j.deadline !== undefined && now > j.deadline) void this.settle(j, new WorkerLostError(`task ${j.id} (${j.task}) passed its deadline`));
+      else if (this.orphaned(j, now)) void this.settle(j, new WorkerLostError(`task ${j.id} (${j.task}): no ${j.kind} worker online for ${j.noWorkerMs} ms`));
       else if (j.state === 'sent' && now - j.heardAt > (this.o.ackTimeoutMs ?? 5000)) this.redeliver(j, `no worker accepted it within ${this.o.ackTimeoutMs ?? 5000} ms`);
       else if (j.state === 'accepted' && now - j.heardAt > (this.o.leaseMs ?? 10_000)) this.redeliver(j, `worker ${j.workerId} went silent for ${this.o.leaseMs ?? 10_000} ms`);
     }
     this.pump();
   }
 
-  private onMessage(topic: string, payload: Buffer, packet: { properties?: { correlationData?: Buffer } }): void {
-    if (this.fetcher.offer(topic, payload)) return;
-    if (topic.endsWith('/status')) return this.onStatus(topic, payload);
-    let m: ReplyMessage;
-    try {
-      m = JSON.parse(payload.toString('utf8')) as ReplyMessage;
-    } catch {
-      return;
+  /** True once a queued task with `noWorkerMs` has waited that long with no worker of its kind online. */
+  private orphaned(j: Job, now: number): boolean {
+    if (j.noWorkerMs === undefined || j.state !== 'queued' || this.capacity(j.kind) > 0) {
+      j.orphanSince = undefined;
+      return false;
     }
+    j.orphanSince ??= now;
+    return now - j.orphanSince >= j.noWorkerMs;
+  }
+
+  /** Never throws: a bad message from the broker is counted, logged and ignored (the campaign goes on). */
+  private onMessage(topic: string, payload: Buffer, packet: { properties?: { correlationData?: Buffer } }): void {
+    try {
+      if (this.fetcher.offer(topic, payload)) return;
+      if (topic.endsWith('/status')) return this.onStatus(topic, payload);
+      this.onReply(payload, packet);
+    } catch (e) {
+      this.stats.invalid++;
+      this.o.log?.(`ignored a message on ${topic}: ${(e as Error).message}`);
+    }
+  }
+
+  private onReply(payload: Buffer, packet: { properties?: { correlationData?: Buffer } }): void {
     this.stats.bytesIn += payload.length;
+    const m = parseReply(payload);
     const id = m.id ?? packet.properties?.correlationData?.toString();
     const job = id ? this.jobs.get(id) : undefined;
     if (!job) {
@@ -363,13 +393,9 @@ export class MqttExecutor implements TaskExecutor {
 
   private onStatus(topic: string, payload: Buffer): void {
     const workerId = topic.split('/').at(-2)!;
-    let s: WorkerStatus | undefined;
-    try {
-      s = payload.length ? (JSON.parse(payload.toString('utf8')) as WorkerStatus) : undefined;
-    } catch {
-      s = undefined;
-    }
-    if (s && s.status === 'online' && Array.isArray(s.kinds) && Number.isInteger(s.concurrency)) {
+    // An empty retained message is a clean stop; anything else must be a valid status.
+    const s = payload.length ? parseWorkerStatus(payload) : undefined;
+    if (s && s.status === 'online') {
       this.workerMap.set(workerId, s);
       this.warnedNoWorker.clear();
       this.pump();

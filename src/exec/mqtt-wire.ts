@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import mqtt, { type MqttClient } from 'mqtt';
+import { z } from 'zod';
 import { brokerUrlProblem } from '../core/broker-url.js';
 import { BadInputError, PoreloopError } from '../core/errors.js';
 
@@ -33,10 +34,26 @@ export const TASK_KINDS: Record<string, ComputeKind> = {
  * limit (EMQX 1 MiB, HiveMQ 256 MiB, Mosquitto unlimited by default) and cheap to bounce.
  */
 export const INLINE_MAX_BYTES = 64 * 1024;
+/**
+ * Inline typed-array bytes per message, all arrays together: once reached, further arrays go
+ * as blobs whatever their size, so typed arrays add at most 4/3 × 192 KiB = 256 KiB of base64
+ * to a message (plain JSON — numbers, names — comes on top and is small in every task here).
+ */
+export const INLINE_TOTAL_MAX_BYTES = 192 * 1024;
 /** Blob chunk size: one message per 256 KiB of gzip'd data; a 256³ volume is a few chunks. */
 export const CHUNK_BYTES = 256 * 1024;
-/** Largest blob accepted (uncompressed): a 1024³ one-byte volume, the twins' size limit. */
-export const MAX_BLOB_BYTES = 1024 ** 3;
+/**
+ * Largest blob, uncompressed and gzip'd: 256 MiB, a 640³ one-byte volume or a 256³ Float64
+ * field. Both ends refuse more (the producer when encoding, the worker before subscribing), and
+ * gunzip stops at this size, so a reference cannot make a peer buffer more than this per blob.
+ */
+export const MAX_BLOB_BYTES = 256 * 1024 ** 2;
+/** Blob references per task or result message (a task carries one or two volumes). */
+export const MAX_BLOBS_PER_MESSAGE = 16;
+/** gzip'd blob bytes per task or result message, all references together. */
+export const MAX_MESSAGE_BLOB_BYTES = 512 * 1024 ** 2;
+/** gzip'd bytes a fetcher keeps of recently fetched blobs (tasks of one candidate share a volume). */
+export const BLOB_CACHE_BYTES = 256 * 1024 ** 2;
 
 export function computeTopics(lab: string) {
   const root = `poreloop/v1/${lab}/compute`;
@@ -97,26 +114,111 @@ export interface WorkerStatus {
 
 export class WireError extends PoreloopError {}
 
+/*
+ * Schemas of what a producer receives (DESIGN.md rule 4: JSON with a schema, validated where it
+ * enters). A reply or status that does not match is refused with the reason — the MQTT listener
+ * never trusts a field's presence or type.
+ */
+const workerId = z.string().min(1).max(200);
+const blobRefs = z.array(z.object({ sha: z.string(), size: z.number(), chunks: z.number() })).superRefine((refs, ctx) => {
+  const problem = blobRefsProblem(refs);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+const replySchema = z.discriminatedUnion('type', [
+  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('accepted'), workerId }),
+  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('progress'), workerId }),
+  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('busy'), workerId }),
+  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('result'), workerId, value: z.string(), blobs: blobRefs, ms: z.number() }),
+  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1).nullable(), type: z.literal('error'), workerId, error: z.object({ name: z.string(), message: z.string(), data: z.unknown().optional() }) }),
+]);
+const statusSchema = z.object({
+  v: z.literal(COMPUTE_PROTOCOL),
+  workerId,
+  status: z.enum(['online', 'offline']),
+  kinds: z.array(z.enum(COMPUTE_KINDS)),
+  tasks: z.array(z.string()),
+  concurrency: z.number().int().min(1).max(256),
+  running: z.number().int().nonnegative().optional(),
+  completed: z.number().int().nonnegative().optional(),
+  host: z.string().optional(),
+  pid: z.number().int().optional(),
+  at: z.string(),
+});
+
+/** Parses a payload against a schema; the error names the first bad field (`reply.error.message: …`). */
+function parseWith<T>(schema: z.ZodType<T>, payload: Buffer, what: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(payload.toString('utf8'));
+  } catch (e) {
+    throw new WireError(`${what}: not JSON (${(e as Error).message})`);
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new WireError(`${[what, ...issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : String(k)))].join('.').replace(/\.\[/g, '[')}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** A reply as the producer accepts it; throws a WireError naming the field otherwise. */
+export const parseReply = (payload: Buffer): ReplyMessage => parseWith(replySchema, payload, 'reply') as ReplyMessage;
+/** A worker's retained status; throws a WireError naming the field otherwise. */
+export const parseWorkerStatus = (payload: Buffer): WorkerStatus => parseWith(statusSchema, payload, 'status') as WorkerStatus;
+
 /**
  * JSON with typed arrays (inline base64 or a blob reference) and ±Infinity/NaN (a
  * non-percolating tortuosity is Infinity; plain JSON would turn it into null).
  */
-export function encodeValue(value: unknown, inlineMax = INLINE_MAX_BYTES): { json: string; blobs: Map<string, Buffer> } {
+export function encodeValue(value: unknown, inlineMax = INLINE_MAX_BYTES, inlineTotalMax = INLINE_TOTAL_MAX_BYTES): { json: string; blobs: Map<string, Buffer> } {
   const blobs = new Map<string, Buffer>();
+  let inline = 0;
+  let blobBytes = 0;
   const json = JSON.stringify(value, (_k, v: unknown) => {
     if (typeof v === 'number' && !Number.isFinite(v)) return { $num: String(v) };
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
       const type = v.constructor.name;
       const bytes = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-      if (bytes.length <= inlineMax) return { $ta: type, b64: bytes.toString('base64') };
+      if (bytes.length <= inlineMax && inline + bytes.length <= inlineTotalMax) {
+        inline += bytes.length;
+        return { $ta: type, b64: bytes.toString('base64') };
+      }
+      if (bytes.length > MAX_BLOB_BYTES) throw new WireError(`a ${type} of ${bytes.length} bytes is larger than a blob may be (${MAX_BLOB_BYTES} bytes)`);
       const sha = createHash('sha256').update(bytes).digest('hex');
       // Labelled volumes are long runs of few values: gzip makes them several times smaller.
-      if (!blobs.has(sha)) blobs.set(sha, gzipSync(bytes, { level: 1 }));
+      if (!blobs.has(sha)) {
+        const gz = gzipSync(bytes, { level: 1 });
+        blobs.set(sha, gz);
+        blobBytes += gz.length;
+        if (blobs.size > MAX_BLOBS_PER_MESSAGE) throw new WireError(`more than ${MAX_BLOBS_PER_MESSAGE} large arrays in one message`);
+        if (blobBytes > MAX_MESSAGE_BLOB_BYTES) throw new WireError(`more than ${MAX_MESSAGE_BLOB_BYTES} gzip'd blob bytes in one message`);
+      }
       return { $ta: type, blob: sha, bytes: bytes.length };
     }
     return v;
   });
   return { json: json ?? 'null', blobs };
+}
+
+/**
+ * Why a message's blob references are unacceptable, or undefined: each one well-formed
+ * (sha256, gzip'd size 1..MAX_BLOB_BYTES, chunks = ceil(size / CHUNK_BYTES)), and at most
+ * MAX_BLOBS_PER_MESSAGE of them with MAX_MESSAGE_BLOB_BYTES in all — so what a peer buffers for
+ * one message is bounded before it subscribes to a single chunk.
+ */
+export function blobRefsProblem(refs: unknown): string | undefined {
+  if (!Array.isArray(refs)) return 'expected a list of blob references';
+  if (refs.length > MAX_BLOBS_PER_MESSAGE) return `expected at most ${MAX_BLOBS_PER_MESSAGE} blob references, got ${refs.length}`;
+  let total = 0;
+  for (const [i, r] of refs.entries()) {
+    const ref = r as Partial<BlobRef> | null;
+    if (!ref || typeof ref !== 'object' || typeof ref.sha !== 'string' || !/^[0-9a-f]{64}$/.test(ref.sha)) return `[${i}].sha: expected a sha256 in hex`;
+    if (!Number.isInteger(ref.size) || ref.size! < 1 || ref.size! > MAX_BLOB_BYTES) return `[${i}].size: expected an integer from 1 to ${MAX_BLOB_BYTES}`;
+    if (ref.chunks !== Math.ceil(ref.size! / CHUNK_BYTES)) return `[${i}].chunks: expected ceil(size / ${CHUNK_BYTES}) = ${Math.ceil(ref.size! / CHUNK_BYTES)}, got ${JSON.stringify(ref.chunks)}`;
+    total += ref.size!;
+  }
+  if (total > MAX_MESSAGE_BLOB_BYTES) return `expected at most ${MAX_MESSAGE_BLOB_BYTES} blob bytes in all, got ${total}`;
+  return undefined;
 }
 
 const TYPED: Record<string, new (b: ArrayBuffer, o: number, n: number) => ArrayBufferView> = {
@@ -180,43 +282,51 @@ export async function clearBlob(client: MqttClient, topics: ReturnType<typeof co
  * `timeoutMs`) and unsubscribes.
  */
 export class BlobFetcher {
-  private readonly waiting = new Map<string, { ref: BlobRef; parts: Array<Buffer | undefined>; have: number; done(b: Buffer): void }>();
-  private readonly cache = new Map<string, Promise<Buffer>>();
+  private readonly waiting = new Map<string, { ref: BlobRef; parts: Array<Buffer | undefined>; have: number; done(b: Buffer): void; fail(e: Error): void }>();
+  private readonly cache = new Map<string, { blob: Promise<Buffer>; size: number }>();
 
   constructor(
     private readonly client: MqttClient,
     private readonly topics: ReturnType<typeof computeTopics>,
   ) {}
 
-  /** True when the message was a chunk of a blob being fetched. */
+  /**
+   * True when the message was a chunk of a blob being fetched. A chunk of the wrong length
+   * (every chunk but the last is CHUNK_BYTES; the last makes the sum ref.size) fails that fetch:
+   * the reference and the chunks disagree, and waiting would only buffer more.
+   */
   offer(topic: string, payload: Buffer): boolean {
     const m = /\/blobs\/([0-9a-f]{64})\/(\d+)$/.exec(topic);
     if (!m) return false;
     const w = this.waiting.get(m[1]);
     if (!w) return true;
     const i = Number(m[2]);
-    if (i < w.ref.chunks && !w.parts[i] && payload.length > 0) {
-      w.parts[i] = Buffer.from(payload);
-      if (++w.have === w.ref.chunks) {
-        this.waiting.delete(m[1]);
-        w.done(Buffer.concat(w.parts as Buffer[]));
-      }
+    if (i >= w.ref.chunks || w.parts[i] || payload.length === 0) return true;
+    const expected = i < w.ref.chunks - 1 ? CHUNK_BYTES : w.ref.size - (w.ref.chunks - 1) * CHUNK_BYTES;
+    if (payload.length !== expected) {
+      this.waiting.delete(m[1]);
+      w.fail(new WireError(`blob ${m[1].slice(0, 12)} chunk ${i}: ${payload.length} bytes, expected ${expected} (size ${w.ref.size}, ${w.ref.chunks} chunks of ${CHUNK_BYTES})`));
+      return true;
+    }
+    w.parts[i] = Buffer.from(payload);
+    if (++w.have === w.ref.chunks) {
+      this.waiting.delete(m[1]);
+      w.done(Buffer.concat(w.parts as Buffer[]));
     }
     return true;
   }
 
   async fetch(refs: BlobRef[], timeoutMs: number): Promise<Map<string, Buffer>> {
+    const problem = blobRefsProblem(refs);
+    if (problem) throw new WireError(`blobs${problem.startsWith('[') ? '' : ': '}${problem}`);
     const got = await Promise.all(refs.map((ref) => this.fetchOne(ref, timeoutMs)));
     return new Map(refs.map((r, i) => [r.sha, got[i]]));
   }
 
-  /** One blob; concurrent tasks on the same volume share one fetch, and recent blobs are kept. */
+  /** One blob; concurrent tasks on the same volume share one fetch, and recent blobs are kept (BLOB_CACHE_BYTES). */
   private fetchOne(ref: BlobRef, timeoutMs: number): Promise<Buffer> {
-    if (!/^[0-9a-f]{64}$/.test(ref.sha) || !(ref.chunks >= 1) || !(ref.size <= MAX_BLOB_BYTES)) {
-      return Promise.reject(new WireError(`bad blob reference ${JSON.stringify(ref).slice(0, 200)}`));
-    }
     const known = this.cache.get(ref.sha);
-    if (known) return known;
+    if (known) return known.blob;
     const got = new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
         const have = this.waiting.get(ref.sha)?.have ?? 0;
@@ -231,6 +341,10 @@ export class BlobFetcher {
           clearTimeout(timer);
           resolve(b);
         },
+        fail: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
     });
     const p = (async () => {
@@ -241,10 +355,18 @@ export class BlobFetcher {
         await this.client.unsubscribeAsync(this.topics.blobChunks(ref.sha)).catch(() => undefined);
       }
     })();
-    this.cache.set(ref.sha, p);
-    p.catch(() => this.cache.delete(ref.sha));
-    // A few recent volumes: the tasks of one candidate (property groups, axes) share one.
-    while (this.cache.size > 8) this.cache.delete(this.cache.keys().next().value as string);
+    const entry = { blob: p, size: ref.size };
+    this.cache.set(ref.sha, entry);
+    p.catch(() => {
+      if (this.cache.get(ref.sha) === entry) this.cache.delete(ref.sha);
+    });
+    // Oldest first out until the kept bytes fit (the newest entry always stays).
+    let bytes = [...this.cache.values()].reduce((n, e) => n + e.size, 0);
+    for (const [sha, e] of this.cache) {
+      if (bytes <= BLOB_CACHE_BYTES || e === entry) break;
+      this.cache.delete(sha);
+      bytes -= e.size;
+    }
     return p;
   }
 }

@@ -3,6 +3,7 @@ import type { MqttClient } from 'mqtt';
 import { BadInputError } from '../core/errors.js';
 import {
   BlobFetcher,
+  blobRefsProblem,
   COMPUTE_PROTOCOL,
   computeTopics,
   connectV5,
@@ -78,6 +79,7 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
   if (o.kinds.length === 0) throw new BadInputError('expected at least one kind (physics, twin, surrogate)', 'kinds');
   const tasks = Object.keys(o.handlers).filter((t) => o.kinds.includes((o.taskKinds ?? TASK_KINDS)[t]));
   const topics = computeTopics(o.lab);
+  const replyPrefix = topics.replies('');
   const log = o.log ?? (() => {});
   const heartbeatMs = o.heartbeatMs ?? 1000;
   const blobExpiryS = o.blobExpiryS ?? 3600;
@@ -103,6 +105,14 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
     if (!responseTopic) {
       failed++;
       log('task without a response topic (MQTT 5 property) dropped: nobody to answer');
+      return;
+    }
+    // Answers go only to this lab's reply topics: a task naming any other topic would make the
+    // worker publish (results, blobs' references) wherever a sender likes, under its own login.
+    const problem = responseTopicProblem(responseTopic, replyPrefix);
+    if (problem) {
+      failed++;
+      log(`task refused: ${problem}`);
       return;
     }
     let t: TaskMessage;
@@ -197,6 +207,13 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
   };
 }
 
+/** Why a task's response topic is not one a worker answers on (`<root>/replies/<producer>`), or undefined. */
+export function responseTopicProblem(topic: string, replyPrefix: string): string | undefined {
+  const producer = topic.startsWith(replyPrefix) ? topic.slice(replyPrefix.length) : undefined;
+  if (producer && !/[/+#\u0000]/.test(producer)) return undefined;
+  return `response topic ${JSON.stringify(topic.slice(0, 200))} is not ${replyPrefix}<producer id> (one level, no wildcards): a worker answers only on its lab's reply topics`;
+}
+
 /** Validates a task message; the error names the field. */
 export function parseTask(payload: Buffer): TaskMessage {
   let t: Partial<TaskMessage>;
@@ -210,7 +227,8 @@ export function parseTask(payload: Buffer): TaskMessage {
   if (typeof t.id !== 'string' || t.id.length === 0 || t.id.length > 200) throw new BadInputError('expected a string of 1–200 characters', 'task.id');
   if (typeof t.task !== 'string') throw new BadInputError('expected a task name', 'task.task');
   if (typeof t.payload !== 'string') throw new BadInputError('expected the encoded payload as a string', 'task.payload');
-  if (!Array.isArray(t.blobs)) throw new BadInputError('expected a list of blob references', 'task.blobs');
+  const blobProblem = blobRefsProblem(t.blobs);
+  if (blobProblem) throw new BadInputError(blobProblem.replace(/^\[\d+\]\.\w+: /, ''), `task.blobs${/^\[\d+\]\.\w+/.exec(blobProblem)?.[0] ?? ''}`);
   if (t.deadline !== undefined && Number.isNaN(Date.parse(t.deadline))) throw new BadInputError('expected an ISO time', 'task.deadline');
   return { attempt: 1, ...t } as TaskMessage;
 }
