@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
-import { startMosquitto, uniq, type MosquittoProcess } from '../testing/brokers.js';
+import { uniq, waitFor } from '../testing/brokers.js';
+import { useMosquitto } from '../testing/mosquitto-suite.js';
 import { mosquittoMissing, skipWithout } from '../testing/services.js';
 import { connectMqtt } from './mqtt.js';
 
@@ -24,7 +25,7 @@ describe('MQTT protocol auto on the embedded broker (aedes)', () => {
       const got: string[] = [];
       await t.subscribe('auto/x', (_topic, p) => got.push(p.toString()));
       await t.publish('auto/x', 'hello');
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor(() => got.length > 0, 'the message back', 10_000);
       expect(got).toEqual(['hello']);
     } finally {
       await t.close();
@@ -39,13 +40,7 @@ describe('MQTT protocol auto on the embedded broker (aedes)', () => {
 const skip = skipWithout(await mosquittoMissing('binary'), 'MQTT protocol auto on Mosquitto');
 
 describe.skipIf(skip)('MQTT protocol auto on Mosquitto', () => {
-  let m: MosquittoProcess;
-  beforeAll(async () => {
-    m = await startMosquitto({});
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMosquitto();
 
   it('picks MQTT 5', async () => {
     const t = await connectMqtt({ url: m.url, clientId: uniq('auto'), protocolVersion: 'auto', clean: true }, {});

@@ -6,7 +6,8 @@
 import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startMosquitto, uniq, type MosquittoProcess } from '../../../robots/testing/brokers.js';
+import { uniq, waitFor } from '../../../robots/testing/brokers.js';
+import { useMosquitto } from '../../../robots/testing/mosquitto-suite.js';
 import { mosquittoMissing, skipWithout } from '../../../robots/testing/services.js';
 import { MqttExecutor } from '../../exec/mqtt-executor.js';
 import { simulateInPool } from '../../physics/pool.js';
@@ -52,13 +53,7 @@ describe('poreloop worker', () => {
 const skip = skipWithout(await mosquittoMissing('binary'), 'poreloop worker on Mosquitto');
 
 describe.skipIf(skip)('poreloop worker on Mosquitto', () => {
-  let m: MosquittoProcess;
-  beforeAll(async () => {
-    m = await startMosquitto({});
-  });
-  afterAll(async () => {
-    await m?.close();
-  });
+  const m = useMosquitto();
 
   it('serves a physics task until SIGTERM', async () => {
     const lab = uniq('cli');
@@ -75,7 +70,7 @@ describe.skipIf(skip)('poreloop worker on Mosquitto', () => {
       process.emit('SIGTERM');
       expect(await done).toBe(0);
       // A clean stop clears the retained status.
-      await new Promise((r) => setTimeout(r, 200));
+      await waitFor(() => ex.workers().length === 0, 'the retained status cleared', 10_000);
       expect(ex.workers()).toEqual([]);
     } finally {
       await ex.close();
