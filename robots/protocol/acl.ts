@@ -11,9 +11,19 @@
  */
 import { topicMatches } from './topics.js';
 
-/** The rules of configs/mosquitto/acl (comments aside): every rig is a user named by its rig id. */
+/**
+ * The rules of configs/mosquitto/acl (comments aside): every rig is a user named by its rig id;
+ * `compute` is the compute workers' login (issue #21; unused on the embedded broker, which
+ * cannot serve them).
+ */
 export const PORELOOP_ACL = `user orchestrator
 topic readwrite poreloop/#
+
+user compute
+topic read poreloop/v1/+/compute/tasks/#
+topic write poreloop/v1/+/compute/replies/+
+topic readwrite poreloop/v1/+/compute/blobs/#
+topic write poreloop/v1/+/compute/workers/+/status
 
 pattern read poreloop/v1/+/rigs/%u/jobs
 pattern read poreloop/v1/+/rigs/%u/admin

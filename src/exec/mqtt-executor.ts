@@ -14,6 +14,7 @@ import {
   parseWorkerStatus,
   publishBlob,
   TASK_KINDS,
+  WireError,
   type BlobRef,
   type ComputeConnectOptions,
   type ComputeKind,
@@ -172,13 +173,19 @@ export class MqttExecutor implements TaskExecutor {
     const existing = this.jobs.get(id);
     if (existing) return existing.promise as Promise<T>;
     if (this.jobs.size >= (this.o.maxQueue ?? 1024)) return Promise.reject(new QueueFullError(`MQTT executor queue is full (${this.jobs.size} tasks); retry later or raise maxQueue`));
+    let enc: ReturnType<typeof encodeValue>;
+    try {
+      enc = encodeValue(payload);
+    } catch (e) {
+      // Over the wire's limits (a volume above MAX_BLOB_BYTES): a rejection, never a throw from run().
+      return Promise.reject(e instanceof WireError ? new WireError(`task "${task}": ${e.message}; such payloads need exec: local`) : (e as Error));
+    }
     let resolve!: (v: unknown) => void;
     let reject!: (e: Error) => void;
     const promise = new Promise<unknown>((res, rej) => {
       resolve = res;
       reject = rej;
     });
-    const enc = encodeValue(payload);
     const job: Job = {
       id, task, kind, payload: enc.json, blobs: [], attempt: 0, state: 'uploading', heardAt: 0, notBefore: 0, bounces: 0, promise, resolve, reject,
       deadline: options.deadlineMs !== undefined ? Date.now() + options.deadlineMs : undefined,

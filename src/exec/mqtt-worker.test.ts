@@ -3,6 +3,8 @@
  * shared subscription, correlation data + response topic, blobs, a killed worker's task
  * finishing elsewhere exactly once, and a bad payload answered with an error.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uniq, waitFor } from '../../robots/testing/brokers.js';
@@ -137,6 +139,9 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     expect(err).toBeInstanceOf(WorkerLostError);
     expect(err.message).toMatch(/no physics worker online for 300 ms/);
     expect(ex.pending).toBe(0);
+    // A payload over the wire's limits is a rejection naming the limit (run never throws).
+    const big = new Uint8Array(MAX_BLOB_BYTES + 1);
+    await expect(ex.run('sum', { data: big })).rejects.toThrow(/task "sum": a Uint8Array of 268435457 bytes is larger than a blob may be \(268435456 bytes\); such payloads need exec: local/);
   });
 
   it('a chunk whose length disagrees with its reference fails the fetch at once, not after the timeout', async () => {
@@ -247,5 +252,59 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     // And the worker is still there.
     expect(await ex.run('sum', { data: new Uint8Array([1, 2, 3]) })).toBe(3);
     expect(w.failed).toBe(4);
+  });
+});
+
+describe.skipIf(skip)('compute workers under the committed Mosquitto ACL (configs/mosquitto/acl)', () => {
+  const acl = readFileSync(fileURLToPath(new URL('../../configs/mosquitto/acl', import.meta.url)), 'utf8');
+  const pw = { orchestrator: 'orch-secret', compute: 'compute-secret', r1: 'r1-secret' };
+  const m = useMosquitto({ users: pw, acl });
+  const as = (user: keyof typeof pw) => mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq(user), username: user, password: pw[user], reconnectPeriod: 0 });
+
+  it('the worker login serves tasks (blobs both ways) and can touch nothing of the rigs; a rig cannot take tasks', async () => {
+    const lab = uniq('aclw');
+    const t = computeTopics(lab);
+    const w = await startMqttWorker({ url: m.url, username: 'compute', password: pw.compute, lab, workerId: 'acl-w', kinds: ['physics'], handlers: { sum: (p: { data: Uint8Array }) => ({ echo: p.data }) }, taskKinds });
+    const ex = await MqttExecutor.connect({ url: m.url, username: 'orchestrator', password: pw.orchestrator, lab, kinds: taskKinds });
+    const orch = await as('orchestrator');
+    const compute = await as('compute');
+    const rig = await as('r1');
+    try {
+      await ex.waitForCapacity('physics', 1);
+      const data = new Uint8Array(300_000).map((_, i) => i % 5);
+      const r = await ex.run<{ echo: Uint8Array }>('sum', { data });
+      expect(Buffer.compare(Buffer.from(r.echo), Buffer.from(data))).toBe(0);
+
+      // Reading: the worker login subscribes to the rigs' topics and to the blobs; the
+      // orchestrator publishes a rig job, then a blob chunk. Once the chunk arrives, the job
+      // would have arrived too had the broker let it through.
+      const computeGot: string[] = [];
+      compute.on('message', (topic) => computeGot.push(topic));
+      await compute.subscribeAsync([`poreloop/v1/${lab}/rigs/#`, `${t.root}/blobs/#`], { qos: 1 }).catch(() => undefined);
+      // Writing: the worker login publishes a rig event; the orchestrator listens on the rigs' topics.
+      const orchGot: string[] = [];
+      orch.on('message', (topic) => orchGot.push(topic));
+      await orch.subscribeAsync([`poreloop/v1/${lab}/rigs/#`, `${t.root}/replies/#`], { qos: 1 });
+      // A rig subscribes to the tasks (shared and plain).
+      const rigGot: string[] = [];
+      rig.on('message', (topic) => rigGot.push(topic));
+      await rig.subscribeAsync([t.sharedTasks('physics'), `${t.root}/tasks/#`, `poreloop/v1/${lab}/rigs/r1/jobs`], { qos: 1 }).catch(() => undefined);
+
+      await compute.publishAsync(`poreloop/v1/${lab}/rigs/r1/events`, '{"forged":true}', { qos: 1 }).catch(() => undefined);
+      await orch.publishAsync(`poreloop/v1/${lab}/rigs/r1/jobs`, '{}', { qos: 1 });
+      await orch.publishAsync(t.tasks('physics'), JSON.stringify({ v: 1, id: 'for-rig', task: 'sum', payload: '{"data":null}', blobs: [] }), { qos: 1, properties: { responseTopic: t.replies('o'), correlationData: Buffer.from('x') } });
+      await orch.publishAsync(`${t.root}/blobs/${'d'.repeat(64)}/0`, 'chunk', { qos: 1 });
+      await compute.publishAsync(t.replies('o'), 'control', { qos: 1 });
+      await waitFor(() => computeGot.includes(`${t.root}/blobs/${'d'.repeat(64)}/0`), 'the blob chunk at the worker login', 10_000);
+      await waitFor(() => orchGot.includes(t.replies('o')), 'the worker login\'s control reply', 10_000);
+      await waitFor(() => rigGot.includes(`poreloop/v1/${lab}/rigs/r1/jobs`), 'the rig\'s own job', 10_000);
+      expect(computeGot.filter((x) => x.includes('/rigs/'))).toEqual([]);
+      expect(orchGot.filter((x) => x.endsWith('/rigs/r1/events'))).toEqual([]);
+      expect(rigGot.filter((x) => x.includes('/compute/'))).toEqual([]);
+    } finally {
+      await ex.close();
+      await w.stop();
+      for (const c of [orch, compute, rig]) await c.endAsync();
+    }
   });
 });
