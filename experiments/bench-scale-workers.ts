@@ -272,7 +272,7 @@ export async function runWorkerBench(opts: WorkerBenchOptions = {}): Promise<str
       '',
       `Generating one such volume (fibre-GDL twin, in the producer's process): ${fmtQ(quantiles(generationMs))} ms, median (quartiles) over ${generationMs.length}.`,
       '',
-      'Typed arrays up to 64 KiB travel inline (base64); larger ones as blobs. No single message is larger than 256 KiB + headers.',
+      'Typed arrays up to 64 KiB travel inline (base64), at most 192 KiB inline per message (256 KiB of base64); larger ones, and those past that, as blobs in chunks of 256 KiB. Plain JSON in a message is not capped (under 1 KB in these tasks).',
       '',
     );
     json.sizes = { ...sizes, generationMs };
