@@ -1,7 +1,7 @@
 import { topicsFor } from '../../robots/protocol/topics.js';
 import { parseMessage, type StatusMessage } from '../../robots/protocol/validate.js';
 import { connectMqtt, redact } from '../../robots/transport/mqtt.js';
-import { computeTopics, type WorkerStatus } from '../exec/mqtt-wire.js';
+import { computeTopics, parseWorkerStatus, type WorkerStatus } from '../exec/mqtt-wire.js';
 
 /**
  * What `poreloop doctor` asks a broker: can we connect, and which rigs of a lab have a
@@ -31,12 +31,14 @@ export async function probeBroker(url: string, lab: string, waitMs = 1000): Prom
   let invalid = 0;
   try {
     await transport.subscribe(computeTopics(lab).allStatus, (_topic, payload) => {
+      // The schema the campaign's executor applies (a status without a kinds list made the
+      // doctor's worker line throw); an empty payload is a cleared status.
+      if (!payload.length) return;
       try {
-        const w = JSON.parse(payload.toString('utf8')) as WorkerStatus;
-        if (typeof w.workerId === 'string' && (w.status === 'online' || w.status === 'offline')) workers.set(w.workerId, w);
-        else invalid++;
+        const w = parseWorkerStatus(payload);
+        workers.set(w.workerId, w);
       } catch {
-        if (payload.length) invalid++;
+        invalid++;
       }
     });
     await transport.subscribe(topics.allStatus, (_topic, payload) => {
