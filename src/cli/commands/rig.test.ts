@@ -13,9 +13,10 @@ import { parseFaults, rigCommandModule } from './rig.js';
 // One spy for the whole file: a long-running command (rig simulate) and short ones (rig list)
 // run at the same time; each run returns what was written while it ran.
 const chunks: string[] = [];
+const errors: string[] = [];
 beforeAll(() => {
   vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (chunks.push(String(c)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (errors.push(String(c)), true));
 });
 afterAll(() => vi.restoreAllMocks());
 
@@ -78,7 +79,9 @@ describe('poreloop broker / rig', () => {
     expect((await run(['rig', 'simulate', '--lab', 'a/b'])).code).toBe(2);
     expect((await run(['rig', 'admin', 'cancel', '--rig', 'r1'])).code).toBe(2);
     // stop (issue #20) ends one test early: it needs the job too.
+    const seen = errors.length;
     expect((await run(['rig', 'admin', 'stop', '--rig', 'r1'])).code).toBe(2);
+    expect(errors.slice(seen).join('')).toMatch(/stop needs the jobId/);
     expect((await run(['rig', 'admin', 'explode', '--rig', 'r1'])).code).toBe(2);
     expect((await run(['rig', 'list', '--broker', 'http://x'])).code).toBe(2);
     expect(() => parseFaults('drop=2')).toThrow(/must be in \[0, 1\]/);
