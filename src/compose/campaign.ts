@@ -40,7 +40,7 @@ import { createRealityModel } from '../predict/multifidelity.js';
 import { rewardStd, simulationEvidence } from '../predict/uncertainty.js';
 import { campaignAgentOptions, campaignObjectives, campaignReward } from '../reward/scope.js';
 import { frontSelection } from './front-selection.js';
-import { importWarmStart } from './warm-start.js';
+import { importWarmStart, readWarmStart } from './warm-start.js';
 import { paretoOf, type ParetoReport } from './pareto.js';
 
 /**
@@ -161,20 +161,24 @@ export async function runCampaign(resolved: ResolvedCampaign, options: RunOption
   let lease: CampaignLease | undefined;
   try {
     const campaignId = newCampaignId(resolved.config.name);
-    ledger.append(campaignId, 'CampaignStarted', {
-      name: resolved.config.name,
-      config: resolved.config,
-      configHash: resolved.hash,
-      seed: resolved.config.seed,
-      source: resolved.source,
-      versions: versions(),
-    }, 'start');
+    // Earlier measurements as real observations before the first round (issue #19). The CSV is
+    // read and validated before anything is written, and the campaign's start and its imports
+    // are one transaction: a bad CSV leaves no "running" campaign behind, and no campaign ever
+    // exists without the warm start its config names (a resume would run without it).
+    const warm = resolved.warmStartCsv ? readWarmStart(resolved.warmStartCsv, resolved.space) : undefined;
+    const rewardOf = warm ? campaignReward({ expression: resolved.reward, objectives: resolved.config.objectives, fixed: resolved.config.twin?.fixed }) : undefined;
+    ledger.transaction(() => {
+      ledger.append(campaignId, 'CampaignStarted', {
+        name: resolved.config.name,
+        config: resolved.config,
+        configHash: resolved.hash,
+        seed: resolved.config.seed,
+        source: resolved.source,
+        versions: versions(),
+      }, 'start');
+      if (warm && rewardOf) importWarmStart(ledger, campaignId, warm, rewardOf);
+    });
     lease = CampaignLease.acquire(ledger, campaignId);
-    if (resolved.warmStartCsv) {
-      // Earlier measurements as real observations before the first round (issue #19).
-      const rewardOf = campaignReward({ expression: resolved.reward, objectives: resolved.config.objectives, fixed: resolved.config.twin?.fixed });
-      importWarmStart(ledger, campaignId, resolved.warmStartCsv, resolved.space, rewardOf);
-    }
     options.onStart?.(campaignId);
     return await drive(ledger, campaignId, resolved, undefined, options, lease);
   } finally {

@@ -4,7 +4,7 @@ import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { cli, tmp } from '../../tests/helpers.js';
 import { Ledger } from '../ledger/ledger.js';
-import { parseCsv, readWarmStart } from './warm-start.js';
+import { importWarmStart, parseCsv, readWarmStart } from './warm-start.js';
 
 /**
  * Issue #19, warm start: earlier measurements enter a campaign as real observations with their
@@ -39,6 +39,25 @@ describe('warm start from a CSV of earlier measurements', () => {
       const f = join(dir, 'bad.csv');
       writeFileSync(f, text);
       expect(() => readWarmStart(f, space), text).toThrow(re);
+    }
+  });
+
+  it('the same CSV seeds two campaigns of one ledger: trial ids carry the campaign id (review)', () => {
+    const dir = tmp('poreloop-warm-');
+    const f = join(dir, 'old.csv');
+    writeFileSync(f, 'a,b,score\n0.1,0.2,0.5\n0.3,0.4,0.7\n');
+    const l = Ledger.open(join(dir, 'ledger.db'));
+    try {
+      const warm = readWarmStart(f, space);
+      for (const c of ['c1', 'c2']) {
+        l.append(c, 'CampaignStarted', { name: c, config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+        expect(importWarmStart(l, c, warm, (m) => m.score)).toBe(2);
+        expect(importWarmStart(l, c, warm, (m) => m.score)).toBe(0); // idempotent
+      }
+      expect(l.trials('c2').map((t) => t.id)).toEqual(['c2-import-1', 'c2-import-2']);
+      expect(l.integrity().ok).toBe(true);
+    } finally {
+      l.close();
     }
   });
 
@@ -87,10 +106,17 @@ describe('warm start from a CSV of earlier measurements', () => {
     expect((await cli(['status', doc.campaignId, '--db', db])).code).toBe(0);
     const rep = await cli(['report', doc.campaignId, '--db', db, '--out', join(dir, 'report')]);
     expect(rep.code, rep.stderr).toBe(0);
-    // A CSV outside the space stops the campaign before it starts, exit 2, naming the row.
+    // A CSV outside the space stops the campaign before it starts, exit 2, naming the row — and
+    // nothing is written to the ledger: no "running" campaign that a resume would run without it.
     writeFileSync(join(dir, 'earlier.csv'), 'a,b,score\n0.1,2,1\n');
-    const bad = await cli(['run', join(dir, 'campaign.yaml'), '--db', join(dir, 'ledger2.db')]);
+    const bad = await cli(['run', join(dir, 'campaign.yaml'), '--db', db]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/earlier\.csv: row 1: outside the campaign's space/);
+    const after = Ledger.open(db, { readonly: true });
+    try {
+      expect(after.campaigns().map((c) => c.id)).toEqual([doc.campaignId]);
+    } finally {
+      after.close();
+    }
   });
 });

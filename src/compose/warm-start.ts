@@ -49,7 +49,14 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
-export function readWarmStart(path: string, space: ParameterSpace): { rows: WarmStartRow[]; sha256: string } {
+/** A validated warm-start CSV: read in full before the campaign writes anything (issue #19 review). */
+export interface WarmStart {
+  path: string;
+  rows: WarmStartRow[];
+  sha256: string;
+}
+
+export function readWarmStart(path: string, space: ParameterSpace): WarmStart {
   if (!existsSync(path)) throw new BadInputError('file not found', `warmStart.csv ${path}`);
   const bytes = readFileSync(path);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -97,22 +104,23 @@ export function readWarmStart(path: string, space: ParameterSpace): { rows: Warm
     if (!check.ok) throw new BadInputError(`outside the campaign's space: ${check.violations.join('; ')}`, where);
     rows.push({ row: r, params, measured, feasible });
   }
-  return { rows, sha256 };
+  return { path, rows, sha256 };
 }
 
 /**
- * Appends one ObservationImported per row (in one transaction); returns how many are new.
- * `rewardOf` is the campaign's reward of the measured properties (NaN where they do not
- * suffice, as for a rig result that lacks a property).
+ * Appends one ObservationImported per row of an already validated CSV (in one transaction,
+ * joining the caller's); returns how many are new. `rewardOf` is the campaign's reward of the
+ * measured properties (NaN where they do not suffice, as for a rig result that lacks a property).
+ * Trial ids carry the campaign id, as proposals' do (runtime.ts): ids are unique across the
+ * ledger, so the same CSV can seed any number of campaigns in one ledger.
  */
 export function importWarmStart(
   ledger: Ledger,
   campaignId: string,
-  path: string,
-  space: ParameterSpace,
+  warm: WarmStart,
   rewardOf: (measured: Record<string, number>, params: Parameters) => number,
 ): number {
-  const { rows, sha256 } = readWarmStart(path, space);
+  const { path, rows, sha256 } = warm;
   let added = 0;
   ledger.transaction(() => {
     for (const r of rows) {
@@ -129,7 +137,7 @@ export function importWarmStart(
       ledger.append(
         campaignId,
         'ObservationImported',
-        { trialId: `import-${sha256.slice(0, 8)}-${r.row}`, index: r.row, params: r.params, measured: r.measured, reward, feasible: r.feasible, source: { file: path, sha256, row: r.row } },
+        { trialId: `${campaignId}-import-${r.row}`, index: r.row, params: r.params, measured: r.measured, reward, feasible: r.feasible, source: { file: path, sha256, row: r.row } },
         key,
       );
       added++;
