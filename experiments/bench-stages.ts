@@ -24,11 +24,11 @@
  * a held-out target ε* = 0.33 against a policy pre-trained for that target alone (same
  * iterations), both without rig data, evaluated in the twin. Cost: wall time of one `act` (a
  * proposal for one stage) and of one `learn`, one core.
- * Writes experiments/results/stages.md and stages.json. `--merge a,b` joins the .json of runs made
- * side by side (`--twins grain-electrode --out stages-grain-electrode`, …) into one table (the
- * time reported is the longest part's).
+ * Writes experiments/results/stages.md and stages.json. Without --twins, each twin runs in a
+ * process of its own, side by side (stages-<twin>.md/.json), and `--merge a,b` joins them into
+ * one table (the time reported is the longest part's).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,7 @@ interface Report {
   amortisation: Array<Record<string, number | string>>;
   cost: Record<string, { act: number[]; learn: number[]; train: number[] }>;
   seconds: number;
+  commit: string;
 }
 
 interface Args {
@@ -287,10 +288,25 @@ export async function run(argv: string[]): Promise<void> {
     const parts = argv[merge + 1].split(',').map((name) => JSON.parse(readFileSync(fileURLToPath(new URL(`./results/${name}.json`, import.meta.url)), 'utf8')) as Report);
     const a = parse(argv.filter((_, i) => i !== merge && i !== merge + 1));
     a.twins = parts.flatMap((p) => p.args.twins);
-    writeReport(a, parts.flatMap((p) => p.rows), parts.flatMap((p) => p.amortisation), Object.assign({}, ...parts.map((p) => p.cost)), Math.max(...parts.map((p) => p.seconds)));
+    const commits = [...new Set(parts.map((p) => p.commit))].join(', ');
+    writeReport(a, parts.flatMap((p) => p.rows), parts.flatMap((p) => p.amortisation), Object.assign({}, ...parts.map((p) => p.cost)), Math.max(...parts.map((p) => p.seconds)), commits);
     return;
   }
   const a = parse(argv);
+  if (a.twins.length > 1 && !argv.includes('--twins')) {
+    // One process per twin, side by side (the two cores of the reference machine), then one table.
+    const self = fileURLToPath(new URL('./bench.ts', import.meta.url));
+    await Promise.all(
+      a.twins.map(
+        (t) =>
+          new Promise<void>((resolve, reject) => {
+            const child = spawn(process.execPath, [...process.execArgv, self, 'stages', ...argv, '--twins', t, '--out', `${a.out}-${t}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+            child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench stages --twins ${t} exited with ${code}`))));
+          }),
+      ),
+    );
+    return run([...argv, '--merge', a.twins.map((t) => `${a.out}-${t}`).join(',')]);
+  }
   const started = Date.now();
   const rows: Array<Record<string, number | string>> = [];
   const amort: Array<Record<string, number | string>> = [];
@@ -352,13 +368,13 @@ export async function run(argv: string[]): Promise<void> {
   writeReport(a, rows, amort, cost, (Date.now() - started) / 1000);
 }
 
-function writeReport(args: Args, rows: Array<Record<string, number | string>>, amort: Array<Record<string, number | string>>, cost: Record<string, { act: number[]; learn: number[]; train: number[] }>, seconds: number): void {
+function writeReport(args: Args, rows: Array<Record<string, number | string>>, amort: Array<Record<string, number | string>>, cost: Record<string, { act: number[]; learn: number[]; train: number[] }>, seconds: number, ranAt?: string): void {
   let a = args;
   const out = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(out, { recursive: true });
-  let commit = 'unknown';
+  let commit = ranAt ?? 'unknown';
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    commit = ranAt ?? execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
   } catch {
     /* not a checkout */
   }

@@ -1,7 +1,7 @@
 import type { ContinuousParameter, Parameters, StagedProcess, StageState, StageVariability } from '../src/core/protocols.js';
 import type { Rng } from '../src/core/rng.js';
 import { continuous as P } from './params.js';
-import { bruggeman, nextState, realise, requireFinished, stageSettings } from './process.js';
+import { bruggeman, initialState, nextState, realise, requireFinished, requirePrevious, stageSettings } from './process.js';
 
 /**
  * grain-electrode's stage-by-stage process model (issue #17, docs/stages.md): cast → dry →
@@ -93,11 +93,11 @@ export function grainElectrodeProcess(): StagedProcess {
       electronicTransport: { unit: '', definition: 'relative effective conductivity of the CBD network, Bruggeman φ_cbd^1.5' },
       crackedFraction: { unit: '', definition: 'strain beyond the particles\' cracking strain 0.55 − 0.015·d/µm (heuristic: larger secondary particles crack first)' },
     },
-    initial: () => ({ stage: 0, realised: {}, descriptors: {}, feasible: true }),
+    initial: initialState,
     step: (s: StageState, action: Parameters, rng: Rng, spread?: Readonly<Record<string, number>>) =>
       advance(s, action, (asked) => realise(CAST_VARIABILITY, asked, rng, spread)),
     fromMeasurements: (stage, prev, action, measured) => {
-      if (prev.stage !== stage - 1) throw new RangeError(`measurements of stage ${stage} need the state after stage ${stage - 1}`);
+      requirePrevious(stage, prev);
       // The cast porosity a rig reports (or the thickness it measures, through the loading).
       const castFromRig = (asked: number) => measured.porosity ?? (measured.thickness !== undefined ? 1 - LOADING_UM / measured.thickness : asked);
       return advance(prev, action, stage === 1 ? castFromRig : null);

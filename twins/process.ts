@@ -42,6 +42,14 @@ export function nextState(prev: StageState, realised: Record<string, number>, de
   };
 }
 
+/** The state before a process's first stage. */
+export const initialState = (): StageState => ({ stage: 0, realised: {}, descriptors: {}, feasible: true });
+
+/** Checks that measurements of stage `stage` come with the state after the one before it. */
+export function requirePrevious(stage: number, prev: StageState): void {
+  if (prev.stage !== stage - 1) throw new RangeError(`measurements of stage ${stage} need the state after stage ${stage - 1}`);
+}
+
 /** Checks that a state has run every stage before its final properties are read. */
 export function requireFinished(twin: string, state: StageState, stages: number): void {
   if (state.stage !== stages) throw new BadInputError(`${twin}: the structure has ${state.stage} of ${stages} stages done; properties need all`, 'state.stage');

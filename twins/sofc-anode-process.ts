@@ -1,7 +1,7 @@
 import type { ContinuousParameter, Parameters, StagedProcess, StageState, StageVariability } from '../src/core/protocols.js';
 import type { Rng } from '../src/core/rng.js';
 import { continuous as P } from './params.js';
-import { bruggeman, nextState, realise, requireFinished, stageSettings } from './process.js';
+import { bruggeman, initialState, nextState, realise, requireFinished, requirePrevious, stageSettings } from './process.js';
 
 /**
  * sofc-anode's stage-by-stage process model (issue #17, docs/stages.md): pack → sinter.
@@ -84,11 +84,11 @@ export function sofcAnodeProcess(): StagedProcess {
       niDiameter: { unit: 'µm', definition: 'sintered Ni diameter' },
       niConnectivity: { unit: '', definition: 'share of the Ni network connected, clamp((niNetwork − 0.16)/0.1, 0, 1): random-sphere percolation near a 0.16 volume fraction (Scher & Zallen 1970)' },
     },
-    initial: () => ({ stage: 0, realised: {}, descriptors: {}, feasible: true }),
+    initial: initialState,
     step: (s: StageState, action: Parameters, rng: Rng, spread?: Readonly<Record<string, number>>) =>
       advance(s, action, (q, asked) => realise(q, asked, rng.fork(q.quantity), spread)),
     fromMeasurements: (stage, prev, action, measured) => {
-      if (prev.stage !== stage - 1) throw new RangeError(`measurements of stage ${stage} need the state after stage ${stage - 1}`);
+      requirePrevious(stage, prev);
       const fromRig = (q: StageVariability, asked: number) => (q.quantity === 'greenPorosity' ? measured.porosity : measured.niDiameter) ?? asked;
       return advance(prev, action, stage === 1 ? fromRig : null);
     },
