@@ -1,8 +1,9 @@
+import { inflateSync } from 'node:zlib';
 import UTIF from 'utif2';
 import { BadInputError } from '../core/errors.js';
 import type { Shape3 } from '../core/protocols.js';
 import type { SampleVolume, Samples } from './samples.js';
-import { checkShape } from './voxels.js';
+import { checkSampleBytes, checkShape } from './voxels.js';
 
 /**
  * TIFF stacks in (issue #19), decoded by utif2 (photopea's UTIF.js) rather than by hand:
@@ -44,6 +45,64 @@ const WRITER_DEFAULT_DPI = [72, 96];
 const COMPRESSIONS: Record<number, string> = { 1: 'none', 5: 'LZW', 8: 'Deflate', 32946: 'Deflate (old)', 32773: 'PackBits' };
 const OTHER_COMPRESSIONS: Record<number, string> = { 2: 'CCITT RLE', 3: 'CCITT G3', 4: 'CCITT G4', 6: 'old JPEG', 7: 'JPEG (lossy)', 34712: 'JPEG 2000', 34887: 'LERC', 34925: 'LZMA', 50000: 'Zstandard', 50001: 'WebP' };
 
+/** Bytes per value of each classic-TIFF field type (TIFF 6.0 §2, 13 = IFD from the TIFF/EP note). */
+const TYPE_BYTES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4 };
+/** Tags whose values are offsets of further IFDs that utif2 follows: SubIFDs, Exif, GPS. */
+const SUB_IFD_TAGS = [330, 34665, 34853];
+/** More IFDs (pages, thumbnails, Exif …) than any stack poreloop can hold (1024 pages) by far. */
+const MAX_IFDS = 65_536;
+/** Values over all entries: utif2 turns each into a JS number, so a forged count cannot exhaust memory. */
+const MAX_TAG_VALUES = 1 << 24;
+const MAX_SUB_IFD_DEPTH = 4;
+
+/**
+ * Walks the IFD structure of an untrusted TIFF before utif2 sees it (issue #19 review): utif2
+ * follows the IFD chain and SubIFD offsets with no loop check and reads every entry's count
+ * of values wherever it points, so a looped chain hangs it and a forged count makes it loop
+ * over billions of values. Here every IFD offset is visited once (a loop is refused), the
+ * number of IFDs and of values is capped, every entry's values must lie in the file
+ * (count × type size from its offset), and unknown field types are refused — utif2 silently
+ * stops reading an IFD at one, which would drop pages.
+ */
+function walkIfds(buf: Buffer, le: boolean, path: string): void {
+  const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+  const visited = new Set<number>();
+  let values = 0;
+  const corrupt = (why: string) => new BadInputError(`corrupt TIFF: ${why}`, path);
+  const visit = (offset: number, where: string, depth: number, chained: boolean): number => {
+    if (offset < 8 || offset + 2 > buf.length) throw corrupt(`${where} at offset ${offset} lies outside the file (${buf.length} bytes)`);
+    if (visited.has(offset)) throw corrupt(`${where} at offset ${offset} was already read (the IFD chain loops)`);
+    visited.add(offset);
+    if (visited.size > MAX_IFDS) throw corrupt(`more than ${MAX_IFDS} IFDs`);
+    const entries = u16(offset);
+    const end = offset + 2 + 12 * entries + (chained ? 4 : 0);
+    if (end > buf.length) throw corrupt(`${where} at offset ${offset} has ${entries} entries that pass the end of the file`);
+    for (let i = 0; i < entries; i++) {
+      const e = offset + 2 + 12 * i;
+      const t = u16(e);
+      const type = u16(e + 2);
+      const count = u32(e + 4);
+      const size = TYPE_BYTES[type];
+      if (size === undefined) throw corrupt(`${where}: tag ${t} has field type ${type}, not a classic TIFF type (1–13)`);
+      if (t === 50740 || t === 61440) throw new BadInputError(`TIFF with camera-raw private data (tag ${t}) is not a volume stack`, path);
+      const bytes = count * size;
+      const at = bytes > 4 ? u32(e + 8) : e + 8;
+      if (at + bytes > buf.length) throw corrupt(`${where}: tag ${t} has ${count} values of ${size} bytes at offset ${at}, past the end of the file (${buf.length} bytes)`);
+      values += count;
+      if (values > MAX_TAG_VALUES) throw corrupt(`the IFDs hold more than ${MAX_TAG_VALUES} tag values`);
+      if (SUB_IFD_TAGS.includes(t) && count > 0) {
+        if (size !== 4) throw corrupt(`${where}: SubIFD tag ${t} of field type ${type}`);
+        if (depth >= MAX_SUB_IFD_DEPTH) throw corrupt(`SubIFDs nested deeper than ${MAX_SUB_IFD_DEPTH}`);
+        for (let j = 0; j < count; j++) visit(u32(at + 4 * j), `${where} SubIFD (tag ${t})`, depth + 1, false);
+      }
+    }
+    return chained ? u32(offset + 2 + 12 * entries) : 0;
+  };
+  let next = u32(4);
+  for (let page = 0; next !== 0; page++) next = visit(next, `IFD ${page}`, 0, true);
+}
+
 function tag(ifd: IFD, t: number): unknown[] | undefined {
   const v = ifd[`t${t}`];
   return Array.isArray(v) ? v : v instanceof Uint8Array ? Array.from(v) : undefined;
@@ -65,11 +124,14 @@ export function decodeTiffStack(buf: Buffer, path: string): SampleVolume {
   const le = bom === 'II';
   const magic = le ? buf.readUInt16LE(2) : buf.readUInt16BE(2);
   if (magic !== 42) throw new BadInputError(magic === 43 ? 'BigTIFF is not supported; save as classic TIFF' : 'not a classic TIFF (magic ≠ 42)', path);
+  walkIfds(buf, le, path);
   // One ArrayBuffer view for utif2: handed a Node Buffer it copies the whole file per page.
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer;
+  const data = new Uint8Array(ab);
   let ifds: IFD[];
   try {
-    ifds = UTIF.decode(ab) as IFD[];
+    // No MakerNote parsing: camera vendors' IFDs are not walked above.
+    ifds = (UTIF.decode as (b: ArrayBuffer, prm: { parseMN: boolean; debug: boolean }) => IFD[])(ab, { parseMN: false, debug: false });
   } catch (e) {
     throw new BadInputError(`corrupt TIFF (${(e as Error).message})`, path, { cause: e });
   }
@@ -84,6 +146,9 @@ export function decodeTiffStack(buf: Buffer, path: string): SampleVolume {
   const compression = num(first, 259, 1)!;
   const predictor = num(first, 317, 1)!;
   if (spp !== 1) throw new BadInputError(`${spp} samples per pixel (colour): only single-channel grey or label stacks are volumes; save one channel`, path);
+  if (format === 3 && bps !== 32 && bps !== 64) {
+    throw new BadInputError(`${bps}-bit floating-point samples${bps === 16 ? ' (float16, half precision)' : ''} are not supported; allowed floats: 32 or 64-bit — save as float32`, path);
+  }
   if (![1, 8, 16, 32, 64].includes(bps) || (bps === 64 && format !== 3) || (bps === 1 && format !== 1)) {
     throw new BadInputError(`${bps}-bit samples (format ${format}) are not supported; allowed: 1-bit, 8/16/32-bit integer, 32/64-bit float`, path);
   }
@@ -101,40 +166,93 @@ export function decodeTiffStack(buf: Buffer, path: string): SampleVolume {
   // Declared sizes are checked before anything is decoded (issue #14).
   const shape = checkShape([width, height, pages.length], `${path}: TIFF pages`);
   const [nx, ny, nz] = shape;
-  const bytesPerSample = bps / 8;
+  // Bytes, not only voxels, are capped before anything is allocated (issue #19 review).
+  checkSampleBytes(nx * ny * nz, Math.max(1, bps / 8), `${path}: TIFF pages`);
   // Uncompressed pixels take their size in the file, so more than the file holds can only
   // come from strips that overlap or are reused: refused, not expanded (issue #14).
-  if (compression === 1 && bps >= 8 && nx * ny * nz * bytesPerSample > buf.length) {
-    throw new BadInputError(`corrupt TIFF: ${nz} pages of ${nx}×${ny} declare ${nx * ny * nz * bytesPerSample} pixel bytes, more than the file's ${buf.length} bytes (strips reused or overlapping)`, path);
+  if (compression === 1 && bps >= 8 && nx * ny * nz * (bps / 8) > buf.length) {
+    throw new BadInputError(`corrupt TIFF: ${nz} pages of ${nx}×${ny} declare ${nx * ny * nz * (bps / 8)} pixel bytes, more than the file's ${buf.length} bytes (strips reused or overlapping)`, path);
   }
   const values = allocate(bps, format, nx * ny * nz);
   const page = allocate(bps, format, nx * ny);
   for (let z = 0; z < nz; z++) {
-    const ifd = pages[z];
-    // The predictor is undone here, per sample: utif2 undoes it byte-wise, right for 8 and
-    // 16 bits only.
-    delete ifd.t317;
-    // utif2 prints progress of tiled pages with console.log: silenced, so --json stdout stays one document.
-    const print = console.log;
-    console.log = () => undefined;
-    try {
-      (UTIF.decodeImage as (b: ArrayBuffer, i: IFD, all: IFD[]) => void)(ab, ifd, ifds);
-    } catch (e) {
-      throw new BadInputError(`corrupt TIFF: page ${z} does not decode (${(e as Error).message})`, path, { cause: e });
-    } finally {
-      console.log = print;
-    }
-    const bytes = ifd.data as Uint8Array | undefined;
-    const rowBytes = Math.ceil((nx * bps) / 8);
-    if (!bytes || bytes.length < rowBytes * ny) {
-      throw new BadInputError(`corrupt TIFF: page ${z} decodes to ${bytes?.length ?? 0} of ${rowBytes * ny} bytes (compression ${compression})`, path);
-    }
+    const bytes = pageBytes(data, pages[z], z, { compression, bps, nx, ny }, path);
     unpack(bytes, page, nx, ny, bps, le);
     if (predictor === 2) undoHorizontalPredictor(page, nx, ny);
-    delete (ifd as Record<string, unknown>).data; // release the page's bytes
     for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) values[(x * ny + y) * nz + z] = page[y * nx + x];
   }
   return { values, shape, ...voxelSizeOf(first, pages.length) };
+}
+
+/**
+ * One page's bytes (rows padded to whole bytes, file byte order), strip by strip or tile by
+ * tile. utif2's own page decoder reads strips past the end of the file as zeros, drops a
+ * Deflate strip that inflates to more than the page and leaves a short strip's rows zero — a
+ * truncated file became pore without a word (issue #19 review). Here every page must list
+ * the strips (or tiles) its size needs, each within the file, and each must decode to its
+ * full length; utif2's LZW and PackBits decoders report how much they wrote, Deflate goes
+ * through node:zlib with the output bounded.
+ */
+function pageBytes(data: Uint8Array, ifd: IFD, z: number, f: { compression: number; bps: number; nx: number; ny: number }, path: string): Uint8Array {
+  const { compression, bps, nx, ny } = f;
+  const rowBytes = Math.ceil((nx * bps) / 8);
+  const tiled = tag(ifd, 322) !== undefined;
+  const names = tiled ? 'TileOffsets/TileByteCounts' : 'StripOffsets/StripByteCounts';
+  const offsets = tag(ifd, tiled ? 324 : 273) as number[] | undefined;
+  const counts = tag(ifd, tiled ? 325 : 279) as number[] | undefined;
+  if (!offsets || !counts) throw new BadInputError(`corrupt TIFF: page ${z} has no ${names}`, path);
+  const tw = tiled ? num(ifd, 322) ?? 0 : nx;
+  const th = tiled ? num(ifd, 323) ?? 0 : Math.min(num(ifd, 278, ny) ?? ny, ny);
+  if (!(tw > 0 && th > 0)) throw new BadInputError(`corrupt TIFF: page ${z} has ${tiled ? `tiles of ${tw}×${th}` : `RowsPerStrip ${th}`}`, path);
+  const across = Math.ceil(nx / tw);
+  const blocks = across * Math.ceil(ny / th);
+  if (offsets.length !== blocks || counts.length !== blocks) {
+    throw new BadInputError(`corrupt TIFF: page ${z} lists ${offsets.length} offsets and ${counts.length} byte counts; ${nx}×${ny} in ${tiled ? `${tw}×${th} tiles` : `strips of ${th} rows`} needs ${blocks}`, path);
+  }
+  const blockRow = Math.ceil((tw * bps) / 8);
+  const out = new Uint8Array(rowBytes * ny);
+  for (let i = 0; i < blocks; i++) {
+    const off = Number(offsets[i]);
+    const len = Number(counts[i]);
+    const where = `page ${z} ${tiled ? 'tile' : 'strip'} ${i}`;
+    if (off + len > data.length) throw new BadInputError(`corrupt TIFF: ${where} (${len} bytes at offset ${off}) passes the end of the file (${data.length} bytes)`, path);
+    const x0 = (i % across) * tw;
+    const y0 = Math.floor(i / across) * th;
+    // A strip holds the rows left on the page; a tile is always whole (TIFF 6.0 §15).
+    const rows = tiled ? th : Math.min(th, ny - y0);
+    const block = decodeBlock(data, off, len, compression, blockRow * rows, blockRow * th, where, path);
+    if (!tiled) out.set(block.subarray(0, blockRow * rows), y0 * rowBytes);
+    else {
+      const x0b = (x0 * bps) / 8;
+      const take = Math.min(blockRow, rowBytes - x0b);
+      for (let r = 0; r < rows && y0 + r < ny; r++) out.set(block.subarray(r * blockRow, r * blockRow + take), (y0 + r) * rowBytes + x0b);
+    }
+  }
+  return out;
+}
+
+/** One strip or tile: at least `want` bytes, at most `max` kept. */
+function decodeBlock(data: Uint8Array, off: number, len: number, compression: number, want: number, max: number, where: string, path: string): Uint8Array {
+  const short = (got: number) => new BadInputError(`corrupt TIFF: ${where} decodes to ${got} of ${want} bytes (truncated or damaged data)`, path);
+  if (compression === 1) {
+    if (len < want) throw short(len);
+    return data.subarray(off, off + want);
+  }
+  if (compression === 8 || compression === 32946) {
+    let block: Buffer;
+    try {
+      block = inflateSync(data.subarray(off, off + len), { maxOutputLength: Math.max(1, max) });
+    } catch (e) {
+      throw new BadInputError(`corrupt TIFF: ${where} does not inflate (${(e as Error).message})`, path, { cause: e });
+    }
+    if (block.length < want) throw short(block.length);
+    return block;
+  }
+  const tgt = new Uint8Array(max);
+  const decoders = UTIF.decode as unknown as Record<string, (d: Uint8Array, o: number, l: number, t: Uint8Array, to: number, b?: number) => number>;
+  const wrote = compression === 5 ? decoders._decodeLZW(data, off, len, tgt, 0, 8) : decoders._decodePackBits(data, off, len, tgt, 0);
+  if (!(wrote >= want)) throw short(Math.min(wrote, want));
+  return tgt;
 }
 
 function allocate(bps: number, format: number, n: number): Samples {
@@ -143,7 +261,7 @@ function allocate(bps: number, format: number, n: number): Samples {
   return bps <= 8 ? new Uint8Array(n) : bps === 16 ? new Uint16Array(n) : new Uint32Array(n);
 }
 
-/** Page bytes (rows padded to whole bytes) into samples; utif2 has already made 16-bit little-endian. */
+/** Page bytes (rows padded to whole bytes, the file's byte order) into samples. */
 function unpack(bytes: Uint8Array, out: Samples, nx: number, ny: number, bps: number, le: boolean): void {
   if (bps === 1) {
     const row = Math.ceil(nx / 8);
@@ -156,7 +274,7 @@ function unpack(bytes: Uint8Array, out: Samples, nx: number, ny: number, bps: nu
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = nx * ny;
-  const little = bps === 16 ? true : le;
+  const little = le;
   if (out instanceof Uint16Array) for (let i = 0; i < n; i++) out[i] = dv.getUint16(2 * i, little);
   else if (out instanceof Int16Array) for (let i = 0; i < n; i++) out[i] = dv.getInt16(2 * i, little);
   else if (out instanceof Uint32Array) for (let i = 0; i < n; i++) out[i] = dv.getUint32(4 * i, little);

@@ -9,6 +9,19 @@ import { BadInputError } from '../core/errors.js';
 /** Largest volume poreloop accepts in one piece (voxels): 1024³ = 1 GiB of labels. */
 export const MAX_VOXELS = 1024 ** 3;
 
+/**
+ * Largest sample array a reader allocates: 2 GiB. MAX_VOXELS alone let a 1024³ float64 stack
+ * (8 GiB, plus the copies readers make) through (issue #19 review).
+ */
+export const MAX_SAMPLE_BYTES = 2 * 1024 ** 3;
+
+/** Refuses `n` samples of `bytes` bytes each when they pass MAX_SAMPLE_BYTES, before anything is allocated. */
+export function checkSampleBytes(n: number, bytes: number, where: string): void {
+  if (n * bytes > MAX_SAMPLE_BYTES) {
+    throw new BadInputError(`${n} samples of ${bytes} byte${bytes === 1 ? '' : 's'} = ${(n * bytes / 1024 ** 3).toFixed(2)} GiB exceed the limit of ${MAX_SAMPLE_BYTES / 1024 ** 3} GiB; crop or downsample it, or store fewer bytes per sample`, where);
+  }
+}
+
 export function voxelCount(shape: Shape3): number {
   return shape[0] * shape[1] * shape[2];
 }
