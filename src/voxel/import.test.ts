@@ -45,7 +45,8 @@ describe('import of real volumes (issue #19)', () => {
         expect(warnings.join('\n')).toMatch(/voxel size|pass --voxel/);
       } else {
         expect(v.voxelSize).toBeCloseTo(vs, 9);
-        expect(warnings).toEqual([]);
+        // VTK Spacing carries no unit: taken as µm with a warning unless poreloop wrote the file (review).
+        expect(warnings).toEqual(file.endsWith('.vti') ? [expect.stringMatching(/VTK Spacing has no unit; taken as µm/)] : []);
       }
     });
   }

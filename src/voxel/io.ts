@@ -7,7 +7,7 @@ import type { Shape3, Voxels } from '../core/protocols.js';
 import { decodeNpySamples, encodeNpy } from './npy.js';
 import { fromXFastest, toLabels, toXFastest, type SampleVolume, type Samples } from './samples.js';
 import { decodeTiffStack, parsePoreloopMeta } from './tiff.js';
-import { checkShape, createVoxels, labelsPresent } from './voxels.js';
+import { checkSampleBytes, checkShape, createVoxels, labelsPresent } from './voxels.js';
 
 /**
  * Volume files (issue 3, "I/O and CLI"; issue #19, "a way in for real data"). One entry point
@@ -327,6 +327,17 @@ function decodeVti(buf: Buffer, path: string): SampleVolume {
     return hdr64 ? Number(dv.getBigUint64(0, le)) : dv.getUint32(0, le);
   };
   const nbytes = n * vt.bytes;
+  // Bytes, not only voxels, are capped before anything is allocated or inflated (issue #19 review).
+  checkSampleBytes(n, vt.bytes, `${path}: WholeExtent`);
+  // VTK stores x fastest; values are written straight into poreloop's C order (x slowest),
+  // without a second full-size copy.
+  const [nx, ny, nz] = shape;
+  const cIndex = (i: number) => {
+    const x = i % nx;
+    const t = (i - x) / nx;
+    const y = t % ny;
+    return (x * ny + y) * nz + (t - y) / ny;
+  };
   let bytes: Uint8Array;
   if (format === 'ascii') {
     const tokens = (m[4] ?? '').trim().split(/\s+/).filter((t) => t.length > 0);
@@ -343,7 +354,7 @@ function decodeVti(buf: Buffer, path: string): SampleVolume {
         const allowed = float ? 'finite numbers' : max <= 255 ? `phase labels are integers 0–${max}` : `${type} integers`;
         throw new BadInputError(`ascii DataArray value ${i} is ${JSON.stringify(tokens[i].slice(0, 20))}; ${allowed}`, path);
       }
-      values[i] = v;
+      values[cIndex(i)] = v;
     }
     return finishVti(values, shape, xml, spacing);
   } else if (format === 'binary') {
@@ -367,23 +378,26 @@ function decodeVti(buf: Buffer, path: string): SampleVolume {
   } else throw new BadInputError(`DataArray format "${format}" not supported`, path);
   if (bytes.length < nbytes) throw new BadInputError(`data array has ${Math.floor(bytes.length / vt.bytes)} values but the extent needs ${n}`, path);
   const values = vt.make(n);
-  if (type === 'UInt8') values.set(bytes.subarray(0, n));
+  if (type === 'UInt8') for (let i = 0; i < n; i++) values[cIndex(i)] = bytes[i];
   else {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, nbytes);
-    for (let i = 0; i < n; i++) values[i] = vt.get(dv, i * vt.bytes, le);
+    for (let i = 0; i < n; i++) values[cIndex(i)] = vt.get(dv, i * vt.bytes, le);
   }
   return finishVti(values, shape, xml, spacing);
 }
 
-function finishVti(xFastest: Samples, shape: Shape3, xml: string, spacing: number[] | undefined): SampleVolume {
+/** `values` in C order (x slowest). */
+function finishVti(values: Samples, shape: Shape3, xml: string, spacing: number[] | undefined): SampleVolume {
   const meta = parsePoreloopMeta(xml.slice(0, 4096));
   const warnings: string[] = [];
   if (spacing && spacing.length === 3 && spacing.some((s) => Math.abs(s - spacing[0]) > 0.01 * spacing[0])) {
     warnings.push(`voxels are not cubic (Spacing ${spacing.join(' ')}); poreloop uses cubic voxels of ${spacing[0]}`);
   }
-  // VTK spacing has no unit: poreloop's own files say µm; others are taken as µm too.
+  // VTK spacing has no unit: poreloop's own files say µm; others are taken as µm too, with a
+  // warning (issue #19 review) — ParaView and most VTK writers store whatever unit the data had.
   const voxelSize = meta?.voxelSize ?? (spacing && spacing[0] > 0 ? spacing[0] : undefined);
-  return { values: fromXFastest(xFastest, shape), shape, voxelSize, phases: meta?.phases, warnings };
+  if (!meta?.voxelSize && voxelSize !== undefined) warnings.push(`VTK Spacing has no unit; taken as µm (${voxelSize} µm); pass --voxel <µm> if it is not`);
+  return { values, shape, voxelSize, phases: meta?.phases, warnings };
 }
 
 /**
@@ -418,8 +432,15 @@ function inflateBlocks(data: Uint8Array, sizes: number[], blockSize: number, las
   let from = 0;
   for (let b = 0; b < sizes.length; b++) {
     const want = b === sizes.length - 1 ? lastSize || blockSize : blockSize;
-    const block = inflateSync(data.subarray(from, from + sizes[b]), { maxOutputLength: Math.max(1, want) });
-    out.set(block.subarray(0, want), at);
+    let block: Buffer;
+    try {
+      block = inflateSync(data.subarray(from, from + sizes[b]), { maxOutputLength: Math.max(1, want) });
+    } catch (e) {
+      throw new BadInputError(`compressed block ${b} of ${sizes.length} does not inflate to its ${want} bytes (${(e as Error).message})`, path, { cause: e });
+    }
+    // A short block (truncated or damaged data) would leave zeros, read as pore (issue #19 review).
+    if (block.length !== want) throw new BadInputError(`compressed block ${b} of ${sizes.length} inflates to ${block.length} bytes, the header says ${want}`, path);
+    out.set(block, at);
     at += want;
     from += sizes[b];
   }
