@@ -61,4 +61,11 @@ describe('segmentation of grey-scale stacks (issue #19)', () => {
     expect(() => segment(grey.values, grey.shape, { classes: 1 })).toThrow(/--classes: classes must be an integer 2…8/);
     expect(() => segment(grey.values, grey.shape, { denoise: 'gauss' as never })).toThrow(/--denoise/);
   });
+
+  it('refuses NaN and ±∞ samples with their count instead of labelling them pore (review)', () => {
+    const img = Float32Array.from({ length: 27 }, (_, i) => (i % 2 ? 10 : 0));
+    img[5] = Number.NaN;
+    img[20] = Number.POSITIVE_INFINITY;
+    expect(() => segment(img, [3, 3, 3])).toThrow(/segment: 2 of 27 samples are not finite \(NaN or ±∞; the first at x,y,z = 0,1,2, value NaN\)/);
+  });
 });

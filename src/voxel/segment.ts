@@ -35,6 +35,21 @@ export function segment(values: Samples | Float32Array, shape: Shape3, o: Segmen
   if (!Number.isInteger(classes) || classes < 2 || classes > 8) throw new BadInputError(`classes must be an integer 2…8, got ${classes}`, '--classes');
   const denoise = o.denoise ?? 'none';
   if (!['none', 'median', 'nlm'].includes(denoise)) throw new BadInputError(`denoise must be none, median or nlm, got ${String(denoise)}`, '--denoise');
+  // NaN compares false with every threshold, so it became class 0 — pore (issue #19 review).
+  // A float stack's NaN/±∞ (masked or failed reconstruction) has no phase to give: refused.
+  let nonFinite = 0;
+  let first = -1;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      if (first < 0) first = i;
+      nonFinite++;
+    }
+  }
+  if (nonFinite > 0) {
+    const [, ny, nz] = shape;
+    const at = [Math.floor(first / (ny * nz)), Math.floor(first / nz) % ny, first % nz];
+    throw new BadInputError(`${nonFinite} of ${values.length} samples are not finite (NaN or ±∞; the first at x,y,z = ${at.join(',')}, value ${values[first]}); segmentation needs a grey value everywhere — crop them away or replace them first`, 'segment');
+  }
   const noiseSigma = estimateNoise(values, shape);
   const img = denoise === 'median' ? median3(values, shape) : denoise === 'nlm' ? nonLocalMeans(values, shape, { sigma: noiseSigma, h: o.nlmH ?? 0.4 * noiseSigma }) : Float32Array.from(values);
   const thresholds = multiOtsu(img, classes, o.bins ?? 256);
