@@ -14,6 +14,8 @@ import { analyticTruth } from '../robots/sim/truth.js';
 import type { Agent, AgentContext, Observation, ParameterSpace, Parameters } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { encode } from '../src/core/space.js';
+import { configRegistries } from '../src/compose/campaign.js';
+import { resolveCampaign } from '../src/config/load.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { withConstantLiar } from '../src/orchestrator/runtime.js';
 import { runSimCampaign, type SimCampaignOptions } from './async-lab.js';
@@ -172,6 +174,18 @@ describe('asynchronous campaigns (#21)', () => {
       l.close();
     }
   }, 120_000);
+});
+
+describe('loop.mode in the config (#21)', () => {
+  const raw = (loop: unknown) => ({
+    name: 'c', space: { a: { min: 0, max: 1 } }, reward: 'score', agent: { name: 'gp-bo' },
+    rigs: { pipeline: ['characterise'], measure: ['score'] }, budget: { rigRuns: 4 }, loop,
+  });
+  it('accepts sync and async, and refuses anything else naming the field and what is allowed', () => {
+    expect(resolveCampaign(raw({ mode: 'async' }), configRegistries(), {}, {}).config.loop?.mode).toBe('async');
+    expect(resolveCampaign(raw({ mode: 'sync' }), configRegistries(), {}, {}).config.loop?.mode).toBe('sync');
+    expect(() => resolveCampaign(raw({ mode: 'overlapping' }), configRegistries(), {}, {})).toThrow(/loop\.mode.*"sync" or "async"/s);
+  });
 });
 
 describe('pending-aware proposals (#21)', () => {
