@@ -4,6 +4,7 @@ import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { cli, tmp } from '../../tests/helpers.js';
 import { Ledger } from '../ledger/ledger.js';
+import { overview } from '../report/model.js';
 import { importWarmStart, parseCsv, readWarmStart } from './warm-start.js';
 
 /**
@@ -103,7 +104,18 @@ describe('warm start from a CSV of earlier measurements', () => {
     const exported = await cli(['export', doc.campaignId, '--db', db, '--format', 'csv']);
     expect(exported.code, exported.stderr).toBe(0);
     expect(exported.stdout.split('\n').filter((l) => l.includes('import')).length).toBeGreaterThanOrEqual(6);
-    expect((await cli(['status', doc.campaignId, '--db', db])).code).toBe(0);
+    // Status and report count the imports apart from the campaign's own trials, as rigRuns does (review).
+    const st = await cli(['status', doc.campaignId, '--db', db, '--json']);
+    expect(st.code, st.stderr).toBe(0);
+    expect(JSON.parse(st.stdout)).toMatchObject({ outcomes: { measured: 2, infeasible: 0, imported: 6 } });
+    const text = await cli(['status', doc.campaignId, '--db', db]);
+    expect(text.stdout + text.stderr).toMatch(/rig runs: 2 measured[\s\S]*imported 6 earlier measurements/);
+    const ro = Ledger.open(db, { readonly: true });
+    try {
+      expect(overview(ro, ro.campaign(doc.campaignId)!)).toMatchObject({ completed: 2, infeasible: 0, imported: 6 });
+    } finally {
+      ro.close();
+    }
     const rep = await cli(['report', doc.campaignId, '--db', db, '--out', join(dir, 'report')]);
     expect(rep.code, rep.stderr).toBe(0);
     // A CSV outside the space stops the campaign before it starts, exit 2, naming the row — and

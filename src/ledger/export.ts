@@ -200,7 +200,8 @@ export interface CampaignSummary {
   /** How sure the simulated scores were (issue #13); null when nothing was simulated. */
   uncertainty: UncertaintySummary | null;
   /** What became of the trials sent to the rigs (issue #18: the summary counts infeasible runs). */
-  outcomes: { measured: number; feasible: number; infeasible: number; noReward: number; failed: number; abandoned: number };
+  /** The campaign's own trials (rig runs); earlier measurements imported by a warm start are `imported`, apart. */
+  outcomes: { measured: number; feasible: number; infeasible: number; noReward: number; failed: number; abandoned: number; imported: number };
   /** The reward expression, or null when the campaign has objectives only. */
   reward: string | null;
   objectives: Array<{ name: string; goal: 'max' | 'min' }>;
@@ -246,6 +247,9 @@ export function pendingApproval(ledger: Ledger, campaignId: string): { round: nu
   return ledger.hasDocument(campaignId, 'ApprovalGiven', `round:${req.round}`) ? null : { round: req.round, trialIds: req.trialIds };
 }
 
+/** The agent name of warm-start rows (ObservationImported, issue #19). */
+export const IMPORT_AGENT = 'import';
+
 /** The closing summary of a campaign (CLI table, `--json` document, library result). */
 export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS: number = ledgerWallTimeS(ledger, campaignId)): CampaignSummary {
   const row = ledger.campaign(campaignId)!;
@@ -263,6 +267,9 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS:
     feasible: t.feasible,
   });
   const measured = trials.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null).sort((a, b) => b.measuredReward! - a.measuredReward!);
+  // Warm-start rows (agent import) may be the best candidates, but they are not this
+  // campaign's proposals or rig runs: counted apart (issue #19 review).
+  const own = trials.filter((t) => t.agent !== IMPORT_AGENT);
   const cfg = (row.config ?? {}) as { reward?: unknown; objectives?: Array<{ name: string; goal: 'max' | 'min' }>; space?: Record<string, unknown> };
   return {
     campaignId,
@@ -271,7 +278,7 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS:
     stopReason: row.stopReason,
     rounds: row.rounds,
     rigRuns: row.rigRuns,
-    trials: trials.length,
+    trials: own.length,
     best: measured[0] ? toSummary(measured[0]) : null,
     top: measured.slice(0, 5).map(toSummary),
     ledger: resolve(ledger.path),
@@ -279,12 +286,13 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS:
     awaitingApproval: row.status === 'running' || row.status === 'paused' ? pendingApproval(ledger, campaignId) : null,
     uncertainty: summariseUncertainty(ledger, campaignId),
     outcomes: {
-      measured: trials.filter((t) => t.status === 'completed').length,
-      feasible: measured.length,
-      infeasible: trials.filter((t) => t.status === 'completed' && t.feasible === false).length,
-      noReward: trials.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward === null).length,
-      failed: trials.filter((t) => t.status === 'failed').length,
-      abandoned: trials.filter((t) => t.status === 'abandoned').length,
+      measured: own.filter((t) => t.status === 'completed').length,
+      feasible: own.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null).length,
+      infeasible: own.filter((t) => t.status === 'completed' && t.feasible === false).length,
+      noReward: own.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward === null).length,
+      failed: own.filter((t) => t.status === 'failed').length,
+      abandoned: own.filter((t) => t.status === 'abandoned').length,
+      imported: trials.length - own.length,
     },
     reward: typeof cfg.reward === 'string' ? cfg.reward : null,
     objectives: cfg.objectives ?? [],

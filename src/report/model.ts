@@ -1,5 +1,5 @@
 import type { DocumentBodies } from '../ledger/documents.js';
-import { currentScores, ledgerWallTimeS, pendingApproval } from '../ledger/export.js';
+import { currentScores, IMPORT_AGENT, ledgerWallTimeS, pendingApproval } from '../ledger/export.js';
 import type { CampaignRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { createRng } from '../core/rng.js';
 import { campaignFront, frontTrials, measuredRows, objectiveSetOf } from '../reward/front.js';
@@ -41,6 +41,8 @@ export interface CampaignOverview {
   infeasible: number;
   failed: number;
   abandoned: number;
+  /** Earlier measurements imported by a warm start (not in the counts above). */
+  imported: number;
 }
 
 /** One rig run (a trial sent to the rigs), in dispatch order. */
@@ -160,14 +162,16 @@ export function overview(ledger: Ledger, c: CampaignRow): CampaignOverview {
   const snap = c.snapshot as { value?: unknown; context?: { round?: number; pauseRequested?: boolean } } | null;
   const counts = ledger.db
     .prepare(
-      `SELECT count(*) AS trials,
-              sum(status = 'completed') AS completed,
-              sum(status = 'completed' AND feasible = 0) AS infeasible,
-              sum(status = 'failed') AS failed,
-              sum(status = 'abandoned') AS abandoned
+      // Warm-start rows (agent import) are counted apart, as rigRuns leaves them out (issue #19 review).
+      `SELECT sum(agent != ?) AS trials,
+              sum(agent != ? AND status = 'completed') AS completed,
+              sum(agent != ? AND status = 'completed' AND feasible = 0) AS infeasible,
+              sum(agent != ? AND status = 'failed') AS failed,
+              sum(agent != ? AND status = 'abandoned') AS abandoned,
+              sum(agent = ?) AS imported
          FROM trials WHERE campaign_id = ?`,
     )
-    .get(c.id) as Record<string, number | null>;
+    .get(...Array<string>(6).fill(IMPORT_AGENT), c.id) as Record<string, number | null>;
   const budget = cfg.budget?.rigRuns ?? null;
   const ended = c.status !== 'running' && c.status !== 'paused';
   return {
@@ -197,6 +201,7 @@ export function overview(ledger: Ledger, c: CampaignRow): CampaignOverview {
     infeasible: counts.infeasible ?? 0,
     failed: counts.failed ?? 0,
     abandoned: counts.abandoned ?? 0,
+    imported: counts.imported ?? 0,
   };
 }
 

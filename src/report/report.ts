@@ -51,7 +51,7 @@ function reportHtml(m: CampaignModel, charts: Array<{ chart: Chart; svg: string 
     ['rounds', String(o.rounds)],
     ['rig runs', `${o.rigRuns}${o.rigBudget !== null ? ` of ${o.rigBudget}` : ''}`],
     ['trials proposed', String(o.trials)],
-    ['measured', `${o.completed} (${o.infeasible} infeasible), ${o.failed} failed, ${o.abandoned} abandoned`],
+    ['measured', `${o.completed} (${o.infeasible} infeasible), ${o.failed} failed, ${o.abandoned} abandoned${o.imported ? `; imported ${o.imported} (warm start)` : ''}`],
     ['best measured reward', num(measured[0]?.reward)],
     ['wall time', `${o.wallTimeS.toFixed(1)} s`],
     ['agent', o.agent],

@@ -62,6 +62,7 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
     `${o.failed} failed`,
     `${o.abandoned} abandoned`,
   ])) out.info(l);
+  if (o.imported) out.info(`imported ${o.imported} earlier measurements (warm start; not rig runs of this campaign)`);
   const reward = s.reward
     ? `reward (dimensionless, higher is better) = ${s.reward}`
     : `reward (higher is better) = Σ goal·ln(objective), so that a relative change counts alike in every objective (issue #16): ${s.objectives.map((x) => `${x.goal === 'max' ? '+' : '−'}ln ${x.name}`).join(' ')}`;
