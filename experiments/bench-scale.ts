@@ -228,7 +228,7 @@ export async function run(args: string[]): Promise<void> {
     `- Utilisation ≥ 90 % (A, the scheduling comparison): async ${f(100 * uA)} % over the whole campaign (${uA >= 0.9 ? 'met' : 'NOT met'}), ` +
       `${f(100 * med('A', 'async', (r) => r.utilisationUntilLastStart))} % until the last run started, from sync ${f(100 * med('A', 'sync', (r) => r.utilisation))} %. ` +
       `B (budget ${budgetB}, 3 runs per rig, so the end of the campaign weighs more): async ${f(100 * uB)} %, sync ${f(100 * med('B', 'sync', (r) => r.utilisation))} %.`,
-    `- ≤ 10 % more rig runs to the target than sync: median ${f(toA, 0)} async vs ${f(toS, 0)} sync (${Number.isFinite(toA) && Number.isFinite(toS) ? `${f((100 * (toA - toS)) / toS)} %` : 'n/a'}) — ${toA <= 1.1 * toS ? 'met' : 'NOT met'}.`,
+    `- ≤ 10 % more rig runs to the target than sync: median ${f(toA, 0)} async vs ${f(toS, 0)} sync (${Number.isFinite(toA) && Number.isFinite(toS) ? `${f((100 * (toA - toS)) / toS)} %` : 'n/a'}) — ${Number.isFinite(toA) && Number.isFinite(toS) && toA <= 1.1 * toS ? 'met' : 'NOT met'}.`,
     '',
   );
   let workers = '';
