@@ -61,6 +61,13 @@ describe('poreloop volume (issue #19)', () => {
     expect(v.voxelSize).toBeCloseTo(0.5, 9);
     expect(doc.fractions[0]).toBeGreaterThan(0.25);
   });
+
+  it('segment checks --names against --classes before reading or denoising anything (review)', async () => {
+    io.stderr = '';
+    // The input does not exist: the --names error comes first, so nothing was read.
+    expect(await main(['volume', 'segment', join(dir, 'absent.tif'), join(dir, 'x.tif'), '--classes', '2', '--names', 'pore,cbd,nmc'])).toBe(2);
+    expect(io.stderr).toMatch(/--names: 3 names for 2 classes/);
+  });
 });
 
 describe('poreloop reconstruct sam (issue #19)', () => {

@@ -154,11 +154,12 @@ const segmentCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SegmentA
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
+        // Checked before the read and the (expensive) denoising, not after (issue #19 review).
+        const names = args.names ? String(args.names).split(',').map((n) => n.trim()) : [];
+        if (names.length > 0 && names.length !== args.classes) throw new BadInputError(`${names.length} names for ${args.classes} classes`, '--names');
         const g = readSamples(args.input, readOptions(args, out));
         const t0 = performance.now();
         const s = segment(g.values, g.shape as Shape3, { classes: args.classes, denoise: args.denoise as Denoise });
-        const names = args.names ? String(args.names).split(',').map((n) => n.trim()) : [];
-        if (names.length > 0 && names.length !== args.classes) throw new BadInputError(`${names.length} names for ${args.classes} classes`, '--names');
         const phases = Object.fromEntries(Array.from({ length: args.classes }, (_, c) => [c, names[c] ?? (c === 0 ? 'pore' : `phase${c}`)]));
         const v = createVoxels(g.shape, g.voxelSize, phases, s.labels);
         writeVolume(args.output, v);
