@@ -62,6 +62,14 @@ export async function runCommand(out: Output, body: () => Promise<number | void>
   }
 }
 
+/**
+ * A flag given once, comma-separated, or repeated (`--props a --props b`, issue #19: yargs
+ * hands a repeated string flag over as an array, which crashed with exit 1).
+ */
+export function listFlag(value: string | string[] | undefined): string[] {
+  return [value ?? []].flat().flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
 /** Parses `name=value` pairs from repeated --set flags; numbers become numbers. */
 export function parseSetFlags(sets: readonly string[] | undefined, flag = '--set'): Record<string, number | string> {
   const out: Record<string, number | string> = {};

@@ -7,7 +7,7 @@ import { createPhysicsPool, simulateInPool } from '../../physics/pool.js';
 import { readVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
+import { createOutput, listFlag, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
 
 /**
  * `poreloop analyse <volume>` (issue 4): the P-model physics on any segmented volume — a
@@ -54,14 +54,6 @@ export function expandProps(list: string, axes: string[]): string[] {
     }
   }
   return [...new Set(out)];
-}
-
-/**
- * A flag given once, comma-separated, or repeated (`--props a --props b`, issue #19: yargs
- * hands a repeated string flag over as an array, which crashed with exit 1).
- */
-export function listFlag(value: string | string[] | undefined): string[] {
-  return [value ?? []].flat().flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
 }
 
 export function parseAxes(value: string | string[] | undefined): Array<'x' | 'y' | 'z'> {

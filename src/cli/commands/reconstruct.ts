@@ -7,8 +7,7 @@ import { reconstructSam } from '../../reconstruct/sam.js';
 import { readVolume, writeVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs } from '../common.js';
-import { listFlag } from './analyse.js';
+import { createOutput, listFlag, runCommand, type GlobalArgs } from '../common.js';
 
 /**
  * `poreloop reconstruct sam <target> <output>` (issue #19): a 3D volume whose two-point and
