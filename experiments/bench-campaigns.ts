@@ -48,7 +48,7 @@ import type { Observation, Parameters } from '../src/core/protocols.js';
 import { createRng, hash32, type Rng } from '../src/core/rng.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { MultiFidelityModel, SimulationLevel, selectByExpectedImprovement, type FidelityPoint, type MultiFidelityOptions } from '../src/predict/multifidelity.js';
-import { buildTruth, pModelPool, TASKS, taskModel, type Task, type TaskModel } from './campaign-tasks.js';
+import { buildTruth, pModelPool, runsWithin, TASKS, taskModel, type Task, type TaskModel } from './campaign-tasks.js';
 
 const RESULTS = new URL('results/', import.meta.url).pathname;
 const CAMPAIGN_CONFIG = new URL('configs/campaigns-gdl.yaml', import.meta.url).pathname;
@@ -286,17 +286,6 @@ interface CampaignRun {
   stopReason: string | null;
   wallS: number;
   rho: unknown;
-}
-
-/** Rig runs until the best true reward so far is within `tolerance`·|f*| of f* (null: never). */
-function runsWithin(trueRewards: readonly number[], fStar: number, tolerance: number): number | null {
-  const target = fStar - tolerance * Math.abs(fStar);
-  let best = -Infinity;
-  for (const [i, r] of trueRewards.entries()) {
-    best = Math.max(best, r);
-    if (best >= target) return i + 1;
-  }
-  return null;
 }
 
 /** A whole twin campaign (runCampaign) against simulated rigs whose truth is the task's cached truth. */
