@@ -53,10 +53,13 @@ export function feasibleFromCube(space: ParameterSpace, u: readonly number[]): P
  *   for agents that query a reward model).
  * - Otherwise (a rig-only campaign, the pool-replay harness) the rig measurements alone: a
  *   rig-only agent learns from measurements only.
+ * - Fantasies (Observation.fantasy: a pending trial's constant-liar reward, issue #21) never:
+ *   a lie learned as data would be saved in the agent's state (CMA-ES scored a running member
+ *   with it and moved its covariance) and counted toward the initial design.
  */
 export function learningSet(history: readonly Observation[]): Observation[] {
-  const simulations = history.filter((o) => o.fidelity === 'simulation');
-  return simulations.length > 0 ? simulations : history.filter((o) => o.fidelity === 'rig');
+  const simulations = history.filter((o) => o.fidelity === 'simulation' && !o.fantasy);
+  return simulations.length > 0 ? simulations : history.filter((o) => o.fidelity === 'rig' && !o.fantasy);
 }
 
 /**

@@ -12,7 +12,7 @@
  * it. The clock stops at every timer (FakeClock.nextAt), so no event is skipped over while an
  * actor computes.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createActor, fromPromise, toPromise, type Snapshot } from 'xstate';
@@ -54,11 +54,19 @@ export interface SimCampaignOptions {
   labStateDir?: string;
   /** Kill (stop everything without cleanup, as SIGKILL would) when this holds after a step. */
   killWhen?: (ctx: CampaignContext, state: string, ledger: Ledger) => boolean;
+  /**
+   * Keep the temporary folder (ledger, lab state) this run made after a run that ends: the
+   * caller reads `db` and then calls `cleanup()`. A killed run always keeps it (the caller
+   * resumes from it); without `keep` an ended run removes it.
+   */
+  keep?: boolean;
 }
 
 export interface SimCampaignResult {
   db: string;
   labStateDir: string;
+  /** Removes the temporary folder this run made (nothing when the caller gave db and labStateDir). */
+  cleanup: () => void;
   status: 'completed' | 'stopped' | 'failed' | 'killed';
   context: CampaignContext;
   /** Every job the rigs saw (lab clock times). */
@@ -91,9 +99,12 @@ export async function runSimCampaign(o: SimCampaignOptions): Promise<SimCampaign
   const clock: FakeClock = createFakeClock();
   const broker = createMemoryBroker();
   const lab = 'sim';
-  const dir = mkdtempSync(join(tmpdir(), 'poreloop-async-'));
-  const db = o.db ?? join(dir, 'ledger.db');
-  const labStateDir = o.labStateDir ?? join(dir, 'lab');
+  const dir = o.db && o.labStateDir ? null : mkdtempSync(join(tmpdir(), 'poreloop-async-'));
+  const db = o.db ?? join(dir!, 'ledger.db');
+  const labStateDir = o.labStateDir ?? join(dir!, 'lab');
+  const cleanup = () => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  };
   const sim = await createSimulatedLab({ transport: (c) => broker.connect(c), lab, seed: hash32(`lab:${o.seed}`), clock, rigs: o.rigs, truth: o.truth, stateDir: labStateDir });
   const t = await broker.connect({ clientId: 'orchestrator' });
   const dispatcher = createDispatcher({
@@ -168,7 +179,8 @@ export async function runSimCampaign(o: SimCampaignOptions): Promise<SimCampaign
   await stopping;
   const result = summarise(ledger, log, o.rigs.length, startedAt);
   ledger.close();
-  return { db, labStateDir, status: killed ? 'killed' : (context.finalStatus ?? 'stopped'), context, log, startedAt, ...result };
+  if (!killed && !o.keep) cleanup();
+  return { db, labStateDir, cleanup, status: killed ? 'killed' : (context.finalStatus ?? 'stopped'), context, log, startedAt, ...result };
 }
 
 function summarise(ledger: Ledger, log: SimLogEntry[], rigs: number, startedAt: number) {

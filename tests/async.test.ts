@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { createCmaesAgent } from '../agents/cmaes.js';
 import { createGpBoAgent } from '../agents/gp-bo.js';
 import { createSobolAgent } from '../agents/sobol.js';
 import { variedFleet } from '../robots/sim/fleet.js';
@@ -68,10 +69,10 @@ describe('asynchronous campaigns (#21)', () => {
   it('keeps every rig busy: at most batchSize trials in flight, each freed slot refilled, every trial measured once; sync waits for its slowest rig', async () => {
     // Sobol' fills every batch (no clustering for the diverse selection to refuse), so the
     // comparison isolates the loop: whole batches against refilled slots.
-    const sync = await runSimCampaign(base('sync', { agent: createSobolAgent(), rigRuns: 48 }));
-    const async = await runSimCampaign(base('async', { agent: createSobolAgent(), rigRuns: 48 }));
+    const sync = await runSimCampaign(base('sync', { agent: createSobolAgent(), rigRuns: 48, keep: true }));
+    const async = await runSimCampaign(base('async', { agent: createSobolAgent(), rigRuns: 48, keep: true }));
     const agent = recording();
-    const bo = await runSimCampaign(base('async', { agent }));
+    const bo = await runSimCampaign(base('async', { agent, keep: true }));
     for (const r of [sync, async, bo]) {
       const budget = r === bo ? 24 : 48;
       expect(r.status).toBe('completed');
@@ -84,6 +85,7 @@ describe('asynchronous campaigns (#21)', () => {
         expect(l.trials('c').filter((t) => t.selectedRank !== null).every((t) => t.status === 'completed')).toBe(true);
       } finally {
         l.close();
+        r.cleanup();
       }
     }
     // Sync: rounds of up to 6 (8 when every batch is full); async: many small rounds, and
@@ -132,6 +134,7 @@ describe('asynchronous campaigns (#21)', () => {
       expect(l.integrity().ok).toBe(true);
     } finally {
       l.close();
+      first.cleanup();
     }
   }, 120_000);
 
@@ -213,9 +216,32 @@ describe('pending-aware proposals (#21)', () => {
     const pending = [{ a: 0.7, b: 0.3 }];
     const lied = withConstantLiar(history, pending);
     expect(lied).toHaveLength(history.length + 1);
-    expect(lied.at(-1)).toEqual({ params: pending[0], reward: Math.min(...history.map((o) => o.reward)), fidelity: 'rig', feasible: true });
+    expect(lied.at(-1)).toEqual({ params: pending[0], reward: Math.min(...history.map((o) => o.reward)), fidelity: 'rig', feasible: true, fantasy: true });
     expect(withConstantLiar(history, [])).toBe(history);
     // Before any rig reward there is nothing to lie with.
     expect(withConstantLiar([], pending)).toEqual([]);
+    // A lie is not a rig reward to lie with.
+    expect(withConstantLiar([{ params: pending[0], reward: -5, fidelity: 'rig', fantasy: true }, ...history], pending).at(-1)!.reward).toBe(Math.min(...history.map((o) => o.reward)));
+  });
+
+  it('a fantasy is never learned: the agent state after proposing with pending trials is the state without them (cmaes, gp-bo)', async () => {
+    const f2 = (p: Parameters) => f(p) + 0.1 * (p.a as number);
+    for (const make of [() => createCmaesAgent(), () => createGpBoAgent({ candidates: 200 })]) {
+      // A first proposal (CMA-ES asks its generation), then all but two of it measured.
+      const first = make();
+      const asked = await first.propose(ctx(), 6);
+      const snap = first.snapshot!();
+      const measured: Observation[] = asked.slice(0, asked.length - 2).map((p) => ({ params: p, reward: f2(p), fidelity: 'rig' as const }));
+      const pending = asked.slice(asked.length - 2);
+      const seen = [...history, ...measured];
+      // The history the orchestrator hands each kind of agent, and the pending ones as such.
+      const withPending = make();
+      withPending.restore!(snap);
+      await withPending.propose({ space, history: withConstantLiar(seen, pending), pending, rng: createRng(5) }, 1);
+      const without = make();
+      without.restore!(snap);
+      await without.propose({ space, history: seen, rng: createRng(5) }, 1);
+      expect(withPending.snapshot!(), withPending.name).toEqual(without.snapshot!());
+    }
   });
 });

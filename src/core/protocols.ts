@@ -420,6 +420,13 @@ export interface Observation {
   /** Outcome-constraint slacks (thresholds, property ranges): feasible when every value ≥ 0 (issue #16). */
   constraints?: number[];
   feasible?: boolean;
+  /**
+   * A pending trial's made-up result (the orchestrator's constant liar, asynchronous campaigns,
+   * issue #21): shown to an agent so it can see what is running, never learned from — "a
+   * prediction is not a measurement". agents/common.ts `learningSet` leaves these out, so no
+   * model, initial-design count or CMA-ES generation takes a lie as data.
+   */
+  fantasy?: true;
 }
 
 /** A cheap model of reward the agent may query (model-based agents roll out against it). */

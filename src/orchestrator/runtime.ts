@@ -894,8 +894,8 @@ export function trialVolumeSeed(campaignSeed: number, round: number, index: numb
  */
 export function withConstantLiar(history: Observation[], pending: readonly Parameters[]): Observation[] {
   if (pending.length === 0) return history;
-  const rig = history.filter((o) => o.fidelity === 'rig' && Number.isFinite(o.reward)).map((o) => o.reward);
+  const rig = history.filter((o) => o.fidelity === 'rig' && !o.fantasy && Number.isFinite(o.reward)).map((o) => o.reward);
   if (rig.length === 0) return history;
   const lie = Math.min(...rig);
-  return [...history, ...pending.map((params) => ({ params, reward: lie, fidelity: 'rig' as const, feasible: true }))];
+  return [...history, ...pending.map((params) => ({ params, reward: lie, fidelity: 'rig' as const, feasible: true, fantasy: true as const }))];
 }
