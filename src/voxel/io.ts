@@ -168,6 +168,7 @@ function decodeRaw(buf: Buffer, path: string): SampleVolume {
   const order = meta.order ?? 'C';
   if (order !== 'C' && order !== 'F') throw new BadInputError(`order must be "C" (x slowest) or "F" (x fastest), got ${JSON.stringify(order)}`, sidecar);
   const n = shape[0] * shape[1] * shape[2];
+  checkSampleBytes(n, Type.BYTES_PER_ELEMENT, `${sidecar}: shape`);
   const need = n * Type.BYTES_PER_ELEMENT;
   if (buf.length !== need) throw new BadInputError(`file has ${buf.length} bytes but shape ${shape.join('×')} needs ${need} (${dtype})`, path);
   const values = new Type(buf.buffer.slice(buf.byteOffset, buf.byteOffset + need) as ArrayBuffer) as Samples;

@@ -1,7 +1,7 @@
 import { BadInputError } from '../core/errors.js';
 import type { Shape3 } from '../core/protocols.js';
 import { fromXFastest, toLabels, type Samples } from './samples.js';
-import { checkShape } from './voxels.js';
+import { checkSampleBytes, checkShape } from './voxels.js';
 
 /**
  * NumPy .npy format, version 1.0/2.0/3.0 (numpy.lib.format, NEP 1): magic "\x93NUMPY",
@@ -92,6 +92,7 @@ export function decodeNpySamples(buf: Buffer, where = 'npy'): { values: Samples;
   }
   const shape = checkShape(dims, `${where}: shape`);
   const n = shape[0] * shape[1] * shape[2];
+  checkSampleBytes(n, dt.bytes, `${where}: shape`);
   const start = offset + headerLen;
   if (buf.length - start < n * dt.bytes) {
     throw new BadInputError(`file is truncated: header says ${n} values of ${dt.bytes} bytes, found ${buf.length - start} bytes`, where);

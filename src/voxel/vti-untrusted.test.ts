@@ -47,3 +47,21 @@ describe('VTI from other writers (issue #19 review)', () => {
     expect(quiet).toEqual([]);
   });
 });
+
+describe('size limits in bytes, not only voxels (issue #19 review)', () => {
+  it('refuses 1024³ float64 (8 GiB, within the voxel limit) from a VTI and a .npy header before allocating', () => {
+    const dir = tmp('poreloop-cap-');
+    const v = join(dir, 'big.vti');
+    writeFileSync(v, '<VTKFile type="ImageData" version="1.0"><ImageData WholeExtent="0 1024 0 1024 0 1024" Spacing="1 1 1"><Piece><CellData><DataArray type="Float64" format="ascii"></DataArray></CellData></Piece></ImageData></VTKFile>');
+    expect(() => readSamples(v)).toThrow(/1073741824 samples of 8 bytes = 8\.00 GiB exceed the limit of 2 GiB/);
+    const header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1024, 1024, 1024), }";
+    const padded = header + ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+    const head = Buffer.alloc(10);
+    head.write('\x93NUMPY', 0, 'latin1');
+    head.writeUInt8(1, 6);
+    head.writeUInt16LE(padded.length, 8);
+    const n = join(dir, 'big.npy');
+    writeFileSync(n, Buffer.concat([head, Buffer.from(padded, 'latin1')]));
+    expect(() => readSamples(n)).toThrow(/8\.00 GiB exceed the limit of 2 GiB/);
+  });
+});
