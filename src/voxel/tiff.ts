@@ -6,8 +6,10 @@ import type { SampleVolume, Samples } from './samples.js';
 import { checkSampleBytes, checkShape } from './voxels.js';
 
 /**
- * TIFF stacks in (issue #19), decoded by utif2 (photopea's UTIF.js) rather than by hand:
- * every page that is not a reduced-resolution thumbnail is one z-slice, an x–y image (width
+ * TIFF stacks in (issue #19), decoded with libraries rather than by hand — tags by utif2
+ * (photopea's UTIF.js) after the structure walk below, LZW and PackBits by utif2's decoders,
+ * Deflate by node:zlib; only the strips and tiles are put together here, with their lengths
+ * checked (issue #19 review). Every page that is not a reduced-resolution thumbnail is one z-slice, an x–y image (width
  * nx, height ny). Compression none, PackBits, LZW, Deflate (Adobe and old-style), with or
  * without the horizontal predictor, stripped or tiled; other compressions (JPEG, Zstandard,
  * LERC …) are refused by name; 1, 8, 16 or 32 bits per sample, unsigned, signed or
