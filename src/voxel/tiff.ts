@@ -127,8 +127,10 @@ export function decodeTiffStack(buf: Buffer, path: string): SampleVolume {
   const magic = le ? buf.readUInt16LE(2) : buf.readUInt16BE(2);
   if (magic !== 42) throw new BadInputError(magic === 43 ? 'BigTIFF is not supported; save as classic TIFF' : 'not a classic TIFF (magic ≠ 42)', path);
   walkIfds(buf, le, path);
-  // One ArrayBuffer view for utif2: handed a Node Buffer it copies the whole file per page.
-  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer;
+  // One ArrayBuffer for utif2 (handed a Node Buffer it copies the whole file per page), which
+  // reads it from offset 0: the file's own when it is whole (readFileSync of a large file), else a copy.
+  const whole = buf.byteOffset === 0 && buf.length === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer;
+  const ab = (whole ? buf.buffer : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)) as ArrayBuffer;
   const data = new Uint8Array(ab);
   let ifds: IFD[];
   try {
