@@ -23,7 +23,7 @@ import { createFakeClock, type FakeClock } from '../src/core/fake-clock.js';
 import type { Agent, ParameterSpace, Parameters, Predictor } from '../src/core/protocols.js';
 import { createRng, hash32 } from '../src/core/rng.js';
 import { Ledger } from '../src/ledger/ledger.js';
-import { campaignMachine, type CampaignContext } from '../src/orchestrator/campaign.machine.js';
+import { campaignMachine, type AssimilateOutput, type CampaignContext } from '../src/orchestrator/campaign.machine.js';
 import { CampaignRuntime } from '../src/orchestrator/runtime.js';
 
 export interface SimCampaignOptions {
@@ -54,6 +54,13 @@ export interface SimCampaignOptions {
   labStateDir?: string;
   /** Kill (stop everything without cleanup, as SIGKILL would) when this holds after a step. */
   killWhen?: (ctx: CampaignContext, state: string, ledger: Ledger) => boolean;
+  /**
+   * Kill right after an assimilation's work is in the ledger and before the machine takes its
+   * output (the snapshot still says `assimilating`): the resumed process runs that pass again.
+   */
+  killAfterAssimilate?: (round: number, output: AssimilateOutput, ledger: Ledger) => boolean;
+  /** Every assimilation's output, by round (what the machine counts). */
+  onAssimilated?: (round: number, output: AssimilateOutput) => void;
   /**
    * Keep the temporary folder (ledger, lab state) this run made after a run that ends: the
    * caller reads `db` and then calls `cleanup()`. A killed run always keeps it (the caller
@@ -124,6 +131,7 @@ export async function runSimCampaign(o: SimCampaignOptions): Promise<SimCampaign
   });
   // Actors other than awaitRigs are "computing": the clock stands still while one runs.
   let busy = 0;
+  let killedInActor = false;
   const timed = (name: string, f: (i: unknown) => Promise<unknown>) => async (i: unknown) => {
     if (name === 'awaitRigs') return f(i);
     busy++;
@@ -134,6 +142,14 @@ export async function runSimCampaign(o: SimCampaignOptions): Promise<SimCampaign
       busy--;
     }
     if (name === 'score' && o.digitalMs) await clock.sleep(o.digitalMs);
+    if (name === 'assimilate') {
+      const round = (i as { round: number }).round;
+      o.onAssimilated?.(round, out as AssimilateOutput);
+      if (!killedInActor && o.killAfterAssimilate?.(round, out as AssimilateOutput, ledger)) {
+        killedInActor = true;
+        return new Promise<never>(() => {});
+      }
+    }
     return out;
   };
   const machine = campaignMachine.provide({
@@ -153,6 +169,10 @@ export async function runSimCampaign(o: SimCampaignOptions): Promise<SimCampaign
   const limit = clock.now() + (o.limitMs ?? 36_000_000);
   let killed = false;
   while (!done) {
+    if (killedInActor) {
+      killed = true;
+      break;
+    }
     if (busy > 0) {
       await settle();
       continue;

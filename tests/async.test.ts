@@ -138,6 +138,43 @@ describe('asynchronous campaigns (#21)', () => {
     }
   }, 120_000);
 
+  it('a kill after an assimilation was recorded and before the machine took it: the resumed pass counts what the first one did, no empty AgentLearned', async () => {
+    const o = base('async', { rigRuns: 16 });
+    let killedAt: { round: number; ended?: number; completed: number } | null = null;
+    const first = await runSimCampaign({
+      ...o,
+      killAfterAssimilate: (round, out, ledger) => {
+        // A pass that took results while others are still running (so more end meanwhile).
+        if ((out.ended ?? 0) === 0 || (out.inFlight ?? 0) === 0 || ledger.measurements('c').length < 6) return false;
+        killedAt = { round, ended: out.ended, completed: out.completed };
+        return true;
+      },
+    });
+    try {
+      expect(first.status).toBe('killed');
+      expect(killedAt).not.toBeNull();
+      const again: Array<{ round: number; ended?: number; completed: number }> = [];
+      const second = await runSimCampaign({ ...o, agent: recording(), db: first.db, labStateDir: first.labStateDir, onAssimilated: (round, out) => again.push({ round, ended: out.ended, completed: out.completed }) });
+      expect(second.status).toBe('completed');
+      expect(again[0]).toEqual(killedAt);
+      const l = Ledger.open(first.db, { readonly: true });
+      try {
+        const selected = l.trials('c').filter((t) => t.selectedRank !== null);
+        expect(selected).toHaveLength(16);
+        const learned = l.documents('c', 'AgentLearned').filter((d) => d.body.fidelity === 'rig');
+        // A pass in which no trial ended records nothing.
+        for (const d of learned) expect(d.body.trialIds?.length ?? 0).toBeGreaterThan(0);
+        const taken = learned.flatMap((d) => d.body.trialIds ?? []);
+        expect(new Set(taken).size).toBe(taken.length);
+        expect(new Set(taken)).toEqual(new Set(selected.map((t) => t.id)));
+      } finally {
+        l.close();
+      }
+    } finally {
+      first.cleanup();
+    }
+  }, 120_000);
+
   it('runs asynchronously end to end on the embedded MQTT broker (aedes) with rigs of different speeds', async () => {
     const dir = tmp('poreloop-async-e2e-');
     const path = join(dir, 'campaign.yaml');

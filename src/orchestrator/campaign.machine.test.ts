@@ -127,6 +127,27 @@ describe('campaign machine', () => {
     expect(s.context.round).toBe(3);
   });
 
+  it('async: a pass in which no trial ended counts toward neither budget.rounds nor noImprovementRounds (#21)', async () => {
+    // Passes alternate: a slot free at once (nothing ended), then one trial ended; the best reward never moves after the first.
+    const asyncRun = async (l: Partial<CampaignLimits>) => {
+      const f = fakes();
+      let pass = 0;
+      const actors = { ...f.actors, assimilate: fromPromise(async () => ({ completed: pass % 2, failed: 0, bestReward: pass > 0 ? 1 : null, now: 0, inFlight: 0, ended: pass++ % 2 })) };
+      const actor = createActor(campaignMachine.provide({ actors: actors as any }), { input: { campaignId: 'c1', mode: 'async', limits: limits(l), startedAt: 0 } });
+      actor.start();
+      await toPromise(actor);
+      return actor.getSnapshot().context;
+    };
+    const byRounds = await asyncRun({ rigRuns: 1000, rounds: 3 });
+    expect(byRounds.stopReason).toBe('round budget spent');
+    // Passes 2, 4, 6 brought results.
+    expect(byRounds.round).toBe(6);
+    const byStall = await asyncRun({ rigRuns: 1000, noImprovementRounds: 2 });
+    expect(byStall.stopReason).toBe('no improvement');
+    // Pass 2 improved (first result), passes 4 and 6 did not.
+    expect(byStall.round).toBe(6);
+  });
+
   it('fails when the failure budget is spent', async () => {
     const s = await run({ rigRuns: 100, failures: 3 }, fakes({ failed: [2, 2] }));
     expect(s.context.finalStatus).toBe('failed');

@@ -59,6 +59,12 @@ export interface CampaignContext extends CampaignInput {
   draining?: boolean;
   /** Async mode: the last selection was empty; awaitRigs waits for a result (AwaitInput.below). */
   waitResult?: boolean;
+  /**
+   * Async mode: passes that assimilated at least one ended trial — the rounds `budget.rounds`
+   * counts there (each pass is a ledger round, but one in which a slot was free at once brought
+   * no result). Absent in snapshots written before it: 0.
+   */
+  resultRounds?: number;
   bestReward: number | null;
   roundsWithoutImprovement: number;
   failures: number;
@@ -106,6 +112,11 @@ export interface AssimilateOutput {
   now: number;
   /** Trials still in flight (async mode). */
   inFlight?: number;
+  /**
+   * Async mode: trials that ended and this pass assimilated. A pass with none (a slot was free
+   * at once) is not a round for `budget.rounds` nor for `stop.noImprovementRounds`.
+   */
+  ended?: number;
 }
 /** awaitRigs' input: the rig runs left, so that async mode knows whether to wait for a free slot or for all. */
 export interface AwaitInput extends RoundInput {
@@ -170,7 +181,8 @@ export const campaignMachine = setup({
     exhausted: (_, params: SelectOutput) => params.selected === 0 && params.exhausted !== undefined,
     failureBudgetSpent: ({ context }) => context.failures > context.limits.failures,
     rigBudgetSpent: ({ context }) => context.rigRuns >= context.limits.rigRuns,
-    roundBudgetSpent: ({ context }) => context.limits.rounds !== undefined && context.round >= context.limits.rounds,
+    roundBudgetSpent: ({ context }) =>
+      context.limits.rounds !== undefined && (context.mode === 'async' ? (context.resultRounds ?? 0) : context.round) >= context.limits.rounds,
     wallTimeSpent: ({ context }) => context.limits.wallTimeMs !== undefined && context.lastSeenAt - context.startedAt >= context.limits.wallTimeMs,
     targetReached: ({ context }) =>
       context.limits.targetReward !== undefined && context.bestReward !== null && context.bestReward >= context.limits.targetReward,
@@ -317,9 +329,11 @@ export const campaignMachine = setup({
             const { bestReward, failed, now } = event.output;
             const better = bestReward !== null && (context.bestReward === null || bestReward > context.bestReward);
             const improved = event.output.improved ?? better;
+            const counts = event.output.ended === undefined || event.output.ended > 0;
             return {
               bestReward: better ? bestReward : context.bestReward,
-              roundsWithoutImprovement: improved ? 0 : context.roundsWithoutImprovement + 1,
+              roundsWithoutImprovement: improved ? 0 : context.roundsWithoutImprovement + (counts ? 1 : 0),
+              resultRounds: (context.resultRounds ?? 0) + (counts ? 1 : 0),
               failures: context.failures + failed,
               lastSeenAt: now,
               inFlight: event.output.inFlight ?? 0,

@@ -686,9 +686,18 @@ export class CampaignRuntime {
     const async = this.d.mode === 'async';
     // Async: the trials that ended since the last assimilation, whatever their round (each
     // assimilation records which it took in its AgentLearned document); sync: the round's batch.
-    const trials = async ? this.unassimilated() : this.view.round(round).filter((t) => t.selectedRank !== null);
+    // A pass that runs again after a kill (its AgentLearned written, the machine's step not)
+    // takes the trials that document names, not those unassimilated now: more may have ended
+    // meanwhile, and the resumed pass must count what the first one did (exact resume).
+    const learned = async ? this.view.document('AgentLearned', `rig:${round}`) : undefined;
+    const trials = learned
+      ? (learned.body.trialIds ?? []).map((id) => this.view.trial(id)).filter((t): t is TrialRow => t !== undefined)
+      : async
+        ? this.unassimilated()
+        : this.view.round(round).filter((t) => t.selectedRank !== null);
     const completed = trials.filter((t) => t.status === 'completed');
-    if (!this.view.has('AgentLearned', `rig:${round}`)) {
+    // Async: a pass in which no trial ended (a slot was free at once) records no learning.
+    if (!this.view.has('AgentLearned', `rig:${round}`) && (!async || trials.length > 0)) {
       const obs: Observation[] = completed.map((t) => ({ params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true }));
       if (obs.length > 0) await this.d.agent.learn(obs);
       await this.d.observe?.(completed.filter((t) => t.feasible && t.measured).map((t) => ({ params: this.view.paramsOf(t), measured: t.measured! })));
@@ -719,7 +728,7 @@ export class CampaignRuntime {
     return {
       completed: completed.length, failed, bestReward: best, now: this.d.clock.now(),
       ...(improved !== undefined ? { improved } : {}),
-      ...(async ? { inFlight: this.inFlight().length } : {}),
+      ...(async ? { inFlight: this.inFlight().length, ended: trials.length } : {}),
     };
   }
 
