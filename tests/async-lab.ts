@@ -41,6 +41,8 @@ export interface SimCampaignOptions {
   candidates: number;
   rigRuns: number;
   targetReward?: number;
+  /** Wall-time budget (simulated ms). */
+  wallTimeMs?: number;
   /** Simulated ms charged per propose → score pass (default 0). */
   digitalMs?: number;
   /** Per-attempt rig timeout (simulated ms). */
@@ -157,7 +159,7 @@ export async function runSimCampaign(o: SimCampaignOptions): Promise<SimCampaign
   });
   runtime.start();
   const startedAt = clock.now();
-  const input = { campaignId: 'c', startedAt: clock.now(), mode: o.mode, limits: { rigRuns: o.rigRuns, failures: 10, approval: false, targetReward: o.targetReward } };
+  const input = { campaignId: 'c', startedAt: clock.now(), mode: o.mode, limits: { rigRuns: o.rigRuns, failures: 10, approval: false, targetReward: o.targetReward, wallTimeMs: o.wallTimeMs } };
   const snapshot = resumed?.snapshot as Snapshot<unknown> | undefined;
   const actor = createActor(machine, snapshot ? { snapshot: snapshot as never, input } : { input });
   actor.subscribe((snap) => {

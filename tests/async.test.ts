@@ -175,6 +175,29 @@ describe('asynchronous campaigns (#21)', () => {
     }
   }, 120_000);
 
+  it('a wall-time stop gives up the trials in flight: abandoned in the ledger, cancelled at the rigs', async () => {
+    const r = await runSimCampaign(base('async', { rigRuns: 100, wallTimeMs: 25_000, keep: true }));
+    try {
+      expect(r.status).toBe('completed');
+      expect(r.context.stopReason).toBe('wall-time budget spent');
+      const l = Ledger.open(r.db, { readonly: true });
+      try {
+        const selected = l.trials('c').filter((t) => t.selectedRank !== null);
+        // Nothing is left "in flight" after the campaign ended.
+        expect(selected.filter((t) => t.status !== 'completed' && t.status !== 'abandoned')).toEqual([]);
+        const given = l.documents('c', 'TrialAbandoned').filter((d) => /campaign ended \(wall-time budget spent\)/.test(String(d.body.reason)));
+        expect(given.length).toBeGreaterThan(0);
+        // The rigs were told to stop them.
+        const cancelled = new Set(r.log.filter((e) => e.outcome === 'cancelled').map((e) => e.trialId));
+        for (const d of given) expect(cancelled.has(d.body.trialId)).toBe(true);
+      } finally {
+        l.close();
+      }
+    } finally {
+      r.cleanup();
+    }
+  }, 120_000);
+
   it('runs asynchronously end to end on the embedded MQTT broker (aedes) with rigs of different speeds', async () => {
     const dir = tmp('poreloop-async-e2e-');
     const path = join(dir, 'campaign.yaml');

@@ -733,6 +733,17 @@ export class CampaignRuntime {
   }
 
   async finish({ campaignId, status, reason }: FinishInput): Promise<void> {
+    // A campaign that ends with trials still at the rigs (async: the wall-time budget, which does
+    // not wait for a drain; a pool exhausted while trials run) gives them up in the ledger and
+    // asks the rigs to cancel them, rather than leaving them "in flight" for ever.
+    const left = status === 'completed' ? this.inFlight() : [];
+    if (left.length > 0) {
+      const open = left.flatMap((t) => this.view.jobsOf(t.id)).filter((j) => j.status !== 'completed' && j.status !== 'failed');
+      this.ledger.transaction(() => {
+        for (const t of left) this.ledger.append(campaignId, 'TrialAbandoned', { trialId: t.id, reason: `the campaign ended (${reason}) before its result` }, t.id);
+      });
+      await Promise.allSettled(open.map((j) => this.d.rig.cancel(j.jobId)));
+    }
     this.ledger.append(campaignId, 'CampaignStopped', { status, reason });
     this.progress({ phase: 'finish', round: 0, done: 1, total: 1, message: `${status}: ${reason}` });
   }
