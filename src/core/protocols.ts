@@ -442,7 +442,7 @@ export interface AgentContext {
    * Trials at the rigs without a result yet (asynchronous campaigns, issue #21): an agent with
    * `pendingAware` conditions on them (e.g. Kriging-believer fantasies) so it does not propose
    * near-duplicates of what is running; for the others the orchestrator adds them to `history`
-   * as constant-liar observations (docs/async.md).
+   * as constant-liar observations marked `fantasy` (never learned from; docs/async.md).
    */
   pending?: readonly Parameters[];
   model?: RewardModel;
