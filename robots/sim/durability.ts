@@ -137,8 +137,18 @@ export interface DurabilityPoint {
 }
 
 /**
+ * The end-of-life criterion of a test, on the *measured* (noisy) capacity — what a rig sees —
+ * so the series and the test's result agree on where a test ends (the hidden noise-free EOL
+ * `cell.eol` may lie a step either side of it).
+ */
+export function reachedEol(point: DurabilityPoint, spec: Partial<Pick<DurabilitySpec, 'eolCapacity'>> = {}): boolean {
+  return point.capacity <= (spec.eolCapacity ?? DEFAULT_DURABILITY.eolCapacity);
+}
+
+/**
  * The measured series of `cell` from cycle `reportEvery` up to `until` cycles (default the
- * planned test), stopping after the first point at or below EOL, with measurement noise drawn
+ * planned test), stopping after the first point whose measured capacity is at or below EOL
+ * (reachedEol), with measurement noise drawn
  * from `noiseSeed` (one stream per cell, so a series cut short is a prefix of the full one).
  */
 export function measureSeries(cell: DurabilityCell, noiseSeed: number, spec: Partial<DurabilitySpec> = {}, until?: number): DurabilityPoint[] {
@@ -149,8 +159,9 @@ export function measureSeries(cell: DurabilityCell, noiseSeed: number, spec: Par
   for (let n = s.reportEvery; n <= last; n += s.reportEvery) {
     const capacity = capacityAt(cell, n) * (1 + s.capacityNoise * rng.normal());
     const resistance = resistanceAt(cell, n) * (1 + s.resistanceNoise * rng.normal());
-    out.push({ cycle: n, capacity, resistance });
-    if (capacityAt(cell, n) <= s.eolCapacity) break;
+    const point = { cycle: n, capacity, resistance };
+    out.push(point);
+    if (reachedEol(point, s)) break;
   }
   return out;
 }
@@ -205,7 +216,7 @@ export async function runDurabilityTest(cell: DurabilityCell, noiseSeed: number,
     Object.assign(out, { cycles: p.cycle, capacity: p.capacity, resistance: p.resistance });
     if (p.cycle <= window) Object.assign(out, { [seriesKey('capacity', p.cycle)]: p.capacity, [seriesKey('resistance', p.cycle)]: p.resistance });
     await run.report(p.cycle / s.cycles, `cycle ${p.cycle}`, { cycle: p.cycle, capacity: p.capacity, resistance: p.resistance });
-    if (p.capacity <= s.eolCapacity) {
+    if (reachedEol(p, s)) {
       Object.assign(out, { eolReached: 1, eol: p.cycle });
       break;
     }
