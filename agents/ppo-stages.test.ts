@@ -80,6 +80,29 @@ describe('ppo-stages (issue #17)', () => {
     expect(c.version).toBe(1);
   });
 
+  it('each rollout draws fresh process noise; the same seed replays the same noise', async () => {
+    /** The stage-0 noise y − x of every simulated episode, in order. */
+    const noises = async (seed: number): Promise<number[]> => {
+      const env = toy();
+      const out: number[] = [];
+      const step = env.step.bind(env);
+      env.step = (s, a, rng) => {
+        const next = step(s, a, rng);
+        if (s.stage === 0) out.push(next.realised.y - (a.x as number));
+        return next;
+      };
+      const p = createStagePpo({ seed, iterations: 2, learnIterations: 1, episodes: 4 });
+      await p.train(env);
+      await p.learn(env, [{ target: { target: 1 }, actions: [], states: [], measured: {}, reward: 0 }]);
+      return out;
+    };
+    const a = await noises(7);
+    expect(a).toHaveLength(12);
+    // Iteration 1, iteration 2 and the learn() pass: no episode's noise repeats an earlier one's.
+    expect(new Set(a.map((x) => x.toFixed(12))).size).toBe(12);
+    expect(await noises(7)).toEqual(a);
+  });
+
   it('learn() hands the real episodes to the environment and fine-tunes (a new version)', async () => {
     const env = toy();
     const p = createStagePpo({ seed: 5, iterations: 2, learnIterations: 2, episodes: 8 });

@@ -84,6 +84,12 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
   let shapes: number[][] = [];
   let version = 0;
   let trainedIterations = 0;
+  /**
+   * Rollouts so far: each rollout's episodes fork their process noise with it in the label, so
+   * successive PPO iterations (and every learn()) see fresh draws — rng.fork depends only on
+   * the seed and the label, so a label without it would replay the same noise every iteration.
+   */
+  let rollouts = 0;
 
   /** Offsets of each stage's coordinates in the concatenated action vector. */
   function layout(env: StageEnvironment): { offsets: number[]; dims: number[]; total: number } {
@@ -121,7 +127,8 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
     const S = env.stages.length;
     const logStd = Array.from(vars![6].dataSync());
     const targets = Array.from({ length: n }, () => fixedTarget ?? sampleUniform(env.targets, rng));
-    const envRngs = Array.from({ length: n }, (_, i) => rng.fork(`episode-${i}`));
+    const r0 = rollouts++;
+    const envRngs = Array.from({ length: n }, (_, i) => rng.fork(`episode-${r0}-${i}`));
     let states: StageState[] = targets.map(() => env.initial());
     const per = Array.from({ length: n }, () => ({ obs: [] as number[][], act: [] as number[][], mask: [] as number[][], logp: [] as number[], values: [] as number[] }));
     for (let k = 0; k < S; k++) {

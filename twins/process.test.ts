@@ -79,6 +79,18 @@ describe('stage-by-stage process models (issue #17)', () => {
     expect(p.estimate(sint).tpbDensity).toBeGreaterThan(0);
   });
 
+  it('sofc-anode: successive steps on one stream draw fresh scatter; the same seed replays it', () => {
+    const q = createSofcAnode().process!;
+    const draws = (seed: number) => {
+      const rng = createRng(seed);
+      return [0, 1, 2].map(() => q.step(q.initial(), SOFC[0], rng).realised);
+    };
+    const [a, b, c] = draws(4);
+    expect(new Set([a, b, c].map((r) => r.greenPorosity)).size).toBe(3);
+    expect(new Set([a, b, c].map((r) => r.niDiameter)).size).toBe(3);
+    expect(draws(4)).toEqual([a, b, c]);
+  });
+
   it('rebuilds a state from rig measurements: the measured intermediate, not the asked one', () => {
     const p = createGrainElectrode().process!;
     const s = p.fromMeasurements(1, p.initial(), GRAIN[0], { porosity: 0.47 });

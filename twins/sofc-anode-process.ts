@@ -86,7 +86,7 @@ export function sofcAnodeProcess(): StagedProcess {
     },
     initial: initialState,
     step: (s: StageState, action: Parameters, rng: Rng, spread?: Readonly<Record<string, number>>) =>
-      advance(s, action, (q, asked) => realise(q, asked, rng.fork(q.quantity), spread)),
+      advance(s, action, (q, asked) => realise(q, asked, rng, spread)),
     fromMeasurements: (stage, prev, action, measured) => {
       requirePrevious(stage, prev);
       const fromRig = (q: StageVariability, asked: number) => (q.quantity === 'greenPorosity' ? measured.porosity : measured.niDiameter) ?? asked;
