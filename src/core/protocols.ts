@@ -127,6 +127,12 @@ export interface StageState {
   /** False once a stage could not be done (e.g. calendering past the densest packing); `reason` says why. */
   feasible: boolean;
   reason?: string;
+  /**
+   * Realised quantities a rig measured (StagedProcess.fromMeasurements), as a set of names:
+   * the others are the asked or modelled values, not evidence of what came out, so they
+   * must not enter the spreads the rigs reveal (StageEnvironment.assimilate). Absent in the twin.
+   */
+  measured?: string[];
 }
 
 /**
