@@ -1,3 +1,4 @@
+import { SimulationError } from '../core/errors.js';
 import type { Analysis } from './analysis.js';
 import { dfnDischarge, ecker2015, ECKER_1C, type DfnParams } from './device/dfn.js';
 import { cassieContactAngle, PEMFC_DEFAULTS, pemfcLimitingCurrent, pemfcPoint, type PemfcInput } from './device/pemfc.js';
@@ -77,7 +78,14 @@ function dfnCapacity(a: Analysis, cRate: number): number {
     else {
       const t = performance.now();
       const r = dfnDischarge(params, current1C * cRate, (1.5 * 3600) / cRate);
-      a.diagnostics[`dfn_${cRate}C`] = { solver: 'dfn-mol-newton', steps: r.time.length, residualEvaluations: r.residualEvaluations, reachedCutoff: r.reachedCutoff, ms: Math.round(performance.now() - t) };
+      const vEnd = r.voltage[r.voltage.length - 1];
+      a.diagnostics[`dfn_${cRate}C`] = { solver: 'dfn-mol-newton', steps: r.time.length, residualEvaluations: r.residualEvaluations, reachedCutoff: r.reachedCutoff, endVoltage: vEnd, ms: Math.round(performance.now() - t) };
+      // Time steps can collapse on the knee at the end of discharge (the positive near x = 1,
+      // where i0 → 0): the capacity to the last converged step is then within the knee. A
+      // failure far above the cut-off is an error, not a capacity.
+      if (!r.reachedCutoff && vEnd > params.cutoffVoltage + 0.5) {
+        throw new SimulationError(`dfnCapacity: DFN time stepping failed at ${vEnd.toFixed(3)} V, above the ${params.cutoffVoltage} V cut-off`, 'not-converged');
+      }
       memo.set(key, r.capacityToCutoff);
     }
   }

@@ -314,7 +314,8 @@ export function dfnDischarge(p: DfnParams, current: number, maxTime: number, opt
   // A first tiny step lets the potentials settle to the current before the regular steps.
   let first = true;
   while (t < maxTime) {
-    const h = first ? dt0 * 1e-3 : Math.min(dt, maxTime - t);
+    // (A failed step quarters dt, the first step included, until 1e-6 of the regular step.)
+    const h = first ? Math.min(dt0 * 1e-3, dt) : Math.min(dt, maxTime - t);
     const next = step(y, h, current);
     if (!next) {
       if (h < dt0 * 1e-6) break;
