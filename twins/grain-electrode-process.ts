@@ -1,7 +1,7 @@
 import type { ContinuousParameter, Parameters, StagedProcess, StageState, StageVariability } from '../src/core/protocols.js';
 import type { Rng } from '../src/core/rng.js';
 import { continuous as P } from './params.js';
-import { bruggeman, initialState, nextState, realise, requireFinished, requirePrevious, stageSettings } from './process.js';
+import { asMeasured, bruggeman, initialState, nextState, realise, requireFinished, requirePrevious, rigValue, stageSettings } from './process.js';
 
 /**
  * grain-electrode's stage-by-stage process model (issue #17, docs/stages.md): cast → dry →
@@ -53,35 +53,44 @@ function structure(eps: number, thickness: number, w?: number): Record<string, n
   return out;
 }
 
-/** Stage `k` with the realised quantities given (from a draw or from rig measurements). */
-function advance(s: StageState, action: Parameters, realisedCast: ((asked: number) => number) | null): StageState {
+/**
+ * Stage `k` with the realised quantities given: a draw (clamped to what the line can coat), or
+ * the rig's readings `rig` (kept as read): the cast porosity after cast or dry, the calendered
+ * porosity after calender.
+ */
+function advance(s: StageState, action: Parameters, realisedCast: ((asked: number) => number) | null, rig?: number): StageState {
   const k = s.stage;
   if (k === 0) {
     const a = stageSettings('grain-electrode', 'cast', CAST, action);
-    const eps = Math.min(0.75, Math.max(0.3, realisedCast ? realisedCast(a.castPorosity) : a.castPorosity));
+    const eps = rig ?? Math.min(0.75, Math.max(0.3, realisedCast ? realisedCast(a.castPorosity) : a.castPorosity));
     return nextState(s, { castPorosity: eps, particleDiameter: a.particleDiameter }, { ...structure(eps, LOADING_UM / (1 - eps)), particleDiameter: a.particleDiameter });
   }
   if (k === 1) {
     const a = stageSettings('grain-electrode', 'dry', DRY, action);
-    const eps = s.realised.castPorosity;
-    return nextState(s, { cbdFraction: a.cbdFraction }, structure(eps, s.descriptors.thickness, a.cbdFraction));
+    // Drying leaves the solid and the pore volume (the model's drying is deterministic), so a
+    // porosity or thickness read after drying is the cast layer's.
+    const eps = rig ?? s.realised.castPorosity;
+    return nextState(s, { cbdFraction: a.cbdFraction, castPorosity: eps }, structure(eps, rig === undefined ? s.descriptors.thickness : LOADING_UM / (1 - eps), a.cbdFraction));
   }
   if (k === 2) {
     const a = stageSettings('grain-electrode', 'calender', CALENDER, action);
-    const eps = 1 - (1 - s.realised.castPorosity) / (1 - a.compression);
+    const eps = rig ?? 1 - (1 - s.realised.castPorosity) / (1 - a.compression);
     const bad = eps < POROSITY_FLOOR ? `calendering to strain ${a.compression.toFixed(3)} would need porosity ${eps.toFixed(3)} < ${POROSITY_FLOOR}: the particles crush` : undefined;
-    return nextState(s, { compression: a.compression, porosity: eps }, structure(Math.max(eps, 0), (LOADING_UM / (1 - s.realised.castPorosity)) * (1 - a.compression), s.realised.cbdFraction), bad);
+    const thickness = rig === undefined ? (LOADING_UM / (1 - s.realised.castPorosity)) * (1 - a.compression) : LOADING_UM / (1 - eps);
+    return nextState(s, { compression: a.compression, porosity: eps }, structure(Math.max(eps, 0), thickness, s.realised.cbdFraction), bad);
   }
   throw new RangeError(`grain-electrode has 3 stages; state.stage = ${k}`);
 }
 
+const STAGES: StagedProcess['stages'] = [
+  { name: 'cast', parameters: CAST, descriptors: [DESCRIPTORS.porosity, DESCRIPTORS.thickness, DESCRIPTORS.solidFraction, DESCRIPTORS.ionicTransport, DESCRIPTORS.particleDiameter], variability: [CAST_VARIABILITY] },
+  { name: 'dry', parameters: DRY, descriptors: [DESCRIPTORS.porosity, DESCRIPTORS.thickness, DESCRIPTORS.solidFraction, DESCRIPTORS.ionicTransport, DESCRIPTORS.electronicTransport], variability: [] },
+  { name: 'calender', parameters: CALENDER, descriptors: [DESCRIPTORS.porosity, DESCRIPTORS.thickness, DESCRIPTORS.solidFraction, DESCRIPTORS.ionicTransport, DESCRIPTORS.electronicTransport], variability: [] },
+];
+
 export function grainElectrodeProcess(): StagedProcess {
   return {
-    stages: [
-      { name: 'cast', parameters: CAST, descriptors: [DESCRIPTORS.porosity, DESCRIPTORS.thickness, DESCRIPTORS.solidFraction, DESCRIPTORS.ionicTransport, DESCRIPTORS.particleDiameter], variability: [CAST_VARIABILITY] },
-      { name: 'dry', parameters: DRY, descriptors: [DESCRIPTORS.porosity, DESCRIPTORS.thickness, DESCRIPTORS.solidFraction, DESCRIPTORS.ionicTransport, DESCRIPTORS.electronicTransport], variability: [] },
-      { name: 'calender', parameters: CALENDER, descriptors: [DESCRIPTORS.porosity, DESCRIPTORS.thickness, DESCRIPTORS.solidFraction, DESCRIPTORS.ionicTransport, DESCRIPTORS.electronicTransport], variability: [] },
-    ],
+    stages: STAGES,
     properties: {
       porosity: { unit: '', definition: 'final pore volume fraction' },
       ionicTransport: { unit: '', definition: 'Bruggeman ε^1.5 of the calendered electrode' },
@@ -98,9 +107,13 @@ export function grainElectrodeProcess(): StagedProcess {
       advance(s, action, (asked) => realise(CAST_VARIABILITY, asked, rng, spread)),
     fromMeasurements: (stage, prev, action, measured) => {
       requirePrevious(stage, prev);
-      // The cast porosity a rig reports (or the thickness it measures, through the loading).
-      const castFromRig = (asked: number) => measured.porosity ?? (measured.thickness !== undefined ? 1 - LOADING_UM / measured.thickness : asked);
-      return advance(prev, action, stage === 1 ? castFromRig : null);
+      // The layer's porosity as read: directly, or from the thickness through the loading
+      // (the solid per area is fixed, ε = 1 − L/thickness). Absent: the asked/modelled value.
+      const t = rigValue(measured, 'thickness', LOADING_UM, Infinity);
+      const eps = rigValue(measured, 'porosity', 0, 1) ?? (t !== undefined ? 1 - LOADING_UM / t : undefined);
+      const quantity = stage === 3 ? 'porosity' : 'castPorosity';
+      const next = advance(prev, action, null, eps);
+      return asMeasured(prev, next, STAGES[stage - 1].descriptors, measured, eps === undefined ? [] : [quantity]);
     },
     estimate: (s: StageState) => {
       requireFinished('grain-electrode', s, 3);

@@ -101,6 +101,36 @@ describe('stage-by-stage process models (issue #17)', () => {
     expect(g.realised).toMatchObject({ greenPorosity: 0.52, niDiameter: 1.3 });
   });
 
+  it('rig readings: kept as read (no clamp), marked measured; a missing one is not; later stages\' readings are used', () => {
+    const p = createGrainElectrode().process!;
+    // A cast porosity outside the model's draw clamp [0.3, 0.75] stays as the rig read it.
+    const wet = p.fromMeasurements(1, p.initial(), GRAIN[0], { porosity: 0.78 });
+    expect(wet.realised.castPorosity).toBe(0.78);
+    expect(wet.measured).toEqual(['castPorosity']);
+    // Nothing read: the asked value, not marked measured.
+    const blind = p.fromMeasurements(1, p.initial(), GRAIN[0], {});
+    expect(blind.realised.castPorosity).toBe(0.5);
+    expect(blind.measured).toBeUndefined();
+    // Read after drying and after calendering: those readings, not the model's, make the state.
+    const dried = p.fromMeasurements(2, blind, GRAIN[1], { porosity: 0.46 });
+    expect(dried.realised.castPorosity).toBe(0.46);
+    expect(dried.measured).toEqual(['castPorosity']);
+    const cal = p.fromMeasurements(3, dried, GRAIN[2], { porosity: 0.31, thickness: 88 });
+    expect(cal.realised.porosity).toBe(0.31);
+    expect(cal.descriptors.thickness).toBe(88);
+    expect(p.estimate(cal).porosity).toBe(0.31);
+    expect(cal.measured).toEqual(['castPorosity', 'porosity']);
+    expect(() => p.fromMeasurements(1, p.initial(), GRAIN[0], { porosity: 1.3 })).toThrow(/measured\.porosity/);
+
+    const q = createSofcAnode().process!;
+    const green = q.fromMeasurements(1, q.initial(), SOFC[0], { porosity: 0.25 });
+    expect(green.realised).toMatchObject({ greenPorosity: 0.25, niDiameter: 1 });
+    expect(green.measured).toEqual(['greenPorosity']);
+    const sintered = q.fromMeasurements(2, green, SOFC[1], { porosity: 0.22, niDiameter: 1.4, tpbDensity: 2.5 });
+    expect(q.estimate(sintered)).toMatchObject({ porosity: 0.22, niDiameter: 1.4, tpbDensity: 2.5 });
+    expect(sintered.measured).toEqual(['greenPorosity', 'porosity', 'niDiameterSintered', 'tpbDensity']);
+  });
+
   it('refuses settings out of bounds, naming the setting and the range', () => {
     const p = createGrainElectrode().process!;
     expect(() => p.step(p.initial(), { castPorosity: 0.9, particleDiameter: 8 }, createRng(1))).toThrow(BadInputError);

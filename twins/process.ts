@@ -42,6 +42,33 @@ export function nextState(prev: StageState, realised: Record<string, number>, de
   };
 }
 
+/**
+ * A rig's reading of `name`, if it reported one: a finite number in [lo, hi] (physical limits,
+ * not the model's clamps — a rig value is kept as measured), else BadInputError naming it.
+ */
+export function rigValue(measured: Readonly<Record<string, number>>, name: string, lo: number, hi: number): number | undefined {
+  const v = measured[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) throw new BadInputError(`measured ${name} must be a number in ${lo} … ${hi}, got ${String(v)}`, `measured.${name}`);
+  return v;
+}
+
+/**
+ * The state after a stage as a rig measured it: the stage's descriptors the rig reported
+ * replace the modelled ones, and `fromRig` (the realised quantities taken from readings) joins
+ * the state's `measured` set; quantities not read stay the asked or modelled values and are
+ * not marked, so they do not count as evidence of the process scatter.
+ */
+export function asMeasured(prev: StageState, state: StageState, descriptors: readonly { name: string }[], measured: Readonly<Record<string, number>>, fromRig: readonly string[]): StageState {
+  const d = { ...state.descriptors };
+  for (const { name } of descriptors) {
+    const v = rigValue(measured, name, -Infinity, Infinity);
+    if (v !== undefined) d[name] = v;
+  }
+  const names = [...new Set([...(prev.measured ?? []), ...fromRig])];
+  return { ...state, descriptors: d, ...(names.length ? { measured: names } : {}) };
+}
+
 /** The state before a process's first stage. */
 export const initialState = (): StageState => ({ stage: 0, realised: {}, descriptors: {}, feasible: true });
 

@@ -1,7 +1,7 @@
 import type { ContinuousParameter, Parameters, StagedProcess, StageState, StageVariability } from '../src/core/protocols.js';
 import type { Rng } from '../src/core/rng.js';
 import { continuous as P } from './params.js';
-import { bruggeman, initialState, nextState, realise, requireFinished, requirePrevious, stageSettings } from './process.js';
+import { asMeasured, bruggeman, initialState, nextState, realise, requireFinished, requirePrevious, rigValue, stageSettings } from './process.js';
 
 /**
  * sofc-anode's stage-by-stage process model (issue #17, docs/stages.md): pack → sinter.
@@ -49,33 +49,40 @@ const TPB = D('tpbDensity', 'µm⁻²', 0, 4, 'triple-phase-boundary length per 
 
 const meanDiameter = (x: number, dNi: number, dYsz: number) => x * dNi + (1 - x) * dYsz;
 
-function advance(s: StageState, action: Parameters, realised: ((q: StageVariability, asked: number) => number) | null): StageState {
+/**
+ * Stage `s.stage` with the realised quantities given: draws (clamped to what can be packed), or
+ * a rig's readings `rig` (kept as read) — after packing greenPorosity and niDiameter, after
+ * sintering porosity, niDiameterSintered and tpbDensity; what the rig did not read is modelled.
+ */
+function advance(s: StageState, action: Parameters, realised: ((q: StageVariability, asked: number) => number) | null, rig: Readonly<Record<string, number | undefined>> = {}): StageState {
   if (s.stage === 0) {
     const a = stageSettings('sofc-anode', 'pack', PACK, action);
-    const eps = Math.min(0.65, Math.max(0.3, realised ? realised(GREEN_VARIABILITY, a.greenPorosity) : a.greenPorosity));
-    const d = Math.min(4, Math.max(0.3, realised ? realised(COARSENING, a.niDiameter) : a.niDiameter));
+    const eps = rig.greenPorosity ?? Math.min(0.65, Math.max(0.3, realised ? realised(GREEN_VARIABILITY, a.greenPorosity) : a.greenPorosity));
+    const d = rig.niDiameter ?? Math.min(4, Math.max(0.3, realised ? realised(COARSENING, a.niDiameter) : a.niDiameter));
     return nextState(s, { greenPorosity: eps, niDiameter: d, niFraction: a.niFraction }, { porosity: eps, solidFraction: 1 - eps, niDiameter: d, gasTransport: bruggeman(eps) });
   }
   if (s.stage === 1) {
     const a = stageSettings('sofc-anode', 'sinter', SINTER, action);
     const { greenPorosity: eg, niDiameter: dNi, niFraction: x } = s.realised;
     const gEff = a.sinterGrowth * (1 / meanDiameter(x, dNi, YSZ_DIAMETER)) ** 0.75;
-    const eps = eg ** ((1 + gEff) ** 3);
-    const dNiF = dNi * (1 + gEff);
+    const eps = rig.porosity ?? eg ** ((1 + gEff) ** 3);
+    const dNiF = rig.niDiameterSintered ?? dNi * (1 + gEff);
     const dMean = meanDiameter(x, dNiF, YSZ_DIAMETER * (1 + gEff));
-    const tpb = (TPB_K * (1 - eps) ** 2 * x * (1 - x) * Math.sqrt(eps)) / dMean ** 2;
+    const tpb = rig.tpbDensity ?? (TPB_K * (1 - eps) ** 2 * x * (1 - x) * Math.sqrt(eps)) / dMean ** 2;
     const bad = eps < POROSITY_FLOOR ? `sintering growth ${gEff.toFixed(3)} closes the porosity to ${eps.toFixed(3)} < ${POROSITY_FLOOR}` : undefined;
     return nextState(s, { sinterGrowth: gEff, porosity: eps, niDiameterSintered: dNiF, tpbDensity: tpb }, { porosity: eps, solidFraction: 1 - eps, niDiameter: dNiF, gasTransport: bruggeman(eps), tpbDensity: tpb }, bad);
   }
   throw new RangeError(`sofc-anode has 2 stages; state.stage = ${s.stage}`);
 }
 
+const STAGES: StagedProcess['stages'] = [
+  { name: 'pack', parameters: PACK, descriptors: DESCRIPTORS, variability: [GREEN_VARIABILITY, COARSENING] },
+  { name: 'sinter', parameters: SINTER, descriptors: [...DESCRIPTORS, TPB], variability: [] },
+];
+
 export function sofcAnodeProcess(): StagedProcess {
   return {
-    stages: [
-      { name: 'pack', parameters: PACK, descriptors: DESCRIPTORS, variability: [GREEN_VARIABILITY, COARSENING] },
-      { name: 'sinter', parameters: SINTER, descriptors: [...DESCRIPTORS, TPB], variability: [] },
-    ],
+    stages: STAGES,
     properties: {
       porosity: { unit: '', definition: 'final pore volume fraction' },
       gasTransport: { unit: '', definition: 'Bruggeman ε^1.5' },
@@ -89,8 +96,11 @@ export function sofcAnodeProcess(): StagedProcess {
       advance(s, action, (q, asked) => realise(q, asked, rng, spread)),
     fromMeasurements: (stage, prev, action, measured) => {
       requirePrevious(stage, prev);
-      const fromRig = (q: StageVariability, asked: number) => (q.quantity === 'greenPorosity' ? measured.porosity : measured.niDiameter) ?? asked;
-      return advance(prev, action, stage === 1 ? fromRig : null);
+      const eps = rigValue(measured, 'porosity', 0, 1);
+      const d = rigValue(measured, 'niDiameter', Number.MIN_VALUE, Infinity);
+      const rig = stage === 1 ? { greenPorosity: eps, niDiameter: d } : { porosity: eps, niDiameterSintered: d, tpbDensity: rigValue(measured, 'tpbDensity', 0, Infinity) };
+      const fromRig = Object.keys(rig).filter((k) => rig[k as keyof typeof rig] !== undefined);
+      return asMeasured(prev, advance(prev, action, null, rig), STAGES[stage - 1].descriptors, measured, fromRig);
     },
     estimate: (s: StageState) => {
       requireFinished('sofc-anode', s, 2);

@@ -56,7 +56,10 @@ describe('stage environment from a twin (issue #17)', () => {
       const rng = createRng(50 + i);
       const states: StageState[] = [];
       let s = truth.initial();
-      for (const a of ACTIONS) states.push((s = truth.step(s, a, rng, { castPorosity: 0.06 })));
+      for (const a of ACTIONS) {
+        const made = truth.step(s, a, rng, { castPorosity: 0.06 });
+        states.push((s = made.feasible ? truth.fromMeasurements(s.stage + 1, s, a, made.descriptors) : made));
+      }
       if (!s.feasible) continue;
       episodes.push({ target: { porosity: 0.3 }, actions: ACTIONS, states, measured: { porosity: s.realised.porosity + 0.02 }, reward: 0 });
     }
@@ -67,6 +70,31 @@ describe('stage environment from a twin (issue #17)', () => {
     expect(e.spreads().castPorosity).toBeGreaterThan(0.045);
     const s = play(e, ACTIONS, 7);
     expect(e.properties(s).porosity - s.realised.porosity).toBeCloseTo(0.02, 2);
+  });
+
+  it('assimilate: a quantity no rig read is no evidence of scatter; a later stage\'s reading is', () => {
+    const truth = createGrainElectrode().process!;
+    const episodes = (read: (k: number) => boolean): StageEpisode[] =>
+      Array.from({ length: 20 }, (_, i) => {
+        const rng = createRng(300 + i);
+        const states: StageState[] = [];
+        // t: what the line made; s: what is known of it from the readings.
+        let t = truth.initial();
+        let s = t;
+        ACTIONS.forEach((a, k) => {
+          t = truth.step(t, a, rng, { castPorosity: 0.08 });
+          states.push((s = truth.fromMeasurements(k + 1, s, a, read(k) ? t.descriptors : {})));
+        });
+        return { target: { porosity: 0.3 }, actions: ACTIONS, states, measured: {}, reward: 0 };
+      });
+    // No reading of the cast layer: its realised value is the asked one; the spread stays the prior.
+    const blind = env();
+    blind.assimilate!(episodes(() => false));
+    expect(blind.spreads().castPorosity).toBeCloseTo(0.03, 12);
+    // Read only after drying (the cast layer's porosity, unchanged by drying): the scatter shows.
+    const late = env();
+    late.assimilate!(episodes((k) => k === 1));
+    expect(late.spreads().castPorosity).toBeGreaterThan(0.055);
   });
 
   it('refuses a twin without a process model and an unknown varying quantity', () => {

@@ -101,17 +101,19 @@ export function createStageEnvironment(twin: Twin, o: StageEnvironmentOptions): 
     properties: estimate,
     spreads: () => ({ ...spread }),
     assimilate(episodes: readonly StageEpisode[]) {
-      // Spreads the rigs revealed: the deviation of each varying quantity from what was asked.
+      // Spreads the rigs revealed: the deviation of each varying quantity from what was asked,
+      // read off the first state after the asking stage in which a rig measured it. A quantity
+      // no rig read (state.measured lacks it) holds the asked value, not evidence of zero scatter.
       const next: Record<string, number> = {};
       for (const [q, v] of declared) {
         const dev: number[] = [];
         for (const e of episodes) {
-          for (let k = 0; k < e.states.length; k++) {
-            const asked = e.actions[k]?.[q];
-            const got = e.states[k].realised[q];
-            if (typeof asked !== 'number' || typeof got !== 'number' || !(k === 0 || e.states[k - 1].realised[q] === undefined)) continue;
-            dev.push(v.kind === 'absolute' ? got - asked : Math.log(got / asked));
-          }
+          const k0 = e.actions.findIndex((a) => typeof a?.[q] === 'number');
+          if (k0 < 0) continue;
+          const asked = e.actions[k0][q] as number;
+          const got = e.states.slice(k0).find((st) => st.measured?.includes(q))?.realised[q];
+          if (typeof got !== 'number') continue;
+          dev.push(v.kind === 'absolute' ? got - asked : Math.log(got / asked));
         }
         next[q] = revealedSpread(prior[q], dev);
       }
