@@ -175,6 +175,8 @@ export async function run(args: string[] = []): Promise<void> {
     '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...crow,
     '',
+    'Reading: the PEMFC reward is nearly flat over this space (the modelled GDL alone limits far above 1.5 A/cm², so the voltage moves by millivolts; docs/device-models.md); the DFN capacities of twin electrodes are to the cut-off or to the knee where time stepping collapses (diagnostics `dfn_2C`); the SOFC i0 per TPB length and coarsening rate are assumptions.',
+    '',
   );
   writeFileSync(new URL('results/device.md', import.meta.url), out.join('\n'));
   writeFileSync(new URL('results/device.json', import.meta.url), JSON.stringify(json, null, 2));
