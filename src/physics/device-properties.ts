@@ -79,12 +79,18 @@ function dfnCapacity(a: Analysis, cRate: number): number {
       const t = performance.now();
       const r = dfnDischarge(params, current1C * cRate, (1.5 * 3600) / cRate);
       const vEnd = r.voltage[r.voltage.length - 1];
-      a.diagnostics[`dfn_${cRate}C`] = { solver: 'dfn-mol-newton', steps: r.time.length, residualEvaluations: r.residualEvaluations, reachedCutoff: r.reachedCutoff, endVoltage: vEnd, ms: Math.round(performance.now() - t) };
-      // Time steps can collapse on the knee at the end of discharge (the positive near x = 1,
-      // where i0 → 0): the capacity to the last converged step is then within the knee. A
-      // failure far above the cut-off is an error, not a capacity.
-      if (!r.reachedCutoff && vEnd > params.cutoffVoltage + 0.5) {
-        throw new SimulationError(`dfnCapacity: DFN time stepping failed at ${vEnd.toFixed(3)} V, above the ${params.cutoffVoltage} V cut-off`, 'not-converged');
+      a.diagnostics[`dfn_${cRate}C`] = { solver: 'dfn-mol-newton', steps: r.time.length, residualEvaluations: r.residualEvaluations, reachedCutoff: r.reachedCutoff, endVoltage: vEnd, ...r.surfaceStoichiometry, ms: Math.round(performance.now() - t) };
+      // Time steps can collapse on the knee at the end of discharge: where an electrode's
+      // surface is exhausted (positive c_s,surf → c_max, negative → 0), i0 ∝ √(c_max − c_s) → 0
+      // and Newton fails before the cut-off is crossed. The capacity to the last converged step
+      // is then the discharge capacity to within the knee. A failure with both surfaces away
+      // from their limits is an error, not a capacity.
+      const { negativeMin, positiveMax } = r.surfaceStoichiometry;
+      if (!r.reachedCutoff && positiveMax < 0.999 && negativeMin > 0.001) {
+        throw new SimulationError(
+          `dfnCapacity: DFN time stepping failed at ${vEnd.toFixed(3)} V, above the ${params.cutoffVoltage} V cut-off, with no electrode surface exhausted (positive max ${positiveMax.toFixed(4)}, negative min ${negativeMin.toFixed(4)})`,
+          'not-converged',
+        );
       }
       memo.set(key, r.capacityToCutoff);
     }

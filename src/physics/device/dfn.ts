@@ -80,6 +80,13 @@ export interface DfnResult {
   energyToCutoff: number;
   /** Whether the cut-off voltage was reached (false: the solid ran out first, or a step failed). */
   reachedCutoff: boolean;
+  /**
+   * Surface stoichiometry extremes at the last accepted step: the negative's lowest and the
+   * positive's highest c_s,surf/c_max. Near 0 (negative) or 1 (positive) an electrode's surface
+   * is exhausted — the end-of-discharge knee, where i0 ∝ √(c_max − c_s) → 0 and Newton can fail
+   * before the cut-off voltage is crossed.
+   */
+  surfaceStoichiometry: { negativeMin: number; positiveMax: number };
   newtonIterations: number;
   residualEvaluations: number;
 }
@@ -235,6 +242,19 @@ export function dfnDischarge(p: DfnParams, current: number, maxTime: number, opt
     return phiL - phi0;
   };
 
+  const surfaceExtremes = (yy: Float64Array) => {
+    let negativeMin = 1;
+    let positiveMax = 0;
+    for (let i = 0; i < N; i++) {
+      const e = cells[i].electrode;
+      if (!e) continue;
+      const sto = yy[i * m + 3] / e.cMax;
+      if (cells[i].region === 0) negativeMin = Math.min(negativeMin, sto);
+      else positiveMax = Math.max(positiveMax, sto);
+    }
+    return { negativeMin, positiveMax };
+  };
+
   let evals = 0;
   let iterations = 0;
   const r0 = new Float64Array(N * m);
@@ -351,6 +371,7 @@ export function dfnDischarge(p: DfnParams, current: number, maxTime: number, opt
     capacityToCutoff: cap[cap.length - 1],
     energyToCutoff: energy,
     reachedCutoff: reached,
+    surfaceStoichiometry: surfaceExtremes(y),
     newtonIterations: iterations,
     residualEvaluations: evals,
   };
