@@ -433,6 +433,14 @@ function verdict(doc: Doc): string[] {
 
 async function main(args: string[]): Promise<void> {
   const s = parseArgs(args);
+  // The commit whose code this process loaded: read at the start, since a run takes hours and
+  // the checkout may move on meanwhile.
+  let commit = 'unknown';
+  try {
+    commit = (await import('node:child_process')).execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+  } catch {
+    /* not a checkout */
+  }
   if (s.buildTruth) {
     const specs = [...new Map(TASKS.filter((t) => s.tasks.includes(t.name)).map((t) => [t.truth.key, t.truth])).values()];
     for (const spec of specs) await buildTruth(spec, log);
@@ -455,12 +463,6 @@ async function main(args: string[]): Promise<void> {
     }
   }
   const campaign: CampaignRun[] = [];
-  let commit = 'unknown';
-  try {
-    commit = (await import('node:child_process')).execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-  } catch {
-    /* not a checkout */
-  }
   // Written after the harness and again after every campaign-path seed: a long run stopped
   // early still leaves the seeds it finished (the table says how many).
   const emit = () => {
