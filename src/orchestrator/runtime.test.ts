@@ -366,6 +366,35 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(done.map((t) => [t.status, t.measuredReward])).toEqual([['completed', expect.any(Number)], ['completed', 0.3]]);
   });
 
+  it('resumes a job killed between recording its final event and its outcome: the rig\'s replay of that event finishes it (fault suite, issue #15)', async () => {
+    const silent = fakeRig(() => {});
+    const s1 = setup({ rig: silent, rigRuns: 2 });
+    s1.runtime.start();
+    const a1 = createActor(s1.machine, { input: s1.input });
+    a1.subscribe(() => s1.ledger.saveSnapshot('c', a1.getPersistedSnapshot()));
+    a1.start();
+    await new Promise<void>((resolve) => a1.subscribe((snap) => snap.value === 'awaitingRigs' && resolve()));
+    a1.stop();
+    await s1.runtime.close();
+    // The first job's result event was recorded, then the process died before its measurement:
+    // the job is still open, and after resume the rig answers the re-sent job by replaying the
+    // same event (same seq), a duplicate of what the ledger holds.
+    const [j1] = s1.ledger.jobs('c');
+    const replayed = { jobId: j1.jobId, rigId: 'rig-1', seq: 2, at: new Date().toISOString(), protocol: '1.0', type: 'result' as const, measurements: { y: 0.5 }, final: true };
+    s1.ledger.append('c', 'RigEventReceived', replayed, `${j1.jobId}:1:rig:2:result`);
+    expect(s1.ledger.jobs('c').find((j) => j.jobId === j1.jobId)!.status).not.toBe('completed');
+    const snapshot = s1.ledger.campaign('c')!.snapshot;
+    s1.ledger.close();
+
+    const s2 = setup({ db: s1.db, rigRuns: 2 });
+    const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the resumed round never finished')), 20_000));
+    const snap = await Promise.race([runToEnd(s2, snapshot), stuck]);
+    expect(snap.context.finalStatus).toBe('completed');
+    expect(s2.ledger.trials('c').filter((t) => t.selectedRank !== null).map((t) => t.status)).toEqual(['completed', 'completed']);
+    expect(s2.ledger.measurements('c')).toHaveLength(2);
+    expect(s2.ledger.integrity().ok).toBe(true);
+  });
+
   it('resumes after a crash while rigs are working: same trials, jobs re-sent with the same id, nothing repeated', async () => {
     const silent = fakeRig(() => {}); // accepts nothing: the process "dies" while waiting
     const s1 = setup({ rig: silent, rigRuns: 4 });

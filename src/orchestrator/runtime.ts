@@ -759,9 +759,16 @@ export class CampaignRuntime {
       return;
     }
     const key = `${e.jobId}:${e.attempt ?? 1}:${e.origin ?? 'rig'}:${e.seq}:${e.type}`;
-    if (!this.ledger.append(this.d.campaignId, 'RigEventReceived', e, key)) return; // a duplicate delivery
-    const trial = this.view.trial(job.trialId)!;
+    const fresh = this.ledger.append(this.d.campaignId, 'RigEventReceived', e, key);
     const terminal = e.type === 'result' || e.type === 'failed' || e.type === 'rejected' || e.type === 'cancelled';
+    // A duplicate delivery is ignored — unless it is the final event of a job the ledger still
+    // has open: a process killed after recording the event but before recording its outcome
+    // (the writes below) left it so, and the rig's replay after resume must finish that work,
+    // or the round waits forever (the SIGKILL fault suite, issue #15). The writes below are
+    // keyed, so doing them on a replay records nothing twice.
+    const open = job.status === 'dispatched' || job.status === 'accepted' || job.status === 'running';
+    if (!fresh && !(terminal && e.final !== false && open)) return;
+    const trial = this.view.trial(job.trialId)!;
     if (!terminal || e.final === false) {
       // accepted/progress, or an attempt that ended with another to follow: the RigEvent
       // document (with its attempt number) is the record of the retry.
