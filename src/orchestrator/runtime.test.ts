@@ -42,6 +42,22 @@ async function runToEnd(s: ReturnType<typeof setup>, snapshot?: unknown) {
   return actor.getSnapshot();
 }
 
+/**
+ * A campaign whose rig never answers, stopped the way a crash stops it (no CampaignStopped, no
+ * cleanup) once it waits for the rigs: what the resume tests start from.
+ */
+async function crashWhileWaiting(opts: Omit<Parameters<typeof setup>[0] & object, 'rig'>) {
+  const s1 = setup({ ...opts, rig: fakeRig(() => {}) });
+  s1.runtime.start();
+  const a1 = createActor(s1.machine, { input: s1.input });
+  a1.subscribe(() => s1.ledger.saveSnapshot('c', a1.getPersistedSnapshot()));
+  a1.start();
+  await new Promise<void>((resolve) => a1.subscribe((snap) => snap.value === 'awaitingRigs' && resolve()));
+  a1.stop();
+  await s1.runtime.close();
+  return s1;
+}
+
 describe('campaign runtime (fakes + real ledger)', () => {
   it('runs a campaign: every selected trial measured once, rewards recorded, agent learns', async () => {
     const s = setup();
@@ -337,15 +353,7 @@ describe('campaign runtime (fakes + real ledger)', () => {
   });
 
   it('resumes a trial killed between a stage\'s measurement and the next step: the next stage is sent, the last completes it (issue #15)', async () => {
-    const silent = fakeRig(() => {});
-    const s1 = setup({ rig: silent, rigRuns: 2, pipeline: ['make', 'measure'] });
-    s1.runtime.start();
-    const a1 = createActor(s1.machine, { input: s1.input });
-    a1.subscribe(() => s1.ledger.saveSnapshot('c', a1.getPersistedSnapshot()));
-    a1.start();
-    await new Promise<void>((resolve) => a1.subscribe((snap) => snap.value === 'awaitingRigs' && resolve()));
-    a1.stop();
-    await s1.runtime.close();
+    const s1 = await crashWhileWaiting({ rigRuns: 2, pipeline: ['make', 'measure'] });
     // The first trial's fabricate result was recorded, then the process died before the
     // characterise job was written; the second trial's last stage was measured but the trial
     // never completed.
@@ -367,15 +375,7 @@ describe('campaign runtime (fakes + real ledger)', () => {
   });
 
   it('resumes a job killed between recording its final event and its outcome: the rig\'s replay of that event finishes it (fault suite, issue #15)', async () => {
-    const silent = fakeRig(() => {});
-    const s1 = setup({ rig: silent, rigRuns: 2 });
-    s1.runtime.start();
-    const a1 = createActor(s1.machine, { input: s1.input });
-    a1.subscribe(() => s1.ledger.saveSnapshot('c', a1.getPersistedSnapshot()));
-    a1.start();
-    await new Promise<void>((resolve) => a1.subscribe((snap) => snap.value === 'awaitingRigs' && resolve()));
-    a1.stop();
-    await s1.runtime.close();
+    const s1 = await crashWhileWaiting({ rigRuns: 2 });
     // The first job's result event was recorded, then the process died before its measurement:
     // the job is still open, and after resume the rig answers the re-sent job by replaying the
     // same event (same seq), a duplicate of what the ledger holds.
@@ -396,15 +396,7 @@ describe('campaign runtime (fakes + real ledger)', () => {
   });
 
   it('resumes after a crash while rigs are working: same trials, jobs re-sent with the same id, nothing repeated', async () => {
-    const silent = fakeRig(() => {}); // accepts nothing: the process "dies" while waiting
-    const s1 = setup({ rig: silent, rigRuns: 4 });
-    s1.runtime.start();
-    const a1 = createActor(s1.machine, { input: s1.input });
-    a1.subscribe(() => s1.ledger.saveSnapshot('c', a1.getPersistedSnapshot()));
-    a1.start();
-    await new Promise<void>((resolve) => a1.subscribe((snap) => snap.value === 'awaitingRigs' && resolve()));
-    a1.stop(); // crash: no CampaignStopped, no cleanup
-    await s1.runtime.close();
+    const s1 = await crashWhileWaiting({ rigRuns: 4 });
     const jobsBefore = s1.ledger.jobs('c').map((j) => j.jobId);
     const trialsBefore = s1.ledger.trials('c').map((t) => t.id);
     const snapshot = s1.ledger.campaign('c')!.snapshot;
