@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readSamples, readVolume } from './io.js';
 
 /**
- * Issue #19: real data in. The fixtures (tests/fixtures/real, written by make_fixtures.py with
+ * Issue #19: real data in. The fixtures (tests/fixtures/real, written by experiments/make-import-fixtures.py with
  * tifffile/imagecodecs/numpy/zlib — independent encoders) are one 32×24×16 crop of the NREL
  * NMC cathode in every format, compression and bit depth; expected.json holds numpy's counts.
  */
