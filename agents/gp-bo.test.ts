@@ -83,6 +83,30 @@ describe('gp-bo (issue #12)', () => {
     }
   });
 
+  it('fills a 20-point batch in a continuous 2-D space with points at least minDistance apart and from the rig runs (issue #21)', async () => {
+    // A synchronous round of a 20-rig lab: the orchestrator refuses a candidate within 0.05
+    // (RMS, bounds-normalised) of another in the batch or of an earlier rig run. Kriging
+    // believer alone clustered its 20 points near the optimum and ~1.4 per round went out.
+    const space: ParameterSpace = { parameters: [{ name: 'porosity', kind: 'continuous', min: 0.6, max: 0.85 }, { name: 'ptfe', kind: 'continuous', min: 0, max: 30 }] };
+    const reward = (p: Record<string, unknown>) => {
+      const u = ((p.porosity as number) - 0.6) / 0.25;
+      const v = (p.ptfe as number) / 30;
+      return 13 - 4 * (u - 0.62) ** 2 - 3 * (v - 0.35) ** 2 + 0.5 * u * v;
+    };
+    const cube = (p: Record<string, unknown>) => [((p.porosity as number) - 0.6) / 0.25, (p.ptfe as number) / 30];
+    const rms = (a: number[], b: number[]) => Math.hypot(a[0] - b[0], a[1] - b[1]) / Math.SQRT2;
+    for (const seed of [1, 2]) {
+      const history = await runLoop(createGpBoAgent({ model: 'gp' }), space, reward, { budget: 15, seed });
+      const batch = await createGpBoAgent({ model: 'gp' }).propose({ space, history, rng: createRng(seed + 10) }, 20);
+      expect(batch).toHaveLength(20);
+      const xs = batch.map(cube);
+      for (let i = 0; i < xs.length; i++) {
+        for (let j = i + 1; j < xs.length; j++) expect(rms(xs[i], xs[j])).toBeGreaterThanOrEqual(0.05);
+        for (const o of history) expect(rms(xs[i], cube(o.params))).toBeGreaterThanOrEqual(0.05);
+      }
+    }
+  });
+
   it('auto keeps the GP for a smooth response and records its choice', async () => {
     // On a smooth response the GP's leave-one-out means rank the data better than the
     // forest's out-of-bag means (checked on 12 draws of the data, seeds 30–41: GP every time).
@@ -153,6 +177,7 @@ describe('gp-bo (issue #12)', () => {
     expect(() => createGpBoAgent({ outputTransform: 'log' })).toThrow(BadInputError);
     expect(() => createGpBoAgent({ trees: 0 })).toThrow(BadInputError);
     expect(() => createGpBoAgent({ restarts: 1.5 })).toThrow(BadInputError);
+    expect(() => createGpBoAgent({ minDistance: -0.1 })).toThrow(/agent\.gp-bo\.minDistance/);
   });
 });
 

@@ -28,9 +28,18 @@
  * 4. Batches and in-flight points: Kriging believer (Ginsbourger, Le Riche & Carraro 2010):
  *    each chosen point (and every pending point of ctx.proposed, and every trial still at the
  *    rigs, ctx.pending — asynchronous campaigns, issue #21) is added to the model with its
- *    predicted mean as a fantasy observation before the next point is chosen. A fantasy leaves
- *    the mean where it was and collapses the variance there, so neither UCB nor EI picks a
- *    near-duplicate of a running trial. Pending points are never proposed again.
+ *    predicted mean as a fantasy observation before the next point is chosen. Pending points
+ *    are never proposed again. A fantasy collapses the variance only AT the point, so near a
+ *    converged optimum the next pick still landed right beside it: a 20-point batch came out
+ *    as 20 points within 0.001 of each other, of which the orchestrator's diverse selection
+ *    (src/orchestrator/runtime.ts selectDiverse, 0.05 apart) sent ~1.4 to a 20-rig lab
+ *    (issue #21). So each pick is also chosen among candidates at least `minDistance` away
+ *    (hard local penalisation, González et al., AISTATS 2016) from the trials at the rigs,
+ *    from this proposal's earlier picks and — when more than one point is asked for — from
+ *    the rig runs so far, which the diverse selection refuses whenever another candidate
+ *    qualifies. With one point asked for and no trial at the rigs nothing changes: the
+ *    orchestrator sends a lone candidate even beside an earlier run (a replicate). When no
+ *    candidate is that far away (a small trust region, an exhausted pool) the best one is taken.
  *
  * Until `initialPoints` finite observations exist, proposals are uniform random (a sequence
  * config can put Sobol' first instead). Every random choice comes from ctx.rng, so the same
@@ -92,14 +101,11 @@ const DEFAULTS = {
   /** With a trust region in a pool: at least this many candidates per proposal (the nearest, if the box holds fewer). */
   trustRegionMinPoints: 20,
   /**
-   * Asynchronous campaigns (ctx.pending given, issue #21): no candidate within this RMS distance
-   * (bounds-normalised cube) of a trial at the rigs, nor of a point chosen earlier in the same
-   * proposal — the hard form of local penalisation (González et al., AISTATS 2016). Kriging
-   * believer alone still put the next point right beside a fantasy near a converged optimum,
-   * which the orchestrator then refuses (its diverse selection keeps 0.05 from running trials)
-   * and the rig waited. 0.05 is the orchestrator's radius. Synchronous proposals: unused.
+   * No candidate within this RMS distance (bounds-normalised cube) of a trial at the rigs, of
+   * a point chosen earlier in the same proposal, or (batches, k > 1) of a rig run so far — see
+   * 4. above (issue #21). 0.05 is the orchestrator's diverse-selection radius; 0 turns it off.
    */
-  pendingRadius: 0.05,
+  minDistance: 0.05,
 };
 
 type GpBoState = GpFitState & { lastModel?: Surrogate['kind']; trustRegion?: TrustRegionState };
@@ -273,6 +279,7 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
   }
   if (opts.trees < 1) throw new BadInputError('must be at least 1', 'agent.gp-bo.trees');
   if (opts.maxFitPoints < 2) throw new BadInputError('must be at least 2', 'agent.gp-bo.maxFitPoints');
+  if (opts.minDistance < 0) throw new BadInputError(`must be at least 0 (got ${opts.minDistance})`, 'agent.gp-bo.minDistance');
   let state: GpBoState = { hyper: null, lastFitN: 0 };
   const random = createRandomAgent();
 
@@ -315,15 +322,21 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
     return { center: encode(ctx.space, obs[best].params), half: halfWidths(st.length, d, m.lengthscales) };
   }
 
-  /** Continuous spaces: the feasible point of highest score found by sampling (inside the trust region, if any) + local search. */
+  /**
+   * Continuous spaces: the feasible point of highest score found by sampling (inside the trust
+   * region, if any) + local search, among the candidates `minDistance` from every point of
+   * `avoid` — or among all when none is (the search then stays unrestricted).
+   */
   function maximise(ctx: AgentContext, m: Surrogate, score: Score, exclude: Set<string>, rng: Rng, tr: { center: number[]; half: number[] } | null, avoid: readonly number[][]): { x: number[]; params: Parameters } | null {
     const d = dimension(ctx.space);
-    const cands: { x: number[]; params: Parameters }[] = [];
+    let cands: { x: number[]; params: Parameters }[] = [];
+    let restrict = false;
+    const away = (x: readonly number[]) => avoid.length === 0 || awayFrom(x, avoid, opts.minDistance);
     const add = (u: number[], to = cands): void => {
       const p = feasibleFromCube(ctx.space, u);
       if (!p || exclude.has(paramKey(p))) return;
       const x = encode(ctx.space, p);
-      if (avoid.length === 0 || awayFrom(x, avoid, opts.pendingRadius)) to.push({ x, params: p });
+      if (!restrict || away(x)) to.push({ x, params: p });
     };
     const lo = tr ? tr.center.map((c, k) => Math.max(0, c - tr.half[k])) : new Array<number>(d).fill(0);
     const hi = tr ? tr.center.map((c, k) => Math.min(1, c + tr.half[k])) : new Array<number>(d).fill(1);
@@ -335,6 +348,8 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
       for (const step of [0.1, 0.02]) for (let j = 0; j < 50; j++) add(x0.map((v, k) => into(v + step * rng.normal(), k)));
     }
     if (cands.length === 0) return null;
+    const kept = cands.filter((c) => away(c.x));
+    if (kept.length > 0) [cands, restrict] = [kept, true];
     const p = m.predict(cands.map((c) => c.x));
     const scores = p.mean.map((v, i) => score(v, p.variance[i]));
     const top = scores.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 3);
@@ -387,8 +402,13 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
       const tr = region(ctx, m);
       const out: Parameters[] = [];
       const taken = new Set<number>();
-      // Async (ctx.pending given): keep pendingRadius from running trials and from this proposal's earlier points.
-      const avoid: number[][] = ctx.pending ? ctx.pending.map((p) => encode(ctx.space, p)) : [];
+      // Points no pick may come within minDistance of (see 4. above): the trials at the rigs and
+      // this proposal's earlier picks; for a batch also the rig runs so far.
+      const avoid: number[][] = [];
+      if (opts.minDistance > 0) {
+        for (const p of ctx.pending ?? []) avoid.push(encode(ctx.space, p));
+        if (k > 1) for (const o of ctx.history) if (o.fidelity === 'rig' && !o.fantasy) avoid.push(encode(ctx.space, o.params));
+      }
       for (let b = 0; b < k; b++) {
         const best = m.best();
         const xi = opts.xi * m.scale();
@@ -399,7 +419,7 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
           if (idx.length === 0) break;
           if (tr) idx = pointsInRegion(idx.map((i) => view.encoded[i]), tr.center, tr.half, opts.trustRegionMinPoints).map((j) => idx[j]);
           if (avoid.length) {
-            const away = idx.filter((i) => awayFrom(view.encoded[i], avoid, opts.pendingRadius));
+            const away = idx.filter((i) => awayFrom(view.encoded[i], avoid, opts.minDistance));
             if (away.length) idx = away;
           }
           const j = argmaxPool(m, idx.map((i) => view.encoded[i]), score);
@@ -411,7 +431,7 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
           exclude.add(paramKey(chosen.params));
         }
         out.push(chosen.params);
-        if (ctx.pending) avoid.push(chosen.x);
+        if (opts.minDistance > 0) avoid.push(chosen.x);
         if (b + 1 < k) m = m.withPoint(chosen.x, m.predict([chosen.x]).mean[0]);
       }
       return out;
