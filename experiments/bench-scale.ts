@@ -154,6 +154,13 @@ export async function run(args: string[]): Promise<void> {
   const budgetA = value('--budget-a', 200);
   const budgetB = value('--budget', 60);
   const started = Date.now();
+  // Read when the run starts: the code it loaded, not a commit made while it ran (as #13's bench).
+  let commit = 'unknown';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+  } catch {
+    // not a checkout
+  }
   const runs: Run[] = [];
   for (let s = 1; s <= seeds; s++) {
     for (const mode of ['sync', 'async'] as const) {
@@ -171,12 +178,6 @@ export async function run(args: string[]): Promise<void> {
     }
   }
 
-  let commit = 'unknown';
-  try {
-    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-  } catch {
-    // not a checkout
-  }
   const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.versions.node };
   const command = `npm run bench -- scale ${args.join(' ')}`.trim();
   const rows = (part: Run['part'], mode: Run['mode']) => runs.filter((r) => r.part === part && r.mode === mode);
