@@ -12,7 +12,7 @@ import { Ledger, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime } from './runtime.js';
 
-function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel; screen?: number } = {}) {
+function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel; screen?: number; log?: (line: string) => void } = {}) {
   const db = opts.db ?? join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'l.db');
   const ledger = Ledger.open(db);
   if (!ledger.campaign('c')) {
@@ -23,7 +23,7 @@ function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: 
   const runtime = new CampaignRuntime({
     ledger, campaignId: 'c', agent, space: { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] },
     predictor: opts.predictor ?? fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, screenCandidates: opts.screen, batchSize: 2,
-    timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction, reality: opts.reality,
+    timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction, reality: opts.reality, log: opts.log,
   });
   const machine = campaignMachine.provide({
     actors: Object.fromEntries(Object.entries(runtime.actors()).map(([k, f]) => [k, fromPromise(({ input }: { input: any }) => (f as any)(input))])) as never,
@@ -59,6 +59,16 @@ async function crashWhileWaiting(opts: Omit<Parameters<typeof setup>[0] & object
 }
 
 describe('campaign runtime (fakes + real ledger)', () => {
+  it('says so in the log when a round fills fewer rig slots than the batch, or the agent proposes fewer candidates than asked (issue #21)', async () => {
+    // Near-duplicate candidates (0.001 apart): the diverse selection sends one of a batch of 2.
+    const agent = { ...fakeAgent(), propose: async (_ctx: unknown, k: number) => Array.from({ length: k - 1 }, (_, i) => ({ x: 0.5 + 0.001 * i })) };
+    const lines: string[] = [];
+    const s = setup({ agent: agent as ReturnType<typeof fakeAgent>, rigRuns: 2, log: (l) => lines.push(l) });
+    await runToEnd(s);
+    expect(lines).toContain('round 1: the agent (fake) proposed 5 of the 6 candidates asked for');
+    expect(lines).toContain('round 1: 1 of 2 rig slots filled — 5 candidates, the other 4 within 0.05 of another candidate, a trial at the rigs or an earlier rig run');
+  });
+
   it('runs a campaign: every selected trial measured once, rewards recorded, agent learns', async () => {
     const s = setup();
     const snap = await runToEnd(s);

@@ -442,6 +442,7 @@ export class CampaignRuntime {
         this.ledger.append(campaignId, 'TrialProposed', { trialId, round, index, params: p, agent: this.d.agent.name }, trialId);
       });
     });
+    if (params.length < k) this.d.log?.(`round ${round}: the agent (${this.d.agent.name}) proposed ${params.length} of the ${k} candidates asked for`);
     this.progress({ phase: 'propose', round, done: params.length, total: params.length });
     return { proposed: params.length };
   }
@@ -521,6 +522,8 @@ export class CampaignRuntime {
       });
     });
     this.progress({ phase: 'select', round, done: chosen.length, total: k, message: `${chosen.length} of ${ranked.length} candidates go to the rigs` });
+    // A short batch leaves rigs idle: said, never silent (issue #21; #12 "cut silently").
+    if (chosen.length < k) this.d.log?.(`round ${round}: ${chosen.length} of ${k} rig slots filled — ${ranked.length} candidates, the other ${ranked.length - chosen.length} within 0.05 of another candidate, a trial at the rigs or an earlier rig run`);
     return { selected: chosen.length, ...(this.d.mode === 'async' ? { inFlight: this.inFlight().length } : {}) };
   }
 
