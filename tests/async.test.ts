@@ -175,6 +175,76 @@ describe('asynchronous campaigns (#21)', () => {
     }
   }, 120_000);
 
+  it('a pass that sends nothing (every candidate beside a running trial), then a kill: the ledger stays consistent and the resumed agent has the recorded state', async () => {
+    // gp-bo, except that once, with trials running, it proposes only near-duplicates of one
+    // of them (0.001 apart): the selection refuses them all and the pass sends nothing.
+    const inner = recording();
+    let forced = false;
+    const agent: Agent = {
+      ...inner,
+      propose: (c, k) => {
+        if (forced || (c.pending?.length ?? 0) < 3) return inner.propose(c, k);
+        forced = true;
+        const p = c.pending![0];
+        return Promise.resolve(Array.from({ length: k }, (_, i) => ({ a: Math.abs((p.a as number) - 0.001 * (i + 1)), b: p.b })));
+      },
+    };
+    const o = base('async', { rigRuns: 16 });
+    let atKill: { round: number; snapshot: unknown } | null = null;
+    const first = await runSimCampaign({
+      ...o,
+      agent,
+      killWhen: (c, state, ledger) => {
+        if (!forced || !state.includes('awaitingRigs')) return false;
+        const round = ledger.trials('c').filter((t) => t.round === c.round);
+        if (round.length === 0 || round.some((t) => t.selectedRank !== null)) return false;
+        atKill = { round: c.round, snapshot: inner.snapshot!() };
+        return true;
+      },
+    });
+    try {
+      expect(first.status).toBe('killed');
+      expect(atKill).not.toBeNull();
+      const { round: empty, snapshot } = atKill!;
+      const resumedAgent = recording();
+      const restoredWith: unknown[] = [];
+      const second = await runSimCampaign({
+        ...o,
+        agent: { ...resumedAgent, restore: (st) => (restoredWith.push(JSON.parse(JSON.stringify(st))), resumedAgent.restore!(st)) },
+        db: first.db,
+        labStateDir: first.labStateDir,
+      });
+      expect(second.status).toBe('completed');
+      // The resumed agent starts from the state the first process had after the empty pass.
+      expect(restoredWith[0]).toEqual(JSON.parse(JSON.stringify(snapshot)));
+      const l = Ledger.open(first.db, { readonly: true });
+      try {
+        const trials = l.trials('c');
+        // The empty pass: its candidates proposed and scored once, none sent, none learned as rig data.
+        const emptyRound = trials.filter((t) => t.round === empty);
+        expect(emptyRound.length).toBeGreaterThan(0);
+        expect(emptyRound.every((t) => t.selectedRank === null && t.status === 'scored')).toBe(true);
+        expect(l.documents('c', 'AgentLearned').filter((d) => d.key === `digital:${empty}`)).toHaveLength(1);
+        const taken = l.documents('c', 'AgentLearned').flatMap((d) => d.body.trialIds ?? []);
+        for (const t of emptyRound) expect(taken).not.toContain(t.id);
+        // And the rest as in any resumed campaign: every selected trial measured and assimilated once.
+        const selected = trials.filter((t) => t.selectedRank !== null);
+        expect(selected).toHaveLength(16);
+        expect(selected.every((t) => t.status === 'completed')).toBe(true);
+        const measured = l.measurements('c').map((m) => m.trialId);
+        expect(new Set(measured).size).toBe(16);
+        expect(measured).toHaveLength(16);
+        expect(new Set(taken).size).toBe(taken.length);
+        expect(new Set(taken)).toEqual(new Set(selected.map((t) => t.id)));
+        expect(l.integrity().ok).toBe(true);
+      } finally {
+        l.close();
+      }
+    } finally {
+      first.cleanup();
+    }
+  }, 120_000);
+
   it('a wall-time stop gives up the trials in flight: abandoned in the ledger, cancelled at the rigs', async () => {
     const r = await runSimCampaign(base('async', { rigRuns: 100, wallTimeMs: 25_000, keep: true }));
     try {
