@@ -9,13 +9,18 @@
  * 2021, Fig. 13 "reward correction"): per property, ridge regression of ln(measured/estimated)
  * (positive properties) or measured − estimated (others) on the final state's normalised
  * descriptors (`linear`) or a constant (`offset`). An infeasible structure gets `infeasibleReward`.
+ * Process laws: the same kind of model corrects each deterministic stage (k ≥ 1) — per descriptor
+ * the rigs read after it, ln(read/predicted) or read − predicted, the prediction being the twin's
+ * step from the measured state before it, regressed on that state's descriptors and the stage's
+ * settings — so a wrong law (a calender that springs back, a faster sintering) is learnt from
+ * the readings, not only its effect on the final reward (issue #17 review).
  * Variability: each stage's spread is the config's (or the twin's default) until rig episodes
  * reveal it (revealedSpread below).
  */
 import { createHash } from 'node:crypto';
 import { BadInputError } from '../core/errors.js';
 import type { ParameterSpace, Parameters, StagedProcess, StageEnvironment, StageEpisode, StageState, Twin } from '../core/protocols.js';
-import type { Rng } from '../core/rng.js';
+import { createRng, type Rng } from '../core/rng.js';
 import { encode } from '../core/space.js';
 import type { Ledger } from '../ledger/ledger.js';
 
@@ -32,6 +37,13 @@ export interface StageEnvironmentOptions {
   spread?: Record<string, number>;
   /** Ridge penalty of the discrepancy model's slopes (features in [0, 1]; default 1). */
   ridge?: number;
+  /**
+   * Ridge penalty of the process-law corrections' slopes (default 0.01): intermediate readings
+   * are many and precise next to final properties, and a law error (e.g. spring-back ∝ strain)
+   * lives in the slopes — the default 1 shrank a spring-back's slope by more than half with 16
+   * episodes (src/compose/stages.test.ts).
+   */
+  lawRidge?: number;
   /**
    * The discrepancy model: `linear` (intercept + slopes on the final descriptors, default),
    * `offset` (a constant per property) or `none` (learn only the spreads).
@@ -60,6 +72,8 @@ export function createStageEnvironment(twin: Twin, o: StageEnvironmentOptions): 
   const prior: Record<string, number> = Object.fromEntries([...declared].map(([q, v]) => [q, o.spread?.[q] ?? v.std]));
   let spread = { ...prior };
   const ridge = o.ridge ?? 1;
+  const lawRidge = o.lawRidge ?? 0.01;
+  for (const [k, v] of [['ridge', ridge], ['lawRidge', lawRidge]] as const) if (!(v >= 0 && Number.isFinite(v))) throw new BadInputError(`must be a number ≥ 0, got ${String(v)}`, `stages.${k}`);
   const mode = o.correction ?? 'linear';
   if (!['linear', 'offset', 'none'].includes(mode)) throw new BadInputError(`must be linear, offset or none, got ${String(mode)}`, 'stages.correction');
 
@@ -69,6 +83,36 @@ export function createStageEnvironment(twin: Twin, o: StageEnvironmentOptions): 
   const normalised = (s: StageState) => descriptors.map((d) => (d.name in s.descriptors ? (s.descriptors[d.name] - d.min) / (d.max - d.min) : 0));
   /** Discrepancy model per property: weights on [1, normalised descriptors], additive or on the log scale. */
   let correction: Record<string, { relative: boolean; weights: number[] }> = {};
+  /** Transition correction per stage index k ≥ 1: per descriptor, weights on stepFeatures. */
+  let transition: Record<number, Record<string, { relative: boolean; weights: number[] }>> = {};
+  const stepFeatures = (s: StageState, k: number, action: Parameters): number[] => {
+    const space = { parameters: process.stages[k].parameters };
+    const a = Object.fromEntries(space.parameters.map((p) => [p.name, action[p.name] ?? p.default ?? p.min]));
+    return mode === 'offset' ? [1] : [1, ...normalised(s), ...encode(space, a)];
+  };
+  /** The twin's step with the learnt transition correction of stage s.stage applied to its descriptors. */
+  const correctedStep = (s: StageState, action: Parameters, rng: Rng): StageState => {
+    const t = process.step(s, action, rng, spread);
+    const c = transition[s.stage];
+    if (!c) return t;
+    const f = stepFeatures(s, s.stage, action);
+    const readings: Record<string, number> = {};
+    for (const [d, m] of Object.entries(c)) {
+      if (!(d in t.descriptors)) continue;
+      const delta = m.weights.reduce((acc, wi, i) => acc + wi * f[i], 0);
+      readings[d] = m.relative ? t.descriptors[d] * Math.exp(delta) : t.descriptors[d] + delta;
+    }
+    try {
+      // The corrected descriptors enter as a rig's readings would, so the realised quantities
+      // and feasibility follow them; they are the model's, not readings (measured unchanged).
+      const u: StageState = { ...process.fromMeasurements(s.stage + 1, s, action, readings) };
+      if (s.measured) u.measured = s.measured;
+      else delete u.measured;
+      return u;
+    } catch (e) {
+      return { ...t, feasible: false, reason: `corrected stage ${process.stages[s.stage].name} leaves physical limits: ${(e as Error).message}` };
+    }
+  };
 
   const estimate = (s: StageState): Record<string, number> => {
     const est = process.estimate(s);
@@ -86,7 +130,7 @@ export function createStageEnvironment(twin: Twin, o: StageEnvironmentOptions): 
     stages: process.stages.map((s) => ({ name: s.name, space: { parameters: s.parameters }, descriptors: s.descriptors.map((d) => d.name) })),
     targets: o.targets,
     initial: () => process.initial(),
-    step: (s: StageState, action: Parameters, rng: Rng) => process.step(s, action, rng, spread),
+    step: correctedStep,
     observe: (s: StageState, target: Parameters) => [
       ...Array.from({ length: S }, (_, i) => (i === s.stage ? 1 : 0)),
       ...encode(o.targets, target),
@@ -135,7 +179,26 @@ export function createStageEnvironment(twin: Twin, o: StageEnvironmentOptions): 
         fitted[p] = { relative, weights: ridgeFit(x, y, ridge) };
       }
       correction = fitted;
-      return { kind: `stage-correction:${twin.name}`, samples: done.length, state: { spread: { ...spread }, correction: fitted, features: ['1', ...descriptors.map((d) => d.name)] } };
+      // Process laws of the deterministic stages: what the rigs read after stage k against the
+      // twin's prediction from the state read before it, in episodes where a rig read something
+      // new after stage k (else the state holds the model's values, no evidence).
+      const laws: typeof transition = {};
+      const newlyRead = (e: StageEpisode, k: number) => (e.states[k].measured ?? []).some((q) => !(e.states[k - 1].measured ?? []).includes(q));
+      for (let k = 1; k < S && mode !== 'none'; k++) {
+        const rows = episodes.filter((e) => e.states.length > k && e.states[k - 1].feasible && e.states[k].feasible && newlyRead(e, k));
+        if (rows.length === 0) continue;
+        const predicted = rows.map((e) => process.step(e.states[k - 1], e.actions[k], createRng(0), spread).descriptors);
+        const x = rows.map((e) => stepFeatures(e.states[k - 1], k, e.actions[k]));
+        laws[k] = {};
+        for (const { name } of process.stages[k].descriptors) {
+          const pairs = rows.map((e, i) => [e.states[k].descriptors[name], predicted[i][name]]);
+          if (pairs.some(([m, p]) => !Number.isFinite(m) || !Number.isFinite(p))) continue;
+          const relative = pairs.every(([m, p]) => m > 0 && p > 0);
+          laws[k][name] = { relative, weights: ridgeFit(x, pairs.map(([m, p]) => (relative ? Math.log(m / p) : m - p)), lawRidge) };
+        }
+      }
+      transition = laws;
+      return { kind: `stage-correction:${twin.name}`, samples: done.length, state: { spread: { ...spread }, correction: fitted, transition: laws, features: ['1', ...descriptors.map((d) => d.name)] } };
     },
   };
 }
