@@ -10,14 +10,14 @@
 import { execSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { PNG } from 'pngjs';
 import type { Voxels } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { descriptorsFromSlices } from '../src/reconstruct/correlation.js';
 import { matchReport, tauPerAxis } from '../src/reconstruct/report.js';
 import { reconstructSam } from '../src/reconstruct/sam.js';
-import { encodeSlicePng, readVolume } from '../src/voxel/io.js';
+import { readVolume } from '../src/voxel/io.js';
 import { cropVolume } from '../src/voxel/transform.js';
+import { sideBySide } from './reconstruct-images.js';
 
 const arg = (name: string, d: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -74,20 +74,6 @@ for (const seed of seeds) {
   firstRecon ??= r.voxels;
 }
 
-// Side by side: real (central slices of the 160³ crop) and generated, z and x cuts.
-function sideBySide(a: Voxels, b: Voxels, axis: 'x' | 'z'): Buffer {
-  const pa = PNG.sync.read(encodeSlicePng(a, { axis }));
-  const pb = PNG.sync.read(encodeSlicePng(b, { axis }));
-  const gap = 8;
-  const out = new PNG({ width: pa.width + gap + pb.width, height: Math.max(pa.height, pb.height), colorType: 2 });
-  out.data.fill(255);
-  const blit = (p: PNG, dx: number) => {
-    for (let y = 0; y < p.height; y++) p.data.copy(out.data, (y * out.width + dx) * 4, y * p.width * 4, (y + 1) * p.width * 4);
-  };
-  blit(pa, 0);
-  blit(pb, pa.width + gap);
-  return PNG.sync.write(out, { colorType: 2 });
-}
 if (firstRecon) {
   writeFileSync('docs/images/reconstruction-nmc-sam-z.png', sideBySide(real, firstRecon, 'z'));
   writeFileSync('docs/images/reconstruction-nmc-sam-x.png', sideBySide(real, firstRecon, 'x'));

@@ -8,6 +8,7 @@ import { VOLUME_FORMATS, writeVolume } from '../../voxel/io.js';
 import { writeSlicePreview } from '../../voxel/preview.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
+import { twinCalibrateCommand } from './twin-calibrate.js';
 
 /**
  * `poreloop twin list` and `poreloop twin generate` (issue 3): the generative twins from the
@@ -198,7 +199,8 @@ export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalAr
 
 export const twinCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({
   command: 'twin <command>',
-  describe: 'generative manufacturing twins: list them, generate microstructures',
-  builder: (y) => y.command(twinListCommand(ctx) as never).command(twinGenerateCommand(ctx) as never).demandCommand(1, 'name a twin command: list or generate') as never,
+  describe: 'generative manufacturing twins: list them, generate microstructures, calibrate them to a real volume',
+  builder: (y) =>
+    y.command(twinListCommand(ctx) as never).command(twinGenerateCommand(ctx) as never).command(twinCalibrateCommand(ctx) as never).demandCommand(1, 'name a twin command: list, generate or calibrate') as never,
   handler: () => {},
 });

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { BadInputError } from '../core/errors.js';
+import type { Agent, Parameters } from '../core/protocols.js';
+import { createVoxels } from '../voxel/voxels.js';
+import { createGrainElectrode } from '../../twins/grain-electrode.js';
+import { calibrateTwin, calibrationSpace, compareCalibration, lossOf, measureCalibrationDescriptors, type MeasureOptions } from './calibrate.js';
+
+/** An agent that hands out a fixed list of points in order: the test knows every point tried. */
+function listAgent(points: Parameters[]): Agent {
+  let next = 0;
+  return {
+    name: 'list',
+    propose: async (_ctx, k) => points.slice(next, (next += k)),
+    learn: async () => {},
+  };
+}
+
+const twin = createGrainElectrode();
+const size: [number, number, number] = [40, 40, 40];
+const truth = { porosity: 0.35, particleDiameter: 10 };
+
+describe('twin calibration (issue #19)', () => {
+  it('finds the parameters a target was made with, among a grid that holds them, on the same seed', async () => {
+    const target = twin.generate(truth, { seed: 7, size, voxelSize: 1 }).voxels;
+    const grid: Parameters[] = [];
+    for (const porosity of [0.3, 0.35, 0.4]) for (const particleDiameter of [7, 10, 13]) grid.push({ porosity, particleDiameter });
+    const r = await calibrateTwin({ twin, agent: listAgent(grid), target, fit: ['porosity', 'particleDiameter'], budget: grid.length, batch: 4, size, twinSeed: 7, seed: 1, transport: [[0]], rmax: 8 });
+    expect(r.evaluations).toHaveLength(9);
+    expect(r.params).toEqual(truth);
+    // Same seed, same parameters, same structure: every descriptor matches exactly.
+    expect(r.best.loss).toBe(0);
+    expect(r.best.terms!.map((t) => t.group)).toEqual(expect.arrayContaining(['fraction', 'ssa', 'psd', 's2', 'tau']));
+    // Every other grid point is measurably worse (the loss tells parameters apart).
+    for (const e of r.evaluations) if (e !== r.best) expect(e.loss).toBeGreaterThan(0.5);
+  });
+
+  it('scores descriptors against their tolerances: porosity in absolute units, the rest relative', async () => {
+    // Two layered 2-phase volumes along z: the second has 10 % more of label 0.
+    const make = (cut: number) => {
+      const d = new Uint8Array(20 * 20 * 20);
+      for (let x = 0; x < 20; x++) for (let y = 0; y < 20; y++) for (let z = 0; z < 20; z++) d[(x * 20 + y) * 20 + z] = y % 10 < cut ? 0 : 1;
+      return createVoxels([20, 20, 20], 1, { 0: 'pore', 1: 'solid' }, d);
+    };
+    const m: MeasureOptions = { labels: [0, 1], transport: [[0]], rmax: 4, props: ['fraction', 'tau'] };
+    const a = await measureCalibrationDescriptors(make(4), m);
+    const b = await measureCalibrationDescriptors(make(5), m);
+    expect(a.fractions[0]).toBeCloseTo(0.4, 12);
+    // Straight slabs along x and z: τ = 1 exactly (TauFactor convention), none along y.
+    expect(a.tau['0'].x).toBeCloseTo(1, 6);
+    expect(a.tau['0'].y).toBe(Infinity);
+    const terms = compareCalibration(b, a, { ...m, transport: [] });
+    expect(terms.find((t) => t.name === 'fraction_0')!.error).toBeCloseTo(0.1, 12);
+    // (0.1 / 0.01)² for each of the two labels, averaged.
+    expect(lossOf(terms)).toBeCloseTo(100, 9);
+  });
+
+  it('refuses a target whose transport labels do not percolate, and labels the twin does not make', async () => {
+    const d = new Uint8Array(20 * 20 * 20);
+    for (let i = 0; i < d.length; i++) d[i] = Math.floor(i / 400) % 10 < 4 ? 0 : 1; // slabs normal to x
+    const slabs = createVoxels([20, 20, 20], 1, { 0: 'pore', 1: 'active' }, d);
+    const base = { twin, agent: listAgent([]), budget: 2, size, twinSeed: 1, seed: 1, rmax: 4 };
+    await expect(calibrateTwin({ ...base, target: slabs, transport: [[0]] })).rejects.toThrow(/labels 0 of the target do not percolate along x/);
+    const five = createVoxels([20, 20, 20], 1, { 0: 'pore', 5: 'x' }, d.map((v) => (v ? 5 : 0)));
+    await expect(calibrateTwin({ ...base, target: five, transport: [[0]] })).rejects.toThrow(/labels 5 that twin grain-electrode does not make/);
+    expect(() => calibrationSpace(twin, ['thickness'])).toThrow(BadInputError);
+    expect(calibrationSpace(twin, ['porosity', 'castPorosity']).constraints).toEqual([{ coefficients: { castPorosity: 1, porosity: -1 }, op: '>=', rhs: 0 }]);
+  });
+
+  it('counts a refused parameter set as a failed evaluation, not a crash', async () => {
+    const target = twin.generate(truth, { seed: 7, size, voxelSize: 1 }).voxels;
+    const r = await calibrateTwin({
+      twin,
+      agent: listAgent([{ porosity: 0.5, castPorosity: 0.4 }, truth]),
+      target,
+      fit: ['porosity', 'castPorosity', 'particleDiameter'],
+      budget: 2,
+      size,
+      twinSeed: 7,
+      seed: 1,
+      transport: [[0]],
+      rmax: 8,
+      props: ['fraction'],
+    });
+    expect(r.evaluations[0].loss).toBeNaN();
+    expect(r.evaluations[0].error).toMatch(/castPorosity 0.4 is below porosity 0.5/);
+    expect(r.best.index).toBe(1);
+  });
+});
