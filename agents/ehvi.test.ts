@@ -50,3 +50,18 @@ describe('expected hypervolume improvement', () => {
     expect(sampler.value(xs[0])).toBeLessThan(1e-3 * exact);
   });
 });
+
+describe('hvi2Sorted (issue #16: the allocation-free 2-D improvement of the acquisition)', () => {
+  it('equals the general hypervolume improvement on random fronts and points', async () => {
+    const { hvi2Sorted } = await import('./ehvi.js');
+    const { paretoFront } = await import('../src/reward/pareto.js');
+    const rng = createRng(9);
+    for (let t = 0; t < 300; t++) {
+      const pts = Array.from({ length: 1 + rng.int(12) }, () => [rng.normal(), rng.normal()]);
+      const front = paretoFront(pts, ['max', 'max']).map((i) => pts[i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+      const y = [rng.normal() + 0.5, rng.normal() + 0.5];
+      const ref = [-1 - rng.next(), -1 - rng.next()];
+      expect(hvi2Sorted(front, y, ref)).toBeCloseTo(hypervolumeImprovement(front, y, ref), 12);
+    }
+  });
+});

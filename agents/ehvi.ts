@@ -177,7 +177,8 @@ export class NehviSampler {
       });
       const idx = paretoFront(ys, new Array(this.m).fill('max'));
       this.frontIdx.push(idx);
-      this.fronts.push(idx.map((i) => ys[i]));
+      // Sorted by the first objective, descending (hvi2Sorted's order; harmless for m > 2).
+      this.fronts.push(idx.map((i) => ys[i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]));
     }
   }
 
@@ -216,9 +217,34 @@ export class NehviSampler {
   value(x: readonly number[]): number {
     const ys = this.samplesAt(x);
     let total = 0;
-    for (let s = 0; s < ys.length; s++) total += hypervolumeImprovement(this.fronts[s], this.o.normalise(ys[s]), this.o.reference);
+    const hvi = this.m === 2 ? hvi2Sorted : hypervolumeImprovement;
+    for (let s = 0; s < ys.length; s++) total += hvi(this.fronts[s], this.o.normalise(ys[s]), this.o.reference);
     return total / ys.length;
   }
+}
+
+/**
+ * Two-objective hypervolume improvement of y (maximisation) over a non-dominated `front`
+ * sorted by the first objective descending (so the second ascends): the box [ref, y] minus
+ * the staircase of the front clipped to it, in one pass without allocation. The same value as
+ * src/reward/hvi.ts's hypervolumeImprovement; it runs once per candidate and posterior sample
+ * (thousands of times per proposal with the local ascent), where the general routine's
+ * clipping, copying and sorting dominated the cost (issue #16 profile).
+ */
+export function hvi2Sorted(front: readonly (readonly number[])[], y: readonly number[], ref: readonly number[]): number {
+  const w = y[0] - ref[0];
+  const h = y[1] - ref[1];
+  if (!(w > 0 && h > 0)) return 0;
+  let covered = 0;
+  let level = ref[1];
+  for (const p of front) {
+    const c0 = Math.min(p[0], y[0]);
+    const c1 = Math.min(p[1], y[1]);
+    if (c0 <= ref[0] || c1 <= level) continue;
+    covered += (c0 - ref[0]) * (c1 - level);
+    level = c1;
+  }
+  return Math.max(0, w * h - covered);
 }
 
 /** E[(Y − u)⁺] for Y ~ N(μ, σ²). */
