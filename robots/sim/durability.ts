@@ -223,3 +223,31 @@ export async function runDurabilityTest(cell: DurabilityCell, noiseSeed: number,
   }
   return out;
 }
+
+/**
+ * Training data for an early-life model (src/surrogate/eol.ts) from `n` simulated cells of
+ * random recipes (`dims` parameters named x0, x1, … uniform in [0, 1]), seeded: the early
+ * window's series as inputs (`capacity_<cycle>`, `resistance_<cycle>`) and, as the label, only
+ * what the planned test reveals — the measured EOL; cells that outlive the test are
+ * right-censored and left out (as experiments/bench-durability.ts `--censored drop`). What a
+ * lab would have from earlier full-length tests of its cells.
+ */
+export function simulatedEolDataset(seed: number, n: number, spec: Partial<DurabilitySpec> = {}, dims = 2): { inputs: string[]; x: number[][]; outputs: string[]; y: number[][] } {
+  const s = { ...DEFAULT_DURABILITY, ...spec };
+  const window = earlyWindow(s);
+  const cycles = Array.from({ length: window / s.reportEvery }, (_, i) => s.reportEvery * (i + 1));
+  const inputs = [...cycles.map((c) => seriesKey('capacity', c)), ...cycles.map((c) => seriesKey('resistance', c))];
+  const rng = createRng(seed).fork('eol-training-cells');
+  const x: number[][] = [];
+  const y: number[][] = [];
+  for (let k = 0; k < n; k++) {
+    const params = Object.fromEntries(Array.from({ length: dims }, (_, i) => [`x${i}`, rng.next()]));
+    const cell = drawCell(params, rng.int(2 ** 31), s);
+    const series = measureSeries(cell, rng.int(2 ** 31), s);
+    const last = series.at(-1)!;
+    if (!reachedEol(last, s) || series.length < cycles.length) continue;
+    x.push([...series.slice(0, cycles.length).map((p) => p.capacity), ...series.slice(0, cycles.length).map((p) => p.resistance)]);
+    y.push([last.cycle]);
+  }
+  return { inputs, x, outputs: ['eol'], y };
+}

@@ -20,11 +20,11 @@ import { createRig, type RigHandle, type TransportFactory } from '../sdk/index.j
 import { connectMqtt, type MqttConnectOptions } from '../transport/mqtt.js';
 import { topicsFor } from '../protocol/topics.js';
 import { analyticTruth, type Truth } from './truth.js';
-import { drawCell, runDurabilityTest, type DurabilitySpec } from './durability.js';
+import { drawCell, runDurabilityTest, type DurabilityCell, type DurabilitySpec } from './durability.js';
 
 export type { Truth, TruthOutput } from './truth.js';
 export { analyticTruth } from './truth.js';
-export { DEFAULT_DURABILITY, drawCell, earlyWindow, measureSeries, seriesKey, type DurabilityCell, type DurabilityPoint, type DurabilitySpec } from './durability.js';
+export { DEFAULT_DURABILITY, drawCell, earlyWindow, measureSeries, seriesKey, simulatedEolDataset, type DurabilityCell, type DurabilityPoint, type DurabilitySpec } from './durability.js';
 
 export interface LatencySpec {
   dist: 'fixed' | 'uniform' | 'normal' | 'lognormal' | 'exponential';
@@ -151,6 +151,15 @@ export function jobKey(job: Pick<RigJob, 'jobId' | 'campaignId'>): string {
   return job.campaignId && job.jobId.startsWith(`${job.campaignId}-`) ? job.jobId.slice(job.campaignId.length + 1) : job.jobId;
 }
 
+/**
+ * The hidden cell a lab of `seed` tests for a durability job (issue #20): the trial's sample,
+ * the same whichever attempt or rig tests it. What only a simulation can know — benches and
+ * tests compare early-life estimates with its end of life.
+ */
+export function durabilityCell(seed: number, job: Pick<RigJob, 'jobId' | 'campaignId' | 'params'>, spec?: Partial<DurabilitySpec>): DurabilityCell {
+  return drawCell(job.params, createRng(seed).fork(`cell:${jobKey(job)}`).int(2 ** 31), spec);
+}
+
 /** Starts every rig (connected, status published) before resolving. */
 export async function createSimulatedLab(options: SimulatedLabOptions): Promise<SimulatedLab> {
   const lab = options.lab ?? 'default';
@@ -273,7 +282,7 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
           if (options.durability && job.capability === 'durability') {
             // The cell is the trial's sample (same cell whichever attempt or rig tests it); the
             // measurement noise is the attempt's.
-            const cell = drawCell(job.params, root.fork(`cell:${key}`).int(2 ** 31), options.durability);
+            const cell = durabilityCell(options.seed, job, options.durability);
             const stopAt = job.inputs?.stopAtCycle;
             const measurements = await runDurabilityTest(cell, root.fork(`noise:${key}:${a}`).int(2 ** 31), options.durability, {
               sleep: (t) => clock.sleep(t, signal),

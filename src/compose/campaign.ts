@@ -41,6 +41,7 @@ import { rewardStd, simulationEvidence } from '../predict/uncertainty.js';
 import { campaignAgentOptions, campaignObjectives, campaignReward } from '../reward/scope.js';
 import { frontSelection } from './front-selection.js';
 import { importWarmStart, readWarmStart } from './warm-start.js';
+import { durabilityEstimator } from './durability.js';
 import { paretoOf, type ParetoReport } from './pareto.js';
 
 /**
@@ -330,6 +331,8 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
 
     // ── the loop ──────────────────────────────────────────────────────────────────────────
     const reality = twin ? createRealityModel(resolved.space, config.seed) : undefined;
+    // Issue #20: durability tests stopped after the early window, their EOL predicted (src/compose/durability.ts).
+    const estimator = config.durability ? await durabilityEstimator(config.durability, resolved.durabilityModel!, log) : undefined;
     const runtime = new CampaignRuntime({
       ledger,
       campaignId,
@@ -364,6 +367,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       front: config.objectives && config.objectives.length >= 2 ? frontSelection({ objectives: config.objectives, constraints: config.outcomeConstraints }, fixed, config.seed) : undefined,
       observe: twin ? undefined : (rows) => predictor.observe(rows.map((r) => ({ params: r.params, properties: r.measured, fidelity: 'rig' as const }))),
       measure: config.rigs.measure,
+      estimator,
       onProgress: options.onProgress,
       log,
     });
@@ -577,6 +581,7 @@ export async function startCampaignLab(
       faults: r.faults,
     })),
     truth,
+    durability: sim.durability,
   });
 }
 

@@ -51,6 +51,8 @@ export interface ResolvedCampaign {
   readonly artifactsDir?: string;
   /** `warmStart.csv`, resolved (see configPath). */
   readonly warmStartCsv?: string;
+  /** `durability.model`, resolved (see configPath; issue #20). */
+  readonly durabilityModel?: string;
 }
 
 export function parseDuration(v: number | string, where: string): number {
@@ -225,11 +227,12 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
     wallTimeMs: config.budget.wallTime !== undefined ? parseDuration(config.budget.wallTime, 'budget.wallTime') : undefined,
     artifactsDir: config.artifacts !== undefined ? checkWritableDir(paths('artifacts', config.artifacts), 'artifacts') : undefined,
     warmStartCsv: config.warmStart ? paths('warmStart.csv', config.warmStart.csv) : undefined,
+    durabilityModel: config.durability ? paths('durability.model', config.durability.model) : undefined,
   });
 }
 
 /** The config keys that name files or folders. */
-const PATH_KEYS = ['space.pool', 'artifacts', 'warmStart.csv'] as const;
+const PATH_KEYS = ['space.pool', 'artifacts', 'warmStart.csv', 'durability.model'] as const;
 
 /**
  * A path written in a config file resolves inside the config's folder and may not leave it

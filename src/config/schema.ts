@@ -194,6 +194,17 @@ export const campaignSchema = z
             infeasibleAbove: z.record(z.string(), num()).default({}).describe('parameter → value above which manufacture fails'),
             /** true: the rigs run in another process (`poreloop lab <config>`), not inside the campaign. */
             external: z.boolean().default(false),
+            /**
+             * Issue #20: `durability` jobs become cycling tests with a degradation time series
+             * (robots/sim/durability.ts; a rig's latencyMs is then one full planned test).
+             */
+            durability: z
+              .object({
+                cycles: int(20).optional().describe('planned length of a test in cycles (default 2000)'),
+                reportEvery: int(1).optional().describe('cycles between intermediate measurements (default 10)'),
+              })
+              .strict()
+              .optional(),
           })
           .strict()
           .optional(),
@@ -241,9 +252,23 @@ export const campaignSchema = z
      * sha256 and row number.
      */
     warmStart: z.object({ csv: z.string().min(1) }).strict().optional().describe('CSV of earlier measurements (parameters + measured properties) imported as rig-fidelity observations'),
+    /**
+     * Issue #20 (docs/configuration.md, docs/rig-protocol.md §12): durability tests stopped after
+     * the early window of the early-life model in `model`, whose EOL prediction (fidelity
+     * `early-life`, with σ) then stands in for the unmeasured `eol` — never as a measurement.
+     */
+    durability: z
+      .object({
+        stage: z.string().min(1).default('durability').describe('the pipeline capability that runs durability tests'),
+        model: z.string({ error: 'expected the folder of a saved early-life model (EolSurrogate.save), relative to the config file' }).min(1),
+        earlyStop: z.boolean().default(true).describe('stop every test after the early window the model reads (false: only tests cut at their planned length get an estimate)'),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((c) => c.reward !== undefined || c.objectives !== undefined, { error: 'give either "reward" (an expression) or "objectives"', path: ['reward'] })
+  .refine((c) => !c.durability || c.rigs.pipeline.includes(c.durability.stage), { error: 'durability.stage must be one of rigs.pipeline', path: ['durability', 'stage'] })
   .refine((c) => c.predict?.screen === undefined || c.twin !== undefined, { error: 'screening needs a twin to simulate the candidates: add a "twin" or remove predict.screen', path: ['predict', 'screen'] })
   .refine((c) => c.exec !== 'mqtt' || brokerSetting(c).url !== 'embedded', {
     error: 'compute workers need an MQTT 5 broker with shared subscriptions (Mosquitto 2, EMQX, HiveMQ): set broker to its URL; the embedded broker (aedes) speaks only MQTT 3.1.1',

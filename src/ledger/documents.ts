@@ -76,6 +76,25 @@ export interface DocumentBodies {
   TrialCompleted: { trialId: string; measured: Record<string, number>; reward: number; feasible: boolean };
   TrialAbandoned: { trialId: string; reason: string };
   /**
+   * Issue #20 (docs/rig-protocol.md §12): what a durability test that did not reach end of life
+   * (stopped early, or cut at its planned length) did not measure, *predicted* by the early-life
+   * model from the test's early window — never a measurement. Written in one transaction with
+   * the trial's TrialCompleted, whose reward is then NaN (no measured reward); `reward` and
+   * `rewardStd` here are the reward with the estimate, which agents see at fidelity `early-life`.
+   */
+  EstimateRecorded: {
+    trialId: string;
+    stage: number;
+    capability: string;
+    fidelity: 'early-life';
+    estimates: Record<string, { mean: number; std: number }>;
+    basis: 'stopped-early' | 'censored';
+    /** Provenance: the model's name, the hash of its training data and where it was loaded from. */
+    model: { id: string; dataHash: string; path: string };
+    reward: number;
+    rewardStd?: number;
+  };
+  /**
    * Warm start (issue #19): an earlier measurement imported as a real (rig-fidelity)
    * observation — a completed trial of round 0 with agent "import", never proposed, scored or
    * dispatched — with where it came from: the file, its sha256 and the 1-based data row.

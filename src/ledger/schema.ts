@@ -67,6 +67,10 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
   JobFailed: z.object({ jobId: id, trialId: id, stage: count, attempt: count, reason: z.string() }),
   TrialCompleted: z.object({ trialId: id, measured: numbers, reward: anyNumber, feasible: z.boolean() }),
   TrialAbandoned: z.object({ trialId: id, reason: z.string() }),
+  EstimateRecorded: z.object({
+    trialId: id, stage: count, capability: z.string(), fidelity: z.literal('early-life'), estimates, basis: z.enum(['stopped-early', 'censored']),
+    model: z.object({ id: z.string(), dataHash: z.string(), path: z.string() }), reward: anyNumber, rewardStd: anyNumber.optional(),
+  }),
   ObservationImported: z.object({ trialId: id, index: count, params, measured: numbers, reward: anyNumber, feasible: z.boolean(), source: z.object({ file: z.string(), sha256: z.string(), row: count }) }),
   ModelTrained: z.object({ kind: z.string(), version: count, path: z.string().optional(), dataHash: z.string(), samples: count, metrics: numbers.optional(), state: z.unknown().optional() }),
   MessageRejected: z.object({ topic: z.string(), reason: z.string(), payload: z.string() }),

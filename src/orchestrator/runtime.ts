@@ -35,6 +35,21 @@ export interface SimulatedTrial {
   rewardOf: (means: Record<string, number>) => number;
 }
 
+/**
+ * Issue #20 (docs/rig-protocol.md §12): a pipeline stage whose test may end before it measures
+ * everything — a durability test stopped at the end of its early window, or cut at its planned
+ * length before the cell died. Built in src/compose/durability.ts; the runtime only records
+ * what it returns (EstimateRecorded) and never counts it as a measurement.
+ */
+export interface StageEstimator {
+  /** The capability whose results it reads. */
+  stage: string;
+  /** Inputs every job of that stage carries (e.g. `stopAtCycle`: the test stops itself after the early window). */
+  inputs: Readonly<Record<string, number>>;
+  /** What the stage's result did not measure, predicted from what it did; null when nothing is missing. */
+  estimate(measurements: Readonly<Record<string, number>>): Promise<Pick<DocumentBodies['EstimateRecorded'], 'estimates' | 'basis' | 'model'> | null>;
+}
+
 export interface CampaignRuntimeDeps {
   ledger: Ledger;
   campaignId: string;
@@ -113,6 +128,8 @@ export interface CampaignRuntimeDeps {
    * abandoned with a reason naming it, instead of waiting forever (issue #14).
    */
   measure?: readonly string[];
+  /** Issue #20: estimates of what a stage's test did not measure (early-stopped durability tests). */
+  estimator?: StageEstimator;
   onProgress?: (e: ProgressEvent) => void;
   log?: (line: string) => void;
 }
@@ -174,7 +191,7 @@ export class CampaignRuntime {
       const m = this.view.lastMeasured(t.id);
       if (!m) continue;
       if (m.feasible && m.stage < this.d.pipeline.length - 1) await this.sendJob(t, m.stage + 1, 1, this.view.measuredOf(t.id));
-      else this.completeTrial(t, m.feasible);
+      else await this.completeTrial(t, m.feasible);
     }
   }
 
@@ -229,9 +246,7 @@ export class CampaignRuntime {
         const e = estimate.get(t.id);
         out.push({ params: t.params, reward: e !== undefined ? estimates[e].mean : (t.predictedReward ?? Number.NaN), fidelity: (t.fidelity as Observation['fidelity']) ?? 'simulation' });
       }
-      if (t.status === 'completed') {
-        out.push({ params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true });
-      }
+      if (t.status === 'completed') out.push(this.rigObservation(t));
     }
     return this.withObjectives(out);
   }
@@ -312,9 +327,20 @@ export class CampaignRuntime {
     this.ledger.transaction(() => todo.forEach((t, i) => this.ledger.append(this.d.campaignId, 'TrialRescored', bodies[i], t.id)));
   }
 
-  /** Every completed trial's P-model prediction (uncorrected) next to what the rigs measured. */
+  /**
+   * A completed trial as the agent sees it: its measured reward at fidelity `rig` — or, when part
+   * of it was predicted (issue #20: an early-stopped durability test), the reward with the
+   * estimate at fidelity `early-life`, which agents that trust only measurements leave out.
+   */
+  private rigObservation(t: TrialRow): Observation {
+    const est = this.view.document('EstimateRecorded', t.id)?.body;
+    if (est) return { params: t.params, reward: est.reward, fidelity: est.fidelity, feasible: true };
+    return { params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true };
+  }
+
+  /** Every completed trial's P-model prediction (uncorrected) next to what the rigs measured (not the trials with an estimate, issue #20). */
   private evidence(): Evidence[] {
-    return this.view.withStatus('completed').map((t) => {
+    return this.view.withStatus('completed').filter((t) => !this.view.has('EstimateRecorded', t.id)).map((t) => {
       const scored = this.scoredOf(t.id);
       return {
         params: this.view.paramsOf(t),
@@ -613,8 +639,11 @@ export class CampaignRuntime {
     return new Date(this.d.clock.now() + this.d.timeoutMs * this.d.maxAttempts).toISOString();
   }
 
-  private buildJob(trial: TrialRow, stage: number, attempt: number, inputs: Record<string, number>): RigJob {
+  private buildJob(trial: TrialRow, stage: number, attempt: number, earlier: Record<string, number>): RigJob {
     const jobId = `${trial.id}-s${stage}`;
+    // Issue #20: the stop of an early-life test travels in the job (recorded in JobDispatched, so a resume re-sends it).
+    const est = this.d.estimator;
+    const inputs = est && est.stage === this.d.pipeline[stage] ? { ...earlier, ...est.inputs } : earlier;
     return {
       jobId,
       campaignId: this.d.campaignId,
@@ -701,9 +730,10 @@ export class CampaignRuntime {
     const completed = trials.filter((t) => t.status === 'completed');
     // Async: a pass in which no trial ended (a slot was free at once) records no learning.
     if (!this.view.has('AgentLearned', `rig:${round}`) && (!async || trials.length > 0)) {
-      const obs: Observation[] = completed.map((t) => ({ params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true }));
+      const obs: Observation[] = completed.map((t) => this.rigObservation(t));
       if (obs.length > 0) await this.d.agent.learn(obs);
-      await this.d.observe?.(completed.filter((t) => t.feasible && t.measured).map((t) => ({ params: this.view.paramsOf(t), measured: t.measured! })));
+      // Only measurements train the P-model (issue #20: not a trial whose result was partly predicted).
+      await this.d.observe?.(completed.filter((t) => t.feasible && t.measured && !this.view.has('EstimateRecorded', t.id)).map((t) => ({ params: this.view.paramsOf(t), measured: t.measured! })));
       this.recordLearning(round, 'rig', obs.length, `rig:${round}`, async ? trials.map((t) => t.id) : undefined);
     }
     if (this.d.correction && completed.length > 0 && !this.view.has('ModelTrained', `correction:${round}`)) {
@@ -787,14 +817,14 @@ export class CampaignRuntime {
       const last = !feasible || job.stage === this.d.pipeline.length - 1;
       if (m && trial.status !== 'abandoned') {
         if (!last) await this.sendJob(trial, job.stage + 1, 1, this.view.measuredOf(job.trialId));
-        else this.completeTrial(trial, feasible);
+        else await this.completeTrial(trial, feasible);
       } else if (m && last && e.late) {
         // The rig that had the job answered after the dispatcher gave up on it (timeout, rig
         // judged offline). The measurement is real — the protocol promises it is never thrown
         // away (issue #14) — so the trial completes with it and the agent learns from it at its
         // next proposal. An earlier stage's late result is kept but starts no later stage: the
         // sample's round is over.
-        this.completeTrial(trial, feasible);
+        await this.completeTrial(trial, feasible);
       }
     } else {
       this.ledger.transaction(() => {
@@ -805,13 +835,15 @@ export class CampaignRuntime {
     this.changes.next();
   }
 
-  private completeTrial(trial: TrialRow, feasible: boolean): void {
+  private async completeTrial(trial: TrialRow, feasible: boolean): Promise<void> {
     const measured = this.view.measuredOf(trial.id);
     const abandon = (reason: string) => this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: trial.id, reason }, trial.id);
+    const estimate = feasible ? await this.estimateOf(trial) : null;
+    const estimated = Object.fromEntries(Object.entries(estimate?.estimates ?? {}).map(([k, v]) => [k, v.mean]));
     // A result without a measured name used to throw inside the reward, the error was
     // swallowed by the event queue and the trial never ended (issue #14). Say which name is
     // missing and which are expected, so that the rig's author can fix the keys.
-    const missing = feasible ? (this.d.measure ?? []).filter((n) => !Object.hasOwn(measured, n)) : [];
+    const missing = feasible ? (this.d.measure ?? []).filter((n) => !Object.hasOwn(measured, n) && !Object.hasOwn(estimated, n)) : [];
     if (missing.length > 0) {
       return void abandon(`the rigs' measurements lack ${missing.map((n) => `"${n}"`).join(', ')}: measurement keys must be the names in rigs.measure [${this.d.measure!.join(', ')}]; the rigs sent [${Object.keys(measured).join(', ')}]`);
     }
@@ -819,11 +851,35 @@ export class CampaignRuntime {
     let reward = Number.NaN;
     try {
       // Properties the rigs did not measure keep their predicted values in the reward.
-      if (feasible) reward = this.d.rewardOf({ ...predicted, ...measured }, this.view.paramsOf(trial));
+      if (feasible) reward = this.d.rewardOf({ ...predicted, ...measured, ...estimated }, this.view.paramsOf(trial));
     } catch (e) {
       return void abandon(`the reward could not be computed from the measurements [${Object.keys(measured).join(', ')}]: ${(e as Error).message}`);
     }
-    this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward, feasible }, trial.id);
+    if (!estimate) return void this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward, feasible }, trial.id);
+    // Issue #20: a reward that rests on a prediction is not a measured reward — the trial has none
+    // (NaN: best, worst, targets, the correction and the reality model count only measurements);
+    // the estimate, its σ and the reward with it are their own document, in the same transaction.
+    const rewardStd = this.d.rewardStd?.({ ...Object.fromEntries(Object.entries({ ...predicted, ...measured }).map(([k, v]) => [k, { mean: v, std: 0 }])), ...estimate.estimates }, (m) => this.d.rewardOf(m, this.view.paramsOf(trial)));
+    this.ledger.transaction(() => {
+      this.ledger.append(this.d.campaignId, 'EstimateRecorded', { trialId: trial.id, ...estimate, reward, ...(rewardStd === undefined ? {} : { rewardStd }) }, trial.id);
+      this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward: Number.NaN, feasible }, trial.id);
+    });
+  }
+
+  /**
+   * Issue #20: the estimate of what the estimator's stage did not measure, from that stage's
+   * measurement; one already recorded (a resumed process) is taken as it stands, not predicted again.
+   */
+  private async estimateOf(trial: TrialRow): Promise<Omit<DocumentBodies['EstimateRecorded'], 'reward' | 'rewardStd' | 'trialId'> | null> {
+    const recorded = this.view.document('EstimateRecorded', trial.id)?.body;
+    if (recorded) return recorded;
+    const est = this.d.estimator;
+    const stage = est ? this.d.pipeline.indexOf(est.stage) : -1;
+    if (!est || stage < 0) return null;
+    const m = this.view.document('MeasurementRecorded', `${trial.id}:${stage}`)?.body;
+    if (!m) return null;
+    const e = await est.estimate(m.measurements);
+    return e && { stage, capability: est.stage, fidelity: 'early-life', ...e };
   }
 }
 

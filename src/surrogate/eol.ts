@@ -121,6 +121,11 @@ export class EolSurrogate implements Surrogate {
     return this.require().cycles;
   }
 
+  /** sha256 of the training data (provenance of its predictions, after fit or load). */
+  get dataHash(): string {
+    return this.require().dataHash;
+  }
+
   private require(): EolState {
     if (!this.state) throw new Error(`${this.name}: not trained; call fit() or load() first`);
     return this.state;
