@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drawCell, runDurabilityTest, simulatedEolDataset } from '../../robots/sim/durability.js';
+import { campaignSchema } from '../config/schema.js';
+import { BadInputError } from '../core/errors.js';
+import { EolSurrogate } from '../surrogate/eol.js';
+import { durabilityEstimator } from './durability.js';
+
+/** Issue #20: the campaign's durability estimator (src/compose/durability.ts) on a small trained model and the simulated rig's results. */
+const dir = mkdtempSync(join(tmpdir(), 'poreloop-durability-unit-'));
+const modelDir = join(dir, 'model');
+
+beforeAll(async () => {
+  const model = new EolSurrogate({ epochs: 15, patience: 5, log: () => undefined });
+  await model.fit(simulatedEolDataset(77, 120), { seed: 3 });
+  await model.save(modelDir);
+  model.dispose();
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The result the simulated cycler sends for `cell`, stopped after `stopAtCycle` (or run to EOL / 2000 cycles). */
+const result = (params: Record<string, number>, seed: number, stopAtCycle?: number) =>
+  runDurabilityTest(drawCell(params, seed), seed + 1, {}, { sleep: async () => undefined, report: async () => undefined, durationMs: 0, ...(stopAtCycle ? { stopAtCycle } : {}) });
+
+describe('durabilityEstimator', () => {
+  it('stops tests at the end of the model’s window, and only with earlyStop', async () => {
+    const on = await durabilityEstimator({ stage: 'durability', model: 'm', earlyStop: true }, modelDir);
+    const off = await durabilityEstimator({ stage: 'durability', model: 'm', earlyStop: false }, modelDir);
+    expect(on.inputs).toEqual({ stopAtCycle: 200 });
+    expect(off.inputs).toEqual({});
+    expect(on.stage).toBe('durability');
+  });
+
+  it('estimates the EOL of a stopped test (σ, provenance) and leaves a measured one alone', async () => {
+    const est = await durabilityEstimator({ stage: 'durability', model: 'm', earlyStop: true }, modelDir);
+    const stopped = await result({ x0: 0.5, x1: 0.5 }, 5, 200);
+    expect(stopped).toMatchObject({ cycles: 200, stoppedEarly: 1, eolReached: 0 });
+    const e = await est.estimate(stopped);
+    expect(e).toMatchObject({ basis: 'stopped-early', model: { id: expect.stringMatching(/^eol-lstm@[0-9a-f]{12}$/), path: modelDir } });
+    expect(e!.estimates.eol.mean).toBeGreaterThanOrEqual(200);
+    expect(e!.estimates.eol.std).toBeGreaterThan(0);
+    // A short-lived recipe (far from the stand-in's optimum) reaches EOL within the planned test: measured, nothing to estimate.
+    const full = await result({ x0: 0, x1: 0 }, 6);
+    expect(full.eolReached).toBe(1);
+    expect(await est.estimate(full)).toBeNull();
+  });
+
+  it('refuses a folder without a saved model, naming durability.model', async () => {
+    await expect(durabilityEstimator({ stage: 'durability', model: 'nope', earlyStop: true }, join(dir, 'nope'))).rejects.toThrow(BadInputError);
+    await expect(durabilityEstimator({ stage: 'durability', model: 'nope', earlyStop: true }, join(dir, 'nope'))).rejects.toThrow(/durability\.model/);
+  });
+
+  it('the config refuses a durability stage that is not in the pipeline', () => {
+    const base = { name: 'd', space: { x: { min: 0, max: 1 } }, reward: 'eol', agent: { name: 'random' }, budget: { rigRuns: 1 } };
+    const bad = campaignSchema.safeParse({ ...base, rigs: { pipeline: ['fabricate'], measure: ['eol'] }, durability: { model: 'm' } });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues.map((i) => i.path.join('.'))).toContain('durability.stage');
+    const good = campaignSchema.safeParse({ ...base, rigs: { pipeline: ['fabricate', 'durability'], measure: ['eol'] }, durability: { model: 'm' } });
+    expect(good.success).toBe(true);
+    expect(good.data!.durability).toEqual({ model: 'm', stage: 'durability', earlyStop: true });
+  });
+});
