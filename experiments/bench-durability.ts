@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- durability [--seeds N] [--train N] [--test N] [--epochs N] [--window CYCLES] [--censored drop|cap]` (issue #20):
+ * `npm run bench -- durability [--seeds N] [--train N] [--test N] [--epochs N] [--window CYCLES] [--censored drop|cap]` (issue #20;
+ * with `--campaign`: the campaign with early stop against tests run to the end, experiments/durability-campaigns.ts):
  * end of life predicted from the first 10 % of a durability test, on held-out simulated cells.
  *
  * Per seed s (default 20 seeds): a population of cells from the simulated lab's durability
@@ -33,6 +34,7 @@ import type { Dataset } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { EolSurrogate } from '../src/surrogate/eol.js';
 import { commitHash, machineLine } from './provenance.js';
+import { runCampaigns } from './durability-campaigns.js';
 import { drawCell, earlyWindow, measureSeries, reachedEol, seriesKey, DEFAULT_DURABILITY } from '../robots/sim/durability.js';
 
 interface Cell {
@@ -112,6 +114,8 @@ const quantile = (v: readonly number[], q: number) => {
 const mdape = (pred: readonly number[], truth: readonly number[]) => quantile(pred.map((p, i) => Math.abs(p - truth[i]) / truth[i]), 0.5);
 
 export async function run(args: string[]): Promise<void> {
+  // `--campaign`: the campaign path with early stop against tests run to the end (experiments/durability-campaigns.ts).
+  if (args.includes('--campaign')) return runCampaigns(args.filter((a) => a !== '--campaign'));
   const opt = (name: string, dflt: number) => {
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? Number(args[i + 1]) : dflt;
