@@ -65,3 +65,19 @@ describe('hvi2Sorted (issue #16: the allocation-free 2-D improvement of the acqu
     }
   });
 });
+
+describe('hvi3Sorted (issue #16: the 3-objective improvement of the acquisition)', () => {
+  it('equals the general hypervolume improvement on random fronts and points', async () => {
+    const { hvi3Sorted } = await import('./ehvi.js');
+    const { paretoFront } = await import('../src/reward/pareto.js');
+    const rng = createRng(10);
+    for (let t = 0; t < 300; t++) {
+      const pts = Array.from({ length: 1 + rng.int(15) }, () => [rng.normal(), rng.normal(), rng.normal()]);
+      const front = paretoFront(pts, ['max', 'max', 'max']).map((i) => pts[i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+      const byThird = Int32Array.from(front.map((_, i) => i).sort((a, b) => front[b][2] - front[a][2] || a - b));
+      const y = [rng.normal() + 0.5, rng.normal() + 0.5, rng.normal() + 0.5];
+      const ref = [-1 - rng.next(), -1 - rng.next(), -1 - rng.next()];
+      expect(hvi3Sorted(front, byThird, y, ref)).toBeCloseTo(hypervolumeImprovement(front, y, ref), 12);
+    }
+  });
+});

@@ -144,6 +144,8 @@ export class NehviSampler {
   private models: BaselineModel[] = [];
   private fronts: number[][][] = [];
   private frontIdx: number[][] = [];
+  /** Per sample, the front's indices in decreasing third objective (hvi3Sorted; m = 3 only). */
+  private byThird: Int32Array[] = [];
   private eps: number[][] = [];
   private readonly m: number;
 
@@ -166,6 +168,7 @@ export class NehviSampler {
     const means = this.models.map((b) => (nb ? b.post.mean(this.baseline) : []));
     this.fronts = [];
     this.frontIdx = [];
+    this.byThird = [];
     for (let s = 0; s < S; s++) {
       const ys = Array.from({ length: nb }, (_, i) => {
         const y = this.models.map((b, j) => {
@@ -178,7 +181,9 @@ export class NehviSampler {
       const idx = paretoFront(ys, new Array(this.m).fill('max'));
       this.frontIdx.push(idx);
       // Sorted by the first objective, descending (hvi2Sorted's order; harmless for m > 2).
-      this.fronts.push(idx.map((i) => ys[i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]));
+      const front = idx.map((i) => ys[i]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+      this.fronts.push(front);
+      if (this.m === 3) this.byThird.push(Int32Array.from(front.map((_, i) => i).sort((a, b) => front[b][2] - front[a][2] || a - b)));
     }
   }
 
@@ -217,8 +222,11 @@ export class NehviSampler {
   value(x: readonly number[]): number {
     const ys = this.samplesAt(x);
     let total = 0;
-    const hvi = this.m === 2 ? hvi2Sorted : hypervolumeImprovement;
-    for (let s = 0; s < ys.length; s++) total += hvi(this.fronts[s], this.o.normalise(ys[s]), this.o.reference);
+    for (let s = 0; s < ys.length; s++) {
+      const y = this.o.normalise(ys[s]);
+      const f = this.fronts[s];
+      total += this.m === 2 ? hvi2Sorted(f, y, this.o.reference) : this.m === 3 ? hvi3Sorted(f, this.byThird[s], y, this.o.reference) : hypervolumeImprovement(f, y, this.o.reference);
+    }
     return total / ys.length;
   }
 }
@@ -245,6 +253,45 @@ export function hvi2Sorted(front: readonly (readonly number[])[], y: readonly nu
     level = c1;
   }
   return Math.max(0, w * h - covered);
+}
+
+/**
+ * Three-objective hypervolume improvement of y over a non-dominated `front` sorted by the first
+ * objective descending, with `byThird` its indices in decreasing third objective: the box
+ * [ref, y] minus the clipped front's volume, by slices along the third objective (HSO, While
+ * et al. 2006), each slice's area by hvi2Sorted's sweep over the points above it. Clipping to
+ * y keeps both orders, so nothing is sorted or copied per call: O(F²) for F front points.
+ */
+export function hvi3Sorted(front: readonly (readonly number[])[], byThird: Int32Array, y: readonly number[], ref: readonly number[]): number {
+  let box = 1;
+  for (let i = 0; i < 3; i++) {
+    const d = y[i] - ref[i];
+    if (!(d > 0)) return 0;
+    box *= d;
+  }
+  const n = front.length;
+  const inSlice = new Uint8Array(n);
+  let covered = 0;
+  for (let k = 0; k < n; k++) {
+    const j = byThird[k];
+    const top = Math.min(front[j][2], y[2]);
+    if (top <= ref[2]) break;
+    inSlice[j] = 1;
+    const bottom = k + 1 < n ? Math.max(ref[2], Math.min(front[byThird[k + 1]][2], y[2])) : ref[2];
+    if (top <= bottom) continue;
+    let area = 0;
+    let level = ref[1];
+    for (let i = 0; i < n; i++) {
+      if (!inSlice[i]) continue;
+      const c0 = Math.min(front[i][0], y[0]);
+      const c1 = Math.min(front[i][1], y[1]);
+      if (c0 <= ref[0] || c1 <= level) continue;
+      area += (c0 - ref[0]) * (c1 - level);
+      level = c1;
+    }
+    covered += (top - bottom) * area;
+  }
+  return Math.max(0, box - covered);
 }
 
 /** E[(Y − u)⁺] for Y ~ N(μ, σ²). */
