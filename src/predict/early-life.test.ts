@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durabilityEstimates, isMeasured, toObservation, type EarlyLifeModel } from './early-life.js';
+import { durabilityEstimates, type EarlyLifeModel } from './early-life.js';
 
 /** A stand-in model: EOL = 1000 × capacity_20, σ 50 (enough to tell rows apart). */
 const model: EarlyLifeModel = {
@@ -22,10 +22,6 @@ describe('durability estimates (issue #20: a prediction is not a measurement)', 
     expect(stopped).toEqual({ eol: { mean: 990, std: 50 }, fidelity: 'early-life', basis: 'stopped-early', cycles: 200 });
     expect(censored.eol.mean).toBe(2000);
     expect(censored.fidelity).toBe('early-life');
-    expect(isMeasured(measured.fidelity)).toBe(true);
-    expect(isMeasured(stopped.fidelity)).toBe(false);
-    const obs = toObservation({ a: 1 }, stopped, (eol) => eol / 1000);
-    expect(obs).toEqual({ params: { a: 1 }, reward: 0.99, fidelity: 'early-life', feasible: true });
   });
 
   it('needs a model for unfinished tests and refuses results that are not durability results', async () => {

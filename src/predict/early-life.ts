@@ -5,14 +5,14 @@
  * measurements and early stop") or ended at its planned length before the cell died.
  *
  * A prediction is not a measurement: the estimate then has fidelity `early-life` and its σ
- * from the early-life model (src/surrogate/eol.ts), and `toObservation` hands it to agents as
- * such — an agent or a correction that trusts only measurements filters on `fidelity === 'rig'`
- * (isMeasured), as agents/common.ts and the runtime already do. A test censored at its planned
+ * from the early-life model (src/surrogate/eol.ts); a campaign records it as EstimateRecorded
+ * and its agents see it at that fidelity, never as `rig` (src/compose/durability.ts, the
+ * runtime's StageEstimator; docs/configuration.md `durability`). A test censored at its planned
  * length keeps what it did measure: the predicted EOL is never below the cycles the cell
  * survived.
  */
 import { BadInputError } from '../core/errors.js';
-import type { Fidelity, Observation, Parameters, Prediction, PropertyEstimate } from '../core/protocols.js';
+import type { Fidelity, Prediction, PropertyEstimate } from '../core/protocols.js';
 
 /** The early-life model as this module needs it (EolSurrogate.predictFrom). */
 export interface EarlyLifeModel {
@@ -28,9 +28,6 @@ export interface DurabilityEstimate {
   /** Cycles the test ran. */
   cycles: number;
 }
-
-/** True only for a rig measurement: early-life predictions, simulations and surrogates are not. */
-export const isMeasured = (fidelity: Fidelity): boolean => fidelity === 'rig';
 
 /**
  * The EOL of each durability result (the `measurements` of a durability stage's `result`
@@ -59,9 +56,4 @@ export async function durabilityEstimates(results: ReadonlyArray<Readonly<Record
     });
   }
   return out as DurabilityEstimate[];
-}
-
-/** An agent's observation of a durability estimate: reward from `rewardOf(eol)`, fidelity kept (never promoted to `rig`). */
-export function toObservation(params: Parameters, estimate: DurabilityEstimate, rewardOf: (eol: number) => number): Observation {
-  return { params, reward: rewardOf(estimate.eol.mean), fidelity: estimate.fidelity, feasible: true };
 }
