@@ -80,6 +80,20 @@ describe('ppo-stages (issue #17)', () => {
     expect(c.version).toBe(1);
   });
 
+  it('a policy restored from a snapshot learns exactly as the one that wrote it (a resumed campaign)', async () => {
+    const env = toy();
+    const ep: StageEpisode = { target: { target: 1 }, actions: [{ x: 0.5 }, { z: 0.5 }], states: [], measured: {}, reward: -0.01 };
+    const a = createStagePpo({ seed: 5, iterations: 2, learnIterations: 2, episodes: 8 });
+    await a.train(env);
+    const saved = a.snapshot();
+    await a.learn(env, [ep]);
+    // A fresh process: the same options, the snapshot restored (rollout count included).
+    const b = createStagePpo({ seed: 5, iterations: 2, learnIterations: 2, episodes: 8 });
+    b.restore(saved);
+    await b.learn(env, [ep]);
+    expect(b.snapshot()).toEqual(a.snapshot());
+  });
+
   it('each rollout draws fresh process noise; the same seed replays the same noise', async () => {
     /** The stage-0 noise y − x of every simulated episode, in order. */
     const noises = async (seed: number): Promise<number[]> => {

@@ -57,6 +57,9 @@ type Options = typeof DEFAULTS;
 
 interface Snapshot {
   version: number;
+  /** Rollouts so far (absent in snapshots written before it: 0). */
+  rollouts?: number;
+  trainedIterations?: number;
   shapes: number[][];
   weights: number[][];
 }
@@ -126,8 +129,12 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
     const { offsets, dims, total } = layout(env);
     const S = env.stages.length;
     const logStd = Array.from(vars![6].dataSync());
-    const targets = Array.from({ length: n }, () => fixedTarget ?? sampleUniform(env.targets, rng));
     const r0 = rollouts++;
+    // Targets and exploration noise from a fork per rollout too: what a rollout draws depends on
+    // the seed, its number and the weights only, so a policy restored from a snapshot (which
+    // carries the count) learns exactly as the one that wrote it would (a resumed campaign).
+    const draws = rng.fork(`rollout-${r0}`);
+    const targets = Array.from({ length: n }, () => fixedTarget ?? sampleUniform(env.targets, draws));
     const envRngs = Array.from({ length: n }, (_, i) => rng.fork(`episode-${r0}-${i}`));
     let states: StageState[] = targets.map(() => env.initial());
     const per = Array.from({ length: n }, () => ({ obs: [] as number[][], act: [] as number[][], mask: [] as number[][], logp: [] as number[], values: [] as number[] }));
@@ -136,7 +143,7 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
       const { mu, v } = forward(obs);
       const mask = Array.from({ length: total }, (_, j) => (j >= offsets[k] && j < offsets[k] + dims[k] ? 1 : 0));
       states = states.map((s, i) => {
-        const a = mu[i].map((m, j) => (mask[j] ? m + Math.exp(logStd[j]) * rng.normal() : 0));
+        const a = mu[i].map((m, j) => (mask[j] ? m + Math.exp(logStd[j]) * draws.normal() : 0));
         per[i].obs.push(obs[i]);
         per[i].act.push(a);
         per[i].mask.push(mask);
@@ -192,7 +199,7 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
   async function runPpo(env: StageEnvironment, iterations: number, rate: number, target?: Parameters): Promise<{ iterations: number; meanReward: number }> {
     await ensureBackend('dense');
     const { total } = layout(env);
-    ensureNet(env.observe(env.initial(), target ?? sampleUniform(env.targets, rng)).length, total);
+    ensureNet(env.observe(env.initial(), target ?? sampleUniform(env.targets, createRng(0))).length, total);
     const optimizer = tf.train.adam(rate);
     let meanReward = NaN;
     try {
@@ -234,7 +241,7 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
       env.assimilate?.(episodes);
       await runPpo(env, opts.learnIterations, opts.learnRate);
     },
-    snapshot: (): Snapshot => ({ version, shapes, weights: vars ? vars.map((v) => Array.from(v.dataSync())) : [] }),
+    snapshot: (): Snapshot => ({ version, rollouts, trainedIterations, shapes, weights: vars ? vars.map((v) => Array.from(v.dataSync())) : [] }),
     restore(s: unknown): void {
       const snap = s as Snapshot;
       if (!snap || !Array.isArray(snap.weights) || !Array.isArray(snap.shapes)) throw new BadInputError('not a ppo-stages snapshot', 'snapshot');
@@ -242,6 +249,8 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
       vars = snap.weights.length ? tf.tidy(() => snap.weights.map((w, i) => tf.variable(tf.tensor(w, snap.shapes[i])))) : null;
       shapes = snap.shapes;
       version = snap.version;
+      rollouts = snap.rollouts ?? 0;
+      trainedIterations = snap.trainedIterations ?? 0;
     },
   };
 }

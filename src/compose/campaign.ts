@@ -43,6 +43,7 @@ import { frontSelection } from './front-selection.js';
 import { importWarmStart, readWarmStart } from './warm-start.js';
 import { durabilityEstimator } from './durability.js';
 import { paretoOf, type ParetoReport } from './pareto.js';
+import { campaignStages, STAGE_AGENT, stagedTruth, stageSetup } from './stage-rigs.js';
 
 /**
  * What runCampaign and resumeCampaign return: the ledger's summary and, for a campaign with two
@@ -72,7 +73,8 @@ export const registries = {
 export function configRegistries() {
   return {
     twins: Object.fromEntries(Object.entries(registries.twins).map(([k, f]) => [k, { parameters: f().parameters }])),
-    agents: Object.keys(registries.agents),
+    // ppo-stages is not an Agent of the registry: a stage policy composed with `stages` (issue #17).
+    agents: [...Object.keys(registries.agents), STAGE_AGENT],
   };
 }
 
@@ -109,7 +111,22 @@ export function checkMemory(resolved: ResolvedCampaign, totalBytes = totalmem())
 
 function createAgent(resolved: ResolvedCampaign) {
   const { agent } = resolved.config;
+  if (resolved.config.stages || agent.name === STAGE_AGENT) return stagesOf(resolved);
   return registries.agents[agent.name](campaignAgentOptions(agent, resolved.config.objectives));
+}
+
+/** Issue #17: the stage-wise setup of a config with `stages` (checked against the twin's process model). */
+function stagesOf(resolved: ResolvedCampaign) {
+  const { config } = resolved;
+  return stageSetup({
+    stages: config.stages,
+    agent: config.agent.name,
+    agentOptions: config.agent.options,
+    pipeline: config.rigs.pipeline,
+    space: resolved.space,
+    seed: config.seed,
+    rewardOf: campaignReward({ expression: resolved.reward, objectives: config.objectives, fixed: config.twin?.fixed }),
+  });
 }
 
 export interface RunOptions {
@@ -260,7 +277,9 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     if (twin && pool instanceof MqttExecutor) closers.push(() => log(`twin volumes: ${volumes.counts.workers} on workers, ${volumes.counts.here} here`));
     const simulateProps = (voxels: Voxels, props: string[]) => simulateInPool(pool, voxels, { properties: props, context });
     const rewardOf = campaignReward({ expression: resolved.reward, objectives: config.objectives, fixed: config.twin?.fixed });
-    const agent = createAgent(resolved);
+    // Issue #17: stage-wise trials — the policy's plan proposes, each stage's settings follow the last measurement.
+    const staged = config.stages ? await campaignStages(stagesOf(resolved), ledger, campaignId, log) : undefined;
+    const agent = staged?.agent ?? registries.agents[config.agent.name](campaignAgentOptions(config.agent, config.objectives));
     // Proposals run on a worker thread where the agent allows it (issue #14: a long proposal
     // on this thread made heartbeating rigs look offline); see off-thread-agent.ts.
     const proposer = offThread(agent, { name: config.agent.name, options: campaignAgentOptions(config.agent, config.objectives) });
@@ -368,6 +387,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       observe: twin ? undefined : (rows) => predictor.observe(rows.map((r) => ({ params: r.params, properties: r.measured, fidelity: 'rig' as const }))),
       measure: config.rigs.measure,
       estimator,
+      staged: staged?.execution,
       onProgress: options.onProgress,
       log,
     });
@@ -562,7 +582,7 @@ export async function startCampaignLab(
   } = {},
 ): Promise<SimulatedLab> {
   const { config } = resolved;
-  const truth = campaignTruth(resolved, physics);
+  const truth = config.stages ? stagedTruth(config.stages, config.seed) : campaignTruth(resolved, physics);
   const sim = config.rigs.simulate!;
   return createSimulatedLab({
     brokerUrl,

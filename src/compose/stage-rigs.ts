@@ -11,11 +11,23 @@
  * e.g. `porosity`, `thickness`) in its result's `measurements`; the last stage also reports
  * the campaign's measured properties. The measured state, not the asked one, is what the
  * policy sees next (StagedProcess.fromMeasurements).
+ *
+ * Two ways to run it: `runStagedEpisode` (a library call, one trial), and inside a campaign
+ * (`stages:` in the config, `agent: { name: ppo-stages }`): `campaignStages` gives the runtime a
+ * StagedExecution — each stage's job is chosen from the ledger's records of the stages before
+ * it, the policy learns from the completed trials' records, and its versions are ModelTrained
+ * documents; `stagedTruth` is the simulated rigs' hidden process.
  */
+import { createStagePpo } from '../../agents/ppo-stages.js';
+import type { Truth } from '../../robots/sim/truth.js';
+import { twinRegistry } from '../../twins/index.js';
 import { BadInputError } from '../core/errors.js';
-import type { Clock, Parameters, Rig, RigEvent, StageEpisode, StagePolicy, StageState } from '../core/protocols.js';
+import type { Agent, Clock, ParameterSpace, Parameters, Rig, RigEvent, StagedProcess, StageEpisode, StagePolicy, StageState } from '../core/protocols.js';
 import { systemClock } from '../core/protocols.js';
-import type { StageReward, TwinStageEnvironment } from './stages.js';
+import { createRng, hash32 } from '../core/rng.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { StageRecord, StagedExecution } from '../orchestrator/runtime.js';
+import { createStageEnvironment, policyVersionBody, type StageReward, type TwinStageEnvironment } from './stages.js';
 
 export interface StagedEpisodeOptions {
   rig: Rig;
@@ -105,4 +117,142 @@ function terminalEvent(rig: Rig, jobId: string): Promise<RigEvent> {
       resolve(e);
     });
   });
+}
+
+// ─── Stage-wise trials inside a campaign (issue #17) ─────────────────────────────────────
+
+/** The agent name a campaign config gives for stage-wise trials (`agent: { name: ppo-stages }`). */
+export const STAGE_AGENT = 'ppo-stages';
+
+/** The `stages:` block of a campaign config (src/config/schema.ts). */
+export interface StagesConfig {
+  twin: string;
+  target: Record<string, number>;
+  variability?: Record<string, number>;
+  infeasibleReward: number;
+  correction: 'linear' | 'offset' | 'none';
+  simulate?: { variability?: Record<string, number> };
+}
+
+/** The states after each recorded stage, rebuilt from what the rigs measured (as the policy saw them). */
+function measuredStates(env: TwinStageEnvironment, records: readonly StageRecord[]): StageState[] {
+  const states: StageState[] = [];
+  let s = env.initial();
+  for (const r of records) {
+    s = r.feasible ? env.process.fromMeasurements(r.stage + 1, s, r.params, r.measurements) : { ...s, stage: r.stage + 1, feasible: false, reason: `stage ${env.stages[r.stage].name} could not be done` };
+    states.push(s);
+  }
+  return states;
+}
+
+/**
+ * Checks a stage-wise campaign config against the twin's process model and builds its
+ * environment and (untrained) policy; BadInputError naming the key otherwise.
+ */
+export function stageSetup(o: { stages: StagesConfig | undefined; agent: string; agentOptions: Record<string, unknown>; pipeline: readonly string[]; space: ParameterSpace; seed: number; rewardOf: (properties: Record<string, number>, params: Parameters) => number }): { env: TwinStageEnvironment; policy: StagePolicy; target: Parameters } {
+  if (!o.stages) throw new BadInputError(`agent ${STAGE_AGENT} runs stage-wise trials: add a "stages" block (twin, target)`, 'stages');
+  if (o.agent !== STAGE_AGENT) throw new BadInputError(`stage-wise trials need agent "${STAGE_AGENT}" (got "${o.agent}")`, 'agent.name');
+  const make = (twinRegistry as Record<string, (() => import('../core/protocols.js').Twin) | undefined>)[o.stages.twin];
+  if (!make) throw new BadInputError(`unknown twin "${o.stages.twin}"; known twins: ${Object.keys(twinRegistry).sort().join(', ')}`, 'stages.twin');
+  const twin = make();
+  const process = twin.process;
+  if (!process) throw new BadInputError(`twin ${twin.name} has no stage-by-stage process model; twins with one: grain-electrode, sofc-anode`, 'stages.twin');
+  const names = process.stages.map((s) => s.name);
+  if (o.pipeline.length !== names.length) throw new BadInputError(`needs one capability per stage of ${twin.name} (${names.join(' → ')}), got [${o.pipeline.join(', ')}]`, 'rigs.pipeline');
+  for (const st of process.stages) {
+    for (const p of st.parameters) {
+      const q = o.space.parameters.find((x) => x.name === p.name);
+      if (!q || q.kind !== 'continuous' || q.min !== p.min || q.max !== p.max) throw new BadInputError(`the space must hold stage ${st.name}'s setting ${p.name} with its bounds ${p.min} … ${p.max}`, `space.${p.name}`);
+    }
+  }
+  for (const [n, v] of Object.entries(o.stages.target)) if (!Number.isFinite(v)) throw new BadInputError('must be a finite number', `stages.target.${n}`);
+  // One campaign, one specification: the policy is conditioned on it (a degenerate range).
+  const targets: ParameterSpace = { parameters: Object.entries(o.stages.target).map(([name, v]) => ({ kind: 'continuous' as const, name, min: v, max: v })) };
+  const reward: StageReward = (properties, _target, state) => o.rewardOf({ ...properties }, state.realised);
+  const env = createStageEnvironment(twin, { reward, targets, infeasibleReward: o.stages.infeasibleReward, spread: o.stages.variability, correction: o.stages.correction });
+  const policy = createStagePpo({ seed: o.seed, ...o.agentOptions });
+  return { env, policy, target: { ...o.stages.target } };
+}
+
+/**
+ * A campaign's stage-wise trials: the policy pre-trained in the twin (or restored from the
+ * ledger's last version — a resumed campaign), the proposing agent (the policy's plan) and
+ * the StagedExecution the runtime calls per stage and per round.
+ */
+export async function campaignStages(setup: ReturnType<typeof stageSetup>, ledger: Ledger, campaignId: string, log: (line: string) => void = () => {}): Promise<{ agent: Agent; execution: StagedExecution }> {
+  const { env, policy, target } = setup;
+  const kind = `stage-policy:${policy.name}`;
+  const last = ledger.documents(campaignId, 'ModelTrained').filter((d) => d.body.kind === kind).at(-1);
+  if (last) {
+    policy.restore(last.body.state);
+    log(`stage policy restored from the ledger (version ${last.body.version})`);
+  } else {
+    const r = await policy.train(env, { target });
+    ledger.append(campaignId, 'ModelTrained', policyVersionBody(policy, [], { pretrainIterations: r.iterations, meanReward: r.meanReward }), 'stage-policy:0');
+    log(`stage policy pre-trained in the twin: ${r.iterations} iterations, mean reward ${r.meanReward.toFixed(3)}`);
+  }
+  const names = env.stages.map((s) => s.name);
+  const zero = Object.fromEntries(env.process.stages.flatMap((s) => s.variability.map((v) => [v.quantity, 0])));
+  const agent: Agent = {
+    name: STAGE_AGENT,
+    async propose(ctx) {
+      // The plan if every stage came out as asked (the P-model's nominal run of the policy):
+      // what the trial records and the first stage's job carries; later stages are decided
+      // again after each measurement (StagedExecution.job). Stages a nominal run cannot reach
+      // keep their defaults.
+      const plan: Parameters = Object.fromEntries(env.process.stages.flatMap((s) => s.parameters.map((p) => [p.name, p.default ?? p.min])));
+      let s = env.initial();
+      while (s.stage < names.length && s.feasible) {
+        const a = policy.act(env, s, target);
+        Object.assign(plan, a);
+        s = env.process.step(s, a, ctx.rng, zero);
+      }
+      return [plan];
+    },
+    // Learning is per stage, from the ledger's stage records (StagedExecution.learn), not from
+    // whole-recipe observations.
+    learn: async () => {},
+  };
+  const execution: StagedExecution = {
+    job(_trialParams, stage, before) {
+      if (before.length !== stage) throw new Error(`stage ${names[stage]} needs the records of the ${stage} stages before it; the ledger has ${before.length}`);
+      const state = stage === 0 ? env.initial() : measuredStates(env, before)[stage - 1];
+      const params = policy.act(env, state, target);
+      return { params, ...(stage > 0 ? { inputs: stageInputs(names, before.map((r) => r.params), before.map((r) => r.measurements)) } : {}) };
+    },
+    async learn(trials) {
+      const episodes: StageEpisode[] = trials
+        .filter((t) => t.stages.length > 0)
+        .map((t) => ({ target, actions: t.stages.map((r) => r.params), states: measuredStates(env, t.stages), measured: t.feasible ? t.measured : {}, reward: t.reward }));
+      await policy.learn(env, episodes);
+      const finite = episodes.map((e) => e.reward).filter(Number.isFinite);
+      return policyVersionBody(policy, episodes, { episodes: episodes.length, ...(finite.length ? { meanRigReward: finite.reduce((a, b) => a + b, 0) / finite.length } : {}) });
+    },
+  };
+  return { agent, execution };
+}
+
+/**
+ * The simulated rigs' hidden process for stage-wise trials (`rigs.simulate` with `stages`):
+ * the twin's process model with the spreads of `stages.simulate.variability` (default: the
+ * twin's). Each stage's rig rebuilds the sample from the job's `inputs` (the settings and
+ * measurements of the stages before it), makes its stage — the draw seeded by the campaign
+ * seed, the settings and the inputs, so a re-sent job makes the same sample — and reports the
+ * stage's descriptors; the last stage also the P-model's properties of the finished structure.
+ */
+export function stagedTruth(stages: StagesConfig, seed: number): Truth {
+  const process: StagedProcess = twinRegistry[stages.twin as keyof typeof twinRegistry]().process!;
+  const names = process.stages.map((s) => s.name);
+  return (params, capability, inputs) => {
+    const k = names.indexOf(capability);
+    if (k < 0) throw new BadInputError(`no stage "${capability}" in ${stages.twin}; stages: ${names.join(', ')}`, 'capability');
+    let s = process.initial();
+    for (let j = 0; j < k; j++) {
+      const pick = (keys: string[]) => Object.fromEntries(keys.filter((n) => `${names[j]}.${n}` in inputs).map((n) => [n, inputs[`${names[j]}.${n}`]]));
+      s = process.fromMeasurements(j + 1, s, pick(process.stages[j].parameters.map((p) => p.name)), pick(process.stages[j].descriptors.map((d) => d.name)));
+    }
+    const next = process.step(s, params, createRng(hash32(JSON.stringify([seed, params, inputs]))), stages.simulate?.variability);
+    if (!next.feasible) return { feasible: false, measurements: {} };
+    return { feasible: true, measurements: k === names.length - 1 ? { ...next.descriptors, ...process.estimate(next) } : next.descriptors };
+  };
 }

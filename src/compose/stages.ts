@@ -22,6 +22,7 @@ import { BadInputError } from '../core/errors.js';
 import type { ParameterSpace, Parameters, StagedProcess, StageEnvironment, StageEpisode, StageState, Twin } from '../core/protocols.js';
 import { createRng, type Rng } from '../core/rng.js';
 import { encode } from '../core/space.js';
+import type { DocumentBodies } from '../ledger/documents.js';
 import type { Ledger } from '../ledger/ledger.js';
 
 export type StageReward = (properties: Readonly<Record<string, number>>, target: Parameters, state: StageState) => number;
@@ -252,6 +253,11 @@ export function recordPolicyVersion(
   episodes: readonly StageEpisode[],
   metrics: Record<string, number> = {},
 ): void {
+  ledger.append(campaignId, 'ModelTrained', policyVersionBody(policy, episodes, metrics));
+}
+
+/** The ModelTrained body of a policy version (kind `stage-policy:<name>`). */
+export function policyVersionBody(policy: { name: string; version: number; snapshot(): unknown }, episodes: readonly StageEpisode[], metrics: Record<string, number> = {}): DocumentBodies['ModelTrained'] {
   const dataHash = createHash('sha256').update(JSON.stringify(episodes)).digest('hex');
-  ledger.append(campaignId, 'ModelTrained', { kind: `stage-policy:${policy.name}`, version: policy.version, dataHash, samples: episodes.length, metrics, state: policy.snapshot() });
+  return { kind: `stage-policy:${policy.name}`, version: policy.version, dataHash, samples: episodes.length, metrics, state: policy.snapshot() };
 }

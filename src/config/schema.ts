@@ -265,6 +265,25 @@ export const campaignSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Issue #17 (docs/stages.md): stage-wise trials with `agent: { name: ppo-stages }`. Each
+     * rigs.pipeline capability is one stage of the twin's process model; the stage policy sets
+     * stage k + 1 after the rig's measurement of stage k.
+     */
+    stages: z
+      .object({
+        twin: z.string().min(1).describe('the twin whose stage-by-stage process model the policy acts in (grain-electrode, sofc-anode)'),
+        target: z.record(z.string(), num()).describe('the specification the policy is conditioned on, e.g. { porosity: 0.3 }'),
+        variability: z.record(z.string(), num()).optional().describe("the spreads the P-model assumes per varying quantity (default: the twin's)"),
+        infeasibleReward: num().default(-2).describe('reward of a structure a stage could not make'),
+        correction: z.enum(['linear', 'offset', 'none']).default('linear').describe('discrepancy model of the reality correction'),
+        simulate: z
+          .object({ variability: z.record(z.string(), num()).optional().describe("the simulated rigs' process spreads (default: the twin's)") })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((c) => c.reward !== undefined || c.objectives !== undefined, { error: 'give either "reward" (an expression) or "objectives"', path: ['reward'] })

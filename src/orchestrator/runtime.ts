@@ -50,6 +50,29 @@ export interface StageEstimator {
   estimate(measurements: Readonly<Record<string, number>>): Promise<Pick<DocumentBodies['EstimateRecorded'], 'estimates' | 'basis' | 'model'> | null>;
 }
 
+/** One stage of a trial as the ledger records it: the settings sent (JobDispatched) and what the rig measured (MeasurementRecorded). */
+export interface StageRecord {
+  stage: number;
+  capability: string;
+  params: Parameters;
+  measurements: Record<string, number>;
+  feasible: boolean;
+}
+
+/**
+ * Issue #17 (docs/stages.md, docs/rig-protocol.md §13): stage-wise trials. Each stage's job
+ * carries the settings a stage policy chose after the measurements of the stages before it
+ * (recorded in JobDispatched before it is sent, so a resume re-sends the same), and the
+ * completed trials' stage records are the real episodes the policy learns from. Built in
+ * src/compose/stage-rigs.ts; the runtime only asks and records.
+ */
+export interface StagedExecution {
+  /** The job of stage `stage` of a trial: its settings and inputs, given the records of the stages before it. */
+  job(trialParams: Parameters, stage: number, before: readonly StageRecord[]): { params: Parameters; inputs?: Record<string, number> };
+  /** Learns from every completed trial's stage records; returns the new policy version as a ModelTrained body. */
+  learn(trials: ReadonlyArray<{ trialId: string; stages: StageRecord[]; measured: Record<string, number>; reward: number; feasible: boolean }>): Promise<DocumentBodies['ModelTrained']>;
+}
+
 export interface CampaignRuntimeDeps {
   ledger: Ledger;
   campaignId: string;
@@ -130,6 +153,8 @@ export interface CampaignRuntimeDeps {
   measure?: readonly string[];
   /** Issue #20: estimates of what a stage's test did not measure (early-stopped durability tests). */
   estimator?: StageEstimator;
+  /** Issue #17: stage-wise trials, each stage's settings chosen after the last stage's measurement. */
+  staged?: StagedExecution;
   onProgress?: (e: ProgressEvent) => void;
   log?: (line: string) => void;
 }
@@ -639,18 +664,33 @@ export class CampaignRuntime {
     return new Date(this.d.clock.now() + this.d.timeoutMs * this.d.maxAttempts).toISOString();
   }
 
+  /** A trial's stages before `upTo` as recorded (issue #17): settings sent and measurements, in order. */
+  private stageRecords(trialId: string, upTo: number): StageRecord[] {
+    const out: StageRecord[] = [];
+    for (let k = 0; k < upTo; k++) {
+      const job = this.view.document('JobDispatched', `${trialId}-s${k}`)?.body;
+      const m = this.view.document('MeasurementRecorded', `${trialId}:${k}`)?.body;
+      if (!job || !m) break;
+      out.push({ stage: k, capability: job.capability, params: job.params, measurements: m.measurements, feasible: m.feasible });
+    }
+    return out;
+  }
+
   private buildJob(trial: TrialRow, stage: number, attempt: number, earlier: Record<string, number>): RigJob {
     const jobId = `${trial.id}-s${stage}`;
+    // Issue #17: a stage-wise trial's settings for this stage, chosen after the stages before it.
+    const plan = this.d.staged?.job(this.view.paramsOf(trial), stage, this.stageRecords(trial.id, stage));
     // Issue #20: the stop of an early-life test travels in the job (recorded in JobDispatched, so a resume re-sends it).
     const est = this.d.estimator;
-    const inputs = est && est.stage === this.d.pipeline[stage] ? { ...earlier, ...est.inputs } : earlier;
+    const base = plan ? (plan.inputs ?? {}) : earlier;
+    const inputs = est && est.stage === this.d.pipeline[stage] ? { ...base, ...est.inputs } : base;
     return {
       jobId,
       campaignId: this.d.campaignId,
       trialId: trial.id,
       attempt,
       capability: this.d.pipeline[stage],
-      params: this.view.paramsOf(trial),
+      params: plan?.params ?? this.view.paramsOf(trial),
       deadline: this.jobDeadline(),
       protocol: this.d.protocol,
       inputs: Object.keys(inputs).length ? inputs : undefined,
@@ -745,6 +785,12 @@ export class CampaignRuntime {
           this.ledger.append(campaignId, 'ModelTrained', { kind: m.kind, version: round, dataHash, samples: m.samples, state: m.state }, i === 0 ? `correction:${round}` : `correction:${round}:${m.kind}`),
         );
       });
+    }
+    if (this.d.staged && completed.length > 0 && !this.view.has('ModelTrained', `stage-policy:${round}`)) {
+      // Issue #17: the stage policy learns from every real episode so far (its stage records) and
+      // the new version is recorded as a model; a resumed process restores the last one.
+      const episodes = this.view.withStatus('completed').map((t) => ({ trialId: t.id, stages: this.stageRecords(t.id, this.d.pipeline.length), measured: t.measured ?? {}, reward: t.measuredReward ?? Number.NaN, feasible: t.feasible ?? true }));
+      this.ledger.append(campaignId, 'ModelTrained', await this.d.staged.learn(episodes), `stage-policy:${round}`);
     }
     if (this.d.reality && completed.length > 0) {
       // Refitted in memory every time (a resumed process must have it), recorded once.
