@@ -8,6 +8,7 @@ import { readVolume, writeVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, listFlag, runCommand, type GlobalArgs } from '../common.js';
+import { mpsCommand } from './reconstruct-mps.js';
 
 /**
  * `poreloop reconstruct sam <target> <output>` (issue #19): a 3D volume whose two-point and
@@ -91,7 +92,7 @@ const samCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SamArgs> => 
 
 export const reconstructCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({
   command: 'reconstruct <method>',
-  describe: 'statistical reconstruction of a 3D microstructure from an image: sam',
-  builder: (y) => y.command(samCommand(ctx) as never).demandCommand(1, 'name a reconstruction method: sam') as never,
+  describe: 'statistical reconstruction of a microstructure from an image: sam, mps',
+  builder: (y) => y.command(samCommand(ctx) as never).command(mpsCommand(ctx) as never).demandCommand(1, 'name a reconstruction method: sam or mps') as never,
   handler: () => {},
 });
