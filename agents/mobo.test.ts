@@ -3,7 +3,7 @@ import { BadInputError } from '../src/core/errors.js';
 import type { Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
-import { createMoboAgent } from './mobo.js';
+import { createMoboAgent, objectiveWarp } from './mobo.js';
 
 const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
 /** Two conflicting objectives (goal-signed), and a constraint a ≤ 0.5 as a slack. */
@@ -60,11 +60,50 @@ describe('mobo agent (issue #16)', () => {
     expect(ps.map(paramKey).filter((k) => history.some((o) => paramKey(o.params) === k))).toEqual([]);
   });
 
+  it('optimises the acquisition up to the bounds: on ZDT1 (front at x₁ = x₂ = 0) proposals reach g = 1 exactly', async () => {
+    // Issue #16: the former random-walk refinement reflected at the bounds and never reached
+    // them, so every proposal kept g > 1 and the front stayed out of reach; the projected
+    // ascent lands on them (BoTorch's L-BFGS-B within bounds does the same).
+    const cube = { parameters: [0, 1, 2].map((i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };
+    const zdt1 = (p: Parameters): Observation => {
+      const [x0, x1, x2] = [p.x0, p.x1, p.x2] as number[];
+      const g = 1 + 4.5 * (x1 + x2);
+      return { params: p, reward: 0, fidelity: 'rig', objectives: [-x0, -g * (1 - Math.sqrt(x0 / g))] };
+    };
+    for (const acquisition of ['qnehvi', 'parego']) {
+      const agent = createMoboAgent({ acquisition, samples: 16, initialPoints: 6 });
+      const h: Observation[] = [];
+      for (let r = 0; h.length < 14; r++) h.push(...(await agent.propose({ space: cube, history: h, rng: createRng(40 + r) }, 2)).map(zdt1));
+      const onFront = h.slice(6).filter((o) => o.params.x1 === 0 && o.params.x2 === 0);
+      expect(onFront.length).toBeGreaterThanOrEqual(4);
+    }
+  });
+
   it('rejects bad options naming the field', () => {
     expect(() => createMoboAgent({ acquisition: 'ehvi2' })).toThrow(BadInputError);
     expect(() => createMoboAgent({ acquisition: 'ehvi2' })).toThrow(/agent\.mobo\.acquisition.*qnehvi, parego/);
     expect(() => createMoboAgent({ samples: 0 })).toThrow(/agent\.mobo\.samples/);
     expect(() => createMoboAgent({ reference: [1, 'x'] })).toThrow(/agent\.mobo\.reference/);
+    expect(() => createMoboAgent({ outputTransform: 'log' })).toThrow(/agent\.mobo\.outputTransform.*none, yeo-johnson/);
+  });
+});
+
+describe('objectiveWarp (issue #16: qNEHVI on a warped GP, hypervolume in the objective\'s units)', () => {
+  it('inverts the Yeo–Johnson warp, is increasing, and clamps samples past the data by 3 standard deviations', () => {
+    // Skewed like the GDL conductivity: zeros below percolation, a heavy upper tail.
+    const y = [0, 0, 0, 0, 12, 40, 85, 160, 330, 600, 1400, 2800];
+    const w = objectiveWarp(y, 'yeo-johnson');
+    for (const v of [0, 7, 300, 2800, -50]) expect(w.inverse(w.apply(v))).toBeCloseTo(v, 6);
+    const back = Array.from({ length: 41 }, (_, i) => w.inverse(-4 + 0.2 * i));
+    for (let i = 1; i < back.length; i++) expect(back[i]).toBeGreaterThanOrEqual(back[i - 1]);
+    const forward = [-40, 0, 10, 100, 1000, 2800].map(w.apply);
+    for (let i = 1; i < forward.length; i++) expect(forward[i]).toBeGreaterThan(forward[i - 1]);
+    const mean = y.reduce((a, b) => a + b, 0) / y.length;
+    const sd = Math.sqrt(y.reduce((a, b) => a + (b - mean) ** 2, 0) / y.length);
+    expect(w.inverse(1e6)).toBeCloseTo(2800 + 3 * sd, 6);
+    expect(w.inverse(-1e6)).toBeCloseTo(-3 * sd, 6);
+    const id = objectiveWarp(y, 'none');
+    expect([id.apply(5), id.inverse(5)]).toEqual([5, 5]);
   });
 });
 

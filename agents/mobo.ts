@@ -23,11 +23,12 @@
  * Both multiply by the probability of feasibility Π_j Φ(μ_j/σ_j) of the constraint GPs
  * (Gardner et al., ICML 2014; Gelbart, Snoek & Adams, UAI 2014).
  *
- * Candidates: every unused point of a pool; in continuous spaces `candidates` uniform points
- * plus Gaussian perturbations of the observed front, then a shrinking local search from the
- * best three (as gp-bo). Until the initial design is done (2(d + 1) observations with
- * objectives by default, see `initialPoints`), proposals are uniform random. Every random
- * choice comes from ctx.rng.
+ * Optimisation of the acquisition (BoTorch's optimize_acqf): the exact argmax over every unused
+ * point of a pool; in continuous spaces `candidates` raw uniform samples plus Gaussian
+ * perturbations of the observed front, the best `starts` of them refined by a bounded
+ * finite-difference ascent (`ascend`) that can land on the bounds. Until the initial design is
+ * done (2(d + 1) observations with objectives by default, see `initialPoints`), proposals are
+ * uniform random. Every random choice comes from ctx.rng.
  */
 import { BadInputError } from '../src/core/errors.js';
 import type { Agent, AgentContext, Observation, Parameters } from '../src/core/protocols.js';
@@ -36,11 +37,13 @@ import { dimension, encode, paramKey } from '../src/core/space.js';
 import { inferReference, normaliser } from '../src/reward/objectives.js';
 import { augmentedChebyshev, paretoFront, randomSimplexWeights } from '../src/reward/pareto.js';
 import { GaussianProcess, logExpectedImprovement, normCdf } from '../src/surrogate/gp.js';
+import { fitYeoJohnsonLambda, yeoJohnson } from '../src/surrogate/output-transform.js';
 import { feasibleFromCube, fitOrReuse, initialDesignSize, learningSet, readOptions, unusedPool, type GpFitState } from './common.js';
 import { JointPosterior, NehviSampler } from './ehvi.js';
 import { createRandomAgent } from './random.js';
 
 const ACQUISITIONS = ['qnehvi', 'parego'] as const;
+const WARPS = ['none', 'yeo-johnson'] as const;
 
 const DEFAULTS = {
   /** 'qnehvi' (expected hypervolume improvement) or 'parego' (random Chebyshev scalarisations). */
@@ -54,8 +57,12 @@ const DEFAULTS = {
   initialPoints: 0,
   /** Monte-Carlo samples of qNEHVI (BoTorch uses 128; 32 keeps a proposal well under a second). */
   samples: 32,
-  /** Uniform candidates per batch point in continuous spaces. */
-  candidates: 256,
+  /** Raw samples per batch point in continuous spaces (uniform; BoTorch's raw_samples). */
+  candidates: 512,
+  /** Best raw samples refined by local ascent (BoTorch's num_restarts). */
+  starts: 8,
+  /** Most ascent iterations per start. */
+  ascentSteps: 30,
   /** Most baseline points kept for qNEHVI (those most often on the sampled fronts). */
   maxBaseline: 24,
   /** Refit GP hyper-parameters once the data grew by this fraction (0 = at every new point). */
@@ -68,6 +75,8 @@ const DEFAULTS = {
    * Campaigns pass their objectives' reference/threshold here (src/compose/campaign.ts).
    */
   reference: [] as (number | null)[],
+  /** Output warp of each objective's GP for qNEHVI: 'none' or 'yeo-johnson' (see objectiveWarp). */
+  outputTransform: 'none' as string,
   /** ParEGO's augmented-Chebyshev ρ (Knowles 2006). */
   rho: 0.05,
 };
@@ -103,6 +112,42 @@ function dataOf(history: readonly Observation[], space: AgentContext['space']): 
   return { x, y, c, finite: good.length, m, q };
 }
 
+/**
+ * A per-objective output warp for qNEHVI's GPs: `apply` maps observed values into the space the
+ * GP models, `inverse` maps posterior samples back, so the hypervolume is always measured in
+ * the objective's own units (a warped GP; Snelson, Rasmussen & Ghahramani, NeurIPS 2003).
+ * - `none`: the identity (BoTorch's default, Standardize only; the GP standardises itself).
+ * - `yeo-johnson`: the Yeo–Johnson power transform of the standardised values, λ by maximum
+ *   likelihood (src/surrogate/output-transform.ts, gp-bo's default); λ = 1 is the identity,
+ *   chosen when the data look Gaussian. Issue #16: on the GDL pool the conductivity is zero
+ *   below the percolation threshold and heavy-tailed above it; an unwarped GP spreads its
+ *   samples around the zeros and misses the tail.
+ * The inverse of a compressing transform (λ < 1 above zero, λ > 1 below) has a bounded domain;
+ * a sample beyond it, and any sample more than 3 standard deviations of the data beyond the
+ * observed range, is clamped there: the model is not trusted to extrapolate further.
+ */
+export function objectiveWarp(y: readonly number[], name: string): { apply: (v: number) => number; inverse: (t: number) => number } {
+  if (name === 'none' || y.length < 3) return { apply: (v) => v, inverse: (t) => t };
+  const mean = y.reduce((a, b) => a + b, 0) / y.length;
+  const sd = Math.sqrt(y.reduce((a, b) => a + (b - mean) ** 2, 0) / y.length);
+  if (!(sd > 0)) return { apply: (v) => v, inverse: (t) => t };
+  const z = y.map((v) => (v - mean) / sd);
+  const lambda = fitYeoJohnsonLambda(z);
+  const [zlo, zhi] = [Math.min(...z) - 3, Math.max(...z) + 3];
+  // Yeo & Johnson (2000), eq. 2.1 solved for z on each branch (t ≥ 0 ⇔ z ≥ 0).
+  const unwarp = (t: number): number => {
+    if (t >= 0) {
+      if (Math.abs(lambda) < 1e-8) return Math.expm1(t);
+      const base = 1 + lambda * t;
+      return base > 0 ? base ** (1 / lambda) - 1 : Infinity;
+    }
+    if (Math.abs(lambda - 2) < 1e-8) return -Math.expm1(-t);
+    const base = 1 - (2 - lambda) * t;
+    return base > 0 ? 1 - base ** (1 / (2 - lambda)) : -Infinity;
+  };
+  return { apply: (v) => yeoJohnson((v - mean) / sd, lambda), inverse: (t) => mean + sd * Math.min(zhi, Math.max(zlo, unwarp(t))) };
+}
+
 const reflect = (v: number): number => {
   const t = ((v % 2) + 2) % 2;
   return t > 1 ? 2 - t : t;
@@ -113,7 +158,10 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
   if (!(ACQUISITIONS as readonly string[]).includes(opts.acquisition)) {
     throw new BadInputError(`must be one of ${ACQUISITIONS.join(', ')} (got '${opts.acquisition}')`, 'agent.mobo.acquisition');
   }
-  for (const key of ['initialPoints', 'samples', 'candidates', 'maxBaseline', 'restarts', 'maxFitPoints'] as const) {
+  if (!(WARPS as readonly string[]).includes(opts.outputTransform)) {
+    throw new BadInputError(`must be one of ${WARPS.join(', ')} (got '${opts.outputTransform}')`, 'agent.mobo.outputTransform');
+  }
+  for (const key of ['initialPoints', 'samples', 'candidates', 'starts', 'ascentSteps', 'maxBaseline', 'restarts', 'maxFitPoints'] as const) {
     if (!Number.isInteger(opts[key]) || opts[key] < 0) throw new BadInputError(`must be a non-negative integer (got ${opts[key]})`, `agent.mobo.${key}`);
   }
   if (!Array.isArray(opts.reference) || !opts.reference.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)))) {
@@ -140,7 +188,12 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
     return p;
   };
 
-  /** The feasible point of highest score: pool points, or sampling + local search in the cube. */
+  /**
+   * The feasible point of highest score: the exact argmax over the unused pool points, or in
+   * continuous spaces BoTorch's optimize_acqf scheme — `candidates` raw samples (uniform, plus
+   * Gaussian perturbations of the observed front), the best `starts` of them refined by a
+   * bounded local ascent (see `ascend`).
+   */
   function maximise(ctx: AgentContext, score: (x: number[]) => number, seeds: number[][], exclude: Set<string>, taken: Set<number>, rng: Rng): { x: number[]; params: Parameters; poolIndex?: number } | null {
     const view = unusedPool(ctx);
     if (view) {
@@ -154,28 +207,66 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
       return best < 0 ? null : { x: view.encoded[best], params: view.points[best], poolIndex: best };
     }
     const d = dimension(ctx.space);
-    const cands: { x: number[]; params: Parameters; s: number }[] = [];
-    const add = (u: number[], to = cands): void => {
+    type Cand = { u: number[]; x: number[]; params: Parameters; s: number };
+    // Score of a cube point: the acquisition at its feasible repair; -∞ when infeasible or already used.
+    const at = (u: number[]): Cand | null => {
       const p = feasibleFromCube(ctx.space, u);
-      if (!p || exclude.has(paramKey(p))) return;
+      if (!p || exclude.has(paramKey(p))) return null;
       const x = encode(ctx.space, p);
-      to.push({ x, params: p, s: score(x) });
+      return { u, x, params: p, s: score(x) };
     };
-    for (let i = 0; i < opts.candidates; i++) add(Array.from({ length: d }, () => rng.next()));
-    for (const x0 of seeds) for (const step of [0.1, 0.02]) for (let j = 0; j < 10; j++) add(x0.map((v) => reflect(v + step * rng.normal())));
+    const cands: Cand[] = [];
+    const push = (u: number[]) => {
+      const c = at(u);
+      if (c) cands.push(c);
+    };
+    for (let i = 0; i < opts.candidates; i++) push(Array.from({ length: d }, () => rng.next()));
+    for (const x0 of seeds) for (const step of [0.1, 0.02]) for (let j = 0; j < 10; j++) push(x0.map((v) => reflect(v + step * rng.normal())));
     if (cands.length === 0) return null;
-    const top = [...cands].sort((a, b) => b.s - a.s).slice(0, 3);
+    const top = cands.sort((a, b) => b.s - a.s).slice(0, Math.max(1, opts.starts));
     let winner = top[0];
     for (const start of top) {
-      let cur = start;
-      for (let step = 0.05; step > 2e-3; step *= 0.6) {
-        const local: typeof cands = [];
-        for (let j = 0; j < 6; j++) add(cur.x.map((v) => reflect(v + step * rng.normal())), local);
-        for (const c of local) if (c.s > cur.s) cur = c;
-      }
-      if (cur.s > winner.s) winner = cur;
+      const c = ascend(start, at);
+      if (c.s > winner.s) winner = c;
     }
     return winner;
+  }
+
+  /**
+   * Bounded local ascent of the acquisition from `start` (in place of BoTorch's L-BFGS-B, which
+   * needs autograd): central finite-difference gradient, a step along its direction projected
+   * onto [0, 1]^d, doubled after a gain and halved after a loss (backtracking), until the step
+   * or the gradient vanishes. With common random numbers the MC acquisition is a deterministic,
+   * piecewise-smooth function of x, so finite differences are meaningful. The projection lands
+   * exactly on the bounds, where fronts often lie (ZDT's x₁…x_{d−1} = 0; issue #16: the earlier
+   * random-walk refinement, reflected at the bounds, stopped short of them).
+   */
+  function ascend<C extends { u: number[]; s: number }>(start: C, at: (u: number[]) => C | null): C {
+    const h = 1e-4;
+    const clamp = (v: number) => Math.min(1, Math.max(0, v));
+    const val = (u: number[]) => at(u)?.s ?? -Infinity;
+    let cur = start;
+    let step = 0.05;
+    for (let it = 0; it < opts.ascentSteps && step > 1e-4; it++) {
+      const g = cur.u.map((v, k) => {
+        const [lo, hi] = [clamp(v - h), clamp(v + h)];
+        const [a, b] = [val(cur.u.map((w, j) => (j === k ? lo : w))), val(cur.u.map((w, j) => (j === k ? hi : w)))];
+        if (!Number.isFinite(a) || !Number.isFinite(b)) return 0;
+        return (b - a) / (hi - lo);
+      });
+      const norm = Math.hypot(...g);
+      if (!(norm > 0)) break;
+      let moved = false;
+      while (step > 1e-4 && !moved) {
+        const next = at(cur.u.map((v, k) => clamp(v + (step * g[k]) / norm)));
+        if (next && next.s > cur.s) {
+          cur = next;
+          step = Math.min(0.5, 2 * step);
+          moved = true;
+        } else step /= 2;
+      }
+    }
+    return cur;
   }
 
   return {
@@ -199,8 +290,10 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
       const taken = new Set<number>();
 
       if (opts.acquisition === 'qnehvi') {
-        const gps = Array.from({ length: m }, (_, i) => fit(objStates, i, x, y.map((r) => r[i]), ctx.rng));
+        const warps = Array.from({ length: m }, (_, i) => objectiveWarp(y.map((r) => r[i]), opts.outputTransform));
+        const gps = Array.from({ length: m }, (_, i) => fit(objStates, i, x, y.map((r) => warps[i].apply(r[i])), ctx.rng));
         const posts = gps.map((gp) => new JointPosterior(gp));
+        const normalise = (t: readonly number[]) => norm.apply(t.map((v, i) => warps[i].inverse(v)));
         // A configured reference (raw goal-signed units) is normalised like the data; missing entries are inferred.
         const configured = norm.apply(Array.from({ length: m }, (_, i) => opts.reference[i] ?? Number.NaN)).map((v) => (Number.isFinite(v) ? v : undefined));
         const reference = inferReference(yn.filter((_, i) => feasibleObs[i]).length ? yn.filter((_, i) => feasibleObs[i]) : yn, configured);
@@ -211,11 +304,11 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
         const feasibleX = x.filter((_, i) => feasibleObs[i]);
         const feasibleIdx = x.map((_, i) => i).filter((i) => feasibleObs[i]);
         if (feasibleX.length > 0) {
-          const joint = new NehviSampler(posts, feasibleX, { samples: opts.samples, rng: pruneRng, normalise: norm.apply, reference });
+          const joint = new NehviSampler(posts, feasibleX, { samples: opts.samples, rng: pruneRng, normalise, reference });
           joint.frontMembership().forEach((n, j) => (count[feasibleIdx[j]] = n));
         }
         const baseline = x.map((_, i) => i).filter((i) => count[i] > 0).sort((a, b) => count[b] - count[a] || a - b).slice(0, opts.maxBaseline).map((i) => x[i]);
-        const sampler = new NehviSampler(posts, [...baseline, ...pending], { samples: opts.samples, rng: ctx.rng.fork('nehvi'), normalise: norm.apply, reference });
+        const sampler = new NehviSampler(posts, [...baseline, ...pending], { samples: opts.samples, rng: ctx.rng.fork('nehvi'), normalise, reference });
         for (let b = 0; b < k; b++) {
           const chosen = maximise(ctx, (u) => sampler.value(u) * feasibility(cons, u), seeds, exclude, taken, ctx.rng);
           if (!chosen) break;

@@ -150,7 +150,7 @@ async function buildPool(n = 128): Promise<void> {
 }
 
 /** The cached twin task, or null when the pool has not been built. */
-function gdlProblem(): MoProblem | null {
+export function gdlProblem(): MoProblem | null {
   if (!existsSync(POOL_FILE)) return null;
   const { rows } = JSON.parse(readFileSync(POOL_FILE, 'utf8')) as { rows: { params: Parameters; limitingCurrent: number; sigma_eff_z: number }[] };
   const ok = rows.filter((r) => Number.isFinite(r.limitingCurrent) && Number.isFinite(r.sigma_eff_z));
