@@ -11,13 +11,27 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createStagePpo } from '../agents/ppo-stages.js';
 import { createGrainElectrode } from '../twins/grain-electrode.js';
-import { loadCampaign, runCampaign } from '../src/compose/campaign.js';
+import { loadCampaign, resumeCampaign, runCampaign } from '../src/compose/campaign.js';
 import { stageSetup } from '../src/compose/stage-rigs.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import type { Parameters, StageState } from '../src/core/protocols.js';
 import { tmp } from './helpers.js';
 
 const config = fileURLToPath(new URL('../configs/grain-electrode-stages.yaml', import.meta.url));
+
+/** What a campaign decided and learnt, without its id: each stage's settings sent, and the policy versions. */
+function record(db: string, campaignId: string) {
+  const l = Ledger.open(db, { readonly: true });
+  try {
+    const strip = (id: string) => id.slice(campaignId.length);
+    const jobs = l.documents(campaignId, 'JobDispatched').map((d) => ({ job: strip(d.body.jobId), params: d.body.params, inputs: d.body.inputs ?? {} }));
+    const policies = l.documents(campaignId, 'ModelTrained').filter((d) => d.body.kind === 'stage-policy:ppo-stages').map((d) => ({ version: d.body.version, samples: d.body.samples, state: d.body.state }));
+    return { jobs: jobs.sort((a, b) => a.job.localeCompare(b.job)), policies };
+  } finally {
+    l.close();
+  }
+}
+let uninterrupted: ReturnType<typeof record> | undefined;
 
 describe('stage-wise trials in a campaign (#17)', () => {
   it('runs configs/grain-electrode-stages.yaml: per-stage jobs chosen after each measurement, recorded, and learnt from', async () => {
@@ -71,5 +85,24 @@ describe('stage-wise trials in a campaign (#17)', () => {
     } finally {
       l.close();
     }
+    uninterrupted = record(db, summary.campaignId);
+  }, 180_000);
+
+  it('stopped mid-campaign and resumed in a fresh composition, it sends and learns exactly what the uninterrupted run did', async () => {
+    expect(uninterrupted, 'needs the first test').toBeDefined();
+    const dir = tmp('poreloop-stages-resume-');
+    const db = join(dir, 'ledger.db');
+    const resolved = loadCampaign(config, { set: [`artifacts=${join(dir, 'artifacts')}`] });
+    const stop = new AbortController();
+    // Stopped as round 3 begins: the policy that decides its stages must be the version round 2
+    // learnt, restored from the ledger by the new composition. (A job cut off at a simulated rig
+    // is run again under a new attempt, with that attempt's measurement noise: a new measurement,
+    // so the stop comes between trials.)
+    const first = await runCampaign(resolved, { db, signal: stop.signal, onProgress: (e) => e.phase === 'propose' && e.round === 3 && stop.abort() });
+    expect(first.status).toBe('stopped');
+    expect(first.rigRuns).toBeLessThan(4);
+    const resumed = await resumeCampaign(first.campaignId, { db });
+    expect(resumed.status).toBe('completed');
+    expect(record(db, first.campaignId)).toEqual(uninterrupted);
   }, 180_000);
 });
