@@ -82,13 +82,15 @@ describe('WebAssembly kernels (kernels.wat)', () => {
     expect(() => expandMacros('#NOPE(x)')).toThrow(/unknown macro #NOPE/);
   });
 
-  // Odd sizes exercise the two-lane loops running into the ghost cell; an axis of length 1
-  // exercises aggregates of one.
+  // Odd sizes exercise the two-lane loops running into the ghost cell, and the 16-cell blocks
+  // of the f32 kernels (four-cell quarters) running past a row's end into the ghosts and the
+  // next row (n2 % 4 = 1: 5, 37 = 2·16 + 5); an axis of length 1 exercises aggregates of one.
   const shapes: Shape3[] = [
     [9, 6, 5],
     [17, 16, 15],
     [6, 1, 11],
     [12, 10, 1],
+    [7, 5, 37],
   ];
 
   it('matvec equals the JavaScript operator', () => {
@@ -154,7 +156,8 @@ describe('WebAssembly kernels (kernels.wat)', () => {
     }
   });
 
-  // Float32 storage of the fine level (issue #20): the same kernels on f32 vectors agree with
+  // Float32 storage of the fine level (issue #20): the same kernels on f32 vectors (and the
+  // fused f32 cycle halves smoothRestrict32 / prolongSmooth32, which compute in f32) agree with
   // the f64 ones to f32 rounding, and a whole solve gives τ within 1e-5 relative.
   it('f32 kernels (matvec, multigrid cycle, CG updates) equal the f64 ones to f32 rounding', () => {
     for (const n of shapes) {
@@ -182,6 +185,12 @@ describe('WebAssembly kernels (kernels.wat)', () => {
       const a32 = mg.apply(x32, z32);
       expect(maxRelDiff(Float64Array.from(z32), z64), n.join('×')).toBeLessThan(1e-4);
       expect(Math.abs(a32 - a64) / Math.abs(a64)).toBeLessThan(1e-4);
+      // The fused f32 kernels start from z = 0 without reading z (apply does not clear it):
+      // garbage in the interior of z must not change the result.
+      const first = Float32Array.from(z32);
+      for (let a = 1; a <= n[0]; a++) for (let c = 1; c <= n[1]; c++) for (let e = 1; e <= n[2]; e++) z32[a * Lfull.s0 + c * Lfull.s1 + e] = 1e6 * (e - c);
+      expect(mg.apply(x32, z32)).toBe(a32);
+      expect(z32).toEqual(first);
     }
     const arena = WasmArena.create(WasmArena.bytesFor([], [102, 102, 102, 102], []), LUTS)!;
     expect(arena.f32v(101).length).toBe(102);

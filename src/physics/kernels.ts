@@ -16,7 +16,9 @@ import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 const LUT_D = 0;
 const LUT_INV = 2048;
 const LUT_ACT = 4096;
-const HEAP_START = 6144;
+/** 1/D as f32, for the f32 Gauss–Seidel sweeps (issue #20). */
+const LUT_INV32 = 6144;
+const HEAP_START = 7168;
 const PAGE = 65536;
 /** wasm32 addresses at most 2³² bytes; stay a page below so offsets never wrap. */
 const MAX_BYTES = 2 ** 32 - PAGE;
@@ -46,10 +48,8 @@ interface Exports {
   cgUpdate(x: number, r: number, p: number, q: number, alpha: number, len: number): number;
   xpby(p: number, z: number, beta: number, len: number): void;
   matvec32(x: number, y: number, m: number, ...g: Geometry): number;
-  gsForward32(x: number, b: number, m: number, ...g: Geometry): number;
-  gsBackward32(x: number, b: number, m: number, ...g: Geometry): number;
-  restrict32(b: number, x: number, m: number, bc: number, ...gc: [...Geometry, number, number]): void;
-  prolong32(xc: number, x: number, m: number, ...gc: [...Geometry, number, number]): void;
+  smoothRestrict32(x: number, b: number, m: number, bc: number, ...gc: [...Geometry, number, number]): void;
+  prolongSmooth32(xc: number, x: number, b: number, m: number, ...gc: [...Geometry, number, number]): number;
   cgUpdate32(x: number, r: number, p: number, q: number, alpha: number, len: number): number;
   xpby32(p: number, z: number, beta: number, len: number): void;
 }
@@ -149,6 +149,7 @@ export class WasmArena {
     f64.set(luts.d, LUT_D / 8);
     f64.set(luts.inv, LUT_INV / 8);
     f64.set(luts.act, LUT_ACT / 8);
+    new Float32Array(memory.buffer).set(luts.inv, LUT_INV32 / 4);
     return new WasmArena(memory, instance.exports as unknown as Exports, memory.buffer.byteLength);
   }
 
@@ -217,26 +218,40 @@ export class WasmArena {
     return f(at(x, B), at(y, B), at(mask, B), ...this.geometry(L));
   }
 
-  /** One Gauss–Seidel sweep on a binary level; returns b·x. */
-  gaussSeidel(L: StencilGeometry, mask: Uint8Array, x: FineVector, b: FineVector, forward: boolean): number {
+  /** One Gauss–Seidel sweep on a binary level (f64 vectors); returns b·x. */
+  gaussSeidel(L: StencilGeometry, mask: Uint8Array, x: Float64Array, b: Float64Array, forward: boolean): number {
     const B = this.buffer;
-    const f = x instanceof Float32Array ? (forward ? this.k.gsForward32 : this.k.gsBackward32) : forward ? this.k.gsForward : this.k.gsBackward;
-    return f(at(x, B), at(b, B), at(mask, B), ...this.geometry(L));
+    return (forward ? this.k.gsForward : this.k.gsBackward)(at(x, B), at(b, B), at(mask, B), ...this.geometry(L));
   }
 
-  /** bc = Pᵀ (b − A x) into a coarse level of strides cs0, cs1 (bc is f64 either way). */
-  restrict(L: StencilGeometry, mask: Uint8Array, b: FineVector, x: FineVector, bc: Float64Array, C: StencilGeometry): void {
+  /** bc = Pᵀ (b − A x) from a binary level (f64 vectors) into a coarse level of strides cs0, cs1. */
+  restrict(L: StencilGeometry, mask: Uint8Array, b: Float64Array, x: Float64Array, bc: Float64Array, C: StencilGeometry): void {
     const B = this.buffer;
     bc.fill(0);
-    const f = x instanceof Float32Array ? this.k.restrict32 : this.k.restrict;
-    f(at(b, B), at(x, B), at(mask, B), at(bc, B), ...this.geometry(L), C.s0, C.s1);
+    this.k.restrict(at(b, B), at(x, B), at(mask, B), at(bc, B), ...this.geometry(L), C.s0, C.s1);
   }
 
-  /** x += P xc at the active cells of a binary level. */
-  prolong(L: StencilGeometry, mask: Uint8Array, xc: Float64Array, x: FineVector, C: StencilGeometry): void {
+  /** x += P xc at the active cells of a binary level (f64 vectors). */
+  prolong(L: StencilGeometry, mask: Uint8Array, xc: Float64Array, x: Float64Array, C: StencilGeometry): void {
     const B = this.buffer;
-    const f = x instanceof Float32Array ? this.k.prolong32 : this.k.prolong;
-    f(at(xc, B), at(x, B), at(mask, B), ...this.geometry(L), C.s0, C.s1);
+    this.k.prolong(at(xc, B), at(x, B), at(mask, B), ...this.geometry(L), C.s0, C.s1);
+  }
+
+  /**
+   * First half of a multigrid cycle on a binary level with f32 vectors (issue #20): from x = 0
+   * (x is overwritten, it need not be cleared), one forward Gauss–Seidel sweep in f32, then
+   * bc = Pᵀ (b − A x), in one pass over memory (kernels.wat).
+   */
+  smoothRestrict32(L: StencilGeometry, mask: Uint8Array, b: Float32Array, x: Float32Array, bc: Float64Array, C: StencilGeometry): void {
+    const B = this.buffer;
+    bc.fill(0);
+    this.k.smoothRestrict32(at(x, B), at(b, B), at(mask, B), at(bc, B), ...this.geometry(L), C.s0, C.s1);
+  }
+
+  /** Second half: x += P xc, then one backward Gauss–Seidel sweep in f32, in one pass; returns b·x. */
+  prolongSmooth32(L: StencilGeometry, mask: Uint8Array, xc: Float64Array, x: Float32Array, b: Float32Array, C: StencilGeometry): number {
+    const B = this.buffer;
+    return this.k.prolongSmooth32(at(xc, B), at(x, B), at(b, B), at(mask, B), ...this.geometry(L), C.s0, C.s1);
   }
 
   /** One Gauss–Seidel sweep on an explicit level; returns b·x. */

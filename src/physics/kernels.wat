@@ -15,7 +15,7 @@
 ;;   a*s0 + c*s1 + e. Coarse cell of fine (a, c, e) is ((a+1)>>1, (c+1)>>1, (e+1)>>1), which is
 ;;   also right for an axis of length 1.
 ;; - Lookup tables at fixed addresses, indexed by the cell byte: D (diagonal) at 0, 1/D at
-;;   2048, ACT (1 if active) at 4096.
+;;   2048, ACT (1 if active) at 4096 (f64), and 1/D as f32 at 6144.
 ;; - Invariant: vectors multiplied by the operator are 0 at inactive cells, so the off-diagonal
 ;;   part of a row is the plain sum of the six neighbours.
 ;; - Two-lane loops may touch the ghost cell after the last cell of a row (odd n2); its byte
@@ -276,9 +276,10 @@
         (br_if $l (i32.lt_u (local.get $k) (local.get $end))))))
 ;; ─── Float32 storage of the binary fine level (issue #20: τ at 500³ in a wasm32 memory). The
 ;; CG vectors of the fine level are f32 — half the bytes of every sweep, and 20 instead of 40
-;; bytes per cell, so 500³ fits in 4 GiB — while all arithmetic and every dot product is done
-;; in f64 (values are widened on load and rounded on store). Same loops as the f64 kernels
-;; above; pointers step by 4 bytes per cell. The coarse levels stay f64.
+;; bytes per cell, so 500³ fits in 4 GiB. The CG kernels here (matvec32, cgUpdate32, xpby32)
+;; compute in f64 (values are widened on load and rounded on store; pointers step by 4 bytes
+;; per cell); the multigrid cycle on the f32 fine level is in the next section. The coarse levels
+;; stay f64.
 
   ;; y = A x on the interior (f32 x, y); returns x·y.
   (func (export "matvec32") (param $x i32) (param $y i32) (param $m i32)
@@ -310,138 +311,6 @@
       (local.set $a (i32.add (local.get $a) (i32.const 1)))
       (br_if $la (i32.le_u (local.get $a) (local.get $n0))))
     #HSUM((local.get $acc)))
-
-  ;; Gauss–Seidel sweep on f32 x, b, forward; returns b·x. Each new value is rounded to f32
-  ;; before it is used by the next cell, so the sweep is the f32 sweep, computed in f64.
-  (func (export "gsForward32") (param $x i32) (param $b i32) (param $m i32)
-      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (result f64)
-    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $p i32)
-    (local $s0b i32) (local $s1b i32) (local $prev f64) (local $bi f64) (local $acc f64) (local $f f32)
-    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
-    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
-    (local.set $a (i32.const 1))
-    (loop $la
-      (local.set $c (i32.const 1))
-      (loop $lc
-        #ROW((local.set $prev #LD1((i32.add (local.get $x) (i32.shl (i32.sub (local.get $i) (i32.const 1)) (i32.const 2)))))
-        (loop $li
-          (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
-          (local.set $bi #LD1((i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))))
-          (local.set $f
-            (f32.demote_f64
-              (f64.mul
-                (f64.add
-                  (f64.add
-                    (f64.add
-                      (f64.add (local.get $bi) #LD1((i32.add (local.get $p) (i32.const 4))))
-                      (f64.add #LD1((i32.sub (local.get $p) (local.get $s0b))) #LD1((i32.add (local.get $p) (local.get $s0b)))))
-                    (f64.add #LD1((i32.sub (local.get $p) (local.get $s1b))) #LD1((i32.add (local.get $p) (local.get $s1b)))))
-                  (local.get $prev))
-                (f64.load offset=2048 (i32.shl (i32.load8_u (i32.add (local.get $m) (local.get $i))) (i32.const 3))))))
-          (f32.store (local.get $p) (local.get $f))
-          (local.set $prev (f64.promote_f32 (local.get $f)))
-          (local.set $acc (f64.add (local.get $acc) (f64.mul (local.get $bi) (local.get $prev))))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
-      (local.set $a (i32.add (local.get $a) (i32.const 1)))
-      (br_if $la (i32.le_u (local.get $a) (local.get $n0))))
-    (local.get $acc))
-
-  ;; The same sweep in reverse order; returns b·x.
-  (func (export "gsBackward32") (param $x i32) (param $b i32) (param $m i32)
-      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (result f64)
-    (local $a i32) (local $c i32) (local $i i32) (local $start i32) (local $p i32)
-    (local $s0b i32) (local $s1b i32) (local $prev f64) (local $bi f64) (local $acc f64) (local $f f32)
-    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
-    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
-    (local.set $a (local.get $n0))
-    (loop $la
-      (local.set $c (local.get $n1))
-      (loop $lc
-        (local.set $start (i32.add (i32.mul (local.get $a) (local.get $s0)) (i32.mul (local.get $c) (local.get $s1))))
-        (local.set $i (i32.add (local.get $start) (local.get $n2)))
-        (local.set $prev #LD1((i32.add (local.get $x) (i32.shl (i32.add (local.get $i) (i32.const 1)) (i32.const 2)))))
-        (loop $li
-          (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
-          (local.set $bi #LD1((i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2)))))
-          (local.set $f
-            (f32.demote_f64
-              (f64.mul
-                (f64.add
-                  (f64.add
-                    (f64.add
-                      (f64.add (local.get $bi) #LD1((i32.sub (local.get $p) (i32.const 4))))
-                      (f64.add #LD1((i32.sub (local.get $p) (local.get $s0b))) #LD1((i32.add (local.get $p) (local.get $s0b)))))
-                    (f64.add #LD1((i32.sub (local.get $p) (local.get $s1b))) #LD1((i32.add (local.get $p) (local.get $s1b)))))
-                  (local.get $prev))
-                (f64.load offset=2048 (i32.shl (i32.load8_u (i32.add (local.get $m) (local.get $i))) (i32.const 3))))))
-          (f32.store (local.get $p) (local.get $f))
-          (local.set $prev (f64.promote_f32 (local.get $f)))
-          (local.set $acc (f64.add (local.get $acc) (f64.mul (local.get $bi) (local.get $prev))))
-          (local.set $i (i32.sub (local.get $i) (i32.const 1)))
-          (br_if $li (i32.gt_u (local.get $i) (local.get $start))))
-        (local.set $c (i32.sub (local.get $c) (i32.const 1)))
-        (br_if $lc (i32.ge_s (local.get $c) (i32.const 1))))
-      (local.set $a (i32.sub (local.get $a) (i32.const 1)))
-      (br_if $la (i32.ge_s (local.get $a) (i32.const 1))))
-    (local.get $acc))
-
-  ;; bc (f64) = Pᵀ (b − A x) with f32 b, x; bc must be zero on entry.
-  (func (export "restrict32") (param $b i32) (param $x i32) (param $m i32) (param $bc i32)
-      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32)
-    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $p i32) (local $pm i32) (local $pc i32)
-    (local $s0b i32) (local $s1b i32) (local $v v128)
-    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
-    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
-    (local.set $a (i32.const 1))
-    (loop $la
-      (local.set $c (i32.const 1))
-      (loop $lc
-        #ROW((local.set $pc #COARSE((local.get $bc)))
-        (loop $li
-          (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
-          (local.set $pm (i32.add (local.get $m) (local.get $i)))
-          (local.set $v
-            (f64x2.mul
-              #LUT2((local.get $pm), 4096)
-              (f64x2.add
-                (f64x2.sub
-                  #LD2((i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 2))))
-                  (f64x2.mul #LUT2((local.get $pm), 0) #LD2((local.get $p))))
-                #NB6F((local.get $p)))))
-          (f64.store (local.get $pc) (f64.add (f64.load (local.get $pc)) #HSUM((local.get $v))))
-          (local.set $pc (i32.add (local.get $pc) (i32.const 8)))
-          (local.set $i (i32.add (local.get $i) (i32.const 2)))
-          (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
-      (local.set $a (i32.add (local.get $a) (i32.const 1)))
-      (br_if $la (i32.le_u (local.get $a) (local.get $n0)))))
-
-  ;; x (f32) += P xc (f64) at the active cells.
-  (func (export "prolong32") (param $xc i32) (param $x i32) (param $m i32)
-      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32)
-    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $p i32) (local $pc i32)
-    (local.set $a (i32.const 1))
-    (loop $la
-      (local.set $c (i32.const 1))
-      (loop $lc
-        #ROW((local.set $pc #COARSE((local.get $xc)))
-        (loop $li
-          (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
-          #ST2((local.get $p), (f64x2.add #LD2((local.get $p))
-              (f64x2.mul
-                #LUT2((i32.add (local.get $m) (local.get $i)), 4096)
-                (v128.load64_splat (local.get $pc)))))
-          (local.set $pc (i32.add (local.get $pc) (i32.const 8)))
-          (local.set $i (i32.add (local.get $i) (i32.const 2)))
-          (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
-      (local.set $a (i32.add (local.get $a) (i32.const 1)))
-      (br_if $la (i32.le_u (local.get $a) (local.get $n0)))))
 
   ;; x += αp, r −= αq over len (even) f32 entries; returns r·r (of the rounded r).
   (func (export "cgUpdate32") (param $x i32) (param $r i32) (param $p i32) (param $q i32) (param $alpha f64) (param $len i32) (result f64)
@@ -477,6 +346,155 @@
             (f64x2.mul (local.get $be) #LD2((i32.add (local.get $p) (local.get $k))))))
         (local.set $k (i32.add (local.get $k) (i32.const 8)))
         (br_if $l (i32.lt_u (local.get $k) (local.get $end))))))
+
+;; ─── Multigrid cycle halves of the float32 fine level (issue #20: τ at 500³ on one core in ≤ 28 s).
+;; Each half is one pass over memory (the fine level's sweeps are memory-bound at 500³, and the
+;; machine's memory bandwidth is shared): smoothRestrict32 = Gauss–Seidel from x = 0 + residual
+;; restriction, prolongSmooth32 = prolongation + backward Gauss–Seidel + b·x. The stages trail
+;; each other by one plane while it is still in cache: the residual of plane p − 1 needs the
+;; final values of planes p − 2 … p, which a forward sweep has once it has done plane p; a
+;; backward sweep of plane p needs planes p − 1 … p + 1 prolonged.
+;; The sweeps compute in f32 (loads without conversion; the loop-carried chain is one add and one
+;; multiply by 1/D from the f32 table at 6144) — the preconditioner only has to be a fixed SPD
+;; operator, and its input and output are f32 anyway; the outer CG (matvec32, cgUpdate32)
+;; stays f64. A forward sweep from x = 0 reads only the three neighbours behind (the others are
+;; 0), so x need not be cleared first. Residual and prolongation go 16 cells at a time, in
+;; f32x4 lanes, with unaligned loads. (Red–black Gauss–Seidel in f32x4 lanes was tried and was
+;; slower: each colour computes all lanes and keeps half, ≈ 2× the instructions of this sweep.)
+;;
+;; #define NB6V(P) (f32x4.add (f32x4.add (f32x4.add (v128.load (i32.sub P (local.get $s0b))) (v128.load (i32.add P (local.get $s0b)))) (f32x4.add (v128.load (i32.sub P (local.get $s1b))) (v128.load (i32.add P (local.get $s1b))))) (f32x4.add (v128.load (i32.sub P (i32.const 4))) (v128.load (i32.add P (i32.const 4)))))
+;;   Sum of the six f32 neighbours of the four cells at byte pointer P.
+;; #define BLOCK16() (local.set $mv (v128.load (local.get $m))) (local.set $rem (i32.sub (local.get $n2) (local.get $k))) (local.set $db (v128.and (i8x16.add (i8x16.swizzle (v128.const i8x16 0 1 1 2 1 2 2 3 1 2 2 3 2 3 3 4) (v128.and (local.get $mv) (v128.const i8x16 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15 15))) (i8x16.swizzle (v128.const i8x16 0 1 1 2 2 3 3 4 2 3 3 4 4 5 5 6) (i8x16.shr_u (local.get $mv) (i32.const 4)))) (i8x16.gt_u (i8x16.splat (select (local.get $rem) (i32.const 16) (i32.lt_u (local.get $rem) (i32.const 16)))) (v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15)))) (local.set $lo (i16x8.extend_low_i8x16_u (local.get $db))) (local.set $hi (i16x8.extend_high_i8x16_u (local.get $db)))
+;;   The row's next 16 cells ($k … $k + 15, bytes at $m): $db = their diagonals as bytes, from
+;;   the face bits (low nibble: popcount; high nibble: −1, +1 faces and 2 × the inlet, outlet
+;;   bits), 0 at inactive cells and past the row's end; $lo, $hi = the same widened to i16x8.
+;; #define D0() (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_u (local.get $lo)))
+;; #define D1() (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_u (local.get $lo)))
+;; #define D2() (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_u (local.get $hi)))
+;; #define D3() (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_u (local.get $hi)))
+;;   Diagonals of the block's quarters (cells 0–3, 4–7, 8–11, 12–15) as f32x4.
+;; #define QUARTER(C, BODY) (if (i32.lt_u (i32.add (local.get $k) (i32.const C)) (local.get $n2)) (then BODY))
+;;   BODY for the quarter starting at cell $k + C, unless it lies wholly past the row's end (so
+;;   no quarter reaches more than three cells past it, or a coarse cell past the coarse ghost).
+;; #define ACT(DF) (f32x4.ne DF (v128.const f32x4 0 0 0 0))
+;;   All-ones lanes at the active cells inside the row.
+;; #define ROWLOOP(BODY) (loop $l #BLOCK16() BODY (local.set $x (i32.add (local.get $x) (i32.const 64))) (local.set $b (i32.add (local.get $b) (i32.const 64))) (local.set $m (i32.add (local.get $m) (i32.const 16))) (local.set $k (i32.add (local.get $k) (i32.const 16))) (br_if $l (i32.lt_u (local.get $k) (local.get $n2))))
+;;   BODY over the row's blocks of 16 cells.
+
+;; #define QR(OFF, DV) (local.set $df DV) (local.set $w (v128.and (f32x4.add (f32x4.sub (v128.load offset=OFF (local.get $b)) (f32x4.mul (local.get $df) (v128.load offset=OFF (local.get $x)))) #NB6V((i32.add (local.get $x) (i32.const OFF)))) #ACT((local.get $df)))) (local.set $w (f32x4.add (local.get $w) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $w) (local.get $w)))) (v128.store offset=OFF (local.get $bc) (f64x2.add (v128.load offset=OFF (local.get $bc)) (f64x2.promote_low_f32x4 (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $w) (local.get $w)))))
+;;   Residual of the quarter at fine byte offset OFF; cells e, e + 1 (e odd) share a coarse cell:
+;;   pair sums in lanes 0 and 2, widened and added to the two f64 coarse cells at the same byte offset.
+
+;; #define INV32(PM) (f32.load offset=6144 (i32.shl (i32.load8_u PM) (i32.const 2)))
+;;   1/D (f32; 0 at inactive cells) of the cell whose byte is at PM.
+
+  ;; Forward Gauss–Seidel over one row from x = 0 (x, b, m at its first cell): the neighbours
+  ;; ahead (+1, +s1, +s0) are still 0.
+  (func $gsRowZero (param $x i32) (param $b i32) (param $m i32) (param $n2 i32) (param $s0b i32) (param $s1b i32)
+    (local $end i32) (local $prev f32)
+    (local.set $end (i32.add (local.get $m) (local.get $n2)))
+    (loop $l
+      (local.set $prev
+        (f32.mul
+          (f32.add
+            (f32.add (f32.load (local.get $b)) (f32.add (f32.load (i32.sub (local.get $x) (local.get $s0b))) (f32.load (i32.sub (local.get $x) (local.get $s1b)))))
+            (local.get $prev))
+          #INV32((local.get $m))))
+      (f32.store (local.get $x) (local.get $prev))
+      (local.set $x (i32.add (local.get $x) (i32.const 4)))
+      (local.set $b (i32.add (local.get $b) (i32.const 4)))
+      (local.set $m (i32.add (local.get $m) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $m) (local.get $end)))))
+
+  ;; Backward Gauss–Seidel over one row (x, b, m at its LAST cell); returns b·x over the row.
+  (func $gsRowBack (param $x i32) (param $b i32) (param $m i32) (param $n2 i32) (param $s0b i32) (param $s1b i32) (result f64)
+    (local $end i32) (local $prev f32) (local $bi f32) (local $acc f64)
+    (local.set $end (i32.sub (local.get $m) (local.get $n2)))
+    (loop $l
+      (local.set $bi (f32.load (local.get $b)))
+      (local.set $prev
+        (f32.mul
+          (f32.add
+            (f32.add
+              (f32.add (f32.add (local.get $bi) (f32.load (i32.sub (local.get $x) (i32.const 4))))
+                (f32.add (f32.load (i32.sub (local.get $x) (local.get $s0b))) (f32.load (i32.add (local.get $x) (local.get $s0b)))))
+              (f32.add (f32.load (i32.sub (local.get $x) (local.get $s1b))) (f32.load (i32.add (local.get $x) (local.get $s1b)))))
+            (local.get $prev))
+          #INV32((local.get $m))))
+      (f32.store (local.get $x) (local.get $prev))
+      (local.set $acc (f64.add (local.get $acc) (f64.promote_f32 (f32.mul (local.get $bi) (local.get $prev)))))
+      (local.set $x (i32.sub (local.get $x) (i32.const 4)))
+      (local.set $b (i32.sub (local.get $b) (i32.const 4)))
+      (local.set $m (i32.sub (local.get $m) (i32.const 1)))
+      (br_if $l (i32.gt_u (local.get $m) (local.get $end))))
+    (local.get $acc))
+
+  ;; bc (f64) += Pᵀ (b − A x) over one row (x, b, m at its first cell; bc at its first coarse cell).
+  (func $residualRow (param $x i32) (param $b i32) (param $m i32) (param $bc i32) (param $n2 i32) (param $s0b i32) (param $s1b i32)
+    (local $k i32) (local $rem i32) (local $mv v128) (local $db v128) (local $lo v128) (local $hi v128) (local $df v128) (local $w v128)
+    #ROWLOOP(#QR(0, #D0()) #QUARTER(4, #QR(16, #D1())) #QUARTER(8, #QR(32, #D2())) #QUARTER(12, #QR(48, #D3()))
+      (local.set $bc (i32.add (local.get $bc) (i32.const 64)))))
+
+;; #define QP(OFF, DV) (v128.store offset=OFF (local.get $x) (f32x4.add (v128.load offset=OFF (local.get $x)) (v128.and (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (f32x4.demote_f64x2_zero (v128.load offset=OFF (local.get $xc))) (v128.const i32x4 0 0 0 0)) #ACT(DV))))
+;;   x += P xc on the quarter at byte offset OFF (its two coarse cells at the same offset of xc).
+
+  ;; x (f32) += P xc (f64) over one row, at its active cells. ($b is not read; ROWLOOP steps it.)
+  (func $prolongRow (param $xc i32) (param $x i32) (param $m i32) (param $n2 i32)
+    (local $k i32) (local $rem i32) (local $b i32) (local $mv v128) (local $db v128) (local $lo v128) (local $hi v128)
+    #ROWLOOP(#QP(0, #D0()) #QUARTER(4, #QP(16, #D1())) #QUARTER(8, #QP(32, #D2())) #QUARTER(12, #QP(48, #D3()))
+      (local.set $xc (i32.add (local.get $xc) (i32.const 64)))))
+
+;; #define ROWAT(A) (local.set $i (i32.add (i32.add (i32.mul A (local.get $s0)) (i32.mul (local.get $c) (local.get $s1))) (i32.const 1)))
+;;   $i = first cell of row (A, $c).
+;; #define CROW(BASE, A) (i32.add BASE (i32.shl (i32.add (i32.add (i32.mul (i32.shr_u (i32.add A (i32.const 1)) (i32.const 1)) (local.get $cs0)) (i32.mul (i32.shr_u (i32.add (local.get $c) (i32.const 1)) (i32.const 1)) (local.get $cs1))) (i32.const 1)) (i32.const 3)))
+;;   Byte pointer (f64 array at BASE) of the coarse cell of fine cell (A, $c, 1).
+;; #define ROWS(BODY) (local.set $c (i32.const 1)) (loop $lc BODY (local.set $c (i32.add (local.get $c) (i32.const 1))) (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
+;;   BODY for rows $c = 1 … n1.
+;; #define XB(BASE) (i32.add BASE (i32.shl (local.get $i) (i32.const 2)))
+;;   Byte pointer of cell $i in the f32 array at BASE.
+
+  ;; First half of a multigrid cycle on the f32 fine level: from x = 0, a forward Gauss–Seidel
+  ;; sweep, and bc (f64, zero on entry) = Pᵀ (b − A x). x need not be cleared before.
+  (func (export "smoothRestrict32") (param $x i32) (param $b i32) (param $m i32) (param $bc i32)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32)
+    (local $p i32) (local $a i32) (local $c i32) (local $i i32) (local $s0b i32) (local $s1b i32)
+    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
+    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
+    (local.set $p (i32.const 1))
+    (loop $lp
+      (if (i32.le_u (local.get $p) (local.get $n0))
+        (then #ROWS(#ROWAT((local.get $p)) (call $gsRowZero #XB((local.get $x)) #XB((local.get $b)) (i32.add (local.get $m) (local.get $i)) (local.get $n2) (local.get $s0b) (local.get $s1b)))))
+      (local.set $a (i32.sub (local.get $p) (i32.const 1)))
+      (if (i32.ge_u (local.get $a) (i32.const 1))
+        (then #ROWS(#ROWAT((local.get $a)) (call $residualRow #XB((local.get $x)) #XB((local.get $b)) (i32.add (local.get $m) (local.get $i)) #CROW((local.get $bc), (local.get $a)) (local.get $n2) (local.get $s0b) (local.get $s1b)))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br_if $lp (i32.le_u (local.get $p) (i32.add (local.get $n0) (i32.const 1))))))
+
+  ;; Second half: x += P xc, then a backward Gauss–Seidel sweep (the adjoint of the forward one,
+  ;; so the cycle is a symmetric operator). Returns b·x.
+  (func (export "prolongSmooth32") (param $xc i32) (param $x i32) (param $b i32) (param $m i32)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32) (result f64)
+    (local $p i32) (local $a i32) (local $c i32) (local $i i32) (local $s0b i32) (local $s1b i32) (local $acc f64)
+    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
+    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
+    (local.set $p (i32.add (local.get $n0) (i32.const 1)))
+    (loop $lp
+      (local.set $a (i32.sub (local.get $p) (i32.const 1)))
+      (if (i32.ge_u (local.get $a) (i32.const 1))
+        (then #ROWS(#ROWAT((local.get $a)) (call $prolongRow #CROW((local.get $xc), (local.get $a)) #XB((local.get $x)) (i32.add (local.get $m) (local.get $i)) (local.get $n2)))))
+      (if (i32.le_u (local.get $p) (local.get $n0))
+        (then
+          ;; Rows n1 … 1, each from its last cell.
+          (local.set $c (local.get $n1))
+          (loop $lc
+            (local.set $i (i32.add (i32.add (i32.mul (local.get $p) (local.get $s0)) (i32.mul (local.get $c) (local.get $s1))) (local.get $n2)))
+            (local.set $acc (f64.add (local.get $acc)
+              (call $gsRowBack #XB((local.get $x)) #XB((local.get $b)) (i32.add (local.get $m) (local.get $i)) (local.get $n2) (local.get $s0b) (local.get $s1b))))
+            (local.set $c (i32.sub (local.get $c) (i32.const 1)))
+            (br_if $lc (i32.ge_s (local.get $c) (i32.const 1))))))
+      (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+      (br_if $lp (i32.ge_s (local.get $p) (i32.const 1))))
+    (local.get $acc))
 
 ;; ─── Explicit levels (the Galerkin coarse levels): f32 conductances g0, g1, g2 to the +s0,
 ;; +s1, +1 neighbour, f64 diagonal d and its inverse. Inactive cells have d = invD = 0 and zero

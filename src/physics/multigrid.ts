@@ -477,11 +477,16 @@ export class Multigrid {
   /**
    * z = M⁻¹ r; returns r·z (fused into the last sweep, saving CG a pass over memory). r and z
    * may be f32 (issue #20) only when the hierarchy lives in an arena and has a coarse level:
-   * the WebAssembly kernels read and write f32 fine vectors, the coarse levels stay f64.
+   * the fine level then runs the fused kernels of kernels.wat (smoothRestrict32 and
+   * prolongSmooth32: one f32 Gauss–Seidel sweep before and after the coarse correction, each
+   * fused with the restriction or prolongation into one pass over memory); the coarse levels
+   * stay f64.
    */
   apply(r: FineVector, z: FineVector): number {
     if (r instanceof Float32Array && (!this.arena || this.levels.length < 2)) throw new Error('internal: f32 vectors need the WebAssembly kernels and a coarse level');
-    z.fill(0);
+    if (r instanceof Float32Array && this.sweeps !== 1) throw new Error(`f32 fine vectors are smoothed by the fused one-sweep kernels: sweeps must be 1, got ${this.sweeps}`);
+    // The fused f32 kernel starts from z = 0 without reading z.
+    if (!(z instanceof Float32Array)) z.fill(0);
     return this.cycle(0, r, z);
   }
 
@@ -496,42 +501,45 @@ export class Multigrid {
     const L = this.levels[k];
     const bc = this.bs[k];
     const xc = this.xs[k];
-    for (let s = 0; s < this.sweeps; s++) this.smooth(L, x, b, true);
-    this.restrictResidual(k, b, x, bc);
+    // f32 fine vectors (apply checked the arena and sweeps = 1): the fused kernels.
+    const fused = x instanceof Float32Array ? this.arena! : null;
+    if (fused) fused.smoothRestrict32(L, L.mask!, b as Float32Array, x as Float32Array, bc, this.levels[k + 1]);
+    else {
+      for (let s = 0; s < this.sweeps; s++) this.smooth(L, x as Float64Array, b as Float64Array, true);
+      this.restrictResidual(k, b as Float64Array, x as Float64Array, bc);
+    }
     xc.fill(0);
     // The coarsest level is exact, so one visit suffices there.
     const visits = k + 1 === this.levels.length - 1 ? 1 : this.gamma;
     for (let g = 0; g < visits; g++) this.cycle(k + 1, bc, xc);
     if (this.omega !== 1) for (let i = 0; i < xc.length; i++) xc[i] *= this.omega;
-    this.prolongAdd(k, xc, x);
+    if (fused) return fused.prolongSmooth32(L, L.mask!, xc, x as Float32Array, b as Float32Array, this.levels[k + 1]);
+    this.prolongAdd(k, xc, x as Float64Array);
     let bx = 0;
-    for (let s = 0; s < this.sweeps; s++) bx = this.smooth(L, x, b, false);
+    for (let s = 0; s < this.sweeps; s++) bx = this.smooth(L, x as Float64Array, b as Float64Array, false);
     return bx;
   }
 
   /** One Gauss–Seidel sweep, in WebAssembly when the hierarchy lives in an arena; returns b·x. */
-  private smooth(L: Level, x: FineVector, b: FineVector, forward: boolean): number {
+  private smooth(L: Level, x: Float64Array, b: Float64Array, forward: boolean): number {
     const wasm = this.arena;
-    if (wasm) return L.mask ? wasm.gaussSeidel(L, L.mask, x, b, forward) : wasm.gaussSeidelExplicit(L, x as Float64Array, b as Float64Array, forward);
-    // Without an arena every vector is f64 (apply checks).
+    if (wasm) return L.mask ? wasm.gaussSeidel(L, L.mask, x, b, forward) : wasm.gaussSeidelExplicit(L, x, b, forward);
     if (forward) {
-      gsForward(L, x as Float64Array, b as Float64Array);
+      gsForward(L, x, b);
       return 0;
     }
-    return gsBackward(L, x as Float64Array, b as Float64Array);
+    return gsBackward(L, x, b);
   }
 
   /** bc = Pᵀ (b − A x). */
-  private restrictResidual(k: number, fb: FineVector, fx: FineVector, bc: Float64Array): void {
+  private restrictResidual(k: number, b: Float64Array, x: Float64Array, bc: Float64Array): void {
     const L = this.levels[k];
     const wasm = this.arena;
     if (wasm) {
-      if (L.mask) wasm.restrict(L, L.mask, fb, fx, bc, this.levels[k + 1]);
-      else wasm.restrictExplicit(L, fb as Float64Array, fx as Float64Array, bc, this.levels[k + 1]);
+      if (L.mask) wasm.restrict(L, L.mask, b, x, bc, this.levels[k + 1]);
+      else wasm.restrictExplicit(L, b, x, bc, this.levels[k + 1]);
       return;
     }
-    const b = fb as Float64Array;
-    const x = fx as Float64Array;
     const { m0, m1 } = this.maps[k];
     const { s0, s1 } = L;
     const [n0, n1, n2] = L.n;
@@ -553,15 +561,14 @@ export class Multigrid {
     }
   }
 
-  private prolongAdd(k: number, xc: Float64Array, fx: FineVector): void {
+  private prolongAdd(k: number, xc: Float64Array, x: Float64Array): void {
     const L = this.levels[k];
     const wasm = this.arena;
     if (wasm) {
-      if (L.mask) wasm.prolong(L, L.mask, xc, fx, this.levels[k + 1]);
-      else wasm.prolongExplicit(L, xc, fx as Float64Array, this.levels[k + 1]);
+      if (L.mask) wasm.prolong(L, L.mask, xc, x, this.levels[k + 1]);
+      else wasm.prolongExplicit(L, xc, x, this.levels[k + 1]);
       return;
     }
-    const x = fx as Float64Array;
     const { m0, m1 } = this.maps[k];
     const { s0, s1 } = L;
     const [n0, n1, n2] = L.n;
