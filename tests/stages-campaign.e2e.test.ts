@@ -48,6 +48,9 @@ describe('stage-wise trials in a campaign (#17)', () => {
       const trials = l.trials(id).filter((t) => t.selectedRank !== null);
       expect(trials).toHaveLength(4);
       expect(trials.every((t) => t.status === 'completed' && t.feasible === true)).toBe(true);
+      // The pre-trained policy lands the calendered porosity on the specification 0.30 ± 0.02
+      // despite the line's cast scatter (σ 0.045), measured by the last stage's rig.
+      for (const t of trials) expect(Math.abs((t.measured?.porosity ?? Number.NaN) - 0.3)).toBeLessThan(0.03);
       const dispatched = l.documents(id, 'JobDispatched').map((d) => d.body);
       const measured = l.measurements(id);
       const policies = l.documents(id, 'ModelTrained').filter((d) => d.body.kind === 'stage-policy:ppo-stages');
