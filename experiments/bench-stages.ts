@@ -47,6 +47,19 @@ import { STAGE_TASKS, trueReward, type StageTask } from './stage-tasks.js';
 
 type Act = (s: StageState) => Parameters;
 
+/**
+ * The commit checked out when this process started: the code it loaded. Read once — the report
+ * is written after every seed, and a HEAD read then names commits made while the bench ran
+ * (the 2026-12-06 run's parts named 5957edc and later for code loaded at 92760da).
+ */
+const STARTED_AT_COMMIT = (() => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+})();
+
 interface Report {
   args: Args;
   rows: Array<Record<string, number | string>>;
@@ -398,12 +411,7 @@ function writeReport(args: Args, rows: Array<Record<string, number | string>>, a
   let a = args;
   const out = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(out, { recursive: true });
-  let commit = ranAt ?? 'unknown';
-  try {
-    commit = ranAt ?? execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    /* not a checkout */
-  }
+  const commit = ranAt ?? STARTED_AT_COMMIT;
   const col = (twin: string, k: string) => rows.filter((r) => r.twin === twin).map((r) => r[k] as number);
   // Only the twins with rows so far (the report is written after every seed).
   a = { ...a, twins: a.twins.filter((t) => rows.some((r) => r.twin === t)) };
