@@ -10,10 +10,11 @@
  * - previous: `kernels: 'js'` — what 500³ ran before (f64 vectors do not fit in a wasm32
  *   memory, so the JavaScript kernels ran); it is also the float64 reference for |Δτ|.
  *
- * The new solver runs first on every axis, then the previous one, so that the process's peak
- * RSS after the new solves is the new solver's (the previous one needs more). Times: wall
- * clock and CPU time of the process (the machine is shared: CPU time is the better estimate
- * of what a free core does). Writes experiments/results/solver500.md (+ .json).
+ * Axis by axis, the new solver then the previous one; the process's peak RSS after the first
+ * (new) solve is the new solver's (the previous one needs more). Times: wall clock and CPU time
+ * of the process (the machine is shared: CPU time is the better estimate of what a free core
+ * does). Writes experiments/results/solver500.md (+ .json) after every solve, marked partial
+ * until the run completes.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -121,48 +122,63 @@ export async function run(args: string[]): Promise<void> {
   log(`TF-500 ${shape.join('×')} read in ${((performance.now() - t0) / 1000).toFixed(1)} s; ε(255) = ${(count / data.length).toFixed(4)}`);
   const load0 = loadavg()[0];
   const rows: Solve[] = [];
-  for (const axis of axes) {
-    rows.push(solve(data, shape, axis, 'new', precision));
-    const r = rows.at(-1)!;
-    log(`new ${axis}: τ ${r.tau.toFixed(6)} · ${r.iterations} it · ${r.wallS.toFixed(1)} s wall · ${r.cpuS.toFixed(1)} s CPU · ${r.kernels}/${r.precision} · ${r.bytesGiB.toFixed(2)} GiB`);
-  }
-  const rssNewGiB = process.resourceUsage().maxRSS / 2 ** 20;
-  for (const axis of axes) {
-    rows.push(solve(data, shape, axis, 'previous'));
-    const r = rows.at(-1)!;
-    log(`previous ${axis}: τ ${r.tau.toFixed(6)} · ${r.iterations} it · ${r.wallS.toFixed(1)} s wall · ${r.cpuS.toFixed(1)} s CPU · ${r.kernels}/${r.precision}`);
-  }
-  const rssAllGiB = process.resourceUsage().maxRSS / 2 ** 20;
-  const load1 = loadavg()[0];
-
   const commit = commitHash();
   const machine = machineLine();
   const outDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(outDir, { recursive: true });
   const name = crop ? `solver500-crop${crop}${precision === 'auto' ? '' : '-' + precision}` : 'solver500';
-  writeFileSync(outDir + `${name}.json`, JSON.stringify({ date: new Date().toISOString(), commit, machine, shape, load: [load0, load1], rssNewGiB, rssAllGiB, rows }, null, 2) + '\n');
-  const pair = (axis: string) => [rows.find((r) => r.axis === axis && r.solver === 'new')!, rows.find((r) => r.axis === axis && r.solver === 'previous')!] as const;
-  const md = [
-    `# τ of TauFactor's ${shape.join('×')} benchmark volume: new solver vs previous, one core (issue #20)`,
-    '',
-    `${new Date().toISOString()} · commit ${commit} · ${machine} · \`npm run bench -- solver500${args.length ? ' ' + args.join(' ') : ''}\` (niced) · load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end`,
-    '',
-    'new = defaults (f32 storage of the fine level\'s CG vectors, all kernels in WebAssembly: the f64 arena does not fit in wasm32);',
-    'previous = `kernels: \'js\'` (f64, JavaScript kernels: what 500³ ran before; also the float64 reference for Δτ). Times include',
-    'labelling, cluster removal, assembly, the multigrid hierarchy and the solve. CPU = user + system time of the process during the',
-    'solve (the machine is shared by other jobs, so wall time is an upper bound; CPU time is closer to what a free core takes).',
-    '',
-    '| axis | τ new | τ previous (f64) | |Δτ|/τ | τ published (TauFactor 2) | it new / prev | wall new (s) | wall prev (s) | CPU new (s) | CPU prev (s) | CPU ratio prev/new | arrays new (GiB) |',
-    '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...axes.map((a) => {
-      const [n, p] = pair(a);
-      return `| ${a} | ${n.tau.toFixed(5)} | ${p.tau.toFixed(5)} | ${(Math.abs(n.tau - p.tau) / p.tau).toExponential(1)} | ${crop ? '—' : PUBLISHED[a].toFixed(4)} | ${n.iterations} / ${p.iterations} | ${n.wallS.toFixed(1)} | ${p.wallS.toFixed(1)} | ${n.cpuS.toFixed(1)} | ${p.cpuS.toFixed(1)} | ×${(p.cpuS / n.cpuS).toFixed(2)} | ${n.bytesGiB.toFixed(2)} |`;
-    }),
-    '',
-    `Mean over the axes: new ${(axes.reduce((s, a) => s + pair(a)[0].wallS, 0) / axes.length).toFixed(1)} s wall / ${(axes.reduce((s, a) => s + pair(a)[0].cpuS, 0) / axes.length).toFixed(1)} s CPU; previous ${(axes.reduce((s, a) => s + pair(a)[1].wallS, 0) / axes.length).toFixed(1)} s wall / ${(axes.reduce((s, a) => s + pair(a)[1].cpuS, 0) / axes.length).toFixed(1)} s CPU.`,
-    `Peak RSS of the process after the new solves: ${rssNewGiB.toFixed(2)} GiB (volume and labels included); after the previous ones too: ${rssAllGiB.toFixed(2)} GiB.`,
-    '',
-  ];
-  writeFileSync(outDir + `${name}.md`, md.join('\n'));
-  process.stdout.write(md.join('\n'));
+  const started = new Date().toISOString();
+  const t1 = performance.now();
+  let rssNewGiB = 0;
+  /** Writes the results so far (after every solve: a run cut short still leaves its finished solves, marked partial). */
+  const report = (done: boolean): string => {
+    const rssAllGiB = process.resourceUsage().maxRSS / 2 ** 20;
+    const load1 = loadavg()[0];
+    const wallMin = (performance.now() - t1) / 60_000;
+    writeFileSync(outDir + `${name}.json`, JSON.stringify({ date: started, commit, machine, shape, load: [load0, load1], wallMin, complete: done, rssNewGiB, rssAllGiB, rows }, null, 2) + '\n');
+    const find = (axis: string, solver: string) => rows.find((r) => r.axis === axis && r.solver === solver);
+    const done2 = axes.filter((a) => find(a, 'new') && find(a, 'previous'));
+    const mean = (solver: 'new' | 'previous', key: 'wallS' | 'cpuS') => (done2.reduce((s, a) => s + find(a, solver)![key], 0) / done2.length).toFixed(1);
+    const md = [
+      `# τ of TauFactor's ${shape.join('×')} benchmark volume: new solver vs previous, one core (issue #20)`,
+      '',
+      `${started} · commit ${commit} · ${machine} · \`npm run bench -- solver500${args.length ? ' ' + args.join(' ') : ''}\` (niced) · load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} ${done ? 'at the end' : 'when written'} · ${wallMin.toFixed(1)} min wall`,
+      '',
+      ...(done ? [] : [`**PARTIAL**: ${rows.length} of ${2 * axes.length} solves finished when this was written (the run did not complete).`, '']),
+      'new = defaults (f32 storage of the fine level\'s CG vectors, all kernels in WebAssembly; the fine level\'s multigrid cycle in two fused',
+      'passes — f32 Gauss–Seidel from z = 0 + restriction, prolongation + backward sweep — kernels.wat);',
+      'previous = `kernels: \'js\'` (f64, JavaScript kernels: what 500³ ran before the f32 WebAssembly path; also the float64 reference for Δτ;',
+      'it shares the new branch-free assembly). Times include labelling, cluster removal, assembly, the multigrid hierarchy and the solve.',
+      'CPU = user + system time of the process during the solve (the machine is shared by other jobs, so wall time is an upper bound;',
+      'CPU time is closer to what a free core takes, though cache and memory-bandwidth contention still inflate it).',
+      '',
+      '| axis | τ new | τ previous (f64) | |Δτ|/τ | τ published (TauFactor 2) | it new / prev | wall new (s) | wall prev (s) | CPU new (s) | CPU prev (s) | CPU ratio prev/new | arrays new (GiB) |',
+      '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...axes.map((a) => {
+        const n = find(a, 'new');
+        const p = find(a, 'previous');
+        const f = (r: Solve | undefined, g: (r: Solve) => string) => (r ? g(r) : '—');
+        return `| ${a} | ${f(n, (r) => r.tau.toFixed(5))} | ${f(p, (r) => r.tau.toFixed(5))} | ${n && p ? (Math.abs(n.tau - p.tau) / p.tau).toExponential(1) : '—'} | ${crop ? '—' : PUBLISHED[a].toFixed(4)} | ${f(n, (r) => String(r.iterations))} / ${f(p, (r) => String(r.iterations))} | ${f(n, (r) => r.wallS.toFixed(1))} | ${f(p, (r) => r.wallS.toFixed(1))} | ${f(n, (r) => r.cpuS.toFixed(1))} | ${f(p, (r) => r.cpuS.toFixed(1))} | ${n && p ? '×' + (p.cpuS / n.cpuS).toFixed(2) : '—'} | ${f(n, (r) => r.bytesGiB.toFixed(2))} |`;
+      }),
+      '',
+      done2.length ? `Mean over the axes with both solves (${done2.join(', ')}): new ${mean('new', 'wallS')} s wall / ${mean('new', 'cpuS')} s CPU; previous ${mean('previous', 'wallS')} s wall / ${mean('previous', 'cpuS')} s CPU.` : 'No axis has both solves yet.',
+      `Peak RSS of the process after the first (new) solve: ${rssNewGiB ? rssNewGiB.toFixed(2) + ' GiB' : '—'} (volume and labels included); over the whole run (previous solver included): ${rssAllGiB.toFixed(2)} GiB.`,
+      '',
+    ].join('\n');
+    writeFileSync(outDir + `${name}.md`, md);
+    return md;
+  };
+  // Axis by axis, new then previous, so that a run cut short still has complete pairs. The new
+  // solver's peak RSS is read after its first solve, before any previous solve (which needs more);
+  // its later solves allocate the same arrays again.
+  for (const axis of axes) {
+    for (const solver of ['new', 'previous'] as const) {
+      rows.push(solve(data, shape, axis, solver, precision));
+      const r = rows.at(-1)!;
+      log(`${solver} ${axis}: τ ${r.tau.toFixed(6)} · ${r.iterations} it · ${r.wallS.toFixed(1)} s wall · ${r.cpuS.toFixed(1)} s CPU · ${r.kernels}/${r.precision} · ${r.bytesGiB.toFixed(2)} GiB`);
+      if (!rssNewGiB) rssNewGiB = process.resourceUsage().maxRSS / 2 ** 20;
+      report(false);
+    }
+  }
+  process.stdout.write(report(true));
 }
