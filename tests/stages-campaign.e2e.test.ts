@@ -6,7 +6,9 @@
  * (replayed from the ledger's records and the recorded policy version), that every stage's
  * measurement is recorded, and that each round's learn() is recorded as a policy version.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import YAML from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createStagePpo } from '../agents/ppo-stages.js';
@@ -34,6 +36,23 @@ function record(db: string, campaignId: string) {
 let uninterrupted: ReturnType<typeof record> | undefined;
 
 describe('stage-wise trials in a campaign (#17)', () => {
+  it('refuses a stages config that does not fit the twin\'s process, naming the key and what is allowed', () => {
+    const doc = YAML.parse(readFileSync(config, 'utf8'));
+    const load = (patch: (d: any) => void) => {
+      const d = structuredClone(doc);
+      patch(d);
+      const path = join(tmp('poreloop-stages-bad-'), 'c.yaml');
+      writeFileSync(path, YAML.stringify(d));
+      return () => loadCampaign(path);
+    };
+    expect(load((d) => (d.rigs.pipeline = ['cast', 'calender']))).toThrow(/one capability per stage of grain-electrode \(cast → dry → calender\)/);
+    expect(load((d) => delete d.space.compression)).toThrow(/space must hold stage calender's setting compression with its bounds 0 … 0.5/);
+    expect(load((d) => (d.agent.name = 'gp-bo'))).toThrow(/stage-wise trials need agent "ppo-stages"/);
+    expect(load((d) => delete d.stages)).toThrow(/add a "stages" block/);
+    expect(load((d) => (d.stages.twin = 'fibre-gdl'))).toThrow(/no stage-by-stage process model/);
+    expect(load((d) => (d.stages.variability = { thickness: 0.1 }))).toThrow(/allowed: castPorosity/);
+  });
+
   it('runs configs/grain-electrode-stages.yaml: per-stage jobs chosen after each measurement, recorded, and learnt from', async () => {
     const dir = tmp('poreloop-stages-');
     const db = join(dir, 'ledger.db');
