@@ -30,11 +30,11 @@
  * two are the same points).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { createMoboAgent } from '../agents/mobo.js';
 import { createRandomAgent } from '../agents/random.js';
 import { createSobolAgent } from '../agents/sobol.js';
+import { commitHash, machineLine } from './provenance.js';
 import type { Agent, Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
 import { createRng, hash32 } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
@@ -253,6 +253,8 @@ export async function run(args: string[]): Promise<void> {
   const agents = arg(args, 'agents', Object.keys(AGENTS).join(',')).split(',');
   for (const a of agents) if (!AGENTS[a]) throw new Error(`--agents: unknown agent "${a}"; known: ${Object.keys(AGENTS).join(', ')}`);
   const started = Date.now();
+  // The commit read when the run starts: the code this process loaded.
+  const commit = commitHash();
   const raw: Record<string, Record<string, { hv: number[]; proposeMs: number[] }[]>> = {};
   for (const p of problems) {
     raw[p.name] = {};
@@ -266,7 +268,7 @@ export async function run(args: string[]): Promise<void> {
   const checkpoints = Array.from({ length: Math.floor(budget / 10) }, (_, i) => (i + 1) * 10).filter((n) => n <= budget);
   const lines: string[] = [];
   lines.push('# Multi-objective agents on test problems (issue #16)', '');
-  lines.push(`\`npm run bench -- multiobjective ${args.join(' ')}\` · ${seeds} seeds (${firstSeed}…${firstSeed + seeds - 1}) · budget ${budget} evaluations · batches of ${batch} (sequential greedy for qNEHVI, one weight vector per point for ParEGO) · ${samples} MC samples · common random initial design of min(d + 1, 10) points, random up to min(2(d + 1), 20) for the mobo agents · ${os.cpus()[0]?.model ?? 'cpu'} · ${new Date().toISOString()} · wall ${((Date.now() - started) / 1000).toFixed(0)} s`, '');
+  lines.push(`\`npm run bench -- multiobjective ${args.join(' ')}\` · ${seeds} seeds (${firstSeed}…${firstSeed + seeds - 1}) · budget ${budget} evaluations · batches of ${batch} (sequential greedy for qNEHVI, one weight vector per point for ParEGO) · ${samples} MC samples · common random initial design of min(d + 1, 10) points, random up to min(2(d + 1), 20) for the mobo agents · mobo's defaults otherwise (agents/mobo.ts) · commit ${commit} · ${machineLine()} · ${new Date().toISOString()} · wall ${((Date.now() - started) / 1000).toFixed(0)} s`, '');
   lines.push('Hypervolume gap to the true front, HV(true) − HV(feasible evaluations so far): median [lower quartile, upper quartile] over seeds (smaller is better).', '');
   const summary: string[] = ['| problem | qNEHVI gap / ParEGO gap at ' + budget + ' (target ≤ 0.5) | qNEHVI median gap < random at every budget after mobo’s initial design of min(2(d + 1), 20) |', '| --- | --- | --- |'];
   const json: Record<string, unknown> = { seeds, budget, batch, samples, problems: {} };
