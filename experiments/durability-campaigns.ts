@@ -106,6 +106,8 @@ export async function runCampaigns(args: string[]): Promise<void> {
   const nTrain = opt('train', 800);
   if (!(seeds >= 1 && runs >= 1 && nTrain >= 50)) throw new Error('--seeds ≥ 1, --runs ≥ 1 and --train ≥ 50 expected');
   const started = Date.now();
+  // The code this run loaded: HEAD when it starts (others may commit while it runs).
+  const commit = commitHash();
   const dir = mkdtempSync(join(tmpdir(), 'poreloop-bench-durability-'));
   try {
     // Training cells from a seed no campaign uses (campaign seeds are 1 … seeds; the lab draws its cells from them).
@@ -146,7 +148,6 @@ export async function runCampaigns(args: string[]): Promise<void> {
       process.stderr.write(`seed ${seed}: cycles ${row.early} vs ${row.full} (saving ${(100 * row.saving).toFixed(1)} %) · estimate MdAPE ${(100 * row.mdape).toFixed(1)} % · ±σ ${(100 * row.within1).toFixed(0)} % · ${row.earlyWallS.toFixed(1)} s / ${row.fullWallS.toFixed(1)} s\n`);
     }
     const total = (Date.now() - started) / 1000;
-    const commit = commitHash();
     const machine = `${machineLine()} · load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`;
     const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
     const stat = (k: 'early' | 'full' | 'saving' | 'mdape' | 'within1' | 'within2' | 'measuredMdape' | 'earlyWallS' | 'fullWallS') => {
@@ -170,7 +171,7 @@ export async function runCampaigns(args: string[]): Promise<void> {
     const md = [
       '# Durability: a campaign that stops its tests early (issue #20)',
       '',
-      `${new Date().toISOString()} · commit ${commit} · ${machine} · \`npm run bench -- durability${args.length ? ' ' + args.join(' ') : ''}\` · ${total.toFixed(0)} s`,
+      `${new Date().toISOString()} · commit ${commit} · ${machine} · \`npm run bench -- durability --campaign${args.length ? ' ' + args.join(' ') : ''}\` · ${total.toFixed(0)} s`,
       '',
       `${seeds} seeds (campaign seeds 1 … ${seeds}); per seed the same twin-less campaign twice, side by side in one process: ${runs} rig runs (agent \`random\`, batches of 4),`,
       'pipeline [durability] on the simulated cycler (robots/sim/durability.ts: 2000-cycle planned test, a report every 10 cycles) over the embedded broker, SQLite ledger;',
