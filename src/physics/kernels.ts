@@ -42,9 +42,8 @@ interface Exports {
   gsBackward(x: number, b: number, m: number, ...g: Geometry): number;
   restrict(b: number, x: number, m: number, bc: number, ...gc: [...Geometry, number, number]): void;
   prolong(xc: number, x: number, m: number, ...gc: [...Geometry, number, number]): void;
-  gsExplicit(x: number, b: number, g0: number, g1: number, g2: number, inv: number, ...g: [...Geometry, number]): number;
-  restrictExplicit(b: number, x: number, g0: number, g1: number, g2: number, d: number, bc: number, ...gc: [...Geometry, number, number]): void;
-  prolongExplicit(xc: number, x: number, ...gc: [...Geometry, number, number]): void;
+  smoothRestrictExplicit(x: number, b: number, g0: number, g1: number, g2: number, inv: number, d: number, bc: number, ...gc: [...Geometry, number, number, number]): void;
+  prolongSmoothExplicit(xc: number, x: number, b: number, g0: number, g1: number, g2: number, inv: number, ...gc: [...Geometry, number, number]): number;
   cgUpdate(x: number, r: number, p: number, q: number, alpha: number, len: number): number;
   xpby(p: number, z: number, beta: number, len: number): void;
   matvec32(x: number, y: number, m: number, ...g: Geometry): number;
@@ -254,23 +253,20 @@ export class WasmArena {
     return this.k.prolongSmooth32(at(xc, B), at(x, B), at(b, B), at(mask, B), ...this.geometry(L), C.s0, C.s1);
   }
 
-  /** One Gauss–Seidel sweep on an explicit level; returns b·x. */
-  gaussSeidelExplicit(L: ExplicitLevel, x: Float64Array, b: Float64Array, forward: boolean): number {
-    const B = this.buffer;
-    return this.k.gsExplicit(at(x, B), at(b, B), at(L.g0, B), at(L.g1, B), at(L.g2, B), at(L.invD, B), ...this.geometry(L), forward ? 1 : 0);
-  }
-
-  /** bc = Pᵀ (b − A x) from an explicit level. */
-  restrictExplicit(L: ExplicitLevel, b: Float64Array, x: Float64Array, bc: Float64Array, C: StencilGeometry): void {
+  /**
+   * First half of a multigrid visit of an explicit level (issue #20): one forward Gauss–Seidel
+   * sweep — from x = 0 when `zero` (x is then not read) — then bc = Pᵀ (b − A x), in one pass.
+   */
+  smoothRestrictExplicit(L: ExplicitLevel, b: Float64Array, x: Float64Array, bc: Float64Array, C: StencilGeometry, zero: boolean): void {
     const B = this.buffer;
     bc.fill(0);
-    this.k.restrictExplicit(at(b, B), at(x, B), at(L.g0, B), at(L.g1, B), at(L.g2, B), at(L.d, B), at(bc, B), ...this.geometry(L), C.s0, C.s1);
+    this.k.smoothRestrictExplicit(at(x, B), at(b, B), at(L.g0, B), at(L.g1, B), at(L.g2, B), at(L.invD, B), at(L.d, B), at(bc, B), ...this.geometry(L), C.s0, C.s1, zero ? 1 : 0);
   }
 
-  /** x += P xc on an explicit level. */
-  prolongExplicit(L: StencilGeometry, xc: Float64Array, x: Float64Array, C: StencilGeometry): void {
+  /** Second half: x += P xc, then one backward Gauss–Seidel sweep, in one pass; returns b·x. */
+  prolongSmoothExplicit(L: ExplicitLevel, xc: Float64Array, x: Float64Array, b: Float64Array, C: StencilGeometry): number {
     const B = this.buffer;
-    this.k.prolongExplicit(at(xc, B), at(x, B), ...this.geometry(L), C.s0, C.s1);
+    return this.k.prolongSmoothExplicit(at(xc, B), at(x, B), at(b, B), at(L.g0, B), at(L.g1, B), at(L.g2, B), at(L.invD, B), ...this.geometry(L), C.s0, C.s1);
   }
 
   /** x += αp, r −= αq over whole arrays (arena arrays have even lengths); returns r·r. */

@@ -499,113 +499,161 @@
 ;; ─── Explicit levels (the Galerkin coarse levels): f32 conductances g0, g1, g2 to the +s0,
 ;; +s1, +1 neighbour, f64 diagonal d and its inverse. Inactive cells have d = invD = 0 and zero
 ;; conductances; values in ghost cells are always multiplied by a zero conductance.
+;; Like the f32 fine level, a visit is two fused passes (issue #20): a forward sweep from x = 0
+;; with the restriction one plane behind, and the prolongation with a backward sweep one plane
+;; behind — the arithmetic of sweeping, restricting, prolonging and sweeping back, with fewer
+;; passes over the level.
+;; #define XP(I) (i32.add (local.get $x) (i32.shl I (i32.const 3)))
+;;   Byte pointer of f64 cell I of x.
 
-  ;; One Gauss–Seidel sweep; forward when $fwd ≠ 0. Returns b·x.
-  (func (export "gsExplicit") (param $x i32) (param $b i32) (param $g0 i32) (param $g1 i32) (param $g2 i32) (param $inv i32)
-      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $fwd i32) (result f64)
-    (local $a i32) (local $c i32) (local $i i32) (local $k i32) (local $step i32) (local $first i32)
-    (local $px i32) (local $pg0 i32) (local $pg1 i32) (local $pg2 i32)
-    (local $s0b i32) (local $s1b i32) (local $s0b4 i32) (local $s1b4 i32)
-    (local $prev f64) (local $bi f64) (local $acc f64) (local $ga f64)
+  ;; Forward Gauss–Seidel over plane $a; from x = 0 when $zero ≠ 0 (the neighbours ahead, +1,
+  ;; +s1, +s0, are then 0 and not read). A W-cycle's second visit of a level starts from the first's x.
+  (func $gsExplicitForwardPlane (param $x i32) (param $b i32) (param $g0 i32) (param $g1 i32) (param $g2 i32) (param $inv i32)
+      (param $a i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $zero i32)
+    (local $c i32) (local $i i32) (local $end i32) (local $px i32) (local $i4 i32) (local $s0b i32) (local $s1b i32) (local $s0b4 i32) (local $s1b4 i32) (local $prev f64) (local $bi f64)
     (local.set $s0b (i32.shl (local.get $s0) (i32.const 3)))
     (local.set $s1b (i32.shl (local.get $s1) (i32.const 3)))
     (local.set $s0b4 (i32.shl (local.get $s0) (i32.const 2)))
     (local.set $s1b4 (i32.shl (local.get $s1) (i32.const 2)))
-    (local.set $step (select (i32.const 1) (i32.const -1) (local.get $fwd)))
-    (local.set $k (i32.const 0))
-    (loop $la
-      ;; Plane a and row c, in the sweep's order.
-      (local.set $a (select (i32.add (local.get $k) (i32.const 1)) (i32.sub (local.get $n0) (local.get $k)) (local.get $fwd)))
-      (local.set $c (i32.const 0))
-      (loop $lc
-        (local.set $first
-          (i32.add (i32.mul (local.get $a) (local.get $s0))
-            (i32.mul (select (i32.add (local.get $c) (i32.const 1)) (i32.sub (local.get $n1) (local.get $c)) (local.get $fwd)) (local.get $s1))))
-        (local.set $i (select (i32.add (local.get $first) (i32.const 1)) (i32.add (local.get $first) (local.get $n2)) (local.get $fwd)))
-        ;; The neighbour already updated in this row (the ghost before the first cell).
-        (local.set $prev (f64.load (i32.sub (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 3))) (i32.shl (local.get $step) (i32.const 3)))))
-        (local.set $first (i32.const 0))
-        (loop $li
-          (local.set $px (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 3))))
-          (local.set $pg0 (i32.add (local.get $g0) (i32.shl (local.get $i) (i32.const 2))))
-          (local.set $pg1 (i32.add (local.get $g1) (i32.shl (local.get $i) (i32.const 2))))
-          (local.set $pg2 (i32.add (local.get $g2) (i32.shl (local.get $i) (i32.const 2))))
-          (local.set $bi (f64.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3)))))
-          ;; Conductance to the previous cell of the sweep, and the term of the next one.
-          (if (local.get $fwd)
-            (then
-              (local.set $ga #G((i32.sub (local.get $pg2) (i32.const 4))))
-              (local.set $bi (f64.add (local.get $bi) (f64.mul #G((local.get $pg2)) (f64.load offset=8 (local.get $px))))))
-            (else
-              (local.set $ga #G((local.get $pg2)))
-              (local.set $bi (f64.add (local.get $bi) (f64.mul #G((i32.sub (local.get $pg2) (i32.const 4))) (f64.load (i32.sub (local.get $px) (i32.const 8))))))))
-          (local.set $prev
-            (f64.mul
-              (f64.add (f64.add (local.get $bi) #GS5((local.get $px), (local.get $pg0), (local.get $pg1))) (f64.mul (local.get $ga) (local.get $prev)))
-              (f64.load (i32.add (local.get $inv) (i32.shl (local.get $i) (i32.const 3))))))
-          (f64.store (local.get $px) (local.get $prev))
-          (local.set $acc (f64.add (local.get $acc) (f64.mul (f64.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3)))) (local.get $prev))))
-          (local.set $i (i32.add (local.get $i) (local.get $step)))
-          (local.set $first (i32.add (local.get $first) (i32.const 1)))
-          (br_if $li (i32.lt_u (local.get $first) (local.get $n2))))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br_if $lc (i32.lt_u (local.get $c) (local.get $n1))))
-      (local.set $k (i32.add (local.get $k) (i32.const 1)))
-      (br_if $la (i32.lt_u (local.get $k) (local.get $n0))))
+    (local.set $c (i32.const 1))
+    (loop $lc
+      #ROW((local.set $prev (f64.const 0))
+      (loop $li
+        (local.set $px #XP((local.get $i)))
+        (local.set $i4 (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $bi (f64.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3)))))
+        (if (i32.eqz (local.get $zero))
+          (then
+            (local.set $bi
+              (f64.add (local.get $bi)
+                (f64.add (f64.mul #G((i32.add (local.get $g2) (local.get $i4))) (f64.load offset=8 (local.get $px)))
+                  (f64.add
+                    (f64.mul #G((i32.add (local.get $g0) (local.get $i4))) (f64.load (i32.add (local.get $px) (local.get $s0b))))
+                    (f64.mul #G((i32.add (local.get $g1) (local.get $i4))) (f64.load (i32.add (local.get $px) (local.get $s1b))))))))))
+        (local.set $prev
+          (f64.mul
+            (f64.add
+              (f64.add (local.get $bi)
+                (f64.add
+                  (f64.mul #G((i32.sub (i32.add (local.get $g0) (local.get $i4)) (local.get $s0b4))) (f64.load (i32.sub (local.get $px) (local.get $s0b))))
+                  (f64.mul #G((i32.sub (i32.add (local.get $g1) (local.get $i4)) (local.get $s1b4))) (f64.load (i32.sub (local.get $px) (local.get $s1b))))))
+              (f64.mul #G((i32.sub (i32.add (local.get $g2) (local.get $i4)) (i32.const 4))) (local.get $prev)))
+            (f64.load (i32.add (local.get $inv) (i32.shl (local.get $i) (i32.const 3))))))
+        (f64.store (local.get $px) (local.get $prev))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br_if $lc (i32.le_u (local.get $c) (local.get $n1)))))
+
+  ;; Backward Gauss–Seidel over plane $a (rows n1 … 1, cells n2 … 1); returns b·x over the plane.
+  (func $gsExplicitBackPlane (param $x i32) (param $b i32) (param $g0 i32) (param $g1 i32) (param $g2 i32) (param $inv i32)
+      (param $a i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (result f64)
+    (local $c i32) (local $i i32) (local $start i32) (local $px i32) (local $pg0 i32) (local $pg1 i32) (local $pg2 i32)
+    (local $s0b i32) (local $s1b i32) (local $s0b4 i32) (local $s1b4 i32) (local $prev f64) (local $bi f64) (local $acc f64)
+    (local.set $s0b (i32.shl (local.get $s0) (i32.const 3)))
+    (local.set $s1b (i32.shl (local.get $s1) (i32.const 3)))
+    (local.set $s0b4 (i32.shl (local.get $s0) (i32.const 2)))
+    (local.set $s1b4 (i32.shl (local.get $s1) (i32.const 2)))
+    (local.set $c (local.get $n1))
+    (loop $lc
+      (local.set $start (i32.add (i32.mul (local.get $a) (local.get $s0)) (i32.mul (local.get $c) (local.get $s1))))
+      (local.set $i (i32.add (local.get $start) (local.get $n2)))
+      ;; The ghost after the last cell.
+      (local.set $prev (f64.load #XP((i32.add (local.get $i) (i32.const 1)))))
+      (loop $li
+        (local.set $px #XP((local.get $i)))
+        (local.set $pg0 (i32.add (local.get $g0) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $pg1 (i32.add (local.get $g1) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $pg2 (i32.add (local.get $g2) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $bi
+          (f64.add (f64.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3))))
+            (f64.mul #G((i32.sub (local.get $pg2) (i32.const 4))) (f64.load (i32.sub (local.get $px) (i32.const 8))))))
+        (local.set $prev
+          (f64.mul
+            (f64.add (f64.add (local.get $bi) #GS5((local.get $px), (local.get $pg0), (local.get $pg1))) (f64.mul #G((local.get $pg2)) (local.get $prev)))
+            (f64.load (i32.add (local.get $inv) (i32.shl (local.get $i) (i32.const 3))))))
+        (f64.store (local.get $px) (local.get $prev))
+        (local.set $acc (f64.add (local.get $acc) (f64.mul (f64.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3)))) (local.get $prev))))
+        (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+        (br_if $li (i32.gt_u (local.get $i) (local.get $start))))
+      (local.set $c (i32.sub (local.get $c) (i32.const 1)))
+      (br_if $lc (i32.ge_s (local.get $c) (i32.const 1))))
     (local.get $acc))
 
-  ;; bc = Pᵀ (b − A x) for 2×2×2 aggregates; bc must be zero on entry.
-  (func (export "restrictExplicit") (param $b i32) (param $x i32) (param $g0 i32) (param $g1 i32) (param $g2 i32) (param $d i32) (param $bc i32)
-      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32)
-    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $px i32) (local $pc i32) (local $i4 i32)
+  ;; bc += Pᵀ (b − A x) over plane $a, for 2×2×2 aggregates.
+  (func $restrictExplicitPlane (param $b i32) (param $x i32) (param $g0 i32) (param $g1 i32) (param $g2 i32) (param $d i32) (param $bc i32)
+      (param $a i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32)
+    (local $c i32) (local $i i32) (local $end i32) (local $px i32) (local $pc i32) (local $i4 i32)
     (local $s0b i32) (local $s1b i32) (local $s0b4 i32) (local $s1b4 i32) (local $v v128)
     (local.set $s0b (i32.shl (local.get $s0) (i32.const 3)))
     (local.set $s1b (i32.shl (local.get $s1) (i32.const 3)))
     (local.set $s0b4 (i32.shl (local.get $s0) (i32.const 2)))
     (local.set $s1b4 (i32.shl (local.get $s1) (i32.const 2)))
-    (local.set $a (i32.const 1))
-    (loop $la
-      (local.set $c (i32.const 1))
-      (loop $lc
-        #ROW((local.set $pc #COARSE((local.get $bc))))
-        (loop $li
-          (local.set $px (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 3))))
-          (local.set $i4 (i32.shl (local.get $i) (i32.const 2)))
-          (local.set $v
-            (f64x2.add
-              (f64x2.sub
-                (v128.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3))))
-                (f64x2.mul (v128.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3)))) (v128.load (local.get $px))))
-              #OFF6((local.get $px), (i32.add (local.get $g0) (local.get $i4)), (i32.add (local.get $g1) (local.get $i4)), (i32.add (local.get $g2) (local.get $i4)))))
-          (f64.store (local.get $pc) (f64.add (f64.load (local.get $pc)) #HSUM((local.get $v))))
-          (local.set $pc (i32.add (local.get $pc) (i32.const 8)))
-          (local.set $i (i32.add (local.get $i) (i32.const 2)))
-          (br_if $li (i32.lt_u (local.get $i) (local.get $end))))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
-      (local.set $a (i32.add (local.get $a) (i32.const 1)))
-      (br_if $la (i32.le_u (local.get $a) (local.get $n0)))))
+    (local.set $c (i32.const 1))
+    (loop $lc
+      #ROW((local.set $pc #COARSE((local.get $bc))))
+      (loop $li
+        (local.set $px #XP((local.get $i)))
+        (local.set $i4 (i32.shl (local.get $i) (i32.const 2)))
+        (local.set $v
+          (f64x2.add
+            (f64x2.sub
+              (v128.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3))))
+              (f64x2.mul (v128.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3)))) (v128.load (local.get $px))))
+            #OFF6((local.get $px), (i32.add (local.get $g0) (local.get $i4)), (i32.add (local.get $g1) (local.get $i4)), (i32.add (local.get $g2) (local.get $i4)))))
+        (f64.store (local.get $pc) (f64.add (f64.load (local.get $pc)) #HSUM((local.get $v))))
+        (local.set $pc (i32.add (local.get $pc) (i32.const 8)))
+        (local.set $i (i32.add (local.get $i) (i32.const 2)))
+        (br_if $li (i32.lt_u (local.get $i) (local.get $end))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br_if $lc (i32.le_u (local.get $c) (local.get $n1)))))
 
-  ;; x += P xc (inactive cells pick up a value too; zero conductances keep it from mattering,
-  ;; and the backward sweep that follows resets them to 0).
-  (func (export "prolongExplicit") (param $xc i32) (param $x i32)
-      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32)
-    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $p i32) (local $pc i32) (local $e i32)
-    (local.set $a (i32.const 1))
-    (loop $la
-      (local.set $c (i32.const 1))
-      (loop $lc
-        #ROW((local.set $pc #COARSE((local.get $xc))))
-        (local.set $e (i32.const 0))
-        (loop $li
-          (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 3))))
-          (f64.store (local.get $p)
-            (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $pc) (i32.shl (i32.shr_u (local.get $e) (i32.const 1)) (i32.const 3))))))
-          (local.set $e (i32.add (local.get $e) (i32.const 1)))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br_if $li (i32.lt_u (local.get $i) (local.get $end))))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
-      (local.set $a (i32.add (local.get $a) (i32.const 1)))
-      (br_if $la (i32.le_u (local.get $a) (local.get $n0)))))
+  ;; x += P xc over plane $a (inactive cells pick up a value too; zero conductances keep it from
+  ;; mattering, and the backward sweep that follows resets them to 0).
+  (func $prolongExplicitPlane (param $xc i32) (param $x i32)
+      (param $a i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32)
+    (local $c i32) (local $i i32) (local $end i32) (local $p i32) (local $pc i32) (local $e i32)
+    (local.set $c (i32.const 1))
+    (loop $lc
+      #ROW((local.set $pc #COARSE((local.get $xc))))
+      (local.set $e (i32.const 0))
+      (loop $li
+        (local.set $p #XP((local.get $i)))
+        (f64.store (local.get $p)
+          (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $pc) (i32.shl (i32.shr_u (local.get $e) (i32.const 1)) (i32.const 3))))))
+        (local.set $e (i32.add (local.get $e) (i32.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $li (i32.lt_u (local.get $i) (local.get $end))))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br_if $lc (i32.le_u (local.get $c) (local.get $n1)))))
+
+  ;; First half of a visit: a forward sweep (from x = 0 when $zero ≠ 0: x need not be cleared
+  ;; then), and bc (zero on entry) = Pᵀ (b − A x).
+  (func (export "smoothRestrictExplicit") (param $x i32) (param $b i32) (param $g0 i32) (param $g1 i32) (param $g2 i32) (param $inv i32) (param $d i32) (param $bc i32)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32) (param $zero i32)
+    (local $p i32)
+    (local.set $p (i32.const 1))
+    (loop $lp
+      (if (i32.le_u (local.get $p) (local.get $n0))
+        (then (call $gsExplicitForwardPlane (local.get $x) (local.get $b) (local.get $g0) (local.get $g1) (local.get $g2) (local.get $inv) (local.get $p) (local.get $n1) (local.get $n2) (local.get $s0) (local.get $s1) (local.get $zero))))
+      (if (i32.ge_u (local.get $p) (i32.const 2))
+        (then (call $restrictExplicitPlane (local.get $b) (local.get $x) (local.get $g0) (local.get $g1) (local.get $g2) (local.get $d) (local.get $bc)
+          (i32.sub (local.get $p) (i32.const 1)) (local.get $n1) (local.get $n2) (local.get $s0) (local.get $s1) (local.get $cs0) (local.get $cs1))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br_if $lp (i32.le_u (local.get $p) (i32.add (local.get $n0) (i32.const 1))))))
+
+  ;; Second half: x += P xc, then a backward sweep (the adjoint of the forward one). Returns b·x.
+  (func (export "prolongSmoothExplicit") (param $xc i32) (param $x i32) (param $b i32) (param $g0 i32) (param $g1 i32) (param $g2 i32) (param $inv i32)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32) (result f64)
+    (local $p i32) (local $acc f64)
+    (local.set $p (i32.add (local.get $n0) (i32.const 1)))
+    (loop $lp
+      (if (i32.ge_u (local.get $p) (i32.const 2))
+        (then (call $prolongExplicitPlane (local.get $xc) (local.get $x) (i32.sub (local.get $p) (i32.const 1)) (local.get $n1) (local.get $n2) (local.get $s0) (local.get $s1) (local.get $cs0) (local.get $cs1))))
+      (if (i32.le_u (local.get $p) (local.get $n0))
+        (then (local.set $acc (f64.add (local.get $acc)
+          (call $gsExplicitBackPlane (local.get $x) (local.get $b) (local.get $g0) (local.get $g1) (local.get $g2) (local.get $inv) (local.get $p) (local.get $n1) (local.get $n2) (local.get $s0) (local.get $s1))))))
+      (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+      (br_if $lp (i32.ge_s (local.get $p) (i32.const 1))))
+    (local.get $acc))
 )

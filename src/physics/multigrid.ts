@@ -408,7 +408,7 @@ class DirectSolver {
 }
 
 export interface MultigridOptions {
-  /** Smoothing sweeps before and after the coarse correction (default 1). */
+  /** Smoothing sweeps before and after the coarse correction (default 1; must be 1 with an arena, whose kernels fuse the sweep with the transfers). */
   sweeps?: number;
   /** Coarse solves per level: 1 = V-cycle, 2 = W-cycle (default 2). */
   gamma?: number;
@@ -452,6 +452,7 @@ export class Multigrid {
     this.gamma = options.gamma ?? 2;
     this.omega = options.omega ?? OVER_CORRECTION;
     this.arena = fine.mask ? (options.arena ?? null) : null;
+    if (this.arena && this.sweeps !== 1) throw new Error(`MultigridOptions.sweeps: the WebAssembly kernels run one sweep before and one after the coarse correction (fused with the transfers), got ${this.sweeps}; use 1, or no arena`);
     this.levels = [fine];
     let L = fine;
     const vector = (n: number): Float64Array => (this.arena ? this.arena.f64(n) : new Float64Array(n));
@@ -480,18 +481,22 @@ export class Multigrid {
    * the fine level then runs the fused kernels of kernels.wat (smoothRestrict32 and
    * prolongSmooth32: one f32 Gauss–Seidel sweep before and after the coarse correction, each
    * fused with the restriction or prolongation into one pass over memory); the coarse levels
-   * stay f64.
+   * stay f64 (with an arena they run the same two fused passes, smoothRestrictExplicit and
+   * prolongSmoothExplicit).
    */
   apply(r: FineVector, z: FineVector): number {
     if (r instanceof Float32Array && (!this.arena || this.levels.length < 2)) throw new Error('internal: f32 vectors need the WebAssembly kernels and a coarse level');
-    if (r instanceof Float32Array && this.sweeps !== 1) throw new Error(`f32 fine vectors are smoothed by the fused one-sweep kernels: sweeps must be 1, got ${this.sweeps}`);
     // The fused f32 kernel starts from z = 0 without reading z.
     if (!(z instanceof Float32Array)) z.fill(0);
-    return this.cycle(0, r, z);
+    return this.cycle(0, r, z, true);
   }
 
-  /** One cycle from level k down; returns b·x. Only the fine level (k = 0) may have f32 vectors. */
-  private cycle(k: number, b: FineVector, x: FineVector): number {
+  /**
+   * One cycle from level k down; returns b·x. Only the fine level (k = 0) may have f32 vectors.
+   * `zero`: x is 0 on entry (the fused kernels then do not read it; a W-cycle's second visit of
+   * a level starts from the first visit's x).
+   */
+  private cycle(k: number, b: FineVector, x: FineVector, zero: boolean): number {
     if (k === this.levels.length - 1) {
       this.direct.solve(b as Float64Array, x as Float64Array);
       let bx = 0;
@@ -501,29 +506,34 @@ export class Multigrid {
     const L = this.levels[k];
     const bc = this.bs[k];
     const xc = this.xs[k];
-    // f32 fine vectors (apply checked the arena and sweeps = 1): the fused kernels.
-    const fused = x instanceof Float32Array ? this.arena! : null;
-    if (fused) fused.smoothRestrict32(L, L.mask!, b as Float32Array, x as Float32Array, bc, this.levels[k + 1]);
-    else {
+    const C = this.levels[k + 1];
+    // With an arena, the f32 fine level and the explicit levels run the fused kernels: a sweep
+    // from x = 0 with the restriction, and the prolongation with the backward sweep (issue #20).
+    const fused = this.arena && (x instanceof Float32Array || !L.mask) ? this.arena : null;
+    if (fused) {
+      if (L.mask) fused.smoothRestrict32(L, L.mask, b as Float32Array, x as Float32Array, bc, C);
+      else fused.smoothRestrictExplicit(L, b as Float64Array, x as Float64Array, bc, C, zero);
+    } else {
       for (let s = 0; s < this.sweeps; s++) this.smooth(L, x as Float64Array, b as Float64Array, true);
       this.restrictResidual(k, b as Float64Array, x as Float64Array, bc);
     }
     xc.fill(0);
     // The coarsest level is exact, so one visit suffices there.
     const visits = k + 1 === this.levels.length - 1 ? 1 : this.gamma;
-    for (let g = 0; g < visits; g++) this.cycle(k + 1, bc, xc);
+    for (let g = 0; g < visits; g++) this.cycle(k + 1, bc, xc, g === 0);
     if (this.omega !== 1) for (let i = 0; i < xc.length; i++) xc[i] *= this.omega;
-    if (fused) return fused.prolongSmooth32(L, L.mask!, xc, x as Float32Array, b as Float32Array, this.levels[k + 1]);
+    if (fused) return L.mask ? fused.prolongSmooth32(L, L.mask, xc, x as Float32Array, b as Float32Array, C) : fused.prolongSmoothExplicit(L, xc, x as Float64Array, b as Float64Array, C);
     this.prolongAdd(k, xc, x as Float64Array);
     let bx = 0;
     for (let s = 0; s < this.sweeps; s++) bx = this.smooth(L, x as Float64Array, b as Float64Array, false);
     return bx;
   }
 
-  /** One Gauss–Seidel sweep, in WebAssembly when the hierarchy lives in an arena; returns b·x. */
+  /** One Gauss–Seidel sweep, in WebAssembly on an arena's f64 binary level; returns b·x. */
   private smooth(L: Level, x: Float64Array, b: Float64Array, forward: boolean): number {
     const wasm = this.arena;
-    if (wasm) return L.mask ? wasm.gaussSeidel(L, L.mask, x, b, forward) : wasm.gaussSeidelExplicit(L, x, b, forward);
+    // With an arena, only an f64 binary fine level comes here (cycle fuses the others).
+    if (wasm) return wasm.gaussSeidel(L, L.mask!, x, b, forward);
     if (forward) {
       gsForward(L, x, b);
       return 0;
@@ -536,8 +546,7 @@ export class Multigrid {
     const L = this.levels[k];
     const wasm = this.arena;
     if (wasm) {
-      if (L.mask) wasm.restrict(L, L.mask, b, x, bc, this.levels[k + 1]);
-      else wasm.restrictExplicit(L, b, x, bc, this.levels[k + 1]);
+      wasm.restrict(L, L.mask!, b, x, bc, this.levels[k + 1]);
       return;
     }
     const { m0, m1 } = this.maps[k];
@@ -565,8 +574,7 @@ export class Multigrid {
     const L = this.levels[k];
     const wasm = this.arena;
     if (wasm) {
-      if (L.mask) wasm.prolong(L, L.mask, xc, x, this.levels[k + 1]);
-      else wasm.prolongExplicit(L, xc, x, this.levels[k + 1]);
+      wasm.prolong(L, L.mask!, xc, x, this.levels[k + 1]);
       return;
     }
     const { m0, m1 } = this.maps[k];
