@@ -30,11 +30,12 @@ import { createPhysicsPool, simulateInPool } from '../physics/pool.js';
 import type { TaskExecutor } from '../exec/executor.js';
 import { MqttExecutor } from '../exec/mqtt-executor.js';
 import { brokerSetting } from '../config/schema.js';
-import { connectComputeExecutor, twinVolumes } from './compute-worker.js';
+import { connectComputeExecutor, twinVolumes, WorkerTrainedSurrogate } from './compute-worker.js';
 import type { SimulationError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import { generateTwinAsync } from '../../twins/async.js';
 import { createPredictor } from '../predict/predictor.js';
+import type { EnsembleOptions } from '../surrogate/ensemble.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRealityModel } from '../predict/multifidelity.js';
 import { rewardStd, simulationEvidence } from '../predict/uncertainty.js';
@@ -289,12 +290,16 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     // the agent rolls out against it (ctx.model). Trained for nothing it was half of a
     // twin-less campaign's wall time per cycle (issue #12).
     const surrogate = config.predict?.surrogate ?? (!twin && agent.usesModel ? {} : undefined);
+    // exec: mqtt (issue #21): fitted on a `surrogate` worker while one is online, loaded and
+    // predicting here; the ledger's ModelTrained says which worker (and backend) made the weights.
+    const workerSurrogate = surrogate && pool instanceof MqttExecutor ? new WorkerTrainedSurrogate(pool, surrogate as EnsembleOptions, log) : undefined;
+    if (workerSurrogate) closers.push(() => log(`surrogate fits: ${workerSurrogate.counts.workers} on workers, ${workerSurrogate.counts.here} here`));
     const predictor = createPredictor({
       properties,
       space: resolved.space,
       generate,
       simulate: simulateProps,
-      surrogate: surrogate as never,
+      surrogate: (workerSurrogate ? () => workerSurrogate : surrogate) as never,
       physicsPerRound: config.predict?.physicsPerRound,
       acquisition: config.predict?.acquisition,
       retrainEvery: config.predict?.retrainEvery,
@@ -306,7 +311,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       rewardOf: (props, params) => rewardOf(props, params),
       artifactsDir: join(artifacts, 'models'),
       onModelTrained: (info) => {
-        ledger.append(campaignId, 'ModelTrained', { kind: info.surrogate, version: info.version, path: info.dir, dataHash: info.dataHash, samples: info.trainingRows, metrics: { loss: info.loss, epochs: info.epochs } });
+        ledger.append(campaignId, 'ModelTrained', { kind: info.surrogate, version: info.version, path: info.dir, dataHash: info.dataHash, samples: info.trainingRows, metrics: { loss: info.loss, epochs: info.epochs }, ...(workerSurrogate?.provenance ? { state: { trainedOn: workerSurrogate.provenance } } : {}) });
       },
     });
     if (surrogate) await predictor.resume();

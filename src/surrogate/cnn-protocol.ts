@@ -8,7 +8,8 @@ import type { Calibration, EnsembleOptions } from './ensemble.js';
 export interface PackedDataset {
   inputs: string[];
   outputs: string[];
-  x: Float32Array;
+  /** Float32 for voxel rows (cnn.ts); Float64 where the features must arrive exactly (train-task.ts, issue #21). */
+  x: Float32Array | Float64Array;
   y: Float64Array;
   rows: number;
 }
@@ -39,21 +40,25 @@ export interface CnnInfo {
 }
 
 export function packRows(rows: readonly (readonly number[])[]): Float32Array {
+  return fillRows(rows, (n) => new Float32Array(n));
+}
+
+function fillRows<A extends Float32Array | Float64Array>(rows: readonly (readonly number[])[], make: (n: number) => A): A {
   const w = rows.length > 0 ? rows[0].length : 0;
-  const out = new Float32Array(rows.length * w);
+  const out = make(rows.length * w);
   rows.forEach((r, i) => out.set(r, i * w));
   return out;
 }
 
-export function unpackRows(x: Float32Array, rows: number): number[][] {
+export function unpackRows(x: Float32Array | Float64Array, rows: number): number[][] {
   const w = rows > 0 ? x.length / rows : 0;
   return Array.from({ length: rows }, (_, i) => Array.from(x.subarray(i * w, (i + 1) * w)));
 }
 
-export function packDataset(d: Dataset): PackedDataset {
+export function packDataset(d: Dataset, precision: 'f32' | 'f64' = 'f32'): PackedDataset {
   const y = new Float64Array(d.y.length * d.outputs.length);
   d.y.forEach((r, i) => y.set(r, i * d.outputs.length));
-  return { inputs: d.inputs, outputs: d.outputs, x: packRows(d.x), y, rows: d.x.length };
+  return { inputs: d.inputs, outputs: d.outputs, x: precision === 'f64' ? fillRows(d.x, (n) => new Float64Array(n)) : packRows(d.x), y, rows: d.x.length };
 }
 
 export function unpackDataset(p: PackedDataset): Dataset {

@@ -40,7 +40,7 @@ describe('poreloop worker', () => {
   it.each([
     [['--broker', 'file:///etc/passwd'], /--broker: broker URL scheme "file:" is not allowed/],
     [['--broker', 'mqtt://127.0.0.1:1', '--kinds', 'physics,cooking'], /--kinds: unknown kind "cooking"/],
-    [['--broker', 'mqtt://127.0.0.1:1', '--kinds', 'surrogate'], /--kinds: surrogate training on compute workers is not implemented yet/],
+    [['--broker', 'mqtt://127.0.0.1:1', '--kinds', ''], /--kinds: expected a comma-separated list of physics, twin, surrogate/],
     [['--broker', 'mqtt://127.0.0.1:1', '--concurrency', '0'], /--concurrency: expected an integer from 1 to 256/],
     [['--broker', 'mqtt://127.0.0.1:1', '--lab', 'a/b'], /--lab: expected a lab name/],
   ])('%j exits 2 naming the flag', async (args, message) => {

@@ -8,8 +8,9 @@ import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 import { untilSignal } from './broker.js';
 
 /**
- * `poreloop worker` (issue #21, docs/scale-out.md): a compute worker that takes physics and
- * twin tasks from an MQTT 5 broker's shared subscription, for campaigns with `exec: mqtt`.
+ * `poreloop worker` (issue #21, docs/scale-out.md): a compute worker that takes physics, twin
+ * and surrogate-training tasks from an MQTT 5 broker's shared subscription, for campaigns with
+ * `exec: mqtt`.
  * Start as many as there are cores to spare, on as many machines as reach the broker.
  */
 interface WorkerArgs extends GlobalArgs {
@@ -22,13 +23,13 @@ interface WorkerArgs extends GlobalArgs {
 
 export const workerCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, WorkerArgs> => ({
   command: 'worker',
-  describe: 'serve compute tasks (physics, twin) from an MQTT 5 broker until Ctrl-C',
+  describe: 'serve compute tasks (physics, twin, surrogate training) from an MQTT 5 broker until Ctrl-C',
   builder: (y) =>
     y
       .option('broker', { type: 'string', demandOption: true, describe: 'MQTT 5 broker URL (Mosquitto 2, EMQX, HiveMQ; credentials from PORELOOP_MQTT_*)' })
       .option('lab', { type: 'string', default: 'default', describe: 'the campaigns\' lab (topic root poreloop/v1/<lab>/compute)' })
-      .option('kinds', { type: 'string', default: 'physics,twin', describe: 'comma-separated: physics, twin' })
-      .option('concurrency', { type: 'number', describe: 'tasks at once (default: cores − 1, at least 1)' })
+      .option('kinds', { type: 'string', default: 'physics,twin', describe: 'comma-separated: physics (simulate, tortuosity), twin (generate volumes), surrogate (fit the campaign\'s deep ensemble; the campaign loads the weights and predicts itself)' })
+      .option('concurrency', { type: 'number', describe: 'tasks at once, each on its own thread (default: cores − 1, at least 1)' })
       .option('id', { type: 'string', describe: 'worker id (default: <host>-<pid>)' }) as never,
   handler: async (args) => {
     const out = createOutput(args.json);
