@@ -11,6 +11,9 @@
  * 4. A worker process killed (SIGKILL) mid-task: every task finishes once, elsewhere.
  * 5. A campaign with `exec: mqtt` whose worker is killed mid-task: the ledger has one
  *    TrialScored per proposed trial, and the campaign completes.
+ * 6. Surrogate fits: one small deep ensemble fitted here (as `exec: local` does) and on a
+ *    `poreloop worker --kinds surrogate` process (sent, fitted, loaded here), side by side.
+ *    `--surrogate-only` runs just this part and writes scale-workers-surrogate.md (+ .json).
  *
  * Writes experiments/results/scale-workers.md (+ .json). `runWorkerBench(opts)` returns the
  * markdown section (the `scale` suite includes it).
@@ -33,6 +36,10 @@ import { startMqttWorker } from '../src/exec/mqtt-worker.js';
 import { createPhysicsPool, simulateInPool } from '../src/physics/pool.js';
 import type { SimulateRequest } from '../src/physics/index.js';
 import { twinRegistry } from '../twins/index.js';
+import { WorkerTrainedSurrogate } from '../src/compose/compute-worker.js';
+import type { Dataset } from '../src/core/protocols.js';
+import { createRng } from '../src/core/rng.js';
+import { DeepEnsemble, type EnsembleOptions } from '../src/surrogate/ensemble.js';
 import { Ledger } from '../src/ledger/ledger.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -49,6 +56,8 @@ export interface WorkerBenchOptions {
   noopTasks?: number;
   /** Skip the campaign part (5). */
   skipCampaign?: boolean;
+  /** Run only the surrogate-fit part (6), written to scale-workers-surrogate.md/.json. */
+  surrogateOnly?: boolean;
   /** Write experiments/results/scale-workers.md/.json (default true). */
   write?: boolean;
   log?: (line: string) => void;
@@ -180,12 +189,110 @@ async function firstAcceptance(url: string, lab: string, among: string[]): Promi
   return { workerId, close: () => c.endAsync() };
 }
 
+/** A campaign-sized training set: `n` rows of 6 encoded parameters in [0, 1], 3 smooth properties, seeded. */
+function fitData(n: number, seed: number): Dataset {
+  const rng = createRng(seed);
+  const x = Array.from({ length: n }, () => Array.from({ length: 6 }, () => rng.next()));
+  const y = x.map((r) => [Math.sin(3 * r[0]) + r[1] * r[2], Math.exp(r[3] - r[4]), 1 + r[5] ** 2 + 0.5 * r[0]]);
+  return { inputs: ['a', 'b', 'c', 'd', 'e', 'f'], outputs: ['p', 'q', 'r'], x, y };
+}
+
+/** The fit of part 6: the default MLP (64-64, head 16), 3 members, a fixed 100 epochs (patience = epochs), so each fit does the same work. */
+const FIT_OPTIONS: EnsembleOptions = { members: 3, epochs: 100, patience: 100, log: () => {} };
+const FIT_ROWS = 64;
+
+/** Part 6: seconds per fit here vs on a surrogate worker process, alternating, one seed per repetition. */
+async function surrogateFits(m: MosquittoProcess, reps: number, log: (l: string) => void): Promise<{ lines: string[]; json: unknown }> {
+  const lab = uniq('fit');
+  const proc = startWorkerProcess(m.url, lab, 's-0', 'surrogate');
+  const ex = await MqttExecutor.connect({ url: m.url, lab });
+  try {
+    await ex.waitForCapacity('surrogate', 1, 120_000);
+    const probe = fitData(16, 999).x;
+    // Warm-up on both sides: the backend (wasm) and the worker's fit thread start once.
+    await new DeepEnsemble(FIT_OPTIONS).fit(fitData(FIT_ROWS, 0), { seed: 0 });
+    await new WorkerTrainedSurrogate(ex, FIT_OPTIONS).fit(fitData(FIT_ROWS, 0), { seed: 0 });
+    const here: number[] = [];
+    const worker: number[] = [];
+    const perFitBytes: number[] = [];
+    let identical = true;
+    let onWorker = 0;
+    for (let r = 1; r <= reps; r++) {
+      const data = fitData(FIT_ROWS, r);
+      const local = new DeepEnsemble(FIT_OPTIONS);
+      const remote = new WorkerTrainedSurrogate(ex, FIT_OPTIONS);
+      const bytes0 = ex.stats.bytesOut + ex.stats.bytesIn;
+      // Alternate which goes first: the machine is shared and its load drifts.
+      const runs = [async () => here.push((await timed(() => local.fit(data, { seed: r }))).s), async () => worker.push((await timed(() => remote.fit(data, { seed: r }))).s)];
+      for (const f of r % 2 ? runs : runs.reverse()) await f();
+      perFitBytes.push(ex.stats.bytesOut + ex.stats.bytesIn - bytes0);
+      if (remote.provenance?.on === 'worker') onWorker++;
+      identical &&= JSON.stringify(await remote.predict(probe)) === JSON.stringify(await local.predict(probe)) && remote.provenance?.probeMaxDiff === 0;
+      log(`surrogate fit ${r}/${reps}: here ${r2(here.at(-1)!)} s, worker ${r2(worker.at(-1)!)} s (${remote.provenance?.on} ${remote.provenance?.workerId ?? ''} ${remote.provenance?.backend})`);
+    }
+    const lines = [
+      '### Surrogate fits on a worker (`--kinds surrogate`)',
+      '',
+      `Deep ensemble of the default MLP (64-64, head 16), ${FIT_OPTIONS.members} members, ${FIT_OPTIONS.epochs} epochs (no early stop), ${FIT_ROWS} rows × 6 features → 3 properties; ${reps} repetitions, seeds 1–${reps} (a warm-up fit first on each side), here and on one \`poreloop worker --kinds surrogate\` process in turn (alternating which goes first). "Here" is what \`exec: local\` does (the campaign's own thread); "worker" is the whole round trip: dataset out, fit on the worker's thread, weights back, loaded here. Seconds per fit, median (quartiles).`,
+      '',
+      '| where | s per fit | fits done on the worker | predictions identical to the fit here (16 rows) | bytes on the wire per fit |',
+      '| --- | --- | --- | --- | --- |',
+      `| here (main thread) | ${fmtQ(quantiles(here))} | – | – | 0 |`,
+      `| worker process, loaded here | ${fmtQ(quantiles(worker))} | ${onWorker}/${reps} | ${identical ? 'yes' : '**no**'} | ${Math.round(quantiles(perFitBytes).median)} |`,
+      '',
+    ];
+    return { lines, json: { options: FIT_OPTIONS, rows: FIT_ROWS, reps, hereSeconds: here, workerSeconds: worker, onWorker, identical, bytesPerFit: perFitBytes } };
+  } finally {
+    await ex.close();
+    await proc.stop();
+  }
+}
+
+/** The checked-out commit (short), or '?' outside a checkout. */
+function headCommit(): string {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return '?';
+  }
+}
+
+function runHeader(command: string, started: number, commit: string): string[] {
+  return [
+    `Command: \`${command}\` · commit ${commit} · ${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB · Mosquitto started for the run (\`mosquitto -c <generated>\`, loopback) · ${r2((Date.now() - started) / 1000)} s.`,
+    '',
+  ];
+}
+
+/** Part 6 alone (`--surrogate-only`), written to scale-workers-surrogate.md/.json. */
+async function runSurrogateOnly(reps: number, log: (l: string) => void): Promise<string> {
+  const started = Date.now();
+  // The code this run loaded: the commit checked out at its start, not at the end.
+  const commit = headCommit();
+  const m = await startMosquitto({ extra: ['set_tcp_nodelay true'] });
+  let part: Awaited<ReturnType<typeof surrogateFits>>;
+  try {
+    part = await surrogateFits(m, reps, log);
+  } finally {
+    await m.close();
+  }
+  const header = runHeader('npm run bench -- scale-workers --surrogate-only', started, commit);
+  const md = ['## Surrogate fits on compute workers (issue #21)', '', ...header, ...part.lines].join('\n');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'scale-workers-surrogate.md'), md + '\n');
+  writeFileSync(join(resultsDir, 'scale-workers-surrogate.json'), JSON.stringify({ commit, node: process.version, cores: availableParallelism(), ...(part.json as object) }, null, 2) + '\n');
+  return md;
+}
+
 export async function runWorkerBench(opts: WorkerBenchOptions = {}): Promise<string> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const nTasks = opts.tasks ?? 12;
   const reps = opts.reps ?? 5;
+  if (opts.surrogateOnly) return runSurrogateOnly(reps, log);
   const counts = opts.workers ?? [1, 2, 4];
   const started = Date.now();
+  // The code this run loaded: the commit checked out at its start, not at the end.
+  const commit = headCommit();
   // TCP_NODELAY on the broker's sockets: without it each small message waits on Nagle + delayed ACK (~40 ms).
   const m: MosquittoProcess = await startMosquitto({ extra: ['set_tcp_nodelay true'] });
   const json: Record<string, unknown> = {};
@@ -411,21 +518,15 @@ export async function runWorkerBench(opts: WorkerBenchOptions = {}): Promise<str
         rmSync(dir, { recursive: true, force: true });
       }
     }
+
+    // ── 6. surrogate fits ────────────────────────────────────────────────────────────────
+    const fits = await surrogateFits(m, reps, log);
+    lines.push(...fits.lines);
+    json.surrogate = fits.json;
   } finally {
     await m.close();
   }
-  let commit = '?';
-  try {
-    commit = execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim();
-  } catch {
-    /* not a checkout */
-  }
-  const header = [
-    '## Compute workers over MQTT 5 (issue #21)',
-    '',
-    `Command: \`npm run bench -- scale-workers\` · commit ${commit} · ${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB · Mosquitto started for the run (\`mosquitto -c <generated>\`, loopback) · ${r2((Date.now() - started) / 1000)} s.`,
-    '',
-  ];
+  const header = ['## Compute workers over MQTT 5 (issue #21)', '', ...runHeader('npm run bench -- scale-workers', started, commit)];
   const md = [...header, ...lines].join('\n');
   if (opts.write !== false) {
     mkdirSync(resultsDir, { recursive: true });
@@ -442,6 +543,6 @@ export async function run(args: string[]): Promise<void> {
   };
   // Ctrl-C / SIGTERM: exit through process.exit so the worker processes are killed too.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
-  const md = await runWorkerBench({ tasks: num('--tasks'), reps: num('--reps'), noopTasks: num('--noop'), skipCampaign: args.includes('--no-campaign') });
+  const md = await runWorkerBench({ tasks: num('--tasks'), reps: num('--reps'), noopTasks: num('--noop'), skipCampaign: args.includes('--no-campaign'), surrogateOnly: args.includes('--surrogate-only') });
   process.stdout.write(md + '\n');
 }
