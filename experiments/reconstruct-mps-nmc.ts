@@ -4,9 +4,9 @@
  * 160³ crop itself (3D → 3D; SAM worked from its 2D sections), realisations of 80³, compared
  * with the crop as SAM's were: phase fractions, S2 and lineal-path error per axis (lags 1…16,
  * non-periodic), τ per axis of the pore and of pore + CBD, wall time. Writes
- * experiments/results/reconstruction-mps.json and docs/images/reconstruction-nmc-mps-{z,x}.png.
+ * experiments/results/reconstruction-mps[--tag].json and docs/images/reconstruction-nmc-mps-{z,x}.png.
  *
- *   nice -n 10 npx tsx experiments/reconstruct-mps-nmc.ts [--size 80] [--seeds 1,2] [--neighbours 24] [--threshold 0.05] [--scan 0.01] [--radius 10]
+ *   nice -n 10 npx tsx experiments/reconstruct-mps-nmc.ts [--size 80] [--seeds 1,2] [--neighbours 16] [--threshold 0] [--scan 0.01] [--radius 10]
  */
 import { writeFileSync } from 'node:fs';
 import { createRng } from '../src/core/rng.js';
@@ -24,8 +24,8 @@ const arg = (name: string, d: string) => {
 };
 const size = Number(arg('size', '80'));
 const seeds = arg('seeds', '1,2').split(',').map(Number);
-const neighbours = Number(arg('neighbours', '24'));
-const threshold = Number(arg('threshold', '0.05'));
+const neighbours = Number(arg('neighbours', '16'));
+const threshold = Number(arg('threshold', '0'));
 const scanFraction = Number(arg('scan', '0.01'));
 const radius = Number(arg('radius', '10'));
 const commit = commitHash();
@@ -49,7 +49,7 @@ for (const seed of seeds) {
   }
 }
 const doc = {
-  command: `nice -n 10 npx tsx experiments/reconstruct-mps-nmc.ts --size ${size} --seeds ${seeds.join(',')} --neighbours ${neighbours} --threshold ${threshold} --scan ${scanFraction} --radius ${radius}`,
+  command: `nice -n 10 npx tsx experiments/reconstruct-mps-nmc.ts --size ${size} --seeds ${seeds.join(',')} --neighbours ${neighbours} --threshold ${threshold} --scan ${scanFraction} --radius ${radius}${arg('tag', '') ? ` --tag ${arg('tag', '')}` : ''}`,
   commit,
   machine: machineLine(),
   date: new Date().toISOString(),
@@ -58,5 +58,5 @@ const doc = {
   rows,
   totalS: (performance.now() - t0) / 1000,
 };
-writeFileSync('experiments/results/reconstruction-mps.json', JSON.stringify(doc, null, 2) + '\n');
+writeFileSync(`experiments/results/reconstruction-mps${arg('tag', '')}.json`, JSON.stringify(doc, null, 2) + '\n');
 console.log(`done in ${doc.totalS.toFixed(0)} s`);
