@@ -107,6 +107,28 @@ describe('gp-bo (issue #12)', () => {
     }
   });
 
+  it('with trials at the rigs, keeps one point asked for minDistance from the rig runs too (issue #21 review)', async () => {
+    // An asynchronous pass asks for one point per freed slot while the other rigs run. Keyed on
+    // k > 1, the rule let that point land beside an earlier rig run, which the diverse selection
+    // then sent anyway (a lone candidate): a median 17 of 60 async runs within 0.05 of another.
+    const space: ParameterSpace = { parameters: [{ name: 'porosity', kind: 'continuous', min: 0.6, max: 0.85 }, { name: 'ptfe', kind: 'continuous', min: 0, max: 30 }] };
+    const reward = (p: Record<string, unknown>) => {
+      const u = ((p.porosity as number) - 0.6) / 0.25;
+      const v = (p.ptfe as number) / 30;
+      return 13 - 4 * (u - 0.62) ** 2 - 3 * (v - 0.35) ** 2 + 0.5 * u * v;
+    };
+    const cube = (p: Record<string, unknown>) => [((p.porosity as number) - 0.6) / 0.25, (p.ptfe as number) / 30];
+    const rms = (a: number[], b: number[]) => Math.hypot(a[0] - b[0], a[1] - b[1]) / Math.SQRT2;
+    // A trial running far from the optimum, so that it is not what pushes the pick away.
+    const pending = [{ porosity: 0.6, ptfe: 30 }];
+    for (const seed of [1, 2, 3, 4]) {
+      const history = await runLoop(createGpBoAgent({ model: 'gp' }), space, reward, { budget: 15, seed });
+      const [x] = await createGpBoAgent({ model: 'gp' }).propose({ space, history, pending, rng: createRng(seed + 10) }, 1);
+      for (const o of history) expect(rms(cube(x), cube(o.params))).toBeGreaterThanOrEqual(0.05);
+      for (const p of pending) expect(rms(cube(x), cube(p))).toBeGreaterThanOrEqual(0.05);
+    }
+  });
+
   it('auto keeps the GP for a smooth response and records its choice', async () => {
     // On a smooth response the GP's leave-one-out means rank the data better than the
     // forest's out-of-bag means (checked on 12 draws of the data, seeds 30–41: GP every time).
