@@ -9,7 +9,7 @@ import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
  * the whole solve up front. The JavaScript code reads and writes the same views, so the
  * kernels can replace the hot loops one by one. The memory is never grown (growing would
  * detach every view), and a problem that does not fit in wasm32's 4 GiB runs the JavaScript
- * kernels instead (multigrid.ts; e.g. 500³).
+ * kernels instead (multigrid.ts); 500³ fits with f32 vectors (transport.ts, precision).
  */
 
 /** Byte offsets of the lookup tables, fixed in kernels.wat. */
