@@ -28,6 +28,7 @@ import { createSobolAgent } from '../agents/sobol.js';
 import { variedFleet } from '../robots/sim/fleet.js';
 import { analyticTruth } from '../robots/sim/truth.js';
 import type { Parameters, ParameterSpace } from '../src/core/protocols.js';
+import { createRng } from '../src/core/rng.js';
 import { runSimCampaign, type SimCampaignResult } from '../tests/async-lab.js';
 import { runsWithin, TASKS, taskModel } from './campaign-tasks.js';
 
@@ -57,6 +58,8 @@ interface Run {
   makespanHours: number;
   runsPerHour: number;
   meanBatch: number;
+  /** Trials selected in each round (sync) or pass (async) that selected any, in order. */
+  batches: number[];
   runsTo2?: number | null;
   /** Stricter targets: with 20 rigs the random first batch alone often comes within 2 %. */
   runsTo1?: number | null;
@@ -80,12 +83,12 @@ function quartiles(xs: number[]): { q1: number; median: number; q3: number } {
 
 function summary(part: Run['part'], mode: Run['mode'], seed: number, r: SimCampaignResult, wallS: number): Run {
   const makespanHours = (r.endedAt - r.startedAt) / (60 * MS_PER_MINUTE);
-  const selectedRounds = new Set<number>();
-  for (const s of r.pendingAtSelection) selectedRounds.add(s.round);
+  const perRound = new Map<number, number>();
+  for (const s of r.pendingAtSelection) perRound.set(s.round, (perRound.get(s.round) ?? 0) + 1);
   return {
     part, mode, seed, status: r.status, rigRuns: r.measured.length, rounds: r.context.round,
     utilisation: r.utilisation, utilisationUntilLastStart: r.utilisationUntilLastStart, makespanHours, runsPerHour: r.measured.length / makespanHours,
-    meanBatch: r.pendingAtSelection.length / Math.max(1, selectedRounds.size), wallS,
+    meanBatch: r.pendingAtSelection.length / Math.max(1, perRound.size), batches: [...perRound.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n), wallS,
   };
 }
 
@@ -142,10 +145,79 @@ function fStarOf(): number {
   return best;
 }
 
+/** Exact for the medians and quartiles of counts (integers, halves, quarters): no rounding that moves a ratio (#21 review). */
+const exact = (x: number) => (Number.isFinite(x) ? String(Math.round(x * 100) / 100) : x === Infinity ? '> budget' : String(x));
+
+/** Seeded percentile bootstrap (90 %) of median(async) / median(sync), resampling seeds in pairs. */
+const BOOTSTRAP = { resamples: 4000, seed: 21 };
+
+interface Paired {
+  wins: number;
+  ties: number;
+  losses: number;
+  /** Median over seeds of async − sync rig runs (not reached = ∞; a seed where neither reached is a tie and left out). */
+  medianDiff: number;
+  ratio: number;
+  lo: number;
+  hi: number;
+  /** Resamples in which neither median was reached (ratio undefined), left out of the interval. */
+  undefinedResamples: number;
+}
+
+/** Paired comparison of rig runs to a target, seed by seed; not reached = ∞ (beyond the budget). */
+function paired(sync: number[], async: number[]): Paired {
+  const n = sync.length;
+  let wins = 0;
+  let ties = 0;
+  let losses = 0;
+  const diffs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (async[i] === sync[i]) ties++;
+    else if (async[i] < sync[i]) wins++;
+    else losses++;
+    if (Number.isFinite(async[i]) || Number.isFinite(sync[i])) diffs.push(async[i] - sync[i]);
+  }
+  const ratioOf = (idx: number[]) => {
+    const a = quartiles(idx.map((i) => async[i])).median;
+    const b = quartiles(idx.map((i) => sync[i])).median;
+    return !Number.isFinite(a) && !Number.isFinite(b) ? NaN : a / b; // ∞/∞ (neither reached) is undefined; 0 when only sync did not reach
+  };
+  const rng = createRng(BOOTSTRAP.seed);
+  const ratios: number[] = [];
+  let undefinedResamples = 0;
+  for (let b = 0; b < BOOTSTRAP.resamples; b++) {
+    const idx = Array.from({ length: n }, () => Math.floor(rng.next() * n));
+    const a = quartiles(idx.map((i) => async[i])).median;
+    const c = quartiles(idx.map((i) => sync[i])).median;
+    if (!Number.isFinite(a) && !Number.isFinite(c)) undefinedResamples++;
+    else ratios.push(a / c);
+  }
+  ratios.sort((x, y) => x - y);
+  const pct = (p: number) => (ratios.length ? ratios[Math.min(ratios.length - 1, Math.max(0, Math.round(p * (ratios.length - 1))))] : NaN);
+  const all = Array.from({ length: n }, (_, i) => i);
+  return { wins, ties, losses, medianDiff: diffs.length ? quartiles(diffs).median : 0, ratio: ratioOf(all), lo: pct(0.05), hi: pct(0.95), undefinedResamples };
+}
+
+/** A ratio of rig-run counts where "not reached" is ∞. */
+const ratioText = (x: number) => (Number.isNaN(x) ? 'undefined (neither reached)' : x === Infinity ? '∞ (async did not reach)' : x === 0 ? '0 (sync did not reach)' : x.toFixed(3));
+
+/** What the data show against "≤ 10 % more rig runs": only what the interval decides. */
+function verdict(p: Paired): string {
+  if (Number.isNaN(p.hi)) return 'not shown (no defined interval)';
+  if (p.hi <= 1.1) return `met (the 90 % interval's upper end, ${ratioText(p.hi)}, is ≤ 1.10)`;
+  if (p.lo > 1.1) return `NOT met (the 90 % interval's lower end, ${ratioText(p.lo)}, is > 1.10)`;
+  return `not shown either way (the 90 % interval [${ratioText(p.lo)}, ${ratioText(p.hi)}] contains 1.10)`;
+}
+
 const f = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : x === Infinity ? '> budget' : String(x));
 const iqr = (xs: number[], d = 1, scale = 1) => {
   const q = quartiles(xs.map((x) => x * scale));
   return `${f(q.median, d)} [${f(q.q1, d)}, ${f(q.q3, d)}]`;
+};
+/** Medians [quartiles] of counts, printed exactly. */
+const iqrExact = (xs: number[]) => {
+  const q = quartiles(xs);
+  return `${exact(q.median)} [${exact(q.q1)}, ${exact(q.q3)}]`;
 };
 
 export async function run(args: string[]): Promise<void> {
@@ -203,7 +275,7 @@ export async function run(args: string[]): Promise<void> {
     'utilisation = busy rig time / (rigs × time from the first dispatch to the last result); "until last start": the same up to the start of the last rig run, ' +
       'i.e. without the end of the campaign, where any loop leaves rigs idle while the last runs finish.',
     '',
-    '| loop | utilisation % | until last start % | rig runs per lab hour | lab hours | rounds | trials per round |',
+    '| loop | utilisation % | until last start % | rig runs per lab hour | lab hours | rounds | mean trials sent per round that sent any |',
     '|---|---|---|---|---|---|---|',
     ...(['sync', 'async'] as const).map((m) => {
       const r = rows('A', m);
@@ -214,12 +286,12 @@ export async function run(args: string[]): Promise<void> {
     '',
     `Rig runs until the best true reward of the measured recipes is within 2 % of f* = ${f(fStar, 3)} (in the order results were recorded); "> budget" when not reached.`,
     '',
-    '| loop | rig runs to 2 % | lab hours to 2 % | reached | gap of best at budget % | utilisation % | until last start % | rig runs per lab hour | rounds | trials per round |',
+    '| loop | rig runs to 2 % | lab hours to 2 % | reached | gap of best at budget % | utilisation % | until last start % | rig runs per lab hour | rounds | mean trials sent per round that sent any |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...(['sync', 'async'] as const).map((m) => {
       const r = rows('B', m);
       const to2 = r.map((x) => x.runsTo2 ?? Infinity);
-      return `| ${m} | ${iqr(to2, 0)} | ${iqr(r.map((x) => x.hoursTo2 ?? Infinity), 2)} | ${to2.filter(Number.isFinite).length}/${r.length} | ${iqr(r.map((x) => x.bestTrueGap ?? NaN), 2, 100)} | ${iqr(r.map((x) => x.utilisation), 1, 100)} | ${iqr(r.map((x) => x.utilisationUntilLastStart), 1, 100)} | ${iqr(r.map((x) => x.runsPerHour))} | ${iqr(r.map((x) => x.rounds), 0)} | ${iqr(r.map((x) => x.meanBatch))} |`;
+      return `| ${m} | ${iqrExact(to2)} | ${iqr(r.map((x) => x.hoursTo2 ?? Infinity), 2)} | ${to2.filter(Number.isFinite).length}/${r.length} | ${iqr(r.map((x) => x.bestTrueGap ?? NaN), 2, 100)} | ${iqr(r.map((x) => x.utilisation), 1, 100)} | ${iqr(r.map((x) => x.utilisationUntilLastStart), 1, 100)} | ${iqr(r.map((x) => x.runsPerHour))} | ${iqr(r.map((x) => x.rounds), 0)} | ${iqr(r.map((x) => x.meanBatch))} |`;
     }),
     '',
     `With ${RIGS} rigs the first ${RIGS} proposals are uniform random in both loops (gp-bo has no model before 3 results): in sync they are exactly the first ${RIGS} results; ` +
@@ -232,22 +304,48 @@ export async function run(args: string[]): Promise<void> {
       const r = rows('B', m);
       const to1 = r.map((x) => x.runsTo1 ?? Infinity);
       const to05 = r.map((x) => x.runsTo05 ?? Infinity);
-      return `| ${m} | ${r.filter((x) => x.runsTo2 !== null && x.runsTo2 !== undefined && x.runsTo2 <= RIGS).length}/${r.length} | ${iqr(to1, 0)} | ${to1.filter(Number.isFinite).length}/${r.length} | ${iqr(to05, 0)} | ${to05.filter(Number.isFinite).length}/${r.length} |`;
+      return `| ${m} | ${r.filter((x) => x.runsTo2 !== null && x.runsTo2 !== undefined && x.runsTo2 <= RIGS).length}/${r.length} | ${iqrExact(to1)} | ${to1.filter(Number.isFinite).length}/${r.length} | ${iqrExact(to05)} | ${to05.filter(Number.isFinite).length}/${r.length} |`;
     }),
     '',
   ];
   const med = (part: Run['part'], mode: Run['mode'], k: (r: Run) => number) => quartiles(rows(part, mode).map(k)).median;
   const uA = med('A', 'async', (r) => r.utilisation);
   const uB = med('B', 'async', (r) => r.utilisation);
-  const toS = med('B', 'sync', (r) => r.runsTo2 ?? Infinity);
-  const toA = med('B', 'async', (r) => r.runsTo2 ?? Infinity);
+  const byseed = (mode: Run['mode'], k: (r: Run) => number | null | undefined) => rows('B', mode).sort((a, b) => a.seed - b.seed).map((r) => k(r) ?? Infinity);
+  const targets = [
+    ['2 %', (r: Run) => r.runsTo2],
+    ['1 %', (r: Run) => r.runsTo1],
+    ['0.5 %', (r: Run) => r.runsTo05],
+  ] as const;
+  const comparisons = targets.map(([name, k]) => {
+    const s = byseed('sync', k);
+    const a = byseed('async', k);
+    return { name, sync: s, async: a, p: paired(s, a) };
+  });
   md.push(
+    `Rig runs per round in sync (trials sent per round, seeds 1–${Math.min(seeds, 5)}): ` +
+      rows('B', 'sync').slice(0, 5).map((r) => `seed ${r.seed}: ${r.batches.join('/')}`).join('; ') + '.',
+    '',
+    '### Paired, seed by seed (B)',
+    '',
+    `Same seed = same fleet, rig noise and agent seed in both loops, so the loops are compared seed by seed: async wins when it needs fewer rig runs. ` +
+      `Not reached within the budget counts as more than the budget (∞); a seed where neither loop reached the target is a tie and is left out of the median difference. ` +
+      `Ratio = median(async) / median(sync); 90 % interval: percentile bootstrap over seeds resampled in pairs (${BOOTSTRAP.resamples} resamples, seed ${BOOTSTRAP.seed}).`,
+    '',
+    '| target | median sync | median async | async fewer / tie / more runs | median of per-seed async − sync | ratio of medians | 90 % interval of the ratio |',
+    '|---|---|---|---|---|---|---|',
+    ...comparisons.map(({ name, sync, async, p }) =>
+      `| ${name} | ${exact(quartiles(sync).median)} | ${exact(quartiles(async).median)} | ${p.wins} / ${p.ties} / ${p.losses} | ${exact(p.medianDiff)} | ${ratioText(p.ratio)} | [${ratioText(p.lo)}, ${ratioText(p.hi)}]${p.undefinedResamples ? ` (${p.undefinedResamples} resamples with neither median reached left out)` : ''} |`),
+    '',
     '## Against the targets',
     '',
-    `- Utilisation ≥ 90 % (A, the scheduling comparison): async ${f(100 * uA)} % over the whole campaign (${uA >= 0.9 ? 'met' : 'NOT met'}), ` +
+    `- Utilisation ≥ 90 % (A, the scheduling comparison): async ${f(100 * uA)} % over the whole campaign (${uA >= 0.9 ? 'met at the median' : 'NOT met'}; ` +
+      `${rows('A', 'async').filter((r) => r.utilisation >= 0.9).length}/${rows('A', 'async').length} seeds ≥ 90 %), ` +
       `${f(100 * med('A', 'async', (r) => r.utilisationUntilLastStart))} % until the last run started, from sync ${f(100 * med('A', 'sync', (r) => r.utilisation))} %. ` +
-      `B (budget ${budgetB}, 3 runs per rig, so the end of the campaign weighs more): async ${f(100 * uB)} %, sync ${f(100 * med('B', 'sync', (r) => r.utilisation))} %.`,
-    `- ≤ 10 % more rig runs to the target than sync: median ${f(toA, 0)} async vs ${f(toS, 0)} sync (${Number.isFinite(toA) && Number.isFinite(toS) ? `${f((100 * (toA - toS)) / toS)} %` : 'n/a'}) — ${Number.isFinite(toA) && Number.isFinite(toS) && toA <= 1.1 * toS ? 'met' : 'NOT met'}.`,
+      `B (budget ${budgetB}, ${f(budgetB / RIGS)} runs per rig, so the end of the campaign weighs more): async ${f(100 * uB)} %, sync ${f(100 * med('B', 'sync', (r) => r.utilisation))} %.`,
+    `- ≤ 10 % more rig runs to the target than sync (ratio of medians ≤ 1.10; "met" only when the whole 90 % interval is ≤ 1.10, "NOT met" only when it is all above):`,
+    ...comparisons.map(({ name, p }) => `  - to ${name} of f*: ratio ${ratioText(p.ratio)}, async fewer/tie/more in ${p.wins}/${p.ties}/${p.losses} seeds — ${verdict(p)}.`),
+    `  - The 2 % target was reached within the first ${RIGS} results (the random first batch, shared by both loops) in ${rows('B', 'sync').filter((x) => (x.runsTo2 ?? Infinity) <= RIGS).length}/${seeds} sync and ${rows('B', 'async').filter((x) => (x.runsTo2 ?? Infinity) <= RIGS).length}/${seeds} async seeds: there it measures the initial design, not the loop.`,
     '',
   );
   let workers = '';
