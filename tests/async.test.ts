@@ -177,28 +177,40 @@ describe('asynchronous campaigns (#21)', () => {
 
   it('a pass that sends nothing (every candidate beside a running trial), then a kill: the ledger stays consistent and the resumed agent has the recorded state', async () => {
     // gp-bo, except that once, with trials running, it proposes only near-duplicates of one
-    // of them (0.001 apart): the selection refuses them all and the pass sends nothing.
-    const inner = recording();
-    let forced = false;
-    const agent: Agent = {
-      ...inner,
-      propose: (c, k) => {
-        if (forced || (c.pending?.length ?? 0) < 3) return inner.propose(c, k);
-        forced = true;
-        const p = c.pending![0];
-        return Promise.resolve(Array.from({ length: k }, (_, i) => ({ a: Math.abs((p.a as number) - 0.001 * (i + 1)), b: p.b })));
-      },
+    // of them (0.001 apart): the selection refuses them all and the pass sends nothing. The
+    // forced pass is part of the agent's state, so the state after it differs from the one
+    // the previous AgentLearned saved: a resume from the wrong document is seen (#21 review).
+    const forcing = () => {
+      const inner = recording();
+      let forced = false;
+      const agent: Agent = {
+        ...inner,
+        snapshot: () => ({ gp: inner.snapshot!(), forced }),
+        restore: (st) => {
+          const { gp, forced: f } = st as { gp: unknown; forced: boolean };
+          forced = f;
+          inner.restore!(gp);
+        },
+        propose: (c, k) => {
+          if (forced || (c.pending?.length ?? 0) < 3) return inner.propose(c, k);
+          forced = true;
+          const p = c.pending![0];
+          return Promise.resolve(Array.from({ length: k }, (_, i) => ({ a: Math.abs((p.a as number) - 0.001 * (i + 1)), b: p.b })));
+        },
+      };
+      return { agent, forced: () => forced };
     };
+    const firstAgent = forcing();
     const o = base('async', { rigRuns: 16 });
     let atKill: { round: number; snapshot: unknown } | null = null;
     const first = await runSimCampaign({
       ...o,
-      agent,
+      agent: firstAgent.agent,
       killWhen: (c, state, ledger) => {
-        if (!forced || !state.includes('awaitingRigs')) return false;
+        if (!firstAgent.forced() || !state.includes('awaitingRigs')) return false;
         const round = ledger.trials('c').filter((t) => t.round === c.round);
         if (round.length === 0 || round.some((t) => t.selectedRank !== null)) return false;
-        atKill = { round: c.round, snapshot: inner.snapshot!() };
+        atKill = { round: c.round, snapshot: firstAgent.agent.snapshot!() };
         return true;
       },
     });
@@ -206,19 +218,26 @@ describe('asynchronous campaigns (#21)', () => {
       expect(first.status).toBe('killed');
       expect(atKill).not.toBeNull();
       const { round: empty, snapshot } = atKill!;
-      const resumedAgent = recording();
+      const resumed = forcing();
       const restoredWith: unknown[] = [];
       const second = await runSimCampaign({
         ...o,
-        agent: { ...resumedAgent, restore: (st) => (restoredWith.push(JSON.parse(JSON.stringify(st))), resumedAgent.restore!(st)) },
+        agent: { ...resumed.agent, restore: (st) => (restoredWith.push(JSON.parse(JSON.stringify(st))), resumed.agent.restore!(st)) },
         db: first.db,
         labStateDir: first.labStateDir,
       });
       expect(second.status).toBe('completed');
-      // The resumed agent starts from the state the first process had after the empty pass.
+      // The resumed agent starts from the state the first process had after the empty pass —
+      // the one digital:<empty> saved, not the previous AgentLearned's (forced: false there).
       expect(restoredWith[0]).toEqual(JSON.parse(JSON.stringify(snapshot)));
+      expect((restoredWith[0] as { forced: boolean }).forced).toBe(true);
       const l = Ledger.open(first.db, { readonly: true });
       try {
+        const learnedDocs = l.documents('c', 'AgentLearned');
+        const emptyDoc = learnedDocs.findIndex((d) => d.key === `digital:${empty}`);
+        expect(emptyDoc).toBeGreaterThan(0);
+        expect(learnedDocs[emptyDoc].body.snapshot).toEqual(restoredWith[0]);
+        expect(learnedDocs[emptyDoc - 1].body.snapshot).not.toEqual(restoredWith[0]);
         const trials = l.trials('c');
         // The empty pass: its candidates proposed and scored once, none sent, none learned as rig data.
         const emptyRound = trials.filter((t) => t.round === empty);
