@@ -69,6 +69,15 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(lines).toContain('round 1: 1 of 2 rig slots filled — 5 candidates, the other 4 within 0.05 of another candidate, a trial at the rigs or an earlier rig run');
   });
 
+  it('says the agent proposed fewer candidates than slots when that, not distance, left a slot empty (#21 review)', async () => {
+    const agent = { ...fakeAgent(), propose: async () => [{ x: 0.5 }] };
+    const lines: string[] = [];
+    const s = setup({ agent: agent as ReturnType<typeof fakeAgent>, rigRuns: 2, log: (l) => lines.push(l) });
+    await runToEnd(s);
+    expect(lines).toContain('round 1: 1 of 2 rig slots filled — the agent proposed 1 candidate for 2 slots');
+    expect(lines.some((l) => /within 0\.05/.test(l))).toBe(false);
+  });
+
   it('runs a campaign: every selected trial measured once, rewards recorded, agent learns', async () => {
     const s = setup();
     const snap = await runToEnd(s);

@@ -574,7 +574,16 @@ export class CampaignRuntime {
     });
     this.progress({ phase: 'select', round, done: chosen.length, total: k, message: `${chosen.length} of ${ranked.length} candidates go to the rigs` });
     // A short batch leaves rigs idle: said, never silent (issue #21; #12 "cut silently").
-    if (chosen.length < k) this.d.log?.(`round ${round}: ${chosen.length} of ${k} rig slots filled — ${ranked.length} candidates, the other ${ranked.length - chosen.length} within 0.05 of another candidate, a trial at the rigs or an earlier rig run`);
+    // The reason said is the one that holds (#21 review): fewer candidates than slots, and/or
+    // candidates refused as too close.
+    if (chosen.length < k) {
+      const refused = ranked.length - chosen.length;
+      const tooClose = `within 0.05 of another candidate, a trial at the rigs or an earlier rig run`;
+      const why =
+        ranked.length >= k ? `${ranked.length} candidates, the other ${refused} ${tooClose}`
+        : `the agent proposed ${ranked.length} candidate${ranked.length === 1 ? '' : 's'} for ${k} slots${refused > 0 ? `, of which ${refused} ${tooClose}` : ''}`;
+      this.d.log?.(`round ${round}: ${chosen.length} of ${k} rig slots filled — ${why}`);
+    }
     return { selected: chosen.length, ...(this.d.mode === 'async' ? { inFlight: this.inFlight().length } : {}) };
   }
 
