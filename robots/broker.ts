@@ -104,6 +104,69 @@ function secure(broker: Aedes, users: Record<string, string>, aclText: string): 
   };
 }
 
+/**
+ * Works around aedes 1.2 dropping QoS 0/1 messages (lost rig jobs: 27 of 320 first attempts in
+ * the durability campaign bench, experiments/results/durability-campaign.md; aedes issues #955
+ * and #994, both open). aedes numbers every publish (`brokerCounter`) as it arrives, then runs
+ * it through the persistence (retained store, offline queues of persistent sessions) before it
+ * hands it to the subscribers; with LevelDB these steps take variable time, so a later message
+ * can reach a subscriber first. The subscriber's `dedupe` (lib/client.js) then treats every
+ * message with a lower counter than the last one delivered as a duplicate and drops it without
+ * a trace: a job never reaches its rig, a rig's event or status never reaches the orchestrator.
+ * So publishes pass the persistence one at a time, in arrival order: the next one starts when
+ * the previous one has been handed to the subscribers (`mq.emit`) or has failed. Counters then
+ * reach every subscriber in increasing order and `dedupe` drops nothing. Delivery to a persistent
+ * session takes one more persistence step per message (`outgoingUpdate`, which gives it its
+ * message id) that can also finish out of order; chained per client, the messages go out in the
+ * order MQTT 3.1.1 §4.6 requires (per publisher and topic), which the unfixed broker broke too.
+ * Cost: one publish in the persistence at a time (robots/broker.test.ts: bursts of 1200).
+ */
+function keepEveryMessage(broker: Aedes): void {
+  type Done = (error?: Error) => void;
+  const inner = broker as unknown as { publish(packet: unknown, client?: unknown, done?: Done): void; mq: { emit(packet: unknown, done?: Done): void } };
+  const publish = inner.publish.bind(broker);
+  const emit = inner.mq.emit.bind(inner.mq);
+  let tail: Promise<void> = Promise.resolve();
+  // The release of the one publish between its start and its hand-over (at most one at a time).
+  let handedOver: (() => void) | undefined;
+  inner.mq.emit = (packet, done) => {
+    const release = handedOver;
+    handedOver = undefined;
+    release?.();
+    emit(packet, done);
+  };
+  const persistence = (broker as unknown as { persistence: { outgoingUpdate(client: { id: string }, packet: unknown): Promise<unknown> } }).persistence;
+  const update = persistence.outgoingUpdate.bind(persistence);
+  const lastUpdate = new Map<string, Promise<unknown>>();
+  persistence.outgoingUpdate = (client, packet) => {
+    const done = (lastUpdate.get(client.id) ?? Promise.resolve()).then(() => update(client, packet));
+    const settled = done.catch(() => undefined);
+    lastUpdate.set(client.id, settled);
+    // Forget an idle client's chain (clients come and go under many ids).
+    void settled.then(() => {
+      if (lastUpdate.get(client.id) === settled) lastUpdate.delete(client.id);
+    });
+    return done;
+  };
+  inner.publish = (packet, client, done) => {
+    if (typeof client === 'function') [client, done] = [null, client as Done];
+    const turn = tail;
+    let release!: () => void;
+    tail = new Promise<void>((r) => (release = r));
+    void turn.then(() => {
+      handedOver = release;
+      publish(packet, client, (err?: Error) => {
+        // Ended without reaching the subscribers (refused, or failed in the persistence).
+        if (handedOver === release) {
+          handedOver = undefined;
+          release();
+        }
+        done?.(err);
+      });
+    });
+  };
+}
+
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
   let db: Level<string, Buffer> | undefined;
@@ -114,6 +177,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     persistence = new AsyncLevelPersistence(db);
   }
   const broker = await Aedes.createBroker(persistence ? { persistence } : {});
+  keepEveryMessage(broker);
   if (options.users) secure(broker, options.users, options.acl ?? PORELOOP_ACL);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
