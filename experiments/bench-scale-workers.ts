@@ -205,13 +205,13 @@ const FIT_ROWS = 64;
 async function surrogateFits(m: MosquittoProcess, reps: number, log: (l: string) => void): Promise<{ lines: string[]; json: unknown }> {
   const lab = uniq('fit');
   const proc = startWorkerProcess(m.url, lab, 's-0', 'surrogate');
-  const ex = await MqttExecutor.connect({ url: m.url, lab });
+  const ex = await MqttExecutor.connect({ url: m.url, lab, log });
   try {
     await ex.waitForCapacity('surrogate', 1, 120_000);
     const probe = fitData(16, 999).x;
     // Warm-up on both sides: the backend (wasm) and the worker's fit thread start once.
     await new DeepEnsemble(FIT_OPTIONS).fit(fitData(FIT_ROWS, 0), { seed: 0 });
-    await new WorkerTrainedSurrogate(ex, FIT_OPTIONS).fit(fitData(FIT_ROWS, 0), { seed: 0 });
+    await new WorkerTrainedSurrogate(ex, FIT_OPTIONS, log).fit(fitData(FIT_ROWS, 0), { seed: 0 });
     const here: number[] = [];
     const worker: number[] = [];
     const perFitBytes: number[] = [];
@@ -220,7 +220,7 @@ async function surrogateFits(m: MosquittoProcess, reps: number, log: (l: string)
     for (let r = 1; r <= reps; r++) {
       const data = fitData(FIT_ROWS, r);
       const local = new DeepEnsemble(FIT_OPTIONS);
-      const remote = new WorkerTrainedSurrogate(ex, FIT_OPTIONS);
+      const remote = new WorkerTrainedSurrogate(ex, FIT_OPTIONS, log);
       const bytes0 = ex.stats.bytesOut + ex.stats.bytesIn;
       // Alternate which goes first: the machine is shared and its load drifts.
       const runs = [async () => here.push((await timed(() => local.fit(data, { seed: r }))).s), async () => worker.push((await timed(() => remote.fit(data, { seed: r }))).s)];

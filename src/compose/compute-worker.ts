@@ -73,7 +73,9 @@ async function onWorkersElseHere<W, H = W>(
   runOptions: RunOptions,
   here: () => Promise<H>,
   counts: { workers: number; here: number },
+  /** For the fallback's log line: what failed on the workers, and what is done here instead. */
   what: string,
+  instead: string,
   log?: (line: string) => void,
 ): Promise<{ on: 'worker'; value: W } | { on: 'here'; value: H }> {
   if (pool instanceof MqttExecutor && pool.capacity(kind) > 0) {
@@ -83,7 +85,7 @@ async function onWorkersElseHere<W, H = W>(
       return { on: 'worker', value };
     } catch (e) {
       if (!(e instanceof WorkerLostError) && !(e instanceof WireError)) throw e;
-      log?.(`${what} on the workers failed (${(e as Error).message}); doing it here`);
+      log?.(`${what} on the workers failed (${(e as Error).message}); ${instead}`);
     }
   }
   const value = await here();
@@ -102,7 +104,7 @@ export function twinVolumes(pool: TaskExecutor, log?: (line: string) => void) {
     /** Volumes generated on twin workers and in this process so far. */
     counts,
     async generate(t: GenerateTask): Promise<{ voxels: Voxels; achieved: Record<string, number> }> {
-      const out = await onWorkersElseHere<{ voxels: Voxels; achieved: Record<string, number> }>(pool, 'twin', 'generate', () => t, { deadlineMs: twinDeadlineMs(t.size), noWorkerMs: TWIN_NO_WORKER_MS }, () => generateHere(t), counts, 'twin volume', log);
+      const out = await onWorkersElseHere<{ voxels: Voxels; achieved: Record<string, number> }>(pool, 'twin', 'generate', () => t, { deadlineMs: twinDeadlineMs(t.size), noWorkerMs: TWIN_NO_WORKER_MS }, () => generateHere(t), counts, 'twin volume', 'generating it here', log);
       return out.value;
     },
   };
@@ -169,7 +171,7 @@ export class WorkerTrainedSurrogate implements Surrogate {
       probe: { x: packRows(data.x.slice(0, PROBE_ROWS)), rows: Math.min(PROBE_ROWS, data.x.length) },
     });
     const here = async () => ({ ...(await this.local.fit(data, { seed, warmStart, onProgress: options.onProgress })), backend: activeBackend() });
-    const out = await onWorkersElseHere<WorkerTrainResult, Awaited<ReturnType<typeof here>>>(this.pool, 'surrogate', 'train', payload, { noWorkerMs: SURROGATE_NO_WORKER_MS }, here, this.counts, 'surrogate fit', this.log);
+    const out = await onWorkersElseHere<WorkerTrainResult, Awaited<ReturnType<typeof here>>>(this.pool, 'surrogate', 'train', payload, { noWorkerMs: SURROGATE_NO_WORKER_MS }, here, this.counts, 'surrogate fit', 'fitting it here', this.log);
     if (out.on === 'here') {
       this.provenance = { on: 'here', backend: out.value.backend };
       return { loss: out.value.loss, epochs: out.value.epochs };
