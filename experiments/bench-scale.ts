@@ -29,6 +29,7 @@ import { variedFleet } from '../robots/sim/fleet.js';
 import { analyticTruth } from '../robots/sim/truth.js';
 import type { Parameters, ParameterSpace } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
+import { encode } from '../src/core/space.js';
 import { runSimCampaign, type SimCampaignResult } from '../tests/async-lab.js';
 import { runsWithin, TASKS, taskModel } from './campaign-tasks.js';
 
@@ -60,6 +61,8 @@ interface Run {
   meanBatch: number;
   /** Trials selected in each round (sync) or pass (async) that selected any, in order. */
   batches: number[];
+  /** Trials sent within 0.05 (the selection's radius, RMS over encoded columns) of a trial sent earlier: replicates in all but name. */
+  nearEarlier: number;
   runsTo2?: number | null;
   /** Stricter targets: with 20 rigs the random first batch alone often comes within 2 %. */
   runsTo1?: number | null;
@@ -81,14 +84,21 @@ function quartiles(xs: number[]): { q1: number; median: number; q3: number } {
   return { q1: q(0.25), median: q(0.5), q3: q(0.75) };
 }
 
-function summary(part: Run['part'], mode: Run['mode'], seed: number, r: SimCampaignResult, wallS: number): Run {
+function summary(part: Run['part'], mode: Run['mode'], seed: number, r: SimCampaignResult, space: ParameterSpace, wallS: number): Run {
   const makespanHours = (r.endedAt - r.startedAt) / (60 * MS_PER_MINUTE);
   const perRound = new Map<number, number>();
   for (const s of r.pendingAtSelection) perRound.set(s.round, (perRound.get(s.round) ?? 0) + 1);
+  const sent: number[][] = [];
+  let nearEarlier = 0;
+  for (const s of r.pendingAtSelection) {
+    const v = encode(space, s.params);
+    if (sent.some((u) => Math.hypot(...u.map((x, i) => x - v[i])) / Math.sqrt(v.length) < 0.05)) nearEarlier++;
+    sent.push(v);
+  }
   return {
     part, mode, seed, status: r.status, rigRuns: r.measured.length, rounds: r.context.round,
     utilisation: r.utilisation, utilisationUntilLastStart: r.utilisationUntilLastStart, makespanHours, runsPerHour: r.measured.length / makespanHours,
-    meanBatch: r.pendingAtSelection.length / Math.max(1, perRound.size), batches: [...perRound.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n), wallS,
+    meanBatch: r.pendingAtSelection.length / Math.max(1, perRound.size), batches: [...perRound.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n), nearEarlier, wallS,
   };
 }
 
@@ -106,7 +116,7 @@ async function partA(mode: Run['mode'], seed: number, budget: number): Promise<R
     agent: createSobolAgent(), space: SPACE_A, rewardOf: (p) => p.score, measure: ['score'],
     batchSize: RIGS, candidates: RIGS, rigRuns: budget, digitalMs: DIGITAL_MS, timeoutMs: 20 * MEAN_MINUTES * MS_PER_MINUTE, stepMs: 200,
   });
-  return summary('A', mode, seed, r, (performance.now() - t0) / 1000);
+  return summary('A', mode, seed, r, SPACE_A, (performance.now() - t0) / 1000);
 }
 
 async function partB(mode: Run['mode'], seed: number, budget: number, fStar: number): Promise<Run> {
@@ -123,7 +133,7 @@ async function partB(mode: Run['mode'], seed: number, budget: number, fStar: num
   const trueRewards = r.measured.map((m) => task.trueReward(m.params as Parameters));
   const runsTo2 = runsWithin(trueRewards, fStar, 0.02);
   return {
-    ...summary('B', mode, seed, r, (performance.now() - t0) / 1000),
+    ...summary('B', mode, seed, r, task.space, (performance.now() - t0) / 1000),
     runsTo2,
     runsTo1: runsWithin(trueRewards, fStar, 0.01),
     runsTo05: runsWithin(trueRewards, fStar, 0.005),
@@ -286,12 +296,12 @@ export async function run(args: string[]): Promise<void> {
     '',
     `Rig runs until the best true reward of the measured recipes is within 2 % of f* = ${f(fStar, 3)} (in the order results were recorded); "> budget" when not reached.`,
     '',
-    '| loop | rig runs to 2 % | lab hours to 2 % | reached | gap of best at budget % | utilisation % | until last start % | rig runs per lab hour | rounds | mean trials sent per round that sent any |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| loop | rig runs to 2 % | lab hours to 2 % | reached | gap of best at budget % | utilisation % | until last start % | rig runs per lab hour | rounds | mean trials sent per round that sent any | sent within 0.05 of an earlier trial |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...(['sync', 'async'] as const).map((m) => {
       const r = rows('B', m);
       const to2 = r.map((x) => x.runsTo2 ?? Infinity);
-      return `| ${m} | ${iqrExact(to2)} | ${iqr(r.map((x) => x.hoursTo2 ?? Infinity), 2)} | ${to2.filter(Number.isFinite).length}/${r.length} | ${iqr(r.map((x) => x.bestTrueGap ?? NaN), 2, 100)} | ${iqr(r.map((x) => x.utilisation), 1, 100)} | ${iqr(r.map((x) => x.utilisationUntilLastStart), 1, 100)} | ${iqr(r.map((x) => x.runsPerHour))} | ${iqr(r.map((x) => x.rounds), 0)} | ${iqr(r.map((x) => x.meanBatch))} |`;
+      return `| ${m} | ${iqrExact(to2)} | ${iqr(r.map((x) => x.hoursTo2 ?? Infinity), 2)} | ${to2.filter(Number.isFinite).length}/${r.length} | ${iqr(r.map((x) => x.bestTrueGap ?? NaN), 2, 100)} | ${iqr(r.map((x) => x.utilisation), 1, 100)} | ${iqr(r.map((x) => x.utilisationUntilLastStart), 1, 100)} | ${iqr(r.map((x) => x.runsPerHour))} | ${iqr(r.map((x) => x.rounds), 0)} | ${iqr(r.map((x) => x.meanBatch))} | ${iqrExact(r.map((x) => x.nearEarlier))} |`;
     }),
     '',
     `With ${RIGS} rigs the first ${RIGS} proposals are uniform random in both loops (gp-bo has no model before 3 results): in sync they are exactly the first ${RIGS} results; ` +
