@@ -85,7 +85,7 @@ describe('gp-bo (issue #12)', () => {
 
   it('fills a 20-point batch in a continuous 2-D space with points at least minDistance apart and from the rig runs (issue #21)', async () => {
     // A synchronous round of a 20-rig lab: the orchestrator refuses a candidate within 0.05
-    // (RMS, bounds-normalised) of another in the batch or of an earlier rig run. Kriging
+    // (RMS over the encoded columns) of another in the batch or of an earlier rig run. Kriging
     // believer alone clustered its 20 points near the optimum and ~1.4 per round went out.
     const space: ParameterSpace = { parameters: [{ name: 'porosity', kind: 'continuous', min: 0.6, max: 0.85 }, { name: 'ptfe', kind: 'continuous', min: 0, max: 30 }] };
     const reward = (p: Record<string, unknown>) => {

@@ -102,9 +102,10 @@ const DEFAULTS = {
   /** With a trust region in a pool: at least this many candidates per proposal (the nearest, if the box holds fewer). */
   trustRegionMinPoints: 20,
   /**
-   * No candidate within this RMS distance (bounds-normalised cube) of a trial at the rigs, of
-   * a point chosen earlier in the same proposal, or (batches, k > 1) of a rig run so far — see
-   * 4. above (issue #21). 0.05 is the orchestrator's diverse-selection radius; 0 turns it off.
+   * No candidate within this RMS distance (over the encoded columns: continuous scaled by its
+   * bounds, categorical one-hot) of a trial at the rigs, of a point chosen earlier in the same
+   * proposal, or — when k > 1 or a trial is at the rigs — of a rig run so far; see 4. above
+   * (issue #21). 0.05 is the orchestrator's diverse-selection radius; 0 turns it off.
    */
   minDistance: 0.05,
 };
