@@ -425,15 +425,20 @@ export async function connectV5(o: ComputeConnectOptions, clientId: string, will
       reject(new PoreloopError(`cannot connect to MQTT 5 broker ${redactUrl(o.url)} as ${clientId}: ${e.message} (compute workers need MQTT 5 with shared subscriptions: Mosquitto 2, EMQX, HiveMQ; the embedded aedes broker speaks only 3.1.1)`));
     };
     const timer = setTimeout(() => fail(new Error(`no CONNACK within ${o.connectTimeoutMs ?? 10_000} ms`)), o.connectTimeoutMs ?? 10_000);
+    const onError = (e: Error) => {
+      clearTimeout(timer);
+      fail(e);
+    };
     client.once('connect', () => {
       clearTimeout(timer);
+      // Only a failed first connect ends the client: a later error (mqtt.js emits one on a
+      // keepalive timeout, e.g. after the event loop stalled) must leave it reconnecting —
+      // with this listener left in place it ended the client for good (issue #21).
+      client.off('error', onError);
       (client.stream as { setNoDelay?: (v: boolean) => void } | undefined)?.setNoDelay?.(true);
       resolve();
     });
-    client.once('error', (e) => {
-      clearTimeout(timer);
-      fail(e);
-    });
+    client.once('error', onError);
   });
   client.on('error', () => undefined);
   return client;

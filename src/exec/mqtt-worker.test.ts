@@ -11,7 +11,7 @@ import { uniq, waitFor } from '../../robots/testing/brokers.js';
 import { useMosquitto } from '../../robots/testing/mosquitto-suite.js';
 import { mosquittoMissing, skipWithout } from '../../robots/testing/services.js';
 import { MqttExecutor, WorkerLostError } from './mqtt-executor.js';
-import { BlobFetcher, blobRefsProblem, CHUNK_BYTES, computeTopics, decodeValue, encodeValue, INLINE_MAX_BYTES, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
+import { BlobFetcher, blobRefsProblem, CHUNK_BYTES, computeTopics, connectV5, decodeValue, encodeValue, INLINE_MAX_BYTES, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
 import { startMqttWorker, type MqttWorker } from './mqtt-worker.js';
 import { TaskError } from './worker-pool.js';
 
@@ -131,6 +131,18 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     expect(ex.stats.completed).toBe(1);
     expect(ex.stats.failed).toBe(0);
     expect(ex.pending).toBe(0);
+  });
+
+  it('an error after the connect (a keepalive timeout) leaves the client connected, not ended', async () => {
+    const c = await connectV5({ url: m.url }, uniq('err'));
+    try {
+      // mqtt.js emits this after a stalled event loop missed the PINGRESP; it then reconnects.
+      c.emit('error', new Error('Keepalive timeout'));
+      expect(c.disconnecting).toBe(false);
+      await c.publishAsync(uniq('t'), 'still here', { qos: 1 });
+    } finally {
+      await c.endAsync(true);
+    }
   });
 
   it('a task with noWorkerMs fails once no worker of its kind has been online that long', async () => {
