@@ -76,6 +76,47 @@ describe.skipIf(skip)('campaign with exec: mqtt', () => {
     }
   });
 
+  it('fits its surrogate on a surrogate worker and records which worker made the weights', async () => {
+    const lab = uniq('exec-sur');
+    const worker = await startComputeWorker({ broker: m.url, lab, kinds: ['physics', 'twin', 'surrogate'], concurrency: 1, workerId: 'e2e-s', env: {} });
+    try {
+      const dir = tmp();
+      const cfg = join(dir, 'c.yaml');
+      writeFileSync(
+        cfg,
+        [
+          'name: exec-mqtt-surrogate',
+          'seed: 4',
+          `lab: ${lab}`,
+          'twin: { name: fibre-gdl, size: [16, 16, 12], voxelSize: 2.0, fixed: { fibreDiameter: 7.0 } }',
+          'space: { porosity: { min: 0.6, max: 0.85 }, binderFraction: { min: 0.05, max: 0.3 } }',
+          'predict: { properties: [porosity, tau_z], physicsPerRound: 8, realisations: { min: 1, max: 1 }, retrainEvery: 8, surrogate: { members: 2, epochs: 10, patience: 10 } }',
+          'reward: "porosity / tau_z"',
+          'agent: { name: sobol, candidates: 8, batchSize: 2 }',
+          'rigs: { pipeline: [characterise], measure: [porosity, tau_z], timeout: 120s, simulate: { rigs: [{ id: r1, capabilities: [characterise], latencyMs: 50 }] } }',
+          'budget: { rigRuns: 4 }',
+          `broker: ${m.url}`,
+          'exec: mqtt',
+        ].join('\n') + '\n',
+      );
+      const logs: string[] = [];
+      let id = '';
+      const summary = await runCampaign(loadCampaign(cfg, {}, {}), { db: join(dir, 'l.db'), log: (l) => logs.push(l), onStart: (c) => (id = c) });
+      expect(summary.status).toBe('completed');
+      const l = Ledger.open(join(dir, 'l.db'), { readonly: true });
+      try {
+        const trained = (l.db.prepare("SELECT body FROM documents WHERE campaign_id = ? AND type = 'ModelTrained'").all(id) as Array<{ body: string }>).map((r) => JSON.parse(r.body)).filter((b) => b.kind === 'mlp-ensemble');
+        expect(trained.length).toBeGreaterThan(0);
+        for (const t of trained) expect(t.state.trainedOn).toMatchObject({ on: 'worker', workerId: 'e2e-s', probeMaxDiff: 0 });
+        expect(logs).toContain(`surrogate fits: ${trained.length} on workers, 0 here`);
+      } finally {
+        l.close();
+      }
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('a volume sent to a twin worker that then leaves is generated here: same bytes, no hang', async () => {
     const lab = uniq('twinlost');
     const logs: string[] = [];
