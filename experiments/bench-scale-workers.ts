@@ -215,6 +215,7 @@ async function surrogateFits(m: MosquittoProcess, reps: number, log: (l: string)
     const here: number[] = [];
     const worker: number[] = [];
     const perFitBytes: number[] = [];
+    const loadBefore = loadavg();
     let identical = true;
     let onWorker = 0;
     for (let r = 1; r <= reps; r++) {
@@ -240,8 +241,10 @@ async function surrogateFits(m: MosquittoProcess, reps: number, log: (l: string)
       `| here (main thread) | ${fmtQ(quantiles(here))} | – | – | 0 |`,
       `| worker process, loaded here | ${fmtQ(quantiles(worker))} | ${onWorker}/${reps} | ${identical ? 'yes' : '**no**'} | ${Math.round(quantiles(perFitBytes).median)} |`,
       '',
+      `Load average ${loadBefore.map(r2).join(' / ')} before the fits, ${loadavg().map(r2).join(' / ')} after, on ${availableParallelism()} cores shared with other jobs: the worker process and this one compete for the same cores, so this shows the round trip's overhead, not a speed-up from a second machine.`,
+      '',
     ];
-    return { lines, json: { options: FIT_OPTIONS, rows: FIT_ROWS, reps, hereSeconds: here, workerSeconds: worker, onWorker, identical, bytesPerFit: perFitBytes } };
+    return { lines, json: { loadavgBefore: loadBefore, loadavgAfter: loadavg(), options: FIT_OPTIONS, rows: FIT_ROWS, reps, hereSeconds: here, workerSeconds: worker, onWorker, identical, bytesPerFit: perFitBytes } };
   } finally {
     await ex.close();
     await proc.stop();
