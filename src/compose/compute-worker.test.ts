@@ -84,6 +84,24 @@ describe.skipIf(skip)('surrogate fits on compute workers (Mosquitto)', () => {
     expect((await s.predict(probe)).mean).toHaveLength(3);
   }, 30_000);
 
+  it('weights a worker says it fitted on other data are refused: the fit is made here and the campaign goes on', async () => {
+    const lab = uniq('sur-forged');
+    await worker(lab, 'forger');
+    const ex = await producer(lab);
+    await ex.waitForCapacity('surrogate', 1);
+    // The worker's answer as a stale or forged result would come: another data hash.
+    const run = ex.run.bind(ex);
+    ex.run = (async (task: string, payload: unknown, options?: Parameters<typeof run>[2]) => ({ ...((await run(task, payload, options)) as object), dataHash: 'forged' })) as typeof ex.run;
+    const lines: string[] = [];
+    const s = new WorkerTrainedSurrogate(ex, small(5), (l) => lines.push(l));
+    await s.fit(dataset(12, 4), { seed: 2 });
+    expect(s.provenance).toMatchObject({ on: 'here' });
+    expect(lines.some((l) => l.includes('forger') && l.includes('refused'))).toBe(true);
+    const local = new DeepEnsemble(small(5));
+    await local.fit(dataset(12, 4), { seed: 2 });
+    expect(await s.predict(probe)).toEqual(await local.predict(probe));
+  }, 60_000);
+
   it('a worker killed mid-fit: the task is sent again, completes once on another worker', async () => {
     const lab = uniq('sur-kill');
     const dies = await worker(lab, 'dies');

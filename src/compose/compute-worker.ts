@@ -177,7 +177,15 @@ export class WorkerTrainedSurrogate implements Surrogate {
       return { loss: out.value.loss, epochs: out.value.epochs };
     }
     const r = out.value;
-    if (r.dataHash !== datasetHash(data)) throw new WireError(`surrogate worker ${r.workerId} fitted data ${r.dataHash}, not the data sent (${datasetHash(data)})`);
+    if (r.dataHash !== datasetHash(data)) {
+      // A worker's answer is not trusted blindly (a stale, buggy or forged result must not become
+      // the campaign's model, nor stop it): weights fitted on other data are refused and the fit
+      // is made here, with the reason in the log.
+      this.log?.(`surrogate worker ${r.workerId} fitted data ${r.dataHash}, not the data sent (${datasetHash(data)}): refused, fitting it here`);
+      const v = await here();
+      this.provenance = { on: 'here', backend: v.backend };
+      return { loss: v.loss, epochs: v.epochs };
+    }
     await withTempDir(async (dir) => {
       await writeModelFiles(dir, r.files);
       await this.local.load(dir);
