@@ -218,6 +218,8 @@ export class CampaignRuntime {
       if (m.feasible && m.stage < this.d.pipeline.length - 1) await this.sendJob(t, m.stage + 1, 1, this.view.measuredOf(t.id));
       else await this.completeTrial(t, m.feasible);
     }
+    // A round whose last trials were completed here gets no rig event to wake awaitRigs (#20 review).
+    this.changes.next();
   }
 
   async close(): Promise<void> {
@@ -893,14 +895,25 @@ export class CampaignRuntime {
   private async completeTrial(trial: TrialRow, feasible: boolean): Promise<void> {
     const measured = this.view.measuredOf(trial.id);
     const abandon = (reason: string) => this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: trial.id, reason }, trial.id);
-    const estimate = feasible ? await this.estimateOf(trial) : null;
+    // Issue #20 review: an estimator that cannot read the result (e.g. a test shorter than the
+    // model's early window) threw through here, the event queue only logged it and the trial
+    // stayed running for good (a resume rethrew). The trial ends with what was measured; if the
+    // reward needs what the estimate would have given, it is abandoned below, naming why.
+    let estimate: Awaited<ReturnType<CampaignRuntime['estimateOf']>> = null;
+    let unestimated = '';
+    try {
+      estimate = feasible ? await this.estimateOf(trial) : null;
+    } catch (e) {
+      unestimated = `; the ${this.d.estimator!.stage} result could not be estimated: ${(e as Error).message}`;
+      this.d.log?.(`trial ${trial.id}: no early-life estimate${unestimated}`);
+    }
     const estimated = Object.fromEntries(Object.entries(estimate?.estimates ?? {}).map(([k, v]) => [k, v.mean]));
     // A result without a measured name used to throw inside the reward, the error was
     // swallowed by the event queue and the trial never ended (issue #14). Say which name is
     // missing and which are expected, so that the rig's author can fix the keys.
     const missing = feasible ? (this.d.measure ?? []).filter((n) => !Object.hasOwn(measured, n) && !Object.hasOwn(estimated, n)) : [];
     if (missing.length > 0) {
-      return void abandon(`the rigs' measurements lack ${missing.map((n) => `"${n}"`).join(', ')}: measurement keys must be the names in rigs.measure [${this.d.measure!.join(', ')}]; the rigs sent [${Object.keys(measured).join(', ')}]`);
+      return void abandon(`the rigs' measurements lack ${missing.map((n) => `"${n}"`).join(', ')}: measurement keys must be the names in rigs.measure [${this.d.measure!.join(', ')}]; the rigs sent [${Object.keys(measured).join(', ')}]${unestimated}`);
     }
     const predicted = Object.fromEntries(Object.entries(trial.prediction ?? {}).map(([k, v]) => [k, v.mean]));
     let reward = Number.NaN;
@@ -914,20 +927,32 @@ export class CampaignRuntime {
     // Issue #20: a reward that rests on a prediction is not a measured reward — the trial has none
     // (NaN: best, worst, targets, the correction and the reality model count only measurements);
     // the estimate, its σ and the reward with it are their own document, in the same transaction.
+    // A reward that does not use the estimated names (the same value with them unknown, NaN) is
+    // measured all the same (#20 review).
     const rewardStd = this.d.rewardStd?.({ ...Object.fromEntries(Object.entries({ ...predicted, ...measured }).map(([k, v]) => [k, { mean: v, std: 0 }])), ...estimate.estimates }, (m) => this.d.rewardOf(m, this.view.paramsOf(trial)));
+    const measuredReward = this.rewardWithout(Object.keys(estimated), { ...predicted, ...measured }, trial, reward);
     this.ledger.transaction(() => {
       this.ledger.append(this.d.campaignId, 'EstimateRecorded', { trialId: trial.id, ...estimate, reward, ...(rewardStd === undefined ? {} : { rewardStd }) }, trial.id);
-      this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward: Number.NaN, feasible }, trial.id);
+      this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward: measuredReward, feasible }, trial.id);
     });
+  }
+
+  /** `reward` when the reward is the same with `names` unknown (NaN), else NaN: whether it rests on them. */
+  private rewardWithout(names: readonly string[], known: Record<string, number>, trial: TrialRow, reward: number): number {
+    try {
+      const r = this.d.rewardOf({ ...known, ...Object.fromEntries(names.map((n) => [n, Number.NaN])) }, this.view.paramsOf(trial));
+      return Number.isFinite(r) && r === reward ? reward : Number.NaN;
+    } catch {
+      return Number.NaN;
+    }
   }
 
   /**
    * Issue #20: the estimate of what the estimator's stage did not measure, from that stage's
-   * measurement; one already recorded (a resumed process) is taken as it stands, not predicted again.
+   * measurement. (An estimate is recorded in one transaction with TrialCompleted, so a resumed
+   * process never completes a trial that already has one.)
    */
   private async estimateOf(trial: TrialRow): Promise<Omit<DocumentBodies['EstimateRecorded'], 'reward' | 'rewardStd' | 'trialId'> | null> {
-    const recorded = this.view.document('EstimateRecorded', trial.id)?.body;
-    if (recorded) return recorded;
     const est = this.d.estimator;
     const stage = est ? this.d.pipeline.indexOf(est.stage) : -1;
     if (!est || stage < 0) return null;
