@@ -236,10 +236,10 @@ export function createStagePpo(options: Record<string, unknown> = {}): StagePoli
       const { mu } = forward([obs]);
       return stageAction(env, k, mu[0], offsets[k], dims[k]);
     },
-    async learn(env: StageEnvironment, episodes: readonly StageEpisode[]): Promise<void> {
+    async learn(env: StageEnvironment, episodes: readonly StageEpisode[], o: { target?: Parameters } = {}): Promise<void> {
       if (episodes.length === 0) return;
       env.assimilate?.(episodes);
-      await runPpo(env, opts.learnIterations, opts.learnRate);
+      await runPpo(env, opts.learnIterations, opts.learnRate, o.target);
     },
     snapshot: (): Snapshot => ({ version, rollouts, trainedIterations, shapes, weights: vars ? vars.map((v) => Array.from(v.dataSync())) : [] }),
     restore(s: unknown): void {

@@ -39,10 +39,10 @@ import type { EnsembleOptions } from '../surrogate/ensemble.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRealityModel } from '../predict/multifidelity.js';
 import { rewardStd, simulationEvidence } from '../predict/uncertainty.js';
-import { campaignAgentOptions, campaignObjectives, campaignReward } from '../reward/scope.js';
+import { campaignAgentOptions, campaignObjectives, campaignReward, targetScope } from '../reward/scope.js';
 import { frontSelection } from './front-selection.js';
 import { importWarmStart, readWarmStart } from './warm-start.js';
-import { durabilityEstimator } from './durability.js';
+import { checkDurability, durabilityEstimator } from './durability.js';
 import { paretoOf, type ParetoReport } from './pareto.js';
 import { campaignStages, STAGE_AGENT, stagedTruth, stageSetup } from './stage-rigs.js';
 
@@ -84,6 +84,7 @@ export function loadCampaign(path: string, overrides: Overrides = {}, env: NodeJ
   const resolved = loadCampaignFile(path, configRegistries(), overrides, env);
   createAgent(resolved);
   checkMemory(resolved);
+  checkDurability(resolved);
   return resolved;
 }
 
@@ -126,7 +127,9 @@ function stagesOf(resolved: ResolvedCampaign) {
     pipeline: config.rigs.pipeline,
     space: resolved.space,
     seed: config.seed,
-    rewardOf: campaignReward({ expression: resolved.reward, objectives: config.objectives, fixed: config.twin?.fixed }),
+    batchSize: config.agent.batchSize,
+    loopMode: config.loop?.mode,
+    rewardOf: campaignReward({ expression: resolved.reward, objectives: config.objectives, fixed: { ...config.twin?.fixed, ...targetScope(config.stages?.target) } }),
   });
 }
 
@@ -185,7 +188,7 @@ export async function runCampaign(resolved: ResolvedCampaign, options: RunOption
     // are one transaction: a bad CSV leaves no "running" campaign behind, and no campaign ever
     // exists without the warm start its config names (a resume would run without it).
     const warm = resolved.warmStartCsv ? readWarmStart(resolved.warmStartCsv, resolved.space) : undefined;
-    const rewardOf = warm ? campaignReward({ expression: resolved.reward, objectives: resolved.config.objectives, fixed: resolved.config.twin?.fixed }) : undefined;
+    const rewardOf = warm ? campaignReward({ expression: resolved.reward, objectives: resolved.config.objectives, fixed: { ...resolved.config.twin?.fixed, ...targetScope(resolved.config.stages?.target) } }) : undefined;
     ledger.transaction(() => {
       ledger.append(campaignId, 'CampaignStarted', {
         name: resolved.config.name,
@@ -277,7 +280,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     const volumes = twinVolumes(pool, log);
     if (twin && pool instanceof MqttExecutor) closers.push(() => log(`twin volumes: ${volumes.counts.workers} on workers, ${volumes.counts.here} here`));
     const simulateProps = (voxels: Voxels, props: string[]) => simulateInPool(pool, voxels, { properties: props, context });
-    const rewardOf = campaignReward({ expression: resolved.reward, objectives: config.objectives, fixed: config.twin?.fixed });
+    const rewardOf = campaignReward({ expression: resolved.reward, objectives: config.objectives, fixed: { ...config.twin?.fixed, ...targetScope(config.stages?.target) } });
     // Issue #17: stage-wise trials — the policy's plan proposes, each stage's settings follow the last measurement.
     const staged = config.stages ? await campaignStages(stagesOf(resolved), ledger, campaignId, log) : undefined;
     const agent = staged?.agent ?? registries.agents[config.agent.name](campaignAgentOptions(config.agent, config.objectives));

@@ -1,5 +1,5 @@
 /**
- * Stage-wise execution on rigs (issue #17; docs/rig-protocol.md §12, docs/stages.md): one
+ * Stage-wise execution on rigs (issue #17; docs/rig-protocol.md §13, docs/stages.md): one
  * trial's stages go to the rigs one at a time, and the policy picks stage k + 1's settings
  * after the rig has reported what stage k really produced.
  *
@@ -26,8 +26,9 @@ import type { Agent, Clock, ParameterSpace, Parameters, Rig, RigEvent, StagedPro
 import { systemClock } from '../core/protocols.js';
 import { createRng, hash32 } from '../core/rng.js';
 import type { Ledger } from '../ledger/ledger.js';
+import { targetScope } from '../reward/scope.js';
 import type { StageRecord, StagedExecution } from '../orchestrator/runtime.js';
-import { createStageEnvironment, policyVersionBody, type StageReward, type TwinStageEnvironment } from './stages.js';
+import { checkSpreads, createStageEnvironment, policyVersionBody, type StageReward, type TwinStageEnvironment } from './stages.js';
 
 export interface StagedEpisodeOptions {
   rig: Rig;
@@ -149,27 +150,57 @@ function measuredStates(env: TwinStageEnvironment, records: readonly StageRecord
  * Checks a stage-wise campaign config against the twin's process model and builds its
  * environment and (untrained) policy; BadInputError naming the key otherwise.
  */
-export function stageSetup(o: { stages: StagesConfig | undefined; agent: string; agentOptions: Record<string, unknown>; pipeline: readonly string[]; space: ParameterSpace; seed: number; rewardOf: (properties: Record<string, number>, params: Parameters) => number }): { env: TwinStageEnvironment; policy: StagePolicy; target: Parameters } {
+export function stageSetup(o: {
+  stages: StagesConfig | undefined;
+  agent: string;
+  agentOptions: Record<string, unknown>;
+  pipeline: readonly string[];
+  space: ParameterSpace;
+  seed: number;
+  rewardOf: (properties: Record<string, number>, params: Parameters) => number;
+  /** agent.batchSize and loop.mode of the campaign (default 1 and sync). */
+  batchSize?: number;
+  loopMode?: 'sync' | 'async';
+}): { env: TwinStageEnvironment; policy: StagePolicy; target: Parameters } {
   if (!o.stages) throw new BadInputError(`agent ${STAGE_AGENT} runs stage-wise trials: add a "stages" block (twin, target)`, 'stages');
   if (o.agent !== STAGE_AGENT) throw new BadInputError(`stage-wise trials need agent "${STAGE_AGENT}" (got "${o.agent}")`, 'agent.name');
+  // One trial per round, rounds in order: the policy proposes one deterministic plan per round and
+  // each round's learn() gives the version the next round acts with — what resume replays from
+  // the ledger. Batches and async's overlapping trials are neither built for that nor tested.
+  if ((o.batchSize ?? 1) !== 1) throw new BadInputError(`stage-wise trials run one trial per round (the policy proposes one plan, and learns from each round before the next): set agent.batchSize: 1 (got ${o.batchSize}; the default is 4)`, 'agent.batchSize');
+  if ((o.loopMode ?? 'sync') !== 'sync') throw new BadInputError('stage-wise trials run in sync mode only: the next trial is decided by the policy version learnt from the trials before it, which overlapping (async) trials would not have; remove loop.mode or set it to sync', 'loop.mode');
   const make = (twinRegistry as Record<string, (() => import('../core/protocols.js').Twin) | undefined>)[o.stages.twin];
   if (!make) throw new BadInputError(`unknown twin "${o.stages.twin}"; known twins: ${Object.keys(twinRegistry).sort().join(', ')}`, 'stages.twin');
   const twin = make();
   const process = twin.process;
   if (!process) throw new BadInputError(`twin ${twin.name} has no stage-by-stage process model; twins with one: grain-electrode, sofc-anode`, 'stages.twin');
   const names = process.stages.map((s) => s.name);
-  if (o.pipeline.length !== names.length) throw new BadInputError(`needs one capability per stage of ${twin.name} (${names.join(' → ')}), got [${o.pipeline.join(', ')}]`, 'rigs.pipeline');
+  // Capability k runs stage k: the simulated rigs and each job's `inputs` (<stage>.<name>) go by
+  // the stage names, so the pipeline is the process model's stages, in order.
+  if (o.pipeline.length !== names.length || o.pipeline.some((c, k) => c !== names[k])) throw new BadInputError(`needs one capability per stage of ${twin.name} (${names.join(' → ')}), named and ordered as the stages: [${names.join(', ')}]; got [${o.pipeline.join(', ')}]`, 'rigs.pipeline');
   for (const st of process.stages) {
     for (const p of st.parameters) {
       const q = o.space.parameters.find((x) => x.name === p.name);
       if (!q || q.kind !== 'continuous' || q.min !== p.min || q.max !== p.max) throw new BadInputError(`the space must hold stage ${st.name}'s setting ${p.name} with its bounds ${p.min} … ${p.max}`, `space.${p.name}`);
     }
   }
-  for (const [n, v] of Object.entries(o.stages.target)) if (!Number.isFinite(v)) throw new BadInputError('must be a finite number', `stages.target.${n}`);
-  // One campaign, one specification: the policy is conditioned on it (a degenerate range).
-  const targets: ParameterSpace = { parameters: Object.entries(o.stages.target).map(([name, v]) => ({ kind: 'continuous' as const, name, min: v, max: v })) };
-  const reward: StageReward = (properties, _target, state) => o.rewardOf({ ...properties }, state.realised);
-  const env = createStageEnvironment(twin, { reward, targets, infeasibleReward: o.stages.infeasibleReward, spread: o.stages.variability, correction: o.stages.correction });
+  // The specification is of the finished structure: each key a descriptor of the last stage, its
+  // value within the descriptor's range (the policy's condition input is the value encoded on
+  // that range; a degenerate range encoded every target as 0.5 — issue #17 review).
+  const final = new Map(process.stages[process.stages.length - 1].descriptors.map((d) => [d.name, d] as const));
+  const allowed = `allowed: ${[...final.keys()].join(', ')} (the structure after ${names.at(-1)})`;
+  if (Object.keys(o.stages.target).length === 0) throw new BadInputError(`give at least one target specification, e.g. { porosity: 0.3 }; ${allowed}`, 'stages.target');
+  for (const [n, v] of Object.entries(o.stages.target)) {
+    const d = final.get(n);
+    if (!d) throw new BadInputError(`"${n}" is not a descriptor of ${twin.name}'s finished structure; ${allowed}`, `stages.target.${n}`);
+    if (!(Number.isFinite(v) && v >= d.min && v <= d.max)) throw new BadInputError(`must be a number in ${d.min} … ${d.max} (the range of ${n}), got ${String(v)}`, `stages.target.${n}`);
+  }
+  const targets: ParameterSpace = { parameters: Object.keys(o.stages.target).map((name) => ({ kind: 'continuous' as const, name, min: final.get(name)!.min, max: final.get(name)!.max })) };
+  // The reward reads the target as target_<name> (src/reward/scope.ts): the episode's target, so a
+  // policy trained for another specification is scored against that one.
+  const reward: StageReward = (properties, target, state) => o.rewardOf({ ...properties, ...targetScope(target as Record<string, number>) }, state.realised);
+  checkSpreads(twin.name, process, o.stages.simulate?.variability, 'stages.simulate.variability');
+  const env = createStageEnvironment(twin, { reward, targets, infeasibleReward: o.stages.infeasibleReward, spread: o.stages.variability, spreadKey: 'stages.variability', correction: o.stages.correction });
   const policy = createStagePpo({ seed: o.seed, ...o.agentOptions });
   return { env, policy, target: { ...o.stages.target } };
 }
@@ -224,7 +255,9 @@ export async function campaignStages(setup: ReturnType<typeof stageSetup>, ledge
       const episodes: StageEpisode[] = trials
         .filter((t) => t.stages.length > 0)
         .map((t) => ({ target, actions: t.stages.map((r) => r.params), states: measuredStates(env, t.stages), measured: t.feasible ? t.measured : {}, reward: t.reward }));
-      await policy.learn(env, episodes);
+      // Fine-tuned at the campaign's specification: over the descriptor's whole range (the
+      // condition input's scale) a few iterations pulled the policy off it (issue #17 review).
+      await policy.learn(env, episodes, { target });
       const finite = episodes.map((e) => e.reward).filter(Number.isFinite);
       return policyVersionBody(policy, episodes, { episodes: episodes.length, ...(finite.length ? { meanRigReward: finite.reduce((a, b) => a + b, 0) / finite.length } : {}) });
     },

@@ -34,8 +34,10 @@ export interface StageEnvironmentOptions {
   targets: ParameterSpace;
   /** Reward of a structure a stage could not make. */
   infeasibleReward: number;
-  /** Spread per varying quantity (twin.variability), overriding the twin's defaults. */
+  /** Spread per varying quantity, overriding the twin's defaults. */
   spread?: Record<string, number>;
+  /** The config key `spread` came from, for errors (default `twin.variability`; a staged campaign's `stages.variability`). */
+  spreadKey?: string;
   /** Ridge penalty of the discrepancy model's slopes (features in [0, 1]; default 1). */
   ridge?: number;
   /**
@@ -66,10 +68,7 @@ export function createStageEnvironment(twin: Twin, o: StageEnvironmentOptions): 
   if (!process) throw new BadInputError(`twin ${twin.name} declares no stage-by-stage process model; stage-wise agents need one (twins with one: grain-electrode, sofc-anode)`, 'twin.name');
   if (!Number.isFinite(o.infeasibleReward)) throw new BadInputError('must be a finite number', 'stages.infeasibleReward');
   const declared = new Map(process.stages.flatMap((s) => s.variability.map((v) => [v.quantity, v] as const)));
-  for (const [q, v] of Object.entries(o.spread ?? {})) {
-    if (!declared.has(q)) throw new BadInputError(`twin ${twin.name} has no varying quantity "${q}"; allowed: ${[...declared.keys()].join(', ') || '(none)'}`, `twin.variability.${q}`);
-    if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new BadInputError(`must be a number ≥ 0, got ${String(v)}`, `twin.variability.${q}`);
-  }
+  checkSpreads(twin.name, process, o.spread, o.spreadKey ?? 'twin.variability');
   const prior: Record<string, number> = Object.fromEntries([...declared].map(([q, v]) => [q, o.spread?.[q] ?? v.std]));
   let spread = { ...prior };
   const ridge = o.ridge ?? 1;
@@ -202,6 +201,15 @@ export function createStageEnvironment(twin: Twin, o: StageEnvironmentOptions): 
       return { kind: `stage-correction:${twin.name}`, samples: done.length, state: { spread: { ...spread }, correction: fitted, transition: laws, features: ['1', ...descriptors.map((d) => d.name)] } };
     },
   };
+}
+
+/** Refuses spreads of quantities the process does not vary, or not ≥ 0, naming `key`.<quantity>. */
+export function checkSpreads(twinName: string, process: StagedProcess, spread: Readonly<Record<string, unknown>> | undefined, key: string): void {
+  const declared = process.stages.flatMap((s) => s.variability.map((v) => v.quantity));
+  for (const [q, v] of Object.entries(spread ?? {})) {
+    if (!declared.includes(q)) throw new BadInputError(`twin ${twinName} has no varying quantity "${q}"; allowed: ${declared.join(', ') || '(none)'}`, `${key}.${q}`);
+    if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new BadInputError(`must be a number ≥ 0, got ${String(v)}`, `${key}.${q}`);
+  }
 }
 
 /**

@@ -8,7 +8,7 @@ import type { LinearConstraint, ParameterSpace, ParameterSpec, Parameters } from
 import { decode, isFeasible, paramKey, parsePoolCsv, repair } from '../core/space.js';
 import { createRng, hash32 } from '../core/rng.js';
 import { compileReward, type RewardExpression } from '../reward/expression.js';
-import { rewardNames } from '../reward/scope.js';
+import { rewardNames, targetScope } from '../reward/scope.js';
 import { campaignSchema, durationPattern, type CampaignConfig } from './schema.js';
 
 /**
@@ -200,8 +200,9 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
   const space = buildSpace(config, twinParams, (v) => paths('space.pool', v));
   const paramNames = space.parameters.map((p) => p.name);
   const propertyNames = [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
-  // The reward's names (src/reward/scope.ts): properties, parameters and param_<name>.
-  const declared = rewardNames(propertyNames, [...paramNames, ...Object.keys(config.twin?.fixed ?? {})]);
+  // The reward's names (src/reward/scope.ts): properties, parameters and param_<name>; with
+  // stages, the target specification as target_<name> (issue #17).
+  const declared = [...rewardNames(propertyNames, [...paramNames, ...Object.keys(config.twin?.fixed ?? {})]), ...Object.keys(targetScope(config.stages?.target))];
   const reward = config.reward !== undefined ? compileReward(config.reward, declared, 'reward') : undefined;
   for (const [i, o] of (config.objectives ?? []).entries()) {
     if (!declared.includes(o.name)) throw new BadInputError(`objective "${o.name}" is neither a property nor a parameter; declared: ${declared.join(', ')}`, `objectives.${i}.name`);

@@ -520,8 +520,12 @@ export interface StagePolicy {
   train(env: StageEnvironment, options?: { iterations?: number; target?: Parameters }): Promise<{ iterations: number; meanReward: number }>;
   /** The next stage's settings for a state (deterministic: the policy's mean). */
   act(env: StageEnvironment, state: StageState, target: Parameters): Parameters;
-  /** Updates from real episodes: env.assimilate, then fine-tuning in the corrected environment. */
-  learn(env: StageEnvironment, episodes: readonly StageEpisode[]): Promise<void>;
+  /**
+   * Updates from real episodes: env.assimilate, then fine-tuning in the corrected environment —
+   * over targets drawn from env.targets, or at `options.target` alone (a campaign with one
+   * specification, as `train`'s option).
+   */
+  learn(env: StageEnvironment, episodes: readonly StageEpisode[], options?: { target?: Parameters }): Promise<void>;
   snapshot(): unknown;
   restore(state: unknown): void;
 }

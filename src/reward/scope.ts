@@ -18,6 +18,14 @@ export function rewardNames(properties: readonly string[], parameters: readonly 
   return [...new Set([...properties, ...parameters, ...parameters.map((n) => `param_${n}`)])];
 }
 
+/**
+ * A stage-wise campaign's target specification in the reward's scope (issue #17): `target_<name>`
+ * (e.g. `target_porosity`), so that the specification the reward scores and the one the stage
+ * policy is conditioned on are the same config value (stages.target).
+ */
+export function targetScope(target: Readonly<Record<string, number>> | undefined): Record<string, number> {
+  return Object.fromEntries(Object.entries(target ?? {}).map(([k, v]) => [`target_${k}`, v]));
+}
 
 /** The values of `rewardNames` for one candidate. */
 export function rewardScope(properties: Record<string, number>, params: Parameters, fixed: Parameters = {}): Record<string, number> {
