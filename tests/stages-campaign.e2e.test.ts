@@ -4,17 +4,23 @@
  * job per stage → a real SQLite ledger. Checks that each stage's job carries only its stage's
  * settings, that the calender strain is the policy's decision on the MEASURED cast porosity
  * (replayed from the ledger's records and the recorded policy version), that every stage's
- * measurement is recorded, and that each round's learn() is recorded as a policy version.
+ * measurement is recorded, that the trial records the settings run (the plan stays in
+ * TrialProposed), that each round's learn() is recorded as a policy version, and that a
+ * campaign resumed between rounds or between two stages of one trial goes on exactly as the
+ * uninterrupted run.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createStagePpo } from '../agents/ppo-stages.js';
 import { createGrainElectrode } from '../twins/grain-electrode.js';
 import { loadCampaign, resumeCampaign, runCampaign } from '../src/compose/campaign.js';
 import { stageSetup } from '../src/compose/stage-rigs.js';
+import { campaignReward, targetScope } from '../src/reward/scope.js';
+import { exportCampaign } from '../src/ledger/export.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import type { Parameters, StageState } from '../src/core/protocols.js';
 import { tmp } from './helpers.js';
@@ -33,7 +39,40 @@ function record(db: string, campaignId: string) {
     l.close();
   }
 }
-let uninterrupted: ReturnType<typeof record> | undefined;
+
+/** The crash point of the between-stages resume: round 2's trial, after its stage-1 measurement, before its stage-2 job. */
+const CRASH = { round: 2, stage: 2 };
+
+/**
+ * The uninterrupted run of the shipped config (once per file, shared by the tests that need it;
+ * each test asks for it, so none depends on another having run). On the way it copies the
+ * ledger as a crash would leave it at CRASH: the write-ahead JobDispatched of that stage not yet
+ * appended, the stage before it measured and recorded (the copy is taken inside the append).
+ */
+let uninterruptedRun: Promise<{ db: string; campaignId: string; crashed: string; resolved: ReturnType<typeof loadCampaign>; summary: Awaited<ReturnType<typeof runCampaign>> }> | undefined;
+function uninterrupted() {
+  uninterruptedRun ??= (async () => {
+    const dir = tmp('poreloop-stages-');
+    const db = join(dir, 'ledger.db');
+    const crashed = join(dir, 'crashed.db');
+    const resolved = loadCampaign(config, { set: [`artifacts=${join(dir, 'artifacts')}`] });
+    let seen = 0;
+    const append = Ledger.prototype.append;
+    const spy = vi.spyOn(Ledger.prototype, 'append').mockImplementation(function (this: Ledger, ...args: unknown[]) {
+      const [, type, body] = args as [string, string, { stage?: number }];
+      if (type === 'JobDispatched' && body.stage === CRASH.stage && ++seen === CRASH.round) this.db.exec(`VACUUM INTO '${crashed}'`);
+      return (append as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof append);
+    try {
+      const summary = await runCampaign(resolved, { db });
+      expect(seen, 'the crash copy was taken').toBeGreaterThanOrEqual(CRASH.round);
+      return { db, campaignId: summary.campaignId, crashed, resolved, summary };
+    } finally {
+      spy.mockRestore();
+    }
+  })();
+  return uninterruptedRun;
+}
 
 describe('stage-wise trials in a campaign (#17)', () => {
   it('refuses a stages config that does not fit the twin\'s process, naming the key and what is allowed', () => {
@@ -48,16 +87,13 @@ describe('stage-wise trials in a campaign (#17)', () => {
     expect(load((d) => (d.rigs.pipeline = ['cast', 'calender']))).toThrow(/one capability per stage of grain-electrode \(cast → dry → calender\)/);
     expect(load((d) => delete d.space.compression)).toThrow(/space must hold stage calender's setting compression with its bounds 0 … 0.5/);
     expect(load((d) => (d.agent.name = 'gp-bo'))).toThrow(/stage-wise trials need agent "ppo-stages"/);
-    expect(load((d) => delete d.stages)).toThrow(/add a "stages" block/);
+    expect(load((d) => ((d.reward = String(d.reward).replace('target_porosity', '0.30')), delete d.stages))).toThrow(/add a "stages" block/);
     expect(load((d) => (d.stages.twin = 'fibre-gdl'))).toThrow(/no stage-by-stage process model/);
     expect(load((d) => (d.stages.variability = { thickness: 0.1 }))).toThrow(/allowed: castPorosity/);
   });
 
   it('runs configs/grain-electrode-stages.yaml: per-stage jobs chosen after each measurement, recorded, and learnt from', async () => {
-    const dir = tmp('poreloop-stages-');
-    const db = join(dir, 'ledger.db');
-    const resolved = loadCampaign(config, { set: [`artifacts=${join(dir, 'artifacts')}`] });
-    const summary = await runCampaign(resolved, { db });
+    const { db, resolved, summary } = await uninterrupted();
     expect(summary.status).toBe('completed');
     expect(summary.rigRuns).toBe(4);
 
@@ -82,6 +118,9 @@ describe('stage-wise trials in a campaign (#17)', () => {
       const { env } = stageSetup({
         stages: resolved.config.stages, agent: 'ppo-stages', agentOptions: {}, pipeline: resolved.config.rigs.pipeline, space: resolved.space, seed: 7, rewardOf: () => 0,
       });
+      const plans = new Map(l.documents(id, 'TrialProposed').map((d) => [d.body.trialId, d.body.params]));
+      const exported = new Map(exportCampaign(l, id).trials.map((x) => [x.trialId, x]));
+      const rewardOf = campaignReward({ expression: resolved.reward, fixed: targetScope(resolved.config.stages?.target) });
       let adapted = 0;
       for (const [r, t] of trials.entries()) {
         const jobs = dispatched.filter((j) => j.trialId === t.id).sort((a, b) => a.stage - b.stage);
@@ -100,18 +139,23 @@ describe('stage-wise trials in a campaign (#17)', () => {
         for (const k of [0, 1]) s = proc.fromMeasurements(k + 1, s, jobs[k].params as Parameters, m[k].measurements);
         expect(policy.act(env, s, { porosity: 0.3 }).compression).toBeCloseTo(jobs[2].params.compression as number, 12);
         // …which differs from the trial's plan (made before the cast scatter was seen).
-        if (Math.abs((jobs[2].params.compression as number) - (t.params.compression as number)) > 1e-6) adapted++;
+        if (Math.abs((jobs[2].params.compression as number) - (plans.get(t.id)!.compression as number)) > 1e-6) adapted++;
+        // The trial records, exports and is scored on the settings run; the plan stays the plan.
+        const ran = { ...jobs[0].params, ...jobs[1].params, ...jobs[2].params };
+        expect(t.params).toEqual(ran);
+        expect(exported.get(t.id)!.params).toEqual(ran);
+        expect(t.measuredReward).toBeCloseTo(rewardOf(t.measured!, ran), 12);
+        expect(Object.keys(plans.get(t.id)!).sort()).toEqual(Object.keys(ran).sort());
       }
       expect(adapted).toBeGreaterThan(0);
       expect(l.integrity().ok).toBe(true);
     } finally {
       l.close();
     }
-    uninterrupted = record(db, summary.campaignId);
   }, 180_000);
 
   it('stopped mid-campaign and resumed in a fresh composition, it sends and learns exactly what the uninterrupted run did', async () => {
-    expect(uninterrupted, 'needs the first test').toBeDefined();
+    const before = await uninterrupted();
     const dir = tmp('poreloop-stages-resume-');
     const db = join(dir, 'ledger.db');
     const resolved = loadCampaign(config, { set: [`artifacts=${join(dir, 'artifacts')}`] });
@@ -125,6 +169,26 @@ describe('stage-wise trials in a campaign (#17)', () => {
     expect(first.rigRuns).toBeLessThan(4);
     const resumed = await resumeCampaign(first.campaignId, { db });
     expect(resumed.status).toBe('completed');
-    expect(record(db, first.campaignId)).toEqual(uninterrupted);
-  }, 180_000);
+    expect(record(db, first.campaignId)).toEqual(record(before.db, before.campaignId));
+  }, 240_000);
+
+  it('crashed between two stages of a trial and resumed, it sends the next stage exactly as the uninterrupted run', async () => {
+    const { db, crashed, campaignId } = await uninterrupted();
+    const k = Ledger.open(crashed);
+    try {
+      // The copy is what the process left: round 2's trial measured up to its dry stage, no calender job.
+      const trial = k.documents(campaignId, 'TrialProposed').find((d) => d.body.round === CRASH.round)!.body.trialId;
+      expect(k.measurements(campaignId).filter((m) => m.trialId === trial).map((m) => m.stage)).toEqual([0, 1]);
+      expect(k.documents(campaignId, 'JobDispatched').filter((d) => d.body.trialId === trial).map((d) => d.body.stage)).toEqual([0, 1]);
+      // Its lease names a process that is gone (the copy's holder is this test process).
+      k.db.prepare('UPDATE leases SET pid = ?').run(spawnSync(process.execPath, ['-e', '']).pid);
+    } finally {
+      k.close();
+    }
+    const resumed = await resumeCampaign(campaignId, { db: crashed });
+    expect(resumed.status).toBe('completed');
+    // Same calender strain for that trial (the policy version of round 1, on the recorded
+    // measurements), and everything after it.
+    expect(record(crashed, campaignId)).toEqual(record(db, campaignId));
+  }, 240_000);
 });

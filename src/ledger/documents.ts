@@ -73,7 +73,13 @@ export interface DocumentBodies {
   };
   /** A job's final failure (attempts that the dispatcher retries are RigEventReceived with `final: false`). */
   JobFailed: { jobId: string; trialId: string; stage: number; attempt: number; reason: string };
-  TrialCompleted: { trialId: string; measured: Record<string, number>; reward: number; feasible: boolean };
+  /**
+   * `params` (issue #17, stage-wise trials): the settings the stages were run with — each stage's
+   * JobDispatched params, chosen after the stages before it — which replace the trial's planned
+   * parameters in the projection (export, reward, best); the plan stays in TrialProposed.
+   * Stages never run (after an infeasible one) have no settings here.
+   */
+  TrialCompleted: { trialId: string; measured: Record<string, number>; reward: number; feasible: boolean; params?: Parameters };
   TrialAbandoned: { trialId: string; reason: string };
   /**
    * Issue #20 (docs/rig-protocol.md §12): what a durability test that did not reach end of life

@@ -575,6 +575,8 @@ function project(db: Database.Database, doc: LedgerDocument): void {
       const b = doc.body as DocumentBodies['TrialCompleted'];
       moveTrial(db, doc, b.trialId, 'completed', at);
       sql(db, 'UPDATE trials SET measured = ?, measured_reward = ?, feasible = ? WHERE id = ?').run(JSON.stringify(b.measured), num(b.reward), b.feasible ? 1 : 0, b.trialId);
+      // A stage-wise trial's realised settings replace its plan (issue #17), as an approval's edits do.
+      if (b.params) sql(db, 'UPDATE trials SET params = ? WHERE id = ?').run(JSON.stringify(b.params), b.trialId);
       break;
     }
     case 'ApprovalGiven': {

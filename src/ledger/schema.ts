@@ -65,7 +65,7 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
   RigEventReceived: rigEvent,
   MeasurementRecorded: z.object({ jobId: id, trialId: id, stage: count, capability: z.string(), rigId: z.string(), measurements: numbers, feasible: z.boolean() }),
   JobFailed: z.object({ jobId: id, trialId: id, stage: count, attempt: count, reason: z.string() }),
-  TrialCompleted: z.object({ trialId: id, measured: numbers, reward: anyNumber, feasible: z.boolean() }),
+  TrialCompleted: z.object({ trialId: id, measured: numbers, reward: anyNumber, feasible: z.boolean(), params: params.optional() }),
   TrialAbandoned: z.object({ trialId: id, reason: z.string() }),
   EstimateRecorded: z.object({
     trialId: id, stage: count, capability: z.string(), fidelity: z.literal('early-life'), estimates, basis: z.enum(['stopped-early', 'censored']),

@@ -916,24 +916,29 @@ export class CampaignRuntime {
       return void abandon(`the rigs' measurements lack ${missing.map((n) => `"${n}"`).join(', ')}: measurement keys must be the names in rigs.measure [${this.d.measure!.join(', ')}]; the rigs sent [${Object.keys(measured).join(', ')}]${unestimated}`);
     }
     const predicted = Object.fromEntries(Object.entries(trial.prediction ?? {}).map(([k, v]) => [k, v.mean]));
+    // Issue #17: a stage-wise trial was made with the settings each stage's job carried, not the
+    // plan it was proposed with — the reward and the ledger's trial are of what was run.
+    const realised = this.d.staged ? Object.assign({}, ...this.d.pipeline.map((_, k) => this.view.document('JobDispatched', `${trial.id}-s${k}`)?.body.params ?? {})) as Parameters : undefined;
+    const ran = realised ? { ...trial, params: realised } : trial;
     let reward = Number.NaN;
     try {
       // Properties the rigs did not measure keep their predicted values in the reward.
-      if (feasible) reward = this.d.rewardOf({ ...predicted, ...measured, ...estimated }, this.view.paramsOf(trial));
+      if (feasible) reward = this.d.rewardOf({ ...predicted, ...measured, ...estimated }, this.view.paramsOf(ran));
     } catch (e) {
       return void abandon(`the reward could not be computed from the measurements [${Object.keys(measured).join(', ')}]: ${(e as Error).message}`);
     }
-    if (!estimate) return void this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward, feasible }, trial.id);
+    const ranParams = realised ? { params: realised } : {};
+    if (!estimate) return void this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward, feasible, ...ranParams }, trial.id);
     // Issue #20: a reward that rests on a prediction is not a measured reward — the trial has none
     // (NaN: best, worst, targets, the correction and the reality model count only measurements);
     // the estimate, its σ and the reward with it are their own document, in the same transaction.
     // A reward that does not use the estimated names (the same value with them unknown, NaN) is
     // measured all the same (#20 review).
-    const rewardStd = this.d.rewardStd?.({ ...Object.fromEntries(Object.entries({ ...predicted, ...measured }).map(([k, v]) => [k, { mean: v, std: 0 }])), ...estimate.estimates }, (m) => this.d.rewardOf(m, this.view.paramsOf(trial)));
-    const measuredReward = this.rewardWithout(Object.keys(estimated), { ...predicted, ...measured }, trial, reward);
+    const rewardStd = this.d.rewardStd?.({ ...Object.fromEntries(Object.entries({ ...predicted, ...measured }).map(([k, v]) => [k, { mean: v, std: 0 }])), ...estimate.estimates }, (m) => this.d.rewardOf(m, this.view.paramsOf(ran)));
+    const measuredReward = this.rewardWithout(Object.keys(estimated), { ...predicted, ...measured }, ran, reward);
     this.ledger.transaction(() => {
       this.ledger.append(this.d.campaignId, 'EstimateRecorded', { trialId: trial.id, ...estimate, reward, ...(rewardStd === undefined ? {} : { rewardStd }) }, trial.id);
-      this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward: measuredReward, feasible }, trial.id);
+      this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward: measuredReward, feasible, ...ranParams }, trial.id);
     });
   }
 
