@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { drawCell, runDurabilityTest, simulatedEolDataset } from '../../robots/s
 import { campaignSchema } from '../config/schema.js';
 import { BadInputError } from '../core/errors.js';
 import { EolSurrogate } from '../surrogate/eol.js';
+import { loadCampaign } from './campaign.js';
 import { durabilityEstimator } from './durability.js';
 
 /** Issue #20: the campaign's durability estimator (src/compose/durability.ts) on a small trained model and the simulated rig's results. */
@@ -47,9 +48,35 @@ describe('durabilityEstimator', () => {
     expect(await est.estimate(full)).toBeNull();
   });
 
-  it('refuses a folder without a saved model, naming durability.model', async () => {
+  it('refuses a folder without a saved model, naming durability.model once', async () => {
     await expect(durabilityEstimator({ stage: 'durability', model: 'nope', earlyStop: true }, join(dir, 'nope'))).rejects.toThrow(BadInputError);
-    await expect(durabilityEstimator({ stage: 'durability', model: 'nope', earlyStop: true }, join(dir, 'nope'))).rejects.toThrow(/durability\.model/);
+    await expect(durabilityEstimator({ stage: 'durability', model: 'nope', earlyStop: true }, join(dir, 'nope'))).rejects.toThrow(/^durability\.model: cannot load/);
+  });
+
+  /** A campaign config in `dir` (beside the model) with the given durability and simulated-lab settings. */
+  const config = (name: string, durability: unknown, lab: Record<string, number> = {}) => {
+    const path = join(dir, `${name}.json`);
+    writeFileSync(path, JSON.stringify({
+      name, seed: 1, space: { x0: { min: 0, max: 1 } }, reward: 'eol / 1000', agent: { name: 'random', batchSize: 1 },
+      rigs: { pipeline: ['durability'], measure: ['eol'], simulate: { rigs: [{ id: 'c', capabilities: ['durability'], latencyMs: 10 }], durability: lab } },
+      budget: { rigRuns: 1 }, durability,
+    }));
+    return path;
+  };
+
+  it('loadCampaign refuses a durability.model that is not a saved model, before anything runs (#20 review)', () => {
+    for (const model of ['nope', '.']) {
+      expect(() => loadCampaign(config(`bad-${model === '.' ? 'dot' : model}`, { model }))).toThrow(/^durability\.model: cannot read an early-life model .*metadata\.json/);
+    }
+    expect(() => loadCampaign(config('good', { model: 'model' }))).not.toThrow();
+  });
+
+  it('loadCampaign refuses a simulated lab whose tests never report the model’s early window (#20 review)', () => {
+    // The model reads cycles 10…200; a 1000-cycle test reports its series up to cycle 100.
+    expect(() => loadCampaign(config('short', { model: 'model' }, { cycles: 1000 }))).toThrow(/^rigs\.simulate\.durability: the early-life model reads cycles 10…200, .* up to cycle 100 .*never sends cycle 110; plan longer tests \(rigs\.simulate\.durability\.cycles ≥ 2000\)/);
+    // Reported every 20 cycles, cycle 10 never comes.
+    expect(() => loadCampaign(config('sparse', { model: 'model' }, { reportEvery: 20 }))).toThrow(/never sends cycle 10;/);
+    expect(() => loadCampaign(config('long', { model: 'model' }, { cycles: 3000 }))).not.toThrow();
   });
 
   it('the config refuses a durability stage that is not in the pipeline', () => {

@@ -17,20 +17,50 @@
  * durability tests: experiments/bench-durability.ts shows how on simulated cells); the
  * campaign does not train it, because the cells it would learn from are the ones it stops.
  */
+import { DEFAULT_DURABILITY, earlyWindow } from '../../robots/sim/durability.js';
+import type { ResolvedCampaign } from '../config/load.js';
 import { BadInputError } from '../core/errors.js';
 import type { CampaignConfig } from '../config/schema.js';
 import type { StageEstimator } from '../orchestrator/runtime.js';
 import { durabilityEstimates } from '../predict/early-life.js';
-import { EolSurrogate } from '../surrogate/eol.js';
+import { EolSurrogate, readEolMetadata } from '../surrogate/eol.js';
 
 export type DurabilityConfig = NonNullable<CampaignConfig['durability']>;
+
+/**
+ * At load (#20 review): `durability.model` must be a saved early-life model, and a simulated lab
+ * must report every cycle of the model's early window — its results carry the series up to 10 %
+ * of the planned test, every `reportEvery` cycles (robots/sim/durability.ts). Otherwise every
+ * test's estimate would fail at run time. Real rigs' settings are not known here; a result they
+ * send without the window ends its trial with the reason (runtime completeTrial).
+ */
+export function checkDurability(resolved: ResolvedCampaign): void {
+  if (!resolved.config.durability) return;
+  let cycles: number[];
+  try {
+    ({ cycles } = readEolMetadata(resolved.durabilityModel!));
+  } catch (e) {
+    throw new BadInputError(`cannot read an early-life model (a folder saved by EolSurrogate.save) at ${resolved.durabilityModel}: ${(e as Error).message}`, 'durability.model');
+  }
+  const sim = resolved.config.rigs.simulate;
+  if (!sim) return;
+  const spec = { ...DEFAULT_DURABILITY, ...sim.durability };
+  const reported = earlyWindow(spec);
+  const unread = cycles.filter((c) => c > reported || c % spec.reportEvery !== 0);
+  if (unread.length > 0) {
+    throw new BadInputError(
+      `the early-life model reads cycles ${cycles[0]}…${cycles.at(-1)}, but the simulated lab (cycles ${spec.cycles}, reportEvery ${spec.reportEvery}) reports its series every ${spec.reportEvery} cycles up to cycle ${reported} (10 % of the test), so it never sends cycle ${unread[0]}; plan longer tests (rigs.simulate.durability.cycles ≥ ${10 * cycles.at(-1)!}) or use a model trained on this lab's window`,
+      'rigs.simulate.durability',
+    );
+  }
+}
 
 export async function durabilityEstimator(config: DurabilityConfig, modelDir: string, log?: (line: string) => void): Promise<StageEstimator> {
   const model = new EolSurrogate({ log });
   try {
     await model.load(modelDir);
   } catch (e) {
-    throw new BadInputError(`durability.model: cannot load an early-life model (a folder saved by EolSurrogate.save) from ${modelDir}: ${(e as Error).message}`, 'durability.model');
+    throw new BadInputError(`cannot load an early-life model (a folder saved by EolSurrogate.save) from ${modelDir}: ${(e as Error).message}`, 'durability.model');
   }
   const window = model.cycles.at(-1)!;
   const id = `${model.name}@${model.dataHash.slice(0, 12)}`;

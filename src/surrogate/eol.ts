@@ -27,7 +27,8 @@
  * into an observation of fidelity `early-life`, which a campaign never counts as measured.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import type { Dataset, Prediction, Surrogate } from '../core/protocols.js';
@@ -81,6 +82,23 @@ export interface EolMetadata {
   dataHash: string;
   trainingRows: number;
   savedAt: string;
+}
+
+/**
+ * A saved model's metadata and the early window it reads, without loading the net: a campaign
+ * checks its durability settings against the window when it is loaded (#20 review).
+ */
+export function readEolMetadata(dir: string): { meta: EolMetadata; cycles: number[]; columns: Array<[number, number]> } {
+  let meta: EolMetadata;
+  try {
+    meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as EolMetadata;
+  } catch (e) {
+    throw new BadInputError(`no readable surrogate metadata.json (${(e as Error).message})`, dir);
+  }
+  if (meta.format !== 'poreloop-surrogate' || meta.version !== 1 || meta.kind !== 'eol-lstm') {
+    throw new BadInputError(`not a poreloop eol-lstm surrogate of version 1 (format ${meta.format}, version ${meta.version}, kind ${meta.kind})`, dir);
+  }
+  return { meta, ...seriesColumns(meta.inputs, `${dir}/metadata.json inputs`) };
 }
 
 const DEFAULTS: Required<Omit<EolOptions, 'log' | 'name'>> = { units: 32, dense: 32, epochs: 200, patience: 25, batchSize: 64, learningRate: 3e-3, validationFraction: 0.2 };
@@ -304,18 +322,9 @@ export class EolSurrogate implements Surrogate {
   }
 
   async load(dir: string): Promise<void> {
-    let meta: EolMetadata;
-    try {
-      meta = JSON.parse(await readFile(join(dir, 'metadata.json'), 'utf8')) as EolMetadata;
-    } catch (e) {
-      throw new BadInputError(`no readable surrogate metadata.json (${(e as Error).message})`, dir);
-    }
-    if (meta.format !== 'poreloop-surrogate' || meta.version !== 1 || meta.kind !== 'eol-lstm') {
-      throw new BadInputError(`not a poreloop eol-lstm surrogate of version 1 (format ${meta.format}, version ${meta.version}, kind ${meta.kind})`, dir);
-    }
+    const { meta, cycles, columns } = readEolMetadata(dir);
     await ensureBackend('dense', { log: this.log });
     const model = await tf.loadLayersModel(fileIO(join(dir, 'model')));
-    const { cycles, columns } = seriesColumns(meta.inputs, `${dir}/metadata.json inputs`);
     Object.assign(this.opts, meta.options);
     this.state?.model.dispose();
     this.state = { model, inputs: meta.inputs, columns, cycles, norm: meta.norm, target: meta.target, sigmaScale: meta.sigmaScale, dataHash: meta.dataHash, trainingRows: meta.trainingRows };
