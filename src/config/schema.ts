@@ -273,7 +273,7 @@ export const campaignSchema = z
     stages: z
       .object({
         twin: z.string().min(1).describe('the twin whose stage-by-stage process model the policy acts in (grain-electrode, sofc-anode)'),
-        target: z.record(z.string(), num()).describe('the specification the policy is conditioned on, e.g. { porosity: 0.3 }'),
+        target: z.record(z.string(), num()).describe('the specification of the finished structure (descriptors of the last stage, e.g. { porosity: 0.3 }): the policy is conditioned on it and the reward reads it as target_<name>'),
         variability: z.record(z.string(), num()).optional().describe("the spreads the P-model assumes per varying quantity (default: the twin's)"),
         infeasibleReward: num().default(-2).describe('reward of a structure a stage could not make'),
         correction: z.enum(['linear', 'offset', 'none']).default('linear').describe('discrepancy model of the reality correction'),
