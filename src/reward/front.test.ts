@@ -28,6 +28,23 @@ describe('campaign Pareto front (issue #16)', () => {
     expect(r.hypervolume[1].hypervolume).toBeGreaterThanOrEqual(r.hypervolume[0].hypervolume);
   });
 
+  it('the measured front takes measurements only: a trial whose objective was predicted (an estimated eol) is on the predicted front, not the measured one (#20 review)', () => {
+    const set = { objectives: [{ name: 'capacity', goal: 'max' as const }, { name: 'eol', goal: 'max' as const }] };
+    const trials = [
+      trial('full', 1, { capacity: 1, eol: 900 }, { capacity: 1.1, eol: 1000 }),
+      // Stopped early: capacity measured, eol only estimated — would dominate 'full' with its prediction.
+      trial('stopped', 1, { capacity: 2 }, { capacity: 2, eol: 1500 }),
+    ];
+    const r = campaignFront(trials, set);
+    expect(r.measured.map((p) => p.trialId)).toEqual(['full']);
+    expect(r.measured[0].values).toEqual([1, 900]);
+    expect(r.predicted.map((p) => p.trialId)).toEqual(['stopped']);
+    expect(roundGainedHypervolume(trials, set, 1)).toBe(true);
+    // A constraint on a property that was only predicted keeps the trial off the measured front too.
+    const constrained = campaignFront([trial('c', 1, { capacity: 1, eol: 900 }, { p: 0.1 })], { ...set, constraints: [{ name: 'p', max: 0.8 }] });
+    expect(constrained.measured).toEqual([]);
+  });
+
   it('uses the configured reference (or threshold) and infers the rest', () => {
     const set = { objectives: [{ name: 'a', goal: 'max' as const, threshold: 1 }, { name: 'b', goal: 'min' as const }] };
     const r = campaignFront([trial('t1', 1, { a: 2, b: 3 }, {}), trial('t2', 1, { a: 4, b: 5 }, {})], set);

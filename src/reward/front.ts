@@ -3,8 +3,9 @@
  * the run summary show for a multi-objective campaign.
  *
  * - measured front: completed, feasible trials that meet every threshold and outcome
- *   constraint, by their objective values (measured where the rigs measured them, predicted
- *   otherwise — the values the reward used);
+ *   constraint, by their measured objective values (and parameters) only: a trial with an
+ *   objective or a constraint's property the rigs did not measure — predicted by the P-model,
+ *   or an early-stopped durability test's estimated eol (issue #20 review) — is not on it;
  * - predicted front: every scored trial by its P-model estimates (the twin's predictions);
  * - hypervolume history: after each round, the dominated hypervolume of the measured front so
  *   far. So that rounds are comparable, all rounds share one normalisation — the range of the
@@ -74,14 +75,14 @@ export function frontTrials(rows: readonly FrontTrialRow[]): FrontTrial[] {
 
 /**
  * The trials that count for the measured front — completed, feasible, meeting every threshold
- * and outcome constraint, with finite objectives — and their goal-signed objective vectors
- * (measured values where the rigs measured them, predicted otherwise: what the reward used).
+ * and outcome constraint, with finite objectives — and their goal-signed objective vectors,
+ * from measurements and parameters only (a prediction is not a measurement, issue #20 review).
  */
 export function measuredRows(trials: readonly FrontTrial[], set: ObjectiveSet): { t: FrontTrial; y: number[] }[] {
   return trials
     .filter((t) => t.status === 'completed' && t.feasible === true)
     .map((t) => {
-      const values = { ...t.params, ...t.predicted, ...t.measured };
+      const values = { ...t.params, ...t.measured };
       return { t, y: objectiveVector(values, set.objectives), ok: meetsConstraints(constraintSlacks(values, set)) };
     })
     .filter((r) => r.ok && r.y.every(Number.isFinite))
