@@ -1,3 +1,4 @@
+// @module-tag slow
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -24,7 +25,7 @@ beforeAll(async () => {
   await model.fit(data, { seed: 1 });
   await model.save(join(dir, 'eol-model'));
   model.dispose();
-}, 120_000);
+});
 
 function config(name: string, earlyStop: boolean): string {
   const path = join(dir, `${name}.yaml`);
@@ -39,7 +40,7 @@ function config(name: string, earlyStop: boolean): string {
       rigs: {
         pipeline: ['durability'],
         measure: ['eol'],
-        // A job lost on its way to the rig (seen now and then on the embedded broker) is retried after this.
+        // A stuck job fails within the test's time rather than after the default 10 min.
         timeout: '10s',
         // One full planned test (2000 cycles) takes 600 ms of lab time on the simulated cycler.
         simulate: { rigs: [{ id: 'cycler1', capabilities: ['durability'], latencyMs: 600, concurrency: 3 }], noise: 0, durability: {} },
@@ -118,7 +119,7 @@ describe('a campaign with early-stopped durability tests (issue #20)', () => {
       return Math.abs(x.estimates.eol.mean - truth) / truth;
     });
     expect(errors.sort((a, b) => a - b)[3]).toBeLessThan(0.2);
-  }, 180_000);
+  });
 
   it('resumes exactly: a campaign stopped after its first round keeps that round’s stops and estimates, and predicts each test once', async () => {
     const db = join(dir, 'b.db');
@@ -149,5 +150,5 @@ describe('a campaign with early-stopped durability tests (issue #20)', () => {
     const pred = await model.predictFrom(after.map((d) => r.tests.find((m) => m.trialId === d.body.trialId)!));
     model.dispose();
     after.forEach((d, i) => expect(d.body.estimates.eol.mean).toBeCloseTo(pred.mean[i][0], 6));
-  }, 180_000);
+  });
 });
