@@ -29,6 +29,8 @@ export interface ExportDocument {
     measured: Record<string, number>;
     measuredReward: number | null;
     feasible: boolean | null;
+    /** Issue #20 review: what was predicted, not measured (an early-stopped durability test's eol ± σ, fidelity early-life), or null. */
+    estimate: Omit<DocumentBodies['EstimateRecorded'], 'trialId'> | null;
     /** Multi-objective campaigns (issue #16): on the measured Pareto front; HV of the front after this trial's round. */
     pareto?: boolean;
     roundHypervolume?: number | null;
@@ -53,6 +55,7 @@ export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocume
   // The reward's σ and the RVE warnings live in the TrialScored documents only (the trials
   // table predates them): read them from there, so ledgers of any age export alike.
   const scored = currentScores(ledger, campaignId);
+  const estimates = new Map(ledger.documents(campaignId, 'EstimateRecorded').map(({ body: { trialId, ...e } }) => [trialId, e]));
   return {
     campaign: { id: c.id, name: c.name, status: c.status, configHash: c.configHash, seed: c.seed, source: c.source, versions: c.versions, createdAt: c.createdAt },
     trials: ledger.trials(campaignId).map((t) => ({
@@ -72,6 +75,7 @@ export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocume
       measured: t.measured ?? {},
       measuredReward: t.measuredReward,
       feasible: t.feasible,
+      estimate: estimates.get(t.id) ?? null,
     })),
   };
 }
@@ -201,7 +205,13 @@ export interface CampaignSummary {
   uncertainty: UncertaintySummary | null;
   /** What became of the trials sent to the rigs (issue #18: the summary counts infeasible runs). */
   /** The campaign's own trials (rig runs); earlier measurements imported by a warm start are `imported`, apart. */
-  outcomes: { measured: number; feasible: number; infeasible: number; noReward: number; failed: number; abandoned: number; imported: number };
+  outcomes: { measured: number; feasible: number; infeasible: number; noReward: number; failed: number; abandoned: number; imported: number; estimated: number };
+  /**
+   * Issue #20 review: completed trials whose result was partly predicted (an early-stopped
+   * durability test) — counted in `outcomes.estimated`, not as measured — with the estimate
+   * (fidelity early-life, mean ± σ per property) and the reward with it.
+   */
+  estimates: Array<Pick<DocumentBodies['EstimateRecorded'], 'trialId' | 'fidelity' | 'basis' | 'estimates' | 'reward'> & { rewardStd: number | null }>;
   /** The reward expression, or null when the campaign has objectives only. */
   reward: string | null;
   objectives: Array<{ name: string; goal: 'max' | 'min' }>;
@@ -270,6 +280,9 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS:
   // Warm-start rows (agent import) may be the best candidates, but they are not this
   // campaign's proposals or rig runs: counted apart (issue #19 review).
   const own = trials.filter((t) => t.agent !== IMPORT_AGENT);
+  const estimates = ledger.documents(campaignId, 'EstimateRecorded').map((d) => d.body);
+  const estimated = new Set(estimates.map((e) => e.trialId));
+  const done = own.filter((t) => t.status === 'completed' && !estimated.has(t.id));
   const cfg = (row.config ?? {}) as { reward?: unknown; objectives?: Array<{ name: string; goal: 'max' | 'min' }>; space?: Record<string, unknown> };
   return {
     campaignId,
@@ -286,14 +299,16 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS:
     awaitingApproval: row.status === 'running' || row.status === 'paused' ? pendingApproval(ledger, campaignId) : null,
     uncertainty: summariseUncertainty(ledger, campaignId),
     outcomes: {
-      measured: own.filter((t) => t.status === 'completed').length,
-      feasible: own.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null).length,
-      infeasible: own.filter((t) => t.status === 'completed' && t.feasible === false).length,
-      noReward: own.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward === null).length,
+      measured: done.length,
+      feasible: done.filter((t) => t.feasible && t.measuredReward !== null).length,
+      infeasible: done.filter((t) => t.feasible === false).length,
+      noReward: done.filter((t) => t.feasible && t.measuredReward === null).length,
       failed: own.filter((t) => t.status === 'failed').length,
       abandoned: own.filter((t) => t.status === 'abandoned').length,
       imported: trials.length - own.length,
+      estimated: estimated.size,
     },
+    estimates: estimates.map((e) => ({ trialId: e.trialId, fidelity: e.fidelity, basis: e.basis, estimates: e.estimates, reward: e.reward, rewardStd: e.rewardStd ?? null })),
     reward: typeof cfg.reward === 'string' ? cfg.reward : null,
     objectives: cfg.objectives ?? [],
     units: Object.fromEntries(Object.entries(cfg.space ?? {}).flatMap(([k, v]) => (v && typeof v === 'object' && typeof (v as { unit?: unknown }).unit === 'string' ? [[k, (v as { unit: string }).unit]] : []))),

@@ -7,6 +7,8 @@ import { fakeAgent, fakePredictor, fakeRig, type Behaviour } from '../../tests/f
 import { BadInputError } from '../core/errors.js';
 import { systemClock, type Evidence, type Observation, type Parameters, type RealityCorrection } from '../core/protocols.js';
 import { createRng } from '../core/rng.js';
+import { printSummary } from '../cli/commands/campaign.js';
+import { exportCampaign, summariseCampaign } from '../ledger/export.js';
 import { Ledger } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime, type StageEstimator } from './runtime.js';
@@ -118,6 +120,28 @@ describe('campaign runtime with a stage estimator (issue #20 review)', () => {
     expect(evidence.filter((e) => est.has(key(e.params)))).toEqual([]);
     expect(s.observed.length).toBe(measured.length);
     expect(s.observed.filter((p) => est.has(key(p)))).toEqual([]);
+  });
+
+  it('the summary counts estimated trials apart and shows each estimate (fidelity, eol ± σ), not as a measurement', async () => {
+    const s = setup({ rigRuns: 4 });
+    await runToEnd(s);
+    const sum = summariseCampaign(s.ledger, 'c', 1);
+    const ids = s.ledger.documents('c', 'EstimateRecorded').map((d) => d.body.trialId);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(sum.outcomes.estimated).toBe(ids.length);
+    expect(sum.outcomes.measured + sum.outcomes.estimated).toBe(4);
+    expect(sum.outcomes.noReward).toBe(0); // the estimated trials' NaN rewards are not "±∞/NaN" measurements
+    expect(sum.estimates.map((e) => [e.trialId, e.fidelity, e.estimates.eol])).toEqual(ids.map((id) => [id, 'early-life', { mean: 500, std: 50 }]));
+    const lines: string[] = [];
+    printSummary({ json: false, info: (l) => lines.push(l), log: () => undefined, result: () => undefined }, sum);
+    const text = lines.join('\n');
+    expect(text).toContain(`${sum.outcomes.measured} measured (`);
+    expect(text).toContain(`${ids.length} stopped early with an estimate`);
+    expect(text).toContain(`${ids[0]}: early-life estimate (stopped-early) eol 500.0 ± 50.00`);
+    expect(text).not.toMatch(/±∞\/NaN/);
+    // The export carries each trial's estimate beside (not inside) its measurements.
+    const exported = exportCampaign(s.ledger, 'c').trials.filter((t) => t.selectedRank !== null);
+    expect(exported.filter((t) => t.estimate).map((t) => [t.trialId, t.estimate!.fidelity, t.estimate!.estimates.eol, 'eol' in t.measured])).toEqual(ids.map((id) => [id, 'early-life', { mean: 500, std: 50 }, false]));
   });
 
   it('a reward that does not use the estimated property is measured even when an estimate was made', async () => {

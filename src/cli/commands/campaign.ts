@@ -59,9 +59,16 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
   out.info(`rounds ${s.rounds} · rig runs ${s.rigRuns} · trials proposed ${s.trials} · wall time ${s.wallTimeS.toFixed(1)} s`);
   for (const l of wrap('rig runs: ', [
     `${o.measured} measured (${o.feasible} with a reward, ${o.infeasible} infeasible${o.noReward ? `, ${o.noReward} with a reward of ±∞/NaN` : ''})`,
+    ...(o.estimated ? [`${o.estimated} stopped early with an estimate`] : []),
     `${o.failed} failed`,
     `${o.abandoned} abandoned`,
   ])) out.info(l);
+  // Issue #20 review: an early-stopped trial's estimate is shown as one, never as a measurement.
+  for (const e of s.estimates.slice(0, 5)) {
+    const props = Object.entries(e.estimates).map(([k, v]) => `${k} ${fmt(v.mean)} ± ${fmt(v.std)}`).join(', ');
+    out.info(`  ${e.trialId}: ${e.fidelity} estimate (${e.basis}) ${props}; reward with it ${fmt(e.reward)}${e.rewardStd !== null ? ` ± ${fmt(e.rewardStd)}` : ''}`);
+  }
+  if (s.estimates.length > 5) out.info(`  … and ${s.estimates.length - 5} more estimates (poreloop export)`);
   if (o.imported) out.info(`imported ${o.imported} earlier measurements (warm start; not rig runs of this campaign)`);
   const reward = s.reward
     ? `reward (dimensionless, higher is better) = ${s.reward}`
