@@ -40,7 +40,7 @@ export function checkDurability(resolved: ResolvedCampaign): void {
   try {
     ({ cycles } = readEolMetadata(resolved.durabilityModel!));
   } catch (e) {
-    throw new BadInputError(`cannot read an early-life model (a folder saved by EolSurrogate.save) at ${resolved.durabilityModel}: ${(e as Error).message}`, 'durability.model');
+    throw new BadInputError(`cannot read an early-life model (a folder saved by EolSurrogate.save): ${(e as Error).message}`, 'durability.model');
   }
   const sim = resolved.config.rigs.simulate;
   if (!sim) return;
