@@ -60,7 +60,9 @@ export async function durabilityEstimator(config: DurabilityConfig, modelDir: st
   try {
     await model.load(modelDir);
   } catch (e) {
-    throw new BadInputError(`cannot load an early-life model (a folder saved by EolSurrogate.save) from ${modelDir}: ${(e as Error).message}`, 'durability.model');
+    // Errors of the metadata read name the folder already; the net's loader does not.
+    const msg = (e as Error).message;
+    throw new BadInputError(`cannot load an early-life model (a folder saved by EolSurrogate.save): ${msg.startsWith(modelDir) ? msg : `${modelDir}: ${msg}`}`, 'durability.model');
   }
   const window = model.cycles.at(-1)!;
   const id = `${model.name}@${model.dataHash.slice(0, 12)}`;
