@@ -53,6 +53,21 @@ describe('argmaxPool', () => {
   });
 });
 
+/**
+ * The GDL task's two settings (porosity, PTFE loading) with a smooth reward, the bounds-normalised
+ * cube and the RMS distance the orchestrator's diverse selection uses (issue #21).
+ */
+const gdl2d = {
+  space: { parameters: [{ name: 'porosity', kind: 'continuous', min: 0.6, max: 0.85 }, { name: 'ptfe', kind: 'continuous', min: 0, max: 30 }] } as ParameterSpace,
+  reward: (p: Record<string, unknown>) => {
+    const u = ((p.porosity as number) - 0.6) / 0.25;
+    const v = (p.ptfe as number) / 30;
+    return 13 - 4 * (u - 0.62) ** 2 - 3 * (v - 0.35) ** 2 + 0.5 * u * v;
+  },
+  cube: (p: Record<string, unknown>) => [((p.porosity as number) - 0.6) / 0.25, (p.ptfe as number) / 30],
+  rms: (a: number[], b: number[]) => Math.hypot(a[0] - b[0], a[1] - b[1]) / Math.SQRT2,
+};
+
 describe('gp-bo (issue #12)', () => {
   it('gives the same proposals bit for bit for the same seed, with every model', async () => {
     for (const model of ['ensemble', 'auto', 'gp', 'forest']) {
@@ -87,14 +102,7 @@ describe('gp-bo (issue #12)', () => {
     // A synchronous round of a 20-rig lab: the orchestrator refuses a candidate within 0.05
     // (RMS over the encoded columns) of another in the batch or of an earlier rig run. Kriging
     // believer alone clustered its 20 points near the optimum and ~1.4 per round went out.
-    const space: ParameterSpace = { parameters: [{ name: 'porosity', kind: 'continuous', min: 0.6, max: 0.85 }, { name: 'ptfe', kind: 'continuous', min: 0, max: 30 }] };
-    const reward = (p: Record<string, unknown>) => {
-      const u = ((p.porosity as number) - 0.6) / 0.25;
-      const v = (p.ptfe as number) / 30;
-      return 13 - 4 * (u - 0.62) ** 2 - 3 * (v - 0.35) ** 2 + 0.5 * u * v;
-    };
-    const cube = (p: Record<string, unknown>) => [((p.porosity as number) - 0.6) / 0.25, (p.ptfe as number) / 30];
-    const rms = (a: number[], b: number[]) => Math.hypot(a[0] - b[0], a[1] - b[1]) / Math.SQRT2;
+    const { space, reward, cube, rms } = gdl2d;
     for (const seed of [1, 2]) {
       const history = await runLoop(createGpBoAgent({ model: 'gp' }), space, reward, { budget: 15, seed });
       const batch = await createGpBoAgent({ model: 'gp' }).propose({ space, history, rng: createRng(seed + 10) }, 20);
@@ -111,14 +119,7 @@ describe('gp-bo (issue #12)', () => {
     // An asynchronous pass asks for one point per freed slot while the other rigs run. Keyed on
     // k > 1, the rule let that point land beside an earlier rig run, which the diverse selection
     // then sent anyway (a lone candidate): a median 17 of 60 async runs within 0.05 of another.
-    const space: ParameterSpace = { parameters: [{ name: 'porosity', kind: 'continuous', min: 0.6, max: 0.85 }, { name: 'ptfe', kind: 'continuous', min: 0, max: 30 }] };
-    const reward = (p: Record<string, unknown>) => {
-      const u = ((p.porosity as number) - 0.6) / 0.25;
-      const v = (p.ptfe as number) / 30;
-      return 13 - 4 * (u - 0.62) ** 2 - 3 * (v - 0.35) ** 2 + 0.5 * u * v;
-    };
-    const cube = (p: Record<string, unknown>) => [((p.porosity as number) - 0.6) / 0.25, (p.ptfe as number) / 30];
-    const rms = (a: number[], b: number[]) => Math.hypot(a[0] - b[0], a[1] - b[1]) / Math.SQRT2;
+    const { space, reward, cube, rms } = gdl2d;
     // A trial running far from the optimum, so that it is not what pushes the pick away.
     const pending = [{ porosity: 0.6, ptfe: 30 }];
     for (const seed of [1, 2, 3, 4]) {
