@@ -23,35 +23,47 @@ const skip = skipWithout(await mosquittoMissing('binary'), 'campaign with exec: 
 describe.skipIf(skip)('campaign with exec: mqtt', () => {
   const m = useMosquitto({ extra: ['set_tcp_nodelay true'] });
 
+  /** A small fibre-gdl campaign with `exec: mqtt` on this broker, run to completion: its folder, log lines and id. */
+  async function campaign(lab: string, o: { name: string; seed: number; size: string; predict: string; agent: string }) {
+    const dir = tmp();
+    const cfg = join(dir, 'c.yaml');
+    writeFileSync(
+      cfg,
+      [
+        `name: ${o.name}`,
+        `seed: ${o.seed}`,
+        `lab: ${lab}`,
+        `twin: { name: fibre-gdl, size: ${o.size}, voxelSize: 2.0, fixed: { fibreDiameter: 7.0 } }`,
+        'space: { porosity: { min: 0.6, max: 0.85 }, binderFraction: { min: 0.05, max: 0.3 } }',
+        `predict: ${o.predict}`,
+        'reward: "porosity / tau_z"',
+        `agent: ${o.agent}`,
+        'rigs: { pipeline: [characterise], measure: [porosity, tau_z], timeout: 120s, simulate: { rigs: [{ id: r1, capabilities: [characterise], latencyMs: 50 }] } }',
+        'budget: { rigRuns: 4 }',
+        `broker: ${m.url}`,
+        'exec: mqtt',
+      ].join('\n') + '\n',
+    );
+    const logs: string[] = [];
+    let id = '';
+    const summary = await runCampaign(loadCampaign(cfg, {}, {}), { db: join(dir, 'l.db'), log: (l) => logs.push(l), onStart: (c) => (id = c) });
+    expect(summary.status).toBe('completed');
+    return { dir, logs, id };
+  }
+
   it('runs its physics on a compute worker and records each trial once', async () => {
     const lab = uniq('exec');
     const worker = await startComputeWorker({ broker: m.url, lab, kinds: ['physics'], concurrency: 1, workerId: 'e2e-w', env: {} });
     // A twin worker too: the campaign then generates its volumes there.
     const twinWorker = await startComputeWorker({ broker: m.url, lab, kinds: ['twin'], concurrency: 1, workerId: 'e2e-t', env: {} });
     try {
-      const dir = tmp();
-      const cfg = join(dir, 'c.yaml');
-      writeFileSync(
-        cfg,
-        [
-          'name: exec-mqtt',
-          'seed: 3',
-          `lab: ${lab}`,
-          'twin: { name: fibre-gdl, size: [24, 24, 16], voxelSize: 2.0, fixed: { fibreDiameter: 7.0 } }',
-          'space: { porosity: { min: 0.6, max: 0.85 }, binderFraction: { min: 0.05, max: 0.3 } }',
-          'predict: { properties: [porosity, tau_z], physicsPerRound: 4, realisations: { min: 1, max: 1 } }',
-          'reward: "porosity / tau_z"',
-          'agent: { name: sobol, candidates: 4, batchSize: 2 }',
-          'rigs: { pipeline: [characterise], measure: [porosity, tau_z], timeout: 120s, simulate: { rigs: [{ id: r1, capabilities: [characterise], latencyMs: 50 }] } }',
-          'budget: { rigRuns: 4 }',
-          `broker: ${m.url}`,
-          'exec: mqtt',
-        ].join('\n') + '\n',
-      );
-      const logs: string[] = [];
-      let id = '';
-      const summary = await runCampaign(loadCampaign(cfg, {}, {}), { db: join(dir, 'l.db'), log: (l) => logs.push(l), onStart: (c) => (id = c) });
-      expect(summary.status).toBe('completed');
+      const { dir, logs, id } = await campaign(lab, {
+        name: 'exec-mqtt',
+        seed: 3,
+        size: '[24, 24, 16]',
+        predict: '{ properties: [porosity, tau_z], physicsPerRound: 4, realisations: { min: 1, max: 1 } }',
+        agent: '{ name: sobol, candidates: 4, batchSize: 2 }',
+      });
       expect(logs.some((l) => /orchestrator on .* over MQTT 5/.test(l))).toBe(true);
       // Every simulation of the campaign ran on the physics worker (exec: mqtt has no local
       // pool), and every twin volume on the twin worker: none generated here.
@@ -80,29 +92,13 @@ describe.skipIf(skip)('campaign with exec: mqtt', () => {
     const lab = uniq('exec-sur');
     const worker = await startComputeWorker({ broker: m.url, lab, kinds: ['physics', 'twin', 'surrogate'], concurrency: 1, workerId: 'e2e-s', env: {} });
     try {
-      const dir = tmp();
-      const cfg = join(dir, 'c.yaml');
-      writeFileSync(
-        cfg,
-        [
-          'name: exec-mqtt-surrogate',
-          'seed: 4',
-          `lab: ${lab}`,
-          'twin: { name: fibre-gdl, size: [16, 16, 12], voxelSize: 2.0, fixed: { fibreDiameter: 7.0 } }',
-          'space: { porosity: { min: 0.6, max: 0.85 }, binderFraction: { min: 0.05, max: 0.3 } }',
-          'predict: { properties: [porosity, tau_z], physicsPerRound: 8, realisations: { min: 1, max: 1 }, retrainEvery: 8, surrogate: { members: 2, epochs: 10, patience: 10 } }',
-          'reward: "porosity / tau_z"',
-          'agent: { name: sobol, candidates: 8, batchSize: 2 }',
-          'rigs: { pipeline: [characterise], measure: [porosity, tau_z], timeout: 120s, simulate: { rigs: [{ id: r1, capabilities: [characterise], latencyMs: 50 }] } }',
-          'budget: { rigRuns: 4 }',
-          `broker: ${m.url}`,
-          'exec: mqtt',
-        ].join('\n') + '\n',
-      );
-      const logs: string[] = [];
-      let id = '';
-      const summary = await runCampaign(loadCampaign(cfg, {}, {}), { db: join(dir, 'l.db'), log: (l) => logs.push(l), onStart: (c) => (id = c) });
-      expect(summary.status).toBe('completed');
+      const { dir, logs, id } = await campaign(lab, {
+        name: 'exec-mqtt-surrogate',
+        seed: 4,
+        size: '[16, 16, 12]',
+        predict: '{ properties: [porosity, tau_z], physicsPerRound: 8, realisations: { min: 1, max: 1 }, retrainEvery: 8, surrogate: { members: 2, epochs: 10, patience: 10 } }',
+        agent: '{ name: sobol, candidates: 8, batchSize: 2 }',
+      });
       const l = Ledger.open(join(dir, 'l.db'), { readonly: true });
       try {
         const trained = (l.db.prepare("SELECT body FROM documents WHERE campaign_id = ? AND type = 'ModelTrained'").all(id) as Array<{ body: string }>).map((r) => JSON.parse(r.body)).filter((b) => b.kind === 'mlp-ensemble');
