@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
-import { fakeAgent, fakePredictor, fakeRig, type Behaviour } from '../../tests/fakes/index.js';
+import { fakeAgent, fakePredictor, fakeRig, killWhileAwaitingRigs, type Behaviour } from '../../tests/fakes/index.js';
 import { BadInputError } from '../core/errors.js';
 import { systemClock, type Evidence, type Observation, type Parameters, type RealityCorrection } from '../core/protocols.js';
 import { createRng } from '../core/rng.js';
@@ -172,13 +172,7 @@ describe('campaign runtime with a stage estimator (issue #20 review)', () => {
   it('a resumed campaign completes a trial whose unreadable result arrived before the kill (no rethrow in reconcile)', async () => {
     // First process: the rig never answers; killed while waiting, after the result was recorded.
     const s1 = setup({ rig: fakeRig(() => {}), estimator: unreadable, rigRuns: 2, rewardOf: (p) => p.y, measure: ['y'] });
-    s1.runtime.start();
-    const a1 = createActor(s1.machine, { input: s1.input });
-    a1.subscribe(() => s1.ledger.saveSnapshot('c', a1.getPersistedSnapshot()));
-    a1.start();
-    await new Promise<void>((resolve) => a1.subscribe((snap) => snap.value === 'awaitingRigs' && resolve()));
-    a1.stop();
-    await s1.runtime.close();
+    await killWhileAwaitingRigs(s1);
     for (const j of s1.ledger.jobs('c')) {
       s1.ledger.append('c', 'MeasurementRecorded', { jobId: j.jobId, trialId: j.trialId, stage: 0, capability: 'measure', rigId: 'rig-1', measurements: { y: 0.25, eolReached: 0 }, feasible: true }, `${j.trialId}:0`);
     }

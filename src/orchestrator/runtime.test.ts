@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
-import { fakeAgent, fakePredictor, fakeRig, type Behaviour } from '../../tests/fakes/index.js';
+import { fakeAgent, fakePredictor, fakeRig, killWhileAwaitingRigs, type Behaviour } from '../../tests/fakes/index.js';
 import { systemClock, type Evidence, type FidelityObservation, type Predictor, type RealityCorrection, type RealityModel } from '../core/protocols.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRng } from '../core/rng.js';
@@ -48,13 +48,7 @@ async function runToEnd(s: ReturnType<typeof setup>, snapshot?: unknown) {
  */
 async function crashWhileWaiting(opts: Omit<Parameters<typeof setup>[0] & object, 'rig'>) {
   const s1 = setup({ ...opts, rig: fakeRig(() => {}) });
-  s1.runtime.start();
-  const a1 = createActor(s1.machine, { input: s1.input });
-  a1.subscribe(() => s1.ledger.saveSnapshot('c', a1.getPersistedSnapshot()));
-  a1.start();
-  await new Promise<void>((resolve) => a1.subscribe((snap) => snap.value === 'awaitingRigs' && resolve()));
-  a1.stop();
-  await s1.runtime.close();
+  await killWhileAwaitingRigs(s1);
   return s1;
 }
 

@@ -1,3 +1,4 @@
+import { createActor, type AnyStateMachine } from 'xstate';
 import type { Agent, Parameters, Predictor, Rig, RigEvent, RigJob, Score } from '../../src/core/protocols.js';
 
 /**
@@ -119,3 +120,23 @@ export function fakeRig(behaviour?: Behaviour): Rig & { jobs: RigJob[]; executio
 
 /** The fake clock lives in src/core so that unit tests beside any room can use it. */
 export { createFakeClock, FAKE_EPOCH, type FakeClock } from '../../src/core/fake-clock.js';
+
+/**
+ * Runs a campaign machine until it waits for the rigs, then stops it the way a crash does (no
+ * CampaignStopped, no cleanup), the persisted snapshot saved at every step: what the resume
+ * tests start from. `s` is a test's composition (runtime, machine, its input, the ledger).
+ */
+export async function killWhileAwaitingRigs(s: {
+  runtime: { start(): void; close(): Promise<void> };
+  machine: AnyStateMachine;
+  input: unknown;
+  ledger: { saveSnapshot(campaignId: string, snapshot: unknown): void };
+}): Promise<void> {
+  s.runtime.start();
+  const actor = createActor(s.machine, { input: s.input });
+  actor.subscribe(() => s.ledger.saveSnapshot('c', actor.getPersistedSnapshot()));
+  actor.start();
+  await new Promise<void>((resolve) => actor.subscribe((snap) => snap.value === 'awaitingRigs' && resolve()));
+  actor.stop();
+  await s.runtime.close();
+}
