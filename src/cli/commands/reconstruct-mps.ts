@@ -7,7 +7,8 @@ import { matchReport } from '../../reconstruct/report.js';
 import { readVolume, writeVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, listFlag, runCommand, type GlobalArgs } from '../common.js';
+import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+import { printMatchReport, reportFlags } from './reconstruct-report.js';
 
 /**
  * `poreloop reconstruct mps <training> <output>` (issue #19): multiple-point statistics by
@@ -56,9 +57,7 @@ export const mpsCommand = (ctx: CommandContext): CommandModule<GlobalArgs, MpsAr
         const sizes = String(args.size).split(/[,x×]/).map((s) => Number(s.trim()));
         const shape = sizes.length === 1 ? training.shape.map((t) => (t === 1 ? 1 : sizes[0])) : sizes;
         if (shape.length !== 3 || shape.some((n) => !Number.isInteger(n) || n < 1)) throw new BadInputError(`expected n or nx,ny,nz, got "${args.size}"`, '--size');
-        if (!Number.isInteger(args.rmax) || args.rmax < 1) throw new BadInputError(`expected an integer ≥ 1, got ${args.rmax}`, '--rmax');
-        const transport = listFlag(args.transport).map(Number);
-        if (transport.some((l) => !Number.isInteger(l) || l < 0 || l > 255)) throw new BadInputError(`expected labels 0…255, got "${String(args.transport)}"`, '--transport');
+        const { transport } = reportFlags(args);
         const phases = labelsPresent(training);
         out.info(`${args.training}: ${training.shape.join('×')} training image (${is2d ? '2D' : '3D'}), phases ${phases.join(', ')}`);
         const r = reconstructMps({
@@ -76,14 +75,8 @@ export const mpsCommand = (ctx: CommandContext): CommandModule<GlobalArgs, MpsAr
         writeVolume(args.output, r.voxels);
         const target = measureDescriptors(training, phases, args.rmax);
         const report = await matchReport(r.voxels, { target, volume: training }, { transport: args.tau && !is2d ? transport : undefined });
-        const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '–');
         out.info(`${args.output}: ${r.voxels.shape.join('×')} in ${(r.wallMs / 1000).toFixed(1)} s; ${(100 * r.acceptedShare).toFixed(1)} % of nodes within the threshold, ${r.meanScanned.toFixed(0)} training nodes scanned per node`);
-        for (const p of phases) out.info(`  label ${p}: fraction ${report.fractions.generated[p].toFixed(4)} (training image ${report.fractions.reference[p].toFixed(4)})`);
-        out.info(`  S2 error x/y/z: ${['x', 'y', 'z'].map((a) => pct(report.s2Error[a])).join(' / ')}; lineal path: ${['x', 'y', 'z'].map((a) => pct(report.lpError[a])).join(' / ')}`);
-        if (report.tau) {
-          const t = report.tau;
-          out.info(`  τ (labels ${transport.join('+')}) x/y/z: ${['x', 'y', 'z'].map((a) => t.generated[a].toFixed(3)).join(' / ')}; training image ${['x', 'y', 'z'].map((a) => t.reference![a].toFixed(3)).join(' / ')}`);
-        }
+        printMatchReport(out, report, phases, transport, 'training image');
         out.result({ file: args.output, shape: r.voxels.shape, voxelSize: r.voxels.voxelSize, seed: args.seed, wallMs: r.wallMs, acceptedShare: r.acceptedShare, meanScanned: r.meanScanned, meanDistance: r.meanDistance, report });
       }),
     );

@@ -7,8 +7,9 @@ import { reconstructSam } from '../../reconstruct/sam.js';
 import { readVolume, writeVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, listFlag, runCommand, type GlobalArgs } from '../common.js';
+import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 import { mpsCommand } from './reconstruct-mps.js';
+import { printMatchReport, reportFlags } from './reconstruct-report.js';
 
 /**
  * `poreloop reconstruct sam <target> <output>` (issue #19): a 3D volume whose two-point and
@@ -52,11 +53,9 @@ const samCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SamArgs> => 
         const sizes = String(args.size).split(/[,x×]/).map((s) => Number(s.trim()));
         const shape = sizes.length === 1 ? [sizes[0], sizes[0], sizes[0]] : sizes;
         if (shape.length !== 3 || shape.some((n) => !Number.isInteger(n) || n < 1)) throw new BadInputError(`expected n or nx,ny,nz, got "${args.size}"`, '--size');
-        if (!Number.isInteger(args.rmax) || args.rmax < 1) throw new BadInputError(`expected an integer ≥ 1, got ${args.rmax}`, '--rmax');
         const slices = args.slices === 'all' ? Infinity : Number(args.slices);
         if (!(slices >= 1)) throw new BadInputError(`expected all or a count ≥ 1, got "${args.slices}"`, '--slices');
-        const transport = listFlag(args.transport).map(Number);
-        if (transport.some((l) => !Number.isInteger(l) || l < 0 || l > 255)) throw new BadInputError(`expected labels 0…255, got "${String(args.transport)}"`, '--transport');
+        const { transport } = reportFlags(args);
         const target = readVolume(args.target, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
         const phases = labelsPresent(target);
         if (phases.length < 2) throw new BadInputError(`the target holds only label ${phases[0]}: nothing to reconstruct`, args.target);
@@ -76,14 +75,8 @@ const samCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SamArgs> => 
         });
         writeVolume(args.output, r.voxels);
         const report = await matchReport(r.voxels, { target: desc, volume: is2d ? undefined : target }, { transport: args.tau ? transport : undefined });
-        const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
         out.info(`${args.output}: ${r.voxels.shape.join('×')} in ${(r.wallMs / 1000).toFixed(1)} s, energy ${r.energy0.toExponential(2)} → ${r.energy.toExponential(2)}`);
-        for (const p of phases) out.info(`  label ${p}: fraction ${report.fractions.generated[p].toFixed(4)} (target ${report.fractions.reference[p].toFixed(4)})`);
-        out.info(`  S2 error x/y/z: ${['x', 'y', 'z'].map((a) => pct(report.s2Error[a])).join(' / ')}; lineal path: ${['x', 'y', 'z'].map((a) => pct(report.lpError[a])).join(' / ')}`);
-        if (report.tau) {
-          const t = report.tau;
-          out.info(`  τ (labels ${transport.join('+')}) x/y/z: ${['x', 'y', 'z'].map((a) => t.generated[a].toFixed(3)).join(' / ')}${t.reference ? `; target ${['x', 'y', 'z'].map((a) => t.reference![a].toFixed(3)).join(' / ')}` : ''}`);
-        }
+        printMatchReport(out, report, phases, transport, 'target');
         out.result({ file: args.output, shape: r.voxels.shape, voxelSize: r.voxels.voxelSize, seed: args.seed, wallMs: r.wallMs, energy: r.energy, energy0: r.energy0, acceptance: r.accepted / r.swaps, report });
       }),
     );
