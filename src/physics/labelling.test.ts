@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Shape3 } from '../core/protocols.js';
 import { createRng } from '../core/rng.js';
-import { labelComponents } from './labelling.js';
+import { FACE_BITS, labelComponents } from './labelling.js';
 
 /** Reference labelling: breadth-first flood fill over face neighbours, components in raster order. */
 function floodFill(mask: Uint8Array, [nx, ny, nz]: Shape3): { labels: Int32Array; count: number } {
@@ -53,6 +53,23 @@ describe('connected-component labelling', () => {
         const sizes = new Float64Array(want.count + 1);
         for (const l of want.labels) if (l) sizes[l]++;
         expect(Array.from(got.sizes)).toEqual(Array.from(sizes));
+        // Faces each component touches (the in-place relabelling sets the z faces per row, issue #20).
+        const [nx, ny, nz] = shape;
+        const touch = new Uint8Array(want.count + 1);
+        for (let i = 0; i < mask.length; i++) {
+          const l = want.labels[i];
+          if (!l) continue;
+          const x = Math.floor(i / (ny * nz));
+          const y = Math.floor(i / nz) % ny;
+          const z = i % nz;
+          if (x === 0) touch[l] |= FACE_BITS.x0;
+          if (x === nx - 1) touch[l] |= FACE_BITS.x1;
+          if (y === 0) touch[l] |= FACE_BITS.y0;
+          if (y === ny - 1) touch[l] |= FACE_BITS.y1;
+          if (z === 0) touch[l] |= FACE_BITS.z0;
+          if (z === nz - 1) touch[l] |= FACE_BITS.z1;
+        }
+        expect(Array.from(got.touch)).toEqual(Array.from(touch));
       }
   });
 });
