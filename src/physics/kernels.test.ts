@@ -51,16 +51,15 @@ function maxRelDiff(a: Float64Array, b: Float64Array): number {
   return diff / scale;
 }
 
-/** cgUpdate and xpby on 101 random entries against the scalar formulas, to `digits` decimals. */
+/** rUpdate and xpby on 101 random entries against the scalar formulas, to `digits` decimals. */
 function checkCgUpdates(arena: WasmArena, vector: () => Float64Array | Float32Array, digits: number): void {
-  const [x, r, p, q] = [0, 1, 2, 3].map(vector);
+  const [r, p, q] = [0, 1, 2].map(vector);
   const rng = createRng(2);
-  for (const v of [x, r, p, q]) for (let i = 0; i < 101; i++) v[i] = rng.next();
-  const [x0, r0, p0, q0] = [x, r, p, q].map((v) => Float64Array.from(v));
-  const rr = arena.cgUpdate(x, r, p, q, 0.3);
+  for (const v of [r, p, q]) for (let i = 0; i < 101; i++) v[i] = rng.next();
+  const [r0, p0, q0] = [r, p, q].map((v) => Float64Array.from(v));
+  const rr = arena.rUpdate(r, q, 0.3);
   let want = 0;
   for (let i = 0; i < 101; i++) {
-    expect(x[i]).toBeCloseTo(x0[i] + 0.3 * p0[i], digits);
     expect(r[i]).toBeCloseTo(r0[i] - 0.3 * q0[i], digits);
     want += r[i] * r[i];
   }
@@ -203,7 +202,7 @@ describe('WebAssembly kernels (kernels.wat)', () => {
     checkCgUpdates(arena, () => arena.f32v(101), 6);
   });
 
-  it('a float32 solve gives τ within 1e-5 of the float64 solve; auto keeps float64 where it fits', () => {
+  it('a float32 solve gives τ as close to the converged τ as the float64 solve; auto keeps float64 where it fits', () => {
     const rng = createRng(17);
     for (const shape of [[24, 20, 22], [31, 16, 40]] as Shape3[]) {
       const data = new Uint8Array(shape[0] * shape[1] * shape[2]);
@@ -214,7 +213,13 @@ describe('WebAssembly kernels (kernels.wat)', () => {
         expect(d.precision).toBe('float64');
         expect(f.precision).toBe('float32');
         expect(f.converged).toBe(true);
-        expect(Math.abs(f.tau - d.tau) / d.tau, `${shape.join('×')} ${axis}`).toBeLessThan(1e-5);
+        // Against a solve converged far beyond the default stopping test: the default test
+        // (relative residual 1e-5, currents balanced to 1e-4) leaves up to ≈ 2e-5 of τ here in
+        // either precision, so f32 and f64 are compared through it, not with each other (they
+        // can stop one iteration apart when the current balance crosses 1e-4 between them).
+        const exact = tortuosity(data, shape, 0, axis, { kernels: 'js', tol: 1e-12, fluxTol: 1e-12 });
+        expect(Math.abs(d.tau - exact.tau) / exact.tau, `${shape.join('×')} ${axis} f64`).toBeLessThan(3e-5);
+        expect(Math.abs(f.tau - exact.tau) / exact.tau, `${shape.join('×')} ${axis} f32`).toBeLessThan(3e-5);
         expect(Math.abs(f.iterations - d.iterations)).toBeLessThanOrEqual(2);
       }
     }

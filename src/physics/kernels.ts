@@ -44,12 +44,12 @@ interface Exports {
   prolong(xc: number, x: number, m: number, ...gc: [...Geometry, number, number]): void;
   smoothRestrictExplicit(x: number, b: number, g0: number, g1: number, g2: number, inv: number, d: number, bc: number, ...gc: [...Geometry, number, number, number]): void;
   prolongSmoothExplicit(xc: number, x: number, b: number, g0: number, g1: number, g2: number, inv: number, ...gc: [...Geometry, number, number]): number;
-  cgUpdate(x: number, r: number, p: number, q: number, alpha: number, len: number): number;
+  rUpdate(r: number, q: number, alpha: number, len: number): number;
   xpby(p: number, z: number, beta: number, len: number): void;
   matvec32(x: number, y: number, m: number, ...g: Geometry): number;
   smoothRestrict32(x: number, b: number, m: number, bc: number, ...gc: [...Geometry, number, number]): void;
   prolongSmooth32(xc: number, x: number, b: number, m: number, ...gc: [...Geometry, number, number]): number;
-  cgUpdate32(x: number, r: number, p: number, q: number, alpha: number, len: number): number;
+  rUpdate32(r: number, q: number, alpha: number, len: number): number;
   xpby32(p: number, z: number, beta: number, len: number): void;
 }
 
@@ -269,11 +269,11 @@ export class WasmArena {
     return this.k.prolongSmoothExplicit(at(xc, B), at(x, B), at(b, B), at(L.g0, B), at(L.g1, B), at(L.g2, B), at(L.invD, B), ...this.geometry(L), C.s0, C.s1);
   }
 
-  /** x += αp, r −= αq over whole arrays (arena arrays have even lengths); returns r·r. */
-  cgUpdate(x: FineVector, r: FineVector, p: FineVector, q: FineVector, alpha: number): number {
+  /** r −= αq over whole arrays (arena arrays have even lengths); returns r·r. */
+  rUpdate(r: FineVector, q: FineVector, alpha: number): number {
     const B = this.buffer;
-    const f = x instanceof Float32Array ? this.k.cgUpdate32 : this.k.cgUpdate;
-    return f(at(x, B), at(r, B), at(p, B), at(q, B), alpha, x.length);
+    const f = r instanceof Float32Array ? this.k.rUpdate32 : this.k.rUpdate;
+    return f(at(r, B), at(q, B), alpha, r.length);
   }
 
   /** p = z + βp over whole arrays. */

@@ -241,17 +241,15 @@
       (local.set $a (i32.add (local.get $a) (i32.const 1)))
       (br_if $la (i32.le_u (local.get $a) (local.get $n0)))))
 
-  ;; CG update over len (even) entries: x += αp, r −= αq; returns r·r.
-  (func (export "cgUpdate") (param $x i32) (param $r i32) (param $p i32) (param $q i32) (param $alpha f64) (param $len i32) (result f64)
+  ;; CG residual update over len (even) entries: r −= αq; returns r·r. (x is kept at the
+  ;; boundary cells only, in transport.ts: issue #20.)
+  (func (export "rUpdate") (param $r i32) (param $q i32) (param $alpha f64) (param $len i32) (result f64)
     (local $k i32) (local $end i32) (local $al v128) (local $rv v128) (local $acc v128)
     (local.set $al (f64x2.splat (local.get $alpha)))
     (local.set $end (i32.shl (local.get $len) (i32.const 3)))
     (block $done
       (br_if $done (i32.eqz (local.get $len)))
       (loop $l
-        (v128.store (i32.add (local.get $x) (local.get $k))
-          (f64x2.add (v128.load (i32.add (local.get $x) (local.get $k)))
-            (f64x2.mul (local.get $al) (v128.load (i32.add (local.get $p) (local.get $k))))))
         (local.set $rv
           (f64x2.sub (v128.load (i32.add (local.get $r) (local.get $k)))
             (f64x2.mul (local.get $al) (v128.load (i32.add (local.get $q) (local.get $k))))))
@@ -276,7 +274,7 @@
         (br_if $l (i32.lt_u (local.get $k) (local.get $end))))))
 ;; ─── Float32 storage of the binary fine level (issue #20: τ at 500³ in a wasm32 memory). The
 ;; CG vectors of the fine level are f32 — half the bytes of every sweep, and 20 instead of 40
-;; bytes per cell, so 500³ fits in 4 GiB. The CG kernels here (matvec32, cgUpdate32, xpby32)
+;; bytes per cell, so 500³ fits in 4 GiB. The CG kernels here (matvec32, rUpdate32, xpby32)
 ;; compute in f64 (values are widened on load and rounded on store; pointers step by 4 bytes
 ;; per cell); the multigrid cycle on the f32 fine level is in the next section. The coarse levels
 ;; stay f64.
@@ -312,17 +310,14 @@
       (br_if $la (i32.le_u (local.get $a) (local.get $n0))))
     #HSUM((local.get $acc)))
 
-  ;; x += αp, r −= αq over len (even) f32 entries; returns r·r (of the rounded r).
-  (func (export "cgUpdate32") (param $x i32) (param $r i32) (param $p i32) (param $q i32) (param $alpha f64) (param $len i32) (result f64)
+  ;; r −= αq over len (even) f32 entries; returns r·r (of the rounded r).
+  (func (export "rUpdate32") (param $r i32) (param $q i32) (param $alpha f64) (param $len i32) (result f64)
     (local $k i32) (local $end i32) (local $al v128) (local $rv v128) (local $acc v128)
     (local.set $al (f64x2.splat (local.get $alpha)))
     (local.set $end (i32.shl (local.get $len) (i32.const 2)))
     (block $done
       (br_if $done (i32.eqz (local.get $len)))
       (loop $l
-        #ST2((i32.add (local.get $x) (local.get $k)),
-          (f64x2.add #LD2((i32.add (local.get $x) (local.get $k)))
-            (f64x2.mul (local.get $al) #LD2((i32.add (local.get $p) (local.get $k))))))
         (local.set $rv
           (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero
             (f64x2.sub #LD2((i32.add (local.get $r) (local.get $k)))
@@ -356,7 +351,7 @@
 ;; backward sweep of plane p needs planes p − 1 … p + 1 prolonged.
 ;; The sweeps compute in f32 (loads without conversion; the loop-carried chain is one add and one
 ;; multiply by 1/D from the f32 table at 6144) — the preconditioner only has to be a fixed SPD
-;; operator, and its input and output are f32 anyway; the outer CG (matvec32, cgUpdate32)
+;; operator, and its input and output are f32 anyway; the outer CG (matvec32, rUpdate32)
 ;; stays f64. A forward sweep from x = 0 reads only the three neighbours behind (the others are
 ;; 0), so x need not be cleared first. Residual and prolongation go 16 cells at a time, in
 ;; f32x4 lanes, with unaligned loads. (Red–black Gauss–Seidel in f32x4 lanes was tried and was

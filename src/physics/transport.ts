@@ -1,5 +1,5 @@
 import type { Shape3 } from '../core/protocols.js';
-import { AXIS_INDEX, labelComponents, percolatingMask, type Axis, type Components } from './labelling.js';
+import { AXIS_INDEX, axisFaces, labelComponents, type Axis, type Components } from './labelling.js';
 import {
   applyOperator,
   BND_IN,
@@ -123,29 +123,38 @@ interface Assembly {
  * (unit face conductance, 2 to the outer faces), so the potential is the same and only the
  * currents scale with σ.
  */
-function assembleBinary(shape: Shape3, keep: Uint8Array, sigma: number, axis: Axis, arena: WasmArena | null): Assembly {
+function assembleBinary(shape: Shape3, labels: Int32Array, keep: Uint8Array, sigma: number, axis: Axis, arena: WasmArena | null): Assembly {
   const [nx, ny, nz] = shape;
   const L = createMaskLevel([nx, ny, nz], arena?.u8(paddedSize(shape)));
   const mask = L.mask!;
   const { s0, s1 } = L;
-  const on = new Uint8Array(L.size);
+  // The cell bytes are built in place (issue #20: no separate 0/1 array of the padded size,
+  // whose fresh pages cost page faults at 500³): first 1 for a cell of a spanning cluster …
   for (let x = 0; x < nx; x++)
     for (let y = 0; y < ny; y++) {
       const j0 = (x * ny + y) * nz;
       const i0 = (x + 1) * s0 + (y + 1) * s1 + 1;
-      for (let z = 0; z < nz; z++) on[i0 + z] = keep[j0 + z];
+      for (let z = 0; z < nz; z++) mask[i0 + z] = keep[labels[j0 + z]];
     }
-  // Face bits FACE_M0 … FACE_P2 (bits 0 … 5) without a branch per neighbour (on[] is 0 or 1):
-  // assembly was the largest part of the setup of a 300³ solve, measured (issue #20).
+  const inlet = boundaryLayer(L, shape, axis, 1, (i) => mask[i] > 0, () => 2 * sigma);
+  const outlet = boundaryLayer(L, shape, axis, shape[AXIS_INDEX[axis]], (i) => mask[i] > 0, () => 2 * sigma);
+  // … then the face bits FACE_M0 … FACE_P2 (bits 0 … 5), without a branch per neighbour:
+  // assembly was the largest part of the setup of a 300³ solve, measured (issue #20). In one
+  // forward pass a cell ahead still holds 0 or 1 and a cell behind already holds its face
+  // bits; ON[] is 1 for any non-zero byte. A conducting cell behind has the face bit towards
+  // a conducting cell i (set when i still held 1), so its byte is non-zero exactly when it
+  // matters (i conducts); for an insulating i the product is 0 anyway.
   for (let i = s0; i < L.size - s0; i++) {
-    mask[i] = on[i] * (on[i - s0] | (on[i + s0] << 1) | (on[i - s1] << 2) | (on[i + s1] << 3) | (on[i - 1] << 4) | (on[i + 1] << 5));
+    mask[i] = ON[mask[i]] * (ON[mask[i - s0]] | (ON[mask[i + s0]] << 1) | (ON[mask[i - s1]] << 2) | (ON[mask[i + s1]] << 3) | (ON[mask[i - 1]] << 4) | (ON[mask[i + 1]] << 5));
   }
-  const inlet = boundaryLayer(L, shape, axis, 1, (i) => on[i] > 0, () => 2 * sigma);
-  const outlet = boundaryLayer(L, shape, axis, shape[AXIS_INDEX[axis]], (i) => on[i] > 0, () => 2 * sigma);
   for (const i of inlet.idx) mask[i] |= BND_IN;
   for (const i of outlet.idx) mask[i] |= BND_OUT;
   return { L, rhs: new Float64Array(inlet.idx.length).fill(2), inlet, outlet };
 }
+
+/** 1 for a non-zero byte. */
+const ON = new Uint8Array(256).fill(1);
+ON[0] = 0;
 
 function paddedSize(shape: Shape3): number {
   return (shape[0] + 2) * (shape[1] + 2) * (shape[2] + 2);
@@ -153,13 +162,13 @@ function paddedSize(shape: Shape3): number {
 
 /**
  * A WebAssembly arena for a single-phase solve of this shape (kernels.ts): the cell bytes and
- * the five CG vectors of the fine level, and every coarse level (three f32 conductances,
+ * the four CG vectors of the fine level (r, z, p, q: x is kept at the boundary cells only), and every coarse level (three f32 conductances,
  * diagonal, inverse, right-hand side and correction); null when it cannot be had (then the
  * JavaScript kernels run).
  */
 function binaryArena(shape: Shape3, precision: 'float64' | 'float32'): WasmArena | null {
   const size = paddedSize(shape);
-  const fine = [size, size, size, size, size];
+  const fine = [size, size, size, size];
   const f64 = precision === 'float64' ? fine : [];
   const f32: number[] = precision === 'float32' ? fine.map((n) => n + 1) : [];
   for (const c of coarseShapes(shape)) {
@@ -180,15 +189,18 @@ function linearGuess(L: Level, shape: Shape3, axis: Axis, x: FineVector): void {
   const ax = AXIS_INDEX[axis];
   const N = shape[ax];
   const [n0, n1, n2] = L.n;
+  const mask = L.mask;
+  // Row by row without a per-cell branch (issue #20: this loop was ≈ 1 s of a 500³ setup).
+  const ramp = new Float64Array(n2 + 1);
+  for (let e = 1; e <= n2; e++) ramp[e] = 1 - (e - 0.5) / N;
   for (let a = 1; a <= n0; a++)
     for (let c = 1; c <= n1; c++) {
       const base = a * L.s0 + c * L.s1;
-      for (let e = 1; e <= n2; e++) {
-        const i = base + e;
-        const active = L.mask ? L.mask[i] !== 0 : L.d[i] > 0;
-        const k = ax === 0 ? a : ax === 1 ? c : e;
-        x[i] = active ? 1 - (k - 0.5) / N : 0;
-      }
+      const v = ax === 0 ? 1 - (a - 0.5) / N : 1 - (c - 0.5) / N;
+      if (mask) {
+        if (ax === 2) for (let e = 1; e <= n2; e++) x[base + e] = ACT_LUT[mask[base + e]] * ramp[e];
+        else for (let e = 1; e <= n2; e++) x[base + e] = ACT_LUT[mask[base + e]] * v;
+      } else for (let e = 1; e <= n2; e++) x[base + e] = L.d[base + e] > 0 ? (ax === 2 ? ramp[e] : v) : 0;
     }
 }
 
@@ -217,7 +229,7 @@ function boundaryLayer(
   return { idx: Int32Array.from(idx), g: Float64Array.from(g) };
 }
 
-function assemble(data: Uint8Array, shape: Shape3, keep: Uint8Array, conductivity: ArrayLike<number>, axis: Axis): Assembly {
+function assemble(data: Uint8Array, shape: Shape3, labels: Int32Array, keep: Uint8Array, conductivity: ArrayLike<number>, axis: Axis): Assembly {
   const [nx, ny, nz] = shape;
   const L = createLevel([nx, ny, nz]);
   const { g0, g1, g2, d, s0, s1 } = L;
@@ -229,7 +241,7 @@ function assemble(data: Uint8Array, shape: Shape3, keep: Uint8Array, conductivit
     for (let y = 0; y < ny; y++) {
       const j0 = (x * ny + y) * nz;
       const i0 = (x + 1) * s0 + (y + 1) * s1 + 1;
-      for (let z = 0; z < nz; z++) cell[i0 + z] = keep[j0 + z] ? sig[data[j0 + z]] : 0;
+      for (let z = 0; z < nz; z++) cell[i0 + z] = keep[labels[j0 + z]] ? sig[data[j0 + z]] : 0;
     }
   const size = L.size;
   for (let i = s0; i < size - s0; i++) {
@@ -270,7 +282,16 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   const comp = options.components ?? labelComponents(conductingMask(data, conductivity), shape);
   let conducting = 0;
   for (let l = 1; l <= comp.count; l++) conducting += comp.sizes[l];
-  const { mask: keep, count: spanning } = percolatingMask(comp, axis);
+  // Spanning clusters (those touching the inlet and the outlet face) by label, and their size
+  // from the component sizes: no pass over the voxels (issue #20).
+  const [fa, fb] = axisFaces(axis);
+  const keep = new Uint8Array(comp.count + 1);
+  let spanning = 0;
+  for (let l = 1; l <= comp.count; l++)
+    if (comp.touch[l] & fa && comp.touch[l] & fb) {
+      keep[l] = 1;
+      spanning += comp.sizes[l];
+    }
   const base = {
     axis,
     conductingFraction: conducting / n,
@@ -313,21 +334,44 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   }
   const { L, rhs, inlet, outlet } =
     labels.length === 1
-      ? assembleBinary(shape, keep, conductivity[labels[0]], axis, arena)
-      : assemble(data, shape, keep, conductivity, axis);
+      ? assembleBinary(shape, comp.labels, keep, conductivity[labels[0]], axis, arena)
+      : assemble(data, shape, comp.labels, keep, conductivity, axis);
   const mg = useMg ? new Multigrid(L, { arena }) : null;
   const size = L.size;
   const vector = (): FineVector => (arena ? (precision === 'float32' ? arena.f32v(size) : arena.f64(size)) : new Float64Array(size));
-  const x = vector();
+  // x is kept at the inlet and outlet cells only (issue #20): the currents are all that is read
+  // of it, and x = x0 + Σ αₖ pₖ there is a sum over the iterations. That saves a fine-level
+  // vector (0.5 GiB at 500³) and its load and store in every CG update; the boundary values
+  // are accumulated in f64 even when the vectors are f32.
   const r = vector();
   const z = vector();
   const p = vector();
   const q = vector();
   const matvec = (u: FineVector, v: FineVector): number => (arena ? arena.matvec(L, L.mask!, u, v) : applyOperator(L, u as Float64Array, v as Float64Array));
-  linearGuess(L, shape, axis, x);
-  matvec(x, q);
-  for (let i = 0; i < size; i++) r[i] = -q[i];
-  for (let k = 0; k < rhs.length; k++) r[inlet.idx[k]] += rhs[k];
+  /** r −= αq; returns r·r. */
+  const rUpdate = (alpha: number): number => {
+    if (arena) return arena.rUpdate(r, q, alpha);
+    let rr = 0;
+    for (let i = 0; i < size; i++) {
+      const ri = r[i] - alpha * q[i];
+      r[i] = ri;
+      rr += ri * ri;
+    }
+    return rr;
+  };
+  // Initial guess x0 (in p, free until the first preconditioning) and r = b − A x0: r is 0
+  // here, so rUpdate with α = 1 gives −A x0, then b is added at the inlet cells.
+  linearGuess(L, shape, axis, p);
+  const xIn = Float64Array.from(inlet.idx, (i) => p[i]);
+  const xOut = Float64Array.from(outlet.idx, (i) => p[i]);
+  matvec(p, q);
+  let rr0 = rUpdate(1);
+  for (let k = 0; k < rhs.length; k++) {
+    const i = inlet.idx[k];
+    const old = r[i];
+    r[i] += rhs[k];
+    rr0 += r[i] * r[i] - old * old;
+  }
   const invD = new Float64Array(mg ? 0 : size);
   if (!mg) inverseDiagonal(L, invD);
   /** z = M⁻¹ r; returns r·z. */
@@ -345,8 +389,8 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   const fluxes = (): [number, number] => {
     let fin = 0;
     let fout = 0;
-    for (let k = 0; k < inlet.idx.length; k++) fin += inlet.g[k] * (1 - x[inlet.idx[k]]);
-    for (let k = 0; k < outlet.idx.length; k++) fout += outlet.g[k] * x[outlet.idx[k]];
+    for (let k = 0; k < inlet.idx.length; k++) fin += inlet.g[k] * (1 - xIn[k]);
+    for (let k = 0; k < outlet.idx.length; k++) fout += outlet.g[k] * xOut[k];
     return [fin, fout];
   };
   let it = 0;
@@ -363,21 +407,15 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
     return rel;
   };
   // The initial guess may already be the solution (straight channels): then no iteration.
-  let rel = check(dot(r, r));
+  let rel = check(rr0);
   const setupMs = performance.now() - t0;
   let rz = converged ? 0 : precondition();
   p.set(z);
   while (!converged && it < maxIt) {
     const alpha = rz / matvec(p, q);
-    let rr = 0;
-    if (arena) rr = arena.cgUpdate(x, r, p, q, alpha);
-    else
-      for (let i = 0; i < size; i++) {
-        x[i] += alpha * p[i];
-        const ri = r[i] - alpha * q[i];
-        r[i] = ri;
-        rr += ri * ri;
-      }
+    for (let k = 0; k < xIn.length; k++) xIn[k] += alpha * p[inlet.idx[k]];
+    for (let k = 0; k < xOut.length; k++) xOut[k] += alpha * p[outlet.idx[k]];
+    const rr = rUpdate(alpha);
     it++;
     rel = check(rr);
     if (converged) break;
@@ -392,7 +430,7 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   const area = n / shape[AXIS_INDEX[axis]];
   const F = 0.5 * (fin + fout);
   const coefficientBytes = L.mask ? size : size * (3 * 4 + 2 * 8);
-  const bytes = coefficientBytes + 5 * size * (precision === 'float32' ? 4 : 8) + (mg ? mg.coarseBytes() : size * 8) + n * 4;
+  const bytes = coefficientBytes + 4 * size * (precision === 'float32' ? 4 : 8) + (mg ? mg.coarseBytes() : size * 8) + n * 4;
   return {
     ...base,
     effective: (F / area) * shape[AXIS_INDEX[axis]],
@@ -436,8 +474,13 @@ export function tortuosity(
   const conductivity = new Float64Array(256);
   conductivity[phase] = 1;
   const res = solveTransport(data, shape, { ...options, axis, conductivity });
-  let count = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] === phase) count++;
-  const porosity = count / data.length;
+  // The conducting voxels are the phase's voxels: solveTransport counted them (from the
+  // component sizes) unless the caller passed components of its own.
+  let porosity = res.conductingFraction;
+  if (options.components) {
+    let count = 0;
+    for (let i = 0; i < data.length; i++) if (data[i] === phase) count++;
+    porosity = count / data.length;
+  }
   return { ...res, dRel: res.effective, porosity, tau: res.effective > 0 ? porosity / res.effective : Infinity };
 }
