@@ -130,6 +130,18 @@ describe('gp-bo (issue #12)', () => {
     }
   });
 
+  it('keeps its pick minDistance from a trial that was selected and then abandoned (ctx.abandoned, issue #21)', async () => {
+    // A rejected or failed-for-good trial gave no result: without ctx.abandoned it could not be
+    // told from a candidate never selected, and the same history and seed proposed it again.
+    const { space, reward, cube, rms } = gdl2d;
+    for (const seed of [1, 2]) {
+      const history = await runLoop(createGpBoAgent({ model: 'gp' }), space, reward, { budget: 15, seed });
+      const [first] = await createGpBoAgent({ model: 'gp' }).propose({ space, history, rng: createRng(seed + 10) }, 1);
+      const [again] = await createGpBoAgent({ model: 'gp' }).propose({ space, history, proposed: [first], abandoned: [first], rng: createRng(seed + 10) }, 1);
+      expect(rms(cube(again), cube(first))).toBeGreaterThanOrEqual(0.05);
+    }
+  });
+
   it('auto keeps the GP for a smooth response and records its choice', async () => {
     // On a smooth response the GP's leave-one-out means rank the data better than the
     // forest's out-of-bag means (checked on 12 draws of the data, seeds 30–41: GP every time).

@@ -451,6 +451,14 @@ export interface AgentContext {
    * as constant-liar observations marked `fantasy` (never learned from; docs/async.md).
    */
   pending?: readonly Parameters[];
+  /**
+   * Trials the campaign selected for the rigs and then abandoned without a result (rejected at
+   * the approval gate, a stage that failed for good, a result the reward could not use, the end
+   * of an earlier run): in `proposed` too, but there they cannot be told from candidates that
+   * were never selected (issue #21). An agent that keeps its picks away from the rig runs and
+   * the trials at the rigs (gp-bo's `minDistance`) keeps them away from these as well.
+   */
+  abandoned?: readonly Parameters[];
   model?: RewardModel;
   rng: Rng;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { fakeAgent, fakePredictor, fakeRig, killWhileAwaitingRigs, type Behaviour } from '../../tests/fakes/index.js';
-import { systemClock, type Evidence, type FidelityObservation, type Predictor, type RealityCorrection, type RealityModel } from '../core/protocols.js';
+import { systemClock, type AgentContext, type Evidence, type FidelityObservation, type Predictor, type RealityCorrection, type RealityModel } from '../core/protocols.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRng } from '../core/rng.js';
 import { exportCampaign, summariseCampaign } from '../ledger/export.js';
@@ -298,6 +298,38 @@ describe('campaign runtime (fakes + real ledger)', () => {
     // The reward is y, so the simulated reward of the edited recipe is its own prediction.
     expect(simulations.at(-1)!.filter((o) => o.params.x === 0.1).map((o) => o.reward)).toEqual([own]);
     expect(exportCampaign(s.ledger, 'c').trials.find((t) => t.trialId === edited)!.predicted.y.mean).toBe(own);
+  });
+
+  it('tells the agent which selected trials were abandoned (ctx.abandoned), apart from candidates never selected (issue #21)', async () => {
+    const seen: Array<readonly unknown[] | undefined> = [];
+    const inner = fakeAgent();
+    const agent = { ...inner, propose: async (ctx: AgentContext, k: number) => (seen.push(ctx.abandoned), inner.propose(ctx, k)) };
+    const s = setup({ approval: true, rigRuns: 3, agent: agent as ReturnType<typeof fakeAgent> });
+    s.runtime.start();
+    const actor = createActor(s.machine, { input: s.input });
+    let rejected = '';
+    const poll = setInterval(() => {
+      const snap = actor.getSnapshot();
+      if (!snap.matches({ awaitingApproval: 'waiting' })) return;
+      if (s.ledger.pendingCommands('c').length === 0 && !s.runtime.decideApproval(snap.context.round)) {
+        if (!rejected) {
+          rejected = s.ledger.trials('c').find((t) => t.status === 'selected')!.id;
+          issueCommand(s.ledger, 'c', 'approve', { round: 1, reject: [rejected], by: 'test' });
+        } else issueCommand(s.ledger, 'c', 'approve', { round: snap.context.round, by: 'test' });
+      }
+      const decided = s.runtime.decideApproval(snap.context.round);
+      if (decided) actor.send({ type: 'approval.decided', ...decided });
+    }, 5);
+    actor.start();
+    await toPromise(actor);
+    clearInterval(poll);
+    await s.runtime.close();
+    const trials = s.ledger.trials('c');
+    expect(trials.find((t) => t.id === rejected)!.status).toBe('abandoned');
+    // Round 1 had nothing abandoned; every later proposal gets the rejected trial and only it.
+    expect(seen[0]).toBeUndefined();
+    expect(seen.length).toBeGreaterThan(1);
+    for (const a of seen.slice(1)) expect(a).toEqual([trials.find((t) => t.id === rejected)!.params]);
   });
 
   it('resumes a campaign killed while it waited at the approval gate; a decision taken meanwhile applies', async () => {

@@ -478,12 +478,15 @@ export class CampaignRuntime {
     const k = this.d.mode === 'async' ? Math.max(1, Math.ceil((perBatch * free) / this.d.batchSize)) : perBatch;
     this.progress({ phase: 'propose', round, done: 0, total: k });
     const proposedBefore = this.view.trials().map((t) => t.params);
+    // Selected, then given up without a result (issue #21): told apart from never-selected candidates.
+    const abandoned = this.view.trials().filter((t) => t.selectedRank !== null && t.status === 'abandoned').map((t) => t.params);
     const params = await this.d.agent.propose(
       {
         space: this.d.space,
         history: this.d.agent.pendingAware ? this.history() : withConstantLiar(this.history(), pending),
         proposed: proposedBefore,
         ...(pending.length ? { pending } : {}),
+        ...(abandoned.length ? { abandoned } : {}),
         model: this.d.model,
         rng: this.d.rng.fork(`propose:${round}`),
       },
