@@ -202,6 +202,42 @@ describe('WebAssembly kernels (kernels.wat)', () => {
     checkCgUpdates(arena, () => arena.f32v(101), 6);
   });
 
+  // CG without a stored q (issue #20): the new direction p = z + βp with p·Ap, and r −= αAp
+  // with Ap recomputed, against the JavaScript operator on the same f32 inputs.
+  it('f32 direction (p = z + βp, p·Ap) and residual (r −= αAp) kernels equal the JavaScript formulas', () => {
+    // Odd and even row lengths and plane sizes (the direction pass rounds a plane up to even).
+    for (const n of [...shapes, [6, 5, 4], [4, 6, 7]] as Shape3[]) {
+      const size = (n[0] + 2) * (n[1] + 2) * (n[2] + 2);
+      const arena = WasmArena.create(WasmArena.bytesFor([], [size + 1, size + 1, size + 1], [size]), LUTS)!;
+      const L = randomMaskLevel(n, 0.7, 13, arena.u8(size));
+      const [p, z, r] = [0, 1, 2].map(() => arena.f32v(size));
+      p.set(activeVector(L, new Float64Array(size), 6));
+      z.set(activeVector(L, new Float64Array(size), 7));
+      r.set(activeVector(L, new Float64Array(size), 8));
+      const beta = 0.37;
+      const alpha = 1.9;
+      // Reference: p' = fround(z + βp) (the f32 store), then p'·Ap' and r − αAp' in f64.
+      const p1 = new Float64Array(size);
+      for (let i = 0; i < size; i++) p1[i] = Math.fround(z[i] + beta * p[i]);
+      const Ap = new Float64Array(size);
+      const want = applyOperator(L, p1, Ap);
+      const got = arena.direction32(L, L.mask!, p, z, beta);
+      expect(Array.from(p.subarray(0, size)), n.join('×')).toEqual(Array.from(p1));
+      expect(Math.abs(got - want) / Math.abs(want), n.join('×')).toBeLessThan(1e-12);
+      const r1 = new Float64Array(size);
+      let rr = 0;
+      for (let i = 0; i < size; i++) {
+        r1[i] = Math.fround(r[i] - alpha * Ap[i]);
+        rr += r1[i] * r1[i];
+      }
+      const rrGot = arena.residual32(L, L.mask!, r, p, alpha);
+      expect(maxRelDiff(Float64Array.from(r), r1), n.join('×')).toBeLessThan(1e-6);
+      expect(Math.abs(rrGot - rr) / rr).toBeLessThan(1e-6);
+      // Ghost and inactive cells stay 0 (the binary level's invariant).
+      for (let i = 0; i < size; i++) if (!L.mask![i]) expect(p[i] === 0 && r[i] === 0, `cell ${i}`).toBe(true);
+    }
+  });
+
   it('a float32 solve gives τ as close to the converged τ as the float64 solve; auto keeps float64 where it fits', () => {
     const rng = createRng(17);
     for (const shape of [[24, 20, 22], [31, 16, 40]] as Shape3[]) {

@@ -43,14 +43,16 @@ interface Exports {
   restrict(b: number, x: number, m: number, bc: number, ...gc: [...Geometry, number, number]): void;
   prolong(xc: number, x: number, m: number, ...gc: [...Geometry, number, number]): void;
   smoothRestrictExplicit(x: number, b: number, g0: number, g1: number, g2: number, inv: number, d: number, bc: number, ...gc: [...Geometry, number, number, number]): void;
-  prolongSmoothExplicit(xc: number, x: number, b: number, g0: number, g1: number, g2: number, inv: number, ...gc: [...Geometry, number, number]): number;
+  prolongSmoothExplicit(xc: number, x: number, b: number, g0: number, g1: number, g2: number, inv: number, ...gc: [...Geometry, number, number, number]): number;
   rUpdate(r: number, q: number, alpha: number, len: number): number;
   xpby(p: number, z: number, beta: number, len: number): void;
   matvec32(x: number, y: number, m: number, ...g: Geometry): number;
   smoothRestrict32(x: number, b: number, m: number, bc: number, ...gc: [...Geometry, number, number]): void;
-  prolongSmooth32(xc: number, x: number, b: number, m: number, ...gc: [...Geometry, number, number]): number;
+  prolongSmooth32(xc: number, x: number, b: number, m: number, ...gc: [...Geometry, number, number, number]): number;
   rUpdate32(r: number, q: number, alpha: number, len: number): number;
   xpby32(p: number, z: number, beta: number, len: number): void;
+  dirPAp32(p: number, z: number, m: number, beta: number, ...g: Geometry): number;
+  rUpdateAp32(r: number, p: number, m: number, alpha: number, ...g: Geometry): number;
 }
 
 /**
@@ -247,10 +249,10 @@ export class WasmArena {
     this.k.smoothRestrict32(at(x, B), at(b, B), at(mask, B), at(bc, B), ...this.geometry(L), C.s0, C.s1);
   }
 
-  /** Second half: x += P xc, then one backward Gauss–Seidel sweep in f32, in one pass; returns b·x. */
-  prolongSmooth32(L: StencilGeometry, mask: Uint8Array, xc: Float64Array, x: Float32Array, b: Float32Array, C: StencilGeometry): number {
+  /** Second half: x += ω P xc, then one backward Gauss–Seidel sweep in f32, in one pass; returns b·x. */
+  prolongSmooth32(L: StencilGeometry, mask: Uint8Array, xc: Float64Array, x: Float32Array, b: Float32Array, C: StencilGeometry, omega = 1): number {
     const B = this.buffer;
-    return this.k.prolongSmooth32(at(xc, B), at(x, B), at(b, B), at(mask, B), ...this.geometry(L), C.s0, C.s1);
+    return this.k.prolongSmooth32(at(xc, B), at(x, B), at(b, B), at(mask, B), ...this.geometry(L), C.s0, C.s1, omega);
   }
 
   /**
@@ -263,10 +265,10 @@ export class WasmArena {
     this.k.smoothRestrictExplicit(at(x, B), at(b, B), at(L.g0, B), at(L.g1, B), at(L.g2, B), at(L.invD, B), at(L.d, B), at(bc, B), ...this.geometry(L), C.s0, C.s1, zero ? 1 : 0);
   }
 
-  /** Second half: x += P xc, then one backward Gauss–Seidel sweep, in one pass; returns b·x. */
-  prolongSmoothExplicit(L: ExplicitLevel, xc: Float64Array, x: Float64Array, b: Float64Array, C: StencilGeometry): number {
+  /** Second half: x += ω P xc, then one backward Gauss–Seidel sweep, in one pass; returns b·x. */
+  prolongSmoothExplicit(L: ExplicitLevel, xc: Float64Array, x: Float64Array, b: Float64Array, C: StencilGeometry, omega = 1): number {
     const B = this.buffer;
-    return this.k.prolongSmoothExplicit(at(xc, B), at(x, B), at(b, B), at(L.g0, B), at(L.g1, B), at(L.g2, B), at(L.invD, B), ...this.geometry(L), C.s0, C.s1);
+    return this.k.prolongSmoothExplicit(at(xc, B), at(x, B), at(b, B), at(L.g0, B), at(L.g1, B), at(L.g2, B), at(L.invD, B), ...this.geometry(L), C.s0, C.s1, omega);
   }
 
   /** r −= αq over whole arrays (arena arrays have even lengths); returns r·r. */
@@ -274,6 +276,21 @@ export class WasmArena {
     const B = this.buffer;
     const f = r instanceof Float32Array ? this.k.rUpdate32 : this.k.rUpdate;
     return f(at(r, B), at(q, B), alpha, r.length);
+  }
+
+  /**
+   * f32 CG without a stored q = A p (issue #20): p = z + βp over whole arrays, then returns
+   * p·A p, in one pass (kernels.wat dirPAp32).
+   */
+  direction32(L: StencilGeometry, mask: Uint8Array, p: Float32Array, z: Float32Array, beta: number): number {
+    const B = this.buffer;
+    return this.k.dirPAp32(at(p, B), at(z, B), at(mask, B), beta, ...this.geometry(L));
+  }
+
+  /** r −= α A p on the interior, A p recomputed from p (f32); returns r·r. */
+  residual32(L: StencilGeometry, mask: Uint8Array, r: Float32Array, p: Float32Array, alpha: number): number {
+    const B = this.buffer;
+    return this.k.rUpdateAp32(at(r, B), at(p, B), at(mask, B), alpha, ...this.geometry(L));
   }
 
   /** p = z + βp over whole arrays. */

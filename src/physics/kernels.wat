@@ -329,7 +329,7 @@
     #HSUM((local.get $acc)))
 
   ;; p = z + βp over len (even) f32 entries.
-  (func (export "xpby32") (param $p i32) (param $z i32) (param $beta f64) (param $len i32)
+  (func $xpby32 (export "xpby32") (param $p i32) (param $z i32) (param $beta f64) (param $len i32)
     (local $k i32) (local $end i32) (local $be v128)
     (local.set $be (f64x2.splat (local.get $beta)))
     (local.set $end (i32.shl (local.get $len) (i32.const 2)))
@@ -341,6 +341,89 @@
             (f64x2.mul (local.get $be) #LD2((i32.add (local.get $p) (local.get $k))))))
         (local.set $k (i32.add (local.get $k) (i32.const 8)))
         (br_if $l (i32.lt_u (local.get $k) (local.get $end))))))
+
+;; CG without a stored q = A p (issue #20, f32 storage): the fine-level sweeps are memory-bound,
+;; and A p costs fewer bytes to recompute from p (4 bytes and the cell byte per cell) than to
+;; store and reload (4 bytes written, and read by the write, and 4 read back). dirPAp32 forms
+;; the new search direction p = z + βp and returns p·Ap in one pass (each plane of p is updated
+;; one plane ahead of the stencil that reads it); rUpdateAp32 updates r −= α A p, with A p
+;; recomputed, and returns r·r. Without q the solve needs three fine vectors (r, z, p) instead
+;; of four: 0.5 GiB less at 500³.
+
+  ;; p = z + βp over the whole vectors, then returns p·A p (both f32; arithmetic in f64).
+  (func (export "dirPAp32") (param $p i32) (param $z i32) (param $m i32) (param $beta f64)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (result f64)
+    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $pp i32) (local $pm i32) (local $plane i32)
+    (local $s0b i32) (local $s1b i32) (local $xv v128) (local $v v128) (local $acc v128)
+    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
+    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
+    ;; A plane of s0 cells, rounded up to even: the extra cell is the next plane's first, a ghost
+    ;; (p = z = 0 there, so it stays 0). Plane 1 first, then each plane a + 1 before plane a's stencil.
+    (local.set $plane (i32.add (local.get $s0) (i32.and (local.get $s0) (i32.const 1))))
+    (call $xpby32 (i32.add (local.get $p) (local.get $s0b)) (i32.add (local.get $z) (local.get $s0b)) (local.get $beta) (local.get $plane))
+    (local.set $a (i32.const 1))
+    (loop $la
+      (if (i32.lt_u (local.get $a) (local.get $n0))
+        (then
+          (call $xpby32
+            (i32.add (local.get $p) (i32.mul (i32.add (local.get $a) (i32.const 1)) (local.get $s0b)))
+            (i32.add (local.get $z) (i32.mul (i32.add (local.get $a) (i32.const 1)) (local.get $s0b)))
+            (local.get $beta) (local.get $plane))))
+      (local.set $c (i32.const 1))
+      (loop $lc
+        #ROW((loop $li
+          (local.set $pp (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))
+          (local.set $pm (i32.add (local.get $m) (local.get $i)))
+          (local.set $xv #LD2((local.get $pp)))
+          (local.set $v
+            (f64x2.mul
+              #LUT2((local.get $pm), 4096)
+              (f64x2.sub
+                (f64x2.mul #LUT2((local.get $pm), 0) (local.get $xv))
+                #NB6F((local.get $pp)))))
+          (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $xv) (local.get $v))))
+          (local.set $i (i32.add (local.get $i) (i32.const 2)))
+          (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br_if $la (i32.le_u (local.get $a) (local.get $n0))))
+    #HSUM((local.get $acc)))
+
+  ;; r −= α A p on the interior (A p recomputed from p); returns r·r (of the rounded r).
+  (func (export "rUpdateAp32") (param $r i32) (param $p i32) (param $m i32) (param $alpha f64)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (result f64)
+    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $pp i32) (local $pm i32) (local $pr i32)
+    (local $s0b i32) (local $s1b i32) (local $v v128) (local $rv v128) (local $al v128) (local $acc v128)
+    (local.set $al (f64x2.splat (local.get $alpha)))
+    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
+    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
+    (local.set $a (i32.const 1))
+    (loop $la
+      (local.set $c (i32.const 1))
+      (loop $lc
+        #ROW((loop $li
+          (local.set $pp (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))
+          (local.set $pm (i32.add (local.get $m) (local.get $i)))
+          (local.set $v
+            (f64x2.mul
+              #LUT2((local.get $pm), 4096)
+              (f64x2.sub
+                (f64x2.mul #LUT2((local.get $pm), 0) #LD2((local.get $pp)))
+                #NB6F((local.get $pp)))))
+          (local.set $pr (i32.add (local.get $r) (i32.shl (local.get $i) (i32.const 2))))
+          (local.set $rv
+            (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero
+              (f64x2.sub #LD2((local.get $pr)) (f64x2.mul (local.get $al) (local.get $v))))))
+          #ST2((local.get $pr), (local.get $rv))
+          (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $rv) (local.get $rv))))
+          (local.set $i (i32.add (local.get $i) (i32.const 2)))
+          (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br_if $la (i32.le_u (local.get $a) (local.get $n0))))
+    #HSUM((local.get $acc)))
 
 ;; ─── Multigrid cycle halves of the float32 fine level (issue #20: τ at 500³ on one core in ≤ 28 s).
 ;; Each half is one pass over memory (the fine level's sweeps are memory-bound at 500³, and the
@@ -470,12 +553,14 @@
     #ROWLOOP(#QR(0, #D0()) #QUARTER(4, #QR(16, #D1())) #QUARTER(8, #QR(32, #D2())) #QUARTER(12, #QR(48, #D3()))
       (local.set $bc (i32.add (local.get $bc) (i32.const 64)))))
 
-;; #define QP(OFF, DV) (v128.store offset=OFF (local.get $x) (f32x4.add (v128.load offset=OFF (local.get $x)) (v128.and (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (f32x4.demote_f64x2_zero (v128.load offset=OFF (local.get $xc))) (v128.const i32x4 0 0 0 0)) #ACT(DV))))
-;;   x += P xc on the quarter at byte offset OFF (its two coarse cells at the same offset of xc).
+;; #define QP(OFF, DV) (v128.store offset=OFF (local.get $x) (f32x4.add (v128.load offset=OFF (local.get $x)) (v128.and (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (f32x4.demote_f64x2_zero (f64x2.mul (v128.load offset=OFF (local.get $xc)) (local.get $omv))) (v128.const i32x4 0 0 0 0)) #ACT(DV))))
+;;   x += ω P xc on the quarter at byte offset OFF (its two coarse cells at the same offset of xc).
 
-  ;; x (f32) += P xc (f64) over one row, at its active cells. ($b is not read; ROWLOOP steps it.)
-  (func $prolongRow (param $xc i32) (param $x i32) (param $m i32) (param $n2 i32)
-    (local $k i32) (local $rem i32) (local $b i32) (local $mv v128) (local $db v128) (local $lo v128) (local $hi v128)
+  ;; x (f32) += ω P xc (f64) over one row, at its active cells. ($b is not read; ROWLOOP steps it.)
+  ;; The over-correction ω is applied here (issue #20: it was a separate pass over xc in JavaScript).
+  (func $prolongRow (param $xc i32) (param $x i32) (param $m i32) (param $n2 i32) (param $om f64)
+    (local $k i32) (local $rem i32) (local $b i32) (local $mv v128) (local $db v128) (local $lo v128) (local $hi v128) (local $omv v128)
+    (local.set $omv (f64x2.splat (local.get $om)))
     #ROWLOOP(#QP(0, #D0()) #QUARTER(4, #QP(16, #D1())) #QUARTER(8, #QP(32, #D2())) #QUARTER(12, #QP(48, #D3()))
       (local.set $xc (i32.add (local.get $xc) (i32.const 64)))))
 
@@ -505,10 +590,10 @@
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br_if $lp (i32.le_u (local.get $p) (i32.add (local.get $n0) (i32.const 1))))))
 
-  ;; Second half: x += P xc, then a backward Gauss–Seidel sweep (the adjoint of the forward one,
+  ;; Second half: x += ω P xc, then a backward Gauss–Seidel sweep (the adjoint of the forward one,
   ;; so the cycle is a symmetric operator). Returns b·x.
   (func (export "prolongSmooth32") (param $xc i32) (param $x i32) (param $b i32) (param $m i32)
-      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32) (result f64)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32) (param $om f64) (result f64)
     (local $p i32) (local $a i32) (local $c i32) (local $i i32) (local $s0b i32) (local $s1b i32) (local $acc f64)
     (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
     (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
@@ -516,7 +601,7 @@
     (loop $lp
       (local.set $a (i32.sub (local.get $p) (i32.const 1)))
       (if (i32.ge_u (local.get $a) (i32.const 1))
-        (then #ROWS(#ROWAT((local.get $a)) (call $prolongRow #CROW((local.get $xc), (local.get $a)) #XB((local.get $x)) (i32.add (local.get $m) (local.get $i)) (local.get $n2)))))
+        (then #ROWS(#ROWAT((local.get $a)) (call $prolongRow #CROW((local.get $xc), (local.get $a)) #XB((local.get $x)) (i32.add (local.get $m) (local.get $i)) (local.get $n2) (local.get $om)))))
       (if (i32.le_u (local.get $p) (local.get $n0))
         (then
           ;; Rows n1 … 1, each from its last cell.
@@ -643,10 +728,10 @@
       (local.set $c (i32.add (local.get $c) (i32.const 1)))
       (br_if $lc (i32.le_u (local.get $c) (local.get $n1)))))
 
-  ;; x += P xc over plane $a (inactive cells pick up a value too; zero conductances keep it from
+  ;; x += ω P xc over plane $a (inactive cells pick up a value too; zero conductances keep it from
   ;; mattering, and the backward sweep that follows resets them to 0).
   (func $prolongExplicitPlane (param $xc i32) (param $x i32)
-      (param $a i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32)
+      (param $a i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32) (param $om f64)
     (local $c i32) (local $i i32) (local $end i32) (local $p i32) (local $pc i32) (local $e i32)
     (local.set $c (i32.const 1))
     (loop $lc
@@ -655,7 +740,7 @@
       (loop $li
         (local.set $p #XP((local.get $i)))
         (f64.store (local.get $p)
-          (f64.add (f64.load (local.get $p)) (f64.load (i32.add (local.get $pc) (i32.shl (i32.shr_u (local.get $e) (i32.const 1)) (i32.const 3))))))
+          (f64.add (f64.load (local.get $p)) (f64.mul (local.get $om) (f64.load (i32.add (local.get $pc) (i32.shl (i32.shr_u (local.get $e) (i32.const 1)) (i32.const 3)))))))
         (local.set $e (i32.add (local.get $e) (i32.const 1)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $li (i32.lt_u (local.get $i) (local.get $end))))
@@ -677,14 +762,14 @@
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br_if $lp (i32.le_u (local.get $p) (i32.add (local.get $n0) (i32.const 1))))))
 
-  ;; Second half: x += P xc, then a backward sweep (the adjoint of the forward one). Returns b·x.
+  ;; Second half: x += ω P xc, then a backward sweep (the adjoint of the forward one). Returns b·x.
   (func (export "prolongSmoothExplicit") (param $xc i32) (param $x i32) (param $b i32) (param $g0 i32) (param $g1 i32) (param $g2 i32) (param $inv i32)
-      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32) (result f64)
+      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32) (param $om f64) (result f64)
     (local $p i32) (local $acc f64)
     (local.set $p (i32.add (local.get $n0) (i32.const 1)))
     (loop $lp
       (if (i32.ge_u (local.get $p) (i32.const 2))
-        (then (call $prolongExplicitPlane (local.get $xc) (local.get $x) (i32.sub (local.get $p) (i32.const 1)) (local.get $n1) (local.get $n2) (local.get $s0) (local.get $s1) (local.get $cs0) (local.get $cs1))))
+        (then (call $prolongExplicitPlane (local.get $xc) (local.get $x) (i32.sub (local.get $p) (i32.const 1)) (local.get $n1) (local.get $n2) (local.get $s0) (local.get $s1) (local.get $cs0) (local.get $cs1) (local.get $om))))
       (if (i32.le_u (local.get $p) (local.get $n0))
         (then (local.set $acc (f64.add (local.get $acc)
           (call $gsExplicitBackPlane (local.get $x) (local.get $b) (local.get $g0) (local.get $g1) (local.get $g2) (local.get $inv) (local.get $p) (local.get $n1) (local.get $n2) (local.get $s0) (local.get $s1))))))

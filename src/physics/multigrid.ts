@@ -517,12 +517,16 @@ export class Multigrid {
       for (let s = 0; s < this.sweeps; s++) this.smooth(L, x as Float64Array, b as Float64Array, true);
       this.restrictResidual(k, b as Float64Array, x as Float64Array, bc);
     }
-    xc.fill(0);
+    // With an arena the coarse level's first visit does not read xc (the fused kernels start from
+    // x = 0; the coarsest level's direct solve writes its active cells, and nothing writes the
+    // others), so it is not cleared (issue #20: a pass over xc per visit).
+    if (!this.arena) xc.fill(0);
     // The coarsest level is exact, so one visit suffices there.
     const visits = k + 1 === this.levels.length - 1 ? 1 : this.gamma;
     for (let g = 0; g < visits; g++) this.cycle(k + 1, bc, xc, g === 0);
+    // The fused kernels apply the over-correction ω in the prolongation (issue #20).
+    if (fused) return L.mask ? fused.prolongSmooth32(L, L.mask, xc, x as Float32Array, b as Float32Array, C, this.omega) : fused.prolongSmoothExplicit(L, xc, x as Float64Array, b as Float64Array, C, this.omega);
     if (this.omega !== 1) for (let i = 0; i < xc.length; i++) xc[i] *= this.omega;
-    if (fused) return L.mask ? fused.prolongSmooth32(L, L.mask, xc, x as Float32Array, b as Float32Array, C) : fused.prolongSmoothExplicit(L, xc, x as Float64Array, b as Float64Array, C);
     this.prolongAdd(k, xc, x as Float64Array);
     let bx = 0;
     for (let s = 0; s < this.sweeps; s++) bx = this.smooth(L, x as Float64Array, b as Float64Array, false);

@@ -162,15 +162,15 @@ function paddedSize(shape: Shape3): number {
 
 /**
  * A WebAssembly arena for a single-phase solve of this shape (kernels.ts): the cell bytes and
- * the four CG vectors of the fine level (r, z, p, q: x is kept at the boundary cells only), and every coarse level (three f32 conductances,
+ * the CG vectors of the fine level (r, z, p, and q with f64 storage; x is kept at the boundary cells only), and every coarse level (three f32 conductances,
  * diagonal, inverse, right-hand side and correction); null when it cannot be had (then the
  * JavaScript kernels run).
  */
 function binaryArena(shape: Shape3, precision: 'float64' | 'float32'): WasmArena | null {
   const size = paddedSize(shape);
-  const fine = [size, size, size, size];
-  const f64 = precision === 'float64' ? fine : [];
-  const f32: number[] = precision === 'float32' ? fine.map((n) => n + 1) : [];
+  const f64 = precision === 'float64' ? [size, size, size, size] : [];
+  // f32: no q (solveTransport).
+  const f32: number[] = precision === 'float32' ? [size + 1, size + 1, size + 1] : [];
   for (const c of coarseShapes(shape)) {
     const n = paddedSize(c);
     f64.push(n, n, n, n);
@@ -346,25 +346,38 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   const r = vector();
   const z = vector();
   const p = vector();
-  const q = vector();
+  // With f32 storage, q = A p is not stored but recomputed from p where it is needed (issue
+  // #20): no store and reload of q (8 bytes per cell and iteration) and no separate p update
+  // pass, and one fine vector fewer (0.5 GiB of fresh pages at 500³), for a second stencil
+  // evaluation per iteration: kernels.wat dirPAp32, rUpdateAp32.
+  const fused = arena && precision === 'float32' ? arena : null;
+  const q = fused ? null : vector();
   const matvec = (u: FineVector, v: FineVector): number => (arena ? arena.matvec(L, L.mask!, u, v) : applyOperator(L, u as Float64Array, v as Float64Array));
-  /** r −= αq; returns r·r. */
+  /** The new search direction p = z + βp; returns p·Ap (q = Ap where q is stored). */
+  const direction = (beta: number): number => {
+    if (fused) return fused.direction32(L, L.mask!, p as Float32Array, z as Float32Array, beta);
+    if (arena) arena.xpby(p, z, beta);
+    else for (let i = 0; i < size; i++) p[i] = z[i] + beta * p[i];
+    return matvec(p, q!);
+  };
+  /** r −= αAp; returns r·r. */
   const rUpdate = (alpha: number): number => {
-    if (arena) return arena.rUpdate(r, q, alpha);
+    if (fused) return fused.residual32(L, L.mask!, r as Float32Array, p as Float32Array, alpha);
+    if (arena) return arena.rUpdate(r, q!, alpha);
     let rr = 0;
     for (let i = 0; i < size; i++) {
-      const ri = r[i] - alpha * q[i];
+      const ri = r[i] - alpha * q![i];
       r[i] = ri;
       rr += ri * ri;
     }
     return rr;
   };
-  // Initial guess x0 (in p, free until the first preconditioning) and r = b − A x0: r is 0
-  // here, so rUpdate with α = 1 gives −A x0, then b is added at the inlet cells.
+  // Initial guess x0 (in p, free until the first direction) and r = b − A x0: r is 0 here, so
+  // rUpdate with α = 1 (Ap = A x0) gives −A x0, then b is added at the inlet cells.
   linearGuess(L, shape, axis, p);
   const xIn = Float64Array.from(inlet.idx, (i) => p[i]);
   const xOut = Float64Array.from(outlet.idx, (i) => p[i]);
-  matvec(p, q);
+  if (q) matvec(p, q);
   let rr0 = rUpdate(1);
   for (let k = 0; k < rhs.length; k++) {
     const i = inlet.idx[k];
@@ -410,9 +423,10 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   let rel = check(rr0);
   const setupMs = performance.now() - t0;
   let rz = converged ? 0 : precondition();
-  p.set(z);
+  // p = z (β = 0: p's x0 is multiplied by 0).
+  let pAp = converged ? 1 : direction(0);
   while (!converged && it < maxIt) {
-    const alpha = rz / matvec(p, q);
+    const alpha = rz / pAp;
     for (let k = 0; k < xIn.length; k++) xIn[k] += alpha * p[inlet.idx[k]];
     for (let k = 0; k < xOut.length; k++) xOut[k] += alpha * p[outlet.idx[k]];
     const rr = rUpdate(alpha);
@@ -422,15 +436,14 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
     const rzNew = precondition();
     const beta = rzNew / rz;
     rz = rzNew;
-    if (arena) arena.xpby(p, z, beta);
-    else for (let i = 0; i < size; i++) p[i] = z[i] + beta * p[i];
+    pAp = direction(beta);
   }
   if (!converged) [fin, fout] = fluxes();
   arena?.release();
   const area = n / shape[AXIS_INDEX[axis]];
   const F = 0.5 * (fin + fout);
   const coefficientBytes = L.mask ? size : size * (3 * 4 + 2 * 8);
-  const bytes = coefficientBytes + 4 * size * (precision === 'float32' ? 4 : 8) + (mg ? mg.coarseBytes() : size * 8) + n * 4;
+  const bytes = coefficientBytes + (q ? 4 : 3) * size * (precision === 'float32' ? 4 : 8) + (mg ? mg.coarseBytes() : size * 8) + n * 4;
   return {
     ...base,
     effective: (F / area) * shape[AXIS_INDEX[axis]],
