@@ -375,12 +375,11 @@
           (local.set $pp (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))
           (local.set $pm (i32.add (local.get $m) (local.get $i)))
           (local.set $xv #LD2((local.get $pp)))
+          ;; No ACT factor: p = 0 at an inactive cell, so its (non-zero) row adds 0 to p·Ap.
           (local.set $v
-            (f64x2.mul
-              #LUT2((local.get $pm), 4096)
-              (f64x2.sub
-                (f64x2.mul #LUT2((local.get $pm), 0) (local.get $xv))
-                #NB6F((local.get $pp)))))
+            (f64x2.sub
+              (f64x2.mul #LUT2((local.get $pm), 0) (local.get $xv))
+              #NB6F((local.get $pp))))
           (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $xv) (local.get $v))))
           (local.set $i (i32.add (local.get $i) (i32.const 2)))
           (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
@@ -394,7 +393,7 @@
   (func (export "rUpdateAp32") (param $r i32) (param $p i32) (param $m i32) (param $alpha f64)
       (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (result f64)
     (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $pp i32) (local $pm i32) (local $pr i32)
-    (local $s0b i32) (local $s1b i32) (local $v v128) (local $rv v128) (local $al v128) (local $acc v128)
+    (local $s0b i32) (local $s1b i32) (local $v v128) (local $dv v128) (local $rv v128) (local $al v128) (local $acc v128)
     (local.set $al (f64x2.splat (local.get $alpha)))
     (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
     (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
@@ -405,11 +404,13 @@
         #ROW((loop $li
           (local.set $pp (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))
           (local.set $pm (i32.add (local.get $m) (local.get $i)))
+          ;; ACT from the diagonal (D = 0 exactly at inactive cells): r stays 0 there.
+          (local.set $dv #LUT2((local.get $pm), 0))
           (local.set $v
-            (f64x2.mul
-              #LUT2((local.get $pm), 4096)
+            (v128.and
+              (f64x2.ne (local.get $dv) (v128.const f64x2 0 0))
               (f64x2.sub
-                (f64x2.mul #LUT2((local.get $pm), 0) #LD2((local.get $pp)))
+                (f64x2.mul (local.get $dv) #LD2((local.get $pp)))
                 #NB6F((local.get $pp)))))
           (local.set $pr (i32.add (local.get $r) (i32.shl (local.get $i) (i32.const 2))))
           (local.set $rv
@@ -459,9 +460,13 @@
 ;; #define ROWLOOP(BODY) (loop $l #BLOCK16() BODY (local.set $x (i32.add (local.get $x) (i32.const 64))) (local.set $b (i32.add (local.get $b) (i32.const 64))) (local.set $m (i32.add (local.get $m) (i32.const 16))) (local.set $k (i32.add (local.get $k) (i32.const 16))) (br_if $l (i32.lt_u (local.get $k) (local.get $n2))))
 ;;   BODY over the row's blocks of 16 cells.
 
-;; #define QR(OFF, DV) (local.set $df DV) (local.set $w (v128.and (f32x4.add (f32x4.sub (v128.load offset=OFF (local.get $b)) (f32x4.mul (local.get $df) (v128.load offset=OFF (local.get $x)))) #NB6V((i32.add (local.get $x) (i32.const OFF)))) #ACT((local.get $df)))) (local.set $w (f32x4.add (local.get $w) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $w) (local.get $w)))) (v128.store offset=OFF (local.get $bc) (f64x2.add (v128.load offset=OFF (local.get $bc)) (f64x2.promote_low_f32x4 (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $w) (local.get $w)))))
-;;   Residual of the quarter at fine byte offset OFF; cells e, e + 1 (e odd) share a coarse cell:
-;;   pair sums in lanes 0 and 2, widened and added to the two f64 coarse cells at the same byte offset.
+;; #define QRU(OFF, DV) (local.set $df DV) (local.set $w (v128.and (f32x4.add (f32x4.add (v128.load offset=OFF (i32.add (local.get $x) (i32.const 4))) (v128.load offset=OFF (i32.add (local.get $x) (local.get $s1b)))) (v128.load offset=OFF (i32.add (local.get $x) (local.get $s0b)))) #ACT((local.get $df)))) (local.set $w (f32x4.add (local.get $w) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $w) (local.get $w)))) (v128.store offset=OFF (local.get $bc) (f64x2.add (v128.load offset=OFF (local.get $bc)) (f64x2.promote_low_f32x4 (i8x16.shuffle 0 1 2 3 8 9 10 11 0 1 2 3 8 9 10 11 (local.get $w) (local.get $w)))))
+;;   Residual b − A x of the quarter at fine byte offset OFF after a forward sweep from x = 0
+;;   (issue #20): cell i was updated so that b − D xᵢ + (its neighbours behind) = (its neighbours
+;;   ahead, then 0), so b − A x is the sum of the three neighbours ahead (+1, +s1, +s0) as swept:
+;;   three loads instead of b, x, the diagonal and six neighbours, and no cancellation between b
+;;   and A x in f32. Cells e, e + 1 (e odd) share a coarse cell: pair sums in lanes 0 and 2,
+;;   widened and added to the two f64 coarse cells at the same byte offset.
 
 ;; #define INV32(PM) (f32.load offset=6144 (i32.shl (i32.load8_u PM) (i32.const 2)))
 ;;   1/D (f32; 0 at inactive cells) of the cell whose byte is at PM.
@@ -547,10 +552,11 @@
         (local.set $acc (f64.add (local.get $acc) (f64.promote_f32 (f32.mul (f32.load (local.get $b)) (local.get $p1)))))))
     (local.get $acc))
 
-  ;; bc (f64) += Pᵀ (b − A x) over one row (x, b, m at its first cell; bc at its first coarse cell).
+  ;; bc (f64) += Pᵀ (b − A x) over one row (x, b, m at its first cell; bc at its first coarse cell),
+  ;; x fresh from a forward sweep from 0 over this row and the next plane (QRU; b is not read).
   (func $residualRow (param $x i32) (param $b i32) (param $m i32) (param $bc i32) (param $n2 i32) (param $s0b i32) (param $s1b i32)
     (local $k i32) (local $rem i32) (local $mv v128) (local $db v128) (local $lo v128) (local $hi v128) (local $df v128) (local $w v128)
-    #ROWLOOP(#QR(0, #D0()) #QUARTER(4, #QR(16, #D1())) #QUARTER(8, #QR(32, #D2())) #QUARTER(12, #QR(48, #D3()))
+    #ROWLOOP(#QRU(0, #D0()) #QUARTER(4, #QRU(16, #D1())) #QUARTER(8, #QRU(32, #D2())) #QUARTER(12, #QRU(48, #D3()))
       (local.set $bc (i32.add (local.get $bc) (i32.const 64)))))
 
 ;; #define QP(OFF, DV) (v128.store offset=OFF (local.get $x) (f32x4.add (v128.load offset=OFF (local.get $x)) (v128.and (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (f32x4.demote_f64x2_zero (f64x2.mul (v128.load offset=OFF (local.get $xc)) (local.get $omv))) (v128.const i32x4 0 0 0 0)) #ACT(DV))))
