@@ -3,7 +3,7 @@ import type { Shape3 } from '../core/protocols.js';
 import { createRng } from '../core/rng.js';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 import { WasmArena } from './kernels.js';
-import { ACT_LUT, applyOperator, createMaskLevel, D_LUT, FACE_M0, FACE_M1, FACE_M2, FACE_P0, FACE_P1, FACE_P2, BND_IN, BND_OUT, INV_LUT, Multigrid, type Level } from './multigrid.js';
+import { ACT_LUT, applyOperator, coarsen, createMaskLevel, D_LUT, FACE_M0, FACE_M1, FACE_M2, FACE_P0, FACE_P1, FACE_P2, BND_IN, BND_OUT, INV_LUT, Multigrid, type Level } from './multigrid.js';
 import { tortuosity } from './transport.js';
 import { compileKernels, expandMacros } from './write-kernels.js';
 
@@ -134,6 +134,22 @@ describe('WebAssembly kernels (kernels.wat)', () => {
     const size = 10 * 10 * 10;
     const arena = WasmArena.create(WasmArena.bytesFor([], [], [size]), LUTS)!;
     expect(() => new Multigrid(randomMaskLevel([8, 8, 8], 0.7, 1, arena.u8(size)), { arena, sweeps: 2 })).toThrow(/sweeps/);
+  });
+
+  it('the binary coarsening (pairs of cells, no branches) equals the generic Galerkin coarsening', () => {
+    // Odd and even sizes, axes of length 1 and 2, sparse and dense (issue #20).
+    for (const n of [[7, 5, 37], [6, 9, 1], [1, 8, 9], [2, 2, 2], [9, 1, 6], [12, 11, 10]] as Shape3[])
+      for (const eps of [0.4, 0.8, 1]) {
+        const L = randomMaskLevel(n, eps, 21);
+        const fast = coarsen(L, null).C;
+        const ref = coarsen(L, null, true).C;
+        const what = `${n.join('×')} ε=${eps}`;
+        expect(Array.from(fast.d), what).toEqual(Array.from(ref.d));
+        expect(Array.from(fast.g0), what).toEqual(Array.from(ref.g0));
+        expect(Array.from(fast.g1), what).toEqual(Array.from(ref.g1));
+        expect(Array.from(fast.g2), what).toEqual(Array.from(ref.g2));
+        expect(Array.from(fast.invD), what).toEqual(Array.from(ref.invD));
+      }
   });
 
   it('CG vector updates equal the scalar formulas', () => {

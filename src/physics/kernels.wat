@@ -636,7 +636,7 @@
   ;; +s1, +s0, are then 0 and not read). A W-cycle's second visit of a level starts from the first's x.
   (func $gsExplicitForwardPlane (param $x i32) (param $b i32) (param $g0 i32) (param $g1 i32) (param $g2 i32) (param $inv i32)
       (param $a i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $zero i32)
-    (local $c i32) (local $i i32) (local $end i32) (local $px i32) (local $i4 i32) (local $s0b i32) (local $s1b i32) (local $s0b4 i32) (local $s1b4 i32) (local $prev f64) (local $bi f64)
+    (local $c i32) (local $i i32) (local $end i32) (local $px i32) (local $i4 i32) (local $s0b i32) (local $s1b i32) (local $s0b4 i32) (local $s1b4 i32) (local $prev f64) (local $bi f64) (local $iv f64)
     (local.set $s0b (i32.shl (local.get $s0) (i32.const 3)))
     (local.set $s1b (i32.shl (local.get $s1) (i32.const 3)))
     (local.set $s0b4 (i32.shl (local.get $s0) (i32.const 2)))
@@ -656,15 +656,18 @@
                   (f64.add
                     (f64.mul #G((i32.add (local.get $g0) (local.get $i4))) (f64.load (i32.add (local.get $px) (local.get $s0b))))
                     (f64.mul #G((i32.add (local.get $g1) (local.get $i4))) (f64.load (i32.add (local.get $px) (local.get $s1b))))))))))
+        ;; xᵢ = u + c·xᵢ₋₁ with u = (the rest)/d and c = g/d: the chain carried along the row is
+        ;; one multiply and one add (issue #20), not multiply, add and multiply.
+        (local.set $iv (f64.load (i32.add (local.get $inv) (i32.shl (local.get $i) (i32.const 3)))))
         (local.set $prev
-          (f64.mul
-            (f64.add
+          (f64.add
+            (f64.mul
               (f64.add (local.get $bi)
                 (f64.add
                   (f64.mul #G((i32.sub (i32.add (local.get $g0) (local.get $i4)) (local.get $s0b4))) (f64.load (i32.sub (local.get $px) (local.get $s0b))))
                   (f64.mul #G((i32.sub (i32.add (local.get $g1) (local.get $i4)) (local.get $s1b4))) (f64.load (i32.sub (local.get $px) (local.get $s1b))))))
-              (f64.mul #G((i32.sub (i32.add (local.get $g2) (local.get $i4)) (i32.const 4))) (local.get $prev)))
-            (f64.load (i32.add (local.get $inv) (i32.shl (local.get $i) (i32.const 3))))))
+              (local.get $iv))
+            (f64.mul (f64.mul #G((i32.sub (i32.add (local.get $g2) (local.get $i4)) (i32.const 4))) (local.get $iv)) (local.get $prev))))
         (f64.store (local.get $px) (local.get $prev))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
@@ -675,7 +678,7 @@
   (func $gsExplicitBackPlane (param $x i32) (param $b i32) (param $g0 i32) (param $g1 i32) (param $g2 i32) (param $inv i32)
       (param $a i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (result f64)
     (local $c i32) (local $i i32) (local $start i32) (local $px i32) (local $pg0 i32) (local $pg1 i32) (local $pg2 i32)
-    (local $s0b i32) (local $s1b i32) (local $s0b4 i32) (local $s1b4 i32) (local $prev f64) (local $bi f64) (local $acc f64)
+    (local $s0b i32) (local $s1b i32) (local $s0b4 i32) (local $s1b4 i32) (local $prev f64) (local $bi f64) (local $acc f64) (local $iv f64)
     (local.set $s0b (i32.shl (local.get $s0) (i32.const 3)))
     (local.set $s1b (i32.shl (local.get $s1) (i32.const 3)))
     (local.set $s0b4 (i32.shl (local.get $s0) (i32.const 2)))
@@ -694,10 +697,12 @@
         (local.set $bi
           (f64.add (f64.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3))))
             (f64.mul #G((i32.sub (local.get $pg2) (i32.const 4))) (f64.load (i32.sub (local.get $px) (i32.const 8))))))
+        ;; As in the forward sweep: xᵢ = u + c·xᵢ₊₁, one multiply and one add on the chain.
+        (local.set $iv (f64.load (i32.add (local.get $inv) (i32.shl (local.get $i) (i32.const 3)))))
         (local.set $prev
-          (f64.mul
-            (f64.add (f64.add (local.get $bi) #GS5((local.get $px), (local.get $pg0), (local.get $pg1))) (f64.mul #G((local.get $pg2)) (local.get $prev)))
-            (f64.load (i32.add (local.get $inv) (i32.shl (local.get $i) (i32.const 3))))))
+          (f64.add
+            (f64.mul (f64.add (local.get $bi) #GS5((local.get $px), (local.get $pg0), (local.get $pg1))) (local.get $iv))
+            (f64.mul (f64.mul #G((local.get $pg2)) (local.get $iv)) (local.get $prev))))
         (f64.store (local.get $px) (local.get $prev))
         (local.set $acc (f64.add (local.get $acc) (f64.mul (f64.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3)))) (local.get $prev))))
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
@@ -707,8 +712,10 @@
     (local.get $acc))
 
   ;; bc += Pᵀ (b − A x) over plane $a, for 2×2×2 aggregates.
+  ;; After a sweep from x = 0 ($zero ≠ 0), b − A x is the sum of g·x over the three faces ahead
+  ;; (+1, +s1, +s0), as on the f32 fine level (QRU): b and d are not read (issue #20).
   (func $restrictExplicitPlane (param $b i32) (param $x i32) (param $g0 i32) (param $g1 i32) (param $g2 i32) (param $d i32) (param $bc i32)
-      (param $a i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32)
+      (param $a i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (param $cs0 i32) (param $cs1 i32) (param $zero i32)
     (local $c i32) (local $i i32) (local $end i32) (local $px i32) (local $pc i32) (local $i4 i32)
     (local $s0b i32) (local $s1b i32) (local $s0b4 i32) (local $s1b4 i32) (local $v v128)
     (local.set $s0b (i32.shl (local.get $s0) (i32.const 3)))
@@ -722,11 +729,19 @@
         (local.set $px #XP((local.get $i)))
         (local.set $i4 (i32.shl (local.get $i) (i32.const 2)))
         (local.set $v
-          (f64x2.add
-            (f64x2.sub
-              (v128.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3))))
-              (f64x2.mul (v128.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3)))) (v128.load (local.get $px))))
-            #OFF6((local.get $px), (i32.add (local.get $g0) (local.get $i4)), (i32.add (local.get $g1) (local.get $i4)), (i32.add (local.get $g2) (local.get $i4)))))
+          (if (result v128) (local.get $zero)
+            (then
+              (f64x2.add
+                (f64x2.add
+                  (f64x2.mul #G2((i32.add (local.get $g0) (local.get $i4))) (v128.load (i32.add (local.get $px) (local.get $s0b))))
+                  (f64x2.mul #G2((i32.add (local.get $g1) (local.get $i4))) (v128.load (i32.add (local.get $px) (local.get $s1b)))))
+                (f64x2.mul #G2((i32.add (local.get $g2) (local.get $i4))) (v128.load offset=8 (local.get $px)))))
+            (else
+              (f64x2.add
+                (f64x2.sub
+                  (v128.load (i32.add (local.get $b) (i32.shl (local.get $i) (i32.const 3))))
+                  (f64x2.mul (v128.load (i32.add (local.get $d) (i32.shl (local.get $i) (i32.const 3)))) (v128.load (local.get $px))))
+                #OFF6((local.get $px), (i32.add (local.get $g0) (local.get $i4)), (i32.add (local.get $g1) (local.get $i4)), (i32.add (local.get $g2) (local.get $i4)))))))
         (f64.store (local.get $pc) (f64.add (f64.load (local.get $pc)) #HSUM((local.get $v))))
         (local.set $pc (i32.add (local.get $pc) (i32.const 8)))
         (local.set $i (i32.add (local.get $i) (i32.const 2)))
@@ -764,7 +779,7 @@
         (then (call $gsExplicitForwardPlane (local.get $x) (local.get $b) (local.get $g0) (local.get $g1) (local.get $g2) (local.get $inv) (local.get $p) (local.get $n1) (local.get $n2) (local.get $s0) (local.get $s1) (local.get $zero))))
       (if (i32.ge_u (local.get $p) (i32.const 2))
         (then (call $restrictExplicitPlane (local.get $b) (local.get $x) (local.get $g0) (local.get $g1) (local.get $g2) (local.get $d) (local.get $bc)
-          (i32.sub (local.get $p) (i32.const 1)) (local.get $n1) (local.get $n2) (local.get $s0) (local.get $s1) (local.get $cs0) (local.get $cs1))))
+          (i32.sub (local.get $p) (i32.const 1)) (local.get $n1) (local.get $n2) (local.get $s0) (local.get $s1) (local.get $cs0) (local.get $cs1) (local.get $zero))))
       (local.set $p (i32.add (local.get $p) (i32.const 1)))
       (br_if $lp (i32.le_u (local.get $p) (i32.add (local.get $n0) (i32.const 1))))))
 
