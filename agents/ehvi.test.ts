@@ -81,3 +81,94 @@ describe('hvi3Sorted (issue #16: the 3-objective improvement of the acquisition)
     }
   });
 });
+
+describe('qLogNEHVI pieces (issue #16: a smoothed, log-space improvement that is never flat)', () => {
+  const fronts = async (m: number, seed: number) => {
+    const { paretoFront } = await import('../src/reward/pareto.js');
+    const rng = createRng(seed);
+    return Array.from({ length: 100 }, () => {
+      const pts = Array.from({ length: 1 + rng.int(14) }, () => Array.from({ length: m }, () => rng.next()));
+      const front = paretoFront(pts, new Array(m).fill('max')).map((i) => pts[i]);
+      const y = Array.from({ length: m }, () => 1.2 * rng.next() - 0.1);
+      return { front, y, ref: new Array(m).fill(0.05) };
+    });
+  };
+
+  it('the box decomposition gives the exact hypervolume improvement in 2, 3 and 4 objectives', async () => {
+    const { nondominatedCells, cellsHvi } = await import('./ehvi.js');
+    for (const m of [2, 3, 4]) {
+      for (const { front, y, ref } of await fronts(m, 20 + m)) expect(cellsHvi(nondominatedCells(front, ref), y)).toBeCloseTo(hypervolumeImprovement(front, y, ref), 12);
+    }
+  });
+
+  it('ln of the smoothed improvement equals ln of the exact one where that is not tiny (to within the temperatures)', async () => {
+    const { nondominatedCells, logSmoothedHvi, compileCells, logSmoothedHviCompiled, TAU_MAX } = await import('./ehvi.js');
+    let checked = 0;
+    for (const m of [2, 3]) {
+      for (const { front, y, ref } of await fronts(m, 30 + m)) {
+        const cells = nondominatedCells(front, ref);
+        const exact = hypervolumeImprovement(front, y, ref);
+        const smooth = logSmoothedHvi(cells, y);
+        expect(logSmoothedHviCompiled(compileCells(cells, m), y)).toBeCloseTo(smooth, 10);
+        if (exact < 1e-3) continue;
+        checked++;
+        // Tight temperatures: the same number in log space.
+        expect(Math.abs(logSmoothedHvi(cells, y, 1e-9, 1e-7) - Math.log(exact))).toBeLessThan(1e-3);
+        // BoTorch's temperatures: each cell's side moves by at most τ_max·ln 2 (the smooth min at a kink).
+        expect(Math.abs(Math.exp(smooth) - exact)).toBeLessThanOrEqual(cells.lo.length * m * 1.2 ** (m - 1) * TAU_MAX * Math.LN2 + 1e-9);
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+
+  it('is finite where the exact improvement is 0, and grows as the point nears the region that improves', async () => {
+    const { nondominatedCells, logSmoothedHvi } = await import('./ehvi.js');
+    const front = [[0.9, 0.2], [0.6, 0.6], [0.2, 0.9]];
+    const cells = nondominatedCells(front, [0, 0]);
+    // Dominated by the front (inside its staircase), then below the reference: the exact improvement is 0.
+    const path = [[0.3, 0.3], [0.45, 0.45], [0.55, 0.55], [0.59, 0.59]];
+    const outside = [[-0.5, 0.5], [-0.2, 0.5], [-0.05, 0.5]];
+    for (const seq of [path, outside]) {
+      const v = seq.map((y) => logSmoothedHvi(cells, y));
+      seq.forEach((y) => expect(hypervolumeImprovement(front, y, [0, 0])).toBe(0));
+      v.forEach((l) => expect(Number.isFinite(l)).toBe(true));
+      for (let i = 1; i < v.length; i++) expect(v[i]).toBeGreaterThan(v[i - 1]);
+    }
+  });
+
+  it('NehviSampler.logValue: ln of value() where the improvement is not tiny; finite where value() is 0; a local ascent moves only on it', async () => {
+    const { ascend } = await import('./mobo.js');
+    const rng = createRng(41);
+    // DTLZ2-like: objectives worsen with the distance variable x₁ away from ½ (goal-signed, maximised).
+    const f = (x: number[]) => {
+      const g = 4 * (x[1] - 0.5) ** 2;
+      return [-(1 + g) * Math.cos((x[0] * Math.PI) / 2), -(1 + g) * Math.sin((x[0] * Math.PI) / 2)];
+    };
+    const xs = Array.from({ length: 14 }, () => [rng.next(), rng.next()]);
+    const hyper = { logLengthscales: [Math.log(0.4), Math.log(0.4)], logSignalVar: 0, logNoiseVar: Math.log(1e-6) };
+    const gps = [0, 1].map((i) => new GaussianProcess(xs, xs.map((x) => f(x)[i]), hyper));
+    const sampler = new NehviSampler(gps.map((gp) => new JointPosterior(gp)), xs, { samples: 64, rng: createRng(42), normalise: (y) => [...y], reference: [-1.1, -1.1] });
+    let near = 0;
+    for (let i = 0; i <= 20; i++) {
+      for (let j = 0; j <= 20; j++) {
+        const x = [i / 20, j / 20];
+        const v = sampler.value(x);
+        const l = sampler.logValue(x);
+        expect(Number.isFinite(l)).toBe(true);
+        if (v > 1e-3) {
+          near++;
+          expect(Math.abs(l - Math.log(v))).toBeLessThan(0.25);
+        }
+      }
+    }
+    expect(near).toBeGreaterThan(0);
+    // A start where the exact improvement is 0 in every sample (far from the front's distance x₁ = ½):
+    const start = [0.5, 0.02];
+    expect(sampler.value(start)).toBe(0);
+    const exactAscent = ascend({ u: start, s: sampler.value(start) }, (u) => ({ u, s: sampler.value(u) }), 30);
+    expect(exactAscent.u).toEqual(start); // flat: no gradient, no move
+    const logAscent = ascend({ u: start, s: sampler.logValue(start) }, (u) => ({ u, s: sampler.logValue(u) }), 30);
+    expect(logAscent.s).toBeGreaterThan(sampler.logValue(start) + 1);
+    expect(Math.abs(logAscent.u[1] - 0.5)).toBeLessThan(Math.abs(start[1] - 0.5));
+  });
+});

@@ -147,6 +147,8 @@ export class NehviSampler {
   /** Per sample, the front's indices in decreasing third objective (hvi3Sorted; m = 3 only). */
   private byThird: Int32Array[] = [];
   private eps: number[][] = [];
+  /** Per sample, the compiled box decomposition of its front (built on the first logValue). */
+  private cells: CompiledCells[] | null = null;
   private readonly m: number;
 
   constructor(private readonly posts: readonly JointPosterior[], private baseline: number[][], private readonly o: NehviOptions) {
@@ -169,6 +171,7 @@ export class NehviSampler {
     this.fronts = [];
     this.frontIdx = [];
     this.byThird = [];
+    this.cells = null;
     for (let s = 0; s < S; s++) {
       const ys = Array.from({ length: nb }, (_, i) => {
         const y = this.models.map((b, j) => {
@@ -228,6 +231,18 @@ export class NehviSampler {
       total += this.m === 2 ? hvi2Sorted(f, y, this.o.reference) : this.m === 3 ? hvi3Sorted(f, this.byThird[s], y, this.o.reference) : hypervolumeImprovement(f, y, this.o.reference);
     }
     return total / ys.length;
+  }
+
+  /**
+   * qLogNEHVI: ln of the MC average of the smoothed improvement (logmeanexp over samples of
+   * logSmoothedHvi on each sample's cells; see nondominatedCells). Finite everywhere.
+   */
+  logValue(x: readonly number[]): number {
+    if (!this.cells) this.cells = this.fronts.map((f) => compileCells(nondominatedCells(f, this.o.reference), this.m));
+    const ys = this.samplesAt(x);
+    const logs = new Float64Array(ys.length);
+    for (let s = 0; s < ys.length; s++) logs[s] = logSmoothedHviCompiled(this.cells[s], this.o.normalise(ys[s]));
+    return logSumExp(logs) - Math.log(ys.length);
   }
 }
 
@@ -324,4 +339,185 @@ export function expectedHvi2d(front: readonly (readonly number[])[], mean: reado
     }
   }
   return total;
+}
+
+/*
+ * qLogNEHVI (issue #16): the log of a smoothed hypervolume improvement, after Ament, Daulton,
+ * Eriksson, Balandat & Bakshy, "Unexpected improvements to expected improvement for Bayesian
+ * optimization", NeurIPS 2023, §5 and BoTorch's qLogNoisyExpectedHypervolumeImprovement.
+ * Per posterior sample the improvement is written over a box decomposition of the region the
+ * sample's front does not dominate (cells [l, u], u may be ∞):
+ *   HVI(y) = Σ_cells Π_i [min(y_i, u_i) − l_i]⁺,
+ * and [·]⁺ is replaced by a fat-tailed softplus (fatplus, temperature TAU_RELU) and min by a
+ * fat-tailed smooth minimum (temperature TAU_MAX), all in log space (logsumexp over cells,
+ * logmeanexp over samples). Where the exact improvement is 0 — a candidate whose sampled
+ * objectives lie outside the reference box or under the front, most of DTLZ2's cube — the
+ * smoothed value is tiny but positive and grows as the candidate nears the region that
+ * improves, so the acquisition is never flat and its ranking and local ascent keep a direction.
+ * Where the exact improvement is not tiny the two agree to within the temperatures.
+ */
+
+/** BoTorch's temperatures for qLogNEHVI (botorch/acquisition/multi_objective/logei.py): [·]⁺ and min. */
+export const TAU_RELU = 1e-6;
+export const TAU_MAX = 1e-2;
+/** Weight of the Cauchy tail of fatplus (BoTorch's safe_math.fatplus: keeps it monotone and convex). */
+const FAT_ALPHA = 0.1;
+
+/** ln fatplus(x) = ln τ(softplus(x/τ) + α/(1 + (x/τ)²)): ≈ ln x for x ≫ τ, ≈ ln(ατ³/x²) for x ≪ −τ. */
+export function logFatplus(x: number, tau = TAU_RELU): number {
+  const t = x / tau;
+  if (t > 40) return Math.log(x); // softplus(t) = t to double precision, the tail < 1e-4 of it
+  const softplus = t < -40 ? Math.exp(t) : Math.log1p(Math.exp(t));
+  return Math.log(tau) + Math.log(softplus + FAT_ALPHA / (1 + t * t));
+}
+
+/**
+ * A fat-tailed smooth minimum of a and b: min(a, b) − τ ln(1 + c(|a − b|/τ)), c(t) = 1/(1 + t²)
+ * the same Cauchy tail as fatplus (BoTorch's fatminimum uses a Pareto tail; either keeps the
+ * gradient alive at a kink without moving the value by more than τ ln 2).
+ */
+export function fatMin(a: number, b: number, tau = TAU_MAX): number {
+  if (b === Infinity) return a;
+  const t = (a - b) / tau;
+  return Math.min(a, b) - tau * Math.log1p(1 / (1 + t * t));
+}
+
+export interface Cells {
+  /** Lower and upper corners (u_i may be ∞), one row per cell. */
+  lo: number[][];
+  hi: number[][];
+}
+
+/**
+ * A box decomposition of the part of {y ≥ ref} that no point of `front` dominates (maximisation),
+ * by slices along the last objective: in the slice between consecutive front values of it, the
+ * points above dominate, and the rest is the (m − 1)-dimensional region they leave, recursively;
+ * in one dimension it is [max of the points, ∞). F + 1 cells in 2-D, O(F²) in 3-D. Points that
+ * do not strictly dominate the reference bound nothing inside the box and are dropped.
+ */
+export function nondominatedCells(front: readonly (readonly number[])[], ref: readonly number[]): Cells {
+  const m = ref.length;
+  const pts = front.filter((p) => p.every((v, i) => v > ref[i]));
+  const out: Cells = { lo: [], hi: [] };
+  const rec = (p: readonly (readonly number[])[], dims: number, lo: number[], hi: number[]): void => {
+    const last = dims - 1;
+    if (last === 0) {
+      out.lo.push([p.reduce((a, q) => Math.max(a, q[0]), ref[0]), ...lo]);
+      out.hi.push([Infinity, ...hi]);
+      return;
+    }
+    const sorted = [...p].sort((a, b) => b[last] - a[last]);
+    for (let k = 0; k <= sorted.length; k++) {
+      const top = k === 0 ? Infinity : sorted[k - 1][last];
+      const bottom = k < sorted.length ? sorted[k][last] : ref[last];
+      if (!(top > bottom)) continue;
+      const above = sorted.slice(0, k);
+      // Only the points not dominated in the remaining dimensions shape the slice.
+      const keep = above.filter((a, i) => !above.some((b, j) => j !== i && dominatesIn(b, a, last) && (!dominatesIn(a, b, last) || j < i)));
+      rec(keep, last, [bottom, ...lo], [top, ...hi]);
+    }
+  };
+  rec(pts, m, [], []);
+  return out;
+}
+
+/** b ≥ a in the first `dims` objectives. */
+function dominatesIn(b: readonly number[], a: readonly number[], dims: number): boolean {
+  for (let i = 0; i < dims; i++) if (b[i] < a[i]) return false;
+  return true;
+}
+
+/** Exact HVI of y from cells (the unsmoothed sum; the reference the smoothing is checked against). */
+export function cellsHvi(cells: Cells, y: readonly number[]): number {
+  let total = 0;
+  cells.lo.forEach((l, c) => {
+    let v = 1;
+    for (let i = 0; i < l.length; i++) v *= Math.max(0, Math.min(y[i], cells.hi[c][i]) - l[i]);
+    total += v;
+  });
+  return total;
+}
+
+/** ln of the smoothed HVI of y: logsumexp over cells of Σ_i ln fatplus(fatmin(y_i, u_i) − l_i). */
+export function logSmoothedHvi(cells: Cells, y: readonly number[], tauRelu = TAU_RELU, tauMax = TAU_MAX): number {
+  const terms = cells.lo.map((l, c) => l.reduce((s, li, i) => s + logFatplus(fatMin(y[i], cells.hi[c][i], tauMax) - li, tauRelu), 0));
+  return logSumExp(terms);
+}
+
+export function logSumExp(v: ArrayLike<number>): number {
+  let max = -Infinity;
+  for (let i = 0; i < v.length; i++) if (v[i] > max) max = v[i];
+  if (!Number.isFinite(max)) return max;
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += Math.exp(v[i] - max);
+  return max + Math.log(s);
+}
+
+/**
+ * ln Φ(z), accurate in the lower tail (Φ itself underflows below z ≈ −38, and its relative error
+ * grows before that): the asymptotic series Φ(z) = φ(z)/|z| · (1 − 1/z² + 3/z⁴ − 15/z⁶) below −6.
+ */
+export function logNormCdf(z: number): number {
+  if (z > -6) return Math.log(normCdf(z));
+  const w = 1 / (z * z);
+  return -0.5 * z * z - 0.5 * Math.log(2 * Math.PI) - Math.log(-z) + Math.log(1 - w * (1 - w * (3 - 15 * w)));
+}
+
+/**
+ * The cells of one sample compiled for fast evaluation: per objective the distinct (l, u)
+ * pairs, each cell an index into them, so a candidate costs one ln fatplus per distinct pair and
+ * one exp per cell (3-D cells repeat their bounds across slices).
+ */
+export interface CompiledCells {
+  m: number;
+  pairLo: Float64Array[];
+  pairHi: Float64Array[];
+  /** cell × m indices into the pairs. */
+  index: Int32Array;
+  n: number;
+}
+
+export function compileCells(cells: Cells, m: number): CompiledCells {
+  const maps = Array.from({ length: m }, () => new Map<string, number>());
+  const lo: number[][] = Array.from({ length: m }, () => []);
+  const hi: number[][] = Array.from({ length: m }, () => []);
+  const index = new Int32Array(cells.lo.length * m);
+  cells.lo.forEach((l, c) => {
+    for (let i = 0; i < m; i++) {
+      const key = `${l[i]},${cells.hi[c][i]}`;
+      let j = maps[i].get(key);
+      if (j === undefined) {
+        j = lo[i].length;
+        maps[i].set(key, j);
+        lo[i].push(l[i]);
+        hi[i].push(cells.hi[c][i]);
+      }
+      index[c * m + i] = j;
+    }
+  });
+  return { m, pairLo: lo.map((v) => Float64Array.from(v)), pairHi: hi.map((v) => Float64Array.from(v)), index, n: cells.lo.length };
+}
+
+/** logSmoothedHvi on compiled cells (same value, fewer logarithms). */
+export function logSmoothedHviCompiled(cc: CompiledCells, y: readonly number[], scratch: Float64Array[] = []): number {
+  const { m } = cc;
+  const t: Float64Array[] = [];
+  for (let i = 0; i < m; i++) {
+    const n = cc.pairLo[i].length;
+    const a = scratch[i] && scratch[i].length >= n ? scratch[i] : new Float64Array(n);
+    for (let j = 0; j < n; j++) a[j] = logFatplus(fatMin(y[i], cc.pairHi[i][j]) - cc.pairLo[i][j]);
+    t.push(a);
+  }
+  let max = -Infinity;
+  const sums = new Float64Array(cc.n);
+  for (let c = 0; c < cc.n; c++) {
+    let s = 0;
+    for (let i = 0; i < m; i++) s += t[i][cc.index[c * m + i]];
+    sums[c] = s;
+    if (s > max) max = s;
+  }
+  if (!Number.isFinite(max)) return max;
+  let s = 0;
+  for (let c = 0; c < cc.n; c++) s += Math.exp(sums[c] - max);
+  return max + Math.log(s);
 }

@@ -49,6 +49,16 @@ describe('mobo agent (issue #16)', () => {
     }
   });
 
+  it('qLogNEHVI (smoothing: log, issue #16): the same proposals for the same seed, and it weighs feasibility in log space', async () => {
+    const opts = { smoothing: 'log', samples: 8, candidates: 64 };
+    const [a, b] = [await loop(opts, 10, 3), await loop(opts, 10, 3)];
+    expect(JSON.stringify(b.map((o) => o.params))).toBe(JSON.stringify(a.map((o) => o.params)));
+    const h = await loop(opts, 16, 7);
+    const later = h.slice(6);
+    expect(later.filter((o) => o.constraints![0] >= 0).length).toBeGreaterThanOrEqual(0.75 * later.length);
+    expect(() => createMoboAgent({ smoothing: 'softplus' })).toThrow(BadInputError);
+  });
+
   it('picks only unused pool points', async () => {
     const pool = Array.from({ length: 30 }, (_, i) => ({ a: (i % 6) / 5, b: Math.floor(i / 6) / 4 }));
     const pooled = { ...space, pool };

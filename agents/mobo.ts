@@ -39,11 +39,12 @@ import { augmentedChebyshev, paretoFront, randomSimplexWeights } from '../src/re
 import { GaussianProcess, logExpectedImprovement, normCdf } from '../src/surrogate/gp.js';
 import { fitYeoJohnsonLambda, yeoJohnson } from '../src/surrogate/output-transform.js';
 import { feasibleFromCube, fitOrReuse, initialDesignSize, learningSet, readOptions, unusedPool, type GpFitState } from './common.js';
-import { JointPosterior, NehviSampler } from './ehvi.js';
+import { JointPosterior, logNormCdf, NehviSampler } from './ehvi.js';
 import { createRandomAgent } from './random.js';
 
 const ACQUISITIONS = ['qnehvi', 'parego'] as const;
 const WARPS = ['none', 'yeo-johnson'] as const;
+const SMOOTHINGS = ['log', 'none'] as const;
 
 const DEFAULTS = {
   /** 'qnehvi' (expected hypervolume improvement) or 'parego' (random Chebyshev scalarisations). */
@@ -82,6 +83,15 @@ const DEFAULTS = {
    * C2-DTLZ2 unchanged (experiments/results/multiobjective-dev.md).
    */
   outputTransform: 'yeo-johnson' as string,
+  /**
+   * qNEHVI's form: 'none' (default) is the exact MC improvement times P(feasible); 'log' is
+   * qLogNEHVI — the log of the fat-tailed smoothed improvement (agents/ehvi.ts; Ament et al.,
+   * NeurIPS 2023), never flat where the exact improvement is 0, plus ln P(feasible). Not the
+   * default: on development seeds 101–110 of the multi-objective bench it did not lower the
+   * gap (DTLZ2 0.0705 → 0.0681, C2-DTLZ2 0.086 → 0.095, DTLZ2-3 0.452 → 0.504, ZDT3 1.01 → 2.92)
+   * and cost 2× (2 objectives) to 8× (3) the proposal time (issue #16, multiobjective-dev.md).
+   */
+  smoothing: 'none' as string,
   /** ParEGO's augmented-Chebyshev ρ (Knowles 2006). */
   rho: 0.05,
 };
@@ -158,6 +168,43 @@ const reflect = (v: number): number => {
   return t > 1 ? 2 - t : t;
 };
 
+/**
+ * Bounded local ascent of the acquisition from `start` (in place of BoTorch's L-BFGS-B, which
+ * needs autograd): central finite-difference gradient, a step along its direction projected
+ * onto [0, 1]^d, doubled after a gain and halved after a loss (backtracking), until the step
+ * or the gradient vanishes. With common random numbers the MC acquisition is a deterministic,
+ * piecewise-smooth function of x, so finite differences are meaningful. The projection lands
+ * exactly on the bounds, where fronts often lie (ZDT's x₁…x_{d−1} = 0; issue #16: the earlier
+ * random-walk refinement, reflected at the bounds, stopped short of them).
+ */
+export function ascend<C extends { u: number[]; s: number }>(start: C, at: (u: number[]) => C | null, steps: number): C {
+  const h = 1e-4;
+  const clamp = (v: number) => Math.min(1, Math.max(0, v));
+  const val = (u: number[]) => at(u)?.s ?? -Infinity;
+  let cur = start;
+  let step = 0.05;
+  for (let it = 0; it < steps && step > 1e-4; it++) {
+    const g = cur.u.map((v, k) => {
+      const [lo, hi] = [clamp(v - h), clamp(v + h)];
+      const [a, b] = [val(cur.u.map((w, j) => (j === k ? lo : w))), val(cur.u.map((w, j) => (j === k ? hi : w)))];
+      if (!Number.isFinite(a) || !Number.isFinite(b)) return 0;
+      return (b - a) / (hi - lo);
+    });
+    const norm = Math.hypot(...g);
+    if (!(norm > 0)) break;
+    let moved = false;
+    while (step > 1e-4 && !moved) {
+      const next = at(cur.u.map((v, k) => clamp(v + (step * g[k]) / norm)));
+      if (next && next.s > cur.s) {
+        cur = next;
+        step = Math.min(0.5, 2 * step);
+        moved = true;
+      } else step /= 2;
+    }
+  }
+  return cur;
+}
+
 export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
   const opts = readOptions('mobo', DEFAULTS, options);
   if (!(ACQUISITIONS as readonly string[]).includes(opts.acquisition)) {
@@ -165,6 +212,9 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
   }
   if (!(WARPS as readonly string[]).includes(opts.outputTransform)) {
     throw new BadInputError(`must be one of ${WARPS.join(', ')} (got '${opts.outputTransform}')`, 'agent.mobo.outputTransform');
+  }
+  if (!(SMOOTHINGS as readonly string[]).includes(opts.smoothing)) {
+    throw new BadInputError(`must be one of ${SMOOTHINGS.join(', ')} (got '${opts.smoothing}')`, 'agent.mobo.smoothing');
   }
   for (const key of ['initialPoints', 'samples', 'candidates', 'starts', 'ascentSteps', 'maxBaseline', 'restarts', 'maxFitPoints'] as const) {
     if (!Number.isInteger(opts[key]) || opts[key] < 0) throw new BadInputError(`must be a non-negative integer (got ${opts[key]})`, `agent.mobo.${key}`);
@@ -191,6 +241,15 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
       p *= normCdf(r.mean[0] / Math.sqrt(Math.max(r.variance[0], 1e-18)));
     }
     return p;
+  };
+  /** ln of `feasibility`, exact in the tails where the product underflows (qLogNEHVI's constraint term). */
+  const logFeasibility = (gps: readonly GaussianProcess[], x: readonly number[]): number => {
+    let lp = 0;
+    for (const gp of gps) {
+      const r = gp.predict([x]);
+      lp += logNormCdf(r.mean[0] / Math.sqrt(Math.max(r.variance[0], 1e-18)));
+    }
+    return lp;
   };
 
   /**
@@ -231,48 +290,12 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
     const top = cands.sort((a, b) => b.s - a.s).slice(0, Math.max(1, opts.starts));
     let winner = top[0];
     for (const start of top) {
-      const c = ascend(start, at);
+      const c = ascend(start, at, opts.ascentSteps);
       if (c.s > winner.s) winner = c;
     }
     return winner;
   }
 
-  /**
-   * Bounded local ascent of the acquisition from `start` (in place of BoTorch's L-BFGS-B, which
-   * needs autograd): central finite-difference gradient, a step along its direction projected
-   * onto [0, 1]^d, doubled after a gain and halved after a loss (backtracking), until the step
-   * or the gradient vanishes. With common random numbers the MC acquisition is a deterministic,
-   * piecewise-smooth function of x, so finite differences are meaningful. The projection lands
-   * exactly on the bounds, where fronts often lie (ZDT's x₁…x_{d−1} = 0; issue #16: the earlier
-   * random-walk refinement, reflected at the bounds, stopped short of them).
-   */
-  function ascend<C extends { u: number[]; s: number }>(start: C, at: (u: number[]) => C | null): C {
-    const h = 1e-4;
-    const clamp = (v: number) => Math.min(1, Math.max(0, v));
-    const val = (u: number[]) => at(u)?.s ?? -Infinity;
-    let cur = start;
-    let step = 0.05;
-    for (let it = 0; it < opts.ascentSteps && step > 1e-4; it++) {
-      const g = cur.u.map((v, k) => {
-        const [lo, hi] = [clamp(v - h), clamp(v + h)];
-        const [a, b] = [val(cur.u.map((w, j) => (j === k ? lo : w))), val(cur.u.map((w, j) => (j === k ? hi : w)))];
-        if (!Number.isFinite(a) || !Number.isFinite(b)) return 0;
-        return (b - a) / (hi - lo);
-      });
-      const norm = Math.hypot(...g);
-      if (!(norm > 0)) break;
-      let moved = false;
-      while (step > 1e-4 && !moved) {
-        const next = at(cur.u.map((v, k) => clamp(v + (step * g[k]) / norm)));
-        if (next && next.s > cur.s) {
-          cur = next;
-          step = Math.min(0.5, 2 * step);
-          moved = true;
-        } else step /= 2;
-      }
-    }
-    return cur;
-  }
 
   return {
     name: 'mobo',
@@ -315,7 +338,8 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
         const baseline = x.map((_, i) => i).filter((i) => count[i] > 0).sort((a, b) => count[b] - count[a] || a - b).slice(0, opts.maxBaseline).map((i) => x[i]);
         const sampler = new NehviSampler(posts, [...baseline, ...pending], { samples: opts.samples, rng: ctx.rng.fork('nehvi'), normalise, reference });
         for (let b = 0; b < k; b++) {
-          const chosen = maximise(ctx, (u) => sampler.value(u) * feasibility(cons, u), seeds, exclude, taken, ctx.rng);
+          const score = opts.smoothing === 'log' ? (u: number[]) => sampler.logValue(u) + logFeasibility(cons, u) : (u: number[]) => sampler.value(u) * feasibility(cons, u);
+          const chosen = maximise(ctx, score, seeds, exclude, taken, ctx.rng);
           if (!chosen) break;
           out.push(chosen.params);
           exclude.add(paramKey(chosen.params));
