@@ -1,5 +1,6 @@
 import type { Twin } from '../src/core/protocols.js';
 import { createFibreGdl } from './fibre-gdl.js';
+import { createGanTwin } from './gan.js';
 import { createGrainElectrode } from './grain-electrode.js';
 import { createSofcAnode } from './sofc-anode.js';
 
@@ -10,6 +11,8 @@ import { createSofcAnode } from './sofc-anode.js';
  */
 export const twinRegistry: Record<string, () => Twin> = {
   'fibre-gdl': createFibreGdl,
+  // A trained SliceGAN generator (issue #19): `twin: { name: gan, model: <folder> }`.
+  gan: createGanTwin,
   'grain-electrode': createGrainElectrode,
   'sofc-anode': createSofcAnode,
 };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { BadInputError } from '../core/errors.js';
@@ -179,6 +179,7 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
     }
     for (const p of twin.parameters) twinParams.set(p.name, p);
     for (const k of Object.keys(config.twin.fixed)) {
+      if (k === 'model' && config.twin.model !== undefined) continue; // set from twin.model (below), e.g. in a stored config on resume
       if (!twinParams.has(k)) throw new BadInputError(`"${k}" is not a parameter of twin ${config.twin.name}; it has ${[...twinParams.keys()].join(', ')}`, `twin.fixed.${k}`);
     }
   }
@@ -197,6 +198,16 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
   }
   const paths = (key: (typeof PATH_KEYS)[number], value: string) =>
     overrides.storedConfig || explicit.has(key) ? resolve(dirname(source), value) : configPath(value, dirname(source), key);
+  // A twin that is a trained model (gan, issue #19) gets its folder as the fixed value `model`,
+  // which every generation (here, on worker threads, on remote workers) receives with the params.
+  if (config.twin?.model !== undefined) {
+    if (config.twin.name !== 'gan') throw new BadInputError(`twin ${config.twin.name} takes no model folder (only gan does)`, 'twin.model');
+    const dir = paths('twin.model', config.twin.model);
+    if (!existsSync(join(dir, 'model.json'))) throw new BadInputError(`no trained model in ${dir} (expected model.json, weights.bin and metadata.json from poreloop reconstruct gan train)`, 'twin.model');
+    config.twin.fixed = { ...config.twin.fixed, model: dir };
+  } else if (config.twin?.name === 'gan') {
+    throw new BadInputError('twin gan needs the folder of its trained generator: twin.model (poreloop reconstruct gan train makes one)', 'twin.model');
+  }
   const space = buildSpace(config, twinParams, (v) => paths('space.pool', v));
   const paramNames = space.parameters.map((p) => p.name);
   const propertyNames = [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
@@ -233,7 +244,7 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
 }
 
 /** The config keys that name files or folders. */
-const PATH_KEYS = ['space.pool', 'artifacts', 'warmStart.csv', 'durability.model'] as const;
+const PATH_KEYS = ['space.pool', 'artifacts', 'warmStart.csv', 'durability.model', 'twin.model'] as const;
 
 /**
  * A path written in a config file resolves inside the config's folder and may not leave it

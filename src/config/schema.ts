@@ -125,6 +125,7 @@ export const campaignSchema = z
         size: z.tuple([int(4, 1024), int(4, 1024), int(4, 1024)], { error: 'expected [nx, ny, nz], integers in [4, 1024]' }),
         voxelSize: positive('a voxel size > 0 (µm)'),
         fixed: z.record(z.string(), z.union([num(), z.string()])).default({}).describe('twin parameters held constant'),
+        model: z.string().min(1).optional().describe('folder of a trained model, for twins that are one (gan: poreloop reconstruct gan train); relative to the config'),
       })
       .strict()
       .optional(),

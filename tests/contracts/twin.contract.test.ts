@@ -3,14 +3,17 @@
  * campaign, the CLI and the stage-wise agents rely on. A twin added to twins/index.ts without
  * a small test size below fails here rather than going unchecked.
  */
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { twinRegistry } from '../../twins/index.js';
 import { BadInputError } from '../../src/core/errors.js';
 import type { ContinuousParameter, IntegerParameter, Parameters, Shape3, Twin } from '../../src/core/protocols.js';
 
 /** A small volume at a voxel size that resolves each twin's default features. */
-const SMALL: Record<string, { size: Shape3; voxelSize: number }> = {
+const SMALL: Record<string, { size: Shape3; voxelSize: number; fixed?: Parameters }> = {
   'fibre-gdl': { size: [24, 24, 16], voxelSize: 2 },
+  // A trained generator (issue #19): the tiny fixture model, passed as the loader passes twin.model.
+  gan: { size: [20, 20, 16], voxelSize: 0.5, fixed: { model: resolve('tests/fixtures/gan-tiny') } },
   'grain-electrode': { size: [32, 32, 24], voxelSize: 1 },
   'sofc-anode': { size: [32, 32, 32], voxelSize: 0.1 },
 };
@@ -23,8 +26,8 @@ const defaults = (t: Twin): Parameters => Object.fromEntries(t.parameters.filter
 
 describe.each(Object.keys(twinRegistry).filter((n) => n in SMALL))('Twin contract: %s', (name) => {
   const twin = twinRegistry[name]();
-  const { size, voxelSize } = SMALL[name];
-  const gen = (params: Parameters = defaults(twin), seed = 1, extra = {}) => twin.generate(params, { seed, size, voxelSize, ...extra });
+  const { size, voxelSize, fixed = {} } = SMALL[name];
+  const gen = (params: Parameters = defaults(twin), seed = 1, extra = {}) => twin.generate({ ...fixed, ...params }, { seed, size, voxelSize, ...extra });
 
   it('declares its name, parameters with sane bounds and defaults, stages that name them, and a pore phase 0', () => {
     expect(twin.name).toBe(name);

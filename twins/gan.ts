@@ -1,0 +1,185 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { BadInputError } from '../src/core/errors.js';
+import type { Parameters, Twin, TwinGenerateOptions, TwinOutput } from '../src/core/protocols.js';
+import { createRng } from '../src/core/rng.js';
+import { createVoxels, phaseFractions } from '../src/voxel/voxels.js';
+
+/**
+ * `gan`: a twin that is a trained SliceGAN generator (issue #19; Kench & Cooper, Nature Machine
+ * Intelligence 3 (2021) 299), made with `poreloop reconstruct gan train` — a learned G-model of
+ * a real material, conditioned on one scalar manufacturing parameter (the porosity of the
+ * training cubes, or a value given per training volume such as calendering pressure).
+ *
+ * Config: `twin: { name: gan, model: <folder>, size, voxelSize }` (the loader passes the
+ * folder as the fixed parameter `model`); the agent searches `condition`, in the units of the
+ * model's conditioning parameter (metadata.json `condition.name`), within the range it was
+ * trained on — a value outside it is refused, since a generator extrapolates blindly.
+ *
+ * The forward pass is written here in plain loops over the saved weights (model.json +
+ * weights.bin, src/reconstruct/gan.ts writes them): twins may not import src/reconstruct or
+ * TensorFlow.js (DESIGN.md, plugins depend on src/core and src/voxel only), generation must
+ * be synchronous (Twin.generate), and it must not touch the process-global tfjs backend.
+ * It repeats src/reconstruct/gan-net.ts exactly — same latent stream, same layers (transposed
+ * conv k4 s2 p2 as 2×2×2 taps × parity blocks, ReLU, and the phase of highest score last) —
+ * and tests/gan-twin.test.ts checks it voxel by voxel against the TensorFlow.js generator.
+ */
+
+interface Loaded {
+  latentChannels: number;
+  conditioned: boolean;
+  crop: number;
+  layers: Array<{ w: Float32Array; cin: number; cout: number; b: Float32Array }>;
+  labels: number[];
+  phases: Record<number, string>;
+  condition: { name: string; min: number; max: number; unit?: string } | null;
+}
+
+const cache = new Map<string, { mtimeMs: number; model: Loaded }>();
+
+function load(dir: string): Loaded {
+  let mtimeMs: number;
+  try {
+    mtimeMs = statSync(join(dir, 'weights.bin')).mtimeMs;
+  } catch {
+    throw new BadInputError(`no trained GAN model in ${dir} (expected model.json, weights.bin, metadata.json: poreloop reconstruct gan train)`, 'model');
+  }
+  const hit = cache.get(dir);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.model;
+  const file = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
+    format: string;
+    generator: { latentChannels: number; conditioned: boolean };
+    crop: number;
+    weightsManifest: Array<{ weights: Array<{ name: string; shape: number[] }> }>;
+  };
+  const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as { labels: number[]; phases: Record<number, string>; condition: Loaded['condition'] };
+  if (file.format !== 'poreloop-slicegan-generator') throw new BadInputError(`${dir}/model.json is not a poreloop SliceGAN generator`, 'model');
+  const bin = readFileSync(join(dir, 'weights.bin'));
+  const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+  const specs = file.weightsManifest[0].weights;
+  let o = 0;
+  const layers: Loaded['layers'] = [];
+  for (let k = 0; k < specs.length; k += 2) {
+    const [rows, cols] = specs[k].shape;
+    const w = all.subarray(o, (o += rows * cols));
+    const b = all.subarray(o, (o += specs[k + 1].shape[0]));
+    layers.push({ w, cin: rows / 8, cout: cols / 8, b });
+  }
+  if (o !== all.length) throw new BadInputError(`${dir}/weights.bin does not match model.json`, 'model');
+  const model: Loaded = { latentChannels: file.generator.latentChannels, conditioned: file.generator.conditioned, crop: file.crop, layers, labels: meta.labels, phases: meta.phases, condition: meta.condition };
+  cache.set(dir, { mtimeMs, model });
+  return model;
+}
+
+/** Transposed conv k4 s2 p2 on one volume [X, Y, Z, C] (channels last) → [2X−2, 2Y−2, 2Z−2, Cout]; see gan-net.ts upConv3d. */
+function upConv(x: Float32Array, dims: number[], l: Loaded['layers'][number], relu: boolean): { y: Float32Array; dims: number[] } {
+  const [X, Y, Z] = dims;
+  const { cin: C, cout: O, w, b } = l;
+  const [mx, my, mz] = [X - 1, Y - 1, Z - 1];
+  const out = [2 * mx, 2 * my, 2 * mz];
+  const y = new Float32Array(out[0] * out[1] * out[2] * O);
+  const block = new Float64Array(8 * O);
+  for (let i = 0; i < mx; i++)
+    for (let j = 0; j < my; j++)
+      for (let k = 0; k < mz; k++) {
+        for (let p = 0; p < 8; p++) for (let o = 0; o < O; o++) block[p * O + o] = b[o];
+        for (let tap = 0; tap < 8; tap++) {
+          const xi = (((i + (tap >> 2)) * Y + j + ((tap >> 1) & 1)) * Z + k + (tap & 1)) * C;
+          for (let c = 0; c < C; c++) {
+            const v = x[xi + c];
+            if (v === 0) continue;
+            const row = (tap * C + c) * 8 * O;
+            for (let q = 0; q < 8 * O; q++) block[q] += v * w[row + q];
+          }
+        }
+        for (let p = 0; p < 8; p++) {
+          const yi = (((2 * i + (p >> 2)) * out[1] + 2 * j + ((p >> 1) & 1)) * out[2] + 2 * k + (p & 1)) * O;
+          for (let o = 0; o < O; o++) {
+            const v = block[p * O + o];
+            y[yi + o] = relu && v < 0 ? 0 : v;
+          }
+        }
+      }
+  return { y, dims: out };
+}
+
+const KEYS = new Set(['model', 'condition']);
+
+function generate(params: Parameters, options: TwinGenerateOptions): TwinOutput {
+  for (const k of Object.keys(params)) if (!KEYS.has(k)) throw new BadInputError(`"${k}" is not a parameter of twin gan; it has condition (and model, the folder)`, k);
+  if (options.untilStage !== undefined && options.untilStage !== 'generate') throw new BadInputError(`twin gan has one stage, generate; got "${options.untilStage}"`, 'untilStage');
+  const dir = params.model;
+  if (typeof dir !== 'string' || dir === '') throw new BadInputError('twin gan needs its trained model folder: twin.model in the campaign config', 'model');
+  const m = load(dir);
+  let cond: number | undefined;
+  if (m.condition) {
+    const c = m.condition;
+    const v = params.condition === undefined ? (c.min + c.max) / 2 : Number(params.condition);
+    if (!Number.isFinite(v)) throw new BadInputError(`expected a number, got ${String(params.condition)}`, 'condition');
+    const tol = 1e-9 * Math.max(1, Math.abs(c.max));
+    if (v < c.min - tol || v > c.max + tol) throw new BadInputError(`condition (${c.name}) ${v} is outside the range the model was trained on, [${c.min.toPrecision(4)}, ${c.max.toPrecision(4)}]`, 'condition');
+    cond = c.max > c.min ? (2 * (v - c.min)) / (c.max - c.min) - 1 : 0;
+  } else if (params.condition !== undefined) throw new BadInputError('this model was trained without a conditioning parameter', 'condition');
+  const shape = options.size;
+  const L = m.layers.length;
+  const f = 2 ** L;
+  // Latent side per axis: the smallest l with 2^L·(l − 2) + 2 ≥ n + crop (gan-net.ts latentSideFor).
+  let dims = shape.map((n) => Math.max(3, Math.ceil((n + m.crop - 2) / f) + 2));
+  const cz = m.latentChannels + (cond === undefined ? 0 : 1);
+  const rng = createRng(options.seed);
+  const npos = dims[0] * dims[1] * dims[2];
+  let h: Float32Array = new Float32Array(npos * cz);
+  for (let i = 0; i < npos; i++) {
+    for (let c = 0; c < m.latentChannels; c++) h[i * cz + c] = rng.normal();
+    if (cond !== undefined) h[i * cz + m.latentChannels] = cond;
+  }
+  for (let l = 0; l < L; l++) {
+    const r = upConv(h, dims, m.layers[l], l + 1 < L);
+    h = r.y;
+    dims = r.dims;
+    options.onProgress?.((l + 1) / L, 'generate');
+  }
+  // Softmax is monotonic: the most probable phase is the one of highest score.
+  const P = m.labels.length;
+  const data = new Uint8Array(shape[0] * shape[1] * shape[2]);
+  for (let x = 0; x < shape[0]; x++)
+    for (let y = 0; y < shape[1]; y++)
+      for (let z = 0; z < shape[2]; z++) {
+        const o = (((x + m.crop) * dims[1] + y + m.crop) * dims[2] + z + m.crop) * P;
+        let best = 0;
+        for (let k = 1; k < P; k++) if (h[o + k] > h[o + best]) best = k;
+        data[(x * shape[1] + y) * shape[2] + z] = m.labels[best];
+      }
+  const voxels = createVoxels(shape, options.voxelSize, m.phases, data);
+  const fr = phaseFractions(voxels);
+  const achieved: Record<string, number> = { porosity: fr[0] ?? 0 };
+  for (const l of m.labels) achieved[`fraction_${l}`] = fr[l] ?? 0;
+  // What was asked, with the default filled in: the middle of the trained range.
+  const requested: Parameters = { ...params };
+  if (m.condition) requested.condition = params.condition === undefined ? (m.condition.min + m.condition.max) / 2 : Number(params.condition);
+  return { voxels, requested, achieved, stages: ['generate'] };
+}
+
+export function createGanTwin(): Twin {
+  return {
+    name: 'gan',
+    description: 'a trained SliceGAN generator (poreloop reconstruct gan train), conditioned on one manufacturing parameter',
+    // `model` (the folder) is not a searchable parameter: the loader passes twin.model as the
+    // fixed value `model`, and generation refuses to run without it.
+    parameters: [
+      {
+        name: 'condition',
+        kind: 'continuous',
+        // The real bounds are the model's training range (metadata.json), checked at generation.
+        min: -1e12,
+        max: 1e12,
+        description: "the model's conditioning parameter (metadata.json condition.name, e.g. porosity), within its training range",
+      },
+    ],
+    stages: [{ name: 'generate', description: 'the generator maps a seeded latent (and the condition) to a volume', parameters: ['condition'] }],
+    // The volumes carry the loaded model's own phase names (metadata.json); declared here is
+    // the labelling the reconstruction tools use: 0 pore, then the solids.
+    phases: { 0: 'pore', 1: 'solid', 2: 'second solid (e.g. carbon-binder)', 3: 'third solid' },
+    generate,
+  };
+}
