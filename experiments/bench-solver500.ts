@@ -10,7 +10,11 @@
  * - previous: `kernels: 'js'` — what 500³ ran before (f64 vectors do not fit in a wasm32
  *   memory, so the JavaScript kernels ran); it is also the float64 reference for |Δτ|.
  *
- * Axis by axis, the new solver then the previous one; the process's peak RSS after the first
+ * - old (only with `--old DIR`): `tortuosity(…)` with the same options as new, from the checkout
+ *   at DIR (e.g. `git worktree add /tmp/start <commit>` plus a node_modules link): the code before
+ *   a change, side by side in the same process and session (issue #20's second pass).
+ *
+ * Axis by axis, the new solver (then old) then the previous one; the process's peak RSS after the first
  * (new) solve is the new solver's (the previous one needs more). Times: wall clock and CPU time
  * of the process (the machine is shared: CPU time is the better estimate of what a free core
  * does). Writes experiments/results/solver500.md (+ .json) after every solve, marked partial
@@ -18,7 +22,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
 import UTIF from 'utif2';
 import type { Shape3 } from '../src/core/protocols.js';
@@ -80,9 +85,11 @@ export function readTf500(crop?: number): { data: Uint8Array; shape: Shape3 } {
   return { data, shape: n as Shape3 };
 }
 
+type Tortuosity = typeof tortuosity;
+
 interface Solve {
   axis: 'x' | 'y' | 'z';
-  solver: 'new' | 'previous';
+  solver: 'new' | 'old' | 'previous';
   tau: number;
   iterations: number;
   wallS: number;
@@ -95,10 +102,11 @@ interface Solve {
   fluxImbalance: number;
 }
 
-function solve(data: Uint8Array, shape: Shape3, axis: 'x' | 'y' | 'z', solver: 'new' | 'previous', precision: 'auto' | 'float32' | 'float64' = 'auto'): Solve {
+function solve(data: Uint8Array, shape: Shape3, axis: 'x' | 'y' | 'z', solver: 'new' | 'old' | 'previous', precision: 'auto' | 'float32' | 'float64' = 'auto', oldTortuosity?: Tortuosity): Solve {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = tortuosity(data, shape, PHASE, axis, solver === 'previous' ? { kernels: 'js' } : { precision });
+  const f = solver === 'old' ? oldTortuosity! : tortuosity;
+  const r = f(data, shape, PHASE, axis, solver === 'previous' ? { kernels: 'js' } : { precision });
   const wallS = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   return { axis, solver, tau: r.tau, iterations: r.iterations, wallS, cpuS: (c.user + c.system) / 1e6, setupS: r.setupMs / 1000, kernels: r.kernels, precision: r.precision, bytesGiB: r.bytes / 2 ** 30, converged: r.converged, fluxImbalance: r.fluxImbalance };
@@ -114,6 +122,11 @@ export async function run(args: string[]): Promise<void> {
   const crop = at('crop') ? Number(at('crop')) : undefined;
   /** The new solver's precision (default auto; `--precision float32` forces f32 storage on a crop that would fit in f64). */
   const precision = (at('precision') ?? 'auto') as 'auto' | 'float32' | 'float64';
+  /** Another checkout whose solver runs as 'old' beside the new one (default: none). */
+  const oldDir = at('old');
+  const oldTortuosity = oldDir ? ((await import(pathToFileURL(`${oldDir}/src/physics/transport.ts`).href)) as { tortuosity: Tortuosity }).tortuosity : undefined;
+  const oldCommit = oldDir ? execFileSync('git', ['-C', oldDir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() : '';
+  const solvers: Array<'new' | 'old' | 'previous'> = oldDir ? ['new', 'old', 'previous'] : ['new', 'previous'];
   const log = (s: string) => process.stderr.write(s + '\n');
   const t0 = performance.now();
   const { data, shape } = readTf500(crop);
@@ -126,7 +139,7 @@ export async function run(args: string[]): Promise<void> {
   const machine = machineLine();
   const outDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(outDir, { recursive: true });
-  const name = crop ? `solver500-crop${crop}${precision === 'auto' ? '' : '-' + precision}` : 'solver500';
+  const name = (crop ? `solver500-crop${crop}${precision === 'auto' ? '' : '-' + precision}` : 'solver500') + (oldDir ? '-vs-old' : '');
   const started = new Date().toISOString();
   const t1 = performance.now();
   let rssNewGiB = 0;
@@ -135,7 +148,7 @@ export async function run(args: string[]): Promise<void> {
     const rssAllGiB = process.resourceUsage().maxRSS / 2 ** 20;
     const load1 = loadavg()[0];
     const wallMin = (performance.now() - t1) / 60_000;
-    writeFileSync(outDir + `${name}.json`, JSON.stringify({ date: started, commit, machine, shape, load: [load0, load1], wallMin, complete: done, rssNewGiB, rssAllGiB, rows }, null, 2) + '\n');
+    writeFileSync(outDir + `${name}.json`, JSON.stringify({ date: started, commit, oldCommit: oldCommit || undefined, machine, shape, load: [load0, load1], wallMin, complete: done, rssNewGiB, rssAllGiB, rows }, null, 2) + '\n');
     const find = (axis: string, solver: string) => rows.find((r) => r.axis === axis && r.solver === solver);
     const done2 = axes.filter((a) => find(a, 'new') && find(a, 'previous'));
     const mean = (solver: 'new' | 'previous', key: 'wallS' | 'cpuS') => (done2.reduce((s, a) => s + find(a, solver)![key], 0) / done2.length).toFixed(1);
@@ -144,9 +157,10 @@ export async function run(args: string[]): Promise<void> {
       '',
       `${started} · commit ${commit} · ${machine} · \`npm run bench -- solver500${args.length ? ' ' + args.join(' ') : ''}\` (niced) · load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} ${done ? 'at the end' : 'when written'} · ${wallMin.toFixed(1)} min wall`,
       '',
-      ...(done ? [] : [`**PARTIAL**: ${rows.length} of ${2 * axes.length} solves finished when this was written (the run did not complete).`, '']),
-      'new = defaults (f32 storage of the fine level\'s CG vectors, all kernels in WebAssembly; the fine level\'s multigrid cycle in two fused',
-      'passes — f32 Gauss–Seidel from z = 0 + restriction, prolongation + backward sweep — kernels.wat);',
+      ...(done ? [] : [`**PARTIAL**: ${rows.length} of ${solvers.length * axes.length} solves finished when this was written (the run did not complete).`, '']),
+      'new = defaults (f32 storage of the fine level\'s CG vectors — r, z, p: q = Ap is recomputed and x kept at the inlet/outlet cells only —',
+      'all kernels in WebAssembly; the fine level\'s multigrid cycle in two fused passes — f32 Gauss–Seidel from z = 0 + restriction,',
+      'prolongation + backward sweep — kernels.wat);',
       'previous = `kernels: \'js\'` (f64, JavaScript kernels: what 500³ ran before the f32 WebAssembly path; also the float64 reference for Δτ;',
       'it shares the new branch-free assembly). Times include labelling, cluster removal, assembly, the multigrid hierarchy and the solve.',
       'CPU = user + system time of the process during the solve (the machine is shared by other jobs, so wall time is an upper bound;',
@@ -162,18 +176,37 @@ export async function run(args: string[]): Promise<void> {
       }),
       '',
       done2.length ? `Mean over the axes with both solves (${done2.join(', ')}): new ${mean('new', 'wallS')} s wall / ${mean('new', 'cpuS')} s CPU; previous ${mean('previous', 'wallS')} s wall / ${mean('previous', 'cpuS')} s CPU.` : 'No axis has both solves yet.',
+      ...(oldDir ? oldTable() : []),
       `Peak RSS of the process after the first (new) solve: ${rssNewGiB ? rssNewGiB.toFixed(2) + ' GiB' : '—'} (volume and labels included); over the whole run (previous solver included): ${rssAllGiB.toFixed(2)} GiB.`,
       '',
     ].join('\n');
     writeFileSync(outDir + `${name}.md`, md);
     return md;
   };
-  // Axis by axis, new then previous, so that a run cut short still has complete pairs. The new
+  /** The new solver against the old checkout's, same options, same process. */
+  function oldTable(): string[] {
+    const find = (axis: string, solver: string) => rows.find((r) => r.axis === axis && r.solver === solver);
+    return [
+      '',
+      `old = the same call (same options) from the checkout at ${oldDir} (commit ${oldCommit}), run right after new in the same process.`,
+      '',
+      '| axis | τ new | τ old | |Δτ|/τ new vs old | it new / old | CPU new (s) | CPU old (s) | CPU ratio old/new | setup wall new / old (s) | arrays new / old (GiB) |',
+      '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | --- |',
+      ...axes.map((a) => {
+        const n = find(a, 'new');
+        const o = find(a, 'old');
+        if (!n || !o) return `| ${a} | — | — | — | — | — | — | — | — | — |`;
+        return `| ${a} | ${n.tau.toFixed(6)} | ${o.tau.toFixed(6)} | ${(Math.abs(n.tau - o.tau) / o.tau).toExponential(1)} | ${n.iterations} / ${o.iterations} | ${n.cpuS.toFixed(2)} | ${o.cpuS.toFixed(2)} | ×${(o.cpuS / n.cpuS).toFixed(2)} | ${n.setupS.toFixed(2)} / ${o.setupS.toFixed(2)} | ${n.bytesGiB.toFixed(2)} / ${o.bytesGiB.toFixed(2)} |`;
+      }),
+      '',
+    ];
+  }
+  // Axis by axis, new (then old) then previous, so that a run cut short still has complete pairs. The new
   // solver's peak RSS is read after its first solve, before any previous solve (which needs more);
   // its later solves allocate the same arrays again.
   for (const axis of axes) {
-    for (const solver of ['new', 'previous'] as const) {
-      rows.push(solve(data, shape, axis, solver, precision));
+    for (const solver of solvers) {
+      rows.push(solve(data, shape, axis, solver, precision, oldTortuosity));
       const r = rows.at(-1)!;
       log(`${solver} ${axis}: τ ${r.tau.toFixed(6)} · ${r.iterations} it · ${r.wallS.toFixed(1)} s wall · ${r.cpuS.toFixed(1)} s CPU · ${r.kernels}/${r.precision} · ${r.bytesGiB.toFixed(2)} GiB`);
       if (!rssNewGiB) rssNewGiB = process.resourceUsage().maxRSS / 2 ** 20;
