@@ -38,6 +38,8 @@ export interface SimCampaignOptions {
   rewardOf: (properties: Record<string, number>, params: Parameters) => number;
   measure: string[];
   batchSize: number;
+  /** loop.warmup: trials that must end before a freed slot is refilled (async). */
+  warmup?: number;
   candidates: number;
   rigRuns: number;
   targetReward?: number;
@@ -93,8 +95,11 @@ export interface SimCampaignResult {
   measured: Array<{ params: Parameters; reward: number; at: number }>;
   /** The maximum number of selected, unfinished trials seen at any selection. */
   maxInFlight: number;
-  /** For each selected trial (in order): its round and the trials in flight when it was selected. */
-  pendingAtSelection: Array<{ round: number; params: Parameters; pending: Parameters[] }>;
+  /**
+   * For each selected trial (in order): its round, the trials in flight when it was selected,
+   * and how many results (completed trials) the agent had then.
+   */
+  pendingAtSelection: Array<{ round: number; params: Parameters; pending: Parameters[]; results: number }>;
 }
 
 const settle = () => new Promise<void>((r) => setImmediate(r));
@@ -129,7 +134,7 @@ export async function runSimCampaign(o: SimCampaignOptions): Promise<SimCampaign
   const runtime = new CampaignRuntime({
     ledger, campaignId: 'c', agent: o.agent, space: o.space, predictor: noPrediction(o.measure),
     rewardOf: (p, params) => o.rewardOf(p, params), rig: dispatcher, pipeline: [o.capability], candidatesPerRound: o.candidates, batchSize: o.batchSize,
-    mode: o.mode, timeoutMs: o.timeoutMs, maxAttempts: 2, seed: o.seed, clock, rng: createRng(o.seed), fixed: {}, protocol: '1.0', measure: o.measure,
+    mode: o.mode, warmup: o.warmup, timeoutMs: o.timeoutMs, maxAttempts: 2, seed: o.seed, clock, rng: createRng(o.seed), fixed: {}, protocol: '1.0', measure: o.measure,
   });
   // Actors other than awaitRigs are "computing": the clock stands still while one runs.
   let busy = 0;
@@ -225,7 +230,7 @@ function summarise(ledger: Ledger, log: SimLogEntry[], rigs: number, startedAt: 
     const body = d.body as { trialId?: string; reward?: number };
     if (d.type === 'TrialSelected') {
       const tr = trials.get(body.trialId!)!;
-      pendingAtSelection.push({ round: tr.round, params: tr.params, pending: [...inFlight.values()] });
+      pendingAtSelection.push({ round: tr.round, params: tr.params, pending: [...inFlight.values()], results: measured.length });
       inFlight.set(tr.id, tr.params);
       maxInFlight = Math.max(maxInFlight, inFlight.size);
     } else if (d.type === 'TrialCompleted' || d.type === 'TrialAbandoned') {

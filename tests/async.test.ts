@@ -287,6 +287,22 @@ describe('asynchronous campaigns (#21)', () => {
     }
   }, 120_000);
 
+  it('with loop.warmup, refills no freed slot until that many trials have ended; without it, the first results bring new picks at once', async () => {
+    // Sobol' fills the first batch of 6, so every later pick is made after some trial ended:
+    // with warmup 4 none before the fourth result (the model's first picks wait for data).
+    const plain = await runSimCampaign(base('async', { agent: createSobolAgent() }));
+    const warm = await runSimCampaign(base('async', { agent: createSobolAgent(), warmup: 4 }));
+    const later = (r: typeof plain) => r.pendingAtSelection.filter((x) => x.round > 1).map((x) => x.results);
+    expect(Math.min(...later(plain))).toBeLessThan(4);
+    expect(Math.min(...later(warm))).toBeGreaterThanOrEqual(4);
+    for (const r of [plain, warm]) {
+      expect(r.status).toBe('completed');
+      expect(r.measured).toHaveLength(24);
+    }
+    // After the warm-up it refills slot by slot again, not in whole batches.
+    expect(warm.context.round).toBeGreaterThan(8);
+  });
+
   it('runs asynchronously end to end on the embedded MQTT broker (aedes) with rigs of different speeds', async () => {
     const dir = tmp('poreloop-async-e2e-');
     const path = join(dir, 'campaign.yaml');
@@ -337,6 +353,11 @@ describe('loop.mode in the config (#21)', () => {
     expect(resolveCampaign(raw({ mode: 'async' }), configRegistries(), {}, {}).config.loop?.mode).toBe('async');
     expect(resolveCampaign(raw({ mode: 'sync' }), configRegistries(), {}, {}).config.loop?.mode).toBe('sync');
     expect(() => resolveCampaign(raw({ mode: 'overlapping' }), configRegistries(), {}, {})).toThrow(/loop\.mode.*"sync" or "async"/s);
+  });
+  it('accepts loop.warmup, a non-negative integer', () => {
+    expect(resolveCampaign(raw({ mode: 'async', warmup: 10 }), configRegistries(), {}, {}).config.loop?.warmup).toBe(10);
+    expect(() => resolveCampaign(raw({ mode: 'async', warmup: -1 }), configRegistries(), {}, {})).toThrow(/loop\.warmup/);
+    expect(() => resolveCampaign(raw({ mode: 'async', warmup: 2.5 }), configRegistries(), {}, {})).toThrow(/loop\.warmup/);
   });
 });
 

@@ -375,6 +375,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       screenCandidates: config.predict?.screen,
       batchSize: config.agent.batchSize,
       mode: config.loop?.mode ?? 'sync',
+      warmup: config.loop?.warmup,
       timeoutMs: resolved.timeoutMs,
       maxAttempts: config.rigs.maxAttempts,
       seed: config.seed,

@@ -224,9 +224,16 @@ export const campaignSchema = z
      * whole batch before proposing again; `async` keeps up to agent.batchSize trials in flight
      * and gives a freed rig the next candidate at once, the agent proposing with the pending
      * trials taken into account. No zod default, so configs stored before it keep their hash.
+     * `warmup` (async only): no freed slot gets a new trial until this many trials have ended,
+     * so the model's first picks are not made from a handful of results while the rest of the
+     * first batch runs (docs/async.md: half the batch needed fewer rig runs than sync and than
+     * plain async on development seeds); 0 or absent: refill at once.
      */
     loop: z
-      .object({ mode: z.enum(['sync', 'async'], { error: 'expected "sync" or "async"' }).optional() })
+      .object({
+        mode: z.enum(['sync', 'async'], { error: 'expected "sync" or "async"' }).optional(),
+        warmup: int(0).optional().describe('async: trials that must end before a freed rig slot is refilled (the model\'s first picks wait for that many results); 0: at once; ignored in sync mode'),
+      })
       .strict()
       .optional(),
     stop: z

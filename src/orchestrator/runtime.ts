@@ -106,6 +106,13 @@ export interface CampaignRuntimeDeps {
    * proposes with the pending trials taken into account; absent or `sync`: whole batches.
    */
   mode?: 'sync' | 'async';
+  /**
+   * Async only (config loop.warmup, issue #21): no freed slot is refilled until this many
+   * selected trials have ended. With 20 in flight, a slot freed after 3 results otherwise got a
+   * pick from a 3-result model, which arrived about 20 results later as if it were a late one
+   * (docs/async.md). Derived from the ledger, so a resumed campaign waits exactly as well.
+   */
+  warmup?: number;
   timeoutMs: number;
   maxAttempts: number;
   seed: number;
@@ -749,7 +756,8 @@ export class CampaignRuntime {
     const slotFree = () => {
       const n = this.inFlight().length;
       this.progress({ phase: 'rigs', round, done: this.d.batchSize - n, total: this.d.batchSize, message: `${n} trials in flight` });
-      const go = n === 0 || (!drain && remaining > 0 && n < Math.min(this.d.batchSize, below ?? Infinity));
+      const warm = !this.d.warmup || this.view.trials().filter((t) => t.selectedRank !== null && (t.status === 'completed' || t.status === 'abandoned')).length >= this.d.warmup;
+      const go = n === 0 || (!drain && remaining > 0 && warm && n < Math.min(this.d.batchSize, below ?? Infinity));
       return go ? this.d.batchSize - n : -1;
     };
     const isDone = this.d.mode === 'async' ? slotFree : () => {
