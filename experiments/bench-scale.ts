@@ -1,5 +1,8 @@
 /**
- * `npm run bench -- scale [--seeds N] [--budget N] [--skip-workers] [--quick]` (issue #21):
+ * `npm run bench -- scale [--seeds N] [--seeds-b N] [--first-seed S] [--budget N] [--skip-workers] [--quick]`
+ * (issue #21): seeds S … S+N−1 (default 1 …; development runs use other seeds, e.g. 101 …),
+ * part B on --seeds-b of them (default --seeds: part B is cheap, part A is not); written to
+ * results/scale.md (results/scale-dev-S.md for another first seed, or --out NAME).
  * synchronous against asynchronous campaigns on a simulated lab of 20 rigs, then (unless
  * --skip-workers) the compute-worker benchmark of experiments/bench-scale-workers.ts.
  *
@@ -16,8 +19,9 @@
  * Part B (sample efficiency): gp-bo (GP model, see GP_BO) on the hidden-truth GDL task of
  *   `npm run bench -- campaigns` (experiments/campaign-tasks.ts: interpolated large-volume twin
  *   truth, rig bias, 2 % noise) as a rig-only campaign; rig runs until the best TRUE reward of
- *   the measured recipes is within 2 % of f* (the campaigns bench's target), budget 60.
- * Same seeds for both modes: seed s gives the same fleet, the same rig noise streams and the
+ *   the measured recipes is within 2 % of f* (the campaigns bench's target), budget 60; three
+ *   loops: sync, async, and async with loop.warmup = 10 (WARMUP).
+ * Same seeds for every loop: seed s gives the same fleet, the same rig noise streams and the
  * same agent seed.
  */
 import { execSync } from 'node:child_process';
@@ -46,10 +50,18 @@ const log = (l: string) => process.stderr.write(l + '\n');
  * would otherwise take hours on the 2-core machine. The same agent for both loops.
  */
 const GP_BO = { model: 'gp', candidates: 500 };
+/**
+ * loop.warmup of the third loop of part B: half the batch. Chosen on development seeds 101–120
+ * among 0, 5, 10, 13 and 17 (= the whole first batch: a synchronous first round) by rig runs to
+ * 1 % of f*, never on the reported seeds (docs/async.md).
+ */
+const WARMUP = RIGS / 2;
+const B_MODES = ['sync', 'async', 'async-warmup'] as const;
 
 interface Run {
   part: 'A' | 'B';
-  mode: 'sync' | 'async';
+  /** 'async-warmup': async with loop.warmup = WARMUP (part B only). */
+  mode: 'sync' | 'async' | 'async-warmup';
   seed: number;
   status: string;
   rigRuns: number;
@@ -63,10 +75,14 @@ interface Run {
   batches: number[];
   /** Trials sent within 0.05 (the selection's radius, RMS over encoded columns) of a trial sent earlier: replicates in all but name. */
   nearEarlier: number;
+  /** Trials chosen when the agent had 1–7 results (the random first round, with 0, left out): an async loop's early, thin-model picks. */
+  thinPicks: number;
   runsTo2?: number | null;
   /** Stricter targets: with 20 rigs the random first batch alone often comes within 2 %. */
   runsTo1?: number | null;
   runsTo05?: number | null;
+  /** Each trial sent: how many results the agent had when it was chosen, and its true gap to f* (fraction). */
+  picks?: Array<{ results: number; gap: number }>;
   /** Lab hours from the start until the result that reached the target. */
   hoursTo2?: number | null;
   bestTrueGap?: number;
@@ -99,6 +115,7 @@ function summary(part: Run['part'], mode: Run['mode'], seed: number, r: SimCampa
     part, mode, seed, status: r.status, rigRuns: r.measured.length, rounds: r.context.round,
     utilisation: r.utilisation, utilisationUntilLastStart: r.utilisationUntilLastStart, makespanHours, runsPerHour: r.measured.length / makespanHours,
     meanBatch: r.pendingAtSelection.length / Math.max(1, perRound.size), batches: [...perRound.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n), nearEarlier, wallS,
+    thinPicks: r.pendingAtSelection.filter((x) => x.results >= 1 && x.results < 8).length,
   };
 }
 
@@ -108,7 +125,7 @@ const fleet = (seed: number, noise?: number) =>
 /** Part A's space: six parameters, so that 200 Sobol' points never come within the diverse selection's 0.05 of one another. */
 const SPACE_A: ParameterSpace = { parameters: Array.from({ length: 6 }, (_, i) => ({ kind: 'continuous' as const, name: `x${i + 1}`, min: 0, max: 1 })) };
 
-async function partA(mode: Run['mode'], seed: number, budget: number): Promise<Run> {
+async function partA(mode: 'sync' | 'async', seed: number, budget: number): Promise<Run> {
   const t0 = performance.now();
   const r = await runSimCampaign({
     mode, seed, rigs: fleet(seed, 0.02), capability: 'characterise',
@@ -124,7 +141,7 @@ async function partB(mode: Run['mode'], seed: number, budget: number, fStar: num
   const task = taskModel(t);
   const t0 = performance.now();
   const r = await runSimCampaign({
-    mode, seed, rigs: fleet(seed, t.noise), capability: 'characterise',
+    mode: mode === 'sync' ? 'sync' : 'async', warmup: mode === 'async-warmup' ? WARMUP : undefined, seed, rigs: fleet(seed, t.noise), capability: 'characterise',
     truth: (p) => ({ feasible: true, measurements: task.trueProperties(p) }),
     agent: createGpBoAgent(GP_BO), space: task.space, rewardOf: task.rewardOf, measure: task.spec.properties,
     // As many candidates as the batch: without a P-model the agent's order decides (twin-less).
@@ -139,6 +156,7 @@ async function partB(mode: Run['mode'], seed: number, budget: number, fStar: num
     runsTo05: runsWithin(trueRewards, fStar, 0.005),
     hoursTo2: runsTo2 === null ? null : (r.measured[runsTo2 - 1].at - r.startedAt) / (60 * MS_PER_MINUTE),
     bestTrueGap: (fStar - Math.max(...trueRewards)) / Math.abs(fStar),
+    picks: r.pendingAtSelection.map((x) => ({ results: x.results, gap: (fStar - task.trueReward(x.params)) / Math.abs(fStar) })),
   };
 }
 
@@ -238,6 +256,12 @@ export async function run(args: string[]): Promise<void> {
   };
   const quick = flag('--quick');
   const seeds = value('--seeds', quick ? 3 : 20);
+  const seedsB = value('--seeds-b', seeds);
+  const first = value('--first-seed', 1);
+  // Development seeds go to their own file, never over the reported one.
+  const outIdx = args.indexOf('--out');
+  const out = outIdx >= 0 ? args[outIdx + 1] : first === 1 ? 'scale' : `scale-dev-${first}`;
+  const seedList = (n: number) => Array.from({ length: n }, (_, i) => first + i);
   const budgetA = value('--budget-a', 200);
   const budgetB = value('--budget', 60);
   const started = Date.now();
@@ -249,7 +273,7 @@ export async function run(args: string[]): Promise<void> {
     // not a checkout
   }
   const runs: Run[] = [];
-  for (let s = 1; s <= seeds; s++) {
+  for (const s of seedList(seeds)) {
     for (const mode of ['sync', 'async'] as const) {
       const r = await partA(mode, s, budgetA);
       runs.push(r);
@@ -257,8 +281,8 @@ export async function run(args: string[]): Promise<void> {
     }
   }
   const fStar = fStarOf();
-  for (let s = 1; s <= seeds; s++) {
-    for (const mode of ['sync', 'async'] as const) {
+  for (const s of seedList(seedsB)) {
+    for (const mode of B_MODES) {
       const r = await partB(mode, s, budgetB, fStar);
       runs.push(r);
       log(`B ${mode} seed ${s}: utilisation ${(100 * r.utilisation).toFixed(1)} %, runs to 2 % ${r.runsTo2 ?? '-'}, 1 % ${r.runsTo1 ?? '-'}, 0.5 % ${r.runsTo05 ?? '-'}, ${r.rounds} rounds, ${r.wallS.toFixed(1)} s`);
@@ -278,7 +302,7 @@ export async function run(args: string[]): Promise<void> {
       `The clock stands still while the digital space computes, plus a modelled ${f((DIGITAL_MS / MS_PER_MINUTE) * 60, 0)} lab seconds per propose → score pass, ` +
       '**so utilisation and runs per hour are in simulated lab time, independent of this machine\'s speed.** ' +
       `Sync: rounds of up to ${RIGS} (agent.batchSize ${RIGS}); async (loop.mode async): at most ${RIGS} trials in flight, a freed slot refilled at once. ` +
-      `Same seeds 1–${seeds} for both (seed s: the same fleet, rig noise streams and agent seed). Medians [quartiles] over seeds.`,
+      `Same seeds for both (seed s: the same fleet, rig noise streams and agent seed): ${first}–${first + seeds - 1} in part A, ${first}–${first + seedsB - 1} in part B. Medians [quartiles] over seeds.`,
     '',
     `## A. Rig utilisation (Sobol' agent, every batch full; budget ${budgetA} rig runs)`,
     '',
@@ -298,7 +322,7 @@ export async function run(args: string[]): Promise<void> {
     '',
     '| loop | rig runs to 2 % | lab hours to 2 % | reached | gap of best at budget % | utilisation % | until last start % | rig runs per lab hour | rounds | mean trials sent per round that sent any | sent within 0.05 of an earlier trial |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
-    ...(['sync', 'async'] as const).map((m) => {
+    ...B_MODES.map((m) => {
       const r = rows('B', m);
       const to2 = r.map((x) => x.runsTo2 ?? Infinity);
       return `| ${m} | ${iqrExact(to2)} | ${iqr(r.map((x) => x.hoursTo2 ?? Infinity), 2)} | ${to2.filter(Number.isFinite).length}/${r.length} | ${iqr(r.map((x) => x.bestTrueGap ?? NaN), 2, 100)} | ${iqr(r.map((x) => x.utilisation), 1, 100)} | ${iqr(r.map((x) => x.utilisationUntilLastStart), 1, 100)} | ${iqr(r.map((x) => x.runsPerHour))} | ${iqr(r.map((x) => x.rounds), 0)} | ${iqr(r.map((x) => x.meanBatch))} | ${iqrExact(r.map((x) => x.nearEarlier))} |`;
@@ -308,13 +332,13 @@ export async function run(args: string[]): Promise<void> {
       `in async a fast rig's second run, chosen by the model, may already be among them. ` +
       `How often the target was reached within the first ${RIGS} results, and stricter targets (same runs, same order):`,
     '',
-    `| loop | 2 % within first ${RIGS} results | rig runs to 1 % | reached 1 % | rig runs to 0.5 % | reached 0.5 % |`,
-    '|---|---|---|---|---|---|',
-    ...(['sync', 'async'] as const).map((m) => {
+    `| loop | 2 % within first ${RIGS} results | rig runs to 1 % | reached 1 % | rig runs to 0.5 % | reached 0.5 % | trials chosen with 1–7 results in |`,
+    '|---|---|---|---|---|---|---|',
+    ...B_MODES.map((m) => {
       const r = rows('B', m);
       const to1 = r.map((x) => x.runsTo1 ?? Infinity);
       const to05 = r.map((x) => x.runsTo05 ?? Infinity);
-      return `| ${m} | ${r.filter((x) => x.runsTo2 !== null && x.runsTo2 !== undefined && x.runsTo2 <= RIGS).length}/${r.length} | ${iqrExact(to1)} | ${to1.filter(Number.isFinite).length}/${r.length} | ${iqrExact(to05)} | ${to05.filter(Number.isFinite).length}/${r.length} |`;
+      return `| ${m} | ${r.filter((x) => x.runsTo2 !== null && x.runsTo2 !== undefined && x.runsTo2 <= RIGS).length}/${r.length} | ${iqrExact(to1)} | ${to1.filter(Number.isFinite).length}/${r.length} | ${iqrExact(to05)} | ${to05.filter(Number.isFinite).length}/${r.length} | ${iqrExact(r.map((x) => x.thinPicks))} |`;
     }),
     '',
   ];
@@ -327,13 +351,31 @@ export async function run(args: string[]): Promise<void> {
     ['1 %', (r: Run) => r.runsTo1],
     ['0.5 %', (r: Run) => r.runsTo05],
   ] as const;
-  const comparisons = targets.map(([name, k]) => {
-    const s = byseed('sync', k);
-    const a = byseed('async', k);
-    return { name, sync: s, async: a, p: paired(s, a) };
-  });
+  const comparisons = (['async', 'async-warmup'] as const).flatMap((loop) =>
+    targets.map(([name, k]) => {
+      const s = byseed('sync', k);
+      const a = byseed(loop, k);
+      return { loop, name, sync: s, async: a, p: paired(s, a) };
+    }),
+  );
+  // Where the loops differ (#21): how good a pick is given how many results its model had.
+  const BINS = [[0, 0], [1, 7], [8, 19], [20, 39], [40, Infinity]] as const;
   md.push(
-    `Rig runs per round in sync (trials sent per round, seeds 1–${Math.min(seeds, 5)}): ` +
+    'Every trial sent, by how many results the agent had when it chose it (pooled over seeds): true gap to f* of the recipe (median [quartiles], %) and the share within 1 % / 2 % of f*. ' +
+      'With 0 results the pick is the random initial design; a pick made with r results arrives, in async, about 20 results later (20 trials in flight).',
+    '',
+    '| loop | results in when chosen | trials | gap % | within 1 % | within 2 % |',
+    '|---|---|---|---|---|---|',
+    ...B_MODES.flatMap((m) =>
+      BINS.map(([lo, hi]) => {
+        const g = rows('B', m).flatMap((r) => r.picks ?? []).filter((p) => p.results >= lo && p.results <= hi).map((p) => p.gap);
+        const share = (t: number) => (g.length ? `${Math.round((100 * g.filter((x) => x <= t).length) / g.length)} %` : '–');
+        return `| ${m} | ${hi === Infinity ? `${lo}+` : lo === hi ? lo : `${lo}–${hi}`} | ${g.length} | ${g.length ? iqr(g, 1, 100) : '–'} | ${share(0.01)} | ${share(0.02)} |`;
+      })),
+    '',
+  );
+  md.push(
+    `Rig runs per round in sync (trials sent per round, seeds ${first}–${first + Math.min(seedsB, 5) - 1}): ` +
       rows('B', 'sync').slice(0, 5).map((r) => `seed ${r.seed}: ${r.batches.join('/')}`).join('; ') + '.',
     '',
     '### Paired, seed by seed (B)',
@@ -342,20 +384,20 @@ export async function run(args: string[]): Promise<void> {
       `Not reached within the budget counts as more than the budget (∞); a seed where neither loop reached the target is a tie and is left out of the median difference. ` +
       `Ratio = median(async) / median(sync); 90 % interval: percentile bootstrap over seeds resampled in pairs (${BOOTSTRAP.resamples} resamples, seed ${BOOTSTRAP.seed}).`,
     '',
-    '| target | median sync | median async | async fewer / tie / more runs | median of per-seed async − sync | ratio of medians | 90 % interval of the ratio |',
-    '|---|---|---|---|---|---|---|',
-    ...comparisons.map(({ name, sync, async, p }) =>
-      `| ${name} | ${exact(quartiles(sync).median)} | ${exact(quartiles(async).median)} | ${p.wins} / ${p.ties} / ${p.losses} | ${exact(p.medianDiff)} | ${ratioText(p.ratio)} | [${ratioText(p.lo)}, ${ratioText(p.hi)}]${p.undefinedResamples ? ` (${p.undefinedResamples} resamples with neither median reached left out)` : ''} |`),
+    '| loop | target | median sync | median async | async fewer / tie / more runs | median of per-seed async − sync | ratio of medians | 90 % interval of the ratio |',
+    '|---|---|---|---|---|---|---|---|',
+    ...comparisons.map(({ loop, name, sync, async, p }) =>
+      `| ${loop} | ${name} | ${exact(quartiles(sync).median)} | ${exact(quartiles(async).median)} | ${p.wins} / ${p.ties} / ${p.losses} | ${exact(p.medianDiff)} | ${ratioText(p.ratio)} | [${ratioText(p.lo)}, ${ratioText(p.hi)}]${p.undefinedResamples ? ` (${p.undefinedResamples} resamples with neither median reached left out)` : ''} |`),
     '',
     '## Against the targets',
     '',
     `- Utilisation ≥ 90 % (A, the scheduling comparison): async ${f(100 * uA)} % over the whole campaign (${uA >= 0.9 ? 'met at the median' : 'NOT met'}; ` +
       `${rows('A', 'async').filter((r) => r.utilisation >= 0.9).length}/${rows('A', 'async').length} seeds ≥ 90 %), ` +
       `${f(100 * med('A', 'async', (r) => r.utilisationUntilLastStart))} % until the last run started, from sync ${f(100 * med('A', 'sync', (r) => r.utilisation))} %. ` +
-      `B (budget ${budgetB}, ${f(budgetB / RIGS)} runs per rig, so the end of the campaign weighs more): async ${f(100 * uB)} %, sync ${f(100 * med('B', 'sync', (r) => r.utilisation))} %.`,
+      `B (budget ${budgetB}, ${f(budgetB / RIGS)} runs per rig, so the end of the campaign weighs more): async ${f(100 * uB)} %, async with warmup ${WARMUP} ${f(100 * med('B', 'async-warmup', (r) => r.utilisation))} %, sync ${f(100 * med('B', 'sync', (r) => r.utilisation))} %.`,
     `- ≤ 10 % more rig runs to the target than sync (ratio of medians ≤ 1.10; "met" only when the whole 90 % interval is ≤ 1.10, "NOT met" only when it is all above):`,
-    ...comparisons.map(({ name, p }) => `  - to ${name} of f*: ratio ${ratioText(p.ratio)}, async fewer/tie/more in ${p.wins}/${p.ties}/${p.losses} seeds — ${verdict(p)}.`),
-    `  - The 2 % target was reached within the first ${RIGS} results (the random first batch, shared by both loops) in ${rows('B', 'sync').filter((x) => (x.runsTo2 ?? Infinity) <= RIGS).length}/${seeds} sync and ${rows('B', 'async').filter((x) => (x.runsTo2 ?? Infinity) <= RIGS).length}/${seeds} async seeds: there it measures the initial design, not the loop.`,
+    ...comparisons.map(({ loop, name, p }) => `  - ${loop}, to ${name} of f*: ratio ${ratioText(p.ratio)}, async fewer/tie/more in ${p.wins}/${p.ties}/${p.losses} of ${seedsB} seeds — ${verdict(p)}.`),
+    `  - The 2 % target was reached within the first ${RIGS} results (the random first batch, shared by both loops) in ${rows('B', 'sync').filter((x) => (x.runsTo2 ?? Infinity) <= RIGS).length}/${seedsB} sync, ${rows('B', 'async').filter((x) => (x.runsTo2 ?? Infinity) <= RIGS).length}/${seedsB} async and ${rows('B', 'async-warmup').filter((x) => (x.runsTo2 ?? Infinity) <= RIGS).length}/${seedsB} async-warmup seeds: there it measures the initial design, not the loop.`,
     '',
   );
   let workers = '';
@@ -367,7 +409,7 @@ export async function run(args: string[]): Promise<void> {
     if (mod.runWorkerBench) workers = await mod.runWorkerBench({ log });
   }
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(`${RESULTS}scale.md`, md.join('\n') + (workers ? `\n${workers}\n` : ''));
-  writeFileSync(`${RESULTS}scale.json`, JSON.stringify({ date: new Date(started).toISOString(), commit, machine, command, rigs: RIGS, meanMinutes: MEAN_MINUTES, msPerMinute: MS_PER_MINUTE, digitalMs: DIGITAL_MS, fStar, runs }, null, 1) + '\n');
-  log(`wrote ${RESULTS}scale.md`);
+  writeFileSync(`${RESULTS}${out}.md`, md.join('\n') + (workers ? `\n${workers}\n` : ''));
+  writeFileSync(`${RESULTS}${out}.json`, JSON.stringify({ date: new Date(started).toISOString(), commit, machine, command, rigs: RIGS, meanMinutes: MEAN_MINUTES, msPerMinute: MS_PER_MINUTE, digitalMs: DIGITAL_MS, fStar, runs }, null, 1) + '\n');
+  log(`wrote ${RESULTS}${out}.md`);
 }
