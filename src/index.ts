@@ -24,6 +24,7 @@ export { exportCampaign, summariseCampaign, toCsv } from './ledger/export.js';
 export { createVoxels, phaseFractions } from './voxel/voxels.js';
 export { readVolume, writeVolume } from './voxel/io.js';
 export { simulate, simulatorRegistry, PROPERTIES } from './physics/index.js';
+export { tortuosity, tortuosityOnDevice, solveTransportOnDevice, probeGpu, type SolverDevice, type DeviceTransportResult } from './physics/index.js';
 export { createPredictor, type PredictorOptions, type SurrogatePredictor } from './predict/predictor.js';
 export { DeepEnsemble } from './surrogate/ensemble.js';
 

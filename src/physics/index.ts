@@ -135,3 +135,16 @@ export function describeProperties(): Record<string, PropertyInfo & { simulator:
 
 export type { Axis } from './labelling.js';
 export { tortuosity, solveTransport } from './transport.js';
+// The GPU path of the τ solver (issue #20): TensorFlow.js on tfjs-node-gpu when a GPU is there.
+export {
+  GPU_INSTALL_HINT,
+  probeGpu,
+  solveTransportOnDevice,
+  solveTransportTfjs,
+  SOLVER_DEVICES,
+  tortuosityOnDevice,
+  type DeviceTransportOptions,
+  type DeviceTransportResult,
+  type GpuProbe,
+  type SolverDevice,
+} from './transport-tfjs.js';
