@@ -145,8 +145,9 @@ export function initGenerator(cfg: GeneratorConfig, rng: Rng): Params {
     const cin = chans[l];
     const cout = chans[l + 1];
     // Each output voxel of a k4 s2 transposed conv sums 2³ inputs × Cin channels.
-    w.push(tf.variable(tf.tensor2d(heUniform(8 * cin, 8 * cout, 8 * cin, rng), [8 * cin, 8 * cout]), true, `g_w${l}`));
-    b.push(tf.variable(tf.zeros([cout]), true, `g_b${l}`));
+    // Unnamed: tfjs names must be unique per thread, and a thread may train more than one model.
+    w.push(tf.variable(tf.tensor2d(heUniform(8 * cin, 8 * cout, 8 * cin, rng), [8 * cin, 8 * cout]), true));
+    b.push(tf.variable(tf.zeros([cout]), true));
   }
   return { w, b };
 }
@@ -202,13 +203,13 @@ export function initDiscriminator(cfg: DiscriminatorConfig, rng: Rng, tag: strin
   const w: tf.Variable[] = [];
   const b: tf.Variable[] = [];
   for (let l = 0; l + 1 < chans.length; l++) {
-    w.push(tf.variable(tf.tensor2d(heUniform(16 * chans[l], chans[l + 1], 16 * chans[l], rng), [16 * chans[l], chans[l + 1]]), true, `d${tag}_w${l}`));
-    b.push(tf.variable(tf.zeros([chans[l + 1]]), true, `d${tag}_b${l}`));
+    w.push(tf.variable(tf.tensor2d(heUniform(16 * chans[l], chans[l + 1], 16 * chans[l], rng), [16 * chans[l], chans[l + 1]]), true));
+    b.push(tf.variable(tf.zeros([chans[l + 1]]), true));
   }
   // The last layer: SliceGAN's kernel-4 valid conv on the 4×4 map = a dense layer to one score.
   const last = (cfg.side / 2 ** cfg.hidden.length) ** 2 * chans.at(-1)!;
-  w.push(tf.variable(tf.tensor2d(heUniform(last, 1, last, rng), [last, 1]), true, `d${tag}_w${chans.length - 1}`));
-  b.push(tf.variable(tf.zeros([1]), true, `d${tag}_b${chans.length - 1}`));
+  w.push(tf.variable(tf.tensor2d(heUniform(last, 1, last, rng), [last, 1]), true));
+  b.push(tf.variable(tf.zeros([1]), true));
   return { w, b };
 }
 

@@ -287,7 +287,7 @@ function withCondition(x: tf.Tensor4D, cond: number[] | null, perSample: number)
 const CROP = 1;
 
 /** Trains in the calling thread on the active backend. Use `trainGanInWorker` from a process that does anything else. */
-export async function trainGan(options: GanTrainOptions): Promise<{ model: GanModel; params: Params; history: GanProgress[] }> {
+export async function trainGan(options: GanTrainOptions): Promise<{ model: GanModel; history: GanProgress[]; initialFractions: number[] }> {
   const t0 = performance.now();
   const side = options.side ?? 32;
   if (!Number.isInteger(side) || side < 16 || side % 8 !== 0) throw new BadInputError(`expected a multiple of 8 ≥ 16, got ${side}`, 'side');
@@ -342,6 +342,12 @@ export async function trainGan(options: GanTrainOptions): Promise<{ model: GanMo
 
   const history: GanProgress[] = [];
   let lastFractions: number[] = [];
+  // The untrained generator's mean phase probabilities, from its own stream: what training starts from.
+  const initialFractions = tf.tidy(() => {
+    const z = makeLatent(rng.fork('initial'), batch, [latent, latent, latent], gcfg.latentChannels, conditioned ? Array.from({ length: batch }, () => 0) : undefined);
+    const full = generatorForward(G, z, batch);
+    return Array.from(tf.mean(tf.reshape(full, [-1, P]), 0).dataSync());
+  });
   for (let epoch = 0; epoch < epochs; epoch++) {
     let wSum = 0;
     let dSum = 0;
@@ -445,9 +451,10 @@ export async function trainGan(options: GanTrainOptions): Promise<{ model: GanMo
     metadata,
   };
   for (const d of Ds) tf.dispose([...d.w, ...d.b]);
+  tf.dispose([...G.w, ...G.b]);
   optG.dispose();
   optD.forEach((o) => o.dispose());
-  return { model, params: G, history };
+  return { model, history, initialFractions };
 }
 
 // ─── Save / load ─────────────────────────────────────────────────────────────────────────
