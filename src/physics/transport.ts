@@ -129,32 +129,33 @@ function assembleBinary(shape: Shape3, labels: Int32Array, keep: Uint8Array, sig
   const mask = L.mask!;
   const { s0, s1 } = L;
   // The cell bytes are built in place (issue #20: no separate 0/1 array of the padded size,
-  // whose fresh pages cost page faults at 500³): first 1 for a cell of a spanning cluster …
+  // whose fresh pages cost page faults at 500³): first bit 6 (CONDUCTS) for a cell of a
+  // spanning cluster …
   for (let x = 0; x < nx; x++)
     for (let y = 0; y < ny; y++) {
       const j0 = (x * ny + y) * nz;
       const i0 = (x + 1) * s0 + (y + 1) * s1 + 1;
-      for (let z = 0; z < nz; z++) mask[i0 + z] = keep[labels[j0 + z]];
+      for (let z = 0; z < nz; z++) mask[i0 + z] = keep[labels[j0 + z]] << 6;
     }
   const inlet = boundaryLayer(L, shape, axis, 1, (i) => mask[i] > 0, () => 2 * sigma);
   const outlet = boundaryLayer(L, shape, axis, shape[AXIS_INDEX[axis]], (i) => mask[i] > 0, () => 2 * sigma);
-  // … then the face bits FACE_M0 … FACE_P2 (bits 0 … 5), without a branch per neighbour:
-  // assembly was the largest part of the setup of a 300³ solve, measured (issue #20). In one
-  // forward pass a cell ahead still holds 0 or 1 and a cell behind already holds its face
-  // bits; ON[] is 1 for any non-zero byte. A conducting cell behind has the face bit towards
-  // a conducting cell i (set when i still held 1), so its byte is non-zero exactly when it
-  // matters (i conducts); for an insulating i the product is 0 anyway.
+  // … then the face bits FACE_M0 … FACE_P2 (bits 0 … 5) from the neighbours' bit 6, shifted
+  // into place without a branch per neighbour (assembly was the largest part of the setup of a
+  // 300³ solve, measured). Bit 6 of a cell is last read by the cell one plane ahead, so it is
+  // cleared there; the last plane's afterwards.
   for (let i = s0; i < L.size - s0; i++) {
-    mask[i] = ON[mask[i]] * (ON[mask[i - s0]] | (ON[mask[i + s0]] << 1) | (ON[mask[i - s1]] << 2) | (ON[mask[i + s1]] << 3) | (ON[mask[i - 1]] << 4) | (ON[mask[i + 1]] << 5));
+    const m = mask[i];
+    mask[i] =
+      m |
+      ((m >> 6) *
+        (((mask[i - s0] >> 6) & 1) | ((mask[i + s0] >> 5) & 2) | ((mask[i - s1] >> 4) & 4) | ((mask[i + s1] >> 3) & 8) | ((mask[i - 1] >> 2) & 16) | ((mask[i + 1] >> 1) & 32)));
+    mask[i - s0] &= 63;
   }
+  for (let i = L.size - 2 * s0; i < L.size - s0; i++) mask[i] &= 63;
   for (const i of inlet.idx) mask[i] |= BND_IN;
   for (const i of outlet.idx) mask[i] |= BND_OUT;
   return { L, rhs: new Float64Array(inlet.idx.length).fill(2), inlet, outlet };
 }
-
-/** 1 for a non-zero byte. */
-const ON = new Uint8Array(256).fill(1);
-ON[0] = 0;
 
 function paddedSize(shape: Shape3): number {
   return (shape[0] + 2) * (shape[1] + 2) * (shape[2] + 2);
