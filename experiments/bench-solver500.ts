@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- solver500 [--axes x,y,z] [--crop N] [--precision auto|float32|float64]` (issue #20): τ of TauFactor 2's 500³
+ * `npm run bench -- solver500 [--axes x,y,z] [--crop N] [--precision auto|float32|float64] [--old DIR] [--solvers new,old,previous]` (issue #20): τ of TauFactor 2's 500³
  * speed-benchmark volume (/work/shared/reference/real/taufactor-TF-500x500x500-1x2x6-v3.tiff.zip,
  * percolating phase = label 255, ε = 0.30) on one core, the new solver side by side with the
  * previous one in the same run:
@@ -126,7 +126,9 @@ export async function run(args: string[]): Promise<void> {
   const oldDir = at('old');
   const oldTortuosity = oldDir ? ((await import(pathToFileURL(`${oldDir}/src/physics/transport.ts`).href)) as { tortuosity: Tortuosity }).tortuosity : undefined;
   const oldCommit = oldDir ? execFileSync('git', ['-C', oldDir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() : '';
-  const solvers: Array<'new' | 'old' | 'previous'> = oldDir ? ['new', 'old', 'previous'] : ['new', 'previous'];
+  /** `--solvers new,old` leaves out the previous (f64 JavaScript) solver, e.g. for a quick new-vs-old run at 500³. */
+  const solvers = (at('solvers')?.split(',') ?? (oldDir ? ['new', 'old', 'previous'] : ['new', 'previous'])) as Array<'new' | 'old' | 'previous'>;
+  if (solvers.includes('old') && !oldDir) throw new Error('--solvers old needs --old DIR');
   const log = (s: string) => process.stderr.write(s + '\n');
   const t0 = performance.now();
   const { data, shape } = readTf500(crop);
