@@ -8,6 +8,7 @@ import { readVolume, writeVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+import { ganCommand } from './reconstruct-gan.js';
 import { mpsCommand } from './reconstruct-mps.js';
 import { printMatchReport, reportFlags } from './reconstruct-report.js';
 
@@ -85,7 +86,7 @@ const samCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SamArgs> => 
 
 export const reconstructCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({
   command: 'reconstruct <method>',
-  describe: 'statistical reconstruction of a microstructure from an image: sam, mps',
-  builder: (y) => y.command(samCommand(ctx) as never).command(mpsCommand(ctx) as never).demandCommand(1, 'name a reconstruction method: sam or mps') as never,
+  describe: 'reconstruction of a microstructure from an image: sam, mps (statistical), gan (learned)',
+  builder: (y) => y.command(samCommand(ctx) as never).command(mpsCommand(ctx) as never).command(ganCommand(ctx) as never).demandCommand(1, 'name a reconstruction method: sam, mps or gan') as never,
   handler: () => {},
 });
