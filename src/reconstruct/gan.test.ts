@@ -58,6 +58,15 @@ describe('trainGan', () => {
     expect(Array.from(c.model.weights[0].w)).not.toEqual(Array.from(a.model.weights[0].w));
   });
 
+  it('trains from one 2D micrograph (isotropic: one critic for all axes) and generates 3D volumes', async () => {
+    const r = createRng(9);
+    const image = createVoxels([40, 36, 1], 1, { 0: 'pore', 1: 'solid' }, Uint8Array.from({ length: 40 * 36 }, () => (r.next() < 0.4 ? 0 : 1)));
+    const { model } = await trainGan({ ...tiny, volumes: [image], epochs: 1, itersPerEpoch: 1, criticIters: 1, seed: 1 });
+    expect(model.metadata.training.twoD).toBe(true);
+    expect(model.metadata.condition).toBeNull();
+    expect(generateGan(model, { shape: [18, 18, 18], seed: 1 }).shape).toEqual([18, 18, 18]);
+  });
+
   it('refuses a one-phase volume, a training side larger than the volume, and a fraction condition on a 2D image', async () => {
     await expect(trainGan({ ...tiny, volumes: [noise(20, 1, 1)] })).rejects.toThrow(/only label 1/);
     await expect(trainGan({ ...tiny, side: 32, volumes: [noise(20, 0.5, 1)] })).rejects.toThrow(BadInputError);
