@@ -228,6 +228,12 @@ export interface SimulateOptions {
   properties?: string[];
   /** Context a device model needs (e.g. operating conditions); simulator-specific. */
   context?: Record<string, number>;
+  /**
+   * Where the diffusion (τ, D_eff) solves run (issue #20): 'cpu' (default) the multigrid solver;
+   * 'auto' the tensor solver on tfjs-node-gpu when a GPU is there, else 'cpu'; 'gpu' the tensor
+   * solver or a bad-input error (src/physics/transport-tfjs.ts).
+   */
+  device?: 'auto' | 'cpu' | 'gpu';
 }
 
 export interface Simulator {

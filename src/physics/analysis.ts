@@ -74,9 +74,19 @@ export class Analysis {
     });
   }
 
-  private record(key: string, r: TransportResult): void {
+  /**
+   * A diffusion solve done elsewhere — on the tensor (GPU) path, issue #20 — used by every
+   * property derived from it as if diffusion(axis) had computed it.
+   */
+  setDiffusion(axis: Axis, r: Omit<TransportResult, 'kernels' | 'precision'>, solver: string, extra: Record<string, string> = {}): void {
+    this.memo.set(`diff:${axis}`, r);
+    this.record(`diffusion_${axis}`, r, solver);
+    Object.assign(this.diagnostics[`diffusion_${axis}`], extra);
+  }
+
+  private record(key: string, r: Omit<TransportResult, 'kernels' | 'precision'>, solver = 'pcg-multigrid'): void {
     this.diagnostics[key] = {
-      solver: 'pcg-multigrid',
+      solver,
       iterations: r.iterations,
       residual: r.relResidual,
       fluxImbalance: r.fluxImbalance,

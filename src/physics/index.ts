@@ -1,8 +1,10 @@
-import { SimulationError } from '../core/errors.js';
+import { BadInputError, SimulationError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { PropertyInfo, SimulateOptions, SimulationReport, Simulator, Voxels } from '../core/protocols.js';
 import { Analysis } from './analysis.js';
+import type { Axis } from './labelling.js';
 import { PROPERTIES, propertyAxis } from './properties.js';
+import { solveTransportOnDevice } from './transport-tfjs.js';
 
 /**
  * The P-model physics (issue 4): simulators behind the Simulator interface of
@@ -51,6 +53,23 @@ async function run(voxels: Voxels, names: readonly string[], options: SimulateOp
   const p = plan(voxels, names, phase);
   if (!p.ok) return p;
   const analysis = new Analysis(voxels, phase, options.context ?? {});
+  // τ / D_eff solves on the device asked for (issue #20): done first, and used by every
+  // property derived from them; the CPU default leaves them to the properties.
+  const device = options.device ?? 'cpu';
+  if (device !== 'cpu') {
+    const axes = new Set(p.value.map((n) => /^diffusion_([xyz])$/.exec(PROPERTIES[n].solve ?? '')?.[1]).filter((a): a is Axis => a !== undefined));
+    const conductivity = new Float64Array(256);
+    conductivity[phase] = 1;
+    for (const axis of axes) {
+      try {
+        const r = await solveTransportOnDevice(voxels.data, voxels.shape, { axis, conductivity, components: analysis.components(), device });
+        analysis.setDiffusion(axis, r, r.device === 'gpu' ? 'tfjs-jacobi-pcg' : 'pcg-multigrid', { device: r.device, backend: r.backend });
+      } catch (e) {
+        if (e instanceof BadInputError) return err(new SimulationError(e.message, 'bad-input'));
+        return err(new SimulationError(`diffusion_${axis} on device ${device}: ${e instanceof Error ? e.message : String(e)}`, 'internal'));
+      }
+    }
+  }
   const properties: Record<string, number> = {};
   const units: Record<string, string> = {};
   const timings: Record<string, number> = {};

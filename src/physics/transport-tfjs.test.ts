@@ -3,6 +3,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../core/errors.js';
 import type { Shape3 } from '../core/protocols.js';
+import { simulate } from './index.js';
 import { ballVolume, fibreVolume } from './test-volumes.js';
 import { solveTransport, tortuosity } from './transport.js';
 import { probeGpu, solveTransportOnDevice, solveTransportTfjs, tortuosityOnDevice, type GpuProbe } from './transport-tfjs.js';
@@ -155,5 +156,17 @@ describe('tensor τ solver (TensorFlow.js, issue #20)', () => {
     if (p.available) return expect(p.package).toBe('@tensorflow/tfjs-node-gpu');
     expect(p.detail).toMatch(/tfjs-node-gpu/);
     await expect(tortuosityOnDevice(random([8, 8, 8], 0.2, 31), [8, 8, 8], 0, 'z', { device: 'gpu' })).rejects.toThrow(/no GPU for the tensor solver/);
+    // simulate(): device 'gpu' is a bad-input result, 'auto' the CPU solver's numbers.
+    const v = { data: random([10, 10, 10], 0.2, 37), shape: [10, 10, 10] as Shape3, voxelSize: 1, phases: { 0: 'pore', 1: 'solid' } };
+    const g = await simulate(v, { properties: ['tau_z'], device: 'gpu' });
+    expect(g.ok).toBe(false);
+    if (!g.ok) expect(g.error.reason).toBe('bad-input');
+    const a = await simulate(v, { properties: ['tau_z', 'deff_z'], device: 'auto' });
+    const c = await simulate(v, { properties: ['tau_z', 'deff_z'] });
+    expect(a.ok && c.ok).toBe(true);
+    if (a.ok && c.ok) {
+      expect(a.value.properties).toEqual(c.value.properties);
+      expect((a.value.diagnostics as Record<string, Record<string, unknown>>).diffusion_z.device).toBe('cpu');
+    }
   });
 });

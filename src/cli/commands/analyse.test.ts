@@ -86,6 +86,24 @@ describe('poreloop analyse', () => {
     }
   });
 
+  it('--device (issue #20): auto runs the CPU solver where there is no GPU; gpu without one exits 2 saying what to install', async () => {
+    expect(await main(['analyse', layers(), '--props', 'tortuosity', '--axis', 'x', '--device', 'auto', '--json'])).toBe(0);
+    const doc = JSON.parse(io.stdout) as Doc & { properties: Record<string, { solver?: string; device?: string }> };
+    expect(doc.properties.tau_x.value).toBeCloseTo(1, 4);
+    expect(doc.properties.tau_x.device).toBe('cpu');
+    expect(doc.properties.tau_x.solver).toBe('pcg-multigrid');
+    const cases: Array<[string[], RegExp]> = [
+      [['analyse', layers(), '--device', 'gpu'], /tfjs-node-gpu.*CUDA 11\.2.*TFJS_NODE_BASE_URI/s],
+      [['analyse', layers(), '--device', 'tpu'], /device/],
+      [['analyse', layers(), '--device', 'auto', '--workers', '2'], /--workers.*in-process/],
+    ];
+    for (const [argv, re] of cases) {
+      io.stderr = '';
+      expect(await main(argv), argv.join(' ')).toBe(2);
+      expect(io.stderr, argv.join(' ')).toMatch(re);
+    }
+  });
+
   it('refuses a volume whose solver would not fit in memory', () => {
     const data = new Uint8Array(1000);
     data[0] = 1;

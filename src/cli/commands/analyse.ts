@@ -100,6 +100,7 @@ interface AnalyseArgs extends GlobalArgs {
   voxel?: number;
   set?: string[];
   workers?: number;
+  device: 'cpu' | 'auto' | 'gpu';
 }
 
 function merge(reports: SimulationReport[]): SimulationReport {
@@ -126,7 +127,13 @@ export const analyseCommandModule = (ctx: CommandContext): CommandModule<GlobalA
       .option('props', { type: 'string', default: DEFAULT_PROPS, describe: 'comma-separated property names or groups (tortuosity, conductivity, permeability, psd, connectivity, chords, s2, tpb, pemfc, liion); may be repeated' })
       .option('voxel', { type: 'number', describe: 'voxel edge in µm (overrides the file)' })
       .option('set', { type: 'string', array: true, describe: 'model context name=value, e.g. temperature=353 or sigma_1=100 (S/m of label 1)' })
-      .option('workers', { type: 'number', describe: 'worker threads for multi-axis runs (default: one per axis up to the core count for volumes ≥ 96³, else 0 = in-process)' }) as never,
+      .option('workers', { type: 'number', describe: 'worker threads for multi-axis runs (default: one per axis up to the core count for volumes ≥ 96³, else 0 = in-process)' })
+      .option('device', {
+        type: 'string',
+        choices: ['cpu', 'auto', 'gpu'],
+        default: 'cpu',
+        describe: "where τ/D_eff solves run: cpu (multigrid); auto = the GPU (TensorFlow.js on @tensorflow/tfjs-node-gpu) when one is there, else cpu; gpu = the GPU or exit 2 (issue #20, docs/physics.md)",
+      }) as never,
   handler: async (args) => {
     const out = createOutput(args.json);
     ctx.exit(
@@ -160,9 +167,12 @@ export const analyseCommandModule = (ctx: CommandContext): CommandModule<GlobalA
         const solveGroups = [...groups.values()].filter((g) => g.some((p) => PROPERTIES[p].cost >= 2));
         // Starting workers costs ~0.1–1 s (more under tsx), so the pool only pays off for
         // volumes whose solves take longer than that.
-        const workers = args.workers ?? (voxels.data.length >= 96 ** 3 ? Math.min(solveGroups.length, availableParallelism()) : 0);
+        // The GPU path runs in-process: one GPU, not one tfjs-node-gpu per worker thread.
+        const device = args.device ?? 'cpu';
+        if (device !== 'cpu' && args.workers) throw new BadInputError(`--device ${device} runs the solves in-process (one GPU, not one per worker thread); leave out --workers or use --device cpu`, '--workers');
+        const workers = device !== 'cpu' ? 0 : (args.workers ?? (voxels.data.length >= 96 ** 3 ? Math.min(solveGroups.length, availableParallelism()) : 0));
         let report: SimulationReport;
-        const request = { phase: args.phase, context };
+        const request = { phase: args.phase, context, device };
         if (workers > 0 && solveGroups.length > 1) {
           const pool = createPhysicsPool({ size: workers });
           try {
@@ -187,7 +197,7 @@ export const analyseCommandModule = (ctx: CommandContext): CommandModule<GlobalA
           const def = PROPERTIES[name];
           const solve = def.solve ? diag[def.solve] : undefined;
           const entry: Record<string, unknown> = Number.isFinite(value) ? { value, unit: def.unit } : { value: null, infinite: true, unit: def.unit };
-          if (solve) Object.assign(entry, { solver: solve.solver, iterations: solve.iterations, residual: solve.residual, wallMs: solve.wallMs });
+          if (solve) Object.assign(entry, { solver: solve.solver, iterations: solve.iterations, residual: solve.residual, wallMs: solve.wallMs }, solve.device ? { device: solve.device, backend: solve.backend } : {});
           else entry.wallMs = timings[name];
           properties[name] = entry;
           const shown = Number.isFinite(value) ? value.toPrecision(5) : 'Infinity';
