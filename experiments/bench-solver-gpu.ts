@@ -16,7 +16,8 @@
  * refinements, |Δτ|/τ against the CPU solver, tfjs peak memory. Medians and quartiles over the
  * repeats. Writes experiments/results/solver-gpu-crop<N>[-<backends>].md (+ .json), marked partial
  * until done. The cpu backend is slow (185 s for one 64³ solve on the loaded machine): run it on
- * one axis, `--axes x --repeats 1 --backends cpu`.
+ * one axis, `--axes x --repeats 1 --backends cpu`. Where tfjs-node-gpu and a GPU are installed,
+ * `--backends tensorflow` times the GPU path itself (refused without a GPU).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -25,7 +26,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { Shape3 } from '../src/core/protocols.js';
 import { tortuosity } from '../src/physics/transport.js';
-import { solveTransportTfjs } from '../src/physics/transport-tfjs.js';
+import { probeGpu, solveTransportTfjs } from '../src/physics/transport-tfjs.js';
 import { readTf500 } from './bench-solver500.js';
 import { commitHash, machineLine } from './provenance.js';
 
@@ -77,6 +78,14 @@ export async function run(args: string[]): Promise<void> {
   if (!(Number.isInteger(crop) && crop >= 8 && crop <= 500)) throw new Error(`--crop: expected 8..500, got ${crop}`);
   if (!axes.every((a) => ['x', 'y', 'z'].includes(a))) throw new Error(`--axes: expected x, y, z, got ${axes.join(',')}`);
   tf.enableProdMode();
+  // `--backends tensorflow` times the GPU path itself where tfjs-node-gpu and a GPU are there
+  // (e.g. `--crop 500 --backends tensorflow,wasm`); it refuses to run on anything else.
+  let gpuLine = '';
+  if (backends.includes('tensorflow')) {
+    const probe = await probeGpu();
+    if (!probe.available) throw new Error(`--backends tensorflow: ${probe.detail}`);
+    gpuLine = probe.detail;
+  }
   const { data, shape } = readTf500(crop);
   const outDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(outDir, { recursive: true });
@@ -107,8 +116,12 @@ export async function run(args: string[]): Promise<void> {
       `${started} · commit ${commit} · ${machine} · \`npm run bench -- solver-gpu ${args.join(' ')}\` (niced) · load average ${load0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} ${done ? 'at the end' : 'when written'} · ${wallMin.toFixed(1)} min wall`,
       '',
       ...(done ? [] : [`**PARTIAL**: ${rows.length} of ${axes.length * repeats * solvers.length} solves finished when this was written.`, '']),
-      '**No GPU was available: the GPU time of the tensor solver was not measured.** The tensor program ran on TensorFlow.js',
-      `backends of this CPU (${backends.join(', ')}; wasm = SIMD, one thread), which is what the tests run too. cpu-multigrid =`,
+      ...(gpuLine
+        ? [`GPU: ${gpuLine} (tfjs-tensorflow = the GPU path). Other tfjs-* rows ran on CPU backends (wasm = SIMD, one thread). cpu-multigrid =`]
+        : [
+            '**No GPU was available: the GPU time of the tensor solver was not measured.** The tensor program ran on TensorFlow.js',
+            `backends of this CPU (${backends.join(', ')}; wasm = SIMD, one thread), which is what the tests run too. cpu-multigrid =`,
+          ]),
       '`tortuosity()` with its defaults (multigrid-preconditioned CG, WebAssembly kernels, float64). tfjs-* = `solveTransportTfjs`',
       '(Jacobi-preconditioned CG in float32 tensor ops, float64 refinement on the host; defaults: tol 1e-5, fluxTol 1e-4,',
       'innerTol 1e-2, checkEvery 8). Times include labelling and setup. Median [quartiles] over the repeats; CPU = user + system',
