@@ -13,7 +13,7 @@ import { probeGpu, solveTransportOnDevice, solveTransportTfjs, tortuosityOnDevic
  * same tensor program as tfjs-node-gpu (no GPU on these machines): τ per axis against the CPU
  * multigrid solver, the analytic cases, non-percolating input, memory discipline and the
  * device selection. The volumes here are not those the defaults were chosen on
- * (experiments/bench-solver-gpu.ts: fibre seeds 1, 2, 5; random seed 3).
+ * (experiments/solver-gpu-innertol.ts: fibre seeds 1 and 2, random seed 3, a ball of radius 9).
  */
 
 const BACKEND = 'wasm';

@@ -71,8 +71,10 @@ export interface TfjsTransportOptions {
   /**
    * Each float32 correction solve on the device stops when its residual has dropped by this
    * factor (default 1e-2); the float64 tests then decide whether another one is needed.
-   * Chosen on development volumes (fibre seeds 1 and 2 at 48³ and 64³, random seed 3 at 32³,
-   * a sphere at 24³; x and z): total CG iterations 1640 at 1e-2, 1952 at 1e-4, 2200 at 1e-3.
+   * Chosen on development volumes (experiments/solver-gpu-innertol.ts: fibre seeds 1 and 2 at
+   * 48³ and 64³, random seed 3 at 32³, a ball at 24³; x and z): total CG iterations 1640 at 1e-2,
+   * 1952 at 1e-4, 2200 at 1e-3; all within 5.1e-5 of a tight solve at 1e-2, 3.2e-7 at 1e-3
+   * (experiments/results/solver-gpu-innertol.md).
    */
   innerTol?: number;
   /** Called at every residual check (device and host). */
