@@ -177,9 +177,9 @@ export async function run(args: string[]): Promise<void> {
         return `| ${a} | ${f(n, (r) => r.tau.toFixed(5))} | ${f(p, (r) => r.tau.toFixed(5))} | ${n && p ? (Math.abs(n.tau - p.tau) / p.tau).toExponential(1) : '—'} | ${crop ? '—' : PUBLISHED[a].toFixed(4)} | ${f(n, (r) => String(r.iterations))} / ${f(p, (r) => String(r.iterations))} | ${f(n, (r) => r.wallS.toFixed(1))} | ${f(p, (r) => r.wallS.toFixed(1))} | ${f(n, (r) => r.cpuS.toFixed(1))} | ${f(p, (r) => r.cpuS.toFixed(1))} | ${n && p ? '×' + (p.cpuS / n.cpuS).toFixed(2) : '—'} | ${f(n, (r) => r.bytesGiB.toFixed(2))} |`;
       }),
       '',
-      done2.length ? `Mean over the axes with both solves (${done2.join(', ')}): new ${mean('new', 'wallS')} s wall / ${mean('new', 'cpuS')} s CPU; previous ${mean('previous', 'wallS')} s wall / ${mean('previous', 'cpuS')} s CPU.` : 'No axis has both solves yet.',
+      !solvers.includes('previous') ? 'The previous solver was not run (`--solvers`): no f64 reference in this run.' : done2.length ? `Mean over the axes with both solves (${done2.join(', ')}): new ${mean('new', 'wallS')} s wall / ${mean('new', 'cpuS')} s CPU; previous ${mean('previous', 'wallS')} s wall / ${mean('previous', 'cpuS')} s CPU.` : 'No axis has both solves yet.',
       ...(oldDir ? oldTable() : []),
-      `Peak RSS of the process after the first (new) solve: ${rssNewGiB ? rssNewGiB.toFixed(2) + ' GiB' : '—'} (volume and labels included); over the whole run (previous solver included): ${rssAllGiB.toFixed(2)} GiB.`,
+      `Peak RSS of the process after the first (new) solve: ${rssNewGiB ? rssNewGiB.toFixed(2) + ' GiB' : '—'} (volume and labels included); over the whole run (every solver included): ${rssAllGiB.toFixed(2)} GiB.`,
       '',
     ].join('\n');
     writeFileSync(outDir + `${name}.md`, md);
