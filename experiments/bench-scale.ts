@@ -81,8 +81,8 @@ interface Run {
   /** Stricter targets: with 20 rigs the random first batch alone often comes within 2 %. */
   runsTo1?: number | null;
   runsTo05?: number | null;
-  /** Each trial sent: how many results the agent had when it was chosen, and its true gap to f* (fraction). */
-  picks?: Array<{ results: number; gap: number }>;
+  /** Each trial sent, in order: how many results the agent had when it was chosen, and its true gap to f* (fraction, 6 decimals). */
+  picks?: { results: number[]; gap: number[] };
   /** Lab hours from the start until the result that reached the target. */
   hoursTo2?: number | null;
   bestTrueGap?: number;
@@ -156,7 +156,10 @@ async function partB(mode: Run['mode'], seed: number, budget: number, fStar: num
     runsTo05: runsWithin(trueRewards, fStar, 0.005),
     hoursTo2: runsTo2 === null ? null : (r.measured[runsTo2 - 1].at - r.startedAt) / (60 * MS_PER_MINUTE),
     bestTrueGap: (fStar - Math.max(...trueRewards)) / Math.abs(fStar),
-    picks: r.pendingAtSelection.map((x) => ({ results: x.results, gap: (fStar - task.trueReward(x.params)) / Math.abs(fStar) })),
+    picks: {
+      results: r.pendingAtSelection.map((x) => x.results),
+      gap: r.pendingAtSelection.map((x) => Math.round((1e6 * (fStar - task.trueReward(x.params))) / Math.abs(fStar)) / 1e6),
+    },
   };
 }
 
@@ -368,7 +371,7 @@ export async function run(args: string[]): Promise<void> {
     '|---|---|---|---|---|---|',
     ...B_MODES.flatMap((m) =>
       BINS.map(([lo, hi]) => {
-        const g = rows('B', m).flatMap((r) => r.picks ?? []).filter((p) => p.results >= lo && p.results <= hi).map((p) => p.gap);
+        const g = rows('B', m).flatMap((r) => (r.picks ? r.picks.gap.filter((_, i) => r.picks!.results[i] >= lo && r.picks!.results[i] <= hi) : []));
         const share = (t: number) => (g.length ? `${Math.round((100 * g.filter((x) => x <= t).length) / g.length)} %` : '–');
         return `| ${m} | ${hi === Infinity ? `${lo}+` : lo === hi ? lo : `${lo}–${hi}`} | ${g.length} | ${g.length ? iqr(g, 1, 100) : '–'} | ${share(0.01)} | ${share(0.02)} |`;
       })),
@@ -410,6 +413,8 @@ export async function run(args: string[]): Promise<void> {
   }
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(`${RESULTS}${out}.md`, md.join('\n') + (workers ? `\n${workers}\n` : ''));
-  writeFileSync(`${RESULTS}${out}.json`, JSON.stringify({ date: new Date(started).toISOString(), commit, machine, command, rigs: RIGS, meanMinutes: MEAN_MINUTES, msPerMinute: MS_PER_MINUTE, digitalMs: DIGITAL_MS, fStar, runs }, null, 1) + '\n');
+  // Arrays of numbers on one line each: the per-pick arrays would otherwise take a line per number.
+  const json = JSON.stringify({ date: new Date(started).toISOString(), commit, machine, command, rigs: RIGS, meanMinutes: MEAN_MINUTES, msPerMinute: MS_PER_MINUTE, digitalMs: DIGITAL_MS, fStar, runs }, null, 1);
+  writeFileSync(`${RESULTS}${out}.json`, json.replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, xs: string) => `[${xs.split(/,\s*/).join(', ')}]`) + '\n');
   log(`wrote ${RESULTS}${out}.md`);
 }
