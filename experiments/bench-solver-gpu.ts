@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- solver-gpu [--crop N] [--axes x,y,z] [--repeats R] [--backends wasm,cpu]`
+ * `npm run bench -- solver-gpu [--crop N] [--axes x,y,z] [--repeats R] [--backends wasm,cpu] [--stencil slices|conv3d]`
  * (issue #20, "the GPU path when a GPU is present"): the tensor τ solver of
  * src/physics/transport-tfjs.ts side by side with the CPU solver (src/physics/transport.ts,
  * defaults: multigrid-preconditioned CG in the WebAssembly kernels) on an N³ corner crop of
@@ -75,6 +75,7 @@ export async function run(args: string[]): Promise<void> {
   const axes = (at('axes') ?? 'x,y,z').split(',') as Axis[];
   const repeats = Number(at('repeats') ?? 3);
   const backends = (at('backends') ?? 'wasm').split(',');
+  const stencil = (at('stencil') ?? 'slices') as 'slices' | 'conv3d';
   if (!(Number.isInteger(crop) && crop >= 8 && crop <= 500)) throw new Error(`--crop: expected 8..500, got ${crop}`);
   if (!axes.every((a) => ['x', 'y', 'z'].includes(a))) throw new Error(`--axes: expected x, y, z, got ${axes.join(',')}`);
   tf.enableProdMode();
@@ -89,7 +90,7 @@ export async function run(args: string[]): Promise<void> {
   const { data, shape } = readTf500(crop);
   const outDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(outDir, { recursive: true });
-  const name = `solver-gpu-crop${crop}` + (backends.join(',') === 'wasm' ? '' : `-${backends.join('-')}`);
+  const name = `solver-gpu-crop${crop}` + (backends.join(',') === 'wasm' ? '' : `-${backends.join('-')}`) + (stencil === 'slices' ? '' : `-${stencil}`);
   const started = new Date().toISOString();
   const commit = commitHash();
   const machine = machineLine();
@@ -124,7 +125,7 @@ export async function run(args: string[]): Promise<void> {
           ]),
       '`tortuosity()` with its defaults (multigrid-preconditioned CG, WebAssembly kernels, float64). tfjs-* = `solveTransportTfjs`',
       '(Jacobi-preconditioned CG in float32 tensor ops, float64 refinement on the host; defaults: tol 1e-5, fluxTol 1e-4,',
-      'innerTol 1e-2, checkEvery 8). Times include labelling and setup. Median [quartiles] over the repeats; CPU = user + system',
+      `innerTol 1e-2, checkEvery 8, stencil ${stencil}). Times include labelling and setup. Median [quartiles] over the repeats; CPU = user + system`,
       'time of the process (the machine is shared by other jobs; wall time is an upper bound). Δτ is against cpu-multigrid.',
       '',
       `Porosity (label ${PHASE}) ${porosity.toFixed(4)}.`,
@@ -153,7 +154,7 @@ export async function run(args: string[]): Promise<void> {
       const c = await timed(() => tortuosity(data, shape as Shape3, PHASE, axis));
       rows.push({ axis, repeat: k, solver: 'cpu-multigrid', tau: c.value.tau, iterations: c.value.iterations, refinements: 0, wallS: c.wallS, cpuS: c.cpuS, converged: c.value.converged, fluxImbalance: c.value.fluxImbalance, memMiB: c.value.bytes / 2 ** 20 });
       for (const backend of backends) {
-        const g = await timed(() => solveTransportTfjs(data, shape as Shape3, { axis, conductivity, backend }));
+        const g = await timed(() => solveTransportTfjs(data, shape as Shape3, { axis, conductivity, backend, stencil }));
         const r = g.value;
         rows.push({ axis, repeat: k, solver: `tfjs-${backend}`, tau: r.effective > 0 ? porosity / r.effective : Infinity, iterations: r.iterations, refinements: r.refinements, wallS: g.wallS, cpuS: g.cpuS, converged: r.converged, fluxImbalance: r.fluxImbalance, memMiB: r.bytes / 2 ** 20 });
       }

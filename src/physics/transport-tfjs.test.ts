@@ -116,6 +116,11 @@ describe('tensor τ solver (TensorFlow.js, issue #20)', () => {
     await expect(bad({ checkEvery: 0 })).rejects.toThrow(BadInputError);
     await expect(bad({ tol: 0 })).rejects.toThrow(/tol/);
     await expect(bad({ innerTol: 2 })).rejects.toThrow(/innerTol/);
+    await expect(bad({ stencil: 'fft' })).rejects.toThrow(/stencil/);
+    // The conv3d stencil is the same operator: the same τ to float32 rounding.
+    const conv = await solveTransportTfjs(data, shape, { axis: 'z', conductivity: unit(0), backend: BACKEND, stencil: 'conv3d' });
+    expect(conv.converged).toBe(true);
+    expect(Math.abs(conv.effective / r.effective - 1)).toBeLessThan(1e-5);
     await expect(bad({ axis: 'w' })).rejects.toThrow(/axis/);
     await expect(bad({ conductivity: Float64Array.from([1, 0.5]) })).rejects.toThrow(/exactly one conducting label/);
     await expect(solveTransportTfjs(data, [16, 16, 15], { axis: 'z', conductivity: unit(0), backend: BACKEND })).rejects.toThrow(/does not match shape/);
