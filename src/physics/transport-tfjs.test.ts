@@ -6,7 +6,7 @@ import type { Shape3 } from '../core/protocols.js';
 import { simulate } from './index.js';
 import { ballVolume, fibreVolume } from './test-volumes.js';
 import { solveTransport, tortuosity } from './transport.js';
-import { probeGpu, solveTransportOnDevice, solveTransportTfjs, tortuosityOnDevice, type GpuProbe } from './transport-tfjs.js';
+import { probeGpu, probeGpuWith, solveTransportOnDevice, solveTransportTfjs, tortuosityOnDevice, type GpuProbe } from './transport-tfjs.js';
 
 /**
  * The tensor (GPU) τ solver of issue #20 on the wasm backend of TensorFlow.js, which runs the
@@ -152,6 +152,35 @@ describe('tensor τ solver (TensorFlow.js, issue #20)', () => {
     expect(multi.device).toBe('cpu');
     await expect(solveTransportOnDevice(data, shape, { axis: 'x', conductivity: two, device: 'gpu', probe: async () => gpu })).rejects.toThrow(/exactly one conducting label/);
     await expect(solveTransportOnDevice(data, shape, { axis: 'x', conductivity: unit(0), device: 'tpu' as never })).rejects.toThrow(/expected device auto, cpu or gpu/);
+  });
+
+  it('the probe restores the backend active before it, though importing tfjs-node-gpu selects its own (#20 review)', async () => {
+    // A stand-in for the package's import with its side effect (tfjs-node's index: register
+    // 'tensorflow' at priority 3, then tf.setBackend('tensorflow') without awaiting it).
+    const fakeImport = (gpu: boolean) => async (): Promise<void> => {
+      if (tf.findBackendFactory('tensorflow') === null) {
+        tf.registerBackend('tensorflow', () => ({ isGPUPackage: true, isUsingGpuDevice: gpu, dispose() {} }) as unknown as tf.KernelBackend, 3);
+      }
+      void tf.setBackend('tensorflow');
+    };
+    try {
+      for (const gpu of [false, true]) {
+        for (const before of ['cpu', BACKEND]) {
+          await tf.setBackend(before);
+          const p = await probeGpuWith(fakeImport(gpu), tf);
+          expect(p.available, `${before} gpu=${gpu}`).toBe(gpu);
+          if (!gpu) expect(p.detail).toMatch(/sees no CUDA GPU/);
+          expect(tf.getBackend(), `${before} gpu=${gpu}`).toBe(before);
+        }
+        tf.removeBackend('tensorflow');
+      }
+      // A failed import changes nothing.
+      const failed = await probeGpuWith(async () => Promise.reject(new Error('Cannot find package')), tf);
+      expect([failed.available, failed.package, tf.getBackend()]).toEqual([false, null, BACKEND]);
+    } finally {
+      if (tf.findBackendFactory('tensorflow') !== null) tf.removeBackend('tensorflow');
+      await tf.setBackend(BACKEND);
+    }
   });
 
   it('the real probe finds no GPU here and says what is missing', async () => {

@@ -432,33 +432,51 @@ let probed: Promise<GpuProbe> | null = null;
  * Loads `@tensorflow/tfjs-node-gpu` once per process (an optional dependency: it downloads
  * libtensorflow at install time and is absent here; STACK.md) and asks its backend whether
  * libtensorflow runs on a GPU (NodeJSKernelBackend.isGPUPackage and .isUsingGpuDevice, set from
- * the binding when the backend starts). The active backend is restored afterwards.
+ * the binding when the backend starts). The backend active before the probe is restored
+ * afterwards (see probeGpuWith).
  */
 export function probeGpu(): Promise<GpuProbe> {
-  probed ??= (async (): Promise<GpuProbe> => {
+  probed ??= probeGpuWith(() => {
+    // A variable, not a literal: TypeScript must not require the absent package's types.
+    const specifier: string = GPU_PACKAGE;
+    return import(specifier);
+  });
+  return probed;
+}
+
+/**
+ * probeGpu's body with the import of the native package given (tests pass a stand-in).
+ *
+ * The active backend is read BEFORE that import (#20 review): tfjs-node(-gpu)'s index registers
+ * 'tensorflow' and calls tf.setBackend('tensorflow') as a side effect of being imported, so a
+ * getBackend() after it always said 'tensorflow' and the process stayed on libtensorflow even
+ * when the probe found no GPU. getBackend() only reads the engine's backend name (tfjs-core 4.22
+ * globals.js: `ENGINE.backendName`), so reading it starts no backend. When none was active
+ * before, the import leaves 'tensorflow' selected: tfjs offers no way back to "none chosen"
+ * short of engine.reset() (which also drops every tensor and flag), and 'tensorflow' is what tfjs
+ * would start by default anyway once the package is registered (priority 3, above wasm's 2 and
+ * cpu's 1) — as the surrogates' ensureBackend() prefers it too (src/surrogate/backend.ts).
+ */
+export async function probeGpuWith(importNative: () => Promise<unknown>, tfModule?: typeof TF): Promise<GpuProbe> {
+  const tf = await loadTf(tfModule);
+  const previous: string | null | undefined = tf.getBackend();
+  try {
     try {
-      // A variable, not a literal: TypeScript must not require the absent package's types.
-      const specifier: string = GPU_PACKAGE;
-      await import(specifier);
+      await importNative();
     } catch (e) {
       const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
       return { available: false, package: null, detail: `${GPU_PACKAGE} is not installed or did not load (${why})` };
     }
-    const tf = await loadTf();
     if (tf.findBackendFactory('tensorflow') === null) {
       return { available: false, package: GPU_PACKAGE, detail: `${GPU_PACKAGE} loaded but registered its backend on another copy of @tensorflow/tfjs-core (install versions that deduplicate: 4.22.0 for both)` };
     }
-    const previous = tf.getBackend();
-    try {
-      if (!(await tf.setBackend('tensorflow'))) return { available: false, package: GPU_PACKAGE, detail: `${GPU_PACKAGE}: the 'tensorflow' backend failed to initialise` };
-      const b = tf.backend() as unknown as { isGPUPackage?: boolean; isUsingGpuDevice?: boolean };
-      if (b.isGPUPackage && b.isUsingGpuDevice) return { available: true, package: GPU_PACKAGE, detail: `${GPU_PACKAGE} on a CUDA GPU` };
-      return { available: false, package: GPU_PACKAGE, detail: `${GPU_PACKAGE} loaded but libtensorflow sees no CUDA GPU (driver, CUDA 11.2 and cuDNN 8.1 libraries on the library path?)` };
-    } finally {
-      if (previous && tf.getBackend() !== previous) await tf.setBackend(previous);
-    }
-  })();
-  return probed;
+    if (!(await tf.setBackend('tensorflow'))) return { available: false, package: GPU_PACKAGE, detail: `${GPU_PACKAGE}: the 'tensorflow' backend failed to initialise` };
+    const b = tf.backend() as unknown as { isGPUPackage?: boolean; isUsingGpuDevice?: boolean };
+    if (b.isGPUPackage && b.isUsingGpuDevice) return { available: true, package: GPU_PACKAGE, detail: `${GPU_PACKAGE} on a CUDA GPU` };
+    return { available: false, package: GPU_PACKAGE, detail: `${GPU_PACKAGE} loaded but libtensorflow sees no CUDA GPU (driver, CUDA 11.2 and cuDNN 8.1 libraries on the library path?)` };
+  } finally {
+    if (previous && tf.getBackend() !== previous) await tf.setBackend(previous);
+  }
 }
 
 /** How to get the GPU path, for the error of device 'gpu' without one. */
