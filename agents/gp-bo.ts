@@ -35,12 +35,14 @@
  *    (src/orchestrator/runtime.ts selectDiverse, 0.05 apart) sent ~1.4 to a 20-rig lab
  *    (issue #21). So each pick is also chosen among candidates at least `minDistance` away
  *    (hard local penalisation, González et al., AISTATS 2016) from the trials at the rigs,
- *    from this proposal's earlier picks, from trials selected and then abandoned
- *    (ctx.abandoned: no result, whatever ended them would likely end a near-copy) and — when more than one point is asked for or a
+ *    from this proposal's earlier picks, from trials selected and then rejected by a person
+ *    (ctx.abandoned: the approval gate's verdict on the recipe would hold for a near-copy; rig
+ *    failures and the end of a campaign are not passed, #21 review) and — when more than one point is asked for or a
  *    trial is at the rigs (an asynchronous pass asks for one point per freed slot) — from the
  *    rig runs so far, which the diverse selection refuses whenever another candidate
- *    qualifies. With one point asked for and no trial at the rigs nothing changes: the
- *    orchestrator sends a lone candidate even beside an earlier run (a replicate). When no
+ *    qualifies. With one point asked for, no trial at the rigs and none in ctx.abandoned
+ *    nothing changes: the orchestrator sends a lone candidate even beside an earlier run (a
+ *    replicate). When no
  *    candidate is that far away (a small trust region, an exhausted pool) the best one is taken.
  *
  * Until `initialPoints` finite observations exist, proposals are uniform random (a sequence
@@ -414,9 +416,10 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
       const pending = ctx.pending ?? [];
       if (opts.minDistance > 0) {
         for (const p of pending) avoid.push(encode(ctx.space, p));
-        // Trials selected and then abandoned (ctx.abandoned): always. Unlike a rig run they gave
-        // nothing a replicate could add to, and what ended them (an operator's rejection, a stage
-        // that failed for good) would likely end a near-copy too (issue #21; docs/async.md).
+        // Trials selected and then abandoned for a reason that concerns the recipe (ctx.abandoned:
+        // the runtime passes only rejections at the approval gate, #21 review): always. Unlike a
+        // rig run they gave nothing a replicate could add to, and the operator who rejected the
+        // recipe would reject a near-copy too (issue #21; docs/async.md).
         for (const p of ctx.abandoned ?? []) avoid.push(encode(ctx.space, p));
         if (k > 1 || pending.length > 0) for (const o of ctx.history) if (o.fidelity === 'rig' && !o.fantasy) avoid.push(encode(ctx.space, o.params));
       }

@@ -458,11 +458,14 @@ export interface AgentContext {
    */
   pending?: readonly Parameters[];
   /**
-   * Trials the campaign selected for the rigs and then abandoned without a result (rejected at
-   * the approval gate, a stage that failed for good, a result the reward could not use, the end
-   * of an earlier run): in `proposed` too, but there they cannot be told from candidates that
-   * were never selected (issue #21). An agent that keeps its picks away from the rig runs and
-   * the trials at the rigs (gp-bo's `minDistance`) keeps them away from these as well.
+   * Trials the campaign selected for the rigs and then abandoned without a result *for a reason
+   * that concerns the recipe*: rejected at the approval gate (or an edit of it refused there;
+   * the ledger's TrialAbandoned `kind: 'approval'`). In `proposed` too, but there they cannot be
+   * told from candidates that were never selected (issue #21). Abandonments that say nothing
+   * about the recipe — a rig that timed out or failed for good after `rigs.maxAttempts` (the
+   * protocol's failure *of the recipe* is an infeasible result, not an abandonment), the end of
+   * a campaign, a result the reward could not use — are not passed (#21 review): an agent that
+   * keeps its picks away from these (gp-bo's `minDistance`) would fence the recipe off for good.
    */
   abandoned?: readonly Parameters[];
   model?: RewardModel;

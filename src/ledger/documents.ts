@@ -80,7 +80,14 @@ export interface DocumentBodies {
    * Stages never run (after an infeasible one) have no settings here.
    */
   TrialCompleted: { trialId: string; measured: Record<string, number>; reward: number; feasible: boolean; params?: Parameters };
-  TrialAbandoned: { trialId: string; reason: string };
+  /**
+   * `kind` (issue #21 review): what ended the trial, so that a reader can tell an abandonment
+   * that says something about the recipe (`approval`: rejected at the approval gate) from one
+   * that does not (`rig`: a stage failed for good — the protocol's recipe failure is an
+   * infeasible *result*, never this; `campaign-end`; `result`: the reward could not use the
+   * measurements). Absent in ledgers written before it: `abandonKind` infers it from `reason`.
+   */
+  TrialAbandoned: { trialId: string; reason: string; kind?: AbandonKind };
   /**
    * Issue #20 (docs/rig-protocol.md §12): what a durability test that did not reach end of life
    * (stopped early, or cut at its planned length) did not measure, *predicted* by the early-life
@@ -149,3 +156,23 @@ export interface LedgerDocument<T extends DocumentType = DocumentType> {
   at: string;
   body: DocumentBodies[T];
 }
+
+/** What ended an abandoned trial (TrialAbandoned.kind, issue #21 review). */
+export type AbandonKind = 'approval' | 'rig' | 'campaign-end' | 'result';
+
+/**
+ * The kind of a TrialAbandoned document: its `kind`, or — for ledgers written before the field
+ * existed — inferred from the reason texts the runtime wrote (src/orchestrator/runtime.ts), so
+ * that a resumed old campaign treats its abandonments as a new one would.
+ */
+export function abandonKind(body: DocumentBodies['TrialAbandoned']): AbandonKind {
+  if (body.kind) return body.kind;
+  const r = body.reason;
+  if (/^(rejected|edited parameters refused) at the approval gate/.test(r)) return 'approval';
+  if (r.startsWith('the campaign ended')) return 'campaign-end';
+  if (r.startsWith('stage ')) return 'rig';
+  return 'result';
+}
+
+/** Whether an abandonment says something about the recipe itself: only a person's rejection at the approval gate (issue #21 review). */
+export const abandonConcernsRecipe = (body: DocumentBodies['TrialAbandoned']): boolean => abandonKind(body) === 'approval';

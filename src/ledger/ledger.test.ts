@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LedgerError, TrialLifecycleError } from '../core/errors.js';
+import { abandonConcernsRecipe, abandonKind, type AbandonKind, type DocumentBodies } from './documents.js';
 import { exportCampaign, toCsv } from './export.js';
 import { Ledger, issueCommand } from './ledger.js';
 
@@ -177,5 +178,35 @@ describe('ledger', () => {
     expect(csv[0]).toContain('pred_y_std');
     expect(csv).toHaveLength(2);
     l.close();
+  });
+});
+
+describe('TrialAbandoned.kind (issue #21 review)', () => {
+  it('is what the runtime wrote, or inferred from the reason in ledgers written before it; only the approval gate concerns the recipe', () => {
+    const cases: Array<[DocumentBodies['TrialAbandoned'], AbandonKind]> = [
+      [{ trialId: 't', reason: 'rejected at the approval gate' }, 'approval'],
+      [{ trialId: 't', reason: 'edited parameters refused at the approval gate: x above its maximum 1' }, 'approval'],
+      [{ trialId: 't', reason: 'stage characterise: timed out' }, 'rig'],
+      [{ trialId: 't', reason: 'the campaign ended (wall time) before its result' }, 'campaign-end'],
+      [{ trialId: 't', reason: 'the reward could not be computed from the measurements [y]: boom' }, 'result'],
+      // The recorded kind wins over the text.
+      [{ trialId: 't', reason: 'rejected at the approval gate', kind: 'rig' }, 'rig'],
+    ];
+    for (const [body, kind] of cases) {
+      expect(abandonKind(body)).toBe(kind);
+      expect(abandonConcernsRecipe(body)).toBe(kind === 'approval');
+    }
+  });
+
+  it('the ledger accepts the field and still accepts documents without it', () => {
+    const l = Ledger.open(tmp());
+    seed(l);
+    for (const id of ['a', 'b']) {
+      l.append('c1', 'TrialProposed', { trialId: id, round: 1, index: 0, params: { x: 0.5 }, agent: 'fake' }, id);
+    }
+    l.append('c1', 'TrialAbandoned', { trialId: 'a', reason: 'rejected at the approval gate', kind: 'approval' }, 'a');
+    l.append('c1', 'TrialAbandoned', { trialId: 'b', reason: 'rejected at the approval gate' }, 'b');
+    expect(l.documents('c1', 'TrialAbandoned').map((d) => d.body.kind)).toEqual(['approval', undefined]);
+    expect(() => l.append('c1', 'TrialAbandoned', { trialId: 'a', reason: 'x', kind: 'bogus' as never }, 'a2')).toThrow();
   });
 });

@@ -66,7 +66,7 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
   MeasurementRecorded: z.object({ jobId: id, trialId: id, stage: count, capability: z.string(), rigId: z.string(), measurements: numbers, feasible: z.boolean() }),
   JobFailed: z.object({ jobId: id, trialId: id, stage: count, attempt: count, reason: z.string() }),
   TrialCompleted: z.object({ trialId: id, measured: numbers, reward: anyNumber, feasible: z.boolean(), params: params.optional() }),
-  TrialAbandoned: z.object({ trialId: id, reason: z.string() }),
+  TrialAbandoned: z.object({ trialId: id, reason: z.string(), kind: z.enum(['approval', 'rig', 'campaign-end', 'result']).optional() }),
   EstimateRecorded: z.object({
     trialId: id, stage: count, capability: z.string(), fidelity: z.literal('early-life'), estimates, basis: z.enum(['stopped-early', 'censored']),
     model: z.object({ id: z.string(), dataHash: z.string(), path: z.string() }), reward: anyNumber, rewardStd: anyNumber.optional(),

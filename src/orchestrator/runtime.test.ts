@@ -332,6 +332,51 @@ describe('campaign runtime (fakes + real ledger)', () => {
     for (const a of seen.slice(1)) expect(a).toEqual([trials.find((t) => t.id === rejected)!.params]);
   });
 
+  it('passes only abandonments that concern the recipe: a job failed for good (rig timeout after maxAttempts) is not in ctx.abandoned (#21 review)', async () => {
+    // gp-bo keeps every pick minDistance from ctx.abandoned for good: a hung rig's trial there
+    // would have fenced off a recipe the lab never judged.
+    const seen: Array<readonly unknown[] | undefined> = [];
+    const inner = fakeAgent();
+    const agent = { ...inner, propose: async (ctx: AgentContext, k: number) => (seen.push(ctx.abandoned), inner.propose(ctx, k)) };
+    let n = 0;
+    const b: Behaviour = (job, emit) => {
+      emit({ type: 'accepted' });
+      if (++n === 1) emit({ type: 'failed', reason: 'timed out (attempt 3 of 3)', origin: 'dispatcher', final: true });
+      else emit({ type: 'result', measurements: { y: 0.5 }, final: true });
+    };
+    const s = setup({ rig: fakeRig(b), rigRuns: 6, agent: agent as ReturnType<typeof fakeAgent> });
+    await runToEnd(s);
+    const failed = s.ledger.documents('c', 'TrialAbandoned');
+    expect(failed).toHaveLength(1);
+    expect(failed[0].body).toMatchObject({ trialId: s.rig.jobs[0].trialId, kind: 'rig' });
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen.every((a) => a === undefined)).toBe(true);
+  });
+
+  it('ctx.abandoned from a ledger written before TrialAbandoned.kind: the approval gate\'s reason still counts, a rig failure\'s does not (#21 review)', async () => {
+    // An old ledger: two selected trials abandoned without `kind`, one by the gate, one by a rig.
+    const s = setup({ rigRuns: 4 });
+    const space = { parameters: [{ kind: 'continuous' as const, name: 'x', min: 0, max: 1 }] };
+    s.ledger.append('c', 'RoundStarted', { round: 1 }, 'round:1');
+    for (const [i, x] of [0.1, 0.9].entries()) {
+      s.ledger.append('c', 'TrialProposed', { trialId: `old-${i}`, round: 1, index: i, params: { x }, agent: 'fake' }, `old-${i}`);
+      s.ledger.append('c', 'TrialScored', { trialId: `old-${i}`, properties: { y: { mean: 0.5, std: 0.1 } }, fidelity: 'surrogate', reward: 0.5 }, `old-${i}`);
+      s.ledger.append('c', 'TrialSelected', { trialId: `old-${i}`, round: 1, rank: i, predictedReward: 0.5 }, `old-${i}`);
+    }
+    s.ledger.append('c', 'TrialAbandoned', { trialId: 'old-0', reason: 'rejected at the approval gate' }, 'old-0');
+    s.ledger.append('c', 'TrialAbandoned', { trialId: 'old-1', reason: 'stage measure: timed out' }, 'old-1');
+    const seen: Array<readonly unknown[] | undefined> = [];
+    const inner = fakeAgent();
+    const agent = { ...inner, propose: async (ctx: AgentContext, k: number) => (seen.push(ctx.abandoned), inner.propose(ctx, k)) };
+    const r = new CampaignRuntime({
+      ledger: s.ledger, campaignId: 'c', agent: agent as ReturnType<typeof fakeAgent>, space, predictor: fakePredictor(), rewardOf: (p) => p.y, rig: fakeRig(), pipeline: ['measure'],
+      candidatesPerRound: 6, batchSize: 2, timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0',
+    });
+    await r.actors().propose({ campaignId: 'c', round: 2 } as never);
+    await r.close();
+    expect(seen).toEqual([[{ x: 0.1 }]]);
+  });
+
   it('resumes a campaign killed while it waited at the approval gate; a decision taken meanwhile applies', async () => {
     const s1 = setup({ approval: true, rigRuns: 4 });
     s1.runtime.start();

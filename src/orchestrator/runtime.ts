@@ -3,7 +3,7 @@ import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
 import type { Agent, Clock, Evidence, FidelityObservation, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RealityModel, RewardModel, Rig, RigEvent, RigJob, ScoreOptions } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode, isFeasible, paramKey } from '../core/space.js';
-import type { DocumentBodies } from '../ledger/documents.js';
+import { abandonConcernsRecipe, type DocumentBodies } from '../ledger/documents.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { CampaignView } from '../ledger/view.js';
 import type { ApprovalDecision, ApprovalRequestOutput, AssimilateOutput, AwaitInput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
@@ -485,8 +485,19 @@ export class CampaignRuntime {
     const k = this.d.mode === 'async' ? Math.max(1, Math.ceil((perBatch * free) / this.d.batchSize)) : perBatch;
     this.progress({ phase: 'propose', round, done: 0, total: k });
     const proposedBefore = this.view.trials().map((t) => t.params);
-    // Selected, then given up without a result (issue #21): told apart from never-selected candidates.
-    const abandoned = this.view.trials().filter((t) => t.selectedRank !== null && t.status === 'abandoned').map((t) => t.params);
+    // Selected, then given up without a result (issue #21): told apart from never-selected
+    // candidates — but only where the abandonment says something about the recipe (a person
+    // rejected it at the approval gate). A rig that timed out or failed for good, the end of the
+    // campaign or a result the reward could not use say nothing about it, and gp-bo keeps every
+    // pick minDistance from ctx.abandoned for good (#21 review): such a recipe may be tried again.
+    const abandoned = this.view
+      .trials()
+      .filter((t) => t.selectedRank !== null && t.status === 'abandoned')
+      .filter((t) => {
+        const doc = this.view.document('TrialAbandoned', t.id)?.body;
+        return doc !== undefined && abandonConcernsRecipe(doc);
+      })
+      .map((t) => t.params);
     const params = await this.d.agent.propose(
       {
         space: this.d.space,
@@ -644,7 +655,7 @@ export class CampaignRuntime {
     this.ledger.transaction(() => {
       this.ledger.consumeCommand(c.seq);
       this.ledger.append(this.d.campaignId, 'ApprovalGiven', { round, decision: d.decision, trialIds: d.decision === 'reject' ? ids : d.approved, ...(d.edits ? { edits: d.edits } : {}), by: String(c.args?.by ?? 'operator') }, `round:${round}`);
-      for (const [id, reason] of d.rejected) this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: id, reason }, id);
+      for (const [id, reason] of d.rejected) this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: id, reason, kind: 'approval' }, id);
     });
     return this.approvalOf(round);
   }
@@ -841,7 +852,7 @@ export class CampaignRuntime {
     if (left.length > 0) {
       const open = left.flatMap((t) => this.view.jobsOf(t.id)).filter((j) => j.status !== 'completed' && j.status !== 'failed');
       this.ledger.transaction(() => {
-        for (const t of left) this.ledger.append(campaignId, 'TrialAbandoned', { trialId: t.id, reason: `the campaign ended (${reason}) before its result` }, t.id);
+        for (const t of left) this.ledger.append(campaignId, 'TrialAbandoned', { trialId: t.id, reason: `the campaign ended (${reason}) before its result`, kind: 'campaign-end' }, t.id);
       });
       await Promise.allSettled(open.map((j) => this.d.rig.cancel(j.jobId)));
     }
@@ -897,7 +908,7 @@ export class CampaignRuntime {
     } else {
       this.ledger.transaction(() => {
         this.ledger.append(this.d.campaignId, 'JobFailed', { jobId: e.jobId, trialId: job.trialId, stage: job.stage, attempt: e.attempt ?? job.attempt, reason: e.reason ?? e.type }, e.jobId);
-        this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: job.trialId, reason: `stage ${job.capability}: ${e.reason ?? e.type}` }, job.trialId);
+        this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: job.trialId, reason: `stage ${job.capability}: ${e.reason ?? e.type}`, kind: 'rig' }, job.trialId);
       });
     }
     this.changes.next();
@@ -905,7 +916,7 @@ export class CampaignRuntime {
 
   private async completeTrial(trial: TrialRow, feasible: boolean): Promise<void> {
     const measured = this.view.measuredOf(trial.id);
-    const abandon = (reason: string) => this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: trial.id, reason }, trial.id);
+    const abandon = (reason: string) => this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: trial.id, reason, kind: 'result' }, trial.id);
     // Issue #20 review: an estimator that cannot read the result (e.g. a test shorter than the
     // model's early window) threw through here, the event queue only logged it and the trial
     // stayed running for good (a resume rethrew). The trial ends with what was measured; if the
