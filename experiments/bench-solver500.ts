@@ -14,8 +14,10 @@
  *   at DIR (e.g. `git worktree add /tmp/start <commit>` plus a node_modules link): the code before
  *   a change, side by side in the same process and session (issue #20's second pass).
  *
- * Axis by axis, the new solver (then old) then the previous one; the process's peak RSS after the first
- * (new) solve is the new solver's (the previous one needs more). Times: wall clock and CPU time
+ * Axis by axis, new and old in alternating order — the first axis new → old, the second old → new,
+ * the third new → old (#20 review: old always second let a drifting load or a warmer heap favour
+ * one side) — then the previous one; the process's peak RSS after the first (new) solve is the
+ * new solver's (the previous one needs more). Times: wall clock and CPU time
  * of the process (the machine is shared: CPU time is the better estimate of what a free core
  * does). Writes experiments/results/solver500.md (+ .json) after every solve, marked partial
  * until the run completes.
@@ -129,6 +131,9 @@ export async function run(args: string[]): Promise<void> {
   /** `--solvers new,old` leaves out the previous (f64 JavaScript) solver, e.g. for a quick new-vs-old run at 500³. */
   const solvers = (at('solvers')?.split(',') ?? (oldDir ? ['new', 'old', 'previous'] : ['new', 'previous'])) as Array<'new' | 'old' | 'previous'>;
   if (solvers.includes('old') && !oldDir) throw new Error('--solvers old needs --old DIR');
+  /** The solve order on the i-th axis: new and old swap places on every other axis (previous stays where it is). */
+  const order = (i: number): Array<'new' | 'old' | 'previous'> =>
+    i % 2 === 0 || !(solvers.includes('new') && solvers.includes('old')) ? solvers : solvers.map((s) => (s === 'new' ? 'old' : s === 'old' ? 'new' : s));
   const log = (s: string) => process.stderr.write(s + '\n');
   const t0 = performance.now();
   const { data, shape } = readTf500(crop);
@@ -160,7 +165,7 @@ export async function run(args: string[]): Promise<void> {
       `${started} · commit ${commit} · ${machine} · \`npm run bench -- solver500${args.length ? ' ' + args.join(' ') : ''}\` (niced) · load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} ${done ? 'at the end' : 'when written'} · ${wallMin.toFixed(1)} min wall`,
       '',
       ...(done ? [] : [`**PARTIAL**: ${rows.length} of ${solvers.length * axes.length} solves finished when this was written (the run did not complete).`, '']),
-      'new = defaults (f32 storage of the fine level\'s CG vectors — r, z, p: q = Ap is recomputed and x kept at the inlet/outlet cells only —',
+      `new = ${precision === 'auto' ? 'defaults' : `precision '${precision}' (--precision), otherwise defaults`} (f32 storage of the fine level's CG vectors — r, z, p: q = Ap is recomputed and x kept at the inlet/outlet cells only —`,
       'all kernels in WebAssembly; the fine level\'s multigrid cycle in two fused passes — f32 Gauss–Seidel from z = 0 + restriction,',
       'prolongation + backward sweep — kernels.wat);',
       'previous = `kernels: \'js\'` (f64, JavaScript kernels: what 500³ ran before the f32 WebAssembly path; also the float64 reference for Δτ;',
@@ -190,7 +195,7 @@ export async function run(args: string[]): Promise<void> {
     const find = (axis: string, solver: string) => rows.find((r) => r.axis === axis && r.solver === solver);
     return [
       '',
-      `old = the same call (same options) from the checkout at ${oldDir} (commit ${oldCommit}), run right after new in the same process.`,
+      `old = the same call (same options) from the checkout at ${oldDir} (commit ${oldCommit}), in the same process, alternating with new: ${axes.map((a, i) => `${a} ${order(i).filter((s) => s !== 'previous').join(' → ')}`).join(', ')}.`,
       '',
       '| axis | τ new | τ old | |Δτ|/τ new vs old | it new / old | CPU new (s) | CPU old (s) | CPU ratio old/new | setup wall new / old (s) | arrays new / old (GiB) |',
       '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | --- |',
@@ -203,15 +208,16 @@ export async function run(args: string[]): Promise<void> {
       '',
     ];
   }
-  // Axis by axis, new (then old) then previous, so that a run cut short still has complete pairs. The new
-  // solver's peak RSS is read after its first solve, before any previous solve (which needs more);
-  // its later solves allocate the same arrays again.
-  for (const axis of axes) {
-    for (const solver of solvers) {
+  // Axis by axis, new and old alternating (see the header), then previous, so that a run cut short
+  // still has complete pairs. The new solver's peak RSS is read after its first solve (the first
+  // axis runs new first), before any previous solve (which needs more); its later solves allocate
+  // the same arrays again.
+  for (const [i, axis] of axes.entries()) {
+    for (const solver of order(i)) {
       rows.push(solve(data, shape, axis, solver, precision, oldTortuosity));
       const r = rows.at(-1)!;
       log(`${solver} ${axis}: τ ${r.tau.toFixed(6)} · ${r.iterations} it · ${r.wallS.toFixed(1)} s wall · ${r.cpuS.toFixed(1)} s CPU · ${r.kernels}/${r.precision} · ${r.bytesGiB.toFixed(2)} GiB`);
-      if (!rssNewGiB) rssNewGiB = process.resourceUsage().maxRSS / 2 ** 20;
+      if (rows.length === 1 && solver === 'new') rssNewGiB = process.resourceUsage().maxRSS / 2 ** 20;
       report(false);
     }
   }
