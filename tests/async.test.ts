@@ -359,6 +359,12 @@ describe('loop.mode in the config (#21)', () => {
     expect(() => resolveCampaign(raw({ mode: 'async', warmup: -1 }), configRegistries(), {}, {})).toThrow(/loop\.warmup/);
     expect(() => resolveCampaign(raw({ mode: 'async', warmup: 2.5 }), configRegistries(), {}, {})).toThrow(/loop\.warmup/);
   });
+  it('refuses a positive loop.warmup in a synchronous campaign instead of ignoring it; 0 (off) is accepted (#21 review)', () => {
+    expect(() => resolveCampaign(raw({ mode: 'sync', warmup: 10 }), configRegistries(), {}, {})).toThrow(/loop\.warmup.*applies only to asynchronous campaigns.*loop\.mode: async/s);
+    // No mode is sync (the default).
+    expect(() => resolveCampaign(raw({ warmup: 10 }), configRegistries(), {}, {})).toThrow(/loop\.warmup.*loop\.mode: async/s);
+    expect(resolveCampaign(raw({ mode: 'sync', warmup: 0 }), configRegistries(), {}, {}).config.loop?.warmup).toBe(0);
+  });
 });
 
 describe('pending-aware proposals (#21)', () => {

@@ -227,14 +227,25 @@ export const campaignSchema = z
      * `warmup` (async only): no freed slot gets a new trial until this many trials have ended,
      * so the model's first picks are not made from a handful of results while the rest of the
      * first batch runs (docs/async.md: half the batch needed fewer rig runs than sync and than
-     * plain async on development seeds); 0 or absent: refill at once.
+     * plain async on development seeds); 0 or absent: refill at once. A positive warmup without
+     * `mode: async` is an error, not silently ignored (#21 review): a synchronous round already
+     * waits for its whole batch, so the setting would do nothing while its author believed it did.
      */
     loop: z
       .object({
         mode: z.enum(['sync', 'async'], { error: 'expected "sync" or "async"' }).optional(),
-        warmup: int(0).optional().describe('async: trials that must end before a freed rig slot is refilled (the model\'s first picks wait for that many results); 0: at once; ignored in sync mode'),
+        warmup: int(0).optional().describe('async only: trials that must end before a freed rig slot is refilled (the model\'s first picks wait for that many results); 0: at once; a positive value without mode async is an error'),
       })
       .strict()
+      .superRefine((loop, ctx) => {
+        if ((loop.warmup ?? 0) > 0 && loop.mode !== 'async') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['warmup'],
+            message: `loop.warmup (${loop.warmup}) applies only to asynchronous campaigns: set loop.mode: async, or remove loop.warmup (a synchronous round already waits for its whole batch)`,
+          });
+        }
+      })
       .optional(),
     stop: z
       .object({
