@@ -26,7 +26,7 @@ interface TwinConfig {
 export async function trialVolume(c: CampaignRow, t: TrialRow): Promise<Voxels | null> {
   const twin = (c.config as { twin?: TwinConfig }).twin;
   if (!twin) return null;
-  const out = await generateTwinAsync(twin.name, { ...(twin.fixed ?? {}), ...t.params }, { seed: trialVolumeSeed(c.seed, t.round, t.index), size: twin.size, voxelSize: twin.voxelSize });
+  const out = await generateTwinAsync(twin.name, { ...t.params, ...(twin.fixed ?? {}) }, { seed: trialVolumeSeed(c.seed, t.round, t.index), size: twin.size, voxelSize: twin.voxelSize });
   return out.voxels;
 }
 

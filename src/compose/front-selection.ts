@@ -48,7 +48,7 @@ export function predictedObjectives(estimates: Estimates, params: Parameters, se
 }
 
 export function frontSelection(set: ObjectiveSet, fixed: Parameters, seed: number): { rank: (candidates: readonly TrialRow[], trials: readonly TrialRow[], round: number) => { index: number; value: number }[]; gained: (trials: readonly TrialRow[], round: number) => boolean } {
-  const withFixed = (rows: readonly TrialRow[]) => rows.map((t) => ({ ...t, params: { ...fixed, ...t.params } }));
+  const withFixed = (rows: readonly TrialRow[]) => rows.map((t) => ({ ...t, params: { ...t.params, ...fixed } }));
   return {
     rank: (candidates, trials, round) => {
       const measured = measuredRows(frontTrials(withFixed(trials)), set).map((r) => r.y);

@@ -40,9 +40,10 @@ describe('campaign view', () => {
     expect(v.latest('AgentLearned')!.key).toBe('digital:2');
     expect(v.latest('AgentLearned', 'snapshot')!.key).toBe('rig:1');
     expect(v.latest('ApprovalGiven')).toBeUndefined();
-    // The one place where fixed parameters join a trial's own; the trial's own value wins.
+    // The one place where fixed parameters join a trial's own; the config's fixed value wins
+    // (issue #19 review: a trial's `model` must not replace twin.model).
     expect(v.paramsOf({ params: { x: 0.5 } })).toEqual({ fibre: 7, x: 0.5 });
-    expect(v.paramsOf({ params: { fibre: 9 } })).toEqual({ fibre: 9 });
+    expect(v.paramsOf({ params: { fibre: 9 } })).toEqual({ fibre: 7 });
     l.close();
   });
 

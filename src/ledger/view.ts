@@ -32,9 +32,15 @@ export class CampaignView {
     return this.ledger.db;
   }
 
-  /** The parameters a trial is made with: the agent's choice plus the config's fixed ones. */
+  /**
+   * The parameters a trial is made with: the agent's choice plus the config's fixed ones. The
+   * fixed ones win: they are the config's (twin.fixed, and twin.model as `model`), and a trial
+   * must not replace them (issue #19 review: a pool column `model` pointed the gan twin at any
+   * folder; the loader now refuses such columns, and this order holds even for a ledger
+   * written before that check).
+   */
   paramsOf(trial: Pick<TrialRow, 'params'>): Parameters {
-    return { ...this.fixed, ...trial.params };
+    return { ...trial.params, ...this.fixed };
   }
 
   trial(id: string): TrialRow | undefined {

@@ -13,6 +13,8 @@ describe('reward scope', () => {
     const names = rewardNames(['k'], ['x', 'fibre']);
     const expr = campaignReward({ expression: compileReward('k * param_fibre - x', names, 'reward'), fixed: { fibre: 2 } });
     expect(expr({ k: 3 }, { x: 1 })).toBe(5);
+    // A trial's own value never replaces a fixed one (issue #19 review: fixed config values win).
+    expect(expr({ k: 3 }, { x: 1, fibre: 100 })).toBe(5);
     const obj = campaignReward({ objectives: [{ name: 'k', goal: 'max' }, { name: 'x', goal: 'min' }] });
     expect(obj({ k: 3 }, { x: 2 })).toBeCloseTo(Math.log(3) - Math.log(2), 12);
   });

@@ -29,7 +29,7 @@ export function targetScope(target: Readonly<Record<string, number>> | undefined
 
 /** The values of `rewardNames` for one candidate. */
 export function rewardScope(properties: Record<string, number>, params: Parameters, fixed: Parameters = {}): Record<string, number> {
-  const entries = Object.entries({ ...fixed, ...params }).filter((e): e is [string, number] => typeof e[1] === 'number');
+  const entries = Object.entries({ ...params, ...fixed }).filter((e): e is [string, number] => typeof e[1] === 'number');
   return { ...Object.fromEntries(entries), ...Object.fromEntries(entries.map(([k, v]) => [`param_${k}`, v])), ...properties };
 }
 
