@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -92,6 +92,80 @@ describe('campaign config', () => {
     const r = resolveCampaign(cfg, registries, {}, {}, join(dir, 'campaign.yaml'));
     expect(r.space.pool).toHaveLength(2);
     expect(r.space.parameters.map((p) => p.name)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('refuses pool columns that are not the twin\'s parameters, are fixed, or leave its bounds (issue #19 review)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poreloop-pool-'));
+    const withPool = (csv: string, space: Record<string, unknown> = { pool: 'pool.csv' }) => {
+      writeFileSync(join(dir, 'pool.csv'), csv);
+      return () => resolveCampaign({ ...base(), reward: 'porosity', space }, registries, {}, {}, join(dir, 'campaign.yaml'));
+    };
+    expect(withPool('ptfeLoading,speed\n1,2\n3,4\n')).toThrow(/space\.pool: pool column "speed" is not a parameter of twin fibre-gdl; .*: ptfeLoading/);
+    expect(withPool('ptfeLoading,fibreDiameter\n1,5\n3,6\n')).toThrow(/pool column "fibreDiameter" is fixed by twin\.fixed\.fibreDiameter/);
+    expect(withPool('ptfeLoading\n1\n90\n')).toThrow(/pool column "ptfeLoading" ranges over \[1, 90\], beyond what twin fibre-gdl allows, \[0, 40\]/);
+    expect(withPool('ptfeLoading\n1\n30\n')().space.parameters).toEqual([{ kind: 'continuous', name: 'ptfeLoading', min: 1, max: 30 }]);
+    // Beside declared parameters, the columns are exactly those parameters.
+    expect(withPool('ptfeLoading,model\n1,/etc\n', { ptfeLoading: { min: 0, max: 30 }, pool: 'pool.csv' })).toThrow(/pool column "model" is not a declared parameter/);
+    expect(withPool('a\n1\n', { ptfeLoading: { min: 0, max: 30 }, pool: 'pool.csv' })).toThrow(/pool column "a" is not a declared parameter/);
+  });
+
+  describe('a trained model as the twin (twin.model, issue #19 review)', () => {
+    const gan = {
+      twins: {
+        ...registries.twins,
+        gan: { parameters: [{ kind: 'continuous' as const, name: 'condition', min: -1e12, max: 1e12 }], phases: { 0: 'pore', 1: 'solid', 2: 'second solid', 3: 'third solid' } },
+      },
+      agents: registries.agents,
+    };
+    // tests/fixtures/gan-tiny: conditioned on porosity, trained on [0.0225, 0.619]; labels 0, 1, 2.
+    const model = (meta?: (m: Record<string, unknown>) => void) => {
+      const dir = mkdtempSync(join(tmpdir(), 'poreloop-gan-cfg-'));
+      cpSync('tests/fixtures/gan-tiny', join(dir, 'model'), { recursive: true });
+      if (meta) {
+        const m = JSON.parse(readFileSync(join(dir, 'model', 'metadata.json'), 'utf8'));
+        meta(m);
+        writeFileSync(join(dir, 'model', 'metadata.json'), JSON.stringify(m));
+      }
+      return dir;
+    };
+    const load = (dir: string, patch: Record<string, unknown> = {}) => () =>
+      resolveCampaign(
+        { ...base(), twin: { name: 'gan', size: [8, 8, 8], voxelSize: 0.5, model: 'model' }, space: { condition: { min: 0.1, max: 0.5 } }, reward: 'porosity', ...patch },
+        gan,
+        {},
+        {},
+        join(dir, 'campaign.yaml'),
+      );
+
+    it('a pool cannot override twin.model, and the fixed folder wins', () => {
+      const dir = model();
+      writeFileSync(join(dir, 'pool.csv'), 'condition,model\n0.2,/etc\n0.3,/tmp\n');
+      expect(load(dir, { space: { pool: 'pool.csv' } })).toThrow(/space\.pool: pool column "model" is fixed by twin\.model and cannot be searched; .*: condition/);
+      writeFileSync(join(dir, 'pool.csv'), 'condition\n0.2\n0.3\n');
+      const r = load(dir, { space: { pool: 'pool.csv' } })();
+      expect(r.space.parameters.map((p) => p.name)).toEqual(['condition']);
+      expect(r.config.twin!.fixed.model).toBe(join(dir, 'model'));
+    });
+
+    it('refuses condition bounds, pool values or a fixed value outside the trained range, and any condition for an unconditioned model', () => {
+      const dir = model();
+      expect(load(dir)().space.parameters[0]).toMatchObject({ name: 'condition', min: 0.1, max: 0.5 });
+      expect(load(dir, { space: { condition: { min: 0, max: 1 } } })).toThrow(/space\.condition: condition \(porosity\) bounds \[0, 1\] exceed the range the model in .* was trained on, \[0\.0224609375, 0\.618896484375\]/);
+      expect(load(dir, { space: { condition: { values: [0.2, 0.7] } } })).toThrow(/values 0\.7 exceed the range/);
+      writeFileSync(join(dir, 'pool.csv'), 'condition\n0.2\n0.9\n');
+      expect(load(dir, { space: { pool: 'pool.csv' } })).toThrow(/space\.pool: condition \(porosity\) bounds \[0\.2, 0\.9\] exceed/);
+      const bare = model((m) => (m.condition = null));
+      expect(load(bare)).toThrow(/space\.condition: the model in .* was trained without a conditioning parameter/);
+    });
+
+    it('refuses a model whose labels the twin does not declare, or without pore label 0, or with unreadable metadata', () => {
+      expect(load(model((m) => ((m.labels = [0, 255]), (m.phases = { 0: 'pore', 255: 'solid' }))))).toThrow(/twin\.model: the model's volumes carry label 255, which the twin does not declare \(it declares 0, 1, 2, 3\)/);
+      expect(load(model((m) => (m.labels = [1, 2])))).toThrow(/no 0: label 0 is the pore phase/);
+      const broken = model();
+      writeFileSync(join(broken, 'model', 'metadata.json'), '{"labels": [0, 1');
+      expect(load(broken)).toThrow(BadInputError);
+      expect(load(broken)).toThrow(/cannot read .*metadata\.json/);
+    });
   });
 
   it('parses durations', () => {

@@ -20,7 +20,8 @@ import { campaignSchema, durationPattern, type CampaignConfig } from './schema.j
  */
 
 export interface Registries {
-  twins: Record<string, { parameters: ParameterSpec[] }>;
+  /** `phases`: the labels a twin's volumes may carry (a trained model's labels are checked against them, issue #19). */
+  twins: Record<string, { parameters: ParameterSpec[]; phases?: Readonly<Record<number, string>> }>;
   agents: readonly string[];
 }
 
@@ -196,6 +197,7 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
       'agent.batchSize',
     );
   }
+  let trained: ModelMetadata | undefined;
   const paths = (key: (typeof PATH_KEYS)[number], value: string) =>
     overrides.storedConfig || explicit.has(key) ? resolve(dirname(source), value) : configPath(value, dirname(source), key);
   // A twin that is a trained model (gan, issue #19) gets its folder as the fixed value `model`,
@@ -204,11 +206,13 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
     if (config.twin.name !== 'gan') throw new BadInputError(`twin ${config.twin.name} takes no model folder (only gan does)`, 'twin.model');
     const dir = paths('twin.model', config.twin.model);
     if (!existsSync(join(dir, 'model.json'))) throw new BadInputError(`no trained model in ${dir} (expected model.json, weights.bin and metadata.json from poreloop reconstruct gan train)`, 'twin.model');
+    trained = readModelMetadata(dir, registries.twins[config.twin.name]?.phases);
     config.twin.fixed = { ...config.twin.fixed, model: dir };
   } else if (config.twin?.name === 'gan') {
     throw new BadInputError('twin gan needs the folder of its trained generator: twin.model (poreloop reconstruct gan train makes one)', 'twin.model');
   }
   const space = buildSpace(config, twinParams, (v) => paths('space.pool', v));
+  if (trained) checkConditionRange(config, space, trained);
   const paramNames = space.parameters.map((p) => p.name);
   const propertyNames = [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
   // The reward's names (src/reward/scope.ts): properties, parameters and param_<name>; with
@@ -308,15 +312,34 @@ function buildSpace(config: CampaignConfig, twinParams: Map<string, ParameterSpe
     space.pool = readPool(poolPath(config.space.pool), 'space.pool');
     if (parameters.length === 0) {
       // A pool alone defines the space: every column is a parameter, with its observed range.
+      // With a twin, a column must be one of its parameters (within its bounds) and not a fixed
+      // value: issue #19 review — a pool column `model` overrode twin.model and pointed the gan
+      // twin at any folder.
       for (const col of Object.keys(space.pool[0])) {
+        checkPoolColumn(config, twinParams, col);
         const vals = space.pool.map((r) => r[col]);
         if (vals.every((v) => typeof v === 'number')) {
           const nums = vals as number[];
-          parameters.push({ kind: 'continuous', name: col, min: Math.min(...nums), max: Math.max(...nums) });
+          const [min, max] = [Math.min(...nums), Math.max(...nums)];
+          const tw = twinParams.get(col);
+          if (tw && tw.kind !== 'categorical' && (min < tw.min || max > tw.max)) {
+            throw new BadInputError(`pool column "${col}" ranges over [${min}, ${max}], beyond what twin ${config.twin!.name} allows, [${tw.min}, ${tw.max}]${tw.unit ? ' ' + tw.unit : ''}`, 'space.pool');
+          }
+          parameters.push({ kind: 'continuous', name: col, min, max });
         } else {
           parameters.push({ kind: 'categorical', name: col, values: [...new Set(vals)] });
         }
       }
+    } else {
+      // Beside declared parameters a pool's columns are exactly those parameters: a row with
+      // another column is no point of the space (never proposed), and a missing one leaves a
+      // parameter unset.
+      const cols = Object.keys(space.pool[0]);
+      for (const col of cols) {
+        if (!names.includes(col)) throw new BadInputError(`pool column "${col}" is not a declared parameter; the columns must be the parameters of space: ${names.join(', ')}`, 'space.pool');
+      }
+      const missing = names.filter((n) => !cols.includes(n));
+      if (missing.length) throw new BadInputError(`the pool has no column for ${missing.join(', ')}; the columns must be the parameters of space: ${names.join(', ')}`, 'space.pool');
     }
   }
   if (parameters.length === 0) throw new BadInputError('the search space is empty: declare parameters ({ min, max } or { values }) or a pool', 'space');
@@ -324,6 +347,97 @@ function buildSpace(config: CampaignConfig, twinParams: Map<string, ParameterSpe
   space.constraints.forEach((c, i) => checkSatisfiable(c, parameters, config.space.constraints![i], `space.constraints.${i}`));
   if (space.constraints.length > 1 && !space.pool) checkJointlySatisfiable(space, config.seed);
   return space;
+}
+
+/** Refuses a pool column that the twin does not take as a searchable parameter, or that the config fixes. */
+function checkPoolColumn(config: CampaignConfig, twinParams: Map<string, ParameterSpec>, col: string): void {
+  if (!config.twin) return;
+  const allowed = [...twinParams.keys()].filter((n) => config.twin!.fixed[n] === undefined);
+  if (config.twin.fixed[col] !== undefined) {
+    const by = col === 'model' && config.twin.model !== undefined ? 'twin.model' : `twin.fixed.${col}`;
+    throw new BadInputError(`pool column "${col}" is fixed by ${by} and cannot be searched; a pool's columns must be parameters of twin ${config.twin.name} not held fixed: ${allowed.join(', ') || '(none)'}`, 'space.pool');
+  }
+  if (!twinParams.has(col)) {
+    throw new BadInputError(`pool column "${col}" is not a parameter of twin ${config.twin.name}; a pool's columns must be its parameters not held fixed: ${allowed.join(', ') || '(none)'}`, 'space.pool');
+  }
+}
+
+/** What the loader needs from a trained model's metadata.json (src/reconstruct/gan.ts writes it). */
+interface ModelMetadata {
+  dir: string;
+  labels: number[];
+  condition: { name: string; min: number; max: number; unit?: string } | null;
+}
+
+/**
+ * Reads a trained model's metadata.json for the checks a campaign needs before it starts
+ * (issue #19 review): the labels its volumes carry must be phases the twin declares, label 0
+ * among them (a volume's porosity is the fraction of label 0), and the conditioning range
+ * bounds what the agent may search (checkConditionRange).
+ */
+function readModelMetadata(dir: string, phases: Readonly<Record<number, string>> | undefined): ModelMetadata {
+  const where = 'twin.model';
+  const path = join(dir, 'metadata.json');
+  let meta: unknown;
+  try {
+    meta = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new BadInputError(`cannot read ${path} (the model's metadata from poreloop reconstruct gan train): ${(e as Error).message}`, where);
+  }
+  if (!isPlainObject(meta)) throw new BadInputError(`${path} is not a JSON object (the model's metadata from poreloop reconstruct gan train)`, where);
+  const labels = meta.labels;
+  if (!Array.isArray(labels) || labels.length < 2 || !labels.every((l) => Number.isInteger(l) && l >= 0 && l <= 255) || new Set(labels).size !== labels.length) {
+    throw new BadInputError(`${path}: labels must list two or more distinct phase labels (integers 0–255), got ${JSON.stringify(labels)?.slice(0, 80)}`, where);
+  }
+  const declared = phases ? Object.keys(phases).map(Number) : undefined;
+  const undeclared = declared ? (labels as number[]).filter((l) => !declared.includes(l)) : [];
+  if (undeclared.length) {
+    throw new BadInputError(
+      `the model's volumes carry label${undeclared.length > 1 ? 's' : ''} ${undeclared.join(', ')}, which the twin does not declare (it declares ${declared!.join(', ')}); retrain it on a volume labelled ${declared!.join(', ')} (0 pore), e.g. a 0/255 stack relabelled 0/1`,
+      where,
+    );
+  }
+  if (!labels.includes(0)) throw new BadInputError(`the model's volumes carry labels ${labels.join(', ')} and no 0: label 0 is the pore phase (porosity is its fraction); retrain it on a volume with pore labelled 0`, where);
+  const c = meta.condition;
+  let condition: ModelMetadata['condition'] = null;
+  if (c !== null && c !== undefined) {
+    if (!isPlainObject(c) || typeof c.name !== 'string' || typeof c.min !== 'number' || typeof c.max !== 'number' || !Number.isFinite(c.min) || !Number.isFinite(c.max) || c.min > c.max) {
+      throw new BadInputError(`${path}: condition must be null or { name, min, max } with min ≤ max, got ${JSON.stringify(c)?.slice(0, 80)}`, where);
+    }
+    condition = { name: c.name, min: c.min, max: c.max, unit: typeof c.unit === 'string' ? c.unit : undefined };
+  }
+  return { dir, labels: labels as number[], condition };
+}
+
+/**
+ * The twin declares `condition` with open bounds (its real range is per model), so the space's
+ * bounds check cannot catch a range the model was not trained on (issue #19 review: space
+ * condition [0, 1] on a model trained on [0.022, 0.619] loaded, and proposals above 0.619 failed
+ * mid-campaign). Checked here against metadata.json: the searched bounds (declared, or a pool's
+ * values) and a fixed value must lie in the trained range; an unconditioned model takes none.
+ */
+function checkConditionRange(config: CampaignConfig, space: ParameterSpace, m: ModelMetadata): void {
+  const p = space.parameters.find((q) => q.name === 'condition');
+  const where = config.space.condition !== undefined ? 'space.condition' : 'space.pool';
+  const fixed = config.twin?.fixed.condition;
+  if (!m.condition) {
+    if (p) throw new BadInputError(`the model in ${m.dir} was trained without a conditioning parameter: it takes no condition (remove it from the space)`, where);
+    if (fixed !== undefined) throw new BadInputError(`the model in ${m.dir} was trained without a conditioning parameter: it takes no condition`, 'twin.fixed.condition');
+    return;
+  }
+  const c = m.condition;
+  // The same margin for rounding as the generator's own check (src/reconstruct/gan.ts checkedCondition).
+  const tol = 1e-9 * Math.max(1, Math.abs(c.max));
+  const inside = (v: unknown) => typeof v === 'number' && v >= c.min - tol && v <= c.max + tol;
+  const range = `[${c.min}, ${c.max}]${c.unit ? ' ' + c.unit : ''}`;
+  if (p) {
+    const values = p.kind === 'categorical' ? p.values : [p.min, p.max];
+    const bad = values.filter((v) => !inside(v));
+    if (bad.length) {
+      throw new BadInputError(`condition (${c.name}) ${p.kind === 'categorical' ? `values ${bad.join(', ')}` : `bounds [${p.min}, ${p.max}]`} exceed the range the model in ${m.dir} was trained on, ${range}: a generator extrapolates blindly outside it`, where);
+    }
+  }
+  if (fixed !== undefined && !inside(fixed)) throw new BadInputError(`condition (${c.name}) ${fixed} is outside the range the model in ${m.dir} was trained on, ${range}`, 'twin.fixed.condition');
 }
 
 /** The largest pool file read: ~1 M rows of a few columns, far beyond what a lab can make. */
