@@ -303,6 +303,38 @@ describe('asynchronous campaigns (#21)', () => {
     expect(warm.context.round).toBeGreaterThan(8);
   });
 
+  it('a kill while the warm-up holds: the resumed process counts the trials that ended before it from the ledger (#21 review)', async () => {
+    const o = base('async', { agent: createSobolAgent(), warmup: 4, rigRuns: 16 });
+    let endedAtKill = -1;
+    const first = await runSimCampaign({
+      ...o,
+      killWhen: (_ctx, state, ledger) => {
+        if (!state.includes('awaitingRigs')) return false;
+        const ended = ledger.trials('c').filter((t) => t.selectedRank !== null && (t.status === 'completed' || t.status === 'abandoned')).length;
+        if (ended < 1 || ended >= 4) return false;
+        endedAtKill = ended;
+        return true;
+      },
+    });
+    expect(first.status).toBe('killed');
+    expect(endedAtKill).toBeGreaterThanOrEqual(1);
+    // Before the kill nothing but the first batch was selected: the warm-up held.
+    expect(first.pendingAtSelection.every((x) => x.round === 1)).toBe(true);
+    const second = await runSimCampaign({ ...o, agent: createSobolAgent(), db: first.db, labStateDir: first.labStateDir });
+    try {
+      expect(second.status).toBe('completed');
+      expect(second.measured).toHaveLength(16);
+      const later = second.pendingAtSelection.filter((x) => x.round > 1).map((x) => x.results);
+      // No refill before the fourth result, counting those before the kill …
+      expect(Math.min(...later)).toBeGreaterThanOrEqual(4);
+      // … and not 4 more after the resume: a count kept in the process would have waited for
+      // endedAtKill + 4 results.
+      expect(Math.min(...later)).toBeLessThan(endedAtKill + 4);
+    } finally {
+      first.cleanup();
+    }
+  }, 120_000);
+
   it('runs asynchronously end to end on the embedded MQTT broker (aedes) with rigs of different speeds', async () => {
     const dir = tmp('poreloop-async-e2e-');
     const path = join(dir, 'campaign.yaml');
