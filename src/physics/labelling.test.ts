@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Shape3 } from '../core/protocols.js';
 import { createRng } from '../core/rng.js';
-import { FACE_BITS, labelComponents } from './labelling.js';
+import { AXES, FACE_BITS, labelComponents, percolatingMask, spanningLabels } from './labelling.js';
 
 /** Reference labelling: breadth-first flood fill over face neighbours, components in raster order. */
 function floodFill(mask: Uint8Array, [nx, ny, nz]: Shape3): { labels: Int32Array; count: number } {
@@ -71,5 +71,36 @@ describe('connected-component labelling', () => {
         }
         expect(Array.from(got.touch)).toEqual(Array.from(touch));
       }
+  });
+
+  it('spanningLabels / percolatingMask keep exactly the components with voxels on both end faces of the axis', () => {
+    const rng = createRng(43);
+    const shape: Shape3 = [9, 8, 7];
+    const [nx, ny, nz] = shape;
+    const mask = new Uint8Array(nx * ny * nz);
+    for (let i = 0; i < mask.length; i++) mask[i] = rng.next() < 0.4 ? 1 : 0;
+    const comp = labelComponents(mask, shape);
+    const { labels } = floodFill(mask, shape);
+    let kept = 0;
+    for (const [k, axis] of AXES.entries()) {
+      const n = shape[k];
+      const at = (i: number): number => [Math.floor(i / (ny * nz)), Math.floor(i / nz) % ny, i % nz][k];
+      const lo = new Set<number>();
+      const hi = new Set<number>();
+      for (let i = 0; i < mask.length; i++) {
+        if (!labels[i]) continue;
+        if (at(i) === 0) lo.add(labels[i]);
+        if (at(i) === n - 1) hi.add(labels[i]);
+      }
+      const want = Array.from(labels, (l): number => (l && lo.has(l) && hi.has(l) ? 1 : 0));
+      const { keep, count } = spanningLabels(comp, axis);
+      const got = percolatingMask(comp, axis);
+      expect(Array.from(got.mask), axis).toEqual(want);
+      expect(got.count).toBe(want.reduce((a, b) => a + b, 0));
+      expect(count).toBe(got.count);
+      expect(Array.from(comp.labels, (l) => keep[l])).toEqual(want);
+      kept += count;
+    }
+    expect(kept).toBeGreaterThan(0); // ε = 0.4 is above the percolation threshold: something spans
   });
 });

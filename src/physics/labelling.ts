@@ -116,21 +116,30 @@ export function axisFaces(axis: Axis): [number, number] {
 }
 
 /**
+ * The components that touch both the inlet and the outlet face of `axis` (the percolating, or
+ * spanning, clusters): keep[label] = 1 for those, and their voxel count from the component
+ * sizes (no pass over the voxels). Shared by percolatingMask and the solvers' cluster removal.
+ */
+export function spanningLabels(comp: Components, axis: Axis): { keep: Uint8Array; count: number } {
+  const [fa, fb] = axisFaces(axis);
+  const keep = new Uint8Array(comp.count + 1);
+  let count = 0;
+  for (let l = 1; l <= comp.count; l++)
+    if (comp.touch[l] & fa && comp.touch[l] & fb) {
+      keep[l] = 1;
+      count += comp.sizes[l];
+    }
+  return { keep, count };
+}
+
+/**
  * Mask of the voxels of `mask` in components that touch both the inlet and the outlet face of
  * `axis` (the percolating, or spanning, clusters). Returns the count of such voxels.
  */
 export function percolatingMask(comp: Components, axis: Axis): { mask: Uint8Array; count: number } {
-  const [fa, fb] = axisFaces(axis);
-  const keep = new Uint8Array(comp.count + 1);
-  for (let l = 1; l <= comp.count; l++) keep[l] = comp.touch[l] & fa && comp.touch[l] & fb ? 1 : 0;
+  const { keep, count } = spanningLabels(comp, axis);
   const lab = comp.labels;
   const mask = new Uint8Array(lab.length);
-  let count = 0;
-  for (let i = 0; i < lab.length; i++) {
-    if (keep[lab[i]]) {
-      mask[i] = 1;
-      count++;
-    }
-  }
+  for (let i = 0; i < lab.length; i++) if (keep[lab[i]]) mask[i] = 1;
   return { mask, count };
 }

@@ -1,5 +1,5 @@
 import type { Shape3 } from '../core/protocols.js';
-import { AXIS_INDEX, axisFaces, labelComponents, type Axis, type Components } from './labelling.js';
+import { AXIS_INDEX, labelComponents, spanningLabels, type Axis, type Components } from './labelling.js';
 import {
   applyOperator,
   BND_IN,
@@ -285,14 +285,7 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   for (let l = 1; l <= comp.count; l++) conducting += comp.sizes[l];
   // Spanning clusters (those touching the inlet and the outlet face) by label, and their size
   // from the component sizes: no pass over the voxels (issue #20).
-  const [fa, fb] = axisFaces(axis);
-  const keep = new Uint8Array(comp.count + 1);
-  let spanning = 0;
-  for (let l = 1; l <= comp.count; l++)
-    if (comp.touch[l] & fa && comp.touch[l] & fb) {
-      keep[l] = 1;
-      spanning += comp.sizes[l];
-    }
+  const { keep, count: spanning } = spanningLabels(comp, axis);
   const base = {
     axis,
     conductingFraction: conducting / n,
