@@ -4,16 +4,28 @@ import { createRng } from '../core/rng.js';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 import { WasmArena } from './kernels.js';
 import { ACT_LUT, applyOperator, coarsen, createMaskLevel, D_LUT, FACE_M0, FACE_M1, FACE_M2, FACE_P0, FACE_P1, FACE_P2, BND_IN, BND_OUT, INV_LUT, Multigrid, type Level } from './multigrid.js';
+import { labelComponents, spanningLabels } from './labelling.js';
 import { tortuosity } from './transport.js';
 import { compileKernels, expandMacros } from './write-kernels.js';
 
-/** A binary level over a random active set (porosity ε), inlet/outlet on axis 0, in `mask`. */
-function randomMaskLevel(n: Shape3, eps: number, seed: number, mask?: Uint8Array): Level {
+/**
+ * A binary level over a random active set (porosity ε), inlet/outlet on axis 0, in `mask`.
+ * With `spanning`, clusters that do not touch both ends of axis 0 are removed first, as the
+ * solver does (transport.ts): every remaining cluster then has a Dirichlet end, the operator is
+ * SPD and so is every coarse level.
+ */
+function randomMaskLevel(n: Shape3, eps: number, seed: number, mask?: Uint8Array, spanning = false): Level {
   const L = createMaskLevel(n, mask);
   const rng = createRng(seed);
   const on = new Uint8Array(L.size);
   for (let a = 1; a <= n[0]; a++)
     for (let c = 1; c <= n[1]; c++) for (let e = 1; e <= n[2]; e++) on[a * L.s0 + c * L.s1 + e] = rng.next() < eps ? 1 : 0;
+  if (spanning) {
+    const interior = (k: number): number => ((Math.floor(k / (n[1] * n[2])) + 1) * L.s0 + ((Math.floor(k / n[2]) % n[1]) + 1) * L.s1 + (k % n[2]) + 1);
+    const comp = labelComponents(Uint8Array.from({ length: n[0] * n[1] * n[2] }, (_, k) => on[interior(k)]), n);
+    const { keep } = spanningLabels(comp, 'x');
+    for (let k = 0; k < comp.labels.length; k++) if (!keep[comp.labels[k]]) on[interior(k)] = 0;
+  }
   for (let a = 1; a <= n[0]; a++)
     for (let c = 1; c <= n[1]; c++)
       for (let e = 1; e <= n[2]; e++) {
@@ -52,7 +64,7 @@ function maxRelDiff(a: Float64Array, b: Float64Array): number {
 }
 
 /** rUpdate and xpby on 101 random entries against the scalar formulas, to `digits` decimals. */
-function checkCgUpdates(arena: WasmArena, vector: () => Float64Array | Float32Array, digits: number): void {
+function checkCgUpdates(arena: WasmArena, vector: () => Float64Array, digits: number): void {
   const [r, p, q] = [0, 1, 2].map(vector);
   const rng = createRng(2);
   for (const v of [r, p, q]) for (let i = 0; i < 101; i++) v[i] = rng.next();
@@ -177,45 +189,51 @@ describe('WebAssembly kernels (kernels.wat)', () => {
     }
   });
 
-  // Float32 storage of the fine level (issue #20): the same kernels on f32 vectors (and the
-  // fused f32 cycle halves smoothRestrict32 / prolongSmooth32, which compute in f32) agree with
-  // the f64 ones to f32 rounding, and a whole solve gives τ within 1e-5 relative.
-  it('f32 kernels (matvec, multigrid cycle, CG updates) equal the f64 ones to f32 rounding', () => {
-    for (const n of shapes) {
+  // Float32 storage of the fine level (issue #20): the fused f32 cycle halves smoothRestrict32 /
+  // prolongSmooth32, which compute in f32, agree with the f64 cycle to f32 rounding. (The f32
+  // CG updates are dirPAp32 / rUpdateAp32, tested below; matvec32, rUpdate32 and the exported
+  // xpby32 were removed as unused — #20 review.)
+  it('the f32 multigrid cycle equals the f64 one to f32 rounding on porous levels with clusters removed', () => {
+    // Porous (ε = 0.7, 0.85) levels after cluster removal, as the solver builds them: inactive
+    // cells inside the grid, where the f32 residual (the three neighbours ahead, no
+    // cancellation: kernels.wat residualRow) relies on x = 0. Row length 2 besides the odd ones.
+    for (const n of [...shapes, [8, 7, 2]] as Shape3[]) {
       const size = (n[0] + 2) * (n[1] + 2) * (n[2] + 2);
-      const arena = WasmArena.create(WasmArena.bytesFor([size, size, size, size], [size + 1, size + 1, size + 1, size + 1], [size]) * 4, LUTS)!;
-      const L = randomMaskLevel(n, 0.7, 11, arena.u8(size));
+      const arena = WasmArena.create(WasmArena.bytesFor([size, size], [size + 1, size + 1], [size]) * 4, LUTS)!;
+      // ε = 0.85 where an axis has length 1 (a square lattice percolates only above ε ≈ 0.59).
+      const L = randomMaskLevel(n, n.includes(1) ? 0.85 : 0.7, 11, arena.u8(size), true);
+      let active = 0;
+      for (let i = 0; i < size; i++) if (L.mask![i]) active++;
+      expect(active, n.join('×')).toBeGreaterThan(0);
+      expect(active, n.join('×')).toBeLessThan(n[0] * n[1] * n[2]);
       const x64 = activeVector(L, arena.f64(size), 5);
-      const y64 = arena.f64(size);
       const x32 = arena.f32v(size);
       x32.set(x64.subarray(0, size));
-      const y32 = arena.f32v(size);
-      // Compare on the f32-rounded input, so only output rounding differs.
+      // Compare on the f32-rounded input, so only the cycle's own rounding differs.
       for (let i = 0; i < size; i++) x64[i] = x32[i];
-      const d64 = arena.matvec(L, L.mask!, x64, y64);
-      const d32 = arena.matvec(L, L.mask!, x32, y32);
-      expect(maxRelDiff(Float64Array.from(y32), y64), n.join('×')).toBeLessThan(1e-6);
-      expect(Math.abs(d32 - d64) / Math.abs(d64)).toBeLessThan(1e-6);
-      // The cycle on a fully conducting level (a random one may hold floating clusters, whose
-      // singular coarsest system makes the comparison meaningless).
-      const Lfull = randomMaskLevel(n, 1, 11, arena.u8(size));
-      const mg = new Multigrid(Lfull, { arena });
+      const mg = new Multigrid(L, { arena });
       const z64 = arena.f64(size);
       const z32 = arena.f32v(size);
       const a64 = mg.apply(x64, z64);
       const a32 = mg.apply(x32, z32);
-      expect(maxRelDiff(Float64Array.from(z32), z64), n.join('×')).toBeLessThan(1e-4);
-      expect(Math.abs(a32 - a64) / Math.abs(a64)).toBeLessThan(1e-4);
+      // f32 carries 24 bits (unit roundoff 2⁻²⁴ ≈ 6e-8); the two fine-level sweeps, the residual
+      // and the prolongation round each value a few times, and the Gauss–Seidel chain carries
+      // rounding along a row. 1e-6 (≈ 16 units of roundoff, relative to the largest entry) leaves
+      // room for that; measured ≤ 1.1e-7 (z) and ≤ 4.3e-8 (r·z) on these levels, while a wrong
+      // neighbour or a missing ω term (an error of order one) is far above it.
+      expect(maxRelDiff(Float64Array.from(z32), z64), n.join('×')).toBeLessThan(1e-6);
+      expect(Math.abs(a32 - a64) / Math.abs(a64), n.join('×')).toBeLessThan(1e-6);
+      // Inactive and ghost cells are 0 in the f32 result, as the next cycle's residual needs.
+      for (let i = 0; i < size; i++) if (!L.mask![i]) expect(z32[i] === 0, `cell ${i}: ${z32[i]}`).toBe(true); // ±0
       // The fused f32 kernels start from z = 0 without reading z (apply does not clear it):
-      // garbage in the interior of z must not change the result.
+      // garbage in the interior of z, active or inactive cells, must not change the result.
       const first = Float32Array.from(z32);
-      for (let a = 1; a <= n[0]; a++) for (let c = 1; c <= n[1]; c++) for (let e = 1; e <= n[2]; e++) z32[a * Lfull.s0 + c * Lfull.s1 + e] = 1e6 * (e - c);
+      for (let a = 1; a <= n[0]; a++) for (let c = 1; c <= n[1]; c++) for (let e = 1; e <= n[2]; e++) z32[a * L.s0 + c * L.s1 + e] = 1e6 * (e - c);
       expect(mg.apply(x32, z32)).toBe(a32);
       expect(z32).toEqual(first);
     }
-    const arena = WasmArena.create(WasmArena.bytesFor([], [102, 102, 102, 102], []), LUTS)!;
+    const arena = WasmArena.create(WasmArena.bytesFor([], [102], []), LUTS)!;
     expect(arena.f32v(101).length).toBe(102);
-    checkCgUpdates(arena, () => arena.f32v(101), 6);
   });
 
   // CG without a stored q (issue #20): the new direction p = z + βp with p·Ap, and r −= αAp
@@ -273,6 +291,8 @@ describe('WebAssembly kernels (kernels.wat)', () => {
         expect(Math.abs(d.tau - exact.tau) / exact.tau, `${shape.join('×')} ${axis} f64`).toBeLessThan(3e-5);
         expect(Math.abs(f.tau - exact.tau) / exact.tau, `${shape.join('×')} ${axis} f32`).toBeLessThan(3e-5);
         expect(Math.abs(f.iterations - d.iterations)).toBeLessThanOrEqual(2);
+        // And directly, the issue's bound on float32 (#20: |Δτ| ≤ 1e-4 relative).
+        expect(Math.abs(f.tau - d.tau) / d.tau, `${shape.join('×')} ${axis} f32 vs f64`).toBeLessThanOrEqual(1e-4);
       }
     }
     // JavaScript kernels have no f32 storage.

@@ -46,11 +46,8 @@ interface Exports {
   prolongSmoothExplicit(xc: number, x: number, b: number, g0: number, g1: number, g2: number, inv: number, ...gc: [...Geometry, number, number, number]): number;
   rUpdate(r: number, q: number, alpha: number, len: number): number;
   xpby(p: number, z: number, beta: number, len: number): void;
-  matvec32(x: number, y: number, m: number, ...g: Geometry): number;
   smoothRestrict32(x: number, b: number, m: number, bc: number, ...gc: [...Geometry, number, number]): void;
   prolongSmooth32(xc: number, x: number, b: number, m: number, ...gc: [...Geometry, number, number, number]): number;
-  rUpdate32(r: number, q: number, alpha: number, len: number): number;
-  xpby32(p: number, z: number, beta: number, len: number): void;
   dirPAp32(p: number, z: number, m: number, beta: number, ...g: Geometry): number;
   rUpdateAp32(r: number, p: number, m: number, alpha: number, ...g: Geometry): number;
 }
@@ -212,11 +209,13 @@ export class WasmArena {
     return [L.n[0], L.n[1], L.n[2], L.s0, L.s1];
   }
 
-  /** y = A x on a binary level; returns x·y. x and y are both f64 or both f32. */
-  matvec(L: StencilGeometry, mask: Uint8Array, x: FineVector, y: FineVector): number {
+  /**
+   * y = A x on a binary level with f64 vectors; returns x·y. (f32 storage never stores A p:
+   * direction32 and residual32 recompute it — #20 review: no f32 variant nothing calls.)
+   */
+  matvec(L: StencilGeometry, mask: Uint8Array, x: Float64Array, y: Float64Array): number {
     const B = this.buffer;
-    const f = x instanceof Float32Array ? this.k.matvec32 : this.k.matvec;
-    return f(at(x, B), at(y, B), at(mask, B), ...this.geometry(L));
+    return this.k.matvec(at(x, B), at(y, B), at(mask, B), ...this.geometry(L));
   }
 
   /** One Gauss–Seidel sweep on a binary level (f64 vectors); returns b·x. */
@@ -271,11 +270,10 @@ export class WasmArena {
     return this.k.prolongSmoothExplicit(at(xc, B), at(x, B), at(b, B), at(L.g0, B), at(L.g1, B), at(L.g2, B), at(L.invD, B), ...this.geometry(L), C.s0, C.s1, omega);
   }
 
-  /** r −= αq over whole arrays (arena arrays have even lengths); returns r·r. */
-  rUpdate(r: FineVector, q: FineVector, alpha: number): number {
+  /** r −= αq over whole f64 arrays (arena arrays have even lengths); returns r·r. */
+  rUpdate(r: Float64Array, q: Float64Array, alpha: number): number {
     const B = this.buffer;
-    const f = r instanceof Float32Array ? this.k.rUpdate32 : this.k.rUpdate;
-    return f(at(r, B), at(q, B), alpha, r.length);
+    return this.k.rUpdate(at(r, B), at(q, B), alpha, r.length);
   }
 
   /**
@@ -293,10 +291,9 @@ export class WasmArena {
     return this.k.rUpdateAp32(at(r, B), at(p, B), at(mask, B), alpha, ...this.geometry(L));
   }
 
-  /** p = z + βp over whole arrays. */
-  xpby(p: FineVector, z: FineVector, beta: number): void {
+  /** p = z + βp over whole f64 arrays. */
+  xpby(p: Float64Array, z: Float64Array, beta: number): void {
     const B = this.buffer;
-    const f = p instanceof Float32Array ? this.k.xpby32 : this.k.xpby;
-    f(at(p, B), at(z, B), beta, p.length);
+    this.k.xpby(at(p, B), at(z, B), beta, p.length);
   }
 }

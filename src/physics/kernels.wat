@@ -273,63 +273,16 @@
         (local.set $k (i32.add (local.get $k) (i32.const 16)))
         (br_if $l (i32.lt_u (local.get $k) (local.get $end))))))
 ;; ─── Float32 storage of the binary fine level (issue #20: τ at 500³ in a wasm32 memory). The
-;; CG vectors of the fine level are f32 — half the bytes of every sweep, and 20 instead of 40
-;; bytes per cell, so 500³ fits in 4 GiB. The CG kernels here (matvec32, rUpdate32, xpby32)
-;; compute in f64 (values are widened on load and rounded on store; pointers step by 4 bytes
-;; per cell); the multigrid cycle on the f32 fine level is in the next section. The coarse levels
-;; stay f64.
+;; CG vectors of the fine level are f32 — half the bytes of every sweep, and 12 instead of 32
+;; bytes of vectors per cell (r, z, p in f32 against r, z, p, q in f64; x is kept at the boundary
+;; cells only), so 500³ fits in 4 GiB. The CG kernels of this storage (xpby32 below, dirPAp32,
+;; rUpdateAp32) compute in f64 (values are widened on load and rounded on store; pointers step by
+;; 4 bytes per cell); the multigrid cycle on the f32 fine level is in the next section. The coarse
+;; levels stay f64. (A matvec32 and an rUpdate32 for a stored q were removed when q was dropped:
+;; nothing called them — #20 review.)
 
-  ;; y = A x on the interior (f32 x, y); returns x·y.
-  (func (export "matvec32") (param $x i32) (param $y i32) (param $m i32)
-      (param $n0 i32) (param $n1 i32) (param $n2 i32) (param $s0 i32) (param $s1 i32) (result f64)
-    (local $a i32) (local $c i32) (local $i i32) (local $end i32) (local $p i32) (local $pm i32)
-    (local $s0b i32) (local $s1b i32) (local $xv v128) (local $v v128) (local $acc v128)
-    (local.set $s0b (i32.shl (local.get $s0) (i32.const 2)))
-    (local.set $s1b (i32.shl (local.get $s1) (i32.const 2)))
-    (local.set $a (i32.const 1))
-    (loop $la
-      (local.set $c (i32.const 1))
-      (loop $lc
-        #ROW((loop $li
-          (local.set $p (i32.add (local.get $x) (i32.shl (local.get $i) (i32.const 2))))
-          (local.set $pm (i32.add (local.get $m) (local.get $i)))
-          (local.set $xv #LD2((local.get $p)))
-          (local.set $v
-            (f64x2.mul
-              #LUT2((local.get $pm), 4096)
-              (f64x2.sub
-                (f64x2.mul #LUT2((local.get $pm), 0) (local.get $xv))
-                #NB6F((local.get $p)))))
-          #ST2((i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))), (local.get $v))
-          (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $xv) (local.get $v))))
-          (local.set $i (i32.add (local.get $i) (i32.const 2)))
-          (br_if $li (i32.lt_u (local.get $i) (local.get $end)))))
-        (local.set $c (i32.add (local.get $c) (i32.const 1)))
-        (br_if $lc (i32.le_u (local.get $c) (local.get $n1))))
-      (local.set $a (i32.add (local.get $a) (i32.const 1)))
-      (br_if $la (i32.le_u (local.get $a) (local.get $n0))))
-    #HSUM((local.get $acc)))
-
-  ;; r −= αq over len (even) f32 entries; returns r·r (of the rounded r).
-  (func (export "rUpdate32") (param $r i32) (param $q i32) (param $alpha f64) (param $len i32) (result f64)
-    (local $k i32) (local $end i32) (local $al v128) (local $rv v128) (local $acc v128)
-    (local.set $al (f64x2.splat (local.get $alpha)))
-    (local.set $end (i32.shl (local.get $len) (i32.const 2)))
-    (block $done
-      (br_if $done (i32.eqz (local.get $len)))
-      (loop $l
-        (local.set $rv
-          (f64x2.promote_low_f32x4 (f32x4.demote_f64x2_zero
-            (f64x2.sub #LD2((i32.add (local.get $r) (local.get $k)))
-              (f64x2.mul (local.get $al) #LD2((i32.add (local.get $q) (local.get $k))))))))
-        #ST2((i32.add (local.get $r) (local.get $k)), (local.get $rv))
-        (local.set $acc (f64x2.add (local.get $acc) (f64x2.mul (local.get $rv) (local.get $rv))))
-        (local.set $k (i32.add (local.get $k) (i32.const 8)))
-        (br_if $l (i32.lt_u (local.get $k) (local.get $end)))))
-    #HSUM((local.get $acc)))
-
-  ;; p = z + βp over len (even) f32 entries.
-  (func $xpby32 (export "xpby32") (param $p i32) (param $z i32) (param $beta f64) (param $len i32)
+  ;; p = z + βp over len (even) f32 entries (a plane at a time, called by dirPAp32).
+  (func $xpby32 (param $p i32) (param $z i32) (param $beta f64) (param $len i32)
     (local $k i32) (local $end i32) (local $be v128)
     (local.set $be (f64x2.splat (local.get $beta)))
     (local.set $end (i32.shl (local.get $len) (i32.const 2)))
@@ -435,8 +388,8 @@
 ;; backward sweep of plane p needs planes p − 1 … p + 1 prolonged.
 ;; The sweeps compute in f32 (loads without conversion; the loop-carried chain is one add and one
 ;; multiply by 1/D from the f32 table at 6144) — the preconditioner only has to be a fixed SPD
-;; operator, and its input and output are f32 anyway; the outer CG (matvec32, rUpdate32)
-;; stays f64. A forward sweep from x = 0 reads only the three neighbours behind (the others are
+;; operator, and its input and output are f32 anyway; the outer CG (dirPAp32, rUpdateAp32)
+;; computes in f64. A forward sweep from x = 0 reads only the three neighbours behind (the others are
 ;; 0), so x need not be cleared first. Residual and prolongation go 16 cells at a time, in
 ;; f32x4 lanes, with unaligned loads. (Red–black Gauss–Seidel in f32x4 lanes was tried and was
 ;; slower: each colour computes all lanes and keeps half, ≈ 2× the instructions of this sweep.)

@@ -346,18 +346,19 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   // evaluation per iteration: kernels.wat dirPAp32, rUpdateAp32.
   const fused = arena && precision === 'float32' ? arena : null;
   const q = fused ? null : vector();
-  const matvec = (u: FineVector, v: FineVector): number => (arena ? arena.matvec(L, L.mask!, u, v) : applyOperator(L, u as Float64Array, v as Float64Array));
+  // Where q is stored the vectors are f64 (f32 storage always takes the fused path).
+  const matvec = (u: FineVector, v: FineVector): number => (arena ? arena.matvec(L, L.mask!, u as Float64Array, v as Float64Array) : applyOperator(L, u as Float64Array, v as Float64Array));
   /** The new search direction p = z + βp; returns p·Ap (q = Ap where q is stored). */
   const direction = (beta: number): number => {
     if (fused) return fused.direction32(L, L.mask!, p as Float32Array, z as Float32Array, beta);
-    if (arena) arena.xpby(p, z, beta);
+    if (arena) arena.xpby(p as Float64Array, z as Float64Array, beta);
     else for (let i = 0; i < size; i++) p[i] = z[i] + beta * p[i];
     return matvec(p, q!);
   };
   /** r −= αAp; returns r·r. */
   const rUpdate = (alpha: number): number => {
     if (fused) return fused.residual32(L, L.mask!, r as Float32Array, p as Float32Array, alpha);
-    if (arena) return arena.rUpdate(r, q!, alpha);
+    if (arena) return arena.rUpdate(r as Float64Array, q as Float64Array, alpha);
     let rr = 0;
     for (let i = 0; i < size; i++) {
       const ri = r[i] - alpha * q![i];
