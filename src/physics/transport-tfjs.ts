@@ -40,8 +40,16 @@ import type * as TF from '@tensorflow/tfjs';
  * Memory: every step runs in small tf.tidy scopes and each old tensor is disposed as soon as
  * its successor exists, so the device holds ≈ 10 float32 volumes (e, r, p, the mask, the
  * diagonal and its inverse, and a step's temporaries) whatever the iteration count — the test
- * checks that the tensor count returns to where it started; the host holds the float64 iterate,
- * the float32 residual and the downloaded correction (≈ 21 bytes per cell).
+ * checks that the tensor count returns to where it started. The host's own arrays, per cell of
+ * the padded grid: the mask `on` (1 byte), the float64 iterate (8), the float32 diagonal (4) and
+ * residual (4) and the right-hand side b (1) for the whole solve, and at the end of each
+ * correction its download and the copy of it (dataSync, then slice: 4 + 4) — a peak of 26 bytes
+ * per cell plus the kept-cell mask (1 per voxel), the count in `hostBytes` (#20 review: the
+ * earlier 21 missed b and the second copy). Not in it: the transient Float32Array.from(on)
+ * (4 bytes per cell, during setup, below that peak), the labelling's arrays (the caller's), and
+ * whatever the backend keeps of the tensors made from host arrays (the mask, the diagonal — twice,
+ * for invDiag and diagT — and each correction's r): on the cpu and wasm backends every tensor is
+ * host memory; on tfjs-node-gpu this was not measured.
  */
 
 /** Where a τ solve runs: 'auto' takes the GPU path only when a GPU is there. */
@@ -411,7 +419,8 @@ function solveOn(tf: typeof TF, keep: Uint8Array, shape: Shape3, s: SolveSetting
     wallMs: performance.now() - s.t0,
     setupMs,
     bytes: peakBytes,
-    hostBytes: size * (1 + 8 + 4 + 4 + 4) + n,
+    // on, x, diag, r32, b, and a correction's download and its copy (see the file comment).
+    hostBytes: size * (1 + 8 + 4 + 4 + 1 + 4 + 4) + n,
     levels: 1,
   });
 }
