@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureOutput } from '../../../tests/helpers.js';
-import { readVolume } from '../../voxel/io.js';
+import { readVolume, writeVolume } from '../../voxel/io.js';
+import { createVoxels } from '../../voxel/voxels.js';
 import { main } from '../main.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'poreloop-gan-cli-'));
@@ -54,5 +55,14 @@ describe('poreloop reconstruct gan (issue #19)', () => {
     expect(await main(['reconstruct', 'gan', 'train', real, join(dir, 'm2'), '--size', '12'])).toBe(2);
     expect(io.stderr).toMatch(/multiple of 8/);
     expect(await main(['reconstruct', 'gan', 'train', real, join(dir, 'm3'), '--condition', 'pressure'])).toBe(2);
+  });
+
+  it('train refuses a conditioning label the volume lacks, and a line (two sides of 1), with exit 2 before training (issue #19 review)', async () => {
+    expect(await main(['reconstruct', 'gan', 'train', real, join(dir, 'm4'), '--size', '16', '--condition-label', '7'])).toBe(2);
+    expect(io.stderr).toMatch(/--condition-label: label 7 does not occur in .* \(labels 0, 1, 2\)/);
+    const line = join(dir, 'line.npy');
+    writeVolume(line, createVoxels([40, 1, 1], 1, { 0: 'pore', 1: 'solid' }, Uint8Array.from({ length: 40 }, (_, i) => i % 3 === 0 ? 1 : 0)));
+    expect(await main(['reconstruct', 'gan', 'train', line, join(dir, 'm5'), '--size', '16', '--condition', 'none'])).toBe(2);
+    expect(io.stderr).toMatch(/40×1×1 has two or more sides of 1/);
   });
 });

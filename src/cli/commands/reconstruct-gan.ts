@@ -106,6 +106,13 @@ const trainCommand = (ctx: CommandContext): CommandModule<GlobalArgs, TrainArgs>
         else throw new BadInputError(`expected porosity or none, got "${args.condition}" (a value given per training volume is an API option: GanTrainOptions.condition)`, '--condition');
         const volume = readVolume(args.volume, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
         const is2d = volume.shape.some((n) => n === 1);
+        // A line or a single voxel has no 2D windows to learn from (issue #19 review: it crashed in the sampler).
+        if (volume.shape.filter((n) => n === 1).length >= 2) throw new BadInputError(`${volume.shape.join('×')} has two or more sides of 1: train on a 3D volume or a 2D image (one side 1)`, 'volume');
+        // A condition on the fraction of a label the volume lacks is 0 in every cube: a range
+        // [0, 0] the generator cannot learn from (issue #19 review: it trained silently).
+        if (condition.mode === 'fraction' && !labelsPresent(volume).includes(condition.label)) {
+          throw new BadInputError(`label ${condition.label} does not occur in ${args.volume} (labels ${labelsPresent(volume).join(', ')}): name one of them, or --condition none`, '--condition-label');
+        }
         if (is2d && condition.mode !== 'none') throw new BadInputError('a 2D training image has no training cubes to measure the porosity of: add --condition none', '--condition');
         out.info(`${args.volume}: ${volume.shape.join('×')} ${is2d ? '2D image (isotropic: one critic for all axes)' : 'volume (one critic per axis)'}; phases ${labelsPresent(volume).join(', ')}; ${epochs} × ${itersPerEpoch} generator steps, ${criticIters} critic steps each`);
         const r = await trainGanInWorker([volume], args.outdir, {
@@ -128,7 +135,8 @@ const trainCommand = (ctx: CommandContext): CommandModule<GlobalArgs, TrainArgs>
           const model = loadGan(args.outdir);
           const porosity = m.condition ? Math.min(m.condition.max, Math.max(m.condition.min, phaseFractions(volume)[m.condition.label ?? 0] ?? 0)) : undefined;
           const n = args.reportSize;
-          const generated = generateGan(model, { shape: is2d ? [n, n, n] : [n, n, n], seed: args.seed, condition: porosity });
+          // A 3D volume of n³ in either case: a model trained on a 2D image generates 3D too.
+          const generated = generateGan(model, { shape: [n, n, n], seed: args.seed, condition: porosity });
           out.info(`a ${n}³ volume generated${porosity !== undefined ? ` at ${m.condition!.name} ${porosity.toFixed(4)}` : ''}, against the training ${is2d ? 'image' : 'volume'}:`);
           matched = await report(out, generated, volume, args, 'training');
         }
