@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- solver500 [--axes x,y,z] [--crop N] [--precision auto|float32|float64] [--old DIR] [--solvers new,old,previous]` (issue #20): τ of TauFactor 2's 500³
+ * `npm run bench -- solver500 [--axes x,y,z] [--crop N] [--precision auto|float32|float64] [--old DIR] [--solvers new,old,previous] [--repeat N]` (issue #20): τ of TauFactor 2's 500³
  * speed-benchmark volume (/work/shared/reference/real/taufactor-TF-500x500x500-1x2x6-v3.tiff.zip,
  * percolating phase = label 255, ε = 0.30) on one core, the new solver side by side with the
  * previous one in the same run:
@@ -17,7 +17,9 @@
  * Axis by axis, new and old in alternating order — the first axis new → old, the second old → new,
  * the third new → old (#20 review: old always second let a drifting load or a warmer heap favour
  * one side) — then the previous one; the process's peak RSS after the first (new) solve is the
- * new solver's (the previous one needs more). Times: wall clock and CPU time
+ * new solver's (the previous one needs more). `--repeat N` (default 1) runs the whole sequence N
+ * times, the order flipping again each time (so with N even every axis has each order equally
+ * often); the tables then give median times over the repeats (every solve is in the JSON). Times: wall clock and CPU time
  * of the process (the machine is shared: CPU time is the better estimate of what a free core
  * does). Writes experiments/results/solver500.md (+ .json) after every solve, marked partial
  * until the run completes.
@@ -91,6 +93,8 @@ type Tortuosity = typeof tortuosity;
 
 interface Solve {
   axis: 'x' | 'y' | 'z';
+  /** 0-based repeat (--repeat). */
+  repeat: number;
   solver: 'new' | 'old' | 'previous';
   tau: number;
   iterations: number;
@@ -111,7 +115,7 @@ function solve(data: Uint8Array, shape: Shape3, axis: 'x' | 'y' | 'z', solver: '
   const r = f(data, shape, PHASE, axis, solver === 'previous' ? { kernels: 'js' } : { precision });
   const wallS = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
-  return { axis, solver, tau: r.tau, iterations: r.iterations, wallS, cpuS: (c.user + c.system) / 1e6, setupS: r.setupMs / 1000, kernels: r.kernels, precision: r.precision, bytesGiB: r.bytes / 2 ** 30, converged: r.converged, fluxImbalance: r.fluxImbalance };
+  return { axis, repeat: 0, solver, tau: r.tau, iterations: r.iterations, wallS, cpuS: (c.user + c.system) / 1e6, setupS: r.setupMs / 1000, kernels: r.kernels, precision: r.precision, bytesGiB: r.bytes / 2 ** 30, converged: r.converged, fluxImbalance: r.fluxImbalance };
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -131,6 +135,9 @@ export async function run(args: string[]): Promise<void> {
   /** `--solvers new,old` leaves out the previous (f64 JavaScript) solver, e.g. for a quick new-vs-old run at 500³. */
   const solvers = (at('solvers')?.split(',') ?? (oldDir ? ['new', 'old', 'previous'] : ['new', 'previous'])) as Array<'new' | 'old' | 'previous'>;
   if (solvers.includes('old') && !oldDir) throw new Error('--solvers old needs --old DIR');
+  /** `--repeat N`: the whole sequence N times (default 1). */
+  const repeats = at('repeat') === undefined ? 1 : Number(at('repeat'));
+  if (!(Number.isInteger(repeats) && repeats >= 1)) throw new Error(`--repeat needs an integer ≥ 1, got ${at('repeat')}`);
   /** The solve order on the i-th axis: new and old swap places on every other axis (previous stays where it is). */
   const order = (i: number): Array<'new' | 'old' | 'previous'> =>
     i % 2 === 0 || !(solvers.includes('new') && solvers.includes('old')) ? solvers : solvers.map((s) => (s === 'new' ? 'old' : s === 'old' ? 'new' : s));
@@ -150,13 +157,26 @@ export async function run(args: string[]): Promise<void> {
   const started = new Date().toISOString();
   const t1 = performance.now();
   let rssNewGiB = 0;
+  const median = (v: number[]): number => {
+    const o = [...v].sort((a, b) => a - b);
+    const m = o.length >> 1;
+    return o.length % 2 ? o[m] : 0.5 * (o[m - 1] + o[m]);
+  };
+  /**
+   * One solver's solves of an axis, times as medians over the repeats done so far; τ, iterations
+   * and memory are the first repeat's (the same code on the same volume: deterministic).
+   */
+  const find = (axis: string, solver: string): Solve | undefined => {
+    const rs = rows.filter((r) => r.axis === axis && r.solver === solver);
+    if (!rs.length) return undefined;
+    return { ...rs[0], wallS: median(rs.map((r) => r.wallS)), cpuS: median(rs.map((r) => r.cpuS)), setupS: median(rs.map((r) => r.setupS)) };
+  };
   /** Writes the results so far (after every solve: a run cut short still leaves its finished solves, marked partial). */
   const report = (done: boolean): string => {
     const rssAllGiB = process.resourceUsage().maxRSS / 2 ** 20;
     const load1 = loadavg()[0];
     const wallMin = (performance.now() - t1) / 60_000;
     writeFileSync(outDir + `${name}.json`, JSON.stringify({ date: started, commit, oldCommit: oldCommit || undefined, machine, shape, load: [load0, load1], wallMin, complete: done, rssNewGiB, rssAllGiB, rows }, null, 2) + '\n');
-    const find = (axis: string, solver: string) => rows.find((r) => r.axis === axis && r.solver === solver);
     const done2 = axes.filter((a) => find(a, 'new') && find(a, 'previous'));
     const mean = (solver: 'new' | 'previous', key: 'wallS' | 'cpuS') => (done2.reduce((s, a) => s + find(a, solver)![key], 0) / done2.length).toFixed(1);
     const md = [
@@ -164,7 +184,7 @@ export async function run(args: string[]): Promise<void> {
       '',
       `${started} · commit ${commit} · ${machine} · \`npm run bench -- solver500${args.length ? ' ' + args.join(' ') : ''}\` (niced) · load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} ${done ? 'at the end' : 'when written'} · ${wallMin.toFixed(1)} min wall`,
       '',
-      ...(done ? [] : [`**PARTIAL**: ${rows.length} of ${solvers.length * axes.length} solves finished when this was written (the run did not complete).`, '']),
+      ...(done ? [] : [`**PARTIAL**: ${rows.length} of ${solvers.length * axes.length * repeats} solves finished when this was written (the run did not complete).`, '']),
       `new = ${precision === 'auto' ? 'defaults' : `precision '${precision}' (--precision), otherwise defaults`} (f32 storage of the fine level's CG vectors — r, z, p: q = Ap is recomputed and x kept at the inlet/outlet cells only —`,
       'all kernels in WebAssembly; the fine level\'s multigrid cycle in two fused passes — f32 Gauss–Seidel from z = 0 + restriction,',
       'prolongation + backward sweep — kernels.wat);',
@@ -172,6 +192,7 @@ export async function run(args: string[]): Promise<void> {
       'it shares the new branch-free assembly). Times include labelling, cluster removal, assembly, the multigrid hierarchy and the solve.',
       'CPU = user + system time of the process during the solve (the machine is shared by other jobs, so wall time is an upper bound;',
       'CPU time is closer to what a free core takes, though cache and memory-bandwidth contention still inflate it).',
+      ...(repeats > 1 ? [`Times are medians over ${repeats} repeats of the whole sequence (each solve in the JSON's rows).`] : []),
       '',
       '| axis | τ new | τ previous (f64) | |Δτ|/τ | τ published (TauFactor 2) | it new / prev | wall new (s) | wall prev (s) | CPU new (s) | CPU prev (s) | CPU ratio prev/new | arrays new (GiB) |',
       '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -192,10 +213,9 @@ export async function run(args: string[]): Promise<void> {
   };
   /** The new solver against the old checkout's, same options, same process. */
   function oldTable(): string[] {
-    const find = (axis: string, solver: string) => rows.find((r) => r.axis === axis && r.solver === solver);
     return [
       '',
-      `old = the same call (same options) from the checkout at ${oldDir} (commit ${oldCommit}), in the same process, alternating with new: ${axes.map((a, i) => `${a} ${order(i).filter((s) => s !== 'previous').join(' → ')}`).join(', ')}.`,
+      `old = the same call (same options) from the checkout at ${oldDir} (commit ${oldCommit}), in the same process, alternating with new: ${axes.map((a, i) => `${a} ${order(i).filter((s) => s !== 'previous').join(' → ')}`).join(', ')}${repeats > 1 ? ' (reversed on every other repeat)' : ''}.`,
       '',
       '| axis | τ new | τ old | |Δτ|/τ new vs old | it new / old | CPU new (s) | CPU old (s) | CPU ratio old/new | setup wall new / old (s) | arrays new / old (GiB) |',
       '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | --- |',
@@ -212,13 +232,15 @@ export async function run(args: string[]): Promise<void> {
   // still has complete pairs. The new solver's peak RSS is read after its first solve (the first
   // axis runs new first), before any previous solve (which needs more); its later solves allocate
   // the same arrays again.
-  for (const [i, axis] of axes.entries()) {
-    for (const solver of order(i)) {
-      rows.push(solve(data, shape, axis, solver, precision, oldTortuosity));
-      const r = rows.at(-1)!;
-      log(`${solver} ${axis}: τ ${r.tau.toFixed(6)} · ${r.iterations} it · ${r.wallS.toFixed(1)} s wall · ${r.cpuS.toFixed(1)} s CPU · ${r.kernels}/${r.precision} · ${r.bytesGiB.toFixed(2)} GiB`);
-      if (rows.length === 1 && solver === 'new') rssNewGiB = process.resourceUsage().maxRSS / 2 ** 20;
-      report(false);
+  for (let k = 0; k < repeats; k++) {
+    for (const [i, axis] of axes.entries()) {
+      for (const solver of order(i + k)) {
+        rows.push({ ...solve(data, shape, axis, solver, precision, oldTortuosity), repeat: k });
+        const r = rows.at(-1)!;
+        log(`${repeats > 1 ? `[${k + 1}/${repeats}] ` : ''}${solver} ${axis}: τ ${r.tau.toFixed(6)} · ${r.iterations} it · ${r.wallS.toFixed(1)} s wall · ${r.cpuS.toFixed(1)} s CPU · ${r.kernels}/${r.precision} · ${r.bytesGiB.toFixed(2)} GiB`);
+        if (rows.length === 1 && solver === 'new') rssNewGiB = process.resourceUsage().maxRSS / 2 ** 20;
+        report(false);
+      }
     }
   }
   process.stdout.write(report(true));
