@@ -4,7 +4,7 @@
  * composition root's registries. Model: tests/fixtures/gan-tiny (experiments/make-gan-fixture.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +50,32 @@ describe('gan twin', () => {
     const c = loadGan(MODEL).metadata.condition!;
     expect(() => twin.generate({ model: MODEL, condition: c.max + 0.1 }, opts)).toThrow(/outside the range/);
     expect(() => twin.generate({ model: MODEL, speed: 1 }, opts)).toThrow(/speed/);
+  });
+
+  it('refuses a damaged model folder, and a model whose labels it does not declare, with bad-input errors (#19 review)', () => {
+    const twin = createGanTwin();
+    const opts = { seed: 1, size: [8, 8, 8] as [number, number, number], voxelSize: 1 };
+    const copy = (edit: (d: string) => void) => {
+      const d = mkdtempSync(join(tmpdir(), 'poreloop-gan-bad-'));
+      dirs.push(d);
+      cpSync(MODEL, d, { recursive: true });
+      edit(d);
+      return d;
+    };
+    const truncated = copy((d) => truncateSync(join(d, 'weights.bin'), 37978));
+    expect(() => twin.generate({ model: truncated }, opts)).toThrow(BadInputError);
+    expect(() => twin.generate({ model: truncated }, opts)).toThrow(/not a whole number of float32/);
+    const badJson = copy((d) => writeFileSync(join(d, 'model.json'), 'not json'));
+    expect(() => twin.generate({ model: badJson }, opts)).toThrow(/model\.json is not valid JSON/);
+    const relabel = (labels: number[]) =>
+      copy((d) => {
+        const m = JSON.parse(readFileSync(join(d, 'metadata.json'), 'utf8'));
+        m.labels = labels;
+        m.phases = Object.fromEntries(labels.map((l) => [l, `phase ${l}`]));
+        writeFileSync(join(d, 'metadata.json'), JSON.stringify(m));
+      });
+    expect(() => twin.generate({ model: relabel([0, 128, 255]) }, opts)).toThrow(/labels 128, 255; twin gan declares 0, 1, 2, 3/);
+    expect(() => twin.generate({ model: relabel([1, 2, 3]) }, opts)).toThrow(/no 0: label 0 is the pore phase/);
   });
 });
 

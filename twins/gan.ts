@@ -1,8 +1,9 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../src/core/errors.js';
 import type { Parameters, Twin, TwinGenerateOptions, TwinOutput } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
+import { checkedCondition, latentSideFor, readGanModel, type GanMetadata } from '../src/voxel/gan-model.js';
 import { createVoxels, phaseFractions } from '../src/voxel/voxels.js';
 
 /**
@@ -27,16 +28,24 @@ import { createVoxels, phaseFractions } from '../src/voxel/voxels.js';
 
 interface Loaded {
   latentChannels: number;
-  conditioned: boolean;
   crop: number;
   layers: Array<{ w: Float32Array; cin: number; cout: number; b: Float32Array }>;
   labels: number[];
   phases: Record<number, string>;
-  condition: { name: string; min: number; max: number; unit?: string } | null;
+  metadata: GanMetadata;
 }
+
+/** The labels this twin's volumes may carry (declared below): 0 pore, then up to three solids. */
+const PHASES: Record<number, string> = { 0: 'pore', 1: 'solid', 2: 'second solid (e.g. carbon-binder)', 3: 'third solid' };
 
 const cache = new Map<string, { mtimeMs: number; model: Loaded }>();
 
+/**
+ * The model folder, read and checked by src/voxel/gan-model.ts (the same reader as `reconstruct
+ * gan`; #19 review: a damaged folder was a RangeError/TypeError/SyntaxError, exit 1), cached per
+ * folder until weights.bin changes. Its labels must be phases this twin declares, 0 (pore)
+ * among them: `porosity` is the fraction of label 0.
+ */
 function load(dir: string): Loaded {
   let mtimeMs: number;
   try {
@@ -46,27 +55,19 @@ function load(dir: string): Loaded {
   }
   const hit = cache.get(dir);
   if (hit && hit.mtimeMs === mtimeMs) return hit.model;
-  const file = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as {
-    format: string;
-    generator: { latentChannels: number; conditioned: boolean };
-    crop: number;
-    weightsManifest: Array<{ weights: Array<{ name: string; shape: number[] }> }>;
+  const g = readGanModel(dir);
+  const labels = g.metadata.labels;
+  const undeclared = labels.filter((l) => !(l in PHASES));
+  if (undeclared.length) throw new BadInputError(`the model's volumes carry label${undeclared.length > 1 ? 's' : ''} ${undeclared.join(', ')}; twin gan declares ${Object.keys(PHASES).join(', ')} (0 pore): retrain on a volume labelled so`, 'model');
+  if (!labels.includes(0)) throw new BadInputError(`the model's volumes carry labels ${labels.join(', ')} and no 0: label 0 is the pore phase (porosity is its fraction)`, 'model');
+  const model: Loaded = {
+    latentChannels: g.config.latentChannels,
+    crop: g.crop,
+    layers: g.weights.map((l) => ({ w: l.w, cin: l.wShape[0] / 8, cout: l.wShape[1] / 8, b: l.b })),
+    labels,
+    phases: g.metadata.phases,
+    metadata: g.metadata,
   };
-  const meta = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as { labels: number[]; phases: Record<number, string>; condition: Loaded['condition'] };
-  if (file.format !== 'poreloop-slicegan-generator') throw new BadInputError(`${dir}/model.json is not a poreloop SliceGAN generator`, 'model');
-  const bin = readFileSync(join(dir, 'weights.bin'));
-  const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
-  const specs = file.weightsManifest[0].weights;
-  let o = 0;
-  const layers: Loaded['layers'] = [];
-  for (let k = 0; k < specs.length; k += 2) {
-    const [rows, cols] = specs[k].shape;
-    const w = all.subarray(o, (o += rows * cols));
-    const b = all.subarray(o, (o += specs[k + 1].shape[0]));
-    layers.push({ w, cin: rows / 8, cout: cols / 8, b });
-  }
-  if (o !== all.length) throw new BadInputError(`${dir}/weights.bin does not match model.json`, 'model');
-  const model: Loaded = { latentChannels: file.generator.latentChannels, conditioned: file.generator.conditioned, crop: file.crop, layers, labels: meta.labels, phases: meta.phases, condition: meta.condition };
   cache.set(dir, { mtimeMs, model });
   return model;
 }
@@ -111,20 +112,11 @@ function generate(params: Parameters, options: TwinGenerateOptions): TwinOutput 
   const dir = params.model;
   if (typeof dir !== 'string' || dir === '') throw new BadInputError('twin gan needs its trained model folder: twin.model in the campaign config', 'model');
   const m = load(dir);
-  let cond: number | undefined;
-  if (m.condition) {
-    const c = m.condition;
-    const v = params.condition === undefined ? (c.min + c.max) / 2 : Number(params.condition);
-    if (!Number.isFinite(v)) throw new BadInputError(`expected a number, got ${String(params.condition)}`, 'condition');
-    const tol = 1e-9 * Math.max(1, Math.abs(c.max));
-    if (v < c.min - tol || v > c.max + tol) throw new BadInputError(`condition (${c.name}) ${v} is outside the range the model was trained on, [${c.min.toPrecision(4)}, ${c.max.toPrecision(4)}]`, 'condition');
-    cond = c.max > c.min ? (2 * (v - c.min)) / (c.max - c.min) - 1 : 0;
-  } else if (params.condition !== undefined) throw new BadInputError('this model was trained without a conditioning parameter', 'condition');
+  // The trained-range check and the scaling to [−1, 1] that training used (src/voxel/gan-model.ts).
+  const cond = checkedCondition(m.metadata, params.condition === undefined ? undefined : Number(params.condition), 'condition');
   const shape = options.size;
   const L = m.layers.length;
-  const f = 2 ** L;
-  // Latent side per axis: the smallest l with 2^L·(l − 2) + 2 ≥ n + crop (gan-net.ts latentSideFor).
-  let dims = shape.map((n) => Math.max(3, Math.ceil((n + m.crop - 2) / f) + 2));
+  let dims = shape.map((n) => latentSideFor(n + m.crop, L));
   const cz = m.latentChannels + (cond === undefined ? 0 : 1);
   const rng = createRng(options.seed);
   const npos = dims[0] * dims[1] * dims[2];
@@ -156,7 +148,8 @@ function generate(params: Parameters, options: TwinGenerateOptions): TwinOutput 
   for (const l of m.labels) achieved[`fraction_${l}`] = fr[l] ?? 0;
   // What was asked, with the default filled in: the middle of the trained range.
   const requested: Parameters = { ...params };
-  if (m.condition) requested.condition = params.condition === undefined ? (m.condition.min + m.condition.max) / 2 : Number(params.condition);
+  const c = m.metadata.condition;
+  if (c) requested.condition = params.condition === undefined ? (c.min + c.max) / 2 : Number(params.condition);
   return { voxels, requested, achieved, stages: ['generate'] };
 }
 
@@ -165,12 +158,16 @@ export function createGanTwin(): Twin {
     name: 'gan',
     description: 'a trained SliceGAN generator (poreloop reconstruct gan train), conditioned on one manufacturing parameter',
     // `model` (the folder) is not a searchable parameter: the loader passes twin.model as the
-    // fixed value `model`, and generation refuses to run without it.
+    // fixed value `model`, refuses it as a space or pool column, and merges fixed values last
+    // (src/ledger/view.ts), so a trial cannot replace it (#19 review); generation refuses to run
+    // without it.
     parameters: [
       {
         name: 'condition',
         kind: 'continuous',
-        // The real bounds are the model's training range (metadata.json), checked at generation.
+        // The real bounds are the model's training range (metadata.json), per model: the config
+        // loader checks the space against it (src/config/load.ts checkConditionRange, #19 review)
+        // and generation checks every value.
         min: -1e12,
         max: 1e12,
         description: "the model's conditioning parameter (metadata.json condition.name, e.g. porosity), within its training range",
@@ -178,8 +175,9 @@ export function createGanTwin(): Twin {
     ],
     stages: [{ name: 'generate', description: 'the generator maps a seeded latent (and the condition) to a volume', parameters: ['condition'] }],
     // The volumes carry the loaded model's own phase names (metadata.json); declared here is
-    // the labelling the reconstruction tools use: 0 pore, then the solids.
-    phases: { 0: 'pore', 1: 'solid', 2: 'second solid (e.g. carbon-binder)', 3: 'third solid' },
+    // the labelling the reconstruction tools use: 0 pore, then the solids. A model with other
+    // labels (a 0/255 stack, more than four phases) is refused when the config loads and here.
+    phases: PHASES,
     generate,
   };
 }

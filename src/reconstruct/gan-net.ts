@@ -25,6 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../core/rng.js';
+import type { GeneratorConfig } from '../voxel/gan-model.js';
 
 /**
  * matMul whose gradient transposes explicitly: the wasm backend's matMul with transposeA or
@@ -106,21 +107,10 @@ export function leaky<T extends tf.Tensor>(x: T): T {
 
 // ─── Generator ────────────────────────────────────────────────────────────────────────────
 
-export interface GeneratorConfig {
-  /** Latent channels (noise), excluding the conditioning channel. */
-  latentChannels: number;
-  /** A conditioning channel (a constant, the scaled manufacturing parameter) joins the latent. */
-  conditioned: boolean;
-  /** Output channels of each hidden transposed conv. The last layer outputs `phases` channels. */
-  hidden: number[];
-  phases: number;
-}
-
-/** Latent side that gives at least `n` voxels: each layer maps m → 2m − 2, so L layers give 2^L·(l − 2) + 2. */
-export function latentSideFor(n: number, layers: number): number {
-  const f = 2 ** layers;
-  return Math.max(3, Math.ceil((n - 2) / f) + 2);
-}
+// The generator's topology and the latent side for an output size live beside the saved
+// model's reader (src/voxel/gan-model.ts), one copy for training and the gan twin (#19 review).
+export type { GeneratorConfig } from '../voxel/gan-model.js';
+export { latentSideFor } from '../voxel/gan-model.js';
 
 export function outputSide(latent: number, layers: number): number {
   return 2 ** layers * (latent - 2) + 2;

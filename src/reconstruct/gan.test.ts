@@ -4,7 +4,7 @@
  * round-trips through its files, refuses bad input, and runs in a worker thread.
  */
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +73,12 @@ describe('trainGan', () => {
     const image = createVoxels([40, 40, 1], 1, { 0: 'pore', 1: 'solid' }, Uint8Array.from({ length: 1600 }, (_, i) => (i % 7 < 3 ? 0 : 1)));
     await expect(trainGan({ ...tiny, volumes: [image], condition: { mode: 'fraction', name: 'porosity', label: 0 } })).rejects.toThrow(/3D training volume/);
   });
+
+  it('refuses a line (two sides of 1) and a fraction condition on a label the data lacks (#19 review)', async () => {
+    const line = createVoxels([40, 1, 1], 1, { 0: 'pore', 1: 'solid' }, Uint8Array.from({ length: 40 }, (_, i) => (i % 3 ? 0 : 1)));
+    await expect(trainGan({ ...tiny, volumes: [line] })).rejects.toThrow(/40×1×1 has two or more sides of 1/);
+    await expect(trainGan({ ...tiny, volumes: [noise(20, 0.5, 1)], condition: { mode: 'fraction', name: 'fraction_7', label: 7 } })).rejects.toThrow(/label 7 does not occur in the training data \(labels 0, 1\)/);
+  });
 });
 
 describe('save / load / generate', () => {
@@ -99,6 +105,29 @@ describe('save / load / generate', () => {
     expect(a.voxelSize).toBe(0.5);
     expect(() => generateGan(back, { shape: [16, 16, 16], seed: 1, condition: meta.condition.max + 0.2 })).toThrow(/outside the range/);
     expect(() => loadGan(tmp())).toThrow(BadInputError);
+  });
+
+  it('loadGan refuses a damaged folder with a bad-input error and reads weights.bin only (#19 review)', () => {
+    const fixture = new URL('../../tests/fixtures/gan-tiny', import.meta.url).pathname;
+    const damaged = (edit: (d: string) => void) => {
+      const d = tmp();
+      cpSync(fixture, d, { recursive: true });
+      edit(d);
+      return d;
+    };
+    const truncated = damaged((d) => truncateSync(join(d, 'weights.bin'), 37978));
+    expect(() => loadGan(truncated)).toThrow(BadInputError);
+    expect(() => loadGan(truncated)).toThrow(/not a whole number of float32/);
+    const noManifest = damaged((d) => writeFileSync(join(d, 'model.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(d, 'model.json'), 'utf8')), weightsManifest: undefined })));
+    expect(() => loadGan(noManifest)).toThrow(/weightsManifest must be one group/);
+    const badJson = damaged((d) => writeFileSync(join(d, 'metadata.json'), '{'));
+    expect(() => loadGan(badJson)).toThrow(/metadata\.json is not valid JSON/);
+    const elsewhere = damaged((d) => {
+      const j = JSON.parse(readFileSync(join(d, 'model.json'), 'utf8'));
+      j.weightsManifest[0].paths = ['../../../etc/hostname'];
+      writeFileSync(join(d, 'model.json'), JSON.stringify(j));
+    });
+    expect(() => loadGan(elsewhere)).toThrow(/paths must be \["weights\.bin"\]/);
   });
 
   it('trains in a worker thread, reports progress each epoch and saves the model', async () => {

@@ -19,11 +19,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import type { Voxels } from '../core/protocols.js';
 import { createRng, type Rng } from '../core/rng.js';
+import { checkedCondition, readGanModel, scaleCondition, type GanMetadata, type GanModel, type GanModelFile } from '../voxel/gan-model.js';
 import { createVoxels, labelsPresent } from '../voxel/voxels.js';
 import {
   discriminatorForward,
@@ -83,51 +84,10 @@ export interface GanProgress {
   elapsedMs: number;
 }
 
-export interface GanMetadata {
-  format: 'poreloop-slicegan';
-  version: 1;
-  /** The labels of the phases, in the order of the generator's output channels, and their names. */
-  labels: number[];
-  phases: Record<number, string>;
-  voxelSize: number;
-  training: {
-    source: string;
-    /** sha256 of the training volumes' shapes and labels. */
-    sha256: string;
-    shapes: number[][];
-    twoD: boolean;
-    side: number;
-    epochs: number;
-    itersPerEpoch: number;
-    criticIters: number;
-    batch: number;
-    slicesPerVolume: number;
-    seed: number;
-    wallMs: number;
-    backend: string;
-    finalWasserstein: number;
-  };
-  /** The conditioning parameter: its name and the range trained on (values outside it are refused). */
-  condition: { name: string; min: number; max: number; mode: 'fraction' | 'given'; label?: number; unit?: string } | null;
-  createdAt: string;
-}
-
-export interface GanModelFile {
-  format: 'poreloop-slicegan-generator';
-  version: 1;
-  generator: GeneratorConfig;
-  /** Voxels cut from the start of each axis of the generator's output (its outermost layer is least constrained). */
-  crop: number;
-  weightsManifest: Array<{ paths: string[]; weights: Array<{ name: string; shape: number[]; dtype: 'float32' }> }>;
-}
-
-export interface GanModel {
-  config: GeneratorConfig;
-  crop: number;
-  /** Per layer: weight [8·Cin × 8·Cout] and bias [Cout], row-major. */
-  weights: Array<{ w: Float32Array; wShape: [number, number]; b: Float32Array }>;
-  metadata: GanMetadata;
-}
+// The saved model's format (types, reader, condition scaling) lives in src/voxel/gan-model.ts:
+// one copy for this file and the gan twin, which may not import src/reconstruct (#19 review).
+export type { GanMetadata, GanModel, GanModelFile } from '../voxel/gan-model.js';
+export { checkedCondition, scaleCondition } from '../voxel/gan-model.js';
 
 /**
  * The backend GAN training and generation use (STACK.md "TensorFlow.js here"): native
@@ -167,10 +127,6 @@ export function volumeHash(volumes: Voxels[]): string {
   return h.digest('hex');
 }
 
-/** Scales a conditioning value to [−1, 1] over the training range. */
-export function scaleCondition(c: number, range: { min: number; max: number }): number {
-  return range.max > range.min ? (2 * (c - range.min)) / (range.max - range.min) - 1 : 0;
-}
 
 interface Sampler {
   twoD: boolean;
@@ -183,6 +139,8 @@ function makeSampler(volumes: Voxels[], labels: number[], side: number, conditio
   const P = labels.length;
   const code = new Int16Array(256).fill(-1);
   labels.forEach((l, k) => (code[l] = k));
+  // A line or a single voxel has no 2D windows (#19 review: [40, 1, 1] crashed below).
+  for (const v of volumes) if (v.shape.filter((n) => n === 1).length >= 2) throw new BadInputError(`${v.shape.join('×')} has two or more sides of 1: train on 3D volumes or one 2D image (one side 1)`, 'volumes');
   const twoD = volumes.length === 1 && volumes[0].shape.some((n) => n === 1);
   for (const v of volumes) {
     const sides = twoD ? v.shape.filter((n) => n !== 1) : v.shape;
@@ -283,7 +241,13 @@ function withCondition(x: tf.Tensor4D, cond: number[] | null, perSample: number)
   return tf.concat([x, tf.tensor4d(c, [N, h, w, 1])], 3) as tf.Tensor4D;
 }
 
-/** Voxels cut from the start of each axis of the generated volume (the outermost layer sees the fewest latent inputs). */
+/**
+ * Voxels cut from the start of each axis of the generated volume. Not an edge fix: with kernel
+ * 4, stride 2, padding 2 every output voxel sees exactly two inputs per axis at every layer
+ * (gan-net.ts upConv3d), the edge included (#19 review: the earlier comment said the outermost
+ * layer sees fewer). It is kept because trained models record it (model.json `crop`) and
+ * generation must cut what training cut; a model trained with 0 would be as good.
+ */
 const CROP = 1;
 
 /** Trains in the calling thread on the active backend. Use `trainGanInWorker` from a process that does anything else. */
@@ -302,6 +266,8 @@ export async function trainGan(options: GanTrainOptions): Promise<{ model: GanMo
   const condition = options.condition ?? { mode: 'none' };
   const labels = [...new Set(options.volumes.flatMap((v) => labelsPresent(v)))].sort((a, b) => a - b);
   if (labels.length < 2) throw new BadInputError(`the training data holds only label ${labels[0]}: nothing to learn`, 'volumes');
+  // A fraction of an absent label is 0 in every cube: a range [0, 0] to condition on (#19 review: it trained silently).
+  if (condition.mode === 'fraction' && !labels.includes(condition.label)) throw new BadInputError(`label ${condition.label} does not occur in the training data (labels ${labels.join(', ')}): name one of them, or condition none`, 'condition');
   const P = labels.length;
   const sampler = makeSampler(options.volumes, labels, side, condition);
   const conditioned = condition.mode !== 'none';
@@ -372,6 +338,10 @@ export async function trainGan(options: GanTrainOptions): Promise<{ model: GanMo
                 const dr = tf.mean(discriminatorForward(d, realT));
                 const df = tf.mean(discriminatorForward(d, fake));
                 wEst = tf.sub(dr, df).dataSync()[0];
+                // The norm is over every input channel, the conditioning channel included (it is
+                // the same constant in real, fake and mixed slices, but the critic's gradient along
+                // it still counts). Conditional WGAN-GP variants differ on this; we keep the
+                // trained models' loss as it was (#19 review: documented, not changed).
                 const g = tf.grad((x: tf.Tensor) => tf.sum(discriminatorForward(d, x as tf.Tensor4D)))(mixed);
                 const norm = tf.sqrt(tf.add(tf.sum(tf.square(g), [1, 2, 3]), 1e-12));
                 const gp = tf.mul(lambda, tf.mean(tf.square(tf.sub(norm, 1))));
@@ -482,50 +452,16 @@ export function saveGan(model: GanModel, dir: string): void {
   writeFileSync(join(dir, 'metadata.json'), JSON.stringify(model.metadata, null, 2) + '\n');
 }
 
+/**
+ * Reads a model folder, checked (src/voxel/gan-model.ts readGanModel): a damaged folder (bad
+ * JSON, a truncated weights.bin, layers whose channels do not chain, a manifest naming any
+ * file but weights.bin) is a bad-input error (exit 2), not a RangeError or TypeError (#19 review).
+ */
 export function loadGan(dir: string): GanModel {
-  let file: GanModelFile;
-  let metadata: GanMetadata;
-  let bin: Buffer;
-  try {
-    file = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as GanModelFile;
-    metadata = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as GanMetadata;
-    bin = readFileSync(join(dir, file.weightsManifest?.[0]?.paths?.[0] ?? 'weights.bin'));
-  } catch (e) {
-    throw new BadInputError(`not a readable GAN model folder (model.json, weights.bin, metadata.json): ${(e as Error).message}`, dir);
-  }
-  if (file.format !== 'poreloop-slicegan-generator' || metadata.format !== 'poreloop-slicegan') throw new BadInputError(`not a poreloop SliceGAN model (format ${String(file.format)})`, dir);
-  const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
-  const specs = file.weightsManifest[0].weights;
-  const need = specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
-  if (all.length !== need) throw new BadInputError(`weights.bin holds ${all.length} numbers, model.json describes ${need}`, dir);
-  let o = 0;
-  const take = (n: number) => all.slice(o, (o += n));
-  const weights: GanModel['weights'] = [];
-  for (let k = 0; k < specs.length; k += 2) {
-    const ws = specs[k].shape as [number, number];
-    const w = take(ws[0] * ws[1]);
-    const b = take(specs[k + 1].shape[0]);
-    weights.push({ w, wShape: ws, b });
-  }
-  return { config: file.generator, crop: file.crop, weights, metadata };
+  return readGanModel(dir);
 }
 
 // ─── Generation ──────────────────────────────────────────────────────────────────────────
-
-/** Checks a conditioning value against the model's training range; returns it scaled to [−1, 1]. */
-export function checkedCondition(meta: GanMetadata, value: number | undefined, where = 'condition'): number | undefined {
-  if (!meta.condition) {
-    if (value !== undefined) throw new BadInputError('this model was trained without a conditioning parameter', where);
-    return undefined;
-  }
-  const c = meta.condition;
-  const v = value ?? (c.min + c.max) / 2;
-  if (!Number.isFinite(v)) throw new BadInputError(`expected a number, got ${value}`, where);
-  // Out of the trained range the generator extrapolates blindly; a small margin is allowed for rounding.
-  const tol = 1e-9 * Math.max(1, Math.abs(c.max));
-  if (v < c.min - tol || v > c.max + tol) throw new BadInputError(`${c.name} ${v} is outside the range the model was trained on, [${c.min.toPrecision(4)}, ${c.max.toPrecision(4)}]`, where);
-  return scaleCondition(v, c);
-}
 
 /** A volume of `shape` from a trained model on the active backend (the phase of highest probability per voxel). */
 export function generateGan(model: GanModel, options: { shape: [number, number, number]; seed: number; condition?: number }): Voxels {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -64,5 +64,13 @@ describe('poreloop reconstruct gan (issue #19)', () => {
     writeVolume(line, createVoxels([40, 1, 1], 1, { 0: 'pore', 1: 'solid' }, Uint8Array.from({ length: 40 }, (_, i) => i % 3 === 0 ? 1 : 0)));
     expect(await main(['reconstruct', 'gan', 'train', line, join(dir, 'm5'), '--size', '16', '--condition', 'none'])).toBe(2);
     expect(io.stderr).toMatch(/40×1×1 has two or more sides of 1/);
+  });
+
+  it('generate: a damaged model folder is exit 2 with what is wrong (#19 review)', async () => {
+    const bad = join(dir, 'truncated');
+    cpSync(tiny, bad, { recursive: true });
+    truncateSync(join(bad, 'weights.bin'), 37978);
+    expect(await main(['reconstruct', 'gan', 'generate', bad, join(dir, 'y.npy'), '--size', '8'])).toBe(2);
+    expect(io.stderr).toMatch(/weights\.bin has 37978 bytes; model\.json describes 9495 float32 numbers/);
   });
 });
