@@ -35,6 +35,6 @@ describe('poreloop twin calibrate (issue #19)', () => {
     expect(await main(['twin', 'calibrate', 'grain-electrode', '--to', real, '--agent', 'nope'])).toBe(2);
     expect(io.stderr).toMatch(/unknown agent "nope"/);
     expect(await main(['twin', 'calibrate', 'brick', '--to', real])).toBe(2);
-    expect(io.stderr).toMatch(/unknown twin "brick"; available: fibre-gdl, grain-electrode, sofc-anode/);
+    expect(io.stderr).toMatch(/unknown twin "brick"; available: fibre-gdl, gan, grain-electrode, sofc-anode/);
   });
 });

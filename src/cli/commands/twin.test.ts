@@ -15,7 +15,7 @@ describe('poreloop twin', () => {
   it('lists the twins with parameters (units, bounds, defaults) and stages as one JSON document', async () => {
     expect(await main(['twin', 'list', '--json'])).toBe(0);
     const doc = JSON.parse(io.stdout) as { twins: Array<{ name: string; stages: unknown[]; parameters: Array<Record<string, unknown>> }> };
-    expect(doc.twins.map((t) => t.name)).toEqual(['fibre-gdl', 'grain-electrode', 'sofc-anode']);
+    expect(doc.twins.map((t) => t.name)).toEqual(['fibre-gdl', 'gan', 'grain-electrode', 'sofc-anode']);
     const p = doc.twins[0].parameters.find((q) => q.name === 'fibreDiameter')!;
     expect(p).toMatchObject({ unit: 'µm', min: 3, max: 20, default: 7 });
     expect(doc.twins[0].stages).toHaveLength(4);
