@@ -25,7 +25,7 @@
  * until the run completes.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { getPriority, loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
@@ -182,7 +182,7 @@ export async function run(args: string[]): Promise<void> {
     const md = [
       `# τ of TauFactor's ${shape.join('×')} benchmark volume: new solver vs previous, one core (issue #20)`,
       '',
-      `${started} · commit ${commit} · ${machine} · \`npm run bench -- solver500${args.length ? ' ' + args.join(' ') : ''}\` (niced) · load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} ${done ? 'at the end' : 'when written'} · ${wallMin.toFixed(1)} min wall`,
+      `${started} · commit ${commit} · ${machine} · \`npm run bench -- solver500${args.length ? ' ' + args.join(' ') : ''}\`${getPriority() > 0 ? ' (niced)' : ''} · load average ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} ${done ? 'at the end' : 'when written'} · ${wallMin.toFixed(1)} min wall`,
       '',
       ...(done ? [] : [`**PARTIAL**: ${rows.length} of ${solvers.length * axes.length * repeats} solves finished when this was written (the run did not complete).`, '']),
       `new = ${precision === 'auto' ? 'defaults' : `precision '${precision}' (--precision), otherwise defaults`} (f32 storage of the fine level's CG vectors — r, z, p: q = Ap is recomputed and x kept at the inlet/outlet cells only —`,
