@@ -50,6 +50,35 @@ describe('embedded broker', () => {
     }
   });
 
+  it('keeps every acknowledged QoS 1 message when it closes right after the last PUBACK (aedes acknowledges before it stores)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aedes-'));
+    dirs.push(dir);
+    let broker = await startEmbeddedBroker({ port: 0, persistenceDir: dir });
+    const sub = await connectMqtt({ url: broker.url, clientId: 'sub', clean: false }, {});
+    await sub.subscribe('t/queued', () => undefined, { qos: 1 });
+    await sub.close();
+    const pub = await connectMqtt({ url: broker.url, clientId: 'pub', clean: true }, {});
+    const N = 300;
+    await Promise.all(Array.from({ length: N }, (_, i) => pub.publish('t/queued', String(i), { qos: 1 })));
+    // Every publish is acknowledged: a publisher may now forget them. Close at once.
+    await pub.close();
+    await broker.close();
+
+    broker = await startEmbeddedBroker({ port: 0, persistenceDir: dir });
+    try {
+      const got: number[] = [];
+      const back = await connectMqtt({ url: broker.url, clientId: 'sub', clean: false }, {});
+      await back.subscribe('t/queued', (_t, p) => got.push(Number(p.toString())), { qos: 1 });
+      // Bounded wait: unfixed, the missing messages never come.
+      await waitFor(() => got.length >= N, 'queued messages', 20_000).catch(() => undefined);
+      expect(got.length).toBe(N);
+      expect(new Set(got).size).toBe(N);
+      await back.close();
+    } finally {
+      await broker.close();
+    }
+  });
+
   it('delivers every QoS 1 message of a burst to a persistent session, in the order each publisher sent it (lost rig jobs: aedes #955/#994)', async () => {
     // What the campaign's broker carries: rigs publishing events and retained status in bursts,
     // an orchestrator with a persistent session, LevelDB persistence. Unfixed, aedes let a later

@@ -121,7 +121,7 @@ function secure(broker: Aedes, users: Record<string, string>, aclText: string): 
  * order MQTT 3.1.1 §4.6 requires (per publisher and topic), which the unfixed broker broke too.
  * Cost: one publish in the persistence at a time (robots/broker.test.ts: bursts of 1200).
  */
-function keepEveryMessage(broker: Aedes): void {
+function keepEveryMessage(broker: Aedes): () => Promise<void> {
   type Done = (error?: Error) => void;
   const inner = broker as unknown as { publish(packet: unknown, client?: unknown, done?: Done): void; mq: { emit(packet: unknown, done?: Done): void } };
   const publish = inner.publish.bind(broker);
@@ -165,6 +165,9 @@ function keepEveryMessage(broker: Aedes): void {
       });
     });
   };
+  // Settles when every publish that has arrived so far has passed the persistence (stored,
+  // queued for offline sessions, handed over) or failed: close() waits for it, see there.
+  return () => tail;
 }
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
@@ -177,7 +180,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     persistence = new AsyncLevelPersistence(db);
   }
   const broker = await Aedes.createBroker(persistence ? { persistence } : {});
-  keepEveryMessage(broker);
+  const settled = keepEveryMessage(broker);
   if (options.users) secure(broker, options.users, options.acl ?? PORELOOP_ACL);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -212,6 +215,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
           server.close(() => resolve());
           for (const s of sockets) s.destroy();
         });
+        // aedes acknowledges a QoS 1 publish (PUBACK) before it stores it (lib/handlers/publish.js:
+        // write PubAck, then broker.publish), so a publisher can be told "delivered" while the
+        // message is still on its way into the retained store or a persistent session's queue.
+        // Closing the store then lost it (robots/broker.test.ts, the restart test, failed under
+        // load): let the publishes that have arrived finish first, bounded in case one hangs.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([settled(), new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
+        clearTimeout(timer);
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         if (db && db.status === 'open') await db.close();
       })();
