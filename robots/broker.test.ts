@@ -21,14 +21,23 @@ describe('embedded broker', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  it('keeps retained messages and queued QoS 1 messages of persistent sessions across a restart', async () => {
+  /** A persistent session ('sub', subscribed to t/queued at QoS 1) gone offline, on a broker with
+   * LevelDB persistence, and a publisher connected to it. */
+  async function offlineSession() {
     const dir = mkdtempSync(join(tmpdir(), 'aedes-'));
     dirs.push(dir);
-    let broker = await startEmbeddedBroker({ port: 0, persistenceDir: dir });
+    const broker = await startEmbeddedBroker({ port: 0, persistenceDir: dir });
     const sub = await connectMqtt({ url: broker.url, clientId: 'sub', clean: false }, {});
     await sub.subscribe('t/queued', () => undefined, { qos: 1 });
     await sub.close();
     const pub = await connectMqtt({ url: broker.url, clientId: 'pub', clean: true }, {});
+    return { dir, broker, pub };
+  }
+
+  it('keeps retained messages and queued QoS 1 messages of persistent sessions across a restart', async () => {
+    const offline = await offlineSession();
+    let broker = offline.broker;
+    const { dir, pub } = offline;
     await pub.publish('t/status', 'online', { qos: 1, retain: true });
     await pub.publish('t/queued', 'while you were away', { qos: 1 });
     await pub.close();
@@ -51,13 +60,9 @@ describe('embedded broker', () => {
   });
 
   it('keeps every acknowledged QoS 1 message when it closes right after the last PUBACK (aedes acknowledges before it stores)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aedes-'));
-    dirs.push(dir);
-    let broker = await startEmbeddedBroker({ port: 0, persistenceDir: dir });
-    const sub = await connectMqtt({ url: broker.url, clientId: 'sub', clean: false }, {});
-    await sub.subscribe('t/queued', () => undefined, { qos: 1 });
-    await sub.close();
-    const pub = await connectMqtt({ url: broker.url, clientId: 'pub', clean: true }, {});
+    const offline = await offlineSession();
+    let broker = offline.broker;
+    const { dir, pub } = offline;
     const N = 300;
     await Promise.all(Array.from({ length: N }, (_, i) => pub.publish('t/queued', String(i), { qos: 1 })));
     // Every publish is acknowledged: a publisher may now forget them. Close at once.
