@@ -52,6 +52,22 @@ async function crashWhileWaiting(opts: Omit<Parameters<typeof setup>[0] & object
   return s1;
 }
 
+/**
+ * What the composition root wires at the approval gate: while the machine waits there, `step`
+ * runs (the operator's part: issue a command, or not), then the decision found in the ledger is
+ * sent to the machine as an event. Returns the function that stops the polling.
+ */
+function atTheGate(actor: ReturnType<typeof createActor<typeof campaignMachine>>, runtime: CampaignRuntime, step: (round: number) => void): () => void {
+  const poll = setInterval(() => {
+    const snap = actor.getSnapshot();
+    if (!snap.matches({ awaitingApproval: 'waiting' })) return;
+    step(snap.context.round);
+    const decided = runtime.decideApproval(snap.context.round);
+    if (decided) actor.send({ type: 'approval.decided', ...decided });
+  }, 5);
+  return () => clearInterval(poll);
+}
+
 describe('campaign runtime (fakes + real ledger)', () => {
   it('says so in the log when a round fills fewer rig slots than the batch, or the agent proposes fewer candidates than asked (issue #21)', async () => {
     // Near-duplicate candidates (0.001 apart): the diverse selection sends one of a batch of 2.
@@ -187,23 +203,16 @@ describe('campaign runtime (fakes + real ledger)', () => {
     const waiting: Array<ReturnType<typeof summariseCampaign>['awaitingApproval']> = [];
     s.runtime.start();
     const actor = createActor(s.machine, { input: s.input });
-    // What the composition root wires: while the machine waits at the gate, the decision found
-    // in the ledger is sent to it as an event.
-    const poll = setInterval(() => {
-      const snap = actor.getSnapshot();
-      if (!snap.matches({ awaitingApproval: 'waiting' })) return;
-      const round = snap.context.round;
+    const stop = atTheGate(actor, s.runtime, (round) => {
       if (waiting.length < round) {
         // `status` shows the batch that waits; the operator rejects round 1, approves the rest.
         waiting.push(summariseCampaign(operator, 'c', 0).awaitingApproval);
         issueCommand(operator, 'c', round === 1 ? 'reject' : 'approve', { round, by: 'test' });
       }
-      const decided = s.runtime.decideApproval(round);
-      if (decided) actor.send({ type: 'approval.decided', ...decided });
-    }, 5);
+    });
     actor.start();
     await toPromise(actor);
-    clearInterval(poll);
+    stop();
     await s.runtime.close();
     operator.close();
     // Budget 8 in batches of 2: round 1 rejected, then four approved rounds with 8 real rig runs.
@@ -272,19 +281,15 @@ describe('campaign runtime (fakes + real ledger)', () => {
     s.runtime.start();
     const actor = createActor(s.machine, { input: s.input });
     let edited = '';
-    const poll = setInterval(() => {
-      const snap = actor.getSnapshot();
-      if (!snap.matches({ awaitingApproval: 'waiting' })) return;
+    const stop = atTheGate(actor, s.runtime, () => {
       if (!edited) {
         edited = s.ledger.trials('c').find((t) => t.status === 'selected')!.id;
         issueCommand(s.ledger, 'c', 'approve', { round: 1, edits: { [edited]: { x: 0.1 } }, by: 'test' });
       }
-      const decided = s.runtime.decideApproval(snap.context.round);
-      if (decided) actor.send({ type: 'approval.decided', ...decided });
-    }, 5);
+    });
     actor.start();
     await toPromise(actor);
-    clearInterval(poll);
+    stop();
     await s.runtime.close();
     // The fake P-model predicts y = 1 - (x - 0.7)²: at the edited x = 0.1 that is 0.64.
     const own = 1 - (0.1 - 0.7) ** 2;
@@ -308,21 +313,17 @@ describe('campaign runtime (fakes + real ledger)', () => {
     s.runtime.start();
     const actor = createActor(s.machine, { input: s.input });
     let rejected = '';
-    const poll = setInterval(() => {
-      const snap = actor.getSnapshot();
-      if (!snap.matches({ awaitingApproval: 'waiting' })) return;
-      if (s.ledger.pendingCommands('c').length === 0 && !s.runtime.decideApproval(snap.context.round)) {
+    const stop = atTheGate(actor, s.runtime, (round) => {
+      if (s.ledger.pendingCommands('c').length === 0 && !s.runtime.decideApproval(round)) {
         if (!rejected) {
           rejected = s.ledger.trials('c').find((t) => t.status === 'selected')!.id;
           issueCommand(s.ledger, 'c', 'approve', { round: 1, reject: [rejected], by: 'test' });
-        } else issueCommand(s.ledger, 'c', 'approve', { round: snap.context.round, by: 'test' });
+        } else issueCommand(s.ledger, 'c', 'approve', { round, by: 'test' });
       }
-      const decided = s.runtime.decideApproval(snap.context.round);
-      if (decided) actor.send({ type: 'approval.decided', ...decided });
-    }, 5);
+    });
     actor.start();
     await toPromise(actor);
-    clearInterval(poll);
+    stop();
     await s.runtime.close();
     const trials = s.ledger.trials('c');
     expect(trials.find((t) => t.id === rejected)!.status).toBe('abandoned');
@@ -394,17 +395,13 @@ describe('campaign runtime (fakes + real ledger)', () => {
     s2.runtime.start();
     const a2 = createActor(s2.machine, { snapshot: snapshot as never, input: s2.input });
     a2.subscribe(() => s2.ledger.saveSnapshot('c', a2.getPersistedSnapshot()));
-    const poll = setInterval(() => {
-      const snap = a2.getSnapshot();
-      if (!snap.matches({ awaitingApproval: 'waiting' })) return;
-      if (snap.context.round > 1 && s2.ledger.pendingCommands('c').length === 0) issueCommand(s2.ledger, 'c', 'approve', { round: snap.context.round, by: 'test' });
-      const decided = s2.runtime.decideApproval(snap.context.round);
-      if (decided) a2.send({ type: 'approval.decided', ...decided });
-    }, 5);
+    const stop = atTheGate(a2, s2.runtime, (round) => {
+      if (round > 1 && s2.ledger.pendingCommands('c').length === 0) issueCommand(s2.ledger, 'c', 'approve', { round, by: 'test' });
+    });
     a2.start();
     expect(a2.getSnapshot().matches({ awaitingApproval: 'waiting' })).toBe(true);
     await toPromise(a2);
-    clearInterval(poll);
+    stop();
     await s2.runtime.close();
     expect(a2.getSnapshot().context.finalStatus).toBe('completed');
     expect(s2.ledger.documents('c', 'ApprovalRequested').filter((d) => d.body.round === 1)).toHaveLength(1);
