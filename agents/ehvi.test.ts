@@ -116,9 +116,30 @@ describe('qLogNEHVI pieces (issue #16: a smoothed, log-space improvement that is
         expect(Math.abs(logSmoothedHvi(cells, y, 1e-9, 1e-7) - Math.log(exact))).toBeLessThan(1e-3);
         // BoTorch's temperatures: each cell's side moves by at most τ_max·ln 2 (the smooth min at a kink).
         expect(Math.abs(Math.exp(smooth) - exact)).toBeLessThanOrEqual(cells.lo.length * m * 1.2 ** (m - 1) * TAU_MAX * Math.LN2 + 1e-9);
+        // ...which is loose (hundreds of times the error seen): where the improvement is ≥ 1e-3 the
+        // smoothed one is within 5 % of it (measured ≤ 2.9 % on these fronts; final review).
+        expect(Math.abs(Math.exp(smooth) - exact)).toBeLessThanOrEqual(0.05 * exact);
       }
     }
     expect(checked).toBeGreaterThan(50);
+  });
+
+  it('fatMin has no kink: the same slope on both sides of a = b, and moves min by at most τ ln 2; logFatplus is continuous at its shortcut', async () => {
+    const { fatMin, logFatplus, TAU_MAX, TAU_RELU } = await import('./ehvi.js');
+    const h = 1e-7;
+    for (const b of [0, 0.3, -2]) {
+      const below = (fatMin(b, b) - fatMin(b - h, b)) / h;
+      const above = (fatMin(b + h, b) - fatMin(b, b)) / h;
+      expect(below).toBeCloseTo(0.5, 4);
+      expect(above).toBeCloseTo(0.5, 4);
+      for (const a of [b - 1, b - 0.01, b, b + 0.005, b + 1]) {
+        const d = Math.min(a, b) - fatMin(a, b);
+        expect(d).toBeGreaterThan(0);
+        expect(d).toBeLessThanOrEqual(TAU_MAX * Math.LN2 + 1e-15);
+      }
+    }
+    const x = 40 * TAU_RELU;
+    expect(Math.abs(logFatplus(x * (1 + 1e-12)) - logFatplus(x * (1 - 1e-12)))).toBeLessThan(1e-9);
   });
 
   it('is finite where the exact improvement is 0, and grows as the point nears the region that improves', async () => {

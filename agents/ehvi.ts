@@ -366,20 +366,23 @@ const FAT_ALPHA = 0.1;
 /** ln fatplus(x) = ln τ(softplus(x/τ) + α/(1 + (x/τ)²)): ≈ ln x for x ≫ τ, ≈ ln(ατ³/x²) for x ≪ −τ. */
 export function logFatplus(x: number, tau = TAU_RELU): number {
   const t = x / tau;
-  if (t > 40) return Math.log(x); // softplus(t) = t to double precision, the tail < 1e-4 of it
+  // softplus(t) = t to double precision there; the tail term stays, so the value is continuous.
+  if (t > 40) return Math.log(tau) + Math.log(t + FAT_ALPHA / (1 + t * t));
   const softplus = t < -40 ? Math.exp(t) : Math.log1p(Math.exp(t));
   return Math.log(tau) + Math.log(softplus + FAT_ALPHA / (1 + t * t));
 }
 
 /**
- * A fat-tailed smooth minimum of a and b: min(a, b) − τ ln(1 + c(|a − b|/τ)), c(t) = 1/(1 + t²)
- * the same Cauchy tail as fatplus (BoTorch's fatminimum uses a Pareto tail; either keeps the
- * gradient alive at a kink without moving the value by more than τ ln 2).
+ * A fat-tailed smooth minimum of a and b: min(a, b) − τ ln(1 + c(|a − b|/τ)) with the Pareto
+ * tail c(t) = (1 + t/2)⁻², as BoTorch's fatminimum has a Pareto tail. Its slope at t = 0 is
+ * −½, so the derivative in a is ½ on both sides of a = b: the kink of min is gone, and the value
+ * moves by at most τ ln 2. (A Cauchy tail 1/(1 + t²), tried first, has zero slope at 0 and left
+ * the kink: slope 1 just below the tie, 5e-6 just above; final review.)
  */
 export function fatMin(a: number, b: number, tau = TAU_MAX): number {
   if (b === Infinity) return a;
-  const t = (a - b) / tau;
-  return Math.min(a, b) - tau * Math.log1p(1 / (1 + t * t));
+  const u = 1 + Math.abs(a - b) / (2 * tau);
+  return Math.min(a, b) - tau * Math.log1p(1 / (u * u));
 }
 
 export interface Cells {

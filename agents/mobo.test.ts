@@ -57,6 +57,7 @@ describe('mobo agent (issue #16)', () => {
     const later = h.slice(6);
     expect(later.filter((o) => o.constraints![0] >= 0).length).toBeGreaterThanOrEqual(0.75 * later.length);
     expect(() => createMoboAgent({ smoothing: 'softplus' })).toThrow(BadInputError);
+    expect(() => createMoboAgent({ smoothing: 'log', acquisition: 'parego' })).toThrow(/qnehvi only/);
   });
 
   it('picks only unused pool points', async () => {

@@ -87,8 +87,9 @@ const DEFAULTS = {
    * qNEHVI's form: 'none' (default) is the exact MC improvement times P(feasible); 'log' is
    * qLogNEHVI — the log of the fat-tailed smoothed improvement (agents/ehvi.ts; Ament et al.,
    * NeurIPS 2023), never flat where the exact improvement is 0, plus ln P(feasible). Not the
-   * default: on development seeds 101–110 of the multi-objective bench it did not lower the
-   * gap (DTLZ2 0.0705 → 0.0681, C2-DTLZ2 0.086 → 0.095, DTLZ2-3 0.452 → 0.504, ZDT3 1.01 → 2.92)
+   * default: on development seeds 101–110 of the multi-objective bench it lowered the gap on
+   * DTLZ2 only (0.0705 → 0.0681) and raised it elsewhere (C2-DTLZ2 0.086 → 0.095, DTLZ2-3
+   * 0.452 → 0.504, ZDT3 1.01 → 2.92)
    * and cost 2× (2 objectives) to 8× (3) the proposal time (issue #16, multiobjective-dev.md).
    */
   smoothing: 'none' as string,
@@ -215,6 +216,10 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
   }
   if (!(SMOOTHINGS as readonly string[]).includes(opts.smoothing)) {
     throw new BadInputError(`must be one of ${SMOOTHINGS.join(', ')} (got '${opts.smoothing}')`, 'agent.mobo.smoothing');
+  }
+  // ParEGO scores with log-EI of one scalarisation already; the option would be silently ignored.
+  if (opts.smoothing !== 'none' && opts.acquisition !== 'qnehvi') {
+    throw new BadInputError(`applies to acquisition qnehvi only (got acquisition '${opts.acquisition}' with smoothing '${opts.smoothing}')`, 'agent.mobo.smoothing');
   }
   for (const key of ['initialPoints', 'samples', 'candidates', 'starts', 'ascentSteps', 'maxBaseline', 'restarts', 'maxFitPoints'] as const) {
     if (!Number.isInteger(opts[key]) || opts[key] < 0) throw new BadInputError(`must be a non-negative integer (got ${opts[key]})`, `agent.mobo.${key}`);
