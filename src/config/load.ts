@@ -426,7 +426,7 @@ function checkConditionRange(config: CampaignConfig, space: ParameterSpace, m: M
     return;
   }
   const c = m.condition;
-  // The same margin for rounding as the generator's own check (src/reconstruct/gan.ts checkedCondition).
+  // The same margin for rounding as the generator's own check (src/voxel/gan-model.ts checkedCondition).
   const tol = 1e-9 * Math.max(1, Math.abs(c.max));
   const inside = (v: unknown) => typeof v === 'number' && v >= c.min - tol && v <= c.max + tol;
   const range = `[${c.min}, ${c.max}]${c.unit ? ' ' + c.unit : ''}`;
