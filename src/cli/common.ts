@@ -66,6 +66,14 @@ export async function runCommand(out: Output, body: () => Promise<number | void>
  * A flag given once, comma-separated, or repeated (`--props a --props b`, issue #19: yargs
  * hands a repeated string flag over as an array, which crashed with exit 1).
  */
+/** `--size n` (a cube) or `nx,ny,nz` (also `nxXnyXnz`), every side an integer ≥ 1. */
+export function parseCubeSize(value: unknown, flag = '--size'): [number, number, number] {
+  const sizes = String(value).split(/[,x×]/).map((s) => Number(s.trim()));
+  const shape = sizes.length === 1 ? [sizes[0], sizes[0], sizes[0]] : sizes;
+  if (shape.length !== 3 || shape.some((n) => !Number.isInteger(n) || n < 1)) throw new BadInputError(`expected n or nx,ny,nz, got "${String(value)}"`, flag);
+  return [shape[0], shape[1], shape[2]];
+}
+
 export function listFlag(value: string | string[] | undefined): string[] {
   return [value ?? []].flat().flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
 }

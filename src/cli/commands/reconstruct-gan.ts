@@ -9,7 +9,7 @@ import { matchReport } from '../../reconstruct/report.js';
 import { readVolume, writeVolume } from '../../voxel/io.js';
 import { labelsPresent, phaseFractions } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs, type Output } from '../common.js';
+import { createOutput, parseCubeSize, runCommand, type GlobalArgs, type Output } from '../common.js';
 import { printMatchReport, reportFlags } from './reconstruct-report.js';
 
 /**
@@ -162,15 +162,13 @@ const generateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, Generat
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
-        const sizes = String(args.size).split(/[,x×]/).map((s) => Number(s.trim()));
-        const shape = sizes.length === 1 ? [sizes[0], sizes[0], sizes[0]] : sizes;
-        if (shape.length !== 3 || shape.some((n) => !Number.isInteger(n) || n < 1)) throw new BadInputError(`expected n or nx,ny,nz, got "${args.size}"`, '--size');
+        const shape = parseCubeSize(args.size);
         if (!existsSync(args.model)) throw new BadInputError('no such model folder', args.model);
         reportFlags(args);
         const model = loadGan(args.model);
         await useGanBackend();
         const t0 = performance.now();
-        const v = generateGan(model, { shape: shape as [number, number, number], seed: args.seed, condition: args.condition });
+        const v = generateGan(model, { shape, seed: args.seed, condition: args.condition });
         const ms = performance.now() - t0;
         writeVolume(args.output, v);
         const fr = phaseFractions(v);

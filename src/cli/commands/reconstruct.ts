@@ -7,7 +7,7 @@ import { reconstructSam } from '../../reconstruct/sam.js';
 import { readVolume, writeVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+import { createOutput, parseCubeSize, runCommand, type GlobalArgs } from '../common.js';
 import { ganCommand } from './reconstruct-gan.js';
 import { mpsCommand } from './reconstruct-mps.js';
 import { printMatchReport, reportFlags } from './reconstruct-report.js';
@@ -51,9 +51,7 @@ const samCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SamArgs> => 
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
-        const sizes = String(args.size).split(/[,x×]/).map((s) => Number(s.trim()));
-        const shape = sizes.length === 1 ? [sizes[0], sizes[0], sizes[0]] : sizes;
-        if (shape.length !== 3 || shape.some((n) => !Number.isInteger(n) || n < 1)) throw new BadInputError(`expected n or nx,ny,nz, got "${args.size}"`, '--size');
+        const shape = parseCubeSize(args.size);
         const slices = args.slices === 'all' ? Infinity : Number(args.slices);
         if (!(slices >= 1)) throw new BadInputError(`expected all or a count ≥ 1, got "${args.slices}"`, '--slices');
         const { transport } = reportFlags(args);
@@ -64,7 +62,7 @@ const samCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SamArgs> => 
         const desc = is2d ? measureDescriptors(target, phases, args.rmax) : descriptorsFromSlices(target, phases, args.rmax, slices);
         out.info(`${args.target}: ${target.shape.join('×')} ${is2d ? '2D image' : `volume, targets from ${args.slices} sections per orientation`}; phases ${phases.join(', ')}; lags 1…${args.rmax}`);
         const r = reconstructSam({
-          shape: shape as [number, number, number],
+          shape,
           target: desc,
           rng: createRng(args.seed),
           sweeps: args.sweeps,
