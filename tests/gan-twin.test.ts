@@ -74,7 +74,7 @@ describe('gan twin', () => {
         m.phases = Object.fromEntries(labels.map((l) => [l, `phase ${l}`]));
         writeFileSync(join(d, 'metadata.json'), JSON.stringify(m));
       });
-    expect(() => twin.generate({ model: relabel([0, 128, 255]) }, opts)).toThrow(/labels 128, 255; twin gan declares 0, 1, 2, 3/);
+    expect(() => twin.generate({ model: relabel([0, 128, 255]) }, opts)).toThrow(/labels 128, 255, which twin gan does not declare \(it declares 0, 1, 2, 3\)/);
     expect(() => twin.generate({ model: relabel([1, 2, 3]) }, opts)).toThrow(/no 0: label 0 is the pore phase/);
   });
 });

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../src/core/errors.js';
-import type { Parameters, Twin, TwinGenerateOptions, TwinOutput } from '../src/core/protocols.js';
+import type { Parameters, TrainedModelInfo, Twin, TwinGenerateOptions, TwinOutput } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { checkedCondition, latentSideFor, readGanModel, type GanMetadata } from '../src/voxel/gan-model.js';
 import { createVoxels, phaseFractions } from '../src/voxel/voxels.js';
@@ -58,8 +58,13 @@ function load(dir: string): Loaded {
   const g = readGanModel(dir);
   const labels = g.metadata.labels;
   const undeclared = labels.filter((l) => !(l in PHASES));
-  if (undeclared.length) throw new BadInputError(`the model's volumes carry label${undeclared.length > 1 ? 's' : ''} ${undeclared.join(', ')}; twin gan declares ${Object.keys(PHASES).join(', ')} (0 pore): retrain on a volume labelled so`, 'model');
-  if (!labels.includes(0)) throw new BadInputError(`the model's volumes carry labels ${labels.join(', ')} and no 0: label 0 is the pore phase (porosity is its fraction)`, 'model');
+  if (undeclared.length) {
+    throw new BadInputError(
+      `the model's volumes carry label${undeclared.length > 1 ? 's' : ''} ${undeclared.join(', ')}, which twin gan does not declare (it declares ${Object.keys(PHASES).join(', ')}); retrain it on a volume labelled so (0 pore), e.g. a 0/255 stack relabelled 0/1`,
+      dir,
+    );
+  }
+  if (!labels.includes(0)) throw new BadInputError(`the model's volumes carry labels ${labels.join(', ')} and no 0: label 0 is the pore phase (porosity is its fraction); retrain it on a volume with pore labelled 0`, dir);
   const model: Loaded = {
     latentChannels: g.config.latentChannels,
     crop: g.crop,
@@ -179,5 +184,11 @@ export function createGanTwin(): Twin {
     // labels (a 0/255 stack, more than four phases) is refused when the config loads and here.
     phases: PHASES,
     generate,
+    // The config loader checks a campaign against the model through this (src/config/load.ts):
+    // the same reader and label checks as generation, cached the same way.
+    trainedModel: (dir: string): TrainedModelInfo => {
+      const m = load(dir);
+      return { labels: m.labels, condition: m.metadata.condition };
+    },
   };
 }

@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createGanTwin } from '../../twins/gan.js';
 import { BadInputError } from '../core/errors.js';
 import { loadCampaignFile, parseDuration, parseLinearConstraint, resolveCampaign } from './load.js';
 import { schemaText, SCHEMA_PATH } from './write-schema.js';
@@ -113,7 +114,8 @@ describe('campaign config', () => {
     const gan = {
       twins: {
         ...registries.twins,
-        gan: { parameters: [{ kind: 'continuous' as const, name: 'condition', min: -1e12, max: 1e12 }], phases: { 0: 'pore', 1: 'solid', 2: 'second solid', 3: 'third solid' } },
+        // The real twin's reader (twins/gan.ts): the loader must accept exactly what generation accepts.
+        gan: { parameters: createGanTwin().parameters, trainedModel: createGanTwin().trainedModel },
       },
       agents: registries.agents,
     };
@@ -154,17 +156,25 @@ describe('campaign config', () => {
       expect(load(dir, { space: { condition: { values: [0.2, 0.7] } } })).toThrow(/values 0\.7 exceed the range/);
       writeFileSync(join(dir, 'pool.csv'), 'condition\n0.2\n0.9\n');
       expect(load(dir, { space: { pool: 'pool.csv' } })).toThrow(/space\.pool: condition \(porosity\) bounds \[0\.2, 0\.9\] exceed/);
-      const bare = model((m) => (m.condition = null));
-      expect(load(bare)).toThrow(/space\.condition: the model in .* was trained without a conditioning parameter/);
+      // Metadata that says "unconditioned" on a conditioned generator is a damaged folder, which
+      // generation would refuse: refused here too (the loader uses the twin's own reader).
+      expect(load(model((m) => (m.condition = null)))).toThrow(/twin\.model: .*model: the generator is conditioned, so metadata\.json condition must be/);
+      // A model trained without a condition takes none (the loader's own rule, on what the twin reports).
+      const unconditioned = { ...gan, twins: { ...gan.twins, gan: { ...gan.twins.gan, trainedModel: () => ({ labels: [0, 1, 2], condition: null }) } } };
+      const loadBare = () => resolveCampaign({ ...base(), twin: { name: 'gan', size: [8, 8, 8], voxelSize: 0.5, model: 'model' }, space: { condition: { min: 0.1, max: 0.5 } }, reward: 'porosity' }, unconditioned, {}, {}, join(dir, 'campaign.yaml'));
+      expect(loadBare).toThrow(/space\.condition: the model in .* was trained without a conditioning parameter/);
     });
 
     it('refuses a model whose labels the twin does not declare, or without pore label 0, or with unreadable metadata', () => {
-      expect(load(model((m) => ((m.labels = [0, 255]), (m.phases = { 0: 'pore', 255: 'solid' }))))).toThrow(/twin\.model: the model's volumes carry label 255, which the twin does not declare \(it declares 0, 1, 2, 3\)/);
-      expect(load(model((m) => (m.labels = [1, 2])))).toThrow(/no 0: label 0 is the pore phase/);
+      expect(load(model((m) => ((m.labels = [0, 1, 255]), (m.phases = { 0: 'pore', 1: 'solid', 255: 'binder' }))))).toThrow(/twin\.model: .*model: the model's volumes carry label 255, which twin gan does not declare \(it declares 0, 1, 2, 3\)/);
+      expect(load(model((m) => (m.labels = [1, 2, 3])))).toThrow(/twin\.model: .*no 0: label 0 is the pore phase/);
       const broken = model();
       writeFileSync(join(broken, 'model', 'metadata.json'), '{"labels": [0, 1');
       expect(load(broken)).toThrow(BadInputError);
-      expect(load(broken)).toThrow(/cannot read .*metadata\.json/);
+      expect(load(broken)).toThrow(/twin\.model: .*model: metadata\.json is not valid JSON/);
+      // A twin that is not a trained model takes no folder; one that is needs it.
+      expect(load(model(), { twin: { name: 'fibre-gdl', size: [8, 8, 8], voxelSize: 0.5, model: 'model' } })).toThrow(/twin\.model: twin fibre-gdl takes no model folder \(only twins that are trained models do: gan\)/);
+      expect(load(model(), { twin: { name: 'gan', size: [8, 8, 8], voxelSize: 0.5 } })).toThrow(/twin\.model: twin gan needs the folder of its trained generator/);
     });
   });
 

@@ -4,8 +4,8 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { BadInputError } from '../core/errors.js';
-import type { LinearConstraint, ParameterSpace, ParameterSpec, Parameters } from '../core/protocols.js';
-import { decode, isFeasible, paramKey, parsePoolCsv, repair } from '../core/space.js';
+import type { LinearConstraint, ParameterSpace, ParameterSpec, Parameters, TrainedModelInfo } from '../core/protocols.js';
+import { decode, insideTrainedRange, isFeasible, paramKey, parsePoolCsv, repair } from '../core/space.js';
 import { createRng, hash32 } from '../core/rng.js';
 import { compileReward, type RewardExpression } from '../reward/expression.js';
 import { rewardNames, targetScope } from '../reward/scope.js';
@@ -20,8 +20,8 @@ import { campaignSchema, durationPattern, type CampaignConfig } from './schema.j
  */
 
 export interface Registries {
-  /** `phases`: the labels a twin's volumes may carry (a trained model's labels are checked against them, issue #19). */
-  twins: Record<string, { parameters: ParameterSpec[]; phases?: Readonly<Record<number, string>> }>;
+  /** `trainedModel`: present for a twin that is a trained model (issue #19; Twin.trainedModel). */
+  twins: Record<string, { parameters: ParameterSpec[]; trainedModel?: (dir: string) => TrainedModelInfo }>;
   agents: readonly string[];
 }
 
@@ -197,22 +197,34 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
       'agent.batchSize',
     );
   }
-  let trained: ModelMetadata | undefined;
+  let trained: { dir: string; info: TrainedModelInfo } | undefined;
   const paths = (key: (typeof PATH_KEYS)[number], value: string) =>
     overrides.storedConfig || explicit.has(key) ? resolve(dirname(source), value) : configPath(value, dirname(source), key);
   // A twin that is a trained model (gan, issue #19) gets its folder as the fixed value `model`,
   // which every generation (here, on worker threads, on remote workers) receives with the params.
+  // The twin reads and checks the folder itself (Twin.trainedModel), so what the loader accepts
+  // is exactly what generation accepts (#19: a copy of the metadata checks here could drift).
+  const readModel = config.twin ? registries.twins[config.twin.name]?.trainedModel : undefined;
   if (config.twin?.model !== undefined) {
-    if (config.twin.name !== 'gan') throw new BadInputError(`twin ${config.twin.name} takes no model folder (only gan does)`, 'twin.model');
+    if (!readModel) {
+      const trainable = Object.keys(registries.twins).filter((k) => registries.twins[k].trainedModel).sort();
+      throw new BadInputError(`twin ${config.twin.name} takes no model folder (only twins that are trained models do: ${trainable.join(', ') || 'none'})`, 'twin.model');
+    }
     const dir = paths('twin.model', config.twin.model);
     if (!existsSync(join(dir, 'model.json'))) throw new BadInputError(`no trained model in ${dir} (expected model.json, weights.bin and metadata.json from poreloop reconstruct gan train)`, 'twin.model');
-    trained = readModelMetadata(dir, registries.twins[config.twin.name]?.phases);
+    try {
+      trained = { dir, info: readModel(dir) };
+    } catch (e) {
+      // Its message names the folder; the config field it came from goes in front.
+      if (e instanceof BadInputError) throw new BadInputError(e.message, 'twin.model', { cause: e });
+      throw e;
+    }
     config.twin.fixed = { ...config.twin.fixed, model: dir };
-  } else if (config.twin?.name === 'gan') {
-    throw new BadInputError('twin gan needs the folder of its trained generator: twin.model (poreloop reconstruct gan train makes one)', 'twin.model');
+  } else if (readModel) {
+    throw new BadInputError(`twin ${config.twin!.name} needs the folder of its trained generator: twin.model (poreloop reconstruct gan train makes one)`, 'twin.model');
   }
   const space = buildSpace(config, twinParams, (v) => paths('space.pool', v));
-  if (trained) checkConditionRange(config, space, trained);
+  if (trained) checkConditionRange(config, space, trained.dir, trained.info);
   const paramNames = space.parameters.map((p) => p.name);
   const propertyNames = [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
   // The reward's names (src/reward/scope.ts): properties, parameters and param_<name>; with
@@ -362,53 +374,6 @@ function checkPoolColumn(config: CampaignConfig, twinParams: Map<string, Paramet
   }
 }
 
-/** What the loader needs from a trained model's metadata.json (src/reconstruct/gan.ts writes it). */
-interface ModelMetadata {
-  dir: string;
-  labels: number[];
-  condition: { name: string; min: number; max: number; unit?: string } | null;
-}
-
-/**
- * Reads a trained model's metadata.json for the checks a campaign needs before it starts
- * (issue #19 review): the labels its volumes carry must be phases the twin declares, label 0
- * among them (a volume's porosity is the fraction of label 0), and the conditioning range
- * bounds what the agent may search (checkConditionRange).
- */
-function readModelMetadata(dir: string, phases: Readonly<Record<number, string>> | undefined): ModelMetadata {
-  const where = 'twin.model';
-  const path = join(dir, 'metadata.json');
-  let meta: unknown;
-  try {
-    meta = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new BadInputError(`cannot read ${path} (the model's metadata from poreloop reconstruct gan train): ${(e as Error).message}`, where);
-  }
-  if (!isPlainObject(meta)) throw new BadInputError(`${path} is not a JSON object (the model's metadata from poreloop reconstruct gan train)`, where);
-  const labels = meta.labels;
-  if (!Array.isArray(labels) || labels.length < 2 || !labels.every((l) => Number.isInteger(l) && l >= 0 && l <= 255) || new Set(labels).size !== labels.length) {
-    throw new BadInputError(`${path}: labels must list two or more distinct phase labels (integers 0–255), got ${JSON.stringify(labels)?.slice(0, 80)}`, where);
-  }
-  const declared = phases ? Object.keys(phases).map(Number) : undefined;
-  const undeclared = declared ? (labels as number[]).filter((l) => !declared.includes(l)) : [];
-  if (undeclared.length) {
-    throw new BadInputError(
-      `the model's volumes carry label${undeclared.length > 1 ? 's' : ''} ${undeclared.join(', ')}, which the twin does not declare (it declares ${declared!.join(', ')}); retrain it on a volume labelled ${declared!.join(', ')} (0 pore), e.g. a 0/255 stack relabelled 0/1`,
-      where,
-    );
-  }
-  if (!labels.includes(0)) throw new BadInputError(`the model's volumes carry labels ${labels.join(', ')} and no 0: label 0 is the pore phase (porosity is its fraction); retrain it on a volume with pore labelled 0`, where);
-  const c = meta.condition;
-  let condition: ModelMetadata['condition'] = null;
-  if (c !== null && c !== undefined) {
-    if (!isPlainObject(c) || typeof c.name !== 'string' || typeof c.min !== 'number' || typeof c.max !== 'number' || !Number.isFinite(c.min) || !Number.isFinite(c.max) || c.min > c.max) {
-      throw new BadInputError(`${path}: condition must be null or { name, min, max } with min ≤ max, got ${JSON.stringify(c)?.slice(0, 80)}`, where);
-    }
-    condition = { name: c.name, min: c.min, max: c.max, unit: typeof c.unit === 'string' ? c.unit : undefined };
-  }
-  return { dir, labels: labels as number[], condition };
-}
-
 /**
  * The twin declares `condition` with open bounds (its real range is per model), so the space's
  * bounds check cannot catch a range the model was not trained on (issue #19 review: space
@@ -416,28 +381,27 @@ function readModelMetadata(dir: string, phases: Readonly<Record<number, string>>
  * mid-campaign). Checked here against metadata.json: the searched bounds (declared, or a pool's
  * values) and a fixed value must lie in the trained range; an unconditioned model takes none.
  */
-function checkConditionRange(config: CampaignConfig, space: ParameterSpace, m: ModelMetadata): void {
+function checkConditionRange(config: CampaignConfig, space: ParameterSpace, dir: string, m: TrainedModelInfo): void {
   const p = space.parameters.find((q) => q.name === 'condition');
   const where = config.space.condition !== undefined ? 'space.condition' : 'space.pool';
   const fixed = config.twin?.fixed.condition;
   if (!m.condition) {
-    if (p) throw new BadInputError(`the model in ${m.dir} was trained without a conditioning parameter: it takes no condition (remove it from the space)`, where);
-    if (fixed !== undefined) throw new BadInputError(`the model in ${m.dir} was trained without a conditioning parameter: it takes no condition`, 'twin.fixed.condition');
+    if (p) throw new BadInputError(`the model in ${dir} was trained without a conditioning parameter: it takes no condition (remove it from the space)`, where);
+    if (fixed !== undefined) throw new BadInputError(`the model in ${dir} was trained without a conditioning parameter: it takes no condition`, 'twin.fixed.condition');
     return;
   }
   const c = m.condition;
-  // The same margin for rounding as the generator's own check (src/voxel/gan-model.ts checkedCondition).
-  const tol = 1e-9 * Math.max(1, Math.abs(c.max));
-  const inside = (v: unknown) => typeof v === 'number' && v >= c.min - tol && v <= c.max + tol;
+  // The same rule as the generator's own check (src/voxel/gan-model.ts checkedCondition).
+  const inside = (v: unknown) => typeof v === 'number' && insideTrainedRange(c, v);
   const range = `[${c.min}, ${c.max}]${c.unit ? ' ' + c.unit : ''}`;
   if (p) {
     const values = p.kind === 'categorical' ? p.values : [p.min, p.max];
     const bad = values.filter((v) => !inside(v));
     if (bad.length) {
-      throw new BadInputError(`condition (${c.name}) ${p.kind === 'categorical' ? `values ${bad.join(', ')}` : `bounds [${p.min}, ${p.max}]`} exceed the range the model in ${m.dir} was trained on, ${range}: a generator extrapolates blindly outside it`, where);
+      throw new BadInputError(`condition (${c.name}) ${p.kind === 'categorical' ? `values ${bad.join(', ')}` : `bounds [${p.min}, ${p.max}]`} exceed the range the model in ${dir} was trained on, ${range}: a generator extrapolates blindly outside it`, where);
     }
   }
-  if (fixed !== undefined && !inside(fixed)) throw new BadInputError(`condition (${c.name}) ${fixed} is outside the range the model in ${m.dir} was trained on, ${range}`, 'twin.fixed.condition');
+  if (fixed !== undefined && !inside(fixed)) throw new BadInputError(`condition (${c.name}) ${fixed} is outside the range the model in ${dir} was trained on, ${range}`, 'twin.fixed.condition');
 }
 
 /** The largest pool file read: ~1 M rows of a few columns, far beyond what a lab can make. */

@@ -201,6 +201,22 @@ export interface Twin {
   generate(params: Parameters, options: TwinGenerateOptions): TwinOutput;
   /** The stage-by-stage process model, for agents that act stage by stage (issue #17). */
   readonly process?: StagedProcess;
+  /**
+   * Present on a twin that is a trained model (`gan`, issue #19): reads and checks the folder
+   * a config names as `twin.model` (BadInputError, naming the folder, when it is damaged or its
+   * labels are not this twin's phases) and says what the config loader checks the campaign
+   * against. The twin's own reader does it, so the loader cannot drift from what generation
+   * accepts (#19: the loader once parsed metadata.json with a copy of the checks).
+   */
+  readonly trainedModel?: (dir: string) => TrainedModelInfo;
+}
+
+/** What a trained model's folder tells the config loader (Twin.trainedModel). */
+export interface TrainedModelInfo {
+  /** The phase labels its volumes carry. */
+  labels: number[];
+  /** The conditioning parameter and the range it was trained on; null for an unconditioned model. */
+  condition: { name: string; min: number; max: number; unit?: string } | null;
 }
 
 // ─── Simulator and properties (P-model physics) ──────────────────────────────────────────

@@ -320,3 +320,13 @@ export function parsePoolCsv(text: string, where: string): Parameters[] {
   if (rows.length === 0) throw new BadInputError('pool has a header but no rows', where);
   return rows;
 }
+
+/**
+ * Whether `v` lies in a trained range, with a relative margin of 1e-9 for values that went
+ * through decimal text (a config, a pool CSV). One rule for the config loader and for
+ * generation (issue #19 review), so a value the loader accepts is never refused mid-campaign.
+ */
+export function insideTrainedRange(range: { min: number; max: number }, v: number): boolean {
+  const tol = 1e-9 * Math.max(1, Math.abs(range.max));
+  return v >= range.min - tol && v <= range.max + tol;
+}

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BadInputError } from '../core/errors.js';
+import { insideTrainedRange } from '../core/space.js';
 
 /**
  * The saved SliceGAN generator (issue #19): reading and checking a model folder, and the small
@@ -101,8 +102,7 @@ export function checkedCondition(meta: Pick<GanMetadata, 'condition'>, value: nu
   const v = value ?? (c.min + c.max) / 2;
   if (!Number.isFinite(v)) throw new BadInputError(`expected a number, got ${value}`, where);
   // Out of the trained range the generator extrapolates blindly; a small margin is allowed for rounding.
-  const tol = 1e-9 * Math.max(1, Math.abs(c.max));
-  if (v < c.min - tol || v > c.max + tol) throw new BadInputError(`${c.name} ${v} is outside the range the model was trained on, [${c.min.toPrecision(4)}, ${c.max.toPrecision(4)}]`, where);
+  if (!insideTrainedRange(c, v)) throw new BadInputError(`${c.name} ${v} is outside the range the model was trained on, [${c.min.toPrecision(4)}, ${c.max.toPrecision(4)}]`, where);
   return scaleCondition(v, c);
 }
 
