@@ -70,8 +70,9 @@ const gdl2d = {
 
 describe('gp-bo (issue #12)', () => {
   it('gives the same proposals bit for bit for the same seed, with every model', async () => {
-    for (const model of ['ensemble', 'auto', 'gp', 'forest']) {
-      const run = () => runLoop(createGpBoAgent({ model }), hartmann6.space, hartmann6.reward, { budget: 18, seed: 4 });
+    const variants = [{ model: 'ensemble' }, { model: 'auto' }, { model: 'gp' }, { model: 'forest' }, { ensembleWeights: 'likelihood' }, { forestMaxFeatures: 1 }];
+    for (const options of variants) {
+      const run = () => runLoop(createGpBoAgent(options), hartmann6.space, hartmann6.reward, { budget: 18, seed: 4 });
       const [a, b] = [await run(), await run()];
       // JSON prints the shortest round-trip form of a double: equal strings ⇔ equal bits.
       expect(JSON.stringify(b.map((o) => o.params))).toBe(JSON.stringify(a.map((o) => o.params)));
@@ -213,6 +214,25 @@ describe('gp-bo (issue #12)', () => {
     expect(() => createGpBoAgent({ trees: 0 })).toThrow(BadInputError);
     expect(() => createGpBoAgent({ restarts: 1.5 })).toThrow(BadInputError);
     expect(() => createGpBoAgent({ minDistance: -0.1 })).toThrow(/agent\.gp-bo\.minDistance/);
+    expect(() => createGpBoAgent({ ensembleWeights: 'stacking' })).toThrow(/agent\.gp-bo\.ensembleWeights.*equal, likelihood/);
+    expect(() => createGpBoAgent({ forestMaxFeatures: 0.5 })).toThrow(/agent\.gp-bo\.forestMaxFeatures/);
+  });
+});
+
+describe('ensembleWeight', () => {
+  it('weights the member whose held-out predictions explain the data better, and is ≈ ½ for equal ones', async () => {
+    const { ensembleWeight } = await import('./gp-bo.js');
+    const y = [0, 1, 2, 3, 4, 5];
+    const exact = { mean: y.map((v) => v + 0.1), variance: y.map(() => 0.05) };
+    const off = { mean: y.map((v) => 5 - v), variance: y.map(() => 0.05) };
+    expect(ensembleWeight(exact, off, y)).toBeGreaterThan(0.99);
+    expect(ensembleWeight(off, exact, y)).toBeLessThan(0.01);
+    expect(ensembleWeight(exact, exact, y)).toBeCloseTo(0.5, 4);
+    // A point every tree saw (NaN out of bag) is left out for both members; a zero out-of-bag
+    // variance at an exact mean is floored (finite density, not a division by 0).
+    const oob = { mean: [NaN, y[1], ...exact.mean.slice(2)], variance: [NaN, 0, ...exact.variance.slice(2)] };
+    const w = ensembleWeight(off, oob, y);
+    expect(Number.isFinite(w) && w >= 0 && w < 0.01).toBe(true);
   });
 });
 

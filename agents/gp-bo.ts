@@ -62,6 +62,7 @@ import { halfWidths, pointsInRegion, trustRegionState, turboSettings, type Trust
 
 const MODELS = ['ensemble', 'auto', 'gp', 'forest'] as const;
 const ACQUISITIONS = ['logei', 'ucb'] as const;
+const ENSEMBLE_WEIGHTS = ['equal', 'likelihood'] as const;
 
 const DEFAULTS = {
   /** Random proposals until this many finite observations exist; 0 = min(d + 1, 10). */
@@ -96,8 +97,16 @@ const DEFAULTS = {
    * conditions on all): 120 keeps a proposal with 300 observations under 1 s (issue #12).
    */
   maxFitPoints: 120,
+  /**
+   * Weights of the ensemble's two members: 'equal', or 'likelihood' — by the held-out
+   * predictive log-likelihood of the data so far (the GP's leave-one-out, the forest's
+   * out-of-bag predictions), see ensembleWeight.
+   */
+  ensembleWeights: 'equal' as string,
   /** Trees of the forest. */
   trees: 100,
+  /** Features tried at each split of the forest's trees; 0 = all (scikit-learn's default for regression). */
+  forestMaxFeatures: 0,
   /** With model 'auto' or 'ensemble', the forest is used from this many observations on (the GP alone before). */
   autoMinPoints: 8,
   /** TuRBO-style trust region around the best observation (agents/trust-region.ts). */
@@ -156,14 +165,14 @@ export function gpSurrogate(gp: GaussianProcess): Surrogate {
   };
 }
 
-export function forestSurrogate(x: number[][], y: number[], seed: number, trees: number): Surrogate {
+export function forestSurrogate(x: number[][], y: number[], seed: number, trees: number, maxFeatures = 0): Surrogate {
   // Each (re)build draws from a stream fixed by the seed, so fantasies do not shift later draws.
-  const forest = new RandomForest(x, y, { rng: createRng(seed), trees });
+  const forest = new RandomForest(x, y, { rng: createRng(seed), trees, maxFeatures: maxFeatures || undefined });
   const sd = Math.sqrt(y.reduce((a, v) => a + v * v, 0) / y.length - (y.reduce((a, v) => a + v, 0) / y.length) ** 2) || 1;
   return {
     kind: 'forest',
     predict: (xs) => forest.predict(xs),
-    withPoint: (u, v) => forestSurrogate([...x, [...u]], [...y, v], seed, trees),
+    withPoint: (u, v) => forestSurrogate([...x, [...u]], [...y, v], seed, trees, maxFeatures),
     best: () => Math.max(...y),
     scale: () => sd,
     forest,
@@ -171,25 +180,58 @@ export function forestSurrogate(x: number[][], y: number[], seed: number, trees:
 }
 
 /**
- * Equal-weight mixture of the GP and the forest: mean of the means, variance of the mixture
- * (mean of the variances plus the spread of the means), so disagreement counts as uncertainty.
+ * Mixture of the GP and the forest with weight w on a (default: equal weights): mean of the
+ * means, variance of the mixture (mean of the variances plus the spread of the means), so
+ * disagreement counts as uncertainty.
  */
-export function ensembleSurrogate(a: Surrogate, b: Surrogate): Surrogate {
-  const mix = (p: { mean: number[]; variance: number[] }, q: { mean: number[]; variance: number[] }) => ({
-    mean: p.mean.map((m, i) => 0.5 * (m + q.mean[i])),
-    variance: p.variance.map((v, i) => 0.5 * (v + q.variance[i]) + 0.25 * (p.mean[i] - q.mean[i]) ** 2),
-  });
+export function ensembleSurrogate(a: Surrogate, b: Surrogate, w = 0.5): Surrogate {
+  // Equal weights keep the arithmetic of the runs of record (bit for bit).
+  const mix = (p: { mean: number[]; variance: number[] }, q: { mean: number[]; variance: number[] }) =>
+    w === 0.5
+      ? {
+          mean: p.mean.map((m, i) => 0.5 * (m + q.mean[i])),
+          variance: p.variance.map((v, i) => 0.5 * (v + q.variance[i]) + 0.25 * (p.mean[i] - q.mean[i]) ** 2),
+        }
+      : {
+          mean: p.mean.map((m, i) => w * m + (1 - w) * q.mean[i]),
+          variance: p.variance.map((v, i) => w * v + (1 - w) * q.variance[i] + w * (1 - w) * (p.mean[i] - q.mean[i]) ** 2),
+        };
   // The mixture variance grows with each member's variance, so members' bounds bound it.
   const bounded = (m: Surrogate) => (xs: readonly (readonly number[])[]) => (m.upper ? m.upper(xs) : m.predict(xs));
   return {
     kind: 'ensemble',
     predict: (xs) => mix(a.predict(xs), b.predict(xs)),
     upper: a.upper || b.upper ? (xs) => mix(bounded(a)(xs), bounded(b)(xs)) : undefined,
-    withPoint: (x, y) => ensembleSurrogate(a.withPoint(x, y), b.withPoint(x, y)),
+    withPoint: (x, y) => ensembleSurrogate(a.withPoint(x, y), b.withPoint(x, y), w),
     best: () => a.best(),
     scale: () => a.scale(),
     lengthscales: a.lengthscales,
   };
+}
+
+/**
+ * Weight of the GP in the ensemble from held-out predictions of the data so far: the mean log
+ * predictive density of the GP's leave-one-out predictions (R&W eq. 5.10-5.12) and of the
+ * forest's out-of-bag ones, over the points where both exist; w = softmax of the two (a
+ * pseudo-Bayesian model average, Yao et al., Bayesian Analysis 2018, per point so the weight
+ * stays soft). The variances get a floor of 1e-6 of the targets' variance (added to the
+ * forest's, which is 0 where all its out-of-bag trees agree), so no point gives -∞.
+ */
+export function ensembleWeight(loo: { mean: number[]; variance: number[] }, oob: { mean: number[]; variance: number[] }, y: readonly number[]): number {
+  const n = y.length;
+  const my = y.reduce((s, v) => s + v, 0) / n;
+  const floor = 1e-6 * Math.max(1e-12, y.reduce((s, v) => s + (v - my) ** 2, 0) / n);
+  const lpd = (m: number, v: number, t: number) => -0.5 * (Math.log(2 * Math.PI * v) + (t - m) ** 2 / v);
+  let lg = 0;
+  let lf = 0;
+  let c = 0;
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(oob.mean[i])) continue;
+    lg += lpd(loo.mean[i], Math.max(loo.variance[i], floor), y[i]);
+    lf += lpd(oob.mean[i], oob.variance[i] + floor, y[i]);
+    c++;
+  }
+  return c ? 1 / (1 + Math.exp((lf - lg) / c)) : 0.5;
 }
 
 /** Spearman rank correlation of a and b over the indices where both are finite. */
@@ -278,8 +320,9 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
   const opts = readOptions('gp-bo', DEFAULTS, options);
   const modelChoice = oneOf('model', opts.model, MODELS);
   const acquisition = oneOf('acquisition', opts.acquisition, ACQUISITIONS);
+  const ensembleWeights = oneOf('ensembleWeights', opts.ensembleWeights, ENSEMBLE_WEIGHTS);
   const transform = oneOf<OutputTransformName>('outputTransform', opts.outputTransform, OUTPUT_TRANSFORMS);
-  for (const key of ['initialPoints', 'candidates', 'restarts', 'maxFitPoints', 'trees', 'autoMinPoints', 'trustRegionMinPoints'] as const) {
+  for (const key of ['initialPoints', 'candidates', 'restarts', 'maxFitPoints', 'trees', 'forestMaxFeatures', 'autoMinPoints', 'trustRegionMinPoints'] as const) {
     if (!Number.isInteger(opts[key]) || opts[key] < 0) throw new BadInputError(`must be a non-negative integer (got ${opts[key]})`, `agent.gp-bo.${key}`);
   }
   if (opts.trees < 1) throw new BadInputError('must be at least 1', 'agent.gp-bo.trees');
@@ -295,16 +338,16 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
     const forestSeed = ctx.rng.fork('forest').seed;
     if (modelChoice === 'forest') {
       state = { ...state, lastModel: 'forest' };
-      return forestSurrogate(x, y, forestSeed, opts.trees);
+      return forestSurrogate(x, y, forestSeed, opts.trees, opts.forestMaxFeatures);
     }
     const r = fitOrReuse(state, x, y, ctx.rng, opts);
     state = { ...r.state, lastModel: 'gp' };
     const gp = gpSurrogate(r.gp);
     if (modelChoice === 'gp' || finite < opts.autoMinPoints) return gp;
-    const forest = forestSurrogate(x, y, forestSeed, opts.trees);
+    const forest = forestSurrogate(x, y, forestSeed, opts.trees, opts.forestMaxFeatures);
     if (modelChoice === 'ensemble') {
       state.lastModel = 'ensemble';
-      return ensembleSurrogate(gp, forest);
+      return ensembleSurrogate(gp, forest, ensembleWeights === 'equal' ? 0.5 : ensembleWeight(r.gp.leaveOneOut(), forest.forest!.outOfBagPrediction(), y));
     }
     const rhoGp = spearman(r.gp.leaveOneOut().mean, y);
     const rhoForest = spearman(forest.forest!.outOfBag(), y);

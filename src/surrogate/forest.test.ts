@@ -42,5 +42,12 @@ describe('RandomForest', () => {
     expect(oob.every((v) => Number.isFinite(v))).toBe(true);
     const wrongSide = oob.filter((v, i) => Math.abs(v - y[i]) > 1).length;
     expect(wrongSide).toBeLessThan(5);
+    // The out-of-bag distribution: the same means, and a spread that is largest at the step.
+    const held = forest.outOfBagPrediction();
+    expect(JSON.stringify(held.mean)).toBe(JSON.stringify(oob));
+    expect(held.variance.every((v) => v >= 0)).toBe(true);
+    const near = x.map((r, i) => [Math.abs(r[0] - 0.5), held.variance[i]]).sort((a, b) => a[0] - b[0]);
+    const mean = (v: number[][]) => v.reduce((s, r) => s + r[1], 0) / v.length;
+    expect(mean(near.slice(0, 10))).toBeGreaterThan(mean(near.slice(-40)));
   });
 });

@@ -162,15 +162,32 @@ export class RandomForest {
 
   /** Out-of-bag mean of every training point (NaN for a point that every tree saw). */
   outOfBag(): number[] {
-    return this.x.map((q, i) => {
+    return this.outOfBagPrediction().mean;
+  }
+
+  /**
+   * Out-of-bag mean and variance over the trees that did not see each training point (NaN for
+   * a point that every tree saw): the forest's held-out predictive distribution, which gp-bo's
+   * likelihood-weighted ensemble scores against the observed rewards (issue #12).
+   */
+  outOfBagPrediction(): { mean: number[]; variance: number[] } {
+    const mean: number[] = [];
+    const variance: number[] = [];
+    this.x.forEach((q, i) => {
       let s = 0;
+      let s2 = 0;
       let c = 0;
       this.trees.forEach((t, b) => {
         if (this.inBag[b][i]) return;
-        s += predictTree(t, q);
+        const v = predictTree(t, q);
+        s += v;
+        s2 += v * v;
         c++;
       });
-      return c ? s / c : NaN;
+      const m = c ? s / c : NaN;
+      mean.push(m);
+      variance.push(c ? Math.max(0, s2 / c - m * m) : NaN);
     });
+    return { mean, variance };
   }
 }
