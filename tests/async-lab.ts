@@ -40,6 +40,8 @@ export interface SimCampaignOptions {
   batchSize: number;
   /** loop.warmup: trials that must end before a freed slot is refilled (async). */
   warmup?: number;
+  /** loop.endGame: the last runs go to the rigs expected to finish them first (src/orchestrator/endgame.ts). */
+  endGame?: boolean;
   candidates: number;
   rigRuns: number;
   targetReward?: number;
@@ -128,13 +130,14 @@ export async function runSimCampaign(o: SimCampaignOptions): Promise<SimCampaign
   await dispatcher.start();
   await clock.advanceUntil(() => dispatcher.rigs().length === o.rigs.length, 'every rig seen', { stepMs: 10, limitMs: 60_000 });
 
-  const ledger = Ledger.open(db);
+  // Ledger timestamps on the lab's clock: the end game reads run durations from them (JobSent → result).
+  const ledger = Ledger.open(db, { now: () => new Date(clock.now()) });
   const resumed = ledger.campaign('c');
   if (!resumed) ledger.append('c', 'CampaignStarted', { name: 'c', config: { loop: { mode: o.mode } }, configHash: 'h', seed: o.seed, source: 'sim', versions: {} }, 'start');
   const runtime = new CampaignRuntime({
     ledger, campaignId: 'c', agent: o.agent, space: o.space, predictor: noPrediction(o.measure),
     rewardOf: (p, params) => o.rewardOf(p, params), rig: dispatcher, pipeline: [o.capability], candidatesPerRound: o.candidates, batchSize: o.batchSize,
-    mode: o.mode, warmup: o.warmup, timeoutMs: o.timeoutMs, maxAttempts: 2, seed: o.seed, clock, rng: createRng(o.seed), fixed: {}, protocol: '1.0', measure: o.measure,
+    mode: o.mode, warmup: o.warmup, endGame: o.endGame, timeoutMs: o.timeoutMs, maxAttempts: 2, seed: o.seed, clock, rng: createRng(o.seed), fixed: {}, protocol: '1.0', measure: o.measure,
   });
   // Actors other than awaitRigs are "computing": the clock stands still while one runs.
   let busy = 0;
