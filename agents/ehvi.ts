@@ -27,7 +27,10 @@ import { cholesky, forwardSolve, GaussianProcess, normCdf, normPdf } from '../sr
 
 const SQRT5 = Math.sqrt(5);
 
-/** The full posterior of a fitted GP (latent function, target units). */
+/**
+ * The full posterior of a fitted GP (latent function, target units). `trend`, when given, is a
+ * prior mean the GP was fitted around (it learnt y − trend(x)): it is added back to the mean.
+ */
 export class JointPosterior {
   private readonly gp: GaussianProcess;
   private readonly chol: Float64Array;
@@ -35,7 +38,7 @@ export class JointPosterior {
   private readonly s2: number;
   private readonly yVar: number;
 
-  constructor(gp: GaussianProcess) {
+  constructor(gp: GaussianProcess, private readonly trend?: (x: readonly number[]) => number) {
     this.gp = gp;
     const h = gp.hyper;
     this.invL2 = Float64Array.from(h.logLengthscales, (v) => Math.exp(-2 * v));
@@ -76,7 +79,9 @@ export class JointPosterior {
   }
 
   mean(xs: readonly (readonly number[])[]): number[] {
-    return this.gp.predictMean(xs);
+    const mu = this.gp.predictMean(xs);
+    const trend = this.trend;
+    return trend ? mu.map((v, i) => v + trend(xs[i])) : mu;
   }
 
   /** Posterior covariance matrix (target units, latent) of the rows of xs. */

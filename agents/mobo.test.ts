@@ -3,7 +3,7 @@ import { BadInputError } from '../src/core/errors.js';
 import type { Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
-import { createMoboAgent, objectiveWarp } from './mobo.js';
+import { createMoboAgent, objectiveWarp, quadraticTrend } from './mobo.js';
 
 const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
 /** Two conflicting objectives (goal-signed), and a constraint a ≤ 0.5 as a slack. */
@@ -129,5 +129,48 @@ describe('mobo learns from evaluations, not estimates (issue #12 rule, agents/co
     expect(await agent.propose({ space, history, rng: createRng(11) }, 2)).toEqual(await random.propose({ space, history, rng: createRng(11) }, 2));
     const more = [...history, observe({ a: 0.4, b: 0.8 })];
     expect(await agent.propose({ space, history: more, rng: createRng(11) }, 2)).not.toEqual(await random.propose({ space, history: more, rng: createRng(11) }, 2));
+  });
+});
+
+describe('quadratic prior mean for qNEHVI (issue #16, sixth pass)', () => {
+  it('recovers a separable bowl a + Σ c_k (x_k − ½)² from clean data, and a constant from flat data', () => {
+    const rng = createRng(21);
+    const x = Array.from({ length: 30 }, () => [rng.next(), rng.next(), rng.next()]);
+    const bowl = (u: readonly number[]) => 2 + 3 * (u[0] - 0.5) ** 2 - (u[2] - 0.5) ** 2;
+    const t = quadraticTrend(x, x.map(bowl), 1e-9);
+    for (const u of [[0, 0, 0], [1, 0.5, 1], [0.5, 0.5, 0.5], [0.2, 0.9, 0.7]]) expect(t(u)).toBeCloseTo(bowl(u), 6);
+    const flat = quadraticTrend(x, x.map(() => 4), 0.01);
+    expect(flat([0, 1, 0])).toBeCloseTo(4, 12);
+    // The ridge shrinks the curvatures toward 0 (the trend toward the mean of the data).
+    const shrunk = quadraticTrend(x, x.map(bowl), 100);
+    const mean = x.map(bowl).reduce((a, b) => a + b, 0) / x.length;
+    expect(Math.abs(shrunk([0, 0.5, 0.5]) - mean)).toBeLessThan(0.2 * Math.abs(bowl([0, 0.5, 0.5]) - mean));
+  });
+
+  it('keeps the first batch on DTLZ2 off the corners of the distance variables that the constant-mean GPs extrapolate to', async () => {
+    // Issue #16 diagnosis: after 10 random points the first qNEHVI batch set DTLZ2's distance
+    // variables to 0 or 1 (g = 0.5–0.66 where the front needs 0); a fitted curvature says the
+    // middle is better. Deterministic: fixed design and seeds.
+    const cube = { parameters: [0, 1, 2, 3].map((i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };
+    const g = (p: Parameters): number => ([p.x1, p.x2, p.x3] as number[]).reduce((a, v) => a + (v - 0.5) ** 2, 0);
+    const dtlz2 = (p: Parameters): Observation => {
+      const h = (1 + g(p)) * 1;
+      const t = ((p.x0 as number) * Math.PI) / 2;
+      return { params: p, reward: 0, fidelity: 'rig', objectives: [-h * Math.cos(t), -h * Math.sin(t)] };
+    };
+    const rng = createRng(101);
+    const history = Array.from({ length: 10 }, () => dtlz2({ x0: rng.next(), x1: rng.next(), x2: rng.next(), x3: rng.next() }));
+    const meanG = async (trend: string) => {
+      const batch = await createMoboAgent({ trend, samples: 16 }).propose({ space: cube, history, rng: createRng(7) }, 4);
+      return batch.map(g).reduce((a, b) => a + b, 0) / batch.length;
+    };
+    const [withTrend, without] = [await meanG('quadratic'), await meanG('none')];
+    expect(withTrend).toBeLessThan(0.1);
+    expect(without).toBeGreaterThan(2 * withTrend);
+  });
+
+  it('rejects an unknown trend or a negative ridge', () => {
+    expect(() => createMoboAgent({ trend: 'cubic' })).toThrow(/agent\.mobo\.trend.*none, quadratic/);
+    expect(() => createMoboAgent({ trendRidge: -1 })).toThrow(/agent\.mobo\.trendRidge/);
   });
 });

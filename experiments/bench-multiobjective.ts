@@ -1,6 +1,9 @@
 /**
  * `npm run bench -- multiobjective [--seeds 20] [--budget 40] [--batch 4] [--problems zdt1,…]
- *   [--agents qnehvi,parego,sobol,random[,qlognehvi]] [--samples 32] [--mobo '{"candidates":512}'] [--first-seed 1] [--out multiobjective]`
+ *   [--agents qnehvi,parego,sobol,random[,qlognehvi,qnehvi-trend]] [--samples 32] [--mobo '{"candidates":512}'] [--first-seed 1] [--out multiobjective]`
+ * `npm run bench -- multiobjective --merge part1,part2,… [--out multiobjective]`: one table from
+ *   the .json of runs split by problem or seed block (background processes on shared cores);
+ *   every part must have the same budget, batch and samples, and no seed may repeat.
  *
  * Multi-objective agents on test problems with known Pareto fronts (issue #16): dominated
  * hypervolume against evaluations, the same seeds for every agent, all in one run.
@@ -186,6 +189,8 @@ const AGENTS: Record<string, (samples: number, reference: number[], mobo: Record
   qnehvi: (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', samples, reference, ...mobo }),
   // qLogNEHVI (Ament et al., NeurIPS 2023): the same agent with the log of the smoothed improvement (issue #16).
   qlognehvi: (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', smoothing: 'log', samples, reference, ...mobo }),
+  // qNEHVI on GPs around a fitted quadratic prior mean (agents/mobo.ts quadraticTrend; issue #16, sixth pass).
+  'qnehvi-trend': (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', trend: 'quadratic', samples, reference, ...mobo }),
   parego: (_s, _r, mobo) => createMoboAgent({ acquisition: 'parego', ...mobo }),
   sobol: () => createSobolAgent(),
   random: () => createRandomAgent(),
@@ -242,9 +247,64 @@ function arg(args: string[], name: string, dflt: string): string {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : dflt;
 }
 
+type Raw = Record<string, Record<string, { seed: number; hv: number[]; proposeMs: number[] }[]>>;
+interface Meta {
+  budget: number;
+  batch: number;
+  samples: number;
+  commit: string;
+  started: string;
+  wallS: number;
+}
+
+/** Reads the parts' .json (raw per seed) into one run; bad or inconsistent parts are errors. */
+function merge(names: string[], dir: string): { raw: Raw; meta: Meta; header: string[] } {
+  const raw: Raw = {};
+  const metas: Meta[] = [];
+  const header: string[] = [];
+  for (const name of names) {
+    const file = join(dir, `${name}.json`);
+    if (!existsSync(file)) throw new Error(`--merge: no ${file}`);
+    const j = JSON.parse(readFileSync(file, 'utf8')) as { raw?: Raw; meta?: Meta; command?: string };
+    if (!j.raw || !j.meta) throw new Error(`--merge: ${file} has no raw runs (written before --merge existed)`);
+    const first = metas[0] ?? j.meta;
+    if (first.budget !== j.meta.budget || first.batch !== j.meta.batch || first.samples !== j.meta.samples) throw new Error(`--merge: ${name} has another budget, batch or MC samples than the first part`);
+    metas.push(j.meta);
+    header.push(`${name}: ${j.command} (commit ${j.meta.commit}, started ${j.meta.started}, wall ${j.meta.wallS} s)`);
+    for (const [p, agents] of Object.entries(j.raw)) {
+      raw[p] ??= {};
+      for (const [a, runs] of Object.entries(agents)) {
+        raw[p][a] ??= [];
+        for (const r of runs) {
+          if (raw[p][a].some((q) => q.seed === r.seed)) throw new Error(`--merge: seed ${r.seed} of ${p}/${a} is in two parts`);
+          raw[p][a].push(r);
+        }
+        raw[p][a].sort((x, y) => x.seed - y.seed);
+      }
+    }
+  }
+  if (metas.length === 0) throw new Error('--merge: no parts named');
+  // Parts ran side by side: the wall time is the longest part's; one commit unless they differ.
+  const commits = [...new Set(metas.map((m) => m.commit))];
+  const meta = { ...metas[0], commit: commits.join('+'), wallS: Math.max(...metas.map((m) => m.wallS)) };
+  return { raw, meta, header };
+}
+
 export async function run(args: string[]): Promise<void> {
   if (args.includes('--build-pool')) return buildPool();
+  const dir = join(new URL('.', import.meta.url).pathname, 'results');
   const all = [...PROBLEMS, ...(gdlProblem() ? [gdlProblem()!] : [])];
+  const out = arg(args, 'out', 'multiobjective');
+  const mergeArg = arg(args, 'merge', '');
+  if (mergeArg) {
+    const { raw, meta, header } = merge(mergeArg.split(','), dir);
+    const problems = Object.keys(raw).map((n) => {
+      const p = all.find((q) => q.name === n);
+      if (!p) throw new Error(`--merge: unknown problem "${n}"`);
+      return p;
+    });
+    return render(raw, meta, problems, Object.keys(raw[problems[0].name]), `\`npm run bench -- multiobjective ${args.join(' ')}\` of ${header.length} parts run side by side`, header, out, dir);
+  }
   const seeds = Number(arg(args, 'seeds', '20'));
   // Development runs use another seed block (e.g. --first-seed 101) than the reported table (1…20).
   const firstSeed = Number(arg(args, 'first-seed', '1'));
@@ -252,35 +312,46 @@ export async function run(args: string[]): Promise<void> {
   const batch = Number(arg(args, 'batch', '4'));
   const samples = Number(arg(args, 'samples', '32'));
   const mobo = JSON.parse(arg(args, 'mobo', '{}')) as Record<string, unknown>;
-  const out = arg(args, 'out', 'multiobjective');
   const problems = arg(args, 'problems', all.map((p) => p.name).join(',')).split(',').map((n) => {
     const p = all.find((q) => q.name === n);
     if (!p) throw new Error(`--problems: unknown problem "${n}"; known: ${all.map((q) => q.name).join(', ')} (gdl-twin needs --build-pool first)`);
     return p;
   });
-  // qlognehvi is an ablation (2–8× qNEHVI's proposal time): run only when named in --agents.
-  const agents = arg(args, 'agents', Object.keys(AGENTS).filter((a) => a !== 'qlognehvi').join(',')).split(',');
+  // qlognehvi and qnehvi-trend are ablations (not mobo's default): run only when named in --agents.
+  const agents = arg(args, 'agents', Object.keys(AGENTS).filter((a) => a !== 'qlognehvi' && a !== 'qnehvi-trend').join(',')).split(',');
   for (const a of agents) if (!AGENTS[a]) throw new Error(`--agents: unknown agent "${a}"; known: ${Object.keys(AGENTS).join(', ')}`);
   const started = Date.now();
   // The commit read when the run starts: the code this process loaded.
   const commit = commitHash();
-  const raw: Record<string, Record<string, { hv: number[]; proposeMs: number[] }[]>> = {};
+  const raw: Raw = {};
   for (const p of problems) {
     raw[p.name] = {};
     for (const a of agents) {
       raw[p.name][a] = [];
-      for (let s = firstSeed; s < firstSeed + seeds; s++) raw[p.name][a].push(await runOne(p, a, s, budget, batch, samples, mobo));
+      for (let s = firstSeed; s < firstSeed + seeds; s++) {
+        const r = await runOne(p, a, s, budget, batch, samples, mobo);
+        raw[p.name][a].push({ seed: s, hv: r.hv, proposeMs: r.proposeMs });
+      }
       const ms = raw[p.name][a].flatMap((r) => r.proposeMs);
       process.stderr.write(`${p.name} ${a}: ${seeds} seeds, median proposal ${ms.length ? quantile(ms, 0.5).toFixed(0) : 0} ms (${((Date.now() - started) / 1000).toFixed(0)} s so far)\n`);
     }
   }
+  const meta: Meta = { budget, batch, samples, commit, started: new Date(started).toISOString(), wallS: Math.round((Date.now() - started) / 1000) };
+  return render(raw, meta, problems, agents, `\`npm run bench -- multiobjective ${args.join(' ')}\``, [], out, dir);
+}
+
+function render(raw: Raw, meta: Meta, problems: MoProblem[], agents: string[], command: string, parts: string[], out: string, dir: string): void {
+  const { budget, batch, samples } = meta;
+  const seedList = raw[problems[0].name][agents[0]].map((r) => r.seed);
+  const seeds = seedList.length;
   const checkpoints = Array.from({ length: Math.floor(budget / 10) }, (_, i) => (i + 1) * 10).filter((n) => n <= budget);
   const lines: string[] = [];
   lines.push('# Multi-objective agents on test problems (issue #16)', '');
-  lines.push(`\`npm run bench -- multiobjective ${args.join(' ')}\` · ${seeds} seeds (${firstSeed}…${firstSeed + seeds - 1}) · budget ${budget} evaluations · batches of ${batch} (sequential greedy for qNEHVI, one weight vector per point for ParEGO) · ${samples} MC samples · common random initial design of min(d + 1, 10) points, random up to min(2(d + 1), 20) for the mobo agents · mobo's defaults otherwise (agents/mobo.ts) · commit ${commit} · ${machineLine()} · ${new Date().toISOString()} · wall ${((Date.now() - started) / 1000).toFixed(0)} s`, '');
+  lines.push(`${command} · ${seeds} seeds (${seedList[0]}…${seedList[seeds - 1]}) · budget ${budget} evaluations · batches of ${batch} (sequential greedy for qNEHVI, one weight vector per point for ParEGO) · ${samples} MC samples · common random initial design of min(d + 1, 10) points, random up to min(2(d + 1), 20) for the mobo agents · mobo's defaults otherwise (agents/mobo.ts) · commit ${meta.commit} · ${machineLine()} · ${meta.started} · wall ${meta.wallS} s`, '');
+  if (parts.length) lines.push('Parts:', '', ...parts.map((p) => `- ${p}`), '');
   lines.push('Hypervolume gap to the true front, HV(true) − HV(feasible evaluations so far): median [lower quartile, upper quartile] over seeds (smaller is better).', '');
   const summary: string[] = ['| problem | qNEHVI gap / ParEGO gap at ' + budget + ' (target ≤ 0.5) | qNEHVI median gap < random at every budget after mobo’s initial design of min(2(d + 1), 20) |', '| --- | --- | --- |'];
-  const json: Record<string, unknown> = { seeds, budget, batch, samples, problems: {} };
+  const json: Record<string, unknown> = { seeds, budget, batch, samples, command, meta, raw, problems: {} };
   for (const p of problems) {
     lines.push(`## ${p.name} (d = ${p.d}, m = ${p.m}${p.c ? ', constrained' : ''}; reference ${JSON.stringify(p.ref)}; true HV ${p.trueHv.toPrecision(6)})`, '');
     lines.push(`| agent | ${checkpoints.map((n) => `n = ${n}`).join(' | ')} | median proposal (ms) |`);
@@ -295,7 +366,7 @@ export async function run(args: string[]): Promise<void> {
       ((json.problems as Record<string, Record<string, unknown>>)[p.name])[a] = { checkpoints, median: med[a], q1: gaps.map((g) => quantile(g, 0.25)), q3: gaps.map((g) => quantile(g, 0.75)), hv: raw[p.name][a].map((r) => r.hv) };
     }
     lines.push('');
-    for (const a of ['qnehvi', 'qlognehvi']) {
+    for (const a of ['qnehvi', 'qlognehvi', 'qnehvi-trend']) {
       if (!(med[a] && med.parego && med.random)) continue;
       const ratio = med[a][med[a].length - 1] / med.parego[med.parego.length - 1];
       const init = Math.min(2 * (p.d + 1), 20);
@@ -303,8 +374,7 @@ export async function run(args: string[]): Promise<void> {
       summary.push(`| ${p.name}${a === 'qnehvi' ? '' : ` (${a})`} | ${Number.isFinite(ratio) ? ratio.toFixed(2) : String(ratio)} ${ratio <= 0.5 ? '✓' : '✗'} | ${below ? '✓' : '✗'} |`);
     }
   }
-  lines.splice(5, 0, '## Summary', '', ...summary, '');
-  const dir = join(new URL('.', import.meta.url).pathname, 'results');
+  lines.splice(lines.indexOf('Hypervolume gap to the true front, HV(true) − HV(feasible evaluations so far): median [lower quartile, upper quartile] over seeds (smaller is better).') + 2, 0, '## Summary', '', ...summary, '');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${out}.md`), lines.join('\n') + '\n');
   writeFileSync(join(dir, `${out}.json`), JSON.stringify(json) + '\n');

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
+import { createRng } from '../src/core/rng.js';
+import { createMoboAgent } from './mobo.js';
+import { byContribution, moTrustRegions, runningHypervolume } from './mo-trust-region.js';
+
+describe('MORBO trust regions for qNEHVI (issue #16)', () => {
+  it('running hypervolume counts feasible points above the reference only, prefix by prefix', () => {
+    const ys = [
+      [0.5, 0.5],
+      [1, 0.2],
+      [2, 2], // infeasible: ignored
+      [-1, 3], // below the reference in the first objective
+      [0.2, 1],
+    ];
+    const hv = runningHypervolume(ys, [true, true, false, true, true], [0, 0]);
+    // 0.25; + [0.5, 1] × [0, 0.2] = 0.1; unchanged twice; + [0, 0.2] × [0.5, 1] = 0.1.
+    expect(hv.map((v) => Number(v.toFixed(12)))).toEqual([0.25, 0.35, 0.35, 0.35, 0.45]);
+  });
+
+  it('orders the Pareto points by exclusive hypervolume contribution, ties to the lower index', () => {
+    const ys = [
+      [1, 0.1], // contributes (1 − 0.5) × 0.1 = 0.05
+      [0.5, 0.5], // (0.5 − 0.1) × (0.5 − 0.1) = 0.16
+      [0.1, 1], // 0.1 × 0.5 = 0.05
+    ];
+    expect(byContribution(ys, [0, 1, 2], [0, 0])).toEqual([1, 0, 2]);
+  });
+
+  it('clips the boxes to the cube and halves their side after max(4, d) observations without a higher hypervolume', () => {
+    const centre = [0.1, 0.5, 0.95];
+    const start = moTrustRegions([centre], [1, 1, 1], 3);
+    expect(start.state.length).toBe(0.8);
+    expect(start.boxes[0].lo.map((v) => Number(v.toFixed(12)))).toEqual([0, 0.1, 0.55]);
+    expect(start.boxes[0].hi.map((v) => Number(v.toFixed(12)))).toEqual([0.5, 0.9, 1]);
+    expect(moTrustRegions([centre], [1, 1, 1, 1, 1, 1], 3).state.length).toBe(0.8);
+    expect(moTrustRegions([centre], [1, 1, 1, 1, 1, 1, 1], 3).state.length).toBe(0.4);
+    // Three observations in a row that raise the hypervolume double it.
+    expect(moTrustRegions([centre], [1, 1, 1, 2, 3, 4], 3).state.length).toBe(1.6);
+  });
+
+  it('keeps qNEHVI near the data: with every observation in [0, 0.3]² and objectives rising toward (1, 1), proposals stay within the 0.8 box (trustRegion: false goes beyond it)', async () => {
+    // The GPs extrapolate the rise, so over the whole cube the improvement is largest far from
+    // the data, as at DTLZ2's corners (issue #16 diagnosis); the regions cap how far a batch goes.
+    const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
+    const observe = (p: Parameters): Observation => {
+      const [a, b] = [p.a as number, p.b as number];
+      return { params: p, reward: 0, fidelity: 'rig', objectives: [a + 0.5 * b, b + 0.5 * a - 0.2 * a * a] };
+    };
+    const rng = createRng(5);
+    const history = Array.from({ length: 8 }, () => observe({ a: 0.3 * rng.next(), b: 0.3 * rng.next() }));
+    const reach = async (trustRegion: boolean) => {
+      const ps = await createMoboAgent({ samples: 16, initialPoints: 6, trustRegion }).propose({ space, history, rng: createRng(9) }, 4);
+      return Math.max(...ps.map((p) => Math.max(p.a as number, p.b as number)));
+    };
+    expect(await reach(true)).toBeLessThanOrEqual(0.3 + 0.4);
+    expect(await reach(false)).toBeGreaterThan(0.7);
+  });
+
+  it('is a pure function of the history: the same seed gives the same proposals; ParEGO refuses the option', async () => {
+    const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
+    const observe = (p: Parameters): Observation => ({ params: p, reward: 0, fidelity: 'rig', objectives: [p.a as number, 1 - (p.a as number) ** 2 - (p.b as number)] });
+    const rng = createRng(3);
+    const history = Array.from({ length: 8 }, () => observe({ a: rng.next(), b: rng.next() }));
+    const propose = (o: Record<string, unknown>) => createMoboAgent({ samples: 8, candidates: 64, initialPoints: 6, ...o }).propose({ space, history, rng: createRng(4) }, 3);
+    expect(await propose({ trustRegion: true })).toEqual(await propose({ trustRegion: true }));
+    expect(() => createMoboAgent({ acquisition: 'parego', trustRegion: true })).toThrow(/qnehvi only/);
+    expect(() => createMoboAgent({ acquisition: 'parego', trend: 'quadratic' })).toThrow(/qnehvi only/);
+    expect(() => createMoboAgent({ trustRegions: 0 })).toThrow(/agent\.mobo\.trustRegions/);
+  });
+});
