@@ -16,11 +16,13 @@
  * finish under those estimates — and ECT picks the rig whose estimate is lowest, which is
  * biased low when estimates are noisy (a rig with two lucky runs looks fast). A run is
  * therefore held for a busy rig only when its expected finish there beats the best free rig's
- * by more than `z` standard errors of the difference of the two estimates (default 2). Without
- * that margin, on a toy model of the bench's fleet (experiments/results/scale-dev/endgame-toy.py,
- * 400 seeds), holding on estimates from 2–3 runs per rig made the median makespan of a 60-run
- * campaign 8 % longer, not shorter (true durations: 3 % shorter); with z = 2 it was never
- * longer at the median (60 runs: equal; 200 runs: 0.6 % shorter, true durations 1 %).
+ * by more than `z` standard errors of the difference of the two estimates (default 2, chosen
+ * on a toy model of the bench's fleet, experiments/results/scale-dev/endgame-toy.py).
+ *
+ * Measured (issue #21, experiments/results/scale.md, docs/async.md "End game"): it shortens
+ * synchronous campaigns a little (a round's own batch is its end game) but not asynchronous
+ * ones — with 1–3 runs per rig behind the estimates a 60-run async campaign took 6–8 % longer,
+ * as the toy had predicted for any margin; hence off by default (config loop.endGame).
  *
  * The plan is made afresh at every dispatch from the ledger and the rig registry (nothing of
  * it is stored), so a resumed campaign plans exactly as well.

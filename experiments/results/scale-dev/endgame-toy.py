@@ -12,7 +12,12 @@ rig's completed runs shrunk toward the fleet mean by one pseudo-run, or the true
 when it ends sooner there than on the fastest free rig by more than z standard errors (pooled
 within-rig sd / sqrt(runs + 1)); no plan before some rig has two runs.
 
-Run: python3 endgame-toy.py  (numpy; seeds 1000-1399, development only). Output: endgame-toy.txt.
+Two ways to hold a run: "bound" (what endgame.ts does: the held run is queued for the planned
+rig, which takes it whenever it frees) and "dynamic" (not implemented in poreloop: held runs
+stay unassigned and the plan is made again at every rig-free event, so a held run goes to
+whichever rig the plan then says).
+
+Run: python3 endgame-toy.py  (numpy; seeds 1000-1199, development only). Output: endgame-toy.txt.
 """
 import heapq
 
@@ -21,7 +26,7 @@ import numpy as np
 R, MEAN, SPREAD, CV = 20, 30.0, 0.3, 0.3
 
 
-def campaign(seed, budget, endgame, z=2.0, oracle=False, warmup=0):
+def campaign(seed, budget, endgame, z=2.0, oracle=False, warmup=0, dynamic=False):
     rng = np.random.default_rng(seed)
     means = MEAN * np.exp(SPREAD * rng.normal(size=R) - SPREAD**2 / 2)
     sl = np.sqrt(np.log(1 + CV * CV))
@@ -41,6 +46,7 @@ def campaign(seed, budget, endgame, z=2.0, oracle=False, warmup=0):
         start(r, 0.0)
     sent = R
     waiting = 0  # slots freed during the warm-up, refilled once it is over
+    pending = 0  # dynamic: runs created and held, not assigned to a rig
     while events:
         t, r = heapq.heappop(events)
         s, e = busy.pop(r)
@@ -54,6 +60,22 @@ def campaign(seed, budget, endgame, z=2.0, oracle=False, warmup=0):
             free.add(r)
         waiting += 1
         if ended < warmup:
+            continue
+        if dynamic:
+            while waiting > 0 and sent < budget:
+                waiting -= 1
+                sent += 1
+                pending += 1
+            while pending > 0 and free:
+                runs_left = budget - sent + pending
+                target = plan(t, runs_left, hist, busy, queued, free, means, z, oracle) if endgame and runs_left <= R else None
+                if target is None:
+                    target = r if r in free else min(free)
+                if target not in free:
+                    break
+                free.discard(target)
+                start(target, t)
+                pending -= 1
             continue
         while waiting > 0 and sent < budget:
             waiting -= 1
@@ -96,12 +118,19 @@ def plan(t, runs, hist, busy, queued, free, means, z, oracle):
 
 
 if __name__ == "__main__":
-    seeds = range(1000, 1400)
+    seeds = range(1000, 1200)
     lines = []
     for budget, warmup in ((60, 0), (200, 0), (200, 10)):
         off = np.array([campaign(s, budget, False, warmup=warmup) for s in seeds])
         lines.append(f"budget {budget}, warm-up {warmup}: end game off: utilisation {100 * np.median(off[:, 0]):.2f} %, makespan {np.median(off[:, 1]):.1f} lab min")
-        for label, kw in (("true means, z 0", dict(oracle=True, z=0.0)), ("estimated, z 0", dict(z=0.0)), ("estimated, z 1", dict(z=1.0)), ("estimated, z 2", dict(z=2.0))):
+        for label, kw in (
+            ("bound, true means, z 0", dict(oracle=True, z=0.0)),
+            ("bound, estimated, z 0", dict(z=0.0)),
+            ("bound, estimated, z 1", dict(z=1.0)),
+            ("bound, estimated, z 2 (endgame.ts)", dict(z=2.0)),
+            ("dynamic, true means, z 0", dict(oracle=True, z=0.0, dynamic=True)),
+            ("dynamic, estimated, z 2", dict(z=2.0, dynamic=True)),
+        ):
             on = np.array([campaign(s, budget, True, warmup=warmup, **kw) for s in seeds])
             lines.append(
                 f"  end game, {label}: utilisation {100 * np.median(on[:, 0]):.2f} %, makespan {np.median(on[:, 1]):.1f} lab min"
