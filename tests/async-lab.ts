@@ -40,8 +40,6 @@ export interface SimCampaignOptions {
   batchSize: number;
   /** loop.warmup: trials that must end before a freed slot is refilled (async). */
   warmup?: number;
-  /** loop.endGame: the last runs go to the rigs expected to finish them first (src/orchestrator/endgame.ts). */
-  endGame?: boolean;
   candidates: number;
   rigRuns: number;
   targetReward?: number;
@@ -130,14 +128,16 @@ export async function runSimCampaign(o: SimCampaignOptions): Promise<SimCampaign
   await dispatcher.start();
   await clock.advanceUntil(() => dispatcher.rigs().length === o.rigs.length, 'every rig seen', { stepMs: 10, limitMs: 60_000 });
 
-  // Ledger timestamps on the lab's clock: the end game reads run durations from them (JobSent → result).
+  // One clock for the whole lab: the runtime, dispatcher and rigs run on `clock`, so the ledger's
+  // timestamps (JobSent, results, snapshots) do too — a sim campaign's ledger reads in lab time
+  // rather than mixing the wall clock with the lab's (issue #21).
   const ledger = Ledger.open(db, { now: () => new Date(clock.now()) });
   const resumed = ledger.campaign('c');
   if (!resumed) ledger.append('c', 'CampaignStarted', { name: 'c', config: { loop: { mode: o.mode } }, configHash: 'h', seed: o.seed, source: 'sim', versions: {} }, 'start');
   const runtime = new CampaignRuntime({
     ledger, campaignId: 'c', agent: o.agent, space: o.space, predictor: noPrediction(o.measure),
     rewardOf: (p, params) => o.rewardOf(p, params), rig: dispatcher, pipeline: [o.capability], candidatesPerRound: o.candidates, batchSize: o.batchSize,
-    mode: o.mode, warmup: o.warmup, endGame: o.endGame, timeoutMs: o.timeoutMs, maxAttempts: 2, seed: o.seed, clock, rng: createRng(o.seed), fixed: {}, protocol: '1.0', measure: o.measure,
+    mode: o.mode, warmup: o.warmup, timeoutMs: o.timeoutMs, maxAttempts: 2, seed: o.seed, clock, rng: createRng(o.seed), fixed: {}, protocol: '1.0', measure: o.measure,
   });
   // Actors other than awaitRigs are "computing": the clock stands still while one runs.
   let busy = 0;

@@ -376,7 +376,6 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       batchSize: config.agent.batchSize,
       mode: config.loop?.mode ?? 'sync',
       warmup: config.loop?.warmup,
-      endGame: config.loop?.endGame,
       timeoutMs: resolved.timeoutMs,
       maxAttempts: config.rigs.maxAttempts,
       seed: config.seed,

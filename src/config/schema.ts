@@ -230,16 +230,11 @@ export const campaignSchema = z
      * plain async on development seeds); 0 or absent: refill at once. A positive warmup without
      * `mode: async` is an error, not silently ignored (#21 review): a synchronous round already
      * waits for its whole batch, so the setting would do nothing while its author believed it did.
-     * `endGame` (either mode; default off): once no more runs are left than rigs, each run goes
-     * to the rig expected to finish it first, waiting for a faster busy rig rather than taking a
-     * slow free one when that finishes sooner (src/orchestrator/endgame.ts, docs/async.md). Only
-     * for a single-stage rigs.pipeline: refused with more stages rather than silently ignored.
      */
     loop: z
       .object({
         mode: z.enum(['sync', 'async'], { error: 'expected "sync" or "async"' }).optional(),
         warmup: int(0).optional().describe('async only: trials that must end before a freed rig slot is refilled (the model\'s first picks wait for that many results); 0: at once; a positive value without mode async is an error'),
-        endGame: z.boolean().optional().describe('the last runs (no more left than rigs) go to the rig expected to finish each first, from the rigs\' measured durations; single-stage pipelines only; default false'),
       })
       .strict()
       .superRefine((loop, ctx) => {
@@ -312,10 +307,6 @@ export const campaignSchema = z
   .strict()
   .refine((c) => c.reward !== undefined || c.objectives !== undefined, { error: 'give either "reward" (an expression) or "objectives"', path: ['reward'] })
   .refine((c) => !c.durability || c.rigs.pipeline.includes(c.durability.stage), { error: 'durability.stage must be one of rigs.pipeline', path: ['durability', 'stage'] })
-  .refine((c) => !c.loop?.endGame || c.rigs.pipeline.length === 1, {
-    error: 'loop.endGame plans single-stage pipelines only (a later stage\'s run is not in its plan): use one capability in rigs.pipeline, or remove loop.endGame',
-    path: ['loop', 'endGame'],
-  })
   .refine((c) => c.predict?.screen === undefined || c.twin !== undefined, { error: 'screening needs a twin to simulate the candidates: add a "twin" or remove predict.screen', path: ['predict', 'screen'] })
   .refine((c) => c.exec !== 'mqtt' || brokerSetting(c).url !== 'embedded', {
     error: 'compute workers need an MQTT 5 broker with shared subscriptions (Mosquitto 2, EMQX, HiveMQ): set broker to its URL; the embedded broker (aedes) speaks only MQTT 3.1.1',

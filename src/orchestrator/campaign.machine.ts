@@ -160,7 +160,7 @@ export const campaignMachine = setup({
     score: notProvided<{ scored: number }, RoundInput>('score'),
     select: notProvided<SelectOutput, RoundInput & { remaining: number }>('select'),
     requestApproval: notProvided<ApprovalRequestOutput, RoundInput>('requestApproval'),
-    dispatch: notProvided<{ dispatched: number }, RoundInput & { remaining: number }>('dispatch'),
+    dispatch: notProvided<{ dispatched: number }, RoundInput>('dispatch'),
     awaitRigs: notProvided<{ done: number }, AwaitInput>('awaitRigs'),
     assimilate: notProvided<AssimilateOutput, RoundInput>('assimilate'),
     finish: notProvided<void, FinishInput>('finish'),
@@ -306,8 +306,7 @@ export const campaignMachine = setup({
     dispatching: {
       invoke: {
         src: 'dispatch',
-        // remaining: rig runs left after this round's (end-game dispatch, issue #21).
-        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round, remaining: context.limits.rigRuns - context.rigRuns }),
+        input: ({ context }) => ({ campaignId: context.campaignId, round: context.round }),
         onDone: 'awaitingRigs',
         onError: { target: 'failed', actions: 'recordFailure' },
       },

@@ -6,7 +6,6 @@ import { encode, isFeasible, paramKey } from '../core/space.js';
 import { abandonConcernsRecipe, type DocumentBodies } from '../ledger/documents.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { CampaignView } from '../ledger/view.js';
-import { endGameRig, rigEstimates, type PlannedRig } from './endgame.js';
 import type { ApprovalDecision, ApprovalRequestOutput, AssimilateOutput, AwaitInput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
 
 /**
@@ -114,15 +113,6 @@ export interface CampaignRuntimeDeps {
    * (docs/async.md). Derived from the ledger, so a resumed campaign waits exactly as well.
    */
   warmup?: number;
-  /**
-   * End-game dispatch (config loop.endGame, issue #21, src/orchestrator/endgame.ts): when no more
-   * runs are left than capable rigs — the last runs of the rig budget (async), a round's own
-   * batch (sync) — each run goes to the rig where it is expected to finish first, which may mean
-   * waiting for a faster rig rather than taking a slow free one. Expected durations come from the
-   * ledger (JobSent → result of each rig's runs). Single-stage pipelines and rigs of concurrency
-   * 1 only; otherwise, or off (default), the dispatcher's choice as before.
-   */
-  endGame?: boolean;
   timeoutMs: number;
   maxAttempts: number;
   seed: number;
@@ -183,10 +173,6 @@ export class CampaignRuntime {
   private closed = false;
   /** Jobs this process has sent (a resumed process re-sends the others once). */
   private readonly sent = new Set<string>();
-  /** End game: jobs this process held for a rig that was busy (job id → that rig), until it is free. */
-  private readonly held = new Map<string, string>();
-  /** End game: each measured job's rig and duration (JobSent → MeasurementRecorded, ms), read once from the ledger. */
-  private readonly durations = new Map<string, { rigId: string; ms: number }>();
   /** Indexed reads of this campaign's ledger (issue #15: no whole-table reads to find one row). */
   private readonly view: CampaignView;
 
@@ -257,7 +243,7 @@ export class CampaignRuntime {
       score: (i: RoundInput) => this.score(i),
       select: (i: RoundInput & { remaining: number }) => this.select(i),
       requestApproval: (i: RoundInput) => this.requestApproval(i),
-      dispatch: (i: RoundInput & { remaining?: number }) => this.dispatch(i),
+      dispatch: (i: RoundInput) => this.dispatch(i),
       awaitRigs: (i: AwaitInput) => this.awaitRigs(i),
       assimilate: (i: RoundInput) => this.assimilate(i),
       finish: (i: FinishInput) => this.finish(i),
@@ -682,17 +668,15 @@ export class CampaignRuntime {
   }
 
 
-  async dispatch({ round, remaining }: RoundInput & { remaining?: number }): Promise<{ dispatched: number }> {
+  async dispatch({ round }: RoundInput): Promise<{ dispatched: number }> {
     await this.rescoreEdited(round);
     let sent = 0;
-    const todo = this.view.round(round).filter((t) => t.selectedRank !== null && t.status !== 'abandoned' && t.status !== 'completed' && this.view.jobsOf(t.id).length === 0);
-    // Runs left for the end-game plan: in sync the round's own (the next round waits for them
-    // all), in async these and the rig budget left after them (absent: unknown, no plan).
-    let left = todo.length + (this.d.mode === 'async' ? (remaining ?? Infinity) : 0);
-    for (const t of todo) {
-      await this.sendJob(t, 0, 1, {}, this.endGamePreference(left));
-      left--;
-      sent++;
+    for (const t of this.view.round(round)) {
+      if (t.selectedRank === null || t.status === 'abandoned' || t.status === 'completed') continue;
+      if (this.view.jobsOf(t.id).length === 0) {
+        await this.sendJob(t, 0, 1, {});
+        sent++;
+      }
     }
     this.progress({ phase: 'dispatch', round, done: sent, total: sent });
     return { dispatched: sent };
@@ -724,57 +708,6 @@ export class CampaignRuntime {
     return out;
   }
 
-  /**
-   * End game (issue #21, endgame.ts): the rig the next of `runs` remaining runs should wait for,
-   * or undefined to let the dispatcher choose as usual — end game off, a multi-stage pipeline, a
-   * rig of concurrency above 1, more runs left than capable rigs, or no rig with two measured
-   * runs yet (no spread of run durations to judge a wait by). Derived afresh from the ledger
-   * (durations, JobSent times) and the rig registry at every call.
-   */
-  private endGamePreference(runs: number): string | undefined {
-    if (!this.d.endGame || this.d.pipeline.length !== 1) return undefined;
-    const capability = this.d.pipeline[0];
-    const rigs = this.d.rig.rigs().filter((r) => (r.status === 'online' || r.status === 'busy') && r.capabilities.includes(capability));
-    if (rigs.length === 0 || runs > rigs.length || rigs.some((r) => (r.concurrency ?? 1) !== 1)) return undefined;
-    const own = this.rigDurations();
-    const est = rigEstimates(own);
-    if (!est) return undefined;
-    const now = this.d.clock.now();
-    const stats = new Map(rigs.map((r) => [r.rigId, est.estimate(own.get(r.rigId) ?? [])]));
-    const mean = new Map([...stats].map(([id, e]) => [id, e.meanMs]));
-    // A rig running one of our jobs is expected free at its JobSent time + its mean (now, if
-    // overdue); a rig with another campaign's job, a mean from now; a job held for a rig adds a run.
-    const freeAt = new Map(rigs.map((r) => [r.rigId, (r.inflight ?? 0) > 0 ? now + mean.get(r.rigId)! : now]));
-    const heldFor: string[] = [];
-    for (const j of this.view.openJobs()) {
-      const rigId = j.rigId ?? this.held.get(j.jobId);
-      if (!rigId || !mean.has(rigId)) continue;
-      if (!j.rigId) heldFor.push(rigId);
-      else {
-        const sentAt = this.view.document('JobSent', `${j.jobId}:${j.attempt}:${j.rigId}`)?.at;
-        if (sentAt) freeAt.set(rigId, Math.max(now, Date.parse(sentAt) + mean.get(rigId)!));
-      }
-    }
-    for (const rigId of heldFor) freeAt.set(rigId, freeAt.get(rigId)! + mean.get(rigId)!);
-    const planned: PlannedRig[] = rigs.map((r) => ({ rigId: r.rigId, freeAt: freeAt.get(r.rigId)!, ...stats.get(r.rigId)! }));
-    return endGameRig(planned, runs, now)?.rigId;
-  }
-
-  /** Each rig's measured run durations (JobSent of the measured attempt → its MeasurementRecorded), from the ledger. */
-  private rigDurations(): Map<string, number[]> {
-    for (const m of this.ledger.measurements(this.d.campaignId)) {
-      if (this.durations.has(m.jobId)) continue;
-      const job = this.view.job(m.jobId);
-      const sentAt = job && this.view.document('JobSent', `${m.jobId}:${job.attempt}:${m.rigId}`)?.at;
-      if (!sentAt) continue;
-      const ms = Date.parse(m.at) - Date.parse(sentAt);
-      if (Number.isFinite(ms) && ms > 0) this.durations.set(m.jobId, { rigId: m.rigId, ms });
-    }
-    const out = new Map<string, number[]>();
-    for (const { rigId, ms } of this.durations.values()) out.set(rigId, [...(out.get(rigId) ?? []), ms]);
-    return out;
-  }
-
   private buildJob(trial: TrialRow, stage: number, attempt: number, earlier: Record<string, number>): RigJob {
     const jobId = `${trial.id}-s${stage}`;
     // Issue #17: a stage-wise trial's settings for this stage, chosen after the stages before it.
@@ -797,16 +730,14 @@ export class CampaignRuntime {
     };
   }
 
-  private async sendJob(trial: TrialRow, stage: number, attempt: number, inputs: Record<string, number>, preferredRig?: string): Promise<void> {
-    const job = { ...this.buildJob(trial, stage, attempt, inputs), ...(preferredRig ? { rigId: preferredRig } : {}) };
+  private async sendJob(trial: TrialRow, stage: number, attempt: number, inputs: Record<string, number>): Promise<void> {
+    const job = this.buildJob(trial, stage, attempt, inputs);
     // Write-ahead: the ledger knows about the job before any rig can.
     const doc = this.ledger.append(this.d.campaignId, 'JobDispatched', {
       jobId: job.jobId, trialId: trial.id, stage, capability: job.capability, attempt, params: job.params, deadline: job.deadline, inputs: job.inputs,
     }, job.jobId);
     if (!doc) return; // already dispatched by an earlier run of this step
     this.sent.add(job.jobId);
-    // The dispatcher waits for a preferred rig that is up (first send only): held until it is free.
-    if (preferredRig) this.held.set(job.jobId, preferredRig);
     await this.d.rig.dispatch(job);
   }
 
