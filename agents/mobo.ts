@@ -21,7 +21,9 @@
  *   normalised objectives (src/reward/pareto.ts), one GP on it, log expected improvement;
  *   earlier points of the batch and pending points enter as Kriging-believer fantasies.
  * Both multiply by the probability of feasibility Π_j Φ(μ_j/σ_j) of the constraint GPs
- * (Gardner et al., ICML 2014; Gelbart, Snoek & Adams, UAI 2014).
+ * (Gardner et al., ICML 2014; Gelbart, Snoek & Adams, UAI 2014). qNEHVI-only options, off by
+ * default (issue #16, sixth pass): `trend: quadratic` (GPs around a fitted quadratic prior
+ * mean, quadraticTrend) and `trustRegion` (MORBO's trust regions, agents/mo-trust-region.ts).
  *
  * Optimisation of the acquisition (BoTorch's optimize_acqf): the exact argmax over every unused
  * point of a pool; in continuous spaces `candidates` raw uniform samples plus Gaussian
