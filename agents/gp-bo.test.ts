@@ -70,7 +70,7 @@ const gdl2d = {
 
 describe('gp-bo (issue #12)', () => {
   it('gives the same proposals bit for bit for the same seed, with every model', async () => {
-    const variants = [{ model: 'ensemble' }, { model: 'auto' }, { model: 'gp' }, { model: 'forest' }, { ensembleWeights: 'likelihood' }, { forestMaxFeatures: 1 }];
+    const variants = [{ model: 'ensemble' }, { model: 'auto' }, { model: 'gp' }, { model: 'forest' }, { ensembleWeights: 'likelihood' }, { forestMaxFeatures: 1 }, { model: 'gp', acquisition: 'thompson' }, { model: 'gp', acquisition: 'thompson', pendingFantasies: false }];
     for (const options of variants) {
       const run = () => runLoop(createGpBoAgent(options), hartmann6.space, hartmann6.reward, { budget: 18, seed: 4 });
       const [a, b] = [await run(), await run()];
@@ -141,6 +141,36 @@ describe('gp-bo (issue #12)', () => {
       const [again] = await createGpBoAgent({ model: 'gp' }).propose({ space, history, proposed: [first], abandoned: [first], rng: createRng(seed + 10) }, 1);
       expect(rms(cube(again), cube(first))).toBeGreaterThanOrEqual(0.05);
     }
+  });
+
+  it('Thompson sampling: a 20-point batch minDistance apart, a fresh sample per point and per seed (issues #12, #21)', async () => {
+    const { space, reward, cube, rms } = gdl2d;
+    const history = await runLoop(createGpBoAgent({ model: 'gp' }), space, reward, { budget: 15, seed: 1 });
+    for (const pendingFantasies of [true, false]) {
+      const ts = (seed: number, k: number) => createGpBoAgent({ model: 'gp', acquisition: 'thompson', pendingFantasies }).propose({ space, history, rng: createRng(seed) }, k);
+      const batch = await ts(11, 20);
+      expect(batch).toHaveLength(20);
+      const xs = batch.map(cube);
+      for (let i = 0; i < xs.length; i++) for (let j = i + 1; j < xs.length; j++) expect(rms(xs[i], xs[j])).toBeGreaterThanOrEqual(0.05);
+      // One point asked for under different seeds: a different sample each, so different argmaxes
+      // (UCB and log-EI give one answer up to the candidates drawn).
+      const picks = await Promise.all([21, 22, 23, 24, 25, 26].map(async (s) => cube((await ts(s, 1))[0])));
+      expect(new Set(picks.map((x) => x.join())).size).toBe(picks.length);
+    }
+  });
+
+  it('Thompson sampling in a pool proposes unused points, distinct within a batch', async () => {
+    const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
+    const rng = createRng(17);
+    space.pool = Array.from({ length: 200 }, () => ({ a: rng.next(), b: rng.next() }));
+    const f = (p: Record<string, unknown>) => -(((p.a as number) - 0.7) ** 2) - ((p.b as number) - 0.2) ** 2;
+    const history = space.pool.slice(0, 12).map((params) => ({ params, reward: f(params), fidelity: 'rig' as const }));
+    const batch = await createGpBoAgent({ model: 'gp', acquisition: 'thompson' }).propose({ space, history, rng: createRng(2) }, 5);
+    const keys = batch.map(paramKey);
+    expect(new Set(keys).size).toBe(5);
+    const pool = new Set(space.pool.map(paramKey));
+    for (const k of keys) expect(pool.has(k)).toBe(true);
+    for (const o of history) expect(keys).not.toContain(paramKey(o.params));
   });
 
   it('auto keeps the GP for a smooth response and records its choice', async () => {
@@ -216,6 +246,10 @@ describe('gp-bo (issue #12)', () => {
     expect(() => createGpBoAgent({ minDistance: -0.1 })).toThrow(/agent\.gp-bo\.minDistance/);
     expect(() => createGpBoAgent({ ensembleWeights: 'stacking' })).toThrow(/agent\.gp-bo\.ensembleWeights.*equal, likelihood/);
     expect(() => createGpBoAgent({ forestMaxFeatures: 0.5 })).toThrow(/agent\.gp-bo\.forestMaxFeatures/);
+    // Thompson sampling draws from the GP's posterior only: the default ensemble is refused by name.
+    expect(() => createGpBoAgent({ acquisition: 'thompson' })).toThrow(/agent\.gp-bo\.acquisition.*needs model 'gp' \(got 'ensemble'\)/);
+    expect(() => createGpBoAgent({ acquisition: 'thompson', model: 'forest' })).toThrow(BadInputError);
+    expect(() => createGpBoAgent({ model: 'gp', acquisition: 'thompson', pendingFantasies: 'no' })).toThrow(/agent\.gp-bo\.pendingFantasies/);
   });
 });
 

@@ -17,15 +17,20 @@
  *    With `trustRegion`, candidates are restricted to a TuRBO-1 box around the best
  *    observation (agents/trust-region.ts; off by default: it trapped a development run).
  * 3. Acquisition (`acquisition`): log-EI (Ament et al., NeurIPS 2023: EI that does not
- *    underflow to a tie of zeros far from the incumbent) or UCB, mean + κ·std.
+ *    underflow to a tie of zeros far from the incumbent), UCB, mean + κ·std, or Thompson
+ *    sampling (`model: 'gp'` only): each point asked for is the argmax of a fresh function
+ *    drawn from the GP posterior (random Fourier features + pathwise update on the data,
+ *    src/surrogate/gp-sample.ts); the randomness of the samples spreads a batch or an
+ *    asynchronous campaign's picks (Kandasamy et al., AISTATS 2018; issues #12, #21).
  *    - pools: the exact argmax over every unused point (branch and bound for the GP and the
- *      ensemble);
+ *      ensemble; the sample at every point for Thompson sampling);
  *    - continuous spaces: `candidates` uniform points plus perturbations of the best observed
  *      ones (reflected at the bounds, not clamped onto them), then a shrinking local search
  *      from the best few. A candidate equal to an observed or pending point is never chosen:
  *      repeating a measurement is a replicate the campaign asks for, not something a
  *      collapsed model should do by accident (issue #12, GDL rig-only runs).
- * 4. Batches and in-flight points: Kriging believer (Ginsbourger, Le Riche & Carraro 2010):
+ * 4. Batches and in-flight points (fantasies unless `pendingFantasies: false`): Kriging
+ *    believer (Ginsbourger, Le Riche & Carraro 2010):
  *    each chosen point (and every pending point of ctx.proposed, and every trial still at the
  *    rigs, ctx.pending — asynchronous campaigns, issue #21) is added to the model with its
  *    predicted mean as a fantasy observation before the next point is chosen. Pending points
@@ -55,13 +60,14 @@ import { createRng, type Rng } from '../src/core/rng.js';
 import { dimension, encode, paramKey } from '../src/core/space.js';
 import { RandomForest } from '../src/surrogate/forest.js';
 import { GaussianProcess, logExpectedImprovement } from '../src/surrogate/gp.js';
+import { posteriorSample } from '../src/surrogate/gp-sample.js';
 import { OUTPUT_TRANSFORMS, transformOutputs, type OutputTransformName } from '../src/surrogate/output-transform.js';
 import { feasibleFromCube, fitOrReuse, initialDesignSize, learningSet, readOptions, trainingData, unusedPool, type GpFitState } from './common.js';
 import { createRandomAgent } from './random.js';
 import { halfWidths, pointsInRegion, trustRegionState, turboSettings, type TrustRegionState } from './trust-region.js';
 
 const MODELS = ['ensemble', 'auto', 'gp', 'forest'] as const;
-const ACQUISITIONS = ['logei', 'ucb'] as const;
+const ACQUISITIONS = ['logei', 'ucb', 'thompson'] as const;
 const ENSEMBLE_WEIGHTS = ['equal', 'likelihood'] as const;
 
 const DEFAULTS = {
@@ -80,6 +86,13 @@ const DEFAULTS = {
    * (docs/agents.md); the benchmark seeds were not used to choose.
    */
   acquisition: 'ucb' as string,
+  /**
+   * Whether pending trials (ctx.pending, ctx.proposed) and a batch's earlier picks enter the
+   * model as Kriging-believer fantasies (4. above). Thompson sampling gets its diversity from
+   * the randomness of the samples and does not need them (Kandasamy et al., AISTATS 2018);
+   * false keeps only the hard penalisation and the exclusion of pending points.
+   */
+  pendingFantasies: true,
   /** EI margin, in units of the standard deviation of the (transformed) rewards. */
   xi: 0.01,
   /** UCB exploration weight. */
@@ -148,6 +161,8 @@ export interface Surrogate {
   upper?(xs: readonly (readonly number[])[]): { mean: number[]; variance: number[] };
   /** The forest, for its out-of-bag means. */
   forest?: RandomForest;
+  /** One function drawn from the posterior (Thompson sampling), in transformed reward units. */
+  sample?(rng: Rng): (xs: readonly (readonly number[])[]) => number[];
 }
 
 export function gpSurrogate(gp: GaussianProcess): Surrogate {
@@ -158,6 +173,7 @@ export function gpSurrogate(gp: GaussianProcess): Surrogate {
     best: () => Math.max(...gp.y),
     scale: () => gp.targetScale.std,
     lengthscales: gp.hyper.logLengthscales.map(Math.exp),
+    sample: (rng) => posteriorSample(gp, rng),
     upper: (xs) => {
       const mean = gp.predictMean(xs);
       return { mean, variance: mean.map(() => gp.priorVariance) };
@@ -266,6 +282,15 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
 /** Acquisition of one prediction (larger is better). */
 type Score = (mean: number, variance: number) => number;
 
+/** Acquisition values of a set of points (larger is better). */
+type Objective = (xs: readonly (readonly number[])[]) => number[];
+
+/** The acquisition of every point from the model's predictions. */
+const scored = (m: Surrogate, score: Score): Objective => (xs) => {
+  const p = m.predict(xs);
+  return p.mean.map((v, i) => score(v, p.variance[i]));
+};
+
 /**
  * Index of the first point of maximal score over xs, computed exactly. A surrogate with a GP
  * inside need not pay the O(n²) GP variance of every point: both acquisitions grow with the
@@ -310,6 +335,13 @@ export function argmaxPool(model: Surrogate, xs: readonly (readonly number[])[],
   return bestIdx;
 }
 
+/** Index of the first largest value. */
+function argmax(v: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+  return best;
+}
+
 /** Reflects a coordinate into [0, 1] (a perturbation past a bound comes back inside). */
 const reflect = (v: number): number => {
   const t = ((v % 2) + 2) % 2;
@@ -327,6 +359,11 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
   }
   if (opts.trees < 1) throw new BadInputError('must be at least 1', 'agent.gp-bo.trees');
   if (opts.maxFitPoints < 2) throw new BadInputError('must be at least 2', 'agent.gp-bo.maxFitPoints');
+  if (acquisition === 'thompson' && modelChoice !== 'gp') {
+    // Posterior samples exist for the GP only (src/surrogate/gp-sample.ts); a tree of the forest
+    // is a bootstrap fit, not a posterior sample, so a mixture sample would not be one either.
+    throw new BadInputError(`acquisition 'thompson' needs model 'gp' (got '${modelChoice}')`, 'agent.gp-bo.acquisition');
+  }
   if (opts.minDistance < 0) throw new BadInputError(`must be at least 0 (got ${opts.minDistance})`, 'agent.gp-bo.minDistance');
   let state: GpBoState = { hyper: null, lastFitN: 0 };
   const random = createRandomAgent();
@@ -375,7 +412,7 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
    * region, if any) + local search, among the candidates `minDistance` from every point of
    * `avoid` — or among all when none is (the search then stays unrestricted).
    */
-  function maximise(ctx: AgentContext, m: Surrogate, score: Score, exclude: Set<string>, rng: Rng, tr: { center: number[]; half: number[] } | null, avoid: readonly number[][]): { x: number[]; params: Parameters } | null {
+  function maximise(ctx: AgentContext, value: Objective, exclude: Set<string>, rng: Rng, tr: { center: number[]; half: number[] } | null, avoid: readonly number[][]): { x: number[]; params: Parameters } | null {
     const d = dimension(ctx.space);
     let cands: { x: number[]; params: Parameters }[] = [];
     let restrict = false;
@@ -398,8 +435,7 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
     if (cands.length === 0) return null;
     const kept = cands.filter((c) => away(c.x));
     if (kept.length > 0) [cands, restrict] = [kept, true];
-    const p = m.predict(cands.map((c) => c.x));
-    const scores = p.mean.map((v, i) => score(v, p.variance[i]));
+    const scores = value(cands.map((c) => c.x));
     const top = scores.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 3);
     let winner = { ...cands[top[0][1]], s: top[0][0] };
     for (const [s0, i0] of top) {
@@ -408,9 +444,7 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
         const local: { x: number[]; params: Parameters }[] = [];
         for (let j = 0; j < 8; j++) add(cur.x.map((v, k) => into(v + step * rng.normal(), k)), local);
         if (local.length === 0) continue;
-        const q = m.predict(local.map((c) => c.x));
-        q.mean.forEach((v, j) => {
-          const s = score(v, q.variance[j]);
+        value(local.map((c) => c.x)).forEach((s, j) => {
           if (s > cur.s) cur = { ...local[j], s };
         });
       }
@@ -430,6 +464,7 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
       // (not data) and must still be fantasised.
       const data = new Set(learningSet(ctx.history).filter((o) => Number.isFinite(o.reward)).map((o) => paramKey(o.params)));
       const fantasise = (p: Parameters) => {
+        if (!opts.pendingFantasies) return;
         const u = encode(ctx.space, p);
         m = m!.withPoint(u, m!.predict([u]).mean[0]);
       };
@@ -450,6 +485,9 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
       const tr = region(ctx, m);
       const out: Parameters[] = [];
       const taken = new Set<number>();
+      // Thompson sampling: one fresh posterior sample per point asked for, from a stream of its
+      // own so the candidates drawn from ctx.rng are those of the other acquisitions.
+      const sampleRng = ctx.rng.fork('thompson');
       // Points no pick may come within minDistance of (see 4. above): the trials at the rigs and
       // this proposal's earlier picks; and the rig runs so far whenever the pick joins other
       // trials (a batch, or trials at the rigs). Keyed on the situation, not on k: an async pass
@@ -470,6 +508,7 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
         const best = m.best();
         const xi = opts.xi * m.scale();
         const score: Score = acquisition === 'ucb' ? (mu, v) => mu + opts.kappa * Math.sqrt(v) : (mu, v) => logExpectedImprovement(mu, v, best, xi);
+        const value: Objective = acquisition === 'thompson' ? m.sample!(sampleRng) : scored(m, score);
         let chosen: { x: number[]; params: Parameters } | null = null;
         if (view) {
           let idx = view.encoded.map((_, i) => i).filter((i) => !taken.has(i));
@@ -479,17 +518,18 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
             const away = idx.filter((i) => awayFrom(view.encoded[i], avoid, opts.minDistance));
             if (away.length) idx = away;
           }
-          const j = argmaxPool(m, idx.map((i) => view.encoded[i]), score);
+          const xs = idx.map((i) => view.encoded[i]);
+          const j = acquisition === 'thompson' ? argmax(value(xs)) : argmaxPool(m, xs, score);
           taken.add(idx[j]);
           chosen = { x: view.encoded[idx[j]], params: view.points[idx[j]] };
         } else {
-          chosen = maximise(ctx, m, score, exclude, ctx.rng, tr, avoid);
+          chosen = maximise(ctx, value, exclude, ctx.rng, tr, avoid);
           if (!chosen) return [...out, ...(await random.propose(ctx, k - out.length))];
           exclude.add(paramKey(chosen.params));
         }
         out.push(chosen.params);
         if (opts.minDistance > 0) avoid.push(chosen.x);
-        if (b + 1 < k) m = m.withPoint(chosen.x, m.predict([chosen.x]).mean[0]);
+        if (b + 1 < k && opts.pendingFantasies) m = m.withPoint(chosen.x, m.predict([chosen.x]).mean[0]);
       }
       return out;
     },

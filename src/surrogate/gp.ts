@@ -339,6 +339,16 @@ export class GaussianProcess {
     return new GaussianProcess([...this.x, [...x]], [...this.y, y], this.hyper, { mean: this.yMean, std: this.yStd });
   }
 
+  /**
+   * (K + σ²I)⁻¹ b for standardised-unit b, from the factor the model already holds (pathwise
+   * posterior samples, ./gp-sample.ts).
+   */
+  solve(b: readonly number[]): Float64Array {
+    const n = this.x.length;
+    if (b.length !== n) throw new Error(`GP solve needs ${n} values (got ${b.length})`);
+    return backSolve(this.chol, n, forwardSolve(this.chol, n, Float64Array.from(b)));
+  }
+
   /** Posterior mean and latent variance at each row of xs (R&W Alg. 2.1). */
   predict(xs: readonly (readonly number[])[]): GpPrediction {
     const n = this.x.length;
