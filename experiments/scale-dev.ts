@@ -7,6 +7,7 @@
  *
  *   npx tsx experiments/scale-dev.ts --seeds 101-120 --modes async --warm 10 --out /tmp/w10.json
  *   npx tsx experiments/scale-dev.ts --seeds 101-120 --modes async --opts '{"kappa":2}' --out /tmp/k2.json
+ *   npx tsx experiments/scale-dev.ts --seeds 101-130 --modes sync,async --opts '{"acquisition":"thompson"}' --out /tmp/ts.json
  *
  * The runs of record (2026-12-06, code of 19e2c63 before it was committed) are in
  * experiments/results/scale-dev/ (README.md there names the command of each file).
