@@ -147,7 +147,7 @@ describe('gp-bo (issue #12)', () => {
     const { space, reward, cube, rms } = gdl2d;
     const history = await runLoop(createGpBoAgent({ model: 'gp' }), space, reward, { budget: 15, seed: 1 });
     for (const pendingFantasies of [true, false]) {
-      const ts = (seed: number, k: number) => createGpBoAgent({ model: 'gp', acquisition: 'thompson', pendingFantasies }).propose({ space, history, rng: createRng(seed) }, k);
+      const ts = (seed: number, k: number) => createGpBoAgent({ model: 'gp', acquisition: 'thompson', pendingFantasies, candidates: 500 }).propose({ space, history, rng: createRng(seed) }, k);
       const batch = await ts(11, 20);
       expect(batch).toHaveLength(20);
       const xs = batch.map(cube);
