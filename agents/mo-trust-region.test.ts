@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { createMoboAgent } from './mobo.js';
-import { byContribution, moTrustRegions, runningHypervolume } from './mo-trust-region.js';
+import { byContribution, designLength, moTrustRegions, runningHypervolume } from './mo-trust-region.js';
 
 describe('MORBO trust regions for qNEHVI (issue #16)', () => {
   it('running hypervolume counts feasible points above the reference only, prefix by prefix', () => {
@@ -39,6 +39,21 @@ describe('MORBO trust regions for qNEHVI (issue #16)', () => {
     expect(moTrustRegions([centre], [1, 1, 1, 2, 3, 4], 3).state.length).toBe(1.6);
   });
 
+  it('counts the initial design in observations with finite objectives: a failure within it is not a trust-region step (issue #16 review)', () => {
+    // Design of 3 finite observations; the second evaluation failed, so the design is 4 long.
+    const finite = [true, false, true, true, true, false, true];
+    expect(designLength(finite, 3)).toBe(4);
+    expect(designLength(finite, 1)).toBe(1);
+    expect(designLength([true, true, true], 3)).toBe(3);
+    expect(designLength([false, true], 3)).toBe(2);
+    expect(designLength(finite, 0)).toBe(0);
+    // The region after it: three non-improving steps past a design of 4 (d = 3: halves after 4)
+    // keep the side; min(designSize, n) = 3 counted the design's last point as a fourth step.
+    const hvs = [1, 1, 1, 1, 1, 1, 1];
+    expect(moTrustRegions([[0.5, 0.5, 0.5]], hvs, designLength(finite, 3)).state.length).toBe(0.8);
+    expect(moTrustRegions([[0.5, 0.5, 0.5]], hvs, 3).state.length).toBe(0.4);
+  });
+
   it('keeps qNEHVI near the data: with every observation in [0, 0.3]² and objectives rising toward (1, 1), proposals stay within the 0.8 box (trustRegion: false goes beyond it)', async () => {
     // The GPs extrapolate the rise, so over the whole cube the improvement is largest far from
     // the data, as at DTLZ2's corners (issue #16 diagnosis); the regions cap how far a batch goes.
@@ -66,6 +81,6 @@ describe('MORBO trust regions for qNEHVI (issue #16)', () => {
     expect(await propose({ trustRegion: true })).toEqual(await propose({ trustRegion: true }));
     expect(() => createMoboAgent({ acquisition: 'parego', trustRegion: true })).toThrow(/qnehvi only/);
     expect(() => createMoboAgent({ acquisition: 'parego', trend: 'quadratic' })).toThrow(/qnehvi only/);
-    expect(() => createMoboAgent({ trustRegions: 0 })).toThrow(/agent\.mobo\.trustRegions/);
+    expect(() => createMoboAgent({ trustRegion: true, trustRegions: 0 })).toThrow(/agent\.mobo\.trustRegions.*at least 1/);
   });
 });

@@ -60,4 +60,18 @@ export function moTrustRegions(centres: readonly (readonly number[])[], hvs: rea
   return { state, boxes };
 }
 
+/**
+ * How many of the ordered observations formed the initial design: all up to and including the
+ * `designSize`-th with finite objectives (`finite`, one flag per observation), as mobo counts
+ * its design in finite observations. A failed evaluation within the design is part of it, not a
+ * trust-region step (issue #16 review: min(designSize, n) shifted the steps by one per such
+ * failure). All of them when fewer than `designSize` are finite.
+ */
+export function designLength(finite: readonly boolean[], designSize: number): number {
+  if (designSize <= 0) return 0;
+  let seen = 0;
+  for (let i = 0; i < finite.length; i++) if (finite[i] && ++seen === designSize) return i + 1;
+  return finite.length;
+}
+
 export const inBox = (b: Box, u: readonly number[]): boolean => u.every((v, k) => v >= b.lo[k] && v <= b.hi[k]);

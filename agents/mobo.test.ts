@@ -171,6 +171,20 @@ describe('quadratic prior mean for qNEHVI (issue #16, sixth pass)', () => {
 
   it('rejects an unknown trend or a negative ridge', () => {
     expect(() => createMoboAgent({ trend: 'cubic' })).toThrow(/agent\.mobo\.trend.*none, quadratic/);
-    expect(() => createMoboAgent({ trendRidge: -1 })).toThrow(/agent\.mobo\.trendRidge/);
+    expect(() => createMoboAgent({ trend: 'quadratic', trendRidge: -1 })).toThrow(/agent\.mobo\.trendRidge.*≥ 0/);
+  });
+
+  it('refuses options that would have no effect, naming the option and what it needs (issue #16 review)', () => {
+    expect(() => createMoboAgent({ trendRidge: 0.1 })).toThrow(BadInputError);
+    expect(() => createMoboAgent({ trendRidge: 0.1 })).toThrow(/agent\.mobo\.trendRidge.*no effect without trend: 'quadratic'/);
+    expect(() => createMoboAgent({ trend: 'none', trendRidge: 0.01 })).toThrow(/agent\.mobo\.trendRidge/);
+    expect(() => createMoboAgent({ trustRegions: 2 })).toThrow(/agent\.mobo\.trustRegions.*no effect without trustRegion: true/);
+    expect(() => createMoboAgent({ trustRegion: false, trustRegionLength: 0.4 })).toThrow(/agent\.mobo\.trustRegionLength.*no effect without trustRegion: true/);
+    // ParEGO's refusal names the option it refuses, not the agent.
+    expect(() => createMoboAgent({ acquisition: 'parego', trend: 'quadratic' })).toThrow(/agent\.mobo\.trend\b.*qnehvi only/);
+    expect(() => createMoboAgent({ acquisition: 'parego', trustRegion: true })).toThrow(/agent\.mobo\.trustRegion\b.*qnehvi only/);
+    // With what they tune, accepted.
+    expect(() => createMoboAgent({ trend: 'quadratic', trendRidge: 0.1 })).not.toThrow();
+    expect(() => createMoboAgent({ trustRegion: true, trustRegions: 2, trustRegionLength: 0.4 })).not.toThrow();
   });
 });

@@ -42,7 +42,7 @@ import { backSolve, cholesky, forwardSolve, GaussianProcess, logExpectedImprovem
 import { fitYeoJohnsonLambda, yeoJohnson } from '../src/surrogate/output-transform.js';
 import { feasibleFromCube, fitOrReuse, initialDesignSize, learningSet, readOptions, unusedPool, type GpFitState } from './common.js';
 import { JointPosterior, logNormCdf, NehviSampler } from './ehvi.js';
-import { byContribution, inBox, moTrustRegions, runningHypervolume, type Box } from './mo-trust-region.js';
+import { byContribution, designLength, inBox, moTrustRegions, runningHypervolume, type Box } from './mo-trust-region.js';
 import { createRandomAgent } from './random.js';
 
 const ACQUISITIONS = ['qnehvi', 'parego'] as const;
@@ -105,15 +105,16 @@ const DEFAULTS = {
    * ZDT3's (1.01 → 2.35) and C2-DTLZ2's (0.086 → 0.097) (issue #16, multiobjective-dev.md).
    */
   trustRegion: false,
-  /** How many trust regions (centres) at most. */
+  /** How many trust regions (centres) at most (needs `trustRegion`). */
   trustRegions: 4,
-  /** Side of the trust regions at the start and after a restart, in unit-cube units (TuRBO and MORBO: 0.8). */
+  /** Side of the trust regions at the start and after a restart, in unit-cube units (TuRBO and MORBO: 0.8; needs `trustRegion`). */
   trustRegionLength: 0.8,
   /**
    * Prior mean of qNEHVI's GPs: 'none' (default; constant, the GP standardises) or 'quadratic'
-   * (see quadraticTrend). Not the default: on development seeds 101–110 it cut DTLZ2's gap at
-   * 40 evaluations 0.0705 → 0.030, DTLZ2-3's 0.452 → ≈ 0.25 and C2-DTLZ2's 0.086 → 0.037, but
-   * raised ZDT3's 1.01 → ≈ 5 and the GDL pool's 2.7e7 → 4.2e7 (issue #16, multiobjective-dev.md).
+   * (see quadraticTrend). Not the default: on development seeds 101–110 it cut the median gap
+   * at 40 evaluations on DTLZ2, DTLZ2-3 and C2-DTLZ2 and raised it on ZDT3 and the GDL pool
+   * (numbers in experiments/results/multiobjective-dev.md, 'trend: quadratic' column; issue #16).
+   * `trendRidge` needs a trend.
    */
   trend: 'none' as string,
   /** Ridge penalty on the quadratic trend's curvatures (standardised targets, unit cube). */
@@ -128,7 +129,7 @@ interface MoboState {
 }
 
 /** Observations the models learn from, with objectives and constraints imputed for failures. */
-function dataOf(history: readonly Observation[], space: AgentContext['space']): { x: number[][]; y: number[][]; c: number[][]; finite: number; m: number; q: number } | null {
+function dataOf(history: readonly Observation[], space: AgentContext['space']): { x: number[][]; y: number[][]; c: number[][]; fine: boolean[]; finite: number; m: number; q: number } | null {
   const set = learningSet(history);
   const withObj = set.filter((o) => o.objectives && o.objectives.length > 0);
   if (withObj.length === 0) return null;
@@ -136,7 +137,7 @@ function dataOf(history: readonly Observation[], space: AgentContext['space']): 
   const q = withObj.find((o) => o.constraints)?.constraints?.length ?? 0;
   const ok = (o: Observation) => o.objectives!.length === m && o.objectives!.every(Number.isFinite);
   const good = withObj.filter(ok);
-  if (good.length === 0) return { x: [], y: [], c: [], finite: 0, m, q };
+  if (good.length === 0) return { x: [], y: [], c: [], fine: [], finite: 0, m, q };
   const worstY = Array.from({ length: m }, (_, i) => Math.min(...good.map((o) => o.objectives![i])));
   const cVals = (o: Observation) => Array.from({ length: q }, (_, j) => o.constraints?.[j] ?? Number.NaN);
   const finiteC = (j: number) => set.map((o) => cVals(o)[j]).filter(Number.isFinite);
@@ -144,13 +145,16 @@ function dataOf(history: readonly Observation[], space: AgentContext['space']): 
   const x: number[][] = [];
   const y: number[][] = [];
   const c: number[][] = [];
+  /** Whether each row has finite objectives (false: a failure, imputed). */
+  const fineRows: boolean[] = [];
   for (const o of set) {
     const fine = o.objectives !== undefined && ok(o);
+    fineRows.push(fine);
     x.push(encode(space, o.params));
     y.push(fine ? [...o.objectives!] : worstY);
     c.push(cVals(o).map((v, j) => (Number.isFinite(v) ? v : worstC[j])));
   }
-  return { x, y, c, finite: good.length, m, q };
+  return { x, y, c, fine: fineRows, finite: good.length, m, q };
 }
 
 /**
@@ -290,8 +294,19 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
     throw new BadInputError(`applies to acquisition qnehvi only (got acquisition '${opts.acquisition}' with smoothing '${opts.smoothing}')`, 'agent.mobo.smoothing');
   }
   // ParEGO is the baseline, kept as published (issue #16): qNEHVI's model and candidate options would be silently ignored.
-  if (opts.acquisition !== 'qnehvi' && (opts.trend !== 'none' || opts.trustRegion)) {
-    throw new BadInputError(`trend and trustRegion apply to acquisition qnehvi only (got acquisition '${opts.acquisition}')`, 'agent.mobo');
+  for (const key of ['trend', 'trustRegion'] as const) {
+    if (opts.acquisition !== 'qnehvi' && opts[key] !== DEFAULTS[key]) {
+      throw new BadInputError(`applies to acquisition qnehvi only (got acquisition '${opts.acquisition}' with ${key} ${JSON.stringify(opts[key])})`, `agent.mobo.${key}`);
+    }
+  }
+  // Options that only tune another option would be silently ignored without it (issue #16 review).
+  const needs = [
+    ['trendRidge', opts.trend !== 'none', "trend: 'quadratic'"],
+    ['trustRegions', opts.trustRegion, 'trustRegion: true'],
+    ['trustRegionLength', opts.trustRegion, 'trustRegion: true'],
+  ] as const;
+  for (const [key, enabled, what] of needs) {
+    if (options[key] !== undefined && !enabled) throw new BadInputError(`has no effect without ${what}`, `agent.mobo.${key}`);
   }
   for (const key of ['initialPoints', 'samples', 'candidates', 'starts', 'ascentSteps', 'maxBaseline', 'restarts', 'maxFitPoints', 'trustRegions'] as const) {
     if (!Number.isInteger(opts[key]) || opts[key] < 0) throw new BadInputError(`must be a non-negative integer (got ${opts[key]})`, `agent.mobo.${key}`);
@@ -398,7 +413,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
       const data = dataOf(ctx.history, ctx.space);
       const designSize = initialDesignSize(ctx.space, opts.initialPoints || Math.min(2 * (dimension(ctx.space) + 1), 20));
       if (!data || data.finite < designSize) return random.propose(ctx, k);
-      const { x, y, c, m, q } = data;
+      const { x, y, c, fine, m, q } = data;
       const objStates = [...state.objectives];
       const conStates = [...state.constraints];
       const cons = Array.from({ length: q }, (_, j) => fit(conStates, j, x, c.map((r) => r[j]), ctx.rng));
@@ -443,7 +458,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
         let regions: Box[] | undefined;
         if (opts.trustRegion && frontIdx.length > 0) {
           centres = byContribution(yn, frontIdx, reference).slice(0, opts.trustRegions).map((i) => x[i]);
-          regions = moTrustRegions(centres, runningHypervolume(yn, feasibleObs, reference), Math.min(designSize, x.length), opts.trustRegionLength).boxes;
+          regions = moTrustRegions(centres, runningHypervolume(yn, feasibleObs, reference), designLength(fine, designSize), opts.trustRegionLength).boxes;
         }
         for (let b = 0; b < k; b++) {
           const score = opts.smoothing === 'log' ? (u: number[]) => sampler.logValue(u) + logFeasibility(cons, u) : (u: number[]) => sampler.value(u) * feasibility(cons, u);
