@@ -4,7 +4,7 @@
  * composition root's registries. Model: tests/fixtures/gan-tiny (experiments/make-gan-fixture.ts).
  */
 import * as tf from '@tensorflow/tfjs';
-import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,8 +115,10 @@ describe('gan twin in a campaign config', () => {
       writeFileSync(source, YAML.stringify(c));
       return () => loadCampaign(source, {}, {});
     };
-    expect(load(config({}))).toThrow(/twin gan needs/);
-    expect(load(config({ model: 'empty' }))).toThrow(/no trained model/);
+    expect(load(config({}))).toThrow(/twin\.model: twin gan is a trained model and needs its folder/);
+    expect(load(config({ model: 'missing' }))).toThrow(/twin\.model: .*missing is not a folder/);
+    mkdirSync(join(dir, 'empty'));
+    expect(load(config({ model: 'empty' }))).toThrow(/twin\.model: .*empty: no trained model here \(expected model\.json, weights\.bin, metadata\.json/);
     const other = { ...config({ model: 'model' }), twin: { name: 'fibre-gdl', size: [16, 16, 16], voxelSize: 2, model: 'model' }, space: { porosity: { min: 0.6, max: 0.8 } } };
     expect(load(other)).toThrow(/takes no model/);
   });

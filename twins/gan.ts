@@ -38,23 +38,30 @@ interface Loaded {
 /** The labels this twin's volumes may carry (declared below): 0 pore, then up to three solids. */
 const PHASES: Record<number, string> = { 0: 'pore', 1: 'solid', 2: 'second solid (e.g. carbon-binder)', 3: 'third solid' };
 
-const cache = new Map<string, { mtimeMs: number; model: Loaded }>();
+const cache = new Map<string, { stamp: string; model: Loaded }>();
+
+/** The model files a folder holds (src/voxel/gan-model.ts reads them). */
+const MODEL_FILES = ['model.json', 'weights.bin', 'metadata.json'];
 
 /**
  * The model folder, read and checked by src/voxel/gan-model.ts (the same reader as `reconstruct
  * gan`; #19 review: a damaged folder was a RangeError/TypeError/SyntaxError, exit 1), cached per
- * folder until weights.bin changes. Its labels must be phases this twin declares, 0 (pore)
- * among them: `porosity` is the fraction of label 0.
+ * folder until any of its three files changes (the config loader checks a campaign through this
+ * cache too, so an edited metadata.json must not be read stale). Its labels must be phases this
+ * twin declares, 0 (pore) among them: `porosity` is the fraction of label 0.
  */
 function load(dir: string): Loaded {
-  let mtimeMs: number;
+  let stamp: string;
   try {
-    mtimeMs = statSync(join(dir, 'weights.bin')).mtimeMs;
+    stamp = MODEL_FILES.map((f) => {
+      const st = statSync(join(dir, f));
+      return `${st.mtimeMs}:${st.size}`;
+    }).join('|');
   } catch {
-    throw new BadInputError(`no trained GAN model in ${dir} (expected model.json, weights.bin, metadata.json: poreloop reconstruct gan train)`, 'model');
+    throw new BadInputError(`no trained model here (expected ${MODEL_FILES.join(', ')}: poreloop reconstruct gan train makes them)`, dir);
   }
   const hit = cache.get(dir);
-  if (hit && hit.mtimeMs === mtimeMs) return hit.model;
+  if (hit && hit.stamp === stamp) return hit.model;
   const g = readGanModel(dir);
   const labels = g.metadata.labels;
   const undeclared = labels.filter((l) => !(l in PHASES));
@@ -73,7 +80,7 @@ function load(dir: string): Loaded {
     phases: g.metadata.phases,
     metadata: g.metadata,
   };
-  cache.set(dir, { mtimeMs, model });
+  cache.set(dir, { stamp, model });
   return model;
 }
 
@@ -188,7 +195,7 @@ export function createGanTwin(): Twin {
     // the same reader and label checks as generation, cached the same way.
     trainedModel: (dir: string): TrainedModelInfo => {
       const m = load(dir);
-      return { labels: m.labels, condition: m.metadata.condition };
+      return { condition: m.metadata.condition };
     },
   };
 }

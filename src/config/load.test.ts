@@ -156,11 +156,15 @@ describe('campaign config', () => {
       expect(load(dir, { space: { condition: { values: [0.2, 0.7] } } })).toThrow(/values 0\.7 exceed the range/);
       writeFileSync(join(dir, 'pool.csv'), 'condition\n0.2\n0.9\n');
       expect(load(dir, { space: { pool: 'pool.csv' } })).toThrow(/space\.pool: condition \(porosity\) bounds \[0\.2, 0\.9\] exceed/);
+      // An edited metadata.json is read afresh in the same process (the twin's cache is keyed on all three files).
+      const m = JSON.parse(readFileSync(join(dir, 'model', 'metadata.json'), 'utf8'));
+      writeFileSync(join(dir, 'model', 'metadata.json'), JSON.stringify({ ...m, condition: { ...m.condition, max: 0.3 } }));
+      expect(load(dir)).toThrow(/space\.condition: condition \(porosity\) bounds \[0\.1, 0\.5\] exceed the range the model in .* was trained on, \[0\.0224609375, 0\.3\]/);
       // Metadata that says "unconditioned" on a conditioned generator is a damaged folder, which
       // generation would refuse: refused here too (the loader uses the twin's own reader).
       expect(load(model((m) => (m.condition = null)))).toThrow(/twin\.model: .*model: the generator is conditioned, so metadata\.json condition must be/);
       // A model trained without a condition takes none (the loader's own rule, on what the twin reports).
-      const unconditioned = { ...gan, twins: { ...gan.twins, gan: { ...gan.twins.gan, trainedModel: () => ({ labels: [0, 1, 2], condition: null }) } } };
+      const unconditioned = { ...gan, twins: { ...gan.twins, gan: { ...gan.twins.gan, trainedModel: () => ({ condition: null }) } } };
       const loadBare = () => resolveCampaign({ ...base(), twin: { name: 'gan', size: [8, 8, 8], voxelSize: 0.5, model: 'model' }, space: { condition: { min: 0.1, max: 0.5 } }, reward: 'porosity' }, unconditioned, {}, {}, join(dir, 'campaign.yaml'));
       expect(loadBare).toThrow(/space\.condition: the model in .* was trained without a conditioning parameter/);
     });
@@ -174,7 +178,7 @@ describe('campaign config', () => {
       expect(load(broken)).toThrow(/twin\.model: .*model: metadata\.json is not valid JSON/);
       // A twin that is not a trained model takes no folder; one that is needs it.
       expect(load(model(), { twin: { name: 'fibre-gdl', size: [8, 8, 8], voxelSize: 0.5, model: 'model' } })).toThrow(/twin\.model: twin fibre-gdl takes no model folder \(only twins that are trained models do: gan\)/);
-      expect(load(model(), { twin: { name: 'gan', size: [8, 8, 8], voxelSize: 0.5 } })).toThrow(/twin\.model: twin gan needs the folder of its trained generator/);
+      expect(load(model(), { twin: { name: 'gan', size: [8, 8, 8], voxelSize: 0.5 } })).toThrow(/twin\.model: twin gan is a trained model and needs its folder: twin\.model/);
     });
   });
 

@@ -211,7 +211,8 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
       throw new BadInputError(`twin ${config.twin.name} takes no model folder (only twins that are trained models do: ${trainable.join(', ') || 'none'})`, 'twin.model');
     }
     const dir = paths('twin.model', config.twin.model);
-    if (!existsSync(join(dir, 'model.json'))) throw new BadInputError(`no trained model in ${dir} (expected model.json, weights.bin and metadata.json from poreloop reconstruct gan train)`, 'twin.model');
+    // What a model folder holds is the twin's business (its reader says what is missing).
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BadInputError(`${dir} is not a folder; twin.model names the folder of a trained model`, 'twin.model');
     try {
       trained = { dir, info: readModel(dir) };
     } catch (e) {
@@ -221,7 +222,7 @@ export function resolveCampaign(raw: unknown, registries: Registries, overrides:
     }
     config.twin.fixed = { ...config.twin.fixed, model: dir };
   } else if (readModel) {
-    throw new BadInputError(`twin ${config.twin!.name} needs the folder of its trained generator: twin.model (poreloop reconstruct gan train makes one)`, 'twin.model');
+    throw new BadInputError(`twin ${config.twin!.name} is a trained model and needs its folder: twin.model (docs/twins.md says how to make one)`, 'twin.model');
   }
   const space = buildSpace(config, twinParams, (v) => paths('space.pool', v));
   if (trained) checkConditionRange(config, space, trained.dir, trained.info);
@@ -378,7 +379,7 @@ function checkPoolColumn(config: CampaignConfig, twinParams: Map<string, Paramet
  * The twin declares `condition` with open bounds (its real range is per model), so the space's
  * bounds check cannot catch a range the model was not trained on (issue #19 review: space
  * condition [0, 1] on a model trained on [0.022, 0.619] loaded, and proposals above 0.619 failed
- * mid-campaign). Checked here against metadata.json: the searched bounds (declared, or a pool's
+ * mid-campaign). Checked here against the range the twin reads from its model (Twin.trainedModel): the searched bounds (declared, or a pool's
  * values) and a fixed value must lie in the trained range; an unconditioned model takes none.
  */
 function checkConditionRange(config: CampaignConfig, space: ParameterSpace, dir: string, m: TrainedModelInfo): void {

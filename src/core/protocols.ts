@@ -211,10 +211,8 @@ export interface Twin {
   readonly trainedModel?: (dir: string) => TrainedModelInfo;
 }
 
-/** What a trained model's folder tells the config loader (Twin.trainedModel). */
+/** What a trained model's folder tells the config loader (Twin.trainedModel); its labels the twin checks itself. */
 export interface TrainedModelInfo {
-  /** The phase labels its volumes carry. */
-  labels: number[];
   /** The conditioning parameter and the range it was trained on; null for an unconditioned model. */
   condition: { name: string; min: number; max: number; unit?: string } | null;
 }
