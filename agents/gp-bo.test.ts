@@ -71,12 +71,18 @@ const gdl2d = {
 describe('gp-bo (issue #12)', () => {
   it('gives the same proposals bit for bit for the same seed, with every model', async () => {
     const variants = [{ model: 'ensemble' }, { model: 'auto' }, { model: 'gp' }, { model: 'forest' }, { ensembleWeights: 'likelihood' }, { forestMaxFeatures: 1 }, { model: 'gp', acquisition: 'thompson' }, { model: 'gp', acquisition: 'thompson', pendingFantasies: false }];
+    const key = (h: Awaited<ReturnType<typeof runLoop>>) => JSON.stringify(h.map((o) => o.params));
+    const byOptions = new Map<string, string>();
     for (const options of variants) {
       const run = () => runLoop(createGpBoAgent(options), hartmann6.space, hartmann6.reward, { budget: 18, seed: 4 });
       const [a, b] = [await run(), await run()];
       // JSON prints the shortest round-trip form of a double: equal strings ⇔ equal bits.
-      expect(JSON.stringify(b.map((o) => o.params))).toBe(JSON.stringify(a.map((o) => o.params)));
+      expect(key(b)).toBe(key(a));
+      byOptions.set(JSON.stringify(options), key(a));
     }
+    // The ensemble options reach the model: the same seed proposes otherwise than the default ensemble.
+    expect(byOptions.get(JSON.stringify({ ensembleWeights: 'likelihood' }))).not.toBe(byOptions.get(JSON.stringify({ model: 'ensemble' })));
+    expect(byOptions.get(JSON.stringify({ forestMaxFeatures: 1 }))).not.toBe(byOptions.get(JSON.stringify({ model: 'ensemble' })));
   });
 
   it('does not collapse onto the bounds nor repeat points in a smooth 2-D continuous space', async () => {
@@ -246,6 +252,10 @@ describe('gp-bo (issue #12)', () => {
     expect(() => createGpBoAgent({ minDistance: -0.1 })).toThrow(/agent\.gp-bo\.minDistance/);
     expect(() => createGpBoAgent({ ensembleWeights: 'stacking' })).toThrow(/agent\.gp-bo\.ensembleWeights.*equal, likelihood/);
     expect(() => createGpBoAgent({ forestMaxFeatures: 0.5 })).toThrow(/agent\.gp-bo\.forestMaxFeatures/);
+    // Options the chosen model never reads are refused, not ignored.
+    expect(() => createGpBoAgent({ model: 'gp', ensembleWeights: 'likelihood' })).toThrow(/agent\.gp-bo\.ensembleWeights: 'likelihood' weighs the ensemble's members and needs model 'ensemble' \(got 'gp'\)/);
+    expect(() => createGpBoAgent({ model: 'gp', forestMaxFeatures: 2 })).toThrow(/agent\.gp-bo\.forestMaxFeatures: shapes the forest's splits; model 'gp' has no forest/);
+    expect(() => createGpBoAgent({ model: 'forest', forestMaxFeatures: 2 })).not.toThrow();
     // Thompson sampling draws from the GP's posterior only: the default ensemble is refused by name.
     expect(() => createGpBoAgent({ acquisition: 'thompson' })).toThrow(/agent\.gp-bo\.acquisition.*needs model 'gp' \(got 'ensemble'\)/);
     expect(() => createGpBoAgent({ acquisition: 'thompson', model: 'forest' })).toThrow(BadInputError);

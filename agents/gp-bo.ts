@@ -365,6 +365,11 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
     throw new BadInputError(`acquisition 'thompson' needs model 'gp' (got '${modelChoice}')`, 'agent.gp-bo.acquisition');
   }
   if (opts.minDistance < 0) throw new BadInputError(`must be at least 0 (got ${opts.minDistance})`, 'agent.gp-bo.minDistance');
+  // An option the chosen model never reads is refused rather than ignored (review of 9e0d36f).
+  if (ensembleWeights !== 'equal' && modelChoice !== 'ensemble') {
+    throw new BadInputError(`'${ensembleWeights}' weighs the ensemble's members and needs model 'ensemble' (got '${modelChoice}')`, 'agent.gp-bo.ensembleWeights');
+  }
+  if (opts.forestMaxFeatures > 0 && modelChoice === 'gp') throw new BadInputError("shapes the forest's splits; model 'gp' has no forest", 'agent.gp-bo.forestMaxFeatures');
   let state: GpBoState = { hyper: null, lastFitN: 0 };
   const random = createRandomAgent();
 
