@@ -33,7 +33,7 @@
  * same agent seed.
  */
 import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createGpBoAgent } from '../agents/gp-bo.js';
 import { createSobolAgent } from '../agents/sobol.js';
@@ -44,6 +44,7 @@ import { createRng } from '../src/core/rng.js';
 import { encode } from '../src/core/space.js';
 import { runSimCampaign, type SimCampaignResult } from '../tests/async-lab.js';
 import { runsWithin, TASKS, taskModel } from './campaign-tasks.js';
+import { agreed, readPart, refuseDuplicates, sameSeeds } from './merge.js';
 
 const RESULTS = new URL('results/', import.meta.url).pathname;
 const RIGS = 20;
@@ -357,12 +358,9 @@ export async function run(args: string[]): Promise<void> {
   /** Merged: the commands of the runs merged and the longest one's wall time (they ran concurrently). */
   let merged: { commands: string[]; wallS: number } | undefined;
   if (merge) {
-    const parts = merge.split(',').map((n) => ({ name: n, ...(JSON.parse(readFileSync(`${RESULTS}${n}.json`, 'utf8')) as ScaleJson) }));
-    const one = <T>(what: string, k: (p: ScaleJson) => T): T => {
-      const vs = [...new Set(parts.map((p) => JSON.stringify(k(p))))];
-      if (vs.length !== 1) throw new Error(`bench scale --merge: the runs differ in ${what} (${vs.join(' / ')}): only runs of the same code and settings make one report`);
-      return k(parts[0]);
-    };
+    const bench = 'bench scale --merge';
+    const parts = merge.split(',').map((n) => ({ name: n, ...readPart<ScaleJson>(`${RESULTS}${n}.json`, bench) }));
+    const one = <T>(what: string, k: (p: ScaleJson) => T): T => agreed(parts, what, k, bench);
     commit = one('commit', (p) => p.commit);
     fStar = one('f*', (p) => p.fStar);
     WARMUP = one('warmup', (p) => p.warmup);
@@ -371,24 +369,14 @@ export async function run(args: string[]): Promise<void> {
     runs = parts.flatMap((p) => p.runs);
     const unknown = runs.find((r) => !(MODES as readonly string[]).includes(r.mode));
     if (unknown) throw new Error(`bench scale --merge: loop ${unknown.mode} (part ${unknown.part}, seed ${unknown.seed}) is not one this bench runs (${MODES.join(', ')})`);
-    const keys = runs.map((r) => `${r.part} ${r.mode} ${r.seed}`);
-    const dup = keys.find((k, i) => keys.indexOf(k) !== i);
-    if (dup) throw new Error(`bench scale --merge: ${dup} is in more than one of the runs merged`);
+    refuseDuplicates(runs.map((r) => `${r.part} ${r.mode} ${r.seed}`), bench);
     A_MODES = MODES.filter((m) => runs.some((r) => r.part === 'A' && r.mode === m));
     B_MODES = MODES.filter((m) => runs.some((r) => r.part === 'B' && r.mode === m));
-    const seedsOf = (part: Run['part']) => [...new Set(runs.filter((r) => r.part === part).map((r) => r.seed))].sort((a, b) => a - b);
-    const [sa, sb] = [seedsOf('A'), seedsOf('B')];
-    for (const [part, ss] of [['A', sa], ['B', sb]] as const) {
-      if (ss.some((x, i) => x !== ss[0] + i)) throw new Error(`bench scale --merge: the seeds of part ${part} are not consecutive (${ss.join(', ')})`);
-    }
     // Loops are compared seed by seed (#21 review: a merge of sync on 1–10 with async on 11–20
     // compared different seeds): each loop of a part must cover exactly that part's seeds.
-    for (const [part, ss, modes] of [['A', sa, A_MODES], ['B', sb, B_MODES]] as const) {
-      for (const m of modes) {
-        const mine = runs.filter((r) => r.part === part && r.mode === m).map((r) => r.seed).sort((a, b) => a - b);
-        if (mine.join() !== ss.join()) throw new Error(`bench scale --merge: part ${part} loop ${m} covers seeds ${mine.join(', ')}, not the part's seeds ${ss.join(', ')}: every loop needs every seed to be compared seed by seed`);
-      }
-    }
+    const seedsOf = (part: Run['part'], modes: readonly Mode[]) =>
+      sameSeeds(modes.map((m) => ({ name: `loop ${m}`, seeds: runs.filter((r) => r.part === part && r.mode === m).map((r) => r.seed) })), `part ${part}`, bench);
+    const [sa, sb] = [seedsOf('A', A_MODES), seedsOf('B', B_MODES)];
     first = Math.min(sa[0] ?? Infinity, sb[0] ?? Infinity);
     if ((sa.length && sa[0] !== first) || (sb.length && sb[0] !== first)) throw new Error('bench scale --merge: parts A and B must start at the same seed');
     seeds = sa.length;
