@@ -1,9 +1,14 @@
 /**
  * `npm run bench -- multiobjective [--seeds 20] [--budget 40] [--batch 4] [--problems zdt1,…]
- *   [--agents qnehvi,parego,sobol,random[,qlognehvi,qnehvi-trend]] [--samples 32] [--mobo '{"candidates":512}'] [--first-seed 1] [--out multiobjective]`
- * `npm run bench -- multiobjective --merge part1,part2,… [--out multiobjective]`: one table from
- *   the .json of runs split by problem or seed block (background processes on shared cores);
- *   every part must have the same budget, batch and samples, and no seed may repeat.
+ *   [--agents qnehvi,parego,sobol,random[,qlognehvi,qnehvi-trend]] [--samples 32] [--mobo '{"candidates":512}'] [--first-seed 1] [--out NAME]`
+ *   Only the run of record (none of these options) writes results/multiobjective.md by default;
+ *   any other run (a part, development seeds, an ablation) needs --out NAME.
+ * `npm run bench -- multiobjective --merge part1,part2,… --out NAME`: one table from the .json of
+ *   runs split by problem or seed block (background processes on shared cores). Refused
+ *   (experiments/merge.ts, shared with the scale bench): parts of different commits, budgets,
+ *   batches, MC samples or --mobo options; a run in two parts; a problem without an agent that
+ *   another problem has; any (problem, agent) that does not cover exactly the same consecutive
+ *   seeds as every other.
  *
  * Multi-objective agents on test problems with known Pareto fronts (issue #16): dominated
  * hypervolume against evaluations, the same seeds for every agent, all in one run.
@@ -43,6 +48,7 @@ import { join } from 'node:path';
 import { createMoboAgent } from '../agents/mobo.js';
 import { createRandomAgent } from '../agents/random.js';
 import { createSobolAgent } from '../agents/sobol.js';
+import { agreed, readPart, refuseDuplicates, sameSeeds } from './merge.js';
 import { commitHash, machineLine } from './provenance.js';
 import type { Agent, Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
 import { createRng, hash32 } from '../src/core/rng.js';
@@ -244,7 +250,16 @@ const fmt = (v: number) => (v === 0 ? '0' : Math.abs(v) >= 100 ? v.toFixed(1) : 
 
 function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : dflt;
+  if (i < 0) return dflt;
+  // A flag without its value is an error, not the default (`--out` alone wrote the default file).
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`bench multiobjective: --${name} needs a value`);
+  return v;
+}
+
+/** The --mobo options with sorted keys, so that parts given the same options in another order merge. */
+function canonical(mobo: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(mobo).sort().map((k) => [k, mobo[k]]));
 }
 
 type Raw = Record<string, Record<string, { seed: number; hv: number[]; proposeMs: number[] }[]>>;
@@ -252,58 +267,74 @@ interface Meta {
   budget: number;
   batch: number;
   samples: number;
+  /** The --mobo options of every mobo agent (keys sorted); absent in runs before the #16 review. */
+  mobo?: Record<string, unknown>;
   commit: string;
   started: string;
   wallS: number;
 }
 
-/** Reads the parts' .json (raw per seed) into one run; bad or inconsistent parts are errors. */
-function merge(names: string[], dir: string): { raw: Raw; meta: Meta; header: string[] } {
-  const raw: Raw = {};
-  const metas: Meta[] = [];
-  const header: string[] = [];
-  for (const name of names) {
+/**
+ * Reads the parts' .json (raw per seed) into one run; parts that are not of one commit and one
+ * setting, or that do not cover the same seeds for every problem and agent, are errors
+ * (experiments/merge.ts; issue #16 review).
+ */
+function merge(names: string[], dir: string): { raw: Raw; meta: Meta; agents: string[]; header: string[] } {
+  const bench = 'bench multiobjective --merge';
+  const parts = names.map((name) => {
     const file = join(dir, `${name}.json`);
-    if (!existsSync(file)) throw new Error(`--merge: no ${file}`);
-    const j = JSON.parse(readFileSync(file, 'utf8')) as { raw?: Raw; meta?: Meta; command?: string };
-    if (!j.raw || !j.meta) throw new Error(`--merge: ${file} has no raw runs (written before --merge existed)`);
-    const first = metas[0] ?? j.meta;
-    if (first.budget !== j.meta.budget || first.batch !== j.meta.batch || first.samples !== j.meta.samples) throw new Error(`--merge: ${name} has another budget, batch or MC samples than the first part`);
-    metas.push(j.meta);
-    header.push(`${name}: ${j.command} (commit ${j.meta.commit}, started ${j.meta.started}, wall ${j.meta.wallS} s)`);
-    for (const [p, agents] of Object.entries(j.raw)) {
+    const j = readPart<{ raw?: Raw; meta?: Meta; command?: string }>(file, bench);
+    if (!j.raw || !j.meta) throw new Error(`${bench}: ${file} has no raw runs (written before --merge existed)`);
+    // Runs before Meta.mobo were recorded only in the command; without --mobo they used mobo's defaults.
+    if (!j.meta.mobo && j.command?.includes('--mobo')) throw new Error(`${bench}: ${file} ran with --mobo but does not record its options (written before the issue #16 review)`);
+    return { name, raw: j.raw, command: j.command, meta: { ...j.meta, mobo: j.meta.mobo ?? {} } };
+  });
+  const meta: Meta = {
+    ...parts[0].meta,
+    commit: agreed(parts, 'commit', (p) => p.meta.commit, bench),
+    budget: agreed(parts, 'budget', (p) => p.meta.budget, bench),
+    batch: agreed(parts, 'batch', (p) => p.meta.batch, bench),
+    samples: agreed(parts, 'MC samples', (p) => p.meta.samples, bench),
+    mobo: agreed(parts, '--mobo options', (p) => canonical(p.meta.mobo), bench),
+    // Parts ran side by side: the wall time is the longest part's.
+    wallS: Math.max(...parts.map((p) => p.meta.wallS)),
+  };
+  refuseDuplicates(parts.flatMap((p) => Object.entries(p.raw).flatMap(([pr, agents]) => Object.entries(agents).flatMap(([a, runs]) => runs.map((r) => `${pr}/${a} seed ${r.seed}`)))), bench);
+  const raw: Raw = {};
+  for (const part of parts) {
+    for (const [p, agents] of Object.entries(part.raw)) {
       raw[p] ??= {};
-      for (const [a, runs] of Object.entries(agents)) {
-        raw[p][a] ??= [];
-        for (const r of runs) {
-          if (raw[p][a].some((q) => q.seed === r.seed)) throw new Error(`--merge: seed ${r.seed} of ${p}/${a} is in two parts`);
-          raw[p][a].push(r);
-        }
-        raw[p][a].sort((x, y) => x.seed - y.seed);
-      }
+      for (const [a, runs] of Object.entries(agents)) (raw[p][a] ??= []).push(...runs);
     }
   }
-  if (metas.length === 0) throw new Error('--merge: no parts named');
-  // Parts ran side by side: the wall time is the longest part's; one commit unless they differ.
-  const commits = [...new Set(metas.map((m) => m.commit))];
-  const meta = { ...metas[0], commit: commits.join('+'), wallS: Math.max(...metas.map((m) => m.wallS)) };
-  return { raw, meta, header };
+  // Every problem has every agent (a missing one covers no seed), each over the same seeds.
+  const problems = Object.keys(raw);
+  if (problems.length === 0) throw new Error(`${bench}: the parts hold no runs`);
+  const agents = [...new Set(problems.flatMap((p) => Object.keys(raw[p])))];
+  sameSeeds(problems.flatMap((p) => agents.map((a) => ({ name: `${p}/${a}`, seeds: (raw[p][a] ?? []).map((r) => r.seed) }))), 'the merge', bench);
+  for (const p of problems) for (const a of agents) raw[p][a].sort((x, y) => x.seed - y.seed);
+  const header = parts.map((p) => `${p.name}: ${p.command} (commit ${p.meta.commit}, started ${p.meta.started}, wall ${p.meta.wallS} s)`);
+  return { raw, meta, agents, header };
 }
 
 export async function run(args: string[]): Promise<void> {
   if (args.includes('--build-pool')) return buildPool();
   const dir = join(new URL('.', import.meta.url).pathname, 'results');
   const all = [...PROBLEMS, ...(gdlProblem() ? [gdlProblem()!] : [])];
-  const out = arg(args, 'out', 'multiobjective');
   const mergeArg = arg(args, 'merge', '');
+  // A part, a merge or any run other than the run of record could overwrite results/multiobjective.*
+  // (issue #16 review): only the run of record may use the default name.
+  const chosen = ['merge', 'problems', 'agents', 'seeds', 'first-seed', 'budget', 'batch', 'samples', 'mobo'].filter((n) => args.includes(`--${n}`));
+  if (chosen.length && !args.includes('--out')) throw new Error(`bench multiobjective: --${chosen.join(', --')} needs --out NAME (results/multiobjective.md is the run of record's)`);
+  const out = arg(args, 'out', 'multiobjective');
   if (mergeArg) {
-    const { raw, meta, header } = merge(mergeArg.split(','), dir);
+    const { raw, meta, agents, header } = merge(mergeArg.split(','), dir);
     const problems = Object.keys(raw).map((n) => {
       const p = all.find((q) => q.name === n);
       if (!p) throw new Error(`--merge: unknown problem "${n}"`);
       return p;
     });
-    return render(raw, meta, problems, Object.keys(raw[problems[0].name]), `\`npm run bench -- multiobjective ${args.join(' ')}\` of ${header.length} parts run side by side`, header, out, dir);
+    return render(raw, meta, problems, agents, `\`npm run bench -- multiobjective ${args.join(' ')}\` of ${header.length} parts run side by side`, header, out, dir);
   }
   const seeds = Number(arg(args, 'seeds', '20'));
   // Development runs use another seed block (e.g. --first-seed 101) than the reported table (1…20).
@@ -311,7 +342,7 @@ export async function run(args: string[]): Promise<void> {
   const budget = Number(arg(args, 'budget', '40'));
   const batch = Number(arg(args, 'batch', '4'));
   const samples = Number(arg(args, 'samples', '32'));
-  const mobo = JSON.parse(arg(args, 'mobo', '{}')) as Record<string, unknown>;
+  const mobo = canonical(JSON.parse(arg(args, 'mobo', '{}')) as Record<string, unknown>);
   const problems = arg(args, 'problems', all.map((p) => p.name).join(',')).split(',').map((n) => {
     const p = all.find((q) => q.name === n);
     if (!p) throw new Error(`--problems: unknown problem "${n}"; known: ${all.map((q) => q.name).join(', ')} (gdl-twin needs --build-pool first)`);
@@ -336,7 +367,7 @@ export async function run(args: string[]): Promise<void> {
       process.stderr.write(`${p.name} ${a}: ${seeds} seeds, median proposal ${ms.length ? quantile(ms, 0.5).toFixed(0) : 0} ms (${((Date.now() - started) / 1000).toFixed(0)} s so far)\n`);
     }
   }
-  const meta: Meta = { budget, batch, samples, commit, started: new Date(started).toISOString(), wallS: Math.round((Date.now() - started) / 1000) };
+  const meta: Meta = { budget, batch, samples, mobo, commit, started: new Date(started).toISOString(), wallS: Math.round((Date.now() - started) / 1000) };
   return render(raw, meta, problems, agents, `\`npm run bench -- multiobjective ${args.join(' ')}\``, [], out, dir);
 }
 
@@ -347,7 +378,7 @@ function render(raw: Raw, meta: Meta, problems: MoProblem[], agents: string[], c
   const checkpoints = Array.from({ length: Math.floor(budget / 10) }, (_, i) => (i + 1) * 10).filter((n) => n <= budget);
   const lines: string[] = [];
   lines.push('# Multi-objective agents on test problems (issue #16)', '');
-  lines.push(`${command} · ${seeds} seeds (${seedList[0]}…${seedList[seeds - 1]}) · budget ${budget} evaluations · batches of ${batch} (sequential greedy for qNEHVI, one weight vector per point for ParEGO) · ${samples} MC samples · common random initial design of min(d + 1, 10) points, random up to min(2(d + 1), 20) for the mobo agents · mobo's defaults otherwise (agents/mobo.ts) · commit ${meta.commit} · ${machineLine()} · ${meta.started} · wall ${meta.wallS} s`, '');
+  lines.push(`${command} · ${seeds} seeds (${seedList[0]}…${seedList[seeds - 1]}) · budget ${budget} evaluations · batches of ${batch} (sequential greedy for qNEHVI, one weight vector per point for ParEGO) · ${samples} MC samples · common random initial design of min(d + 1, 10) points, random up to min(2(d + 1), 20) for the mobo agents · ${meta.mobo && Object.keys(meta.mobo).length ? `mobo options ${JSON.stringify(meta.mobo)} for every mobo agent, defaults otherwise` : "mobo's defaults otherwise"} (agents/mobo.ts) · commit ${meta.commit} · ${machineLine()} · ${meta.started} · wall ${meta.wallS} s`, '');
   if (parts.length) lines.push('Parts:', '', ...parts.map((p) => `- ${p}`), '');
   lines.push('Hypervolume gap to the true front, HV(true) − HV(feasible evaluations so far): median [lower quartile, upper quartile] over seeds (smaller is better).', '');
   const summary: string[] = ['| problem | qNEHVI gap / ParEGO gap at ' + budget + ' (target ≤ 0.5) | qNEHVI median gap < random at every budget after mobo’s initial design of min(2(d + 1), 20) |', '| --- | --- | --- |'];
