@@ -201,17 +201,12 @@ export function forestSurrogate(x: number[][], y: number[], seed: number, trees:
  * disagreement counts as uncertainty.
  */
 export function ensembleSurrogate(a: Surrogate, b: Surrogate, w = 0.5): Surrogate {
-  // Equal weights keep the arithmetic of the runs of record (bit for bit).
-  const mix = (p: { mean: number[]; variance: number[] }, q: { mean: number[]; variance: number[] }) =>
-    w === 0.5
-      ? {
-          mean: p.mean.map((m, i) => 0.5 * (m + q.mean[i])),
-          variance: p.variance.map((v, i) => 0.5 * (v + q.variance[i]) + 0.25 * (p.mean[i] - q.mean[i]) ** 2),
-        }
-      : {
-          mean: p.mean.map((m, i) => w * m + (1 - w) * q.mean[i]),
-          variance: p.variance.map((v, i) => w * v + (1 - w) * q.variance[i] + w * (1 - w) * (p.mean[i] - q.mean[i]) ** 2),
-        };
+  // At w = ½ this is bit for bit the equal-weight arithmetic of the runs of record: halving is
+  // exact in binary floating point, so ½a + ½b rounds exactly as ½(a + b) does.
+  const mix = (p: { mean: number[]; variance: number[] }, q: { mean: number[]; variance: number[] }) => ({
+    mean: p.mean.map((m, i) => w * m + (1 - w) * q.mean[i]),
+    variance: p.variance.map((v, i) => w * v + (1 - w) * q.variance[i] + w * (1 - w) * (p.mean[i] - q.mean[i]) ** 2),
+  });
   // The mixture variance grows with each member's variance, so members' bounds bound it.
   const bounded = (m: Surrogate) => (xs: readonly (readonly number[])[]) => (m.upper ? m.upper(xs) : m.predict(xs));
   return {
