@@ -3,7 +3,8 @@ import { BadInputError } from '../src/core/errors.js';
 import type { Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
-import { createMoboAgent, objectiveWarp, quadraticTrend } from './mobo.js';
+import { GaussianProcess } from '../src/surrogate/gp.js';
+import { createMoboAgent, looLogDensity, objectiveWarp, prefersTrend, quadraticTrend, trendAdmissible } from './mobo.js';
 
 const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
 /** Two conflicting objectives (goal-signed), and a constraint a ≤ 0.5 as a slack. */
@@ -170,21 +171,98 @@ describe('quadratic prior mean for qNEHVI (issue #16, sixth pass)', () => {
   });
 
   it('rejects an unknown trend or a negative ridge', () => {
-    expect(() => createMoboAgent({ trend: 'cubic' })).toThrow(/agent\.mobo\.trend.*none, quadratic/);
+    expect(() => createMoboAgent({ trend: 'cubic' })).toThrow(/agent\.mobo\.trend.*none, quadratic, auto/);
     expect(() => createMoboAgent({ trend: 'quadratic', trendRidge: -1 })).toThrow(/agent\.mobo\.trendRidge.*≥ 0/);
   });
 
   it('refuses options that would have no effect, naming the option and what it needs (issue #16 review)', () => {
     expect(() => createMoboAgent({ trendRidge: 0.1 })).toThrow(BadInputError);
-    expect(() => createMoboAgent({ trendRidge: 0.1 })).toThrow(/agent\.mobo\.trendRidge.*no effect without trend: 'quadratic'/);
+    expect(() => createMoboAgent({ trendRidge: 0.1 })).toThrow(/agent\.mobo\.trendRidge.*no effect without trend: 'quadratic' or 'auto'/);
     expect(() => createMoboAgent({ trend: 'none', trendRidge: 0.01 })).toThrow(/agent\.mobo\.trendRidge/);
     expect(() => createMoboAgent({ trustRegions: 2 })).toThrow(/agent\.mobo\.trustRegions.*no effect without trustRegion: true/);
     expect(() => createMoboAgent({ trustRegion: false, trustRegionLength: 0.4 })).toThrow(/agent\.mobo\.trustRegionLength.*no effect without trustRegion: true/);
     // ParEGO's refusal names the option it refuses, not the agent.
     expect(() => createMoboAgent({ acquisition: 'parego', trend: 'quadratic' })).toThrow(/agent\.mobo\.trend\b.*qnehvi only/);
+    expect(() => createMoboAgent({ acquisition: 'parego', trend: 'auto' })).toThrow(/agent\.mobo\.trend\b.*qnehvi only/);
     expect(() => createMoboAgent({ acquisition: 'parego', trustRegion: true })).toThrow(/agent\.mobo\.trustRegion\b.*qnehvi only/);
     // With what they tune, accepted.
     expect(() => createMoboAgent({ trend: 'quadratic', trendRidge: 0.1 })).not.toThrow();
+    expect(() => createMoboAgent({ trend: 'auto', trendRidge: 0.1 })).not.toThrow();
     expect(() => createMoboAgent({ trustRegion: true, trustRegions: 2, trustRegionLength: 0.4 })).not.toThrow();
+  });
+});
+
+describe("trend: 'auto', the prior mean chosen per objective by leave-one-out density (issue #16)", () => {
+  const rng = createRng(21);
+  const x = Array.from({ length: 16 }, () => [rng.next(), rng.next(), rng.next()]);
+  const bowl = (u: readonly number[]) => 3 * (u[0] - 0.5) ** 2 + 2 * (u[1] - 0.5) ** 2 + (u[2] - 0.5) ** 2;
+  const sinus = (u: readonly number[]) => Math.sin(9 * u[0]) + Math.cos(7 * u[1]);
+  // ZDT1's second objective in 3 variables: linear g, the front on the bound x₂ = x₃ = 0.
+  const zdtLike = (u: readonly number[]) => {
+    const g = 1 + (9 * (u[1] + u[2])) / 2;
+    return g * (1 - Math.sqrt(u[0] / g));
+  };
+  const models = (t: number[]) => {
+    const trend = quadraticTrend(x, t, 0.01);
+    return {
+      plain: GaussianProcess.fit(x, t, { rng: createRng(1), restarts: 1 }),
+      trended: GaussianProcess.fit(x, t.map((v, j) => v - trend(x[j])), { rng: createRng(2), restarts: 1 }),
+    };
+  };
+
+  it('computes the leave-one-out log density in closed form as refitting without each point would', () => {
+    const t = x.map(bowl);
+    const { plain, trended } = models(t);
+    const without = (k: number) => quadraticTrend(x.filter((_, j) => j !== k), t.filter((_, j) => j !== k), 0.01);
+    // Brute force: for each i, the trend and the GP (same hyper-parameters and scaling) on the other points.
+    const brute = (gp: GaussianProcess, trendOf?: (k: number) => (u: readonly number[]) => number) => {
+      let s = 0;
+      for (let i = 0; i < x.length; i++) {
+        const xs = x.filter((_, j) => j !== i);
+        const m = trendOf ? trendOf(i) : () => 0;
+        const rest = new GaussianProcess(xs, xs.map((u, j) => t.filter((_, k) => k !== i)[j] - m(u)), gp.hyper, gp.targetScale);
+        const p = rest.predict([x[i]]);
+        const v = p.variance[0] + Math.exp(gp.hyper.logNoiseVar) * gp.targetScale.std ** 2;
+        s += -0.5 * Math.log(2 * Math.PI * v) - (t[i] - p.mean[0] - m(x[i])) ** 2 / (2 * v);
+      }
+      return s;
+    };
+    expect(looLogDensity(plain, t)).toBeCloseTo(brute(plain), 8);
+    expect(looLogDensity(trended, t, without)).toBeCloseTo(brute(trended, without), 8);
+    // Not the in-sample trend: refitting it without each point changes the density.
+    expect(Math.abs(looLogDensity(trended, t, () => quadraticTrend(x, t, 0.01)) - brute(trended, without))).toBeGreaterThan(0.1);
+  });
+
+  it('keeps the quadratic trend on a bowl and not on a sinusoid or a ZDT-like objective', () => {
+    for (const [f, wanted] of [[bowl, true], [sinus, false], [zdtLike, false]] as const) {
+      const t = x.map(f);
+      const { plain, trended } = models(t);
+      expect(prefersTrend(plain, trended, t, 0.01)).toBe(wanted);
+    }
+    // A constant prior mean in the trended form gives the constant-mean model's density: the two forms agree.
+    const t = x.map(bowl);
+    const { plain } = models(t);
+    const noTrend = GaussianProcess.fit(x, t.map((v) => v - t.reduce((a, b) => a + b, 0) / t.length), { rng: createRng(1), restarts: 1 });
+    expect(looLogDensity(noTrend, t, () => () => t.reduce((a, b) => a + b, 0) / t.length)).toBeCloseTo(looLogDensity(plain, t), 9);
+  });
+
+  it('needs d + 3 points to consider the trend', () => {
+    expect(trendAdmissible(x.slice(0, 5))).toBe(false);
+    expect(trendAdmissible(x.slice(0, 6))).toBe(true);
+  });
+
+  it("proposes as 'none' bit for bit where the trend is never kept, otherwise not, and the same for the same seed", async () => {
+    const cube = { parameters: [0, 1, 2].map((i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };
+    const u = (p: Parameters) => [p.x0, p.x1, p.x2] as number[];
+    const design = x.slice(0, 12).map((v) => ({ x0: v[0], x1: v[1], x2: v[2] }));
+    const propose = async (trend: string, f: (v: readonly number[]) => number[]) => {
+      const history = design.map((p): Observation => ({ params: p, reward: 0, fidelity: 'rig', objectives: f(u(p)) }));
+      return JSON.stringify(await createMoboAgent({ trend, samples: 8, candidates: 64 }).propose({ space: cube, history, rng: createRng(5) }, 2));
+    };
+    const wavy = (v: readonly number[]) => [sinus(v), -zdtLike(v)];
+    const bowls = (v: readonly number[]) => [-bowl(v) + 0.5 * v[0], -bowl(v) - 0.5 * v[0]];
+    expect(await propose('auto', wavy)).toBe(await propose('none', wavy));
+    expect(await propose('auto', bowls)).not.toBe(await propose('none', bowls));
+    expect(await propose('auto', bowls)).toBe(await propose('auto', bowls));
   });
 });

@@ -23,7 +23,9 @@
  * Both multiply by the probability of feasibility Π_j Φ(μ_j/σ_j) of the constraint GPs
  * (Gardner et al., ICML 2014; Gelbart, Snoek & Adams, UAI 2014). qNEHVI-only options, off by
  * default (issue #16, sixth pass): `trend: quadratic` (GPs around a fitted quadratic prior
- * mean, quadraticTrend) and `trustRegion` (MORBO's trust regions, agents/mo-trust-region.ts).
+ * mean, quadraticTrend), `trend: auto` (that prior mean or a constant one per objective, by
+ * leave-one-out predictive density at each fit, prefersTrend) and `trustRegion` (MORBO's
+ * trust regions, agents/mo-trust-region.ts).
  *
  * Optimisation of the acquisition (BoTorch's optimize_acqf): the exact argmax over every unused
  * point of a pool; in continuous spaces `candidates` raw uniform samples plus Gaussian
@@ -48,7 +50,7 @@ import { createRandomAgent } from './random.js';
 const ACQUISITIONS = ['qnehvi', 'parego'] as const;
 const WARPS = ['none', 'yeo-johnson'] as const;
 const SMOOTHINGS = ['log', 'none'] as const;
-const TRENDS = ['none', 'quadratic'] as const;
+const TRENDS = ['none', 'quadratic', 'auto'] as const;
 
 const DEFAULTS = {
   /** 'qnehvi' (expected hypervolume improvement) or 'parego' (random Chebyshev scalarisations). */
@@ -110,11 +112,13 @@ const DEFAULTS = {
   /** Side of the trust regions at the start and after a restart, in unit-cube units (TuRBO and MORBO: 0.8; needs `trustRegion`). */
   trustRegionLength: 0.8,
   /**
-   * Prior mean of qNEHVI's GPs: 'none' (default; constant, the GP standardises) or 'quadratic'
-   * (see quadraticTrend). Not the default: on development seeds 101–110 it cut the median gap
-   * at 40 evaluations on DTLZ2, DTLZ2-3 and C2-DTLZ2 and raised it on ZDT3 and the GDL pool
-   * (numbers in experiments/results/multiobjective-dev.md, 'trend: quadratic' column; issue #16).
-   * `trendRidge` needs a trend.
+   * Prior mean of qNEHVI's GPs: 'none' (default; constant, the GP standardises), 'quadratic'
+   * (see quadraticTrend) or 'auto' (per objective, at every fit, the one of the two with the
+   * higher leave-one-out predictive log density of the data; see looLogDensity). 'quadratic' is
+   * not the default: on development seeds 101–110 it cut the median gap at 40 evaluations on
+   * DTLZ2, DTLZ2-3 and C2-DTLZ2 and raised it on ZDT3 and the GDL pool (numbers in
+   * experiments/results/multiobjective-dev.md, 'trend: quadratic' column; issue #16).
+   * `trendRidge` needs a trend ('quadratic' or 'auto').
    */
   trend: 'none' as string,
   /** Ridge penalty on the quadratic trend's curvatures (standardised targets, unit cube). */
@@ -125,6 +129,8 @@ const DEFAULTS = {
 
 interface MoboState {
   objectives: GpFitState[];
+  /** The objectives' GPs around the quadratic trend, when `trend: auto` fits both models. */
+  trended?: GpFitState[];
   constraints: GpFitState[];
 }
 
@@ -232,6 +238,55 @@ export function quadraticTrend(x: readonly (readonly number[])[], t: readonly nu
   };
 }
 
+/**
+ * Σᵢ log p(tᵢ | t₋ᵢ), the leave-one-out predictive log density of targets t (R&W eq. 5.10–5.11)
+ * under `gp` fitted to t − m(x) for a prior mean m, or to t itself without `trendWithout`. The
+ * GP's part is closed form (R&W eq. 5.12, GaussianProcess.leaveOneOut; hyper-parameters kept).
+ * The trend is refitted without point i (`trendWithout(i)`): fitted on all points, its d + 1
+ * coefficients would have seen tᵢ and made the trended model look better than it predicts.
+ * The GP's LOO mean is linear in the residual vector r and independent of rᵢ,
+ * μ₋ᵢ = rᵢ − [K⁻¹r]ᵢ/[K⁻¹]ᵢᵢ, so each i costs one solve with the factor the GP holds.
+ * Issue #16: the quantity mobo's `trend: auto` compares between the two prior means.
+ */
+export function looLogDensity(gp: GaussianProcess, t: readonly number[], trendWithout?: (i: number) => (u: readonly number[]) => number): number {
+  const loo = gp.leaveOneOut();
+  const { mean, std } = gp.targetScale;
+  let s = 0;
+  for (let i = 0; i < t.length; i++) {
+    const v = loo.variance[i];
+    let mu = loo.mean[i];
+    if (trendWithout) {
+      const m = trendWithout(i);
+      const a = gp.solve(gp.x.map((u, j) => (t[j] - m(u) - mean) / std))[i];
+      mu = t[i] - (a * v) / std;
+    }
+    s += -0.5 * Math.log(2 * Math.PI * v) - (t[i] - mu) ** 2 / (2 * v);
+  }
+  return s;
+}
+
+/**
+ * Whether `trend: auto` may consider the quadratic trend on these points: at least d + 3 of
+ * them, so that the trend's d + 1 coefficients, refitted without each point in turn, leave at
+ * least two points of residual for the GP (issue #16).
+ */
+export function trendAdmissible(x: readonly (readonly number[])[]): boolean {
+  return x.length >= (x[0]?.length ?? 0) + 3;
+}
+
+/**
+ * `trend: auto`'s choice for one objective (issue #16): the quadratic prior mean when the GP
+ * fitted around it (`trended`, to t − quadraticTrend(x, t)) has a strictly higher
+ * leave-one-out predictive log density of the targets t than the constant-mean GP (`plain`,
+ * fitted to t); ties keep the constant mean. Both densities are of the same t in the same
+ * units, so they compare directly (R&W §5.4.2: LOO as a model-selection criterion).
+ */
+export function prefersTrend(plain: GaussianProcess, trended: GaussianProcess, t: readonly number[], ridge: number): boolean {
+  const x = plain.x;
+  const without = (k: number) => quadraticTrend(x.filter((_, j) => j !== k), t.filter((_, j) => j !== k), ridge);
+  return looLogDensity(trended, t, without) > looLogDensity(plain, t);
+}
+
 const reflect = (v: number): number => {
   const t = ((v % 2) + 2) % 2;
   return t > 1 ? 2 - t : t;
@@ -301,7 +356,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
   }
   // Options that only tune another option would be silently ignored without it (issue #16 review).
   const needs = [
-    ['trendRidge', opts.trend !== 'none', "trend: 'quadratic'"],
+    ['trendRidge', opts.trend !== 'none', "trend: 'quadratic' or 'auto'"],
     ['trustRegions', opts.trustRegion, 'trustRegion: true'],
     ['trustRegionLength', opts.trustRegion, 'trustRegion: true'],
   ] as const;
@@ -319,7 +374,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
   if (opts.trustRegions < 1) throw new BadInputError('must be at least 1', 'agent.mobo.trustRegions');
   if (!(opts.trendRidge >= 0)) throw new BadInputError(`must be ≥ 0 (got ${opts.trendRidge})`, 'agent.mobo.trendRidge');
   if (!(opts.trustRegionLength > 0 && opts.trustRegionLength <= 1.6)) throw new BadInputError(`must be in (0, 1.6] (got ${opts.trustRegionLength})`, 'agent.mobo.trustRegionLength');
-  let state: MoboState = { objectives: [], constraints: [] };
+  let state: MoboState = { objectives: [], trended: [], constraints: [] };
   const random = createRandomAgent();
 
   const fit = (states: GpFitState[], i: number, x: number[][], y: number[], rng: Rng): GaussianProcess => {
@@ -415,6 +470,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
       if (!data || data.finite < designSize) return random.propose(ctx, k);
       const { x, y, c, fine, m, q } = data;
       const objStates = [...state.objectives];
+      const trendStates = [...(state.trended ?? [])];
       const conStates = [...state.constraints];
       const cons = Array.from({ length: q }, (_, j) => fit(conStates, j, x, c.map((r) => r[j]), ctx.rng));
       const feasibleObs = c.map((r) => r.every((v) => v >= 0));
@@ -434,7 +490,15 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
         const posts = targets.map((t, i) => {
           if (opts.trend === 'none') return new JointPosterior(fit(objStates, i, x, t, ctx.rng));
           const trend = quadraticTrend(x, t, opts.trendRidge);
-          return new JointPosterior(fit(objStates, i, x, t.map((v, j) => v - trend(x[j])), ctx.rng), trend);
+          const residuals = t.map((v, j) => v - trend(x[j]));
+          if (opts.trend === 'quadratic') return new JointPosterior(fit(objStates, i, x, residuals, ctx.rng), trend);
+          // 'auto': the constant-mean GP is fitted exactly as with 'none' (same draws of ctx.rng),
+          // the trended one from a forked stream, so that where the trend is never kept the
+          // proposals are those of 'none' bit for bit.
+          const plain = fit(objStates, i, x, t, ctx.rng);
+          if (!trendAdmissible(x)) return new JointPosterior(plain);
+          const trended = fit(trendStates, i, x, residuals, ctx.rng.fork(`trend:${i}`));
+          return prefersTrend(plain, trended, t, opts.trendRidge) ? new JointPosterior(trended, trend) : new JointPosterior(plain);
         });
         const normalise = (t: readonly number[]) => norm.apply(t.map((v, i) => warps[i].inverse(v)));
         // A configured reference (raw goal-signed units) is normalised like the data; missing entries are inferred.
@@ -491,7 +555,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
           fantasies.push(chosen.x);
         }
       }
-      state = { objectives: objStates, constraints: conStates };
+      state = { objectives: objStates, trended: trendStates, constraints: conStates };
       if (out.length < k && !unusedPool(ctx)) return [...out, ...(await random.propose({ ...ctx, proposed: [...(ctx.proposed ?? []), ...out] }, k - out.length))];
       return out;
     },
