@@ -133,7 +133,7 @@ export interface PoolView {
 }
 
 /** Keys and encodings of a pool's distinct points, computed once per (pool, parameters). */
-const poolCache = new WeakMap<readonly Parameters[], { parameters: ParameterSpace['parameters']; points: Parameters[]; keys: string[]; encoded: number[][] }>();
+const poolCache = new WeakMap<readonly Parameters[], { parameters: ParameterSpace['parameters']; points: Parameters[]; keys: string[]; encoded: number[][]; warp?: InputWarp }>();
 
 function poolIndex(space: ParameterSpace & { pool: Parameters[] }) {
   let c = poolCache.get(space.pool);
@@ -155,6 +155,66 @@ function poolIndex(space: ParameterSpace & { pool: Parameters[] }) {
     poolCache.set(space.pool, c);
   }
   return c;
+}
+
+/**
+ * The pool-marginal input warp (gp-bo `inputWarp: 'pool-cdf'`, issue #12): each encoded column
+ * mapped through the empirical CDF of the pool's distinct points, so that a stationary kernel
+ * works on a quantile scale where the pool is clustered or skewed (compositions with most
+ * loadings at 0, say). A pool value maps to its mid-rank (ties share the mean of their ranks,
+ * 0-based) scaled so the pool's smallest value maps to 0 and its largest to 1; between two pool
+ * values the map is linear, outside them it is clamped — monotone (non-decreasing), continuous
+ * and fixed by the pool alone (no data, no fit). A column with two distinct values maps them to
+ * 0 and 1 (a one-hot column stays as it is); a column with one maps it to 0.
+ */
+export type InputWarp = (u: readonly number[]) => number[];
+
+/** Distinct sorted values of each column and their scaled mid-ranks. */
+export function poolCdfTables(encoded: readonly (readonly number[])[]): { values: number[]; ranks: number[] }[] {
+  const n = encoded.length;
+  const d = n ? encoded[0].length : 0;
+  return Array.from({ length: d }, (_, k) => {
+    const col = encoded.map((u) => u[k]).sort((a, b) => a - b);
+    const values: number[] = [];
+    const mid: number[] = [];
+    for (let s = 0; s < n; ) {
+      let e = s;
+      while (e + 1 < n && col[e + 1] === col[s]) e++;
+      values.push(col[s]);
+      mid.push((s + e) / 2);
+      s = e + 1;
+    }
+    const lo = mid[0];
+    const span = mid[mid.length - 1] - lo;
+    return { values, ranks: mid.map((r) => (span > 0 ? (r - lo) / span : 0)) };
+  });
+}
+
+/** The warp of `poolCdfTables`: binary search, then linear interpolation between pool values. */
+export function poolCdfWarp(tables: readonly { values: number[]; ranks: number[] }[]): InputWarp {
+  return (u) =>
+    u.map((v, k) => {
+      const { values, ranks } = tables[k];
+      if (v <= values[0]) return ranks[0];
+      const last = values.length - 1;
+      if (v >= values[last]) return ranks[last];
+      let lo = 0;
+      let hi = last;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if (values[mid] <= v) lo = mid;
+        else hi = mid;
+      }
+      return ranks[lo] + ((ranks[hi] - ranks[lo]) * (v - values[lo])) / (values[hi] - values[lo]);
+    });
+}
+
+/** The pool-CDF warp of a pool space (its distinct feasible points, as the agents see them), or null without a pool. */
+export function poolInputWarp(space: ParameterSpace): InputWarp | null {
+  if (!space.pool) return null;
+  const c = poolIndex(space as ParameterSpace & { pool: Parameters[] });
+  c.warp ??= poolCdfWarp(poolCdfTables(c.encoded));
+  return c.warp;
 }
 
 /** paramKey memoised per object: proposals and observations are never mutated once made. */

@@ -3,6 +3,7 @@ import { BadInputError } from '../src/core/errors.js';
 import type { ParameterSpace } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
+import { poolCdfTables, poolCdfWarp, poolInputWarp } from './common.js';
 import { createGpBoAgent } from './gp-bo.js';
 import { branin, hartmann6 } from './testing/functions.js';
 import { runLoop } from './testing/harness.js';
@@ -260,6 +261,65 @@ describe('gp-bo (issue #12)', () => {
     expect(() => createGpBoAgent({ acquisition: 'thompson' })).toThrow(/agent\.gp-bo\.acquisition.*needs model 'gp' \(got 'ensemble'\)/);
     expect(() => createGpBoAgent({ acquisition: 'thompson', model: 'forest' })).toThrow(BadInputError);
     expect(() => createGpBoAgent({ model: 'gp', acquisition: 'thompson', pendingFantasies: 'no' })).toThrow(/agent\.gp-bo\.pendingFantasies/);
+    expect(() => createGpBoAgent({ inputWarp: 'kumaraswamy' })).toThrow(/agent\.gp-bo\.inputWarp: must be one of none, pool-cdf \(got 'kumaraswamy'\)/);
+    expect(() => createGpBoAgent({ inputWarp: true })).toThrow(/agent\.gp-bo\.inputWarp/);
+    expect(() => createGpBoAgent({ model: 'forest', inputWarp: 'pool-cdf' })).toThrow(/agent\.gp-bo\.inputWarp: 'pool-cdf' warps the GP's inputs; model 'forest' has no GP/);
+  });
+
+  it("inputWarp 'pool-cdf' needs a pool: refused by name at the first proposal of a continuous space", async () => {
+    const agent = createGpBoAgent({ inputWarp: 'pool-cdf' });
+    await expect(agent.propose({ space: branin.space, history: [], rng: createRng(1) }, 1)).rejects.toThrow(/agent\.gp-bo\.inputWarp: 'pool-cdf' needs a pool of candidates/);
+  });
+
+  it("inputWarp 'pool-cdf': same proposals bit for bit for the same seed, and not those of the unwarped GP on a skewed pool", async () => {
+    // A composition-like pool (most loadings near 0, as oer_plate_3496 and photo_pce10), reward
+    // peaked at small loadings: the warp spreads the crowded low end over half the axis.
+    const rng = createRng(31);
+    const pool = Array.from({ length: 150 }, () => ({ a: Math.round(rng.next() ** 3 * 100) / 100, b: Math.round(rng.next() ** 3 * 100) / 100 }));
+    const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }], pool };
+    const reward = (p: Record<string, unknown>) => Math.sin(25 * (p.a as number)) + Math.cos(20 * (p.b as number));
+    const key = (h: Awaited<ReturnType<typeof runLoop>>) => JSON.stringify(h.map((o) => o.params));
+    for (const model of ['gp', 'ensemble']) {
+      const run = (inputWarp: string) => runLoop(createGpBoAgent({ model, inputWarp, initialPoints: 3 }), space, reward, { budget: 14, seed: 7 });
+      const [a, b, plain] = [await run('pool-cdf'), await run('pool-cdf'), await run('none')];
+      expect(key(b)).toBe(key(a));
+      expect(key(a)).not.toBe(key(plain));
+      // The random initial design is the same; the model's picks differ.
+      expect(key(a.slice(0, 3))).toBe(key(plain.slice(0, 3)));
+    }
+  });
+});
+
+describe('pool-CDF input warp (issue #12)', () => {
+  it('maps each pool column to its scaled mid-ranks in [0, 1], ties sharing their mean rank, and is monotone in between', () => {
+    const tables = poolCdfTables([[0, 1], [0, 1], [0, 0], [0.1, 1], [0.2, 0], [1, 1]]);
+    // Column 0 sorted: 0, 0, 0, 0.1, 0.2, 1 → mid-ranks 1, 1, 1, 3, 4, 5 → (r − 1)/4.
+    expect(tables[0]).toEqual({ values: [0, 0.1, 0.2, 1], ranks: [0, 0.5, 0.75, 1] });
+    // A two-valued (one-hot) column stays 0 / 1.
+    expect(tables[1]).toEqual({ values: [0, 1], ranks: [0, 1] });
+    const warp = poolCdfWarp(tables);
+    expect(warp([0.1, 0])).toEqual([0.5, 0]);
+    expect(warp([0.15, 1])).toEqual([0.625, 1]);
+    // Clamped outside the pool's range.
+    expect(warp([-0.5, 2])).toEqual([0, 1]);
+    expect(warp([3, -1])).toEqual([1, 0]);
+    let prev = -1;
+    for (let v = -0.1; v <= 1.1; v += 0.01) {
+      const w = warp([v, 0])[0];
+      expect(w).toBeGreaterThanOrEqual(prev);
+      expect(w >= 0 && w <= 1).toBe(true);
+      prev = w;
+    }
+    // A constant column maps to 0.
+    expect(poolCdfWarp(poolCdfTables([[0.3], [0.3]]))([0.3])).toEqual([0]);
+  });
+
+  it("is the pool's own: poolInputWarp is null without a pool and reads the distinct feasible pool points", () => {
+    const parameters: ParameterSpace['parameters'] = [{ name: 'a', kind: 'continuous', min: 0, max: 10 }];
+    expect(poolInputWarp({ parameters })).toBeNull();
+    // A repeated row counts once; a row outside the bounds is no candidate and does not count.
+    const warp = poolInputWarp({ parameters, pool: [{ a: 0 }, { a: 0 }, { a: 1 }, { a: 2 }, { a: 20 }, { a: 10 }] })!;
+    expect([0, 1, 2, 10].map((a) => warp([a / 10])[0])).toEqual([0, 1 / 3, 2 / 3, 1]);
   });
 });
 

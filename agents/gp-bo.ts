@@ -62,13 +62,14 @@ import { RandomForest } from '../src/surrogate/forest.js';
 import { GaussianProcess, logExpectedImprovement } from '../src/surrogate/gp.js';
 import { posteriorSample } from '../src/surrogate/gp-sample.js';
 import { OUTPUT_TRANSFORMS, transformOutputs, type OutputTransformName } from '../src/surrogate/output-transform.js';
-import { feasibleFromCube, fitOrReuse, initialDesignSize, learningSet, readOptions, trainingData, unusedPool, type GpFitState } from './common.js';
+import { feasibleFromCube, fitOrReuse, initialDesignSize, learningSet, poolInputWarp, readOptions, trainingData, unusedPool, type GpFitState, type InputWarp } from './common.js';
 import { createRandomAgent } from './random.js';
 import { halfWidths, pointsInRegion, trustRegionState, turboSettings, type TrustRegionState } from './trust-region.js';
 
 const MODELS = ['ensemble', 'auto', 'gp', 'forest'] as const;
 const ACQUISITIONS = ['logei', 'ucb', 'thompson'] as const;
 const ENSEMBLE_WEIGHTS = ['equal', 'likelihood'] as const;
+const INPUT_WARPS = ['none', 'pool-cdf'] as const;
 
 const DEFAULTS = {
   /** Random proposals until this many finite observations exist; 0 = min(d + 1, 10). */
@@ -116,6 +117,14 @@ const DEFAULTS = {
    * out-of-bag predictions), see ensembleWeight.
    */
   ensembleWeights: 'equal' as string,
+  /**
+   * Warp of the GP's inputs: 'none', or 'pool-cdf' — each input through the empirical CDF of
+   * the candidate pool (agents/common.ts poolInputWarp), so the stationary kernel works on a
+   * quantile scale where the pool is clustered or skewed. Pools only; the forest, invariant
+   * to monotone maps of its inputs, is left as it is. Tried on development seeds (issue #12,
+   * experiments/results/agents-dev-round4.md).
+   */
+  inputWarp: 'none' as string,
   /** Trees of the forest. */
   trees: 100,
   /** Features tried at each split of the forest's trees; 0 = all (scikit-learn's default for regression). */
@@ -165,17 +174,26 @@ export interface Surrogate {
   sample?(rng: Rng): (xs: readonly (readonly number[])[]) => number[];
 }
 
-export function gpSurrogate(gp: GaussianProcess): Surrogate {
+/**
+ * The GP as a surrogate. With `warp`, the GP was fitted on warped inputs (`inputWarp`) and every
+ * point is warped before it reaches the GP; its length-scales are then on the warped scale, so
+ * none are reported (a trust region gets a cube, as with the forest).
+ */
+export function gpSurrogate(gp: GaussianProcess, warp?: InputWarp): Surrogate {
+  const w = warp ? (xs: readonly (readonly number[])[]) => xs.map(warp) : (xs: readonly (readonly number[])[]) => xs;
   return {
     kind: 'gp',
-    predict: (xs) => gp.predict(xs),
-    withPoint: (x, y) => gpSurrogate(gp.withPoint(x, y)),
+    predict: (xs) => gp.predict(w(xs)),
+    withPoint: (x, y) => gpSurrogate(gp.withPoint(warp ? warp(x) : x, y), warp),
     best: () => Math.max(...gp.y),
     scale: () => gp.targetScale.std,
-    lengthscales: gp.hyper.logLengthscales.map(Math.exp),
-    sample: (rng) => posteriorSample(gp, rng),
+    lengthscales: warp ? undefined : gp.hyper.logLengthscales.map(Math.exp),
+    sample: (rng) => {
+      const f = posteriorSample(gp, rng);
+      return (xs) => f(w(xs));
+    },
     upper: (xs) => {
-      const mean = gp.predictMean(xs);
+      const mean = gp.predictMean(w(xs));
       return { mean, variance: mean.map(() => gp.priorVariance) };
     },
   };
@@ -349,6 +367,7 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
   const acquisition = oneOf('acquisition', opts.acquisition, ACQUISITIONS);
   const ensembleWeights = oneOf('ensembleWeights', opts.ensembleWeights, ENSEMBLE_WEIGHTS);
   const transform = oneOf<OutputTransformName>('outputTransform', opts.outputTransform, OUTPUT_TRANSFORMS);
+  const inputWarp = oneOf('inputWarp', opts.inputWarp, INPUT_WARPS);
   for (const key of ['initialPoints', 'candidates', 'restarts', 'maxFitPoints', 'trees', 'forestMaxFeatures', 'autoMinPoints', 'trustRegionMinPoints'] as const) {
     if (!Number.isInteger(opts[key]) || opts[key] < 0) throw new BadInputError(`must be a non-negative integer (got ${opts[key]})`, `agent.gp-bo.${key}`);
   }
@@ -365,10 +384,22 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
     throw new BadInputError(`'${ensembleWeights}' weighs the ensemble's members and needs model 'ensemble' (got '${modelChoice}')`, 'agent.gp-bo.ensembleWeights');
   }
   if (opts.forestMaxFeatures > 0 && modelChoice === 'gp') throw new BadInputError("shapes the forest's splits; model 'gp' has no forest", 'agent.gp-bo.forestMaxFeatures');
+  if (inputWarp !== 'none' && modelChoice === 'forest') throw new BadInputError(`'${inputWarp}' warps the GP's inputs; model 'forest' has no GP`, 'agent.gp-bo.inputWarp');
   let state: GpBoState = { hyper: null, lastFitN: 0 };
   const random = createRandomAgent();
 
+  /** The GP's input warp, or undefined for none. */
+  function warpOf(ctx: AgentContext): InputWarp | undefined {
+    if (inputWarp === 'none') return undefined;
+    const warp = poolInputWarp(ctx.space);
+    // A continuous space has no pool whose marginals could define the warp; refused at the first
+    // proposal (the options are read before the space is known), not replaced by another map.
+    if (!warp) throw new BadInputError(`'pool-cdf' needs a pool of candidates (space.pool); this space has none`, 'agent.gp-bo.inputWarp');
+    return warp;
+  }
+
   function model(ctx: AgentContext): Surrogate | null {
+    const warp = warpOf(ctx);
     const { x, y: raw, finite } = trainingData(ctx.space, ctx.history);
     if (finite < initialDesignSize(ctx.space, opts.initialPoints)) return null;
     const y = transformOutputs(raw, transform);
@@ -377,9 +408,9 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
       state = { ...state, lastModel: 'forest' };
       return forestSurrogate(x, y, forestSeed, opts.trees, opts.forestMaxFeatures);
     }
-    const r = fitOrReuse(state, x, y, ctx.rng, opts);
+    const r = fitOrReuse(state, warp ? x.map(warp) : x, y, ctx.rng, opts);
     state = { ...r.state, lastModel: 'gp' };
-    const gp = gpSurrogate(r.gp);
+    const gp = gpSurrogate(r.gp, warp);
     if (modelChoice === 'gp' || finite < opts.autoMinPoints) return gp;
     const forest = forestSurrogate(x, y, forestSeed, opts.trees, opts.forestMaxFeatures);
     if (modelChoice === 'ensemble') {
