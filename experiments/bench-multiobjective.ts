@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- multiobjective [--seeds 20] [--budget 40] [--batch 4] [--problems zdt1,…]
- *   [--agents qnehvi,parego,sobol,random[,qlognehvi,qnehvi-trend]] [--samples 32] [--mobo '{"candidates":512}'] [--first-seed 1] [--out NAME]`
+ *   [--agents qnehvi,parego,sobol,random[,qlognehvi,qnehvi-trend,qnehvi-auto]] [--samples 32] [--mobo '{"candidates":512}'] [--first-seed 1] [--out NAME]`
  *   Only the run of record (none of these options) writes results/multiobjective.md by default;
  *   any other run (a part, development seeds, an ablation) needs --out NAME.
  * `npm run bench -- multiobjective --merge part1,part2,… --out NAME`: one table from the .json of
@@ -197,6 +197,8 @@ const AGENTS: Record<string, (samples: number, reference: number[], mobo: Record
   qlognehvi: (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', smoothing: 'log', samples, reference, ...mobo }),
   // qNEHVI on GPs around a fitted quadratic prior mean (agents/mobo.ts quadraticTrend; issue #16, sixth pass).
   'qnehvi-trend': (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', trend: 'quadratic', samples, reference, ...mobo }),
+  // qNEHVI with that trend or a constant prior mean per objective by leave-one-out density (agents/mobo.ts prefersTrend; issue #16).
+  'qnehvi-auto': (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', trend: 'auto', samples, reference, ...mobo }),
   parego: (_s, _r, mobo) => createMoboAgent({ acquisition: 'parego', ...mobo }),
   sobol: () => createSobolAgent(),
   random: () => createRandomAgent(),
@@ -348,8 +350,9 @@ export async function run(args: string[]): Promise<void> {
     if (!p) throw new Error(`--problems: unknown problem "${n}"; known: ${all.map((q) => q.name).join(', ')} (gdl-twin needs --build-pool first)`);
     return p;
   });
-  // qlognehvi and qnehvi-trend are ablations (not mobo's default): run only when named in --agents.
-  const agents = arg(args, 'agents', Object.keys(AGENTS).filter((a) => a !== 'qlognehvi' && a !== 'qnehvi-trend').join(',')).split(',');
+  // qlognehvi, qnehvi-trend and qnehvi-auto are ablations (not mobo's default): run only when named in --agents.
+  const ablations = ['qlognehvi', 'qnehvi-trend', 'qnehvi-auto'];
+  const agents = arg(args, 'agents', Object.keys(AGENTS).filter((a) => !ablations.includes(a)).join(',')).split(',');
   for (const a of agents) if (!AGENTS[a]) throw new Error(`--agents: unknown agent "${a}"; known: ${Object.keys(AGENTS).join(', ')}`);
   const started = Date.now();
   // The commit read when the run starts: the code this process loaded.
@@ -397,7 +400,7 @@ function render(raw: Raw, meta: Meta, problems: MoProblem[], agents: string[], c
       ((json.problems as Record<string, Record<string, unknown>>)[p.name])[a] = { checkpoints, median: med[a], q1: gaps.map((g) => quantile(g, 0.25)), q3: gaps.map((g) => quantile(g, 0.75)), hv: raw[p.name][a].map((r) => r.hv) };
     }
     lines.push('');
-    for (const a of ['qnehvi', 'qlognehvi', 'qnehvi-trend']) {
+    for (const a of ['qnehvi', 'qlognehvi', 'qnehvi-trend', 'qnehvi-auto']) {
       if (!(med[a] && med.parego && med.random)) continue;
       const ratio = med[a][med[a].length - 1] / med.parego[med.parego.length - 1];
       const init = Math.min(2 * (p.d + 1), 20);
