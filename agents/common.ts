@@ -8,6 +8,7 @@ import type { AgentContext, Observation, Parameters, ParameterSpace } from '../s
 import type { Rng } from '../src/core/rng.js';
 import { decode, dimension, encode, isFeasible, paramKey, repair } from '../src/core/space.js';
 import { GaussianProcess, type GpHyper } from '../src/surrogate/gp.js';
+import { fitWarpedGp, kumaraswamy, type KumaraswamyParams } from '../src/surrogate/input-warp.js';
 
 /** Keys the campaign config may pass to any agent (handled by the orchestrator, not us). */
 const PASS_THROUGH = new Set(['name', 'batchSize']);
@@ -109,6 +110,8 @@ export function trainingData(space: ParameterSpace, history: readonly Observatio
 export interface GpFitState {
   hyper: GpHyper | null;
   lastFitN: number;
+  /** The Kumaraswamy input warp fitted with `hyper` (gp-bo `inputWarp: 'kumaraswamy'`). */
+  warp?: KumaraswamyParams;
 }
 
 /**
@@ -116,12 +119,23 @@ export interface GpFitState {
  * last fit (0: at every new point), else reused — the fit is O(n³) per iteration. Every refit
  * starts from the previous fit, the prior median and `restarts` fresh draws from the prior
  * (issue #12: restarts only at the first fit left later fits stuck in an early basin).
+ * With `kumaraswamy`, a Kumaraswamy input warp is fitted with the hyper-parameters
+ * (src/surrogate/input-warp.ts): the GP is then conditioned on the warped x, and `warp` maps a
+ * point of the cube to the GP's inputs.
  */
-export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: Rng, o: { refitFraction: number; restarts: number; maxFitPoints: number }): { gp: GaussianProcess; state: GpFitState } {
+export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: Rng, o: { refitFraction: number; restarts: number; maxFitPoints: number; kumaraswamy?: boolean }): { gp: GaussianProcess; state: GpFitState; warp?: (u: readonly number[]) => number[] } {
   const n = y.length;
-  if (state.hyper && n < state.lastFitN + Math.max(1, Math.ceil(o.refitFraction * state.lastFitN))) {
-    return { gp: new GaussianProcess(x, y, state.hyper), state };
+  const reuse = state.hyper !== null && n < state.lastFitN + Math.max(1, Math.ceil(o.refitFraction * state.lastFitN));
+  if (o.kumaraswamy) {
+    if (reuse && state.warp) {
+      const warp = kumaraswamy(state.warp);
+      return { gp: new GaussianProcess(x.map(warp), y, state.hyper!), state, warp };
+    }
+    const init = state.hyper && state.warp ? { hyper: state.hyper, warp: state.warp } : undefined;
+    const r = fitWarpedGp(x, y, { rng, init, restarts: o.restarts, maxFitPoints: o.maxFitPoints });
+    return { gp: r.gp, state: { hyper: r.gp.hyper, lastFitN: n, warp: r.params }, warp: r.warp };
   }
+  if (reuse) return { gp: new GaussianProcess(x, y, state.hyper!), state };
   const gp = GaussianProcess.fit(x, y, { rng, init: state.hyper ?? undefined, restarts: o.restarts, maxFitPoints: o.maxFitPoints });
   return { gp, state: { hyper: gp.hyper, lastFitN: n } };
 }

@@ -261,14 +261,39 @@ describe('gp-bo (issue #12)', () => {
     expect(() => createGpBoAgent({ acquisition: 'thompson' })).toThrow(/agent\.gp-bo\.acquisition.*needs model 'gp' \(got 'ensemble'\)/);
     expect(() => createGpBoAgent({ acquisition: 'thompson', model: 'forest' })).toThrow(BadInputError);
     expect(() => createGpBoAgent({ model: 'gp', acquisition: 'thompson', pendingFantasies: 'no' })).toThrow(/agent\.gp-bo\.pendingFantasies/);
-    expect(() => createGpBoAgent({ inputWarp: 'kumaraswamy' })).toThrow(/agent\.gp-bo\.inputWarp: must be one of none, pool-cdf \(got 'kumaraswamy'\)/);
+    expect(() => createGpBoAgent({ inputWarp: 'beta' })).toThrow(/agent\.gp-bo\.inputWarp: must be one of none, pool-cdf, kumaraswamy \(got 'beta'\)/);
     expect(() => createGpBoAgent({ inputWarp: true })).toThrow(/agent\.gp-bo\.inputWarp/);
     expect(() => createGpBoAgent({ model: 'forest', inputWarp: 'pool-cdf' })).toThrow(/agent\.gp-bo\.inputWarp: 'pool-cdf' warps the GP's inputs; model 'forest' has no GP/);
+    expect(() => createGpBoAgent({ model: 'forest', inputWarp: 'kumaraswamy' })).toThrow(/agent\.gp-bo\.inputWarp/);
   });
 
   it("inputWarp 'pool-cdf' needs a pool: refused by name at the first proposal of a continuous space", async () => {
     const agent = createGpBoAgent({ inputWarp: 'pool-cdf' });
     await expect(agent.propose({ space: branin.space, history: [], rng: createRng(1) }, 1)).rejects.toThrow(/agent\.gp-bo\.inputWarp: 'pool-cdf' needs a pool of candidates/);
+  });
+
+  it("inputWarp 'kumaraswamy': same proposals bit for bit for the same seed, other than the unwarped ones, in a pool and a continuous space; resumes from a snapshot", async () => {
+    const key = (h: Awaited<ReturnType<typeof runLoop>>) => JSON.stringify(h.map((o) => o.params));
+    const rng = createRng(8);
+    const pool = Array.from({ length: 120 }, () => ({ a: Math.round(rng.next() ** 3 * 100) / 100, b: Math.round(rng.next() * 100) / 100 }));
+    const pooled: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }], pool };
+    const reward = (p: Record<string, unknown>) => Math.sin(1 / ((p.a as number) + 0.1)) + (p.b as number);
+    for (const [space, options] of [[pooled, { model: 'gp' }], [pooled, {}], [branin.space, { model: 'gp', acquisition: 'thompson' }]] as const) {
+      const f = space === branin.space ? branin.reward : reward;
+      const run = (inputWarp: string) => runLoop(createGpBoAgent({ ...options, inputWarp, initialPoints: 3 }), space, f, { budget: 12, seed: 3 });
+      const [a, b, plain] = [await run('kumaraswamy'), await run('kumaraswamy'), await run('none')];
+      expect(key(b)).toBe(key(a));
+      expect(key(a)).not.toBe(key(plain));
+    }
+    // The fitted warp is part of the state: a restored agent proposes as the one it came from.
+    const full = await runLoop(createGpBoAgent({ inputWarp: 'kumaraswamy', refitFraction: 0.5 }), branin.space, branin.reward, { budget: 14, seed: 5 });
+    const first = createGpBoAgent({ inputWarp: 'kumaraswamy', refitFraction: 0.5 });
+    const half = await runLoop(first, branin.space, branin.reward, { budget: 9, seed: 5 });
+    expect((first.snapshot!() as { warp?: unknown }).warp).toBeDefined();
+    const second = createGpBoAgent({ inputWarp: 'kumaraswamy', refitFraction: 0.5 });
+    second.restore!(JSON.parse(JSON.stringify(first.snapshot!())));
+    const resumed = await runLoop(second, branin.space, branin.reward, { budget: 14, seed: 5, initial: half, learnInitial: false });
+    expect(key(resumed)).toBe(key(full));
   });
 
   it("inputWarp 'pool-cdf': same proposals bit for bit for the same seed, and not those of the unwarped GP on a skewed pool", async () => {

@@ -69,7 +69,7 @@ import { halfWidths, pointsInRegion, trustRegionState, turboSettings, type Trust
 const MODELS = ['ensemble', 'auto', 'gp', 'forest'] as const;
 const ACQUISITIONS = ['logei', 'ucb', 'thompson'] as const;
 const ENSEMBLE_WEIGHTS = ['equal', 'likelihood'] as const;
-const INPUT_WARPS = ['none', 'pool-cdf'] as const;
+const INPUT_WARPS = ['none', 'pool-cdf', 'kumaraswamy'] as const;
 
 const DEFAULTS = {
   /** Random proposals until this many finite observations exist; 0 = min(d + 1, 10). */
@@ -118,11 +118,12 @@ const DEFAULTS = {
    */
   ensembleWeights: 'equal' as string,
   /**
-   * Warp of the GP's inputs: 'none', or 'pool-cdf' — each input through the empirical CDF of
-   * the candidate pool (agents/common.ts poolInputWarp), so the stationary kernel works on a
-   * quantile scale where the pool is clustered or skewed. Pools only; the forest, invariant
-   * to monotone maps of its inputs, is left as it is. Tried on development seeds (issue #12,
-   * experiments/results/agents-dev-round4.md).
+   * Warp of the GP's inputs: 'none'; 'pool-cdf' — each input through the empirical CDF of the
+   * candidate pool (agents/common.ts poolInputWarp), so the stationary kernel works on a
+   * quantile scale where the pool is clustered or skewed (pools only); or 'kumaraswamy' — a
+   * Kumaraswamy CDF per input learnt with the hyper-parameters (Snoek et al., ICML 2014;
+   * src/surrogate/input-warp.ts). The forest, invariant to monotone maps of its inputs, is left
+   * as it is. Tried on development seeds (issue #12, experiments/results/agents-dev-round4.md).
    */
   inputWarp: 'none' as string,
   /** Trees of the forest. */
@@ -388,9 +389,9 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
   let state: GpBoState = { hyper: null, lastFitN: 0 };
   const random = createRandomAgent();
 
-  /** The GP's input warp, or undefined for none. */
+  /** The GP's fixed input warp ('pool-cdf'), or undefined for none (a Kumaraswamy warp comes with each fit). */
   function warpOf(ctx: AgentContext): InputWarp | undefined {
-    if (inputWarp === 'none') return undefined;
+    if (inputWarp !== 'pool-cdf') return undefined;
     const warp = poolInputWarp(ctx.space);
     // A continuous space has no pool whose marginals could define the warp; refused at the first
     // proposal (the options are read before the space is known), not replaced by another map.
@@ -408,9 +409,9 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
       state = { ...state, lastModel: 'forest' };
       return forestSurrogate(x, y, forestSeed, opts.trees, opts.forestMaxFeatures);
     }
-    const r = fitOrReuse(state, warp ? x.map(warp) : x, y, ctx.rng, opts);
+    const r = fitOrReuse(state, warp ? x.map(warp) : x, y, ctx.rng, { ...opts, kumaraswamy: inputWarp === 'kumaraswamy' });
     state = { ...r.state, lastModel: 'gp' };
-    const gp = gpSurrogate(r.gp, warp);
+    const gp = gpSurrogate(r.gp, warp ?? r.warp);
     if (modelChoice === 'gp' || finite < opts.autoMinPoints) return gp;
     const forest = forestSurrogate(x, y, forestSeed, opts.trees, opts.forestMaxFeatures);
     if (modelChoice === 'ensemble') {

@@ -141,8 +141,11 @@ function factorise(x: readonly number[][], hyper: GpHyper): Float64Array {
  * Log marginal likelihood of standardised targets and its gradient with respect to
  * [ln ℓ_1..ln ℓ_d, ln s², ln σ²] (R&W eq. 5.9: ½ tr((ααᵀ − K⁻¹) ∂K/∂θ)).
  * ∂k/∂ln ℓ_k = s² (5/3)(1 + √5 r) e^{−√5 r} (x_k − x'_k)²/ℓ_k²  — finite at r = 0.
+ * With `inputGradient`, also ∂/∂x_ik (row-major n × d), through
+ * ∂k/∂x_k = −s² (5/3)(1 + √5 r) e^{−√5 r} (x_k − x'_k)/ℓ_k²: what an input warp learnt with
+ * the hyper-parameters needs (./input-warp.ts).
  */
-export function logMarginalLikelihood(x: readonly number[][], y: readonly number[], hyper: GpHyper): { value: number; gradient: number[] } {
+export function logMarginalLikelihood(x: readonly number[][], y: readonly number[], hyper: GpHyper, inputGradient = false): { value: number; gradient: number[]; inputGradient?: Float64Array } {
   const n = x.length;
   const d = hyper.logLengthscales.length;
   const l = factorise(x, hyper);
@@ -153,6 +156,7 @@ export function logMarginalLikelihood(x: readonly number[][], y: readonly number
   const invL2 = Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v));
   const s2 = Math.exp(hyper.logSignalVar);
   const gradient = new Array<number>(d + 2).fill(0);
+  const gx = inputGradient ? new Float64Array(n * d) : undefined;
   for (let i = 0; i < n; i++) {
     const wii = alpha[i] * alpha[i] - kinv[i * n + i];
     gradient[d] += 0.5 * wii * s2;
@@ -172,9 +176,16 @@ export function logMarginalLikelihood(x: readonly number[][], y: readonly number
         const t = x[i][k] - x[j][k];
         gradient[k] += common * t * t * invL2[k];
       }
+      if (gx) {
+        for (let k = 0; k < d; k++) {
+          const g = common * (x[i][k] - x[j][k]) * invL2[k];
+          gx[i * d + k] -= g;
+          gx[j * d + k] += g;
+        }
+      }
     }
   }
-  return { value, gradient };
+  return gx ? { value, gradient, inputGradient: gx } : { value, gradient };
 }
 
 /**
@@ -202,10 +213,10 @@ export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
   return kinv;
 }
 
-/** Log marginal likelihood plus the log prior density of the hyper-parameters, with gradient. */
-export function logPosterior(x: readonly number[][], y: readonly number[], hyper: GpHyper): { value: number; gradient: number[] } {
+/** Log marginal likelihood plus the log prior density of the hyper-parameters, with gradient (and the inputs' gradient, see logMarginalLikelihood). */
+export function logPosterior(x: readonly number[][], y: readonly number[], hyper: GpHyper, inputGradient = false): { value: number; gradient: number[]; inputGradient?: Float64Array } {
   const d = hyper.logLengthscales.length;
-  const f = logMarginalLikelihood(x, y, hyper);
+  const f = logMarginalLikelihood(x, y, hyper, inputGradient);
   const prior = hyperPrior(d);
   const theta = toVec(hyper);
   let value = f.value;
@@ -214,34 +225,37 @@ export function logPosterior(x: readonly number[][], y: readonly number[], hyper
     value -= 0.5 * z * z + Math.log(prior.sd[i] * Math.sqrt(2 * Math.PI));
     return g - z / prior.sd[i];
   });
-  return { value, gradient };
+  return f.inputGradient ? { value, gradient, inputGradient: f.inputGradient } : { value, gradient };
 }
 
-function clipHyper(v: number[], d: number, minNoise: number): number[] {
+export function clipHyper(v: number[], d: number, minNoise: number): number[] {
   return v.map((t, i) => {
     const [lo, hi] = i < d ? BOUNDS.logLengthscale : i === d ? BOUNDS.logSignalVar : [Math.max(BOUNDS.logNoiseVar[0], Math.log(minNoise)), BOUNDS.logNoiseVar[1]];
     return Math.min(hi, Math.max(lo, t));
   });
 }
 
-const toVec = (h: GpHyper): number[] => [...h.logLengthscales, h.logSignalVar, h.logNoiseVar];
-const fromVec = (v: number[], d: number): GpHyper => ({ logLengthscales: v.slice(0, d), logSignalVar: v[d], logNoiseVar: v[d + 1] });
+export const toVec = (h: GpHyper): number[] => [...h.logLengthscales, h.logSignalVar, h.logNoiseVar];
+export const fromVec = (v: number[], d: number): GpHyper => ({ logLengthscales: v.slice(0, d), logSignalVar: v[d], logNoiseVar: v[d + 1] });
 
-/** iRprop− ascent of the log posterior inside the box; returns the best point seen. */
-function rprop(x: readonly number[][], y: readonly number[], start: GpHyper, iterations: number, minNoise: number): { hyper: GpHyper; value: number } {
-  const d = start.logLengthscales.length;
-  let theta = clipHyper(toVec(start), d, minNoise);
-  const step = new Array<number>(d + 2).fill(0.1);
-  let prevGrad = new Array<number>(d + 2).fill(0);
-  let best = { hyper: fromVec(theta, d), value: -Infinity };
+/**
+ * iRprop− ascent of `objective` (value and gradient at θ) inside the box `clip` projects onto,
+ * from `start` (clipped); returns the best point seen. A throw of the objective (a kernel matrix
+ * that is not positive definite) ends the ascent.
+ */
+export function rprop(objective: (theta: number[]) => { value: number; gradient: number[] }, start: number[], clip: (theta: number[]) => number[], iterations: number): { theta: number[]; value: number } {
+  let theta = clip(start);
+  const step = new Array<number>(theta.length).fill(0.1);
+  let prevGrad = new Array<number>(theta.length).fill(0);
+  let best = { theta, value: -Infinity };
   for (let it = 0; it < iterations; it++) {
     let f: { value: number; gradient: number[] };
     try {
-      f = logPosterior(x, y, fromVec(theta, d));
+      f = objective(theta);
     } catch {
       break;
     }
-    if (f.value > best.value) best = { hyper: fromVec(theta, d), value: f.value };
+    if (f.value > best.value) best = { theta, value: f.value };
     const g = f.gradient;
     theta = theta.map((t, i) => {
       const sgn = g[i] * prevGrad[i];
@@ -252,7 +266,7 @@ function rprop(x: readonly number[][], y: readonly number[], start: GpHyper, ite
       }
       return t + Math.sign(g[i]) * step[i];
     });
-    theta = clipHyper(theta, d, minNoise);
+    theta = clip(theta);
     prevGrad = g;
     // Converged: every step has shrunk below 1e-3 in log units (0.1 % of a length-scale).
     if (step.every((s) => s < 1e-3)) break;
@@ -294,20 +308,8 @@ export class GaussianProcess {
   /** Fits hyper-parameters (see GpFitOptions) and conditions on all points. */
   static fit(x: readonly number[][], y: readonly number[], options: GpFitOptions): GaussianProcess {
     const st = standardise(y);
-    const ys = y.map((v) => (v - st.mean) / st.std);
     const d = x[0]?.length ?? 0;
-    const maxFit = options.maxFitPoints ?? 200;
-    let xs: readonly number[][] = x;
-    let yf: readonly number[] = ys;
-    if (x.length > maxFit) {
-      const idx = x.map((_, i) => i);
-      for (let i = idx.length - 1; i > 0; i--) {
-        const j = options.rng.int(i + 1);
-        [idx[i], idx[j]] = [idx[j], idx[i]];
-      }
-      xs = idx.slice(0, maxFit).map((i) => x[i]);
-      yf = idx.slice(0, maxFit).map((i) => ys[i]);
-    }
+    const { x: xs, y: yf } = fitSubset(x, y.map((v) => (v - st.mean) / st.std), options.maxFitPoints ?? 200, options.rng);
     const minNoise = options.minNoiseVar ?? 1e-4;
     const starts: GpHyper[] = [];
     if (options.init && options.init.logLengthscales.length === d) starts.push(options.init);
@@ -320,8 +322,8 @@ export class GaussianProcess {
     }
     let best: { hyper: GpHyper; value: number } = { hyper: defaultHyper(d), value: -Infinity };
     for (const s of starts) {
-      const r = rprop(xs, yf, s, options.iterations ?? 60, minNoise);
-      if (r.value > best.value) best = r;
+      const r = rprop((theta) => logPosterior(xs, yf, fromVec(theta, d)), toVec(s), (theta) => clipHyper(theta, d, minNoise), options.iterations ?? 60);
+      if (r.value > best.value) best = { hyper: fromVec(r.theta, d), value: r.value };
     }
     return new GaussianProcess(x, y, best.hyper, st);
   }
@@ -416,7 +418,18 @@ export class GaussianProcess {
   }
 }
 
-function standardise(y: readonly number[]): { mean: number; std: number } {
+/** A random subset of at most `maxFit` points to fit hyper-parameters on (GpFitOptions.maxFitPoints); all of them when there are no more. */
+export function fitSubset(x: readonly number[][], y: readonly number[], maxFit: number, rng: Rng): { x: readonly number[][]; y: readonly number[] } {
+  if (x.length <= maxFit) return { x, y };
+  const idx = x.map((_, i) => i);
+  for (let i = idx.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return { x: idx.slice(0, maxFit).map((i) => x[i]), y: idx.slice(0, maxFit).map((i) => y[i]) };
+}
+
+export function standardise(y: readonly number[]): { mean: number; std: number } {
   const mean = y.reduce((s, v) => s + v, 0) / y.length;
   const v = y.reduce((s, t) => s + (t - mean) ** 2, 0) / y.length;
   return { mean, std: v > 1e-24 ? Math.sqrt(v) : 1 };
