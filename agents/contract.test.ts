@@ -17,6 +17,9 @@ const NAMES = Object.keys(agentRegistry);
 const OPTIONS: Record<string, Record<string, unknown>> = {
   sequence: { steps: [{ agent: 'sobol', trials: 4 }, { agent: 'cmaes' }] },
   ppo: FAST,
+  // The contract is about which points may be proposed, not how well: 256 candidates go through
+  // the same constrained sampling and repair as the default 2000, at an eighth of the scoring.
+  'gp-bo': { candidates: 256 },
 };
 const make = (name: string, extra: Record<string, unknown> = {}) => agentRegistry[name]({ ...(OPTIONS[name] ?? {}), ...extra });
 

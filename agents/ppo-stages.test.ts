@@ -50,7 +50,8 @@ function expectedReward(env: StageEnvironment, act: (s: StageState) => Parameter
 }
 
 describe('ppo-stages (issue #17)', () => {
-  it('learns to compensate what the first stage produced: beats every fixed recipe', async () => {
+  // A learning benchmark (200 PPO iterations): slow tier (tests/tiers.ts).
+  it('learns to compensate what the first stage produced: beats every fixed recipe', { tags: ['slow'], timeout: 120_000 }, async () => {
     const env = toy();
     const p = createStagePpo({ seed: 3, iterations: 200 });
     await p.train(env);
@@ -64,7 +65,7 @@ describe('ppo-stages (issue #17)', () => {
     // Best fixed recipe loses 0.04 in expectation; the adaptive policy much less.
     expect(expectedReward(env, (s) => p.act(env, s, target), target)).toBeGreaterThan(-0.015);
     expect(p.version).toBe(1);
-  }, 120_000);
+  });
 
   it('is deterministic for a seed; snapshot/restore reproduces its actions', async () => {
     const env = toy();

@@ -74,6 +74,8 @@ function uninterrupted() {
   return uninterruptedRun;
 }
 
+// The three campaigns below pre-train the stage policy and run the whole loop (≈ 50 s on 2
+// cores): long end-to-end campaigns, so the slow tier (tests/tiers.ts); the config check stays fast.
 describe('stage-wise trials in a campaign (#17)', () => {
   it('refuses a stages config that does not fit the twin\'s process, naming the key and what is allowed', () => {
     const doc = YAML.parse(readFileSync(config, 'utf8'));
@@ -92,7 +94,7 @@ describe('stage-wise trials in a campaign (#17)', () => {
     expect(load((d) => (d.stages.variability = { thickness: 0.1 }))).toThrow(/allowed: castPorosity/);
   });
 
-  it('runs configs/grain-electrode-stages.yaml: per-stage jobs chosen after each measurement, recorded, and learnt from', async () => {
+  it('runs configs/grain-electrode-stages.yaml: per-stage jobs chosen after each measurement, recorded, and learnt from', { tags: ['slow'], timeout: 180_000 }, async () => {
     const { db, resolved, summary } = await uninterrupted();
     expect(summary.status).toBe('completed');
     expect(summary.rigRuns).toBe(4);
@@ -152,9 +154,9 @@ describe('stage-wise trials in a campaign (#17)', () => {
     } finally {
       l.close();
     }
-  }, 180_000);
+  });
 
-  it('stopped mid-campaign and resumed in a fresh composition, it sends and learns exactly what the uninterrupted run did', async () => {
+  it('stopped mid-campaign and resumed in a fresh composition, it sends and learns exactly what the uninterrupted run did', { tags: ['slow'], timeout: 240_000 }, async () => {
     const before = await uninterrupted();
     const dir = tmp('poreloop-stages-resume-');
     const db = join(dir, 'ledger.db');
@@ -170,9 +172,9 @@ describe('stage-wise trials in a campaign (#17)', () => {
     const resumed = await resumeCampaign(first.campaignId, { db });
     expect(resumed.status).toBe('completed');
     expect(record(db, first.campaignId)).toEqual(record(before.db, before.campaignId));
-  }, 240_000);
+  });
 
-  it('crashed between two stages of a trial and resumed, it sends the next stage exactly as the uninterrupted run', async () => {
+  it('crashed between two stages of a trial and resumed, it sends the next stage exactly as the uninterrupted run', { tags: ['slow'], timeout: 240_000 }, async () => {
     const { db, crashed, campaignId } = await uninterrupted();
     const k = Ledger.open(crashed);
     try {
@@ -190,5 +192,5 @@ describe('stage-wise trials in a campaign (#17)', () => {
     // Same calender strain for that trial (the policy version of round 1, on the recorded
     // measurements), and everything after it.
     expect(record(crashed, campaignId)).toEqual(record(db, campaignId));
-  }, 240_000);
+  });
 });

@@ -40,7 +40,8 @@ function noise(n: number, f: number, seed: number): Voxels {
 const tiny: Omit<GanTrainOptions, 'volumes'> = { side: 16, latentChannels: 4, generatorHidden: [8, 8, 4], discriminatorHidden: [4, 8, 8], batch: 2, slicesPerVolume: 4 };
 
 describe('trainGan', () => {
-  it('moves the generated phase fractions toward the training volume’s (a target an untrained generator misses)', async () => {
+  // Learning (a trained generator against an untrained one): slow tier (tests/tiers.ts).
+  it('moves the generated phase fractions toward the training volume’s (a target an untrained generator misses)', { tags: ['slow'] }, async () => {
     const target = 0.85;
     const r = await trainGan({ ...tiny, volumes: [noise(24, target, 1)], epochs: 4, itersPerEpoch: 5, criticIters: 2, learningRate: 3e-3, seed: 2 });
     const start = r.initialFractions[1];

@@ -31,7 +31,9 @@ const mdape = (pred: number[][], y: number[][]) => {
 };
 
 describe('EolSurrogate (issue #20)', () => {
-  it('learns end of life from the early series far better than the population median, saves and loads', async () => {
+  // The accuracy is a learning benchmark (slow tier, tests/tiers.ts); what the fast tier checks
+  // below — seeding, named inputs, save/load — holds after a few epochs as after many.
+  it('learns end of life from the early series far better than the population median', { tags: ['slow'], timeout: 120_000 }, async () => {
     const train = population(300, 1);
     const test = population(100, 2);
     const model = new EolSurrogate({ epochs: 80, patience: 15, log: () => undefined });
@@ -41,9 +43,18 @@ describe('EolSurrogate (issue #20)', () => {
     const baseline = mdape(test.y.map(() => [median]), test.y);
     expect(baseline).toBeGreaterThan(0.3);
     expect(mdape(pred.mean, test.y)).toBeLessThan(0.12);
+    model.dispose();
+  });
+
+  it('is seeded, reads named measurements, saves and loads', async () => {
+    const train = population(300, 1);
+    const test = population(100, 2);
+    const model = new EolSurrogate({ epochs: 6, patience: 6, log: () => undefined });
+    await model.fit(train, { seed: 3 });
+    const pred = await model.predict(test.x);
     expect(pred.std.every((s) => s[0] > 0 && Number.isFinite(s[0]))).toBe(true);
     // Seeded: the same data and seed give the same model.
-    const twin = new EolSurrogate({ epochs: 80, patience: 15, log: () => undefined });
+    const twin = new EolSurrogate({ epochs: 6, patience: 6, log: () => undefined });
     await twin.fit(train, { seed: 3 });
     expect((await twin.predict(test.x.slice(0, 3))).mean).toEqual(pred.mean.slice(0, 3));
     twin.dispose();
