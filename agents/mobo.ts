@@ -114,11 +114,13 @@ const DEFAULTS = {
   /**
    * Prior mean of qNEHVI's GPs: 'none' (default; constant, the GP standardises), 'quadratic'
    * (see quadraticTrend) or 'auto' (per objective, at every fit, the one of the two with the
-   * higher leave-one-out predictive log density of the data; see looLogDensity). 'quadratic' is
-   * not the default: on development seeds 101–110 it cut the median gap at 40 evaluations on
-   * DTLZ2, DTLZ2-3 and C2-DTLZ2 and raised it on ZDT3 and the GDL pool (numbers in
-   * experiments/results/multiobjective-dev.md, 'trend: quadratic' column; issue #16).
-   * `trendRidge` needs a trend ('quadratic' or 'auto').
+   * higher leave-one-out predictive log density of the data; see prefersTrend). Neither is the
+   * default (issue #16, experiments/results/multiobjective-dev.md, sixth and seventh passes): on
+   * development seeds 101–110 'quadratic' cut the median gap at 40 evaluations on DTLZ2,
+   * DTLZ2-3 and C2-DTLZ2 and raised it on ZDT1–3 and the GDL pool; 'auto' equalled 'none' on
+   * ZDT, went only part of the way to 'quadratic' on the DTLZ2 family (it rarely keeps the
+   * trend there) and was a little worse than 'none' on the pool — as good as the better of the
+   * two on 3 problems of 7. `trendRidge` needs a trend ('quadratic' or 'auto').
    */
   trend: 'none' as string,
   /** Ridge penalty on the quadratic trend's curvatures (standardised targets, unit cube). */
