@@ -51,7 +51,7 @@ function expectedReward(env: StageEnvironment, act: (s: StageState) => Parameter
 
 describe('ppo-stages (issue #17)', () => {
   // A learning benchmark (200 PPO iterations): slow tier (tests/tiers.ts).
-  it('learns to compensate what the first stage produced: beats every fixed recipe', { tags: ['slow'], timeout: 120_000 }, async () => {
+  it('learns to compensate what the first stage produced: beats every fixed recipe', { tags: ['slow'] }, async () => {
     const env = toy();
     const p = createStagePpo({ seed: 3, iterations: 200 });
     await p.train(env);

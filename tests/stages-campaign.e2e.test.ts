@@ -94,7 +94,7 @@ describe('stage-wise trials in a campaign (#17)', () => {
     expect(load((d) => (d.stages.variability = { thickness: 0.1 }))).toThrow(/allowed: castPorosity/);
   });
 
-  it('runs configs/grain-electrode-stages.yaml: per-stage jobs chosen after each measurement, recorded, and learnt from', { tags: ['slow'], timeout: 180_000 }, async () => {
+  it('runs configs/grain-electrode-stages.yaml: per-stage jobs chosen after each measurement, recorded, and learnt from', { tags: ['slow'] }, async () => {
     const { db, resolved, summary } = await uninterrupted();
     expect(summary.status).toBe('completed');
     expect(summary.rigRuns).toBe(4);
@@ -156,7 +156,7 @@ describe('stage-wise trials in a campaign (#17)', () => {
     }
   });
 
-  it('stopped mid-campaign and resumed in a fresh composition, it sends and learns exactly what the uninterrupted run did', { tags: ['slow'], timeout: 240_000 }, async () => {
+  it('stopped mid-campaign and resumed in a fresh composition, it sends and learns exactly what the uninterrupted run did', { tags: ['slow'] }, async () => {
     const before = await uninterrupted();
     const dir = tmp('poreloop-stages-resume-');
     const db = join(dir, 'ledger.db');
@@ -174,7 +174,7 @@ describe('stage-wise trials in a campaign (#17)', () => {
     expect(record(db, first.campaignId)).toEqual(record(before.db, before.campaignId));
   });
 
-  it('crashed between two stages of a trial and resumed, it sends the next stage exactly as the uninterrupted run', { tags: ['slow'], timeout: 240_000 }, async () => {
+  it('crashed between two stages of a trial and resumed, it sends the next stage exactly as the uninterrupted run', { tags: ['slow'] }, async () => {
     const { db, crashed, campaignId } = await uninterrupted();
     const k = Ledger.open(crashed);
     try {

@@ -33,7 +33,7 @@ const mdape = (pred: number[][], y: number[][]) => {
 describe('EolSurrogate (issue #20)', () => {
   // The accuracy is a learning benchmark (slow tier, tests/tiers.ts); what the fast tier checks
   // below — seeding, named inputs, save/load — holds after a few epochs as after many.
-  it('learns end of life from the early series far better than the population median', { tags: ['slow'], timeout: 120_000 }, async () => {
+  it('learns end of life from the early series far better than the population median', { tags: ['slow'] }, async () => {
     const train = population(300, 1);
     const test = population(100, 2);
     const model = new EolSurrogate({ epochs: 80, patience: 15, log: () => undefined });
