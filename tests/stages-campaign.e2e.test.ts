@@ -74,8 +74,9 @@ function uninterrupted() {
   return uninterruptedRun;
 }
 
-// The three campaigns below pre-train the stage policy and run the whole loop (≈ 50 s on 2
-// cores): long end-to-end campaigns, so the slow tier (tests/tiers.ts); the config check stays fast.
+// The shipped config's three campaigns below pre-train the stage policy and run the whole loop
+// (≈ 50 s on 2 cores): long end-to-end campaigns, so the slow tier (tests/tiers.ts). The config
+// check and a cut-down campaign stay fast.
 describe('stage-wise trials in a campaign (#17)', () => {
   it('refuses a stages config that does not fit the twin\'s process, naming the key and what is allowed', () => {
     const doc = YAML.parse(readFileSync(config, 'utf8'));
@@ -92,6 +93,39 @@ describe('stage-wise trials in a campaign (#17)', () => {
     expect(load((d) => ((d.reward = String(d.reward).replace('target_porosity', '0.30')), delete d.stages))).toThrow(/add a "stages" block/);
     expect(load((d) => (d.stages.twin = 'fibre-gdl'))).toThrow(/no stage-by-stage process model/);
     expect(load((d) => (d.stages.variability = { thickness: 0.1 }))).toThrow(/allowed: castPorosity/);
+  });
+
+  it('a cut-down run (2 policy iterations, 2 rig runs) sends one job per stage with only its settings, measures and records every stage and learns a policy version per round', async () => {
+    // The fast tier's stage-wise campaign through the whole composition; the policy's
+    // quality and the exact resumes are the slow tests below.
+    const dir = tmp('poreloop-stages-smoke-');
+    const db = join(dir, 'ledger.db');
+    const resolved = loadCampaign(config, { set: [`artifacts=${join(dir, 'artifacts')}`, 'agent.options.iterations=2', 'agent.options.learnIterations=1', 'budget.rigRuns=2'] });
+    const summary = await runCampaign(resolved, { db });
+    expect(summary.status).toBe('completed');
+    expect(summary.rigRuns).toBe(2);
+    const l = Ledger.open(db, { readonly: true });
+    try {
+      const id = summary.campaignId;
+      const trials = l.trials(id).filter((t) => t.selectedRank !== null);
+      expect(trials).toHaveLength(2);
+      const dispatched = l.documents(id, 'JobDispatched').map((d) => d.body);
+      const measured = l.measurements(id);
+      for (const t of trials) {
+        const jobs = dispatched.filter((j) => j.trialId === t.id).sort((a, b) => a.stage - b.stage);
+        expect(jobs.map((j) => j.capability)).toEqual(['cast', 'dry', 'calender']);
+        expect(jobs.map((j) => Object.keys(j.params).sort())).toEqual([['castPorosity', 'particleDiameter'], ['cbdFraction'], ['compression']]);
+        const m = measured.filter((x) => x.trialId === t.id).sort((a, b) => a.stage - b.stage);
+        expect(m.map((x) => x.stage)).toEqual([0, 1, 2]);
+        expect(jobs[2].inputs?.['cast.porosity']).toBe(m[0].measurements.porosity);
+        expect(t.status).toBe('completed');
+      }
+      const policies = l.documents(id, 'ModelTrained').filter((d) => d.body.kind === 'stage-policy:ppo-stages');
+      expect(policies.map((d) => d.body.version)).toEqual([1, 2, 3]);
+      expect(l.integrity().ok).toBe(true);
+    } finally {
+      l.close();
+    }
   });
 
   it('runs configs/grain-electrode-stages.yaml: per-stage jobs chosen after each measurement, recorded, and learnt from', { tags: ['slow'] }, async () => {
