@@ -16,6 +16,10 @@
  *    rewards; ties to the GP).
  *    With `trustRegion`, candidates are restricted to a TuRBO-1 box around the best
  *    observation (agents/trust-region.ts; off by default: it trapped a development run).
+ *    With `inputWarp`, the GP (not the forest: trees are invariant to monotone maps of the
+ *    inputs) sees warped inputs: the pool's marginal empirical CDFs ('pool-cdf') or Kumaraswamy
+ *    CDFs learnt with its hyper-parameters ('kumaraswamy', Snoek et al., ICML 2014); off by
+ *    default — neither won on both small pools' development seeds (issue #12, round 4).
  * 3. Acquisition (`acquisition`): log-EI (Ament et al., NeurIPS 2023: EI that does not
  *    underflow to a tie of zeros far from the incumbent), UCB, mean + κ·std, or Thompson
  *    sampling (`model: 'gp'` only): each point asked for is the argmax of a fresh function
