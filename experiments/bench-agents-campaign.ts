@@ -21,7 +21,6 @@
  *
  * Writes experiments/results/<out>.md and <out>-raw.json.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +33,7 @@ import type { Observation, Parameters } from '../src/core/protocols.js';
 import { paramKey } from '../src/core/space.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { censoredQuantile, DATASETS, load, type Problem } from './bench-agents.js';
+import { commitHash } from './provenance.js';
 
 interface PathResult {
   /** Rig runs until Top% ≥ 0.8, or null when the cap came first. */
@@ -153,13 +153,7 @@ export async function run(args: string[]): Promise<void> {
   const broker = await startEmbeddedBroker({ port: 0, persistenceDir: join(work, 'broker') });
   const results: Record<string, { n: number; targets: number; runs: SeedResult[] }> = {};
   const started = Date.now();
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const commit = commitHash();
   try {
     for (const name of names) {
       const d = DATASETS.find((x) => x.name === name);

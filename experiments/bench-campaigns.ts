@@ -49,6 +49,7 @@ import { createRng, hash32, type Rng } from '../src/core/rng.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { MultiFidelityModel, SimulationLevel, selectByExpectedImprovement, type FidelityPoint, type MultiFidelityOptions } from '../src/predict/multifidelity.js';
 import { buildTruth, pModelPool, runsWithin, TASKS, taskModel, type Task, type TaskModel } from './campaign-tasks.js';
+import { commitHash } from './provenance.js';
 
 const RESULTS = new URL('results/', import.meta.url).pathname;
 const CAMPAIGN_CONFIG = new URL('configs/campaigns-gdl.yaml', import.meta.url).pathname;
@@ -435,12 +436,7 @@ async function main(args: string[]): Promise<void> {
   const s = parseArgs(args);
   // The commit whose code this process loaded: read at the start, since a run takes hours and
   // the checkout may move on meanwhile.
-  let commit = 'unknown';
-  try {
-    commit = (await import('node:child_process')).execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-  } catch {
-    /* not a checkout */
-  }
+  const commit = commitHash();
   if (s.buildTruth) {
     const specs = [...new Map(TASKS.filter((t) => s.tasks.includes(t.name)).map((t) => [t.truth.key, t.truth])).values()];
     for (const spec of specs) await buildTruth(spec, log);

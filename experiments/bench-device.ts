@@ -2,7 +2,6 @@
  * Issue #20: the device models against their references, with run time per evaluation.
  * Run: nice -n 10 npm run bench -- device [--skip-campaigns]   → experiments/results/device.md (+ .json, SVG plots)
  */
-import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { PEMFC_DEFAULTS, pemfcLimitingCurrent, pemfcPoint, type PemfcInput } fro
 import { compareEckerDischarge, comparePolarisation, eh31Input, readReference } from '../src/physics/device/reference.js';
 import { renderSvg } from '../src/report/render.js';
 import { agedAnode, nickelConductivity, sofcAnodeLoss, yszConductivity } from '../src/physics/device/sofc.js';
+import { commitHash } from './provenance.js';
 
 const timed = <T>(f: () => T): [T, number] => {
   const t = performance.now();
@@ -23,7 +23,7 @@ const timed = <T>(f: () => T): [T, number] => {
 export async function run(args: string[] = []): Promise<void> {
   const out: string[] = [];
   const json: Record<string, unknown> = {};
-  const commit = execSync('git rev-parse --short HEAD').toString().trim();
+  const commit = commitHash();
   out.push('# Device models (issue #20)', '', `Command: \`nice -n 10 npm run bench -- device\`; commit ${commit}; ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} (shared machine, timings are upper bounds); ${new Date().toISOString()}.`, '');
 
   // ── Li-ion DFN vs Ecker 2015 measured 1C and 5C ────────────────────────────────────────

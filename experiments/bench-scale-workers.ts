@@ -19,7 +19,6 @@
  * markdown section (the `scale` suite includes it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +40,7 @@ import type { Dataset } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { DeepEnsemble, type EnsembleOptions } from '../src/surrogate/ensemble.js';
 import { Ledger } from '../src/ledger/ledger.js';
+import { commitHash } from './provenance.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = join(root, 'experiments', 'results');
@@ -251,14 +251,7 @@ async function surrogateFits(m: MosquittoProcess, reps: number, log: (l: string)
   }
 }
 
-/** The checked-out commit (short), or '?' outside a checkout. */
-function headCommit(): string {
-  try {
-    return execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim();
-  } catch {
-    return '?';
-  }
-}
+
 
 function runHeader(command: string, started: number, commit: string): string[] {
   return [
@@ -271,7 +264,7 @@ function runHeader(command: string, started: number, commit: string): string[] {
 async function runSurrogateOnly(reps: number, log: (l: string) => void): Promise<string> {
   const started = Date.now();
   // The code this run loaded: the commit checked out at its start, not at the end.
-  const commit = headCommit();
+  const commit = commitHash();
   const m = await startMosquitto({ extra: ['set_tcp_nodelay true'] });
   let part: Awaited<ReturnType<typeof surrogateFits>>;
   try {
@@ -295,7 +288,7 @@ export async function runWorkerBench(opts: WorkerBenchOptions = {}): Promise<str
   const counts = opts.workers ?? [1, 2, 4];
   const started = Date.now();
   // The code this run loaded: the commit checked out at its start, not at the end.
-  const commit = headCommit();
+  const commit = commitHash();
   // TCP_NODELAY on the broker's sockets: without it each small message waits on Nagle + delayed ACK (~40 ms).
   const m: MosquittoProcess = await startMosquitto({ extra: ['set_tcp_nodelay true'] });
   const json: Record<string, unknown> = {};

@@ -32,7 +32,6 @@
  * Same seeds for every loop: seed s gives the same fleet, the same rig noise streams and the
  * same agent seed.
  */
-import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createGpBoAgent } from '../agents/gp-bo.js';
@@ -45,6 +44,7 @@ import { encode } from '../src/core/space.js';
 import { runSimCampaign, type SimCampaignResult } from '../tests/async-lab.js';
 import { runsWithin, TASKS, taskModel } from './campaign-tasks.js';
 import { agreed, readPart, refuseDuplicates, sameSeeds } from './merge.js';
+import { commitHash } from './provenance.js';
 
 const RESULTS = new URL('results/', import.meta.url).pathname;
 const RIGS = 20;
@@ -347,12 +347,7 @@ export async function run(args: string[]): Promise<void> {
   let budgetB = value('--budget', 60);
   let started = Date.now();
   // Read when the run starts: the code it loaded, not a commit made while it ran (as #13's bench).
-  let commit = 'unknown';
-  try {
-    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-  } catch {
-    // not a checkout
-  }
+  let commit = commitHash();
   let runs: Run[] = [];
   let fStar = Number.NaN;
   /** Merged: the commands of the runs merged and the longest one's wall time (they ran concurrently). */

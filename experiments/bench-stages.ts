@@ -35,7 +35,7 @@
  * process of its own, side by side (stages-<twin>.md/.json), and `--merge a,b` joins them into
  * one table (the time reported is the longest part's).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,7 @@ import { GaussianProcess } from '../src/surrogate/gp.js';
 import { trainingData } from '../agents/common.js';
 import { twinRegistry } from '../twins/index.js';
 import { STAGE_TASKS, trueReward, type StageTask } from './stage-tasks.js';
+import { commitHash } from './provenance.js';
 
 type Act = (s: StageState) => Parameters;
 
@@ -56,13 +57,7 @@ type Act = (s: StageState) => Parameters;
  * is written after every seed, and a HEAD read then names commits made while the bench ran
  * (the 2026-12-06 run's parts named 5957edc and later for code loaded at 92760da).
  */
-const STARTED_AT_COMMIT = (() => {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    return 'unknown (not a git checkout)';
-  }
-})();
+const STARTED_AT_COMMIT = commitHash();
 
 interface Report {
   args: Args;

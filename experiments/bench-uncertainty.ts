@@ -16,7 +16,6 @@
  * the hidden-truth tasks (experiments/campaign-tasks.ts) against 48×48×32 and 64×64×48. Every seed is fixed (1…N), so a rerun gives the same table.
  * Writes experiments/results/uncertainty.md and uncertainty.json.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +23,7 @@ import type { Parameters, Shape3 } from '../src/core/protocols.js';
 import { simulate } from '../src/physics/index.js';
 import { DEFAULT_RVE_MAX_CV, summarise, realisationCv } from '../src/predict/uncertainty.js';
 import { twinRegistry } from '../twins/index.js';
+import { commitHash } from './provenance.js';
 
 interface Case {
   twin: string;
@@ -138,13 +138,7 @@ export async function run(args: string[]): Promise<void> {
       process.stderr.write(`${c.twin} ${size.join('×')}: ${seconds.toFixed(1)} s for ${seeds} realisations\n`);
     }
   }
-  const commit = (() => {
-    try {
-      return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  })();
+  const commit = commitHash();
   const machine = `${cpus()[0]?.model ?? 'unknown'} · ${availableParallelism()} cores · Node ${process.version} · load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`;
   const outDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(outDir, { recursive: true });

@@ -18,7 +18,6 @@
  * point by point at benchmark cost (documented in docs/multifidelity.md).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { execSync } from 'node:child_process';
 import { sobolDirections, sobolPoint } from '../agents/sobol.js';
 import { applyBias, type Bias } from '../robots/sim/truth.js';
 import type { Parameters, ParameterSpace, Shape3 } from '../src/core/protocols.js';
@@ -26,6 +25,7 @@ import { hash32 } from '../src/core/rng.js';
 import { simulate } from '../src/physics/index.js';
 import { compileReward, type RewardExpression } from '../src/reward/expression.js';
 import { twinRegistry } from '../twins/index.js';
+import { commitHash } from './provenance.js';
 
 export interface TruthSpec {
   /** File name under experiments/truth/. */
@@ -225,12 +225,7 @@ export async function buildTruth(spec: TruthSpec, log: (l: string) => void): Pro
     log(`${spec.key}: truth row ${i + 1}/${spec.grid} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   const pool = await pModelPool(spec, 0);
-  let commit = 'unknown';
-  try {
-    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
-  } catch {
-    /* not a git checkout */
-  }
+  const commit = commitHash();
   const file: TruthFile = {
     provenance: {
       spec,

@@ -1,17 +1,29 @@
 /**
  * What a benchmark records about its run: the commit and a one-line machine description
- * (issue #20 benches; the older benches spell the same inline).
+ * (every bench; one place, so they all say the same).
  */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 
-/** Short hash of HEAD, or 'unknown' outside a git checkout. */
+let started: string | undefined;
+
+/**
+ * Short hash of HEAD, read once — at the first call, which every bench makes as it starts: the
+ * code the process loaded, not a commit made while it ran — with "+dirty" when tracked code
+ * differs from that commit (a bench runs the working tree through tsx, uncommitted edits
+ * included; review of issue #16: a dev table named a commit whose code it did not run).
+ * Results, docs and Markdown do not count. 'unknown' outside a git checkout.
+ */
 export function commitHash(): string {
+  if (started !== undefined) return started;
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!experiments/results', ':!docs', ':!*.md'], { encoding: 'utf8' }).trim();
+    started = changed === '' ? head : `${head}+dirty`;
   } catch {
-    return 'unknown';
+    started = 'unknown';
   }
+  return started;
 }
 
 /** CPU model · cores · memory · Node version. */
