@@ -45,4 +45,20 @@ describe('default proposals, bit for bit', () => {
     for (let r = 0; h.length < 10; r++) h.push(...(await agent.propose({ space, history: h, rng: createRng(3000 + r) }, 2)).map(observe));
     expect(key(h.map((o) => o.params))).toBe(expected);
   });
+
+  // Issue #16: the default trend is 'auto', which proposes as 'none' bit for bit where it never
+  // keeps the trend — as in the case above, whose key did not change with the default. Two
+  // quadratic bowls make it keep the trend, so this key pins the default itself ('none' gives
+  // 25206bfe84154f76 here).
+  it('mobo qnehvi where the default trend is kept (2 bowls, d = 3, batches of 2, 14 points)', async () => {
+    const space: ParameterSpace = { parameters: ['a', 'b', 'c'].map((name) => ({ name, kind: 'continuous' as const, min: 0, max: 1 })) };
+    const observe = (p: Parameters): Observation => {
+      const [a, b, c] = [p.a as number, p.b as number, p.c as number];
+      return { params: p, reward: 0, fidelity: 'rig', objectives: [-((a - 0.2) ** 2) - (b - 0.4) ** 2 - (c - 0.5) ** 2, -((a - 0.8) ** 2) - (b - 0.6) ** 2 - (c - 0.5) ** 2] };
+    };
+    const agent = createMoboAgent();
+    const h: Observation[] = [];
+    for (let r = 0; h.length < 14; r++) h.push(...(await agent.propose({ space, history: h, rng: createRng(3000 + r) }, 2)).map(observe));
+    expect(key(h.map((o) => o.params))).toBe('e3449ae6333e4559');
+  });
 });

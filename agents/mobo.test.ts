@@ -170,15 +170,27 @@ describe('quadratic prior mean for qNEHVI (issue #16, sixth pass)', () => {
     expect(without).toBeGreaterThan(2 * withTrend);
   });
 
+  it("applies the default trend ('auto') to qNEHVI only: ParEGO without a trend is accepted and proposes as with trend 'none' (issue #16)", async () => {
+    const history = Array.from({ length: 12 }, (_, i) => {
+      const a = ((i * 7) % 12) / 11;
+      const b = ((i * 5) % 12) / 11;
+      return { params: { a, b }, reward: 0, fidelity: 'rig' as const, objectives: [a - 0.3 * b * b, 1 - a - 0.3 * (1 - b) ** 2] };
+    });
+    const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
+    const propose = (options: Record<string, unknown>) => createMoboAgent({ acquisition: 'parego', candidates: 64, ...options }).propose({ space, history, rng: createRng(4) }, 2);
+    expect(JSON.stringify(await propose({}))).toBe(JSON.stringify(await propose({ trend: 'none' })));
+  });
+
   it('rejects an unknown trend or a negative ridge', () => {
     expect(() => createMoboAgent({ trend: 'cubic' })).toThrow(/agent\.mobo\.trend.*none, quadratic, auto/);
     expect(() => createMoboAgent({ trend: 'quadratic', trendRidge: -1 })).toThrow(/agent\.mobo\.trendRidge.*≥ 0/);
   });
 
   it('refuses options that would have no effect, naming the option and what it needs (issue #16 review)', () => {
-    expect(() => createMoboAgent({ trendRidge: 0.1 })).toThrow(BadInputError);
-    expect(() => createMoboAgent({ trendRidge: 0.1 })).toThrow(/agent\.mobo\.trendRidge.*no effect without trend: 'quadratic' or 'auto'/);
-    expect(() => createMoboAgent({ trend: 'none', trendRidge: 0.01 })).toThrow(/agent\.mobo\.trendRidge/);
+    expect(() => createMoboAgent({ trend: 'none', trendRidge: 0.1 })).toThrow(BadInputError);
+    expect(() => createMoboAgent({ trend: 'none', trendRidge: 0.1 })).toThrow(/agent\.mobo\.trendRidge.*no effect without trend: 'quadratic' or 'auto'/);
+    // ParEGO fits no trend, whatever the default: its ridge has nothing to tune.
+    expect(() => createMoboAgent({ acquisition: 'parego', trendRidge: 0.1 })).toThrow(/agent\.mobo\.trendRidge.*no effect without trend.*qNEHVI/);
     expect(() => createMoboAgent({ trustRegions: 2 })).toThrow(/agent\.mobo\.trustRegions.*no effect without trustRegion: true/);
     expect(() => createMoboAgent({ trustRegion: false, trustRegionLength: 0.4 })).toThrow(/agent\.mobo\.trustRegionLength.*no effect without trustRegion: true/);
     // ParEGO's refusal names the option it refuses, not the agent.
@@ -188,6 +200,8 @@ describe('quadratic prior mean for qNEHVI (issue #16, sixth pass)', () => {
     // With what they tune, accepted.
     expect(() => createMoboAgent({ trend: 'quadratic', trendRidge: 0.1 })).not.toThrow();
     expect(() => createMoboAgent({ trend: 'auto', trendRidge: 0.1 })).not.toThrow();
+    // The default trend is 'auto' (issue #16): its ridge may be set alone.
+    expect(() => createMoboAgent({ trendRidge: 0.1 })).not.toThrow();
     expect(() => createMoboAgent({ trustRegion: true, trustRegions: 2, trustRegionLength: 0.4 })).not.toThrow();
   });
 });

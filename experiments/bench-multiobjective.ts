@@ -198,6 +198,8 @@ const AGENTS: Record<string, (samples: number, reference: number[], mobo: Record
   // qNEHVI on GPs around a fitted quadratic prior mean (agents/mobo.ts quadraticTrend; issue #16, sixth pass).
   'qnehvi-trend': (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', trend: 'quadratic', samples, reference, ...mobo }),
   // qNEHVI with that trend or a constant prior mean per objective by leave-one-out density (agents/mobo.ts prefersTrend; issue #16).
+  // mobo's default since issue #16's default switch, so the same as qnehvi; kept so that the
+  // ablation of record (multiobjective-auto.md, run before the switch) can be rerun as it was.
   'qnehvi-auto': (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', trend: 'auto', samples, reference, ...mobo }),
   parego: (_s, _r, mobo) => createMoboAgent({ acquisition: 'parego', ...mobo }),
   sobol: () => createSobolAgent(),
@@ -350,7 +352,7 @@ export async function run(args: string[]): Promise<void> {
     if (!p) throw new Error(`--problems: unknown problem "${n}"; known: ${all.map((q) => q.name).join(', ')} (gdl-twin needs --build-pool first)`);
     return p;
   });
-  // qlognehvi, qnehvi-trend and qnehvi-auto are ablations (not mobo's default): run only when named in --agents.
+  // qlognehvi, qnehvi-trend and qnehvi-auto are ablations (qnehvi-auto: the default named explicitly): run only when named in --agents.
   const ablations = ['qlognehvi', 'qnehvi-trend', 'qnehvi-auto'];
   const agents = arg(args, 'agents', Object.keys(AGENTS).filter((a) => !ablations.includes(a)).join(',')).split(',');
   for (const a of agents) if (!AGENTS[a]) throw new Error(`--agents: unknown agent "${a}"; known: ${Object.keys(AGENTS).join(', ')}`);
