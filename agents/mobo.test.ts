@@ -6,6 +6,8 @@ import { paramKey } from '../src/core/space.js';
 import { GaussianProcess } from '../src/surrogate/gp.js';
 import { createMoboAgent, looLogDensity, objectiveWarp, prefersTrend, quadraticTrend, trendAdmissible } from './mobo.js';
 
+/** What mobo's snapshot holds (agents/mobo.ts MoboState): fitted GP states, JSON-safe. */
+type MoboSnapshot = { objectives: unknown[]; trended?: unknown[]; constraints: unknown[] };
 const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
 /** Two conflicting objectives (goal-signed), and a constraint a ≤ 0.5 as a slack. */
 const observe = (p: Parameters): Observation => {
@@ -176,7 +178,6 @@ describe('quadratic prior mean for qNEHVI (issue #16, sixth pass)', () => {
       const b = ((i * 5) % 12) / 11;
       return { params: { a, b }, reward: 0, fidelity: 'rig' as const, objectives: [a - 0.3 * b * b, 1 - a - 0.3 * (1 - b) ** 2] };
     });
-    const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
     const propose = (options: Record<string, unknown>) => createMoboAgent({ acquisition: 'parego', candidates: 64, ...options }).propose({ space, history, rng: createRng(4) }, 2);
     expect(JSON.stringify(await propose({}))).toBe(JSON.stringify(await propose({ trend: 'none' })));
   });
@@ -278,5 +279,38 @@ describe("trend: 'auto', the prior mean chosen per objective by leave-one-out de
     expect(await propose('auto', wavy)).toBe(await propose('none', wavy));
     expect(await propose('auto', bowls)).not.toBe(await propose('none', bowls));
     expect(await propose('auto', bowls)).toBe(await propose('auto', bowls));
+  });
+
+  it("resumes from a snapshot mid-run with the trend kept: the `trended` fits are state, restored proposals equal the uninterrupted run's (issue #16 review)", async () => {
+    const space: ParameterSpace = { parameters: ['a', 'b', 'c'].map((name) => ({ name, kind: 'continuous' as const, min: 0, max: 1 })) };
+    const observe = (p: Parameters): Observation => {
+      const [a, b, c] = [p.a as number, p.b as number, p.c as number];
+      return { params: p, reward: 0, fidelity: 'rig', objectives: [-((a - 0.2) ** 2) - (b - 0.4) ** 2 - (c - 0.5) ** 2, -((a - 0.8) ** 2) - (b - 0.6) ** 2 - (c - 0.5) ** 2] };
+    };
+    // Rounds of 2 up to 20 points; at 12 (after the initial design of 8) the agent may be swapped
+    // for a fresh one restored from the first one's snapshot (through JSON, as a saved campaign).
+    const run = async (options: Record<string, unknown>, resume?: (snapshot: MoboSnapshot) => MoboSnapshot) => {
+      let agent = createMoboAgent({ samples: 8, candidates: 64, ...options });
+      const h: Observation[] = [];
+      let snapshot: MoboSnapshot | undefined;
+      for (let r = 0; h.length < 20; r++) {
+        if (h.length === 12) {
+          snapshot = JSON.parse(JSON.stringify(agent.snapshot!())) as MoboSnapshot;
+          if (resume) {
+            agent = createMoboAgent({ samples: 8, candidates: 64, ...options });
+            agent.restore!(resume(snapshot));
+          }
+        }
+        h.push(...(await agent.propose({ space, history: h, rng: createRng(3000 + r) }, 2)).map(observe));
+      }
+      return { after: JSON.stringify(h.slice(12).map((o) => o.params)), snapshot: snapshot! };
+    };
+    const straight = await run({});
+    // The default ('auto') keeps the trend here: not the proposals of trend 'none'.
+    expect(straight.after).not.toBe((await run({ trend: 'none' })).after);
+    expect(straight.snapshot.trended?.length).toBe(2);
+    expect((await run({}, (s) => s)).after).toBe(straight.after);
+    // Without the trended fits the restored agent refits them from scratch and proposes otherwise.
+    expect((await run({}, (s) => ({ ...s, trended: [] }))).after).not.toBe(straight.after);
   });
 });
