@@ -119,20 +119,21 @@ export interface GpFitState {
  * last fit (0: at every new point), else reused — the fit is O(n³) per iteration. Every refit
  * starts from the previous fit, the prior median and `restarts` fresh draws from the prior
  * (issue #12: restarts only at the first fit left later fits stuck in an early basin).
- * With `kumaraswamy`, a Kumaraswamy input warp is fitted with the hyper-parameters
- * (src/surrogate/input-warp.ts): the GP is then conditioned on the warped x, and `warp` maps a
- * point of the cube to the GP's inputs.
+ * With `kumaraswamy` (the columns to warp), a Kumaraswamy input warp of those columns is fitted
+ * with the hyper-parameters (src/surrogate/input-warp.ts): the GP is then conditioned on the
+ * warped x, and `warp` maps a point of the cube to the GP's inputs. A stored warp of other
+ * columns (another space) is neither reused nor a warm start.
  */
-export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: Rng, o: { refitFraction: number; restarts: number; maxFitPoints: number; kumaraswamy?: boolean }): { gp: GaussianProcess; state: GpFitState; warp?: (u: readonly number[]) => number[] } {
+export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: Rng, o: { refitFraction: number; restarts: number; maxFitPoints: number; kumaraswamy?: readonly number[] }): { gp: GaussianProcess; state: GpFitState; warp?: (u: readonly number[]) => number[] } {
   const n = y.length;
   const reuse = state.hyper !== null && n < state.lastFitN + Math.max(1, Math.ceil(o.refitFraction * state.lastFitN));
   if (o.kumaraswamy) {
-    if (reuse && state.warp) {
-      const warp = kumaraswamy(state.warp);
-      return { gp: new GaussianProcess(x.map(warp), y, state.hyper!), state, warp };
+    const stored = state.hyper && state.warp?.columns?.join() === o.kumaraswamy.join() ? { hyper: state.hyper, warp: state.warp } : undefined;
+    if (reuse && stored) {
+      const warp = kumaraswamy(stored.warp);
+      return { gp: new GaussianProcess(x.map(warp), y, stored.hyper), state, warp };
     }
-    const init = state.hyper && state.warp ? { hyper: state.hyper, warp: state.warp } : undefined;
-    const r = fitWarpedGp(x, y, { rng, init, restarts: o.restarts, maxFitPoints: o.maxFitPoints });
+    const r = fitWarpedGp(x, y, { columns: o.kumaraswamy, rng, init: stored, restarts: o.restarts, maxFitPoints: o.maxFitPoints });
     return { gp: r.gp, state: { hyper: r.gp.hyper, lastFitN: n, warp: r.params }, warp: r.warp };
   }
   if (reuse) return { gp: new GaussianProcess(x, y, state.hyper!), state };

@@ -298,6 +298,28 @@ describe('gp-bo (issue #12)', () => {
     expect(key(resumed)).toBe(key(full));
   });
 
+  it("inputWarp 'kumaraswamy' warps the continuous and integer columns only, not a categorical's one-hot columns (issue #12 review)", async () => {
+    const space: ParameterSpace = {
+      parameters: [
+        { name: 'c', kind: 'categorical', values: ['x', 'y', 'z'] },
+        { name: 'a', kind: 'continuous', min: 0, max: 1 },
+        { name: 'n', kind: 'integer', min: 1, max: 6 },
+      ],
+    };
+    const reward = (p: Record<string, unknown>) => Math.sin(1 / ((p.a as number) + 0.1)) + (p.c === 'y' ? 1 : 0) - 0.1 * (p.n as number);
+    const run = async () => {
+      const agent = createGpBoAgent({ inputWarp: 'kumaraswamy', model: 'gp', initialPoints: 4 });
+      const h = await runLoop(agent, space, reward, { budget: 7, seed: 2 });
+      return { key: JSON.stringify(h.map((o) => o.params)), warp: (agent.snapshot!() as { warp?: { columns: number[]; logA: number[]; logB: number[] } }).warp };
+    };
+    const [a, b] = [await run(), await run()];
+    expect(b.key).toBe(a.key);
+    // Encoded as [x, y, z, a, n]: parameters for a (column 3) and n (column 4) only.
+    expect(a.warp?.columns).toEqual([3, 4]);
+    expect(a.warp?.logA).toHaveLength(2);
+    expect(a.warp?.logB).toHaveLength(2);
+  });
+
   it("inputWarp 'pool-cdf': same proposals bit for bit for the same seed, and not those of the unwarped GP on a skewed pool", async () => {
     // A composition-like pool (most loadings near 0, as oer_plate_3496 and photo_pce10), reward
     // peaked at small loadings: the warp spreads the crowded low end over half the axis.

@@ -61,7 +61,7 @@
 import { BadInputError } from '../src/core/errors.js';
 import type { Agent, AgentContext, Observation, Parameters } from '../src/core/protocols.js';
 import { createRng, type Rng } from '../src/core/rng.js';
-import { dimension, encode, paramKey } from '../src/core/space.js';
+import { dimension, encode, numericColumns, paramKey } from '../src/core/space.js';
 import { RandomForest } from '../src/surrogate/forest.js';
 import { GaussianProcess, logExpectedImprovement } from '../src/surrogate/gp.js';
 import { posteriorSample } from '../src/surrogate/gp-sample.js';
@@ -125,9 +125,10 @@ const DEFAULTS = {
    * Warp of the GP's inputs: 'none'; 'pool-cdf' — each input through the empirical CDF of the
    * candidate pool (agents/common.ts poolInputWarp), so the stationary kernel works on a
    * quantile scale where the pool is clustered or skewed (pools only); or 'kumaraswamy' — a
-   * Kumaraswamy CDF per input learnt with the hyper-parameters (Snoek et al., ICML 2014;
-   * src/surrogate/input-warp.ts). The forest, invariant to monotone maps of its inputs, is left
-   * as it is. Tried on development seeds (issue #12, experiments/results/agents-dev-round4.md).
+   * Kumaraswamy CDF per continuous or integer input learnt with the hyper-parameters (Snoek et
+   * al., ICML 2014; src/surrogate/input-warp.ts; one-hot columns pass through). The forest,
+   * invariant to monotone maps of its inputs, is left as it is. Tried on development seeds
+   * (issue #12, experiments/results/agents-dev-round4.md).
    */
   inputWarp: 'none' as string,
   /** Trees of the forest. */
@@ -413,7 +414,7 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
       state = { ...state, lastModel: 'forest' };
       return forestSurrogate(x, y, forestSeed, opts.trees, opts.forestMaxFeatures);
     }
-    const r = fitOrReuse(state, warp ? x.map(warp) : x, y, ctx.rng, { ...opts, kumaraswamy: inputWarp === 'kumaraswamy' });
+    const r = fitOrReuse(state, warp ? x.map(warp) : x, y, ctx.rng, { ...opts, kumaraswamy: inputWarp === 'kumaraswamy' ? numericColumns(ctx.space) : undefined });
     state = { ...r.state, lastModel: 'gp' };
     const gp = gpSurrogate(r.gp, warp ?? r.warp);
     if (modelChoice === 'gp' || finite < opts.autoMinPoints) return gp;

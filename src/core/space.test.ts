@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { BadInputError } from './errors.js';
 import type { ParameterSpace } from './protocols.js';
 import { createRng } from './rng.js';
-import { decode, dimension, encode, isFeasible, paramKey, parsePoolCsv, repair, sampleUniform, validateSpace } from './space.js';
+import { decode, dimension, encode, isFeasible, numericColumns, paramKey, parsePoolCsv, repair, sampleUniform, validateSpace } from './space.js';
 import { propertyRuns } from '../../tests/property.js';
 
 const mixed: ParameterSpace = {
@@ -31,6 +31,12 @@ const composition: ParameterSpace = {
 describe('encode/decode', () => {
   it('counts one coordinate per number and one per category', () => {
     expect(dimension(mixed)).toBe(6);
+  });
+
+  it('lists the coordinates of continuous and integer parameters, not the one-hot ones', () => {
+    expect(numericColumns(mixed)).toEqual([0, 1, 2]);
+    const categoricalFirst: ParameterSpace = { parameters: [mixed.parameters[3], mixed.parameters[0], { name: 'b', kind: 'categorical', values: [1, 2] }, mixed.parameters[2]] };
+    expect(numericColumns(categoricalFirst)).toEqual([3, 6]);
   });
 
   it('maps by hand-computed values', () => {

@@ -24,6 +24,21 @@ export function dimension(space: ParameterSpace): number {
   return d;
 }
 
+/**
+ * The encoded coordinates of the continuous and integer parameters (one each, in encoding order),
+ * leaving out the one-hot coordinates of categoricals: what gp-bo's Kumaraswamy input warp bends
+ * (src/surrogate/input-warp.ts; a warp of a two-valued column is only a rescaling, issue #12).
+ */
+export function numericColumns(space: ParameterSpace): number[] {
+  const out: number[] = [];
+  let k = 0;
+  for (const p of space.parameters) {
+    if (p.kind === 'categorical') k += p.values.length;
+    else out.push(k++);
+  }
+  return out;
+}
+
 /** Checks a space definition; throws BadInputError naming the first problem. */
 export function validateSpace(space: ParameterSpace, where = 'space'): void {
   if (!Array.isArray(space.parameters) || space.parameters.length === 0) {

@@ -67,12 +67,6 @@ export function hyperPrior(d: number): { mean: number[]; sd: number[] } {
   return { mean: [...new Array<number>(d).fill(lengthMean), 0, -4], sd: [...new Array<number>(d).fill(Math.sqrt(3)), 1, 1] };
 }
 
-/** The prior median: the default starting point of every fit. */
-export function defaultHyper(d: number): GpHyper {
-  const p = hyperPrior(d);
-  return fromVec(p.mean, d);
-}
-
 /** Lower Cholesky factor of a symmetric positive-definite n×n matrix (row-major), or null. */
 export function cholesky(a: Float64Array, n: number): Float64Array | null {
   const l = new Float64Array(n * n);
@@ -274,6 +268,36 @@ export function rprop(objective: (theta: number[]) => { value: number; gradient:
   return best;
 }
 
+/**
+ * MAP by iRprop− from several starts, shared by GaussianProcess.fit and the warped fit of
+ * ./input-warp.ts. θ = [hyper-parameters (d + 2), extra parameters]; the starts are `warm` (the
+ * previous fit, when given), the prior median joined with `extra.median`, then `restarts` draws of
+ * the hyper-parameters from their prior, each followed by `extra.draw()` (that order fixes the rng
+ * stream). Fresh starts at every fit, not only the first: a warm start alone stays in the basin of
+ * an early, small-data fit (issue #12: 97 → 80 cycles on one pool). Returns the best end point,
+ * or the median start when every ascent failed.
+ */
+export function multiStartMap(
+  d: number,
+  objective: (theta: number[]) => { value: number; gradient: number[] },
+  clip: (theta: number[]) => number[],
+  o: { rng: Rng; restarts: number; iterations: number; warm?: number[]; extra?: { median: number[]; draw: () => number[] } },
+): number[] {
+  const prior = hyperPrior(d);
+  const median = [...prior.mean, ...(o.extra?.median ?? [])];
+  const starts = o.warm ? [o.warm, median] : [median];
+  for (let r = 0; r < o.restarts; r++) {
+    const h = prior.mean.map((m, i) => m + prior.sd[i] * o.rng.normal());
+    starts.push([...h, ...(o.extra?.draw() ?? [])]);
+  }
+  let best = { theta: median, value: -Infinity };
+  for (const s of starts) {
+    const r = rprop(objective, s, clip, o.iterations);
+    if (r.value > best.value) best = r;
+  }
+  return best.theta;
+}
+
 export interface GpPrediction {
   mean: number[];
   /** Variance of the latent function (noise excluded), in squared target units. */
@@ -311,21 +335,9 @@ export class GaussianProcess {
     const d = x[0]?.length ?? 0;
     const { x: xs, y: yf } = fitSubset(x, y.map((v) => (v - st.mean) / st.std), options.maxFitPoints ?? 200, options.rng);
     const minNoise = options.minNoiseVar ?? 1e-4;
-    const starts: GpHyper[] = [];
-    if (options.init && options.init.logLengthscales.length === d) starts.push(options.init);
-    starts.push(defaultHyper(d));
-    // Fresh starts drawn from the prior at every fit, not only the first: a warm start alone
-    // stays in the basin of an early, small-data fit (issue #12: 97 → 80 cycles on one pool).
-    const prior = hyperPrior(d);
-    for (let r = 0; r < (options.restarts ?? 2); r++) {
-      starts.push(fromVec(prior.mean.map((m, i) => m + prior.sd[i] * options.rng.normal()), d));
-    }
-    let best: { hyper: GpHyper; value: number } = { hyper: defaultHyper(d), value: -Infinity };
-    for (const s of starts) {
-      const r = rprop((theta) => logPosterior(xs, yf, fromVec(theta, d)), toVec(s), (theta) => clipHyper(theta, d, minNoise), options.iterations ?? 60);
-      if (r.value > best.value) best = { hyper: fromVec(r.theta, d), value: r.value };
-    }
-    return new GaussianProcess(x, y, best.hyper, st);
+    const warm = options.init && options.init.logLengthscales.length === d ? toVec(options.init) : undefined;
+    const theta = multiStartMap(d, (t) => logPosterior(xs, yf, fromVec(t, d)), (t) => clipHyper(t, d, minNoise), { rng: options.rng, restarts: options.restarts ?? 2, iterations: options.iterations ?? 60, warm });
+    return new GaussianProcess(x, y, fromVec(theta, d), st);
   }
 
   static fromJSON(j: GpJSON): GaussianProcess {

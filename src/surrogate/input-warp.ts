@@ -10,12 +10,19 @@
  * `Warp` input transform uses; a = b = 1 is the identity and the prior median. Inputs are clamped
  * to [ε, 1 − ε] first (BoTorch does the same), so ln x and ln(1 − x^a) stay finite. Used by gp-bo's
  * `inputWarp: 'kumaraswamy'` (issue #12).
+ *
+ * Only the given columns are warped (BoTorch's `Warp` takes the indices to warp): gp-bo passes
+ * the continuous and integer coordinates, not one-hot ones. On a two-valued column a warp only
+ * changes w(1) − w(0), which the length-scale already sets, and at a ≈ e⁻³ it puts w(ε) near
+ * 0.5, so two categories could collapse together (issue #12 review). The other columns pass
+ * through unchanged and have no warp parameters, in the fit or in its prior.
  */
 import type { Rng } from '../core/rng.js';
-import { clipHyper, defaultHyper, fitSubset, fromVec, GaussianProcess, hyperPrior, logPosterior, rprop, standardise, toVec, type GpHyper } from './gp.js';
+import { clipHyper, fitSubset, fromVec, GaussianProcess, logPosterior, multiStartMap, standardise, toVec, type GpHyper } from './gp.js';
 
-/** Kumaraswamy parameters of each input, on the log scale. */
+/** Kumaraswamy parameters, on the log scale, of the warped columns: logA[j] and logB[j] warp column columns[j]. */
 export interface KumaraswamyParams {
+  columns: number[];
   logA: number[];
   logB: number[];
 }
@@ -26,38 +33,44 @@ const PRIOR_SD = Math.sqrt(0.75);
 /** Box for ln a, ln b: a, b in [e^−3, e^3] ≈ [0.05, 20], 3.5 prior sd either side of the identity. */
 const BOUND = 3;
 
-/** The warp of each input for the given parameters. */
+/** w(v) for a, b, with the clamped input c, u = c^a and (1 − u)^b that its derivatives reuse. */
+function warpValue(v: number, a: number, b: number): { c: number; u: number; vb: number; z: number } {
+  const c = Math.min(1 - EPS, Math.max(EPS, v));
+  const u = c ** a;
+  const vb = (1 - u) ** b;
+  return { c, u, vb, z: 1 - vb };
+}
+
+/** The warp of a point: its warped columns through their Kumaraswamy CDFs, the others unchanged. */
 export function kumaraswamy(p: KumaraswamyParams): (x: readonly number[]) => number[] {
   const a = p.logA.map(Math.exp);
   const b = p.logB.map(Math.exp);
-  return (x) =>
-    x.map((v, k) => {
-      const c = Math.min(1 - EPS, Math.max(EPS, v));
-      return 1 - (1 - c ** a[k]) ** b[k];
-    });
+  return (x) => {
+    const z = [...x];
+    p.columns.forEach((k, j) => (z[k] = warpValue(x[k], a[j], b[j]).z));
+    return z;
+  };
 }
 
 /**
- * Warped inputs and the derivatives of each with respect to ln a_k and ln b_k:
+ * Warped inputs and the derivatives of each warped column with respect to its ln a and ln b:
  * ∂w/∂ln a = a b (1 − u)^{b−1} u ln c and ∂w/∂ln b = −b (1 − u)^b ln(1 − u), u = c^a.
  */
 function warpWithGradient(x: readonly number[][], p: KumaraswamyParams): { z: number[][]; da: number[][]; db: number[][] } {
+  const a = p.logA.map(Math.exp);
+  const b = p.logB.map(Math.exp);
   const z: number[][] = [];
   const da: number[][] = [];
   const db: number[][] = [];
   for (const row of x) {
-    const zr: number[] = [];
+    const zr = [...row];
     const ar: number[] = [];
     const br: number[] = [];
-    row.forEach((v, k) => {
-      const a = Math.exp(p.logA[k]);
-      const b = Math.exp(p.logB[k]);
-      const c = Math.min(1 - EPS, Math.max(EPS, v));
-      const u = c ** a;
-      const vb = (1 - u) ** b;
-      zr.push(1 - vb);
-      ar.push(a * b * (vb / (1 - u)) * u * Math.log(c));
-      br.push(-b * vb * Math.log(1 - u));
+    p.columns.forEach((k, j) => {
+      const w = warpValue(row[k], a[j], b[j]);
+      zr[k] = w.z;
+      ar.push(a[j] * b[j] * (w.vb / (1 - w.u)) * w.u * Math.log(w.c));
+      br.push(-b[j] * w.vb * Math.log(1 - w.u));
     });
     z.push(zr);
     da.push(ar);
@@ -67,30 +80,32 @@ function warpWithGradient(x: readonly number[][], p: KumaraswamyParams): { z: nu
 }
 
 /**
- * Log posterior of the hyper-parameters and warp, θ = [ln ℓ (d), ln s², ln σ², ln a (d), ln b (d)],
- * on standardised targets, with its gradient: ./gp.ts logPosterior on the warped inputs, its
- * input gradient chained through the warp, plus the warp's prior.
+ * Log posterior of the hyper-parameters and the warp of `columns` (m of them),
+ * θ = [ln ℓ (d), ln s², ln σ², ln a (m), ln b (m)], on standardised targets, with its gradient:
+ * ./gp.ts logPosterior on the warped inputs, its input gradient chained through the warp, plus
+ * the warp's prior.
  */
-export function warpedLogPosterior(x: readonly number[][], y: readonly number[], theta: readonly number[]): { value: number; gradient: number[] } {
+export function warpedLogPosterior(x: readonly number[][], y: readonly number[], theta: readonly number[], columns: readonly number[]): { value: number; gradient: number[] } {
   const d = x[0].length;
-  const warp = { logA: theta.slice(d + 2, 2 * d + 2), logB: theta.slice(2 * d + 2, 3 * d + 2) };
+  const m = columns.length;
+  const warp = { columns: [...columns], logA: theta.slice(d + 2, d + 2 + m), logB: theta.slice(d + 2 + m, d + 2 + 2 * m) };
   const { z, da, db } = warpWithGradient(x, warp);
-  const f = logPosterior(z, y, fromVec([...theta.slice(0, d + 2)], d), true);
+  const f = logPosterior(z, y, fromVec(theta.slice(0, d + 2), d), true);
   const gx = f.inputGradient!;
-  const ga = new Array<number>(d).fill(0);
-  const gb = new Array<number>(d).fill(0);
+  const ga = new Array<number>(m).fill(0);
+  const gb = new Array<number>(m).fill(0);
   for (let i = 0; i < x.length; i++) {
-    for (let k = 0; k < d; k++) {
-      ga[k] += gx[i * d + k] * da[i][k];
-      gb[k] += gx[i * d + k] * db[i][k];
-    }
+    columns.forEach((k, j) => {
+      ga[j] += gx[i * d + k] * da[i][j];
+      gb[j] += gx[i * d + k] * db[i][j];
+    });
   }
   let value = f.value;
   const prior = (t: number, g: number) => {
     value -= 0.5 * (t / PRIOR_SD) ** 2 + Math.log(PRIOR_SD * Math.sqrt(2 * Math.PI));
     return g - t / (PRIOR_SD * PRIOR_SD);
   };
-  const gradient = [...f.gradient, ...ga.map((g, k) => prior(warp.logA[k], g)), ...gb.map((g, k) => prior(warp.logB[k], g))];
+  const gradient = [...f.gradient, ...ga.map((g, j) => prior(warp.logA[j], g)), ...gb.map((g, j) => prior(warp.logB[j], g))];
   return { value, gradient };
 }
 
@@ -102,33 +117,28 @@ export interface WarpedGp {
 }
 
 /**
- * MAP fit of the GP hyper-parameters and the warp, as GaussianProcess.fit (same starts: the warm
- * start, the prior median — identity warp — and `restarts` draws from the prior; iRprop−; at
- * most `maxFitPoints` points), then the GP conditioned on every warped point.
+ * MAP fit of the GP hyper-parameters and the warp of `columns`, with the starts of
+ * GaussianProcess.fit (./gp.ts multiStartMap: the warm start when it warps the same columns, the
+ * prior median — identity warp — and `restarts` draws from the prior; iRprop−; at most
+ * `maxFitPoints` points), then the GP conditioned on every warped point.
  */
-export function fitWarpedGp(x: number[][], y: number[], o: { rng: Rng; restarts: number; maxFitPoints: number; init?: { hyper: GpHyper; warp: KumaraswamyParams }; iterations?: number; minNoiseVar?: number }): WarpedGp {
+export function fitWarpedGp(
+  x: number[][],
+  y: number[],
+  o: { columns: readonly number[]; rng: Rng; restarts: number; maxFitPoints: number; init?: { hyper: GpHyper; warp: KumaraswamyParams }; iterations?: number; minNoiseVar?: number },
+): WarpedGp {
   const d = x[0].length;
+  const m = o.columns.length;
   const st = standardise(y);
   const sub = fitSubset(x, y.map((v) => (v - st.mean) / st.std), o.maxFitPoints, o.rng);
   const minNoise = o.minNoiseVar ?? 1e-4;
-  const vec = (h: GpHyper, w: KumaraswamyParams) => [...toVec(h), ...w.logA, ...w.logB];
-  const identity = { logA: new Array<number>(d).fill(0), logB: new Array<number>(d).fill(0) };
-  const starts: number[][] = [];
-  if (o.init && o.init.hyper.logLengthscales.length === d) starts.push(vec(o.init.hyper, o.init.warp));
-  starts.push(vec(defaultHyper(d), identity));
-  const prior = hyperPrior(d);
-  for (let r = 0; r < o.restarts; r++) {
-    const h = fromVec(prior.mean.map((m, i) => m + prior.sd[i] * o.rng.normal()), d);
-    const draw = () => Array.from({ length: d }, () => PRIOR_SD * o.rng.normal());
-    starts.push(vec(h, { logA: draw(), logB: draw() }));
-  }
+  const sameWarp = o.init && o.init.hyper.logLengthscales.length === d && o.init.warp.columns.join() === o.columns.join();
+  const warm = sameWarp ? [...toVec(o.init!.hyper), ...o.init!.warp.logA, ...o.init!.warp.logB] : undefined;
+  const draw = () => Array.from({ length: m }, () => PRIOR_SD * o.rng.normal());
+  const extra = { median: new Array<number>(2 * m).fill(0), draw: () => [...draw(), ...draw()] };
   const clip = (t: number[]) => [...clipHyper(t.slice(0, d + 2), d, minNoise), ...t.slice(d + 2).map((v) => Math.min(BOUND, Math.max(-BOUND, v)))];
-  let best = { theta: vec(defaultHyper(d), identity), value: -Infinity };
-  for (const s of starts) {
-    const r = rprop((t) => warpedLogPosterior(sub.x, sub.y, t), s, clip, o.iterations ?? 60);
-    if (r.value > best.value) best = r;
-  }
-  const params = { logA: best.theta.slice(d + 2, 2 * d + 2), logB: best.theta.slice(2 * d + 2) };
+  const theta = multiStartMap(d, (t) => warpedLogPosterior(sub.x, sub.y, t, o.columns), clip, { rng: o.rng, restarts: o.restarts, iterations: o.iterations ?? 60, warm, extra });
+  const params = { columns: [...o.columns], logA: theta.slice(d + 2, d + 2 + m), logB: theta.slice(d + 2 + m) };
   const warp = kumaraswamy(params);
-  return { gp: new GaussianProcess(x.map(warp), y, fromVec(best.theta.slice(0, d + 2), d), st), params, warp };
+  return { gp: new GaussianProcess(x.map(warp), y, fromVec(theta.slice(0, d + 2), d), st), params, warp };
 }
