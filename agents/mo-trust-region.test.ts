@@ -64,8 +64,11 @@ describe('MORBO trust regions for qNEHVI (issue #16)', () => {
     };
     const rng = createRng(5);
     const history = Array.from({ length: 8 }, () => observe({ a: 0.3 * rng.next(), b: 0.3 * rng.next() }));
+    // A constant prior mean in both arms: the extrapolated rise is what the regions are for; the
+    // default trend 'auto' (a quadratic prior mean where leave-one-out prefers it, issue #16) may
+    // bend that rise down by itself, which is not what this test is about.
     const reach = async (trustRegion: boolean) => {
-      const ps = await createMoboAgent({ samples: 16, initialPoints: 6, trustRegion }).propose({ space, history, rng: createRng(9) }, 4);
+      const ps = await createMoboAgent({ samples: 16, initialPoints: 6, trustRegion, trend: 'none' }).propose({ space, history, rng: createRng(9) }, 4);
       return Math.max(...ps.map((p) => Math.max(p.a as number, p.b as number)));
     };
     expect(await reach(true)).toBeLessThanOrEqual(0.3 + 0.4);
