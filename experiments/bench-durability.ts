@@ -114,6 +114,7 @@ const quantile = (v: readonly number[], q: number) => {
 const mdape = (pred: readonly number[], truth: readonly number[]) => quantile(pred.map((p, i) => Math.abs(p - truth[i]) / truth[i]), 0.5);
 
 export async function run(args: string[]): Promise<void> {
+  commitHash(); // read (and kept) as the run starts: the code it loaded, not a later commit (experiments/provenance.ts)
   // `--campaign`: the campaign path with early stop against tests run to the end (experiments/durability-campaigns.ts).
   if (args.includes('--campaign')) return runCampaigns(args.filter((a) => a !== '--campaign'));
   const opt = (name: string, dflt: number) => {

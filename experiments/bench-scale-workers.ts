@@ -251,8 +251,6 @@ async function surrogateFits(m: MosquittoProcess, reps: number, log: (l: string)
   }
 }
 
-
-
 function runHeader(command: string, started: number, commit: string): string[] {
   return [
     `Command: \`${command}\` · commit ${commit} · ${new Date().toISOString().slice(0, 10)} · Node ${process.version} · ${availableParallelism()} cores, ${Math.round(totalmem() / 2 ** 30)} GiB · Mosquitto started for the run (\`mosquitto -c <generated>\`, loopback) · ${r2((Date.now() - started) / 1000)} s.`,

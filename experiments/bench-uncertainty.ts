@@ -94,6 +94,7 @@ interface Row {
 const quantile = (v: number[], q: number) => [...v].sort((a, b) => a - b)[Math.floor(q * (v.length - 1))];
 
 export async function run(args: string[]): Promise<void> {
+  const commit = commitHash(); // as the run starts: the code it loaded (experiments/provenance.ts)
   const at = args.indexOf('--seeds');
   const seeds = at >= 0 ? Number(args[at + 1]) : 20;
   if (!Number.isInteger(seeds) || seeds < 2) throw new Error(`--seeds must be an integer >= 2 (got ${args[at + 1]})`);
@@ -138,7 +139,6 @@ export async function run(args: string[]): Promise<void> {
       process.stderr.write(`${c.twin} ${size.join('×')}: ${seconds.toFixed(1)} s for ${seeds} realisations\n`);
     }
   }
-  const commit = commitHash();
   const machine = `${cpus()[0]?.model ?? 'unknown'} · ${availableParallelism()} cores · Node ${process.version} · load average ${loadavg().map((x) => x.toFixed(2)).join(' / ')}`;
   const outDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(outDir, { recursive: true });

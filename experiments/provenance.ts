@@ -3,6 +3,10 @@
  * (every bench; one place, so they all say the same).
  */
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: git runs there whatever the bench's working directory. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 import { availableParallelism, cpus, totalmem } from 'node:os';
 
 let started: string | undefined;
@@ -12,13 +16,14 @@ let started: string | undefined;
  * code the process loaded, not a commit made while it ran — with "+dirty" when tracked code
  * differs from that commit (a bench runs the working tree through tsx, uncommitted edits
  * included; review of issue #16: a dev table named a commit whose code it did not run).
- * Results, docs and Markdown do not count. 'unknown' outside a git checkout.
+ * Results, docs and Markdown do not count, nor untracked files (a new module a run imports is
+ * not seen: commit it before a run of record). 'unknown' outside a git checkout.
  */
 export function commitHash(): string {
   if (started !== undefined) return started;
   try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!experiments/results', ':!docs', ':!*.md'], { encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', '.', ':!experiments/results', ':!docs', ':!*.md'], { cwd: ROOT, encoding: 'utf8' }).trim();
     started = changed === '' ? head : `${head}+dirty`;
   } catch {
     started = 'unknown';
