@@ -148,7 +148,7 @@ export interface PoolView {
 }
 
 /** Keys and encodings of a pool's distinct points, computed once per (pool, parameters). */
-const poolCache = new WeakMap<readonly Parameters[], { parameters: ParameterSpace['parameters']; points: Parameters[]; keys: string[]; encoded: number[][]; warp?: InputWarp }>();
+const poolCache = new WeakMap<readonly Parameters[], { parameters: ParameterSpace['parameters']; points: Parameters[]; keys: string[]; encoded: number[][]; warp?: InputWarp; moves?: boolean }>();
 
 function poolIndex(space: ParameterSpace & { pool: Parameters[] }) {
   let c = poolCache.get(space.pool);
@@ -230,6 +230,20 @@ export function poolInputWarp(space: ParameterSpace): InputWarp | null {
   const c = poolIndex(space as ParameterSpace & { pool: Parameters[] });
   c.warp ??= poolCdfWarp(poolCdfTables(c.encoded));
   return c.warp;
+}
+
+/**
+ * Whether the pool-CDF warp of a pool space moves any of its distinct points by more than 1e-9
+ * in any column. It does not on a full factorial with equally spaced levels and equal counts
+ * (fullerenes: 6 × 6 × 6), where each level's mid-rank is its own position up to rounding; gp-bo's
+ * `inputWarp: 'auto'` then has one model to fit, not two (issue #12, round 5). False without a pool.
+ */
+export function poolWarpMoves(space: ParameterSpace): boolean {
+  const warp = poolInputWarp(space);
+  if (!warp) return false;
+  const c = poolIndex(space as ParameterSpace & { pool: Parameters[] });
+  c.moves ??= c.encoded.some((u) => warp(u).some((v, k) => Math.abs(v - u[k]) > 1e-9));
+  return c.moves;
 }
 
 /** paramKey memoised per object: proposals and observations are never mutated once made. */

@@ -3,8 +3,9 @@ import { BadInputError } from '../src/core/errors.js';
 import type { ParameterSpace } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
-import { poolCdfTables, poolCdfWarp, poolInputWarp } from './common.js';
-import { createGpBoAgent } from './gp-bo.js';
+import { GaussianProcess } from '../src/surrogate/gp.js';
+import { poolCdfTables, poolCdfWarp, poolInputWarp, poolWarpMoves } from './common.js';
+import { createGpBoAgent, prefersWarp } from './gp-bo.js';
 import { branin, hartmann6 } from './testing/functions.js';
 import { runLoop } from './testing/harness.js';
 
@@ -264,15 +265,17 @@ describe('gp-bo (issue #12)', () => {
     expect(() => createGpBoAgent({ acquisition: 'thompson' })).toThrow(/agent\.gp-bo\.acquisition.*needs model 'gp' \(got 'ensemble'\)/);
     expect(() => createGpBoAgent({ acquisition: 'thompson', model: 'forest' })).toThrow(BadInputError);
     expect(() => createGpBoAgent({ model: 'gp', acquisition: 'thompson', pendingFantasies: 'no' })).toThrow(/agent\.gp-bo\.pendingFantasies/);
-    expect(() => createGpBoAgent({ inputWarp: 'beta' })).toThrow(/agent\.gp-bo\.inputWarp: must be one of none, pool-cdf, kumaraswamy \(got 'beta'\)/);
+    expect(() => createGpBoAgent({ inputWarp: 'beta' })).toThrow(/agent\.gp-bo\.inputWarp: must be one of none, pool-cdf, kumaraswamy, auto \(got 'beta'\)/);
     expect(() => createGpBoAgent({ inputWarp: true })).toThrow(/agent\.gp-bo\.inputWarp/);
     expect(() => createGpBoAgent({ model: 'forest', inputWarp: 'pool-cdf' })).toThrow(/agent\.gp-bo\.inputWarp: 'pool-cdf' warps the GP's inputs; model 'forest' has no GP/);
     expect(() => createGpBoAgent({ model: 'forest', inputWarp: 'kumaraswamy' })).toThrow(/agent\.gp-bo\.inputWarp/);
+    expect(() => createGpBoAgent({ model: 'forest', inputWarp: 'auto' })).toThrow(/agent\.gp-bo\.inputWarp: 'auto' warps the GP's inputs; model 'forest' has no GP/);
+    expect(() => createGpBoAgent({ model: 'gp', inputWarp: 'auto' })).not.toThrow();
   });
 
-  it("inputWarp 'pool-cdf' needs a pool: refused by name at the first proposal of a continuous space", async () => {
-    const agent = createGpBoAgent({ inputWarp: 'pool-cdf' });
-    await expect(agent.propose({ space: branin.space, history: [], rng: createRng(1) }, 1)).rejects.toThrow(/agent\.gp-bo\.inputWarp: 'pool-cdf' needs a pool of candidates/);
+  it.each(['pool-cdf', 'auto'])("inputWarp '%s' needs a pool: refused by name at the first proposal of a continuous space", async (inputWarp) => {
+    const agent = createGpBoAgent({ inputWarp });
+    await expect(agent.propose({ space: branin.space, history: [], rng: createRng(1) }, 1)).rejects.toThrow(new RegExp(`agent\\.gp-bo\\.inputWarp: '${inputWarp}' needs a pool of candidates`));
   });
 
   it("inputWarp 'kumaraswamy': same proposals bit for bit for the same seed, other than the unwarped ones, in a pool and a continuous space; resumes from a snapshot", async () => {
@@ -337,6 +340,75 @@ describe('gp-bo (issue #12)', () => {
       // The random initial design is the same; the model's picks differ.
       expect(key(a.slice(0, 3))).toBe(key(plain.slice(0, 3)));
     }
+  });
+});
+
+describe("inputWarp 'auto': plain or pool-CDF GP by leave-one-out density (issue #12, round 5)", () => {
+  // A 1-D pool crowded at 0 (a = r⁴), as a composition's loadings are; w is its pool-CDF warp.
+  const rng = createRng(4);
+  const pool1 = Array.from({ length: 200 }, () => [Math.round(rng.next() ** 4 * 1000) / 1000]);
+  const w = poolCdfWarp(poolCdfTables(pool1));
+  const x = pool1.slice(0, 40);
+  const fits = (f: (u: number[]) => number) => {
+    const y = x.map(f);
+    return { y, plain: GaussianProcess.fit(x, y, { rng: createRng(1), restarts: 2 }), warped: GaussianProcess.fit(x.map(w), y, { rng: createRng(1), restarts: 2 }) };
+  };
+
+  it('prefers the warped GP where the function is stationary on the quantile scale, the plain one where it is on the raw scale, the plain one on a tie', () => {
+    const onQuantiles = fits((u) => Math.sin(6 * Math.PI * w(u)[0]));
+    expect(prefersWarp(onQuantiles.plain, onQuantiles.warped, onQuantiles.y)).toBe(true);
+    const onRaw = fits((u) => Math.sin(10 * u[0]));
+    expect(prefersWarp(onRaw.plain, onRaw.warped, onRaw.y)).toBe(false);
+    expect(prefersWarp(onRaw.plain, onRaw.plain, onRaw.y)).toBe(false);
+  });
+
+  // A 2-D pool crowded at 0 in both inputs; rewards stationary on the quantile scale or on the raw one.
+  const rng2 = createRng(31);
+  const pool = Array.from({ length: 150 }, () => ({ a: Math.round(rng2.next() ** 4 * 1000) / 1000, b: Math.round(rng2.next() ** 4 * 1000) / 1000 }));
+  const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }], pool };
+  const warp = poolInputWarp(space)!;
+  const onQuantiles = (p: Record<string, unknown>) => {
+    const [u, v] = warp([p.a as number, p.b as number]);
+    return Math.sin(5 * Math.PI * u) + Math.cos(4 * Math.PI * v);
+  };
+  const onRaw = (p: Record<string, unknown>) => Math.sin(3 * (p.a as number)) + (p.b as number);
+  const key = (h: Awaited<ReturnType<typeof runLoop>>) => JSON.stringify(h.map((o) => o.params));
+
+  it('chooses per fit, records the choice in the snapshot, gives the same proposals bit for bit for the same seed and resumes from a snapshot', async () => {
+    expect(poolWarpMoves(space)).toBe(true);
+    const lastWarp = async (reward: (p: Record<string, unknown>) => number) => {
+      const agent = createGpBoAgent({ model: 'gp', inputWarp: 'auto', initialPoints: 3 });
+      const h = await runLoop(agent, space, reward, { budget: 16, seed: 7 });
+      return { key: key(h), warp: (agent.snapshot!() as { lastWarp?: string }).lastWarp };
+    };
+    const [a, b] = [await lastWarp(onQuantiles), await lastWarp(onQuantiles)];
+    expect(b.key).toBe(a.key);
+    expect(a.warp).toBe('pool-cdf');
+    expect((await lastWarp(onRaw)).warp).toBe('none');
+    // The default ensemble: same seed, same proposals; other than the plain GP's; resumable (the warped fit's warm start is state).
+    const run = (inputWarp: string) => runLoop(createGpBoAgent({ inputWarp, initialPoints: 3 }), space, onQuantiles, { budget: 14, seed: 7 });
+    const [full, again, plain] = [await run('auto'), await run('auto'), await run('none')];
+    expect(key(again)).toBe(key(full));
+    expect(key(full)).not.toBe(key(plain));
+    const first = createGpBoAgent({ inputWarp: 'auto', initialPoints: 3 });
+    const half = await runLoop(first, space, onQuantiles, { budget: 9, seed: 7 });
+    expect((first.snapshot!() as { warped?: unknown }).warped).toBeDefined();
+    const second = createGpBoAgent({ inputWarp: 'auto', initialPoints: 3 });
+    second.restore!(JSON.parse(JSON.stringify(first.snapshot!())));
+    const resumed = await runLoop(second, space, onQuantiles, { budget: 14, seed: 7, initial: half, learnInitial: false });
+    expect(key(resumed)).toBe(key(full));
+  });
+
+  it("is the default bit for bit where the warp moves no pool point (a full factorial with equally spaced levels, as fullerenes)", async () => {
+    const levels = [0, 0.2, 0.4, 0.6, 0.8, 1];
+    const grid: ParameterSpace = {
+      parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }],
+      pool: levels.flatMap((a) => levels.map((b) => ({ a, b }))),
+    };
+    expect(poolWarpMoves(grid)).toBe(false);
+    const reward = (p: Record<string, unknown>) => Math.sin(5 * (p.a as number)) - ((p.b as number) - 0.3) ** 2;
+    const run = (inputWarp: string) => runLoop(createGpBoAgent({ inputWarp, initialPoints: 2 }), grid, reward, { budget: 13, seed: 4 });
+    expect(key(await run('auto'))).toBe(key(await run('none')));
   });
 });
 

@@ -18,7 +18,8 @@
  *    observation (agents/trust-region.ts; off by default: it trapped a development run).
  *    With `inputWarp`, the GP (not the forest: trees are invariant to monotone maps of the
  *    inputs) sees warped inputs: the pool's marginal empirical CDFs ('pool-cdf') or Kumaraswamy
- *    CDFs learnt with its hyper-parameters ('kumaraswamy', Snoek et al., ICML 2014); off by
+ *    CDFs learnt with its hyper-parameters ('kumaraswamy', Snoek et al., ICML 2014), or per fit
+ *    the better by leave-one-out density of the plain and the pool-CDF GP ('auto'); off by
  *    default — neither won on both small pools' development seeds (issue #12, round 4).
  * 3. Acquisition (`acquisition`): log-EI (Ament et al., NeurIPS 2023: EI that does not
  *    underflow to a tie of zeros far from the incumbent), UCB, mean + κ·std, or Thompson
@@ -63,17 +64,17 @@ import type { Agent, AgentContext, Observation, Parameters } from '../src/core/p
 import { createRng, type Rng } from '../src/core/rng.js';
 import { dimension, encode, numericColumns, paramKey } from '../src/core/space.js';
 import { RandomForest } from '../src/surrogate/forest.js';
-import { GaussianProcess, logExpectedImprovement } from '../src/surrogate/gp.js';
+import { GaussianProcess, logExpectedImprovement, looLogDensity } from '../src/surrogate/gp.js';
 import { posteriorSample } from '../src/surrogate/gp-sample.js';
 import { OUTPUT_TRANSFORMS, transformOutputs, type OutputTransformName } from '../src/surrogate/output-transform.js';
-import { feasibleFromCube, fitOrReuse, initialDesignSize, learningSet, poolInputWarp, readOptions, trainingData, unusedPool, type GpFitState, type InputWarp } from './common.js';
+import { feasibleFromCube, fitOrReuse, initialDesignSize, learningSet, poolInputWarp, poolWarpMoves, readOptions, trainingData, unusedPool, type GpFitState, type InputWarp } from './common.js';
 import { createRandomAgent } from './random.js';
 import { halfWidths, pointsInRegion, trustRegionState, turboSettings, type TrustRegionState } from './trust-region.js';
 
 const MODELS = ['ensemble', 'auto', 'gp', 'forest'] as const;
 const ACQUISITIONS = ['logei', 'ucb', 'thompson'] as const;
 const ENSEMBLE_WEIGHTS = ['equal', 'likelihood'] as const;
-const INPUT_WARPS = ['none', 'pool-cdf', 'kumaraswamy'] as const;
+const INPUT_WARPS = ['none', 'pool-cdf', 'kumaraswamy', 'auto'] as const;
 
 const DEFAULTS = {
   /** Random proposals until this many finite observations exist; 0 = min(d + 1, 10). */
@@ -126,9 +127,12 @@ const DEFAULTS = {
    * candidate pool (agents/common.ts poolInputWarp), so the stationary kernel works on a
    * quantile scale where the pool is clustered or skewed (pools only); or 'kumaraswamy' — a
    * Kumaraswamy CDF per continuous or integer input learnt with the hyper-parameters (Snoek et
-   * al., ICML 2014; src/surrogate/input-warp.ts; one-hot columns pass through). The forest,
-   * invariant to monotone maps of its inputs, is left as it is. Tried on development seeds
-   * (issue #12, experiments/results/agents-dev-round4.md).
+   * al., ICML 2014; src/surrogate/input-warp.ts; one-hot columns pass through); or 'auto' (pools
+   * only) — at every fit, the plain GP and the 'pool-cdf' one are both fitted and the one with the
+   * higher closed-form leave-one-out log predictive density of the (transformed) rewards is used
+   * (R&W eq. 5.10–5.12; ties to the plain one), see fitGp. The forest, invariant to monotone maps
+   * of its inputs, is left as it is. Tried on development seeds (issue #12,
+   * experiments/results/agents-dev-round4.md, agents-dev-round5.md).
    */
   inputWarp: 'none' as string,
   /** Trees of the forest. */
@@ -150,7 +154,13 @@ const DEFAULTS = {
   minDistance: 0.05,
 };
 
-type GpBoState = GpFitState & { lastModel?: Surrogate['kind']; trustRegion?: TrustRegionState };
+type GpBoState = GpFitState & {
+  lastModel?: Surrogate['kind'];
+  trustRegion?: TrustRegionState;
+  /** `inputWarp: 'auto'`: the pool-warped GP's own fit (its warm start), and which GP the last proposal used. */
+  warped?: GpFitState;
+  lastWarp?: 'none' | 'pool-cdf';
+};
 
 function oneOf<T extends string>(key: string, value: string, allowed: readonly T[]): T {
   if (!(allowed as readonly string[]).includes(value)) throw new BadInputError(`must be one of ${allowed.join(', ')} (got '${value}')`, `agent.gp-bo.${key}`);
@@ -267,6 +277,16 @@ export function ensembleWeight(loo: { mean: number[]; variance: number[] }, oob:
     c++;
   }
   return c ? 1 / (1 + Math.exp((lf - lg) / c)) : 0.5;
+}
+
+/**
+ * `inputWarp: 'auto'`'s choice (issue #12, round 5): the GP on warped inputs iff its closed-form
+ * leave-one-out log predictive density of the targets y is strictly higher than the plain GP's
+ * (R&W eq. 5.10–5.12, §5.4.2: LOO as a model-selection criterion); ties to the plain GP. Both
+ * are densities of the same y, which both GPs standardise alike, so they compare directly.
+ */
+export function prefersWarp(plain: GaussianProcess, warped: GaussianProcess, y: readonly number[]): boolean {
+  return looLogDensity(warped, y) > looLogDensity(plain, y);
 }
 
 /** Spearman rank correlation of a and b over the indices where both are finite. */
@@ -394,14 +414,37 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
   let state: GpBoState = { hyper: null, lastFitN: 0 };
   const random = createRandomAgent();
 
-  /** The GP's fixed input warp ('pool-cdf'), or undefined for none (a Kumaraswamy warp comes with each fit). */
+  /** The pool-CDF warp ('pool-cdf', 'auto'), or undefined for none (a Kumaraswamy warp comes with each fit). */
   function warpOf(ctx: AgentContext): InputWarp | undefined {
-    if (inputWarp !== 'pool-cdf') return undefined;
+    if (inputWarp !== 'pool-cdf' && inputWarp !== 'auto') return undefined;
     const warp = poolInputWarp(ctx.space);
     // A continuous space has no pool whose marginals could define the warp; refused at the first
     // proposal (the options are read before the space is known), not replaced by another map.
-    if (!warp) throw new BadInputError(`'pool-cdf' needs a pool of candidates (space.pool); this space has none`, 'agent.gp-bo.inputWarp');
+    if (!warp) throw new BadInputError(`'${inputWarp}' needs a pool of candidates (space.pool); this space has none`, 'agent.gp-bo.inputWarp');
     return warp;
+  }
+
+  /**
+   * The GP part of the model and the agent's next fit state. With `inputWarp: 'auto'` (issue #12,
+   * round 5; rule fixed before its development runs): the plain GP is fitted exactly as with
+   * 'none' (same state, same ctx.rng draws), the GP on pool-CDF-warped inputs beside it with its
+   * own warm-start state and a stream forked off ctx.rng ('warp'), so the plain GP, the forest and
+   * the acquisition draw what they draw without it; the warped one is used when prefersWarp.
+   * Where the warp moves no pool point (poolWarpMoves) the two would be the same model: only the
+   * plain one is fitted. Cost (issue #12: ≤ 1 s per proposal, 2 000-point pool, 300 points): the
+   * warped fit starts from its warm start and the prior median only, no fresh restarts — decided
+   * before the development runs, when 'auto' with restarts in both fits measured 1.64× the
+   * default's cost (≈ 1.3 s against the default's 0.79 s; agents-dev-round5.md).
+   */
+  function fitGp(ctx: AgentContext, x: number[][], y: number[], warp: InputWarp | undefined): { gp: GaussianProcess; warp?: InputWarp; state: GpBoState } {
+    const plainX = warp && inputWarp === 'pool-cdf' ? x.map(warp) : x;
+    const r = fitOrReuse(state, plainX, y, ctx.rng, { ...opts, kumaraswamy: inputWarp === 'kumaraswamy' ? numericColumns(ctx.space) : undefined });
+    if (inputWarp !== 'auto') return { gp: r.gp, warp: warp ?? r.warp, state: r.state };
+    if (!warp || !poolWarpMoves(ctx.space)) return { gp: r.gp, state: { ...r.state, lastWarp: 'none' } };
+    const w = fitOrReuse(state.warped ?? { hyper: null, lastFitN: 0 }, x.map(warp), y, ctx.rng.fork('warp'), { ...opts, restarts: 0 });
+    const warped = prefersWarp(r.gp, w.gp, y);
+    const next: GpBoState = { ...r.state, warped: w.state, lastWarp: warped ? 'pool-cdf' : 'none' };
+    return warped ? { gp: w.gp, warp, state: next } : { gp: r.gp, state: next };
   }
 
   function model(ctx: AgentContext): Surrogate | null {
@@ -414,9 +457,9 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
       state = { ...state, lastModel: 'forest' };
       return forestSurrogate(x, y, forestSeed, opts.trees, opts.forestMaxFeatures);
     }
-    const r = fitOrReuse(state, warp ? x.map(warp) : x, y, ctx.rng, { ...opts, kumaraswamy: inputWarp === 'kumaraswamy' ? numericColumns(ctx.space) : undefined });
+    const r = fitGp(ctx, x, y, warp);
     state = { ...r.state, lastModel: 'gp' };
-    const gp = gpSurrogate(r.gp, warp ?? r.warp);
+    const gp = gpSurrogate(r.gp, r.warp);
     if (modelChoice === 'gp' || finite < opts.autoMinPoints) return gp;
     const forest = forestSurrogate(x, y, forestSeed, opts.trees, opts.forestMaxFeatures);
     if (modelChoice === 'ensemble') {

@@ -3,8 +3,8 @@ import { BadInputError } from '../src/core/errors.js';
 import type { Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
-import { GaussianProcess } from '../src/surrogate/gp.js';
-import { createMoboAgent, looLogDensity, objectiveWarp, prefersTrend, quadraticTrend, trendAdmissible } from './mobo.js';
+import { GaussianProcess, looLogDensity } from '../src/surrogate/gp.js';
+import { createMoboAgent, objectiveWarp, prefersTrend, quadraticTrend, trendAdmissible } from './mobo.js';
 
 /** What mobo's snapshot holds (agents/mobo.ts MoboState): fitted GP states, JSON-safe. */
 type MoboSnapshot = { objectives: unknown[]; trended?: unknown[]; constraints: unknown[] };

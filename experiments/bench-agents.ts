@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- agents [--seeds 20] [--cap 250] [--ppo-seeds 20] [--ppo-cap 250]
  *   [--agents random,sobol,cmaes,gp-bo,ppo] [--datasets fullerenes,suzuki,…] [--seed-from 1] [--out agents]
- *   [--agent-options '{"gp-bo":{"model":"forest"}}'] [--no-cost]`
+ *   [--agent-options '{"gp-bo":{"model":"forest"}}'] [--no-cost | --cost-only]`
  *
  * Pool replay on the five Olympus datasets of ../shared/benchmarks (README there): the space is
  * the set of unique input rows (objective = mean over repeated rows); 2 random initial points,
@@ -17,8 +17,8 @@
  * runs (e.g. baselines and PPO run as separate processes, or seeds split with --seed-from),
  * without running anything; runs of the same agent and dataset are pooled by seed (and cut to
  * the smallest cap among the parts). Every invocation also measures the cost of one gp-bo
- * proposal (2 000-point pool, 6-D, 300 observations; issue #12) unless `--no-cost`, and the
- * tables put gp-bo beside the reference GP-ARD / random-forest numbers of the README.
+ * proposal (2 000-point pool, 6-D, 300 observations; issue #12), with gp-bo's --agent-options,
+ * unless `--no-cost` (`--cost-only`: that and nothing else), and the tables put gp-bo beside the reference GP-ARD / random-forest numbers of the README.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -199,8 +199,10 @@ export async function run(args: string[]): Promise<void> {
 
   const meta: Meta = { seeds, cap, ppoSeeds, ppoCap, ppoOptions: AGENT_OPTIONS.ppo, agentOptions: extraOptions, started: Date.now() };
   if (!args.includes('--no-cost')) {
-    meta.cost = await proposalCost('gp-bo', {});
-    process.stderr.write(`gp-bo proposal cost (2000-point pool, 6-D, 300 observations): ${meta.cost.cpuSeconds.toFixed(2)} s CPU, ${meta.cost.wallSeconds.toFixed(2)} s wall\n`);
+    // The gp-bo the runs use: its --agent-options too (e.g. '{"gp-bo":{"inputWarp":"auto"}}').
+    meta.cost = await proposalCost('gp-bo', extraOptions['gp-bo'] ?? {});
+    process.stderr.write(`gp-bo ${JSON.stringify(meta.cost.options)} proposal cost (2000-point pool, 6-D, 300 observations): ${meta.cost.cpuSeconds.toFixed(2)} s CPU, ${meta.cost.wallSeconds.toFixed(2)} s wall\n`);
+    if (args.includes('--cost-only')) return;
   }
   const merge = arg(args, 'merge', '');
   if (merge) {

@@ -430,6 +430,34 @@ export class GaussianProcess {
   }
 }
 
+/**
+ * Σᵢ log p(tᵢ | t₋ᵢ), the leave-one-out predictive log density of targets t (R&W eq. 5.10–5.11)
+ * under `gp` fitted to t − m(x) for a prior mean m, or to t itself without `trendWithout`. The
+ * GP's part is closed form (R&W eq. 5.12, GaussianProcess.leaveOneOut; hyper-parameters kept).
+ * The trend is refitted without point i (`trendWithout(i)`): fitted on all points, its d + 1
+ * coefficients would have seen tᵢ and made the trended model look better than it predicts.
+ * The GP's LOO mean is linear in the residual vector r and independent of rᵢ,
+ * μ₋ᵢ = rᵢ − [K⁻¹r]ᵢ/[K⁻¹]ᵢᵢ, so each i costs one solve with the factor the GP holds.
+ * The quantity mobo's `trend: auto` compares between the two prior means (issue #16) and
+ * gp-bo's `inputWarp: 'auto'` between the plain and the pool-warped GP (issue #12).
+ */
+export function looLogDensity(gp: GaussianProcess, t: readonly number[], trendWithout?: (i: number) => (u: readonly number[]) => number): number {
+  const loo = gp.leaveOneOut();
+  const { mean, std } = gp.targetScale;
+  let s = 0;
+  for (let i = 0; i < t.length; i++) {
+    const v = loo.variance[i];
+    let mu = loo.mean[i];
+    if (trendWithout) {
+      const m = trendWithout(i);
+      const a = gp.solve(gp.x.map((u, j) => (t[j] - m(u) - mean) / std))[i];
+      mu = t[i] - (a * v) / std;
+    }
+    s += -0.5 * Math.log(2 * Math.PI * v) - (t[i] - mu) ** 2 / (2 * v);
+  }
+  return s;
+}
+
 /** A random subset of at most `maxFit` points to fit hyper-parameters on (GpFitOptions.maxFitPoints); all of them when there are no more. */
 export function fitSubset(x: readonly number[][], y: readonly number[], maxFit: number, rng: Rng): { x: readonly number[][]; y: readonly number[] } {
   if (x.length <= maxFit) return { x, y };
