@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { BadInputError, exitCodeFor } from '../core/errors.js';
-import { Ledger } from '../ledger/ledger.js';
+import type { Ledger } from '../ledger/ledger.js';
 
 /**
  * What every CLI command shares (issue #2): `--db <file>` (default ./poreloop.db) and `--json`
@@ -95,23 +95,20 @@ export function parseSetFlags(sets: readonly string[] | undefined, flag = '--set
 /**
  * Runs `fn` on an existing ledger and closes it when `fn` (or the promise it returns) settles;
  * a missing or foreign file is bad input naming `--db` (exit 2). Read-only unless the command
- * writes (pick, approve, …).
+ * writes (pick, approve, …). Asynchronous because the ledger (better-sqlite3, zod) is loaded
+ * here, when a command opens it, and not when the CLI starts (experiments/results/cli-start.md).
  */
-export function withLedger<T>(db: string, fn: (ledger: Ledger) => T, options: { readonly: boolean } = { readonly: true }): T {
+export async function withLedger<T>(db: string, fn: (ledger: Ledger) => T | Promise<T>, options: { readonly: boolean } = { readonly: true }): Promise<T> {
+  const { Ledger } = await import('../ledger/ledger.js');
   let ledger: Ledger;
   try {
     ledger = Ledger.open(db, { readonly: options.readonly });
   } catch (e) {
     throw new BadInputError((e as Error).message, '--db');
   }
-  let result: T;
   try {
-    result = fn(ledger);
-  } catch (e) {
+    return await fn(ledger);
+  } finally {
     ledger.close();
-    throw e;
   }
-  if (result instanceof Promise) return result.finally(() => ledger.close()) as T;
-  ledger.close();
-  return result;
 }

@@ -1,13 +1,11 @@
 import { availableParallelism, totalmem } from 'node:os';
-import type { CommandModule } from 'yargs';
 import { BadInputError, SimulationError } from '../../core/errors.js';
 import type { SimulationReport, Voxels } from '../../core/protocols.js';
 import { PROPERTIES, simulate } from '../../physics/index.js';
 import { createPhysicsPool, simulateInPool } from '../../physics/pool.js';
 import { readVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
-import type { CommandContext } from '../context.js';
-import { createOutput, listFlag, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
+import { listFlag, parseSetFlags, type GlobalArgs, type Output } from '../common.js';
 
 /**
  * `poreloop analyse <volume>` (issue 4): the P-model physics on any segmented volume — a
@@ -19,6 +17,9 @@ import { createOutput, listFlag, parseSetFlags, runCommand, type GlobalArgs } fr
  * solver's iterations, residual and wall time. A non-finite value (τ of a phase that does not
  * percolate, MacMullin number …) is written as `"value": null, "infinite": true`, because
  * JSON has no Infinity.
+ *
+ * The command's yargs definition is in analyse-command.ts, which imports this module (and with
+ * it the physics) only when the command runs.
  */
 
 const AXIS_GROUPS: Record<string, (axis: string) => string[]> = {
@@ -35,7 +36,6 @@ const GROUPS: Record<string, string[]> = {
   pemfc: ['limitingCurrent', 'oxygenDiffusivityEff'],
   liion: ['sigma_ionic', 'sigma_electronic', 'macMullin', 'ionicTimeConstant', 'rateIndicator'],
 };
-const DEFAULT_PROPS = 'porosity,ssa,tortuosity';
 
 /** Bytes per voxel of the largest solver a property needs (transport ≈ 60–90, LBM ≈ 230 per fluid node + setup). */
 const BYTES_PER_VOXEL = { 1: 40, 2: 90, 3: 300 } as const;
@@ -92,7 +92,7 @@ function raise(e: SimulationError): never {
   throw e;
 }
 
-interface AnalyseArgs extends GlobalArgs {
+export interface AnalyseArgs extends GlobalArgs {
   volume: string;
   phase: number;
   axis: string | string[];
@@ -115,106 +115,82 @@ function merge(reports: SimulationReport[]): SimulationReport {
   return out;
 }
 
-export const analyseCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, AnalyseArgs> => ({
-  command: 'analyse <volume>',
-  aliases: ['analyze'],
-  describe: 'compute P-model properties of a segmented volume (.npy, .tif, .raw, .vti)',
-  builder: (y) =>
-    y
-      .positional('volume', { type: 'string', demandOption: true, describe: 'volume file: .npy, .tif/.tiff, .raw (+ .json sidecar), .vti' })
-      .option('phase', { type: 'number', default: 0, describe: 'label of the transporting (pore) phase' })
-      .option('axis', { type: 'string', default: 'all', describe: 'axis of per-axis properties: x, y, z or all; repeat or comma-separate for several (--axis x --axis y)' })
-      .option('props', { type: 'string', default: DEFAULT_PROPS, describe: 'comma-separated property names or groups (tortuosity, conductivity, permeability, psd, connectivity, chords, s2, tpb, pemfc, liion); may be repeated' })
-      .option('voxel', { type: 'number', describe: 'voxel edge in µm (overrides the file)' })
-      .option('set', { type: 'string', array: true, describe: 'model context name=value, e.g. temperature=353 or sigma_1=100 (S/m of label 1)' })
-      .option('workers', { type: 'number', describe: 'worker threads for multi-axis runs (default: one per axis up to the core count for volumes ≥ 96³, else 0 = in-process)' })
-      .option('device', {
-        type: 'string',
-        choices: ['cpu', 'auto', 'gpu'],
-        default: 'cpu',
-        describe: "where τ/D_eff solves run: cpu (multigrid); auto = the GPU (TensorFlow.js on @tensorflow/tfjs-node-gpu) when one is there, else cpu; gpu = the GPU or exit 2 (issue #20, docs/physics.md)",
-      }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const t0 = performance.now();
-        if (!Number.isInteger(args.phase) || args.phase < 0 || args.phase > 255) throw new BadInputError(`expected a label 0..255, got ${args.phase}`, '--phase');
-        if (args.voxel !== undefined && !(args.voxel > 0)) throw new BadInputError(`voxel size must be > 0 µm, got ${args.voxel}`, '--voxel');
-        const axes = parseAxes(args.axis);
-        const props = expandProps(listFlag(args.props).join(','), axes);
-        if (props.length === 0) throw new BadInputError('no properties requested', '--props');
-        const context: Record<string, number> = {};
-        for (const [k, v] of Object.entries(parseSetFlags(args.set))) {
-          if (typeof v !== 'number') throw new BadInputError(`context value of ${k} must be a number, got "${v}"`, '--set');
-          context[k] = v;
-        }
-        // Checked before the volume is read (issue #14: --workers 1e9 started 1 639 threads):
-        // more threads than cores never makes a solve faster.
-        if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers >= 0 && args.workers <= availableParallelism())) {
-          throw new BadInputError(`expected an integer from 0 (in-process) to ${availableParallelism()} (this machine's cores), got ${args.workers}`, '--workers');
-        }
-        const voxels = readVolume(args.volume, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
-        checkVolume(voxels, args.phase, props, args.volume);
+/** `poreloop analyse <volume>`: reads the volume, checks it, runs the physics, prints the properties. */
+export async function analyse(args: AnalyseArgs, out: Output): Promise<void> {
+  const t0 = performance.now();
+  if (!Number.isInteger(args.phase) || args.phase < 0 || args.phase > 255) throw new BadInputError(`expected a label 0..255, got ${args.phase}`, '--phase');
+  if (args.voxel !== undefined && !(args.voxel > 0)) throw new BadInputError(`voxel size must be > 0 µm, got ${args.voxel}`, '--voxel');
+  const axes = parseAxes(args.axis);
+  const props = expandProps(listFlag(args.props).join(','), axes);
+  if (props.length === 0) throw new BadInputError('no properties requested', '--props');
+  const context: Record<string, number> = {};
+  for (const [k, v] of Object.entries(parseSetFlags(args.set))) {
+    if (typeof v !== 'number') throw new BadInputError(`context value of ${k} must be a number, got "${v}"`, '--set');
+    context[k] = v;
+  }
+  // Checked before the volume is read (issue #14: --workers 1e9 started 1 639 threads):
+  // more threads than cores never makes a solve faster.
+  if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers >= 0 && args.workers <= availableParallelism())) {
+    throw new BadInputError(`expected an integer from 0 (in-process) to ${availableParallelism()} (this machine's cores), got ${args.workers}`, '--workers');
+  }
+  const voxels = readVolume(args.volume, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
+  checkVolume(voxels, args.phase, props, args.volume);
 
-        // One group per axis (solves of different axes are independent) plus the rest; a
-        // property joins the group of the solve it derives from (limitingCurrent → z).
-        const groups = new Map<string, string[]>();
-        for (const p of props) {
-          const key = /_([xyz])$/.exec(p)?.[1] ?? /_([xyz])$/.exec(PROPERTIES[p].solve ?? '')?.[1] ?? '-';
-          groups.set(key, [...(groups.get(key) ?? []), p]);
-        }
-        const solveGroups = [...groups.values()].filter((g) => g.some((p) => PROPERTIES[p].cost >= 2));
-        // Starting workers costs ~0.1–1 s (more under tsx), so the pool only pays off for
-        // volumes whose solves take longer than that.
-        // The GPU path runs in-process: one GPU, not one tfjs-node-gpu per worker thread.
-        const device = args.device ?? 'cpu';
-        if (device !== 'cpu' && args.workers) throw new BadInputError(`--device ${device} runs the solves in-process (one GPU, not one per worker thread); leave out --workers or use --device cpu`, '--workers');
-        const workers = device !== 'cpu' ? 0 : (args.workers ?? (voxels.data.length >= 96 ** 3 ? Math.min(solveGroups.length, availableParallelism()) : 0));
-        let report: SimulationReport;
-        const request = { phase: args.phase, context, device };
-        if (workers > 0 && solveGroups.length > 1) {
-          const pool = createPhysicsPool({ size: workers });
-          try {
-            const results = await Promise.all([...groups.values()].map((g) => simulateInPool(pool, voxels, { ...request, properties: g })));
-            const failed = results.find((r) => !r.ok);
-            if (failed && !failed.ok) raise(failed.error);
-            report = merge(results.map((r) => (r.ok ? r.value : (undefined as never))));
-          } finally {
-            await pool.close();
-          }
-        } else {
-          const r = await simulate(voxels, { ...request, properties: props });
-          if (!r.ok) raise(r.error);
-          report = r.value;
-        }
-        const diag = (report.diagnostics ?? {}) as Record<string, Record<string, unknown>>;
-        const timings = (diag.propertyMs ?? {}) as unknown as Record<string, number>;
-        const properties: Record<string, Record<string, unknown>> = {};
-        out.info(`${args.volume}: ${voxels.shape.join('×')} voxels of ${voxels.voxelSize} µm, transporting phase ${args.phase} (${voxels.phases[args.phase] ?? '?'})`);
-        for (const name of props) {
-          const value = report.properties[name];
-          const def = PROPERTIES[name];
-          const solve = def.solve ? diag[def.solve] : undefined;
-          const entry: Record<string, unknown> = Number.isFinite(value) ? { value, unit: def.unit } : { value: null, infinite: true, unit: def.unit };
-          if (solve) Object.assign(entry, { solver: solve.solver, iterations: solve.iterations, residual: solve.residual, wallMs: solve.wallMs }, solve.device ? { device: solve.device, backend: solve.backend } : {});
-          else entry.wallMs = timings[name];
-          properties[name] = entry;
-          const shown = Number.isFinite(value) ? value.toPrecision(5) : 'Infinity';
-          const extra = solve?.iterations !== undefined ? `  (${solve.iterations} it, residual ${Number(solve.residual).toExponential(1)}, ${solve.wallMs} ms)` : '';
-          out.info(`  ${name.padEnd(22)} ${shown.padStart(12)} ${def.unit.padEnd(6)}${extra}`);
-        }
-        out.result({
-          file: args.volume,
-          shape: voxels.shape,
-          voxelSize: voxels.voxelSize,
-          phase: args.phase,
-          phases: voxels.phases,
-          context,
-          properties,
-          wallMs: Math.round(performance.now() - t0),
-        });
-      }),
-    );
-  },
-});
+  // One group per axis (solves of different axes are independent) plus the rest; a
+  // property joins the group of the solve it derives from (limitingCurrent → z).
+  const groups = new Map<string, string[]>();
+  for (const p of props) {
+    const key = /_([xyz])$/.exec(p)?.[1] ?? /_([xyz])$/.exec(PROPERTIES[p].solve ?? '')?.[1] ?? '-';
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  const solveGroups = [...groups.values()].filter((g) => g.some((p) => PROPERTIES[p].cost >= 2));
+  // Starting workers costs ~0.1–1 s (more under tsx), so the pool only pays off for
+  // volumes whose solves take longer than that.
+  // The GPU path runs in-process: one GPU, not one tfjs-node-gpu per worker thread.
+  const device = args.device ?? 'cpu';
+  if (device !== 'cpu' && args.workers) throw new BadInputError(`--device ${device} runs the solves in-process (one GPU, not one per worker thread); leave out --workers or use --device cpu`, '--workers');
+  const workers = device !== 'cpu' ? 0 : (args.workers ?? (voxels.data.length >= 96 ** 3 ? Math.min(solveGroups.length, availableParallelism()) : 0));
+  let report: SimulationReport;
+  const request = { phase: args.phase, context, device };
+  if (workers > 0 && solveGroups.length > 1) {
+    const pool = createPhysicsPool({ size: workers });
+    try {
+      const results = await Promise.all([...groups.values()].map((g) => simulateInPool(pool, voxels, { ...request, properties: g })));
+      const failed = results.find((r) => !r.ok);
+      if (failed && !failed.ok) raise(failed.error);
+      report = merge(results.map((r) => (r.ok ? r.value : (undefined as never))));
+    } finally {
+      await pool.close();
+    }
+  } else {
+    const r = await simulate(voxels, { ...request, properties: props });
+    if (!r.ok) raise(r.error);
+    report = r.value;
+  }
+  const diag = (report.diagnostics ?? {}) as Record<string, Record<string, unknown>>;
+  const timings = (diag.propertyMs ?? {}) as unknown as Record<string, number>;
+  const properties: Record<string, Record<string, unknown>> = {};
+  out.info(`${args.volume}: ${voxels.shape.join('×')} voxels of ${voxels.voxelSize} µm, transporting phase ${args.phase} (${voxels.phases[args.phase] ?? '?'})`);
+  for (const name of props) {
+    const value = report.properties[name];
+    const def = PROPERTIES[name];
+    const solve = def.solve ? diag[def.solve] : undefined;
+    const entry: Record<string, unknown> = Number.isFinite(value) ? { value, unit: def.unit } : { value: null, infinite: true, unit: def.unit };
+    if (solve) Object.assign(entry, { solver: solve.solver, iterations: solve.iterations, residual: solve.residual, wallMs: solve.wallMs }, solve.device ? { device: solve.device, backend: solve.backend } : {});
+    else entry.wallMs = timings[name];
+    properties[name] = entry;
+    const shown = Number.isFinite(value) ? value.toPrecision(5) : 'Infinity';
+    const extra = solve?.iterations !== undefined ? `  (${solve.iterations} it, residual ${Number(solve.residual).toExponential(1)}, ${solve.wallMs} ms)` : '';
+    out.info(`  ${name.padEnd(22)} ${shown.padStart(12)} ${def.unit.padEnd(6)}${extra}`);
+  }
+  out.result({
+    file: args.volume,
+    shape: voxels.shape,
+    voxelSize: voxels.voxelSize,
+    phase: args.phase,
+    phases: voxels.phases,
+    context,
+    properties,
+    wallMs: Math.round(performance.now() - t0),
+  });
+}

@@ -1,6 +1,5 @@
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
-import { readBrokerUsers, startEmbeddedBroker } from '../../compose/rigs.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 
@@ -46,6 +45,7 @@ export const brokerCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
     ctx.exit(
       await runCommand(out, async () => {
         if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new BadInputError(`port must be an integer in 0…65535, got ${args.port}`, '--port');
+        const { readBrokerUsers, startEmbeddedBroker } = await import('../../compose/rigs.js');
         // Without --users the broker is open to whoever reaches it (docs/security.md).
         const users = args.users === undefined ? undefined : readBrokerUsers(args.users);
         let broker;

@@ -1,19 +1,22 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import type { RunOptions } from '../../compose/campaign.js';
 import { exportCampaign, pendingApproval, summariseCampaign, toCsv, type CampaignSummary } from '../../ledger/export.js';
 import { Ledger, issueCommand } from '../../ledger/ledger.js';
 import { CampaignLease } from '../../ledger/lease.js';
-import type { CommandContext } from '../context.js';
-import { createOutput, parseSetFlags, runCommand, withLedger, type GlobalArgs, type Output } from '../common.js';
+import { parseSetFlags, withLedger, type GlobalArgs, type Output } from '../common.js';
 import { createProgress } from '../progress.js';
 import { paretoOf, withParetoExport, type ParetoReport } from '../../compose/pareto.js';
 import { printPareto } from './pick.js';
 import { overview } from '../../report/model.js';
 import { PROPERTIES } from '../../physics/properties.js';
 
-/** Campaign commands of issue #2: run, resume, status, export, stop, approve. */
+/**
+ * What the campaign commands of issue #2 (run, resume, status, export, stop, pause, approve,
+ * reject) do. Their yargs definitions are in campaign-commands.ts, which loads this module
+ * only when one of them runs: the ledger, the reward expressions and the physics' units here
+ * stay out of `poreloop --help` and of every other command's start.
+ */
 
 /** The composition root loads TF.js, the twins and the physics: only for the commands that run campaigns. */
 const compose = () => import('../../compose/campaign.js');
@@ -141,60 +144,53 @@ function withSignals<T>(fn: (c: AbortController) => Promise<T>): Promise<T> {
   });
 }
 
-function report(out: Output, s: CampaignSummary): number {
+async function report(out: Output, s: CampaignSummary): Promise<number> {
   // Issue #16: a multi-objective campaign's result is its Pareto front (read back from the ledger).
-  const pareto = withLedger(s.ledger, (l) => paretoOf(l, s.campaignId));
+  const pareto = await withLedger(s.ledger, (l) => paretoOf(l, s.campaignId));
   printSummary(out, s, pareto);
   out.result({ pareto, campaignId: s.campaignId, status: s.status, stopReason: s.stopReason, rounds: s.rounds, rigRuns: s.rigRuns, trials: s.trials, best: s.best, top: s.top, ledger: s.ledger, wallTimeS: s.wallTimeS, uncertainty: s.uncertainty });
   return s.status === 'failed' ? 1 : 0;
 }
 
-interface RunArgs extends GlobalArgs {
+export interface RunArgs extends GlobalArgs {
   config: string;
   seed?: number;
   broker?: string;
   set?: string[];
 }
 
-export const runCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, RunArgs> => ({
-  command: 'run <config>',
-  describe: 'run a campaign from a YAML config file',
-  builder: (y) =>
-    y
-      .positional('config', { type: 'string', demandOption: true, describe: 'campaign YAML file' })
-      .option('seed', { type: 'number', describe: 'override the seed' })
-      .option('broker', { type: 'string', describe: '"embedded" or mqtt://host:port' })
-      .option('set', { type: 'string', array: true, describe: 'override a config value: path=value (repeatable)' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0)) throw new BadInputError(`expected a non-negative integer, got ${args.seed}`, '--seed');
-        const { loadCampaign, runCampaign } = await compose();
-        const resolved = loadCampaign(args.config, { seed: args.seed, broker: args.broker, set: args.set });
-        return report(out, await withSignals((c) => runCampaign(resolved, runOptions(args, out, c))));
-      }),
-    );
-  },
-});
+export interface CampaignArgs extends GlobalArgs {
+  campaignId: string;
+}
 
-export const resumeCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId: string }> => ({
-  command: 'resume <campaignId>',
-  describe: 'continue a stopped or killed campaign from its ledger, or a paused one (poreloop pause)',
-  builder: (y) => y.positional('campaignId', { type: 'string', demandOption: true, describe: 'campaign id (or a unique prefix)' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        // A campaign paused by `poreloop pause` still has its process: tell it to go on
-        // (issue #18). Otherwise this process continues the campaign from its ledger.
-        if (resumeRunning(args.db, args.campaignId, out)) return 0;
-        const { resumeCampaign } = await compose();
-        return report(out, await withSignals((c) => resumeCampaign(args.campaignId, runOptions(args, out, c))));
-      }),
-    );
-  },
-});
+export interface ExportArgs extends CampaignArgs {
+  format: string;
+  out?: string;
+}
+
+export type OperatorName = 'stop' | 'pause' | 'approve' | 'reject';
+
+export interface OperatorArgs extends CampaignArgs {
+  reject?: string[];
+  edit?: string[];
+}
+
+/** `poreloop run <config>`. */
+export async function run(args: RunArgs, out: Output): Promise<number> {
+  if (args.seed !== undefined && (!Number.isInteger(args.seed) || args.seed < 0)) throw new BadInputError(`expected a non-negative integer, got ${args.seed}`, '--seed');
+  const { loadCampaign, runCampaign } = await compose();
+  const resolved = loadCampaign(args.config, { seed: args.seed, broker: args.broker, set: args.set });
+  return report(out, await withSignals((c) => runCampaign(resolved, runOptions(args, out, c))));
+}
+
+/** `poreloop resume <campaignId>`. */
+export async function resume(args: CampaignArgs, out: Output): Promise<number> {
+  // A campaign paused by `poreloop pause` still has its process: tell it to go on
+  // (issue #18). Otherwise this process continues the campaign from its ledger.
+  if (resumeRunning(args.db, args.campaignId, out)) return 0;
+  const { resumeCampaign } = await compose();
+  return report(out, await withSignals((c) => resumeCampaign(args.campaignId, runOptions(args, out, c))));
+}
 
 /**
  * Sends `resume` to a paused campaign (or one with a pause pending) that a live process runs;
@@ -219,119 +215,77 @@ function resumeRunning(db: string, idOrPrefix: string, out: Output): boolean {
   }
 }
 
-export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId?: string }> => ({
-  command: 'status [campaignId]',
-  describe: 'list campaigns, or show one campaign',
-  builder: (y) => y.positional('campaignId', { type: 'string', describe: 'campaign id (or a unique prefix)' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        withLedger(args.db, (ledger) => {
-          if (!args.campaignId) {
-            const rows = ledger.campaigns().map((c) => {
-              const o = overview(ledger, c);
-              return { campaignId: c.id, name: c.name, status: c.status, state: o.state, rounds: c.rounds, rigRuns: c.rigRuns, createdAt: c.createdAt, wallTimeS: o.wallTimeS, stopReason: c.stopReason };
-            });
-            for (const r of rows) out.info(`${r.campaignId}  ${r.status.padEnd(9)} ${(r.state ?? '').padEnd(16)} rounds ${String(r.rounds).padStart(3)}  rig runs ${String(r.rigRuns).padStart(4)}  ${r.wallTimeS.toFixed(0).padStart(5)} s  ${r.stopReason ?? ''}`);
-            if (rows.length === 0) out.info(`no campaigns in ${args.db}`);
-            out.result({ campaigns: rows });
-            return;
-          }
-          const c = ledger.findCampaign(args.campaignId);
-          if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
-          const s = summariseCampaign(ledger, c.id);
-          const jobs = ledger.jobs(c.id);
-          const counts = jobs.reduce<Record<string, number>>((m, j) => ((m[j.status] = (m[j.status] ?? 0) + 1), m), {});
-          out.info(`campaign ${c.id} (${c.name}) ${c.status}; config ${c.source} sha256:${c.configHash.slice(0, 12)} seed ${c.seed}`);
-          // The machine's state, from the persisted snapshot (issue #18: it was only JSON in the ledger).
-          const o = overview(ledger, c);
-          out.info(`state ${o.state ?? '—'} · round ${o.round}${o.budgetLeft !== null ? ` · rig runs left ${o.budgetLeft} of ${o.rigBudget}` : ''}${o.pauseRequested ? ' · pause requested (takes effect at the end of the round)' : ''}`);
-          out.info(`jobs: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
-          if (s.awaitingApproval) {
-            const { round, trialIds } = s.awaitingApproval;
-            out.info(`waiting for approval: round ${round}, ${trialIds.length} trials (${trialIds.join(', ')}); decide with "poreloop approve|reject ${c.id}"`);
-          }
-          // Why trials ended without a result (issue #14: a rig whose measurement keys do not match
-          // rigs.measure learns it here), and which process runs the campaign now.
-          const abandoned = ledger.documents(c.id, 'TrialAbandoned').map((d) => ({ trialId: d.body.trialId, reason: d.body.reason }));
-          for (const a of abandoned.slice(-5)) out.info(`abandoned ${a.trialId}: ${a.reason}`);
-          if (abandoned.length > 5) out.info(`(${abandoned.length - 5} more abandoned trials: --json lists them all)`);
-          const holder = CampaignLease.holder(ledger, c.id);
-          if (holder) out.info(`run by process ${holder.pid} on ${holder.host} since ${holder.startedAt}`);
-          const pareto = paretoOf(ledger, c.id);
-          printSummary(out, s, pareto);
-          out.result({ ...s, pareto, state: o.state, round: o.round, budgetLeft: o.budgetLeft, pauseRequested: o.pauseRequested, jobs: counts, configHash: c.configHash, seed: c.seed, abandoned, runBy: holder });
-        });
-      }),
-    );
-  },
-});
+/** `poreloop status [campaignId]`: the campaigns of a ledger, or one campaign. */
+export function status(args: GlobalArgs & { campaignId?: string }, out: Output): Promise<void> {
+  return withLedger(args.db, (ledger) => {
+    if (!args.campaignId) {
+      const rows = ledger.campaigns().map((c) => {
+        const o = overview(ledger, c);
+        return { campaignId: c.id, name: c.name, status: c.status, state: o.state, rounds: c.rounds, rigRuns: c.rigRuns, createdAt: c.createdAt, wallTimeS: o.wallTimeS, stopReason: c.stopReason };
+      });
+      for (const r of rows) out.info(`${r.campaignId}  ${r.status.padEnd(9)} ${(r.state ?? '').padEnd(16)} rounds ${String(r.rounds).padStart(3)}  rig runs ${String(r.rigRuns).padStart(4)}  ${r.wallTimeS.toFixed(0).padStart(5)} s  ${r.stopReason ?? ''}`);
+      if (rows.length === 0) out.info(`no campaigns in ${args.db}`);
+      out.result({ campaigns: rows });
+      return;
+    }
+    const c = ledger.findCampaign(args.campaignId);
+    if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
+    const s = summariseCampaign(ledger, c.id);
+    const jobs = ledger.jobs(c.id);
+    const counts = jobs.reduce<Record<string, number>>((m, j) => ((m[j.status] = (m[j.status] ?? 0) + 1), m), {});
+    out.info(`campaign ${c.id} (${c.name}) ${c.status}; config ${c.source} sha256:${c.configHash.slice(0, 12)} seed ${c.seed}`);
+    // The machine's state, from the persisted snapshot (issue #18: it was only JSON in the ledger).
+    const o = overview(ledger, c);
+    out.info(`state ${o.state ?? '—'} · round ${o.round}${o.budgetLeft !== null ? ` · rig runs left ${o.budgetLeft} of ${o.rigBudget}` : ''}${o.pauseRequested ? ' · pause requested (takes effect at the end of the round)' : ''}`);
+    out.info(`jobs: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`);
+    if (s.awaitingApproval) {
+      const { round, trialIds } = s.awaitingApproval;
+      out.info(`waiting for approval: round ${round}, ${trialIds.length} trials (${trialIds.join(', ')}); decide with "poreloop approve|reject ${c.id}"`);
+    }
+    // Why trials ended without a result (issue #14: a rig whose measurement keys do not match
+    // rigs.measure learns it here), and which process runs the campaign now.
+    const abandoned = ledger.documents(c.id, 'TrialAbandoned').map((d) => ({ trialId: d.body.trialId, reason: d.body.reason }));
+    for (const a of abandoned.slice(-5)) out.info(`abandoned ${a.trialId}: ${a.reason}`);
+    if (abandoned.length > 5) out.info(`(${abandoned.length - 5} more abandoned trials: --json lists them all)`);
+    const holder = CampaignLease.holder(ledger, c.id);
+    if (holder) out.info(`run by process ${holder.pid} on ${holder.host} since ${holder.startedAt}`);
+    const pareto = paretoOf(ledger, c.id);
+    printSummary(out, s, pareto);
+    out.result({ ...s, pareto, state: o.state, round: o.round, budgetLeft: o.budgetLeft, pauseRequested: o.pauseRequested, jobs: counts, configHash: c.configHash, seed: c.seed, abandoned, runBy: holder });
+  });
+}
 
-export const exportCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId: string; format: string; out?: string }> => ({
-  command: 'export <campaignId>',
-  describe: 'export every trial with parameters, predictions, measurements and provenance',
-  builder: (y) =>
-    y
-      .positional('campaignId', { type: 'string', demandOption: true })
-      .option('format', { choices: ['csv', 'json'], default: 'csv', describe: 'output format' })
-      .option('out', { type: 'string', describe: 'write to this file instead of stdout' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        withLedger(args.db, (ledger) => {
-          const c = ledger.findCampaign(args.campaignId);
-          if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
-          const doc = withParetoExport(exportCampaign(ledger, c.id), paretoOf(ledger, c.id));
-          const text = args.format === 'json' || args.json ? JSON.stringify(doc, null, 2) + '\n' : toCsv(doc);
-          if (args.out) {
-            writeFileSync(args.out, text);
-            out.info(`wrote ${doc.trials.length} trials to ${args.out}`);
-            out.result({ campaignId: c.id, trials: doc.trials.length, out: args.out, format: args.format });
-          } else process.stdout.write(text);
-        });
-      }),
-    );
-  },
-});
+/** `poreloop export <campaignId>`. */
+export function exportTrials(args: ExportArgs, out: Output): Promise<void> {
+  return withLedger(args.db, (ledger) => {
+    const c = ledger.findCampaign(args.campaignId);
+    if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
+    const doc = withParetoExport(exportCampaign(ledger, c.id), paretoOf(ledger, c.id));
+    const text = args.format === 'json' || args.json ? JSON.stringify(doc, null, 2) + '\n' : toCsv(doc);
+    if (args.out) {
+      writeFileSync(args.out, text);
+      out.info(`wrote ${doc.trials.length} trials to ${args.out}`);
+      out.result({ campaignId: c.id, trials: doc.trials.length, out: args.out, format: args.format });
+    } else process.stdout.write(text);
+  });
+}
 
 /** Operator commands go through the ledger: the running campaign polls it (no extra channel). */
-function operatorCommand(name: 'stop' | 'pause' | 'approve' | 'reject', describe: string) {
-  return (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId: string; reject?: string[]; edit?: string[] }> => ({
-    command: `${name} <campaignId>`,
-    describe,
-    builder: (y) => {
-      const b = y.positional('campaignId', { type: 'string', demandOption: true });
-      // Per-trial decisions from the terminal, as the dashboard makes them (issue #18).
-      return (name === 'approve'
-        ? b
-            .option('reject', { type: 'string', array: true, describe: 'a trial of the batch that does not go to the rigs (repeatable)' })
-            .option('edit', { type: 'string', array: true, describe: 'change a trial\'s parameter before it goes: trialId:name=value (repeatable)' })
-        : b) as never;
-    },
-    handler: async (args) => {
-      const out = createOutput(args.json);
-      ctx.exit(
-        await runCommand(out, async () => {
-          return withLedger(args.db, async (ledger) => {
-            const c = ledger.findCampaign(args.campaignId);
-            if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
-            if (c.status !== 'running' && c.status !== 'paused') throw new BadInputError(`campaign ${c.id} is ${c.status}; nothing to ${name}`, 'campaignId');
-            // A decision names the round it is about; with nothing waiting there is nothing to
-            // decide (a command left behind would decide the next batch unseen, issue #18 review).
-            const decision = name === 'approve' || name === 'reject';
-            const pending = decision ? pendingApproval(ledger, c.id) : null;
-            if (decision && !pending) throw new BadInputError(`no batch of campaign ${c.id} waits for approval; nothing to ${name} (see "poreloop status ${c.id}")`, 'campaignId');
-            const perTrial = name === 'approve' ? perTrialArgs(ledger, c.id, args.reject, args.edit) : {};
-            issueCommand(ledger, c.id, name, { ...(pending ? { round: pending.round } : {}), ...perTrial, by: process.env.USER ?? 'operator' });
-            out.info(`${name} sent to campaign ${c.id}${pending ? ` for round ${pending.round}` : ''}`);
-            out.result({ campaignId: c.id, command: name, ...(pending ? { round: pending.round } : {}) });
-          }, { readonly: false });
-        }),
-      );
-    },
-  });
+export function operate(name: OperatorName, args: OperatorArgs, out: Output): Promise<void> {
+  return withLedger(args.db, async (ledger) => {
+    const c = ledger.findCampaign(args.campaignId);
+    if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
+    if (c.status !== 'running' && c.status !== 'paused') throw new BadInputError(`campaign ${c.id} is ${c.status}; nothing to ${name}`, 'campaignId');
+    // A decision names the round it is about; with nothing waiting there is nothing to
+    // decide (a command left behind would decide the next batch unseen, issue #18 review).
+    const decision = name === 'approve' || name === 'reject';
+    const pending = decision ? pendingApproval(ledger, c.id) : null;
+    if (decision && !pending) throw new BadInputError(`no batch of campaign ${c.id} waits for approval; nothing to ${name} (see "poreloop status ${c.id}")`, 'campaignId');
+    const perTrial = name === 'approve' ? perTrialArgs(ledger, c.id, args.reject, args.edit) : {};
+    issueCommand(ledger, c.id, name, { ...(pending ? { round: pending.round } : {}), ...perTrial, by: process.env.USER ?? 'operator' });
+    out.info(`${name} sent to campaign ${c.id}${pending ? ` for round ${pending.round}` : ''}`);
+    out.result({ campaignId: c.id, command: name, ...(pending ? { round: pending.round } : {}) });
+  }, { readonly: false });
 }
 
 /**
@@ -358,8 +312,3 @@ function perTrialArgs(ledger: Ledger, campaignId: string, reject: string[] = [],
   }
   return { reject: reject.map((r) => inBatch(r, '--reject')), ...(Object.keys(edits).length ? { edits } : {}) };
 }
-
-export const stopCommandModule = operatorCommand('stop', 'stop a running campaign cleanly (it records its state first)');
-export const pauseCommandModule = operatorCommand('pause', 'pause a running campaign at the end of its round ("poreloop resume" continues it)');
-export const approveCommandModule = operatorCommand('approve', 'approve the batch waiting at the approval gate (--reject/--edit single trials)');
-export const rejectCommandModule = operatorCommand('reject', 'reject the batch waiting at the approval gate');

@@ -1,7 +1,5 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { brokerSetting } from '../../config/schema.js';
-import { Ledger } from '../../ledger/ledger.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 
@@ -36,13 +34,13 @@ export const doctorCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
-        const { loadCampaign } = await import('../../compose/campaign.js');
         const { probeBroker } = await import('../../compose/lab.js');
         const checks: Check[] = [];
         // Ledger.
         if (!existsSync(args.db)) {
           checks.push({ name: 'ledger', ok: true, detail: `${args.db} does not exist yet (a campaign creates it)` });
         } else {
+          const { Ledger } = await import('../../ledger/ledger.js');
           try {
             const l = Ledger.open(args.db, { readonly: true });
             try {
@@ -68,6 +66,9 @@ export const doctorCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
         let brokerUrl = args.broker;
         let lab = args.lab;
         if (args.config) {
+          // The composition root (TF.js, twins, physics) only to validate a config.
+          const { loadCampaign } = await import('../../compose/campaign.js');
+          const { brokerSetting } = await import('../../config/schema.js');
           try {
             const r = loadCampaign(args.config);
             checks.push({ name: 'config', ok: true, detail: `${args.config}: valid (sha256 ${r.hash.slice(0, 12)})` });

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
-import { paretoOf, type ParetoReport } from '../../compose/pareto.js';
+import type { ParetoReport } from '../../compose/pareto.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, withLedger, type GlobalArgs, type Output } from '../common.js';
 
@@ -48,6 +48,7 @@ export const pickCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
+        const { paretoOf } = await import('../../compose/pareto.js');
         return withLedger(args.db, async (ledger) => {
           const c = ledger.findCampaign(args.campaignId);
           if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');

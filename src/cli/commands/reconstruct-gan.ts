@@ -2,11 +2,7 @@ import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import type { Voxels } from '../../core/protocols.js';
-import { measureDescriptors } from '../../reconstruct/correlation.js';
-import { generateGan, loadGan, useGanBackend, type GanCondition } from '../../reconstruct/gan.js';
-import { trainGanInWorker } from '../../reconstruct/gan-train.js';
-import { matchReport } from '../../reconstruct/report.js';
-import { readVolume, writeVolume } from '../../voxel/io.js';
+import type { GanCondition } from '../../reconstruct/gan.js';
 import { labelsPresent, phaseFractions } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, parseCubeSize, runCommand, type GlobalArgs, type Output } from '../common.js';
@@ -20,6 +16,10 @@ import { printMatchReport, reportFlags } from './reconstruct-report.js';
  * twin `gan` (twin: { name: gan, model: <folder> }) use. Both report the match as `sam` and
  * `mps` do: phase fractions, S2 / lineal-path error per axis and τ per axis.
  */
+
+/** The generator (TF.js) and the volume readers and writers: loaded when gan train or generate runs. */
+const loadGanModules = () => Promise.all([import('../../reconstruct/gan.js'), import('../../voxel/io.js')]);
+
 interface ReportArgs {
   rmax: number;
   transport: string | string[];
@@ -65,6 +65,7 @@ async function report(out: Output, generated: Voxels, reference: Voxels, args: R
   const { rmax, transport } = reportFlags(args);
   const phases = labelsPresent(reference);
   const is2d = reference.shape.some((n) => n === 1);
+  const [{ measureDescriptors }, { matchReport }] = await Promise.all([import('../../reconstruct/correlation.js'), import('../../reconstruct/report.js')]);
   const target = measureDescriptors(reference, phases, rmax);
   const r = await matchReport(generated, { target, volume: reference }, { transport: args.tau && !is2d ? transport : undefined });
   printMatchReport(out, r, phases, transport, label);
@@ -104,6 +105,8 @@ const trainCommand = (ctx: CommandContext): CommandModule<GlobalArgs, TrainArgs>
         if (args.condition === 'none') condition = { mode: 'none' };
         else if (args.condition === 'porosity') condition = { mode: 'fraction', name: args.conditionLabel === 0 ? 'porosity' : `fraction_${args.conditionLabel}`, label: positiveInt(args.conditionLabel, '--condition-label', 0) };
         else throw new BadInputError(`expected porosity or none, got "${args.condition}" (a value given per training volume is an API option: GanTrainOptions.condition)`, '--condition');
+        const [{ generateGan, loadGan, useGanBackend }, { readVolume }] = await loadGanModules();
+        const { trainGanInWorker } = await import('../../reconstruct/gan-train.js');
         const volume = readVolume(args.volume, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
         const is2d = volume.shape.some((n) => n === 1);
         // A line or a single voxel has no 2D windows to learn from (issue #19 review: it crashed in the sampler).
@@ -165,6 +168,7 @@ const generateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, Generat
         const shape = parseCubeSize(args.size);
         if (!existsSync(args.model)) throw new BadInputError('no such model folder', args.model);
         reportFlags(args);
+        const [{ generateGan, loadGan, useGanBackend }, { readVolume, writeVolume }] = await loadGanModules();
         const model = loadGan(args.model);
         await useGanBackend();
         const t0 = performance.now();

@@ -1,10 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
-import { measureDescriptors } from '../../reconstruct/correlation.js';
-import { reconstructMps } from '../../reconstruct/mps.js';
-import { matchReport } from '../../reconstruct/report.js';
-import { readVolume, writeVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
@@ -52,6 +48,12 @@ export const mpsCommand = (ctx: CommandContext): CommandModule<GlobalArgs, MpsAr
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
+        const [{ measureDescriptors }, { reconstructMps }, { matchReport }, { readVolume, writeVolume }] = await Promise.all([
+          import('../../reconstruct/correlation.js'),
+          import('../../reconstruct/mps.js'),
+          import('../../reconstruct/report.js'),
+          import('../../voxel/io.js'),
+        ]);
         const training = readVolume(args.training, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
         const is2d = training.shape.some((n) => n === 1);
         const sizes = String(args.size).split(/[,x×]/).map((s) => Number(s.trim()));

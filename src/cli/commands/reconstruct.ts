@@ -1,10 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
-import { descriptorsFromSlices, measureDescriptors } from '../../reconstruct/correlation.js';
-import { matchReport } from '../../reconstruct/report.js';
-import { reconstructSam } from '../../reconstruct/sam.js';
-import { readVolume, writeVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, parseCubeSize, runCommand, type GlobalArgs } from '../common.js';
@@ -55,6 +51,12 @@ const samCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SamArgs> => 
         const slices = args.slices === 'all' ? Infinity : Number(args.slices);
         if (!(slices >= 1)) throw new BadInputError(`expected all or a count ≥ 1, got "${args.slices}"`, '--slices');
         const { transport } = reportFlags(args);
+        const [{ descriptorsFromSlices, measureDescriptors }, { matchReport }, { reconstructSam }, { readVolume, writeVolume }] = await Promise.all([
+          import('../../reconstruct/correlation.js'),
+          import('../../reconstruct/report.js'),
+          import('../../reconstruct/sam.js'),
+          import('../../voxel/io.js'),
+        ]);
         const target = readVolume(args.target, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
         const phases = labelsPresent(target);
         if (phases.length < 2) throw new BadInputError(`the target holds only label ${phases[0]}: nothing to reconstruct`, args.target);

@@ -3,21 +3,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { brokerUrlProblem } from '../../core/broker-url.js';
 import { BadInputError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
-import {
-  assertName,
-  checkOutbound,
-  connectMqtt,
-  createSimulatedLab,
-  parseMessage,
-  PROTOCOL_VERSION,
-  redact,
-  schemas,
-  topicsFor,
-  type AdminCommand,
-  type AdminCommandName,
-  type FaultSpec,
-  type StatusMessage,
-} from '../../compose/rigs.js';
+import type { AdminCommand, AdminCommandName, FaultSpec, StatusMessage } from '../../compose/rigs.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, runCommand, type GlobalArgs } from '../common.js';
 import { untilSignal } from './broker.js';
@@ -32,6 +18,9 @@ import { untilSignal } from './broker.js';
  * by the composition root when a campaign config asks for simulated rigs.
  */
 
+/** The rig protocol, its MQTT client and the simulated rigs (mqtt, ajv, …): loaded by the command that runs. */
+const loadRigs = () => import('../../compose/rigs.js');
+
 interface LabArgs extends GlobalArgs {
   broker: string;
   lab: string;
@@ -42,9 +31,10 @@ const withLab = <T>(y: Argv<T>) =>
     .option('broker', { type: 'string', default: process.env.PORELOOP_MQTT_URL ?? 'mqtt://127.0.0.1:1883', describe: 'MQTT broker URL (default $PORELOOP_MQTT_URL)' })
     .option('lab', { type: 'string', default: 'default', describe: 'lab name (topic root poreloop/v1/<lab>/)' });
 
-function checkLab(args: LabArgs): void {
+async function checkLab(args: LabArgs): Promise<void> {
   const problem = brokerUrlProblem(args.broker);
   if (problem) throw new BadInputError(problem, '--broker');
+  const { assertName } = await loadRigs();
   try {
     assertName('lab', args.lab);
   } catch (e) {
@@ -96,7 +86,8 @@ const simulateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, Simulat
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
-        checkLab(args);
+        await checkLab(args);
+        const { assertName, createSimulatedLab, redact } = await loadRigs();
         if (!Number.isInteger(args.count) || args.count < 1 || args.count > 10_000) throw new BadInputError(`must be an integer in 1…10000, got ${args.count}`, '--count');
         if (!(args.latency >= 0)) throw new BadInputError(`must be ≥ 0 ms, got ${args.latency}`, '--latency');
         if (!Number.isInteger(args.concurrency) || args.concurrency < 1) throw new BadInputError(`must be a positive integer, got ${args.concurrency}`, '--concurrency');
@@ -154,7 +145,8 @@ const listCommand = (ctx: CommandContext): CommandModule<GlobalArgs, ListArgs> =
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
-        checkLab(args);
+        await checkLab(args);
+        const { connectMqtt, parseMessage, redact, topicsFor } = await loadRigs();
         const topics = topicsFor(args.lab);
         const t = await connectMqtt({ url: args.broker, clientId: `poreloop-cli-${randomUUID().slice(0, 8)}`, clean: true });
         const rigs = new Map<string, StatusMessage>();
@@ -198,7 +190,8 @@ const adminCommand = (ctx: CommandContext): CommandModule<GlobalArgs, AdminArgs>
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
-        checkLab(args);
+        await checkLab(args);
+        const { checkOutbound, connectMqtt, PROTOCOL_VERSION, topicsFor } = await loadRigs();
         if (!ADMIN.includes(args.command as AdminCommandName)) throw new BadInputError(`unknown admin command "${args.command}"; allowed: ${ADMIN.join(', ')}`, 'command');
         const topics = topicsFor(args.lab);
         let topic: string;
@@ -237,11 +230,12 @@ interface SchemaArgs extends GlobalArgs {
 const schemaCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SchemaArgs> => ({
   command: 'schema [kind]',
   describe: 'print the JSON Schema of a protocol message (job, event, status, admin, error)',
-  builder: (y) => y.positional('kind', { type: 'string', choices: Object.keys(schemas) }) as never,
+  builder: async (y) => y.positional('kind', { type: 'string', choices: Object.keys((await loadRigs()).schemas) }) as never,
   handler: async (args) => {
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
+        const { schemas } = await loadRigs();
         const doc = args.kind ? schemas[args.kind as keyof typeof schemas] : schemas;
         if (args.json) out.result(doc);
         else out.info(JSON.stringify(doc, null, 2));

@@ -1,10 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { stringify } from 'yaml';
-import { registries } from '../../compose/campaign.js';
 import { BadInputError } from '../../core/errors.js';
-import { CALIBRATION_PROPS, calibrateTwin, validateCalibration, type CalibrationProp, type CalibrationTerm } from '../../reconstruct/calibrate.js';
-import { readVolume } from '../../voxel/io.js';
+import type { CalibrationProp, CalibrationTerm } from '../../reconstruct/calibrate.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, listFlag, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
 import { parseSize } from './twin.js';
@@ -15,6 +12,13 @@ import { parseSize } from './twin.js';
  * report the match per descriptor on the fit seed and on fresh seeds, and save a twin config
  * that `poreloop twin generate --config` reads.
  */
+
+/**
+ * The registries of twins and agents (the composition root: TF.js, physics, …) and the
+ * calibration: loaded when `twin calibrate` runs or shows its help, whose options name them.
+ */
+const load = () => Promise.all([import('../../compose/campaign.js'), import('../../reconstruct/calibrate.js')]);
+
 interface CalibrateArgs extends GlobalArgs {
   twin: string;
   to: string;
@@ -37,8 +41,9 @@ interface CalibrateArgs extends GlobalArgs {
 export const twinCalibrateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, CalibrateArgs> => ({
   command: 'calibrate <twin>',
   describe: "fit a twin's hidden parameters to a real segmented volume's porosity, SSA, PSD, S2 and τ",
-  builder: (y) =>
-    y
+  builder: async (y) => {
+    const [{ registries }, { CALIBRATION_PROPS }] = await load();
+    return y
       .positional('twin', { type: 'string', demandOption: true, describe: `twin name (${Object.keys(registries.twins).join(', ')})` })
       .option('to', { type: 'string', demandOption: true, describe: 'the real, segmented volume (labels as the twin: 0 pore, …)' })
       .option('voxel', { type: 'number', describe: 'voxel edge in µm (overrides the file; the twin is generated at the same voxel)' })
@@ -54,11 +59,14 @@ export const twinCalibrateCommand = (ctx: CommandContext): CommandModule<GlobalA
       .option('twin-seed', { type: 'number', default: 1, describe: 'twin seed of every fit evaluation' })
       .option('validate', { type: 'number', default: 3, describe: 'fresh twin seeds the best parameters are checked on (0: none)' })
       .option('rmax', { type: 'number', default: 16, describe: 'longest S2 lag compared, voxels' })
-      .option('out', { type: 'string', describe: 'write the calibrated twin config (YAML: twin, params, size, voxelSize, seed)' }) as never,
+      .option('out', { type: 'string', describe: 'write the calibrated twin config (YAML: twin, params, size, voxelSize, seed)' }) as never;
+  },
   handler: async (args) => {
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
+        const [{ registries }, { CALIBRATION_PROPS, calibrateTwin, validateCalibration }] = await load();
+        const { readVolume } = await import('../../voxel/io.js');
         const make = registries.twins[args.twin];
         if (!make) throw new BadInputError(`unknown twin "${args.twin}"; available: ${Object.keys(registries.twins).join(', ')}`, 'twin');
         const makeAgent = registries.agents[args.agent];
@@ -107,6 +115,7 @@ export const twinCalibrateCommand = (ctx: CommandContext): CommandModule<GlobalA
         const config = { twin: twin.name, params: r.params, size: [...size], voxelSize: target.voxelSize, seed: args.twinSeed };
         if (args.out) {
           const header = `# poreloop twin calibrate ${twin.name} --to ${args.to}: loss ${r.best.loss.toFixed(4)} after ${r.evaluations.length} evaluations (${args.agent}, seed ${args.seed})\n`;
+          const { stringify } = await import('yaml');
           writeFileSync(args.out, header + stringify(config));
           out.info(`wrote ${args.out}`);
         }

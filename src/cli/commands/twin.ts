@@ -1,11 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { parse as parseYaml } from 'yaml';
-import { generateTwin, twins as twinRegistry } from '../../compose/twins.js';
+import type { twins as TwinRegistry } from '../../compose/twins.js';
 import { BadInputError } from '../../core/errors.js';
 import type { Parameters, ParameterSpec, Shape3, Twin } from '../../core/protocols.js';
-import { VOLUME_FORMATS, writeVolume } from '../../voxel/io.js';
-import { writeSlicePreview } from '../../voxel/preview.js';
 import type { CommandContext } from '../context.js';
 import { createOutput, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
 import { twinCalibrateCommand } from './twin-calibrate.js';
@@ -16,7 +13,11 @@ import { twinCalibrateCommand } from './twin-calibrate.js';
  * seed) may supply everything; flags override it.
  */
 
-function twinNamed(name: string): Twin {
+/** The twins (twins/) and the volume writers (utif2, pngjs): loaded when a twin command runs or its help is shown. */
+const loadTwins = () => import('../../compose/twins.js');
+const loadVolumeIo = () => import('../../voxel/io.js');
+
+function twinNamed(twinRegistry: typeof TwinRegistry, name: string): Twin {
   const make = twinRegistry[name];
   if (!make) throw new BadInputError(`unknown twin "${name}"; available: ${Object.keys(twinRegistry).join(', ')}`, 'twin');
   return make();
@@ -35,8 +36,9 @@ export const twinListCommand = (ctx: CommandContext): CommandModule<GlobalArgs, 
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
+        const { twins: twinRegistry } = await loadTwins();
         const twins = Object.keys(twinRegistry).map((name) => {
-          const t = twinNamed(name);
+          const t = twinNamed(twinRegistry, name);
           return { name, description: t.description, phases: t.phases, stages: t.stages, parameters: t.parameters.map(describeSpec) };
         });
         for (const t of twins) {
@@ -77,8 +79,9 @@ interface TwinFile {
 }
 
 /** Reads a twin config (YAML): { twin, params, size, voxelSize, seed }; anything else is an error. */
-export function loadTwinFile(path: string): TwinFile {
+export async function loadTwinFile(path: string): Promise<TwinFile> {
   if (!existsSync(path)) throw new BadInputError('file not found', path);
+  const { parse: parseYaml } = await import('yaml');
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(path, 'utf8'));
@@ -113,8 +116,9 @@ function defaultVoxel(t: Twin): number {
 export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, GenerateArgs> => ({
   command: 'generate [twin]',
   describe: 'generate a microstructure and write it to a volume file',
-  builder: (y) =>
-    y
+  builder: async (y) => {
+    const [{ twins: twinRegistry }, { VOLUME_FORMATS }] = await Promise.all([loadTwins(), loadVolumeIo()]);
+    return y
       .positional('twin', { type: 'string', describe: `twin name (${Object.keys(twinRegistry).join(', ')}); or give --config` })
       .option('config', { type: 'string', describe: 'twin config YAML (twin, params, size, voxelSize, seed), e.g. configs/twins/toray-tgp-h.yaml' })
       .option('set', { type: 'string', array: true, describe: 'parameter value: name=value (repeatable)' })
@@ -124,16 +128,18 @@ export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalAr
       .option('until', { type: 'string', describe: 'stop after this stage (intermediate structure)' })
       .option('out', { type: 'string', demandOption: true, describe: `output volume: ${VOLUME_FORMATS.join(', ')}` })
       .option('preview', { type: 'string', describe: 'write a PNG of the middle slice (upscaled, with scale bar and phase legend)' })
-      .option('preview-axis', { type: 'string', choices: ['x', 'y', 'z'], default: 'z', describe: 'axis normal to the preview slice' }) as never,
+      .option('preview-axis', { type: 'string', choices: ['x', 'y', 'z'], default: 'z', describe: 'axis normal to the preview slice' }) as never;
+  },
   handler: async (args) => {
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
-        const file = args.config ? loadTwinFile(args.config) : {};
+        const [{ generateTwin, twins: twinRegistry }, { VOLUME_FORMATS, writeVolume }] = await Promise.all([loadTwins(), loadVolumeIo()]);
+        const file = args.config ? await loadTwinFile(args.config) : {};
         const name = args.twin ?? file.twin;
         if (!name) throw new BadInputError(`name a twin (${Object.keys(twinRegistry).join(', ')}) or give --config`, 'twin');
         if (args.twin && file.twin && args.twin !== file.twin) throw new BadInputError(`twin "${args.twin}" differs from the config's "${file.twin}"`, 'twin');
-        const twin = twinNamed(name);
+        const twin = twinNamed(twinRegistry, name);
         const params: Parameters = { ...(file.params ?? {}), ...parseSetFlags(args.set) };
         const size = parseSize(args.size ?? file.size ?? 64);
         const voxelSize = args.voxel ?? file.voxelSize ?? defaultVoxel(twin);
@@ -159,7 +165,7 @@ export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalAr
         });
         const ms = performance.now() - t0;
         writeVolume(args.out, result.voxels);
-        if (args.preview) writeSlicePreview(args.preview, result.voxels, { axis: (args.previewAxis ?? 'z') as 'x' | 'y' | 'z' });
+        if (args.preview) (await import('../../voxel/preview.js')).writeSlicePreview(args.preview, result.voxels, { axis: (args.previewAxis ?? 'z') as 'x' | 'y' | 'z' });
         const shape = result.voxels.shape;
         out.info(`${name}: ${shape.join('×')} voxels of ${voxelSize} µm (${shape.map((n) => +(n * voxelSize).toPrecision(4)).join(' × ')} µm), seed ${seed}, ${(ms / 1000).toFixed(2)} s`);
         out.info(`stages: ${result.stages.join(' → ')}`);

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import type { Shape3, Voxels } from '../../core/protocols.js';
-import { defaultPhases, readSamples, readVolume, writeVolume, type ReadVolumeOptions } from '../../voxel/io.js';
+import type { ReadVolumeOptions } from '../../voxel/io.js';
 import { sampleRange, toLabels } from '../../voxel/samples.js';
 import { segment, type Denoise } from '../../voxel/segment.js';
 import { cropVolume, downsampleVolume } from '../../voxel/transform.js';
@@ -15,6 +15,9 @@ import { createOutput, runCommand, type GlobalArgs, type Output } from '../commo
  * grey-scale stack into phase labels. Every reader warning (no voxel size in the file …)
  * goes to stderr; `--voxel` sets the voxel size where the file has none or a wrong one.
  */
+
+/** The readers and writers of volume files (utif2, pngjs): loaded when a volume command runs. */
+const loadIo = () => import('../../voxel/io.js');
 
 interface VolArgs extends GlobalArgs {
   input: string;
@@ -47,6 +50,7 @@ function rewrite<A extends VolArgs & { output: string }>(ctx: CommandContext, ch
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
+        const { readVolume, writeVolume } = await loadIo();
         const { volume: v, note, extra } = change(readVolume(args.input, readOptions(args, out)), args);
         writeVolume(args.output, v);
         out.info(`${args.output}: ${v.shape.join('×')} voxels of ${v.voxelSize} µm${note}`);
@@ -72,6 +76,7 @@ const infoCommand = (ctx: CommandContext): CommandModule<GlobalArgs, VolArgs> =>
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
+        const { defaultPhases, readSamples } = await loadIo();
         const g = readSamples(args.input, readOptions(args, out));
         const range = sampleRange(g.values);
         const isLabels = range.integral && range.nonFinite === 0 && range.min >= 0 && range.max <= 255;
@@ -157,6 +162,7 @@ const segmentCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SegmentA
         // Checked before the read and the (expensive) denoising, not after (issue #19 review).
         const names = args.names ? String(args.names).split(',').map((n) => n.trim()) : [];
         if (names.length > 0 && names.length !== args.classes) throw new BadInputError(`${names.length} names for ${args.classes} classes`, '--names');
+        const { readSamples, writeVolume } = await loadIo();
         const g = readSamples(args.input, readOptions(args, out));
         const t0 = performance.now();
         const s = segment(g.values, g.shape as Shape3, { classes: args.classes, denoise: args.denoise as Denoise });

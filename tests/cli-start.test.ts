@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { Ledger } from '../src/ledger/ledger.js';
+import { cliNodeArgs } from './cli-child.js';
+import { tmp } from './helpers.js';
+
+/**
+ * The CLI starts without the machinery its commands run (experiments/results/cli-start.md):
+ * `--version`, `--help`, a command's help and a usage error load no mathjs (≈ 1.5 s),
+ * TensorFlow.js, MQTT/aedes, ledger or physics; `status` loads the ledger but none of the
+ * heavy packages nor the composition root. Which modules a child process loaded is read from a module hook
+ * (fixtures/record-modules.mjs), not timed, so the test does not depend on the machine's speed.
+ */
+const DIR = fileURLToPath(new URL('../', import.meta.url));
+const ROOT = pathToFileURL(DIR).href;
+const RECORDER = fileURLToPath(new URL('./fixtures/record-modules.mjs', import.meta.url));
+
+/** The slowest packages to load, and the MQTT stack. */
+const HEAVY_PACKAGES = /(^|\/)node_modules\/(mathjs|@tensorflow\/[^/]+|aedes[^/]*|mqtt[^/]*)\//;
+/** Our layers that do the work (and load those packages), relative to the repository (dist/ when built). */
+const WORK_LAYERS = /^(dist\/)?(src\/(physics|compose|ledger|reconstruct|reward|surrogate|predict|orchestrator|exec|serve|report|config)|agents|twins|robots)\//;
+
+async function modulesOf(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; modules: string[] }> {
+  const file = join(tmp('poreloop-start-'), 'modules.txt');
+  // From the repository, where `--import tsx` resolves (sources newer than dist).
+  const child = spawn(process.execPath, [...cliNodeArgs([RECORDER]), ...args], {
+    cwd: DIR,
+    env: { ...process.env, PORELOOP_RECORD_MODULES: file },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+  const modules = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+  return { code, stdout, stderr, modules: modules.map((m) => (m.startsWith(ROOT) ? m.slice(ROOT.length) : m)) };
+}
+
+describe('CLI start-up loads only what the command needs', () => {
+  it.each([
+    [['--version'], 0],
+    [['--help'], 0],
+    [['status', '--help'], 0],
+    [['status', '--no-such-flag'], 2],
+  ])('poreloop %j: no heavy package, none of the working layers', async (args, exit) => {
+    const r = await modulesOf(args);
+    expect(r.code, r.stderr).toBe(exit);
+    // The hook saw the process: the CLI's own modules and yargs are there.
+    expect(r.modules.some((m) => /src\/cli\/main\.(js|ts)$/.test(m))).toBe(true);
+    expect(r.modules.some((m) => /(^|\/)node_modules\/yargs\//.test(m))).toBe(true);
+    expect(r.modules.filter((m) => HEAVY_PACKAGES.test(m) || WORK_LAYERS.test(m))).toEqual([]);
+  });
+
+  it('poreloop status on an empty ledger: the ledger, but no heavy package', async () => {
+    const db = join(tmp('poreloop-start-'), 'empty.db');
+    Ledger.open(db).close();
+    const r = await modulesOf(['status', '--db', db]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('no campaigns in');
+    expect(r.modules.some((m) => /src\/ledger\/ledger\.(js|ts)$/.test(m))).toBe(true);
+    // The physics' property table is there: the summary of a campaign prints its units.
+    const composition = /^(dist\/)?((agents|twins|robots|src\/(surrogate|predict|orchestrator))\/|src\/compose\/campaign\.(js|ts)$)/;
+    expect(r.modules.filter((m) => HEAVY_PACKAGES.test(m) || composition.test(m))).toEqual([]);
+  });
+});
