@@ -273,9 +273,11 @@ describe('gp-bo (issue #12)', () => {
     expect(() => createGpBoAgent({ model: 'gp', inputWarp: 'auto' })).not.toThrow();
   });
 
-  it.each(['pool-cdf', 'auto'])("inputWarp '%s' needs a pool: refused by name at the first proposal of a continuous space", async (inputWarp) => {
-    const agent = createGpBoAgent({ inputWarp });
-    await expect(agent.propose({ space: branin.space, history: [], rng: createRng(1) }, 1)).rejects.toThrow(new RegExp(`agent\\.gp-bo\\.inputWarp: '${inputWarp}' needs a pool of candidates`));
+  it("inputWarp 'pool-cdf' needs a pool: refused by name at the first proposal of a continuous space; 'auto' is 'none' there, bit for bit", async () => {
+    const agent = createGpBoAgent({ inputWarp: 'pool-cdf' });
+    await expect(agent.propose({ space: branin.space, history: [], rng: createRng(1) }, 1)).rejects.toThrow(/agent\.gp-bo\.inputWarp: 'pool-cdf' needs a pool of candidates/);
+    const run = (inputWarp: string) => runLoop(createGpBoAgent({ inputWarp }), branin.space, branin.reward, { budget: 12, seed: 2 });
+    expect(JSON.stringify((await run('auto')).map((o) => o.params))).toBe(JSON.stringify((await run('none')).map((o) => o.params)));
   });
 
   it("inputWarp 'kumaraswamy': same proposals bit for bit for the same seed, other than the unwarped ones, in a pool and a continuous space; resumes from a snapshot", async () => {

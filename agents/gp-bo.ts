@@ -414,14 +414,18 @@ export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
   let state: GpBoState = { hyper: null, lastFitN: 0 };
   const random = createRandomAgent();
 
-  /** The pool-CDF warp ('pool-cdf', 'auto'), or undefined for none (a Kumaraswamy warp comes with each fit). */
+  /**
+   * The pool-CDF warp ('pool-cdf', 'auto'), or undefined for none (a Kumaraswamy warp comes with
+   * each fit). A continuous space has no pool whose marginals could define the warp: 'pool-cdf'
+   * is refused at the first proposal (the options are read before the space is known), not
+   * replaced by another map; 'auto' chooses among the GPs there are, so there it is the plain
+   * GP ('none') — a choice that works in every space, as a default must.
+   */
   function warpOf(ctx: AgentContext): InputWarp | undefined {
     if (inputWarp !== 'pool-cdf' && inputWarp !== 'auto') return undefined;
     const warp = poolInputWarp(ctx.space);
-    // A continuous space has no pool whose marginals could define the warp; refused at the first
-    // proposal (the options are read before the space is known), not replaced by another map.
-    if (!warp) throw new BadInputError(`'${inputWarp}' needs a pool of candidates (space.pool); this space has none`, 'agent.gp-bo.inputWarp');
-    return warp;
+    if (!warp && inputWarp === 'pool-cdf') throw new BadInputError(`'pool-cdf' needs a pool of candidates (space.pool); this space has none`, 'agent.gp-bo.inputWarp');
+    return warp ?? undefined;
   }
 
   /**
