@@ -19,8 +19,8 @@ function newestSource(dir: string): number {
  * Node's arguments that start the CLI in a child process (the CLI's own arguments follow):
  * the built one (bin/poreloop.js) when the last build (dist/.tsbuildinfo) is newer than every
  * source — `npm test` builds first — else the sources through tsx (tests/faults/cli-entry.ts),
- * so a run straight after an edit never tests stale code. The rule of
- * tests/faults/liveness.test.ts. `imports` are --import scripts loaded after tsx (their module
+ * so a run straight after an edit never tests stale code (used by tests/cli-start.test.ts and
+ * tests/faults/liveness.test.ts). `imports` are --import scripts loaded after tsx (their module
  * hooks then see what tsx resolved).
  */
 export function cliNodeArgs(imports: string[] = []): string[] {

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, toPromise } from 'xstate';
@@ -15,6 +14,7 @@ import { campaignMachine } from '../../src/orchestrator/campaign.machine.js';
 import { CampaignRuntime } from '../../src/orchestrator/runtime.js';
 import { compileReward } from '../../src/reward/expression.js';
 import { fakeAgent, fakePredictor, fakeRig } from '../fakes/index.js';
+import { cliNodeArgs } from '../cli-child.js';
 import { cli, tmp } from '../helpers.js';
 
 /**
@@ -97,30 +97,12 @@ function hangingCampaign(patch: Record<string, unknown> = {}) {
   return { dir, path, db: join(dir, 'ledger.db') };
 }
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** The newest modification time of the built code's sources (src, agents, twins, robots). */
-function newestSource(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) t = Math.max(t, newestSource(path));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) t = Math.max(t, statSync(path).mtimeMs);
-  }
-  return t;
-}
-
 /**
- * How a child runs the CLI: the built one (bin/poreloop.js: about 3 s of CPU to start) when the
- * last build (dist/.tsbuildinfo) is newer than every source — `npm test` and `npm run test:faults`
- * build first — else the sources through tsx (about 6 s: each module transpiled), so a run of
- * this file straight after an edit never tests stale code. Decided once per file.
+ * How a child runs the CLI (tests/cli-child.ts): the built one when the last build is newer than
+ * every source — `npm test` and `npm run test:faults` build first — else the sources through tsx,
+ * so a run of this file straight after an edit never tests stale code. Decided once per file.
  */
-const CLI = (() => {
-  const built = join(ROOT, 'dist', '.tsbuildinfo');
-  const fresh = existsSync(built) && ['src', 'agents', 'twins', 'robots'].every((d) => newestSource(join(ROOT, d)) <= statSync(built).mtimeMs);
-  return fresh ? [join(ROOT, 'bin', 'poreloop.js')] : ['--import', 'tsx', fileURLToPath(new URL('./cli-entry.ts', import.meta.url))];
-})();
+const CLI = cliNodeArgs();
 
 function child(args: string[]) {
   const p = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
