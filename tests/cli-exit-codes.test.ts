@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -51,6 +51,19 @@ describe('usage errors stop the command and exit 2', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/format.*xml/s);
     expect(r.stdout).toBe('');
+  });
+
+  it('an operator command on a --db that does not exist: exit 2 naming --db, and no ledger file left behind', async () => {
+    // pause/stop/approve/reject open the ledger writable; they created an empty ledger at a
+    // mistyped path and answered "no campaign" (found 2026-12-07).
+    for (const command of ['pause', 'stop', 'approve', 'reject', 'pick']) {
+      const db = join(tmp(), 'typo.db');
+      const args = command === 'pick' ? [command, 'c1', 't1', '--db', db] : [command, 'c1', '--db', db];
+      const r = await cli(args);
+      expect(r.code, command).toBe(2);
+      expect(r.stderr, command).toMatch(/--db: no ledger at .*typo\.db/);
+      expect(existsSync(db), command).toBe(false);
+    }
   });
 
   it('twin generate without --out and analyse without a file: exit 2 naming what is missing', async () => {

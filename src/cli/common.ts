@@ -102,7 +102,7 @@ export async function withLedger<T>(db: string, fn: (ledger: Ledger) => T | Prom
   const { Ledger } = await import('../ledger/ledger.js');
   let ledger: Ledger;
   try {
-    ledger = Ledger.open(db, { readonly: options.readonly });
+    ledger = Ledger.open(db, { readonly: options.readonly, mustExist: true });
   } catch (e) {
     throw new BadInputError((e as Error).message, '--db');
   }

@@ -172,6 +172,12 @@ export interface JobRow {
 
 export interface LedgerOptions {
   readonly?: boolean;
+  /**
+   * Refuse a missing file instead of creating one (implied by `readonly`). The CLI's operator
+   * commands write (pause, stop, approve, …) but only into a ledger a campaign made: a typo in
+   * --db must not leave an empty ledger behind and answer "no campaign".
+   */
+  mustExist?: boolean;
   /** Injected clock for document timestamps (tests). */
   now?: () => Date;
 }
@@ -210,10 +216,11 @@ export class Ledger {
    */
   static open(path: string, options: LedgerOptions = {}): Ledger {
     const existed = path !== ':memory:' && existsSync(path);
-    if (options.readonly && !existed) throw new LedgerError(`no ledger at ${path}; run a campaign first or pass --db <file>`);
+    const mustExist = options.readonly === true || options.mustExist === true;
+    if (mustExist && !existed) throw new LedgerError(`no ledger at ${path}; run a campaign first or pass --db <file>`);
     let db: Database.Database;
     try {
-      db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+      db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: mustExist });
       if (existed) {
         const rows = db.pragma('quick_check') as Array<{ quick_check: string }>;
         if (rows.length !== 1 || rows[0].quick_check !== 'ok') {
