@@ -54,9 +54,9 @@ describe('usage errors stop the command and exit 2', () => {
   });
 
   it('an operator command on a --db that does not exist: exit 2 naming --db, and no ledger file left behind', async () => {
-    // pause/stop/approve/reject open the ledger writable; they created an empty ledger at a
+    // pause/stop/approve/reject/resume open the ledger writable; they created an empty ledger at a
     // mistyped path and answered "no campaign" (found 2026-12-07).
-    for (const command of ['pause', 'stop', 'approve', 'reject', 'pick']) {
+    for (const command of ['pause', 'stop', 'approve', 'reject', 'pick', 'resume']) {
       const db = join(tmp(), 'typo.db');
       const args = command === 'pick' ? [command, 'c1', 't1', '--db', db] : [command, 'c1', '--db', db];
       const r = await cli(args);

@@ -55,6 +55,14 @@ describe('CLI start-up loads only what the command needs', () => {
     expect(r.modules.filter((m) => HEAVY_PACKAGES.test(m) || WORK_LAYERS.test(m))).toEqual([]);
   });
 
+  it('poreloop rig schema: the protocol\'s schemas, but no broker and no MQTT client', async () => {
+    const r = await modulesOf(['rig', 'schema', 'status', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveProperty('properties');
+    expect(r.modules.some((m) => /robots\/protocol\/validate\.(js|ts)$/.test(m))).toBe(true);
+    expect(r.modules.filter((m) => HEAVY_PACKAGES.test(m) || /robots\/(broker|transport|sim)\b/.test(m))).toEqual([]);
+  });
+
   it('poreloop status on an empty ledger: the ledger, but no heavy package', async () => {
     const db = join(tmp('poreloop-start-'), 'empty.db');
     Ledger.open(db).close();

@@ -4,7 +4,7 @@ import { withGlobals } from './common.js';
 import { commands } from './commands/index.js';
 
 /**
- * The `poreloop` command line (yargs). Each command lives in src/cli/commands/<name>.ts and
+ * The `poreloop` command line (yargs). Each command is defined in src/cli/commands/ (index.ts lists them) and
  * returns its exit code through `ctx.exit`; this file only assembles them.
  * Exit codes (issue #2): 0 success, 2 bad input (config, arguments, files), 1 runtime failure.
  */

@@ -6,8 +6,7 @@ import { readFileSync } from 'node:fs';
 import { BadInputError } from '../core/errors.js';
 import { parseRigKeys } from '../../robots/protocol/signing.js';
 export { startEmbeddedBroker } from '../../robots/broker.js';
-export { PROTOCOL_VERSION, assertName, topicsFor } from '../../robots/protocol/topics.js';
-export { checkOutbound, parseMessage, schemas, type AdminCommand, type AdminCommandName, type StatusMessage } from '../../robots/protocol/validate.js';
+export * from './rig-protocol.js';
 export { createSimulatedLab, type FaultSpec } from '../../robots/sim/index.js';
 export { connectMqtt, redact } from '../../robots/transport/mqtt.js';
 

@@ -187,7 +187,7 @@ export async function run(args: RunArgs, out: Output): Promise<number> {
 export async function resume(args: CampaignArgs, out: Output): Promise<number> {
   // A campaign paused by `poreloop pause` still has its process: tell it to go on
   // (issue #18). Otherwise this process continues the campaign from its ledger.
-  if (resumeRunning(args.db, args.campaignId, out)) return 0;
+  if (await resumeRunning(args.db, args.campaignId, out)) return 0;
   const { resumeCampaign } = await compose();
   return report(out, await withSignals((c) => resumeCampaign(args.campaignId, runOptions(args, out, c))));
 }
@@ -197,10 +197,10 @@ export async function resume(args: CampaignArgs, out: Output): Promise<number> {
  * false otherwise, and `resume` continues the campaign from its ledger as before (a killed
  * process's lease does not count: CampaignLease.liveHolder).
  */
-function resumeRunning(db: string, idOrPrefix: string, out: Output): boolean {
-  if (!existsSync(db)) return false;
-  const ledger = Ledger.open(db);
-  try {
+function resumeRunning(db: string, idOrPrefix: string, out: Output): Promise<boolean> {
+  // Through withLedger: a --db that does not exist is bad input naming it (exit 2), never an
+  // empty ledger made at a mistyped path (resumeCampaign below opens it writable).
+  return withLedger(db, (ledger) => {
     const c = ledger.findCampaign(idOrPrefix);
     const holder = c ? CampaignLease.liveHolder(ledger, c.id) : null;
     if (!c || !holder || (c.status !== 'running' && c.status !== 'paused')) return false;
@@ -210,9 +210,7 @@ function resumeRunning(db: string, idOrPrefix: string, out: Output): boolean {
     out.info(`resume sent to campaign ${c.id} (run by process ${holder.pid} on ${holder.host})`);
     out.result({ campaignId: c.id, command: 'resume' });
     return true;
-  } finally {
-    ledger.close();
-  }
+  }, { readonly: false });
 }
 
 /** `poreloop status [campaignId]`: the campaigns of a ledger, or one campaign. */

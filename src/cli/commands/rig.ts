@@ -20,6 +20,8 @@ import { untilSignal } from './broker.js';
 
 /** The rig protocol, its MQTT client and the simulated rigs (mqtt, ajv, …): loaded by the command that runs. */
 const loadRigs = () => import('../../compose/rigs.js');
+/** Names, topics and schemas only: no broker, no MQTT client (experiments/results/cli-start.md). */
+const loadProtocol = () => import('../../compose/rig-protocol.js');
 
 interface LabArgs extends GlobalArgs {
   broker: string;
@@ -34,7 +36,7 @@ const withLab = <T>(y: Argv<T>) =>
 async function checkLab(args: LabArgs): Promise<void> {
   const problem = brokerUrlProblem(args.broker);
   if (problem) throw new BadInputError(problem, '--broker');
-  const { assertName } = await loadRigs();
+  const { assertName } = await loadProtocol();
   try {
     assertName('lab', args.lab);
   } catch (e) {
@@ -87,7 +89,7 @@ const simulateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, Simulat
     ctx.exit(
       await runCommand(out, async () => {
         await checkLab(args);
-        const { assertName, createSimulatedLab, redact } = await loadRigs();
+        const [{ assertName }, { createSimulatedLab, redact }] = await Promise.all([loadProtocol(), loadRigs()]);
         if (!Number.isInteger(args.count) || args.count < 1 || args.count > 10_000) throw new BadInputError(`must be an integer in 1…10000, got ${args.count}`, '--count');
         if (!(args.latency >= 0)) throw new BadInputError(`must be ≥ 0 ms, got ${args.latency}`, '--latency');
         if (!Number.isInteger(args.concurrency) || args.concurrency < 1) throw new BadInputError(`must be a positive integer, got ${args.concurrency}`, '--concurrency');
@@ -230,12 +232,12 @@ interface SchemaArgs extends GlobalArgs {
 const schemaCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SchemaArgs> => ({
   command: 'schema [kind]',
   describe: 'print the JSON Schema of a protocol message (job, event, status, admin, error)',
-  builder: async (y) => y.positional('kind', { type: 'string', choices: Object.keys((await loadRigs()).schemas) }) as never,
+  builder: async (y) => y.positional('kind', { type: 'string', choices: Object.keys((await loadProtocol()).schemas) }) as never,
   handler: async (args) => {
     const out = createOutput(args.json);
     ctx.exit(
       await runCommand(out, async () => {
-        const { schemas } = await loadRigs();
+        const { schemas } = await loadProtocol();
         const doc = args.kind ? schemas[args.kind as keyof typeof schemas] : schemas;
         if (args.json) out.result(doc);
         else out.info(JSON.stringify(doc, null, 2));

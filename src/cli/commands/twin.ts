@@ -13,7 +13,7 @@ import { twinCalibrateCommand } from './twin-calibrate.js';
  * seed) may supply everything; flags override it.
  */
 
-/** The twins (twins/) and the volume writers (utif2, pngjs): loaded when a twin command runs or its help is shown. */
+/** The twins (twins/) and the volume writers (utif2, pngjs): loaded when a twin command runs, or when `twin generate --help` lists the twins. */
 const loadTwins = () => import('../../compose/twins.js');
 const loadVolumeIo = () => import('../../voxel/io.js');
 
