@@ -33,57 +33,91 @@ interface Tree {
   value: number[];
 }
 
-/** Rank of every row's value per feature (ties share a rank), so nodes sort integer keys. */
-function featureRanks(x: readonly number[][]): Int32Array[] {
+/**
+ * Per feature, every row in increasing (value, row) order: the order of the keys rank·N + row
+ * (ties of value share a rank), sorted once per forest with the native typed-array sort.
+ */
+function featureOrders(x: readonly number[][]): Int32Array[] {
   const n = x.length;
   return x[0].map((_, f) => {
     const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => x[a][f] - x[b][f] || a - b);
     const rank = new Int32Array(n);
     for (let k = 1; k < n; k++) rank[order[k]] = x[order[k]][f] === x[order[k - 1]][f] ? rank[order[k - 1]] : k;
-    return rank;
+    const keys = Float64Array.from(rank, (r, i) => r * n + i).sort();
+    return Int32Array.from(keys, (v) => v % n);
   });
 }
 
-function buildTree(x: readonly number[][], y: readonly number[], ranks: readonly Int32Array[], rows: number[], rng: Rng, maxFeatures: number, minLeaf: number): Tree {
+/**
+ * One CART tree on the bootstrap sample `rows`. Each node's rows are kept twice over, in one
+ * segment [start, end) of shared arrays: in the order the bootstrap drew them (`drawn`: the
+ * order of the node's sum of targets), and per feature in (value, row) order (`byFeature`). A
+ * split partitions every list stably, so each child's lists are again in those orders: the
+ * split search reads its candidates in sorted order without sorting at every node (the sort per
+ * node and feature was 20 % of a gp-bo proposal, issue #12's cost line). The arithmetic — the
+ * sums, their order, the gains, the thresholds — is that of sorting each node's rows by
+ * (value, row) afresh, so the trees are the same bit for bit.
+ */
+function buildTree(x: readonly number[][], y: Float64Array, columns: readonly Float64Array[], orders: readonly Int32Array[], rows: number[], rng: Rng, maxFeatures: number, minLeaf: number): Tree {
   const t: Tree = { feature: [], threshold: [], left: [], right: [], value: [] };
   const d = x[0].length;
   const N = x.length;
-  const keys = new Float64Array(rows.length);
-  const node = (idx: number[]): number => {
+  const m = rows.length;
+  const drawn = Int32Array.from(rows);
+  // The bootstrap sample in (value, row) order per feature: each row as often as it was drawn.
+  const count = new Int32Array(N);
+  for (const i of rows) count[i]++;
+  const byFeature = orders.map((order) => {
+    const sorted = new Int32Array(m);
+    let p = 0;
+    for (const i of order) for (let c = count[i]; c > 0; c--) sorted[p++] = i;
+    return sorted;
+  });
+  const goesLeft = new Uint8Array(N);
+  const spill = new Int32Array(m);
+  /** Stable partition of list[start, end) by goesLeft (left rows first); returns the left count. */
+  const partition = (list: Int32Array, start: number, end: number): number => {
+    let w = start;
+    let r = 0;
+    for (let k = start; k < end; k++) {
+      const i = list[k];
+      if (goesLeft[i]) list[w++] = i;
+      else spill[r++] = i;
+    }
+    list.set(spill.subarray(0, r), w);
+    return w - start;
+  };
+  const node = (start: number, end: number): number => {
     const id = t.feature.length;
+    const n = end - start;
     let sum = 0;
-    for (const i of idx) sum += y[i];
+    for (let k = start; k < end; k++) sum += y[drawn[k]];
     t.feature.push(-1);
     t.threshold.push(0);
     t.left.push(-1);
     t.right.push(-1);
-    t.value.push(sum / idx.length);
-    if (idx.length < 2 * minLeaf) return id;
+    t.value.push(sum / n);
+    if (n < 2 * minLeaf) return id;
     // Features to try: all, or a random subset (partial Fisher–Yates).
     const feats = Array.from({ length: d }, (_, k) => k);
     for (let k = 0; k < Math.min(maxFeatures, d); k++) {
       const j = k + rng.int(d - k);
       [feats[k], feats[j]] = [feats[j], feats[k]];
     }
-    let bestGain = 1e-12 * idx.length;
+    let bestGain = 1e-12 * n;
     let bestF = -1;
     let bestT = 0;
-    const n = idx.length;
     const total = sum;
     for (const f of feats.slice(0, Math.min(maxFeatures, d))) {
-      // Sort by (rank, row) as one number with the native typed-array sort: same order as
-      // sorting by value then row, several times faster than a comparator.
-      const kf = keys.subarray(0, n);
-      for (let k = 0; k < n; k++) kf[k] = ranks[f][idx[k]] * N + idx[k];
-      kf.sort();
-      const sorted = Array.from(kf, (v) => v % N);
+      const sorted = byFeature[f];
+      const col = columns[f];
       let leftSum = 0;
       for (let k = 0; k < n - 1; k++) {
-        leftSum += y[sorted[k]];
+        leftSum += y[sorted[start + k]];
         const nl = k + 1;
         if (nl < minLeaf || n - nl < minLeaf) continue;
-        const a = x[sorted[k]][f];
-        const b = x[sorted[k + 1]][f];
+        const a = col[sorted[start + k]];
+        const b = col[sorted[start + k + 1]];
         if (a === b) continue;
         // SSE decrease = nl·ml² + nr·mr² − n·m², the part of Σ(y − mean)² a split removes.
         const rightSum = total - leftSum;
@@ -100,16 +134,17 @@ function buildTree(x: readonly number[][], y: readonly number[], ranks: readonly
       }
     }
     if (bestF < 0) return id;
-    const l: number[] = [];
-    const r: number[] = [];
-    for (const i of idx) (x[i][bestF] <= bestT ? l : r).push(i);
+    const col = columns[bestF];
+    for (let k = start; k < end; k++) goesLeft[drawn[k]] = col[drawn[k]] <= bestT ? 1 : 0;
+    const nl = partition(drawn, start, end);
+    for (const sorted of byFeature) partition(sorted, start, end);
     t.feature[id] = bestF;
     t.threshold[id] = bestT;
-    t.left[id] = node(l);
-    t.right[id] = node(r);
+    t.left[id] = node(start, start + nl);
+    t.right[id] = node(start + nl, end);
     return id;
   };
-  node(rows);
+  node(0, m);
   return t;
 }
 
@@ -131,13 +166,15 @@ export class RandomForest {
     this.y = [...y];
     const n = x.length;
     const d = x[0].length;
-    const ranks = featureRanks(this.x);
+    const orders = featureOrders(this.x);
+    const columns = Array.from({ length: d }, (_, f) => Float64Array.from(this.x, (r) => r[f]));
+    const ys = Float64Array.from(this.y);
     for (let b = 0; b < (o.trees ?? 100); b++) {
       const rows = Array.from({ length: n }, () => o.rng.int(n));
       const bag = new Uint8Array(n);
       for (const i of rows) bag[i] = 1;
       this.inBag.push(bag);
-      this.trees.push(buildTree(this.x, this.y, ranks, rows, o.rng, o.maxFeatures ?? d, o.minLeaf ?? 1));
+      this.trees.push(buildTree(this.x, ys, columns, orders, rows, o.rng, o.maxFeatures ?? d, o.minLeaf ?? 1));
     }
   }
 
