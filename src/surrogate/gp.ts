@@ -114,14 +114,44 @@ export function matern52(a: readonly number[], b: readonly number[], invL2: Floa
   return (1 + SQRT5 * r + (5 / 3) * r2) * Math.exp(-SQRT5 * r);
 }
 
-/** Factorises K + σ²I, adding jitter if rounding makes it indefinite. */
-function factorise(x: readonly number[][], hyper: GpHyper): Float64Array {
+/**
+ * r² = Σ_k (x_ik − x_jk)² / ℓ_k², r and e^{−√5 r} of every pair j < i, packed row by row (pair
+ * i(i−1)/2 + j). Computed once per kernel matrix and shared by the matrix and the likelihood
+ * gradient, which needed the same three numbers again (half the exp calls of a fit). The
+ * arithmetic is matern52's, operation for operation, so every kernel value is bit for bit the same.
+ */
+function kernelPairs(x: readonly (readonly number[])[], invL2: Float64Array): { r2: Float64Array; r: Float64Array; ex: Float64Array } {
   const n = x.length;
-  const invL2 = Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v));
+  const d = invL2.length;
+  const m = (n * (n - 1)) / 2;
+  const r2s = new Float64Array(m);
+  const rs = new Float64Array(m);
+  const exs = new Float64Array(m);
+  for (let i = 0, p = 0; i < n; i++) {
+    const a = x[i];
+    for (let j = 0; j < i; j++, p++) {
+      const b = x[j];
+      let r2 = 0;
+      for (let k = 0; k < d; k++) {
+        const t = a[k] - b[k];
+        r2 += t * t * invL2[k];
+      }
+      const r = Math.sqrt(r2);
+      r2s[p] = r2;
+      rs[p] = r;
+      exs[p] = Math.exp(-SQRT5 * r);
+    }
+  }
+  return { r2: r2s, r: rs, ex: exs };
+}
+
+/** Factorises K + σ²I, adding jitter if rounding makes it indefinite (pairs: kernelPairs of the inputs). */
+function factorise(n: number, hyper: GpHyper, pairs: { r2: Float64Array; r: Float64Array; ex: Float64Array }): Float64Array {
   const s2 = Math.exp(hyper.logSignalVar);
   const k = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < i; j++) k[i * n + j] = k[j * n + i] = s2 * matern52(x[i], x[j], invL2);
+  for (let i = 0, p = 0; i < n; i++) {
+    // s² · matern52: (1 + √5 r + 5r²/3) e^{−√5 r}, then times s², as matern52 and its caller did.
+    for (let j = 0; j < i; j++, p++) k[i * n + j] = k[j * n + i] = s2 * ((1 + SQRT5 * pairs.r[p] + (5 / 3) * pairs.r2[p]) * pairs.ex[p]);
   }
   for (let jitter = 0; ; jitter = jitter === 0 ? 1e-8 * s2 : jitter * 10) {
     for (let i = 0; i < n; i++) k[i * n + i] = s2 + Math.exp(hyper.logNoiseVar) + jitter;
@@ -130,6 +160,8 @@ function factorise(x: readonly number[][], hyper: GpHyper): Float64Array {
     if (jitter > s2) throw new Error('GP kernel matrix is not positive definite even with jitter');
   }
 }
+
+const inverseSquares = (hyper: GpHyper): Float64Array => Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v));
 
 /**
  * Log marginal likelihood of standardised targets and its gradient with respect to
@@ -142,37 +174,35 @@ function factorise(x: readonly number[][], hyper: GpHyper): Float64Array {
 export function logMarginalLikelihood(x: readonly number[][], y: readonly number[], hyper: GpHyper, inputGradient = false): { value: number; gradient: number[]; inputGradient?: Float64Array } {
   const n = x.length;
   const d = hyper.logLengthscales.length;
-  const l = factorise(x, hyper);
+  const invL2 = inverseSquares(hyper);
+  const pairs = kernelPairs(x, invL2);
+  const l = factorise(n, hyper, pairs);
   const alpha = backSolve(l, n, forwardSolve(l, n, Float64Array.from(y)));
   let value = -0.5 * n * Math.log(2 * Math.PI);
   for (let i = 0; i < n; i++) value -= 0.5 * y[i] * alpha[i] + Math.log(l[i * n + i]);
   const kinv = inverseFromCholesky(l, n);
-  const invL2 = Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v));
   const s2 = Math.exp(hyper.logSignalVar);
   const gradient = new Array<number>(d + 2).fill(0);
   const gx = inputGradient ? new Float64Array(n * d) : undefined;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0, p = 0; i < n; i++) {
     const wii = alpha[i] * alpha[i] - kinv[i * n + i];
     gradient[d] += 0.5 * wii * s2;
     gradient[d + 1] += 0.5 * wii * Math.exp(hyper.logNoiseVar);
-    for (let j = 0; j < i; j++) {
+    const xi = x[i];
+    for (let j = 0; j < i; j++, p++) {
+      const xj = x[j];
       const w = alpha[i] * alpha[j] - kinv[i * n + j]; // symmetric: counted twice below
-      let r2 = 0;
-      for (let k = 0; k < d; k++) {
-        const t = x[i][k] - x[j][k];
-        r2 += t * t * invL2[k];
-      }
-      const r = Math.sqrt(r2);
-      const ex = Math.exp(-SQRT5 * r);
-      gradient[d] += w * s2 * (1 + SQRT5 * r + (5 / 3) * r2) * ex;
+      const r = pairs.r[p];
+      const ex = pairs.ex[p];
+      gradient[d] += w * s2 * (1 + SQRT5 * r + (5 / 3) * pairs.r2[p]) * ex;
       const common = w * s2 * (5 / 3) * (1 + SQRT5 * r) * ex;
       for (let k = 0; k < d; k++) {
-        const t = x[i][k] - x[j][k];
+        const t = xi[k] - xj[k];
         gradient[k] += common * t * t * invL2[k];
       }
       if (gx) {
         for (let k = 0; k < d; k++) {
-          const g = common * (x[i][k] - x[j][k]) * invL2[k];
+          const g = common * (xi[k] - xj[k]) * invL2[k];
           gx[i * d + k] -= g;
           gx[j * d + k] += g;
         }
@@ -187,21 +217,27 @@ export function logMarginalLikelihood(x: readonly number[][], y: readonly number
  * triangle computed, mirrored). n³/3 multiply-adds against n³ for n solves with unit vectors.
  */
 export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
-  const li = new Float64Array(n * n);
+  // L⁻¹ is kept transposed (lt[j·n + i] = [L⁻¹]ᵢⱼ) so both loops below read rows, not columns
+  // with stride n; the products and their order are those of the textbook form.
+  const lt = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
-    li[j * n + j] = 1 / l[j * n + j];
+    const lj = j * n;
+    lt[lj + j] = 1 / l[lj + j];
     for (let i = j + 1; i < n; i++) {
+      const li = i * n;
       let s = 0;
-      for (let k = j; k < i; k++) s -= l[i * n + k] * li[k * n + j];
-      li[i * n + j] = s / l[i * n + i];
+      for (let k = j; k < i; k++) s -= l[li + k] * lt[lj + k];
+      lt[lj + i] = s / l[li + i];
     }
   }
   const kinv = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
+    const li = i * n;
     for (let j = 0; j <= i; j++) {
+      const lj = j * n;
       let s = 0;
-      for (let k = i; k < n; k++) s += li[k * n + i] * li[k * n + j];
-      kinv[i * n + j] = kinv[j * n + i] = s;
+      for (let k = i; k < n; k++) s += lt[li + k] * lt[lj + k];
+      kinv[li + j] = kinv[lj + i] = s;
     }
   }
   return kinv;
@@ -323,9 +359,9 @@ export class GaussianProcess {
     const st = standardisation ?? standardise(y);
     this.yMean = st.mean;
     this.yStd = st.std;
-    this.invL2 = Float64Array.from(hyper.logLengthscales, (v) => Math.exp(-2 * v));
+    this.invL2 = inverseSquares(hyper);
     const n = x.length;
-    this.chol = factorise(this.x, this.hyper);
+    this.chol = factorise(n, this.hyper, kernelPairs(this.x, this.invL2));
     this.alpha = backSolve(this.chol, n, forwardSolve(this.chol, n, Float64Array.from(y, (v) => (v - this.yMean) / this.yStd)));
   }
 
