@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
-import { GaussianProcess, expectedImprovement, logMarginalLikelihood, normCdf, type GpHyper } from './gp.js';
+import { GaussianProcess, cholesky, expectedImprovement, inverseFromCholesky, logMarginalLikelihood, normCdf, type GpHyper } from './gp.js';
 
 const m52 = (r: number): number => (1 + Math.sqrt(5) * r + (5 / 3) * r * r) * Math.exp(-Math.sqrt(5) * r);
 
@@ -135,5 +135,55 @@ describe('MAP fit, leave-one-out and log-EI (issue #12)', () => {
     expect(hi).toBeGreaterThan(lo);
     // Reference: ln h(−40) = −800 − ln √(2π) − 2 ln 40 + ln(1 − 3/1600 + …).
     expect(lo).toBeCloseTo(-800 - 0.5 * Math.log(2 * Math.PI) - 2 * Math.log(40) + Math.log(1 - 3 / 1600 + 15 / 1600 ** 2), 6);
+  });
+
+  it('cholesky and inverseFromCholesky are the textbook loops bit for bit (two rows at a time, issue #12 cost line)', () => {
+    // The one-row-at-a-time forms the fast ones must reproduce exactly: same products, same order.
+    const textbookCholesky = (a: Float64Array, n: number): Float64Array | null => {
+      const l = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j <= i; j++) {
+          let s = a[i * n + j];
+          for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
+          if (i === j) {
+            if (!(s > 0)) return null;
+            l[i * n + i] = Math.sqrt(s);
+          } else l[i * n + j] = s / l[j * n + j];
+        }
+      }
+      return l;
+    };
+    const textbookInverse = (l: Float64Array, n: number): Float64Array => {
+      const li = new Float64Array(n * n);
+      for (let j = 0; j < n; j++) {
+        li[j * n + j] = 1 / l[j * n + j];
+        for (let i = j + 1; i < n; i++) {
+          let s = 0;
+          for (let k = j; k < i; k++) s -= l[i * n + k] * li[k * n + j];
+          li[i * n + j] = s / l[i * n + i];
+        }
+      }
+      const kinv = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j <= i; j++) {
+          let s = 0;
+          for (let k = i; k < n; k++) s += li[k * n + i] * li[k * n + j];
+          kinv[i * n + j] = kinv[j * n + i] = s;
+        }
+      }
+      return kinv;
+    };
+    const rng = createRng(12);
+    for (const n of [1, 2, 3, 8, 31, 40]) {
+      const x = Array.from({ length: n }, () => [rng.next(), rng.next(), rng.next()]);
+      const a = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = m52(Math.hypot(x[i][0] - x[j][0], x[i][1] - x[j][1], x[i][2] - x[j][2]) / 0.3) + (i === j ? 1e-3 : 0);
+      const l = cholesky(a, n)!;
+      expect(Array.from(l)).toEqual(Array.from(textbookCholesky(a, n)!));
+      expect(Array.from(inverseFromCholesky(l, n))).toEqual(Array.from(textbookInverse(l, n)));
+    }
+    // Not positive definite (at an even and at an odd row): null, as before.
+    expect(cholesky(Float64Array.from([1, 2, 2, 1]), 2)).toBeNull();
+    expect(cholesky(Float64Array.from([1, 0, 0, 0, 1, 2, 0, 2, 1]), 3)).toBeNull();
   });
 });

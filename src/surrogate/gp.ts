@@ -67,17 +67,51 @@ export function hyperPrior(d: number): { mean: number[]; sd: number[] } {
   return { mean: [...new Array<number>(d).fill(lengthMean), 0, -4], sd: [...new Array<number>(d).fill(Math.sqrt(3)), 1, 1] };
 }
 
-/** Lower Cholesky factor of a symmetric positive-definite n×n matrix (row-major), or null. */
+/**
+ * Lower Cholesky factor of a symmetric positive-definite n×n matrix (row-major), or null.
+ * Rows are computed two at a time: each entry's sum is a chain of dependent subtractions whose
+ * latency, not the arithmetic, bounds the loop, and two independent chains side by side run in
+ * about the time of one. Every entry still takes the same products in the same order as the
+ * one-row-at-a-time textbook loop, so the factor is the same bit for bit (issue #12 cost line).
+ */
 export function cholesky(a: Float64Array, n: number): Float64Array | null {
   const l = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const ri = i * n;
+    const rn = ri + n;
     for (let j = 0; j <= i; j++) {
-      let s = a[i * n + j];
-      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
-      if (i === j) {
+      const rj = j * n;
+      let s = a[ri + j];
+      let t = a[rn + j];
+      for (let k = 0; k < j; k++) {
+        const ljk = l[rj + k];
+        s -= l[ri + k] * ljk;
+        t -= l[rn + k] * ljk;
+      }
+      if (j === i) {
         if (!(s > 0)) return null;
-        l[i * n + i] = Math.sqrt(s);
-      } else l[i * n + j] = s / l[j * n + j];
+        l[ri + i] = Math.sqrt(s);
+      } else l[ri + j] = s / l[rj + j];
+      // Row i + 1 at column j ≤ i needs row i only up to column j, which is now complete.
+      l[rn + j] = t / l[rj + j];
+    }
+    let t = a[rn + i + 1];
+    for (let k = 0; k <= i; k++) t -= l[rn + k] * l[rn + k];
+    if (!(t > 0)) return null;
+    l[rn + i + 1] = Math.sqrt(t);
+  }
+  if (i < n) {
+    // The last row of an odd n, alone.
+    const ri = i * n;
+    for (let j = 0; j <= i; j++) {
+      const rj = j * n;
+      let s = a[ri + j];
+      for (let k = 0; k < j; k++) s -= l[ri + k] * l[rj + k];
+      if (j === i) {
+        if (!(s > 0)) return null;
+        l[ri + i] = Math.sqrt(s);
+      } else l[ri + j] = s / l[rj + j];
     }
   }
   return l;
@@ -217,27 +251,57 @@ export function logMarginalLikelihood(x: readonly number[][], y: readonly number
  * triangle computed, mirrored). n³/3 multiply-adds against n³ for n solves with unit vectors.
  */
 export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
-  // L⁻¹ is kept transposed (lt[j·n + i] = [L⁻¹]ᵢⱼ) so both loops below read rows, not columns
-  // with stride n; the products and their order are those of the textbook form.
+  // L⁻¹ is kept transposed (lt[j·n + i] = [L⁻¹]ᵢⱼ) so the loops below read rows, not columns
+  // with stride n; and two independent sums run side by side (as in cholesky: the chain of
+  // dependent additions bounds the loop). Each entry takes the products of the textbook form
+  // in its order, so K⁻¹ is the same bit for bit.
   const lt = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
+  let j = 0;
+  for (; j + 1 < n; j += 2) {
     const lj = j * n;
+    const lj1 = lj + n;
     lt[lj + j] = 1 / l[lj + j];
-    for (let i = j + 1; i < n; i++) {
+    lt[lj1 + j + 1] = 1 / l[lj1 + j + 1];
+    let s0 = 0;
+    s0 -= l[lj1 + j] * lt[lj + j];
+    lt[lj + j + 1] = s0 / l[lj1 + j + 1];
+    for (let i = j + 2; i < n; i++) {
       const li = i * n;
       let s = 0;
-      for (let k = j; k < i; k++) s -= l[li + k] * lt[lj + k];
+      let t = 0;
+      s -= l[li + j] * lt[lj + j];
+      for (let k = j + 1; k < i; k++) {
+        const lik = l[li + k];
+        s -= lik * lt[lj + k];
+        t -= lik * lt[lj1 + k];
+      }
       lt[lj + i] = s / l[li + i];
+      lt[lj1 + i] = t / l[li + i];
     }
   }
+  // The last column of an odd n: its only entry is the diagonal.
+  if (j < n) lt[j * n + j] = 1 / l[j * n + j];
   const kinv = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const li = i * n;
-    for (let j = 0; j <= i; j++) {
+    let j = 0;
+    for (; j + 1 <= i; j += 2) {
       const lj = j * n;
+      const lj1 = lj + n;
       let s = 0;
-      for (let k = i; k < n; k++) s += lt[li + k] * lt[lj + k];
+      let t = 0;
+      for (let k = i; k < n; k++) {
+        const lik = lt[li + k];
+        s += lik * lt[lj + k];
+        t += lik * lt[lj1 + k];
+      }
       kinv[li + j] = kinv[lj + i] = s;
+      kinv[li + j + 1] = kinv[lj1 + i] = t;
+    }
+    if (j === i) {
+      let s = 0;
+      for (let k = i; k < n; k++) s += lt[li + k] * lt[li + k];
+      kinv[li + i] = s;
     }
   }
   return kinv;
