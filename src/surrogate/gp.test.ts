@@ -174,7 +174,7 @@ describe('MAP fit, leave-one-out and log-EI (issue #12)', () => {
       return kinv;
     };
     const rng = createRng(12);
-    for (const n of [1, 2, 3, 8, 31, 40]) {
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 31, 40]) {
       const x = Array.from({ length: n }, () => [rng.next(), rng.next(), rng.next()]);
       const a = new Float64Array(n * n);
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = m52(Math.hypot(x[i][0] - x[j][0], x[i][1] - x[j][1], x[i][2] - x[j][2]) / 0.3) + (i === j ? 1e-3 : 0);

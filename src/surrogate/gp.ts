@@ -252,56 +252,87 @@ export function logMarginalLikelihood(x: readonly number[][], y: readonly number
  */
 export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
   // L⁻¹ is kept transposed (lt[j·n + i] = [L⁻¹]ᵢⱼ) so the loops below read rows, not columns
-  // with stride n; and two independent sums run side by side (as in cholesky: the chain of
+  // with stride n; and four independent sums run side by side (as in cholesky: the chain of
   // dependent additions bounds the loop). Each entry takes the products of the textbook form
-  // in its order, so K⁻¹ is the same bit for bit.
+  // in its order, so K⁻¹ is the same bit for bit (test against the textbook loops).
   const lt = new Float64Array(n * n);
-  let j = 0;
-  for (; j + 1 < n; j += 2) {
+  /** Column j of L⁻¹ from its diagonal down to row end − 1, alone (textbook order). */
+  const column = (j: number, end: number): void => {
     const lj = j * n;
-    const lj1 = lj + n;
     lt[lj + j] = 1 / l[lj + j];
-    lt[lj1 + j + 1] = 1 / l[lj1 + j + 1];
-    let s0 = 0;
-    s0 -= l[lj1 + j] * lt[lj + j];
-    lt[lj + j + 1] = s0 / l[lj1 + j + 1];
-    for (let i = j + 2; i < n; i++) {
-      const li = i * n;
+    for (let i = j + 1; i < end; i++) {
       let s = 0;
-      let t = 0;
-      s -= l[li + j] * lt[lj + j];
-      for (let k = j + 1; k < i; k++) {
+      for (let k = j; k < i; k++) s -= l[i * n + k] * lt[lj + k];
+      lt[lj + i] = s / l[i * n + i];
+    }
+  };
+  let j = 0;
+  for (; j + 3 < n; j += 4) {
+    // Columns j..j+3: their top 4×4 triangle alone, then the rows below four at a time, each
+    // sum starting at its own diagonal (the staggered first terms) and then in step.
+    for (let c = 0; c < 4; c++) column(j + c, j + 4);
+    const l0 = j * n;
+    const l1 = l0 + n;
+    const l2 = l1 + n;
+    const l3 = l2 + n;
+    for (let i = j + 4; i < n; i++) {
+      const li = i * n;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      s0 -= l[li + j] * lt[l0 + j];
+      s0 -= l[li + j + 1] * lt[l0 + j + 1];
+      s1 -= l[li + j + 1] * lt[l1 + j + 1];
+      s0 -= l[li + j + 2] * lt[l0 + j + 2];
+      s1 -= l[li + j + 2] * lt[l1 + j + 2];
+      s2 -= l[li + j + 2] * lt[l2 + j + 2];
+      for (let k = j + 3; k < i; k++) {
         const lik = l[li + k];
-        s -= lik * lt[lj + k];
-        t -= lik * lt[lj1 + k];
+        s0 -= lik * lt[l0 + k];
+        s1 -= lik * lt[l1 + k];
+        s2 -= lik * lt[l2 + k];
+        s3 -= lik * lt[l3 + k];
       }
-      lt[lj + i] = s / l[li + i];
-      lt[lj1 + i] = t / l[li + i];
+      const lii = l[li + i];
+      lt[l0 + i] = s0 / lii;
+      lt[l1 + i] = s1 / lii;
+      lt[l2 + i] = s2 / lii;
+      lt[l3 + i] = s3 / lii;
     }
   }
-  // The last column of an odd n: its only entry is the diagonal.
-  if (j < n) lt[j * n + j] = 1 / l[j * n + j];
+  for (; j < n; j++) column(j, n);
   const kinv = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     const li = i * n;
     let j = 0;
-    for (; j + 1 <= i; j += 2) {
-      const lj = j * n;
-      const lj1 = lj + n;
-      let s = 0;
-      let t = 0;
+    // Four entries of row i at a time (they share lt's row i), then the rest one by one.
+    for (; j + 3 <= i; j += 4) {
+      const l0 = j * n;
+      const l1 = l0 + n;
+      const l2 = l1 + n;
+      const l3 = l2 + n;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
       for (let k = i; k < n; k++) {
         const lik = lt[li + k];
-        s += lik * lt[lj + k];
-        t += lik * lt[lj1 + k];
+        s0 += lik * lt[l0 + k];
+        s1 += lik * lt[l1 + k];
+        s2 += lik * lt[l2 + k];
+        s3 += lik * lt[l3 + k];
       }
-      kinv[li + j] = kinv[lj + i] = s;
-      kinv[li + j + 1] = kinv[lj1 + i] = t;
+      kinv[li + j] = kinv[l0 + i] = s0;
+      kinv[li + j + 1] = kinv[l1 + i] = s1;
+      kinv[li + j + 2] = kinv[l2 + i] = s2;
+      kinv[li + j + 3] = kinv[l3 + i] = s3;
     }
-    if (j === i) {
+    for (; j <= i; j++) {
+      const lj = j * n;
       let s = 0;
-      for (let k = i; k < n; k++) s += lt[li + k] * lt[li + k];
-      kinv[li + i] = s;
+      for (let k = i; k < n; k++) s += lt[li + k] * lt[lj + k];
+      kinv[li + j] = kinv[lj + i] = s;
     }
   }
   return kinv;
