@@ -69,51 +69,57 @@ export function hyperPrior(d: number): { mean: number[]; sd: number[] } {
 
 /**
  * Lower Cholesky factor of a symmetric positive-definite n×n matrix (row-major), or null.
- * Rows are computed two at a time: each entry's sum is a chain of dependent subtractions whose
- * latency, not the arithmetic, bounds the loop, and two independent chains side by side run in
+ * Rows are computed four at a time: each entry's sum is a chain of dependent subtractions whose
+ * latency, not the arithmetic, bounds the loop, and independent chains side by side run in
  * about the time of one. Every entry still takes the same products in the same order as the
- * one-row-at-a-time textbook loop, so the factor is the same bit for bit (issue #12 cost line).
+ * one-row-at-a-time textbook loop, so the factor is the same bit for bit (issue #12 cost line;
+ * test against the textbook loop).
  */
 export function cholesky(a: Float64Array, n: number): Float64Array | null {
   const l = new Float64Array(n * n);
+  /** Entry (r, j ≤ r) alone, textbook order; false where the matrix is not positive definite. */
+  const entry = (r: number, j: number): boolean => {
+    const rr = r * n;
+    const rj = j * n;
+    let s = a[rr + j];
+    for (let k = 0; k < j; k++) s -= l[rr + k] * l[rj + k];
+    if (r !== j) l[rr + j] = s / l[rj + j];
+    else if (s > 0) l[rr + r] = Math.sqrt(s);
+    else return false;
+    return true;
+  };
   let i = 0;
-  for (; i + 1 < n; i += 2) {
-    const ri = i * n;
-    const rn = ri + n;
+  for (; i + 3 < n; i += 4) {
+    // Rows i..i+3 at every column j ≤ i together (row i's diagonal first: the others divide by
+    // it), then the small triangle of columns i+1..i+3 entry by entry.
+    const r0 = i * n;
+    const r1 = r0 + n;
+    const r2 = r1 + n;
+    const r3 = r2 + n;
     for (let j = 0; j <= i; j++) {
       const rj = j * n;
-      let s = a[ri + j];
-      let t = a[rn + j];
+      let s0 = a[r0 + j];
+      let s1 = a[r1 + j];
+      let s2 = a[r2 + j];
+      let s3 = a[r3 + j];
       for (let k = 0; k < j; k++) {
         const ljk = l[rj + k];
-        s -= l[ri + k] * ljk;
-        t -= l[rn + k] * ljk;
+        s0 -= l[r0 + k] * ljk;
+        s1 -= l[r1 + k] * ljk;
+        s2 -= l[r2 + k] * ljk;
+        s3 -= l[r3 + k] * ljk;
       }
       if (j === i) {
-        if (!(s > 0)) return null;
-        l[ri + i] = Math.sqrt(s);
-      } else l[ri + j] = s / l[rj + j];
-      // Row i + 1 at column j ≤ i needs row i only up to column j, which is now complete.
-      l[rn + j] = t / l[rj + j];
+        if (!(s0 > 0)) return null;
+        l[r0 + i] = Math.sqrt(s0);
+      } else l[r0 + j] = s0 / l[rj + j];
+      l[r1 + j] = s1 / l[rj + j];
+      l[r2 + j] = s2 / l[rj + j];
+      l[r3 + j] = s3 / l[rj + j];
     }
-    let t = a[rn + i + 1];
-    for (let k = 0; k <= i; k++) t -= l[rn + k] * l[rn + k];
-    if (!(t > 0)) return null;
-    l[rn + i + 1] = Math.sqrt(t);
+    for (let r = i + 1; r < i + 4; r++) for (let j = i + 1; j <= r; j++) if (!entry(r, j)) return null;
   }
-  if (i < n) {
-    // The last row of an odd n, alone.
-    const ri = i * n;
-    for (let j = 0; j <= i; j++) {
-      const rj = j * n;
-      let s = a[ri + j];
-      for (let k = 0; k < j; k++) s -= l[ri + k] * l[rj + k];
-      if (j === i) {
-        if (!(s > 0)) return null;
-        l[ri + i] = Math.sqrt(s);
-      } else l[ri + j] = s / l[rj + j];
-    }
-  }
+  for (; i < n; i++) for (let j = 0; j <= i; j++) if (!entry(i, j)) return null;
   return l;
 }
 
