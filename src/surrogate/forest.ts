@@ -74,6 +74,7 @@ function buildTree(x: readonly number[][], y: Float64Array, columns: readonly Fl
     return sorted;
   });
   const goesLeft = new Uint8Array(N);
+  const feats = new Int32Array(d);
   const spill = new Int32Array(m);
   /** Stable partition of list[start, end) by goesLeft (left rows first); returns the left count. */
   const partition = (list: Int32Array, start: number, end: number): number => {
@@ -99,16 +100,20 @@ function buildTree(x: readonly number[][], y: Float64Array, columns: readonly Fl
     t.value.push(sum / n);
     if (n < 2 * minLeaf) return id;
     // Features to try: all, or a random subset (partial Fisher–Yates).
-    const feats = Array.from({ length: d }, (_, k) => k);
-    for (let k = 0; k < Math.min(maxFeatures, d); k++) {
+    for (let k = 0; k < d; k++) feats[k] = k;
+    const tried = Math.min(maxFeatures, d);
+    for (let k = 0; k < tried; k++) {
       const j = k + rng.int(d - k);
-      [feats[k], feats[j]] = [feats[j], feats[k]];
+      const f = feats[k];
+      feats[k] = feats[j];
+      feats[j] = f;
     }
     let bestGain = 1e-12 * n;
     let bestF = -1;
     let bestT = 0;
     const total = sum;
-    for (const f of feats.slice(0, Math.min(maxFeatures, d))) {
+    for (let q = 0; q < tried; q++) {
+      const f = feats[q];
       const sorted = byFeature[f];
       const col = columns[f];
       let leftSum = 0;
