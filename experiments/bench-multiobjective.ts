@@ -27,11 +27,17 @@
  *   solid carries current — over the 4-D space of configs/gdl-pareto.yaml. To keep the CPU
  *   low the twin is evaluated once on a cached pool of 128 scrambled-Sobol' points
  *   (`--build-pool` writes experiments/results/multiobjective-gdl-pool.json); the agents choose
- *   among the pool's unused points, and the "true front" is the pool's own front;
+ *   among the pool's unused points, and the "true front" is the pool's own front. Each row is
+ *   one random microstructure, and three of the front's 16 rows are outliers of that noise;
+ * - gdl-twin-mean: the same 128 recipes, twin, size and physics, each row the mean over 4
+ *   microstructures (fresh seeds) with its standard error (`--build-pool gdl-twin-mean` writes
+ *   experiments/results/multiobjective-gdl-pool-mean.json): the recipe's expected property,
+ *   what a lab optimises. Added after gdl-twin's miss was diagnosed (results/multiobjective.md);
+ *   k = 4 fixed before any agent ran on it;
  * all minimised, reference points as BoTorch's test problems (ZDT: 11 per objective; DTLZ2,
- * C2-DTLZ2: 1.1; gdl-twin: the pool's worst value of each objective minus 10 % of its range).
+ * C2-DTLZ2: 1.1; the pools: each pool's worst value of each objective minus 10 % of its range).
  * The true hypervolume is exact (DTLZ2: r^m − the sphere's orthant) or from 20 000 points of
- * the analytic front (ZDT, C2-DTLZ2), or the pool's front (gdl-twin).
+ * the analytic front (ZDT, C2-DTLZ2), or the pool's front (the GDL pools).
  *
  * Every agent starts from the same uniform random design of min(d + 1, 10) points (the random
  * agent's draws from the same seed), then proposes batches of `batch` points; the mobo agents
@@ -133,7 +139,6 @@ export const PROBLEMS: MoProblem[] = [
   },
 ];
 
-const POOL_FILE = new URL('results/multiobjective-gdl-pool.json', import.meta.url);
 const GDL_SPACE: ParameterSpace = {
   parameters: [
     { name: 'porosity', kind: 'continuous', min: 0.6, max: 0.9 },
@@ -143,8 +148,71 @@ const GDL_SPACE: ParameterSpace = {
   ],
 };
 
-/** Evaluates the fibre-gdl twin + physics on 128 scrambled-Sobol' points and caches the result. */
-async function buildPool(n = 128): Promise<void> {
+type GdlProps = { limitingCurrent: number; sigma_eff_z: number };
+/** A pool row: a recipe and its properties; in a mean pool the mean over k microstructures and its standard error. */
+export interface PoolRow extends GdlProps {
+  params: Parameters;
+  se?: GdlProps;
+}
+
+/**
+ * The cached twin tasks: the same 128 recipes, `k` microstructure realisations per recipe.
+ * gdl-twin (k = 1) is the task of the run of record, one microstructure per row, built and kept
+ * as it was. gdl-twin-mean (issue #16, added after the GDL pool's miss was diagnosed as the
+ * microstructure noise of single draws): each row is the mean over k = 4 realisations — an
+ * estimate of the recipe's expected property, which is what a lab optimises. k was fixed before
+ * any agent ran on the task and is not tuned.
+ */
+export const GDL_POOLS: Record<string, { file: string; k: number }> = {
+  'gdl-twin': { file: 'multiobjective-gdl-pool.json', k: 1 },
+  'gdl-twin-mean': { file: 'multiobjective-gdl-pool-mean.json', k: 4 },
+};
+
+/**
+ * The microstructure seed of realisation r of row i: the single-draw pool keeps its seeds; the
+ * mean pool draws fresh ones, so its means are independent of the draws that put gdl-twin's
+ * outlier rows on its front.
+ */
+export const poolSeed = (k: number, i: number, r: number): number => hash32(k === 1 ? `gdl-pool:${i}` : `gdl-pool:${i}:${r}`);
+
+/**
+ * The pool's rows from `evaluate` (one microstructure of a recipe, null when the physics fails):
+ * k = 1, the draw itself; k > 1, the mean of k draws and its standard error (sample standard
+ * deviation / √k). A row with a failed realisation is left out, as a failed row always was: a
+ * mean over fewer draws would carry another noise.
+ */
+export async function poolRows(points: Parameters[], k: number, evaluate: (params: Parameters, seed: number) => Promise<GdlProps | null>): Promise<PoolRow[]> {
+  const rows: PoolRow[] = [];
+  for (const [i, params] of points.entries()) {
+    const draws: GdlProps[] = [];
+    for (let r = 0; r < k; r++) {
+      const v = await evaluate(params, poolSeed(k, i, r));
+      if (!v) break;
+      draws.push(v);
+    }
+    if (draws.length < k) continue;
+    if (k === 1) {
+      rows.push({ params, ...draws[0] });
+      continue;
+    }
+    const stats = (key: keyof GdlProps) => {
+      const mean = draws.reduce((a, d) => a + d[key], 0) / k;
+      const variance = draws.reduce((a, d) => a + (d[key] - mean) ** 2, 0) / (k - 1);
+      return { mean, se: Math.sqrt(variance / k) };
+    };
+    const lc = stats('limitingCurrent');
+    const sz = stats('sigma_eff_z');
+    rows.push({ params, limitingCurrent: lc.mean, sigma_eff_z: sz.mean, se: { limitingCurrent: lc.se, sigma_eff_z: sz.se } });
+  }
+  return rows;
+}
+
+const poolUrl = (name: string) => new URL(`results/${GDL_POOLS[name].file}`, import.meta.url);
+
+/** Evaluates the fibre-gdl twin + physics on 128 scrambled-Sobol' points (k microstructures each) and caches the result. */
+async function buildPool(name: string, n = 128): Promise<void> {
+  const pool = GDL_POOLS[name];
+  if (!pool) throw new Error(`--build-pool: unknown pool "${name}"; known: ${Object.keys(GDL_POOLS).join(', ')}`);
   const { twinRegistry } = await import('../twins/index.js');
   const { simulate } = await import('../src/physics/index.js');
   const { sobolDirections, sobolPoint } = await import('../agents/sobol.js');
@@ -152,22 +220,22 @@ async function buildPool(n = 128): Promise<void> {
   const twin = twinRegistry['fibre-gdl']();
   const dirs = sobolDirections(GDL_SPACE.parameters.length);
   const seeds = [0x9e3779b9, 0x85ebca6b, 0xc2b2ae35, 0x27d4eb2f];
-  const rows: { params: Parameters; limitingCurrent: number; sigma_eff_z: number }[] = [];
-  for (let i = 0; i < n; i++) {
-    const params = decode(GDL_SPACE, sobolPoint(dirs, i, seeds));
-    const out = twin.generate({ ...params, fibreDiameter: 7.0, fibreDiameterCv: 0.1 }, { seed: hash32(`gdl-pool:${i}`), size: [32, 32, 24], voxelSize: 2.0 });
+  const points = Array.from({ length: n }, (_, i) => decode(GDL_SPACE, sobolPoint(dirs, i, seeds)));
+  let done = 0;
+  const rows = await poolRows(points, pool.k, async (params, seed) => {
+    const out = twin.generate({ ...params, fibreDiameter: 7.0, fibreDiameterCv: 0.1 }, { seed, size: [32, 32, 24], voxelSize: 2.0 });
     const r = await simulate(out.voxels, { properties: ['limitingCurrent', 'sigma_eff_z'], context: { sigma_1: 20000, sigma_2: 5000, sigma_3: 0 } });
-    if (!r.ok) continue;
-    rows.push({ params, limitingCurrent: r.value.properties.limitingCurrent, sigma_eff_z: r.value.properties.sigma_eff_z });
-    process.stderr.write(`pool ${i + 1}/${n}\n`);
-  }
-  writeFileSync(POOL_FILE, JSON.stringify({ twin: 'fibre-gdl', size: [32, 32, 24], voxelSize: 2.0, fixed: { fibreDiameter: 7.0, fibreDiameterCv: 0.1 }, context: { sigma_1: 20000, sigma_2: 5000, sigma_3: 0 }, rows }) + '\n');
+    process.stderr.write(`pool ${name} ${++done}/${n * pool.k}\n`);
+    return r.ok ? { limitingCurrent: r.value.properties.limitingCurrent, sigma_eff_z: r.value.properties.sigma_eff_z } : null;
+  });
+  // gdl-twin's file keeps its fields as they were; the mean pool records k and how its seeds are made.
+  const realisations = pool.k === 1 ? {} : { realisations: pool.k, seeds: 'hash32(`gdl-pool:${row}:${r}`), r = 0..k-1', se: 'standard error of the mean over the realisations' };
+  writeFileSync(poolUrl(name), JSON.stringify({ twin: 'fibre-gdl', size: [32, 32, 24], voxelSize: 2.0, fixed: { fibreDiameter: 7.0, fibreDiameterCv: 0.1 }, context: { sigma_1: 20000, sigma_2: 5000, sigma_3: 0 }, ...realisations, rows }) + '\n');
 }
 
-/** The cached twin task, or null when the pool has not been built. */
-export function gdlProblem(): MoProblem | null {
-  if (!existsSync(POOL_FILE)) return null;
-  const { rows } = JSON.parse(readFileSync(POOL_FILE, 'utf8')) as { rows: { params: Parameters; limitingCurrent: number; sigma_eff_z: number }[] };
+/** A pool task from its cached file: both objectives maximised, the front the pool's own. */
+export function loadPoolProblem(name: string, file: URL | string): MoProblem {
+  const { rows } = JSON.parse(readFileSync(file, 'utf8')) as { rows: PoolRow[] };
   const ok = rows.filter((r) => Number.isFinite(r.limitingCurrent) && Number.isFinite(r.sigma_eff_z));
   // Minimised internally: both objectives are maximised, so negate.
   const f = ok.map((r) => [-r.limitingCurrent, -r.sigma_eff_z]);
@@ -177,16 +245,21 @@ export function gdlProblem(): MoProblem | null {
   });
   const values = new Map(ok.map((r, i) => [paramKey(r.params), f[i]]));
   return {
-    name: 'gdl-twin',
+    name,
     d: 4,
     m: 2,
     pool: { space: { ...GDL_SPACE, pool: ok.map((r) => r.params) }, values },
     f: () => {
-      throw new Error('gdl-twin is a pool problem');
+      throw new Error(`${name} is a pool problem`);
     },
     ref,
     trueHv: hypervolume(f, ['min', 'min'], ref),
   };
+}
+
+/** The cached twin task (gdl-twin by default), or null when its pool has not been built. */
+export function gdlProblem(name = 'gdl-twin'): MoProblem | null {
+  return existsSync(poolUrl(name)) ? loadPoolProblem(name, poolUrl(name)) : null;
 }
 
 // `mobo`: extra options of both mobo agents (--mobo, for ablations; the reported table uses none).
@@ -323,9 +396,11 @@ function merge(names: string[], dir: string): { raw: Raw; meta: Meta; agents: st
 }
 
 export async function run(args: string[]): Promise<void> {
-  if (args.includes('--build-pool')) return buildPool();
+  const b = args.indexOf('--build-pool');
+  // `--build-pool` alone builds gdl-twin's pool, as it always did; `--build-pool gdl-twin-mean` the mean pool.
+  if (b >= 0) return buildPool(args[b + 1] && !args[b + 1].startsWith('--') ? args[b + 1] : 'gdl-twin');
   const dir = join(new URL('.', import.meta.url).pathname, 'results');
-  const all = [...PROBLEMS, ...(gdlProblem() ? [gdlProblem()!] : [])];
+  const all = [...PROBLEMS, ...Object.keys(GDL_POOLS).flatMap((n) => gdlProblem(n) ?? [])];
   const mergeArg = arg(args, 'merge', '');
   // A part, a merge or any run other than the run of record could overwrite results/multiobjective.*
   // (issue #16 review): only the run of record may use the default name.
@@ -350,7 +425,7 @@ export async function run(args: string[]): Promise<void> {
   const mobo = canonical(JSON.parse(arg(args, 'mobo', '{}')) as Record<string, unknown>);
   const problems = arg(args, 'problems', all.map((p) => p.name).join(',')).split(',').map((n) => {
     const p = all.find((q) => q.name === n);
-    if (!p) throw new Error(`--problems: unknown problem "${n}"; known: ${all.map((q) => q.name).join(', ')} (gdl-twin needs --build-pool first)`);
+    if (!p) throw new Error(`--problems: unknown problem "${n}"; known: ${all.map((q) => q.name).join(', ')} (a pool task needs --build-pool NAME first)`);
     return p;
   });
   // qlognehvi, qnehvi-trend and qnehvi-auto are ablations (qnehvi-auto: the default named explicitly): run only when named in --agents.
