@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../core/rng.js';
 import { RandomForest } from './forest.js';
@@ -49,5 +50,21 @@ describe('RandomForest', () => {
     const near = x.map((r, i) => [Math.abs(r[0] - 0.5), held.variance[i]]).sort((a, b) => a[0] - b[0]);
     const mean = (v: number[][]) => v.reduce((s, r) => s + r[1], 0) / v.length;
     expect(mean(near.slice(0, 10))).toBeGreaterThan(mean(near.slice(-40)));
+  });
+
+  it('builds the trees of the per-node sort bit for bit (presorted split search, issue #12 cost line)', () => {
+    // Tied values (x0 and x2 on grids), feature subsets and larger leaves; the hash was taken at
+    // ec64f2d, before the presorted split search, and must not move.
+    const r = createRng(33);
+    const xs = Array.from({ length: 90 }, () => [Math.round(r.next() * 8) / 8, r.next(), Math.round(r.next() * 3) / 3]);
+    const ys = xs.map((q, i) => Math.sin(6 * q[0]) + q[1] * q[2] + (i % 7 === 0 ? 0.5 : 0));
+    const out: number[] = [];
+    for (const o of [{ trees: 30 }, { trees: 30, maxFeatures: 2, minLeaf: 2 }]) {
+      const forest = new RandomForest(xs, ys, { rng: createRng(8), ...o });
+      const p = forest.predict(xs.slice(0, 40).map((q) => q.map((v) => v + 0.01)));
+      const b = forest.outOfBagPrediction();
+      out.push(...p.mean, ...p.variance, ...b.mean, ...b.variance);
+    }
+    expect(createHash('sha256').update(Float64Array.from(out)).digest('hex')).toBe('ef4e588914da0f03a4de0233cf9860a9b7334d547ecd86d02fb3514664a1e0f7');
   });
 });
