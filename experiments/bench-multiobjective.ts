@@ -3,6 +3,8 @@
  *   [--agents qnehvi,parego,sobol,random[,qlognehvi,qnehvi-trend,qnehvi-auto]] [--samples 32] [--mobo '{"candidates":512}'] [--first-seed 1] [--out NAME]`
  *   Only the run of record (none of these options) writes results/multiobjective.md by default;
  *   any other run (a part, development seeds, an ablation) needs --out NAME.
+ * `npm run bench -- multiobjective --build-pool [gdl-twin|gdl-twin-mean]`: builds a GDL pool's cache;
+ *   `--pool-noise`: the two pools' noise and fronts, side by side (markdown on stdout).
  * `npm run bench -- multiobjective --merge part1,part2,… --out NAME`: one table from the .json of
  *   runs split by problem or seed block (background processes on shared cores). Refused
  *   (experiments/merge.ts, shared with the scale bench): parts of different commits, budgets,
@@ -262,6 +264,58 @@ export function gdlProblem(name = 'gdl-twin'): MoProblem | null {
   return existsSync(poolUrl(name)) ? loadPoolProblem(name, poolUrl(name)) : null;
 }
 
+/**
+ * `--pool-noise`: the noise of gdl-twin against gdl-twin-mean (issue #16), printed as markdown.
+ * Per property: the median between-realisation CV (the mean pool's standard error × √k over its
+ * mean, rows with a positive mean) and the noise's share of the pool's variance across rows —
+ * one draw's (the mean pool's realisation variance over the variance of gdl-twin's rows) and
+ * the mean's (its squared standard error over the variance of the means). Then the seventh-pass
+ * diagnosis on each pool (results/multiobjective-dev.md): a GP on all 128 rows, qNEHVI's
+ * Yeo–Johnson warp, 3 restarts — its fitted noise variance (standardised) and each front row's
+ * leave-one-out z (held-out row against the GP of the other 127 with the same hyper-parameters,
+ * noise included) — and which of gdl-twin's front rows stay on the mean pool's front.
+ */
+async function poolNoise(): Promise<void> {
+  const { objectiveWarp } = await import('../agents/mobo.js');
+  const { GaussianProcess, standardise } = await import('../src/surrogate/gp.js');
+  const { encode } = await import('../src/core/space.js');
+  const load = (name: string) => (JSON.parse(readFileSync(poolUrl(name), 'utf8')) as { rows: PoolRow[] }).rows;
+  const single = load('gdl-twin');
+  const mean = load('gdl-twin-mean');
+  const k = GDL_POOLS['gdl-twin-mean'].k;
+  const keys = ['limitingCurrent', 'sigma_eff_z'] as const;
+  const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const varOf = (v: number[]) => v.reduce((a, b) => a + (b - avg(v)) ** 2, 0) / (v.length - 1);
+  const out = ['| property | median CV of one draw | noise share, one draw (gdl-twin) | noise share, mean of ' + k + ' (gdl-twin-mean) | GP noise variance gdl-twin | GP noise variance gdl-twin-mean |', '| --- | --- | --- | --- | --- | --- |'];
+  const z: Record<string, number[]> = {};
+  for (const key of keys) {
+    const cv = mean.filter((r) => r[key] > 0).map((r) => (r.se![key] * Math.sqrt(k)) / r[key]);
+    const fitted = [single, mean].map((rows, p) => {
+      const x = rows.map((r) => encode(GDL_SPACE, r.params));
+      const warp = objectiveWarp(rows.map((r) => r[key]), 'yeo-johnson');
+      const t = rows.map((r) => warp.apply(r[key]));
+      const gp = GaussianProcess.fit(x, t, { rng: createRng(16), restarts: 3 });
+      const noise = Math.exp(gp.hyper.logNoiseVar);
+      z[`${p}:${key}`] = rows.map((_, i) => {
+        const rest = (v: readonly number[][] | readonly number[]) => v.filter((_, j) => j !== i);
+        const ti = rest(t) as number[];
+        const pred = new GaussianProcess(rest(x) as number[][], ti, gp.hyper).predict([x[i]]);
+        return (t[i] - pred.mean[0]) / Math.sqrt(pred.variance[0] + noise * standardise(ti).std ** 2);
+      });
+      return noise;
+    });
+    const median = [...cv].sort((a, b) => a - b)[Math.floor(cv.length / 2)];
+    out.push(`| ${key} | ${median.toFixed(3)} (${cv.length} rows) | ${(avg(mean.map((r) => k * r.se![key] ** 2)) / varOf(single.map((r) => r[key]))).toFixed(3)} | ${(avg(mean.map((r) => r.se![key] ** 2)) / varOf(mean.map((r) => r[key]))).toFixed(3)} | ${fitted[0].toFixed(3)} | ${fitted[1].toFixed(3)} |`);
+  }
+  const front = (rows: PoolRow[]) => rows.flatMap((r, i) => (rows.some((q) => q.limitingCurrent >= r.limitingCurrent && q.sigma_eff_z >= r.sigma_eff_z && (q.limitingCurrent > r.limitingCurrent || q.sigma_eff_z > r.sigma_eff_z)) ? [] : [i]));
+  const [f1, fm] = [front(single), front(mean)];
+  const row = (r: PoolRow) => `${(r.limitingCurrent / 1e3).toFixed(0)}k / ${r.sigma_eff_z.toFixed(0)}`;
+  out.push('', `Front rows: gdl-twin ${f1.length}, gdl-twin-mean ${fm.length}; gdl-twin's front rows on gdl-twin-mean's: ${f1.filter((i) => fm.includes(i)).length}.`, '');
+  out.push('| row | gdl-twin (A/m² / S/m) | gdl-twin-mean ± se of σ | on the mean front | LOO z of σ, gdl-twin | LOO z of σ, gdl-twin-mean |', '| --- | --- | --- | --- | --- | --- |');
+  for (const i of f1) out.push(`| ${i} | ${row(single[i])} | ${row(mean[i])} ± ${mean[i].se!.sigma_eff_z.toFixed(0)} | ${fm.includes(i) ? 'yes' : 'no'} | ${z[`0:sigma_eff_z`][i].toFixed(2)} | ${z[`1:sigma_eff_z`][i].toFixed(2)} |`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
 // `mobo`: extra options of both mobo agents (--mobo, for ablations; the reported table uses none).
 const AGENTS: Record<string, (samples: number, reference: number[], mobo: Record<string, unknown>) => Agent> = {
   // The problem's reference point, goal-signed, as BoTorch's qNEHVI is given it.
@@ -399,6 +453,7 @@ export async function run(args: string[]): Promise<void> {
   const b = args.indexOf('--build-pool');
   // `--build-pool` alone builds gdl-twin's pool, as it always did; `--build-pool gdl-twin-mean` the mean pool.
   if (b >= 0) return buildPool(args[b + 1] && !args[b + 1].startsWith('--') ? args[b + 1] : 'gdl-twin');
+  if (args.includes('--pool-noise')) return poolNoise();
   const dir = join(new URL('.', import.meta.url).pathname, 'results');
   const all = [...PROBLEMS, ...Object.keys(GDL_POOLS).flatMap((n) => gdlProblem(n) ?? [])];
   const mergeArg = arg(args, 'merge', '');
