@@ -273,7 +273,7 @@ export function gdlProblem(name = 'gdl-twin'): MoProblem | null {
  * diagnosis on each pool (results/multiobjective-dev.md): a GP on all 128 rows, qNEHVI's
  * Yeo–Johnson warp, 3 restarts — its fitted noise variance (standardised) and each front row's
  * leave-one-out z (held-out row against the GP of the other 127 with the same hyper-parameters,
- * noise included) — and which of gdl-twin's front rows stay on the mean pool's front.
+ * noise included) of every row on either pool's front, and which front each is on.
  */
 async function poolNoise(): Promise<void> {
   const { objectiveWarp } = await import('../agents/mobo.js');
@@ -311,8 +311,11 @@ async function poolNoise(): Promise<void> {
   const [f1, fm] = [front(single), front(mean)];
   const row = (r: PoolRow) => `${(r.limitingCurrent / 1e3).toFixed(0)}k / ${r.sigma_eff_z.toFixed(0)}`;
   out.push('', `Front rows: gdl-twin ${f1.length}, gdl-twin-mean ${fm.length}; gdl-twin's front rows on gdl-twin-mean's: ${f1.filter((i) => fm.includes(i)).length}.`, '');
-  out.push('| row | gdl-twin (A/m² / S/m) | gdl-twin-mean ± se of σ | on the mean front | LOO z of σ, gdl-twin | LOO z of σ, gdl-twin-mean |', '| --- | --- | --- | --- | --- | --- |');
-  for (const i of f1) out.push(`| ${i} | ${row(single[i])} | ${row(mean[i])} ± ${mean[i].se!.sigma_eff_z.toFixed(0)} | ${fm.includes(i) ? 'yes' : 'no'} | ${z[`0:sigma_eff_z`][i].toFixed(2)} | ${z[`1:sigma_eff_z`][i].toFixed(2)} |`);
+  out.push('| row | gdl-twin (A/m² / S/m) | gdl-twin-mean ± se of σ | on the front of | LOO z of σ, gdl-twin | LOO z of σ, gdl-twin-mean |', '| --- | --- | --- | --- | --- | --- |');
+  for (const i of [...new Set([...f1, ...fm])].sort((a, b) => a - b)) {
+    const on = [f1.includes(i) ? 'gdl-twin' : '', fm.includes(i) ? 'gdl-twin-mean' : ''].filter(Boolean).join(', ');
+    out.push(`| ${i} | ${row(single[i])} | ${row(mean[i])} ± ${mean[i].se!.sigma_eff_z.toFixed(0)} | ${on} | ${z[`0:sigma_eff_z`][i].toFixed(2)} | ${z[`1:sigma_eff_z`][i].toFixed(2)} |`);
+  }
   process.stdout.write(out.join('\n') + '\n');
 }
 
