@@ -155,6 +155,18 @@ export function matern52(a: readonly number[], b: readonly number[], invL2: Floa
 }
 
 /**
+ * Scratch arrays of at least `size` doubles, one per `slot`, reused from call to call: a fit
+ * evaluates the likelihood a few hundred times, and fresh n×n arrays for every evaluation cost
+ * allocation, zeroing and garbage collection (issue #12 cost line). Only for arrays that never
+ * outlive the call that uses them and whose every entry read was first written in that call.
+ */
+const scratchArrays: Float64Array[] = [];
+function scratch(slot: number, size: number): Float64Array {
+  if (!(scratchArrays[slot]?.length >= size)) scratchArrays[slot] = new Float64Array(size);
+  return scratchArrays[slot];
+}
+
+/**
  * r² = Σ_k (x_ik − x_jk)² / ℓ_k², r and e^{−√5 r} of every pair j < i, packed row by row (pair
  * i(i−1)/2 + j). Computed once per kernel matrix and shared by the matrix and the likelihood
  * gradient, which needed the same three numbers again (half the exp calls of a fit). The
@@ -164,9 +176,9 @@ function kernelPairs(x: readonly (readonly number[])[], invL2: Float64Array): { 
   const n = x.length;
   const d = invL2.length;
   const m = (n * (n - 1)) / 2;
-  const r2s = new Float64Array(m);
-  const rs = new Float64Array(m);
-  const exs = new Float64Array(m);
+  const r2s = scratch(0, m);
+  const rs = scratch(1, m);
+  const exs = scratch(2, m);
   for (let i = 0, p = 0; i < n; i++) {
     const a = x[i];
     for (let j = 0; j < i; j++, p++) {
@@ -188,7 +200,7 @@ function kernelPairs(x: readonly (readonly number[])[], invL2: Float64Array): { 
 /** Factorises K + σ²I, adding jitter if rounding makes it indefinite (pairs: kernelPairs of the inputs). */
 function factorise(n: number, hyper: GpHyper, pairs: { r2: Float64Array; r: Float64Array; ex: Float64Array }): Float64Array {
   const s2 = Math.exp(hyper.logSignalVar);
-  const k = new Float64Array(n * n);
+  const k = scratch(3, n * n);
   for (let i = 0, p = 0; i < n; i++) {
     // s² · matern52: (1 + √5 r + 5r²/3) e^{−√5 r}, then times s², as matern52 and its caller did.
     for (let j = 0; j < i; j++, p++) k[i * n + j] = k[j * n + i] = s2 * ((1 + SQRT5 * pairs.r[p] + (5 / 3) * pairs.r2[p]) * pairs.ex[p]);
@@ -261,7 +273,7 @@ export function inverseFromCholesky(l: Float64Array, n: number): Float64Array {
   // with stride n; and four independent sums run side by side (as in cholesky: the chain of
   // dependent additions bounds the loop). Each entry takes the products of the textbook form
   // in its order, so K⁻¹ is the same bit for bit (test against the textbook loops).
-  const lt = new Float64Array(n * n);
+  const lt = scratch(4, n * n);
   /** Column j of L⁻¹ from its diagonal down to row end − 1, alone (textbook order). */
   const column = (j: number, end: number): void => {
     const lj = j * n;
