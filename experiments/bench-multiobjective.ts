@@ -282,6 +282,11 @@ async function poolNoise(): Promise<void> {
   const load = (name: string) => (JSON.parse(readFileSync(poolUrl(name), 'utf8')) as { rows: PoolRow[] }).rows;
   const single = load('gdl-twin');
   const mean = load('gdl-twin-mean');
+  // Rows are compared by index: both pools must hold the same recipes in the same order (a row
+  // dropped for a failed realisation would shift every later one; review of 0a9efb5).
+  if (single.length !== mean.length || single.some((r, i) => JSON.stringify(r.params) !== JSON.stringify(mean[i].params))) {
+    throw new Error('bench multiobjective --pool-noise: gdl-twin and gdl-twin-mean do not hold the same recipes row by row');
+  }
   const k = GDL_POOLS['gdl-twin-mean'].k;
   const keys = ['limitingCurrent', 'sigma_eff_z'] as const;
   const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
@@ -304,7 +309,7 @@ async function poolNoise(): Promise<void> {
       });
       return noise;
     });
-    const median = [...cv].sort((a, b) => a - b)[Math.floor(cv.length / 2)];
+    const median = quantile(cv, 0.5);
     out.push(`| ${key} | ${median.toFixed(3)} (${cv.length} rows) | ${(avg(mean.map((r) => k * r.se![key] ** 2)) / varOf(single.map((r) => r[key]))).toFixed(3)} | ${(avg(mean.map((r) => r.se![key] ** 2)) / varOf(mean.map((r) => r[key]))).toFixed(3)} | ${fitted[0].toFixed(3)} | ${fitted[1].toFixed(3)} |`);
   }
   const front = (rows: PoolRow[]) => rows.flatMap((r, i) => (rows.some((q) => q.limitingCurrent >= r.limitingCurrent && q.sigma_eff_z >= r.sigma_eff_z && (q.limitingCurrent > r.limitingCurrent || q.sigma_eff_z > r.sigma_eff_z)) ? [] : [i]));

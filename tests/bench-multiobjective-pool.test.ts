@@ -23,7 +23,10 @@ describe('bench multiobjective GDL pools', () => {
       expect(row.params).toBe(points[i]);
       expect(row.limitingCurrent).toBeCloseTo(mean, 9);
       expect(row.se!.limitingCurrent).toBeCloseTo(sd / 2, 9);
-      expect(row.sigma_eff_z).toBeCloseTo(seeds.reduce((a, s) => a + (s % 97) * 3, 0) / 4, 9);
+        const w = seeds.map((s) => (s % 97) * 3);
+      const wMean = w.reduce((a, b) => a + b, 0) / 4;
+      expect(row.sigma_eff_z).toBeCloseTo(wMean, 9);
+      expect(row.se!.sigma_eff_z).toBeCloseTo(Math.sqrt(w.reduce((a, b) => a + (b - wMean) ** 2, 0) / 3) / 2, 9);
     }
   });
 
@@ -37,6 +40,8 @@ describe('bench multiobjective GDL pools', () => {
     let calls = 0;
     const rows = await poolRows(points, 4, async (p, seed) => (++calls === 6 ? null : stub(p, seed)));
     expect(rows.map((r) => r.params)).toEqual([points[0], points[2]]);
+    // The surviving rows keep their own recipe's seeds (row 2's, not row 1's).
+    expect(rows[1].limitingCurrent).toBeCloseTo([0, 1, 2, 3].reduce((a, r) => a + (poolSeed(4, 2, r) % 1000), 0) / 4, 9);
   });
 
   it('gdl-twin loads its old pool file as before', () => {
@@ -59,5 +64,10 @@ describe('bench multiobjective GDL pools', () => {
     expect(mean.name).toBe('gdl-twin-mean');
     expect(mean.pool!.space.pool).toEqual(single.pool!.space.pool);
     expect(mean.trueHv).not.toBe(single.trueHv);
+    // The cached file the published run (results/multiobjective-gdl-mean.md, commit 0a9efb5) used, and its task.
+    const file = new URL(`../experiments/results/${GDL_POOLS['gdl-twin-mean'].file}`, import.meta.url);
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe('6230f5daeed8f30b652b933961cf3a21662d3fa3381f068fc8ac05ade81a7d78');
+    expect(mean.ref).toEqual([5946.44104593579, 259.5943106136382]);
+    expect(mean.trueHv.toPrecision(6)).toBe('1.40131e+9');
   });
 });
