@@ -167,6 +167,8 @@ export class RandomForest {
 
   constructor(x: readonly number[][], y: readonly number[], o: ForestOptions) {
     if (x.length === 0 || x.length !== y.length) throw new Error(`forest needs matching non-empty x and y (got ${x.length}, ${y.length})`);
+    // A count: buildTree uses it as a loop bound (review of aaba513: 2.5 tried 3 features, −1 none).
+    if (o.maxFeatures !== undefined && !(Number.isInteger(o.maxFeatures) && o.maxFeatures >= 1)) throw new Error(`forest maxFeatures must be a positive integer (got ${o.maxFeatures})`);
     this.x = x.map((r) => [...r]);
     this.y = [...y];
     const n = x.length;

@@ -137,7 +137,7 @@ describe('MAP fit, leave-one-out and log-EI (issue #12)', () => {
     expect(lo).toBeCloseTo(-800 - 0.5 * Math.log(2 * Math.PI) - 2 * Math.log(40) + Math.log(1 - 3 / 1600 + 15 / 1600 ** 2), 6);
   });
 
-  it('cholesky and inverseFromCholesky are the textbook loops bit for bit (two rows at a time, issue #12 cost line)', () => {
+  it('cholesky and inverseFromCholesky are the textbook loops bit for bit (four rows / columns at a time, issue #12 cost line)', () => {
     // The one-row-at-a-time forms the fast ones must reproduce exactly: same products, same order.
     const textbookCholesky = (a: Float64Array, n: number): Float64Array | null => {
       const l = new Float64Array(n * n);
@@ -185,5 +185,16 @@ describe('MAP fit, leave-one-out and log-EI (issue #12)', () => {
     // Not positive definite (at an even and at an odd row): null, as before.
     expect(cholesky(Float64Array.from([1, 2, 2, 1]), 2)).toBeNull();
     expect(cholesky(Float64Array.from([1, 0, 0, 0, 1, 2, 0, 2, 1]), 3)).toBeNull();
+    // Inside and after the four-row blocks too (review of c6d5433): the identity with rows bad and
+    // bad − 1 coupled by 2 fails at row `bad`, for every row of n = 4…9.
+    for (let n = 4; n <= 9; n++) {
+      for (let bad = 1; bad < n; bad++) {
+        const a = new Float64Array(n * n);
+        for (let i = 0; i < n; i++) a[i * n + i] = 1;
+        a[bad * n + bad - 1] = a[(bad - 1) * n + bad] = 2;
+        expect(textbookCholesky(a, n), `n ${n}, row ${bad}`).toBeNull();
+        expect(cholesky(a, n), `n ${n}, row ${bad}`).toBeNull();
+      }
+    }
   });
 });

@@ -161,7 +161,14 @@ export function matern52(a: readonly number[], b: readonly number[], invL2: Floa
  * outlive the call that uses them and whose every entry read was first written in that call.
  */
 const scratchArrays: Float64Array[] = [];
+/**
+ * Larger arrays are allocated per call and not kept: the five slots of a GP on 2 000 points would
+ * otherwise hold ≈ 110 MB for the life of the process (review of 58aafaf). 2²⁰ doubles (8 MiB)
+ * covers the fits (≤ maxFitPoints = 120 points: 14 400 doubles per n×n slot) with room to spare.
+ */
+const SCRATCH_KEEP = 1 << 20;
 function scratch(slot: number, size: number): Float64Array {
+  if (size > SCRATCH_KEEP) return new Float64Array(size);
   if (!(scratchArrays[slot]?.length >= size)) scratchArrays[slot] = new Float64Array(size);
   return scratchArrays[slot];
 }
