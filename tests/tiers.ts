@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const ROOTS = ['src', 'agents', 'twins', 'robots', 'tests'];
+export const ROOTS = ['src', 'agents', 'twins', 'robots', 'tests', 'experiments'];
 export const FAULTS_DIR = 'tests/faults';
 
 /** A whole file is slow when a `@module-tag slow` comment is among its first lines (vitest's file tag). */

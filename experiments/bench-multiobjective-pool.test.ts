@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { GDL_POOLS, gdlProblem, poolRows, poolSeed } from '../experiments/bench-multiobjective.js';
+import { GDL_POOLS, gdlProblem, poolRows, poolSeed } from './bench-multiobjective.js';
 import { hash32 } from '../src/core/rng.js';
 
 const points = [{ porosity: 0.7 }, { porosity: 0.8 }, { porosity: 0.9 }];
@@ -47,7 +47,7 @@ describe('bench multiobjective GDL pools', () => {
   it('gdl-twin loads its old pool file as before', () => {
     // The run of record's pool (commit 9f0d747), byte for byte, and the task it defines
     // (reference point and true hypervolume as in results/multiobjective.md).
-    const file = new URL(`../experiments/results/${GDL_POOLS['gdl-twin'].file}`, import.meta.url);
+    const file = new URL(`./results/${GDL_POOLS['gdl-twin'].file}`, import.meta.url);
     expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe('943cd67e8784324613776e2783fc4568d6ca05a3898838e14f6d821b7dc4bbf4');
     expect(GDL_POOLS['gdl-twin']).toEqual({ file: 'multiobjective-gdl-pool.json', k: 1 });
     const p = gdlProblem('gdl-twin')!;
@@ -65,7 +65,7 @@ describe('bench multiobjective GDL pools', () => {
     expect(mean.pool!.space.pool).toEqual(single.pool!.space.pool);
     expect(mean.trueHv).not.toBe(single.trueHv);
     // The cached file the published run (results/multiobjective-gdl-mean.md, commit 0a9efb5) used, and its task.
-    const file = new URL(`../experiments/results/${GDL_POOLS['gdl-twin-mean'].file}`, import.meta.url);
+    const file = new URL(`./results/${GDL_POOLS['gdl-twin-mean'].file}`, import.meta.url);
     expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe('6230f5daeed8f30b652b933961cf3a21662d3fa3381f068fc8ac05ade81a7d78');
     expect(mean.ref).toEqual([5946.44104593579, 259.5943106136382]);
     expect(mean.trueHv.toPrecision(6)).toBe('1.40131e+9');
