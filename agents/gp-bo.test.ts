@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../src/core/errors.js';
-import type { ParameterSpace } from '../src/core/protocols.js';
+import type { Agent, ParameterSpace, Parameters } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
 import { GaussianProcess } from '../src/surrogate/gp.js';
@@ -8,6 +8,22 @@ import { poolCdfTables, poolCdfWarp, poolInputWarp, poolWarpMoves } from './comm
 import { createGpBoAgent, prefersWarp } from './gp-bo.js';
 import { branin, hartmann6 } from './testing/functions.js';
 import { runLoop } from './testing/harness.js';
+
+/**
+ * The same loop run whole (`budget` proposals) and run to `split`, snapshotted (through JSON, as
+ * the ledger stores it), restored into a fresh agent and continued to `budget`: both histories
+ * and the snapshot, so a test can say what the state holds and that the resumed run is the same.
+ */
+async function wholeAndResumed(make: () => Agent, space: ParameterSpace, reward: (p: Parameters) => number, o: { budget: number; split: number; seed: number }) {
+  const full = await runLoop(make(), space, reward, { budget: o.budget, seed: o.seed });
+  const first = make();
+  const half = await runLoop(first, space, reward, { budget: o.split, seed: o.seed });
+  const snapshot = JSON.parse(JSON.stringify(first.snapshot!())) as Record<string, unknown>;
+  const second = make();
+  second.restore!(snapshot);
+  const resumed = await runLoop(second, space, reward, { budget: o.budget, seed: o.seed, initial: half, learnInitial: false });
+  return { full, resumed, snapshot };
+}
 
 describe('GP-BO', () => {
   // Comparisons with random search: the slow tier, agents/compare.slow.test.ts (issue #15).
@@ -21,12 +37,7 @@ describe('GP-BO', () => {
   });
 
   it('resumes identically after snapshot/restore', async () => {
-    const full = await runLoop(createGpBoAgent(), branin.space, branin.reward, { budget: 16, seed: 5 });
-    const a = createGpBoAgent();
-    const half = await runLoop(a, branin.space, branin.reward, { budget: 9, seed: 5 });
-    const b = createGpBoAgent();
-    b.restore!(JSON.parse(JSON.stringify(a.snapshot!())));
-    const resumed = await runLoop(b, branin.space, branin.reward, { budget: 16, seed: 5, initial: half, learnInitial: false });
+    const { full, resumed } = await wholeAndResumed(() => createGpBoAgent(), branin.space, branin.reward, { budget: 16, split: 9, seed: 5 });
     expect(resumed.map((o) => o.params)).toEqual(full.map((o) => o.params));
   });
 });
@@ -294,13 +305,8 @@ describe('gp-bo (issue #12)', () => {
       expect(key(a)).not.toBe(key(plain));
     }
     // The fitted warp is part of the state: a restored agent proposes as the one it came from.
-    const full = await runLoop(createGpBoAgent({ inputWarp: 'kumaraswamy', refitFraction: 0.5 }), pooled, reward, { budget: 14, seed: 5 });
-    const first = createGpBoAgent({ inputWarp: 'kumaraswamy', refitFraction: 0.5 });
-    const half = await runLoop(first, pooled, reward, { budget: 9, seed: 5 });
-    expect((first.snapshot!() as { warp?: unknown }).warp).toBeDefined();
-    const second = createGpBoAgent({ inputWarp: 'kumaraswamy', refitFraction: 0.5 });
-    second.restore!(JSON.parse(JSON.stringify(first.snapshot!())));
-    const resumed = await runLoop(second, pooled, reward, { budget: 14, seed: 5, initial: half, learnInitial: false });
+    const { full, resumed, snapshot } = await wholeAndResumed(() => createGpBoAgent({ inputWarp: 'kumaraswamy', refitFraction: 0.5 }), pooled, reward, { budget: 14, split: 9, seed: 5 });
+    expect(snapshot.warp).toBeDefined();
     expect(key(resumed)).toBe(key(full));
   });
 
@@ -389,16 +395,13 @@ describe("inputWarp 'auto': plain or pool-CDF GP by leave-one-out density (issue
     expect((await lastWarp(onRaw)).warp).toBe('none');
     // The default ensemble: same seed, same proposals; other than the plain GP's; resumable (the warped fit's warm start is state).
     const run = (inputWarp: string) => runLoop(createGpBoAgent({ inputWarp, initialPoints: 3 }), space, onQuantiles, { budget: 14, seed: 7 });
-    const [full, again, plain] = [await run('auto'), await run('auto'), await run('none')];
-    expect(key(again)).toBe(key(full));
+    const [full, plain] = [await run('auto'), await run('none')];
     expect(key(full)).not.toBe(key(plain));
-    const first = createGpBoAgent({ inputWarp: 'auto', initialPoints: 3 });
-    const half = await runLoop(first, space, onQuantiles, { budget: 9, seed: 7 });
-    expect((first.snapshot!() as { warped?: unknown }).warped).toBeDefined();
-    const second = createGpBoAgent({ inputWarp: 'auto', initialPoints: 3 });
-    second.restore!(JSON.parse(JSON.stringify(first.snapshot!())));
-    const resumed = await runLoop(second, space, onQuantiles, { budget: 14, seed: 7, initial: half, learnInitial: false });
-    expect(key(resumed)).toBe(key(full));
+    // wholeAndResumed runs the whole loop again: the same seed gives the same proposals.
+    const r = await wholeAndResumed(() => createGpBoAgent({ inputWarp: 'auto', initialPoints: 3 }), space, onQuantiles, { budget: 14, split: 9, seed: 7 });
+    expect(key(r.full)).toBe(key(full));
+    expect(r.snapshot.warped).toBeDefined();
+    expect(key(r.resumed)).toBe(key(full));
   });
 
   it("is the default bit for bit where the warp moves no pool point (a full factorial with equally spaced levels, as fullerenes)", async () => {
