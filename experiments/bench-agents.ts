@@ -198,6 +198,7 @@ export async function run(args: string[]): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
 
   const meta: Meta = { seeds, cap, ppoSeeds, ppoCap, ppoOptions: AGENT_OPTIONS.ppo, agentOptions: extraOptions, started: Date.now() };
+  if (args.includes('--cost-only') && args.includes('--no-cost')) throw new Error('bench agents: --cost-only and --no-cost exclude each other');
   if (!args.includes('--no-cost')) {
     // The gp-bo the runs use: its --agent-options too (e.g. '{"gp-bo":{"inputWarp":"auto"}}').
     meta.cost = await proposalCost('gp-bo', extraOptions['gp-bo'] ?? {});

@@ -62,7 +62,7 @@ import type { Agent, Observation, Parameters, ParameterSpace } from '../src/core
 import { createRng, hash32 } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
 import { hvMax } from '../src/reward/hvi.js';
-import { hypervolume } from '../src/reward/pareto.js';
+import { hypervolume, paretoFront } from '../src/reward/pareto.js';
 
 export interface MoProblem {
   name: string;
@@ -290,7 +290,10 @@ async function poolNoise(): Promise<void> {
   const k = GDL_POOLS['gdl-twin-mean'].k;
   const keys = ['limitingCurrent', 'sigma_eff_z'] as const;
   const avg = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-  const varOf = (v: number[]) => v.reduce((a, b) => a + (b - avg(v)) ** 2, 0) / (v.length - 1);
+  const varOf = (v: number[]) => {
+    const m = avg(v);
+    return v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1);
+  };
   const out = ['| property | median CV of one draw | noise share, one draw (gdl-twin) | noise share, mean of ' + k + ' (gdl-twin-mean) | GP noise variance gdl-twin | GP noise variance gdl-twin-mean |', '| --- | --- | --- | --- | --- | --- |'];
   const z: Record<string, number[]> = {};
   for (const key of keys) {
@@ -312,7 +315,7 @@ async function poolNoise(): Promise<void> {
     const median = quantile(cv, 0.5);
     out.push(`| ${key} | ${median.toFixed(3)} (${cv.length} rows) | ${(avg(mean.map((r) => k * r.se![key] ** 2)) / varOf(single.map((r) => r[key]))).toFixed(3)} | ${(avg(mean.map((r) => r.se![key] ** 2)) / varOf(mean.map((r) => r[key]))).toFixed(3)} | ${fitted[0].toFixed(3)} | ${fitted[1].toFixed(3)} |`);
   }
-  const front = (rows: PoolRow[]) => rows.flatMap((r, i) => (rows.some((q) => q.limitingCurrent >= r.limitingCurrent && q.sigma_eff_z >= r.sigma_eff_z && (q.limitingCurrent > r.limitingCurrent || q.sigma_eff_z > r.sigma_eff_z)) ? [] : [i]));
+  const front = (rows: PoolRow[]) => paretoFront(rows.map((r) => [r.limitingCurrent, r.sigma_eff_z]), ['max', 'max']);
   const [f1, fm] = [front(single), front(mean)];
   const row = (r: PoolRow) => `${(r.limitingCurrent / 1e3).toFixed(0)}k / ${r.sigma_eff_z.toFixed(0)}`;
   out.push('', `Front rows: gdl-twin ${f1.length}, gdl-twin-mean ${fm.length}; gdl-twin's front rows on gdl-twin-mean's: ${f1.filter((i) => fm.includes(i)).length}.`, '');

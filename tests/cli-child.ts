@@ -23,9 +23,12 @@ function newestSource(dir: string): number {
  * tests/faults/liveness.test.ts). `imports` are --import scripts loaded after tsx (their module
  * hooks then see what tsx resolved).
  */
+let builtIsFresh: boolean | undefined;
 export function cliNodeArgs(imports: string[] = []): string[] {
   const built = join(ROOT, 'dist', '.tsbuildinfo');
-  const fresh = existsSync(built) && ['src', 'agents', 'twins', 'robots'].every((d) => newestSource(join(ROOT, d)) <= statSync(built).mtimeMs);
+  // Decided once per test process (walking the sources for every child cost a walk per child).
+  builtIsFresh ??= existsSync(built) && ['src', 'agents', 'twins', 'robots'].every((d) => newestSource(join(ROOT, d)) <= statSync(built).mtimeMs);
+  const fresh = builtIsFresh;
   const extra = imports.flatMap((i) => ['--import', i]);
   return fresh ? [...extra, join(ROOT, 'bin', 'poreloop.js')] : ['--import', 'tsx', ...extra, fileURLToPath(new URL('./faults/cli-entry.ts', import.meta.url))];
 }
