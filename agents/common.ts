@@ -122,9 +122,10 @@ export interface GpFitState {
  * With `kumaraswamy` (the columns to warp), a Kumaraswamy input warp of those columns is fitted
  * with the hyper-parameters (src/surrogate/input-warp.ts): the GP is then conditioned on the
  * warped x, and `warp` maps a point of the cube to the GP's inputs. A stored warp of other
- * columns (another space) is neither reused nor a warm start.
+ * columns (another space) is neither reused nor a warm start. With `basis`, the kernel has the
+ * quadratic basis term of src/surrogate/gp.ts quadraticBasis (its variances are part of `hyper`).
  */
-export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: Rng, o: { refitFraction: number; restarts: number; maxFitPoints: number; kumaraswamy?: readonly number[] }): { gp: GaussianProcess; state: GpFitState; warp?: (u: readonly number[]) => number[] } {
+export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: Rng, o: { refitFraction: number; restarts: number; maxFitPoints: number; kumaraswamy?: readonly number[]; basis?: boolean }): { gp: GaussianProcess; state: GpFitState; warp?: (u: readonly number[]) => number[] } {
   const n = y.length;
   const reuse = state.hyper !== null && n < state.lastFitN + Math.max(1, Math.ceil(o.refitFraction * state.lastFitN));
   if (o.kumaraswamy) {
@@ -137,7 +138,7 @@ export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: R
     return { gp: r.gp, state: { hyper: r.gp.hyper, lastFitN: n, warp: r.params }, warp: r.warp };
   }
   if (reuse) return { gp: new GaussianProcess(x, y, state.hyper!), state };
-  const gp = GaussianProcess.fit(x, y, { rng, init: state.hyper ?? undefined, restarts: o.restarts, maxFitPoints: o.maxFitPoints });
+  const gp = GaussianProcess.fit(x, y, { rng, init: state.hyper ?? undefined, restarts: o.restarts, maxFitPoints: o.maxFitPoints, basis: o.basis });
   return { gp, state: { hyper: gp.hyper, lastFitN: n } };
 }
 

@@ -23,7 +23,7 @@
 import type { Rng } from '../src/core/rng.js';
 import { paretoFront } from '../src/reward/pareto.js';
 import { hypervolumeImprovement } from '../src/reward/hvi.js';
-import { cholesky, forwardSolve, GaussianProcess, normCdf, normPdf } from '../src/surrogate/gp.js';
+import { basisCovariance, basisVariances, cholesky, forwardSolve, GaussianProcess, normCdf, normPdf, quadraticBasis } from '../src/surrogate/gp.js';
 
 const SQRT5 = Math.sqrt(5);
 
@@ -37,19 +37,25 @@ export class JointPosterior {
   private readonly invL2: Float64Array;
   private readonly s2: number;
   private readonly yVar: number;
+  /** Variances of the GP's quadratic basis term (gp.ts quadraticBasis), when it has one, and the training points' features. */
+  private readonly basisW: Float64Array | null;
+  private readonly basisH: Float64Array[];
 
   constructor(gp: GaussianProcess, private readonly trend?: (x: readonly number[]) => number) {
     this.gp = gp;
     const h = gp.hyper;
     this.invL2 = Float64Array.from(h.logLengthscales, (v) => Math.exp(-2 * v));
     this.s2 = Math.exp(h.logSignalVar);
+    this.basisW = basisVariances(h);
+    this.basisH = this.basisW ? gp.x.map(quadraticBasis) : [];
     this.yVar = gp.targetScale.std ** 2;
     const n = gp.x.length;
     const k = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) k[i * n + j] = k[j * n + i] = this.kernel(gp.x[i], gp.x[j]);
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) k[i * n + j] = k[j * n + i] = this.kernel(gp.x[i], gp.x[j], this.basisH[i], this.basisH[j]);
     // Same matrix and jitter ladder as gp.ts's factorise, so means and variances agree with gp.predict.
+    const prior = gp.x.map((q) => this.priorAt(q));
     for (let jitter = 0; ; jitter = jitter === 0 ? 1e-8 * this.s2 : jitter * 10) {
-      for (let i = 0; i < n; i++) k[i * n + i] = this.s2 + Math.exp(h.logNoiseVar) + jitter;
+      for (let i = 0; i < n; i++) k[i * n + i] = prior[i] + Math.exp(h.logNoiseVar) + jitter;
       const l = cholesky(k, n);
       if (l) {
         this.chol = l;
@@ -59,22 +65,37 @@ export class JointPosterior {
     }
   }
 
-  /** Prior covariance (standardised units): s² · Matérn-5/2. */
-  kernel(a: readonly number[], b: readonly number[]): number {
+  /**
+   * Prior covariance (standardised units): s² · Matérn-5/2, plus the basis term
+   * Σ b_k h_k(a) h_k(b) when the GP has one; ha, hb: a's and b's features when known (see
+   * `features`), computed here otherwise.
+   */
+  kernel(a: readonly number[], b: readonly number[], ha?: Float64Array, hb?: Float64Array): number {
     let r2 = 0;
     for (let k = 0; k < this.invL2.length; k++) {
       const t = a[k] - b[k];
       r2 += t * t * this.invL2[k];
     }
     const r = Math.sqrt(r2);
-    return this.s2 * (1 + SQRT5 * r + (5 / 3) * r2) * Math.exp(-SQRT5 * r);
+    const m = this.s2 * (1 + SQRT5 * r + (5 / 3) * r2) * Math.exp(-SQRT5 * r);
+    return this.basisW ? m + basisCovariance(ha ?? quadraticBasis(a), hb ?? quadraticBasis(b), this.basisW) : m;
   }
 
-  /** v = L⁻¹ k_X(q): the whitened cross-covariance with the training points. */
-  whiten(q: readonly number[]): Float64Array {
+  /** q's basis features (gp.ts quadraticBasis), or undefined when the GP has no basis term. */
+  features(q: readonly number[]): Float64Array | undefined {
+    return this.basisW ? quadraticBasis(q) : undefined;
+  }
+
+  /** Prior variance k(q, q) (standardised units). */
+  private priorAt(q: readonly number[], hq = this.features(q)): number {
+    return this.basisW ? this.s2 + basisCovariance(hq!, hq!, this.basisW) : this.s2;
+  }
+
+  /** v = L⁻¹ k_X(q): the whitened cross-covariance with the training points (hq: q's features, see `kernel`). */
+  whiten(q: readonly number[], hq = this.features(q)): Float64Array {
     const n = this.gp.x.length;
     const v = new Float64Array(n);
-    for (let i = 0; i < n; i++) v[i] = this.kernel(q, this.gp.x[i]);
+    for (let i = 0; i < n; i++) v[i] = this.kernel(q, this.gp.x[i], hq, this.basisH[i]);
     return forwardSolve(this.chol, n, v);
   }
 
@@ -86,13 +107,15 @@ export class JointPosterior {
 
   /** Posterior covariance matrix (target units, latent) of the rows of xs. */
   covariance(xs: readonly (readonly number[])[]): number[][] {
-    const v = xs.map((q) => this.whiten(q));
-    return xs.map((a, i) => xs.map((b, j) => (this.kernel(a, b) - dot(v[i], v[j])) * this.yVar));
+    const h = xs.map((q) => this.features(q));
+    const v = xs.map((q, i) => this.whiten(q, h[i]));
+    return xs.map((a, i) => xs.map((b, j) => (this.kernel(a, b, h[i], h[j]) - dot(v[i], v[j])) * this.yVar));
   }
 
-  /** Prior variance and whitened vector of q, for cross-covariances with a fixed set (see NehviSampler). */
-  parts(q: readonly number[]): { prior: number; v: Float64Array } {
-    return { prior: this.s2, v: this.whiten(q) };
+  /** Prior variance, whitened vector and features of q, for cross-covariances with a fixed set (see NehviSampler). */
+  parts(q: readonly number[]): { prior: number; v: Float64Array; h?: Float64Array } {
+    const h = this.features(q);
+    return { prior: this.priorAt(q, h), v: this.whiten(q, h), h };
   }
 
   get targetVariance(): number {
@@ -126,6 +149,8 @@ interface BaselineModel {
   chol: Float64Array;
   /** Whitened cross-covariances v_b of each baseline point (rows). */
   v: Float64Array[];
+  /** The baseline points' basis features (JointPosterior.features), when the GP has a basis term. */
+  h: (Float64Array | undefined)[];
   /** Baseline samples (S × n_b) and the standard-normal draws behind them. */
   z: Float64Array[];
 }
@@ -165,10 +190,11 @@ export class NehviSampler {
     const S = this.o.samples;
     const nb = this.baseline.length;
     this.models = this.posts.map((post) => {
-      if (nb === 0) return { post, xs: [], chol: new Float64Array(0), v: [], z: [] };
+      if (nb === 0) return { post, xs: [], chol: new Float64Array(0), v: [], h: [], z: [] };
       const chol = cholWithJitter(post.covariance(this.baseline));
       const z = Array.from({ length: S }, () => Float64Array.from({ length: nb }, () => this.o.rng.normal()));
-      return { post, xs: this.baseline.map((r) => [...r]), chol, v: this.baseline.map((q) => post.whiten(q)), z };
+      const h = this.baseline.map((q) => post.features(q));
+      return { post, xs: this.baseline.map((r) => [...r]), chol, v: this.baseline.map((q, i) => post.whiten(q, h[i])), h, z };
     });
     this.eps = Array.from({ length: S }, () => Array.from({ length: this.m }, () => this.o.rng.normal()));
     // Per sample: the sampled objective values of the baseline and their front (normalised).
@@ -214,12 +240,12 @@ export class NehviSampler {
     const nb = this.baseline.length;
     const per = this.models.map((b) => {
       const mu = b.post.mean([x])[0];
-      const { prior, v } = b.post.parts(x);
+      const { prior, v, h } = b.post.parts(x);
       const tv = b.post.targetVariance;
       const varX = Math.max(0, (prior - dot(v, v)) * tv);
       if (nb === 0) return { mu, w: new Float64Array(0), cond: Math.sqrt(varX) };
       // Σ_{B,x} in target units, then w = L_B⁻¹ Σ_{B,x}.
-      const c = Float64Array.from(b.xs, (q, i) => (b.post.kernel(q, x) - dot(b.v[i], v)) * tv);
+      const c = Float64Array.from(b.xs, (q, i) => (b.post.kernel(q, x, b.h[i], h) - dot(b.v[i], v)) * tv);
       const w = forwardSolve(b.chol, nb, c);
       return { mu, w, cond: Math.sqrt(Math.max(0, varX - dot(w, w))) };
     });

@@ -24,8 +24,10 @@
  * (Gardner et al., ICML 2014; Gelbart, Snoek & Adams, UAI 2014). qNEHVI-only options (issue
  * #16): `trend: auto`, the default (a fitted quadratic prior mean or a constant one per
  * objective, by leave-one-out predictive density at each fit, prefersTrend), `trend: quadratic`
- * (always the quadratic prior mean, quadraticTrend), `trend: none` (constant prior mean) and
- * `trustRegion` (MORBO's trust regions, agents/mo-trust-region.ts; off by default).
+ * (always the quadratic prior mean, quadraticTrend), `trend: bayes-quadratic` (the quadratic
+ * basis in the kernel with Gaussian coefficients, their variances by MAP; src/surrogate/gp.ts
+ * quadraticBasis), `trend: none` (constant prior mean) and `trustRegion` (MORBO's trust
+ * regions, agents/mo-trust-region.ts; off by default).
  *
  * Optimisation of the acquisition (BoTorch's optimize_acqf): the exact argmax over every unused
  * point of a pool; in continuous spaces `candidates` raw uniform samples plus Gaussian
@@ -50,7 +52,7 @@ import { createRandomAgent } from './random.js';
 const ACQUISITIONS = ['qnehvi', 'parego'] as const;
 const WARPS = ['none', 'yeo-johnson'] as const;
 const SMOOTHINGS = ['log', 'none'] as const;
-const TRENDS = ['none', 'quadratic', 'auto'] as const;
+const TRENDS = ['none', 'quadratic', 'auto', 'bayes-quadratic'] as const;
 
 const DEFAULTS = {
   /** 'qnehvi' (expected hypervolume improvement) or 'parego' (random Chebyshev scalarisations). */
@@ -123,6 +125,11 @@ const DEFAULTS = {
    * on ZDT1–3 and the pool. ParEGO, the baseline kept as published, fits no trend: the default
    * applies to qNEHVI only, and an explicit trend other than 'none' with ParEGO is refused.
    * `trendRidge` needs a trend ('quadratic' or 'auto') and qNEHVI.
+   * 'bayes-quadratic' (issue #16, eighth pass): no plug-in trend; the separable quadratic basis
+   * h_k(u) ∝ (u_k − ½)² − 1/12 enters the kernel with Gaussian coefficients, their prior
+   * variances b_k fitted with the other hyper-parameters (R&W §2.7, eq. 2.39), so the evidence
+   * sets the curvature per objective and fit, and the coefficients' uncertainty is in the
+   * posterior variance (src/surrogate/gp.ts quadraticBasis).
    */
   trend: 'auto' as string,
   /** Ridge penalty on the quadratic trend's curvatures (standardised targets, unit cube). */
@@ -340,7 +347,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
   }
   // Options that only tune another option would be silently ignored without it (issue #16 review).
   const needs = [
-    ['trendRidge', trend !== 'none', "trend: 'quadratic' or 'auto' (qNEHVI)"],
+    ['trendRidge', trend === 'quadratic' || trend === 'auto', "trend: 'quadratic' or 'auto' (qNEHVI)"],
     ['trustRegions', opts.trustRegion, 'trustRegion: true'],
     ['trustRegionLength', opts.trustRegion, 'trustRegion: true'],
   ] as const;
@@ -361,8 +368,8 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
   let state: MoboState = { objectives: [], trended: [], constraints: [] };
   const random = createRandomAgent();
 
-  const fit = (states: GpFitState[], i: number, x: number[][], y: number[], rng: Rng): GaussianProcess => {
-    const r = fitOrReuse(states[i] ?? { hyper: null, lastFitN: 0 }, x, y, rng, opts);
+  const fit = (states: GpFitState[], i: number, x: number[][], y: number[], rng: Rng, basis = false): GaussianProcess => {
+    const r = fitOrReuse(states[i] ?? { hyper: null, lastFitN: 0 }, x, y, rng, { ...opts, basis });
     states[i] = r.state;
     return r.gp;
   };
@@ -473,6 +480,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
         const targets = Array.from({ length: m }, (_, i) => y.map((r) => warps[i].apply(r[i])));
         const posts = targets.map((t, i) => {
           if (trend === 'none') return new JointPosterior(fit(objStates, i, x, t, ctx.rng));
+          if (trend === 'bayes-quadratic') return new JointPosterior(fit(objStates, i, x, t, ctx.rng, true));
           const mean = quadraticTrend(x, t, opts.trendRidge);
           const residuals = t.map((v, j) => v - mean(x[j]));
           if (trend === 'quadratic') return new JointPosterior(fit(objStates, i, x, residuals, ctx.rng), mean);

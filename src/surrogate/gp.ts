@@ -26,6 +26,11 @@ export interface GpHyper {
   logLengthscales: number[];
   logSignalVar: number;
   logNoiseVar: number;
+  /**
+   * ln b_k of the quadratic basis term Σ_k b_k h_k(x) h_k(x') added to the kernel (see
+   * quadraticBasis); absent: the Matérn kernel alone.
+   */
+  logBasisVars?: number[];
 }
 
 export interface GpFitOptions {
@@ -44,6 +49,8 @@ export interface GpFitOptions {
   maxFitPoints?: number;
   /** Lower bound on the noise variance (standardised units; default 1e-4, BoTorch's). */
   minNoiseVar?: number;
+  /** Add the quadratic basis term to the kernel, its variances fitted with the rest (see quadraticBasis). */
+  basis?: boolean;
 }
 
 export interface GpJSON {
@@ -57,6 +64,7 @@ const BOUNDS = {
   logLengthscale: [Math.log(0.01), Math.log(100)],
   logSignalVar: [Math.log(0.01), Math.log(100)],
   logNoiseVar: [Math.log(1e-6), Math.log(1)],
+  logBasisVar: [Math.log(1e-6), Math.log(100)],
 } as const;
 
 const SQRT5 = Math.sqrt(5);
@@ -65,6 +73,45 @@ const SQRT5 = Math.sqrt(5);
 export function hyperPrior(d: number): { mean: number[]; sd: number[] } {
   const lengthMean = Math.SQRT2 + 0.5 * Math.log(Math.max(1, d));
   return { mean: [...new Array<number>(d).fill(lengthMean), 0, -4], sd: [...new Array<number>(d).fill(Math.sqrt(3)), 1, 1] };
+}
+
+/**
+ * Explicit basis functions with a Gaussian prior on their coefficients, integrated out
+ * (Rasmussen & Williams §2.7, eq. 2.39: f = g + hᵀβ, β ~ N(0, B) gives the kernel
+ * k + hᵀBh). Here h_k(x) = √180 ((x_k − ½)² − 1/12), one per input, B = diag(b_k): a
+ * separable quadratic in the unit cube whose curvatures the evidence sets, each b_k fitted with
+ * the other hyper-parameters by MAP (issue #16: DTLZ2's bowl in its distance variables, which a
+ * stationary kernel on 10–20 points extrapolates as a slope). The features are centred and
+ * scaled to zero mean and unit variance over the uniform cube (Var (u − ½)² = 1/180), so that
+ * the term does not duplicate the constant the standardisation removes and b_k is the share of
+ * the standardised signal variance due to curvature along x_k, comparable with s². A per-input
+ * b_k (not one shared b) lets the evidence keep the curvature of some inputs and drop that of
+ * others, as the length-scales do (DTLZ2: bowls in the distance variables; ZDT: linear in them).
+ */
+export function quadraticBasis(x: readonly number[]): Float64Array {
+  return Float64Array.from(x, (v) => BASIS_SCALE * ((v - 0.5) ** 2 - 1 / 12));
+}
+const BASIS_SCALE = Math.sqrt(180);
+/** The largest h_k² over the cube (at a bound: 180 · (1/4 − 1/12)² = 5). */
+const BASIS_MAX_SQUARE = 5;
+/**
+ * Prior of each b_k: half-normal with scale 1 (mode 0, so that b_k → 0 where the likelihood is
+ * flat in it; a curvature term of a standardised signal's size is plausible, one of several
+ * times it is not). MAP in b itself: the log density −b²/2 is added without the Jacobian of the
+ * log parameterisation the optimiser works in.
+ */
+const BASIS_PRIOR_SCALE = 1;
+
+/** Σ_k w_k a_k b_k: the basis term of the kernel for features a, b and variances w. */
+export function basisCovariance(a: ArrayLike<number>, b: ArrayLike<number>, w: Float64Array): number {
+  let s = 0;
+  for (let k = 0; k < w.length; k++) s += w[k] * a[k] * b[k];
+  return s;
+}
+
+/** The basis variances b_k of `hyper`, or null without a basis term. */
+export function basisVariances(hyper: GpHyper): Float64Array | null {
+  return hyper.logBasisVars ? Float64Array.from(hyper.logBasisVars, Math.exp) : null;
 }
 
 /**
@@ -204,16 +251,21 @@ function kernelPairs(x: readonly (readonly number[])[], invL2: Float64Array): { 
   return { r2: r2s, r: rs, ex: exs };
 }
 
-/** Factorises K + σ²I, adding jitter if rounding makes it indefinite (pairs: kernelPairs of the inputs). */
-function factorise(n: number, hyper: GpHyper, pairs: { r2: Float64Array; r: Float64Array; ex: Float64Array }): Float64Array {
+/**
+ * Factorises K + σ²I, adding jitter if rounding makes it indefinite (pairs: kernelPairs of the
+ * inputs; basis: the inputs' quadratic features and their variances when hyper has a basis term).
+ */
+function factorise(n: number, hyper: GpHyper, pairs: { r2: Float64Array; r: Float64Array; ex: Float64Array }, basis?: { h: Float64Array[]; w: Float64Array }): Float64Array {
   const s2 = Math.exp(hyper.logSignalVar);
   const k = scratch(3, n * n);
   for (let i = 0, p = 0; i < n; i++) {
     // s² · matern52: (1 + √5 r + 5r²/3) e^{−√5 r}, then times s², as matern52 and its caller did.
     for (let j = 0; j < i; j++, p++) k[i * n + j] = k[j * n + i] = s2 * ((1 + SQRT5 * pairs.r[p] + (5 / 3) * pairs.r2[p]) * pairs.ex[p]);
   }
+  if (basis) for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) k[i * n + j] = k[j * n + i] = k[i * n + j] + basisCovariance(basis.h[i], basis.h[j], basis.w);
+  const prior = Array.from({ length: n }, (_, i) => (basis ? s2 + basisCovariance(basis.h[i], basis.h[i], basis.w) : s2));
   for (let jitter = 0; ; jitter = jitter === 0 ? 1e-8 * s2 : jitter * 10) {
-    for (let i = 0; i < n; i++) k[i * n + i] = s2 + Math.exp(hyper.logNoiseVar) + jitter;
+    for (let i = 0; i < n; i++) k[i * n + i] = prior[i] + Math.exp(hyper.logNoiseVar) + jitter;
     const l = cholesky(k, n);
     if (l) return l;
     if (jitter > s2) throw new Error('GP kernel matrix is not positive definite even with jitter');
@@ -226,16 +278,21 @@ const inverseSquares = (hyper: GpHyper): Float64Array => Float64Array.from(hyper
  * Log marginal likelihood of standardised targets and its gradient with respect to
  * [ln ℓ_1..ln ℓ_d, ln s², ln σ²] (R&W eq. 5.9: ½ tr((ααᵀ − K⁻¹) ∂K/∂θ)).
  * ∂k/∂ln ℓ_k = s² (5/3)(1 + √5 r) e^{−√5 r} (x_k − x'_k)²/ℓ_k²  — finite at r = 0.
+ * With a basis term (hyper.logBasisVars), also [ln b_1..ln b_d]: ∂K/∂ln b_k = b_k h_k h_kᵀ, so
+ * the entry is ½ b_k ((h_kᵀα)² − h_kᵀK⁻¹h_k).
  * With `inputGradient`, also ∂/∂x_ik (row-major n × d), through
  * ∂k/∂x_k = −s² (5/3)(1 + √5 r) e^{−√5 r} (x_k − x'_k)/ℓ_k²: what an input warp learnt with
- * the hyper-parameters needs (./input-warp.ts).
+ * the hyper-parameters needs (./input-warp.ts; not with a basis term).
  */
 export function logMarginalLikelihood(x: readonly number[][], y: readonly number[], hyper: GpHyper, inputGradient = false): { value: number; gradient: number[]; inputGradient?: Float64Array } {
   const n = x.length;
   const d = hyper.logLengthscales.length;
   const invL2 = inverseSquares(hyper);
   const pairs = kernelPairs(x, invL2);
-  const l = factorise(n, hyper, pairs);
+  const w = basisVariances(hyper);
+  if (w && inputGradient) throw new Error('logMarginalLikelihood: no input gradient with a basis term');
+  const h = w ? x.map(quadraticBasis) : [];
+  const l = factorise(n, hyper, pairs, w ? { h, w } : undefined);
   const alpha = backSolve(l, n, forwardSolve(l, n, Float64Array.from(y)));
   let value = -0.5 * n * Math.log(2 * Math.PI);
   for (let i = 0; i < n; i++) value -= 0.5 * y[i] * alpha[i] + Math.log(l[i * n + i]);
@@ -266,6 +323,19 @@ export function logMarginalLikelihood(x: readonly number[][], y: readonly number
           gx[j * d + k] += g;
         }
       }
+    }
+  }
+  if (w) {
+    for (let k = 0; k < w.length; k++) {
+      let ha = 0;
+      let hkh = 0;
+      for (let i = 0; i < n; i++) {
+        ha += h[i][k] * alpha[i];
+        let row = 0;
+        for (let j = 0; j < n; j++) row += kinv[i * n + j] * h[j][k];
+        hkh += h[i][k] * row;
+      }
+      gradient.push(0.5 * w[k] * (ha * ha - hkh));
     }
   }
   return gx ? { value, gradient, inputGradient: gx } : { value, gradient };
@@ -371,6 +441,12 @@ export function logPosterior(x: readonly number[][], y: readonly number[], hyper
   const theta = toVec(hyper);
   let value = f.value;
   const gradient = f.gradient.map((g, i) => {
+    if (i >= d + 2) {
+      // Half-normal prior of a basis variance b = e^θ (see BASIS_PRIOR_SCALE): ln p = ln(2/(√(2π) c)) − b²/2c².
+      const b = Math.exp(theta[i]) / BASIS_PRIOR_SCALE;
+      value -= 0.5 * b * b + Math.log(BASIS_PRIOR_SCALE * Math.sqrt(Math.PI / 2));
+      return g - b * b;
+    }
     const z = (theta[i] - prior.mean[i]) / prior.sd[i];
     value -= 0.5 * z * z + Math.log(prior.sd[i] * Math.sqrt(2 * Math.PI));
     return g - z / prior.sd[i];
@@ -378,15 +454,20 @@ export function logPosterior(x: readonly number[][], y: readonly number[], hyper
   return f.inputGradient ? { value, gradient, inputGradient: f.inputGradient } : { value, gradient };
 }
 
+/** Clips [ln ℓ (d), ln s², ln σ², ln b (d, with a basis term)] into their boxes. */
 export function clipHyper(v: number[], d: number, minNoise: number): number[] {
   return v.map((t, i) => {
-    const [lo, hi] = i < d ? BOUNDS.logLengthscale : i === d ? BOUNDS.logSignalVar : [Math.max(BOUNDS.logNoiseVar[0], Math.log(minNoise)), BOUNDS.logNoiseVar[1]];
+    const [lo, hi] = i < d ? BOUNDS.logLengthscale : i === d ? BOUNDS.logSignalVar : i === d + 1 ? [Math.max(BOUNDS.logNoiseVar[0], Math.log(minNoise)), BOUNDS.logNoiseVar[1]] : BOUNDS.logBasisVar;
     return Math.min(hi, Math.max(lo, t));
   });
 }
 
-export const toVec = (h: GpHyper): number[] => [...h.logLengthscales, h.logSignalVar, h.logNoiseVar];
-export const fromVec = (v: number[], d: number): GpHyper => ({ logLengthscales: v.slice(0, d), logSignalVar: v[d], logNoiseVar: v[d + 1] });
+export const toVec = (h: GpHyper): number[] => [...h.logLengthscales, h.logSignalVar, h.logNoiseVar, ...(h.logBasisVars ?? [])];
+export const fromVec = (v: number[], d: number): GpHyper => {
+  const h: GpHyper = { logLengthscales: v.slice(0, d), logSignalVar: v[d], logNoiseVar: v[d + 1] };
+  if (v.length > d + 2) h.logBasisVars = v.slice(d + 2);
+  return h;
+};
 
 /**
  * iRprop− ascent of `objective` (value and gradient at θ) inside the box `clip` projects onto,
@@ -469,6 +550,8 @@ export class GaussianProcess {
   private readonly chol: Float64Array;
   private readonly alpha: Float64Array;
   private readonly invL2: Float64Array;
+  /** Basis variances b_k and the training points' features, with a basis term (quadraticBasis). */
+  private readonly basis?: { w: Float64Array; h: Float64Array[] };
 
   /** Conditions on (x, y) with the given hyper-parameters. Needs at least one point. */
   constructor(x: readonly number[][], y: readonly number[], hyper: GpHyper, standardisation?: { mean: number; std: number }) {
@@ -476,12 +559,15 @@ export class GaussianProcess {
     this.x = x.map((r) => [...r]);
     this.y = [...y];
     this.hyper = { logLengthscales: [...hyper.logLengthscales], logSignalVar: hyper.logSignalVar, logNoiseVar: hyper.logNoiseVar };
+    if (hyper.logBasisVars) this.hyper.logBasisVars = [...hyper.logBasisVars];
     const st = standardisation ?? standardise(y);
     this.yMean = st.mean;
     this.yStd = st.std;
     this.invL2 = inverseSquares(hyper);
+    const w = basisVariances(hyper);
+    if (w) this.basis = { w, h: this.x.map(quadraticBasis) };
     const n = x.length;
-    this.chol = factorise(n, this.hyper, kernelPairs(this.x, this.invL2));
+    this.chol = factorise(n, this.hyper, kernelPairs(this.x, this.invL2), this.basis);
     this.alpha = backSolve(this.chol, n, forwardSolve(this.chol, n, Float64Array.from(y, (v) => (v - this.yMean) / this.yStd)));
   }
 
@@ -491,8 +577,11 @@ export class GaussianProcess {
     const d = x[0]?.length ?? 0;
     const { x: xs, y: yf } = fitSubset(x, y.map((v) => (v - st.mean) / st.std), options.maxFitPoints ?? 200, options.rng);
     const minNoise = options.minNoiseVar ?? 1e-4;
-    const warm = options.init && options.init.logLengthscales.length === d ? toVec(options.init) : undefined;
-    const theta = multiStartMap(d, (t) => logPosterior(xs, yf, fromVec(t, d)), (t) => clipHyper(t, d, minNoise), { rng: options.rng, restarts: options.restarts ?? 2, iterations: options.iterations ?? 60, warm });
+    const basis = options.basis === true;
+    const warm = options.init && options.init.logLengthscales.length === d && (options.init.logBasisVars !== undefined) === basis ? toVec(options.init) : undefined;
+    // Basis variances start at their prior's median (half-normal: 0.674 × its scale) and are drawn from it.
+    const extra = basis ? { median: new Array<number>(d).fill(Math.log(0.6745 * BASIS_PRIOR_SCALE)), draw: () => Array.from({ length: d }, () => Math.log(Math.max(1e-6, Math.abs(BASIS_PRIOR_SCALE * options.rng.normal())))) } : undefined;
+    const theta = multiStartMap(d, (t) => logPosterior(xs, yf, fromVec(t, d)), (t) => clipHyper(t, d, minNoise), { rng: options.rng, restarts: options.restarts ?? 2, iterations: options.iterations ?? 60, warm, extra });
     return new GaussianProcess(x, y, fromVec(theta, d), st);
   }
 
@@ -526,14 +615,17 @@ export class GaussianProcess {
     const mean: number[] = [];
     const variance: number[] = [];
     const kstar = new Float64Array(n);
+    const basis = this.basis;
     for (const q of xs) {
+      const hq = basis ? quadraticBasis(q) : undefined;
       let m = 0;
       for (let i = 0; i < n; i++) {
         kstar[i] = s2 * matern52(q, this.x[i], this.invL2);
+        if (basis) kstar[i] += basisCovariance(hq!, basis.h[i], basis.w);
         m += kstar[i] * this.alpha[i];
       }
       forwardSolve(this.chol, n, kstar);
-      let v = s2;
+      let v = basis ? s2 + basisCovariance(hq!, hq!, basis.w) : s2;
       for (let i = 0; i < n; i++) v -= kstar[i] * kstar[i];
       mean.push(this.yMean + this.yStd * m);
       variance.push(Math.max(v, 1e-12 * s2) * this.yStd * this.yStd);
@@ -545,16 +637,22 @@ export class GaussianProcess {
   predictMean(xs: readonly (readonly number[])[]): number[] {
     const n = this.x.length;
     const s2 = Math.exp(this.hyper.logSignalVar);
+    const basis = this.basis;
     return xs.map((q) => {
       let m = 0;
-      for (let i = 0; i < n; i++) m += s2 * matern52(q, this.x[i], this.invL2) * this.alpha[i];
+      if (basis) {
+        const hq = quadraticBasis(q);
+        for (let i = 0; i < n; i++) m += (s2 * matern52(q, this.x[i], this.invL2) + basisCovariance(hq, basis.h[i], basis.w)) * this.alpha[i];
+      } else for (let i = 0; i < n; i++) m += s2 * matern52(q, this.x[i], this.invL2) * this.alpha[i];
       return this.yMean + this.yStd * m;
     });
   }
 
-  /** Prior variance of the latent function (an upper bound on every posterior variance). */
+  /** Prior variance of the latent function, its largest over the unit cube (an upper bound on every posterior variance there). */
   get priorVariance(): number {
-    return Math.exp(this.hyper.logSignalVar) * this.yStd * this.yStd;
+    const w = this.basis?.w;
+    const s2 = Math.exp(this.hyper.logSignalVar) + (w ? BASIS_MAX_SQUARE * w.reduce((a, b) => a + b, 0) : 0);
+    return s2 * this.yStd * this.yStd;
   }
 
   /** Log marginal likelihood of the (standardised) data under the current hyper-parameters. */
