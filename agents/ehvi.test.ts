@@ -51,6 +51,30 @@ describe('expected hypervolume improvement', () => {
   });
 });
 
+describe('JointPosterior with a quadratic basis term in the kernel (issue #16, eighth pass)', () => {
+  it('matches the GP marginals, and the covariance of the latent function is that of Matérn plus the basis term', () => {
+    const rng = createRng(6);
+    const xs = Array.from({ length: 10 }, () => [rng.next(), rng.next()]);
+    const hyper = { logLengthscales: [Math.log(0.4), Math.log(0.9)], logSignalVar: -0.5, logNoiseVar: Math.log(1e-3), logBasisVars: [Math.log(0.7), Math.log(0.05)] };
+    const gp = new GaussianProcess(xs, xs.map((x) => (x[0] - 0.5) ** 2 + Math.sin(3 * x[1])), hyper);
+    const post = new JointPosterior(gp);
+    const probe = [[0, 0], [1, 0.4], [0.5, 0.5], [0.2, 1]];
+    const p = gp.predict(probe);
+    const cov = post.covariance(probe);
+    probe.forEach((q, i) => {
+      expect(cov[i][i]).toBeCloseTo(p.variance[i], 8);
+      expect(post.mean([q])[0]).toBeCloseTo(p.mean[i], 10);
+      // parts(): prior variance and features for the sampler's cross-covariances.
+      const { prior, h } = post.parts(q);
+      expect(post.kernel(q, q)).toBeCloseTo(prior, 12);
+      expect(post.kernel(q, probe[0], h)).toBe(post.kernel(q, probe[0]));
+    });
+    // Without the basis term the same GP's posterior differs (the term is in use).
+    const plain = new JointPosterior(new GaussianProcess(xs, gp.y, { ...hyper, logBasisVars: undefined }));
+    expect(Math.abs(plain.covariance(probe)[0][0] - cov[0][0])).toBeGreaterThan(1e-3);
+  });
+});
+
 describe('hvi2Sorted (issue #16: the allocation-free 2-D improvement of the acquisition)', () => {
   it('equals the general hypervolume improvement on random fronts and points', async () => {
     const { hvi2Sorted } = await import('./ehvi.js');

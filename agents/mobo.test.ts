@@ -3,7 +3,7 @@ import { BadInputError } from '../src/core/errors.js';
 import type { Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
-import { GaussianProcess, looLogDensity } from '../src/surrogate/gp.js';
+import { GaussianProcess, looLogDensity, type GpHyper } from '../src/surrogate/gp.js';
 import { createMoboAgent, objectiveWarp, prefersTrend, quadraticTrend, trendAdmissible } from './mobo.js';
 
 /** What mobo's snapshot holds (agents/mobo.ts MoboState): fitted GP states, JSON-safe. */
@@ -167,9 +167,11 @@ describe('quadratic prior mean for qNEHVI (issue #16, sixth pass)', () => {
       const batch = await createMoboAgent({ trend, samples: 16 }).propose({ space: cube, history, rng: createRng(7) }, 4);
       return batch.map(g).reduce((a, b) => a + b, 0) / batch.length;
     };
-    const [withTrend, without] = [await meanG('quadratic'), await meanG('none')];
+    const [withTrend, without, bayes] = [await meanG('quadratic'), await meanG('none'), await meanG('bayes-quadratic')];
     expect(withTrend).toBeLessThan(0.1);
     expect(without).toBeGreaterThan(2 * withTrend);
+    // The quadratic basis in the kernel (eighth pass) does it too, with curvatures the evidence set.
+    expect(bayes).toBeLessThan(0.1);
   });
 
   it("applies the default trend ('auto') to qNEHVI only: ParEGO without a trend is accepted and proposes as with trend 'none' (issue #16)", async () => {
@@ -197,6 +199,9 @@ describe('quadratic prior mean for qNEHVI (issue #16, sixth pass)', () => {
     // ParEGO's refusal names the option it refuses, not the agent.
     expect(() => createMoboAgent({ acquisition: 'parego', trend: 'quadratic' })).toThrow(/agent\.mobo\.trend\b.*qnehvi only/);
     expect(() => createMoboAgent({ acquisition: 'parego', trend: 'auto' })).toThrow(/agent\.mobo\.trend\b.*qnehvi only/);
+    expect(() => createMoboAgent({ acquisition: 'parego', trend: 'bayes-quadratic' })).toThrow(/agent\.mobo\.trend\b.*qnehvi only/);
+    // The Bayesian trend has no ridge: its curvatures' prior variances are fitted.
+    expect(() => createMoboAgent({ trend: 'bayes-quadratic', trendRidge: 0.1 })).toThrow(/agent\.mobo\.trendRidge.*no effect without trend: 'quadratic' or 'auto'/);
     expect(() => createMoboAgent({ acquisition: 'parego', trustRegion: true })).toThrow(/agent\.mobo\.trustRegion\b.*qnehvi only/);
     // With what they tune, accepted.
     expect(() => createMoboAgent({ trend: 'quadratic', trendRidge: 0.1 })).not.toThrow();
@@ -312,5 +317,28 @@ describe("trend: 'auto', the prior mean chosen per objective by leave-one-out de
     expect((await run({}, (s) => s)).after).toBe(straight.after);
     // Without the trended fits the restored agent refits them from scratch and proposes otherwise.
     expect((await run({}, (s) => ({ ...s, trended: [] }))).after).not.toBe(straight.after);
+  });
+});
+
+describe("trend: 'bayes-quadratic', the quadratic basis in the kernel (issue #16, eighth pass)", () => {
+  it('gives the same proposals for the same seed, other than the constant-mean ones, and keeps the basis variances in its snapshot', async () => {
+    const cube = { parameters: [0, 1, 2].map((i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };
+    const rng = createRng(8);
+    const history: Observation[] = Array.from({ length: 10 }, () => {
+      const u = [rng.next(), rng.next(), rng.next()];
+      const g = (u[1] - 0.5) ** 2 + (u[2] - 0.5) ** 2;
+      return { params: { x0: u[0], x1: u[1], x2: u[2] }, reward: 0, fidelity: 'rig' as const, objectives: [-(1 + g) * u[0], -(1 + g) * (1 - u[0])] };
+    });
+    const run = async (trend: string) => {
+      const agent = createMoboAgent({ trend, samples: 8, candidates: 64 });
+      const batch = await agent.propose({ space: cube, history, rng: createRng(5) }, 2);
+      return { batch: JSON.stringify(batch), snapshot: agent.snapshot!() as MoboSnapshot };
+    };
+    const [a, b, none] = [await run('bayes-quadratic'), await run('bayes-quadratic'), await run('none')];
+    expect(a.batch).toBe(b.batch);
+    expect(a.batch).not.toBe(none.batch);
+    const hyper = (a.snapshot.objectives as { hyper: GpHyper }[]).map((s) => s.hyper);
+    for (const h of hyper) expect(h.logBasisVars).toHaveLength(3);
+    expect((none.snapshot.objectives as { hyper: GpHyper }[])[0].hyper.logBasisVars).toBeUndefined();
   });
 });

@@ -198,3 +198,82 @@ describe('MAP fit, leave-one-out and log-EI (issue #12)', () => {
     }
   });
 });
+
+describe('quadratic basis in the kernel, variances by MAP (issue #16, eighth pass; R&W §2.7)', () => {
+  it('has the analytic gradient of the log posterior with the basis variances (finite differences)', async () => {
+    const { logPosterior } = await import('./gp.js');
+    const rng = createRng(12);
+    const x = Array.from({ length: 12 }, () => [rng.next(), rng.next(), rng.next()]);
+    const y = x.map((r) => Math.sin(4 * r[0]) + (r[1] - 0.5) ** 2 - 0.3 * r[2]);
+    const vec = [-0.7, 0.4, 0.1, 0.2, -3, Math.log(0.3), Math.log(1.5), Math.log(0.02)];
+    const at = (v: number[]) => logPosterior(x, y, { logLengthscales: v.slice(0, 3), logSignalVar: v[3], logNoiseVar: v[4], logBasisVars: v.slice(5) });
+    const { gradient } = at(vec);
+    expect(gradient).toHaveLength(vec.length);
+    for (let i = 0; i < vec.length; i++) {
+      const up = [...vec];
+      const dn = [...vec];
+      up[i] += 1e-5;
+      dn[i] -= 1e-5;
+      expect(gradient[i]).toBeCloseTo((at(up).value - at(dn).value) / 2e-5, 4);
+    }
+  });
+
+  it('is Bayesian linear regression on the features when the Matérn part vanishes (R&W eq. 2.8–2.9)', async () => {
+    const { quadraticBasis } = await import('./gp.js');
+    const rng = createRng(13);
+    const x = Array.from({ length: 15 }, () => [rng.next(), rng.next()]);
+    const y = x.map((r) => 1 + 4 * (r[0] - 0.5) ** 2 - 2 * (r[1] - 0.5) ** 2 + 0.05 * rng.normal());
+    const [noise, b] = [0.1, [0.5, 2]];
+    const gp = new GaussianProcess(x, y, { logLengthscales: [0, 0], logSignalVar: Math.log(1e-12), logNoiseVar: Math.log(noise), logBasisVars: b.map(Math.log) });
+    const { mean, std } = gp.targetScale;
+    // A = HᵀH/σ² + B⁻¹ (2 × 2), posterior of β: N(A⁻¹Hᵀy/σ², A⁻¹).
+    const h = x.map((u) => quadraticBasis(u));
+    const a = [[1 / b[0], 0], [0, 1 / b[1]]];
+    const hy = [0, 0];
+    h.forEach((f, i) => {
+      for (let r = 0; r < 2; r++) {
+        hy[r] += (f[r] * (y[i] - mean)) / std / noise;
+        for (let c = 0; c < 2; c++) a[r][c] += (f[r] * f[c]) / noise;
+      }
+    });
+    const det = a[0][0] * a[1][1] - a[0][1] * a[1][0];
+    const ainv = [[a[1][1] / det, -a[0][1] / det], [-a[1][0] / det, a[0][0] / det]];
+    const beta = [ainv[0][0] * hy[0] + ainv[0][1] * hy[1], ainv[1][0] * hy[0] + ainv[1][1] * hy[1]];
+    for (const q of [[0.5, 0.5], [0, 1], [0.9, 0.2]]) {
+      const f = quadraticBasis(q);
+      const p = gp.predict([q]);
+      expect(p.mean[0]).toBeCloseTo(mean + std * (f[0] * beta[0] + f[1] * beta[1]), 8);
+      const quad = f[0] * (ainv[0][0] * f[0] + ainv[0][1] * f[1]) + f[1] * (ainv[1][0] * f[0] + ainv[1][1] * f[1]);
+      expect(p.variance[0]).toBeCloseTo(std * std * quad, 8);
+    }
+  });
+
+  it('keeps the curvature of a bowl in the bowl variables and drops it where the data are linear', () => {
+    const rng = createRng(3);
+    const x = Array.from({ length: 12 }, () => [rng.next(), rng.next(), rng.next(), rng.next()]);
+    const fit = (f: (u: number[]) => number) => GaussianProcess.fit(x, x.map(f), { rng: createRng(1), restarts: 2, basis: true }).hyper.logBasisVars!.map(Math.exp);
+    // DTLZ2's g in x1..x3 plus a slope in x0: curvature along x1..x3 only.
+    const bowl = fit((u) => u.slice(1).reduce((s, v) => s + (v - 0.5) ** 2, 0) + 0.3 * u[0]);
+    expect(bowl[0]).toBeLessThan(1e-3);
+    for (const b of bowl.slice(1)) expect(b).toBeGreaterThan(0.05);
+    // Linear (ZDT's g): no curvature anywhere, every b_k at or near its floor.
+    const linear = fit((u) => u.reduce((s, v, k) => s + (k + 1) * v, 0));
+    for (const b of linear) expect(b).toBeLessThan(1e-3);
+  });
+
+  it('conditions on one more point, round-trips through JSON and bounds every posterior variance by priorVariance', () => {
+    const rng = createRng(14);
+    const x = Array.from({ length: 10 }, () => [rng.next(), rng.next()]);
+    const y = x.map((r) => (r[0] - 0.5) ** 2 + r[1]);
+    const gp = new GaussianProcess(x, y, { logLengthscales: [0.5, 0.2], logSignalVar: 0, logNoiseVar: -5, logBasisVars: [Math.log(0.8), Math.log(1e-4)] });
+    const probe = [[0, 0], [1, 1], [0.5, 0.3], [0, 0.7]];
+    expect(GaussianProcess.fromJSON(JSON.parse(JSON.stringify(gp.toJSON()))).predict(probe)).toEqual(gp.predict(probe));
+    const more = gp.withPoint([0.1, 0.9], 2);
+    expect(more.hyper.logBasisVars).toEqual(gp.hyper.logBasisVars);
+    expect(more.predict(probe)).toEqual(new GaussianProcess([...x, [0.1, 0.9]], [...y, 2], gp.hyper, gp.targetScale).predict(probe));
+    for (const v of gp.predict(probe).variance) expect(v).toBeLessThanOrEqual(gp.priorVariance);
+    // Without data the variance at a corner of x₀ is s² + 5 b₀ (h² = 5 at a bound), the bound itself.
+    const one = new GaussianProcess([[0.5, 0.5]], [0], { ...gp.hyper, logNoiseVar: Math.log(1e3) });
+    expect(one.predict([[0, 0]]).variance[0] / one.targetScale.std ** 2).toBeCloseTo(1 + 5 * 0.8 + 5 * 1e-4, 2);
+  });
+});
