@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { captureOutput } from '../../tests/helpers.js';
 import { BadInputError } from '../core/errors.js';
-import { parseCubeSize } from './common.js';
+import { commandHandler, parseCubeSize } from './common.js';
 
 describe('parseCubeSize (--size of reconstruct sam|gan generate)', () => {
   it('takes n as a cube and nx,ny,nz (or nxXnyXnz) as given', () => {
@@ -15,5 +16,51 @@ describe('parseCubeSize (--size of reconstruct sam|gan generate)', () => {
       expect(() => parseCubeSize(bad)).toThrow(BadInputError);
       expect(() => parseCubeSize(bad)).toThrow(/expected n or nx,ny,nz/);
     }
+  });
+});
+
+describe('commandHandler (every command\'s yargs handler)', () => {
+  const io = captureOutput();
+  /** Runs a handler with `body` and returns the exit code it reported. */
+  async function exitOf(json: boolean, body: Parameters<typeof commandHandler>[1]): Promise<number[]> {
+    const codes: number[] = [];
+    await commandHandler({ exit: (c) => codes.push(c) }, body)({ db: 'x.db', json });
+    return codes;
+  }
+
+  it("reports 0, or the body's own code, once; the body writes through an Output of --json", async () => {
+    expect(
+      await exitOf(false, async (_args, out) => {
+        out.info('done');
+      }),
+    ).toEqual([0]);
+    expect(io.stdout).toBe('done\n');
+    expect(
+      await exitOf(true, async (args, out) => {
+        out.info(args.db);
+        out.result({ ok: false });
+        return 1;
+      }),
+    ).toEqual([1]);
+    expect(io.stderr).toBe('x.db\n');
+    expect(JSON.parse(io.stdout.slice('done\n'.length))).toEqual({ ok: false });
+  });
+
+  it('turns bad input into exit 2 and a runtime failure into exit 1, with the --json error document', async () => {
+    expect(
+      await exitOf(true, async () => {
+        throw new BadInputError('no such thing', '--flag');
+      }),
+    ).toEqual([2]);
+    expect(JSON.parse(io.stdout)).toMatchObject({ kind: 'bad-input' });
+    expect(io.stderr).toMatch(/^poreloop: error: .*no such thing/);
+    io.stdout = '';
+    expect(
+      await exitOf(true, async () => {
+        throw new Error('it broke');
+      }),
+    ).toEqual([1]);
+    expect(JSON.parse(io.stdout)).toEqual({ error: 'it broke', kind: 'runtime' });
+    expect(io.stderr).toMatch(/poreloop: failed: it broke\n$/);
   });
 });

@@ -1,6 +1,7 @@
 import type { Argv } from 'yargs';
 import { BadInputError, exitCodeFor } from '../core/errors.js';
 import type { Ledger } from '../ledger/ledger.js';
+import type { CommandContext } from './context.js';
 
 /**
  * What every CLI command shares (issue #2): `--db <file>` (default ./poreloop.db) and `--json`
@@ -63,9 +64,18 @@ export async function runCommand(out: Output, body: () => Promise<number | void>
 }
 
 /**
- * A flag given once, comma-separated, or repeated (`--props a --props b`, issue #19: yargs
- * hands a repeated string flag over as an array, which crashed with exit 1).
+ * A command's yargs handler: makes its Output, runs `body` through runCommand and reports the
+ * exit code to `ctx`, so each command says only what it does. The body imports what it runs
+ * (`await import(…)`) when it runs: a command's module stays light for `--help` and for the
+ * other commands (experiments/results/cli-start.md, tests/cli-start.test.ts).
  */
+export function commandHandler<A extends GlobalArgs>(ctx: CommandContext, body: (args: A, out: Output) => Promise<number | void>): (args: A) => Promise<void> {
+  return async (args) => {
+    const out = createOutput(args.json);
+    ctx.exit(await runCommand(out, () => body(args, out)));
+  };
+}
+
 /** `--size n` (a cube) or `nx,ny,nz` (also `nxXnyXnz`), every side an integer ≥ 1. */
 export function parseCubeSize(value: unknown, flag = '--size'): [number, number, number] {
   const sizes = String(value).split(/[,x×]/).map((s) => Number(s.trim()));
@@ -74,6 +84,10 @@ export function parseCubeSize(value: unknown, flag = '--size'): [number, number,
   return [shape[0], shape[1], shape[2]];
 }
 
+/**
+ * A flag given once, comma-separated, or repeated (`--props a --props b`, issue #19: yargs
+ * hands a repeated string flag over as an array, which crashed with exit 1).
+ */
 export function listFlag(value: string | string[] | undefined): string[] {
   return [value ?? []].flat().flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
 }

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+import { commandHandler, type GlobalArgs } from '../common.js';
 import type { AnalyseArgs } from './analyse.js';
 
 /**
@@ -29,8 +29,5 @@ export const analyseCommandModule = (ctx: CommandContext): CommandModule<GlobalA
         default: 'cpu',
         describe: "where τ/D_eff solves run: cpu (multigrid); auto = the GPU (TensorFlow.js on @tensorflow/tfjs-node-gpu) when one is there, else cpu; gpu = the GPU or exit 2 (issue #20, docs/physics.md)",
       }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(await runCommand(out, async () => (await import('./analyse.js')).analyse(args, out)));
-  },
+  handler: commandHandler(ctx, async (args, out) => (await import('./analyse.js')).analyse(args, out)),
 });

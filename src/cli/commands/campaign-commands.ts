@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+import { commandHandler, type GlobalArgs } from '../common.js';
 import type { CampaignArgs, ExportArgs, OperatorArgs, OperatorName, RunArgs } from './campaign.js';
 
 /**
@@ -20,30 +20,21 @@ export const runCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs,
       .option('seed', { type: 'number', describe: 'override the seed' })
       .option('broker', { type: 'string', describe: '"embedded" or mqtt://host:port' })
       .option('set', { type: 'string', array: true, describe: 'override a config value: path=value (repeatable)' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(await runCommand(out, async () => (await body()).run(args, out)));
-  },
+  handler: commandHandler(ctx, async (args, out) => (await body()).run(args, out)),
 });
 
 export const resumeCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, CampaignArgs> => ({
   command: 'resume <campaignId>',
   describe: 'continue a stopped or killed campaign from its ledger, or a paused one (poreloop pause)',
   builder: (y) => y.positional('campaignId', { type: 'string', demandOption: true, describe: 'campaign id (or a unique prefix)' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(await runCommand(out, async () => (await body()).resume(args, out)));
-  },
+  handler: commandHandler(ctx, async (args, out) => (await body()).resume(args, out)),
 });
 
 export const statusCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId?: string }> => ({
   command: 'status [campaignId]',
   describe: 'list campaigns, or show one campaign',
   builder: (y) => y.positional('campaignId', { type: 'string', describe: 'campaign id (or a unique prefix)' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(await runCommand(out, async () => (await body()).status(args, out)));
-  },
+  handler: commandHandler(ctx, async (args, out) => (await body()).status(args, out)),
 });
 
 export const exportCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, ExportArgs> => ({
@@ -54,10 +45,7 @@ export const exportCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
       .positional('campaignId', { type: 'string', demandOption: true })
       .option('format', { choices: ['csv', 'json'], default: 'csv', describe: 'output format' })
       .option('out', { type: 'string', describe: 'write to this file instead of stdout' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(await runCommand(out, async () => (await body()).exportTrials(args, out)));
-  },
+  handler: commandHandler(ctx, async (args, out) => (await body()).exportTrials(args, out)),
 });
 
 /** Operator commands go through the ledger: the running campaign polls it (no extra channel). */
@@ -74,10 +62,7 @@ function operatorCommand(name: OperatorName, describe: string) {
             .option('edit', { type: 'string', array: true, describe: 'change a trial\'s parameter before it goes: trialId:name=value (repeatable)' })
         : b) as never;
     },
-    handler: async (args) => {
-      const out = createOutput(args.json);
-      ctx.exit(await runCommand(out, async () => (await body()).operate(name, args, out)));
-    },
+    handler: commandHandler(ctx, async (args, out) => (await body()).operate(name, args, out)),
   });
 }
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+import { commandHandler, type GlobalArgs } from '../common.js';
 
 /**
  * `poreloop doctor` (issue #8): checks the ledger, the broker, the rigs' retained status and
@@ -30,96 +30,91 @@ export const doctorCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
       .option('lab', { type: 'string', describe: 'lab whose rigs to list (default: the config\'s, else "default")' })
       .option('config', { type: 'string', describe: 'campaign config to validate' })
       .option('wait', { type: 'number', default: 1000, describe: 'ms to wait for retained rig statuses' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const { probeBroker } = await import('../../compose/lab.js');
-        const checks: Check[] = [];
-        // Ledger.
-        if (!existsSync(args.db)) {
-          checks.push({ name: 'ledger', ok: true, detail: `${args.db} does not exist yet (a campaign creates it)` });
-        } else {
-          const { Ledger } = await import('../../ledger/ledger.js');
-          try {
-            const l = Ledger.open(args.db, { readonly: true });
-            try {
-              const i = l.integrity();
-              const running = l.campaigns().filter((c) => c.status === 'running' || c.status === 'paused');
-              checks.push({
-                name: 'ledger',
-                ok: i.ok,
-                detail: `${args.db}: sqlite ${i.sqlite}, ${i.documents} documents, ${i.campaigns} campaigns${i.problems.length ? `; ${i.problems.join('; ')}` : ''}`,
-                fix: i.ok ? undefined : 'restore the file from a backup, or start a new --db file; do not edit it by hand',
-              });
-              for (const c of running) {
-                checks.push({ name: `campaign ${c.id}`, ok: true, detail: `status ${c.status} (last change ${c.updatedAt}); if its process is gone, continue it with: poreloop resume ${c.id} --db ${args.db}` });
-              }
-            } finally {
-              l.close();
-            }
-          } catch (e) {
-            checks.push({ name: 'ledger', ok: false, detail: (e as Error).message, fix: 'restore the file from a backup, or start a new --db file' });
-          }
-        }
-        // Config.
-        let brokerUrl = args.broker;
-        let lab = args.lab;
-        if (args.config) {
-          // The composition root (TF.js, twins, physics) only to validate a config.
-          const { loadCampaign } = await import('../../compose/campaign.js');
-          const { brokerSetting } = await import('../../config/schema.js');
-          try {
-            const r = loadCampaign(args.config);
-            checks.push({ name: 'config', ok: true, detail: `${args.config}: valid (sha256 ${r.hash.slice(0, 12)})` });
-            const configured = brokerSetting(r.config).url;
-            if (!brokerUrl && configured !== 'embedded') brokerUrl = configured;
-            lab ??= r.config.lab;
-          } catch (e) {
-            checks.push({ name: 'config', ok: false, detail: (e as Error).message, fix: 'correct the named key; see docs/configuration.md' });
-          }
-        }
-        // Broker and rigs.
-        brokerUrl ??= process.env.PORELOOP_BROKER && process.env.PORELOOP_BROKER !== 'embedded' ? process.env.PORELOOP_BROKER : 'mqtt://127.0.0.1:1883';
-        const probe = await probeBroker(brokerUrl, lab ?? 'default', args.wait);
-        checks.push({
-          name: 'broker',
-          ok: probe.connected,
-          detail: probe.connected ? `${probe.url}: connected` : `${probe.url}: ${probe.error}`,
-          fix: probe.connected ? undefined : 'start a broker (poreloop broker, or mosquitto), check the URL, and the credentials in PORELOOP_MQTT_USERNAME / PORELOOP_MQTT_PASSWORD(_FILE)',
-        });
-        if (probe.connected) {
-          const online = probe.rigs.filter((r) => r.status === 'online' || r.status === 'busy');
+  handler: commandHandler(ctx, async (args, out) => {
+    const { probeBroker } = await import('../../compose/lab.js');
+    const checks: Check[] = [];
+    // Ledger.
+    if (!existsSync(args.db)) {
+      checks.push({ name: 'ledger', ok: true, detail: `${args.db} does not exist yet (a campaign creates it)` });
+    } else {
+      const { Ledger } = await import('../../ledger/ledger.js');
+      try {
+        const l = Ledger.open(args.db, { readonly: true });
+        try {
+          const i = l.integrity();
+          const running = l.campaigns().filter((c) => c.status === 'running' || c.status === 'paused');
           checks.push({
-            name: 'rigs',
-            ok: probe.rigs.every((r) => r.status !== 'safety-stop'),
-            detail: probe.rigs.length
-              ? probe.rigs.map((r) => `${r.rigId} ${r.status} [${(r.capabilities ?? []).join(', ')}]`).join('; ')
-              : `no rig has announced itself on lab "${lab ?? 'default'}"`,
-            fix: probe.rigs.some((r) => r.status === 'safety-stop')
-              ? 'a rig is in safety-stop: clear it at the rig, then send resume (poreloop rig admin)'
-              : online.length === 0
-                ? 'start the rigs (or poreloop rig simulate / poreloop lab) on this lab'
-                : undefined,
+            name: 'ledger',
+            ok: i.ok,
+            detail: `${args.db}: sqlite ${i.sqlite}, ${i.documents} documents, ${i.campaigns} campaigns${i.problems.length ? `; ${i.problems.join('; ')}` : ''}`,
+            fix: i.ok ? undefined : 'restore the file from a backup, or start a new --db file; do not edit it by hand',
           });
+          for (const c of running) {
+            checks.push({ name: `campaign ${c.id}`, ok: true, detail: `status ${c.status} (last change ${c.updatedAt}); if its process is gone, continue it with: poreloop resume ${c.id} --db ${args.db}` });
+          }
+        } finally {
+          l.close();
         }
-        if (probe.connected && probe.workers.length) {
-          // Compute workers (issue #21): informational; a crashed one shows offline (its Last Will).
-          const on = probe.workers.filter((w) => w.status === 'online');
-          checks.push({
-            name: 'workers',
-            ok: true,
-            detail: probe.workers.map((w) => `${w.workerId} ${w.status}${w.status === 'online' ? ` [${w.kinds.join(', ')}] × ${w.concurrency}${w.host ? ` on ${w.host}` : ''}` : ''}`).join('; ') + `; ${on.reduce((n, w) => n + w.concurrency, 0)} slots online`,
-          });
-        }
-        for (const c of checks) {
-          out.info(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
-          if (c.fix) out.info(`     fix: ${c.fix}`);
-        }
-        const ok = checks.every((c) => c.ok);
-        out.result({ ok, checks });
-        return ok ? 0 : 1;
-      }),
-    );
-  },
+      } catch (e) {
+        checks.push({ name: 'ledger', ok: false, detail: (e as Error).message, fix: 'restore the file from a backup, or start a new --db file' });
+      }
+    }
+    // Config.
+    let brokerUrl = args.broker;
+    let lab = args.lab;
+    if (args.config) {
+      // The composition root (TF.js, twins, physics) only to validate a config.
+      const { loadCampaign } = await import('../../compose/campaign.js');
+      const { brokerSetting } = await import('../../config/schema.js');
+      try {
+        const r = loadCampaign(args.config);
+        checks.push({ name: 'config', ok: true, detail: `${args.config}: valid (sha256 ${r.hash.slice(0, 12)})` });
+        const configured = brokerSetting(r.config).url;
+        if (!brokerUrl && configured !== 'embedded') brokerUrl = configured;
+        lab ??= r.config.lab;
+      } catch (e) {
+        checks.push({ name: 'config', ok: false, detail: (e as Error).message, fix: 'correct the named key; see docs/configuration.md' });
+      }
+    }
+    // Broker and rigs.
+    brokerUrl ??= process.env.PORELOOP_BROKER && process.env.PORELOOP_BROKER !== 'embedded' ? process.env.PORELOOP_BROKER : 'mqtt://127.0.0.1:1883';
+    const probe = await probeBroker(brokerUrl, lab ?? 'default', args.wait);
+    checks.push({
+      name: 'broker',
+      ok: probe.connected,
+      detail: probe.connected ? `${probe.url}: connected` : `${probe.url}: ${probe.error}`,
+      fix: probe.connected ? undefined : 'start a broker (poreloop broker, or mosquitto), check the URL, and the credentials in PORELOOP_MQTT_USERNAME / PORELOOP_MQTT_PASSWORD(_FILE)',
+    });
+    if (probe.connected) {
+      const online = probe.rigs.filter((r) => r.status === 'online' || r.status === 'busy');
+      checks.push({
+        name: 'rigs',
+        ok: probe.rigs.every((r) => r.status !== 'safety-stop'),
+        detail: probe.rigs.length
+          ? probe.rigs.map((r) => `${r.rigId} ${r.status} [${(r.capabilities ?? []).join(', ')}]`).join('; ')
+          : `no rig has announced itself on lab "${lab ?? 'default'}"`,
+        fix: probe.rigs.some((r) => r.status === 'safety-stop')
+          ? 'a rig is in safety-stop: clear it at the rig, then send resume (poreloop rig admin)'
+          : online.length === 0
+            ? 'start the rigs (or poreloop rig simulate / poreloop lab) on this lab'
+            : undefined,
+      });
+    }
+    if (probe.connected && probe.workers.length) {
+      // Compute workers (issue #21): informational; a crashed one shows offline (its Last Will).
+      const on = probe.workers.filter((w) => w.status === 'online');
+      checks.push({
+        name: 'workers',
+        ok: true,
+        detail: probe.workers.map((w) => `${w.workerId} ${w.status}${w.status === 'online' ? ` [${w.kinds.join(', ')}] × ${w.concurrency}${w.host ? ` on ${w.host}` : ''}` : ''}`).join('; ') + `; ${on.reduce((n, w) => n + w.concurrency, 0)} slots online`,
+      });
+    }
+    for (const c of checks) {
+      out.info(`${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
+      if (c.fix) out.info(`     fix: ${c.fix}`);
+    }
+    const ok = checks.every((c) => c.ok);
+    out.result({ ok, checks });
+    return ok ? 0 : 1;
+  }),
 });

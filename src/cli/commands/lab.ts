@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+import { commandHandler, type GlobalArgs } from '../common.js';
 
 /**
  * `poreloop lab <config>`: runs a campaign config's simulated rigs (`rigs.simulate`, with its
@@ -27,31 +27,26 @@ export const labCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs,
       .option('broker', { type: 'string', describe: 'MQTT broker URL (default: the config\'s broker)' })
       .option('state', { type: 'string', describe: 'folder for the rigs\' records of finished jobs (default: next to the config)' })
       .option('log', { type: 'string', describe: 'write the rigs\' own job log here (JSON lines)' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const { loadCampaign, startCampaignLab } = await import('../../compose/campaign.js');
-        const resolved = loadCampaign(args.config, { broker: args.broker });
-        const { brokerSetting } = await import('../../config/schema.js');
-        const broker = brokerSetting(resolved.config).url;
-        if (broker === 'embedded') throw new Error('a lab process needs a broker URL (--broker mqtt://host:port); "embedded" lives inside a campaign');
-        const stateDir = resolve(args.state ?? join(dirname(resolve(args.config)), 'rig-state'));
-        const lab = await startCampaignLab(resolved, broker, stateDir, (rig, msg) => out.log(`${rig}: ${msg}`));
-        const dump = () => {
-          if (args.log) writeFileSync(args.log, lab.log().map((e) => JSON.stringify(e)).join('\n') + '\n');
-        };
-        const timer = setInterval(dump, 200);
-        out.info(`lab ${resolved.config.lab}: ${lab.rigs.map((r) => r.id).join(', ')} on ${broker}`);
-        await new Promise<void>((done) => {
-          process.once('SIGINT', done);
-          process.once('SIGTERM', done);
-        });
-        clearInterval(timer);
-        await lab.stop();
-        dump();
-        out.result({ lab: resolved.config.lab, jobs: lab.log().length });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    const { loadCampaign, startCampaignLab } = await import('../../compose/campaign.js');
+    const resolved = loadCampaign(args.config, { broker: args.broker });
+    const { brokerSetting } = await import('../../config/schema.js');
+    const broker = brokerSetting(resolved.config).url;
+    if (broker === 'embedded') throw new Error('a lab process needs a broker URL (--broker mqtt://host:port); "embedded" lives inside a campaign');
+    const stateDir = resolve(args.state ?? join(dirname(resolve(args.config)), 'rig-state'));
+    const lab = await startCampaignLab(resolved, broker, stateDir, (rig, msg) => out.log(`${rig}: ${msg}`));
+    const dump = () => {
+      if (args.log) writeFileSync(args.log, lab.log().map((e) => JSON.stringify(e)).join('\n') + '\n');
+    };
+    const timer = setInterval(dump, 200);
+    out.info(`lab ${resolved.config.lab}: ${lab.rigs.map((r) => r.id).join(', ')} on ${broker}`);
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    clearInterval(timer);
+    await lab.stop();
+    dump();
+    out.result({ lab: resolved.config.lab, jobs: lab.log().length });
+  }),
 });

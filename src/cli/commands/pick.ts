@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import type { ParetoReport } from '../../compose/pareto.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, withLedger, type GlobalArgs, type Output } from '../common.js';
+import { commandHandler, withLedger, type GlobalArgs, type Output } from '../common.js';
 
 /**
  * Multi-objective campaigns in the CLI (issue #16): the Pareto front in the summary and
@@ -44,35 +44,30 @@ export const pickCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs
       .positional('campaignId', { type: 'string', demandOption: true, describe: 'campaign id (or a unique prefix)' })
       .positional('trialId', { type: 'string', demandOption: true, describe: 'trial id, or its ending as printed (e.g. r3-2)' })
       .option('note', { type: 'string', describe: 'why this trade-off' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const { paretoOf } = await import('../../compose/pareto.js');
-        return withLedger(args.db, async (ledger) => {
-          const c = ledger.findCampaign(args.campaignId);
-          if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
-          const report = paretoOf(ledger, c.id);
-          if (!report) throw new BadInputError(`campaign ${c.id} has fewer than two objectives: there is no trade-off to pick`, 'campaignId');
-          const trials = ledger.trials(c.id).filter((t) => t.id === args.trialId || t.id.endsWith(`-${args.trialId}`));
-          if (trials.length !== 1) {
-            const front = report.measured.map((f) => short(f.trialId)).join(', ') || 'none yet';
-            throw new BadInputError(`${trials.length === 0 ? 'no' : 'more than one'} trial "${args.trialId}" in campaign ${c.id}; the measured front: ${front}`, 'trialId');
-          }
-          const t = trials[0];
-          if (t.status !== 'completed' || t.feasible !== true) {
-            throw new BadInputError(`trial ${t.id} is ${t.status}${t.feasible === false ? ' (infeasible)' : ''}: only a measured trial is a trade-off`, 'trialId');
-          }
-          const predicted = Object.fromEntries(Object.entries(t.prediction ?? {}).map(([k, v]) => [k, v.mean]));
-          const all: Record<string, number | string> = { ...t.params, ...predicted, ...(t.measured ?? {}) };
-          const values = Object.fromEntries(report.objectives.map((o) => [o.name, Number(all[o.name])]));
-          const onFront = report.measured.some((f) => f.trialId === t.id);
-          const by = process.env.USER ?? 'operator';
-          ledger.append(c.id, 'TradeOffPicked', { trialId: t.id, values, onFront, by, ...(args.note ? { note: args.note } : {}) });
-          out.info(`picked ${t.id} for campaign ${c.id}: ${Object.entries(values).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}${onFront ? '' : ' — note: not on the measured Pareto front'}`);
-          out.result({ campaignId: c.id, trialId: t.id, values, onFront, by });
-        }, { readonly: false });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    const { paretoOf } = await import('../../compose/pareto.js');
+    return withLedger(args.db, async (ledger) => {
+      const c = ledger.findCampaign(args.campaignId);
+      if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
+      const report = paretoOf(ledger, c.id);
+      if (!report) throw new BadInputError(`campaign ${c.id} has fewer than two objectives: there is no trade-off to pick`, 'campaignId');
+      const trials = ledger.trials(c.id).filter((t) => t.id === args.trialId || t.id.endsWith(`-${args.trialId}`));
+      if (trials.length !== 1) {
+        const front = report.measured.map((f) => short(f.trialId)).join(', ') || 'none yet';
+        throw new BadInputError(`${trials.length === 0 ? 'no' : 'more than one'} trial "${args.trialId}" in campaign ${c.id}; the measured front: ${front}`, 'trialId');
+      }
+      const t = trials[0];
+      if (t.status !== 'completed' || t.feasible !== true) {
+        throw new BadInputError(`trial ${t.id} is ${t.status}${t.feasible === false ? ' (infeasible)' : ''}: only a measured trial is a trade-off`, 'trialId');
+      }
+      const predicted = Object.fromEntries(Object.entries(t.prediction ?? {}).map(([k, v]) => [k, v.mean]));
+      const all: Record<string, number | string> = { ...t.params, ...predicted, ...(t.measured ?? {}) };
+      const values = Object.fromEntries(report.objectives.map((o) => [o.name, Number(all[o.name])]));
+      const onFront = report.measured.some((f) => f.trialId === t.id);
+      const by = process.env.USER ?? 'operator';
+      ledger.append(c.id, 'TradeOffPicked', { trialId: t.id, values, onFront, by, ...(args.note ? { note: args.note } : {}) });
+      out.info(`picked ${t.id} for campaign ${c.id}: ${Object.entries(values).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}${onFront ? '' : ' — note: not on the measured Pareto front'}`);
+      out.result({ campaignId: c.id, trialId: t.id, values, onFront, by });
+    }, { readonly: false });
+  }),
 });

@@ -5,7 +5,7 @@ import type { Voxels } from '../../core/protocols.js';
 import type { GanCondition } from '../../reconstruct/gan.js';
 import { labelsPresent, phaseFractions } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, parseCubeSize, runCommand, type GlobalArgs, type Output } from '../common.js';
+import { commandHandler, parseCubeSize, type GlobalArgs, type Output } from '../common.js';
 import { printMatchReport, reportFlags } from './reconstruct-report.js';
 
 /**
@@ -90,63 +90,58 @@ const trainCommand = (ctx: CommandContext): CommandModule<GlobalArgs, TrainArgs>
       .option('report-size', { type: 'number', default: 64, describe: 'after training, generate a volume of this side at the training porosity and report the match (0: skip)' })
       .options(reportOptions)
       .option('voxel', { type: 'number', describe: 'voxel edge in µm (overrides the file)' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const epochs = positiveInt(args.epochs, '--epochs');
-        const itersPerEpoch = positiveInt(args.iters, '--iters');
-        const criticIters = positiveInt(args.critic, '--critic');
-        const batch = positiveInt(args.batch, '--batch');
-        if (!Number.isInteger(args.size) || args.size < 16 || args.size % 8) throw new BadInputError(`expected a multiple of 8 ≥ 16, got ${args.size}`, '--size');
-        positiveInt(args.reportSize, '--report-size', 0);
-        reportFlags(args);
-        let condition: GanCondition;
-        if (args.condition === 'none') condition = { mode: 'none' };
-        else if (args.condition === 'porosity') condition = { mode: 'fraction', name: args.conditionLabel === 0 ? 'porosity' : `fraction_${args.conditionLabel}`, label: positiveInt(args.conditionLabel, '--condition-label', 0) };
-        else throw new BadInputError(`expected porosity or none, got "${args.condition}" (a value given per training volume is an API option: GanTrainOptions.condition)`, '--condition');
-        const [{ generateGan, loadGan, useGanBackend }, { readVolume }] = await loadGanModules();
-        const { trainGanInWorker } = await import('../../reconstruct/gan-train.js');
-        const volume = readVolume(args.volume, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
-        const is2d = volume.shape.some((n) => n === 1);
-        // A line or a single voxel has no 2D windows to learn from (issue #19 review: it crashed in the sampler).
-        if (volume.shape.filter((n) => n === 1).length >= 2) throw new BadInputError(`${volume.shape.join('×')} has two or more sides of 1: train on a 3D volume or a 2D image (one side 1)`, 'volume');
-        // A condition on the fraction of a label the volume lacks is 0 in every cube: a range
-        // [0, 0] the generator cannot learn from (issue #19 review: it trained silently).
-        if (condition.mode === 'fraction' && !labelsPresent(volume).includes(condition.label)) {
-          throw new BadInputError(`label ${condition.label} does not occur in ${args.volume} (labels ${labelsPresent(volume).join(', ')}): name one of them, or --condition none`, '--condition-label');
-        }
-        if (is2d && condition.mode !== 'none') throw new BadInputError('a 2D training image has no training cubes to measure the porosity of: add --condition none', '--condition');
-        out.info(`${args.volume}: ${volume.shape.join('×')} ${is2d ? '2D image (isotropic: one critic for all axes)' : 'volume (one critic per axis)'}; phases ${labelsPresent(volume).join(', ')}; ${epochs} × ${itersPerEpoch} generator steps, ${criticIters} critic steps each`);
-        const r = await trainGanInWorker([volume], args.outdir, {
-          side: args.size,
-          epochs,
-          itersPerEpoch,
-          criticIters,
-          batch,
-          seed: args.seed,
-          condition,
-          source: args.volume,
-          log: (m) => out.log(m),
-          onProgress: (p) => out.log(`gan: epoch ${p.epoch}/${p.epochs}  W ${p.wasserstein.toFixed(3)}  critic ${p.lossD.toFixed(3)}  generator ${p.lossG.toFixed(3)}  fractions ${p.fractions.map((f) => f.toFixed(3)).join(' / ')}  ${(p.elapsedMs / 1000).toFixed(0)} s`),
-        });
-        const m = r.metadata;
-        out.info(`${args.outdir}: trained in ${(m.training.wallMs / 1000).toFixed(1)} s on ${m.training.backend}${m.condition ? `; ${m.condition.name} range ${m.condition.min.toFixed(4)} … ${m.condition.max.toFixed(4)}` : ''}`);
-        let matched;
-        if (args.reportSize > 0) {
-          await useGanBackend();
-          const model = loadGan(args.outdir);
-          const porosity = m.condition ? Math.min(m.condition.max, Math.max(m.condition.min, phaseFractions(volume)[m.condition.label ?? 0] ?? 0)) : undefined;
-          const n = args.reportSize;
-          // A 3D volume of n³ in either case: a model trained on a 2D image generates 3D too.
-          const generated = generateGan(model, { shape: [n, n, n], seed: args.seed, condition: porosity });
-          out.info(`a ${n}³ volume generated${porosity !== undefined ? ` at ${m.condition!.name} ${porosity.toFixed(4)}` : ''}, against the training ${is2d ? 'image' : 'volume'}:`);
-          matched = await report(out, generated, volume, args, 'training');
-        }
-        out.result({ model: args.outdir, metadata: m, history: r.history, report: matched });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    const epochs = positiveInt(args.epochs, '--epochs');
+    const itersPerEpoch = positiveInt(args.iters, '--iters');
+    const criticIters = positiveInt(args.critic, '--critic');
+    const batch = positiveInt(args.batch, '--batch');
+    if (!Number.isInteger(args.size) || args.size < 16 || args.size % 8) throw new BadInputError(`expected a multiple of 8 ≥ 16, got ${args.size}`, '--size');
+    positiveInt(args.reportSize, '--report-size', 0);
+    reportFlags(args);
+    let condition: GanCondition;
+    if (args.condition === 'none') condition = { mode: 'none' };
+    else if (args.condition === 'porosity') condition = { mode: 'fraction', name: args.conditionLabel === 0 ? 'porosity' : `fraction_${args.conditionLabel}`, label: positiveInt(args.conditionLabel, '--condition-label', 0) };
+    else throw new BadInputError(`expected porosity or none, got "${args.condition}" (a value given per training volume is an API option: GanTrainOptions.condition)`, '--condition');
+    const [{ generateGan, loadGan, useGanBackend }, { readVolume }] = await loadGanModules();
+    const { trainGanInWorker } = await import('../../reconstruct/gan-train.js');
+    const volume = readVolume(args.volume, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
+    const is2d = volume.shape.some((n) => n === 1);
+    // A line or a single voxel has no 2D windows to learn from (issue #19 review: it crashed in the sampler).
+    if (volume.shape.filter((n) => n === 1).length >= 2) throw new BadInputError(`${volume.shape.join('×')} has two or more sides of 1: train on a 3D volume or a 2D image (one side 1)`, 'volume');
+    // A condition on the fraction of a label the volume lacks is 0 in every cube: a range
+    // [0, 0] the generator cannot learn from (issue #19 review: it trained silently).
+    if (condition.mode === 'fraction' && !labelsPresent(volume).includes(condition.label)) {
+      throw new BadInputError(`label ${condition.label} does not occur in ${args.volume} (labels ${labelsPresent(volume).join(', ')}): name one of them, or --condition none`, '--condition-label');
+    }
+    if (is2d && condition.mode !== 'none') throw new BadInputError('a 2D training image has no training cubes to measure the porosity of: add --condition none', '--condition');
+    out.info(`${args.volume}: ${volume.shape.join('×')} ${is2d ? '2D image (isotropic: one critic for all axes)' : 'volume (one critic per axis)'}; phases ${labelsPresent(volume).join(', ')}; ${epochs} × ${itersPerEpoch} generator steps, ${criticIters} critic steps each`);
+    const r = await trainGanInWorker([volume], args.outdir, {
+      side: args.size,
+      epochs,
+      itersPerEpoch,
+      criticIters,
+      batch,
+      seed: args.seed,
+      condition,
+      source: args.volume,
+      log: (m) => out.log(m),
+      onProgress: (p) => out.log(`gan: epoch ${p.epoch}/${p.epochs}  W ${p.wasserstein.toFixed(3)}  critic ${p.lossD.toFixed(3)}  generator ${p.lossG.toFixed(3)}  fractions ${p.fractions.map((f) => f.toFixed(3)).join(' / ')}  ${(p.elapsedMs / 1000).toFixed(0)} s`),
+    });
+    const m = r.metadata;
+    out.info(`${args.outdir}: trained in ${(m.training.wallMs / 1000).toFixed(1)} s on ${m.training.backend}${m.condition ? `; ${m.condition.name} range ${m.condition.min.toFixed(4)} … ${m.condition.max.toFixed(4)}` : ''}`);
+    let matched;
+    if (args.reportSize > 0) {
+      await useGanBackend();
+      const model = loadGan(args.outdir);
+      const porosity = m.condition ? Math.min(m.condition.max, Math.max(m.condition.min, phaseFractions(volume)[m.condition.label ?? 0] ?? 0)) : undefined;
+      const n = args.reportSize;
+      // A 3D volume of n³ in either case: a model trained on a 2D image generates 3D too.
+      const generated = generateGan(model, { shape: [n, n, n], seed: args.seed, condition: porosity });
+      out.info(`a ${n}³ volume generated${porosity !== undefined ? ` at ${m.condition!.name} ${porosity.toFixed(4)}` : ''}, against the training ${is2d ? 'image' : 'volume'}:`);
+      matched = await report(out, generated, volume, args, 'training');
+    }
+    out.result({ model: args.outdir, metadata: m, history: r.history, report: matched });
+  }),
 });
 
 const generateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, GenerateArgs> => ({
@@ -161,27 +156,22 @@ const generateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, Generat
       .option('seed', { type: 'number', default: 1 })
       .option('compare', { type: 'string', describe: 'a segmented volume to report the match against (e.g. the training volume)' })
       .options(reportOptions) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const shape = parseCubeSize(args.size);
-        if (!existsSync(args.model)) throw new BadInputError('no such model folder', args.model);
-        reportFlags(args);
-        const [{ generateGan, loadGan, useGanBackend }, { readVolume, writeVolume }] = await loadGanModules();
-        const model = loadGan(args.model);
-        await useGanBackend();
-        const t0 = performance.now();
-        const v = generateGan(model, { shape, seed: args.seed, condition: args.condition });
-        const ms = performance.now() - t0;
-        writeVolume(args.output, v);
-        const fr = phaseFractions(v);
-        out.info(`${args.output}: ${v.shape.join('×')} in ${(ms / 1000).toFixed(1)} s; fractions ${model.metadata.labels.map((l) => `${l}: ${(fr[l] ?? 0).toFixed(4)}`).join(', ')}`);
-        const matched = args.compare ? await report(out, v, readVolume(args.compare, { onWarning: (w) => out.log(`poreloop: warning: ${w}`) }), args, 'reference') : undefined;
-        out.result({ file: args.output, shape: v.shape, voxelSize: v.voxelSize, seed: args.seed, condition: args.condition ?? null, wallMs: ms, fractions: fr, report: matched });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    const shape = parseCubeSize(args.size);
+    if (!existsSync(args.model)) throw new BadInputError('no such model folder', args.model);
+    reportFlags(args);
+    const [{ generateGan, loadGan, useGanBackend }, { readVolume, writeVolume }] = await loadGanModules();
+    const model = loadGan(args.model);
+    await useGanBackend();
+    const t0 = performance.now();
+    const v = generateGan(model, { shape, seed: args.seed, condition: args.condition });
+    const ms = performance.now() - t0;
+    writeVolume(args.output, v);
+    const fr = phaseFractions(v);
+    out.info(`${args.output}: ${v.shape.join('×')} in ${(ms / 1000).toFixed(1)} s; fractions ${model.metadata.labels.map((l) => `${l}: ${(fr[l] ?? 0).toFixed(4)}`).join(', ')}`);
+    const matched = args.compare ? await report(out, v, readVolume(args.compare, { onWarning: (w) => out.log(`poreloop: warning: ${w}`) }), args, 'reference') : undefined;
+    out.result({ file: args.output, shape: v.shape, voxelSize: v.voxelSize, seed: args.seed, condition: args.condition ?? null, wallMs: ms, fractions: fr, report: matched });
+  }),
 });
 
 export const ganCommand = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({

@@ -3,7 +3,7 @@ import { BadInputError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+import { commandHandler, type GlobalArgs } from '../common.js';
 import { printMatchReport, reportFlags } from './reconstruct-report.js';
 
 /**
@@ -44,43 +44,38 @@ export const mpsCommand = (ctx: CommandContext): CommandModule<GlobalArgs, MpsAr
       .option('transport', { type: 'string', default: '0', describe: 'labels that carry transport for τ, comma-separated' })
       .option('tau', { type: 'boolean', default: true, describe: 'compute τ per axis of 3D results (--no-tau to skip)' })
       .option('voxel', { type: 'number', describe: 'voxel edge in µm (overrides the file)' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const [{ measureDescriptors }, { reconstructMps }, { matchReport }, { readVolume, writeVolume }] = await Promise.all([
-          import('../../reconstruct/correlation.js'),
-          import('../../reconstruct/mps.js'),
-          import('../../reconstruct/report.js'),
-          import('../../voxel/io.js'),
-        ]);
-        const training = readVolume(args.training, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
-        const is2d = training.shape.some((n) => n === 1);
-        const sizes = String(args.size).split(/[,x×]/).map((s) => Number(s.trim()));
-        const shape = sizes.length === 1 ? training.shape.map((t) => (t === 1 ? 1 : sizes[0])) : sizes;
-        if (shape.length !== 3 || shape.some((n) => !Number.isInteger(n) || n < 1)) throw new BadInputError(`expected n or nx,ny,nz, got "${args.size}"`, '--size');
-        const { transport } = reportFlags(args);
-        const phases = labelsPresent(training);
-        out.info(`${args.training}: ${training.shape.join('×')} training image (${is2d ? '2D' : '3D'}), phases ${phases.join(', ')}`);
-        const r = reconstructMps({
-          training,
-          shape: shape as [number, number, number],
-          rng: createRng(args.seed),
-          neighbours: args.neighbours,
-          threshold: args.threshold,
-          scanFraction: args.scan,
-          radius: args.radius,
-          onProgress: (f) => {
-            if (!out.json && Math.round(100 * f) % 25 === 0) out.log(`mps: ${(100 * f).toFixed(0)} %`);
-          },
-        });
-        writeVolume(args.output, r.voxels);
-        const target = measureDescriptors(training, phases, args.rmax);
-        const report = await matchReport(r.voxels, { target, volume: training }, { transport: args.tau && !is2d ? transport : undefined });
-        out.info(`${args.output}: ${r.voxels.shape.join('×')} in ${(r.wallMs / 1000).toFixed(1)} s; ${(100 * r.acceptedShare).toFixed(1)} % of nodes within the threshold, ${r.meanScanned.toFixed(0)} training nodes scanned per node`);
-        printMatchReport(out, report, phases, transport, 'training image');
-        out.result({ file: args.output, shape: r.voxels.shape, voxelSize: r.voxels.voxelSize, seed: args.seed, wallMs: r.wallMs, acceptedShare: r.acceptedShare, meanScanned: r.meanScanned, meanDistance: r.meanDistance, report });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    const [{ measureDescriptors }, { reconstructMps }, { matchReport }, { readVolume, writeVolume }] = await Promise.all([
+      import('../../reconstruct/correlation.js'),
+      import('../../reconstruct/mps.js'),
+      import('../../reconstruct/report.js'),
+      import('../../voxel/io.js'),
+    ]);
+    const training = readVolume(args.training, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
+    const is2d = training.shape.some((n) => n === 1);
+    const sizes = String(args.size).split(/[,x×]/).map((s) => Number(s.trim()));
+    const shape = sizes.length === 1 ? training.shape.map((t) => (t === 1 ? 1 : sizes[0])) : sizes;
+    if (shape.length !== 3 || shape.some((n) => !Number.isInteger(n) || n < 1)) throw new BadInputError(`expected n or nx,ny,nz, got "${args.size}"`, '--size');
+    const { transport } = reportFlags(args);
+    const phases = labelsPresent(training);
+    out.info(`${args.training}: ${training.shape.join('×')} training image (${is2d ? '2D' : '3D'}), phases ${phases.join(', ')}`);
+    const r = reconstructMps({
+      training,
+      shape: shape as [number, number, number],
+      rng: createRng(args.seed),
+      neighbours: args.neighbours,
+      threshold: args.threshold,
+      scanFraction: args.scan,
+      radius: args.radius,
+      onProgress: (f) => {
+        if (!out.json && Math.round(100 * f) % 25 === 0) out.log(`mps: ${(100 * f).toFixed(0)} %`);
+      },
+    });
+    writeVolume(args.output, r.voxels);
+    const target = measureDescriptors(training, phases, args.rmax);
+    const report = await matchReport(r.voxels, { target, volume: training }, { transport: args.tau && !is2d ? transport : undefined });
+    out.info(`${args.output}: ${r.voxels.shape.join('×')} in ${(r.wallMs / 1000).toFixed(1)} s; ${(100 * r.acceptedShare).toFixed(1)} % of nodes within the threshold, ${r.meanScanned.toFixed(0)} training nodes scanned per node`);
+    printMatchReport(out, report, phases, transport, 'training image');
+    out.result({ file: args.output, shape: r.voxels.shape, voxelSize: r.voxels.voxelSize, seed: args.seed, wallMs: r.wallMs, acceptedShare: r.acceptedShare, meanScanned: r.meanScanned, meanDistance: r.meanDistance, report });
+  }),
 });

@@ -3,7 +3,7 @@ import { BadInputError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, parseCubeSize, runCommand, type GlobalArgs } from '../common.js';
+import { commandHandler, parseCubeSize, type GlobalArgs } from '../common.js';
 import { ganCommand } from './reconstruct-gan.js';
 import { mpsCommand } from './reconstruct-mps.js';
 import { printMatchReport, reportFlags } from './reconstruct-report.js';
@@ -43,45 +43,40 @@ const samCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SamArgs> => 
       .option('transport', { type: 'string', default: '0', describe: 'labels that carry transport for τ, comma-separated (e.g. 0,2 for pore + carbon-binder)' })
       .option('tau', { type: 'boolean', default: true, describe: 'compute τ per axis (--no-tau to skip)' })
       .option('voxel', { type: 'number', describe: 'voxel edge in µm (overrides the file)' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const shape = parseCubeSize(args.size);
-        const slices = args.slices === 'all' ? Infinity : Number(args.slices);
-        if (!(slices >= 1)) throw new BadInputError(`expected all or a count ≥ 1, got "${args.slices}"`, '--slices');
-        const { transport } = reportFlags(args);
-        const [{ descriptorsFromSlices, measureDescriptors }, { matchReport }, { reconstructSam }, { readVolume, writeVolume }] = await Promise.all([
-          import('../../reconstruct/correlation.js'),
-          import('../../reconstruct/report.js'),
-          import('../../reconstruct/sam.js'),
-          import('../../voxel/io.js'),
-        ]);
-        const target = readVolume(args.target, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
-        const phases = labelsPresent(target);
-        if (phases.length < 2) throw new BadInputError(`the target holds only label ${phases[0]}: nothing to reconstruct`, args.target);
-        const is2d = target.shape.some((n) => n === 1);
-        const desc = is2d ? measureDescriptors(target, phases, args.rmax) : descriptorsFromSlices(target, phases, args.rmax, slices);
-        out.info(`${args.target}: ${target.shape.join('×')} ${is2d ? '2D image' : `volume, targets from ${args.slices} sections per orientation`}; phases ${phases.join(', ')}; lags 1…${args.rmax}`);
-        const r = reconstructSam({
-          shape,
-          target: desc,
-          rng: createRng(args.seed),
-          sweeps: args.sweeps,
-          voxelSize: target.voxelSize,
-          phaseNames: target.phases,
-          onStage: (s) => {
-            if (s.stage % 20 === 0 || s.stage === s.stages - 1) out.log(`sam: stage ${s.stage + 1}/${s.stages}  T ${s.temperature.toExponential(2)}  E ${s.energy.toExponential(3)}  acceptance ${s.acceptance.toFixed(3)}`);
-          },
-        });
-        writeVolume(args.output, r.voxels);
-        const report = await matchReport(r.voxels, { target: desc, volume: is2d ? undefined : target }, { transport: args.tau ? transport : undefined });
-        out.info(`${args.output}: ${r.voxels.shape.join('×')} in ${(r.wallMs / 1000).toFixed(1)} s, energy ${r.energy0.toExponential(2)} → ${r.energy.toExponential(2)}`);
-        printMatchReport(out, report, phases, transport, 'target');
-        out.result({ file: args.output, shape: r.voxels.shape, voxelSize: r.voxels.voxelSize, seed: args.seed, wallMs: r.wallMs, energy: r.energy, energy0: r.energy0, acceptance: r.accepted / r.swaps, report });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    const shape = parseCubeSize(args.size);
+    const slices = args.slices === 'all' ? Infinity : Number(args.slices);
+    if (!(slices >= 1)) throw new BadInputError(`expected all or a count ≥ 1, got "${args.slices}"`, '--slices');
+    const { transport } = reportFlags(args);
+    const [{ descriptorsFromSlices, measureDescriptors }, { matchReport }, { reconstructSam }, { readVolume, writeVolume }] = await Promise.all([
+      import('../../reconstruct/correlation.js'),
+      import('../../reconstruct/report.js'),
+      import('../../reconstruct/sam.js'),
+      import('../../voxel/io.js'),
+    ]);
+    const target = readVolume(args.target, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
+    const phases = labelsPresent(target);
+    if (phases.length < 2) throw new BadInputError(`the target holds only label ${phases[0]}: nothing to reconstruct`, args.target);
+    const is2d = target.shape.some((n) => n === 1);
+    const desc = is2d ? measureDescriptors(target, phases, args.rmax) : descriptorsFromSlices(target, phases, args.rmax, slices);
+    out.info(`${args.target}: ${target.shape.join('×')} ${is2d ? '2D image' : `volume, targets from ${args.slices} sections per orientation`}; phases ${phases.join(', ')}; lags 1…${args.rmax}`);
+    const r = reconstructSam({
+      shape,
+      target: desc,
+      rng: createRng(args.seed),
+      sweeps: args.sweeps,
+      voxelSize: target.voxelSize,
+      phaseNames: target.phases,
+      onStage: (s) => {
+        if (s.stage % 20 === 0 || s.stage === s.stages - 1) out.log(`sam: stage ${s.stage + 1}/${s.stages}  T ${s.temperature.toExponential(2)}  E ${s.energy.toExponential(3)}  acceptance ${s.acceptance.toFixed(3)}`);
+      },
+    });
+    writeVolume(args.output, r.voxels);
+    const report = await matchReport(r.voxels, { target: desc, volume: is2d ? undefined : target }, { transport: args.tau ? transport : undefined });
+    out.info(`${args.output}: ${r.voxels.shape.join('×')} in ${(r.wallMs / 1000).toFixed(1)} s, energy ${r.energy0.toExponential(2)} → ${r.energy.toExponential(2)}`);
+    printMatchReport(out, report, phases, transport, 'target');
+    out.result({ file: args.output, shape: r.voxels.shape, voxelSize: r.voxels.voxelSize, seed: args.seed, wallMs: r.wallMs, energy: r.energy, energy0: r.energy0, acceptance: r.accepted / r.swaps, report });
+  }),
 });
 
 export const reconstructCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, withLedger, type GlobalArgs } from '../common.js';
+import { commandHandler, withLedger, type GlobalArgs } from '../common.js';
 
 /** `poreloop report <campaign> --out dir` (issue #18): a static HTML report with SVG and PNG plots. */
 export const reportCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs & { campaignId: string; out: string }> => ({
@@ -11,19 +11,14 @@ export const reportCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
     y
       .positional('campaignId', { type: 'string', demandOption: true, describe: 'campaign id (or a unique prefix)' })
       .option('out', { type: 'string', demandOption: true, describe: 'directory to write index.html and the plots into' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        return withLedger(args.db, async (ledger) => {
-          const c = ledger.findCampaign(args.campaignId);
-          if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}; see "poreloop status --db ${args.db}"`, 'campaignId');
-          const { writeReport } = await import('../../report/report.js');
-          const r = await writeReport(ledger, c.id, args.out);
-          out.info(`wrote ${r.html} (${r.charts.map((x) => x.id).join(', ')} as SVG and PNG)`);
-          out.result({ campaignId: c.id, html: r.html, charts: r.charts });
-        });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, (args, out) =>
+    withLedger(args.db, async (ledger) => {
+      const c = ledger.findCampaign(args.campaignId);
+      if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}; see "poreloop status --db ${args.db}"`, 'campaignId');
+      const { writeReport } = await import('../../report/report.js');
+      const r = await writeReport(ledger, c.id, args.out);
+      out.info(`wrote ${r.html} (${r.charts.map((x) => x.id).join(', ')} as SVG and PNG)`);
+      out.result({ campaignId: c.id, html: r.html, charts: r.charts });
+    }),
+  ),
 });

@@ -5,7 +5,7 @@ import { BadInputError } from '../../core/errors.js';
 import { createRng } from '../../core/rng.js';
 import type { AdminCommand, AdminCommandName, FaultSpec, StatusMessage } from '../../compose/rigs.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+import { commandHandler, type GlobalArgs } from '../common.js';
 import { untilSignal } from './broker.js';
 
 /**
@@ -84,49 +84,44 @@ const simulateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, Simulat
       .option('noise', { type: 'number', default: 0, describe: 'relative measurement noise (sd)' })
       .option('faults', { type: 'string', describe: 'fault probabilities, e.g. drop=0.05,hang=0.02 (drop, hang, crashMidJob, duplicateEvents, lateAfterTimeout, malformed)' })
       .option('state-dir', { type: 'string', describe: 'keep each rig’s record of finished jobs here' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        await checkLab(args);
-        const [{ assertName }, { createSimulatedLab, redact }] = await Promise.all([loadProtocol(), loadRigs()]);
-        if (!Number.isInteger(args.count) || args.count < 1 || args.count > 10_000) throw new BadInputError(`must be an integer in 1…10000, got ${args.count}`, '--count');
-        if (!(args.latency >= 0)) throw new BadInputError(`must be ≥ 0 ms, got ${args.latency}`, '--latency');
-        if (!Number.isInteger(args.concurrency) || args.concurrency < 1) throw new BadInputError(`must be a positive integer, got ${args.concurrency}`, '--concurrency');
-        const capabilities = args.capabilities.split(',').map((c) => c.trim()).filter(Boolean);
-        for (const c of [...capabilities, `${args.prefix}-1`]) {
-          try {
-            assertName('name', c);
-          } catch (e) {
-            throw new BadInputError((e as Error).message, c.startsWith(args.prefix) ? '--prefix' : '--capabilities');
-          }
-        }
-        const faults = parseFaults(args.faults);
-        const stop = untilSignal();
-        const lab = await createSimulatedLab({
-          brokerUrl: args.broker,
-          lab: args.lab,
-          seed: createRng(args.seed).seed,
-          stateDir: args['state-dir'],
-          rigs: Array.from({ length: args.count }, (_, i) => ({
-            id: `${args.prefix}-${i + 1}`,
-            capabilities,
-            concurrency: args.concurrency,
-            latencyMs: { dist: 'lognormal' as const, mean: args.latency, sd: 0.3 * args.latency },
-            noise: args.noise,
-            faults,
-          })),
-          onProblem: (rig, m) => out.log(`${rig}: ${m}`),
-        });
-        out.info(`${args.count} simulated rig(s) ${lab.rigs.map((r) => r.id).join(', ')} with [${capabilities.join(', ')}] online at ${redact(args.broker)} lab ${args.lab}; Ctrl-C to stop`);
-        const signal = await stop;
-        await lab.stop();
-        const log = lab.log();
-        out.info(`stopped on ${signal} after ${log.length} job(s)`);
-        out.result({ rigs: lab.rigs.map((r) => r.id), capabilities, lab: args.lab, jobs: log.length, outcomes: countBy(log.map((e) => e.outcome ?? 'running')), stoppedBy: signal });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    await checkLab(args);
+    const [{ assertName }, { createSimulatedLab, redact }] = await Promise.all([loadProtocol(), loadRigs()]);
+    if (!Number.isInteger(args.count) || args.count < 1 || args.count > 10_000) throw new BadInputError(`must be an integer in 1…10000, got ${args.count}`, '--count');
+    if (!(args.latency >= 0)) throw new BadInputError(`must be ≥ 0 ms, got ${args.latency}`, '--latency');
+    if (!Number.isInteger(args.concurrency) || args.concurrency < 1) throw new BadInputError(`must be a positive integer, got ${args.concurrency}`, '--concurrency');
+    const capabilities = args.capabilities.split(',').map((c) => c.trim()).filter(Boolean);
+    for (const c of [...capabilities, `${args.prefix}-1`]) {
+      try {
+        assertName('name', c);
+      } catch (e) {
+        throw new BadInputError((e as Error).message, c.startsWith(args.prefix) ? '--prefix' : '--capabilities');
+      }
+    }
+    const faults = parseFaults(args.faults);
+    const stop = untilSignal();
+    const lab = await createSimulatedLab({
+      brokerUrl: args.broker,
+      lab: args.lab,
+      seed: createRng(args.seed).seed,
+      stateDir: args['state-dir'],
+      rigs: Array.from({ length: args.count }, (_, i) => ({
+        id: `${args.prefix}-${i + 1}`,
+        capabilities,
+        concurrency: args.concurrency,
+        latencyMs: { dist: 'lognormal' as const, mean: args.latency, sd: 0.3 * args.latency },
+        noise: args.noise,
+        faults,
+      })),
+      onProblem: (rig, m) => out.log(`${rig}: ${m}`),
+    });
+    out.info(`${args.count} simulated rig(s) ${lab.rigs.map((r) => r.id).join(', ')} with [${capabilities.join(', ')}] online at ${redact(args.broker)} lab ${args.lab}; Ctrl-C to stop`);
+    const signal = await stop;
+    await lab.stop();
+    const log = lab.log();
+    out.info(`stopped on ${signal} after ${log.length} job(s)`);
+    out.result({ rigs: lab.rigs.map((r) => r.id), capabilities, lab: args.lab, jobs: log.length, outcomes: countBy(log.map((e) => e.outcome ?? 'running')), stoppedBy: signal });
+  }),
 });
 
 function countBy(xs: string[]): Record<string, number> {
@@ -143,31 +138,26 @@ const listCommand = (ctx: CommandContext): CommandModule<GlobalArgs, ListArgs> =
   command: 'list',
   describe: 'list the rigs of a lab from their retained status',
   builder: (y) => withLab(y).option('wait', { type: 'number', default: 500, describe: 'ms to collect retained status messages' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        await checkLab(args);
-        const { connectMqtt, parseMessage, redact, topicsFor } = await loadRigs();
-        const topics = topicsFor(args.lab);
-        const t = await connectMqtt({ url: args.broker, clientId: `poreloop-cli-${randomUUID().slice(0, 8)}`, clean: true });
-        const rigs = new Map<string, StatusMessage>();
-        try {
-          await t.subscribe(topics.allStatus, (_topic, payload) => {
-            const r = parseMessage('status', payload);
-            if (r.ok) rigs.set(r.value.rigId, r.value);
-          });
-          await new Promise((r) => setTimeout(r, args.wait));
-        } finally {
-          await t.close();
-        }
-        const list = [...rigs.values()].sort((a, b) => a.rigId.localeCompare(b.rigId));
-        for (const r of list) out.info(`${r.rigId.padEnd(24)} ${r.status.padEnd(12)} ${(r.capabilities ?? []).join(',').padEnd(32)} running ${r.running ?? 0}/${r.concurrency ?? 1}  ${r.at ?? ''}`);
-        if (list.length === 0) out.info(`no rigs in lab ${args.lab} at ${redact(args.broker)}`);
-        out.result({ lab: args.lab, rigs: list });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    await checkLab(args);
+    const { connectMqtt, parseMessage, redact, topicsFor } = await loadRigs();
+    const topics = topicsFor(args.lab);
+    const t = await connectMqtt({ url: args.broker, clientId: `poreloop-cli-${randomUUID().slice(0, 8)}`, clean: true });
+    const rigs = new Map<string, StatusMessage>();
+    try {
+      await t.subscribe(topics.allStatus, (_topic, payload) => {
+        const r = parseMessage('status', payload);
+        if (r.ok) rigs.set(r.value.rigId, r.value);
+      });
+      await new Promise((r) => setTimeout(r, args.wait));
+    } finally {
+      await t.close();
+    }
+    const list = [...rigs.values()].sort((a, b) => a.rigId.localeCompare(b.rigId));
+    for (const r of list) out.info(`${r.rigId.padEnd(24)} ${r.status.padEnd(12)} ${(r.capabilities ?? []).join(',').padEnd(32)} running ${r.running ?? 0}/${r.concurrency ?? 1}  ${r.at ?? ''}`);
+    if (list.length === 0) out.info(`no rigs in lab ${args.lab} at ${redact(args.broker)}`);
+    out.result({ lab: args.lab, rigs: list });
+  }),
 });
 
 interface AdminArgs extends LabArgs {
@@ -188,41 +178,36 @@ const adminCommand = (ctx: CommandContext): CommandModule<GlobalArgs, AdminArgs>
       .option('rig', { type: 'string', demandOption: true, describe: 'rig id' })
       .option('job', { type: 'string', describe: 'jobId (cancel, stop)' })
       .option('reason', { type: 'string', describe: 'recorded by the rig' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        await checkLab(args);
-        const { checkOutbound, connectMqtt, PROTOCOL_VERSION, topicsFor } = await loadRigs();
-        if (!ADMIN.includes(args.command as AdminCommandName)) throw new BadInputError(`unknown admin command "${args.command}"; allowed: ${ADMIN.join(', ')}`, 'command');
-        const topics = topicsFor(args.lab);
-        let topic: string;
-        try {
-          topic = topics.admin(args.rig);
-        } catch (e) {
-          throw new BadInputError((e as Error).message, '--rig');
-        }
-        if ((args.command === 'cancel' || args.command === 'stop') && !args.job) throw new BadInputError(`${args.command} needs the jobId to ${args.command}`, '--job');
-        const cmd: AdminCommand = {
-          command: args.command as AdminCommandName,
-          commandId: randomUUID(),
-          ...(args.job ? { jobId: args.job } : {}),
-          ...(args.reason ? { reason: args.reason } : {}),
-          at: new Date().toISOString(),
-          protocol: PROTOCOL_VERSION,
-        };
-        checkOutbound('admin', cmd);
-        const t = await connectMqtt({ url: args.broker, clientId: `poreloop-cli-${randomUUID().slice(0, 8)}`, clean: true });
-        try {
-          await t.publish(topic, JSON.stringify(cmd), { qos: 1 });
-        } finally {
-          await t.close();
-        }
-        out.info(`sent ${cmd.command} to ${args.rig}${args.job ? ` for job ${args.job}` : ''} (commandId ${cmd.commandId})`);
-        out.result({ topic, command: cmd });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    await checkLab(args);
+    const { checkOutbound, connectMqtt, PROTOCOL_VERSION, topicsFor } = await loadRigs();
+    if (!ADMIN.includes(args.command as AdminCommandName)) throw new BadInputError(`unknown admin command "${args.command}"; allowed: ${ADMIN.join(', ')}`, 'command');
+    const topics = topicsFor(args.lab);
+    let topic: string;
+    try {
+      topic = topics.admin(args.rig);
+    } catch (e) {
+      throw new BadInputError((e as Error).message, '--rig');
+    }
+    if ((args.command === 'cancel' || args.command === 'stop') && !args.job) throw new BadInputError(`${args.command} needs the jobId to ${args.command}`, '--job');
+    const cmd: AdminCommand = {
+      command: args.command as AdminCommandName,
+      commandId: randomUUID(),
+      ...(args.job ? { jobId: args.job } : {}),
+      ...(args.reason ? { reason: args.reason } : {}),
+      at: new Date().toISOString(),
+      protocol: PROTOCOL_VERSION,
+    };
+    checkOutbound('admin', cmd);
+    const t = await connectMqtt({ url: args.broker, clientId: `poreloop-cli-${randomUUID().slice(0, 8)}`, clean: true });
+    try {
+      await t.publish(topic, JSON.stringify(cmd), { qos: 1 });
+    } finally {
+      await t.close();
+    }
+    out.info(`sent ${cmd.command} to ${args.rig}${args.job ? ` for job ${args.job}` : ''} (commandId ${cmd.commandId})`);
+    out.result({ topic, command: cmd });
+  }),
 });
 
 interface SchemaArgs extends GlobalArgs {
@@ -233,17 +218,12 @@ const schemaCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SchemaArg
   command: 'schema [kind]',
   describe: 'print the JSON Schema of a protocol message (job, event, status, admin, error)',
   builder: async (y) => y.positional('kind', { type: 'string', choices: Object.keys((await loadProtocol()).schemas) }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const { schemas } = await loadProtocol();
-        const doc = args.kind ? schemas[args.kind as keyof typeof schemas] : schemas;
-        if (args.json) out.result(doc);
-        else out.info(JSON.stringify(doc, null, 2));
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    const { schemas } = await loadProtocol();
+    const doc = args.kind ? schemas[args.kind as keyof typeof schemas] : schemas;
+    if (args.json) out.result(doc);
+    else out.info(JSON.stringify(doc, null, 2));
+  }),
 });
 
 export const rigCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({

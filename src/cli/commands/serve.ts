@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs } from '../common.js';
+import { commandHandler, type GlobalArgs } from '../common.js';
 
 /** `poreloop serve` (issue #18): the live dashboard over a ledger; docs/dashboard.md. */
 
@@ -22,36 +22,31 @@ export const serveCommandModule = (ctx: CommandContext): CommandModule<GlobalArg
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on; anything but loopback exposes the dashboard to the network' })
       .option('read-only', { type: 'boolean', default: false, describe: 'refuse every write action (approve, pause, stop…), print no token' })
       .epilogue('Write actions (approve/edit/reject a waiting batch, pause, resume, stop) need the token printed at start-up.') as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new BadInputError(`expected a port 0…65535, got ${args.port}`, '--port');
-        const { startDashboard } = await import('../../serve/server.js');
-        const { trialVolume, checkTrialParams } = await import('../../compose/dashboard.js');
-        let dash;
-        try {
-          dash = await startDashboard({ db: args.db, port: args.port, host: args.host, readOnly: args.readOnly, volumeOf: trialVolume, checkParams: checkTrialParams });
-        } catch (e) {
-          const err = e as NodeJS.ErrnoException;
-          if (err.code === 'EADDRINUSE') throw new BadInputError(`port ${args.port} is in use; choose another with --port (0: any free port)`, '--port');
-          if (err.name === 'LedgerError') throw new BadInputError(err.message, '--db');
-          throw e;
-        }
-        if (!LOOPBACK.has(args.host)) out.log(`warning: listening on ${args.host}: anyone who can reach this address can read the ledger${dash.token ? ' (writing still needs the token)' : ''}`);
-        out.info(`poreloop dashboard for ${args.db} at ${dash.url}`);
-        if (dash.token) {
-          out.info(`write token (approve, pause, stop): ${dash.token}`);
-          out.info(`open with writing enabled: ${dash.url}#token=${dash.token}`);
-        } else out.info('read-only: write actions are refused');
-        out.result({ url: dash.url, token: dash.token, db: args.db });
-        await new Promise<void>((resolve) => {
-          const stop = () => resolve();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
-        await dash.close();
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new BadInputError(`expected a port 0…65535, got ${args.port}`, '--port');
+    const { startDashboard } = await import('../../serve/server.js');
+    const { trialVolume, checkTrialParams } = await import('../../compose/dashboard.js');
+    let dash;
+    try {
+      dash = await startDashboard({ db: args.db, port: args.port, host: args.host, readOnly: args.readOnly, volumeOf: trialVolume, checkParams: checkTrialParams });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EADDRINUSE') throw new BadInputError(`port ${args.port} is in use; choose another with --port (0: any free port)`, '--port');
+      if (err.name === 'LedgerError') throw new BadInputError(err.message, '--db');
+      throw e;
+    }
+    if (!LOOPBACK.has(args.host)) out.log(`warning: listening on ${args.host}: anyone who can reach this address can read the ledger${dash.token ? ' (writing still needs the token)' : ''}`);
+    out.info(`poreloop dashboard for ${args.db} at ${dash.url}`);
+    if (dash.token) {
+      out.info(`write token (approve, pause, stop): ${dash.token}`);
+      out.info(`open with writing enabled: ${dash.url}#token=${dash.token}`);
+    } else out.info('read-only: write actions are refused');
+    out.result({ url: dash.url, token: dash.token, db: args.db });
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await dash.close();
+  }),
 });

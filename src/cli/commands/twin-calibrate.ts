@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import type { CalibrationProp, CalibrationTerm } from '../../reconstruct/calibrate.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, listFlag, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
+import { commandHandler, listFlag, parseSetFlags, type GlobalArgs } from '../common.js';
 import { parseSize } from './twin.js';
 
 /**
@@ -61,66 +61,61 @@ export const twinCalibrateCommand = (ctx: CommandContext): CommandModule<GlobalA
       .option('rmax', { type: 'number', default: 16, describe: 'longest S2 lag compared, voxels' })
       .option('out', { type: 'string', describe: 'write the calibrated twin config (YAML: twin, params, size, voxelSize, seed)' }) as never;
   },
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const [{ registries }, { CALIBRATION_PROPS, calibrateTwin, validateCalibration }] = await load();
-        const { readVolume } = await import('../../voxel/io.js');
-        const make = registries.twins[args.twin];
-        if (!make) throw new BadInputError(`unknown twin "${args.twin}"; available: ${Object.keys(registries.twins).join(', ')}`, 'twin');
-        const makeAgent = registries.agents[args.agent];
-        if (!makeAgent) throw new BadInputError(`unknown agent "${args.agent}"; available: ${Object.keys(registries.agents).join(', ')}`, '--agent');
-        const props = listFlag(args.props) as CalibrationProp[];
-        for (const p of props) if (!CALIBRATION_PROPS.includes(p)) throw new BadInputError(`unknown descriptor group "${p}"; allowed: ${CALIBRATION_PROPS.join(', ')}`, '--props');
-        const transport = (Array.isArray(args.transport) ? args.transport : [args.transport]).map((s) => {
-          const set = String(s).split(',').map((t) => Number(t.trim()));
-          if (set.some((l) => !Number.isInteger(l) || l < 0 || l > 255)) throw new BadInputError(`expected labels 0…255, comma-separated, got "${s}"`, '--transport');
-          return set;
-        });
-        if (!(Number.isInteger(args.validate) && args.validate >= 0)) throw new BadInputError(`expected a count ≥ 0, got ${args.validate}`, '--validate');
-        if (!(Number.isInteger(args.batch) && args.batch >= 1)) throw new BadInputError(`expected an integer ≥ 1, got ${args.batch}`, '--batch');
-        if (!(Number.isInteger(args.rmax) && args.rmax >= 1)) throw new BadInputError(`expected an integer ≥ 1, got ${args.rmax}`, '--rmax');
-        const target = readVolume(args.to, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
-        const twin = make();
-        const fixed = parseSetFlags(args.set);
-        const fit = args.fit === undefined ? undefined : listFlag(args.fit);
-        const size = args.size ? parseSize(args.size) : target.shape;
-        const common = { twin, target, size };
-        out.info(`${args.to}: ${target.shape.join('×')} voxels of ${target.voxelSize} µm; ${twin.name} at ${size.join('×')}, ${args.budget} evaluations by ${args.agent}`);
-        const r = await calibrateTwin({
-          ...common,
-          agent: makeAgent({}),
-          fixed,
-          fit,
-          budget: args.budget,
-          batch: args.batch,
-          twinSeed: args.twinSeed,
-          seed: args.seed,
-          transport,
-          props,
-          rmax: args.rmax,
-          onEvaluation: (e) => out.log(`calibrate: ${String(e.index + 1).padStart(4)}/${args.budget}  loss ${Number.isFinite(e.loss) ? e.loss.toFixed(3) : `failed (${e.error})`}  ${(e.ms / 1000).toFixed(1)} s`),
-        });
-        const seeds = Array.from({ length: args.validate }, (_, i) => args.twinSeed + 1000 + i);
-        const validation = await validateCalibration(common, r.params, r.measure, r.target, seeds);
-        const show = (t: CalibrationTerm) => (t.group === 's2' ? `${(100 * t.error).toFixed(1)} %` : `${t.generated.toPrecision(4)} vs ${t.target.toPrecision(4)} (${t.group === 'fraction' ? `±${t.error.toFixed(4)}` : `${(100 * t.error).toFixed(1)} %`})`);
-        out.info(`best of ${r.evaluations.length} (evaluation ${r.best.index + 1}), loss ${r.best.loss.toFixed(3)}, ${(r.wallMs / 1000).toFixed(0)} s:`);
-        for (const [k, v] of Object.entries(r.params)) out.info(`  ${k.padEnd(22)}${String(+Number(v).toPrecision(5))}`);
-        out.info(`${'descriptor'.padEnd(16)}${'fit seed'.padEnd(34)}${seeds.map((s) => `seed ${s}`.padEnd(34)).join('')}`);
-        for (const [i, t] of r.best.terms!.entries()) {
-          const v = validation.map((e) => (e.terms ? `${show(e.terms[i])}${e.terms[i].within ? '' : ' ✗'}` : 'failed').padEnd(34)).join('');
-          out.info(`${t.name.padEnd(16)}${`${show(t)}${t.within ? '' : ' ✗'}`.padEnd(34)}${v}`);
-        }
-        const config = { twin: twin.name, params: r.params, size: [...size], voxelSize: target.voxelSize, seed: args.twinSeed };
-        if (args.out) {
-          const header = `# poreloop twin calibrate ${twin.name} --to ${args.to}: loss ${r.best.loss.toFixed(4)} after ${r.evaluations.length} evaluations (${args.agent}, seed ${args.seed})\n`;
-          const { stringify } = await import('yaml');
-          writeFileSync(args.out, header + stringify(config));
-          out.info(`wrote ${args.out}`);
-        }
-        out.result({ config, best: r.best, validation, target: r.target, evaluations: r.evaluations.map((e) => ({ index: e.index, params: e.params, loss: e.loss, error: e.error, ms: e.ms })), wallMs: r.wallMs });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    const [{ registries }, { CALIBRATION_PROPS, calibrateTwin, validateCalibration }] = await load();
+    const { readVolume } = await import('../../voxel/io.js');
+    const make = registries.twins[args.twin];
+    if (!make) throw new BadInputError(`unknown twin "${args.twin}"; available: ${Object.keys(registries.twins).join(', ')}`, 'twin');
+    const makeAgent = registries.agents[args.agent];
+    if (!makeAgent) throw new BadInputError(`unknown agent "${args.agent}"; available: ${Object.keys(registries.agents).join(', ')}`, '--agent');
+    const props = listFlag(args.props) as CalibrationProp[];
+    for (const p of props) if (!CALIBRATION_PROPS.includes(p)) throw new BadInputError(`unknown descriptor group "${p}"; allowed: ${CALIBRATION_PROPS.join(', ')}`, '--props');
+    const transport = (Array.isArray(args.transport) ? args.transport : [args.transport]).map((s) => {
+      const set = String(s).split(',').map((t) => Number(t.trim()));
+      if (set.some((l) => !Number.isInteger(l) || l < 0 || l > 255)) throw new BadInputError(`expected labels 0…255, comma-separated, got "${s}"`, '--transport');
+      return set;
+    });
+    if (!(Number.isInteger(args.validate) && args.validate >= 0)) throw new BadInputError(`expected a count ≥ 0, got ${args.validate}`, '--validate');
+    if (!(Number.isInteger(args.batch) && args.batch >= 1)) throw new BadInputError(`expected an integer ≥ 1, got ${args.batch}`, '--batch');
+    if (!(Number.isInteger(args.rmax) && args.rmax >= 1)) throw new BadInputError(`expected an integer ≥ 1, got ${args.rmax}`, '--rmax');
+    const target = readVolume(args.to, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
+    const twin = make();
+    const fixed = parseSetFlags(args.set);
+    const fit = args.fit === undefined ? undefined : listFlag(args.fit);
+    const size = args.size ? parseSize(args.size) : target.shape;
+    const common = { twin, target, size };
+    out.info(`${args.to}: ${target.shape.join('×')} voxels of ${target.voxelSize} µm; ${twin.name} at ${size.join('×')}, ${args.budget} evaluations by ${args.agent}`);
+    const r = await calibrateTwin({
+      ...common,
+      agent: makeAgent({}),
+      fixed,
+      fit,
+      budget: args.budget,
+      batch: args.batch,
+      twinSeed: args.twinSeed,
+      seed: args.seed,
+      transport,
+      props,
+      rmax: args.rmax,
+      onEvaluation: (e) => out.log(`calibrate: ${String(e.index + 1).padStart(4)}/${args.budget}  loss ${Number.isFinite(e.loss) ? e.loss.toFixed(3) : `failed (${e.error})`}  ${(e.ms / 1000).toFixed(1)} s`),
+    });
+    const seeds = Array.from({ length: args.validate }, (_, i) => args.twinSeed + 1000 + i);
+    const validation = await validateCalibration(common, r.params, r.measure, r.target, seeds);
+    const show = (t: CalibrationTerm) => (t.group === 's2' ? `${(100 * t.error).toFixed(1)} %` : `${t.generated.toPrecision(4)} vs ${t.target.toPrecision(4)} (${t.group === 'fraction' ? `±${t.error.toFixed(4)}` : `${(100 * t.error).toFixed(1)} %`})`);
+    out.info(`best of ${r.evaluations.length} (evaluation ${r.best.index + 1}), loss ${r.best.loss.toFixed(3)}, ${(r.wallMs / 1000).toFixed(0)} s:`);
+    for (const [k, v] of Object.entries(r.params)) out.info(`  ${k.padEnd(22)}${String(+Number(v).toPrecision(5))}`);
+    out.info(`${'descriptor'.padEnd(16)}${'fit seed'.padEnd(34)}${seeds.map((s) => `seed ${s}`.padEnd(34)).join('')}`);
+    for (const [i, t] of r.best.terms!.entries()) {
+      const v = validation.map((e) => (e.terms ? `${show(e.terms[i])}${e.terms[i].within ? '' : ' ✗'}` : 'failed').padEnd(34)).join('');
+      out.info(`${t.name.padEnd(16)}${`${show(t)}${t.within ? '' : ' ✗'}`.padEnd(34)}${v}`);
+    }
+    const config = { twin: twin.name, params: r.params, size: [...size], voxelSize: target.voxelSize, seed: args.twinSeed };
+    if (args.out) {
+      const header = `# poreloop twin calibrate ${twin.name} --to ${args.to}: loss ${r.best.loss.toFixed(4)} after ${r.evaluations.length} evaluations (${args.agent}, seed ${args.seed})\n`;
+      const { stringify } = await import('yaml');
+      writeFileSync(args.out, header + stringify(config));
+      out.info(`wrote ${args.out}`);
+    }
+    out.result({ config, best: r.best, validation, target: r.target, evaluations: r.evaluations.map((e) => ({ index: e.index, params: e.params, loss: e.loss, error: e.error, ms: e.ms })), wallMs: r.wallMs });
+  }),
 });

@@ -4,7 +4,7 @@ import type { twins as TwinRegistry } from '../../compose/twins.js';
 import { BadInputError } from '../../core/errors.js';
 import type { Parameters, ParameterSpec, Shape3, Twin } from '../../core/protocols.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, parseSetFlags, runCommand, type GlobalArgs } from '../common.js';
+import { commandHandler, parseSetFlags, type GlobalArgs } from '../common.js';
 import { twinCalibrateCommand } from './twin-calibrate.js';
 
 /**
@@ -32,29 +32,24 @@ function describeSpec(p: ParameterSpec) {
 export const twinListCommand = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({
   command: 'list',
   describe: 'list the twins with their parameters and stages',
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const { twins: twinRegistry } = await loadTwins();
-        const twins = Object.keys(twinRegistry).map((name) => {
-          const t = twinNamed(twinRegistry, name);
-          return { name, description: t.description, phases: t.phases, stages: t.stages, parameters: t.parameters.map(describeSpec) };
-        });
-        for (const t of twins) {
-          out.info(`${t.name} — ${t.description}`);
-          out.info(`  phases: ${Object.entries(t.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-          out.info(`  stages: ${t.stages.map((s) => s.name).join(' → ')}`);
-          for (const p of t.parameters) {
-            const range = 'min' in p ? `${p.min} … ${p.max}` : (p.values ?? []).join('|');
-            out.info(`    ${p.name.padEnd(20)} ${String(p.default ?? '').padStart(6)} ${(p.unit || '-').padEnd(6)} [${range}]  ${p.description}`);
-          }
-          out.info('');
-        }
-        out.result({ twins });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (_args, out) => {
+    const { twins: twinRegistry } = await loadTwins();
+    const twins = Object.keys(twinRegistry).map((name) => {
+      const t = twinNamed(twinRegistry, name);
+      return { name, description: t.description, phases: t.phases, stages: t.stages, parameters: t.parameters.map(describeSpec) };
+    });
+    for (const t of twins) {
+      out.info(`${t.name} — ${t.description}`);
+      out.info(`  phases: ${Object.entries(t.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      out.info(`  stages: ${t.stages.map((s) => s.name).join(' → ')}`);
+      for (const p of t.parameters) {
+        const range = 'min' in p ? `${p.min} … ${p.max}` : (p.values ?? []).join('|');
+        out.info(`    ${p.name.padEnd(20)} ${String(p.default ?? '').padStart(6)} ${(p.unit || '-').padEnd(6)} [${range}]  ${p.description}`);
+      }
+      out.info('');
+    }
+    out.result({ twins });
+  }),
 });
 
 interface GenerateArgs extends GlobalArgs {
@@ -130,77 +125,72 @@ export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalAr
       .option('preview', { type: 'string', describe: 'write a PNG of the middle slice (upscaled, with scale bar and phase legend)' })
       .option('preview-axis', { type: 'string', choices: ['x', 'y', 'z'], default: 'z', describe: 'axis normal to the preview slice' }) as never;
   },
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const [{ generateTwin, twins: twinRegistry }, { VOLUME_FORMATS, writeVolume }] = await Promise.all([loadTwins(), loadVolumeIo()]);
-        const file = args.config ? await loadTwinFile(args.config) : {};
-        const name = args.twin ?? file.twin;
-        if (!name) throw new BadInputError(`name a twin (${Object.keys(twinRegistry).join(', ')}) or give --config`, 'twin');
-        if (args.twin && file.twin && args.twin !== file.twin) throw new BadInputError(`twin "${args.twin}" differs from the config's "${file.twin}"`, 'twin');
-        const twin = twinNamed(twinRegistry, name);
-        const params: Parameters = { ...(file.params ?? {}), ...parseSetFlags(args.set) };
-        const size = parseSize(args.size ?? file.size ?? 64);
-        const voxelSize = args.voxel ?? file.voxelSize ?? defaultVoxel(twin);
-        const seed = args.seed ?? file.seed ?? 1;
-        const ext = args.out.slice(args.out.lastIndexOf('.')).toLowerCase();
-        if (!(VOLUME_FORMATS as readonly string[]).includes(ext)) throw new BadInputError(`unknown volume extension "${ext}"; allowed: ${VOLUME_FORMATS.join(', ')}`, '--out');
-        const t0 = performance.now();
-        // Progress lines only for volumes that take long enough to watch (≥ 128³).
-        const chatty = !out.json && size[0] * size[1] * size[2] >= 128 ** 3;
-        let last = -1;
-        const result = await generateTwin(name, params, {
-          seed,
-          size,
-          voxelSize,
-          untilStage: args.until,
-          onProgress: (f, stage) => {
-            const pct = Math.floor(f * 10);
-            if (chatty && pct > last) {
-              last = pct;
-              out.log(`  ${stage} ${(100 * f).toFixed(0)}%`);
-            }
-          },
-        });
-        const ms = performance.now() - t0;
-        writeVolume(args.out, result.voxels);
-        if (args.preview) (await import('../../voxel/preview.js')).writeSlicePreview(args.preview, result.voxels, { axis: (args.previewAxis ?? 'z') as 'x' | 'y' | 'z' });
-        const shape = result.voxels.shape;
-        out.info(`${name}: ${shape.join('×')} voxels of ${voxelSize} µm (${shape.map((n) => +(n * voxelSize).toPrecision(4)).join(' × ')} µm), seed ${seed}, ${(ms / 1000).toFixed(2)} s`);
-        out.info(`stages: ${result.stages.join(' → ')}`);
-        out.info('');
-        out.info(`${'parameter'.padEnd(22)}${'requested'.padStart(12)}${'achieved'.padStart(20)}`);
-        // An achieved statistic measures a parameter when it has its name;
-        // "<name>Paper" is the value at the stage the parameter refers to (fibre-gdl porosity).
-        const shown = new Set<string>();
-        for (const [k, v] of Object.entries(result.requested)) {
-          const key = [`${k}Paper`, k].find((c) => result.achieved[c] !== undefined);
-          if (key) shown.add(key);
-          const a = key === undefined ? '' : `${result.achieved[key]}${key === `${k}Paper` ? ' (paper)' : ''}`;
-          out.info(`${k.padEnd(22)}${String(v).padStart(12)}${a.padStart(20)}`);
+  handler: commandHandler(ctx, async (args, out) => {
+    const [{ generateTwin, twins: twinRegistry }, { VOLUME_FORMATS, writeVolume }] = await Promise.all([loadTwins(), loadVolumeIo()]);
+    const file = args.config ? await loadTwinFile(args.config) : {};
+    const name = args.twin ?? file.twin;
+    if (!name) throw new BadInputError(`name a twin (${Object.keys(twinRegistry).join(', ')}) or give --config`, 'twin');
+    if (args.twin && file.twin && args.twin !== file.twin) throw new BadInputError(`twin "${args.twin}" differs from the config's "${file.twin}"`, 'twin');
+    const twin = twinNamed(twinRegistry, name);
+    const params: Parameters = { ...(file.params ?? {}), ...parseSetFlags(args.set) };
+    const size = parseSize(args.size ?? file.size ?? 64);
+    const voxelSize = args.voxel ?? file.voxelSize ?? defaultVoxel(twin);
+    const seed = args.seed ?? file.seed ?? 1;
+    const ext = args.out.slice(args.out.lastIndexOf('.')).toLowerCase();
+    if (!(VOLUME_FORMATS as readonly string[]).includes(ext)) throw new BadInputError(`unknown volume extension "${ext}"; allowed: ${VOLUME_FORMATS.join(', ')}`, '--out');
+    const t0 = performance.now();
+    // Progress lines only for volumes that take long enough to watch (≥ 128³).
+    const chatty = !out.json && size[0] * size[1] * size[2] >= 128 ** 3;
+    let last = -1;
+    const result = await generateTwin(name, params, {
+      seed,
+      size,
+      voxelSize,
+      untilStage: args.until,
+      onProgress: (f, stage) => {
+        const pct = Math.floor(f * 10);
+        if (chatty && pct > last) {
+          last = pct;
+          out.log(`  ${stage} ${(100 * f).toFixed(0)}%`);
         }
-        out.info('');
-        out.info('achieved:');
-        for (const [k, v] of Object.entries(result.achieved)) if (!shown.has(k)) out.info(`  ${k.padEnd(24)}${v}`);
-        out.info('');
-        out.info(`wrote ${args.out}${args.preview ? ` and ${args.preview}` : ''}`);
-        out.result({
-          twin: name,
-          seed,
-          size: shape,
-          voxelSize,
-          phases: result.voxels.phases,
-          stages: result.stages,
-          requested: result.requested,
-          achieved: result.achieved,
-          out: args.out,
-          preview: args.preview ?? null,
-          elapsedMs: Math.round(ms),
-        });
-      }),
-    );
-  },
+      },
+    });
+    const ms = performance.now() - t0;
+    writeVolume(args.out, result.voxels);
+    if (args.preview) (await import('../../voxel/preview.js')).writeSlicePreview(args.preview, result.voxels, { axis: (args.previewAxis ?? 'z') as 'x' | 'y' | 'z' });
+    const shape = result.voxels.shape;
+    out.info(`${name}: ${shape.join('×')} voxels of ${voxelSize} µm (${shape.map((n) => +(n * voxelSize).toPrecision(4)).join(' × ')} µm), seed ${seed}, ${(ms / 1000).toFixed(2)} s`);
+    out.info(`stages: ${result.stages.join(' → ')}`);
+    out.info('');
+    out.info(`${'parameter'.padEnd(22)}${'requested'.padStart(12)}${'achieved'.padStart(20)}`);
+    // An achieved statistic measures a parameter when it has its name;
+    // "<name>Paper" is the value at the stage the parameter refers to (fibre-gdl porosity).
+    const shown = new Set<string>();
+    for (const [k, v] of Object.entries(result.requested)) {
+      const key = [`${k}Paper`, k].find((c) => result.achieved[c] !== undefined);
+      if (key) shown.add(key);
+      const a = key === undefined ? '' : `${result.achieved[key]}${key === `${k}Paper` ? ' (paper)' : ''}`;
+      out.info(`${k.padEnd(22)}${String(v).padStart(12)}${a.padStart(20)}`);
+    }
+    out.info('');
+    out.info('achieved:');
+    for (const [k, v] of Object.entries(result.achieved)) if (!shown.has(k)) out.info(`  ${k.padEnd(24)}${v}`);
+    out.info('');
+    out.info(`wrote ${args.out}${args.preview ? ` and ${args.preview}` : ''}`);
+    out.result({
+      twin: name,
+      seed,
+      size: shape,
+      voxelSize,
+      phases: result.voxels.phases,
+      stages: result.stages,
+      requested: result.requested,
+      achieved: result.achieved,
+      out: args.out,
+      preview: args.preview ?? null,
+      elapsedMs: Math.round(ms),
+    });
+  }),
 });
 
 export const twinCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({

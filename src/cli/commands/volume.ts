@@ -7,7 +7,7 @@ import { segment, type Denoise } from '../../voxel/segment.js';
 import { cropVolume, downsampleVolume } from '../../voxel/transform.js';
 import { createVoxels, phaseFractions } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
-import { createOutput, runCommand, type GlobalArgs, type Output } from '../common.js';
+import { commandHandler, type GlobalArgs, type Output } from '../common.js';
 
 /**
  * `poreloop volume info|crop|downsample|convert|segment` (issue #19): a real scan on its way
@@ -46,19 +46,14 @@ function printFractions(out: Output, v: Voxels): void {
 
 /** Read a label volume, change it, write it, report it: the body of crop, downsample and convert. */
 function rewrite<A extends VolArgs & { output: string }>(ctx: CommandContext, change: (v: Voxels, args: A) => { volume: Voxels; note: string; extra?: Record<string, unknown> }) {
-  return async (args: A): Promise<void> => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const { readVolume, writeVolume } = await loadIo();
-        const { volume: v, note, extra } = change(readVolume(args.input, readOptions(args, out)), args);
-        writeVolume(args.output, v);
-        out.info(`${args.output}: ${v.shape.join('×')} voxels of ${v.voxelSize} µm${note}`);
-        printFractions(out, v);
-        out.result({ file: args.output, ...extra, ...summary(v) });
-      }),
-    );
-  };
+  return commandHandler<A>(ctx, async (args, out) => {
+    const { readVolume, writeVolume } = await loadIo();
+    const { volume: v, note, extra } = change(readVolume(args.input, readOptions(args, out)), args);
+    writeVolume(args.output, v);
+    out.info(`${args.output}: ${v.shape.join('×')} voxels of ${v.voxelSize} µm${note}`);
+    printFractions(out, v);
+    out.result({ file: args.output, ...extra, ...summary(v) });
+  });
 }
 
 const withVoxel = <T>(y: T): T =>
@@ -72,33 +67,28 @@ const infoCommand = (ctx: CommandContext): CommandModule<GlobalArgs, VolArgs> =>
   command: 'info <input>',
   describe: 'shape, sample type, voxel size and phase fractions of a volume file',
   builder: (y) => withVoxel(y.positional('input', { type: 'string', demandOption: true })) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        const { defaultPhases, readSamples } = await loadIo();
-        const g = readSamples(args.input, readOptions(args, out));
-        const range = sampleRange(g.values);
-        const isLabels = range.integral && range.nonFinite === 0 && range.min >= 0 && range.max <= 255;
-        const doc: Record<string, unknown> = {
-          file: args.input,
-          shape: g.shape,
-          sampleType: g.values.constructor.name.replace('Array', ''),
-          voxelSize: g.voxelSize,
-          range: { min: range.min, max: range.max },
-          kind: isLabels ? 'labels' : 'grey',
-        };
-        out.info(`${args.input}: ${g.shape.join('×')} voxels (x×y×z), ${doc.sampleType as string}, voxel ${g.voxelSize} µm, values ${range.min}…${range.max}`);
-        if (isLabels) {
-          const data = toLabels(g.values, args.input);
-          const v = createVoxels(g.shape, g.voxelSize, g.phases ?? defaultPhases(data), data);
-          Object.assign(doc, { phases: v.phases, fractions: phaseFractions(v) });
-          printFractions(out, v);
-        } else out.info('  grey-scale: segment it with `poreloop volume segment`');
-        out.result(doc);
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    const { defaultPhases, readSamples } = await loadIo();
+    const g = readSamples(args.input, readOptions(args, out));
+    const range = sampleRange(g.values);
+    const isLabels = range.integral && range.nonFinite === 0 && range.min >= 0 && range.max <= 255;
+    const doc: Record<string, unknown> = {
+      file: args.input,
+      shape: g.shape,
+      sampleType: g.values.constructor.name.replace('Array', ''),
+      voxelSize: g.voxelSize,
+      range: { min: range.min, max: range.max },
+      kind: isLabels ? 'labels' : 'grey',
+    };
+    out.info(`${args.input}: ${g.shape.join('×')} voxels (x×y×z), ${doc.sampleType as string}, voxel ${g.voxelSize} µm, values ${range.min}…${range.max}`);
+    if (isLabels) {
+      const data = toLabels(g.values, args.input);
+      const v = createVoxels(g.shape, g.voxelSize, g.phases ?? defaultPhases(data), data);
+      Object.assign(doc, { phases: v.phases, fractions: phaseFractions(v) });
+      printFractions(out, v);
+    } else out.info('  grey-scale: segment it with `poreloop volume segment`');
+    out.result(doc);
+  }),
 });
 
 interface CropArgs extends VolArgs {
@@ -155,26 +145,21 @@ const segmentCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SegmentA
       .option('classes', { type: 'number', default: 2, describe: 'phases (2 = Otsu, ≥ 3 = multi-level Otsu); labels by intensity, darkest = 0' })
       .option('denoise', { type: 'string', default: 'none', describe: 'none, median (3×3×3) or nlm (non-local means)' })
       .option('names', { type: 'string', describe: 'phase names by label, comma-separated (default pore,phase1,…)' }) as never,
-  handler: async (args) => {
-    const out = createOutput(args.json);
-    ctx.exit(
-      await runCommand(out, async () => {
-        // Checked before the read and the (expensive) denoising, not after (issue #19 review).
-        const names = args.names ? String(args.names).split(',').map((n) => n.trim()) : [];
-        if (names.length > 0 && names.length !== args.classes) throw new BadInputError(`${names.length} names for ${args.classes} classes`, '--names');
-        const { readSamples, writeVolume } = await loadIo();
-        const g = readSamples(args.input, readOptions(args, out));
-        const t0 = performance.now();
-        const s = segment(g.values, g.shape as Shape3, { classes: args.classes, denoise: args.denoise as Denoise });
-        const phases = Object.fromEntries(Array.from({ length: args.classes }, (_, c) => [c, names[c] ?? (c === 0 ? 'pore' : `phase${c}`)]));
-        const v = createVoxels(g.shape, g.voxelSize, phases, s.labels);
-        writeVolume(args.output, v);
-        out.info(`${args.output}: ${args.classes} phases, thresholds ${s.thresholds.map((t) => t.toPrecision(5)).join(', ')}, noise σ ≈ ${s.noiseSigma.toPrecision(3)} (${args.denoise})`);
-        printFractions(out, v);
-        out.result({ file: args.output, thresholds: s.thresholds, noiseSigma: s.noiseSigma, denoise: args.denoise, wallMs: Math.round(performance.now() - t0), ...summary(v) });
-      }),
-    );
-  },
+  handler: commandHandler(ctx, async (args, out) => {
+    // Checked before the read and the (expensive) denoising, not after (issue #19 review).
+    const names = args.names ? String(args.names).split(',').map((n) => n.trim()) : [];
+    if (names.length > 0 && names.length !== args.classes) throw new BadInputError(`${names.length} names for ${args.classes} classes`, '--names');
+    const { readSamples, writeVolume } = await loadIo();
+    const g = readSamples(args.input, readOptions(args, out));
+    const t0 = performance.now();
+    const s = segment(g.values, g.shape as Shape3, { classes: args.classes, denoise: args.denoise as Denoise });
+    const phases = Object.fromEntries(Array.from({ length: args.classes }, (_, c) => [c, names[c] ?? (c === 0 ? 'pore' : `phase${c}`)]));
+    const v = createVoxels(g.shape, g.voxelSize, phases, s.labels);
+    writeVolume(args.output, v);
+    out.info(`${args.output}: ${args.classes} phases, thresholds ${s.thresholds.map((t) => t.toPrecision(5)).join(', ')}, noise σ ≈ ${s.noiseSigma.toPrecision(3)} (${args.denoise})`);
+    printFractions(out, v);
+    out.result({ file: args.output, thresholds: s.thresholds, noiseSigma: s.noiseSigma, denoise: args.denoise, wallMs: Math.round(performance.now() - t0), ...summary(v) });
+  }),
 });
 
 export const volumeCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs, GlobalArgs> => ({
