@@ -10,9 +10,11 @@ import { tmp } from './helpers.js';
 /**
  * The CLI starts without the machinery its commands run (experiments/results/cli-start.md):
  * `--version`, `--help`, a command's help and a usage error load no mathjs (≈ 1.5 s),
- * TensorFlow.js, MQTT/aedes, ledger or physics; `status` loads the ledger but none of the
- * heavy packages nor the composition root. Which modules a child process loaded is read from a module hook
- * (fixtures/record-modules.mjs), not timed, so the test does not depend on the machine's speed.
+ * TensorFlow.js, MQTT/aedes, ledger or physics; `status`, and `resume` of a campaign the ledger
+ * does not hold, load the ledger but none of the heavy packages nor the composition root;
+ * `twin calibrate --help` loads the twins and agents its options name, not the composition root.
+ * Which modules a child process loaded is read from a module hook (fixtures/record-modules.mjs),
+ * not timed, so the test does not depend on the machine's speed.
  */
 const DIR = fileURLToPath(new URL('../', import.meta.url));
 const ROOT = pathToFileURL(DIR).href;
@@ -22,6 +24,10 @@ const RECORDER = fileURLToPath(new URL('./fixtures/record-modules.mjs', import.m
 const HEAVY_PACKAGES = /(^|\/)node_modules\/(mathjs|@tensorflow\/[^/]+|aedes[^/]*|mqtt[^/]*)\//;
 /** Our layers that do the work (and load those packages), relative to the repository (dist/ when built). */
 const WORK_LAYERS = /^(dist\/)?(src\/(physics|compose|ledger|reconstruct|reward|surrogate|predict|orchestrator|exec|serve|report|config)|agents|twins|robots)\//;
+/** The composition root (src/compose/campaign.ts) and the campaign machinery it loads: the rigs, the orchestrator, the predictor. */
+const CAMPAIGN_MACHINERY = /^(dist\/)?(robots\/|src\/(orchestrator|predict)\/|src\/compose\/campaign\.(js|ts)$)/;
+/** The agents, the twins and the surrogates: no command that only reads a ledger needs them. */
+const PLUGINS = /^(dist\/)?(agents|twins|src\/surrogate)\//;
 
 async function modulesOf(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; modules: string[] }> {
   const file = join(tmp('poreloop-start-'), 'modules.txt');
@@ -71,7 +77,26 @@ describe('CLI start-up loads only what the command needs', () => {
     expect(r.stdout).toContain('no campaigns in');
     expect(r.modules.some((m) => /src\/ledger\/ledger\.(js|ts)$/.test(m))).toBe(true);
     // The physics' property table is there: the summary of a campaign prints its units.
-    const composition = /^(dist\/)?((agents|twins|robots|src\/(surrogate|predict|orchestrator))\/|src\/compose\/campaign\.(js|ts)$)/;
-    expect(r.modules.filter((m) => HEAVY_PACKAGES.test(m) || composition.test(m))).toEqual([]);
+    expect(r.modules.filter((m) => HEAVY_PACKAGES.test(m) || PLUGINS.test(m) || CAMPAIGN_MACHINERY.test(m))).toEqual([]);
+  });
+
+  it('poreloop resume of a campaign the ledger does not hold: exit 2 before the composition root loads', async () => {
+    const db = join(tmp('poreloop-start-'), 'empty.db');
+    Ledger.open(db).close();
+    const r = await modulesOf(['resume', 'nope', '--db', db]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`no campaign "nope" in ${db}`);
+    expect(r.modules.some((m) => /src\/ledger\/ledger\.(js|ts)$/.test(m))).toBe(true);
+    expect(r.modules.filter((m) => HEAVY_PACKAGES.test(m) || PLUGINS.test(m) || CAMPAIGN_MACHINERY.test(m))).toEqual([]);
+  });
+
+  it('poreloop twin calibrate --help: the twins and agents its options name, not the composition root', async () => {
+    const r = await modulesOf(['twin', 'calibrate', '--help']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('sofc-anode');
+    expect(r.stdout).toContain('gp-bo');
+    expect(r.modules.some((m) => /src\/compose\/registries\.(js|ts)$/.test(m))).toBe(true);
+    // The agents bring TensorFlow.js (their surrogates' backend); mathjs, MQTT and the campaign machinery stay out.
+    expect(r.modules.filter((m) => (HEAVY_PACKAGES.test(m) && !/node_modules\/@tensorflow\/tfjs\//.test(m)) || CAMPAIGN_MACHINERY.test(m))).toEqual([]);
   });
 });

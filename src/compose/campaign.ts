@@ -3,7 +3,6 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createActor, fromPromise, toPromise, type Snapshot } from 'xstate';
-import { agentRegistry } from '../../agents/index.js';
 import { generateCredentials, startEmbeddedBroker, type BrokerCredentials } from '../../robots/broker.js';
 import { createDispatcher } from '../../robots/dispatcher.js';
 import { PROTOCOL_VERSION } from '../../robots/protocol/topics.js';
@@ -11,9 +10,8 @@ import { rigKeysFromEnv } from './rigs.js';
 import { createSimulatedLab, type SimulatedLab } from '../../robots/sim/index.js';
 import { simulatedTruth } from '../../robots/sim/truth.js';
 import { connectMqtt, redact } from '../../robots/transport/mqtt.js';
-import { twinRegistry } from '../../twins/index.js';
 import { BadInputError, PoreloopError } from '../core/errors.js';
-import { systemClock, type Clock, type Parameters, type Shape3, type SimulationReport, type Twin, type Voxels } from '../core/protocols.js';
+import { systemClock, type Clock, type Parameters, type Shape3, type SimulationReport, type Voxels } from '../core/protocols.js';
 import { createRng, hash32 } from '../core/rng.js';
 import { paramKey } from '../core/space.js';
 import { checkWritableDir, loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
@@ -44,6 +42,7 @@ import { frontSelection } from './front-selection.js';
 import { importWarmStart, readWarmStart } from './warm-start.js';
 import { checkDurability, durabilityEstimator } from './durability.js';
 import { paretoOf, type ParetoReport } from './pareto.js';
+import { registries } from './registries.js';
 import { campaignStages, STAGE_AGENT, stagedTruth, stageSetup } from './stage-rigs.js';
 
 /**
@@ -60,15 +59,12 @@ function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?: numbe
 }
 
 /**
- * The composition root (DESIGN.md): config + registries → a running campaign. The only place
- * in src/ that imports agents/, twins/ and robots/. Everything the machine does is supplied
- * here as named actors (`campaignMachine.provide({ actors })`).
+ * The composition root (DESIGN.md): config + registries → a running campaign. With the other
+ * modules of src/compose, the only place in src/ that imports agents/, twins/ and robots/.
+ * Everything the machine does is supplied here as named actors (`campaignMachine.provide({ actors })`).
  */
 
-export const registries = {
-  twins: twinRegistry as Record<string, () => Twin>,
-  agents: agentRegistry,
-};
+export { registries };
 
 /** Names and parameter specs, as the config loader needs them (it may not import plugins). */
 export function configRegistries() {

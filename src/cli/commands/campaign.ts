@@ -195,15 +195,19 @@ export async function resume(args: CampaignArgs, out: Output): Promise<number> {
 /**
  * Sends `resume` to a paused campaign (or one with a pause pending) that a live process runs;
  * false otherwise, and `resume` continues the campaign from its ledger as before (a killed
- * process's lease does not count: CampaignLease.liveHolder).
+ * process's lease does not count: CampaignLease.liveHolder). A campaign the ledger does not
+ * hold is bad input (exit 2).
  */
 function resumeRunning(db: string, idOrPrefix: string, out: Output): Promise<boolean> {
   // Through withLedger: a --db that does not exist is bad input naming it (exit 2), never an
   // empty ledger made at a mistyped path (resumeCampaign below opens it writable).
   return withLedger(db, (ledger) => {
     const c = ledger.findCampaign(idOrPrefix);
-    const holder = c ? CampaignLease.liveHolder(ledger, c.id) : null;
-    if (!c || !holder || (c.status !== 'running' && c.status !== 'paused')) return false;
+    // Said here, as resumeCampaign says it, so that a mistyped id is not answered only after
+    // the composition root has loaded (≈ 3 s; experiments/results/cli-start.md).
+    if (!c) throw new BadInputError(`no campaign "${idOrPrefix}" in ${db}; see "poreloop status --db ${db}"`, 'campaignId');
+    const holder = CampaignLease.liveHolder(ledger, c.id);
+    if (!holder || (c.status !== 'running' && c.status !== 'paused')) return false;
     const o = overview(ledger, c);
     if (o.state !== 'paused' && !o.pauseRequested) return false;
     issueCommand(ledger, c.id, 'resume', { by: process.env.USER ?? 'operator' });

@@ -14,10 +14,10 @@ import { parseSize } from './twin.js';
  */
 
 /**
- * The registries of twins and agents (the composition root: TF.js, physics, …) and the
- * calibration: loaded when `twin calibrate` runs or shows its help, whose options name them.
+ * The registries of twins and agents (src/compose/registries.ts, not the composition root) and
+ * the calibration: loaded when `twin calibrate` runs or shows its help, whose options name them.
  */
-const load = () => Promise.all([import('../../compose/campaign.js'), import('../../reconstruct/calibrate.js')]);
+const load = () => Promise.all([import('../../compose/registries.js'), import('../../reconstruct/calibrate.js')]);
 
 interface CalibrateArgs extends GlobalArgs {
   twin: string;
