@@ -210,8 +210,7 @@ export async function resumeCampaign(idOrPrefix: string, options: RunOptions): P
   const ledger = Ledger.open(options.db);
   let lease: CampaignLease | undefined;
   try {
-    const row = ledger.findCampaign(idOrPrefix);
-    if (!row) throw new BadInputError(`no campaign "${idOrPrefix}" in ${options.db}; see "poreloop status --db ${options.db}"`, 'campaignId');
+    const row = ledger.requireCampaign(idOrPrefix, options.db);
     if (row.status === 'completed' || row.status === 'failed') {
       return summariseCampaign(ledger, row.id);
     }

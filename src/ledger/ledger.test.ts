@@ -210,3 +210,19 @@ describe('TrialAbandoned.kind (issue #21 review)', () => {
     expect(() => l.append('c1', 'TrialAbandoned', { trialId: 'a', reason: 'x', kind: 'bogus' as never }, 'a2')).toThrow();
   });
 });
+
+describe('requireCampaign', () => {
+  it('finds by id or unique prefix, and says whether an id is unknown or a prefix ambiguous', () => {
+    const l = Ledger.open(tmp());
+    for (const c of ['gdl-a1', 'gdl-a2', 'sofc-b']) {
+      l.append(c, 'CampaignStarted', { name: 'n', config: { a: 1 }, configHash: 'h', seed: 3, source: 's.yaml', versions: { poreloop: '0.1.0' } }, 'start');
+    }
+    expect(l.requireCampaign('gdl-a2', 'x.db').id).toBe('gdl-a2');
+    expect(l.requireCampaign('sofc', 'x.db').id).toBe('sofc-b');
+    // findCampaign answers undefined for both; the command must say which it is.
+    expect(l.findCampaign('gdl')).toBeUndefined();
+    expect(() => l.requireCampaign('gdl', 'x.db')).toThrow('campaignId: "gdl" is the start of 2 campaigns in x.db (gdl-a1, gdl-a2): give more of the id');
+    expect(() => l.requireCampaign('nope', 'x.db')).toThrow('campaignId: no campaign "nope" in x.db; see "poreloop status --db x.db"');
+    l.close();
+  });
+});

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { LedgerError, TrialLifecycleError } from '../core/errors.js';
+import { BadInputError, LedgerError, TrialLifecycleError } from '../core/errors.js';
 import { TRIAL_TRANSITIONS, type TrialStatus } from '../core/protocols.js';
 import type { CampaignStatus, DocumentBodies, DocumentType, LedgerDocument } from './documents.js';
 import { documentProblem } from './schema.js';
@@ -323,6 +323,22 @@ export class Ledger {
     if (exact) return exact;
     const rows = this.db.prepare("SELECT * FROM campaigns WHERE id LIKE ? || '%'").all(idOrPrefix) as Record<string, any>[];
     return rows.length === 1 ? campaignRow(rows[0]) : undefined;
+  }
+
+  /**
+   * findCampaign for a command: the one campaign, or bad input that says what was wrong — no
+   * campaign with that id or prefix, or a prefix several campaigns share (which findCampaign
+   * cannot tell from none). One message for the CLI and the API, so that they cannot drift apart
+   * (review of the CLI commands, 2026-12-07). `db` names the ledger in the message.
+   */
+  requireCampaign(idOrPrefix: string, db: string): CampaignRow {
+    const found = this.findCampaign(idOrPrefix);
+    if (found) return found;
+    const ids = (this.db.prepare("SELECT id FROM campaigns WHERE id LIKE ? || '%' ORDER BY created_at").all(idOrPrefix) as { id: string }[]).map((r) => r.id);
+    if (ids.length > 1) {
+      throw new BadInputError(`"${idOrPrefix}" is the start of ${ids.length} campaigns in ${db} (${ids.join(', ')}): give more of the id`, 'campaignId');
+    }
+    throw new BadInputError(`no campaign "${idOrPrefix}" in ${db}; see "poreloop status --db ${db}"`, 'campaignId');
   }
 
   campaigns(): CampaignRow[] {

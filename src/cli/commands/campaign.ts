@@ -202,10 +202,9 @@ function resumeRunning(db: string, idOrPrefix: string, out: Output): Promise<boo
   // Through withLedger: a --db that does not exist is bad input naming it (exit 2), never an
   // empty ledger made at a mistyped path (resumeCampaign below opens it writable).
   return withLedger(db, (ledger) => {
-    const c = ledger.findCampaign(idOrPrefix);
     // Said here, as resumeCampaign says it, so that a mistyped id is not answered only after
     // the composition root has loaded (≈ 3 s; experiments/results/cli-start.md).
-    if (!c) throw new BadInputError(`no campaign "${idOrPrefix}" in ${db}; see "poreloop status --db ${db}"`, 'campaignId');
+    const c = ledger.requireCampaign(idOrPrefix, db);
     const holder = CampaignLease.liveHolder(ledger, c.id);
     if (!holder || (c.status !== 'running' && c.status !== 'paused')) return false;
     const o = overview(ledger, c);
@@ -230,8 +229,7 @@ export function status(args: GlobalArgs & { campaignId?: string }, out: Output):
       out.result({ campaigns: rows });
       return;
     }
-    const c = ledger.findCampaign(args.campaignId);
-    if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
+    const c = ledger.requireCampaign(args.campaignId, args.db);
     const s = summariseCampaign(ledger, c.id);
     const jobs = ledger.jobs(c.id);
     const counts = jobs.reduce<Record<string, number>>((m, j) => ((m[j.status] = (m[j.status] ?? 0) + 1), m), {});
@@ -260,8 +258,7 @@ export function status(args: GlobalArgs & { campaignId?: string }, out: Output):
 /** `poreloop export <campaignId>`. */
 export function exportTrials(args: ExportArgs, out: Output): Promise<void> {
   return withLedger(args.db, (ledger) => {
-    const c = ledger.findCampaign(args.campaignId);
-    if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
+    const c = ledger.requireCampaign(args.campaignId, args.db);
     const doc = withParetoExport(exportCampaign(ledger, c.id), paretoOf(ledger, c.id));
     const text = args.format === 'json' || args.json ? JSON.stringify(doc, null, 2) + '\n' : toCsv(doc);
     if (args.out) {
@@ -275,8 +272,7 @@ export function exportTrials(args: ExportArgs, out: Output): Promise<void> {
 /** Operator commands go through the ledger: the running campaign polls it (no extra channel). */
 export function operate(name: OperatorName, args: OperatorArgs, out: Output): Promise<void> {
   return withLedger(args.db, async (ledger) => {
-    const c = ledger.findCampaign(args.campaignId);
-    if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
+    const c = ledger.requireCampaign(args.campaignId, args.db);
     if (c.status !== 'running' && c.status !== 'paused') throw new BadInputError(`campaign ${c.id} is ${c.status}; nothing to ${name}`, 'campaignId');
     // A decision names the round it is about; with nothing waiting there is nothing to
     // decide (a command left behind would decide the next batch unseen, issue #18 review).

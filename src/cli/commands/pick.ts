@@ -47,8 +47,7 @@ export const pickCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs
   handler: commandHandler(ctx, async (args, out) => {
     const { paretoOf } = await import('../../compose/pareto.js');
     return withLedger(args.db, async (ledger) => {
-      const c = ledger.findCampaign(args.campaignId);
-      if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}`, 'campaignId');
+      const c = ledger.requireCampaign(args.campaignId, args.db);
       const report = paretoOf(ledger, c.id);
       if (!report) throw new BadInputError(`campaign ${c.id} has fewer than two objectives: there is no trade-off to pick`, 'campaignId');
       const trials = ledger.trials(c.id).filter((t) => t.id === args.trialId || t.id.endsWith(`-${args.trialId}`));

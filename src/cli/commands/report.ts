@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { BadInputError } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
 import { commandHandler, withLedger, type GlobalArgs } from '../common.js';
 
@@ -13,8 +12,7 @@ export const reportCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
       .option('out', { type: 'string', demandOption: true, describe: 'directory to write index.html and the plots into' }) as never,
   handler: commandHandler(ctx, (args, out) =>
     withLedger(args.db, async (ledger) => {
-      const c = ledger.findCampaign(args.campaignId);
-      if (!c) throw new BadInputError(`no campaign "${args.campaignId}" in ${args.db}; see "poreloop status --db ${args.db}"`, 'campaignId');
+      const c = ledger.requireCampaign(args.campaignId, args.db);
       const { writeReport } = await import('../../report/report.js');
       const r = await writeReport(ledger, c.id, args.out);
       out.info(`wrote ${r.html} (${r.charts.map((x) => x.id).join(', ')} as SVG and PNG)`);
