@@ -77,4 +77,9 @@ describe('posteriorSample', () => {
     expect(JSON.stringify([...f(at.slice(0, 1)), ...f(at.slice(1))])).toBe(JSON.stringify(a));
     expect(posteriorSample(gp, createRng(9))(at)).not.toEqual(a);
   });
+
+  it('refuses a GP with the quadratic basis term, whose kernel its features do not approximate (issue #16)', () => {
+    const basis = new GaussianProcess(gp.x, gp.y, { ...gp.hyper, logBasisVars: gp.hyper.logLengthscales.map(() => 0) });
+    expect(() => posteriorSample(basis, createRng(8))).toThrow(/basis term/);
+  });
 });
