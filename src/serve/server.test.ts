@@ -53,7 +53,9 @@ describe('poreloop serve (issue #18)', () => {
       expect(w.body.approval).toMatchObject({ round: 1, trials: [{ trialId: 'w-r1-0', params: { x: 0 } }, { trialId: 'w-r1-1', params: { x: 0.5 } }] });
       const ev = await get(`${d.url}api/campaigns/w/events?limit=2`);
       expect(ev.body.events.map((e: { type: string }) => e.type)).toEqual(['TrialSelected', 'ApprovalRequested']);
-      expect((await get(`${d.url}api/campaigns/nope`)).status).toBe(404);
+      const missing = await get(`${d.url}api/campaigns/nope`);
+      expect(missing.status).toBe(404);
+      expect(missing.body.error).toContain('no campaign "nope" in');
       // A request addressed to another name (a DNS-rebinding page) is refused.
       const port = new URL(d.url).port;
       const asHost = (host: string) =>

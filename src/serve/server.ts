@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BadInputError } from '../core/errors.js';
 import type { Parameters, Voxels } from '../core/protocols.js';
 import { Ledger, issueCommand, type CampaignRow, type TrialRow } from '../ledger/ledger.js';
 import { CampaignLease } from '../ledger/lease.js';
@@ -163,10 +164,13 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
     for (const c of clients) c.write(': keep-alive\n\n');
   }, 15_000);
 
+  // The CLI's words for an unknown id or an ambiguous prefix (Ledger.requireCampaign), as a 404.
   const campaign = (id: string): CampaignRow => {
-    const c = ledger.findCampaign(decodeURIComponent(id));
-    if (!c) throw new HttpError(404, `no campaign "${id}" in ${options.db}`);
-    return c;
+    try {
+      return ledger.requireCampaign(decodeURIComponent(id), options.db);
+    } catch (e) {
+      throw e instanceof BadInputError ? new HttpError(404, e.message) : e;
+    }
   };
 
   const authorise = (req: IncomingMessage) => {
