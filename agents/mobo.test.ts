@@ -3,11 +3,11 @@ import { BadInputError } from '../src/core/errors.js';
 import type { Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
-import { GaussianProcess, looLogDensity, type GpHyper } from '../src/surrogate/gp.js';
-import { createMoboAgent, objectiveWarp, prefersTrend, quadraticTrend, trendAdmissible } from './mobo.js';
+import { basisActive, GaussianProcess, looLogDensity, type GpHyper } from '../src/surrogate/gp.js';
+import { createMoboAgent, objectiveWarp, prefersBasis, prefersTrend, quadraticTrend, trendAdmissible } from './mobo.js';
 
 /** What mobo's snapshot holds (agents/mobo.ts MoboState): fitted GP states, JSON-safe. */
-type MoboSnapshot = { objectives: unknown[]; trended?: unknown[]; constraints: unknown[] };
+type MoboSnapshot = { objectives: unknown[]; trended?: unknown[]; withBasis?: unknown[]; constraints: unknown[] };
 const space: ParameterSpace = { parameters: [{ name: 'a', kind: 'continuous', min: 0, max: 1 }, { name: 'b', kind: 'continuous', min: 0, max: 1 }] };
 /** Two conflicting objectives (goal-signed), and a constraint a ≤ 0.5 as a slack. */
 const observe = (p: Parameters): Observation => {
@@ -185,7 +185,7 @@ describe('quadratic prior mean for qNEHVI (issue #16, sixth pass)', () => {
   });
 
   it('rejects an unknown trend or a negative ridge', () => {
-    expect(() => createMoboAgent({ trend: 'cubic' })).toThrow(/agent\.mobo\.trend.*none, quadratic, auto/);
+    expect(() => createMoboAgent({ trend: 'cubic' })).toThrow(/agent\.mobo\.trend.*none, quadratic, auto, bayes-quadratic, auto-bayes/);
     expect(() => createMoboAgent({ trend: 'quadratic', trendRidge: -1 })).toThrow(/agent\.mobo\.trendRidge.*≥ 0/);
   });
 
@@ -200,8 +200,11 @@ describe('quadratic prior mean for qNEHVI (issue #16, sixth pass)', () => {
     expect(() => createMoboAgent({ acquisition: 'parego', trend: 'quadratic' })).toThrow(/agent\.mobo\.trend\b.*qnehvi only/);
     expect(() => createMoboAgent({ acquisition: 'parego', trend: 'auto' })).toThrow(/agent\.mobo\.trend\b.*qnehvi only/);
     expect(() => createMoboAgent({ acquisition: 'parego', trend: 'bayes-quadratic' })).toThrow(/agent\.mobo\.trend\b.*qnehvi only/);
+    expect(() => createMoboAgent({ acquisition: 'parego', trend: 'auto-bayes' })).toThrow(/agent\.mobo\.trend\b.*qnehvi only/);
     // The Bayesian trend has no ridge: its curvatures' prior variances are fitted.
     expect(() => createMoboAgent({ trend: 'bayes-quadratic', trendRidge: 0.1 })).toThrow(/agent\.mobo\.trendRidge.*no effect without trend: 'quadratic' or 'auto'/);
+    expect(() => createMoboAgent({ trend: 'auto-bayes', trendRidge: 0.1 })).toThrow(/agent\.mobo\.trendRidge.*no effect without trend: 'quadratic' or 'auto'/);
+    expect(() => createMoboAgent({ trend: 'auto-bayes' })).not.toThrow();
     expect(() => createMoboAgent({ acquisition: 'parego', trustRegion: true })).toThrow(/agent\.mobo\.trustRegion\b.*qnehvi only/);
     // With what they tune, accepted.
     expect(() => createMoboAgent({ trend: 'quadratic', trendRidge: 0.1 })).not.toThrow();
@@ -286,7 +289,8 @@ describe("trend: 'auto', the prior mean chosen per objective by leave-one-out de
     expect(await propose('auto', bowls)).toBe(await propose('auto', bowls));
   });
 
-  it("resumes from a snapshot mid-run with the trend kept: the `trended` fits are state, restored proposals equal the uninterrupted run's (issue #16 review)", async () => {
+  // 'auto-bayes' (ninth pass) keeps its basis fits as 'auto' keeps its trended ones.
+  it.each([['auto', 'trended'], ['auto-bayes', 'withBasis']] as const)("resumes from a snapshot mid-run with trend '%s' choosing the alternative: the `%s` fits are state, restored proposals equal the uninterrupted run's (issue #16 review)", async (trend, key) => {
     const space: ParameterSpace = { parameters: ['a', 'b', 'c'].map((name) => ({ name, kind: 'continuous' as const, min: 0, max: 1 })) };
     const observe = (p: Parameters): Observation => {
       const [a, b, c] = [p.a as number, p.b as number, p.c as number];
@@ -295,14 +299,14 @@ describe("trend: 'auto', the prior mean chosen per objective by leave-one-out de
     // Rounds of 2 up to 20 points; at 12 (after the initial design of 8) the agent may be swapped
     // for a fresh one restored from the first one's snapshot (through JSON, as a saved campaign).
     const run = async (options: Record<string, unknown>, resume?: (snapshot: MoboSnapshot) => MoboSnapshot) => {
-      let agent = createMoboAgent({ samples: 8, candidates: 64, ...options });
+      let agent = createMoboAgent({ samples: 8, candidates: 64, trend, ...options });
       const h: Observation[] = [];
       let snapshot: MoboSnapshot | undefined;
       for (let r = 0; h.length < 20; r++) {
         if (h.length === 12) {
           snapshot = JSON.parse(JSON.stringify(agent.snapshot!())) as MoboSnapshot;
           if (resume) {
-            agent = createMoboAgent({ samples: 8, candidates: 64, ...options });
+            agent = createMoboAgent({ samples: 8, candidates: 64, trend, ...options });
             agent.restore!(resume(snapshot));
           }
         }
@@ -311,12 +315,12 @@ describe("trend: 'auto', the prior mean chosen per objective by leave-one-out de
       return { after: JSON.stringify(h.slice(12).map((o) => o.params)), snapshot: snapshot! };
     };
     const straight = await run({});
-    // The default ('auto') keeps the trend here: not the proposals of trend 'none'.
+    // The alternative model is kept here: not the proposals of trend 'none'.
     expect(straight.after).not.toBe((await run({ trend: 'none' })).after);
-    expect(straight.snapshot.trended?.length).toBe(2);
+    expect(straight.snapshot[key]?.length).toBe(2);
     expect((await run({}, (s) => s)).after).toBe(straight.after);
-    // Without the trended fits the restored agent refits them from scratch and proposes otherwise.
-    expect((await run({}, (s) => ({ ...s, trended: [] }))).after).not.toBe(straight.after);
+    // Without those fits the restored agent refits them from scratch and proposes otherwise.
+    expect((await run({}, (s) => ({ ...s, [key]: [] }))).after).not.toBe(straight.after);
   });
 });
 
@@ -340,5 +344,49 @@ describe("trend: 'bayes-quadratic', the quadratic basis in the kernel (issue #16
     const hyper = (a.snapshot.objectives as { hyper: GpHyper }[]).map((s) => s.hyper);
     for (const h of hyper) expect(h.logBasisVars).toHaveLength(3);
     expect((none.snapshot.objectives as { hyper: GpHyper }[])[0].hyper.logBasisVars).toBeUndefined();
+  });
+});
+
+describe("trend: 'auto-bayes', the plain GP or the quadratic basis in the kernel per objective by leave-one-out density (issue #16, ninth pass)", () => {
+  const rng = createRng(21);
+  const x = Array.from({ length: 16 }, () => [rng.next(), rng.next(), rng.next()]);
+  const bowl = (u: readonly number[]) => 3 * (u[0] - 0.5) ** 2 + 2 * (u[1] - 0.5) ** 2 + (u[2] - 0.5) ** 2;
+  const sinus = (u: readonly number[]) => Math.sin(9 * u[0]) + Math.cos(7 * u[1]);
+  const linear = (u: readonly number[]) => u[0] + 2 * u[1] - u[2];
+  const models = (t: number[]) => ({
+    plain: GaussianProcess.fit(x, t, { rng: createRng(1), restarts: 1 }),
+    withBasis: GaussianProcess.fit(x, t, { rng: createRng(2), restarts: 1, basis: true }),
+  });
+
+  it('keeps the basis on a bowl, not on a sinusoid nor on linear data, where every b_k sits at its floor', () => {
+    for (const [f, wanted] of [[bowl, true], [sinus, false], [linear, false]] as const) {
+      const t = x.map(f);
+      const { plain, withBasis } = models(t);
+      expect(prefersBasis(plain, withBasis, t)).toBe(wanted);
+    }
+    // On the linear data the basis fit is switched off, and its density is higher only by where the
+    // optimiser stopped: what the floor rule counts as a tie.
+    const t = x.map(linear);
+    const { plain, withBasis } = models(t);
+    expect(basisActive(withBasis.hyper)).toBe(false);
+    expect(looLogDensity(withBasis, t)).toBeGreaterThan(looLogDensity(plain, t));
+    expect(basisActive(models(x.map(bowl)).withBasis.hyper)).toBe(true);
+  });
+
+  it("proposes as 'none' bit for bit where the basis is never kept, otherwise not, and the same for the same seed", async () => {
+    const cube = { parameters: [0, 1, 2].map((i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };
+    const u = (p: Parameters) => [p.x0, p.x1, p.x2] as number[];
+    const design = x.slice(0, 12).map((v) => ({ x0: v[0], x1: v[1], x2: v[2] }));
+    const propose = async (trend: string, f: (v: readonly number[]) => number[]) => {
+      const history = design.map((p): Observation => ({ params: p, reward: 0, fidelity: 'rig', objectives: f(u(p)) }));
+      return JSON.stringify(await createMoboAgent({ trend, samples: 8, candidates: 64 }).propose({ space: cube, history, rng: createRng(5) }, 2));
+    };
+    const wavy = (v: readonly number[]) => [sinus(v), -linear(v)];
+    const bowls = (v: readonly number[]) => [-bowl(v) + 0.5 * v[0], -bowl(v) - 0.5 * v[0]];
+    // Neither alternative is kept on these: 'auto-bayes', 'auto' and 'none' propose alike.
+    expect(await propose('auto-bayes', wavy)).toBe(await propose('none', wavy));
+    expect(await propose('auto-bayes', wavy)).toBe(await propose('auto', wavy));
+    expect(await propose('auto-bayes', bowls)).not.toBe(await propose('none', bowls));
+    expect(await propose('auto-bayes', bowls)).toBe(await propose('auto-bayes', bowls));
   });
 });

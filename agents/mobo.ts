@@ -42,7 +42,7 @@ import type { Rng } from '../src/core/rng.js';
 import { dimension, encode, paramKey } from '../src/core/space.js';
 import { inferReference, normaliser } from '../src/reward/objectives.js';
 import { augmentedChebyshev, paretoFront, randomSimplexWeights } from '../src/reward/pareto.js';
-import { backSolve, cholesky, forwardSolve, GaussianProcess, logExpectedImprovement, looLogDensity, normCdf } from '../src/surrogate/gp.js';
+import { backSolve, basisActive, cholesky, forwardSolve, GaussianProcess, logExpectedImprovement, looLogDensity, normCdf } from '../src/surrogate/gp.js';
 import { fitYeoJohnsonLambda, yeoJohnson } from '../src/surrogate/output-transform.js';
 import { feasibleFromCube, fitOrReuse, initialDesignSize, learningSet, readOptions, unusedPool, type GpFitState } from './common.js';
 import { JointPosterior, logNormCdf, NehviSampler } from './ehvi.js';
@@ -52,7 +52,7 @@ import { createRandomAgent } from './random.js';
 const ACQUISITIONS = ['qnehvi', 'parego'] as const;
 const WARPS = ['none', 'yeo-johnson'] as const;
 const SMOOTHINGS = ['log', 'none'] as const;
-const TRENDS = ['none', 'quadratic', 'auto', 'bayes-quadratic'] as const;
+const TRENDS = ['none', 'quadratic', 'auto', 'bayes-quadratic', 'auto-bayes'] as const;
 
 const DEFAULTS = {
   /** 'qnehvi' (expected hypervolume improvement) or 'parego' (random Chebyshev scalarisations). */
@@ -145,6 +145,8 @@ interface MoboState {
   objectives: GpFitState[];
   /** The objectives' GPs around the quadratic trend, when `trend: auto` fits both models. */
   trended?: GpFitState[];
+  /** The objectives' GPs with the quadratic basis in the kernel, when `trend: auto-bayes` fits both models. */
+  withBasis?: GpFitState[];
   constraints: GpFitState[];
 }
 
@@ -253,9 +255,11 @@ export function quadraticTrend(x: readonly (readonly number[])[], t: readonly nu
 }
 
 /**
- * Whether `trend: auto` may consider the quadratic trend on these points: at least d + 3 of
- * them, so that the trend's d + 1 coefficients, refitted without each point in turn, leave at
- * least two points of residual for the GP (issue #16).
+ * Whether `trend: auto` (or `auto-bayes`) may consider the quadratic trend on these points: at
+ * least d + 3 of them, so that the trend's d + 1 coefficients, refitted without each point in
+ * turn, leave at least two points of residual for the GP (issue #16); for `auto-bayes`, so that
+ * the basis's d variances, fitted on all points, are not judged on fewer points than they have
+ * parameters with the GP's own.
  */
 export function trendAdmissible(x: readonly (readonly number[])[]): boolean {
   return x.length >= (x[0]?.length ?? 0) + 3;
@@ -272,6 +276,21 @@ export function prefersTrend(plain: GaussianProcess, trended: GaussianProcess, t
   const x = plain.x;
   const without = (k: number) => quadraticTrend(x.filter((_, j) => j !== k), t.filter((_, j) => j !== k), ridge);
   return looLogDensity(trended, t, without) > looLogDensity(plain, t);
+}
+
+/**
+ * `trend: auto-bayes`'s choice for one objective (issue #16, ninth pass): the GP with the
+ * quadratic basis in its kernel (`withBasis`, src/surrogate/gp.ts quadraticBasis) when its
+ * leave-one-out predictive log density of the targets t is strictly higher than the plain GP's;
+ * ties keep the plain one. Both GPs model t itself and the basis's coefficients are integrated
+ * out, so each density is exact and closed form with the hyper-parameters fixed (R&W eq.
+ * 5.10–5.12) — no plug-in coefficients to refit without each point, the weakness of
+ * prefersTrend (multiobjective-dev.md, seventh pass). A basis fit with every b_k at its floor
+ * (basisActive false) is the plain model fitted a second time: the two densities then differ
+ * only by where two runs of the optimiser stopped, so it counts as a tie.
+ */
+export function prefersBasis(plain: GaussianProcess, withBasis: GaussianProcess, t: readonly number[]): boolean {
+  return basisActive(withBasis.hyper) && looLogDensity(withBasis, t) > looLogDensity(plain, t);
 }
 
 const reflect = (v: number): number => {
@@ -368,7 +387,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
   if (opts.trustRegions < 1) throw new BadInputError('must be at least 1', 'agent.mobo.trustRegions');
   if (!(opts.trendRidge >= 0)) throw new BadInputError(`must be ≥ 0 (got ${opts.trendRidge})`, 'agent.mobo.trendRidge');
   if (!(opts.trustRegionLength > 0 && opts.trustRegionLength <= 1.6)) throw new BadInputError(`must be in (0, 1.6] (got ${opts.trustRegionLength})`, 'agent.mobo.trustRegionLength');
-  let state: MoboState = { objectives: [], trended: [], constraints: [] };
+  let state: MoboState = { objectives: [], trended: [], withBasis: [], constraints: [] };
   const random = createRandomAgent();
 
   const fit = (states: GpFitState[], i: number, x: number[][], y: number[], rng: Rng, basis = false): GaussianProcess => {
@@ -465,6 +484,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
       const { x, y, c, fine, m, q } = data;
       const objStates = [...state.objectives];
       const trendStates = [...(state.trended ?? [])];
+      const basisStates = [...(state.withBasis ?? [])];
       const conStates = [...state.constraints];
       const cons = Array.from({ length: q }, (_, j) => fit(conStates, j, x, c.map((r) => r[j]), ctx.rng));
       const feasibleObs = c.map((r) => r.every((v) => v >= 0));
@@ -484,6 +504,14 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
         const posts = targets.map((t, i) => {
           if (trend === 'none') return new JointPosterior(fit(objStates, i, x, t, ctx.rng));
           if (trend === 'bayes-quadratic') return new JointPosterior(fit(objStates, i, x, t, ctx.rng, true));
+          if (trend === 'auto-bayes') {
+            // As 'auto': the plain GP from ctx.rng as with 'none', the alternative from a forked
+            // stream, so that where the basis is never kept the proposals are those of 'none'.
+            const plain = fit(objStates, i, x, t, ctx.rng);
+            if (!trendAdmissible(x)) return new JointPosterior(plain);
+            const withBasis = fit(basisStates, i, x, t, ctx.rng.fork(`basis:${i}`), true);
+            return new JointPosterior(prefersBasis(plain, withBasis, t) ? withBasis : plain);
+          }
           const mean = quadraticTrend(x, t, opts.trendRidge);
           const residuals = t.map((v, j) => v - mean(x[j]));
           if (trend === 'quadratic') return new JointPosterior(fit(objStates, i, x, residuals, ctx.rng), mean);
@@ -550,7 +578,7 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
           fantasies.push(chosen.x);
         }
       }
-      state = { objectives: objStates, trended: trendStates, constraints: conStates };
+      state = { objectives: objStates, trended: trendStates, withBasis: basisStates, constraints: conStates };
       if (out.length < k && !unusedPool(ctx)) return [...out, ...(await random.propose({ ...ctx, proposed: [...(ctx.proposed ?? []), ...out] }, k - out.length))];
       return out;
     },

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- multiobjective [--seeds 20] [--budget 40] [--batch 4] [--problems zdt1,…]
- *   [--agents qnehvi,parego,sobol,random[,qlognehvi,qnehvi-trend,qnehvi-auto,qnehvi-bayes]] [--samples 32] [--mobo '{"candidates":512}'] [--first-seed 1] [--out NAME]`
+ *   [--agents qnehvi,parego,sobol,random[,qlognehvi,qnehvi-trend,qnehvi-auto,qnehvi-bayes,qnehvi-autobayes]] [--samples 32] [--mobo '{"candidates":512}'] [--first-seed 1] [--out NAME]`
  *   Only the run of record (none of these options) writes results/multiobjective.md by default;
  *   any other run (a part, development seeds, an ablation) needs --out NAME.
  * `npm run bench -- multiobjective --build-pool [gdl-twin|gdl-twin-mean]`: builds a GDL pool's cache;
@@ -341,11 +341,17 @@ const AGENTS: Record<string, (samples: number, reference: number[], mobo: Record
   'qnehvi-auto': (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', trend: 'auto', samples, reference, ...mobo }),
   // qNEHVI with the quadratic basis in the kernel, its variances by MAP (src/surrogate/gp.ts quadraticBasis; issue #16, eighth pass).
   'qnehvi-bayes': (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', trend: 'bayes-quadratic', samples, reference, ...mobo }),
+  // qNEHVI with that GP or the plain one per objective by leave-one-out density (agents/mobo.ts prefersBasis; issue #16, ninth pass).
+  'qnehvi-autobayes': (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', trend: 'auto-bayes', samples, reference, ...mobo }),
   // ParEGO fits no trend (agents/mobo.ts refuses one): --mobo's trend options are qNEHVI's.
   parego: (_s, _r, { trend: _t, trendRidge: _r2, ...mobo }) => createMoboAgent({ acquisition: 'parego', ...mobo }),
   sobol: () => createSobolAgent(),
   random: () => createRandomAgent(),
 };
+
+// The qNEHVI variants other than the default, ablations (qnehvi-auto: the default named
+// explicitly): run only when named in --agents, each with its own summary row.
+const ABLATIONS = ['qlognehvi', 'qnehvi-trend', 'qnehvi-auto', 'qnehvi-bayes', 'qnehvi-autobayes'];
 
 function cubeSpace(d: number): ParameterSpace {
   return { parameters: Array.from({ length: d }, (_, i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };
@@ -496,9 +502,7 @@ export async function run(args: string[]): Promise<void> {
     if (!p) throw new Error(`--problems: unknown problem "${n}"; known: ${all.map((q) => q.name).join(', ')} (a pool task needs --build-pool NAME first)`);
     return p;
   });
-  // qlognehvi, qnehvi-trend and qnehvi-auto are ablations (qnehvi-auto: the default named explicitly): run only when named in --agents.
-  const ablations = ['qlognehvi', 'qnehvi-trend', 'qnehvi-auto', 'qnehvi-bayes'];
-  const agents = arg(args, 'agents', Object.keys(AGENTS).filter((a) => !ablations.includes(a)).join(',')).split(',');
+  const agents = arg(args, 'agents', Object.keys(AGENTS).filter((a) => !ABLATIONS.includes(a)).join(',')).split(',');
   for (const a of agents) if (!AGENTS[a]) throw new Error(`--agents: unknown agent "${a}"; known: ${Object.keys(AGENTS).join(', ')}`);
   const started = Date.now();
   // The commit read when the run starts: the code this process loaded.
@@ -546,7 +550,7 @@ function render(raw: Raw, meta: Meta, problems: MoProblem[], agents: string[], c
       ((json.problems as Record<string, Record<string, unknown>>)[p.name])[a] = { checkpoints, median: med[a], q1: gaps.map((g) => quantile(g, 0.25)), q3: gaps.map((g) => quantile(g, 0.75)), hv: raw[p.name][a].map((r) => r.hv) };
     }
     lines.push('');
-    for (const a of ['qnehvi', 'qlognehvi', 'qnehvi-trend', 'qnehvi-auto', 'qnehvi-bayes']) {
+    for (const a of ['qnehvi', ...ABLATIONS]) {
       if (!(med[a] && med.parego && med.random)) continue;
       const ratio = med[a][med[a].length - 1] / med.parego[med.parego.length - 1];
       const init = Math.min(2 * (p.d + 1), 20);

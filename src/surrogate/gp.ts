@@ -109,6 +109,16 @@ export function basisCovariance(a: ArrayLike<number>, b: ArrayLike<number>, w: F
   return s;
 }
 
+/**
+ * Whether `hyper`'s basis term is switched on: some b_k above its box's floor. With every b_k
+ * at the floor (1e-6, where the MAP puts a curvature the data do not ask for) the term adds at
+ * most 5e-6 of the standardised signal variance: the model is the plain GP's (issue #16, mobo's
+ * `trend: auto-bayes`).
+ */
+export function basisActive(hyper: GpHyper): boolean {
+  return (hyper.logBasisVars ?? []).some((v) => v > BOUNDS.logBasisVar[0]);
+}
+
 /** The basis variances b_k of `hyper`, or null without a basis term. */
 export function basisVariances(hyper: GpHyper): Float64Array | null {
   return hyper.logBasisVars ? Float64Array.from(hyper.logBasisVars, Math.exp) : null;
