@@ -137,7 +137,9 @@ export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: R
     const r = fitWarpedGp(x, y, { columns: o.kumaraswamy, rng, init: stored, restarts: o.restarts, maxFitPoints: o.maxFitPoints });
     return { gp: r.gp, state: { hyper: r.gp.hyper, lastFitN: n, warp: r.params }, warp: r.warp };
   }
-  if (reuse) return { gp: new GaussianProcess(x, y, state.hyper!), state };
+  // Stored hyper-parameters are reused only for the same kernel: with the basis term exactly when
+  // it is asked for (a snapshot from another trend setting must not keep or drop it silently).
+  if (reuse && (state.hyper!.logBasisVars !== undefined) === !!o.basis) return { gp: new GaussianProcess(x, y, state.hyper!), state };
   const gp = GaussianProcess.fit(x, y, { rng, init: state.hyper ?? undefined, restarts: o.restarts, maxFitPoints: o.maxFitPoints, basis: o.basis });
   return { gp, state: { hyper: gp.hyper, lastFitN: n } };
 }
