@@ -26,7 +26,9 @@
  * objective, by leave-one-out predictive density at each fit, prefersTrend), `trend: quadratic`
  * (always the quadratic prior mean, quadraticTrend), `trend: bayes-quadratic` (the quadratic
  * basis in the kernel with Gaussian coefficients, their variances by MAP; src/surrogate/gp.ts
- * quadraticBasis), `trend: none` (constant prior mean) and `trustRegion` (MORBO's trust
+ * quadraticBasis), `trend: auto-bayes` (that GP or the constant-mean one per objective, by
+ * leave-one-out predictive density at each fit, prefersBasis), `trend: none` (constant prior
+ * mean) and `trustRegion` (MORBO's trust
  * regions, agents/mo-trust-region.ts; off by default).
  *
  * Optimisation of the acquisition (BoTorch's optimize_acqf): the exact argmax over every unused
@@ -133,6 +135,12 @@ const DEFAULTS = {
    * seeds 101–120 it halved or better the median gap at 40 on DTLZ2, DTLZ2-3 (0.42 → 0.15) and
    * C2-DTLZ2, but raised it on ZDT3 (1.04 → 3.46), the GDL pool (+19 %) and ZDT1 (+5 %), beyond
    * the 5 % the gate allowed (multiobjective-dev.md, eighth pass).
+   * 'auto-bayes' (issue #16, ninth pass): per objective and fit, the 'bayes-quadratic' GP or the
+   * constant-mean one, by leave-one-out density (see prefersBasis). Not the default: on
+   * development seeds 161–200 it cut the median gap at 40 on DTLZ2-3 (0.412 → 0.158), C2-DTLZ2
+   * and DTLZ2 and kept ZDT1, ZDT2 and the GDL pools within 5 %, but raised ZDT3's (1.37 → 3.47,
+   * 30 of 40 seeds worse). Against 'bayes-quadratic' on those seeds: smaller losses on ZDT1 (27 of
+   * 40 seeds better) and ZDT3's median, smaller gains on the DTLZ2 family (multiobjective-dev.md).
    */
   trend: 'auto' as string,
   /** Ridge penalty on the quadratic trend's curvatures (standardised targets, unit cube). */
