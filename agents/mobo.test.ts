@@ -215,6 +215,13 @@ describe('quadratic prior mean for qNEHVI (issue #16, sixth pass)', () => {
   });
 });
 
+/** Two mobo proposals (as JSON) with `trend`, on a 3-D unit cube whose history is `design` with objectives f. */
+async function proposeOnDesign(design: readonly number[][], trend: string, f: (v: readonly number[]) => number[]): Promise<string> {
+  const cube = { parameters: [0, 1, 2].map((i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };
+  const history = design.map((v): Observation => ({ params: { x0: v[0], x1: v[1], x2: v[2] }, reward: 0, fidelity: 'rig', objectives: f(v) }));
+  return JSON.stringify(await createMoboAgent({ trend, samples: 8, candidates: 64 }).propose({ space: cube, history, rng: createRng(5) }, 2));
+}
+
 describe("trend: 'auto', the prior mean chosen per objective by leave-one-out density (issue #16)", () => {
   const rng = createRng(21);
   const x = Array.from({ length: 16 }, () => [rng.next(), rng.next(), rng.next()]);
@@ -275,13 +282,7 @@ describe("trend: 'auto', the prior mean chosen per objective by leave-one-out de
   });
 
   it("proposes as 'none' bit for bit where the trend is never kept, otherwise not, and the same for the same seed", async () => {
-    const cube = { parameters: [0, 1, 2].map((i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };
-    const u = (p: Parameters) => [p.x0, p.x1, p.x2] as number[];
-    const design = x.slice(0, 12).map((v) => ({ x0: v[0], x1: v[1], x2: v[2] }));
-    const propose = async (trend: string, f: (v: readonly number[]) => number[]) => {
-      const history = design.map((p): Observation => ({ params: p, reward: 0, fidelity: 'rig', objectives: f(u(p)) }));
-      return JSON.stringify(await createMoboAgent({ trend, samples: 8, candidates: 64 }).propose({ space: cube, history, rng: createRng(5) }, 2));
-    };
+    const propose = (trend: string, f: (v: readonly number[]) => number[]) => proposeOnDesign(x.slice(0, 12), trend, f);
     const wavy = (v: readonly number[]) => [sinus(v), -zdtLike(v)];
     const bowls = (v: readonly number[]) => [-bowl(v) + 0.5 * v[0], -bowl(v) - 0.5 * v[0]];
     expect(await propose('auto', wavy)).toBe(await propose('none', wavy));
@@ -374,13 +375,7 @@ describe("trend: 'auto-bayes', the plain GP or the quadratic basis in the kernel
   });
 
   it("proposes as 'none' bit for bit where the basis is never kept, otherwise not, and the same for the same seed", async () => {
-    const cube = { parameters: [0, 1, 2].map((i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };
-    const u = (p: Parameters) => [p.x0, p.x1, p.x2] as number[];
-    const design = x.slice(0, 12).map((v) => ({ x0: v[0], x1: v[1], x2: v[2] }));
-    const propose = async (trend: string, f: (v: readonly number[]) => number[]) => {
-      const history = design.map((p): Observation => ({ params: p, reward: 0, fidelity: 'rig', objectives: f(u(p)) }));
-      return JSON.stringify(await createMoboAgent({ trend, samples: 8, candidates: 64 }).propose({ space: cube, history, rng: createRng(5) }, 2));
-    };
+    const propose = (trend: string, f: (v: readonly number[]) => number[]) => proposeOnDesign(x.slice(0, 12), trend, f);
     const wavy = (v: readonly number[]) => [sinus(v), -linear(v)];
     const bowls = (v: readonly number[]) => [-bowl(v) + 0.5 * v[0], -bowl(v) - 0.5 * v[0]];
     // Neither alternative is kept on these: 'auto-bayes', 'auto' and 'none' propose alike.

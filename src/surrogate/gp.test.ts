@@ -4,6 +4,18 @@ import { GaussianProcess, cholesky, expectedImprovement, inverseFromCholesky, lo
 
 const m52 = (r: number): number => (1 + Math.sqrt(5) * r + (5 / 3) * r * r) * Math.exp(-Math.sqrt(5) * r);
 
+/** The analytic gradient of f at vec against central finite differences (step 1e-5, 4 digits). */
+function expectFiniteDifferenceGradient(f: (v: number[]) => { value: number; gradient: ArrayLike<number> }, vec: number[]): void {
+  const { gradient } = f(vec);
+  for (let i = 0; i < vec.length; i++) {
+    const up = [...vec];
+    const dn = [...vec];
+    up[i] += 1e-5;
+    dn[i] -= 1e-5;
+    expect(gradient[i]).toBeCloseTo((f(up).value - f(dn).value) / 2e-5, 4);
+  }
+}
+
 describe('GaussianProcess', () => {
   it('matches the hand-computed posterior of a 2-point, 1-D case', () => {
     // x = 0, 1; y = 2, 5 (standardised: −1, +1); ℓ = 0.5, s² = 1.3, σ² = 0.01 (standardised units).
@@ -36,17 +48,8 @@ describe('GaussianProcess', () => {
     const x = Array.from({ length: 12 }, () => [rng.next(), rng.next(), rng.next()]);
     const y = x.map((r) => Math.sin(4 * r[0]) + r[1] * r[1] - 0.3 * r[2]);
     const h: GpHyper = { logLengthscales: [-1, -0.5, 0.2], logSignalVar: 0.3, logNoiseVar: -4 };
-    const { gradient } = logMarginalLikelihood(x, y, h);
     const vec = [...h.logLengthscales, h.logSignalVar, h.logNoiseVar];
-    const at = (v: number[]): number => logMarginalLikelihood(x, y, { logLengthscales: v.slice(0, 3), logSignalVar: v[3], logNoiseVar: v[4] }).value;
-    for (let i = 0; i < vec.length; i++) {
-      const e = 1e-5;
-      const up = [...vec];
-      const dn = [...vec];
-      up[i] += e;
-      dn[i] -= e;
-      expect(gradient[i]).toBeCloseTo((at(up) - at(dn)) / (2 * e), 4);
-    }
+    expectFiniteDifferenceGradient((v) => logMarginalLikelihood(x, y, { logLengthscales: v.slice(0, 3), logSignalVar: v[3], logNoiseVar: v[4] }), vec);
   });
 
   it('fits hyper-parameters that raise the likelihood and interpolate a smooth function', () => {
@@ -83,14 +86,7 @@ describe('MAP fit, leave-one-out and log-EI (issue #12)', () => {
     const y = x.map((r) => Math.cos(3 * r[0]) * r[1]);
     const vec = [-0.7, 0.4, 0.2, -3];
     const at = (v: number[]) => logPosterior(x, y, { logLengthscales: v.slice(0, 2), logSignalVar: v[2], logNoiseVar: v[3] });
-    const { gradient } = at(vec);
-    for (let i = 0; i < vec.length; i++) {
-      const up = [...vec];
-      const dn = [...vec];
-      up[i] += 1e-5;
-      dn[i] -= 1e-5;
-      expect(gradient[i]).toBeCloseTo((at(up).value - at(dn).value) / 2e-5, 4);
-    }
+    expectFiniteDifferenceGradient(at, vec);
   });
 
   it('keeps the fitted noise at or above its floor on noise-free data', () => {
@@ -207,15 +203,8 @@ describe('quadratic basis in the kernel, variances by MAP (issue #16, eighth pas
     const y = x.map((r) => Math.sin(4 * r[0]) + (r[1] - 0.5) ** 2 - 0.3 * r[2]);
     const vec = [-0.7, 0.4, 0.1, 0.2, -3, Math.log(0.3), Math.log(1.5), Math.log(0.02)];
     const at = (v: number[]) => logPosterior(x, y, { logLengthscales: v.slice(0, 3), logSignalVar: v[3], logNoiseVar: v[4], logBasisVars: v.slice(5) });
-    const { gradient } = at(vec);
-    expect(gradient).toHaveLength(vec.length);
-    for (let i = 0; i < vec.length; i++) {
-      const up = [...vec];
-      const dn = [...vec];
-      up[i] += 1e-5;
-      dn[i] -= 1e-5;
-      expect(gradient[i]).toBeCloseTo((at(up).value - at(dn).value) / 2e-5, 4);
-    }
+    expect(at(vec).gradient).toHaveLength(vec.length);
+    expectFiniteDifferenceGradient(at, vec);
   });
 
   it('is Bayesian linear regression on the features when the Matérn part vanishes (R&W eq. 2.8–2.9)', async () => {
