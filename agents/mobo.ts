@@ -132,7 +132,7 @@ const DEFAULTS = {
    * variances b_k fitted with the other hyper-parameters (R&W §2.7, eq. 2.39), so the evidence
    * sets the curvature per objective and fit, and the coefficients' uncertainty is in the
    * posterior variance (src/surrogate/gp.ts quadraticBasis). Not the default: on development
-   * seeds 101–120 it halved or better the median gap at 40 on DTLZ2, DTLZ2-3 (0.42 → 0.15) and
+   * seeds 101–120 it cut the median gap at 40 to 0.34–0.51 of the default's on DTLZ2, DTLZ2-3 (0.42 → 0.15) and
    * C2-DTLZ2, but raised it on ZDT3 (1.04 → 3.46), the GDL pool (+19 %) and ZDT1 (+5 %), beyond
    * the 5 % the gate allowed (multiobjective-dev.md, eighth pass).
    * 'auto-bayes' (issue #16, ninth pass): per objective and fit, the 'bayes-quadratic' GP or the
