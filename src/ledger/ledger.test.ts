@@ -223,6 +223,9 @@ describe('requireCampaign', () => {
     expect(l.findCampaign('gdl')).toBeUndefined();
     expect(() => l.requireCampaign('gdl', 'x.db')).toThrow('campaignId: "gdl" is the start of 2 campaigns in x.db (gdl-a1, gdl-a2): give more of the id');
     expect(() => l.requireCampaign('nope', 'x.db')).toThrow('campaignId: no campaign "nope" in x.db; see "poreloop status --db x.db"');
+    // A prefix is a prefix: no LIKE wildcards, and case counts.
+    for (const p of ['%', 'gdl_a', 'SOFC', '_']) expect(l.findCampaign(p)).toBeUndefined();
+    expect(() => l.requireCampaign('%', 'x.db')).toThrow('no campaign "%" in x.db');
     l.close();
   });
 });

@@ -321,8 +321,17 @@ export class Ledger {
   findCampaign(idOrPrefix: string): CampaignRow | undefined {
     const exact = this.campaign(idOrPrefix);
     if (exact) return exact;
-    const rows = this.db.prepare("SELECT * FROM campaigns WHERE id LIKE ? || '%'").all(idOrPrefix) as Record<string, any>[];
+    const rows = this.campaignsStartingWith(idOrPrefix);
     return rows.length === 1 ? campaignRow(rows[0]) : undefined;
+  }
+
+  /**
+   * Campaigns whose id starts with `prefix`, exactly: compared character for character, not by
+   * LIKE, where `%` and `_` are wildcards and ASCII case is ignored (`poreloop stop %` acted on
+   * the one campaign of a ledger; review of requireCampaign, 2026-12-07).
+   */
+  private campaignsStartingWith(prefix: string): Record<string, any>[] {
+    return this.db.prepare('SELECT * FROM campaigns WHERE substr(id, 1, length(@p)) = @p ORDER BY created_at').all({ p: prefix }) as Record<string, any>[];
   }
 
   /**
@@ -334,7 +343,7 @@ export class Ledger {
   requireCampaign(idOrPrefix: string, db: string): CampaignRow {
     const found = this.findCampaign(idOrPrefix);
     if (found) return found;
-    const ids = (this.db.prepare("SELECT id FROM campaigns WHERE id LIKE ? || '%' ORDER BY created_at").all(idOrPrefix) as { id: string }[]).map((r) => r.id);
+    const ids = this.campaignsStartingWith(idOrPrefix).map((r) => String(r.id));
     if (ids.length > 1) {
       throw new BadInputError(`"${idOrPrefix}" is the start of ${ids.length} campaigns in ${db} (${ids.join(', ')}): give more of the id`, 'campaignId');
     }
