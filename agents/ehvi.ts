@@ -53,7 +53,7 @@ export class JointPosterior {
     const k = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) k[i * n + j] = k[j * n + i] = this.kernel(gp.x[i], gp.x[j], this.basisH[i], this.basisH[j]);
     // Same matrix and jitter ladder as gp.ts's factorise, so means and variances agree with gp.predict.
-    const prior = gp.x.map((q) => this.priorAt(q));
+    const prior = gp.x.map((q, i) => this.priorAt(q, this.basisH[i]));
     for (let jitter = 0; ; jitter = jitter === 0 ? 1e-8 * this.s2 : jitter * 10) {
       for (let i = 0; i < n; i++) k[i * n + i] = prior[i] + Math.exp(h.logNoiseVar) + jitter;
       const l = cholesky(k, n);

@@ -28,8 +28,7 @@
  * basis in the kernel with Gaussian coefficients, their variances by MAP; src/surrogate/gp.ts
  * quadraticBasis), `trend: auto-bayes` (that GP or the constant-mean one per objective, by
  * leave-one-out predictive density at each fit, prefersBasis), `trend: none` (constant prior
- * mean) and `trustRegion` (MORBO's trust
- * regions, agents/mo-trust-region.ts; off by default).
+ * mean) and `trustRegion` (MORBO's trust regions, agents/mo-trust-region.ts; off by default).
  *
  * Optimisation of the acquisition (BoTorch's optimize_acqf): the exact argmax over every unused
  * point of a pool; in continuous spaces `candidates` raw uniform samples plus Gaussian
@@ -265,9 +264,9 @@ export function quadraticTrend(x: readonly (readonly number[])[], t: readonly nu
 /**
  * Whether `trend: auto` (or `auto-bayes`) may consider the quadratic trend on these points: at
  * least d + 3 of them, so that the trend's d + 1 coefficients, refitted without each point in
- * turn, leave at least two points of residual for the GP (issue #16); for `auto-bayes`, so that
- * the basis's d variances, fitted on all points, are not judged on fewer points than they have
- * parameters with the GP's own.
+ * turn, leave at least two points of residual for the GP (issue #16). `auto-bayes` reuses the
+ * same threshold so that both choices start at the same number of points; it is not a count of
+ * the basis GP's parameters (2d + 2), which mobo's initial design of 2(d + 1) points covers.
  */
 export function trendAdmissible(x: readonly (readonly number[])[]): boolean {
   return x.length >= (x[0]?.length ?? 0) + 3;

@@ -264,5 +264,7 @@ describe('quadratic basis in the kernel, variances by MAP (issue #16, eighth pas
     // Without data the variance at a corner of x₀ is s² + 5 b₀ (h² = 5 at a bound), the bound itself.
     const one = new GaussianProcess([[0.5, 0.5]], [0], { ...gp.hyper, logNoiseVar: Math.log(1e3) });
     expect(one.predict([[0, 0]]).variance[0] / one.targetScale.std ** 2).toBeCloseTo(1 + 5 * 0.8 + 5 * 1e-4, 2);
+    // There it is about 5× the Matérn part alone, so this checks the basis term of the bound (review).
+    expect(one.predict([[0, 0]]).variance[0]).toBeLessThanOrEqual(one.priorVariance * (1 + 1e-12));
   });
 });

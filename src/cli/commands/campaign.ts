@@ -203,7 +203,7 @@ function resumeRunning(db: string, idOrPrefix: string, out: Output): Promise<boo
   // empty ledger made at a mistyped path (resumeCampaign below opens it writable).
   return withLedger(db, (ledger) => {
     // Said here, as resumeCampaign says it, so that a mistyped id is not answered only after
-    // the composition root has loaded (≈ 3 s; experiments/results/cli-start.md).
+    // the composition root has loaded (≈ 1.9 s wall; experiments/results/cli-start.md).
     const c = ledger.requireCampaign(idOrPrefix, db);
     const holder = CampaignLease.liveHolder(ledger, c.id);
     if (!holder || (c.status !== 'running' && c.status !== 'paused')) return false;
