@@ -90,6 +90,18 @@ describe('CLI start-up loads only what the command needs', () => {
     expect(r.modules.filter((m) => HEAVY_PACKAGES.test(m) || PLUGINS.test(m) || CAMPAIGN_MACHINERY.test(m))).toEqual([]);
   });
 
+  it('poreloop resume of a finished campaign: its summary, before the composition root loads', async () => {
+    const db = join(tmp('poreloop-start-'), 'done.db');
+    const l = Ledger.open(db);
+    l.append('done-1', 'CampaignStarted', { name: 'gate', config: { space: { x: { min: 0, max: 1 } } }, configHash: 'h', seed: 1, source: 'x.yaml', versions: {} }, 'start');
+    l.append('done-1', 'CampaignStopped', { status: 'completed', reason: 'rig-run budget spent' });
+    l.close();
+    const r = await modulesOf(['resume', 'done', '--db', db]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('campaign done-1 (gate): completed — rig-run budget spent');
+    expect(r.modules.filter((m) => HEAVY_PACKAGES.test(m) || PLUGINS.test(m) || CAMPAIGN_MACHINERY.test(m))).toEqual([]);
+  });
+
   it('poreloop twin calibrate --help: the twins and agents its options name, not the composition root', async () => {
     const r = await modulesOf(['twin', 'calibrate', '--help']);
     expect(r.code, r.stderr).toBe(0);
