@@ -16,7 +16,7 @@ import { createRng, hash32 } from '../core/rng.js';
 import { paramKey } from '../core/space.js';
 import { checkWritableDir, loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
 import { summariseCampaign as summariseLedger, type CampaignSummary as LedgerSummary } from '../ledger/export.js';
-import { Ledger } from '../ledger/ledger.js';
+import { campaignFinished, Ledger } from '../ledger/ledger.js';
 import { CampaignLease, LEASE_RENEW_MS } from '../ledger/lease.js';
 import { offThread } from './off-thread-agent.js';
 
@@ -211,7 +211,7 @@ export async function resumeCampaign(idOrPrefix: string, options: RunOptions): P
   let lease: CampaignLease | undefined;
   try {
     const row = ledger.requireCampaign(idOrPrefix, options.db);
-    if (row.status === 'completed' || row.status === 'failed') {
+    if (campaignFinished(row)) {
       return summariseCampaign(ledger, row.id);
     }
     // The stored config is the resolved one: re-resolving it reproduces space, reward and hash.

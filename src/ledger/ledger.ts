@@ -137,6 +137,9 @@ export interface CampaignRow {
   snapshot: unknown;
 }
 
+/** A campaign that has ended for good: resuming it gives only its summary (completed or failed; a stopped one continues). */
+export const campaignFinished = (row: CampaignRow): boolean => row.status === 'completed' || row.status === 'failed';
+
 export interface TrialRow {
   id: string;
   campaignId: string;
@@ -319,19 +322,20 @@ export class Ledger {
 
   /** Finds a campaign by full id or unique prefix (as `git` does for commits). */
   findCampaign(idOrPrefix: string): CampaignRow | undefined {
-    const exact = this.campaign(idOrPrefix);
-    if (exact) return exact;
-    const rows = this.campaignsStartingWith(idOrPrefix);
-    return rows.length === 1 ? campaignRow(rows[0]) : undefined;
+    const rows = this.campaignMatches(idOrPrefix);
+    return rows.length === 1 ? rows[0] : undefined;
   }
 
   /**
-   * Campaigns whose id starts with `prefix`, exactly: compared character for character, not by
-   * LIKE, where `%` and `_` are wildcards and ASCII case is ignored (`poreloop stop %` acted on
-   * the one campaign of a ledger; review of requireCampaign, 2026-12-07).
+   * The campaign with this id, else every campaign whose id starts with it, compared character
+   * for character — not by LIKE, where `%` and `_` are wildcards and ASCII case is ignored
+   * (`poreloop stop %` acted on the one campaign of a ledger; review of requireCampaign, 2026-12-07).
    */
-  private campaignsStartingWith(prefix: string): Record<string, any>[] {
-    return this.db.prepare('SELECT * FROM campaigns WHERE substr(id, 1, length(@p)) = @p ORDER BY created_at').all({ p: prefix }) as Record<string, any>[];
+  private campaignMatches(idOrPrefix: string): CampaignRow[] {
+    const exact = this.campaign(idOrPrefix);
+    if (exact) return [exact];
+    const rows = this.db.prepare('SELECT * FROM campaigns WHERE substr(id, 1, length(@p)) = @p ORDER BY created_at').all({ p: idOrPrefix }) as Record<string, any>[];
+    return rows.map(campaignRow);
   }
 
   /**
@@ -341,9 +345,9 @@ export class Ledger {
    * (review of the CLI commands, 2026-12-07). `db` names the ledger in the message.
    */
   requireCampaign(idOrPrefix: string, db: string): CampaignRow {
-    const found = this.findCampaign(idOrPrefix);
-    if (found) return found;
-    const ids = this.campaignsStartingWith(idOrPrefix).map((r) => String(r.id));
+    const rows = this.campaignMatches(idOrPrefix);
+    if (rows.length === 1) return rows[0];
+    const ids = rows.map((r) => r.id);
     if (ids.length > 1) {
       throw new BadInputError(`"${idOrPrefix}" is the start of ${ids.length} campaigns in ${db} (${ids.join(', ')}): give more of the id`, 'campaignId');
     }

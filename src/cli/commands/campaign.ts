@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { BadInputError } from '../../core/errors.js';
 import type { RunOptions } from '../../compose/campaign.js';
 import { exportCampaign, pendingApproval, summariseCampaign, toCsv, type CampaignSummary } from '../../ledger/export.js';
-import { Ledger, issueCommand } from '../../ledger/ledger.js';
+import { campaignFinished, Ledger, issueCommand } from '../../ledger/ledger.js';
 import { CampaignLease } from '../../ledger/lease.js';
 import { parseSetFlags, withLedger, type GlobalArgs, type Output } from '../common.js';
 import { createProgress } from '../progress.js';
@@ -209,7 +209,7 @@ function resumeRunning(db: string, idOrPrefix: string, out: Output): Promise<'se
     // Said here, as resumeCampaign says it, so that a mistyped id is not answered only after
     // the composition root has loaded (≈ 1.9 s wall; experiments/results/cli-start.md).
     const c = ledger.requireCampaign(idOrPrefix, db);
-    if (c.status === 'completed' || c.status === 'failed') return summariseCampaign(ledger, c.id);
+    if (campaignFinished(c)) return summariseCampaign(ledger, c.id);
     const holder = CampaignLease.liveHolder(ledger, c.id);
     if (!holder || (c.status !== 'running' && c.status !== 'paused')) return false;
     const o = overview(ledger, c);
