@@ -13,7 +13,7 @@ describe('fitOrReuse', () => {
     const plain = fitOrReuse({ hyper: null, lastFitN: 0 }, x, y, createRng(1), o);
     expect(plain.gp.hyper.logBasisVars).toBeUndefined();
     // Same data, so the plain fit would be reused: asked for the basis, it is refitted with it.
-    const withBasis = fitOrReuse(plain.state, x, y, createRng(1), { ...o, basis: true });
+    const withBasis = fitOrReuse(plain.state, x, y, createRng(1), { ...o, basis: 'quadratic' });
     expect(withBasis.gp.hyper.logBasisVars).toHaveLength(2);
     // And the reverse; the same kernel is still reused as before.
     expect(fitOrReuse(withBasis.state, x, y, createRng(1), o).gp.hyper.logBasisVars).toBeUndefined();

@@ -7,7 +7,7 @@ import { BadInputError } from '../src/core/errors.js';
 import type { AgentContext, Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
 import type { Rng } from '../src/core/rng.js';
 import { decode, dimension, encode, isFeasible, paramKey, repair } from '../src/core/space.js';
-import { GaussianProcess, type GpHyper } from '../src/surrogate/gp.js';
+import { basisKind, GaussianProcess, type BasisKind, type GpHyper } from '../src/surrogate/gp.js';
 import { fitWarpedGp, kumaraswamy, type KumaraswamyParams } from '../src/surrogate/input-warp.js';
 
 /** Keys the campaign config may pass to any agent (handled by the orchestrator, not us). */
@@ -122,10 +122,10 @@ export interface GpFitState {
  * With `kumaraswamy` (the columns to warp), a Kumaraswamy input warp of those columns is fitted
  * with the hyper-parameters (src/surrogate/input-warp.ts): the GP is then conditioned on the
  * warped x, and `warp` maps a point of the cube to the GP's inputs. A stored warp of other
- * columns (another space) is neither reused nor a warm start. With `basis`, the kernel has the
- * quadratic basis term of src/surrogate/gp.ts quadraticBasis (its variances are part of `hyper`).
+ * columns (another space) is neither reused nor a warm start. With `basis`, the kernel has that
+ * basis term (src/surrogate/gp.ts quadraticBasis, secondOrderBasis; its variances are part of `hyper`).
  */
-export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: Rng, o: { refitFraction: number; restarts: number; maxFitPoints: number; kumaraswamy?: readonly number[]; basis?: boolean }): { gp: GaussianProcess; state: GpFitState; warp?: (u: readonly number[]) => number[] } {
+export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: Rng, o: { refitFraction: number; restarts: number; maxFitPoints: number; kumaraswamy?: readonly number[]; basis?: BasisKind }): { gp: GaussianProcess; state: GpFitState; warp?: (u: readonly number[]) => number[] } {
   const n = y.length;
   const reuse = state.hyper !== null && n < state.lastFitN + Math.max(1, Math.ceil(o.refitFraction * state.lastFitN));
   if (o.kumaraswamy) {
@@ -137,9 +137,10 @@ export function fitOrReuse(state: GpFitState, x: number[][], y: number[], rng: R
     const r = fitWarpedGp(x, y, { columns: o.kumaraswamy, rng, init: stored, restarts: o.restarts, maxFitPoints: o.maxFitPoints });
     return { gp: r.gp, state: { hyper: r.gp.hyper, lastFitN: n, warp: r.params }, warp: r.warp };
   }
-  // Stored hyper-parameters are reused only for the same kernel: with the basis term exactly when
-  // it is asked for (a snapshot from another trend setting must not keep or drop it silently).
-  if (reuse && (state.hyper!.logBasisVars !== undefined) === !!o.basis) return { gp: new GaussianProcess(x, y, state.hyper!), state };
+  // Stored hyper-parameters are reused only for the same kernel: with the basis term of the kind
+  // asked for, none when none is (a snapshot from another trend setting must not keep, drop or
+  // change it silently).
+  if (reuse && basisKind(state.hyper!) === o.basis) return { gp: new GaussianProcess(x, y, state.hyper!), state };
   const gp = GaussianProcess.fit(x, y, { rng, init: state.hyper ?? undefined, restarts: o.restarts, maxFitPoints: o.maxFitPoints, basis: o.basis });
   return { gp, state: { hyper: gp.hyper, lastFitN: n } };
 }

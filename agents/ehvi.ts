@@ -23,7 +23,7 @@
 import type { Rng } from '../src/core/rng.js';
 import { paretoFront } from '../src/reward/pareto.js';
 import { hypervolumeImprovement } from '../src/reward/hvi.js';
-import { basisCovariance, basisVariances, cholesky, forwardSolve, GaussianProcess, normCdf, normPdf, quadraticBasis } from '../src/surrogate/gp.js';
+import { basisCovariance, basisFeatures, basisVariances, cholesky, forwardSolve, GaussianProcess, normCdf, normPdf } from '../src/surrogate/gp.js';
 
 const SQRT5 = Math.sqrt(5);
 
@@ -37,7 +37,7 @@ export class JointPosterior {
   private readonly invL2: Float64Array;
   private readonly s2: number;
   private readonly yVar: number;
-  /** Variances of the GP's quadratic basis term (gp.ts quadraticBasis), when it has one, and the training points' features. */
+  /** Variances of the GP's basis term (gp.ts basisFeatures), when it has one, and the training points' features. */
   private readonly basisW: Float64Array | null;
   private readonly basisH: Float64Array[];
 
@@ -47,7 +47,7 @@ export class JointPosterior {
     this.invL2 = Float64Array.from(h.logLengthscales, (v) => Math.exp(-2 * v));
     this.s2 = Math.exp(h.logSignalVar);
     this.basisW = basisVariances(h);
-    this.basisH = this.basisW ? gp.x.map(quadraticBasis) : [];
+    this.basisH = this.basisW ? gp.x.map((q) => this.features(q)!) : [];
     this.yVar = gp.targetScale.std ** 2;
     const n = gp.x.length;
     const k = new Float64Array(n * n);
@@ -78,12 +78,12 @@ export class JointPosterior {
     }
     const r = Math.sqrt(r2);
     const m = this.s2 * (1 + SQRT5 * r + (5 / 3) * r2) * Math.exp(-SQRT5 * r);
-    return this.basisW ? m + basisCovariance(ha ?? quadraticBasis(a), hb ?? quadraticBasis(b), this.basisW) : m;
+    return this.basisW ? m + basisCovariance(ha ?? this.features(a)!, hb ?? this.features(b)!, this.basisW) : m;
   }
 
-  /** q's basis features (gp.ts quadraticBasis), or undefined when the GP has no basis term. */
+  /** q's basis features (gp.ts basisFeatures), or undefined when the GP has no basis term. */
   features(q: readonly number[]): Float64Array | undefined {
-    return this.basisW ? quadraticBasis(q) : undefined;
+    return this.basisW ? basisFeatures(q, this.basisW.length) : undefined;
   }
 
   /** Prior variance k(q, q) (standardised units). */

@@ -356,7 +356,7 @@ describe("trend: 'auto-bayes', the plain GP or the quadratic basis in the kernel
   const linear = (u: readonly number[]) => u[0] + 2 * u[1] - u[2];
   const models = (t: number[]) => ({
     plain: GaussianProcess.fit(x, t, { rng: createRng(1), restarts: 1 }),
-    withBasis: GaussianProcess.fit(x, t, { rng: createRng(2), restarts: 1, basis: true }),
+    withBasis: GaussianProcess.fit(x, t, { rng: createRng(2), restarts: 1, basis: 'quadratic' }),
   });
 
   it('keeps the basis on a bowl, not on a sinusoid nor on linear data, where every b_k sits at its floor', () => {

@@ -343,6 +343,8 @@ const AGENTS: Record<string, (samples: number, reference: number[], mobo: Record
   'qnehvi-bayes': (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', trend: 'bayes-quadratic', samples, reference, ...mobo }),
   // qNEHVI with that GP or the plain one per objective by leave-one-out density (agents/mobo.ts prefersBasis; issue #16, ninth pass).
   'qnehvi-autobayes': (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', trend: 'auto-bayes', samples, reference, ...mobo }),
+  // qNEHVI with the separable second-order basis (linear and quadratic features) in the kernel (src/surrogate/gp.ts secondOrderBasis; issue #16, tenth pass).
+  'qnehvi-so': (samples, reference, mobo) => createMoboAgent({ acquisition: 'qnehvi', trend: 'bayes-second-order', samples, reference, ...mobo }),
   // ParEGO fits no trend (agents/mobo.ts refuses one): --mobo's trend options are qNEHVI's.
   parego: (_s, _r, { trend: _t, trendRidge: _r2, ...mobo }) => createMoboAgent({ acquisition: 'parego', ...mobo }),
   sobol: () => createSobolAgent(),
@@ -351,7 +353,7 @@ const AGENTS: Record<string, (samples: number, reference: number[], mobo: Record
 
 // The qNEHVI variants other than the default, ablations (qnehvi-auto: the default named
 // explicitly): run only when named in --agents, each with its own summary row.
-const ABLATIONS = ['qlognehvi', 'qnehvi-trend', 'qnehvi-auto', 'qnehvi-bayes', 'qnehvi-autobayes'];
+const ABLATIONS = ['qlognehvi', 'qnehvi-trend', 'qnehvi-auto', 'qnehvi-bayes', 'qnehvi-autobayes', 'qnehvi-so'];
 
 function cubeSpace(d: number): ParameterSpace {
   return { parameters: Array.from({ length: d }, (_, i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };

@@ -240,7 +240,7 @@ describe('quadratic basis in the kernel, variances by MAP (issue #16, eighth pas
   it('keeps the curvature of a bowl in the bowl variables and drops it where the data are linear', () => {
     const rng = createRng(3);
     const x = Array.from({ length: 12 }, () => [rng.next(), rng.next(), rng.next(), rng.next()]);
-    const fit = (f: (u: number[]) => number) => GaussianProcess.fit(x, x.map(f), { rng: createRng(1), restarts: 2, basis: true }).hyper.logBasisVars!.map(Math.exp);
+    const fit = (f: (u: number[]) => number) => GaussianProcess.fit(x, x.map(f), { rng: createRng(1), restarts: 2, basis: 'quadratic' }).hyper.logBasisVars!.map(Math.exp);
     // DTLZ2's g in x1..x3 plus a slope in x0: curvature along x1..x3 only.
     const bowl = fit((u) => u.slice(1).reduce((s, v) => s + (v - 0.5) ** 2, 0) + 0.3 * u[0]);
     expect(bowl[0]).toBeLessThan(1e-3);

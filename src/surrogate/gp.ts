@@ -27,8 +27,9 @@ export interface GpHyper {
   logSignalVar: number;
   logNoiseVar: number;
   /**
-   * ln b_k of the quadratic basis term Σ_k b_k h_k(x) h_k(x') added to the kernel (see
-   * quadraticBasis); absent: the Matérn kernel alone.
+   * ln b_k of the basis term Σ_k b_k h_k(x) h_k(x') added to the kernel: d of them for the
+   * quadratic basis (quadraticBasis), 2d for the second-order one (secondOrderBasis; linear
+   * features first); absent: the Matérn kernel alone.
    */
   logBasisVars?: number[];
 }
@@ -49,8 +50,8 @@ export interface GpFitOptions {
   maxFitPoints?: number;
   /** Lower bound on the noise variance (standardised units; default 1e-4, BoTorch's). */
   minNoiseVar?: number;
-  /** Add the quadratic basis term to the kernel, its variances fitted with the rest (see quadraticBasis). */
-  basis?: boolean;
+  /** Add a basis term to the kernel, its variances fitted with the rest (see quadraticBasis, secondOrderBasis). */
+  basis?: BasisKind;
 }
 
 export interface GpJSON {
@@ -94,6 +95,54 @@ export function quadraticBasis(x: readonly number[]): Float64Array {
 const BASIS_SCALE = Math.sqrt(180);
 /** The largest h_k² over the cube (at a bound: 180 · (1/4 − 1/12)² = 5). */
 const BASIS_MAX_SQUARE = 5;
+
+/**
+ * The separable second-order basis (issue #16, tenth pass): the linear features
+ * √12 (x_k − ½) (zero mean, unit variance over the cube, as the quadratic ones), then
+ * quadraticBasis's, each with its own variance — Box & Wilson's second-order response surface
+ * (J. R. Stat. Soc. B 13 (1951) 1) without cross terms, its coefficients integrated out as
+ * quadraticBasis's. With the linear terms the fitted curvature can be centred anywhere in the
+ * cube, not only at ½, and a slope (ZDT's g, linear in its distance variables, whose front lies
+ * on their bound) is the basis's to extrapolate rather than a stationary kernel's.
+ */
+export function secondOrderBasis(x: readonly number[]): Float64Array {
+  const h = new Float64Array(2 * x.length);
+  x.forEach((v, k) => {
+    h[k] = LINEAR_SCALE * (v - 0.5);
+    h[x.length + k] = BASIS_SCALE * ((v - 0.5) ** 2 - 1 / 12);
+  });
+  return h;
+}
+const LINEAR_SCALE = Math.sqrt(12);
+/** The largest linear feature squared over the cube (at a bound: 12 · ¼ = 3). */
+const LINEAR_MAX_SQUARE = 3;
+
+/** Which basis a GP's kernel may carry: d quadratic features, or 2d linear and quadratic ones. */
+export type BasisKind = 'quadratic' | 'second-order';
+
+/** The number of basis variances of `kind` for d inputs. */
+const basisSize = (kind: BasisKind, d: number): number => (kind === 'quadratic' ? d : 2 * d);
+
+/** The kind of `hyper`'s basis term, from the number of its variances; undefined without one. */
+export function basisKind(hyper: GpHyper): BasisKind | undefined {
+  const m = hyper.logBasisVars?.length;
+  if (m === undefined) return undefined;
+  const d = hyper.logLengthscales.length;
+  if (m === d) return 'quadratic';
+  if (m === 2 * d) return 'second-order';
+  throw new Error(`GP hyper-parameters: ${m} basis variances for ${d} inputs (allowed: ${d}, quadratic, or ${2 * d}, second-order)`);
+}
+
+/** x's basis features for m basis variances (quadraticBasis when m = d, secondOrderBasis when m = 2d). */
+export function basisFeatures(x: readonly number[], m: number): Float64Array {
+  return m === x.length ? quadraticBasis(x) : secondOrderBasis(x);
+}
+
+/** The largest of Σ_k w_k h_k² over the cube: at a corner, where every feature is largest at once. */
+function basisMaxVariance(w: Float64Array, d: number): number {
+  const sum = (v: Float64Array) => v.reduce((a, b) => a + b, 0);
+  return w.length === d ? BASIS_MAX_SQUARE * sum(w) : LINEAR_MAX_SQUARE * sum(w.subarray(0, d)) + BASIS_MAX_SQUARE * sum(w.subarray(d));
+}
 /**
  * Prior of each b_k: half-normal with scale 1 (mode 0, so that b_k → 0 where the likelihood is
  * flat in it; a curvature term of a standardised signal's size is plausible, one of several
@@ -288,7 +337,7 @@ const inverseSquares = (hyper: GpHyper): Float64Array => Float64Array.from(hyper
  * Log marginal likelihood of standardised targets and its gradient with respect to
  * [ln ℓ_1..ln ℓ_d, ln s², ln σ²] (R&W eq. 5.9: ½ tr((ααᵀ − K⁻¹) ∂K/∂θ)).
  * ∂k/∂ln ℓ_k = s² (5/3)(1 + √5 r) e^{−√5 r} (x_k − x'_k)²/ℓ_k²  — finite at r = 0.
- * With a basis term (hyper.logBasisVars), also [ln b_1..ln b_d]: ∂K/∂ln b_k = b_k h_k h_kᵀ, so
+ * With a basis term (hyper.logBasisVars), also [ln b_1..ln b_m]: ∂K/∂ln b_k = b_k h_k h_kᵀ, so
  * the entry is ½ b_k ((h_kᵀα)² − h_kᵀK⁻¹h_k).
  * With `inputGradient`, also ∂/∂x_ik (row-major n × d), through
  * ∂k/∂x_k = −s² (5/3)(1 + √5 r) e^{−√5 r} (x_k − x'_k)/ℓ_k²: what an input warp learnt with
@@ -301,7 +350,7 @@ export function logMarginalLikelihood(x: readonly number[][], y: readonly number
   const pairs = kernelPairs(x, invL2);
   const w = basisVariances(hyper);
   if (w && inputGradient) throw new Error('logMarginalLikelihood: no input gradient with a basis term');
-  const h = w ? x.map(quadraticBasis) : [];
+  const h = w ? x.map((u) => basisFeatures(u, w.length)) : [];
   const l = factorise(n, hyper, pairs, w ? { h, w } : undefined);
   const alpha = backSolve(l, n, forwardSolve(l, n, Float64Array.from(y)));
   let value = -0.5 * n * Math.log(2 * Math.PI);
@@ -464,7 +513,7 @@ export function logPosterior(x: readonly number[][], y: readonly number[], hyper
   return f.inputGradient ? { value, gradient, inputGradient: f.inputGradient } : { value, gradient };
 }
 
-/** Clips [ln ℓ (d), ln s², ln σ², ln b (d, with a basis term)] into their boxes. */
+/** Clips [ln ℓ (d), ln s², ln σ², ln b (d or 2d, with a basis term)] into their boxes. */
 export function clipHyper(v: number[], d: number, minNoise: number): number[] {
   return v.map((t, i) => {
     const [lo, hi] = i < d ? BOUNDS.logLengthscale : i === d ? BOUNDS.logSignalVar : i === d + 1 ? [Math.max(BOUNDS.logNoiseVar[0], Math.log(minNoise)), BOUNDS.logNoiseVar[1]] : BOUNDS.logBasisVar;
@@ -560,7 +609,7 @@ export class GaussianProcess {
   private readonly chol: Float64Array;
   private readonly alpha: Float64Array;
   private readonly invL2: Float64Array;
-  /** Basis variances b_k and the training points' features, with a basis term (quadraticBasis). */
+  /** Basis variances b_k and the training points' features, with a basis term (basisFeatures). */
   private readonly basis?: { w: Float64Array; h: Float64Array[] };
 
   /** Conditions on (x, y) with the given hyper-parameters. Needs at least one point. */
@@ -575,7 +624,7 @@ export class GaussianProcess {
     this.yStd = st.std;
     this.invL2 = inverseSquares(hyper);
     const w = basisVariances(hyper);
-    if (w) this.basis = { w, h: this.x.map(quadraticBasis) };
+    if (w) this.basis = { w, h: this.x.map((u) => basisFeatures(u, w.length)) };
     const n = x.length;
     this.chol = factorise(n, this.hyper, kernelPairs(this.x, this.invL2), this.basis);
     this.alpha = backSolve(this.chol, n, forwardSolve(this.chol, n, Float64Array.from(y, (v) => (v - this.yMean) / this.yStd)));
@@ -587,10 +636,11 @@ export class GaussianProcess {
     const d = x[0]?.length ?? 0;
     const { x: xs, y: yf } = fitSubset(x, y.map((v) => (v - st.mean) / st.std), options.maxFitPoints ?? 200, options.rng);
     const minNoise = options.minNoiseVar ?? 1e-4;
-    const basis = options.basis === true;
-    const warm = options.init && options.init.logLengthscales.length === d && (options.init.logBasisVars !== undefined) === basis ? toVec(options.init) : undefined;
+    const kind = options.basis;
+    const warm = options.init && options.init.logLengthscales.length === d && basisKind(options.init) === kind ? toVec(options.init) : undefined;
     // Basis variances start at their prior's median (half-normal: 0.674 × its scale) and are drawn from it.
-    const extra = basis ? { median: new Array<number>(d).fill(Math.log(0.6745 * BASIS_PRIOR_SCALE)), draw: () => Array.from({ length: d }, () => Math.log(Math.max(1e-6, Math.abs(BASIS_PRIOR_SCALE * options.rng.normal())))) } : undefined;
+    const m = kind ? basisSize(kind, d) : 0;
+    const extra = kind ? { median: new Array<number>(m).fill(Math.log(0.6745 * BASIS_PRIOR_SCALE)), draw: () => Array.from({ length: m }, () => Math.log(Math.max(1e-6, Math.abs(BASIS_PRIOR_SCALE * options.rng.normal())))) } : undefined;
     const theta = multiStartMap(d, (t) => logPosterior(xs, yf, fromVec(t, d)), (t) => clipHyper(t, d, minNoise), { rng: options.rng, restarts: options.restarts ?? 2, iterations: options.iterations ?? 60, warm, extra });
     return new GaussianProcess(x, y, fromVec(theta, d), st);
   }
@@ -627,7 +677,7 @@ export class GaussianProcess {
     const kstar = new Float64Array(n);
     const basis = this.basis;
     for (const q of xs) {
-      const hq = basis ? quadraticBasis(q) : undefined;
+      const hq = basis ? basisFeatures(q, basis.w.length) : undefined;
       let m = 0;
       for (let i = 0; i < n; i++) {
         kstar[i] = s2 * matern52(q, this.x[i], this.invL2);
@@ -651,7 +701,7 @@ export class GaussianProcess {
     return xs.map((q) => {
       let m = 0;
       if (basis) {
-        const hq = quadraticBasis(q);
+        const hq = basisFeatures(q, basis.w.length);
         for (let i = 0; i < n; i++) m += (s2 * matern52(q, this.x[i], this.invL2) + basisCovariance(hq, basis.h[i], basis.w)) * this.alpha[i];
       } else for (let i = 0; i < n; i++) m += s2 * matern52(q, this.x[i], this.invL2) * this.alpha[i];
       return this.yMean + this.yStd * m;
@@ -661,7 +711,7 @@ export class GaussianProcess {
   /** Prior variance of the latent function, its largest over the unit cube (an upper bound on every posterior variance there). */
   get priorVariance(): number {
     const w = this.basis?.w;
-    const s2 = Math.exp(this.hyper.logSignalVar) + (w ? BASIS_MAX_SQUARE * w.reduce((a, b) => a + b, 0) : 0);
+    const s2 = Math.exp(this.hyper.logSignalVar) + (w ? basisMaxVariance(w, this.hyper.logLengthscales.length) : 0);
     return s2 * this.yStd * this.yStd;
   }
 
