@@ -18,5 +18,10 @@ describe('fitOrReuse', () => {
     // And the reverse; the same kernel is still reused as before.
     expect(fitOrReuse(withBasis.state, x, y, createRng(1), o).gp.hyper.logBasisVars).toBeUndefined();
     expect(fitOrReuse(plain.state, x, y, createRng(1), o).state).toBe(plain.state);
+    // Another basis kind is another kernel too (tenth pass: quadratic → second-order, 2d variances).
+    const secondOrder = fitOrReuse(withBasis.state, x, y, createRng(1), { ...o, basis: 'second-order' });
+    expect(secondOrder.gp.hyper.logBasisVars).toHaveLength(4);
+    expect(fitOrReuse(secondOrder.state, x, y, createRng(1), { ...o, basis: 'second-order' }).state).toBe(secondOrder.state);
+    expect(fitOrReuse(secondOrder.state, x, y, createRng(1), { ...o, basis: 'quadratic' }).gp.hyper.logBasisVars).toHaveLength(2);
   });
 });

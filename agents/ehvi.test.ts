@@ -51,11 +51,14 @@ describe('expected hypervolume improvement', () => {
   });
 });
 
-describe('JointPosterior with a quadratic basis term in the kernel (issue #16, eighth pass)', () => {
-  it('matches the GP marginals, and the covariance of the latent function is that of Matérn plus the basis term', () => {
+describe('JointPosterior with a basis term in the kernel (issue #16, eighth and tenth passes)', () => {
+  it.each([
+    ['quadratic', [0.7, 0.05]],
+    ['second-order', [0.3, 0.01, 0.7, 0.05]],
+  ])('matches the GP marginals, and the covariance of the latent function is that of Matérn plus the %s basis term', (_kind, w) => {
     const rng = createRng(6);
     const xs = Array.from({ length: 10 }, () => [rng.next(), rng.next()]);
-    const hyper = { logLengthscales: [Math.log(0.4), Math.log(0.9)], logSignalVar: -0.5, logNoiseVar: Math.log(1e-3), logBasisVars: [Math.log(0.7), Math.log(0.05)] };
+    const hyper = { logLengthscales: [Math.log(0.4), Math.log(0.9)], logSignalVar: -0.5, logNoiseVar: Math.log(1e-3), logBasisVars: w.map(Math.log) };
     const gp = new GaussianProcess(xs, xs.map((x) => (x[0] - 0.5) ** 2 + Math.sin(3 * x[1])), hyper);
     const post = new JointPosterior(gp);
     const probe = [[0, 0], [1, 0.4], [0.5, 0.5], [0.2, 1]];

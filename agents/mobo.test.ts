@@ -325,8 +325,11 @@ describe("trend: 'auto', the prior mean chosen per objective by leave-one-out de
   });
 });
 
-describe("trend: 'bayes-quadratic', the quadratic basis in the kernel (issue #16, eighth pass)", () => {
-  it('gives the same proposals for the same seed, other than the constant-mean ones, and keeps the basis variances in its snapshot', async () => {
+describe("trend: 'bayes-quadratic' and 'bayes-second-order', a basis in the kernel (issue #16, eighth and tenth passes)", () => {
+  it.each([
+    ['bayes-quadratic', 3],
+    ['bayes-second-order', 6],
+  ])('%s gives the same proposals for the same seed, other than the constant-mean ones, and keeps its %i basis variances in its snapshot', async (trend, variances) => {
     const cube = { parameters: [0, 1, 2].map((i) => ({ name: `x${i}`, kind: 'continuous' as const, min: 0, max: 1 })) };
     const rng = createRng(8);
     const history: Observation[] = Array.from({ length: 10 }, () => {
@@ -334,16 +337,16 @@ describe("trend: 'bayes-quadratic', the quadratic basis in the kernel (issue #16
       const g = (u[1] - 0.5) ** 2 + (u[2] - 0.5) ** 2;
       return { params: { x0: u[0], x1: u[1], x2: u[2] }, reward: 0, fidelity: 'rig' as const, objectives: [-(1 + g) * u[0], -(1 + g) * (1 - u[0])] };
     });
-    const run = async (trend: string) => {
-      const agent = createMoboAgent({ trend, samples: 8, candidates: 64 });
+    const run = async (t: string) => {
+      const agent = createMoboAgent({ trend: t, samples: 8, candidates: 64 });
       const batch = await agent.propose({ space: cube, history, rng: createRng(5) }, 2);
       return { batch: JSON.stringify(batch), snapshot: agent.snapshot!() as MoboSnapshot };
     };
-    const [a, b, none] = [await run('bayes-quadratic'), await run('bayes-quadratic'), await run('none')];
+    const [a, b, none] = [await run(trend), await run(trend), await run('none')];
     expect(a.batch).toBe(b.batch);
     expect(a.batch).not.toBe(none.batch);
     const hyper = (a.snapshot.objectives as { hyper: GpHyper }[]).map((s) => s.hyper);
-    for (const h of hyper) expect(h.logBasisVars).toHaveLength(3);
+    for (const h of hyper) expect(h.logBasisVars).toHaveLength(variances);
     expect((none.snapshot.objectives as { hyper: GpHyper }[])[0].hyper.logBasisVars).toBeUndefined();
   });
 });

@@ -268,3 +268,70 @@ describe('quadratic basis in the kernel, variances by MAP (issue #16, eighth pas
     expect(one.predict([[0, 0]]).variance[0]).toBeLessThanOrEqual(one.priorVariance * (1 + 1e-12));
   });
 });
+
+describe('second-order basis in the kernel: linear and quadratic features (issue #16, tenth pass)', () => {
+  it('has zero-mean, unit-variance features over the cube, linear ones first, and the basis kind read from the variances', async () => {
+    const { secondOrderBasis, quadraticBasis, basisFeatures, basisKind } = await import('./gp.js');
+    // Midpoint rule on [0, 1]: ∫h = 0 and ∫h² = 1 for both feature families.
+    const n = 20000;
+    let [m1, m2, s1, s2] = [0, 0, 0, 0];
+    for (let i = 0; i < n; i++) {
+      const [l, q] = secondOrderBasis([(i + 0.5) / n]);
+      m1 += l / n;
+      m2 += q / n;
+      s1 += (l * l) / n;
+      s2 += (q * q) / n;
+    }
+    for (const m of [m1, m2]) expect(Math.abs(m)).toBeLessThan(1e-6);
+    for (const s of [s1, s2]) expect(s).toBeCloseTo(1, 6);
+    const u = [0.1, 0.8, 0.35];
+    const h = secondOrderBasis(u);
+    expect(Array.from(h.subarray(3))).toEqual(Array.from(quadraticBasis(u)));
+    expect(h[0]).toBeCloseTo(Math.sqrt(12) * (0.1 - 0.5), 12);
+    expect(basisFeatures(u, 3)).toEqual(quadraticBasis(u));
+    expect(basisFeatures(u, 6)).toEqual(h);
+    const hyper = (m: number | undefined): GpHyper => ({ logLengthscales: [0, 0, 0], logSignalVar: 0, logNoiseVar: -4, ...(m === undefined ? {} : { logBasisVars: new Array<number>(m).fill(-1) }) });
+    expect([basisKind(hyper(undefined)), basisKind(hyper(3)), basisKind(hyper(6))]).toEqual([undefined, 'quadratic', 'second-order']);
+    expect(() => basisKind(hyper(4))).toThrow(/4 basis variances for 3 inputs \(allowed: 3, quadratic, or 6, second-order\)/);
+  });
+
+  it('has the analytic gradient of the log posterior with 2d basis variances (finite differences)', async () => {
+    const { logPosterior } = await import('./gp.js');
+    const rng = createRng(21);
+    const x = Array.from({ length: 12 }, () => [rng.next(), rng.next()]);
+    const y = x.map((r) => Math.sin(4 * r[0]) + (r[1] - 0.3) ** 2 - 0.3 * r[0]);
+    const vec = [-0.7, 0.4, 0.2, -3, Math.log(0.3), Math.log(1.5), Math.log(0.02), Math.log(0.7)];
+    const at = (v: number[]) => logPosterior(x, y, { logLengthscales: v.slice(0, 2), logSignalVar: v[2], logNoiseVar: v[3], logBasisVars: v.slice(4) });
+    expect(at(vec).gradient).toHaveLength(vec.length);
+    expectFiniteDifferenceGradient(at, vec);
+  });
+
+  it('finds the slope of linear data in the linear variances, where the quadratic basis found nothing, and a bowl off the centre in both', () => {
+    const rng = createRng(3);
+    const x = Array.from({ length: 12 }, () => [rng.next(), rng.next(), rng.next(), rng.next()]);
+    const fit = (f: (u: number[]) => number) => GaussianProcess.fit(x, x.map(f), { rng: createRng(1), restarts: 2, basis: 'second-order' }).hyper.logBasisVars!.map(Math.exp);
+    // ZDT's g: linear in every input — a slope along each, no curvature (as the quadratic-basis test's data).
+    const linear = fit((u) => u.reduce((s, v, k) => s + (k + 1) * v, 0));
+    expect(Math.max(...linear.slice(0, 4))).toBeGreaterThan(0.05);
+    for (const b of linear.slice(4)) expect(b).toBeLessThan(1e-3);
+    // A bowl centred at 0.2 in x1 (flat in x0, x2, x3): curvature and slope along x1 only.
+    const bowl = fit((u) => 4 * (u[1] - 0.2) ** 2);
+    expect(bowl[5]).toBeGreaterThan(0.05);
+    expect(bowl[1]).toBeGreaterThan(0.05);
+    for (const k of [0, 2, 3]) expect(bowl[k] + bowl[4 + k]).toBeLessThan(1e-3);
+  });
+
+  it('bounds every posterior variance by priorVariance, attained at a corner without data', () => {
+    const rng = createRng(15);
+    const x = Array.from({ length: 8 }, () => [rng.next(), rng.next()]);
+    const w = [0.6, 1e-4, 0.8, 0.02];
+    const gp = new GaussianProcess(x, x.map((r) => r[0] - r[1] ** 2), { logLengthscales: [0.5, 0.2], logSignalVar: 0, logNoiseVar: -5, logBasisVars: w.map(Math.log) });
+    for (const v of gp.predict([[0, 0], [1, 1], [0.5, 0.3], [0, 0.7], [1, 0]]).variance) expect(v).toBeLessThanOrEqual(gp.priorVariance);
+    // One far-off noisy point: the variance at (1, 1) is s² + 3(a₀ + a₁) + 5(b₀ + b₁), the bound.
+    const one = new GaussianProcess([[0.5, 0.5]], [0], { ...gp.hyper, logNoiseVar: Math.log(1e3) });
+    const corner = one.predict([[1, 1]]).variance[0];
+    expect(corner / one.targetScale.std ** 2).toBeCloseTo(1 + 3 * (0.6 + 1e-4) + 5 * (0.8 + 0.02), 2);
+    expect(corner).toBeLessThanOrEqual(one.priorVariance * (1 + 1e-12));
+    expect(corner).toBeGreaterThan(0.99 * one.priorVariance);
+  });
+});
