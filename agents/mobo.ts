@@ -144,7 +144,11 @@ const DEFAULTS = {
    * 'bayes-second-order' (issue #16, tenth pass): as 'bayes-quadratic' with a linear feature
    * √12 (u_k − ½) per input beside the quadratic one, each with its own variance
    * (src/surrogate/gp.ts secondOrderBasis): the fitted curvature's centre is free, and ZDT's
-   * linear distance variables, whose front is on their bound, get a slope that extrapolates.
+   * linear distance variables, whose front is on their bound, get a slope that extrapolates. Not
+   * the default: on development seeds 201–240 it cut the median gap at 40 on DTLZ2-3 (0.426 →
+   * 0.147), DTLZ2 and C2-DTLZ2 and removed bayes-quadratic's ZDT1 loss, but raised ZDT3's median
+   * (2.26 → 3.66) and the GDL mean pool's (1.25×) beyond the gate's 5 % (multiobjective-dev.md,
+   * tenth pass).
    */
   trend: 'auto' as string,
   /** Ridge penalty on the quadratic trend's curvatures (standardised targets, unit cube). */
