@@ -56,8 +56,9 @@ export function maternFeatures(logLengthscales: readonly number[], signalVar: nu
  */
 export function posteriorSample(gp: GaussianProcess, rng: Rng, features = DEFAULT_FEATURES): (xs: readonly (readonly number[])[]) => number[] {
   const { logLengthscales, logSignalVar, logNoiseVar } = gp.hyper;
-  // The features below are the Matérn kernel's alone; a sample of a GP with the quadratic basis
-  // term (issue #16, mobo's trend 'bayes-quadratic') would silently drop that term.
+  // The features below are the Matérn kernel's alone; a sample of a GP with a basis term in its
+  // kernel (issue #16, mobo's trends 'bayes-quadratic', 'auto-bayes', 'bayes-second-order') would
+  // silently drop that term.
   if (gp.hyper.logBasisVars) throw new Error('posteriorSample: GPs with a basis term in the kernel are not supported');
   const s2 = Math.exp(logSignalVar);
   const phi = maternFeatures(logLengthscales, s2, features, rng);
