@@ -23,7 +23,7 @@
 import type { Rng } from '../src/core/rng.js';
 import { paretoFront } from '../src/reward/pareto.js';
 import { hypervolumeImprovement } from '../src/reward/hvi.js';
-import { basisCovariance, basisFeatures, basisVariances, cholesky, forwardSolve, GaussianProcess, normCdf, normPdf } from '../src/surrogate/gp.js';
+import { basisCovariance, basisFeatures, basisKind, basisVariances, cholesky, forwardSolve, GaussianProcess, normCdf, normPdf, type BasisKind } from '../src/surrogate/gp.js';
 
 const SQRT5 = Math.sqrt(5);
 
@@ -37,8 +37,9 @@ export class JointPosterior {
   private readonly invL2: Float64Array;
   private readonly s2: number;
   private readonly yVar: number;
-  /** Variances of the GP's basis term (gp.ts basisFeatures), when it has one, and the training points' features. */
+  /** Variances of the GP's basis term (gp.ts basisFeatures), when it has one, their kind and the training points' features. */
   private readonly basisW: Float64Array | null;
+  private readonly basisKind: BasisKind | undefined;
   private readonly basisH: Float64Array[];
 
   constructor(gp: GaussianProcess, private readonly trend?: (x: readonly number[]) => number) {
@@ -47,6 +48,7 @@ export class JointPosterior {
     this.invL2 = Float64Array.from(h.logLengthscales, (v) => Math.exp(-2 * v));
     this.s2 = Math.exp(h.logSignalVar);
     this.basisW = basisVariances(h);
+    this.basisKind = basisKind(h);
     this.basisH = this.basisW ? gp.x.map((q) => this.features(q)!) : [];
     this.yVar = gp.targetScale.std ** 2;
     const n = gp.x.length;
@@ -83,7 +85,7 @@ export class JointPosterior {
 
   /** q's basis features (gp.ts basisFeatures), or undefined when the GP has no basis term. */
   features(q: readonly number[]): Float64Array | undefined {
-    return this.basisW ? basisFeatures(q, this.basisW.length) : undefined;
+    return this.basisKind ? basisFeatures(q, this.basisKind) : undefined;
   }
 
   /** Prior variance k(q, q) (standardised units). */

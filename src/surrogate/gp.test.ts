@@ -288,11 +288,14 @@ describe('second-order basis in the kernel: linear and quadratic features (issue
     const h = secondOrderBasis(u);
     expect(Array.from(h.subarray(3))).toEqual(Array.from(quadraticBasis(u)));
     expect(h[0]).toBeCloseTo(Math.sqrt(12) * (0.1 - 0.5), 12);
-    expect(basisFeatures(u, 3)).toEqual(quadraticBasis(u));
-    expect(basisFeatures(u, 6)).toEqual(h);
+    expect(basisFeatures(u, 'quadratic')).toEqual(quadraticBasis(u));
+    expect(basisFeatures(u, 'second-order')).toEqual(h);
     const hyper = (m: number | undefined): GpHyper => ({ logLengthscales: [0, 0, 0], logSignalVar: 0, logNoiseVar: -4, ...(m === undefined ? {} : { logBasisVars: new Array<number>(m).fill(-1) }) });
     expect([basisKind(hyper(undefined)), basisKind(hyper(3)), basisKind(hyper(6))]).toEqual([undefined, 'quadratic', 'second-order']);
     expect(() => basisKind(hyper(4))).toThrow(/4 basis variances for 3 inputs \(allowed: 3, quadratic, or 6, second-order\)/);
+    // A GP with such hyper-parameters (a corrupt snapshot) is refused, not conditioned on the
+    // first 4 of the second-order features (review of the tenth pass).
+    expect(() => new GaussianProcess([u], [1], hyper(4))).toThrow(/4 basis variances for 3 inputs/);
   });
 
   it('has the analytic gradient of the log posterior with 2d basis variances (finite differences)', async () => {

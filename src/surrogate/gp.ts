@@ -133,15 +133,16 @@ export function basisKind(hyper: GpHyper): BasisKind | undefined {
   throw new Error(`GP hyper-parameters: ${m} basis variances for ${d} inputs (allowed: ${d}, quadratic, or ${2 * d}, second-order)`);
 }
 
-/** x's basis features for m basis variances (quadraticBasis when m = d, secondOrderBasis when m = 2d). */
-export function basisFeatures(x: readonly number[], m: number): Float64Array {
-  return m === x.length ? quadraticBasis(x) : secondOrderBasis(x);
+/** x's basis features of `kind` (quadraticBasis, secondOrderBasis). */
+export function basisFeatures(x: readonly number[], kind: BasisKind): Float64Array {
+  return kind === 'quadratic' ? quadraticBasis(x) : secondOrderBasis(x);
 }
 
 /** The largest of Σ_k w_k h_k² over the cube: at a corner, where every feature is largest at once. */
-function basisMaxVariance(w: Float64Array, d: number): number {
+function basisMaxVariance(w: Float64Array, kind: BasisKind): number {
   const sum = (v: Float64Array) => v.reduce((a, b) => a + b, 0);
-  return w.length === d ? BASIS_MAX_SQUARE * sum(w) : LINEAR_MAX_SQUARE * sum(w.subarray(0, d)) + BASIS_MAX_SQUARE * sum(w.subarray(d));
+  const d = w.length / 2;
+  return kind === 'quadratic' ? BASIS_MAX_SQUARE * sum(w) : LINEAR_MAX_SQUARE * sum(w.subarray(0, d)) + BASIS_MAX_SQUARE * sum(w.subarray(d));
 }
 /**
  * Prior of each b_k: half-normal with scale 1 (mode 0, so that b_k → 0 where the likelihood is
@@ -312,7 +313,7 @@ function kernelPairs(x: readonly (readonly number[])[], invL2: Float64Array): { 
 
 /**
  * Factorises K + σ²I, adding jitter if rounding makes it indefinite (pairs: kernelPairs of the
- * inputs; basis: the inputs' quadratic features and their variances when hyper has a basis term).
+ * inputs; basis: the inputs' basis features and their variances when hyper has a basis term).
  */
 function factorise(n: number, hyper: GpHyper, pairs: { r2: Float64Array; r: Float64Array; ex: Float64Array }, basis?: { h: Float64Array[]; w: Float64Array }): Float64Array {
   const s2 = Math.exp(hyper.logSignalVar);
@@ -350,7 +351,8 @@ export function logMarginalLikelihood(x: readonly number[][], y: readonly number
   const pairs = kernelPairs(x, invL2);
   const w = basisVariances(hyper);
   if (w && inputGradient) throw new Error('logMarginalLikelihood: no input gradient with a basis term');
-  const h = w ? x.map((u) => basisFeatures(u, w.length)) : [];
+  const kind = basisKind(hyper);
+  const h = kind ? x.map((u) => basisFeatures(u, kind)) : [];
   const l = factorise(n, hyper, pairs, w ? { h, w } : undefined);
   const alpha = backSolve(l, n, forwardSolve(l, n, Float64Array.from(y)));
   let value = -0.5 * n * Math.log(2 * Math.PI);
@@ -609,8 +611,8 @@ export class GaussianProcess {
   private readonly chol: Float64Array;
   private readonly alpha: Float64Array;
   private readonly invL2: Float64Array;
-  /** Basis variances b_k and the training points' features, with a basis term (basisFeatures). */
-  private readonly basis?: { w: Float64Array; h: Float64Array[] };
+  /** Basis variances b_k, their kind and the training points' features, with a basis term (basisFeatures). */
+  private readonly basis?: { w: Float64Array; kind: BasisKind; h: Float64Array[] };
 
   /** Conditions on (x, y) with the given hyper-parameters. Needs at least one point. */
   constructor(x: readonly number[][], y: readonly number[], hyper: GpHyper, standardisation?: { mean: number; std: number }) {
@@ -624,7 +626,9 @@ export class GaussianProcess {
     this.yStd = st.std;
     this.invL2 = inverseSquares(hyper);
     const w = basisVariances(hyper);
-    if (w) this.basis = { w, h: this.x.map((u) => basisFeatures(u, w.length)) };
+    // basisKind refuses a number of basis variances that is neither d nor 2d (a corrupt snapshot).
+    const kind = basisKind(hyper);
+    if (w && kind) this.basis = { w, kind, h: this.x.map((u) => basisFeatures(u, kind)) };
     const n = x.length;
     this.chol = factorise(n, this.hyper, kernelPairs(this.x, this.invL2), this.basis);
     this.alpha = backSolve(this.chol, n, forwardSolve(this.chol, n, Float64Array.from(y, (v) => (v - this.yMean) / this.yStd)));
@@ -677,7 +681,7 @@ export class GaussianProcess {
     const kstar = new Float64Array(n);
     const basis = this.basis;
     for (const q of xs) {
-      const hq = basis ? basisFeatures(q, basis.w.length) : undefined;
+      const hq = basis ? basisFeatures(q, basis.kind) : undefined;
       let m = 0;
       for (let i = 0; i < n; i++) {
         kstar[i] = s2 * matern52(q, this.x[i], this.invL2);
@@ -701,7 +705,7 @@ export class GaussianProcess {
     return xs.map((q) => {
       let m = 0;
       if (basis) {
-        const hq = basisFeatures(q, basis.w.length);
+        const hq = basisFeatures(q, basis.kind);
         for (let i = 0; i < n; i++) m += (s2 * matern52(q, this.x[i], this.invL2) + basisCovariance(hq, basis.h[i], basis.w)) * this.alpha[i];
       } else for (let i = 0; i < n; i++) m += s2 * matern52(q, this.x[i], this.invL2) * this.alpha[i];
       return this.yMean + this.yStd * m;
@@ -710,8 +714,8 @@ export class GaussianProcess {
 
   /** Prior variance of the latent function, its largest over the unit cube (an upper bound on every posterior variance there). */
   get priorVariance(): number {
-    const w = this.basis?.w;
-    const s2 = Math.exp(this.hyper.logSignalVar) + (w ? basisMaxVariance(w, this.hyper.logLengthscales.length) : 0);
+    const basis = this.basis;
+    const s2 = Math.exp(this.hyper.logSignalVar) + (basis ? basisMaxVariance(basis.w, basis.kind) : 0);
     return s2 * this.yStd * this.yStd;
   }
 
