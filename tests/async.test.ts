@@ -287,6 +287,30 @@ describe('asynchronous campaigns (#21)', () => {
     }
   }, 120_000);
 
+  it('the rigs\' answers to the cancels at campaign end close the jobs in the ledger, the trials stay abandoned (#21 review)', async () => {
+    const r = await runSimCampaign(base('async', { agent: createSobolAgent(), rigRuns: 100, wallTimeMs: 25_000, keep: true }));
+    try {
+      expect(r.status).toBe('completed');
+      const l = Ledger.open(r.db, { readonly: true });
+      try {
+        const ended = l.documents('c', 'TrialAbandoned').filter((d) => d.body.kind === 'campaign-end').map((d) => d.body.trialId);
+        expect(ended.length).toBeGreaterThan(0);
+        const cancelled = l.documents('c', 'RigEventReceived').filter((d) => d.body.type === 'cancelled').map((d) => d.body.jobId);
+        expect(cancelled.length).toBeGreaterThan(0);
+        // Each answered cancel is recorded as the job's end; no job is left open for a resume to re-send.
+        expect(l.jobs('c').filter((j) => j.status !== 'completed' && j.status !== 'failed')).toEqual([]);
+        const failed = new Set(l.documents('c', 'JobFailed').map((d) => d.body.jobId));
+        for (const id of cancelled) expect(failed.has(id)).toBe(true);
+        const trials = new Map(l.trials('c').map((t) => [t.id, t]));
+        for (const id of ended) expect(trials.get(id)?.status).toBe('abandoned');
+      } finally {
+        l.close();
+      }
+    } finally {
+      r.cleanup();
+    }
+  }, 120_000);
+
   it('with loop.warmup, refills no freed slot until that many trials have ended; without it, the first results bring new picks at once', async () => {
     // Sobol' fills the first batch of 6, so every later pick is made after some trial ended:
     // with warmup 4 none before the fourth result (the model's first picks wait for data).

@@ -604,7 +604,12 @@ function project(db: Database.Database, doc: LedgerDocument): void {
     case 'JobFailed': {
       const b = doc.body as DocumentBodies['JobFailed'];
       sql(db, "UPDATE jobs SET status = 'failed', finished_at = ?, reason = ? WHERE job_id = ?").run(at, b.reason, b.jobId);
-      moveTrial(db, doc, b.trialId, 'failed', at);
+      // A job that ends after its trial was given up (issue #21: the rig answers the cancel sent
+      // when the campaign ended) closes the job only. Moving the trial abandoned → failed was
+      // refused, the transaction rolled back with this JobFailed, and the job stayed open, so a
+      // resume re-sent it.
+      const t = sql(db, 'SELECT status FROM trials WHERE id = ?').get(b.trialId) as { status: TrialStatus } | undefined;
+      if (t?.status !== 'abandoned') moveTrial(db, doc, b.trialId, 'failed', at);
       break;
     }
     case 'TrialCompleted': {

@@ -908,7 +908,9 @@ export class CampaignRuntime {
     } else {
       this.ledger.transaction(() => {
         this.ledger.append(this.d.campaignId, 'JobFailed', { jobId: e.jobId, trialId: job.trialId, stage: job.stage, attempt: e.attempt ?? job.attempt, reason: e.reason ?? e.type }, e.jobId);
-        this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: job.trialId, reason: `stage ${job.capability}: ${e.reason ?? e.type}`, kind: 'rig' }, job.trialId);
+        // A trial already given up (the campaign ended and cancelled its job, issue #21) keeps
+        // its abandonment: the rig's answer ends the job only.
+        if (trial.status !== 'abandoned') this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: job.trialId, reason: `stage ${job.capability}: ${e.reason ?? e.type}`, kind: 'rig' }, job.trialId);
       });
     }
     this.changes.next();
