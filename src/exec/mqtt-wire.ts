@@ -232,8 +232,9 @@ export function decodeValue(json: string, blobs: Map<string, Buffer> = new Map()
       const o = v as Record<string, unknown>;
       if (typeof o.$num === 'string' && Object.keys(o).length === 1) return Number(o.$num);
       if (typeof o.$ta === 'string') {
-        const Ctor = TYPED[o.$ta];
-        if (!Ctor) throw new WireError(`unknown typed array "${o.$ta}"`);
+        // Own properties only: "toString" or "constructor" must be refused, not found on the prototype (issue #21).
+        const Ctor = Object.hasOwn(TYPED, o.$ta) ? TYPED[o.$ta] : undefined;
+        if (!Ctor) throw new WireError(`unknown typed array ${JSON.stringify(o.$ta.slice(0, 40))}; expected one of ${Object.keys(TYPED).join(', ')}`);
         let bytes: Buffer;
         if (typeof o.b64 === 'string') bytes = Buffer.from(o.b64, 'base64');
         else {
@@ -242,10 +243,12 @@ export function decodeValue(json: string, blobs: Map<string, Buffer> = new Map()
           bytes = gunzipSync(gz, { maxOutputLength: MAX_BLOB_BYTES });
           if (createHash('sha256').update(bytes).digest('hex') !== o.blob) throw new WireError(`blob ${String(o.blob)} does not match its sha256`);
         }
+        const el = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+        // A length that is not whole elements is a damaged or forged value, not one to truncate.
+        if (bytes.length % el !== 0) throw new WireError(`a ${o.$ta} of ${bytes.length} bytes: expected a multiple of ${el} bytes`);
         // Copy into a fresh, aligned buffer (a Buffer may sit at any offset of a shared pool).
         const ab = new ArrayBuffer(bytes.length);
         new Uint8Array(ab).set(bytes);
-        const el = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
         return new Ctor(ab, 0, bytes.length / el);
       }
     }

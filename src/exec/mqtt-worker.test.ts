@@ -45,6 +45,15 @@ describe('wire codec', () => {
     expect(back.arrays.map((a) => a[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
+  it('refuses typed-array names that are not its own and lengths that are not whole elements (issue #21)', () => {
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(() => decodeValue(JSON.stringify({ $ta: name, b64: 'AAAA' })), name).toThrow(/unknown typed array.*expected one of Uint8Array/);
+    }
+    expect(() => decodeValue('{"$ta":"Float64Array","b64":"AAA="}')).toThrow(WireError);
+    expect(() => decodeValue('{"$ta":"Float64Array","b64":"AAA="}')).toThrow(/Float64Array of 2 bytes: expected a multiple of 8/);
+    expect([...(decodeValue('{"$ta":"Uint16Array","b64":"AQACAA=="}') as Uint16Array)]).toEqual([1, 2]);
+  });
+
   it('refuses blob references that would make a peer buffer without bound', () => {
     const sha = 'a'.repeat(64);
     expect(blobRefsProblem([{ sha, size: 10, chunks: 1 }])).toBeUndefined();
