@@ -4,6 +4,7 @@ import { BadInputError, PoreloopError } from '../core/errors.js';
 import type { TaskExecutor } from './executor.js';
 import {
   BlobFetcher,
+  boundedId,
   clearBlob,
   COMPUTE_PROTOCOL,
   computeTopics,
@@ -135,7 +136,7 @@ export class MqttExecutor implements TaskExecutor {
 
   static async connect(options: MqttExecutorOptions): Promise<MqttExecutor> {
     const producerId = options.producerId ?? `p-${randomUUID().slice(0, 12)}`;
-    const client = await connectV5(options, `poreloop-producer-${producerId}`.slice(0, 64));
+    const client = await connectV5(options, boundedId('poreloop-producer-', producerId));
     const ex = new MqttExecutor(client, { ...options, producerId });
     client.on('message', (topic, payload, packet) => ex.onMessage(topic, payload, packet as never));
     await client.subscribeAsync([ex.topics.replies(producerId), ex.topics.allStatus], { qos: 1 });

@@ -385,6 +385,21 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
 }
 
+/** Client ids are kept to this many characters (a broker must accept 23, MQTT 5 §3.1.3.1; Mosquitto, EMQX and HiveMQ take 64 and more). */
+export const CLIENT_ID_MAX = 64;
+
+/**
+ * `<prefix><id>` when that fits in `max` characters, else the head of it and a hash of the whole
+ * id: two ids that differ only past the cut must not share a client id — two workers on long pod
+ * names (pid 1 in every pod) took each other's session over, back and forth (issue #21).
+ */
+export function boundedId(prefix: string, id: string, max = CLIENT_ID_MAX): string {
+  const full = `${prefix}${id}`;
+  if (full.length <= max) return full;
+  const hash = createHash('sha256').update(id).digest('hex').slice(0, 12);
+  return `${full.slice(0, max - hash.length - 1)}-${hash}`;
+}
+
 /** How a compute peer reaches the broker; credentials come from the composing code (compose reads the environment). */
 export interface ComputeConnectOptions {
   url: string;

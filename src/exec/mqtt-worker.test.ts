@@ -11,7 +11,7 @@ import { uniq, waitFor } from '../../robots/testing/brokers.js';
 import { useMosquitto } from '../../robots/testing/mosquitto-suite.js';
 import { mosquittoMissing, skipWithout } from '../../robots/testing/services.js';
 import { MqttExecutor, WorkerLostError } from './mqtt-executor.js';
-import { BlobFetcher, blobRefsProblem, CHUNK_BYTES, computeTopics, connectV5, decodeValue, encodeValue, INLINE_MAX_BYTES, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
+import { BlobFetcher, blobRefsProblem, boundedId, CHUNK_BYTES, CLIENT_ID_MAX, computeTopics, connectV5, decodeValue, encodeValue, INLINE_MAX_BYTES, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
 import { startMqttWorker, type MqttWorker } from './mqtt-worker.js';
 import { TaskError } from './worker-pool.js';
 
@@ -52,6 +52,17 @@ describe('wire codec', () => {
     expect(() => decodeValue('{"$ta":"Float64Array","b64":"AAA="}')).toThrow(WireError);
     expect(() => decodeValue('{"$ta":"Float64Array","b64":"AAA="}')).toThrow(/Float64Array of 2 bytes: expected a multiple of 8/);
     expect([...(decodeValue('{"$ta":"Uint16Array","b64":"AQACAA=="}') as Uint16Array)]).toEqual([1, 2]);
+  });
+
+  it('client ids stay within 64 characters and distinct for ids that differ only past the cut (issue #21)', () => {
+    const pod = 'poreloop-compute-physics-deployment-5f7d8c9b6-x2-';
+    const a = boundedId('poreloop-worker-', `${pod}abcde-1`);
+    const b = boundedId('poreloop-worker-', `${pod}fghij-1`);
+    expect(a).not.toBe(b);
+    for (const id of [a, b]) expect(id.length).toBeLessThanOrEqual(CLIENT_ID_MAX);
+    expect(a.startsWith('poreloop-worker-poreloop-compute-physics')).toBe(true);
+    // Short ids stay as they were, readable.
+    expect(boundedId('poreloop-worker-', 'node7-1234')).toBe('poreloop-worker-node7-1234');
   });
 
   it('refuses blob references that would make a peer buffer without bound', () => {

@@ -4,6 +4,7 @@ import { BadInputError } from '../core/errors.js';
 import {
   BlobFetcher,
   blobRefsProblem,
+  boundedId,
   COMPUTE_PROTOCOL,
   computeTopics,
   connectV5,
@@ -92,7 +93,7 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
   let stopping = false;
   const active = new Set<string>();
   const recent = new Map<string, ReplyMessage>();
-  const client: MqttClient = await connectV5(o, `poreloop-worker-${o.workerId}`.slice(0, 64), { topic: topics.status(o.workerId), payload: Buffer.from(JSON.stringify(status('offline'))) });
+  const client: MqttClient = await connectV5(o, boundedId('poreloop-worker-', o.workerId), { topic: topics.status(o.workerId), payload: Buffer.from(JSON.stringify(status('offline'))) });
   const blobs = new BlobFetcher(client, topics);
 
   const reply = (responseTopic: string, correlation: Buffer | undefined, msg: ReplyMessage) =>
