@@ -470,7 +470,8 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       }
       if (resolved.wallTimeMs !== undefined && !wallTimeSent && clock.now() - actor.getSnapshot().context.startedAt >= resolved.wallTimeMs) {
         wallTimeSent = true;
-        actor.send({ type: 'campaign.stop', reason: `wall-time budget spent (in state ${stateName(actor.getSnapshot().value)})` });
+        // The budget's own end, as the machine's wall-time rule in `deciding`: completed, the trials in flight given up and cancelled (#21 review).
+        actor.send({ type: 'campaign.budgetSpent', reason: `wall-time budget spent (in state ${stateName(actor.getSnapshot().value)})` });
       }
       for (const c of ledger.pendingCommands(campaignId)) {
         if (c.command === 'stop' || c.command === 'pause' || c.command === 'resume') {

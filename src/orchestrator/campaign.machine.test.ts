@@ -170,6 +170,15 @@ describe('campaign machine', () => {
     expect(f.calls.at(-1)).toBe('finish');
   });
 
+  it('a budget found spent outside the loop (campaign.budgetSpent) completes the campaign; finish is told so (#21 review)', async () => {
+    const f = fakes();
+    let finished: unknown;
+    f.actors.finish = fromPromise(async ({ input }) => void (finished = input)) as never;
+    const s = await run({ rigRuns: 1000 }, f, (a) => a.send({ type: 'campaign.budgetSpent', reason: 'wall-time budget spent (in state proposing)' }));
+    expect(s.context.finalStatus).toBe('completed');
+    expect(finished).toEqual({ campaignId: 'c1', status: 'completed', reason: 'wall-time budget spent (in state proposing)' });
+  });
+
   it('ends without dispatching when nothing can be selected', async () => {
     const f = fakes({ selected: () => 0 });
     const s = await run({ rigRuns: 4, rounds: 1 }, f);

@@ -138,6 +138,12 @@ export interface FinishInput {
 
 export type CampaignEvent =
   | { type: 'campaign.stop'; reason?: string }
+  /**
+   * A budget spent, as found outside the loop (src/compose checks the wall time every 250 ms, so
+   * a round that cannot finish ends too, issue #14): ends the campaign as the machine's own rule
+   * for that budget does — completed, and `finish` gives up the trials in flight (issue #21).
+   */
+  | { type: 'campaign.budgetSpent'; reason: string }
   | { type: 'campaign.pause' }
   | { type: 'campaign.resume' }
   | ({ type: 'approval.decided' } & ApprovalDecision);
@@ -216,6 +222,13 @@ export const campaignMachine = setup({
     'campaign.stop': {
       target: '.stopping',
       actions: assign({ stopReason: ({ event }) => event.reason ?? 'operator stop', finalStatus: () => 'stopped' as const }),
+    },
+    // Not a stop (issue #21 review): sent as `campaign.stop`, the wall-time budget ended an async
+    // campaign `stopped` with its trials left in flight — never abandoned, never cancelled — and a
+    // resume stopped again at once, so they never ended. A budget completes the campaign.
+    'campaign.budgetSpent': {
+      target: '.stopping',
+      actions: assign({ stopReason: ({ event }) => event.reason, finalStatus: () => 'completed' as const }),
     },
     'campaign.pause': { actions: assign({ pauseRequested: () => true }) },
     // A resume that arrives before the round ends withdraws the pending pause (in `paused` the
@@ -367,7 +380,7 @@ export const campaignMachine = setup({
       on: { 'campaign.resume': 'proposing', 'campaign.pause': {} },
     },
     stopping: {
-      on: { 'campaign.stop': {}, 'campaign.pause': {} },
+      on: { 'campaign.stop': {}, 'campaign.budgetSpent': {}, 'campaign.pause': {} },
       invoke: {
         src: 'finish',
         input: ({ context }) => ({ campaignId: context.campaignId, status: context.finalStatus ?? 'stopped', reason: context.stopReason ?? 'stopped' }),
@@ -376,7 +389,7 @@ export const campaignMachine = setup({
       },
     },
     failed: {
-      on: { 'campaign.stop': {}, 'campaign.pause': {} },
+      on: { 'campaign.stop': {}, 'campaign.budgetSpent': {}, 'campaign.pause': {} },
       invoke: {
         src: 'finish',
         input: ({ context }) => ({ campaignId: context.campaignId, status: 'failed' as const, reason: context.stopReason ?? context.error ?? 'failed' }),

@@ -158,16 +158,30 @@ function stopReason(db: string, id: string): { status: string; stopReason: strin
 }
 
 describe('a campaign stuck on a hung rig still ends (issue #14)', () => {
-  it('at budget.wallTime, with the cause recorded and shown by status', async () => {
+  // Issue #21 review: the budget completes the campaign, as the machine's own wall-time rule
+  // does, and gives up the hung trial (abandoned, its job cancelled) in both modes. It used to
+  // stop it (`stopped`), leaving the trial in flight for good — a resume stopped again at once.
+  it.each(['sync', 'async'] as const)('at budget.wallTime (%s), completed with the cause recorded and shown by status, the hung trial given up', async (mode) => {
     // 10 s, not less: the budget counts from the campaign's start, and on a loaded machine the
     // set-up (broker, rigs, the proposal worker) must not eat it before the job hangs.
-    const c = hangingCampaign({ budget: { rigRuns: 2, wallTime: '10s' } });
+    const c = hangingCampaign({ budget: { rigRuns: 2, wallTime: '10s' }, loop: { mode } });
     const s = await runCampaign(loadCampaign(c.path), { db: c.db });
-    expect(s.status).toBe('stopped');
+    expect(s.status).toBe('completed');
     expect(s.stopReason).toMatch(/^wall-time budget spent \(in state awaitingRigs\)$/);
+    const l = Ledger.open(c.db, { readonly: true });
+    try {
+      const selected = l.trials(s.campaignId).filter((t) => t.selectedRank !== null);
+      expect(selected).toHaveLength(1);
+      expect(selected[0].status).toBe('abandoned');
+      expect(l.documents(s.campaignId, 'TrialAbandoned').map((d) => d.body)).toEqual([
+        { trialId: selected[0].id, reason: 'the campaign ended (wall-time budget spent (in state awaitingRigs)) before its result', kind: 'campaign-end' },
+      ]);
+    } finally {
+      l.close();
+    }
     const st = await cli(['status', s.campaignId, '--db', c.db]);
     expect(st.code).toBe(0);
-    expect(st.stdout).toMatch(/stopped — wall-time budget spent/);
+    expect(st.stdout).toMatch(/completed — wall-time budget spent/);
   }, 120_000);
 
   // A guard rather than a probe: stop already worked on a hung rig; it did not in the empty-round
