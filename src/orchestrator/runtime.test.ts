@@ -12,7 +12,7 @@ import { Ledger, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime } from './runtime.js';
 
-function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel; screen?: number; log?: (line: string) => void } = {}) {
+function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel; screen?: number; log?: (line: string) => void; mode?: 'sync' | 'async'; warmup?: number; batchSize?: number } = {}) {
   const db = opts.db ?? join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'l.db');
   const ledger = Ledger.open(db);
   if (!ledger.campaign('c')) {
@@ -22,7 +22,7 @@ function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: 
   const agent = opts.agent ?? fakeAgent();
   const runtime = new CampaignRuntime({
     ledger, campaignId: 'c', agent, space: { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] },
-    predictor: opts.predictor ?? fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, screenCandidates: opts.screen, batchSize: 2,
+    predictor: opts.predictor ?? fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, screenCandidates: opts.screen, batchSize: opts.batchSize ?? 2, mode: opts.mode, warmup: opts.warmup,
     timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction, reality: opts.reality, log: opts.log,
   });
   const machine = campaignMachine.provide({
@@ -331,6 +331,30 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(seen[0]).toBeUndefined();
     expect(seen.length).toBeGreaterThan(1);
     for (const a of seen.slice(1)) expect(a).toEqual([trials.find((t) => t.id === rejected)!.params]);
+  });
+
+  it('async: trials rejected at the approval gate are no results — not counted toward loop.warmup, not taken by an assimilation (#21 review)', async () => {
+    // A rig that never answers: the approved trial stays in flight.
+    const s = setup({ approval: true, mode: 'async', warmup: 2, batchSize: 3, rigRuns: 10, rig: fakeRig(() => {}) });
+    s.runtime.start();
+    const r = { campaignId: 'c', round: 1 };
+    await s.runtime.propose(r);
+    await s.runtime.score(r);
+    expect((await s.runtime.select({ ...r, remaining: 10 })).selected).toBe(3);
+    await s.runtime.requestApproval(r);
+    const [, ...reject] = s.ledger.trials('c').filter((t) => t.selectedRank !== null).map((t) => t.id);
+    issueCommand(s.ledger, 'c', 'approve', { round: 1, reject, by: 'test' });
+    expect(s.runtime.decideApproval(1)).toMatchObject({ decision: 'approve', approved: 1 });
+    await s.runtime.dispatch(r);
+    // Two slots free, two trials rejected, no result: the warm-up of 2 ended trials still holds.
+    let freed = false;
+    void s.runtime.awaitRigs({ ...r, remaining: 9 }).then(() => (freed = true), () => {});
+    await new Promise((done) => setImmediate(done));
+    expect(freed).toBe(false);
+    // Nothing ended at the rigs: the pass takes no trial, is no result round, records no learning.
+    expect(await s.runtime.assimilate(r)).toMatchObject({ ended: 0, inFlight: 1 });
+    expect(s.ledger.documents('c', 'AgentLearned').filter((d) => d.key === 'rig:1')).toEqual([]);
+    await s.runtime.close();
   });
 
   it('passes only abandonments that concern the recipe: a job failed for good (rig timeout after maxAttempts) is not in ctx.abandoned (#21 review)', async () => {

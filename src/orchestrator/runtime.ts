@@ -3,7 +3,7 @@ import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
 import type { Agent, Clock, Evidence, FidelityObservation, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RealityModel, RewardModel, Rig, RigEvent, RigJob, ScoreOptions } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode, isFeasible, paramKey } from '../core/space.js';
-import { abandonConcernsRecipe, type DocumentBodies } from '../ledger/documents.js';
+import { abandonConcernsRecipe, abandonKind, type DocumentBodies } from '../ledger/documents.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { CampaignView } from '../ledger/view.js';
 import type { ApprovalDecision, ApprovalRequestOutput, AssimilateOutput, AwaitInput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
@@ -461,10 +461,25 @@ export class CampaignRuntime {
     return this.view.trials().filter((t) => t.selectedRank !== null && t.status !== 'completed' && t.status !== 'abandoned');
   }
 
-  /** Async mode: trials that ended (completed or abandoned) and no assimilation has taken yet. */
+  /**
+   * Async mode: whether a selected trial ended at the rigs' end of the loop — completed, or
+   * abandoned by a rig, the reward or the campaign's end. A trial a person rejected at the
+   * approval gate never went to a rig and brings no result (#21 review): counted, rejecting 10
+   * satisfied `loop.warmup: 10` with no result, and the next assimilation took the rejections as
+   * a result round (budget.rounds, stop.noImprovementRounds). Sync mode counts neither.
+   */
+  private ended(t: TrialRow): boolean {
+    if (t.selectedRank === null) return false;
+    if (t.status === 'completed') return true;
+    if (t.status !== 'abandoned') return false;
+    const doc = this.view.document('TrialAbandoned', t.id)?.body;
+    return doc === undefined || abandonKind(doc) !== 'approval';
+  }
+
+  /** Async mode: trials that ended (see `ended`) and no assimilation has taken yet. */
   private unassimilated(): TrialRow[] {
     const taken = new Set(this.ledger.documents(this.d.campaignId, 'AgentLearned').flatMap((d) => d.body.trialIds ?? []));
-    return this.view.trials().filter((t) => t.selectedRank !== null && (t.status === 'completed' || t.status === 'abandoned') && !taken.has(t.id));
+    return this.view.trials().filter((t) => this.ended(t) && !taken.has(t.id));
   }
 
   // ── actors ─────────────────────────────────────────────────────────────────────────────
@@ -767,7 +782,7 @@ export class CampaignRuntime {
     const slotFree = () => {
       const n = this.inFlight().length;
       this.progress({ phase: 'rigs', round, done: this.d.batchSize - n, total: this.d.batchSize, message: `${n} trials in flight` });
-      const warm = !this.d.warmup || this.view.trials().filter((t) => t.selectedRank !== null && (t.status === 'completed' || t.status === 'abandoned')).length >= this.d.warmup;
+      const warm = !this.d.warmup || this.view.trials().filter((t) => this.ended(t)).length >= this.d.warmup;
       const go = n === 0 || (!drain && remaining > 0 && warm && n < Math.min(this.d.batchSize, below ?? Infinity));
       return go ? this.d.batchSize - n : -1;
     };
