@@ -4,6 +4,7 @@ import { BadInputError, PoreloopError } from '../core/errors.js';
 import type { TaskExecutor } from './executor.js';
 import {
   BlobFetcher,
+  blobRef,
   boundedId,
   clearBlob,
   COMPUTE_PROTOCOL,
@@ -15,6 +16,7 @@ import {
   parseWorkerStatus,
   publishBlob,
   TASK_KINDS,
+  topicLevelProblem,
   WireError,
   type BlobRef,
   type ComputeConnectOptions,
@@ -40,7 +42,10 @@ import { PoolClosedError, QueueFullError, TaskError } from './worker-pool.js';
  *   online workers of that kind (retained status) have free slots; the rest wait here, in a
  *   bounded queue, like the local pool's.
  * - **Large values as blobs** (./mqtt-wire.ts): retained, content-addressed gzip chunks with
- *   an MQTT 5 message expiry, cleared once the task settles.
+ *   an MQTT 5 message expiry, on this producer's own topics (`blobs/<producerId>/<sha>`),
+ *   uploaded when a task is first sent — and again on a later send once older than half the
+ *   expiry, so a task that waited long for a worker still finds them — and cleared once no
+ *   pending task of this producer refers to them.
  */
 
 export class WorkerLostError extends PoreloopError {}
@@ -59,7 +64,7 @@ export interface MqttExecutorOptions extends ComputeConnectOptions {
   maxAttempts?: number;
   /** Tasks waiting for capacity (default 1024). */
   maxQueue?: number;
-  /** Retained blob lifetime, a backstop if this process dies (default 1 h). */
+  /** Retained blob lifetime, a backstop if this process dies (default 1 h); a blob older than half of it is uploaded again before a send. */
   blobExpiryS?: number;
   blobTimeoutMs?: number;
   log?: (line: string) => void;
@@ -83,6 +88,9 @@ interface Job {
   task: string;
   kind: ComputeKind;
   payload: string;
+  /** The sha256 of each blob of the payload (its bytes are in `blobUse`, held while this job is pending). */
+  shas: string[];
+  /** Their references as last uploaded (set before each send). */
   blobs: BlobRef[];
   deadline?: number;
   noWorkerMs?: number;
@@ -116,7 +124,13 @@ export class MqttExecutor implements TaskExecutor {
   readonly stats: ExecutorStats = { sent: 0, redelivered: 0, bounced: 0, duplicates: 0, completed: 0, failed: 0, bytesOut: 0, bytesIn: 0, invalid: 0 };
   private readonly jobs = new Map<string, Job>();
   private readonly settled = new Set<string>();
-  private readonly blobUse = new Map<string, { ref: Promise<BlobRef>; users: number }>();
+  /**
+   * The payload blobs of the pending jobs, by sha: tasks on the same volume (property groups,
+   * realisations scored twice) share one upload. `users` counts the pending jobs that refer to
+   * it, from run() to settle — never across an await, so a job that settles mid-upload still
+   * releases its blobs (issue #21); `ref` is the last upload, begun `at`.
+   */
+  private readonly blobUse = new Map<string, { gz: Buffer; users: number; ref?: Promise<BlobRef>; at: number }>();
   private readonly workerMap = new Map<string, WorkerStatus>();
   private readonly topics;
   private readonly fetcher;
@@ -136,6 +150,9 @@ export class MqttExecutor implements TaskExecutor {
 
   static async connect(options: MqttExecutorOptions): Promise<MqttExecutor> {
     const producerId = options.producerId ?? `p-${randomUUID().slice(0, 12)}`;
+    // It names this producer's reply and blob topics: one level, no wildcards.
+    const idProblem = topicLevelProblem(producerId);
+    if (idProblem) throw new BadInputError(`${idProblem}, got ${JSON.stringify(producerId)}`, 'producerId');
     const client = await connectV5(options, boundedId('poreloop-producer-', producerId));
     const ex = new MqttExecutor(client, { ...options, producerId });
     client.on('message', (topic, payload, packet) => ex.onMessage(topic, payload, packet as never));
@@ -188,15 +205,17 @@ export class MqttExecutor implements TaskExecutor {
       reject = rej;
     });
     const job: Job = {
-      id, task, kind, payload: enc.json, blobs: [], attempt: 0, state: 'uploading', heardAt: 0, notBefore: 0, bounces: 0, promise, resolve, reject,
+      id, task, kind, payload: enc.json, shas: [...enc.blobs.keys()], blobs: [], attempt: 0, state: 'queued', heardAt: 0, notBefore: 0, bounces: 0, promise, resolve, reject,
       deadline: options.deadlineMs !== undefined ? Date.now() + options.deadlineMs : undefined,
       noWorkerMs: options.noWorkerMs,
     };
+    for (const [sha, gz] of enc.blobs) {
+      const use = this.blobUse.get(sha);
+      if (use) use.users++;
+      else this.blobUse.set(sha, { gz, users: 1, at: 0 });
+    }
     this.jobs.set(id, job);
-    void this.uploadBlobs(job, enc.blobs).then(
-      () => this.pump(),
-      (e) => this.settle(job, e as Error),
-    );
+    this.pump();
     return promise as Promise<T>;
   }
 
@@ -214,19 +233,36 @@ export class MqttExecutor implements TaskExecutor {
     if (this.settled.size > 100_000) this.settled.delete(this.settled.values().next().value as string);
   }
 
-  private async uploadBlobs(job: Job, blobs: Map<string, Buffer>): Promise<void> {
-    for (const [sha, gz] of blobs) {
-      let entry = this.blobUse.get(sha);
-      if (entry) entry.users++;
-      else {
-        // Tasks on the same volume (property groups, realisations scored twice) share one upload.
-        entry = { ref: publishBlob(this.client, this.topics, sha, gz, this.o.blobExpiryS ?? 3600), users: 1 };
-        this.blobUse.set(sha, entry);
-        this.stats.bytesOut += gz.length;
-      }
-      job.blobs.push(await entry.ref);
-    }
-    job.state = 'queued';
+  /**
+   * The blob as uploaded for a send: the upload in flight or done, unless it began more than half
+   * the expiry ago — a task that waited for a worker longer than the expiry found its blobs gone
+   * (issue #21). A failed upload is forgotten, so the next send tries again.
+   */
+  private upload(sha: string): Promise<BlobRef> {
+    const use = this.blobUse.get(sha)!;
+    const expiryS = this.o.blobExpiryS ?? 3600;
+    if (use.ref && Date.now() - use.at < (expiryS * 1000) / 2) return use.ref;
+    use.at = Date.now();
+    this.stats.bytesOut += use.gz.length;
+    const ref = publishBlob(this.client, this.topics, blobRef(this.o.producerId, sha, use.gz), use.gz, expiryS);
+    use.ref = ref;
+    ref.catch(() => {
+      if (use.ref === ref) use.ref = undefined;
+    });
+    return ref;
+  }
+
+  /** Uploads the job's blobs as needed, then sends it; a failed upload fails the task. */
+  private dispatch(job: Job): void {
+    job.state = 'uploading';
+    void Promise.all(job.shas.map((sha) => this.upload(sha))).then(
+      (refs) => {
+        if (this.jobs.get(job.id) !== job || job.state !== 'uploading') return; // settled meanwhile
+        job.blobs = refs;
+        this.send(job);
+      },
+      (e) => this.settle(job, e as Error),
+    );
   }
 
   /** Slots advertised by the online workers of `kind`. */
@@ -238,7 +274,7 @@ export class MqttExecutor implements TaskExecutor {
     if (this.closed) return;
     const now = Date.now();
     const inFlight = new Map<ComputeKind, number>();
-    for (const j of this.jobs.values()) if (j.state === 'sent' || j.state === 'accepted') inFlight.set(j.kind, (inFlight.get(j.kind) ?? 0) + 1);
+    for (const j of this.jobs.values()) if (j.state !== 'queued') inFlight.set(j.kind, (inFlight.get(j.kind) ?? 0) + 1);
     for (const j of this.jobs.values()) {
       if (j.state !== 'queued' || j.notBefore > now) continue;
       const cap = this.capacity(j.kind);
@@ -248,7 +284,7 @@ export class MqttExecutor implements TaskExecutor {
       }
       if ((inFlight.get(j.kind) ?? 0) >= cap) continue;
       inFlight.set(j.kind, (inFlight.get(j.kind) ?? 0) + 1);
-      this.send(j);
+      this.dispatch(j);
     }
   }
 
@@ -390,12 +426,14 @@ export class MqttExecutor implements TaskExecutor {
     this.pump();
   }
 
+  /** Clears the blobs no pending job of this producer refers to any longer (uploaded or being uploaded). */
   private async releaseBlobs(job: Job): Promise<void> {
-    for (const ref of job.blobs) {
-      const u = this.blobUse.get(ref.sha);
-      if (!u || --u.users > 0) continue;
-      this.blobUse.delete(ref.sha);
-      if (!this.closed || this.client.connected) await clearBlob(this.client, this.topics, ref).catch(() => undefined);
+    for (const sha of job.shas) {
+      const use = this.blobUse.get(sha);
+      if (!use || --use.users > 0) continue;
+      this.blobUse.delete(sha);
+      if (use.at === 0) continue; // never uploaded
+      if (!this.closed || this.client.connected) await clearBlob(this.client, this.topics, blobRef(this.o.producerId, sha, use.gz)).catch(() => undefined);
     }
   }
 

@@ -9,8 +9,8 @@ import { BadInputError, PoreloopError } from '../core/errors.js';
  * The wire format of compute tasks over MQTT 5 (issue #21, docs/scale-out.md): topics, the
  * JSON codec that keeps typed arrays and non-finite numbers, and "blobs" — large typed arrays
  * (a voxel volume) that travel as gzip'd, content-addressed chunks on retained topics instead
- * of inside one huge message. The task then carries a reference (sha256, size, chunk count),
- * and whichever worker the shared subscription picks fetches the chunks by subscribing.
+ * of inside one huge message. The task then carries a reference (owner, sha256, size, chunk
+ * count), and whichever worker the shared subscription picks fetches the chunks by subscribing.
  */
 
 export const COMPUTE_PROTOCOL = 1;
@@ -64,13 +64,26 @@ export function computeTopics(lab: string) {
     replies: (producerId: string) => `${root}/replies/${producerId}`,
     status: (workerId: string) => `${root}/workers/${workerId}/status`,
     allStatus: `${root}/workers/+/status`,
-    blobChunks: (sha: string) => `${root}/blobs/${sha}/+`,
-    blobChunk: (sha: string, i: number) => `${root}/blobs/${sha}/${i}`,
+    blobChunks: (ref: Pick<BlobRef, 'owner' | 'sha'>) => `${root}/blobs/${ref.owner}/${ref.sha}/+`,
+    blobChunk: (ref: Pick<BlobRef, 'owner' | 'sha'>, i: number) => `${root}/blobs/${ref.owner}/${ref.sha}/${i}`,
   };
+}
+
+/** Why `s` cannot be one level of a topic (a producer id, a worker id, a blob owner), or undefined. */
+export function topicLevelProblem(s: unknown): string | undefined {
+  if (typeof s !== 'string' || s.length < 1 || s.length > 200 || /[/+#\u0000]/.test(s)) return 'expected 1–200 characters without /, +, # or NUL (one topic level)';
+  return undefined;
 }
 
 /** A blob as a task or result refers to it. */
 export interface BlobRef {
+  /**
+   * Who publishes and later clears it, and so the topic level above the sha: the producer's id
+   * for task inputs, a per-result id for a worker's results. Content addressing alone put equal
+   * bytes from two campaigns (a deterministic twin, the same seed) on one topic, and the first to
+   * finish cleared it under the other (issue #21).
+   */
+  owner: string;
   sha: string;
   /** gzip'd bytes over all chunks. */
   size: number;
@@ -114,13 +127,24 @@ export interface WorkerStatus {
 
 export class WireError extends PoreloopError {}
 
+/**
+ * A blob's chunks did not arrive (expired, cleared, a broker restarted without persistence) or
+ * disagree with their reference: the peer's or the broker's failure, not the task's. A worker
+ * answers it by this name, and the producer uploads the blobs again and resends the task
+ * instead of failing it as the task's own error (issue #21).
+ */
+export class BlobFetchError extends WireError {}
+
+/** The error name a worker answers a task with when it arrived past its deadline. */
+export const LATE_TASK_ERROR = 'DeadlineError';
+
 /*
  * Schemas of what a producer receives (DESIGN.md rule 4: JSON with a schema, validated where it
  * enters). A reply or status that does not match is refused with the reason — the MQTT listener
  * never trusts a field's presence or type.
  */
 const workerId = z.string().min(1).max(200);
-const blobRefs = z.array(z.object({ sha: z.string(), size: z.number(), chunks: z.number() })).superRefine((refs, ctx) => {
+const blobRefs = z.array(z.object({ owner: z.string(), sha: z.string(), size: z.number(), chunks: z.number() })).superRefine((refs, ctx) => {
   const problem = blobRefsProblem(refs);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
@@ -202,7 +226,7 @@ export function encodeValue(value: unknown, inlineMax = INLINE_MAX_BYTES, inline
 
 /**
  * Why a message's blob references are unacceptable, or undefined: each one well-formed
- * (sha256, gzip'd size 1..MAX_BLOB_BYTES, chunks = ceil(size / CHUNK_BYTES)), and at most
+ * (owner one topic level, sha256, gzip'd size 1..MAX_BLOB_BYTES, chunks = ceil(size / CHUNK_BYTES)), and at most
  * MAX_BLOBS_PER_MESSAGE of them with MAX_MESSAGE_BLOB_BYTES in all — so what a peer buffers for
  * one message is bounded before it subscribes to a single chunk.
  */
@@ -212,7 +236,10 @@ export function blobRefsProblem(refs: unknown): string | undefined {
   let total = 0;
   for (const [i, r] of refs.entries()) {
     const ref = r as Partial<BlobRef> | null;
-    if (!ref || typeof ref !== 'object' || typeof ref.sha !== 'string' || !/^[0-9a-f]{64}$/.test(ref.sha)) return `[${i}].sha: expected a sha256 in hex`;
+    if (!ref || typeof ref !== 'object') return `[${i}]: expected a blob reference (owner, sha, size, chunks)`;
+    const ownerProblem = topicLevelProblem(ref.owner);
+    if (ownerProblem) return `[${i}].owner: ${ownerProblem}`;
+    if (typeof ref.sha !== 'string' || !/^[0-9a-f]{64}$/.test(ref.sha)) return `[${i}].sha: expected a sha256 in hex`;
     if (!Number.isInteger(ref.size) || ref.size! < 1 || ref.size! > MAX_BLOB_BYTES) return `[${i}].size: expected an integer from 1 to ${MAX_BLOB_BYTES}`;
     if (ref.chunks !== Math.ceil(ref.size! / CHUNK_BYTES)) return `[${i}].chunks: expected ceil(size / ${CHUNK_BYTES}) = ${Math.ceil(ref.size! / CHUNK_BYTES)}, got ${JSON.stringify(ref.chunks)}`;
     total += ref.size!;
@@ -256,27 +283,32 @@ export function decodeValue(json: string, blobs: Map<string, Buffer> = new Map()
   });
 }
 
+/** The reference of `gz` (gzip'd bytes whose raw sha256 is `sha`) published by `owner`. */
+export function blobRef(owner: string, sha: string, gz: Buffer): BlobRef {
+  return { owner, sha, size: gz.length, chunks: Math.max(1, Math.ceil(gz.length / CHUNK_BYTES)) };
+}
+
 /**
  * Publishes a blob as retained chunks with an MQTT 5 message expiry, so that the broker drops
- * them by itself should their owner die before clearing them.
+ * them by itself should their owner die before clearing them. The chunks' PUBLISHes are all
+ * issued before this returns its promise, so a clear issued later lands after them.
  */
-export async function publishBlob(client: MqttClient, topics: ReturnType<typeof computeTopics>, sha: string, gz: Buffer, expiryS: number): Promise<BlobRef> {
-  const chunks = Math.max(1, Math.ceil(gz.length / CHUNK_BYTES));
+export async function publishBlob(client: MqttClient, topics: ReturnType<typeof computeTopics>, ref: BlobRef, gz: Buffer, expiryS: number): Promise<BlobRef> {
   await Promise.all(
-    Array.from({ length: chunks }, (_, i) =>
-      client.publishAsync(topics.blobChunk(sha, i), gz.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES), {
+    Array.from({ length: ref.chunks }, (_, i) =>
+      client.publishAsync(topics.blobChunk(ref, i), gz.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES), {
         qos: 1,
         retain: true,
-        properties: { messageExpiryInterval: Math.max(1, Math.ceil(expiryS)), userProperties: { chunks: String(chunks), size: String(gz.length) } },
+        properties: { messageExpiryInterval: Math.max(1, Math.ceil(expiryS)), userProperties: { chunks: String(ref.chunks), size: String(gz.length) } },
       }),
     ),
   );
-  return { sha, size: gz.length, chunks };
+  return ref;
 }
 
 /** Removes a blob's retained chunks (an empty retained message clears the topic, MQTT 5 §3.3.1.3). */
 export async function clearBlob(client: MqttClient, topics: ReturnType<typeof computeTopics>, ref: BlobRef): Promise<void> {
-  await Promise.all(Array.from({ length: ref.chunks }, (_, i) => client.publishAsync(topics.blobChunk(ref.sha, i), Buffer.alloc(0), { qos: 1, retain: true })));
+  await Promise.all(Array.from({ length: ref.chunks }, (_, i) => client.publishAsync(topics.blobChunk(ref, i), Buffer.alloc(0), { qos: 1, retain: true })));
 }
 
 /**
@@ -299,16 +331,16 @@ export class BlobFetcher {
    * the reference and the chunks disagree, and waiting would only buffer more.
    */
   offer(topic: string, payload: Buffer): boolean {
-    const m = /\/blobs\/([0-9a-f]{64})\/(\d+)$/.exec(topic);
+    const m = /\/blobs\/([^/]+\/([0-9a-f]{64}))\/(\d+)$/.exec(topic);
     if (!m) return false;
     const w = this.waiting.get(m[1]);
     if (!w) return true;
-    const i = Number(m[2]);
+    const i = Number(m[3]);
     if (i >= w.ref.chunks || w.parts[i] || payload.length === 0) return true;
     const expected = i < w.ref.chunks - 1 ? CHUNK_BYTES : w.ref.size - (w.ref.chunks - 1) * CHUNK_BYTES;
     if (payload.length !== expected) {
       this.waiting.delete(m[1]);
-      w.fail(new WireError(`blob ${m[1].slice(0, 12)} chunk ${i}: ${payload.length} bytes, expected ${expected} (size ${w.ref.size}, ${w.ref.chunks} chunks of ${CHUNK_BYTES})`));
+      w.fail(new BlobFetchError(`blob ${m[2].slice(0, 12)} chunk ${i}: ${payload.length} bytes, expected ${expected} (size ${w.ref.size}, ${w.ref.chunks} chunks of ${CHUNK_BYTES})`));
       return true;
     }
     w.parts[i] = Buffer.from(payload);
@@ -328,15 +360,17 @@ export class BlobFetcher {
 
   /** One blob; concurrent tasks on the same volume share one fetch, and recent blobs are kept (BLOB_CACHE_BYTES). */
   private fetchOne(ref: BlobRef, timeoutMs: number): Promise<Buffer> {
+    // Cached by content (any owner's copy is the same bytes; decodeValue checks the sha), fetched from the owner's topics.
     const known = this.cache.get(ref.sha);
     if (known) return known.blob;
+    const key = `${ref.owner}/${ref.sha}`;
     const got = new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
-        const have = this.waiting.get(ref.sha)?.have ?? 0;
-        this.waiting.delete(ref.sha);
-        reject(new WireError(`blob ${ref.sha.slice(0, 12)}: ${have} of ${ref.chunks} chunks within ${timeoutMs} ms (expired or cleared?)`));
+        const have = this.waiting.get(key)?.have ?? 0;
+        this.waiting.delete(key);
+        reject(new BlobFetchError(`blob ${ref.sha.slice(0, 12)} of ${ref.owner}: ${have} of ${ref.chunks} chunks within ${timeoutMs} ms (expired or cleared?)`));
       }, timeoutMs);
-      this.waiting.set(ref.sha, {
+      this.waiting.set(key, {
         ref,
         parts: new Array(ref.chunks),
         have: 0,
@@ -351,11 +385,11 @@ export class BlobFetcher {
       });
     });
     const p = (async () => {
-      await this.client.subscribeAsync(this.topics.blobChunks(ref.sha), { qos: 1 });
+      await this.client.subscribeAsync(this.topics.blobChunks(ref), { qos: 1 });
       try {
         return await got;
       } finally {
-        await this.client.unsubscribeAsync(this.topics.blobChunks(ref.sha)).catch(() => undefined);
+        await this.client.unsubscribeAsync(this.topics.blobChunks(ref)).catch(() => undefined);
       }
     })();
     const entry = { blob: p, size: ref.size };

@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import mqtt from 'mqtt';
+import mqtt, { type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uniq, waitFor } from '../../robots/testing/brokers.js';
 import { useMosquitto } from '../../robots/testing/mosquitto-suite.js';
 import { mosquittoMissing, skipWithout } from '../../robots/testing/services.js';
 import { MqttExecutor, WorkerLostError } from './mqtt-executor.js';
-import { BlobFetcher, blobRefsProblem, boundedId, CHUNK_BYTES, CLIENT_ID_MAX, computeTopics, connectV5, decodeValue, encodeValue, INLINE_MAX_BYTES, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
+import { BlobFetcher, BlobFetchError, blobRef, blobRefsProblem, boundedId, CHUNK_BYTES, CLIENT_ID_MAX, computeTopics, connectV5, decodeValue, encodeValue, INLINE_MAX_BYTES, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
 import { startMqttWorker, type MqttWorker } from './mqtt-worker.js';
 import { TaskError } from './worker-pool.js';
 
@@ -67,13 +67,16 @@ describe('wire codec', () => {
 
   it('refuses blob references that would make a peer buffer without bound', () => {
     const sha = 'a'.repeat(64);
-    expect(blobRefsProblem([{ sha, size: 10, chunks: 1 }])).toBeUndefined();
-    expect(blobRefsProblem([{ sha, size: CHUNK_BYTES + 1, chunks: 2 }])).toBeUndefined();
-    expect(blobRefsProblem([{ sha, size: 10, chunks: 1_000_000 }])).toMatch(/\[0\]\.chunks: expected ceil\(size \/ 262144\) = 1, got 1000000/);
-    expect(blobRefsProblem([{ sha, size: MAX_BLOB_BYTES + 1, chunks: Math.ceil((MAX_BLOB_BYTES + 1) / CHUNK_BYTES) }])).toMatch(/\[0\]\.size: expected an integer from 1/);
-    expect(blobRefsProblem([{ sha: 'x', size: 1, chunks: 1 }])).toMatch(/\[0\]\.sha/);
-    expect(blobRefsProblem(Array.from({ length: MAX_BLOBS_PER_MESSAGE + 1 }, () => ({ sha, size: 1, chunks: 1 })))).toMatch(/at most 16 blob references/);
-    expect(blobRefsProblem(Array.from({ length: 3 }, () => ({ sha, size: MAX_BLOB_BYTES, chunks: MAX_BLOB_BYTES / CHUNK_BYTES })))).toMatch(/blob bytes in all/);
+    const owner = 'p-1';
+    expect(blobRefsProblem([{ owner, sha, size: 10, chunks: 1 }])).toBeUndefined();
+    expect(blobRefsProblem([{ owner, sha, size: CHUNK_BYTES + 1, chunks: 2 }])).toBeUndefined();
+    expect(blobRefsProblem([{ owner, sha, size: 10, chunks: 1_000_000 }])).toMatch(/\[0\]\.chunks: expected ceil\(size \/ 262144\) = 1, got 1000000/);
+    expect(blobRefsProblem([{ owner, sha, size: MAX_BLOB_BYTES + 1, chunks: Math.ceil((MAX_BLOB_BYTES + 1) / CHUNK_BYTES) }])).toMatch(/\[0\]\.size: expected an integer from 1/);
+    expect(blobRefsProblem([{ owner, sha: 'x', size: 1, chunks: 1 }])).toMatch(/\[0\]\.sha/);
+    // The owner is one topic level of the blob's topics: no wildcard, no second level.
+    for (const bad of [undefined, '', 'a/b', '+', '#', 'x'.repeat(201)]) expect(blobRefsProblem([{ owner: bad, sha, size: 1, chunks: 1 }]), String(bad)).toMatch(/\[0\]\.owner: expected 1–200 characters without/);
+    expect(blobRefsProblem(Array.from({ length: MAX_BLOBS_PER_MESSAGE + 1 }, () => ({ owner, sha, size: 1, chunks: 1 })))).toMatch(/at most 16 blob references/);
+    expect(blobRefsProblem(Array.from({ length: 3 }, () => ({ owner, sha, size: MAX_BLOB_BYTES, chunks: MAX_BLOB_BYTES / CHUNK_BYTES })))).toMatch(/blob bytes in all/);
     // The producer refuses to build such a message in the first place.
     const many = Array.from({ length: MAX_BLOBS_PER_MESSAGE + 4 }, (_, i) => new Uint8Array(INLINE_MAX_BYTES + 1).fill(i));
     expect(() => encodeValue(many)).toThrow(WireError);
@@ -153,6 +156,92 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     expect(ex.pending).toBe(0);
   });
 
+  it('equal bytes still in use survive another task clearing them: another producer\'s volume, a result of this producer\'s (issue #21)', async () => {
+    const lab = uniq('owners');
+    const kinds: Record<string, ComputeKind> = { sum: 'physics', gen: 'twin' };
+    const vol = new Uint8Array(300_000).map((_, i) => i % 7);
+    const total = vol.reduce((a, b) => a + b, 0);
+    const sum = (p: { v: Uint8Array }) => p.v.reduce((a, b) => a + b, 0);
+    const start = async (workerId: string, kind: ComputeKind, handlers: Record<string, (p: any) => unknown>) => {
+      const w = await startMqttWorker({ url: m.url, lab, workerId, kinds: [kind], handlers, taskKinds: kinds, heartbeatMs: 200, blobTimeoutMs: 2000 });
+      started.push(w);
+      return w;
+    };
+    const campaign = async () => {
+      const ex = await MqttExecutor.connect({ url: m.url, lab, kinds, ackTimeoutMs: 3000, leaseMs: 3000 });
+      closers.push(() => ex.close());
+      return ex;
+    };
+    // B's task on the volume goes to a worker that then hangs: B's blob must stay for the next one.
+    const holder = await start('holder', 'physics', { sum: () => new Promise(() => {}) });
+    const b = await campaign();
+    await b.waitForCapacity('physics', 1);
+    const pb = b.run<number>('sum', { v: vol });
+    await waitFor(() => holder.running === 1, 'the holder took B\'s task');
+    // Campaign A sends the same bytes (a deterministic twin, the same seed), finishes, clears its blob.
+    const quick = await start('quick', 'physics', { sum });
+    const a = await campaign();
+    await a.waitForCapacity('physics', 2);
+    expect(await a.run('sum', { v: vol })).toBe(total);
+    await quick.stop();
+    // B gets the same bytes back as a result and clears those once collected.
+    await start('twin', 'twin', { gen: () => vol });
+    await b.waitForCapacity('twin', 1);
+    expect(Buffer.compare(Buffer.from(await b.run<Uint8Array>('gen', {})), Buffer.from(vol))).toBe(0);
+    // The holder dies; a fresh worker (nothing cached) takes B's task and fetches B's blob.
+    await holder.kill();
+    await start('late', 'physics', { sum });
+    expect(await pb).toBe(total);
+  });
+
+  it('a task that waited for a worker longer than the blob expiry still finds its blob (issue #21)', async () => {
+    const lab = uniq('expiry');
+    const ex = await MqttExecutor.connect({ url: m.url, lab, kinds: taskKinds, blobExpiryS: 2 });
+    closers.push(() => ex.close());
+    const data = new Uint8Array(300_000).map((_, i) => i % 2);
+    const p = ex.run<number>('sum', { data });
+    await new Promise((r) => setTimeout(r, 3500)); // no worker online for longer than the expiry
+    const w = await startMqttWorker({ url: m.url, lab, workerId: 'after', kinds: ['physics'], handlers: { sum: (q: { data: Uint8Array }) => q.data.reduce((a, b) => a + b, 0) }, taskKinds, blobTimeoutMs: 3000 });
+    started.push(w);
+    expect(await p).toBe(150_000);
+  });
+
+  it('a task settled mid-upload still clears its blob, and a failed upload is not reused (issue #21)', async () => {
+    const lab = uniq('upload');
+    const t = computeTopics(lab);
+    await worker(lab, 'up', { sum: (p: { data: Uint8Array }) => p.data.length }, []);
+    const ex = await producer(lab);
+    await ex.waitForCapacity('physics', 1);
+    // The last message on each blob chunk topic says whether the chunk is still retained.
+    const raw = await mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq('raw') });
+    closers.push(() => raw.endAsync());
+    const chunks = new Map<string, number>();
+    raw.on('message', (topic, payload) => chunks.set(topic, payload.length));
+    await raw.subscribeAsync(`${t.root}/blobs/#`, { qos: 1 });
+    // The producer's blob uploads: acknowledged only once `hold` settles (a slow link), or refused.
+    const client = (ex as unknown as { client: MqttClient }).client;
+    const publish = client.publishAsync.bind(client) as (topic: string, message: Buffer | string, o?: IClientPublishOptions) => Promise<unknown>;
+    let hold: Promise<void> | undefined;
+    let refuse = false;
+    client.publishAsync = ((topic: string, message: Buffer | string, o?: IClientPublishOptions) => {
+      if (!topic.startsWith(`${t.root}/blobs/`) || message.length === 0) return publish(topic, message, o);
+      if (refuse) return Promise.reject(new Error('refused by the test'));
+      const sent = publish(topic, message, o);
+      return hold ? hold.then(() => sent) : sent;
+    }) as never;
+    let release!: () => void;
+    hold = new Promise((r) => (release = r));
+    const data = new Uint8Array(300_000).fill(5);
+    await expect(ex.run('sum', { data }, { deadlineMs: 300 })).rejects.toBeInstanceOf(WorkerLostError);
+    release();
+    await waitFor(() => chunks.size > 0 && [...chunks.values()].every((n) => n === 0), 'the blob of the settled task cleared', 10_000);
+    // An upload that failed fails its task; the next task on the same bytes uploads them again.
+    refuse = true;
+    await expect(ex.run('sum', { data })).rejects.toThrow(/refused by the test/);
+    refuse = false;
+    expect(await ex.run('sum', { data })).toBe(300_000);
+  });
+
   it('an error after the connect (a keepalive timeout) leaves the client connected, not ended', async () => {
     const c = await connectV5({ url: m.url }, uniq('err'));
     try {
@@ -182,19 +271,19 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     const raw = await mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq('raw') });
     closers.push(() => raw.endAsync());
     // A reference promising 10 bytes in one chunk, and a retained chunk of 1 000 bytes.
-    const sha = 'b'.repeat(64);
-    await raw.publishAsync(t.blobChunk(sha, 0), Buffer.alloc(1000, 7), { qos: 1, retain: true });
+    const bad = { owner: 'o', sha: 'b'.repeat(64) };
+    await raw.publishAsync(t.blobChunk(bad, 0), Buffer.alloc(1000, 7), { qos: 1, retain: true });
     const fetcher = new BlobFetcher(raw, t);
     raw.on('message', (topic, payload) => fetcher.offer(topic, payload));
-    const err = (await fetcher.fetch([{ sha, size: 10, chunks: 1 }], 60_000).catch((e: unknown) => e)) as Error;
-    expect(err).toBeInstanceOf(WireError);
+    const err = (await fetcher.fetch([{ ...bad, size: 10, chunks: 1 }], 60_000).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(BlobFetchError);
     expect(err.message).toMatch(/chunk 0: 1000 bytes, expected 10/);
     // A well-formed blob of two chunks still comes through.
     const gz = Buffer.alloc(CHUNK_BYTES + 5, 3);
-    const ref = await publishBlob(raw, t, 'c'.repeat(64), gz, 60);
+    const ref = await publishBlob(raw, t, blobRef('o', 'c'.repeat(64), gz), gz, 60);
     expect(ref.chunks).toBe(2);
     expect(Buffer.compare((await fetcher.fetch([ref], 60_000)).get(ref.sha)!, gz)).toBe(0);
-    await raw.publishAsync(t.blobChunk(sha, 0), Buffer.alloc(0), { qos: 1, retain: true });
+    await raw.publishAsync(t.blobChunk(bad, 0), Buffer.alloc(0), { qos: 1, retain: true });
   });
 
   it('a worker answers only on its lab\'s reply topics', async () => {
@@ -233,7 +322,7 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
       'null',
       'not json',
       JSON.stringify({ v: 1, id: 'p-1', type: 'error', workerId: 'w' }),
-      JSON.stringify({ v: 1, id: 'p-1', type: 'result', workerId: 'w', value: '1', ms: 1, blobs: [{ sha: 'a'.repeat(64), size: 10, chunks: 99 }] }),
+      JSON.stringify({ v: 1, id: 'p-1', type: 'result', workerId: 'w', value: '1', ms: 1, blobs: [{ owner: 'w', sha: 'a'.repeat(64), size: 10, chunks: 99 }] }),
     ];
     for (const b of bad) await raw.publishAsync(t.replies(replyTopic), b, { qos: 1 });
     // And a worker status that is not one (kinds not a list).

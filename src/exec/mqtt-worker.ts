@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { MqttClient } from 'mqtt';
 import { BadInputError } from '../core/errors.js';
 import {
   BlobFetcher,
+  blobRef,
   blobRefsProblem,
   boundedId,
   COMPUTE_PROTOCOL,
@@ -11,9 +13,11 @@ import {
   decodeValue,
   encodeValue,
   errorData,
+  LATE_TASK_ERROR,
   publishBlob,
   redactUrl,
   TASK_KINDS,
+  topicLevelProblem,
   type ComputeConnectOptions,
   type ComputeKind,
   type ReplyMessage,
@@ -78,6 +82,8 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
   const concurrency = o.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new BadInputError(`expected an integer from 1 to 256, got ${concurrency}`, 'concurrency');
   if (o.kinds.length === 0) throw new BadInputError('expected at least one kind (physics, twin, surrogate)', 'kinds');
+  const idProblem = topicLevelProblem(o.workerId);
+  if (idProblem) throw new BadInputError(`${idProblem}, got ${JSON.stringify(o.workerId)}`, 'workerId');
   const tasks = Object.keys(o.handlers).filter((t) => o.kinds.includes((o.taskKinds ?? TASK_KINDS)[t]));
   const topics = computeTopics(o.lab);
   const replyPrefix = topics.replies('');
@@ -137,7 +143,7 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
     }
     if (t.deadline && Date.parse(t.deadline) < Date.now()) {
       failed++;
-      return void (await reply(responseTopic, correlation, { ...base, type: 'error', error: { name: 'DeadlineError', message: `task ${t.id} arrived after its deadline ${t.deadline}` } }));
+      return void (await reply(responseTopic, correlation, { ...base, type: 'error', error: { name: LATE_TASK_ERROR, message: `task ${t.id} arrived after its deadline ${t.deadline}` } }));
     }
     running++;
     active.add(t.id);
@@ -149,7 +155,10 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
       const input = decodeValue(t.payload, await blobs.fetch(t.blobs, o.blobTimeoutMs ?? 60_000));
       const value = await handler(input);
       const enc = encodeValue(value);
-      const refs = await Promise.all([...enc.blobs].map(([sha, gz]) => publishBlob(client, topics, sha, gz, blobExpiryS)));
+      // Each result's blobs get an owner of their own: the producer that collects them clears
+      // them, and must not clear equal bytes this worker returned for another task (issue #21).
+      const owner = `${boundedId('', o.workerId, 48)}.${randomBytes(6).toString('hex')}`;
+      const refs = await Promise.all([...enc.blobs].map(([sha, gz]) => publishBlob(client, topics, blobRef(owner, sha, gz), gz, blobExpiryS)));
       answer = { ...base, type: 'result', value: enc.json, blobs: refs, ms: Date.now() - started };
       completed++;
     } catch (e) {
