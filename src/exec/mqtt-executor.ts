@@ -4,6 +4,7 @@ import { BadInputError, PoreloopError } from '../core/errors.js';
 import type { TaskExecutor } from './executor.js';
 import {
   BlobFetcher,
+  BlobFetchError,
   blobRef,
   boundedId,
   clearBlob,
@@ -12,6 +13,7 @@ import {
   connectV5,
   decodeValue,
   encodeValue,
+  LATE_TASK_ERROR,
   parseReply,
   parseWorkerStatus,
   publishBlob,
@@ -392,9 +394,27 @@ export class MqttExecutor implements TaskExecutor {
         void this.collect(job, m);
         return;
       case 'error':
-        void this.settle(job, new TaskError(m.error.message, m.error.name, m.error.data));
-        return;
+        return this.onError(job, m);
     }
+  }
+
+  /**
+   * A worker's `error`: the task's own (bad input, a failing handler) fails it as a TaskError.
+   * Not the task's own — its blobs could not be fetched, it reached the worker late — fail
+   * it as a TaskError stopped the campaign where its fallback (WireError, WorkerLostError)
+   * would have done the work here (issue #21): blobs not fetched → uploaded again and the task
+   * resent (attempt + 1, WorkerLostError after maxAttempts); late → a WorkerLostError, as the
+   * producer's own deadline check gives.
+   */
+  private onError(job: Job, m: Extract<ReplyMessage, { type: 'error' }>): void {
+    if (m.error.name === BlobFetchError.name) {
+      if (job.state !== 'sent' && job.state !== 'accepted') return; // an earlier attempt's worker
+      for (const sha of job.shas) this.blobUse.get(sha)!.ref = undefined;
+      this.redeliver(job, `worker ${m.workerId} could not fetch its blobs (${m.error.message})`);
+      return;
+    }
+    const error = m.error.name === LATE_TASK_ERROR ? new WorkerLostError(`task ${job.id} (${job.task}) passed its deadline: ${m.error.message} (worker ${m.workerId})`) : new TaskError(m.error.message, m.error.name, m.error.data);
+    void this.settle(job, error);
   }
 
   private async collect(job: Job, m: Extract<ReplyMessage, { type: 'result' }>): Promise<void> {

@@ -11,7 +11,7 @@ import { uniq, waitFor } from '../../robots/testing/brokers.js';
 import { useMosquitto } from '../../robots/testing/mosquitto-suite.js';
 import { mosquittoMissing, skipWithout } from '../../robots/testing/services.js';
 import { MqttExecutor, WorkerLostError } from './mqtt-executor.js';
-import { BlobFetcher, BlobFetchError, blobRef, blobRefsProblem, boundedId, CHUNK_BYTES, CLIENT_ID_MAX, computeTopics, connectV5, decodeValue, encodeValue, INLINE_MAX_BYTES, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
+import { BlobFetcher, BlobFetchError, blobRef, blobRefsProblem, boundedId, CHUNK_BYTES, CLIENT_ID_MAX, computeTopics, connectV5, decodeValue, encodeValue, INLINE_MAX_BYTES, LATE_TASK_ERROR, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
 import { startMqttWorker, type MqttWorker } from './mqtt-worker.js';
 import { TaskError } from './worker-pool.js';
 
@@ -240,6 +240,36 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     await expect(ex.run('sum', { data })).rejects.toThrow(/refused by the test/);
     refuse = false;
     expect(await ex.run('sum', { data })).toBe(300_000);
+  });
+
+  it('a worker that cannot fetch the blobs or gets the task late is no task error: blobs uploaded again and resent, or WorkerLostError (issue #21)', async () => {
+    const lab = uniq('infra');
+    const t = computeTopics(lab);
+    // A scripted worker: its answers to the task attempts, in order.
+    const answers: Array<{ name: string; message: string } | 'result'> = [{ name: 'BlobFetchError', message: 'blob 0a1b: 0 of 1 chunks within 60000 ms (expired or cleared?)' }, 'result', { name: LATE_TASK_ERROR, message: 'task arrived after its deadline' }, { name: 'SimulationError', message: 'bad volume' }];
+    const raw = await mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq('fake') });
+    closers.push(() => raw.endAsync());
+    let uploads = 0;
+    raw.on('message', (topic, payload, packet) => {
+      if (topic.includes('/blobs/')) return void (payload.length > 0 && uploads++);
+      const task = JSON.parse(payload.toString()) as { id: string };
+      const answer = answers.shift()!;
+      const reply = answer === 'result' ? { type: 'result', value: '7', blobs: [], ms: 1 } : { type: 'error', error: answer };
+      void raw.publishAsync(packet.properties!.responseTopic!, JSON.stringify({ v: 1, id: task.id, workerId: 'fake', ...reply }), { qos: 1, properties: { correlationData: packet.properties!.correlationData } });
+    });
+    await raw.subscribeAsync([t.sharedTasks('physics'), `${t.root}/blobs/#`], { qos: 1 });
+    await raw.publishAsync(t.status('fake'), JSON.stringify({ v: 1, workerId: 'fake', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 1, at: new Date().toISOString() }), { qos: 1, retain: true });
+    closers.push(async () => void (await raw.publishAsync(t.status('fake'), '', { qos: 1, retain: true })));
+    const ex = await producer(lab);
+    await ex.waitForCapacity('physics', 1);
+    expect(await ex.run('sum', { data: new Uint8Array(300_000).fill(1) })).toBe(7);
+    expect(ex.stats.redelivered).toBe(1);
+    expect(uploads).toBe(2); // the blob went up again before the resend
+    await expect(ex.run('sum', {})).rejects.toBeInstanceOf(WorkerLostError);
+    // The task's own error stays the task's.
+    const own = (await ex.run('sum', {}).catch((e: unknown) => e)) as TaskError;
+    expect(own).toBeInstanceOf(TaskError);
+    expect(own.remoteName).toBe('SimulationError');
   });
 
   it('an error after the connect (a keepalive timeout) leaves the client connected, not ended', async () => {
