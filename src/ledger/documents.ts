@@ -33,6 +33,14 @@ export interface DocumentBodies {
    * review): the edited recipe's own prediction, as TrialScored (which keeps the proposal's).
    */
   TrialRescored: DocumentBodies['TrialScored'];
+  /**
+   * The agent's state right after a round's proposal (its `snapshot`; #21 review), written in
+   * one transaction with the round's TrialProposed documents, for agents that can snapshot:
+   * proposing changes the state (CMA-ES hands out members of its generation), and a process
+   * killed before the round's AgentLearned — scoring may take minutes of physics — must resume
+   * from the state those proposals came from.
+   */
+  AgentProposed: { round: number; proposed: number; snapshot?: unknown };
   /** trialIds: async mode (issue #21), the ended trials this assimilation took. */
   AgentLearned: { round: number; observations: number; fidelity: Fidelity; snapshot?: unknown; trialIds?: string[] };
   TrialSelected: {

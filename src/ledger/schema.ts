@@ -56,6 +56,7 @@ export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T
   TrialProposed: z.object({ trialId: id, round: count, index: count, params, agent: z.string() }),
   TrialScored: trialScored,
   TrialRescored: trialScored,
+  AgentProposed: z.object({ round: count, proposed: count, snapshot: z.unknown().optional() }),
   AgentLearned: z.object({ round: count, observations: count, fidelity, snapshot: z.unknown().optional(), trialIds: z.array(id).optional() }),
   TrialSelected: z.object({ trialId: id, round: count, rank: count, predictedReward: anyNumber, acquisition: z.object({ name: z.string(), value: anyNumber, mean: anyNumber, std: anyNumber }).optional() }),
   ApprovalRequested: z.object({ round: count, trialIds: z.array(id) }),

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createCmaesAgent } from '../../agents/cmaes.js';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { fakeAgent, fakePredictor, fakeRig, killWhileAwaitingRigs, type Behaviour } from '../../tests/fakes/index.js';
 import { systemClock, type AgentContext, type Evidence, type FidelityObservation, type Predictor, type RealityCorrection, type RealityModel } from '../core/protocols.js';
@@ -331,6 +332,38 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(seen[0]).toBeUndefined();
     expect(seen.length).toBeGreaterThan(1);
     for (const a of seen.slice(1)) expect(a).toEqual([trials.find((t) => t.id === rejected)!.params]);
+  });
+
+  it('a kill between a round\'s proposal and its scoring resumes with the agent\'s state after that proposal: the next proposals are the uninterrupted run\'s (#21 review)', async () => {
+    // CMA-ES hands out members of its generation as it proposes: a resume from the state before
+    // the proposal forgot them, and round 3 differed.
+    const cmaes = () => createCmaesAgent() as ReturnType<typeof fakeAgent>;
+    const step = async (s: ReturnType<typeof setup>, round: number, what: 'propose' | 'score') => s.runtime[what]({ campaignId: 'c', round });
+    const round3 = (s: ReturnType<typeof setup>) => s.ledger.trials('c').filter((t) => t.round === 3).map((t) => t.params);
+
+    const whole = setup({ agent: cmaes(), rig: fakeRig(() => {}) });
+    whole.runtime.start();
+    for (const round of [1, 2]) for (const what of ['propose', 'score'] as const) await step(whole, round, what);
+    await step(whole, 3, 'propose');
+    await whole.runtime.close();
+
+    const killed = setup({ agent: cmaes(), rig: fakeRig(() => {}) });
+    killed.runtime.start();
+    await step(killed, 1, 'propose');
+    await step(killed, 1, 'score');
+    await step(killed, 2, 'propose');
+    await killed.runtime.close();
+    killed.ledger.close();
+    // A new process on the same ledger: the machine's snapshot says `proposing` or `scoring` of round 2.
+    const resumed = setup({ agent: cmaes(), rig: fakeRig(() => {}), db: killed.db });
+    resumed.runtime.start();
+    for (const what of ['propose', 'score'] as const) await step(resumed, 2, what);
+    await step(resumed, 3, 'propose');
+    await resumed.runtime.close();
+    expect(round3(resumed)).toHaveLength(round3(whole).length);
+    expect(round3(resumed)).toEqual(round3(whole));
+    // The state is recorded with the proposals, once per round.
+    expect(resumed.ledger.documents('c', 'AgentProposed').map((d) => d.key)).toEqual(['round:1', 'round:2', 'round:3']);
   });
 
   it('async: trials rejected at the approval gate are no results — not counted toward loop.warmup, not taken by an assimilation (#21 review)', async () => {

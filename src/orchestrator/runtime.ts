@@ -441,9 +441,14 @@ export class CampaignRuntime {
     return this.view.measuredReward('worst', false) ?? Number.NaN;
   }
 
-  /** On resume, the agent continues from its last recorded state rather than from scratch. */
+  /**
+   * On resume, the agent continues from its last recorded state rather than from scratch: the
+   * later of the last learning's and the last proposal's (AgentProposed, #21 review).
+   */
   private restoreAgent(): void {
-    const last = this.view.latest('AgentLearned', 'snapshot');
+    const learned = this.view.latest('AgentLearned', 'snapshot');
+    const proposed = this.view.latest('AgentProposed', 'snapshot');
+    const last = proposed && (!learned || proposed.seq > learned.seq) ? proposed : learned;
     if (last && this.d.agent.restore) this.d.agent.restore(last.body.snapshot);
     else if (this.view.latest('AgentLearned')) void this.d.agent.learn(this.history());
   }
@@ -490,7 +495,9 @@ export class CampaignRuntime {
     // (issue #14).
     await new Promise<void>((r) => setImmediate(r));
     const existing = this.view.round(round);
-    if (existing.length > 0) return { proposed: existing.length };
+    // A round whose proposal is recorded (an AgentProposed even when the agent proposed nothing)
+    // is not proposed again: the restored state is the one after it.
+    if (existing.length > 0 || this.view.has('AgentProposed', `round:${round}`)) return { proposed: existing.length };
     this.ledger.append(campaignId, 'RoundStarted', { round }, `round:${round}`);
     // The first round may screen more of the space with the P-model before any rig run (issue #13).
     const perBatch = round === 1 ? Math.max(this.d.candidatesPerRound, this.d.screenCandidates ?? 0) : this.d.candidatesPerRound;
@@ -530,6 +537,10 @@ export class CampaignRuntime {
         const trialId = `${campaignId}-r${round}-${index}`;
         this.ledger.append(campaignId, 'TrialProposed', { trialId, round, index, params: p, agent: this.d.agent.name }, trialId);
       });
+      // #21 review: the state after proposing, with the proposals. Saved first at `digital:R`
+      // (after scoring), a kill in between resumed from the state before the proposal and
+      // CMA-ES forgot the members it had handed out: the next proposals differed.
+      if (this.d.agent.snapshot) this.ledger.append(campaignId, 'AgentProposed', { round, proposed: params.length, snapshot: this.d.agent.snapshot() }, `round:${round}`);
     });
     if (params.length < k) this.d.log?.(`round ${round}: the agent (${this.d.agent.name}) proposed ${params.length} of the ${k} candidates asked for`);
     this.progress({ phase: 'propose', round, done: params.length, total: params.length });
