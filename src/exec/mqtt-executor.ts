@@ -158,6 +158,10 @@ export class MqttExecutor implements TaskExecutor {
     const client = await connectV5(options, boundedId('poreloop-producer-', producerId));
     const ex = new MqttExecutor(client, { ...options, producerId });
     client.on('message', (topic, payload, packet) => ex.onMessage(topic, payload, packet as never));
+    // After a reconnect the workers are learnt afresh from their retained statuses (resubscribed):
+    // one that stopped cleanly meanwhile left none, and was otherwise counted online for good —
+    // tasks went nowhere and the noWorkerMs fallback never began (issue #21).
+    client.on('connect', () => ex.workerMap.clear());
     await client.subscribeAsync([ex.topics.replies(producerId), ex.topics.allStatus], { qos: 1 });
     return ex;
   }

@@ -272,6 +272,19 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     expect(own.remoteName).toBe('SimulationError');
   });
 
+  it('after the producer reconnects, a worker that stopped cleanly meanwhile is no longer counted online (issue #21)', async () => {
+    const lab = uniq('stale');
+    const w = await worker(lab, 'gone', { sum: () => 1 }, []);
+    await worker(lab, 'stays', { sum: () => 1 }, []);
+    const ex = await producer(lab);
+    await ex.waitForCapacity('physics', 2);
+    const client = (ex as unknown as { client: MqttClient }).client;
+    client.stream.destroy(); // the producer's connection drops
+    await w.stop(); // and the worker clears its status while the producer is away
+    await waitFor(() => client.connected && ex.workers().map((x) => x.workerId).join() === 'stays', 'the producer back, knowing only the worker still online', 10_000);
+    await expect(ex.run('sum', {}, { noWorkerMs: 60_000 })).resolves.toBe(1);
+  });
+
   it('an error after the connect (a keepalive timeout) leaves the client connected, not ended', async () => {
     const c = await connectV5({ url: m.url }, uniq('err'));
     try {
