@@ -272,6 +272,26 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     expect(own.remoteName).toBe('SimulationError');
   });
 
+  it('a blob the broker lost: the worker says so, the producer uploads it again, the same worker fetches it anew (issue #21)', async () => {
+    const lab = uniq('lost');
+    const t = computeTopics(lab);
+    const w = await startMqttWorker({ url: m.url, lab, workerId: 'only', kinds: ['physics'], handlers: { sum: (p: { data: Uint8Array }) => p.data.length }, taskKinds, blobTimeoutMs: 300 });
+    started.push(w);
+    const ex = await producer(lab);
+    await ex.waitForCapacity('physics', 1);
+    // The first upload reaches no broker (as if it restarted without persistence) but is acknowledged.
+    const client = (ex as unknown as { client: MqttClient }).client;
+    const publish = client.publishAsync.bind(client) as (topic: string, message: Buffer | string, o?: IClientPublishOptions) => Promise<unknown>;
+    let lose = true;
+    client.publishAsync = ((topic: string, message: Buffer | string, o?: IClientPublishOptions) => {
+      if (lose && topic.startsWith(`${t.root}/blobs/`) && message.length > 0) return ((lose = false), Promise.resolve(undefined));
+      return publish(topic, message, o);
+    }) as never;
+    expect(await ex.run('sum', { data: new Uint8Array(300_000).fill(2) })).toBe(300_000);
+    expect(ex.stats.redelivered).toBe(1);
+    expect(w.completed).toBe(1);
+  });
+
   it('after the producer reconnects, a worker that stopped cleanly meanwhile is no longer counted online (issue #21)', async () => {
     const lab = uniq('stale');
     const w = await worker(lab, 'gone', { sum: () => 1 }, []);

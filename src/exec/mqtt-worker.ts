@@ -4,6 +4,7 @@ import type { MqttClient } from 'mqtt';
 import { BadInputError } from '../core/errors.js';
 import {
   BlobFetcher,
+  BlobFetchError,
   blobRef,
   blobRefsProblem,
   boundedId,
@@ -169,8 +170,12 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
       running--;
       active.delete(t.id);
     }
-    recent.set(t.id, answer);
-    if (recent.size > RECENT_RESULTS) recent.delete(recent.keys().next().value as string);
+    // Blobs not fetched are not an answer to keep: the producer uploads them again and resends,
+    // and this worker (the only one, perhaps) must then fetch anew (issue #21).
+    if (answer.type !== 'error' || answer.error.name !== BlobFetchError.name) {
+      recent.set(t.id, answer);
+      if (recent.size > RECENT_RESULTS) recent.delete(recent.keys().next().value as string);
+    }
     await reply(responseTopic, correlation, answer);
   }
 
