@@ -17,6 +17,7 @@ import {
   parseReply,
   parseWorkerStatus,
   publishBlob,
+  STATUS_EVERY_MS,
   TASK_KINDS,
   topicLevelProblem,
   WireError,
@@ -133,7 +134,8 @@ export class MqttExecutor implements TaskExecutor {
    * releases its blobs (issue #21); `ref` is the last upload, begun `at`.
    */
   private readonly blobUse = new Map<string, { gz: Buffer; users: number; ref?: Promise<BlobRef>; at: number }>();
-  private readonly workerMap = new Map<string, WorkerStatus>();
+  /** Online workers by id, with when their status was last heard here. */
+  private readonly workerMap = new Map<string, { status: WorkerStatus; heardAt: number }>();
   private readonly topics;
   private readonly fetcher;
   private readonly timer: NodeJS.Timeout;
@@ -173,7 +175,7 @@ export class MqttExecutor implements TaskExecutor {
 
   /** Workers whose retained status says online. */
   workers(): WorkerStatus[] {
-    return [...this.workerMap.values()].filter((w) => w.status === 'online');
+    return [...this.workerMap.values()].map((w) => w.status);
   }
 
   get pending(): number {
@@ -334,6 +336,12 @@ export class MqttExecutor implements TaskExecutor {
 
   private tick(): void {
     const now = Date.now();
+    // Silent for 3 of its status intervals: gone, whatever its last retained status said (its
+    // Last Will lost with a restarted broker; issue #21).
+    for (const [id, w] of this.workerMap) {
+      const everyMs = w.status.everyMs ?? STATUS_EVERY_MS;
+      if (now - w.heardAt > 3 * everyMs) this.workerGone(id, `worker ${id} sent no status for ${3 * everyMs} ms`);
+    }
     for (const j of this.jobs.values()) {
       if (j.deadline !== undefined && now > j.deadline) void this.settle(j, new WorkerLostError(`task ${j.id} (${j.task}) passed its deadline`));
       else if (this.orphaned(j, now)) void this.settle(j, new WorkerLostError(`task ${j.id} (${j.task}): no ${j.kind} worker online for ${j.noWorkerMs} ms`));
@@ -466,14 +474,18 @@ export class MqttExecutor implements TaskExecutor {
     // An empty retained message is a clean stop; anything else must be a valid status.
     const s = payload.length ? parseWorkerStatus(payload) : undefined;
     if (s && s.status === 'online') {
-      this.workerMap.set(workerId, s);
+      this.workerMap.set(workerId, { status: s, heardAt: Date.now() });
       this.warnedNoWorker.clear();
       this.pump();
       return;
     }
     // Offline (Last Will) or cleared: its tasks go to someone else now, not after the lease.
+    this.workerGone(workerId, `worker ${workerId} went offline`);
+  }
+
+  private workerGone(workerId: string, why: string): void {
     this.workerMap.delete(workerId);
-    for (const j of this.jobs.values()) if ((j.state === 'sent' || j.state === 'accepted') && j.workerId === workerId) this.redeliver(j, `worker ${workerId} went offline`);
+    for (const j of this.jobs.values()) if ((j.state === 'sent' || j.state === 'accepted') && j.workerId === workerId) this.redeliver(j, why);
     this.pump();
   }
 }

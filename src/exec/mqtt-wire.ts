@@ -110,6 +110,9 @@ export type ReplyMessage =
   | { v: number; id: string; type: 'result'; workerId: string; value: string; blobs: BlobRef[]; ms: number }
   | { v: number; id: string | null; type: 'error'; workerId: string; error: { name: string; message: string; data?: unknown } };
 
+/** How often a worker publishes its status by default; the producer counts it gone after 3 of its intervals in silence. */
+export const STATUS_EVERY_MS = 10_000;
+
 /** Retained on workers/<id>/status; the Last Will sets `offline`. */
 export interface WorkerStatus {
   v: number;
@@ -118,6 +121,8 @@ export interface WorkerStatus {
   kinds: ComputeKind[];
   tasks: string[];
   concurrency: number;
+  /** How often it publishes this (default STATUS_EVERY_MS). */
+  everyMs?: number;
   running?: number;
   completed?: number;
   host?: string;
@@ -162,6 +167,7 @@ const statusSchema = z.object({
   kinds: z.array(z.enum(COMPUTE_KINDS)),
   tasks: z.array(z.string()),
   concurrency: z.number().int().min(1).max(256),
+  everyMs: z.number().int().min(1).optional(),
   running: z.number().int().nonnegative().optional(),
   completed: z.number().int().nonnegative().optional(),
   host: z.string().optional(),

@@ -305,6 +305,24 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     await expect(ex.run('sum', {}, { noWorkerMs: 60_000 })).resolves.toBe(1);
   });
 
+  it('a worker silent for 3 of its status intervals is counted gone, whatever its retained status says (issue #21)', async () => {
+    const lab = uniq('silent');
+    const t = computeTopics(lab);
+    // A retained "online" whose worker died with its Last Will lost (the broker restarted meanwhile).
+    const raw = await mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq('raw') });
+    closers.push(() => raw.endAsync());
+    await raw.publishAsync(t.status('ghost'), JSON.stringify({ v: 1, workerId: 'ghost', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 1, everyMs: 1000, at: new Date().toISOString() }), { qos: 1, retain: true });
+    closers.push(async () => void (await raw.publishAsync(t.status('ghost'), '', { qos: 1, retain: true })));
+    const live = await startMqttWorker({ url: m.url, lab, workerId: 'live', kinds: ['physics'], handlers: { sum: () => 1 }, taskKinds, statusEveryMs: 1000 });
+    started.push(live);
+    const ex = await producer(lab);
+    await ex.waitForCapacity('physics', 2);
+    await waitFor(() => ex.workers().map((w) => w.workerId).join() === 'live', 'the silent worker dropped', 10_000);
+    // The live one, refreshing every second, stays.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(ex.workers().map((w) => w.workerId)).toEqual(['live']);
+  });
+
   it('an error after the connect (a keepalive timeout) leaves the client connected, not ended', async () => {
     const c = await connectV5({ url: m.url }, uniq('err'));
     try {

@@ -17,6 +17,7 @@ import {
   LATE_TASK_ERROR,
   publishBlob,
   redactUrl,
+  STATUS_EVERY_MS,
   TASK_KINDS,
   topicLevelProblem,
   type ComputeConnectOptions,
@@ -57,7 +58,7 @@ export interface MqttWorkerOptions extends ComputeConnectOptions {
   /** Task name → kind; default TASK_KINDS (the producer must use the same map). */
   taskKinds?: Record<string, ComputeKind>;
   heartbeatMs?: number;
-  /** Retained status refresh (running / completed counts), default 10 s. */
+  /** Retained status refresh (running / completed counts), default STATUS_EVERY_MS (10 s); a producer that hears none for 3 of these counts the worker gone. */
   statusEveryMs?: number;
   /** How long result blobs stay retained if the producer never collects them (default 1 h). */
   blobExpiryS?: number;
@@ -91,8 +92,9 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
   const log = o.log ?? (() => {});
   const heartbeatMs = o.heartbeatMs ?? 1000;
   const blobExpiryS = o.blobExpiryS ?? 3600;
+  const everyMs = o.statusEveryMs ?? STATUS_EVERY_MS;
   const status = (s: 'online' | 'offline'): WorkerStatus => ({
-    v: COMPUTE_PROTOCOL, workerId: o.workerId, status: s, kinds: o.kinds, tasks, concurrency, running, completed, host: hostname(), pid: process.pid, at: new Date().toISOString(),
+    v: COMPUTE_PROTOCOL, workerId: o.workerId, status: s, kinds: o.kinds, tasks, concurrency, everyMs, running, completed, host: hostname(), pid: process.pid, at: new Date().toISOString(),
   });
   let running = 0;
   let completed = 0;
@@ -105,7 +107,10 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
 
   const reply = (responseTopic: string, correlation: Buffer | undefined, msg: ReplyMessage) =>
     client.publishAsync(responseTopic, JSON.stringify(msg), { qos: 1, properties: { correlationData: correlation, userProperties: { worker: o.workerId } } }).catch((e) => log(`reply to ${responseTopic} failed: ${(e as Error).message}`));
-  const publishStatus = () => client.publishAsync(topics.status(o.workerId), JSON.stringify(status('online')), { qos: 1, retain: true }).catch(() => undefined);
+  // Expires as a producer would count it gone: a status left by a worker whose Last Will was
+  // lost (a broker restarted meanwhile) does not show it online to producers for good (issue #21).
+  const publishStatus = () =>
+    client.publishAsync(topics.status(o.workerId), JSON.stringify(status('online')), { qos: 1, retain: true, properties: { messageExpiryInterval: Math.ceil((3 * everyMs) / 1000) } }).catch(() => undefined);
 
   async function onTask(payload: Buffer, packet: { properties?: { responseTopic?: string; correlationData?: Buffer } }): Promise<void> {
     const responseTopic = packet.properties?.responseTopic;
@@ -190,7 +195,7 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
   await publishStatus();
   // After a dropped connection the broker has published the Last Will (offline): say online again.
   client.on('connect', () => void publishStatus());
-  const refresh = setInterval(() => void publishStatus(), o.statusEveryMs ?? 10_000);
+  const refresh = setInterval(() => void publishStatus(), everyMs);
   log(`worker ${o.workerId}: ${o.kinds.join(', ')} × ${concurrency} on ${redactUrl(o.url)} lab ${o.lab}`);
 
   return {
