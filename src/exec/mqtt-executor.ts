@@ -173,7 +173,7 @@ export class MqttExecutor implements TaskExecutor {
     return this.workers().reduce((n, w) => n + w.concurrency, 0);
   }
 
-  /** Workers whose retained status says online. */
+  /** Workers whose retained status says online, heard from within 3 of their status intervals. */
   workers(): WorkerStatus[] {
     return [...this.workerMap.values()].map((w) => w.status);
   }
@@ -411,12 +411,12 @@ export class MqttExecutor implements TaskExecutor {
   }
 
   /**
-   * A worker's `error`: the task's own (bad input, a failing handler) fails it as a TaskError.
-   * Not the task's own — its blobs could not be fetched, it reached the worker late — fail
-   * it as a TaskError stopped the campaign where its fallback (WireError, WorkerLostError)
-   * would have done the work here (issue #21): blobs not fetched → uploaded again and the task
-   * resent (attempt + 1, WorkerLostError after maxAttempts); late → a WorkerLostError, as the
-   * producer's own deadline check gives.
+   * A worker's `error`. The task's own (bad input, a failing handler) fails it as a TaskError.
+   * The others are the wire's: as TaskErrors they stopped the campaign where its fallback
+   * (WireError, WorkerLostError) would have done the work here (issue #21). Blobs the worker
+   * could not fetch → uploaded again and the task resent (an attempt; WorkerLostError after
+   * maxAttempts); a task that reached the worker late → a WorkerLostError, as the producer's
+   * own deadline check gives.
    */
   private onError(job: Job, m: Extract<ReplyMessage, { type: 'error' }>): void {
     if (m.error.name === BlobFetchError.name) {
