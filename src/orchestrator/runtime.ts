@@ -876,9 +876,14 @@ export class CampaignRuntime {
     // asks the rigs to cancel them, rather than leaving them "in flight" for ever.
     const left = status === 'completed' ? this.inFlight() : [];
     if (left.length > 0) {
-      const open = left.flatMap((t) => this.view.jobsOf(t.id)).filter((j) => j.status !== 'completed' && j.status !== 'failed');
+      const open = left.flatMap((t) => this.view.jobsOf(t.id)).filter((j) => j.status === 'dispatched' || j.status === 'accepted' || j.status === 'running');
       this.ledger.transaction(() => {
         for (const t of left) this.ledger.append(campaignId, 'TrialAbandoned', { trialId: t.id, reason: `the campaign ended (${reason}) before its result`, kind: 'campaign-end' }, t.id);
+        // Their jobs end here too, in the same transaction: the rigs' answers to the cancels below
+        // usually arrive after the runtime has closed and would leave the jobs open in the ledger
+        // (busy in the dashboard, re-sent by a reconcile after a kill before CampaignStopped).
+        // A rig's answer that does arrive is then a duplicate of this JobFailed (review of 636da6c).
+        for (const j of open) this.ledger.append(campaignId, 'JobFailed', { jobId: j.jobId, trialId: j.trialId, stage: j.stage, attempt: j.attempt, reason: `cancelled: the campaign ended (${reason})` }, j.jobId);
       });
       await Promise.allSettled(open.map((j) => this.d.rig.cancel(j.jobId)));
     }

@@ -176,6 +176,10 @@ describe('a campaign stuck on a hung rig still ends (issue #14)', () => {
       expect(l.documents(s.campaignId, 'TrialAbandoned').map((d) => d.body)).toEqual([
         { trialId: selected[0].id, reason: 'the campaign ended (wall-time budget spent (in state awaitingRigs)) before its result', kind: 'campaign-end' },
       ]);
+      // Its job ends with it, in the ledger, whether or not the hung rig ever answers the cancel:
+      // the answers came after the runtime closed and the jobs stayed open (review of 636da6c).
+      expect(l.jobs(s.campaignId).filter((j) => j.status === 'dispatched' || j.status === 'accepted' || j.status === 'running')).toEqual([]);
+      expect(l.documents(s.campaignId, 'JobFailed').map((d) => d.body.reason)).toEqual(['cancelled: the campaign ended (wall-time budget spent (in state awaitingRigs))']);
     } finally {
       l.close();
     }
