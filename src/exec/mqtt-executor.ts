@@ -141,6 +141,7 @@ export class MqttExecutor implements TaskExecutor {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
   private seq = 0;
+  private lastTick = Date.now();
   private warnedNoWorker = new Set<string>();
 
   private constructor(
@@ -336,13 +337,19 @@ export class MqttExecutor implements TaskExecutor {
 
   private tick(): void {
     const now = Date.now();
+    // Time this process stood still (a long synchronous step; ticks are 100 ms apart) is no
+    // worker's silence: their statuses and heartbeats wait unread in the socket (issue #21).
+    const stalled = now - this.lastTick > 1000 ? now - this.lastTick : 0;
+    this.lastTick = now;
     // Silent for 3 of its status intervals: gone, whatever its last retained status said (its
     // Last Will lost with a restarted broker; issue #21).
     for (const [id, w] of this.workerMap) {
+      w.heardAt += stalled;
       const everyMs = w.status.everyMs ?? STATUS_EVERY_MS;
       if (now - w.heardAt > 3 * everyMs) this.workerGone(id, `worker ${id} sent no status for ${3 * everyMs} ms`);
     }
     for (const j of this.jobs.values()) {
+      j.heardAt += stalled;
       if (j.deadline !== undefined && now > j.deadline) void this.settle(j, new WorkerLostError(`task ${j.id} (${j.task}) passed its deadline`));
       else if (this.orphaned(j, now)) void this.settle(j, new WorkerLostError(`task ${j.id} (${j.task}): no ${j.kind} worker online for ${j.noWorkerMs} ms`));
       else if (j.state === 'sent' && now - j.heardAt > (this.o.ackTimeoutMs ?? 5000)) this.redeliver(j, `no worker accepted it within ${this.o.ackTimeoutMs ?? 5000} ms`);

@@ -305,7 +305,7 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     await expect(ex.run('sum', {}, { noWorkerMs: 60_000 })).resolves.toBe(1);
   });
 
-  it('a worker silent for 3 of its status intervals is counted gone, whatever its retained status says (issue #21)', async () => {
+  it('a worker silent for 3 of its status intervals is counted gone, whatever its retained status says; time this process stood still is no silence (issue #21)', async () => {
     const lab = uniq('silent');
     const t = computeTopics(lab);
     // A retained "online" whose worker died with its Last Will lost (the broker restarted meanwhile).
@@ -313,13 +313,26 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     closers.push(() => raw.endAsync());
     await raw.publishAsync(t.status('ghost'), JSON.stringify({ v: 1, workerId: 'ghost', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 1, everyMs: 1000, at: new Date().toISOString() }), { qos: 1, retain: true });
     closers.push(async () => void (await raw.publishAsync(t.status('ghost'), '', { qos: 1, retain: true })));
-    const live = await startMqttWorker({ url: m.url, lab, workerId: 'live', kinds: ['physics'], handlers: { sum: () => 1 }, taskKinds, statusEveryMs: 1000 });
+    let release!: (v: number) => void;
+    const gate = new Promise<number>((r) => (release = r));
+    const live = await startMqttWorker({ url: m.url, lab, workerId: 'live', kinds: ['physics'], handlers: { hold: () => gate }, taskKinds, statusEveryMs: 1000, heartbeatMs: 200 });
     started.push(live);
     const ex = await producer(lab);
     await ex.waitForCapacity('physics', 2);
     await waitFor(() => ex.workers().map((w) => w.workerId).join() === 'live', 'the silent worker dropped', 10_000);
     // The live one, refreshing every second, stays.
     await new Promise((r) => setTimeout(r, 1000));
+    expect(ex.workers().map((w) => w.workerId)).toEqual(['live']);
+    // Nor is it dropped, or its task sent again, for the time this process stood still.
+    const task = ex.run('hold', {});
+    await waitFor(() => live.running === 1, 'the task taken');
+    await new Promise((r) => setTimeout(r, 300)); // its accepted and a heartbeat read here
+    const until = Date.now() + 4000; // past 3 status intervals and the 3-s lease
+    while (Date.now() < until); // a long synchronous step: nothing is read meanwhile
+    await new Promise((r) => setTimeout(r, 300));
+    release(1);
+    expect(await task).toBe(1);
+    expect(ex.stats.redelivered).toBe(0);
     expect(ex.workers().map((w) => w.workerId)).toEqual(['live']);
   });
 
