@@ -34,7 +34,8 @@ export function offThread(agent: Agent, spec: { name: string; options: Record<st
       restore,
       async propose(ctx, k) {
         pool ??= new WorkerPool({ size: 1, workerUrl: new URL('./propose-worker.js', import.meta.url) });
-        const task: ProposeTask = { agent: spec.name, options: spec.options, snapshot: snapshot() ?? null, space: ctx.space, history: ctx.history, proposed: ctx.proposed, pending: ctx.pending, seed: ctx.rng.seed, k };
+        const { rng, model: _model, ...data } = ctx;
+        const task: ProposeTask = { agent: spec.name, options: spec.options, snapshot: snapshot() ?? null, ctx: data, seed: rng.seed, k };
         const r = await pool.run<ProposeTaskResult>('propose', task);
         restore(r.snapshot);
         return r.params;

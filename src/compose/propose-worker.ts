@@ -1,6 +1,6 @@
 import { threadId } from 'node:worker_threads';
 import { agentRegistry } from '../../agents/index.js';
-import type { Observation, ParameterSpace, Parameters } from '../core/protocols.js';
+import type { AgentContext, Parameters } from '../core/protocols.js';
 import { createRng } from '../core/rng.js';
 import { serveTasks } from '../exec/worker-host.js';
 
@@ -13,11 +13,13 @@ export interface ProposeTask {
   options: Record<string, unknown>;
   /** The agent's snapshot() before the proposal (null: a fresh agent). */
   snapshot: unknown;
-  space: ParameterSpace;
-  history: readonly Observation[];
-  proposed?: readonly Parameters[];
-  /** Trials in flight (asynchronous campaigns, issue #21). */
-  pending?: readonly Parameters[];
+  /**
+   * The agent's context but its random stream and reward model (an agent that uses the model
+   * stays inline): every data field, so that one added to AgentContext reaches the worker too
+   * (#21 review: `abandoned` was dropped here, so an off-thread gp-bo never kept its picks away
+   * from trials rejected at the approval gate).
+   */
+  ctx: Omit<AgentContext, 'rng' | 'model'>;
   /** Seed of the (unused) Rng the caller passed in ctx.rng. */
   seed: number;
   k: number;
@@ -35,7 +37,7 @@ serveTasks({
   propose: async (t: ProposeTask): Promise<ProposeTaskResult> => {
     const agent = agentRegistry[t.agent]({ ...t.options });
     if (t.snapshot !== null && t.snapshot !== undefined) agent.restore!(t.snapshot);
-    const params = await agent.propose({ space: t.space, history: t.history, proposed: t.proposed, pending: t.pending, rng: createRng(t.seed) }, t.k);
+    const params = await agent.propose({ ...t.ctx, rng: createRng(t.seed) }, t.k);
     return { params, snapshot: agent.snapshot!(), threadId };
   },
 });

@@ -62,6 +62,24 @@ describe('proposals off the event loop (issue #14)', () => {
     }
   }, 120_000);
 
+  it('gp-bo on the worker gets the whole context: trials at the rigs and trials rejected at the approval gate (#21 review)', async () => {
+    // `abandoned` was dropped on the way to the worker, so an off-thread gp-bo proposed the very
+    // recipe a person had just rejected; inline, it keeps its picks minDistance away from it.
+    const history: Observation[] = [0.1, 0.5, 0.9].map((a, i) => ({ params: { a, b: 2 + 3 * i, n: 1 + i }, reward: reward({ a, b: 2 + 3 * i, n: 1 + i }), fidelity: 'rig' as const }));
+    const options = { initialPoints: 2 };
+    const inline = agentRegistry['gp-bo']({ ...options });
+    const [first] = await inline.propose({ space, history, rng: createRng(5) }, 1);
+    const ctx = { space, history, pending: [{ a: 0.7, b: 8, n: 3 }], abandoned: [first] };
+    const a = await agentRegistry['gp-bo']({ ...options }).propose({ ...ctx, rng: createRng(5) }, 1);
+    expect(a[0]).not.toEqual(first);
+    const moved = offThread(agentRegistry['gp-bo']({ ...options }), { name: 'gp-bo', options });
+    try {
+      expect(await moved.agent.propose({ ...ctx, rng: createRng(5) }, 1)).toEqual(a);
+    } finally {
+      await moved.close();
+    }
+  }, 120_000);
+
   it('an agent that rolls out against the in-thread reward model (ppo) stays inline', () => {
     const ppo = agentRegistry.ppo({});
     expect(ppo.usesModel).toBe(true);
