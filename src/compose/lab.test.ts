@@ -17,7 +17,7 @@ describe('probeBroker: compute workers', () => {
       const lab = uniq('probe');
       const t = computeTopics(lab);
       const c = await mqtt.connectAsync(b.url, { clientId: uniq('pub') });
-      const ok = { v: 1, workerId: 'w-ok', status: 'online', kinds: ['physics'], tasks: ['simulate'], concurrency: 2, at: new Date().toISOString() };
+      const ok = { v: 2, workerId: 'w-ok', status: 'online', kinds: ['physics'], tasks: ['simulate'], concurrency: 2, at: new Date().toISOString() };
       await c.publishAsync(t.status('w-ok'), JSON.stringify(ok), { qos: 1, retain: true });
       await c.publishAsync(t.status('w-bad'), JSON.stringify({ ...ok, workerId: 'w-bad', kinds: 'physics' }), { qos: 1, retain: true });
       await c.endAsync();

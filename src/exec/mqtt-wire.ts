@@ -13,7 +13,13 @@ import { BadInputError, PoreloopError } from '../core/errors.js';
  * count), and whichever worker the shared subscription picks fetches the chunks by subscribing.
  */
 
-export const COMPUTE_PROTOCOL = 1;
+/**
+ * The compute wire's version: every task, reply and status carries it, and a peer of another
+ * version is refused by the schemas below with the field named. 2 since blob references carry
+ * their owner (blob topics blobs/<owner>/<sha>, #21 review): a version-1 worker would wait for
+ * chunks on the old topics until its fetch timed out, instead of refusing at once.
+ */
+export const COMPUTE_PROTOCOL = 2;
 /** The shared-subscription group every poreloop worker joins (MQTT 5 §4.8.2). */
 export const SHARE_GROUP = 'poreloop-workers';
 /** The kinds of compute a worker can serve. */

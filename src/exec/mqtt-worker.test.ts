@@ -11,13 +11,21 @@ import { uniq, waitFor } from '../../robots/testing/brokers.js';
 import { useMosquitto } from '../../robots/testing/mosquitto-suite.js';
 import { mosquittoMissing, skipWithout } from '../../robots/testing/services.js';
 import { MqttExecutor, WorkerLostError } from './mqtt-executor.js';
-import { BlobFetcher, BlobFetchError, blobRef, blobRefsProblem, boundedId, CHUNK_BYTES, CLIENT_ID_MAX, computeTopics, connectV5, decodeValue, encodeValue, INLINE_MAX_BYTES, LATE_TASK_ERROR, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
+import { BlobFetcher, BlobFetchError, blobRef, blobRefsProblem, boundedId, CHUNK_BYTES, CLIENT_ID_MAX, COMPUTE_PROTOCOL, computeTopics, connectV5, decodeValue, encodeValue, INLINE_MAX_BYTES, LATE_TASK_ERROR, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, parseReply, parseWorkerStatus, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
 import { startMqttWorker, type MqttWorker } from './mqtt-worker.js';
 import { TaskError } from './worker-pool.js';
 
 const taskKinds: Record<string, ComputeKind> = { sum: 'physics', hold: 'physics', fail: 'physics' };
 
 describe('wire codec', () => {
+  it('refuses a status or reply of another wire version, naming the field (version 2: blob references carry their owner)', () => {
+    const status = { workerId: 'w', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 1, at: new Date().toISOString() };
+    expect(parseWorkerStatus(Buffer.from(JSON.stringify({ v: COMPUTE_PROTOCOL, ...status }))).workerId).toBe('w');
+    expect(() => parseWorkerStatus(Buffer.from(JSON.stringify({ v: 1, ...status })))).toThrow(/^status\.v: /);
+    expect(() => parseReply(Buffer.from(JSON.stringify({ v: 1, id: 'x', type: 'accepted', workerId: 'w' })))).toThrow(/^reply\.v: /);
+    expect(COMPUTE_PROTOCOL).toBe(2);
+  });
+
   it('keeps typed arrays (inline and as blobs) and non-finite numbers', () => {
     const big = new Uint8Array(200_000).map((_, i) => (i * 7) % 3);
     const v = { tau: Infinity, nan: NaN, neg: -Infinity, small: new Float32Array([1.5, -2]), big };
@@ -255,10 +263,10 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
       const task = JSON.parse(payload.toString()) as { id: string };
       const answer = answers.shift()!;
       const reply = answer === 'result' ? { type: 'result', value: '7', blobs: [], ms: 1 } : { type: 'error', error: answer };
-      void raw.publishAsync(packet.properties!.responseTopic!, JSON.stringify({ v: 1, id: task.id, workerId: 'fake', ...reply }), { qos: 1, properties: { correlationData: packet.properties!.correlationData } });
+      void raw.publishAsync(packet.properties!.responseTopic!, JSON.stringify({ v: 2, id: task.id, workerId: 'fake', ...reply }), { qos: 1, properties: { correlationData: packet.properties!.correlationData } });
     });
     await raw.subscribeAsync([t.sharedTasks('physics'), `${t.root}/blobs/#`], { qos: 1 });
-    await raw.publishAsync(t.status('fake'), JSON.stringify({ v: 1, workerId: 'fake', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 1, at: new Date().toISOString() }), { qos: 1, retain: true });
+    await raw.publishAsync(t.status('fake'), JSON.stringify({ v: 2, workerId: 'fake', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 1, at: new Date().toISOString() }), { qos: 1, retain: true });
     closers.push(async () => void (await raw.publishAsync(t.status('fake'), '', { qos: 1, retain: true })));
     const ex = await producer(lab);
     await ex.waitForCapacity('physics', 1);
@@ -311,7 +319,7 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     // A retained "online" whose worker died with its Last Will lost (the broker restarted meanwhile).
     const raw = await mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq('raw') });
     closers.push(() => raw.endAsync());
-    await raw.publishAsync(t.status('ghost'), JSON.stringify({ v: 1, workerId: 'ghost', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 1, everyMs: 1000, at: new Date().toISOString() }), { qos: 1, retain: true });
+    await raw.publishAsync(t.status('ghost'), JSON.stringify({ v: 2, workerId: 'ghost', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 1, everyMs: 1000, at: new Date().toISOString() }), { qos: 1, retain: true });
     closers.push(async () => void (await raw.publishAsync(t.status('ghost'), '', { qos: 1, retain: true })));
     let release!: (v: number) => void;
     const gate = new Promise<number>((r) => (release = r));
@@ -391,7 +399,7 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     const got: string[] = [];
     raw.on('message', (topic) => got.push(topic));
     await raw.subscribeAsync([`poreloop/v1/${lab}/rigs/#`, t.replies('ok')], { qos: 1 });
-    const task = JSON.stringify({ v: 1, id: 'x', task: 'sum', payload: '{}', blobs: [] });
+    const task = JSON.stringify({ v: 2, id: 'x', task: 'sum', payload: '{}', blobs: [] });
     for (const responseTopic of [`poreloop/v1/${lab}/rigs/r1/events`, `${t.replies('a')}/b`, t.replies('+')]) {
       await raw.publishAsync(t.tasks('physics'), task, { qos: 1, properties: { responseTopic, correlationData: Buffer.from('c') } });
     }
@@ -415,12 +423,12 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     const bad = [
       'null',
       'not json',
-      JSON.stringify({ v: 1, id: 'p-1', type: 'error', workerId: 'w' }),
-      JSON.stringify({ v: 1, id: 'p-1', type: 'result', workerId: 'w', value: '1', ms: 1, blobs: [{ owner: 'w', sha: 'a'.repeat(64), size: 10, chunks: 99 }] }),
+      JSON.stringify({ v: 2, id: 'p-1', type: 'error', workerId: 'w' }),
+      JSON.stringify({ v: 2, id: 'p-1', type: 'result', workerId: 'w', value: '1', ms: 1, blobs: [{ owner: 'w', sha: 'a'.repeat(64), size: 10, chunks: 99 }] }),
     ];
     for (const b of bad) await raw.publishAsync(t.replies(replyTopic), b, { qos: 1 });
     // And a worker status that is not one (kinds not a list).
-    await raw.publishAsync(t.status('odd'), JSON.stringify({ v: 1, workerId: 'odd', status: 'online', kinds: 'physics', concurrency: 1 }), { qos: 1 });
+    await raw.publishAsync(t.status('odd'), JSON.stringify({ v: 2, workerId: 'odd', status: 'online', kinds: 'physics', concurrency: 1 }), { qos: 1 });
     await waitFor(() => ex.stats.invalid === 5, 'five refused messages', 10_000);
     expect(logs.some((l) => /reply\.error: /.test(l))).toBe(true);
     expect(logs.some((l) => /reply\.blobs: \[0\]\.chunks/.test(l))).toBe(true);
@@ -450,9 +458,9 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     await raw.subscribeAsync(t.replies('raw'), { qos: 1 });
     const props = (c: string) => ({ qos: 1 as const, properties: { responseTopic: t.replies('raw'), correlationData: Buffer.from(c) } });
     await raw.publishAsync(t.tasks('physics'), 'this is not json', props('c1'));
-    await raw.publishAsync(t.tasks('physics'), JSON.stringify({ v: 1, id: 'x', task: 'sum', payload: '{}' }), props('c2'));
+    await raw.publishAsync(t.tasks('physics'), JSON.stringify({ v: 2, id: 'x', task: 'sum', payload: '{}' }), props('c2'));
     // A task whose deadline has passed (the broker's message expiry did not drop it: it was sent late).
-    await raw.publishAsync(t.tasks('physics'), JSON.stringify({ v: 1, id: 'late', task: 'sum', payload: '{}', blobs: [], deadline: new Date(Date.now() - 1000).toISOString() }), props('c3'));
+    await raw.publishAsync(t.tasks('physics'), JSON.stringify({ v: 2, id: 'late', task: 'sum', payload: '{}', blobs: [], deadline: new Date(Date.now() - 1000).toISOString() }), props('c3'));
     await waitFor(() => replies.length === 3, 'three error replies');
     expect(replies.find((r) => r.corr === 'c1')!.body.error!.message).toMatch(/task: not JSON/);
     expect(replies.find((r) => r.corr === 'c2')!.body.error!.message).toMatch(/task\.blobs: expected a list/);
@@ -507,7 +515,7 @@ describe.skipIf(skip)('compute workers under the committed Mosquitto ACL (config
 
       await compute.publishAsync(`poreloop/v1/${lab}/rigs/r1/events`, '{"forged":true}', { qos: 1 }).catch(() => undefined);
       await orch.publishAsync(`poreloop/v1/${lab}/rigs/r1/jobs`, '{}', { qos: 1 });
-      await orch.publishAsync(t.tasks('physics'), JSON.stringify({ v: 1, id: 'for-rig', task: 'sum', payload: '{"data":null}', blobs: [] }), { qos: 1, properties: { responseTopic: t.replies('o'), correlationData: Buffer.from('x') } });
+      await orch.publishAsync(t.tasks('physics'), JSON.stringify({ v: 2, id: 'for-rig', task: 'sum', payload: '{"data":null}', blobs: [] }), { qos: 1, properties: { responseTopic: t.replies('o'), correlationData: Buffer.from('x') } });
       await orch.publishAsync(`${t.root}/blobs/${'d'.repeat(64)}/0`, 'chunk', { qos: 1 });
       await compute.publishAsync(t.replies('o'), 'control', { qos: 1 });
       await waitFor(() => computeGot.includes(`${t.root}/blobs/${'d'.repeat(64)}/0`), 'the blob chunk at the worker login', 10_000);
