@@ -140,6 +140,12 @@ export class MqttExecutor implements TaskExecutor {
   private readonly fetcher;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  /**
+   * Results being collected: their jobs are out of `jobs` already, so close() waits for these
+   * before ending the client — else their input blobs were never cleared (retained until they
+   * expire, 1 h) and nor were the results' (issue #21).
+   */
+  private readonly collecting = new Set<Promise<void>>();
   private seq = 0;
   private lastTick = Date.now();
   private warnedNoWorker = new Set<string>();
@@ -233,6 +239,7 @@ export class MqttExecutor implements TaskExecutor {
     this.closed = true;
     clearInterval(this.timer);
     for (const job of [...this.jobs.values()]) await this.settle(job, new PoolClosedError('MQTT executor closed before the task finished'));
+    await Promise.all(this.collecting);
     await this.client.endAsync(false).catch(() => undefined);
   }
 
@@ -409,9 +416,12 @@ export class MqttExecutor implements TaskExecutor {
         // Round-robin will try the next member; back off a little if every one is busy.
         job.notBefore = Date.now() + Math.min(500, 5 * job.bounces);
         return;
-      case 'result':
-        void this.collect(job, m);
+      case 'result': {
+        const collected = this.collect(job, m);
+        this.collecting.add(collected);
+        void collected.finally(() => this.collecting.delete(collected));
         return;
+      }
       case 'error':
         return this.onError(job, m);
     }
@@ -441,16 +451,18 @@ export class MqttExecutor implements TaskExecutor {
     if (!this.jobs.has(job.id)) return;
     this.jobs.delete(job.id);
     this.markSettled(job.id);
+    let answer: () => void;
     try {
       const blobs = await this.fetcher.fetch(m.blobs, this.o.blobTimeoutMs ?? 60_000);
       for (const b of blobs.values()) this.stats.bytesIn += b.length;
-      await Promise.all(m.blobs.map((b) => clearBlob(this.client, this.topics, b))).catch(() => undefined);
-      this.stats.completed++;
-      job.resolve(decodeValue(m.value, blobs));
+      const value = decodeValue(m.value, blobs);
+      answer = () => (this.stats.completed++, job.resolve(value));
     } catch (e) {
-      this.stats.failed++;
-      job.reject(e as Error);
+      answer = () => (this.stats.failed++, job.reject(e as Error));
     }
+    // Fetched or not, the result's blobs are of no further use: cleared either way (issue #21).
+    await Promise.all(m.blobs.map((b) => clearBlob(this.client, this.topics, b))).catch(() => undefined);
+    answer();
     await this.releaseBlobs(job);
     this.pump();
   }

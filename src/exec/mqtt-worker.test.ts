@@ -280,6 +280,41 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     expect(own.remoteName).toBe('SimulationError');
   });
 
+  it('close() while a result is collected waits for it and clears its input blob; a result blob that cannot be fetched is cleared too (issue #21)', async () => {
+    const lab = uniq('closing');
+    const t = computeTopics(lab);
+    // A scripted worker whose result names a blob of two chunks, of which only the first arrives.
+    const raw = await mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq('fake') });
+    closers.push(() => raw.endAsync());
+    const result = { owner: 'fake.1', sha: 'e'.repeat(64), size: CHUNK_BYTES + 10, chunks: 2 };
+    await raw.publishAsync(t.blobChunk(result, 0), Buffer.alloc(CHUNK_BYTES, 1), { qos: 1, retain: true });
+    let replied = false;
+    raw.on('message', (topic, payload, packet) => {
+      if (topic.includes('/blobs/')) return;
+      const task = JSON.parse(payload.toString()) as { id: string };
+      const reply = { v: 2, id: task.id, workerId: 'fake', type: 'result', value: '1', blobs: [result], ms: 1 };
+      void raw.publishAsync(packet.properties!.responseTopic!, JSON.stringify(reply), { qos: 1, properties: { correlationData: packet.properties!.correlationData } }).then(() => (replied = true));
+    });
+    await raw.subscribeAsync(t.sharedTasks('physics'), { qos: 1 });
+    await raw.publishAsync(t.status('fake'), JSON.stringify({ v: 2, workerId: 'fake', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 1, at: new Date().toISOString() }), { qos: 1, retain: true });
+    closers.push(async () => void (await raw.publishAsync(t.status('fake'), '', { qos: 1, retain: true })));
+    // The last message on each blob chunk topic says whether the chunk is still retained.
+    const chunks = new Map<string, number>();
+    const watch = await mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq('watch') });
+    closers.push(() => watch.endAsync());
+    watch.on('message', (topic, payload) => chunks.set(topic, payload.length));
+    await watch.subscribeAsync(`${t.root}/blobs/#`, { qos: 1 });
+    const ex = await MqttExecutor.connect({ url: m.url, lab, kinds: taskKinds, blobTimeoutMs: 1500 });
+    closers.push(() => ex.close());
+    await ex.waitForCapacity('physics', 1);
+    const run = ex.run('sum', { data: new Uint8Array(300_000).fill(3) }).catch((e: unknown) => e);
+    await waitFor(() => replied && ex.pending === 0, 'the result received, its blob being fetched', 10_000);
+    await ex.close();
+    expect(await run).toBeInstanceOf(BlobFetchError);
+    // The task's input blob and the result's chunks (the one retained, the one never sent): cleared, not left for their expiry.
+    await waitFor(() => chunks.size === 3 && [...chunks.values()].every((n) => n === 0), 'the input blob and both result chunks cleared', 10_000);
+  });
+
   it('a blob the broker lost: the worker says so, the producer uploads it again, the same worker fetches it anew (issue #21)', async () => {
     const lab = uniq('lost');
     const t = computeTopics(lab);
