@@ -433,9 +433,14 @@ export class MqttExecutor implements TaskExecutor {
    * (WireError, WorkerLostError) would have done the work here (issue #21). Blobs the worker
    * could not fetch → uploaded again and the task resent (an attempt; WorkerLostError after
    * maxAttempts); a task that reached the worker late → a WorkerLostError, as the producer's
-   * own deadline check gives.
+   * own deadline check gives. Either, from the worker of an earlier attempt (it says so, or
+   * another worker has accepted the task since), is ignored: it arrived late and the running
+   * attempt was abandoned — sent again, an attempt spent, run twice (issue #21).
    */
   private onError(job: Job, m: Extract<ReplyMessage, { type: 'error' }>): void {
+    const infra = m.error.name === BlobFetchError.name || m.error.name === LATE_TASK_ERROR;
+    const stale = (m.attempt !== undefined && m.attempt !== job.attempt) || (job.state === 'accepted' && m.workerId !== job.workerId);
+    if (infra && stale) return;
     if (m.error.name === BlobFetchError.name) {
       if (job.state !== 'sent' && job.state !== 'accepted') return; // an earlier attempt's worker
       for (const sha of job.shas) this.blobUse.get(sha)!.ref = undefined;

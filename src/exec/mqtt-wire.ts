@@ -109,12 +109,17 @@ export interface TaskMessage {
   deadline?: string;
 }
 
-/** Worker → producer, on the task's response topic. */
-export type ReplyMessage =
-  | { v: number; id: string; type: 'accepted' | 'progress'; workerId: string }
-  | { v: number; id: string; type: 'busy'; workerId: string }
-  | { v: number; id: string; type: 'result'; workerId: string; value: string; blobs: BlobRef[]; ms: number }
-  | { v: number; id: string | null; type: 'error'; workerId: string; error: { name: string; message: string; data?: unknown } };
+/**
+ * Worker → producer, on the task's response topic. `attempt` echoes the task's: a late error
+ * from the worker of an earlier attempt must not abandon the current one (issue #21). Optional,
+ * so wire version 2 peers that do not send it are still understood.
+ */
+export type ReplyMessage = { v: number; workerId: string; attempt?: number } & (
+  | { id: string; type: 'accepted' | 'progress' }
+  | { id: string; type: 'busy' }
+  | { id: string; type: 'result'; value: string; blobs: BlobRef[]; ms: number }
+  | { id: string | null; type: 'error'; error: { name: string; message: string; data?: unknown } }
+);
 
 /** How often a worker publishes its status by default; the producer counts it gone after 3 of its intervals in silence. */
 export const STATUS_EVERY_MS = 10_000;
@@ -159,12 +164,13 @@ const blobRefs = z.array(z.object({ owner: z.string(), sha: z.string(), size: z.
   const problem = blobRefsProblem(refs);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
+const attempt = z.number().int().min(1).optional();
 const replySchema = z.discriminatedUnion('type', [
-  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('accepted'), workerId }),
-  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('progress'), workerId }),
-  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('busy'), workerId }),
-  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('result'), workerId, value: z.string(), blobs: blobRefs, ms: z.number() }),
-  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1).nullable(), type: z.literal('error'), workerId, error: z.object({ name: z.string(), message: z.string(), data: z.unknown().optional() }) }),
+  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('accepted'), workerId, attempt }),
+  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('progress'), workerId, attempt }),
+  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('busy'), workerId, attempt }),
+  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1), type: z.literal('result'), workerId, attempt, value: z.string(), blobs: blobRefs, ms: z.number() }),
+  z.object({ v: z.literal(COMPUTE_PROTOCOL), id: z.string().min(1).nullable(), type: z.literal('error'), workerId, attempt, error: z.object({ name: z.string(), message: z.string(), data: z.unknown().optional() }) }),
 ]);
 const statusSchema = z.object({
   v: z.literal(COMPUTE_PROTOCOL),

@@ -12,7 +12,7 @@ import { useMosquitto } from '../../robots/testing/mosquitto-suite.js';
 import { mosquittoMissing, skipWithout } from '../../robots/testing/services.js';
 import { MqttExecutor, WorkerLostError } from './mqtt-executor.js';
 import { BlobFetcher, BlobFetchError, blobRef, blobRefsProblem, boundedId, CHUNK_BYTES, CLIENT_ID_MAX, COMPUTE_PROTOCOL, computeTopics, connectV5, decodeValue, encodeValue, INLINE_MAX_BYTES, LATE_TASK_ERROR, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, parseReply, parseWorkerStatus, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
-import { startMqttWorker, type MqttWorker } from './mqtt-worker.js';
+import { parseTask, startMqttWorker, type MqttWorker } from './mqtt-worker.js';
 import { TaskError } from './worker-pool.js';
 
 const taskKinds: Record<string, ComputeKind> = { sum: 'physics', hold: 'physics', fail: 'physics' };
@@ -24,6 +24,9 @@ describe('wire codec', () => {
     expect(() => parseWorkerStatus(Buffer.from(JSON.stringify({ v: 1, ...status })))).toThrow(/^status\.v: /);
     expect(() => parseReply(Buffer.from(JSON.stringify({ v: 1, id: 'x', type: 'accepted', workerId: 'w' })))).toThrow(/^reply\.v: /);
     expect(COMPUTE_PROTOCOL).toBe(2);
+    // Replies may echo the task's attempt (optional within version 2); a task's attempt, echoed, must be one.
+    expect(parseReply(Buffer.from(JSON.stringify({ v: 2, id: 'x', type: 'accepted', workerId: 'w', attempt: 3 }))).attempt).toBe(3);
+    expect(() => parseTask(Buffer.from(JSON.stringify({ v: 2, id: 'x', task: 'sum', payload: '{}', blobs: [], attempt: '2' })))).toThrow(/task\.attempt.*expected a positive integer, got "2"/);
   });
 
   it('keeps typed arrays (inline and as blobs) and non-finite numbers', () => {
@@ -278,6 +281,39 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     const own = (await ex.run('sum', {}).catch((e: unknown) => e)) as TaskError;
     expect(own).toBeInstanceOf(TaskError);
     expect(own.remoteName).toBe('SimulationError');
+  });
+
+  it('a late BlobFetchError from an earlier attempt\'s worker does not abandon the attempt another worker runs (issue #21)', async () => {
+    const lab = uniq('stale');
+    const t = computeTopics(lab);
+    // Scripted workers: the first attempt goes unanswered (its worker slow to fetch); the second is
+    // accepted by w2, and only then does w1's fetch failure arrive, with and without its attempt.
+    const raw = await mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq('fake') });
+    closers.push(() => raw.endAsync());
+    const sends: number[] = [];
+    raw.on('message', (_topic, payload, packet) => {
+      const task = JSON.parse(payload.toString()) as { id: string; attempt: number };
+      sends.push(task.attempt);
+      if (task.attempt !== 2) return;
+      const send = (body: object) => raw.publishAsync(packet.properties!.responseTopic!, JSON.stringify({ v: 2, id: task.id, ...body }), { qos: 1, properties: { correlationData: packet.properties!.correlationData } });
+      const late = { type: 'error', workerId: 'w1', error: { name: 'BlobFetchError', message: 'blob 0a1b: 0 of 1 chunks within 60000 ms' } };
+      void (async () => {
+        await send({ type: 'accepted', workerId: 'w2', attempt: 2 });
+        await send(late);
+        await send({ ...late, attempt: 1 });
+        await send({ ...late, error: { name: LATE_TASK_ERROR, message: 'task arrived after its deadline' }, attempt: 1 });
+        await send({ type: 'result', workerId: 'w2', attempt: 2, value: '7', blobs: [], ms: 1 });
+      })();
+    });
+    await raw.subscribeAsync(t.sharedTasks('physics'), { qos: 1 });
+    await raw.publishAsync(t.status('fake'), JSON.stringify({ v: 2, workerId: 'fake', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 2, at: new Date().toISOString() }), { qos: 1, retain: true });
+    closers.push(async () => void (await raw.publishAsync(t.status('fake'), '', { qos: 1, retain: true })));
+    const ex = await MqttExecutor.connect({ url: m.url, lab, kinds: taskKinds, ackTimeoutMs: 1000 });
+    closers.push(() => ex.close());
+    await ex.waitForCapacity('physics', 1);
+    expect(await ex.run('sum', {})).toBe(7);
+    expect(ex.stats.redelivered).toBe(1); // the unanswered first attempt only
+    expect(sends).toEqual([1, 2]);
   });
 
   it('close() while a result is collected waits for it and clears its input blob; a result blob that cannot be fetched is cleared too (issue #21)', async () => {

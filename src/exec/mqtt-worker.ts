@@ -137,9 +137,9 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
       await reply(responseTopic, correlation, { v: COMPUTE_PROTOCOL, id: correlation?.toString() ?? null, type: 'error', workerId: o.workerId, error: { name: 'BadTaskError', message: (e as Error).message } });
       return;
     }
-    const base = { v: COMPUTE_PROTOCOL, id: t.id, workerId: o.workerId };
+    const base = { v: COMPUTE_PROTOCOL, id: t.id, workerId: o.workerId, attempt: t.attempt };
     const done = recent.get(t.id);
-    if (done) return void (await reply(responseTopic, correlation, done));
+    if (done) return void (await reply(responseTopic, correlation, { ...done, attempt: t.attempt }));
     if (active.has(t.id)) return void (await reply(responseTopic, correlation, { ...base, type: 'accepted' }));
     if (stopping || running >= concurrency) return void (await reply(responseTopic, correlation, { ...base, type: 'busy' }));
     const handler = o.handlers[t.task];
@@ -249,6 +249,8 @@ export function parseTask(payload: Buffer): TaskMessage {
   if (typeof t.payload !== 'string') throw new BadInputError('expected the encoded payload as a string', 'task.payload');
   const blobProblem = blobRefsProblem(t.blobs);
   if (blobProblem) throw new BadInputError(blobProblem.replace(/^\[\d+\]\.\w+: /, ''), `task.blobs${/^\[\d+\]\.\w+/.exec(blobProblem)?.[0] ?? ''}`);
+  // Echoed in the replies, where the producer's schema checks it.
+  if (t.attempt !== undefined && (!Number.isInteger(t.attempt) || t.attempt < 1)) throw new BadInputError(`expected a positive integer, got ${JSON.stringify(t.attempt)}`, 'task.attempt');
   if (t.deadline !== undefined && Number.isNaN(Date.parse(t.deadline))) throw new BadInputError('expected an ISO time', 'task.deadline');
   return { attempt: 1, ...t } as TaskMessage;
 }
