@@ -336,7 +336,14 @@ export async function clearBlob(client: MqttClient, topics: ReturnType<typeof co
  */
 export class BlobFetcher {
   private readonly waiting = new Map<string, { ref: BlobRef; parts: Array<Buffer | undefined>; have: number; done(b: Buffer): void; fail(e: Error): void }>();
-  private readonly cache = new Map<string, { blob: Promise<Buffer>; size: number }>();
+  /**
+   * Fetches in progress, by owner and sha: one on another owner's topics may never finish (that
+   * blob lost or cleared) while this owner's is there — a task that joined it waited out the
+   * timeout and spent an attempt (issue #21).
+   */
+  private readonly inFlight = new Map<string, Promise<Buffer>>();
+  /** Blobs fetched, by sha alone: content-addressed, any owner's copy is the same bytes (decodeValue checks the sha). */
+  private readonly cache = new Map<string, Buffer>();
 
   constructor(
     private readonly client: MqttClient,
@@ -346,7 +353,8 @@ export class BlobFetcher {
   /**
    * True when the message was a chunk of a blob being fetched. A chunk of the wrong length
    * (every chunk but the last is CHUNK_BYTES; the last makes the sum ref.size) fails that fetch:
-   * the reference and the chunks disagree, and waiting would only buffer more.
+   * the reference and the chunks disagree, and waiting would only buffer more. So does an empty
+   * one: its owner cleared the blob, and it will not come back (issue #21).
    */
   offer(topic: string, payload: Buffer): boolean {
     const m = /\/blobs\/([^/]+\/([0-9a-f]{64}))\/(\d+)$/.exec(topic);
@@ -354,11 +362,12 @@ export class BlobFetcher {
     const w = this.waiting.get(m[1]);
     if (!w) return true;
     const i = Number(m[3]);
-    if (i >= w.ref.chunks || w.parts[i] || payload.length === 0) return true;
+    if (i >= w.ref.chunks || w.parts[i]) return true;
     const expected = i < w.ref.chunks - 1 ? CHUNK_BYTES : w.ref.size - (w.ref.chunks - 1) * CHUNK_BYTES;
     if (payload.length !== expected) {
       this.waiting.delete(m[1]);
-      w.fail(new BlobFetchError(`blob ${m[2].slice(0, 12)} chunk ${i}: ${payload.length} bytes, expected ${expected} (size ${w.ref.size}, ${w.ref.chunks} chunks of ${CHUNK_BYTES})`));
+      const what = payload.length === 0 ? 'cleared by its owner' : `${payload.length} bytes, expected ${expected} (size ${w.ref.size}, ${w.ref.chunks} chunks of ${CHUNK_BYTES})`;
+      w.fail(new BlobFetchError(`blob ${m[2].slice(0, 12)} chunk ${i}: ${what}`));
       return true;
     }
     w.parts[i] = Buffer.from(payload);
@@ -376,12 +385,13 @@ export class BlobFetcher {
     return new Map(refs.map((r, i) => [r.sha, got[i]]));
   }
 
-  /** One blob; concurrent tasks on the same volume share one fetch, and recent blobs are kept (BLOB_CACHE_BYTES). */
+  /** One blob; concurrent tasks on the same owner's blob share one fetch, and recent blobs are kept (BLOB_CACHE_BYTES). */
   private fetchOne(ref: BlobRef, timeoutMs: number): Promise<Buffer> {
-    // Cached by content (any owner's copy is the same bytes; decodeValue checks the sha), fetched from the owner's topics.
     const known = this.cache.get(ref.sha);
-    if (known) return known.blob;
+    if (known) return Promise.resolve(known);
     const key = `${ref.owner}/${ref.sha}`;
+    const fetching = this.inFlight.get(key);
+    if (fetching) return fetching;
     const got = new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
         const have = this.waiting.get(key)?.have ?? 0;
@@ -410,19 +420,27 @@ export class BlobFetcher {
         await this.client.unsubscribeAsync(this.topics.blobChunks(ref)).catch(() => undefined);
       }
     })();
-    const entry = { blob: p, size: ref.size };
-    this.cache.set(ref.sha, entry);
-    p.catch(() => {
-      if (this.cache.get(ref.sha) === entry) this.cache.delete(ref.sha);
-    });
-    // Oldest first out until the kept bytes fit (the newest entry always stays).
-    let bytes = [...this.cache.values()].reduce((n, e) => n + e.size, 0);
-    for (const [sha, e] of this.cache) {
-      if (bytes <= BLOB_CACHE_BYTES || e === entry) break;
-      this.cache.delete(sha);
-      bytes -= e.size;
-    }
+    this.inFlight.set(key, p);
+    p.then(
+      (blob) => {
+        this.inFlight.delete(key);
+        this.keep(ref.sha, blob);
+      },
+      () => this.inFlight.delete(key),
+    );
     return p;
+  }
+
+  /** Keeps a fetched blob; the oldest go first until the kept bytes fit (the newest always stays). */
+  private keep(sha: string, blob: Buffer): void {
+    this.cache.delete(sha);
+    this.cache.set(sha, blob);
+    let bytes = [...this.cache.values()].reduce((n, b) => n + b.length, 0);
+    for (const [key, b] of this.cache) {
+      if (bytes <= BLOB_CACHE_BYTES || b === blob) break;
+      this.cache.delete(key);
+      bytes -= b.length;
+    }
   }
 }
 

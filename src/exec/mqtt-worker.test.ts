@@ -459,6 +459,32 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     await raw.publishAsync(t.blobChunk(bad, 0), Buffer.alloc(0), { qos: 1, retain: true });
   });
 
+  it('a fetch in progress is not shared across owners of equal bytes; a chunk cleared mid-fetch fails it at once (issue #21)', async () => {
+    const lab = uniq('xowner');
+    const t = computeTopics(lab);
+    const raw = await mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq('raw') });
+    closers.push(() => raw.endAsync());
+    const fetcher = new BlobFetcher(raw, t);
+    raw.on('message', (topic, payload) => fetcher.offer(topic, payload));
+    const enc = encodeValue({ v: new Uint8Array(300_000).map((_, i) => i % 5) });
+    const [[sha, gz]] = [...enc.blobs];
+    // A's upload never reached the broker; B's did. A's fetch waits; B's, begun after, does not join it.
+    const a = fetcher.fetch([blobRef('prodA', sha, gz)], 60_000).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    const refB = await publishBlob(raw, t, blobRef('prodB', sha, gz), gz, 60);
+    const b = await Promise.race([fetcher.fetch([refB], 60_000), new Promise((r) => setTimeout(r, 10_000, 'B still waiting'))]);
+    expect(b).toBeInstanceOf(Map);
+    expect(Buffer.compare((b as Map<string, Buffer>).get(sha)!, gz)).toBe(0);
+    // A clears its blob (its task settled): A's fetch fails now, not after its 60-s timeout.
+    await raw.publishAsync(t.blobChunk(blobRef('prodA', sha, gz), 0), Buffer.alloc(0), { qos: 1, retain: true });
+    const err = (await Promise.race([a, new Promise((r) => setTimeout(r, 10_000, 'A still waiting'))])) as Error;
+    expect(err).toBeInstanceOf(BlobFetchError);
+    expect(err.message).toMatch(/chunk 0: cleared by its owner/);
+    // A fetched blob is then served by its bytes, whoever owns the reference.
+    expect((await fetcher.fetch([blobRef('prodC', sha, gz)], 1)).get(sha)).toBe((b as Map<string, Buffer>).get(sha));
+    await raw.publishAsync(t.blobChunk(refB, 0), Buffer.alloc(0), { qos: 1, retain: true });
+  });
+
   it('a worker answers only on its lab\'s reply topics', async () => {
     const lab = uniq('reply');
     const logs: string[] = [];
