@@ -488,7 +488,7 @@ export interface ComputeConnectOptions {
  * queueing further tasks for a client that will not return (Mosquitto round-robins a share
  * group over its sessions, offline ones included).
  */
-export async function connectV5(o: ComputeConnectOptions, clientId: string, will?: { topic: string; payload: Buffer }): Promise<MqttClient> {
+export async function connectV5(o: ComputeConnectOptions, clientId: string, will?: { topic: string; payload: Buffer; expiryS: number }): Promise<MqttClient> {
   const problem = brokerUrlProblem(o.url);
   if (problem) throw new BadInputError(problem, 'broker');
   const client = mqtt.connect(o.url, {
@@ -505,7 +505,7 @@ export async function connectV5(o: ComputeConnectOptions, clientId: string, will
     cert: o.cert,
     key: o.key,
     properties: { sessionExpiryInterval: 0 },
-    will: will ? { topic: will.topic, payload: will.payload, qos: 1, retain: true } : undefined,
+    will: will ? { topic: will.topic, payload: will.payload, qos: 1, retain: true, properties: { messageExpiryInterval: will.expiryS } } : undefined,
   });
   await new Promise<void>((resolve, reject) => {
     const fail = (e: Error) => {

@@ -415,6 +415,30 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     expect(ex.workers().map((w) => w.workerId)).toEqual(['live']);
   });
 
+  it('a crashed worker\'s Last Will (offline) expires like its online status, not retained for good (issue #21)', async () => {
+    const lab = uniq('will');
+    const t = computeTopics(lab);
+    const w = await startMqttWorker({ url: m.url, lab, workerId: 'crashes', kinds: ['physics'], handlers: { sum: () => 1 }, taskKinds, statusEveryMs: 1000 });
+    started.push(w);
+    const retained = async () => {
+      const c = await mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq('look') });
+      const got: string[] = [];
+      c.on('message', (_topic, payload) => payload.length && got.push(JSON.parse(payload.toString()).status));
+      await c.subscribeAsync(t.status('crashes'), { qos: 1 });
+      // The retained message, if any, is sent before the reply to this round trip.
+      await c.publishAsync(uniq('ping'), 'x', { qos: 1 });
+      await c.endAsync();
+      return got;
+    };
+    await w.kill();
+    let seen: string[] = [];
+    for (const until = Date.now() + 10_000; Date.now() < until && seen[0] !== 'offline'; ) seen = await retained();
+    expect(seen).toEqual(['offline']);
+    // 3 of its 1-s refreshes later the broker has dropped it.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(await retained()).toEqual([]);
+  });
+
   it('an error after the connect (a keepalive timeout) leaves the client connected, not ended', async () => {
     const c = await connectV5({ url: m.url }, uniq('err'));
     try {

@@ -102,15 +102,18 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
   let stopping = false;
   const active = new Set<string>();
   const recent = new Map<string, ReplyMessage>();
-  const client: MqttClient = await connectV5(o, boundedId('poreloop-worker-', o.workerId), { topic: topics.status(o.workerId), payload: Buffer.from(JSON.stringify(status('offline'))) });
+  // Its status, online or the Last Will's offline, expires as a producer would count the worker
+  // gone (3 refreshes): a status left by a worker whose Last Will was lost (a broker restarted
+  // meanwhile) does not show it online for good, and each crashed worker id (a new pod name each
+  // time) does not leave an `offline` retained for good (issue #21).
+  const statusExpiryS = Math.ceil((3 * everyMs) / 1000);
+  const client: MqttClient = await connectV5(o, boundedId('poreloop-worker-', o.workerId), { topic: topics.status(o.workerId), payload: Buffer.from(JSON.stringify(status('offline'))), expiryS: statusExpiryS });
   const blobs = new BlobFetcher(client, topics);
 
   const reply = (responseTopic: string, correlation: Buffer | undefined, msg: ReplyMessage) =>
     client.publishAsync(responseTopic, JSON.stringify(msg), { qos: 1, properties: { correlationData: correlation, userProperties: { worker: o.workerId } } }).catch((e) => log(`reply to ${responseTopic} failed: ${(e as Error).message}`));
-  // Expires as a producer would count it gone: a status left by a worker whose Last Will was
-  // lost (a broker restarted meanwhile) does not show it online to producers for good (issue #21).
   const publishStatus = () =>
-    client.publishAsync(topics.status(o.workerId), JSON.stringify(status('online')), { qos: 1, retain: true, properties: { messageExpiryInterval: Math.ceil((3 * everyMs) / 1000) } }).catch(() => undefined);
+    client.publishAsync(topics.status(o.workerId), JSON.stringify(status('online')), { qos: 1, retain: true, properties: { messageExpiryInterval: statusExpiryS } }).catch(() => undefined);
 
   async function onTask(payload: Buffer, packet: { properties?: { responseTopic?: string; correlationData?: Buffer } }): Promise<void> {
     const responseTopic = packet.properties?.responseTopic;
