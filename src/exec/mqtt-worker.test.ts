@@ -319,7 +319,9 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     await raw.subscribeAsync(t.sharedTasks('physics'), { qos: 1 });
     await raw.publishAsync(t.status('fake'), JSON.stringify({ v: 2, workerId: 'fake', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 2, at: new Date().toISOString() }), { qos: 1, retain: true });
     closers.push(async () => void (await raw.publishAsync(t.status('fake'), '', { qos: 1, retain: true })));
-    const ex = await MqttExecutor.connect({ url: m.url, lab, kinds: taskKinds, ackTimeoutMs: 1000 });
+    // 3 s, not less: the second attempt is accepted at once, so only an event loop stalled for
+    // longer than this (a loaded CI machine) could send a third.
+    const ex = await MqttExecutor.connect({ url: m.url, lab, kinds: taskKinds, ackTimeoutMs: 3000 });
     closers.push(() => ex.close());
     await ex.waitForCapacity('physics', 1);
     expect(await ex.run('sum', {})).toBe(7);
