@@ -15,6 +15,9 @@ import { documentRow, jobRow, sql, trialRow, type DocumentRecord, type JobRow, t
  * It is also the one place where a campaign's fixed twin parameters (`twin.fixed`) are merged
  * into a trial's parameters: `paramsOf`.
  */
+/** Whether a job is sent but without an outcome: the statuses CampaignView.openJobs selects. */
+export const isOpenJob = (status: JobRow['status']): boolean => status === 'dispatched' || status === 'accepted' || status === 'running';
+
 export class CampaignView {
   /** Every trial in proposal order, and where each sits in it. */
   private readonly list: TrialRow[] = [];
@@ -82,7 +85,7 @@ export class CampaignView {
     return (sql(this.db, 'SELECT * FROM jobs WHERE campaign_id = ? AND trial_id = ? ORDER BY stage').all(this.campaignId, trialId) as Record<string, unknown>[]).map(jobRow);
   }
 
-  /** Jobs recorded as sent but without an outcome (what a resumed process sends again). */
+  /** Jobs recorded as sent but without an outcome (what a resumed process sends again; isOpenJob). */
   openJobs(): JobRow[] {
     return (sql(this.db, "SELECT * FROM jobs WHERE campaign_id = ? AND status IN ('dispatched', 'accepted', 'running') ORDER BY dispatched_at, job_id").all(this.campaignId) as Record<string, unknown>[]).map(jobRow);
   }

@@ -3,9 +3,9 @@ import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
 import type { Agent, Clock, Evidence, FidelityObservation, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RealityModel, RewardModel, Rig, RigEvent, RigJob, ScoreOptions } from '../core/protocols.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode, isFeasible, paramKey } from '../core/space.js';
-import { abandonConcernsRecipe, abandonKind, type DocumentBodies } from '../ledger/documents.js';
+import { abandonConcernsRecipe, type DocumentBodies } from '../ledger/documents.js';
 import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
-import { CampaignView } from '../ledger/view.js';
+import { CampaignView, isOpenJob } from '../ledger/view.js';
 import type { ApprovalDecision, ApprovalRequestOutput, AssimilateOutput, AwaitInput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
 
 /**
@@ -467,24 +467,30 @@ export class CampaignRuntime {
   }
 
   /**
-   * Async mode: whether a selected trial ended at the rigs' end of the loop — completed, or
+   * Async mode: the selected trials that ended at the rigs' end of the loop — completed, or
    * abandoned by a rig, the reward or the campaign's end. A trial a person rejected at the
    * approval gate never went to a rig and brings no result (#21 review): counted, rejecting 10
    * satisfied `loop.warmup: 10` with no result, and the next assimilation took the rejections as
    * a result round (budget.rounds, stop.noImprovementRounds). Sync mode counts neither.
    */
-  private ended(t: TrialRow): boolean {
-    if (t.selectedRank === null) return false;
-    if (t.status === 'completed') return true;
-    if (t.status !== 'abandoned') return false;
-    const doc = this.view.document('TrialAbandoned', t.id)?.body;
-    return doc === undefined || abandonKind(doc) !== 'approval';
+  private endedTrials(): TrialRow[] {
+    const rejected = this.rejectedAtGate();
+    return this.view.trials().filter((t) => t.selectedRank !== null && (t.status === 'completed' || (t.status === 'abandoned' && !rejected.has(t.id))));
   }
 
-  /** Async mode: trials that ended (see `ended`) and no assimilation has taken yet. */
+  /**
+   * Trials a person rejected at the approval gate (TrialAbandoned whose kind, or for older
+   * ledgers whose reason, says so; ledger/documents.ts abandonConcernsRecipe), in one read of the
+   * abandonments: the warm-up test runs at every rig event.
+   */
+  private rejectedAtGate(): Set<string> {
+    return new Set(this.ledger.documents(this.d.campaignId, 'TrialAbandoned').filter((d) => abandonConcernsRecipe(d.body)).map((d) => d.body.trialId));
+  }
+
+  /** Async mode: trials that ended (see `endedTrials`) and no assimilation has taken yet. */
   private unassimilated(): TrialRow[] {
     const taken = new Set(this.ledger.documents(this.d.campaignId, 'AgentLearned').flatMap((d) => d.body.trialIds ?? []));
-    return this.view.trials().filter((t) => this.ended(t) && !taken.has(t.id));
+    return this.endedTrials().filter((t) => !taken.has(t.id));
   }
 
   // ── actors ─────────────────────────────────────────────────────────────────────────────
@@ -512,13 +518,10 @@ export class CampaignRuntime {
     // rejected it at the approval gate). A rig that timed out or failed for good, the end of the
     // campaign or a result the reward could not use say nothing about it, and gp-bo keeps every
     // pick minDistance from ctx.abandoned for good (#21 review): such a recipe may be tried again.
+    const rejected = this.rejectedAtGate();
     const abandoned = this.view
       .trials()
-      .filter((t) => t.selectedRank !== null && t.status === 'abandoned')
-      .filter((t) => {
-        const doc = this.view.document('TrialAbandoned', t.id)?.body;
-        return doc !== undefined && abandonConcernsRecipe(doc);
-      })
+      .filter((t) => t.selectedRank !== null && t.status === 'abandoned' && rejected.has(t.id))
       .map((t) => t.params);
     const params = await this.d.agent.propose(
       {
@@ -793,7 +796,7 @@ export class CampaignRuntime {
     const slotFree = () => {
       const n = this.inFlight().length;
       this.progress({ phase: 'rigs', round, done: this.d.batchSize - n, total: this.d.batchSize, message: `${n} trials in flight` });
-      const warm = !this.d.warmup || this.view.trials().filter((t) => this.ended(t)).length >= this.d.warmup;
+      const warm = !this.d.warmup || this.endedTrials().length >= this.d.warmup;
       const go = n === 0 || (!drain && remaining > 0 && warm && n < Math.min(this.d.batchSize, below ?? Infinity));
       return go ? this.d.batchSize - n : -1;
     };
@@ -876,7 +879,8 @@ export class CampaignRuntime {
     // asks the rigs to cancel them, rather than leaving them "in flight" for ever.
     const left = status === 'completed' ? this.inFlight() : [];
     if (left.length > 0) {
-      const open = left.flatMap((t) => this.view.jobsOf(t.id)).filter((j) => j.status === 'dispatched' || j.status === 'accepted' || j.status === 'running');
+      const leaving = new Set(left.map((t) => t.id));
+      const open = this.view.openJobs().filter((j) => leaving.has(j.trialId));
       this.ledger.transaction(() => {
         for (const t of left) this.ledger.append(campaignId, 'TrialAbandoned', { trialId: t.id, reason: `the campaign ended (${reason}) before its result`, kind: 'campaign-end' }, t.id);
         // Their jobs end here too, in the same transaction: the rigs' answers to the cancels below
@@ -909,8 +913,7 @@ export class CampaignRuntime {
     // (the writes below) left it so, and the rig's replay after resume must finish that work,
     // or the round waits forever (the SIGKILL fault suite, issue #15). The writes below are
     // keyed, so doing them on a replay records nothing twice.
-    const open = job.status === 'dispatched' || job.status === 'accepted' || job.status === 'running';
-    if (!fresh && !(terminal && e.final !== false && open)) return;
+    if (!fresh && !(terminal && e.final !== false && isOpenJob(job.status))) return;
     const trial = this.view.trial(job.trialId)!;
     if (!terminal || e.final === false) {
       // accepted/progress, or an attempt that ended with another to follow: the RigEvent
@@ -939,9 +942,9 @@ export class CampaignRuntime {
     } else {
       this.ledger.transaction(() => {
         this.ledger.append(this.d.campaignId, 'JobFailed', { jobId: e.jobId, trialId: job.trialId, stage: job.stage, attempt: e.attempt ?? job.attempt, reason: e.reason ?? e.type }, e.jobId);
-        // A trial already given up (the campaign ended and cancelled its job, issue #21) keeps
-        // its abandonment: the rig's answer ends the job only.
-        if (trial.status !== 'abandoned') this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: job.trialId, reason: `stage ${job.capability}: ${e.reason ?? e.type}`, kind: 'rig' }, job.trialId);
+        // Keyed by trial: a trial already given up (the campaign ended and cancelled its job,
+        // issue #21) keeps its first abandonment, and the rig's answer ends the job only.
+        this.ledger.append(this.d.campaignId, 'TrialAbandoned', { trialId: job.trialId, reason: `stage ${job.capability}: ${e.reason ?? e.type}`, kind: 'rig' }, job.trialId);
       });
     }
     this.changes.next();
