@@ -37,25 +37,23 @@ export class JointPosterior {
   private readonly invL2: Float64Array;
   private readonly s2: number;
   private readonly yVar: number;
-  /** Variances of the GP's basis term (gp.ts basisFeatures), when it has one, their kind and the training points' features. */
-  private readonly basisW: Float64Array | null;
-  private readonly basisKind: BasisKind | undefined;
-  private readonly basisH: Float64Array[];
+  /** The GP's basis term (gp.ts basisFeatures), when it has one: its variances, kind and the training points' features. */
+  private readonly basis?: { w: Float64Array; kind: BasisKind; h: Float64Array[] };
 
   constructor(gp: GaussianProcess, private readonly trend?: (x: readonly number[]) => number) {
     this.gp = gp;
     const h = gp.hyper;
     this.invL2 = Float64Array.from(h.logLengthscales, (v) => Math.exp(-2 * v));
     this.s2 = Math.exp(h.logSignalVar);
-    this.basisW = basisVariances(h);
-    this.basisKind = basisKind(h);
-    this.basisH = this.basisW ? gp.x.map((q) => this.features(q)!) : [];
+    const w = basisVariances(h);
+    const kind = basisKind(h);
+    if (w && kind) this.basis = { w, kind, h: gp.x.map((q) => basisFeatures(q, kind)) };
     this.yVar = gp.targetScale.std ** 2;
     const n = gp.x.length;
     const k = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) k[i * n + j] = k[j * n + i] = this.kernel(gp.x[i], gp.x[j], this.basisH[i], this.basisH[j]);
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) k[i * n + j] = k[j * n + i] = this.kernel(gp.x[i], gp.x[j], this.basis?.h[i], this.basis?.h[j]);
     // Same matrix and jitter ladder as gp.ts's factorise, so means and variances agree with gp.predict.
-    const prior = gp.x.map((q, i) => this.priorAt(q, this.basisH[i]));
+    const prior = gp.x.map((q, i) => this.priorAt(q, this.basis?.h[i]));
     for (let jitter = 0; ; jitter = jitter === 0 ? 1e-8 * this.s2 : jitter * 10) {
       for (let i = 0; i < n; i++) k[i * n + i] = prior[i] + Math.exp(h.logNoiseVar) + jitter;
       const l = cholesky(k, n);
@@ -80,24 +78,25 @@ export class JointPosterior {
     }
     const r = Math.sqrt(r2);
     const m = this.s2 * (1 + SQRT5 * r + (5 / 3) * r2) * Math.exp(-SQRT5 * r);
-    return this.basisW ? m + basisCovariance(ha ?? this.features(a)!, hb ?? this.features(b)!, this.basisW) : m;
+    const basis = this.basis;
+    return basis ? m + basisCovariance(ha ?? basisFeatures(a, basis.kind), hb ?? basisFeatures(b, basis.kind), basis.w) : m;
   }
 
   /** q's basis features (gp.ts basisFeatures), or undefined when the GP has no basis term. */
   features(q: readonly number[]): Float64Array | undefined {
-    return this.basisKind ? basisFeatures(q, this.basisKind) : undefined;
+    return this.basis ? basisFeatures(q, this.basis.kind) : undefined;
   }
 
   /** Prior variance k(q, q) (standardised units). */
   private priorAt(q: readonly number[], hq = this.features(q)): number {
-    return this.basisW ? this.s2 + basisCovariance(hq!, hq!, this.basisW) : this.s2;
+    return this.basis ? this.s2 + basisCovariance(hq!, hq!, this.basis.w) : this.s2;
   }
 
   /** v = L⁻¹ k_X(q): the whitened cross-covariance with the training points (hq: q's features, see `kernel`). */
   whiten(q: readonly number[], hq = this.features(q)): Float64Array {
     const n = this.gp.x.length;
     const v = new Float64Array(n);
-    for (let i = 0; i < n; i++) v[i] = this.kernel(q, this.gp.x[i], hq, this.basisH[i]);
+    for (let i = 0; i < n; i++) v[i] = this.kernel(q, this.gp.x[i], hq, this.basis?.h[i]);
     return forwardSolve(this.chol, n, v);
   }
 

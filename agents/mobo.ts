@@ -55,6 +55,8 @@ const ACQUISITIONS = ['qnehvi', 'parego'] as const;
 const WARPS = ['none', 'yeo-johnson'] as const;
 const SMOOTHINGS = ['log', 'none'] as const;
 const TRENDS = ['none', 'quadratic', 'auto', 'bayes-quadratic', 'auto-bayes', 'bayes-second-order'] as const;
+/** The trends that put a basis term in every objective's kernel, and its kind (src/surrogate/gp.ts). */
+const BAYES_TRENDS: Partial<Record<string, BasisKind>> = { 'bayes-quadratic': 'quadratic', 'bayes-second-order': 'second-order' };
 
 const DEFAULTS = {
   /** 'qnehvi' (expected hypervolume improvement) or 'parego' (random Chebyshev scalarisations). */
@@ -519,8 +521,8 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
         const targets = Array.from({ length: m }, (_, i) => y.map((r) => warps[i].apply(r[i])));
         const posts = targets.map((t, i) => {
           if (trend === 'none') return new JointPosterior(fit(objStates, i, x, t, ctx.rng));
-          if (trend === 'bayes-quadratic') return new JointPosterior(fit(objStates, i, x, t, ctx.rng, 'quadratic'));
-          if (trend === 'bayes-second-order') return new JointPosterior(fit(objStates, i, x, t, ctx.rng, 'second-order'));
+          const kind = BAYES_TRENDS[trend];
+          if (kind) return new JointPosterior(fit(objStates, i, x, t, ctx.rng, kind));
           if (trend === 'auto-bayes') {
             // As 'auto': the plain GP from ctx.rng as with 'none', the alternative from a forked
             // stream, so that where the basis is never kept the proposals are those of 'none'.
