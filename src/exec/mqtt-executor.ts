@@ -123,6 +123,16 @@ export interface ExecutorStats {
   invalid: number;
 }
 
+/** Sent and not given up on: a worker may be running it (issue #21). */
+function onWire(job: Job): boolean {
+  return job.state === 'sent' || job.state === 'accepted';
+}
+
+/** An error of the wire's (the worker could not run this attempt), not the task's own. */
+function isInfraError(name: string): boolean {
+  return name === BlobFetchError.name || name === LATE_TASK_ERROR;
+}
+
 export class MqttExecutor implements TaskExecutor {
   readonly stats: ExecutorStats = { sent: 0, redelivered: 0, bounced: 0, duplicates: 0, completed: 0, failed: 0, bytesOut: 0, bytesIn: 0, invalid: 0 };
   private readonly jobs = new Map<string, Job>();
@@ -399,16 +409,20 @@ export class MqttExecutor implements TaskExecutor {
       }
       return;
     }
+    // The task's outcome — its result or its own error — is final from any attempt (the task is
+    // idempotent; the first one wins). Any other reply is about one attempt, and one from an
+    // earlier attempt's worker is late: it must neither requeue, move nor abandon the attempt now
+    // running, nor count as its heartbeat (issue #21).
+    const outcome = m.type === 'result' || (m.type === 'error' && !isInfraError(m.error.name));
+    if (!outcome && !this.current(job, m)) return;
     job.heardAt = Date.now();
     switch (m.type) {
       case 'accepted':
       case 'progress':
-        if (job.state !== 'sent' && job.state !== 'accepted') return; // from an earlier attempt's worker, already given up on
         job.state = 'accepted';
         job.workerId = m.workerId;
         return;
       case 'busy':
-        if (job.state !== 'sent') return;
         this.stats.bounced++;
         job.bounces++;
         job.state = 'queued';
@@ -428,21 +442,28 @@ export class MqttExecutor implements TaskExecutor {
   }
 
   /**
-   * A worker's `error`. The task's own (bad input, a failing handler) fails it as a TaskError.
-   * The others are the wire's: as TaskErrors they stopped the campaign where its fallback
-   * (WireError, WorkerLostError) would have done the work here (issue #21). Blobs the worker
-   * could not fetch → uploaded again and the task resent (an attempt; WorkerLostError after
-   * maxAttempts); a task that reached the worker late → a WorkerLostError, as the producer's
-   * own deadline check gives. Either, from the worker of an earlier attempt (it says so, or
-   * another worker has accepted the task since), is ignored: it arrived late and the running
-   * attempt was abandoned — sent again, an attempt spent, run twice (issue #21).
+   * Whether a reply other than the task's outcome belongs to the attempt now on the wire, decided
+   * once for all of them (issue #21). A `busy` answers a send no worker has taken yet; the others,
+   * one not given up on. Past that, the echoed `attempt` decides; a peer that does not echo it
+   * (older, within wire version 2) leaves only the state to go by: an error from another worker
+   * than the one that accepted the task is late.
+   */
+  private current(job: Job, m: ReplyMessage): boolean {
+    if (m.type === 'busy' ? job.state !== 'sent' : !onWire(job)) return false;
+    if (m.attempt !== undefined) return m.attempt === job.attempt;
+    return m.type !== 'error' || job.state !== 'accepted' || m.workerId === job.workerId;
+  }
+
+  /**
+   * A worker's `error` of the current attempt (onReply), or the task's own from any. The task's
+   * own (bad input, a failing handler) fails it as a TaskError. The others are the wire's: as
+   * TaskErrors they stopped the campaign where its fallback (WireError, WorkerLostError) would
+   * have done the work here (issue #21). Blobs the worker could not fetch → uploaded again and
+   * the task resent (an attempt; WorkerLostError after maxAttempts); a task that reached the
+   * worker late → a WorkerLostError, as the producer's own deadline check gives.
    */
   private onError(job: Job, m: Extract<ReplyMessage, { type: 'error' }>): void {
-    const infra = m.error.name === BlobFetchError.name || m.error.name === LATE_TASK_ERROR;
-    const stale = (m.attempt !== undefined && m.attempt !== job.attempt) || (job.state === 'accepted' && m.workerId !== job.workerId);
-    if (infra && stale) return;
     if (m.error.name === BlobFetchError.name) {
-      if (job.state !== 'sent' && job.state !== 'accepted') return; // an earlier attempt's worker
       for (const sha of job.shas) this.blobUse.get(sha)!.ref = undefined;
       this.redeliver(job, `worker ${m.workerId} could not fetch its blobs (${m.error.message})`);
       return;
@@ -509,7 +530,7 @@ export class MqttExecutor implements TaskExecutor {
 
   private workerGone(workerId: string, why: string): void {
     this.workerMap.delete(workerId);
-    for (const j of this.jobs.values()) if ((j.state === 'sent' || j.state === 'accepted') && j.workerId === workerId) this.redeliver(j, why);
+    for (const j of this.jobs.values()) if (onWire(j) && j.workerId === workerId) this.redeliver(j, why);
     this.pump();
   }
 }

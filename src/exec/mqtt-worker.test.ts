@@ -294,19 +294,36 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
     expect(own.remoteName).toBe('SimulationError');
   });
 
-  it('a late BlobFetchError from an earlier attempt\'s worker does not abandon the attempt another worker runs (issue #21)', async () => {
-    const lab = uniq('stale');
+  /**
+   * A scripted worker (one client standing for several worker ids, advertising 2 slots) and a
+   * producer with a 3 s ack timeout: only an event loop stalled longer than that (a loaded CI
+   * machine) could send an attempt the script does not expect. `onTask` gets each send and a
+   * `reply` that answers it with the given body.
+   */
+  async function scripted(lab: string, onTask: (attempt: number, reply: (body: object) => Promise<unknown>) => void) {
     const t = computeTopics(lab);
-    // Scripted workers: the first attempt goes unanswered (its worker slow to fetch); the second is
-    // accepted by w2, and only then does w1's fetch failure arrive, with and without its attempt.
     const raw = await mqtt.connectAsync(m.url, { protocolVersion: 5, clientId: uniq('fake') });
     closers.push(() => raw.endAsync());
-    const sends: number[] = [];
     raw.on('message', (_topic, payload, packet) => {
       const task = JSON.parse(payload.toString()) as { id: string; attempt: number };
-      sends.push(task.attempt);
-      if (task.attempt !== 2) return;
-      const send = (body: object) => raw.publishAsync(packet.properties!.responseTopic!, JSON.stringify({ v: 2, id: task.id, ...body }), { qos: 1, properties: { correlationData: packet.properties!.correlationData } });
+      onTask(task.attempt, (body) => raw.publishAsync(packet.properties!.responseTopic!, JSON.stringify({ v: 2, id: task.id, ...body }), { qos: 1, properties: { correlationData: packet.properties!.correlationData } }));
+    });
+    await raw.subscribeAsync(t.sharedTasks('physics'), { qos: 1 });
+    await raw.publishAsync(t.status('fake'), JSON.stringify({ v: 2, workerId: 'fake', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 2, at: new Date().toISOString() }), { qos: 1, retain: true });
+    closers.push(async () => void (await raw.publishAsync(t.status('fake'), '', { qos: 1, retain: true })));
+    const ex = await MqttExecutor.connect({ url: m.url, lab, kinds: taskKinds, ackTimeoutMs: 3000 });
+    closers.push(() => ex.close());
+    await ex.waitForCapacity('physics', 1);
+    return { raw, ex, t };
+  }
+
+  it('a late BlobFetchError from an earlier attempt\'s worker does not abandon the attempt another worker runs (issue #21)', async () => {
+    // The first attempt goes unanswered (its worker slow to fetch); the second is accepted by w2,
+    // and only then does w1's fetch failure arrive, with and without its attempt.
+    const sends: number[] = [];
+    const { ex } = await scripted(uniq('stale'), (attempt, send) => {
+      sends.push(attempt);
+      if (attempt !== 2) return;
       const late = { type: 'error', workerId: 'w1', error: { name: 'BlobFetchError', message: 'blob 0a1b: 0 of 1 chunks within 60000 ms' } };
       void (async () => {
         await send({ type: 'accepted', workerId: 'w2', attempt: 2 });
@@ -316,15 +333,30 @@ describe.skipIf(skip)('MQTT 5 compute workers on Mosquitto', () => {
         await send({ type: 'result', workerId: 'w2', attempt: 2, value: '7', blobs: [], ms: 1 });
       })();
     });
-    await raw.subscribeAsync(t.sharedTasks('physics'), { qos: 1 });
-    await raw.publishAsync(t.status('fake'), JSON.stringify({ v: 2, workerId: 'fake', status: 'online', kinds: ['physics'], tasks: ['sum'], concurrency: 2, at: new Date().toISOString() }), { qos: 1, retain: true });
-    closers.push(async () => void (await raw.publishAsync(t.status('fake'), '', { qos: 1, retain: true })));
-    // 3 s, not less: the second attempt is accepted at once, so only an event loop stalled for
-    // longer than this (a loaded CI machine) could send a third.
-    const ex = await MqttExecutor.connect({ url: m.url, lab, kinds: taskKinds, ackTimeoutMs: 3000 });
-    closers.push(() => ex.close());
-    await ex.waitForCapacity('physics', 1);
     expect(await ex.run('sum', {})).toBe(7);
+    expect(ex.stats.redelivered).toBe(1); // the unanswered first attempt only
+    expect(sends).toEqual([1, 2]);
+  });
+
+  it('a late busy or accepted from an earlier attempt\'s worker neither requeues the attempt now sent nor moves it to that worker (issue #21)', async () => {
+    // The first attempt goes unanswered; once the second is sent, w1's busy for the first arrives
+    // (it requeued the task and reused attempt 2's number: run twice), then w2 accepts the second,
+    // w1's accepted for the first arrives (it made w1 the holder), and w1 goes offline (that
+    // sent the task a third time while w2 ran it).
+    const sends: number[] = [];
+    const { raw, ex, t } = await scripted(uniq('stale-ack'), (attempt, send) => {
+      sends.push(attempt);
+      if (attempt !== 2 || sends.length !== 2) return;
+      void (async () => {
+        await send({ type: 'busy', workerId: 'w1', attempt: 1 });
+        await send({ type: 'accepted', workerId: 'w2', attempt: 2 });
+        await send({ type: 'accepted', workerId: 'w1', attempt: 1 });
+        await raw.publishAsync(t.status('w1'), '', { qos: 1, retain: true });
+        await send({ type: 'result', workerId: 'w2', attempt: 2, value: '7', blobs: [], ms: 1 });
+      })();
+    });
+    expect(await ex.run('sum', {})).toBe(7);
+    expect(ex.stats.bounced).toBe(0);
     expect(ex.stats.redelivered).toBe(1); // the unanswered first attempt only
     expect(sends).toEqual([1, 2]);
   });
