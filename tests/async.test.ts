@@ -228,7 +228,7 @@ describe('asynchronous campaigns (#21)', () => {
       });
       expect(second.status).toBe('completed');
       // The resumed agent starts from the state the first process had after the empty pass —
-      // the one digital:<empty> saved, not the previous AgentLearned's (forced: false there).
+      // the one recorded with its proposal, not the previous AgentLearned's (forced: false there).
       expect(restoredWith[0]).toEqual(JSON.parse(JSON.stringify(snapshot)));
       expect((restoredWith[0] as { forced: boolean }).forced).toBe(true);
       const l = Ledger.open(first.db, { readonly: true });
@@ -236,8 +236,14 @@ describe('asynchronous campaigns (#21)', () => {
         const learnedDocs = l.documents('c', 'AgentLearned');
         const emptyDoc = learnedDocs.findIndex((d) => d.key === `digital:${empty}`);
         expect(emptyDoc).toBeGreaterThan(0);
-        expect(learnedDocs[emptyDoc].body.snapshot).toEqual(restoredWith[0]);
-        expect(learnedDocs[emptyDoc - 1].body.snapshot).not.toEqual(restoredWith[0]);
+        // Recorded once: with the pass's proposal (AgentProposed); its digital learning, which
+        // left the state as it was, stores no second copy (appendAgentState).
+        const proposedDoc = l.documents('c', 'AgentProposed').find((d) => d.key === `round:${empty}`)!;
+        expect(proposedDoc.body.snapshot).toEqual(restoredWith[0]);
+        expect(learnedDocs[emptyDoc].body.snapshot).toBeUndefined();
+        // The state recorded before it (by either document) is another: the restore read the right one.
+        const states = [...l.documents('c', 'AgentProposed'), ...learnedDocs].filter((d) => d.body.snapshot !== undefined && d.seq < proposedDoc.seq).sort((a, b) => a.seq - b.seq);
+        expect(states.at(-1)!.body.snapshot).not.toEqual(restoredWith[0]);
         const trials = l.trials('c');
         // The empty pass: its candidates proposed and scored once, none sent, none learned as rig data.
         const emptyRound = trials.filter((t) => t.round === empty);

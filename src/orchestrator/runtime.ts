@@ -171,6 +171,8 @@ export class CampaignRuntime {
   private queue: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private closed = false;
+  /** JSON of the last agent snapshot this process wrote to the ledger (appendAgentState). */
+  private recordedSnapshot?: string;
   /** Jobs this process has sent (a resumed process re-sends the others once). */
   private readonly sent = new Set<string>();
   /** Indexed reads of this campaign's ledger (issue #15: no whole-table reads to find one row). */
@@ -454,7 +456,22 @@ export class CampaignRuntime {
   }
 
   private recordLearning(round: number, fidelity: Observation['fidelity'], observations: number, key: string, trialIds?: string[]): void {
-    this.ledger.append(this.d.campaignId, 'AgentLearned', { round, observations, fidelity, snapshot: this.d.agent.snapshot?.(), ...(trialIds ? { trialIds } : {}) }, key);
+    this.appendAgentState('AgentLearned', { round, observations, fidelity, ...(trialIds ? { trialIds } : {}) }, key);
+  }
+
+  /**
+   * Appends an agent-state document with the agent's snapshot, left out when it equals the last
+   * snapshot this process wrote: restoreAgent reads the latest document that has one, so the
+   * state restored is the same. Without this every round stored the state after its proposal
+   * twice (AgentProposed, then the digital round's AgentLearned: no built-in agent's state takes
+   * in estimates) — about 100 KB a round more for PPO, whose weights are in it (before-stop review).
+   */
+  private appendAgentState<T extends 'AgentProposed' | 'AgentLearned'>(type: T, body: Omit<DocumentBodies[T], 'snapshot'>, key: string): void {
+    const snapshot = this.d.agent.snapshot?.();
+    const json = snapshot === undefined ? undefined : JSON.stringify(snapshot);
+    const fresh = json !== undefined && json !== this.recordedSnapshot;
+    const written = this.ledger.append(this.d.campaignId, type, (fresh ? { ...body, snapshot } : body) as DocumentBodies[T], key);
+    if (written && fresh) this.recordedSnapshot = json;
   }
 
   /**
@@ -543,7 +560,7 @@ export class CampaignRuntime {
       // #21 review: the state after proposing, with the proposals. Saved first at `digital:R`
       // (after scoring), a kill in between resumed from the state before the proposal and
       // CMA-ES forgot the members it had handed out: the next proposals differed.
-      if (this.d.agent.snapshot) this.ledger.append(campaignId, 'AgentProposed', { round, proposed: params.length, snapshot: this.d.agent.snapshot() }, `round:${round}`);
+      if (this.d.agent.snapshot) this.appendAgentState('AgentProposed', { round, proposed: params.length }, `round:${round}`);
     });
     if (params.length < k) this.d.log?.(`round ${round}: the agent (${this.d.agent.name}) proposed ${params.length} of the ${k} candidates asked for`);
     this.progress({ phase: 'propose', round, done: params.length, total: params.length });
