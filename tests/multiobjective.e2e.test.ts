@@ -34,7 +34,8 @@ describe('a two-objective campaign', () => {
     // The second round was proposed by qNEHVI from the first round's simulated objectives.
     const l = Ledger.open(db, { readonly: true });
     const trials = l.trials(doc.campaignId);
-    const snapshots = l.documents(doc.campaignId, 'AgentLearned').map((d) => d.body.snapshot as { objectives?: { hyper: unknown }[] } | undefined);
+    // The agent's recorded states: with its proposals (AgentProposed) and, where learning changed it, AgentLearned.
+    const snapshots = [...l.documents(doc.campaignId, 'AgentProposed'), ...l.documents(doc.campaignId, 'AgentLearned')].map((d) => d.body.snapshot as { objectives?: { hyper: unknown }[] } | undefined);
     l.close();
     expect(trials.filter((t) => t.round === 2).length).toBeGreaterThan(0);
     // The objectives reached the agent: its snapshot holds one fitted GP per objective.
