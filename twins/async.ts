@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BadInputError } from '../src/core/errors.js';
-import type { Parameters, TwinGenerateOptions, TwinOutput } from '../src/core/protocols.js';
+import type { Parameters, Twin, TwinGenerateOptions, TwinOutput } from '../src/core/protocols.js';
 import { twinRegistry } from './index.js';
 
 /**
@@ -11,8 +11,26 @@ import { twinRegistry } from './index.js';
  * MQTT, a progress bar or signals, that runs in a worker thread, and the voxel buffer is
  * transferred back without a copy. Same seed, same bytes as `twin.generate` (it is the same
  * code). Volumes under `workerAbove` voxels (default 128³) are generated inline after
- * yielding once (a worker's start-up, ~50 ms, would cost more than it saves).
+ * yielding once (a worker's start-up, ~50 ms, would cost more than it saves), and so is every
+ * volume of a twin that is not the built-in of its name (isBuiltInTwin).
  */
+/**
+ * The built-in factories, as this module found them when it loaded — before any caller could
+ * add to or replace entries of the registry (`registries.twins` is the same object). The worker
+ * imports its own copy, which holds exactly these.
+ */
+const BUILT_IN_TWINS: Readonly<Record<string, () => Twin>> = Object.freeze({ ...twinRegistry });
+
+/**
+ * Whether a worker (a thread, or a `poreloop worker` process) would generate with the same twin
+ * as this thread: the registry's factory for `name` is the built-in one. A caller's own twin, or
+ * one registered under a built-in name, is generated in this thread (library review: the worker
+ * answered "unknown twin" for the one, and silently used the built-in for the other).
+ */
+export function isBuiltInTwin(name: string): boolean {
+  return Object.hasOwn(BUILT_IN_TWINS, name) && twinRegistry[name] === BUILT_IN_TWINS[name];
+}
+
 export interface AsyncGenerateOptions extends TwinGenerateOptions {
   /** Use a worker thread from this many voxels up (default 128³ = 2 097 152). */
   workerAbove?: number;
@@ -37,7 +55,7 @@ export async function generateTwinAsync(twin: string, params: Parameters, option
   if (!make) throw new BadInputError(`unknown twin "${twin}"; available: ${Object.keys(twinRegistry).join(', ')}`, 'twin');
   const { onProgress, workerAbove = 128 ** 3, ...rest } = options;
   const n = Array.isArray(rest.size) ? rest.size[0] * rest.size[1] * rest.size[2] : 0;
-  const w = n >= workerAbove ? startWorker() : undefined;
+  const w = n >= workerAbove && isBuiltInTwin(twin) ? startWorker() : undefined;
   if (!w) {
     await new Promise((r) => setImmediate(r));
     return { ...make().generate(params, options), thread: 'inline' };

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { connectionFromEnv } from '../../robots/transport/mqtt.js';
-import { generateTwinAsync } from '../../twins/async.js';
+import { generateTwinAsync, isBuiltInTwin } from '../../twins/async.js';
 import { BadInputError } from '../core/errors.js';
 import type { Dataset, Parameters, Prediction, Shape3, Surrogate, Voxels } from '../core/protocols.js';
 import type { TaskExecutor } from '../exec/executor.js';
@@ -66,7 +66,8 @@ export const TWIN_NO_WORKER_MS = 5000;
  * the task's own, and would be the same here: it is passed on.
  */
 async function onWorkersElseHere<W, H = W>(
-  pool: TaskExecutor,
+  /** Undefined: done here. */
+  pool: TaskExecutor | undefined,
   kind: ComputeKind,
   task: string,
   payload: () => unknown,
@@ -104,7 +105,9 @@ export function twinVolumes(pool: TaskExecutor, log?: (line: string) => void) {
     /** Volumes generated on twin workers and in this process so far. */
     counts,
     async generate(t: GenerateTask): Promise<{ voxels: Voxels; achieved: Record<string, number> }> {
-      const out = await onWorkersElseHere<{ voxels: Voxels; achieved: Record<string, number> }>(pool, 'twin', 'generate', () => t, { deadlineMs: twinDeadlineMs(t.size), noWorkerMs: TWIN_NO_WORKER_MS }, () => generateHere(t), counts, 'twin volume', 'generating it here', log);
+      // A twin worker has only the built-in twins: a caller's own twin is generated here (library review).
+      const workers = isBuiltInTwin(t.twin) ? pool : undefined;
+      const out = await onWorkersElseHere<{ voxels: Voxels; achieved: Record<string, number> }>(workers, 'twin', 'generate', () => t, { deadlineMs: twinDeadlineMs(t.size), noWorkerMs: TWIN_NO_WORKER_MS }, () => generateHere(t), counts, 'twin volume', 'generating it here', log);
       return out.value;
     },
   };

@@ -1,6 +1,29 @@
+import { agentRegistry, type AgentFactory } from '../../agents/index.js';
 import type { Agent } from '../core/protocols.js';
 import { WorkerPool } from '../exec/worker-pool.js';
 import type { ProposeTask, ProposeTaskResult } from './propose-worker.js';
+import { registries } from './registries.js';
+
+/**
+ * The built-in factories, as this module found them when it loaded — before any caller could
+ * add to or replace entries of `registries.agents`. The worker imports its own copy of the
+ * registry, which holds exactly these; so only an agent made by one of them can be rebuilt there.
+ */
+const BUILT_IN_AGENTS: Readonly<Record<string, AgentFactory>> = Object.freeze({ ...agentRegistry });
+
+/**
+ * Whether the worker would rebuild the same agent (library review: a custom agent registered in
+ * this thread was unknown in the worker — "agentRegistry[t.agent] is not a function", a failed
+ * campaign — and one registered under a built-in name silently ran the built-in there). True
+ * when the registry's factory for `name` is the built-in one, and so is every agent a sequence
+ * names in its steps (the sequence looks them up in the registry of the thread it runs in).
+ */
+function rebuiltAlike(name: string, options: Record<string, unknown>): boolean {
+  const steps = name === 'sequence' && Array.isArray(options.steps) ? (options.steps as Array<{ agent?: unknown }>) : [];
+  return [name, ...steps.map((s) => s?.agent)].every(
+    (n) => typeof n === 'string' && Object.hasOwn(BUILT_IN_AGENTS, n) && registries.agents[n] === BUILT_IN_AGENTS[n],
+  );
+}
 
 /**
  * Proposals off the orchestrator's event loop (issue #14: a 14.9 s proposal on the event loop
@@ -15,11 +38,12 @@ import type { ProposeTask, ProposeTaskResult } from './propose-worker.js';
  * only records (the work is in propose).
  *
  * Agents that roll out against ctx.model (the Predictor's reward model, a TF.js model in this
- * thread) or that cannot snapshot/restore propose inline, as before: `offThread` returns them
- * unchanged.
+ * thread), that cannot snapshot/restore, or that are not made by the built-in factory of their
+ * name (a caller's own agent, or one registered under a built-in name: rebuiltAlike) propose
+ * inline, as before: `offThread` returns them unchanged.
  */
 export function offThread(agent: Agent, spec: { name: string; options: Record<string, unknown> }): { agent: Agent; close(): Promise<void> } {
-  if (agent.usesModel || !agent.snapshot || !agent.restore) return { agent, close: async () => {} };
+  if (agent.usesModel || !agent.snapshot || !agent.restore || !rebuiltAlike(spec.name, spec.options)) return { agent, close: async () => {} };
   const snapshot = agent.snapshot.bind(agent);
   const restore = agent.restore.bind(agent);
   // One worker, started at the first proposal (rounds are sequential: one proposal at a time).
