@@ -110,6 +110,32 @@ function remember(set: Set<string>, key: string): void {
   }
 }
 
+/** Most measurements one result may carry (event.schema.json `measurements.maxProperties`). */
+export const MAX_MEASUREMENTS = 256;
+const RESULT_SHAPE = 'return measurements ({ name: number, … }) or { measurements: { name: number, … }, feasible?: boolean }';
+
+const shown = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v === 'string' ? `a string "${v.slice(0, 40)}"` : typeof v === 'undefined' ? 'undefined' : `${typeof v} ${String(v)}`);
+
+/**
+ * What a handler returned, as the fields of a `result` event, or why it cannot be one (review:
+ * undefined, null, > 256 measurements or a non-boolean `feasible` made the SDK throw after the
+ * job was forgotten, and the unhandled rejection killed the rig process).
+ */
+export function checkHandlerResult(out: unknown): { measurements: Measurements; feasible?: boolean } | string {
+  if (out === null || typeof out !== 'object' || Array.isArray(out)) return `handler returned ${shown(out)}; ${RESULT_SHAPE}`;
+  // A flat result may name a measurement `measurements` (a number); anything else there is the structured form.
+  const structured = 'measurements' in out && typeof (out as { measurements: unknown }).measurements !== 'number';
+  const measurements = structured ? (out as { measurements: unknown }).measurements : out;
+  if (measurements === null || typeof measurements !== 'object' || Array.isArray(measurements)) return `handler returned measurements that are ${shown(measurements)}; ${RESULT_SHAPE}`;
+  const entries = Object.entries(measurements);
+  if (entries.length > MAX_MEASUREMENTS) return `handler returned ${entries.length} measurements; a result carries at most ${MAX_MEASUREMENTS}`;
+  const bad = entries.find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
+  if (bad) return `handler returned a non-finite measurement ${bad[0]}=${String(bad[1])}; each measurement must be a finite number`;
+  const feasible: unknown = structured ? (out as { feasible?: unknown }).feasible : undefined;
+  if (feasible !== undefined && typeof feasible !== 'boolean') return `handler returned feasible: ${shown(feasible)}; feasible must be true, false or left out`;
+  return { measurements: measurements as Measurements, ...(feasible !== undefined ? { feasible } : {}) };
+}
+
 export function createRig(options: CreateRigOptions): RigHandle {
   const id = assertName('rig id', options.id);
   const lab = options.lab ?? 'default';
@@ -198,9 +224,11 @@ export function createRig(options: CreateRigOptions): RigHandle {
   /** Terminal event: remember the execution as finished so a redelivery is answered, not rerun. */
   const finish = async (x: Execution, type: 'result' | 'failed' | 'rejected' | 'cancelled', extra: Partial<RigEvent>) => {
     const t = transport;
-    live.delete(x.key);
-    const ev: RigEvent = { jobId: x.job.jobId, rigId: id, attempt: x.job.attempt, seq: ++x.seq, type, at: iso(), protocol: PROTOCOL_VERSION, ...extra };
+    const ev: RigEvent = { jobId: x.job.jobId, rigId: id, attempt: x.job.attempt, seq: x.seq + 1, type, at: iso(), protocol: PROTOCOL_VERSION, ...extra };
+    // Checked before the job is forgotten: a refused event must not leave a job that no one ends.
     checkOutbound('event', ev);
+    x.seq++;
+    live.delete(x.key);
     x.events.push(ev);
     store.put(x.key, [ev]);
     await send(t, ev);
@@ -214,7 +242,16 @@ export function createRig(options: CreateRigOptions): RigHandle {
       const x = queue.shift()!;
       if (!live.has(x.key)) continue;
       x.state = 'running';
-      const p = execute(x).finally(() => settled.delete(p));
+      // Review (rig crash-loop): whatever escapes the execution ends the job failed and is
+      // reported; an unhandled rejection would kill the rig process and its Last Will fire.
+      const p = execute(x)
+        .catch((e) => {
+          const reason = `rig SDK could not finish job ${x.job.jobId}: ${(e as Error)?.message ?? String(e)}`.slice(0, 2000);
+          problem(reason);
+          if (live.has(x.key)) return finish(x, 'failed', { reason });
+        })
+        .catch((e) => problem(`rig SDK could not report the failure of job ${x.job.jobId}: ${(e as Error)?.message ?? String(e)}`))
+        .finally(() => settled.delete(p));
       settled.add(p);
     }
     void publishStatus();
@@ -239,12 +276,12 @@ export function createRig(options: CreateRigOptions): RigHandle {
     if (!live.has(x.key)) return;
     // A handler that returns despite a cancel has measured something real: report it as a
     // result and let the orchestrator decide (docs/rig-protocol.md, "Late results").
-    const structured = typeof (out as { measurements?: unknown }).measurements === 'object';
-    const measurements = (structured ? (out as { measurements: Measurements }).measurements : out) as Measurements;
-    const feasible = structured ? (out as { feasible?: boolean }).feasible : undefined;
-    const bad = Object.entries(measurements).find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
-    if (bad) return finish(x, 'failed', { reason: `handler returned a non-finite measurement ${bad[0]}=${String(bad[1])}` });
-    return finish(x, 'result', { measurements, ...(feasible !== undefined ? { feasible } : {}) });
+    const checked = checkHandlerResult(out);
+    if (typeof checked === 'string') {
+      problem(`job ${x.job.jobId}: ${checked}`);
+      return finish(x, 'failed', { reason: checked.slice(0, 2000) });
+    }
+    return finish(x, 'result', checked);
   };
 
   const onJob = async (topic: string, payload: Buffer) => {

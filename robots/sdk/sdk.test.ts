@@ -114,6 +114,30 @@ describe('rig SDK', () => {
     expect(terminal('nan')).toMatchObject({ type: 'failed', reason: expect.stringMatching(/non-finite measurement y=NaN/) });
   });
 
+  it('a handler result that cannot be sent (undefined, null, > 256 measurements, non-boolean feasible) fails the job and the rig lives on (review)', async () => {
+    const problems: string[] = [];
+    const returns: Record<string, unknown> = {
+      undef: undefined,
+      nul: null,
+      many: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`m${i}`, i])),
+      feas: { measurements: { y: 1 }, feasible: 'yes' },
+      arr: { measurements: [1, 2] },
+    };
+    await start(async (j) => (j.jobId in returns ? returns[j.jobId] : { y: 1 }) as never, { onProblem: (m) => problems.push(m) });
+    for (const id of Object.keys(returns)) await send(job(id));
+    await waitFor(() => Object.keys(returns).every((id) => !!terminal(id)), 'terminal events');
+    expect(terminal('undef')).toMatchObject({ type: 'failed', reason: expect.stringMatching(/handler returned undefined; return measurements .* or \{ measurements: .*feasible\?: boolean \}/) });
+    expect(terminal('nul')).toMatchObject({ type: 'failed', reason: expect.stringMatching(/handler returned null; return measurements/) });
+    expect(terminal('many')).toMatchObject({ type: 'failed', reason: 'handler returned 300 measurements; a result carries at most 256' });
+    expect(terminal('feas')).toMatchObject({ type: 'failed', reason: expect.stringMatching(/feasible: a string "yes"; feasible must be true, false or left out/) });
+    expect(terminal('arr')).toMatchObject({ type: 'failed', reason: expect.stringMatching(/measurements that are an array/) });
+    for (const id of Object.keys(returns)) expect(problems.some((m) => m.startsWith(`job ${id}: handler returned`))).toBe(true);
+    // The process and the rig live on: the next job is measured.
+    await send(job('after'));
+    await waitFor(() => !!terminal('after'), 'next job');
+    expect(terminal('after')).toMatchObject({ type: 'result', measurements: { y: 1 } });
+  });
+
   it('pause holds queued jobs, resume runs them; cancel ends queued and running jobs', async () => {
     const started: string[] = [];
     await start(async (j, _r, { signal }) => {
