@@ -81,11 +81,44 @@ describe('dispatcher', () => {
     const deadline = s.clock.now() + 150;
     await s.d.dispatch(job(s.clock, 'dur', { capability: 'durability', deadline: new Date(deadline).toISOString() }));
     await s.until(() => s.finals().length === 1, 'deadline');
-    expect(s.finals()[0]).toMatchObject({ type: 'failed', origin: 'dispatcher', reason: expect.stringMatching(/no rig for capability durability/) });
+    expect(s.finals()[0]).toMatchObject({
+      type: 'failed', origin: 'dispatcher',
+      reason: expect.stringMatching(/passed with no rig to run the job: the online rigs offering durability speak no protocol version compatible with 1\.0: v2rig \(2\.0\)$/),
+    });
     // Not before its deadline, and at the first tick after it.
     expect(at(s.finals()[0])).toBeGreaterThanOrEqual(deadline);
     expect(at(s.finals()[0])).toBeLessThanOrEqual(deadline + TICK);
     expect(s.broker.history.filter((m) => m.topic === topics.jobs('v2rig'))).toHaveLength(0);
+  });
+
+  it('a job queued behind a busy rig gets its full timeout from its send and does not expire for queueing (review)', async () => {
+    // One rig taking 700 ms per job, a 1000-ms timeout, one attempt: the deadline the campaign
+    // gives each job (timeout × maxAttempts from dispatch) passes while jobs 2 and 3 wait.
+    const s = await setup([{ id: 'ch', capabilities: ['characterise'], concurrency: 1, latencyMs: { dist: 'fixed', mean: 700 } }], { timeoutMs: 1000, maxAttempts: 1 });
+    for (const id of ['q1', 'q2', 'q3']) await s.d.dispatch(job(s.clock, id, { deadline: new Date(s.clock.now() + 1000).toISOString() }));
+    await s.until(() => s.finals().length === 3, 'three jobs ended');
+    expect(s.finals().map((e) => [e.jobId, e.type])).toEqual([['q1', 'result'], ['q2', 'result'], ['q3', 'result']]);
+    // Each attempt was sent with a deadline a full timeout after its send.
+    const sent = s.broker.history.filter((m) => m.topic === topics.jobs('ch')).map((m) => JSON.parse(m.payload.toString()) as RigJob);
+    const started = s.sim.log().map((e) => e.startedAt);
+    expect(sent.map((j) => j.jobId)).toEqual(['q1', 'q2', 'q3']);
+    sent.forEach((j, i) => expect(Date.parse(j.deadline) - started[i]).toBeGreaterThanOrEqual(1000 - TICK));
+  });
+
+  it('a queued job fails at its deadline only with no capable rig, saying whether none is online or which are held (review)', async () => {
+    const broker = createMemoryBroker();
+    const s = await setup([{ id: 'ch', capabilities: ['characterise'] }], {}, broker);
+    const other = await broker.connect({ clientId: 'other' });
+    await other.publish(topics.status('gone'), JSON.stringify({ rigId: 'gone', status: 'offline', protocol: '1.0', capabilities: ['fabricate'] }), { retain: true });
+    await other.publish(topics.status('held'), JSON.stringify({ rigId: 'held', status: 'safety-stop', protocol: '1.0', capabilities: ['durability'] }), { retain: true });
+    await s.until(() => s.d.rigs().length === 3, 'rigs seen');
+    const deadline = new Date(s.clock.now() + 100).toISOString();
+    for (const capability of ['fabricate', 'durability', 'xrd']) await s.d.dispatch(job(s.clock, capability, { capability, deadline }));
+    await s.until(() => s.finals().length === 3, 'deadlines');
+    const reason = (id: string) => s.finals().find((e) => e.jobId === id)!.reason;
+    expect(reason('fabricate')).toBe(`deadline ${deadline} passed with no rig to run the job: no rig offering fabricate is online; offline: gone`);
+    expect(reason('durability')).toBe(`deadline ${deadline} passed with no rig to run the job: no rig offering durability takes jobs: held (safety-stop)`);
+    expect(reason('xrd')).toBe(`deadline ${deadline} passed with no rig to run the job: no rig offering xrd is online, and none has announced it`);
   });
 
   it('a rig that stops heartbeating is declared offline and its job retried elsewhere with attempt 2', async () => {

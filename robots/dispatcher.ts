@@ -7,8 +7,9 @@
  *   a heartbeat older than `heartbeatTimeoutMs`.
  * - Capability matching, protocol-version negotiation, per-rig concurrency (+ `prefetch`), one
  *   FIFO queue per capability for jobs that wait for a free rig.
- * - Per-attempt timeouts, retries with increasing attempt numbers on another rig when one is
- *   free, re-assignment of a lost rig's jobs, the job's overall deadline.
+ * - Per-attempt timeouts (each attempt has its full `timeoutMs` from its send), retries with
+ *   increasing attempt numbers on another rig when one is free, re-assignment of a lost rig's
+ *   jobs; a queued job fails at its deadline only when no capable rig is there to run it.
  * - Every inbound payload validated (size, JSON, schema, topic ↔ rigId); rejects go to the
  *   error topic, to the sending rig's `rigs/<rigId>/errors` topic and to `invalid$`. Duplicate
  *   events are suppressed by (jobId, attempt, rigId, seq).
@@ -305,7 +306,9 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
   const attemptEnded = (js: JobState, ev: RigEvent) => {
     if (js.final) return;
     if (js.cancelRequested && liveExecs(js).length === 0) return finishJob(js, { ...ev, type: 'cancelled' });
-    const canRetry = js.sends < opts.maxAttempts && Date.parse(js.job.deadline) > clock.now();
+    // Review: a retry is not refused for the time attempts and queueing took; the retry waits in
+    // the queue, where the deadline ends it only when no capable rig is online (tick()).
+    const canRetry = js.sends < opts.maxAttempts;
     if (liveExecs(js).length > 0) return emit({ ...ev, final: false });
     if (!canRetry) return finishJob(js, ev);
     emit({ ...ev, final: false });
@@ -345,7 +348,10 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     const now = clock.now();
     const attempt = js.nextAttempt++;
     js.sends++;
-    const deadlineAt = Math.min(Date.parse(js.job.deadline), now + opts.timeoutMs);
+    // Review: every attempt has its full timeout from its send. Capped by the job's deadline,
+    // the 2nd job of a batch queued 6 s behind a busy rig got 4 s of a 10-s timeout and was
+    // abandoned while the rig worked on it.
+    const deadlineAt = now + opts.timeoutMs;
     const ex: Execution = { attempt, rigId: rig.info.rigId, sentAt: now, deadlineAt, state: 'live' };
     js.execs.set(execKey(attempt, rig.info.rigId), ex);
     rig.inflight.add(`${js.job.jobId}|${execKey(attempt, rig.info.rigId)}`);
@@ -364,6 +370,23 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
         // a hard failure (closed transport): the attempt times out and is retried.
         reject(topics.jobs(rig.info.rigId), `publish failed: ${(e as Error).message}`, 0, '', { rigId: rig.info.rigId, jobId: js.job.jobId });
       });
+  };
+
+  /**
+   * Why no rig can run a job of `capability`, or undefined when an online rig that speaks our
+   * protocol offers it — busy or not: a job queued behind busy rigs waits its turn and never
+   * expires for queueing (review). The reason says which case it is and names the rigs.
+   */
+  const noRigFor = (capability: string): string | undefined => {
+    const capable = [...rigs.values()].filter((r) => r.info.capabilities.includes(capability));
+    const up = capable.filter(available);
+    if (up.some((r) => r.protocols.some((p) => compatibleProtocol(p)))) return undefined;
+    const list = (xs: RigState[], what: (r: RigState) => string) => xs.map((r) => `${r.info.rigId} (${what(r)})`).join(', ');
+    if (up.length > 0) return `the online rigs offering ${capability} speak no protocol version compatible with ${PROTOCOL_VERSION}: ${list(up, (r) => r.protocols.join(', '))}`;
+    const held = capable.filter((r) => r.info.status !== 'offline');
+    if (held.length > 0) return `no rig offering ${capability} takes jobs: ${list(held, (r) => r.info.status)}`;
+    if (capable.length > 0) return `no rig offering ${capability} is online; offline: ${capable.map((r) => r.info.rigId).join(', ')}`;
+    return `no rig offering ${capability} is online, and none has announced it`;
   };
 
   const pump = () => {
@@ -554,7 +577,8 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
         attemptEnded(js, synth(js, 'failed', `timed out: no terminal event from rig ${ex.rigId} within ${Math.round(ex.deadlineAt - ex.sentAt)} ms (attempt ${ex.attempt})`, ex));
       }
       if (!js.final && js.queued && now >= Date.parse(js.job.deadline)) {
-        finishJob(js, synth(js, 'failed', `deadline ${js.job.deadline} passed with no rig for capability ${js.job.capability}`));
+        const why = noRigFor(js.job.capability);
+        if (why) finishJob(js, synth(js, 'failed', `deadline ${js.job.deadline} passed with no rig to run the job: ${why}`));
       }
     }
     pump();
