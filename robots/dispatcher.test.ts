@@ -142,6 +142,24 @@ describe('dispatcher', () => {
     expect(s.d.rigs().find((r) => r.rigId === 'zombie')!.status).toBe('offline');
   });
 
+  it('a rig is offline after three of its declared heartbeats when that is longer than heartbeatTimeoutMs (review)', async () => {
+    const broker = createMemoryBroker();
+    // A rig heartbeating every 3 s running a 5-s job, with a 1-s heartbeatTimeoutMs default.
+    const s = await setup([{ id: 'slow', capabilities: ['characterise'], heartbeatMs: 3000, latencyMs: { dist: 'fixed', mean: 5000 } }], { heartbeatTimeoutMs: 1000, timeoutMs: 20_000 }, broker);
+    await s.d.dispatch(job(s.clock, 'j'));
+    await s.until(() => s.finals().length === 1, 'result');
+    expect(s.finals()[0]).toMatchObject({ type: 'result', rigId: 'slow' });
+    expect(s.events.filter((e) => e.origin === 'dispatcher')).toEqual([]);
+    // A rig that declared 2-s heartbeats and fell silent is offline after 6 s, not before.
+    const mute = await broker.connect({ clientId: 'mute' });
+    await mute.publish(topics.status('mute'), JSON.stringify({ rigId: 'mute', status: 'online', protocol: '1.0', capabilities: ['xrd'], heartbeatMs: 2000 }), { retain: true });
+    await s.until(() => s.d.rigs().some((r) => r.rigId === 'mute'), 'mute seen');
+    const seen = s.clock.now();
+    await s.until(() => s.d.rigs().find((r) => r.rigId === 'mute')!.status === 'offline', 'mute offline');
+    expect(s.clock.now() - seen).toBeGreaterThan(6000);
+    expect(s.clock.now() - seen).toBeLessThanOrEqual(6000 + 2 * TICK);
+  });
+
   it('retries failed attempts up to maxAttempts on other rigs, then ends the job failed', async () => {
     const s = await setup(
       [

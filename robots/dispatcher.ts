@@ -49,7 +49,10 @@ export interface DispatcherOptions {
    * Default 1: the orchestrator retries with a new jobId (attempt + 1) and records each.
    */
   maxAttempts?: number;
-  /** A rig whose status (heartbeat) is older than this is treated as offline (default 15 000 ms, 3 rig heartbeats). */
+  /**
+   * A rig whose status (heartbeat) is older than this is treated as offline (default 15 000 ms,
+   * 3 heartbeats of the rig SDK); for a rig that declares `heartbeatMs`, 3 × that when longer.
+   */
   heartbeatTimeoutMs?: number;
   /** Jobs sent to a rig beyond its concurrency, to hide network latency (default 0). */
   prefetch?: number;
@@ -139,6 +142,8 @@ export interface CreateDispatcherOptions {
 interface RigState {
   info: RigInfo;
   protocols: string[];
+  /** The rig's declared heartbeat interval (status `heartbeatMs`), if it declared one. */
+  heartbeatMs?: number;
   lastSeen: number;
   inflight: Set<string>;
 }
@@ -225,6 +230,13 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     }
     return false;
   };
+
+  /**
+   * How long a rig may be silent before it counts as offline: three of its declared heartbeats,
+   * at least `heartbeatTimeoutMs` (review: a rig declaring 30-s heartbeats was declared offline
+   * after 15 s and its experiments cancelled).
+   */
+  const silenceLimit = (r: RigState) => Math.max(opts.heartbeatTimeoutMs, 3 * (r.heartbeatMs ?? 0));
 
   const available = (r: RigState) => r.info.status === 'online' || r.info.status === 'busy';
 
@@ -473,6 +485,7 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     };
     const r: RigState = prev ?? { info, protocols: [], lastSeen: 0, inflight: new Set() };
     r.protocols = s.protocols ?? [s.protocol];
+    r.heartbeatMs = s.heartbeatMs ?? r.heartbeatMs;
     r.lastSeen = clock.now();
     rigs.set(s.rigId, r);
     if (s.status === 'offline') {
@@ -564,7 +577,8 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     }
     for (const r of rigs.values()) {
       if (r.info.status !== 'offline') {
-        if (now - r.lastSeen > opts.heartbeatTimeoutMs) rigOffline(r, `missed heartbeats for ${now - r.lastSeen} ms`);
+        const limit = silenceLimit(r);
+        if (now - r.lastSeen > limit) rigOffline(r, `missed heartbeats for ${now - r.lastSeen} ms (offline after ${limit} ms)`);
       }
     }
     for (const js of jobs.values()) {
