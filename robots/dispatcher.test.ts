@@ -211,4 +211,31 @@ describe('dispatcher', () => {
     expect(s.finals()[0].measurements).not.toEqual({ v: 3 });
     expect(s.broker.history.filter((m) => m.topic === topics.jobs('r'))).toHaveLength(1);
   });
+
+  it('an event reusing the seq of a different event is rejected with a notice to its rig; a resend stays ignored (review)', async () => {
+    const broker = createMemoryBroker();
+    const s = await setup([{ id: 'r', capabilities: ['characterise'] }], {}, broker);
+    const rig = await broker.connect({ clientId: 'naive' });
+    const notices: string[] = [];
+    await rig.subscribe(topics.rigErrors('naive'), (_t, p) => notices.push(JSON.parse(p.toString()).reason));
+    await rig.publish(topics.status('naive'), JSON.stringify({ rigId: 'naive', status: 'online', protocol: '1.0', capabilities: ['xrd'] }), { retain: true });
+    await s.until(() => s.d.rigs().some((r) => r.rigId === 'naive'), 'naive seen');
+    await s.d.dispatch(job(s.clock, 'n', { capability: 'xrd' }));
+    await s.until(() => s.broker.history.some((m) => m.topic === topics.jobs('naive')), 'job sent');
+    const ev = (seq: number, type: string, extra: object = {}) =>
+      rig.publish(topics.events('naive'), JSON.stringify({ jobId: 'n', rigId: 'naive', attempt: 1, seq, type, at: new Date(s.clock.now()).toISOString(), protocol: '1.0', ...extra }));
+    await ev(1, 'accepted');
+    await ev(1, 'result', { measurements: { v: 1 } });
+    await s.clock.advance(TICK);
+    await ev(1, 'accepted'); // a resend, stamped anew: a true duplicate
+    await ev(2, 'result', { measurements: { v: 2 } });
+    await ev(2, 'result', { measurements: { v: 3 } });
+    await s.until(() => s.finals().length === 1 && notices.length === 2, 'result and notices');
+    expect(notices).toEqual([
+      expect.stringMatching(/^result event seq 1 of job n attempt 1 reuses the seq of its accepted event, so it is ignored: number the events of an attempt 1, 2, 3/),
+      expect.stringMatching(/^result event seq 2 of job n attempt 1 reuses the seq of another result event with different content/),
+    ]);
+    expect(s.finals()[0]).toMatchObject({ type: 'result', measurements: { v: 2 } });
+    expect(s.d.stats().duplicatesSuppressed).toBe(1);
+  });
 });

@@ -32,7 +32,7 @@
  * its timeout) is still delivered, flagged `late: true` (the measurement is real; the
  * orchestrator decides), and also on `late$`.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Subject, type Observable } from 'rxjs';
 import type { Clock, Rig, RigEvent, RigInfo, RigJob, Transport } from '../src/core/protocols.js';
 import { systemClock } from '../src/core/protocols.js';
@@ -162,10 +162,21 @@ interface JobState {
   sends: number;
   nextAttempt: number;
   exclude: Set<string>;
-  seen: Set<string>;
+  /** Events seen, by (attempt, rigId, seq): their type and content fingerprint (contentOf). */
+  seen: Map<string, { type: RigEvent['type']; content: string }>;
   cancelRequested: boolean;
   final?: RigEvent;
   queued: boolean;
+}
+
+/**
+ * An event's content, for telling a resend from a different event under the same seq: without
+ * its time (a resend may be stamped anew) and signature, keys in order, hashed to stay small.
+ */
+function contentOf(ev: RigEvent): string {
+  const { at: _at, sig: _sig, ...rest } = ev as RigEvent & { sig?: unknown };
+  const sorted = (_k: string, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v);
+  return createHash('sha256').update(JSON.stringify(rest, sorted)).digest('base64');
 }
 
 const execKey = (attempt: number, rigId: string) => `${attempt}@${rigId}`;
@@ -520,16 +531,24 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     // declared the job's capability (pick()); so a rig can report only on its own work.
     const ex = js.execs.get(execKey(ev.attempt!, ev.rigId));
     if (!ex) return rejectUnbound(topic, payload, ev, `${ev.type} event for job ${ev.jobId} attempt ${ev.attempt} from rig ${ev.rigId}, which was not sent that attempt: only the rig and attempt a job was dispatched to may report on it`);
+    const dupKey = `${ev.attempt}|${ev.rigId}|${ev.seq}`;
+    const before = js.seen.get(dupKey);
+    const content = contentOf(ev);
+    if (before?.content === content) {
+      stats.duplicatesSuppressed++;
+      return;
+    }
+    // Review: a rig numbering every event 1 had its result dropped as a "duplicate" of its
+    // `accepted`, silently, and the trial was abandoned for want of a terminal event.
+    if (before) {
+      const what = before.type === ev.type ? `another ${ev.type} event with different content` : `its ${before.type} event`;
+      return reject(topic, `${ev.type} event seq ${ev.seq} of job ${ev.jobId} attempt ${ev.attempt} reuses the seq of ${what}, so it is ignored: number the events of an attempt 1, 2, 3, … and resend an event only unchanged (rig-protocol.md §3, "Sequence numbers")`, payload.length, excerptOf(payload), { rigId: ev.rigId, jobId: ev.jobId });
+    }
+    js.seen.set(dupKey, { type: ev.type, content });
     handleEvent(js, ex, ev);
   };
 
   const handleEvent = (js: JobState, ex: Execution, ev: RigEvent) => {
-    const dupKey = `${ev.attempt}|${ev.rigId}|${ev.seq}`;
-    if (js.seen.has(dupKey)) {
-      stats.duplicatesSuppressed++;
-      return;
-    }
-    js.seen.add(dupKey);
     if (js.final) {
       if (ev.type === 'result' && !(js.final.type === 'result' && js.final.rigId === ev.rigId && js.final.attempt === ev.attempt)) {
         stats.late++;
@@ -621,7 +640,7 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
         return;
       }
       checkOutbound('job', job);
-      const js: JobState = { job, execs: new Map(), sends: 0, nextAttempt: job.attempt, exclude: new Set(), seen: new Set(), cancelRequested: false, queued: false };
+      const js: JobState = { job, execs: new Map(), sends: 0, nextAttempt: job.attempt, exclude: new Set(), seen: new Map(), cancelRequested: false, queued: false };
       jobs.set(job.jobId, js);
       enqueue(js);
     },
