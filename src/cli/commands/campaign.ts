@@ -249,7 +249,9 @@ export function status(args: GlobalArgs & { campaignId?: string }, out: Output):
     }
     // Why trials ended without a result (issue #14: a rig whose measurement keys do not match
     // rigs.measure learns it here), and which process runs the campaign now.
-    const abandoned = ledger.documents(c.id, 'TrialAbandoned').map((d) => ({ trialId: d.body.trialId, reason: d.body.reason }));
+    // Only trials that are still abandoned (review): a late result may have completed one since.
+    const stillAbandoned = new Set(ledger.trials(c.id).filter((t) => t.status === 'abandoned').map((t) => t.id));
+    const abandoned = ledger.documents(c.id, 'TrialAbandoned').filter((d) => stillAbandoned.has(d.body.trialId)).map((d) => ({ trialId: d.body.trialId, reason: d.body.reason }));
     for (const a of abandoned.slice(-5)) out.info(`abandoned ${a.trialId}: ${a.reason}`);
     if (abandoned.length > 5) out.info(`(${abandoned.length - 5} more abandoned trials: --json lists them all)`);
     const holder = CampaignLease.holder(ledger, c.id);

@@ -40,6 +40,25 @@ describe('the campaign summary and status (issue #18)', () => {
     expect(JSON.parse(io.stdout)).toMatchObject({ state: 'done', wallTimeS: 29, outcomes: { measured: 4, infeasible: 1 } });
   });
 
+  it('status lists as abandoned only trials still abandoned, not one a late result completed (review)', async () => {
+    const db = join(dir, 'late.db');
+    const l = finishedCampaign([], {}, 'lt', db);
+    for (const [i, late] of [[0, true], [1, false]] as const) {
+      const trialId = `lt-r9-${i}`;
+      l.append('lt', 'TrialProposed', { trialId, round: 9, index: i, params: { x: 0.5 }, agent: 'gp-bo' }, trialId);
+      l.append('lt', 'TrialAbandoned', { trialId, reason: `timed out ${i}` }, trialId);
+      if (late) l.append('lt', 'TrialCompleted', { trialId, measured: { a: 1 }, reward: 1, feasible: true }, trialId);
+    }
+    l.close();
+    io.stdout = '';
+    expect(await main(['status', 'lt', '--db', db])).toBe(0);
+    expect(io.stdout).toMatch(/abandoned lt-r9-1: timed out 1/);
+    expect(io.stdout).not.toMatch(/abandoned lt-r9-0/);
+    io.stdout = '';
+    expect(await main(['status', 'lt', '--db', db, '--json'])).toBe(0);
+    expect(JSON.parse(io.stdout).abandoned).toEqual([{ trialId: 'lt-r9-1', reason: 'timed out 1' }]);
+  });
+
   it('pause asks a running campaign to stop at the end of its round; resume tells its live process to go on', async () => {
     const db = join(dir, 'p.db');
     const l = Ledger.open(db);
