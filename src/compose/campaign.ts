@@ -22,7 +22,7 @@ import { offThread } from './off-thread-agent.js';
 
 export type { TrialSummary } from '../ledger/export.js';
 import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.machine.js';
-import { CampaignRuntime, type ProgressEvent } from '../orchestrator/runtime.js';
+import { CampaignRuntime, guardCallback, warnProcess, type ProgressEvent } from '../orchestrator/runtime.js';
 import { simulate } from '../physics/index.js';
 import { createPhysicsPool, simulateInPool } from '../physics/pool.js';
 import type { TaskExecutor } from '../exec/executor.js';
@@ -130,8 +130,11 @@ function stagesOf(resolved: ResolvedCampaign) {
 }
 
 export interface RunOptions {
+  /** The SQLite ledger file (created if missing). */
   db: string;
+  /** The callbacks' throws never end the campaign: the first is reported through `log` (runOptions). */
   onProgress?: (e: ProgressEvent) => void;
+  /** Progress and warnings, one line each; a throw here is reported once as a process warning. */
   log?: (line: string) => void;
   clock?: Clock;
   /** Aborting stops the campaign cleanly (SIGINT/SIGTERM in the CLI). */
@@ -140,6 +143,23 @@ export interface RunOptions {
   onStart?: (campaignId: string) => void;
 }
 
+
+/**
+ * The caller's RunOptions, checked, with their callbacks guarded (guardCallback; library
+ * review): a throw in onProgress, onStart or log is reported once — through log, or a process
+ * warning when log itself threw — and the campaign goes on, instead of ending `failed`.
+ */
+function runOptions(options: RunOptions | undefined, call: string): RunOptions {
+  if (typeof options !== 'object' || options === null || typeof options.db !== 'string' || options.db === '') {
+    throw new BadInputError(`${call} needs options with 'db': the path of the SQLite ledger file, e.g. ${call}(…, { db: 'lab.db' })`, 'options.db');
+  }
+  for (const name of ['onProgress', 'log', 'onStart'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw new BadInputError(`must be a function, or left out`, `options.${name}`);
+  }
+  const log = guardCallback('log', options.log, warnProcess);
+  const report = (line: string) => (log ?? warnProcess)(line);
+  return { ...options, log, onProgress: guardCallback('onProgress', options.onProgress, report), onStart: guardCallback('onStart', options.onStart, report) };
+}
 
 /** A rig silent for this long is offline (three missed 5-s heartbeats of the rig SDK). */
 const HEARTBEAT_TIMEOUT_MS = 15_000;
@@ -175,6 +195,7 @@ function stateName(value: unknown): string {
 
 /** Starts a new campaign from a resolved config and runs it to its end. */
 export async function runCampaign(resolved: ResolvedCampaign, options: RunOptions): Promise<CampaignSummary> {
+  options = runOptions(options, 'runCampaign');
   const ledger = Ledger.open(options.db);
   let lease: CampaignLease | undefined;
   try {
@@ -207,6 +228,7 @@ export async function runCampaign(resolved: ResolvedCampaign, options: RunOption
 
 /** Continues a campaign from its ledger: the persisted machine snapshot and the documents. */
 export async function resumeCampaign(idOrPrefix: string, options: RunOptions): Promise<CampaignSummary> {
+  options = runOptions(options, 'resumeCampaign');
   const ledger = Ledger.open(options.db);
   let lease: CampaignLease | undefined;
   try {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
+import { BadInputError } from '../core/errors.js';
 import type { Parameters } from '../core/protocols.js';
-import type { Ledger } from './ledger.js';
+import type { CampaignRow, Ledger } from './ledger.js';
 import type { DocumentBodies, DocumentType } from './documents.js';
 
 /**
@@ -49,8 +50,20 @@ export function currentScores(ledger: Ledger, campaignId: string): Map<string, D
   return out;
 }
 
+/**
+ * The campaign an export or summary is of, by its exact id; bad input naming the ledger when it
+ * has none (library review: an unknown id was a TypeError reading `id` of undefined).
+ */
+function campaignOf(ledger: Ledger, campaignId: string): CampaignRow {
+  const row = ledger.campaign(campaignId);
+  if (row) return row;
+  const ids = ledger.campaigns().map((c) => c.id);
+  const known = ids.length === 0 ? 'it has none' : `its campaigns: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? `, … (${ids.length} in all)` : ''}`;
+  throw new BadInputError(`no campaign "${campaignId}" in ${ledger.path} (${known}); give a campaign's full id`, 'campaignId');
+}
+
 export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocument {
-  const c = ledger.campaign(campaignId)!;
+  const c = campaignOf(ledger, campaignId);
   const jobs = ledger.jobs(campaignId);
   // The reward's σ and the RVE warnings live in the TrialScored documents only (the trials
   // table predates them): read them from there, so ledgers of any age export alike.
@@ -261,8 +274,9 @@ export function pendingApproval(ledger: Ledger, campaignId: string): { round: nu
 export const IMPORT_AGENT = 'import';
 
 /** The closing summary of a campaign (CLI table, `--json` document, library result). */
-export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS: number = ledgerWallTimeS(ledger, campaignId)): CampaignSummary {
-  const row = ledger.campaign(campaignId)!;
+export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?: number): CampaignSummary {
+  const row = campaignOf(ledger, campaignId);
+  wallTimeS ??= ledgerWallTimeS(ledger, campaignId);
   const trials = ledger.trials(campaignId);
   const rewardStd = new Map([...currentScores(ledger, campaignId)].map(([id, b]) => [id, num(b.rewardStd)]));
   const toSummary = (t: (typeof trials)[number]): TrialSummary => ({

@@ -166,6 +166,29 @@ export interface CampaignRuntimeDeps {
   log?: (line: string) => void;
 }
 
+/**
+ * A caller's callback that cannot end the campaign (library review: a throw in `onProgress`
+ * failed the campaign, and a failed campaign cannot be resumed). A throw is caught; the first
+ * one is reported through `report`, naming the callback, and the campaign goes on — calling it
+ * again, reporting no more of its throws.
+ */
+export function guardCallback<A extends unknown[]>(name: string, callback: ((...args: A) => void) | undefined, report: (line: string) => void): ((...args: A) => void) | undefined {
+  if (!callback) return undefined;
+  let reported = false;
+  return (...args: A) => {
+    try {
+      callback(...args);
+    } catch (e) {
+      if (reported) return;
+      reported = true;
+      report(`the ${name} callback threw (${e instanceof Error ? e.message : String(e)}); the campaign goes on, and further throws of ${name} are not reported`);
+    }
+  };
+}
+
+/** Where a throwing `log` is reported: it cannot report itself. */
+export const warnProcess = (line: string) => process.emitWarning(line, 'PoreloopWarning');
+
 export class CampaignRuntime {
   private readonly changes = new Subject<void>();
   private queue: Promise<void> = Promise.resolve();
@@ -178,8 +201,13 @@ export class CampaignRuntime {
   /** Indexed reads of this campaign's ledger (issue #15: no whole-table reads to find one row). */
   private readonly view: CampaignView;
 
-  constructor(private readonly d: CampaignRuntimeDeps) {
-    this.view = new CampaignView(d.ledger, d.campaignId, d.fixed);
+  private readonly d: CampaignRuntimeDeps;
+
+  constructor(deps: CampaignRuntimeDeps) {
+    // The caller's callbacks cannot end the campaign (guardCallback).
+    const log = guardCallback('log', deps.log, warnProcess);
+    this.d = { ...deps, log, onProgress: guardCallback('onProgress', deps.onProgress, (line) => (log ?? warnProcess)(line)) };
+    this.view = new CampaignView(deps.ledger, deps.campaignId, deps.fixed);
   }
 
   /**

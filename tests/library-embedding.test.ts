@@ -5,6 +5,8 @@ import YAML from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateTwinAsync } from '../twins/async.js';
 import { loadCampaign, registries, resumeCampaign, runCampaign } from '../src/compose/campaign.js';
+import { BadInputError } from '../src/core/errors.js';
+import { exportCampaign, summariseCampaign } from '../src/ledger/export.js';
 import { offThread } from '../src/compose/off-thread-agent.js';
 import type { Agent, AgentContext, Parameters, Twin } from '../src/core/protocols.js';
 import { createVoxels } from '../src/voxel/voxels.js';
@@ -13,7 +15,7 @@ import { Ledger } from '../src/ledger/ledger.js';
 import { tmp } from './helpers.js';
 
 /**
- * Library review: plugins a caller registers in `registries` must behave like built-in ones.
+ * Library review (poreloop embedded in a lab's own program). Plugins a caller registers in `registries` must behave like built-in ones.
  * Proposals (off-thread-agent.ts) and large twin volumes (twins/async.ts) run on worker threads
  * that import their own copy of the registries: a custom agent there was unknown (the campaign
  * failed and could not resume), a custom twin was "unknown twin", and one registered under a
@@ -48,7 +50,7 @@ function countingAgent(threads: boolean[], fixed?: Parameters) {
 }
 
 const demo = YAML.parse(readFileSync(new URL('../configs/demo-gdl.yaml', import.meta.url), 'utf8'));
-function campaignFile(agent: string, dir: string): string {
+function campaignFile(agent = 'random', dir = tmp('poreloop-library-')): string {
   const path = join(dir, 'campaign.yaml');
   writeFileSync(path, YAML.stringify({
     ...demo,
@@ -143,3 +145,65 @@ describe('a custom twin', () => {
     expect(out.achieved).toEqual({ porosity: 0.4 });
   });
 });
+
+describe('the caller’s callbacks', () => {
+  it('a throw in onProgress is reported once through log, and the campaign completes', { timeout: 120_000 }, async () => {
+    const logs: string[] = [];
+    let calls = 0;
+    const summary = await runCampaign(loadCampaign(campaignFile()), {
+      db: join(tmp('poreloop-callbacks-'), 'ledger.db'),
+      log: (line) => logs.push(line),
+      onProgress: () => {
+        if (++calls >= 3) throw new Error('UI callback broke');
+      },
+    });
+    expect(summary.status).toBe('completed');
+    expect(summary.rigRuns).toBe(2);
+    // Called on after it threw, reported once.
+    expect(calls).toBeGreaterThan(3);
+    expect(logs.filter((l) => l.includes('threw'))).toEqual([expect.stringMatching(/^the onProgress callback threw \(UI callback broke\); the campaign goes on/)]);
+  });
+
+  it('a throwing log is reported once as a process warning, and the campaign completes', { timeout: 120_000 }, async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const summary = await runCampaign(loadCampaign(campaignFile()), {
+        db: join(tmp('poreloop-callbacks-'), 'ledger.db'),
+        log: () => {
+          throw new Error('log sink broke');
+        },
+      });
+      expect(summary.status).toBe('completed');
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.includes('log sink broke'))).toEqual([expect.stringMatching(/^the log callback threw/)]);
+  });
+});
+
+describe('misuse', () => {
+  it('runCampaign and resumeCampaign without a db are bad input that says what is needed', async () => {
+    const resolved = loadCampaign(campaignFile());
+    await expect(runCampaign(resolved, {} as never)).rejects.toThrow(BadInputError);
+    await expect(runCampaign(resolved, undefined as never)).rejects.toThrow(/options.db: runCampaign needs options with 'db': the path of the SQLite ledger file/);
+    await expect(resumeCampaign('x', { db: 42 } as never)).rejects.toThrow(/resumeCampaign needs options with 'db'/);
+    await expect(runCampaign(resolved, { db: 'x.db', onProgress: 'yes' } as never)).rejects.toThrow(/options.onProgress: must be a function/);
+  });
+
+  it('exportCampaign and summariseCampaign of an unknown campaign id are bad input naming the ledger', () => {
+    const db = join(tmp('poreloop-export-'), 'ledger.db');
+    const l = Ledger.open(db);
+    try {
+      for (const f of [exportCampaign, summariseCampaign]) {
+        expect(() => f(l, 'nope')).toThrow(BadInputError);
+        expect(() => f(l, 'nope')).toThrow(`campaignId: no campaign "nope" in ${db} (it has none)`);
+      }
+    } finally {
+      l.close();
+    }
+  });
+});
+
