@@ -1,5 +1,7 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import YAML from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -207,3 +209,19 @@ describe('misuse', () => {
   });
 });
 
+describe('installed in a host project', () => {
+  it('`poreloop --version` prints poreloop’s version, not the host project’s', () => {
+    // The layout of an install: the host's package.json, yargs hoisted into the host's
+    // node_modules, poreloop beside it without a node_modules of its own. Links to this
+    // checkout, kept as they are (--preserve-symlinks), so yargs sees itself in the host.
+    const root = fileURLToPath(new URL('../', import.meta.url));
+    const host = tmp('poreloop-host-');
+    writeFileSync(join(host, 'package.json'), JSON.stringify({ name: 'lab-app', version: '9.9.9', type: 'module' }));
+    mkdirSync(join(host, 'node_modules', 'poreloop'), { recursive: true });
+    for (const e of readdirSync(join(root, 'node_modules'))) symlinkSync(join(root, 'node_modules', e), join(host, 'node_modules', e));
+    for (const e of ['package.json', 'src', 'agents', 'twins', 'robots']) symlinkSync(join(root, e), join(host, 'node_modules', 'poreloop', e));
+    writeFileSync(join(host, 'version.mjs'), "const { main } = await import('./node_modules/poreloop/src/cli/main.ts');\nprocess.exitCode = await main(['--version']);\n");
+    const out = execFileSync(process.execPath, ['--preserve-symlinks', '--import', 'tsx', 'version.mjs'], { cwd: host, encoding: 'utf8' });
+    expect(out.trim()).toBe(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+  });
+});

@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
+import { packageVersion } from '../core/version.js';
 import { withGlobals } from './common.js';
 import { commands } from './commands/index.js';
 
@@ -13,6 +14,8 @@ export async function main(argv: string[]): Promise<number> {
   const ctx = { exit: (code: number) => { exitCode = code; } };
   let parser = withGlobals(yargs(argv))
     .scriptName('poreloop')
+    // poreloop's own version: yargs' guess is the host project's when poreloop is a dependency (library review).
+    .version(packageVersion())
     .usage('$0 <command> [options]\n\nClosed-loop autonomous optimisation of porous energy materials.')
     .strict()
     .demandCommand(1, 'name a command (see --help)')

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createActor, fromPromise, toPromise, type Snapshot } from 'xstate';
@@ -43,6 +43,7 @@ import { importWarmStart, readWarmStart } from './warm-start.js';
 import { checkDurability, durabilityEstimator } from './durability.js';
 import { paretoOf, type ParetoReport } from './pareto.js';
 import { registries } from './registries.js';
+import { packageVersion } from '../core/version.js';
 import { campaignStages, STAGE_AGENT, stagedTruth, stageSetup } from './stage-rigs.js';
 
 /**
@@ -165,18 +166,6 @@ function runOptions(options: RunOptions | undefined, call: string): RunOptions {
 const HEARTBEAT_TIMEOUT_MS = 15_000;
 /** The fleet is recorded at least this often while a campaign runs (its heartbeat timeout). */
 const FLEET_RECORD_MS = HEARTBEAT_TIMEOUT_MS;
-
-/** poreloop's package.json, found from this file in the sources (src/compose) or the build (dist/src/compose). */
-function packageVersion(): string {
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    const p = new URL(rel, import.meta.url);
-    if (existsSync(p)) {
-      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version: string };
-      if (pkg.name === 'poreloop') return pkg.version;
-    }
-  }
-  return 'unknown';
-}
 
 function versions(): Record<string, string> {
   return { poreloop: packageVersion(), node: process.versions.node, protocol: PROTOCOL_VERSION };
