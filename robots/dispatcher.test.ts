@@ -102,7 +102,10 @@ describe('dispatcher', () => {
     const sent = s.broker.history.filter((m) => m.topic === topics.jobs('ch')).map((m) => JSON.parse(m.payload.toString()) as RigJob);
     const started = s.sim.log().map((e) => e.startedAt);
     expect(sent.map((j) => j.jobId)).toEqual(['q1', 'q2', 'q3']);
-    sent.forEach((j, i) => expect(Date.parse(j.deadline) - started[i]).toBeGreaterThanOrEqual(1000 - TICK));
+    sent.forEach((j, i) => {
+      expect(Date.parse(j.deadline) - Date.parse((j as RigJob & { sentAt: string }).sentAt)).toBe(1000);
+      expect(Date.parse(j.deadline) - started[i]).toBeGreaterThanOrEqual(1000 - TICK);
+    });
   });
 
   it('a queued job fails at its deadline only with no capable rig, saying whether none is online or which are held (review)', async () => {

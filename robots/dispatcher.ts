@@ -39,7 +39,7 @@ import { systemClock } from '../src/core/protocols.js';
 import { createRng, hash32, type Rng } from '../src/core/rng.js';
 import { compatibleProtocol, DEFAULT_MAX_PAYLOAD_BYTES, isName, PROTOCOL_VERSION, topicsFor } from './protocol/topics.js';
 import { signatureProblem } from './protocol/signing.js';
-import { checkOutbound, excerptOf, parseMessage, type AdminCommand, type AdminCommandName, type StatusMessage } from './protocol/validate.js';
+import { checkOutbound, excerptOf, parseMessage, type AdminCommand, type AdminCommandName, type JobMessage, type StatusMessage } from './protocol/validate.js';
 
 export interface DispatcherOptions {
   /** Per attempt, from sending the job until its terminal event (rig queue time included). */
@@ -380,7 +380,7 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     rig.inflight.add(`${js.job.jobId}|${execKey(attempt, rig.info.rigId)}`);
     const version = rig.protocols.find((p) => compatibleProtocol(p)) ?? PROTOCOL_VERSION;
     // On the wire `rigId` names the addressee (the preference it carried here is ours alone).
-    const wire: RigJob = { ...js.job, rigId: rig.info.rigId, attempt, deadline: new Date(deadlineAt).toISOString(), protocol: version.split('.')[0] === PROTOCOL_VERSION.split('.')[0] ? PROTOCOL_VERSION : version };
+    const wire: JobMessage = { ...js.job, rigId: rig.info.rigId, attempt, sentAt: new Date(now).toISOString(), deadline: new Date(deadlineAt).toISOString(), protocol: version.split('.')[0] === PROTOCOL_VERSION.split('.')[0] ? PROTOCOL_VERSION : version };
     stats.sent++;
     sent$.next({ jobId: js.job.jobId, attempt, rigId: rig.info.rigId, at: now });
     void transport

@@ -53,8 +53,14 @@ export interface ErrorNotice {
   protocol: string;
 }
 
+/**
+ * A job as sent: the RigJob plus `sentAt`, the orchestrator's clock when it sent this attempt
+ * (review: lets a rig whose clock runs ahead say so when it finds the deadline passed).
+ */
+export type JobMessage = RigJob & { sentAt?: string };
+
 export interface MessageKinds {
-  job: RigJob;
+  job: JobMessage;
   event: RigEvent;
   status: StatusMessage;
   admin: AdminCommand;

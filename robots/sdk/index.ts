@@ -308,7 +308,16 @@ export function createRig(options: CreateRigOptions): RigHandle {
     if (job.rigId !== undefined && job.rigId !== id) return reject(`job addressed to rig ${job.rigId}, not to this rig (${id})`);
     if (!capabilities.includes(job.capability)) return reject(`capability ${job.capability} not offered; this rig offers ${capabilities.join(', ')}`);
     if (cancelledEarly.has(job.jobId) || cancelledEarly.has(key)) return finish(x, 'cancelled', { reason: 'cancelled before it arrived' });
-    if (Date.parse(job.deadline) <= clock.now()) return reject(`deadline ${job.deadline} has passed`);
+    if (Date.parse(job.deadline) <= clock.now()) {
+      // Review: a rig whose clock runs ahead rejected every job with no word about its clock.
+      const sent = job.sentAt === undefined ? NaN : Date.parse(job.sentAt);
+      const skew = Number.isFinite(sent)
+        ? `the job was sent at ${job.sentAt} by the orchestrator's clock, ${clock.now() - sent} ms before this rig's clock reads now: unless it took that long to arrive, this rig's clock is ahead by up to ${clock.now() - sent} ms`
+        : 'if the job arrived promptly, this rig\'s clock is ahead of the orchestrator\'s';
+      const reason = `deadline ${job.deadline} has passed by this rig's clock (${iso()}); ${skew}: check its time synchronisation (NTP)`;
+      problem(`job ${job.jobId}: ${reason}`);
+      return reject(reason);
+    }
     if (mode === 'safety-stop') return reject('rig is in safety stop');
     if (stopping) return reject('rig is shutting down');
     // Queue first: an admin command handled while `accepted` is being published must find it.

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RigEvent, RigJob } from '../../src/core/protocols.js';
+import { systemClock, type Clock, type RigEvent, type RigJob } from '../../src/core/protocols.js';
 import { PROTOCOL_VERSION, shortClientId, topicsFor } from '../protocol/topics.js';
 import { waitFor } from '../testing/brokers.js';
 import { createMemoryBroker, type MemoryBroker } from '../transport/memory.js';
@@ -28,14 +28,14 @@ describe('rig SDK', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  async function start(handle: RigHandler, o: { concurrency?: number; stateDir?: string; capabilities?: string[]; onProblem?: (m: string) => void } = {}) {
+  async function start(handle: RigHandler, o: { concurrency?: number; stateDir?: string; capabilities?: string[]; onProblem?: (m: string) => void; clock?: Clock } = {}) {
     broker ??= createMemoryBroker();
     if (!ctl) {
       ctl = await broker.connect({ clientId: 'ctl' });
       events = [];
       await ctl.subscribe(topics.allEvents, (_t, p) => events.push(JSON.parse(p.toString())));
     }
-    const rig = createRig({ id: 'r1', lab, capabilities: o.capabilities ?? ['fabricate'], concurrency: o.concurrency, stateDir: o.stateDir, onProblem: o.onProblem, broker: (c) => broker.connect(c), handle });
+    const rig = createRig({ id: 'r1', lab, capabilities: o.capabilities ?? ['fabricate'], clock: o.clock, concurrency: o.concurrency, stateDir: o.stateDir, onProblem: o.onProblem, broker: (c) => broker.connect(c), handle });
     rigs.push(rig);
     await rig.start();
     return rig;
@@ -136,6 +136,21 @@ describe('rig SDK', () => {
     await send(job('after'));
     await waitFor(() => !!terminal('after'), 'next job');
     expect(terminal('after')).toMatchObject({ type: 'result', measurements: { y: 1 } });
+  });
+
+  it('a rig whose clock runs ahead says so when it rejects a job for its deadline (review)', async () => {
+    const problems: string[] = [];
+    const hourAhead: Clock = { ...systemClock, now: () => Date.now() + 3_600_000 };
+    await start(async () => ({ y: 1 }), { clock: hourAhead, onProblem: (m) => problems.push(m) });
+    await send({ ...job('skewed'), sentAt: new Date().toISOString() } as RigJob);
+    await send(job('unsent'));
+    await waitFor(() => !!terminal('skewed') && !!terminal('unsent'), 'rejections');
+    const ahead = /this rig's clock is ahead by up to (\d+) ms: check its time synchronisation \(NTP\)$/;
+    expect(terminal('skewed')).toMatchObject({ type: 'rejected', reason: expect.stringMatching(/^deadline .* has passed by this rig's clock \(.*\); the job was sent at /) });
+    expect(Number(ahead.exec(terminal('skewed')!.reason!)![1])).toBeGreaterThanOrEqual(3_600_000);
+    // Without the send time (an older orchestrator): still a hint at the clock.
+    expect(terminal('unsent')!.reason).toMatch(/if the job arrived promptly, this rig's clock is ahead of the orchestrator's: check its time synchronisation/);
+    expect(problems).toEqual([expect.stringMatching(/^job skewed: deadline .* ahead by up to/), expect.stringMatching(/^job unsent: deadline .* if the job arrived promptly/)]);
   });
 
   it('pause holds queued jobs, resume runs them; cancel ends queued and running jobs', async () => {
