@@ -162,7 +162,10 @@ function runOptions(options: RunOptions | undefined, call: string): RunOptions {
   return { ...options, log, onProgress: guardCallback('onProgress', options.onProgress, report), onStart: guardCallback('onStart', options.onStart, report) };
 }
 
-/** A rig silent for this long is offline (three missed 5-s heartbeats of the rig SDK). */
+/**
+ * A rig silent for this long is offline (three missed 5-s heartbeats of the rig SDK); a rig
+ * declaring a longer `heartbeatMs` gets three of its own (the dispatcher's silenceLimit).
+ */
 const HEARTBEAT_TIMEOUT_MS = 15_000;
 /** The fleet is recorded at least this often while a campaign runs (its heartbeat timeout). */
 const FLEET_RECORD_MS = HEARTBEAT_TIMEOUT_MS;

@@ -762,9 +762,10 @@ export class CampaignRuntime {
   }
 
   /**
-   * A job's own deadline leaves room for every attempt the dispatcher may make, each with its
-   * own `timeoutMs` (issue #14: set to the first attempt's deadline, it made `rigs.maxAttempts`
-   * useless for timeouts — a hung rig's job was abandoned at attempt 1 beside an idle rig).
+   * A job's own deadline: how long it may wait for a capable rig to come online (review: the
+   * dispatcher gives each attempt its full `timeoutMs` from its send, and a job queued behind
+   * busy capable rigs waits its turn; rig-protocol.md §4). Recorded in JobDispatched; a resume
+   * re-sends the job with a fresh one.
    */
   private jobDeadline(): string {
     return new Date(this.d.clock.now() + this.d.timeoutMs * this.d.maxAttempts).toISOString();
