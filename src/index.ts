@@ -1,6 +1,7 @@
 /**
  * poreloop as a library (`import { … } from 'poreloop'`), for lab software that embeds it:
- * the interfaces of src/core/protocols.ts, the campaign runner, and the building blocks.
+ * the interfaces of src/core/protocols.ts, the campaign runner, and the building blocks — with
+ * the types of what they take and return, so that a caller can name them (library review).
  */
 export * from './core/protocols.js';
 export { BadInputError, LedgerError, PoreloopError, SimulationError, exitCodeFor } from './core/errors.js';
@@ -19,7 +20,7 @@ export { campaignMachine, type CampaignContext, type CampaignLimits } from './or
 export { CampaignRuntime, type ProgressEvent } from './orchestrator/runtime.js';
 export { Ledger, issueCommand, type CampaignRow, type TrialRow, type JobRow } from './ledger/ledger.js';
 export type { DocumentBodies, DocumentType, LedgerDocument } from './ledger/documents.js';
-export { exportCampaign, summariseCampaign, toCsv } from './ledger/export.js';
+export { exportCampaign, summariseCampaign, toCsv, type ExportDocument, type TrialSummary } from './ledger/export.js';
 
 export { createVoxels, phaseFractions } from './voxel/voxels.js';
 export { readVolume, writeVolume } from './voxel/io.js';
@@ -29,12 +30,12 @@ export { createPredictor, type PredictorOptions, type SurrogatePredictor } from 
 export { DeepEnsemble } from './surrogate/ensemble.js';
 
 export { twinRegistry } from '../twins/index.js';
-export { agentRegistry } from '../agents/index.js';
+export { agentRegistry, type AgentFactory } from '../agents/index.js';
 export { createStagePpo } from '../agents/ppo-stages.js';
 export { createStageEnvironment, recordPolicyVersion, type StageEnvironmentOptions, type TwinStageEnvironment } from './compose/stages.js';
 export { runStagedEpisode, type StagedEpisodeOptions } from './compose/stage-rigs.js';
-export { createRig, type CreateRigOptions, type RigHandle } from '../robots/sdk/index.js';
+export { createRig, type CreateRigOptions, type HandlerContext, type HandlerResult, type RigHandle, type RigHandler } from '../robots/sdk/index.js';
 export { createSimulatedLab } from '../robots/sim/index.js';
-export { createDispatcher } from '../robots/dispatcher.js';
-export { startEmbeddedBroker } from '../robots/broker.js';
-export { connectMqtt } from '../robots/transport/mqtt.js';
+export { createDispatcher, type CreateDispatcherOptions, type Dispatcher, type DispatcherOptions } from '../robots/dispatcher.js';
+export { startEmbeddedBroker, type EmbeddedBroker, type EmbeddedBrokerOptions } from '../robots/broker.js';
+export { connectMqtt, type ConnectionEvent, type MqttConnectOptions, type MqttTransport } from '../robots/transport/mqtt.js';
