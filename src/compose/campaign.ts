@@ -39,7 +39,7 @@ import { createRealityModel } from '../predict/multifidelity.js';
 import { rewardStd, simulationEvidence } from '../predict/uncertainty.js';
 import { campaignAgentOptions, campaignObjectives, campaignReward, targetScope } from '../reward/scope.js';
 import { frontSelection } from './front-selection.js';
-import { importWarmStart, readWarmStart } from './warm-start.js';
+import { campaignProperties, importWarmStart, readWarmStart } from './warm-start.js';
 import { checkDurability, durabilityEstimator } from './durability.js';
 import { paretoOf, type ParetoReport } from './pareto.js';
 import { registries } from './registries.js';
@@ -196,8 +196,13 @@ export async function runCampaign(resolved: ResolvedCampaign, options: RunOption
     // read and validated before anything is written, and the campaign's start and its imports
     // are one transaction: a bad CSV leaves no "running" campaign behind, and no campaign ever
     // exists without the warm start its config names (a resume would run without it).
-    const warm = resolved.warmStartCsv ? readWarmStart(resolved.warmStartCsv, resolved.space) : undefined;
-    const rewardOf = warm ? campaignReward({ expression: resolved.reward, objectives: resolved.config.objectives, fixed: { ...resolved.config.twin?.fixed, ...targetScope(resolved.config.stages?.target) } }) : undefined;
+    // Each feasible row is scored here and must get a finite reward (import review #1).
+    const warm = resolved.warmStartCsv
+      ? readWarmStart(resolved.warmStartCsv, resolved.space, {
+          properties: campaignProperties(resolved.config),
+          rewardOf: campaignReward({ expression: resolved.reward, objectives: resolved.config.objectives, fixed: { ...resolved.config.twin?.fixed, ...targetScope(resolved.config.stages?.target) } }),
+        })
+      : undefined;
     ledger.transaction(() => {
       ledger.append(campaignId, 'CampaignStarted', {
         name: resolved.config.name,
@@ -207,7 +212,7 @@ export async function runCampaign(resolved: ResolvedCampaign, options: RunOption
         source: resolved.source,
         versions: versions(),
       }, 'start');
-      if (warm && rewardOf) importWarmStart(ledger, campaignId, warm, rewardOf);
+      if (warm) importWarmStart(ledger, campaignId, warm);
     });
     lease = CampaignLease.acquire(ledger, campaignId);
     options.onStart?.(campaignId);

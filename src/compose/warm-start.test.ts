@@ -13,6 +13,14 @@ import { importWarmStart, parseCsv, readWarmStart } from './warm-start.js';
  * earlier results, one of them a failed manufacture.
  */
 const space = { parameters: [{ name: 'a', kind: 'continuous' as const, min: 0, max: 1 }, { name: 'b', kind: 'continuous' as const, min: 0, max: 1 }] };
+/** A campaign that measures `score` and `mass`, its reward `score` (as the config's `reward: score` compiles: a missing name throws). */
+const campaign = {
+  properties: ['score', 'mass'],
+  rewardOf: (m: Record<string, number>) => {
+    if (m.score === undefined) throw new Error('no value for "score"');
+    return m.score;
+  },
+};
 
 describe('warm start from a CSV of earlier measurements', () => {
   it('parses quoted CSV fields and reads rows with their numbers', () => {
@@ -20,11 +28,11 @@ describe('warm start from a CSV of earlier measurements', () => {
     const dir = tmp('poreloop-warm-');
     const f = join(dir, 'old.csv');
     writeFileSync(f, 'a,b,score,feasible\n0.1,0.2,0.5,true\n0.3,0.4,,0\n');
-    const { rows, sha256 } = readWarmStart(f, space);
+    const { rows, sha256 } = readWarmStart(f, space, campaign);
     expect(sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(rows).toEqual([
-      { row: 1, params: { a: 0.1, b: 0.2 }, measured: { score: 0.5 }, feasible: true },
-      { row: 2, params: { a: 0.3, b: 0.4 }, measured: {}, feasible: false },
+      { row: 1, line: 2, params: { a: 0.1, b: 0.2 }, measured: { score: 0.5 }, feasible: true, reward: 0.5 },
+      { row: 2, line: 3, params: { a: 0.3, b: 0.4 }, measured: {}, feasible: false, reward: Number.NaN },
     ]);
   });
 
@@ -32,15 +40,56 @@ describe('warm start from a CSV of earlier measurements', () => {
     const dir = tmp('poreloop-warm-');
     const cases: Array<[string, RegExp]> = [
       ['a,score\n0.1,1\n', /no column for parameter b/],
-      ['a,b,score\n0.1,x,1\n', /row 1: b = "x" is not a number/],
-      ['a,b,score\n0.1,0.2,1\n0.5,1.5,2\n', /row 2: outside the campaign's space: b/],
+      ['a,b,score\n0.1,x,1\n', /data row 1 \(line 2\): b = "x" is not a decimal number/],
+      ['a,b,score\n0.1,0.2,1\n0.5,1.5,2\n', /data row 2 \(line 3\): outside the campaign's space: b/],
       ['a,b\n0.1,0.2\n', /no measured property columns/],
     ];
     for (const [text, re] of cases) {
       const f = join(dir, 'bad.csv');
       writeFileSync(f, text);
-      expect(() => readWarmStart(f, space), text).toThrow(re);
+      expect(() => readWarmStart(f, space, campaign), text).toThrow(re);
     }
+  });
+
+  it('refuses a column that is neither a parameter nor a measured property, listing the allowed names; # columns are ignored (import review #1)', () => {
+    const dir = tmp('poreloop-warm-');
+    const f = join(dir, 'old.csv');
+    // `Score (a.u.)` for `score` gave every row a null reward, exit 0.
+    writeFileSync(f, 'a,b,Score (a.u.)\n0.1,0.2,1\n');
+    expect(() => readWarmStart(f, space, campaign)).toThrow(/column "Score \(a\.u\.\)" is neither a parameter nor a property this campaign measures\. Allowed columns: parameters a, b; properties score, mass; feasible; and columns to ignore, named with a leading # \(e\.g\. "#notes"\)/);
+    writeFileSync(f, 'a,b,score,#notes,# sample\n0.1,0.2,1,"batch 3, dried",S-17\n');
+    expect(readWarmStart(f, space, campaign).rows[0]).toMatchObject({ measured: { score: 1 }, reward: 1 });
+  });
+
+  it('refuses a feasible row without a finite reward, naming the row and why (import review #1)', () => {
+    const dir = tmp('poreloop-warm-');
+    const f = join(dir, 'old.csv');
+    writeFileSync(f, 'a,b,score,mass\n0.1,0.2,1,2\n0.3,0.4,,3\n');
+    expect(() => readWarmStart(f, space, campaign)).toThrow(/old\.csv: data row 2 \(line 3\): the campaign's reward cannot be computed \(no value for "score"; measured: mass = 3\); give the property, or mark the row feasible = false/);
+    const nan = { ...campaign, rewardOf: (m: Record<string, number>) => Math.log(m.score) };
+    writeFileSync(f, 'a,b,score\n0.1,0.2,-1\n');
+    expect(() => readWarmStart(f, space, nan)).toThrow(/data row 1 \(line 2\): the campaign's reward of this row is NaN \(measured: score = -1\)/);
+    // An infeasible row needs no reward.
+    writeFileSync(f, 'a,b,score,feasible\n0.1,0.2,,false\n');
+    expect(readWarmStart(f, space, campaign).rows[0].feasible).toBe(false);
+  });
+
+  it('accepts only decimal numbers and names rows by data row and file line, blank lines counted (import review #1)', () => {
+    const dir = tmp('poreloop-warm-');
+    const f = join(dir, 'old.csv');
+    const cases: Array<[string, RegExp]> = [
+      ['a,b,score\n0x1,0.2,1\n', /data row 1 \(line 2\): a = "0x1" is not a decimal number/],
+      ['a,b,score\n0.1,0.2,0x1\n', /data row 1 \(line 2\): score = "0x1" is not a decimal number/],
+      ['a,b,score\n0.1,0.2,Infinity\n', /score = "Infinity" is not a decimal number/],
+      ['a,b,score\n\n0.1,0.2,1\n\n\n0.1,x,1\n', /data row 2 \(line 6\): b = "x"/],
+      ['a,b,score\r\n"0.1",0.2,1\r\n0.2,0.2,"1\r\n"\r\n0.1,x,1\r\n', /data row 3 \(line 5\): b = "x"/],
+    ];
+    for (const [text, re] of cases) {
+      writeFileSync(f, text);
+      expect(() => readWarmStart(f, space, campaign), text).toThrow(re);
+    }
+    writeFileSync(f, 'a,b,score\n.5,+0.25,1e-3\n');
+    expect(readWarmStart(f, space, campaign).rows[0]).toMatchObject({ params: { a: 0.5, b: 0.25 }, measured: { score: 0.001 } });
   });
 
   it('the same CSV seeds two campaigns of one ledger: trial ids carry the campaign id (review)', () => {
@@ -49,11 +98,11 @@ describe('warm start from a CSV of earlier measurements', () => {
     writeFileSync(f, 'a,b,score\n0.1,0.2,0.5\n0.3,0.4,0.7\n');
     const l = Ledger.open(join(dir, 'ledger.db'));
     try {
-      const warm = readWarmStart(f, space);
+      const warm = readWarmStart(f, space, campaign);
       for (const c of ['c1', 'c2']) {
         l.append(c, 'CampaignStarted', { name: c, config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
-        expect(importWarmStart(l, c, warm, (m) => m.score)).toBe(2);
-        expect(importWarmStart(l, c, warm, (m) => m.score)).toBe(0); // idempotent
+        expect(importWarmStart(l, c, warm)).toBe(2);
+        expect(importWarmStart(l, c, warm)).toBe(0); // idempotent
       }
       expect(l.trials('c2').map((t) => t.id)).toEqual(['c2-import-1', 'c2-import-2']);
       expect(l.integrity().ok).toBe(true);
@@ -123,7 +172,13 @@ describe('warm start from a CSV of earlier measurements', () => {
     writeFileSync(join(dir, 'earlier.csv'), 'a,b,score\n0.1,2,1\n');
     const bad = await cli(['run', join(dir, 'campaign.yaml'), '--db', db]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/earlier\.csv: row 1: outside the campaign's space/);
+    expect(bad.stderr).toMatch(/earlier\.csv: data row 1 \(line 2\): outside the campaign's space/);
+    // Import review #1: a property column the campaign does not measure was imported as
+    // "imported 2 earlier measurements", exit 0, every reward null.
+    writeFileSync(join(dir, 'earlier.csv'), 'a,b,Score (a.u.)\n0.1,0.2,1\n0.1,0.2,1\n');
+    const unknown = await cli(['run', join(dir, 'campaign.yaml'), '--db', db]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/earlier\.csv: column "Score \(a\.u\.\)" is neither a parameter nor a property this campaign measures\. Allowed columns: parameters a, b; properties score;/);
     const after = Ledger.open(db, { readonly: true });
     try {
       expect(after.campaigns().map((c) => c.id)).toEqual([doc.campaignId]);

@@ -8,28 +8,52 @@ import type { Ledger } from '../ledger/ledger.js';
 /**
  * Warm start (issue #19): a lab's earlier measurements enter a campaign as real observations
  * before its first round. The CSV's header names the space's parameters (every one of them),
- * measured properties (any other column) and optionally `feasible` (true/false/1/0; default
- * true). Each row becomes one ObservationImported document — a completed rig-fidelity trial of
- * round 0, agent "import" — carrying the file, its sha256 and the row number, so every number
- * the agent learns from can be traced back to the line it came from. Keys make the import
- * idempotent: a resumed or restarted import writes nothing twice.
+ * properties the campaign measures (`rigs.measure`, `predict.properties`), optionally `feasible`
+ * (true/false/1/0; default true) and columns to ignore, whose names start with `#` (notes,
+ * sample ids). Any other column is refused: a header that names a property the campaign does
+ * not know (`Score (a.u.)` for `score`) gave every row a null reward without a word (import
+ * review #1). Each row becomes one ObservationImported document — a completed rig-fidelity
+ * trial of round 0, agent "import" — carrying the file, its sha256 and the row number, so
+ * every number the agent learns from can be traced back to the line it came from. Keys make
+ * the import idempotent: a resumed or restarted import writes nothing twice.
  */
 
 export interface WarmStartRow {
+  /** Data row, 1 = the first after the header (the row of `source` and of the trial id). */
   row: number;
+  /** The file's line the row starts on (blank lines counted), for messages. */
+  line: number;
   params: Parameters;
   measured: Record<string, number>;
   feasible: boolean;
+  /** The campaign's reward of the row: finite for a feasible row, NaN for an infeasible one. */
+  reward: number;
 }
 
-/** RFC 4180 CSV: commas, double-quoted fields with "" escapes, CRLF or LF. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
+/** One CSV record and the line it starts on (1-based; blank lines counted). */
+export interface CsvRecord {
+  line: number;
+  cells: string[];
+}
+
+/** RFC 4180 CSV: commas, double-quoted fields with "" escapes, CRLF or LF; blank lines skipped. */
+export function parseCsvRecords(text: string): CsvRecord[] {
+  const records: CsvRecord[] = [];
   let row: string[] = [];
   let field = '';
   let quoted = false;
+  let line = 1;
+  let rowLine = 1;
+  const end = () => {
+    row.push(field);
+    if (row.some((f) => f.trim() !== '')) records.push({ line: rowLine, cells: row });
+    row = [];
+    field = '';
+  };
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
+    // A line break inside a quoted field (CRLF counted once) moves the line, not the record.
+    if (quoted && (ch === '\n' || (ch === '\r' && text[i + 1] !== '\n'))) line++;
     if (quoted) {
       if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
       else if (ch === '"') quoted = false;
@@ -38,15 +62,27 @@ export function parseCsv(text: string): string[][] {
     else if (ch === ',') row.push(field), (field = '');
     else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      if (row.some((f) => f.trim() !== '')) rows.push(row);
-      row = [];
-      field = '';
+      end();
+      rowLine = ++line;
     } else field += ch;
   }
-  row.push(field);
-  if (row.some((f) => f.trim() !== '')) rows.push(row);
-  return rows;
+  end();
+  return records;
+}
+
+/** The cells of each record (parseCsvRecords without line numbers). */
+export function parseCsv(text: string): string[][] {
+  return parseCsvRecords(text).map((r) => r.cells);
+}
+
+/**
+ * A decimal number as a lab writes it (`12`, `-0.5`, `.5`, `1e-3`): Number() also takes
+ * `0x1`, `0b1`, `0o7` and `Infinity`, which in a measurement file are typos, not values
+ * (import review #1: `0x1` was read as 1).
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+function decimal(cell: string): number | undefined {
+  return DECIMAL.test(cell) ? Number(cell) : undefined;
 }
 
 /** A validated warm-start CSV: read in full before the campaign writes anything (issue #19 review). */
@@ -56,24 +92,46 @@ export interface WarmStart {
   sha256: string;
 }
 
-export function readWarmStart(path: string, space: ParameterSpace): WarmStart {
+/** What the campaign measures and how it scores a row: the columns a CSV may have besides the parameters, and its reward. */
+export interface WarmStartCampaign {
+  properties: readonly string[];
+  rewardOf: (measured: Record<string, number>, params: Parameters) => number;
+}
+
+/** The properties a campaign measures or predicts: what its reward and objectives may name (src/config/load.ts). */
+export function campaignProperties(config: { predict?: { properties?: readonly string[] }; rigs: { measure: readonly string[] } }): string[] {
+  return [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
+}
+
+export function readWarmStart(path: string, space: ParameterSpace, campaign: WarmStartCampaign): WarmStart {
   if (!existsSync(path)) throw new BadInputError('file not found', `warmStart.csv ${path}`);
   const bytes = readFileSync(path);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const table = parseCsv(bytes.toString('utf8').replace(/^\uFEFF/, ''));
+  const table = parseCsvRecords(bytes.toString('utf8').replace(/^\uFEFF/, ''));
   if (table.length < 2) throw new BadInputError('expected a header row and at least one data row', path);
-  const header = table[0].map((h) => h.trim());
+  const header = table[0].cells.map((h) => h.trim());
   const specs = new Map(space.parameters.map((p) => [p.name, p]));
   const missing = [...specs.keys()].filter((n) => !header.includes(n));
   if (missing.length) throw new BadInputError(`no column for parameter${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the header must name every parameter of the space (${[...specs.keys()].join(', ')})`, path);
-  const dup = header.find((h, i) => header.indexOf(h) !== i);
+  const dup = header.find((h, i) => h !== '' && header.indexOf(h) !== i);
   if (dup) throw new BadInputError(`column "${dup}" appears twice`, path);
-  const properties = header.filter((h) => !specs.has(h) && h !== 'feasible' && h !== '');
-  if (properties.length === 0) throw new BadInputError('no measured property columns: besides the parameters the header must name what was measured', path);
+  const known = new Set(campaign.properties);
+  const ignored = (h: string) => h.startsWith('#');
+  const unknown = header.filter((h) => !specs.has(h) && h !== 'feasible' && !known.has(h) && !ignored(h));
+  if (unknown.length) {
+    throw new BadInputError(
+      `column${unknown.length > 1 ? 's' : ''} ${unknown.map((h) => JSON.stringify(h)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} neither a parameter nor a property this campaign measures. ` +
+        `Allowed columns: parameters ${[...specs.keys()].join(', ')}; properties ${[...known].join(', ') || '(none)'}; feasible; ` +
+        'and columns to ignore, named with a leading # (e.g. "#notes")',
+      path,
+    );
+  }
+  const properties = header.filter((h) => known.has(h));
+  if (properties.length === 0) throw new BadInputError(`no measured property columns: besides the parameters the header must name what was measured (${[...known].join(', ')})`, path);
   const rows: WarmStartRow[] = [];
   for (let r = 1; r < table.length; r++) {
-    const cells = table[r];
-    const where = `${path}: row ${r}`;
+    const { cells, line } = table[r];
+    const where = `${path}: data row ${r} (line ${line})`;
     if (cells.length !== header.length) throw new BadInputError(`${cells.length} fields, the header has ${header.length}`, where);
     const params: Parameters = {};
     const measured: Record<string, number> = {};
@@ -87,57 +145,58 @@ export function readWarmStart(path: string, space: ParameterSpace): WarmStart {
           if (value === undefined) throw new BadInputError(`${h} = "${cell}" is not one of ${spec.values.join(', ')}`, where);
           params[h] = value;
         } else {
-          const v = Number(cell);
-          if (cell === '' || !Number.isFinite(v)) throw new BadInputError(`${h} = "${cell}" is not a number`, where);
+          const v = decimal(cell);
+          if (v === undefined || !Number.isFinite(v)) throw new BadInputError(`${h} = "${cell}" is not a decimal number`, where);
           params[h] = v;
         }
       } else if (h === 'feasible') {
         if (!/^(true|false|1|0|yes|no|)$/i.test(cell)) throw new BadInputError(`feasible = "${cell}": expected true/false/1/0`, where);
         feasible = !/^(false|0|no)$/i.test(cell);
-      } else if (h !== '' && cell !== '') {
-        const v = Number(cell);
-        if (!Number.isFinite(v)) throw new BadInputError(`${h} = "${cell}" is not a number (leave the cell empty when it was not measured)`, where);
+      } else if (known.has(h) && cell !== '') {
+        const v = decimal(cell);
+        if (v === undefined || !Number.isFinite(v)) throw new BadInputError(`${h} = "${cell}" is not a decimal number (leave the cell empty when it was not measured)`, where);
         measured[h] = v;
       }
     });
     const check = isFeasible(space, params);
     if (!check.ok) throw new BadInputError(`outside the campaign's space: ${check.violations.join('; ')}`, where);
-    rows.push({ row: r, params, measured, feasible });
+    // A feasible row the reward cannot score would enter as a completed trial with a null
+    // reward, silently (import review #1): refused, saying why. An infeasible row has none.
+    let reward = Number.NaN;
+    if (feasible) {
+      const got = Object.entries(measured).map(([k, v]) => `${k} = ${v}`).join(', ') || 'none';
+      try {
+        reward = campaign.rewardOf(measured, params);
+      } catch (e) {
+        throw new BadInputError(`the campaign's reward cannot be computed (${(e as Error).message}; measured: ${got}); give the property, or mark the row feasible = false`, where, { cause: e });
+      }
+      if (!Number.isFinite(reward)) throw new BadInputError(`the campaign's reward of this row is ${reward} (measured: ${got}); every feasible row needs a finite reward — give the missing property, or mark the row feasible = false`, where);
+    }
+    rows.push({ row: r, line, params, measured, feasible, reward });
   }
   return { path, rows, sha256 };
 }
 
 /**
  * Appends one ObservationImported per row of an already validated CSV (in one transaction,
- * joining the caller's); returns how many are new. `rewardOf` is the campaign's reward of the
- * measured properties (NaN where they do not suffice, as for a rig result that lacks a property).
- * Trial ids carry the campaign id, as proposals' do (runtime.ts): ids are unique across the
- * ledger, so the same CSV can seed any number of campaigns in one ledger.
+ * joining the caller's); returns how many are new. Trial ids carry the campaign id, as
+ * proposals' do (runtime.ts): ids are unique across the ledger, so the same CSV can seed any number of campaigns in one ledger.
  */
 export function importWarmStart(
   ledger: Ledger,
   campaignId: string,
   warm: WarmStart,
-  rewardOf: (measured: Record<string, number>, params: Parameters) => number,
 ): number {
   const { path, rows, sha256 } = warm;
   let added = 0;
   ledger.transaction(() => {
     for (const r of rows) {
-      let reward = Number.NaN;
-      if (r.feasible) {
-        try {
-          reward = rewardOf(r.measured, r.params);
-        } catch {
-          reward = Number.NaN; // a property the reward needs was not measured in this row
-        }
-      }
       const key = `import:${sha256.slice(0, 16)}:${r.row}`;
       if (ledger.hasDocument(campaignId, 'ObservationImported', key)) continue;
       ledger.append(
         campaignId,
         'ObservationImported',
-        { trialId: `${campaignId}-import-${r.row}`, index: r.row, params: r.params, measured: r.measured, reward, feasible: r.feasible, source: { file: path, sha256, row: r.row } },
+        { trialId: `${campaignId}-import-${r.row}`, index: r.row, params: r.params, measured: r.measured, reward: r.reward, feasible: r.feasible, source: { file: path, sha256, row: r.row } },
         key,
       );
       added++;
