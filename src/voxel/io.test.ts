@@ -5,7 +5,7 @@ import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../core/errors.js';
 import { createRng } from '../core/rng.js';
-import { PHASE_COLOURS, readVolume, writeSlicePng, writeVolume } from './io.js';
+import { PHASE_COLOURS, readSamples, readVolume, writeSlicePng, writeVolume } from './io.js';
 import { createVoxels } from './voxels.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'poreloop-io-'));
@@ -83,6 +83,58 @@ describe('readVolume / writeVolume', () => {
     const f2 = join(dir, 'ascii.vti');
     writeFileSync(f2, base('<DataArray type="UInt8" Name="p" format="ascii">1 0</DataArray>'));
     expect(Array.from(readVolume(f2).data)).toEqual([1, 0]);
+  });
+
+  it('refuses an ImageJ hyperstack (channels or frames as pages), saying how to take one channel out (import review #2)', () => {
+    // poreloop's own 6-page ImageJ stack, its description edited in place (same lengths).
+    const f = join(dir, 'hyper.tif');
+    const edit = (pairs: Array<[string, string]>) => {
+      writeVolume(f, sample([4, 3, 6]));
+      let text = readFileSync(f).toString('latin1');
+      for (const [from, to] of pairs) {
+        expect(to.length).toBe(from.length);
+        expect(text).toContain(from);
+        text = text.replace(from, to);
+      }
+      writeFileSync(f, Buffer.from(text, 'latin1'));
+    };
+    // Fiji's `images=6 channels=2 slices=3 hyperstack=true`: the channels were read as slices.
+    edit([['slices=6', 'slices=3'], ['loop=false\n', 'channels=2\n']]);
+    expect(() => readVolume(f)).toThrow(/hyper\.tif: an ImageJ hyperstack of 2 channels × 3 slices \(6 pages\): poreloop reads a stack of z-slices of one channel at one time point[\s\S]*Fiji: Image › Color › Split Channels/);
+    edit([['images=6', 'frames=2'], ['slices=6', 'slices=3']]);
+    expect(() => readVolume(f)).toThrow(/an ImageJ hyperstack of 3 slices × 2 time points \(frames\) \(6 pages\)[\s\S]*Image › Duplicate… with one frame/);
+    // One channel, one frame: a plain stack.
+    edit([['loop=false\n', 'channels=1\n']]);
+    expect(readVolume(f).shape).toEqual([4, 3, 6]);
+    // Pages that are all channels (tifffile's imagej=True z-stack) are one sequence: read as z, with a warning.
+    edit([['slices=6', 'slices=1'], ['loop=false\n', 'channels=6\n']]);
+    const warnings: string[] = [];
+    expect(readVolume(f, { onWarning: (w) => warnings.push(w) }).shape).toEqual([4, 3, 6]);
+    expect(warnings).toEqual([expect.stringMatching(/hyper\.tif: the ImageJ description calls the 6 pages channels \(channels=6\), not slices: read as z-slices/)]);
+  });
+
+  it('reads the DataArray a .vti names as its Scalars, and refuses to guess among several (import review #3)', () => {
+    // 2×1×1 cells; a grey array first, the labels second (ParaView writes every array it holds).
+    const vti = (cellAttrs: string, arrays: string, point = '') =>
+      `<?xml version="1.0"?><VTKFile type="ImageData" version="0.1" byte_order="LittleEndian"><ImageData WholeExtent="0 2 0 1 0 1" Origin="0 0 0" Spacing="1 1 1"><Piece Extent="0 2 0 1 0 1"><PointData>${point}</PointData><CellData${cellAttrs}>${arrays}</CellData></Piece></ImageData></VTKFile>`;
+    const two = '<DataArray type="UInt16" Name="grey" format="ascii">107 7</DataArray><DataArray type="UInt8" Name="labels" format="ascii">1 0</DataArray>';
+    const f = join(dir, 'two.vti');
+    writeFileSync(f, vti(' Scalars="labels"', two));
+    expect(Array.from(readVolume(f).data)).toEqual([1, 0]);
+    writeFileSync(f, vti(' Scalars="grey"', two));
+    expect(Array.from(readSamples(f).values)).toEqual([107, 7]);
+    writeFileSync(f, vti('', two));
+    expect(() => readVolume(f)).toThrow(/two\.vti: 2 data arrays \(CellData "grey" UInt16, CellData "labels" UInt8\) and no Scalars attribute naming the one to read/);
+    writeFileSync(f, vti(' Scalars="phase"', two));
+    expect(() => readVolume(f)).toThrow(/CellData Scalars="phase" names no DataArray; arrays found: CellData "grey" UInt16, CellData "labels" UInt8/);
+    // One array, with or without Scalars, is read as before.
+    writeFileSync(f, vti('', '<DataArray type="UInt8" Name="labels" format="ascii">1 0</DataArray>'));
+    expect(Array.from(readVolume(f).data)).toEqual([1, 0]);
+  });
+
+  it('refuses to write into a folder that does not exist, naming it (import review #5)', () => {
+    expect(() => writeVolume(join(dir, 'nodir', 'x.npy'), sample())).toThrow(new RegExp(`nodir/x\\.npy: the output folder ${join(dir, 'nodir').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist`));
+    expect(() => writeVolume(join(dir, 'nodir', 'x.npy'), sample())).toThrow(BadInputError);
   });
 
   it('rejects unknown extensions, wrong sizes and corrupt files with the allowed formats', () => {

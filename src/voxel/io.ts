@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { BadInputError } from '../core/errors.js';
@@ -88,7 +88,21 @@ export function readVolume(path: string, options: ReadVolumeOptions = {}): Voxel
   return createVoxels(g.shape, g.voxelSize, g.phases ?? defaultPhases(data), data);
 }
 
+/**
+ * Whether `writeVolume` can write `path`: a known extension and an existing folder. Commands
+ * call it before their work, so a typo in the output path is not found after a long run; a
+ * missing folder was a raw ENOENT, exit 1 (import review #5).
+ */
+export function checkOutputPath(path: string): void {
+  const ext = extname(path).toLowerCase();
+  if (!(VOLUME_FORMATS as readonly string[]).includes(ext)) throw new BadInputError(`unknown volume extension "${ext || '(none)'}"; ${ALLOWED}`, path);
+  const folder = dirname(resolve(path));
+  if (!existsSync(folder)) throw new BadInputError(`the output folder ${folder} does not exist; create it first`, path);
+  if (!statSync(folder).isDirectory()) throw new BadInputError(`${folder} is not a folder`, path);
+}
+
 export function writeVolume(path: string, v: Voxels): void {
+  checkOutputPath(path);
   const ext = extname(path).toLowerCase();
   checkShape(v.shape);
   if (ext === '.npy') {
@@ -99,7 +113,7 @@ export function writeVolume(path: string, v: Voxels): void {
   else if (ext === '.raw') {
     writeFileSync(path, v.data);
     writeSidecar(`${path}.json`, { shape: v.shape, voxelSize: v.voxelSize, phases: v.phases, order: 'C', dtype: 'uint8' });
-  } else throw new BadInputError(`unknown volume extension "${ext || '(none)'}"; ${ALLOWED}`, path);
+  }
 }
 
 function writeSidecar(path: string, side: Partial<RawSidecar>): void {
@@ -295,6 +309,40 @@ const VTK_TYPES: Record<string, { bytes: number; make: (n: number) => Samples; g
   Float64: { bytes: 8, make: (n) => new Float64Array(n), get: (dv, o, le) => dv.getFloat64(o, le) },
 };
 
+/**
+ * The DataArray of a .vti to read: the one its CellData or PointData names as `Scalars` (the
+ * active scalars, what ParaView colours by), or the only one. A file with several arrays was
+ * read from the first — a grey array before `<CellData Scalars="labels">` was taken for the
+ * labels (import review #3); without Scalars poreloop does not guess. First Piece only.
+ */
+function vtiArray(xml: string, path: string): { cells: boolean; tag: string; body?: string } {
+  const piece = /<Piece\b[\s\S]*?<\/Piece>/.exec(xml)?.[0] ?? xml;
+  const arrays: Array<{ cells: boolean; section: string; tag: string; body?: string; name: string }> = [];
+  const scalars: Array<{ section: string; name: string }> = [];
+  for (const sec of piece.matchAll(/<(CellData|PointData)\b([^>]*?)(?:\/>|>([\s\S]*?)<\/\1>)/g)) {
+    const [, section, attrs, content] = sec;
+    const named = attr(attrs, 'Scalars');
+    if (named !== undefined) scalars.push({ section, name: named });
+    for (const a of (content ?? '').matchAll(/(<DataArray\b[^>]*?)(?:\/>|>([\s\S]*?)<\/DataArray>)/g)) {
+      arrays.push({ cells: section === 'CellData', section, tag: `${a[1]}>`, body: a[2], name: attr(a[1], 'Name') ?? '' });
+    }
+  }
+  if (arrays.length === 0) throw new BadInputError('no CellData/PointData DataArray found', path);
+  const list = arrays.map((a) => `${a.section} "${a.name}" ${attr(a.tag, 'type') ?? '?'}`).join(', ');
+  if (scalars.length === 1) {
+    const { section, name } = scalars[0];
+    const chosen = arrays.find((a) => a.section === section && a.name === name);
+    if (!chosen) throw new BadInputError(`${section} Scalars="${name}" names no DataArray; arrays found: ${list}`, path);
+    return chosen;
+  }
+  if (arrays.length === 1) return arrays[0];
+  throw new BadInputError(
+    `${arrays.length} data arrays (${list}) and ${scalars.length ? `Scalars attributes in both CellData and PointData (${scalars.map((x) => `${x.section} "${x.name}"`).join(', ')})` : 'no Scalars attribute'} naming the one to read; ` +
+      'keep only the label array (ParaView: Pass Arrays, then save) or set Scalars="<name>" on its CellData/PointData',
+    path,
+  );
+}
+
 function decodeVti(buf: Buffer, path: string): SampleVolume {
   // The XML part ends where raw appended data begin; search the head only as text.
   const appendedAt = buf.indexOf('<AppendedData');
@@ -312,12 +360,9 @@ function decodeVti(buf: Buffer, path: string): SampleVolume {
   const ext = img ? attr(img, 'WholeExtent')?.trim().split(/\s+/).map(Number) : undefined;
   if (!img || !ext || ext.length !== 6 || ext.some((e) => !Number.isInteger(e))) throw new BadInputError('ImageData without a valid WholeExtent', path);
   const spacing = attr(img, 'Spacing')?.trim().split(/\s+/).map(Number);
-  const m = /<(CellData|PointData)[^>]*>\s*(<DataArray[^>]*?(\/>|>([\s\S]*?)<\/DataArray>))/.exec(xml);
-  if (!m) throw new BadInputError('no CellData/PointData DataArray found', path);
-  const cells = m[1] === 'CellData';
+  const { cells, tag: da, body } = vtiArray(xml, path);
   const shape = checkShape([0, 1, 2].map((a) => ext[2 * a + 1] - ext[2 * a] + (cells ? 0 : 1)), `${path}: WholeExtent`);
   const n = shape[0] * shape[1] * shape[2];
-  const da = /<DataArray[^>]*>/.exec(m[2])![0];
   const type = attr(da, 'type') ?? '';
   const vt = VTK_TYPES[type];
   if (!vt) throw new BadInputError(`DataArray type ${type} not supported; allowed: ${Object.keys(VTK_TYPES).join(', ')}`, path);
@@ -341,7 +386,7 @@ function decodeVti(buf: Buffer, path: string): SampleVolume {
   };
   let bytes: Uint8Array;
   if (format === 'ascii') {
-    const tokens = (m[4] ?? '').trim().split(/\s+/).filter((t) => t.length > 0);
+    const tokens = (body ?? '').trim().split(/\s+/).filter((t) => t.length > 0);
     if (tokens.length !== n) throw new BadInputError(`data array has ${tokens.length} values but the extent needs ${n}`, path);
     const values = vt.make(n);
     // Integer arrays hold integers in range: Uint8Array.from turned NaN into 0 and 300 into
@@ -359,7 +404,7 @@ function decodeVti(buf: Buffer, path: string): SampleVolume {
     }
     return finishVti(values, shape, xml, spacing);
   } else if (format === 'binary') {
-    const text = (m[4] ?? '').replace(/\s+/g, '');
+    const text = (body ?? '').replace(/\s+/g, '');
     bytes = compressor ? inflateBase64Blocks(text, hsize, header, nbytes, path) : decodeBase64Block(text, hsize, header, nbytes);
   } else if (format === 'appended') {
     if (appendedAt < 0) throw new BadInputError('format="appended" but no <AppendedData> section', path);

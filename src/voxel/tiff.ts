@@ -9,8 +9,9 @@ import { checkSampleBytes, checkShape } from './voxels.js';
  * TIFF stacks in (issue #19), decoded with libraries rather than by hand — tags by utif2
  * (photopea's UTIF.js) after the structure walk below, LZW and PackBits by utif2's decoders,
  * Deflate by node:zlib; only the strips and tiles are put together here, with their lengths
- * checked (issue #19 review). Every page that is not a reduced-resolution thumbnail is one z-slice, an x–y image (width
- * nx, height ny). Compression none, PackBits, LZW, Deflate (Adobe and old-style), with or
+ * checked (issue #19 review). Every page that is not a reduced-resolution thumbnail is one
+ * z-slice, an x–y image (width nx, height ny); ImageJ hyperstacks of channels × slices are
+ * refused (import review #2, `hyperstack` below). Compression none, PackBits, LZW, Deflate (Adobe and old-style), with or
  * without the horizontal predictor, stripped or tiled; other compressions (JPEG, Zstandard,
  * LERC …) are refused by name; 1, 8, 16 or 32 bits per sample, unsigned, signed or
  * floating point; one sample per pixel (grey or labels). Byte order either.
@@ -150,6 +151,7 @@ export function decodeTiffStack(buf: Buffer, path: string): SampleVolume {
   const compression = num(first, 259, 1)!;
   const predictor = num(first, 317, 1)!;
   if (spp !== 1) throw new BadInputError(`${spp} samples per pixel (colour): only single-channel grey or label stacks are volumes; save one channel`, path);
+  const sequence = hyperstack(String(tag(first, 270)?.[0] ?? ''), pages.length, path);
   if (format === 3 && bps !== 32 && bps !== 64) {
     throw new BadInputError(`${bps}-bit floating-point samples${bps === 16 ? ' (float16, half precision)' : ''} are not supported; allowed floats: 32 or 64-bit — save as float32`, path);
   }
@@ -185,7 +187,8 @@ export function decodeTiffStack(buf: Buffer, path: string): SampleVolume {
     if (predictor === 2) undoHorizontalPredictor(page, nx, ny);
     for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) values[(x * ny + y) * nz + z] = page[y * nx + x];
   }
-  return { values, shape, ...voxelSizeOf(first, pages.length) };
+  const size = voxelSizeOf(first, pages.length);
+  return { values, shape, ...size, warnings: sequence ? [sequence, ...size.warnings] : size.warnings };
 }
 
 /**
@@ -291,6 +294,33 @@ function unpack(bytes: Uint8Array, out: Samples, nx: number, ny: number, bps: nu
 function undoHorizontalPredictor(page: Samples, nx: number, ny: number): void {
   // Typed-array stores wrap integers modulo 2^bits, as the predictor's arithmetic does.
   for (let y = 0; y < ny; y++) for (let x = 1; x < nx; x++) page[y * nx + x] += page[y * nx + x - 1];
+}
+
+/**
+ * An ImageJ hyperstack stores channels and time points as pages too (`images=6 channels=2
+ * slices=3 hyperstack=true`, pages ordered channel fastest): read page by page they became
+ * z-slices, the channels interleaved (import review #2). Where two or more of channels,
+ * slices and frames exceed 1 the file is refused, saying how to take one channel (or time
+ * point) out. Where only one does, the pages are one sequence and are read as z-slices, with
+ * a warning when ImageJ calls them channels or frames: tifffile's `imwrite(..., imagej=True)`
+ * of a 3D array without `axes` writes a z-stack as `channels=N` (the fixtures in
+ * tests/fixtures/real are such files).
+ */
+function hyperstack(description: string, pages: number, path: string): string | undefined {
+  if (!/^ImageJ=/.test(description)) return undefined;
+  const dim = (key: string) => Number(new RegExp(`(?:^|\\n)${key}=(\\d+)`).exec(description)?.[1] ?? 1);
+  const dims = { channels: dim('channels'), slices: dim('slices'), frames: dim('frames') };
+  const many = (Object.keys(dims) as Array<keyof typeof dims>).filter((k) => dims[k] > 1);
+  if (many.length === 1 && many[0] !== 'slices') return `the ImageJ description calls the ${pages} pages ${many[0]} (${many[0]}=${dims[many[0]]}), not slices: read as z-slices`;
+  if (many.length < 2) return undefined;
+  const { channels, slices, frames } = dims;
+  const parts = [channels > 1 && `${channels} channels`, `${slices} slice${slices === 1 ? '' : 's'}`, frames > 1 && `${frames} time points (frames)`].filter(Boolean).join(' × ');
+  const how = [channels > 1 && 'Image › Color › Split Channels (or Image › Duplicate… with one channel)', frames > 1 && 'Image › Duplicate… with one frame'].filter(Boolean).join('; ');
+  throw new BadInputError(
+    `an ImageJ hyperstack of ${parts} (${pages} pages): poreloop reads a stack of z-slices of one channel at one time point, and would interleave the ${channels > 1 ? 'channels' : 'frames'} as slices. ` +
+      `Save one channel${frames > 1 ? ' at one time point' : ''} as its own stack first — in Fiji: ${how}, then File › Save As › Tiff…`,
+    path,
+  );
 }
 
 function voxelSizeOf(ifd: IFD, pages: number): Pick<SampleVolume, 'voxelSize' | 'phases' | 'warnings'> {
