@@ -6,7 +6,7 @@ import type { GanCondition } from '../../reconstruct/gan.js';
 import { labelsPresent, phaseFractions } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
 import { commandHandler, parseCubeSize, type GlobalArgs, type Output } from '../common.js';
-import { printMatchReport, reportFlags } from './reconstruct-report.js';
+import { checkTransport, printMatchReport, reportFlags } from './reconstruct-report.js';
 
 /**
  * `poreloop reconstruct gan train|generate` (issue #19): a SliceGAN-style generator
@@ -65,6 +65,7 @@ async function report(out: Output, generated: Voxels, reference: Voxels, args: R
   const { rmax, transport } = reportFlags(args);
   const phases = labelsPresent(reference);
   const is2d = reference.shape.some((n) => n === 1);
+  if (args.tau && !is2d) checkTransport(transport, phases, `the ${label} volume`);
   const [{ measureDescriptors }, { matchReport }] = await Promise.all([import('../../reconstruct/correlation.js'), import('../../reconstruct/report.js')]);
   const target = measureDescriptors(reference, phases, rmax);
   const r = await matchReport(generated, { target, volume: reference }, { transport: args.tau && !is2d ? transport : undefined });
@@ -114,6 +115,8 @@ const trainCommand = (ctx: CommandContext): CommandModule<GlobalArgs, TrainArgs>
       throw new BadInputError(`label ${condition.label} does not occur in ${args.volume} (labels ${labelsPresent(volume).join(', ')}): name one of them, or --condition none`, '--condition-label');
     }
     if (is2d && condition.mode !== 'none') throw new BadInputError('a 2D training image has no training cubes to measure the porosity of: add --condition none', '--condition');
+    // The report after training measures τ on the training volume: its labels checked before the training, not after.
+    if (args.reportSize > 0 && args.tau && !is2d) checkTransport(reportFlags(args).transport, labelsPresent(volume), args.volume);
     out.info(`${args.volume}: ${volume.shape.join('×')} ${is2d ? '2D image (isotropic: one critic for all axes)' : 'volume (one critic per axis)'}; phases ${labelsPresent(volume).join(', ')}; ${epochs} × ${itersPerEpoch} generator steps, ${criticIters} critic steps each`);
     const r = await trainGanInWorker([volume], args.outdir, {
       side: args.size,
@@ -160,7 +163,8 @@ const generateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, Generat
     const shape = parseCubeSize(args.size);
     if (!existsSync(args.model)) throw new BadInputError('no such model folder', args.model);
     reportFlags(args);
-    const [{ generateGan, loadGan, useGanBackend }, { readVolume, writeVolume }] = await loadGanModules();
+    const [{ generateGan, loadGan, useGanBackend }, { checkOutputPath, readVolume, writeVolume }] = await loadGanModules();
+    checkOutputPath(args.output);
     const model = loadGan(args.model);
     await useGanBackend();
     const t0 = performance.now();

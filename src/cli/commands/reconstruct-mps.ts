@@ -4,7 +4,7 @@ import { createRng } from '../../core/rng.js';
 import { labelsPresent } from '../../voxel/voxels.js';
 import type { CommandContext } from '../context.js';
 import { commandHandler, type GlobalArgs } from '../common.js';
-import { printMatchReport, reportFlags } from './reconstruct-report.js';
+import { checkTransport, printMatchReport, reportFlags } from './reconstruct-report.js';
 
 /**
  * `poreloop reconstruct mps <training> <output>` (issue #19): multiple-point statistics by
@@ -45,12 +45,13 @@ export const mpsCommand = (ctx: CommandContext): CommandModule<GlobalArgs, MpsAr
       .option('tau', { type: 'boolean', default: true, describe: 'compute τ per axis of 3D results (--no-tau to skip)' })
       .option('voxel', { type: 'number', describe: 'voxel edge in µm (overrides the file)' }) as never,
   handler: commandHandler(ctx, async (args, out) => {
-    const [{ measureDescriptors }, { reconstructMps }, { matchReport }, { readVolume, writeVolume }] = await Promise.all([
+    const [{ measureDescriptors }, { reconstructMps }, { matchReport }, { checkOutputPath, readVolume, writeVolume }] = await Promise.all([
       import('../../reconstruct/correlation.js'),
       import('../../reconstruct/mps.js'),
       import('../../reconstruct/report.js'),
       import('../../voxel/io.js'),
     ]);
+    checkOutputPath(args.output);
     const training = readVolume(args.training, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
     const is2d = training.shape.some((n) => n === 1);
     const sizes = String(args.size).split(/[,x×]/).map((s) => Number(s.trim()));
@@ -58,6 +59,7 @@ export const mpsCommand = (ctx: CommandContext): CommandModule<GlobalArgs, MpsAr
     if (shape.length !== 3 || shape.some((n) => !Number.isInteger(n) || n < 1)) throw new BadInputError(`expected n or nx,ny,nz, got "${args.size}"`, '--size');
     const { transport } = reportFlags(args);
     const phases = labelsPresent(training);
+    if (args.tau && !is2d) checkTransport(transport, phases, args.training);
     out.info(`${args.training}: ${training.shape.join('×')} training image (${is2d ? '2D' : '3D'}), phases ${phases.join(', ')}`);
     const r = reconstructMps({
       training,

@@ -14,6 +14,20 @@ export function reportFlags(args: { rmax: number; transport: string | string[] }
   return { rmax: args.rmax, transport };
 }
 
+/**
+ * --transport names labels of the volume τ is measured on: a label that is not there gave
+ * τ = Infinity on every axis with exit 0 (import review #5), like a mistyped
+ * `gan train --condition-label`, which is refused the same way.
+ */
+export function checkTransport(transport: readonly number[], present: readonly number[], source: string): void {
+  const absent = transport.filter((l) => !present.includes(l));
+  if (absent.length === 0) return;
+  throw new BadInputError(
+    `label${absent.length > 1 ? 's' : ''} ${absent.join(', ')} ${absent.length > 1 ? 'do' : 'does'} not occur in ${source} (labels ${present.join(', ')}): name labels that are present, or --no-tau`,
+    '--transport',
+  );
+}
+
 /** The match report's lines: phase fractions, S2 and lineal-path errors per axis, τ per axis; `reference` names what was matched. */
 export function printMatchReport(out: Output, report: MatchReport, phases: readonly number[], transport: readonly number[], reference: string): void {
   const axes = ['x', 'y', 'z'];

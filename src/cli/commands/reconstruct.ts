@@ -6,7 +6,7 @@ import type { CommandContext } from '../context.js';
 import { commandHandler, parseCubeSize, type GlobalArgs } from '../common.js';
 import { ganCommand } from './reconstruct-gan.js';
 import { mpsCommand } from './reconstruct-mps.js';
-import { printMatchReport, reportFlags } from './reconstruct-report.js';
+import { checkTransport, printMatchReport, reportFlags } from './reconstruct-report.js';
 
 /**
  * `poreloop reconstruct sam <target> <output>` (issue #19): a 3D volume whose two-point and
@@ -48,15 +48,17 @@ const samCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SamArgs> => 
     const slices = args.slices === 'all' ? Infinity : Number(args.slices);
     if (!(slices >= 1)) throw new BadInputError(`expected all or a count ≥ 1, got "${args.slices}"`, '--slices');
     const { transport } = reportFlags(args);
-    const [{ descriptorsFromSlices, measureDescriptors }, { matchReport }, { reconstructSam }, { readVolume, writeVolume }] = await Promise.all([
+    const [{ descriptorsFromSlices, measureDescriptors }, { matchReport }, { reconstructSam }, { checkOutputPath, readVolume, writeVolume }] = await Promise.all([
       import('../../reconstruct/correlation.js'),
       import('../../reconstruct/report.js'),
       import('../../reconstruct/sam.js'),
       import('../../voxel/io.js'),
     ]);
+    checkOutputPath(args.output);
     const target = readVolume(args.target, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
     const phases = labelsPresent(target);
     if (phases.length < 2) throw new BadInputError(`the target holds only label ${phases[0]}: nothing to reconstruct`, args.target);
+    if (args.tau) checkTransport(transport, phases, args.target);
     const is2d = target.shape.some((n) => n === 1);
     const desc = is2d ? measureDescriptors(target, phases, args.rmax) : descriptorsFromSlices(target, phases, args.rmax, slices);
     out.info(`${args.target}: ${target.shape.join('×')} ${is2d ? '2D image' : `volume, targets from ${args.slices} sections per orientation`}; phases ${phases.join(', ')}; lags 1…${args.rmax}`);

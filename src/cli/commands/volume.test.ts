@@ -50,6 +50,12 @@ describe('poreloop volume (issue #19)', () => {
     expect(io.stderr).toMatch(/axis x: origin 10 \+ size 16 must lie within 0…16/);
   });
 
+  it('convert into a folder that does not exist: bad input (exit 2) naming the folder, not a raw ENOENT (import review #5)', async () => {
+    io.stderr = '';
+    expect(await main(['volume', 'convert', join(fixtures, 'nmc-u16.npy'), join(dir, 'nodir', 'x.npy')])).toBe(2);
+    expect(io.stderr).toContain(`the output folder ${join(dir, 'nodir')} does not exist`);
+  });
+
   it('segment turns the grey NMC stack into three labelled phases with fractions', async () => {
     io.stdout = '';
     const out = join(dir, 'seg.tif');
@@ -84,5 +90,15 @@ describe('poreloop reconstruct sam (issue #19)', () => {
     io.stderr = '';
     expect(await main(['reconstruct', 'sam', join(fixtures, 'nmc-packbits-u8.tif'), out, '--size', '8', '--rmax', '5'])).toBe(2);
     expect(io.stderr).toMatch(/every side must exceed 2·rmax = 10/);
+  });
+
+  it('refuses --transport labels the target lacks, listing those it has (import review #5: τ = Infinity, exit 0)', async () => {
+    io.stderr = '';
+    const out = join(dir, 'rec9.npy');
+    expect(await main(['reconstruct', 'sam', join(fixtures, 'nmc-packbits-u8.tif'), out, '--size', '14', '--rmax', '5', '--sweeps', '1', '--transport', '9'])).toBe(2);
+    expect(io.stderr).toMatch(/--transport: label 9 does not occur in .*nmc-packbits-u8\.tif \(labels 0, 1, 2\): name labels that are present, or --no-tau/);
+    io.stderr = '';
+    expect(await main(['reconstruct', 'sam', join(fixtures, 'nmc-packbits-u8.tif'), join(dir, 'nodir', 'r.npy'), '--size', '14', '--rmax', '5', '--sweeps', '1'])).toBe(2);
+    expect(io.stderr).toContain(`the output folder ${join(dir, 'nodir')} does not exist`);
   });
 });

@@ -47,7 +47,8 @@ function printFractions(out: Output, v: Voxels): void {
 /** Read a label volume, change it, write it, report it: the body of crop, downsample and convert. */
 function rewrite<A extends VolArgs & { output: string }>(ctx: CommandContext, change: (v: Voxels, args: A) => { volume: Voxels; note: string; extra?: Record<string, unknown> }) {
   return commandHandler<A>(ctx, async (args, out) => {
-    const { readVolume, writeVolume } = await loadIo();
+    const { checkOutputPath, readVolume, writeVolume } = await loadIo();
+    checkOutputPath(args.output);
     const { volume: v, note, extra } = change(readVolume(args.input, readOptions(args, out)), args);
     writeVolume(args.output, v);
     out.info(`${args.output}: ${v.shape.join('×')} voxels of ${v.voxelSize} µm${note}`);
@@ -149,7 +150,8 @@ const segmentCommand = (ctx: CommandContext): CommandModule<GlobalArgs, SegmentA
     // Checked before the read and the (expensive) denoising, not after (issue #19 review).
     const names = args.names ? String(args.names).split(',').map((n) => n.trim()) : [];
     if (names.length > 0 && names.length !== args.classes) throw new BadInputError(`${names.length} names for ${args.classes} classes`, '--names');
-    const { readSamples, writeVolume } = await loadIo();
+    const { checkOutputPath, readSamples, writeVolume } = await loadIo();
+    checkOutputPath(args.output);
     const g = readSamples(args.input, readOptions(args, out));
     const t0 = performance.now();
     const s = segment(g.values, g.shape as Shape3, { classes: args.classes, denoise: args.denoise as Denoise });
