@@ -82,8 +82,8 @@ export class CampaignLease {
     const alive = options.isAlive ?? processAlive;
     const db = ledger.db;
     db.exec(DDL);
-    // IMMEDIATE: two processes starting together cannot both read "free" and both write.
-    return db.transaction(() => {
+    // IMMEDIATE (Ledger.transaction): two processes starting together cannot both read "free" and both write.
+    return ledger.transaction(() => {
       const t = now();
       const held = db.prepare('SELECT pid, host, started_at, expires_at FROM leases WHERE campaign_id = ?').get(campaignId) as LeaseRow | undefined;
       if (held && !(held.pid === me.pid && held.host === me.host)) {
@@ -101,7 +101,7 @@ export class CampaignLease {
       const owner: LeaseOwner = { ...me, startedAt: new Date(t).toISOString() };
       db.prepare('INSERT OR REPLACE INTO leases (campaign_id, pid, host, started_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(campaignId, owner.pid, owner.host, owner.startedAt, t + ttlMs);
       return new CampaignLease(ledger, campaignId, owner, ttlMs, now);
-    }).immediate();
+    });
   }
 
   /** Extends the lease; false when another process has taken it (the caller must stop). */

@@ -17,6 +17,20 @@ import { documentProblem } from './schema.js';
 
 const SCHEMA_VERSION = 1;
 
+/** How often a write transaction tries to begin, each waiting busy_timeout for the write lock. */
+export const BEGIN_ATTEMPTS = 3;
+const BUSY_TIMEOUT_MS = 5000;
+
+/** SQLITE_BUSY and its extended codes (SQLITE_BUSY_SNAPSHOT, …): another connection holds the file. */
+export const isBusy = (e: unknown): boolean => /^SQLITE_BUSY/.test(String((e as { code?: unknown } | null)?.code ?? ''));
+
+/** A write that could not begin: another process held the ledger's write lock all the while. */
+export class LedgerBusyError extends LedgerError {
+  constructor(path: string, attempts: number, cause: unknown) {
+    super(`ledger ${path}: another process held its write lock through ${attempts} tries to write, each waiting up to ${BUSY_TIMEOUT_MS / 1000} s; is a process holding a long transaction on it?`, { cause });
+  }
+}
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -205,6 +219,8 @@ export class Ledger {
   private readonly now: () => Date;
   private readonly insertDoc: Database.Statement;
   private readonly writeGuards = new Map<string, () => void>();
+  /** Inside read(): writes are refused. */
+  private reading = false;
 
   private constructor(readonly path: string, db: Database.Database, options: LedgerOptions) {
     this.db = db;
@@ -240,17 +256,23 @@ export class Ledger {
       db.pragma('journal_mode = WAL');
       // FULL: a committed transaction survives power loss, not just a process crash (issue #8).
       db.pragma('synchronous = FULL');
-      db.pragma('busy_timeout = 5000');
-      // One transaction: a reader never sees half a schema.
-      db.transaction(() => db.exec(DDL))();
-      const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
-      if (!v) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
-      else if (Number(v.value) > SCHEMA_VERSION) {
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // One transaction: a reader never sees half a schema. IMMEDIATE, as every write (transaction()):
+      // it reads the version before it writes it, while other processes may write the file.
+      const v = db
+        .transaction(() => {
+          db.exec(DDL);
+          const row = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+          if (!row) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+          return row;
+        })
+        .immediate();
+      if (v && Number(v.value) > SCHEMA_VERSION) {
         db.close();
         throw new LedgerError(`ledger ${path} has schema version ${v.value}, newer than this poreloop understands (${SCHEMA_VERSION}); upgrade poreloop`);
       }
     } else {
-      db.pragma('busy_timeout = 5000');
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       const hasDocs = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'documents'").get();
       if (!hasDocs) {
         db.close();
@@ -278,9 +300,62 @@ export class Ledger {
     };
   }
 
-  /** Runs `fn` in one transaction (nested calls join the outer one). */
+  /**
+   * Whether the campaign's write guard refuses writes now (a process that lost its lease): a
+   * failed write is then the guard's doing, for the guard's owner to handle, not a ledger fault.
+   */
+  refusesWrites(campaignId: string): boolean {
+    try {
+      this.writeGuards.get(campaignId)?.();
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Runs `fn` in one write transaction (nested calls join the outer one). It begins IMMEDIATE,
+   * taking the file's write lock before `fn` reads anything. Several processes write one ledger
+   * (campaigns under their own leases, `stop`, `approve`, `serve`), and a deferred transaction
+   * that read first — the lease guard of every append — then wrote after another process had
+   * committed failed at once with SQLITE_BUSY_SNAPSHOT, busy_timeout notwithstanding: rig results
+   * were dropped and campaigns hung or crashed (review of two campaigns on one ledger,
+   * 2026-12-07). BEGIN IMMEDIATE waits busy_timeout for the lock instead; a BEGIN still refused
+   * after that is tried again (BEGIN_ATTEMPTS in all) — `fn` has not run then, so nothing is
+   * repeated — and then fails with a LedgerBusyError that says so.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    if (this.reading) throw new LedgerError('a ledger write inside a read(): writes need a transaction of their own (Ledger.transaction)');
+    if (this.db.inTransaction) return this.db.transaction(fn).immediate();
+    for (let attempt = 1; ; attempt++) {
+      let began = false;
+      try {
+        return this.db
+          .transaction(() => {
+            began = true;
+            return fn();
+          })
+          .immediate();
+      } catch (e) {
+        if (began || !isBusy(e)) throw e;
+        if (attempt >= BEGIN_ATTEMPTS) throw new LedgerBusyError(this.path, attempt, e);
+      }
+    }
+  }
+
+  /**
+   * Runs `fn`, which only reads, in one deferred transaction: one consistent snapshot of the
+   * ledger that does not lock other writers out (view.ts refreshes its copy with it). A write
+   * inside it is refused: it would upgrade a snapshot another process may have made stale.
+   */
+  read<T>(fn: () => T): T {
+    if (this.reading || this.db.inTransaction) return fn();
+    this.reading = true;
+    try {
+      return this.db.transaction(fn).deferred();
+    } finally {
+      this.reading = false;
+    }
   }
 
   /**
@@ -393,8 +468,11 @@ export class Ledger {
 
   /** The machine snapshot is derived state (resume point), kept beside the documents. */
   saveSnapshot(campaignId: string, snapshot: unknown): void {
-    this.writeGuards.get(campaignId)?.();
-    this.db.prepare('UPDATE campaigns SET snapshot = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(snapshot), this.now().toISOString(), campaignId);
+    // The guard in the write's own transaction, as append's: no takeover between check and write.
+    this.transaction(() => {
+      this.writeGuards.get(campaignId)?.();
+      this.db.prepare('UPDATE campaigns SET snapshot = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(snapshot), this.now().toISOString(), campaignId);
+    });
   }
 
   /** Operator commands (stop, pause, approve…) written by another process; consumed once. */
@@ -407,7 +485,7 @@ export class Ledger {
   }
 
   consumeCommand(seq: number): void {
-    this.db.prepare('UPDATE commands SET consumed = 1 WHERE seq = ?').run(seq);
+    this.transaction(() => this.db.prepare('UPDATE commands SET consumed = 1 WHERE seq = ?').run(seq));
   }
 
   /** Integrity summary used by `doctor` and at start: SQLite check + document/derived counts. */

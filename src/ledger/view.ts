@@ -146,10 +146,11 @@ export class CampaignView {
    * Brings the in-memory copy up to date: the trials named by documents appended after
    * `cursor` are read again by primary key. `NOT INDEXED` makes SQLite walk the documents by
    * `seq` (the rowid) from the cursor instead of through the (campaign, type) index, which
-   * would visit every document of the campaign.
+   * would visit every document of the campaign. One read snapshot that locks no other writer
+   * out (Ledger.read).
    */
   private refresh(): void {
-    this.ledger.transaction(() => {
+    this.ledger.read(() => {
       if (this.cursor === 0) {
         this.cursor = (sql(this.db, 'SELECT max(seq) AS s FROM documents').get() as { s: number | null }).s ?? 0;
         for (const r of sql(this.db, 'SELECT * FROM trials WHERE campaign_id = ? ORDER BY round, idx').all(this.campaignId) as Record<string, unknown>[]) this.remember(trialRow(r));

@@ -562,3 +562,87 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(s2.ledger.integrity().ok).toBe(true);
   });
 });
+
+/**
+ * Another process (a second campaign on the ledger, `stop`, `approve`) holding the ledger's
+ * write lock while `s`'s rig results are written, whenever `lockedNow()` says so. `s` does not
+ * wait for the lock (busy_timeout 0), so each try of a write meets it at once.
+ */
+function lockRigEvents(s: ReturnType<typeof setup>, lockedNow: () => boolean) {
+  const other = Ledger.open(s.db);
+  s.ledger.db.pragma('busy_timeout = 0');
+  const append = s.ledger.append.bind(s.ledger);
+  s.ledger.append = ((...args: Parameters<typeof append>) => {
+    if (args[1] !== 'RigEventReceived' || (args[2] as { type: string }).type !== 'result' || !lockedNow()) return append(...args);
+    other.db.exec('BEGIN IMMEDIATE');
+    try {
+      return append(...args);
+    } finally {
+      other.db.exec('COMMIT');
+    }
+  }) as typeof append;
+  return other;
+}
+
+const stuckAfter = (what: string) => new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), 60_000));
+
+describe('rig events while another process writes the ledger (review of two campaigns on one ledger, 2026-12-07)', () => {
+  it('an event met by a locked ledger is tried again and recorded: the campaign completes', async () => {
+    const lines: string[] = [];
+    const s = setup({ rigRuns: 2, log: (l) => lines.push(l) });
+    let first = true;
+    const other = lockRigEvents(s, () => {
+      const now = first;
+      first = false;
+      return now;
+    });
+    // Before: the event was logged as "rig event handling failed" and dropped; the round waited for ever.
+    const snap = await Promise.race([runToEnd(s), stuckAfter('the round never finished: a rig event was dropped')]);
+    expect(snap.context.finalStatus).toBe('completed');
+    expect(lines.some((l) => /could not be recorded yet .*trying again/.test(l))).toBe(true);
+    expect(s.ledger.measurements('c')).toHaveLength(2);
+    expect(s.ledger.campaign('c')!.status).toBe('completed');
+    other.close();
+  });
+
+  it('an event the ledger keeps refusing stops the campaign, loudly and resumably; the resumed process records the rig\'s answer', async () => {
+    const lines: string[] = [];
+    let locked = true;
+    const s = setup({ rigRuns: 2, log: (l) => {
+      lines.push(l);
+      // The other process lets go once this one has given up on the event.
+      if (/could not be recorded in the ledger/.test(l)) locked = false;
+    } });
+    const other = lockRigEvents(s, () => locked);
+    await Promise.race([runToEnd(s), stuckAfter('the campaign neither recorded the event nor stopped')]);
+    const stopped = s.ledger.campaign('c')!;
+    // `stopped`, not `failed`: a failed campaign cannot be resumed, and the resume records the result.
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.stopReason).toMatch(/event of job .* could not be recorded in the ledger .*"poreloop resume c" re-sends the job/);
+    expect(lines.filter((l) => /could not be recorded in the ledger/.test(l))).toHaveLength(1);
+    // The job whose result that was is open in the ledger (as may be the other, if its events
+    // came after the campaign ended): nothing was given up or failed.
+    const open = s.ledger.jobs('c').filter((j) => j.status !== 'completed');
+    expect(open.length).toBeGreaterThan(0);
+    expect(open.every((j) => ['dispatched', 'accepted', 'running'].includes(j.status))).toBe(true);
+    expect(s.ledger.measurements('c').length).toBeLessThan(2);
+    other.close();
+    s.ledger.close();
+
+    // The resumed process re-sends the open jobs to the rig, which answers from its record.
+    const s2 = setup({ db: s.db, rigRuns: 2, rig: s.rig });
+    s2.runtime.start();
+    const measured = new Promise<void>((resolve) => {
+      const t = setInterval(() => {
+        if (s2.ledger.measurements('c').length === 2) resolve(clearInterval(t));
+      }, 10);
+    });
+    await Promise.race([measured, stuckAfter('the resumed process did not record the rig\'s answers')]);
+    await s2.runtime.close();
+    expect(s2.ledger.trials('c').filter((t) => t.selectedRank !== null).map((t) => t.status)).toEqual(['completed', 'completed']);
+    // The same two jobs (re-sent with their ids), no new ones: the rig answered from its record.
+    expect(new Set(s2.rig.jobs.map((j) => j.jobId)).size).toBe(2);
+    expect(s2.ledger.jobs('c')).toHaveLength(2);
+    expect(s2.ledger.integrity().ok).toBe(true);
+  });
+});

@@ -4,7 +4,7 @@ import type { Agent, Clock, Evidence, FidelityObservation, Observation, Paramete
 import { hash32, type Rng } from '../core/rng.js';
 import { encode, isFeasible, paramKey } from '../core/space.js';
 import { abandonConcernsRecipe, type DocumentBodies } from '../ledger/documents.js';
-import type { JobRow, Ledger, TrialRow } from '../ledger/ledger.js';
+import { isBusy, LedgerBusyError, type JobRow, type Ledger, type TrialRow } from '../ledger/ledger.js';
 import { CampaignView, isOpenJob } from '../ledger/view.js';
 import type { ApprovalDecision, ApprovalRequestOutput, AssimilateOutput, AwaitInput, FinishInput, RoundInput, SelectOutput } from './campaign.machine.js';
 
@@ -189,8 +189,20 @@ export function guardCallback<A extends unknown[]>(name: string, callback: ((...
 /** Where a throwing `log` is reported: it cannot report itself. */
 export const warnProcess = (line: string) => process.emitWarning(line, 'PoreloopWarning');
 
+/**
+ * Tries to record one rig event (the first included) when the ledger is locked. Each try waits
+ * for the write lock already (Ledger.transaction: busy_timeout, BEGIN_ATTEMPTS times).
+ */
+const RECORD_ATTEMPTS = 2;
+
 export class CampaignRuntime {
   private readonly changes = new Subject<void>();
+  /**
+   * Set when a rig event could not be recorded: the campaign stops (finish: `stopped`, so that
+   * it can be resumed), and every step after refuses to run (review of two campaigns on one
+   * ledger, 2026-12-07: the failure was logged and the result dropped; the round hung).
+   */
+  private unrecorded: Error | null = null;
   private queue: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private closed = false;
@@ -220,10 +232,18 @@ export class CampaignRuntime {
     // The correction is a deterministic function of the ledger's evidence: refit, don't store-and-load.
     this.d.correction?.update(this.evidence());
     this.refitReality();
-    const events = this.d.rig.onEvent((e) => this.enqueue(() => this.onRigEvent(e)));
+    const events = this.d.rig.onEvent((e) => this.enqueue(() => this.recordRigEvent(e)));
     // Not queued: the record must be in the ledger before the job is on the wire (write-ahead).
+    // A throw here went to the rig's event emitter, which reported it as an uncaught exception
+    // and killed the process (review of two campaigns on one ledger, 2026-12-07); the job is
+    // recorded (JobDispatched) either way, and a resume re-sends it.
     const sent = this.d.rig.onSent?.((s) => {
-      if (!this.closed) this.ledger.append(this.d.campaignId, 'JobSent', { jobId: s.jobId, attempt: s.attempt, rigId: s.rigId }, `${s.jobId}:${s.attempt}:${s.rigId}`);
+      if (this.closed) return;
+      try {
+        this.ledger.append(this.d.campaignId, 'JobSent', { jobId: s.jobId, attempt: s.attempt, rigId: s.rigId }, `${s.jobId}:${s.attempt}:${s.rigId}`);
+      } catch (e) {
+        this.stopUnrecorded(`which rig has job ${s.jobId} (attempt ${s.attempt}, rig ${s.rigId})`, e);
+      }
     });
     this.unsubscribe = () => {
       events();
@@ -268,14 +288,21 @@ export class CampaignRuntime {
 
   /** Named actors for `campaignMachine.provide({ actors })` (see src/compose). */
   actors() {
+    // After a rig event that could not be recorded no step runs: the campaign goes to finish.
+    const live =
+      <I, O>(step: (i: I) => Promise<O>) =>
+      async (i: I): Promise<O> => {
+        if (this.unrecorded) throw this.unrecorded;
+        return step(i);
+      };
     return {
-      propose: (i: RoundInput) => this.propose(i),
-      score: (i: RoundInput) => this.score(i),
-      select: (i: RoundInput & { remaining: number }) => this.select(i),
-      requestApproval: (i: RoundInput) => this.requestApproval(i),
-      dispatch: (i: RoundInput) => this.dispatch(i),
-      awaitRigs: (i: AwaitInput) => this.awaitRigs(i),
-      assimilate: (i: RoundInput) => this.assimilate(i),
+      propose: live((i: RoundInput) => this.propose(i)),
+      score: live((i: RoundInput) => this.score(i)),
+      select: live((i: RoundInput & { remaining: number }) => this.select(i)),
+      requestApproval: live((i: RoundInput) => this.requestApproval(i)),
+      dispatch: live((i: RoundInput) => this.dispatch(i)),
+      awaitRigs: live((i: AwaitInput) => this.awaitRigs(i)),
+      assimilate: live((i: RoundInput) => this.assimilate(i)),
       finish: (i: FinishInput) => this.finish(i),
     };
   }
@@ -292,6 +319,47 @@ export class CampaignRuntime {
 
   private enqueue(task: () => Promise<void> | void): void {
     this.queue = this.queue.then(task).catch((e) => this.d.log?.(`rig event handling failed: ${(e as Error).message}`));
+  }
+
+  /**
+   * Records a rig event and its consequences (onRigEvent). A rig result must never be dropped
+   * (issue #14), and it was when the ledger was locked by another process (review of two
+   * campaigns on one ledger, 2026-12-07: logged, the job left `accepted`, the round waiting past
+   * rigs.timeout). A locked ledger is tried again; then the campaign stops, loudly and in a
+   * state `poreloop resume` continues: the job stays open in the ledger, the resumed process
+   * re-sends it and the rig answers from its record of finished jobs (docs/rig-protocol.md) —
+   * the dispatcher here has already ended the job and would not deliver the event again.
+   * Every write of onRigEvent is keyed, so a second try records nothing twice; the reconcile
+   * after it takes the step a measurement recorded by the first try called for.
+   */
+  private async recordRigEvent(e: RigEvent): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.onRigEvent(e);
+        if (attempt > 1) await this.reconcile();
+        return;
+      } catch (err) {
+        // A write the lease guard refused (another process took the campaign over) is its owner's
+        // to handle: src/compose stops this process, and the new owner re-sends the job.
+        if (this.closed || this.ledger.refusesWrites(this.d.campaignId)) throw err;
+        const locked = isBusy(err) || err instanceof LedgerBusyError;
+        if (!locked || attempt >= RECORD_ATTEMPTS) return this.stopUnrecorded(`${e.type} event of job ${e.jobId} (rig ${e.rigId})`, err);
+        this.d.log?.(`the ${e.type} event of job ${e.jobId} could not be recorded yet (${(err as Error).message}); trying again`);
+      }
+    }
+  }
+
+  /** Stops the campaign because `what` could not be recorded (recordRigEvent); finish makes it `stopped`. */
+  private stopUnrecorded(what: string, err: unknown): void {
+    if (this.unrecorded) return;
+    this.unrecorded = new Error(
+      `the ${what} could not be recorded in the ledger (${(err as Error)?.message ?? String(err)}); the campaign stops so that nothing is lost: ` +
+        `"poreloop resume ${this.d.campaignId}" re-sends the job and records the rig's answer`,
+      { cause: err },
+    );
+    this.d.log?.(this.unrecorded.message);
+    // An awaitRigs that waits ends now; every later step refuses to run (actors()).
+    this.changes.error(this.unrecorded);
   }
 
   /**
@@ -920,6 +988,12 @@ export class CampaignRuntime {
   }
 
   async finish({ campaignId, status, reason }: FinishInput): Promise<void> {
+    // A rig event that could not be recorded ends the campaign `stopped`, not `failed`: a failed
+    // campaign cannot be resumed, and the resume is what records it (recordRigEvent).
+    if (this.unrecorded) {
+      status = 'stopped';
+      reason = this.unrecorded.message;
+    }
     // A campaign that ends with trials still at the rigs (async: the wall-time budget, which does
     // not wait for a drain; a pool exhausted while trials run) gives them up in the ledger and
     // asks the rigs to cancel them, rather than leaving them "in flight" for ever.

@@ -144,12 +144,27 @@ function withSignals<T>(fn: (c: AbortController) => Promise<T>): Promise<T> {
   });
 }
 
-async function report(out: Output, s: CampaignSummary): Promise<number> {
+/** The stop reasons of an operator's stop: a signal to the process, or `poreloop stop` (src/compose/campaign.ts). */
+const OPERATOR_STOPS: ReadonlySet<string> = new Set(['operator signal', 'operator command']);
+
+/**
+ * The summary of a campaign this process ran (or found finished), and its exit code: 0 when
+ * it completed or an operator stopped it, else 1 with a line on stderr that says what to do.
+ * Any status but `failed` exited 0 — also a campaign left `running` by a write that failed, or
+ * one that stopped itself because it could not record a rig result (review of two campaigns on
+ * one ledger, 2026-12-07).
+ */
+export async function report(out: Output, s: CampaignSummary): Promise<number> {
   // Issue #16: a multi-objective campaign's result is its Pareto front (read back from the ledger).
   const pareto = await withLedger(s.ledger, (l) => paretoOf(l, s.campaignId));
   printSummary(out, s, pareto);
   out.result({ pareto, campaignId: s.campaignId, status: s.status, stopReason: s.stopReason, rounds: s.rounds, rigRuns: s.rigRuns, trials: s.trials, best: s.best, top: s.top, ledger: s.ledger, wallTimeS: s.wallTimeS, uncertainty: s.uncertainty });
-  return s.status === 'failed' ? 1 : 0;
+  if (s.status === 'completed' || (s.status === 'stopped' && OPERATOR_STOPS.has(s.stopReason ?? ''))) return 0;
+  const resume = `"poreloop resume ${s.campaignId} --db ${s.ledger}"`;
+  if (s.status === 'failed') out.log(`poreloop: failed: campaign ${s.campaignId} failed: ${s.stopReason ?? 'no reason recorded'}`);
+  else if (s.status === 'stopped') out.log(`poreloop: failed: campaign ${s.campaignId} stopped without an operator: ${s.stopReason ?? 'no reason recorded'}; continue it with ${resume}`);
+  else out.log(`poreloop: failed: this process ended but the ledger still records campaign ${s.campaignId} as ${s.status} (its end could not be recorded); continue it with ${resume}`);
+  return 1;
 }
 
 export interface RunArgs extends GlobalArgs {
