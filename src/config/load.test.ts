@@ -45,6 +45,19 @@ describe('campaign config', () => {
     expect(resolveCampaign(file, registries, {}, {}).hash).not.toBe(c.hash);
   });
 
+  it('PORELOOP_SEED: an integer in [0, 2³²−1], or empty for unset; anything else is refused naming the variable and its value (review of the CLI, 2026-12-07)', () => {
+    const file = { ...base(), seed: 5 };
+    // Empty, as `PORELOOP_SEED= poreloop run …` leaves it: unset (as an empty PORELOOP_BROKER), not seed 0.
+    expect(resolveCampaign(file, registries, {}, { PORELOOP_SEED: '' }).config.seed).toBe(5);
+    expect(resolveCampaign(file, registries, {}, { PORELOOP_SEED: ' 0 ' }).config.seed).toBe(0);
+    for (const bad of ['abc', '-1', '1.5', '1e3', '4294967296', '0x10']) {
+      const attempt = () => resolveCampaign(file, registries, {}, { PORELOOP_SEED: bad }, 'conf/c.yaml');
+      expect(attempt, bad).toThrow(BadInputError);
+      // The variable is to blame, not the config file, and its value is shown (it was `got null`).
+      expect(attempt, bad).toThrow(`PORELOOP_SEED: expected an integer in [0, 4294967295] (or empty for none), got "${bad}"`);
+    }
+  });
+
   it.each([
     [{ agent: { name: 'random', batchSize: 'four' } }, /agent\.batchSize: expected integer in \[1, 1000\], got "four"/],
     [{ agent: { name: 'random', candidates: 1, batchSize: 2 } }, /agent\.batchSize: 2 is more than agent\.candidates \(1, .*\); use batchSize ≤ candidates/],
@@ -69,6 +82,23 @@ describe('campaign config', () => {
     const bad = { ...base(), ...patch };
     expect(() => resolveCampaign(bad, registries, {}, {})).toThrow(BadInputError);
     expect(() => resolveCampaign(bad, registries, {}, {})).toThrow(msg);
+  });
+
+  it.each([
+    [{ agent: { name: 'seqence' } }, 'agent.name: unknown agent "seqence"; known agents: random, sobol'],
+    [{ twin: { name: 'woven-cloth', size: [8, 8, 8], voxelSize: 1 } }, 'twin.name: unknown twin "woven-cloth"'],
+    [{ agent: { name: 'random', candidates: 1, batchSize: 2 } }, 'agent.batchSize: 2 is more than agent.candidates'],
+    [{ reward: 'secretSauce * 2' }, 'reward: '],
+    [{ objectives: [{ name: 'nothing', goal: 'max' }, { name: 'tau_z', goal: 'min' }] }, 'objectives.0.name: objective "nothing" is neither a property nor a parameter'],
+  ])('names the config file before a cross-field error, as the schema errors do (review of the CLI, 2026-12-07): %j', (patch, msg) => {
+    const bad = { ...base(), ...patch };
+    expect(() => resolveCampaign(bad, registries, {}, {}, '/conf/c.yaml')).toThrow(BadInputError);
+    expect(() => resolveCampaign(bad, registries, {}, {}, '/conf/c.yaml')).toThrow(`/conf/c.yaml: ${msg}`);
+  });
+
+  it('an error in the environment or a flag names that, not the config file', () => {
+    expect(() => resolveCampaign(base(), registries, {}, { PORELOOP_SEED: 'x' }, '/conf/c.yaml')).toThrow(/^PORELOOP_SEED: /);
+    expect(() => resolveCampaign(base(), registries, { set: ['novalue'] }, {}, '/conf/c.yaml')).toThrow(/^--set: expected path=value/);
   });
 
   it('reads YAML files and reports missing files and syntax errors with a location', () => {

@@ -139,15 +139,52 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
     .join('\n');
 }
 
+const SEED_MAX = 2 ** 32 - 1;
+
+/**
+ * PORELOOP_SEED as a seed: decimal digits, at most 2³²−1 (the schema's range). It was converted
+ * unchecked: `abc` became NaN and failed as the config file's `seed … got null`, and an empty
+ * value became seed 0 (review of the CLI, 2026-12-07).
+ */
+function envSeed(raw: string): number {
+  const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n <= SEED_MAX)) throw new BadInputError(`expected an integer in [0, ${SEED_MAX}] (or empty for none), got "${raw}"`, 'PORELOOP_SEED');
+  return n;
+}
+
 /** Where an overriding broker URL goes: `broker`, or `broker.url` when the file gives { url, protocol } (issue #21). */
 function brokerKey(merged: Record<string, unknown>): string {
   return isPlainObject(merged.broker) ? 'broker.url' : 'broker';
 }
 
+/** Where values come from besides the config file: their errors name them, not the file. */
+const NOT_THE_FILE: ReadonlySet<string> = new Set(['PORELOOP_SEED', 'PORELOOP_BROKER', 'PORELOOP_SET', '--seed', '--broker', '--set']);
+
+/**
+ * Runs `check` of the config `source` and puts the file in front of a bad-input error that names
+ * only a key (`agent.name: unknown agent …`), as the schema's errors have it — the one place
+ * that does so (review of the CLI, 2026-12-07: the cross-field checks — reward, agent, twin,
+ * batchSize, objectives — did not say which file). Errors about the environment or a flag are
+ * left as they are.
+ */
+export function inConfigFile<T>(source: string, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (e instanceof BadInputError && e.path !== source && !NOT_THE_FILE.has(e.path ?? '')) throw new BadInputError(e.message, source, { cause: e });
+    throw e;
+  }
+}
+
 export function resolveCampaign(raw: unknown, registries: Registries, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env, source = '<inline>'): ResolvedCampaign {
+  return inConfigFile(source, () => resolveIn(raw, registries, overrides, env, source));
+}
+
+function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, env: NodeJS.ProcessEnv, source: string): ResolvedCampaign {
   if (!isPlainObject(raw)) throw new BadInputError('expected a YAML mapping at the top level (name:, space:, agent:, …)', source);
   const merged = structuredClone(raw);
-  if (env.PORELOOP_SEED !== undefined) setPath(merged, 'seed', Number(env.PORELOOP_SEED), 'PORELOOP_SEED');
+  // Empty counts as unset, as for PORELOOP_BROKER (`PORELOOP_SEED= poreloop run …`).
+  if (env.PORELOOP_SEED?.trim()) setPath(merged, 'seed', envSeed(env.PORELOOP_SEED), 'PORELOOP_SEED');
   if (env.PORELOOP_BROKER) setPath(merged, brokerKey(merged), env.PORELOOP_BROKER, 'PORELOOP_BROKER');
   if (env.PORELOOP_SET) applyPairs(merged, env.PORELOOP_SET.split(';').filter((s) => s.trim()), 'PORELOOP_SET');
   if (overrides.seed !== undefined) setPath(merged, 'seed', overrides.seed, '--seed');
