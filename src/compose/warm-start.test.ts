@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -153,6 +154,22 @@ describe('warm start from a CSV of earlier measurements', () => {
     const exported = await cli(['export', doc.campaignId, '--db', db, '--format', 'csv']);
     expect(exported.code, exported.stderr).toBe(0);
     expect(exported.stdout.split('\n').filter((l) => l.includes('import')).length).toBeGreaterThanOrEqual(6);
+    // Import review #4: the export carries each import's provenance (file, sha256, data row) and
+    // its fidelity (rig: a measurement), in JSON and CSV; the campaign's own trials have none.
+    const sha = createHash('sha256').update(csv).digest('hex');
+    const json = await cli(['export', doc.campaignId, '--db', db, '--format', 'json']);
+    expect(json.code, json.stderr).toBe(0);
+    const records = (JSON.parse(json.stdout) as { trials: Array<{ agent: string; fidelity: string | null; source: unknown }> }).trials;
+    expect(records.filter((t) => t.agent === 'import')).toEqual(
+      [1, 2, 3, 4, 5, 6].map((row) => expect.objectContaining({ fidelity: 'rig', source: { file: join(dir, 'earlier.csv'), sha256: sha, row } })),
+    );
+    expect(records.filter((t) => t.agent !== 'import').every((t) => t.source === null)).toBe(true);
+    const [head, ...lines] = exported.stdout.trim().split('\n');
+    const cols = head.split(',');
+    expect(cols.slice(-3)).toEqual(['source_file', 'source_sha256', 'source_row']);
+    const second = lines.find((l) => l.includes(`${doc.campaignId}-import-2,`))!.split(',');
+    expect(second[cols.indexOf('fidelity')]).toBe('rig');
+    expect(second.slice(-3)).toEqual([join(dir, 'earlier.csv'), sha, '2']);
     // Status and report count the imports apart from the campaign's own trials, as rigRuns does (review).
     const st = await cli(['status', doc.campaignId, '--db', db, '--json']);
     expect(st.code, st.stderr).toBe(0);
@@ -167,6 +184,8 @@ describe('warm start from a CSV of earlier measurements', () => {
     }
     const rep = await cli(['report', doc.campaignId, '--db', db, '--out', join(dir, 'report')]);
     expect(rep.code, rep.stderr).toBe(0);
+    // …and the report's provenance names the CSV (import review #4).
+    expect(readFileSync(join(dir, 'report', 'index.html'), 'utf8')).toContain(`<th>warm start</th><td>${join(dir, 'earlier.csv')} (sha256 ${sha}): data rows 1–6, 6 imported at rig fidelity</td>`);
     // A CSV outside the space stops the campaign before it starts, exit 2, naming the row — and
     // nothing is written to the ledger: no "running" campaign that a resume would run without it.
     writeFileSync(join(dir, 'earlier.csv'), 'a,b,score\n0.1,2,1\n');

@@ -17,7 +17,10 @@ export interface ExportDocument {
     status: string;
     agent: string;
     params: Record<string, number | string>;
+    /** Of the prediction (surrogate, simulation); `rig` for a warm-start import, a measurement (import review #4). */
     fidelity: string | null;
+    /** A warm-start import's origin: the CSV, its sha256 and data row (import review #4); null for the campaign's own trials. */
+    source: DocumentBodies['ObservationImported']['source'] | null;
     /** std: error of the mean; spread, n: over twin realisations (issue #13; absent in older ledgers). */
     predicted: Record<string, { mean: number; std: number; spread?: number; n?: number }>;
     predictedReward: number | null;
@@ -69,6 +72,7 @@ export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocume
   // table predates them): read them from there, so ledgers of any age export alike.
   const scored = currentScores(ledger, campaignId);
   const estimates = new Map(ledger.documents(campaignId, 'EstimateRecorded').map(({ body: { trialId, ...e } }) => [trialId, e]));
+  const imported = new Map(ledger.documents(campaignId, 'ObservationImported').map((d) => [d.body.trialId, d.body.source]));
   return {
     campaign: { id: c.id, name: c.name, status: c.status, configHash: c.configHash, seed: c.seed, source: c.source, versions: c.versions, createdAt: c.createdAt },
     trials: ledger.trials(campaignId).map((t) => ({
@@ -78,7 +82,8 @@ export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocume
       status: t.status,
       agent: t.agent,
       params: t.params,
-      fidelity: t.fidelity,
+      fidelity: t.fidelity ?? (imported.has(t.id) ? 'rig' : null),
+      source: imported.get(t.id) ?? null,
       predicted: t.prediction ?? {},
       predictedReward: t.predictedReward,
       predictedRewardStd: num(scored.get(t.id)?.rewardStd),
@@ -107,12 +112,14 @@ const cell = (v: unknown): string => {
  * predicted property: mean, std (its error, what the reward used), spread and n over twin
  * realisations (issue #13; empty for surrogate estimates and older ledgers); the reward's std
  * follows the predicted reward, and `rve_warnings` lists the properties the domain was too
- * small for, separated by ';'.
+ * small for, separated by ';'. With a warm start, source_file, source_sha256 and source_row
+ * say which CSV line each imported trial came from (import review #4).
  */
 export function toCsv(doc: ExportDocument): string {
   const params = [...new Set(doc.trials.flatMap((t) => Object.keys(t.params)))];
   const preds = [...new Set(doc.trials.flatMap((t) => Object.keys(t.predicted)))];
   const meas = [...new Set(doc.trials.flatMap((t) => Object.keys(t.measured)))];
+  const sourced = doc.trials.some((t) => t.source);
   const header = [
     'campaign_id', 'config_hash', 'seed', 'poreloop_version', 'trial_id', 'round', 'index', 'status', 'agent', 'fidelity',
     ...params.map((p) => `param_${p}`),
@@ -122,6 +129,8 @@ export function toCsv(doc: ExportDocument): string {
     'measured_reward', 'feasible',
     // Issue #16: multi-objective campaigns only.
     ...(doc.trials.some((t) => t.pareto !== undefined) ? ['pareto', 'round_hypervolume'] : []),
+    // Import review #4: campaigns with a warm start only.
+    ...(sourced ? ['source_file', 'source_sha256', 'source_row'] : []),
   ];
   const lines = [header.join(',')];
   for (const t of doc.trials) {
@@ -134,6 +143,7 @@ export function toCsv(doc: ExportDocument): string {
         ...meas.map((m) => t.measured[m]),
         t.measuredReward, t.feasible === null ? '' : String(t.feasible),
         ...(t.pareto !== undefined ? [String(t.pareto), t.roundHypervolume] : []),
+        ...(sourced ? [t.source?.file, t.source?.sha256, t.source?.row] : []),
       ].map(cell).join(','),
     );
   }

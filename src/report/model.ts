@@ -130,8 +130,30 @@ export interface CampaignModel {
   space: SpaceParam[];
   /** Whether trials have microstructures a twin can regenerate (the slice viewer). */
   twin: { name: string; size: number[]; voxelSize: number } | null;
+  /** Warm-start CSVs imported (import review #4): each file with its sha256 and the data rows taken. */
+  imports: ImportSource[];
   /** The last document seq this model reflects. */
   seq: number;
+}
+
+export interface ImportSource {
+  file: string;
+  sha256: string;
+  rows: number;
+  firstRow: number;
+  lastRow: number;
+}
+
+/** The provenance of a campaign's warm start, by file (ObservationImported sources). */
+function imports(ledger: Ledger, campaignId: string): ImportSource[] {
+  const out = new Map<string, ImportSource>();
+  for (const { body } of ledger.documents(campaignId, 'ObservationImported')) {
+    const { file, sha256, row } = body.source;
+    const e = out.get(`${sha256} ${file}`);
+    if (e) Object.assign(e, { rows: e.rows + 1, firstRow: Math.min(e.firstRow, row), lastRow: Math.max(e.lastRow, row) });
+    else out.set(`${sha256} ${file}`, { file, sha256, rows: 1, firstRow: row, lastRow: row });
+  }
+  return [...out.values()];
 }
 
 interface StoredConfig {
@@ -376,6 +398,7 @@ export function campaignModel(ledger: Ledger, campaignId: string): CampaignModel
       approval: c.status === 'running' || c.status === 'paused' ? approval(ledger, c.id, ledger.trials(c.id)) : null,
       space: spaceOf(c),
       twin: twin ? { name: twin.name, size: twin.size, voxelSize: twin.voxelSize } : null,
+      imports: imports(ledger, c.id),
       seq: (ledger.db.prepare('SELECT max(seq) AS s FROM documents').get() as { s: number | null }).s ?? 0,
     };
   });

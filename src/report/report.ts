@@ -62,6 +62,8 @@ function reportHtml(m: CampaignModel, charts: Array<{ chart: Chart; svg: string 
     ['config file', o.source],
     ['config sha256', o.configHash],
     ['seed', String(o.seed)],
+    // Import review #4: where the imported (agent import) trials came from.
+    ...m.imports.map((i) => ['warm start', `${i.file} (sha256 ${i.sha256}): data rows ${i.firstRow}–${i.lastRow}, ${i.rows} imported at rig fidelity`] as [string, string]),
     ...Object.entries(o.versions).map(([k, v]) => [`${k} version`, v] as [string, string]),
     ['ledger', meta.ledger],
     ['ledger documents up to seq', String(m.seq)],
