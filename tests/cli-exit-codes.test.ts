@@ -66,6 +66,25 @@ describe('usage errors stop the command and exit 2', () => {
     }
   });
 
+  it('a ledger or export file in a folder that does not exist: exit 2 naming the path, nothing created (review of the CLI, 2026-12-07)', async () => {
+    // Both exited 1, as runtime failures: "cannot open ledger …" and a raw ENOENT.
+    const c = campaignDir();
+    const db = join(c.dir, 'missing', 'x.db');
+    const r = await cli(['run', c.path, '--db', db]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot create ledger .*missing\/x\.db: the folder .*missing does not exist; create it, or name another file with --db/);
+    expect(existsSync(join(c.dir, 'missing'))).toBe(false);
+
+    const ledger = join(tmp(), 'l.db');
+    const l = Ledger.open(ledger);
+    l.append('c1', 'CampaignStarted', { name: 'c1', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+    l.close();
+    const out = join(c.dir, 'nowhere', 'x.csv');
+    const e = await cli(['export', 'c1', '--format', 'csv', '--db', ledger, '--out', out]);
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/--out: cannot write .*nowhere\/x\.csv: no such file or directory/);
+  });
+
   it('twin generate without --out and analyse without a file: exit 2 naming what is missing', async () => {
     const t = await cli(['twin', 'generate', 'fibre-gdl']);
     expect(t.code).toBe(2);

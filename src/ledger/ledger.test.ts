@@ -2,7 +2,7 @@ import { mkdtempSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LedgerError, TrialLifecycleError } from '../core/errors.js';
+import { BadInputError, LedgerError, TrialLifecycleError } from '../core/errors.js';
 import { abandonConcernsRecipe, abandonKind, type AbandonKind, type DocumentBodies } from './documents.js';
 import { exportCampaign, toCsv } from './export.js';
 import { Ledger, issueCommand } from './ledger.js';
@@ -130,6 +130,14 @@ describe('ledger', () => {
     writeSync(fd, 'this is not sqlite at all, just some text '.repeat(200));
     closeSync(fd);
     expect(() => Ledger.open(p)).toThrow(LedgerError);
+  });
+
+  it('a path no ledger can be made at (its folder missing, a folder) is bad input, not a ledger fault (review of the CLI, 2026-12-07)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poreloop-ledger-'));
+    expect(() => Ledger.open(join(dir, 'missing', 'l.db'))).toThrow(BadInputError);
+    expect(() => Ledger.open(join(dir, 'missing', 'l.db'))).toThrow(/the folder .*missing does not exist; create it/);
+    expect(() => Ledger.open(dir)).toThrow(BadInputError);
+    expect(() => Ledger.open(dir)).toThrow(/cannot open ledger .*: unable to open database file; name a file you may write/);
   });
 
   it('carries operator commands from another process', () => {

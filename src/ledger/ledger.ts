@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { BadInputError, LedgerError, TrialLifecycleError } from '../core/errors.js';
 import { TRIAL_TRANSITIONS, type TrialStatus } from '../core/protocols.js';
 import type { CampaignStatus, DocumentBodies, DocumentType, LedgerDocument } from './documents.js';
@@ -237,6 +238,12 @@ export class Ledger {
     const existed = path !== ':memory:' && existsSync(path);
     const mustExist = options.readonly === true || options.mustExist === true;
     if (mustExist && !existed) throw new LedgerError(`no ledger at ${path}; run a campaign first or pass --db <file>`);
+    // A new ledger in a folder that is not there is the caller's path to fix (exit 2), not a
+    // ledger fault (review of the CLI, 2026-12-07: `run --db /nonexist/dir/x.db` exited 1).
+    const folder = dirname(resolve(path));
+    if (!existed && path !== ':memory:' && !(existsSync(folder) && statSync(folder).isDirectory())) {
+      throw new BadInputError(`cannot create ledger ${path}: the folder ${folder} does not exist; create it, or name another file with --db`);
+    }
     let db: Database.Database;
     try {
       db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: mustExist });
@@ -250,6 +257,8 @@ export class Ledger {
       }
     } catch (e) {
       if (e instanceof LedgerError) throw e;
+      // A path SQLite cannot open (a folder, no permission) is the caller's to fix too.
+      if ((e as { code?: unknown }).code === 'SQLITE_CANTOPEN') throw new BadInputError(`cannot open ledger ${path}: ${(e as Error).message}; name a file you may write, in a folder you may write (--db)`, undefined, { cause: e });
       throw new LedgerError(`cannot open ledger ${path}: ${(e as Error).message} (is it a poreloop SQLite file?)`, { cause: e });
     }
     if (!options.readonly) {

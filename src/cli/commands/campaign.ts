@@ -284,7 +284,13 @@ export function exportTrials(args: ExportArgs, out: Output): Promise<void> {
     const doc = withParetoExport(exportCampaign(ledger, c.id), paretoOf(ledger, c.id));
     const text = args.format === 'json' || args.json ? JSON.stringify(doc, null, 2) + '\n' : toCsv(doc);
     if (args.out) {
-      writeFileSync(args.out, text);
+      try {
+        writeFileSync(args.out, text);
+      } catch (e) {
+        // A path the user can fix: exit 2, not a raw ENOENT as a runtime failure (review of the CLI, 2026-12-07).
+        const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory (does its folder exist?)' : (e as Error).message;
+        throw new BadInputError(`cannot write ${args.out}: ${why}`, '--out', { cause: e });
+      }
       out.info(`wrote ${doc.trials.length} trials to ${args.out}`);
       out.result({ campaignId: c.id, trials: doc.trials.length, out: args.out, format: args.format });
     } else process.stdout.write(text);
