@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -170,6 +171,41 @@ describe('poreloop serve (issue #18)', () => {
       expect(text).not.toMatch(/ApprovalRequested/);
     } finally {
       controller.abort();
+      await d.close();
+      lease.release();
+      ledger.close();
+    }
+  });
+
+  it('a failed listen (port in use) rejects and leaves no timer or ledger behind (dashboard review, 2026-12-07)', async () => {
+    const { db, ledger, lease } = ledgerFile();
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    try {
+      const before = timers();
+      await expect(startDashboard({ db, port: (taken.address() as AddressInfo).port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      // The poll and keep-alive timers kept `poreloop serve` alive after its error message.
+      expect(timers()).toBeLessThanOrEqual(before);
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+      lease.release();
+      ledger.close();
+    }
+  });
+
+  it('bad requests are 400s naming what is wrong: a malformed %-escape, a round that is not an integer (dashboard review, 2026-12-07)', async () => {
+    const { db, ledger, lease } = ledgerFile();
+    const d = await startDashboard({ db, port: 0 });
+    try {
+      const malformed = await get(`${d.url}api/campaigns/%E0%A4%A`);
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.error).toMatch(/malformed percent-encoding in the path/);
+      const url = `${d.url}api/campaigns/w/approval`;
+      expect(await post(url, { round: '1' }, d.token!)).toMatchObject({ status: 400, body: { error: 'round: expected an integer, the round of the batch you decide (round 1 waits); got "1"' } });
+      expect((await post(url, { round: 1.5 }, d.token!)).status).toBe(400);
+      expect(ledger.pendingCommands('w')).toEqual([]);
+    } finally {
       await d.close();
       lease.release();
       ledger.close();

@@ -135,9 +135,9 @@ const SLICE_CACHE = 4;
 const SLICE_BUILDS = 2;
 
 export async function startDashboard(options: ServeOptions): Promise<DashboardServer> {
+  const web = webDir();
   const ledger = Ledger.open(options.db, { readonly: true });
   const token = options.readOnly ? null : (options.token ?? randomBytes(24).toString('hex'));
-  const web = webDir();
   const clients = new Set<ServerResponse>();
   let cursor = (ledger.db.prepare('SELECT max(seq) AS s FROM documents').get() as { s: number | null }).s ?? 0;
   const newDocs = ledger.db.prepare('SELECT seq, campaign_id, type, at, body FROM documents WHERE seq > ? ORDER BY seq LIMIT 500');
@@ -146,7 +146,7 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
   let building = 0;
 
   const send = (res: ServerResponse, event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  const poll = setInterval(() => {
+  const pollLedger = () => {
     try {
       for (;;) {
         const rows = newDocs.all(cursor) as Array<{ seq: number; campaign_id: string; type: string; at: string; body: string }>;
@@ -159,15 +159,12 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
     } catch {
       // A busy ledger (a writer's checkpoint) is read again on the next tick.
     }
-  }, options.pollMs ?? 500);
-  const keepAlive = setInterval(() => {
-    for (const c of clients) c.write(': keep-alive\n\n');
-  }, 15_000);
+  };
 
   // The CLI's words for an unknown id or an ambiguous prefix (Ledger.requireCampaign), as a 404.
   const campaign = (id: string): CampaignRow => {
     try {
-      return ledger.requireCampaign(decodeURIComponent(id), options.db);
+      return ledger.requireCampaign(decodePart(id), options.db);
     } catch (e) {
       throw e instanceof BadInputError ? new HttpError(404, e.message) : e;
     }
@@ -216,6 +213,8 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
     if (!pending) throw new HttpError(409, `no batch of campaign ${c.id} waits for approval`);
     // The round is required: a decision sent without it could land on a batch nobody saw (issue #18 review).
     if (body.round === undefined) throw new HttpError(400, `round: required, the round of the batch you decide (round ${pending.round} waits)`);
+    // A string "1" was answered 409 "round 1 is not the one waiting (round 1)" (dashboard review, 2026-12-07).
+    if (!Number.isInteger(body.round)) throw new HttpError(400, `round: expected an integer, the round of the batch you decide (round ${pending.round} waits); got ${JSON.stringify(body.round)}`);
     if (body.round !== pending.round) throw new HttpError(409, `round ${String(body.round)} is not the one waiting (round ${pending.round})`);
     const ids = pending.trials.map((t) => t.trialId);
     const reject = body.reject ?? [];
@@ -312,7 +311,7 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
         const rows = ledger.db.prepare('SELECT seq, type, at, body FROM documents WHERE campaign_id = ? ORDER BY seq DESC LIMIT ?').all(c.id, limit) as Array<{ seq: number; type: string; at: string; body: string }>;
         return json(res, 200, { events: rows.reverse().map((r) => ({ seq: r.seq, campaignId: c.id, type: r.type, at: r.at, text: describeDocument(r.type, JSON.parse(r.body)) })) });
       }
-      if (req.method === 'GET' && parts[3] === 'trials' && parts[4] && parts[5] === 'slice' && parts.length === 6) return slice(c, decodeURIComponent(parts[4]), url, res);
+      if (req.method === 'GET' && parts[3] === 'trials' && parts[4] && parts[5] === 'slice' && parts.length === 6) return slice(c, decodePart(parts[4]), url, res);
       if (req.method === 'POST' && parts.length === 4) {
         authorise(req);
         const body = await readJson(req);
@@ -346,10 +345,22 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
       else res.end();
     });
   });
-  await new Promise<void>((resolveListen, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolveListen());
-  });
+  try {
+    await new Promise<void>((resolveListen, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolveListen());
+    });
+  } catch (e) {
+    // Nothing may outlive a failed listen (port in use, unknown host): an open ledger or a
+    // timer kept `poreloop serve` alive after its error message (dashboard review, 2026-12-07).
+    ledger.close();
+    throw e;
+  }
+  // The timers start only once the server listens, for the same reason.
+  const poll = setInterval(pollLedger, options.pollMs ?? 500);
+  const keepAlive = setInterval(() => {
+    for (const c of clients) c.write(': keep-alive\n\n');
+  }, 15_000);
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   if (['127.0.0.1', '::1', 'localhost'].includes(options.host ?? '127.0.0.1')) allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${addr.port}`));
@@ -365,6 +376,15 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
       ledger.close();
     },
   };
+}
+
+/** A path segment, %-decoded; a malformed escape is the client's error, not a 500 "URI malformed" (dashboard review, 2026-12-07). */
+function decodePart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new HttpError(400, `malformed percent-encoding in the path: "${part}" (a % must be followed by two hex digits of UTF-8)`);
+  }
 }
 
 function json(res: ServerResponse, status: number, doc: unknown): void {

@@ -32,6 +32,11 @@ export const serveCommandModule = (ctx: CommandContext): CommandModule<GlobalArg
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EADDRINUSE') throw new BadInputError(`port ${args.port} is in use; choose another with --port (0: any free port)`, '--port');
+      if (err.code === 'EACCES') throw new BadInputError(`port ${args.port} needs privileges this process lacks; choose one above 1023 with --port (0: any free port)`, '--port');
+      // An address no interface of this machine has, or a name that does not resolve (dashboard review, 2026-12-07: --host 999.1.1.1).
+      if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+        throw new BadInputError(`cannot listen on "${args.host}" (${err.code}): expected an address of this machine or a name that resolves to one, e.g. 127.0.0.1 (default), ::1 or 0.0.0.0`, '--host');
+      }
       if (err.name === 'LedgerError') throw new BadInputError(err.message, '--db');
       throw e;
     }

@@ -1,0 +1,19 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, tmp } from '../../../tests/helpers.js';
+import { finishedCampaign } from '../../../tests/ledgers.js';
+
+describe('poreloop report --out', () => {
+  it('an existing file is bad input naming --out, and is left as it was (dashboard review, 2026-12-07: raw "failed: EEXIST", exit 1)', async () => {
+    const dir = tmp('poreloop-report-cli-');
+    const db = join(dir, 'l.db');
+    finishedCampaign([1, 2], {}, 'c1', db).close();
+    const file = join(dir, 'notes.txt');
+    writeFileSync(file, 'keep me');
+    const r = await cli(['report', 'c1', '--db', db, '--out', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`poreloop: error: --out: ${file} is an existing file; --out names a folder (made when missing) for index.html and the plots`);
+    expect(readFileSync(file, 'utf8')).toBe('keep me');
+  });
+});
