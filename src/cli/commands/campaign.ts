@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { BadInputError } from '../../core/errors.js';
 import type { RunOptions } from '../../compose/campaign.js';
 import { exportCampaign, pendingApproval, summariseCampaign, toCsv, type CampaignSummary } from '../../ledger/export.js';
-import { campaignFinished, Ledger, issueCommand } from '../../ledger/ledger.js';
+import { campaignFinished, Ledger, issueCommand, type CampaignRow } from '../../ledger/ledger.js';
 import { CampaignLease } from '../../ledger/lease.js';
 import { parseSetFlags, withLedger, type GlobalArgs, type Output } from '../common.js';
 import { createProgress } from '../progress.js';
@@ -307,7 +307,7 @@ export function operate(name: OperatorName, args: OperatorArgs, out: Output): Pr
     const decision = name === 'approve' || name === 'reject';
     const pending = decision ? pendingApproval(ledger, c.id) : null;
     if (decision && !pending) throw new BadInputError(`no batch of campaign ${c.id} waits for approval; nothing to ${name} (see "poreloop status ${c.id}")`, 'campaignId');
-    const perTrial = name === 'approve' ? perTrialArgs(ledger, c.id, args.reject, args.edit) : {};
+    const perTrial = name === 'approve' ? await perTrialArgs(ledger, c, args.reject, args.edit) : {};
     issueCommand(ledger, c.id, name, { ...(pending ? { round: pending.round } : {}), ...perTrial, by: process.env.USER ?? 'operator' });
     out.info(`${name} sent to campaign ${c.id}${pending ? ` for round ${pending.round}` : ''}`);
     out.result({ campaignId: c.id, command: name, ...(pending ? { round: pending.round } : {}) });
@@ -316,11 +316,15 @@ export function operate(name: OperatorName, args: OperatorArgs, out: Output): Pr
 
 /**
  * `approve --reject <trial> --edit <trial>:<name>=<value>`: the trials must be in the batch that
- * waits; an edit changes the named parameters and keeps the others (the campaign checks the
- * result against its space and rejects the trial, with the reason, when it is outside).
+ * waits; an edit changes the named parameters and keeps the others, and must stay in the
+ * campaign's space (bounds, categories, constraints, pool), checked here as the dashboard checks
+ * its edits. Left to the campaign alone, `--edit r2-1:ptfeLoading=99` answered "approve sent",
+ * exit 0, and the campaign then gave the trial up (review of the CLI, 2026-12-07); it still
+ * checks, for a command written by other means.
  */
-function perTrialArgs(ledger: Ledger, campaignId: string, reject: string[] = [], edit: string[] = []): { reject?: string[]; edits?: Record<string, Record<string, number | string>> } {
+async function perTrialArgs(ledger: Ledger, campaign: CampaignRow, reject: string[] = [], edit: string[] = []): Promise<{ reject?: string[]; edits?: Record<string, Record<string, number | string>> }> {
   if (reject.length === 0 && edit.length === 0) return {};
+  const campaignId = campaign.id;
   const pending = pendingApproval(ledger, campaignId);
   if (!pending) throw new BadInputError(`no batch of campaign ${campaignId} waits for approval`, reject.length ? '--reject' : '--edit');
   const inBatch = (id: string, flag: string) => {
@@ -335,6 +339,14 @@ function perTrialArgs(ledger: Ledger, campaignId: string, reject: string[] = [],
     const id = inBatch(e.slice(0, colon), '--edit');
     const trial = ledger.trials(campaignId).find((t) => t.id === id)!;
     edits[id] = { ...(edits[id] ?? trial.params), ...parseSetFlags([e.slice(colon + 1)], '--edit') };
+  }
+  if (Object.keys(edits).length > 0) {
+    // The campaign's space comes from its stored config, through the composition root: loaded only for an edit.
+    const { checkTrialParams } = await import('../../compose/dashboard.js');
+    for (const [id, params] of Object.entries(edits)) {
+      const problems = checkTrialParams(campaign, params);
+      if (problems.length > 0) throw new BadInputError(`trial ${id} as edited is outside the campaign's space: ${problems.join('; ')}; nothing was sent`, '--edit');
+    }
   }
   return { reject: reject.map((r) => inBatch(r, '--reject')), ...(Object.keys(edits).length ? { edits } : {}) };
 }

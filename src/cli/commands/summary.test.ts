@@ -85,7 +85,12 @@ describe('the campaign summary and status (issue #18)', () => {
   it('approve decides per trial from the terminal: --reject and --edit name trials of the waiting batch', async () => {
     const db = join(dir, 'g.db');
     const l = Ledger.open(db);
-    l.append('g', 'CampaignStarted', { name: 'g', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+    // A config the campaign's space is resolved from (edits are checked against it).
+    const config = {
+      name: 'g', space: { x: { min: 0, max: 1 }, y: { min: 0, max: 2 } }, reward: 'score', agent: { name: 'random', candidates: 4, batchSize: 2 },
+      rigs: { pipeline: ['characterise'], measure: ['score'] }, budget: { rigRuns: 2 },
+    };
+    l.append('g', 'CampaignStarted', { name: 'g', config, configHash: 'h', seed: 1, source: join(dir, 'g.yaml'), versions: {} }, 'start');
     for (const i of [0, 1]) {
       const trialId = `g-r1-${i}`;
       l.append('g', 'TrialProposed', { trialId, round: 1, index: i, params: { x: i / 2, y: 1 }, agent: 'a' }, trialId);
@@ -95,6 +100,14 @@ describe('the campaign summary and status (issue #18)', () => {
       expect(await main(['approve', 'g', '--db', db, '--edit', 'nope:x=1'])).toBe(2);
       expect(io.stderr).toMatch(/--edit: trial "nope" is not in the waiting batch \(g-r1-0, g-r1-1\)/);
       expect(await main(['approve', 'g', '--db', db, '--edit', 'r1-0x=1'])).toBe(2);
+      expect(l.pendingCommands('g')).toEqual([]);
+      // Outside the space: refused here with what is allowed, nothing sent (review of the CLI,
+      // 2026-12-07: it answered "approve sent", exit 0, and the campaign gave the trial up).
+      io.stderr = '';
+      expect(await main(['approve', 'g', '--db', db, '--edit', 'r1-0:x=99'])).toBe(2);
+      expect(io.stderr).toMatch(/--edit: trial g-r1-0 as edited is outside the campaign's space: x: 99 outside \[0, 1\]; nothing was sent/);
+      expect(await main(['approve', 'g', '--db', db, '--edit', 'r1-1:z=1'])).toBe(2);
+      expect(io.stderr).toMatch(/z: not a parameter of this space/);
       expect(l.pendingCommands('g')).toEqual([]);
       expect(await main(['approve', 'g', '--db', db, '--reject', 'r1-1', '--edit', 'g-r1-0:x=0.25'])).toBe(0);
       // The edit keeps the trial's other parameters; the command names the round it decides.
