@@ -18,7 +18,8 @@ const base = () => ({
   predict: { properties: ['porosity', 'tau_z'] },
   reward: 'porosity / tau_z - ptfeLoading / 100',
   agent: { name: 'random' },
-  rigs: { pipeline: ['characterise'], measure: ['tau_z'] },
+  // Every name the reward reads is measured (a prediction never enters a measured reward).
+  rigs: { pipeline: ['characterise'], measure: ['porosity', 'tau_z'] },
   budget: { rigRuns: 4 },
 });
 

@@ -278,6 +278,7 @@ function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, e
   if (config.outcomeConstraints?.length && !config.objectives) {
     throw new BadInputError('outcome constraints belong to a multi-objective campaign: give "objectives" too (or write the constraint into the reward expression)', 'outcomeConstraints');
   }
+  checkJudgedByMeasurements(config, reward, propertyNames);
   if (!config.predict && !config.twin && config.rigs.measure.length === 0) {
     throw new BadInputError('a campaign without a twin needs rigs.measure (the properties the rigs report)', 'rigs.measure');
   }
@@ -295,6 +296,31 @@ function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, e
     warmStartCsv: config.warmStart ? paths('warmStart.csv', config.warmStart.csv) : undefined,
     durabilityModel: config.durability ? paths('durability.model', config.durability.model) : undefined,
   });
+}
+
+/**
+ * What a campaign's results are judged by — its objectives, outcome constraints and the names
+ * its reward reads — must be measured when the config lists what the rigs measure: a property
+ * only predicted would put a prediction into the measured reward and leave the measured front
+ * empty for good (dashboard review, 2026-12-07: with rigs.measure [porosity, limitingCurrent],
+ * objective sigma_eff_z kept the front empty, and the "measured" reward was computed with the
+ * predicted sigma_eff_z). An empty rigs.measure leaves the names to the rigs, unchecked.
+ */
+function checkJudgedByMeasurements(config: CampaignConfig, reward: RewardExpression | undefined, properties: readonly string[]): void {
+  const measure = config.rigs.measure;
+  if (measure.length === 0) return;
+  // A bare name that is both a property and a parameter means the property (param_<name> the parameter).
+  const unmeasured = (name: string) => properties.includes(name) && !measure.includes(name);
+  const uses: Array<[name: string, what: string, where: string]> = [
+    ...(config.objectives ?? []).map((o, i): [string, string, string] => [o.name, `objective "${o.name}"`, `objectives.${i}.name`]),
+    ...(config.outcomeConstraints ?? []).map((c, i): [string, string, string] => [c.name, `outcome constraint "${c.name}"`, `outcomeConstraints.${i}.name`]),
+    ...(reward?.names ?? []).map((n): [string, string, string] => [n, `"${n}" in the reward`, 'reward']),
+  ];
+  for (const [name, what, where] of uses) {
+    if (unmeasured(name)) {
+      throw new BadInputError(`${what} is not measured by the rigs (rigs.measure: [${measure.join(', ')}]): a measured result cannot rest on a prediction; add ${name} to rigs.measure, or judge by a property the rigs measure`, where);
+    }
+  }
 }
 
 /** The config keys that name files or folders. */

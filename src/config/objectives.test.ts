@@ -34,4 +34,18 @@ describe('objectives in the campaign config (issue #16)', () => {
     expect(bad({ objectives: [{ name: 'sigma_eff_z', goal: 'max', scale: -1 }] })).toThrow(/objectives\.0\.scale/);
     expect(bad({ objectives: undefined, reward: 'sigma_eff_z' })).toThrow(/outcomeConstraints: outcome constraints belong to a multi-objective campaign/);
   });
+
+  it('refuses an objective, outcome constraint or reward name the rigs do not measure (dashboard review, 2026-12-07)', () => {
+    const twinLess = { predict: { properties: ['limitingCurrent', 'sigma_eff_z', 'porosity'] } };
+    const load = (patch: Record<string, unknown>) => () => resolveCampaign(base({ ...twinLess, ...patch }), registries, {}, {});
+    // gdl-pareto with rigs.measure [porosity, limitingCurrent]: sigma_eff_z would only ever be predicted.
+    const partial = { pipeline: ['characterise'], measure: ['porosity', 'limitingCurrent'] };
+    expect(load({ rigs: partial })).toThrow(BadInputError);
+    expect(load({ rigs: partial })).toThrow(/objectives\.1\.name: objective "sigma_eff_z" is not measured by the rigs \(rigs\.measure: \[porosity, limitingCurrent\]\)/);
+    expect(load({ rigs: { ...partial, measure: ['limitingCurrent', 'sigma_eff_z'] } })).toThrow(/outcomeConstraints\.0\.name: outcome constraint "porosity" is not measured/);
+    expect(load({ objectives: undefined, outcomeConstraints: undefined, reward: 'limitingCurrent + x + sigma_eff_z', rigs: partial })).toThrow(/reward: "sigma_eff_z" in the reward is not measured by the rigs/);
+    // Measured names and parameters are fine; an empty rigs.measure leaves the names to the rigs.
+    expect(load({ objectives: undefined, outcomeConstraints: undefined, reward: 'limitingCurrent + x', rigs: partial })).not.toThrow();
+    expect(load({ rigs: { pipeline: ['characterise'] } })).not.toThrow();
+  });
 });

@@ -15,6 +15,7 @@
  *   recomputed (and may shift) when later rounds widen the range; it reads "share of the box
  *   [reference, best seen] that the front dominated after round r".
  */
+import { unmetRequirements } from '../core/requirements.js';
 import { configuredReference, constraintSlacks, inferReference, meetsConstraints, normaliser, objectiveVector, type ObjectiveSet, type ObjectiveSpec, type OutcomeConstraintSpec } from './objectives.js';
 import { hypervolume, paretoFront } from './pareto.js';
 
@@ -40,6 +41,12 @@ export interface FrontReport {
   hypervolume: { round: number; hypervolume: number; measuredTrials: number }[];
   /** Reference point in the objectives' units. */
   reference: number[];
+  /**
+   * Objectives and outcome-constrained properties that no completed, feasible trial has a
+   * measured value of (nor a parameter by that name): while one is, the measured front stays
+   * empty, and `status` and `pick` say so by name (dashboard review, 2026-12-07).
+   */
+  unmeasured: string[];
 }
 
 /** The objectives and outcome constraints of a stored (resolved) config, or null for a single-objective campaign. */
@@ -83,10 +90,18 @@ export function measuredRows(trials: readonly FrontTrial[], set: ObjectiveSet): 
     .filter((t) => t.status === 'completed' && t.feasible === true)
     .map((t) => {
       const values = { ...t.params, ...t.measured };
-      return { t, y: objectiveVector(values, set.objectives), ok: meetsConstraints(constraintSlacks(values, set)) };
+      return { t, y: objectiveVector(values, set.objectives), ok: unmetRequirements(values, set).length === 0 };
     })
     .filter((r) => r.ok && r.y.every(Number.isFinite))
     .map(({ t, y }) => ({ t, y }));
+}
+
+/** The objectives and constrained properties no completed, feasible trial measured (see FrontReport.unmeasured); [] before any such trial. */
+export function unmeasuredNames(trials: readonly FrontTrial[], set: ObjectiveSet): string[] {
+  const done = trials.filter((t) => t.status === 'completed' && t.feasible === true);
+  if (done.length === 0) return [];
+  const names = [...new Set([...set.objectives.map((o) => o.name), ...(set.constraints ?? []).map((c) => c.name)])];
+  return names.filter((n) => !done.some((t) => Number.isFinite({ ...t.params, ...t.measured }[n])));
 }
 
 /**
@@ -138,5 +153,6 @@ export function campaignFront(trials: readonly FrontTrial[], set: ObjectiveSet):
     predicted: front(predictedRows),
     hypervolume: history,
     reference: ys.length || configured.every((v) => v !== undefined) ? unsign(refSigned) : [],
+    unmeasured: unmeasuredNames(trials, set),
   };
 }

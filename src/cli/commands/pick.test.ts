@@ -94,4 +94,26 @@ describe('multi-objective results in the CLI (issue #16)', () => {
     expect(await main(['pick', 'c1', 'r9-9', '--db', db])).toBe(2);
     expect(io.stderr).toMatch(/trialId.*no trial "r9-9".*measured front: r1-0, r2-0/);
   });
+
+  it('an objective the rigs did not measure: the empty front names it, and a pick records no predicted value for it (dashboard review, 2026-12-07)', async () => {
+    const partial = join(dir, 'partial.db');
+    const l = Ledger.open(partial);
+    l.append('c1', 'CampaignStarted', { name: 'partial', config, configHash: 'h', seed: 1, source: 'x.yaml', versions: { poreloop: '0' } }, 'start');
+    const trialId = 'c1-r1-0';
+    l.append('c1', 'TrialProposed', { trialId, round: 1, index: 0, params: { x: 0 }, agent: 'mobo' }, trialId);
+    l.append('c1', 'TrialScored', { trialId, properties: { limitingCurrent: { mean: 1e6, std: 0 }, sigma_eff_z: { mean: 400, std: 0 } }, fidelity: 'simulation', reward: 0 }, trialId);
+    l.append('c1', 'TrialSelected', { trialId, round: 1, rank: 0, predictedReward: 0 }, trialId);
+    l.append('c1', 'JobDispatched', { jobId: 'j0', trialId, stage: 0, capability: 'measure', attempt: 1, params: { x: 0 }, deadline: new Date().toISOString() }, 'j0');
+    l.append('c1', 'TrialCompleted', { trialId, measured: { limitingCurrent: 1.2e6, porosity: 0.7 }, reward: 0, feasible: true }, trialId);
+    l.close();
+    io.stdout = '';
+    expect(await main(['status', 'c1', '--db', partial])).toBe(0);
+    expect(io.stdout).toContain('(no completed trial has a measured sigma_eff_z: the rigs do not report it (rigs.measure)');
+    expect(io.stdout).not.toContain('meets every threshold');
+    io.stdout = '';
+    expect(await main(['pick', 'c1', 'r1-0', '--db', partial, '--json'])).toBe(0);
+    const picked = JSON.parse(io.stdout) as { values: Record<string, number>; onFront: boolean };
+    expect(picked).toMatchObject({ onFront: false, values: { limitingCurrent: 1.2e6 } });
+    expect(picked.values).not.toHaveProperty('sigma_eff_z');
+  });
 });

@@ -22,12 +22,23 @@ export function printPareto(out: Output, p: ParetoReport | null): void {
   out.info(`Pareto front of the measured trials: ${p.measured.length} trial${p.measured.length === 1 ? '' : 's'} · objectives ${names.join(', ')}`);
   const picked = new Set(p.picked.map((x) => x.trialId));
   for (const f of p.measured) out.info(`  ${picked.has(f.trialId) ? '*' : ' '} ${short(f.trialId).padEnd(8)} ${f.values.map((v, i) => `${p.objectives[i].name} ${fmt(v)}`).join('  ')}`);
-  if (p.measured.length === 0) out.info('  (no completed trial meets every threshold and constraint yet)');
+  if (p.measured.length === 0) out.info(`  (${emptyFrontReason(p)})`);
   out.info(`predicted front (P-model estimates of every scored trial): ${p.predicted.length} trial${p.predicted.length === 1 ? '' : 's'}`);
   if (p.hypervolume.length > 0) {
     out.info(`dominated hypervolume by round (normalised to the measured range; reference ${p.reference.map(fmt).join(', ')}): ${p.hypervolume.map((h) => `${h.round}: ${h.hypervolume.toFixed(3)}`).join(' · ')}`);
   }
   for (const x of p.picked) out.info(`picked ${x.trialId} by ${x.by} at ${x.at}${x.onFront ? '' : ' (not on the measured front)'}${x.note ? `: ${x.note}` : ''}`);
+}
+
+/**
+ * Why the measured front is empty. When an objective or a constrained property has no measured
+ * value in any completed trial, that is the reason, by name — blaming thresholds sent the
+ * operator the wrong way while the rigs did not measure it (dashboard review, 2026-12-07).
+ */
+function emptyFrontReason(p: ParetoReport): string {
+  if (p.unmeasured.length === 0) return 'no completed trial meets every threshold and constraint yet';
+  const names = p.unmeasured.join(', ');
+  return `no completed trial has a measured ${names}: the rigs do not report ${p.unmeasured.length === 1 ? 'it' : 'them'} (rigs.measure), and a prediction never counts as a measurement; measure ${names} to get a measured front`;
 }
 
 interface PickArgs extends GlobalArgs {
@@ -59,13 +70,16 @@ export const pickCommandModule = (ctx: CommandContext): CommandModule<GlobalArgs
       if (t.status !== 'completed' || t.feasible !== true) {
         throw new BadInputError(`trial ${t.id} is ${t.status}${t.feasible === false ? ' (infeasible)' : ''}: only a measured trial is a trade-off`, 'trialId');
       }
-      const predicted = Object.fromEntries(Object.entries(t.prediction ?? {}).map(([k, v]) => [k, v.mean]));
-      const all: Record<string, number | string> = { ...t.params, ...predicted, ...(t.measured ?? {}) };
-      const values = Object.fromEntries(report.objectives.map((o) => [o.name, Number(all[o.name])]));
+      // The trade-off is recorded as measured: a predicted value never stands in for an
+      // objective the rigs did not measure (dashboard review, 2026-12-07); it is named instead.
+      const all: Record<string, number | string> = { ...t.params, ...(t.measured ?? {}) };
+      const values = Object.fromEntries(report.objectives.map((o): [string, number] => [o.name, Number(all[o.name])]).filter(([, v]) => Number.isFinite(v)));
+      const unmeasured = report.objectives.map((o) => o.name).filter((n) => !(n in values));
       const onFront = report.measured.some((f) => f.trialId === t.id);
       const by = process.env.USER ?? 'operator';
       ledger.append(c.id, 'TradeOffPicked', { trialId: t.id, values, onFront, by, ...(args.note ? { note: args.note } : {}) });
-      out.info(`picked ${t.id} for campaign ${c.id}: ${Object.entries(values).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}${onFront ? '' : ' — note: not on the measured Pareto front'}`);
+      const why = unmeasured.length ? ` (${unmeasured.join(', ')} not measured)` : '';
+      out.info(`picked ${t.id} for campaign ${c.id}: ${Object.entries(values).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}${onFront ? '' : ` — note: not on the measured Pareto front${why}`}`);
       out.result({ campaignId: c.id, trialId: t.id, values, onFront, by });
     }, { readonly: false });
   }),
