@@ -565,15 +565,17 @@ describe('campaign runtime (fakes + real ledger)', () => {
 
 /**
  * Another process (a second campaign on the ledger, `stop`, `approve`) holding the ledger's
- * write lock while `s`'s rig results are written, whenever `lockedNow()` says so. `s` does not
- * wait for the lock (busy_timeout 0), so each try of a write meets it at once.
+ * write lock while `s` writes a document of `type` (a rig event: its results only), whenever
+ * `lockedNow()` says so. `s` does not wait for the lock (busy_timeout 0), so each try of a
+ * write meets it at once.
  */
-function lockRigEvents(s: ReturnType<typeof setup>, lockedNow: () => boolean) {
+function lockRigEvents(s: ReturnType<typeof setup>, lockedNow: () => boolean, type = 'RigEventReceived') {
   const other = Ledger.open(s.db);
   s.ledger.db.pragma('busy_timeout = 0');
   const append = s.ledger.append.bind(s.ledger);
   s.ledger.append = ((...args: Parameters<typeof append>) => {
-    if (args[1] !== 'RigEventReceived' || (args[2] as { type: string }).type !== 'result' || !lockedNow()) return append(...args);
+    const locks = args[1] === type && (type !== 'RigEventReceived' || (args[2] as { type: string }).type === 'result');
+    if (!locks || !lockedNow()) return append(...args);
     other.db.exec('BEGIN IMMEDIATE');
     try {
       return append(...args);
@@ -618,7 +620,7 @@ describe('rig events while another process writes the ledger (review of two camp
     const stopped = s.ledger.campaign('c')!;
     // `stopped`, not `failed`: a failed campaign cannot be resumed, and the resume records the result.
     expect(stopped.status).toBe('stopped');
-    expect(stopped.stopReason).toMatch(/event of job .* could not be recorded in the ledger .*"poreloop resume c" re-sends the job/);
+    expect(stopped.stopReason).toMatch(/result event of job .* could not be recorded in the ledger .*"poreloop resume c" continues it from the ledger \(open jobs are re-sent/);
     expect(lines.filter((l) => /could not be recorded in the ledger/.test(l))).toHaveLength(1);
     // The job whose result that was is open in the ledger (as may be the other, if its events
     // came after the campaign ended): nothing was given up or failed.
@@ -644,5 +646,16 @@ describe('rig events while another process writes the ledger (review of two camp
     expect(new Set(s2.rig.jobs.map((j) => j.jobId)).size).toBe(2);
     expect(s2.ledger.jobs('c')).toHaveLength(2);
     expect(s2.ledger.integrity().ok).toBe(true);
+  });
+
+  it('a step whose writes find the ledger locked for good stops the campaign resumably, not `failed`', async () => {
+    const lines: string[] = [];
+    const s = setup({ rigRuns: 2, log: (l) => lines.push(l) });
+    const other = lockRigEvents(s, () => true, 'RoundStarted');
+    await Promise.race([runToEnd(s), stuckAfter('the campaign did not stop')]);
+    // Before: `failed` (error: database is locked), which resume only summarises.
+    expect(s.ledger.campaign('c')).toMatchObject({ status: 'stopped', stopReason: expect.stringMatching(/^the propose step's work could not be recorded in the ledger .*another process held its write lock/) });
+    expect(lines.filter((l) => /could not be recorded in the ledger/.test(l))).toHaveLength(1);
+    other.close();
   });
 });

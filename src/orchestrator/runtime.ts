@@ -289,20 +289,28 @@ export class CampaignRuntime {
   /** Named actors for `campaignMachine.provide({ actors })` (see src/compose). */
   actors() {
     // After a rig event that could not be recorded no step runs: the campaign goes to finish.
+    // A step whose own writes found the ledger locked for good stops it the same way (`stopped`,
+    // resumable: every step first looks in the ledger for what it already did), not `failed`.
     const live =
-      <I, O>(step: (i: I) => Promise<O>) =>
+      <I, O>(name: string, step: (i: I) => Promise<O>) =>
       async (i: I): Promise<O> => {
         if (this.unrecorded) throw this.unrecorded;
-        return step(i);
+        try {
+          return await step(i);
+        } catch (e) {
+          if (!(isBusy(e) || e instanceof LedgerBusyError)) throw e;
+          this.stopUnrecorded(`${name} step's work`, e);
+          throw this.unrecorded;
+        }
       };
     return {
-      propose: live((i: RoundInput) => this.propose(i)),
-      score: live((i: RoundInput) => this.score(i)),
-      select: live((i: RoundInput & { remaining: number }) => this.select(i)),
-      requestApproval: live((i: RoundInput) => this.requestApproval(i)),
-      dispatch: live((i: RoundInput) => this.dispatch(i)),
-      awaitRigs: live((i: AwaitInput) => this.awaitRigs(i)),
-      assimilate: live((i: RoundInput) => this.assimilate(i)),
+      propose: live('propose', (i: RoundInput) => this.propose(i)),
+      score: live('score', (i: RoundInput) => this.score(i)),
+      select: live('select', (i: RoundInput & { remaining: number }) => this.select(i)),
+      requestApproval: live('requestApproval', (i: RoundInput) => this.requestApproval(i)),
+      dispatch: live('dispatch', (i: RoundInput) => this.dispatch(i)),
+      awaitRigs: live('awaitRigs', (i: AwaitInput) => this.awaitRigs(i)),
+      assimilate: live('assimilate', (i: RoundInput) => this.assimilate(i)),
       finish: (i: FinishInput) => this.finish(i),
     };
   }
@@ -349,12 +357,12 @@ export class CampaignRuntime {
     }
   }
 
-  /** Stops the campaign because `what` could not be recorded (recordRigEvent); finish makes it `stopped`. */
+  /** Stops the campaign because `what` could not be recorded (recordRigEvent, actors()); finish makes it `stopped`. */
   private stopUnrecorded(what: string, err: unknown): void {
     if (this.unrecorded) return;
     this.unrecorded = new Error(
       `the ${what} could not be recorded in the ledger (${(err as Error)?.message ?? String(err)}); the campaign stops so that nothing is lost: ` +
-        `"poreloop resume ${this.d.campaignId}" re-sends the job and records the rig's answer`,
+        `"poreloop resume ${this.d.campaignId}" continues it from the ledger (open jobs are re-sent, and their rigs answer from their records)`,
       { cause: err },
     );
     this.d.log?.(this.unrecorded.message);
