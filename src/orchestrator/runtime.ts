@@ -190,8 +190,8 @@ export function guardCallback<A extends unknown[]>(name: string, callback: ((...
 export const warnProcess = (line: string) => process.emitWarning(line, 'PoreloopWarning');
 
 /**
- * Tries to record one rig event (the first included) when the ledger is locked. Each try waits
- * for the write lock already (Ledger.transaction: busy_timeout, BEGIN_ATTEMPTS times).
+ * How often one rig event is tried when the ledger is locked, the first try included. Each try
+ * waits for the write lock already (Ledger.transaction: busy_timeout, BEGIN_ATTEMPTS times).
  */
 const RECORD_ATTEMPTS = 2;
 
@@ -242,7 +242,7 @@ export class CampaignRuntime {
       try {
         this.ledger.append(this.d.campaignId, 'JobSent', { jobId: s.jobId, attempt: s.attempt, rigId: s.rigId }, `${s.jobId}:${s.attempt}:${s.rigId}`);
       } catch (e) {
-        this.stopUnrecorded(`which rig has job ${s.jobId} (attempt ${s.attempt}, rig ${s.rigId})`, e);
+        this.stopUnrecorded(`JobSent of job ${s.jobId} (attempt ${s.attempt}, rig ${s.rigId})`, e);
       }
     });
     this.unsubscribe = () => {
