@@ -658,4 +658,14 @@ describe('rig events while another process writes the ledger (review of two camp
     expect(lines.filter((l) => /could not be recorded in the ledger/.test(l))).toHaveLength(1);
     other.close();
   });
+
+  it('a JobSent the ledger refuses stops the campaign resumably; it is not thrown into the rig (an uncaught exception from the MQTT dispatcher)', async () => {
+    const s = setup({ rigRuns: 2 });
+    const other = lockRigEvents(s, () => true, 'JobSent');
+    await Promise.race([runToEnd(s), stuckAfter('the campaign did not stop')]);
+    expect(s.ledger.campaign('c')).toMatchObject({ status: 'stopped', stopReason: expect.stringMatching(/^the JobSent of job \S+ \(attempt 1, rig rig-1\) could not be recorded in the ledger/) });
+    // The jobs stay open for the resume to re-send.
+    expect(s.ledger.jobs('c').length).toBeGreaterThan(0);
+    other.close();
+  });
 });
