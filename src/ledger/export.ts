@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import type { Parameters } from '../core/protocols.js';
+import { requirementsOf, unmetRequirements } from '../core/requirements.js';
 import type { CampaignRow, Ledger } from './ledger.js';
 import type { DocumentBodies, DocumentType } from './documents.js';
 
@@ -161,6 +162,8 @@ export interface TrialSummary {
   predictedRewardStd: number | null;
   measuredReward: number | null;
   feasible: boolean | null;
+  /** The thresholds and outcome constraints its measurements miss, in words ([] when it meets them all; src/core/requirements.ts). */
+  unmet: string[];
 }
 
 /**
@@ -217,9 +220,12 @@ export interface CampaignSummary {
   rounds: number;
   rigRuns: number;
   trials: number;
+  /** The best trial by measured reward that meets every threshold and outcome constraint. */
   best: TrialSummary | null;
-  /** The five best trials by measured reward (feasible, completed). */
+  /** The five best trials by measured reward (feasible, completed) that meet every threshold and outcome constraint. */
   top: TrialSummary[];
+  /** The five best by measured reward that miss a threshold or outcome constraint (each `unmet` says which): no candidates, shown apart. */
+  unmetTop: TrialSummary[];
   ledger: string;
   wallTimeS: number;
   /** The batch that waits at the approval gate for `poreloop approve|reject`, if any (issue #14). */
@@ -299,8 +305,14 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
     predictedRewardStd: rewardStd.get(t.id) ?? null,
     measuredReward: t.measuredReward,
     feasible: t.feasible,
+    unmet: unmetOf(t),
   });
-  const measured = trials.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null).sort((a, b) => b.measuredReward! - a.measuredReward!);
+  // A trial that misses a threshold or an outcome constraint is no candidate, however high its
+  // reward: it was ranked best in status and on the dashboard (dashboard review, 2026-12-07).
+  const requirements = requirementsOf(row.config);
+  const unmetOf = (t: (typeof trials)[number]) => (requirements ? unmetRequirements({ ...t.params, ...t.measured }, requirements) : []);
+  const ranked = trials.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null).sort((a, b) => b.measuredReward! - a.measuredReward!);
+  const measured = ranked.filter((t) => unmetOf(t).length === 0);
   // Warm-start rows (agent import) may be the best candidates, but they are not this
   // campaign's proposals or rig runs: counted apart (issue #19 review).
   const own = trials.filter((t) => t.agent !== IMPORT_AGENT);
@@ -318,6 +330,7 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
     trials: own.length,
     best: measured[0] ? toSummary(measured[0]) : null,
     top: measured.slice(0, 5).map(toSummary),
+    unmetTop: ranked.filter((t) => unmetOf(t).length > 0).slice(0, 5).map(toSummary),
     ledger: resolve(ledger.path),
     wallTimeS,
     awaitingApproval: row.status === 'running' || row.status === 'paused' ? pendingApproval(ledger, campaignId) : null,

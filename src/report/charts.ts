@@ -18,6 +18,8 @@ export interface Chart {
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+/** The legend's name for trials that miss a threshold or outcome constraint. */
+const UNMET = 'misses a threshold/constraint';
 const WIDTH = 520;
 const HEIGHT = 300;
 
@@ -31,7 +33,10 @@ export function convergenceChart(m: CampaignModel): Chart {
     best: r.best,
     trial: r.trialId,
     status: r.feasible === false ? 'infeasible' : r.status === 'completed' && r.reward === null ? 'no finite reward' : r.status,
+    unmet: r.unmet.join('; '),
   }));
+  // Runs that miss a threshold or outcome constraint: hollow, apart from the runs that count (dashboard review, 2026-12-07).
+  const missing = runs.filter((r) => r.reward !== null && r.unmet !== '');
   const baseName = m.baseline[0]?.series ?? 'baseline';
   const layers: Array<Record<string, unknown>> = [];
   if (m.baseline.some((b) => b.q1 !== undefined)) {
@@ -60,7 +65,7 @@ export function convergenceChart(m: CampaignModel): Chart {
       encoding: { x: { field: 'run', type: 'quantitative' }, y: { field: 'best', type: 'quantitative' }, color: { datum: 'best so far' } },
     },
     {
-      data: { values: runs.filter((r) => r.reward !== null) },
+      data: { values: runs.filter((r) => r.reward !== null && r.unmet === '') },
       mark: { type: 'point', filled: true, size: 45, opacity: 0.8 },
       encoding: {
         x: { field: 'run', type: 'quantitative' },
@@ -70,6 +75,18 @@ export function convergenceChart(m: CampaignModel): Chart {
       },
     },
   );
+  if (missing.length > 0) {
+    layers.push({
+      data: { values: missing },
+      mark: { type: 'point', filled: false, size: 45, strokeWidth: 1.5 },
+      encoding: {
+        x: { field: 'run', type: 'quantitative' },
+        y: { field: 'reward', type: 'quantitative' },
+        color: { datum: UNMET },
+        tooltip: [{ field: 'trial' }, { field: 'reward', format: '.4g' }, { field: 'unmet', title: 'misses' }],
+      },
+    });
+  }
   const infeasible = runs.filter((r) => r.status === 'infeasible' || r.status === 'failed' || r.status === 'no finite reward');
   if (infeasible.length > 0) {
     layers.push({
@@ -82,7 +99,9 @@ export function convergenceChart(m: CampaignModel): Chart {
     id: 'convergence',
     title: 'Best measured reward vs rig runs',
     caption:
-      `Step line: best feasible measured reward after each rig run; dots: each run's reward; orange ticks: runs without a finite reward (infeasible, failed, or a reward of ±∞). ` +
+      `Step line: best feasible measured reward after each rig run, of the runs that meet every threshold and outcome constraint; dots: each run's reward; ` +
+      (missing.length ? 'hollow grey: runs that miss a threshold or constraint (not counted as best); ' : '') +
+      'orange ticks: runs without a finite reward (infeasible, failed, or a reward of ±∞). ' +
       (m.baseline.length === 0
         ? 'No baseline yet (no feasible measurement).'
         : baseName.startsWith('random search')
@@ -101,8 +120,8 @@ export function convergenceChart(m: CampaignModel): Chart {
           title: null,
           legend: { labelLimit: 320 },
           scale: {
-            domain: ['best so far', 'rig run', ...(m.baseline.length ? [baseName.startsWith('random search') ? 'random search' : baseName] : []), ...(infeasible.length ? ['no reward'] : [])],
-            range: ['#0072b2', '#56b4e9', ...(m.baseline.length ? ['#666666'] : []), '#d55e00'],
+            domain: ['best so far', 'rig run', ...(m.baseline.length ? [baseName.startsWith('random search') ? 'random search' : baseName] : []), ...(missing.length ? [UNMET] : []), ...(infeasible.length ? ['no reward'] : [])],
+            range: ['#0072b2', '#56b4e9', ...(m.baseline.length ? ['#666666'] : []), ...(missing.length ? ['#999999'] : []), '#d55e00'],
           },
         },
       },
@@ -156,18 +175,30 @@ export function predictionsChart(m: CampaignModel): Chart {
   };
 }
 
-/** Measured objective values of feasible trials, the Pareto front joined and highlighted. */
+/**
+ * Measured objective values of the completed, feasible trials: those meeting every threshold and
+ * outcome constraint filled (the Pareto front joined and highlighted), those missing one hollow
+ * and grey — they were dropped silently while the caption said "every feasible measured trial"
+ * (dashboard review, 2026-12-07). Axis titles carry the objectives' declared units.
+ */
 export function paretoChart(m: CampaignModel): Chart | null {
   if (!m.pareto) return null;
   const [a, b] = m.pareto.objectives;
-  const pts = m.pareto.points.map((p) => ({ trial: p.trialId, a: p.values[0], b: p.values[1], set: p.front ? 'Pareto front' : 'dominated' }));
+  const pts = m.pareto.points.map((p) => ({ trial: p.trialId, a: p.values[0], b: p.values[1], set: p.front ? 'Pareto front' : 'dominated', unmet: '' }));
   const front = pts.filter((p) => p.set === 'Pareto front').sort((x, y) => x.a - y.a);
-  const axis = (o: { name: string; goal: string }) => `${o.name} (${o.goal === 'max' ? 'higher' : 'lower'} is better)`;
+  // A trial missing an objective's measurement has no place on these axes: the caption counts it.
+  const unmet = m.pareto.unmet.filter((p) => Number.isFinite(p.values[0]) && Number.isFinite(p.values[1])).map((p) => ({ trial: p.trialId, a: p.values[0], b: p.values[1], set: UNMET, unmet: p.unmet.join('; ') }));
+  const unplotted = m.pareto.unmet.length - unmet.length;
+  const axis = (o: { name: string; goal: string; unit?: string }) => `${o.name}${o.unit ? ` (${o.unit})` : ''}, ${o.goal === 'max' ? 'higher' : 'lower'} is better`;
+  const sets = ['Pareto front', 'dominated', ...(unmet.length ? [UNMET] : [])];
   return {
     id: 'pareto',
     title: 'Pareto front of measured objectives',
     caption:
-      `Every feasible measured trial in ${a.name} and ${b.name}; the non-dominated ones are joined.` +
+      `Every completed, feasible trial in measured ${a.name} and ${b.name}: filled, those meeting every threshold and outcome constraint, the non-dominated ones joined` +
+      (unmet.length ? `; hollow grey, the ${unmet.length} missing a threshold or constraint (not on the front; the tooltip says which)` : '') +
+      '.' +
+      (unplotted > 0 ? ` ${unplotted} more miss a measurement of ${a.name} or ${b.name} and cannot be placed.` : '') +
       (m.pareto.objectives.length > 2 ? ` The front is computed over all ${m.pareto.objectives.length} objectives (${m.pareto.objectives.map((o) => o.name).join(', ')}); the plot shows the first two.` : ''),
     spec: {
       $schema: SCHEMA,
@@ -176,13 +207,15 @@ export function paretoChart(m: CampaignModel): Chart | null {
       layer: [
         { data: { values: front }, mark: { type: 'line', color: '#0072b2', strokeDash: [4, 3] }, encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' }, order: { field: 'a' } } },
         {
-          data: { values: pts },
-          mark: { type: 'point', filled: true, size: 60 },
+          data: { values: [...pts, ...unmet] },
+          mark: { type: 'point', size: 60 },
           encoding: {
             x: { field: 'a', type: 'quantitative', title: axis(a), scale: { zero: false } },
             y: { field: 'b', type: 'quantitative', title: axis(b), scale: { zero: false } },
-            color: { field: 'set', type: 'nominal', title: null, scale: { domain: ['Pareto front', 'dominated'], range: ['#0072b2', '#bbbbbb'] } },
-            tooltip: [{ field: 'trial' }, { field: 'a', title: a.name, format: '.4g' }, { field: 'b', title: b.name, format: '.4g' }],
+            color: { field: 'set', type: 'nominal', title: null, scale: { domain: sets, range: ['#0072b2', '#bbbbbb', '#999999'].slice(0, sets.length) } },
+            // Hollow for the trials that miss a threshold or constraint.
+            fill: { field: 'set', type: 'nominal', legend: null, scale: { domain: sets, range: ['#0072b2', '#bbbbbb', 'transparent'].slice(0, sets.length) } },
+            tooltip: [{ field: 'trial' }, { field: 'a', title: a.name, format: '.4g' }, { field: 'b', title: b.name, format: '.4g' }, ...(unmet.length ? [{ field: 'unmet', title: 'misses' }] : [])],
           },
         },
       ],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ledgerWallTimeS, summariseCampaign } from '../ledger/export.js';
 import { Ledger, issueCommand } from '../ledger/ledger.js';
+import { campaignCharts } from './charts.js';
 import { baselines, campaignModel, stateLabel } from './model.js';
 import { finishedCampaign } from '../../tests/ledgers.js';
 import { paretoOf } from '../compose/pareto.js';
@@ -88,6 +89,33 @@ describe('the campaign read model of the dashboard and the report (issue #18)', 
     // x is the parameter (i / 10): a = 2 at x = 0.2 and a = 3 at x = 0.3 trade off.
     expect(p.points.map((q) => [q.trialId, q.values, q.front])).toEqual([['c1-r3-0', [2, 0.2], true], ['c1-r4-0', [3, 0.3], true]]);
     expect(p.points.filter((q) => q.front).map((q) => q.trialId)).toEqual(paretoOf(l, 'c1')!.measured.map((q) => q.trialId));
+    l.close();
+  });
+
+  it('best lists count only trials meeting every threshold and outcome constraint; the others are marked, and drawn apart (dashboard review, 2026-12-07)', () => {
+    // Rewards 1, 1.5, 2, 3 with a = reward, b = 10 − a, x = 0, 0.1, 0.2, 0.3: the highest reward (a = 3, b = 7) is under b's min.
+    const objectives = [{ name: 'a', goal: 'max', threshold: 1.2, unit: 'S/m' }, { name: 'x', goal: 'min' }];
+    const l = finishedCampaign([1, 1.5, 2, 3], { reward: undefined, objectives, outcomeConstraints: [{ name: 'b', min: 7.5, max: 8.9 }] });
+    const m = campaignModel(l, 'c1');
+    expect(m.runs.map((r) => [r.reward, r.best, r.unmet])).toEqual([
+      [1, null, ['a 1 S/m < threshold 1.2 S/m', 'b 9 > max 8.9']],
+      [1.5, 1.5, []],
+      [2, 2, []],
+      [3, 2, ['b 7 < min 7.5']],
+    ]);
+    const s = summariseCampaign(l, 'c1');
+    expect(s.best?.trialId).toBe('c1-r3-0');
+    expect(s.top.map((t) => t.trialId)).toEqual(['c1-r3-0', 'c1-r2-0']);
+    expect(s.unmetTop.map((t) => [t.trialId, t.unmet])).toEqual([['c1-r4-0', ['b 7 < min 7.5']], ['c1-r1-0', ['a 1 S/m < threshold 1.2 S/m', 'b 9 > max 8.9']]]);
+    expect(m.pareto!.unmet.map((p) => p.trialId)).toEqual(['c1-r1-0', 'c1-r4-0']);
+    expect(m.pareto!.points.map((p) => [p.trialId, p.front])).toEqual([['c1-r2-0', true], ['c1-r3-0', true]]);
+    // The Pareto plot shows the trials that miss a requirement, hollow, and says so; its axes carry the units.
+    const chart = campaignCharts(m).find((c) => c.id === 'pareto')!;
+    expect(chart.caption).not.toMatch(/^Every feasible measured trial/);
+    expect(chart.caption).toContain('hollow grey, the 2 missing a threshold or constraint');
+    const layer = (chart.spec.layer as Array<{ data: { values: Array<{ trial: string; set: string }> }; encoding: { x: { title?: string } } }>)[1];
+    expect(layer.data.values.filter((v) => v.set === 'misses a threshold/constraint').map((v) => v.trial)).toEqual(['c1-r1-0', 'c1-r4-0']);
+    expect(layer.encoding.x.title).toBe('a (S/m), higher is better');
     l.close();
   });
 });

@@ -2,6 +2,7 @@ import type { DocumentBodies } from '../ledger/documents.js';
 import { currentScores, IMPORT_AGENT, ledgerWallTimeS, pendingApproval } from '../ledger/export.js';
 import type { CampaignRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { createRng } from '../core/rng.js';
+import { requirementsOf, unmetRequirements } from '../core/requirements.js';
 import { campaignFront, frontTrials, measuredRows, objectiveSetOf } from '../reward/front.js';
 import type { Goal } from '../reward/pareto.js';
 
@@ -54,9 +55,11 @@ export interface RunPoint {
   /** Measured reward (null while running, for a failed job, or an infeasible result). */
   reward: number | null;
   feasible: boolean | null;
-  /** Best feasible measured reward after this run. */
+  /** Best measured reward after this run, of the feasible runs that meet every threshold and outcome constraint. */
   best: number | null;
   params: Record<string, number | string>;
+  /** The thresholds and outcome constraints its measurements miss, in words ([] when none, or while it runs). */
+  unmet: string[];
 }
 
 export interface BaselinePoint {
@@ -85,6 +88,14 @@ export interface ParetoPoint {
   trialId: string;
   values: number[];
   front: boolean;
+}
+
+/** A completed, feasible trial left out of the front because it misses a threshold or outcome constraint (dashboard review, 2026-12-07). */
+export interface ParetoUnmet {
+  trialId: string;
+  /** Its measured objective values; NaN (null in JSON) where one was not measured. */
+  values: number[];
+  unmet: string[];
 }
 
 export interface FleetRig {
@@ -118,7 +129,7 @@ export interface CampaignModel {
   runs: RunPoint[];
   baseline: BaselinePoint[];
   predictions: PredictionPoint[];
-  pareto: { objectives: Array<{ name: string; goal: Goal }>; points: ParetoPoint[] } | null;
+  pareto: { objectives: Array<{ name: string; goal: Goal; unit?: string }>; points: ParetoPoint[]; unmet: ParetoUnmet[] } | null;
   fleet: {
     rigs: FleetRig[];
     queued: number;
@@ -235,12 +246,17 @@ export function rigRuns(ledger: Ledger, campaignId: string): RunPoint[] {
         WHERE t.campaign_id = ? GROUP BY t.id ORDER BY first`,
     )
     .all(campaignId) as Array<Record<string, unknown>>;
+  // A run that misses a threshold or an outcome constraint is no candidate: it does not raise
+  // the best (the dashboard's "best measured reward" showed one; dashboard review, 2026-12-07).
+  const requirements = requirementsOf(ledger.campaign(campaignId)?.config);
   let best: number | null = null;
   return trials.map((r, i) => {
     const done = r.status === 'completed';
     const reward = done && r.feasible === 1 && typeof r.measured_reward === 'number' ? r.measured_reward : null;
-    if (reward !== null && (best === null || reward > best)) best = reward;
-    return { run: i + 1, trialId: String(r.id), round: Number(r.round), status: String(r.status), reward, feasible: done ? r.feasible === 1 : null, best, params: JSON.parse(String(r.params)) };
+    const params = JSON.parse(String(r.params)) as Record<string, number | string>;
+    const unmet = reward !== null && requirements ? unmetRequirements({ ...params, ...(JSON.parse(String(r.measured ?? 'null')) ?? {}) }, requirements) : [];
+    if (reward !== null && unmet.length === 0 && (best === null || reward > best)) best = reward;
+    return { run: i + 1, trialId: String(r.id), round: Number(r.round), status: String(r.status), reward, feasible: done ? r.feasible === 1 : null, best, params, unmet };
   });
 }
 
@@ -260,7 +276,8 @@ export function baselines(ledger: Ledger, c: CampaignRow, runs: RunPoint[]): Bas
     for (const p of rigRuns(ledger, other.id)) if (p.best !== null) out.push({ run: p.run, best: p.best, series: `random search (${other.id})` });
   }
   if (out.length > 0) return out;
-  const rewards = runs.map((r) => r.reward);
+  // Runs that miss a threshold or constraint count as no reward, as in the campaign's own best.
+  const rewards = runs.map((r) => (r.unmet.length ? null : r.reward));
   if (rewards.every((r) => r === null)) return [];
   // A fixed seed: the same ledger always draws the same band.
   const rng = createRng(20260418);
@@ -312,16 +329,27 @@ export function predictions(ledger: Ledger, campaignId: string): PredictionPoint
 /**
  * The trials that count for the measured Pareto front and which are on it (issue #16): the one
  * front of src/reward/front.ts that `status`, the export and the run summary show — completed,
- * feasible trials meeting every threshold and outcome constraint, by the values the reward used
- * (measured, predicted where the rigs did not measure) — in the objectives' own units.
+ * feasible trials meeting every threshold and outcome constraint, by their measured values (and
+ * parameters) only — in the objectives' own units. Beside them, the completed, feasible trials
+ * that miss a threshold or constraint, with what they miss: the plot shows them apart instead
+ * of dropping them silently (dashboard review, 2026-12-07).
  */
 export function pareto(ledger: Ledger, c: CampaignRow): CampaignModel['pareto'] {
   const set = objectiveSetOf(c.config);
   if (!set) return null;
   const trials = frontTrials(ledger.trials(c.id));
   const onFront = new Set(campaignFront(trials, set).measured.map((p) => p.trialId));
-  const points = measuredRows(trials, set).map(({ t, y }) => ({ trialId: t.trialId, values: y.map((v, i) => (set.objectives[i].goal === 'max' ? v : -v)), front: onFront.has(t.trialId) }));
-  return { objectives: set.objectives.map((o) => ({ name: o.name, goal: o.goal })), points };
+  const rows = measuredRows(trials, set);
+  const counted = new Set(rows.map((r) => r.t.trialId));
+  const points = rows.map(({ t, y }) => ({ trialId: t.trialId, values: y.map((v, i) => (set.objectives[i].goal === 'max' ? v : -v)), front: onFront.has(t.trialId) }));
+  const unmet = trials
+    .filter((t) => t.status === 'completed' && t.feasible === true && !counted.has(t.trialId))
+    .map((t) => {
+      const values = { ...t.params, ...t.measured };
+      const missing = set.objectives.filter((o) => o.threshold === undefined && !Number.isFinite(values[o.name])).map((o) => `${o.name} not measured`);
+      return { trialId: t.trialId, values: set.objectives.map((o) => (Number.isFinite(values[o.name]) ? values[o.name] : Number.NaN)), unmet: [...unmetRequirements(values, set), ...missing] };
+    });
+  return { objectives: set.objectives.map((o) => ({ name: o.name, goal: o.goal, ...(o.unit ? { unit: o.unit } : {}) })), points, unmet };
 }
 
 /**

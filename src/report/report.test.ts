@@ -34,4 +34,22 @@ describe('poreloop report (issue #18)', () => {
     expect(html).toContain('2026-02-03T04:05:06.000Z');
     expect(html).toMatch(/measured<\/th><td>4 \(1 infeasible\)/);
   });
+
+  it('best trials meeting every threshold and constraint come first, the others marked; a multi-objective report has a table of the measured front (dashboard review, 2026-12-07)', async () => {
+    const objectives = [{ name: 'a', goal: 'max', threshold: 1.2, unit: 'S/m' }, { name: 'x', goal: 'min' }];
+    const l = finishedCampaign([1, 1.5, 2, 3], { reward: undefined, objectives, outcomeConstraints: [{ name: 'b', min: 7.5, max: 8.9 }] });
+    const r = await writeReport(l, 'c1', join(dir, 'unmet'), () => new Date('2026-02-03T04:05:06Z'));
+    l.close();
+    const html = readFileSync(r.html, 'utf8');
+    // The best measured reward is 2 (c1-r3-0), not the 3 of c1-r4-0, which is under b's min.
+    expect(html).toContain('best measured reward</th><td>2.000</td>');
+    const best = html.slice(html.indexOf('<h2>Best trials'), html.indexOf('<h2>Measured Pareto front'));
+    const order = [...best.matchAll(/<td>(\d+|—)<\/td><td>(c1-r\d-0)<\/td>/g)].map((x) => `${x[1]} ${x[2]}`);
+    expect(order).toEqual(['1 c1-r3-0', '2 c1-r2-0', '— c1-r4-0', '— c1-r1-0']);
+    expect(best).toContain('b 7 &lt; min 7.5');
+    const front = html.slice(html.indexOf('<h2>Measured Pareto front'), html.indexOf('<h2>Plots'));
+    expect(front).toContain('<h2>Measured Pareto front (2 trials)</h2>');
+    expect(front).toContain('<th>a (max, S/m)</th><th>x (min)</th>');
+    expect([...front.matchAll(/<td>(c1-r\d-0)<\/td>/g)].map((x) => x[1])).toEqual(['c1-r2-0', 'c1-r3-0']);
+  });
 });

@@ -45,14 +45,17 @@ export async function writeReport(ledger: Ledger, campaignId: string, outDir: st
 
 function reportHtml(m: CampaignModel, charts: Array<{ chart: Chart; svg: string }>, config: unknown, meta: { ledger: string; generatedAt: string }): string {
   const o = m.overview;
-  const measured = m.runs.filter((r) => r.reward !== null).sort((a, b) => b.reward! - a.reward!);
+  // Trials that meet every threshold and outcome constraint first; those that miss one after
+  // them, marked — they were ranked best by reward alone (dashboard review, 2026-12-07).
+  const byReward = m.runs.filter((r) => r.reward !== null).sort((a, b) => b.reward! - a.reward!);
+  const measured = [...byReward.filter((r) => r.unmet.length === 0), ...byReward.filter((r) => r.unmet.length > 0)];
   const facts: Array<[string, string]> = [
     ['status', `${o.status}${o.stopReason ? ` — ${o.stopReason}` : ''}`],
     ['rounds', String(o.rounds)],
     ['rig runs', `${o.rigRuns}${o.rigBudget !== null ? ` of ${o.rigBudget}` : ''}`],
     ['trials proposed', String(o.trials)],
     ['measured', `${o.completed} (${o.infeasible} infeasible), ${o.failed} failed, ${o.abandoned} abandoned${o.imported ? `; imported ${o.imported} (warm start)` : ''}`],
-    ['best measured reward', num(measured[0]?.reward)],
+    ['best measured reward', num(m.runs.at(-1)?.best)],
     ['wall time', `${o.wallTimeS.toFixed(1)} s`],
     ['agent', o.agent],
     ['reward', o.reward ?? (o.objectives.length ? `objectives: ${o.objectives.map((x) => `${x.goal} ${x.name}`).join(', ')}` : '—')],
@@ -71,11 +74,20 @@ function reportHtml(m: CampaignModel, charts: Array<{ chart: Chart; svg: string 
   ];
   const top = measured.slice(0, 10);
   const params = m.space.map((p) => p.name);
+  const anyUnmet = top.some((r) => r.unmet.length > 0);
   const table = top.length
-    ? `<table class="summary"><thead><tr><th>#</th><th>trial</th><th>round</th>${params.map((p) => `<th>${esc(p)}</th>`).join('')}<th>measured reward</th></tr></thead><tbody>` +
-      top.map((r, i) => `<tr><td>${i + 1}</td><td>${esc(r.trialId)}</td><td>${r.round}</td>${params.map((p) => `<td>${esc(typeof r.params[p] === 'number' ? num(r.params[p] as number, 3) : (r.params[p] ?? ''))}</td>`).join('')}<td>${num(r.reward)}</td></tr>`).join('') +
-      '</tbody></table>'
+    ? `<table class="summary"><thead><tr><th>#</th><th>trial</th><th>round</th>${params.map((p) => `<th>${esc(p)}</th>`).join('')}<th>measured reward</th>${anyUnmet ? '<th>misses</th>' : ''}</tr></thead><tbody>` +
+      top
+        .map((r, i) => {
+          const rank = r.unmet.length ? '—' : String(i + 1);
+          const misses = anyUnmet ? `<td class="unmet">${esc(r.unmet.join('; '))}</td>` : '';
+          return `<tr${r.unmet.length ? ' class="unmet"' : ''}><td>${rank}</td><td>${esc(r.trialId)}</td><td>${r.round}</td>${params.map((p) => `<td>${esc(typeof r.params[p] === 'number' ? num(r.params[p] as number, 3) : (r.params[p] ?? ''))}</td>`).join('')}<td>${num(r.reward)}</td>${misses}</tr>`;
+        })
+        .join('') +
+      '</tbody></table>' +
+      (anyUnmet ? '<p class="sub">Rows marked — miss a threshold or outcome constraint: no candidates, listed after those that meet them all.</p>' : '')
     : '<p>No trial has a feasible measured result yet.</p>';
+  const front = paretoTable(m);
   const kv = (rows: Array<[string, string]>) => `<table class="kv">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>poreloop report — ${esc(o.name)} (${esc(o.id)})</title>
@@ -85,15 +97,28 @@ h1{font-size:1.5em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px soli
 table{border-collapse:collapse}td,th{padding:.2em .6em;text-align:left;border-bottom:1px solid #eee}
 table.summary td{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:1em 0}figcaption{color:#555;max-width:60em}pre{background:#f6f6f6;padding:1em;overflow:auto}
-.sub{color:#666}
+.sub{color:#666}tr.unmet td{color:#999}td.unmet{text-align:left}
 </style></head><body>
 <h1>${esc(o.name)}</h1><div class="sub">campaign ${esc(o.id)} · poreloop report</div>
 <h2>Summary</h2>${kv(facts)}
-<h2>Best trials (by measured reward)</h2>${table}
+<h2>Best trials (by measured reward, meeting every threshold and constraint first)</h2>${table}
+${front}
 <h2>Plots</h2>
 ${charts.map(({ chart, svg }) => `<figure id="plot-${chart.id}" data-chart="${chart.id}"><h3>${esc(chart.title)}</h3>${svg}<figcaption>${esc(chart.caption)} Files: <a href="${chart.id}.svg">${chart.id}.svg</a>, <a href="${chart.id}.png">${chart.id}.png</a>, <a href="${chart.id}.vl.json">Vega-Lite spec</a>.</figcaption></figure>`).join('\n')}
 <h2>Provenance</h2>${kv(provenance)}
 <h2>Config (as resolved and stored in the ledger)</h2><pre>${esc(stringify(config))}</pre>
 </body></html>
 `;
+}
+
+/** A multi-objective campaign's measured Pareto front as a table, in the objectives' units (dashboard review, 2026-12-07: the report had only the plot). */
+function paretoTable(m: CampaignModel): string {
+  if (!m.pareto) return '';
+  const { objectives } = m.pareto;
+  const front = m.pareto.points.filter((p) => p.front).sort((a, b) => a.values[0] - b.values[0]);
+  const head = objectives.map((o) => `<th>${esc(o.name)} (${o.goal}${o.unit ? `, ${esc(o.unit)}` : ''})</th>`).join('');
+  const body = front.length
+    ? `<table class="summary"><thead><tr><th>trial</th>${head}</tr></thead><tbody>${front.map((p) => `<tr><td>${esc(p.trialId)}</td>${p.values.map((v) => `<td>${num(v)}</td>`).join('')}</tr>`).join('')}</tbody></table>`
+    : '<p>No completed trial meets every threshold and constraint with measured objectives yet.</p>';
+  return `<h2>Measured Pareto front (${front.length} trial${front.length === 1 ? '' : 's'})</h2>${body}`;
 }
