@@ -114,13 +114,19 @@ const cell = (v: unknown): string => {
  * realisations (issue #13; empty for surrogate estimates and older ledgers); the reward's std
  * follows the predicted reward, and `rve_warnings` lists the properties the domain was too
  * small for, separated by ';'. With a warm start, source_file, source_sha256 and source_row
- * say which CSV line each imported trial came from (import review #4).
+ * say which CSV line each imported trial came from (import review #4). With early-life
+ * estimates (issue #20), beside the measurements: est_<property> and est_<property>_std per
+ * estimated property, est_reward(_std) (the reward with the estimate), est_fidelity and
+ * est_basis — estimates, never meas_ columns (dashboard review, 2026-12-07: the CSV, the
+ * default format, left them out while the JSON had them).
  */
 export function toCsv(doc: ExportDocument): string {
   const params = [...new Set(doc.trials.flatMap((t) => Object.keys(t.params)))];
   const preds = [...new Set(doc.trials.flatMap((t) => Object.keys(t.predicted)))];
   const meas = [...new Set(doc.trials.flatMap((t) => Object.keys(t.measured)))];
   const sourced = doc.trials.some((t) => t.source);
+  const estimated = [...new Set(doc.trials.flatMap((t) => Object.keys(t.estimate?.estimates ?? {})))];
+  const anyEstimate = doc.trials.some((t) => t.estimate);
   const header = [
     'campaign_id', 'config_hash', 'seed', 'poreloop_version', 'trial_id', 'round', 'index', 'status', 'agent', 'fidelity',
     ...params.map((p) => `param_${p}`),
@@ -128,6 +134,7 @@ export function toCsv(doc: ExportDocument): string {
     'predicted_reward', 'predicted_reward_std', 'rve_warnings', 'selected_rank', 'rig_jobs', 'attempts',
     ...meas.map((m) => `meas_${m}`),
     'measured_reward', 'feasible',
+    ...(anyEstimate ? [...estimated.flatMap((p) => [`est_${p}`, `est_${p}_std`]), 'est_reward', 'est_reward_std', 'est_fidelity', 'est_basis'] : []),
     // Issue #16: multi-objective campaigns only.
     ...(doc.trials.some((t) => t.pareto !== undefined) ? ['pareto', 'round_hypervolume'] : []),
     // Import review #4: campaigns with a warm start only.
@@ -143,6 +150,7 @@ export function toCsv(doc: ExportDocument): string {
         t.predictedReward, t.predictedRewardStd, t.rveWarnings.join(';'), t.selectedRank, t.jobs.length, t.jobs.reduce((s, j) => s + j.attempt, 0),
         ...meas.map((m) => t.measured[m]),
         t.measuredReward, t.feasible === null ? '' : String(t.feasible),
+        ...(anyEstimate ? [...estimated.flatMap((p) => [t.estimate?.estimates[p]?.mean, t.estimate?.estimates[p]?.std]), t.estimate?.reward, t.estimate?.rewardStd, t.estimate?.fidelity, t.estimate?.basis] : []),
         ...(t.pareto !== undefined ? [String(t.pareto), t.roundHypervolume] : []),
         ...(sourced ? [t.source?.file, t.source?.sha256, t.source?.row] : []),
       ].map(cell).join(','),
