@@ -1,7 +1,7 @@
 /**
- * What a campaign requires of a result beyond its reward (issue #16): each objective's
- * `threshold` (at least, for goal max; at most, for goal min) and each outcome constraint's
- * [min, max]. A trial that misses one is no candidate, however high its reward — the measured
+ * What a campaign requires of a result beyond its reward (issue #16): a measurement of every
+ * objective, each objective's `threshold` (at least, for goal max; at most, for goal min) and
+ * each outcome constraint's [min, max]. A trial that misses one is no candidate, however high its reward — the measured
  * Pareto front leaves it out, and so do the lists of best trials (`status`, the report, the
  * dashboard; dashboard review 2026-12-07: a trial at porosity 0.91 outside [0.6, 0.88], or at
  * 74.7 S/m under a 100 S/m threshold, was ranked best). Here, in src/core, so that the ledger's
@@ -34,8 +34,13 @@ export function unmetRequirements(values: Readonly<Record<string, unknown>>, set
     return typeof v === 'number' && Number.isFinite(v) ? v : null;
   };
   for (const o of set.objectives) {
-    if (o.threshold === undefined) continue;
     const v = valueOf(o.name);
+    // Without its measurement, an objective's part of the reward was a prediction (the runtime
+    // fills unmeasured properties from the P-model): no measured result (dashboard review, 2026-12-07).
+    if (o.threshold === undefined) {
+      if (v === null) out.push(`${o.name} not measured`);
+      continue;
+    }
     if (v === null) out.push(`${o.name} not measured (threshold ${show(o.threshold, o.unit)})`);
     else if (o.goal === 'max' ? v < o.threshold : v > o.threshold) out.push(`${o.name} ${show(v, o.unit)} ${o.goal === 'max' ? '<' : '>'} threshold ${show(o.threshold, o.unit)}`);
   }

@@ -346,8 +346,7 @@ export function pareto(ledger: Ledger, c: CampaignRow): CampaignModel['pareto'] 
     .filter((t) => t.status === 'completed' && t.feasible === true && !counted.has(t.trialId))
     .map((t) => {
       const values = { ...t.params, ...t.measured };
-      const missing = set.objectives.filter((o) => o.threshold === undefined && !Number.isFinite(values[o.name])).map((o) => `${o.name} not measured`);
-      return { trialId: t.trialId, values: set.objectives.map((o) => (Number.isFinite(values[o.name]) ? values[o.name] : Number.NaN)), unmet: [...unmetRequirements(values, set), ...missing] };
+      return { trialId: t.trialId, values: set.objectives.map((o) => (Number.isFinite(values[o.name]) ? values[o.name] : Number.NaN)), unmet: unmetRequirements(values, set) };
     });
   return { objectives: set.objectives.map((o) => ({ name: o.name, goal: o.goal, ...(o.unit ? { unit: o.unit } : {}) })), points, unmet };
 }
