@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createCmaesAgent } from '../../agents/cmaes.js';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { fakeAgent, fakePredictor, fakeRig, killWhileAwaitingRigs, type Behaviour } from '../../tests/fakes/index.js';
-import { systemClock, type AgentContext, type Evidence, type FidelityObservation, type Predictor, type RealityCorrection, type RealityModel } from '../core/protocols.js';
+import { systemClock, type AgentContext, type Evidence, type FidelityObservation, type Observation, type Predictor, type RealityCorrection, type RealityModel } from '../core/protocols.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRng } from '../core/rng.js';
 import { exportCampaign, summariseCampaign } from '../ledger/export.js';
@@ -107,6 +107,33 @@ describe('campaign runtime (fakes + real ledger)', () => {
       const best = Math.max(...round.map((t) => t.predictedReward!));
       expect(round.find((t) => t.selectedRank === 0)!.predictedReward).toBe(best);
     }
+  });
+
+  it('a property the rig left out is not measured: no measured reward from its prediction, no rig observation for the agent (review 2026-12-07)', async () => {
+    // The reward reads y; the rig reports z only (no rigs.measure to refuse it), the twin predicts y.
+    const rig = fakeRig((job, emit) => {
+      emit({ type: 'accepted' });
+      emit({ type: 'result', measurements: { z: Number(job.params.x) }, final: true });
+    });
+    const agent = fakeAgent();
+    const seen: Observation[] = [];
+    const learn = agent.learn.bind(agent);
+    agent.learn = async (obs) => (seen.push(...(obs as Observation[])), learn(obs));
+    const propose = agent.propose.bind(agent);
+    agent.propose = async (ctx, k) => (seen.push(...(ctx as AgentContext).history), propose(ctx, k));
+    const lines: string[] = [];
+    const s = setup({ rig, agent, rigRuns: 4, log: (l) => lines.push(l) });
+    const snap = await runToEnd(s);
+    expect(snap.context.finalStatus).toBe('completed');
+    const selected = s.ledger.trials('c').filter((t) => t.selectedRank !== null);
+    expect(selected.map((t) => [t.status, t.measured])).toEqual(selected.map((t) => ['completed', { z: Number(t.params.x) }]));
+    for (const t of selected) {
+      expect(t.predictedReward).toEqual(expect.any(Number)); // a prediction-based value existed, and is not the measured reward
+      expect(t.measuredReward ?? Number.NaN).toBeNaN();
+    }
+    expect(seen.filter((o) => o.fidelity === 'rig')).toEqual([]);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(lines.some((l) => /no measured reward — the reward reads "y", which the rigs did not measure \(they sent \[z\]\)/.test(l))).toBe(true);
   });
 
   it('predict.screen: the first round scores more candidates before any rig run, later rounds the usual number (issue #13)', async () => {

@@ -386,16 +386,18 @@ export class CampaignRuntime {
         const e = estimate.get(t.id);
         out.push({ params: t.params, reward: e !== undefined ? estimates[e].mean : (t.predictedReward ?? Number.NaN), fidelity: (t.fidelity as Observation['fidelity']) ?? 'simulation' });
       }
-      if (t.status === 'completed') out.push(this.rigObservation(t));
+      const rig = t.status === 'completed' ? this.rigObservation(t) : undefined;
+      if (rig) out.push(rig);
     }
     return this.withObjectives(out);
   }
 
   /**
    * Issue #16: each observation with its objectives and constraint slacks — from the P-model's
-   * (corrected) estimates for a digital-space observation, from the measurements (predictions
-   * for what the rigs did not measure, as the reward does) for a rig observation; a failed
-   * manufacture has none.
+   * (corrected) estimates for a digital-space observation, from the measurements for a rig
+   * observation (a trial whose objectives need a prediction of what the rigs did not measure has
+   * no rig observation, restsOnPrediction; the predictions filled in here change nothing of one
+   * that has); a failed manufacture has none.
    */
   private withObjectives(out: Observation[]): Observation[] {
     const of = this.d.objectivesOf;
@@ -470,12 +472,42 @@ export class CampaignRuntime {
   /**
    * A completed trial as the agent sees it: its measured reward at fidelity `rig` — or, when part
    * of it was predicted (issue #20: an early-stopped durability test), the reward with the
-   * estimate at fidelity `early-life`, which agents that trust only measurements leave out.
+   * estimate at fidelity `early-life`, which agents that trust only measurements leave out. None
+   * when its result rests on the twin's prediction of a property the rigs did not measure: a
+   * NaN rig reward would be learnt as a failed manufacture (agents/common.ts trainingData), the
+   * prediction as a measurement; the agents know the trial by its simulation already.
    */
-  private rigObservation(t: TrialRow): Observation {
+  private rigObservation(t: TrialRow): Observation | undefined {
     const est = this.view.document('EstimateRecorded', t.id)?.body;
     if (est) return { params: t.params, reward: est.reward, fidelity: est.fidelity, feasible: true };
+    if (this.restsOnPrediction(t)) return undefined;
     return { params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true };
+  }
+
+  /**
+   * Whether a completed, feasible trial's result — its reward, or (issue #16) an objective or a
+   * constraint slack — needs a property its prediction has and the rigs did not measure: the
+   * values differ with that property's prediction unknown (NaN). A prediction must never become
+   * a measurement (review 2026-12-07, as issue #20 for estimates; completeTrial records such a
+   * trial's measured reward as NaN).
+   */
+  private restsOnPrediction(t: TrialRow): boolean {
+    const measured = t.measured ?? {};
+    const unmeasured = Object.keys(t.prediction ?? {}).filter((n) => !Object.hasOwn(measured, n));
+    if (t.feasible === false || unmeasured.length === 0) return false;
+    const params = this.view.paramsOf(t);
+    const results = (values: Record<string, number>): number[] => {
+      try {
+        const o = this.d.objectivesOf?.(values, params);
+        return [this.d.rewardOf(values, params), ...(o?.objectives ?? []), ...(o?.constraints ?? [])];
+      } catch {
+        return [Number.NaN];
+      }
+    };
+    const predicted = Object.fromEntries(Object.entries(t.prediction ?? {}).map(([k, v]) => [k, v.mean]));
+    const without = results({ ...measured, ...Object.fromEntries(unmeasured.map((n) => [n, Number.NaN])) });
+    const full = results({ ...predicted, ...measured });
+    return full.length !== without.length || full.some((v, i) => !Object.is(v, without[i]));
   }
 
   /** Every completed trial's P-model prediction (uncorrected) next to what the rigs measured (not the trials with an estimate, issue #20). */
@@ -954,7 +986,7 @@ export class CampaignRuntime {
     const completed = trials.filter((t) => t.status === 'completed');
     // Async: a pass in which no trial ended (a slot was free at once) records no learning.
     if (!this.view.has('AgentLearned', `rig:${round}`) && (!async || trials.length > 0)) {
-      const obs: Observation[] = completed.map((t) => this.rigObservation(t));
+      const obs = completed.map((t) => this.rigObservation(t)).filter((o): o is Observation => o !== undefined);
       if (obs.length > 0) await this.d.agent.learn(obs);
       // Only measurements train the P-model (issue #20: not a trial whose result was partly predicted).
       await this.d.observe?.(completed.filter((t) => t.feasible && t.measured && !this.view.has('EstimateRecorded', t.id)).map((t) => ({ params: this.view.paramsOf(t), measured: t.measured! })));
@@ -1108,20 +1140,30 @@ export class CampaignRuntime {
     const ran = realised ? { ...trial, params: realised } : trial;
     let reward = Number.NaN;
     try {
-      // Properties the rigs did not measure keep their predicted values in the reward.
+      // The reward with everything known of the trial: the estimate's reward (issue #20). Properties
+      // the rigs did not measure keep their predicted values here, never in the measured reward below.
       if (feasible) reward = this.d.rewardOf({ ...predicted, ...measured, ...estimated }, this.view.paramsOf(ran));
     } catch (e) {
       return void abandon(`the reward could not be computed from the measurements [${Object.keys(measured).join(', ')}]: ${(e as Error).message}`);
     }
     const ranParams = realised ? { params: realised } : {};
-    if (!estimate) return void this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward, feasible, ...ranParams }, trial.id);
     // Issue #20: a reward that rests on a prediction is not a measured reward — the trial has none
-    // (NaN: best, worst, targets, the correction and the reality model count only measurements);
-    // the estimate, its σ and the reward with it are their own document, in the same transaction.
-    // A reward that does not use the estimated names (the same value with them unknown, NaN) is
-    // measured all the same (#20 review).
+    // (NaN: best, worst, targets, the correction and the reality model count only measurements).
+    // The same for the twin's prediction of a property the rigs left out (review 2026-12-07: with
+    // no rigs.measure to refuse it at load, a rig that omitted sigma_eff_z gave a "measured"
+    // reward made of the prediction, which the agents learnt as rig data). A reward that does not
+    // use those names (the same value with them unknown, NaN) is measured all the same (#20 review).
+    const unmeasured = [...new Set([...Object.keys(estimated), ...Object.keys(predicted).filter((n) => !Object.hasOwn(measured, n))])];
+    const measuredReward = this.rewardWithout(unmeasured, measured, ran, reward);
+    if (!estimate) {
+      if (Number.isFinite(reward) && !Number.isFinite(measuredReward)) {
+        const read = unmeasured.filter((n) => Number.isNaN(this.rewardWithout([n], { ...predicted, ...measured }, ran, reward)));
+        this.d.log?.(`trial ${trial.id}: no measured reward — the reward reads ${read.map((n) => `"${n}"`).join(', ')}, which the rigs did not measure (they sent [${Object.keys(measured).join(', ')}]); the agents do not learn it as rig data`);
+      }
+      return void this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward: measuredReward, feasible, ...ranParams }, trial.id);
+    }
+    // The estimate, its σ and the reward with it are their own document, in the same transaction.
     const rewardStd = this.d.rewardStd?.({ ...Object.fromEntries(Object.entries({ ...predicted, ...measured }).map(([k, v]) => [k, { mean: v, std: 0 }])), ...estimate.estimates }, (m) => this.d.rewardOf(m, this.view.paramsOf(ran)));
-    const measuredReward = this.rewardWithout(Object.keys(estimated), { ...predicted, ...measured }, ran, reward);
     this.ledger.transaction(() => {
       this.ledger.append(this.d.campaignId, 'EstimateRecorded', { trialId: trial.id, ...estimate, reward, ...(rewardStd === undefined ? {} : { rewardStd }) }, trial.id);
       this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward: measuredReward, feasible, ...ranParams }, trial.id);
