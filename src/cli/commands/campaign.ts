@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { BadInputError } from '../../core/errors.js';
 import type { RunOptions } from '../../compose/campaign.js';
-import { exportCampaign, pendingApproval, summariseCampaign, toCsv, type CampaignSummary } from '../../ledger/export.js';
+import { exportCampaign, pendingApproval, summariseCampaign, toCsv, type CampaignSummary, type TrialSummary } from '../../ledger/export.js';
 import { campaignFinished, Ledger, issueCommand, type CampaignRow } from '../../ledger/ledger.js';
 import { CampaignLease } from '../../ledger/lease.js';
 import { parseSetFlags, withLedger, type GlobalArgs, type Output } from '../common.js';
@@ -80,15 +80,20 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
   if (s.top.length > 0) {
     out.info('');
     out.info('best candidates by measured reward (pred: P-model, corrected toward the rigs; meas: rigs):');
-    s.top.forEach((t, i) => {
-      const pred = t.predictedRewardStd === null || t.predictedRewardStd === undefined ? fmt(t.predictedReward) : `${fmt(t.predictedReward)} ± ${fmt(t.predictedRewardStd, 2)}`;
-      out.info(`${String(i + 1).padStart(2)}. ${t.trialId.split('-').slice(-2).join('-').padEnd(8)} reward meas ${fmt(t.measuredReward).padStart(9)}   pred ${pred}`);
-      const params = Object.entries(t.params).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v, 3) : String(v)}${unitOf(k, s.units)}`);
-      for (const l of wrap('    ', params)) out.info(l);
-      const props = Object.keys(t.measured).map((p) => `${p} ${fmt(t.predicted[p], 3)}/${fmt(t.measured[p], 3)}${unitOf(p, {})}`);
-      for (const l of wrap('    pred/meas: ', props)) out.info(l);
+    s.top.forEach((t, i) => printCandidate(out, s, t, i));
+  }
+  // Review 2026-12-07: trials that miss a threshold or an outcome constraint are no candidates
+  // (d2150b7), but they were measured — left unprinted, a campaign where every trial misses one
+  // said "no trial has a measured result yet".
+  if (s.unmetTop.length > 0) {
+    out.info('');
+    if (s.top.length === 0) out.info('no measured trial meets every threshold and outcome constraint yet');
+    out.info('measured but missing a requirement (no candidates):');
+    s.unmetTop.forEach((t, i) => {
+      printCandidate(out, s, t, i);
+      for (const l of wrap('    misses: ', t.unmet)) out.info(l);
     });
-  } else {
+  } else if (s.top.length === 0) {
     out.info('no trial has a measured result yet');
   }
   printUncertainty(out, s.uncertainty);
@@ -98,6 +103,16 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
   const db = `--db ${s.ledger}`.length <= 40 ? `--db ${s.ledger}` : '--db <ledger>';
   out.info(`plots and report: poreloop report ${s.campaignId} --out report/ ${db}`);
   out.info(`live dashboard:   poreloop serve ${db}`);
+}
+
+/** One trial of a best list: rank, reward measured and predicted, its parameters and properties with units. */
+function printCandidate(out: Output, s: CampaignSummary, t: TrialSummary, i: number): void {
+  const pred = t.predictedRewardStd === null || t.predictedRewardStd === undefined ? fmt(t.predictedReward) : `${fmt(t.predictedReward)} ± ${fmt(t.predictedRewardStd, 2)}`;
+  out.info(`${String(i + 1).padStart(2)}. ${t.trialId.split('-').slice(-2).join('-').padEnd(8)} reward meas ${fmt(t.measuredReward).padStart(9)}   pred ${pred}`);
+  const params = Object.entries(t.params).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v, 3) : String(v)}${unitOf(k, s.units)}`);
+  for (const l of wrap('    ', params)) out.info(l);
+  const props = Object.keys(t.measured).map((p) => `${p} ${fmt(t.predicted[p], 3)}/${fmt(t.measured[p], 3)}${unitOf(p, {})}`);
+  for (const l of wrap('    pred/meas: ', props)) out.info(l);
 }
 
 /** How sure the simulated scores were, and which properties the domain was too small for (issue #13). */

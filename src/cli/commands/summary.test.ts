@@ -40,6 +40,26 @@ describe('the campaign summary and status (issue #18)', () => {
     expect(JSON.parse(io.stdout)).toMatchObject({ state: 'done', wallTimeS: 29, outcomes: { measured: 4, infeasible: 1 } });
   });
 
+  it('status prints measured trials that miss a requirement apart, with what each misses, instead of "no measured result" (review 2026-12-07)', async () => {
+    // b = 10 − reward: 8.5, 7, 8; all under the outcome constraint's min 9.9 — none is a candidate.
+    const db = join(dir, 'unmet.db');
+    finishedCampaign([1.5, 3, 2], { outcomeConstraints: [{ name: 'b', min: 9.9 }] }, 'c1', db).close();
+    io.stdout = '';
+    expect(await main(['status', 'c1', '--db', db])).toBe(0);
+    const lines = io.stdout.split('\n');
+    const text = lines.join('\n');
+    expect(text).not.toMatch(/no trial has a measured result yet/);
+    expect(text).not.toMatch(/best candidates/);
+    expect(text).toMatch(/no measured trial meets every threshold and outcome constraint yet\nmeasured but missing a requirement \(no candidates\):\n 1\. r2-0 +reward meas +3\.000/);
+    expect(lines.filter((l) => l.startsWith('    misses: '))).toEqual(['    misses: b 7 < min 9.9', '    misses: b 8 < min 9.9', '    misses: b 8.5 < min 9.9']);
+    // With a candidate (b 9.95 ≥ 9.9), it is the best and the others follow apart.
+    const db2 = join(dir, 'unmet2.db');
+    finishedCampaign([1.5, 0.05, 3], { outcomeConstraints: [{ name: 'b', min: 9.9 }] }, 'c1', db2).close();
+    io.stdout = '';
+    expect(await main(['status', 'c1', '--db', db2])).toBe(0);
+    expect(io.stdout).toMatch(/best candidates by measured reward[^\n]*\n 1\. r2-0 [\s\S]*\nmeasured but missing a requirement \(no candidates\):\n 1\. r3-0 [\s\S]*misses: b 7 < min 9\.9[\s\S]*\n 2\. r1-0 [\s\S]*misses: b 8\.5 < min 9\.9/);
+  });
+
   it('status lists as abandoned only trials still abandoned, not one a late result completed (review)', async () => {
     const db = join(dir, 'late.db');
     const l = finishedCampaign([], {}, 'lt', db);
