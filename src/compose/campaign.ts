@@ -14,7 +14,7 @@ import { BadInputError, PoreloopError } from '../core/errors.js';
 import { systemClock, type Clock, type Parameters, type Shape3, type SimulationReport, type Voxels } from '../core/protocols.js';
 import { createRng, hash32 } from '../core/rng.js';
 import { paramKey } from '../core/space.js';
-import { checkWritableDir, loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
+import { checkWritableDir, inConfigFile, loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
 import { summariseCampaign as summariseLedger, type CampaignSummary as LedgerSummary } from '../ledger/export.js';
 import { campaignFinished, Ledger } from '../ledger/ledger.js';
 import { CampaignLease, LEASE_RENEW_MS } from '../ledger/lease.js';
@@ -79,9 +79,13 @@ export function configRegistries() {
 /** Loads and fully validates a campaign file: the agent is built once so bad options exit 2 before anything starts. */
 export function loadCampaign(path: string, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): ResolvedCampaign {
   const resolved = loadCampaignFile(path, configRegistries(), overrides, env);
-  createAgent(resolved);
-  checkMemory(resolved);
-  checkDurability(resolved);
+  // The agent's options, the twin's size and the durability model are the file's settings: their
+  // errors name it, as the loader's own checks do (review 2026-12-07).
+  inConfigFile(resolve(path), () => {
+    createAgent(resolved);
+    checkMemory(resolved);
+    checkDurability(resolved);
+  });
   return resolved;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,19 +64,31 @@ describe('durabilityEstimator', () => {
     return path;
   };
 
-  it('loadCampaign refuses a durability.model that is not a saved model, before anything runs (#20 review)', () => {
+  /** The start of an error about the config file `path`: the file first (review 2026-12-07), then the key. */
+  const inFile = (path: string, rest: string) => new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${rest}`);
+
+  it('loadCampaign refuses a durability.model that is not a saved model, before anything runs, naming the file (#20 review)', () => {
     for (const model of ['nope', '.']) {
-      expect(() => loadCampaign(config(`bad-${model === '.' ? 'dot' : model}`, { model }))).toThrow(/^durability\.model: cannot read an early-life model .*metadata\.json/);
+      const path = config(`bad-${model === '.' ? 'dot' : model}`, { model });
+      expect(() => loadCampaign(path)).toThrow(inFile(path, 'durability\\.model: cannot read an early-life model .*metadata\\.json'));
     }
     expect(() => loadCampaign(config('good', { model: 'model' }))).not.toThrow();
   });
 
   it('loadCampaign refuses a simulated lab whose tests never report the model’s early window (#20 review)', () => {
     // The model reads cycles 10…200; a 1000-cycle test reports its series up to cycle 100.
-    expect(() => loadCampaign(config('short', { model: 'model' }, { cycles: 1000 }))).toThrow(/^rigs\.simulate\.durability: the early-life model reads cycles 10…200, .* up to cycle 100 .*never sends cycle 110; plan longer tests \(rigs\.simulate\.durability\.cycles ≥ 2000\)/);
+    const short = config('short', { model: 'model' }, { cycles: 1000 });
+    expect(() => loadCampaign(short)).toThrow(inFile(short, 'rigs\\.simulate\\.durability: ')); // the file, as for the loader's own checks (review 2026-12-07)
+    expect(() => loadCampaign(short)).toThrow(/rigs\.simulate\.durability: the early-life model reads cycles 10…200, .* up to cycle 100 .*never sends cycle 110; plan longer tests \(rigs\.simulate\.durability\.cycles ≥ 2000\)/);
     // Reported every 20 cycles, cycle 10 never comes.
     expect(() => loadCampaign(config('sparse', { model: 'model' }, { reportEvery: 20 }))).toThrow(/never sends cycle 10;/);
     expect(() => loadCampaign(config('long', { model: 'model' }, { cycles: 3000 }))).not.toThrow();
+  });
+
+  it('loadCampaign names the config file in an error of the agent\'s options (review 2026-12-07)', () => {
+    const path = join(dir, 'bad-agent.json');
+    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(config('base', { model: 'model' }), 'utf8')), agent: { name: 'random', batchSize: 1, options: { nope: 1 } } }));
+    expect(() => loadCampaign(path)).toThrow(inFile(path, "agent\\.random: unknown option 'nope'; allowed: "));
   });
 
   it('the config refuses a durability stage that is not in the pipeline', () => {
