@@ -16,8 +16,8 @@ import { createRng, hash32 } from '../core/rng.js';
 import { paramKey } from '../core/space.js';
 import { checkWritableDir, inConfigFile, loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
 import { summariseCampaign as summariseLedger, type CampaignSummary as LedgerSummary } from '../ledger/export.js';
-import { campaignFinished, Ledger } from '../ledger/ledger.js';
-import { CampaignLease, LEASE_RENEW_MS } from '../ledger/lease.js';
+import { campaignFinished, isBusy, Ledger, LedgerBusyError } from '../ledger/ledger.js';
+import { CampaignLease, LEASE_RENEW_MS, LEASE_TTL_MS } from '../ledger/lease.js';
 import { offThread } from './off-thread-agent.js';
 
 export type { TrialSummary } from '../ledger/export.js';
@@ -87,6 +87,96 @@ export function loadCampaign(path: string, overrides: Overrides = {}, env: NodeJ
     checkDurability(resolved);
   });
   return resolved;
+}
+
+/** A ledger another process kept locked past the tries: a bare statement's SQLITE_BUSY (busy_timeout spent), a transaction's LedgerBusyError. */
+const ledgerLocked = (e: unknown): boolean => isBusy(e) || e instanceof LedgerBusyError;
+
+/**
+ * Review 2026-12-07 (follow-up of 6dbca97): the composition root's own ledger writes outside the
+ * machine's steps — the record of rejected messages, the snapshot observer, the 250 ms poll —
+ * run in callbacks and timers, where a throw is uncaught and ends the process. A ledger locked
+ * past its tries is no reason to: `run` keeps the work the lock refused and `retry` (each poll
+ * tick) does it again, in order. While work waits, new work queues behind it untried: each try
+ * of a locked ledger blocks the event loop for the ledger's busy_timeout.
+ */
+export class LockedLedgerWork {
+  private readonly work = new Map<string, () => void>();
+  private since: string | null = null;
+
+  /** `drop`: errors that end a work for good, unrecorded (the lease guard's, after a takeover). */
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly drop: (e: unknown) => boolean = () => false,
+  ) {}
+
+  /** Does `work` now — or, when the lock refuses it or earlier work waits, at a later `retry`. A work of the key that waits is replaced (the newest state is the one to save). */
+  run(key: string, work: () => void): void {
+    const idle = this.work.size === 0;
+    this.work.delete(key);
+    this.work.set(key, work);
+    if (idle) this.retry();
+  }
+
+  /** Does the waiting work in order, up to the first the lock still refuses; true when none waits. */
+  retry(): boolean {
+    for (const [key, work] of this.work) {
+      try {
+        work();
+      } catch (e) {
+        if (ledgerLocked(e)) {
+          this.note(e);
+          return false;
+        }
+        if (!this.drop(e)) throw e;
+      }
+      this.work.delete(key);
+    }
+    if (this.since !== null) this.log(`the ledger is writable again (locked since ${this.since}); what waited is recorded`);
+    this.since = null;
+    return true;
+  }
+
+  /** Says once per spell that the ledger is locked, and that its work waits. */
+  note(e: unknown): void {
+    if (this.since !== null) return;
+    this.since = new Date().toISOString();
+    this.log(`the ledger is locked by another process (${(e as Error).message}); its writes wait and are tried again at the next poll`);
+  }
+}
+
+/**
+ * The campaign's lease kept by the poll (every LEASE_RENEW_MS). A renewal the ledger's lock
+ * refuses is tried again at the next tick; once none succeeded for half the lease's life, the
+ * campaign must stop before another process may take it over (review 2026-12-07). The lease is
+ * wall-clock state shared with other processes: real time, not the campaign's clock.
+ */
+export class LeaseRenewal {
+  private renewedAt: number;
+
+  constructor(
+    private readonly lease: CampaignLease,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.renewedAt = now();
+  }
+
+  /** Whether a renewal is due: LEASE_RENEW_MS after the last that succeeded. */
+  due(): boolean {
+    return this.now() - this.renewedAt >= LEASE_RENEW_MS;
+  }
+
+  /** 'held' (renewed), 'lost' (another process took it), or the lock that refused it and whether the lease has gone unrenewed for half its life. */
+  renew(): 'held' | 'lost' | { locked: Error; expiring: boolean } {
+    try {
+      if (!this.lease.renew()) return 'lost';
+    } catch (e) {
+      if (!ledgerLocked(e)) throw e;
+      return { locked: e as Error, expiring: this.now() - this.renewedAt >= LEASE_TTL_MS / 2 };
+    }
+    this.renewedAt = this.now();
+    return 'held';
+  }
 }
 
 /**
@@ -265,6 +355,10 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
   const closers: Array<() => Promise<void> | void> = [];
   // Set when another process has taken the campaign over: from then on this one writes nothing.
   let leaseLost: PoreloopError | undefined;
+  // Ledger writes of callbacks and the poll that a lock refused, for the next tick; a write the
+  // lease guard refused is dropped — the lease loss stops this process.
+  const waiting = new LockedLedgerWork(log, (e) => e === leaseLost);
+  let lockStopped = false;
   const close = async () => {
     for (const c of closers.reverse()) await Promise.resolve(c()).catch((e) => log(`shutdown: ${(e as Error).message}`));
   };
@@ -369,7 +463,9 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       options: { timeoutMs: resolved.timeoutMs, maxAttempts: config.rigs.maxAttempts, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS },
     });
     // Every rejected inbound message is recorded with its reason (issue #7: nothing silently dropped).
-    const invalid = dispatcher.invalid$.subscribe((r) => ledger.append(campaignId, 'MessageRejected', { topic: r.topic, reason: r.reason, payload: r.excerpt }));
+    // Recorded through `waiting`: a ledger locked past its tries is no uncaught throw in the subscription.
+    let rejected = 0;
+    const invalid = dispatcher.invalid$.subscribe((r) => waiting.run(`rejected:${rejected++}`, () => void ledger.append(campaignId, 'MessageRejected', { topic: r.topic, reason: r.reason, payload: r.excerpt })));
     closers.push(() => invalid.unsubscribe());
     await dispatcher.start();
     closers.push(() => dispatcher.stop());
@@ -447,22 +543,19 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     // on entering it, CampaignUnpaused when it goes on in the same process — so `status`, the
     // dashboard and the export show "paused", and a killed paused campaign is recognisable.
     let lastState = snapshot ? stateName((snapshot as { value?: unknown }).value) : '';
+    // A locked ledger: the newest state is recorded at a later poll tick (`waiting`); lastState
+    // moves only once its CampaignPaused/Unpaused is written, so that a retry writes it.
+    const recordState = (snap: ReturnType<typeof actor.getSnapshot>) => {
+      const state = stateName(snap.value);
+      if (!leaseLost && state !== lastState) {
+        if (state === 'paused') ledger.append(campaignId, 'CampaignPaused', { round: snap.context.round }, `round:${snap.context.round}`);
+        else if (lastState === 'paused' && ledger.campaign(campaignId)?.status === 'paused') ledger.append(campaignId, 'CampaignUnpaused', { round: snap.context.round });
+      }
+      lastState = state;
+      if (!leaseLost && !['stopping', 'failed', 'done'].includes(String(snap.value))) ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot());
+    };
     actor.subscribe({
-      next: (snap) => {
-        const state = stateName(snap.value);
-        try {
-          if (!leaseLost && state !== lastState) {
-            if (state === 'paused') ledger.append(campaignId, 'CampaignPaused', { round: snap.context.round }, `round:${snap.context.round}`);
-            else if (lastState === 'paused' && ledger.campaign(campaignId)?.status === 'paused') ledger.append(campaignId, 'CampaignUnpaused', { round: snap.context.round });
-          }
-          lastState = state;
-          if (!leaseLost && !['stopping', 'failed', 'done'].includes(String(snap.value))) ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot());
-        } catch (e) {
-          // A write refused because the lease was lost is the expected end (the guard below
-          // stops the process); anything else is a real failure.
-          if (e !== leaseLost) throw e;
-        }
-      },
+      next: (snap) => waiting.run('state', () => recordState(snap)),
       error: (e) => log(`machine error: ${(e as Error).message}`),
     });
     const onAbort = () => actor.send({ type: 'campaign.stop', reason: 'operator signal' });
@@ -471,10 +564,21 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     // the wall-time budget: the machine checks it between rounds, but a round that cannot
     // finish (a rig that never answers) must end at budget.wallTime too (issue #14).
     let wallTimeSent = false;
-    let renewedAt = Date.now();
+    const renewal = new LeaseRenewal(lease);
     let fleetKey = '';
     let fleetAt = 0;
     const poll = setInterval(() => {
+      try {
+        tick();
+      } catch (e) {
+        // Locked past the ledger's tries: the tick's work is done again at the next one. A write
+        // the lease guard refused: loseLease, scheduled by the guard, stops the process.
+        if (e === leaseLost) return;
+        if (!ledgerLocked(e)) throw e;
+        waiting.note(e);
+      }
+    }, 250);
+    function tick(): void {
       // The rig fleet for the dashboard (issue #18): on every change of a rig's status or load,
       // and every FLEET_RECORD_MS so its last heartbeat stays current without a row per heartbeat.
       // Written only after the lease is renewed in the same tick: no write after a takeover.
@@ -483,14 +587,22 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       const workers = pool instanceof MqttExecutor ? pool.workers().map((w) => ({ workerId: w.workerId, kinds: [...w.kinds], concurrency: w.concurrency, host: w.host })) : undefined;
       const fleet = JSON.stringify([rigs.map((r) => [r.rigId, r.status, r.inflight]), workers?.map((w) => w.workerId)]);
       const recordFleet = fleet !== fleetKey || Date.now() - fleetAt >= FLEET_RECORD_MS;
-      // The lease is wall-clock state shared with other processes: real time, not the injected clock.
-      if (recordFleet || Date.now() - renewedAt >= LEASE_RENEW_MS) {
-        renewedAt = Date.now();
-        if (!lease.renew()) {
-          loseLease();
-          return;
+      if (recordFleet || renewal.due()) {
+        const r = renewal.renew();
+        if (r === 'lost') return loseLease();
+        if (r !== 'held') {
+          // Review 2026-12-07: a renewal the lock keeps refusing stops the campaign before the lease
+          // can expire — `stopped`, resumable, as the runtime does when a rig event cannot be recorded.
+          if (r.expiring && !lockStopped) {
+            lockStopped = true;
+            runtime.stopUnrecorded(`renewal of the campaign's lease (refused for ${LEASE_TTL_MS / 2000} s, half the lease's life)`, r.locked);
+            actor.send({ type: 'campaign.stop', reason: 'the ledger stayed locked' });
+          }
+          return waiting.note(r.locked);
         }
       }
+      // Work a lock refused before goes first; while the ledger is still locked the rest waits too.
+      if (!waiting.retry()) return;
       if (resolved.wallTimeMs !== undefined && !wallTimeSent && clock.now() - actor.getSnapshot().context.startedAt >= resolved.wallTimeMs) {
         wallTimeSent = true;
         // The budget's own end, as the machine's wall-time rule in `deciding`: completed, the trials in flight given up and cancelled (#21 review).
@@ -503,18 +615,19 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
         }
       }
       if (recordFleet) {
-        fleetKey = fleet;
-        fleetAt = Date.now();
         ledger.append(campaignId, 'RigFleetObserved', {
           rigs: rigs.map((r) => ({ rigId: r.rigId, status: r.status, capabilities: r.capabilities, inflight: r.inflight ?? 0, lastSeenAt: r.lastSeenAt ? new Date(r.lastSeenAt).toISOString() : undefined })),
           ...(workers ? { workers } : {}),
         });
+        // After the write: a fleet the lock refused is recorded at the next tick.
+        fleetKey = fleet;
+        fleetAt = Date.now();
       }
       // The approval gate is a waiting state: the decision (from any process) arrives as an event.
       const snap = actor.getSnapshot();
       const decided = snap.matches('awaitingApproval') ? runtime.decideApproval(snap.context.round) : null;
       if (decided) actor.send({ type: 'approval.decided', ...decided });
-    }, 250);
+    }
     closers.push(() => clearInterval(poll));
     // One writer per campaign (issue #14): once another process has taken the campaign over, the
     // new owner's ledger must not get this process's snapshot, rig events or a CampaignStopped.

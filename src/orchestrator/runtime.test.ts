@@ -9,7 +9,7 @@ import { systemClock, type AgentContext, type Evidence, type FidelityObservation
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRng } from '../core/rng.js';
 import { exportCampaign, summariseCampaign } from '../ledger/export.js';
-import { Ledger, issueCommand } from '../ledger/ledger.js';
+import { Ledger, LedgerBusyError, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime } from './runtime.js';
 
@@ -252,6 +252,25 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(round1.map((t) => t.status)).toEqual(['abandoned', 'abandoned']);
     expect(s.ledger.documents('c', 'ApprovalGiven').map((d) => d.body.decision)).toEqual(['reject', 'approve', 'approve', 'approve', 'approve']);
     expect(summariseCampaign(s.ledger, 'c', 0).awaitingApproval).toBeNull();
+  });
+
+  it('the composition root stops a campaign waiting at the gate when its lease cannot be renewed: stopped, resumable (review 2026-12-07)', async () => {
+    // src/compose/campaign.ts: a renewal the ledger's lock refused for half the lease's life.
+    const s = setup({ approval: true, rigRuns: 4 });
+    s.runtime.start();
+    const actor = createActor(s.machine, { input: s.input });
+    const stop = atTheGate(actor, s.runtime, () => {
+      s.runtime.stopUnrecorded("renewal of the campaign's lease", new LedgerBusyError(s.db, 3, null));
+      actor.send({ type: 'campaign.stop', reason: 'the ledger stayed locked' });
+    });
+    actor.start();
+    await toPromise(actor);
+    stop();
+    await s.runtime.close();
+    expect(s.ledger.campaign('c')).toMatchObject({
+      status: 'stopped',
+      stopReason: expect.stringMatching(/^the renewal of the campaign's lease could not be recorded in the ledger \(ledger .*another process held its write lock.*"poreloop resume c" continues it/),
+    });
   });
 
   it('a decision counts for its round only: two approvals of round 1 leave round 2 waiting; a stale or round-less one is ignored, with why (issue #18)', async () => {

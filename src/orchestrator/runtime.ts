@@ -357,8 +357,12 @@ export class CampaignRuntime {
     }
   }
 
-  /** Stops the campaign because `what` could not be recorded (recordRigEvent, actors()); finish makes it `stopped`. */
-  private stopUnrecorded(what: string, err: unknown): void {
+  /**
+   * Stops the campaign because `what` could not be recorded (recordRigEvent, actors(); the
+   * composition root's lease renewal, src/compose/campaign.ts); finish makes it `stopped`. A
+   * machine in a waiting state (approval gate, paused) also needs the `campaign.stop` event.
+   */
+  stopUnrecorded(what: string, err: unknown): void {
     if (this.unrecorded) return;
     this.unrecorded = new Error(
       `the ${what} could not be recorded in the ledger (${(err as Error)?.message ?? String(err)}); the campaign stops so that nothing is lost: ` +

@@ -1,0 +1,78 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CampaignLease, LEASE_RENEW_MS, LEASE_TTL_MS } from '../ledger/lease.js';
+import { Ledger } from '../ledger/ledger.js';
+import { LeaseRenewal, LockedLedgerWork } from './campaign.js';
+
+/**
+ * Review 2026-12-07 (follow-up of 6dbca97): the composition root's ledger writes in callbacks and
+ * its 250 ms poll threw uncaught — ending the process — when another process kept the ledger
+ * locked past its tries. Two connections on one real SQLite file stand for the two processes (as
+ * src/ledger/concurrency.test.ts); this one waits no busy_timeout, so a held lock refuses at once.
+ */
+describe('compose: a ledger locked by another process (review 2026-12-07)', () => {
+  const open = () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'poreloop-locked-')), 'l.db');
+    const a = Ledger.open(file);
+    a.append('c', 'CampaignStarted', { name: 'c', config: {}, configHash: 'h', seed: 1, source: 's.yaml', versions: {} }, 'start');
+    a.db.pragma('busy_timeout = 0');
+    const b = Ledger.open(file);
+    return { a, b, hold: () => b.db.exec('BEGIN IMMEDIATE'), release: () => b.db.exec('COMMIT') };
+  };
+  const rejected = (a: Ledger, topic: string) => () => void a.append('c', 'MessageRejected', { topic, reason: 'bad json', payload: '{' });
+
+  it('work the lock refuses waits, is done in order once it is writable, and never throws', () => {
+    const { a, b, hold, release } = open();
+    const lines: string[] = [];
+    const work = new LockedLedgerWork((l) => lines.push(l));
+    hold();
+    expect(() => work.run('rejected:0', rejected(a, 't0'))).not.toThrow();
+    work.run('state', () => a.saveSnapshot('c', { n: 1 }));
+    work.run('rejected:1', rejected(a, 't1'));
+    work.run('state', () => a.saveSnapshot('c', { n: 2 })); // the newest state replaces the waiting one
+    expect(work.retry()).toBe(false);
+    expect(lines).toEqual([expect.stringMatching(/^the ledger is locked by another process \(ledger .*another process held its write lock through 3 tries/)]);
+    expect(a.documents('c', 'MessageRejected')).toEqual([]);
+    release();
+    expect(work.retry()).toBe(true);
+    expect(a.documents('c', 'MessageRejected').map((d) => d.body.topic)).toEqual(['t0', 't1']);
+    expect(a.campaign('c')!.snapshot).toEqual({ n: 2 });
+    expect(lines[1]).toMatch(/^the ledger is writable again/);
+    // Nothing waits: new work is done at once.
+    work.run('rejected:2', rejected(a, 't2'));
+    expect(a.documents('c', 'MessageRejected')).toHaveLength(3);
+    // An error that is not a lock is not swallowed; one to drop (the lease guard's) ends its work.
+    expect(() => work.run('x', () => { throw new Error('disk full'); })).toThrow('disk full');
+    const lost = new Error('lease lost');
+    const dropping = new LockedLedgerWork(() => {}, (e) => e === lost);
+    dropping.run('y', () => { throw lost; });
+    expect(dropping.retry()).toBe(true);
+    a.close();
+    b.close();
+  });
+
+  it('a lease renewal the lock refuses is tried again; after half the lease\'s life it says the campaign must stop', () => {
+    const { a, b, hold, release } = open();
+    let t = 1_000_000;
+    const lease = CampaignLease.acquire(a, 'c');
+    const renewal = new LeaseRenewal(lease, () => t);
+    expect(renewal.due()).toBe(false);
+    t += LEASE_RENEW_MS;
+    expect(renewal.due()).toBe(true);
+    hold();
+    const r = renewal.renew();
+    expect(r).toMatchObject({ expiring: false, locked: { code: expect.stringMatching(/^SQLITE_BUSY/) } });
+    expect(renewal.due()).toBe(true); // not renewed: tried at the next tick
+    t += LEASE_TTL_MS / 2 - LEASE_RENEW_MS;
+    expect(renewal.renew()).toMatchObject({ expiring: true });
+    release();
+    expect(renewal.renew()).toBe('held');
+    expect(renewal.due()).toBe(false);
+    b.db.prepare('DELETE FROM leases').run(); // another process took the campaign over
+    expect(renewal.renew()).toBe('lost');
+    a.close();
+    b.close();
+  });
+});
