@@ -11,9 +11,9 @@ import { createRng } from '../core/rng.js';
 import { exportCampaign, summariseCampaign } from '../ledger/export.js';
 import { Ledger, LedgerBusyError, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
-import { CampaignRuntime } from './runtime.js';
+import { CampaignRuntime, type CampaignRuntimeDeps } from './runtime.js';
 
-function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel; screen?: number; log?: (line: string) => void; mode?: 'sync' | 'async'; warmup?: number; batchSize?: number } = {}) {
+function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel; screen?: number; log?: (line: string) => void; mode?: 'sync' | 'async'; warmup?: number; batchSize?: number; objectivesOf?: CampaignRuntimeDeps['objectivesOf'] } = {}) {
   const db = opts.db ?? join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'l.db');
   const ledger = Ledger.open(db);
   if (!ledger.campaign('c')) {
@@ -24,7 +24,7 @@ function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: 
   const runtime = new CampaignRuntime({
     ledger, campaignId: 'c', agent, space: { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] },
     predictor: opts.predictor ?? fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, screenCandidates: opts.screen, batchSize: opts.batchSize ?? 2, mode: opts.mode, warmup: opts.warmup,
-    timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction, reality: opts.reality, log: opts.log,
+    timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction, reality: opts.reality, log: opts.log, objectivesOf: opts.objectivesOf,
   });
   const machine = campaignMachine.provide({
     actors: Object.fromEntries(Object.entries(runtime.actors()).map(([k, f]) => [k, fromPromise(({ input }: { input: any }) => (f as any)(input))])) as never,
@@ -134,6 +134,21 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(seen.filter((o) => o.fidelity === 'rig')).toEqual([]);
     expect(seen.length).toBeGreaterThan(0);
     expect(lines.some((l) => /no measured reward — the reward reads "y", which the rigs did not measure \(they sent \[z\]\)/.test(l))).toBe(true);
+  });
+
+  it('an objective the rig left out is not measured: the agent gets no rig observation with its prediction (review 2026-12-07)', async () => {
+    // Two objectives, y and z; the twin predicts both, the rig measures y only. The scalar reward (y) is measured.
+    const predictor: Predictor = { score: async (c) => c.map((p) => ({ properties: { y: { mean: Number(p.x), std: 0.01 }, z: { mean: 1 - Number(p.x), std: 0.01 } }, fidelity: 'simulation' as const })) };
+    const agent = fakeAgent();
+    const seen: Observation[] = [];
+    const propose = agent.propose.bind(agent);
+    agent.propose = async (ctx, k) => (seen.push(...(ctx as AgentContext).history), propose(ctx, k));
+    const s = setup({ agent, predictor, rigRuns: 4, objectivesOf: (v) => ({ objectives: [v.y, v.z], constraints: [] }) });
+    await runToEnd(s);
+    const selected = s.ledger.trials('c').filter((t) => t.selectedRank !== null);
+    expect(selected.map((t) => t.measuredReward)).toEqual(selected.map((t) => 0.9 * (1 - (Number(t.params.x) - 0.7) ** 2)));
+    expect(seen.filter((o) => o.fidelity === 'simulation').length).toBeGreaterThan(0);
+    expect(seen.filter((o) => o.fidelity === 'rig')).toEqual([]);
   });
 
   it('predict.screen: the first round scores more candidates before any rig run, later rounds the usual number (issue #13)', async () => {
