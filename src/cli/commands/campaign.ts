@@ -61,7 +61,7 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
   out.info(`campaign ${s.campaignId} (${s.name}): ${s.status}${s.stopReason ? ` — ${s.stopReason}` : ''}`);
   out.info(`rounds ${s.rounds} · rig runs ${s.rigRuns} · trials proposed ${s.trials} · wall time ${s.wallTimeS.toFixed(1)} s`);
   for (const l of wrap('rig runs: ', [
-    `${o.measured} measured (${o.feasible} with a reward, ${o.infeasible} infeasible${o.noReward ? `, ${o.noReward} with a reward of ±∞/NaN` : ''})`,
+    `${o.measured} measured (${o.feasible} with a reward, ${o.infeasible} infeasible${o.noReward ? `, ${o.noReward} without a finite measured reward (±∞/NaN, or resting on a property the rigs did not measure)` : ''})`,
     ...(o.estimated ? [`${o.estimated} stopped early with an estimate`] : []),
     `${o.failed} failed`,
     `${o.abandoned} abandoned`,
