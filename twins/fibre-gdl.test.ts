@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { BadInputError } from '../src/core/errors.js';
 import type { Shape3 } from '../src/core/protocols.js';
 import { createRng } from '../src/core/rng.js';
-import { besselRatio, drawFibre, generateFibreGdl, kappaForOrder, projectedHalfWidth } from './fibre-gdl.js';
+import { besselRatio, createFibreGdl, drawFibre, generateFibreGdl, kappaForOrder, projectedHalfWidth } from './fibre-gdl.js';
 import { twinRegistry } from './index.js';
 import { countLabels, erf, lognormalCdf } from './params.js';
 
@@ -229,6 +229,17 @@ describe('fibre-gdl: input checks', () => {
     expect(gen({}, { voxelSize: 10 })).toThrow(/smaller than one voxel/);
     expect(gen({}, { untilStage: 'bake' })).toThrow(/unknown stage "bake".*lay-fibres, bind, ptfe-treat, compress/);
     expect(gen({}, { size: [2, 64, 64] as Shape3 })).toThrow(/size must be/);
+  });
+
+  it('refuses fibres the domain cannot hold, naming its size and the largest diameter (review 2026-12-07)', () => {
+    // 20 µm fibres in 8³ voxels of 1 µm once gave porosity 0 for 0.78 requested, exit 0.
+    const opts = { seed: 1, size: [8, 8, 8] as Shape3, voxelSize: 1 };
+    expect(() => generateFibreGdl({ fibreDiameter: 20 }, opts)).toThrow(/fibreDiameter 20 µm does not fit the domain: 8×8×8 voxels of 1 µm is 8 µm across in plane, which holds mean diameters ≤ 4 µm/);
+    // At the largest diameter allowed the sheet is coarse but porous (not a solid block).
+    expect(generateFibreGdl({ fibreDiameter: 4 }, opts).achieved.porosityPaper).toBeGreaterThan(0.6);
+    // The check generation makes is the twin's checkInput, which the config loader runs.
+    expect(() => createFibreGdl().checkInput!({ fibreDiameter: 20 }, opts)).toThrow(/does not fit the domain/);
+    expect(() => createFibreGdl().checkInput!({}, { ...opts, voxelSize: '2' as unknown as number })).toThrow(/voxelSize must be a number in \(0, 1000\] µm, got "2"/);
   });
 });
 

@@ -5,7 +5,7 @@ import { collapseColumns } from '../src/voxel/compress.js';
 import { fillBridges, fillCoating } from '../src/voxel/fill.js';
 import { createGapField, GAP_MAX_VOXELS, rasteriseCylinder, type Cylinder } from '../src/voxel/raster.js';
 import { createVoxels } from '../src/voxel/voxels.js';
-import { checkOptions, countLabels, lognormal, resolveParams, round6, continuous } from './params.js';
+import { checkFitsDomain, checkGrid, checkOptions, countLabels, lognormal, resolveParams, round6, continuous } from './params.js';
 
 /**
  * fibre-gdl: a non-woven carbon-paper gas diffusion layer by stochastic fibre stacking
@@ -187,21 +187,31 @@ export function createFibreGdl(): Twin {
     stages: FIBRE_GDL_STAGES,
     phases: { ...FIBRE_GDL_PHASES },
     generate: generateFibreGdl,
+    checkInput: checkFibreGdl,
   };
 }
 
-export function generateFibreGdl(params: Parameters, options: TwinGenerateOptions): TwinOutput {
+/** The parameters and grid checks of generation (Twin.checkInput): fibres of a voxel or more, that fit the domain. */
+export function checkFibreGdl(params: Parameters, grid: Pick<TwinGenerateOptions, 'size' | 'voxelSize'>): Record<string, number> {
   const q = resolveParams('fibre-gdl', FIBRE_GDL_PARAMETERS, params);
-  const { shape, lastStage } = checkOptions('fibre-gdl', FIBRE_GDL_STAGES, options);
-  const [nx, ny, nz] = shape;
-  const vs = options.voxelSize;
-  const dMeanVox = q.fibreDiameter / vs;
-  if (dMeanVox < 1) {
+  const shape = checkGrid(grid);
+  const vs = grid.voxelSize;
+  if (q.fibreDiameter / vs < 1) {
     throw new BadInputError(
       `fibreDiameter ${q.fibreDiameter} µm is smaller than one voxel (${vs} µm): use voxelSize ≤ ${q.fibreDiameter} µm (≥ 3 voxels per diameter recommended)`,
       'voxelSize',
     );
   }
+  checkFitsDomain('fibreDiameter', q.fibreDiameter, shape, vs, 'params.fibreDiameter');
+  return q;
+}
+
+export function generateFibreGdl(params: Parameters, options: TwinGenerateOptions): TwinOutput {
+  const q = checkFibreGdl(params, options);
+  const { shape, lastStage } = checkOptions('fibre-gdl', FIBRE_GDL_STAGES, options);
+  const [nx, ny, nz] = shape;
+  const vs = options.voxelSize;
+  const dMeanVox = q.fibreDiameter / vs;
   const progress = options.onProgress ?? (() => {});
   const rng = createRng(options.seed);
   const achieved: Record<string, number> = {};

@@ -50,6 +50,12 @@ describe('grain-electrode', () => {
     expect(() => generateGrainElectrode({ overlap: 0, castPorosity: 0.3, porosity: 0.2 }, opts)).toThrow(/cannot cast .*raise overlap/);
     expect(() => generateGrainElectrode({ particleDiameter: 1 }, opts)).toThrow(/under 2 voxels of 1 µm/);
   });
+
+  it('refuses particles the domain cannot hold, naming its size (review 2026-12-07)', () => {
+    // 30 µm particles in 8³ voxels of 2 µm once gave porosity 0.098 and no CBD, exit 0.
+    const small = { seed: 1, size: [8, 8, 8] as Shape3, voxelSize: 2 };
+    expect(() => generateGrainElectrode({ particleDiameter: 30 }, small)).toThrow(/particleDiameter 30 µm does not fit the domain: 8×8×8 voxels of 2 µm is 16 µm across in plane, which holds mean diameters ≤ 8 µm/);
+  });
 });
 
 describe('packGrains (RSA with controlled overlap)', () => {

@@ -7,7 +7,7 @@ import { createVoxels } from '../src/voxel/voxels.js';
 import { contactStats, coveredVoxels, packGrains, rasteriseGrains, type Grain } from './packing.js';
 import { withProcess } from './process.js';
 import { grainElectrodeProcess } from './grain-electrode-process.js';
-import { checkOptions, countLabels, resolveParams, round6, continuous } from './params.js';
+import { checkFitsDomain, checkGrid, domainAcross, checkOptions, countLabels, resolveParams, round6, continuous } from './params.js';
 
 /**
  * grain-electrode: a Li-ion cathode by stochastic grain packing (issue 3). Active-material
@@ -48,19 +48,29 @@ export function createGrainElectrode(): Twin {
     ...withProcess(GRAIN_ELECTRODE_STAGES, grainElectrodeProcess()),
     phases: { ...GRAIN_ELECTRODE_PHASES },
     generate: generateGrainElectrode,
+    checkInput: checkGrainElectrode,
   };
 }
 
-export function generateGrainElectrode(params: Parameters, options: TwinGenerateOptions): TwinOutput {
+/** The parameters and grid checks of generation (Twin.checkInput): particles at least 2 voxels thick, that fit the domain. */
+export function checkGrainElectrode(params: Parameters, grid: Pick<TwinGenerateOptions, 'size' | 'voxelSize'>): Record<string, number> {
   const q = resolveParams('grain-electrode', GRAIN_ELECTRODE_PARAMETERS, params);
+  const shape = checkGrid(grid);
+  const vs = grid.voxelSize;
+  if ((q.particleDiameter / vs) * q.aspectRatio < 2) {
+    const d = q.particleDiameter * q.aspectRatio;
+    throw new BadInputError(`particle thickness ${+d.toPrecision(3)} µm (particleDiameter × aspectRatio) is under 2 voxels of ${vs} µm; use voxelSize ≤ ${+(d / 2).toPrecision(3)} µm`, 'voxelSize');
+  }
+  checkFitsDomain('particleDiameter', q.particleDiameter, shape, vs, 'params.particleDiameter');
+  return q;
+}
+
+export function generateGrainElectrode(params: Parameters, options: TwinGenerateOptions): TwinOutput {
+  const q = checkGrainElectrode(params, options);
   const { shape, lastStage } = checkOptions('grain-electrode', GRAIN_ELECTRODE_STAGES, options);
   const [nx, ny, nz] = shape;
   const vs = options.voxelSize;
   const dVox = q.particleDiameter / vs;
-  if (dVox * q.aspectRatio < 2) {
-    const d = q.particleDiameter * q.aspectRatio;
-    throw new BadInputError(`particle thickness ${+d.toPrecision(3)} µm (particleDiameter × aspectRatio) is under 2 voxels of ${vs} µm; use voxelSize ≤ ${+(d / 2).toPrecision(3)} µm`, 'voxelSize');
-  }
   if (q.castPorosity < q.porosity) {
     throw new BadInputError(`castPorosity ${q.castPorosity} is below porosity ${q.porosity}: calendering only densifies; allowed castPorosity ≥ porosity`, 'params.castPorosity');
   }
@@ -86,7 +96,7 @@ export function generateGrainElectrode(params: Parameters, options: TwinGenerate
   });
   if (!pack.reached) {
     throw new BadInputError(
-      `cannot cast an active-material fraction of ${(amTarget / N0).toFixed(3)} with overlap ${q.overlap} (packing jammed at ${(pack.counts[0] / N0).toFixed(3)}); raise overlap or castPorosity, or lower porosity/cbdFraction`,
+      `cannot cast an active-material fraction of ${(amTarget / N0).toFixed(3)} with overlap ${q.overlap} (packing jammed at ${(pack.counts[0] / N0).toFixed(3)}; ${domainAcross(shape, vs, q.particleDiameter)}): raise overlap or castPorosity, lower porosity/cbdFraction, or use a larger size`,
       'params.overlap',
     );
   }

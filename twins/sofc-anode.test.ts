@@ -37,4 +37,11 @@ describe('sofc-anode', () => {
   it('rejects a porosity the packing cannot reach', () => {
     expect(() => generateSofcAnode({ porosity: 0.2, overlap: 0, sinterGrowth: 0 }, opts)).toThrow(/cannot reach porosity 0.2/);
   });
+
+  it('names the domain when particles are too large for it (review 2026-12-07: it blamed overlap and sinterGrowth only)', () => {
+    const small = { ...opts, voxelSize: 0.16 };
+    expect(() => generateSofcAnode({ niDiameter: 5 }, small)).toThrow(/niDiameter 5 µm does not fit the domain: 48×48×48 voxels of 0.16 µm is 7.68 µm across in plane, which holds mean diameters ≤ 3.84 µm/);
+    // Within that bound a box a few particles across may still jam: the refusal says so.
+    expect(() => generateSofcAnode({ niDiameter: 3 }, small)).toThrow(/jammed .*7.68 µm = 2.6 mean diameters of 3 µm across in plane.*or use a larger size/);
+  });
 });

@@ -7,7 +7,7 @@ import { particleStats } from './grain-electrode.js';
 import { contactStats, packGrains, rasteriseGrains } from './packing.js';
 import { withProcess } from './process.js';
 import { sofcAnodeProcess } from './sofc-anode-process.js';
-import { checkOptions, countLabels, resolveParams, round6, continuous } from './params.js';
+import { checkFitsDomain, checkGrid, domainAcross, checkOptions, countLabels, resolveParams, round6, continuous } from './params.js';
 
 /**
  * sofc-anode: Ni–YSZ–pore cermet by grain packing with sintering (issue 3), for
@@ -49,15 +49,26 @@ export function createSofcAnode(): Twin {
     ...withProcess(SOFC_ANODE_STAGES, sofcAnodeProcess()),
     phases: { ...SOFC_ANODE_PHASES },
     generate: generateSofcAnode,
+    checkInput: checkSofcAnode,
   };
 }
 
-export function generateSofcAnode(params: Parameters, options: TwinGenerateOptions): TwinOutput {
+/** The parameters and grid checks of generation (Twin.checkInput): particles of 2 voxels or more, that fit the domain. */
+export function checkSofcAnode(params: Parameters, grid: Pick<TwinGenerateOptions, 'size' | 'voxelSize'>): Record<string, number> {
   const q = resolveParams('sofc-anode', SOFC_ANODE_PARAMETERS, params);
-  const { shape, lastStage } = checkOptions('sofc-anode', SOFC_ANODE_STAGES, options);
-  const vs = options.voxelSize;
+  const shape = checkGrid(grid);
+  const vs = grid.voxelSize;
   const dMin = Math.min(q.niDiameter, q.yszDiameter);
   if (dMin / vs < 2) throw new BadInputError(`particle diameter ${dMin} µm is under 2 voxels of ${vs} µm; use voxelSize ≤ ${dMin / 2} µm`, 'voxelSize');
+  checkFitsDomain('niDiameter', q.niDiameter, shape, vs, 'params.niDiameter');
+  checkFitsDomain('yszDiameter', q.yszDiameter, shape, vs, 'params.yszDiameter');
+  return q;
+}
+
+export function generateSofcAnode(params: Parameters, options: TwinGenerateOptions): TwinOutput {
+  const q = checkSofcAnode(params, options);
+  const { shape, lastStage } = checkOptions('sofc-anode', SOFC_ANODE_STAGES, options);
+  const vs = options.voxelSize;
   const progress = options.onProgress ?? (() => {});
   const rng = createRng(options.seed);
   const N = shape[0] * shape[1] * shape[2];
@@ -73,7 +84,7 @@ export function generateSofcAnode(params: Parameters, options: TwinGenerateOptio
   });
   if (!pack.reached) {
     throw new BadInputError(
-      `cannot reach porosity ${q.porosity} with overlap ${q.overlap} and sinterGrowth ${q.sinterGrowth} (packing jammed at porosity ${(1 - (pack.counts[0] + pack.counts[1]) / N).toFixed(3)}); raise overlap or sinterGrowth, or porosity`,
+      `cannot reach porosity ${q.porosity} with overlap ${q.overlap} and sinterGrowth ${q.sinterGrowth} (packing jammed at porosity ${(1 - (pack.counts[0] + pack.counts[1]) / N).toFixed(3)}; ${domainAcross(shape, vs, Math.max(q.niDiameter, q.yszDiameter))}): raise overlap, sinterGrowth or porosity, or use a larger size`,
       'params.porosity',
     );
   }

@@ -70,7 +70,7 @@ export { registries };
 /** Names and parameter specs, as the config loader needs them (it may not import plugins). */
 export function configRegistries() {
   return {
-    twins: Object.fromEntries(Object.entries(registries.twins).map(([k, f]) => { const t = f(); return [k, { parameters: t.parameters, trainedModel: t.trainedModel }]; })),
+    twins: Object.fromEntries(Object.entries(registries.twins).map(([k, f]) => { const t = f(); return [k, { parameters: t.parameters, trainedModel: t.trainedModel, checkInput: t.checkInput }]; })),
     // ppo-stages is not an Agent of the registry: a stage policy composed with `stages` (issue #17).
     agents: [...Object.keys(registries.agents), STAGE_AGENT],
   };

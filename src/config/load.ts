@@ -4,7 +4,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { BadInputError } from '../core/errors.js';
-import type { LinearConstraint, ParameterSpace, ParameterSpec, Parameters, TrainedModelInfo } from '../core/protocols.js';
+import type { LinearConstraint, ParameterSpace, ParameterSpec, Parameters, TrainedModelInfo, Twin } from '../core/protocols.js';
 import { decode, insideTrainedRange, isFeasible, paramKey, parsePoolCsv, repair } from '../core/space.js';
 import { createRng, hash32 } from '../core/rng.js';
 import { compileReward, type RewardExpression } from '../reward/expression.js';
@@ -20,8 +20,11 @@ import { campaignSchema, durationPattern, type CampaignConfig } from './schema.j
  */
 
 export interface Registries {
-  /** `trainedModel`: present for a twin that is a trained model (issue #19; Twin.trainedModel). */
-  twins: Record<string, { parameters: ParameterSpec[]; trainedModel?: (dir: string) => TrainedModelInfo }>;
+  /**
+   * `trainedModel`: present for a twin that is a trained model (issue #19; Twin.trainedModel).
+   * `checkInput`: the twin's own checks of parameters, size and voxelSize (Twin.checkInput).
+   */
+  twins: Record<string, { parameters: ParameterSpec[]; trainedModel?: (dir: string) => TrainedModelInfo; checkInput?: Twin['checkInput'] }>;
   agents: readonly string[];
 }
 
@@ -219,6 +222,7 @@ function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, e
     for (const k of Object.keys(config.twin.fixed)) {
       if (k === 'model' && config.twin.model !== undefined) continue; // set from twin.model (below), e.g. in a stored config on resume
       if (!twinParams.has(k)) throw new BadInputError(`"${k}" is not a parameter of twin ${config.twin.name}; it has ${[...twinParams.keys()].join(', ')}`, `twin.fixed.${k}`);
+      checkFixedValue(config.twin.name, twinParams.get(k)!, config.twin.fixed[k], `twin.fixed.${k}`);
     }
   }
   const agentName = config.agent.name;
@@ -262,6 +266,8 @@ function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, e
     throw new BadInputError(`twin ${config.twin!.name} is a trained model and needs its folder: twin.model (docs/twins.md says how to make one)`, 'twin.model');
   }
   const space = buildSpace(config, twinParams, (v) => paths('space.pool', v));
+  const checkInput = config.twin ? registries.twins[config.twin.name].checkInput : undefined;
+  if (config.twin && checkInput) checkTwinInput(config.twin, space, checkInput);
   if (trained) checkConditionRange(config, space, trained.dir, trained.info);
   const paramNames = space.parameters.map((p) => p.name);
   const propertyNames = [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
@@ -319,6 +325,64 @@ function checkJudgedByMeasurements(config: CampaignConfig, reward: RewardExpress
   for (const [name, what, where] of uses) {
     if (unmeasured(name)) {
       throw new BadInputError(`${what} is not measured by the rigs (rigs.measure: [${measure.join(', ')}]): a measured result cannot rest on a prediction; add ${name} to rigs.measure, or judge by a property the rigs measure`, where);
+    }
+  }
+}
+
+/**
+ * A fixed twin parameter's value against the twin's spec (review 2026-12-07:
+ * `twin.fixed.fibreDiameter=abc`, `fibreDiameterCv=-1` and 50 µm loaded, and every trial was
+ * abandoned). Numeric strings count as numbers, as in generation (twins/params.ts).
+ */
+function checkFixedValue(twin: string, spec: ParameterSpec, value: unknown, where: string): void {
+  if (spec.kind === 'categorical') {
+    if (!spec.values.some((v) => v === value)) throw new BadInputError(`${JSON.stringify(value)} is not a value of ${spec.name} for twin ${twin}; allowed: ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`, where);
+    return;
+  }
+  const v = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < spec.min || v > spec.max || (spec.kind === 'integer' && !Number.isInteger(v))) {
+    const kind = spec.kind === 'integer' ? 'an integer' : 'a number';
+    throw new BadInputError(`${JSON.stringify(value)} is not a value twin ${twin} takes for ${spec.name}; allowed: ${kind} in ${spec.min} … ${spec.max}${spec.unit ? ' ' + spec.unit : ''}`, where);
+  }
+}
+
+/**
+ * Runs the twin's own checks of parameters, size and voxelSize (Twin.checkInput) at every point
+ * of the search space that can matter, with twin.fixed (review 2026-12-07: `twin.voxelSize=10`
+ * loaded, and every trial was abandoned for "fibreDiameter 7 µm is smaller than one voxel",
+ * seen only in `status`, while the run ended "completed"). The twins' geometric bounds are
+ * monotone in each parameter, so the corners of the space's box are those points (a box
+ * corner outside linear constraints is checked too: a conservative refusal); a pool is checked
+ * row by row. Errors name the config key to change: twin.fixed.<name>, space.<name>,
+ * twin.voxelSize or twin.size, and the space's corner they were found at.
+ */
+function checkTwinInput(twin: NonNullable<CampaignConfig['twin']>, space: ParameterSpace, checkInput: NonNullable<Twin['checkInput']>): void {
+  const fixed = twin.fixed as Parameters;
+  const grid = { size: twin.size as [number, number, number], voxelSize: twin.voxelSize };
+  const points: Parameters[] = space.pool
+    ? space.pool.map((row) => ({ ...row }))
+    : space.parameters.reduce<Parameters[]>(
+        (corners, p) => {
+          const nums = p.kind === 'categorical' ? p.values.filter((v): v is number => typeof v === 'number') : [p.min, p.max];
+          if (nums.length === 0) return corners;
+          const ends = [...new Set([Math.min(...nums), Math.max(...nums)])];
+          return corners.flatMap((c) => ends.map((v) => ({ ...c, [p.name]: v })));
+        },
+        [{}],
+      );
+  for (const point of points) {
+    try {
+      checkInput({ ...point, ...fixed }, grid);
+    } catch (e) {
+      if (!(e instanceof BadInputError)) throw e;
+      const bare = e.path && e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path.length + 2) : e.message;
+      const name = e.path?.startsWith('params.') ? e.path.slice('params.'.length) : undefined;
+      // A parameter neither fixed nor searched is at its default: the domain is what to change.
+      const key = name === undefined ? `twin.${e.path ?? 'size'}` : name in fixed ? `twin.fixed.${name}` : name in point ? (space.pool ? 'space.pool' : `space.${name}`) : 'twin.size';
+      // The point's values the message speaks of (fibreDiameter 3 µm at the space's lower bound).
+      const named = Object.entries(point).filter(([k]) => new RegExp(`\\b${k}\\b`).test(bare));
+      const at = named.length ? ` (at ${named.map(([k, v]) => `${k}=${v}`).join(', ')}, ${space.pool ? 'in a row of space.pool' : 'a corner of the search space'})` : '';
+      throw new BadInputError(`${bare}${at}`, key, { cause: e });
     }
   }
 }

@@ -199,6 +199,15 @@ export interface Twin {
    * bounds or impossible combinations.
    */
   generate(params: Parameters, options: TwinGenerateOptions): TwinOutput;
+  /**
+   * The checks generate makes before any work that do not depend on one point's combination of
+   * values (review 2026-12-07): the parameters against their specs, size, voxelSize, and what
+   * the grid allows — particles or fibres of a voxel or more, and no larger than the domain
+   * holds. Each geometric bound is monotone in the parameters, so the config loader runs it at
+   * the corners of a search space (with twin.fixed) and refuses a campaign none of whose trials
+   * could be generated. Throws BadInputError as generate does.
+   */
+  readonly checkInput?: (params: Parameters, grid: Pick<TwinGenerateOptions, 'size' | 'voxelSize'>) => void;
   /** The stage-by-stage process model, for agents that act stage by stage (issue #17). */
   readonly process?: StagedProcess;
   /**
