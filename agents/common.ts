@@ -5,6 +5,7 @@
  */
 import { BadInputError } from '../src/core/errors.js';
 import type { AgentContext, Observation, Parameters, ParameterSpace } from '../src/core/protocols.js';
+import { minusInfinityStandIn } from '../src/core/reward-stand-in.js';
 import type { Rng } from '../src/core/rng.js';
 import { decode, dimension, encode, isFeasible, paramKey, repair } from '../src/core/space.js';
 import { basisKind, GaussianProcess, type BasisKind, type GpHyper } from '../src/surrogate/gp.js';
@@ -14,21 +15,51 @@ import { fitWarpedGp, kumaraswamy, type KumaraswamyParams } from '../src/surroga
 const PASS_THROUGH = new Set(['name', 'batchSize']);
 
 /**
- * Merges `options` over `defaults`, checking that every key is known and has the default's
- * type (numbers must be finite). Throws BadInputError naming the key and what is allowed.
+ * The values a numeric option allows (review 2026-12-07: only the type was checked, so ppo's
+ * `episodes: 0` crashed TF.js mid-campaign and `clip: -1` after the rig runs were spent).
+ * `above` is a strict lower bound (a step size > 0), `min` an inclusive one.
  */
-export function readOptions<T extends Record<string, unknown>>(agent: string, defaults: T, options: Record<string, unknown>): T {
+export interface OptionRange {
+  integer?: boolean;
+  min?: number;
+  above?: number;
+  max?: number;
+}
+
+/** 'an integer ≥ 1', 'a number in (0, 1]', … */
+export function describeRange(r: OptionRange): string {
+  const kind = r.integer ? 'an integer' : 'a number';
+  const lo = r.above !== undefined ? `(${r.above}` : r.min !== undefined ? `[${r.min}` : undefined;
+  if (lo !== undefined && r.max !== undefined) return `${kind} in ${lo}, ${r.max}]`;
+  if (r.above !== undefined) return `${kind} > ${r.above}`;
+  if (r.min !== undefined) return `${kind} ≥ ${r.min}`;
+  return r.max !== undefined ? `${kind} ≤ ${r.max}` : kind;
+}
+
+/**
+ * Merges `options` over `defaults`, checking that every key is known and has the default's
+ * type (numbers must be finite) and, for the keys of `ranges`, the allowed range and
+ * integer-ness. Throws BadInputError naming the key and what is allowed. An agent without
+ * options says so rather than listing none.
+ */
+export function readOptions<T extends Record<string, unknown>>(agent: string, defaults: T, options: Record<string, unknown>, ranges: { readonly [K in keyof T]?: OptionRange } = {}): T {
   const out: Record<string, unknown> = { ...defaults };
   for (const [key, value] of Object.entries(options)) {
     if (PASS_THROUGH.has(key)) continue;
     if (!(key in defaults)) {
-      throw new BadInputError(`unknown option '${key}'; allowed: ${Object.keys(defaults).join(', ')}`, `agent.${agent}`);
+      const allowed = Object.keys(defaults);
+      throw new BadInputError(`unknown option '${key}'; ${allowed.length ? `allowed: ${allowed.join(', ')}` : `${agent} takes no options`}`, `agent.${agent}`);
     }
     const want = defaults[key];
     if (want !== undefined && want !== null && typeof want !== typeof value) {
       throw new BadInputError(`must be a ${typeof want} (got ${JSON.stringify(value)})`, `agent.${agent}.${key}`);
     }
     if (typeof value === 'number' && !Number.isFinite(value)) throw new BadInputError('must be a finite number', `agent.${agent}.${key}`);
+    const r = ranges[key as keyof T];
+    if (r && typeof value === 'number') {
+      const ok = (!r.integer || Number.isInteger(value)) && (r.min === undefined || value >= r.min) && (r.above === undefined || value > r.above) && (r.max === undefined || value <= r.max);
+      if (!ok) throw new BadInputError(`must be ${describeRange(r)} (got ${value})`, `agent.${agent}.${key}`);
+    }
     out[key] = value;
   }
   return Object.freeze(out) as T;
@@ -82,25 +113,34 @@ export function inInitialDesign(ctx: AgentContext, initialPoints: number): boole
 
 /**
  * Training data for a reward model: encoded inputs and rewards of `learningSet(history)`, with
- * failed evaluations (NaN reward) imputed as the worst finite reward so that the model steers
- * away from where manufacture failed. `finite` counts the real (non-imputed) rewards.
+ * failed evaluations (NaN reward: not computable, e.g. a failed manufacture) imputed as the worst
+ * finite reward so that the model steers away from where manufacture failed, and a reward of −∞
+ * (computable and terrible: log10 of a conductivity of 0) as a finite stand-in below it
+ * (src/core/reward-stand-in.ts; review 2026-12-07: such a rig result is data, worse than any
+ * finite one). `finite` counts the real (non-imputed) rewards.
  */
 export function trainingData(space: ParameterSpace, history: readonly Observation[]): { x: number[][]; y: number[]; finite: number } {
   const x: number[][] = [];
   const y: number[] = [];
   const failed: number[][] = [];
+  const terrible: number[][] = [];
   for (const o of learningSet(history)) {
     if (Number.isFinite(o.reward)) {
       x.push(encode(space, o.params));
       y.push(o.reward);
-    } else failed.push(encode(space, o.params));
+    } else (o.reward === -Infinity ? terrible : failed).push(encode(space, o.params));
   }
   const finite = y.length;
   if (finite > 0) {
     const worst = Math.min(...y);
+    const standIn = minusInfinityStandIn(y);
     for (const u of failed) {
       x.push(u);
       y.push(worst);
+    }
+    for (const u of terrible) {
+      x.push(u);
+      y.push(standIn);
     }
   }
   return { x, y, finite };
