@@ -86,8 +86,12 @@ export interface DocumentBodies {
    * JobDispatched params, chosen after the stages before it — which replace the trial's planned
    * parameters in the projection (export, reward, best); the plan stays in TrialProposed.
    * Stages never run (after an infeasible one) have no settings here.
+   * `nonFinite` (review 2026-12-07): why a feasible trial's `reward` is not a finite number —
+   * the first measured property that makes it −∞ ('sigma_eff_z = 0 → reward −∞'), or the
+   * properties it reads that the rigs did not measure (NaN) — for status and the summary (JSON
+   * stores ±∞ and NaN alike as null).
    */
-  TrialCompleted: { trialId: string; measured: Record<string, number>; reward: number; feasible: boolean; params?: Parameters };
+  TrialCompleted: { trialId: string; measured: Record<string, number>; reward: number; feasible: boolean; params?: Parameters; nonFinite?: string };
   /**
    * `kind` (issue #21 review): what ended the trial, so that a reader can tell an abandonment
    * that says something about the recipe (`approval`: rejected at the approval gate) from one

@@ -244,6 +244,14 @@ export interface CampaignSummary {
   /** The campaign's own trials (rig runs); earlier measurements imported by a warm start are `imported`, apart. */
   outcomes: { measured: number; feasible: number; infeasible: number; noReward: number; failed: number; abandoned: number; imported: number; estimated: number };
   /**
+   * Why the `outcomes.noReward` trials have no finite measured reward (review 2026-12-07: the
+   * reduced GDL demo scored 12 of 20 rig runs −∞ and said nothing of why): each reason the
+   * runtime recorded (TrialCompleted.nonFinite: 'sigma_eff_z = 0 → reward −∞', or the
+   * unmeasured properties the reward reads), with how many trials and the first of them, most
+   * frequent first. Trials recorded before the reason was kept are counted under 'not recorded'.
+   */
+  noRewardReasons: Array<{ reason: string; trials: number; first: string }>;
+  /**
    * Issue #20 review: completed trials whose result was partly predicted (an early-stopped
    * durability test) — counted in `outcomes.estimated`, not as measured — with the estimate
    * (fidelity early-life, mean ± σ per property) and the reward with it.
@@ -296,6 +304,20 @@ export function pendingApproval(ledger: Ledger, campaignId: string): { round: nu
 
 /** The agent name of warm-start rows (ObservationImported, issue #19). */
 export const IMPORT_AGENT = 'import';
+
+/** CampaignSummary.noRewardReasons for the trials `ids`, in their order. */
+function noRewardReasons(ledger: Ledger, campaignId: string, ids: readonly string[]): CampaignSummary['noRewardReasons'] {
+  if (ids.length === 0) return [];
+  const recorded = new Map(ledger.documents(campaignId, 'TrialCompleted').map((d) => [d.body.trialId, d.body.nonFinite]));
+  const out = new Map<string, { reason: string; trials: number; first: string }>();
+  for (const id of ids) {
+    const reason = recorded.get(id) ?? 'not recorded';
+    const r = out.get(reason) ?? { reason, trials: 0, first: id };
+    r.trials++;
+    out.set(reason, r);
+  }
+  return [...out.values()].sort((a, b) => b.trials - a.trials);
+}
 
 /** The closing summary of a campaign (CLI table, `--json` document, library result). */
 export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?: number): CampaignSummary {
@@ -353,6 +375,7 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
       imported: trials.length - own.length,
       estimated: estimated.size,
     },
+    noRewardReasons: noRewardReasons(ledger, campaignId, done.filter((t) => t.feasible && t.measuredReward === null).map((t) => t.id)),
     estimates: estimates.map((e) => ({ trialId: e.trialId, fidelity: e.fidelity, basis: e.basis, estimates: e.estimates, reward: e.reward, rewardStd: e.rewardStd ?? null })),
     reward: typeof cfg.reward === 'string' ? cfg.reward : null,
     objectives: cfg.objectives ?? [],

@@ -3,17 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCmaesAgent } from '../../agents/cmaes.js';
+import { trainingData } from '../../agents/common.js';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { fakeAgent, fakePredictor, fakeRig, killWhileAwaitingRigs, type Behaviour } from '../../tests/fakes/index.js';
 import { systemClock, type AgentContext, type Evidence, type FidelityObservation, type Observation, type Predictor, type RealityCorrection, type RealityModel } from '../core/protocols.js';
 import { createRealityCorrection } from '../predict/correction.js';
+import { createRealityModel } from '../predict/multifidelity.js';
+import { simulationEvidence } from '../predict/uncertainty.js';
 import { createRng } from '../core/rng.js';
+import { printSummary } from '../cli/commands/campaign.js';
 import { exportCampaign, summariseCampaign } from '../ledger/export.js';
 import { Ledger, LedgerBusyError, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime, type CampaignRuntimeDeps } from './runtime.js';
 
-function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel; screen?: number; log?: (line: string) => void; mode?: 'sync' | 'async'; warmup?: number; batchSize?: number; objectivesOf?: CampaignRuntimeDeps['objectivesOf'] } = {}) {
+function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel; screen?: number; log?: (line: string) => void; mode?: 'sync' | 'async'; warmup?: number; batchSize?: number; objectivesOf?: CampaignRuntimeDeps['objectivesOf']; rewardOf?: CampaignRuntimeDeps['rewardOf']; simulationEvidence?: CampaignRuntimeDeps['simulationEvidence'] } = {}) {
   const db = opts.db ?? join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'l.db');
   const ledger = Ledger.open(db);
   if (!ledger.campaign('c')) {
@@ -23,8 +27,8 @@ function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: 
   const agent = opts.agent ?? fakeAgent();
   const runtime = new CampaignRuntime({
     ledger, campaignId: 'c', agent, space: { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] },
-    predictor: opts.predictor ?? fakePredictor(), rewardOf: (p) => p.y, rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, screenCandidates: opts.screen, batchSize: opts.batchSize ?? 2, mode: opts.mode, warmup: opts.warmup,
-    timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction, reality: opts.reality, log: opts.log, objectivesOf: opts.objectivesOf,
+    predictor: opts.predictor ?? fakePredictor(), rewardOf: opts.rewardOf ?? ((p) => p.y), rig, pipeline: opts.pipeline ?? ['measure'], candidatesPerRound: 6, screenCandidates: opts.screen, batchSize: opts.batchSize ?? 2, mode: opts.mode, warmup: opts.warmup,
+    timeoutMs: 5000, maxAttempts: 3, seed: 1, clock: systemClock, rng: createRng(1), fixed: {}, protocol: '1.0', correction: opts.correction, reality: opts.reality, log: opts.log, objectivesOf: opts.objectivesOf, simulationEvidence: opts.simulationEvidence,
   });
   const machine = campaignMachine.provide({
     actors: Object.fromEntries(Object.entries(runtime.actors()).map(([k, f]) => [k, fromPromise(({ input }: { input: any }) => (f as any)(input))])) as never,
@@ -149,6 +153,87 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(selected.map((t) => t.measuredReward)).toEqual(selected.map((t) => 0.9 * (1 - (Number(t.params.x) - 0.7) ** 2)));
     expect(seen.filter((o) => o.fidelity === 'simulation').length).toBeGreaterThan(0);
     expect(seen.filter((o) => o.fidelity === 'rig')).toEqual([]);
+  });
+
+  /**
+   * Review 2026-12-07 (the GDL demo at a reduced twin size): above x = 0.8 the solid does not
+   * conduct, s = 0 exactly and the reward log10(s) is −∞ — computable and terrible, not a failure
+   * (NaN). The P-model below predicts s = 10^(4x) everywhere or, in the twin, 0 above 0.8 too.
+   */
+  const conducts = (x: number) => (x > 0.8 ? 0 : 10 ** (4 * x));
+  const terribleAbove = () => fakeRig((job, emit) => {
+    emit({ type: 'accepted' });
+    emit({ type: 'result', measurements: { s: 0.9 * conducts(Number(job.params.x)) }, final: true });
+  });
+  /** An agent that proposes x = 0.95, 0.85, then a golden-ratio sequence, and keeps the last history it was shown. */
+  const recordingAgent = () => {
+    const agent = fakeAgent();
+    const shown: { history: Observation[] } = { history: [] };
+    let n = 0;
+    agent.propose = async (ctx, k) => {
+      shown.history = [...(ctx as AgentContext).history];
+      return Array.from({ length: k }, () => ({ x: n < 2 ? [0.95, 0.85][n++] : Math.round(((n++ * 0.618034) % 1) * 1000) / 1000 }));
+    };
+    return { agent, shown };
+  };
+
+  it('a measured reward of −∞ is data: the agent sees it as −∞ and learns it below every finite reward; status says why (review 2026-12-07)', async () => {
+    // Twin-less (surrogate estimates): the agent learns the rig measurements.
+    const predictor: Predictor = { score: async (c) => c.map((p) => ({ properties: { s: { mean: 10 ** (4 * Number(p.x)), std: 0.01 } }, fidelity: 'surrogate' as const })) };
+    const { agent, shown } = recordingAgent();
+    const lines: string[] = [];
+    const s = setup({ agent, predictor, rig: terribleAbove(), rigRuns: 6, rewardOf: (p) => Math.log10(p.s), log: (l) => lines.push(l) });
+    await runToEnd(s);
+    const completed = s.ledger.trials('c').filter((t) => t.status === 'completed');
+    const bad = completed.filter((t) => Number(t.params.x) > 0.8);
+    expect(bad.length).toBeGreaterThan(0);
+    expect(completed.length).toBeGreaterThan(bad.length);
+    // What the agent was shown at its last proposal: the −∞ rig results as −∞ (a NaN would be a failed manufacture).
+    const rig = shown.history.filter((o) => o.fidelity === 'rig');
+    expect(rig.filter((o) => Number(o.params.x) > 0.8).map((o) => o.reward)).toEqual(bad.slice(0, rig.filter((o) => Number(o.params.x) > 0.8).length).map(() => -Infinity));
+    expect(rig.some((o) => Number(o.params.x) > 0.8)).toBe(true);
+    // Learnt as the worst-reward substitution: below every finite reward.
+    const { x, y } = trainingData({ parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] }, shown.history);
+    const finite = rig.filter((o) => Number.isFinite(o.reward)).map((o) => o.reward);
+    const substituted = y.filter((_, i) => x[i][0] > 0.8);
+    expect(substituted.length).toBe(rig.filter((o) => Number(o.params.x) > 0.8).length);
+    for (const v of substituted) expect(v).toBeLessThan(Math.min(...finite));
+    // Why: in the log and in the summary status prints.
+    expect(lines.some((l) => /measured s = 0 → reward −∞/.test(l))).toBe(true);
+    const sum = summariseCampaign(s.ledger, 'c');
+    expect(sum.outcomes.noReward).toBe(bad.length);
+    expect(sum.noRewardReasons).toEqual([{ reason: 's = 0 → reward −∞', trials: bad.length, first: bad[0].id }]);
+    const printed: string[] = [];
+    printSummary({ json: false, info: (l) => printed.push(l), log: () => undefined, result: () => undefined }, sum);
+    expect(printed).toContain(`  no finite measured reward: ${bad.length} × s = 0 → reward −∞ (first ${bad[0].id})`);
+  });
+
+  it('a twin campaign: the reality model takes simulated and measured −∞ as the worst, so the estimate the agent learns there is low (review 2026-12-07)', async () => {
+    const predictor: Predictor = { score: async (c) => c.map((p) => ({ properties: { s: { mean: conducts(Number(p.x)), std: 0 } }, fidelity: 'simulation' as const })) };
+    const { agent, shown } = recordingAgent();
+    const space = { parameters: [{ kind: 'continuous' as const, name: 'x', min: 0, max: 1 }] };
+    const reality = createRealityModel(space, 1);
+    let measurements: FidelityObservation[] = [];
+    const update = reality.update.bind(reality);
+    reality.update = (sims, meas) => ((measurements = [...meas]), update(sims, meas));
+    const s = setup({ agent, predictor, rig: terribleAbove(), rigRuns: 6, rewardOf: (p) => Math.log10(p.s), reality, simulationEvidence });
+    await runToEnd(s);
+    // Every rig result is the model's data, a −∞ as the stand-in below the worst finite one.
+    const completed = s.ledger.trials('c').filter((t) => t.status === 'completed');
+    expect(measurements.map((m) => m.params.x).sort()).toEqual(completed.map((t) => t.params.x).sort());
+    const worst = Math.min(...completed.filter((t) => t.measuredReward !== null).map((t) => t.measuredReward!));
+    const standIns = measurements.filter((m) => Number(m.params.x) > 0.8).map((m) => m.reward);
+    expect(standIns.length).toBeGreaterThan(0);
+    for (const r of standIns) expect(r).toBeLessThan(worst);
+    const sims = shown.history.filter((o) => o.fidelity === 'simulation');
+    const inside = sims.filter((o) => Number(o.params.x) > 0.8);
+    const outside = sims.filter((o) => Number(o.params.x) <= 0.8 && Number(o.params.x) > 0.3);
+    expect(inside.length).toBeGreaterThan(0);
+    expect(outside.length).toBeGreaterThan(0);
+    // The agent learns the reality model's estimate: where s = 0 it is below every estimate of a
+    // conducting recipe (x > 0.3: reward > 1.2), not extrapolated from them.
+    const high = Math.min(...outside.map((o) => o.reward));
+    for (const o of inside) expect(o.reward).toBeLessThan(high);
   });
 
   it('predict.screen: the first round scores more candidates before any rig run, later rounds the usual number (issue #13)', async () => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
 import type { Agent, Clock, Evidence, FidelityObservation, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RealityModel, RewardModel, Rig, RigEvent, RigJob, ScoreOptions } from '../core/protocols.js';
+import { withMinusInfinityStandIn } from '../core/reward-stand-in.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode, isFeasible, paramKey } from '../core/space.js';
 import { abandonConcernsRecipe, type DocumentBodies } from '../ledger/documents.js';
@@ -388,7 +389,7 @@ export class CampaignRuntime {
     for (const t of trials) {
       if (t.predictedReward !== null || t.fidelity) {
         const e = estimate.get(t.id);
-        out.push({ params: t.params, reward: e !== undefined ? estimates[e].mean : (t.predictedReward ?? Number.NaN), fidelity: (t.fidelity as Observation['fidelity']) ?? 'simulation' });
+        out.push({ params: t.params, reward: e !== undefined ? estimates[e].mean : this.predictedRewardOf(t), fidelity: (t.fidelity as Observation['fidelity']) ?? 'simulation' });
       }
       const rig = t.status === 'completed' ? this.rigObservation(t) : undefined;
       if (rig) out.push(rig);
@@ -479,13 +480,53 @@ export class CampaignRuntime {
    * estimate at fidelity `early-life`, which agents that trust only measurements leave out. None
    * when its result rests on the twin's prediction of a property the rigs did not measure: a
    * NaN rig reward would be learnt as a failed manufacture (agents/common.ts trainingData), the
-   * prediction as a measurement; the agents know the trial by its simulation already.
+   * prediction as a measurement; the agents know the trial by its simulation already. A measured
+   * reward of −∞ is given as −∞ (measuredRewardOf), which the agents learn as worse than any
+   * finite reward, not as a failure (agents/common.ts trainingData).
    */
   private rigObservation(t: TrialRow): Observation | undefined {
     const est = this.view.document('EstimateRecorded', t.id)?.body;
     if (est) return { params: t.params, reward: est.reward, fidelity: est.fidelity, feasible: true };
     if (this.restsOnPrediction(t)) return undefined;
-    return { params: t.params, reward: t.measuredReward ?? Number.NaN, fidelity: 'rig', feasible: t.feasible ?? true };
+    return { params: t.params, reward: this.measuredRewardOf(t), fidelity: 'rig', feasible: t.feasible ?? true };
+  }
+
+  /**
+   * A completed trial's measured reward. JSON stores ±∞ and NaN alike as null, so where the
+   * ledger has none it is computed again from the measurements alone (the properties the rigs did
+   * not measure unknown, NaN): −∞ when they give −∞ — computable and terrible, e.g.
+   * sigma_eff_z = 0 under a log10 (review 2026-12-07: the reduced GDL demo's porosity-0.9
+   * papers were taken for failures or dropped, and proposed again and again) — else NaN: not
+   * computable (a failed manufacture, a reward resting on a prediction; 8643c45).
+   */
+  private measuredRewardOf(t: TrialRow): number {
+    if (t.measuredReward !== null) return t.measuredReward;
+    if (t.status !== 'completed' || t.feasible === false || this.view.has('EstimateRecorded', t.id)) return Number.NaN;
+    const measured = t.measured ?? {};
+    const unknown = Object.fromEntries(Object.keys(t.prediction ?? {}).filter((n) => !Object.hasOwn(measured, n)).map((n) => [n, Number.NaN]));
+    return this.rewardOrNaN({ ...unknown, ...measured }, this.view.paramsOf(t)) === -Infinity ? -Infinity : Number.NaN;
+  }
+
+  /**
+   * A trial's P-model reward as recorded, or −∞ where the recorded estimates give −∞ (stored as
+   * null, as measuredRewardOf): a simulated −∞ tells the agent the region is bad, where NaN
+   * would be taken for a failure.
+   */
+  private predictedRewardOf(t: TrialRow): number {
+    if (t.predictedReward !== null) return t.predictedReward;
+    const properties = this.scoredOf(t.id)?.properties;
+    if (!properties) return Number.NaN;
+    const means = Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, typeof v.mean === 'number' ? v.mean : Number.NaN]));
+    return this.rewardOrNaN(means, this.view.paramsOf(t)) === -Infinity ? -Infinity : Number.NaN;
+  }
+
+  /** The reward of `values`, NaN where the expression throws (a name it reads is missing). */
+  private rewardOrNaN(values: Record<string, number>, params: Parameters): number {
+    try {
+      return this.d.rewardOf(values, params);
+    } catch {
+      return Number.NaN;
+    }
   }
 
   /**
@@ -532,7 +573,10 @@ export class CampaignRuntime {
    * P-model reward (from its raw properties, with its σ when the P-model reports one — issue
    * #13 part A's realisation spread), and every completed trial's measured reward. Surrogate
    * predictions are not data; failed manufactures have no reward (the feasibility model of the
-   * correction handles them).
+   * correction handles them). A reward of −∞, simulated or measured, is data: the stand-in below
+   * the worst finite reward of its fidelity (src/core/reward-stand-in.ts, as the agents learn it;
+   * review 2026-12-07: dropped, the model's estimate stayed high where the solid does not
+   * conduct, and the agents, which learn that estimate, proposed there again and again).
    */
   private fidelityData(): { simulations: FidelityObservation[]; measurements: FidelityObservation[] } {
     const simulated: SimulatedTrial[] = [];
@@ -547,15 +591,18 @@ export class CampaignRuntime {
           simulated.push({ params: t.params, properties: raw, rewardOf: reward });
         }
       }
-      if (t.status === 'completed' && t.feasible !== false && t.measuredReward !== null && Number.isFinite(t.measuredReward)) {
-        measurements.push({ params: t.params, reward: t.measuredReward });
-      }
+      const measured = t.status === 'completed' && t.feasible !== false ? this.measuredRewardOf(t) : Number.NaN;
+      if (Number.isFinite(measured) || measured === -Infinity) measurements.push({ params: t.params, reward: measured });
     }
+    const measuredRewards = withMinusInfinityStandIn(measurements.map((m) => m.reward));
+    measurements.forEach((m, i) => (m.reward = measuredRewards[i]));
     // Without the P-model's rule no simulation gets a σ: all alike, their scatter left to the fitted noise.
     const simulations =
       this.d.simulationEvidence?.(simulated) ??
-      simulated.map((s) => ({ params: s.params, reward: s.rewardOf(Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, v.mean]))) })).filter((s) => Number.isFinite(s.reward));
-    return { simulations, measurements };
+      withMinusInfinityStandIn(simulated.map((s) => s.rewardOf(Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, v.mean])))))
+        .map((reward, i) => ({ params: simulated[i].params, reward }))
+        .filter((s) => Number.isFinite(s.reward));
+    return { simulations, measurements: measurements.filter((m) => Number.isFinite(m.reward)) };
   }
 
   /**
@@ -731,7 +778,7 @@ export class CampaignRuntime {
       const trials = this.view.round(round);
       const estimates = this.d.reality?.estimate(trials.map((t) => t.params));
       // With a reality model the agent learns its estimates of the real reward, as in history().
-      const obs = trials.map((t, i) => ({ params: t.params, reward: estimates && t.fidelity === 'simulation' ? estimates[i].mean : (t.predictedReward ?? Number.NaN), fidelity: (t.fidelity ?? 'simulation') as Observation['fidelity'] }));
+      const obs = trials.map((t, i) => ({ params: t.params, reward: estimates && t.fidelity === 'simulation' ? estimates[i].mean : this.predictedRewardOf(t), fidelity: (t.fidelity ?? 'simulation') as Observation['fidelity'] }));
       await this.d.agent.learn(obs);
       // Recorded with the best fidelity the round has: a round of surrogate estimates (a
       // twin-less campaign) is not a round of simulations (issue #12).
@@ -1160,11 +1207,18 @@ export class CampaignRuntime {
     const unmeasured = [...new Set([...Object.keys(estimated), ...Object.keys(predicted).filter((n) => !Object.hasOwn(measured, n))])];
     const measuredReward = this.rewardWithout(unmeasured, measured, ran, reward);
     if (!estimate) {
+      // Review 2026-12-07: the summary said nothing of why a reward was not finite; the reason is
+      // recorded with the trial (JSON keeps no ±∞) and logged.
+      let nonFinite: string | undefined;
       if (Number.isFinite(reward) && !Number.isFinite(measuredReward)) {
         const read = unmeasured.filter((n) => Number.isNaN(this.rewardWithout([n], { ...predicted, ...measured }, ran, reward)));
+        nonFinite = `reads ${read.join(', ')}, which the rigs did not measure`;
         this.d.log?.(`trial ${trial.id}: no measured reward — the reward reads ${read.map((n) => `"${n}"`).join(', ')}, which the rigs did not measure (they sent [${Object.keys(measured).join(', ')}]); the agents do not learn it as rig data`);
+      } else if (feasible && measuredReward === -Infinity) {
+        nonFinite = this.nonFiniteReason(measured, predicted, this.view.paramsOf(ran));
+        this.d.log?.(`trial ${trial.id}: measured ${nonFinite}; the agents and the reality model learn it as worse than any finite reward`);
       }
-      return void this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward: measuredReward, feasible, ...ranParams }, trial.id);
+      return void this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward: measuredReward, feasible, ...ranParams, ...(nonFinite ? { nonFinite } : {}) }, trial.id);
     }
     // The estimate, its σ and the reward with it are their own document, in the same transaction.
     const rewardStd = this.d.rewardStd?.({ ...Object.fromEntries(Object.entries({ ...predicted, ...measured }).map(([k, v]) => [k, { mean: v, std: 0 }])), ...estimate.estimates }, (m) => this.d.rewardOf(m, this.view.paramsOf(ran)));
@@ -1174,14 +1228,24 @@ export class CampaignRuntime {
     });
   }
 
-  /** `reward` when the reward is the same with `names` unknown (NaN), else NaN: whether it rests on them. */
+  /**
+   * `reward` when the reward is the same with `names` unknown (NaN), else NaN: whether it rests on
+   * them. A −∞ that the measurements alone give is kept (review 2026-12-07: it is a result).
+   */
   private rewardWithout(names: readonly string[], known: Record<string, number>, trial: TrialRow, reward: number): number {
-    try {
-      const r = this.d.rewardOf({ ...known, ...Object.fromEntries(names.map((n) => [n, Number.NaN])) }, this.view.paramsOf(trial));
-      return Number.isFinite(r) && r === reward ? reward : Number.NaN;
-    } catch {
-      return Number.NaN;
-    }
+    const r = this.rewardOrNaN({ ...known, ...Object.fromEntries(names.map((n) => [n, Number.NaN])) }, this.view.paramsOf(trial));
+    return (Number.isFinite(r) || r === -Infinity) && r === reward ? reward : Number.NaN;
+  }
+
+  /**
+   * Why a measured reward is −∞ (review 2026-12-07): the first measured property whose value
+   * alone makes it so ('sigma_eff_z = 0 → reward −∞': another value of it gives a finite
+   * reward, the other properties as they are).
+   */
+  private nonFiniteReason(measured: Record<string, number>, others: Record<string, number>, params: Parameters): string {
+    const values = { ...others, ...measured };
+    const culprit = Object.entries(measured).find(([name, v]) => [1, Math.abs(v) + 1].some((probe) => Number.isFinite(this.rewardOrNaN({ ...values, [name]: probe }, params))));
+    return culprit ? `${culprit[0]} = ${culprit[1]} → reward −∞` : 'reward −∞ from the measurements';
   }
 
   /**

@@ -150,6 +150,26 @@ describe('simulationEvidence: the reality model never takes an unknown σ for an
     expect(simulationEvidence(stored)[1].std).toBeCloseTo(Math.SQRT2, 12);
   });
 
+  // Review 2026-12-07 (GDL demo at a reduced twin size): sigma_eff_z = 0 in every realisation,
+  // so the reward's log10 is −∞. Left out, the reality model extrapolated a high reward there.
+  it('a reward of −∞ is data: the stand-in below the worst finite reward, with the typical σ; NaN left out', () => {
+    const log = (m: Record<string, number>) => Math.log10(m.x);
+    const sims = [
+      { params: { a: 0 }, properties: combine([{ x: 10 }, { x: 1000 }], ['x']), rewardOf: log }, // log10(505)
+      { params: { a: 1 }, properties: combine([{ x: 50 }, { x: 150 }], ['x']), rewardOf: log }, // 2
+      { params: { a: 2 }, properties: combine([{ x: 0 }, { x: 0 }], ['x']), rewardOf: log }, // −∞
+      { params: { a: 3 }, properties: combine([{ x: NaN }], ['x']), rewardOf: log }, // not computable
+    ];
+    const out = simulationEvidence(sims);
+    expect(out.map((o) => o.params.a)).toEqual([0, 1, 2]);
+    const finite = [Math.log10(505), 2];
+    const sd = Math.abs(finite[0] - finite[1]) / Math.SQRT2;
+    expect(out[2].reward).toBeCloseTo(2 - sd, 12);
+    // Two realisations each: the lower median of σ·√2 over √2, the smaller σ.
+    expect(out[2].std).toBeGreaterThan(0);
+    expect(out[2].std).toBeCloseTo(Math.min(out[0].std!, out[1].std!), 12);
+  });
+
   it('no simulation with a known σ (min 1 realisation): all 0, their scatter left to the fitted noise', () => {
     const sims = [1, 2, 3].map((v, a) => ({ params: { a }, properties: combine([{ x: v }], ['x']), rewardOf: x }));
     expect(simulationEvidence(sims).map((o) => o.std)).toEqual([0, 0, 0]);

@@ -13,6 +13,7 @@
  * ε = z·CV/√n, where CV = D/Z is the coefficient of variation over realisations.
  */
 import type { FidelityObservation, Parameters, PropertyEstimate } from '../core/protocols.js';
+import { withMinusInfinityStandIn } from '../core/reward-stand-in.js';
 import { hash32 } from '../core/rng.js';
 
 export interface RealisationOptions {
@@ -217,7 +218,11 @@ function unexplainedStd(e: PropertyEstimate): number {
  *   the spread (sample standard deviation) of all the simulation rewards: the point then says
  *   little more than that a simulation there gave a finite reward, and pulls the model toward it
  *   weakly (standardised noise ≈ 1) instead of not at all.
- * Simulations whose reward is not finite are left out, as before. Deterministic.
+ * A simulation whose reward is −∞ (computable and terrible: log10 of a conductivity of exactly 0,
+ * the reduced GDL demo's porosity-0.9 papers; review 2026-12-07) is data: it gets the stand-in
+ * below the worst finite simulated reward (src/core/reward-stand-in.ts, as the agents' training
+ * data) with the typical σ — left out, it let the model extrapolate a high reward there. Those
+ * whose reward is NaN (not computable) or +∞ are left out, as before. Deterministic.
  */
 export function simulationEvidence(
   sims: ReadonlyArray<{ params: Parameters; properties: Record<string, PropertyEstimate>; rewardOf: (means: Record<string, number>) => number }>,
@@ -228,17 +233,20 @@ export function simulationEvidence(
       const counts = Object.values(s.properties).map((e) => num(e.n)).filter((n) => n >= 1);
       return { params: s.params, reward, std: rewardStd(s.properties, s.rewardOf), n: counts.length ? Math.min(...counts) : 1 };
     })
-    .filter((s) => Number.isFinite(s.reward));
+    .filter((s) => Number.isFinite(s.reward) || s.reward === -Infinity);
   const known = scored.filter((s) => Number.isFinite(s.std)).map((s) => s.std * Math.sqrt(s.n)).sort((a, b) => a - b);
   const typical = known.length ? known[Math.floor((known.length - 1) / 2)] : 0;
-  const rewards = scored.map((s) => s.reward);
+  const rewards = scored.map((s) => s.reward).filter(Number.isFinite);
   const mean = rewards.reduce((a, b) => a + b, 0) / Math.max(1, rewards.length);
   const spread = rewards.length > 1 ? Math.sqrt(rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / (rewards.length - 1)) : 0;
-  return scored.map((s) => ({
-    params: s.params,
-    reward: s.reward,
-    std: Number.isFinite(s.std) ? s.std : Number.isNaN(s.std) ? typical / Math.sqrt(s.n) : spread,
-  }));
+  const standIn = withMinusInfinityStandIn(scored.map((s) => s.reward));
+  return scored
+    .map((s, i) => ({
+      params: s.params,
+      reward: standIn[i],
+      std: Number.isFinite(s.std) ? s.std : Number.isNaN(s.std) ? typical / Math.sqrt(s.n) : spread,
+    }))
+    .filter((s) => Number.isFinite(s.reward));
 }
 
 /** A value and the interval its uncertainty allows: what the adaptive rule compares. */

@@ -66,6 +66,8 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
     `${o.failed} failed`,
     `${o.abandoned} abandoned`,
   ])) out.info(l);
+  // Review 2026-12-07: why those rewards are not finite ('12 × sigma_eff_z = 0 → reward −∞').
+  for (const r of s.noRewardReasons) out.info(`  no finite measured reward: ${r.trials} × ${r.reason} (first ${r.first})`);
   // Issue #20 review: an early-stopped trial's estimate is shown as one, never as a measurement.
   for (const e of s.estimates.slice(0, 5)) {
     const props = Object.entries(e.estimates).map(([k, v]) => `${k} ${fmt(v.mean)} ± ${fmt(v.std)}`).join(', ');
