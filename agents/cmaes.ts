@@ -25,6 +25,7 @@
  * start (Hansen 2016), and a random start of d + 1 points measurably cost it on Levy-10 at
  * 60 evaluations (cmaes.test.ts).
  */
+import { BadInputError } from '../src/core/errors.js';
 import type { Agent, AgentContext, Observation, Parameters } from '../src/core/protocols.js';
 import { createRng, type Rng } from '../src/core/rng.js';
 import { dimension, encode, paramKey } from '../src/core/space.js';
@@ -109,8 +110,13 @@ const DEFAULTS = {
   initialPoints: 0,
 };
 
+/** Review 2026-12-07: sigma0 0 or −1 and populationSize −3 or 2.5 were accepted. */
+const RANGES = { sigma0: { above: 0 }, populationSize: { integer: true, min: 0 }, initialPoints: { integer: true, min: 0 } };
+
 export function createCmaesAgent(options: Record<string, unknown> = {}): Agent {
-  const opts = readOptions('cmaes', DEFAULTS, options);
+  const opts = readOptions('cmaes', DEFAULTS, options, RANGES);
+  // (μ/μ_w, λ) needs λ ≥ 2 parents-and-offspring: μ = ⌊λ/2⌋ would be 0.
+  if (opts.populationSize === 1) throw new BadInputError('must be 0 (4 + ⌊3 ln d⌋) or an integer ≥ 2 (got 1)', 'agent.cmaes.populationSize');
   let st: CmaState | null = null;
   const random = createRandomAgent();
 

@@ -154,6 +154,25 @@ const DEFAULTS = {
   minDistance: 0.05,
 };
 
+/**
+ * The allowed values (readOptions). Review 2026-12-07: kappa −5, xi −1, refitFraction −1 and
+ * candidates 0 were accepted. UCB's κ ≥ 0: a negative weight is no upper confidence bound.
+ */
+const RANGES = {
+  initialPoints: { integer: true, min: 0 },
+  xi: { min: 0 },
+  kappa: { min: 0 },
+  candidates: { integer: true, min: 1 },
+  refitFraction: { min: 0 },
+  restarts: { integer: true, min: 0 },
+  maxFitPoints: { integer: true, min: 2 },
+  trees: { integer: true, min: 1 },
+  forestMaxFeatures: { integer: true, min: 0 },
+  autoMinPoints: { integer: true, min: 0 },
+  trustRegionMinPoints: { integer: true, min: 0 },
+  minDistance: { min: 0 },
+};
+
 type GpBoState = GpFitState & {
   lastModel?: Surrogate['kind'];
   trustRegion?: TrustRegionState;
@@ -388,23 +407,17 @@ const reflect = (v: number): number => {
 };
 
 export function createGpBoAgent(options: Record<string, unknown> = {}): Agent {
-  const opts = readOptions('gp-bo', DEFAULTS, options);
+  const opts = readOptions('gp-bo', DEFAULTS, options, RANGES);
   const modelChoice = oneOf('model', opts.model, MODELS);
   const acquisition = oneOf('acquisition', opts.acquisition, ACQUISITIONS);
   const ensembleWeights = oneOf('ensembleWeights', opts.ensembleWeights, ENSEMBLE_WEIGHTS);
   const transform = oneOf<OutputTransformName>('outputTransform', opts.outputTransform, OUTPUT_TRANSFORMS);
   const inputWarp = oneOf('inputWarp', opts.inputWarp, INPUT_WARPS);
-  for (const key of ['initialPoints', 'candidates', 'restarts', 'maxFitPoints', 'trees', 'forestMaxFeatures', 'autoMinPoints', 'trustRegionMinPoints'] as const) {
-    if (!Number.isInteger(opts[key]) || opts[key] < 0) throw new BadInputError(`must be a non-negative integer (got ${opts[key]})`, `agent.gp-bo.${key}`);
-  }
-  if (opts.trees < 1) throw new BadInputError('must be at least 1', 'agent.gp-bo.trees');
-  if (opts.maxFitPoints < 2) throw new BadInputError('must be at least 2', 'agent.gp-bo.maxFitPoints');
   if (acquisition === 'thompson' && modelChoice !== 'gp') {
     // Posterior samples exist for the GP only (src/surrogate/gp-sample.ts); a tree of the forest
     // is a bootstrap fit, not a posterior sample, so a mixture sample would not be one either.
     throw new BadInputError(`acquisition 'thompson' needs model 'gp' (got '${modelChoice}')`, 'agent.gp-bo.acquisition');
   }
-  if (opts.minDistance < 0) throw new BadInputError(`must be at least 0 (got ${opts.minDistance})`, 'agent.gp-bo.minDistance');
   // An option the chosen model never reads is refused rather than ignored (review of 9e0d36f).
   if (ensembleWeights !== 'equal' && modelChoice !== 'ensemble') {
     throw new BadInputError(`'${ensembleWeights}' weighs the ensemble's members and needs model 'ensemble' (got '${modelChoice}')`, 'agent.gp-bo.ensembleWeights');

@@ -354,8 +354,25 @@ export function ascend<C extends { u: number[]; s: number }>(start: C, at: (u: n
   return cur;
 }
 
+/** The allowed values (readOptions). Review 2026-12-07: candidates 0, rho −1 and starts 0 were accepted. */
+const RANGES = {
+  initialPoints: { integer: true, min: 0 },
+  samples: { integer: true, min: 1 },
+  candidates: { integer: true, min: 1 },
+  starts: { integer: true, min: 1 },
+  ascentSteps: { integer: true, min: 0 },
+  maxBaseline: { integer: true, min: 0 },
+  refitFraction: { min: 0 },
+  restarts: { integer: true, min: 0 },
+  maxFitPoints: { integer: true, min: 2 },
+  trustRegions: { integer: true, min: 1 },
+  trustRegionLength: { above: 0, max: 1.6 },
+  trendRidge: { min: 0 },
+  rho: { min: 0 },
+};
+
 export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
-  const opts = readOptions('mobo', DEFAULTS, options);
+  const opts = readOptions('mobo', DEFAULTS, options, RANGES);
   if (!(ACQUISITIONS as readonly string[]).includes(opts.acquisition)) {
     throw new BadInputError(`must be one of ${ACQUISITIONS.join(', ')} (got '${opts.acquisition}')`, 'agent.mobo.acquisition');
   }
@@ -394,17 +411,9 @@ export function createMoboAgent(options: Record<string, unknown> = {}): Agent {
   for (const [key, enabled, what] of needs) {
     if (options[key] !== undefined && !enabled) throw new BadInputError(`has no effect without ${what}`, `agent.mobo.${key}`);
   }
-  for (const key of ['initialPoints', 'samples', 'candidates', 'starts', 'ascentSteps', 'maxBaseline', 'restarts', 'maxFitPoints', 'trustRegions'] as const) {
-    if (!Number.isInteger(opts[key]) || opts[key] < 0) throw new BadInputError(`must be a non-negative integer (got ${opts[key]})`, `agent.mobo.${key}`);
-  }
   if (!Array.isArray(opts.reference) || !opts.reference.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)))) {
     throw new BadInputError('must be a list of finite numbers or nulls (one per objective, goal-signed)', 'agent.mobo.reference');
   }
-  if (opts.samples < 1) throw new BadInputError('must be at least 1', 'agent.mobo.samples');
-  if (opts.maxFitPoints < 2) throw new BadInputError('must be at least 2', 'agent.mobo.maxFitPoints');
-  if (opts.trustRegions < 1) throw new BadInputError('must be at least 1', 'agent.mobo.trustRegions');
-  if (!(opts.trendRidge >= 0)) throw new BadInputError(`must be ≥ 0 (got ${opts.trendRidge})`, 'agent.mobo.trendRidge');
-  if (!(opts.trustRegionLength > 0 && opts.trustRegionLength <= 1.6)) throw new BadInputError(`must be in (0, 1.6] (got ${opts.trustRegionLength})`, 'agent.mobo.trustRegionLength');
   let state: MoboState = { objectives: [], trended: [], withBasis: [], constraints: [] };
   const random = createRandomAgent();
 

@@ -55,6 +55,23 @@ const DEFAULTS = {
 };
 type Options = typeof DEFAULTS;
 
+/** The allowed values (readOptions; as ppo's, review 2026-12-07). */
+const RANGES = {
+  seed: { integer: true },
+  iterations: { integer: true, min: 0 },
+  learnIterations: { integer: true, min: 0 },
+  episodes: { integer: true, min: 1 },
+  epochs: { integer: true, min: 1 },
+  learningRate: { above: 0 },
+  learnRate: { above: 0 },
+  clip: { above: 0, max: 1 },
+  lambda: { min: 0, max: 1 },
+  entropyCoef: { min: 0 },
+  valueCoef: { min: 0 },
+  hidden: { integer: true, min: 1 },
+  initialStd: { above: 0 },
+};
+
 interface Snapshot {
   version: number;
   /** Rollouts so far (absent in snapshots written before it: 0). */
@@ -77,11 +94,7 @@ interface Batch {
 }
 
 export function createStagePpo(options: Record<string, unknown> = {}): StagePolicy {
-  const opts: Options = readOptions('ppo-stages', DEFAULTS, options);
-  if (!Number.isInteger(opts.seed)) throw new BadInputError('must be an integer', 'agent.ppo-stages.seed');
-  for (const k of ['iterations', 'learnIterations', 'episodes', 'epochs', 'hidden'] as const) {
-    if (!Number.isInteger(opts[k]) || opts[k] < (k === 'iterations' || k === 'learnIterations' ? 0 : 1)) throw new BadInputError('must be a positive integer', `agent.ppo-stages.${k}`);
-  }
+  const opts: Options = readOptions('ppo-stages', DEFAULTS, options, RANGES);
   const rng = createRng(opts.seed);
   let vars: tf.Variable[] | null = null;
   let shapes: number[][] = [];

@@ -191,6 +191,29 @@ const DEFAULTS = {
   trustRegion: true,
 };
 
+/**
+ * Review 2026-12-07: episodes 0 crashed TF.js mid-campaign, clip −1 in round 2 after the rig
+ * runs were spent; finalSamples 0, hidden 0, iterations −1, episodes 1.5, learningRate −1 and
+ * gamma 5 were accepted. kappa has no bound: κ < 0 makes the agent cautious (docs/agents.md).
+ */
+const RANGES = {
+  episodes: { integer: true, min: 1 },
+  iterations: { integer: true, min: 1 },
+  iterationsWarm: { integer: true, min: 0 },
+  epochs: { integer: true, min: 1 },
+  learningRate: { above: 0 },
+  clip: { above: 0, max: 1 },
+  gamma: { min: 0, max: 1 },
+  lambda: { min: 0, max: 1 },
+  entropyCoef: { min: 0 },
+  valueCoef: { min: 0 },
+  hidden: { integer: true, min: 1 },
+  initialStd: { above: 0 },
+  finalSamples: { integer: true, min: 1 },
+  shortlist: { integer: true, min: 1 },
+  initialPoints: { integer: true, min: 0 },
+};
+
 interface TrustRegion {
   length: number;
   successes: number;
@@ -264,7 +287,7 @@ interface Episode {
 export function createPpoAgent(options: Record<string, unknown> = {}): Agent {
   const { describe, ...rest } = options as { describe?: unknown };
   if (describe !== undefined && typeof describe !== 'function') throw new BadInputError('must be a function (stage, partial params) → number[]', 'agent.ppo.describe');
-  const opts = readOptions('ppo', DEFAULTS, rest);
+  const opts = readOptions('ppo', DEFAULTS, rest, RANGES);
   const stages = parseStages(opts.stages);
   const random = createRandomAgent();
 

@@ -16,6 +16,25 @@ export interface SequenceStep {
 
 type Factory = (options: Record<string, unknown>) => Agent;
 
+const STEP_KEYS = ['agent', 'trials', 'options'];
+
+/**
+ * A step's agent built from its options, its errors naming the step: `agent.sobol.scramble`
+ * becomes `agent.sequence.steps[0].options.scramble` (review 2026-12-07: the message named
+ * agent.sobol, a key the config does not have).
+ */
+function createStep(factory: Factory, step: SequenceStep, at: string): Agent {
+  try {
+    return factory({ ...(step.options ?? {}) });
+  } catch (e) {
+    if (!(e instanceof BadInputError) || e.path === undefined) throw e;
+    const own = `agent.${step.agent}`;
+    if (e.path !== own && !e.path.startsWith(`${own}.`)) throw e;
+    const bare = e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path.length + 2) : e.message;
+    throw new BadInputError(bare, `${at}.options${e.path.slice(own.length)}`, { cause: e });
+  }
+}
+
 export function createSequenceAgent(options: Record<string, unknown>, lookup: (name: string) => Factory | undefined): Agent {
   for (const key of Object.keys(options)) {
     if (!['name', 'batchSize', 'steps'].includes(key)) throw new BadInputError(`unknown option '${key}'; allowed: steps`, 'agent.sequence');
@@ -28,13 +47,20 @@ export function createSequenceAgent(options: Record<string, unknown>, lookup: (n
     const at = `agent.sequence.steps[${i}]`;
     if (typeof s !== 'object' || s === null || typeof (s as SequenceStep).agent !== 'string') throw new BadInputError("each step needs 'agent': a name", at);
     const step = s as SequenceStep;
+    // A misspelt key (`option: { kappa: 3 }`) was ignored and the step ran with defaults (review 2026-12-07).
+    for (const key of Object.keys(step)) {
+      if (!STEP_KEYS.includes(key)) throw new BadInputError(`unknown key '${key}' of a step; allowed: ${STEP_KEYS.join(', ')}`, at);
+    }
+    if (step.options !== undefined && (typeof step.options !== 'object' || step.options === null || Array.isArray(step.options))) {
+      throw new BadInputError(`'options' must be a mapping of the ${step.agent} agent's options (got ${JSON.stringify(step.options)})`, at);
+    }
     if (step.agent === 'sequence') throw new BadInputError('a sequence cannot contain a sequence', at);
     if (!lookup(step.agent)) throw new BadInputError(`unknown agent '${step.agent}'`, at);
     const last = i === steps.length - 1;
     if (!last && !(Number.isInteger(step.trials) && step.trials! > 0)) throw new BadInputError("every step but the last needs 'trials': a positive integer", at);
     return step;
   });
-  const agents = parsed.map((s) => lookup(s.agent)!({ ...(s.options ?? {}) }));
+  const agents = parsed.map((s, i) => createStep(lookup(s.agent)!, s, `agent.sequence.steps[${i}]`));
   let proposed = 0;
 
   const stepAt = (count: number): { index: number; left: number } => {
