@@ -62,6 +62,28 @@ describe('simulate()', () => {
     }
   });
 
+  it('refuses context values outside their range, naming the key, the value and what is allowed (review 2026-12-07)', async () => {
+    // temperature = −10 and thickness = 0 gave NaN for pemfc/liion properties.
+    const v = fibreVolume([16, 16, 8], 6, 3, 1);
+    const cases: Array<[Record<string, number>, RegExp]> = [
+      [{ temperature: -10 }, /context temperature = -10: must be > 0 K/],
+      [{ thickness: 0 }, /context thickness = 0: must be > 0 m/],
+      [{ sigma_1: -5 }, /context sigma_1 = -5: negative conductivities are refused; must be ≥ 0 S\/m/],
+      [{ kappaElectrolyte: -1 }, /context kappaElectrolyte = -1: must be ≥ 0 S\/m/],
+      [{ ptfeLabel: 1.5 }, /context ptfeLabel = 1.5: must be an integer label 0..255/],
+      [{ pressure: NaN }, /context pressure = NaN: must be a finite number/],
+    ];
+    for (const [context, re] of cases) {
+      const r = await simulate(v, { properties: ['limitingCurrent', 'ionicTimeConstant'], context });
+      expect(r.ok, JSON.stringify(context)).toBe(false);
+      if (r.ok) continue;
+      expect(r.error.reason).toBe('bad-input');
+      expect(r.error.message).toMatch(re);
+    }
+    const fine = await simulate(v, { properties: ['limitingCurrent'], context: { temperature: 300, thickness: 1e-4, sigma_1: 0 } });
+    expect(fine.ok).toBe(true);
+  });
+
   it('computes multi-phase conductivity from per-label context conductivities', async () => {
     const r = await simulate(layered(), { properties: ['sigma_eff_x', 'sigma_eff_z'], context: { sigma_0: 2, sigma_1: 6 } });
     expect(r.ok).toBe(true);

@@ -3,7 +3,7 @@ import { err, ok, type Result } from '../core/result.js';
 import type { PropertyInfo, SimulateOptions, SimulationReport, Simulator, Voxels } from '../core/protocols.js';
 import { Analysis } from './analysis.js';
 import type { Axis } from './labelling.js';
-import { PROPERTIES, propertyAxis } from './properties.js';
+import { checkContext, PROPERTIES, propertyAxis } from './properties.js';
 import { solveTransportOnDevice } from './transport-tfjs.js';
 
 /**
@@ -14,7 +14,7 @@ import { solveTransportOnDevice } from './transport-tfjs.js';
  * percolate gives τ = Infinity, D_eff = 0, permeability = 0 — values, not errors.
  */
 
-export { PROPERTIES, CONTEXT_DEFAULTS } from './properties.js';
+export { PROPERTIES, CONTEXT_DEFAULTS, checkContext } from './properties.js';
 export type { PropertyDef } from './properties.js';
 
 /** Simulator names, each providing the properties of ./properties.ts tagged with it. */
@@ -31,8 +31,8 @@ const DESCRIPTIONS: Record<SimulatorName, string> = {
   sofc: 'SOFC active triple-phase-boundary density; anode loss with Ni coarsening (issue 20)',
 };
 
-/** Checks the property names and the transporting phase; returns the names in order. */
-function plan(voxels: Voxels, names: readonly string[], phase: number): Result<string[], SimulationError> {
+/** Checks the property names, the transporting phase and the context; returns the names in order. */
+function plan(voxels: Voxels, names: readonly string[], phase: number, context: Readonly<Record<string, number>>): Result<string[], SimulationError> {
   const unknown = names.filter((n) => !(n in PROPERTIES));
   if (unknown.length > 0) {
     return err(
@@ -45,12 +45,17 @@ function plan(voxels: Voxels, names: readonly string[], phase: number): Result<s
   if (voxels.data.length !== voxels.shape[0] * voxels.shape[1] * voxels.shape[2]) {
     return err(new SimulationError(`voxel data length ${voxels.data.length} does not match shape ${voxels.shape.join('×')}`, 'bad-input'));
   }
+  try {
+    checkContext(context);
+  } catch (e) {
+    return err(new SimulationError((e as Error).message, 'bad-input'));
+  }
   return ok([...new Set(names)]);
 }
 
 async function run(voxels: Voxels, names: readonly string[], options: SimulateOptions): Promise<Result<SimulationReport, SimulationError>> {
   const phase = options.phase ?? 0;
-  const p = plan(voxels, names, phase);
+  const p = plan(voxels, names, phase, options.context ?? {});
   if (!p.ok) return p;
   const analysis = new Analysis(voxels, phase, options.context ?? {});
   // τ / D_eff solves on the device asked for (issue #20): done first, and used by every

@@ -1,4 +1,4 @@
-import { SimulationError } from '../core/errors.js';
+import { BadInputError, SimulationError } from '../core/errors.js';
 import type { PropertyInfo } from '../core/protocols.js';
 import type { Analysis } from './analysis.js';
 import {
@@ -39,6 +39,66 @@ export const CONTEXT_DEFAULTS = {
 } as const;
 
 const THROUGH: Axis = 'z';
+
+/** What a context value must be: a test and the words that say what is allowed. */
+type ContextRule = readonly [(v: number) => boolean, string];
+const positive = (unit: string): ContextRule => [(v) => v > 0, `> 0 ${unit}`];
+const nonNegative = (unit: string): ContextRule => [(v) => v >= 0, `≥ 0 ${unit}`];
+const fraction: ContextRule = [(v) => v >= 0 && v <= 1, 'from 0 to 1'];
+const angle: ContextRule = [(v) => v >= 0 && v <= 180, 'from 0 to 180 degrees'];
+const label: ContextRule = [(v) => Number.isInteger(v) && v >= 0 && v <= 255, 'an integer label 0..255'];
+
+/**
+ * The allowed values of the context keys the models read (review 2026-12-07: temperature = −10
+ * and thickness = 0 went into the models unchecked and came out as NaN, printed "Infinity").
+ * Keys not listed are not read by any model and are not checked.
+ */
+const CONTEXT_RULES: Readonly<Record<string, ContextRule>> = {
+  temperature: positive('K'),
+  pressure: positive('Pa'),
+  oxygenFraction: fraction,
+  thickness: positive('m'),
+  electrodeThickness: positive('m'),
+  membraneThickness: positive('m'),
+  gasVelocity: nonNegative('m/s'),
+  kappaElectrolyte: nonNegative('S/m'),
+  electrolyteDiffusivity: positive('m²/s'),
+  gdlPermeability: nonNegative('m²'),
+  contactAngle: angle,
+  thetaPtfe: angle,
+  thetaCarbon: angle,
+  // Relative humidity: above 1 is supersaturated feed, which the PEMFC model takes.
+  rhCathode: nonNegative(''),
+  rhAnode: nonNegative(''),
+  orrExchangeCurrent: positive('A/m²'),
+  i0Tpb: positive('A/m'),
+  currentDensity: nonNegative('A/m²'),
+  cutoffVoltage: positive('V'),
+  cRate: positive('1/h'),
+  agingHours: nonNegative('h'),
+  niGrowthAt1000h: [(v) => v >= 1, '≥ 1 (Ni diameter ratio after 1000 h: coarsening only grows)'],
+  ptfeLabel: label,
+  activeLabel: label,
+  niLabel: label,
+  yszLabel: label,
+  lbmBuffer: [(v) => Number.isInteger(v) && v >= 0, 'an integer ≥ 0 (voxels)'],
+};
+
+/**
+ * Throws BadInputError naming the first context value that is not allowed, with the value and
+ * what is allowed. Every value must be a finite number; sigma_<label> (S/m) must be ≥ 0.
+ */
+export function checkContext(context: Readonly<Record<string, number>>): void {
+  for (const [key, v] of Object.entries(context)) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new BadInputError(`context ${key} = ${v}: must be a finite number`);
+    if (/^sigma_\d+$/.test(key)) {
+      if (v < 0) throw new BadInputError(`context ${key} = ${v}: negative conductivities are refused; must be ≥ 0 S/m`);
+      continue;
+    }
+    const rule = CONTEXT_RULES[key];
+    if (rule && !rule[0](v)) throw new BadInputError(`context ${key} = ${v}: must be ${rule[1].trim()}`);
+  }
+}
 
 function thickness(a: Analysis): number {
   return a.ctx('thickness', a.length(THROUGH));

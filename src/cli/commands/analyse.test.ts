@@ -6,7 +6,7 @@ import { captureOutput } from '../../../tests/helpers.js';
 import { probeGpu } from '../../physics/transport-tfjs.js';
 import { encodeNpy } from '../../voxel/npy.js';
 import { main } from '../main.js';
-import { checkVolume } from './analyse.js';
+import { checkVolume, valueEntry } from './analyse.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'poreloop-analyse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,12 +79,25 @@ describe('poreloop analyse', () => {
       [['analyse', good, '--props', 'tpb'], /exactly three labels/],
       [['analyse', good, '--props', 'conductivity'], /sigma_<label>/],
       [['analyse', good, '--voxel', '-1'], /voxel size must be > 0/],
+      // Review 2026-12-07: these went into the models and came out as NaN, printed "Infinity",
+      // or (sigma_1 = -5) as "sigma_eff needs context sigma_<label>".
+      [['analyse', good, '--props', 'pemfc,liion', '--axis', 'z', '--set', 'temperature=-10', '--set', 'thickness=0'], /--set: context temperature = -10: must be > 0 K/],
+      [['analyse', good, '--props', 'pemfc', '--set', 'thickness=0'], /--set: context thickness = 0: must be > 0 m/],
+      [['analyse', good, '--props', 'conductivity', '--set', 'sigma_1=-5'], /context sigma_1 = -5: negative conductivities are refused; must be ≥ 0 S\/m/],
+      [['analyse', good, '--set', 'oxygenFraction=1.5'], /context oxygenFraction = 1.5: must be from 0 to 1/],
     ];
     for (const [argv, re] of cases) {
       io.stderr = '';
       expect(await main(argv), argv.join(' ')).toBe(2);
       expect(io.stderr, argv.join(' ')).toMatch(re);
     }
+  });
+
+  it('reports NaN as NaN, not as infinite (review 2026-12-07)', () => {
+    expect(valueEntry(NaN, 'A/m^2')).toEqual({ value: null, nan: true, unit: 'A/m^2' });
+    expect(valueEntry(Infinity, '1')).toEqual({ value: null, infinite: true, unit: '1' });
+    expect(valueEntry(-Infinity, 'Pa')).toEqual({ value: null, infinite: true, negative: true, unit: 'Pa' });
+    expect(valueEntry(2.5, 'm')).toEqual({ value: 2.5, unit: 'm' });
   });
 
   it('--device (issue #20): auto takes the GPU path only where the probe finds a GPU; gpu without one exits 2 saying what to install', async () => {

@@ -1,7 +1,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { BadInputError, SimulationError } from '../../core/errors.js';
 import type { SimulationReport, Voxels } from '../../core/protocols.js';
-import { PROPERTIES, simulate } from '../../physics/index.js';
+import { checkContext, PROPERTIES, simulate } from '../../physics/index.js';
 import { createPhysicsPool, simulateInPool } from '../../physics/pool.js';
 import { readVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
@@ -115,6 +115,17 @@ function merge(reports: SimulationReport[]): SimulationReport {
   return out;
 }
 
+/**
+ * A property value in the --json document. JSON has no NaN or ±Infinity: null plus what it
+ * stands for; a NaN is not infinite (review 2026-12-07: every non-finite value was reported
+ * as "infinite").
+ */
+export function valueEntry(value: number, unit: string): Record<string, unknown> {
+  if (Number.isFinite(value)) return { value, unit };
+  if (Number.isNaN(value)) return { value: null, nan: true, unit };
+  return { value: null, infinite: true, ...(value < 0 ? { negative: true } : {}), unit };
+}
+
 /** `poreloop analyse <volume>`: reads the volume, checks it, runs the physics, prints the properties. */
 export async function analyse(args: AnalyseArgs, out: Output): Promise<void> {
   const t0 = performance.now();
@@ -127,6 +138,12 @@ export async function analyse(args: AnalyseArgs, out: Output): Promise<void> {
   for (const [k, v] of Object.entries(parseSetFlags(args.set))) {
     if (typeof v !== 'number') throw new BadInputError(`context value of ${k} must be a number, got "${v}"`, '--set');
     context[k] = v;
+  }
+  // Before the volume is read: temperature = −10 or thickness = 0 made NaN (review 2026-12-07).
+  try {
+    checkContext(context);
+  } catch (e) {
+    throw new BadInputError((e as Error).message, '--set');
   }
   // Checked before the volume is read (issue #14: --workers 1e9 started 1 639 threads):
   // more threads than cores never makes a solve faster.
@@ -175,11 +192,11 @@ export async function analyse(args: AnalyseArgs, out: Output): Promise<void> {
     const value = report.properties[name];
     const def = PROPERTIES[name];
     const solve = def.solve ? diag[def.solve] : undefined;
-    const entry: Record<string, unknown> = Number.isFinite(value) ? { value, unit: def.unit } : { value: null, infinite: true, unit: def.unit };
+    const entry = valueEntry(value, def.unit);
     if (solve) Object.assign(entry, { solver: solve.solver, iterations: solve.iterations, residual: solve.residual, wallMs: solve.wallMs }, solve.device ? { device: solve.device, backend: solve.backend } : {});
     else entry.wallMs = timings[name];
     properties[name] = entry;
-    const shown = Number.isFinite(value) ? value.toPrecision(5) : 'Infinity';
+    const shown = Number.isFinite(value) ? value.toPrecision(5) : String(value); // NaN, Infinity, -Infinity
     const extra = solve?.iterations !== undefined ? `  (${solve.iterations} it, residual ${Number(solve.residual).toExponential(1)}, ${solve.wallMs} ms)` : '';
     out.info(`  ${name.padEnd(22)} ${shown.padStart(12)} ${def.unit.padEnd(6)}${extra}`);
   }
