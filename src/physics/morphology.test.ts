@@ -101,6 +101,20 @@ describe('local thickness', () => {
     expect(Math.abs(c.d50 - 16)).toBeLessThanOrEqual(1);
     expect(lt.volumeFraction.reduce((a, b) => a + b, 0)).toBeCloseTo(10 / 30, 12);
   });
+
+  it('gives a slab of w voxels 2⌈w/2⌉: w for even w, w + 1 for odd w (review 2026-12-07, docs/physics.md)', () => {
+    // Spheres are centred on voxel centres, so their digital extent is odd while their
+    // diameter 2r is even for a slab; the documented rule, not "w for every w".
+    const shape: Shape3 = [20, 6, 6];
+    for (const w of [1, 2, 3, 4, 5, 6, 10]) {
+      const lt = localThickness(volume(shape, (x) => (x >= 4 && x < 4 + w ? 1 : 0)), shape);
+      const st = thicknessStats(lt);
+      expect(st.d50, `w = ${w}`).toBe(2 * Math.ceil(w / 2));
+      expect(st.mean, `w = ${w}`).toBeCloseTo(2 * Math.ceil(w / 2), 12);
+    }
+    const lone = localThickness(volume(shape, (x, y, z) => (x === 5 && y === 3 && z === 3 ? 1 : 0)), shape);
+    expect(thicknessStats(lone)).toEqual({ mean: 2, d50: 2 });
+  });
 });
 
 describe('two-point correlation and chords', () => {

@@ -72,6 +72,13 @@ export interface LocalThickness {
  * where a sphere of radius r fits (distance to the other phases ≥ r) are dilated by r with a
  * second distance transform, and voxels not yet assigned get diameter 2r. Radii step by
  * max(0.5, r_max/maxBins) voxels, so the diameters are quantised to that step.
+ *
+ * r is a distance between voxel centres and the spheres are centred on voxel centres, so a
+ * slab of w voxels gets 2⌈w/2⌉ (w for even w, w + 1 for odd w; a lone voxel 2). No rule on
+ * voxel-centred spheres is exact for both parities (review 2026-12-07): 2r − 1, the sphere
+ * that fits inside the voxels' cubes, gives odd widths exactly but even ones w − 1 and a
+ * cylinder 16 voxels wide 14.2; exactness needs centres at half-voxel positions (a grid twice
+ * as fine, eight times the memory and time).
  */
 export function localThickness(mask: Uint8Array, shape: Shape3, maxBins = 40): LocalThickness {
   const dt = edt(mask, shape);
