@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -57,5 +57,28 @@ describe('poreloop twin', () => {
       expect(await main(argv)).toBe(2);
       expect(io.stderr).toMatch(msg);
     }
+  });
+
+  it("blames a twin config's own keys, quoting what they hold (review 2026-12-07)", async () => {
+    const out = join(dir, 'y.npy');
+    const cfg = (text: string) => {
+      const path = join(dir, `c${text.length}.yaml`);
+      writeFileSync(path, `twin: fibre-gdl\n${text}\n`);
+      return path;
+    };
+    const flat = cfg('size: [32, 32]');
+    io.stderr = '';
+    expect(await main(['twin', 'generate', '--config', flat, '--out', out])).toBe(2);
+    // It said "--size: … got "32,32"", a flag nobody gave.
+    expect(io.stderr).toContain(`${flat}: size: expected N or [nx, ny, nz] with integers in 4 … 1024, got [32,32]`);
+    io.stderr = '';
+    expect(await main(['twin', 'generate', '--config', cfg('size: 16\nvoxelSize: "2"'), '--out', out])).toBe(2);
+    expect(io.stderr).toContain('voxelSize must be a number in (0, 1000] µm, got "2"');
+  });
+
+  it('keeps a space between a long statistic name and its value (review 2026-12-07)', async () => {
+    // grain-electrode's activeVolumeConservation (24 characters) was glued to its value.
+    expect(await main(['twin', 'generate', 'grain-electrode', '--size', '24,24,16', '--voxel', '1', '--out', join(dir, 'z.npy')])).toBe(0);
+    expect(io.stdout).toMatch(/\n {2}activeVolumeConservation {2,}\d/);
   });
 });

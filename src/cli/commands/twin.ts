@@ -91,12 +91,16 @@ export async function loadTwinFile(path: string): Promise<TwinFile> {
   return f;
 }
 
-/** `N` (a cube) or `nx,ny,nz`. */
-export function parseSize(s: string | number | number[]): Shape3 {
+/**
+ * `N` (a cube) or `nx,ny,nz`; `where` is what gave it (review 2026-12-07: a twin config's
+ * `size: [32, 32]` was blamed on --size): the flag, or the config file's `size` key.
+ */
+export function parseSize(s: string | number | number[], where = '--size'): Shape3 {
   const parts = Array.isArray(s) ? s : typeof s === 'number' ? [s] : s.split(/[,x×]/).map((t) => Number(t.trim()));
   const dims = parts.length === 1 ? [parts[0], parts[0], parts[0]] : parts;
   if (dims.length !== 3 || dims.some((n) => !Number.isInteger(n) || n < 4 || n > 1024)) {
-    throw new BadInputError(`expected N or nx,ny,nz with integers in 4 … 1024, got "${String(s)}"`, '--size');
+    const expected = where === '--size' ? 'N or nx,ny,nz' : 'N or [nx, ny, nz]';
+    throw new BadInputError(`expected ${expected} with integers in 4 … 1024, got ${JSON.stringify(s)}`, where);
   }
   return [dims[0], dims[1], dims[2]];
 }
@@ -133,7 +137,7 @@ export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalAr
     if (args.twin && file.twin && args.twin !== file.twin) throw new BadInputError(`twin "${args.twin}" differs from the config's "${file.twin}"`, 'twin');
     const twin = twinNamed(twinRegistry, name);
     const params: Parameters = { ...(file.params ?? {}), ...parseSetFlags(args.set) };
-    const size = parseSize(args.size ?? file.size ?? 64);
+    const size = args.size !== undefined ? parseSize(args.size) : file.size !== undefined ? parseSize(file.size, `${args.config}: size`) : parseSize(64);
     const voxelSize = args.voxel ?? file.voxelSize ?? defaultVoxel(twin);
     const seed = args.seed ?? file.seed ?? 1;
     const ext = args.out.slice(args.out.lastIndexOf('.')).toLowerCase();
@@ -162,7 +166,11 @@ export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalAr
     out.info(`${name}: ${shape.join('×')} voxels of ${voxelSize} µm (${shape.map((n) => +(n * voxelSize).toPrecision(4)).join(' × ')} µm), seed ${seed}, ${(ms / 1000).toFixed(2)} s`);
     out.info(`stages: ${result.stages.join(' → ')}`);
     out.info('');
-    out.info(`${'parameter'.padEnd(22)}${'requested'.padStart(12)}${'achieved'.padStart(20)}`);
+    // Name columns as wide as the longest name + 2 (review 2026-12-07: a 24-character statistic
+    // was glued to its value).
+    const nameWidth = (names: string[], least: number) => Math.max(least, ...names.map((k) => k.length + 2));
+    const pw = nameWidth(Object.keys(result.requested), 22);
+    out.info(`${'parameter'.padEnd(pw)}${'requested'.padStart(12)}${'achieved'.padStart(20)}`);
     // An achieved statistic measures a parameter when it has its name;
     // "<name>Paper" is the value at the stage the parameter refers to (fibre-gdl porosity).
     const shown = new Set<string>();
@@ -170,11 +178,13 @@ export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalAr
       const key = [`${k}Paper`, k].find((c) => result.achieved[c] !== undefined);
       if (key) shown.add(key);
       const a = key === undefined ? '' : `${result.achieved[key]}${key === `${k}Paper` ? ' (paper)' : ''}`;
-      out.info(`${k.padEnd(22)}${String(v).padStart(12)}${a.padStart(20)}`);
+      out.info(`${k.padEnd(pw)}${String(v).padStart(12)}${a.padStart(20)}`);
     }
     out.info('');
     out.info('achieved:');
-    for (const [k, v] of Object.entries(result.achieved)) if (!shown.has(k)) out.info(`  ${k.padEnd(24)}${v}`);
+    const rest = Object.entries(result.achieved).filter(([k]) => !shown.has(k));
+    const aw = nameWidth(rest.map(([k]) => k), 24);
+    for (const [k, v] of rest) out.info(`  ${k.padEnd(aw)}${v}`);
     out.info('');
     out.info(`wrote ${args.out}${args.preview ? ` and ${args.preview}` : ''}`);
     out.result({
