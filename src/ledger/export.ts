@@ -252,6 +252,12 @@ export interface CampaignSummary {
    */
   noRewardReasons: Array<{ reason: string; trials: number; first: string }>;
   /**
+   * Why the `outcomes.abandoned` trials were abandoned, as noRewardReasons (review 2026-12-07:
+   * a campaign whose every trial was abandoned for one handler error ended "completed — rig-run
+   * budget spent", the error seen only in `status`): their TrialAbandoned reasons, most frequent first.
+   */
+  abandonReasons: Array<{ reason: string; trials: number; first: string }>;
+  /**
    * Issue #20 review: completed trials whose result was partly predicted (an early-stopped
    * durability test) — counted in `outcomes.estimated`, not as measured — with the estimate
    * (fidelity early-life, mean ± σ per property) and the reward with it.
@@ -308,7 +314,17 @@ export const IMPORT_AGENT = 'import';
 /** CampaignSummary.noRewardReasons for the trials `ids`, in their order. */
 function noRewardReasons(ledger: Ledger, campaignId: string, ids: readonly string[]): CampaignSummary['noRewardReasons'] {
   if (ids.length === 0) return [];
-  const recorded = new Map(ledger.documents(campaignId, 'TrialCompleted').map((d) => [d.body.trialId, d.body.nonFinite]));
+  return countReasons(ids, new Map(ledger.documents(campaignId, 'TrialCompleted').map((d) => [d.body.trialId, d.body.nonFinite])));
+}
+
+/** CampaignSummary.abandonReasons for the trials `ids` (the latest TrialAbandoned of each). */
+function abandonReasons(ledger: Ledger, campaignId: string, ids: readonly string[]): CampaignSummary['abandonReasons'] {
+  if (ids.length === 0) return [];
+  return countReasons(ids, new Map(ledger.documents(campaignId, 'TrialAbandoned').map((d) => [d.body.trialId, d.body.reason])));
+}
+
+/** Each reason of `ids` with how many trials and the first of them, most frequent first. */
+function countReasons(ids: readonly string[], recorded: ReadonlyMap<string, string | undefined>): Array<{ reason: string; trials: number; first: string }> {
   const out = new Map<string, { reason: string; trials: number; first: string }>();
   for (const id of ids) {
     const reason = recorded.get(id) ?? 'not recorded';
@@ -376,6 +392,7 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
       estimated: estimated.size,
     },
     noRewardReasons: noRewardReasons(ledger, campaignId, done.filter((t) => t.feasible && t.measuredReward === null).map((t) => t.id)),
+    abandonReasons: abandonReasons(ledger, campaignId, own.filter((t) => t.status === 'abandoned').map((t) => t.id)),
     estimates: estimates.map((e) => ({ trialId: e.trialId, fidelity: e.fidelity, basis: e.basis, estimates: e.estimates, reward: e.reward, rewardStd: e.rewardStd ?? null })),
     reward: typeof cfg.reward === 'string' ? cfg.reward : null,
     objectives: cfg.objectives ?? [],

@@ -68,6 +68,11 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
   ])) out.info(l);
   // Review 2026-12-07: why those rewards are not finite ('12 × sigma_eff_z = 0 → reward −∞').
   for (const r of s.noRewardReasons) out.info(`  no finite measured reward: ${r.trials} × ${r.reason} (first ${r.first})`);
+  // Review 2026-12-07: why trials were abandoned (every one for the same handler error, once
+  // shown only by `status`); the three most frequent reasons.
+  for (const r of s.abandonReasons.slice(0, 3)) out.info(`  abandoned: ${r.trials} × ${r.reason} (first ${r.first})`);
+  if (s.abandonReasons.length > 3) out.info(`  … and ${s.abandonReasons.length - 3} more reasons (poreloop status ${s.campaignId})`);
+  if (o.measured === 0 && o.abandoned > 0) out.info(`no rig run was measured: ${o.abandoned} trials were abandoned (reasons above)`);
   // Issue #20 review: an early-stopped trial's estimate is shown as one, never as a measurement.
   for (const e of s.estimates.slice(0, 5)) {
     const props = Object.entries(e.estimates).map(([k, v]) => `${k} ${fmt(v.mean)} ± ${fmt(v.std)}`).join(', ');
