@@ -86,6 +86,6 @@ describe('MORBO trust regions for qNEHVI (issue #16)', () => {
     expect(await propose({ trustRegion: true })).toEqual(await propose({ trustRegion: true }));
     expect(() => createMoboAgent({ acquisition: 'parego', trustRegion: true })).toThrow(/qnehvi only/);
     expect(() => createMoboAgent({ acquisition: 'parego', trend: 'quadratic' })).toThrow(/qnehvi only/);
-    expect(() => createMoboAgent({ trustRegion: true, trustRegions: 0 })).toThrow(/agent\.mobo\.trustRegions.*at least 1/);
+    expect(() => createMoboAgent({ trustRegion: true, trustRegions: 0 })).toThrow(/agent\.mobo\.trustRegions: must be an integer ≥ 1 \(got 0\)/); // the option-range wording of a709a49
   });
 });

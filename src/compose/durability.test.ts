@@ -88,7 +88,7 @@ describe('durabilityEstimator', () => {
   it('loadCampaign names the config file in an error of the agent\'s options (review 2026-12-07)', () => {
     const path = join(dir, 'bad-agent.json');
     writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(config('base', { model: 'model' }), 'utf8')), agent: { name: 'random', batchSize: 1, options: { nope: 1 } } }));
-    expect(() => loadCampaign(path)).toThrow(inFile(path, "agent\\.random: unknown option 'nope'; allowed: "));
+    expect(() => loadCampaign(path)).toThrow(inFile(path, "agent\\.random: unknown option 'nope'; random takes no options")); // a709a49: an agent without options says so
   });
 
   it('the config refuses a durability stage that is not in the pipeline', () => {
