@@ -75,6 +75,25 @@ describe('warm start from a CSV of earlier measurements', () => {
     expect(readWarmStart(f, space, campaign).rows[0].feasible).toBe(false);
   });
 
+  it('a reward of −∞ is data and enters; NaN and +∞ (the reward is maximised) are refused (review 2026-12-07)', () => {
+    const dir = tmp('poreloop-warm-');
+    const f = join(dir, 'old.csv');
+    const log10 = { ...campaign, rewardOf: (m: Record<string, number>) => Math.log10(m.score) };
+    // score = 0 → log10 = −∞: computable and terrible (1a3f5e9, a367575), not a failure.
+    writeFileSync(f, 'a,b,score\n0.1,0.2,0\n0.3,0.4,10\n');
+    expect(readWarmStart(f, space, log10).rows.map((r) => [r.feasible, r.reward])).toEqual([[true, -Infinity], [true, 1]]);
+    const inverse = { ...campaign, rewardOf: (m: Record<string, number>) => 1 / m.score };
+    writeFileSync(f, 'a,b,score\n0.1,0.2,0\n');
+    expect(() => readWarmStart(f, space, inverse)).toThrow(/data row 1 \(line 2\): the campaign's reward of this row is Infinity \(measured: score = 0\); every feasible row needs a reward that is finite or −∞/);
+  });
+
+  it('a blank header column (a trailing comma, as Excel writes) is ignored like a # column (review 2026-12-07)', () => {
+    const dir = tmp('poreloop-warm-');
+    const f = join(dir, 'old.csv');
+    writeFileSync(f, 'a,b,score,\n0.1,0.2,1,\n0.3,0.4,2,x\n');
+    expect(readWarmStart(f, space, campaign).rows.map((r) => r.measured)).toEqual([{ score: 1 }, { score: 2 }]);
+  });
+
   it('accepts only decimal numbers and names rows by data row and file line, blank lines counted (import review #1)', () => {
     const dir = tmp('poreloop-warm-');
     const f = join(dir, 'old.csv');

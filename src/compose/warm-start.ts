@@ -26,7 +26,7 @@ export interface WarmStartRow {
   params: Parameters;
   measured: Record<string, number>;
   feasible: boolean;
-  /** The campaign's reward of the row: finite for a feasible row, NaN for an infeasible one. */
+  /** The campaign's reward of the row: finite or −∞ for a feasible row, NaN for an infeasible one. */
   reward: number;
 }
 
@@ -116,7 +116,9 @@ export function readWarmStart(path: string, space: ParameterSpace, campaign: War
   const dup = header.find((h, i) => h !== '' && header.indexOf(h) !== i);
   if (dup) throw new BadInputError(`column "${dup}" appears twice`, path);
   const known = new Set(campaign.properties);
-  const ignored = (h: string) => h.startsWith('#');
+  // A blank header cell is ignored like a # column (review 2026-12-07): a trailing comma, as
+  // Excel writes, was refused as column "" once unknown columns were.
+  const ignored = (h: string) => h === '' || h.startsWith('#');
   const unknown = header.filter((h) => !specs.has(h) && h !== 'feasible' && !known.has(h) && !ignored(h));
   if (unknown.length) {
     throw new BadInputError(
@@ -170,7 +172,12 @@ export function readWarmStart(path: string, space: ParameterSpace, campaign: War
       } catch (e) {
         throw new BadInputError(`the campaign's reward cannot be computed (${(e as Error).message}; measured: ${got}); give the property, or mark the row feasible = false`, where, { cause: e });
       }
-      if (!Number.isFinite(reward)) throw new BadInputError(`the campaign's reward of this row is ${reward} (measured: ${got}); every feasible row needs a finite reward — give the missing property, or mark the row feasible = false`, where);
+      // −∞ is computable and terrible (log10 of a conductivity of 0), data the agents and the
+      // reality model learn as the stand-in below the worst finite reward (1a3f5e9, a367575;
+      // review 2026-12-07): it enters, and is recomputed from the measurements when read back
+      // (the runtime's measuredRewardOf), as JSON stores it as null. The reward is maximised, so
+      // +∞ would be a best result no measurement gives, and NaN is not computable.
+      if (Number.isNaN(reward) || reward === Infinity) throw new BadInputError(`the campaign's reward of this row is ${reward} (measured: ${got}); every feasible row needs a reward that is finite or −∞ — give the missing property, or mark the row feasible = false`, where);
     }
     rows.push({ row: r, line, params, measured, feasible, reward });
   }

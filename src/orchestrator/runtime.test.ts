@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { exportCampaign, summariseCampaign } from '../ledger/export.js';
 import { Ledger, LedgerBusyError, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
 import { CampaignRuntime, type CampaignRuntimeDeps } from './runtime.js';
+import { importWarmStart, readWarmStart } from '../compose/warm-start.js';
 
 function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel; screen?: number; log?: (line: string) => void; mode?: 'sync' | 'async'; warmup?: number; batchSize?: number; objectivesOf?: CampaignRuntimeDeps['objectivesOf']; rewardOf?: CampaignRuntimeDeps['rewardOf']; simulationEvidence?: CampaignRuntimeDeps['simulationEvidence'] } = {}) {
   const db = opts.db ?? join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'l.db');
@@ -206,6 +207,20 @@ describe('campaign runtime (fakes + real ledger)', () => {
     const printed: string[] = [];
     printSummary({ json: false, info: (l) => printed.push(l), log: () => undefined, result: () => undefined }, sum);
     expect(printed).toContain(`  no finite measured reward: ${bad.length} × s = 0 → reward −∞ (first ${bad[0].id})`);
+  });
+
+  it('a warm-start row whose reward is −∞ reaches the agent as −∞, recomputed from its measurements as the ledger stores null (review 2026-12-07)', async () => {
+    const predictor: Predictor = { score: async (c) => c.map((p) => ({ properties: { s: { mean: 10 ** (4 * Number(p.x)), std: 0.01 } }, fidelity: 'surrogate' as const })) };
+    const { agent, shown } = recordingAgent();
+    const s = setup({ agent, predictor, rig: terribleAbove(), rigRuns: 2, rewardOf: (p) => Math.log10(p.s) });
+    const csv = join(mkdtempSync(join(tmpdir(), 'poreloop-rt-')), 'earlier.csv');
+    writeFileSync(csv, 'x,s\n0.9,0\n0.5,100\n');
+    const space = { parameters: [{ kind: 'continuous' as const, name: 'x', min: 0, max: 1 }] };
+    importWarmStart(s.ledger, 'c', readWarmStart(csv, space, { properties: ['s'], rewardOf: (m) => Math.log10(m.s) }));
+    expect(s.ledger.trials('c').map((t) => t.measuredReward)).toEqual([null, 2]);
+    await runToEnd(s);
+    const imported = shown.history.filter((o) => o.fidelity === 'rig' && (o.params.x === 0.9 || o.params.x === 0.5));
+    expect(imported.map((o) => [o.params.x, o.reward])).toEqual([[0.9, -Infinity], [0.5, 2]]);
   });
 
   it('a twin campaign: the reality model takes simulated and measured −∞ as the worst, so the estimate the agent learns there is low (review 2026-12-07)', async () => {
