@@ -62,4 +62,11 @@ describe('campaign config: the twin checks twin.fixed, voxelSize and size at loa
     );
     expect(() => loadCampaign(path)).toThrow(/space\.pool: particleDiameter 20 µm does not fit the domain: 24×24×16 voxels of 1 µm .*\(at particleDiameter=20, in a row of space\.pool\)/);
   });
+
+  it('refuses a predict.context value physics does not take, at load, naming predict.context.<key> (review 2026-12-07)', () => {
+    // Checked only per simulation before, whose failure the predictor drops: the campaign ran without physics data.
+    expect(load('predict.context.temperature=-10')).toThrow(/demo-gdl\.yaml: predict\.context\.temperature: context temperature = -10: must be > 0 K/);
+    expect(load('predict.context.sigma_1=-1')).toThrow(/predict\.context\.sigma_1: context sigma_1 = -1: negative conductivities are refused; must be ≥ 0 S\/m/);
+    expect(load('predict.context.temperature=353')().config.predict?.context?.temperature).toBe(353);
+  });
 });

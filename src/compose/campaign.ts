@@ -23,7 +23,7 @@ import { offThread } from './off-thread-agent.js';
 export type { TrialSummary } from '../ledger/export.js';
 import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.machine.js';
 import { CampaignRuntime, guardCallback, warnProcess, type ProgressEvent } from '../orchestrator/runtime.js';
-import { simulate } from '../physics/index.js';
+import { checkContext, simulate } from '../physics/index.js';
 import { createPhysicsPool, simulateInPool } from '../physics/pool.js';
 import type { TaskExecutor } from '../exec/executor.js';
 import { MqttExecutor } from '../exec/mqtt-executor.js';
@@ -85,6 +85,17 @@ export function loadCampaign(path: string, overrides: Overrides = {}, env: NodeJ
     createAgent(resolved);
     checkMemory(resolved);
     checkDurability(resolved);
+    // predict.context was checked only inside simulate(), per simulation, and the predictor
+    // takes a failed simulation for a trial without physics data: temperature: -10 loaded and
+    // ran with none, silently (review 2026-12-07). The loader may not import physics (DESIGN.md);
+    // composition runs physics' own check, naming the key.
+    for (const [key, value] of Object.entries(resolved.config.predict?.context ?? {})) {
+      try {
+        checkContext({ [key]: value });
+      } catch (e) {
+        throw new BadInputError((e as Error).message, `predict.context.${key}`, { cause: e });
+      }
+    }
   });
   return resolved;
 }
