@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requirementsOf, unmetRequirements } from './requirements.js';
+import { constraintSlacks, meetsConstraints, requirementsOf, unmetRequirements } from './requirements.js';
 
 describe('thresholds, outcome constraints and measured objectives (dashboard review, 2026-12-07)', () => {
   const set = requirementsOf({
@@ -19,5 +19,13 @@ describe('thresholds, outcome constraints and measured objectives (dashboard rev
 
   it('a reward expression alone requires nothing', () => {
     expect(requirementsOf({ reward: 'a' })).toBeNull();
+  });
+
+  it('the agents\' slacks and the words are one rule: met exactly when nothing is named (review of 0e10d79)', () => {
+    const thresholds = { objectives: set.objectives.filter((o) => o.threshold !== undefined), constraints: set.constraints };
+    for (const v of [{ sigma_eff_z: 120, porosity: 0.7 }, { sigma_eff_z: 100, porosity: 0.88 }, { sigma_eff_z: 99, porosity: 0.7 }, { sigma_eff_z: 120, porosity: 0.5 }, { sigma_eff_z: 120 }, { sigma_eff_z: Number.POSITIVE_INFINITY, porosity: 0.7 }]) {
+      expect(meetsConstraints(constraintSlacks(v, thresholds))).toBe(unmetRequirements(v, thresholds).length === 0);
+    }
+    expect(constraintSlacks({ sigma_eff_z: 150, porosity: 0.7 }, set)).toHaveLength(3);
   });
 });

@@ -15,8 +15,8 @@
  *   recomputed (and may shift) when later rounds widen the range; it reads "share of the box
  *   [reference, best seen] that the front dominated after round r".
  */
-import { unmetRequirements } from '../core/requirements.js';
-import { configuredReference, constraintSlacks, inferReference, meetsConstraints, normaliser, objectiveVector, type ObjectiveSet, type ObjectiveSpec, type OutcomeConstraintSpec } from './objectives.js';
+import { requirementsOf, unmetRequirements } from '../core/requirements.js';
+import { configuredReference, inferReference, normaliser, objectiveVector, type ObjectiveSet, type ObjectiveSpec, type OutcomeConstraintSpec } from './objectives.js';
 import { hypervolume, paretoFront } from './pareto.js';
 
 /** What the front needs of a trial (a structural subset of the ledger's trial rows). */
@@ -51,9 +51,8 @@ export interface FrontReport {
 
 /** The objectives and outcome constraints of a stored (resolved) config, or null for a single-objective campaign. */
 export function objectiveSetOf(config: unknown): { objectives: ObjectiveSpec[]; constraints: OutcomeConstraintSpec[] } | null {
-  const c = config as { objectives?: ObjectiveSpec[]; outcomeConstraints?: OutcomeConstraintSpec[] } | null;
-  if (!c?.objectives || c.objectives.length < 2) return null;
-  return { objectives: c.objectives, constraints: c.outcomeConstraints ?? [] };
+  const set = requirementsOf<ObjectiveSpec>(config);
+  return set && set.objectives.length >= 2 ? set : null;
 }
 
 /** A ledger trial row as far as the front needs it (structural: src/ledger's TrialRow fits). */
@@ -132,7 +131,8 @@ export function campaignFront(trials: readonly FrontTrial[], set: ObjectiveSet):
     .filter((t) => Object.keys(t.predicted).length > 0)
     .map((t) => {
       const values = { ...t.params, ...t.predicted };
-      return { t, y: objectiveVector(values, objs), ok: meetsConstraints(constraintSlacks(values, set)) };
+      // The measured front's rule on the predicted values (review of 0e10d79: it was a second copy).
+      return { t, y: objectiveVector(values, objs), ok: unmetRequirements(values, set).length === 0 };
     })
     .filter((r) => r.ok && r.y.every(Number.isFinite));
   const front = (rows: readonly { t: FrontTrial; y: number[] }[]) => paretoFront(rows.map((r) => r.y), goals).map((i) => ({ trialId: rows[i].t.trialId, values: unsign(rows[i].y) }));

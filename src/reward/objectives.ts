@@ -29,31 +29,23 @@
  * as the objective's reference point when no `reference` is given (as in Ax, where objective
  * thresholds are the reference point).
  */
+import { type RequirementConstraint, type RequirementObjective, type RequirementSet } from '../core/requirements.js';
 import { paretoFront } from './pareto.js';
 
-export interface ObjectiveSpec {
-  name: string;
-  goal: 'max' | 'min';
+// The constraint rule is src/core's, shared with the ledger's summary (review of 0e10d79).
+export { constraintSlacks, meetsConstraints } from '../core/requirements.js';
+
+export interface ObjectiveSpec extends RequirementObjective {
   /** Worst value that still counts, for the hypervolume (in the objective's unit). */
   reference?: number;
-  /** Outcome constraint on this objective: at least (max) / at most (min) this value. */
-  threshold?: number;
   /** Scale of the objective for the scalar reward (linear instead of logarithmic). */
   scale?: number;
-  unit?: string;
 }
 
-export interface OutcomeConstraintSpec {
-  name: string;
-  min?: number;
-  max?: number;
-  unit?: string;
-}
+export type OutcomeConstraintSpec = RequirementConstraint;
 
-export interface ObjectiveSet {
-  objectives: readonly ObjectiveSpec[];
-  constraints?: readonly OutcomeConstraintSpec[];
-}
+/** Objectives and outcome constraints: a RequirementSet whose objectives carry the reward's fields too. */
+export type ObjectiveSet = RequirementSet<ObjectiveSpec>;
 
 const sign = (o: ObjectiveSpec): number => (o.goal === 'max' ? 1 : -1);
 
@@ -64,30 +56,6 @@ export function objectiveVector(values: Record<string, number>, objectives: read
     return typeof v === 'number' ? sign(o) * v : Number.NaN;
   });
 }
-
-/**
- * Constraint slacks (feasible when every slack ≥ 0), thresholds first, then outcome
- * constraints (a min and a max give two slacks). Scaled by the bound's magnitude so that
- * slacks of different units are comparable in size (only their sign matters for feasibility).
- */
-export function constraintSlacks(values: Record<string, number>, set: ObjectiveSet): number[] {
-  const out: number[] = [];
-  const scaled = (d: number, bound: number) => d / Math.max(Math.abs(bound), 1e-12);
-  for (const o of set.objectives) {
-    if (o.threshold === undefined) continue;
-    const v = values[o.name];
-    out.push(typeof v === 'number' ? scaled(sign(o) * (v - o.threshold), o.threshold) : Number.NaN);
-  }
-  for (const c of set.constraints ?? []) {
-    const v = values[c.name];
-    if (c.min !== undefined) out.push(typeof v === 'number' ? scaled(v - c.min, c.min) : Number.NaN);
-    if (c.max !== undefined) out.push(typeof v === 'number' ? scaled(c.max - v, c.max) : Number.NaN);
-  }
-  return out;
-}
-
-/** Whether every slack is finite and ≥ 0 (no constraints: true). */
-export const meetsConstraints = (slacks: readonly number[]): boolean => slacks.every((s) => Number.isFinite(s) && s >= 0);
 
 /** The per-trial scalar reward of an objectives-only campaign (see the header): Σ goal·ln v, or goal·v/scale. */
 export function objectivesReward(values: Record<string, number>, objectives: readonly ObjectiveSpec[]): number {
