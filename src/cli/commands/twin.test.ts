@@ -47,7 +47,7 @@ describe('poreloop twin', () => {
     const cases: Array<[string[], RegExp]> = [
       [['twin', 'generate', 'fibre-gdl', '--set', 'fibreDiamter=7', '--out', out], /unknown parameter "fibreDiamter"/],
       [['twin', 'generate', 'fibre-gdl', '--set', 'porosity=0.2', '--out', out], /allowed 0.5 … 0.95/],
-      [['twin', 'generate', 'fibre-gdl', '--out', join(dir, 'x.hdf5')], /allowed: .npy/],
+      [['twin', 'generate', 'fibre-gdl', '--out', join(dir, 'x.hdf5')], /unknown volume extension "\.hdf5"; allowed formats: \.npy/],
       [['twin', 'generate', 'wood', '--out', out], /unknown twin "wood"; available: fibre-gdl/],
       [['twin', 'generate', 'fibre-gdl', '--size', '8,8', '--out', out], /expected N or nx,ny,nz/],
       [['twin', 'generate', 'grain-electrode', '--set', 'castPorosity=0.3', '--set', 'porosity=0.5', '--out', out], /castPorosity 0.3 is below porosity 0.5/],
@@ -57,6 +57,15 @@ describe('poreloop twin', () => {
       expect(await main(argv)).toBe(2);
       expect(io.stderr).toMatch(msg);
     }
+  });
+
+  it('checks --out\'s folder before generating, as volume and reconstruct do (review 2026-12-07)', async () => {
+    // The folder's error comes first, though the twin would refuse porosity 0.2: nothing is generated
+    // for a volume that cannot be written (writeVolume found the missing folder only afterwards).
+    io.stderr = '';
+    const out = join(dir, 'no-such-folder', 'x.npy');
+    expect(await main(['twin', 'generate', 'fibre-gdl', '--set', 'porosity=0.2', '--out', out])).toBe(2);
+    expect(io.stderr).toMatch(/the output folder .*no-such-folder does not exist; create it first/);
   });
 
   it("blames a twin config's own keys, quoting what they hold (review 2026-12-07)", async () => {

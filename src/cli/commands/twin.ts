@@ -130,7 +130,7 @@ export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalAr
       .option('preview-axis', { type: 'string', choices: ['x', 'y', 'z'], default: 'z', describe: 'axis normal to the preview slice' }) as never;
   },
   handler: commandHandler(ctx, async (args, out) => {
-    const [{ generateTwin, twins: twinRegistry }, { VOLUME_FORMATS, writeVolume }] = await Promise.all([loadTwins(), loadVolumeIo()]);
+    const [{ generateTwin, twins: twinRegistry }, { checkOutputPath, writeVolume }] = await Promise.all([loadTwins(), loadVolumeIo()]);
     const file = args.config ? await loadTwinFile(args.config) : {};
     const name = args.twin ?? file.twin;
     if (!name) throw new BadInputError(`name a twin (${Object.keys(twinRegistry).join(', ')}) or give --config`, 'twin');
@@ -140,8 +140,9 @@ export const twinGenerateCommand = (ctx: CommandContext): CommandModule<GlobalAr
     const size = args.size !== undefined ? parseSize(args.size) : file.size !== undefined ? parseSize(file.size, `${args.config}: size`) : parseSize(64);
     const voxelSize = args.voxel ?? file.voxelSize ?? defaultVoxel(twin);
     const seed = args.seed ?? file.seed ?? 1;
-    const ext = args.out.slice(args.out.lastIndexOf('.')).toLowerCase();
-    if (!(VOLUME_FORMATS as readonly string[]).includes(ext)) throw new BadInputError(`unknown volume extension "${ext}"; allowed: ${VOLUME_FORMATS.join(', ')}`, '--out');
+    // The extension and the folder before generating, as volume and reconstruct do (review
+    // 2026-12-07: a missing folder was found only by writeVolume, after the twin had run).
+    checkOutputPath(args.out);
     const t0 = performance.now();
     // Progress lines only for volumes that take long enough to watch (≥ 128³).
     const chatty = !out.json && size[0] * size[1] * size[2] >= 128 ** 3;
