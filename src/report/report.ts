@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { BadInputError } from '../core/errors.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { campaignCharts, type Chart } from './charts.js';
 import { campaignModel, type CampaignModel } from './model.js';
@@ -22,24 +23,47 @@ export interface ReportResult {
 const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const num = (v: number | null | undefined, digits = 4): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v).toPrecision(digits));
 
+/** What an --out folder's error means to the person who named it. */
+const OUT_ERRORS: Record<string, (dir: string) => string> = {
+  EEXIST: (dir) => `${dir} is an existing file`,
+  ENOTDIR: (dir) => `${dir} lies under an existing file, not a folder`,
+  EACCES: (dir) => `${dir} is not writable here (EACCES)`,
+  EPERM: (dir) => `${dir} is not writable here (EPERM)`,
+  ENOENT: (dir) => `${dir} or a folder above it vanished while the report was written (ENOENT)`,
+};
+
+/** Runs `f`, turning a file-system error of the --out folder into bad input naming --out. */
+function outFolder<T>(dir: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    const why = OUT_ERRORS[(e as NodeJS.ErrnoException).code ?? ''];
+    if (!why) throw e;
+    throw new BadInputError(`${why(dir)}; --out names a folder (made when missing) for index.html and the plots`, '--out', { cause: e });
+  }
+}
+
 export async function writeReport(ledger: Ledger, campaignId: string, outDir: string, now: () => Date = () => new Date()): Promise<ReportResult> {
   const model = campaignModel(ledger, campaignId);
   const charts = campaignCharts(model);
-  mkdirSync(outDir, { recursive: true });
+  // Errors of the folder are caught where they happen, not pre-checked (review of 0e10d79: a
+  // check for an existing file missed `--out file/sub`, a folder not writable and races).
+  outFolder(outDir, () => mkdirSync(outDir, { recursive: true }));
+  const write = (path: string, data: string | Uint8Array) => outFolder(outDir, () => writeFileSync(path, data));
   const rendered: Array<{ chart: Chart; svg: string }> = [];
   const files: ReportResult['charts'] = [];
   for (const chart of charts) {
     const svg = await renderSvg(chart.spec);
-    writeFileSync(join(outDir, `${chart.id}.svg`), svg);
-    writeFileSync(join(outDir, `${chart.id}.png`), svgToPng(svg));
-    writeFileSync(join(outDir, `${chart.id}.vl.json`), JSON.stringify(chart.spec, null, 2) + '\n');
+    write(join(outDir, `${chart.id}.svg`), svg);
+    write(join(outDir, `${chart.id}.png`), svgToPng(svg));
+    write(join(outDir, `${chart.id}.vl.json`), JSON.stringify(chart.spec, null, 2) + '\n');
     rendered.push({ chart, svg });
     files.push({ id: chart.id, svg: join(outDir, `${chart.id}.svg`), png: join(outDir, `${chart.id}.png`) });
   }
   const config = ledger.campaign(campaignId)!.config;
   const html = reportHtml(model, rendered, config, { ledger: resolve(ledger.path), generatedAt: now().toISOString() });
   const htmlPath = join(outDir, 'index.html');
-  writeFileSync(htmlPath, html);
+  write(htmlPath, html);
   return { dir: outDir, html: htmlPath, charts: files };
 }
 

@@ -16,4 +16,16 @@ describe('poreloop report --out', () => {
     expect(r.stderr).toContain(`poreloop: error: --out: ${file} is an existing file; --out names a folder (made when missing) for index.html and the plots`);
     expect(readFileSync(file, 'utf8')).toBe('keep me');
   });
+
+  it('a path under an existing file is bad input naming --out, not a raw ENOTDIR exit 1 (review of 0e10d79)', async () => {
+    const dir = tmp('poreloop-report-cli-');
+    const db = join(dir, 'l.db');
+    finishedCampaign([1, 2], {}, 'c1', db).close();
+    const file = join(dir, 'notes.txt');
+    writeFileSync(file, 'keep me');
+    const r = await cli(['report', 'c1', '--db', db, '--out', join(file, 'sub')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`poreloop: error: --out: ${join(file, 'sub')} lies under an existing file, not a folder; --out names a folder (made when missing) for index.html and the plots`);
+    expect(readFileSync(file, 'utf8')).toBe('keep me');
+  });
 });

@@ -1,6 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { BadInputError } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
 import { commandHandler, withLedger, type GlobalArgs } from '../common.js';
 
@@ -15,10 +13,6 @@ export const reportCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
   handler: commandHandler(ctx, (args, out) =>
     withLedger(args.db, async (ledger) => {
       const c = ledger.requireCampaign(args.campaignId, args.db);
-      // An existing file was a raw "failed: EEXIST" (exit 1) from mkdir (dashboard review, 2026-12-07).
-      if (existsSync(args.out) && !statSync(args.out).isDirectory()) {
-        throw new BadInputError(`${args.out} is an existing file; --out names a folder (made when missing) for index.html and the plots`, '--out');
-      }
       const { writeReport } = await import('../../report/report.js');
       const r = await writeReport(ledger, c.id, args.out);
       out.info(`wrote ${r.html} (${r.charts.map((x) => x.id).join(', ')} as SVG and PNG)`);
