@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -64,6 +64,14 @@ describe('poreloop reconstruct gan (issue #19)', () => {
     writeVolume(line, createVoxels([40, 1, 1], 1, { 0: 'pore', 1: 'solid' }, Uint8Array.from({ length: 40 }, (_, i) => i % 3 === 0 ? 1 : 0)));
     expect(await main(['reconstruct', 'gan', 'train', line, join(dir, 'm5'), '--size', '16', '--condition', 'none'])).toBe(2);
     expect(io.stderr).toMatch(/40×1×1 has two or more sides of 1/);
+  });
+
+  it('generate --compare checks the τ labels against the reference before generating: nothing is written (review 2026-12-07)', async () => {
+    const out = join(dir, 'unwritten.npy');
+    expect(await main(['reconstruct', 'gan', 'generate', tiny, out, '--size', '8', '--compare', real, '--transport', '7'])).toBe(2);
+    expect(io.stderr).toMatch(/--transport: label 7 does not occur in .*nmc-packbits-u8\.tif \(labels 0, 1, 2\): name labels that are present, or --no-tau/);
+    // Before, the volume was generated and written, then the report refused the label.
+    expect(existsSync(out)).toBe(false);
   });
 
   it('generate: a damaged model folder is exit 2 with what is wrong (#19 review)', async () => {

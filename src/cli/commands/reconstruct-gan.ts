@@ -61,11 +61,20 @@ function positiveInt(v: number, flag: string, min = 1): number {
   return v;
 }
 
+/**
+ * The τ labels against the volume the report is made against: called before generating (and
+ * training), not inside report() — review 2026-12-07: `generate --compare` refused them only
+ * after generating and writing the volume.
+ */
+function checkReportTransport(reference: Voxels, args: ReportArgs, source: string): void {
+  if (args.tau && !reference.shape.some((n) => n === 1)) checkTransport(reportFlags(args).transport, labelsPresent(reference), source);
+}
+
+/** The match report of `generated` against `reference`, whose τ labels checkReportTransport has checked. */
 async function report(out: Output, generated: Voxels, reference: Voxels, args: ReportArgs, label: string) {
   const { rmax, transport } = reportFlags(args);
   const phases = labelsPresent(reference);
   const is2d = reference.shape.some((n) => n === 1);
-  if (args.tau && !is2d) checkTransport(transport, phases, `the ${label} volume`);
   const [{ measureDescriptors }, { matchReport }] = await Promise.all([import('../../reconstruct/correlation.js'), import('../../reconstruct/report.js')]);
   const target = measureDescriptors(reference, phases, rmax);
   const r = await matchReport(generated, { target, volume: reference }, { transport: args.tau && !is2d ? transport : undefined });
@@ -116,7 +125,7 @@ const trainCommand = (ctx: CommandContext): CommandModule<GlobalArgs, TrainArgs>
     }
     if (is2d && condition.mode !== 'none') throw new BadInputError('a 2D training image has no training cubes to measure the porosity of: add --condition none', '--condition');
     // The report after training measures τ on the training volume: its labels checked before the training, not after.
-    if (args.reportSize > 0 && args.tau && !is2d) checkTransport(reportFlags(args).transport, labelsPresent(volume), args.volume);
+    if (args.reportSize > 0) checkReportTransport(volume, args, args.volume);
     out.info(`${args.volume}: ${volume.shape.join('×')} ${is2d ? '2D image (isotropic: one critic for all axes)' : 'volume (one critic per axis)'}; phases ${labelsPresent(volume).join(', ')}; ${epochs} × ${itersPerEpoch} generator steps, ${criticIters} critic steps each`);
     const r = await trainGanInWorker([volume], args.outdir, {
       side: args.size,
@@ -165,6 +174,9 @@ const generateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, Generat
     reportFlags(args);
     const [{ generateGan, loadGan, useGanBackend }, { checkOutputPath, readVolume, writeVolume }] = await loadGanModules();
     checkOutputPath(args.output);
+    // The reference and its τ labels before generating and writing (review 2026-12-07).
+    const reference = args.compare ? readVolume(args.compare, { onWarning: (w) => out.log(`poreloop: warning: ${w}`) }) : undefined;
+    if (reference) checkReportTransport(reference, args, args.compare!);
     const model = loadGan(args.model);
     await useGanBackend();
     const t0 = performance.now();
@@ -173,7 +185,7 @@ const generateCommand = (ctx: CommandContext): CommandModule<GlobalArgs, Generat
     writeVolume(args.output, v);
     const fr = phaseFractions(v);
     out.info(`${args.output}: ${v.shape.join('×')} in ${(ms / 1000).toFixed(1)} s; fractions ${model.metadata.labels.map((l) => `${l}: ${(fr[l] ?? 0).toFixed(4)}`).join(', ')}`);
-    const matched = args.compare ? await report(out, v, readVolume(args.compare, { onWarning: (w) => out.log(`poreloop: warning: ${w}`) }), args, 'reference') : undefined;
+    const matched = reference ? await report(out, v, reference, args, 'reference') : undefined;
     out.result({ file: args.output, shape: v.shape, voxelSize: v.voxelSize, seed: args.seed, condition: args.condition ?? null, wallMs: ms, fractions: fr, report: matched });
   }),
 });
