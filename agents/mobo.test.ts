@@ -4,7 +4,9 @@ import type { Observation, Parameters, ParameterSpace } from '../src/core/protoc
 import { createRng } from '../src/core/rng.js';
 import { paramKey } from '../src/core/space.js';
 import { basisActive, GaussianProcess, looLogDensity, type GpHyper } from '../src/surrogate/gp.js';
-import { createMoboAgent, objectiveWarp, prefersBasis, prefersTrend, quadraticTrend, trendAdmissible } from './mobo.js';
+import { minusInfinityStandIn } from '../src/core/reward-stand-in.js';
+import { objectiveVector } from '../src/reward/objectives.js';
+import { createMoboAgent, dataOf, objectiveWarp, prefersBasis, prefersTrend, quadraticTrend, trendAdmissible } from './mobo.js';
 
 /** What mobo's snapshot holds (agents/mobo.ts MoboState): fitted GP states, JSON-safe. */
 type MoboSnapshot = { objectives: unknown[]; trended?: unknown[]; withBasis?: unknown[]; constraints: unknown[] };
@@ -27,6 +29,20 @@ async function loop(options: Record<string, unknown>, budget: number, seed: numb
 }
 
 describe('mobo agent (issue #16)', () => {
+  it('learns an objective of −∞ as the stand-in below that objective\'s worst finite value, a NaN row as a failure (review 2026-12-07)', () => {
+    const space: ParameterSpace = { parameters: [{ kind: 'continuous', name: 'x', min: 0, max: 1 }] };
+    // sigma (max) and cost (min), goal-signed as the campaign gives them: cost's +∞ becomes −∞.
+    const specs = [{ name: 'sigma', goal: 'max' as const }, { name: 'cost', goal: 'min' as const }];
+    const at = (x: number, sigma: number, cost: number): Observation => ({ params: { x }, reward: 0, fidelity: 'rig', objectives: objectiveVector({ sigma, cost }, specs) });
+    const history = [at(0.1, 1, 2), at(0.2, 3, 4), at(0.3, 5, Infinity), at(0.4, Number.NaN, 1)];
+    expect(history[2].objectives).toEqual([5, -Infinity]);
+    const data = dataOf(history, space)!;
+    // cost's finite goal-signed values −2, −4: the stand-in one standard deviation below −4.
+    expect(data.y).toEqual([[1, -2], [3, -4], [5, minusInfinityStandIn([-2, -4])], [1, -4]]);
+    expect(data.y[2][1]).toBeLessThan(-4);
+    expect(data.fine).toEqual([true, true, false, false]);
+  });
+
   it('gives the same proposals bit for bit for the same seed (qnehvi and parego)', async () => {
     for (const acquisition of ['qnehvi', 'parego']) {
       const [a, b] = [await loop({ acquisition, samples: 8, candidates: 64 }, 10, 3), await loop({ acquisition, samples: 8, candidates: 64 }, 10, 3)];

@@ -41,6 +41,7 @@
 import { BadInputError } from '../src/core/errors.js';
 import type { Agent, AgentContext, Observation, Parameters } from '../src/core/protocols.js';
 import type { Rng } from '../src/core/rng.js';
+import { minusInfinityStandIn } from '../src/core/reward-stand-in.js';
 import { dimension, encode, paramKey } from '../src/core/space.js';
 import { inferReference, normaliser } from '../src/reward/objectives.js';
 import { augmentedChebyshev, paretoFront, randomSimplexWeights } from '../src/reward/pareto.js';
@@ -168,8 +169,16 @@ interface MoboState {
   constraints: GpFitState[];
 }
 
-/** Observations the models learn from, with objectives and constraints imputed for failures. */
-function dataOf(history: readonly Observation[], space: AgentContext['space']): { x: number[][]; y: number[][]; c: number[][]; fine: boolean[]; finite: number; m: number; q: number } | null {
+/**
+ * Observations the models learn from, with objectives and constraints imputed for failures.
+ * An objective of −∞ (goal-signed: a `max` objective's −∞ or a `min` objective's +∞, e.g. a
+ * log of a conductivity of 0) is computable and terrible, not a failure: it is learnt as that
+ * objective's stand-in below its worst finite value (src/core/reward-stand-in.ts), the row's
+ * other objectives as they are, as trainingData learns a reward of −∞ (review 2026-12-07: it
+ * was taken for a failure, every objective the worst seen). A row with NaN or a goal-signed +∞
+ * is a failure: every objective the worst finite value seen. Such rows are not `fine`.
+ */
+export function dataOf(history: readonly Observation[], space: AgentContext['space']): { x: number[][]; y: number[][]; c: number[][]; fine: boolean[]; finite: number; m: number; q: number } | null {
   const set = learningSet(history);
   const withObj = set.filter((o) => o.objectives && o.objectives.length > 0);
   if (withObj.length === 0) return null;
@@ -178,7 +187,10 @@ function dataOf(history: readonly Observation[], space: AgentContext['space']): 
   const ok = (o: Observation) => o.objectives!.length === m && o.objectives!.every(Number.isFinite);
   const good = withObj.filter(ok);
   if (good.length === 0) return { x: [], y: [], c: [], fine: [], finite: 0, m, q };
-  const worstY = Array.from({ length: m }, (_, i) => Math.min(...good.map((o) => o.objectives![i])));
+  const columns = Array.from({ length: m }, (_, i) => good.map((o) => o.objectives![i]));
+  const worstY = columns.map((v) => Math.min(...v));
+  const standInY = columns.map(minusInfinityStandIn);
+  const terrible = (o: Observation) => o.objectives?.length === m && o.objectives.every((v) => Number.isFinite(v) || v === -Infinity);
   const cVals = (o: Observation) => Array.from({ length: q }, (_, j) => o.constraints?.[j] ?? Number.NaN);
   const finiteC = (j: number) => set.map((o) => cVals(o)[j]).filter(Number.isFinite);
   const worstC = Array.from({ length: q }, (_, j) => Math.min(-1, ...finiteC(j)));
@@ -191,7 +203,7 @@ function dataOf(history: readonly Observation[], space: AgentContext['space']): 
     const fine = o.objectives !== undefined && ok(o);
     fineRows.push(fine);
     x.push(encode(space, o.params));
-    y.push(fine ? [...o.objectives!] : worstY);
+    y.push(fine ? [...o.objectives!] : terrible(o) ? o.objectives!.map((v, i) => (v === -Infinity ? standInY[i] : v)) : worstY);
     c.push(cVals(o).map((v, j) => (Number.isFinite(v) ? v : worstC[j])));
   }
   return { x, y, c, fine: fineRows, finite: good.length, m, q };
