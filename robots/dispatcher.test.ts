@@ -163,6 +163,27 @@ describe('dispatcher', () => {
     expect(s.clock.now() - seen).toBeLessThanOrEqual(6000 + 2 * TICK);
   });
 
+  it('a declared heartbeat has a limit, and a status without one returns to the default (review of 0e10d79)', async () => {
+    const broker = createMemoryBroker();
+    const s = await setup([], { heartbeatTimeoutMs: 1000 }, broker);
+    const mute = await broker.connect({ clientId: 'mute' });
+    const status = (o: object) => mute.publish(topics.status('mute'), JSON.stringify({ rigId: 'mute', status: 'online', protocol: '1.0', capabilities: ['xrd'], ...o }), { retain: true });
+    // A rig declaring hour-long heartbeats would stay online 3 h after falling silent: refused.
+    const refused: string[] = [];
+    await s.t.subscribe(topics.errors('orchestrator'), (_t, p) => refused.push(JSON.parse(p.toString()).reason));
+    await status({ heartbeatMs: 3_600_000 });
+    await s.until(() => refused.length > 0, 'status refused');
+    expect(refused[0]).toMatch(/heartbeatMs/);
+    expect(s.d.rigs().some((r) => r.rigId === 'mute')).toBe(false);
+    // Declared 2 s, then a status without it: offline after heartbeatTimeoutMs, not 3 × 2 s.
+    await status({ heartbeatMs: 2000 });
+    await s.until(() => s.d.rigs().some((r) => r.rigId === 'mute'), 'mute seen');
+    await status({});
+    const seen = s.clock.now();
+    await s.until(() => s.d.rigs().find((r) => r.rigId === 'mute')!.status === 'offline', 'mute offline');
+    expect(s.clock.now() - seen).toBeLessThanOrEqual(1000 + 2 * TICK);
+  });
+
   it('retries failed attempts up to maxAttempts on other rigs, then ends the job failed', async () => {
     const s = await setup(
       [

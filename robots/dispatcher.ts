@@ -496,7 +496,8 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
     };
     const r: RigState = prev ?? { info, protocols: [], lastSeen: 0, inflight: new Set() };
     r.protocols = s.protocols ?? [s.protocol];
-    r.heartbeatMs = s.heartbeatMs ?? r.heartbeatMs;
+    // As sent: a status without it means the default again, not the last one declared (review of 0e10d79).
+    r.heartbeatMs = s.heartbeatMs;
     r.lastSeen = clock.now();
     rigs.set(s.rigId, r);
     if (s.status === 'offline') {

@@ -11,6 +11,8 @@
  */
 import type { Clock, RigEvent, RigEventType, RigInfo, RigJob, Transport } from '../../src/core/protocols.js';
 import { systemClock } from '../../src/core/protocols.js';
+import eventSchema from '../protocol/schemas/event.schema.json' with { type: 'json' };
+import statusSchema from '../protocol/schemas/status.schema.json' with { type: 'json' };
 import { parseMessage, checkOutbound, type AdminCommand, type StatusMessage } from '../protocol/validate.js';
 import { assertName, compatibleProtocol, DEFAULT_MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, rigClientId, SUPPORTED_PROTOCOLS, topicsFor } from '../protocol/topics.js';
 import { connectMqtt, type MqttConnectOptions, type WillOptions } from '../transport/mqtt.js';
@@ -52,7 +54,7 @@ export interface CreateRigOptions {
   concurrency?: number;
   /** Directory for the record of finished jobs (survives restarts); omit to keep it in memory. */
   stateDir?: string;
-  /** Status is republished this often as a heartbeat (default 5000 ms). */
+  /** Status is republished this often as a heartbeat (default 5000 ms; kept within [100, 300 000] ms, status.schema.json). */
   heartbeatMs?: number;
   maxPayloadBytes?: number;
   clock?: Clock;
@@ -110,8 +112,8 @@ function remember(set: Set<string>, key: string): void {
   }
 }
 
-/** Most measurements one result may carry (event.schema.json `measurements.maxProperties`). */
-export const MAX_MEASUREMENTS = 256;
+/** Most measurements one result may carry: read from event.schema.json, the normative definition, not repeated (review of 0e10d79). */
+export const MAX_MEASUREMENTS: number = eventSchema.properties.measurements.maxProperties;
 const RESULT_SHAPE = 'return measurements ({ name: number, … }) or { measurements: { name: number, … }, feasible?: boolean }';
 
 const shown = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v === 'string' ? `a string "${v.slice(0, 40)}"` : typeof v === 'undefined' ? 'undefined' : `${typeof v} ${String(v)}`);
@@ -143,7 +145,8 @@ export function createRig(options: CreateRigOptions): RigHandle {
   const capabilities = options.capabilities.map((c) => assertName('capability', c));
   if (capabilities.length === 0) throw new Error(`rig ${id}: declare at least one capability`);
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
-  const heartbeatMs = Math.max(100, options.heartbeatMs ?? 5000);
+  // Within status.schema.json's [minimum, maximum]: a status outside it would be refused.
+  const heartbeatMs = Math.min(statusSchema.properties.heartbeatMs.maximum, Math.max(statusSchema.properties.heartbeatMs.minimum, options.heartbeatMs ?? 5000));
   const maxBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   const clock = options.clock ?? systemClock;
   const store: FinishedStore = createFinishedStore(options.stateDir ? stateFileFor(options.stateDir, lab, id) : undefined);
@@ -215,8 +218,11 @@ export function createRig(options: CreateRigOptions): RigHandle {
   };
 
   const emit = async (x: Execution, type: RigEventType, extra: Partial<RigEvent> = {}) => {
-    const ev: RigEvent = { jobId: x.job.jobId, rigId: id, attempt: x.job.attempt, seq: ++x.seq, type, at: iso(), protocol: PROTOCOL_VERSION, ...extra };
+    const ev: RigEvent = { jobId: x.job.jobId, rigId: id, attempt: x.job.attempt, seq: x.seq + 1, type, at: iso(), protocol: PROTOCOL_VERSION, ...extra };
+    // The seq is spent only on an event that passed the check, as in `finish`: a refused
+    // progress must not leave a gap in the stream (rig-protocol.md §3; review of 0e10d79).
     checkOutbound('event', ev);
+    x.seq++;
     x.events.push(ev);
     await send(transport, ev);
   };

@@ -11,7 +11,7 @@ import { PROTOCOL_VERSION, shortClientId, topicsFor } from '../protocol/topics.j
 import { waitFor } from '../testing/brokers.js';
 import { createMemoryBroker, type MemoryBroker } from '../transport/memory.js';
 import type { MqttTransport } from '../transport/mqtt.js';
-import { createRig, MAX_REMEMBERED, type RigHandle, type RigHandler } from './index.js';
+import { createRig, MAX_MEASUREMENTS, MAX_REMEMBERED, type RigHandle, type RigHandler } from './index.js';
 
 const lab = 'sdk';
 const topics = topicsFor(lab);
@@ -47,6 +47,24 @@ describe('rig SDK', () => {
   const admin = (command: string, o: object = {}) => ctl.publish(topics.admin('r1'), JSON.stringify({ command, commandId: `${command}-${Math.random()}`, at: new Date().toISOString(), protocol: PROTOCOL_VERSION, ...o }));
   const of = (jobId: string) => events.filter((e) => e.jobId === jobId);
   const terminal = (jobId: string) => of(jobId).find((e) => ['result', 'failed', 'rejected', 'cancelled'].includes(e.type));
+
+  it('a progress refused by the outbound check spends no seq: the stream keeps no gap (rig-protocol.md §3; review of 0e10d79)', async () => {
+    let refused = '';
+    await start(async (_j, report) => {
+      const tooMany = Object.fromEntries(Array.from({ length: MAX_MEASUREMENTS + 1 }, (_, i) => [`m${i}`, i]));
+      await report(0.3, undefined, tooMany).catch((e: Error) => (refused = e.message));
+      await report(0.6);
+      return { measurements: { y: 2 }, feasible: true };
+    });
+    await send(job('g'));
+    await waitFor(() => !!terminal('g'), 'result');
+    expect(refused).not.toBe('');
+    expect(of('g').map((e) => [e.type, e.seq])).toEqual([['accepted', 1], ['progress', 2], ['result', 3]]);
+  });
+
+  it('reads the most measurements from the event schema', () => {
+    expect(MAX_MEASUREMENTS).toBe(256);
+  });
 
   it('publishes retained status with a Last Will that marks it offline when it drops', async () => {
     broker = createMemoryBroker();
