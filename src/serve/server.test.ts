@@ -3,7 +3,7 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { finishedCampaign } from '../../tests/ledgers.js';
 import { CampaignLease } from '../ledger/lease.js';
 import { Ledger } from '../ledger/ledger.js';
@@ -182,12 +182,16 @@ describe('poreloop serve (issue #18)', () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const closed = vi.spyOn(Ledger.prototype, 'close');
     try {
       const before = timers();
       await expect(startDashboard({ db, port: (taken.address() as AddressInfo).port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
       // The poll and keep-alive timers kept `poreloop serve` alive after its error message.
       expect(timers()).toBeLessThanOrEqual(before);
+      // ...and the server's own ledger is closed, not left open (review of 0e10d79: only timers were counted).
+      expect(closed.mock.contexts.filter((l) => l !== ledger)).toHaveLength(1);
     } finally {
+      closed.mockRestore();
       await new Promise<void>((r) => taken.close(() => r()));
       lease.release();
       ledger.close();
