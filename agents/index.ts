@@ -13,7 +13,8 @@ import { createSobolAgent } from './sobol.js';
 
 export type AgentFactory = (options: Record<string, unknown>) => Agent;
 
-export const agentRegistry: Record<string, AgentFactory> = {
+/** The built-in agents; a sequence looks its steps up in the (mutable) registry of its thread. */
+export const BUILT_IN_AGENTS: Readonly<Record<string, AgentFactory>> = Object.freeze({
   random: createRandomAgent,
   sobol: createSobolAgent,
   cmaes: createCmaesAgent,
@@ -21,4 +22,12 @@ export const agentRegistry: Record<string, AgentFactory> = {
   mobo: createMoboAgent,
   ppo: createPpoAgent,
   sequence: (options) => createSequenceAgent(options, (name) => agentRegistry[name]),
-};
+});
+
+/**
+ * The registry: the built-ins, to which a caller may add or replace entries (`registries.agents`
+ * is this object). Whether an entry is still the built-in is checked against the frozen map
+ * above, not a copy taken when some module loaded — a registry changed before that module
+ * loaded gave a wrong copy (review 2026-12-07).
+ */
+export const agentRegistry: Record<string, AgentFactory> = { ...BUILT_IN_AGENTS };

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BadInputError } from '../src/core/errors.js';
 import type { Parameters, Twin, TwinGenerateOptions, TwinOutput } from '../src/core/protocols.js';
-import { twinRegistry } from './index.js';
+import { BUILT_IN_TWINS, twinRegistry } from './index.js';
 
 /**
  * Generation without blocking the event loop (issue 3: "large domains use worker threads").
@@ -15,15 +15,9 @@ import { twinRegistry } from './index.js';
  * volume of a twin that is not the built-in of its name (isBuiltInTwin).
  */
 /**
- * The built-in factories, as this module found them when it loaded — before any caller could
- * add to or replace entries of the registry (`registries.twins` is the same object). The worker
- * imports its own copy, which holds exactly these.
- */
-const BUILT_IN_TWINS: Readonly<Record<string, () => Twin>> = Object.freeze({ ...twinRegistry });
-
-/**
  * Whether a worker (a thread, or a `poreloop worker` process) would generate with the same twin
- * as this thread: the registry's factory for `name` is the built-in one. A caller's own twin, or
+ * as this thread: the registry's factory for `name` is the built-in one (BUILT_IN_TWINS, which
+ * the worker's own registry holds). A caller's own twin, or
  * one registered under a built-in name, is generated in this thread (library review: the worker
  * answered "unknown twin" for the one, and silently used the built-in for the other).
  */

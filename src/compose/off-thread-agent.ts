@@ -1,18 +1,12 @@
-import { agentRegistry, type AgentFactory } from '../../agents/index.js';
+import { BUILT_IN_AGENTS } from '../../agents/index.js';
 import type { Agent } from '../core/protocols.js';
 import { WorkerPool } from '../exec/worker-pool.js';
 import type { ProposeTask, ProposeTaskResult } from './propose-worker.js';
 import { registries } from './registries.js';
 
 /**
- * The built-in factories, as this module found them when it loaded — before any caller could
- * add to or replace entries of `registries.agents`. The worker imports its own copy of the
- * registry, which holds exactly these; so only an agent made by one of them can be rebuilt there.
- */
-const BUILT_IN_AGENTS: Readonly<Record<string, AgentFactory>> = Object.freeze({ ...agentRegistry });
-
-/**
- * Whether the worker would rebuild the same agent (library review: a custom agent registered in
+ * Whether the worker would rebuild the same agent — its own registry holds exactly
+ * BUILT_IN_AGENTS, so only an agent made by one of them can be rebuilt there (library review: a custom agent registered in
  * this thread was unknown in the worker — "agentRegistry[t.agent] is not a function", a failed
  * campaign — and one registered under a built-in name silently ran the built-in there). True
  * when the registry's factory for `name` is the built-in one, and so is every agent a sequence
