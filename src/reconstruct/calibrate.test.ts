@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../core/errors.js';
 import type { Agent, Parameters } from '../core/protocols.js';
 import { createVoxels } from '../voxel/voxels.js';
+import { createFibreGdl } from '../../twins/fibre-gdl.js';
 import { createGrainElectrode } from '../../twins/grain-electrode.js';
 import { calibrateTwin, calibrationSpace, compareCalibration, lossOf, measureCalibrationDescriptors, type MeasureOptions } from './calibrate.js';
 
@@ -63,7 +64,26 @@ describe('twin calibration (issue #19)', () => {
     const five = createVoxels([20, 20, 20], 1, { 0: 'pore', 5: 'x' }, d.map((v) => (v ? 5 : 0)));
     await expect(calibrateTwin({ ...base, target: five, transport: [[0]] })).rejects.toThrow(/labels 5 that twin grain-electrode does not make/);
     expect(() => calibrationSpace(twin, ['thickness'])).toThrow(BadInputError);
-    expect(calibrationSpace(twin, ['porosity', 'castPorosity']).constraints).toEqual([{ coefficients: { castPorosity: 1, porosity: -1 }, op: '>=', rhs: 0 }]);
+    expect(calibrationSpace(twin, ['porosity', 'castPorosity']).space.constraints).toEqual([{ coefficients: { castPorosity: 1, porosity: -1 }, op: '>=', rhs: 0 }]);
+  });
+
+  it('searches only what the twin generates on the grid: a diameter the domain cannot hold is outside the space (review 2026-12-07)', () => {
+    // 32×24 voxels of 0.5 µm is 12 µm across in plane: particles up to 6 µm (163874f). The
+    // default particleDiameter (10 µm) does not fit either, so porosity's range is found with it at 6.
+    const grid = { size: [32, 24, 16] as [number, number, number], voxelSize: 0.5 };
+    const { space, narrowed } = calibrationSpace(twin, ['porosity', 'particleDiameter'], grid);
+    expect(space.parameters.map((p) => [p.name, 'min' in p ? [p.min, p.max, p.default] : null])).toEqual([
+      ['porosity', [0.15, 0.6, 0.3]],
+      ['particleDiameter', [1, 6, 6]],
+    ]);
+    expect(narrowed).toEqual([{ name: 'particleDiameter', unit: 'µm', spec: [1, 30], searched: [1, 6], reason: expect.stringMatching(/particleDiameter 30 µm does not fit the domain/) }]);
+    // Both ends move where both are refused: fibres of at least one voxel, at most half the domain.
+    const fibre = calibrationSpace(createFibreGdl(), ['fibreDiameter'], { size: [8, 8, 8], voxelSize: 4 });
+    expect(fibre.narrowed.map((n) => n.searched)).toEqual([[4, 16]]);
+    // A grid on which nothing is accepted is refused up front, naming the parameter and why.
+    expect(() => calibrationSpace(twin, ['porosity'], { ...grid, fixed: { particleDiameter: 20 } })).toThrow(/--fit: twin grain-electrode takes no porosity in 0.15 … 0.6 on 32×24×16 voxels of 0.5 µm: .*particleDiameter 20 µm does not fit the domain/);
+    // Without a grid, the spec's range.
+    expect(calibrationSpace(twin, ['particleDiameter']).space.parameters[0]).toBe(twin.parameters.find((p) => p.name === 'particleDiameter'));
   });
 
   it('counts a refused parameter set as a failed evaluation, not a crash', async () => {

@@ -169,25 +169,135 @@ export interface CalibrationResult {
   best: CalibrationEvaluation;
   /** The full parameter set of the best evaluation (fitted + fixed + defaults). */
   params: Parameters;
+  /** The fitted parameters whose range the twin's checks narrowed on the generated grid (calibrationSpace). */
+  narrowed: NarrowedRange[];
   evaluations: CalibrationEvaluation[];
   target: CalibrationDescriptors;
   measure: MeasureOptions;
   wallMs: number;
 }
 
-/** The agent's space: the fitted parameters, and castPorosity ≥ porosity style orderings the twin requires. */
-export function calibrationSpace(twin: Twin, fit: string[]): ParameterSpace {
+/** The grid calibration generates on: the twin's checks of parameters depend on it. */
+export interface CalibrationGrid {
+  size: Shape3;
+  /** µm. */
+  voxelSize: number;
+  /** Parameters held at a value (the rest of the unfitted ones are at the twin's defaults). */
+  fixed?: Parameters;
+}
+
+/** A fitted parameter whose range the grid made narrower than the twin's spec (see calibrationSpace). */
+export interface NarrowedRange {
+  name: string;
+  unit: string;
+  /** The twin's spec range. */
+  spec: [number, number];
+  /** The range searched: what the twin accepts on the grid. */
+  searched: [number, number];
+  /** The twin's refusal at the spec's bound that is outside. */
+  reason: string;
+}
+
+/**
+ * The agent's space: the fitted parameters, and castPorosity ≥ porosity style orderings the
+ * twin requires. With `grid`, each fitted parameter's range is narrowed to the values the
+ * twin's own checks (Twin.checkInput) accept on that grid (review 2026-12-07, after 163874f: a
+ * particle diameter may be at most half the domain's in-plane extent, so grain-electrode's
+ * spec range 1…30 µm on a 12 µm crop made every CMA-ES proposal a refusal and the calibration
+ * failed; a calibration searches what the twin can generate for that domain).
+ *
+ * A range is found with the other parameters at their fixed values, or at their defaults moved
+ * into their own accepted ranges (particleDiameter's default of 10 µm does not fit that crop
+ * either, and porosity would be refused at every value beside it): pass after pass until no
+ * such value moves. The checks are monotone in each parameter (the config loader relies on it
+ * too, src/config/load.ts checkTwinInput), so a refused bound is moved by bisection to the last
+ * accepted value. Combinations of several fitted parameters the twin refuses remain failed
+ * evaluations.
+ */
+export function calibrationSpace(twin: Twin, fit: string[], grid?: CalibrationGrid): { space: ParameterSpace; narrowed: NarrowedRange[] } {
   const byName = new Map(twin.parameters.map((p) => [p.name, p]));
-  const parameters: ParameterSpec[] = fit.map((n) => {
+  const specs = fit.map((n) => {
     const p = byName.get(n);
     if (!p) throw new BadInputError(`twin ${twin.name} has no parameter "${n}"; allowed: ${twin.parameters.map((q) => q.name).join(', ')}`, '--fit');
     if (p.kind === 'categorical') throw new BadInputError(`"${n}" is categorical; calibration fits continuous and integer parameters only`, '--fit');
     return p;
   });
+  const narrowed: NarrowedRange[] = [];
+  const parameters: ParameterSpec[] = [...specs];
+  if (grid && twin.checkInput) {
+    const base: Parameters = { ...grid.fixed };
+    const ranges = new Map<string, AcceptedRange>();
+    for (let pass = 0; pass <= specs.length; pass++) {
+      let moved = false;
+      for (const p of specs) {
+        const r = acceptedRange(twin, p, grid, base);
+        if (!r) continue;
+        ranges.set(p.name, r);
+        const at = Math.min(r.max, Math.max(r.min, p.default ?? r.min));
+        if (base[p.name] !== at) (base[p.name] = at), (moved = true);
+      }
+      if (!moved) break;
+    }
+    specs.forEach((p, i) => {
+      const r = ranges.get(p.name);
+      if (!r) {
+        const why = refusalOf(twin, grid, { ...base, [p.name]: p.default ?? p.max });
+        throw new BadInputError(`twin ${twin.name} takes no ${p.name} in ${p.min} … ${p.max} on ${grid.size.join('×')} voxels of ${grid.voxelSize} µm: ${why}`, '--fit');
+      }
+      if (r.min === p.min && r.max === p.max) return;
+      narrowed.push({ name: p.name, unit: p.unit ?? '', spec: [p.min, p.max], searched: [r.min, r.max], reason: r.reason });
+      parameters[i] = { ...p, min: r.min, max: r.max, default: p.default === undefined ? undefined : Math.min(r.max, Math.max(r.min, p.default)) };
+    });
+  }
   // grain-electrode refuses castPorosity < porosity (calendering only densifies): the agents
   // repair onto this constraint instead of spending evaluations on refusals.
   const constraints: LinearConstraint[] = fit.includes('castPorosity') && fit.includes('porosity') ? [{ coefficients: { castPorosity: 1, porosity: -1 }, op: '>=', rhs: 0 }] : [];
-  return { parameters, constraints };
+  return { space: { parameters, constraints }, narrowed };
+}
+
+interface AcceptedRange {
+  min: number;
+  max: number;
+  /** The refusal at the spec bound that is outside ('' when none is). */
+  reason: string;
+}
+
+/** Why twin.checkInput refuses `params` on `grid`, or undefined when it accepts them. */
+function refusalOf(twin: Twin, grid: CalibrationGrid, params: Parameters): string | undefined {
+  try {
+    twin.checkInput!(params, { size: grid.size, voxelSize: grid.voxelSize });
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof BadInputError)) throw e;
+    return e.message;
+  }
+}
+
+/** The range of `p` that twin.checkInput accepts on `grid` with the others at `base`; undefined when it accepts none of min, default, max. */
+function acceptedRange(twin: Twin, p: Extract<ParameterSpec, { min: number }>, grid: CalibrationGrid, base: Parameters): AcceptedRange | undefined {
+  const refusal = (v: number) => refusalOf(twin, grid, { ...base, [p.name]: v });
+  const atMin = refusal(p.min);
+  const atMax = refusal(p.max);
+  if (atMin === undefined && atMax === undefined) return { min: p.min, max: p.max, reason: '' };
+  const anchor = [p.default, p.min, p.max].find((v) => v !== undefined && refusal(v) === undefined);
+  if (anchor === undefined) return undefined;
+  // Bisection between an accepted value and a refused bound; returns the last accepted value,
+  // as a short decimal where that is accepted too (6, not 5.999999999999999).
+  const edge = (ok: number, refused: number): number => {
+    for (;;) {
+      const mid = p.kind === 'integer' ? Math.trunc((ok + refused) / 2) : (ok + refused) / 2;
+      if (mid === ok || mid === refused) break;
+      if (refusal(mid) === undefined) ok = mid;
+      else refused = mid;
+    }
+    const short = +ok.toPrecision(6);
+    return short !== ok && short >= p.min && short <= p.max && refusal(short) === undefined ? short : ok;
+  };
+  return {
+    min: atMin === undefined ? p.min : edge(anchor, p.min),
+    max: atMax === undefined ? p.max : edge(anchor, p.max),
+    reason: (atMax ?? atMin)!,
+  };
 }
 
 export async function calibrateTwin(o: CalibrateOptions): Promise<CalibrationResult> {
@@ -197,7 +307,7 @@ export async function calibrateTwin(o: CalibrateOptions): Promise<CalibrationRes
   if (fit.length === 0) throw new BadInputError('nothing to fit: every parameter is fixed', '--fit');
   for (const n of fit) if (n in fixed) throw new BadInputError(`"${n}" is both fitted and fixed`, '--fit');
   if (!Number.isInteger(o.budget) || o.budget < 2) throw new BadInputError(`budget must be an integer ≥ 2 evaluations, got ${o.budget}`, '--budget');
-  const space = calibrationSpace(o.twin, fit);
+  const { space, narrowed } = calibrationSpace(o.twin, fit, { size: o.size, voxelSize: o.target.voxelSize, fixed });
   const labels = labelsPresent(o.target);
   const twinLabels = Object.keys(o.twin.phases).map(Number);
   const foreign = labels.filter((l) => !twinLabels.includes(l));
@@ -232,7 +342,7 @@ export async function calibrateTwin(o: CalibrateOptions): Promise<CalibrationRes
   const finite = evaluations.filter((e) => Number.isFinite(e.loss));
   if (finite.length === 0) throw new BadInputError(`every one of ${evaluations.length} evaluations failed; first: ${evaluations[0].error}`, 'calibrate');
   const best = finite.reduce((a, b) => (b.loss < a.loss ? b : a));
-  return { best, params: { ...best.params }, evaluations, target, measure, wallMs: performance.now() - t0 };
+  return { best, params: { ...best.params }, narrowed, evaluations, target, measure, wallMs: performance.now() - t0 };
 }
 
 /** One twin evaluation: generate at `seed`, measure, compare. Failures (refused parameters, no percolation) give NaN loss. */

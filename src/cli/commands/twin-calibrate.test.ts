@@ -16,8 +16,13 @@ describe('poreloop twin calibrate (issue #19)', () => {
     const cfg = join(dir, 'nmc.yaml');
     const args = ['twin', 'calibrate', 'grain-electrode', '--to', real, '--transport', '0,2', '--fit', 'porosity,particleDiameter', '--budget', '4', '--rmax', '6', '--validate', '1', '--out', cfg, '--json'];
     expect(await main(args)).toBe(0);
-    const doc = JSON.parse(io.stdout) as { config: { params: Record<string, number>; voxelSize: number }; best: { loss: number; terms: Array<{ name: string }> }; validation: Array<{ terms: unknown[] }>; evaluations: unknown[] };
+    const doc = JSON.parse(io.stdout) as { config: { params: Record<string, number>; voxelSize: number }; best: { loss: number; terms: Array<{ name: string }> }; narrowed: unknown[]; validation: Array<{ terms: unknown[] }>; evaluations: Array<{ loss: number | null; params: Record<string, number> }> };
     expect(doc.evaluations).toHaveLength(4);
+    // The crop is 12 µm across in plane: the search keeps to particles the twin generates there
+    // (≤ 6 µm, 163874f), so no evaluation is a refusal (review 2026-12-07: all 4 were, exit 2).
+    expect(doc.narrowed).toEqual([expect.objectContaining({ name: 'particleDiameter', spec: [1, 30], searched: [1, 6] })]);
+    for (const e of doc.evaluations) expect(e.params.particleDiameter).toBeLessThanOrEqual(6);
+    expect(doc.evaluations.every((e) => typeof e.loss === 'number' && Number.isFinite(e.loss))).toBe(true);
     expect(Object.keys(doc.config.params).sort()).toEqual(['particleDiameter', 'porosity']);
     expect(doc.config.voxelSize).toBe(0.5);
     expect(doc.best.terms.map((t) => t.name)).toEqual(expect.arrayContaining(['fraction_0', 'ssa_1', 'thickness_0', 's2_z', 'tau_0+2_x', 'tau_0+2_z']));

@@ -104,6 +104,11 @@ export const twinCalibrateCommand = (ctx: CommandContext): CommandModule<GlobalA
     const show = (t: CalibrationTerm) => (t.group === 's2' ? `${(100 * t.error).toFixed(1)} %` : `${t.generated.toPrecision(4)} vs ${t.target.toPrecision(4)} (${t.group === 'fraction' ? `±${t.error.toFixed(4)}` : `${(100 * t.error).toFixed(1)} %`})`);
     out.info(`best of ${r.evaluations.length} (evaluation ${r.best.index + 1}), loss ${r.best.loss.toFixed(3)}, ${(r.wallMs / 1000).toFixed(0)} s:`);
     for (const [k, v] of Object.entries(r.params)) out.info(`  ${k.padEnd(22)}${String(+Number(v).toPrecision(5))}`);
+    // A fit pinned at a bound the domain set is a reason to generate a larger volume (review 2026-12-07).
+    for (const n of r.narrowed) {
+      const unit = n.unit ? ` ${n.unit}` : '';
+      out.info(`  (${n.name} searched in ${n.searched.join(' … ')}${unit}, not ${n.spec.join(' … ')}${unit}: what twin ${twin.name} takes on ${size.join('×')} voxels of ${target.voxelSize} µm; --size generates a larger volume)`);
+    }
     out.info(`${'descriptor'.padEnd(16)}${'fit seed'.padEnd(34)}${seeds.map((s) => `seed ${s}`.padEnd(34)).join('')}`);
     for (const [i, t] of r.best.terms!.entries()) {
       const v = validation.map((e) => (e.terms ? `${show(e.terms[i])}${e.terms[i].within ? '' : ' ✗'}` : 'failed').padEnd(34)).join('');
@@ -116,6 +121,6 @@ export const twinCalibrateCommand = (ctx: CommandContext): CommandModule<GlobalA
       writeFileSync(args.out, header + stringify(config));
       out.info(`wrote ${args.out}`);
     }
-    out.result({ config, best: r.best, validation, target: r.target, evaluations: r.evaluations.map((e) => ({ index: e.index, params: e.params, loss: e.loss, error: e.error, ms: e.ms })), wallMs: r.wallMs });
+    out.result({ config, best: r.best, narrowed: r.narrowed, validation, target: r.target, evaluations: r.evaluations.map((e) => ({ index: e.index, params: e.params, loss: e.loss, error: e.error, ms: e.ms })), wallMs: r.wallMs });
   }),
 });
