@@ -148,6 +148,29 @@ export class LockedLedgerWork {
     return true;
   }
 
+  /** How many works wait, by kind: a key's part before its ':' ('MessageRejected:3' → MessageRejected). */
+  pending(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const kind of [...this.work.keys()].map((key) => key.split(':')[0]!)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    return counts;
+  }
+
+  /**
+   * At shutdown: one more try of the waiting work, which only the poll retried; what the lock
+   * still refuses is logged by kind (review of 0e10d79, issue #7: nothing silently dropped —
+   * the closer used to clear the poll and lose it without a word). Never throws: the other
+   * closers must still run.
+   */
+  close(): void {
+    try {
+      if (this.retry()) return;
+    } catch (e) {
+      this.log(`shutdown: waiting ledger work failed: ${(e as Error).message}`);
+    }
+    const counts = [...this.pending()].map(([kind, n]) => `${n} ${kind}`).join(', ');
+    if (counts) this.log(`shutdown: not written to the ledger${this.since ? ` (locked by another process since ${this.since})` : ''}: ${counts}`);
+  }
+
   /** Says once per spell that the ledger is locked, and that its work waits. */
   note(e: unknown): void {
     if (this.since !== null) return;
@@ -476,7 +499,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     // Every rejected inbound message is recorded with its reason (issue #7: nothing silently dropped).
     // Recorded through `waiting`: a ledger locked past its tries is no uncaught throw in the subscription.
     let rejected = 0;
-    const invalid = dispatcher.invalid$.subscribe((r) => waiting.run(`rejected:${rejected++}`, () => void ledger.append(campaignId, 'MessageRejected', { topic: r.topic, reason: r.reason, payload: r.excerpt })));
+    const invalid = dispatcher.invalid$.subscribe((r) => waiting.run(`MessageRejected:${rejected++}`, () => void ledger.append(campaignId, 'MessageRejected', { topic: r.topic, reason: r.reason, payload: r.excerpt })));
     closers.push(() => invalid.unsubscribe());
     await dispatcher.start();
     closers.push(() => dispatcher.stop());
@@ -566,7 +589,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       if (!leaseLost && !['stopping', 'failed', 'done'].includes(String(snap.value))) ledger.saveSnapshot(campaignId, actor.getPersistedSnapshot());
     };
     actor.subscribe({
-      next: (snap) => waiting.run('state', () => recordState(snap)),
+      next: (snap) => waiting.run('campaign state', () => recordState(snap)),
       error: (e) => log(`machine error: ${(e as Error).message}`),
     });
     const onAbort = () => actor.send({ type: 'campaign.stop', reason: 'operator signal' });
@@ -639,7 +662,10 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       const decided = snap.matches('awaitingApproval') ? runtime.decideApproval(snap.context.round) : null;
       if (decided) actor.send({ type: 'approval.decided', ...decided });
     }
-    closers.push(() => clearInterval(poll));
+    closers.push(() => {
+      waiting.close();
+      clearInterval(poll);
+    });
     // One writer per campaign (issue #14): once another process has taken the campaign over, the
     // new owner's ledger must not get this process's snapshot, rig events or a CampaignStopped.
     // The renewal above notices within LEASE_RENEW_MS; every write checks the lease in its own

@@ -53,6 +53,32 @@ describe('compose: a ledger locked by another process (review 2026-12-07)', () =
     b.close();
   });
 
+  it('at shutdown waiting work is tried once more; what the lock still refuses is logged by kind, not dropped silently (review of 0e10d79, issue #7)', () => {
+    const { a, b, hold, release } = open();
+    const lines: string[] = [];
+    const work = new LockedLedgerWork((l) => lines.push(l));
+    hold();
+    work.run('MessageRejected:0', rejected(a, 't0'));
+    work.run('MessageRejected:1', rejected(a, 't1'));
+    work.run('campaign state', () => a.saveSnapshot('c', { n: 1 }));
+    expect(Object.fromEntries(work.pending())).toEqual({ MessageRejected: 2, 'campaign state': 1 });
+    expect(() => work.close()).not.toThrow();
+    expect(lines.at(-1)).toMatch(/^shutdown: not written to the ledger \(locked by another process since .*\): 2 MessageRejected, 1 campaign state$/);
+    release();
+    // A lock let go by then: the last try writes it all, and nothing is said to be lost.
+    const later = new LockedLedgerWork((l) => lines.push(l));
+    hold();
+    later.run('MessageRejected:2', rejected(a, 't2'));
+    release();
+    const before = lines.length;
+    later.close();
+    expect(a.documents('c', 'MessageRejected').map((d) => d.body.topic)).toEqual(['t2']);
+    expect(later.pending().size).toBe(0);
+    expect(lines.slice(before).some((l) => /not written/.test(l))).toBe(false);
+    a.close();
+    b.close();
+  });
+
   it('a lease renewal the lock refuses is tried again; after half the lease\'s life it says the campaign must stop', () => {
     const { a, b, hold, release } = open();
     let t = 1_000_000;
