@@ -311,16 +311,14 @@ export function pendingApproval(ledger: Ledger, campaignId: string): { round: nu
 /** The agent name of warm-start rows (ObservationImported, issue #19). */
 export const IMPORT_AGENT = 'import';
 
-/** CampaignSummary.noRewardReasons for the trials `ids`, in their order. */
-function noRewardReasons(ledger: Ledger, campaignId: string, ids: readonly string[]): CampaignSummary['noRewardReasons'] {
+/**
+ * The reasons of the trials `ids` as counted for CampaignSummary.noRewardReasons
+ * (TrialCompleted.nonFinite) and .abandonReasons (TrialAbandoned.reason): the latest document
+ * of `type` for each trial gives its reason.
+ */
+function reasonsOf<T extends 'TrialCompleted' | 'TrialAbandoned'>(ledger: Ledger, campaignId: string, ids: readonly string[], type: T, field: keyof DocumentBodies[T]): Array<{ reason: string; trials: number; first: string }> {
   if (ids.length === 0) return [];
-  return countReasons(ids, new Map(ledger.documents(campaignId, 'TrialCompleted').map((d) => [d.body.trialId, d.body.nonFinite])));
-}
-
-/** CampaignSummary.abandonReasons for the trials `ids` (the latest TrialAbandoned of each). */
-function abandonReasons(ledger: Ledger, campaignId: string, ids: readonly string[]): CampaignSummary['abandonReasons'] {
-  if (ids.length === 0) return [];
-  return countReasons(ids, new Map(ledger.documents(campaignId, 'TrialAbandoned').map((d) => [d.body.trialId, d.body.reason])));
+  return countReasons(ids, new Map(ledger.documents(campaignId, type).map((d) => [d.body.trialId, d.body[field] as string | undefined])));
 }
 
 /** Each reason of `ids` with how many trials and the first of them, most frequent first. */
@@ -351,20 +349,23 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
     predictedRewardStd: rewardStd.get(t.id) ?? null,
     measuredReward: t.measuredReward,
     feasible: t.feasible,
-    unmet: unmetOf(t),
+    unmet: unmet.get(t.id) ?? [],
   });
   // A trial that misses a threshold or an outcome constraint is no candidate, however high its
   // reward: it was ranked best in status and on the dashboard (dashboard review, 2026-12-07).
+  // Judged once per ranked trial (review of 0e10d79: it ran up to three times).
   const requirements = requirementsOf(row.config);
-  const unmetOf = (t: (typeof trials)[number]) => (requirements ? unmetRequirements({ ...t.params, ...t.measured }, requirements) : []);
   const ranked = trials.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null).sort((a, b) => b.measuredReward! - a.measuredReward!);
-  const measured = ranked.filter((t) => unmetOf(t).length === 0);
+  const unmet = new Map(ranked.map((t) => [t.id, requirements ? unmetRequirements({ ...t.params, ...t.measured }, requirements) : []]));
+  const measured = ranked.filter((t) => unmet.get(t.id)!.length === 0);
   // Warm-start rows (agent import) may be the best candidates, but they are not this
   // campaign's proposals or rig runs: counted apart (issue #19 review).
   const own = trials.filter((t) => t.agent !== IMPORT_AGENT);
   const estimates = ledger.documents(campaignId, 'EstimateRecorded').map((d) => d.body);
   const estimated = new Set(estimates.map((e) => e.trialId));
   const done = own.filter((t) => t.status === 'completed' && !estimated.has(t.id));
+  const noReward = done.filter((t) => t.feasible && t.measuredReward === null);
+  const abandoned = own.filter((t) => t.status === 'abandoned');
   const cfg = (row.config ?? {}) as { reward?: unknown; objectives?: Array<{ name: string; goal: 'max' | 'min' }>; space?: Record<string, unknown> };
   return {
     campaignId,
@@ -376,7 +377,7 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
     trials: own.length,
     best: measured[0] ? toSummary(measured[0]) : null,
     top: measured.slice(0, 5).map(toSummary),
-    unmetTop: ranked.filter((t) => unmetOf(t).length > 0).slice(0, 5).map(toSummary),
+    unmetTop: ranked.filter((t) => unmet.get(t.id)!.length > 0).slice(0, 5).map(toSummary),
     ledger: resolve(ledger.path),
     wallTimeS,
     awaitingApproval: row.status === 'running' || row.status === 'paused' ? pendingApproval(ledger, campaignId) : null,
@@ -385,14 +386,14 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
       measured: done.length,
       feasible: done.filter((t) => t.feasible && t.measuredReward !== null).length,
       infeasible: done.filter((t) => t.feasible === false).length,
-      noReward: done.filter((t) => t.feasible && t.measuredReward === null).length,
+      noReward: noReward.length,
       failed: own.filter((t) => t.status === 'failed').length,
-      abandoned: own.filter((t) => t.status === 'abandoned').length,
+      abandoned: abandoned.length,
       imported: trials.length - own.length,
       estimated: estimated.size,
     },
-    noRewardReasons: noRewardReasons(ledger, campaignId, done.filter((t) => t.feasible && t.measuredReward === null).map((t) => t.id)),
-    abandonReasons: abandonReasons(ledger, campaignId, own.filter((t) => t.status === 'abandoned').map((t) => t.id)),
+    noRewardReasons: reasonsOf(ledger, campaignId, noReward.map((t) => t.id), 'TrialCompleted', 'nonFinite'),
+    abandonReasons: reasonsOf(ledger, campaignId, abandoned.map((t) => t.id), 'TrialAbandoned', 'reason'),
     estimates: estimates.map((e) => ({ trialId: e.trialId, fidelity: e.fidelity, basis: e.basis, estimates: e.estimates, reward: e.reward, rewardStd: e.rewardStd ?? null })),
     reward: typeof cfg.reward === 'string' ? cfg.reward : null,
     objectives: cfg.objectives ?? [],
