@@ -820,6 +820,36 @@ describe('rig events while another process writes the ledger (review of two camp
     other.close();
   });
 
+  it('an event whose handling fails with an error that is not a lock stops the campaign saying it could not be handled, not recorded (review of 0e10d79)', async () => {
+    const s = setup({ rigRuns: 2 });
+    const append = s.ledger.append.bind(s.ledger);
+    s.ledger.append = ((...args: Parameters<typeof append>) => {
+      if (args[1] === 'RigEventReceived' && (args[2] as { type: string }).type === 'result') throw new Error('rig.dispatch rejected the next stage');
+      return append(...args);
+    }) as typeof append;
+    await Promise.race([runToEnd(s), stuckAfter('the campaign did not stop')]);
+    // Before: "could not be recorded in the ledger", which blamed a ledger that refused nothing.
+    expect(s.ledger.campaign('c')).toMatchObject({ status: 'stopped', stopReason: expect.stringMatching(/^the result event of job \S+ \(rig rig-1\) could not be handled \(rig.dispatch rejected the next stage\); the campaign stops/) });
+  });
+
+  it('a JobSent the lease guard refuses (another process took the campaign over) does not stop the campaign as if this process could resume it (review of 0e10d79)', async () => {
+    const lines: string[] = [];
+    const s = setup({ log: (l) => lines.push(l) });
+    s.rig.setBehaviour(() => {});
+    let taken = false;
+    s.ledger.guardWrites('c', () => {
+      if (taken) throw new Error('lease lost: another process took campaign c over');
+    });
+    s.runtime.start();
+    taken = true;
+    await s.rig.dispatch({ jobId: 'j1', trialId: 't1', attempt: 1, capability: 'measure', params: { x: 0.5 } } as never);
+    await s.runtime.close();
+    // Before: "the JobSent of job j1 … could not be recorded …: "poreloop resume c" continues it", though the new owner runs it.
+    expect(lines.filter((l) => /could not be|poreloop resume/.test(l))).toEqual([]);
+    taken = false;
+    expect(s.ledger.campaign('c')!.status).toBe('running');
+  });
+
   it('a JobSent the ledger refuses stops the campaign resumably; it is not thrown into the rig (an uncaught exception from the MQTT dispatcher)', async () => {
     const s = setup({ rigRuns: 2 });
     const other = lockRigEvents(s, () => true, 'JobSent');

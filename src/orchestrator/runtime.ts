@@ -243,6 +243,8 @@ export class CampaignRuntime {
       try {
         this.ledger.append(this.d.campaignId, 'JobSent', { jobId: s.jobId, attempt: s.attempt, rigId: s.rigId }, `${s.jobId}:${s.attempt}:${s.rigId}`);
       } catch (e) {
+        // Review of 0e10d79: the lease guard's refusal is no reason to stop and say "resume continues it" — the new owner runs it.
+        if (this.ownerElsewhere()) return;
         this.stopUnrecorded(`JobSent of job ${s.jobId} (attempt ${s.attempt}, rig ${s.rigId})`, e);
       }
     });
@@ -350,7 +352,7 @@ export class CampaignRuntime {
       } catch (err) {
         // A write the lease guard refused (another process took the campaign over) is its owner's
         // to handle: src/compose stops this process, and the new owner re-sends the job.
-        if (this.closed || this.ledger.refusesWrites(this.d.campaignId)) throw err;
+        if (this.ownerElsewhere()) throw err;
         const locked = isBusy(err) || err instanceof LedgerBusyError;
         if (!locked || attempt >= RECORD_ATTEMPTS) return this.stopUnrecorded(`${e.type} event of job ${e.jobId} (rig ${e.rigId})`, err);
         this.d.log?.(`the ${e.type} event of job ${e.jobId} could not be recorded yet (${(err as Error).message}); trying again`);
@@ -359,14 +361,26 @@ export class CampaignRuntime {
   }
 
   /**
+   * Whether a failed write is not this runtime's to handle: it is closed, or the lease guard
+   * refuses writes because another process took the campaign over (src/compose stops this
+   * process, and the new owner re-sends the open jobs). Shared by recordRigEvent and onSent.
+   */
+  private ownerElsewhere(): boolean {
+    return this.closed || this.ledger.refusesWrites(this.d.campaignId);
+  }
+
+  /**
    * Stops the campaign because `what` could not be recorded (recordRigEvent, actors(); the
    * composition root's lease renewal, src/compose/campaign.ts); finish makes it `stopped`. A
    * machine in a waiting state (approval gate, paused) also needs the `campaign.stop` event.
+   * An error that is not a lock (a rig.dispatch rejection for the next stage, …) is said to be
+   * one the event "could not be handled" for, not a ledger that refused it (review of 0e10d79).
    */
   stopUnrecorded(what: string, err: unknown): void {
     if (this.unrecorded) return;
+    const locked = isBusy(err) || err instanceof LedgerBusyError;
     this.unrecorded = new Error(
-      `the ${what} could not be recorded in the ledger (${(err as Error)?.message ?? String(err)}); the campaign stops so that nothing is lost: ` +
+      `the ${what} could not be ${locked ? 'recorded in the ledger' : 'handled'} (${(err as Error)?.message ?? String(err)}); the campaign stops so that nothing is lost: ` +
         `"poreloop resume ${this.d.campaignId}" continues it from the ledger (open jobs are re-sent, and their rigs answer from their records)`,
       { cause: err },
     );
