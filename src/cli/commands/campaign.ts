@@ -94,7 +94,11 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
   // said "no trial has a measured result yet".
   if (s.unmetTop.length > 0) {
     out.info('');
-    if (s.top.length === 0) out.info('no measured trial meets every threshold and outcome constraint yet');
+    // 'requirement', not 'threshold': a trial may miss one because an objective was never
+    // measured, and then blaming thresholds sends the operator the wrong way (dashboard review
+    // 2026-12-07, 5a1f5c4); a property no completed trial has is named (pareto.unmeasured).
+    const never = pareto?.unmeasured.length ? `: none has a measured ${pareto.unmeasured.join(', ')}` : '';
+    if (s.top.length === 0) out.info(`no measured trial meets every requirement yet${never}`);
     out.info('measured but missing a requirement (no candidates):');
     s.unmetTop.forEach((t, i) => {
       printCandidate(out, s, t, i);

@@ -110,6 +110,9 @@ describe('multi-objective results in the CLI (issue #16)', () => {
     expect(await main(['status', 'c1', '--db', partial])).toBe(0);
     expect(io.stdout).toContain('(no completed trial has a measured sigma_eff_z: the rigs do not report it (rigs.measure)');
     expect(io.stdout).not.toContain('meets every threshold');
+    // The trial listed as missing a requirement: the headline names the unmeasured objective (review 2026-12-07).
+    expect(io.stdout).toContain('no measured trial meets every requirement yet: none has a measured sigma_eff_z\nmeasured but missing a requirement (no candidates):\n');
+    expect(io.stdout).toContain('misses: sigma_eff_z not measured');
     io.stdout = '';
     expect(await main(['pick', 'c1', 'r1-0', '--db', partial, '--json'])).toBe(0);
     const picked = JSON.parse(io.stdout) as { values: Record<string, number>; onFront: boolean };

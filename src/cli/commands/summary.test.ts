@@ -50,7 +50,7 @@ describe('the campaign summary and status (issue #18)', () => {
     const text = lines.join('\n');
     expect(text).not.toMatch(/no trial has a measured result yet/);
     expect(text).not.toMatch(/best candidates/);
-    expect(text).toMatch(/no measured trial meets every threshold and outcome constraint yet\nmeasured but missing a requirement \(no candidates\):\n 1\. r2-0 +reward meas +3\.000/);
+    expect(text).toMatch(/no measured trial meets every requirement yet\nmeasured but missing a requirement \(no candidates\):\n 1\. r2-0 +reward meas +3\.000/);
     expect(lines.filter((l) => l.startsWith('    misses: '))).toEqual(['    misses: b 7 < min 9.9', '    misses: b 8 < min 9.9', '    misses: b 8.5 < min 9.9']);
     // With a candidate (b 9.95 ≥ 9.9), it is the best and the others follow apart.
     const db2 = join(dir, 'unmet2.db');
