@@ -2,7 +2,7 @@ import type { DocumentBodies } from '../ledger/documents.js';
 import { currentScores, IMPORT_AGENT, ledgerWallTimeS, pendingApproval } from '../ledger/export.js';
 import type { CampaignRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { createRng } from '../core/rng.js';
-import { requirementsOf, unmetRequirements } from '../core/requirements.js';
+import { requirementsOf, unmetRequirements, type RequirementSet } from '../core/requirements.js';
 import { campaignFront, frontTrials, measuredRows, objectiveSetOf } from '../reward/front.js';
 import type { Goal } from '../reward/pareto.js';
 
@@ -238,8 +238,12 @@ export function overview(ledger: Ledger, c: CampaignRow): CampaignOverview {
   };
 }
 
-/** The trials that went to the rigs, in dispatch order, with the best-so-far curve. */
-export function rigRuns(ledger: Ledger, campaignId: string): RunPoint[] {
+/**
+ * The trials that went to the rigs, in dispatch order, with the best-so-far curve.
+ * `requirements` are the campaign's (requirementsOf its config), passed by the caller that
+ * holds its row (review of 0e10d79: this re-read the row and re-parsed the config).
+ */
+export function rigRuns(ledger: Ledger, campaignId: string, requirements: RequirementSet | null): RunPoint[] {
   const trials = ledger.db
     .prepare(
       `SELECT t.*, min(j.rowid) AS first FROM trials t JOIN jobs j ON j.trial_id = t.id AND j.stage = 0
@@ -248,7 +252,6 @@ export function rigRuns(ledger: Ledger, campaignId: string): RunPoint[] {
     .all(campaignId) as Array<Record<string, unknown>>;
   // A run that misses a threshold or an outcome constraint is no candidate: it does not raise
   // the best (the dashboard's "best measured reward" showed one; dashboard review, 2026-12-07).
-  const requirements = requirementsOf(ledger.campaign(campaignId)?.config);
   let best: number | null = null;
   return trials.map((r, i) => {
     const done = r.status === 'completed';
@@ -273,7 +276,7 @@ export function baselines(ledger: Ledger, c: CampaignRow, runs: RunPoint[]): Bas
   const out: BaselinePoint[] = [];
   for (const other of ledger.campaigns()) {
     if (other.id === c.id || configOf(other).agent?.name !== 'random' || problemKey(other) !== key) continue;
-    for (const p of rigRuns(ledger, other.id)) if (p.best !== null) out.push({ run: p.run, best: p.best, series: `random search (${other.id})` });
+    for (const p of rigRuns(ledger, other.id, requirementsOf(other.config))) if (p.best !== null) out.push({ run: p.run, best: p.best, series: `random search (${other.id})` });
   }
   if (out.length > 0) return out;
   // Runs that miss a threshold or constraint count as no reward, as in the campaign's own best.
@@ -413,7 +416,7 @@ export function campaignModel(ledger: Ledger, campaignId: string): CampaignModel
   return ledger.transaction(() => {
     const c = ledger.campaign(campaignId);
     if (!c) throw new Error(`no campaign ${campaignId}`);
-    const runs = rigRuns(ledger, c.id);
+    const runs = rigRuns(ledger, c.id, requirementsOf(c.config));
     const twin = configOf(c).twin;
     return {
       overview: overview(ledger, c),
