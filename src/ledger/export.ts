@@ -246,8 +246,8 @@ export interface CampaignSummary {
   /**
    * Why the `outcomes.noReward` trials have no finite measured reward (review 2026-12-07: the
    * reduced GDL demo scored 12 of 20 rig runs −∞ and said nothing of why): each reason the
-   * runtime recorded (TrialCompleted.nonFinite: 'sigma_eff_z = 0 → reward −∞', or the
-   * unmeasured properties the reward reads), with how many trials and the first of them, most
+   * runtime recorded (TrialCompleted.nonFinite: 'sigma_eff_z = 0 → reward −∞', 'reward NaN
+   * from the measurements [a, b]', or the unmeasured properties the reward reads), with how many trials and the first of them, most
    * frequent first. Trials recorded before the reason was kept are counted under 'not recorded'.
    */
   noRewardReasons: Array<{ reason: string; trials: number; first: string }>;

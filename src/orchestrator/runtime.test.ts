@@ -209,6 +209,25 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(printed).toContain(`  no finite measured reward: ${bad.length} × s = 0 → reward −∞ (first ${bad[0].id})`);
   });
 
+  it('every feasible trial without a finite measured reward has its reason recorded: NaN or +∞ from the measurements alone, predictions that matter only together (review of 0e10d79)', async () => {
+    // Before: none was recorded, and the summary said 'not recorded' (meant for trials recorded before reasons were kept).
+    const ids = (s: ReturnType<typeof setup>) => s.ledger.trials('c').filter((t) => t.status === 'completed').map((t) => t.id);
+    const nan = setup({ rigRuns: 2, rewardOf: (p) => (p.y - p.y) / (p.y - p.y) });
+    await runToEnd(nan);
+    expect(summariseCampaign(nan.ledger, 'c').noRewardReasons).toEqual([{ reason: 'reward NaN from the measurements [y]', trials: 2, first: ids(nan)[0] }]);
+    const inf = setup({ rigRuns: 2, rewardOf: (p) => p.y / 0 });
+    await runToEnd(inf);
+    expect(summariseCampaign(inf.ledger, 'c').noRewardReasons.map((r) => r.reason)).toEqual(['reward +∞ from the measurements [y]']);
+    // The twin predicts z and w, the rig measures y; the reward changes only with both unknown: no one name "reads" it.
+    const predictor: Predictor = { score: async (c) => c.map(() => ({ properties: { z: { mean: 1, std: 0.01 }, w: { mean: 1, std: 0.01 } }, fidelity: 'simulation' as const })) };
+    const lines: string[] = [];
+    const both = setup({ rigRuns: 2, predictor, rewardOf: (p) => p.y + (Number.isNaN(p.z) && Number.isNaN(p.w) ? 1 : 0), log: (l) => lines.push(l) });
+    await runToEnd(both);
+    expect(summariseCampaign(both.ledger, 'c').noRewardReasons.map((r) => r.reason)).toEqual(['rests on [z, w] together, which the rigs did not measure']);
+    expect(lines.filter((l) => /reads ,|reads  /.test(l))).toEqual([]);
+    expect(lines.some((l) => /no measured reward — the reward rests on \[z, w\] together, which the rigs did not measure \(they sent \[y\]\)/.test(l))).toBe(true);
+  });
+
   it('a warm-start row whose reward is −∞ reaches the agent as −∞, recomputed from its measurements as the ledger stores null (review 2026-12-07)', async () => {
     const predictor: Predictor = { score: async (c) => c.map((p) => ({ properties: { s: { mean: 10 ** (4 * Number(p.x)), std: 0.01 } }, fidelity: 'surrogate' as const })) };
     const { agent, shown } = recordingAgent();

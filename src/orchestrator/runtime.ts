@@ -1223,14 +1223,24 @@ export class CampaignRuntime {
     if (!estimate) {
       // Review 2026-12-07: the summary said nothing of why a reward was not finite; the reason is
       // recorded with the trial (JSON keeps no ±∞) and logged.
+      // Review of 0e10d79: every feasible trial without a finite measured reward gets its reason —
+      // 'not recorded' in the summary is for trials recorded before reasons were kept.
       let nonFinite: string | undefined;
+      const sent = `they sent [${Object.keys(measured).join(', ')}]`;
       if (Number.isFinite(reward) && !Number.isFinite(measuredReward)) {
         const read = unmeasured.filter((n) => Number.isNaN(this.rewardWithout([n], { ...predicted, ...measured }, ran, reward)));
-        nonFinite = `reads ${read.join(', ')}, which the rigs did not measure`;
-        this.d.log?.(`trial ${trial.id}: no measured reward — the reward reads ${read.map((n) => `"${n}"`).join(', ')}, which the rigs did not measure (they sent [${Object.keys(measured).join(', ')}]); the agents do not learn it as rig data`);
+        // No one name alone may change the reward (only some of them together): said plainly, not "reads , which …".
+        nonFinite = read.length > 0 ? `reads ${read.join(', ')}, which the rigs did not measure` : `rests on [${unmeasured.join(', ')}] together, which the rigs did not measure`;
+        const names = read.length > 0 ? `reads ${read.map((n) => `"${n}"`).join(', ')}, which the rigs did not measure` : nonFinite;
+        this.d.log?.(`trial ${trial.id}: no measured reward — the reward ${names} (${sent}); the agents do not learn it as rig data`);
       } else if (feasible && measuredReward === -Infinity) {
         nonFinite = this.nonFiniteReason(measured, predicted, this.view.paramsOf(ran));
         this.d.log?.(`trial ${trial.id}: measured ${nonFinite}; the agents and the reality model learn it as worse than any finite reward`);
+      } else if (feasible && !Number.isFinite(measuredReward)) {
+        // NaN from the measurements alone (0/0), +∞, or a non-finite reward that also rests on predictions.
+        const value = Number.isNaN(reward) ? 'NaN' : reward > 0 ? '+∞' : '−∞';
+        nonFinite = `reward ${value} from the measurements [${Object.keys(measured).join(', ')}]${unmeasured.length > 0 ? ` with the predictions of [${unmeasured.join(', ')}]` : ''}`;
+        this.d.log?.(`trial ${trial.id}: no measured reward — ${nonFinite}`);
       }
       return void this.ledger.append(this.d.campaignId, 'TrialCompleted', { trialId: trial.id, measured, reward: measuredReward, feasible, ...ranParams, ...(nonFinite ? { nonFinite } : {}) }, trial.id);
     }
