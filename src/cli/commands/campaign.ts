@@ -53,9 +53,10 @@ export function wrap(lead: string, items: string[], width = SUMMARY_WIDTH, sep =
  * The closing summary of a campaign (issue #18): what ended it, what the rig runs came to
  * (infeasible ones counted), what the reward is, and the best candidates — one short line per
  * candidate plus its parameters and predicted/measured properties with units — in 100 columns,
- * then where to look further (`report`, `serve`).
+ * then where to look further (`report`, `serve`). `abandonment: false` leaves the reasons
+ * trials were abandoned to the caller (`status` lists them with their latest trial ids).
  */
-export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoReport | null = null): void {
+export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoReport | null = null, opts: { abandonment?: boolean } = {}): void {
   const o = s.outcomes;
   out.info('');
   out.info(`campaign ${s.campaignId} (${s.name}): ${s.status}${s.stopReason ? ` — ${s.stopReason}` : ''}`);
@@ -70,8 +71,8 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
   for (const r of s.noRewardReasons) out.info(`  no finite measured reward: ${r.trials} × ${r.reason} (first ${r.first})`);
   // Review 2026-12-07: why trials were abandoned (every one for the same handler error, once
   // shown only by `status`); the three most frequent reasons.
-  for (const r of s.abandonReasons.slice(0, 3)) out.info(`  abandoned: ${r.trials} × ${r.reason} (first ${r.first})`);
-  if (s.abandonReasons.length > 3) out.info(`  … and ${s.abandonReasons.length - 3} more reasons (poreloop status ${s.campaignId})`);
+  if (opts.abandonment !== false) for (const r of s.abandonReasons.slice(0, 3)) out.info(`  abandoned: ${r.trials} × ${r.reason} (first ${r.first})`);
+  if (opts.abandonment !== false && s.abandonReasons.length > 3) out.info(`  … and ${s.abandonReasons.length - 3} more reasons (poreloop status ${s.campaignId})`);
   if (o.measured === 0 && o.abandoned > 0) out.info(`no rig run was measured: ${o.abandoned} trials were abandoned (reasons above)`);
   // Issue #20 review: an early-stopped trial's estimate is shown as one, never as a measurement.
   for (const e of s.estimates.slice(0, 5)) {
@@ -262,6 +263,9 @@ function resumeRunning(db: string, idOrPrefix: string, out: Output): Promise<'se
   }, { readonly: false });
 }
 
+/** Abandon reasons `status` lists (the closing summary shows three and points here). */
+const ABANDON_REASONS_SHOWN = 10;
+
 /** `poreloop status [campaignId]`: the campaigns of a ledger, or one campaign. */
 export function status(args: GlobalArgs & { campaignId?: string }, out: Output): Promise<void> {
   return withLedger(args.db, (ledger) => {
@@ -293,12 +297,19 @@ export function status(args: GlobalArgs & { campaignId?: string }, out: Output):
     // Only trials that are still abandoned (review): a late result may have completed one since.
     const stillAbandoned = new Set(ledger.trials(c.id).filter((t) => t.status === 'abandoned').map((t) => t.id));
     const abandoned = ledger.documents(c.id, 'TrialAbandoned').filter((d) => stillAbandoned.has(d.body.trialId)).map((d) => ({ trialId: d.body.trialId, reason: d.body.reason }));
-    for (const a of abandoned.slice(-5)) out.info(`abandoned ${a.trialId}: ${a.reason}`);
-    if (abandoned.length > 5) out.info(`(${abandoned.length - 5} more abandoned trials: --json lists them all)`);
+    // Once, by reason with its count and latest ids; the summary below leaves them out (review
+    // of 0e10d79: status printed its last five "abandoned <id>: reason" and the summary's counts).
+    const latest = new Map(abandoned.map((a) => [a.trialId, a.reason]));
+    for (const r of s.abandonReasons.slice(0, ABANDON_REASONS_SHOWN)) {
+      const ids = [...latest].filter(([, reason]) => reason === r.reason).map(([id]) => id).slice(-3);
+      const shown = ids.length ? ids : [r.first];
+      out.info(`abandoned ${r.trials > shown.length ? `${r.trials} trials, latest ` : ''}${shown.join(', ')}: ${r.reason}`);
+    }
+    if (s.abandonReasons.length > ABANDON_REASONS_SHOWN) out.info(`(${s.abandonReasons.length - ABANDON_REASONS_SHOWN} more reasons: --json lists every abandoned trial)`);
     const holder = CampaignLease.holder(ledger, c.id);
     if (holder) out.info(`run by process ${holder.pid} on ${holder.host} since ${holder.startedAt}`);
     const pareto = paretoOf(ledger, c.id);
-    printSummary(out, s, pareto);
+    printSummary(out, s, pareto, { abandonment: false });
     out.result({ ...s, pareto, state: o.state, round: o.round, budgetLeft: o.budgetLeft, pauseRequested: o.pauseRequested, jobs: counts, configHash: c.configHash, seed: c.seed, abandoned, runBy: holder });
   });
 }

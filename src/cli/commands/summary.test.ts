@@ -79,6 +79,24 @@ describe('the campaign summary and status (issue #18)', () => {
     expect(JSON.parse(io.stdout).abandoned).toEqual([{ trialId: 'lt-r9-1', reason: 'timed out 1' }]);
   });
 
+  it('status shows each abandon reason once, with its count and latest ids (review of 0e10d79: listed per trial and again as counts)', async () => {
+    const db = join(dir, 'ab.db');
+    const l = finishedCampaign([], {}, 'ab', db);
+    const voxel = 'handler failed: voxelSize too small';
+    [voxel, voxel, 'timed out', voxel, voxel].forEach((reason, i) => {
+      const trialId = `ab-r9-${i}`;
+      l.append('ab', 'TrialProposed', { trialId, round: 9, index: i, params: { x: 0.5 }, agent: 'gp-bo' }, trialId);
+      l.append('ab', 'TrialAbandoned', { trialId, reason }, trialId);
+    });
+    l.close();
+    io.stdout = '';
+    expect(await main(['status', 'ab', '--db', db])).toBe(0);
+    expect(io.stdout.split(voxel)).toHaveLength(2);
+    expect(io.stdout.split('timed out')).toHaveLength(2);
+    expect(io.stdout).toContain(`abandoned 4 trials, latest ab-r9-1, ab-r9-3, ab-r9-4: ${voxel}`);
+    expect(io.stdout).toContain('abandoned ab-r9-2: timed out');
+  });
+
   it('pause asks a running campaign to stop at the end of its round; resume tells its live process to go on', async () => {
     const db = join(dir, 'p.db');
     const l = Ledger.open(db);
