@@ -270,7 +270,7 @@ function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, e
   if (config.twin && checkInput) checkTwinInput(config.twin, space, checkInput);
   if (trained) checkConditionRange(config, space, trained.dir, trained.info);
   const paramNames = space.parameters.map((p) => p.name);
-  const propertyNames = [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
+  const propertyNames = campaignProperties(config);
   // The reward's names (src/reward/scope.ts): properties, parameters and param_<name>; with
   // stages, the target specification as target_<name> (issue #17).
   const declared = [...rewardNames(propertyNames, [...paramNames, ...Object.keys(config.twin?.fixed ?? {})]), ...Object.keys(targetScope(config.stages?.target))];
@@ -329,21 +329,24 @@ function checkJudgedByMeasurements(config: CampaignConfig, reward: RewardExpress
   }
 }
 
+/** The properties a campaign measures or predicts: what its reward, objectives and a warm-start CSV's columns may name. */
+export function campaignProperties(config: { predict?: { properties?: readonly string[] }; rigs: { measure: readonly string[] } }): string[] {
+  return [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
+}
+
 /**
  * A fixed twin parameter's value against the twin's spec (review 2026-12-07:
  * `twin.fixed.fibreDiameter=abc`, `fibreDiameterCv=-1` and 50 µm loaded, and every trial was
- * abandoned). Numeric strings count as numbers, as in generation (twins/params.ts).
+ * abandoned). Numeric strings count as numbers, as in generation (twins/params.ts); the rule is
+ * the space's own (isFeasible), not a copy of it (review of 0e10d79).
  */
 function checkFixedValue(twin: string, spec: ParameterSpec, value: unknown, where: string): void {
-  if (spec.kind === 'categorical') {
-    if (!spec.values.some((v) => v === value)) throw new BadInputError(`${JSON.stringify(value)} is not a value of ${spec.name} for twin ${twin}; allowed: ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`, where);
-    return;
-  }
-  const v = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < spec.min || v > spec.max || (spec.kind === 'integer' && !Number.isInteger(v))) {
-    const kind = spec.kind === 'integer' ? 'an integer' : 'a number';
-    throw new BadInputError(`${JSON.stringify(value)} is not a value twin ${twin} takes for ${spec.name}; allowed: ${kind} in ${spec.min} … ${spec.max}${spec.unit ? ' ' + spec.unit : ''}`, where);
-  }
+  const v = spec.kind !== 'categorical' && typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  const { ok, violations } = isFeasible({ parameters: [spec] }, { [spec.name]: v as Parameters[string] });
+  if (ok) return;
+  const allowed = spec.kind === 'categorical' ? spec.values.map((x) => JSON.stringify(x)).join(', ') : `${spec.kind === 'integer' ? 'an integer' : 'a number'} in ${spec.min} … ${spec.max}${spec.unit ? ' ' + spec.unit : ''}`;
+  const why = violations.map((w) => w.slice(`${spec.name}: `.length)).join('; ');
+  throw new BadInputError(`${JSON.stringify(value)} is not a value twin ${twin} takes for ${spec.name}; allowed: ${allowed} (${why})`, where);
 }
 
 /**
