@@ -75,8 +75,14 @@ export interface CreateRigOptions {
 export interface RigHandle {
   readonly id: string;
   start(): Promise<void>;
-  /** Graceful: refuse new jobs, hand back queued ones (rejected), let running ones finish within graceMs. */
-  stop(options?: { graceMs?: number }): Promise<void>;
+  /**
+   * Graceful: refuse new jobs, hand back queued ones (rejected), let running ones finish within
+   * graceMs, then fail the rest (`failed`, final false). With `abandon: 'silent'` the queued and
+   * unfinished jobs are dropped without an event and not remembered, as a killed process drops
+   * them: for an embedded rig that stops because its campaign process stops, whose orchestrator
+   * will re-dispatch the same attempt on resume (docs/rig-protocol.md §5).
+   */
+  stop(options?: { graceMs?: number; abandon?: 'report' | 'silent' }): Promise<void>;
   /** Drops the connection without DISCONNECT (broker fires the Last Will) and forgets running work. */
   crash(): Promise<void>;
   status(): RigInfo['status'];
@@ -405,13 +411,24 @@ export function createRig(options: CreateRigOptions): RigHandle {
       beating = new AbortController();
       void heartbeatLoop(beating.signal);
     },
-    async stop({ graceMs = 30_000 } = {}) {
+    async stop({ graceMs = 30_000, abandon = 'report' } = {}) {
+      if (abandon !== 'report' && abandon !== 'silent') throw new Error(`stop: abandon must be 'report' or 'silent', not ${JSON.stringify(abandon)}`);
       if (!transport || stopping) return;
       stopping = true;
-      for (const x of queue.splice(0)) await finish(x, 'rejected', { reason: 'rig is shutting down' });
+      // Silent: a job forgotten here ends without an event (execute and report check `live`).
+      // Determinism review 2026-12-07: the embedded lab's `failed` for its aborted job waited in
+      // the orchestrator's persistent session and the resumed campaign retried it as a new attempt.
+      const silent = abandon === 'silent';
+      for (const x of queue.splice(0)) {
+        if (silent) live.delete(x.key);
+        else await finish(x, 'rejected', { reason: 'rig is shutting down' });
+      }
       const deadline = clock.now() + graceMs;
       while (settled.size > 0 && clock.now() < deadline) await Promise.race([Promise.all(settled), clock.sleep(Math.min(100, graceMs))]);
-      for (const x of live.values()) x.abort.abort('rig is shutting down');
+      for (const x of [...live.values()]) {
+        if (silent) live.delete(x.key);
+        x.abort.abort('rig is shutting down');
+      }
       await Promise.all(settled);
       beating?.abort('rig stopped');
       // Not forever: with the broker gone the Last Will (or the heartbeat timeout) says it.

@@ -228,6 +228,41 @@ describe('rig SDK', () => {
     expect(terminal('g1')?.type).toBe('result');
     expect(JSON.parse(broker.retained(topics.status('r1'))!.toString()).status).toBe('offline');
   });
+  it('graceful stop fails what is still running (final false) unless told to abandon silently, as a killed process would (determinism review 2026-12-07)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rigstate-'));
+    dirs.push(dir);
+    let runs = 0;
+    const blocking: RigHandler = async (_j, _r, { signal }) => {
+      runs++;
+      return new Promise((_, rej) => signal.addEventListener('abort', () => rej(new Error(String(signal.reason)))));
+    };
+    // Default: a real rig shutting down reports the job it could not finish.
+    const reporting = await start(blocking);
+    await send(job('f1'));
+    await waitFor(() => of('f1').some((e) => e.type === 'accepted'), 'accepted');
+    await reporting.stop({ graceMs: 0 });
+    expect(terminal('f1')).toMatchObject({ type: 'failed', reason: 'rig is shutting down' });
+    rigs.splice(rigs.indexOf(reporting), 1);
+    await expect(reporting.stop({ abandon: 'quietly' as 'silent' })).rejects.toThrow(`stop: abandon must be 'report' or 'silent', not "quietly"`);
+
+    // Silent: neither the running job nor the queued one gets an event, and the rig's store does
+    // not remember them, so the same (jobId, attempt) sent again runs again.
+    const silent = await start(blocking, { stateDir: dir });
+    await send(job('s1'));
+    await send(job('s2'));
+    await waitFor(() => of('s2').some((e) => e.type === 'accepted'), 'both accepted');
+    await silent.stop({ graceMs: 0, abandon: 'silent' });
+    expect(JSON.parse(broker.retained(topics.status('r1'))!.toString()).status).toBe('offline');
+    rigs.splice(rigs.indexOf(silent), 1);
+    await start(async () => ({ v: 1 }), { stateDir: dir });
+    await send(job('s1'));
+    await send(job('s2'));
+    await waitFor(() => !!terminal('s1') && !!terminal('s2'), 'both run after the restart');
+    expect(of('s1').map((e) => e.type)).toEqual(['accepted', 'accepted', 'result']);
+    expect(of('s2').map((e) => e.type)).toEqual(['accepted', 'accepted', 'result']);
+    expect(runs).toBe(2); // f1 and s1; s2 waited in the queue
+  });
+
   it('rejects a job addressed to another rig; tells its author what the orchestrator rejected (#14)', async () => {
     const problems: string[] = [];
     await start(async () => ({ v: 1 }), { onProblem: (m) => problems.push(m) });

@@ -113,7 +113,12 @@ export interface SimulatedLab {
   rig(id: string): RigHandle;
   /** Every job the rigs saw, in arrival order (a copy). */
   log(): SimLogEntry[];
-  stop(): Promise<void>;
+  /**
+   * Stops every rig at once (no grace). `abandon` as in RigHandle.stop: 'report' (default) fails
+   * the running jobs like a real rig's graceful shutdown; 'silent' drops them like a killed
+   * process, for a lab embedded in a campaign process that is stopping (determinism review).
+   */
+  stop(options?: { abandon?: 'report' | 'silent' }): Promise<void>;
 }
 
 export function sampleLatency(spec: LatencySpec, rng: Rng): number {
@@ -328,9 +333,9 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
       return h;
     },
     log: () => entries.map((e) => ({ ...e, faults: [...e.faults] })),
-    async stop() {
+    async stop({ abandon = 'report' } = {}) {
       halt.abort('lab stopped');
-      await Promise.all(handles.map((h) => h.stop({ graceMs: 0 })));
+      await Promise.all(handles.map((h) => h.stop({ graceMs: 0, abandon })));
     },
   };
 }
