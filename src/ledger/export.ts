@@ -6,6 +6,17 @@ import type { CampaignRow, Ledger } from './ledger.js';
 import type { DocumentBodies, DocumentType } from './documents.js';
 
 /**
+ * The CampaignStopped reasons of an operator's stop — a signal to the campaign's process, or
+ * `poreloop stop` — as src/compose/campaign.ts records them and the CLI's exit code reads them
+ * (review of 0e10d79: the same free text was matched across modules). Ledgers written before
+ * hold the same text, so they read alike.
+ */
+export const OPERATOR_STOP = { signal: 'operator signal', command: 'operator command' } as const;
+
+/** Whether a campaign's stop reason is an operator's stop (OPERATOR_STOP). */
+export const stoppedByOperator = (reason: string | null | undefined): boolean => reason === OPERATOR_STOP.signal || reason === OPERATOR_STOP.command;
+
+/**
  * `poreloop export` (issue #2): every trial with its parameters, predictions, measurements and
  * provenance (config hash, seed, versions), one row per trial.
  */

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { BadInputError } from '../../core/errors.js';
 import type { RunOptions } from '../../compose/campaign.js';
-import { exportCampaign, pendingApproval, summariseCampaign, toCsv, type CampaignSummary, type TrialSummary } from '../../ledger/export.js';
+import { exportCampaign, pendingApproval, stoppedByOperator, summariseCampaign, toCsv, type CampaignSummary, type TrialSummary } from '../../ledger/export.js';
 import { campaignFinished, Ledger, issueCommand, type CampaignRow } from '../../ledger/ledger.js';
 import { CampaignLease } from '../../ledger/lease.js';
 import { parseSetFlags, withLedger, type GlobalArgs, type Output } from '../common.js';
@@ -171,9 +171,6 @@ function withSignals<T>(fn: (c: AbortController) => Promise<T>): Promise<T> {
   });
 }
 
-/** The stop reasons of an operator's stop: a signal to the process, or `poreloop stop` (src/compose/campaign.ts). */
-const OPERATOR_STOPS: ReadonlySet<string> = new Set(['operator signal', 'operator command']);
-
 /**
  * The summary of a campaign this process ran (or found finished), and its exit code: 0 when
  * it completed or an operator stopped it, else 1 with a line on stderr that says what to do.
@@ -186,7 +183,7 @@ export async function report(out: Output, s: CampaignSummary): Promise<number> {
   const pareto = await withLedger(s.ledger, (l) => paretoOf(l, s.campaignId));
   printSummary(out, s, pareto);
   out.result({ pareto, campaignId: s.campaignId, status: s.status, stopReason: s.stopReason, rounds: s.rounds, rigRuns: s.rigRuns, trials: s.trials, best: s.best, top: s.top, ledger: s.ledger, wallTimeS: s.wallTimeS, uncertainty: s.uncertainty });
-  if (s.status === 'completed' || (s.status === 'stopped' && OPERATOR_STOPS.has(s.stopReason ?? ''))) return 0;
+  if (s.status === 'completed' || (s.status === 'stopped' && stoppedByOperator(s.stopReason))) return 0;
   const resume = `"poreloop resume ${s.campaignId} --db ${s.ledger}"`;
   if (s.status === 'failed') out.log(`poreloop: failed: campaign ${s.campaignId} failed: ${s.stopReason ?? 'no reason recorded'}`);
   else if (s.status === 'stopped') out.log(`poreloop: failed: campaign ${s.campaignId} stopped without an operator: ${s.stopReason ?? 'no reason recorded'}; continue it with ${resume}`);
