@@ -15,7 +15,7 @@ import { systemClock, type Clock, type Parameters, type Shape3, type SimulationR
 import { createRng, hash32 } from '../core/rng.js';
 import { paramKey } from '../core/space.js';
 import { checkWritableDir, inConfigFile, loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
-import { summariseCampaign as summariseLedger, type CampaignSummary as LedgerSummary } from '../ledger/export.js';
+import { OPERATOR_STOP, summariseCampaign as summariseLedger, type CampaignSummary as LedgerSummary } from '../ledger/export.js';
 import { campaignFinished, isBusy, Ledger, LedgerBusyError } from '../ledger/ledger.js';
 import { CampaignLease, LEASE_RENEW_MS, LEASE_TTL_MS } from '../ledger/lease.js';
 import { offThread } from './off-thread-agent.js';
@@ -592,7 +592,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       next: (snap) => waiting.run('campaign state', () => recordState(snap)),
       error: (e) => log(`machine error: ${(e as Error).message}`),
     });
-    const onAbort = () => actor.send({ type: 'campaign.stop', reason: 'operator signal' });
+    const onAbort = () => actor.send({ type: 'campaign.stop', reason: OPERATOR_STOP.signal });
     options.signal?.addEventListener('abort', onAbort, { once: true });
     // Operator commands written by other processes (`poreloop stop|pause|resume <id>`), and
     // the wall-time budget: the machine checks it between rounds, but a round that cannot
@@ -645,7 +645,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       for (const c of ledger.pendingCommands(campaignId)) {
         if (c.command === 'stop' || c.command === 'pause' || c.command === 'resume') {
           ledger.consumeCommand(c.seq);
-          actor.send(c.command === 'stop' ? { type: 'campaign.stop', reason: 'operator command' } : { type: `campaign.${c.command}` as 'campaign.pause' });
+          actor.send(c.command === 'stop' ? { type: 'campaign.stop', reason: OPERATOR_STOP.command } : { type: `campaign.${c.command}` as 'campaign.pause' });
         }
       }
       if (recordFleet) {
