@@ -98,11 +98,6 @@ export interface WarmStartCampaign {
   rewardOf: (measured: Record<string, number>, params: Parameters) => number;
 }
 
-/** The properties a campaign measures or predicts: what its reward and objectives may name (src/config/load.ts). */
-export function campaignProperties(config: { predict?: { properties?: readonly string[] }; rigs: { measure: readonly string[] } }): string[] {
-  return [...new Set([...(config.predict?.properties ?? []), ...config.rigs.measure])];
-}
-
 export function readWarmStart(path: string, space: ParameterSpace, campaign: WarmStartCampaign): WarmStart {
   if (!existsSync(path)) throw new BadInputError('file not found', `warmStart.csv ${path}`);
   const bytes = readFileSync(path);
