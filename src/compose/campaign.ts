@@ -480,7 +480,10 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     }
     if (config.rigs.simulate && !config.rigs.simulate.external) {
       const lab = await startCampaignLab(resolved, brokerUrl, join(artifacts, 'rigs'), undefined, simulateProps, { credentials: credentials?.of, signingKeys });
-      closers.push(() => lab.stop());
+      // Stopped with this process, after the orchestrator's session closed: its rigs drop their
+      // running jobs as a killed process would, so a resume re-dispatches the same attempt; a
+      // `failed` would wait in the session and count as a failed attempt (determinism review 2026-12-07).
+      closers.push(() => lab.stop({ abandon: 'silent' }));
     }
     // MQTT 5 where the broker speaks it (broker.protocol auto): session expiry, message expiry of
     // jobs with deadlines and user properties then travel too (docs/rig-protocol.md §11).
