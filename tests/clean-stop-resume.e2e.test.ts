@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { Ledger, issueCommand } from '../src/ledger/ledger.js';
-import { cli, tmp } from './helpers.js';
+import { campaignIn, cli, tmp, until } from './helpers.js';
 
 /**
  * Determinism review 2026-12-07: a campaign stopped cleanly (SIGINT, SIGTERM, `poreloop stop`)
@@ -15,16 +15,6 @@ import { cli, tmp } from './helpers.js';
  * Real campaigns (twin-less, one simulated rig on the embedded broker, real ledger) in this process.
  * Slow tier: a few seconds per campaign process.
  */
-const BACKSTOP_MS = 90_000;
-
-async function until(what: string, ok: () => boolean): Promise<void> {
-  const t0 = Date.now();
-  while (!ok()) {
-    // A backstop for a loaded machine, not a speed requirement: the condition is an event.
-    if (Date.now() - t0 > BACKSTOP_MS) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** What must not depend on the stop: trials, each job's attempt and outcome, the measurements. */
 function outcome(db: string) {
@@ -76,26 +66,17 @@ describe('a campaign stopped cleanly while its simulated rig measures resumes ex
 
     const db = join(dir, 'stopped.db');
     const run = cli(['run', path, '--db', db, '--json']);
-    let l: Ledger | undefined;
-    await until('the ledger', () => {
-      try {
-        l ??= Ledger.open(db, { readonly: true });
-        return l.campaigns().length === 1;
-      } catch {
-        return false;
-      }
-    });
-    const id = l!.campaigns()[0].id;
+    const { ledger: l, id } = await campaignIn(db);
     const w = Ledger.open(db);
     try {
       // Stop cleanly (as SIGINT/SIGTERM do) once the rig has accepted the first job.
-      await until('the first job accepted by the rig', () => l!.jobs(id).some((j) => j.status === 'accepted' || j.status === 'running'));
+      await until('the first job accepted by the rig', () => l.jobs(id).some((j) => j.status === 'accepted' || j.status === 'running'));
       issueCommand(w, id, 'stop', { by: 'test' });
       const r1 = await run;
       expect(r1.code, r1.stderr).toBe(0);
     } finally {
       w.close();
-      l!.close();
+      l.close();
     }
     const r2 = await cli(['resume', id, '--db', db, '--json']);
     expect(r2.code, r2.stderr).toBe(0);

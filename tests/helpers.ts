@@ -3,8 +3,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
+import { Ledger } from '../src/ledger/ledger.js';
 
 export const tmp = (prefix = 'poreloop-') => mkdtempSync(join(tmpdir(), prefix));
+
+/** Waits for a condition on events (a ledger's documents), polling every 25 ms. */
+export async function until(what: string, ok: () => boolean, backstopMs = 90_000): Promise<void> {
+  const t0 = Date.now();
+  while (!ok()) {
+    // A backstop for a loaded machine, not a speed requirement: the condition is an event.
+    if (Date.now() - t0 > backstopMs) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** The (read-only) ledger a campaign process is creating at `db`, and its campaign's id, once it exists. */
+export async function campaignIn(db: string): Promise<{ ledger: Ledger; id: string }> {
+  let ledger: Ledger | undefined;
+  await until('the ledger', () => {
+    try {
+      ledger ??= Ledger.open(db, { readonly: true });
+      return ledger.campaigns().length === 1;
+    } catch {
+      return false;
+    }
+  });
+  return { ledger: ledger!, id: ledger!.campaigns()[0].id };
+}
 
 /** Runs the CLI in-process and captures what it writes. */
 export async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

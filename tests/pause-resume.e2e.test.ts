@@ -5,7 +5,7 @@ import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { pendingApproval } from '../src/ledger/export.js';
 import { Ledger, issueCommand } from '../src/ledger/ledger.js';
-import { cli, tmp } from './helpers.js';
+import { campaignIn, cli, tmp, until } from './helpers.js';
 
 /**
  * Issue #18 review, items 3 and 6: a paused campaign is recorded as paused (status), and a
@@ -14,16 +14,6 @@ import { cli, tmp } from './helpers.js';
  * real ledger) run in this process; the "killed" ledger is a copy taken while it was paused.
  * Slow tier: about 11 s, most of it the campaign process starting and closing twice.
  */
-const BACKSTOP_MS = 90_000;
-
-async function until(what: string, ok: () => boolean): Promise<void> {
-  const t0 = Date.now();
-  while (!ok()) {
-    // A backstop for a loaded machine, not a speed requirement: the condition is an event.
-    if (Date.now() - t0 > BACKSTOP_MS) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('pause and resume of a real campaign (issue #18)', () => {
   it('status is "paused" while paused; resume of a campaign killed while paused goes on and says so', { tags: ['slow'] }, async () => {
@@ -41,31 +31,22 @@ describe('pause and resume of a real campaign (issue #18)', () => {
     const db = join(dir, 'ledger.db');
     const killed = join(dir, 'killed.db');
     const run = cli(['run', path, '--db', db, '--json']);
-    let l: Ledger | undefined;
-    await until('the ledger', () => {
-      try {
-        l ??= Ledger.open(db, { readonly: true });
-        return l.campaigns().length === 1;
-      } catch {
-        return false;
-      }
-    });
-    const id = l!.campaigns()[0].id;
+    const { ledger: l, id } = await campaignIn(db);
     const w = Ledger.open(db);
     try {
       // Round 1 waits at the gate: ask for a pause, then approve it; the campaign pauses after round 1.
-      await until('round 1 at the approval gate', () => pendingApproval(l!, id)?.round === 1);
+      await until('round 1 at the approval gate', () => pendingApproval(l, id)?.round === 1);
       issueCommand(w, id, 'pause', { by: 'test' });
       issueCommand(w, id, 'approve', { round: 1, by: 'test' });
-      await until('status paused', () => l!.campaign(id)?.status === 'paused');
-      expect(l!.documents(id, 'CampaignPaused').map((d) => d.body.round)).toEqual([2]);
+      await until('status paused', () => l.campaign(id)?.status === 'paused');
+      expect(l.documents(id, 'CampaignPaused').map((d) => d.body.round)).toEqual([2]);
       // What a SIGKILL now would leave: the ledger as it is, its lease held by a process that is gone.
       w.db.exec(`VACUUM INTO '${killed}'`);
       issueCommand(w, id, 'stop', { by: 'test' });
       expect((await run).code).toBe(0);
     } finally {
       w.close();
-      l!.close();
+      l.close();
     }
     const gone = spawnSync(process.execPath, ['-e', '']).pid;
     const k = Ledger.open(killed);
