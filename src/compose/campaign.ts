@@ -114,6 +114,8 @@ const ledgerLocked = (e: unknown): boolean => isBusy(e) || e instanceof LedgerBu
 export class LockedLedgerWork {
   private readonly work = new Map<string, () => void>();
   private since: string | null = null;
+  /** Set by `close`: work that comes after it is tried once, never queued for a poll that no longer runs. */
+  private closed = false;
 
   /** `drop`: errors that end a work for good, unrecorded (the lease guard's, after a takeover). */
   constructor(
@@ -123,6 +125,7 @@ export class LockedLedgerWork {
 
   /** Does `work` now — or, when the lock refuses it or earlier work waits, at a later `retry`. A work of the key that waits is replaced (the newest state is the one to save). */
   run(key: string, work: () => void): void {
+    if (this.closed) return this.once(key, work);
     const idle = this.work.size === 0;
     this.work.delete(key);
     this.work.set(key, work);
@@ -162,6 +165,7 @@ export class LockedLedgerWork {
    * closers must still run.
    */
   close(): void {
+    this.closed = true;
     try {
       if (this.retry()) return;
     } catch (e) {
@@ -171,12 +175,40 @@ export class LockedLedgerWork {
     if (counts) this.log(`shutdown: not written to the ledger${this.since ? ` (locked by another process since ${this.since})` : ''}: ${counts}`);
   }
 
+  /**
+   * Work after `close` (closers that run later — runtime.close, dispatcher.stop, a rejected
+   * message before invalid$ is unsubscribed — can still record): queued, it would wait for a
+   * retry that never comes, dropped without a word (review of 80dedbb; docs/reliability.md). It is
+   * tried once; what the lock refuses is logged as `close` logs what still waits.
+   */
+  private once(key: string, work: () => void): void {
+    try {
+      work();
+    } catch (e) {
+      if (ledgerLocked(e)) return this.log(`shutdown: not written to the ledger (locked by another process: ${(e as Error).message}): 1 ${key.split(':')[0]}`);
+      if (!this.drop(e)) throw e;
+    }
+  }
+
   /** Says once per spell that the ledger is locked, and that its work waits. */
   note(e: unknown): void {
     if (this.since !== null) return;
     this.since = new Date().toISOString();
     this.log(`the ledger is locked by another process (${(e as Error).message}); its writes wait and are tried again at the next poll`);
   }
+}
+
+/**
+ * The closer of the lease guard (issue #14). Closers run in reverse order, so the guard's closer
+ * runs before the poll's: waiting work tried at shutdown after the guard was gone could write
+ * into a campaign another process had taken over (review of 80dedbb). Its last try runs here,
+ * while the guard still refuses such writes; then the guard goes.
+ */
+export function closeUnderGuard(waiting: LockedLedgerWork, unguard: () => void): () => void {
+  return () => {
+    waiting.close();
+    unguard();
+  };
 }
 
 /**
@@ -665,10 +697,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       const decided = snap.matches('awaitingApproval') ? runtime.decideApproval(snap.context.round) : null;
       if (decided) actor.send({ type: 'approval.decided', ...decided });
     }
-    closers.push(() => {
-      waiting.close();
-      clearInterval(poll);
-    });
+    closers.push(() => clearInterval(poll));
     // One writer per campaign (issue #14): once another process has taken the campaign over, the
     // new owner's ledger must not get this process's snapshot, rig events or a CampaignStopped.
     // The renewal above notices within LEASE_RENEW_MS; every write checks the lease in its own
@@ -686,13 +715,16 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       actor.stop();
     }
     closers.push(
-      ledger.guardWrites(campaignId, () => {
-        if (!leaseLost && lease.holds()) return;
-        const e = markLost();
-        // Stopping from inside a write (an actor's or a rig event's callback) would re-enter them.
-        setImmediate(loseLease);
-        throw e;
-      }),
+      closeUnderGuard(
+        waiting,
+        ledger.guardWrites(campaignId, () => {
+          if (!leaseLost && lease.holds()) return;
+          const e = markLost();
+          // Stopping from inside a write (an actor's or a rig event's callback) would re-enter them.
+          setImmediate(loseLease);
+          throw e;
+        }),
+      ),
     );
     actor.start();
     if (resumePaused) actor.send({ type: 'campaign.resume' });

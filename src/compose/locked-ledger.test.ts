@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CampaignLease, LEASE_RENEW_MS, LEASE_TTL_MS } from '../ledger/lease.js';
 import { Ledger } from '../ledger/ledger.js';
-import { LeaseRenewal, LockedLedgerWork } from './campaign.js';
+import { closeUnderGuard, LeaseRenewal, LockedLedgerWork } from './campaign.js';
 
 /**
  * Review 2026-12-07 (follow-up of 6dbca97): the composition root's ledger writes in callbacks and
@@ -75,6 +75,45 @@ describe('compose: a ledger locked by another process (review 2026-12-07)', () =
     expect(a.documents('c', 'MessageRejected').map((d) => d.body.topic)).toEqual(['t2']);
     expect(later.pending().size).toBe(0);
     expect(lines.slice(before).some((l) => /not written/.test(l))).toBe(false);
+    a.close();
+    b.close();
+  });
+
+  it('work that comes after close is tried once; what the lock refuses is logged, not queued for a poll that no longer runs (review of 80dedbb)', () => {
+    const { a, b, hold, release } = open();
+    const lines: string[] = [];
+    const work = new LockedLedgerWork((l) => lines.push(l));
+    work.close();
+    hold();
+    expect(() => work.run('MessageRejected:0', rejected(a, 't0'))).not.toThrow();
+    expect(lines.at(-1)).toMatch(/^shutdown: not written to the ledger \(locked by another process: .*\): 1 MessageRejected$/);
+    expect(work.pending().size).toBe(0);
+    release();
+    work.run('MessageRejected:1', rejected(a, 't1'));
+    expect(a.documents('c', 'MessageRejected').map((d) => d.body.topic)).toEqual(['t1']);
+    a.close();
+    b.close();
+  });
+
+  it('the last try of waiting work at shutdown runs while the lease guard still refuses writes (issue #14, review of 80dedbb)', () => {
+    const { a, b, hold, release } = open();
+    const lost = new Error('lease lost');
+    let taken = false;
+    const work = new LockedLedgerWork(() => {}, (e) => e === lost);
+    hold();
+    work.run('MessageRejected:0', rejected(a, 't0'));
+    release();
+    // Another process takes the campaign over before the shutdown.
+    const unguard = a.guardWrites('c', () => {
+      if (taken) throw lost;
+    });
+    taken = true;
+    closeUnderGuard(work, unguard)();
+    expect(a.documents('c', 'MessageRejected')).toEqual([]);
+    expect(work.pending().size).toBe(0);
+    // Then the guard is gone.
+    rejected(a, 't1')();
+    expect(a.documents('c', 'MessageRejected').map((d) => d.body.topic)).toEqual(['t1']);
     a.close();
     b.close();
   });
