@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BadInputError } from '../core/errors.js';
-import type { Agent, Parameters } from '../core/protocols.js';
+import type { Agent, Parameters, Twin } from '../core/protocols.js';
 import { createVoxels } from '../voxel/voxels.js';
 import { createFibreGdl } from '../../twins/fibre-gdl.js';
 import { createGrainElectrode } from '../../twins/grain-electrode.js';
@@ -84,6 +84,28 @@ describe('twin calibration (issue #19)', () => {
     expect(() => calibrationSpace(twin, ['porosity'], { ...grid, fixed: { particleDiameter: 20 } })).toThrow(/--fit: twin grain-electrode takes no porosity in 0.15 … 0.6 on 32×24×16 voxels of 0.5 µm: .*particleDiameter 20 µm does not fit the domain/);
     // Without a grid, the spec's range.
     expect(calibrationSpace(twin, ['particleDiameter']).space.parameters[0]).toBe(twin.parameters.find((p) => p.name === 'particleDiameter'));
+  });
+
+  it('a parameter whose range vanishes on a later pass, after another one moved the base, is refused up front, not kept at its earlier range (review of 5865d33)', () => {
+    // a ≤ 6 and b ≥ 4 always, a ≥ b once b is set (unset, b bounds nothing). Pass 0: a in
+    // 0 … 6 (at 6, its default 9 clamped); b in 4 … 6, set to its default 5. Pass 1: a is
+    // accepted only in 5 … 6, none of its min, default and max — no range, as on a grid that
+    // holds none of them from the start.
+    const fake = {
+      name: 'fake',
+      parameters: [
+        { name: 'a', kind: 'continuous', min: 0, max: 10, default: 9 },
+        { name: 'b', kind: 'continuous', min: 0, max: 10, default: 5 },
+      ],
+      checkInput: (q: Parameters) => {
+        const a = q.a as number;
+        const b = q.b as number | undefined;
+        if (a > 6) throw new BadInputError(`a ${a} above 6`);
+        if (b !== undefined && b < 4) throw new BadInputError(`b ${b} below 4`);
+        if (b !== undefined && a < b) throw new BadInputError(`a ${a} below b ${b}`);
+      },
+    } as unknown as Twin;
+    expect(() => calibrationSpace(fake, ['a', 'b'], { size: [8, 8, 8], voxelSize: 1 })).toThrow(/--fit: twin fake takes no a in 0 … 10 on 8×8×8 voxels of 1 µm: a 9 above 6/);
   });
 
   it('counts a refused parameter set as a failed evaluation, not a crash', async () => {

@@ -231,7 +231,12 @@ export function calibrationSpace(twin: Twin, fit: string[], grid?: CalibrationGr
       let moved = false;
       for (const p of specs) {
         const r = acceptedRange(twin, p, grid, base);
-        if (!r) continue;
+        if (!r) {
+          // A range found on an earlier pass is gone once another parameter moved the base: kept,
+          // the refusal below never fired and the space held values the twin refuses (review of 5865d33).
+          ranges.delete(p.name);
+          continue;
+        }
         ranges.set(p.name, r);
         const at = Math.min(r.max, Math.max(r.min, p.default ?? r.min));
         if (base[p.name] !== at) (base[p.name] = at), (moved = true);
