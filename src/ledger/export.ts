@@ -245,6 +245,13 @@ export interface CampaignSummary {
   top: TrialSummary[];
   /** The five best by measured reward that miss a threshold or outcome constraint (each `unmet` says which): no candidates, shown apart. */
   unmetTop: TrialSummary[];
+  /**
+   * The objectives and outcome-constrained properties that no completed, feasible trial has a
+   * measured value of (nor a parameter by that name); [] before any such trial. `status` names
+   * them when no trial meets every requirement — for single-objective campaigns too (review of
+   * c7ab457: read from the Pareto report, which exists only for two objectives or more).
+   */
+  unmeasured: string[];
   ledger: string;
   wallTimeS: number;
   /** The batch that waits at the approval gate for `poreloop approve|reject`, if any (issue #14). */
@@ -369,6 +376,9 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
   const ranked = trials.filter((t) => t.status === 'completed' && t.feasible && t.measuredReward !== null).sort((a, b) => b.measuredReward! - a.measuredReward!);
   const unmet = new Map(ranked.map((t) => [t.id, requirements ? unmetRequirements({ ...t.params, ...t.measured }, requirements) : []]));
   const measured = ranked.filter((t) => unmet.get(t.id)!.length === 0);
+  const completed = trials.filter((t) => t.status === 'completed' && t.feasible === true).map((t) => ({ ...t.params, ...t.measured }));
+  const required = requirements ? [...new Set([...requirements.objectives, ...requirements.constraints].map((r) => r.name))] : [];
+  const unmeasured = completed.length === 0 ? [] : required.filter((n) => !completed.some((v) => Number.isFinite(v[n])));
   // Warm-start rows (agent import) may be the best candidates, but they are not this
   // campaign's proposals or rig runs: counted apart (issue #19 review).
   const own = trials.filter((t) => t.agent !== IMPORT_AGENT);
@@ -389,6 +399,7 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
     best: measured[0] ? toSummary(measured[0]) : null,
     top: measured.slice(0, 5).map(toSummary),
     unmetTop: ranked.filter((t) => unmet.get(t.id)!.length > 0).slice(0, 5).map(toSummary),
+    unmeasured,
     ledger: resolve(ledger.path),
     wallTimeS,
     awaitingApproval: row.status === 'running' || row.status === 'paused' ? pendingApproval(ledger, campaignId) : null,

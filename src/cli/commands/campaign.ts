@@ -97,8 +97,9 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
     out.info('');
     // 'requirement', not 'threshold': a trial may miss one because an objective was never
     // measured, and then blaming thresholds sends the operator the wrong way (dashboard review
-    // 2026-12-07, 5a1f5c4); a property no completed trial has is named (pareto.unmeasured).
-    const never = pareto?.unmeasured.length ? `: none has a measured ${pareto.unmeasured.join(', ')}` : '';
+    // 2026-12-07, 5a1f5c4); a property no completed trial has is named (s.unmeasured: for a
+    // single objective too, which has no Pareto report — review of c7ab457).
+    const never = s.unmeasured.length ? `: none has a measured ${s.unmeasured.join(', ')}` : '';
     if (s.top.length === 0) out.info(`no measured trial meets every requirement yet${never}`);
     out.info('measured but missing a requirement (no candidates):');
     s.unmetTop.forEach((t, i) => {
@@ -296,7 +297,13 @@ export function status(args: GlobalArgs & { campaignId?: string }, out: Output):
     const abandoned = ledger.documents(c.id, 'TrialAbandoned').filter((d) => stillAbandoned.has(d.body.trialId)).map((d) => ({ trialId: d.body.trialId, reason: d.body.reason }));
     // Once, by reason with its count and latest ids; the summary below leaves them out (review
     // of 0e10d79: status printed its last five "abandoned <id>: reason" and the summary's counts).
-    const latest = new Map(abandoned.map((a) => [a.trialId, a.reason]));
+    // Each trial at its last abandonment: a Map keeps a key where it was first set, so one
+    // abandoned again (a ledger from before the lifecycle check, issue #15) is deleted first (review of c7ab457).
+    const latest = new Map<string, string>();
+    for (const a of abandoned) {
+      latest.delete(a.trialId);
+      latest.set(a.trialId, a.reason);
+    }
     for (const r of s.abandonReasons.slice(0, ABANDON_REASONS_SHOWN)) {
       const ids = [...latest].filter(([, reason]) => reason === r.reason).map(([id]) => id).slice(-3);
       const shown = ids.length ? ids : [r.first];

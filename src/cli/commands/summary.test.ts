@@ -60,6 +60,34 @@ describe('the campaign summary and status (issue #18)', () => {
     expect(io.stdout).toMatch(/best candidates by measured reward[^\n]*\n 1\. r2-0 [\s\S]*\nmeasured but missing a requirement \(no candidates\):\n 1\. r3-0 [\s\S]*misses: b 7 < min 9\.9[\s\S]*\n 2\. r1-0 [\s\S]*misses: b 8\.5 < min 9\.9/);
   });
 
+  it('status names a required property no trial measured, for a single-objective campaign too (review of c7ab457)', async () => {
+    // A reward expression and an outcome constraint on c, which the rigs never report: no Pareto report exists.
+    const db = join(dir, 'never.db');
+    finishedCampaign([1.5, 3], { outcomeConstraints: [{ name: 'c', max: 2 }] }, 'c1', db).close();
+    io.stdout = '';
+    expect(await main(['status', 'c1', '--db', db])).toBe(0);
+    expect(io.stdout).toContain('no measured trial meets every requirement yet: none has a measured c\nmeasured but missing a requirement (no candidates):\n');
+    io.stdout = '';
+    expect(await main(['status', 'c1', '--db', db, '--json'])).toBe(0);
+    expect(JSON.parse(io.stdout)).toMatchObject({ pareto: null, unmeasured: ['c'] });
+  });
+
+  it('status orders the latest ids of an abandon reason by each trial\'s last abandonment (review of c7ab457)', async () => {
+    const db = join(dir, 'again.db');
+    const l = finishedCampaign([], {}, 'ag', db);
+    const reason = 'timed out';
+    for (const i of [0, 1]) l.append('ag', 'TrialProposed', { trialId: `ag-r9-${i}`, round: 9, index: i, params: { x: 0.5 }, agent: 'gp-bo' }, `ag-r9-${i}`);
+    // ag-r9-0 is abandoned, then ag-r9-1, then ag-r9-0 again: ag-r9-0 is the latest. The trial
+    // lifecycle (issue #15) refuses a second abandonment now, so it is written as a ledger from
+    // before that check holds it: a document row without the projection.
+    for (const i of [0, 1]) l.append('ag', 'TrialAbandoned', { trialId: `ag-r9-${i}`, reason }, `ag-r9-${i}`);
+    l.db.prepare("INSERT INTO documents (campaign_id, type, key, at, body) VALUES ('ag', 'TrialAbandoned', 'again', '2026-01-01T01:00:00.000Z', ?)").run(JSON.stringify({ trialId: 'ag-r9-0', reason }));
+    l.close();
+    io.stdout = '';
+    expect(await main(['status', 'ag', '--db', db])).toBe(0);
+    expect(io.stdout).toContain(`abandoned ag-r9-1, ag-r9-0: ${reason}`);
+  });
+
   it('status lists as abandoned only trials still abandoned, not one a late result completed (review)', async () => {
     const db = join(dir, 'late.db');
     const l = finishedCampaign([], {}, 'lt', db);
