@@ -23,23 +23,28 @@ export interface ReportResult {
 const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const num = (v: number | null | undefined, digits = 4): string => (v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v).toPrecision(digits));
 
-/** What an --out folder's error means to the person who named it. */
-const OUT_ERRORS: Record<string, (dir: string) => string> = {
-  EEXIST: (dir) => `${dir} is an existing file`,
-  ENOTDIR: (dir) => `${dir} lies under an existing file, not a folder`,
-  EACCES: (dir) => `${dir} is not writable here (EACCES)`,
-  EPERM: (dir) => `${dir} is not writable here (EPERM)`,
-  ENOENT: (dir) => `${dir} or a folder above it vanished while the report was written (ENOENT)`,
+/** What an error of the --out folder, or of a file written in it, means to the person who named it. */
+const OUT_ERRORS: Record<string, (path: string) => string> = {
+  EEXIST: (path) => `${path} is an existing file`,
+  EISDIR: (path) => `${path} is an existing folder`,
+  ENOTDIR: (path) => `${path} lies under an existing file, not a folder`,
+  EACCES: (path) => `${path} is not writable here (EACCES)`,
+  EPERM: (path) => `${path} is not writable here (EPERM)`,
+  ENOENT: (path) => `${path} or a folder above it vanished while the report was written (ENOENT)`,
 };
 
-/** Runs `f`, turning a file-system error of the --out folder into bad input naming --out. */
-function outFolder<T>(dir: string, f: () => T): T {
+/**
+ * Runs `f`, turning a file-system error into bad input naming --out. `path` is what failed:
+ * the folder, or the one file in it (a read-only index.html left from before) — naming the
+ * folder then sent the operator to a folder that was writable (review of the --out mapping).
+ */
+function outPath<T>(path: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
     const why = OUT_ERRORS[(e as NodeJS.ErrnoException).code ?? ''];
     if (!why) throw e;
-    throw new BadInputError(`${why(dir)}; --out names a folder (made when missing) for index.html and the plots`, '--out', { cause: e });
+    throw new BadInputError(`${why(path)}; --out names a folder (made when missing) for index.html and the plots`, '--out', { cause: e });
   }
 }
 
@@ -48,8 +53,8 @@ export async function writeReport(ledger: Ledger, campaignId: string, outDir: st
   const charts = campaignCharts(model);
   // Errors of the folder are caught where they happen, not pre-checked (review of 0e10d79: a
   // check for an existing file missed `--out file/sub`, a folder not writable and races).
-  outFolder(outDir, () => mkdirSync(outDir, { recursive: true }));
-  const write = (path: string, data: string | Uint8Array) => outFolder(outDir, () => writeFileSync(path, data));
+  outPath(outDir, () => mkdirSync(outDir, { recursive: true }));
+  const write = (path: string, data: string | Uint8Array) => outPath(path, () => writeFileSync(path, data));
   const rendered: Array<{ chart: Chart; svg: string }> = [];
   const files: ReportResult['charts'] = [];
   for (const chart of charts) {
