@@ -106,3 +106,14 @@ export function constraintSlacks(values: Readonly<Record<string, unknown>>, set:
 
 /** Whether every slack is finite and ≥ 0 (no constraints: true). */
 export const meetsConstraints = (slacks: readonly number[]): boolean => slacks.every((s) => Number.isFinite(s) && s >= 0);
+
+/**
+ * The objectives and constrained properties that none of `done` — the values (parameters and
+ * measurements) of the completed, feasible trials — measured; [] before any such trial. One rule
+ * for the Pareto report and the campaign summary (review of 0e10d79).
+ */
+export function unmeasuredNames(done: readonly Readonly<Record<string, unknown>>[], set: RequirementSet): string[] {
+  if (done.length === 0) return [];
+  const names = [...new Set([...set.objectives, ...(set.constraints ?? [])].map((r) => r.name))];
+  return names.filter((n) => !done.some((v) => Number.isFinite(v[n])));
+}

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { BadInputError } from '../core/errors.js';
 import type { Parameters } from '../core/protocols.js';
-import { requirementsOf, unmetRequirements } from '../core/requirements.js';
+import { requirementsOf, unmeasuredNames, unmetRequirements } from '../core/requirements.js';
 import type { CampaignRow, Ledger } from './ledger.js';
 import type { DocumentBodies, DocumentType } from './documents.js';
 
@@ -377,8 +377,7 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
   const unmet = new Map(ranked.map((t) => [t.id, requirements ? unmetRequirements({ ...t.params, ...t.measured }, requirements) : []]));
   const measured = ranked.filter((t) => unmet.get(t.id)!.length === 0);
   const completed = trials.filter((t) => t.status === 'completed' && t.feasible === true).map((t) => ({ ...t.params, ...t.measured }));
-  const required = requirements ? [...new Set([...requirements.objectives, ...requirements.constraints].map((r) => r.name))] : [];
-  const unmeasured = completed.length === 0 ? [] : required.filter((n) => !completed.some((v) => Number.isFinite(v[n])));
+  const unmeasured = requirements ? unmeasuredNames(completed, requirements) : [];
   // Warm-start rows (agent import) may be the best candidates, but they are not this
   // campaign's proposals or rig runs: counted apart (issue #19 review).
   const own = trials.filter((t) => t.agent !== IMPORT_AGENT);

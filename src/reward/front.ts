@@ -15,7 +15,7 @@
  *   recomputed (and may shift) when later rounds widen the range; it reads "share of the box
  *   [reference, best seen] that the front dominated after round r".
  */
-import { requirementsOf, unmetRequirements } from '../core/requirements.js';
+import { requirementsOf, unmeasuredNames as unmeasuredOf, unmetRequirements } from '../core/requirements.js';
 import { configuredReference, inferReference, normaliser, objectiveVector, type ObjectiveSet, type ObjectiveSpec, type OutcomeConstraintSpec } from './objectives.js';
 import { hypervolume, paretoFront } from './pareto.js';
 
@@ -97,10 +97,7 @@ export function measuredRows(trials: readonly FrontTrial[], set: ObjectiveSet): 
 
 /** The objectives and constrained properties no completed, feasible trial measured (see FrontReport.unmeasured); [] before any such trial. */
 export function unmeasuredNames(trials: readonly FrontTrial[], set: ObjectiveSet): string[] {
-  const done = trials.filter((t) => t.status === 'completed' && t.feasible === true);
-  if (done.length === 0) return [];
-  const names = [...new Set([...set.objectives.map((o) => o.name), ...(set.constraints ?? []).map((c) => c.name)])];
-  return names.filter((n) => !done.some((t) => Number.isFinite({ ...t.params, ...t.measured }[n])));
+  return unmeasuredOf(trials.filter((t) => t.status === 'completed' && t.feasible === true).map((t) => ({ ...t.params, ...t.measured })), set);
 }
 
 /**
