@@ -14,15 +14,20 @@ describe('ledger: several writers on one file (review of two campaigns on one le
   const path = () => join(mkdtempSync(join(tmpdir(), 'poreloop-concurrency-')), 'l.db');
   const start = (l: Ledger, c: string) => l.append(c, 'CampaignStarted', { name: c, config: {}, configHash: 'h', seed: 1, source: 's.yaml', versions: {} }, 'start');
   const fleet = { rigs: [] };
-
-  it('a write that reads first (the lease guard) is not lost when another connection commits between its read and its write', () => {
+  /** Two connections on one new file, each with its campaign; `b` does not wait for a lock (busy_timeout 0). */
+  const twoWriters = () => {
     const file = path();
     const a = Ledger.open(file);
     const b = Ledger.open(file);
     start(a, 'ca');
     start(b, 'cb');
-    // The other "process" does not wait here: its attempt shows whether it could write in between.
     b.db.pragma('busy_timeout = 0');
+    return { a, b };
+  };
+
+  it('a write that reads first (the lease guard) is not lost when another connection commits between its read and its write', () => {
+    // The other "process" does not wait here: its attempt shows whether it could write in between.
+    const { a, b } = twoWriters();
     const lease = CampaignLease.acquire(a, 'ca');
     let other: string | undefined;
     a.guardWrites('ca', () => {
@@ -50,12 +55,7 @@ describe('ledger: several writers on one file (review of two campaigns on one le
   });
 
   it('a read-only view (read) does not lock other writers out, and refuses a write inside it', () => {
-    const file = path();
-    const a = Ledger.open(file);
-    const b = Ledger.open(file);
-    start(a, 'ca');
-    start(b, 'cb');
-    b.db.pragma('busy_timeout = 0');
+    const { a, b } = twoWriters();
     const seen = a.read(() => {
       const before = a.documents('cb', 'RigFleetObserved').length;
       b.append('cb', 'RigFleetObserved', fleet);
