@@ -174,7 +174,7 @@ function withSignals<T>(fn: (c: AbortController) => Promise<T>): Promise<T> {
 
 /**
  * The summary of a campaign this process ran (or found finished), and its exit code: 0 when
- * it completed or an operator stopped it, else 1 with a line on stderr that says what to do.
+ * it completed with at least one measured trial (or nothing abandoned) or an operator stopped it, else 1 with a line on stderr that says what to do.
  * Any status but `failed` exited 0 — also a campaign left `running` by a write that failed, or
  * one that stopped itself because it could not record a rig result (review of two campaigns on
  * one ledger, 2026-12-07).
@@ -184,6 +184,14 @@ export async function report(out: Output, s: CampaignSummary): Promise<number> {
   const pareto = await withLedger(s.ledger, (l) => paretoOf(l, s.campaignId));
   printSummary(out, s, pareto);
   out.result({ pareto, campaignId: s.campaignId, status: s.status, stopReason: s.stopReason, rounds: s.rounds, rigRuns: s.rigRuns, trials: s.trials, best: s.best, top: s.top, ledger: s.ledger, wallTimeS: s.wallTimeS, uncertainty: s.uncertainty });
+  // A campaign that "completed" with every rig run abandoned measured nothing: a lab controller
+  // that reads the exit status must not take it for a result (closing note of the fifth session:
+  // such a run exited 0). The operator's own stop stays 0, whatever it left.
+  if (s.status === 'completed' && s.outcomes.measured === 0 && s.outcomes.abandoned > 0) {
+    const why = s.abandonReasons[0];
+    out.log(`poreloop: failed: campaign ${s.campaignId} completed without a single measured trial: all ${s.outcomes.abandoned} trials sent were abandoned${why ? ` (most often, ${why.trials} of them: ${why.reason})` : ''}; see "poreloop status ${s.campaignId} --db ${s.ledger}"`);
+    return 1;
+  }
   if (s.status === 'completed' || (s.status === 'stopped' && stoppedByOperator(s.stopReason))) return 0;
   const resume = `"poreloop resume ${s.campaignId} --db ${s.ledger}"`;
   if (s.status === 'failed') out.log(`poreloop: failed: campaign ${s.campaignId} failed: ${s.stopReason ?? 'no reason recorded'}`);

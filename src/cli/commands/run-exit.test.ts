@@ -31,6 +31,14 @@ describe('run and resume exit non-zero unless the campaign completed or an opera
   ended('by-signal', { status: 'stopped', reason: 'operator signal' });
   ended('unrecorded', { status: 'stopped', reason: 'the result event of job j1 (rig r1) could not be recorded in the ledger (locked)' });
   ended('broken', { status: 'failed', reason: 'error: boom' });
+  ended('all-abandoned');
+  for (const i of [1, 2]) {
+    l.append('all-abandoned', 'TrialProposed', { trialId: `a${i}`, round: 1, index: i, params: { x: i / 10 }, agent: 'gp-bo' }, `a${i}`);
+    l.append('all-abandoned', 'TrialScored', { trialId: `a${i}`, properties: { a: { mean: 1, std: 0.1 } }, raw: { a: { mean: 1, std: 0.1 } }, fidelity: 'simulation', reward: 1 }, `a${i}`);
+    l.append('all-abandoned', 'TrialSelected', { trialId: `a${i}`, round: 1, rank: i, predictedReward: 1 }, `a${i}`);
+    l.append('all-abandoned', 'TrialAbandoned', { trialId: `a${i}`, reason: 'rig rig-1 failed 3 attempts: handler threw: no powder', kind: 'rig' }, `a${i}`);
+  }
+  l.append('all-abandoned', 'CampaignStopped', { status: 'completed', reason: 'rig-run budget spent' });
   const code = (id: string) => {
     io.stderr = '';
     return report(createOutput(false), summariseCampaign(l, id));
@@ -51,6 +59,11 @@ describe('run and resume exit non-zero unless the campaign completed or an opera
   it('stopped by the campaign itself (a rig result it could not record): 1, with the reason and how to continue', async () => {
     expect(await code('unrecorded')).toBe(1);
     expect(io.stderr).toMatch(/campaign unrecorded stopped without an operator: the result event of job j1 .*; continue it with "poreloop resume unrecorded/);
+  });
+
+  it('completed with every trial abandoned (nothing measured): 1, with the most frequent reason', async () => {
+    expect(await code('all-abandoned')).toBe(1);
+    expect(io.stderr).toMatch(/campaign all-abandoned completed without a single measured trial: all 2 trials sent were abandoned \(most often, 2 of them: rig rig-1 failed 3 attempts: handler threw: no powder\)/);
   });
 
   it('failed: 1, as before, with the reason', async () => {
