@@ -23,7 +23,7 @@ import { offThread } from './off-thread-agent.js';
 export type { TrialSummary } from '../ledger/export.js';
 import { campaignMachine, type CampaignInput } from '../orchestrator/campaign.machine.js';
 import { CampaignRuntime, guardCallback, warnProcess, type ProgressEvent } from '../orchestrator/runtime.js';
-import { checkContext, simulate } from '../physics/index.js';
+import { checkContext, PROPERTIES, simulate } from '../physics/index.js';
 import { createPhysicsPool, simulateInPool } from '../physics/pool.js';
 import type { TaskExecutor } from '../exec/executor.js';
 import { MqttExecutor } from '../exec/mqtt-executor.js';
@@ -73,6 +73,8 @@ export function configRegistries() {
     twins: Object.fromEntries(Object.entries(registries.twins).map(([k, f]) => { const t = f(); return [k, { parameters: t.parameters, trainedModel: t.trainedModel, checkInput: t.checkInput }]; })),
     // ppo-stages is not an Agent of the registry: a stage policy composed with `stages` (issue #17).
     agents: [...Object.keys(registries.agents), STAGE_AGENT],
+    // The physics catalogue: predict.properties and predict.context are checked against it (review 2026-12-07).
+    properties: PROPERTIES,
   };
 }
 

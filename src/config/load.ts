@@ -26,6 +26,13 @@ export interface Registries {
    */
   twins: Record<string, { parameters: ParameterSpec[]; trainedModel?: (dir: string) => TrainedModelInfo; checkInput?: Twin['checkInput'] }>;
   agents: readonly string[];
+  /**
+   * The P-model's property catalogue (src/physics PROPERTIES), passed by the composition root:
+   * the names predict.properties of a twin campaign may use, and the context keys (predict.context)
+   * each property's model reads (`sigma_<label>`: any sigma_0, sigma_1, …). Absent: neither is
+   * checked (loader tests of other checks).
+   */
+  properties?: Readonly<Record<string, { context?: readonly string[] }>>;
 }
 
 export interface Overrides {
@@ -270,6 +277,8 @@ function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, e
   if (config.twin && checkInput) checkTwinInput(config.twin, space, checkInput);
   if (trained) checkConditionRange(config, space, trained.dir, trained.info);
   const paramNames = space.parameters.map((p) => p.name);
+  // Before the reward: a misspelt property is the property's error, not the reward's.
+  checkPredictNames(config, registries.properties);
   const propertyNames = campaignProperties(config);
   // The reward's names (src/reward/scope.ts): properties, parameters and param_<name>; with
   // stages, the target specification as target_<name> (issue #17).
@@ -326,6 +335,64 @@ function checkJudgedByMeasurements(config: CampaignConfig, reward: RewardExpress
     if (unmeasured(name)) {
       throw new BadInputError(`${what} is not measured by the rigs (rigs.measure: [${measure.join(', ')}]): a measured result cannot rest on a prediction; add ${name} to rigs.measure, or judge by a property the rigs measure`, where);
     }
+  }
+}
+
+/** A close known name for a misspelt one (edit distance ≤ 2, or one is the other's prefix), for the error. */
+function closest(name: string, known: readonly string[]): string | undefined {
+  const d = (a: string, b: string): number => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const cur = [i];
+      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      prev = cur;
+    }
+    return prev[b.length];
+  };
+  const scored = known.map((k) => [k, d(name, k)] as const).filter(([k, n]) => n <= 2 || k.startsWith(name) || name.startsWith(k)).sort((a, b) => a[1] - b[1]);
+  return scored[0]?.[0];
+}
+
+const didYouMean = (name: string, known: readonly string[]): string => {
+  const c = closest(name, known);
+  return c ? ` (did you mean ${c}?)` : '';
+};
+
+/**
+ * The names of `predict` against what will read them (review 2026-12-07): with a twin,
+ * predict.properties against the physics catalogue — `[porosity, tau_zz]` ran, exit 0, with
+ * every prediction "—" and the name never mentioned, and one bad name left the good ones
+ * unpredicted too (the simulation of the set fails). Without a twin the P-model is learnt from
+ * data (rigs.measure, warmStart.csv columns), so the names are the data's. predict.context
+ * keys against those the models of the
+ * campaign's properties read (predicted, and measured by simulated rigs, which run the same
+ * physics): `agingHour: 5000` ran with the 1000 h default, silently. Known keys' values are
+ * range-checked by physics at composition (checkContext).
+ */
+function checkPredictNames(config: CampaignConfig, catalogue: Registries['properties']): void {
+  const predict = config.predict;
+  if (!predict) return;
+  const context = Object.keys(predict.context ?? {});
+  if (!config.twin) {
+    if (context.length) throw new BadInputError(`predict.context sets operating conditions of the physics models, which run only in a campaign with a twin; remove it (keys: ${context.join(', ')})`, 'predict.context');
+    return;
+  }
+  if (!catalogue) return;
+  const known = Object.keys(catalogue);
+  const unknown = predict.properties.filter((n) => !Object.hasOwn(catalogue, n));
+  if (unknown.length) {
+    throw new BadInputError(
+      `unknown propert${unknown.length > 1 ? 'ies' : 'y'} ${unknown.map((n) => `"${n}"${didYouMean(n, known)}`).join(', ')}; the P-model computes (docs/physics.md): ${[...known].sort().join(', ')}`,
+      `predict.properties.${predict.properties.indexOf(unknown[0])}`,
+    );
+  }
+  if (context.length === 0) return;
+  const props = campaignProperties(config).filter((n) => Object.hasOwn(catalogue, n));
+  const reads = [...new Set(props.flatMap((n) => catalogue[n].context ?? []))];
+  for (const key of context) {
+    if (reads.includes(key) || (/^sigma_\d+$/.test(key) && reads.includes('sigma_<label>'))) continue;
+    const allowed = reads.length ? `they read: ${[...reads].sort().join(', ')}` : 'none of them reads a context key';
+    throw new BadInputError(`"${key}" is not read by the models of this campaign's properties (${props.join(', ')}); ${allowed}${didYouMean(key, reads)}`, `predict.context.${key}`);
   }
 }
 

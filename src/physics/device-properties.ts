@@ -128,6 +128,10 @@ function niShare(a: Analysis): number {
 /** The device property definitions; `tpbActive` is the active-TPB property of ./properties.ts. */
 export function deviceProperties(tpbActive: (a: Analysis) => number): Record<string, PropertyDef> {
   const current = (a: Analysis, fallback: number) => a.ctx('currentDensity', fallback);
+  // The context keys each model reads (PropertyDef.context): pemfcInputFromAnalysis, dfnParamsFromAnalysis, sofcAt.
+  const pemfc = ['ptfeLabel', 'gdlPermeability', 'contactAngle', 'thetaPtfe', 'thetaCarbon', 'temperature', 'pressure', 'oxygenFraction', 'rhCathode', 'rhAnode', 'membraneThickness', 'orrExchangeCurrent', 'thickness'];
+  const dfn = ['activeLabel', 'electrodeThickness', 'thickness', 'cutoffVoltage', 'cRate'];
+  const sofc = ['temperature', 'niLabel', 'yszLabel', 'thickness', 'i0Tpb', 'currentDensity'];
   const sofcAt = (a: Analysis, hours: number) => {
     const p = sofcInputFromAnalysis(a, tpbActive(a));
     const aged = hours > 0 ? agedAnode(p, hours, niShare(a), a.ctx('niGrowthAt1000h', 1.3)) : p;
@@ -139,6 +143,7 @@ export function deviceProperties(tpbActive: (a: Analysis) => number): Record<str
       definition:
         'PEMFC cell voltage at context currentDensity A/m² [15000 = 1.5 A/cm²] from the 1D model: Nernst − Butler–Volmer ORR at the catalyst-layer O2 pressure − i·(Springer membrane + CL/3 + contact); O2 through the GDL with liquid water (Leverett J, contact angle by Cassie from the PTFE share of the pore surface, k_rl = s³, D ∝ (1 − s)²). 0 above the limiting current.',
       solve: 'diffusion_z',
+      context: [...pemfc, 'currentDensity'],
       simulator: 'pemfc',
       cost: 2,
       compute: (a) => pemfcPoint(pemfcInputFromAnalysis(a), current(a, 15000)).voltage,
@@ -147,6 +152,7 @@ export function deviceProperties(tpbActive: (a: Analysis) => number): Record<str
       unit: 'A/m^2',
       definition: 'PEMFC O2 limiting current with flooding: current at which O2 at the catalyst layer reaches zero, the GDL saturation profile depending on the current (1D model of pemfcVoltage).',
       solve: 'diffusion_z',
+      context: pemfc,
       simulator: 'pemfc',
       cost: 2,
       compute: (a) => pemfcLimitingCurrent(pemfcInputFromAnalysis(a)),
@@ -155,6 +161,7 @@ export function deviceProperties(tpbActive: (a: Analysis) => number): Record<str
       unit: '1',
       definition: 'Liquid-water saturation of the GDL at the catalyst-layer face at context currentDensity [15000 A/m²] (1D model of pemfcVoltage).',
       solve: 'diffusion_z',
+      context: [...pemfc, 'currentDensity'],
       simulator: 'pemfc',
       cost: 2,
       compute: (a) => pemfcPoint(pemfcInputFromAnalysis(a), current(a, 15000)).sCl,
@@ -164,6 +171,7 @@ export function deviceProperties(tpbActive: (a: Analysis) => number): Record<str
       definition:
         'Li-ion DFN discharge capacity to the cut-off (context cutoffVoltage [2.5 V]) at context cRate [1] of the Ecker 2015 cell whose positive electrode is the volume: its porosity, active fraction (label activeLabel [1]), ε/τ = (D_eff/D0)_z, pore–active area and particle radius 3ε_am/S_am; negative scaled to keep the N/P ratio.',
       solve: 'diffusion_z',
+      context: dfn,
       simulator: 'liion',
       cost: 3,
       compute: (a) => dfnCapacity(a, a.ctx('cRate', 1)),
@@ -172,6 +180,7 @@ export function deviceProperties(tpbActive: (a: Analysis) => number): Record<str
       unit: '1',
       definition: 'dfnCapacity at context cRate [1] divided by dfnCapacity at C/10: the rate capability of the DFN cell.',
       solve: 'diffusion_z',
+      context: dfn,
       simulator: 'liion',
       cost: 3,
       compute: (a) => {
@@ -184,6 +193,7 @@ export function deviceProperties(tpbActive: (a: Analysis) => number): Record<str
       definition:
         'SOFC anode voltage loss (activation + ionic + electronic) at context currentDensity A/m² [5000] and temperature [1073.15 K]: 1D Butler–Volmer per active TPB length (context i0Tpb A/m [1e-3]) with YSZ/Ni effective conductivities from conduction solves (labels yszLabel [2], niLabel [1]).',
       solve: 'conduction_z',
+      context: sofc,
       simulator: 'sofc',
       cost: 2,
       compute: (a) => sofcAt(a, 0),
@@ -193,6 +203,7 @@ export function deviceProperties(tpbActive: (a: Analysis) => number): Record<str
       definition:
         'sofcAnodeLoss after context agingHours [1000] of Ni coarsening (d⁴ − d0⁴ ∝ t, context niGrowthAt1000h [1.3]): TPB ∝ 1/d_Ni, Ni conductivity × the change of its coordination-number percolation probability.',
       solve: 'conduction_z',
+      context: [...sofc, 'agingHours', 'niGrowthAt1000h'],
       simulator: 'sofc',
       cost: 2,
       compute: (a) => sofcAt(a, a.ctx('agingHours', SOFC_DEFAULTS.agingHours)),

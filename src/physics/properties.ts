@@ -24,6 +24,13 @@ export interface PropertyDef extends PropertyInfo {
   cost: 1 | 2 | 3;
   /** Key of the solver diagnostics (Analysis.diagnostics) behind the value, if any. */
   solve?: string;
+  /**
+   * The context keys (SimulateOptions.context) `compute` reads; `sigma_<label>` stands for every
+   * sigma_0, sigma_1, …. The loader refuses a predict.context key no chosen property reads
+   * (review 2026-12-07: `agingHour: 5000` ran with the 1000 h default, silently); a test checks
+   * it against the keys compute really reads (properties.test.ts).
+   */
+  context?: readonly string[];
   compute(a: Analysis): number;
 }
 
@@ -200,6 +207,7 @@ const defs: Record<string, PropertyDef> = {
     definition:
       'PEMFC O2 limiting current density set by the GDL: 4F·(D_eff/D0)_z·D_O2,air(T,p)·x_O2·p/(RT)/L (context: temperature K, pressure Pa, oxygenFraction, thickness m = sample z length). Divide by 1e4 for A/cm².',
     solve: 'diffusion_z',
+    context: ['temperature', 'pressure', 'oxygenFraction', 'thickness'],
     simulator: 'pemfc',
     cost: 2,
     compute: (a) =>
@@ -215,6 +223,7 @@ const defs: Record<string, PropertyDef> = {
     unit: 'm^2/s',
     definition: 'Through-plane effective O2 diffusivity of the GDL: (D_eff/D0)_z · D_O2,air(T, p) (Fuller correlation).',
     solve: 'diffusion_z',
+    context: ['temperature', 'pressure'],
     simulator: 'pemfc',
     cost: 2,
     compute: (a) =>
@@ -226,6 +235,7 @@ const defs: Record<string, PropertyDef> = {
     definition:
       'Through-plane Darcy pressure drop μ_air(T)·u·L/k_z at superficial gas velocity u (context gasVelocity m/s, default 0.01) across thickness L; needs the LBM permeability_z.',
     solve: 'permeability_z',
+    context: ['temperature', 'gasVelocity', 'thickness', 'lbmBuffer'],
     simulator: 'pemfc',
     cost: 3,
     compute: (a) =>
@@ -240,6 +250,7 @@ const defs: Record<string, PropertyDef> = {
     unit: 'S/m',
     definition: 'Li-ion electrode through-plane effective ionic conductivity κ·(D_eff/D0)_z (context kappaElectrolyte S/m, default 1.0).',
     solve: 'diffusion_z',
+    context: ['kappaElectrolyte'],
     simulator: 'liion',
     cost: 2,
     compute: (a) => a.ctx('kappaElectrolyte', CONTEXT_DEFAULTS.kappaElectrolyte) * dRel(a, THROUGH),
@@ -249,6 +260,7 @@ const defs: Record<string, PropertyDef> = {
     definition:
       'Through-plane effective electronic conductivity of all non-pore phases, each with conductivity sigma_<label> S/m (context; default 100), harmonic-mean face conductances.',
     solve: 'electronic_z',
+    context: ['sigma_<label>'],
     simulator: 'liion',
     cost: 2,
     compute: (a) => a.conduction(THROUGH, solidConductivities(a), 'electronic').effective,
@@ -268,6 +280,7 @@ const defs: Record<string, PropertyDef> = {
     unit: 's',
     definition: 'Electrolyte transport time constant L²·τ_z/D_e (context electrolyteDiffusivity m²/s, default 3e-10; thickness m).',
     solve: 'diffusion_z',
+    context: ['thickness', 'electrolyteDiffusivity'],
     simulator: 'liion',
     cost: 2,
     compute: (a) => {
@@ -280,6 +293,7 @@ const defs: Record<string, PropertyDef> = {
     unit: '1/h',
     definition: 'Transport-limited C-rate 3600 s / ionicTimeConstant: discharge rates above it are electrolyte-transport limited (a ranking figure).',
     solve: 'diffusion_z',
+    context: ['thickness', 'electrolyteDiffusivity'],
     simulator: 'liion',
     cost: 2,
     compute: (a) => transportLimitedCRate(defs.ionicTimeConstant.compute(a)),
@@ -309,6 +323,7 @@ for (const axis of AXES) {
   defs[`sigma_eff_${axis}`] = {
     unit: 'S/m',
     definition: `Effective conductivity along ${axis} with conductivity sigma_<label> S/m per label from the context (labels not given: 0), harmonic-mean face conductances.`,
+    context: ['sigma_<label>'],
     simulator: 'conduction',
     solve: `conduction_${axis}`,
     cost: 2,
@@ -330,6 +345,7 @@ for (const axis of AXES) {
     unit: 'm^2',
     definition: `Absolute permeability along ${axis} by LBM (D3Q19 TRT, body force, Darcy k = νU/g) × voxel size²; 0 if no path.`,
     simulator: 'permeability',
+    context: ['lbmBuffer'],
     solve: `permeability_${axis}`,
     cost: 3,
     compute: (a) => a.permeability(axis).kLattice * a.voxelM ** 2,
