@@ -33,7 +33,7 @@ import type { SimulationError } from '../core/errors.js';
 import type { Result } from '../core/result.js';
 import { generateTwinAsync } from '../../twins/async.js';
 import { createPredictor } from '../predict/predictor.js';
-import type { EnsembleOptions } from '../surrogate/ensemble.js';
+import { DeepEnsemble, type EnsembleOptions } from '../surrogate/ensemble.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRealityModel } from '../predict/multifidelity.js';
 import { rewardStd, simulationEvidence } from '../predict/uncertainty.js';
@@ -75,6 +75,8 @@ export function configRegistries() {
     agents: [...Object.keys(registries.agents), STAGE_AGENT],
     // The physics catalogue: predict.properties and predict.context are checked against it (review 2026-12-07).
     properties: PROPERTIES,
+    // predict.surrogate is checked at load by the ensemble's own constructor (no weights, no backend).
+    surrogate: (options: Readonly<Record<string, unknown>>) => void new DeepEnsemble(options as EnsembleOptions),
   };
 }
 

@@ -33,6 +33,11 @@ export interface Registries {
    * checked (loader tests of other checks).
    */
   properties?: Readonly<Record<string, { context?: readonly string[] }>>;
+  /**
+   * The surrogate's own check of predict.surrogate (DeepEnsemble's options), passed by the
+   * composition root; throws BadInputError with a path `surrogate[.<key>]`. Absent: unchecked.
+   */
+  surrogate?: (options: Readonly<Record<string, unknown>>) => void;
 }
 
 export interface Overrides {
@@ -279,6 +284,7 @@ function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, e
   const paramNames = space.parameters.map((p) => p.name);
   // Before the reward: a misspelt property is the property's error, not the reward's.
   checkPredictNames(config, registries.properties);
+  if (config.predict?.surrogate !== undefined) checkSurrogate(config.predict.surrogate, registries.surrogate);
   const propertyNames = campaignProperties(config);
   // The reward's names (src/reward/scope.ts): properties, parameters and param_<name>; with
   // stages, the target specification as target_<name> (issue #17).
@@ -393,6 +399,26 @@ function checkPredictNames(config: CampaignConfig, catalogue: Registries['proper
     if (reads.includes(key) || (/^sigma_\d+$/.test(key) && reads.includes('sigma_<label>'))) continue;
     const allowed = reads.length ? `they read: ${[...reads].sort().join(', ')}` : 'none of them reads a context key';
     throw new BadInputError(`"${key}" is not read by the models of this campaign's properties (${props.join(', ')}); ${allowed}${didYouMean(key, reads)}`, `predict.context.${key}`);
+  }
+}
+
+/**
+ * predict.surrogate at load, as agent options are (review 2026-12-07): they were checked only
+ * when the predictor was built, after the campaign was recorded — `surrogate: { member: 2 }`
+ * left a "failed" campaign in the ledger, said "surrogate: unknown option" without the file or
+ * `predict.`, and `doctor` called the config valid. The surrogate's own check runs here, its
+ * error put under predict.
+ */
+function checkSurrogate(options: Readonly<Record<string, unknown>>, check: Registries['surrogate']): void {
+  // A callback of the library API (EnsembleOptions.log), not something a file can give.
+  if ('log' in options) throw new BadInputError("unknown option 'log' (a callback of the library API, not a config value)", 'predict.surrogate');
+  try {
+    check?.(options);
+  } catch (e) {
+    if (!(e instanceof BadInputError)) throw e;
+    const bare = e.path && e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path.length + 2) : e.message;
+    const key = e.path?.startsWith('surrogate') ? `predict.${e.path}` : 'predict.surrogate';
+    throw new BadInputError(bare, key, { cause: e });
   }
 }
 

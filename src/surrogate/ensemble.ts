@@ -167,6 +167,10 @@ export class DeepEnsemble implements Surrogate {
       const v = options[k];
       if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new BadInputError(`must be a positive integer (got ${v})`, `surrogate.${k}`);
     }
+    // Options from a campaign file are checked at load (config registries): wrong types too.
+    if (options.name !== undefined && typeof options.name !== 'string') throw new BadInputError(`must be a string (got ${JSON.stringify(options.name)})`, 'surrogate.name');
+    if (options.bootstrap !== undefined && typeof options.bootstrap !== 'boolean') throw new BadInputError(`must be true or false (got ${JSON.stringify(options.bootstrap)})`, 'surrogate.bootstrap');
+    if (options.backend !== undefined && options.backend !== 'dense' && options.backend !== 'conv') throw new BadInputError(`must be "dense" or "conv" (got ${JSON.stringify(options.backend)})`, 'surrogate.backend');
     if (options.learningRate !== undefined && !(options.learningRate > 0)) throw new BadInputError(`must be > 0 (got ${options.learningRate})`, 'surrogate.learningRate');
     const vf = options.validationFraction;
     if (vf !== undefined && !(vf >= 0 && vf <= 0.5)) throw new BadInputError(`must be in [0, 0.5] (got ${vf})`, 'surrogate.validationFraction');
