@@ -14,6 +14,21 @@ describe('simulated truth of a campaign lab', () => {
     expect(m.measurements.tau).toBe(2);
   });
 
+  it('a sample with no finite value is an infeasible result with the reason, never a measurement of ∞ (sofc-device review 2026-12-07)', async () => {
+    const sample = async (p: Record<string, number | string>) => ({ loss: Number(p.x) > 0.5 ? Infinity : Number(p.x) < 0.1 ? NaN : 0.1, other: 1 });
+    const t = simulatedTruth({ infeasibleAbove: {}, bias: { loss: 0.05 }, measuringStage: 'c', sample });
+    const inf = await t({ x: 0.9 }, 'c');
+    expect(inf.feasible).toBe(false);
+    expect(inf.measurements).toEqual({});
+    expect(inf.reason).toMatch(/loss = Infinity: no finite value/);
+    const nan = await t({ x: 0.05 }, 'c');
+    expect(nan.feasible).toBe(false);
+    expect(nan.reason).toMatch(/loss = NaN: not computable/);
+    const ok = await t({ x: 0.3 }, 'c');
+    expect(ok.feasible).toBe(true);
+    expect(ok.measurements.loss).toBeCloseTo(0.105, 12);
+  });
+
   it('without a sample (no twin) is the analytic stand-in, biased alike', async () => {
     const t = simulatedTruth({ infeasibleAbove: {}, bias: { score: 0.5 }, measuringStage: 'characterise' });
     const p = { a: 0.2, b: 0.7 };

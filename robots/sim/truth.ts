@@ -16,6 +16,8 @@ import type { Parameters } from '../../src/core/protocols.js';
 export interface TruthOutput {
   measurements: Record<string, number>;
   feasible: boolean;
+  /** Why a result is infeasible, where the truth knows (a property with no finite value). */
+  reason?: string;
 }
 /** The hidden truth of a simulated lab: what a rig with `capability` would measure. */
 export type Truth = (params: Parameters, capability: string, inputs: Record<string, number>) => TruthOutput | Promise<TruthOutput>;
@@ -59,11 +61,26 @@ export function simulatedTruth(spec: {
     }
     if (!spec.sample) {
       const out = await analyticTruth(params, capability, {});
-      return { feasible: out.feasible, measurements: biased(out.measurements) };
+      return finiteOrInfeasible({ feasible: out.feasible, measurements: biased(out.measurements) });
     }
     if (capability !== spec.measuringStage) return { measurements: {}, feasible: true };
-    return { measurements: biased(await spec.sample(params)), feasible: true };
+    return finiteOrInfeasible({ measurements: biased(await spec.sample(params)), feasible: true });
   };
+}
+
+/**
+ * A result whose physics gives a property no finite value is an infeasible result with the
+ * reason, never a measurement of ±∞ or NaN: the rig protocol carries finite numbers only (the
+ * SDK refuses the rest and the run was abandoned — sofc-device review 2026-12-07: an anode whose
+ * Ni or YSZ does not percolate has an infinite loss, 2 of its 6 rig runs lost). A real device
+ * with no finite loss does not work, which is what an infeasible result says of a recipe.
+ */
+function finiteOrInfeasible(out: TruthOutput): TruthOutput {
+  const bad = Object.entries(out.measurements).filter(([, v]) => !Number.isFinite(v));
+  if (!out.feasible || bad.length === 0) return out;
+  const said = bad.map(([k, v]) => `${k} = ${v}`).join(', ');
+  const why = bad.every(([, v]) => Number.isNaN(v)) ? 'not computable for this sample' : 'no finite value for this sample (the device does not work)';
+  return { measurements: {}, feasible: false, reason: `${said}: ${why}` };
 }
 
 /**
