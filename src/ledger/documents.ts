@@ -27,6 +27,12 @@ export interface DocumentBodies {
     achieved?: Record<string, number>;
     /** Properties the domain is too small for: CV over twin realisations above predict.rveMaxCv (issue #13). */
     rveWarnings?: string[];
+    /**
+     * The properties whose mean in `properties` (and `raw`) is ±∞ — an anode with no percolating
+     * triple-phase boundary has an infinite loss: computable and terrible — which JSON stores as
+     * null, like an unknown (NaN) mean (sofc-device review 2026-12-07: read back as "unknown").
+     */
+    infinite?: Record<string, 'Infinity' | '-Infinity'>;
   };
   /**
    * A trial scored again after an operator edited its parameters at the approval gate (issue #18

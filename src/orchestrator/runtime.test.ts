@@ -243,7 +243,11 @@ describe('campaign runtime (fakes + real ledger)', () => {
   });
 
   it('a twin campaign: the reality model takes simulated and measured −∞ as the worst, so the estimate the agent learns there is low (review 2026-12-07)', async () => {
-    const predictor: Predictor = { score: async (c) => c.map((p) => ({ properties: { s: { mean: conducts(Number(p.x)), std: 0 } }, fidelity: 'simulation' as const })) };
+    // The twin conducts up to x = 0.9, the rigs' samples only up to 0.8: x = 0.85 is predicted
+    // the best and measured −∞. (A candidate predicted −∞ goes to the rigs only after every
+    // finite one — sofc-device review 2026-12-07 — so the twin must be wrong for a rig to see one.)
+    const twinConducts = (x: number) => (x > 0.9 ? 0 : 10 ** (4 * x));
+    const predictor: Predictor = { score: async (c) => c.map((p) => ({ properties: { s: { mean: twinConducts(Number(p.x)), std: 0 } }, fidelity: 'simulation' as const })) };
     const { agent, shown } = recordingAgent();
     const space = { parameters: [{ kind: 'continuous' as const, name: 'x', min: 0, max: 1 }] };
     const reality = createRealityModel(space, 1);

@@ -436,7 +436,14 @@ export class CampaignRuntime {
 
   /** A trial's P-model score as it stands: re-scored after an edit at the approval gate, else as proposed. */
   private scoredOf(trialId: string): DocumentBodies['TrialScored'] | undefined {
-    return (this.view.document('TrialRescored', trialId) ?? this.view.document('TrialScored', trialId))?.body;
+    const body = (this.view.document('TrialRescored', trialId) ?? this.view.document('TrialScored', trialId))?.body;
+    // ±∞ means come back from JSON as null; `infinite` says which were ∞ (sofc-device review
+    // 2026-12-07: an infinite anode loss was read back as unknown, so the reality model had no
+    // data there and its σ made the recipe a favourite of the rigs).
+    if (!body?.infinite) return body;
+    const restore = (ps: Record<string, PropertyEstimate>) =>
+      Object.fromEntries(Object.entries(ps).map(([k, e]) => [k, typeof e.mean !== 'number' && body.infinite![k] ? { ...e, mean: Number(body.infinite![k]) } : e]));
+    return { ...body, properties: restore(body.properties), ...(body.raw ? { raw: restore(body.raw) } : {}) };
   }
 
   /**
@@ -453,6 +460,7 @@ export class CampaignRuntime {
       const c = corrected?.[i];
       const properties = c?.properties ?? s.properties;
       const rewardStd = this.d.rewardStd?.(properties, (m) => rewardOf(m, full[i]));
+      const infinite = infiniteMeans(properties);
       return {
         trialId: t.id,
         properties,
@@ -462,6 +470,7 @@ export class CampaignRuntime {
         ...(rewardStd === undefined ? {} : { rewardStd }),
         achieved: s.achieved,
         ...(s.rveWarnings ? { rveWarnings: s.rveWarnings } : {}),
+        ...(infinite ? { infinite } : {}),
       };
     });
   }
@@ -827,10 +836,22 @@ export class CampaignRuntime {
     } else if (this.d.reality) {
       // Issue #13: by the expected improvement of the REAL reward over the best rig result,
       // under the multi-fidelity model, the batch chosen greedily (Kriging believer).
+      // Only the candidates with a finite predicted reward are ranked by it; the others follow in
+      // the agent's order, as in the scalar ranking (sofc-device review 2026-12-07: a twin that
+      // could not make the recipe, or whose loss was infinite, is no data for the model, whose σ
+      // there made these candidates its favourites — and the rigs then could not run them).
+      const known = trials.filter(finite);
       const best = this.view.measuredReward('best', true) ?? -Infinity;
-      const order = this.d.reality.rank(trials.map((t) => t.params), best);
-      ranked = order.map((o) => trials[o.index]);
-      order.forEach((o) => acquisition.set(trials[o.index].id, { name: Number.isFinite(best) ? 'log-ei-real' : 'mean-real', value: o.value, mean: o.mean, std: o.std }));
+      const order = known.length ? this.d.reality.rank(known.map((t) => t.params), best) : [];
+      ranked = [...order.map((o) => known[o.index]), ...trials.filter((t) => !finite(t))];
+      // The Kriging believer (selectByExpectedImprovement) ranks by the mean only while its
+      // incumbent — the best rig result, then each pick's believed mean — is −∞: before any rig
+      // result, the first pick alone; the later ones are by ln EI (review finding 5).
+      let incumbent = best;
+      for (const o of order) {
+        acquisition.set(known[o.index].id, { name: Number.isFinite(incumbent) ? 'log-ei-real' : 'mean-real', value: o.value, mean: o.mean, std: o.std });
+        incumbent = Math.max(incumbent, o.mean);
+      }
     } else {
       ranked = byScalar;
     }
@@ -1389,4 +1410,13 @@ export function withConstantLiar(history: Observation[], pending: readonly Param
   if (rig.length === 0) return history;
   const lie = Math.min(...rig);
   return [...history, ...pending.map((params) => ({ params, reward: lie, fidelity: 'rig' as const, feasible: true, fantasy: true as const }))];
+}
+
+/**
+ * The properties whose mean is ±∞, as TrialScored records them beside the null JSON makes of
+ * them (sofc-device review 2026-12-07); undefined when there are none.
+ */
+export function infiniteMeans(properties: Record<string, PropertyEstimate>): Record<string, 'Infinity' | '-Infinity'> | undefined {
+  const out = Object.entries(properties).filter(([, e]) => e.mean === Infinity || e.mean === -Infinity);
+  return out.length ? Object.fromEntries(out.map(([k, e]) => [k, e.mean > 0 ? ('Infinity' as const) : ('-Infinity' as const)])) : undefined;
 }
