@@ -203,6 +203,22 @@ describe.each(kinds)('rig protocol over %s', (kind) => {
     await s.d.dispatch(s.job(9));
     await waitFor(() => s.finals().length === 4, 'still dispatching after the garbage');
   });
+
+  it('a deeply nested event for a live job is rejected and the orchestrator lives on (security review, finding 1)', async () => {
+    const s = await setup([{ id: 'r1', capabilities: ['characterise'], latencyMs: { dist: 'fixed', mean: 1500 } }]);
+    const topics = topicsFor(s.lab);
+    const job = s.job(1);
+    await s.d.dispatch(job);
+    await waitFor(() => s.events.some((e) => e.jobId === job.jobId && e.type === 'accepted'), 'job accepted');
+    // As a compromised rig controller would: a progress event of its own live attempt, with an
+    // extra member of 10 000 nested objects (60 KB, under the size limit).
+    const deep = '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000);
+    const head = JSON.stringify({ jobId: job.jobId, rigId: 'r1', attempt: 1, seq: 77, type: 'progress', progress: 0.5, at: new Date().toISOString(), protocol: PROTOCOL_VERSION });
+    await s.transport.publish(topics.events('r1'), `${head.slice(0, -1)},"x":${deep}}`);
+    await waitFor(() => s.invalid.some((m) => /nests objects or arrays more than/.test(m.reason)), 'depth rejection');
+    await waitFor(() => s.finals().length === 1, 'the job still finishes');
+    expect(s.finals()[0].type).toBe('result');
+  });
 });
 
 describe.skipIf(noMosquitto)('MQTT 5 extras over Mosquitto', () => {

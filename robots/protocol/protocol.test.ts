@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { compatibleProtocol, PROTOCOL_VERSION, topicMatches, topicsFor } from './topics.js';
-import { parseMessage, schemas } from './validate.js';
+import { jsonDepth, MAX_JSON_DEPTH, parseMessage, schemas } from './validate.js';
 
 const at = new Date(0).toISOString();
 const job = { jobId: 'j1', campaignId: 'c', trialId: 't', attempt: 1, capability: 'fabricate', params: { a: 1, b: 'x' }, deadline: at, protocol: '1.0' };
@@ -64,6 +64,16 @@ describe('payload validation', () => {
     expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'result', measurements: { x: 1 } }))).ok).toBe(true);
     expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'failed' }))).ok).toBe(false);
     expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'result', measurements: { x: 'NaN' } }))).ok).toBe(false);
+  });
+  it('rejects a payload nested deeper than MAX_JSON_DEPTH before parsing it (security review, finding 1)', () => {
+    const ev = { jobId: 'j', rigId: 'r', seq: 1, type: 'progress', progress: 0.5, at, protocol: '1.0' };
+    const deep = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+    const hostile = parseMessage('event', Buffer.from(JSON.stringify(ev).slice(0, -1) + `,"x":${deep(10_000)}}`));
+    expect(!hostile.ok && hostile.error.reason).toMatch(new RegExp(`nests objects or arrays more than ${MAX_JSON_DEPTH} deep`));
+    // Exactly at the limit (the event itself is one level) is fine; brackets inside strings do not count.
+    expect(parseMessage('event', Buffer.from(JSON.stringify(ev).slice(0, -1) + `,"x":${deep(MAX_JSON_DEPTH - 1)}}`)).ok).toBe(true);
+    expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, reason: '{['.repeat(500) + '\\"{' }))).ok).toBe(true);
+    expect(jsonDepth(Buffer.from('[[],[[1]],{"a":"]]]]"}]'))).toBe(3);
   });
   it('requires a jobId on cancel', () => {
     const cmd = { command: 'cancel', commandId: 'c1', at, protocol: '1.0' };

@@ -98,12 +98,43 @@ export function excerptOf(payload: Buffer): string {
 }
 
 /**
- * Size check, JSON parse and schema validation of one inbound payload. Never throws: a bad
- * message is a value the caller records (error topic + its own log) and then ignores.
+ * Deepest nesting of objects/arrays an inbound payload may have. The protocol's documents are at
+ * most 2 deep, but the schemas allow extra members of any shape; one of 10 000 nested objects
+ * (60 KB, under the size limit) overflowed the stack of every recursive walk after parsing
+ * (JSON.stringify, the dispatcher's duplicate fingerprint) and killed the orchestrator (security
+ * review, finding 1). Checked on the raw bytes, before JSON.parse builds anything.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/** The nesting depth of a JSON text, counted on its bytes (brackets inside strings do not count). */
+export function jsonDepth(payload: Buffer, stopAbove = Infinity): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < payload.length; i++) {
+    const c = payload[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) {
+        max = depth;
+        if (max > stopAbove) return max;
+      }
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+/**
+ * Size check, depth check, JSON parse and schema validation of one inbound payload. Never throws:
+ * a bad message is a value the caller records (error topic + its own log) and then ignores.
  */
 export function parseMessage<K extends MessageKind>(kind: K, payload: Buffer, maxBytes = DEFAULT_MAX_PAYLOAD_BYTES): Result<MessageKinds[K], Rejection> {
   const bytes = payload.length;
   if (bytes > maxBytes) return err({ reason: `${kind} payload of ${bytes} bytes exceeds the limit of ${maxBytes} bytes`, bytes, excerpt: excerptOf(payload) });
+  if (jsonDepth(payload, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return err({ reason: `${kind} payload nests objects or arrays more than ${MAX_JSON_DEPTH} deep`, bytes, excerpt: excerptOf(payload) });
   let doc: unknown;
   try {
     doc = JSON.parse(payload.toString('utf8'));

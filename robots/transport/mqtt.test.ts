@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/core/errors.js';
-import { credentialsFromEnv, redact } from './mqtt.js';
+import { startEmbeddedBroker } from '../broker.js';
+import { credentialsFromEnv, connectMqtt, redact } from './mqtt.js';
 
 describe('MQTT credentials from the environment', () => {
   const dir = mkdtempSync(join(tmpdir(), 'creds-'));
@@ -24,5 +25,32 @@ describe('MQTT credentials from the environment', () => {
   it('redacts a password embedded in a URL', () => {
     expect(redact('mqtts://rig:hunter2@broker:8883')).toBe('mqtts://rig:***@broker:8883');
     expect(redact('mqtt://broker:1883')).toBe('mqtt://broker:1883');
+  });
+});
+
+describe('MQTT transport message handlers', () => {
+  it('a handler that throws is logged and does not crash the process or starve the other handlers (security review, finding 1)', async () => {
+    const broker = await startEmbeddedBroker();
+    const t = await connectMqtt({ url: broker.url, clientId: `throwing-${process.pid}`, clean: true });
+    const logged: string[] = [];
+    const origError = console.error;
+    console.error = (...a: unknown[]) => void logged.push(a.join(' '));
+    try {
+      const got: string[] = [];
+      await t.subscribe('t/+', () => {
+        throw new RangeError('Maximum call stack size exceeded');
+      });
+      await t.subscribe('t/#', (_topic, p) => got.push(p.toString()));
+      await t.publish('t/a', 'one');
+      await t.publish('t/a', 'two');
+      const until = Date.now() + 30_000;
+      while (got.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      expect(got).toEqual(['one', 'two']);
+      expect(logged.some((l) => /handler of a message on t\/a .* failed .*Maximum call stack/.test(l))).toBe(true);
+    } finally {
+      console.error = origError;
+      await t.close();
+      await broker.close();
+    }
   });
 });

@@ -56,7 +56,9 @@ export type ConnectionEvent =
   | { type: 'reconnect'; delayMs: number }
   | { type: 'offline' }
   | { type: 'close' }
-  | { type: 'error'; error: Error };
+  | { type: 'error'; error: Error }
+  /** A subscription handler threw on a message (logged and dropped; the connection stays). */
+  | { type: 'handlerError'; topic: string; error: Error };
 
 export interface MqttTransport extends Transport {
   readonly connected: boolean;
@@ -147,6 +149,18 @@ export async function connectMqtt(options: MqttConnectOptions, env: Env = proces
   const parked: Array<{ topic: string; payload: Buffer }> = [];
   const MAX_PARKED = 100_000;
 
+  // A handler that throws must not take the process down with it: this runs in MQTT.js's socket
+  // callback, so the throw would be an uncaught exception (security review, finding 1: one deeply
+  // nested rig event killed the orchestrator). Log it; the message is lost to that handler only.
+  const deliver = (handler: (topic: string, payload: Buffer) => void, topic: string, payload: Buffer) => {
+    try {
+      handler(topic, payload);
+    } catch (e) {
+      events.next({ type: 'handlerError', topic, error: e as Error });
+      console.error(`poreloop: the handler of a message on ${topic} (${payload.length} bytes) failed and the message was dropped: ${(e as Error).message}`);
+    }
+  };
+
   const client: MqttClient = mqtt.connect(o.url, opts);
   let period = baseReconnect;
   client.on('connect', (ack) => {
@@ -169,7 +183,7 @@ export async function connectMqtt(options: MqttConnectOptions, env: Env = proces
     for (const h of handlers.slice()) {
       if (topicMatches(h.filter, topic)) {
         matched = true;
-        h.handler(topic, payload);
+        deliver(h.handler, topic, payload);
       }
     }
     if (!matched && parked.length < MAX_PARKED) parked.push({ topic, payload });
@@ -228,7 +242,7 @@ export async function connectMqtt(options: MqttConnectOptions, env: Env = proces
       for (let i = 0; i < parked.length; ) {
         if (topicMatches(filter, parked[i].topic)) {
           const [m] = parked.splice(i, 1);
-          handler(m.topic, m.payload);
+          deliver(handler, m.topic, m.payload);
         } else i++;
       }
       return async () => {
