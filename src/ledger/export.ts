@@ -179,6 +179,12 @@ export interface TrialSummary {
   predictedReward: number | null;
   /** σ of the predicted reward (issue #13); null when not recorded. */
   predictedRewardStd: number | null;
+  /**
+   * The fidelity of the prediction, as the ledger's (re)scoring recorded it (`simulation`,
+   * `surrogate`, …; review 2026-12-07: `status` printed "pred 14.06 ± 3.5" without saying what
+   * made it); null when the trial was not scored.
+   */
+  predictedFidelity: string | null;
   measuredReward: number | null;
   feasible: boolean | null;
   /** The thresholds and outcome constraints its measurements miss, in words ([] when it meets them all; src/core/requirements.ts). */
@@ -356,7 +362,8 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
   const row = campaignOf(ledger, campaignId);
   wallTimeS ??= ledgerWallTimeS(ledger, campaignId);
   const trials = ledger.trials(campaignId);
-  const rewardStd = new Map([...currentScores(ledger, campaignId)].map(([id, b]) => [id, num(b.rewardStd)]));
+  const scores = currentScores(ledger, campaignId);
+  const rewardStd = new Map([...scores].map(([id, b]) => [id, num(b.rewardStd)]));
   const toSummary = (t: (typeof trials)[number]): TrialSummary => ({
     trialId: t.id,
     round: t.round,
@@ -365,6 +372,7 @@ export function summariseCampaign(ledger: Ledger, campaignId: string, wallTimeS?
     measured: t.measured ?? {},
     predictedReward: t.predictedReward,
     predictedRewardStd: rewardStd.get(t.id) ?? null,
+    predictedFidelity: scores.get(t.id)?.fidelity ?? null,
     measuredReward: t.measuredReward,
     feasible: t.feasible,
     unmet: unmet.get(t.id) ?? [],

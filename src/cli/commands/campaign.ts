@@ -82,7 +82,8 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
   if (s.estimates.length > 5) out.info(`  … and ${s.estimates.length - 5} more estimates (poreloop export)`);
   if (o.imported) out.info(`imported ${o.imported} earlier measurements (warm start; not rig runs of this campaign)`);
   const reward = s.reward
-    ? `reward (dimensionless, higher is better) = ${s.reward}`
+    ? // No unit: a reward expression's unit is whatever it computes (the SOFC example's is mV), and the config does not say (review 2026-12-07).
+      `reward (higher is better) = ${s.reward}`
     : `reward (higher is better) = Σ goal·ln(objective), so that a relative change counts alike in every objective (issue #16): ${s.objectives.map((x) => `${x.goal === 'max' ? '+' : '−'}ln ${x.name}`).join(' ')}`;
   for (const l of wrap('', reward.split(' '), SUMMARY_WIDTH, ' ')) out.info(l);
   if (s.top.length > 0) {
@@ -121,7 +122,10 @@ export function printSummary(out: Output, s: CampaignSummary, pareto: ParetoRepo
 /** One trial of a best list: rank, reward measured and predicted, its parameters and properties with units. */
 function printCandidate(out: Output, s: CampaignSummary, t: TrialSummary, i: number): void {
   const pred = t.predictedRewardStd === null || t.predictedRewardStd === undefined ? fmt(t.predictedReward) : `${fmt(t.predictedReward)} ± ${fmt(t.predictedRewardStd, 2)}`;
-  out.info(`${String(i + 1).padStart(2)}. ${t.trialId.split('-').slice(-2).join('-').padEnd(8)} reward meas ${fmt(t.measuredReward).padStart(9)}   pred ${pred}`);
+  // What made the prediction, as the ledger has it (review 2026-12-07, item 4): a surrogate's
+  // or a no-model estimate reads differently from a simulation's; no fixed set is assumed.
+  const by = t.predictedFidelity && t.predictedReward !== null ? ` (${t.predictedFidelity})` : '';
+  out.info(`${String(i + 1).padStart(2)}. ${t.trialId.split('-').slice(-2).join('-').padEnd(8)} reward meas ${fmt(t.measuredReward).padStart(9)}   pred ${pred}${by}`);
   const params = Object.entries(t.params).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v, 3) : String(v)}${unitOf(k, s.units)}`);
   for (const l of wrap('    ', params)) out.info(l);
   const props = Object.keys(t.measured).map((p) => `${p} ${fmt(t.predicted[p], 3)}/${fmt(t.measured[p], 3)}${unitOf(p, {})}`);

@@ -29,7 +29,9 @@ describe('the campaign summary and status (issue #18)', () => {
     expect(summary.filter((x) => x.length > SUMMARY_WIDTH)).toEqual([]);
     const text = summary.join('\n');
     expect(text).toMatch(/rig runs: 4 measured \(3 with a reward, 1 infeasible\), 0 failed, 0 abandoned/);
-    expect(text).toMatch(/reward \(dimensionless, higher is better\) = limitingCurrent \/ 1e5/);
+    // No unit is claimed: a reward expression's unit is what it computes (review 2026-12-07: the SOFC reward is in mV).
+    expect(text).toMatch(/reward \(higher is better\) = limitingCurrent \/ 1e5/);
+    expect(text).not.toMatch(/dimensionless/);
     expect(text).toMatch(/wall time 29\.0 s/);
     expect(text).toMatch(/x 0\.\d+ wt%/);
     expect(text).toMatch(/poreloop report c1 --out report\//);
@@ -38,6 +40,18 @@ describe('the campaign summary and status (issue #18)', () => {
     io.stdout = '';
     expect(await main(['status', 'c1', '--db', db, '--json'])).toBe(0);
     expect(JSON.parse(io.stdout)).toMatchObject({ state: 'done', wallTimeS: 29, outcomes: { measured: 4, infeasible: 1 } });
+  });
+
+  it('status shows the fidelity of each prediction as the ledger recorded it, the latest rescoring included (review 2026-12-07, item 4)', async () => {
+    const db = join(dir, 'fidelity.db');
+    const l = finishedCampaign([1.5, 3], {}, 'c1', db);
+    // A rescoring (e.g. a prior estimate with no model) replaces the first score; any fidelity name is shown as recorded.
+    l.append('c1', 'TrialRescored', { trialId: 'c1-r2-0', properties: { a: { mean: 3.2, std: 1 } }, fidelity: 'prior' as never, reward: 3.2, rewardStd: 1 }, 'rescore-r2');
+    l.close();
+    io.stdout = '';
+    expect(await main(['status', 'c1', '--db', db])).toBe(0);
+    expect(io.stdout).toMatch(/r2-0 +reward meas +3\.000 +pred 3\.200 ± 1\.0 \(prior\)/);
+    expect(io.stdout).toMatch(/r1-0 +reward meas +1\.500 +pred 2\.000 \(simulation\)/);
   });
 
   it('status prints measured trials that miss a requirement apart, with what each misses, instead of "no measured result" (review 2026-12-07)', async () => {
