@@ -293,10 +293,12 @@ export interface Surrogate {
 /**
  * Fidelity of a score, lowest first. `early-life` (issue #20): a property of a rig test that was
  * stopped early, *predicted* from its first part (src/predict/early-life.ts) — it carries σ and
- * is never counted as a measurement: only `rig` is measured.
+ * is never counted as a measurement: only `rig` is measured. `prior` (review 2026-12-07, finding
+ * 4): no model yet — the mean and spread of the data so far, or nothing before any data; it was
+ * recorded as `surrogate` before a surrogate had been trained.
  */
-export type Fidelity = 'surrogate' | 'simulation' | 'early-life' | 'rig';
-export const FIDELITY_ORDER: readonly Fidelity[] = ['surrogate', 'simulation', 'early-life', 'rig'];
+export type Fidelity = 'prior' | 'surrogate' | 'simulation' | 'early-life' | 'rig';
+export const FIDELITY_ORDER: readonly Fidelity[] = ['prior', 'surrogate', 'simulation', 'early-life', 'rig'];
 
 /**
  * An estimate of one property (issue #13; docs/uncertainty.md). `std` is the uncertainty of

@@ -17,7 +17,8 @@ export interface DocumentBodies {
     properties: Record<string, PropertyEstimate>;
     /** The P-model's own estimates, when a correction changed them. */
     raw?: Record<string, PropertyEstimate>;
-    fidelity: Fidelity;
+    /** Absent when nothing was predicted: a `prior` before any data (stage-wise trials; review 2026-12-07). */
+    fidelity?: Fidelity;
     reward: number;
     /**
      * σ of `reward` from the properties' σ (src/predict/uncertainty.ts `rewardStd`: from the

@@ -639,7 +639,7 @@ function project(db: Database.Database, doc: LedgerDocument): void {
       // A re-score (an edit at the approval gate, issue #18 review) replaces the prediction; the status stays.
       if (doc.type === 'TrialScored') moveTrial(db, doc, b.trialId, 'scored', at);
       sql(db, 'UPDATE trials SET prediction = ?, achieved = ?, fidelity = ?, predicted_reward = ? WHERE id = ? AND campaign_id = ?').run(
-        JSON.stringify(b.properties), b.achieved ? JSON.stringify(b.achieved) : null, b.fidelity, num(b.reward), b.trialId, c,
+        JSON.stringify(b.properties), b.achieved ? JSON.stringify(b.achieved) : null, b.fidelity ?? null, num(b.reward), b.trialId, c,
       );
       break;
     }

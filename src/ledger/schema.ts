@@ -18,7 +18,7 @@ const params = z.record(z.string(), z.union([z.number(), z.string()]));
 const numbers = z.record(z.string(), anyNumber);
 // spread, n and samples (issue #13) are absent from older ledgers' estimates, which stay valid.
 const estimates = z.record(z.string(), z.object({ mean: anyNumber, std: anyNumber, spread: anyNumber.optional(), n: count.optional(), samples: z.array(anyNumber).optional() }));
-const fidelity = z.enum(['surrogate', 'simulation', 'early-life', 'rig']);
+const fidelity = z.enum(['prior', 'surrogate', 'simulation', 'early-life', 'rig']);
 const campaignStatus = z.enum(['running', 'paused', 'stopped', 'completed', 'failed']);
 
 const rigEvent = z.object({
@@ -42,11 +42,13 @@ const trialScored = z.object({
   trialId: id,
   properties: estimates,
   raw: estimates.optional(),
-  fidelity,
+  // Absent when nothing was predicted (a stage-wise trial: no twin, no data; review 2026-12-07).
+  fidelity: fidelity.optional(),
   reward: anyNumber,
   rewardStd: anyNumber.optional(),
   achieved: numbers.optional(),
   rveWarnings: z.array(z.string()).optional(),
+  infinite: z.record(z.string(), z.enum(['Infinity', '-Infinity'])).optional(),
 });
 
 export const DOCUMENT_SCHEMAS: { [T in DocumentType]: z.ZodType<DocumentBodies[T]> } = {

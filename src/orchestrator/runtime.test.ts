@@ -292,6 +292,29 @@ describe('campaign runtime (fakes + real ledger)', () => {
     expect(learnt).toEqual([[1, 'surrogate'], [1, 'rig']]);
   });
 
+  it('a prior that predicts nothing (stage-wise trials: no twin, no data) claims no fidelity; the data mean is `prior`, not `surrogate` (review 2026-12-07, finding 4)', async () => {
+    const nothing: Predictor = { score: async (cs) => cs.map(() => ({ properties: { y: { mean: NaN, std: Infinity } }, fidelity: 'prior' as const })) };
+    const seen: Observation[][] = [];
+    const agent = fakeAgent();
+    const learn = agent.learn.bind(agent);
+    agent.learn = async (obs) => (seen.push([...(obs as Observation[])]), learn(obs));
+    const s = setup({ predictor: nothing, rigRuns: 2, agent });
+    await runToEnd(s);
+    const scored = s.ledger.documents('c', 'TrialScored').map((d) => d.body);
+    expect(scored.length).toBeGreaterThan(0);
+    expect(scored.every((b) => b.fidelity === undefined)).toBe(true);
+    expect(exportCampaign(s.ledger, 'c').trials.filter((t) => t.status !== 'completed').every((t) => t.fidelity === null)).toBe(true);
+    // No NaN "observation" of a prediction that was never made reaches the agent.
+    expect(seen.flat().filter((o) => o.fidelity !== 'rig')).toEqual([]);
+    expect(s.ledger.documents('c', 'AgentLearned').map((d) => d.body.fidelity)).toEqual(['prior', 'rig']);
+
+    const mean: Predictor = { score: async (cs) => cs.map(() => ({ properties: { y: { mean: 0.5, std: 0.2 } }, fidelity: 'prior' as const })) };
+    const t = setup({ predictor: mean, rigRuns: 2 });
+    await runToEnd(t);
+    expect(t.ledger.documents('c', 'TrialScored').every((d) => d.body.fidelity === 'prior')).toBe(true);
+    expect(t.ledger.documents('c', 'AgentLearned').map((d) => d.body.fidelity)).toEqual(['prior', 'rig']);
+  });
+
   it('chains a multi-stage pipeline, passing measurements on as inputs', async () => {
     const s = setup({ pipeline: ['make', 'measure'], rigRuns: 2 });
     await runToEnd(s);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
 import type { Agent, Clock, Evidence, FidelityObservation, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RealityModel, RewardModel, Rig, RigEvent, RigJob, ScoreOptions } from '../core/protocols.js';
+import { FIDELITY_ORDER } from '../core/protocols.js';
 import { withMinusInfinityStandIn } from '../core/reward-stand-in.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { encode, isFeasible, paramKey } from '../core/space.js';
@@ -461,11 +462,14 @@ export class CampaignRuntime {
       const properties = c?.properties ?? s.properties;
       const rewardStd = this.d.rewardStd?.(properties, (m) => rewardOf(m, full[i]));
       const infinite = infiniteMeans(properties);
+      // A prior before any data predicts nothing (every mean NaN: stage-wise trials, a twin-less
+      // campaign's first round): no fidelity is claimed (review 2026-12-07, finding 4).
+      const predictsNothing = s.fidelity === 'prior' && Object.values(s.properties).every((e) => Number.isNaN(e.mean));
       return {
         trialId: t.id,
         properties,
         raw: c ? s.properties : undefined,
-        fidelity: s.fidelity,
+        ...(predictsNothing ? {} : { fidelity: s.fidelity }),
         reward: c?.reward ?? rewardOf(means, full[i]),
         ...(rewardStd === undefined ? {} : { rewardStd }),
         achieved: s.achieved,
@@ -798,14 +802,17 @@ export class CampaignRuntime {
     // The round's simulations join the reality model before selection and the next proposal.
     if (todo.length > 0) this.refitReality();
     if (!this.view.has('AgentLearned', `digital:${round}`)) {
-      const trials = this.view.round(round);
+      // A trial with no prediction (no fidelity, no reward) is no observation, as in history().
+      const trials = this.view.round(round).filter((t) => t.predictedReward !== null || t.fidelity);
       const estimates = this.d.reality?.estimate(trials.map((t) => t.params));
       // With a reality model the agent learns its estimates of the real reward, as in history().
       const obs = trials.map((t, i) => ({ params: t.params, reward: estimates && t.fidelity === 'simulation' ? estimates[i].mean : this.predictedRewardOf(t), fidelity: (t.fidelity ?? 'simulation') as Observation['fidelity'] }));
       await this.d.agent.learn(obs);
       // Recorded with the best fidelity the round has: a round of surrogate estimates (a
-      // twin-less campaign) is not a round of simulations (issue #12).
-      this.recordLearning(round, obs.some((o) => o.fidelity === 'simulation') ? 'simulation' : 'surrogate', obs.length, `digital:${round}`);
+      // twin-less campaign) is not a round of simulations (issue #12), nor one of the data's
+      // mean before any model a round of surrogate estimates (review 2026-12-07, finding 4).
+      const best = obs.reduce<Observation['fidelity']>((b, o) => (FIDELITY_ORDER.indexOf(o.fidelity) > FIDELITY_ORDER.indexOf(b) ? o.fidelity : b), 'prior');
+      this.recordLearning(round, best, obs.length, `digital:${round}`);
     }
     return { scored: todo.length };
   }

@@ -73,7 +73,8 @@ describe('createPredictor, physics only', () => {
     const pred = createPredictor({ properties: ['y'], simulate });
     const s = await pred.score(cands([0.1, 0.2]), { seed: 1 });
     expect(simulations).toBe(0);
-    expect(s[1].fidelity).toBe('surrogate');
+    // No model: the prior, never labelled a surrogate (review 2026-12-07, finding 4).
+    expect(s[1].fidelity).toBe('prior');
     expect(Number.isNaN(s[1].properties.y.mean)).toBe(true);
     expect(s[1].properties.y.std).toBe(Infinity);
   });
@@ -212,16 +213,33 @@ describe('createPredictor, active learning', () => {
     const sim = as.filter((_, i) => s[i].fidelity === 'simulation').sort();
     // Farthest-point selection: the two ends, then the middle.
     expect(sim).toEqual([0.05, 0.6, 1.0]);
-    const rest = s.filter((x) => x.fidelity === 'surrogate');
+    // No surrogate has been trained: the others are the prior, not surrogate estimates (review 2026-12-07).
+    const rest = s.filter((x) => x.fidelity === 'prior');
     expect(rest).toHaveLength(7);
     expect(Number.isNaN(rest[0].properties.y.mean)).toBe(true);
     expect(rest[0].properties.y.std).toBe(Infinity);
     expect(pred.trainingRows).toBe(3);
     // The second round's prior is the data so far; new picks avoid the simulated points.
     const s2 = await pred.score(cands([0.05, 1.0, 0.3]), { seed: 2 });
-    expect(s2[0].fidelity).toBe('surrogate');
+    expect(s2[0].fidelity).toBe('prior');
     expect(s2[0].properties.y.mean).toBeCloseTo((1.1 + 2.2 + 3) / 3, 10);
     expect(s2[2].fidelity).toBe('simulation');
+  });
+
+  it('surrogate {members}, retrainEvery 2, physicsPerRound 2: the data mean is `prior` until a surrogate exists (8 rows), `surrogate` after (review 2026-12-07, finding 4)', async () => {
+    const fake = new FakeSurrogate();
+    const trained: ModelTrainedInfo[] = [];
+    const pred = createPredictor({ properties: ['y'], generate, simulate, surrogate: () => fake, physicsPerRound: 2, retrainEvery: 2, features: 'parameters', onModelTrained: (i) => trained.push(i), ...oneRealisation });
+    const labels: string[][] = [];
+    for (let round = 0; round < 5; round++) {
+      const s = await pred.score(cands([0.1, 0.2, 0.3, 0.4].map((a) => a + round * 0.01 + 0.55 * (round % 2))), { seed: round + 1 });
+      labels.push(s.filter((x) => x.fidelity !== 'simulation').map((x) => x.fidelity));
+    }
+    // Rounds 1–4 simulate 2 each: the first model is trained after round 4 (8 rows, max(retrainEvery, 8)).
+    expect(trained[0]?.trainingRows).toBe(8);
+    expect(labels.slice(0, 4)).toEqual([['prior', 'prior'], ['prior', 'prior'], ['prior', 'prior'], ['prior', 'prior']]);
+    expect(labels[4].every((f) => f === 'surrogate')).toBe(true);
+    expect(labels[4].length).toBeGreaterThan(0);
   });
 
   it('after training: surrogate scores for all, physics on the most uncertain worth simulating', async () => {

@@ -122,7 +122,7 @@ export interface TrainingRow {
   params: Parameters;
   properties: Record<string, number>;
   achieved?: Record<string, number>;
-  fidelity: Exclude<Fidelity, 'surrogate'>;
+  fidelity: Exclude<Fidelity, 'surrogate' | 'prior'>;
 }
 
 export interface SurrogatePredictor extends Predictor {
@@ -320,6 +320,14 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
   };
 
   /** Surrogate (or prior) estimates for feature rows. */
+  /**
+   * The fidelity of `surrogateEstimates`: `surrogate` only once one has been trained; before that
+   * (no surrogate configured, or fewer than minTrainingRows rows) they are the data's mean and
+   * spread, `prior` (review 2026-12-07, finding 4: with retrainEvery 2 and 2 simulations a round
+   * no model existed until round 4, and the data mean went to the rigs labelled `surrogate`).
+   */
+  const estimateFidelity = (): 'prior' | 'surrogate' => (surrogate !== null && model !== null ? 'surrogate' : 'prior');
+
   const surrogateEstimates = async (x: number[][]): Promise<Array<Record<string, PropertyEstimate>>> => {
     if (surrogate === null || model === null) return x.map(() => prior());
     const pred = await surrogate.predict(x);
@@ -442,7 +450,7 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
     await ensureResumed();
     const gens = useAchieved ? await generateAll(candidates, candidateSeeds(candidates, opts)) : candidates.map(() => null);
     const est = await surrogateEstimates(candidates.map((p, i) => features(p, gens[i]?.achieved)));
-    return est.map((e, i) => ({ properties: e, fidelity: 'surrogate' as const, ...(gens[i] ? { achieved: gens[i]!.achieved } : {}) }));
+    return est.map((e, i) => ({ properties: e, fidelity: estimateFidelity(), ...(gens[i] ? { achieved: gens[i]!.achieved } : {}) }));
   };
 
   const score = async (candidates: Parameters[], opts: ScoreOptions): Promise<Score[]> => {
@@ -490,7 +498,7 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
     for (let i = 0; i < total; i++) {
       if (chosenSet.has(i)) continue;
       if (physics && gens[i] === null) scores[i] = failed(i);
-      else scores[i] = { properties: est![i], fidelity: 'surrogate', ...(gens[i] ? { achieved: gens[i]!.achieved } : {}) };
+      else scores[i] = { properties: est![i], fidelity: estimateFidelity(), ...(gens[i] ? { achieved: gens[i]!.achieved } : {}) };
       tick();
     }
     const samples = chosen.length > 0 ? await simulateRealisations(candidates, chosen, gens, seeds, est, tick, opts.ranking) : new Map<number, Array<Record<string, number>>>();

@@ -323,7 +323,7 @@ export function predictions(ledger: Ledger, campaignId: string): PredictionPoint
       const m = t.measured[property];
       if (typeof m !== 'number' || !Number.isFinite(m) || !Number.isFinite(est.mean)) continue;
       const raw = s.raw?.[property];
-      out.push({ trialId: t.id, property, measured: m, predicted: est.mean, std: Number.isFinite(est.std) ? est.std : 0, raw: raw && Number.isFinite(raw.mean) ? raw.mean : null, rawStd: raw && Number.isFinite(raw.std) ? raw.std : null, fidelity: s.fidelity });
+      out.push({ trialId: t.id, property, measured: m, predicted: est.mean, std: Number.isFinite(est.std) ? est.std : 0, raw: raw && Number.isFinite(raw.mean) ? raw.mean : null, rawStd: raw && Number.isFinite(raw.std) ? raw.std : null, fidelity: s.fidelity ?? null });
     }
   }
   return out;
