@@ -114,7 +114,8 @@ export function convergenceChart(m: CampaignModel): Chart {
       layer: layers,
       encoding: {
         x: { type: 'quantitative', title: 'rig runs', scale: { domainMin: 0 }, axis: { tickMinStep: 1, format: 'd' } },
-        y: { type: 'quantitative', title: 'measured reward (dimensionless)', scale: { zero: false } },
+        // No unit: the config gives none for a reward expression (the SOFC example's is mV; review 2026-12-07).
+        y: { type: 'quantitative', title: 'measured reward', scale: { zero: false } },
         color: {
           type: 'nominal',
           title: null,
@@ -131,6 +132,18 @@ export function convergenceChart(m: CampaignModel): Chart {
 
 /** Predicted (±1 σ) against measured per property, with the P-model's raw estimate where the reality correction moved it. */
 export function predictionsChart(m: CampaignModel): Chart {
+  // Nothing to compare: say why in the plot, not with an empty plot holding only a legend
+  // (review 2026-12-07). A stage-wise campaign (agent ppo-stages, docs/stages.md) records no
+  // P-model predictions — each stage's settings follow the rig's measurement of the stage before.
+  if (m.predictions.length === 0) {
+    const text = m.overview.agent === 'ppo-stages' ? 'no predictions in a stage-wise campaign' : 'no prediction has a measurement to compare with yet';
+    return {
+      id: 'predictions',
+      title: 'Predicted vs measured',
+      caption: m.overview.agent === 'ppo-stages' ? 'A stage-wise campaign scores no candidates with the P-model: its stage policy sets each stage after the rig measured the one before (docs/stages.md).' : 'Appears once a trial with a recorded prediction has been measured.',
+      spec: { $schema: SCHEMA, width: WIDTH, height: 60, data: { values: [{ text }] }, mark: { type: 'text', fontSize: 14, color: '#666666' }, encoding: { text: { field: 'text', type: 'nominal' } } },
+    };
+  }
   const rows: Array<Record<string, unknown>> = [];
   for (const p of m.predictions) {
     rows.push({ property: p.property, measured: p.measured, predicted: p.predicted, lo: p.predicted - p.std, hi: p.predicted + p.std, kind: p.raw === null ? 'P-model' : 'corrected', trial: p.trialId });
