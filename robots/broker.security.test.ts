@@ -3,9 +3,10 @@
  * as a Mosquitto with configs/mosquitto/acl (robots/acl.integration.test.ts checks that one).
  */
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCredentials, startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { DEFAULT_MAX_PACKET_BYTES, generateCredentials, startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { parseAcl, PORELOOP_ACL } from './protocol/acl.js';
 import { PROTOCOL_VERSION, topicsFor } from './protocol/topics.js';
 import { uniq, waitFor } from './testing/brokers.js';
@@ -104,5 +105,63 @@ describe('embedded broker with credentials and ACL', () => {
     await r1.publish(t.events('r1'), ev('r1', 3), { qos: 1 });
     await waitFor(() => seen.some((x) => x.seq === 3), 'r1’s own event');
     expect(seen.filter((x) => x.seq === 2)).toEqual([]);
+  });
+});
+
+describe('embedded broker packet size limit (security review, finding 2)', () => {
+  /** MQTT 3.1.1 remaining length (§2.2.3). */
+  const varint = (n: number) => {
+    const out: number[] = [];
+    do {
+      let b = n % 128;
+      n = Math.floor(n / 128);
+      if (n > 0) b |= 0x80;
+      out.push(b);
+    } while (n > 0);
+    return Buffer.from(out);
+  };
+
+  it('disconnects a client whose PUBLISH announces more than max_packet_size, before buffering it', async () => {
+    const broker = await startEmbeddedBroker();
+    const sock = net.connect(broker.port, '127.0.0.1');
+    let closed = false;
+    sock.on('close', () => (closed = true));
+    sock.on('error', () => undefined);
+    try {
+      let connack = false;
+      sock.on('data', (d) => (connack ||= d[0] === 0x20));
+      // CONNECT: protocol "MQTT" level 4, clean session, keepalive 60, client id "big".
+      const body = Buffer.concat([Buffer.from([0, 4]), Buffer.from('MQTT'), Buffer.from([4, 2, 0, 60, 0, 3]), Buffer.from('big')]);
+      sock.write(Buffer.concat([Buffer.from([0x10]), varint(body.length), body]));
+      await waitFor(() => connack, 'CONNACK');
+      // A QoS 0 PUBLISH announcing 200 MB; its body streams in 64 KiB pieces until the broker hangs up.
+      sock.write(Buffer.concat([Buffer.from([0x30]), varint(200_000_000), Buffer.from([0, 1]), Buffer.from('t')]));
+      const piece = Buffer.alloc(65_536, 0x78);
+      let sent = 0;
+      while (!closed && sent < 8_000_000) {
+        sent += piece.length;
+        if (!sock.write(piece)) await new Promise((r) => setTimeout(r, 5));
+      }
+      await waitFor(() => closed, 'the broker closes the connection', 20_000);
+    } finally {
+      sock.destroy();
+      await broker.close();
+    }
+  });
+
+  it('still delivers a publish just under the limit', async () => {
+    const broker = await startEmbeddedBroker();
+    const a = await connectMqtt({ url: broker.url, clientId: uniq('big-a'), clean: true }, {});
+    try {
+      const got: number[] = [];
+      await a.subscribe('t/big', (_t, p) => got.push(p.length));
+      const size = DEFAULT_MAX_PACKET_BYTES - 100;
+      await a.publish('t/big', Buffer.alloc(size, 0x78), { qos: 1 });
+      await waitFor(() => got.length === 1, 'delivery');
+      expect(got).toEqual([size]);
+    } finally {
+      await a.close();
+      await broker.close();
+    }
   });
 });

@@ -33,6 +33,59 @@ export interface EmbeddedBrokerOptions {
   users?: Record<string, string>;
   /** ACL in Mosquitto acl_file syntax (default: the rig protocol's, PORELOOP_ACL). Only with `users`. */
   acl?: string;
+  /**
+   * Largest MQTT packet a client may send, in bytes (fixed header included), as Mosquitto's
+   * `max_packet_size`; a client that announces a bigger one is disconnected before its body is
+   * read. Default DEFAULT_MAX_PACKET_BYTES (70 000, the Mosquitto recipe's value).
+   */
+  maxPacketBytes?: number;
+}
+
+/** configs/mosquitto's `max_packet_size`: the 64 KiB payload limit plus room for topic and header. */
+export const DEFAULT_MAX_PACKET_BYTES = 70_000;
+
+/**
+ * aedes has no packet size limit: its parser (mqtt-packet) buffers a PUBLISH until all of its
+ * announced length has arrived, so six parallel 200 MB publishes grew the broker process to
+ * 2.5 GB before anything checked their size (security review, finding 2). This reads the fixed
+ * header of every packet (MQTT 3.1.1 §2.2: one type byte, then the remaining length in 1-4
+ * bytes of 7 bits each) as the bytes pass from the socket to aedes, and destroys the socket as
+ * soon as a packet announces more than `max` bytes, so at most one socket read past the header
+ * is ever buffered. It listens to 'data', which a socket read by aedes (`'readable'` + read())
+ * emits for every chunk read, before aedes parses it, without changing the flow.
+ */
+function limitPacketSize(socket: net.Socket, max: number): void {
+  let state: 'type' | 'length' | 'body' = 'type';
+  let length = 0;
+  let lengthBytes = 0;
+  let remaining = 0;
+  socket.on('data', (chunk: Buffer) => {
+    let i = 0;
+    while (i < chunk.length && !socket.destroyed) {
+      if (state === 'body') {
+        const n = Math.min(remaining, chunk.length - i);
+        remaining -= n;
+        i += n;
+        if (remaining === 0) state = 'type';
+      } else if (state === 'type') {
+        i++;
+        state = 'length';
+        length = 0;
+        lengthBytes = 0;
+      } else {
+        const b = chunk[i++];
+        length += (b & 0x7f) * 128 ** lengthBytes++;
+        if (b & 0x80) {
+          if (lengthBytes === 4) socket.destroy(); // malformed remaining length (§2.2.3)
+        } else if (1 + lengthBytes + length > max) {
+          socket.destroy();
+        } else {
+          remaining = length;
+          state = remaining > 0 ? 'body' : 'type';
+        }
+      }
+    }
+  });
 }
 
 /** Credentials for one campaign's embedded broker: the orchestrator and each simulated rig. */
@@ -182,6 +235,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const broker = await Aedes.createBroker(persistence ? { persistence } : {});
   const settled = keepEveryMessage(broker);
   if (options.users) secure(broker, options.users, options.acl ?? PORELOOP_ACL);
+  const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -189,6 +243,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     socket.setNoDelay(true);
     socket.on('close', () => sockets.delete(socket));
     broker.handle(socket);
+    // After handle(): aedes' 'readable' listener then keeps controlling the flow.
+    limitPacketSize(socket, maxPacketBytes);
   });
   // A client that sends garbage must not bring the broker down; aedes reports it as an event.
   broker.on('clientError', () => undefined);

@@ -262,4 +262,21 @@ describe('dispatcher', () => {
     expect(s.finals()[0]).toMatchObject({ type: 'result', measurements: { v: 2 } });
     expect(s.d.stats().duplicatesSuppressed).toBe(1);
   });
+
+  it('with signing on, an oversized payload is rejected for its size, before any signature check (security review, finding 2)', async () => {
+    const broker = createMemoryBroker();
+    const clock = createFakeClock();
+    const t = await broker.connect({ clientId: 'orch' });
+    const d = createDispatcher({ transport: t, lab, campaignId: 'c', clock, keys: new Map([['ch', Buffer.from('ch-key-0123456789abcdef')]]), options: { timeoutMs: 2000, tickMs: TICK } });
+    const reasons: string[] = [];
+    d.invalid$.subscribe((m) => reasons.push(m.reason));
+    await d.start();
+    stops.push(stopOn(clock, () => d.stop()));
+    const other = await broker.connect({ clientId: 'big' });
+    await other.publish(topics.events('ch'), Buffer.alloc(70_000, 0x20));
+    await other.publish(topics.status('ch'), Buffer.alloc(70_000, 0x20));
+    await clock.advanceUntil(() => reasons.length === 2, 'two rejections', { stepMs: TICK });
+    expect(reasons[0]).toMatch(/^event payload of 70000 bytes exceeds the limit of 65536 bytes/);
+    expect(reasons[1]).toMatch(/^status payload of 70000 bytes exceeds the limit/);
+  });
 });

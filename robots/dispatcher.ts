@@ -491,7 +491,9 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
 
   /** With signing on: why this rig message is not to be believed, else undefined. */
   const unsigned = (rigId: string, payload: Buffer): string | undefined => {
-    if (!init.keys) return undefined;
+    // The size check (parseMessage, next) comes first, as docs/security.md orders them: a payload
+    // over the limit is rejected unread, not hashed (security review, finding 2).
+    if (!init.keys || payload.length > maxBytes) return undefined;
     const key = init.keys.get(rigId);
     return key ? signatureProblem(payload, key) : `rig ${rigId} has no signing key here: with signing on, only rigs with a key are heard`;
   };
