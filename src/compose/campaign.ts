@@ -70,7 +70,7 @@ export { registries };
 /** Names and parameter specs, as the config loader needs them (it may not import plugins). */
 export function configRegistries() {
   return {
-    twins: Object.fromEntries(Object.entries(registries.twins).map(([k, f]) => { const t = f(); return [k, { parameters: t.parameters, trainedModel: t.trainedModel, checkInput: t.checkInput }]; })),
+    twins: Object.fromEntries(Object.entries(registries.twins).map(([k, f]) => { const t = f(); return [k, { parameters: t.parameters, trainedModel: t.trainedModel, checkInput: t.checkInput, finished: t.process ? { stage: t.process.stages.at(-1)!.name, descriptors: t.process.stages.at(-1)!.descriptors.map((d) => d.name) } : undefined }]; })),
     // ppo-stages is not an Agent of the registry: a stage policy composed with `stages` (issue #17).
     agents: [...Object.keys(registries.agents), STAGE_AGENT],
     // The physics catalogue: predict.properties and predict.context are checked against it (review 2026-12-07).

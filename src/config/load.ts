@@ -23,8 +23,10 @@ export interface Registries {
   /**
    * `trainedModel`: present for a twin that is a trained model (issue #19; Twin.trainedModel).
    * `checkInput`: the twin's own checks of parameters, size and voxelSize (Twin.checkInput).
+   * `finished`: for a twin with a process model (Twin.process), its last stage and the descriptors
+   * of the structure after it — what stages.target may name (issue #17).
    */
-  twins: Record<string, { parameters: ParameterSpec[]; trainedModel?: (dir: string) => TrainedModelInfo; checkInput?: Twin['checkInput'] }>;
+  twins: Record<string, { parameters: ParameterSpec[]; trainedModel?: (dir: string) => TrainedModelInfo; checkInput?: Twin['checkInput']; finished?: { stage: string; descriptors: readonly string[] } }>;
   agents: readonly string[];
   /**
    * The P-model's property catalogue (src/physics PROPERTIES), passed by the composition root:
@@ -285,6 +287,15 @@ function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, e
   // Before the reward: a misspelt property is the property's error, not the reward's.
   checkPredictNames(config, registries.properties);
   if (config.predict?.surrogate !== undefined) checkSurrogate(config.predict.surrogate, registries.surrogate);
+  // stages.target before the reward, which reads it as target_<name> (review 2026-12-07: a typo
+  // `porositty` was reported as the reward's unknown name target_porosity, though docs/stages.md
+  // promises the target's own error). Ranges and the rest: compose/stage-rigs.ts stageSetup.
+  const finished = config.stages ? registries.twins[config.stages.twin]?.finished : undefined;
+  for (const n of Object.keys(config.stages?.target ?? {})) {
+    if (finished && !finished.descriptors.includes(n)) {
+      throw new BadInputError(`"${n}" is not a descriptor of ${config.stages!.twin}'s finished structure; allowed: ${finished.descriptors.join(', ')} (the structure after ${finished.stage})${didYouMean(n, finished.descriptors)}`, `stages.target.${n}`);
+    }
+  }
   const propertyNames = campaignProperties(config);
   // The reward's names (src/reward/scope.ts): properties, parameters and param_<name>; with
   // stages, the target specification as target_<name> (issue #17).

@@ -43,3 +43,14 @@ describe('predict.surrogate is checked at load', () => {
     expect(doctor.stdout + doctor.stderr).toMatch(/FAIL config: .*predict\.surrogate: unknown option 'member'/);
   }, 60_000);
 });
+
+describe('stages.target is checked before the reward (review 2026-12-07)', () => {
+  it('a misspelt target key is the target\'s error, as docs/stages.md promises, not the reward\'s unknown target_<name>', () => {
+    const stages = fileURLToPath(new URL('../../configs/grain-electrode-stages.yaml', import.meta.url));
+    const c = YAML.parse(readFileSync(stages, 'utf8'));
+    c.stages.target = { porositty: 0.3 };
+    const path = join(tmp(), 'stages.yaml');
+    writeFileSync(path, YAML.stringify(c));
+    expect(() => loadCampaign(path)).toThrow(/stages\.yaml: stages\.target\.porositty: "porositty" is not a descriptor of grain-electrode's finished structure; allowed: .*porosity.* \(the structure after calender\) \(did you mean porosity\?\)/);
+  });
+});
