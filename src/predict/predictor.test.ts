@@ -229,7 +229,7 @@ describe('createPredictor, active learning', () => {
   it('surrogate {members}, retrainEvery 2, physicsPerRound 2: the data mean is `prior` until a surrogate exists (8 rows), `surrogate` after (review 2026-12-07, finding 4)', async () => {
     const fake = new FakeSurrogate();
     const trained: ModelTrainedInfo[] = [];
-    const pred = createPredictor({ properties: ['y'], generate, simulate, surrogate: () => fake, physicsPerRound: 2, retrainEvery: 2, features: 'parameters', onModelTrained: (i) => trained.push(i), ...oneRealisation });
+    const pred = createPredictor({ properties: ['y'], generate, simulate, surrogate: () => fake, physicsPerRound: 2, retrainEvery: 2, features: 'parameters', onModelTrained: (i) => void trained.push(i), ...oneRealisation });
     const labels: string[][] = [];
     for (let round = 0; round < 5; round++) {
       const s = await pred.score(cands([0.1, 0.2, 0.3, 0.4].map((a) => a + round * 0.01 + 0.55 * (round % 2))), { seed: round + 1 });

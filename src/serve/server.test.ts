@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { finishedCampaign } from '../../tests/ledgers.js';
 import { CampaignLease } from '../ledger/lease.js';
 import { Ledger } from '../ledger/ledger.js';
-import { startDashboard } from './server.js';
+import { describeDocument, startDashboard } from './server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'poreloop-serve-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -214,5 +214,12 @@ describe('poreloop serve (issue #18)', () => {
       lease.release();
       ledger.close();
     }
+  });
+});
+
+describe('the live feed describes a score', () => {
+  it('a score that predicts nothing says so, not "(undefined)"; a prior is named (review 2026-12-07, finding 4)', () => {
+    expect(describeDocument('TrialScored', { trialId: 't', properties: {}, reward: null })).toBe('t: nothing predicted (no model, no data)');
+    expect(describeDocument('TrialScored', { trialId: 't', properties: {}, reward: 1.5, fidelity: 'prior' })).toMatch(/^t: predicted reward 1\.5\d* \(prior\)$/);
   });
 });

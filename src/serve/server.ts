@@ -78,9 +78,9 @@ export function describeDocument(type: string, body: Record<string, unknown>): s
     case 'TrialProposed':
       return `${body.trialId} by ${body.agent}`;
     case 'TrialScored':
-      return `${body.trialId}: predicted reward ${f(body.reward)} (${body.fidelity})`;
+      return `${body.trialId}: ${body.fidelity ? `predicted reward ${f(body.reward)} (${body.fidelity})` : 'nothing predicted (no model, no data)'}`;
     case 'TrialRescored':
-      return `${body.trialId} (edited): predicted reward ${f(body.reward)} (${body.fidelity})`;
+      return `${body.trialId} (edited): ${body.fidelity ? `predicted reward ${f(body.reward)} (${body.fidelity})` : 'nothing predicted (no model, no data)'}`;
     case 'TrialSelected':
       return `${body.trialId} rank ${body.rank}`;
     case 'ApprovalRequested':
