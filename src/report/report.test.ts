@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { finishedCampaign } from '../../tests/ledgers.js';
+import { exportCampaign, summariseCampaign, toCsv } from '../ledger/export.js';
+import { campaignCharts } from './charts.js';
+import { campaignModel, overview } from './model.js';
 import { writeReport } from './report.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'poreloop-report-'));
@@ -51,5 +54,18 @@ describe('poreloop report (issue #18)', () => {
     expect(front).toContain('<h2>Measured Pareto front (2 trials)</h2>');
     expect(front).toContain('<th>a (max, S/m)</th><th>x (min)</th>');
     expect([...front.matchAll(/<td>(c1-r\d-0)<\/td>/g)].map((x) => x[1])).toEqual(['c1-r2-0', 'c1-r3-0']);
+  });
+
+  it('no output of the stored config shows a broker password: report, export JSON/CSV, status --json, the dashboard model (security review xss9, finding 4)', async () => {
+    const l = finishedCampaign([1, 2], { broker: { url: 'mqtts://orchestrator:S3cretPw@broker.lab:8883', protocol: 5 } });
+    const r = await writeReport(l, 'c1', join(dir, 'secret'), () => new Date('2026-02-03T04:05:06Z'));
+    const html = readFileSync(r.html, 'utf8');
+    expect(html).not.toContain('S3cretPw');
+    // Masked, not dropped: the report still says which broker and login the campaign used.
+    expect(html).toContain('mqtts://orchestrator:***@broker.lab:8883');
+    const model = campaignModel(l, 'c1');
+    const views = [JSON.stringify(exportCampaign(l, 'c1')), toCsv(exportCampaign(l, 'c1')), JSON.stringify(summariseCampaign(l, 'c1')), JSON.stringify({ ...model, charts: campaignCharts(model) }), JSON.stringify(overview(l, l.campaign('c1')!))];
+    l.close();
+    for (const v of views) expect(v).not.toContain('S3cretPw');
   });
 });

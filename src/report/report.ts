@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { BadInputError } from '../core/errors.js';
+import { redactSecrets } from '../core/redact.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { campaignCharts, type Chart } from './charts.js';
 import { campaignModel, type CampaignModel } from './model.js';
@@ -65,7 +66,9 @@ export async function writeReport(ledger: Ledger, campaignId: string, outDir: st
     rendered.push({ chart, svg });
     files.push({ id: chart.id, svg: join(outDir, `${chart.id}.svg`), png: join(outDir, `${chart.id}.png`) });
   }
-  const config = ledger.campaign(campaignId)!.config;
+  // The config as stored, less any password in a URL (broker mqtts://user:pw@host): the report is
+  // meant to be shared (security review xss9, finding 4).
+  const config = redactSecrets(ledger.campaign(campaignId)!.config);
   const html = reportHtml(model, rendered, config, { ledger: resolve(ledger.path), generatedAt: now().toISOString() });
   const htmlPath = join(outDir, 'index.html');
   write(htmlPath, html);

@@ -1,0 +1,22 @@
+/**
+ * Credentials out of what poreloop shows (security review xss9, finding 4: `poreloop report`
+ * wrote the broker password of `mqtts://user:password@host` into index.html). The ledger keeps
+ * the config as resolved; every view of it — report, dashboard, export, status — shows it
+ * through `redactSecrets`. The same rule as robots/transport/mqtt.ts `redact` (logs), here in
+ * src/core so that src/report, src/serve and src/ledger may use it.
+ */
+
+/** `scheme://user:password@` → `scheme://user:***@`, wherever it occurs in `text`. */
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):([^\s@]*)@/gi;
+
+export function redactUrl(text: string): string {
+  return text.replace(USERINFO, '$1$2:***@');
+}
+
+/** A deep copy of `value` with every password embedded in a URL string masked. */
+export function redactSecrets<T>(value: T): T {
+  if (typeof value === 'string') return redactUrl(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactSecrets(v)) as T;
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSecrets(v)])) as T;
+  return value;
+}
