@@ -64,6 +64,10 @@ describe('payload validation', () => {
     expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'result', measurements: { x: 1 } }))).ok).toBe(true);
     expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'failed' }))).ok).toBe(false);
     expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'result', measurements: { x: 'NaN' } }))).ok).toBe(false);
+    // Names are bounded (security review, finding 3): 256 of them at the limit still fit in 64 KiB.
+    expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'result', measurements: { ['m'.repeat(129)]: 1 } }))).ok).toBe(false);
+    const most = Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`${i}`.padEnd(128, 'm'), -1.2345678901234567e-300]));
+    expect(parseMessage('event', Buffer.from(JSON.stringify({ ...ev, type: 'result', measurements: most }))).ok).toBe(true);
   });
   it('rejects a payload nested deeper than MAX_JSON_DEPTH before parsing it (security review, finding 1)', () => {
     const ev = { jobId: 'j', rigId: 'r', seq: 1, type: 'progress', progress: 0.5, at, protocol: '1.0' };

@@ -120,6 +120,8 @@ function remember(set: Set<string>, key: string): void {
 
 /** Most measurements one result may carry: read from event.schema.json, the normative definition, not repeated (review of 0e10d79). */
 export const MAX_MEASUREMENTS: number = eventSchema.properties.measurements.maxProperties;
+/** Longest measurement name, from event.schema.json (security review, finding 3: names had no limit). */
+export const MAX_MEASUREMENT_NAME: number = eventSchema.properties.measurements.propertyNames.maxLength;
 const RESULT_SHAPE = 'return measurements ({ name: number, … }) or { measurements: { name: number, … }, feasible?: boolean }';
 
 const shown = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v === 'string' ? `a string "${v.slice(0, 40)}"` : typeof v === 'undefined' ? 'undefined' : `${typeof v} ${String(v)}`);
@@ -137,6 +139,8 @@ export function checkHandlerResult(out: unknown): { measurements: Measurements; 
   if (measurements === null || typeof measurements !== 'object' || Array.isArray(measurements)) return `handler returned measurements that are ${shown(measurements)}; ${RESULT_SHAPE}`;
   const entries = Object.entries(measurements);
   if (entries.length > MAX_MEASUREMENTS) return `handler returned ${entries.length} measurements; a result carries at most ${MAX_MEASUREMENTS}`;
+  const long = entries.find(([k]) => k.length > MAX_MEASUREMENT_NAME);
+  if (long) return `handler returned a measurement name of ${long[0].length} characters (${long[0].slice(0, 40)}…); names are at most ${MAX_MEASUREMENT_NAME}`;
   const bad = entries.find(([, v]) => typeof v !== 'number' || !Number.isFinite(v));
   if (bad) return `handler returned a non-finite measurement ${bad[0]}=${String(bad[1])}; each measurement must be a finite number`;
   const feasible: unknown = structured ? (out as { feasible?: unknown }).feasible : undefined;
@@ -216,9 +220,9 @@ export function createRig(options: CreateRigOptions): RigHandle {
     await t.publish(topics.errors(id), JSON.stringify(doc), { qos: 1 }).catch(() => undefined);
   };
 
-  const send = async (t: Transport | null, ev: RigEvent) => {
+  const send = async (t: Transport | null, ev: RigEvent, payload = wire(ev)) => {
     if (!t) return;
-    await t.publish(topics.events(id), wire(ev), { qos: 1, properties: { correlationData: ev.jobId, userProperties: { protocol: PROTOCOL_VERSION } } }).catch((e) =>
+    await t.publish(topics.events(id), payload, { qos: 1, properties: { correlationData: ev.jobId, userProperties: { protocol: PROTOCOL_VERSION } } }).catch((e) =>
       problem(`event publish failed for ${ev.jobId}: ${e.message}`),
     );
   };
@@ -228,22 +232,45 @@ export function createRig(options: CreateRigOptions): RigHandle {
     // The seq is spent only on an event that passed the check, as in `finish`: a refused
     // progress must not leave a gap in the stream (rig-protocol.md §3; review of 0e10d79).
     checkOutbound('event', ev);
+    const payload = wire(ev);
+    const tooBig = oversized(ev, payload);
+    if (tooBig) throw new Error(`report: ${tooBig}`);
     x.seq++;
     x.events.push(ev);
-    await send(transport, ev);
+    await send(transport, ev, payload);
+  };
+
+  /**
+   * Why an event cannot be sent for its size, if so. A message over the limit is refused by every
+   * peer, and over a broker's max_packet_size (Mosquitto: 70 000) it gets the rig disconnected;
+   * MQTT.js resends the unacknowledged packet after each reconnect (with stateDir even after a
+   * restart), so one oversized result locked the rig out of the broker for good (security review,
+   * finding 3). The schema bounds a result well below the limit; this holds for anything else.
+   */
+  const oversized = (ev: RigEvent, payload: string): string | undefined => {
+    const bytes = Buffer.byteLength(payload);
+    return bytes > maxBytes ? `${ev.type} event of ${bytes} bytes exceeds the message limit of ${maxBytes} bytes (maxPayloadBytes), so it was not sent` : undefined;
   };
 
   /** Terminal event: remember the execution as finished so a redelivery is answered, not rerun. */
   const finish = async (x: Execution, type: 'result' | 'failed' | 'rejected' | 'cancelled', extra: Partial<RigEvent>) => {
     const t = transport;
-    const ev: RigEvent = { jobId: x.job.jobId, rigId: id, attempt: x.job.attempt, seq: x.seq + 1, type, at: iso(), protocol: PROTOCOL_VERSION, ...extra };
+    let ev: RigEvent = { jobId: x.job.jobId, rigId: id, attempt: x.job.attempt, seq: x.seq + 1, type, at: iso(), protocol: PROTOCOL_VERSION, ...extra };
     // Checked before the job is forgotten: a refused event must not leave a job that no one ends.
     checkOutbound('event', ev);
+    let payload = wire(ev);
+    const tooBig = oversized(ev, payload);
+    if (tooBig) {
+      // The job ends failed, with the reason, and the rig keeps serving.
+      problem(`job ${x.job.jobId}: ${tooBig}`);
+      ev = { jobId: x.job.jobId, rigId: id, attempt: x.job.attempt, seq: x.seq + 1, type: 'failed', at: ev.at, protocol: PROTOCOL_VERSION, reason: tooBig };
+      payload = wire(ev);
+    }
     x.seq++;
     live.delete(x.key);
     x.events.push(ev);
     store.put(x.key, [ev]);
-    await send(t, ev);
+    await send(t, ev, payload);
     void publishStatus();
     pump();
   };

@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock, type Clock, type RigEvent, type RigJob } from '../../src/core/protocols.js';
 import { PROTOCOL_VERSION, shortClientId, topicsFor } from '../protocol/topics.js';
-import { waitFor } from '../testing/brokers.js';
+import { startMosquitto, uniq, waitFor } from '../testing/brokers.js';
+import { mosquittoMissing, skipWithout } from '../testing/services.js';
+import { connectMqtt } from '../transport/mqtt.js';
 import { createMemoryBroker, type MemoryBroker } from '../transport/memory.js';
 import type { MqttTransport } from '../transport/mqtt.js';
-import { createRig, MAX_MEASUREMENTS, MAX_REMEMBERED, type RigHandle, type RigHandler } from './index.js';
+import { createRig, MAX_MEASUREMENT_NAME, MAX_MEASUREMENTS, MAX_REMEMBERED, type RigHandle, type RigHandler } from './index.js';
 
 const lab = 'sdk';
 const topics = topicsFor(lab);
@@ -295,5 +297,76 @@ describe('rig SDK', () => {
     expect(shortClientId('lab-a', 'furnace-1')).toBe(a);
     expect(shortClientId('lab-a', 'furnace-2')).not.toBe(a);
     expect(shortClientId('lab-b', 'furnace-1')).not.toBe(a);
+  });
+});
+
+const noMosquitto = skipWithout(await mosquittoMissing('binary'), 'oversized results over Mosquitto');
+
+describe('rig SDK: results too big to send (security review, finding 3)', () => {
+  const longNames = (n: number, len: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`capacity_cycle_${i}_`.padEnd(len, 'x'), i]));
+  const job = (lab: string, jobId: string): RigJob => ({
+    jobId, campaignId: 'c', trialId: 't', attempt: 1, capability: 'fabricate', params: { x: 1 }, deadline: new Date(Date.now() + 60_000).toISOString(), protocol: PROTOCOL_VERSION,
+  });
+
+  it('a result over maxPayloadBytes ends the job failed with the reason, and the rig keeps serving', async () => {
+    const broker = createMemoryBroker();
+    const ctl = await broker.connect({ clientId: 'ctl' });
+    const got: RigEvent[] = [];
+    await ctl.subscribe(topics.allEvents, (_t, p) => got.push(JSON.parse(p.toString())));
+    const problems: string[] = [];
+    const rig = createRig({ id: 'r1', lab, capabilities: ['fabricate'], maxPayloadBytes: 4096, onProblem: (m) => problems.push(m), broker: (c) => broker.connect(c),
+      handle: async (j, report) => {
+        if (j.jobId === 'prog') await report(0.5, undefined, longNames(100, 100)).catch((e: Error) => problems.push(`caught ${e.message}`));
+        return j.jobId === 'small' ? { y: 1 } : longNames(100, 100);
+      } });
+    try {
+      await rig.start();
+      for (const id of ['big', 'prog', 'small']) await ctl.publish(topics.jobs('r1'), JSON.stringify(job(lab, id)), { qos: 1 });
+      const terminal = (id: string) => got.find((e) => e.jobId === id && ['result', 'failed'].includes(e.type));
+      await waitFor(() => ['big', 'prog', 'small'].every((id) => !!terminal(id)), 'three terminal events');
+      expect(terminal('big')).toMatchObject({ type: 'failed', reason: expect.stringMatching(/^result event of \d+ bytes exceeds the message limit of 4096 bytes/) });
+      expect(terminal('small')).toMatchObject({ type: 'result', measurements: { y: 1 } });
+      expect(problems.some((m) => /caught report: progress event of \d+ bytes exceeds/.test(m))).toBe(true);
+      expect(got.filter((e) => e.jobId === 'prog').map((e) => e.type)).toEqual(['accepted', 'failed']);
+    } finally {
+      await rig.stop({ graceMs: 0 });
+    }
+  });
+
+  it('a measurement name over MAX_MEASUREMENT_NAME characters fails the job with a reason', async () => {
+    const broker = createMemoryBroker();
+    const ctl = await broker.connect({ clientId: 'ctl' });
+    const got: RigEvent[] = [];
+    await ctl.subscribe(topics.allEvents, (_t, p) => got.push(JSON.parse(p.toString())));
+    const rig = createRig({ id: 'r1', lab, capabilities: ['fabricate'], broker: (c) => broker.connect(c), handle: async () => longNames(2, MAX_MEASUREMENT_NAME + 1) });
+    try {
+      await rig.start();
+      await ctl.publish(topics.jobs('r1'), JSON.stringify(job(lab, 'n')), { qos: 1 });
+      await waitFor(() => got.some((e) => e.type === 'failed'), 'failed');
+      expect(got.find((e) => e.type === 'failed')!.reason).toMatch(new RegExp(`measurement name of ${MAX_MEASUREMENT_NAME + 1} characters .*at most ${MAX_MEASUREMENT_NAME}`));
+    } finally {
+      await rig.stop({ graceMs: 0 });
+    }
+  });
+
+  it.skipIf(noMosquitto)('over Mosquitto with max_packet_size 70000, 100 measurements with 800-character names do not lock the rig out', async () => {
+    const m = await startMosquitto({ extra: ['max_packet_size 70000'] });
+    const lab2 = uniq('big');
+    const t2 = topicsFor(lab2);
+    const ctl = await connectMqtt({ url: m.url, clientId: uniq('ctl'), clean: true }, {});
+    const got: RigEvent[] = [];
+    const rig = createRig({ id: 'r1', lab: lab2, capabilities: ['fabricate'], broker: { url: m.url }, onProblem: () => undefined,
+      handle: async (j) => (j.jobId === 'small' ? { y: 1 } : longNames(100, 800)) });
+    try {
+      await ctl.subscribe(t2.allEvents, (_t, p) => got.push(JSON.parse(p.toString())));
+      await rig.start();
+      for (const id of ['big', 'small']) await ctl.publish(t2.jobs('r1'), JSON.stringify(job(lab2, id)), { qos: 1 });
+      await waitFor(() => got.some((e) => e.jobId === 'small' && e.type === 'result'), 'the next job measured', 30_000);
+      expect(got.find((e) => e.jobId === 'big' && e.type !== 'accepted')).toMatchObject({ type: 'failed' });
+    } finally {
+      await rig.stop({ graceMs: 0 });
+      await ctl.close();
+      await m.close();
+    }
   });
 });
