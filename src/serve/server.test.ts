@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -223,3 +223,105 @@ describe('the live feed describes a score', () => {
     expect(describeDocument('TrialScored', { trialId: 't', properties: {}, reward: 1.5, fidelity: 'prior' })).toMatch(/^t: predicted reward 1\.5\d* \(prior\)$/);
   });
 });
+
+/** An event stream read as it arrives: the documents' highest seq, and the status. */
+function openStream(url: string, localAddress?: string): Promise<{ status: number; body: () => string; lastSeq: () => number; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}api/stream`, { localAddress }, (r) => {
+      let text = '';
+      let lastSeq = 0;
+      r.setEncoding('utf8');
+      r.on('data', (chunk: string) => {
+        text += chunk;
+        for (let end = text.indexOf('\n\n'); end >= 0; end = text.indexOf('\n\n')) {
+          const event = text.slice(0, end);
+          text = text.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(event)?.[1];
+          if (event.startsWith('event: documents') && data) lastSeq = (JSON.parse(data) as Array<{ seq: number }>).at(-1)!.seq;
+        }
+      });
+      r.on('error', () => {});
+      resolve({ status: r.statusCode!, body: () => text, lastSeq: () => lastSeq, close: () => req.destroy() });
+    });
+    req.on('error', reject).end();
+  });
+}
+const until = async (what: string, ok: () => boolean | Promise<boolean>) => {
+  for (let i = 0; !(await ok()); i++) {
+    if (i > 20_000) throw new Error(`never: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('event streams cannot exhaust the server (security review xss9, findings 1–2)', () => {
+  it('a client that never reads its stream is dropped once 1 MiB waits for it; a reading client gets every document', async () => {
+    const db = join(dir, 'flood.db');
+    const l = finishedCampaign([1], {}, 'c1', db);
+    const d = await startDashboard({ db, port: 0, pollMs: 5 });
+    const port = Number(new URL(d.url).port);
+    const stalled = connect(port, '127.0.0.1', () => stalled.write(`GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
+    stalled.pause(); // never read
+    stalled.on('error', () => {});
+    const reader = await openStream(d.url);
+    const connections = () => new Promise<number>((r, j) => d.server.getConnections((e, n) => (e ? j(e) : r(n))));
+    try {
+      await until('both streams connected', async () => (await connections()) === 2);
+      // Documents of ~4 kB each in their one-line account, 800 kB a batch: bounded by bytes, not time.
+      const reason = 'x'.repeat(4000);
+      let sent = 0;
+      while ((await connections()) === 2) {
+        expect(sent, 'the stalled stream is still open after 64 MB of documents').toBeLessThan(64e6);
+        let seq = 0;
+        l.transaction(() => {
+          for (let i = 0; i < 200; i++) seq = l.append('c1', 'MessageRejected', { topic: 't', reason, payload: '' } as never)!.seq;
+        });
+        sent += 200 * reason.length;
+        // The server has sent the batch to every stream once the reading client has it.
+        await until(`the reader got seq ${seq}`, () => reader.lastSeq() >= seq);
+      }
+      // The reader, which keeps up, is still connected and was never dropped.
+      expect(await connections()).toBe(1);
+      expect(sent).toBeGreaterThan(1024 * 1024);
+    } finally {
+      reader.close();
+      stalled.destroy();
+      await d.close();
+      l.close();
+    }
+  });
+
+  it('beyond the caps on streams (all, and per address) a stream gets 503 with the reason, and the pages still answer', async () => {
+    const db = join(dir, 'caps.db');
+    finishedCampaign([1], {}, 'c1', db).close();
+    const d = await startDashboard({ db, port: 0, streams: { max: 3, perAddress: 2 } });
+    const open: Array<{ close: () => void }> = [];
+    try {
+      // Linux answers on all of 127.0.0.0/8: three client addresses on loopback.
+      for (const from of ['127.0.0.1', '127.0.0.1']) {
+        const s = await openStream(d.url, from);
+        open.push(s);
+        expect(s.status).toBe(200);
+      }
+      const third = await openStream(d.url, '127.0.0.1');
+      expect(third.status).toBe(503);
+      await until('the 503 body', () => third.body().includes('"error"'));
+      expect(JSON.parse(third.body()).error).toBe('2 event streams from 127.0.0.1 are open, the most one address may hold; close a dashboard tab, or try again later');
+      const other = await openStream(d.url, '127.0.0.2');
+      open.push(other);
+      expect(other.status).toBe(200);
+      const full = await openStream(d.url, '127.0.0.3');
+      expect(full.status).toBe(503);
+      await until('the 503 body', () => full.body().includes('"error"'));
+      expect(JSON.parse(full.body()).error).toMatch(/^3 event streams are open, the most this dashboard serves at once/);
+      expect((await fetch(d.url)).status).toBe(200);
+      expect((await get(`${d.url}api/campaigns`)).status).toBe(200);
+      // A stream closed frees its place.
+      open.shift()!.close();
+      await until('a place freed', async () => (await openStream(d.url, '127.0.0.1').then((s) => (open.push(s), s.status))) === 200);
+    } finally {
+      for (const s of open) s.close();
+      await d.close();
+    }
+  });
+});
+
