@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { finishedCampaign } from '../../tests/ledgers.js';
 import { CampaignLease } from '../ledger/lease.js';
 import { Ledger } from '../ledger/ledger.js';
-import { describeDocument, startDashboard } from './server.js';
+import { allowedNames, describeDocument, hostAllowed, startDashboard } from './server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'poreloop-serve-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -325,3 +325,51 @@ describe('event streams cannot exhaust the server (security review xss9, finding
   });
 });
 
+/** GET `path` from 127.0.0.1:port with the given Host header: the status. */
+const statusAs = (port: number, host: string, path = '/api/campaigns') =>
+  new Promise<number>((resolve, reject) =>
+    request({ host: '127.0.0.1', port, path, headers: { host } }, (r) => {
+      r.resume();
+      resolve(r.statusCode!);
+    })
+      .on('error', reject)
+      .end(),
+  );
+
+describe('the Host header is checked on every address (security review xss9, findings 3 and 5)', () => {
+  it('listening on 0.0.0.0, a rebound name gets 421; loopback names, this machine\'s name and --allowed-host names are served', async () => {
+    const db = join(dir, 'hosts.db');
+    finishedCampaign([1], {}, 'c1', db).close();
+    const d = await startDashboard({ db, port: 0, host: '0.0.0.0', readOnly: true, allowedHosts: ['Dash.Lab.Example.'] });
+    const port = Number(new URL(d.url).port);
+    try {
+      expect(await statusAs(port, `attacker.example:${port}`)).toBe(421);
+      expect(await statusAs(port, 'attacker.example')).toBe(421);
+      for (const ok of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${hostname()}:${port}`, `dash.lab.example:${port}`]) expect(await statusAs(port, ok), ok).toBe(200);
+      // The right name on another port is another origin.
+      expect(await statusAs(port, `127.0.0.1:${port + 1}`)).toBe(421);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('on loopback, a Host without a port means port 80 (the default browsers leave out)', async () => {
+    const db = join(dir, 'hosts80.db');
+    finishedCampaign([1], {}, 'c1', db).close();
+    const d = await startDashboard({ db, port: 0, readOnly: true });
+    const port = Number(new URL(d.url).port);
+    try {
+      expect(await statusAs(port, `127.0.0.1:${port}`)).toBe(200);
+      expect(await statusAs(port, '127.0.0.1')).toBe(421);
+    } finally {
+      await d.close();
+    }
+    // --port 80 (binding it needs privileges a test lacks; the check is the same function).
+    const names = allowedNames('127.0.0.1', '127.0.0.1', []);
+    expect([...names].sort()).toEqual(['127.0.0.1', '[::1]', 'localhost']);
+    for (const h of ['localhost', '127.0.0.1', '[::1]', 'localhost:80', 'LOCALHOST.']) expect(hostAllowed(h, names, 80), h).toBe(true);
+    for (const h of ['localhost:8080', 'evil.example', 'localhost:80:80', '[::1', '', undefined]) expect(hostAllowed(h, names, 80), String(h)).toBe(false);
+    // Loopback only: the machine's other names are not served on loopback.
+    expect(names.has(hostname().toLowerCase())).toBe(hostname().toLowerCase() === 'localhost');
+  });
+});

@@ -1,7 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,8 @@ export interface ServeOptions {
   checkParams?: (campaign: CampaignRow, params: Parameters) => string[];
   /** How often the ledger is read for new documents (ms). */
   pollMs?: number;
+  /** More names the dashboard answers to (the Host header), e.g. a reverse proxy's or a DNS name of this machine (`--allowed-host`). */
+  allowedHosts?: string[];
   /** Limits of the event streams (/api/stream); defaults STREAM_LIMITS. */
   streams?: Partial<StreamLimits>;
 }
@@ -377,12 +380,14 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
     throw new HttpError(404, `no ${req.method} ${url.pathname}`);
   };
 
-  // On loopback, only requests addressed to loopback are served: a web page whose DNS name is
-  // rebound to 127.0.0.1 sends its own name as Host and gets nothing (DNS-rebinding defence).
-  let allowedHosts: Set<string> | null = null;
+  // Only requests addressed to this dashboard are served: a web page whose DNS name is rebound
+  // to this machine sends its own name as Host and gets nothing (DNS-rebinding defence) — on
+  // every address, not only loopback (security review xss9, finding 3).
+  let allowed: { names: Set<string>; port: number } | null = null;
   const server = createServer((req, res) => {
-    if (allowedHosts && !allowedHosts.has((req.headers.host ?? '').toLowerCase())) {
-      return json(res, 421, { error: `this dashboard answers only to ${[...allowedHosts].join(', ')}` });
+    if (!allowed || !hostAllowed(req.headers.host, allowed.names, allowed.port)) {
+      const names = allowed ? [...allowed.names].join(', ') : 'nothing yet';
+      return json(res, 421, { error: `this dashboard answers only to ${names} (the Host header); start it with --allowed-host <name> to add a name` });
     }
     route(req, res).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : 500;
@@ -408,7 +413,7 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
   }, 15_000);
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  if (['127.0.0.1', '::1', 'localhost'].includes(options.host ?? '127.0.0.1')) allowedHosts = new Set(['127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${addr.port}`));
+  allowed = { names: allowedNames(options.host ?? '127.0.0.1', addr.address, options.allowedHosts ?? []), port: addr.port };
   return {
     url: `http://${host}:${addr.port}/`,
     token,
@@ -423,6 +428,45 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
       ledger.close();
     },
   };
+}
+
+/** A host name or address as it appears in a Host header: lower case, no trailing dot, IPv6 in brackets. */
+export function hostName(name: string): string {
+  const n = name.trim().toLowerCase().replace(/\.$/, '');
+  return isIP(n) === 6 ? `[${n}]` : n;
+}
+
+/**
+ * The names a dashboard listening on `host` (bound to `address`) answers to: the address it
+ * listens on and the name it was given; loopback names when it listens on loopback or on every
+ * address; this machine's host name and interface addresses when it listens beyond loopback;
+ * and the names of `--allowed-host` (a reverse proxy's, a DNS name of this machine).
+ */
+export function allowedNames(host: string, address: string, extra: string[]): Set<string> {
+  const names = new Set([hostName(host), hostName(address)]);
+  const loopback = host === 'localhost' || /^127\./.test(address) || address === '::1' || address === '::ffff:127.0.0.1';
+  const any = address === '0.0.0.0' || address === '::';
+  if (loopback || any) for (const n of ['127.0.0.1', 'localhost', '::1']) names.add(hostName(n));
+  if (!loopback) {
+    names.add(hostName(hostname()));
+    for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) if (!i.address.includes('%')) names.add(hostName(i.address));
+  }
+  for (const n of extra) names.add(hostName(n));
+  names.delete(hostName('0.0.0.0'));
+  names.delete(hostName('::'));
+  return names;
+}
+
+/**
+ * Whether a Host header names this dashboard: one of `names` with the port it listens on — or
+ * with no port when that port is 80, the scheme's default, which browsers leave out (security
+ * review xss9, finding 5: `--port 80` refused every browser request with 421; RFC 9110 §7.2).
+ */
+export function hostAllowed(header: string | undefined, names: ReadonlySet<string>, port: number): boolean {
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec((header ?? '').trim());
+  if (!m) return false;
+  const given = m[2] === undefined ? 80 : Number(m[2]);
+  return given === port && names.has(hostName(m[1].startsWith('[') ? m[1].slice(1, -1) : m[1]));
 }
 
 /** A path segment, %-decoded; a malformed escape is the client's error, not a 500 "URI malformed" (dashboard review, 2026-12-07). */

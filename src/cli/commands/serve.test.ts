@@ -39,3 +39,15 @@ describe('poreloop serve: a port or host it cannot listen on', () => {
     expect(timers()).toBeLessThanOrEqual(before);
   });
 });
+
+describe('poreloop serve --allowed-host (security review xss9, finding 3)', () => {
+  it('a value with a scheme or a port is refused, exit 2 naming --allowed-host', async () => {
+    const db = join(tmp('poreloop-serve-cli-'), 'l.db');
+    finishedCampaign([1, 2], {}, 'c1', db).close();
+    for (const bad of ['http://dash.lab', 'dash.lab:8080', 'a b']) {
+      const r = await cli(['serve', '--db', db, '--port', '0', '--allowed-host', 'ok.example', '--allowed-host', bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toContain(`--allowed-host: expected a host name or IP address without scheme or port (e.g. dash.lab.example), got "${bad}"`);
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { CommandModule } from 'yargs';
 import { BadInputError } from '../../core/errors.js';
 import type { CommandContext } from '../context.js';
@@ -9,6 +10,7 @@ interface ServeArgs extends GlobalArgs {
   port: number;
   host: string;
   readOnly: boolean;
+  allowedHost: string[];
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -21,14 +23,21 @@ export const serveCommandModule = (ctx: CommandContext): CommandModule<GlobalArg
       .option('port', { type: 'number', default: 8080, describe: 'TCP port (0: any free port)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on; anything but loopback exposes the dashboard to the network' })
       .option('read-only', { type: 'boolean', default: false, describe: 'refuse every write action (approve, pause, stop…), print no token' })
+      .option('allowed-host', { type: 'string', array: true, default: [], describe: 'another name the dashboard answers to (Host header), e.g. a DNS name of this machine or a reverse proxy\'s; repeatable' })
       .epilogue('Write actions (approve/edit/reject a waiting batch, pause, resume, stop) need the token printed at start-up.') as never,
   handler: commandHandler(ctx, async (args, out) => {
     if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new BadInputError(`expected a port 0…65535, got ${args.port}`, '--port');
+    // A bare host name or address: the Host header's port is checked against --port (security review xss9, finding 3).
+    for (const h of args.allowedHost) {
+      if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?\.?$/i.test(h) && isIP(h.replace(/^\[(.*)\]$/, '$1')) === 0) {
+        throw new BadInputError(`expected a host name or IP address without scheme or port (e.g. dash.lab.example), got "${h}"`, '--allowed-host');
+      }
+    }
     const { startDashboard } = await import('../../serve/server.js');
     const { trialVolume, checkTrialParams } = await import('../../compose/dashboard.js');
     let dash;
     try {
-      dash = await startDashboard({ db: args.db, port: args.port, host: args.host, readOnly: args.readOnly, volumeOf: trialVolume, checkParams: checkTrialParams });
+      dash = await startDashboard({ db: args.db, port: args.port, host: args.host, readOnly: args.readOnly, allowedHosts: args.allowedHost, volumeOf: trialVolume, checkParams: checkTrialParams });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EADDRINUSE') throw new BadInputError(`port ${args.port} is in use; choose another with --port (0: any free port)`, '--port');
