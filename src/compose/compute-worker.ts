@@ -275,6 +275,7 @@ export async function startComputeWorker(o: ComputeWorkerOptions): Promise<MqttW
     get failed() {
       return worker.failed;
     },
+    lost: worker.lost,
     async stop() {
       await worker.stop();
       for (const c of closers) await c();

@@ -7,19 +7,23 @@ import {
   BlobFetchError,
   blobRef,
   boundedId,
+  brokerMaxPacket,
   clearBlob,
   COMPUTE_PROTOCOL,
   computeTopics,
   connectV5,
   decodeValue,
-  encodeValue,
+  encodeWithin,
+  endClient,
   LATE_TASK_ERROR,
   parseReply,
   parseWorkerStatus,
   publishBlob,
+  publishPacketBytes,
   STATUS_EVERY_MS,
   TASK_KINDS,
   topicLevelProblem,
+  until,
   WireError,
   type BlobRef,
   type ComputeConnectOptions,
@@ -70,6 +74,11 @@ export interface MqttExecutorOptions extends ComputeConnectOptions {
   /** Retained blob lifetime, a backstop if this process dies (default 1 h); a blob older than half of it is uploaded again before a send. */
   blobExpiryS?: number;
   blobTimeoutMs?: number;
+  /**
+   * close() waits this long at most for what it finishes (blobs cleared, results being
+   * collected), and no longer once the connection is gone (default 10 s).
+   */
+  closeTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -216,9 +225,16 @@ export class MqttExecutor implements TaskExecutor {
     const existing = this.jobs.get(id);
     if (existing) return existing.promise as Promise<T>;
     if (this.jobs.size >= (this.o.maxQueue ?? 1024)) return Promise.reject(new QueueFullError(`MQTT executor queue is full (${this.jobs.size} tasks); retry later or raise maxQueue`));
-    let enc: ReturnType<typeof encodeValue>;
+    let enc: ReturnType<typeof encodeWithin>;
     try {
-      enc = encodeValue(payload);
+      // Inline arrays only while the task fits the broker's Maximum Packet Size (its CONNACK):
+      // one over it made the broker drop this connection at every send, and the task was resent
+      // until it failed as if no worker had taken it (issue #21 scale review).
+      const deadline = options.deadlineMs !== undefined ? Date.now() + options.deadlineMs : undefined;
+      enc = encodeWithin(payload, brokerMaxPacket(this.client), (e) => {
+        const blobs = [...e.blobs].map(([sha, gz]) => blobRef(this.o.producerId, sha, gz));
+        return this.taskPacketBytes({ id, task, kind, payload: e.json, blobs, attempt: this.o.maxAttempts ?? 5, deadline });
+      });
     } catch (e) {
       // Over the wire's limits (a volume above MAX_BLOB_BYTES): a rejection, never a throw from run().
       return Promise.reject(e instanceof WireError ? new WireError(`task "${task}": ${e.message}; such payloads need exec: local`) : (e as Error));
@@ -244,13 +260,23 @@ export class MqttExecutor implements TaskExecutor {
     return promise as Promise<T>;
   }
 
+  /**
+   * Fails the pending tasks, finishes what is under way (their blobs cleared, results being
+   * collected) while connected and for at most `closeTimeoutMs`, and ends the connection. It
+   * always resolves: a close that waited on a publish the broker would never acknowledge (the
+   * connection gone) left the campaign's last await unsettled, and Node exited with status 0
+   * and no summary (issue #21 scale review).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    for (const job of [...this.jobs.values()]) await this.settle(job, new PoolClosedError('MQTT executor closed before the task finished'));
-    await Promise.all(this.collecting);
-    await this.client.endAsync(false).catch(() => undefined);
+    // Every pending task rejected at once (settle rejects before its first await).
+    const settling = [...this.jobs.values()].map((job) => this.settle(job, new PoolClosedError('MQTT executor closed before the task finished')));
+    let finished = false;
+    void Promise.all([...settling, ...this.collecting]).finally(() => (finished = true));
+    await until(() => finished || !this.client.connected, this.o.closeTimeoutMs ?? 10_000);
+    await endClient(this.client);
   }
 
   /** Remembers settled ids (bounded), to tell a late duplicate result from a stray message. */
@@ -314,29 +340,37 @@ export class MqttExecutor implements TaskExecutor {
     }
   }
 
+  /** A task's message: its body and PUBLISH properties (send, and the size check of run). */
+  private taskMessage(job: Pick<Job, 'id' | 'task' | 'payload' | 'blobs' | 'attempt' | 'deadline'>) {
+    const msg: TaskMessage = {
+      v: COMPUTE_PROTOCOL, id: job.id, task: job.task, attempt: job.attempt, payload: job.payload, blobs: job.blobs,
+      deadline: job.deadline !== undefined ? new Date(job.deadline).toISOString() : undefined,
+    };
+    const expiry = job.deadline !== undefined ? Math.max(1, Math.ceil((job.deadline - Date.now()) / 1000)) : undefined;
+    const properties = {
+      responseTopic: this.topics.replies(this.o.producerId),
+      correlationData: Buffer.from(job.id),
+      userProperties: { task: job.task, attempt: String(job.attempt) },
+      ...(expiry !== undefined ? { messageExpiryInterval: expiry } : {}),
+    };
+    return { body: JSON.stringify(msg), properties };
+  }
+
+  private taskPacketBytes(job: Pick<Job, 'id' | 'task' | 'kind' | 'payload' | 'blobs' | 'attempt' | 'deadline'>): number {
+    const { body, properties } = this.taskMessage(job);
+    return publishPacketBytes(this.topics.tasks(job.kind), body, properties);
+  }
+
   private send(job: Job): void {
     job.attempt++;
     job.state = 'sent';
     job.heardAt = Date.now();
     job.workerId = undefined;
-    const msg: TaskMessage = {
-      v: COMPUTE_PROTOCOL, id: job.id, task: job.task, attempt: job.attempt, payload: job.payload, blobs: job.blobs,
-      deadline: job.deadline !== undefined ? new Date(job.deadline).toISOString() : undefined,
-    };
-    const body = JSON.stringify(msg);
+    const { body, properties } = this.taskMessage(job);
     this.stats.sent++;
     this.stats.bytesOut += body.length;
-    const expiry = job.deadline !== undefined ? Math.max(1, Math.ceil((job.deadline - Date.now()) / 1000)) : undefined;
     void this.client
-      .publishAsync(this.topics.tasks(job.kind), body, {
-        qos: 1,
-        properties: {
-          responseTopic: this.topics.replies(this.o.producerId),
-          correlationData: Buffer.from(job.id),
-          userProperties: { task: job.task, attempt: String(job.attempt) },
-          ...(expiry !== undefined ? { messageExpiryInterval: expiry } : {}),
-        },
-      })
+      .publishAsync(this.topics.tasks(job.kind), body, { qos: 1, properties })
       .catch((e) => this.o.log?.(`publishing task ${job.id} failed: ${(e as Error).message}; the ack timeout sends it again`));
   }
 

@@ -138,6 +138,8 @@ export interface WorkerStatus {
   completed?: number;
   host?: string;
   pid?: number;
+  /** Random per worker process: a worker that hears another instance online under its own id stops (issue #21 scale review). */
+  instance?: string;
   at: string;
 }
 
@@ -184,6 +186,7 @@ const statusSchema = z.object({
   completed: z.number().int().nonnegative().optional(),
   host: z.string().optional(),
   pid: z.number().int().optional(),
+  instance: z.string().max(64).optional(),
   at: z.string(),
 });
 
@@ -470,6 +473,86 @@ export function boundedId(prefix: string, id: string, max = CLIENT_ID_MAX): stri
   return `${full.slice(0, max - hash.length - 1)}-${hash}`;
 }
 
+/** The largest packet MQTT can frame (a 4-byte remaining length of 268 435 455 bytes plus the fixed header, MQTT 5 §2.1.4): the limit when a broker advertises none. */
+export const MQTT_MAX_PACKET_BYTES = 268_435_460;
+/** A blob chunk's packet beyond its CHUNK_BYTES of payload: fixed header, topic (owner up to 200 characters), packet id, expiry and user properties — under 1 KiB. */
+export const CHUNK_PACKET_OVERHEAD = 1024;
+/**
+ * The smallest Maximum Packet Size a compute peer works with: one blob chunk and its topic.
+ * A broker that advertises less (Mosquitto's max_packet_size) drops the connection at every
+ * chunk — and at every task with its inline arrays — the sender reconnects and resends it, and
+ * the producer blamed the workers for never accepting the task (issue #21 scale review).
+ */
+export const MIN_BROKER_PACKET_BYTES = CHUNK_BYTES + CHUNK_PACKET_OVERHEAD;
+
+/** The Maximum Packet Size each client's broker advertised in its latest CONNACK (MQTT 5 §3.2.2.3.6). */
+const brokerPacketLimits = new WeakMap<MqttClient, number>();
+
+/** The largest packet `client`'s broker accepts, as its CONNACK said (MQTT_MAX_PACKET_BYTES when it said nothing). */
+export function brokerMaxPacket(client: MqttClient): number {
+  return brokerPacketLimits.get(client) ?? MQTT_MAX_PACKET_BYTES;
+}
+
+/** Bytes of the MQTT 5 PUBLISH packet of `payload` on `topic` with these properties, an upper bound (MQTT 5 §3.3). */
+export function publishPacketBytes(topic: string, payload: string | Buffer, properties: { responseTopic?: string; correlationData?: Buffer; userProperties?: Record<string, string>; messageExpiryInterval?: number } = {}): number {
+  const str = (s: string) => 2 + Buffer.byteLength(s);
+  let props = 0;
+  if (properties.responseTopic !== undefined) props += 1 + str(properties.responseTopic);
+  if (properties.correlationData !== undefined) props += 1 + 2 + properties.correlationData.length;
+  if (properties.messageExpiryInterval !== undefined) props += 5;
+  for (const [k, v] of Object.entries(properties.userProperties ?? {})) props += 1 + str(k) + str(v);
+  // Fixed header (1 + up to 4), topic, packet id, property length (up to 4), properties, payload.
+  return 5 + str(topic) + 2 + 4 + props + (typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length);
+}
+
+/**
+ * encodeValue, with typed arrays inline as usual when the message then fits (`packetBytes` of
+ * the encoding ≤ `maxPacket`), else every one of them as a blob; a WireError when even that is
+ * too large. The broker's Maximum Packet Size decides, not a constant: a message over it is
+ * dropped with the sender's connection (issue #21 scale review).
+ */
+export function encodeWithin(value: unknown, maxPacket: number, packetBytes: (enc: { json: string; blobs: Map<string, Buffer> }) => number): { json: string; blobs: Map<string, Buffer> } {
+  const enc = encodeValue(value);
+  if (packetBytes(enc) <= maxPacket) return enc;
+  const byRef = encodeValue(value, 0, 0);
+  const bytes = packetBytes(byRef);
+  if (bytes <= maxPacket) return byRef;
+  throw new WireError(`a message of ${bytes} bytes, with every typed array sent as a blob, is over the broker's Maximum Packet Size of ${maxPacket} bytes (Mosquitto's max_packet_size; docs/scale-out.md)`);
+}
+
+/** Resolves once `cond()` holds or after `ms`, whichever is first (polled every 20 ms; no timer left behind). */
+export function until(cond: () => boolean, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const end = Date.now() + ms;
+    const poll = () => (cond() || Date.now() >= end ? resolve() : void setTimeout(poll, 20));
+    poll();
+  });
+}
+
+/** `p`, or undefined after `ms` if it has not settled by then (its rejection swallowed). */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Ends a client without hanging (issue #21 scale review): a DISCONNECT once its QoS 1 packets
+ * are acknowledged, waiting for that at most `graceMs` and only while connected; else the socket
+ * is dropped. mqtt.js's end(false) waits for every unacknowledged publish, and on a connection
+ * that is gone, or that the broker keeps refusing, it never resolved — the campaign's close
+ * awaited it and Node exited on the unsettled await: no summary, exit status 0.
+ */
+export async function endClient(client: MqttClient, graceMs = 2000): Promise<void> {
+  const unacked = () => Object.keys(client.outgoing).length > 0;
+  await until(() => !client.connected || !unacked(), graceMs);
+  const force = !client.connected || unacked();
+  if ((await within(client.endAsync(force).then(() => true), graceMs)) === undefined) client.stream?.destroy();
+}
+
 /** How a compute peer reaches the broker; credentials come from the composing code (compose reads the environment). */
 export interface ComputeConnectOptions {
   url: string;
@@ -507,6 +590,7 @@ export async function connectV5(o: ComputeConnectOptions, clientId: string, will
     properties: { sessionExpiryInterval: 0 },
     will: will ? { topic: will.topic, payload: will.payload, qos: 1, retain: true, properties: { messageExpiryInterval: will.expiryS } } : undefined,
   });
+  client.on('connect', (connack) => brokerPacketLimits.set(client, connack.properties?.maximumPacketSize ?? MQTT_MAX_PACKET_BYTES));
   await new Promise<void>((resolve, reject) => {
     const fail = (e: Error) => {
       client.end(true);
@@ -519,6 +603,17 @@ export async function connectV5(o: ComputeConnectOptions, clientId: string, will
     };
     client.once('connect', () => {
       clearTimeout(timer);
+      const max = brokerMaxPacket(client);
+      if (max < MIN_BROKER_PACKET_BYTES) {
+        client.off('error', onError);
+        client.end(true);
+        reject(
+          new PoreloopError(
+            `MQTT broker ${redactUrl(o.url)} accepts packets of at most ${max} bytes (its CONNACK's Maximum Packet Size; Mosquitto's max_packet_size), and compute tasks need at least ${MIN_BROKER_PACKET_BYTES}: a blob chunk is ${CHUNK_BYTES} bytes. Raise it on the broker (configs/mosquitto/mosquitto.conf has 1048576; docs/scale-out.md)`,
+          ),
+        );
+        return;
+      }
       // Only a failed first connect ends the client: a later error (mqtt.js emits one on a
       // keepalive timeout, e.g. after the event loop stalled) must leave it reconnecting —
       // with this listener left in place it ended the client for good (issue #21).

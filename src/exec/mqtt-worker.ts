@@ -8,18 +8,22 @@ import {
   blobRef,
   blobRefsProblem,
   boundedId,
+  brokerMaxPacket,
   COMPUTE_PROTOCOL,
   computeTopics,
   connectV5,
   decodeValue,
-  encodeValue,
+  encodeWithin,
+  endClient,
   errorData,
   LATE_TASK_ERROR,
   publishBlob,
+  publishPacketBytes,
   redactUrl,
   STATUS_EVERY_MS,
   TASK_KINDS,
   topicLevelProblem,
+  within,
   type ComputeConnectOptions,
   type ComputeKind,
   type ReplyMessage,
@@ -72,7 +76,14 @@ export interface MqttWorker {
   readonly completed: number;
   /** Tasks answered with an error (bad payload, failing handler). */
   readonly failed: number;
-  /** Stops taking tasks, lets running ones finish, clears the retained status, disconnects. */
+  /**
+   * Resolves, with the reason, once the worker has stopped serving by itself: another client
+   * connected with its client id (`--id` given twice) and took its session over. It does not
+   * reconnect then — two of them took the session from each other without end, silently
+   * (issue #21 scale review); `poreloop worker` exits non-zero.
+   */
+  readonly lost: Promise<Error>;
+  /** Stops taking tasks, lets running ones finish, clears the retained status, disconnects; does not wait on a broker that is unreachable. */
   stop(): Promise<void>;
   /** Drops the connection without DISCONNECT, as a crash would: the broker publishes the Last Will. */
   kill(): Promise<void>;
@@ -94,8 +105,13 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
   const blobExpiryS = o.blobExpiryS ?? 3600;
   const everyMs = o.statusEveryMs ?? STATUS_EVERY_MS;
   const status = (s: 'online' | 'offline'): WorkerStatus => ({
-    v: COMPUTE_PROTOCOL, workerId: o.workerId, status: s, kinds: o.kinds, tasks, concurrency, everyMs, running, completed, host: hostname(), pid: process.pid, at: new Date().toISOString(),
+    v: COMPUTE_PROTOCOL, workerId: o.workerId, status: s, kinds: o.kinds, tasks, concurrency, everyMs, running, completed, host: hostname(), pid: process.pid, instance, at: new Date().toISOString(),
   });
+  const instance = randomBytes(8).toString('hex');
+  let refresh: NodeJS.Timeout | undefined;
+  let reconnected = false;
+  let lose!: (e: Error) => void;
+  const lost = new Promise<Error>((r) => (lose = r));
   let running = 0;
   let completed = 0;
   let failed = 0;
@@ -163,10 +179,13 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
     try {
       const input = decodeValue(t.payload, await blobs.fetch(t.blobs, o.blobTimeoutMs ?? 60_000));
       const value = await handler(input);
-      const enc = encodeValue(value);
       // Each result's blobs get an owner of their own: the producer that collects them clears
       // them, and must not clear equal bytes this worker returned for another task (issue #21).
       const owner = `${boundedId('', o.workerId, 48)}.${randomBytes(6).toString('hex')}`;
+      // Inline arrays only while the result fits the broker's Maximum Packet Size (issue #21 scale review).
+      const enc = encodeWithin(value, brokerMaxPacket(client), (e) =>
+        publishPacketBytes(responseTopic, JSON.stringify({ ...base, type: 'result', value: e.json, blobs: [...e.blobs].map(([sha, gz]) => blobRef(owner, sha, gz)), ms: 0 }), { correlationData: correlation, userProperties: { worker: o.workerId } }) + 16,
+      );
       const refs = await Promise.all([...enc.blobs].map(([sha, gz]) => publishBlob(client, topics, blobRef(owner, sha, gz), gz, blobExpiryS)));
       answer = { ...base, type: 'result', value: enc.json, blobs: refs, ms: Date.now() - started };
       completed++;
@@ -188,17 +207,55 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
   }
 
   client.on('message', (topic, payload, packet) => {
+    if (topic === topics.status(o.workerId)) return onOwnStatus(payload);
     if (blobs.offer(topic, payload)) return;
     void onTask(payload, packet as never).catch((e) => log(`task handling failed: ${(e as Error).message}`));
   });
-  await client.subscribeAsync(
-    o.kinds.map((k) => topics.sharedTasks(k)),
-    { qos: 1 },
-  );
+  // Its own status topic too: another instance online there has this worker's id (below).
+  await client.subscribeAsync([...o.kinds.map((k) => topics.sharedTasks(k)), topics.status(o.workerId)], { qos: 1 });
   await publishStatus();
   // After a dropped connection the broker has published the Last Will (offline): say online again.
   client.on('connect', () => void publishStatus());
-  const refresh = setInterval(() => void publishStatus(), everyMs);
+  refresh = setInterval(() => void publishStatus(), everyMs);
+  /**
+   * Leaves for good. Connected (it has just taken the session back), it clears the status topic
+   * and sends a DISCONNECT, so that no Last Will and no stale status of its own makes the other
+   * worker, on its reconnect, take itself for the one to leave as well.
+   */
+  function takenOver(connected: boolean): void {
+    if (stopping) return;
+    const e = new BadInputError(`another worker connected with the same id "${o.workerId}" (client id ${boundedId('poreloop-worker-', o.workerId)}) and took this one's session over; this one stops: give each worker its own --id`, 'workerId');
+    log(`worker ${o.workerId}: ${e.message}`);
+    stopping = true;
+    clearInterval(refresh);
+    void (async () => {
+      if (connected && client.connected) await within(client.publishAsync(topics.status(o.workerId), Buffer.alloc(0), { qos: 1, retain: true }), 2000);
+      if (connected) await endClient(client);
+      else await client.endAsync(true).catch(() => undefined);
+      lose(e);
+    })();
+  }
+  function onOwnStatus(payload: Buffer): void {
+    if (!reconnected || payload.length === 0) return;
+    let s: Partial<WorkerStatus>;
+    try {
+      s = JSON.parse(payload.toString('utf8')) as Partial<WorkerStatus>;
+    } catch {
+      return;
+    }
+    if (typeof s?.instance === 'string' && s.instance !== instance) takenOver(true);
+  }
+  // Another worker with this id (`--id` given twice) has this worker's client id: each connect
+  // takes the session from the other, and both reconnected without end, silently. Seen as a
+  // session takeover (MQTT 5 DISCONNECT reason 0x8E, §3.14.2.1, from brokers that send it), or
+  // — Mosquitto 2.0 just closes the old connection — as another instance's status under this
+  // id found on a reconnect: had only the network dropped, the broker would hold this worker's
+  // own Last Will there. This one leaves instead of taking the session back, and says why
+  // (issue #21 scale review).
+  client.on('disconnect', (packet) => {
+    if (packet.reasonCode === 0x8e) takenOver(false);
+  });
+  client.on('connect', () => (reconnected = true));
   log(`worker ${o.workerId}: ${o.kinds.join(', ')} × ${concurrency} on ${redactUrl(o.url)} lab ${o.lab}`);
 
   return {
@@ -212,15 +269,19 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
     get failed() {
       return failed;
     },
+    lost,
     async stop() {
       if (stopping) return;
       stopping = true;
       clearInterval(refresh);
-      await client.unsubscribeAsync(o.kinds.map((k) => topics.sharedTasks(k))).catch(() => undefined);
+      // Each step only while connected, and bounded: mqtt.js holds an UNSUBSCRIBE or a QoS 1
+      // PUBLISH until the broker is back, and SIGTERM left the worker waiting for a broker that
+      // was down (issue #21 scale review). The broker then publishes the Last Will (offline).
+      if (client.connected) await within(client.unsubscribeAsync(o.kinds.map((k) => topics.sharedTasks(k))), 5000);
       while (running > 0) await new Promise((r) => setTimeout(r, 20));
       // A clean stop leaves no retained status behind (a crash leaves "offline", from the will).
-      await client.publishAsync(topics.status(o.workerId), Buffer.alloc(0), { qos: 1, retain: true }).catch(() => undefined);
-      await client.endAsync(false);
+      if (client.connected) await within(client.publishAsync(topics.status(o.workerId), Buffer.alloc(0), { qos: 1, retain: true }), 5000);
+      await endClient(client);
     },
     async kill() {
       stopping = true;

@@ -43,8 +43,10 @@ export const workerCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
     const worker = await startComputeWorker({ broker: args.broker, lab: args.lab, kinds, concurrency, workerId: args.id, log: (l) => out.log(l) });
     const stop = untilSignal();
     out.info(`poreloop worker ${worker.workerId}: ${kinds.join(', ')} × ${concurrency} on lab ${args.lab}; Ctrl-C to stop`);
-    const signal = await stop;
+    // A signal, or the worker stopped by itself: its session taken over by another with its --id.
+    const signal = await Promise.race([stop, worker.lost]);
     await worker.stop();
+    if (signal instanceof Error) throw signal;
     out.info(`stopped on ${signal} after ${worker.completed} tasks (${worker.failed} failed)`);
     out.result({ workerId: worker.workerId, completed: worker.completed, failed: worker.failed, stoppedBy: signal });
   }),
