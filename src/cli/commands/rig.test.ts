@@ -6,6 +6,10 @@ import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../robots/broker.js';
+import { PORELOOP_ACL } from '../../../robots/protocol/acl.js';
+import { createRig } from '../../../robots/sdk/index.js';
+import { startMosquitto, uniq, waitFor } from '../../../robots/testing/brokers.js';
+import { mosquittoMissing, skipWithout } from '../../../robots/testing/services.js';
 import { withGlobals } from '../common.js';
 import { brokerCommandModule } from './broker.js';
 import { parseFaults, rigCommandModule } from './rig.js';
@@ -92,5 +96,74 @@ describe('poreloop broker / rig', () => {
   it('prints the protocol schemas', async () => {
     const r = await run(['rig', 'schema', 'job', '--json']);
     expect(JSON.parse(r.stdout).required).toContain('jobId');
+  });
+});
+
+const noMosquitto = skipWithout(await mosquittoMissing('binary'), 'rig admin against an ACL (Mosquitto)');
+
+describe('rig admin is confirmed, never claimed (security review, finding 4)', () => {
+  const users = { orchestrator: 'orch-pw-0123456789', r1: 'r1-pw-0123456789', r2: 'r2-pw-0123456789' };
+  const as = async <T>(user: keyof typeof users, f: () => Promise<T>): Promise<T> => {
+    const saved = { u: process.env.PORELOOP_MQTT_USERNAME, p: process.env.PORELOOP_MQTT_PASSWORD };
+    process.env.PORELOOP_MQTT_USERNAME = user;
+    process.env.PORELOOP_MQTT_PASSWORD = users[user];
+    try {
+      return await f();
+    } finally {
+      for (const [k, v] of [['PORELOOP_MQTT_USERNAME', saved.u], ['PORELOOP_MQTT_PASSWORD', saved.p]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  };
+
+  async function scenario(url: string) {
+    const lab = uniq('adm');
+    const rig = createRig({ id: 'r1', lab, capabilities: ['fabricate'], broker: { url, username: 'r1', password: users.r1 }, handle: async () => ({ y: 1 }) });
+    await rig.start();
+    try {
+      // Another rig's login may not publish admin commands (ACL): the CLI must not say "sent".
+      const seen = errors.length;
+      const refused = await as('r2', () => run(['rig', 'admin', 'safety-stop', '--broker', url, '--lab', lab, '--rig', 'r1']));
+      expect(refused.code).not.toBe(0);
+      expect(errors.slice(seen).join('')).toMatch(/Not authorized|not acknowledged|NOT confirmed|cannot read r1's status/);
+      expect(refused.stdout).not.toMatch(/sent safety-stop/);
+      // The orchestrator's may: confirmed by the rig's status.
+      const ok = await as('orchestrator', () => run(['rig', 'admin', 'safety-stop', '--broker', url, '--lab', lab, '--rig', 'r1', '--json']));
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.last)).toMatchObject({ confirmed: true, status: 'safety-stop' });
+    } finally {
+      await rig.stop({ graceMs: 0 });
+    }
+  }
+
+  it.skipIf(noMosquitto)('over Mosquitto with the rig ACL: a refused safety-stop exits non-zero; an allowed one is confirmed', async () => {
+    const m = await startMosquitto({ users, acl: PORELOOP_ACL });
+    try {
+      await scenario(m.url);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('over the embedded broker with --users: the same', async () => {
+    const b = await startEmbeddedBroker({ users });
+    try {
+      await scenario(b.url);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('a pause to a rig that is not there is not confirmed: exit non-zero, saying so', async () => {
+    const b = await startEmbeddedBroker();
+    try {
+      const seen = errors.length;
+      const r = await run(['rig', 'admin', 'pause', '--broker', b.url, '--lab', 'nobody', '--rig', 'ghost', '--confirm', '300']);
+      expect(r.code).not.toBe(0);
+      await waitFor(() => /NOT confirmed: the rig's status is unknown/.test(errors.slice(seen).join('')), 'message');
+    } finally {
+      await b.close();
+    }
   });
 });

@@ -165,7 +165,15 @@ interface AdminArgs extends LabArgs {
   rig: string;
   job?: string;
   reason?: string;
+  confirm: number;
 }
+
+/** The rig states that show a command carried out (rig-protocol.md §5: the status after it). */
+const CONFIRMED_BY: Partial<Record<AdminCommandName, readonly StatusMessage['status'][]>> = {
+  pause: ['paused'],
+  'safety-stop': ['safety-stop'],
+  resume: ['online', 'busy'],
+};
 
 const ADMIN: readonly AdminCommandName[] = ['pause', 'resume', 'cancel', 'stop', 'safety-stop'];
 
@@ -177,10 +185,11 @@ const adminCommand = (ctx: CommandContext): CommandModule<GlobalArgs, AdminArgs>
       .positional('command', { type: 'string', demandOption: true, describe: ADMIN.join(' | ') })
       .option('rig', { type: 'string', demandOption: true, describe: 'rig id' })
       .option('job', { type: 'string', describe: 'jobId (cancel, stop)' })
-      .option('reason', { type: 'string', describe: 'recorded by the rig' }) as never,
+      .option('reason', { type: 'string', describe: 'recorded by the rig' })
+      .option('confirm', { type: 'number', default: 5000, describe: 'ms to wait for the broker to accept the command and (pause, resume, safety-stop) for the rig to report the commanded state; 0: send without confirming' }) as never,
   handler: commandHandler(ctx, async (args, out) => {
     await checkLab(args);
-    const { checkOutbound, connectMqtt, PROTOCOL_VERSION, topicsFor } = await loadRigs();
+    const { checkOutbound, connectMqtt, parseMessage, PROTOCOL_VERSION, topicsFor } = await loadRigs();
     if (!ADMIN.includes(args.command as AdminCommandName)) throw new BadInputError(`unknown admin command "${args.command}"; allowed: ${ADMIN.join(', ')}`, 'command');
     const topics = topicsFor(args.lab);
     let topic: string;
@@ -199,14 +208,52 @@ const adminCommand = (ctx: CommandContext): CommandModule<GlobalArgs, AdminArgs>
       protocol: PROTOCOL_VERSION,
     };
     checkOutbound('admin', cmd);
-    const t = await connectMqtt({ url: args.broker, clientId: `poreloop-cli-${randomUUID().slice(0, 8)}`, clean: true });
+    // Security review, finding 4: over MQTT 3.1.1 a broker whose ACL forbids the publish
+    // (Mosquitto) acknowledges and drops it, and this printed "sent safety-stop" and exited 0.
+    // MQTT 5 (when the broker speaks it, as campaigns choose) turns the refusal into a PUBACK
+    // reason code, "Not authorized", and so into an error; and the rig's own status, read back,
+    // is what says a pause / resume / safety-stop was carried out.
+    const confirmMs = Math.max(0, args.confirm);
+    const t = await connectMqtt({ url: args.broker, clientId: `poreloop-cli-${randomUUID().slice(0, 8)}`, clean: true, protocolVersion: 'auto' });
+    const expected = confirmMs > 0 ? CONFIRMED_BY[cmd.command] : undefined;
+    let state: StatusMessage['status'] | undefined;
+    let confirmed = false;
+    const what = `${cmd.command} to ${args.rig}${args.job ? ` for job ${args.job}` : ''} (commandId ${cmd.commandId})`;
     try {
-      await t.publish(topic, JSON.stringify(cmd), { qos: 1 });
+      if (expected) {
+        await t
+          .subscribe(topics.status(args.rig), (_topic, payload) => {
+            const r = parseMessage('status', payload);
+            if (r.ok && r.value.rigId === args.rig) state = r.value.status;
+          })
+          .catch((e: Error) => {
+            throw new Error(`cannot read ${args.rig}'s status to confirm the command (not authorised to subscribe to ${topics.status(args.rig)}?), so it was not sent; --confirm 0 sends without confirming: ${e.message}`);
+          });
+      }
+      const published = t.publish(topic, JSON.stringify(cmd), { qos: 1 });
+      if (confirmMs > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const acked = await Promise.race([published.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), confirmMs)))]).finally(() => clearTimeout(timer));
+        // aedes closes the connection of a client that publishes where it may not: no PUBACK comes.
+        if (!acked) throw new Error(`${what} was not acknowledged by the broker within ${confirmMs} ms (not authorised to publish on ${topic}?); the rig may not have received it`);
+      } else await published;
+      if (expected) {
+        const until = Date.now() + confirmMs;
+        while (!(confirmed = state !== undefined && expected.includes(state)) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      }
+    } catch (e) {
+      throw new Error(`could not send ${what}: ${(e as Error).message}`);
     } finally {
       await t.close();
     }
-    out.info(`sent ${cmd.command} to ${args.rig}${args.job ? ` for job ${args.job}` : ''} (commandId ${cmd.commandId})`);
-    out.result({ topic, command: cmd });
+    if (expected && !confirmed) {
+      throw new Error(
+        `sent ${what}, but it is NOT confirmed: the rig's status is ${state ?? 'unknown (no status seen)'} after ${confirmMs} ms, not ${expected.join(' or ')}. ` +
+          `The broker may have dropped the command (an ACL refusal is silent over MQTT 3.1.1), or the rig is offline or has not acted on it.`,
+      );
+    }
+    out.info(expected ? `${cmd.command} confirmed: ${args.rig} reports ${state} (commandId ${cmd.commandId})` : `sent ${what}${confirmMs > 0 ? ', acknowledged by the broker' : ''}`);
+    out.result({ topic, command: cmd, confirmed: expected ? true : null, status: state ?? null });
   }),
 });
 
