@@ -62,6 +62,8 @@ export const doctorCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
     // Config.
     let brokerUrl = args.broker;
     let lab = args.lab;
+    /** `exec: mqtt` (issue #21): the campaign needs an MQTT 5 broker and physics workers online. */
+    let compute = false;
     if (args.config) {
       // The composition root (TF.js, twins, physics) only to validate a config.
       const { loadCampaign } = await import('../../compose/campaign.js');
@@ -72,6 +74,7 @@ export const doctorCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
         const configured = brokerSetting(r.config).url;
         if (!brokerUrl && configured !== 'embedded') brokerUrl = configured;
         lab ??= r.config.lab;
+        compute = r.config.exec === 'mqtt';
       } catch (e) {
         checks.push({ name: 'config', ok: false, detail: (e as Error).message, fix: 'correct the named key; see docs/configuration.md' });
       }
@@ -100,13 +103,35 @@ export const doctorCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
             : undefined,
       });
     }
-    if (probe.connected && probe.workers.length) {
-      // Compute workers (issue #21): informational; a crashed one shows offline (its Last Will).
+    if (probe.connected && compute) {
+      // The campaign's compute connection is MQTT 5 and refuses a broker whose Maximum Packet
+      // Size cannot carry a blob chunk: the probe above (3.1.1) passed on brokers where the run
+      // then failed at once (issue #21 scale review). The same connect, credentials and all.
+      const { connectV5, brokerMaxPacket, endClient } = await import('../../exec/mqtt-wire.js');
+      const { connectionFromEnv } = await import('../../../robots/transport/mqtt.js');
+      try {
+        const client = await connectV5({ ...connectionFromEnv(), url: brokerUrl, connectTimeoutMs: Math.max(1000, args.wait * 3) }, `poreloop-doctor-v5-${process.pid}-${Date.now() % 1e6}`);
+        checks.push({ name: 'compute broker', ok: true, detail: `${probe.url}: MQTT 5, maximum packet size ${brokerMaxPacket(client)} bytes` });
+        await endClient(client);
+      } catch (e) {
+        checks.push({ name: 'compute broker', ok: false, detail: (e as Error).message, fix: 'exec: mqtt needs an MQTT 5 broker with shared subscriptions (Mosquitto 2, EMQX, HiveMQ) and a max_packet_size of 1 MiB (configs/mosquitto/mosquitto.conf); or set exec: local (docs/scale-out.md)' });
+      }
+    }
+    if (probe.connected && (probe.workers.length || compute)) {
+      // Compute workers (issue #21): a crashed one shows offline (its Last Will). With exec: mqtt
+      // the campaign's physics waits for a physics worker (twin volumes and surrogate fits are
+      // done here without one): none online fails the check.
       const on = probe.workers.filter((w) => w.status === 'online');
+      const slots = (kind: string) => on.filter((w) => (w.kinds as string[]).includes(kind)).reduce((n, w) => n + w.concurrency, 0);
+      const physics = slots('physics');
       checks.push({
         name: 'workers',
-        ok: true,
-        detail: probe.workers.map((w) => `${w.workerId} ${w.status}${w.status === 'online' ? ` [${w.kinds.join(', ')}] × ${w.concurrency}${w.host ? ` on ${w.host}` : ''}` : ''}`).join('; ') + `; ${on.reduce((n, w) => n + w.concurrency, 0)} slots online`,
+        ok: !compute || physics > 0,
+        detail:
+          (probe.workers.length ? probe.workers.map((w) => `${w.workerId} ${w.status}${w.status === 'online' ? ` [${w.kinds.join(', ')}] × ${w.concurrency}${w.host ? ` on ${w.host}` : ''}` : ''}`).join('; ') : `no compute worker on lab "${lab ?? 'default'}"`) +
+          `; ${on.reduce((n, w) => n + w.concurrency, 0)} slots online` +
+          (compute ? ` (physics ${physics}, twin ${slots('twin')}, surrogate ${slots('surrogate')})` : ''),
+        fix: compute && physics === 0 ? `exec: mqtt sends the physics to workers: start one with poreloop worker --broker ${probe.url} --lab ${lab ?? 'default'} --kinds physics,twin` : undefined,
       });
     }
     for (const c of checks) {
