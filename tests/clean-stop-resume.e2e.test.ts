@@ -37,35 +37,41 @@ function outcome(db: string) {
 describe('a campaign stopped cleanly while its simulated rig measures resumes exactly (determinism review)', () => {
   it.each([undefined, 1])('maxAttempts %s: same trials, attempts and measurements as an uninterrupted run', { tags: ['slow'] }, async (maxAttempts) => {
     const dir = tmp('poreloop-cleanstop-');
-    const path = join(dir, 'campaign.yaml');
-    writeFileSync(path, YAML.stringify({
-      name: 'cleanstop',
-      seed: 11,
-      space: { a: { min: 0, max: 1 }, b: { min: 0, max: 1 } },
-      reward: 'score',
-      agent: { name: 'sobol', candidates: 1, batchSize: 1 },
-      rigs: {
-        pipeline: ['characterise'],
-        measure: ['score'],
-        timeout: '60s',
-        ...(maxAttempts ? { maxAttempts } : {}),
-        // The noise is drawn per (job, attempt): a retried attempt measures something else.
-        // The latency keeps the job running while the test stops the campaign; a job that ended
-        // first would only make the test pass without testing, never fail it.
-        simulate: { noise: 0.05, rigs: [{ id: 'char-1', capabilities: ['characterise'], latencyMs: 1500 }] },
-      },
-      budget: { rigRuns: 2 },
-    }));
+    // The same campaign twice but for the rig's latency, which no outcome below depends on (the
+    // noise is drawn per job and attempt, not per time): short for the uninterrupted reference,
+    // long for the run that is stopped, so that the stop lands while the first job runs even on
+    // a loaded machine — checked below, so a stop that came too late fails instead of passing
+    // without testing (closing note of the fifth session).
+    const config = (latencyMs: number, file: string) => {
+      const path = join(dir, file);
+      writeFileSync(path, YAML.stringify({
+        name: 'cleanstop',
+        seed: 11,
+        space: { a: { min: 0, max: 1 }, b: { min: 0, max: 1 } },
+        reward: 'score',
+        agent: { name: 'sobol', candidates: 1, batchSize: 1 },
+        rigs: {
+          pipeline: ['characterise'],
+          measure: ['score'],
+          timeout: '60s',
+          ...(maxAttempts ? { maxAttempts } : {}),
+          // The noise is drawn per (job, attempt): a retried attempt measures something else.
+          simulate: { noise: 0.05, rigs: [{ id: 'char-1', capabilities: ['characterise'], latencyMs }] },
+        },
+        budget: { rigRuns: 2 },
+      }));
+      return path;
+    };
 
     const ref = join(dir, 'ref.db');
-    const r0 = await cli(['run', path, '--db', ref, '--json']);
+    const r0 = await cli(['run', config(300, 'ref.yaml'), '--db', ref, '--json']);
     expect(r0.code, r0.stderr).toBe(0);
     const expected = outcome(ref);
     expect(expected.status).toBe('completed');
     expect(expected.measurements).toHaveLength(2);
 
     const db = join(dir, 'stopped.db');
-    const run = cli(['run', path, '--db', db, '--json']);
+    const run = cli(['run', config(10_000, 'stopped.yaml'), '--db', db, '--json']);
     const { ledger: l, id } = await campaignIn(db);
     const w = Ledger.open(db);
     try {
@@ -78,6 +84,10 @@ describe('a campaign stopped cleanly while its simulated rig measures resumes ex
       w.close();
       l.close();
     }
+    // The stop came while the first job ran: stopped by the operator with nothing measured yet.
+    const stopped = outcome(db);
+    expect(stopped.status).toBe('stopped');
+    expect(stopped.measurements).toEqual([]);
     const r2 = await cli(['resume', id, '--db', db, '--json']);
     expect(r2.code, r2.stderr).toBe(0);
     expect(outcome(db)).toEqual(expected);
