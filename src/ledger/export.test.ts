@@ -67,3 +67,42 @@ describe('uncertainty in the ledger and its export (issue #13)', () => {
     l.close();
   });
 });
+
+describe('export at scale (scale review, item 2)', () => {
+  it("reads each job's trial once, not once per trial, and keeps every trial's jobs in dispatch order", () => {
+    const l = Ledger.open(join(dir, 'jobs.db'));
+    l.append('c1', 'CampaignStarted', { name: 'n', config: {}, configHash: 'h', seed: 3, source: 's.yaml', versions: { poreloop: '0.1.0' } }, 'start');
+    const n = 40;
+    for (let i = 0; i < n; i++) {
+      l.append('c1', 'TrialProposed', { trialId: `t${i}`, round: 1 + Math.floor(i / 4), index: i % 4, params: { x: i }, agent: 'random' }, `t${i}`);
+      // Two jobs for every other trial (a retry), none for every fifth.
+      if (i % 5 === 4) continue;
+      l.append('c1', 'TrialScored', { trialId: `t${i}`, properties: { y: { mean: i, std: 0 } }, fidelity: 'simulation', reward: i }, `t${i}`);
+      l.append('c1', 'TrialSelected', { trialId: `t${i}`, round: 1 + Math.floor(i / 4), rank: i % 4, predictedReward: i }, `t${i}`);
+      for (const attempt of i % 2 ? [1, 2] : [1]) {
+        const jobId = `t${i}-a${attempt}`;
+        l.append('c1', 'JobDispatched', { jobId, trialId: `t${i}`, stage: 0, capability: 'make', attempt, params: { x: i }, deadline: '2030-01-01T00:00:00Z' }, jobId);
+        if (attempt === 1 && i % 2) l.append('c1', 'JobFailed', { jobId, trialId: `t${i}`, stage: 0, attempt, reason: 'rig timeout' }, jobId);
+      }
+    }
+    const all = l.jobs('c1');
+    // Count how often the export reads a job's trial id: a filter of all jobs per trial read
+    // each of them once per trial (trials × jobs; 5.7 s at 20 000 trials).
+    let reads = 0;
+    const counted = all.map((j) => {
+      const { trialId, ...rest } = j;
+      return Object.defineProperty({ ...rest }, 'trialId', { enumerable: true, get: () => (reads++, trialId) }) as typeof j;
+    });
+    const real = l.jobs.bind(l);
+    l.jobs = () => counted;
+    const doc = exportCampaign(l, 'c1');
+    l.jobs = real;
+    expect(reads).toBeLessThanOrEqual(all.length);
+    for (const t of doc.trials) {
+      expect(t.jobs.map((j) => j.jobId)).toEqual(all.filter((j) => j.trialId === t.trialId).map((j) => j.jobId));
+    }
+    expect(doc.trials.filter((t) => t.jobs.length === 2)).toHaveLength(16);
+    expect(doc.trials.filter((t) => t.jobs.length === 0)).toHaveLength(8);
+    l.close();
+  });
+});

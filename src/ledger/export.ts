@@ -79,7 +79,15 @@ function campaignOf(ledger: Ledger, campaignId: string): CampaignRow {
 
 export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocument {
   const c = campaignOf(ledger, campaignId);
-  const jobs = ledger.jobs(campaignId);
+  // Grouped by trial once: a filter of every job per trial made the export grow with trials²
+  // (scale review: 5.7 s at 20 000 trials).
+  const jobsOf = new Map<string, ReturnType<Ledger['jobs']>>();
+  for (const j of ledger.jobs(campaignId)) {
+    const id = j.trialId;
+    const list = jobsOf.get(id);
+    if (list) list.push(j);
+    else jobsOf.set(id, [j]);
+  }
   // The reward's σ and the RVE warnings live in the TrialScored documents only (the trials
   // table predates them): read them from there, so ledgers of any age export alike.
   const scored = currentScores(ledger, campaignId);
@@ -101,7 +109,7 @@ export function exportCampaign(ledger: Ledger, campaignId: string): ExportDocume
       predictedRewardStd: num(scored.get(t.id)?.rewardStd),
       rveWarnings: scored.get(t.id)?.rveWarnings ?? [],
       selectedRank: t.selectedRank,
-      jobs: jobs.filter((j) => j.trialId === t.id).map((j) => ({ jobId: j.jobId, capability: j.capability, attempt: j.attempt, status: j.status, rigId: j.rigId })),
+      jobs: (jobsOf.get(t.id) ?? []).map((j) => ({ jobId: j.jobId, capability: j.capability, attempt: j.attempt, status: j.status, rigId: j.rigId })),
       measured: t.measured ?? {},
       measuredReward: t.measuredReward,
       feasible: t.feasible,
