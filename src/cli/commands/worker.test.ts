@@ -76,4 +76,24 @@ describe.skipIf(skip)('poreloop worker on Mosquitto', () => {
       await ex.close();
     }
   });
+
+  it('a second worker with the same --id: one of the two exits 2 saying why, the other serves on (issue #21 scale review)', async () => {
+    const lab = uniq('cli-dup');
+    const from = errors.length;
+    const args = ['worker', '--broker', m.url, '--lab', lab, '--kinds', 'physics', '--concurrency', '1', '--id', 'twin-id'];
+    const first = run(args);
+    const ex = await MqttExecutor.connect({ url: m.url, lab });
+    try {
+      await ex.waitForCapacity('physics', 1, 60_000);
+      const second = run(args);
+      const exited = await Promise.race([first, second]);
+      expect(exited).toBe(2);
+      expect(errors.slice(from).join('')).toMatch(/another worker connected with the same id "twin-id".*give each worker its own --id/);
+      await ex.waitForCapacity('physics', 1, 60_000);
+      process.emit('SIGTERM');
+      expect((await Promise.all([first, second])).sort()).toEqual([0, 2]);
+    } finally {
+      await ex.close();
+    }
+  });
 });
