@@ -438,7 +438,7 @@ export function hostName(name: string): string {
 
 /**
  * The names a dashboard listening on `host` (bound to `address`) answers to: the address it
- * listens on and the name it was given; loopback names when it listens on loopback or on every
+ * listens on and the name it was given (the URL it prints); loopback names when it listens on loopback or on every
  * address; this machine's host name and interface addresses when it listens beyond loopback;
  * and the names of `--allowed-host` (a reverse proxy's, a DNS name of this machine).
  */
@@ -452,8 +452,7 @@ export function allowedNames(host: string, address: string, extra: string[]): Se
     for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) if (!i.address.includes('%')) names.add(hostName(i.address));
   }
   for (const n of extra) names.add(hostName(n));
-  names.delete(hostName('0.0.0.0'));
-  names.delete(hostName('::'));
+  // `0.0.0.0` stays: it is in the URL `serve` prints, and only a page loaded from that URL sends it.
   return names;
 }
 
