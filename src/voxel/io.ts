@@ -1,11 +1,13 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { BadInputError } from '../core/errors.js';
 import type { Shape3, Voxels } from '../core/protocols.js';
-import { decodeNpySamples, encodeNpy } from './npy.js';
-import { fromXFastest, toLabels, toXFastest, type SampleVolume, type Samples } from './samples.js';
+import { encodeNpy, NPY_PREAMBLE, npyHeaderLength, parseNpyHeader } from './npy.js';
+import { checkSamplesFit, readHead, readLabels, readSamplesChunked, readWhole, type DataSpec, type ElemKind } from './read-chunked.js';
+import { toLabels, toXFastest, type SampleVolume, type Samples } from './samples.js';
 import { decodeTiffStack, parsePoreloopMeta } from './tiff.js';
 import { checkSampleBytes, checkShape, createVoxels, labelsPresent } from './voxels.js';
 
@@ -44,6 +46,8 @@ export interface ReadVolumeOptions {
   phases?: Record<number, string>;
   /** Told what the reader noticed (no voxel size in the file, non-cubic voxels …). */
   onWarning?: (message: string) => void;
+  /** Bytes read at a time from .npy/.raw data (default 16 MiB); tests pass small ones. */
+  chunkBytes?: number;
 }
 
 /** A volume's samples before they become labels: grey values or labels of any integer type. */
@@ -54,22 +58,49 @@ export interface GreyVolume {
   phases?: Record<number, string>;
 }
 
-/** Reads any supported file into samples (no label check); voxel size and warnings resolved. */
-export function readSamples(path: string, options: ReadVolumeOptions = {}): GreyVolume {
+/**
+ * A file read in two steps (volume review 3): `open` reads only the header or sidecar and checks
+ * shape, sample type, file size and the voxel limit; the data are read afterwards. .npy and .raw
+ * are then read in chunks straight into the output; .tif and .vti (structure spread through the
+ * file) are read whole, in chunks, up to Node's 4 GiB Buffer limit.
+ */
+interface Opened {
+  meta: Omit<SampleVolume, 'values'>;
+  /** Set for .npy/.raw: where the samples lie. */
+  spec?: DataSpec;
+  /** Set for .tif/.vti: the whole decode. */
+  decode?: () => SampleVolume;
+}
+
+/** `samples`: the caller keeps the file's sample type, so its bytes count against MAX_SAMPLE_BYTES. */
+function openVolume(path: string, chunkBytes: number | undefined, samples: boolean): Opened {
   const ext = extname(path).toLowerCase();
   if (!(VOLUME_FORMATS as readonly string[]).includes(ext)) {
     throw new BadInputError(`unknown volume extension "${ext || '(none)'}"; ${ALLOWED}`, path);
   }
   if (!existsSync(path)) throw new BadInputError('file not found', path);
-  if (!statSync(path).isFile()) throw new BadInputError('not a regular file', path);
-  const buf = readFileSync(path);
-  let d: SampleVolume;
+  const st = statSync(path);
+  if (!st.isFile()) throw new BadInputError('not a regular file', path);
   try {
-    d = ext === '.npy' ? decodeNpyWithSidecar(buf, path) : ext === '.vti' ? decodeVti(buf, path) : ext === '.raw' ? decodeRaw(buf, path) : decodeTiffStack(buf, path);
+    if (ext === '.npy') return openNpy(path, st.size, samples);
+    if (ext === '.raw') return openRaw(path, st.size, samples);
+    if (st.size > bufferConstants.MAX_LENGTH) {
+      throw new BadInputError(`file of ${(st.size / 1024 ** 3).toFixed(2)} GiB is larger than poreloop reads as ${ext} (${(bufferConstants.MAX_LENGTH / 1024 ** 3).toFixed(0)} GiB); save it as .npy or .raw`, path);
+    }
+    const buf = readWhole(path, st.size, chunkBytes);
+    const d = ext === '.vti' ? decodeVti(buf, path) : decodeTiffStack(buf, path);
+    return { meta: d, decode: () => d };
   } catch (e) {
-    if (e instanceof BadInputError) throw e;
-    throw new BadInputError(`corrupt or unreadable ${ext} file (${(e as Error).message}); ${ALLOWED}`, path, { cause: e });
+    throw wrapRead(e, ext, path);
   }
+}
+
+function wrapRead(e: unknown, ext: string, path: string): Error {
+  if (e instanceof BadInputError) return e;
+  return new BadInputError(`corrupt or unreadable ${ext} file (${(e as Error).message}); ${ALLOWED}`, path, { cause: e });
+}
+
+function resolveMeta(path: string, d: Omit<SampleVolume, 'values'>, options: ReadVolumeOptions): { voxelSize: number; phases?: Record<number, string> } {
   const warn = options.onWarning ?? (() => undefined);
   if (options.voxelSize === undefined) {
     for (const w of d.warnings) warn(`${path}: ${w}`);
@@ -78,14 +109,36 @@ export function readSamples(path: string, options: ReadVolumeOptions = {}): Grey
       else warn(`${path}: assuming 1 µm`);
     }
   }
-  return { values: d.values, shape: d.shape, voxelSize: options.voxelSize ?? d.voxelSize ?? 1, phases: options.phases ?? d.phases };
+  return { voxelSize: options.voxelSize ?? d.voxelSize ?? 1, phases: options.phases ?? d.phases };
 }
 
-/** Reads a segmented volume: every sample must be a label 0–255. */
+/** Reads any supported file into samples (no label check); voxel size and warnings resolved. */
+export function readSamples(path: string, options: ReadVolumeOptions = {}): GreyVolume {
+  const o = openVolume(path, options.chunkBytes, true);
+  let values: Samples;
+  try {
+    values = o.spec ? readSamplesChunked(o.spec, options.chunkBytes) : o.decode!().values;
+  } catch (e) {
+    throw wrapRead(e, extname(path).toLowerCase(), path);
+  }
+  return { values, shape: o.meta.shape, ...resolveMeta(path, o.meta, options) };
+}
+
+/**
+ * Reads a segmented volume: every sample must be a label 0–255. A .npy/.raw goes straight into
+ * the label array chunk by chunk, so its sample type's size does not count against the 2 GiB
+ * sample limit (a 700³ int64 .npy is 2.7 GB of samples, 343 MB of labels).
+ */
 export function readVolume(path: string, options: ReadVolumeOptions = {}): Voxels {
-  const g = readSamples(path, options);
-  const data = toLabels(g.values, path);
-  return createVoxels(g.shape, g.voxelSize, g.phases ?? defaultPhases(data), data);
+  const o = openVolume(path, options.chunkBytes, false);
+  let data: Uint8Array;
+  try {
+    data = o.spec ? readLabels(o.spec, options.chunkBytes) : toLabels(o.decode!().values, path);
+  } catch (e) {
+    throw wrapRead(e, extname(path).toLowerCase(), path);
+  }
+  const m = resolveMeta(path, o.meta, options);
+  return createVoxels(o.meta.shape, m.voxelSize, m.phases ?? defaultPhases(data), data);
 }
 
 /**
@@ -160,33 +213,50 @@ function readSidecar(sidecar: string): Partial<RawSidecar> {
   return meta;
 }
 
-function decodeNpyWithSidecar(buf: Buffer, path: string): SampleVolume {
-  const { values, shape } = decodeNpySamples(buf, path);
+/** Largest .npy header read: numpy writes under 100 bytes of dict; anything near this is not a volume. */
+const MAX_NPY_HEADER = 1024 * 1024;
+
+function openNpy(path: string, size: number, samples: boolean): Opened {
+  const pre = readHead(path, NPY_PREAMBLE);
+  const hlen = npyHeaderLength(pre, path);
+  if (hlen > MAX_NPY_HEADER) throw new BadInputError(`malformed .npy header (${hlen} bytes)`, path);
+  const h = parseNpyHeader(readHead(path, hlen), path);
+  const { shape, bytes } = h;
+  const n = shape[0] * shape[1] * shape[2];
+  if (samples) checkSamplesFit(n, h.kind as ElemKind, `${path}: shape`);
+  // Checked against the file's size before any data are read (volume review 3).
+  if (size - h.start < n * bytes) {
+    throw new BadInputError(`file is truncated: header says ${n} values of ${bytes} bytes, found ${Math.max(0, size - h.start)} bytes`, path);
+  }
+  const spec: DataSpec = { path, start: h.start, kind: h.kind as ElemKind, le: h.le, fortran: h.fortran, shape };
   const sidecar = findSidecar(path, /\.npy$/i);
-  if (!sidecar) return { values, shape, warnings: [] };
+  if (!sidecar) return { meta: { shape, warnings: [] }, spec };
   const meta = readSidecar(sidecar);
   if (Array.isArray(meta.shape) && meta.shape.join() !== shape.join()) {
     throw new BadInputError(`sidecar shape ${JSON.stringify(meta.shape)} differs from the array's (${shape.join(', ')})`, sidecar);
   }
-  return { values, shape, voxelSize: meta.voxelSize, phases: meta.phases, warnings: [] };
+  return { meta: { shape, voxelSize: meta.voxelSize, phases: meta.phases, warnings: [] }, spec };
 }
 
-function decodeRaw(buf: Buffer, path: string): SampleVolume {
+const RAW_KINDS: Record<keyof typeof RAW_DTYPES, ElemKind> = { uint8: 'u1', int8: 'i1', uint16: 'u2', int16: 'i2', uint32: 'u4', int32: 'i4', float32: 'f4', float64: 'f8' };
+
+function openRaw(path: string, size: number, samples: boolean): Opened {
   const sidecar = findSidecar(path, /\.raw$/i);
   if (!sidecar) throw new BadInputError(`missing JSON sidecar (looked for ${path}.json and ${path.replace(/\.raw$/i, '.json')}) with { shape, voxelSize, phases, order, dtype }`, path);
   const meta = readSidecar(sidecar);
   const shape = checkShape(Array.isArray(meta.shape) ? meta.shape : [], `${sidecar}: shape`);
   const dtype = meta.dtype ?? 'uint8';
-  const Type = RAW_DTYPES[dtype];
+  const Type = Object.hasOwn(RAW_DTYPES, dtype) ? RAW_DTYPES[dtype] : undefined;
   if (!Type) throw new BadInputError(`dtype ${String(meta.dtype)} not supported; allowed: ${Object.keys(RAW_DTYPES).join(', ')} (little-endian)`, sidecar);
   const order = meta.order ?? 'C';
   if (order !== 'C' && order !== 'F') throw new BadInputError(`order must be "C" (x slowest) or "F" (x fastest), got ${JSON.stringify(order)}`, sidecar);
   const n = shape[0] * shape[1] * shape[2];
-  checkSampleBytes(n, Type.BYTES_PER_ELEMENT, `${sidecar}: shape`);
+  if (samples) checkSampleBytes(n, Type.BYTES_PER_ELEMENT, `${sidecar}: shape`);
   const need = n * Type.BYTES_PER_ELEMENT;
-  if (buf.length !== need) throw new BadInputError(`file has ${buf.length} bytes but shape ${shape.join('×')} needs ${need} (${dtype})`, path);
-  const values = new Type(buf.buffer.slice(buf.byteOffset, buf.byteOffset + need) as ArrayBuffer) as Samples;
-  return { values: order === 'C' ? values : fromXFastest(values, shape), shape, voxelSize: meta.voxelSize, phases: meta.phases, warnings: [] };
+  // The file's size, from stat, before any data are read (volume review 3: a 1200³ .raw was
+  // read whole — 7 s, 1.75 GB — before its sidecar shape was refused).
+  if (size !== need) throw new BadInputError(`file has ${size} bytes but shape ${shape.join('×')} needs ${need} (${dtype})`, path);
+  return { meta: { shape, voxelSize: meta.voxelSize, phases: meta.phases, warnings: [] }, spec: { path, start: 0, kind: RAW_KINDS[dtype], le: true, fortran: order === 'F', shape } };
 }
 
 // ─── TIFF out (TIFF 6.0 baseline, uncompressed, 8-bit grey) ──────────────────────────────────

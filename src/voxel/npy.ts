@@ -54,27 +54,43 @@ const DTYPES: Record<string, { bytes: number; read: (dv: DataView, o: number, le
   f8: { bytes: 8, read: (dv, o, le) => dv.getFloat64(o, le), make: (n) => new Float64Array(n) },
 };
 
-/**
- * Any numeric .npy (bool, int8–int64, uint8–uint64, float32/64, either byte order, C or
- * Fortran order), 3D — or 2D, read as one z-slice (nx, ny, 1) — into C-order samples.
- */
-export function decodeNpySamples(buf: Buffer, where = 'npy'): { values: Samples; shape: Shape3; descr: string } {
-  if (buf.length < 10 || !buf.subarray(0, 6).equals(MAGIC)) {
+/** What a .npy header says: checked (dtype, 3D or 2D shape, voxel limit), nothing allocated. */
+export interface NpyHeader {
+  descr: string;
+  /** DTYPES key: b1, u1 … f8. */
+  kind: string;
+  /** Bytes per sample. */
+  bytes: number;
+  le: boolean;
+  fortran: boolean;
+  shape: Shape3;
+  /** Byte offset of the data. */
+  start: number;
+}
+
+/** Bytes needed to parse a header: the preamble, then `npyHeaderLength` tells the rest. */
+export const NPY_PREAMBLE = 12;
+
+/** Total header bytes (preamble + dict) from the first NPY_PREAMBLE bytes, or throws. */
+export function npyHeaderLength(head: Buffer, where = 'npy'): number {
+  if (head.length < 10 || !head.subarray(0, 6).equals(MAGIC)) {
     throw new BadInputError('not a NumPy .npy file (missing \\x93NUMPY magic)', where);
   }
-  const major = buf[6];
-  let headerLen: number;
-  let offset: number;
-  if (major === 1) {
-    headerLen = buf.readUInt16LE(8);
-    offset = 10;
-  } else if (major === 2 || major === 3) {
-    headerLen = buf.readUInt32LE(8);
-    offset = 12;
-  } else {
-    throw new BadInputError(`unsupported .npy version ${major}; expected 1, 2 or 3`, where);
-  }
-  const header = buf.subarray(offset, offset + headerLen).toString('latin1');
+  const major = head[6];
+  if (major === 1) return 10 + head.readUInt16LE(8);
+  if ((major === 2 || major === 3) && head.length >= 12) return 12 + head.readUInt32LE(8);
+  throw new BadInputError(`unsupported .npy version ${major}; expected 1, 2 or 3`, where);
+}
+
+/**
+ * Parses the header from the file's first bytes (at least `npyHeaderLength`), so readers can
+ * check shape, dtype and size before reading any data (volume review 3: a 2.7 GB int64 file
+ * was read whole first and crashed Node's 2 GiB readFileSync limit).
+ */
+export function parseNpyHeader(buf: Buffer, where = 'npy'): NpyHeader {
+  const start = npyHeaderLength(buf, where);
+  const offset = buf[6] === 1 ? 10 : 12;
+  const header = buf.subarray(offset, start).toString('latin1');
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1] === 'True';
   const shapeTxt = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
@@ -84,22 +100,31 @@ export function decodeNpySamples(buf: Buffer, where = 'npy'): { values: Samples;
   if (!m || !dt) {
     throw new BadInputError(`dtype ${descr} is not supported; allowed: bool, int8–int64, uint8–uint64, float32, float64`, where);
   }
-  const le = m[1] !== '>';
   const dims = shapeTxt.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
   if (dims.length === 2) dims.push(1);
   if (dims.length !== 3 || dims.some((d) => !Number.isInteger(d) || d < 1)) {
     throw new BadInputError(`expected a 3D volume or a 2D image, got shape (${dims.join(', ')})`, where);
   }
   const shape = checkShape(dims, `${where}: shape`);
+  return { descr, kind: m[2], bytes: dt.bytes, le: m[1] !== '>', fortran, shape, start };
+}
+
+/**
+ * Any numeric .npy (bool, int8–int64, uint8–uint64, float32/64, either byte order, C or
+ * Fortran order), 3D — or 2D, read as one z-slice (nx, ny, 1) — into C-order samples.
+ */
+export function decodeNpySamples(buf: Buffer, where = 'npy'): { values: Samples; shape: Shape3; descr: string } {
+  const h = parseNpyHeader(buf, where);
+  const { shape, descr, fortran, le, start } = h;
+  const dt = DTYPES[h.kind];
   const n = shape[0] * shape[1] * shape[2];
   checkSampleBytes(n, dt.bytes, `${where}: shape`);
-  const start = offset + headerLen;
   if (buf.length - start < n * dt.bytes) {
     throw new BadInputError(`file is truncated: header says ${n} values of ${dt.bytes} bytes, found ${buf.length - start} bytes`, where);
   }
   const dv = new DataView(buf.buffer, buf.byteOffset + start, n * dt.bytes);
   const raw = dt.make(n);
-  if (dt.bytes === 1 && m[2] === 'u1') raw.set(new Uint8Array(buf.buffer, buf.byteOffset + start, n));
+  if (h.kind === 'u1') raw.set(new Uint8Array(buf.buffer, buf.byteOffset + start, n));
   else for (let i = 0; i < n; i++) raw[i] = Number(dt.read(dv, i * dt.bytes, le));
   // Fortran order: x fastest. Transposed into C order.
   return { values: fortran ? fromXFastest(raw, shape) : raw, shape, descr };
