@@ -203,16 +203,39 @@ export class LockedLedgerWork {
 }
 
 /**
- * The closer of the lease guard (issue #14). Closers run in reverse order, so the guard's closer
- * runs before the poll's: waiting work tried at shutdown after the guard was gone could write
- * into a campaign another process had taken over (review of 80dedbb). Its last try runs here,
- * while the guard still refuses such writes; then the guard goes.
+ * The closer of the lease guard (issue #14), run by shutDown after every other closer: waiting
+ * work tried at shutdown after the guard was gone could write into a campaign another process
+ * had taken over (review of 80dedbb). Its last try runs here, while the guard still refuses such
+ * writes; then the guard goes.
  */
 export function closeUnderGuard(waiting: LockedLedgerWork, unguard: () => void): () => void {
   return () => {
     waiting.close();
     unguard();
   };
+}
+
+/**
+ * A campaign's shutdown: its closers in reverse order of registration, each failure logged, and
+ * then `last` (the lease guard's closer). The guard was the first closer to run, so the closers
+ * after it — the dispatcher's stop, the runtime's close, the embedded lab's stop — could record
+ * a late rig event into a campaign another process had taken over (closing note of the fifth
+ * session); now every closer runs while the guard still refuses such writes.
+ */
+export async function shutDown(closers: ReadonlyArray<() => Promise<void> | void>, log: (line: string) => void, last?: () => void): Promise<void> {
+  const report = (e: unknown) => log(`shutdown: ${(e as Error).message}`);
+  for (const c of [...closers].reverse()) {
+    try {
+      await c();
+    } catch (e) {
+      report(e);
+    }
+  }
+  try {
+    last?.();
+  } catch (e) {
+    report(e);
+  }
 }
 
 /**
@@ -429,9 +452,9 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
   // lease guard refused is dropped — the lease loss stops this process.
   const waiting = new LockedLedgerWork(log, (e) => e === leaseLost);
   let lockStopped = false;
-  const close = async () => {
-    for (const c of closers.reverse()) await Promise.resolve(c()).catch((e) => log(`shutdown: ${(e as Error).message}`));
-  };
+  // Set below once the lease guard is in place; shutDown runs it after every other closer.
+  let closeGuard: (() => void) | undefined;
+  const close = () => shutDown(closers, log, closeGuard);
 
   try {
     mkdirSync(artifacts, { recursive: true });
@@ -718,17 +741,15 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       void runtime.close();
       actor.stop();
     }
-    closers.push(
-      closeUnderGuard(
-        waiting,
-        ledger.guardWrites(campaignId, () => {
-          if (!leaseLost && lease.holds()) return;
-          const e = markLost();
-          // Stopping from inside a write (an actor's or a rig event's callback) would re-enter them.
-          setImmediate(loseLease);
-          throw e;
-        }),
-      ),
+    closeGuard = closeUnderGuard(
+      waiting,
+      ledger.guardWrites(campaignId, () => {
+        if (!leaseLost && lease.holds()) return;
+        const e = markLost();
+        // Stopping from inside a write (an actor's or a rig event's callback) would re-enter them.
+        setImmediate(loseLease);
+        throw e;
+      }),
     );
     actor.start();
     if (resumePaused) actor.send({ type: 'campaign.resume' });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CampaignLease, LEASE_RENEW_MS, LEASE_TTL_MS } from '../ledger/lease.js';
 import { Ledger } from '../ledger/ledger.js';
-import { closeUnderGuard, LeaseRenewal, LockedLedgerWork } from './campaign.js';
+import { closeUnderGuard, LeaseRenewal, LockedLedgerWork, shutDown } from './campaign.js';
 
 /**
  * Review 2026-12-07 (follow-up of 6dbca97): the composition root's ledger writes in callbacks and
@@ -111,6 +111,28 @@ describe('compose: a ledger locked by another process (review 2026-12-07)', () =
     closeUnderGuard(work, unguard)();
     expect(a.documents('c', 'MessageRejected')).toEqual([]);
     expect(work.pending().size).toBe(0);
+    // Then the guard is gone.
+    rejected(a, 't1')();
+    expect(a.documents('c', 'MessageRejected').map((d) => d.body.topic)).toEqual(['t1']);
+    a.close();
+    b.close();
+  });
+
+  it('every closer of a shutdown runs while the lease guard still refuses writes; the guard goes last (closing note of the fifth session)', async () => {
+    const { a, b } = open();
+    const lost = new Error('lease lost');
+    let taken = false;
+    const work = new LockedLedgerWork(() => {}, (e) => e === lost);
+    const unguard = a.guardWrites('c', () => {
+      if (taken) throw lost;
+    });
+    taken = true;
+    const logged: string[] = [];
+    // A closer registered before the guard (the dispatcher's stop, the embedded lab's) that
+    // records a late rig event, and one that fails asynchronously: both logged, neither recorded.
+    await shutDown([rejected(a, 'late'), async () => Promise.reject(new Error('broker gone'))], (l) => logged.push(l), closeUnderGuard(work, unguard));
+    expect(a.documents('c', 'MessageRejected')).toEqual([]);
+    expect(logged).toEqual(['shutdown: broker gone', 'shutdown: lease lost']);
     // Then the guard is gone.
     rejected(a, 't1')();
     expect(a.documents('c', 'MessageRejected').map((d) => d.body.topic)).toEqual(['t1']);
