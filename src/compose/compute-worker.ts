@@ -5,7 +5,7 @@ import { BadInputError } from '../core/errors.js';
 import type { Dataset, Parameters, Prediction, Shape3, Surrogate, Voxels } from '../core/protocols.js';
 import type { TaskExecutor } from '../exec/executor.js';
 import { MqttExecutor, WorkerLostError, type MqttExecutorOptions, type RunOptions } from '../exec/mqtt-executor.js';
-import { COMPUTE_KINDS, WireError, type ComputeKind } from '../exec/mqtt-wire.js';
+import { brokerMaxPacket, COMPUTE_KINDS, connectV5, endClient, WireError, type ComputeKind } from '../exec/mqtt-wire.js';
 import { startMqttWorker, type ComputeHandler, type MqttWorker } from '../exec/mqtt-worker.js';
 import { WorkerPool } from '../exec/worker-pool.js';
 import { createPhysicsPool } from '../physics/pool.js';
@@ -285,6 +285,22 @@ export async function startComputeWorker(o: ComputeWorkerOptions): Promise<MqttW
       for (const c of closers) await c();
     },
   };
+}
+
+/**
+ * What `doctor` checks of a campaign's compute broker (issue #21 scale review): the campaign's
+ * own MQTT 5 connection — same credentials from the environment — and the Maximum Packet Size the
+ * broker announces in its CONNACK. Throws as the campaign's connect would (3.1.1 only, a packet
+ * limit under a blob chunk, refused credentials). Here so the CLI reaches the rig transport's
+ * connection settings through the composition root (DESIGN.md).
+ */
+export async function probeComputeBroker(broker: string, timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<{ maxPacket: number }> {
+  const client = await connectV5({ ...connectionFromEnv(env), url: broker, connectTimeoutMs: timeoutMs }, `poreloop-doctor-v5-${process.pid}-${Date.now() % 1e6}`);
+  try {
+    return { maxPacket: brokerMaxPacket(client) };
+  } finally {
+    await endClient(client);
+  }
 }
 
 /** The campaign's side (`exec: mqtt`): tasks go to the workers on the campaign's broker and lab. */

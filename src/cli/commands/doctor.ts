@@ -107,12 +107,10 @@ export const doctorCommandModule = (ctx: CommandContext): CommandModule<GlobalAr
       // The campaign's compute connection is MQTT 5 and refuses a broker whose Maximum Packet
       // Size cannot carry a blob chunk: the probe above (3.1.1) passed on brokers where the run
       // then failed at once (issue #21 scale review). The same connect, credentials and all.
-      const { connectV5, brokerMaxPacket, endClient } = await import('../../exec/mqtt-wire.js');
-      const { connectionFromEnv } = await import('../../../robots/transport/mqtt.js');
+      const { probeComputeBroker } = await import('../../compose/compute-worker.js');
       try {
-        const client = await connectV5({ ...connectionFromEnv(), url: brokerUrl, connectTimeoutMs: Math.max(1000, args.wait * 3) }, `poreloop-doctor-v5-${process.pid}-${Date.now() % 1e6}`);
-        checks.push({ name: 'compute broker', ok: true, detail: `${probe.url}: MQTT 5, maximum packet size ${brokerMaxPacket(client)} bytes` });
-        await endClient(client);
+        const { maxPacket } = await probeComputeBroker(brokerUrl, Math.max(1000, args.wait * 3));
+        checks.push({ name: 'compute broker', ok: true, detail: `${probe.url}: MQTT 5, maximum packet size ${maxPacket} bytes` });
       } catch (e) {
         checks.push({ name: 'compute broker', ok: false, detail: (e as Error).message, fix: 'exec: mqtt needs an MQTT 5 broker with shared subscriptions (Mosquitto 2, EMQX, HiveMQ) and a max_packet_size of 1 MiB (configs/mosquitto/mosquitto.conf); or set exec: local (docs/scale-out.md)' });
       }
