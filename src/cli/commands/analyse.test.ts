@@ -6,7 +6,8 @@ import { captureOutput } from '../../../tests/helpers.js';
 import { probeGpu } from '../../physics/transport-tfjs.js';
 import { encodeNpy } from '../../voxel/npy.js';
 import { main } from '../main.js';
-import { checkVolume, valueEntry } from './analyse.js';
+import { checkVolume, createAnalyseProgress, valueEntry } from './analyse.js';
+import { createOutput } from '../common.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'poreloop-analyse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -150,5 +151,40 @@ describe('poreloop analyse', () => {
     io.stderr = '';
     expect(await main(['analyse', layers(), '--axis', 'x', '--axis', 'w'])).toBe(2);
     expect(io.stderr).toMatch(/--axis: expected x, y, z or all, got "w"/);
+  });
+
+  it('reports each solve group on stderr, in-process and on the pool; --json stdout holds only the document (analyse review 4)', async () => {
+    const f = layers();
+    expect(await main(['analyse', f, '--voxel', '1', '--props', 'tortuosity', '--workers', '0', '--json'])).toBe(0);
+    expect(() => JSON.parse(io.stdout)).not.toThrow();
+    expect(io.stderr).toContain('analyse: 12×12×12 voxels; 3 groups: axis x (tau_x, deff_x); axis y (tau_y, deff_y); axis z (tau_z, deff_z)\n');
+    expect(io.stderr).toContain('analyse: [1/3] solving axis x (tau_x, deff_x) …\n');
+    expect(io.stderr).toMatch(/analyse: \[3\/3\] done axis z \(tau_z, deff_z\) in \d+\.\d s \(diffusion_z: \d+ it, residual [\d.e+-]+\)\n/);
+    io.stderr = '';
+    io.stdout = '';
+    expect(await main(['analyse', f, '--voxel', '1', '--props', 'tortuosity', '--workers', '2', '--json'])).toBe(0);
+    expect(() => JSON.parse(io.stdout)).not.toThrow();
+    expect(io.stderr.match(/analyse: \[\d\/3\] done axis [xyz]/g)).toHaveLength(3);
+    io.stderr = '';
+    // One axis: one run, one line before and one after.
+    expect(await main(['analyse', f, '--voxel', '1', '--props', 'porosity,tortuosity', '--axis', 'x'])).toBe(0);
+    expect(io.stderr).toMatch(/^analyse: 12×12×12 voxels; solving: porosity, tau_x, deff_x\nanalyse: \[1\/1\] done porosity, tau_x, deff_x in \d+\.\d s \(diffusion_x: /);
+    io.stderr = '';
+    // No solve, no progress.
+    expect(await main(['analyse', f, '--voxel', '1', '--props', 'porosity'])).toBe(0);
+    expect(io.stderr).toBe('');
+  });
+
+  it('shows a bar on a TTY (stderr), not log lines', () => {
+    let bar = '';
+    const stream = { isTTY: true, columns: 120, write: (s: string) => ((bar += s), true), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
+    const logged: string[] = [];
+    const out = { ...createOutput(false), log: (l: string) => logged.push(l) };
+    const p = createAnalyseProgress(out, [4, 4, 4], [['x', ['tau_x']]], stream);
+    p.start('x');
+    p.done('x', 1000, { properties: {}, units: {} });
+    p.stop();
+    expect(logged).toEqual([]);
+    expect(bar).toMatch(/analyse \| done axis x \(tau_x\) .* 1\/1/);
   });
 });

@@ -1,4 +1,5 @@
 import { availableParallelism, totalmem } from 'node:os';
+import cliProgress from 'cli-progress';
 import { BadInputError, SimulationError } from '../../core/errors.js';
 import type { SimulationReport, Voxels } from '../../core/protocols.js';
 import { checkContext, PROPERTIES, simulate } from '../../physics/index.js';
@@ -169,20 +170,48 @@ export async function analyse(args: AnalyseArgs, out: Output): Promise<void> {
   const workers = device !== 'cpu' ? 0 : (args.workers ?? (voxels.data.length >= 96 ** 3 ? Math.min(solveGroups.length, availableParallelism()) : 0));
   let report: SimulationReport;
   const request = { phase: args.phase, context, device };
-  if (workers > 0 && solveGroups.length > 1) {
-    const pool = createPhysicsPool({ size: workers });
-    try {
-      const results = await Promise.all([...groups.values()].map((g) => simulateInPool(pool, voxels, { ...request, properties: g })));
-      const failed = results.find((r) => !r.ok);
-      if (failed && !failed.ok) raise(failed.error);
-      report = merge(results.map((r) => (r.ok ? r.value : (undefined as never))));
-    } finally {
-      await pool.close();
+  // Progress per solve group (analyse review 4: a 500³ --axis x run was silent for 69 s). The
+  // CPU solvers have no progress hook (only the tfjs device path has onProgress), so the unit is
+  // the group — one axis's solves — not the iteration.
+  const entries = [...groups.entries()];
+  const pooled = workers > 0 && solveGroups.length > 1;
+  // In-process, several axes: one axis at a time, so each one's end is reported; as on the
+  // pool, each group has its own analysis (the pore labelling is redone per group).
+  const runs: Array<[string, string[]]> = pooled || solveGroups.length > 1 ? entries : [['*', props]];
+  const progress = solveGroups.length > 0 ? createAnalyseProgress(out, voxels.shape, runs) : undefined;
+  try {
+    if (pooled) {
+      const pool = createPhysicsPool({ size: workers });
+      progress?.note(`${entries.length} groups on ${workers} worker${workers === 1 ? '' : 's'}`);
+      try {
+        const results = await Promise.all(
+          entries.map(async ([key, g]) => {
+            const t = performance.now();
+            const r = await simulateInPool(pool, voxels, { ...request, properties: g });
+            if (r.ok) progress?.done(key, performance.now() - t, r.value);
+            return r;
+          }),
+        );
+        const failed = results.find((r) => !r.ok);
+        if (failed && !failed.ok) raise(failed.error);
+        report = merge(results.map((r) => (r.ok ? r.value : (undefined as never))));
+      } finally {
+        await pool.close();
+      }
+    } else {
+      const reports: SimulationReport[] = [];
+      for (const [key, g] of runs) {
+        progress?.start(key);
+        const t = performance.now();
+        const r = await simulate(voxels, { ...request, properties: g });
+        if (!r.ok) raise(r.error);
+        progress?.done(key, performance.now() - t, r.value);
+        reports.push(r.value);
+      }
+      report = reports.length === 1 ? reports[0] : merge(reports);
     }
-  } else {
-    const r = await simulate(voxels, { ...request, properties: props });
-    if (!r.ok) raise(r.error);
-    report = r.value;
+  } finally {
+    progress?.stop();
   }
   const diag = (report.diagnostics ?? {}) as Record<string, Record<string, unknown>>;
   const timings = (diag.propertyMs ?? {}) as unknown as Record<string, number>;
@@ -210,4 +239,56 @@ export async function analyse(args: AnalyseArgs, out: Output): Promise<void> {
     properties,
     wallMs: Math.round(performance.now() - t0),
   });
+}
+
+/**
+ * Solve-group progress on stderr, the convention of src/cli/progress.ts for campaigns: a live
+ * bar with the elapsed time on a TTY (it ticks while the main thread is free: pool runs), plain
+ * log lines otherwise (CI, pipes, --json — stdout keeps only the JSON document).
+ */
+export function createAnalyseProgress(
+  out: Output,
+  shape: readonly number[],
+  groups: Array<[string, string[]]>,
+  stream: NodeJS.WriteStream = process.stderr,
+): { note(line: string): void; start(key: string): void; done(key: string, ms: number, r: SimulationReport): void; stop(): void } {
+  const total = groups.length;
+  const names = new Map<string, string[]>(groups);
+  const label = (key: string) => (key === '*' ? names.get('*')!.join(', ') : `${key === '-' ? 'other' : `axis ${key}`} (${names.get(key)!.join(', ')})`);
+  const solves = (r: SimulationReport, key: string) => {
+    const diag = (r.diagnostics ?? {}) as Record<string, Record<string, unknown>>;
+    const used = new Set(names.get(key)!.map((p) => PROPERTIES[p].solve).filter((k): k is string => !!k && !!diag[k]));
+    return [...used].map((k) => `${k}: ${String(diag[k].iterations)} it, residual ${Number(diag[k].residual).toExponential(1)}`).join('; ');
+  };
+  let finished = 0;
+  const head = `analyse: ${shape.join('×')} voxels`;
+  if (stream.isTTY && !out.json) {
+    const bar = new cliProgress.SingleBar(
+      { format: ' analyse | {message} [{bar}] {value}/{total} | {duration_formatted}', hideCursor: true, clearOnComplete: false, stream },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(total, 0, { message: head });
+    return {
+      note: (line) => bar.update(finished, { message: line }),
+      start: (key) => bar.update(finished, { message: `solving ${label(key)}` }),
+      done: (key) => {
+        finished++;
+        bar.update(finished, { message: `done ${label(key)}` });
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  out.log(`${head}; ${total === 1 ? 'solving' : `${total} groups`}: ${groups.map(([k]) => label(k)).join('; ')}`);
+  return {
+    note: (line) => out.log(`analyse: ${line}`),
+    start: (key) => {
+      if (total > 1) out.log(`analyse: [${finished + 1}/${total}] solving ${label(key)} …`);
+    },
+    done: (key, ms, r) => {
+      finished++;
+      const s = solves(r, key);
+      out.log(`analyse: [${finished}/${total}] done ${label(key)} in ${(ms / 1000).toFixed(1)} s${s ? ` (${s})` : ''}`);
+    },
+    stop: () => {},
+  };
 }
