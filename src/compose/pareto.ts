@@ -32,6 +32,20 @@ export function paretoOf(ledger: Ledger, campaignId: string): ParetoReport | nul
 export function withParetoExport(doc: ExportDocument, report: ParetoReport | null): ExportDocument {
   if (!report) return doc;
   const onFront = new Set(report.measured.map((p) => p.trialId));
-  const hvAfter = (round: number) => [...report.hypervolume].reverse().find((h) => h.round <= round)?.hypervolume ?? null;
+  // The history is by round, ascending (campaignFront): the entry of the last round up to a
+  // trial's by binary search, not a reversed copy of the whole history per trial (scale
+  // review: trials × rounds).
+  const rounds = report.hypervolume.map((h) => h.round);
+  const values = report.hypervolume.map((h) => h.hypervolume);
+  const hvAfter = (round: number): number | null => {
+    let lo = 0;
+    let hi = rounds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (rounds[mid] <= round) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 ? values[lo - 1] : null;
+  };
   return { ...doc, pareto: report, trials: doc.trials.map((t) => ({ ...t, pareto: onFront.has(t.trialId), roundHypervolume: hvAfter(t.round) })) };
 }

@@ -36,17 +36,92 @@ export function dominates(a: readonly number[], b: readonly number[], goals: rea
   return better;
 }
 
-/** Indices of the non-dominated points (duplicates of a front point are all kept); NaN rows are skipped. */
-export function paretoFront(points: readonly (readonly number[])[], goals: readonly Goal[]): number[] {
-  const ok = points.map((p) => p.length === goals.length && p.every(Number.isFinite));
-  const out: number[] = [];
-  for (let i = 0; i < points.length; i++) {
-    if (!ok[i]) continue;
-    let dominated = false;
-    for (let j = 0; j < points.length && !dominated; j++) dominated = j !== i && ok[j] && dominates(points[j], points[i], goals);
-    if (!dominated) out.push(i);
+/** a dominates b, both minimisation vectors of one length. */
+function dominatesMin(a: readonly number[], b: readonly number[]): boolean {
+  let better = false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] > b[i]) return false;
+    if (a[i] < b[i]) better = true;
   }
-  return out;
+  return better;
+}
+
+/**
+ * Indices of the non-dominated points, ascending (duplicates of a front point are all kept);
+ * rows with a NaN or ±∞ entry, or of another length than `goals`, are skipped.
+ *
+ * By a lexicographic sort (scale review, 2 500-trial campaigns: the all-pairs test made the
+ * hypervolume history of `status` take 28 s): a point can only be dominated by one before it in
+ * lexicographic order of its minimisation vector, and, dominance being transitive, then also by
+ * a non-dominated one before it. For two objectives that is a sweep, O(n log n): a point is on
+ * the front iff its y is its x-group's least and below every y of smaller x (Kung, Luccio &
+ * Preparata, J. ACM 22 (1975) 469). For more, each point is compared with the front so far,
+ * O(n · front). The same indices as the definition (src/reward/pareto.test.ts compares).
+ */
+export function paretoFront(points: readonly (readonly number[])[], goals: readonly Goal[]): number[] {
+  const m = goals.length;
+  const index: number[] = [];
+  const mins: number[][] = [];
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i];
+    if (p.length !== m) continue;
+    const x = toMin(p, goals);
+    if (x.every(Number.isFinite)) {
+      index.push(i);
+      mins.push(x);
+    }
+  }
+  const order = mins.map((_, k) => k).sort((a, b) => {
+    const x = mins[a];
+    const y = mins[b];
+    for (let i = 0; i < m; i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return 0;
+  });
+  const out: number[] = [];
+  if (m === 2) {
+    let yBefore = Infinity; // least y over the points of smaller x
+    for (let g = 0; g < order.length; ) {
+      const x = mins[order[g]][0];
+      const yLeast = mins[order[g]][1];
+      let h = g;
+      for (; h < order.length && mins[order[h]][0] === x; h++) if (yLeast < yBefore && mins[order[h]][1] === yLeast) out.push(index[order[h]]);
+      if (yLeast < yBefore) yBefore = yLeast;
+      g = h;
+    }
+  } else {
+    const front: number[][] = [];
+    for (const k of order) {
+      if (front.some((q) => dominatesMin(q, mins[k]))) continue;
+      front.push(mins[k]);
+      out.push(index[k]);
+    }
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * The non-dominated points of `front ∪ added` when `front` is non-dominated (the points
+ * themselves, duplicates kept; rows with a NaN or ±∞ entry are dropped): each added point is
+ * dropped if a point of the front dominates it, else it joins and removes the points it
+ * dominates. What a history of fronts needs round after round, at O(added · front) instead of
+ * a new front of every point so far (scale review: `campaignFront`'s hypervolume history).
+ */
+export function extendFront(front: readonly (readonly number[])[], added: readonly (readonly number[])[], goals: readonly Goal[]): number[][] {
+  let cur = front.map((p) => [...p]);
+  let curMin = cur.map((p) => toMin(p, goals));
+  for (const p of added) {
+    if (p.length !== goals.length) continue;
+    const x = toMin(p, goals);
+    if (!x.every(Number.isFinite) || curMin.some((q) => dominatesMin(q, x))) continue;
+    const keep = curMin.map((q) => !dominatesMin(x, q));
+    if (keep.includes(false)) {
+      cur = cur.filter((_, i) => keep[i]);
+      curMin = curMin.filter((_, i) => keep[i]);
+    }
+    cur.push([...p]);
+    curMin.push(x);
+  }
+  return cur;
 }
 
 /** 2-D hypervolume of minimisation points that all dominate ref. */
