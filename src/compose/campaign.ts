@@ -423,6 +423,7 @@ export async function resumeCampaign(idOrPrefix: string, options: RunOptions): P
     // The stored config is the resolved one: re-resolving it reproduces space, reward and hash.
     const resolved = resolveCampaign(row.config, configRegistries(), { storedConfig: true }, {}, row.source);
     if (resolved.hash !== row.configHash) throw new PoreloopError(`stored config of ${row.id} does not reproduce its hash; the ledger was edited by hand?`);
+    for (const w of resolved.warnings) options.log?.(`warning: stored config of ${row.id}: ${w}`);
     const snap = row.snapshot as Snapshot<unknown> | null;
     const fromState = stateName(snap && typeof snap === 'object' && 'value' in snap ? (snap as { value: unknown }).value : 'start');
     // Refused (exit 2) while another live process runs it (issue #14).

@@ -71,6 +71,13 @@ export interface ResolvedCampaign {
   readonly warmStartCsv?: string;
   /** `durability.model`, resolved (see configPath; issue #20). */
   readonly durabilityModel?: string;
+  /**
+   * Only for a stored config (`resume`, the dashboard's edits): what the name checks added after
+   * it was recorded would refuse in a new config (predict.properties, predict.context and
+   * predict.surrogate option names). The campaign ran with them; refusing its
+   * resume would strand it (diff review 2026-12-07), so `resume` logs them instead.
+   */
+  readonly warnings: readonly string[];
 }
 
 export function parseDuration(v: number | string, where: string): number {
@@ -284,9 +291,22 @@ function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, e
   if (config.twin && checkInput) checkTwinInput(config.twin, space, checkInput);
   if (trained) checkConditionRange(config, space, trained.dir, trained.info);
   const paramNames = space.parameters.map((p) => p.name);
+  // The name checks of review 2026-12-07: errors for a new config; for a stored one, which ran
+  // with these names, warnings (ResolvedCampaign.warnings).
+  const warnings: string[] = [];
+  const nameCheck = (check: () => void) => {
+    if (!overrides.storedConfig) return check();
+    try {
+      check();
+    } catch (e) {
+      if (!(e instanceof BadInputError)) throw e;
+      warnings.push(`${e.message}; the campaign was recorded with it and goes on as it ran`);
+    }
+  };
   // Before the reward: a misspelt property is the property's error, not the reward's.
-  checkPredictNames(config, registries.properties);
-  if (config.predict?.surrogate !== undefined) checkSurrogate(config.predict.surrogate, registries.surrogate);
+  nameCheck(() => checkPredictNames(config, registries.properties));
+  const surrogate = config.predict?.surrogate;
+  if (surrogate !== undefined) nameCheck(() => checkSurrogate(surrogate, registries.surrogate));
   // stages.target before the reward, which reads it as target_<name> (review 2026-12-07: a typo
   // `porositty` was reported as the reward's unknown name target_porosity, though docs/stages.md
   // promises the target's own error). Ranges and the rest: compose/stage-rigs.ts stageSetup.
@@ -327,6 +347,7 @@ function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, e
     artifactsDir: config.artifacts !== undefined ? checkWritableDir(paths('artifacts', config.artifacts), 'artifacts') : undefined,
     warmStartCsv: config.warmStart ? paths('warmStart.csv', config.warmStart.csv) : undefined,
     durabilityModel: config.durability ? paths('durability.model', config.durability.model) : undefined,
+    warnings,
   });
 }
 

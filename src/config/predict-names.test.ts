@@ -37,6 +37,17 @@ const base = (predict: Record<string, unknown>, measure: string[] = ['porosity']
 });
 const load = (c: unknown) => () => resolveCampaign(c, registries, {}, {}, 'c.yaml');
 
+describe('a stored config (resume) recorded before these checks is not refused by them (diff review 2026-12-07)', () => {
+  it('the names a new config would be refused for are warnings of the resolved stored config, which stays as it was', () => {
+    const old = base({ properties: ['porosity', 'tau_zz'], context: { temperature: 350 } });
+    expect(load(old)).toThrow(/unknown property "tau_zz"/);
+    const stored = resolveCampaign(old, registries, { storedConfig: true }, {}, 'c.yaml');
+    expect(stored.config.predict?.properties).toEqual(['porosity', 'tau_zz']);
+    expect(stored.warnings).toEqual([expect.stringMatching(/^predict\.properties\.1: unknown property "tau_zz" .*; the campaign was recorded with it and goes on as it ran$/)]);
+    expect(load(base({ properties: ['porosity'] }))().warnings).toEqual([]);
+  });
+});
+
 describe('predict.properties and predict.context are checked at load', () => {
   it('refuses a property the physics does not compute, naming it, a close name and the known ones', () => {
     expect(load(base({ properties: ['porosity', 'tau_zz', 'limitingCurrent'] }))).toThrow(BadInputError);
