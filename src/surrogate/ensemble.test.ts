@@ -142,6 +142,23 @@ describe('DeepEnsemble', () => {
     expect(() => new DeepEnsemble({ validationFraction: 0.9 })).toThrow(/validationFraction/);
   });
 
+  it('rejects a bad architecture or transforms, listing the allowed values (diff review 2026-12-07, item 8)', () => {
+    const bad = (o: Record<string, unknown>) => () => new DeepEnsemble(o as EnsembleOptions);
+    expect(bad({ architecture: 'mlp' })).toThrow(/surrogate\.architecture: must be a map with kind mlp or cnn3d \(got "mlp"\)/);
+    expect(bad({ architecture: { kind: 'foo' } })).toThrow(/surrogate\.architecture\.kind: unknown kind "foo" \(allowed: mlp, cnn3d\)/);
+    expect(bad({ architecture: { kind: 'mlp' } })).toThrow(/surrogate\.architecture\.trunk: must be a list of positive integers \(got nothing\)/);
+    expect(bad({ architecture: { kind: 'mlp', trunk: [8, 0], head: [], activation: 'tanh' } })).toThrow(/architecture\.trunk/);
+    expect(bad({ architecture: { kind: 'mlp', trunk: [8], head: [], activation: 'sigmoid' } })).toThrow(/architecture\.activation: unknown activation "sigmoid" \(allowed: relu, elu, tanh, swish\)/);
+    expect(bad({ architecture: { kind: 'mlp', trunk: [8], head: [], activation: 'tanh', filters: [8] } })).toThrow(/unknown field 'filters' of a mlp architecture \(allowed: kind, trunk, head, activation\)/);
+    expect(bad({ architecture: { kind: 'cnn3d', shape: [4, 4], filters: [8], dense: [8], head: [], activation: 'relu' } })).toThrow(/architecture\.shape: must be a list of 3 positive integers/);
+    expect(bad({ transforms: 5 })).toThrow(/surrogate\.transforms: must be a map of property → transform \(identity, log, reciprocal\) \(got 5\)/);
+    expect(bad({ transforms: ['log'] })).toThrow(/surrogate\.transforms: must be a map/);
+    expect(bad({ transforms: { y: 'nope' } })).toThrow(/surrogate\.transforms\.y: unknown transform "nope" for 'y' \(allowed: identity, log, reciprocal\)/);
+    // The valid forms still pass.
+    expect(() => new DeepEnsemble({ architecture: { kind: 'mlp', trunk: [8], head: [], activation: 'tanh' }, transforms: { y: 'log' } })).not.toThrow();
+    expect(() => new DeepEnsemble({ architecture: { kind: 'cnn3d', shape: [4, 4, 4], filters: [2], dense: [4], head: [2], activation: 'relu' } })).not.toThrow();
+  });
+
   it('coverage counts rows inside μ ± zσ', () => {
     expect(coverage([0, 1, 2, NaN], [0, 0, 0, 0], [1, 1, 1, 1], 1)).toBeCloseTo(2 / 3, 12);
   });

@@ -32,8 +32,8 @@ import { createRng } from '../core/rng.js';
 import { ensureBackend, type BackendKind } from './backend.js';
 import { bootstrap, checkDataset, datasetHash, permutation } from './dataset.js';
 import { fileIO } from './io.js';
-import { buildNetwork, DEFAULT_MLP, type Architecture } from './network.js';
-import { checkTransforms, fitStandardiser, forward, inverse, inverseSlope, standardise, type Standardiser, type TransformName } from './transforms.js';
+import { buildNetwork, DEFAULT_MLP, type Activation, type Architecture } from './network.js';
+import { checkTransforms, fitStandardiser, forward, inverse, inverseSlope, standardise, TRANSFORMS, type Standardiser, type TransformName } from './transforms.js';
 
 export interface EnsembleOptions {
   name?: string;
@@ -148,6 +148,54 @@ export function coverage(y: readonly number[], mean: readonly number[], std: rea
   return n > 0 ? hit / n : NaN;
 }
 
+const ARCHITECTURE_KINDS = ['mlp', 'cnn3d'] as const;
+const ACTIVATIONS: readonly Activation[] = ['relu', 'elu', 'tanh', 'swish'];
+const ARCHITECTURE_KEYS: Record<(typeof ARCHITECTURE_KINDS)[number], readonly string[]> = {
+  mlp: ['kind', 'trunk', 'head', 'activation'],
+  cnn3d: ['kind', 'shape', 'filters', 'dense', 'head', 'activation'],
+};
+
+const show = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v));
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * `architecture` as network.ts builds it: a map with a known kind and all its fields, layer sizes
+ * positive integers (diff review 2026-12-07, item 8: a file's `architecture: 'mlp'` or
+ * `{ kind: 'foo' }` passed the load-time check and broke or was misread when training).
+ */
+function checkArchitecture(a: unknown): void {
+  const path = 'surrogate.architecture';
+  if (!isRecord(a)) throw new BadInputError(`must be a map with kind ${ARCHITECTURE_KINDS.join(' or ')} (got ${show(a)})`, path);
+  const kind = a.kind as (typeof ARCHITECTURE_KINDS)[number];
+  if (!ARCHITECTURE_KINDS.includes(kind)) throw new BadInputError(`unknown kind ${show(a.kind)} (allowed: ${ARCHITECTURE_KINDS.join(', ')})`, `${path}.kind`);
+  const keys = ARCHITECTURE_KEYS[kind];
+  for (const k of Object.keys(a)) {
+    if (!keys.includes(k)) throw new BadInputError(`unknown field '${k}' of a ${kind} architecture (allowed: ${keys.join(', ')})`, path);
+  }
+  const layers = (k: string, length?: number) => {
+    const v = a[k];
+    const ok = Array.isArray(v) && (length === undefined || v.length === length) && v.every((u) => Number.isInteger(u) && u >= 1);
+    if (!ok) throw new BadInputError(`must be ${length === undefined ? 'a list of positive integers' : `a list of ${length} positive integers`} (got ${show(v)})`, `${path}.${k}`);
+  };
+  if (kind === 'mlp') layers('trunk');
+  else {
+    layers('shape', 3);
+    layers('filters');
+    layers('dense');
+  }
+  layers('head');
+  if (!ACTIVATIONS.includes(a.activation as Activation)) throw new BadInputError(`unknown activation ${show(a.activation)} (allowed: ${ACTIVATIONS.join(', ')})`, `${path}.activation`);
+}
+
+/** `transforms`: property → a transform name of transforms.ts (which properties exist is checked when training). */
+function checkTransformOption(t: unknown): void {
+  const path = 'surrogate.transforms';
+  if (!isRecord(t)) throw new BadInputError(`must be a map of property → transform (${TRANSFORMS.join(', ')}) (got ${show(t)})`, path);
+  for (const [k, v] of Object.entries(t)) {
+    if (!TRANSFORMS.includes(v as TransformName)) throw new BadInputError(`unknown transform ${show(v)} for '${k}' (allowed: ${TRANSFORMS.join(', ')})`, `${path}.${k}`);
+  }
+}
+
 export class DeepEnsemble implements Surrogate {
   readonly name: string;
   private readonly opts: Required<Omit<EnsembleOptions, 'name' | 'transforms' | 'log' | 'bootstrap' | 'backend'>> & {
@@ -171,6 +219,11 @@ export class DeepEnsemble implements Surrogate {
     if (options.name !== undefined && typeof options.name !== 'string') throw new BadInputError(`must be a string (got ${JSON.stringify(options.name)})`, 'surrogate.name');
     if (options.bootstrap !== undefined && typeof options.bootstrap !== 'boolean') throw new BadInputError(`must be true or false (got ${JSON.stringify(options.bootstrap)})`, 'surrogate.bootstrap');
     if (options.backend !== undefined && options.backend !== 'dense' && options.backend !== 'conv') throw new BadInputError(`must be "dense" or "conv" (got ${JSON.stringify(options.backend)})`, 'surrogate.backend');
+    // architecture and transforms too: `architecture: 'mlp'`, `{ kind: 'foo' }`, `transforms: 5`
+    // or `{ y: 'nope' }` were accepted at load and failed (or were ignored) only when training
+    // (diff review 2026-12-07, item 8).
+    if (options.architecture !== undefined) checkArchitecture(options.architecture as unknown);
+    if (options.transforms !== undefined) checkTransformOption(options.transforms as unknown);
     if (options.learningRate !== undefined && !(options.learningRate > 0)) throw new BadInputError(`must be > 0 (got ${options.learningRate})`, 'surrogate.learningRate');
     const vf = options.validationFraction;
     if (vf !== undefined && !(vf >= 0 && vf <= 0.5)) throw new BadInputError(`must be in [0, 0.5] (got ${vf})`, 'surrogate.validationFraction');
