@@ -227,7 +227,7 @@ export async function createSimulatedLab(options: SimulatedLabOptions): Promise<
             const attempt = ev.attempt ?? 1;
             if (ev.type === 'result' && hit(faults.malformed, 'malformed', ev.jobId, attempt)) {
               const variant = rngFor('malformed-kind', ev.jobId, attempt).int(3);
-              const bad = variant === 0 ? '{"jobId": "' + ev.jobId + '", "type": "res' : variant === 1 ? JSON.stringify({ ...ev, seq: -1, type: 'finished' }) : JSON.stringify({ ...ev, reason: 'x'.repeat(70_000) });
+              const bad = variant === 0 ? '{"jobId": "' + ev.jobId + '", "type": "res' : variant === 1 ? JSON.stringify({ ...ev, seq: -1, type: 'finished' }) : JSON.stringify({ ...ev, reason: 'x'.repeat(66_000) }); // over the 64 KiB message limit, under the brokers' 70 000-byte packet limit (a bigger packet gets the rig disconnected)
               await t.publish(topic, bad, po);
             }
             await t.publish(topic, payload, po);
