@@ -242,7 +242,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
 
   /**
    * Why an event cannot be sent for its size, if so. A message over the limit is refused by every
-   * peer, and over a broker's max_packet_size (Mosquitto: 70 000) it gets the rig disconnected;
+   * peer, and over a broker's max_packet_size (the embedded broker: 70 000 bytes) it gets the rig disconnected;
    * MQTT.js resends the unacknowledged packet after each reconnect (with stateDir even after a
    * restart), so one oversized result locked the rig out of the broker for good (security review,
    * finding 3). The schema bounds a result well below the limit; this holds for anything else.
