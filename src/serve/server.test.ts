@@ -323,6 +323,29 @@ describe('event streams cannot exhaust the server (security review xss9, finding
       await d.close();
     }
   });
+
+  it('perAddress 0 (--max-streams-per-address 0): no per-address cap, only the total one — behind a reverse proxy every tab has its address (diff review 2026-12-07, item 3)', async () => {
+    const db = join(dir, 'caps0.db');
+    finishedCampaign([1], {}, 'c1', db).close();
+    const d = await startDashboard({ db, port: 0, streams: { max: 10, perAddress: 0 } });
+    const open: Array<{ close: () => void }> = [];
+    try {
+      // More than the default 8, all from the one address a proxy would connect from.
+      for (let i = 0; i < 10; i++) {
+        const s = await openStream(d.url, '127.0.0.1');
+        open.push(s);
+        expect(s.status, `stream ${i + 1}`).toBe(200);
+      }
+      const full = await openStream(d.url, '127.0.0.1');
+      open.push(full);
+      expect(full.status).toBe(503);
+      await until('the 503 body', () => full.body().includes('"error"'));
+      expect(JSON.parse(full.body()).error).toMatch(/^10 event streams are open, the most this dashboard serves at once/);
+    } finally {
+      for (const s of open) s.close();
+      await d.close();
+    }
+  });
 });
 
 /** GET `path` from 127.0.0.1:port with the given Host header: the status. */
@@ -337,6 +360,28 @@ const statusAs = (port: number, host: string, path = '/api/campaigns') =>
   );
 
 describe('the Host header is checked on every address (security review xss9, findings 3 and 5)', () => {
+  it('behind a reverse proxy or a port mapping: an --allowed-host name with no port or the public one, loopback names on a mapped port (diff review 2026-12-07, item 2)', async () => {
+    const db = join(dir, 'proxy.db');
+    finishedCampaign([1], {}, 'c1', db).close();
+    // As in Docker `-p 9000:8080`, nginx `proxy_set_header Host $host`, Caddy's default.
+    const d = await startDashboard({ db, port: 0, host: '0.0.0.0', readOnly: true, allowedHosts: ['dash.lab.example'] });
+    const port = Number(new URL(d.url).port);
+    try {
+      for (const ok of ['dash.lab.example', 'dash.lab.example:443', 'localhost:9000', `127.0.0.1:${port + 1}`]) expect(await statusAs(port, ok), ok).toBe(200);
+      const refused = await new Promise<string>((resolve, reject) =>
+        request({ host: '127.0.0.1', port, path: '/api/campaigns', headers: { host: 'attacker.example:443' } }, (r) => {
+          let body = '';
+          r.on('data', (c) => (body += c)).on('end', () => resolve(`${r.statusCode} ${body}`));
+        })
+          .on('error', reject)
+          .end(),
+      );
+      expect(refused).toMatch(/^421 .*dash\.lab\.example.*, with any port \(the Host header\)/);
+    } finally {
+      await d.close();
+    }
+  });
+
   it('listening on 0.0.0.0, a rebound name gets 421; loopback names, this machine\'s name and --allowed-host names are served', async () => {
     const db = join(dir, 'hosts.db');
     finishedCampaign([1], {}, 'c1', db).close();
@@ -346,29 +391,27 @@ describe('the Host header is checked on every address (security review xss9, fin
       expect(await statusAs(port, `attacker.example:${port}`)).toBe(421);
       expect(await statusAs(port, 'attacker.example')).toBe(421);
       for (const ok of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${hostname()}:${port}`, `dash.lab.example:${port}`, new URL(d.url).host]) expect(await statusAs(port, ok), ok).toBe(200);
-      // The right name on another port is another origin.
-      expect(await statusAs(port, `127.0.0.1:${port + 1}`)).toBe(421);
     } finally {
       await d.close();
     }
   });
 
-  it('on loopback, a Host without a port means port 80 (the default browsers leave out)', async () => {
+  it('a name is served with any port or none: reverse proxies, port mappings, --port 80 (diff review 2026-12-07, item 2)', async () => {
     const db = join(dir, 'hosts80.db');
     finishedCampaign([1], {}, 'c1', db).close();
-    const d = await startDashboard({ db, port: 0, readOnly: true });
+    const d = await startDashboard({ db, port: 0, readOnly: true, allowedHosts: ['proxy.example:8443'] });
     const port = Number(new URL(d.url).port);
     try {
-      expect(await statusAs(port, `127.0.0.1:${port}`)).toBe(200);
-      expect(await statusAs(port, '127.0.0.1')).toBe(421);
+      for (const ok of [`127.0.0.1:${port}`, '127.0.0.1', 'localhost:9000', 'proxy.example', 'proxy.example:443', 'proxy.example:8443']) expect(await statusAs(port, ok), ok).toBe(200);
+      expect(await statusAs(port, 'evil.example:8443')).toBe(421);
     } finally {
       await d.close();
     }
     // --port 80 (binding it needs privileges a test lacks; the check is the same function).
     const names = allowedNames('127.0.0.1', '127.0.0.1', []);
     expect([...names].sort()).toEqual(['127.0.0.1', '[::1]', 'localhost']);
-    for (const h of ['localhost', '127.0.0.1', '[::1]', 'localhost:80', 'LOCALHOST.']) expect(hostAllowed(h, names, 80), h).toBe(true);
-    for (const h of ['localhost:8080', 'evil.example', 'localhost:80:80', '[::1', '', undefined]) expect(hostAllowed(h, names, 80), String(h)).toBe(false);
+    for (const h of ['localhost', '127.0.0.1', '[::1]', 'localhost:80', 'LOCALHOST.', 'localhost:8080', '[::1]:9000']) expect(hostAllowed(h, names), h).toBe(true);
+    for (const h of ['evil.example', 'evil.example:80', 'localhost:80:80', 'localhost:99999', '::1', '[::1', '[localhost]', '', undefined]) expect(hostAllowed(h, names), String(h)).toBe(false);
     // Loopback only: the machine's other names are not served on loopback.
     expect(names.has(hostname().toLowerCase())).toBe(hostname().toLowerCase() === 'localhost');
   });

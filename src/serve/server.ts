@@ -43,16 +43,23 @@ export interface ServeOptions {
   checkParams?: (campaign: CampaignRow, params: Parameters) => string[];
   /** How often the ledger is read for new documents (ms). */
   pollMs?: number;
-  /** More names the dashboard answers to (the Host header), e.g. a reverse proxy's or a DNS name of this machine (`--allowed-host`). */
+  /**
+   * More names the dashboard answers to (the Host header), e.g. a reverse proxy's or a DNS name
+   * of this machine (`--allowed-host`): `name`, `name:port` or `[v6]:port`; a name matches with
+   * any port or none (see hostAllowed).
+   */
   allowedHosts?: string[];
-  /** Limits of the event streams (/api/stream); defaults STREAM_LIMITS. */
+  /** Limits of the event streams (/api/stream); defaults STREAM_LIMITS (`--max-streams`, `--max-streams-per-address`). */
   streams?: Partial<StreamLimits>;
 }
 
 export interface StreamLimits {
   /** Streams open at once, all clients together. */
   max: number;
-  /** Streams open at once from one client address. */
+  /**
+   * Streams open at once from one client address (the socket's peer: behind a reverse proxy
+   * every browser has the proxy's address; X-Forwarded-For is not trusted); 0: no such cap.
+   */
   perAddress: number;
   /** Bytes a stream may have waiting to be sent (unread by its client) before it is dropped. */
   bufferBytes: number;
@@ -66,6 +73,8 @@ export interface StreamLimits {
  * browser's EventSource reconnects and the page reloads what it shows (web/dashboard/app.js);
  * beyond the caps a stream is refused with 503 while pages and the API keep working. A browser
  * opens one stream per dashboard tab (and at most 6 connections to a host over HTTP/1.1).
+ * Behind a reverse proxy all streams come from the proxy's address, so the per-address cap
+ * would be the whole lab's: `--max-streams-per-address 0` lifts it (diff review 2026-12-07, item 3).
  */
 export const STREAM_LIMITS: StreamLimits = { max: 64, perAddress: 8, bufferBytes: 1024 * 1024 };
 
@@ -332,7 +341,7 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
       const from = req.socket.remoteAddress ?? '';
       const mine = [...clients.values()].filter((a) => a === from).length;
       const full =
-        clients.size >= limits.max ? `${clients.size} event streams are open, the most this dashboard serves at once` : mine >= limits.perAddress ? `${mine} event streams from ${from} are open, the most one address may hold` : null;
+        clients.size >= limits.max ? `${clients.size} event streams are open, the most this dashboard serves at once` : limits.perAddress > 0 && mine >= limits.perAddress ? `${mine} event streams from ${from} are open, the most one address may hold` : null;
       if (full) {
         // Closed after the answer: a refused stream keeps no file handle (xss9 finding 2).
         res.setHeader('connection', 'close');
@@ -382,12 +391,13 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
 
   // Only requests addressed to this dashboard are served: a web page whose DNS name is rebound
   // to this machine sends its own name as Host and gets nothing (DNS-rebinding defence) — on
-  // every address, not only loopback (security review xss9, finding 3).
-  let allowed: { names: Set<string>; port: number } | null = null;
+  // every address, not only loopback (security review xss9, finding 3). The name is checked,
+  // not the port (diff review 2026-12-07, item 2).
+  let allowed: Set<string> | null = null;
   const server = createServer((req, res) => {
-    if (!allowed || !hostAllowed(req.headers.host, allowed.names, allowed.port)) {
-      const names = allowed ? [...allowed.names].join(', ') : 'nothing yet';
-      return json(res, 421, { error: `this dashboard answers only to ${names} (the Host header); start it with --allowed-host <name> to add a name` });
+    if (!allowed || !hostAllowed(req.headers.host, allowed)) {
+      const names = allowed ? [...allowed].join(', ') : 'nothing yet';
+      return json(res, 421, { error: `this dashboard answers only to ${names}, with any port (the Host header); start it with --allowed-host <name> to add a name` });
     }
     route(req, res).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : 500;
@@ -413,7 +423,7 @@ export async function startDashboard(options: ServeOptions): Promise<DashboardSe
   }, 15_000);
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  allowed = { names: allowedNames(options.host ?? '127.0.0.1', addr.address, options.allowedHosts ?? []), port: addr.port };
+  allowed = allowedNames(options.host ?? '127.0.0.1', addr.address, options.allowedHosts ?? []);
   return {
     url: `http://${host}:${addr.port}/`,
     token,
@@ -437,6 +447,24 @@ export function hostName(name: string): string {
 }
 
 /**
+ * A Host header's value (or an `--allowed-host`) split into its name (as hostName writes it) and
+ * port: `name`, `name:port`, `1.2.3.4:port`, `[v6]` or `[v6]:port`, and a bare IPv6 address
+ * (never in a Host header, but what `--host ::1` is). null when it is none of those or the
+ * port is over 65535.
+ */
+export function parseHost(value: string): { name: string; port?: number } | null {
+  const v = value.trim();
+  if (isIP(v) === 6) return { name: hostName(v) };
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]\s/]+)(?::(\d{1,5}))?$/i.exec(v);
+  if (!m) return null;
+  const port = m[2] === undefined ? undefined : Number(m[2]);
+  if (port !== undefined && port > 65535) return null;
+  const name = m[1].startsWith('[') ? m[1].slice(1, -1) : m[1];
+  if (m[1].startsWith('[') && isIP(name) !== 6) return null;
+  return { name: hostName(name), port };
+}
+
+/**
  * The names a dashboard listening on `host` (bound to `address`) answers to: the address it
  * listens on and the name it was given (the URL it prints); loopback names when it listens on loopback or on every
  * address; this machine's host name and interface addresses when it listens beyond loopback;
@@ -451,21 +479,27 @@ export function allowedNames(host: string, address: string, extra: string[]): Se
     names.add(hostName(hostname()));
     for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) if (!i.address.includes('%')) names.add(hostName(i.address));
   }
-  for (const n of extra) names.add(hostName(n));
+  for (const n of extra) names.add(parseHost(n)?.name ?? hostName(n));
   // `0.0.0.0` stays: it is in the URL `serve` prints, and only a page loaded from that URL sends it.
   return names;
 }
 
 /**
- * Whether a Host header names this dashboard: one of `names` with the port it listens on — or
- * with no port when that port is 80, the scheme's default, which browsers leave out (security
- * review xss9, finding 5: `--port 80` refused every browser request with 421; RFC 9110 §7.2).
+ * Whether a Host header names this dashboard: one of `names`, with any port or none.
+ *
+ * The port is not checked (diff review 2026-12-07, item 2). A DNS-rebinding page sends its own
+ * name, and that is what this defence refuses; a browser always sends the port of the URL it
+ * was given, so the port tells only how the request reached this machine — and a reverse proxy
+ * (nginx's `$host`, Caddy: no port, or the public 443), a port mapping (Docker `-p 9000:8080`)
+ * or an SSH tunnel sends another one than the port listened on. Requiring it refused all of
+ * them with 421 (and `--port 80` before that: security review xss9, finding 5; RFC 9110 §7.2).
  */
-export function hostAllowed(header: string | undefined, names: ReadonlySet<string>, port: number): boolean {
-  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/i.exec((header ?? '').trim());
-  if (!m) return false;
-  const given = m[2] === undefined ? 80 : Number(m[2]);
-  return given === port && names.has(hostName(m[1].startsWith('[') ? m[1].slice(1, -1) : m[1]));
+export function hostAllowed(header: string | undefined, names: ReadonlySet<string>): boolean {
+  // A bare IPv6 address is no Host header (RFC 9110 §7.2 brackets it).
+  const h = (header ?? '').trim();
+  if (isIP(h) === 6) return false;
+  const parsed = parseHost(h);
+  return parsed !== null && names.has(parsed.name);
 }
 
 /** A path segment, %-decoded; a malformed escape is the client's error, not a 500 "URI malformed" (dashboard review, 2026-12-07). */

@@ -11,6 +11,8 @@ interface ServeArgs extends GlobalArgs {
   host: string;
   readOnly: boolean;
   allowedHost: string[];
+  maxStreams?: number;
+  maxStreamsPerAddress?: number;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -23,21 +25,32 @@ export const serveCommandModule = (ctx: CommandContext): CommandModule<GlobalArg
       .option('port', { type: 'number', default: 8080, describe: 'TCP port (0: any free port)' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on; anything but loopback exposes the dashboard to the network' })
       .option('read-only', { type: 'boolean', default: false, describe: 'refuse every write action (approve, pause, stop…), print no token' })
-      .option('allowed-host', { type: 'string', array: true, default: [], describe: 'another name the dashboard answers to (Host header), e.g. a DNS name of this machine or a reverse proxy\'s; repeatable' })
+      .option('allowed-host', { type: 'string', array: true, default: [], describe: 'another name the dashboard answers to (Host header), with any port, e.g. a DNS name of this machine or a reverse proxy\'s (name or name:port); repeatable' })
+      // No yargs defaults: the server's STREAM_LIMITS apply (the server module loads only when serve runs).
+      .option('max-streams', { type: 'number', describe: 'live event streams (one per dashboard tab) open at once, all clients together [default: 64]' })
+      .option('max-streams-per-address', { type: 'number', describe: 'live event streams open at once from one client address; 0: no such cap (behind a reverse proxy every browser has the proxy\'s address) [default: 8]' })
       .epilogue('Write actions (approve/edit/reject a waiting batch, pause, resume, stop) need the token printed at start-up.') as never,
   handler: commandHandler(ctx, async (args, out) => {
     if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new BadInputError(`expected a port 0…65535, got ${args.port}`, '--port');
-    // A bare host name or address: the Host header's port is checked against --port (security review xss9, finding 3).
+    const { startDashboard, parseHost } = await import('../../serve/server.js');
+    // A host name or address, with or without a port (security review xss9, finding 3). The
+    // port is accepted and not checked: the dashboard matches the name with any port, which is
+    // what DNS-rebinding defence needs, and a proxy may send the name with or without one (diff
+    // review 2026-12-07, item 2).
     for (const h of args.allowedHost) {
-      if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?\.?$/i.test(h) && isIP(h.replace(/^\[(.*)\]$/, '$1')) === 0) {
-        throw new BadInputError(`expected a host name or IP address without scheme or port (e.g. dash.lab.example), got "${h}"`, '--allowed-host');
+      const p = parseHost(h);
+      if (!p || (isIP(p.name.replace(/^\[(.*)\]$/, '$1')) === 0 && !/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i.test(p.name))) {
+        throw new BadInputError(`expected a host name or IP address, with or without a port and without a scheme (e.g. dash.lab.example or dash.lab.example:443), got "${h}"`, '--allowed-host');
       }
     }
-    const { startDashboard } = await import('../../serve/server.js');
+    if (args.maxStreams !== undefined && (!Number.isInteger(args.maxStreams) || args.maxStreams < 1)) throw new BadInputError(`expected a whole number ≥ 1, got ${args.maxStreams}`, '--max-streams');
+    if (args.maxStreamsPerAddress !== undefined && (!Number.isInteger(args.maxStreamsPerAddress) || args.maxStreamsPerAddress < 0)) {
+      throw new BadInputError(`expected a whole number ≥ 0 (0: no per-address cap), got ${args.maxStreamsPerAddress}`, '--max-streams-per-address');
+    }
     const { trialVolume, checkTrialParams } = await import('../../compose/dashboard.js');
     let dash;
     try {
-      dash = await startDashboard({ db: args.db, port: args.port, host: args.host, readOnly: args.readOnly, allowedHosts: args.allowedHost, volumeOf: trialVolume, checkParams: checkTrialParams });
+      dash = await startDashboard({ db: args.db, port: args.port, host: args.host, readOnly: args.readOnly, allowedHosts: args.allowedHost, streams: { ...(args.maxStreams !== undefined && { max: args.maxStreams }), ...(args.maxStreamsPerAddress !== undefined && { perAddress: args.maxStreamsPerAddress }) }, volumeOf: trialVolume, checkParams: checkTrialParams });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EADDRINUSE') throw new BadInputError(`port ${args.port} is in use; choose another with --port (0: any free port)`, '--port');
