@@ -10,6 +10,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { Transport } from '../../src/core/protocols.js';
 import { brokerUrlProblem } from '../../src/core/broker-url.js';
 import { BadInputError } from '../../src/core/errors.js';
+import { redactUrl } from '../../src/core/redact.js';
 import { topicMatches } from '../protocol/topics.js';
 
 export interface WillOptions {
@@ -281,7 +282,5 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Hides a password embedded in a URL before it reaches a log or error message. */
-export function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
-}
+/** Hides a password embedded in a URL before it reaches a log or error message (src/core/redact.ts). */
+export const redact = redactUrl;

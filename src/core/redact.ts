@@ -2,12 +2,16 @@
  * Credentials out of what poreloop shows (security review xss9, finding 4: `poreloop report`
  * wrote the broker password of `mqtts://user:password@host` into index.html). The ledger keeps
  * the config as resolved; every view of it — report, dashboard, export, status — shows it
- * through `redactSecrets`. The same rule as robots/transport/mqtt.ts `redact` (logs), here in
- * src/core so that src/report, src/serve and src/ledger may use it.
+ * through `redactSecrets`. The one rule: the rig transport's and the compute wire's log and
+ * error lines use it too (diff review 2026-12-07: three copies had drifted apart, and two of
+ * them left `mqtt://:secret@h` in clear).
  */
 
-/** `scheme://user:password@` → `scheme://user:***@`, wherever it occurs in `text`. */
-const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):([^\s@]*)@/gi;
+/**
+ * `scheme://user:password@` → `scheme://user:***@`, wherever it occurs in `text`. The password
+ * runs to the last `@` before the path (`u:p@ss@host` hides all of `p@ss`); an empty user too.
+ */
+const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):([^\s/]*)@/gi;
 
 export function redactUrl(text: string): string {
   return text.replace(USERINFO, '$1$2:***@');

@@ -4,6 +4,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { z } from 'zod';
 import { brokerUrlProblem } from '../core/broker-url.js';
 import { BadInputError, PoreloopError } from '../core/errors.js';
+import { redactUrl } from '../core/redact.js';
 
 /**
  * The wire format of compute tasks over MQTT 5 (issue #21, docs/scale-out.md): topics, the
@@ -453,10 +454,8 @@ export function errorData(e: unknown): { name: string; message: string; data?: u
   return { name: error.name, message: error.message, data: (error as { data?: unknown }).data };
 }
 
-/** Hides a password embedded in a broker URL (as robots/transport/mqtt.ts `redact`, which src/exec may not import). */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
-}
+/** Hides a password embedded in a broker URL: the one rule of src/core/redact.ts. */
+export { redactUrl };
 
 /** Client ids are kept to this many characters (a broker must accept 23, MQTT 5 §3.1.3.1; Mosquitto, EMQX and HiveMQ take 64 and more). */
 export const CLIENT_ID_MAX = 64;
