@@ -123,7 +123,10 @@ const num = (v: number | null | undefined): number | null => (typeof v === 'numb
 
 const cell = (v: unknown): string => {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v);
+  // ±∞ (an infinite loss: computable and terrible) is written as Infinity/-Infinity, which
+  // pandas, R and spreadsheets read as numbers; NaN (unknown) stays blank (diff review
+  // 2026-12-07, item 5: an infinite prediction was blank, like an unknown one).
+  const s = typeof v === 'number' ? (Number.isNaN(v) ? '' : String(v)) : String(v);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
@@ -176,6 +179,20 @@ export function toCsv(doc: ExportDocument): string {
     );
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * JSON.stringify's replacer for documents that carry ±∞ (an export, a summary): ±∞ as the
+ * strings "Infinity" and "-Infinity" — JSON has no ∞, and its null reads as "unknown" (diff
+ * review 2026-12-07, item 5). NaN stays null.
+ */
+export function infinityAsString(_key: string, v: unknown): unknown {
+  return v === Infinity ? 'Infinity' : v === -Infinity ? '-Infinity' : v;
+}
+
+/** `poreloop export --format json`: the document, ±∞ written as "Infinity"/"-Infinity" (infinityAsString). */
+export function toJson(doc: ExportDocument): string {
+  return JSON.stringify(doc, infinityAsString, 2) + '\n';
 }
 
 export interface TrialSummary {

@@ -212,8 +212,45 @@ export interface DocumentRecord {
 
 /** A `documents` row as a LedgerDocument (the one place the row is parsed). */
 export function documentRow<T extends DocumentType>(r: DocumentRecord): LedgerDocument<T> {
-  return { seq: r.seq, campaignId: r.campaign_id, type: r.type as T, key: r.key, at: r.at, body: JSON.parse(r.body) as DocumentBodies[T] };
+  const body = JSON.parse(r.body) as DocumentBodies[T];
+  const scored = r.type === 'TrialScored' || r.type === 'TrialRescored';
+  return { seq: r.seq, campaignId: r.campaign_id, type: r.type as T, key: r.key, at: r.at, body: scored ? (withInfiniteMeans(body as DocumentBodies['TrialScored']) as DocumentBodies[T]) : body };
 }
+
+type Scored = DocumentBodies['TrialScored'];
+type Estimates = Scored['properties'];
+
+/**
+ * A (re)scoring as recorded, its ±∞ property means restored: JSON stores them as null, like an
+ * unknown (NaN) mean, and `infinite` names which were ±∞ (an anode that does not percolate has
+ * an infinite loss: computable and terrible). Restored here, where every document and trial row
+ * is read, so the runtime, export, status and the report all see ∞ and not "unknown" (diff
+ * review 2026-12-07, item 5: only the runtime restored them). A body without `infinite` (every
+ * ledger written before it) is returned as it is.
+ */
+export function withInfiniteMeans(body: Scored): Scored {
+  const inf = body.infinite;
+  if (!inf) return body;
+  const restore = (ps: Estimates): Estimates =>
+    Object.fromEntries(Object.entries(ps).map(([k, e]) => [k, (typeof e.mean !== 'number' || !Number.isFinite(e.mean)) && inf[k] ? { ...e, mean: Number(inf[k]) } : e]));
+  return { ...body, properties: restore(body.properties), ...(body.raw ? { raw: restore(body.raw) } : {}) };
+}
+
+/**
+ * The trials table's `prediction`: the estimates as JSON, a ±∞ mean that `infinite` names kept
+ * as the string 'Infinity' or '-Infinity' (read back by `trialRow`); any other non-finite mean
+ * is null, as JSON.stringify of the document made it, so the row stays a function of the
+ * document as stored.
+ */
+function predictionJson(body: Scored): string {
+  const inf = body.infinite ?? {};
+  return JSON.stringify(
+    Object.fromEntries(Object.entries(body.properties).map(([k, e]) => [k, typeof e.mean === 'number' && Number.isFinite(e.mean) ? e : { ...e, mean: inf[k] ?? null }])),
+  );
+}
+
+/** Reads `prediction` back: the strings 'Infinity'/'-Infinity' of a mean are ±∞ (predictionJson). */
+const reviveMean = (key: string, v: unknown): unknown => (key === 'mean' && (v === 'Infinity' || v === '-Infinity') ? Number(v) : v);
 
 export class Ledger {
   readonly db: Database.Database;
@@ -557,7 +594,7 @@ export function trialRow(r: Record<string, any>): TrialRow {
     params: JSON.parse(r.params),
     status: r.status,
     agent: r.agent,
-    prediction: j(r.prediction),
+    prediction: r.prediction ? JSON.parse(r.prediction, reviveMean) : null,
     achieved: j(r.achieved),
     fidelity: r.fidelity,
     predictedReward: r.predicted_reward,
@@ -639,7 +676,7 @@ function project(db: Database.Database, doc: LedgerDocument): void {
       // A re-score (an edit at the approval gate, issue #18 review) replaces the prediction; the status stays.
       if (doc.type === 'TrialScored') moveTrial(db, doc, b.trialId, 'scored', at);
       sql(db, 'UPDATE trials SET prediction = ?, achieved = ?, fidelity = ?, predicted_reward = ? WHERE id = ? AND campaign_id = ?').run(
-        JSON.stringify(b.properties), b.achieved ? JSON.stringify(b.achieved) : null, b.fidelity ?? null, num(b.reward), b.trialId, c,
+        predictionJson(b), b.achieved ? JSON.stringify(b.achieved) : null, b.fidelity ?? null, num(b.reward), b.trialId, c,
       );
       break;
     }

@@ -437,14 +437,9 @@ export class CampaignRuntime {
 
   /** A trial's P-model score as it stands: re-scored after an edit at the approval gate, else as proposed. */
   private scoredOf(trialId: string): DocumentBodies['TrialScored'] | undefined {
-    const body = (this.view.document('TrialRescored', trialId) ?? this.view.document('TrialScored', trialId))?.body;
-    // ±∞ means come back from JSON as null; `infinite` says which were ∞ (sofc-device review
-    // 2026-12-07: an infinite anode loss was read back as unknown, so the reality model had no
-    // data there and its σ made the recipe a favourite of the rigs).
-    if (!body?.infinite) return body;
-    const restore = (ps: Record<string, PropertyEstimate>) =>
-      Object.fromEntries(Object.entries(ps).map(([k, e]) => [k, typeof e.mean !== 'number' && body.infinite![k] ? { ...e, mean: Number(body.infinite![k]) } : e]));
-    return { ...body, properties: restore(body.properties), ...(body.raw ? { raw: restore(body.raw) } : {}) };
+    // ±∞ means (JSON's null, named by `infinite`) are restored by the ledger as it reads the
+    // document (withInfiniteMeans in src/ledger/ledger.ts; diff review 2026-12-07, item 5).
+    return (this.view.document('TrialRescored', trialId) ?? this.view.document('TrialScored', trialId))?.body;
   }
 
   /**

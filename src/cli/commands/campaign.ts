@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { BadInputError } from '../../core/errors.js';
 import type { RunOptions } from '../../compose/campaign.js';
-import { exportCampaign, pendingApproval, stoppedByOperator, summariseCampaign, toCsv, type CampaignSummary, type TrialSummary } from '../../ledger/export.js';
+import { exportCampaign, pendingApproval, stoppedByOperator, summariseCampaign, toCsv, toJson, type CampaignSummary, type TrialSummary } from '../../ledger/export.js';
 import { campaignFinished, Ledger, issueCommand, type CampaignRow } from '../../ledger/ledger.js';
 import { CampaignLease } from '../../ledger/lease.js';
 import { parseSetFlags, withLedger, type GlobalArgs, type Output } from '../common.js';
@@ -21,7 +21,8 @@ import { PROPERTIES } from '../../physics/properties.js';
 /** The composition root loads TF.js, the twins and the physics: only for the commands that run campaigns. */
 const compose = () => import('../../compose/campaign.js');
 
-const fmt = (v: number | null | undefined, digits = 4) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v).toPrecision(digits));
+// ±∞ is a value (an infinite anode loss: computable and terrible), — is unknown (diff review 2026-12-07, item 5).
+const fmt = (v: number | null | undefined, digits = 4) => (v === Infinity ? '∞' : v === -Infinity ? '−∞' : v === null || v === undefined || !Number.isFinite(v) ? '—' : Number(v).toPrecision(digits));
 
 /** The summary's width: it fits a 100-column terminal (issue #18: it was 173 wide). */
 export const SUMMARY_WIDTH = 100;
@@ -335,7 +336,7 @@ export function exportTrials(args: ExportArgs, out: Output): Promise<void> {
   return withLedger(args.db, (ledger) => {
     const c = ledger.requireCampaign(args.campaignId, args.db);
     const doc = withParetoExport(exportCampaign(ledger, c.id), paretoOf(ledger, c.id));
-    const text = args.format === 'json' || args.json ? JSON.stringify(doc, null, 2) + '\n' : toCsv(doc);
+    const text = args.format === 'json' || args.json ? toJson(doc) : toCsv(doc);
     if (args.out) {
       try {
         writeFileSync(args.out, text);
