@@ -13,7 +13,8 @@ import { campaignIn, cli, tmp, until } from './helpers.js';
  * for a failed attempt: a retry with a new attempt number (new noise draw), or with
  * maxAttempts 1 an abandoned trial. A clean stop must leave what a kill leaves.
  * Real campaigns (twin-less, one simulated rig on the embedded broker, real ledger) in this process.
- * Slow tier: a few seconds per campaign process.
+ * Slow tier: about half a minute per case — the stopped run's rig takes 6 s per job, and its
+ * resume (the stored config) too.
  */
 
 /** What must not depend on the stop: trials, each job's attempt and outcome, the measurements. */
@@ -71,7 +72,7 @@ describe('a campaign stopped cleanly while its simulated rig measures resumes ex
     expect(expected.measurements).toHaveLength(2);
 
     const db = join(dir, 'stopped.db');
-    const run = cli(['run', config(10_000, 'stopped.yaml'), '--db', db, '--json']);
+    const run = cli(['run', config(6000, 'stopped.yaml'), '--db', db, '--json']);
     const { ledger: l, id } = await campaignIn(db);
     const w = Ledger.open(db);
     try {
