@@ -93,7 +93,7 @@ describe('poreloop serve behind a reverse proxy (diff review 2026-12-07, items 2
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((r) => probe.close(() => r()));
     const before = { int: process.listeners('SIGINT'), term: process.listeners('SIGTERM') };
-    const run = cli(['serve', '--db', db, '--port', String(port), '--read-only', '--allowed-host', 'dash.lab.example:443', '--max-streams', '3', '--max-streams-per-address', '0']);
+    const run = cli(['serve', '--db', db, '--port', String(port), '--read-only', '--allowed-host', 'dash.lab.example:443', '--allowed-host', 'poreloop_dash', '--max-streams', '3', '--max-streams-per-address', '0']);
     let ended = false;
     void run.finally(() => (ended = true));
     // serve waits for SIGINT once it listens: its listener appearing is the sign it is up.
@@ -105,7 +105,7 @@ describe('poreloop serve behind a reverse proxy (diff review 2026-12-07, items 2
     }
     const streams: Array<{ close: () => void }> = [];
     try {
-      for (const host of ['dash.lab.example', 'dash.lab.example:443', `dash.lab.example:${port}`, 'localhost:9000']) expect((await getAs(port, host, '/api/campaigns')).status, host).toBe(200);
+      for (const host of ['dash.lab.example', 'dash.lab.example:443', `dash.lab.example:${port}`, 'localhost:9000', 'poreloop_dash:8080']) expect((await getAs(port, host, '/api/campaigns')).status, host).toBe(200);
       expect((await getAs(port, 'attacker.example', '/api/campaigns')).status).toBe(421);
       // Three streams from one address (the proxy's): the per-address cap of 8 would refuse the 9th; 0 lifts it.
       for (let i = 0; i < 3; i++) {

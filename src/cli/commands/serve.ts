@@ -36,10 +36,11 @@ export const serveCommandModule = (ctx: CommandContext): CommandModule<GlobalArg
     // A host name or address, with or without a port (security review xss9, finding 3). The
     // port is accepted and not checked: the dashboard matches the name with any port, which is
     // what DNS-rebinding defence needs, and a proxy may send the name with or without one (diff
-    // review 2026-12-07, item 2).
+    // review 2026-12-07, item 2). Underscores too: Docker Compose service names (poreloop_dash)
+    // are host names on their network, and os.hostname() with one is allowed automatically.
     for (const h of args.allowedHost) {
       const p = parseHost(h);
-      if (!p || (isIP(p.name.replace(/^\[(.*)\]$/, '$1')) === 0 && !/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$/i.test(p.name))) {
+      if (!p || (isIP(p.name.replace(/^\[(.*)\]$/, '$1')) === 0 && !/^([a-z0-9_]([a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$/i.test(p.name))) {
         throw new BadInputError(`expected a host name or IP address, with or without a port and without a scheme (e.g. dash.lab.example or dash.lab.example:443), got "${h}"`, '--allowed-host');
       }
     }
