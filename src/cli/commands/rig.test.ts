@@ -93,6 +93,15 @@ describe('poreloop broker / rig', () => {
     expect(parseFaults('drop=0.1, hang=0')).toEqual({ drop: 0.1, hang: 0 });
   });
 
+  it('rig admin --confirm takes only a whole number of ms ≥ 0: exit 2 otherwise, never a silent 0 (diff review 2026-12-07, item 4)', async () => {
+    // Port 1 refuses at once: were the value accepted, the command would fail to connect (exit 1).
+    for (const bad of ['abc', '-1', '1.5']) {
+      const seen = errors.length;
+      expect((await run(['rig', 'admin', 'pause', '--rig', 'r1', '--broker', 'mqtt://127.0.0.1:1', '--confirm', bad])).code, `--confirm ${bad}`).toBe(2);
+      expect(errors.slice(seen).join('')).toMatch(/--confirm must be a whole number of ms, 0 or more/);
+    }
+  });
+
   it('prints the protocol schemas', async () => {
     const r = await run(['rig', 'schema', 'job', '--json']);
     expect(JSON.parse(r.stdout).required).toContain('jobId');

@@ -189,6 +189,9 @@ const adminCommand = (ctx: CommandContext): CommandModule<GlobalArgs, AdminArgs>
       .option('confirm', { type: 'number', default: 5000, describe: 'ms to wait for the broker to accept the command and (pause, resume, safety-stop) for the rig to report the commanded state; 0: send without confirming' }) as never,
   handler: commandHandler(ctx, async (args, out) => {
     await checkLab(args);
+    // Diff review 2026-12-07, item 4: Math.max(0, …) made `--confirm abc` NaN and `--confirm -1`
+    // 0, which silently turned confirmation off; a bad value is an input error instead.
+    if (!(Number.isInteger(args.confirm) && args.confirm >= 0)) throw new BadInputError(`--confirm must be a whole number of ms, 0 or more (0: send without confirming), got ${String(args.confirm)}`, '--confirm');
     const { checkOutbound, connectMqtt, parseMessage, PROTOCOL_VERSION, topicsFor } = await loadRigs();
     if (!ADMIN.includes(args.command as AdminCommandName)) throw new BadInputError(`unknown admin command "${args.command}"; allowed: ${ADMIN.join(', ')}`, 'command');
     const topics = topicsFor(args.lab);
@@ -213,7 +216,7 @@ const adminCommand = (ctx: CommandContext): CommandModule<GlobalArgs, AdminArgs>
     // MQTT 5 (when the broker speaks it, as campaigns choose) turns the refusal into a PUBACK
     // reason code, "Not authorized", and so into an error; and the rig's own status, read back,
     // is what says a pause / resume / safety-stop was carried out.
-    const confirmMs = Math.max(0, args.confirm);
+    const confirmMs = args.confirm;
     const t = await connectMqtt({ url: args.broker, clientId: `poreloop-cli-${randomUUID().slice(0, 8)}`, clean: true, protocolVersion: 'auto' });
     const expected = confirmMs > 0 ? CONFIRMED_BY[cmd.command] : undefined;
     let state: StatusMessage['status'] | undefined;
