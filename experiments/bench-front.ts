@@ -8,9 +8,11 @@
  * Without: for each size a fresh ledger in the OS temp dir, written through Ledger.append as the
  * reviewer's generator did: rounds of 4, objectives a = 10x + u, b = 10(1 − x) + u' (a noisy
  * trade-off), one trial in 40 abandoned. Each timing is the median of --runs runs after a warm-up.
- * Prints a table; the numbers of record are in docs/multiobjective.md.
+ * Prints the table and writes it to experiments/results/<--out, default front>.md, as every
+ * suite does (experiments/bench.ts); docs/multiobjective.md quotes it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { paretoOf, withParetoExport } from '../src/compose/pareto.js';
@@ -54,6 +56,11 @@ function write(path: string, n: number): void {
 }
 
 let runs = 3;
+let table = '';
+const emit = (line: string) => {
+  table += line;
+  process.stdout.write(line);
+};
 
 /** Median of `runs` timings after a warm-up (one timing, no warm-up, with --runs 1: the code before the fix took minutes). */
 function median(f: () => unknown): number {
@@ -76,7 +83,7 @@ function bench(path: string): void {
     const cf = median(() => campaignFront(frontTrials(rows), set));
     const ex = median(() => exportCampaign(l, c.id));
     const full = median(() => withParetoExport(exportCampaign(l, c.id), paretoOf(l, c.id)));
-    process.stdout.write(
+    emit(
       `| ${path.split('/').pop()} ${c.id} | ${rows.length} | ${front.hypervolume.length} | ${front.measured.length} | ${cf.toFixed(1)} | ${ex.toFixed(1)} | ${full.toFixed(1)} |\n`,
     );
   }
@@ -89,9 +96,24 @@ export async function run(args: string[]): Promise<void> {
     return i >= 0 ? args[i + 1] : undefined;
   };
   runs = Number(opt('--runs') ?? 3);
-  process.stdout.write('| ledger, campaign | trials | rounds | measured front | campaignFront ms | exportCampaign ms | export + Pareto report ms |\n|---|---|---|---|---|---|---|\n');
+  const out = new URL(`results/${opt('--out') ?? 'front'}.md`, import.meta.url);
+  const started = new Date();
+  const finish = () => {
+    let commit = 'unknown';
+    try {
+      commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    } catch {
+      // not a git checkout: say so rather than fail the bench
+    }
+    const head = `# Pareto report and export against campaign size (scale review 2026-12-07)\n\n\`npm run bench -- front ${args.join(' ')}\` · commit ${commit} · ${os.cpus()[0]?.model ?? 'cpu'} · ${os.cpus().length} cores · node ${process.version} · ${started.toISOString()} · median of ${runs} runs after a warm-up; milliseconds on a shared machine, compare within a run\n\n`;
+    writeFileSync(out, head + table);
+  };
+  emit('| ledger, campaign | trials | rounds | measured front | campaignFront ms | exportCampaign ms | export + Pareto report ms |\n|---|---|---|---|---|---|---|\n');
   const ledger = opt('--ledger');
-  if (ledger) return bench(ledger);
+  if (ledger) {
+    bench(ledger);
+    return finish();
+  }
   const dir = mkdtempSync(join(os.tmpdir(), 'poreloop-bench-front-'));
   try {
     for (const n of (opt('--sizes') ?? '2500').split(',').map(Number)) {
@@ -102,4 +124,5 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  finish();
 }
