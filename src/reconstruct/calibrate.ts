@@ -47,7 +47,8 @@ export interface CalibrationDescriptors {
   thickness: Record<number, number>;
   /** "0+2" → { x, y, z } τ of those labels merged. */
   tau: Record<string, Record<string, number>>;
-  s2: Descriptors;
+  /** Only when `s2` is among the props (the other groups do not need a lag range). */
+  s2?: Descriptors;
 }
 
 export interface MeasureOptions {
@@ -61,7 +62,7 @@ const setKey = (labels: number[]) => labels.join('+');
 
 /** The descriptors calibration compares; only the groups in `props` are computed (τ and PSD are the slow ones). */
 export async function measureCalibrationDescriptors(v: Voxels, o: MeasureOptions): Promise<CalibrationDescriptors> {
-  const out: CalibrationDescriptors = { fractions: {}, ssa: {}, thickness: {}, tau: {}, s2: measureDescriptors(v, o.labels, o.rmax) };
+  const out: CalibrationDescriptors = { fractions: {}, ssa: {}, thickness: {}, tau: {}, ...(o.props.includes('s2') ? { s2: measureDescriptors(v, o.labels, o.rmax) } : {}) };
   const counts = new Float64Array(256);
   for (let i = 0; i < v.data.length; i++) counts[v.data[i]]++;
   for (const l of o.labels) out.fractions[l] = counts[l] / v.data.length;
@@ -110,7 +111,7 @@ export function compareCalibration(got: CalibrationDescriptors, ref: Calibration
     if (has('psd')) add(`thickness_${l}`, 'psd', got.thickness[l], ref.thickness[l], true);
   }
   if (has('s2')) {
-    const e = compareDescriptors(got.s2, ref.s2);
+    const e = compareDescriptors(got.s2!, ref.s2!);
     AXIS_NAMES.forEach((a, i) => {
       if (Number.isFinite(e.s2Relative[i])) {
         const tolerance = CALIBRATION_TOLERANCE.s2;
@@ -151,6 +152,7 @@ export interface CalibrateOptions {
   /** Label sets whose τ is matched (e.g. [[0], [0, 2]]). */
   transport: number[][];
   props?: readonly CalibrationProp[];
+  /** Longest S2 lag, voxels (only with `s2` in props); default: defaultRmax. */
   rmax?: number;
   onEvaluation?: (e: CalibrationEvaluation) => void;
 }
@@ -319,8 +321,9 @@ export async function calibrateTwin(o: CalibrateOptions): Promise<CalibrationRes
   if (foreign.length > 0) {
     throw new BadInputError(`the target has labels ${foreign.join(', ')} that twin ${o.twin.name} does not make (its labels: ${Object.entries(o.twin.phases).map(([k, v]) => `${k} ${v}`).join(', ')}); relabel the volume first`, '--to');
   }
-  const measure: MeasureOptions = { labels, transport: o.transport, rmax: o.rmax ?? 16, props: o.props ?? CALIBRATION_PROPS };
-  if (o.size.some((n) => n <= measure.rmax)) throw new BadInputError(`every side must exceed rmax = ${measure.rmax}, got ${o.size.join('×')}`, '--size');
+  const props = o.props ?? CALIBRATION_PROPS;
+  const measure: MeasureOptions = { labels, transport: o.transport, rmax: o.rmax ?? defaultRmax(o.size, o.target.shape), props };
+  if (props.includes('s2')) checkRmax(measure.rmax, o.size, o.target.shape);
   const target = await measureCalibrationDescriptors(o.target, measure);
   for (const [key, tau] of Object.entries(target.tau)) {
     for (const a of AXIS_NAMES) {
@@ -348,6 +351,28 @@ export async function calibrateTwin(o: CalibrateOptions): Promise<CalibrationRes
   if (finite.length === 0) throw new BadInputError(`every one of ${evaluations.length} evaluations failed; first: ${evaluations[0].error}`, 'calibrate');
   const best = finite.reduce((a, b) => (b.loss < a.loss ? b : a));
   return { best, params: { ...best.params }, narrowed, evaluations, target, measure, wallMs: performance.now() - t0 };
+}
+
+/** The sides S2 is measured along: every side of the generated volume, and the target's beyond 1 (a 2D image has no z lags). */
+const s2Sides = (size: Shape3, target: Shape3) => [...size, ...target.filter((n) => n > 1)];
+
+/**
+ * The S2 lag range when none is given: 16 voxels, or half the smallest side of the generated
+ * volume and the target when that is less. Review 2026-12-07 (item 3): a fixed 16 refused the
+ * 32×24×16 NMC crop by default, blaming --size, which was not given; half a side keeps every
+ * lag on at least half of each line's voxel pairs.
+ */
+export function defaultRmax(size: Shape3, target: Shape3): number {
+  return Math.max(1, Math.min(16, Math.floor(Math.min(...s2Sides(size, target)) / 2)));
+}
+
+/** An S2 lag range every compared axis holds: a side ≤ rmax would drop its axis from the match (correlation.ts). */
+function checkRmax(rmax: number, size: Shape3, target: Shape3): void {
+  if (s2Sides(size, target).every((n) => n > rmax)) return;
+  throw new BadInputError(
+    `S2 lags up to ${rmax} voxels need every side to exceed ${rmax}: the generated volume is ${size.join('×')}, the target ${target.join('×')}; give a smaller --rmax (${defaultRmax(size, target)}, half the smallest side, when omitted), a larger --size, or leave s2 out of --props`,
+    '--rmax',
+  );
 }
 
 /** One twin evaluation: generate at `seed`, measure, compare. Failures (refused parameters, no percolation) give NaN loss. */

@@ -34,6 +34,28 @@ describe('poreloop twin calibrate (issue #19)', () => {
     expect((JSON.parse(io.stdout) as { requested: Record<string, number> }).requested.porosity).toBe(doc.config.params.porosity);
   });
 
+  it('checks the S2 lag range only when s2 is matched, and defaults it to what the target holds (review 2026-12-07, item 3)', async () => {
+    // The 32×24×16 crop as .npy, as the review ran it: rmax 16 was the default and refused it
+    // as a bad --size, which was not given, even with s2 left out of --props.
+    const npy = new URL('../../../tests/fixtures/real/nmc-u16.npy', import.meta.url).pathname;
+    const base = ['twin', 'calibrate', 'grain-electrode', '--to', npy, '--transport', '0,2', '--fit', 'porosity,particleDiameter', '--budget', '2', '--validate', '0', '--json'];
+    io.stdout = '';
+    expect(await main([...base, '--props', 'fraction,tau'])).toBe(0);
+    const noS2 = JSON.parse(io.stdout) as { target: { s2?: unknown }; best: { terms: Array<{ group: string }> } };
+    expect(noS2.target.s2).toBeUndefined();
+    expect(noS2.best.terms.map((t) => t.group)).not.toContain('s2');
+    // With s2 and no --rmax: half the smallest side (16 / 2), every axis compared.
+    io.stdout = '';
+    expect(await main([...base, '--props', 'fraction,s2'])).toBe(0);
+    const s2 = JSON.parse(io.stdout) as { target: { s2: { rmax: number } }; best: { terms: Array<{ name: string }> } };
+    expect(s2.target.s2.rmax).toBe(8);
+    expect(s2.best.terms.map((t) => t.name)).toEqual(['fraction_0', 'fraction_1', 'fraction_2', 's2_x', 's2_y', 's2_z']);
+    // An explicit --rmax the volume cannot hold is --rmax's error, with both shapes.
+    expect(await main([...base, '--props', 'fraction,s2', '--rmax', '16'])).toBe(2);
+    expect(io.stderr).toMatch(/--rmax: S2 lags up to 16 voxels need every side to exceed 16: the generated volume is 32×24×16, the target 32×24×16; give a smaller --rmax \(8, half the smallest side, when omitted\)/);
+    expect(io.stderr).not.toMatch(/--size:/);
+  });
+
   it('refuses unknown descriptor groups, agents and twins with exit 2', async () => {
     expect(await main(['twin', 'calibrate', 'grain-electrode', '--to', real, '--props', 'porosity'])).toBe(2);
     expect(io.stderr).toMatch(/unknown descriptor group "porosity"; allowed: fraction, ssa, psd, s2, tau/);

@@ -34,7 +34,7 @@ interface CalibrateArgs extends GlobalArgs {
   seed: number;
   twinSeed: number;
   validate: number;
-  rmax: number;
+  rmax?: number;
   out?: string;
 }
 
@@ -58,7 +58,7 @@ export const twinCalibrateCommand = (ctx: CommandContext): CommandModule<GlobalA
       .option('seed', { type: 'number', default: 1, describe: "the optimiser's seed" })
       .option('twin-seed', { type: 'number', default: 1, describe: 'twin seed of every fit evaluation' })
       .option('validate', { type: 'number', default: 3, describe: 'fresh twin seeds the best parameters are checked on (0: none)' })
-      .option('rmax', { type: 'number', default: 16, describe: 'longest S2 lag compared, voxels' })
+      .option('rmax', { type: 'number', describe: 'longest S2 lag compared, voxels (default: 16, or half the smallest side of the target and the generated volume when less; only with s2 in --props)' })
       .option('out', { type: 'string', describe: 'write the calibrated twin config (YAML: twin, params, size, voxelSize, seed)' }) as never;
   },
   handler: commandHandler(ctx, async (args, out) => {
@@ -77,7 +77,7 @@ export const twinCalibrateCommand = (ctx: CommandContext): CommandModule<GlobalA
     });
     if (!(Number.isInteger(args.validate) && args.validate >= 0)) throw new BadInputError(`expected a count ≥ 0, got ${args.validate}`, '--validate');
     if (!(Number.isInteger(args.batch) && args.batch >= 1)) throw new BadInputError(`expected an integer ≥ 1, got ${args.batch}`, '--batch');
-    if (!(Number.isInteger(args.rmax) && args.rmax >= 1)) throw new BadInputError(`expected an integer ≥ 1, got ${args.rmax}`, '--rmax');
+    if (args.rmax !== undefined && !(Number.isInteger(args.rmax) && args.rmax >= 1)) throw new BadInputError(`expected an integer ≥ 1, got ${args.rmax}`, '--rmax');
     const target = readVolume(args.to, { voxelSize: args.voxel, onWarning: (w) => out.log(`poreloop: warning: ${w}`) });
     const twin = make();
     const fixed = parseSetFlags(args.set);
