@@ -279,4 +279,30 @@ describe('dispatcher', () => {
     expect(reasons[0]).toMatch(/^event payload of 70000 bytes exceeds the limit of 65536 bytes/);
     expect(reasons[1]).toMatch(/^status payload of 70000 bytes exceeds the limit/);
   });
+
+  it('with signing on, a flood of forgeries is sampled alike whatever their size: oversized ones too (diff review 2026-12-07, item 1)', async () => {
+    // docs/security.md: "a forger cannot grow the ledger". Oversized payloads went to the plain
+    // reject and were all recorded, while small forgeries were rate-limited.
+    for (const [kind, size] of [['event', 100], ['event', 66_000], ['status', 66_000]] as const) {
+      const broker = createMemoryBroker();
+      const clock = createFakeClock(); // never advanced here: the bucket does not refill
+      const t = await broker.connect({ clientId: 'orch' });
+      const d = createDispatcher({ transport: t, lab, campaignId: 'c', clock, keys: new Map([['ch', Buffer.from('ch-key-0123456789abcdef')]]), options: { timeoutMs: 2000, tickMs: TICK, unboundSample: { burst: 10, perSecond: 5 } } });
+      const reasons: string[] = [];
+      d.invalid$.subscribe((m) => reasons.push(m.reason));
+      await d.start();
+      stops.push(stopOn(clock, () => d.stop()));
+      const forger = await broker.connect({ clientId: `forger-${kind}-${size}` });
+      const topic = kind === 'event' ? topics.events('ch') : topics.status('ch');
+      for (let i = 0; i < 300; i++) await forger.publish(topic, Buffer.alloc(size, 0x20));
+      // The memory broker delivers on microtasks: a macrotask turn has them all handled.
+      for (let i = 0; i < 100 && d.stats().unbound < 300; i++) await new Promise((r) => setImmediate(r));
+      const label = `${kind} of ${size} bytes`;
+      expect(d.stats().unbound, label).toBe(300);
+      expect(reasons.length, label).toBe(10);
+      expect(d.stats().unboundDropped, label).toBe(290);
+      expect(d.stats().invalid, label).toBe(10);
+      if (size > 65_536) expect(reasons[0], label).toMatch(new RegExp(`^${kind} payload of ${size} bytes exceeds the limit of 65536 bytes`));
+    }
+  });
 });

@@ -490,10 +490,17 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
   };
 
   /** With signing on: why this rig message is not to be believed, else undefined. */
-  const unsigned = (rigId: string, payload: Buffer): string | undefined => {
-    // The size check (parseMessage, next) comes first, as docs/security.md orders them: a payload
-    // over the limit is rejected unread, not hashed (security review, finding 2).
-    if (!init.keys || payload.length > maxBytes) return undefined;
+  const unsigned = (kind: 'status' | 'event', rigId: string, payload: Buffer): string | undefined => {
+    if (!init.keys) return undefined;
+    // The size check comes first, as docs/security.md orders them: a payload over the limit is
+    // rejected unread, not hashed (security review, finding 2). parseMessage's own first check
+    // gives the reason (one rule), and the caller rate-limits it like any other message it cannot
+    // believe: passed on to the plain reject, a flood of oversized forgeries was recorded in full
+    // while small ones were sampled (diff review 2026-12-07, item 1).
+    if (payload.length > maxBytes) {
+      const sized = parseMessage(kind, payload, maxBytes);
+      return sized.ok ? undefined : sized.error.reason;
+    }
     const key = init.keys.get(rigId);
     return key ? signatureProblem(payload, key) : `rig ${rigId} has no signing key here: with signing on, only rigs with a key are heard`;
   };
@@ -511,7 +518,7 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
       rigs.delete(where.rigId);
       return;
     }
-    const forged = unsigned(where.rigId, payload);
+    const forged = unsigned('status', where.rigId, payload);
     // Rate-limited like forged events: anyone on the broker could otherwise grow the ledger.
     if (forged) return rejectUnbound(topic, payload, { rigId: where.rigId }, forged);
     const parsed = parseMessage('status', payload, maxBytes);
@@ -547,7 +554,7 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
   const onEventMsg = (topic: string, payload: Buffer) => {
     const where = topics.parse(topic);
     if (!where) return;
-    const forged = unsigned(where.rigId, payload);
+    const forged = unsigned('event', where.rigId, payload);
     if (forged) return rejectUnbound(topic, payload, { rigId: where.rigId }, forged);
     const parsed = parseMessage('event', payload, maxBytes);
     if (!parsed.ok) return reject(topic, parsed.error.reason, parsed.error.bytes, parsed.error.excerpt, { rigId: where.rigId });
