@@ -175,40 +175,11 @@ interface JobState {
  */
 function contentOf(ev: RigEvent): string {
   const { at: _at, sig: _sig, ...rest } = ev as RigEvent & { sig?: unknown };
-  return createHash('sha256').update(canonicalJson(rest)).digest('base64');
-}
-
-/**
- * JSON with object keys sorted, built with an explicit stack instead of recursion: a rig's event
- * may carry extra members of any shape, and a recursive walk of a deeply nested one overflowed the
- * stack and killed the orchestrator (security review, finding 1; parseMessage also caps depth).
- */
-function canonicalJson(value: unknown): string {
-  const out: string[] = [];
-  const stack: Array<{ t: string } | { v: unknown }> = [{ v: value }];
-  while (stack.length > 0) {
-    const item = stack.pop()!;
-    if ('t' in item) {
-      out.push(item.t);
-      continue;
-    }
-    const v = item.v;
-    if (v === null || typeof v !== 'object') {
-      out.push(JSON.stringify(v) ?? 'null');
-    } else if (Array.isArray(v)) {
-      stack.push({ t: ']' });
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i] }, ...(i > 0 ? [{ t: ',' }] : []));
-      stack.push({ t: '[' });
-    } else {
-      const entries = Object.entries(v)
-        .filter(([, x]) => x !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      stack.push({ t: '}' });
-      for (let i = entries.length - 1; i >= 0; i--) stack.push({ v: entries[i][1] }, { t: `${JSON.stringify(entries[i][0])}:` }, ...(i > 0 ? [{ t: ',' }] : []));
-      stack.push({ t: '{' });
-    }
-  }
-  return out.join('');
+  // JSON.stringify recurses, which is safe here: every event passed parseMessage's depth check
+  // (MAX_JSON_DEPTH, security review finding 1) before it gets here; an explicit-stack rewrite
+  // was therefore reverted as unneeded (diff review 2026-12-07, item 6).
+  const sorted = (_k: string, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v);
+  return createHash('sha256').update(JSON.stringify(rest, sorted)).digest('base64');
 }
 
 const execKey = (attempt: number, rigId: string) => `${attempt}@${rigId}`;
