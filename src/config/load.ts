@@ -10,6 +10,7 @@ import { createRng, hash32 } from '../core/rng.js';
 import { compileReward, type RewardExpression } from '../reward/expression.js';
 import { rewardNames, targetScope } from '../reward/scope.js';
 import { campaignSchema, durationPattern, type CampaignConfig } from './schema.js';
+import { readTwinFile } from './twin-file.js';
 
 /**
  * Loads a campaign file (issue #2): YAML → overrides → schema → cross-field checks → a frozen
@@ -287,8 +288,12 @@ function resolveIn(raw: unknown, registries: Registries, overrides: Overrides, e
     throw new BadInputError(`twin ${config.twin!.name} is a trained model and needs its folder: twin.model (docs/twins.md says how to make one)`, 'twin.model');
   }
   const space = buildSpace(config, twinParams, (v) => paths('space.pool', v));
+  // twin.config (review 2026-12-07, item 4): after the space, which wins over the file. A stored
+  // config (resume) already holds the file's params in twin.fixed and is not read again: it
+  // reproduces its hash even if the file has since changed or gone.
+  const calibrated = config.twin?.config !== undefined && !overrides.storedConfig ? addTwinConfig(config.twin, twinParams, space, paths('twin.config', config.twin.config)) : undefined;
   const checkInput = config.twin ? registries.twins[config.twin.name].checkInput : undefined;
-  if (config.twin && checkInput) checkTwinInput(config.twin, space, checkInput);
+  if (config.twin && checkInput) checkTwinInput(config.twin, space, checkInput, calibrated);
   if (trained) checkConditionRange(config, space, trained.dir, trained.info);
   const paramNames = space.parameters.map((p) => p.name);
   // The name checks of review 2026-12-07: errors for a new config; for a stored one, which ran
@@ -484,7 +489,7 @@ function checkFixedValue(twin: string, spec: ParameterSpec, value: unknown, wher
  * row by row. Errors name the config key to change: twin.fixed.<name>, space.<name>,
  * twin.voxelSize or twin.size, and the space's corner they were found at.
  */
-function checkTwinInput(twin: NonNullable<CampaignConfig['twin']>, space: ParameterSpace, checkInput: NonNullable<Twin['checkInput']>): void {
+function checkTwinInput(twin: NonNullable<CampaignConfig['twin']>, space: ParameterSpace, checkInput: NonNullable<Twin['checkInput']>, calibrated?: ReadonlySet<string>): void {
   const fixed = twin.fixed as Parameters;
   const grid = { size: twin.size as [number, number, number], voxelSize: twin.voxelSize };
   const points: Parameters[] = space.pool
@@ -506,7 +511,7 @@ function checkTwinInput(twin: NonNullable<CampaignConfig['twin']>, space: Parame
       const bare = e.path && e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path.length + 2) : e.message;
       const name = e.path?.startsWith('params.') ? e.path.slice('params.'.length) : undefined;
       // A parameter neither fixed nor searched is at its default: the domain is what to change.
-      const key = name === undefined ? `twin.${e.path ?? 'size'}` : name in fixed ? `twin.fixed.${name}` : name in point ? (space.pool ? 'space.pool' : `space.${name}`) : 'twin.size';
+      const key = name === undefined ? `twin.${e.path ?? 'size'}` : calibrated?.has(name) ? 'twin.config' : name in fixed ? `twin.fixed.${name}` : name in point ? (space.pool ? 'space.pool' : `space.${name}`) : 'twin.size';
       // The point's values the message speaks of (fibreDiameter 3 µm at the space's lower bound).
       const named = Object.entries(point).filter(([k]) => new RegExp(`\\b${k}\\b`).test(bare));
       const at = named.length ? ` (at ${named.map(([k, v]) => `${k}=${v}`).join(', ')}, ${space.pool ? 'in a row of space.pool' : 'a corner of the search space'})` : '';
@@ -516,7 +521,36 @@ function checkTwinInput(twin: NonNullable<CampaignConfig['twin']>, space: Parame
 }
 
 /** The config keys that name files or folders. */
-const PATH_KEYS = ['space.pool', 'artifacts', 'warmStart.csv', 'durability.model', 'twin.model'] as const;
+const PATH_KEYS = ['space.pool', 'artifacts', 'warmStart.csv', 'durability.model', 'twin.model', 'twin.config'] as const;
+
+/**
+ * Puts the params of the twin config file `file` (twin.config: e.g. `poreloop twin calibrate
+ * --out`) into twin.fixed, and returns their names. What the campaign config names itself wins:
+ * an entry of twin.fixed, and a parameter of the space (declared or a pool column), whose
+ * calibrated value is then not used — calibrate the hidden parameters, search the controls.
+ * The file must be for the same twin; its size, voxelSize and seed are not used (twin.size and
+ * twin.voxelSize govern the campaign's structures).
+ */
+function addTwinConfig(twin: NonNullable<CampaignConfig['twin']>, twinParams: Map<string, ParameterSpec>, space: ParameterSpace, file: string): Set<string> {
+  let f;
+  try {
+    f = readTwinFile(file);
+  } catch (e) {
+    if (e instanceof BadInputError) throw new BadInputError(e.message, 'twin.config', { cause: e });
+    throw e;
+  }
+  if (f.twin !== twin.name) throw new BadInputError(`${file} is a config of twin ${f.twin === undefined ? '(none named)' : `"${f.twin}"`}, not of twin.name "${twin.name}"`, 'twin.config');
+  const searched = new Set(space.parameters.map((p) => p.name));
+  const taken: Record<string, number | string> = {};
+  for (const [k, v] of Object.entries(f.params ?? {})) {
+    if (!twinParams.has(k)) throw new BadInputError(`${file}: "${k}" is not a parameter of twin ${twin.name}; it has ${[...twinParams.keys()].join(', ')}`, 'twin.config');
+    if (searched.has(k) || twin.fixed[k] !== undefined) continue;
+    checkFixedValue(twin.name, twinParams.get(k)!, v, `twin.config`);
+    taken[k] = v as number | string;
+  }
+  twin.fixed = { ...taken, ...twin.fixed };
+  return new Set(Object.keys(taken));
+}
 
 /**
  * A path written in a config file resolves inside the config's folder and may not leave it

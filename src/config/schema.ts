@@ -126,6 +126,16 @@ export const campaignSchema = z
         voxelSize: positive('a voxel size > 0 (µm)'),
         fixed: z.record(z.string(), z.union([num(), z.string()])).default({}).describe('twin parameters held constant'),
         model: z.string().min(1).optional().describe('folder of a trained model, for twins that are one (gan: poreloop reconstruct gan train); relative to the config'),
+        /**
+         * A twin config file (what `poreloop twin calibrate --out` writes, review 2026-12-07 item 4):
+         * its params join twin.fixed at load; twin.fixed entries and space parameters win over
+         * them. No zod default, so configs stored before it keep their hash.
+         */
+        config: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('twin config file (twin, params, …; e.g. the output of poreloop twin calibrate --out) whose params are held fixed, except those twin.fixed or space names; relative to the config'),
       })
       .strict()
       .optional(),

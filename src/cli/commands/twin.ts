@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import type { twins as TwinRegistry } from '../../compose/twins.js';
 import { BadInputError } from '../../core/errors.js';
 import type { Parameters, ParameterSpec, Shape3, Twin } from '../../core/protocols.js';
+import type { TwinFile } from '../../config/twin-file.js';
 import type { CommandContext } from '../context.js';
 import { commandHandler, parseSetFlags, type GlobalArgs } from '../common.js';
 import { twinCalibrateCommand } from './twin-calibrate.js';
@@ -65,30 +65,9 @@ interface GenerateArgs extends GlobalArgs {
   previewAxis?: string;
 }
 
-interface TwinFile {
-  twin?: string;
-  params?: Parameters;
-  size?: number | number[];
-  voxelSize?: number;
-  seed?: number;
-}
-
-/** Reads a twin config (YAML): { twin, params, size, voxelSize, seed }; anything else is an error. */
+/** Reads a twin config (YAML): { twin, params, size, voxelSize, seed }; anything else is an error (src/config/twin-file.ts, shared with campaign configs' twin.config). */
 export async function loadTwinFile(path: string): Promise<TwinFile> {
-  if (!existsSync(path)) throw new BadInputError('file not found', path);
-  const { parse: parseYaml } = await import('yaml');
-  let doc: unknown;
-  try {
-    doc = parseYaml(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new BadInputError(`not valid YAML (${(e as Error).message})`, path);
-  }
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new BadInputError('expected a mapping with twin, params, size, voxelSize, seed', path);
-  const allowed = ['twin', 'params', 'size', 'voxelSize', 'seed'];
-  for (const k of Object.keys(doc)) if (!allowed.includes(k)) throw new BadInputError(`unknown key "${k}"; allowed: ${allowed.join(', ')}`, path);
-  const f = doc as TwinFile;
-  if (f.params !== undefined && (typeof f.params !== 'object' || f.params === null || Array.isArray(f.params))) throw new BadInputError('params must be a mapping name: value', path);
-  return f;
+  return (await import('../../config/twin-file.js')).readTwinFile(path);
 }
 
 /**
