@@ -5,6 +5,21 @@ import { countLabel, localThickness, phaseMask, twoPointCorrelation, type LocalT
 import { solveTransport, type TransportResult } from './transport.js';
 
 /**
+ * A solve's progress (diff review 2026-12-07, item 4): its start, every few solver iterations
+ * (CG iterations of ./transport.ts, convergence checks of the LBM) and its end, keyed like the
+ * diagnostics (`diffusion_z`, `permeability_x`, `localThickness`).
+ */
+export interface SolveEvent {
+  event: 'start' | 'iteration' | 'end';
+  solve: string;
+  axis?: Axis;
+  /** Solver iterations (LBM: steps) so far, or in all at the end. */
+  iterations?: number;
+  /** Relative residual (LBM: relative change of U). */
+  residual?: number;
+}
+
+/**
  * One volume under analysis: memoises the expensive intermediate results (components,
  * transport solves, local thickness, LBM runs) so that properties sharing them (tau_z,
  * deff_z, limitingCurrent, macMullin…) compute them once, and records solver diagnostics.
@@ -13,6 +28,8 @@ export class Analysis {
   private readonly memo = new Map<string, unknown>();
   /** Per-solve diagnostics (iterations, residual, wall time), keyed like `diffusion_z`. */
   readonly diagnostics: Record<string, Record<string, number | boolean | string>> = {};
+  /** Told when a solve starts, progresses and ends (simulate()'s onProgress); results do not depend on it. */
+  onSolve?: (e: SolveEvent) => void;
 
   constructor(
     readonly voxels: Voxels,
@@ -24,6 +41,18 @@ export class Analysis {
   private cached<T>(key: string, make: () => T): T {
     if (!this.memo.has(key)) this.memo.set(key, make());
     return this.memo.get(key) as T;
+  }
+
+  /** Runs a solve between its start and end events; `iterate` is what the solver calls every few iterations. */
+  private solving<T>(solve: string, axis: Axis | undefined, run: (iterate?: (iterations: number, residual: number) => void) => T): T {
+    const tell = this.onSolve;
+    if (!tell) return run();
+    tell({ event: 'start', solve, axis });
+    const r = run((iterations, residual) => tell({ event: 'iteration', solve, axis, iterations, residual }));
+    const d = this.diagnostics[solve];
+    const n = (v: unknown) => (typeof v === 'number' ? v : undefined);
+    tell({ event: 'end', solve, axis, iterations: n(d?.iterations), residual: n(d?.residual) });
+    return r;
   }
 
   /** Voxel edge in metres. */
@@ -59,18 +88,23 @@ export class Analysis {
     return this.cached(`diff:${axis}`, () => {
       const conductivity = new Float64Array(256);
       conductivity[this.phase] = 1;
-      const r = solveTransport(this.voxels.data, this.voxels.shape, { axis, conductivity, components: this.components() });
-      this.record(`diffusion_${axis}`, r);
-      return r;
+      const components = this.components();
+      return this.solving(`diffusion_${axis}`, axis, (onIteration) => {
+        const r = solveTransport(this.voxels.data, this.voxels.shape, { axis, conductivity, components, onIteration });
+        this.record(`diffusion_${axis}`, r);
+        return r;
+      });
     });
   }
 
   /** Effective conductivity (S/m) along an axis with a conductivity per label (S/m). */
   conduction(axis: Axis, conductivity: Float64Array, key: string): TransportResult {
     return this.cached(`cond:${key}:${axis}`, () => {
-      const r = solveTransport(this.voxels.data, this.voxels.shape, { axis, conductivity });
-      this.record(`${key}_${axis}`, r);
-      return r;
+      return this.solving(`${key}_${axis}`, axis, (onIteration) => {
+        const r = solveTransport(this.voxels.data, this.voxels.shape, { axis, conductivity, onIteration });
+        this.record(`${key}_${axis}`, r);
+        return r;
+      });
     });
   }
 
@@ -97,10 +131,13 @@ export class Analysis {
 
   localThickness(): LocalThickness {
     return this.cached('lt', () => {
-      const t = performance.now();
-      const lt = localThickness(this.mask(), this.voxels.shape);
-      this.diagnostics.localThickness = { wallMs: Math.round(performance.now() - t), bins: lt.diameters.length };
-      return lt;
+      const mask = this.mask();
+      return this.solving('localThickness', undefined, () => {
+        const t = performance.now();
+        const lt = localThickness(mask, this.voxels.shape);
+        this.diagnostics.localThickness = { wallMs: Math.round(performance.now() - t), bins: lt.diameters.length };
+        return lt;
+      });
     });
   }
 
@@ -116,17 +153,19 @@ export class Analysis {
       // 11–33 % of its permeability); context lbmBuffer overrides.
       const mask = this.mask();
       const buffer = this.ctx('lbmBuffer', periodicAlong(mask, this.voxels.shape, axis) ? 0 : 4);
-      const r = permeability(mask, this.voxels.shape, { axis, buffer });
-      this.diagnostics[`permeability_${axis}`] = {
-        solver: 'lbm-d3q19-trt',
-        buffer,
-        iterations: r.steps,
-        residual: r.change,
-        converged: r.converged,
-        maxMach: r.maxMach,
-        wallMs: Math.round(r.wallMs),
-      };
-      return r;
+      return this.solving(`permeability_${axis}`, axis, (onCheck) => {
+        const r = permeability(mask, this.voxels.shape, { axis, buffer, onCheck });
+        this.diagnostics[`permeability_${axis}`] = {
+          solver: 'lbm-d3q19-trt',
+          buffer,
+          iterations: r.steps,
+          residual: r.change,
+          converged: r.converged,
+          maxMach: r.maxMach,
+          wallMs: Math.round(r.wallMs),
+        };
+        return r;
+      });
     });
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Voxels } from '../core/protocols.js';
-import { CONTEXT_DEFAULTS, PROPERTIES, simulate, simulatorRegistry } from './index.js';
+import { CONTEXT_DEFAULTS, PROPERTIES, simulate, simulatorRegistry, type SimulateProgress } from './index.js';
+import { createPhysicsPool, simulateInPool } from './pool.js';
 import { fibreVolume } from './test-volumes.js';
 import { limitingCurrentDensity } from './device.js';
 
@@ -132,5 +133,62 @@ describe('simulator registry', () => {
     }
     const two = await simulate(layered(), { properties: ['tpbDensity'] });
     expect(two.ok).toBe(false);
+  });
+
+  it('reports progress through onProgress, with bit-identical results (diff review 2026-12-07, item 4)', async () => {
+    const v = fibreVolume([24, 24, 16], 12, 4, 3);
+    const properties = ['porosity', 'tau_x', 'deff_x', 'tau_z', 'limitingCurrent', 'permeability_z', 'poreDiameterMean'];
+    const plain = await simulate(v, { properties });
+    const events: SimulateProgress[] = [];
+    const watched = await simulate(v, { properties, onProgress: (e) => events.push(e) });
+    expect(plain.ok && watched.ok).toBe(true);
+    if (!plain.ok || !watched.ok) return;
+    // Same numbers to the bit (Object.is: toEqual would let -0 and 0 pass as equal).
+    for (const n of properties) expect(Object.is(watched.value.properties[n], plain.value.properties[n]), n).toBe(true);
+    const diag = (r: typeof plain) => (r.ok ? Object.fromEntries(Object.entries(r.value.diagnostics as Record<string, Record<string, unknown>>).filter(([k]) => k !== 'propertyMs').map(([k, d]) => [k, { ...d, wallMs: 0 }])) : {});
+    expect(diag(watched)).toEqual(diag(plain));
+    // Each property bracketed in order; each solve once, under the first property needing it.
+    const props = events.filter((e) => e.event.startsWith('property-'));
+    expect(props.map((e) => `${e.event} ${e.property} ${e.done}/${e.total}`)).toEqual(
+      properties.flatMap((n, i) => [`property-start ${n} ${i}/7`, `property-end ${n} ${i + 1}/7`]),
+    );
+    const solves = events.filter((e) => e.event === 'solve-start' || e.event === 'solve-end');
+    expect(solves.map((e) => `${e.event} ${e.solve} ${e.property}`)).toEqual([
+      'solve-start diffusion_x tau_x',
+      'solve-end diffusion_x tau_x',
+      'solve-start diffusion_z tau_z',
+      'solve-end diffusion_z tau_z',
+      'solve-start permeability_z permeability_z',
+      'solve-end permeability_z permeability_z',
+      'solve-start localThickness poreDiameterMean',
+      'solve-end localThickness poreDiameterMean',
+    ]);
+    const d = watched.value.diagnostics as Record<string, { iterations: number; residual: number }>;
+    for (const e of solves.filter((e) => e.event === 'solve-end' && e.solve !== 'localThickness')) {
+      expect(e.iterations, e.solve).toBe(d[e.solve!].iterations);
+      expect(e.residual, e.solve).toBe(d[e.solve!].residual);
+    }
+    expect(solves.at(-1)!.iterations).toBeUndefined();
+    // The LBM reports every convergence check (100 steps): its iterations lie between its start and end.
+    const lbm = events.slice(
+      events.findIndex((e) => e.event === 'solve-start' && e.solve === 'permeability_z'),
+      events.findIndex((e) => e.event === 'solve-end' && e.solve === 'permeability_z'),
+    );
+    const checks = lbm.filter((e) => e.event === 'solve-iteration');
+    expect(checks.length).toBe(Math.floor((d.permeability_z.iterations - 1) / 100));
+    expect(checks.every((e) => e.solve === 'permeability_z' && e.axis === 'z' && e.iterations! % 100 === 0 && e.residual! > 0)).toBe(true);
+  });
+
+  it('leaves onProgress on the calling thread when the run goes to a pool worker (functions do not cross it)', async () => {
+    const pool = createPhysicsPool({ size: 1 });
+    try {
+      const seen: SimulateProgress[] = [];
+      const r = await simulateInPool(pool, layered(), { properties: ['porosity', 'tau_x'], onProgress: (e) => seen.push(e) });
+      expect(r.ok).toBe(true);
+      if (r.ok) expect(r.value.properties.tau_x).toBeCloseTo(1, 6);
+      expect(seen).toEqual([]);
+    } finally {
+      await pool.close();
+    }
   });
 });

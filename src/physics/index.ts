@@ -1,7 +1,7 @@
 import { BadInputError, SimulationError } from '../core/errors.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { PropertyInfo, SimulateOptions, SimulationReport, Simulator, Voxels } from '../core/protocols.js';
-import { Analysis } from './analysis.js';
+import { Analysis, type SolveEvent } from './analysis.js';
 import type { Axis } from './labelling.js';
 import { checkContext, PROPERTIES, propertyAxis } from './properties.js';
 import { solveTransportOnDevice } from './transport-tfjs.js';
@@ -53,33 +53,59 @@ function plan(voxels: Voxels, names: readonly string[], phase: number, context: 
   return ok([...new Set(names)]);
 }
 
-async function run(voxels: Voxels, names: readonly string[], options: SimulateOptions): Promise<Result<SimulationReport, SimulationError>> {
+async function run(
+  voxels: Voxels,
+  names: readonly string[],
+  options: SimulateOptions & { onProgress?: (e: SimulateProgress) => void },
+): Promise<Result<SimulationReport, SimulationError>> {
   const phase = options.phase ?? 0;
   const p = plan(voxels, names, phase, options.context ?? {});
   if (!p.ok) return p;
   const analysis = new Analysis(voxels, phase, options.context ?? {});
-  // τ / D_eff solves on the device asked for (issue #20): done first, and used by every
-  // property derived from them; the CPU default leaves them to the properties.
+  const onProgress = options.onProgress;
+  const total = p.value.length;
+  let done = 0;
+  let current = '';
+  const tell = (e: SolveEvent) => onProgress?.({ ...e, event: `solve-${e.event}`, property: current, done, total });
+  if (onProgress) analysis.onSolve = tell;
+  // τ / D_eff solves on the device asked for (issue #20), used by every property derived from
+  // them; the CPU default leaves them to the properties. Each runs just before the first
+  // property that needs it (diff review 2026-12-07, item 4: so that progress follows the
+  // properties; it was all of them first) — the same solves, on the same inputs.
   const device = options.device ?? 'cpu';
-  if (device !== 'cpu') {
-    const axes = new Set(p.value.map((n) => /^diffusion_([xyz])$/.exec(PROPERTIES[n].solve ?? '')?.[1]).filter((a): a is Axis => a !== undefined));
+  const onDevice = async (name: string): Promise<SimulationError | undefined> => {
+    const axis = /^diffusion_([xyz])$/.exec(PROPERTIES[name].solve ?? '')?.[1] as Axis | undefined;
+    if (device === 'cpu' || axis === undefined || analysis.diagnostics[`diffusion_${axis}`]) return undefined;
     const conductivity = new Float64Array(256);
     conductivity[phase] = 1;
-    for (const axis of axes) {
-      try {
-        const r = await solveTransportOnDevice(voxels.data, voxels.shape, { axis, conductivity, components: analysis.components(), device });
-        analysis.setDiffusion(axis, r, r.device === 'gpu' ? 'tfjs-jacobi-pcg' : 'pcg-multigrid', { device: r.device, backend: r.backend });
-      } catch (e) {
-        if (e instanceof BadInputError) return err(new SimulationError(e.message, 'bad-input'));
-        return err(new SimulationError(`diffusion_${axis} on device ${device}: ${e instanceof Error ? e.message : String(e)}`, 'internal'));
-      }
+    try {
+      const components = analysis.components();
+      const solve = `diffusion_${axis}`;
+      tell({ event: 'start', solve, axis });
+      const r = await solveTransportOnDevice(voxels.data, voxels.shape, {
+        axis,
+        conductivity,
+        components,
+        device,
+        onProgress: onProgress ? (q) => tell({ event: 'iteration', solve, axis, iterations: q.iteration, residual: q.relResidual }) : undefined,
+      });
+      analysis.setDiffusion(axis, r, r.device === 'gpu' ? 'tfjs-jacobi-pcg' : 'pcg-multigrid', { device: r.device, backend: r.backend });
+      tell({ event: 'end', solve, axis, iterations: r.iterations, residual: r.relResidual });
+      return undefined;
+    } catch (e) {
+      if (e instanceof BadInputError) return new SimulationError(e.message, 'bad-input');
+      return new SimulationError(`diffusion_${axis} on device ${device}: ${e instanceof Error ? e.message : String(e)}`, 'internal');
     }
-  }
+  };
   const properties: Record<string, number> = {};
   const units: Record<string, string> = {};
   const timings: Record<string, number> = {};
   for (const name of p.value) {
     const def = PROPERTIES[name];
+    current = name;
+    onProgress?.({ event: 'property-start', property: name, done, total });
+    const failed = await onDevice(name);
+    if (failed) return err(failed);
     const t = performance.now();
     try {
       properties[name] = def.compute(analysis);
@@ -90,6 +116,8 @@ async function run(voxels: Voxels, names: readonly string[], options: SimulateOp
     }
     units[name] = def.unit;
     timings[name] = Math.round((performance.now() - t) * 10) / 10;
+    done++;
+    onProgress?.({ event: 'property-end', property: name, done, total });
     // Yield between properties so that a caller on the main thread keeps its event loop.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
@@ -136,8 +164,38 @@ export const simulatorRegistry: Record<string, () => Simulator> = Object.fromEnt
   SIMULATOR_NAMES.map((n) => [n, () => new PhysicsSimulator(n, DESCRIPTIONS[n])]),
 );
 
+/**
+ * Progress of a `simulate()` run (diff review 2026-12-07, item 4: `poreloop analyse` split its
+ * runs per axis to report progress, redoing the phase mask and pore labelling per axis).
+ * `property-start`/`property-end` bracket each property, in the order asked; `solve-start`,
+ * `solve-iteration` (every 10 CG iterations, every LBM convergence check, the tensor solver's
+ * checks) and `solve-end` come from the solves a property needs — each solve once, under the
+ * first property that needs it.
+ */
+export interface SimulateProgress {
+  event: 'property-start' | 'property-end' | 'solve-start' | 'solve-iteration' | 'solve-end';
+  /** The property being computed. */
+  property: string;
+  /** Properties finished so far, and in all. */
+  done: number;
+  total: number;
+  /** The solve, keyed like the diagnostics (`diffusion_z`, `permeability_x`, `localThickness`). */
+  solve?: string;
+  axis?: Axis;
+  /** Solver iterations (LBM: steps) so far, or in all at `solve-end`; absent for non-iterative solves. */
+  iterations?: number;
+  /** Relative residual (LBM: relative change of the mean velocity). */
+  residual?: number;
+}
+
 export interface SimulateRequest extends SimulateOptions {
   properties: string[];
+  /**
+   * Told of the run's progress on the calling thread; it only observes — the results are the
+   * same with or without it. Not carried to a pool worker (functions do not cross a thread):
+   * simulateInPool leaves it out.
+   */
+  onProgress?: (event: SimulateProgress) => void;
 }
 
 /**

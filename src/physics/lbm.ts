@@ -66,6 +66,11 @@ export interface PermeabilityOptions {
   buffer?: number;
   /** Largest number of fluid nodes allowed (memory ≈ 230 B per node); default 1.2e7. */
   maxFluidNodes?: number;
+  /**
+   * Called at every convergence check (every `checkEvery` steps) with the steps so far and the
+   * relative change of U (diff review 2026-12-07, item 4: progress within a solve); read-only.
+   */
+  onCheck?: (steps: number, change: number) => void;
 }
 
 export interface PermeabilityResult {
@@ -176,6 +181,7 @@ export function permeability(fluid: Uint8Array, shape: Shape3, options: Permeabi
         converged = true;
         break;
       }
+      options.onCheck?.(step, change);
     }
   }
   // Darcy: k = ν ρ₀ U / g. U is the flux per unit cross-section (the same through every

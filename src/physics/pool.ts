@@ -14,9 +14,15 @@ export function createPhysicsPool(options: Omit<WorkerPoolOptions, 'workerUrl'> 
   return new WorkerPool({ ...options, workerUrl: physicsWorkerUrl });
 }
 
-/** `simulate()` on a pool worker (local thread or MQTT compute worker): same Result as the in-thread call. */
+/**
+ * `simulate()` on a pool worker (local thread or MQTT compute worker): same Result as the
+ * in-thread call. `request.onProgress` is not called: progress does not cross the worker boundary.
+ */
 export async function simulateInPool(pool: TaskExecutor, voxels: Voxels, request: SimulateRequest): Promise<Result<SimulationReport, SimulationError>> {
-  const task: SimulateTask = { voxels, request };
+  // onProgress stays on this thread (a function cannot be cloned to a worker or sent over
+  // MQTT); pool callers see a run's end, not its solves (diff review 2026-12-07, item 4).
+  const { onProgress: _local, ...sent } = request;
+  const task: SimulateTask = { voxels, request: sent };
   const r = await pool.run<SimulateTaskResult>('simulate', task);
   return r.ok ? ok(r.value) : err(new SimulationError(r.error.message, r.error.reason));
 }

@@ -98,4 +98,21 @@ describe('finite-volume transport solver', () => {
     });
     expect(its[2]).toBeLessThanOrEqual(its[0] + 8);
   });
+
+  it('calls onIteration every progressEvery CG iterations without changing the result (diff review 2026-12-07, item 4)', () => {
+    let s = 11;
+    const rand = (): number => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+    const shape: Shape3 = [16, 16, 24];
+    const data = volume(shape, () => (rand() < 0.7 ? 0 : 1));
+    const conductivity = [1];
+    const plain = solveTransport(data, shape, { axis: 'z', conductivity, preconditioner: 'jacobi' });
+    const seen: Array<[number, number]> = [];
+    const watched = solveTransport(data, shape, { axis: 'z', conductivity, preconditioner: 'jacobi', progressEvery: 3, onIteration: (i, r) => seen.push([i, r]) });
+    expect(watched.effective).toBe(plain.effective);
+    expect(watched.iterations).toBe(plain.iterations);
+    expect(plain.iterations).toBeGreaterThan(6);
+    // Every third iteration before the last (the converged one ends the solve instead).
+    expect(seen.map(([i]) => i)).toEqual(Array.from({ length: Math.floor((plain.iterations - 1) / 3) }, (_, k) => 3 * (k + 1)));
+    expect(seen.every(([, r]) => r > 0 && Number.isFinite(r))).toBe(true);
+  });
 });

@@ -70,6 +70,13 @@ export interface TransportOptions {
    * kernels; the τ difference is measured in experiments/results/solver500.md.
    */
   precision?: 'auto' | 'float64' | 'float32';
+  /**
+   * Called every `progressEvery` CG iterations (default 10) with the iteration count and the
+   * relative residual (diff review 2026-12-07, item 4: progress of `simulate()` and `poreloop
+   * analyse` within a solve). It only reads the solver's state: results do not depend on it.
+   */
+  onIteration?: (iteration: number, relResidual: number) => void;
+  progressEvery?: number;
 }
 
 export interface TransportResult {
@@ -420,6 +427,8 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
   let rz = converged ? 0 : precondition();
   // p = z (β = 0: p's x0 is multiplied by 0).
   let pAp = converged ? 1 : direction(0);
+  const onIteration = options.onIteration;
+  const every = Math.max(1, Math.floor(options.progressEvery ?? 10));
   while (!converged && it < maxIt) {
     const alpha = rz / pAp;
     for (let k = 0; k < xIn.length; k++) xIn[k] += alpha * p[inlet.idx[k]];
@@ -428,6 +437,7 @@ export function solveTransport(data: Uint8Array, shape: Shape3, options: Transpo
     it++;
     rel = check(rr);
     if (converged) break;
+    if (onIteration && it % every === 0) onIteration(it, rel);
     const rzNew = precondition();
     const beta = rzNew / rz;
     rz = rzNew;

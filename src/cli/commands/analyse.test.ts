@@ -1,13 +1,20 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { captureOutput } from '../../../tests/helpers.js';
+import { simulate } from '../../physics/index.js';
 import { probeGpu } from '../../physics/transport-tfjs.js';
 import { encodeNpy } from '../../voxel/npy.js';
 import { main } from '../main.js';
 import { checkVolume, createAnalyseProgress, valueEntry } from './analyse.js';
 import { createOutput } from '../common.js';
+
+// The real simulate(), counted (diff review 2026-12-07, item 4: one call per in-process run).
+vi.mock('../../physics/index.js', async (actual) => {
+  const m = await actual<typeof import('../../physics/index.js')>();
+  return { ...m, simulate: vi.fn(m.simulate) };
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'poreloop-analyse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -175,6 +182,37 @@ describe('poreloop analyse', () => {
     expect(io.stderr).toBe('');
   });
 
+  it('runs several axis groups in-process as one simulate() call, with the same lines and numbers as the pool (diff review 2026-12-07, item 4)', async () => {
+    const f = layers();
+    const calls = vi.mocked(simulate);
+    calls.mockClear();
+    io.stderr = '';
+    io.stdout = '';
+    expect(await main(['analyse', f, '--voxel', '1', '--props', 'porosity,tortuosity,psd', '--workers', '0', '--json'])).toBe(0);
+    // One call (the pore labelling done once), not one per group.
+    expect(calls).toHaveBeenCalledTimes(1);
+    const inProcess = JSON.parse(io.stdout) as Doc;
+    // Each group starts and ends in turn, its solves on its end line.
+    const lines = io.stderr.split('\n').filter((l) => /\[\d\/4\]/.test(l));
+    expect(lines.map((l) => l.replace(/ in \d+\.\d s.*/, ''))).toEqual([
+      'analyse: [1/4] solving other (porosity, poreDiameterMean, poreDiameterD50) …',
+      'analyse: [1/4] done other (porosity, poreDiameterMean, poreDiameterD50)',
+      'analyse: [2/4] solving axis x (tau_x, deff_x) …',
+      'analyse: [2/4] done axis x (tau_x, deff_x)',
+      'analyse: [3/4] solving axis y (tau_y, deff_y) …',
+      'analyse: [3/4] done axis y (tau_y, deff_y)',
+      'analyse: [4/4] solving axis z (tau_z, deff_z) …',
+      'analyse: [4/4] done axis z (tau_z, deff_z)',
+    ]);
+    expect(lines[1]).toMatch(/ in \d+\.\d s$/); // local thickness: no "undefined it, residual NaN"
+    expect(lines[3]).toMatch(/ in \d+\.\d s \(diffusion_x: 0 it, residual [\d.e+-]+\)$/);
+    io.stdout = '';
+    expect(await main(['analyse', f, '--voxel', '1', '--props', 'porosity,tortuosity,psd', '--workers', '2', '--json'])).toBe(0);
+    const pooled = JSON.parse(io.stdout) as Doc;
+    for (const [name, p] of Object.entries(pooled.properties)) expect(inProcess.properties[name].value, name).toBe(p.value);
+    expect(Object.keys(inProcess.properties)).toEqual(Object.keys(pooled.properties));
+  });
+
   it('shows a bar on a TTY (stderr), not log lines', () => {
     let bar = '';
     const stream = { isTTY: true, columns: 120, write: (s: string) => ((bar += s), true), cursorTo: () => true, clearLine: () => true, moveCursor: () => true } as unknown as NodeJS.WriteStream;
@@ -182,6 +220,7 @@ describe('poreloop analyse', () => {
     const out = { ...createOutput(false), log: (l: string) => logged.push(l) };
     const p = createAnalyseProgress(out, [4, 4, 4], [['x', ['tau_x']]], stream);
     p.start('x');
+    p.iteration('x', { solve: 'diffusion_x', iterations: 40, residual: 3.2e-4 });
     p.done('x', 1000, { properties: {}, units: {} });
     p.stop();
     expect(logged).toEqual([]);

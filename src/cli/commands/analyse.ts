@@ -2,7 +2,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import cliProgress from 'cli-progress';
 import { BadInputError, SimulationError } from '../../core/errors.js';
 import type { SimulationReport, Voxels } from '../../core/protocols.js';
-import { checkContext, PROPERTIES, simulate } from '../../physics/index.js';
+import { checkContext, PROPERTIES, simulate, type SimulateProgress } from '../../physics/index.js';
 import { createPhysicsPool, simulateInPool } from '../../physics/pool.js';
 import { readVolume } from '../../voxel/io.js';
 import { labelsPresent } from '../../voxel/voxels.js';
@@ -170,14 +170,12 @@ export async function analyse(args: AnalyseArgs, out: Output): Promise<void> {
   const workers = device !== 'cpu' ? 0 : (args.workers ?? (voxels.data.length >= 96 ** 3 ? Math.min(solveGroups.length, availableParallelism()) : 0));
   let report: SimulationReport;
   const request = { phase: args.phase, context, device };
-  // Progress per solve group (analyse review 4: a 500³ --axis x run was silent for 69 s). The
-  // CPU solvers have no progress hook (only the tfjs device path has onProgress), so the unit is
-  // the group — one axis's solves — not the iteration.
+  // Progress per solve group (analyse review 4: a 500³ --axis x run was silent for 69 s): a
+  // line as each group starts and ends in-process, from simulate()'s onProgress; on the pool a
+  // line as each group ends (progress does not cross the worker boundary).
   const entries = [...groups.entries()];
   const pooled = workers > 0 && solveGroups.length > 1;
-  // In-process, several axes: one axis at a time, so each one's end is reported; as on the
-  // pool, each group has its own analysis (the pore labelling is redone per group).
-  const runs: Array<[string, string[]]> = pooled || solveGroups.length > 1 ? entries : [['*', props]];
+  const runs: Array<[string, string[]]> = solveGroups.length > 1 ? entries : [['*', props]];
   const progress = solveGroups.length > 0 ? createAnalyseProgress(out, voxels.shape, runs) : undefined;
   try {
     if (pooled) {
@@ -199,16 +197,26 @@ export async function analyse(args: AnalyseArgs, out: Output): Promise<void> {
         await pool.close();
       }
     } else {
-      const reports: SimulationReport[] = [];
-      for (const [key, g] of runs) {
-        progress?.start(key);
-        const t = performance.now();
-        const r = await simulate(voxels, { ...request, properties: g });
-        if (!r.ok) raise(r.error);
-        progress?.done(key, performance.now() - t, r.value);
-        reports.push(r.value);
-      }
-      report = reports.length === 1 ? reports[0] : merge(reports);
+      // In-process: one simulate() call (diff review 2026-12-07, item 4: one call per group
+      // redid the phase mask and the pore labelling per axis, +10 % at 200³ on three axes),
+      // the properties in group order so that each group's start and end come from onProgress.
+      const groupOf = new Map(runs.flatMap(([key, g]) => g.map((p) => [p, key] as const)));
+      const first = new Set(runs.map(([, g]) => g[0]));
+      const last = new Set(runs.map(([, g]) => g[g.length - 1]));
+      const solved: Record<string, Record<string, unknown>> = {};
+      let t = performance.now();
+      const onProgress = (e: SimulateProgress): void => {
+        const key = groupOf.get(e.property)!;
+        if (e.event === 'property-start' && first.has(e.property)) {
+          t = performance.now();
+          progress!.start(key);
+        } else if (e.event === 'solve-iteration') progress!.iteration(key, e);
+        else if (e.event === 'solve-end') solved[e.solve!] = { iterations: e.iterations, residual: e.residual };
+        else if (e.event === 'property-end' && last.has(e.property)) progress!.done(key, performance.now() - t, { diagnostics: solved });
+      };
+      const r = await simulate(voxels, { ...request, properties: runs.flatMap(([, g]) => g), onProgress: progress ? onProgress : undefined });
+      if (!r.ok) raise(r.error);
+      report = r.value;
     }
   } finally {
     progress?.stop();
@@ -251,13 +259,21 @@ export function createAnalyseProgress(
   shape: readonly number[],
   groups: Array<[string, string[]]>,
   stream: NodeJS.WriteStream = process.stderr,
-): { note(line: string): void; start(key: string): void; done(key: string, ms: number, r: SimulationReport): void; stop(): void } {
+): {
+  note(line: string): void;
+  start(key: string): void;
+  /** A solve's iteration count and residual so far: shown on the bar, not logged (one line per group start and end). */
+  iteration(key: string, e: Pick<SimulateProgress, 'solve' | 'iterations' | 'residual'>): void;
+  done(key: string, ms: number, r: Partial<SimulationReport>): void;
+  stop(): void;
+} {
   const total = groups.length;
   const names = new Map<string, string[]>(groups);
   const label = (key: string) => (key === '*' ? names.get('*')!.join(', ') : `${key === '-' ? 'other' : `axis ${key}`} (${names.get(key)!.join(', ')})`);
-  const solves = (r: SimulationReport, key: string) => {
+  const solves = (r: Partial<SimulationReport>, key: string) => {
     const diag = (r.diagnostics ?? {}) as Record<string, Record<string, unknown>>;
-    const used = new Set(names.get(key)!.map((p) => PROPERTIES[p].solve).filter((k): k is string => !!k && !!diag[k]));
+    // Iterative solves only (localThickness has no iterations: it printed "undefined it, residual NaN").
+    const used = new Set(names.get(key)!.map((p) => PROPERTIES[p].solve).filter((k): k is string => !!k && diag[k]?.iterations !== undefined));
     return [...used].map((k) => `${k}: ${String(diag[k].iterations)} it, residual ${Number(diag[k].residual).toExponential(1)}`).join('; ');
   };
   let finished = 0;
@@ -271,6 +287,7 @@ export function createAnalyseProgress(
     return {
       note: (line) => bar.update(finished, { message: line }),
       start: (key) => bar.update(finished, { message: `solving ${label(key)}` }),
+      iteration: (key, e) => bar.update(finished, { message: `solving ${label(key)}: ${e.solve} ${e.iterations} it, residual ${Number(e.residual).toExponential(1)}` }),
       done: (key) => {
         finished++;
         bar.update(finished, { message: `done ${label(key)}` });
@@ -284,6 +301,7 @@ export function createAnalyseProgress(
     start: (key) => {
       if (total > 1) out.log(`analyse: [${finished + 1}/${total}] solving ${label(key)} …`);
     },
+    iteration: () => {},
     done: (key, ms, r) => {
       finished++;
       const s = solves(r, key);
