@@ -23,7 +23,7 @@ user compute
 topic read poreloop/v1/+/compute/tasks/#
 topic write poreloop/v1/+/compute/replies/+
 topic readwrite poreloop/v1/+/compute/blobs/#
-topic write poreloop/v1/+/compute/workers/+/status
+topic readwrite poreloop/v1/+/compute/workers/+/status
 
 pattern read poreloop/v1/+/rigs/%u/jobs
 pattern read poreloop/v1/+/rigs/%u/admin

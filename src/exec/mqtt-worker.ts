@@ -72,6 +72,8 @@ export interface MqttWorkerOptions extends ComputeConnectOptions {
 
 export interface MqttWorker {
   readonly workerId: string;
+  /** Random per process, in its status: tells two workers started with one id apart. */
+  readonly instance: string;
   readonly running: number;
   readonly completed: number;
   /** Tasks answered with an error (bad payload, failing handler). */
@@ -104,10 +106,11 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
   const heartbeatMs = o.heartbeatMs ?? 1000;
   const blobExpiryS = o.blobExpiryS ?? 3600;
   const everyMs = o.statusEveryMs ?? STATUS_EVERY_MS;
-  const status = (s: 'online' | 'offline'): WorkerStatus => ({
-    v: COMPUTE_PROTOCOL, workerId: o.workerId, status: s, kinds: o.kinds, tasks, concurrency, everyMs, running, completed, host: hostname(), pid: process.pid, instance, at: new Date().toISOString(),
-  });
   const instance = randomBytes(8).toString('hex');
+  const started = new Date().toISOString();
+  const status = (s: 'online' | 'offline'): OwnStatus => ({
+    v: COMPUTE_PROTOCOL, workerId: o.workerId, status: s, kinds: o.kinds, tasks, concurrency, everyMs, running, completed, host: hostname(), pid: process.pid, instance, started, at: new Date().toISOString(),
+  });
   let refresh: NodeJS.Timeout | undefined;
   let reconnected = false;
   let lose!: (e: Error) => void;
@@ -123,13 +126,19 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
   // meanwhile) does not show it online for good, and each crashed worker id (a new pod name each
   // time) does not leave an `offline` retained for good (issue #21).
   const statusExpiryS = Math.ceil((3 * everyMs) / 1000);
-  const client: MqttClient = await connectV5(o, boundedId('poreloop-worker-', o.workerId), { topic: topics.status(o.workerId), payload: Buffer.from(JSON.stringify(status('offline'))), expiryS: statusExpiryS });
+  // The lab is part of the client id: the same --id on two labs of one broker is no duplicate,
+  // and each took the other's session over and stopped (diff review 55d5660, item 3).
+  const clientId = workerClientId(o.lab, o.workerId);
+  const client: MqttClient = await connectV5(o, clientId, { topic: topics.status(o.workerId), payload: Buffer.from(JSON.stringify(status('offline'))), expiryS: statusExpiryS });
   const blobs = new BlobFetcher(client, topics);
 
   const reply = (responseTopic: string, correlation: Buffer | undefined, msg: ReplyMessage) =>
     client.publishAsync(responseTopic, JSON.stringify(msg), { qos: 1, properties: { correlationData: correlation, userProperties: { worker: o.workerId } } }).catch((e) => log(`reply to ${responseTopic} failed: ${(e as Error).message}`));
-  const publishStatus = () =>
-    client.publishAsync(topics.status(o.workerId), JSON.stringify(status('online')), { qos: 1, retain: true, properties: { messageExpiryInterval: statusExpiryS } }).catch(() => undefined);
+  // Only while connected: a status queued offline would be sent on the reconnect ahead of the
+  // resubscription, and this worker would read its own status back instead of the other
+  // instance's Last Will (below).
+  const publishStatus = async () =>
+    client.connected && client.publishAsync(topics.status(o.workerId), JSON.stringify(status('online')), { qos: 1, retain: true, properties: { messageExpiryInterval: statusExpiryS } }).catch(() => undefined);
 
   async function onTask(payload: Buffer, packet: { properties?: { responseTopic?: string; correlationData?: Buffer } }): Promise<void> {
     const responseTopic = packet.properties?.responseTopic;
@@ -206,60 +215,97 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
     await reply(responseTopic, correlation, answer);
   }
 
+  let ownEcho = false;
   client.on('message', (topic, payload, packet) => {
     if (topic === topics.status(o.workerId)) return onOwnStatus(payload);
     if (blobs.offer(topic, payload)) return;
     void onTask(payload, packet as never).catch((e) => log(`task handling failed: ${(e as Error).message}`));
   });
-  // Its own status topic too: another instance online there has this worker's id (below).
-  await client.subscribeAsync([...o.kinds.map((k) => topics.sharedTasks(k)), topics.status(o.workerId)], { qos: 1 });
+  await client.subscribeAsync(o.kinds.map((k) => topics.sharedTasks(k)), { qos: 1 });
+  // Its own status topic too: another instance there has this worker's id (below). Needs read
+  // access to it: an ACL that lets the login only write there (configs/mosquitto/acl did, diff
+  // review 55d5660, item 1) turns the duplicate-id check off — refused with a SUBACK failure
+  // code (≥ 0x80, MQTT 5 §3.9.3; mqtt.js rejects then) by some brokers, silently by Mosquitto,
+  // which grants and then delivers nothing: its own status never comes back (checked below).
+  const noRead = `the broker does not let this login read its own status topic ${topics.status(o.workerId)}, so a second worker started with this --id goes unnoticed and the two take the session from each other without end; give the login read access there (configs/mosquitto/acl: topic readwrite poreloop/v1/+/compute/workers/+/status)`;
+  await client.subscribeAsync(topics.status(o.workerId), { qos: 1 }).catch((e: Error & { code?: number }) => {
+    if (typeof e.code !== 'number' || e.code < 0x80) throw e;
+    ownEcho = true; // warned already
+    log(`worker ${o.workerId}: warning: subscription refused (reason 0x${e.code.toString(16)}): ${noRead}`);
+  });
   await publishStatus();
   // After a dropped connection the broker has published the Last Will (offline): say online again.
   client.on('connect', () => void publishStatus());
-  refresh = setInterval(() => void publishStatus(), everyMs);
-  /**
-   * Leaves for good. Connected (it has just taken the session back), it clears the status topic
-   * and sends a DISCONNECT, so that no Last Will and no stale status of its own makes the other
-   * worker, on its reconnect, take itself for the one to leave as well.
-   */
-  function takenOver(connected: boolean): void {
+  let refreshes = 0;
+  refresh = setInterval(() => {
+    // Its retained status comes back at once where the login may read it; two refreshes
+    // without it (connected meanwhile) mean it may not.
+    if (!ownEcho && client.connected && ++refreshes === 2) {
+      ownEcho = true;
+      log(`worker ${o.workerId}: warning: its own status did not come back: ${noRead}`);
+    }
+    void publishStatus();
+  }, everyMs);
+  /** Leaves for good: the other instance keeps the id. */
+  function takenOver(other: Partial<OwnStatus>): void {
     if (stopping) return;
-    const e = new BadInputError(`another worker connected with the same id "${o.workerId}" (client id ${boundedId('poreloop-worker-', o.workerId)}) and took this one's session over; this one stops: give each worker its own --id`, 'workerId');
+    const e = new BadInputError(`another worker connected with the same id "${o.workerId}" (client id ${clientId}; ${describe(other)}, started ${other.started ?? 'before this one'}) and took this one's session over; this one, started earlier (${started}), stops: give each worker its own --id`, 'workerId');
     log(`worker ${o.workerId}: ${e.message}`);
     stopping = true;
     clearInterval(refresh);
-    void (async () => {
-      if (connected && client.connected) await within(client.publishAsync(topics.status(o.workerId), Buffer.alloc(0), { qos: 1, retain: true }), 2000);
-      if (connected) await endClient(client);
-      else await client.endAsync(true).catch(() => undefined);
-      lose(e);
-    })();
+    // No reconnect from here on (a reconnect would take the session back), and no Last Will: a
+    // DISCONNECT while connected. It leaves the status topic alone, which holds the other
+    // instance's status or its Last Will: that one says online on its next connect.
+    client.options.reconnectPeriod = 0;
+    void endClient(client).then(() => lose(e));
   }
+  const describe = (s: Partial<OwnStatus>) => `instance ${s.instance}${s.host ? ` on ${s.host}` : ''}${s.pid ? ` pid ${s.pid}` : ''}`;
+  /**
+   * Another worker with this id (`--id` given twice) has this worker's client id: each connect
+   * takes the session from the other, and both reconnected without end, silently (issue #21
+   * scale review). After a reconnect, the broker holds on this worker's status topic either its
+   * own Last Will (only the network dropped) or the other instance's status or Last Will (this
+   * reconnect took the session from it). Exactly one of the two must leave, and each decides
+   * alone, from the two statuses, by a rule both compute alike: the earlier-started one leaves
+   * (by `started`, then by `instance` at equal times). Earlier-started because that is what MQTT
+   * itself does — a new connection takes the session over and the older one is closed (MQTT 5
+   * §3.1.4, DISCONNECT 0x8E) — so a worker restarted while the old process hangs on replaces it,
+   * and because a status left by a dead process (a crashed predecessor's Last Will) is always
+   * the earlier one and never makes the live worker leave. Leaving on any other instance, as
+   * before, made both leave when the one leaving was slow to disconnect: the other reconnected,
+   * read its Last Will and left too (diff review 55d5660, item 2). DISCONNECT 0x8E (brokers that
+   * send it; Mosquitto 2.0 just closes the connection) does not decide by itself: the one taken
+   * over may be the later-started one, back from a network drop; its reconnect reads the other's
+   * Last Will and decides by the rule.
+   */
   function onOwnStatus(payload: Buffer): void {
-    if (!reconnected || payload.length === 0) return;
-    let s: Partial<WorkerStatus>;
+    if (payload.length === 0) return;
+    let s: Partial<OwnStatus>;
     try {
-      s = JSON.parse(payload.toString('utf8')) as Partial<WorkerStatus>;
+      s = JSON.parse(payload.toString('utf8')) as Partial<OwnStatus>;
     } catch {
       return;
     }
-    if (typeof s?.instance === 'string' && s.instance !== instance) takenOver(true);
+    if (typeof s?.instance !== 'string' || s.instance === instance) {
+      if (s?.instance === instance) ownEcho = true;
+      return;
+    }
+    // The first subscription's retained status is a previous process's (a crashed one's Last
+    // Will, perhaps) or an earlier-started one's, which leaves on its reconnect: no reason to
+    // leave, nor to say anything yet.
+    if (!reconnected) return;
+    if (startedFirst({ started, instance }, s)) return takenOver(s);
+    log(`worker ${o.workerId}: another instance's status under this id (${describe(s)}, started ${s.started ?? 'before this one'}): that one started earlier and is the one to leave; this one stays`);
   }
-  // Another worker with this id (`--id` given twice) has this worker's client id: each connect
-  // takes the session from the other, and both reconnected without end, silently. Seen as a
-  // session takeover (MQTT 5 DISCONNECT reason 0x8E, §3.14.2.1, from brokers that send it), or
-  // — Mosquitto 2.0 just closes the old connection — as another instance's status under this
-  // id found on a reconnect: had only the network dropped, the broker would hold this worker's
-  // own Last Will there. This one leaves instead of taking the session back, and says why
-  // (issue #21 scale review).
   client.on('disconnect', (packet) => {
-    if (packet.reasonCode === 0x8e) takenOver(false);
+    if (packet.reasonCode === 0x8e && !stopping) log(`worker ${o.workerId}: another client connected with client id ${clientId} and took the session over (DISCONNECT 0x8E); reconnecting, the earlier-started of the two leaves`);
   });
   client.on('connect', () => (reconnected = true));
   log(`worker ${o.workerId}: ${o.kinds.join(', ')} × ${concurrency} on ${redactUrl(o.url)} lab ${o.lab}`);
 
   return {
     workerId: o.workerId,
+    instance,
     get running() {
       return running;
     },
@@ -289,6 +335,24 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
       await client.endAsync(true);
     },
   };
+}
+
+/** A worker's status as it publishes it: `started` is read only by other instances under its id. */
+type OwnStatus = WorkerStatus & { started: string };
+
+/** The MQTT client id of worker `workerId` on `lab` ("/" is in neither, so no two pairs share one). */
+export function workerClientId(lab: string, workerId: string): string {
+  return boundedId('poreloop-worker-', `${lab}/${workerId}`);
+}
+
+/**
+ * Whether `a` started before `b` (and so leaves, of two workers with one id): by `started`, then
+ * by `instance`; a status without `started` (a worker before this rule) counts as the earlier.
+ */
+export function startedFirst(a: { started?: string; instance?: string }, b: { started?: string; instance?: string }): boolean {
+  const t = (s: { started?: string }) => (s.started ? Date.parse(s.started) : Number.NEGATIVE_INFINITY);
+  if (t(a) !== t(b)) return t(a) < t(b);
+  return (a.instance ?? '') < (b.instance ?? '');
 }
 
 /** Why a task's response topic is not one a worker answers on (`<root>/replies/<producer>`), or undefined. */
