@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { cli, tmp } from '../../tests/helpers.js';
 import { Ledger } from '../ledger/ledger.js';
 import { overview } from '../report/model.js';
+import { compileReward } from '../reward/expression.js';
+import { campaignReward } from '../reward/scope.js';
 import { importWarmStart, parseCsv, readWarmStart } from './warm-start.js';
 
 /**
@@ -57,7 +59,7 @@ describe('warm start from a CSV of earlier measurements', () => {
     const f = join(dir, 'old.csv');
     // `Score (a.u.)` for `score` gave every row a null reward, exit 0.
     writeFileSync(f, 'a,b,Score (a.u.)\n0.1,0.2,1\n');
-    expect(() => readWarmStart(f, space, campaign)).toThrow(/column "Score \(a\.u\.\)" is neither a parameter nor a property this campaign measures\. Allowed columns: parameters a, b; properties score, mass; feasible; and columns to ignore, named with a leading # \(e\.g\. "#notes"\)/);
+    expect(() => readWarmStart(f, space, campaign)).toThrow(/column "Score \(a\.u\.\)" is neither a parameter nor a property this campaign measures\. Allowed columns: parameters a, b; properties score, mass; either with the prefix param_ or meas_ that poreloop export writes; feasible; and columns to ignore, named with a leading # \(e\.g\. "#notes"\)/);
     writeFileSync(f, 'a,b,score,#notes,# sample\n0.1,0.2,1,"batch 3, dried",S-17\n');
     expect(readWarmStart(f, space, campaign).rows[0]).toMatchObject({ measured: { score: 1 }, reward: 1 });
   });
@@ -85,6 +87,38 @@ describe('warm start from a CSV of earlier measurements', () => {
     const inverse = { ...campaign, rewardOf: (m: Record<string, number>) => 1 / m.score };
     writeFileSync(f, 'a,b,score\n0.1,0.2,0\n');
     expect(() => readWarmStart(f, space, inverse)).toThrow(/data row 1 \(line 2\): the campaign's reward of this row is Infinity \(measured: score = 0\); every feasible row needs a reward that is finite or −∞/);
+  });
+
+  it('a name that is a parameter and a measured property needs param_/meas_ headers; the reward then reads the measured value, as for rig trials (library review 2026-12-07, item 2)', () => {
+    const dir = tmp('poreloop-warm-');
+    const f = join(dir, 'old.csv');
+    // The campaign's own reward function (src/reward/scope.ts: the property wins over the parameter).
+    const poro = { parameters: [{ name: 'porosity', kind: 'continuous' as const, min: 0.6, max: 0.8 }, { name: 'b', kind: 'continuous' as const, min: 0, max: 1 }] };
+    const rewardOf = campaignReward({ expression: compileReward('limitingCurrent / 1e5 - 10 * abs(porosity - 0.7)', ['porosity', 'b', 'limitingCurrent', 'param_porosity', 'param_b']) });
+    const c = { properties: ['porosity', 'limitingCurrent'], rewardOf };
+    // A bare `porosity` was read as the parameter: the reward used the nominal 0.75 (1.5 - 0.5 = 1.0).
+    writeFileSync(f, 'porosity,b,limitingCurrent\n0.75,0.2,150000\n');
+    expect(() => readWarmStart(f, poro, c)).toThrow(
+      'column "porosity" names both a parameter of the space and a property this campaign measures; name the recipe\'s value param_porosity and the measured value meas_porosity (the headers poreloop export writes)',
+    );
+    // A second `porosity` column for the measurement was refused as a duplicate; meas_porosity as unknown.
+    writeFileSync(f, 'param_porosity,b,limitingCurrent,meas_porosity\n0.75,0.2,150000,0.62\n0.7,0.3,150000,\n');
+    const { rows } = readWarmStart(f, poro, c);
+    expect(rows.map((r) => [r.params, r.measured])).toEqual([
+      [{ porosity: 0.75, b: 0.2 }, { limitingCurrent: 150000, porosity: 0.62 }],
+      [{ porosity: 0.7, b: 0.3 }, { limitingCurrent: 150000 }],
+    ]);
+    expect(rows[0].reward).toBeCloseTo(1.5 - 10 * 0.08, 12); // the measured 0.62, not the nominal 0.75
+    expect(rows[1].reward).toBeCloseTo(1.5, 12); // not measured: the nominal value, as for a rig trial without it
+    // The prefixes work for any name; one quantity given twice is refused, naming both columns.
+    writeFileSync(f, 'param_porosity,param_b,meas_limitingCurrent\n0.75,0.2,150000\n');
+    expect(readWarmStart(f, poro, c).rows[0].measured).toEqual({ limitingCurrent: 150000 });
+    writeFileSync(f, 'param_porosity,b,param_b,limitingCurrent\n0.75,0.2,0.2,150000\n');
+    expect(() => readWarmStart(f, poro, c)).toThrow('columns "b" and "param_b" both give parameter b; keep one');
+    writeFileSync(f, 'b,limitingCurrent,meas_porosity\n0.2,150000,0.62\n');
+    expect(() => readWarmStart(f, poro, c)).toThrow('no column for parameter param_porosity; the header must name every parameter of the space (param_porosity, b; param_<name> is accepted for any of them)');
+    writeFileSync(f, 'param_porosity,b,Porosity\n0.75,0.2,0.62\n');
+    expect(() => readWarmStart(f, poro, c)).toThrow('Allowed columns: parameters param_porosity, b; properties meas_porosity, limitingCurrent;');
   });
 
   it('a blank header column (a trailing comma, as Excel writes) is ignored like a # column (review 2026-12-07)', () => {

@@ -98,6 +98,9 @@ export interface WarmStartCampaign {
   rewardOf: (measured: Record<string, number>, params: Parameters) => number;
 }
 
+/** What a warm-start column gives (readWarmStart). */
+type Column = { kind: 'param' | 'property' | 'ambiguous'; name: string } | { kind: 'feasible' | 'ignored' | 'unknown' };
+
 export function readWarmStart(path: string, space: ParameterSpace, campaign: WarmStartCampaign): WarmStart {
   if (!existsSync(path)) throw new BadInputError('file not found', `warmStart.csv ${path}`);
   const bytes = readFileSync(path);
@@ -106,25 +109,60 @@ export function readWarmStart(path: string, space: ParameterSpace, campaign: War
   if (table.length < 2) throw new BadInputError('expected a header row and at least one data row', path);
   const header = table[0].cells.map((h) => h.trim());
   const specs = new Map(space.parameters.map((p) => [p.name, p]));
-  const missing = [...specs.keys()].filter((n) => !header.includes(n));
-  if (missing.length) throw new BadInputError(`no column for parameter${missing.length > 1 ? 's' : ''} ${missing.join(', ')}; the header must name every parameter of the space (${[...specs.keys()].join(', ')})`, path);
+  const known = new Set(campaign.properties);
   const dup = header.find((h, i) => h !== '' && header.indexOf(h) !== i);
   if (dup) throw new BadInputError(`column "${dup}" appears twice`, path);
-  const known = new Set(campaign.properties);
   // A blank header cell is ignored like a # column (review 2026-12-07): a trailing comma, as
   // Excel writes, was refused as column "" once unknown columns were.
   const ignored = (h: string) => h === '' || h.startsWith('#');
-  const unknown = header.filter((h) => !specs.has(h) && h !== 'feasible' && !known.has(h) && !ignored(h));
+  // What each column gives (library review 2026-12-07, item 2). A bare name that is a parameter
+  // and a measured property (porosity: the recipe's nominal value, and what the rig measured)
+  // is refused: read as the parameter, the row's reward used the nominal value where a rig
+  // trial's uses the measured one (src/reward/scope.ts: the property wins), and the measured
+  // value could not be given at all. `param_<name>` and `meas_<name>`, the headers `poreloop
+  // export` writes, say which; they are accepted for every parameter and property.
+  const columns = header.map((h): Column => {
+    if (ignored(h)) return { kind: 'ignored' };
+    if (h === 'feasible') return { kind: 'feasible' };
+    if (specs.has(h) && known.has(h)) return { kind: 'ambiguous', name: h };
+    if (specs.has(h)) return { kind: 'param', name: h };
+    if (known.has(h)) return { kind: 'property', name: h };
+    if (h.startsWith('param_') && specs.has(h.slice(6))) return { kind: 'param', name: h.slice(6) };
+    if (h.startsWith('meas_') && known.has(h.slice(5))) return { kind: 'property', name: h.slice(5) };
+    return { kind: 'unknown' };
+  });
+  const ambiguous = header.filter((_, i) => columns[i].kind === 'ambiguous');
+  if (ambiguous.length) {
+    throw new BadInputError(
+      ambiguous.map((h) => `column "${h}" names both a parameter of the space and a property this campaign measures; name the recipe's value param_${h} and the measured value meas_${h}`).join('; ') +
+        ' (the headers poreloop export writes). The reward reads the measured value where there is one, as for rig trials',
+      path,
+    );
+  }
+  columns.forEach((c, i) => {
+    if (c.kind !== 'param' && c.kind !== 'property') return;
+    const first = columns.findIndex((o) => o.kind === c.kind && 'name' in o && o.name === c.name);
+    if (first !== i) throw new BadInputError(`columns "${header[first]}" and "${header[i]}" both give ${c.kind === 'param' ? 'parameter' : 'property'} ${c.name}; keep one`, path);
+  });
+  const paramColumn = (n: string) => (known.has(n) ? `param_${n}` : n);
+  const missing = [...specs.keys()].filter((n) => !columns.some((c) => c.kind === 'param' && c.name === n));
+  if (missing.length) {
+    throw new BadInputError(
+      `no column for parameter${missing.length > 1 ? 's' : ''} ${missing.map(paramColumn).join(', ')}; the header must name every parameter of the space (${[...specs.keys()].map(paramColumn).join(', ')}; param_<name> is accepted for any of them)`,
+      path,
+    );
+  }
+  const unknown = header.filter((_, i) => columns[i].kind === 'unknown');
   if (unknown.length) {
     throw new BadInputError(
       `column${unknown.length > 1 ? 's' : ''} ${unknown.map((h) => JSON.stringify(h)).join(', ')} ${unknown.length > 1 ? 'are' : 'is'} neither a parameter nor a property this campaign measures. ` +
-        `Allowed columns: parameters ${[...specs.keys()].join(', ')}; properties ${[...known].join(', ') || '(none)'}; feasible; ` +
+        `Allowed columns: parameters ${[...specs.keys()].map(paramColumn).join(', ')}; properties ${[...known].map((n) => (specs.has(n) ? `meas_${n}` : n)).join(', ') || '(none)'}; ` +
+        'either with the prefix param_ or meas_ that poreloop export writes; feasible; ' +
         'and columns to ignore, named with a leading # (e.g. "#notes")',
       path,
     );
   }
-  const properties = header.filter((h) => known.has(h));
-  if (properties.length === 0) throw new BadInputError(`no measured property columns: besides the parameters the header must name what was measured (${[...known].join(', ')})`, path);
+  if (!columns.some((c) => c.kind === 'property')) throw new BadInputError(`no measured property columns: besides the parameters the header must name what was measured (${[...known].map((n) => (specs.has(n) ? `meas_${n}` : n)).join(', ')})`, path);
   const rows: WarmStartRow[] = [];
   for (let r = 1; r < table.length; r++) {
     const { cells, line } = table[r];
@@ -135,24 +173,25 @@ export function readWarmStart(path: string, space: ParameterSpace, campaign: War
     let feasible = true;
     header.forEach((h, i) => {
       const cell = cells[i].trim();
-      const spec = specs.get(h);
+      const c = columns[i];
+      const spec = c.kind === 'param' ? specs.get(c.name) : undefined;
       if (spec) {
         if (spec.kind === 'categorical') {
           const value = spec.values.find((v) => String(v) === cell);
           if (value === undefined) throw new BadInputError(`${h} = "${cell}" is not one of ${spec.values.join(', ')}`, where);
-          params[h] = value;
+          params[spec.name] = value;
         } else {
           const v = decimal(cell);
           if (v === undefined || !Number.isFinite(v)) throw new BadInputError(`${h} = "${cell}" is not a decimal number`, where);
-          params[h] = v;
+          params[spec.name] = v;
         }
-      } else if (h === 'feasible') {
+      } else if (c.kind === 'feasible') {
         if (!/^(true|false|1|0|yes|no|)$/i.test(cell)) throw new BadInputError(`feasible = "${cell}": expected true/false/1/0`, where);
         feasible = !/^(false|0|no)$/i.test(cell);
-      } else if (known.has(h) && cell !== '') {
+      } else if (c.kind === 'property' && cell !== '') {
         const v = decimal(cell);
         if (v === undefined || !Number.isFinite(v)) throw new BadInputError(`${h} = "${cell}" is not a decimal number (leave the cell empty when it was not measured)`, where);
-        measured[h] = v;
+        measured[c.name] = v;
       }
     });
     const check = isFeasible(space, params);
