@@ -352,3 +352,101 @@ describe('createPredictor, persistence', () => {
     expect(again).toHaveLength(0);
   });
 });
+
+describe("createPredictor, commit 'caller' (reproducibility review, item 1)", () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+  const rounds = [cands([0, 0.3, 0.7, 1]), cands([0.1, 0.4, 0.8, 0.9]), cands([0.2, 0.6, 0.35, 0.65]), cands([0.15, 0.45, 0.55, 0.85])];
+  const seeds = (r: number) => rounds[r].map((_, i) => hash32(`t:${r}:${i}`));
+  const make = async (dir: string, trained: ModelTrainedInfo[]) => {
+    const p = createPredictor({
+      properties: ['y'],
+      generate,
+      simulate,
+      surrogate: { members: 2, epochs: 20, architecture: { kind: 'mlp' as const, trunk: [8], head: [], activation: 'tanh' as const } },
+      physicsPerRound: 4,
+      retrainEvery: 4,
+      minTrainingRows: 4,
+      artifactsDir: dir,
+      commit: 'caller',
+      onModelTrained: (i) => void trained.push(i),
+      ...oneRealisation,
+    });
+    await p.resume();
+    return p;
+  };
+  /** What the campaign runtime does per round: score, record TrialScored (here: keep the scores), commit. */
+  const round = async (p: Awaited<ReturnType<typeof make>>, r: number, record = true) => {
+    const s = await p.score(rounds[r], { seed: 9, seeds: seeds(r) });
+    if (record) await p.commit({ seed: 9 });
+    return s;
+  };
+  const summary = (t: ModelTrainedInfo[]) => t.map((i) => ({ version: i.version, rows: i.trainingRows, dataHash: i.dataHash, loss: i.loss }));
+
+  it('a kill after scoring, before the scores were recorded: the resumed predictor has the ledger’s rows and model, and scores as an uninterrupted one', async () => {
+    const straightDir = await mkdtemp(join(tmpdir(), 'poreloop-pred-'));
+    const killedDir = await mkdtemp(join(tmpdir(), 'poreloop-pred-'));
+    dirs.push(straightDir, killedDir);
+
+    const straightTrained: ModelTrainedInfo[] = [];
+    const straight = await make(straightDir, straightTrained);
+    const straightScores = [];
+    for (let r = 0; r < 4; r++) straightScores.push(await round(straight, r));
+
+    const killedTrained: ModelTrainedInfo[] = [];
+    const first = await make(killedDir, killedTrained);
+    await round(first, 0);
+    await round(first, 1, false); // killed here: rows saved (pending), TrialScored never written
+    // Before the fix these 4 rows were training rows in state.json and a v2 was trained on them.
+    expect(first.trainingRows).toBe(4);
+    expect(first.pendingRows).toBe(4);
+    expect(killedTrained.map((t) => t.trainingRows)).toEqual([4]);
+
+    const resumed = await make(killedDir, killedTrained);
+    expect(resumed.trainingRows).toBe(4);
+    expect(resumed.modelVersion).toBe(1);
+    const resumedScores = [straightScores[0]];
+    for (let r = 1; r < 4; r++) resumedScores.push(await round(resumed, r));
+
+    expect(resumed.trainingRows).toBe(straight.trainingRows);
+    expect(resumed.trainingRows).toBe(16);
+    expect(resumed.modelVersion).toBe(straight.modelVersion);
+    expect(summary(killedTrained)).toEqual(summary(straightTrained));
+    expect(straightTrained.map((t) => t.trainingRows)).toEqual([4, 8, 12, 16]);
+    expect(resumedScores).toEqual(straightScores);
+    const probe = cands([0.05, 0.5, 0.95]);
+    expect(await resumed.estimate(probe, { seed: 3 })).toEqual(await straight.estimate(probe, { seed: 3 }));
+  });
+
+  it('a kill after the scores were recorded, before commit: the resumed step’s commit adds the rows and retrains once', async () => {
+    const straightDir = await mkdtemp(join(tmpdir(), 'poreloop-pred-'));
+    const killedDir = await mkdtemp(join(tmpdir(), 'poreloop-pred-'));
+    dirs.push(straightDir, killedDir);
+    const straightTrained: ModelTrainedInfo[] = [];
+    const straight = await make(straightDir, straightTrained);
+    for (let r = 0; r < 3; r++) await round(straight, r);
+
+    const killedTrained: ModelTrainedInfo[] = [];
+    const first = await make(killedDir, killedTrained);
+    await round(first, 0);
+    await round(first, 1, false); // TrialScored recorded, then killed before commit
+    const resumed = await make(killedDir, killedTrained);
+    await resumed.commit({ seed: 9 }); // the resumed score step finds the round scored
+    await resumed.commit({ seed: 9 }); // idempotent
+    await round(resumed, 2);
+    expect(resumed.trainingRows).toBe(straight.trainingRows);
+    expect(summary(killedTrained)).toEqual(summary(straightTrained));
+  });
+
+  it("commit 'auto' (the default) keeps rows and retrains at once, as before", async () => {
+    const trained: ModelTrainedInfo[] = [];
+    const p = createPredictor({ properties: ['y'], generate, simulate, surrogate: () => new FakeSurrogate(), physicsPerRound: 4, retrainEvery: 4, minTrainingRows: 4, onModelTrained: (i) => void trained.push(i), ...oneRealisation });
+    await p.score(rounds[0], { seed: 1 });
+    expect(p.trainingRows).toBe(4);
+    expect(p.pendingRows).toBe(0);
+    expect(trained).toHaveLength(1);
+    expect(() => createPredictor({ properties: ['y'], commit: 'later' as never })).toThrow(BadInputError);
+  });
+});

@@ -27,6 +27,10 @@
  *   and the hash of its training data, and `onModelTrained` is told (the ledger's
  *   `ModelTrained` document). A resumed predictor reloads the latest model and data from
  *   `artifactsDir` instead of retraining.
+ *   With `commit: 'caller'` (the campaign) a call's rows wait, pending, until the caller has
+ *   recorded its scores and calls `commit` — only then are they training rows and only then
+ *   may the surrogate retrain, so the predictor's state never runs ahead of the ledger
+ *   (reproducibility review, item 1).
  * - Rig data only (no `generate`/`simulate`, twin-less campaigns): `observe()` feeds rig
  *   measurements; the features are the encoded parameters; scores are surrogate scores.
  *   Without a surrogate either, every score is the prior (NaN, σ = ∞): nothing to predict with.
@@ -115,6 +119,16 @@ export interface PredictorOptions {
   top?: number;
   /** Told once per `score` call about properties the domain is too small for. */
   onWarning?: (message: string) => void;
+  /**
+   * When the rows of a `score` or `observe` call become training data (reproducibility review,
+   * item 1). 'auto' (default): at once, and the surrogate retrains at the end of the call.
+   * 'caller': they are held pending — saved in state.json apart from the training rows — until
+   * the caller has recorded the scores (the campaign: its TrialScored transaction) and calls
+   * `commit`; the next `score`/`observe` drops pending rows nobody committed. A campaign killed
+   * while a round was being scored then resumes with the rows and model of its ledger, not with
+   * the rows (and a retrain) of a round the ledger does not hold and scores again.
+   */
+  commit?: 'auto' | 'caller';
 }
 
 /** A training row: what was measured or simulated for a candidate. */
@@ -134,6 +148,15 @@ export interface SurrogatePredictor extends Predictor {
   rewardModel(seed: number): RewardModel | undefined;
   /** Reloads the latest model and data from `artifactsDir`; false when there is none. */
   resume(): Promise<boolean>;
+  /**
+   * With `commit: 'caller'`: the pending rows of the last `score`/`observe` become training
+   * rows, and the surrogate retrains if due (`seed` as `score` would have used). Idempotent:
+   * with nothing pending it only retrains if a retrain is due (one a kill interrupted). A no-op
+   * with `commit: 'auto'`.
+   */
+  commit(options: { seed: number }): Promise<void>;
+  /** Rows held pending until `commit` (`commit: 'caller'`). */
+  readonly pendingRows: number;
   readonly trainingRows: number;
   /** Version of the current model, 0 when none. */
   readonly modelVersion: number;
@@ -145,6 +168,10 @@ interface Stored {
   paramNames: string[];
   achievedNames: string[];
   model: { version: number; dir: string; rows: number; fromScratchRows: number } | null;
+  /** Rows of a `score`/`observe` not yet committed (`commit: 'caller'`); absent when none. */
+  pending?: TrainingRow[];
+  /** The seed the last rows came with: the one their retrain uses, also after a kill. */
+  seed?: number;
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight, results in order. */
@@ -188,6 +215,8 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
   if (realisationsProblem) throw new BadInputError(realisationsProblem, 'predict.realisations');
   const rveMaxCv = options.rveMaxCv ?? DEFAULT_RVE_MAX_CV;
   if (!(rveMaxCv > 0)) throw new BadInputError(`must be a number > 0 (got ${rveMaxCv})`, 'predict.rveMaxCv');
+  const commitMode = options.commit ?? 'auto';
+  if (commitMode !== 'auto' && commitMode !== 'caller') throw new BadInputError(`must be 'auto' or 'caller' (got ${String(commitMode)})`, 'predict.commit');
   const top = options.top ?? 1;
   if (!Number.isInteger(top) || top < 1) throw new BadInputError(`must be an integer >= 1 (got ${top})`, 'predict.top');
 
@@ -200,6 +229,9 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
 
   // Training data and the bookkeeping of the model built from it.
   const rows: TrainingRow[] = [];
+  // commit 'caller': the last score/observe call's rows, not training data until `commit`.
+  let pending: TrainingRow[] | null = null;
+  let rowsSeed: number | undefined;
   let paramNames: string[] | null = null;
   let achievedNames: string[] | null = null;
   let model: Stored['model'] = null;
@@ -260,7 +292,7 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
   const persist = async (): Promise<void> => {
     if (storeDir === null) return;
     await mkdir(storeDir, { recursive: true });
-    const doc: Stored = { version: 1, rows, paramNames: paramNames ?? [], achievedNames: achievedNames ?? [], model };
+    const doc: Stored = { version: 1, rows, paramNames: paramNames ?? [], achievedNames: achievedNames ?? [], model, ...(pending ? { pending } : {}), ...(rowsSeed === undefined ? {} : { seed: rowsSeed }) };
     // Write-then-rename so a kill mid-write never leaves a torn file for resume.
     const tmp = join(storeDir, 'state.json.tmp');
     await writeFile(tmp, JSON.stringify(doc, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)));
@@ -309,6 +341,8 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
       return false;
     }
     rows.splice(0, rows.length, ...doc.rows);
+    pending = doc.pending ?? null;
+    rowsSeed = doc.seed;
     paramNames = doc.paramNames.length > 0 ? doc.paramNames : null;
     achievedNames = doc.achievedNames.length > 0 || doc.rows.length > 0 ? doc.achievedNames : null;
     model = doc.model;
@@ -385,6 +419,7 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
     est: Array<Record<string, PropertyEstimate>> | null,
     tick: () => void,
     ranking: ScoreOptions['ranking'],
+    newRows: TrainingRow[],
   ): Promise<Map<number, Array<Record<string, number>>>> => {
     const samples = new Map(chosen.map((i) => [i, [] as Array<Record<string, number>>]));
     const tried = new Map(chosen.map((i) => [i, 0]));
@@ -402,7 +437,7 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
         if (res === null) return;
         samples.get(i)!.push(res.props);
         if (surrogate !== null) {
-          rows.push({ params: candidates[i], achieved: res.g.achieved, properties: Object.fromEntries(properties.map((p) => [p, res.props[p] ?? NaN])), fidelity: 'simulation' });
+          newRows.push({ params: candidates[i], achieved: res.g.achieved, properties: Object.fromEntries(properties.map((p) => [p, res.props[p] ?? NaN])), fidelity: 'simulation' });
         }
       });
     };
@@ -453,8 +488,46 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
     return est.map((e, i) => ({ properties: e, fidelity: estimateFidelity(), ...(gens[i] ? { achieved: gens[i]!.achieved } : {}) }));
   };
 
+  /**
+   * The rows of a score/observe call: training rows at once ('auto'), else pending until
+   * `commit` ('caller'; saved, so a kill after the caller recorded the scores loses nothing).
+   */
+  const addRows = async (added: TrainingRow[], seed: number): Promise<void> => {
+    if (commitMode === 'caller') {
+      pending = added;
+      rowsSeed = seed;
+      await persist();
+      return;
+    }
+    rows.push(...added);
+    await persist();
+    await retrainIfDue(seed);
+  };
+  /**
+   * A new call's rows replace pending rows nobody committed: the caller did not record the
+   * scores they came with (a campaign killed mid-round scores the round again; review item 1).
+   */
+  const dropUncommitted = async (): Promise<void> => {
+    if (pending === null) return;
+    pending = null;
+    await persist();
+  };
+
+  const commit = async ({ seed }: { seed: number }): Promise<void> => {
+    await ensureResumed();
+    if (commitMode !== 'caller' || surrogate === null) return;
+    if (pending !== null) {
+      rows.push(...pending);
+      pending = null;
+      await persist();
+    }
+    // The seed their call gave (observe's own, 0 by default), as 'auto' retrains with.
+    await retrainIfDue(rowsSeed ?? seed);
+  };
+
   const score = async (candidates: Parameters[], opts: ScoreOptions): Promise<Score[]> => {
     await ensureResumed();
+    await dropUncommitted();
     const total = candidates.length;
     let done = 0;
     const tick = () => opts.onProgress?.(++done, total);
@@ -501,7 +574,8 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
       else scores[i] = { properties: est![i], fidelity: estimateFidelity(), ...(gens[i] ? { achieved: gens[i]!.achieved } : {}) };
       tick();
     }
-    const samples = chosen.length > 0 ? await simulateRealisations(candidates, chosen, gens, seeds, est, tick, opts.ranking) : new Map<number, Array<Record<string, number>>>();
+    const newRows: TrainingRow[] = [];
+    const samples = chosen.length > 0 ? await simulateRealisations(candidates, chosen, gens, seeds, est, tick, opts.ranking, newRows) : new Map<number, Array<Record<string, number>>>();
     for (const i of chosen) {
       const s = samples.get(i)!;
       if (s.length === 0) {
@@ -513,24 +587,22 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
       scores[i] = { properties: props, fidelity: 'simulation', achieved: gens[i]!.achieved, ...(warnings.length > 0 ? { rveWarnings: warnings } : {}) };
     }
     warnRve(scores);
-    if (surrogate !== null && chosen.length > 0) {
-      await persist();
-      await retrainIfDue(opts.seed);
-    }
+    if (surrogate !== null && chosen.length > 0) await addRows(newRows, opts.seed);
     return scores;
   };
 
   const observe = async (obs: TrainingRow[], opts: { seed?: number } = {}): Promise<void> => {
     await ensureResumed();
     if (surrogate === null) return;
+    await dropUncommitted();
+    const added: TrainingRow[] = [];
     for (const o of obs) {
       if (useAchieved && o.achieved === undefined) {
         throw new BadInputError("rows need the twin's achieved descriptors (features 'parameters+achieved')", 'observe');
       }
-      rows.push({ ...o, params: { ...o.params } });
+      added.push({ ...o, params: { ...o.params } });
     }
-    await persist();
-    await retrainIfDue(opts.seed ?? 0);
+    await addRows(added, opts.seed ?? 0);
   };
 
   const rewardModel = (seed: number): RewardModel | undefined => {
@@ -546,8 +618,12 @@ export function createPredictor(options: PredictorOptions): SurrogatePredictor {
     estimate,
     rewardModel,
     resume,
+    commit,
     get trainingRows() {
       return rows.length;
+    },
+    get pendingRows() {
+      return pending?.length ?? 0;
     },
     get modelVersion() {
       return model?.version ?? 0;
