@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { BadInputError } from '../core/errors.js';
 import type { Shape3 } from '../core/protocols.js';
-import type { Samples } from './samples.js';
+import { assertLabels, labelCheck, labelsInto, type Samples } from './samples.js';
 import { checkSampleBytes, MAX_SAMPLE_BYTES } from './voxels.js';
 
 /**
@@ -129,70 +129,29 @@ function scatter(shape: Shape3): (at: number, count: number, each: (i: number, c
 }
 
 /**
- * Phase labels, chunk by chunk: every sample must be an integer 0–255 (the rule and message of
- * `toLabels`), and the output — one byte a voxel — is the only full-size array.
+ * Phase labels, chunk by chunk: every sample must be an integer 0–255 — the rule and message of
+ * `toLabels`, from the same helpers (./samples.ts `labelsInto`, `assertLabels`) — and the
+ * output, one byte a voxel, is the only full-size array.
  */
 export function readLabels(spec: DataSpec, chunkBytes = DEFAULT_CHUNK_BYTES): Uint8Array {
   const n = spec.shape[0] * spec.shape[1] * spec.shape[2];
   const out = new Uint8Array(n);
-  const st: LabelStats = { min: Infinity, max: -Infinity, nonFinite: 0, integral: true, bad: false };
+  const check = labelCheck();
   const map = spec.fortran ? scatter(spec.shape) : undefined;
   forEachChunk(spec, chunkBytes, (values, at) => {
     if (spec.kind === 'u1' || spec.kind === 'b1') {
       if (!map) out.set(values as Uint8Array, at);
       else map(at, values.length, (i, c) => (out[c] = values[i]));
-    } else if (!map) labelRun(values, out, at, st);
+    } else if (!map) labelsInto(values, out, at, check);
     else {
       // x-fastest files: through a C-order-sized scratch of this chunk's values, then scattered.
       const tmp = new Uint8Array(values.length);
-      labelRun(values, tmp, 0, st);
+      labelsInto(values, tmp, 0, check);
       map(at, values.length, (i, c) => (out[c] = tmp[i]));
     }
   });
-  if (st.bad) {
-    const what = st.nonFinite > 0 ? `${st.nonFinite} non-finite values` : !st.integral ? 'fractional values' : `values ${st.min}…${st.max}`;
-    throw new BadInputError(`holds ${what}, not phase labels 0–255: a grey-scale image must be segmented first (poreloop volume segment)`, spec.path);
-  }
+  assertLabels(check, spec.path);
   return out;
-}
-
-interface LabelStats {
-  min: number;
-  max: number;
-  nonFinite: number;
-  integral: boolean;
-  bad: boolean;
-}
-
-/** One chunk into labels: a tight loop on locals (343 M samples in a few seconds), stats merged after. */
-function labelRun(values: ArrayLike<number>, out: Uint8Array, at: number, st: LabelStats): void {
-  let min = st.min;
-  let max = st.max;
-  let bad = false;
-  const len = values.length;
-  for (let i = 0; i < len; i++) {
-    const v = values[i];
-    if (v >= 0 && v <= 255 && (v | 0) === v) {
-      out[at + i] = v;
-      if (v < min) min = v;
-      if (v > max) max = v;
-    } else bad = true;
-  }
-  if (bad) {
-    // The rare path: the chunk again, for what toLabels says about a grey-scale image.
-    st.bad = true;
-    for (let i = 0; i < len; i++) {
-      const v = values[i];
-      if (!Number.isFinite(v)) st.nonFinite++;
-      else {
-        if (v !== Math.round(v)) st.integral = false;
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
-    }
-  }
-  st.min = min;
-  st.max = max;
 }
 
 /**

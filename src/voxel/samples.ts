@@ -46,15 +46,72 @@ export function sampleRange(values: Samples): { min: number; max: number; nonFin
  */
 export function toLabels(values: Samples, where: string): Uint8Array {
   if (values instanceof Uint8Array) return values;
-  const r = sampleRange(values);
-  if (r.nonFinite > 0 || !r.integral || r.min < 0 || r.max > 255) {
-    const what = r.nonFinite > 0 ? `${r.nonFinite} non-finite values` : !r.integral ? 'fractional values' : `values ${r.min}…${r.max}`;
-    throw new BadInputError(
-      `holds ${what}, not phase labels 0–255: a grey-scale image must be segmented first (poreloop volume segment)`,
-      where,
-    );
+  const out = new Uint8Array(values.length);
+  const check = labelCheck();
+  labelsInto(values, out, 0, check);
+  assertLabels(check, where);
+  return out;
+}
+
+/**
+ * The label rule and its message, shared by `toLabels` and the chunked reader
+ * (./read-chunked.ts `readLabels`) so that they cannot drift (diff review 2026-12-07, item 7:
+ * the reader had its own copy of both). Samples go through `labelsInto` — all at once or chunk
+ * by chunk — and `assertLabels` throws when any was not a label.
+ */
+export interface LabelCheck {
+  /** Smallest and largest finite sample seen. */
+  min: number;
+  max: number;
+  nonFinite: number;
+  integral: boolean;
+  /** Some sample was not an integer 0–255. */
+  bad: boolean;
+}
+
+export function labelCheck(): LabelCheck {
+  return { min: Infinity, max: -Infinity, nonFinite: 0, integral: true, bad: false };
+}
+
+/**
+ * Writes values[i] to out[at + i] where each is a label, and records what `assertLabels` says
+ * otherwise: a tight loop on locals (343 M samples in a few seconds), the stats merged after.
+ */
+export function labelsInto(values: ArrayLike<number>, out: Uint8Array, at: number, check: LabelCheck): void {
+  let min = check.min;
+  let max = check.max;
+  let bad = false;
+  const len = values.length;
+  for (let i = 0; i < len; i++) {
+    const v = values[i];
+    if (v >= 0 && v <= 255 && (v | 0) === v) {
+      out[at + i] = v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    } else bad = true;
   }
-  return Uint8Array.from(values);
+  if (bad) {
+    // The rare path: the values again, for what the message says about a grey-scale image.
+    check.bad = true;
+    for (let i = 0; i < len; i++) {
+      const v = values[i];
+      if (!Number.isFinite(v)) check.nonFinite++;
+      else {
+        if (v !== Math.round(v)) check.integral = false;
+        if (v < min) min = v;
+        if (v > max) max = v;
+      }
+    }
+  }
+  check.min = min;
+  check.max = max;
+}
+
+/** Throws the BadInputError of samples that are not phase labels (the first reason: non-finite, fractional, range). */
+export function assertLabels(check: LabelCheck, where: string): void {
+  if (!check.bad) return;
+  const what = check.nonFinite > 0 ? `${check.nonFinite} non-finite values` : !check.integral ? 'fractional values' : `values ${check.min}…${check.max}`;
+  throw new BadInputError(`holds ${what}, not phase labels 0–255: a grey-scale image must be segmented first (poreloop volume segment)`, where);
 }
 
 /** Reorders an x-fastest (Fortran, VTK, TIFF page) array into C order (x slowest). */
