@@ -392,6 +392,15 @@ export function createDispatcher(init: CreateDispatcherOptions): Dispatcher {
         properties: { messageExpiryInterval: (deadlineAt - now) / 1000, correlationData: js.job.jobId, userProperties: { protocol: wire.protocol, campaign: campaignId } },
       })
       .catch((e) => {
+        // The transport refused the job for its size (PayloadTooLargeError, robots/transport/
+        // mqtt.ts): no rig can be sent it, so the job fails now with the reason instead of
+        // timing out and retrying the same refusal (diff review 2026-12-07, item 2). Matched by
+        // name: the dispatcher works over any transport and does not load the MQTT client.
+        if ((e as Error).name === 'PayloadTooLargeError') {
+          if (js.final) return;
+          release(js, ex);
+          return finishJob(js, synth(js, 'failed', `job not sent to rig ${rig.info.rigId}: ${(e as Error).message}`, ex));
+        }
         // The broker connection is down; MQTT.js queues QoS 1 while reconnecting, so this is
         // a hard failure (closed transport): the attempt times out and is retried.
         reject(topics.jobs(rig.info.rigId), `publish failed: ${(e as Error).message}`, 0, '', { rigId: rig.info.rigId, jobId: js.job.jobId });

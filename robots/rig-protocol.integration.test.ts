@@ -190,8 +190,11 @@ describe.each(kinds)('rig protocol over %s', (kind) => {
     const n0 = s.invalid.length;
     await s.transport.publish(topics.events('r1'), 'not json at all');
     // Over the 64 KiB message limit, under the brokers' 70 000-byte packet limit (a bigger packet
-    // gets its publisher disconnected by the broker: robots/broker.security.test.ts).
-    await s.transport.publish(topics.events('r1'), Buffer.alloc(66_000, 0x7b));
+    // gets its publisher disconnected by the broker: robots/broker.security.test.ts). From a client
+    // of its own: poreloop's transports refuse to publish over 64 KiB.
+    const hostile = await connectMqtt({ url: s.broker.url, clientId: `${s.orchestratorId}-hostile`, clean: true, maxPayloadBytes: 70_000 });
+    await hostile.publish(topics.events('r1'), Buffer.alloc(66_000, 0x7b));
+    await hostile.close();
     await s.transport.publish(topics.events('r1'), JSON.stringify({ jobId: 'x', rigId: 'r2', seq: 1, type: 'result', measurements: {}, at: new Date().toISOString(), protocol: '1.0' }));
     await s.transport.publish(topics.status('r9'), JSON.stringify({ rigId: 'r9', status: 'exploded', protocol: '1.0' }));
     // and the rig side: a garbage job is reported on the rig's error topic, not run.
@@ -204,6 +207,22 @@ describe.each(kinds)('rig protocol over %s', (kind) => {
     expect(reasons[3]).toMatch(/status payload does not match/);
     await s.d.dispatch(s.job(9));
     await waitFor(() => s.finals().length === 4, 'still dispatching after the garbage');
+  });
+
+  it('a job too big to publish fails at once with the reason; nothing is sent, the connection stays (diff review 2026-12-07, item 2)', async () => {
+    const s = await setup([{ id: 'r1', capabilities: ['characterise'], latencyMs: { dist: 'fixed', mean: 20 } }]);
+    // The job schema allows this (long string params); the wire message is over 64 KiB.
+    const big = s.job(1, { params: { a: 0.25, b: 0.75, note: 'x'.repeat(30_000), note2: 'y'.repeat(30_000), note3: 'z'.repeat(10_000) } });
+    await s.d.dispatch(big);
+    await waitFor(() => s.finals().length === 1, 'the big job ends');
+    expect(s.finals()[0]).toMatchObject({ jobId: big.jobId, type: 'failed', origin: 'dispatcher', final: true });
+    expect(s.finals()[0].reason).toMatch(/job not sent to rig r1: refusing to publish on .*payload of \d+ bytes exceeds the message limit of 65536 bytes/);
+    expect(s.transport.connected).toBe(true);
+    // The orchestrator goes on dispatching: the next job runs.
+    await s.d.dispatch(s.job(2));
+    await waitFor(() => s.finals().length === 2, 'the next job ends');
+    expect(s.finals()[1]).toMatchObject({ jobId: s.job(2).jobId, type: 'result' });
+    expect(s.sim.log().map((e) => e.jobId)).toEqual([s.job(2).jobId]);
   });
 
   it('a deeply nested event for a live job is rejected and the orchestrator lives on (security review, finding 1)', async () => {

@@ -15,7 +15,7 @@ import eventSchema from '../protocol/schemas/event.schema.json' with { type: 'js
 import statusSchema from '../protocol/schemas/status.schema.json' with { type: 'json' };
 import { parseMessage, checkOutbound, type AdminCommand, type StatusMessage } from '../protocol/validate.js';
 import { assertName, compatibleProtocol, DEFAULT_MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, rigClientId, SUPPORTED_PROTOCOLS, topicsFor } from '../protocol/topics.js';
-import { connectMqtt, type MqttConnectOptions, type WillOptions } from '../transport/mqtt.js';
+import { connectMqtt, payloadSizeProblem, type MqttConnectOptions, type WillOptions } from '../transport/mqtt.js';
 import { MIN_KEY_BYTES, signPayload } from '../protocol/signing.js';
 import { createFinishedStore, stateFileFor, type FinishedStore } from './store.js';
 
@@ -248,8 +248,9 @@ export function createRig(options: CreateRigOptions): RigHandle {
    * finding 3). The schema bounds a result well below the limit; this holds for anything else.
    */
   const oversized = (ev: RigEvent, payload: string): string | undefined => {
-    const bytes = Buffer.byteLength(payload);
-    return bytes > maxBytes ? `${ev.type} event of ${bytes} bytes exceeds the message limit of ${maxBytes} bytes (maxPayloadBytes), so it was not sent` : undefined;
+    // The transport's rule (payloadSizeProblem, diff review 2026-12-07 item 2), checked here
+    // too so that a result too big becomes a failed event, whatever transport the rig was given.
+    return payloadSizeProblem(Buffer.byteLength(payload), maxBytes, `${ev.type} event`);
   };
 
   /** Terminal event: remember the execution as finished so a redelivery is answered, not rerun. */
@@ -413,7 +414,7 @@ export function createRig(options: CreateRigOptions): RigHandle {
     const b = options.broker;
     if (typeof b === 'function') return b({ clientId, clean: false, will });
     const o = typeof b === 'string' ? { url: b } : b;
-    return connectMqtt({ ...o, clientId, clean: false, will });
+    return connectMqtt({ maxPayloadBytes: maxBytes, ...o, clientId, clean: false, will });
   };
 
   return {

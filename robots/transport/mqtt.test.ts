@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BadInputError } from '../../src/core/errors.js';
 import { startEmbeddedBroker } from '../broker.js';
-import { credentialsFromEnv, connectMqtt, redact } from './mqtt.js';
+import { credentialsFromEnv, connectMqtt, PayloadTooLargeError, redact } from './mqtt.js';
 
 describe('MQTT credentials from the environment', () => {
   const dir = mkdtempSync(join(tmpdir(), 'creds-'));
@@ -49,6 +49,32 @@ describe('MQTT transport message handlers', () => {
       expect(logged.some((l) => /handler of a message on t\/a .* failed .*Maximum call stack/.test(l))).toBe(true);
     } finally {
       console.error = origError;
+      await t.close();
+      await broker.close();
+    }
+  });
+});
+
+describe('MQTT transport packet-size guard (diff review 2026-12-07, item 2)', () => {
+  it('refuses a payload over maxPayloadBytes before publishing it, and the connection stays up', async () => {
+    const broker = await startEmbeddedBroker();
+    const t = await connectMqtt({ url: broker.url, clientId: `big-${process.pid}`, clean: true });
+    try {
+      const got: number[] = [];
+      await t.subscribe('t/#', (_topic, p) => got.push(p.length));
+      // 66 000 bytes: over the 64 KiB default, under the broker's 70 000-byte packet limit, so
+      // without the guard it was sent (and a peer rejected it); 80 000 got us disconnected.
+      for (const n of [66_000, 80_000]) {
+        const e = await t.publish('t/a', Buffer.alloc(n, 0x20)).catch((x: unknown) => x);
+        expect(e).toBeInstanceOf(PayloadTooLargeError);
+        expect((e as Error).message).toMatch(new RegExp(`payload of ${n} bytes exceeds the message limit of 65536 bytes`));
+      }
+      await t.publish('t/a', Buffer.alloc(65_536, 0x20));
+      const until = Date.now() + 30_000;
+      while (got.length < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      expect(got).toEqual([65_536]);
+      expect(t.connected).toBe(true);
+    } finally {
       await t.close();
       await broker.close();
     }

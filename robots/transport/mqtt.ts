@@ -11,7 +11,30 @@ import type { Transport } from '../../src/core/protocols.js';
 import { brokerUrlProblem } from '../../src/core/broker-url.js';
 import { BadInputError } from '../../src/core/errors.js';
 import { redactUrl } from '../../src/core/redact.js';
-import { topicMatches } from '../protocol/topics.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES, topicMatches } from '../protocol/topics.js';
+
+/**
+ * Why a payload may not be published, for its size, or undefined. The one packet-size rule of
+ * both sides of the rig protocol (diff review 2026-12-07, item 2): a message over the limit is
+ * refused by every peer, and over a broker's max_packet_size (Mosquitto recipe and embedded
+ * broker: 70 000) it gets the sender disconnected, and MQTT.js resends the unacknowledged packet
+ * after every reconnect, so the sender is locked out. The SDK wraps it to fail a job instead.
+ */
+export function payloadSizeProblem(bytes: number, limit: number, what = 'payload'): string | undefined {
+  return bytes > limit ? `${what} of ${bytes} bytes exceeds the message limit of ${limit} bytes (maxPayloadBytes), so it was not sent` : undefined;
+}
+
+/** publish() refused a payload for its size: nothing was sent, the connection is untouched. */
+export class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(
+    readonly topic: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`refusing to publish on ${topic}: ${payloadSizeProblem(bytes, limit)}`);
+  }
+}
 
 export interface WillOptions {
   topic: string;
@@ -50,6 +73,11 @@ export interface MqttConnectOptions {
   /** First reconnect delay; doubles per failed try up to maxReconnectMs. */
   reconnectMs?: number;
   maxReconnectMs?: number;
+  /**
+   * Largest payload publish() sends (default DEFAULT_MAX_PAYLOAD_BYTES, 64 KiB, what the peers
+   * accept); a bigger one is refused with PayloadTooLargeError before it reaches the socket.
+   */
+  maxPayloadBytes?: number;
 }
 
 export type ConnectionEvent =
@@ -124,6 +152,7 @@ export async function connectMqtt(options: MqttConnectOptions, env: Env = proces
   const o = { ...credentialsFromEnv(env), ...stripUndefined(options) } as MqttConnectOptions;
   const protocolVersion: 4 | 5 = o.protocolVersion === 5 ? 5 : 4;
   const clean = o.clean ?? false;
+  const maxPayloadBytes = o.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   const baseReconnect = o.reconnectMs ?? 250;
   const maxReconnect = o.maxReconnectMs ?? 10_000;
   const opts: IClientOptions = {
@@ -220,6 +249,8 @@ export async function connectMqtt(options: MqttConnectOptions, env: Env = proces
     protocolVersion,
     events: events.asObservable(),
     async publish(topic, payload, popts) {
+      const bytes = Buffer.isBuffer(payload) ? payload.length : Buffer.byteLength(payload);
+      if (payloadSizeProblem(bytes, maxPayloadBytes)) throw new PayloadTooLargeError(topic, bytes, maxPayloadBytes);
       const p: mqtt.IClientPublishOptions = { qos: popts?.qos ?? 1, retain: popts?.retain ?? false };
       if (protocolVersion === 5 && popts?.properties) {
         const { messageExpiryInterval, correlationData, userProperties } = popts.properties;
