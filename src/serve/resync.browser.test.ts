@@ -1,5 +1,6 @@
 // @module-tag slow
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { get, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +15,57 @@ import { startDashboard } from './server.js';
  * the documents sent meanwhile never reach that page. In headless Chromium: the page's stream
  * is cut, a document is appended while it is down, and once the EventSource has reconnected the
  * page shows that document — it reloads its state after a reconnect (web/dashboard/app.js).
+ * The same when the page's first stream is refused (503 beyond the server's stream caps) and a
+ * later try gets one, and for a document that arrives over the stream while the page reloads
+ * (diff review of b996947, app.js:263–277).
  * Without Chromium it skips with the reason, except under PORELOOP_REQUIRE_SERVICES=1 (CI).
  */
 const CHROMIUM = process.env.PORELOOP_CHROMIUM ?? '/usr/bin/chromium';
 const noBrowser = skipWithout(existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set PORELOOP_CHROMIUM)`, 'dashboard resync in a browser');
+
+/**
+ * An event stream held by this process: it takes a slot of the server's caps, and says when the
+ * server has sent a document (the server's cursor is then past it: a stream opened later gets a
+ * `hello` with a seq at least that document's).
+ */
+function holdStream(url: string): Promise<{ sent(seq: number): Promise<void>; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const req = get(new URL('api/stream', url), (res: IncomingMessage) => {
+      if (res.statusCode !== 200) return reject(new Error(`stream answered ${res.statusCode}`));
+      let text = '';
+      const seen = new Set<number>();
+      const waiting: Array<{ seq: number; done: () => void }> = [];
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+        let end: number;
+        while ((end = text.indexOf('\n\n')) >= 0) {
+          const [head, data] = text.slice(0, end).split('\n');
+          text = text.slice(end + 2);
+          if (head === 'event: documents') for (const d of JSON.parse(data.slice('data: '.length)) as Array<{ seq: number }>) seen.add(d.seq);
+        }
+        for (const w of waiting.filter((x) => seen.has(x.seq))) {
+          waiting.splice(waiting.indexOf(w), 1);
+          w.done();
+        }
+      });
+      resolve({
+        sent: (seq) => new Promise<void>((done) => (seen.has(seq) ? done() : waiting.push({ seq, done }))),
+        close: () => req.destroy(),
+      });
+    });
+    req.on('error', () => undefined); // close() destroys it
+  });
+}
+
+/** Records in the page every document its EventSource receives (window.__streamSeqs), before app.js handles it. */
+const RECORD_STREAM = `window.__streamSeqs = [];
+window.EventSource = class extends window.EventSource {
+  constructor(...a) {
+    super(...a);
+    this.addEventListener('documents', (m) => { for (const d of JSON.parse(m.data)) window.__streamSeqs.push(d.seq); });
+  }
+};`;
 
 describe.skipIf(noBrowser)('the dashboard after its event stream was dropped (security review xss9, finding 1)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'poreloop-resync-'));
@@ -51,6 +99,85 @@ describe.skipIf(noBrowser)('the dashboard after its event stream was dropped (se
       await page.waitForFunction("document.getElementById('events').textContent.includes('written while the stream was down')", null, wait);
       expect(await page.locator('#events li', { hasText: 'written while the stream was down' }).count()).toBe(1);
     } finally {
+      await browser.close();
+      await d.close();
+    }
+  });
+
+  it('shows the documents appended while its first stream was refused, once a retry gets one', async () => {
+    const db = join(dir, 'refused.db');
+    finishedCampaign([1, 2], {}, 'c1', db).close();
+    // One stream at most, held here: the page's first stream is refused with 503.
+    const d = await startDashboard({ db, port: 0, readOnly: true, streams: { max: 1 } });
+    const held = await holdStream(d.url);
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(d.url);
+      const wait = { timeout: 120_000 }; // backstops against a hang, not speed checks
+      await page.waitForFunction("document.getElementById('live').textContent === 'reconnecting…'", null, wait);
+      await page.waitForFunction("document.querySelectorAll('#events li').length > 0", null, wait);
+      const l = Ledger.open(db);
+      const seq = l.append('c1', 'MessageRejected', { topic: 'gap', reason: 'written while the stream was refused', payload: '' })!.seq;
+      l.close();
+      await held.sent(seq); // in no stream the page can open later: it must reload to show it
+      held.close();
+      // The page tries again 10 s after the refusal (app.js): waited for, not slept.
+      await page.waitForFunction("document.getElementById('live').textContent === 'live'", null, wait);
+      await page.waitForFunction("document.getElementById('events').textContent.includes('written while the stream was refused')", null, wait);
+      expect(await page.locator('#events li', { hasText: 'written while the stream was refused' }).count()).toBe(1);
+    } finally {
+      held.close();
+      await browser.close();
+      await d.close();
+    }
+  });
+
+  it('keeps a document that arrives over the stream while it reloads', async () => {
+    const db = join(dir, 'during.db');
+    finishedCampaign([1, 2], {}, 'c1', db).close();
+    const d = await startDashboard({ db, port: 0, readOnly: true, streams: { max: 1 } });
+    const held = await holdStream(d.url);
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      await page.addInitScript(RECORD_STREAM);
+      const wait = { timeout: 120_000 }; // backstops against a hang, not speed checks
+      // The reload's list of events (the first one that holds the gap document) is answered as the
+      // server had it, but only after a newer document has reached the page over its stream.
+      let duringSeq = 0;
+      await page.route('**/api/campaigns/*/events*', async (route) => {
+        const response = await route.fetch();
+        const body = (await response.json()) as { events: Array<{ seq: number; text: string }> };
+        if (duringSeq === 0 && body.events.some((e) => e.text.includes('written while the stream was refused'))) {
+          const l = Ledger.open(db);
+          duringSeq = l.append('c1', 'MessageRejected', { topic: 'during', reason: 'written during the reload', payload: '' })!.seq;
+          l.close();
+          await page.waitForFunction(`window.__streamSeqs.includes(${duringSeq})`, null, wait);
+        }
+        await route.fulfill({ response, json: body });
+      });
+      await page.goto(d.url);
+      await page.waitForFunction("document.getElementById('live').textContent === 'reconnecting…'", null, wait);
+      await page.waitForFunction("document.querySelectorAll('#events li').length > 0", null, wait);
+      const l = Ledger.open(db);
+      const gap = l.append('c1', 'MessageRejected', { topic: 'gap', reason: 'written while the stream was refused', payload: '' })!.seq;
+      l.close();
+      await held.sent(gap);
+      held.close();
+      await page.waitForFunction("document.getElementById('events').textContent.includes('written while the stream was refused')", null, wait);
+      await page.waitForFunction("document.getElementById('events').textContent.includes('written during the reload')", null, wait);
+      expect(duringSeq).toBeGreaterThan(gap);
+      const texts = await page.locator('#events li').allTextContents();
+      expect(texts.filter((t) => t.includes('written while the stream was refused'))).toHaveLength(1);
+      expect(texts.filter((t) => t.includes('written during the reload'))).toHaveLength(1);
+      // In ledger order: the list is numbered by seq.
+      const seqs = await page.locator('#events li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('value'))));
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    } finally {
+      held.close();
       await browser.close();
       await d.close();
     }

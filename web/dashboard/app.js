@@ -6,7 +6,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { selected: null, model: null, writable: false, specs: {}, slices: { trial: null, info: null }, lastSeq: 0, timer: null };
+const state = { selected: null, model: null, writable: false, specs: {}, slices: { trial: null, info: null }, lastSeq: 0, timer: null, shownSeq: 0, eventsGen: 0, pending: null };
 
 const hashToken = new URLSearchParams(location.hash.slice(1)).get('token');
 if (hashToken) sessionStorage.setItem('poreloop-token', hashToken);
@@ -57,10 +57,34 @@ async function select(id) {
   state.specs = {};
   state.slices = { trial: null, info: null };
   $('events').innerHTML = '';
+  state.shownSeq = 0;
   for (const li of document.querySelectorAll('#campaigns li')) li.className = li.dataset.id === id ? 'sel' : '';
-  await refresh();
-  const ev = await api(`/api/campaigns/${encodeURIComponent(id)}/events?limit=200`);
-  for (const e of ev.events) addEvent(e);
+  await reloadEvents(refresh);
+}
+
+// Replaces the events list with the server's, after `before` (the panels' reload). Documents that
+// come over the stream meanwhile are held in state.pending and added after the list is drawn:
+// drawn before it, they would be wiped by it when the fetched list is older than they are (diff
+// review of b996947, app.js:263–277). addEvent drops those the fetched list already holds. When
+// reloads overlap (a campaign clicked during a reconnect's reload), the latest draws the list.
+async function reloadEvents(before) {
+  const gen = ++state.eventsGen;
+  state.pending ??= [];
+  try {
+    if (before) await before();
+    if (!state.selected) return;
+    const ev = await api(`/api/campaigns/${encodeURIComponent(state.selected)}/events?limit=200`);
+    if (gen !== state.eventsGen) return;
+    $('events').innerHTML = '';
+    state.shownSeq = 0;
+    for (const e of ev.events) addEvent(e);
+  } finally {
+    if (gen === state.eventsGen) {
+      const held = state.pending;
+      state.pending = null;
+      takeDocuments(held);
+    }
+  }
 }
 
 async function refresh() {
@@ -232,6 +256,10 @@ function showPlane(base, axis, index, n) {
 }
 
 function addEvent(e) {
+  // The list is in ledger order (seq, the rowid, is given in commit order): a document at or
+  // below the last one shown is already there.
+  if (e.seq <= state.shownSeq) return;
+  state.shownSeq = e.seq;
   const li = document.createElement('li');
   li.value = e.seq;
   li.textContent = `${e.at.slice(11, 19)} ${e.type} ${e.text}`;
@@ -253,37 +281,45 @@ function scheduleRefresh() {
   }, 400);
 }
 
-// Documents sent while the stream was down are lost to this page: after a reconnect it reloads
-// what it shows. The server drops a stream that falls 1 MiB behind (a page in a background tab,
-// a slow link) and refuses streams beyond its caps with 503 (security review xss9, findings 1–2).
-let connectedBefore = false;
+// Documents sent while the page had no stream are lost to it: the server drops a stream that
+// falls 1 MiB behind (a page in a background tab, a slow link) and refuses streams beyond its
+// caps with 503 (security review xss9, findings 1–2). state.lastSeq is the newest document this
+// page has seen over a stream (0 before any); a stream's `hello` carries the server's newest
+// (seq), and when that is newer the page reloads what it shows. That includes the first stream
+// the page gets — after refusals, documents appended since the page loaded came over no stream
+// (diff review of b996947, app.js:263–277).
+function resync() {
+  return reloadEvents(() => Promise.all([loadCampaigns(), refresh()]));
+}
 
-async function resync() {
-  await Promise.all([loadCampaigns(), refresh()]);
-  if (!state.selected) return;
-  const ev = await api(`/api/campaigns/${encodeURIComponent(state.selected)}/events?limit=200`);
-  $('events').innerHTML = '';
-  for (const e of ev.events) addEvent(e);
+function takeDocuments(docs) {
+  let mine = false;
+  for (const d of docs) {
+    if (d.campaignId === state.selected) {
+      addEvent(d);
+      mine = true;
+    }
+  }
+  if (mine || docs.some((d) => d.type === 'CampaignStarted' || d.type === 'CampaignStopped')) scheduleRefresh();
 }
 
 function connect() {
   const es = new EventSource('/api/stream');
-  es.addEventListener('hello', () => {
+  es.addEventListener('hello', (msg) => {
     $('live').textContent = 'live';
     $('live').className = 'pill on';
-    if (connectedBefore) resync().catch((err) => console.error(err));
-    connectedBefore = true;
+    const { seq } = JSON.parse(msg.data);
+    if (seq > state.lastSeq) {
+      state.lastSeq = seq;
+      resync().catch((err) => console.error(err));
+    }
   });
   es.addEventListener('documents', (msg) => {
     const docs = JSON.parse(msg.data);
-    let mine = false;
-    for (const d of docs) {
-      if (d.campaignId === state.selected) {
-        addEvent(d);
-        mine = true;
-      }
-    }
-    if (mine || docs.some((d) => d.type === 'CampaignStarted' || d.type === 'CampaignStopped')) scheduleRefresh();
+    for (const d of docs) state.lastSeq = Math.max(state.lastSeq, d.seq);
+    // During a reload of the events list they wait for it (reloadEvents).
+    if (state.pending) state.pending.push(...docs);
+    else takeDocuments(docs);
   });
   es.onerror = () => {
     $('live').textContent = 'reconnecting…';
