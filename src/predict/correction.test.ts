@@ -43,6 +43,22 @@ describe('reality correction', () => {
     expect(out.properties.u.samples).toEqual([1, 1]);
   });
 
+  it('carries n and the spread through the correction, the spread scaled like the realisations (config review, item 2)', () => {
+    const c = createRealityCorrection(space, ['k'], 3);
+    c.update(evidence(12, 5));
+    const samples = [5.5, 6.5, 6];
+    const spread = Math.sqrt(samples.reduce((a, v) => a + (v - 6) ** 2, 0) / 2);
+    const [out] = c.apply([{ x: 0.5 }], [{ k: { mean: 6, std: 0.3, spread, n: 3, samples } }], (m) => m.k, Number.NaN);
+    const k = out.properties.k;
+    expect(k.mean).not.toBeCloseTo(6, 1); // it was corrected
+    expect(k.n).toBe(3);
+    const m = k.samples!.reduce((a, v) => a + v, 0) / 3;
+    expect(k.spread).toBeCloseTo(Math.sqrt(k.samples!.reduce((a, v) => a + (v - m) ** 2, 0) / 2), 10);
+    // A surrogate estimate has neither; none is invented.
+    const [bare] = c.apply([{ x: 0.5 }], [{ k: { mean: 6, std: 0.3 } }], (m2) => m2.k, Number.NaN);
+    expect('spread' in bare.properties.k || 'n' in bare.properties.k).toBe(false);
+  });
+
   it('records fitted parameters whose size does not grow with the evidence', () => {
     const size = (n: number) => JSON.stringify(createRealityCorrection(space, ['k'], 3).update(evidence(n, 7)).map((m) => m.state)).length;
     expect(size(60)).toBeLessThanOrEqual(size(6) * 1.2);

@@ -45,9 +45,19 @@ export function createRealityCorrection(space: ParameterSpace, properties: reado
         const out: Record<string, PropertyEstimate> = { ...raw };
         // The realisations (issue #13) are scaled by the same factor, so the reward's σ keeps
         // their co-variation; the discrepancy's own σ is the rest of `std` (uncertainty.ts rewardStd).
+        // `n` (how many realisations the mean averages) is unchanged, and `spread` (their sample
+        // std) is the std of the scaled realisations: factor · spread, factor > 0 (e^δ·m / m).
+        // Both were dropped before, leaving pred_<p>_spread/_n empty in every corrected campaign
+        // (config review, item 2; docs/uncertainty.md "Where it is recorded").
         for (const [k, e] of Object.entries(corrected[i])) {
           const factor = Math.exp(e.mean) / raw[k].mean;
-          out[k] = { mean: Math.exp(e.mean), std: Math.exp(e.mean) * e.std, ...(raw[k].samples ? { samples: raw[k].samples!.map((v) => v * factor) } : {}) };
+          out[k] = {
+            mean: Math.exp(e.mean),
+            std: Math.exp(e.mean) * e.std,
+            ...(raw[k].spread !== undefined ? { spread: raw[k].spread! * factor } : {}),
+            ...(raw[k].n !== undefined ? { n: raw[k].n } : {}),
+            ...(raw[k].samples ? { samples: raw[k].samples!.map((v) => v * factor) } : {}),
+          };
         }
         const r = rewardOf(Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.mean])), candidates[i]);
         return { properties: out, reward: Number.isFinite(worst) && Number.isFinite(r) ? penalise(r, p[i], worst) : r };
