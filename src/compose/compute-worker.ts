@@ -266,6 +266,9 @@ export async function startComputeWorker(o: ComputeWorkerOptions): Promise<MqttW
     get workerId() {
       return worker.workerId;
     },
+    get instance() {
+      return worker.instance;
+    },
     get running() {
       return worker.running;
     },
