@@ -323,11 +323,26 @@ export function status(args: GlobalArgs & { campaignId?: string }, out: Output):
       out.info(`abandoned ${r.trials > shown.length ? `${r.trials} trials, latest ` : ''}${shown.join(', ')}: ${r.reason}`);
     }
     if (s.abandonReasons.length > ABANDON_REASONS_SHOWN) out.info(`(${s.abandonReasons.length - ABANDON_REASONS_SHOWN} more reasons: --json lists every abandoned trial)`);
-    const holder = CampaignLease.holder(ledger, c.id);
+    // Only a live holder runs it (config review, item 3): a SIGKILLed process leaves its lease
+    // row behind, and `status` said "run by process N" after it had expired. The same test as
+    // resume and the dashboard (CampaignLease.liveHolder); a row left by a process that is gone
+    // is shown as the last run, with how to continue it while the campaign is unfinished.
+    const holder = CampaignLease.liveHolder(ledger, c.id);
+    const recorded = holder ? null : CampaignLease.holder(ledger, c.id);
     if (holder) out.info(`run by process ${holder.pid} on ${holder.host} since ${holder.startedAt}`);
+    else if (recorded) {
+      const unfinished = c.status === 'running' || c.status === 'paused';
+      const expired = recorded.expiresAt <= Date.now();
+      out.info(
+        `last run by process ${recorded.pid} on ${recorded.host} since ${recorded.startedAt} (no longer running` +
+          (expired ? `: its lease expired at ${new Date(recorded.expiresAt).toISOString()}` : '') +
+          (unfinished ? `; resume it with "poreloop resume ${c.id} --db ${args.db}"` : '') +
+          ')',
+      );
+    }
     const pareto = paretoOf(ledger, c.id);
     printSummary(out, s, pareto, { abandonment: false });
-    out.result({ ...s, pareto, state: o.state, round: o.round, budgetLeft: o.budgetLeft, pauseRequested: o.pauseRequested, jobs: counts, configHash: c.configHash, seed: c.seed, abandoned, runBy: holder });
+    out.result({ ...s, pareto, state: o.state, round: o.round, budgetLeft: o.budgetLeft, pauseRequested: o.pauseRequested, jobs: counts, configHash: c.configHash, seed: c.seed, abandoned, runBy: holder, lastRunBy: recorded });
   });
 }
 

@@ -1,8 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureOutput } from '../../../tests/helpers.js';
+import { CampaignLease } from '../../ledger/lease.js';
 import { Ledger } from '../../ledger/ledger.js';
 import { main } from '../main.js';
 
@@ -74,5 +76,53 @@ describe('poreloop status', () => {
     expect(await main(['status', 'c2', '--db', db, '--json'])).toBe(0);
     const doc = JSON.parse(io.stdout) as { uncertainty: { properties: Record<string, { rveFlagged: number }> } };
     expect(doc.uncertainty.properties.sigma_eff_z.rveFlagged).toBe(2);
+  });
+});
+
+describe('poreloop status: who runs the campaign (config review, item 3)', () => {
+  /** A running campaign whose lease row names `pid` on this host, taken at `takenAt` (30 s lease). */
+  function leased(db: string, id: string, pid: number, takenAt: number): void {
+    const l = Ledger.open(db);
+    l.append(id, 'CampaignStarted', { name: 'lease', config: {}, configHash: 'h', seed: 1, source: 'x.yaml', versions: {} }, 'start');
+    CampaignLease.acquire(l, id, { pid, now: () => takenAt });
+    l.close();
+  }
+
+  it('does not name a killed process as running it: the lease of a dead pid is the last run, with how to resume', async () => {
+    const db = join(dir, 'dead.db');
+    // A process of this host that has exited (a SIGKILLed `run`): its lease has not expired.
+    const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+    leased(db, 'k1', gone, Date.now());
+    io.stdout = '';
+    io.stderr = '';
+    expect(await main(['status', 'k1', '--db', db])).toBe(0);
+    const text = io.stderr + io.stdout;
+    expect(text).not.toMatch(/(^|\n)run by process/);
+    expect(text).toContain(`last run by process ${gone} on ${hostname()}`);
+    expect(text).toMatch(new RegExp(`no longer running; resume it with "poreloop resume k1 --db ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`));
+    io.stdout = '';
+    expect(await main(['status', 'k1', '--db', db, '--json'])).toBe(0);
+    const doc = JSON.parse(io.stdout) as { runBy: unknown; lastRunBy: { pid: number } | null };
+    expect(doc.runBy).toBeNull();
+    expect(doc.lastRunBy?.pid).toBe(gone);
+  });
+
+  it('treats an expired lease as not running, though its pid exists (40 s after, past the 30 s lease)', async () => {
+    const db = join(dir, 'expired.db');
+    leased(db, 'k2', process.pid, Date.now() - 40_000);
+    io.stdout = '';
+    io.stderr = '';
+    expect(await main(['status', 'k2', '--db', db])).toBe(0);
+    expect(io.stderr + io.stdout).toMatch(new RegExp(`last run by process ${process.pid} on .* \\(no longer running: its lease expired at [^;]+; resume it with "poreloop resume k2`));
+  });
+
+  it('names a live holder as running it', async () => {
+    const db = join(dir, 'live.db');
+    leased(db, 'k3', process.pid, Date.now());
+    io.stdout = '';
+    io.stderr = '';
+    expect(await main(['status', 'k3', '--db', db])).toBe(0);
+    expect(io.stderr + io.stdout).toMatch(new RegExp(`\\nrun by process ${process.pid} on `));
+    expect(io.stderr + io.stdout).not.toContain('last run by');
   });
 });
