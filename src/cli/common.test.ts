@@ -1,7 +1,13 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { cliNodeArgs } from '../../tests/cli-child.js';
 import { captureOutput } from '../../tests/helpers.js';
 import { BadInputError } from '../core/errors.js';
 import { commandHandler, parseCubeSize } from './common.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('parseCubeSize (--size of reconstruct sam|gan generate)', () => {
   it('takes n as a cube and nx,ny,nz (or nxXnyXnz) as given', () => {
@@ -62,5 +68,28 @@ describe('commandHandler (every command\'s yargs handler)', () => {
     ).toEqual([1]);
     expect(JSON.parse(io.stdout)).toEqual({ error: 'it broke', kind: 'runtime' });
     expect(io.stderr).toMatch(/poreloop: failed: it broke\n$/);
+  });
+});
+
+describe('a reader that closes the pipe early (config review, item 5: `poreloop twin list | head -3`)', () => {
+  /** Runs the CLI in a child whose `closed` stream's reader is gone before the child writes. */
+  async function withClosed(closed: 'stdout' | 'stderr', args: string[]): Promise<{ code: number | null; signal: string | null; other: string }> {
+    const child = spawn(process.execPath, [...cliNodeArgs(), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed at once: the child has not started its JavaScript yet, so every write it makes meets EPIPE.
+    child[closed].destroy();
+    let other = '';
+    child[closed === 'stdout' ? 'stderr' : 'stdout'].on('data', (d) => (other += d));
+    return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, other })));
+  }
+
+  it('exits 0 without a word on stderr (no unhandled EPIPE and its stack, exit 1)', async () => {
+    expect(await withClosed('stdout', ['twin', 'list'])).toEqual({ code: 0, signal: null, other: '' });
+  });
+
+  it('keeps the command\'s own exit code and the other stream: stderr gone, --json still on stdout; a bad --db still exits 2', async () => {
+    const r = await withClosed('stderr', ['twin', 'list', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.other)).toBeTruthy();
+    expect((await withClosed('stdout', ['status', '--db', join(ROOT, 'no-such-dir', 'x.db')])).code).toBe(2);
   });
 });

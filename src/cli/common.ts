@@ -43,6 +43,27 @@ export function createOutput(json: boolean, streams: { out: NodeJS.WritableStrea
   };
 }
 
+let pipesTolerated = false;
+
+/**
+ * A reader that stops early (`poreloop twin list | head -3`) is not a failure (config review,
+ * item 5): stdout's or stderr's EPIPE was an unhandled 'error' event — a stack trace and exit 1.
+ * Now the output the reader no longer wants is dropped (a destroyed stream discards later
+ * writes without another 'error') and the command finishes with its own exit code: 0 when it
+ * succeeded, as `yes | head` is for the shell's `set -o pipefail`. Not SIGPIPE's 141: a script
+ * with pipefail would fail on `poreloop export … | head`, and `run`/`resume` piped into a
+ * reader would stop its campaign mid-round (the rigs' jobs in flight) for want of a log line.
+ * Other write errors still throw. Once per process: main() runs many times in tests.
+ */
+export function tolerateClosedPipes(streams: readonly NodeJS.WriteStream[] = [process.stdout, process.stderr]): void {
+  if (pipesTolerated) return;
+  pipesTolerated = true;
+  for (const s of streams)
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+}
+
 /**
  * Runs a command body and turns its outcome into an exit code: 0 success, 2 bad input,
  * 1 runtime failure. The message says what was wrong; stack traces only with PORELOOP_DEBUG.

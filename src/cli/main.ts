@@ -1,7 +1,7 @@
 import yargs from 'yargs';
 import type { CommandModule } from 'yargs';
 import { packageVersion } from '../core/version.js';
-import { withGlobals } from './common.js';
+import { tolerateClosedPipes, withGlobals } from './common.js';
 import { commands } from './commands/index.js';
 
 /**
@@ -10,6 +10,7 @@ import { commands } from './commands/index.js';
  * Exit codes (issue #2): 0 success, 2 bad input (config, arguments, files), 1 runtime failure.
  */
 export async function main(argv: string[]): Promise<number> {
+  tolerateClosedPipes();
   let exitCode = 0;
   const ctx = { exit: (code: number) => { exitCode = code; } };
   let parser = withGlobals(yargs(argv))
