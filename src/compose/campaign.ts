@@ -519,6 +519,8 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       onWarning: log,
       rewardOf: (props, params) => rewardOf(props, params),
       artifactsDir: join(artifacts, 'models'),
+      // Reproducibility review, item 1: rows become training data when the runtime has recorded their scores.
+      commit: 'caller',
       onModelTrained: (info) => {
         ledger.append(campaignId, 'ModelTrained', { kind: info.surrogate, version: info.version, path: info.dir, dataHash: info.dataHash, samples: info.trainingRows, metrics: { loss: info.loss, epochs: info.epochs }, ...(workerSurrogate?.provenance ? { state: { trainedOn: workerSurrogate.provenance } } : {}) });
       },
@@ -753,6 +755,8 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       }),
     );
     actor.start();
+    // Resumed at the approval gate: requestApproval does not run again, so say what waits (reproducibility review, item 4).
+    if (snapshot && actor.getSnapshot().matches({ awaitingApproval: 'waiting' })) runtime.announceApproval(actor.getSnapshot().context.round);
     if (resumePaused) actor.send({ type: 'campaign.resume' });
     if (options.signal?.aborted) onAbort();
     await Promise.race([toPromise(actor), lost]);

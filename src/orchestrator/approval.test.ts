@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ParameterSpace } from '../core/protocols.js';
 import { Ledger } from '../ledger/ledger.js';
 import { CampaignView } from '../ledger/view.js';
-import { perTrialDecision } from './runtime.js';
+import { CampaignRuntime, perTrialDecision, type CampaignRuntimeDeps } from './runtime.js';
 
 const space: ParameterSpace = { parameters: [{ name: 'x', kind: 'continuous', min: 0, max: 1 }] };
 const batch = ['t0', 't1', 't2'];
@@ -38,6 +38,23 @@ describe('per-trial decisions at the approval gate (issue #18)', () => {
     expect(view.trials()[0].params).toEqual({ x: 0.25 });
     expect(view.paramsOf(view.trial('t0')!)).toEqual({ fixed: 7, x: 0.25 });
     expect(l.documents('c', 'TrialProposed')[0].body.params).toEqual({ x: 0.5 });
+    l.close();
+  });
+});
+
+describe('a campaign resumed at the approval gate says what waits (reproducibility review, item 4)', () => {
+  it('announceApproval names the round, its trials and the command; nothing once decided', () => {
+    const l = Ledger.open(':memory:');
+    l.append('c', 'CampaignStarted', { name: 'e', config: {}, configHash: 'h', seed: 1, source: 'x', versions: {} }, 'start');
+    l.append('c', 'ApprovalRequested', { round: 2, trialIds: ['c-r2-0', 'c-r2-1'] }, 'round:2');
+    const lines: string[] = [];
+    // Only what announceApproval reads: the ledger and where progress goes.
+    const runtime = new CampaignRuntime({ ledger: l, campaignId: 'c', space, fixed: {}, onProgress: (e: { message?: string }) => void lines.push(e.message ?? '') } as unknown as CampaignRuntimeDeps);
+    runtime.announceApproval(2);
+    expect(lines).toEqual(['waiting for approval: round 2, 2 trials (c-r2-0, c-r2-1); decide with "poreloop approve|reject c"']);
+    l.append('c', 'ApprovalGiven', { round: 2, decision: 'approve', trialIds: ['c-r2-0', 'c-r2-1'], by: 'test' }, 'round:2');
+    runtime.announceApproval(2);
+    expect(lines).toHaveLength(1);
     l.close();
   });
 });

@@ -6,7 +6,7 @@ import { createCmaesAgent } from '../../agents/cmaes.js';
 import { trainingData } from '../../agents/common.js';
 import { createActor, fromPromise, toPromise } from 'xstate';
 import { fakeAgent, fakePredictor, fakeRig, killWhileAwaitingRigs, type Behaviour } from '../../tests/fakes/index.js';
-import { systemClock, type AgentContext, type Evidence, type FidelityObservation, type Observation, type Predictor, type RealityCorrection, type RealityModel } from '../core/protocols.js';
+import { systemClock, type AgentContext, type Evidence, type FidelityObservation, type Observation, type ParameterSpace, type Predictor, type RealityCorrection, type RealityModel } from '../core/protocols.js';
 import { createRealityCorrection } from '../predict/correction.js';
 import { createRealityModel } from '../predict/multifidelity.js';
 import { simulationEvidence } from '../predict/uncertainty.js';
@@ -15,7 +15,7 @@ import { printSummary } from '../cli/commands/campaign.js';
 import { exportCampaign, summariseCampaign } from '../ledger/export.js';
 import { Ledger, LedgerBusyError, issueCommand } from '../ledger/ledger.js';
 import { campaignMachine } from './campaign.machine.js';
-import { CampaignRuntime, type CampaignRuntimeDeps } from './runtime.js';
+import { CampaignRuntime, checkProposals, type CampaignRuntimeDeps } from './runtime.js';
 import { importWarmStart, readWarmStart } from '../compose/warm-start.js';
 
 function setup(opts: { rig?: ReturnType<typeof fakeRig>; db?: string; rigRuns?: number; pipeline?: string[]; agent?: ReturnType<typeof fakeAgent>; approval?: boolean; correction?: RealityCorrection; predictor?: Predictor; reality?: RealityModel; screen?: number; log?: (line: string) => void; mode?: 'sync' | 'async'; warmup?: number; batchSize?: number; objectivesOf?: CampaignRuntimeDeps['objectivesOf']; rewardOf?: CampaignRuntimeDeps['rewardOf']; simulationEvidence?: CampaignRuntimeDeps['simulationEvidence'] } = {}) {
@@ -83,6 +83,48 @@ describe('campaign runtime (fakes + real ledger)', () => {
     await runToEnd(s);
     expect(lines).toContain('round 1: the agent (fake) proposed 5 of the 6 candidates asked for');
     expect(lines).toContain('round 1: 1 of 2 rig slots filled — 5 candidates, the other 4 within 0.05 of another candidate, a trial at the rigs or an earlier rig run');
+  });
+
+  it('a proposal outside the space fails the campaign, naming the agent, parameter, value and range, before anything is recorded or sent (library review 2026-12-07, item 1)', async () => {
+    for (const [bad, said] of [
+      [{ x: 5.5 }, "x = 5.5 (allowed: [0, 1])"],
+      [{ x: Number.NaN }, 'x = NaN (allowed: [0, 1])'],
+      [{}, 'x: missing (allowed: [0, 1])'],
+      [{ x: 0.5, wiggle: 0.1 }, 'wiggle: not a parameter of this space (its parameters: x)'],
+    ] as const) {
+      // The first candidate is feasible: not one of the round's candidates is recorded.
+      const agent = { ...fakeAgent(), name: 'my-agent', propose: async (_ctx: unknown, k: number) => [{ x: 0.5 }, ...Array.from({ length: k - 1 }, () => bad)] };
+      const s = setup({ agent: agent as ReturnType<typeof fakeAgent>, rigRuns: 2 });
+      const snap = await runToEnd(s);
+      expect(snap.context.finalStatus).toBe('failed');
+      expect(snap.context.error).toContain(`the agent 'my-agent' proposed, in round 1 (candidate 2 of 6), a recipe outside the campaign's space: ${said}`);
+      expect(s.ledger.trials('c')).toEqual([]);
+      expect(s.rig.jobs).toEqual([]);
+      expect(s.ledger.campaign('c')).toMatchObject({ status: 'failed' });
+      s.ledger.close();
+    }
+  });
+
+  it('checkProposals: integers, categories, constraints, pool rows and fixed parameters (library review 2026-12-07, item 1)', () => {
+    const space: ParameterSpace = {
+      parameters: [
+        { kind: 'continuous', name: 'a', min: 0, max: 1 },
+        { kind: 'integer', name: 'n', min: 1, max: 4 },
+        { kind: 'categorical', name: 'm', values: ['pt', 'ni'] },
+      ],
+      constraints: [{ coefficients: { a: 1, n: 1 }, op: '<=', rhs: 4 }],
+    };
+    const check = (p: unknown, s: ParameterSpace = space) => () => checkProposals('mine', s, { fibreDiameter: 7 }, [p], 3);
+    expect(check({ a: 0.5, n: 2, m: 'pt' })).not.toThrow();
+    expect(check({ a: 0.5, n: 2.5, m: 'pt' })).toThrow('n = 2.5 (allowed: an integer in [1, 4])');
+    expect(check({ a: 0.5, n: 2, m: 'cu' })).toThrow('m = "cu" (allowed: one of ["pt","ni"])');
+    expect(check({ a: 0.5, n: 4, m: 'pt' })).toThrow('constraint a + n <= 4 violated (left side 4.5)');
+    expect(check({ a: 0.5, n: 2, m: 'pt', fibreDiameter: 7 })).toThrow('fibreDiameter: held fixed by the config (twin.fixed), not a parameter the agent proposes');
+    expect(check(null)).toThrow("the agent 'mine' proposed, in round 3 (candidate 1 of 1), a recipe outside the campaign's space: null is not a set of parameters");
+    const pool = { ...space, constraints: undefined, pool: [{ a: 0.5, n: 2, m: 'pt' }] };
+    expect(check({ a: 0.5, n: 2, m: 'pt' }, pool)).not.toThrow();
+    expect(check({ a: 0.25, n: 2, m: 'pt' }, pool)).toThrow('not a point of the candidate pool');
+    expect(() => checkProposals('mine', space, {}, undefined, 1)).toThrow("the agent 'mine' returned undefined from propose in round 1");
   });
 
   it('says the agent proposed fewer candidates than slots when that, not distance, left a slot empty (#21 review)', async () => {

@@ -4,6 +4,7 @@ import type { Agent, Clock, Evidence, FidelityObservation, Observation, Paramete
 import { FIDELITY_ORDER } from '../core/protocols.js';
 import { withMinusInfinityStandIn } from '../core/reward-stand-in.js';
 import { hash32, type Rng } from '../core/rng.js';
+import { PoreloopError } from '../core/errors.js';
 import { encode, isFeasible, paramKey } from '../core/space.js';
 import { abandonConcernsRecipe, type DocumentBodies } from '../ledger/documents.js';
 import { isBusy, LedgerBusyError, type JobRow, type Ledger, type TrialRow } from '../ledger/ledger.js';
@@ -80,7 +81,13 @@ export interface CampaignRuntimeDeps {
   campaignId: string;
   agent: Agent;
   space: ParameterSpace;
-  predictor: Predictor;
+  /**
+   * `commit` (src/predict/predictor.ts, `commit: 'caller'`): called once the scores of a
+   * `score` call (or the rows of `observe`) are in the ledger, and again when a resumed step
+   * finds them there — the predictor's training rows and model follow the ledger, never run
+   * ahead of it (reproducibility review, item 1).
+   */
+  predictor: Predictor & { commit?(options: { seed: number }): Promise<void> };
   /** Scalar reward of a set of properties (and the parameters that produced them). */
   rewardOf: (properties: Record<string, number>, params: Parameters) => number;
   /**
@@ -485,7 +492,8 @@ export class CampaignRuntime {
   private async rescoreEdited(round: number): Promise<void> {
     const edits = this.view.document('ApprovalGiven', `round:${round}`)?.body.edits ?? {};
     const todo = this.view.round(round).filter((t) => t.id in edits && t.status === 'selected' && !this.view.has('TrialRescored', t.id));
-    if (todo.length === 0) return;
+    // Recorded before a kill, the rows wait in the predictor: committed now (review item 1).
+    if (todo.length === 0) return void (await this.d.predictor.commit?.({ seed: this.d.seed }));
     const full = todo.map((t) => this.view.paramsOf(t));
     const scores = await this.d.predictor.score(full, {
       seed: this.d.seed,
@@ -494,6 +502,7 @@ export class CampaignRuntime {
     });
     const bodies = this.scoredBodies(todo, full, scores);
     this.ledger.transaction(() => todo.forEach((t, i) => this.ledger.append(this.d.campaignId, 'TrialRescored', bodies[i], t.id)));
+    await this.d.predictor.commit?.({ seed: this.d.seed });
   }
 
   /**
@@ -761,6 +770,14 @@ export class CampaignRuntime {
       },
       k,
     );
+    // Library review 2026-12-07 (item 1): a proposal is checked against the campaign's space
+    // before anything is written. Only operator edits were (perTrialDecision): a registered
+    // custom agent's binderFraction 0.55 for a space of [0.1, 0.3] went to the rigs, and a NaN
+    // reached the ledger as `params.porosity: Invalid input`. The built-in agents never propose
+    // an infeasible point (agents/common.ts: decode → repair → isFeasible, pool rows checked),
+    // so one that does is a bug in the agent: the campaign fails, naming it, rather than
+    // dropping the point and running on with a broken agent.
+    checkProposals(this.d.agent.name, this.d.space, this.d.fixed, params, round);
     this.ledger.transaction(() => {
       params.forEach((p, index) => {
         const trialId = `${campaignId}-r${round}-${index}`;
@@ -794,6 +811,11 @@ export class CampaignRuntime {
       const bodies = this.scoredBodies(todo, full, scores);
       this.ledger.transaction(() => todo.forEach((t, i) => this.ledger.append(campaignId, 'TrialScored', bodies[i], t.id)));
     }
+    // Reproducibility review, item 1: the round's simulations become training rows (and may
+    // retrain the surrogate) only now that the ledger holds its TrialScored — also when a resumed
+    // step finds them recorded by a process killed before it committed. A kill before the
+    // transaction leaves them pending, and scoring the round again drops them.
+    await this.d.predictor.commit?.({ seed: this.d.seed });
     // The round's simulations join the reality model before selection and the next proposal.
     if (todo.length > 0) this.refitReality();
     if (!this.view.has('AgentLearned', `digital:${round}`)) {
@@ -807,7 +829,9 @@ export class CampaignRuntime {
       // twin-less campaign) is not a round of simulations (issue #12), nor one of the data's
       // mean before any model a round of surrogate estimates (review 2026-12-07, finding 4).
       const best = obs.reduce<Observation['fidelity']>((b, o) => (FIDELITY_ORDER.indexOf(o.fidelity) > FIDELITY_ORDER.indexOf(b) ? o.fidelity : b), 'prior');
-      this.recordLearning(round, best, obs.length, `digital:${round}`);
+      // …and with how many of them the agent learns from (reproducibility review, item 2: a
+      // round of 4 simulations and 4 estimates read "observations 8, simulation").
+      this.recordLearning(round, best, learnedFrom(obs), `digital:${round}`);
     }
     return { scored: todo.length };
   }
@@ -889,8 +913,21 @@ export class CampaignRuntime {
     const decided = this.approvalOf(round);
     if (decided) return { decided };
     this.ledger.append(campaignId, 'ApprovalRequested', { round, trialIds: this.view.round(round).filter((t) => t.status === 'selected').map((t) => t.id) }, `round:${round}`);
-    this.progress({ phase: 'approval', round, done: 0, total: 1, message: `waiting for approval: poreloop approve|reject ${campaignId}` });
+    this.announceApproval(round);
     return { decided: null };
+  }
+
+  /**
+   * Says that `round`'s batch waits at the approval gate: its trials and the commands that decide
+   * it. Also called by the composition root when a campaign resumes into the waiting state, where
+   * requestApproval does not run again and the campaign otherwise waited silently
+   * (reproducibility review, item 4). Says nothing once the round is decided.
+   */
+  announceApproval(round: number): void {
+    if (this.approvalOf(round)) return;
+    const trials = this.ledger.documents(this.d.campaignId, 'ApprovalRequested').find((d) => d.body.round === round)?.body.trialIds ?? [];
+    const id = this.d.campaignId;
+    this.progress({ phase: 'approval', round, done: 0, total: 1, message: `waiting for approval: round ${round}, ${trials.length} trial${trials.length === 1 ? '' : 's'} (${trials.join(', ')}); decide with "poreloop approve|reject ${id}"` });
   }
 
   /**
@@ -1080,6 +1117,8 @@ export class CampaignRuntime {
       await this.d.observe?.(completed.filter((t) => t.feasible && t.measured && !this.view.has('EstimateRecorded', t.id)).map((t) => ({ params: this.view.paramsOf(t), measured: t.measured! })));
       this.recordLearning(round, 'rig', obs.length, `rig:${round}`, async ? trials.map((t) => t.id) : undefined);
     }
+    // The measured rows of `observe` are training rows once the round's learning is recorded (review item 1).
+    await this.d.predictor.commit?.({ seed: this.d.seed });
     if (this.d.correction && completed.length > 0 && !this.view.has('ModelTrained', `correction:${round}`)) {
       const evidence = this.evidence();
       const models = this.d.correction.update(evidence);
@@ -1389,6 +1428,51 @@ export function perTrialDecision(
   const approved = batch.filter((id) => !no.has(id));
   const edited = Object.keys(edits).length > 0;
   return { decision: approved.length === 0 ? 'reject' : edited ? 'edit' : 'approve', approved, rejected, ...(edited ? { edits } : {}) };
+}
+
+/**
+ * Throws, naming the agent, the round, the candidate, the parameter, its value and what the
+ * space allows, when `proposals` is not a list of points of `space` (isFeasible: bounds,
+ * integers, categories, constraints, pool membership; library review 2026-12-07, item 1).
+ * A parameter held fixed by the config is not the agent's to propose: the message says so.
+ */
+export function checkProposals(agent: string, space: ParameterSpace, fixed: Parameters, proposals: unknown, round: number): asserts proposals is Parameters[] {
+  const who = `the agent '${agent}'`;
+  if (!Array.isArray(proposals)) throw new PoreloopError(`${who} returned ${typeof proposals} from propose in round ${round}, not a list of parameter sets`);
+  proposals.forEach((p, i) => {
+    const where = `${who} proposed, in round ${round} (candidate ${i + 1} of ${proposals.length}), a recipe outside the campaign's space`;
+    if (p === null || typeof p !== 'object' || Array.isArray(p)) throw new PoreloopError(`${where}: ${JSON.stringify(p) ?? String(p)} is not a set of parameters`);
+    const { violations } = isFeasible(space, p as Parameters);
+    if (violations.length === 0) return;
+    const names = space.parameters.map((q) => q.name);
+    const said = violations.map((v) => {
+      // A parameter's violation reads `name: …`; a constraint's or the pool's names none.
+      const colon = v.indexOf(':');
+      const name = colon < 0 ? '' : v.slice(0, colon);
+      const spec = space.parameters.find((q) => q.name === name);
+      if (!spec) {
+        if (!Object.hasOwn(p, name)) return v;
+        if (Object.hasOwn(fixed, name)) return `${name}: held fixed by the config (twin.fixed), not a parameter the agent proposes`;
+        return `${v} (its parameters: ${names.join(', ')})`;
+      }
+      const value = (p as Parameters)[name];
+      const allowed = spec.kind === 'categorical' ? `one of ${JSON.stringify(spec.values)}` : `${spec.kind === 'integer' ? 'an integer in ' : ''}[${spec.min}, ${spec.max}]`;
+      if (value === undefined) return `${name}: missing (allowed: ${allowed})`;
+      return `${name} = ${typeof value === 'number' ? String(value) : JSON.stringify(value)} (allowed: ${allowed})`;
+    });
+    throw new PoreloopError(`${where}: ${said.join('; ')}. A proposal must be a point of the space the agent is given (ctx.space); nothing of it was recorded or sent to a rig (docs/agents.md)`);
+  });
+}
+
+/**
+ * How many of `obs` an agent learns from: the size of agents/common.ts `learningSet(obs)` —
+ * the simulations when there are any, else the rig measurements; never a fantasy, a surrogate
+ * estimate or a prior (docs/agents.md, "the fidelity rule"). The same rule, here because the
+ * runtime does not import agents/ (reproducibility review, item 2).
+ */
+export function learnedFrom(obs: readonly Observation[]): number {
+  const count = (f: Observation['fidelity']) => obs.filter((o) => o.fidelity === f && !o.fantasy).length;
+  return count('simulation') || count('rig');
 }
 
 /** The seed of the volume the P-model generates for a trial (also what the dashboard's slice viewer regenerates, issue #18). */
