@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
@@ -11,7 +12,7 @@ import { createSimulatedLab, type SimulatedLab } from '../../robots/sim/index.js
 import { simulatedTruth } from '../../robots/sim/truth.js';
 import { connectMqtt, redact } from '../../robots/transport/mqtt.js';
 import { BadInputError, PoreloopError } from '../core/errors.js';
-import { systemClock, type Clock, type Parameters, type Shape3, type SimulationReport, type Voxels } from '../core/protocols.js';
+import { systemClock, type Clock, type Parameters, type Predictor, type Shape3, type SimulationReport, type Voxels } from '../core/protocols.js';
 import { createRng, hash32 } from '../core/rng.js';
 import { paramKey } from '../core/space.js';
 import { campaignProperties, checkWritableDir, inConfigFile, loadCampaignFile, resolveCampaign, type Overrides, type ResolvedCampaign } from '../config/load.js';
@@ -469,8 +470,9 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
     // Twins of 128³ and more are generated in a worker thread (twins/async.ts), and physics
     // always runs on the worker pool: the orchestrator's event loop (MQTT keep-alives, rig
     // events, operator commands) never blocks on a solve (issue #4).
+    const scoring = scoringFailures(log);
     const generate = twin && twinCfg
-      ? (params: Parameters, seed: number) => volumes.generate({ twin: twinCfg.name, params, seed, size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize })
+      ? scoring.generate((params: Parameters, seed: number) => volumes.generate({ twin: twinCfg.name, params, seed, size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize }))
       : undefined;
     // exec: mqtt (issue #21) sends physics to `poreloop worker` processes on the broker (MQTT 5
     // shared subscription); local keeps it on this machine's worker threads.
@@ -507,7 +509,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       properties,
       space: resolved.space,
       generate,
-      simulate: simulateProps,
+      simulate: scoring.simulate(simulateProps),
       surrogate: (workerSurrogate ? () => workerSurrogate : surrogate) as never,
       physicsPerRound: config.predict?.physicsPerRound,
       acquisition: config.predict?.acquisition,
@@ -578,7 +580,7 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
       campaignId,
       agent: proposer.agent,
       space: resolved.space,
-      predictor,
+      predictor: scoring.predictor(predictor),
       rewardOf,
       rewardStd,
       simulationEvidence,
@@ -784,8 +786,54 @@ async function drive(ledger: Ledger, campaignId: string, resolved: ResolvedCampa
  * attempt, robots/sim, so the same config and seed measure the same values under a fresh
  * campaign id, issue #13).
  */
+/**
+ * The P-model's failures to score a candidate, one log line per scoring call (a round, or a
+ * rescore) with their count and the first reason (config review, item 1): the predictor scores a
+ * candidate whose twin refused it (BadInputError: "cannot reach porosity …") or whose physics
+ * failed NaN, without a word, and the ledger's TrialScored holds only the null mean. Each
+ * `score` call collects its own failures (AsyncLocalStorage: scoring calls that overlap in an
+ * async loop keep theirs apart); the lab's physics, outside a score call, records nothing.
+ */
+export function scoringFailures(log: (line: string) => void) {
+  const store = new AsyncLocalStorage<string[]>();
+  return {
+    generate<A extends unknown[], R>(g: (...a: A) => Promise<R>): (...a: A) => Promise<R> {
+      return async (...a) => {
+        try {
+          return await g(...a);
+        } catch (e) {
+          if (e instanceof BadInputError) store.getStore()?.push(`the twin cannot make it: ${e.message}`);
+          throw e;
+        }
+      };
+    },
+    simulate<A extends unknown[], T, E extends Error>(s: (...a: A) => Promise<Result<T, E>>): (...a: A) => Promise<Result<T, E>> {
+      return async (...a) => {
+        const r = await s(...a);
+        if (!r.ok) store.getStore()?.push(`physics failed: ${r.error.message}`);
+        return r;
+      };
+    },
+    predictor<P extends Predictor>(p: P): P {
+      const score: Predictor['score'] = async (candidates, options) => {
+        const failed: string[] = [];
+        const scores = await store.run(failed, () => p.score(candidates, options));
+        if (failed.length > 0) {
+          const unscored = scores.filter((sc) => Object.values(sc.properties).length > 0 && Object.values(sc.properties).every((e) => Number.isNaN(e.mean))).length;
+          log(`P-model: ${failed.length} twin/physics run${failed.length === 1 ? '' : 's'} failed scoring ${candidates.length} candidates${unscored ? `, ${unscored} left without a prediction (reward NaN)` : ''}; first: ${failed[0]}`);
+        }
+        return scores;
+      };
+      return new Proxy(p, { get: (target, key) => (key === 'score' ? score : Reflect.get(target, key)) });
+    },
+  };
+}
+
 /** What a simulated rig of this campaign measures: the hidden truth (see startCampaignLab). */
-export type CampaignTruth = (params: Parameters, capability: string) => Promise<{ measurements: Record<string, number>; feasible: boolean }>;
+export type CampaignTruth = (params: Parameters, capability: string) => Promise<{ measurements: Record<string, number>; feasible: boolean; reason?: string }>;
+
+/** The twin's refusal of a recipe (BadInputError on a parameter: "cannot reach porosity …, packing jammed"). */
+class RecipeRefused extends Error {}
 
 export function campaignTruth(
   resolved: ResolvedCampaign,
@@ -795,20 +843,38 @@ export function campaignTruth(
   const sim = config.rigs.simulate;
   if (!sim) throw new BadInputError('this config has no simulated rigs (rigs.simulate)', 'rigs.simulate');
   const twinCfg = config.twin;
-  return simulatedTruth({
+  const truth = simulatedTruth({
     infeasibleAbove: sim.infeasibleAbove,
     bias: sim.bias,
     measuringStage: config.rigs.pipeline[config.rigs.pipeline.length - 1],
     // Another sample of the recipe: the twin with a seed hashed from the recipe, not the trial.
     sample: twinCfg
       ? async (params) => {
-          const sample = await generateTwinAsync(twinCfg.name, params, { seed: hash32(`sample:${config.seed}:${paramKey(params)}`), size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize });
+          const sample = await generateTwinAsync(twinCfg.name, params, { seed: hash32(`sample:${config.seed}:${paramKey(params)}`), size: twinCfg.size as Shape3, voxelSize: twinCfg.voxelSize }).catch((e: unknown) => {
+            if (e instanceof BadInputError && e.path?.startsWith('params')) throw new RecipeRefused(`the twin cannot make this recipe: ${e.message}`, { cause: e });
+            throw e;
+          });
           const r = await physics(sample.voxels, config.rigs.measure);
           if (!r.ok) throw new Error(`rig could not measure: ${r.error.message}`);
           return Object.fromEntries(config.rigs.measure.map((name) => [name, r.value.properties[name]]));
         }
       : undefined,
   });
+  // A recipe the twin cannot make (sofc-anode: "cannot reach porosity 0.26 … packing jammed at
+  // 0.352") cannot be manufactured in this lab: an infeasible result with the twin's reason, as
+  // an infinite loss is (robots/sim/truth.ts finiteOrInfeasible). It was a handler failure,
+  // retried 3× though the twin refuses it every time, and the trial abandoned (config review,
+  // item 1). Only the twin's refusal of a parameter (BadInputError at params.*): any other
+  // error — a worker that died, a physics failure — still fails the job and is retried.
+  // The reason stops at the lab for now: the rig protocol's result carries none (robots/sdk HandlerResult).
+  return async (params, capability) => {
+    try {
+      return await truth(params, capability);
+    } catch (e) {
+      if (e instanceof RecipeRefused) return { measurements: {}, feasible: false, reason: e.message };
+      throw e;
+    }
+  };
 }
 
 export async function startCampaignLab(
