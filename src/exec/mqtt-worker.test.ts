@@ -12,7 +12,7 @@ import { useMosquitto } from '../../robots/testing/mosquitto-suite.js';
 import { mosquittoMissing, skipWithout } from '../../robots/testing/services.js';
 import { MqttExecutor, WorkerLostError } from './mqtt-executor.js';
 import { BlobFetcher, BlobFetchError, blobRef, blobRefsProblem, boundedId, CHUNK_BYTES, CLIENT_ID_MAX, COMPUTE_PROTOCOL, computeTopics, connectV5, decodeValue, encodeValue, INLINE_MAX_BYTES, LATE_TASK_ERROR, MAX_BLOB_BYTES, MAX_BLOBS_PER_MESSAGE, parseReply, parseWorkerStatus, publishBlob, WireError, type ComputeKind } from './mqtt-wire.js';
-import { parseTask, startMqttWorker, type MqttWorker } from './mqtt-worker.js';
+import { parseTask, startMqttWorker, workerClientId, type MqttWorker } from './mqtt-worker.js';
 import { TaskError } from './worker-pool.js';
 
 const taskKinds: Record<string, ComputeKind> = { sum: 'physics', hold: 'physics', fail: 'physics' };
@@ -74,6 +74,12 @@ describe('wire codec', () => {
     expect(a.startsWith('poreloop-worker-poreloop-compute-physics')).toBe(true);
     // Short ids stay as they were, readable.
     expect(boundedId('poreloop-worker-', 'node7-1234')).toBe('poreloop-worker-node7-1234');
+  });
+
+  it("a worker's client id names its lab and id without /, + or #, which `%c` ACL patterns skip (diff review D, item 3)", () => {
+    expect(workerClientId('lab-a', 'node7')).toBe('poreloop-worker-lab-a:node7');
+    expect(workerClientId('lab-a', 'node7')).not.toBe(workerClientId('lab-b', 'node7'));
+    expect(workerClientId('lab.a', 'x_1')).not.toMatch(/[/+#]/);
   });
 
   it('refuses blob references that would make a peer buffer without bound', () => {

@@ -340,9 +340,13 @@ export async function startMqttWorker(o: MqttWorkerOptions): Promise<MqttWorker>
 /** A worker's status as it publishes it: `started` is read only by other instances under its id. */
 type OwnStatus = WorkerStatus & { started: string };
 
-/** The MQTT client id of worker `workerId` on `lab` ("/" is in neither, so no two pairs share one). */
+/**
+ * The MQTT client id of worker `workerId` on `lab` (":" is in neither name, src/core/names.ts, so
+ * no two pairs share one). Not "/": Mosquitto and robots/protocol/acl.ts skip `%c` ACL patterns
+ * for client ids holding "/", "+" or "#" (diff review D, item 3).
+ */
 export function workerClientId(lab: string, workerId: string): string {
-  return boundedId('poreloop-worker-', `${lab}/${workerId}`);
+  return boundedId('poreloop-worker-', `${lab}:${workerId}`);
 }
 
 /**
