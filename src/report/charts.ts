@@ -20,6 +20,11 @@ export interface Chart {
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 /** The legend's name for trials that miss a threshold or outcome constraint. */
 const UNMET = 'misses a threshold/constraint';
+/** The predictions plot's legend: the colour of each kind of estimate, the shape of each fidelity (core/protocols.ts Fidelity). */
+const KIND_COLOURS: Record<string, string> = { corrected: '#0072b2', 'P-model': '#009e73', 'P-model (raw)': '#e69f00' };
+const FIDELITY_SHAPES: Record<string, string> = { prior: 'square', surrogate: 'triangle-up', simulation: 'circle', 'early-life': 'diamond', rig: 'cross' };
+/** A score written before fidelities were recorded. */
+const UNRECORDED = 'not recorded';
 const WIDTH = 520;
 const HEIGHT = 300;
 
@@ -146,9 +151,14 @@ export function predictionsChart(m: CampaignModel): Chart {
   }
   const rows: Array<Record<string, unknown>> = [];
   for (const p of m.predictions) {
-    rows.push({ property: p.property, measured: p.measured, predicted: p.predicted, lo: p.predicted - p.std, hi: p.predicted + p.std, kind: p.raw === null ? 'P-model' : 'corrected', trial: p.trialId });
-    if (p.raw !== null) rows.push({ property: p.property, measured: p.measured, predicted: p.raw, lo: p.raw - (p.rawStd ?? 0), hi: p.raw + (p.rawStd ?? 0), kind: 'P-model (raw)', trial: p.trialId });
+    // Colour: corrected only when a correction had been trained at its scoring (model.ts
+    // predictions; reproducibility review, item a). Shape: the P-model's fidelity (item b).
+    const fidelity = p.fidelity ?? UNRECORDED;
+    rows.push({ property: p.property, measured: p.measured, predicted: p.predicted, lo: p.predicted - p.std, hi: p.predicted + p.std, kind: p.corrected ? 'corrected' : 'P-model', fidelity, trial: p.trialId });
+    if (p.raw !== null) rows.push({ property: p.property, measured: p.measured, predicted: p.raw, lo: p.raw - (p.rawStd ?? 0), hi: p.raw + (p.rawStd ?? 0), kind: 'P-model (raw)', fidelity, trial: p.trialId });
   }
+  const kinds = ['corrected', 'P-model', 'P-model (raw)'].filter((k) => rows.some((r) => r.kind === k));
+  const fidelities = [...Object.keys(FIDELITY_SHAPES), UNRECORDED].filter((f) => rows.some((r) => r.fidelity === f));
   // y = x per property, from its smallest to its largest value.
   const diag: Array<Record<string, unknown>> = [];
   for (const prop of [...new Set(rows.map((r) => r.property as string))]) {
@@ -160,7 +170,8 @@ export function predictionsChart(m: CampaignModel): Chart {
     id: 'predictions',
     title: 'Predicted vs measured',
     caption:
-      'One panel per property, in its own units (docs/physics.md). Blue: the prediction the reward used after the reality correction; orange: the P-model before correction (green where no correction was trained yet); bars: ±1 σ; grey line: perfect prediction.',
+      'One panel per property, in its own units (docs/physics.md). Blue: the prediction the reward used after the reality correction; orange: the P-model before correction; green: the P-model where no correction was trained yet when the trial was scored; ' +
+      'shape: the fidelity of the P-model\'s prediction (prior: the mean of the data before any surrogate; surrogate; simulation: the twin simulated the recipe); bars: ±1 σ; grey line: perfect prediction.',
     spec: {
       $schema: SCHEMA,
       data: { values: [...rows, ...diag.map((d) => ({ ...d, kind: 'diag' }))] },
@@ -172,14 +183,15 @@ export function predictionsChart(m: CampaignModel): Chart {
         height: 200,
         layer: [
           { transform: [{ filter: "datum.kind === 'diag'" }], mark: { type: 'line', color: '#aaaaaa' }, encoding: enc },
-          { transform: [{ filter: "datum.kind !== 'diag'" }], mark: { type: 'rule' }, encoding: { x: enc.x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'kind', type: 'nominal', title: null } } },
+          { transform: [{ filter: "datum.kind !== 'diag'" }], mark: { type: 'rule' }, encoding: { x: enc.x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'kind', type: 'nominal', title: null, scale: { domain: kinds, range: kinds.map((k) => KIND_COLOURS[k]) } } } },
           {
             transform: [{ filter: "datum.kind !== 'diag'" }],
             mark: { type: 'point', size: 40, filled: true, opacity: 0.85 },
             encoding: {
               ...enc,
-              color: { field: 'kind', type: 'nominal', title: null, scale: { domain: ['corrected', 'P-model', 'P-model (raw)'], range: ['#0072b2', '#009e73', '#e69f00'] } },
-              tooltip: [{ field: 'trial' }, { field: 'measured', format: '.4g' }, { field: 'predicted', format: '.4g' }],
+              color: { field: 'kind', type: 'nominal', title: null, scale: { domain: kinds, range: kinds.map((k) => KIND_COLOURS[k]) } },
+              shape: { field: 'fidelity', type: 'nominal', title: 'fidelity', scale: { domain: fidelities, range: fidelities.map((f) => FIDELITY_SHAPES[f] ?? 'triangle-down') } },
+              tooltip: [{ field: 'trial' }, { field: 'kind', title: 'estimate' }, { field: 'fidelity' }, { field: 'measured', format: '.4g' }, { field: 'predicted', format: '.4g' }],
             },
           },
         ],

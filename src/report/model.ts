@@ -1,5 +1,5 @@
 import type { DocumentBodies } from '../ledger/documents.js';
-import { currentScores, IMPORT_AGENT, ledgerWallTimeS, pendingApproval } from '../ledger/export.js';
+import { IMPORT_AGENT, ledgerWallTimeS, pendingApproval } from '../ledger/export.js';
 import type { CampaignRow, Ledger, TrialRow } from '../ledger/ledger.js';
 import { createRng } from '../core/rng.js';
 import { requirementsOf, unmetRequirements, type RequirementSet } from '../core/requirements.js';
@@ -78,9 +78,16 @@ export interface PredictionPoint {
   /** What the reward used: corrected toward reality when a correction exists. */
   predicted: number;
   std: number;
-  /** The P-model's own estimate, when the reality correction changed it. */
+  /**
+   * Whether a reality correction had been trained (a ModelTrained `correction:<round>` earlier
+   * in the ledger) when this trial was scored. Before the first one, `raw` is no evidence: the
+   * runtime writes it whenever a correction is configured (reproducibility review, item a).
+   */
+  corrected: boolean;
+  /** The P-model's own estimate, when a trained reality correction changed it. */
   raw: number | null;
   rawStd: number | null;
+  /** The P-model's fidelity for this prediction ('prior', 'surrogate', 'simulation', …); null when none was recorded. */
   fidelity: string | null;
 }
 
@@ -310,20 +317,47 @@ function problemKey(c: CampaignRow): string {
   return JSON.stringify(rest);
 }
 
-/** Predicted (corrected and raw) against measured, per property, for every feasible completed trial. */
+/**
+ * Predicted (corrected and raw) against measured, per property, for every feasible completed trial.
+ * A prediction counts as corrected only when its score (TrialScored, or TrialRescored after an
+ * edit at the gate) follows the first trained correction in the ledger: the runtime records
+ * `raw` whenever a correction is configured, also in round 1 when none was fitted yet and it
+ * equals the prediction, and the plot showed those as corrected (reproducibility review, item a).
+ * Ledger order, not equal values, decides: a trained correction can leave an estimate unchanged.
+ */
 export function predictions(ledger: Ledger, campaignId: string): PredictionPoint[] {
   const out: PredictionPoint[] = [];
-  const scored = currentScores(ledger, campaignId);
+  const firstCorrection = (
+    ledger.db.prepare("SELECT min(seq) AS s FROM documents WHERE campaign_id = ? AND type = 'ModelTrained' AND key LIKE 'correction:%'").get(campaignId) as { s: number | null }
+  ).s;
+  // currentScores' rule (a TrialRescored replaces the TrialScored), keeping each document's seq.
+  const scored = new Map<string, { seq: number; body: DocumentBodies['TrialScored'] }>();
+  for (const d of ledger.documents(campaignId, 'TrialScored')) scored.set(d.body.trialId, d);
+  for (const d of ledger.documents(campaignId, 'TrialRescored')) scored.set(d.body.trialId, d);
   for (const t of ledger.trials(campaignId)) {
     // An infeasible run made no sample: what it reports is no measurement of the recipe.
     if (t.status !== 'completed' || !t.feasible || !t.measured) continue;
-    const s = scored.get(t.id);
-    if (!s) continue;
+    const d = scored.get(t.id);
+    if (!d) continue;
+    const s = d.body;
+    const corrected = s.raw !== undefined && firstCorrection !== null && d.seq > firstCorrection;
     for (const [property, est] of Object.entries(s.properties)) {
       const m = t.measured[property];
       if (typeof m !== 'number' || !Number.isFinite(m) || !Number.isFinite(est.mean)) continue;
-      const raw = s.raw?.[property];
-      out.push({ trialId: t.id, property, measured: m, predicted: est.mean, std: Number.isFinite(est.std) ? est.std : 0, raw: raw && Number.isFinite(raw.mean) ? raw.mean : null, rawStd: raw && Number.isFinite(raw.std) ? raw.std : null, fidelity: s.fidelity ?? null });
+      // Shown beside the prediction only where the correction moved it (JSON compares NaN/null σ alike).
+      const r = corrected ? s.raw?.[property] : undefined;
+      const raw = r && Number.isFinite(r.mean) && JSON.stringify([r.mean, r.std]) !== JSON.stringify([est.mean, est.std]) ? r : undefined;
+      out.push({
+        trialId: t.id,
+        property,
+        measured: m,
+        predicted: est.mean,
+        std: Number.isFinite(est.std) ? est.std : 0,
+        corrected,
+        raw: raw ? raw.mean : null,
+        rawStd: raw && Number.isFinite(raw.std) ? raw.std : null,
+        fidelity: s.fidelity ?? null,
+      });
     }
   }
   return out;
