@@ -73,6 +73,12 @@ describe('stage-wise campaign configs (#17 review)', () => {
     expect(load((d) => (d.stages.simulate.variability = { castPorosity: -0.1 }))).toThrow(/stages\.simulate\.variability\.castPorosity: must be a number ≥ 0/);
   });
 
+  it("refuses a space beyond the stages' settings, constraints and pools, which the policy's plan cannot meet (diff review D, item 1)", () => {
+    expect(load((d) => (d.space.overlap = { min: 0, max: 1 }))).toThrow(/space\.overlap: stage-wise trials search the stages' settings only \(castPorosity, particleDiameter, cbdFraction, compression\); remove overlap/);
+    expect(load((d) => (d.space.constraints = ['castPorosity + cbdFraction <= 0.8']))).toThrow(/constraints: stage-wise trials take no constraints/);
+    expect(load(() => {})).not.toThrow();
+  });
+
   it('refuses batches, async rounds and a pipeline that is not the process model\'s stages, saying why', () => {
     expect(load((d) => ((d.agent.batchSize = 4), (d.agent.candidates = 4)))).toThrow(/agent\.batchSize: stage-wise trials run one trial per round/);
     expect(load((d) => (d.loop = { mode: 'async' }))).toThrow(/loop\.mode: stage-wise trials run in sync mode only/);

@@ -184,6 +184,15 @@ export function stageSetup(o: {
       if (!q || q.kind !== 'continuous' || q.min !== p.min || q.max !== p.max) throw new BadInputError(`the space must hold stage ${st.name}'s setting ${p.name} with its bounds ${p.min} … ${p.max}`, `space.${p.name}`);
     }
   }
+  // The policy's plan holds the stages' settings and nothing else, and is not repaired onto
+  // constraints or pool rows: every proposal is checked against the space (runtime
+  // checkProposals), so a space with more would fail the campaign in round 1 (diff review D,
+  // item 1). Refused here, at load, instead.
+  const settings = new Set(process.stages.flatMap((st) => st.parameters.map((p) => p.name)));
+  const extra = o.space.parameters.filter((p) => !settings.has(p.name)).map((p) => p.name);
+  if (extra.length) throw new BadInputError(`stage-wise trials search the stages' settings only (${[...settings].join(', ')}); remove ${extra.join(', ')} from the space (a fixed value goes in stages' twin defaults, not the space)`, `space.${extra[0]}`);
+  if (o.space.constraints?.length) throw new BadInputError("stage-wise trials take no constraints: the policy's plan is not repaired onto them; remove constraints", 'constraints');
+  if (o.space.pool) throw new BadInputError('stage-wise trials take no pool: the policy sets each stage from the last measurement, not from a list of recipes; remove space.pool', 'space.pool');
   // The specification is of the finished structure: each key a descriptor of the last stage, its
   // value within the descriptor's range (the policy's condition input is the value encoded on
   // that range; a degenerate range encoded every target as 0.5 — issue #17 review).
