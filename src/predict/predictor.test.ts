@@ -315,6 +315,18 @@ describe('createPredictor, active learning', () => {
   });
 });
 
+/** A small real surrogate on one realisation per candidate, persisted (with artifactsDir): the persistence and commit tests. */
+const persisted = {
+  properties: ['y'],
+  generate,
+  simulate,
+  surrogate: { members: 2, epochs: 20, architecture: { kind: 'mlp' as const, trunk: [8], head: [], activation: 'tanh' as const } },
+  physicsPerRound: 4,
+  retrainEvery: 4,
+  minTrainingRows: 4,
+  ...oneRealisation,
+};
+
 describe('createPredictor, persistence', () => {
   const dirs: string[] = [];
   afterAll(async () => {
@@ -324,17 +336,7 @@ describe('createPredictor, persistence', () => {
   it('a resumed predictor reloads the latest model and data instead of retraining', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'poreloop-pred-'));
     dirs.push(dir);
-    const opts = {
-      properties: ['y'],
-      generate,
-      simulate,
-      surrogate: { members: 2, epochs: 20, architecture: { kind: 'mlp' as const, trunk: [8], head: [], activation: 'tanh' as const } },
-      physicsPerRound: 4,
-      retrainEvery: 4,
-      minTrainingRows: 4,
-      artifactsDir: dir,
-      ...oneRealisation,
-    };
+    const opts = { ...persisted, artifactsDir: dir };
     const trained: ModelTrainedInfo[] = [];
     const a = createPredictor({ ...opts, onModelTrained: (i) => void trained.push(i) });
     await a.score(cands([0, 0.3, 0.7, 1]), { seed: 5 });
@@ -361,19 +363,7 @@ describe("createPredictor, commit 'caller' (reproducibility review, item 1)", ()
   const rounds = [cands([0, 0.3, 0.7, 1]), cands([0.1, 0.4, 0.8, 0.9]), cands([0.2, 0.6, 0.35, 0.65]), cands([0.15, 0.45, 0.55, 0.85])];
   const seeds = (r: number) => rounds[r].map((_, i) => hash32(`t:${r}:${i}`));
   const make = async (dir: string, trained: ModelTrainedInfo[]) => {
-    const p = createPredictor({
-      properties: ['y'],
-      generate,
-      simulate,
-      surrogate: { members: 2, epochs: 20, architecture: { kind: 'mlp' as const, trunk: [8], head: [], activation: 'tanh' as const } },
-      physicsPerRound: 4,
-      retrainEvery: 4,
-      minTrainingRows: 4,
-      artifactsDir: dir,
-      commit: 'caller',
-      onModelTrained: (i) => void trained.push(i),
-      ...oneRealisation,
-    });
+    const p = createPredictor({ ...persisted, artifactsDir: dir, commit: 'caller', onModelTrained: (i) => void trained.push(i) });
     await p.resume();
     return p;
   };
