@@ -70,6 +70,37 @@ window.EventSource = class extends window.EventSource {
 describe.skipIf(noBrowser)('the dashboard after its event stream was dropped (security review xss9, finding 1)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'poreloop-resync-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const wait = { timeout: 120_000 }; // backstops against a hang, not speed checks
+
+  /** A dashboard serving one stream at most, held here, and a browser page: its first stream is refused with 503. */
+  async function refusedStart(name: string) {
+    const db = join(dir, `${name}.db`);
+    finishedCampaign([1, 2], {}, 'c1', db).close();
+    const d = await startDashboard({ db, port: 0, readOnly: true, streams: { max: 1 } });
+    const held = await holdStream(d.url);
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const page = await browser.newPage();
+    return {
+      db,
+      d,
+      page,
+      /** Appends the gap document while the page has no stream, waits until the held stream got it, and frees the slot. */
+      async gap(): Promise<number> {
+        const l = Ledger.open(db);
+        const seq = l.append('c1', 'MessageRejected', { topic: 'gap', reason: 'written while the stream was refused', payload: '' })!.seq;
+        l.close();
+        await held.sent(seq); // in no stream the page can open later: it must reload to show it
+        held.close();
+        return seq;
+      },
+      async close() {
+        held.close();
+        await browser.close();
+        await d.close();
+      },
+    };
+  }
 
   it('shows the documents appended while its stream was down', async () => {
     const db = join(dir, 'l.db');
@@ -85,7 +116,6 @@ describe.skipIf(noBrowser)('the dashboard after its event stream was dropped (se
     try {
       const page = await browser.newPage();
       await page.goto(d.url);
-      const wait = { timeout: 120_000 }; // backstops against a hang, not speed checks
       await page.waitForFunction("document.getElementById('live').textContent === 'live'", null, wait);
       await page.waitForFunction("document.querySelectorAll('#events li').length > 0", null, wait);
       // Cut the page's connections (its stream among them), as the server does to a lagging stream.
@@ -105,46 +135,25 @@ describe.skipIf(noBrowser)('the dashboard after its event stream was dropped (se
   });
 
   it('shows the documents appended while its first stream was refused, once a retry gets one', async () => {
-    const db = join(dir, 'refused.db');
-    finishedCampaign([1, 2], {}, 'c1', db).close();
-    // One stream at most, held here: the page's first stream is refused with 503.
-    const d = await startDashboard({ db, port: 0, readOnly: true, streams: { max: 1 } });
-    const held = await holdStream(d.url);
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const { d, page, gap, close } = await refusedStart('refused');
     try {
-      const page = await browser.newPage();
       await page.goto(d.url);
-      const wait = { timeout: 120_000 }; // backstops against a hang, not speed checks
       await page.waitForFunction("document.getElementById('live').textContent === 'reconnecting…'", null, wait);
       await page.waitForFunction("document.querySelectorAll('#events li').length > 0", null, wait);
-      const l = Ledger.open(db);
-      const seq = l.append('c1', 'MessageRejected', { topic: 'gap', reason: 'written while the stream was refused', payload: '' })!.seq;
-      l.close();
-      await held.sent(seq); // in no stream the page can open later: it must reload to show it
-      held.close();
+      await gap();
       // The page tries again 10 s after the refusal (app.js): waited for, not slept.
       await page.waitForFunction("document.getElementById('live').textContent === 'live'", null, wait);
       await page.waitForFunction("document.getElementById('events').textContent.includes('written while the stream was refused')", null, wait);
       expect(await page.locator('#events li', { hasText: 'written while the stream was refused' }).count()).toBe(1);
     } finally {
-      held.close();
-      await browser.close();
-      await d.close();
+      await close();
     }
   });
 
   it('keeps a document that arrives over the stream while it reloads', async () => {
-    const db = join(dir, 'during.db');
-    finishedCampaign([1, 2], {}, 'c1', db).close();
-    const d = await startDashboard({ db, port: 0, readOnly: true, streams: { max: 1 } });
-    const held = await holdStream(d.url);
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const { db, d, page, gap: appendGap, close } = await refusedStart('during');
     try {
-      const page = await browser.newPage();
       await page.addInitScript(RECORD_STREAM);
-      const wait = { timeout: 120_000 }; // backstops against a hang, not speed checks
       // The reload's list of events (the first one that holds the gap document) is answered as the
       // server had it, but only after a newer document has reached the page over its stream.
       let duringSeq = 0;
@@ -162,11 +171,7 @@ describe.skipIf(noBrowser)('the dashboard after its event stream was dropped (se
       await page.goto(d.url);
       await page.waitForFunction("document.getElementById('live').textContent === 'reconnecting…'", null, wait);
       await page.waitForFunction("document.querySelectorAll('#events li').length > 0", null, wait);
-      const l = Ledger.open(db);
-      const gap = l.append('c1', 'MessageRejected', { topic: 'gap', reason: 'written while the stream was refused', payload: '' })!.seq;
-      l.close();
-      await held.sent(gap);
-      held.close();
+      const gap = await appendGap();
       await page.waitForFunction("document.getElementById('events').textContent.includes('written while the stream was refused')", null, wait);
       await page.waitForFunction("document.getElementById('events').textContent.includes('written during the reload')", null, wait);
       expect(duringSeq).toBeGreaterThan(gap);
@@ -177,9 +182,7 @@ describe.skipIf(noBrowser)('the dashboard after its event stream was dropped (se
       const seqs = await page.locator('#events li').evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('value'))));
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     } finally {
-      held.close();
-      await browser.close();
-      await d.close();
+      await close();
     }
   });
 });
