@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Subject, filter, firstValueFrom, map, merge, startWith } from 'rxjs';
 import type { Agent, Clock, Evidence, FidelityObservation, Observation, ParameterSpace, Parameters, Predictor, PropertyEstimate, RealityCorrection, RealityModel, RewardModel, Rig, RigEvent, RigJob, ScoreOptions } from '../core/protocols.js';
 import { FIDELITY_ORDER } from '../core/protocols.js';
+import { learningSet } from '../core/learning-set.js';
 import { withMinusInfinityStandIn } from '../core/reward-stand-in.js';
 import { hash32, type Rng } from '../core/rng.js';
 import { PoreloopError } from '../core/errors.js';
@@ -831,7 +832,7 @@ export class CampaignRuntime {
       const best = obs.reduce<Observation['fidelity']>((b, o) => (FIDELITY_ORDER.indexOf(o.fidelity) > FIDELITY_ORDER.indexOf(b) ? o.fidelity : b), 'prior');
       // …and with how many of them the agent learns from (reproducibility review, item 2: a
       // round of 4 simulations and 4 estimates read "observations 8, simulation").
-      this.recordLearning(round, best, learnedFrom(obs), `digital:${round}`);
+      this.recordLearning(round, best, learningSet(obs).length, `digital:${round}`);
     }
     return { scored: todo.length };
   }
@@ -1464,16 +1465,6 @@ export function checkProposals(agent: string, space: ParameterSpace, fixed: Para
   });
 }
 
-/**
- * How many of `obs` an agent learns from: the size of agents/common.ts `learningSet(obs)` —
- * the simulations when there are any, else the rig measurements; never a fantasy, a surrogate
- * estimate or a prior (docs/agents.md, "the fidelity rule"). The same rule, here because the
- * runtime does not import agents/ (reproducibility review, item 2).
- */
-export function learnedFrom(obs: readonly Observation[]): number {
-  const count = (f: Observation['fidelity']) => obs.filter((o) => o.fidelity === f && !o.fantasy).length;
-  return count('simulation') || count('rig');
-}
 
 /** The seed of the volume the P-model generates for a trial (also what the dashboard's slice viewer regenerates, issue #18). */
 export function trialVolumeSeed(campaignSeed: number, round: number, index: number): number {
